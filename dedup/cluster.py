@@ -1,0 +1,100 @@
+"""Group confirmed copies into clusters and pick each cluster's source.
+
+Source rule, in order:
+1. the member whose text the others hold most of: the largest amount of its
+   (non-boilerplate) text shared with another member, counting members within
+   5% of the best as equal;
+2. among those, the member most contained in the others (a wrapped copy holds
+   all of the original plus its wrapper, so the original is the more contained);
+3. the earliest publication date, where dates are known;
+4. the smallest document id, so the choice is stable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import polars as pl
+
+SHARED_TOLERANCE = 0.95
+
+
+def components(n: int, edges: np.ndarray) -> np.ndarray:
+    """Connected-component label of each node: the smallest node index in its component."""
+    labels = np.arange(n, dtype=np.int64)
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    if len(edges) == 0:
+        return labels
+    a, b = edges[:, 0], edges[:, 1]
+    while True:
+        low = np.minimum(labels[a], labels[b])
+        before = labels.copy()
+        np.minimum.at(labels, a, low)
+        np.minimum.at(labels, b, low)
+        while True:  # pointer jumping: follow labels to their root
+            jumped = labels[labels]
+            if np.array_equal(jumped, labels):
+                break
+            labels = jumped
+        if np.array_equal(before, labels):
+            return labels
+
+
+@dataclass
+class Clusters:
+    """Cluster of each document (-1 for none), its role, and the clusters in id order."""
+
+    cluster: np.ndarray
+    role: list[str | None]
+    sources: list[int]
+    members: list[list[int]]
+
+
+def cluster(
+    n_docs: int, pairs: pl.DataFrame, ids: Sequence[str], dates: Sequence[str | None], linking: Sequence[str]
+) -> Clusters:
+    """Connected components of the pairs whose relation is in ``linking``, with sources."""
+    links = pairs.filter(pl.col("relation").is_in(list(linking)))
+    a, b = links["a"].to_numpy(), links["b"].to_numpy()
+    labels = components(n_docs, np.stack([a, b], axis=1))
+    size = np.bincount(labels, minlength=n_docs)
+    roots = np.flatnonzero((size >= 2) & (labels == np.arange(n_docs)))  # ascending: ordered by first member
+    cluster_of = np.full(n_docs, -1, dtype=np.int64)
+    cluster_of[np.isin(labels, roots)] = np.searchsorted(roots, labels[np.isin(labels, roots)])
+    # Per member: most text shared with one other member, and mean containment in the others.
+    sides = pl.concat(
+        [
+            links.select(doc=pl.col("a"), shared=pl.col("shared"), held=pl.col("a_in_b")),
+            links.select(doc=pl.col("b"), shared=pl.col("shared"), held=pl.col("b_in_a")),
+        ]
+    )
+    per_doc = sides.group_by("doc").agg(pl.col("shared").max(), pl.col("held").mean())
+    shared = np.zeros(n_docs)
+    held = np.zeros(n_docs)
+    shared[per_doc["doc"].to_numpy()] = per_doc["shared"].to_numpy()
+    held[per_doc["doc"].to_numpy()] = per_doc["held"].to_numpy()
+    members = [[] for _ in roots]
+    for doc in np.flatnonzero(cluster_of >= 0).tolist():
+        members[cluster_of[doc]].append(doc)
+    sources = []
+    for group in members:
+        best = max(shared[m] for m in group)
+        sources.append(
+            min(
+                group,
+                key=lambda m: (
+                    shared[m] < SHARED_TOLERANCE * best,
+                    -round(held[m], 6),
+                    dates[m] is None,
+                    dates[m] or "",
+                    ids[m],
+                ),
+            )
+        )
+    role: list[str | None] = [None] * n_docs
+    for src, group in zip(sources, members):
+        for m in group:
+            role[m] = "source" if m == src else "copy"
+    return Clusters(cluster=cluster_of, role=role, sources=sources, members=members)

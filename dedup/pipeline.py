@@ -1,0 +1,101 @@
+"""The scan pipeline: read → normalise → shingle → sign → index → verify → cluster.
+
+Each stage is a function of the previous stages' arrays; this module only
+wires them together and times them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .cluster import cluster
+from .index import IndexParams, candidate_pairs
+from .normalise import tokenise
+from .read import Corpus, read_folder
+from .result import ScanResult
+from .shingle import DEFAULT_K, shingle
+from .sign import DEFAULT_NUM_PERM, DEFAULT_SEED, signatures
+from .verify import CLUSTERING, VerifyParams, content_hashes, shingle_sets, verify
+
+Progress = Callable[[str, int, int], None]
+STAGES = ("read", "normalise", "shingle", "sign", "index", "verify", "cluster")
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """Parameters of a scan; the defaults are the documented behaviour."""
+
+    k: int = DEFAULT_K
+    num_perm: int = DEFAULT_NUM_PERM
+    seed: int = DEFAULT_SEED
+    index: IndexParams = field(default_factory=IndexParams)
+    verify: VerifyParams = field(default_factory=VerifyParams)
+
+
+def scan(
+    source: str | os.PathLike[str] | Corpus,
+    options: ScanOptions | None = None,
+    progress: Progress | None = None,
+) -> ScanResult:
+    """Find the copies in a folder of articles (or an in-memory ``Corpus``)."""
+    options = options or ScanOptions()
+    timings: dict[str, float] = {}
+    report = progress or (lambda stage, done, total: None)
+
+    def timed(stage: str, fn, *args):
+        report(stage, STAGES.index(stage), len(STAGES))
+        t0 = time.perf_counter()
+        out = fn(*args)
+        timings[stage] = time.perf_counter() - t0
+        return out
+
+    corpus = source if isinstance(source, Corpus) else timed("read", read_folder, source)
+    corpus = _sorted(corpus)
+    tokens = timed("normalise", tokenise, corpus.texts)
+    sh = timed("shingle", shingle, tokens, options.k)
+    sig = timed("sign", signatures, sh.hashes, sh.offsets, options.num_perm, options.seed)
+    candidates = timed("index", candidate_pairs, sh, options.index)
+
+    def _verify():
+        sets = shingle_sets(sh)
+        has_text = np.diff(tokens.offsets) > 0
+        return sets, verify(sets, candidates, content_hashes(tokens), has_text, options.verify)
+
+    sets, verified = timed("verify", _verify)
+    clusters = timed("cluster", cluster, len(corpus), verified.pairs, corpus.ids, corpus.dates, CLUSTERING)
+    report("done", len(STAGES), len(STAGES))
+    return ScanResult(
+        corpus=corpus,
+        tokens=tokens,
+        shingles=sh,
+        signatures=sig,
+        sets=sets,
+        boilerplate=verified.boilerplate,
+        pairs=verified.pairs,
+        clusters=clusters,
+        candidates=len(candidates),
+        timings=timings,
+        options=options,
+    )
+
+
+def _sorted(corpus: Corpus) -> Corpus:
+    """The corpus in id order, so that results never depend on the order files came in."""
+    order = sorted(range(len(corpus)), key=corpus.ids.__getitem__)
+    if order == list(range(len(corpus))):
+        return corpus
+    from .read import build_corpus
+
+    out = build_corpus(
+        [corpus.ids[i] for i in order],
+        [corpus.texts[i] for i in order],
+        [corpus.paths[i] for i in order],
+        [corpus.dates[i] for i in order],
+    )
+    out.errors = corpus.errors
+    return out
