@@ -1,4 +1,4 @@
-"""Command line: ``dedup scan DIR``.
+"""Command line: ``dedup scan DIR``, ``dedup diff A B``, ``dedup show DOC``.
 
 Terminal concerns (progress, tables, colours, exit codes) live here and in
 ``report``; the pipeline itself never prints.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from rich.console import Console
 
 from . import __version__
 from .pipeline import scan
-from .read import find_articles
+from .read import find_articles, read_folder
 
 EXIT_OK, EXIT_USAGE = 0, 2
 OUTPUT_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
@@ -34,6 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("table", "json"), default="table", help="what to print on stdout")
     s.add_argument("-o", "--output", metavar="FILE", help="also write the result: .json, .jsonl, .csv or .parquet")
     s.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    d = sub.add_parser("diff", help="show two articles with their shared passages aligned")
+    d.add_argument("a", help="first article")
+    d.add_argument("b", help="second article")
+    d.add_argument("--corpus", metavar="DIR", help="scan DIR for context (boilerplate needs other articles)")
+    d.add_argument("--full", action="store_true", help="print long shared passages in full")
+    w = sub.add_parser("show", help="one article with each paragraph's label and who shares it")
+    w.add_argument("doc", help="the article")
+    w.add_argument("--corpus", metavar="DIR", help="folder it was published in (default: the article's folder)")
     return p
 
 
@@ -44,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "scan":
             return _scan(args, err)
+        if args.command == "diff":
+            return _diff(args, err)
+        if args.command == "show":
+            return _show(args, err)
     except UsageError as e:
         err.print(f"dedup: error: {e}", markup=False)
         return EXIT_USAGE
@@ -79,6 +92,53 @@ def _scan(args: argparse.Namespace, err: Console) -> int:
         sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=1) + "\n")
     else:
         Console().print(clusters_table(result))
+    return EXIT_OK
+
+
+def _article(path: str) -> Path:
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"{p}: no such file")
+    return p.resolve()
+
+
+def _context(docs: list[Path], corpus: str | None, err: Console):
+    """Scan the articles with their corpus (or alone); return the result and their indices."""
+    if corpus:
+        root = Path(corpus).resolve()
+        if not root.is_dir():
+            raise UsageError(f"{corpus}: no such folder")
+        files = sorted(set(find_articles(root)) | set(docs))
+    else:
+        root = Path(os.path.commonpath([d.parent for d in docs]))
+        files = sorted(set(docs))
+    for d in docs:
+        if not d.is_relative_to(root):
+            raise UsageError(f"{d}: not inside {root}")
+    result = scan(read_folder(root, files=files))
+    for message in result.corpus.errors:
+        err.print(f"dedup: warning: {message}", markup=False)
+    try:
+        return result, [result.index_of(d.relative_to(root).as_posix()) for d in docs]
+    except KeyError as e:
+        raise UsageError(f"{e.args[0]}: could not be read") from None
+
+
+def _diff(args: argparse.Namespace, err: Console) -> int:
+    from .report import diff_view
+
+    result, (i, j) = _context([_article(args.a), _article(args.b)], args.corpus, err)
+    out = Console()
+    out.print(diff_view(result, i, j, out.width, full=args.full))
+    return EXIT_OK
+
+
+def _show(args: argparse.Namespace, err: Console) -> int:
+    from .report import show_view
+
+    doc = _article(args.doc)
+    result, (i,) = _context([doc], args.corpus or str(doc.parent), err)
+    Console().print(show_view(result, i))
     return EXIT_OK
 
 

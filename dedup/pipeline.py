@@ -1,4 +1,4 @@
-"""The scan pipeline: read → normalise → shingle → sign → index → verify → cluster.
+"""The scan pipeline: read → normalise → shingle → sign → index → verify → cluster → align → label.
 
 Each stage is a function of the previous stages' arrays; this module only
 wires them together and times them.
@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .align import AlignParams, align
 from .cluster import cluster
 from .index import IndexParams, candidate_pairs
+from .label import label
 from .normalise import tokenise
 from .read import Corpus, read_folder
 from .result import ScanResult
@@ -23,7 +25,7 @@ from .sign import DEFAULT_NUM_PERM, DEFAULT_SEED, signatures
 from .verify import CLUSTERING, VerifyParams, content_hashes, shingle_sets, verify
 
 Progress = Callable[[str, int, int], None]
-STAGES = ("read", "normalise", "shingle", "sign", "index", "verify", "cluster")
+STAGES = ("read", "normalise", "shingle", "sign", "index", "verify", "cluster", "align", "label")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class ScanOptions:
     seed: int = DEFAULT_SEED
     index: IndexParams = field(default_factory=IndexParams)
     verify: VerifyParams = field(default_factory=VerifyParams)
+    align: AlignParams = field(default_factory=AlignParams)
 
 
 def scan(
@@ -68,6 +71,10 @@ def scan(
 
     sets, verified = timed("verify", _verify)
     clusters = timed("cluster", cluster, len(corpus), verified.pairs, corpus.ids, corpus.dates, CLUSTERING)
+    pair_a, pair_b = verified.pairs["a"].to_numpy(), verified.pairs["b"].to_numpy()
+    passages = timed("align", align, corpus, tokens, sh, pair_a, pair_b, options.align)
+    boilerplate_shingle = verified.boilerplate[sets.dense]
+    labels = timed("label", label, corpus, tokens, sh, boilerplate_shingle, clusters, pair_a, pair_b, passages)
     report("done", len(STAGES), len(STAGES))
     return ScanResult(
         corpus=corpus,
@@ -78,6 +85,8 @@ def scan(
         boilerplate=verified.boilerplate,
         pairs=verified.pairs,
         clusters=clusters,
+        passages=passages,
+        labels=labels,
         candidates=len(candidates),
         timings=timings,
         options=options,

@@ -47,11 +47,15 @@ class VerifyParams:
 
 @dataclass
 class ShingleSets:
-    """Each document's distinct shingles as sorted dense ids (CSR), and document frequencies."""
+    """Each document's distinct shingles as sorted dense ids (CSR), and document frequencies.
+
+    ``dense`` maps every shingle of the batch (in ``Shingles`` order) to its dense id.
+    """
 
     offsets: np.ndarray
     ids: np.ndarray
     df: np.ndarray
+    dense: np.ndarray
 
     def sizes(self) -> np.ndarray:
         return np.diff(self.offsets)
@@ -70,7 +74,7 @@ def shingle_sets(sh: Shingles) -> ShingleSets:
     owner = (keys >> np.uint64(32)).astype(np.int64)
     offsets = np.searchsorted(owner, np.arange(n_docs + 1)).astype(np.int64)
     df = np.bincount(ids, minlength=int(dense.max()) + 1 if len(dense) else 0)
-    return ShingleSets(offsets=offsets, ids=ids, df=df)
+    return ShingleSets(offsets=offsets, ids=ids, df=df, dense=dense.astype(np.int64))
 
 
 def content_hashes(tokens: Tokens) -> np.ndarray:
