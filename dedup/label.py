@@ -1,7 +1,8 @@
 """One label for every paragraph of every document.
 
-- boilerplate: most of its characters are boilerplate shingles (text found in
-  documents of three or more groups of copies: templates, disclaimers, prompts);
+- boilerplate: nearly all of it (80% of its characters) is boilerplate shingles
+  (text found in documents of three or more groups of copies: templates,
+  disclaimers, prompts), so a sentence built on a stock phrase is not;
 - syndicated: most of its characters lie in passages shared with another
   member of its cluster;
 - wrapper: in a copy, anything else (the republisher's headline, intro, promo);
@@ -20,6 +21,7 @@ from .shingle import Shingles
 LABELS = ("syndicated", "wrapper", "original", "boilerplate")
 SYNDICATED, WRAPPER, ORIGINAL, BOILERPLATE = range(4)
 MAJORITY = 0.5
+NEAR_IDENTICAL = 0.8  # share of a paragraph that must recur for it to be boilerplate
 
 
 def _covered(length: int, spans: np.ndarray) -> np.ndarray:
@@ -70,6 +72,6 @@ def label(
         boiler = np.flatnonzero(boilerplate_shingle[s])
         if boiler.size:
             spans = np.stack([tokens.starts[sh.first[s][boiler]], tokens.ends[sh.last[s][boiler]]], axis=1)
-            base[_share(_covered(length, spans), paras) > MAJORITY] = BOILERPLATE
+            base[_share(_covered(length, spans), paras) >= NEAR_IDENTICAL] = BOILERPLATE
         out[lo:hi] = base
     return out

@@ -7,9 +7,11 @@ reposted by one site under the same header and footer share nothing.
 
 Whether documents are copies depends on what is boilerplate and vice versa,
 so verification runs twice: a first pass on all shingles groups documents
-whose shared text is most of one of them; shingles found in documents of
-three or more of those groups are boilerplate; the second pass measures every
-pair again without them.
+when one is almost entirely inside the other (an original and its wrapped or
+cut copies, near-duplicates); shingles found in documents of three or more of
+those groups are boilerplate; the second pass measures every pair again
+without them. A site template never makes up almost all of an article, which
+is what separates it from a syndicated story that recurs just as often.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ class VerifyParams:
     contains: the smaller containment below that, the larger at least ``contains``;
     partial: neither, but at least ``partial_min_shared`` shingles in common (about
     that many words of shared passages: more than a common phrase or one quotation).
+
+    Before boilerplate is known, documents count as copies of each other (for
+    deciding what is boilerplate) only when one holds at least ``copy_group`` of
+    the other: two reposts that share nothing but a large site template do not.
     """
 
     near_duplicate: float = 0.8
@@ -43,6 +49,7 @@ class VerifyParams:
     partial_min_shared: int = 50
     min_shared: int = 8
     boilerplate_min_docs: int = 3
+    copy_group: float = 0.8
 
 
 @dataclass
@@ -183,8 +190,9 @@ def verify(
 
     # Pass 1: every shingle counts; group documents that are copies of each other.
     shared_all = np.bincount(pair_of, minlength=len(pairs))
-    first = classify(shared_all, sizes[pairs[:, 0]], sizes[pairs[:, 1]], params)["relation"]
-    linking = is_exact | ((first >= 0) & (first <= 2))
+    first = classify(shared_all, sizes[pairs[:, 0]], sizes[pairs[:, 1]], params)
+    held = np.maximum(first["a_in_b"], first["b_in_a"])
+    linking = is_exact | ((shared_all >= params.min_shared) & (held >= params.copy_group))
     groups = components(n_docs, pairs[linking])
     boiler = boilerplate_mask(sets, groups, params.boilerplate_min_docs)
 
