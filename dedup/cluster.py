@@ -4,21 +4,42 @@ Source rule, in order:
 1. the member whose text the others hold most of: the largest amount of its
    (non-boilerplate) text shared with another member, counting members within
    5% of the best as equal;
-2. among those, the member most contained in the others (a wrapped copy holds
-   all of the original plus its wrapper, so the original is the more contained);
+2. among those, the member whose whole page, site template included, is most
+   contained in the others (a wrapped copy holds all of the original plus its
+   wrapper and its site's chrome, so the original is the more contained);
 3. the earliest publication date, where dates are known;
 4. the smallest document id, so the choice is stable.
+
+One exception to 2: an excerpt (a copy that stops at "Continue reading",
+"Read more" or a trailing ellipsis) is contained in its original just as an
+original is contained in its wrapped copies, so a member that reads as an
+excerpt ranks after one that does not.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
+if TYPE_CHECKING:
+    from .read import Corpus
+
 SHARED_TOLERANCE = 0.95
+_EXCERPT = re.compile(
+    r"^\W*(continue reading|read more|keep reading|read the (full|rest|whole)|full (story|article))\b"
+    r"|\w[\w,;:]*\s*(…|\.\.\.)\W*$",
+    re.IGNORECASE,
+)
+
+
+def is_excerpt(text: str, paragraphs: np.ndarray) -> bool:
+    """Whether one of the document's last paragraphs marks it as cut short."""
+    return any(_EXCERPT.search(text[s:e]) for s, e in paragraphs[-8:].tolist())
 
 
 def components(n: int, edges: np.ndarray) -> np.ndarray:
@@ -52,10 +73,9 @@ class Clusters:
     members: list[list[int]]
 
 
-def cluster(
-    n_docs: int, pairs: pl.DataFrame, ids: Sequence[str], dates: Sequence[str | None], linking: Sequence[str]
-) -> Clusters:
+def cluster(corpus: Corpus, pairs: pl.DataFrame, linking: Sequence[str]) -> Clusters:
     """Connected components of the pairs whose relation is in ``linking``, with sources."""
+    n_docs, ids, dates = len(corpus), corpus.ids, corpus.dates
     links = pairs.filter(pl.col("relation").is_in(list(linking)))
     a, b = links["a"].to_numpy(), links["b"].to_numpy()
     labels = components(n_docs, np.stack([a, b], axis=1))
@@ -66,8 +86,8 @@ def cluster(
     # Per member: most text shared with one other member, and mean containment in the others.
     sides = pl.concat(
         [
-            links.select(doc=pl.col("a"), shared=pl.col("shared"), held=pl.col("a_in_b")),
-            links.select(doc=pl.col("b"), shared=pl.col("shared"), held=pl.col("b_in_a")),
+            links.select(doc=pl.col("a"), shared=pl.col("shared"), held=pl.col("page_a_in_b")),
+            links.select(doc=pl.col("b"), shared=pl.col("shared"), held=pl.col("page_b_in_a")),
         ]
     )
     per_doc = sides.group_by("doc").agg(pl.col("shared").max(), pl.col("held").mean())
@@ -81,11 +101,13 @@ def cluster(
     sources = []
     for group in members:
         best = max(shared[m] for m in group)
+        excerpt = {m: is_excerpt(corpus.texts[m], corpus.paragraphs(m)) for m in group}
         sources.append(
             min(
                 group,
                 key=lambda m: (
                     shared[m] < SHARED_TOLERANCE * best,
+                    excerpt[m],
                     -round(held[m], 6),
                     dates[m] is None,
                     dates[m] or "",

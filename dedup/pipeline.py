@@ -70,7 +70,7 @@ def scan(
         return sets, verify(sets, candidates, content_hashes(tokens), has_text, options.verify)
 
     sets, verified = timed("verify", _verify)
-    clusters = timed("cluster", cluster, len(corpus), verified.pairs, corpus.ids, corpus.dates, CLUSTERING)
+    clusters = timed("cluster", cluster, corpus, verified.pairs, CLUSTERING)
     pair_a, pair_b = verified.pairs["a"].to_numpy(), verified.pairs["b"].to_numpy()
     passages = timed("align", align, corpus, tokens, sh, pair_a, pair_b, options.align)
     boilerplate_shingle = verified.boilerplate[sets.dense]

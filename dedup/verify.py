@@ -205,11 +205,13 @@ def verify(
     keep = relation >= 0
     a, b = pairs[keep, 0], pairs[keep, 1]
     a_in_b, b_in_a = m["a_in_b"][keep], m["b_in_a"][keep]
+    page_a, page_b = first["a_in_b"][keep], first["b_in_a"][keep]
     jaccard = np.where(is_exact[keep], 1.0, m["jaccard"][keep])
     # Orient so that ``a`` is the larger side: for "contains", a wraps b.
     swap = a_in_b > b_in_a
     a, b = np.where(swap, b, a), np.where(swap, a, b)
     a_in_b, b_in_a = np.where(swap, b_in_a, a_in_b), np.where(swap, a_in_b, b_in_a)
+    page_a, page_b = np.where(swap, page_b, page_a), np.where(swap, page_a, page_b)
     frame = pl.DataFrame(
         {
             "a": a.astype(np.int64),
@@ -219,6 +221,9 @@ def verify(
             "a_in_b": a_in_b,
             "b_in_a": b_in_a,
             "shared": shared[keep].astype(np.int64),
+            # Containment of the whole page, boilerplate included, for choosing the source.
+            "page_a_in_b": page_a,
+            "page_b_in_a": page_b,
         }
     )
     return Verified(pairs=frame, boilerplate=boiler)
