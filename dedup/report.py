@@ -58,36 +58,43 @@ def clusters_table(result: ScanResult) -> Group:
     """Clusters with their members, source, relation to the source, Jaccard and containment."""
     ids = result.corpus.ids
     pairs = _pair_lookup(result)
-    table = Table(title="Clusters of copies", title_justify="left", show_lines=True)
+    table = Table(
+        title="Clusters of copies",
+        title_justify="left",
+        caption="in src: share of the member's text found in the source; src in: share of the source in the member",
+        caption_justify="left",
+    )
     table.add_column("#", justify="right")
-    table.add_column("member", overflow="fold", ratio=3)
-    for name in ("role", "relation to source"):
-        table.add_column(name, ratio=1)
-    for name in ("Jaccard", "in source", "source in it"):
-        table.add_column(name, justify="right", ratio=1)
+    table.add_column("member", overflow="fold")
+    table.add_column("to source")
+    for name in ("Jaccard", "in src", "src in"):
+        table.add_column(name, justify="right", width=7)
     for cid, (src, members) in enumerate(zip(result.clusters.sources, result.clusters.members)):
-        cells: list[list[Text]] = [[] for _ in range(6)]
-        for m in [src] + [m for m in members if m != src]:
-            cells[0].append(Text(inert(ids[m]), style="bold" if m == src else ""))
-            cells[1].append(Text("source" if m == src else "copy", style="bold" if m == src else "dim"))
-            pair = pairs.get((m, src))
-            if m == src or pair is None:
-                cells[2].append(Text("" if m == src else "(via other members)", style="dim"))
-                cells[3].append(Text(""))
-                cells[4].append(Text(""))
-                cells[5].append(Text(""))
+        for n, m in enumerate([src] + [m for m in members if m != src]):
+            first = Text(str(cid)) if n == 0 else Text("")
+            name = Text(inert(ids[m]), style="bold" if m == src else "")
+            if m == src:
+                table.add_row(first, name, Text("source", style="bold"), "", "", "")
                 continue
-            m_in_src, src_in_m = (
-                (pair["a_in_b"], pair["b_in_a"]) if pair["a"] == m else (pair["b_in_a"], pair["a_in_b"])
-            )
+            pair = pairs.get((m, src))
+            if pair is None:
+                table.add_row(first, name, Text("via others", style="dim"))
+                continue
+            mine = pair["a"] == m
+            m_in_src, src_in_m = (pair["a_in_b"], pair["b_in_a"]) if mine else (pair["b_in_a"], pair["a_in_b"])
             relation = pair["relation"]
             if relation == "contains":
-                relation = "contains source" if pair["a"] == m else "inside source"
-            cells[2].append(Text(relation, style=RELATION_STYLE.get(pair["relation"], "")))
-            cells[3].append(Text(f"{pair['jaccard']:.2f}"))
-            cells[4].append(Text(f"{m_in_src:.2f}"))
-            cells[5].append(Text(f"{src_in_m:.2f}"))
-        table.add_row(str(cid), *(Text("\n").join(c) for c in cells))
+                relation = "contains it" if mine else "inside it"
+            table.add_row(
+                first,
+                name,
+                Text(relation, style=RELATION_STYLE.get(pair["relation"], "")),
+                f"{pair['jaccard']:.2f}",
+                f"{m_in_src:.2f}",
+                f"{src_in_m:.2f}",
+                end_section=m == members[-1] or (m == src and len(members) == 1),
+            )
+        table.rows[-1].end_section = True
     parts = [table] if result.clusters.sources else []
     partial = result.pairs.filter(pl.col("relation") == "partial")
     if partial.height:
