@@ -50,7 +50,7 @@ class ScanResult:
 
     @property
     def documents_frame(self) -> pl.DataFrame:
-        """One row per document: id, path, chars (code points), bytes (UTF-8), cluster (null if none), role."""
+        """One row per document: id, path, chars (code points), bytes (UTF-8), date (ISO, if known), cluster, role."""
         c = self.clusters.cluster
         return pl.DataFrame(
             {
@@ -58,6 +58,7 @@ class ScanResult:
                 "path": self.corpus.paths,
                 "chars": [len(t) for t in self.corpus.texts],
                 "bytes": [len(t.encode("utf-8", "surrogatepass")) for t in self.corpus.texts],
+                "date": pl.Series(self.corpus.dates, dtype=pl.Utf8),
                 "cluster": pl.Series(np.where(c >= 0, c, None).tolist(), dtype=pl.Int64),
                 "role": pl.Series(self.clusters.role, dtype=pl.Utf8),
             }
