@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .align import AlignParams, align
-from .cluster import cluster
+from .cluster import cluster, is_excerpt
 from .index import IndexParams, candidate_pairs
 from .label import label
 from .normalise import tokenise
@@ -67,7 +67,8 @@ def scan(
     def _verify():
         sets = shingle_sets(sh)
         has_text = np.diff(tokens.offsets) > 0
-        return sets, verify(sets, candidates, content_hashes(tokens), has_text, options.verify)
+        excerpt = np.array([is_excerpt(t, corpus.paragraphs(i)) for i, t in enumerate(corpus.texts)], dtype=bool)
+        return sets, verify(sets, candidates, content_hashes(tokens), has_text, options.verify, excerpt)
 
     sets, verified = timed("verify", _verify)
     clusters = timed("cluster", cluster, corpus, verified.pairs, CLUSTERING)

@@ -45,7 +45,7 @@ class VerifyParams:
     """
 
     near_duplicate: float = 0.8
-    contains: float = 0.6
+    contains: float = 0.5
     partial_min_shared: int = 50
     min_shared: int = 8
     boilerplate_min_docs: int = 3
@@ -74,9 +74,13 @@ class ShingleSets:
 def shingle_sets(sh: Shingles) -> ShingleSets:
     """Dense ids for shingle hashes, deduplicated within each document."""
     n_docs = len(sh.offsets) - 1
-    _, dense = np.unique(sh.hashes, return_inverse=True)
+    # dense id = rank among the distinct hashes (as np.unique's inverse; polars ranks on all cores)
+    dense = pl.Series(sh.hashes, dtype=pl.UInt64).rank("dense").to_numpy().astype(np.int64) - 1
     doc = np.repeat(np.arange(n_docs, dtype=np.uint64), np.diff(sh.offsets))
-    keys = np.unique((doc << np.uint64(32)) | dense.astype(np.uint64))
+    keys = (doc << np.uint64(32)) | dense.astype(np.uint64)
+    keys.sort()  # np.unique without its hash-table path, which is several times slower here
+    if len(keys) > 1:
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
     ids = (keys & np.uint64(0xFFFFFFFF)).astype(np.int64)
     owner = (keys >> np.uint64(32)).astype(np.int64)
     offsets = np.searchsorted(owner, np.arange(n_docs + 1)).astype(np.int64)
@@ -173,11 +177,14 @@ def verify(
     content: np.ndarray,
     has_text: np.ndarray,
     params: VerifyParams = VerifyParams(),
+    excerpt: np.ndarray | None = None,
 ) -> Verified:
     """Measure every candidate pair and keep those with a relation.
 
     ``content`` holds each document's normalised-text hash (equal means an exact
-    copy); ``has_text`` marks documents with at least one word.
+    copy); ``has_text`` marks documents with at least one word; ``excerpt`` marks
+    documents cut short ("Continue reading…"): one that shares a partial-sized
+    passage with another document is taken as an excerpt of it (``contains``).
     """
     n_docs = len(sets.offsets) - 1
     exact = _exact_pairs(content, has_text)
@@ -202,6 +209,9 @@ def verify(
     shared = np.bincount(pair_of[~boiler[ids]], minlength=len(pairs))
     m = classify(shared, content_sizes[pairs[:, 0]], content_sizes[pairs[:, 1]], params)
     relation = np.where(is_exact, 0, m["relation"])
+    if excerpt is not None:
+        cut = excerpt[pairs[:, 0]] ^ excerpt[pairs[:, 1]]
+        relation = np.where(cut & (relation == 3), 2, relation)
     keep = relation >= 0
     a, b = pairs[keep, 0], pairs[keep, 1]
     a_in_b, b_in_a = m["a_in_b"][keep], m["b_in_a"][keep]
