@@ -110,9 +110,18 @@ def _select(runs: np.ndarray, a: _Doc, b: _Doc) -> list[tuple[int, int, int, int
 
 
 def _holds_paragraph(d: _Doc, start: int, end: int) -> bool:
-    """Whether the character range [start, end) holds a whole paragraph of the document."""
-    k = int(np.searchsorted(d.para_starts, start, "left"))
-    return k < len(d.para_starts) and d.para_ends[k] <= end
+    """Whether the character range [start, end) holds most of some paragraph of the document.
+
+    "Most", not "all": a run may reach a word or two into the next paragraph when
+    the paragraph that follows in the other text happens to start the same way.
+    """
+    lo = int(np.searchsorted(d.para_ends, start, "right"))
+    hi = int(np.searchsorted(d.para_starts, end, "left"))
+    if hi <= lo:
+        return False
+    s, e = d.para_starts[lo:hi], d.para_ends[lo:hi]
+    inside = np.minimum(e, end) - np.maximum(s, start)
+    return bool(np.any(inside * 2 > e - s))
 
 
 def _bridge(chosen: list[tuple[int, int, int, int]], a: _Doc, b: _Doc, max_gap: int) -> list[list[int]]:

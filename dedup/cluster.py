@@ -5,8 +5,9 @@ Source rule, in order:
    (non-boilerplate) text shared with another member, counting members within
    5% of the best as equal;
 2. among those, the member whose whole page, site template included, is most
-   contained in the others (a wrapped copy holds all of the original plus its
-   wrapper and its site's chrome, so the original is the more contained);
+   contained in the others, within 0.02 (a wrapped copy holds all of the
+   original plus its wrapper and its site's chrome, so the original is the more
+   contained);
 3. the earliest publication date, where dates are known;
 4. the smallest document id, so the choice is stable.
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from .read import Corpus
 
 SHARED_TOLERANCE = 0.95
+HELD_TOLERANCE = 0.02
 _EXCERPT = re.compile(
     r"^\W*(continue reading|read more|keep reading|read the (full|rest|whole)|full (story|article))\b"
     r"|\w[\w,;:]*\s*(…|\.\.\.)\W*$",
@@ -101,6 +103,8 @@ def cluster(corpus: Corpus, pairs: pl.DataFrame, linking: Sequence[str]) -> Clus
     sources = []
     for group in members:
         best = max(shared[m] for m in group)
+        top = [m for m in group if shared[m] >= SHARED_TOLERANCE * best]
+        best_held = max(held[m] for m in top)
         excerpt = {m: is_excerpt(corpus.texts[m], corpus.paragraphs(m)) for m in group}
         sources.append(
             min(
@@ -108,7 +112,7 @@ def cluster(corpus: Corpus, pairs: pl.DataFrame, linking: Sequence[str]) -> Clus
                 key=lambda m: (
                     shared[m] < SHARED_TOLERANCE * best,
                     excerpt[m],
-                    -round(held[m], 6),
+                    held[m] < best_held - HELD_TOLERANCE,
                     dates[m] is None,
                     dates[m] or "",
                     ids[m],

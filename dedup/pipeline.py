@@ -59,7 +59,7 @@ def scan(
 
     corpus = source if isinstance(source, Corpus) else timed("read", read_folder, source)
     corpus = _sorted(corpus)
-    tokens = timed("normalise", tokenise, corpus.texts)
+    tokens = timed("normalise", tokenise, corpus.bodies())
     sh = timed("shingle", shingle, tokens, options.k)
     sig = timed("sign", signatures, sh.hashes, sh.offsets, options.num_perm, options.seed)
     candidates = timed("index", candidate_pairs, sh, options.index)

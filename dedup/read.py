@@ -38,10 +38,15 @@ class Corpus:
     para_offsets: np.ndarray
     para_starts: np.ndarray
     para_ends: np.ndarray
+    body_starts: np.ndarray  # where each text starts after its front matter (0 if none)
     errors: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def bodies(self) -> list[str]:
+        """The texts with any front matter blanked out, same lengths, so offsets still hold."""
+        return [t if b == 0 else " " * b + t[b:] for t, b in zip(self.texts, self.body_starts.tolist())]
 
     def paragraphs(self, i: int) -> np.ndarray:
         """(n, 2) array of the start/end offsets of document i's paragraphs."""
@@ -113,9 +118,10 @@ def build_corpus(
     dates: Sequence[str | None] | None = None,
 ) -> Corpus:
     """A corpus from in-memory texts (the library entry point; no files involved)."""
-    counts, starts, ends, found_dates = [], [], [], []
+    counts, starts, ends, found_dates, bodies = [], [], [], [], []
     for i, text in enumerate(texts):
         meta, body = front_matter(text)
+        bodies.append(body)
         date = dates[i] if dates is not None and dates[i] else None
         found_dates.append(parse_date(date or next((meta[k] for k in _DATE_KEYS if k in meta), None)))
         spans = split_paragraphs(text, body)
@@ -132,6 +138,7 @@ def build_corpus(
         para_offsets=offsets,
         para_starts=np.asarray(starts, dtype=np.int64),
         para_ends=np.asarray(ends, dtype=np.int64),
+        body_starts=np.asarray(bodies, dtype=np.int64),
     )
 
 
