@@ -29,6 +29,17 @@ def mix64(x: np.ndarray) -> np.ndarray:
     return z
 
 
+def mix64_inplace(z: np.ndarray) -> np.ndarray:
+    """``mix64`` computed in place on a uint64 array (no full-size temporaries kept); returns ``z``."""
+    with np.errstate(over="ignore"):
+        z ^= z >> _S30
+        z *= _M1
+        z ^= z >> _S27
+        z *= _M2
+        z ^= z >> _S31
+    return z
+
+
 def seeded(x: np.ndarray, seed: int) -> np.ndarray:
     """Mix ``x`` with a seed, giving an independent-looking hash family member."""
     salt = mix64(np.array([seed], dtype=np.uint64) + GOLDEN)[0]

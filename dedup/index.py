@@ -78,12 +78,23 @@ def windows(sh: Shingles, params: IndexParams = IndexParams()) -> Windows:
     return Windows(doc=cdoc[idx], start=cstart[idx], end=wend)
 
 
+_WINDOW_CHUNK = 1 << 18  # windows per block: bounds the temporaries of signing whatever the corpus size
+
+
 def window_signatures(sh: Shingles, win: Windows, params: IndexParams = IndexParams()) -> np.ndarray:
     """MinHash signature of every window, shape (n_windows, bands * rows)."""
-    lengths = win.end - win.start
+    out = np.empty((len(win.doc), params.num_perm), dtype=np.uint32)
+    for lo in range(0, len(win.doc), _WINDOW_CHUNK):
+        out[lo : lo + _WINDOW_CHUNK] = _window_block(sh, win, params, lo, lo + _WINDOW_CHUNK)
+    return out
+
+
+def _window_block(sh: Shingles, win: Windows, params: IndexParams, lo: int, hi: int) -> np.ndarray:
+    start, end = win.start[lo:hi], win.end[lo:hi]
+    lengths = end - start
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    members = np.repeat(win.start - offsets[:-1], lengths) + np.arange(offsets[-1])
+    members = np.repeat(start - offsets[:-1], lengths) + np.arange(offsets[-1])
     return signatures(sh.hashes[members], offsets, params.num_perm, params.seed)
 
 
@@ -107,7 +118,10 @@ def bucket_pairs(keys: np.ndarray, owner: np.ndarray, max_bucket: int = 32) -> n
     if keys.ndim == 2:  # one row of band keys per owner entry
         owner = np.repeat(owner, keys.shape[1])
         keys = keys.ravel()
-    order = np.lexsort((owner, keys))
+    if len(owner) < 2 or bool(np.all(owner[1:] >= owner[:-1])):
+        order = np.argsort(keys, kind="stable")  # already in owner order: same as lexsort((owner, keys))
+    else:
+        order = np.lexsort((owner, keys))
     k, o = keys[order], owner[order]
     distinct = np.ones(len(k), dtype=bool)
     distinct[1:] = (k[1:] != k[:-1]) | (o[1:] != o[:-1])
@@ -137,6 +151,13 @@ def bucket_pairs(keys: np.ndarray, owner: np.ndarray, max_bucket: int = 32) -> n
     pairs = np.concatenate(out)
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
     pairs = np.sort(pairs, axis=1)
+    if len(pairs) and pairs.min() >= 0 and pairs.max() < (1 << 32):
+        # one uint64 per pair: sorting it is sorting the rows, far faster than unique(axis=0)
+        code = np.unique((pairs[:, 0].astype(np.uint64) << np.uint64(32)) | pairs[:, 1].astype(np.uint64))
+        out = np.empty((len(code), 2), dtype=pairs.dtype)
+        out[:, 0] = code >> np.uint64(32)
+        out[:, 1] = code & np.uint64(0xFFFFFFFF)
+        return out
     return np.unique(pairs, axis=0)
 
 
@@ -145,6 +166,9 @@ def candidate_pairs(sh: Shingles, params: IndexParams = IndexParams()) -> np.nda
     win = windows(sh, params)
     if len(win.doc) == 0:
         return np.zeros((0, 2), dtype=np.int64)
-    sig = window_signatures(sh, win, params)
-    keys = band_keys(sig, params.bands, params.rows)
+    # Signatures block by block, keeping only their band keys (the signatures are not needed after).
+    keys = np.empty((len(win.doc), params.bands), dtype=np.uint64)
+    for lo in range(0, len(win.doc), _WINDOW_CHUNK):
+        sig = _window_block(sh, win, params, lo, lo + _WINDOW_CHUNK)
+        keys[lo : lo + _WINDOW_CHUNK] = band_keys(sig, params.bands, params.rows)
     return bucket_pairs(keys, win.doc, params.max_bucket)

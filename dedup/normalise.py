@@ -12,15 +12,19 @@ occurs.
 
 from __future__ import annotations
 
+import os
+import threading
 import unicodedata
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import polars as pl
 import xxhash
 
-from .hashing import GOLDEN, mix64
+from .hashing import mix64
 
 SEP, WORD, SINGLE, APOS = 0, 1, 2, 3
 
@@ -50,7 +54,7 @@ def normalise_text(text: str) -> str:
 
 def _char_class(c: int) -> int:
     ch = chr(c)
-    if ch in "'\u2019\u02bc":
+    if normalise_text(ch) == "'":  # any form of apostrophe or single quote, the left quote included
         return APOS
     cat = unicodedata.category(ch)
     if cat[0] not in "LNM":
@@ -126,41 +130,101 @@ def _spans(cls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
+_POLY = 0x9E3779B97F4A7C15  # odd, so invertible modulo 2**64
+_POLY_INV = pow(_POLY, -1, 1 << 64)
+_powers_lock = threading.Lock()
+_powers: tuple[np.ndarray, np.ndarray] = (np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64))
+
+
+def _poly_powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``B**t`` and ``B**-t`` modulo 2**64 for t < n (cached, grown on demand)."""
+    global _powers
+    with _powers_lock:
+        pw, inv = _powers
+        if len(pw) < n:
+            size = max(n, 2 * len(pw), 1 << 16)
+            with np.errstate(over="ignore"):
+                pw = np.full(size, _POLY, dtype=np.uint64)
+                pw[0] = 1
+                pw = np.cumprod(pw, dtype=np.uint64)
+                inv = np.full(size, _POLY_INV, dtype=np.uint64)
+                inv[0] = 1
+                inv = np.cumprod(inv, dtype=np.uint64)
+            _powers = (pw, inv)
+        return pw, inv
+
+
 def _surface_keys(fold: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """A 64-bit key per token from its folded characters, to find the distinct tokens."""
-    lengths = ends - starts
-    order = np.argsort(-lengths, kind="stable")
-    sorted_len = lengths[order]
-    keys = np.zeros(len(starts), dtype=np.uint64)
-    fast_len = int(min(sorted_len[0], _MAX_FAST_TOKEN)) if len(order) else 0
-    active = len(order)
+    """A 64-bit key per token from its folded characters, to find the distinct tokens.
+
+    A polynomial hash of the folded code points modulo 2**64, taken from prefix sums
+    over the whole batch (so no loop over token positions), then mixed with the length.
+    """
+    n = len(fold)
+    pw, inv = _poly_powers(n + 1)
+    prefix = np.zeros(n + 1, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for j in range(fast_len):
-            # tokens longer than j form a prefix of ``order`` (sorted by length, descending)
-            while active and sorted_len[active - 1] <= j:
-                active -= 1
-            idx = order[:active]
-            keys[idx] = keys[idx] * GOLDEN + fold[starts[idx] + j].astype(np.uint64) + np.uint64(1)
-        keys = mix64(keys ^ lengths.astype(np.uint64))
-    return keys
+        weighted = fold.astype(np.uint64)
+        weighted *= pw[:n]
+        np.cumsum(weighted, out=prefix[1:])
+        del weighted
+        keys = prefix[ends]
+        keys -= prefix[starts]
+        keys *= inv[starts]
+    return mix64(keys ^ (ends - starts).astype(np.uint64))
 
 
-def tokenise(texts: Sequence[str], batch_chars: int = 1 << 23) -> Tokens:
-    """Tokenise texts, batching so memory stays bounded whatever the corpus size."""
-    parts, counts = [], []
-    batch, size = [], 0
-    for text in texts:
-        batch.append(text)
+class _Vocabulary:
+    """Token hashes of the distinct tokens seen so far, by surface key (sorted arrays)."""
+
+    def __init__(self) -> None:
+        self.keys = np.zeros(0, dtype=np.uint64)
+        self.hashes = np.zeros(0, dtype=np.uint64)
+        self.lock = threading.Lock()
+
+    def lookup(self, keys: np.ndarray, text_of) -> np.ndarray:
+        """Hashes of ``keys``; ``text_of(indices)`` gives the texts of the keys not seen before."""
+        with self.lock:
+            pos = np.searchsorted(self.keys, keys)
+            found = pos < len(self.keys)
+            found[found] = self.keys[pos[found]] == keys[found]
+            out = np.empty(len(keys), dtype=np.uint64)
+            out[found] = self.hashes[pos[found]]
+            new = np.flatnonzero(~found)
+            if new.size:
+                fresh = np.fromiter((token_hash(t) for t in text_of(new)), dtype=np.uint64, count=new.size)
+                out[new] = fresh
+                order = np.argsort(keys[new])
+                at = np.searchsorted(self.keys, keys[new][order])
+                self.keys = np.insert(self.keys, at, keys[new][order])
+                self.hashes = np.insert(self.hashes, at, fresh[order])
+            return out
+
+
+def tokenise(texts: Sequence[str], batch_chars: int = 1 << 23, threads: int | None = None) -> Tokens:
+    """Tokenise texts, batching so memory stays bounded whatever the corpus size.
+
+    Batches run on a small thread pool (numpy releases the GIL); each distinct token
+    is normalised and hashed once for the whole call, however many batches it is in.
+    """
+    batches: list[Sequence[str]] = []
+    lo, size = 0, 0
+    for i, text in enumerate(texts):
         size += len(text) + 1
         if size >= batch_chars:
-            parts.append(_tokenise_batch(batch))
-            batch, size = [], 0
-    if batch or not parts:
-        parts.append(_tokenise_batch(batch))
-    for p in parts:
-        counts.append(np.diff(p.offsets))
+            batches.append(texts[lo : i + 1])
+            lo, size = i + 1, 0
+    if lo < len(texts) or not batches:
+        batches.append(texts[lo:])
+    vocab = _Vocabulary()
+    workers = min(threads or _default_threads(), len(batches))
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            parts = list(pool.map(lambda b: _tokenise_batch(b, vocab), batches))
+    else:
+        parts = [_tokenise_batch(b, vocab) for b in batches]
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(np.concatenate(counts), out=offsets[1:])
+    np.cumsum(np.concatenate([np.diff(p.offsets) for p in parts]), out=offsets[1:])
     return Tokens(
         offsets=offsets,
         starts=np.concatenate([p.starts for p in parts]),
@@ -169,25 +233,42 @@ def tokenise(texts: Sequence[str], batch_chars: int = 1 << 23) -> Tokens:
     )
 
 
-def _tokenise_batch(texts: Sequence[str]) -> Tokens:
+def _default_threads() -> int:
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+def _factorise(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First-occurrence index of each distinct key and each key's distinct-key number."""
+    s = pl.Series(keys, dtype=pl.UInt64)
+    first = s.arg_unique().to_numpy()
+    inverse = s.replace_strict(
+        pl.Series(keys[first], dtype=pl.UInt64), pl.Series(np.arange(len(first))), return_dtype=pl.Int64
+    ).to_numpy()
+    return first, inverse
+
+
+def _tokenise_batch(texts: Sequence[str], vocab: _Vocabulary | None = None) -> Tokens:
     n = len(texts)
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Tokens(np.zeros(1, dtype=np.int64), empty, empty, np.zeros(0, dtype=np.uint64))
+    vocab = vocab or _Vocabulary()
     big = "\n".join(texts)  # "\n" is a separator, so no token crosses two documents
     cp = np.frombuffer(big.encode("utf-32-le", "surrogatepass"), dtype="<u4")
     doc_starts = np.zeros(n + 1, dtype=np.int64)
     np.cumsum([len(t) + 1 for t in texts], out=doc_starts[1:])
     cls, fold = _classify(cp)
+    del cp
     starts, ends = _spans(cls)
+    del cls
     keys = _surface_keys(fold, starts, ends)
+    del fold
     long_tokens = np.flatnonzero(ends - starts > _MAX_FAST_TOKEN)
     # The vocabulary: each distinct token is normalised and hashed once.
-    vocab, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    vocab_hash = np.fromiter(
-        (token_hash(big[s:e]) for s, e in zip(starts[first].tolist(), ends[first].tolist())),
-        dtype=np.uint64,
-        count=len(vocab),
+    first, inverse = _factorise(keys)
+    s_first, e_first = starts[first], ends[first]
+    vocab_hash = vocab.lookup(
+        keys[first], lambda idx: [big[s:e] for s, e in zip(s_first[idx].tolist(), e_first[idx].tolist())]
     )
     hashes = vocab_hash[inverse]
     if long_tokens.size:

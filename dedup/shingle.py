@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .hashing import combine, mix64
+from .hashing import GOLDEN, combine, mix64, mix64_inplace
 from .normalise import Tokens
 
 DEFAULT_K = 5
@@ -48,10 +48,47 @@ def shingle(tokens: Tokens, k: int = DEFAULT_K) -> Shingles:
     first = tokens.offsets[doc] + (np.arange(offsets[-1]) - offsets[doc])
     span = np.minimum(n_tok[doc], k)
     last = first + span - 1
-    acc = np.zeros(len(first), dtype=np.uint64)
-    for j in range(k):
-        # Positions past a short document's end repeat its last token; the span length,
-        # mixed in below, keeps "a b" distinct from "a b b".
-        acc = combine(acc, h[np.minimum(first + j, last)]) if len(h) else acc
-    hashes = mix64(acc ^ span.astype(np.uint64))
+    hashes = _kgram_hashes(h, tokens.offsets, n_tok, first, span, k)
     return Shingles(offsets=offsets, hashes=hashes, first=first, last=last, k=k)
+
+
+_CHUNK = 1 << 15  # elements per cache-sized block of the k-gram loop
+
+
+def _kgram_hashes(
+    h: np.ndarray, tok_offsets: np.ndarray, n_tok: np.ndarray, first: np.ndarray, span: np.ndarray, k: int
+) -> np.ndarray:
+    """``mix64(combine(...combine(0, h[first]), ... h[min(first + j, last)]) ^ span)`` per shingle.
+
+    Full shingles (span == k) read k consecutive tokens, so they are computed for every
+    window start of the batch's token array with slices (no gathers), block by block so
+    the arrays stay in cache, and then picked out; short documents take the general path.
+    """
+    out = np.empty(len(first), dtype=np.uint64)
+    n = len(h)
+    full = span == k
+    if n >= k and full.any():
+        starts = np.empty(n - k + 1, dtype=np.uint64)
+        span_k = np.uint64(k)
+        with np.errstate(over="ignore"):
+            for lo in range(0, n - k + 1, _CHUNK):
+                hi = min(lo + _CHUNK, n - k + 1)
+                acc = mix64_inplace(h[lo:hi].copy())  # combine(0, x) == mix64(0 * GOLDEN + x)
+                for j in range(1, k):
+                    acc *= GOLDEN
+                    acc += h[lo + j : hi + j]
+                    mix64_inplace(acc)
+                acc ^= span_k
+                starts[lo:hi] = mix64_inplace(acc)
+        if full.all():
+            return starts[first]
+        out[full] = starts[first[full]]
+    rest = np.flatnonzero(~full)
+    if rest.size:
+        f, s = first[rest], span[rest]
+        last = f + s - 1
+        acc = np.zeros(len(rest), dtype=np.uint64)
+        for j in range(k):
+            acc = combine(acc, h[np.minimum(f + j, last)])
+        out[rest] = mix64(acc ^ s.astype(np.uint64))
+    return out

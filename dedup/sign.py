@@ -16,6 +16,8 @@ identical across runs, processes, machines and library versions.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .hashing import mix64, seeded
@@ -34,6 +36,22 @@ def signatures(
     An empty set gets a row of ``EMPTY``; it estimates Jaccard 1 only with another empty set.
     """
     n_sets = len(offsets) - 1
+    if len(hashes) > _BLOCK and n_sets > 1:  # sets are independent: sign them in blocks to bound memory
+        out = np.empty((n_sets, num_perm), dtype=np.uint32)
+        bounds = np.searchsorted(offsets, np.arange(0, int(offsets[-1]), _BLOCK), side="right") - 1
+        edges = np.unique(np.concatenate([bounds, [n_sets]]))
+        for a, b in zip(edges[:-1].tolist(), edges[1:].tolist()):
+            lo, hi = int(offsets[a]), int(offsets[b])
+            out[a:b] = _signatures(hashes[lo:hi], offsets[a : b + 1] - lo, num_perm, seed)
+        return out
+    return _signatures(hashes, offsets, num_perm, seed)
+
+
+_BLOCK = 1 << 22  # elements per block of ``signatures``
+
+
+def _signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
+    n_sets = len(offsets) - 1
     sizes = np.diff(offsets)
     y = seeded(hashes, seed)
     bins = ((y >> _S32) * np.uint64(num_perm)) >> _S32
@@ -46,23 +64,47 @@ def signatures(
     return sig
 
 
+_PROBES = 64  # probe steps precomputed per (seed, num_perm); the rare longer searches compute theirs
+
+
+@lru_cache(maxsize=16)
+def _probe_table(seed: int, num_perm: int, attempts: int = _PROBES) -> np.ndarray:
+    """``table[col, attempt - 1]``: the bin that empty bin ``col`` borrows from at that attempt."""
+    cols = np.arange(num_perm, dtype=np.uint64)[:, None]
+    return _probe(cols, np.arange(1, attempts + 1, dtype=np.uint64)[None, :], seed, num_perm).astype(np.int64)
+
+
+def _probe(cols: np.ndarray, attempt: np.ndarray, seed: int, num_perm: int) -> np.ndarray:
+    salt = np.uint64((seed * 0x100000001B3 + 0x632BE59BD9B4E019) % (1 << 64))
+    key = (cols.astype(np.uint64) << _S32) | attempt.astype(np.uint64)
+    return ((mix64(key ^ salt) >> _S32) * np.uint64(num_perm)) >> _S32
+
+
 def _densify(sig: np.ndarray, nonempty: np.ndarray, seed: int) -> None:
     """Fill empty bins in place from the first non-empty bin of a set-independent probe sequence."""
     num_perm = sig.shape[1]
-    rows, cols = np.nonzero((sig == EMPTY) & nonempty[:, None])
-    if rows.size == 0:
+    flat = np.flatnonzero((sig == EMPTY) & nonempty[:, None])
+    if flat.size == 0:
         return
-    original = sig.copy()
-    salt = np.uint64((seed * 0x100000001B3 + 0x632BE59BD9B4E019) % (1 << 64))
+    original = sig.ravel()
+    rows, cols = np.divmod(flat, num_perm)
+    table = _probe_table(seed, num_perm)
+    base = rows * num_perm
+    fill = np.empty(flat.size, dtype=np.uint32)
+    pending = np.arange(flat.size)
     attempt = 0
-    while rows.size:
+    while pending.size:
         attempt += 1
-        key = (cols.astype(np.uint64) << _S32) | np.uint64(attempt)
-        probe = ((mix64(key ^ salt) >> _S32) * np.uint64(num_perm)) >> _S32
-        borrowed = original[rows, probe.astype(np.int64)]
+        if attempt <= table.shape[1]:
+            probe = table[cols[pending], attempt - 1]
+        else:
+            probe = _probe(cols[pending], np.full(pending.size, attempt, dtype=np.uint64), seed, num_perm)
+            probe = probe.astype(np.int64)
+        borrowed = original[base[pending] + probe]
         found = borrowed != EMPTY
-        sig[rows[found], cols[found]] = borrowed[found]
-        rows, cols = rows[~found], cols[~found]
+        fill[pending[found]] = borrowed[found]
+        pending = pending[~found]
+    sig.ravel()[flat] = fill
 
 
 def estimate_jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -70,12 +112,13 @@ def estimate_jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(a == b))
 
 
-def to_lean_minhash(signature: np.ndarray, seed: int = DEFAULT_SEED):
+def to_lean_minhash(signature: np.ndarray, seed: int = DEFAULT_SEED, scheme: str = "affine32"):
     """A ``datasketch.LeanMinHash`` holding this signature, for use with ``MinHashLSH``.
 
     Only signatures of the same seed and ``num_perm`` are comparable, ours with ours:
-    datasketch's own ``MinHash`` hashes elements differently.
+    datasketch's own ``MinHash`` hashes elements differently. datasketch 2.x wants a
+    scheme label for bare hash values; ours are 32-bit, so the default is "affine32".
     """
     from datasketch import LeanMinHash
 
-    return LeanMinHash(seed=seed, hashvalues=np.asarray(signature, dtype=np.uint64))
+    return LeanMinHash(seed=seed, hashvalues=np.asarray(signature, dtype=np.uint64), scheme=scheme)

@@ -1,0 +1,249 @@
+"""Clusters and sources: the result never depends on file order or names, and the original is the source."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dedup import build_corpus, scan
+
+
+def _canonical(result: dict) -> dict:
+    """``to_dict()`` output without anything that depends on cluster numbering or pair orientation.
+
+    Clusters become (source, member set); each document maps to (chars, role, its cluster's members);
+    each related pair maps (x, y) to (relation, jaccard, share of x found in y) for both orders.
+    """
+    members = {c["id"]: frozenset(c["members"]) for c in result["clusters"]}
+    docs = {d["id"]: (d["chars"], d["role"], members.get(d["cluster"])) for d in result["documents"]}
+    clusters = {(c["source"], frozenset(c["members"])) for c in result["clusters"]}
+    pairs = {}
+    for p in result["pairs"]:
+        pairs[(p["a"], p["b"])] = (p["relation"], p["jaccard"], p["a_in_b"])
+        pairs[(p["b"], p["a"])] = (p["relation"], p["jaccard"], p["b_in_a"])
+    return {"documents": docs, "clusters": clusters, "pairs": pairs}
+
+
+def _renamed(result: dict, mapping: dict[str, str]) -> dict:
+    docs = [{**d, "id": mapping[d["id"]]} for d in result["documents"]]
+    clusters = [
+        {**c, "source": mapping[c["source"]], "members": [mapping[m] for m in c["members"]]} for c in result["clusters"]
+    ]
+    pairs = [{**p, "a": mapping[p["a"]], "b": mapping[p["b"]]} for p in result["pairs"]]
+    return {"documents": docs, "clusters": clusters, "pairs": pairs}
+
+
+def _without_paths(result: dict) -> dict:
+    return {**result, "documents": [{k: v for k, v in d.items() if k != "path"} for d in result["documents"]]}
+
+
+def _write(root: Path, files: dict[str, str], order: list[str]) -> None:
+    for rel in order:
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(files[rel].encode("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def mixed_corpus(make_kit) -> dict[str, str]:
+    """A folder's worth of articles whose clusters and sources are fixed by their content alone.
+
+    - story0 wrapped by two different pages (source: story0),
+    - story1 wrapped by one page,
+    - three different articles reposted under one site template, one of them also as published,
+    - three unrelated articles.
+    No two texts are exact or near copies, so no source is decided by the id tie-break.
+    """
+    kit = make_kit(40)
+    story0, story1 = kit.story(), kit.story()
+    reposted = [kit.body() for _ in range(3)]
+    files = {
+        "story0.txt": story0,
+        "wrap0a.txt": kit.wrap(story0),
+        "wrap0b.md": kit.wrap(story0),
+        "story1.txt": story1,
+        "wrap1.txt": kit.wrap(story1),
+        **{f"repost{i}.txt": kit.site_repost(body) for i, body in enumerate(reposted)},
+        "reposted0-original.txt": reposted[0],
+        **{f"single{i}.txt": kit.body() for i in range(3)},
+    }
+    return files
+
+
+def test_mixed_corpus_result(tmp_path, mixed_corpus):
+    _write(tmp_path, mixed_corpus, sorted(mixed_corpus))
+    result = _canonical(scan(tmp_path).to_dict())
+    assert result["clusters"] == {
+        ("story0.txt", frozenset({"story0.txt", "wrap0a.txt", "wrap0b.md"})),
+        ("story1.txt", frozenset({"story1.txt", "wrap1.txt"})),
+        ("reposted0-original.txt", frozenset({"reposted0-original.txt", "repost0.txt"})),
+    }
+    for name in ("repost1.txt", "repost2.txt", "single0.txt", "single1.txt", "single2.txt"):
+        assert result["documents"][name][1:] == (None, None)
+
+
+name_strategy = st.tuples(
+    st.sampled_from(["", "a/", "a/b/", "z/"]),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=10),
+    st.sampled_from([".txt", ".md"]),
+).map("".join)
+
+
+@given(st.data())
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_renaming_and_reordering_files_never_changes_the_result(mixed_corpus, data):
+    originals = sorted(mixed_corpus)
+    new_names = data.draw(
+        st.lists(name_strategy, min_size=len(originals), max_size=len(originals), unique=True), label="names"
+    )
+    mapping = dict(zip(originals, new_names))
+    order = data.draw(st.permutations(new_names), label="creation order")
+    with tempfile.TemporaryDirectory() as d1, tempfile.TemporaryDirectory() as d2:
+        _write(Path(d1), mixed_corpus, originals)
+        renamed_files = {mapping[k]: v for k, v in mixed_corpus.items()}
+        _write(Path(d2), renamed_files, list(order))
+        reference = scan(d1).to_dict()
+        renamed = scan(d2).to_dict()
+    back = {v: k for k, v in mapping.items()}
+    assert _canonical(_renamed(renamed, back)) == _canonical(reference)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_creation_order_of_the_same_files_never_changes_the_result(tmp_path, mixed_corpus, kit, seed):
+    files = dict(mixed_corpus)
+    body = kit.body()
+    files |= {"dup/a.txt": body, "dup/b.txt": body.upper(), "dup/c.txt": body.replace(" the ", " a ", 2)}
+    order = sorted(files)
+    random.Random(seed).shuffle(order)
+    _write(tmp_path / "sorted", files, sorted(files))
+    _write(tmp_path / "shuffled", files, order)
+    reference = _without_paths(scan(tmp_path / "sorted").to_dict())
+    assert _without_paths(scan(tmp_path / "shuffled").to_dict()) == reference
+
+
+@given(st.data())
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_build_corpus_input_order_never_changes_the_result(mixed_corpus, make_kit, data):
+    kit = make_kit(70)
+    body = kit.body()
+    files = dict(mixed_corpus) | {"dup/a.txt": body, "dup/b.txt": body.upper(), "dup/c.md": body + "\n\nUpdated."}
+    ids = sorted(files)
+    reference = scan(build_corpus(ids, [files[i] for i in ids])).to_dict()
+    shuffled = data.draw(st.permutations(ids))
+    result = scan(build_corpus(shuffled, [files[i] for i in shuffled])).to_dict()
+    assert result == reference
+
+
+# ---------------------------------------------------------------- the source rule
+
+
+def test_original_is_the_source_whatever_the_names(tmp_path, write_files, kit):
+    story = kit.story()
+    write_files(
+        tmp_path,
+        {
+            "zzz-original.txt": story,
+            "aaa-wrap.txt": kit.wrap(story),
+            "bbb-wrap.txt": kit.wrap(story, factor=2),
+            "ccc-wrap.md": kit.wrap(story, factor=4),
+        },
+    )
+    result = scan(tmp_path)
+    (cluster,) = result.to_dict()["clusters"]
+    assert cluster["source"] == "zzz-original.txt"
+    assert sorted(cluster["members"]) == ["aaa-wrap.txt", "bbb-wrap.txt", "ccc-wrap.md", "zzz-original.txt"]
+    roles = {d["id"]: d["role"] for d in result.to_dict()["documents"]}
+    assert roles == {
+        "zzz-original.txt": "source",
+        "aaa-wrap.txt": "copy",
+        "bbb-wrap.txt": "copy",
+        "ccc-wrap.md": "copy",
+    }
+    for p in result.to_dict()["pairs"]:
+        if "zzz-original.txt" in (p["a"], p["b"]):
+            assert p["b"] == "zzz-original.txt"
+            assert p["relation"] == "contains"
+
+
+def test_seed_original_is_the_source(seeds):
+    (cluster,) = scan(seeds.dir).to_dict()["clusters"]
+    assert cluster["source"] == seeds.original
+
+
+def test_original_is_the_source_when_an_excerpt_is_also_republished(tmp_path, write_files, kit):
+    paragraphs = kit.article().take(400, 600).split("\n\n")
+    full = "\n\n".join(paragraphs)
+    excerpt = "\n\n".join([*paragraphs[: max(2, len(paragraphs) * 2 // 3)], "Continue reading…"])
+    write_files(tmp_path, {"original.txt": full, "excerpt.txt": excerpt, "wrapped.txt": kit.wrap(full, factor=1)})
+    (cluster,) = scan(tmp_path).to_dict()["clusters"]
+    assert set(cluster["members"]) == {"original.txt", "excerpt.txt", "wrapped.txt"}
+    assert cluster["source"] == "original.txt"
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        pytest.param(("2024-05-02", "2024-05-01", "2024-06-11"), id="plain-dates"),
+        pytest.param(("2024-05-02T09:00:00Z", "2024-05-01T18:30:00Z", "2024-06-11"), id="mixed-formats"),
+    ],
+)
+def test_copies_with_dates_earliest_is_the_source(tmp_path, write_files, kit, dates):
+    """The same article published three times with front-matter dates: the earliest is the source."""
+    body = kit.body()
+    late, early, latest = dates
+    write_files(
+        tmp_path,
+        {
+            "a-late.md": f"---\ndate: {late}\n---\n{body}",
+            "b-early.md": f"---\ndate: {early}\n---\n{body}",
+            "c-latest.md": f"---\ndate: {latest}\n---\n{body}",
+        },
+    )
+    (cluster,) = scan(tmp_path).to_dict()["clusters"]
+    assert sorted(cluster["members"]) == ["a-late.md", "b-early.md", "c-latest.md"]
+    assert cluster["source"] == "b-early.md"
+
+
+def test_exact_copies_without_dates_pick_the_smallest_id(tmp_path, write_files, kit):
+    body = kit.body()
+    write_files(tmp_path, {"m.txt": body, "c.txt": body, "x/a.txt": body.upper()})
+    result = scan(tmp_path).to_dict()
+    (cluster,) = result["clusters"]
+    assert cluster["source"] == "c.txt"
+    assert sorted(cluster["members"]) == ["c.txt", "m.txt", "x/a.txt"]
+    assert {p["relation"] for p in result["pairs"]} == {"exact"}
+
+
+def test_copies_of_copies_form_one_cluster(tmp_path, write_files, kit):
+    """A wrapper of an edited copy joins the original's cluster through the copy."""
+    body = kit.body(400, 600)
+    tokens = body.split(" ")
+    tokens[len(tokens) // 2] = "reportedly"
+    edited = " ".join(tokens)
+    write_files(tmp_path, {"original.txt": body, "edited.txt": edited, "wrapped-edited.txt": kit.wrap(edited)})
+    result = scan(tmp_path).to_dict()
+    (cluster,) = result["clusters"]
+    assert sorted(cluster["members"]) == ["edited.txt", "original.txt", "wrapped-edited.txt"]
+    assert cluster["source"] in ("original.txt", "edited.txt")
+
+
+def test_clusters_are_numbered_in_id_order(tmp_path, write_files, kit):
+    files = {}
+    for prefix in ("m", "b", "x"):
+        story = kit.story()
+        files |= {f"{prefix}1.txt": story, f"{prefix}2.txt": kit.wrap(story)}
+    write_files(tmp_path, files)
+    result = scan(tmp_path).to_dict()
+    assert [c["id"] for c in result["clusters"]] == [0, 1, 2]
+    assert [sorted(c["members"]) for c in result["clusters"]] == [
+        ["b1.txt", "b2.txt"],
+        ["m1.txt", "m2.txt"],
+        ["x1.txt", "x2.txt"],
+    ]
+    for d in result["documents"]:
+        assert d["cluster"] == {"b": 0, "m": 1, "x": 2}[d["id"][0]]
