@@ -48,16 +48,14 @@ def shingle(tokens: Tokens, k: int = DEFAULT_K) -> Shingles:
     first = tokens.offsets[doc] + (np.arange(offsets[-1]) - offsets[doc])
     span = np.minimum(n_tok[doc], k)
     last = first + span - 1
-    hashes = _kgram_hashes(h, tokens.offsets, n_tok, first, span, k)
+    hashes = _kgram_hashes(h, first, span, k)
     return Shingles(offsets=offsets, hashes=hashes, first=first, last=last, k=k)
 
 
 _CHUNK = 1 << 15  # elements per cache-sized block of the k-gram loop
 
 
-def _kgram_hashes(
-    h: np.ndarray, tok_offsets: np.ndarray, n_tok: np.ndarray, first: np.ndarray, span: np.ndarray, k: int
-) -> np.ndarray:
+def _kgram_hashes(h: np.ndarray, first: np.ndarray, span: np.ndarray, k: int) -> np.ndarray:
     """``mix64(combine(...combine(0, h[first]), ... h[min(first + j, last)]) ^ span)`` per shingle.
 
     Full shingles (span == k) read k consecutive tokens, so they are computed for every

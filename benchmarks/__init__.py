@@ -1,0 +1,1 @@
+"""Benchmarks for dedup: throughput (``python -m benchmarks.throughput``) and accuracy."""
