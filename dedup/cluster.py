@@ -2,8 +2,9 @@
 
 Source rule, in order:
 1. the member whose text the others hold most of: the largest amount of its
-   (non-boilerplate) text shared with another member, counting members within
-   5% of the best as equal;
+   (non-boilerplate) text that some other member shares, counting members within
+   2% of the best as equal (a copy that dropped a paragraph holds less of the
+   story than the original, which shares that paragraph with the other copies);
 2. among those, the member whose whole page, site template included, is most
    contained in the others, within 0.02 (a wrapped copy holds all of the
    original plus its wrapper and its site's chrome, so the original is the more
@@ -11,15 +12,14 @@ Source rule, in order:
 3. the earliest publication date, where dates are known;
 4. the smallest document id, so the choice is stable.
 
-One exception to 2: an excerpt (a copy that stops at "Continue reading",
-"Read more" or a trailing ellipsis) is contained in its original just as an
+One exception to 2: an excerpt (a copy that stops at "Continue reading" or
+"Read more") is contained in its original just as an
 original is contained in its wrapped copies, so a member that reads as an
 excerpt ranks after one that does not.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -30,18 +30,31 @@ import polars as pl
 if TYPE_CHECKING:
     from .read import Corpus
 
-SHARED_TOLERANCE = 0.95
+SHARED_TOLERANCE = 0.98
 HELD_TOLERANCE = 0.02
-_EXCERPT = re.compile(
-    r"^\W*(continue reading|read more|keep reading|read the (full|rest|whole)|full (story|article))\b"
-    r"|\w[\w,;:]*\s*(…|\.\.\.)\W*$",
-    re.IGNORECASE,
+_MORE = (
+    "continue reading",
+    "read more",
+    "keep reading",
+    "read the full",
+    "read the rest",
+    "read the whole",
+    "full story",
+    "full article",
 )
 
 
 def is_excerpt(text: str, paragraphs: np.ndarray) -> bool:
-    """Whether one of the document's last paragraphs marks it as cut short."""
-    return any(_EXCERPT.search(text[s:e]) for s, e in paragraphs[-8:].tolist())
+    """Whether the document reads as cut short: a "Continue reading"-style line near its end.
+
+    A trailing ellipsis alone is not enough: originals end on one too (a quotation, or a
+    body that was itself clipped before it reached us).
+    """
+    for s, e in paragraphs[-8:].tolist():
+        head = text[s : min(e, s + 40)].lstrip(" \t\"'“‘([-—–→»>*#").lower()
+        if head.startswith(_MORE):
+            return True
+    return False
 
 
 def components(n: int, edges: np.ndarray) -> np.ndarray:
@@ -75,8 +88,12 @@ class Clusters:
     members: list[list[int]]
 
 
-def cluster(corpus: Corpus, pairs: pl.DataFrame, linking: Sequence[str]) -> Clusters:
-    """Connected components of the pairs whose relation is in ``linking``, with sources."""
+def cluster(corpus: Corpus, pairs: pl.DataFrame, linking: Sequence[str], syndicated: np.ndarray) -> Clusters:
+    """Connected components of the pairs whose relation is in ``linking``, with sources.
+
+    ``syndicated[i]``: how much of document i's text (distinct shingles, boilerplate
+    aside) it shares with at least one other member of its cluster.
+    """
     n_docs, ids, dates = len(corpus), corpus.ids, corpus.dates
     links = pairs.filter(pl.col("relation").is_in(list(linking)))
     a, b = links["a"].to_numpy(), links["b"].to_numpy()
@@ -85,17 +102,16 @@ def cluster(corpus: Corpus, pairs: pl.DataFrame, linking: Sequence[str]) -> Clus
     roots = np.flatnonzero((size >= 2) & (labels == np.arange(n_docs)))  # ascending: ordered by first member
     cluster_of = np.full(n_docs, -1, dtype=np.int64)
     cluster_of[np.isin(labels, roots)] = np.searchsorted(roots, labels[np.isin(labels, roots)])
-    # Per member: most text shared with one other member, and mean containment in the others.
+    # Per member: mean containment of its whole page in the other members.
     sides = pl.concat(
         [
-            links.select(doc=pl.col("a"), shared=pl.col("shared"), held=pl.col("page_a_in_b")),
-            links.select(doc=pl.col("b"), shared=pl.col("shared"), held=pl.col("page_b_in_a")),
+            links.select(doc=pl.col("a"), held=pl.col("page_a_in_b")),
+            links.select(doc=pl.col("b"), held=pl.col("page_b_in_a")),
         ]
     )
-    per_doc = sides.group_by("doc").agg(pl.col("shared").max(), pl.col("held").mean())
-    shared = np.zeros(n_docs)
+    per_doc = sides.group_by("doc").agg(pl.col("held").mean())
+    shared = np.asarray(syndicated, dtype=np.float64)
     held = np.zeros(n_docs)
-    shared[per_doc["doc"].to_numpy()] = per_doc["shared"].to_numpy()
     held[per_doc["doc"].to_numpy()] = per_doc["held"].to_numpy()
     members = [[] for _ in roots]
     for doc in np.flatnonzero(cluster_of >= 0).tolist():

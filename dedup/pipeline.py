@@ -71,7 +71,7 @@ def scan(
         return sets, verify(sets, candidates, content_hashes(tokens), has_text, options.verify, excerpt)
 
     sets, verified = timed("verify", _verify)
-    clusters = timed("cluster", cluster, corpus, verified.pairs, CLUSTERING)
+    clusters = timed("cluster", cluster, corpus, verified.pairs, CLUSTERING, verified.syndicated)
     pair_a, pair_b = verified.pairs["a"].to_numpy(), verified.pairs["b"].to_numpy()
     passages = timed("align", align, corpus, tokens, sh, pair_a, pair_b, options.align)
     boilerplate_shingle = verified.boilerplate[sets.dense]

@@ -165,10 +165,12 @@ def classify(shared: np.ndarray, size_a: np.ndarray, size_b: np.ndarray, params:
 
 @dataclass
 class Verified:
-    """Confirmed pairs (a DataFrame of document indices and measures) and the boilerplate ids."""
+    """Confirmed pairs (a DataFrame of document indices and measures), the boilerplate ids, and
+    per document the number of its (non-boilerplate) shingles it shares with any copy of it."""
 
     pairs: pl.DataFrame
     boilerplate: np.ndarray
+    syndicated: np.ndarray
 
 
 def verify(
@@ -213,6 +215,7 @@ def verify(
         cut = excerpt[pairs[:, 0]] ^ excerpt[pairs[:, 1]]
         relation = np.where(cut & (relation == 3), 2, relation)
     keep = relation >= 0
+    syndicated = _syndicated(n_docs, pairs, pair_of, ids, (relation >= 0) & (relation <= 2), boiler)
     a, b = pairs[keep, 0], pairs[keep, 1]
     a_in_b, b_in_a = m["a_in_b"][keep], m["b_in_a"][keep]
     page_a, page_b = first["a_in_b"][keep], first["b_in_a"][keep]
@@ -236,7 +239,18 @@ def verify(
             "page_b_in_a": page_b,
         }
     )
-    return Verified(pairs=frame, boilerplate=boiler)
+    return Verified(pairs=frame, boilerplate=boiler, syndicated=syndicated)
+
+
+def _syndicated(
+    n_docs: int, pairs: np.ndarray, pair_of: np.ndarray, ids: np.ndarray, linking: np.ndarray, boiler: np.ndarray
+) -> np.ndarray:
+    """Distinct non-boilerplate shingles each document shares with at least one of its copies."""
+    take = linking[pair_of] & ~boiler[ids]
+    p, i = pair_of[take], ids[take].astype(np.uint64)
+    docs = np.concatenate([pairs[p, 0], pairs[p, 1]]).astype(np.uint64)
+    keys = np.unique((docs << np.uint64(32)) | np.concatenate([i, i]))
+    return np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=n_docs)
 
 
 def _exact_pairs(content: np.ndarray, has_text: np.ndarray) -> np.ndarray:
