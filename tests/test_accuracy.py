@@ -15,19 +15,18 @@ from benchmarks import accuracy, corpus
 from benchmarks.accuracy import result_from_truth, score
 from benchmarks.corpus import TRUTH_NAME, check_corpus, generate, read_text
 
-# TODO(owner): set the real floors. These only catch a broken pipeline; measured with dedup as of
-# this writing on 200 documents, seeds 0/1/2: pair F1 0.97-0.98, B-cubed F1 0.99, ARI 0.97-0.98,
-# source accuracy 0.70-0.94, syndicated-paragraph F1 0.98-0.99, wrapper+boilerplate F1 0.94-0.98,
-# passage F1 0.98-1.00.
-E2E_DOCS = 200
+# Floors the current detector reaches with a margin on this corpus (measured: pair F1 0.975, B-cubed F1
+# 0.990, ARI 0.975, source accuracy 0.833, syndicated F1 0.983, wrapper+boilerplate F1 0.950, passage F1
+# 0.979). A drop below them is a regression in detection, not noise: the corpus and the scan are deterministic.
+E2E_DOCS = 300
 E2E_SEED = 0
-FLOOR_PAIR_F1 = 0.5
-FLOOR_BCUBED_F1 = 0.5
-FLOOR_ARI = 0.5
-FLOOR_SOURCE_ACCURACY = 0.3
-FLOOR_SYNDICATED_F1 = 0.5
-FLOOR_WRAPPER_BOILERPLATE_F1 = 0.3
-FLOOR_PASSAGE_F1 = 0.5
+FLOOR_PAIR_F1 = 0.95
+FLOOR_BCUBED_F1 = 0.97
+FLOOR_ARI = 0.95
+FLOOR_SOURCE_ACCURACY = 0.78
+FLOOR_SYNDICATED_F1 = 0.96
+FLOOR_WRAPPER_BOILERPLATE_F1 = 0.92
+FLOOR_PASSAGE_F1 = 0.95
 
 
 @pytest.fixture(scope="module")
@@ -372,9 +371,6 @@ def test_ids_given_as_paths_are_resolved(small):
 
 
 def test_end_to_end_floors(tmp_path):
-    dedup = pytest.importorskip("dedup")
-    if not hasattr(dedup, "scan"):
-        pytest.skip("dedup.scan does not exist yet")
     truth = generate(tmp_path / "corpus", E2E_DOCS, E2E_SEED)
     m = score(truth, accuracy.run_scan(tmp_path / "corpus"))
     assert m["documents"]["missing"] == 0
@@ -382,8 +378,6 @@ def test_end_to_end_floors(tmp_path):
     assert m["clusters"]["bcubed"]["f1"] >= FLOOR_BCUBED_F1
     assert m["clusters"]["ari"] >= FLOOR_ARI
     assert m["source"]["accuracy"] >= FLOOR_SOURCE_ACCURACY
-    if m["paragraphs"] is not None:
-        assert m["paragraphs"]["labels"]["syndicated"]["f1"] >= FLOOR_SYNDICATED_F1
-        assert m["paragraphs"]["wrapper+boilerplate"]["f1"] >= FLOOR_WRAPPER_BOILERPLATE_F1
-    if m["passages"] is not None:
-        assert m["passages"]["f1"] >= FLOOR_PASSAGE_F1
+    assert m["paragraphs"]["labels"]["syndicated"]["f1"] >= FLOOR_SYNDICATED_F1
+    assert m["paragraphs"]["wrapper+boilerplate"]["f1"] >= FLOOR_WRAPPER_BOILERPLATE_F1
+    assert m["passages"]["f1"] >= FLOOR_PASSAGE_F1
