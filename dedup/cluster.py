@@ -32,9 +32,8 @@ if TYPE_CHECKING:
 
 SHARED_TOLERANCE = 0.98
 HELD_TOLERANCE = 0.02
-_MORE = (
+_STRONG = (
     "continue reading",
-    "read more",
     "keep reading",
     "read the full",
     "read the rest",
@@ -42,17 +41,43 @@ _MORE = (
     "full story",
     "full article",
 )
+_MORE = (*_STRONG, "read more")
+_ELLIPSES = ("…", "...", "[…]", "[...]")
+
+
+def _cut(paragraph: str) -> bool:
+    """Stops on an ellipsis in mid-sentence: "... a medical st…", "comes with […]"."""
+    for mark in _ELLIPSES:
+        if paragraph.endswith(mark):
+            before = paragraph[: -len(mark)].rstrip()
+            return bool(before) and before[-1].isalnum()
+    return False
+
+
+def _link_line(paragraph: str) -> bool:
+    """A short line that is not a sentence: "More at example.com (Site)", "Continue at …"."""
+    return len(paragraph.split()) <= 12 and not paragraph.rstrip("\"'”’)").endswith((".", "!", "?"))
 
 
 def is_excerpt(text: str, paragraphs: np.ndarray) -> bool:
-    """Whether the document reads as cut short: a "Continue reading"-style line near its end.
+    """Whether the document reads as cut short.
 
-    A trailing ellipsis alone is not enough: originals end on one too (a quotation, or a
-    body that was itself clipped before it reached us).
+    Either a "Continue reading"-style line that follows text stopped on an ellipsis,
+    carries one itself ("Read more…") or, for the unambiguous phrases, comes among the
+    last paragraphs; or a paragraph stopped in mid-sentence on an ellipsis followed by a
+    short line that is not a sentence (a link to the rest). Neither a trailing ellipsis alone (an
+    original may end on one) nor a bare "Read more:" link to a related story is enough.
     """
-    for s, e in paragraphs[-8:].tolist():
-        head = text[s : min(e, s + 40)].lstrip(" \t\"'“‘([-—–→»>*#").lower()
-        if head.startswith(_MORE):
+    spans = paragraphs.tolist()
+    for k, (s, e) in enumerate(spans):
+        line = text[s:e]
+        if k + 1 < len(spans) and _cut(line) and _link_line(text[spans[k + 1][0] : spans[k + 1][1]]):
+            return True
+        head = line[:40].lstrip(" \t\"'“‘([-—–→»>*#").lower()
+        if not head.startswith(_MORE):
+            continue
+        after_cut = k > 0 and _cut(text[spans[k - 1][0] : spans[k - 1][1]])
+        if after_cut or "…" in line or "..." in line or (head.startswith(_STRONG) and k >= len(spans) - 8):
             return True
     return False
 

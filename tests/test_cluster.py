@@ -6,6 +6,7 @@ import random
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -247,3 +248,24 @@ def test_clusters_are_numbered_in_id_order(tmp_path, write_files, kit):
     ]
     for d in result["documents"]:
         assert d["cluster"] == {"b": 0, "m": 1, "x": 2}[d["id"][0]]
+
+
+@pytest.mark.parametrize(
+    ("lines", "excerpt"),
+    [
+        (["The minister said the plan would cut waiting lists by a third over two years and", "…", "x"], False),
+        (["Officials said the vote would be held on Tuesday after a medical st…", "More at example.com (Daily)"], True),
+        (["Officials said the vote would be held on Tuesday.", "Read more… (The Daily Examiner)"], True),
+        (["Officials said the vote would be held on Tuesday.", "Continue reading on The Daily Premium"], True),
+        (["Officials said the vote would be held on Tuesday.", "Read more: Senate passes budget", "More text."], False),
+        (["Continue reading the main story", "The vote will be held on Tuesday."] + ["More."] * 9, False),
+        (["He paused. “We will see what happens…”", "Reporting by Jane Doe."], False),
+        (["The article ended on a thought that trailed off..."], False),
+    ],
+)
+def test_excerpts_are_told_from_originals(lines, excerpt):
+    from dedup.cluster import is_excerpt
+    from dedup.read import split_paragraphs
+
+    text = "\n".join(lines) + "\n"
+    assert is_excerpt(text, np.array(split_paragraphs(text)).reshape(-1, 2)) is excerpt
