@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _scan(args: argparse.Namespace, err: Console) -> int:
-    from .report import clusters_table, progress_bar, write_output
+    from .output import write_output
+    from .report import clusters_table, progress_bar
 
     folder = Path(args.folder)
     if not folder.exists():
@@ -125,7 +126,7 @@ def _context(docs: list[Path], corpus: str | None, err: Console):
 
 
 def _diff(args: argparse.Namespace, err: Console) -> int:
-    from .report import diff_view
+    from .views import diff_view
 
     result, (i, j) = _context([_article(args.a), _article(args.b)], args.corpus, err)
     out = Console()
@@ -134,7 +135,7 @@ def _diff(args: argparse.Namespace, err: Console) -> int:
 
 
 def _show(args: argparse.Namespace, err: Console) -> int:
-    from .report import show_view
+    from .views import show_view
 
     doc = _article(args.doc)
     result, (i,) = _context([doc], args.corpus or str(doc.parent), err)
