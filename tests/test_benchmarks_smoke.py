@@ -7,12 +7,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-pytest.importorskip("rensa")
-pytest.importorskip("datasketch")
-
-from benchmarks import throughput  # noqa: E402
+from benchmarks import throughput
 
 
 def test_throughput_harness_writes_expected_json(tmp_path):
