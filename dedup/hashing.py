@@ -29,14 +29,24 @@ def mix64(x: np.ndarray) -> np.ndarray:
     return z
 
 
-def mix64_inplace(z: np.ndarray) -> np.ndarray:
-    """``mix64`` computed in place on a uint64 array (no full-size temporaries kept); returns ``z``."""
+def mix64_inplace(z: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
+    """``mix64`` computed in place on a uint64 array (no full-size temporaries kept); returns ``z``.
+
+    ``scratch``, a uint64 array of ``z``'s shape, takes the shifted values instead of fresh arrays.
+    """
     with np.errstate(over="ignore"):
-        z ^= z >> _S30
+        if scratch is None:
+            z ^= z >> _S30
+            z *= _M1
+            z ^= z >> _S27
+            z *= _M2
+            z ^= z >> _S31
+            return z
+        z ^= np.right_shift(z, _S30, out=scratch)
         z *= _M1
-        z ^= z >> _S27
+        z ^= np.right_shift(z, _S27, out=scratch)
         z *= _M2
-        z ^= z >> _S31
+        z ^= np.right_shift(z, _S31, out=scratch)
     return z
 
 

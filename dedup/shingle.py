@@ -44,9 +44,10 @@ def shingle(tokens: Tokens, k: int = DEFAULT_K) -> Shingles:
     n_sh = np.where(n_tok >= k, n_tok - k + 1, np.minimum(n_tok, 1))
     offsets = np.zeros(len(n_tok) + 1, dtype=np.int64)
     np.cumsum(n_sh, out=offsets[1:])
-    doc = np.repeat(np.arange(len(n_tok)), n_sh)
-    first = tokens.offsets[doc] + (np.arange(offsets[-1]) - offsets[doc])
-    span = np.minimum(n_tok[doc], k)
+    # Shingle j of document d starts at token offsets[d] + j: one arange plus a per-document shift.
+    first = np.arange(offsets[-1], dtype=np.int64)
+    first += np.repeat(tokens.offsets[:-1] - offsets[:-1], n_sh)
+    span = np.repeat(np.minimum(n_tok, k), n_sh)
     last = first + span - 1
     hashes = _kgram_hashes(h, first, span, k)
     return Shingles(offsets=offsets, hashes=hashes, first=first, last=last, k=k)
@@ -68,16 +69,19 @@ def _kgram_hashes(h: np.ndarray, first: np.ndarray, span: np.ndarray, k: int) ->
     if n >= k and full.any():
         starts = np.empty(n - k + 1, dtype=np.uint64)
         span_k = np.uint64(k)
+        tmp = np.empty(min(_CHUNK, n - k + 1), dtype=np.uint64)
         with np.errstate(over="ignore"):
             for lo in range(0, n - k + 1, _CHUNK):
                 hi = min(lo + _CHUNK, n - k + 1)
-                acc = mix64_inplace(h[lo:hi].copy())  # combine(0, x) == mix64(0 * GOLDEN + x)
+                acc, t = starts[lo:hi], tmp[: hi - lo]  # computed in place in the output
+                acc[:] = h[lo:hi]
+                mix64_inplace(acc, t)  # combine(0, x) == mix64(0 * GOLDEN + x)
                 for j in range(1, k):
                     acc *= GOLDEN
                     acc += h[lo + j : hi + j]
-                    mix64_inplace(acc)
+                    mix64_inplace(acc, t)
                 acc ^= span_k
-                starts[lo:hi] = mix64_inplace(acc)
+                mix64_inplace(acc, t)
         if full.all():
             return starts[first]
         out[full] = starts[first[full]]

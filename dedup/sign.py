@@ -54,11 +54,16 @@ def _signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int, seed: in
     n_sets = len(offsets) - 1
     sizes = np.diff(offsets)
     y = seeded(hashes, seed)
-    bins = ((y >> _S32) * np.uint64(num_perm)) >> _S32
-    values = np.minimum(y & np.uint64(0xFFFFFFFF), np.uint64(0xFFFFFFFE)).astype(np.uint32)
-    owner = np.repeat(np.arange(n_sets, dtype=np.int64), sizes)
+    if num_perm & (num_perm - 1) == 0:  # a power of two: ((y >> 32) * num_perm) >> 32 is a shift
+        bins = (y >> np.uint64(64 - (num_perm.bit_length() - 1))).astype(np.int64)
+    else:
+        bins = (((y >> _S32) * np.uint64(num_perm)) >> _S32).astype(np.int64)
+    values = y.astype(np.uint32)  # the low 32 bits
+    del y
+    np.minimum(values, np.uint32(0xFFFFFFFE), out=values)
+    bins += np.repeat(np.arange(0, n_sets * num_perm, num_perm, dtype=np.int64), sizes)  # cell of (set, bin)
     sig = np.full(n_sets * num_perm, EMPTY, dtype=np.uint32)
-    np.minimum.at(sig, owner * num_perm + bins.astype(np.int64), values)
+    np.minimum.at(sig, bins, values)
     sig = sig.reshape(n_sets, num_perm)
     _densify(sig, sizes > 0, seed)
     return sig
