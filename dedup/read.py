@@ -133,6 +133,10 @@ def build_corpus(
     dates: Sequence[str | None] | None = None,
 ) -> Corpus:
     """A corpus from in-memory texts (the library entry point; no files involved)."""
+    if len(set(ids)) != len(ids):
+        raise ValueError("document ids must be unique")
+    if len(ids) != len(texts):
+        raise ValueError(f"{len(ids)} ids for {len(texts)} texts")
     counts, starts, ends, found_dates, bodies = [], [], [], [], []
     for i, text in enumerate(texts):
         meta, body = front_matter(text)
