@@ -130,7 +130,7 @@ def _diff(args: argparse.Namespace, err: Console) -> int:
 
     result, (i, j) = _context([_article(args.a), _article(args.b)], args.corpus, err)
     out = Console()
-    out.print(diff_view(result, i, j, out.width, full=args.full))
+    out.print(diff_view(result, i, j, out.width, full=args.full, names=(args.a, args.b)))
     return EXIT_OK
 
 

@@ -89,17 +89,23 @@ def _mostly_inside(start: int, end: int, spans: np.ndarray) -> bool:
     return overlap * 2 > max(end - start, 1)
 
 
-def diff_view(result: ScanResult, i: int, j: int, width: int, full: bool = False) -> Group:
-    """Two documents with their shared passages aligned row by row, side by side or stacked."""
+def diff_view(
+    result: ScanResult, i: int, j: int, width: int, full: bool = False, names: tuple[str, str] | None = None
+) -> Group:
+    """Two documents with their shared passages aligned row by row, side by side or stacked.
+
+    ``names`` are what to call them (the paths as the user gave them); their ids by default.
+    """
     ids, texts = result.corpus.ids, result.corpus.texts
     cmp = result.compare(i, j)
     passages = cmp["passages"]
     passages = passages[np.argsort(passages[:, 0], kind="stable")] if len(passages) else passages
     relation = cmp["relation"] or "unrelated"
     header = Text()
-    header.append(inert(ids[i]), style="bold")
+    name_a, name_b = names or (ids[i], ids[j])
+    header.append(inert(name_a), style="bold")
     header.append("  vs  ")
-    header.append(inert(ids[j]), style="bold")
+    header.append(inert(name_b), style="bold")
     header.append(f"\nrelation: {relation}", style=RELATION_STYLE.get(relation, "bold"))
     header.append(
         f"   Jaccard {cmp['jaccard']:.2f}   A in B {cmp['a_in_b']:.2f}   B in A {cmp['b_in_a']:.2f}"
@@ -139,8 +145,8 @@ def diff_view(result: ScanResult, i: int, j: int, width: int, full: bool = False
     if width >= NARROW:
         table = Table(show_lines=True, expand=True)
         table.add_column("", ratio=1, overflow="fold")
-        table.add_column(Text("A: " + inert(ids[i])), ratio=6, overflow="fold")
-        table.add_column(Text("B: " + inert(ids[j])), ratio=6, overflow="fold")
+        table.add_column(Text("A: " + inert(name_a)), ratio=6, overflow="fold")
+        table.add_column(Text("B: " + inert(name_b)), ratio=6, overflow="fold")
         for row in rows:
             table.add_row(*row)
         return Group(header, table, legend)
