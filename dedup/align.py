@@ -179,3 +179,43 @@ def align(
     """Passages of every pair (a[p], b[p])."""
     params = params or AlignParams()
     return [align_pair(corpus, tokens, sh, int(x), int(y), params) for x, y in zip(a.tolist(), b.tolist())]
+
+
+EDGE_LINE_WORDS = 12  # lines this short (headlines, bylines, navigation) do not separate a block from the edge
+
+
+def _edge(text: str, paras: np.ndarray, covered: np.ndarray, start: int, end: int) -> str | None:
+    """Whether [start, end) sits at the top or bottom of the text: only shared or short lines beside it."""
+
+    def clear(rows: np.ndarray) -> bool:
+        return all(covered[k] or len(text[s:e].split()) <= EDGE_LINE_WORDS for k, (s, e) in rows)
+
+    before = [(k, (s, e)) for k, (s, e) in enumerate(paras.tolist()) if e <= start]
+    after = [(k, (s, e)) for k, (s, e) in enumerate(paras.tolist()) if s >= end]
+    if clear(before):
+        return "top"
+    if clear(after):
+        return "bottom"
+    return None
+
+
+def template_like(corpus: Corpus, a: int, b: int, passages: np.ndarray) -> bool:
+    """Whether two documents share only blocks at the same edge of both (a site's header and footer
+    around two different articles), each document keeping long text of its own between them.
+
+    Boilerplate is found by recurrence in three or more documents; this catches the two-document case.
+    """
+    if len(passages) == 0:
+        return False
+    sides = []
+    for doc, cols in ((a, (0, 1)), (b, (2, 3))):
+        text, paras = corpus.texts[doc], corpus.paragraphs(doc)
+        spans = passages[:, list(cols)]
+        inside = np.zeros(len(paras), dtype=bool)
+        for s, e in spans.tolist():
+            inside |= (paras[:, 0] >= s) & (paras[:, 1] <= e)
+        own = [text[s:e] for (s, e), c in zip(paras.tolist(), inside) if not c]
+        if sum(len(t.split()) > EDGE_LINE_WORDS for t in own) == 0:
+            return False  # nothing of its own beyond short lines: a copy, not a template around another text
+        sides.append([_edge(text, paras, inside, s, e) for s, e in spans.tolist()])
+    return all(x is not None and x == y for x, y in zip(*sides))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .align import AlignParams, align
+from .align import AlignParams, align, template_like
 from .cluster import cluster, is_excerpt
 from .index import IndexParams, candidate_pairs
 from .label import label
@@ -74,6 +74,14 @@ def scan(
     clusters = timed("cluster", cluster, corpus, verified.pairs, CLUSTERING, verified.syndicated)
     pair_a, pair_b = verified.pairs["a"].to_numpy(), verified.pairs["b"].to_numpy()
     passages = timed("align", align, corpus, tokens, sh, pair_a, pair_b, options.align)
+    # A partial pair that shares only a header and footer around two different articles is no pair.
+    partial = (verified.pairs["relation"] == "partial").to_numpy()
+    drop = [p for p in np.flatnonzero(partial).tolist() if template_like(corpus, pair_a[p], pair_b[p], passages[p])]
+    if drop:
+        keep = np.setdiff1d(np.arange(len(passages)), drop)
+        verified.pairs = verified.pairs[keep]
+        passages = [passages[p] for p in keep.tolist()]
+        pair_a, pair_b = pair_a[keep], pair_b[keep]
     boilerplate_shingle = verified.boilerplate[sets.dense]
     labels = timed("label", label, corpus, tokens, sh, boilerplate_shingle, clusters, pair_a, pair_b, passages)
     report("done", len(STAGES), len(STAGES))

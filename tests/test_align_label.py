@@ -238,3 +238,22 @@ def test_article_text_is_inert_in_every_view(tmp_path: Path) -> None:
         assert "[bold red]not markup[/bold red]" in out
         assert "\x1b[31mred" not in out and "\x07" not in out and "\u202e" not in out
         assert "\\x1b[31mred" in out
+
+
+def test_two_reposts_under_one_template_are_not_paired() -> None:
+    """With only two documents nothing recurs three times, so the header and footer must be told by
+    where they sit: at the same edge of both, around long text of each one's own."""
+    header = "Crypto Daily Wire | Markets | Regulation | Opinion | Sign in to your account to keep reading today"
+    footer = (
+        "All articles reposted on this platform are sourced from public networks and are intended solely for "
+        "the purpose of disseminating industry information. They do not represent any official stance of the "
+        "site. All intellectual property rights belong to their original authors and we accept no liability."
+    )
+    arts = bodies()[3:5]
+    texts = [_article([header, f"Headline {k}", "By Staff Writer"] + a[:7] + [footer]) for k, a in enumerate(arts)]
+    result = scan(build_corpus(["r1.txt", "r2.txt"], texts))
+    assert result.to_dict()["pairs"] == []
+    # The same template around one article and its copy still gives the copy.
+    src = bodies()[0][:10]
+    result = scan(build_corpus(["c.txt", "s.txt"], [_article([header] + src[:6] + [footer]), _article(src)]))
+    assert [p["relation"] for p in result.to_dict()["pairs"]] == ["contains"]
