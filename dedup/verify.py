@@ -16,6 +16,8 @@ is what separates it from a syndicated story that recurs just as often.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,74 +77,151 @@ def shingle_sets(sh: Shingles) -> ShingleSets:
     """Dense ids for shingle hashes, deduplicated within each document."""
     n_docs = len(sh.offsets) - 1
     # dense id = rank among the distinct hashes (as np.unique's inverse; polars ranks on all cores)
-    dense = pl.Series(sh.hashes, dtype=pl.UInt64).rank("dense").to_numpy().astype(np.int64) - 1
-    doc = np.repeat(np.arange(n_docs, dtype=np.uint64), np.diff(sh.offsets))
-    keys = (doc << np.uint64(32)) | dense.astype(np.uint64)
+    dense = pl.Series(sh.hashes, dtype=pl.UInt64).rank("dense").to_numpy().astype(np.int64)
+    dense -= 1
+    keys = np.repeat(np.arange(n_docs, dtype=np.uint64) << np.uint64(32), np.diff(sh.offsets))
+    keys |= dense.view(np.uint64)
     keys.sort()  # np.unique without its hash-table path, which is several times slower here
     if len(keys) > 1:
         keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
-    ids = (keys & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    owner = (keys >> np.uint64(32)).astype(np.int64)
-    offsets = np.searchsorted(owner, np.arange(n_docs + 1)).astype(np.int64)
+    offsets = np.searchsorted(keys, np.arange(n_docs + 1, dtype=np.uint64) << np.uint64(32)).astype(np.int64)
+    keys &= np.uint64(0xFFFFFFFF)
+    ids = keys.view(np.int64)
     df = np.bincount(ids, minlength=int(dense.max()) + 1 if len(dense) else 0)
-    return ShingleSets(offsets=offsets, ids=ids, df=df, dense=dense.astype(np.int64))
+    return ShingleSets(offsets=offsets, ids=ids, df=df, dense=dense)
 
 
 def content_hashes(tokens: Tokens) -> np.ndarray:
     """Hash of each document's normalised token sequence; equal hashes mean the same text."""
-    out = np.zeros(len(tokens), dtype=np.uint64)
-    for i in range(len(tokens)):
-        out[i] = xxhash.xxh3_64_intdigest(tokens.hashes[tokens.doc(i)].astype("<u8").tobytes())
-    return out
+    data = memoryview(np.ascontiguousarray(tokens.hashes, dtype="<u8")).cast("B")
+    bounds = (np.asarray(tokens.offsets, dtype=np.int64) * 8).tolist()
+    digest = xxhash.xxh3_64_intdigest
+    return np.array([digest(data[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])], dtype=np.uint64)
+
+
+@dataclass
+class _Pruned:
+    """The rows of a ``ShingleSets`` whose id is held by ``min_df`` documents or more (CSR).
+    Rows of an id held by one document are never shared."""
+
+    offsets: np.ndarray
+    ids: np.ndarray
+
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+
+def _pruned(sets: ShingleSets, min_df: int = 2) -> _Pruned:
+    pos = np.flatnonzero(sets.df[sets.ids] >= min_df)
+    return _Pruned(offsets=np.searchsorted(pos, sets.offsets), ids=sets.ids[pos])
+
+
+def _rows(offsets: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of ``docs`` in a CSR layout, concatenated, and their length per doc."""
+    lo = offsets[docs]
+    lengths = offsets[docs + 1] - lo
+    total = int(lengths.sum())
+    starts = np.cumsum(lengths) - lengths
+    idx = np.repeat(lo - starts, lengths)
+    idx += np.arange(total)
+    return idx, lengths
 
 
 def _gather(sets: ShingleSets, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Concatenated ids of ``docs`` and the position in ``docs`` each id came from."""
-    lo, hi = sets.offsets[docs], sets.offsets[docs + 1]
-    lengths = hi - lo
-    total = int(lengths.sum())
-    starts = np.cumsum(lengths) - lengths
-    idx = np.repeat(lo - starts, lengths) + np.arange(total)
+    idx, lengths = _rows(sets.offsets, docs)
     return sets.ids[idx], np.repeat(np.arange(len(docs)), lengths)
+
+
+def _shared_batch(p: _Pruned, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shared rows of the pairs in ``chunk``: (pair in chunk, row of a, row of b), rows in ``p``.
+
+    Each side, keyed (pair << 32 | id), is one sorted run, as both are concatenations of sorted
+    lists in pair order; a stable sort of the two runs is a merge (timsort), keeps a's copy of a
+    shared key right before b's, and the low bit tells the sides apart to locate them.
+    """
+    idx_a, len_a = _rows(p.offsets, chunk[:, 0])
+    idx_b, len_b = _rows(p.offsets, chunk[:, 1])
+    pair_bits = np.arange(len(chunk), dtype=np.uint64) << np.uint64(33)
+    keys = np.empty(len(idx_a) + len(idx_b), dtype=np.uint64)
+    ka, kb = keys[: len(idx_a)], keys[len(idx_a) :]
+    ka[:] = p.ids[idx_a]
+    ka <<= np.uint64(1)
+    ka |= np.repeat(pair_bits, len_a)
+    kb[:] = p.ids[idx_b]
+    kb <<= np.uint64(1)
+    kb |= np.repeat(pair_bits | np.uint64(1), len_b)
+    keys.sort(kind="stable")
+    b_upto = np.cumsum(keys & np.uint64(1))
+    keys >>= np.uint64(1)
+    at = np.flatnonzero(keys[1:] == keys[:-1])  # each set is duplicate-free, so a repeat is shared
+    pair = (keys[at] >> np.uint64(32)).astype(np.int64)
+    del keys
+    before = b_upto[at].astype(np.int64)  # rows of b before a's copy of the key; the rest are a's
+    return pair, idx_a[at - before], idx_b[before]
+
+
+def _shared_rows(p: _Pruned, pairs: np.ndarray, batch: int = 1 << 24) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every pair, the ids both documents hold: (pair index, row of a, row of b), rows in ``p``."""
+    sizes = p.sizes()
+    cost = np.cumsum(sizes[pairs[:, 0]] + sizes[pairs[:, 1]])
+    total = int(cost[-1]) if len(cost) else 0
+    edges = np.unique(np.concatenate([[0], np.searchsorted(cost, np.arange(batch, total, batch)), [len(pairs)]]))
+    spans = [(lo, hi) for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist()) if hi > lo]
+    if not spans:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+
+    def run(span: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pair, row_a, row_b = _shared_batch(p, pairs[span[0] : span[1]])
+        pair += span[0]
+        return pair, row_a, row_b
+
+    if len(spans) == 1:
+        parts = [run(spans[0])]
+    else:  # numpy releases the GIL in the sorts and gathers: batches side by side
+        with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+            parts = list(pool.map(run, spans))
+    return tuple(np.concatenate([part[j] for part in parts]) for j in range(3))
 
 
 def shared_ids(sets: ShingleSets, pairs: np.ndarray, batch: int = 1 << 24) -> tuple[np.ndarray, np.ndarray]:
     """For every pair, the dense ids both documents hold: (pair index, id) arrays."""
-    sizes = sets.sizes()
-    cost = np.cumsum(sizes[pairs[:, 0]] + sizes[pairs[:, 1]])
-    total = int(cost[-1]) if len(cost) else 0
-    edges = np.unique(np.concatenate([[0], np.searchsorted(cost, np.arange(batch, total, batch)), [len(pairs)]]))
-    out_pair, out_id = [], []
-    for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist()):
-        chunk = pairs[lo:hi]
-        ids_a, pa = _gather(sets, chunk[:, 0])
-        ids_b, pb = _gather(sets, chunk[:, 1])
-        keys = np.concatenate(
-            [
-                (pa.astype(np.uint64) << np.uint64(32)) | ids_a.astype(np.uint64),
-                (pb.astype(np.uint64) << np.uint64(32)) | ids_b.astype(np.uint64),
-            ]
-        )
-        keys.sort()
-        dup = keys[1:][keys[1:] == keys[:-1]]  # each set is duplicate-free, so a repeat is shared
-        out_pair.append((dup >> np.uint64(32)).astype(np.int64) + lo)
-        out_id.append((dup & np.uint64(0xFFFFFFFF)).astype(np.int64))
-    if not out_pair:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(out_pair), np.concatenate(out_id)
+    p = _pruned(sets)
+    pair_of, row_a, _ = _shared_rows(p, np.asarray(pairs, dtype=np.int64).reshape(-1, 2), batch)
+    return pair_of, p.ids[row_a]
 
 
 def boilerplate_mask(sets: ShingleSets, groups: np.ndarray, min_docs: int = 3) -> np.ndarray:
     """Dense ids found in documents of at least ``min_docs`` different copy groups."""
-    mask = np.zeros(len(sets.df), dtype=bool)
-    frequent = sets.df >= min_docs
+    return _boilerplate(_pruned(sets, min(max(min_docs, 1), 2)), sets.df, groups, min_docs)
+
+
+def _boilerplate(p: _Pruned, df: np.ndarray, groups: np.ndarray, min_docs: int) -> np.ndarray:
+    """``boilerplate_mask`` on the rows of ``p`` (which must hold every row of df >= min_docs)."""
+    mask = np.zeros(len(df), dtype=bool)
+    frequent = df >= min_docs
     if not frequent.any():
         return mask
-    owner = np.repeat(np.arange(len(sets.offsets) - 1), sets.sizes())
-    keep = frequent[sets.ids]
-    ids, grp = sets.ids[keep], groups[owner[keep]]
-    pairs = np.unique((ids.astype(np.uint64) << np.uint64(32)) | grp.astype(np.uint64))
-    n_groups = np.bincount((pairs >> np.uint64(32)).astype(np.int64), minlength=len(mask))
+    n_docs = len(p.offsets) - 1
+    group_size = np.bincount(groups, minlength=n_docs)
+    alone = group_size[groups] == 1
+    # A document alone in its group adds one group to each of its ids; the others are counted
+    # once per (id, group), from their rows in group order, each document's a sorted run.
+    rows, _ = _rows(p.offsets, np.flatnonzero(alone))
+    ids = p.ids[rows]
+    n_groups = np.bincount(ids[frequent[ids]], minlength=len(mask))
+    shared_docs = np.flatnonzero(~alone)
+    shared_docs = shared_docs[np.argsort(groups[shared_docs], kind="stable")]
+    rows, lengths = _rows(p.offsets, shared_docs)
+    ids = p.ids[rows]
+    keep = frequent[ids]
+    keys = np.repeat(groups[shared_docs].astype(np.uint64) << np.uint64(32), lengths)[keep]
+    keys |= ids[keep].astype(np.uint64)
+    keys.sort(kind="stable")
+    if len(keys) > 1:
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+    n_groups += np.bincount((keys & np.uint64(0xFFFFFFFF)).astype(np.int64), minlength=len(mask))
     mask[n_groups >= min_docs] = True
     return mask
 
@@ -192,7 +271,9 @@ def verify(
     exact = _exact_pairs(content, has_text)
     pairs = np.unique(np.concatenate([candidates.reshape(-1, 2), exact]), axis=0) if len(exact) else candidates
     pairs = pairs.reshape(-1, 2).astype(np.int64)
-    pair_of, ids = shared_ids(sets, pairs)
+    min_docs = params.boilerplate_min_docs
+    p = _pruned(sets, min(max(min_docs, 1), 2))
+    pair_of, row_a, row_b = _shared_rows(p, pairs)
     sizes = sets.sizes()
     is_exact = content[pairs[:, 0]] == content[pairs[:, 1]]
     is_exact &= has_text[pairs[:, 0]] & has_text[pairs[:, 1]]
@@ -203,19 +284,21 @@ def verify(
     held = np.maximum(first["a_in_b"], first["b_in_a"])
     linking = is_exact | ((shared_all >= params.min_shared) & (held >= params.copy_group))
     groups = components(n_docs, pairs[linking])
-    boiler = boilerplate_mask(sets, groups, params.boilerplate_min_docs)
+    boiler = _boilerplate(p, sets.df, groups, min_docs)
 
     # Pass 2: boilerplate shingles count for nobody.
-    owner = np.repeat(np.arange(n_docs), sizes)
-    content_sizes = np.bincount(owner[~boiler[sets.ids]], minlength=n_docs)
-    shared = np.bincount(pair_of[~boiler[ids]], minlength=len(pairs))
+    boiler_row = boiler[p.ids]  # a boilerplate id has df >= min_docs: all its rows are in p
+    content_sizes = sizes - _per_doc(p.offsets, boiler_row)
+    content_row = ~boiler_row[row_a]
+    shared = np.bincount(pair_of[content_row], minlength=len(pairs))
     m = classify(shared, content_sizes[pairs[:, 0]], content_sizes[pairs[:, 1]], params)
     relation = np.where(is_exact, 0, m["relation"])
     if excerpt is not None:
         cut = excerpt[pairs[:, 0]] ^ excerpt[pairs[:, 1]]
         relation = np.where(cut & (relation == 3), 2, relation)
     keep = relation >= 0
-    syndicated = _syndicated(n_docs, pairs, pair_of, ids, (relation >= 0) & (relation <= 2), boiler)
+    take = ((relation >= 0) & (relation <= 2))[pair_of] & content_row
+    syndicated = _syndicated(p, row_a[take], row_b[take])
     a, b = pairs[keep, 0], pairs[keep, 1]
     a_in_b, b_in_a = m["a_in_b"][keep], m["b_in_a"][keep]
     page_a, page_b = first["a_in_b"][keep], first["b_in_a"][keep]
@@ -242,15 +325,19 @@ def verify(
     return Verified(pairs=frame, boilerplate=boiler, syndicated=syndicated)
 
 
-def _syndicated(
-    n_docs: int, pairs: np.ndarray, pair_of: np.ndarray, ids: np.ndarray, linking: np.ndarray, boiler: np.ndarray
-) -> np.ndarray:
-    """Distinct non-boilerplate shingles each document shares with at least one of its copies."""
-    take = linking[pair_of] & ~boiler[ids]
-    p, i = pair_of[take], ids[take].astype(np.uint64)
-    docs = np.concatenate([pairs[p, 0], pairs[p, 1]]).astype(np.uint64)
-    keys = np.unique((docs << np.uint64(32)) | np.concatenate([i, i]))
-    return np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=n_docs)
+def _per_doc(offsets: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """Per document of a CSR layout, how many of its rows are flagged."""
+    total = np.zeros(len(flags) + 1, dtype=np.int64)
+    np.cumsum(flags, out=total[1:])
+    return np.diff(total[offsets])
+
+
+def _syndicated(p: _Pruned, row_a: np.ndarray, row_b: np.ndarray) -> np.ndarray:
+    """Distinct rows (document, shingle) among the given shared rows, per document."""
+    marked = np.zeros(len(p.ids), dtype=bool)
+    marked[row_a] = True
+    marked[row_b] = True
+    return _per_doc(p.offsets, marked)
 
 
 def _exact_pairs(content: np.ndarray, has_text: np.ndarray) -> np.ndarray:

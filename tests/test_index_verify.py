@@ -6,6 +6,7 @@ import itertools
 import random
 import re
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -278,3 +279,20 @@ def test_retyped_copy_is_exact(aeb_articles, data):
     result = scan(build_corpus(["a.txt", "b.txt"], [text, retyped]))
     pairs = result.to_dict()["pairs"]
     assert [(p["relation"], p["jaccard"]) for p in pairs] == [("exact", 1.0)]
+
+
+def test_fast_index_equals_the_window_by_window_reference(aeb_articles):
+    """candidate_pairs bins each shingle once per chunk and takes a window's bins as the minimum of its
+    two chunks'; signing every window from its own shingles must give the very same candidates."""
+    from dedup.index import IndexParams, band_keys, bucket_pairs, window_signatures, windows
+    from dedup.normalise import tokenise
+    from dedup.shingle import shingle
+
+    texts = [a.text for a in aeb_articles[:40]]
+    texts += [texts[0][:2000] + texts[1][:1500], "intro words here. " + texts[2], texts[3].upper()]
+    sh = shingle(tokenise(texts))
+    params = IndexParams()
+    win = windows(sh, params)
+    reference = bucket_pairs(band_keys(window_signatures(sh, win, params), params.bands, params.rows), win.doc)
+    assert np.array_equal(candidate_pairs(sh, params), reference)
+    assert len(reference) >= 3
