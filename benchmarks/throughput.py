@@ -192,13 +192,19 @@ def _datasketch(texts: list[str]) -> dict:
     with lsh.insertion_session() as session:
         for i, m in enumerate(minhashes):
             session.insert(i, m)
+    pairs = _query_pairs(lsh, minhashes)
+    t3 = time.perf_counter()
+    return {"shingle": t1 - t0, "sign": t2 - t1, "text_to_sig": t2 - t0, "lsh": t3 - t2, "candidates": len(pairs)}
+
+
+def _query_pairs(lsh, minhashes: list) -> set[tuple[int, int]]:
+    """Candidate pairs: every document queried against an LSH index holding all of them."""
     pairs = set()
     for i, m in enumerate(minhashes):
         for j in lsh.query(m):
             if j != i:
                 pairs.add((min(i, j), max(i, j)))
-    t3 = time.perf_counter()
-    return {"shingle": t1 - t0, "sign": t2 - t1, "text_to_sig": t2 - t0, "lsh": t3 - t2, "candidates": len(pairs)}
+    return pairs
 
 
 def _rensa(texts: list[str]) -> dict:
@@ -217,11 +223,7 @@ def _rensa(texts: list[str]) -> dict:
     lsh = RMinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM, num_bands=RENSA_BANDS)
     for i, m in enumerate(minhashes):
         lsh.insert(i, m)
-    pairs = set()
-    for i, m in enumerate(minhashes):
-        for j in lsh.query(m):
-            if j != i:
-                pairs.add((min(i, j), max(i, j)))
+    pairs = _query_pairs(lsh, minhashes)
     t3 = time.perf_counter()
     return {"shingle": t1 - t0, "sign": t2 - t1, "text_to_sig": t2 - t0, "lsh": t3 - t2, "candidates": len(pairs)}
 
