@@ -52,7 +52,12 @@ class Windows:
 
 
 def windows(sh: Shingles, params: IndexParams = IndexParams()) -> Windows:
-    """Content-defined windows, each two consecutive chunks, covering every shingle."""
+    """Content-defined windows, each two consecutive chunks, covering every shingle.
+
+    With ``window_signatures`` this is the plain, window-by-window definition of what
+    ``candidate_pairs`` computes chunk by chunk (the tests hold the two equal); use it to
+    inspect the windows of a corpus.
+    """
     return _chunks(sh, params, seeded(sh.hashes, params.seed)).windows()
 
 
