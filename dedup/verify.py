@@ -127,12 +127,6 @@ def _rows(offsets: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return idx, lengths
 
 
-def _gather(sets: ShingleSets, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenated ids of ``docs`` and the position in ``docs`` each id came from."""
-    idx, lengths = _rows(sets.offsets, docs)
-    return sets.ids[idx], np.repeat(np.arange(len(docs)), lengths)
-
-
 def _shared_batch(p: _Pruned, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shared rows of the pairs in ``chunk``: (pair in chunk, row of a, row of b), rows in ``p``.
 
@@ -183,18 +177,6 @@ def _shared_rows(p: _Pruned, pairs: np.ndarray, batch: int = 1 << 24) -> tuple[n
         with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
             parts = list(pool.map(run, spans))
     return tuple(np.concatenate([part[j] for part in parts]) for j in range(3))
-
-
-def shared_ids(sets: ShingleSets, pairs: np.ndarray, batch: int = 1 << 24) -> tuple[np.ndarray, np.ndarray]:
-    """For every pair, the dense ids both documents hold: (pair index, id) arrays."""
-    p = _pruned(sets)
-    pair_of, row_a, _ = _shared_rows(p, np.asarray(pairs, dtype=np.int64).reshape(-1, 2), batch)
-    return pair_of, p.ids[row_a]
-
-
-def boilerplate_mask(sets: ShingleSets, groups: np.ndarray, min_docs: int = 3) -> np.ndarray:
-    """Dense ids found in documents of at least ``min_docs`` different copy groups."""
-    return _boilerplate(_pruned(sets, min(max(min_docs, 1), 2)), sets.df, groups, min_docs)
 
 
 def _boilerplate(p: _Pruned, df: np.ndarray, groups: np.ndarray, min_docs: int) -> np.ndarray:
