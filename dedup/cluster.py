@@ -1,6 +1,8 @@
 """Group confirmed copies into clusters and pick each cluster's source.
 
 Source rule, in order:
+0. not an excerpt: a member cut short ("…" then "Continue reading" or a link
+   to the rest) is never the source while a member that is not cut is there;
 1. the member whose text the others hold most of: the largest amount of its
    (non-boilerplate) text that some other member shares, counting members within
    2% of the best as equal (a copy that dropped a paragraph holds less of the
@@ -8,14 +10,9 @@ Source rule, in order:
 2. among those, the member whose whole page, site template included, is most
    contained in the others, within 0.02 (a wrapped copy holds all of the
    original plus its wrapper and its site's chrome, so the original is the more
-   contained);
+   contained; an excerpt would be more contained still, hence rule 0);
 3. the earliest publication date, where dates are known;
 4. the smallest document id, so the choice is stable.
-
-One exception to 2: an excerpt (a copy that stops at "Continue reading" or
-"Read more") is contained in its original just as an
-original is contained in its wrapped copies, so a member that reads as an
-excerpt ranks after one that does not.
 """
 
 from __future__ import annotations
@@ -60,7 +57,12 @@ def _link_line(paragraph: str) -> bool:
 
 
 def is_excerpt(text: str, paragraphs: np.ndarray) -> bool:
-    """Whether the document reads as cut short.
+    """Whether the document reads as cut short (see ``excerpt_cut``)."""
+    return excerpt_cut(text, paragraphs) >= 0
+
+
+def excerpt_cut(text: str, paragraphs: np.ndarray) -> int:
+    """Where the document's copied text is cut short (the end of the cut paragraph), or -1.
 
     Either a "Continue reading"-style line that follows text stopped on an ellipsis,
     carries one itself ("Read more…") or, for the unambiguous phrases, comes among the
@@ -72,14 +74,14 @@ def is_excerpt(text: str, paragraphs: np.ndarray) -> bool:
     for k, (s, e) in enumerate(spans):
         line = text[s:e]
         if k + 1 < len(spans) and _cut(line) and _link_line(text[spans[k + 1][0] : spans[k + 1][1]]):
-            return True
+            return e
         head = line[:40].lstrip(" \t\"'“‘([-—–→»>*#").lower()
-        if not head.startswith(_MORE):
+        if not head.startswith(_MORE) or k == 0:
             continue
-        after_cut = k > 0 and _cut(text[spans[k - 1][0] : spans[k - 1][1]])
+        after_cut = _cut(text[spans[k - 1][0] : spans[k - 1][1]])
         if after_cut or "…" in line or "..." in line or (head.startswith(_STRONG) and k >= len(spans) - 8):
-            return True
-    return False
+            return spans[k - 1][1]
+    return -1
 
 
 def components(n: int, edges: np.ndarray) -> np.ndarray:
@@ -151,8 +153,8 @@ def cluster(corpus: Corpus, pairs: pl.DataFrame, linking: Sequence[str], syndica
             min(
                 group,
                 key=lambda m: (
-                    shared[m] < SHARED_TOLERANCE * best,
                     excerpt[m],
+                    shared[m] < SHARED_TOLERANCE * best,
                     held[m] < best_held - HELD_TOLERANCE,
                     dates[m] is None,
                     dates[m] or "",

@@ -1,10 +1,11 @@
 """One label for every paragraph of every document.
 
-- boilerplate: nearly all of it (80% of its characters) is boilerplate shingles
-  (text found in documents of three or more groups of copies: templates,
-  disclaimers, prompts), so a sentence built on a stock phrase is not;
 - syndicated: most of its characters lie in passages shared with another
   member of its cluster;
+- boilerplate: otherwise, when nearly all of it (80% of its characters) is
+  boilerplate shingles (text found in documents of three or more groups of
+  copies: templates, disclaimers, prompts), so a sentence built on a stock
+  phrase is not;
 - wrapper: in a copy, anything else (the republisher's headline, intro, promo);
 - original: in a source or an unclustered document, anything else.
 """
@@ -65,13 +66,13 @@ def label(
         paras = corpus.paragraphs(i)
         length = len(corpus.texts[i])
         base = np.full(hi - lo, WRAPPER if clusters.role[i] == "copy" else ORIGINAL, dtype=np.int8)
-        if shared[i]:
-            syndicated = _share(_covered(length, np.concatenate(shared[i])), paras) > MAJORITY
-            base[syndicated] = SYNDICATED
         s = sh.doc(i)
         boiler = np.flatnonzero(boilerplate_shingle[s])
         if boiler.size:
             spans = np.stack([tokens.starts[sh.first[s][boiler]], tokens.ends[sh.last[s][boiler]]], axis=1)
             base[_share(_covered(length, spans), paras) >= NEAR_IDENTICAL] = BOILERPLATE
+        if shared[i]:  # shared with a copy of it: syndicated, even where the text also recurs elsewhere
+            syndicated = _share(_covered(length, np.concatenate(shared[i])), paras) > MAJORITY
+            base[syndicated] = SYNDICATED
         out[lo:hi] = base
     return out

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .align import AlignParams, align, template_like
-from .cluster import cluster, is_excerpt
+from .cluster import cluster, excerpt_cut
 from .index import IndexParams, candidate_pairs
 from .label import label
 from .normalise import tokenise
@@ -67,8 +67,8 @@ def scan(
     def _verify():
         sets = shingle_sets(sh)
         has_text = np.diff(tokens.offsets) > 0
-        excerpt = np.array([is_excerpt(t, corpus.paragraphs(i)) for i, t in enumerate(corpus.texts)], dtype=bool)
-        return sets, verify(sets, candidates, content_hashes(tokens), has_text, options.verify, excerpt)
+        excerpts = _excerpt_ends(corpus, tokens, sh, sets)
+        return sets, verify(sets, candidates, content_hashes(tokens), has_text, options.verify, excerpts)
 
     sets, verified = timed("verify", _verify)
     clusters = timed("cluster", cluster, corpus, verified.pairs, CLUSTERING, verified.syndicated)
@@ -100,6 +100,19 @@ def scan(
         timings=timings,
         options=options,
     )
+
+
+def _excerpt_ends(corpus: Corpus, tokens, sh, sets, last: int = 5) -> dict[int, np.ndarray]:
+    """For each document cut short, the dense ids of its last ``last`` shingles before the cut."""
+    out = {}
+    for i, text in enumerate(corpus.texts):
+        cut = excerpt_cut(text, corpus.paragraphs(i))
+        if cut < 0:
+            continue
+        s = sh.doc(i)
+        before = np.flatnonzero(tokens.ends[sh.last[s]] <= cut)
+        out[i] = sets.dense[s][before[-last:]]
+    return out
 
 
 def _sorted(corpus: Corpus) -> Corpus:

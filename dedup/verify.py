@@ -240,14 +240,17 @@ def verify(
     content: np.ndarray,
     has_text: np.ndarray,
     params: VerifyParams = VerifyParams(),
-    excerpt: np.ndarray | None = None,
+    excerpts: dict[int, np.ndarray] | None = None,
 ) -> Verified:
     """Measure every candidate pair and keep those with a relation.
 
     ``content`` holds each document's normalised-text hash (equal means an exact
-    copy); ``has_text`` marks documents with at least one word; ``excerpt`` marks
-    documents cut short ("Continue reading…"): one that shares a partial-sized
-    passage with another document is taken as an excerpt of it (``contains``).
+    copy); ``has_text`` marks documents with at least one word; ``excerpts`` maps
+    each document cut short ("…", "Continue reading") to the dense ids of the last
+    shingles before its cut. An excerpt that shares a partial-sized passage with
+    another document, or whose last words before the cut are in it, is taken as
+    cut from it (``contains``), even where its text recurs so often it reads as
+    boilerplate: a story excerpted by several wrapped pages does.
     """
     n_docs = len(sets.offsets) - 1
     exact = _exact_pairs(content, has_text)
@@ -275,10 +278,14 @@ def verify(
     shared = np.bincount(pair_of[content_row], minlength=len(pairs))
     m = classify(shared, content_sizes[pairs[:, 0]], content_sizes[pairs[:, 1]], params)
     relation = np.where(is_exact, 0, m["relation"])
-    if excerpt is not None:
-        cut = excerpt[pairs[:, 0]] ^ excerpt[pairs[:, 1]]
-        relation = np.where(cut & (relation == 3), 2, relation)
+    rescued = _cut_from(sets, pairs, relation, shared_all, excerpts or {}, params)
+    relation[rescued] = 2
+    shared = np.where(rescued, shared_all, shared)
+    for key in ("jaccard", "a_in_b", "b_in_a"):  # measured on everything they share
+        m[key] = np.where(rescued, first[key], m[key])
     keep = relation >= 0
+    # What each document shares with its copies, boilerplate aside even for rescued excerpts: it
+    # ranks the candidates for source, and generic phrases two pages share say nothing about that.
     take = ((relation >= 0) & (relation <= 2))[pair_of] & content_row
     syndicated = _syndicated(p, row_a[take], row_b[take])
     a, b = pairs[keep, 0], pairs[keep, 1]
@@ -305,6 +312,29 @@ def verify(
         }
     )
     return Verified(pairs=frame, boilerplate=boiler, syndicated=syndicated)
+
+
+def _cut_from(
+    sets: ShingleSets,
+    pairs: np.ndarray,
+    relation: np.ndarray,
+    shared_all: np.ndarray,
+    excerpts: dict[int, np.ndarray],
+    params: VerifyParams,
+) -> np.ndarray:
+    """Pairs of an excerpt and the document it was cut from (see ``verify``)."""
+    out = np.zeros(len(pairs), dtype=bool)
+    if not excerpts:
+        return out
+    is_ex = np.zeros(len(sets.offsets) - 1, dtype=bool)
+    is_ex[list(excerpts)] = True
+    one = is_ex[pairs[:, 0]] ^ is_ex[pairs[:, 1]]
+    out[one & (relation == 3)] = True
+    for k in np.flatnonzero(one & (relation < 0) & (shared_all >= params.partial_min_shared)).tolist():
+        e, o = (pairs[k, 0], pairs[k, 1]) if is_ex[pairs[k, 0]] else (pairs[k, 1], pairs[k, 0])
+        last = excerpts[int(e)]
+        out[k] = len(last) > 0 and np.isin(last, sets.doc(int(o)), assume_unique=False).sum() * 2 > len(last)
+    return out
 
 
 def _per_doc(offsets: np.ndarray, flags: np.ndarray) -> np.ndarray:

@@ -257,3 +257,43 @@ def test_two_reposts_under_one_template_are_not_paired() -> None:
     src = bodies()[0][:10]
     result = scan(build_corpus(["c.txt", "s.txt"], [_article([header] + src[:6] + [footer]), _article(src)]))
     assert [p["relation"] for p in result.to_dict()["pairs"]] == ["contains"]
+
+
+def test_excerpts_in_large_wrappers_join_their_source() -> None:
+    """Three sites each run the first third of one story, cut with "…" and a link to the rest, inside a
+    template larger than the excerpt; each site also reposts other articles under the same template.
+    The story then recurs in three groups like a template does, but its cut marks it as an excerpt."""
+    pool = bodies()
+    story = pool[6][:9]
+    ids, texts = ["source.txt"], [_article(story)]
+    templates = [
+        (
+            "The Harbor Ledger | Local | Business | Sport | Weather | Sign in to read more from the Ledger",
+            "Copyright The Harbor Ledger Media Group. Reproduction of this page in any form without the written "
+            "consent of the publisher is prohibited; photographs are supplied by agencies under licence.",
+        ),
+        (
+            "MONEYWIRE — markets, deals and the people behind them. Log in · Register · Newsletters · Podcasts",
+            "MoneyWire is an independent publication. Nothing here is investment advice; read the terms of use and "
+            "the privacy notice before relying on any figure quoted in our coverage of companies and markets.",
+        ),
+        (
+            "Riverside Post · Since 1887 · Today's paper · Obituaries · Classifieds · Events near you",
+            "All content © Riverside Post Company unless otherwise noted. Comments are moderated by our community "
+            "team and may be removed if they break the house rules published on the help pages of the site.",
+        ),
+    ]
+    for n, (head, foot) in enumerate(templates):
+        site = f"site{n}.example"
+        cut = story[:3] + [story[3][: len(story[3]) // 2].rstrip(" ,.;") + "…", f"More at {site}"]
+        ids.append(f"{site}/excerpt.txt")
+        texts.append(_article([head] + cut + [foot]))
+        for k, other in enumerate(pool[10 + 2 * n : 12 + 2 * n]):
+            ids.append(f"{site}/other{k}.txt")
+            texts.append(_article([head] + other[:6] + [foot]))
+    result = scan(build_corpus(ids, texts))
+    (cluster,) = result.to_dict()["clusters"]
+    assert cluster["source"] == "source.txt"
+    assert sorted(cluster["members"]) == sorted(["source.txt"] + [f"site{n}.example/excerpt.txt" for n in range(3)])
+    labels = dict((t, lab) for lab, t in labels_of(result, "site1.example/excerpt.txt"))
+    assert all(labels[p] == "syndicated" for p in story[:3])
