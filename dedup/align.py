@@ -219,3 +219,15 @@ def template_like(corpus: Corpus, a: int, b: int, passages: np.ndarray) -> bool:
             return False  # nothing of its own beyond short lines: a copy, not a template around another text
         sides.append([_edge(text, paras, inside, s, e) for s, e in spans.tolist()])
     return all(x is not None and x == y for x, y in zip(*sides))
+
+
+def drop_template_pairs(
+    corpus: Corpus, relation: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray, passages: list[np.ndarray]
+) -> np.ndarray:
+    """Rows to keep: all but the partial pairs that share only a header and footer (``template_like``)."""
+    drop = [
+        p
+        for p in np.flatnonzero(relation == "partial").tolist()
+        if template_like(corpus, int(pair_a[p]), int(pair_b[p]), passages[p])
+    ]
+    return np.setdiff1d(np.arange(len(passages)), drop)

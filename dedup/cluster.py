@@ -115,11 +115,14 @@ class Clusters:
     members: list[list[int]]
 
 
-def cluster(corpus: Corpus, pairs: pl.DataFrame, linking: Sequence[str], syndicated: np.ndarray) -> Clusters:
+def cluster(
+    corpus: Corpus, pairs: pl.DataFrame, linking: Sequence[str], syndicated: np.ndarray, excerpt: np.ndarray
+) -> Clusters:
     """Connected components of the pairs whose relation is in ``linking``, with sources.
 
     ``syndicated[i]``: how much of document i's text (distinct shingles, boilerplate
-    aside) it shares with at least one other member of its cluster.
+    aside) it shares with at least one other member of its cluster; ``excerpt[i]``:
+    whether document i is cut short (``excerpt_cut``).
     """
     n_docs, ids, dates = len(corpus), corpus.ids, corpus.dates
     links = pairs.filter(pl.col("relation").is_in(list(linking)))
@@ -148,12 +151,11 @@ def cluster(corpus: Corpus, pairs: pl.DataFrame, linking: Sequence[str], syndica
         best = max(shared[m] for m in group)
         top = [m for m in group if shared[m] >= SHARED_TOLERANCE * best]
         best_held = max(held[m] for m in top)
-        excerpt = {m: is_excerpt(corpus.texts[m], corpus.paragraphs(m)) for m in group}
         sources.append(
             min(
                 group,
                 key=lambda m: (
-                    excerpt[m],
+                    bool(excerpt[m]),
                     shared[m] < SHARED_TOLERANCE * best,
                     held[m] < best_held - HELD_TOLERANCE,
                     dates[m] is None,

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .align import AlignParams, align, template_like
+from .align import AlignParams, align, drop_template_pairs
 from .cluster import cluster, excerpt_cut
 from .index import IndexParams, candidate_pairs
 from .label import label
 from .normalise import tokenise
-from .read import Corpus, read_folder
+from .read import Corpus, build_corpus, read_folder
 from .result import ScanResult
 from .shingle import DEFAULT_K, shingle
 from .sign import DEFAULT_NUM_PERM, DEFAULT_SEED, signatures
@@ -64,21 +64,21 @@ def scan(
     sig = timed("sign", signatures, sh.hashes, sh.offsets, options.num_perm, options.seed)
     candidates = timed("index", candidate_pairs, sh, options.index)
 
+    # Where each document is cut short (-1: it is not an excerpt); verify and cluster both use it.
+    cuts = np.array([excerpt_cut(t, corpus.paragraphs(i)) for i, t in enumerate(corpus.texts)], dtype=np.int64)
+
     def _verify():
         sets = shingle_sets(sh)
         has_text = np.diff(tokens.offsets) > 0
-        excerpts = _excerpt_ends(corpus, tokens, sh, sets)
+        excerpts = _excerpt_ends(cuts, tokens, sh, sets)
         return sets, verify(sets, candidates, content_hashes(tokens), has_text, options.verify, excerpts)
 
     sets, verified = timed("verify", _verify)
-    clusters = timed("cluster", cluster, corpus, verified.pairs, CLUSTERING, verified.syndicated)
+    clusters = timed("cluster", cluster, corpus, verified.pairs, CLUSTERING, verified.syndicated, cuts >= 0)
     pair_a, pair_b = verified.pairs["a"].to_numpy(), verified.pairs["b"].to_numpy()
     passages = timed("align", align, corpus, tokens, sh, pair_a, pair_b, options.align)
-    # A partial pair that shares only a header and footer around two different articles is no pair.
-    partial = (verified.pairs["relation"] == "partial").to_numpy()
-    drop = [p for p in np.flatnonzero(partial).tolist() if template_like(corpus, pair_a[p], pair_b[p], passages[p])]
-    if drop:
-        keep = np.setdiff1d(np.arange(len(passages)), drop)
+    keep = drop_template_pairs(corpus, verified.pairs["relation"].to_numpy(), pair_a, pair_b, passages)
+    if len(keep) < len(passages):
         verified.pairs = verified.pairs[keep]
         passages = [passages[p] for p in keep.tolist()]
         pair_a, pair_b = pair_a[keep], pair_b[keep]
@@ -102,13 +102,11 @@ def scan(
     )
 
 
-def _excerpt_ends(corpus: Corpus, tokens, sh, sets, last: int = 5) -> dict[int, np.ndarray]:
+def _excerpt_ends(cuts: np.ndarray, tokens, sh, sets, last: int = 5) -> dict[int, np.ndarray]:
     """For each document cut short, the dense ids of its last ``last`` shingles before the cut."""
     out = {}
-    for i, text in enumerate(corpus.texts):
-        cut = excerpt_cut(text, corpus.paragraphs(i))
-        if cut < 0:
-            continue
+    for i in np.flatnonzero(cuts >= 0).tolist():
+        cut = cuts[i]
         s = sh.doc(i)
         before = np.flatnonzero(tokens.ends[sh.last[s]] <= cut)
         out[i] = sets.dense[s][before[-last:]]
@@ -120,8 +118,6 @@ def _sorted(corpus: Corpus) -> Corpus:
     order = sorted(range(len(corpus)), key=corpus.ids.__getitem__)
     if order == list(range(len(corpus))):
         return corpus
-    from .read import build_corpus
-
     out = build_corpus(
         [corpus.ids[i] for i in order],
         [corpus.texts[i] for i in order],
