@@ -1,0 +1,115 @@
+"""From entries to articles: one reader per kind, and the guarantees every reader keeps.
+
+Every problem becomes a Skipped (one per bad file, line, row or record) and never an exception;
+articles are yielded one at a time, so a caller can batch them without holding a folder in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+
+from .encoding import declared_charset, decode
+from .files import InputError, os_reason, read_bytes
+from .html import extract
+from .model import DEFAULT_OPTIONS, Article, Entry, IngestOptions, Skipped, has_words
+from .records import read_csv, read_json, read_jsonl, read_parquet
+from .text import read_text
+from .walk import _file, _inside, walk
+from .warc import read_warc
+
+
+def _read_text(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped]:
+    data = read_bytes(entry.path, options.max_file_size)
+    article = read_text(entry.id, entry.path, data, options.encoding)
+    yield article if article is not None else Skipped(entry.path, "no text")
+
+
+def _read_html(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped]:
+    data = read_bytes(entry.path, options.max_file_size)
+    text, encoding = decode(data, options.encoding, declared_charset(data))
+    page = extract(text)
+    if not has_words(page.text):
+        yield Skipped(entry.path, "no text")
+        return
+    yield Article(
+        id=entry.id,
+        path=entry.path,
+        text=page.text,
+        paragraphs=page.paragraphs,
+        title=page.title,
+        url=page.url,
+        site=page.site,
+        date=page.date,
+        encoding=encoding,
+        kind="html",
+    )
+
+
+_READERS = {
+    "text": _read_text,
+    "html": _read_html,
+    "json": read_json,
+    "jsonl": read_jsonl,
+    "csv": read_csv,
+    "parquet": read_parquet,
+    "warc": read_warc,
+}
+
+
+def read_entry(entry: Entry, options: IngestOptions = DEFAULT_OPTIONS) -> Iterator[Article | Skipped]:
+    """The articles of one file, streamed; every problem is a Skipped, never an exception."""
+    reader = _READERS.get(entry.kind)
+    if reader is None:
+        yield Skipped(entry.path, f"unknown kind {entry.kind!r}")
+        return
+    try:
+        yield from reader(entry, options)
+    except InputError as e:
+        yield Skipped(entry.path, str(e))
+    except MemoryError:
+        yield Skipped(entry.path, "out of memory while reading")
+    except Exception as e:  # noqa: BLE001 - the contract: a bad input is a warning, never a traceback
+        msg = str(e).splitlines()[0][:200] if str(e) else ""
+        yield Skipped(entry.path, f"could not be read ({type(e).__name__}{': ' + msg if msg else ''})")
+
+
+def read_articles(
+    root: str | os.PathLike[str], options: IngestOptions = DEFAULT_OPTIONS
+) -> Iterator[Article | Skipped]:
+    """Every article under ``root`` (``walk`` then ``read_entry``), in walk order, with what was skipped."""
+    for item in walk(root, options):
+        if isinstance(item, Skipped):
+            yield item
+        else:
+            yield from read_entry(item, options)
+
+
+def read_file(path: str | os.PathLike[str], options: IngestOptions = DEFAULT_OPTIONS) -> list[Article | Skipped]:
+    """The articles of one file a user named (``dedup show/diff``), with the same safety rules as the walk.
+
+    Its id is the file's name. A symlink is followed only when its target stays inside the link's own
+    folder (or with ``follow_links``); only a regular file is opened.
+    """
+    shown = os.fspath(path)
+    if isinstance(shown, bytes):
+        shown = os.fsdecode(shown)
+    name = os.path.basename(shown.rstrip(os.sep)) or shown
+    try:
+        lst = os.lstat(shown)
+        target = shown
+        if stat.S_ISLNK(lst.st_mode):
+            target = os.path.realpath(shown)
+            folder = os.path.realpath(os.path.dirname(os.path.abspath(shown)))
+            if not options.follow_links and not _inside(target, folder):
+                return [Skipped(shown, "link points outside its folder (use --follow-links to follow it)")]
+        st = os.stat(target)
+    except OSError as e:
+        return [Skipped(shown, os_reason(e))]
+    if stat.S_ISDIR(st.st_mode):
+        return [Skipped(shown, "is a folder, not a file")]
+    item = _file(name, shown, target, st, options)
+    if isinstance(item, Skipped):
+        return [item]
+    return list(read_entry(item, options))

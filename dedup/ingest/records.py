@@ -1,0 +1,364 @@
+"""Records: ``.json`` (one object or a list), ``.jsonl``/``.ndjson`` (one object a line), ``.csv``, ``.parquet``.
+
+One article a record. Its text, id, title, url and date come from fields found by their usual names
+(case-insensitively: text/body/content/article/..., id/doc_id/uuid/..., title/headline, url/link/...,
+date/published/published_at/...), or named by the options. The id is ``FILE#ID``, else
+``FILE#rownumber`` (1-based); a repeated id gets ``#2``, ``#3``... so ids are unique. A single-object
+``.json`` is one article with the file's own id. A record's paragraphs are its non-blank lines; a text
+that is an HTML fragment is read as HTML.
+
+JSON Lines, CSV and Parquet are streamed (a line or a batch of rows at a time, never the whole
+file); a ``.json`` file is read whole, within the size cap. A bad line gives one Skipped and the rest
+goes on; a file without a text field gives one Skipped naming the fields it has.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from .encoding import codec_name, decode, detect_legacy
+from .files import InputError, open_regular, open_stream, read_bytes
+from .html import extract, looks_like_html
+from .model import (
+    Article,
+    Entry,
+    IngestOptions,
+    Skipped,
+    clean_text,
+    has_words,
+    parse_any_date,
+    site_of,
+    split_paragraphs,
+    too_large,
+)
+
+TEXT_NAMES = ("text", "body", "content", "article", "article_text", "story", "full_text", "maintext")
+ID_NAMES = ("id", "doc_id", "article_id", "uuid", "guid")
+TITLE_NAMES = ("title", "headline")
+URL_NAMES = ("url", "link", "source_url", "canonical_url")
+DATE_NAMES = (
+    "date",
+    "published",
+    "published_at",
+    "publication_date",
+    "pubdate",
+    "datepublished",
+    "date_publish",
+    "timestamp",
+)
+_BATCH_ROWS = 1000
+_SAMPLE = 1 << 16
+
+
+@dataclass(frozen=True)
+class Fields:
+    """The actual names of the fields that hold each part of an article (None: not present)."""
+
+    text: str | None
+    id: str | None = None
+    title: str | None = None
+    url: str | None = None
+    date: str | None = None
+
+    def names(self) -> list[str]:
+        return list(dict.fromkeys(n for n in (self.text, self.id, self.title, self.url, self.date) if n))
+
+
+def find_fields(columns: Sequence[str], options: IngestOptions) -> Fields:
+    """Which of ``columns`` hold text, id, title, url and date (an option's name wins; else common names)."""
+    lower: dict[str, str] = {}
+    for c in columns:
+        if isinstance(c, str):
+            lower.setdefault(c.lower(), c)
+
+    def pick(forced: str | None, names: Sequence[str]) -> str | None:
+        if forced:
+            return forced if forced in columns else lower.get(forced.lower())
+        return next((lower[n] for n in names if n in lower), None)
+
+    return Fields(
+        text=pick(options.text_field, TEXT_NAMES),
+        id=pick(options.id_field, ID_NAMES),
+        title=pick(options.title_field, TITLE_NAMES),
+        url=pick(options.url_field, URL_NAMES),
+        date=pick(options.date_field, DATE_NAMES),
+    )
+
+
+def _no_text_field(path: str, columns: Sequence[object], options: IngestOptions) -> Skipped:
+    shown = ", ".join(str(c) for c in list(columns)[:20]) + (", ..." if len(columns) > 20 else "")
+    wanted = f"no field {options.text_field!r}" if options.text_field else "no text field"
+    return Skipped(path, f"{wanted} (fields: {shown or 'none'}); name it with --text-field")
+
+
+def _short(e: BaseException) -> str:
+    msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+    return msg[:200]
+
+
+def _str_or_none(v: object) -> str | None:
+    if v is None or isinstance(v, dict | list):
+        return None
+    s = clean_text(str(v)).strip()
+    return s or None
+
+
+class _Maker:
+    """Turns the records of one file into articles, keeping their ids unique within the file."""
+
+    def __init__(self, entry: Entry, options: IngestOptions, encoding: str | None = None) -> None:
+        self.entry = entry
+        self.options = options
+        self.encoding = encoding
+        self.seen: set[str] = set()
+
+    def unique(self, doc_id: str) -> str:
+        if doc_id not in self.seen:
+            self.seen.add(doc_id)
+            return doc_id
+        n = 2
+        while f"{doc_id}#{n}" in self.seen:
+            n += 1
+        doc_id = f"{doc_id}#{n}"
+        self.seen.add(doc_id)
+        return doc_id
+
+    def make(
+        self, record: Mapping[str, object], fields: Fields, n: int, where: str, whole: bool = False
+    ) -> Article | Skipped:
+        """The article of record number ``n`` (``where`` names it in a warning; ``whole``: the file's only one)."""
+        entry = self.entry
+        label = f"{entry.path}#{where}"
+        raw = record.get(fields.text) if fields.text else None
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", "replace")
+        if isinstance(raw, dict | list):
+            return Skipped(label, f"field {fields.text!r} is not text")
+        if not isinstance(raw, str) or not raw.strip():
+            return Skipped(label, "no text")
+        if len(raw) > self.options.max_file_size:
+            return Skipped(label, too_large(self.options.max_file_size))
+        text = clean_text(raw)
+        title = _str_or_none(record.get(fields.title)) if fields.title else None
+        url = _str_or_none(record.get(fields.url)) if fields.url else None
+        date = parse_any_date(record.get(fields.date)) if fields.date else None
+        if looks_like_html(text):
+            page = extract(text, url)
+            text, paragraphs = page.text, page.paragraphs
+            title, url, date = title or page.title, url or page.url, date or page.date
+        else:
+            paragraphs = split_paragraphs(text)
+        if not has_words(text):
+            return Skipped(label, "no text")
+        rid = _str_or_none(record.get(fields.id)) if fields.id else None
+        doc_id = entry.id if whole else f"{entry.id}#{rid if rid is not None else n}"
+        return Article(
+            id=self.unique(doc_id),
+            path=entry.path,
+            text=text,
+            paragraphs=paragraphs,
+            title=title,
+            url=url,
+            site=site_of(url),
+            date=date,
+            encoding=self.encoding,
+            kind=entry.kind,
+        )
+
+
+def _loads(data: bytes) -> tuple[object, str | None]:
+    """Parse JSON bytes (UTF-8/16/32); bytes in a legacy encoding are decoded first. Raises ValueError."""
+    try:
+        return json.loads(data), None
+    except UnicodeDecodeError:
+        text, encoding = decode(data)
+        return json.loads(text), encoding
+
+
+def read_json(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped]:
+    """A ``.json`` file: one object (one article), a list of objects, or an object holding such a list."""
+    try:
+        data = read_bytes(entry.path, options.max_file_size)
+        doc, encoding = _loads(data)
+    except InputError as e:
+        yield Skipped(entry.path, str(e))
+        return
+    except (ValueError, RecursionError) as e:
+        yield Skipped(entry.path, f"not valid JSON: {_short(e)}")
+        return
+    maker = _Maker(entry, options, encoding)
+    if isinstance(doc, dict):
+        fields = find_fields(list(doc), options)
+        if fields.text is not None:
+            yield maker.make(doc, fields, 1, "1", whole=True)
+            return
+        lists = [v for v in doc.values() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
+        if len(lists) != 1:
+            yield _no_text_field(entry.path, list(doc), options)
+            return
+        doc = lists[0]
+    if not isinstance(doc, list):
+        yield Skipped(entry.path, "not a JSON object or list of objects")
+        return
+    yield from _records(maker, enumerate(doc, 1), "record")
+
+
+def _records(maker: _Maker, numbered: Iterator[tuple[int, object]], unit: str) -> Iterator[Article | Skipped]:
+    """Articles of numbered parsed records (None: a blank line); a file without a text field ends at once."""
+    first = True
+    for n, rec in numbered:
+        if rec is None:
+            continue
+        if isinstance(rec, Skipped):
+            yield rec
+            continue
+        if not isinstance(rec, dict):
+            yield Skipped(f"{maker.entry.path}#{unit} {n}", "not a JSON object")
+            continue
+        fields = find_fields(list(rec), maker.options)
+        if fields.text is None:
+            if first:
+                yield _no_text_field(maker.entry.path, list(rec), maker.options)
+                return
+            yield Skipped(f"{maker.entry.path}#{unit} {n}", "no text field")
+            continue
+        first = False
+        yield maker.make(rec, fields, n, f"{unit} {n}")
+
+
+def _json_lines(entry: Entry, options: IngestOptions) -> Iterator[object]:
+    """Parsed lines of a JSON Lines file (blank lines kept as None); a bad line as a Skipped."""
+    cap = options.max_file_size
+    with open_stream(entry.path) as f:
+        n = 0
+        while True:
+            line = f.readline(cap + 1)
+            if not line:
+                return
+            n += 1
+            if len(line) > cap and not line.endswith(b"\n"):
+                while (chunk := f.readline(1 << 20)) and not chunk.endswith(b"\n"):
+                    pass
+                yield Skipped(f"{entry.path}#line {n}", too_large(cap))
+                continue
+            if not line.strip():
+                yield None
+                continue
+            try:
+                yield _loads(line)[0]
+            except (ValueError, RecursionError) as e:
+                yield Skipped(f"{entry.path}#line {n}", f"not valid JSON: {_short(e)}")
+
+
+def read_jsonl(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped]:
+    """A ``.jsonl``/``.ndjson`` file (optionally gzipped), streamed line by line."""
+    try:
+        yield from _records(_Maker(entry, options), enumerate(_json_lines(entry, options), 1), "line")
+    except InputError as e:
+        yield Skipped(entry.path, str(e))
+    except (OSError, EOFError) as e:  # a truncated or corrupt gzip stream
+        yield Skipped(entry.path, f"read error: {_short(e)}")
+
+
+def _fd_path(fd: int) -> str | None:
+    """A path naming an already opened descriptor, so polars reads exactly the file that was checked."""
+    path = f"/proc/self/fd/{fd}"
+    return path if os.path.exists(path) else None
+
+
+def _csv_encoding(path: str, forced: str | None) -> str | None:
+    """The encoding of a CSV file: forced, from a BOM, UTF-8 (None) when its first 64 KB are, else detected."""
+    if forced:
+        name = codec_name(forced) or "utf-8"
+        return None if name == "utf-8" else name
+    with open_regular(path) as f:
+        head = f.read(_SAMPLE)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        head.decode("utf-8")
+        return None
+    except UnicodeDecodeError as e:
+        if e.start >= len(head) - 3 and len(head) == _SAMPLE:  # a character cut by the sample's end
+            return None
+    return detect_legacy(head)
+
+
+def _polars_rows(lf, fields: Fields, cast: bool) -> Iterator[dict[str, object]]:  # noqa: ANN001
+    import polars as pl
+
+    cols = fields.names()
+    exprs = [pl.col(c).cast(pl.String, strict=False) if cast and c != fields.date else pl.col(c) for c in cols]
+    for batch in lf.select(exprs).collect_batches(chunk_size=_BATCH_ROWS):
+        yield from batch.iter_rows(named=True)
+
+
+def read_csv(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped]:
+    """A ``.csv`` file with a header row, streamed in batches of rows (polars; Python's csv for legacy encodings)."""
+    import polars as pl
+
+    try:
+        encoding = _csv_encoding(entry.path, options.encoding)
+        f = open_regular(entry.path)
+    except InputError as e:
+        yield Skipped(entry.path, str(e))
+        return
+    with f:
+        maker = _Maker(entry, options, encoding)
+        try:
+            if encoding is None:
+                lf = pl.scan_csv(
+                    _fd_path(f.fileno()) or entry.path,
+                    infer_schema=False,
+                    truncate_ragged_lines=True,
+                    encoding="utf8-lossy",
+                    raise_if_empty=False,
+                )
+                columns = lf.collect_schema().names()
+                fields = find_fields(columns, options)
+                if fields.text is None:
+                    yield _no_text_field(entry.path, columns, options)
+                    return
+                rows: Iterator[Mapping[str, object]] = _polars_rows(lf, fields, cast=False)
+            else:
+                csv.field_size_limit(max(csv.field_size_limit(), options.max_file_size + 1))
+                reader = csv.DictReader(io.TextIOWrapper(f, encoding=encoding, errors="replace", newline=""))
+                columns = reader.fieldnames or []
+                fields = find_fields(columns, options)
+                if fields.text is None:
+                    yield _no_text_field(entry.path, columns, options)
+                    return
+                rows = reader
+            for n, row in enumerate(rows, 1):
+                yield maker.make(row, fields, n, f"row {n}")
+        except (pl.exceptions.PolarsError, csv.Error, OSError, ValueError) as e:
+            yield Skipped(entry.path, f"not valid CSV: {_short(e)}")
+
+
+def read_parquet(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped]:
+    """A ``.parquet`` file, streamed in batches of rows; only the needed columns are read."""
+    import polars as pl
+
+    try:
+        f = open_regular(entry.path)
+    except InputError as e:
+        yield Skipped(entry.path, str(e))
+        return
+    with f:
+        maker = _Maker(entry, options)
+        try:
+            lf = pl.scan_parquet(_fd_path(f.fileno()) or entry.path)
+            columns = lf.collect_schema().names()
+            fields = find_fields(columns, options)
+            if fields.text is None:
+                yield _no_text_field(entry.path, columns, options)
+                return
+            for n, row in enumerate(_polars_rows(lf, fields, cast=True), 1):
+                yield maker.make(row, fields, n, f"row {n}")
+        except (pl.exceptions.PolarsError, OSError, ValueError) as e:
+            yield Skipped(entry.path, f"not valid Parquet: {_short(e)}")
