@@ -1,54 +1,110 @@
-"""Terminal output of a scan: the progress bar and the table of clusters.
+"""Terminal output of a scan: progress on stderr and the table of clusters.
 
-Every piece of user data (file names, article text) goes into ``rich.text.Text``
-objects, never into markup strings, so it prints as inert text.
+Every piece of user data (file names, article text) goes into ``rich.text.Text`` objects through
+``escape_name``, never into markup strings, so it prints as inert text.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
-import polars as pl
 from rich.console import Console, Group
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
-from .pipeline import STAGES
-from .pipeline import Progress as ProgressFn
-from .result import ScanResult
-from .text import inert
+from .names import escape_name
 
 RELATION_STYLE = {"exact": "bold green", "near-duplicate": "green", "contains": "cyan", "partial": "yellow"}
+PHASE_UNITS = {"read": "articles", "match": "articles", "align": "pairs", "label": "articles"}
+
+ProgressFn = Callable[[str, int, "int | None"], None]
+
+
+class _Rate(ProgressColumn):
+    """Items a second, with the phase's unit."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        unit = task.fields.get("unit", "")
+        return Text(f"{speed:,.0f} {unit}/s" if speed else "", style="dim")
 
 
 @contextlib.contextmanager
-def progress_bar(console: Console, enabled: bool) -> Iterator[ProgressFn | None]:
-    """A stage progress bar on ``console`` (stderr), or nothing when disabled."""
-    if not enabled:
+def progress_reporter(console: Console, show_bar: bool, verbose: bool = False) -> Iterator[ProgressFn | None]:
+    """A ``progress(phase, done, total)`` callback drawing one bar per phase on ``console`` (stderr).
+
+    ``show_bar``: a live bar (only sensible when stderr is a terminal); ``verbose``: one plain line as
+    each phase starts and a timing line at the end, terminal or not. Neither: no callback at all.
+    """
+    if not show_bar and not verbose:
         yield None
         return
-    with Progress(
-        TextColumn("{task.description:<10}"), BarColumn(), TimeElapsedColumn(), console=console, transient=True
-    ) as bar:
-        task = bar.add_task("scan", total=len(STAGES))
+    started = time.perf_counter()
+    phases: dict[str, Any] = {}
+    bar = (
+        Progress(
+            TextColumn("{task.description:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _Rate(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+        if show_bar
+        else None
+    )
 
-        def update(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=stage, completed=done, total=total)
+    def update(phase: str, done: int, total: int | None) -> None:
+        if phase not in phases:
+            for task in phases.values():  # the previous phase is over
+                if bar is not None and task is not None:
+                    t = bar.tasks[task]
+                    bar.update(task, completed=t.total if t.total is not None else t.completed, total=t.total)
+            if phase == "done":
+                return
+            if verbose:
+                console.print(f"dedup: {phase}" + (f" ({total:,} {PHASE_UNITS.get(phase, 'items')})" if total else ""))
+            phases[phase] = (
+                bar.add_task(phase, total=total, unit=PHASE_UNITS.get(phase, "")) if bar is not None else None
+            )
+        task = phases[phase]
+        if bar is not None and task is not None:
+            bar.update(task, completed=done, total=total)
 
+    with bar if bar is not None else contextlib.nullcontext():
         yield update
+    if verbose:
+        console.print(f"dedup: scanned in {time.perf_counter() - started:.2f} s")
 
 
-def _pair_lookup(result: ScanResult) -> dict[tuple[int, int], dict]:
-    rows = result.pairs.to_dicts()
-    return {(r["a"], r["b"]): r for r in rows} | {(r["b"], r["a"]): r for r in rows}
+def _name(doc_id: str, style: str = "") -> Text:
+    return Text(escape_name(doc_id), style=style)
 
 
-def clusters_table(result: ScanResult) -> Group:
-    """Clusters with their members, source, relation to the source, Jaccard and containment."""
-    ids = result.corpus.ids
-    pairs = _pair_lookup(result)
+def clusters_table(data: dict[str, Any]) -> Group:
+    """Clusters with their members, source, relation to the source, Jaccard and containment.
+
+    ``data`` is the JSON contract (``ScanResult.to_dict()``), so the table says what the JSON says.
+    """
+    pairs: dict[tuple[str, str], dict] = {}
+    for r in data["pairs"]:
+        pairs[(r["a"], r["b"])] = pairs[(r["b"], r["a"])] = r
     table = Table(
         title="Clusters of copies",
         title_justify="left",
@@ -60,53 +116,49 @@ def clusters_table(result: ScanResult) -> Group:
     table.add_column("to source")
     for name in ("Jaccard", "in src", "src in"):
         table.add_column(name, justify="right", width=7)
-    for cid, (src, members) in enumerate(zip(result.clusters.sources, result.clusters.members)):
-        for n, m in enumerate([src] + [m for m in members if m != src]):
-            first = Text(str(cid)) if n == 0 else Text("")
-            name = Text(inert(ids[m]), style="bold" if m == src else "")
+    for cluster in data["clusters"]:
+        src, members = cluster["source"], cluster["members"]
+        ordered = [src] + [m for m in members if m != src]
+        for n, m in enumerate(ordered):
+            first = Text(str(cluster["id"])) if n == 0 else Text("")
+            last = n == len(ordered) - 1
             if m == src:
-                table.add_row(first, name, Text("source", style="bold"), "", "", "")
+                table.add_row(first, _name(m, "bold"), Text("source", style="bold"), "", "", "", end_section=last)
                 continue
             pair = pairs.get((m, src))
             if pair is None:
-                table.add_row(first, name, Text("via others", style="dim"))
+                table.add_row(first, _name(m), Text("via others", style="dim"), end_section=last)
                 continue
             mine = pair["a"] == m
             m_in_src, src_in_m = (pair["a_in_b"], pair["b_in_a"]) if mine else (pair["b_in_a"], pair["a_in_b"])
             relation = pair["relation"]
             if relation == "contains":
-                relation = "contains it" if mine else "inside it"
+                relation = "contains source" if mine else "source contains it"
             table.add_row(
                 first,
-                name,
+                _name(m),
                 Text(relation, style=RELATION_STYLE.get(pair["relation"], "")),
                 f"{pair['jaccard']:.2f}",
                 f"{m_in_src:.2f}",
                 f"{src_in_m:.2f}",
-                end_section=m == members[-1] or (m == src and len(members) == 1),
+                end_section=last,
             )
-        table.rows[-1].end_section = True
-    parts = [table] if result.clusters.sources else []
-    partial = result.pairs.filter(pl.col("relation") == "partial")
-    if partial.height:
+    parts: list = [table] if data["clusters"] else []
+    partial = [r for r in data["pairs"] if r["relation"] == "partial"]
+    if partial:
         pt = Table(title="Shared passages outside clusters (partial)", title_justify="left")
         for name in ("a", "b", "Jaccard", "a in b", "b in a"):
-            pt.add_column(name, justify="left" if name in "ab" else "right")
-        for r in partial.iter_rows(named=True):
-            pt.add_row(
-                Text(inert(ids[r["a"]])),
-                Text(inert(ids[r["b"]])),
-                f"{r['jaccard']:.2f}",
-                f"{r['a_in_b']:.2f}",
-                f"{r['b_in_a']:.2f}",
-            )
+            pt.add_column(name, justify="left" if name in "ab" else "right", overflow="fold")
+        for r in partial:
+            pt.add_row(_name(r["a"]), _name(r["b"]), f"{r['jaccard']:.2f}", f"{r['a_in_b']:.2f}", f"{r['b_in_a']:.2f}")
         parts.append(pt)
-    n_docs, n_clusters = len(ids), len(result.clusters.sources)
-    in_clusters = int((result.clusters.cluster >= 0).sum())
+    n_docs, n_clusters = len(data["documents"]), len(data["clusters"])
+    in_clusters = sum(d.get("cluster") is not None for d in data["documents"])
+    n_pairs = len(data["pairs"])
     parts.append(
         Text(
             f"{n_docs} documents, {n_clusters} cluster{'s' * (n_clusters != 1)} covering {in_clusters} documents, "
-            f"{result.pairs.height} related pair{'s' * (result.pairs.height != 1)} ({partial.height} partial)."
+            f"{n_pairs} related pair{'s' * (n_pairs != 1)} ({len(partial)} partial)."
         )
     )
     return Group(*parts)
