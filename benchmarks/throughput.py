@@ -1,23 +1,31 @@
-"""Throughput benchmark: dedup's stages, the machine's floor, and datasketch and rensa on the same text.
+"""Throughput benchmark: the whole scan against the datasketch folder pipeline, on clean and recurring text.
 
     python -m benchmarks.throughput --docs 10000
     python -m benchmarks.throughput --sizes 10000,100000,1000000 --json benchmarks/out/throughput.json
+    python -m benchmarks.throughput --sizes 20000 --corpora recurring --no-paths --adversarial
+    python -m benchmarks.throughput --render benchmarks/out/throughput.json
 
-For each size a corpus is generated (``benchmarks.synth``: deterministic, streamed
-to disk) in a fresh folder under ``--workdir`` (default: a new temporary folder
-under /tmp), then measured in fresh subprocesses so each size's peak RSS is its
-own:
+For each size and each corpus (``clean``: ``benchmarks.synth`` as it always was;
+``recurring``: the same generator with ``--recurring`` text shared across unrelated
+articles) a corpus is generated (deterministic, streamed to disk) in a fresh folder
+under ``--workdir``, then measured in fresh subprocesses so each peak RSS is that
+process's own (``os.wait4``):
 
-* ``scan``: ``dedup.scan(folder)`` end to end, with its per-stage timings;
-* ``paths``: the floor (read every file's bytes and xxh3-64 them), dedup's
-  text→signatures path (tokenise, shingle, sign) over the whole corpus in
-  streamed chunks, on one thread and on the default thread count, and on a sample
-  (the first ``--sample`` documents, the whole corpus when smaller) the same work
-  done by datasketch and rensa with word 5-gram shingles as their READMEs show,
-  plus each library's LSH (candidates for every document).
+* ``scan``: ``dedup.scan(folder)`` whole (passages and labels), with its per-stage
+  timings, candidates per article and pairs; up to ``--full-output-max`` documents
+  also ``result.to_dict()`` (timed apart);
+* ``peer``: the datasketch folder pipeline as a user writes it: read every file,
+  word 5-grams, ``MinHash.bulk`` (128 permutations) per 1,000 files, query then insert
+  into ``MinHashLSH(threshold=0.5)``, union-find over the matches into clusters;
+* ``paths`` (clean corpus only): the floor (read every file's bytes and xxh3-64
+  them), dedup's text→signatures path over the whole corpus in streamed chunks, and
+  on a sample the same work done by datasketch and rensa, plus each library's LSH.
 
-Every ratio in the output compares numbers measured in the same process on the
-same documents. Results go to a rich table and, with ``--json``, to a file.
+``--adversarial`` adds the adversarial corpora of ``benchmarks.adversarial`` (the
+mix of articles that each carry 30 of the same 60 paragraphs, and one huge file).
+Every ratio compares numbers measured in the same run. Results go to markdown
+tables on stdout and, with ``--json``, to a file (``--render`` prints the tables
+of such a file again).
 """
 
 from __future__ import annotations
@@ -44,6 +52,8 @@ RENSA_SEED = 42
 CHUNK_DOCS = 20_000  # documents per chunk of the streamed text→signatures pass
 DEFAULT_SAMPLE = 10_000
 DEFAULT_RSS_LIMIT_GB = 20.0
+FULL_OUTPUT_MAX = 20_000  # up to this many documents the scan child also builds result.to_dict()
+PEER_CHUNK = 1_000  # files per MinHash.bulk call in the datasketch folder pipeline
 
 
 # --------------------------------------------------------------------------- helpers
@@ -103,28 +113,117 @@ def _read_texts(paths: list[Path]) -> tuple[list[str], int]:
     return texts, n_bytes
 
 
-def measure_scan(corpus: Path, progress_file: Path | None = None) -> dict:
-    """``dedup.scan`` on the folder, with its stage timings and result counts."""
+def measure_scan(corpus: Path, progress_file: Path | None = None, full_output_max: int = FULL_OUTPUT_MAX) -> dict:
+    """``dedup.scan`` on the folder whole: seconds, stage timings, candidates per article, pairs, clusters."""
     import dedup
 
-    def progress(stage: str, done: int, total: int) -> None:
-        if progress_file:
-            progress_file.write_text(stage)
+    def progress(*args) -> None:  # the last stage reported, for a run that dies
+        if progress_file and args:
+            progress_file.write_text(str(args[0]))
 
     t0 = time.perf_counter()
     result = dedup.scan(corpus, progress=progress)
     total = time.perf_counter() - t0
-    n_bytes = sum(len(t.encode("utf-8", "surrogatepass")) for t in result.corpus.texts)
-    return {
+    n = _scan_docs(result)
+    out: dict = {
         "seconds": total,
-        "stages": dict(result.timings),
-        "docs": len(result.corpus),
-        "bytes": n_bytes,
-        "tokens": int(len(result.tokens.hashes)),
-        "shingles": int(len(result.shingles.hashes)),
+        "stages": {k: float(v) for k, v in dict(getattr(result, "timings", {}) or {}).items()},
+        "docs": n,
         "candidates": int(result.candidates),
-        "pairs": int(result.pairs.height),
-        "clusters": len(result.clusters.sources),
+        "candidates_per_doc": int(result.candidates) / max(n, 1),
+        "pairs": int(result.pairs_frame.height),
+    }
+    try:
+        out["clusters"] = int(result.clusters_frame.height)
+    except Exception as e:  # noqa: BLE001 - a result under rewrite: record, do not fail the run
+        out["clusters_error"] = f"{type(e).__name__}: {e}"
+    if n <= full_output_max:  # the JSON output contract: every pair's passages, every paragraph's label
+        t0 = time.perf_counter()
+        d = result.to_dict()
+        out["output_seconds"] = time.perf_counter() - t0
+        out["passages"] = sum(len(p.get("passages", ())) for p in d["pairs"])
+        out["paragraphs"] = sum(len(doc.get("paragraphs", ())) for doc in d["documents"])
+    return out
+
+
+def _scan_docs(result) -> int:
+    """Documents in a scan result, whatever the result's internals (``corpus`` or only the frames)."""
+    try:
+        return len(result.corpus)
+    except Exception:  # noqa: BLE001 - the streaming result may hold no corpus
+        return int(result.documents_frame.height)
+
+
+def _article_files(folder: Path) -> list[Path]:
+    """Every .txt and .md file under the folder, sorted: what a user's script would walk."""
+    return sorted(p for p in folder.rglob("*") if p.suffix in (".txt", ".md") and p.is_file())
+
+
+def measure_peer(corpus: Path) -> dict:
+    """The datasketch folder pipeline as a user writes it, whole: read, 5-grams, MinHash, LSH, union-find.
+
+    Files go through ``MinHash.bulk`` 1,000 at a time (memory stays flat); each
+    document is queried against the LSH of the documents before it, then inserted,
+    so each matching pair is found once. Clusters are the connected components of
+    the matches with two or more members. No Jaccard check: the LSH matches are the
+    pairs, as in the datasketch README's recipe.
+    """
+    from datasketch import MinHash, MinHashLSH
+
+    t = {"read": 0.0, "shingle": 0.0, "sign": 0.0, "lsh": 0.0}
+    t_all = time.perf_counter()
+    paths = _article_files(corpus)
+    lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
+    pairs: list[tuple[int, int]] = []
+    n_bytes = 0
+    for lo in range(0, len(paths), PEER_CHUNK):
+        t0 = time.perf_counter()
+        texts = []
+        for p in paths[lo : lo + PEER_CHUNK]:
+            data = p.read_bytes()
+            n_bytes += len(data)
+            texts.append(data.decode("utf-8", "replace"))
+        t1 = time.perf_counter()
+        sets = [_word_shingles(x) for x in texts]
+        t2 = time.perf_counter()
+        minhashes = MinHash.bulk(sets, num_perm=NUM_PERM)
+        t3 = time.perf_counter()
+        for i, m in enumerate(minhashes, start=lo):
+            pairs.extend((j, i) for j in lsh.query(m))
+            lsh.insert(i, m)
+        t4 = time.perf_counter()
+        t["read"] += t1 - t0
+        t["shingle"] += t2 - t1
+        t["sign"] += t3 - t2
+        t["lsh"] += t4 - t3
+    t0 = time.perf_counter()
+    parent = list(range(len(paths)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in pairs:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    sizes: dict[int, int] = {}
+    for i in range(len(paths)):
+        r = find(i)
+        sizes[r] = sizes.get(r, 0) + 1
+    t["cluster"] = time.perf_counter() - t0
+    clustered = [c for c in sizes.values() if c > 1]
+    return {
+        "seconds": time.perf_counter() - t_all,
+        "stages": t,
+        "docs": len(paths),
+        "bytes": n_bytes,
+        "pairs": len(pairs),
+        "clusters": len(clustered),
+        "clustered_docs": sum(clustered),
+        "largest_cluster": max(clustered, default=0),
     }
 
 
@@ -312,11 +411,18 @@ def _run_child(args: list[str], rss_limit_gb: float, progress_file: Path | None 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     t0 = time.perf_counter()
+    load_before = os.getloadavg()[0]
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t0
     watcher.join(timeout=2)
-    info = {"peak_rss_mb": usage.ru_maxrss / 1024, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime}
+    info = {
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "sys_s": usage.ru_stime,
+        "load_1min": [load_before, os.getloadavg()[0]],  # before and after: the machine is shared
+    }
     if proc.returncode != 0:
         stage = progress_file.read_text() if progress_file and progress_file.exists() else None
         reason = f"killed above the {rss_limit_gb:g} GB RSS limit" if killed["flag"] else f"exit {proc.returncode}"
@@ -327,29 +433,40 @@ def _run_child(args: list[str], rss_limit_gb: float, progress_file: Path | None 
     return data, info
 
 
-def _corpus_for(n_docs: int, seed: int, keep: Path | None, work: Path) -> tuple[Path, dict]:
+def _corpus_for(
+    n_docs: int, seed: int, keep: Path | None, work: Path, recurring: float = 0.0, recurrence: float = 50
+) -> tuple[Path, dict]:
     from . import synth
 
     parent = keep if keep is not None else work
-    folder = parent / f"synth-{n_docs}-seed{seed}"
+    name = f"synth-{n_docs}-seed{seed}" + (f"-rec{recurring:g}-k{recurrence:g}" if recurring > 0 else "")
+    folder = parent / name
     marker = folder.parent / f"{folder.name}.json"
     if marker.exists() and folder.exists():  # a corpus this harness wrote earlier
         return folder, json.loads(marker.read_text())
-    summary = synth.generate_stream(folder, n_docs, seed)
+    if folder.exists():  # a run that stopped while generating it
+        shutil.rmtree(folder)
+    summary = synth.generate_stream(folder, n_docs, seed, recurring=recurring, recurrence=recurrence)
     marker.write_text(json.dumps(summary))
     return folder, summary
 
 
-def run_size(n_docs: int, args: argparse.Namespace, work: Path) -> dict:
+def run_corpus(kind: str, n_docs: int, args: argparse.Namespace, work: Path) -> dict:
+    """Generate one corpus (``clean`` or ``recurring``) and measure the scan, the peer and (clean) the paths."""
     keep = Path(args.keep_corpus) if args.keep_corpus else None
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
-    corpus, summary = _corpus_for(n_docs, args.seed, keep, work)
-    run: dict = {"docs": n_docs, "corpus": summary}
-    progress = work / f"progress-{n_docs}"
-    scan, info = _run_child(["--inner", "scan", str(corpus), "--progress", str(progress)], args.rss_limit, progress)
+    recurring = args.recurring if kind == "recurring" else 0.0
+    corpus, summary = _corpus_for(n_docs, args.seed, keep, work, recurring, args.recurrence)
+    run: dict = {"kind": kind, "docs": n_docs, "corpus": summary}
+    progress = work / f"progress-{kind}-{n_docs}"
+    scan_args = ["--inner", "scan", str(corpus), "--progress", str(progress)]
+    scan, info = _run_child([*scan_args, "--full-output-max", str(args.full_output_max)], args.rss_limit, progress)
     run["scan"] = {**scan, **info}
-    if not args.scan_only:
+    if not args.scan_only and not args.no_peer:
+        peer, info = _run_child(["--inner", "peer", str(corpus)], args.rss_limit)
+        run["peer"] = {**peer, **info}
+    if kind == "clean" and not args.scan_only and not args.no_paths:
         paths, info = _run_child(
             ["--inner", "paths", str(corpus), "--sample", str(args.sample), "--ds-sample", str(args.ds_sample)],
             args.rss_limit,
@@ -361,8 +478,36 @@ def run_size(n_docs: int, args: argparse.Namespace, work: Path) -> dict:
     return run
 
 
+def run_adversarial(args: argparse.Namespace, work: Path) -> dict:
+    """The adversarial mix (scan and peer: time and RSS) and one huge file (scan: RSS), each freshly generated."""
+    from . import adversarial
+
+    out: dict = {}
+    cases = [
+        ("mix", lambda d: adversarial.mix(d, args.mix_docs, seed=args.seed), True),
+        ("bigfile", lambda d: adversarial.bigfile(d, args.big_mb, seed=args.seed), False),
+    ]
+    for name, make, with_peer in cases:
+        folder = work / f"adversarial-{name}"
+        shutil.rmtree(folder, ignore_errors=True)
+        case: dict = {"corpus": make(folder)}
+        progress = work / f"progress-{name}"
+        scan, info = _run_child(
+            ["--inner", "scan", str(folder), "--progress", str(progress), "--full-output-max", "0"],
+            args.rss_limit,
+            progress,
+        )
+        case["scan"] = {**scan, **info}
+        if with_peer and not args.no_peer:
+            peer, info = _run_child(["--inner", "peer", str(folder)], args.rss_limit)
+            case["peer"] = {**peer, **info}
+        shutil.rmtree(folder, ignore_errors=True)
+        out[name] = case
+    return out
+
+
 def derive(run: dict) -> dict:
-    """Rates and ratios from one size's raw timings."""
+    """Rates and ratios from one corpus's raw timings."""
     d: dict = {}
     mb = run["corpus"]["bytes"] / 1e6
     scan = run.get("scan", {})
@@ -370,6 +515,13 @@ def derive(run: dict) -> dict:
         d["scan_docs_per_s"] = run["docs"] / scan["seconds"]
         d["scan_mb_per_s"] = mb / scan["seconds"]
         d["stage_mb_per_s"] = {k: (mb / v if v > 0 else None) for k, v in scan["stages"].items()}
+    peer = run.get("peer", {})
+    if "seconds" in peer:
+        d["peer_docs_per_s"] = run["docs"] / peer["seconds"]
+        d["peer_mb_per_s"] = mb / peer["seconds"]
+        if "seconds" in scan:
+            d["scan_vs_peer_docs_per_s"] = d["scan_docs_per_s"] / d["peer_docs_per_s"]
+            d["scan_vs_peer_rss"] = scan["peak_rss_mb"] / peer["peak_rss_mb"]
     paths = run.get("paths", {})
     if "floor" in paths:
         fl = paths["floor"]
@@ -399,79 +551,198 @@ def derive(run: dict) -> dict:
     return d
 
 
+def _exponent(a: float | None, b: float | None, n_ratio: float) -> float | None:
+    """Growth exponent between two sizes: log(b / a) / log(n ratio)."""
+    if not a or not b or a <= 0 or b <= 0 or n_ratio == 1:
+        return None
+    return math.log(b / a) / math.log(n_ratio)
+
+
 def scaling(runs: list[dict]) -> list[dict]:
-    """Time ratio between consecutive sizes against the n ratio and the n log n ratio."""
+    """Per corpus kind, between consecutive sizes: growth exponents of time and peak RSS, scan and peer."""
     out = []
-    ok = [r for r in runs if "seconds" in r.get("scan", {})]
-    for a, b in zip(ok, ok[1:]):
-        n_ratio = b["docs"] / a["docs"]
-        t_ratio = b["scan"]["seconds"] / a["scan"]["seconds"]
-        nlogn = n_ratio * math.log(b["docs"]) / math.log(a["docs"])
-        stages = {
-            k: b["scan"]["stages"][k] / a["scan"]["stages"][k]
-            for k in a["scan"]["stages"]
-            if k in b["scan"]["stages"] and a["scan"]["stages"][k] > 0
-        }
-        out.append(
-            {
+    kinds = list(dict.fromkeys(r.get("kind", "clean") for r in runs))
+    for kind in kinds:
+        ok = sorted(
+            (r for r in runs if r.get("kind", "clean") == kind and "seconds" in r.get("scan", {})),
+            key=lambda r: r["docs"],
+        )
+        for a, b in zip(ok, ok[1:]):
+            n_ratio = b["docs"] / a["docs"]
+            if n_ratio == 1:
+                continue
+            sa, sb = a["scan"], b["scan"]
+            row = {
+                "kind": kind,
                 "from": a["docs"],
                 "to": b["docs"],
                 "n_ratio": n_ratio,
-                "nlogn_ratio": nlogn,
-                "time_ratio": t_ratio,
-                "exponent": math.log(t_ratio) / math.log(n_ratio),
-                "stage_time_ratios": stages,
+                "nlogn_ratio": n_ratio * math.log(b["docs"]) / math.log(a["docs"]),
+                "time_ratio": sb["seconds"] / sa["seconds"],
+                "exponent": _exponent(sa["seconds"], sb["seconds"], n_ratio),
+                "rss_exponent": _exponent(sa.get("peak_rss_mb"), sb.get("peak_rss_mb"), n_ratio),
+                "candidates_per_doc_ratio": (
+                    sb["candidates_per_doc"] / sa["candidates_per_doc"]
+                    if sa.get("candidates_per_doc") and "candidates_per_doc" in sb
+                    else None
+                ),
+                "stage_time_ratios": {
+                    k: sb["stages"][k] / sa["stages"][k]
+                    for k in sa.get("stages", {})
+                    if k in sb.get("stages", {}) and sa["stages"][k] > 0
+                },
             }
-        )
+            pa, pb = a.get("peer", {}), b.get("peer", {})
+            if "seconds" in pa and "seconds" in pb:
+                row["peer_exponent"] = _exponent(pa["seconds"], pb["seconds"], n_ratio)
+                row["peer_rss_exponent"] = _exponent(pa.get("peak_rss_mb"), pb.get("peak_rss_mb"), n_ratio)
+            out.append(row)
     return out
 
 
-def print_tables(results: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _md(header: list[str], rows: list[list[str]], align_first_left: bool = True) -> str:
+    """A markdown table; every column but the first right-aligned."""
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append("|" + "|".join((":---" if i == 0 and align_first_left else "---:") for i in range(len(header))) + "|")
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
 
-    console = Console()
+
+def _cell(fn, *args) -> str:
+    try:
+        v = fn(*args)
+    except (KeyError, TypeError, ZeroDivisionError, ValueError, IndexError):
+        return "-"
+    return "-" if v is None else v
+
+
+def _label(r: dict) -> str:
+    return f"{r.get('kind', 'clean')} {r['docs']:,}"
+
+
+def _gb(mb: float) -> str:
+    return f"{mb / 1024:.2f} GB"
+
+
+def _failed(part: dict) -> str | None:
+    if "error" in part:
+        return f"failed: {part['error']}" + (f" in {part['stage']}" if part.get("stage") else "")
+    return None
+
+
+def render_markdown(results: dict) -> str:
+    """The tables of a run (or of an earlier ``--json`` file), as markdown."""
+    out = []
     m = results["machine"]
-    console.print(
-        f"[bold]{m['cpu']}[/], {m['cores']} cores, {m['ram_gb']} GB RAM; "
+    out.append(
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM; "
         + ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+        + (f"; load average at start {results['load_start']}" if "load_start" in results else "")
     )
-    stages = []
-    for r in results["runs"]:
-        for k in r.get("scan", {}).get("stages", {}):
-            if k not in stages:
-                stages.append(k)
     runs = results["runs"]
-    t = Table(title="dedup scan, one fresh process per size: seconds (MB/s)")
-    t.add_column("")
-    for r in runs:
-        t.add_column(f"{r['docs']:,} docs", justify="right")
+    if runs:
+        header = [""] + [_label(r) for r in runs]
 
-    def row(label: str, fn) -> None:
-        cells = []
+        def row(name: str, fn) -> list[str]:
+            return [name] + [_failed(r.get(part_of(name), {})) or _cell(fn, r) for r in runs]
+
+        def part_of(name: str) -> str:
+            return "peer" if name.startswith("datasketch") else "scan"
+
+        rows = [
+            ["corpus"] + [_cell(lambda r: f"{r['corpus']['bytes'] / 1e6:,.0f} MB", r) for r in runs],
+            ["pooled sentence in (originals)"]
+            + [_cell(lambda r: f"{r['corpus']['recurrence']['sentences']['mean']:.0f}", r) for r in runs],
+            row("dedup scan", lambda r: f"{r['scan']['seconds']:.1f} s"),
+            row("dedup docs/s", lambda r: f"{r['derived']['scan_docs_per_s']:,.0f}"),
+            row("dedup peak RSS", lambda r: _gb(r["scan"]["peak_rss_mb"])),
+            row("dedup candidates/article", lambda r: f"{r['scan']['candidates'] / r['scan']['docs']:.1f}"),
+            row("dedup pairs", lambda r: f"{r['scan']['pairs']:,}"),
+            row("dedup clusters", lambda r: f"{r['scan']['clusters']:,}"),
+            row("dedup to_dict()", lambda r: f"{r['scan']['output_seconds']:.1f} s"),
+            row("datasketch pipeline", lambda r: f"{r['peer']['seconds']:.1f} s"),
+            row("datasketch docs/s", lambda r: f"{r['derived']['peer_docs_per_s']:,.0f}"),
+            row("datasketch peak RSS", lambda r: _gb(r["peer"]["peak_rss_mb"])),
+            row("datasketch pairs", lambda r: f"{r['peer']['pairs']:,}"),
+            row("datasketch clusters", lambda r: f"{r['peer']['clusters']:,}"),
+            [
+                "**dedup ÷ datasketch docs/s**",
+                *[_cell(lambda r: f"**{r['derived']['scan_vs_peer_docs_per_s']:.2f}×**", r) for r in runs],
+            ],
+            ["dedup ÷ datasketch RSS"] + [_cell(lambda r: f"{r['derived']['scan_vs_peer_rss']:.1f}×", r) for r in runs],
+            ["load (1 min) during scan"]
+            + [_cell(lambda r: "–".join(f"{x:.1f}" for x in r["scan"]["load_1min"]), r) for r in runs],
+        ]
+        out.append("\n**Whole scan and the datasketch folder pipeline**, one fresh process each\n")
+        out.append(_md(header, rows))
+        stages: list[str] = []
         for r in runs:
-            try:
-                cells.append(fn(r))
-            except (KeyError, TypeError, ZeroDivisionError):
-                cells.append("-")
-        t.add_row(label, *cells)
+            for k in r.get("scan", {}).get("stages", {}):
+                if k not in stages:
+                    stages.append(k)
+        if stages:
 
-    def mb(r: dict) -> float:
-        return r["corpus"]["bytes"] / 1e6
+            def stage_cell(r: dict, k: str) -> str:
+                v = r["scan"]["stages"][k]
+                return f"{v:.2f} ({r['corpus']['bytes'] / 1e6 / v:,.0f})" if v > 0 else f"{v:.2f}"
 
-    row("corpus MB", lambda r: f"{mb(r):,.0f}")
-    row("whole scan", lambda r: f"{r['scan']['seconds']:.1f} s ({mb(r) / r['scan']['seconds']:.1f})")
-    row("docs/s", lambda r: f"{r['derived']['scan_docs_per_s']:,.0f}")
-    row("peak RSS", lambda r: f"{r['scan']['peak_rss_mb'] / 1024:.2f} GB")
-    row("failed", lambda r: f"{r['scan']['error']} in {r['scan']['stage']}" if "error" in r["scan"] else "")
-    for k in stages:
-        row(f"  {k}", lambda r, k=k: f"{r['scan']['stages'][k]:.2f} ({mb(r) / r['scan']['stages'][k]:,.0f})")
-    row("floor: read + xxh3 (MB/s)", lambda r: f"{r['derived']['floor_mb_per_s']:,.0f}")
-    console.print(t)
+            rows = [[k] + [_cell(stage_cell, r, k) for r in runs] for k in stages]
+            out.append("\n**dedup scan stages**: seconds (MB/s)\n")
+            out.append(_md(header, rows))
+    if results.get("scaling"):
 
-    t = Table(title="text → signatures and LSH, same documents, same process")
-    for col in ["docs (sample)", "library", "text→sig s", "MB/s", "× dedup 1-thread", "LSH s", "LSH × dedup"]:
-        t.add_column(col, justify="right")
+        def f2(x: float | None) -> str:
+            return "-" if x is None else f"{x:.2f}"
+
+        rows = [
+            [
+                s.get("kind", "clean"),
+                f"{s['from']:,} → {s['to']:,}",
+                f"{s['n_ratio']:.1f}",
+                f"{s['nlogn_ratio']:.1f}",
+                f"{s['time_ratio']:.1f}",
+                f2(s.get("exponent")),
+                f2(s.get("rss_exponent")),
+                f2(s.get("candidates_per_doc_ratio")),
+                f2(s.get("peer_exponent")),
+                f2(s.get("peer_rss_exponent")),
+            ]
+            for s in results["scaling"]
+        ]
+        header = ["corpus", "docs", "n ×", "n log n ×", "time ×", "time exp.", "RSS exp.", "cand./article ×"]
+        header += ["datasketch time exp.", "datasketch RSS exp."]
+        out.append("\n**Growth** between consecutive sizes (exponent = log ratio ÷ log n ratio)\n")
+        out.append(_md(header, rows))
+    adv = results.get("adversarial")
+    if adv:
+        rows = []
+        for name, case in adv.items():
+            c = case["corpus"]
+            what = f"{c['docs']:,} docs, {c['per_doc']} of {c['shared']} paragraphs" if name == "mix" else "1 file"
+            for tool in ("scan", "peer"):
+                part = case.get(tool)
+                if not part:
+                    continue
+                rows.append(
+                    [
+                        f"{name} ({what}, {c['bytes'] / 1e6:,.0f} MB)",
+                        "dedup scan" if tool == "scan" else "datasketch pipeline",
+                        _failed(part) or _cell(lambda p: f"{p['seconds']:.1f} s", part),
+                        _cell(lambda p: _gb(p["peak_rss_mb"]), part),
+                        _cell(lambda p: f"{p['pairs']:,}", part),
+                        _cell(lambda p: f"{p['candidates_per_doc']:.1f}", part),
+                    ]
+                )
+        out.append("\n**Adversarial cases**\n")
+        out.append(_md(["case", "tool", "time", "peak RSS", "pairs", "candidates/article"], rows))
+    out.extend(_render_paths(results))
+    return "\n".join(out) + "\n"
+
+
+def _render_paths(results: dict) -> list[str]:
+    """The floor, text → signatures and the library comparison tables (clean corpus)."""
+    out = []
+    rows = []
     for r in results["runs"]:
         p = r.get("paths", {})
         if "baselines" not in p:
@@ -479,70 +750,71 @@ def print_tables(results: dict) -> None:
         b, ratios = p["baselines"], r["derived"]["baseline_ratios"]
         mbs = r["derived"]["baseline_mb_per_s"]
         label = f"{b['docs']:,} of {r['docs']:,}"
-        rows = [
-            ("dedup (1 thread)", b["dedup_1thread"], 1.0, 1.0),
-            ("dedup (threads)", b["dedup"], b["dedup"]["text_to_sig"] / b["dedup_1thread"]["text_to_sig"], None),
-            ("rensa RMinHash", b["rensa"], ratios["rensa_text_to_sig_vs_dedup_1thread"], ratios["rensa_lsh_vs_dedup"]),
+        entries = [
+            ("dedup, 1 thread", "dedup_1thread", 1.0, 1.0),
+            ("dedup, threads", "dedup", b["dedup"]["text_to_sig"] / b["dedup_1thread"]["text_to_sig"], None),
+            ("rensa `RMinHash`", "rensa", ratios["rensa_text_to_sig_vs_dedup_1thread"], ratios["rensa_lsh_vs_dedup"]),
             (
                 "rensa digest matrix",
-                b["rensa_bulk"],
+                "rensa_bulk",
                 ratios["rensa_bulk_text_to_sig_vs_dedup_1thread"],
                 ratios["rensa_bulk_lsh_vs_dedup"],
             ),
             (
-                f"datasketch ({b['datasketch']['docs']:,} docs)",
-                b["datasketch"],
+                f"datasketch `MinHash.bulk` ({b['datasketch']['docs']:,} docs)",
+                "datasketch",
                 ratios["datasketch_text_to_sig_vs_dedup_1thread"],
                 ratios["datasketch_lsh_vs_dedup"],
             ),
         ]
-        keys = {"dedup (1 thread)": "dedup_1thread", "dedup (threads)": "dedup", "rensa RMinHash": "rensa"}
-        keys["rensa digest matrix"] = "rensa_bulk"
-        for name, v, ratio, lsh_ratio in rows:
-            mb_s = mbs.get(keys.get(name, "datasketch"))
+        for name, key, ratio, lsh_ratio in entries:
+            v = b[key]
             lsh = v.get("lsh")
-            t.add_row(
-                label,
-                name,
-                f"{v['text_to_sig']:.2f}",
-                f"{mb_s:.1f}",
-                f"{ratio:.1f}×",
-                f"{lsh:.2f}" if lsh is not None else "-",
-                f"{lsh_ratio:.1f}×" if lsh_ratio is not None else "-",
+            rows.append(
+                [
+                    label,
+                    name,
+                    f"{v['text_to_sig']:.2f} s",
+                    f"{mbs[key]:.1f}",
+                    f"{ratio:.1f}×",
+                    f"{lsh:.2f} s" if lsh is not None else "-",
+                    f"{lsh_ratio:.1f}×" if lsh_ratio is not None else "-",
+                ]
             )
-    console.print(t)
-    t = Table(title="dedup text→signatures over the whole corpus (streamed, 20k-document chunks)")
-    for col in ["docs", "1 thread MB/s", "threads MB/s", "floor MB/s (read + xxh3)"]:
-        t.add_column(col, justify="right")
+    if rows:
+        out.append("\n**Text → signatures and LSH**, same documents, same process\n")
+        header = ["docs (sample)", "library", "text → sig", "MB/s", "time vs dedup (1 thread)", "LSH", "LSH vs dedup"]
+        out.append(_md(header, rows))
+    rows = []
     for r in results["runs"]:
         d = r.get("derived", {})
         if "floor_mb_per_s" in d:
-            t.add_row(
-                f"{r['docs']:,}",
-                f"{d['dedup_stream_1thread_mb_per_s']:.1f}",
-                f"{d['dedup_stream_mb_per_s']:.1f}",
-                f"{d['floor_mb_per_s']:,.0f}",
+            rows.append(
+                [
+                    f"{r['docs']:,}",
+                    f"{d['dedup_stream_1thread_mb_per_s']:.1f} MB/s",
+                    f"{d['dedup_stream_mb_per_s']:.1f} MB/s",
+                    f"{d['floor_mb_per_s']:,.0f} MB/s",
+                ]
             )
-    console.print(t)
-    if results["scaling"]:
-        t = Table(title="scaling of the whole scan")
-        for col in ["from → to", "n ratio", "n log n ratio", "time ratio", "exponent"]:
-            t.add_column(col, justify="right")
-        for s in results["scaling"]:
-            t.add_row(
-                f"{s['from']:,} → {s['to']:,}",
-                f"{s['n_ratio']:.1f}",
-                f"{s['nlogn_ratio']:.1f}",
-                f"{s['time_ratio']:.1f}",
-                f"{s['exponent']:.2f}",
-            )
-        console.print(t)
+    if rows:
+        out.append("\n**dedup text → signatures over the whole clean corpus** (streamed, 20k-document chunks)\n")
+        out.append(_md(["docs", "1 thread", "threads", "floor (read + xxh3)"], rows))
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict | None:
     ap = argparse.ArgumentParser(description="dedup throughput benchmark")
     ap.add_argument("--docs", type=int, help="one corpus size")
     ap.add_argument("--sizes", help="comma-separated corpus sizes, e.g. 10000,100000,1000000")
+    ap.add_argument("--corpora", default="clean,recurring", help="which corpora at each size: clean, recurring or both")
+    ap.add_argument(
+        "--recurring",
+        type=float,
+        default=None,
+        help="share of an original's sentences from the shared pool in the recurring corpus (default: synth's)",
+    )
+    ap.add_argument("--recurrence", type=float, default=None, help="unrelated originals per pooled sentence")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--keep-corpus", help="generate corpora into this folder and keep (and reuse) them")
     ap.add_argument("--workdir", help="folder for temporary corpora (default: a new folder under /tmp)")
@@ -550,7 +822,18 @@ def main(argv: list[str] | None = None) -> dict | None:
     ap.add_argument("--sample", type=int, default=DEFAULT_SAMPLE, help="documents for the baseline comparison")
     ap.add_argument("--ds-sample", type=int, default=DEFAULT_SAMPLE, help="documents for datasketch (slow)")
     ap.add_argument("--rss-limit", type=float, default=DEFAULT_RSS_LIMIT_GB, help="kill a run above this RSS (GB)")
-    ap.add_argument("--scan-only", action="store_true", help="only the end-to-end scan, no baselines")
+    ap.add_argument("--scan-only", action="store_true", help="only the whole scan: no datasketch pipeline, no paths")
+    ap.add_argument("--no-peer", action="store_true", help="skip the datasketch folder pipeline")
+    ap.add_argument("--no-paths", action="store_true", help="skip the floor and text→signatures comparisons")
+    ap.add_argument(
+        "--full-output-max",
+        type=int,
+        default=FULL_OUTPUT_MAX,
+        help="up to this many documents also time result.to_dict()",
+    )
+    ap.add_argument("--adversarial", action="store_true", help="also the adversarial mix and the huge file")
+    ap.add_argument("--mix-docs", type=int, default=None, help="articles in the adversarial mix (default 1,500)")
+    ap.add_argument("--big-mb", type=float, default=None, help="size of the huge file in MB (default 200)")
     ap.add_argument("--render", help="print the tables of an earlier --json file and exit")
     ap.add_argument("--inner", nargs=2, metavar=("MODE", "CORPUS"), help=argparse.SUPPRESS)
     ap.add_argument("--inner-out", help=argparse.SUPPRESS)
@@ -558,41 +841,77 @@ def main(argv: list[str] | None = None) -> dict | None:
     args = ap.parse_args(argv)
 
     if args.render:
-        print_tables(json.loads(Path(args.render).read_text()))
+        try:
+            results = json.loads(Path(args.render).read_text())
+        except (OSError, ValueError) as e:
+            sys.exit(f"throughput: cannot read {args.render!r}: {e}")
+        print(render_markdown(results), end="")
         return None
     if args.inner:
         mode, corpus = args.inner
         if mode == "scan":
-            data = measure_scan(Path(corpus), Path(args.progress) if args.progress else None)
+            data = measure_scan(Path(corpus), Path(args.progress) if args.progress else None, args.full_output_max)
+        elif mode == "peer":
+            data = measure_peer(Path(corpus))
         else:
             data = measure_paths(Path(corpus), args.sample, args.ds_sample)
         data["self_peak_rss_mb"] = _rss_mb()
         Path(args.inner_out).write_text(json.dumps(data))
         return None
 
-    sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else [args.docs or 10_000]
+    from . import adversarial, synth
+
+    args.recurring = synth.DEFAULT_RECURRING if args.recurring is None else args.recurring
+    args.recurrence = synth.DEFAULT_RECURRENCE if args.recurrence is None else args.recurrence
+    args.mix_docs = adversarial.MIX_DOCS if args.mix_docs is None else args.mix_docs
+    args.big_mb = adversarial.BIG_MB if args.big_mb is None else args.big_mb
+    kinds = [k.strip() for k in args.corpora.split(",") if k.strip()]
+    if not kinds or any(k not in ("clean", "recurring") for k in kinds):
+        sys.exit(f"throughput: --corpora takes clean, recurring or both, got {args.corpora!r}")
+    if not 0 < args.recurring <= 1 and "recurring" in kinds:
+        sys.exit(f"throughput: --recurring must be within (0, 1], got {args.recurring}")
+    try:
+        sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else [args.docs or 10_000]
+    except ValueError:
+        sys.exit(f"throughput: --sizes takes comma-separated integers, got {args.sizes!r}")
     if args.workdir:
         base = Path(args.workdir)
         base.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix="dedup-throughput-", dir=base))
     else:
         work = Path(tempfile.mkdtemp(prefix="dedup-throughput-"))
-    results: dict = {"machine": machine(), "k": K, "num_perm": NUM_PERM, "runs": []}
+    results: dict = {
+        "machine": machine(),
+        "k": K,
+        "num_perm": NUM_PERM,
+        "seed": args.seed,
+        "recurring": args.recurring,
+        "recurrence": args.recurrence,
+        "load_start": [round(x, 2) for x in os.getloadavg()],
+        "runs": [],
+        "scaling": [],
+    }
+
+    def save() -> None:  # after every part, so a long run leaves partial results
+        if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(json.dumps(results, indent=1))
+
     try:
         for n in sizes:
-            run = run_size(n, args, work)
-            run["derived"] = derive(run)
-            results["runs"].append(run)
-            results["scaling"] = scaling(results["runs"])
-            if args.json:  # after every size, so a long run leaves partial results
-                Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-                Path(args.json).write_text(json.dumps(results, indent=1))
+            for kind in kinds:
+                run = run_corpus(kind, n, args, work)
+                run["derived"] = derive(run)
+                results["runs"].append(run)
+                results["scaling"] = scaling(results["runs"])
+                save()
+        if args.adversarial:
+            results["adversarial"] = run_adversarial(args, work)
+        results["load_end"] = [round(x, 2) for x in os.getloadavg()]
+        save()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    results["scaling"] = scaling(results["runs"])
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
-    print_tables(results)
+    print(render_markdown(results), end="")
     return results
 
 

@@ -1,67 +1,208 @@
-"""A tiny run of the throughput harness: it runs end to end and writes the documented JSON keys.
+"""Tiny runs of the benchmark generators and the throughput harness.
 
-No timing assertions: this only checks the harness works, not how fast anything is.
+No timing assertions: these check the harness runs end to end and writes the
+documented JSON, and that the corpora carry the properties they claim (the clean
+corpus unchanged, recurring text really recurring across unrelated articles,
+output independent of the worker count).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
 
+import numpy as np
 import pytest
 
-from benchmarks import throughput
+from benchmarks import adversarial, synth, throughput
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# sha256 over (relative path, bytes) of every file of synth's first block (1,000 documents, seed 0),
+# computed with synth.py as it was before recurring text existed (commit b1e001e).
+CLEAN_BLOCK0_SEED0 = "51eca80431783386bcfdf3baceacd454056d499f4f82ee7de35c575e8ae461a9"
+
+
+def _tree_hash(root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*.txt")):
+        h.update(str(p.relative_to(root)).encode())
+        h.update(b"\0")
+        h.update(p.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
 
 
 def test_throughput_harness_writes_expected_json(tmp_path):
     out = tmp_path / "results.json"
-    throughput.main(
-        [
-            "--docs",
-            "200",
-            "--json",
-            str(out),
-            "--workdir",
-            str(tmp_path / "work"),
-            "--sample",
-            "200",
-            "--ds-sample",
-            "50",
-        ]
-    )
+    args = ["--sizes", "300", "--json", str(out), "--workdir", str(tmp_path / "work"), "--sample", "300"]
+    args += ["--ds-sample", "50", "--adversarial", "--mix-docs", "60", "--big-mb", "1"]
+    results = throughput.main(args)
     data = json.loads(out.read_text())
-    assert {"machine", "runs", "scaling", "k", "num_perm"} <= data.keys()
+    assert {"machine", "runs", "scaling", "k", "num_perm", "recurring", "recurrence", "adversarial"} <= data.keys()
     assert {"cores", "cpu", "ram_gb", "versions"} <= data["machine"].keys()
-    (run,) = data["runs"]
-    assert run["docs"] == 200
-    scan = run["scan"]
-    assert {"seconds", "stages", "peak_rss_mb", "docs", "bytes", "candidates", "pairs", "clusters"} <= scan.keys()
-    assert scan["docs"] == 200
-    assert {"read", "normalise", "shingle", "sign", "index", "verify", "cluster"} <= scan["stages"].keys()
-    paths = run["paths"]
+    clean, recurring = data["runs"]
+    assert (clean["kind"], recurring["kind"]) == ("clean", "recurring")
+    for run in (clean, recurring):
+        assert run["docs"] == 300
+        scan = run["scan"]
+        assert "error" not in scan, scan
+        assert {"seconds", "stages", "peak_rss_mb", "docs", "candidates", "candidates_per_doc", "pairs"} <= scan.keys()
+        assert {"load_1min", "output_seconds", "passages", "paragraphs"} <= scan.keys()
+        assert scan["docs"] == 300 and scan["stages"] and scan["peak_rss_mb"] > 0
+        assert scan["candidates_per_doc"] == pytest.approx(scan["candidates"] / 300)
+        peer = run["peer"]
+        assert "error" not in peer, peer
+        assert {"seconds", "stages", "peak_rss_mb", "docs", "pairs", "clusters"} <= peer.keys()
+        assert peer["docs"] == 300 and peer["pairs"] > 0  # the copies are found
+        assert {"scan_docs_per_s", "peer_docs_per_s", "scan_vs_peer_docs_per_s"} <= run["derived"].keys()
+    # the existing parts stay: floor, text → signatures, the libraries (clean corpus)
+    paths = clean["paths"]
     assert {"floor", "dedup_stream", "dedup_stream_1thread", "baselines", "peak_rss_mb"} <= paths.keys()
     assert {"dedup", "dedup_1thread", "rensa", "rensa_bulk", "datasketch"} <= paths["baselines"].keys()
-    derived = run["derived"]
-    assert {"scan_docs_per_s", "scan_mb_per_s", "floor_mb_per_s", "baseline_ratios"} <= derived.keys()
+    assert {"floor_mb_per_s", "baseline_ratios"} <= clean["derived"].keys()
+    assert "paths" not in recurring
+    assert recurring["corpus"]["recurrence"]["sentences"]["units"] > 0
+    # the recurring corpus makes the scan consider more pairs per article than the clean one
+    assert recurring["scan"]["candidates_per_doc"] > clean["scan"]["candidates_per_doc"]
+    adv = data["adversarial"]
+    assert adv["mix"]["corpus"]["docs"] == 60 and "seconds" in adv["mix"]["scan"] and "seconds" in adv["mix"]["peer"]
+    assert adv["bigfile"]["corpus"]["bytes"] == pytest.approx(1e6, abs=2) and "peak_rss_mb" in adv["bigfile"]["scan"]
+    assert results is not None
     # the harness deletes the corpora it generated in its own work folder
-    assert not any((tmp_path / "work").glob("*/synth-*"))
+    assert not any((tmp_path / "work").glob("*/synth-*")) and not any((tmp_path / "work").glob("*/adversarial-*"))
+    # --render prints the markdown tables of the file
+    md = subprocess.run(
+        [sys.executable, "-m", "benchmarks.throughput", "--render", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "| dedup docs/s |" in md and "**dedup ÷ datasketch docs/s**" in md and "Adversarial" in md
+
+
+def test_scaling_reports_growth_exponents_per_corpus():
+    def run(kind, n, seconds, rss, cands, peer_s):
+        return {
+            "kind": kind,
+            "docs": n,
+            "scan": {"seconds": seconds, "peak_rss_mb": rss, "candidates_per_doc": cands, "stages": {"read": seconds}},
+            "peer": {"seconds": peer_s, "peak_rss_mb": 100.0},
+        }
+
+    runs = [
+        run("clean", 10_000, 10.0, 1000.0, 2.0, 5.0),
+        run("recurring", 10_000, 20.0, 1000.0, 50.0, 5.0),
+        run("clean", 100_000, 100.0, 1000.0, 2.0, 50.0),
+        run("recurring", 100_000, 2000.0, 10_000.0, 500.0, 50.0),
+    ]
+    clean, recurring = throughput.scaling(runs)
+    assert (clean["kind"], clean["from"], clean["to"]) == ("clean", 10_000, 100_000)
+    assert clean["exponent"] == pytest.approx(1.0) and clean["rss_exponent"] == pytest.approx(0.0)
+    assert recurring["exponent"] == pytest.approx(2.0) and recurring["rss_exponent"] == pytest.approx(1.0)
+    assert recurring["candidates_per_doc_ratio"] == pytest.approx(10.0)
+    assert recurring["peer_exponent"] == pytest.approx(1.0) and recurring["peer_rss_exponent"] == pytest.approx(0.0)
+
+
+def test_clean_corpus_is_unchanged(tmp_path):
+    """``recurring = 0`` writes the very bytes synth wrote before recurring text existed."""
+    synth.generate_block(str(tmp_path / "c"), 0, synth.BLOCK, 0)
+    assert _tree_hash(tmp_path / "c") == CLEAN_BLOCK0_SEED0
+
+
+def test_recurring_sentences_recur_across_unrelated_articles(tmp_path):
+    """Count, in the written files, the originals that carry each pooled sentence."""
+    recurrence = 330.0  # 300 documents are 6% of an epoch: this gives ~20 originals per pooled sentence
+    r = synth.generate_block(str(tmp_path / "c"), 0, 300, 0, recurring=0.5, recurrence=recurrence)
+    originals = [doc for doc, src, kind in r["truth"] if doc == src]
+    texts = {doc: (tmp_path / "c" / "0000" / f"{doc:08d}.txt").read_text(encoding="utf-8") for doc in originals}
+    pool = synth._pool(0, 0, 0.5, recurrence)
+    counts = [sum(s in t for t in texts.values()) for s in pool.sentences[:60]]
+    counts = sorted(c for c in counts if c)
+    # distinct originals (none a copy of another) share each pooled sentence, many times over
+    assert len(counts) >= 50
+    assert counts[len(counts) // 2] >= 10
+    assert max(counts) >= 20
+    # the generator's own count agrees with what is in the files
+    stats = synth.recurrence_stats(Counter(r["used"]))
+    assert stats["sentences"]["mean"] == pytest.approx(sum(counts) / len(counts), rel=0.3)
+    # the most common stock phrase and a real aeb sentence are there verbatim
+    top = next(iter(stats["stock_phrases"]))
+    assert sum(top in t for t in texts.values()) >= 20
+    real_sentences, _ = synth._real_units()
+    assert set(pool.sentences) <= set(real_sentences)  # the first epochs use real sentences as they are
+
+
+def test_recurring_corpus_hits_the_default_recurrence(tmp_path):
+    """At the default rate each pooled sentence is in ~50 unrelated originals (one full epoch)."""
+    summary = synth.generate_stream(tmp_path / "c", 5000, seed=1, workers=2, recurring=synth.DEFAULT_RECURRING)
+    sentences = summary["recurrence"]["sentences"]
+    assert 40 <= sentences["mean"] <= 60 and sentences["p10"] >= 30
+    assert 40 <= summary["recurrence"]["paragraphs"]["mean"] <= 60
+    assert summary["kinds"].get("long", 0) >= 1 and summary["kinds"].get("version", 0) >= 1
+
+
+def test_reused_sentences_share_no_five_words():
+    """Past the real supply a sentence is reused reworded: no word 5-gram in common with its other uses."""
+    sentences, _ = synth._real_units()
+    real = synth._model()["real"]
+    text = max(sentences[:50], key=len)
+    variants = [synth._reworded(text, g, np.random.default_rng(g), real) for g in range(4)]
+
+    def grams(t):
+        w = t.split()
+        return {tuple(w[i : i + 5]) for i in range(len(w) - 4)}
+
+    for i in range(4):
+        for j in range(i + 1, 4):
+            assert not grams(variants[i]) & grams(variants[j])
+
+
+def test_recurring_corpus_independent_of_workers(tmp_path):
+    a = synth.generate_stream(tmp_path / "a", 2100, seed=2, workers=1, recurring=0.5)
+    b = synth.generate_stream(tmp_path / "b", 2100, seed=2, workers=2, recurring=0.5)
+    assert a["bytes"] == b["bytes"] and a["recurrence"] == b["recurrence"]
+    assert _tree_hash(tmp_path / "a") == _tree_hash(tmp_path / "b")
 
 
 def test_synth_is_deterministic(tmp_path):
-    from benchmarks import synth
-
     a = synth.generate_stream(tmp_path / "a", 50, seed=3, workers=1)
     b = synth.generate_stream(tmp_path / "b", 50, seed=3, workers=1)
     assert a["bytes"] == b["bytes"] and a["kinds"] == b["kinds"]
-    files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.txt"))
-    assert len(files_a) == 50
-    for rel in files_a:
-        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
+    assert len(list((tmp_path / "a").rglob("*.txt"))) == 50
+    assert _tree_hash(tmp_path / "a") == _tree_hash(tmp_path / "b")
 
 
-def test_synth_refuses_a_non_empty_folder(tmp_path):
-    from benchmarks import synth
-
+def test_synth_refuses_a_non_empty_folder_and_bad_rates(tmp_path):
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "keep.txt").write_text("mine")
     with pytest.raises(FileExistsError):
         synth.generate_stream(tmp_path / "x", 5)
+    with pytest.raises(ValueError):
+        synth.generate_stream(tmp_path / "y", 5, recurring=1.5)
+    cli = [sys.executable, "-m", "benchmarks.synth", str(tmp_path / "x"), "--docs", "5"]
+    p = subprocess.run(cli, cwd=ROOT, capture_output=True, text=True)
+    assert p.returncode != 0 and "Traceback" not in p.stderr and "not empty" in p.stderr
+
+
+def test_adversarial_mix_and_bigfile(tmp_path):
+    summary = adversarial.mix(tmp_path / "mix", docs=40)
+    files = sorted((tmp_path / "mix").glob("*.txt"))
+    assert len(files) == 40 and summary["bytes"] == sum(f.stat().st_size for f in files)
+    paras = [f.read_text(encoding="utf-8").split("\n\n")[1:] for f in files]
+    assert all(len(p) == 30 for p in paras)
+    shared = {x.strip() for p in paras for x in p}
+    assert len(shared) == 60  # the same 60 real paragraphs, 30 in each, each article in its own order
+    assert len({tuple(p) for p in paras}) == 40
+    big = adversarial.bigfile(tmp_path / "big", mb=0.5)
+    (f,) = (tmp_path / "big").iterdir()
+    assert f.stat().st_size == big["bytes"] and abs(big["bytes"] - 500_000) <= 4
+    f.read_text(encoding="utf-8")  # valid UTF-8 to the last byte
+    cli = [sys.executable, "-m", "benchmarks.adversarial", "mix", str(tmp_path / "mix"), "--docs", "3"]
+    p = subprocess.run(cli, cwd=ROOT, capture_output=True, text=True)
+    assert p.returncode != 0 and "Traceback" not in p.stderr and "not empty" in p.stderr
