@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cluster import Clusters
 from .normalise import Tokens
-from .read import Corpus
 from .shingle import Shingles
 
 LABELS = ("syndicated", "wrapper", "original", "boilerplate")
@@ -40,39 +38,40 @@ def _share(prefix: np.ndarray, paras: np.ndarray) -> np.ndarray:
     return (prefix[paras[:, 1]] - prefix[paras[:, 0]]) / size
 
 
-def label(
-    corpus: Corpus,
-    tokens: Tokens,
-    sh: Shingles,
-    boilerplate_shingle: np.ndarray,
-    clusters: Clusters,
-    pair_a: np.ndarray,
-    pair_b: np.ndarray,
-    passages: list[np.ndarray],
+def label_document(
+    length: int, paras: np.ndarray, is_copy: bool, boiler_spans: np.ndarray, shared_spans: np.ndarray
 ) -> np.ndarray:
-    """Label code (index into LABELS) of each paragraph, aligned with ``corpus.para_starts``."""
-    n = len(corpus)
-    shared: list[list[np.ndarray]] = [[] for _ in range(n)]
-    cl = clusters.cluster
+    """Label code (index into LABELS) of each paragraph of one document.
+
+    ``boiler_spans``: character spans of its boilerplate shingles; ``shared_spans``: its side of
+    the passages it shares with other members of its cluster.
+    """
+    base = np.full(len(paras), WRAPPER if is_copy else ORIGINAL, dtype=np.int8)
+    if len(paras) == 0:
+        return base
+    if len(boiler_spans):
+        base[_share(_covered(length, boiler_spans), paras) >= NEAR_IDENTICAL] = BOILERPLATE
+    if len(shared_spans):  # shared with a copy of it: syndicated, even where the text also recurs elsewhere
+        base[_share(_covered(length, shared_spans), paras) > MAJORITY] = SYNDICATED
+    return base
+
+
+def shared_spans(
+    n_docs: int, cluster_of: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray, passages: list[np.ndarray]
+) -> dict[int, np.ndarray]:
+    """Per document, its side of the passages shared with other members of its cluster."""
+    out: dict[int, list[np.ndarray]] = {}
     for a, b, p in zip(pair_a.tolist(), pair_b.tolist(), passages):
-        if cl[a] >= 0 and cl[a] == cl[b] and len(p):
-            shared[a].append(p[:, 0:2])
-            shared[b].append(p[:, 2:4])
-    out = np.empty(len(corpus.para_starts), dtype=np.int8)
-    for i in range(n):
-        lo, hi = int(corpus.para_offsets[i]), int(corpus.para_offsets[i + 1])
-        if hi == lo:
-            continue
-        paras = corpus.paragraphs(i)
-        length = len(corpus.texts[i])
-        base = np.full(hi - lo, WRAPPER if clusters.role[i] == "copy" else ORIGINAL, dtype=np.int8)
-        s = sh.doc(i)
-        boiler = np.flatnonzero(boilerplate_shingle[s])
-        if boiler.size:
-            spans = np.stack([tokens.starts[sh.first[s][boiler]], tokens.ends[sh.last[s][boiler]]], axis=1)
-            base[_share(_covered(length, spans), paras) >= NEAR_IDENTICAL] = BOILERPLATE
-        if shared[i]:  # shared with a copy of it: syndicated, even where the text also recurs elsewhere
-            syndicated = _share(_covered(length, np.concatenate(shared[i])), paras) > MAJORITY
-            base[syndicated] = SYNDICATED
-        out[lo:hi] = base
-    return out
+        if cluster_of[a] >= 0 and cluster_of[a] == cluster_of[b] and len(p):
+            out.setdefault(a, []).append(p[:, 0:2])
+            out.setdefault(b, []).append(p[:, 2:4])
+    return {d: np.concatenate(v) for d, v in out.items()}
+
+
+def boiler_spans(tokens: Tokens, sh: Shingles, i: int, boilerplate_shingle: np.ndarray) -> np.ndarray:
+    """Character spans of document i's shingles flagged in ``boilerplate_shingle`` (one flag per shingle)."""
+    s = sh.doc(i)
+    boiler = np.flatnonzero(boilerplate_shingle[s])
+    if not boiler.size:
+        return np.zeros((0, 2), dtype=np.int64)
+    return np.stack([tokens.starts[sh.first[s][boiler]], tokens.ends[sh.last[s][boiler]]], axis=1)

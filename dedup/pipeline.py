@@ -1,36 +1,55 @@
-"""The scan pipeline: read → normalise → shingle → sign → index → verify → cluster → align → label.
+"""The scan, in two phases around the feature store.
 
-Each stage is a function of the previous stages' arrays; this module only
-wires them together and times them.
+Phase 1 (``ingest``): the input is read in batches, each batch turned into compact features
+(``features.extract``) and written to the store as one shard, in worker processes. Phase 2
+(``analyse``): posting lists and pair evidence from the store (``evidence``), verification and
+boilerplate (``verify``), clusters and sources (``cluster``); then only the articles that are
+in pairs or hold boilerplate are re-read from the store, batch by batch, to align passages
+(``align``) and label paragraphs (``label``). Memory is bounded by a batch and a partition of
+the postings, plus a few numbers per article.
+
+Results depend only on the input: not on the number of workers, nor on batch sizes.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
 
 import numpy as np
 
-from .align import AlignParams, align, drop_template_pairs
-from .cluster import cluster, excerpt_cut
-from .index import IndexParams, candidate_pairs
-from .label import label
+from .align import AlignParams, align_pair, template_like
+from .cluster import cluster
+from .evidence import doc_bits, list_fingerprints, pair_evidence, posting_lists
+from .features import bodies, extract
+from .index import IndexParams
+from .ingest.model import Article, Entry, IngestOptions, Skipped
+from .label import boiler_spans, label_document, shared_spans
 from .normalise import tokenise
-from .read import Corpus, build_corpus, read_folder
+from .read import Corpus
 from .result import ScanResult
 from .shingle import DEFAULT_K, shingle
-from .sign import DEFAULT_NUM_PERM, DEFAULT_SEED, signatures
-from .verify import CLUSTERING, VerifyParams, content_hashes, shingle_sets, verify
+from .sign import DEFAULT_NUM_PERM, DEFAULT_SEED
+from .store import FeatureStore
+from .verify import CLUSTERING, DocInfo, VerifyParams, exact_pairs, verify
 
-Progress = Callable[[str, int, int], None]
-STAGES = ("read", "normalise", "shingle", "sign", "index", "verify", "cluster", "align", "label")
+Progress = Callable[[str, int, int | None], None]
+PHASES = ("read", "match", "align", "label")
 
 
 @dataclass(frozen=True)
 class ScanOptions:
-    """Parameters of a scan; the defaults are the documented behaviour."""
+    """Parameters of a scan; the defaults are the documented behaviour.
+
+    ``workers``: processes for phase 1 (None: one per core); ``batch_docs``/``batch_chars``:
+    the most articles / characters in one batch (memory per worker); neither changes results.
+    """
 
     k: int = DEFAULT_K
     num_perm: int = DEFAULT_NUM_PERM
@@ -38,91 +57,363 @@ class ScanOptions:
     index: IndexParams = field(default_factory=IndexParams)
     verify: VerifyParams = field(default_factory=VerifyParams)
     align: AlignParams = field(default_factory=AlignParams)
+    ingest: IngestOptions = field(default_factory=IngestOptions)
+    workers: int | None = None
+    batch_docs: int = 2000
+    batch_chars: int = 32 << 20
 
 
 def scan(
     source: str | os.PathLike[str] | Corpus,
     options: ScanOptions | None = None,
     progress: Progress | None = None,
+    store: str | os.PathLike[str] | None = None,
 ) -> ScanResult:
-    """Find the copies in a folder of articles (or an in-memory ``Corpus``)."""
+    """Find the copies in a folder of articles (or an in-memory ``Corpus``).
+
+    The features go to ``store`` when given (kept), else to a temporary folder that lives as
+    long as the result.
+    """
     options = options or ScanOptions()
+    report = progress or (lambda phase, done, total: None)
+    tmp = None
+    if store is None:
+        tmp = tempfile.TemporaryDirectory(prefix="dedup-scan-")
+        store = tmp.name
+    fs = FeatureStore(store, params=_store_params(options), create=True)
+    t0 = time.perf_counter()
+    if isinstance(source, Corpus):
+        names, skipped = _ingest_corpus(fs, source, options, report)
+    else:
+        names, skipped = ingest(fs, source, options, report)
+    fs.commit(names)
+    result = analyse(fs, options, report, skipped)
+    result.timings = {"read": time.perf_counter() - t0, **result.timings}
+    result.keep_alive = tmp
+    return result
+
+
+def _store_params(options: ScanOptions) -> dict:
+    return {"k": options.k, "num_perm": options.num_perm, "seed": options.seed}
+
+
+# ---------------------------------------------------------------------------------------------
+# Phase 1
+
+
+@dataclass
+class _Task:
+    number: int
+    entries: list[Entry]
+
+
+def _tasks(entries: Iterable[Entry | Skipped], options: ScanOptions, skipped: list[Skipped]) -> Iterator[_Task]:
+    """Group the walk's files into tasks of about one batch each (a container file is a task alone)."""
+    batch: list[Entry] = []
+    size = 0
+    number = 0
+    for e in entries:
+        if isinstance(e, Skipped):
+            skipped.append(e)
+            continue
+        if batch and (len(batch) >= options.batch_docs or size + e.size > options.batch_chars or e.kind != "text"):
+            yield _Task(number, batch)
+            number, batch, size = number + 1, [], 0
+        batch.append(e)
+        size += e.size
+        if e.kind not in ("text", "html"):  # containers: one task each, split into batches by the worker
+            yield _Task(number, batch)
+            number, batch, size = number + 1, [], 0
+    if batch:
+        yield _Task(number, batch)
+
+
+def _batches(articles: Iterable[Article | Skipped], options: ScanOptions, skipped: list[Skipped]) -> Iterator[list]:
+    batch: list[Article] = []
+    chars = 0
+    for a in articles:
+        if isinstance(a, Skipped):
+            skipped.append(a)
+            continue
+        batch.append(a)
+        chars += len(a.text)
+        if len(batch) >= options.batch_docs or chars >= options.batch_chars:
+            yield batch
+            batch, chars = [], 0
+    if batch:
+        yield batch
+
+
+def _run_task(root: str, task: _Task, options: ScanOptions, threads: int | None) -> tuple[list[str], list, int]:
+    """Read one task's files and write their shards; returns (shard names, skipped, files done)."""
+    fs_root = Path(root)
+    skipped: list[Skipped] = []
+    names = []
+
+    from .ingest import read_entry
+
+    def articles() -> Iterator[Article | Skipped]:
+        for entry in task.entries:
+            yield from read_entry(entry, options.ingest)
+
+    from .store import write_shard
+
+    for sub, batch in enumerate(_batches(articles(), options, skipped)):
+        name = f"{task.number:06d}-{sub:04d}"
+        write_shard(fs_root, name, extract(batch, options.k, options.num_perm, options.seed, threads))
+        names.append(name)
+    return names, skipped, len(task.entries)
+
+
+def _worker(args: tuple[str, _Task, ScanOptions]) -> tuple[list[str], list, int]:
+    root, task, options = args
+    return _run_task(root, task, options, threads=1)
+
+
+def ingest(
+    fs: FeatureStore, source: str | os.PathLike[str], options: ScanOptions, report: Progress
+) -> tuple[list[str], list[Skipped]]:
+    """Phase 1 over a folder: every readable article into shards of ``fs``; returns (shards, skipped)."""
+    from .ingest import walk
+
+    skipped: list[Skipped] = []
+    entries = list(walk(source, options.ingest))
+    n_files = sum(1 for e in entries if not isinstance(e, Skipped))
+    tasks = list(_tasks(entries, options, skipped))
+    report("read", 0, n_files)
+    workers = options.workers or os.cpu_count() or 1
+    names: list[str] = []
+    done = 0
+    if workers > 1 and len(tasks) > 1:
+        ctx = get_context("spawn")  # never fork a process whose polars/numpy threads are running
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
+            for part, skip, n in pool.map(_worker, [(str(fs.root), t, options) for t in tasks]):
+                names += part
+                skipped += skip
+                done += n
+                report("read", done, n_files)
+    else:
+        for t in tasks:
+            part, skip, n = _run_task(str(fs.root), t, options, threads=None)
+            names += part
+            skipped += skip
+            done += n
+            report("read", done, n_files)
+    return names, skipped
+
+
+def _ingest_corpus(
+    fs: FeatureStore, corpus: Corpus, options: ScanOptions, report: Progress
+) -> tuple[list[str], list[Skipped]]:
+    """Phase 1 over an in-memory corpus (the library entry point), in this process."""
+    from .store import write_shard
+
+    def articles() -> Iterator[Article]:
+        for i in sorted(range(len(corpus)), key=corpus.ids.__getitem__):  # results never depend on input order
+            paras = corpus.paragraphs(i)
+            yield Article(
+                id=corpus.ids[i],
+                path=corpus.paths[i],
+                text=corpus.texts[i],
+                paragraphs=[tuple(p) for p in paras.tolist()],
+                body_start=int(corpus.body_starts[i]),
+                date=corpus.dates[i],
+            )
+
+    names = []
+    skipped: list[Skipped] = []
+    done = 0
+    report("read", 0, len(corpus))
+    for sub, batch in enumerate(_batches(articles(), options, skipped)):
+        name = f"{0:06d}-{sub:04d}"
+        write_shard(fs.root, name, extract(batch, options.k, options.num_perm, options.seed))
+        names.append(name)
+        done += len(batch)
+        report("read", done, len(corpus))
+    return names, skipped
+
+
+# ---------------------------------------------------------------------------------------------
+# Phase 2
+
+
+class _DocIndex:
+    """What phase 2 keeps per article, in global order (a few numbers each, plus id and path)."""
+
+    def __init__(self, fs: FeatureStore) -> None:
+        docs = fs.docs()
+        self.frame = docs
+        self.ids: list[str] = docs["id"].to_list()
+        self.dates: list[str | None] = docs["date"].to_list()
+        self.sizes = docs["n_shingles"].to_numpy().astype(np.int64)
+        self.content = docs["content_hash"].to_numpy().astype(np.uint64)
+        self.has_text = docs["has_text"].to_numpy().astype(bool)
+        self.cut = docs["cut"].to_numpy().astype(np.int64)
+        self.body_start = docs["body_start"].to_numpy().astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class _Loaded:
+    """Some articles re-read from the store and tokenised: a small ``Corpus`` with its tokens and
+    shingles, and the map from global index to its rows."""
+
+    def __init__(self, fs: FeatureStore, index: _DocIndex, docs: Sequence[int], k: int) -> None:
+        self.pos = {d: r for r, d in enumerate(docs)}
+        texts = [fs.text(d) for d in docs]
+        paras = [fs.paragraphs(d) for d in docs]
+        offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+        np.cumsum([len(p) for p in paras], out=offsets[1:])
+        flat = np.concatenate(paras) if paras else np.zeros((0, 2), dtype=np.int64)
+        body = [int(index.body_start[d]) for d in docs]
+        self.corpus = Corpus(
+            ids=[index.ids[d] for d in docs],
+            paths=[index.ids[d] for d in docs],
+            texts=texts,
+            dates=[index.dates[d] for d in docs],
+            para_offsets=offsets,
+            para_starts=flat[:, 0].astype(np.int64),
+            para_ends=flat[:, 1].astype(np.int64),
+            body_starts=np.asarray(body, dtype=np.int64),
+        )
+        self.tokens = tokenise(bodies(texts, body))
+        self.shingles = shingle(self.tokens, k)
+
+
+def _doc_batches(docs: np.ndarray, chars: np.ndarray, budget_docs: int, budget_chars: int) -> Iterator[np.ndarray]:
+    start, total = 0, 0
+    for k, d in enumerate(docs.tolist()):
+        if k > start and (k - start >= budget_docs or total + chars[d] > budget_chars):
+            yield docs[start:k]
+            start, total = k, 0
+        total += int(chars[d])
+    if start < len(docs):
+        yield docs[start:]
+
+
+def analyse(
+    fs: FeatureStore, options: ScanOptions, report: Progress | None = None, skipped: Sequence[Skipped] = ()
+) -> ScanResult:
+    """Phase 2 over a store: pairs, clusters, passages and labels."""
+    report = report or (lambda phase, done, total: None)
     timings: dict[str, float] = {}
-    report = progress or (lambda stage, done, total: None)
+    t = time.perf_counter()
+    index = _DocIndex(fs)
+    n = len(index)
+    shards = list(fs.shards())
+    work = tempfile.TemporaryDirectory(prefix="work-", dir=fs.root)
+    spill = Path(work.name)
+    report("match", 0, None)
+    lists = posting_lists(shards, fs.bases[:-1], n, spill)
+    ev = pair_evidence(lists, n, exact_pairs(index.content, index.has_text))
+    k = options.k
 
-    def timed(stage: str, fn, *args):
-        report(stage, STAGES.index(stage), len(STAGES))
-        t0 = time.perf_counter()
-        out = fn(*args)
-        timings[stage] = time.perf_counter() - t0
-        return out
+    def tail_in(e: int, o: int) -> bool:
+        tail = fs.row("tails", e)
+        tail = tail[tail != 0]
+        if not len(tail):
+            return False
+        loaded = _Loaded(fs, index, [o], k)
+        return bool(np.isin(tail, loaded.shingles.hashes).sum() * 2 > len(tail))
 
-    corpus = source if isinstance(source, Corpus) else timed("read", read_folder, source)
-    corpus = _sorted(corpus)
-    tokens = timed("normalise", tokenise, corpus.bodies())
-    sh = timed("shingle", shingle, tokens, options.k)
-    sig = timed("sign", signatures, sh.hashes, sh.offsets, options.num_perm, options.seed)
-    candidates = timed("index", candidate_pairs, sh, options.index)
+    info = DocInfo(index.sizes, index.content, index.has_text, index.cut >= 0, tail_in)
+    verified = verify(lists, ev, info, options.verify)
+    clusters = cluster(index, verified.pairs, CLUSTERING, verified.syndicated, index.cut >= 0)
+    bits = doc_bits(n)
+    boiler_fps = list_fingerprints(spill, lists, verified.boilerplate)
+    owner = lists.member_list()
+    has_boiler = np.zeros(n, dtype=bool)
+    has_boiler[lists.members[verified.boilerplate[owner]]] = True
+    work.cleanup()
+    timings["match"] = time.perf_counter() - t
+    report("match", 1, 1)
 
-    # Where each document is cut short (-1: it is not an excerpt); verify and cluster both use it.
-    cuts = np.array([excerpt_cut(t, corpus.paragraphs(i)) for i, t in enumerate(corpus.texts)], dtype=np.int64)
-
-    def _verify():
-        sets = shingle_sets(sh)
-        has_text = np.diff(tokens.offsets) > 0
-        excerpts = _excerpt_ends(cuts, tokens, sh, sets)
-        return sets, verify(sets, candidates, content_hashes(tokens), has_text, options.verify, excerpts)
-
-    sets, verified = timed("verify", _verify)
-    clusters = timed("cluster", cluster, corpus, verified.pairs, CLUSTERING, verified.syndicated, cuts >= 0)
-    pair_a, pair_b = verified.pairs["a"].to_numpy(), verified.pairs["b"].to_numpy()
-    passages = timed("align", align, corpus, tokens, sh, pair_a, pair_b, options.align)
-    keep = drop_template_pairs(corpus, verified.pairs["relation"].to_numpy(), pair_a, pair_b, passages)
-    if len(keep) < len(passages):
-        verified.pairs = verified.pairs[keep]
+    # Align: pairs in batches of the articles they involve.
+    t = time.perf_counter()
+    pairs = verified.pairs
+    pair_a, pair_b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    passages: list[np.ndarray] = [np.zeros((0, 4), dtype=np.int64)] * len(pairs)
+    chars = index.frame["chars"].to_numpy()
+    order = np.lexsort((pair_b, pair_a, np.minimum(clusters.cluster[pair_a], clusters.cluster[pair_b])))
+    relation = pairs["relation"].to_numpy()
+    drop: list[int] = []
+    done = 0
+    report("align", 0, len(pairs))
+    for chunk in _pair_batches(order, pair_a, pair_b, chars, options.batch_docs, options.batch_chars):
+        docs = np.unique(np.concatenate([pair_a[chunk], pair_b[chunk]]))
+        loaded = _Loaded(fs, index, docs.tolist(), k)
+        for p in chunk.tolist():
+            la, lb = loaded.pos[int(pair_a[p])], loaded.pos[int(pair_b[p])]
+            passages[p] = align_pair(loaded.corpus, loaded.tokens, loaded.shingles, la, lb, options.align)
+            if relation[p] == "partial" and template_like(loaded.corpus, la, lb, passages[p]):
+                drop.append(p)
+        done += len(chunk)
+        report("align", done, len(pairs))
+    if drop:
+        keep = np.setdiff1d(np.arange(len(pairs)), drop)
+        pairs = pairs[keep]
         passages = [passages[p] for p in keep.tolist()]
         pair_a, pair_b = pair_a[keep], pair_b[keep]
-    boilerplate_shingle = verified.boilerplate[sets.dense]
-    labels = timed("label", label, corpus, tokens, sh, boilerplate_shingle, clusters, pair_a, pair_b, passages)
-    report("done", len(STAGES), len(STAGES))
+    timings["align"] = time.perf_counter() - t
+
+    # Label: every paragraph; only articles in clusters or holding boilerplate need a look.
+    t = time.perf_counter()
+    para_offsets = fs.para_offsets()
+    labels = np.full(int(para_offsets[-1]), 2, dtype=np.int8)  # original
+    in_cluster = clusters.cluster >= 0
+    for d in np.flatnonzero(in_cluster & ~has_boiler).tolist():
+        labels[para_offsets[d] : para_offsets[d + 1]] = 1 if clusters.role[d] == "copy" else 2
+    shared = shared_spans(n, clusters.cluster, pair_a, pair_b, passages)
+    todo = np.flatnonzero(has_boiler | (in_cluster & np.isin(np.arange(n), list(shared))))
+    empty = np.zeros((0, 2), dtype=np.int64)
+    done = 0
+    report("label", 0, len(todo))
+    for chunk in _doc_batches(todo, chars, options.batch_docs, options.batch_chars):
+        need = [d for d in chunk.tolist() if has_boiler[d]]
+        loaded = _Loaded(fs, index, need, k) if need else None
+        if loaded is not None:
+            sh = loaded.shingles
+            flags = np.isin(sh.hashes >> np.uint64(bits), boiler_fps)
+        for d in chunk.tolist():
+            paras = fs.paragraphs(d)
+            spans = boiler_spans(loaded.tokens, sh, loaded.pos[d], flags) if has_boiler[d] else empty
+            codes = label_document(int(chars[d]), paras, clusters.role[d] == "copy", spans, shared.get(d, empty))
+            labels[para_offsets[d] : para_offsets[d + 1]] = codes
+        done += len(chunk)
+        report("label", done, len(todo))
+    timings["label"] = time.perf_counter() - t
     return ScanResult(
-        corpus=corpus,
-        tokens=tokens,
-        shingles=sh,
-        signatures=sig,
-        sets=sets,
-        boilerplate=verified.boilerplate,
-        pairs=verified.pairs,
+        store=fs,
+        frame=index.frame,
+        pairs=pairs,
         clusters=clusters,
         passages=passages,
         labels=labels,
-        candidates=len(candidates),
+        para_offsets=para_offsets,
+        boilerplate=boiler_fps,
+        boiler_bits=bits,
+        candidates=len(ev.pairs),
         timings=timings,
         options=options,
+        skipped=list(skipped),
     )
 
 
-def _excerpt_ends(cuts: np.ndarray, tokens, sh, sets, last: int = 5) -> dict[int, np.ndarray]:
-    """For each document cut short, the dense ids of its last ``last`` shingles before the cut."""
-    out = {}
-    for i in np.flatnonzero(cuts >= 0).tolist():
-        cut = cuts[i]
-        s = sh.doc(i)
-        before = np.flatnonzero(tokens.ends[sh.last[s]] <= cut)
-        out[i] = sets.dense[s][before[-last:]]
-    return out
-
-
-def _sorted(corpus: Corpus) -> Corpus:
-    """The corpus in id order, so that results never depend on the order files came in."""
-    order = sorted(range(len(corpus)), key=corpus.ids.__getitem__)
-    if order == list(range(len(corpus))):
-        return corpus
-    out = build_corpus(
-        [corpus.ids[i] for i in order],
-        [corpus.texts[i] for i in order],
-        [corpus.paths[i] for i in order],
-        [corpus.dates[i] for i in order],
-    )
-    out.errors = corpus.errors
-    return out
+def _pair_batches(
+    order: np.ndarray, a: np.ndarray, b: np.ndarray, chars: np.ndarray, budget_docs: int, budget_chars: int
+) -> Iterator[np.ndarray]:
+    """Runs of ``order`` whose articles fit a batch (each article counted once per batch)."""
+    start, seen, total = 0, set(), 0
+    for k, p in enumerate(order.tolist()):
+        new = [d for d in (int(a[p]), int(b[p])) if d not in seen]
+        add = sum(int(chars[d]) for d in new)
+        if k > start and (len(seen) + len(new) > budget_docs or total + add > budget_chars):
+            yield order[start:k]
+            start, seen, total = k, set(), 0
+            new = [int(a[p]), int(b[p])]
+            add = sum(int(chars[d]) for d in new)
+        seen.update(new)
+        total += add
+    if start < len(order):
+        yield order[start:]

@@ -1,8 +1,14 @@
-"""The result of a scan, as polars DataFrames and as the JSON output contract."""
+"""The result of a scan, as polars DataFrames and as the JSON output contract.
+
+Texts, paragraphs and signatures stay in the feature store and are read on demand, so a
+result of a million articles holds a few numbers per article, its pairs and their passages.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -13,55 +19,146 @@ from .label import LABELS
 
 if TYPE_CHECKING:
     from .cluster import Clusters
-    from .normalise import Tokens
+    from .ingest import Skipped
     from .pipeline import ScanOptions
-    from .read import Corpus
-    from .shingle import Shingles
-    from .verify import ShingleSets
+    from .store import FeatureStore
 
+FORMAT_VERSION = 2  # of the JSON output contract: 1 had no meta; 2 adds meta and document metadata
 _DIGITS = 4
+
+
+class _Texts(Sequence):
+    """The articles' texts, read from the store when asked for."""
+
+    def __init__(self, store: FeatureStore) -> None:
+        self._store = store
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self._store.text(j) for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        return self._store.text(i)
+
+
+class StoredCorpus:
+    """The scanned articles as ``read.Corpus`` shows them (ids, paths, dates, texts, paragraphs),
+    backed by the feature store."""
+
+    def __init__(self, store: FeatureStore, frame: pl.DataFrame, para_offsets: np.ndarray, errors: list[str]) -> None:
+        self._store = store
+        self.ids: list[str] = frame["id"].to_list()
+        self.paths: list[str] = frame["path"].to_list()
+        self.dates: list[str | None] = frame["date"].to_list()
+        self.texts = _Texts(store)
+        self.para_offsets = para_offsets
+        self.errors = errors
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def paragraphs(self, i: int) -> np.ndarray:
+        """(n, 2) array of the start/end offsets of document i's paragraphs."""
+        return self._store.paragraphs(i)
+
+    @cached_property
+    def _flat(self) -> np.ndarray:
+        return self._store.concat("paragraphs").reshape(-1, 2)
+
+    @property
+    def para_starts(self) -> np.ndarray:
+        return self._flat[:, 0]
+
+    @property
+    def para_ends(self) -> np.ndarray:
+        return self._flat[:, 1]
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            _flatten(f"{prefix}.{f.name}" if prefix else f.name, getattr(value, f.name), out)
+    else:
+        out[prefix] = value
 
 
 @dataclass
 class ScanResult:
     """Everything a scan found; the arrays stay available for library users."""
 
-    corpus: Corpus
-    tokens: Tokens
-    shingles: Shingles
-    signatures: np.ndarray
-    sets: ShingleSets
-    boilerplate: np.ndarray
+    store: FeatureStore
+    frame: pl.DataFrame  # one row per article, as the store holds it
     pairs: pl.DataFrame  # document indices a, b and the measures
     clusters: Clusters
     passages: list[np.ndarray]  # per row of ``pairs``: (a_start, a_end, b_start, b_end) rows
-    labels: np.ndarray  # label code per paragraph, aligned with corpus.para_starts
+    labels: np.ndarray  # label code per paragraph, global paragraph order
+    para_offsets: np.ndarray  # article i's paragraphs are labels[para_offsets[i]:para_offsets[i+1]]
+    boilerplate: np.ndarray  # sorted truncated fingerprints of boilerplate shingles
+    boiler_bits: int  # low bits dropped from a shingle hash to compare it with ``boilerplate``
     candidates: int
     timings: dict[str, float]
     options: ScanOptions
+    skipped: list[Skipped] = field(default_factory=list)
+    keep_alive: Any = None  # the temporary store's folder, removed with the result
+
+    @cached_property
+    def corpus(self) -> StoredCorpus:
+        errors = [f"{s.path}: {s.reason}; skipped" for s in self.skipped]
+        return StoredCorpus(self.store, self.frame, self.para_offsets, errors)
 
     @cached_property
     def _positions(self) -> dict[str, int]:
-        return {doc_id: i for i, doc_id in enumerate(self.corpus.ids)}
+        return {doc_id: i for i, doc_id in enumerate(self.frame["id"].to_list())}
 
     def index_of(self, doc_id: str) -> int:
-        """Position of a document id in the corpus; KeyError if it was not scanned."""
-        return self._positions[doc_id]
+        """Position of a document id in the corpus; KeyError naming the id if it was not scanned."""
+        try:
+            return self._positions[doc_id]
+        except KeyError:
+            raise KeyError(f"{doc_id!r} is not an article of this scan") from None
+
+    @property
+    def signatures(self) -> np.ndarray:
+        """MinHash signature of every article, shape (n, num_perm) uint32 (loaded from the store)."""
+        sig = self.store.concat("signatures")
+        return sig.reshape(len(self.frame), self.options.num_perm).astype(np.uint32, copy=False)
 
     @property
     def documents_frame(self) -> pl.DataFrame:
-        """One row per document: id, path, chars (code points), bytes (UTF-8), date (ISO, if known), cluster, role."""
+        """One row per document: id, path, chars (code points), bytes (UTF-8), date (ISO, if known), cluster,
+        role, then title, url, site, encoding (where the reader found them)."""
         c = self.clusters.cluster
+        f = self.frame
         return pl.DataFrame(
             {
-                "id": self.corpus.ids,
-                "path": self.corpus.paths,
-                "chars": [len(t) for t in self.corpus.texts],
-                "bytes": [len(t.encode("utf-8", "surrogatepass")) for t in self.corpus.texts],
-                "date": pl.Series(self.corpus.dates, dtype=pl.Utf8),
+                "id": f["id"],
+                "path": f["path"],
+                "chars": f["chars"],
+                "bytes": f["bytes"],
+                "date": f["date"],
                 "cluster": pl.Series(np.where(c >= 0, c, None).tolist(), dtype=pl.Int64),
                 "role": pl.Series(self.clusters.role, dtype=pl.Utf8),
-            }
+                "title": f["title"],
+                "url": f["url"],
+                "site": f["site"],
+                "encoding": f["encoding"],
+            },
+            schema={
+                "id": pl.Utf8,
+                "path": pl.Utf8,
+                "chars": pl.Int64,
+                "bytes": pl.Int64,
+                "date": pl.Utf8,
+                "cluster": pl.Int64,
+                "role": pl.Utf8,
+                "title": pl.Utf8,
+                "url": pl.Utf8,
+                "site": pl.Utf8,
+                "encoding": pl.Utf8,
+            },
         )
 
     @property
@@ -101,14 +198,71 @@ class ScanResult:
             },
         )
 
+    @property
+    def passages_frame(self) -> pl.DataFrame:
+        """One row per shared passage: a, b (ids, as in ``pairs_frame``) and the offsets on both sides."""
+        ids = self.corpus.ids
+        rows = [(ids[a], ids[b], *p) for a, b, ps in zip(self._pa, self._pb, self.passages) for p in ps.tolist()]
+        schema = {
+            "a": pl.Utf8,
+            "b": pl.Utf8,
+            "a_start": pl.Int64,
+            "a_end": pl.Int64,
+            "b_start": pl.Int64,
+            "b_end": pl.Int64,
+        }
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
+    @property
+    def paragraphs_frame(self) -> pl.DataFrame:
+        """One row per paragraph: doc (id), start, end, label, shared_with (ids of the cluster members
+        whose shared passages cover most of it)."""
+        ids = self.corpus.ids
+        counts = np.diff(self.para_offsets)
+        flat = self.corpus._flat
+        sharers = self._sharers()
+        shared = [sharers.get(k, []) for k in range(len(self.labels))]
+        return pl.DataFrame(
+            {
+                "doc": pl.Series(np.repeat(np.array(ids, dtype=object), counts).tolist(), dtype=pl.Utf8),
+                "start": flat[:, 0].astype(np.int64),
+                "end": flat[:, 1].astype(np.int64),
+                "label": pl.Series([LABELS[c] for c in self.labels.tolist()], dtype=pl.Utf8),
+                "shared_with": pl.Series(shared, dtype=pl.List(pl.Utf8)),
+            }
+        )
+
+    @cached_property
+    def _pa(self) -> list[int]:
+        return self.pairs["a"].to_list()
+
+    @cached_property
+    def _pb(self) -> list[int]:
+        return self.pairs["b"].to_list()
+
+    def _sharers(self) -> dict[int, list[str]]:
+        """Per global paragraph, the ids of the cluster members sharing most of it (sorted)."""
+        out: dict[int, set[str]] = {}
+        ids, cl = self.corpus.ids, self.clusters.cluster
+        for a, b, ps in zip(self._pa, self._pb, self.passages):
+            if cl[a] < 0 or cl[a] != cl[b] or not len(ps):
+                continue
+            for doc, other, cols in ((a, b, (0, 1)), (b, a, (2, 3))):
+                paras = self.store.paragraphs(doc)
+                lo = int(self.para_offsets[doc])
+                for s, e in ps[:, list(cols)].tolist():
+                    inside = np.minimum(paras[:, 1], e) - np.maximum(paras[:, 0], s)
+                    for k in np.flatnonzero(inside * 2 > (paras[:, 1] - paras[:, 0])).tolist():
+                        out.setdefault(lo + k, set()).add(ids[other])
+        return {k: sorted(v) for k, v in out.items()}
+
     def paragraphs(self, i: int) -> list[dict[str, Any]]:
         """Paragraphs of document i with their labels."""
-        lo, hi = int(self.corpus.para_offsets[i]), int(self.corpus.para_offsets[i + 1])
+        lo, hi = int(self.para_offsets[i]), int(self.para_offsets[i + 1])
+        paras = self.store.paragraphs(i)
         return [
             {"start": s, "end": e, "label": LABELS[code]}
-            for s, e, code in zip(
-                self.corpus.para_starts[lo:hi].tolist(), self.corpus.para_ends[lo:hi].tolist(), self.labels[lo:hi]
-            )
+            for (s, e), code in zip(paras.tolist(), self.labels[lo:hi].tolist())
         ]
 
     def pair_passages(self, row: int) -> list[dict[str, int]]:
@@ -116,8 +270,31 @@ class ScanResult:
         keys = ("a_start", "a_end", "b_start", "b_end")
         return [dict(zip(keys, p)) for p in self.passages[row].tolist()]
 
+    @property
+    def meta(self) -> dict[str, Any]:
+        """Version, every parameter, what was read and skipped, and timings."""
+        from . import __version__
+
+        params: dict[str, Any] = {}
+        _flatten("", self.options, params)
+        encodings = self.frame["encoding"].drop_nulls().value_counts(sort=True).rows()
+        files = self.frame["path"].n_unique()
+        return {
+            "dedup_version": __version__,
+            "format_version": FORMAT_VERSION,
+            "parameters": params,
+            "inputs": {
+                "files": files,
+                "articles": len(self.frame),
+                "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+                "encodings": {str(k): int(v) for k, v in encodings},
+            },
+            "candidates": self.candidates,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON output contract: documents (with paragraphs), clusters, pairs (with passages)."""
+        """The JSON output contract: meta, documents (with paragraphs), clusters, pairs (with passages)."""
         documents = self.documents_frame.to_dicts()
         for i, doc in enumerate(documents):
             doc["paragraphs"] = self.paragraphs(i)
@@ -125,15 +302,22 @@ class ScanResult:
         rows = pairs.to_dicts()
         for r in rows:
             r["passages"] = self.pair_passages(r.pop("_row"))
-        return {"documents": documents, "clusters": self.clusters_frame.to_dicts(), "pairs": rows}
+        return {
+            "meta": self.meta,
+            "documents": documents,
+            "clusters": self.clusters_frame.to_dicts(),
+            "pairs": rows,
+        }
 
     def compare(self, i: int, j: int) -> dict[str, Any]:
-        """Relation, measures and passages of documents i and j, oriented as asked.
+        """Relation, measures and passages of documents i and j, oriented as asked, in the scan's terms.
 
-        A pair the scan did not report is measured on demand; its relation is None.
+        ``relation`` is one of the scan's relations or None; ``container`` is the side that holds
+        the other for ``contains`` (i or j), else None. A pair the scan did not report is measured on
+        demand, boilerplate discounted as in the scan, and its relation is None.
         """
         from .align import align_pair
-        from .verify import RELATIONS, classify
+        from .pipeline import _DocIndex, _Loaded
 
         p = self.pairs
         hit = p.with_row_index("_row").filter(
@@ -142,24 +326,33 @@ class ScanResult:
         if hit.height:
             r = hit.row(0, named=True)
             passages = self.passages[r["_row"]]
+            a_in_b, b_in_a = r["a_in_b"], r["b_in_a"]
             if r["a"] != i:  # swap sides to the order asked for
                 passages = passages[:, [2, 3, 0, 1]]
-                r["a_in_b"], r["b_in_a"] = r["b_in_a"], r["a_in_b"]
-            relation = r["relation"]
-            if relation == "contains" and r["a"] != i:
-                relation = "contained"
-            out = {"relation": relation, "jaccard": r["jaccard"], "a_in_b": r["a_in_b"], "b_in_a": r["b_in_a"]}
-            return out | {"passages": passages}
-        ids_a, ids_b = self.sets.doc(i), self.sets.doc(j)
-        ids_a, ids_b = ids_a[~self.boilerplate[ids_a]], ids_b[~self.boilerplate[ids_b]]
-        shared = np.array([len(np.intersect1d(ids_a, ids_b, assume_unique=True))])
-        m = classify(shared, np.array([len(ids_a)]), np.array([len(ids_b)]), self.options.verify)
-        passages = align_pair(self.corpus, self.tokens, self.shingles, i, j, self.options.align)
-        relation = RELATIONS[m["relation"][0]] if m["relation"][0] >= 0 else None
-        if relation == "contains" and m["a_in_b"][0] > m["b_in_a"][0]:
-            relation = "contained"
+                a_in_b, b_in_a = b_in_a, a_in_b
+            container = r["a"] if r["relation"] == "contains" else None
+            return {
+                "relation": r["relation"],
+                "container": container,
+                "jaccard": r["jaccard"],
+                "a_in_b": a_in_b,
+                "b_in_a": b_in_a,
+                "passages": passages,
+            }
+        from .verify import classify
+
+        loaded = _Loaded(self.store, _DocIndex(self.store), [i, j], self.options.k)
+        sh = loaded.shingles
+        sets = []
+        for r in range(2):
+            h = np.unique(sh.hashes[sh.doc(r)])
+            sets.append(h[~np.isin(h >> np.uint64(self.boiler_bits), self.boilerplate)])
+        shared = np.array([len(np.intersect1d(sets[0], sets[1], assume_unique=True))])
+        m = classify(shared, np.array([len(sets[0])]), np.array([len(sets[1])]), self.options.verify)
+        passages = align_pair(loaded.corpus, loaded.tokens, sh, 0, 1, self.options.align)
         return {
-            "relation": relation,
+            "relation": None,
+            "container": None,
             "jaccard": float(m["jaccard"][0]),
             "a_in_b": float(m["a_in_b"][0]),
             "b_in_a": float(m["b_in_a"][0]),
@@ -167,7 +360,9 @@ class ScanResult:
         }
 
     def minhash(self, doc_id: str):
-        """The document's signature as a ``datasketch.LeanMinHash``."""
+        """The document's signature as a ``datasketch.LeanMinHash`` (this project's hashing: comparable
+        with other dedup signatures, not with a datasketch ``MinHash`` built by ``update()``)."""
         from .sign import to_lean_minhash
 
-        return to_lean_minhash(self.signatures[self.index_of(doc_id)], self.options.seed)
+        sig = self.store.row("signatures", self.index_of(doc_id)).astype(np.uint32)
+        return to_lean_minhash(sig, self.options.seed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -188,9 +189,8 @@ def test_offsets_slice_back_to_aligned_text(data: st.DataObject) -> None:
         for a0, a1, b0, b1 in result.passages[row].tolist():
             ta, tb = result.corpus.texts[a][a0:a1], result.corpus.texts[b][b0:b1]
             assert ta and tb
-            assert (
-                normalise_text(" ".join(ta.split())).split()[1:-1] == normalise_text(" ".join(tb.split())).split()[1:-1]
-            )
+            # the same words (punctuation is not part of a token: a quote mark may open one side only)
+            assert re.findall(r"\w+", normalise_text(ta))[1:-1] == re.findall(r"\w+", normalise_text(tb))[1:-1]
     for i, text in enumerate(result.corpus.texts):
         for p in result.paragraphs(i):
             assert text[p["start"] : p["end"]].strip() == text[p["start"] : p["end"]] != ""

@@ -128,9 +128,10 @@ def test_invalid_utf8_is_a_one_line_error_and_the_rest_is_read(tmp_path, kit, wr
 
 def test_scan_of_a_folder_with_an_unreadable_file_still_finds_copies(tmp_path, kit, write_files):
     story = kit.story()
-    write_files(tmp_path, {"orig.txt": story, "wrap.txt": kit.wrap(story), "broken.txt": b"\xff\xfe\x00bad"})
+    write_files(tmp_path, {"orig.txt": story, "wrap.txt": kit.wrap(story), "broken.txt": b"\x00\x01 ... \x02"})
     result = scan(tmp_path)
     assert result.corpus.ids == ["orig.txt", "wrap.txt"]
+    assert [(Path(s.path).name, s.reason) for s in result.skipped] == [("broken.txt", "no text")]
     assert result.pairs_frame.select("a", "b", "relation").rows() == [("wrap.txt", "orig.txt", "contains")]
 
 
@@ -159,9 +160,11 @@ def test_front_matter_is_not_a_paragraph(tmp_path, write_files):
     assert _paragraph_texts(read_folder(tmp_path), 0) == ["The body.", "Second paragraph."]
 
 
-def test_empty_files_are_read_and_never_clustered(tmp_path, kit, write_files):
+def test_empty_files_are_skipped_with_a_reason_and_never_clustered(tmp_path, kit, write_files):
     write_files(tmp_path, {"empty1.txt": "", "empty2.txt": "", "blank.md": "\n \r\n\t\n", "story.txt": kit.story()})
     result = scan(tmp_path)
-    assert sorted(result.corpus.ids) == ["blank.md", "empty1.txt", "empty2.txt", "story.txt"]
+    assert result.corpus.ids == ["story.txt"]
+    skipped = sorted((Path(s.path).name, s.reason) for s in result.skipped)
+    assert skipped == [("blank.md", "no text"), ("empty1.txt", "no text"), ("empty2.txt", "no text")]
     assert result.pairs_frame.height == 0
     assert result.clusters_frame.height == 0

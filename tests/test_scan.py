@@ -19,7 +19,8 @@ def test_scan_seeds_to_dict(seeds, check_seed_result, as_type):
     result = scan(as_type(seeds.dir))
     assert isinstance(result, ScanResult)
     out = result.to_dict()
-    assert set(out) == {"documents", "clusters", "pairs"}
+    assert set(out) == {"meta", "documents", "clusters", "pairs"}
+    assert out["meta"]["format_version"] == 2 and out["meta"]["parameters"]["k"] == 5
     check_seed_result(out, seeds)
     # The contract is plain JSON.
     assert json.loads(json.dumps(out)) == out
@@ -89,13 +90,20 @@ def test_scan_of_an_in_memory_corpus_matches_the_folder(seeds, check_seed_result
     from_folder = scan(seeds.dir).to_dict()
 
     def strip(result):
-        return {**result, "documents": [{k: v for k, v in d.items() if k != "path"} for d in result["documents"]]}
+        meta = {k: v for k, v in result["meta"].items() if k not in ("timings", "inputs")}
+        return {
+            **result,
+            "meta": meta,
+            "documents": [{k: v for k, v in d.items() if k != "path"} for d in result["documents"]],
+        }
 
     assert strip(from_memory) == strip(from_folder)
 
 
 def test_scan_is_repeatable(seeds):
-    assert scan(seeds.dir).to_dict() == scan(seeds.dir).to_dict()
+    first, second = scan(seeds.dir).to_dict(), scan(seeds.dir).to_dict()
+    del first["meta"]["timings"], second["meta"]["timings"]
+    assert first == second
 
 
 def test_seeds_with_the_others_removed_still_cluster(tmp_path, seeds, write_files):

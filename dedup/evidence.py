@@ -1,0 +1,297 @@
+"""Phase 2, first step: what every pair of articles shares, counted from the store's postings.
+
+A shingle held by m articles is one fact about those m articles. Shingles held by exactly the
+same articles (the words of one passage) are one *posting list* with a weight (how many
+shingles): a sentence repeated in fifty articles is one list of fifty members, however long
+it is. Lists are found partition by partition of the fingerprint space (memory bounded by a
+partition, not the corpus), and articles held by one list only (nothing shared) drop out
+before any pair is formed.
+
+Pairs and their shared counts come from the lists, so the work follows the evidence:
+
+- a list of at most ``max_enumerate`` members adds its weight to each pair of its members
+  (exact shared counts, m(m-1)/2 entries: a passage in m articles is that many facts);
+- a larger list (a site template on every page, or a story syndicated everywhere) is never
+  expanded into pairs: it links its members as a star from the first plus a chain, and its
+  weight is added to any pair of its members that is a candidate for another reason, by
+  intersecting the two members' (short) lists of large lists.
+
+Every candidate pair thus gets its exact number of shared shingles, list by list, so the
+verifier can discount the lists it finds to be boilerplate without touching a document again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .hashing import GOLDEN, mix64
+from .store import Shard
+
+MAX_ENUMERATE = 32  # lists with more members are linked as a star and a chain, not expanded into all pairs
+PARTITION_ROWS = 1 << 24  # postings sorted at once (16M rows: ~130 MB of keys)
+
+
+@dataclass
+class Lists:
+    """Posting lists, sorted by their hash: list l holds ``members[offsets[l]:offsets[l+1]]``
+    (ascending document indices) and ``weight[l]`` shingles."""
+
+    hashes: np.ndarray
+    offsets: np.ndarray
+    members: np.ndarray
+    weight: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def member_list(self) -> np.ndarray:
+        """The list of each entry of ``members``."""
+        return np.repeat(np.arange(len(self), dtype=np.int64), self.sizes())
+
+
+@dataclass
+class Evidence:
+    """Candidate pairs (a < b) and, per (pair, list) they share, one entry."""
+
+    pairs: np.ndarray  # (P, 2) int64
+    entry_pair: np.ndarray  # int64 row of ``pairs``
+    entry_list: np.ndarray  # int64 list index
+
+
+def doc_bits(n_docs: int) -> int:
+    """Low bits of a packed posting key that hold the document (the rest hold the fingerprint)."""
+    return max(1, (max(n_docs, 2) - 1).bit_length())
+
+
+def _partitions(shards: Sequence[Shard], budget: int) -> list[tuple[int, int]]:
+    """Ranges of the 256 fingerprint buckets holding at most ``budget`` postings each (or one bucket)."""
+    counts = np.zeros(256, dtype=np.int64)
+    for s in shards:
+        counts += np.diff(s.bucket_bounds)
+    out, lo, total = [], 0, 0
+    for b in range(256):
+        if total and total + counts[b] > budget:
+            out.append((lo, b))
+            lo, total = b, 0
+        total += int(counts[b])
+    out.append((lo, 256))
+    return out
+
+
+def _list_hash(docs: np.ndarray, run_starts: np.ndarray, run_sizes: np.ndarray) -> np.ndarray:
+    """An order-free hash of each run's set of documents (sum of mixed ids, mixed with the size)."""
+    summed = np.add.reduceat(mix64(docs.astype(np.uint64) + np.uint64(1)), run_starts)
+    with np.errstate(over="ignore"):
+        return mix64(summed ^ (run_sizes.astype(np.uint64) * GOLDEN))
+
+
+def _partition_lists(
+    shards: Sequence[Shard], bases: np.ndarray, bits: int, lo: int, hi: int, spill: Path | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Lists of one bucket range: (hashes, weights, member offsets, members), hashes unique.
+
+    With ``spill``, writes the (truncated fingerprint, list hash) of every shared shingle there,
+    so the fingerprints of the lists found to be boilerplate can be listed later.
+    """
+    mask = np.uint64((1 << bits) - 1)
+    parts = []
+    for s, base in zip(shards, bases.tolist()):
+        fps, docs = s.bucket_rows(lo, hi)
+        if len(fps):
+            key = np.asarray(fps) & ~mask
+            key |= np.asarray(docs).astype(np.uint64) + np.uint64(base)
+            parts.append(key)
+    empty = np.zeros(0, dtype=np.uint64)
+    if not parts:
+        return empty, np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64)
+    keys = np.concatenate(parts) if len(parts) > 1 else parts[0].copy()
+    del parts
+    keys.sort()
+    if len(keys) > 1:  # two fingerprints of one document equal once truncated: one posting
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+    fp = keys >> np.uint64(bits)
+    new = np.ones(len(fp), dtype=bool)
+    new[1:] = fp[1:] != fp[:-1]
+    starts = np.flatnonzero(new)
+    sizes = np.diff(np.append(starts, len(fp)))
+    shared = sizes >= 2
+    starts, sizes = starts[shared], sizes[shared]
+    if len(starts) == 0:
+        return empty, np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64)
+    rows = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes) + np.arange(int(sizes.sum()))
+    docs = (keys[rows] & mask).astype(np.int64)
+    run_fp = fp[starts]
+    del keys, fp
+    local_starts = np.cumsum(sizes) - sizes
+    h = _list_hash(docs, local_starts, sizes)
+    if spill is not None:
+        np.save(spill / f"{lo:03d}-fp.npy", run_fp, allow_pickle=False)
+        np.save(spill / f"{lo:03d}-list.npy", h, allow_pickle=False)
+    order = np.argsort(h, kind="stable")
+    hs = h[order]
+    first = np.ones(len(hs), dtype=bool)
+    first[1:] = hs[1:] != hs[:-1]
+    group_start = np.flatnonzero(first)
+    weights = np.diff(np.append(group_start, len(hs)))
+    rep = order[group_start]  # one run per distinct list: its members
+    m = sizes[rep]
+    member_offsets = np.zeros(len(rep) + 1, dtype=np.int64)
+    np.cumsum(m, out=member_offsets[1:])
+    idx = np.repeat(local_starts[rep] - member_offsets[:-1], m) + np.arange(int(member_offsets[-1]))
+    return hs[group_start], weights.astype(np.int64), member_offsets, docs[idx]
+
+
+def posting_lists(
+    shards: Sequence[Shard],
+    bases: np.ndarray,
+    n_docs: int,
+    spill: Path | None = None,
+    budget: int = PARTITION_ROWS,
+    threads: int | None = None,
+) -> Lists:
+    """All posting lists of two or more documents, over every shard (``bases``: each shard's first
+    global document index)."""
+    bits = doc_bits(n_docs)
+    ranges = _partitions(shards, budget)
+    threads = threads or min(2, os.cpu_count() or 1)
+
+    def run(r: tuple[int, int]):
+        return _partition_lists(shards, bases, bits, r[0], r[1], spill)
+
+    if threads > 1 and len(ranges) > 1:  # numpy sorts release the GIL: partitions side by side
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            parts = list(pool.map(run, ranges))
+    else:
+        parts = [run(r) for r in ranges]
+    hashes = np.concatenate([p[0] for p in parts])
+    weights = np.concatenate([p[1] for p in parts])
+    sizes = np.concatenate([np.diff(p[2]) for p in parts])
+    members = np.concatenate([p[3] for p in parts])
+    del parts
+    # The same set of documents shares shingles in several partitions: one list, weights summed.
+    starts = np.cumsum(sizes) - sizes
+    order = np.argsort(hashes, kind="stable")
+    hs = hashes[order]
+    first = np.ones(len(hs), dtype=bool)
+    first[1:] = hs[1:] != hs[:-1]
+    group = np.cumsum(first) - 1
+    total = np.bincount(group, weights=weights[order]).astype(np.int64) if len(hs) else np.zeros(0, np.int64)
+    rep = order[first]
+    m = sizes[rep]
+    offsets = np.zeros(len(rep) + 1, dtype=np.int64)
+    np.cumsum(m, out=offsets[1:])
+    idx = np.repeat(starts[rep] - offsets[:-1], m) + np.arange(int(offsets[-1]))
+    return Lists(hashes=hs[first], offsets=offsets, members=members[idx], weight=total)
+
+
+def list_fingerprints(spill: Path, lists: Lists, chosen: np.ndarray) -> np.ndarray:
+    """Sorted truncated fingerprints of the shingles of the lists flagged in ``chosen``."""
+    wanted = lists.hashes[chosen]
+    out = []
+    for path in sorted(spill.glob("*-fp.npy")):
+        fp = np.load(path, allow_pickle=False)
+        h = np.load(path.with_name(path.name.replace("-fp", "-list")), allow_pickle=False)
+        if len(wanted):
+            pos = np.minimum(np.searchsorted(wanted, h), len(wanted) - 1)
+            out.append(fp[wanted[pos] == h])
+    if not out:
+        return np.zeros(0, dtype=np.uint64)
+    return np.sort(np.concatenate(out))
+
+
+def _pair_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    return (lo.astype(np.uint64) << np.uint64(32)) | hi.astype(np.uint64)
+
+
+def _enumerate(lists: Lists, small: np.ndarray, max_members: int) -> tuple[np.ndarray, np.ndarray]:
+    """All (pair code, list) of the members of the lists flagged ``small``."""
+    sizes = lists.sizes()
+    owner = lists.member_list()
+    keep = small[owner]
+    mem, own = lists.members[keep], owner[keep]
+    codes, which = [], []
+    for d in range(1, max_members):
+        i = np.flatnonzero(own[d:] == own[:-d])
+        if i.size == 0:
+            break
+        codes.append(_pair_codes(mem[i], mem[i + d]))
+        which.append(own[i])
+    del sizes
+    if not codes:
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    return np.concatenate(codes), np.concatenate(which)
+
+
+def _star_chain(lists: Lists, big: np.ndarray) -> np.ndarray:
+    """Pair codes linking each big list's members: first to every other, and each to the next."""
+    owner = lists.member_list()
+    sel = np.flatnonzero(big[owner])
+    if sel.size == 0:
+        return np.zeros(0, np.uint64)
+    mem, own = lists.members[sel], owner[sel]
+    hub = lists.members[lists.offsets[own]]
+    star = _pair_codes(hub, mem)[hub != mem]
+    same = own[1:] == own[:-1]
+    chain = _pair_codes(mem[:-1][same], mem[1:][same])
+    return np.concatenate([star, chain])
+
+
+def _merge_shared(
+    a_off: np.ndarray, a_val: np.ndarray, pa: np.ndarray, pb: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For pairs (pa[k], pb[k]) of rows of one CSR layout of sorted values: (pair k, value) held by both."""
+    la = a_off[pa + 1] - a_off[pa]
+    lb = a_off[pb + 1] - a_off[pb]
+    ia = np.repeat(a_off[pa] - (np.cumsum(la) - la), la) + np.arange(int(la.sum()))
+    ib = np.repeat(a_off[pb] - (np.cumsum(lb) - lb), lb) + np.arange(int(lb.sum()))
+    ka = (np.repeat(np.arange(len(pa), dtype=np.uint64), la) << np.uint64(32)) | a_val[ia].astype(np.uint64)
+    kb = (np.repeat(np.arange(len(pb), dtype=np.uint64), lb) << np.uint64(32)) | a_val[ib].astype(np.uint64)
+    both = np.intersect1d(ka, kb, assume_unique=True)
+    return (both >> np.uint64(32)).astype(np.int64), (both & np.uint64(0xFFFFFFFF)).astype(np.int64)
+
+
+def pair_evidence(
+    lists: Lists, n_docs: int, extra: np.ndarray | None = None, max_enumerate: int = MAX_ENUMERATE
+) -> Evidence:
+    """Candidate pairs and the lists each shares (see the module docstring); ``extra`` adds pairs
+    (a, b) that must be measured whatever the lists say (exact copies)."""
+    sizes = lists.sizes()
+    small = sizes <= max_enumerate
+    codes, which = _enumerate(lists, small, max_enumerate)
+    others = [_star_chain(lists, ~small)]
+    if extra is not None and len(extra):
+        others.append(_pair_codes(extra[:, 0], extra[:, 1]))
+    pair_codes = np.unique(np.concatenate([codes, *others]))
+    pair_codes = pair_codes[(pair_codes >> np.uint64(32)) != (pair_codes & np.uint64(0xFFFFFFFF))]
+    entry_pair = np.searchsorted(pair_codes, codes).astype(np.int64)
+    entry_list = which
+    pairs = np.stack(
+        [(pair_codes >> np.uint64(32)).astype(np.int64), (pair_codes & np.uint64(0xFFFFFFFF)).astype(np.int64)], axis=1
+    )
+    big_ids = np.flatnonzero(~small)
+    if big_ids.size and len(pairs):
+        # Each document's big lists (ascending), then for each candidate pair the big lists both hold.
+        owner = lists.member_list()
+        sel = np.flatnonzero(~small[owner])
+        doc, lst = lists.members[sel], owner[sel]
+        order = np.lexsort((lst, doc))
+        doc, lst = doc[order], lst[order]
+        off = np.searchsorted(doc, np.arange(n_docs + 1)).astype(np.int64)
+        has = np.diff(off) > 0
+        cand = np.flatnonzero(has[pairs[:, 0]] & has[pairs[:, 1]])
+        for lo in range(0, len(cand), 1 << 20):  # bounded temporaries
+            part = cand[lo : lo + (1 << 20)]
+            k, shared = _merge_shared(off, lst, pairs[part, 0], pairs[part, 1])
+            entry_pair = np.concatenate([entry_pair, part[k]])
+            entry_list = np.concatenate([entry_list, shared])
+    return Evidence(pairs=pairs, entry_pair=entry_pair, entry_list=entry_list)

@@ -1,0 +1,116 @@
+"""Phase 1: one batch of articles → the compact features the store keeps.
+
+normalise → shingle → sign, then per article: its distinct shingle fingerprints, its
+MinHash signature, the hash of its normalised text, where it is cut short if it is an
+excerpt (and the fingerprints just before the cut), and its paragraph spans. Nothing
+here depends on other batches, so batches run in any process in any order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+import xxhash
+
+from .cluster import excerpt_cut
+from .normalise import Tokens, tokenise
+from .shingle import Shingles, shingle
+from .sign import signatures
+from .store import DOC_SCHEMA, TAIL, ShardData
+
+if TYPE_CHECKING:
+    from .ingest import Article
+
+
+def bodies(texts: Sequence[str], body_starts: Sequence[int]) -> list[str]:
+    """The texts with any front matter blanked out (same lengths, so offsets still hold)."""
+    return [t if b == 0 else " " * b + t[b:] for t, b in zip(texts, body_starts)]
+
+
+def content_hashes(tokens: Tokens) -> np.ndarray:
+    """Hash of each document's normalised token sequence; equal hashes mean the same text."""
+    data = memoryview(np.ascontiguousarray(tokens.hashes, dtype="<u8")).cast("B")
+    bounds = (np.asarray(tokens.offsets, dtype=np.int64) * 8).tolist()
+    digest = xxhash.xxh3_64_intdigest
+    return np.array([digest(data[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])], dtype=np.uint64)
+
+
+def distinct_shingles(sh: Shingles) -> tuple[np.ndarray, np.ndarray]:
+    """Each document's distinct shingle hashes, sorted (CSR: offsets, hashes)."""
+    n_docs = len(sh.offsets) - 1
+    doc = np.repeat(np.arange(n_docs, dtype=np.int64), np.diff(sh.offsets))
+    order = np.lexsort((sh.hashes, doc))
+    h, d = sh.hashes[order], doc[order]
+    keep = np.ones(len(h), dtype=bool)
+    keep[1:] = (h[1:] != h[:-1]) | (d[1:] != d[:-1])
+    h, d = h[keep], d[keep]
+    offsets = np.searchsorted(d, np.arange(n_docs + 1)).astype(np.int64)
+    return offsets, h
+
+
+def excerpt_tails(cuts: np.ndarray, tokens: Tokens, sh: Shingles) -> np.ndarray:
+    """For each document cut short, the hashes of its last ``TAIL`` shingles before the cut (0: none)."""
+    out = np.zeros((len(cuts), TAIL), dtype=np.uint64)
+    for i in np.flatnonzero(cuts >= 0).tolist():
+        s = sh.doc(i)
+        before = np.flatnonzero(tokens.ends[sh.last[s]] <= cuts[i])
+        last = sh.hashes[s][before[-TAIL:]]
+        out[i, : len(last)] = last
+    return out
+
+
+def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threads: int | None = None) -> ShardData:
+    """The features of a batch of articles (see the module docstring)."""
+    texts = [a.text for a in articles]
+    body_starts = [int(a.body_start) for a in articles]
+    tokens = tokenise(bodies(texts, body_starts), threads=threads)
+    sh = shingle(tokens, k)
+    sig = signatures(sh.hashes, sh.offsets, num_perm, seed)
+    set_offsets, fps = distinct_shingles(sh)
+    n_docs = len(articles)
+    doc_of = np.repeat(np.arange(n_docs, dtype=np.uint32), np.diff(set_offsets))
+    order = np.argsort(fps, kind="stable")
+    para_counts = [len(a.paragraphs) for a in articles]
+    para_offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(para_counts, out=para_offsets[1:])
+    paragraphs = np.zeros((int(para_offsets[-1]), 2), dtype=np.int64)
+    for i, a in enumerate(articles):
+        if para_counts[i]:
+            paragraphs[para_offsets[i] : para_offsets[i + 1]] = np.asarray(a.paragraphs, dtype=np.int64).reshape(-1, 2)
+    cuts = np.array(
+        [excerpt_cut(t, paragraphs[para_offsets[i] : para_offsets[i + 1]]) for i, t in enumerate(texts)],
+        dtype=np.int64,
+    )
+    docs = pl.DataFrame(
+        {
+            "id": [a.id for a in articles],
+            "path": [a.path for a in articles],
+            "kind": [a.kind for a in articles],
+            "title": [a.title for a in articles],
+            "url": [a.url for a in articles],
+            "site": [a.site for a in articles],
+            "date": [a.date for a in articles],
+            "encoding": [a.encoding for a in articles],
+            "chars": [len(t) for t in texts],
+            "bytes": [len(t.encode("utf-8", "surrogatepass")) for t in texts],
+            "body_start": body_starts,
+            "content_hash": content_hashes(tokens),
+            "n_shingles": np.diff(set_offsets),
+            "has_text": np.diff(tokens.offsets) > 0,
+            "cut": cuts,
+        },
+        schema=DOC_SCHEMA,
+    )
+    return ShardData(
+        docs=docs,
+        texts=texts,
+        paragraphs=paragraphs,
+        para_offsets=para_offsets,
+        postings=fps[order],
+        posting_docs=doc_of[order],
+        signatures=sig,
+        tails=excerpt_tails(cuts, tokens, sh),
+    )

@@ -1,0 +1,274 @@
+"""The feature store: what phase 1 keeps of every article, on disk, for phase 2 and the index.
+
+Layout (``FORMAT_VERSION`` 1), a directory::
+
+    manifest.json            {"format": "dedup-feature-store", "version": 1,
+                              "params": {"k": 5, "num_perm": 128, "seed": 1}, "shards": ["000000-0000", ...]}
+    shards/<name>/           one batch of articles, written once and never changed
+        docs.parquet         one row per article: id, path, kind, title, url, site, date, encoding,
+                             chars, bytes, body_start, content_hash, n_shingles, has_text, cut
+        text.bin             the extracted texts, UTF-8 (lone surrogates kept), back to back
+        text_offsets.npy     int64 (n + 1): byte offsets of each text in text.bin
+        paragraphs.npy       int64 (p, 2): start and end (code points) of every paragraph, article by article
+        para_offsets.npy     int64 (n + 1): article i's paragraphs are rows para_offsets[i]:para_offsets[i+1]
+        postings.npy         uint64: the distinct shingle fingerprints of every article, sorted by fingerprint
+        posting_docs.npy     uint32: the article (row in docs.parquet) of each fingerprint
+        signatures.npy       uint32 (n, num_perm): MinHash signature of each article
+        tails.npy            uint64 (n, TAIL): for an excerpt, the fingerprints of its last shingles before the cut
+
+Arrays are ``.npy`` files opened memory-mapped and without pickle; tables are Parquet through polars.
+A shard is written under a temporary name and renamed into place, so a reader only ever sees whole
+shards; the manifest lists the shards in article order and is replaced atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+FORMAT = "dedup-feature-store"
+FORMAT_VERSION = 1
+TAIL = 5
+_ARRAYS = ("text_offsets", "paragraphs", "para_offsets", "postings", "posting_docs", "signatures", "tails")
+
+DOC_SCHEMA = {
+    "id": pl.Utf8,
+    "path": pl.Utf8,
+    "kind": pl.Utf8,
+    "title": pl.Utf8,
+    "url": pl.Utf8,
+    "site": pl.Utf8,
+    "date": pl.Utf8,
+    "encoding": pl.Utf8,
+    "chars": pl.Int64,
+    "bytes": pl.Int64,
+    "body_start": pl.Int64,
+    "content_hash": pl.UInt64,
+    "n_shingles": pl.Int64,
+    "has_text": pl.Boolean,
+    "cut": pl.Int64,
+}
+
+
+class StoreError(Exception):
+    """A store that cannot be used (missing, corrupt, or of a newer format); the message is one line."""
+
+
+@dataclass
+class ShardData:
+    """One batch of articles' features, as phase 1 computes them (see the module docstring)."""
+
+    docs: pl.DataFrame
+    texts: list[str]
+    paragraphs: np.ndarray
+    para_offsets: np.ndarray
+    postings: np.ndarray
+    posting_docs: np.ndarray
+    signatures: np.ndarray
+    tails: np.ndarray
+
+
+def encode_texts(texts: Sequence[str]) -> tuple[bytes, np.ndarray]:
+    """The texts as one UTF-8 blob (lone surrogates kept) and the byte offsets of each."""
+    parts = [t.encode("utf-8", "surrogatepass") for t in texts]
+    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in parts], out=offsets[1:])
+    return b"".join(parts), offsets
+
+
+def write_shard(root: Path, name: str, data: ShardData) -> None:
+    """Write a shard under a temporary name, then rename it into ``root/shards/name``."""
+    shards = root / "shards"
+    shards.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=shards))
+    try:
+        data.docs.write_parquet(tmp / "docs.parquet", compression="zstd")
+        blob, text_offsets = encode_texts(data.texts)
+        (tmp / "text.bin").write_bytes(blob)
+        arrays = {
+            "text_offsets": text_offsets,
+            "paragraphs": data.paragraphs,
+            "para_offsets": data.para_offsets,
+            "postings": data.postings,
+            "posting_docs": data.posting_docs,
+            "signatures": data.signatures,
+            "tails": data.tails,
+        }
+        for key, arr in arrays.items():
+            np.save(tmp / f"{key}.npy", np.ascontiguousarray(arr), allow_pickle=False)
+        final = shards / name
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+class Shard:
+    """A written shard, its arrays memory-mapped on first use."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def array(self, key: str) -> np.ndarray:
+        if key not in self._arrays:
+            try:
+                self._arrays[key] = np.load(self.path / f"{key}.npy", mmap_mode="r", allow_pickle=False)
+            except (OSError, ValueError) as e:
+                raise StoreError(f"{self.path}: cannot read {key}.npy ({e})") from None
+        return self._arrays[key]
+
+    @cached_property
+    def docs(self) -> pl.DataFrame:
+        try:
+            return pl.read_parquet(self.path / "docs.parquet")
+        except Exception as e:  # polars raises several kinds for a damaged file
+            raise StoreError(f"{self.path}: cannot read docs.parquet ({e})") from None
+
+    @cached_property
+    def _text(self) -> np.ndarray:
+        size = (self.path / "text.bin").stat().st_size
+        if size == 0:
+            return np.zeros(0, dtype=np.uint8)
+        return np.memmap(self.path / "text.bin", dtype=np.uint8, mode="r")
+
+    def text(self, i: int) -> str:
+        off = self.array("text_offsets")
+        return bytes(self._text[int(off[i]) : int(off[i + 1])]).decode("utf-8", "surrogatepass")
+
+    def paragraphs(self, i: int) -> np.ndarray:
+        off = self.array("para_offsets")
+        return np.asarray(self.array("paragraphs")[int(off[i]) : int(off[i + 1])])
+
+    def bucket_rows(self, lo_bucket: int, hi_bucket: int) -> tuple[np.ndarray, np.ndarray]:
+        """Postings whose fingerprint's top 8 bits lie in [lo_bucket, hi_bucket): (fingerprints, docs)."""
+        bounds = self.bucket_bounds
+        a, b = int(bounds[lo_bucket]), int(bounds[hi_bucket])
+        return self.array("postings")[a:b], self.array("posting_docs")[a:b]
+
+    @cached_property
+    def bucket_bounds(self) -> np.ndarray:
+        fps = self.array("postings")
+        edges = np.arange(257, dtype=np.uint64) << np.uint64(56)
+        out = np.searchsorted(fps, edges[:-1]).astype(np.int64)
+        return np.append(out, len(fps))
+
+
+class FeatureStore:
+    """A directory of shards plus a manifest (see the module docstring)."""
+
+    def __init__(self, root: str | os.PathLike[str], params: dict | None = None, create: bool = False) -> None:
+        self.root = Path(root)
+        manifest = self.root / "manifest.json"
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.params = dict(params or {})
+            self.shard_names: list[str] = []
+            if not manifest.exists():
+                self._write_manifest()
+            else:
+                self._load(manifest)
+        else:
+            self._load(manifest)
+        self._shards: dict[str, Shard] = {}
+
+    def _load(self, manifest: Path) -> None:
+        try:
+            meta = json.loads(manifest.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise StoreError(f"{self.root}: not a dedup feature store (no manifest.json)") from None
+        except (OSError, ValueError) as e:
+            raise StoreError(f"{manifest}: unreadable manifest ({e})") from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise StoreError(f"{manifest}: not a dedup feature store manifest")
+        version = meta.get("version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise StoreError(
+                f"{manifest}: format version {version!r} is newer than this dedup reads ({FORMAT_VERSION})"
+            )
+        self.params = meta.get("params", {})
+        self.shard_names = list(meta.get("shards", []))
+
+    def _write_manifest(self) -> None:
+        body = {"format": FORMAT, "version": FORMAT_VERSION, "params": self.params, "shards": self.shard_names}
+        fd, tmp = tempfile.mkstemp(prefix=".manifest.", dir=self.root)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(body, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.root / "manifest.json")
+
+    def commit(self, names: Sequence[str]) -> None:
+        """Append written shards to the manifest, in order."""
+        self.shard_names.extend(names)
+        self._write_manifest()
+
+    def shard(self, name: str) -> Shard:
+        if name not in self._shards:
+            self._shards[name] = Shard(self.root / "shards" / name)
+        return self._shards[name]
+
+    def shards(self) -> Iterator[Shard]:
+        for name in self.shard_names:
+            yield self.shard(name)
+
+    @cached_property
+    def bases(self) -> np.ndarray:
+        """Global index of each shard's first article, plus the total at the end."""
+        counts = [len(s.array("text_offsets")) - 1 for s in self.shards()]
+        out = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=out[1:])
+        return out
+
+    def __len__(self) -> int:
+        return int(self.bases[-1])
+
+    def docs(self) -> pl.DataFrame:
+        """All articles' rows, in global order."""
+        frames = [s.docs for s in self.shards()]
+        return pl.concat(frames) if frames else pl.DataFrame(schema=DOC_SCHEMA)
+
+    def locate(self, i: int) -> tuple[Shard, int]:
+        """The shard holding global article ``i`` and its row there."""
+        k = int(np.searchsorted(self.bases, i, side="right")) - 1
+        if not 0 <= i < len(self) or k < 0:
+            raise IndexError(i)
+        return self.shard(self.shard_names[k]), i - int(self.bases[k])
+
+    def text(self, i: int) -> str:
+        shard, row = self.locate(i)
+        return shard.text(row)
+
+    def paragraphs(self, i: int) -> np.ndarray:
+        shard, row = self.locate(i)
+        return shard.paragraphs(row)
+
+    def row(self, key: str, i: int) -> np.ndarray:
+        """Row ``i`` of a per-article array (``signatures``, ``tails``)."""
+        shard, row = self.locate(i)
+        return np.asarray(shard.array(key)[row])
+
+    def concat(self, key: str) -> np.ndarray:
+        """A per-article array of every shard, concatenated (loads it: for small stores or small rows)."""
+        parts = [np.asarray(s.array(key)) for s in self.shards()]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def para_offsets(self) -> np.ndarray:
+        """Global CSR offsets of every article's paragraphs (rows of the concatenated ``paragraphs``)."""
+        parts, base = [np.zeros(1, dtype=np.int64)], 0
+        for s in self.shards():
+            off = np.asarray(s.array("para_offsets"))
+            parts.append(off[1:] + base)
+            base += int(off[-1])
+        return np.concatenate(parts)
