@@ -14,7 +14,7 @@ import stat
 import zlib
 from typing import BinaryIO
 
-from .model import too_large
+from .model import error_text, too_large
 
 _FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -85,7 +85,7 @@ def read_bytes(path: str, cap: int, follow: bool = False) -> bytes:
             with gzip.GzipFile(fileobj=f) as g:
                 return read_capped(g, cap)  # the cap bounds the decompressed size (no gzip bomb)
         except (OSError, EOFError, zlib.error) as e:
-            raise InputError(f"not valid gzip ({e})") from None
+            raise InputError(f"not valid gzip ({error_text(e)})") from None
 
 
 def open_stream(path: str, follow: bool = False) -> BinaryIO:

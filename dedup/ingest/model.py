@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
+from ..names import escape_name
+
 # A paragraph is a non-blank line (line breaks as str.splitlines() knows them), trimmed: from its
 # first to its last non-space character. ``\s`` is exactly what ``str.strip()`` strips.
 _PARAGRAPH = re.compile(r"\S(?:[^\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]*\S)?")
@@ -163,6 +165,13 @@ def human_size(n: int) -> str:
 def too_large(cap: int) -> str:
     """The reason given for a file or record over the size cap."""
     return f"larger than {human_size(cap)}; raise --max-file-size"
+
+
+def error_text(e: BaseException) -> str:
+    """The first line of an error's message, short and inert (it may quote file content): for a reason."""
+    msg = str(e).strip()
+    msg = msg.splitlines()[0] if msg else type(e).__name__
+    return escape_name(msg[:200])
 
 
 def clean_text(s: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from .encoding import declared_charset, decode
 from .files import InputError, os_reason, read_bytes
 from .html import extract
-from .model import DEFAULT_OPTIONS, Article, Entry, IngestOptions, Skipped, has_words
+from .model import DEFAULT_OPTIONS, Article, Entry, IngestOptions, Skipped, error_text, has_words
 from .records import read_csv, read_json, read_jsonl, read_parquet
 from .text import read_text
 from .walk import _file, _inside, walk
@@ -70,9 +70,11 @@ def read_entry(entry: Entry, options: IngestOptions = DEFAULT_OPTIONS) -> Iterat
         yield Skipped(entry.path, str(e))
     except MemoryError:
         yield Skipped(entry.path, "out of memory while reading")
-    except Exception as e:  # noqa: BLE001 - the contract: a bad input is a warning, never a traceback
-        msg = str(e).splitlines()[0][:200] if str(e) else ""
-        yield Skipped(entry.path, f"could not be read ({type(e).__name__}{': ' + msg if msg else ''})")
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as e:  # noqa: BLE001 - the contract: a bad input is a warning, never a traceback
+        # (BaseException: a Rust panic inside polars surfaces as pyo3's PanicException, not an Exception.)
+        yield Skipped(entry.path, f"could not be read ({type(e).__name__}: {error_text(e)})")
 
 
 def read_articles(

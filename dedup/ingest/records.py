@@ -21,6 +21,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from ..names import escape_name
 from .encoding import codec_name, decode, detect_legacy
 from .files import InputError, open_regular, open_stream, read_bytes
 from .html import extract, looks_like_html
@@ -30,6 +31,7 @@ from .model import (
     IngestOptions,
     Skipped,
     clean_text,
+    error_text,
     has_words,
     parse_any_date,
     site_of,
@@ -91,14 +93,9 @@ def find_fields(columns: Sequence[str], options: IngestOptions) -> Fields:
 
 
 def _no_text_field(path: str, columns: Sequence[object], options: IngestOptions) -> Skipped:
-    shown = ", ".join(str(c) for c in list(columns)[:20]) + (", ..." if len(columns) > 20 else "")
-    wanted = f"no field {options.text_field!r}" if options.text_field else "no text field"
+    shown = ", ".join(escape_name(str(c)[:60]) for c in list(columns)[:20]) + (", ..." if len(columns) > 20 else "")
+    wanted = f"no field {escape_name(options.text_field)!r}" if options.text_field else "no text field"
     return Skipped(path, f"{wanted} (fields: {shown or 'none'}); name it with --text-field")
-
-
-def _short(e: BaseException) -> str:
-    msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-    return msg[:200]
 
 
 def _str_or_none(v: object) -> str | None:
@@ -138,7 +135,7 @@ class _Maker:
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", "replace")
         if isinstance(raw, dict | list):
-            return Skipped(label, f"field {fields.text!r} is not text")
+            return Skipped(label, f"field {escape_name(fields.text)!r} is not text")
         if not isinstance(raw, str) or not raw.strip():
             return Skipped(label, "no text")
         if len(raw) > self.options.max_file_size:
@@ -189,7 +186,7 @@ def read_json(entry: Entry, options: IngestOptions) -> Iterator[Article | Skippe
         yield Skipped(entry.path, str(e))
         return
     except (ValueError, RecursionError) as e:
-        yield Skipped(entry.path, f"not valid JSON: {_short(e)}")
+        yield Skipped(entry.path, f"not valid JSON: {error_text(e)}")
         return
     maker = _Maker(entry, options, encoding)
     if isinstance(doc, dict):
@@ -252,7 +249,7 @@ def _json_lines(entry: Entry, options: IngestOptions) -> Iterator[object]:
             try:
                 yield _loads(line)[0]
             except (ValueError, RecursionError) as e:
-                yield Skipped(f"{entry.path}#line {n}", f"not valid JSON: {_short(e)}")
+                yield Skipped(f"{entry.path}#line {n}", f"not valid JSON: {error_text(e)}")
 
 
 def read_jsonl(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped]:
@@ -262,7 +259,7 @@ def read_jsonl(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipp
     except InputError as e:
         yield Skipped(entry.path, str(e))
     except (OSError, EOFError) as e:  # a truncated or corrupt gzip stream
-        yield Skipped(entry.path, f"read error: {_short(e)}")
+        yield Skipped(entry.path, f"read error: {error_text(e)}")
 
 
 def _fd_path(fd: int) -> str | None:
@@ -320,6 +317,9 @@ def read_csv(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped
                     raise_if_empty=False,
                 )
                 columns = lf.collect_schema().names()
+                if not columns:
+                    yield Skipped(entry.path, "no text")
+                    return
                 fields = find_fields(columns, options)
                 if fields.text is None:
                     yield _no_text_field(entry.path, columns, options)
@@ -337,7 +337,7 @@ def read_csv(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped
             for n, row in enumerate(rows, 1):
                 yield maker.make(row, fields, n, f"row {n}")
         except (pl.exceptions.PolarsError, csv.Error, OSError, ValueError) as e:
-            yield Skipped(entry.path, f"not valid CSV: {_short(e)}")
+            yield Skipped(entry.path, f"not valid CSV: {error_text(e)}")
 
 
 def read_parquet(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped]:
@@ -361,4 +361,4 @@ def read_parquet(entry: Entry, options: IngestOptions) -> Iterator[Article | Ski
             for n, row in enumerate(_polars_rows(lf, fields, cast=True), 1):
                 yield maker.make(row, fields, n, f"row {n}")
         except (pl.exceptions.PolarsError, OSError, ValueError) as e:
-            yield Skipped(entry.path, f"not valid Parquet: {_short(e)}")
+            yield Skipped(entry.path, f"not valid Parquet: {error_text(e)}")

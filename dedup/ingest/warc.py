@@ -18,7 +18,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecordType
 from .encoding import declared_charset, decode
 from .files import InputError, open_regular
 from .html import extract
-from .model import Article, Entry, IngestOptions, Skipped, has_words, parse_any_date, site_of, too_large
+from .model import Article, Entry, IngestOptions, Skipped, error_text, has_words, parse_any_date, site_of, too_large
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 
@@ -61,7 +61,7 @@ def read_warc(entry: Entry, options: IngestOptions) -> Iterator[Article | Skippe
                     text, encoding = decode(body, options.encoding, charset or declared_charset(body))
                     page = extract(text, uri)
                 except (OSError, ValueError, UnicodeError) as e:
-                    yield Skipped(where, f"broken record ({e})")
+                    yield Skipped(where, f"broken record ({error_text(e)})")
                     continue
                 if not has_words(page.text):
                     yield Skipped(where, "no text")
@@ -86,4 +86,5 @@ def read_warc(entry: Entry, options: IngestOptions) -> Iterator[Article | Skippe
                     kind="warc",
                 )
         except (OSError, ValueError) as e:
-            yield Skipped(f"{entry.path}#record {n + 1}", f"broken WARC record, rest of the file not read ({e})")
+            reason = f"broken WARC record, rest of the file not read ({error_text(e)})"
+            yield Skipped(f"{entry.path}#record {n + 1}", reason)
