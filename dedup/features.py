@@ -2,7 +2,7 @@
 
 normalise → shingle → sign, then per article: its distinct shingle fingerprints, its
 MinHash signature, the hash of its normalised text, where it is cut short if it is an
-excerpt (and the fingerprints just before the cut), and its paragraph spans. Nothing
+excerpt, and its paragraph spans. Nothing
 here depends on other batches, so batches run in any process in any order.
 """
 
@@ -12,14 +12,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-import polars as pl
 import xxhash
 
 from .cluster import excerpt_cut
 from .normalise import Tokens, tokenise
 from .shingle import Shingles, shingle
 from .sign import signatures
-from .store import DOC_SCHEMA, TAIL, ShardData
+from .store import ShardData
 
 if TYPE_CHECKING:
     from .ingest import Article
@@ -51,17 +50,6 @@ def distinct_shingles(sh: Shingles) -> tuple[np.ndarray, np.ndarray]:
     return offsets, h
 
 
-def excerpt_tails(cuts: np.ndarray, tokens: Tokens, sh: Shingles) -> np.ndarray:
-    """For each document cut short, the hashes of its last ``TAIL`` shingles before the cut (0: none)."""
-    out = np.zeros((len(cuts), TAIL), dtype=np.uint64)
-    for i in np.flatnonzero(cuts >= 0).tolist():
-        s = sh.doc(i)
-        before = np.flatnonzero(tokens.ends[sh.last[s]] <= cuts[i])
-        last = sh.hashes[s][before[-TAIL:]]
-        out[i, : len(last)] = last
-    return out
-
-
 def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threads: int | None = None) -> ShardData:
     """The features of a batch of articles (see the module docstring)."""
     texts = [a.text for a in articles]
@@ -84,26 +72,23 @@ def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threa
         [excerpt_cut(t, paragraphs[para_offsets[i] : para_offsets[i + 1]]) for i, t in enumerate(texts)],
         dtype=np.int64,
     )
-    docs = pl.DataFrame(
-        {
-            "id": [a.id for a in articles],
-            "path": [a.path for a in articles],
-            "kind": [a.kind for a in articles],
-            "title": [a.title for a in articles],
-            "url": [a.url for a in articles],
-            "site": [a.site for a in articles],
-            "date": [a.date for a in articles],
-            "encoding": [a.encoding for a in articles],
-            "chars": [len(t) for t in texts],
-            "bytes": [len(t.encode("utf-8", "surrogatepass")) for t in texts],
-            "body_start": body_starts,
-            "content_hash": content_hashes(tokens),
-            "n_shingles": np.diff(set_offsets),
-            "has_text": np.diff(tokens.offsets) > 0,
-            "cut": cuts,
-        },
-        schema=DOC_SCHEMA,
-    )
+    docs = {
+        "id": [a.id for a in articles],
+        "path": [a.path for a in articles],
+        "kind": [a.kind for a in articles],
+        "title": [a.title for a in articles],
+        "url": [a.url for a in articles],
+        "site": [a.site for a in articles],
+        "date": [a.date for a in articles],
+        "encoding": [a.encoding for a in articles],
+        "chars": [len(t) for t in texts],
+        "bytes": [len(t.encode("utf-8", "surrogatepass")) for t in texts],
+        "body_start": body_starts,
+        "content_hash": content_hashes(tokens),
+        "n_shingles": np.diff(set_offsets),
+        "has_text": np.diff(tokens.offsets) > 0,
+        "cut": cuts,
+    }
     return ShardData(
         docs=docs,
         texts=texts,
@@ -112,5 +97,4 @@ def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threa
         postings=fps[order],
         posting_docs=doc_of[order],
         signatures=sig,
-        tails=excerpt_tails(cuts, tokens, sh),
     )

@@ -36,11 +36,12 @@ from .read import Corpus
 from .result import ScanResult
 from .shingle import DEFAULT_K, shingle
 from .sign import DEFAULT_NUM_PERM, DEFAULT_SEED
-from .store import FeatureStore
+from .store import FeatureStore, publish_shard, stage_shard, write_shard
 from .verify import CLUSTERING, DocInfo, VerifyParams, exact_pairs, verify
 
 Progress = Callable[[str, int, int | None], None]
 PHASES = ("read", "match", "align", "label")
+EXCERPT_TAIL = 32  # shingles before an excerpt's cut that must run on in the text it was cut from
 
 
 @dataclass(frozen=True)
@@ -144,30 +145,40 @@ def _batches(articles: Iterable[Article | Skipped], options: ScanOptions, skippe
         yield batch
 
 
-def _run_task(root: str, task: _Task, options: ScanOptions, threads: int | None) -> tuple[list[str], list, int]:
-    """Read one task's files and write their shards; returns (shard names, skipped, files done)."""
+def _run_task(root: str, task: _Task, options: ScanOptions, threads: int | None) -> tuple[list, list, int]:
+    """Read one task's files and stage their shards (no polars: it may run in a forked worker).
+
+    Returns ([(shard name, staged folder, docs columns)], skipped, files done); ``publish_shard``
+    completes each shard in the parent.
+    """
+    from .ingest import read_entry
+
     fs_root = Path(root)
     skipped: list[Skipped] = []
-    names = []
-
-    from .ingest import read_entry
+    staged = []
 
     def articles() -> Iterator[Article | Skipped]:
         for entry in task.entries:
             yield from read_entry(entry, options.ingest)
 
-    from .store import write_shard
-
     for sub, batch in enumerate(_batches(articles(), options, skipped)):
         name = f"{task.number:06d}-{sub:04d}"
-        write_shard(fs_root, name, extract(batch, options.k, options.num_perm, options.seed, threads))
-        names.append(name)
-    return names, skipped, len(task.entries)
+        data = extract(batch, options.k, options.num_perm, options.seed, threads)
+        staged.append((name, stage_shard(fs_root, name, data), data.docs))
+    return staged, skipped, len(task.entries)
 
 
-def _worker(args: tuple[str, _Task, ScanOptions]) -> tuple[list[str], list, int]:
+def _worker(args: tuple[str, _Task, ScanOptions]) -> tuple[list, list, int]:
     root, task, options = args
     return _run_task(root, task, options, threads=1)
+
+
+def _pool_context():
+    """Fork where there is one: spawn would re-run a library user's unguarded ``__main__`` in every
+    worker. Workers use numpy only (never polars, whose thread pool does not survive a fork)."""
+    import multiprocessing
+
+    return get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
 
 
 def ingest(
@@ -184,21 +195,23 @@ def ingest(
     workers = options.workers or os.cpu_count() or 1
     names: list[str] = []
     done = 0
+
+    def publish(staged: list, skip: list, n: int) -> None:
+        nonlocal done
+        for name, path, docs in staged:
+            publish_shard(fs.root, name, path, docs)
+            names.append(name)
+        skipped.extend(skip)
+        done += n
+        report("read", done, n_files)
+
     if workers > 1 and len(tasks) > 1:
-        ctx = get_context("spawn")  # never fork a process whose polars/numpy threads are running
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
-            for part, skip, n in pool.map(_worker, [(str(fs.root), t, options) for t in tasks]):
-                names += part
-                skipped += skip
-                done += n
-                report("read", done, n_files)
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=_pool_context()) as pool:
+            for out in pool.map(_worker, [(str(fs.root), t, options) for t in tasks]):
+                publish(*out)
     else:
         for t in tasks:
-            part, skip, n = _run_task(str(fs.root), t, options, threads=None)
-            names += part
-            skipped += skip
-            done += n
-            report("read", done, n_files)
+            publish(*_run_task(str(fs.root), t, options, threads=None))
     return names, skipped
 
 
@@ -206,7 +219,6 @@ def _ingest_corpus(
     fs: FeatureStore, corpus: Corpus, options: ScanOptions, report: Progress
 ) -> tuple[list[str], list[Skipped]]:
     """Phase 1 over an in-memory corpus (the library entry point), in this process."""
-    from .store import write_shard
 
     def articles() -> Iterator[Article]:
         for i in sorted(range(len(corpus)), key=corpus.ids.__getitem__):  # results never depend on input order
@@ -310,12 +322,14 @@ def analyse(
     k = options.k
 
     def tail_in(e: int, o: int) -> bool:
-        tail = fs.row("tails", e)
-        tail = tail[tail != 0]
-        if not len(tail):
-            return False
-        loaded = _Loaded(fs, index, [o], k)
-        return bool(np.isin(tail, loaded.shingles.hashes).sum() * 2 > len(tail))
+        """Most of excerpt e's last ``EXCERPT_TAIL`` shingles before its cut are in o: the text runs
+        on in o up to where e stops (a stray shared sentence does not)."""
+        loaded = _Loaded(fs, index, [e, o], k)
+        sh, tokens = loaded.shingles, loaded.tokens
+        s = sh.doc(0)
+        before = np.flatnonzero(tokens.ends[sh.last[s]] <= index.cut[e])
+        tail = sh.hashes[s][before[-EXCERPT_TAIL:]]
+        return len(tail) > 0 and bool(np.isin(tail, sh.hashes[sh.doc(1)]).sum() * 2 > len(tail))
 
     info = DocInfo(index.sizes, index.content, index.has_text, index.cut >= 0, tail_in)
     verified = verify(lists, ev, info, options.verify)

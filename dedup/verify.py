@@ -124,7 +124,7 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams = Ver
     Pass 1 counts every shared shingle and groups documents that are copies of each other;
     lists whose members fall in ``boilerplate_min_docs`` groups or more are boilerplate; pass 2
     counts only the other lists. An excerpt that shares a partial-sized passage with another
-    document, or whose last words before the cut are in it, is taken as cut from it
+    document and whose last words before the cut are in it is taken as cut from it
     (``contains``), even where its text recurs so often it reads as boilerplate: a story
     excerpted by several wrapped pages does.
     """
@@ -198,8 +198,9 @@ def _cut_from(
     if not is_ex.any():
         return out
     one = is_ex[pairs[:, 0]] ^ is_ex[pairs[:, 1]]
-    out[one & (relation == 3)] = True
-    for k in np.flatnonzero(one & (relation < 0) & (shared_all >= params.partial_min_shared)).tolist():
+    # Sharing a partial-sized passage is not enough on its own: stock sentences do that too.
+    maybe = one & ((relation == 3) | ((relation < 0) & (shared_all >= params.partial_min_shared)))
+    for k in np.flatnonzero(maybe).tolist():
         e, o = (pairs[k, 0], pairs[k, 1]) if is_ex[pairs[k, 0]] else (pairs[k, 1], pairs[k, 0])
         out[k] = docs.tail_in(int(e), int(o))
     return out

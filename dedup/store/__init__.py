@@ -14,7 +14,6 @@ Layout (``FORMAT_VERSION`` 1), a directory::
         postings.npy         uint64: the distinct shingle fingerprints of every article, sorted by fingerprint
         posting_docs.npy     uint32: the article (row in docs.parquet) of each fingerprint
         signatures.npy       uint32 (n, num_perm): MinHash signature of each article
-        tails.npy            uint64 (n, TAIL): for an excerpt, the fingerprints of its last shingles before the cut
 
 Arrays are ``.npy`` files opened memory-mapped and without pickle; tables are Parquet through polars.
 A shard is written under a temporary name and renamed into place, so a reader only ever sees whole
@@ -37,8 +36,6 @@ import polars as pl
 
 FORMAT = "dedup-feature-store"
 FORMAT_VERSION = 1
-TAIL = 5
-_ARRAYS = ("text_offsets", "paragraphs", "para_offsets", "postings", "posting_docs", "signatures", "tails")
 
 DOC_SCHEMA = {
     "id": pl.Utf8,
@@ -67,14 +64,13 @@ class StoreError(Exception):
 class ShardData:
     """One batch of articles' features, as phase 1 computes them (see the module docstring)."""
 
-    docs: pl.DataFrame
+    docs: dict[str, list | np.ndarray]  # the columns of docs.parquet (DOC_SCHEMA)
     texts: list[str]
     paragraphs: np.ndarray
     para_offsets: np.ndarray
     postings: np.ndarray
     posting_docs: np.ndarray
     signatures: np.ndarray
-    tails: np.ndarray
 
 
 def encode_texts(texts: Sequence[str]) -> tuple[bytes, np.ndarray]:
@@ -85,13 +81,13 @@ def encode_texts(texts: Sequence[str]) -> tuple[bytes, np.ndarray]:
     return b"".join(parts), offsets
 
 
-def write_shard(root: Path, name: str, data: ShardData) -> None:
-    """Write a shard under a temporary name, then rename it into ``root/shards/name``."""
+def stage_shard(root: Path, name: str, data: ShardData) -> Path:
+    """Write a shard's arrays and texts under a temporary name (numpy only: safe in a forked worker);
+    ``publish_shard`` completes it."""
     shards = root / "shards"
     shards.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=shards))
     try:
-        data.docs.write_parquet(tmp / "docs.parquet", compression="zstd")
         blob, text_offsets = encode_texts(data.texts)
         (tmp / "text.bin").write_bytes(blob)
         arrays = {
@@ -101,17 +97,31 @@ def write_shard(root: Path, name: str, data: ShardData) -> None:
             "postings": data.postings,
             "posting_docs": data.posting_docs,
             "signatures": data.signatures,
-            "tails": data.tails,
         }
         for key, arr in arrays.items():
             np.save(tmp / f"{key}.npy", np.ascontiguousarray(arr), allow_pickle=False)
-        final = shards / name
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    return tmp
+
+
+def publish_shard(root: Path, name: str, staged: Path, docs: dict[str, list | np.ndarray]) -> None:
+    """Write the shard's table next to its staged arrays and rename it into ``root/shards/name``."""
+    try:
+        pl.DataFrame(docs, schema=DOC_SCHEMA).write_parquet(staged / "docs.parquet", compression="zstd")
+        final = root / "shards" / name
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(staged, final)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+
+
+def write_shard(root: Path, name: str, data: ShardData) -> None:
+    """Write a whole shard (``stage_shard`` then ``publish_shard``)."""
+    publish_shard(root, name, stage_shard(root, name, data), data.docs)
 
 
 class Shard:
@@ -255,7 +265,7 @@ class FeatureStore:
         return shard.paragraphs(row)
 
     def row(self, key: str, i: int) -> np.ndarray:
-        """Row ``i`` of a per-article array (``signatures``, ``tails``)."""
+        """Row ``i`` of a per-article array (``signatures``)."""
         shard, row = self.locate(i)
         return np.asarray(shard.array(key)[row])
 
