@@ -832,6 +832,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         help="up to this many documents also time result.to_dict()",
     )
     ap.add_argument("--adversarial", action="store_true", help="also the adversarial mix and the huge file")
+    ap.add_argument("--adversarial-only", action="store_true", help="only the adversarial cases, no corpora")
     ap.add_argument("--mix-docs", type=int, default=None, help="articles in the adversarial mix (default 1,500)")
     ap.add_argument("--big-mb", type=float, default=None, help="size of the huge file in MB (default 200)")
     ap.add_argument("--render", help="print the tables of an earlier --json file and exit")
@@ -898,14 +899,14 @@ def main(argv: list[str] | None = None) -> dict | None:
             Path(args.json).write_text(json.dumps(results, indent=1))
 
     try:
-        for n in sizes:
+        for n in [] if args.adversarial_only else sizes:
             for kind in kinds:
                 run = run_corpus(kind, n, args, work)
                 run["derived"] = derive(run)
                 results["runs"].append(run)
                 results["scaling"] = scaling(results["runs"])
                 save()
-        if args.adversarial:
+        if args.adversarial or args.adversarial_only:
             results["adversarial"] = run_adversarial(args, work)
         results["load_end"] = [round(x, 2) for x in os.getloadavg()]
         save()
