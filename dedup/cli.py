@@ -228,8 +228,16 @@ def build_options(args: argparse.Namespace, params: list[Param]) -> Any:
 # ---------------------------------------------------------------- the parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors in one line (``dedup: error: ...``), exit status 2."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        hint = f"see '{self.prog} --help'"
+        self.exit(EXIT_USAGE, f"dedup: error: {_escape(message)} ({hint})\n")
+
+
 def _parser(params: list[Param]) -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     talk = common.add_argument_group("messages")
     quiet = talk.add_mutually_exclusive_group()
     quiet.add_argument("-q", "--quiet", action="store_true", help="print only errors on stderr (no progress, warnings)")
@@ -237,7 +245,7 @@ def _parser(params: list[Param]) -> argparse.ArgumentParser:
     talk.add_argument("--debug", action="store_true", help="print the full trace of an unexpected error")
     talk.add_argument("--no-progress", action="store_true", help="no progress bar (it is shown only on a terminal)")
 
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="dedup",
         description="Find republished copies of news articles and show what was copied.",
         epilog="exit status: 0 done, 1 error (or --strict and files were skipped), 2 usage error, "
@@ -246,7 +254,7 @@ def _parser(params: list[Param]) -> argparse.ArgumentParser:
     from . import __version__
 
     p.add_argument("--version", action="version", version=f"dedup {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     s = sub.add_parser(
         "scan",

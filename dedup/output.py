@@ -158,12 +158,21 @@ def skipped_files(result: ScanResult) -> list[tuple[str, str]]:
     """(path, reason) of each input the scan skipped."""
     skipped = getattr(result, "skipped", None)
     if skipped is not None:
-        return [(str(p), str(r)) for p, r in skipped]
+        return [_path_reason(s) for s in skipped]
     out = []
     for message in getattr(getattr(result, "corpus", None), "errors", []):
         path, _, reason = message.removesuffix("; skipped").rpartition(": ")
         out.append((path, reason) if path else (message, "skipped"))
     return out
+
+
+def _path_reason(item: Any) -> tuple[str, str]:
+    """(path, reason) from a tuple, a dict or an object with ``path`` and ``reason``."""
+    if isinstance(item, tuple | list):
+        return str(item[0]), str(item[1])
+    if isinstance(item, dict):
+        return str(item.get("path")), str(item.get("reason"))
+    return str(getattr(item, "path", item)), str(getattr(item, "reason", "skipped"))
 
 
 def _meta(result: ScanResult) -> dict[str, Any]:

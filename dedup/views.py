@@ -219,7 +219,7 @@ class _WordAlignment:
         na = [normalise_text(a[s:e]) for s, e in self.wa]
         nb = [normalise_text(b[s:e]) for s, e in self.wb]
         self.ops = difflib.SequenceMatcher(None, na, nb, autojunk=False).get_opcodes()
-        self.len_a, self.len_b = len(a), len(b)
+        self.a, self.b = a, b
 
     def changed(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """Character spans of the runs of words that differ, in A and in B (one span per run)."""
@@ -247,10 +247,25 @@ class _WordAlignment:
         return len(self.wa)
 
     def char_a(self, k: int) -> int:
-        return self.wa[k][0] if k < len(self.wa) else self.len_a
+        """Where a piece starting at word k of A starts: after the space that ends word k-1, so
+        punctuation before the word (an opening quote) goes with it."""
+        return self._cut(self.a, self.wa, k)
 
     def char_b(self, k: int) -> int:
-        return self.wb[k][0] if k < len(self.wb) else self.len_b
+        return self._cut(self.b, self.wb, k)
+
+    @staticmethod
+    def _cut(text: str, words: list[tuple[int, int]], k: int) -> int:
+        if k <= 0:
+            return 0
+        if k >= len(words):
+            return len(text)
+        pos = words[k - 1][1]
+        while pos < words[k][0] and not text[pos].isspace():
+            pos += 1
+        while pos < words[k][0] and text[pos].isspace():
+            pos += 1
+        return pos
 
     def word_at_a(self, offset: int) -> int:
         """The first word of A starting at or after ``offset``."""
@@ -300,9 +315,7 @@ def _segments(al: _WordAlignment, a: str, b: str, lo: tuple[int, int], hi: tuple
         points.append(hi)
     out = []
     for (ka0, kb0), (ka1, kb1) in zip(points, points[1:]):
-        a0 = 0 if ka0 == 0 else al.char_a(ka0)
-        b0 = 0 if kb0 == 0 else al.char_b(kb0)
-        out.append((a0, al.char_a(ka1), b0, al.char_b(kb1)))
+        out.append((al.char_a(ka0), al.char_a(ka1), al.char_b(kb0), al.char_b(kb1)))
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -17,17 +18,45 @@ def test_scan_seeds_json(cli, seeds, script, check_seed_result):
     check_seed_result(run.json(), seeds)
 
 
+def _untimed(data: dict) -> dict:
+    """The result without what varies from run to run (timings)."""
+    meta = {k: v for k, v in data["meta"].items() if k != "timings"}
+    return {**data, "meta": meta}
+
+
 def test_cli_json_equals_library_to_dict(cli, seeds):
     run = cli("scan", seeds.dir, "--format", "json")
     assert run.returncode == 0, run.stderr
-    assert run.json() == scan(seeds.dir).to_dict()
+    assert list(run.json())[0] == "meta"
+    assert _untimed(run.json()) == _untimed(scan(seeds.dir).to_dict())
 
 
 def test_cli_json_is_identical_across_runs(cli):
     first = cli("scan", "seeds/", "--format", "json")
     second = cli("scan", "seeds/", "--format", "json")
     assert first.returncode == second.returncode == 0
-    assert first.stdout == second.stdout
+    assert _untimed(first.json()) == _untimed(second.json())
+
+
+def test_json_meta_has_version_and_every_parameter(cli):
+    import dataclasses
+
+    from dedup import ScanOptions, __version__
+    from dedup.output import flatten_options
+
+    run = cli("scan", "seeds/", "--format", "json", "--contains", "0.6", "--k", "6")
+    assert run.returncode == 0, run.stderr
+    meta = run.json()["meta"]
+    assert __version__ in {meta.get("dedup_version"), meta.get("dedup")}
+    assert isinstance(meta["format_version"], int)
+    expected = flatten_options(dataclasses.replace(ScanOptions(), k=6))
+    expected["verify.contains"] = 0.6
+    assert set(meta["parameters"]) == set(expected)
+    assert meta["parameters"]["verify.contains"] == 0.6
+    assert meta["parameters"]["k"] == 6
+    assert meta["inputs"]["articles"] == 5
+    assert meta["inputs"]["skipped"] == []
+    assert "timings" in meta
 
 
 def test_table_output(cli, seeds):
@@ -63,7 +92,7 @@ def test_empty_folder_is_a_usage_error(cli, tmp_path):
 
 
 def test_folder_without_articles_is_a_usage_error(cli, tmp_path, write_files):
-    write_files(tmp_path, {"page.html": "<p>hello</p>", "data.json": "{}", "sub/notes.rtf": "x"})
+    write_files(tmp_path, {"sheet.xlsx": b"PK\x03\x04", "sub/notes.rtf": "x", ".hidden.txt": "hidden words here"})
     _assert_one_line_error(cli("scan", tmp_path), str(tmp_path))
 
 
@@ -79,23 +108,78 @@ def test_unknown_output_suffix_is_a_usage_error(cli, tmp_path, name):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_invalid_utf8_file_is_a_one_line_warning_and_the_rest_is_scanned(
+def _seeds_plus_one_large(tmp_path, seeds, write_files):
+    big = "zz-big.txt"
+    text = " ".join(f"word{i}" for i in range(3000))  # ~26 KB: over a 16KB cap that every seed (< 8 KB) is under
+    files = {i: seeds.text(i) for i in seeds.ids} | {big: text}
+    write_files(tmp_path, files)
+    return big
+
+
+def test_a_skipped_file_is_a_one_line_warning_and_the_rest_is_scanned(
     cli, tmp_path, seeds, write_files, check_seed_result
 ):
-    bad = "zz-latin1.txt"
-    write_files(tmp_path, {i: seeds.text(i) for i in seeds.ids} | {bad: "Café crème, déjà vu".encode("latin-1")})
-    run = cli("scan", tmp_path, "--format", "json")
+    big = _seeds_plus_one_large(tmp_path, seeds, write_files)
+    run = cli("scan", tmp_path, "--format", "json", "--max-file-size", "16KB")
     assert run.returncode == 0, run.stderr
     check_seed_result(run.json(), seeds)
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1, run.stderr
-    assert str(tmp_path / bad) in lines[0]
+    assert lines[0].startswith("dedup: warning: ")
+    assert str(tmp_path / big) in lines[0]
+    skipped = run.json()["meta"]["inputs"]["skipped"]
+    assert [s["path"] for s in skipped] == [str(tmp_path / big)]
+
+
+def test_strict_exits_1_when_anything_was_skipped(cli, tmp_path, seeds, write_files):
+    _seeds_plus_one_large(tmp_path, seeds, write_files)
+    run = cli("scan", tmp_path, "--format", "json", "--max-file-size", "16KB", "--strict")
+    assert run.returncode == 1, run.stderr
+    assert len(run.json()["documents"]) == 5  # the result is still printed
+    assert "--strict" in run.stderr.strip().splitlines()[-1]
+    assert cli("scan", "seeds/", "--strict", "--format", "none").returncode == 0
+
+
+def test_quiet_prints_nothing_but_errors(cli, tmp_path, seeds, write_files):
+    _seeds_plus_one_large(tmp_path, seeds, write_files)
+    out = tmp_path.parent / f"{tmp_path.name}-out.json"
+    run = cli("scan", tmp_path, "--max-file-size", "16KB", "-q", "-o", out, "--format", "none")
+    assert run.returncode == 0
+    assert (run.stdout, run.stderr) == ("", "")
+    assert out.exists()
+
+
+def test_verbose_names_the_phases(cli):
+    run = cli("scan", "seeds/", "--verbose", "--format", "none")
+    assert run.returncode == 0, run.stderr
+    assert "dedup: read" in run.stderr
+    assert "scanned in" in run.stderr
 
 
 def test_version(cli):
     run = cli("--version")
     assert run.returncode == 0
     assert run.stdout.startswith("dedup ")
+
+
+def test_python_dash_m_dedup(cli):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "dedup", "scan", "seeds/", "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["clusters"][0]["source"] == "001_9fe7513b9c6ae974.txt"
+
+
+def test_license_file_is_mit():
+    text = (Path(__file__).resolve().parents[1] / "LICENSE").read_text(encoding="utf-8")
+    assert "MIT License" in text
+    assert "Copyright (c) 2026 the dedup authors" in text
 
 
 # ---------------------------------------------------------------- -o FILE
@@ -150,10 +234,13 @@ def test_tabular_outputs(cli, tmp_path, seeds, suffix):
     run = cli("scan", "seeds/", "-o", out)
     assert run.returncode == 0, run.stderr
     pairs_path = tmp_path / "result" / f"out.pairs{suffix}"
-    assert sorted(p.name for p in out.parent.iterdir()) == sorted([out.name, pairs_path.name])
+    names = [f"out{suffix}", *(f"out.{t}{suffix}" for t in ("pairs", "paragraphs", "passages"))]
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted(names)
     read = READERS[suffix]
     _expect_documents(read(out), seeds)
     _expect_pairs(read(pairs_path), seeds)
+    for name in names:
+        assert f"wrote {out.parent / name}" in run.stderr
 
 
 @pytest.mark.parametrize("suffix", [".json", ".jsonl", ".csv", ".parquet"])
@@ -170,7 +257,17 @@ def test_output_with_no_pairs(cli, tmp_path, seeds, write_files, suffix):
     assert read(out).height == 3
     pairs_path = tmp_path / f"out.pairs{suffix}"
     assert pairs_path.exists()
-    if suffix == ".jsonl":  # zero records is an empty file, which polars cannot infer a schema from
-        assert pairs_path.read_text(encoding="utf-8").strip() == ""
-    else:
-        assert read(pairs_path).height == 0
+    from dedup.tables import SCHEMAS, csv_schema
+
+    for table in ("pairs", "passages"):
+        path = tmp_path / f"out.{table}{suffix}"
+        if suffix == ".jsonl":  # zero records is an empty file: read it with the documented schema
+            assert path.read_text(encoding="utf-8").strip() == ""
+            frame = pl.read_ndjson(path, schema=SCHEMAS[table])
+        elif suffix == ".csv":
+            frame = pl.read_csv(path, schema=csv_schema(table))
+        else:
+            frame = read(path)
+            assert frame.schema == pl.Schema(SCHEMAS[table])
+        assert frame.height == 0
+        assert list(frame.columns) == list(SCHEMAS[table])
