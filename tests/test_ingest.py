@@ -412,3 +412,12 @@ def test_read_entry_on_an_entry_made_by_hand(tmp_path):
     p.write_text("Hello there, world.", encoding="utf-8")
     (a,) = read_entry(Entry(id="x.txt", path=str(p), size=19, kind="text"))
     assert (a.id, a.paragraphs, a.kind) == ("x.txt", [(0, 19)], "text")
+
+
+def test_containers_read_every_row_in_order_across_slices(tmp_path):
+    texts = [f"Row {i} has a few words." for i in range(1, 1201)]
+    pl.DataFrame({"text": texts}).write_parquet(tmp_path / "p.parquet", row_group_size=100)
+    pl.DataFrame({"text": texts}).write_csv(tmp_path / "c.csv")
+    got = [a for a in read_articles(tmp_path)]
+    assert [a.id for a in got] == [f"c.csv#{i}" for i in range(1, 1201)] + [f"p.parquet#{i}" for i in range(1, 1201)]
+    assert [a.text for a in got] == texts + texts
