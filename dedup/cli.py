@@ -263,7 +263,7 @@ def _parser(params: list[Param]) -> argparse.ArgumentParser:
         description="Find clusters of copies in a folder of articles. stdout gets the --format output; "
         "stderr gets progress (on a terminal), warnings about skipped files and errors.",
     )
-    s.add_argument("folder", help="folder of articles, searched recursively")
+    s.add_argument("folder", metavar="INPUT", help="folder of articles, searched recursively (or one file of them)")
     s.add_argument(
         "--format",
         choices=("table", "json", "jsonl", "csv", "none"),
@@ -422,10 +422,20 @@ def _folder(name: str) -> Path:
     return folder
 
 
+def _input(name: str) -> Path:
+    """What ``scan`` reads: a folder, or one file (an article, or a JSONL/CSV/Parquet/WARC of many)."""
+    path = Path(name)
+    if not path.exists():
+        raise UsageError(f"{_escape(name)}: no such file or folder")
+    if not (path.is_dir() or path.is_file()):
+        raise UsageError(f"{_escape(name)}: not a folder or a regular file")
+    return path
+
+
 def _scan(args: argparse.Namespace, params: list[Param]) -> int:
     from .output import plan_output
 
-    folder = _folder(args.folder)
+    folder = _input(args.folder)
     plan = plan_output(args.output, force=args.force) if args.output is not None else None
     options = build_options(args, params)
     result = _run_scan(folder, options, args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import polars as pl
@@ -96,9 +97,13 @@ def test_folder_without_articles_is_a_usage_error(cli, tmp_path, write_files):
     _assert_one_line_error(cli("scan", tmp_path), str(tmp_path))
 
 
-def test_a_file_instead_of_a_folder_is_a_usage_error(cli, seeds):
+def test_a_file_is_scanned_as_the_articles_it_holds(cli, seeds, tmp_path):
     path = seeds.dir / seeds.original
-    _assert_one_line_error(cli("scan", path), str(path))
+    run = cli("scan", path, "--format", "json")
+    assert run.returncode == 0, run.stderr
+    assert [d["chars"] for d in run.json()["documents"]] == [len(seeds.text(seeds.original))]
+    os.mkfifo(tmp_path / "fifo.txt")
+    _assert_one_line_error(cli("scan", tmp_path / "fifo.txt"), "fifo.txt")
 
 
 @pytest.mark.parametrize("name", ["out.xlsx", "out.txt", "out"])
