@@ -18,7 +18,8 @@ from dedup.names import csv_safe, escape_name
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))  # raise it for a longer run
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-_DIR = tempfile.mkdtemp(prefix="dedup-fuzz-")
+_TMP = tempfile.TemporaryDirectory(prefix="dedup-fuzz-")  # removed when the test process ends
+_DIR = _TMP.name
 
 # Raw file-name bytes decode (surrogateescape) to every kind of hostile str a file system can hold.
 names = st.one_of(
