@@ -504,13 +504,27 @@ def _context(args: argparse.Namespace, params: list[Param], names: list[str], de
             if not d.resolve().is_relative_to(root.resolve()):
                 raise UsageError(f"{_escape(n)}: not inside {_escape(corpus)}")
         result = _run_scan(root, options, args)
-    else:
-        from .read import read_folder
+        return _found(from_result(result), args, names, docs, root, result)
+    # The articles alone: copies of them in a temporary folder, under their paths relative to their
+    # common folder (the ids a scan of that folder would give), read by the same readers as any scan.
+    import shutil
+    import tempfile
 
-        root = Path(os.path.commonpath([d.resolve().parent for d in docs]))
-        result = _run_scan(read_folder(root, files=sorted({d.resolve() for d in docs})), options, args)
+    root = Path(os.path.commonpath([d.resolve().parent for d in docs]))
+    with tempfile.TemporaryDirectory(prefix="dedup-") as tmp:
+        for d in {d.resolve() for d in docs}:
+            target = Path(tmp) / d.relative_to(root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(d, target)
+        result = _run_scan(Path(tmp), options, args)
+        data, found = _found(from_result(result), args, names, docs, root, result)
+        for i in found:
+            data.text(i)  # read while the copies exist
+    return data, found
+
+
+def _found(data: Any, args: argparse.Namespace, names: list[str], docs: list[Path], root: Path, result: Any):
     _warn_skipped(result, args)
-    data = from_result(result)
     found = [data.find(d, root) for d in docs]
     for n, i in zip(names, found):
         if i is None:

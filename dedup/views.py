@@ -12,6 +12,7 @@ Without colour (piped, or ``NO_COLOR``) changed words are marked in the text its
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import json
 import re
@@ -159,7 +160,7 @@ def from_result(result: Any) -> ScanData:
     def read_text(i: int) -> str:
         if texts is not None:
             return texts[i]
-        return _read_document(data["documents"][i], Path.cwd())
+        return _read_document(data["documents"][i], Path.cwd(), data)
 
     def measure(i: int, j: int) -> dict[str, Any]:
         return result.compare(i, j)
@@ -178,27 +179,42 @@ def from_file(path: Path) -> ScanData:
     if not isinstance(data, dict) or not isinstance(data.get("documents"), list) or "pairs" not in data:
         raise ViewError(f"{escape_name(str(path))}: not a dedup JSON result (no documents and pairs)")
     base = path.resolve().parent
-    return ScanData(data, lambda i: _read_document(data["documents"][i], base))
+    return ScanData(data, lambda i: _read_document(data["documents"][i], base, data))
 
 
-def _read_document(doc: dict[str, Any], base: Path) -> str:
-    """The text a scan read for ``doc``, from the file it names; checked against the length it recorded."""
+def _ingest_options(data: dict[str, Any]) -> Any:
+    """The reading options the saved scan used (its ``meta.parameters``), so a text is extracted the same way."""
+    from .ingest import IngestOptions
+
+    params = (data.get("meta") or {}).get("parameters") or {}
+    names = {f.name for f in dataclasses.fields(IngestOptions)}
+    given = {k.removeprefix("ingest."): v for k, v in params.items() if k.startswith("ingest.")}
+    return IngestOptions(**{k: v for k, v in given.items() if k in names})
+
+
+def _read_document(doc: dict[str, Any], base: Path, data: dict[str, Any] | None = None) -> str:
+    """The text a scan read for ``doc``: its file read again by the same readers (HTML extracted, a record
+    picked out of its file), checked against the length the scan recorded."""
+    from .ingest import Skipped, read_file
+
     path = Path(doc.get("path") or doc["id"])
     candidates = [path] if path.is_absolute() else [path, base / path]
     found = next((p for p in candidates if p.is_file()), None)
     shown = escape_name(str(path))
     if found is None:
         raise ViewError(f"{shown}: no such file (named by the saved scan; rerun the scan or use --corpus)")
-    data = found.read_bytes()
-    encoding = doc.get("encoding") or "utf-8"
-    try:
-        text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as e:
-        raise ViewError(f"{shown}: cannot decode as {encoding} ({e}); rerun the scan") from None
+    articles = [a for a in read_file(found, _ingest_options(data or {})) if not isinstance(a, Skipped)]
+    doc_id, _, record = doc["id"].partition("#")
+    match = [a for a in articles if record and a.id.partition("#")[2] == record]
+    match = match or [a for a in articles if a.id == doc["id"] or a.url == doc.get("url") and a.url]
+    if not match and len(articles) == 1:
+        match = articles
+    if not match:
+        raise ViewError(f"{escape_name(doc['id'])}: not found in {shown} any more; rescan")
+    text = match[0].text
     if doc.get("chars") is not None and len(text) != doc["chars"]:
         raise ViewError(
-            f"{shown}: {len(text):,} characters now, {doc['chars']:,} when scanned (changed, or not a plain text file);"
-            " rescan with --corpus"
+            f"{shown}: {len(text):,} characters now, {doc['chars']:,} when scanned (changed since the scan); rescan"
         )
     return text
 

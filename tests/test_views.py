@@ -306,3 +306,18 @@ def test_names_are_escaped_in_table_views_and_messages(cli, tmp_path, seeds, wri
     assert show.returncode == 0 and "\x1b" not in show.stdout + show.stderr
     bad = cli("scan", folder, "-o", tmp_path / "x\x1b[2J.xlsx")
     assert bad.returncode == 2 and "\x1b" not in bad.stderr and "x\\x1b[2J.xlsx" in bad.stderr
+
+
+def test_from_reads_records_and_pages_as_the_scan_did(cli, tmp_path, seeds, write_files):
+    rows = [{"id": "x1", "body": seeds.text(seeds.original)}, {"id": "x2", "body": seeds.text(seeds.wrapper)}]
+    page = "<html><head><title>T</title></head><body><p>One paragraph of a page.</p><p>And another one.</p></body>"
+    folder = write_files(
+        tmp_path / "in", {"rows.jsonl": "".join(json.dumps(r) + "\n" for r in rows), "page.html": page}
+    )
+    saved = tmp_path / "r.json"
+    run = cli("scan", folder, "-o", saved, "--format", "none", "--text-field", "body", "--id-field", "id")
+    assert run.returncode == 0, run.stderr
+    assert _relation(cli("diff", "rows.jsonl#x1", "rows.jsonl#x2", "--from", saved)) == "contains (B contains A)"
+    show = cli("show", "page.html", "--from", saved)
+    assert show.returncode == 0, show.stderr
+    assert "One paragraph of a page." in show.stdout and "<p>" not in show.stdout
