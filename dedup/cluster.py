@@ -17,6 +17,7 @@ Source rule, in order:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -40,6 +41,7 @@ _STRONG = (
 )
 _MORE = (*_STRONG, "read more")
 _ELLIPSES = ("…", "...", "[…]", "[...]")
+_MAYBE_CUT = re.compile("…|\\.\\.\\.|" + "|".join(re.escape(p) for p in _MORE), re.IGNORECASE)
 
 
 def _cut(paragraph: str) -> bool:
@@ -70,6 +72,8 @@ def excerpt_cut(text: str, paragraphs: np.ndarray) -> int:
     short line that is not a sentence (a link to the rest). Neither a trailing ellipsis alone (an
     original may end on one) nor a bare "Read more:" link to a related story is enough.
     """
+    if not _MAYBE_CUT.search(text):  # neither an ellipsis nor a "read more" phrase: no cut (the common case)
+        return -1
     spans = paragraphs.tolist()
     for k, (s, e) in enumerate(spans):
         line = text[s:e]

@@ -260,15 +260,34 @@ def _merge_shared(
     return (both >> np.uint64(32)).astype(np.int64), (both & np.uint64(0xFFFFFFFF)).astype(np.int64)
 
 
+def _linking(lists: Lists, big: np.ndarray, doc_sizes: np.ndarray, min_shared: int, min_share: float) -> np.ndarray:
+    """The big lists that can make a relation on their own: at least ``min_shared`` shingles, or at
+    least ``min_share`` of two or more of their members. A sentence recurring in a thousand
+    unrelated articles is neither, and adds its weight only to pairs found by other evidence."""
+    owner = lists.member_list()
+    sel = np.flatnonzero(big[owner])
+    mostly = lists.weight[owner[sel]] >= min_share * np.maximum(doc_sizes[lists.members[sel]], 1)
+    count = np.bincount(owner[sel][mostly], minlength=len(lists))
+    return big & ((lists.weight >= min_shared) | (count >= 2))
+
+
 def pair_evidence(
-    lists: Lists, n_docs: int, extra: np.ndarray | None = None, max_enumerate: int = MAX_ENUMERATE
+    lists: Lists,
+    doc_sizes: np.ndarray,
+    extra: np.ndarray | None = None,
+    min_shared: int = 50,
+    min_share: float = 0.5,
+    max_enumerate: int = MAX_ENUMERATE,
 ) -> Evidence:
     """Candidate pairs and the lists each shares (see the module docstring); ``extra`` adds pairs
-    (a, b) that must be measured whatever the lists say (exact copies)."""
+    (a, b) that must be measured whatever the lists say (exact copies). A big list links its members
+    only when it can make a relation by itself (``_linking``: ``min_shared`` shingles, or
+    ``min_share`` of its members' distinct shingles)."""
+    n_docs = len(doc_sizes)
     sizes = lists.sizes()
     small = sizes <= max_enumerate
     codes, which = _enumerate(lists, small, max_enumerate)
-    others = [_star_chain(lists, ~small)]
+    others = [_star_chain(lists, _linking(lists, ~small, doc_sizes, min_shared, min_share))]
     if extra is not None and len(extra):
         others.append(_pair_codes(extra[:, 0], extra[:, 1]))
     pair_codes = np.unique(np.concatenate([codes, *others]))
@@ -289,8 +308,8 @@ def pair_evidence(
         off = np.searchsorted(doc, np.arange(n_docs + 1)).astype(np.int64)
         has = np.diff(off) > 0
         cand = np.flatnonzero(has[pairs[:, 0]] & has[pairs[:, 1]])
-        for lo in range(0, len(cand), 1 << 20):  # bounded temporaries
-            part = cand[lo : lo + (1 << 20)]
+        for lo in range(0, len(cand), 1 << 16):  # bounded temporaries
+            part = cand[lo : lo + (1 << 16)]
             k, shared = _merge_shared(off, lst, pairs[part, 0], pairs[part, 1])
             entry_pair = np.concatenate([entry_pair, part[k]])
             entry_list = np.concatenate([entry_list, shared])

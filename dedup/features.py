@@ -37,17 +37,34 @@ def content_hashes(tokens: Tokens) -> np.ndarray:
     return np.array([digest(data[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])], dtype=np.uint64)
 
 
-def distinct_shingles(sh: Shingles) -> tuple[np.ndarray, np.ndarray]:
-    """Each document's distinct shingle hashes, sorted (CSR: offsets, hashes)."""
+FP_LOW_BITS = 16  # a fingerprint is a shingle hash with its low bits cleared; they number the batch's articles
+FP_MASK = np.uint64(~((1 << FP_LOW_BITS) - 1) & 0xFFFFFFFFFFFFFFFF)
+MAX_BATCH = (1 << FP_LOW_BITS) - 1
+
+
+def fingerprints(hashes: np.ndarray) -> np.ndarray:
+    """The fingerprint of each shingle hash (48 bits: the store's postings compare these)."""
+    return hashes & FP_MASK
+
+
+def postings(sh: Shingles) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each document's distinct shingle fingerprints as (fingerprints, documents) sorted by
+    fingerprint then document, and how many each document has.
+
+    One sort of fingerprints packed with the document number, no argsort: duplicates within a
+    document become equal keys and drop out.
+    """
     n_docs = len(sh.offsets) - 1
-    doc = np.repeat(np.arange(n_docs, dtype=np.int64), np.diff(sh.offsets))
-    order = np.lexsort((sh.hashes, doc))
-    h, d = sh.hashes[order], doc[order]
-    keep = np.ones(len(h), dtype=bool)
-    keep[1:] = (h[1:] != h[:-1]) | (d[1:] != d[:-1])
-    h, d = h[keep], d[keep]
-    offsets = np.searchsorted(d, np.arange(n_docs + 1)).astype(np.int64)
-    return offsets, h
+    if n_docs > MAX_BATCH + 1:
+        raise ValueError(f"a batch holds at most {MAX_BATCH + 1} articles")
+    keys = fingerprints(sh.hashes)
+    keys |= np.repeat(np.arange(n_docs, dtype=np.uint64), np.diff(sh.offsets))
+    keys.sort()
+    if len(keys) > 1:
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+    docs = (keys & ~FP_MASK).astype(np.uint32)
+    keys &= FP_MASK
+    return keys, docs, np.bincount(docs, minlength=n_docs).astype(np.int64)
 
 
 def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threads: int | None = None) -> ShardData:
@@ -57,10 +74,8 @@ def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threa
     tokens = tokenise(bodies(texts, body_starts), threads=threads)
     sh = shingle(tokens, k)
     sig = signatures(sh.hashes, sh.offsets, num_perm, seed)
-    set_offsets, fps = distinct_shingles(sh)
+    fps, fp_docs, n_shingles = postings(sh)
     n_docs = len(articles)
-    doc_of = np.repeat(np.arange(n_docs, dtype=np.uint32), np.diff(set_offsets))
-    order = np.argsort(fps, kind="stable")
     para_counts = [len(a.paragraphs) for a in articles]
     para_offsets = np.zeros(n_docs + 1, dtype=np.int64)
     np.cumsum(para_counts, out=para_offsets[1:])
@@ -85,7 +100,7 @@ def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threa
         "bytes": [len(t.encode("utf-8", "surrogatepass")) for t in texts],
         "body_start": body_starts,
         "content_hash": content_hashes(tokens),
-        "n_shingles": np.diff(set_offsets),
+        "n_shingles": n_shingles,
         "has_text": np.diff(tokens.offsets) > 0,
         "cut": cuts,
     }
@@ -94,7 +109,7 @@ def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threa
         texts=texts,
         paragraphs=paragraphs,
         para_offsets=para_offsets,
-        postings=fps[order],
-        posting_docs=doc_of[order],
+        postings=fps,
+        posting_docs=fp_docs,
         signatures=sig,
     )

@@ -27,7 +27,7 @@ import numpy as np
 from .align import AlignParams, align_pair, template_like
 from .cluster import cluster
 from .evidence import doc_bits, list_fingerprints, pair_evidence, posting_lists
-from .features import bodies, extract
+from .features import MAX_BATCH, bodies, extract, fingerprints
 from .index import IndexParams
 from .ingest.model import Article, Entry, IngestOptions, Skipped
 from .label import boiler_spans, label_document, shared_spans
@@ -88,8 +88,9 @@ def scan(
     else:
         names, skipped = ingest(fs, source, options, report)
     fs.commit(names)
+    read_time = time.perf_counter() - t0
     result = analyse(fs, options, report, skipped)
-    result.timings = {"read": time.perf_counter() - t0, **result.timings}
+    result.timings = {"read": read_time, **result.timings}
     result.keep_alive = tmp
     return result
 
@@ -138,7 +139,7 @@ def _batches(articles: Iterable[Article | Skipped], options: ScanOptions, skippe
             continue
         batch.append(a)
         chars += len(a.text)
-        if len(batch) >= options.batch_docs or chars >= options.batch_chars:
+        if len(batch) >= min(options.batch_docs, MAX_BATCH + 1) or chars >= options.batch_chars:
             yield batch
             batch, chars = [], 0
     if batch:
@@ -318,7 +319,11 @@ def analyse(
     spill = Path(work.name)
     report("match", 0, None)
     lists = posting_lists(shards, fs.bases[:-1], n, spill)
-    ev = pair_evidence(lists, n, exact_pairs(index.content, index.has_text))
+    vp = options.verify
+    link_share = min(vp.contains, vp.copy_group, vp.near_duplicate)
+    ev = pair_evidence(
+        lists, index.sizes, exact_pairs(index.content, index.has_text), vp.partial_min_shared, link_share
+    )
     k = options.k
 
     def tail_in(e: int, o: int) -> bool:
@@ -388,7 +393,7 @@ def analyse(
         loaded = _Loaded(fs, index, need, k) if need else None
         if loaded is not None:
             sh = loaded.shingles
-            flags = np.isin(sh.hashes >> np.uint64(bits), boiler_fps)
+            flags = np.isin(fingerprints(sh.hashes) >> np.uint64(bits), boiler_fps)
         for d in chunk.tolist():
             paras = fs.paragraphs(d)
             spans = boiler_spans(loaded.tokens, sh, loaded.pos[d], flags) if has_boiler[d] else empty

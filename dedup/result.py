@@ -317,6 +317,7 @@ class ScanResult:
         demand, boilerplate discounted as in the scan, and its relation is None.
         """
         from .align import align_pair
+        from .features import fingerprints
         from .pipeline import _DocIndex, _Loaded
 
         p = self.pairs
@@ -345,7 +346,7 @@ class ScanResult:
         sh = loaded.shingles
         sets = []
         for r in range(2):
-            h = np.unique(sh.hashes[sh.doc(r)])
+            h = np.unique(fingerprints(sh.hashes[sh.doc(r)]))
             sets.append(h[~np.isin(h >> np.uint64(self.boiler_bits), self.boilerplate)])
         shared = np.array([len(np.intersect1d(sets[0], sets[1], assume_unique=True))])
         m = classify(shared, np.array([len(sets[0])]), np.array([len(sets[1])]), self.options.verify)
