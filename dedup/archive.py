@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -477,3 +478,47 @@ def query(index: Any, sources: Sequence[str | os.PathLike[str]], options: ScanOp
     return QueryResult(
         answers, rows, skipped, options, index.location, {"read": t_read, "query": time.perf_counter() - t}
     )
+
+
+# ---------------------------------------------------------------------------------------------- scan with an index
+
+
+class _UnionStore(FeatureStore):
+    """A folder's temporary feature store followed by a local index's shards, read as one store."""
+
+    def __init__(self, own: FeatureStore, index: Any) -> None:
+        self.root = own.root
+        self.params = own.params
+        self._paths = {n: own.root / "shards" / n for n in own.shard_names}
+        self._paths.update({f"index:{n}": index.root / "shards" / n for n in index.shard_names})
+        self.shard_names = list(self._paths)
+        self._shards = {}
+
+    def shard(self, name: str) -> Shard:
+        if name not in self._shards:
+            self._shards[name] = Shard(self._paths[name])
+        return self._shards[name]
+
+
+def scan_with_index(
+    folder: str | os.PathLike[str], index: Any, options: ScanOptions, report: Progress | None = None
+) -> Any:
+    """``scan`` of a folder together with every article of a local index: the folder's articles come
+    first, then the indexed ones; pairs, clusters and boilerplate are the scan's over both."""
+    from .pipeline import analyse
+
+    check_params(index, options)
+    if not hasattr(index, "shard_names"):
+        raise StoreError(f"{index.location}: scan --index needs a local index (use 'dedup query' with Redis)")
+    if index.removed and any(index.removed.values()):
+        raise StoreError(f"{index.location}: has removed articles not compacted yet; run 'dedup index compact' first")
+    report = report or (lambda phase, done, total: None)
+    tmp = tempfile.TemporaryDirectory(prefix="dedup-scan-")
+    fs = FeatureStore(tmp.name, params=store_params(options), create=True)
+    t0 = time.perf_counter()
+    names, skipped = ingest(fs, folder, options, report)
+    fs.commit(names)
+    result = analyse(_UnionStore(fs, index), options, report, skipped)
+    result.timings = {"read": time.perf_counter() - t0, **result.timings}
+    result.keep_alive = tmp
+    return result

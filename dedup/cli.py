@@ -308,6 +308,9 @@ def _parser(params: list[Param]) -> argparse.ArgumentParser:
     w.add_argument("--text", action="store_true", help="print only the article's text as the scan read it")
     _add_params(w, params)
 
+    from .cli_index import add_parsers  # index, query, scan --index (issue 12)
+
+    add_parsers(sub, common, params)
     c = sub.add_parser("completion", help='print a bash completion script: eval "$(dedup completion bash)"')
     c.add_argument("shell", choices=("bash",))
     return p
@@ -370,6 +373,10 @@ def _run(argv: list[str]) -> int:
     from .views import ViewError
 
     try:
+        if args.command in ("index", "query") or getattr(args, "index", None):
+            from .cli_index import run
+
+            return run(args, params)
         if args.command == "scan":
             return _scan(args, params)
         if args.command == "diff":

@@ -30,6 +30,10 @@ DEFAULT_NAME = "default"
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
 
+class IndexFailure(StoreError):
+    """The index went away while working (a Redis connection lost mid-run); the message is one line."""
+
+
 class IndexBackend(Protocol):
     """What the index algorithm needs from storage (see the module docstring)."""
 

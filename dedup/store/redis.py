@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from . import DOC_SCHEMA, Shard, StoreError
-from .backend import INDEX_FORMAT, INDEX_VERSION
+from .backend import INDEX_FORMAT, INDEX_VERSION, IndexFailure
 
 try:
     import redis as _redis
@@ -116,9 +116,9 @@ class RedisIndex:
         try:
             yield
         except _errors() as e:
-            raise StoreError(f"{self.location}: lost the connection to Redis ({_first_line(e)})") from None
+            raise IndexFailure(f"{self.location}: lost the connection to Redis ({_first_line(e)})") from None
         except _redis.exceptions.RedisError as e:
-            raise StoreError(f"{self.location}: Redis error ({_first_line(e)})") from None
+            raise IndexFailure(f"{self.location}: Redis error ({_first_line(e)})") from None
 
     @contextmanager
     def writing(self) -> Iterator[None]:
