@@ -371,8 +371,9 @@ def _passage_rows(a: str, b: str, full: bool, marks: bool) -> list[tuple[Text, T
         if n:
             a_hidden = al.char_a(tail[0]) - al.char_a(head[0])
             words = tail[0] - head[0]
-            note = Text(f"… {words:,} more shared words ({a_hidden:,} characters); --full shows them …", "dim italic")
-            rows.append((note, Text(f"… {tail[1] - head[1]:,} more words …", "dim italic")))
+            note = Text(f"… {a_hidden:,} more shared characters ({words:,} words); --full shows them …", "dim italic")
+            b_hidden = al.char_b(tail[1]) - al.char_b(head[1])
+            rows.append((note, Text(f"… {b_hidden:,} more shared characters …", "dim italic")))
         for a0, a1, b0, b1 in _segments(al, a, b, lo, hi):
             a0, a1 = _strip(a, a0, a1)
             b0, b1 = _strip(b, b0, b1)

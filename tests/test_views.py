@@ -222,12 +222,12 @@ def test_long_passages_are_elided_on_word_boundaries(cli, tmp_path, kit):
     a, b, _, body = _edited_pair(tmp_path, kit)
     assert len(body) > 3 * ELIDE_KEEP
     run = cli("diff", a, b)
-    assert "more shared words" in run.stdout and "--full shows them" in run.stdout
+    assert "more shared characters" in run.stdout and "--full shows them" in run.stdout
     full = cli("diff", a, b, "--full")
-    assert "more shared words" not in full.stdout
+    assert "more shared characters" not in full.stdout
     # In process: the kept head ends and the kept tail starts at word boundaries.
     rows = _passage_rows(body, body, full=False, marks=True)
-    notes = [n for n, (left, _) in enumerate(rows) if "more shared words" in left.plain]
+    notes = [n for n, (left, _) in enumerate(rows) if "more shared characters" in left.plain]
     assert len(notes) == 1
     head = " ".join(left.plain for left, _ in rows[: notes[0]])
     tail = " ".join(left.plain for left, _ in rows[notes[0] + 1 :])
