@@ -229,9 +229,9 @@ class _Answer:
     article: Article
     matches: list[Match]
     docs: list[dict]  # the matched indexed articles' rows
-    labels: dict[str, list[int]]  # paragraph labels by id (query article and matched ones)
-    cluster: dict[str, tuple[str, int]]  # id -> (role, cluster member count), members of the query's cluster
-    paragraphs: dict[str, np.ndarray]
+    labels: dict[tuple[bool, str], list[int]]  # paragraph labels by (indexed, id)
+    cluster: dict[tuple[bool, str], tuple[str, int]]  # (indexed, id) -> (role, cluster), the query's cluster
+    paragraphs: dict[tuple[bool, str], np.ndarray]
 
 
 def _match_one(index: Any, art: Article, fps: np.ndarray, row: dict, options: ScanOptions) -> _Answer:
@@ -338,12 +338,13 @@ def _match_one(index: Any, art: Article, fps: np.ndarray, row: dict, options: Sc
         paras = loaded.corpus.paragraphs(r)
         is_copy = clusters.role[r] == "copy"
         spans = boiler_spans(loaded.tokens, sh, r, flags)
-        labels[ids[d]] = label_document(
+        key = (d != 0, ids[d])  # (indexed, id): a query article may have the id of an indexed one
+        labels[key] = label_document(
             len(loaded.corpus.texts[r]), paras, is_copy, spans, shared.get(r, empty_spans)
         ).tolist()
-        paragraphs[ids[d]] = paras
+        paragraphs[key] = paras
         if clusters.cluster[r] >= 0:
-            roles[ids[d]] = (clusters.role[r], int(clusters.cluster[r]))
+            roles[key] = (clusters.role[r], int(clusters.cluster[r]))
     docs = rows.filter(pl.col("id").is_in([ids[d] for d in involved if d])).drop("ref").to_dicts()
     return _Answer(art, matches, docs, labels, roles, paragraphs)
 
@@ -369,22 +370,23 @@ class QueryResult:
         for ans, qrow in zip(self.answers, self.query_rows):
             base = len(clusters)
             roles = ans.cluster
-            groups: dict[int, list[str]] = {}
-            for doc_id, (_, c) in roles.items():
-                groups.setdefault(c, []).append(doc_id)
+            groups: dict[int, list[tuple[bool, str]]] = {}
+            for key, (_, c) in roles.items():
+                groups.setdefault(c, []).append(key)
             for c in sorted(groups):
-                members = sorted(groups[c])
-                source = next(d for d in members if roles[d][0] == "source")
-                clusters.append({"id": base + c, "source": source, "members": members, "query": ans.article.id})
+                members = sorted(groups[c], key=lambda m: (m[1], m[0]))
+                source = next(m[1] for m in members if roles[m][0] == "source")
+                ids = [m[1] for m in members]
+                clusters.append({"id": base + c, "source": source, "members": ids, "query": ans.article.id})
             for row, indexed in [(qrow, False)] + [(r, True) for r in ans.docs]:
                 if (indexed, row["id"]) in seen:
                     continue
                 seen.add((indexed, row["id"]))
-                role = roles.get(row["id"])
-                paras = ans.paragraphs.get(row["id"])
+                role = roles.get((indexed, row["id"]))
+                paras = ans.paragraphs.get((indexed, row["id"]))
                 if paras is None:
                     paras = np.asarray(ans.article.paragraphs, np.int64).reshape(-1, 2)
-                labels = ans.labels.get(row["id"]) or [2] * len(paras)
+                labels = ans.labels.get((indexed, row["id"])) or [2] * len(paras)
                 documents.append(
                     {
                         "id": row["id"],
