@@ -327,13 +327,17 @@ def _match_one(index: Any, art: Article, fps: np.ndarray, row: dict, options: Sc
     excerpt = (cut >= 0)[involved]
     clusters = cluster(loaded.corpus, kept_frame, CLUSTERING, syndicated, excerpt)
     pa, pb = kept_frame["a"].to_numpy(), kept_frame["b"].to_numpy()
-    shared = shared_spans(len(involved), clusters.cluster, pa, pb, [m.passages for m in matches])
+    if "cut_from" in kept_frame.columns:  # label's (start, end, by_all) spans
+        by_all = kept_frame["cut_from"].to_numpy()
+        shared = shared_spans(clusters.cluster, pa, pb, by_all, [m.passages for m in matches])
+    else:
+        shared = shared_spans(len(involved), clusters.cluster, pa, pb, [m.passages for m in matches])
     in_boiler = (list_of >= 0) & verified.boilerplate[np.maximum(list_of, 0)]
     boiler_fp = np.sort(fps[frequent | in_boiler])
     sh = loaded.shingles
     flags = np.isin(sh.hashes, boiler_fp)
     labels, paragraphs, roles = {}, {}, {}
-    empty_spans = np.zeros((0, 2), dtype=np.int64)
+    empty_spans = np.zeros((0, 3 if "cut_from" in kept_frame.columns else 2), dtype=np.int64)
     for r, d in enumerate(involved):
         paras = loaded.corpus.paragraphs(r)
         is_copy = clusters.role[r] == "copy"

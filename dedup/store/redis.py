@@ -50,9 +50,9 @@ for i = 0, #f / 8 - 1 do
   local b = struct.unpack('<I4', o, 4 * i + 5)
   local field = string.sub(f, 8 * i + 1, 8 * i + 8)
   local val = string.sub(r, a + 1, b)
-  local old = redis.call('HGET', KEYS[1], field)
-  if old then val = old .. val end
-  redis.call('HSET', KEYS[1], field, val)
+  if redis.call('HSETNX', KEYS[1], field, val) == 0 then
+    redis.call('HSET', KEYS[1], field, redis.call('HGET', KEYS[1], field) .. val)
+  end
 end
 return 0
 """
