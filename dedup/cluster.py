@@ -13,13 +13,17 @@ Source rule, in order:
    contained; an excerpt would be more contained still, hence rule 0);
 3. the earliest publication date, where dates are known;
 4. the smallest document id, so the choice is stable.
+
+Then, where sites are known, the other full texts of the source's site in the cluster are
+versions of one text (an agency's first take, fuller lead, correction): the earliest-dated of
+them is the source, the text the others derive from. Everyone else in the cluster is derived.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -77,7 +81,13 @@ def excerpt_cut(text: str, paragraphs: np.ndarray) -> int:
     spans = paragraphs.tolist()
     for k, (s, e) in enumerate(spans):
         line = text[s:e]
-        if k + 1 < len(spans) and _cut(line) and _link_line(text[spans[k + 1][0] : spans[k + 1][1]]):
+        # a paragraph cut in mid-sentence (not a headline that ends on an ellipsis) then a link line
+        if (
+            k + 1 < len(spans)
+            and _cut(line)
+            and not _link_line(line)
+            and _link_line(text[spans[k + 1][0] : spans[k + 1][1]])
+        ):
             return e
         head = line[:40].lstrip(" \t\"'“‘([-—–→»>*#").lower()
         if not head.startswith(_MORE) or k == 0:
@@ -117,16 +127,23 @@ class Clusters:
     role: list[str | None]
     sources: list[int]
     members: list[list[int]]
+    versions: list[list[int]] = field(default_factory=list)  # per cluster: other versions of the source's text
 
 
 def cluster(
-    corpus: Corpus, pairs: pl.DataFrame, linking: Sequence[str], syndicated: np.ndarray, excerpt: np.ndarray
+    corpus: Corpus,
+    pairs: pl.DataFrame,
+    linking: Sequence[str],
+    syndicated: np.ndarray,
+    excerpt: np.ndarray,
+    site: np.ndarray | None = None,
 ) -> Clusters:
     """Connected components of the pairs whose relation is in ``linking``, with sources.
 
     ``syndicated[i]``: how much of document i's text (distinct shingles, boilerplate
     aside) it shares with at least one other member of its cluster; ``excerpt[i]``:
-    whether document i is cut short (``excerpt_cut``).
+    whether document i is cut short (``excerpt_cut``); ``site[i]``: an integer per known site
+    (0: unknown), which finds the versions of the source's text (see the module docstring).
     """
     n_docs, ids, dates = len(corpus), corpus.ids, corpus.dates
     links = pairs.filter(pl.col("relation").is_in(list(linking)))
@@ -168,8 +185,17 @@ def cluster(
                 ),
             )
         )
+    versions: list[list[int]] = []
+    for k, (src, group) in enumerate(zip(sources, members)):
+        # Versions of the source's text: other full texts of the same (known) site. An agency sends
+        # a story through the day; the first of its versions is the one the others derive from.
+        same = [] if site is None or site[src] == 0 else [m for m in group if site[m] == site[src] and not excerpt[m]]
+        dated = [m for m in same if dates[m] is not None]
+        if dated:
+            sources[k] = src = min(dated, key=lambda m: (dates[m], ids[m]))
+        versions.append([m for m in same if m != src])
     role: list[str | None] = [None] * n_docs
     for src, group in zip(sources, members):
         for m in group:
             role[m] = "source" if m == src else "copy"
-    return Clusters(cluster=cluster_of, role=role, sources=sources, members=members)
+    return Clusters(cluster=cluster_of, role=role, sources=sources, members=members, versions=versions)

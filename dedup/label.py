@@ -23,13 +23,17 @@ MAJORITY = 0.5
 NEAR_IDENTICAL = 0.8  # share of a paragraph that must recur for it to be boilerplate
 
 
-def _covered(length: int, spans: np.ndarray) -> np.ndarray:
-    """Prefix sums of a character coverage mask built from (start, end) rows."""
+def _mask(length: int, spans: np.ndarray) -> np.ndarray:
+    """Character mask of the union of (start, end) rows."""
     marks = np.zeros(length + 1, dtype=np.int64)
     if len(spans):
         np.add.at(marks, spans[:, 0], 1)
         np.add.at(marks, spans[:, 1], -1)
-    mask = np.cumsum(marks[:-1]) > 0
+    return np.cumsum(marks[:-1]) > 0
+
+
+def _prefix(mask: np.ndarray) -> np.ndarray:
+    """Prefix sums of a character mask, for the covered share of any span."""
     return np.concatenate(([0], np.cumsum(mask)))
 
 
@@ -44,27 +48,36 @@ def label_document(
     """Label code (index into LABELS) of each paragraph of one document.
 
     ``boiler_spans``: character spans of its boilerplate shingles; ``shared_spans``: its side of
-    the passages it shares with other members of its cluster.
+    the passages it shares with other members of its cluster, as (start, end, by_all) rows, where
+    by_all marks a pair related by everything it shares (an excerpt and the page it was cut from).
+    A passage's boilerplate characters show a shared site template, not copied text, unless its
+    pair is related by everything it shares.
     """
     base = np.full(len(paras), WRAPPER if is_copy else ORIGINAL, dtype=np.int8)
     if len(paras) == 0:
         return base
-    if len(boiler_spans):
-        base[_share(_covered(length, boiler_spans), paras) >= NEAR_IDENTICAL] = BOILERPLATE
-    if len(shared_spans):  # shared with a copy of it: syndicated, even where the text also recurs elsewhere
-        base[_share(_covered(length, shared_spans), paras) > MAJORITY] = SYNDICATED
+    boiler = _mask(length, boiler_spans)
+    base[_share(_prefix(boiler), paras) >= NEAR_IDENTICAL] = BOILERPLATE
+    if len(shared_spans):
+        # Copied text is what the pair shares beyond a template, unless the pair is related by everything
+        # it shares (an excerpt, whose story may recur like a template): then it is all of it.
+        shared = _mask(length, shared_spans[shared_spans[:, 2] == 0, :2]) & ~boiler
+        shared |= _mask(length, shared_spans[shared_spans[:, 2] != 0, :2])
+        base[_share(_prefix(shared), paras) > MAJORITY] = SYNDICATED
     return base
 
 
 def shared_spans(
-    n_docs: int, cluster_of: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray, passages: list[np.ndarray]
+    cluster_of: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray, by_all: np.ndarray, passages: list[np.ndarray]
 ) -> dict[int, np.ndarray]:
-    """Per document, its side of the passages shared with other members of its cluster."""
+    """Per document, its side of the passages shared with other members of its cluster:
+    (start, end, by_all) rows (see ``label_document``)."""
     out: dict[int, list[np.ndarray]] = {}
-    for a, b, p in zip(pair_a.tolist(), pair_b.tolist(), passages):
+    for a, b, flag, p in zip(pair_a.tolist(), pair_b.tolist(), by_all.tolist(), passages):
         if cluster_of[a] >= 0 and cluster_of[a] == cluster_of[b] and len(p):
-            out.setdefault(a, []).append(p[:, 0:2])
-            out.setdefault(b, []).append(p[:, 2:4])
+            mark = np.full((len(p), 1), int(flag), dtype=np.int64)
+            out.setdefault(a, []).append(np.hstack([p[:, 0:2], mark]))
+            out.setdefault(b, []).append(np.hstack([p[:, 2:4], mark]))
     return {d: np.concatenate(v) for d, v in out.items()}
 
 

@@ -174,6 +174,13 @@ def _worker(args: tuple[str, _Task, ScanOptions]) -> tuple[list, list, int]:
     return _run_task(root, task, options, threads=1)
 
 
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the parent, which stops the pool and reports it once."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _pool_context():
     """Fork where there is one: spawn would re-run a library user's unguarded ``__main__`` in every
     worker. Workers use numpy only (never polars, whose thread pool does not survive a fork)."""
@@ -207,7 +214,9 @@ def ingest(
         report("read", done, n_files)
 
     if workers > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=_pool_context()) as pool:
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(tasks)), mp_context=_pool_context(), initializer=_ignore_interrupts
+        ) as pool:
             for out in pool.map(_worker, [(str(fs.root), t, options) for t in tasks]):
                 publish(*out)
     else:
@@ -266,6 +275,12 @@ class _DocIndex:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def site_codes(self) -> np.ndarray:
+        """An integer per distinct site (0: not known). Folders do not stand for sites: they are as
+        often dates or sections, and a site's template spread over them must stay one site's."""
+        site = self.frame["site"]
+        return np.where(site.is_null().to_numpy(), 0, site.rank("dense").fill_null(0).to_numpy()).astype(np.int64)
 
 
 class _Loaded:
@@ -336,9 +351,10 @@ def analyse(
         tail = sh.hashes[s][before[-EXCERPT_TAIL:]]
         return len(tail) > 0 and bool(np.isin(tail, sh.hashes[sh.doc(1)]).sum() * 2 > len(tail))
 
-    info = DocInfo(index.sizes, index.content, index.has_text, index.cut >= 0, tail_in)
+    info = DocInfo(index.sizes, index.content, index.has_text, index.cut >= 0, tail_in, index.site_codes())
     verified = verify(lists, ev, info, options.verify)
-    clusters = cluster(index, verified.pairs, CLUSTERING, verified.syndicated, index.cut >= 0)
+    site = index.site_codes()
+    clusters = cluster(index, verified.pairs, CLUSTERING, verified.syndicated, index.cut >= 0, site)
     bits = doc_bits(n)
     boiler_fps = list_fingerprints(spill, lists, verified.boilerplate)
     owner = lists.member_list()
@@ -383,9 +399,10 @@ def analyse(
     in_cluster = clusters.cluster >= 0
     for d in np.flatnonzero(in_cluster & ~has_boiler).tolist():
         labels[para_offsets[d] : para_offsets[d + 1]] = 1 if clusters.role[d] == "copy" else 2
-    shared = shared_spans(n, clusters.cluster, pair_a, pair_b, passages)
+    shared = shared_spans(clusters.cluster, pair_a, pair_b, pairs["cut_from"].to_numpy(), passages)
     todo = np.flatnonzero(has_boiler | (in_cluster & np.isin(np.arange(n), list(shared))))
     empty = np.zeros((0, 2), dtype=np.int64)
+    no_shared = np.zeros((0, 3), dtype=np.int64)
     done = 0
     report("label", 0, len(todo))
     for chunk in _doc_batches(todo, chars, options.batch_docs, options.batch_chars):
@@ -397,7 +414,7 @@ def analyse(
         for d in chunk.tolist():
             paras = fs.paragraphs(d)
             spans = boiler_spans(loaded.tokens, sh, loaded.pos[d], flags) if has_boiler[d] else empty
-            codes = label_document(int(chars[d]), paras, clusters.role[d] == "copy", spans, shared.get(d, empty))
+            codes = label_document(int(chars[d]), paras, clusters.role[d] == "copy", spans, shared.get(d, no_shared))
             labels[para_offsets[d] : para_offsets[d + 1]] = codes
         done += len(chunk)
         report("label", done, len(todo))

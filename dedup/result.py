@@ -163,15 +163,30 @@ class ScanResult:
 
     @property
     def clusters_frame(self) -> pl.DataFrame:
-        """One row per cluster: id, source, members (ids)."""
+        """One row per cluster: id, source, members (ids), and which members are other versions of
+        the source's text (same site) and which are derived from it (the rest)."""
         ids = self.corpus.ids
+        c = self.clusters
+        versions = c.versions or [[] for _ in c.sources]
+        derived = [
+            [ids[m] for m in group if m != src and m not in set(v)]
+            for src, group, v in zip(c.sources, c.members, versions)
+        ]
         return pl.DataFrame(
             {
-                "id": list(range(len(self.clusters.sources))),
-                "source": [ids[s] for s in self.clusters.sources],
-                "members": [[ids[m] for m in group] for group in self.clusters.members],
+                "id": list(range(len(c.sources))),
+                "source": [ids[s] for s in c.sources],
+                "members": [[ids[m] for m in group] for group in c.members],
+                "versions": [[ids[m] for m in v] for v in versions],
+                "derived": derived,
             },
-            schema={"id": pl.Int64, "source": pl.Utf8, "members": pl.List(pl.Utf8)},
+            schema={
+                "id": pl.Int64,
+                "source": pl.Utf8,
+                "members": pl.List(pl.Utf8),
+                "versions": pl.List(pl.Utf8),
+                "derived": pl.List(pl.Utf8),
+            },
         )
 
     @property

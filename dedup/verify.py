@@ -38,17 +38,32 @@ class VerifyParams:
     partial: neither, but at least ``partial_min_shared`` shingles in common (about
     that many words of shared passages: more than a common phrase or one quotation).
 
+    contains also takes a short derived text: the larger containment at least ``derived``
+    and at least ``derived_min_shared`` shingles in common (a 120-word item that takes
+    half its words from a wire story; one shared quotation is fewer shingles than that).
+
     Before boilerplate is known, documents count as copies of each other (for
     deciding what is boilerplate) only when one holds at least ``copy_group`` of
     the other: two reposts that share nothing but a large site template do not.
+
+    Boilerplate is text found in ``boilerplate_min_docs`` or more groups of copies that
+    recurs like a template: mostly on one site (``template_site_share`` of its articles on
+    the most common site; articles of unknown site count as one site), or in so
+    many unrelated groups (``boilerplate_min_groups_any_site``) that it is stock text
+    wherever it appears. A story retold on several sites in versions and rewrites is
+    neither, and stays evidence of copying.
     """
 
     near_duplicate: float = 0.8
     contains: float = 0.5
     partial_min_shared: int = 50
     min_shared: int = 8
+    derived: float = 0.4
+    derived_min_shared: int = 25
     boilerplate_min_docs: int = 3
     copy_group: float = 0.8
+    template_site_share: float = 0.67
+    boilerplate_min_groups_any_site: int = 25
 
 
 def classify(shared: np.ndarray, size_a: np.ndarray, size_b: np.ndarray, params: VerifyParams) -> dict[str, np.ndarray]:
@@ -63,6 +78,7 @@ def classify(shared: np.ndarray, size_a: np.ndarray, size_b: np.ndarray, params:
     relation = np.full(len(shared), -1, dtype=np.int8)
     relation[enough & (shared >= params.partial_min_shared)] = 3
     relation[enough & (hi >= params.contains)] = 2
+    relation[(shared >= max(params.derived_min_shared, params.min_shared)) & (hi >= params.derived)] = 2
     relation[enough & (lo >= params.near_duplicate)] = 1
     return {"jaccard": jaccard, "a_in_b": a_in_b, "b_in_a": b_in_a, "relation": relation}
 
@@ -88,6 +104,7 @@ class DocInfo:
     has_text: np.ndarray
     excerpt: np.ndarray  # bool
     tail_in: Callable[[int, int], bool]  # (excerpt, other): its last words before the cut are in other
+    site: np.ndarray | None = None  # int code of each document's site (0 where none is known)
 
 
 def exact_pairs(content: np.ndarray, has_text: np.ndarray) -> np.ndarray:
@@ -104,17 +121,34 @@ def exact_pairs(content: np.ndarray, has_text: np.ndarray) -> np.ndarray:
     return np.sort(np.stack([head[dup], order[dup]], axis=1), axis=1)
 
 
-def _boilerplate_lists(lists: Lists, groups: np.ndarray, min_docs: int) -> np.ndarray:
-    """Lists whose members belong to ``min_docs`` or more different groups of copies."""
-    sizes = lists.sizes()
+def _distinct_per_list(owner: np.ndarray, values: np.ndarray, n_lists: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per list, how many distinct values its members have, and how many members share the most common."""
+    keys = np.sort((owner.astype(np.uint64) << np.uint64(32)) | values.astype(np.uint64))
+    new = np.ones(len(keys), dtype=bool)
+    new[1:] = keys[1:] != keys[:-1]
+    starts = np.flatnonzero(new)
+    run = np.diff(np.append(starts, len(keys)))
+    lst = (keys[starts] >> np.uint64(32)).astype(np.int64)
+    distinct = np.bincount(lst, minlength=n_lists)
+    top = np.zeros(n_lists, dtype=np.int64)
+    np.maximum.at(top, lst, run)
+    return distinct, top
+
+
+def _boilerplate_lists(lists: Lists, groups: np.ndarray, site: np.ndarray, params: VerifyParams) -> np.ndarray:
+    """Lists whose members belong to ``boilerplate_min_docs`` or more groups of copies and that
+    recur like a template (see ``VerifyParams``): O(members) per list, never pairwise."""
     out = np.zeros(len(lists), dtype=bool)
     if not len(lists):
         return out
+    sizes = lists.sizes()
     owner = lists.member_list()
-    g = groups[lists.members]
-    keys = np.unique((owner.astype(np.uint64) << np.uint64(32)) | g.astype(np.uint64))
-    n_groups = np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=len(lists))
-    out[(sizes >= min_docs) & (n_groups >= min_docs)] = True
+    n_groups, _ = _distinct_per_list(owner, groups[lists.members], len(lists))
+    _, top_site = _distinct_per_list(owner, site[lists.members], len(lists))
+    recurring = (sizes >= params.boilerplate_min_docs) & (n_groups >= params.boilerplate_min_docs)
+    one_site = top_site >= params.template_site_share * sizes
+    stock = n_groups >= params.boilerplate_min_groups_any_site
+    out[recurring & (one_site | stock)] = True
     return out
 
 
@@ -122,8 +156,9 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams = Ver
     """Measure every candidate pair from the lists it shares, and keep those with a relation.
 
     Pass 1 counts every shared shingle and groups documents that are copies of each other;
-    lists whose members fall in ``boilerplate_min_docs`` groups or more are boilerplate; pass 2
-    counts only the other lists. An excerpt that shares a partial-sized passage with another
+    lists whose members fall in ``boilerplate_min_docs`` groups or more and recur like a template
+    are boilerplate; pass 2 counts only the other lists, and lists whose members pass 2 finds to be
+    mostly one story are given back to it. An excerpt that shares a partial-sized passage with another
     document and whose last words before the cut are in it is taken as cut from it
     (``contains``), even where its text recurs so often it reads as boilerplate: a story
     excerpted by several wrapped pages does.
@@ -141,18 +176,31 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams = Ver
     held = np.maximum(first["a_in_b"], first["b_in_a"])
     linking = is_exact | ((shared_all >= params.min_shared) & (held >= params.copy_group))
     groups = components(n_docs, pairs[linking])
-    boiler = _boilerplate_lists(lists, groups, params.boilerplate_min_docs)
+    site = docs.site if docs.site is not None else np.zeros(n_docs, dtype=np.int64)
+    boiler = _boilerplate_lists(lists, groups, site, params)
 
     # Pass 2: boilerplate lists count for nobody.
     owner = lists.member_list()
-    in_boiler = boiler[owner]
-    boiler_weight = np.bincount(lists.members[in_boiler], weights=lists.weight[owner[in_boiler]], minlength=n_docs)
-    content_sizes = sizes - boiler_weight.astype(np.int64)
-    content_entry = ~boiler[ev.entry_list]
-    shared = np.bincount(ev.entry_pair[content_entry], weights=weight[content_entry], minlength=len(pairs))
-    shared = shared.astype(np.int64)
-    m = classify(shared, content_sizes[pairs[:, 0]], content_sizes[pairs[:, 1]], params)
-    relation = np.where(is_exact, 0, m["relation"])
+
+    def measure(boiler: np.ndarray):
+        in_boiler = boiler[owner]
+        boiler_weight = np.bincount(lists.members[in_boiler], weights=lists.weight[owner[in_boiler]], minlength=n_docs)
+        content_sizes = sizes - boiler_weight.astype(np.int64)
+        content_entry = ~boiler[ev.entry_list]
+        shared = np.bincount(ev.entry_pair[content_entry], weights=weight[content_entry], minlength=len(pairs))
+        m = classify(shared.astype(np.int64), content_sizes[pairs[:, 0]], content_sizes[pairs[:, 1]], params)
+        return m, np.where(is_exact, 0, m["relation"]), shared.astype(np.int64), content_entry
+
+    m, relation, shared, content_entry = measure(boiler)
+    # A site's text that recurs only within one story (an agency's versions of it) is that story, not
+    # the site's template: the template recurs around different stories.
+    linked = (relation >= 0) & (relation <= 2)
+    story = components(n_docs, pairs[linked])
+    _, top_story = _distinct_per_list(owner, story[lists.members], len(lists))
+    one_story = boiler & (top_story >= 2) & (top_story >= params.template_site_share * lists.sizes())
+    if one_story.any():
+        boiler &= ~one_story
+        m, relation, shared, content_entry = measure(boiler)
     rescued = _cut_from(docs, pairs, relation, shared_all, params)
     relation[rescued] = 2
     shared = np.where(rescued, shared_all, shared)
@@ -184,6 +232,8 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams = Ver
             # Containment of the whole page, boilerplate included, for choosing the source.
             "page_a_in_b": page_a,
             "page_b_in_a": page_b,
+            # An excerpt taken as cut from the other: related by all they share, boilerplate included.
+            "cut_from": rescued[keep],
         }
     )
     return Verified(pairs=frame, boilerplate=boiler, syndicated=syndicated)
