@@ -63,6 +63,10 @@ PARAM_HELP = {
     "verify.min_shared": "fewest shared shingles for any relation: lower finds smaller overlaps, and more noise",
     "verify.boilerplate_min_docs": "text recurring in documents of this many different groups of copies is boilerplate",
     "verify.copy_group": "before boilerplate is known, documents are copies when one holds this share of the other",
+    "verify.derived": "contains also: a text holding at least this share of another (with --derived-min-shared)",
+    "verify.derived_min_shared": "fewest shared shingles for a derived copy: above one shared quotation",
+    "verify.template_site_share": "recurring text is a site template when this share of its articles is on one site",
+    "verify.boilerplate_min_groups_any_site": "text recurring in this many unrelated groups is boilerplate on any site",
     "ingest.text_field": "column or key holding the article text in JSON/JSONL/CSV/Parquet inputs",
     "ingest.id_field": "column or key holding the article id (default: the row number)",
     "ingest.date_field": "column or key holding the publication date",
@@ -73,7 +77,7 @@ PARAM_HELP = {
     "ingest.max_file_size": "skip (with a warning) an article file or record larger than this, e.g. 50MB",
 }
 # Groups whose fields are options without a prefix (--contains, --text-field); other nested groups
-# get their name as prefix (--index-bands, --align-max-gap).
+# get their name as prefix (--align-max-gap).
 UNPREFIXED = ("verify", "ingest")
 # Options the CLI promises even when this build's ScanOptions lacks the field: (dotted name, default).
 PROMISED = (

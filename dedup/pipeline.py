@@ -28,7 +28,6 @@ from .align import AlignParams, align_pair, template_like
 from .cluster import cluster
 from .evidence import doc_bits, list_fingerprints, pair_evidence, posting_lists
 from .features import MAX_BATCH, bodies, extract, fingerprints
-from .index import IndexParams
 from .ingest.model import Article, Entry, IngestOptions, Skipped
 from .label import boiler_spans, label_document, shared_spans
 from .normalise import tokenise
@@ -55,7 +54,6 @@ class ScanOptions:
     k: int = DEFAULT_K
     num_perm: int = DEFAULT_NUM_PERM
     seed: int = DEFAULT_SEED
-    index: IndexParams = field(default_factory=IndexParams)
     verify: VerifyParams = field(default_factory=VerifyParams)
     align: AlignParams = field(default_factory=AlignParams)
     ingest: IngestOptions = field(default_factory=IngestOptions)
