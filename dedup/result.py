@@ -256,20 +256,24 @@ class ScanResult:
         return self.pairs["b"].to_list()
 
     def _sharers(self) -> dict[int, list[str]]:
-        """Per global paragraph, the ids of the cluster members sharing most of it (sorted)."""
-        out: dict[int, set[str]] = {}
+        """Per global paragraph, the ids of the cluster members whose passages cover most of it
+        (``tables.shared_with``, the rule the views apply to a saved result)."""
+        from .tables import shared_with
+
+        by_doc: dict[int, list[tuple[str, np.ndarray]]] = {}
         ids, cl = self.corpus.ids, self.clusters.cluster
         for a, b, ps in zip(self._pa, self._pb, self.passages):
             if cl[a] < 0 or cl[a] != cl[b] or not len(ps):
                 continue
-            for doc, other, cols in ((a, b, (0, 1)), (b, a, (2, 3))):
-                paras = self.store.paragraphs(doc)
-                lo = int(self.para_offsets[doc])
-                for s, e in ps[:, list(cols)].tolist():
-                    inside = np.minimum(paras[:, 1], e) - np.maximum(paras[:, 0], s)
-                    for k in np.flatnonzero(inside * 2 > (paras[:, 1] - paras[:, 0])).tolist():
-                        out.setdefault(lo + k, set()).add(ids[other])
-        return {k: sorted(v) for k, v in out.items()}
+            by_doc.setdefault(a, []).append((ids[b], ps[:, 0:2]))
+            by_doc.setdefault(b, []).append((ids[a], ps[:, 2:4]))
+        out: dict[int, list[str]] = {}
+        for doc, sharers in by_doc.items():
+            lo = int(self.para_offsets[doc])
+            for k, who in enumerate(shared_with(self.store.paragraphs(doc).tolist(), sharers)):
+                if who:
+                    out[lo + k] = sorted(who)
+        return out
 
     def paragraphs(self, i: int) -> list[dict[str, Any]]:
         """Paragraphs of document i with their labels."""

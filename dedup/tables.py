@@ -132,50 +132,21 @@ def pairs_frame(result: ScanResult) -> pl.DataFrame:
     return conform(result.pairs_frame, "pairs")
 
 
-def paragraphs_frame(result: ScanResult, data: dict[str, Any] | None = None) -> pl.DataFrame:
+def paragraphs_frame(result: ScanResult) -> pl.DataFrame:
     """One row per paragraph: doc, start, end, label, shared_with (cluster co-members sharing most of it)."""
-    frame = getattr(result, "paragraphs_frame", None)
-    if isinstance(frame, pl.DataFrame):
-        return conform(frame, "paragraphs")
-    data = data if data is not None else result.to_dict()
-    sharers = sharers_by_document(data)
-    rows: dict[str, list] = {name: [] for name in SCHEMAS["paragraphs"]}
-    for doc in data["documents"]:
-        paras = doc.get("paragraphs") or []
-        spans = [(p["start"], p["end"]) for p in paras]
-        who = shared_with(spans, sharers.get(doc["id"], []))
-        for p, w in zip(paras, who):
-            rows["doc"].append(doc["id"])
-            rows["start"].append(p["start"])
-            rows["end"].append(p["end"])
-            rows["label"].append(p["label"])
-            rows["shared_with"].append(w)
-    return pl.DataFrame(rows, schema=SCHEMAS["paragraphs"])
+    return conform(result.paragraphs_frame, "paragraphs")
 
 
-def passages_frame(result: ScanResult, data: dict[str, Any] | None = None) -> pl.DataFrame:
+def passages_frame(result: ScanResult) -> pl.DataFrame:
     """One row per shared passage: the pair's ids and the offsets on both sides."""
-    frame = getattr(result, "passages_frame", None)
-    if isinstance(frame, pl.DataFrame):
-        return conform(frame, "passages")
-    data = data if data is not None else result.to_dict()
-    rows: dict[str, list] = {name: [] for name in SCHEMAS["passages"]}
-    for pair in data["pairs"]:
-        for p in pair.get("passages") or []:
-            rows["a"].append(pair["a"])
-            rows["b"].append(pair["b"])
-            for key in ("a_start", "a_end", "b_start", "b_end"):
-                rows[key].append(p[key])
-    return pl.DataFrame(rows, schema=SCHEMAS["passages"])
+    return conform(result.passages_frame, "passages")
 
 
-def all_tables(result: ScanResult, data: dict[str, Any] | None = None) -> dict[str, pl.DataFrame]:
+def all_tables(result: ScanResult) -> dict[str, pl.DataFrame]:
     """The four tables by name, each in its documented schema."""
-    if data is None and not (hasattr(result, "paragraphs_frame") and hasattr(result, "passages_frame")):
-        data = result.to_dict()
     return {
         "documents": documents_frame(result),
         "pairs": pairs_frame(result),
-        "paragraphs": paragraphs_frame(result, data),
-        "passages": passages_frame(result, data),
+        "paragraphs": paragraphs_frame(result),
+        "passages": passages_frame(result),
     }
