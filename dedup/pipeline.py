@@ -116,12 +116,13 @@ def _tasks(entries: Iterable[Entry | Skipped], options: ScanOptions, skipped: li
         if isinstance(e, Skipped):
             skipped.append(e)
             continue
-        if batch and (len(batch) >= options.batch_docs or size + e.size > options.batch_chars or e.kind != "text"):
+        single = e.kind in ("text", "html")  # one article a file; the other kinds hold records
+        if batch and (len(batch) >= options.batch_docs or size + e.size > options.batch_chars or not single):
             yield _Task(number, batch)
             number, batch, size = number + 1, [], 0
         batch.append(e)
         size += e.size
-        if e.kind not in ("text", "html"):  # containers: one task each, split into batches by the worker
+        if not single:  # a file of records: a task of its own, split into batches by the worker
             yield _Task(number, batch)
             number, batch, size = number + 1, [], 0
     if batch:
