@@ -8,7 +8,8 @@ here depends on other batches, so batches run in any process in any order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,8 +17,8 @@ import xxhash
 
 from .cluster import excerpt_cut
 from .normalise import Tokens, tokenise
-from .shingle import Shingles, shingle
-from .sign import signatures
+from .shingle import Shingles, _kgram_hashes, shingle
+from .sign import EMPTY, densified, raw_bins, signatures
 from .store import ShardData
 
 if TYPE_CHECKING:
@@ -67,14 +68,76 @@ def postings(sh: Shingles) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return keys, docs, np.bincount(docs, minlength=n_docs).astype(np.int64)
 
 
+LONG_CHARS = 1 << 23  # an article longer than this is tokenised segment by segment (memory per segment)
+_SEGMENT_CHARS = 1 << 22
+_WHITESPACE = re.compile(r"\s")
+
+
+def _segments(text: str, size: int | None = None) -> Iterator[str]:
+    """``text`` in pieces of about ``size`` characters, cut at white space (no word is split)."""
+    size = size or _SEGMENT_CHARS
+    pos = 0
+    while pos < len(text):
+        m = _WHITESPACE.search(text, min(pos + size, len(text)))
+        end = m.end() if m else len(text)
+        yield text[pos:end]
+        pos = end
+
+
+def long_features(body: str, k: int, num_perm: int, seed: int, threads: int | None = None) -> tuple:
+    """(sorted distinct fingerprints, signature, content hash, token count) of one very long text, read
+    segment by segment: each segment's shingles include the k-1 tokens before it, MinHash bins merge by
+    minimum and the content hash streams, so the result is the same as in one piece, in bounded memory."""
+    carry = np.zeros(0, dtype=np.uint64)
+    raw = np.full(num_perm, EMPTY, dtype=np.uint32)
+    digest = xxhash.xxh3_64()
+    parts: list[np.ndarray] = []
+    n_tokens = 0
+    for piece in _segments(body):
+        h = tokenise([piece], threads=threads).hashes
+        digest.update(np.ascontiguousarray(h, dtype="<u8").tobytes())
+        n_tokens += len(h)
+        ext = np.concatenate([carry, h])
+        carry = ext[-(k - 1) :] if k > 1 else ext[:0]
+        if len(ext) < k:
+            continue
+        starts = np.arange(len(ext) - k + 1, dtype=np.int64)
+        hashes = _kgram_hashes(ext, starts, np.full(len(starts), k, dtype=np.int64), k)
+        raw = np.minimum(raw, raw_bins(hashes, num_perm, seed))
+        parts.append(np.unique(fingerprints(hashes)))
+        if len(parts) > 8:
+            parts = [np.unique(np.concatenate(parts))]
+    if 0 < n_tokens < k:  # a short text is one shingle of all its tokens
+        hashes = _kgram_hashes(carry, np.zeros(1, dtype=np.int64), np.array([n_tokens]), k)
+        raw = raw_bins(hashes, num_perm, seed)
+        parts.append(fingerprints(hashes))
+    fps = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
+    return fps, densified(raw, seed), np.uint64(digest.intdigest()), n_tokens
+
+
 def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threads: int | None = None) -> ShardData:
     """The features of a batch of articles (see the module docstring)."""
     texts = [a.text for a in articles]
     body_starts = [int(a.body_start) for a in articles]
-    tokens = tokenise(bodies(texts, body_starts), threads=threads)
+    long = [i for i, t in enumerate(texts) if len(t) > LONG_CHARS]
+    batch_bodies = bodies(texts, body_starts)
+    for i in long:  # tokenised on their own below
+        batch_bodies[i] = ""
+    tokens = tokenise(batch_bodies, threads=threads)
     sh = shingle(tokens, k)
     sig = signatures(sh.hashes, sh.offsets, num_perm, seed)
     fps, fp_docs, n_shingles = postings(sh)
+    content = content_hashes(tokens)
+    has_text = np.diff(tokens.offsets) > 0
+    if long:
+        keys = [fps | fp_docs.astype(np.uint64)]
+        for i in long:
+            body = texts[i] if body_starts[i] == 0 else texts[i][body_starts[i] :]
+            long_fps, sig[i], content[i], n_tok = long_features(body, k, num_perm, seed, threads)
+            keys.append(long_fps | np.uint64(i))
+            n_shingles[i], has_text[i] = len(long_fps), n_tok > 0
+        merged = np.sort(np.concatenate(keys))
+        fps, fp_docs = merged & FP_MASK, (merged & ~FP_MASK).astype(np.uint32)
     n_docs = len(articles)
     para_counts = [len(a.paragraphs) for a in articles]
     para_offsets = np.zeros(n_docs + 1, dtype=np.int64)
@@ -99,9 +162,9 @@ def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threa
         "chars": [len(t) for t in texts],
         "bytes": [len(t.encode("utf-8", "surrogatepass")) for t in texts],
         "body_start": body_starts,
-        "content_hash": content_hashes(tokens),
+        "content_hash": content,
         "n_shingles": n_shingles,
-        "has_text": np.diff(tokens.offsets) > 0,
+        "has_text": has_text,
         "cut": cuts,
     }
     return ShardData(

@@ -50,7 +50,21 @@ def signatures(
 _BLOCK = 1 << 22  # elements per block of ``signatures``
 
 
-def _signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
+def raw_bins(hashes: np.ndarray, num_perm: int = DEFAULT_NUM_PERM, seed: int = DEFAULT_SEED) -> np.ndarray:
+    """One set's bins before densification (``EMPTY`` where no element fell): mergeable by element-wise
+    minimum, so a set too large to hash at once is signed part by part (``densified``)."""
+    offsets = np.array([0, len(hashes)], dtype=np.int64)
+    return _signatures(hashes, offsets, num_perm, seed, densify=False)[0]
+
+
+def densified(raw: np.ndarray, seed: int = DEFAULT_SEED) -> np.ndarray:
+    """The signature of a set from its merged ``raw_bins``."""
+    sig = np.array(raw, dtype=np.uint32).reshape(1, -1)
+    _densify(sig, np.array([bool((sig != EMPTY).any())]), seed)
+    return sig[0]
+
+
+def _signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int, densify: bool = True) -> np.ndarray:
     n_sets = len(offsets) - 1
     sizes = np.diff(offsets)
     y = seeded(hashes, seed)
@@ -65,7 +79,8 @@ def _signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int, seed: in
     sig = np.full(n_sets * num_perm, EMPTY, dtype=np.uint32)
     np.minimum.at(sig, bins, values)
     sig = sig.reshape(n_sets, num_perm)
-    _densify(sig, sizes > 0, seed)
+    if densify:
+        _densify(sig, sizes > 0, seed)
     return sig
 
 

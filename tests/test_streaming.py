@@ -126,3 +126,23 @@ def test_newer_or_corrupt_store_is_a_clear_error(tmp_path, seeds):
         FeatureStore(store)
     with pytest.raises(StoreError, match="not a dedup feature store"):
         FeatureStore(tmp_path / "nothing-here")
+
+
+def test_a_very_long_article_is_read_in_segments_with_the_same_features(monkeypatch, aeb_articles):
+    """Segment by segment (bounded memory) gives the features of the article read in one piece."""
+    import dedup.features as features
+    from dedup.ingest.model import Article, split_paragraphs
+
+    text = "\n\n".join(a.text for a in aeb_articles[:40])
+    articles = [
+        Article(id=name, path=name, text=t, paragraphs=split_paragraphs(t))
+        for name, t in (("long", text), ("short", aeb_articles[41].text), ("tiny", "two words"))
+    ]
+    whole = features.extract(articles, 5, 128, 1)
+    monkeypatch.setattr(features, "LONG_CHARS", 8)
+    monkeypatch.setattr(features, "_SEGMENT_CHARS", 5000)
+    segmented = features.extract(articles, 5, 128, 1)
+    for key in ("postings", "posting_docs", "signatures"):
+        assert np.array_equal(getattr(whole, key), getattr(segmented, key)), key
+    for column in ("content_hash", "n_shingles", "has_text"):
+        assert list(whole.docs[column]) == list(segmented.docs[column]), column
