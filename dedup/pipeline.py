@@ -35,7 +35,7 @@ from .read import Corpus
 from .result import ScanResult
 from .shingle import DEFAULT_K, shingle
 from .sign import DEFAULT_NUM_PERM, DEFAULT_SEED
-from .store import FeatureStore, publish_shard, stage_shard, write_shard
+from .store import FeatureStore, StoreError, publish_shard, stage_shard, write_shard
 from .verify import CLUSTERING, DocInfo, VerifyParams, exact_pairs, verify
 
 Progress = Callable[[str, int, int | None], None]
@@ -80,6 +80,10 @@ def scan(
         tmp = tempfile.TemporaryDirectory(prefix="dedup-scan-")
         store = tmp.name
     fs = FeatureStore(store, params=_store_params(options), create=True)
+    if fs.shard_names:
+        raise StoreError(
+            f"{store}: already holds a scan's features; give a new folder (an index grows with 'index add')"
+        )
     t0 = time.perf_counter()
     if isinstance(source, Corpus):
         names, skipped = _ingest_corpus(fs, source, options, report)

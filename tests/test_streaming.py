@@ -128,6 +128,15 @@ def test_newer_or_corrupt_store_is_a_clear_error(tmp_path, seeds):
         FeatureStore(tmp_path / "nothing-here")
 
 
+def test_a_kept_store_is_never_overwritten(tmp_path, seeds):
+    store = tmp_path / "store"
+    scan(seeds.dir, store=store)
+    before = sorted(p.name for p in (store / "shards").iterdir())
+    with pytest.raises(StoreError, match="already holds"):
+        scan(seeds.dir, store=store)
+    assert sorted(p.name for p in (store / "shards").iterdir()) == before
+
+
 def test_a_very_long_article_is_read_in_segments_with_the_same_features(monkeypatch, aeb_articles):
     """Segment by segment (bounded memory) gives the features of the article read in one piece."""
     import dedup.features as features
