@@ -290,7 +290,9 @@ class _Loaded:
     """Some articles re-read from the store and tokenised: a small ``Corpus`` with its tokens and
     shingles, and the map from global index to its rows."""
 
-    def __init__(self, fs: FeatureStore, index: _DocIndex, docs: Sequence[int], k: int) -> None:
+    def __init__(
+        self, fs: FeatureStore, index: _DocIndex, docs: Sequence[int], k: int, threads: int | None = None
+    ) -> None:
         self.pos = {d: r for r, d in enumerate(docs)}
         texts = [fs.text(d) for d in docs]
         paras = [fs.paragraphs(d) for d in docs]
@@ -308,7 +310,7 @@ class _Loaded:
             para_ends=flat[:, 1].astype(np.int64),
             body_starts=np.asarray(body, dtype=np.int64),
         )
-        self.tokens = tokenise(bodies(texts, body))
+        self.tokens = tokenise(bodies(texts, body), threads=threads)
         self.shingles = shingle(self.tokens, k)
 
 
@@ -367,26 +369,27 @@ def analyse(
     timings["match"] = time.perf_counter() - t
     report("match", 1, 1)
 
-    # Align: pairs in batches of the articles they involve.
+    # Align: pairs in batches of the articles they involve, batches side by side in worker processes.
     t = time.perf_counter()
     pairs = verified.pairs
     pair_a, pair_b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
     passages: list[np.ndarray] = [np.zeros((0, 4), dtype=np.int64)] * len(pairs)
     chars = index.frame["chars"].to_numpy()
     order = np.lexsort((pair_b, pair_a, np.minimum(clusters.cluster[pair_a], clusters.cluster[pair_b])))
-    relation = pairs["relation"].to_numpy()
+    workers = options.workers or os.cpu_count() or 1
+    _CONTEXT.update(
+        fs=fs, index=index, k=k, options=options, pair_a=pair_a, pair_b=pair_b, relation=pairs["relation"].to_numpy()
+    )
     drop: list[int] = []
     done = 0
     report("align", 0, len(pairs))
-    for chunk in _pair_batches(order, pair_a, pair_b, chars, options.batch_docs, options.batch_chars):
-        docs = np.unique(np.concatenate([pair_a[chunk], pair_b[chunk]]))
-        loaded = _Loaded(fs, index, docs.tolist(), k)
-        for p in chunk.tolist():
-            la, lb = loaded.pos[int(pair_a[p])], loaded.pos[int(pair_b[p])]
-            passages[p] = align_pair(loaded.corpus, loaded.tokens, loaded.shingles, la, lb, options.align)
-            if relation[p] == "partial" and template_like(loaded.corpus, la, lb, passages[p]):
+    chunks = list(_pair_batches(order, pair_a, pair_b, chars, options.batch_docs, options.batch_chars))
+    for rows in _fan_out(_align_batch, chunks, workers):
+        for p, found, template in rows:
+            passages[p] = found
+            if template:
                 drop.append(p)
-        done += len(chunk)
+        done += len(rows)
         report("align", done, len(pairs))
     if drop:
         keep = np.setdiff1d(np.arange(len(pairs)), drop)
@@ -404,23 +407,19 @@ def analyse(
         labels[para_offsets[d] : para_offsets[d + 1]] = 1 if clusters.role[d] == "copy" else 2
     shared = shared_spans(clusters.cluster, pair_a, pair_b, pairs["cut_from"].to_numpy(), passages)
     todo = np.flatnonzero(has_boiler | (in_cluster & np.isin(np.arange(n), list(shared))))
-    empty = np.zeros((0, 2), dtype=np.int64)
-    no_shared = np.zeros((0, 3), dtype=np.int64)
+    _CONTEXT.update(
+        has_boiler=has_boiler, boiler_fps=boiler_fps, bits=bits, chars=chars, role=clusters.role, shared=shared
+    )
     done = 0
     report("label", 0, len(todo))
-    for chunk in _doc_batches(todo, chars, options.batch_docs, options.batch_chars):
-        need = [d for d in chunk.tolist() if has_boiler[d]]
-        loaded = _Loaded(fs, index, need, k) if need else None
-        if loaded is not None:
-            sh = loaded.shingles
-            flags = np.isin(fingerprints(sh.hashes) >> np.uint64(bits), boiler_fps)
-        for d in chunk.tolist():
-            paras = fs.paragraphs(d)
-            spans = boiler_spans(loaded.tokens, sh, loaded.pos[d], flags) if has_boiler[d] else empty
-            codes = label_document(int(chars[d]), paras, clusters.role[d] == "copy", spans, shared.get(d, no_shared))
+    for rows in _fan_out(
+        _label_batch, list(_doc_batches(todo, chars, options.batch_docs, options.batch_chars)), workers
+    ):
+        for d, codes in rows:
             labels[para_offsets[d] : para_offsets[d + 1]] = codes
-        done += len(chunk)
+        done += len(rows)
         report("label", done, len(todo))
+    _CONTEXT.clear()
     timings["label"] = time.perf_counter() - t
     return ScanResult(
         store=fs,
@@ -437,6 +436,55 @@ def analyse(
         options=options,
         skipped=list(skipped),
     )
+
+
+# What the phase-2 batch functions read: set by ``analyse`` before worker processes are forked, so
+# each worker has it without pickling (the store, the per-article index, the pairs and spans).
+_CONTEXT: dict = {}
+
+
+def _align_batch(chunk: np.ndarray) -> list[tuple[int, np.ndarray, bool]]:
+    """Passages of the pairs in ``chunk``, and whether each partial pair is only a shared template."""
+    c = _CONTEXT
+    pair_a, pair_b, relation = c["pair_a"], c["pair_b"], c["relation"]
+    docs = np.unique(np.concatenate([pair_a[chunk], pair_b[chunk]]))
+    loaded = _Loaded(c["fs"], c["index"], docs.tolist(), c["k"], threads=1)
+    out = []
+    for p in chunk.tolist():
+        la, lb = loaded.pos[int(pair_a[p])], loaded.pos[int(pair_b[p])]
+        found = align_pair(loaded.corpus, loaded.tokens, loaded.shingles, la, lb, c["options"].align)
+        out.append((p, found, bool(relation[p] == "partial" and template_like(loaded.corpus, la, lb, found))))
+    return out
+
+
+def _label_batch(chunk: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """Paragraph labels of the articles in ``chunk`` (re-read only those holding boilerplate)."""
+    c = _CONTEXT
+    has_boiler, chars, role, shared = c["has_boiler"], c["chars"], c["role"], c["shared"]
+    need = [d for d in chunk.tolist() if has_boiler[d]]
+    empty, no_shared = np.zeros((0, 2), dtype=np.int64), np.zeros((0, 3), dtype=np.int64)
+    if need:
+        loaded = _Loaded(c["fs"], c["index"], need, c["k"], threads=1)
+        sh = loaded.shingles
+        flags = np.isin(fingerprints(sh.hashes) >> np.uint64(c["bits"]), c["boiler_fps"])
+    out = []
+    for d in chunk.tolist():
+        spans = boiler_spans(loaded.tokens, sh, loaded.pos[d], flags) if has_boiler[d] else empty
+        paras = c["fs"].paragraphs(d)
+        out.append((d, label_document(int(chars[d]), paras, role[d] == "copy", spans, shared.get(d, no_shared))))
+    return out
+
+
+def _fan_out(fn: Callable, chunks: list, workers: int) -> Iterator:
+    """``fn`` over the chunks in order: in forked worker processes when there are several chunks (the
+    workers use numpy only, and read ``_CONTEXT`` as the fork left it), else here."""
+    if workers > 1 and len(chunks) > 1:
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(chunks)), mp_context=_pool_context(), initializer=_ignore_interrupts
+        ) as pool:
+            yield from pool.map(fn, chunks)
+    else:
+        yield from map(fn, chunks)
 
 
 def _pair_batches(
