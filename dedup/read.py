@@ -1,28 +1,19 @@
-"""Read a folder of articles into a columnar corpus.
+"""The in-memory corpus: documents as parallel columns, for the library entry points.
 
-The only stage that touches files. Text is kept exactly as read (no newline
-translation), so every offset the pipeline reports slices the file's text.
+``build_corpus`` makes one from texts already in memory; ``read_folder`` reads a folder with the
+same readers as ``scan`` (``dedup.ingest``). Text is kept exactly as read, so every offset the
+pipeline reports slices it.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 
-SUFFIXES = (".txt", ".md")
-
-# A paragraph is a non-blank line (line breaks as str.splitlines() knows them), trimmed: from its
-# first to its last non-space character. ``\s`` is exactly what ``str.strip()`` strips, and every
-# line break is one.
-_PARAGRAPH = re.compile(r"\S(?:[^\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]*\S)?")
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
-_DATE_KEYS = ("date", "published", "pubdate", "publication_date", "datepublished")
+from .ingest.model import DATE_KEYS, IngestOptions, Skipped, front_matter, parse_date, split_paragraphs
 
 
 @dataclass
@@ -56,76 +47,6 @@ class Corpus:
         return np.stack([self.para_starts[lo:hi], self.para_ends[lo:hi]], axis=1)
 
 
-def split_paragraphs(text: str, start: int = 0) -> list[tuple[int, int]]:
-    """Spans of the non-blank lines of ``text`` from ``start``, trimmed of spaces."""
-    return [m.span() for m in _PARAGRAPH.finditer(text, start)]
-
-
-def front_matter(text: str) -> tuple[dict[str, str], int]:
-    """Parse a leading ``---`` block of ``key: value`` lines; return it and where the body starts."""
-    m = _FRONT_MATTER.match(text)
-    if not m:
-        return {}, 0
-    meta = {}
-    for line in m.group(1).splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            meta[key.strip().lower()] = value.strip().strip("\"'")
-    return meta, m.end()
-
-
-def parse_date(value: str | None) -> str | None:
-    """ISO-8601 form of a publication date, or None when it cannot be read."""
-    if not value:
-        return None
-    v = value.strip().replace("Z", "+00:00")
-    try:
-        return datetime.fromisoformat(v).isoformat()
-    except ValueError:
-        return None
-
-
-def find_articles(root: Path) -> list[Path]:
-    """Article files under ``root``, recursively, skipping hidden entries, sorted by path."""
-    return [Path(path) for _, path in _find_articles(root)]
-
-
-def _find_articles(root: str | os.PathLike[str]) -> list[tuple[str, str]]:
-    """``find_articles`` as (id, path) strings: the id is the path relative to ``root``, with ``/``."""
-    top = str(Path(root))  # normalised as Path would, so paths read the same as ``Path(dirpath) / name``
-    prefix = top if top.endswith(os.sep) else top + os.sep
-    found = []
-    for dirpath, dirnames, filenames in os.walk(top):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        rel = "" if dirpath == top else dirpath[len(prefix) :].replace(os.sep, "/") + "/"
-        for name in filenames:
-            if not name.startswith(".") and name.lower().endswith(SUFFIXES):
-                found.append((rel + name, os.path.join(dirpath, name)))
-    found.sort()
-    return found
-
-
-def read_text(path: Path) -> str:
-    """UTF-8 text of a file exactly as stored; raises ValueError with a readable reason."""
-    with open(path, "rb") as f:
-        data = f.read()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"not valid UTF-8 (byte {data[e.start]:#04x} at offset {e.start})") from None
-
-
-def _read_all(paths: list[str]) -> list[str | Exception]:
-    """``read_text`` of each path, or the error it raised."""
-    out: list[str | Exception] = []
-    for path in paths:
-        try:
-            out.append(read_text(path))
-        except (OSError, ValueError) as e:
-            out.append(e)
-    return out
-
-
 def build_corpus(
     ids: Sequence[str],
     texts: Sequence[str],
@@ -142,7 +63,7 @@ def build_corpus(
         meta, body = front_matter(text)
         bodies.append(body)
         date = dates[i] if dates is not None and dates[i] else None
-        found_dates.append(parse_date(date or next((meta[k] for k in _DATE_KEYS if k in meta), None)))
+        found_dates.append(parse_date(date or next((meta[k] for k in DATE_KEYS if k in meta), None)))
         spans = split_paragraphs(text, body)
         counts.append(len(spans))
         starts.extend(s for s, _ in spans)
@@ -161,25 +82,35 @@ def build_corpus(
     )
 
 
-def read_folder(root: str | os.PathLike[str], files: Iterable[Path] | None = None) -> Corpus:
-    """Read every article under ``root``; unreadable files become one-line errors, not failures."""
-    root_path = Path(root)
-    if files is None:
-        found = _find_articles(root_path)
-    else:
-        found = [(path.relative_to(root_path).as_posix(), str(path)) for path in files]
-    # One thread: with the files in the page cache, reading is Python work under the GIL, and a
-    # thread pool measured slower (2 threads 1.2x, 8 threads 1.4x the time on 2 cores).
-    read = _read_all([path for _, path in found])
-    ids, paths, texts, errors = [], [], [], []
-    for (doc_id, path), text in zip(found, read):
-        if isinstance(text, Exception):
-            reason = text.strerror if isinstance(text, OSError) and text.strerror else str(text)
-            errors.append(f"{path}: {reason}; skipped")
+def read_folder(root: str | os.PathLike[str], options: IngestOptions | None = None) -> Corpus:
+    """Every article under ``root``, read by ``dedup.ingest`` as ``scan`` reads them, in memory;
+    inputs that cannot be read become one-line ``errors``, not failures."""
+    from .ingest import read_articles
+
+    ids, paths, texts, dates, errors = [], [], [], [], []
+    paragraphs: list[list[tuple[int, int]]] = []
+    body_starts: list[int] = []
+    for a in read_articles(root, options or IngestOptions()):
+        if isinstance(a, Skipped):
+            errors.append(f"{a.path}: {a.reason}; skipped")
             continue
-        ids.append(doc_id)
-        paths.append(path)
-        texts.append(text)
-    corpus = build_corpus(ids, texts, paths)
-    corpus.errors = errors
-    return corpus
+        ids.append(a.id)
+        paths.append(a.path)
+        texts.append(a.text)
+        dates.append(a.date)
+        paragraphs.append(a.paragraphs)
+        body_starts.append(a.body_start)
+    offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in paragraphs], out=offsets[1:])
+    flat = np.array([span for p in paragraphs for span in p], dtype=np.int64).reshape(-1, 2)
+    return Corpus(
+        ids=ids,
+        paths=paths,
+        texts=texts,
+        dates=dates,
+        para_offsets=offsets,
+        para_starts=flat[:, 0],
+        para_ends=flat[:, 1],
+        body_starts=np.asarray(body_starts, dtype=np.int64),
+        errors=errors,
+    )

@@ -15,7 +15,7 @@ def _paragraph_texts(corpus, i: int) -> list[str]:
     return [text[s:e] for s, e in corpus.paragraphs(i).tolist()]
 
 
-def test_walks_subfolders_and_reads_only_txt_and_md(tmp_path, kit, write_files):
+def test_walks_subfolders_and_reads_the_kinds_it_knows(tmp_path, kit, write_files):
     write_files(
         tmp_path,
         {
@@ -24,14 +24,14 @@ def test_walks_subfolders_and_reads_only_txt_and_md(tmp_path, kit, write_files):
             "a/b/deep.txt": kit.story(),
             "a/c/deeper/also.md": kit.story(),
             "page.html": "<p>" + kit.story() + "</p>",
-            "data.json": '{"text": "not an article"}',
+            "data.json": '{"text": "an article in a record"}',
             "README": kit.story(),
             "a/backup.txt.bak": kit.story(),
             "a/b/image.png": b"\x89PNG\r\n\x1a\n\x00\x00",
         },
     )
     corpus = read_folder(tmp_path)
-    assert sorted(corpus.ids) == ["a/b/deep.txt", "a/c/deeper/also.md", "notes.md", "top.txt"]
+    assert sorted(corpus.ids) == ["a/b/deep.txt", "a/c/deeper/also.md", "data.json", "notes.md", "page.html", "top.txt"]
     assert corpus.errors == []
 
 
@@ -114,16 +114,19 @@ def test_paragraphs_property(text):
     assert all(e <= s for e, s in zip(ends, starts[1:]))
 
 
-def test_invalid_utf8_is_a_one_line_error_and_the_rest_is_read(tmp_path, kit, write_files):
+def test_legacy_encoding_is_read_and_an_unreadable_file_is_a_one_line_error(tmp_path, kit, write_files):
     good = {"good1.txt": kit.story(), "sub/good2.md": kit.story()}
-    write_files(tmp_path, {**good, "sub/bad.txt": b"Caf\xe9 au lait, latin-1 encoded\n" + kit.story().encode()})
+    latin = ("Café au lait, Windows-1252 encoded\n" + kit.story()).encode("cp1252", "ignore")
+    stray = "Crème brûlée, UTF-8 with one stray byte: ".encode() + b"\xe9\n" + kit.story().encode()
+    write_files(tmp_path, {**good, "sub/latin.txt": latin, "sub/stray.txt": stray, "sub/empty.txt": b"  \n"})
     corpus = read_folder(tmp_path)
-    assert sorted(corpus.ids) == sorted(good)
+    assert sorted(corpus.ids) == sorted([*good, "sub/latin.txt", "sub/stray.txt"])
+    assert corpus.texts[corpus.ids.index("sub/latin.txt")].startswith("Café au lait")
+    assert corpus.texts[corpus.ids.index("sub/stray.txt")].startswith("Crème brûlée, UTF-8 with one stray byte: \ufffd")
     assert len(corpus.errors) == 1
     message = corpus.errors[0]
     assert "\n" not in message
-    assert str(tmp_path / "sub" / "bad.txt") in message
-    assert "utf-8" in message.lower()
+    assert str(tmp_path / "sub" / "empty.txt") in message and "no text" in message
 
 
 def test_scan_of_a_folder_with_an_unreadable_file_still_finds_copies(tmp_path, kit, write_files):

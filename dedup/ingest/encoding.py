@@ -92,7 +92,8 @@ def decode(data: bytes, forced: str | None = None, declared: str | None = None) 
     """Text of ``data`` and the encoding used (None for plain UTF-8).
 
     Order: a forced encoding (``--encoding``); a BOM; a declared charset (HTTP header or HTML meta) when
-    the bytes decode in it; UTF-8; else detection (charset-normalizer, Windows-1252 preferred).
+    the bytes decode in it; UTF-8; UTF-8 with stray bytes replaced when most of its non-ASCII text is valid
+    UTF-8; else detection (charset-normalizer, Windows-1252 preferred).
     """
     if forced:
         name = codec_name(forced) or "utf-8"
@@ -116,6 +117,10 @@ def decode(data: bytes, forced: str | None = None, declared: str | None = None) 
         return data.decode("utf-8"), None
     except UnicodeDecodeError:
         pass
+    text = data.decode("utf-8", "replace")
+    bad = text.count("\ufffd")
+    if sum(not c.isascii() for c in text) - bad >= 2 * bad:  # UTF-8 with a few stray bytes (a crawl's usual fault)
+        return text, "utf-8 (undecodable bytes replaced)"
     name = detect_legacy(data)
     if name == "cp1252":
         return _decode_1252(data), "cp1252"
