@@ -146,16 +146,20 @@ class Shard:
         except Exception as e:  # polars raises several kinds for a damaged file
             raise StoreError(f"{self.path}: cannot read docs.parquet ({e})") from None
 
-    @cached_property
-    def _text(self) -> np.ndarray:
-        size = (self.path / "text.bin").stat().st_size
-        if size == 0:
-            return np.zeros(0, dtype=np.uint8)
-        return np.memmap(self.path / "text.bin", dtype=np.uint8, mode="r")
+    def rows(self, key: str, a: int, b: int) -> np.ndarray:
+        """Rows [a, b) of an array, read from the file into memory of our own: the bulk reads of phase 2
+        never map the store's pages into the process (which would count them as its resident memory)."""
+        arr = self.array(key)
+        row = arr.dtype.itemsize * int(np.prod(arr.shape[1:], dtype=np.int64))
+        with open(self.path / f"{key}.npy", "rb") as f:
+            data = os.pread(f.fileno(), (b - a) * row, arr.offset + a * row)
+        return np.frombuffer(data, dtype=arr.dtype).reshape((b - a, *arr.shape[1:]))
 
     def text(self, i: int) -> str:
         off = self.array("text_offsets")
-        return bytes(self._text[int(off[i]) : int(off[i + 1])]).decode("utf-8", "surrogatepass")
+        lo, hi = int(off[i]), int(off[i + 1])
+        with open(self.path / "text.bin", "rb") as f:
+            return os.pread(f.fileno(), hi - lo, lo).decode("utf-8", "surrogatepass")
 
     def paragraphs(self, i: int) -> np.ndarray:
         off = self.array("para_offsets")
@@ -165,7 +169,7 @@ class Shard:
         """Postings whose fingerprint's top 8 bits lie in [lo_bucket, hi_bucket): (fingerprints, docs)."""
         bounds = self.bucket_bounds
         a, b = int(bounds[lo_bucket]), int(bounds[hi_bucket])
-        return self.array("postings")[a:b], self.array("posting_docs")[a:b]
+        return self.rows("postings", a, b), self.rows("posting_docs", a, b)
 
     @cached_property
     def bucket_bounds(self) -> np.ndarray:
