@@ -16,6 +16,7 @@ import numpy as np
 import xxhash
 
 from .cluster import excerpt_cut
+from .names import escape_name
 from .normalise import Tokens, tokenise
 from .shingle import Shingles, _kgram_hashes, shingle
 from .sign import EMPTY, densified, raw_bins, signatures
@@ -23,6 +24,11 @@ from .store import ShardData
 
 if TYPE_CHECKING:
     from .ingest import Article
+
+
+def _storable(value: str | None) -> str | None:
+    """A metadata string as the store can hold it: undecodable bytes (lone surrogates) escaped."""
+    return escape_name(value) if value is not None and _SURROGATE.search(value) else value
 
 
 def bodies(texts: Sequence[str], body_starts: Sequence[int]) -> list[str]:
@@ -71,6 +77,7 @@ def postings(sh: Shingles) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 LONG_CHARS = 1 << 23  # an article longer than this is tokenised segment by segment (memory per segment)
 _SEGMENT_CHARS = 1 << 22
 _WHITESPACE = re.compile(r"\s")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _segments(text: str, size: int | None = None) -> Iterator[str]:
@@ -150,15 +157,15 @@ def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threa
         [excerpt_cut(t, paragraphs[para_offsets[i] : para_offsets[i + 1]]) for i, t in enumerate(texts)],
         dtype=np.int64,
     )
-    docs = {
-        "id": [a.id for a in articles],
-        "path": [a.path for a in articles],
-        "kind": [a.kind for a in articles],
-        "title": [a.title for a in articles],
-        "url": [a.url for a in articles],
-        "site": [a.site for a in articles],
-        "date": [a.date for a in articles],
-        "encoding": [a.encoding for a in articles],
+    docs = {  # names as every output shows them: escaped once, here (no control, bidi or undecodable byte)
+        "id": [escape_name(a.id) for a in articles],
+        "path": [escape_name(a.path) for a in articles],
+        "kind": [_storable(a.kind) for a in articles],
+        "title": [_storable(a.title) for a in articles],
+        "url": [_storable(a.url) for a in articles],
+        "site": [_storable(a.site) for a in articles],
+        "date": [_storable(a.date) for a in articles],
+        "encoding": [_storable(a.encoding) for a in articles],
         "chars": [len(t) for t in texts],
         "bytes": [len(t.encode("utf-8", "surrogatepass")) for t in texts],
         "body_start": body_starts,

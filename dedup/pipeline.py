@@ -217,11 +217,14 @@ def ingest(
         report("read", done, n_files)
 
     if workers > 1 and len(tasks) > 1:
+        # Parquet is read with polars, whose thread pool does not survive a fork: those files are read here.
+        here = [any(e.kind == "parquet" for e in t.entries) for t in tasks]
         with ProcessPoolExecutor(
             max_workers=min(workers, len(tasks)), mp_context=_pool_context(), initializer=_ignore_interrupts
         ) as pool:
-            for out in pool.map(_worker, [(str(fs.root), t, options) for t in tasks]):
-                publish(*out)
+            futures = {k: pool.submit(_worker, (str(fs.root), t, options)) for k, t in enumerate(tasks) if not here[k]}
+            for k, t in enumerate(tasks):
+                publish(*(_run_task(str(fs.root), t, options, threads=1) if here[k] else futures.pop(k).result()))
     else:
         for t in tasks:
             publish(*_run_task(str(fs.root), t, options, threads=None))

@@ -1,7 +1,7 @@
 """Terminal output of a scan: progress on stderr and the table of clusters.
 
 Every piece of user data (file names, article text) goes into ``rich.text.Text`` objects through
-``escape_name``, never into markup strings, so it prints as inert text.
+``escape_name`` (a scan's ids are escaped once, when stored), never into markup strings, so it prints as inert text.
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ from rich.progress import (
 )
 from rich.table import Table
 from rich.text import Text
-
-from .names import escape_name
 
 RELATION_STYLE = {"exact": "bold green", "near-duplicate": "green", "contains": "cyan", "partial": "yellow"}
 PHASE_UNITS = {"read": "articles", "match": "articles", "align": "pairs", "label": "articles"}
@@ -94,7 +92,7 @@ def progress_reporter(console: Console, show_bar: bool, verbose: bool = False) -
 
 
 def _name(doc_id: str, style: str = "") -> Text:
-    return Text(escape_name(doc_id), style=style)
+    return Text(doc_id, style=style)  # a scan's ids are escaped once, when stored (features.extract)
 
 
 def clusters_table(data: dict[str, Any]) -> Group:

@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from .label import LABELS
+from .names import escape_name
 
 if TYPE_CHECKING:
     from .cluster import Clusters
@@ -106,7 +107,7 @@ class ScanResult:
 
     @cached_property
     def corpus(self) -> StoredCorpus:
-        errors = [f"{s.path}: {s.reason}; skipped" for s in self.skipped]
+        errors = [f"{escape_name(s.path)}: {s.reason}; skipped" for s in self.skipped]
         return StoredCorpus(self.store, self.frame, self.para_offsets, errors)
 
     @cached_property
@@ -305,7 +306,7 @@ class ScanResult:
             "inputs": {
                 "files": files,
                 "articles": len(self.frame),
-                "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+                "skipped": [{"path": escape_name(s.path), "reason": s.reason} for s in self.skipped],
                 "encodings": {str(k): int(v) for k, v in encodings},
             },
             "candidates": self.candidates,

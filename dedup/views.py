@@ -77,10 +77,10 @@ class ScanData:
     def find(self, given: str | Path, root: Path | None = None) -> int | None:
         """The index of a document named by path (as given by the user) or id; None if the scan has none."""
         given_path = Path(given)
-        wanted = {str(given)}
+        wanted = {escape_name(str(given))}  # ids are stored escaped
         if root is not None:
             with contextlib.suppress(ValueError):
-                wanted.add(given_path.resolve().relative_to(root.resolve()).as_posix())
+                wanted.add(escape_name(given_path.resolve().relative_to(root.resolve()).as_posix()))
         resolved = given_path.resolve()
         for i, doc in enumerate(self.documents):
             if doc["id"] in wanted:
@@ -210,7 +210,7 @@ def _read_document(doc: dict[str, Any], base: Path, data: dict[str, Any] | None 
     if not match and len(articles) == 1:
         match = articles
     if not match:
-        raise ViewError(f"{escape_name(doc['id'])}: not found in {shown} any more; rescan")
+        raise ViewError(f"{doc['id']}: not found in {shown} any more; rescan")  # ids are stored escaped
     text = match[0].text
     if doc.get("chars") is not None and len(text) != doc["chars"]:
         raise ViewError(
@@ -507,12 +507,12 @@ def show_view(data: ScanData, i: int) -> Group:
     """One article, each paragraph's label in the margin and the cluster members that share it."""
     doc = data.documents[i]
     text = data.text(i)
-    header = Text(escape_name(doc["id"]), style="bold")
+    header = Text(doc["id"], style="bold")  # a scan's ids are escaped once, when stored
     cluster = doc.get("cluster")
     if cluster is not None:
         source = next((c["source"] for c in data.data["clusters"] if c["id"] == cluster), None)
         header.append(f"\ncluster {cluster}, {doc.get('role')}; source: ")
-        header.append(escape_name(source or "?"), style="bold")
+        header.append(source or "?", style="bold")
     else:
         header.append("\nin no cluster")
     table = Table(show_lines=False, expand=True, box=None, padding=(0, 1))
@@ -523,6 +523,6 @@ def show_view(data: ScanData, i: int) -> Group:
         table.add_row(
             _tag(p["label"]),
             Text(inert(text[p["start"] : p["end"]]), style=LABEL_STYLE.get(p["label"], "")),
-            Text(", ".join(escape_name(w) for w in who), style="dim"),
+            Text(", ".join(who), style="dim"),
         )
     return Group(header, Text(""), table)

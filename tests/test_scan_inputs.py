@@ -224,11 +224,6 @@ HANG_SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.xfail(
-    reason="phase-1 workers are forked (pipeline._pool_context) and the Parquet reader uses polars in them: "
-    "once the calling process has used polars, the forked worker deadlocks in LazyFrame.collect",
-    strict=False,
-)
 def test_library_scan_after_polars_does_not_hang(tmp_path):
     """A library user who touched polars before ``dedup.scan`` on a folder holding a Parquet file gets a result."""
     proc = subprocess.Popen(
