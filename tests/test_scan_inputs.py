@@ -189,9 +189,9 @@ def _check(result: dict, root: Path, enc: dict, seeds, seed_labels: dict) -> Non
 
 def test_library_scan_finds_the_seeds_cluster_in_every_input_kind(folder, seeds, seed_labels):
     root, enc = folder
-    # workers=1: this process has used polars (the fixture wrote a Parquet file), and a forked phase-1
-    # worker reading Parquet with polars then hangs (see test_library_scan_after_polars_does_not_hang).
-    result = dedup.scan(root, ScanOptions(workers=1))
+    # Default workers, in a process that has used polars (the fixture wrote a Parquet file): see
+    # test_library_scan_after_polars_does_not_hang for the hang this once was.
+    result = dedup.scan(root)
     _check(result.to_dict(), root, enc, seeds, seed_labels)
     frame = result.documents_frame
     assert frame.filter(pl.col("id") == ROW_ID)["date"].to_list() == ["2026-02-03T18:00:00+00:00"]
