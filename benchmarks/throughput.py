@@ -60,9 +60,10 @@ PEER_CHUNK = 1_000  # files per MinHash.bulk call in the datasketch folder pipel
 
 
 def _files(root: Path) -> list[Path]:
-    from dedup.read import find_articles
+    """The corpus's article files, in the order a scan reads them."""
+    from dedup.ingest import Entry, walk
 
-    return find_articles(root)
+    return [Path(e.path) for e in walk(root) if isinstance(e, Entry)]
 
 
 def _rss_mb() -> float:

@@ -20,7 +20,7 @@ from .names import escape_name
 from .normalise import Tokens, tokenise
 from .shingle import Shingles, _kgram_hashes, shingle
 from .sign import EMPTY, densified, raw_bins, signatures
-from .store import ShardData
+from .store import ShardData, bucket_bounds
 
 if TYPE_CHECKING:
     from .ingest import Article
@@ -181,5 +181,6 @@ def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threa
         para_offsets=para_offsets,
         postings=fps,
         posting_docs=fp_docs,
+        bucket_bounds=bucket_bounds(fps),
         signatures=sig,
     )

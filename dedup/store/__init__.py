@@ -13,6 +13,7 @@ Layout (``FORMAT_VERSION`` 1), a directory::
         para_offsets.npy     int64 (n + 1): article i's paragraphs are rows para_offsets[i]:para_offsets[i+1]
         postings.npy         uint64: the distinct shingle fingerprints of every article, sorted by fingerprint
         posting_docs.npy     uint32: the article (row in docs.parquet) of each fingerprint
+        bucket_bounds.npy    int64 (257): where each bucket (a fingerprint's top 8 bits) starts in the postings
         signatures.npy       uint32 (n, num_perm): MinHash signature of each article
 
 Arrays are ``.npy`` files opened memory-mapped and without pickle; tables are Parquet through polars.
@@ -70,7 +71,14 @@ class ShardData:
     para_offsets: np.ndarray
     postings: np.ndarray
     posting_docs: np.ndarray
+    bucket_bounds: np.ndarray  # int64 (257,): postings of bucket b (top 8 bits) are rows bounds[b]:bounds[b+1]
     signatures: np.ndarray
+
+
+def bucket_bounds(postings: np.ndarray) -> np.ndarray:
+    """Row bounds (257,) of the 256 buckets (top 8 bits of the fingerprint) of sorted postings."""
+    edges = np.arange(256, dtype=np.uint64) << np.uint64(56)
+    return np.append(np.searchsorted(postings, edges), len(postings)).astype(np.int64)
 
 
 def encode_texts(texts: Sequence[str]) -> tuple[bytes, np.ndarray]:
@@ -96,6 +104,7 @@ def stage_shard(root: Path, name: str, data: ShardData) -> Path:
             "para_offsets": data.para_offsets,
             "postings": data.postings,
             "posting_docs": data.posting_docs,
+            "bucket_bounds": data.bucket_bounds,
             "signatures": data.signatures,
         }
         for key, arr in arrays.items():
@@ -173,10 +182,12 @@ class Shard:
 
     @cached_property
     def bucket_bounds(self) -> np.ndarray:
-        fps = self.array("postings")
-        edges = np.arange(257, dtype=np.uint64) << np.uint64(56)
-        out = np.searchsorted(fps, edges[:-1]).astype(np.int64)
-        return np.append(out, len(fps))
+        """Where each of the 256 fingerprint buckets starts in the postings (read, never searched in a map:
+        binary searches over a million articles' mapped postings would touch their pages)."""
+        path = self.path / "bucket_bounds.npy"
+        if path.exists():
+            return np.load(path, allow_pickle=False)
+        return bucket_bounds(self.rows("postings", 0, len(self.array("postings"))))
 
 
 class FeatureStore:

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from . import DOC_SCHEMA, Shard, ShardData, StoreError, publish_shard, stage_shard
+from . import DOC_SCHEMA, Shard, ShardData, StoreError, bucket_bounds, publish_shard, stage_shard
 from .backend import INDEX_FORMAT, INDEX_VERSION
 
 COMPACT_DOCS = 50_000  # articles per shard after compaction (bounds its memory: one shard at a time)
@@ -94,6 +94,7 @@ def merge_shards(shards: Sequence[Shard], keeps: Sequence[np.ndarray]) -> ShardD
         para_offsets=para_offsets,
         postings=all_fps[order],
         posting_docs=all_docs[order],
+        bucket_bounds=bucket_bounds(all_fps[order]),
         signatures=np.concatenate(sigs) if sigs else np.zeros((0, 0), np.uint32),
     )
 
