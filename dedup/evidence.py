@@ -11,10 +11,11 @@ Pairs and their shared counts come from the lists, so the work follows the evide
 
 - a list of at most ``max_enumerate`` members adds its weight to each pair of its members
   (exact shared counts, m(m-1)/2 entries: a passage in m articles is that many facts);
-- a larger list (a site template on every page, or a story syndicated everywhere) is never
-  expanded into pairs: it links its members as a star from the first plus a chain, and its
-  weight is added to any pair of its members that is a candidate for another reason, by
-  intersecting the two members' (short) lists of large lists.
+- a larger list (a site template on every page, a sentence in a thousand articles, or a story
+  syndicated everywhere) is never expanded into pairs: when it could make a relation by itself
+  (enough shingles, or most of two of its members) it links its members as a star from the
+  first plus a chain; in every case its weight is added to any pair of its members that is a
+  candidate, by intersecting the two members' (short) lists of large lists.
 
 Every candidate pair thus gets its exact number of shared shingles, list by list, so the
 verifier can discount the lists it finds to be boilerplate without touching a document again.
@@ -215,7 +216,6 @@ def _pair_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _enumerate(lists: Lists, small: np.ndarray, max_members: int) -> tuple[np.ndarray, np.ndarray]:
     """All (pair code, list) of the members of the lists flagged ``small``."""
-    sizes = lists.sizes()
     owner = lists.member_list()
     keep = small[owner]
     mem, own = lists.members[keep], owner[keep]
@@ -226,7 +226,6 @@ def _enumerate(lists: Lists, small: np.ndarray, max_members: int) -> tuple[np.nd
             break
         codes.append(_pair_codes(mem[i], mem[i + d]))
         which.append(own[i])
-    del sizes
     if not codes:
         return np.zeros(0, np.uint64), np.zeros(0, np.int64)
     return np.concatenate(codes), np.concatenate(which)
@@ -308,9 +307,11 @@ def pair_evidence(
         off = np.searchsorted(doc, np.arange(n_docs + 1)).astype(np.int64)
         has = np.diff(off) > 0
         cand = np.flatnonzero(has[pairs[:, 0]] & has[pairs[:, 1]])
+        more_pairs, more_lists = [entry_pair], [entry_list]
         for lo in range(0, len(cand), 1 << 16):  # bounded temporaries
             part = cand[lo : lo + (1 << 16)]
             k, shared = _merge_shared(off, lst, pairs[part, 0], pairs[part, 1])
-            entry_pair = np.concatenate([entry_pair, part[k]])
-            entry_list = np.concatenate([entry_list, shared])
+            more_pairs.append(part[k])
+            more_lists.append(shared)
+        entry_pair, entry_list = np.concatenate(more_pairs), np.concatenate(more_lists)
     return Evidence(pairs=pairs, entry_pair=entry_pair, entry_list=entry_list)

@@ -359,9 +359,9 @@ def analyse(
         tail = sh.hashes[s][before[-EXCERPT_TAIL:]]
         return len(tail) > 0 and bool(np.isin(tail, sh.hashes[sh.doc(1)]).sum() * 2 > len(tail))
 
-    info = DocInfo(index.sizes, index.content, index.has_text, index.cut >= 0, tail_in, index.site_codes())
-    verified = verify(lists, ev, info, options.verify)
     site = index.site_codes()
+    info = DocInfo(index.sizes, index.content, index.has_text, index.cut >= 0, tail_in, site)
+    verified = verify(lists, ev, info, options.verify)
     clusters = cluster(index, verified.pairs, CLUSTERING, verified.syndicated, index.cut >= 0, site)
     bits = doc_bits(n)
     boiler_fps = list_fingerprints(spill, lists, verified.boilerplate)
