@@ -24,7 +24,7 @@ verifier can discount the lists it finds to be boilerplate without touching a do
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,9 +158,10 @@ def posting_lists(
     spill: Path | None = None,
     budget: int = PARTITION_ROWS,
     threads: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Lists:
     """All posting lists of two or more documents, over every shard (``bases``: each shard's first
-    global document index)."""
+    global document index); ``progress(done, total)`` after each partition."""
     bits = doc_bits(n_docs)
     ranges = _partitions(shards, budget)
     threads = threads or min(2, os.cpu_count() or 1)
@@ -168,11 +169,18 @@ def posting_lists(
     def run(r: tuple[int, int]):
         return _partition_lists(shards, bases, bits, r[0], r[1], spill)
 
+    parts = []
     if threads > 1 and len(ranges) > 1:  # numpy sorts release the GIL: partitions side by side
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            parts = list(pool.map(run, ranges))
+            for part in pool.map(run, ranges):
+                parts.append(part)
+                if progress:
+                    progress(len(parts), len(ranges))
     else:
-        parts = [run(r) for r in ranges]
+        for r in ranges:
+            parts.append(run(r))
+            if progress:
+                progress(len(parts), len(ranges))
     hashes = np.concatenate([p[0] for p in parts])
     weights = np.concatenate([p[1] for p in parts])
     sizes = np.concatenate([np.diff(p[2]) for p in parts])

@@ -340,8 +340,15 @@ def analyse(
     shards = list(fs.shards())
     work = tempfile.TemporaryDirectory(prefix="work-", dir=fs.root)
     spill = Path(work.name)
+    # Progress in partitions of the postings (the bulk of the step), then the rest as one more step.
+    steps = [1]
+
+    def partitions_done(done: int, total: int) -> None:
+        steps[0] = total + 1
+        report("match", done, total + 1)
+
     report("match", 0, None)
-    lists = posting_lists(shards, fs.bases[:-1], n, spill)
+    lists = posting_lists(shards, fs.bases[:-1], n, spill, progress=partitions_done)
     vp = options.verify
     link_share = min(vp.contains, vp.copy_group, vp.near_duplicate)
     ev = pair_evidence(
@@ -370,7 +377,7 @@ def analyse(
     has_boiler[lists.members[verified.boilerplate[owner]]] = True
     work.cleanup()
     timings["match"] = time.perf_counter() - t
-    report("match", 1, 1)
+    report("match", steps[0], steps[0])
 
     # Align: pairs in batches of the articles they involve, batches side by side in worker processes.
     t = time.perf_counter()

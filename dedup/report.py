@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 RELATION_STYLE = {"exact": "bold green", "near-duplicate": "green", "contains": "cyan", "partial": "yellow"}
-PHASE_UNITS = {"read": "articles", "match": "articles", "align": "pairs", "label": "articles"}
+PHASE_UNITS = {"read": "files", "match": "steps", "align": "pairs", "label": "articles"}
 
 ProgressFn = Callable[[str, int, "int | None"], None]
 
