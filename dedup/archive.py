@@ -40,19 +40,18 @@ import polars as pl
 from .align import align_pair, template_like
 from .cluster import cluster
 from .evidence import Lists, pair_evidence
-from .features import bodies, extract
+from .features import bodies, extract, fingerprints
 from .hashing import GOLDEN, mix64
 from .ingest.model import Article, Skipped
 from .label import LABELS, boiler_spans, label_document, shared_spans
 from .normalise import tokenise
-from .pipeline import ScanOptions, ingest
+from .pipeline import EXCERPT_TAIL, ScanOptions, ingest
 from .read import Corpus
 from .shingle import shingle
 from .store import FeatureStore, Shard, StoreError
 from .verify import CLUSTERING, DocInfo, exact_pairs, verify
 
 MAX_HOLDERS = 1000  # a fingerprint in more live indexed articles than this is boilerplate outright
-EXCERPT_TAIL = 32
 _DIGITS = 4
 Progress = Callable[[str, int, int | None], None]
 
@@ -259,6 +258,9 @@ def _match_one(index: Any, art: Article, fps: np.ndarray, row: dict, options: Sc
     body = np.concatenate(([row["body_start"]], rows["body_start"].to_numpy())).astype(np.int64)
     ids = [art.id, *rows["id"].to_list()]
     dates = [art.date, *rows["date"].to_list()]
+    sites = [art.site, *rows["site"].to_list()]
+    known = {s: code for code, s in enumerate(sorted({s for s in sites if s is not None}), start=1)}
+    site = np.array([known.get(s, 0) for s in sites], dtype=np.int64)  # as the scan codes sites (0: unknown)
     cache: dict[int, tuple[str, np.ndarray]] = {0: (art.text, np.asarray(art.paragraphs, np.int64).reshape(-1, 2))}
 
     def fetch(docs: list[int]) -> _Loaded:
@@ -287,7 +289,7 @@ def _match_one(index: Any, art: Article, fps: np.ndarray, row: dict, options: Sc
     vp = options.verify
     link_share = min(vp.contains, vp.copy_group, vp.near_duplicate)  # as ``pipeline.analyse`` links big lists
     ev = pair_evidence(lists, sizes, exact_pairs(content, has_text), vp.partial_min_shared, link_share)
-    info = DocInfo(sizes, content, has_text, cut >= 0, tail_in)
+    info = DocInfo(sizes, content, has_text, cut >= 0, tail_in, site)
     verified = verify(lists, ev, info, options.verify)
     pairs = verified.pairs.filter((pl.col("a") == 0) | (pl.col("b") == 0))
     if not pairs.height:
@@ -325,19 +327,16 @@ def _match_one(index: Any, art: Article, fps: np.ndarray, row: dict, options: Sc
     )
     syndicated = verified.syndicated[involved]
     excerpt = (cut >= 0)[involved]
-    clusters = cluster(loaded.corpus, kept_frame, CLUSTERING, syndicated, excerpt)
+    clusters = cluster(loaded.corpus, kept_frame, CLUSTERING, syndicated, excerpt, site[involved])
     pa, pb = kept_frame["a"].to_numpy(), kept_frame["b"].to_numpy()
-    if "cut_from" in kept_frame.columns:  # label's (start, end, by_all) spans
-        by_all = kept_frame["cut_from"].to_numpy()
-        shared = shared_spans(clusters.cluster, pa, pb, by_all, [m.passages for m in matches])
-    else:
-        shared = shared_spans(len(involved), clusters.cluster, pa, pb, [m.passages for m in matches])
+    by_all = kept_frame["cut_from"].to_numpy()  # label's (start, end, by_all) spans
+    shared = shared_spans(clusters.cluster, pa, pb, by_all, [m.passages for m in matches])
     in_boiler = (list_of >= 0) & verified.boilerplate[np.maximum(list_of, 0)]
     boiler_fp = np.sort(fps[frequent | in_boiler])
     sh = loaded.shingles
-    flags = np.isin(sh.hashes, boiler_fp)
+    flags = np.isin(fingerprints(sh.hashes), boiler_fp)  # postings hold fingerprints, not whole hashes
     labels, paragraphs, roles = {}, {}, {}
-    empty_spans = np.zeros((0, 3 if "cut_from" in kept_frame.columns else 2), dtype=np.int64)
+    empty_spans = np.zeros((0, 3), dtype=np.int64)
     for r, d in enumerate(involved):
         paras = loaded.corpus.paragraphs(r)
         is_copy = clusters.role[r] == "copy"
