@@ -21,7 +21,6 @@ them is the source, the text the others derive from. Everyone else in the cluste
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -45,7 +44,15 @@ _STRONG = (
 )
 _MORE = (*_STRONG, "read more")
 _ELLIPSES = ("…", "...", "[…]", "[...]")
-_MAYBE_CUT = re.compile("…|\\.\\.\\.|" + "|".join(re.escape(p) for p in _MORE), re.IGNORECASE)
+
+
+def _maybe_cut(text: str) -> bool:
+    """Whether the text has an ellipsis or a "read more" phrase anywhere (substring tests: a regular
+    expression of the alternatives was a quarter of phase 1's time)."""
+    if "…" in text or "..." in text:
+        return True
+    low = text.lower()
+    return any(phrase in low for phrase in _MORE)
 
 
 def _cut(paragraph: str) -> bool:
@@ -76,7 +83,7 @@ def excerpt_cut(text: str, paragraphs: np.ndarray) -> int:
     short line that is not a sentence (a link to the rest). Neither a trailing ellipsis alone (an
     original may end on one) nor a bare "Read more:" link to a related story is enough.
     """
-    if not _MAYBE_CUT.search(text):  # neither an ellipsis nor a "read more" phrase: no cut (the common case)
+    if not _maybe_cut(text):  # neither an ellipsis nor a "read more" phrase: no cut (the common case)
         return -1
     spans = paragraphs.tolist()
     for k, (s, e) in enumerate(spans):
