@@ -23,6 +23,7 @@ shards; the manifest lists the shards in article order and is replaced atomicall
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -133,6 +134,44 @@ def write_shard(root: Path, name: str, data: ShardData) -> None:
     publish_shard(root, name, stage_shard(root, name, data), data.docs)
 
 
+def read_manifest(path: Path, fmt: str, newest: int, what: str) -> dict:
+    """A manifest's JSON, checked to be of format ``fmt`` and no newer than ``newest``; ``what`` names the
+    kind of folder in the one-line errors ("dedup feature store", "dedup index")."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StoreError(f"{path.parent}: not a {what} (no {path.name})") from None
+    except (OSError, ValueError) as e:
+        raise StoreError(f"{path}: unreadable {what} manifest ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        raise StoreError(f"{path}: not a {what} manifest")
+    version = meta.get("version")
+    if not isinstance(version, int) or version > newest:
+        raise StoreError(f"{path}: format version {version!r} is newer than this dedup reads ({newest})")
+    return meta
+
+
+def write_manifest(path: Path, body: dict) -> None:
+    """Replace a manifest atomically and durably: a temporary file, fsync-ed, renamed over the old one,
+    then the folder fsync-ed (a reader sees the old manifest or the new one, never half of one)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(body, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
 class Shard:
     """A written shard, its arrays memory-mapped on first use."""
 
@@ -209,30 +248,13 @@ class FeatureStore:
         self._shards: dict[str, Shard] = {}
 
     def _load(self, manifest: Path) -> None:
-        try:
-            meta = json.loads(manifest.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise StoreError(f"{self.root}: not a dedup feature store (no manifest.json)") from None
-        except (OSError, ValueError) as e:
-            raise StoreError(f"{manifest}: unreadable manifest ({e})") from None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise StoreError(f"{manifest}: not a dedup feature store manifest")
-        version = meta.get("version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise StoreError(
-                f"{manifest}: format version {version!r} is newer than this dedup reads ({FORMAT_VERSION})"
-            )
+        meta = read_manifest(manifest, FORMAT, FORMAT_VERSION, "dedup feature store")
         self.params = meta.get("params", {})
         self.shard_names = list(meta.get("shards", []))
 
     def _write_manifest(self) -> None:
         body = {"format": FORMAT, "version": FORMAT_VERSION, "params": self.params, "shards": self.shard_names}
-        fd, tmp = tempfile.mkstemp(prefix=".manifest.", dir=self.root)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(body, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.root / "manifest.json")
+        write_manifest(self.root / "manifest.json", body)
 
     def commit(self, names: Sequence[str]) -> None:
         """Append written shards to the manifest, in order."""

@@ -18,7 +18,6 @@ the shards into few, without those rows, and swaps them in the same way.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import shutil
 import tempfile
@@ -30,7 +29,17 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from . import DOC_SCHEMA, Shard, ShardData, StoreError, bucket_bounds, publish_shard, stage_shard
+from . import (
+    DOC_SCHEMA,
+    Shard,
+    ShardData,
+    StoreError,
+    bucket_bounds,
+    publish_shard,
+    read_manifest,
+    stage_shard,
+    write_manifest,
+)
 from .backend import INDEX_FORMAT, INDEX_VERSION
 
 COMPACT_DOCS = 50_000  # articles per shard after compaction (bounds its memory: one shard at a time)
@@ -121,19 +130,7 @@ class LocalIndex:
     # ------------------------------------------------------------------ manifest and lock
 
     def _load(self) -> None:
-        try:
-            meta = json.loads(self._manifest.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise StoreError(f"{self.root}: not a dedup index (no index.json)") from None
-        except (OSError, ValueError) as e:
-            raise StoreError(f"{self._manifest}: unreadable index manifest ({e})") from None
-        if not isinstance(meta, dict) or meta.get("format") != INDEX_FORMAT:
-            raise StoreError(f"{self._manifest}: not a dedup index manifest")
-        version = meta.get("version")
-        if not isinstance(version, int) or version > INDEX_VERSION:
-            raise StoreError(
-                f"{self._manifest}: index format {version!r} is newer than this dedup reads ({INDEX_VERSION})"
-            )
+        meta = read_manifest(self._manifest, INDEX_FORMAT, INDEX_VERSION, "dedup index")
         shards, removed, params = meta.get("shards"), meta.get("removed"), meta.get("params")
         ok = isinstance(shards, list) and all(isinstance(s, str) and "/" not in s for s in shards)
         ok = ok and isinstance(removed, dict) and isinstance(params, dict)
@@ -157,13 +154,7 @@ class LocalIndex:
             "shards": self.shard_names,
             "removed": {k: sorted(v) for k, v in self.removed.items() if v},
         }
-        fd, tmp = tempfile.mkstemp(prefix=".index.", dir=self.root)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(body, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self._manifest)
-        _fsync_path(self.root, directory=True)
+        write_manifest(self._manifest, body)
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
