@@ -23,6 +23,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 
 from .align import AlignParams, align_pair, template_like
 from .cluster import cluster
@@ -268,8 +269,7 @@ def _ingest_corpus(
 class _DocIndex:
     """What phase 2 keeps per article, in global order (a few numbers each, plus id and path)."""
 
-    def __init__(self, fs: FeatureStore) -> None:
-        docs = fs.docs()
+    def __init__(self, docs: pl.DataFrame) -> None:
         self.frame = docs
         self.ids: list[str] = docs["id"].to_list()
         self.dates: list[str | None] = docs["date"].to_list()
@@ -335,7 +335,7 @@ def analyse(
     report = report or (lambda phase, done, total: None)
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    index = _DocIndex(fs)
+    index = _DocIndex(fs.docs())
     n = len(index)
     shards = list(fs.shards())
     work = tempfile.TemporaryDirectory(prefix="work-", dir=fs.root)

@@ -362,7 +362,7 @@ class ScanResult:
             }
         from .verify import classify
 
-        loaded = _Loaded(self.store, _DocIndex(self.store), [i, j], self.options.k)
+        loaded = _Loaded(self.store, _DocIndex(self.frame), [i, j], self.options.k)  # the frame it has
         sh = loaded.shingles
         sets = []
         for r in range(2):
