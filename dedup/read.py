@@ -39,7 +39,9 @@ class Corpus:
 
     def bodies(self) -> list[str]:
         """The texts with any front matter blanked out, same lengths, so offsets still hold."""
-        return [t if b == 0 else " " * b + t[b:] for t, b in zip(self.texts, self.body_starts.tolist())]
+        from .features import bodies
+
+        return bodies(self.texts, self.body_starts.tolist())
 
     def paragraphs(self, i: int) -> np.ndarray:
         """(n, 2) array of the start/end offsets of document i's paragraphs."""
