@@ -12,7 +12,8 @@ list over the query and the candidates holding it, and the scan's own ``pair_evi
 ``verify`` measure the pairs with the same rules and thresholds: boilerplate is text held by
 articles of ``boilerplate_min_docs`` or more groups of copies, counted over the whole index (a
 template on a thousand indexed pages is boilerplate for the next one too); a fingerprint held by more
-than ``MAX_HOLDERS`` live articles is boilerplate outright, and its holders are not pulled in.
+than ``MAX_HOLDERS`` indexed articles (removed ones count until compacted) is boilerplate outright,
+and its holders are not pulled in.
 Pairs of the query are then aligned (``align_pair``) against the texts read back from the index and
 reported in the scan's JSON shape. Only what the query shares is looked at, so the cost follows the
 evidence, not the size of the archive.
@@ -51,7 +52,7 @@ from .shingle import shingle
 from .store import FeatureStore, Shard, StoreError
 from .verify import CLUSTERING, DocInfo, exact_pairs, verify
 
-MAX_HOLDERS = 1000  # a fingerprint in more live indexed articles than this is boilerplate outright
+MAX_HOLDERS = 1000  # a fingerprint in more indexed articles than this is boilerplate outright
 _DIGITS = 4
 Progress = Callable[[str, int, int | None], None]
 
@@ -106,7 +107,8 @@ def add(
 ) -> AddReport:
     """Index every article under ``sources`` (folders or files any reader takes); see the module docstring.
 
-    Each phase-1 shard is committed on its own: a process killed midway keeps the shards committed."""
+    Each phase-1 shard is committed as soon as it is written, while phase 1 goes on with the next: a
+    process killed midway keeps the shards committed."""
     check_params(index, options)
     report = report or (lambda phase, done, total: None)
     out = AddReport()
@@ -114,10 +116,9 @@ def add(
     try:
         for k, src in enumerate(sources):
             fs = FeatureStore(staging / f"{k:04d}", params=store_params(options), create=True)
-            names, skipped = ingest(fs, src, options, report)
-            out.skipped.extend(skipped)
-            with index.writing():
-                for name in names:
+
+            def commit(name: str, fs: FeatureStore = fs) -> None:
+                with index.writing():
                     shard = Shard(fs.root / "shards" / name)
                     keep, replace, unchanged = _keep_rows(shard, index.live_hashes(shard.docs["id"].to_list()))
                     out.unchanged += unchanged
@@ -125,6 +126,9 @@ def add(
                         index.append(shard, keep, replace)
                         out.added += int(keep.sum()) - len(replace)
                         out.replaced += len(replace)
+
+            _, skipped = ingest(fs, src, options, report, on_shard=commit)
+            out.skipped.extend(skipped)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out
@@ -235,11 +239,7 @@ class _Answer:
 
 def _match_one(index: Any, art: Article, fps: np.ndarray, row: dict, options: ScanOptions) -> _Answer:
     k = options.k
-    pos, refs = index.holders(fps)
-    df = np.bincount(pos, minlength=len(fps))
-    frequent = df > MAX_HOLDERS
-    sel = ~frequent[pos]
-    pos, refs = pos[sel], refs[sel]
+    pos, refs, frequent = index.holders(fps, MAX_HOLDERS)
     cand = np.unique(refs)
     empty = _Answer(art, [], [], {}, {}, {})
     if not len(cand):
@@ -513,8 +513,7 @@ def scan_with_index(
     from .pipeline import analyse
 
     check_params(index, options)
-    if not hasattr(index, "shard_names"):
-        raise StoreError(f"{index.location}: scan --index needs a local index (use 'dedup query' with Redis)")
+    index.refresh()
     if index.removed and any(index.removed.values()):
         raise StoreError(f"{index.location}: has removed articles not compacted yet; run 'dedup index compact' first")
     report = report or (lambda phase, done, total: None)

@@ -194,9 +194,15 @@ def _pool_context():
 
 
 def ingest(
-    fs: FeatureStore, source: str | os.PathLike[str], options: ScanOptions, report: Progress
+    fs: FeatureStore,
+    source: str | os.PathLike[str],
+    options: ScanOptions,
+    report: Progress,
+    on_shard: Callable[[str], None] | None = None,
 ) -> tuple[list[str], list[Skipped]]:
-    """Phase 1 over a folder: every readable article into shards of ``fs``; returns (shards, skipped)."""
+    """Phase 1 over a folder: every readable article into shards of ``fs``; returns (shards, skipped).
+    ``on_shard`` is called with each shard's name, in order, as soon as it is written (the index
+    commits it while the workers go on)."""
     from .ingest import walk
 
     skipped: list[Skipped] = []
@@ -213,6 +219,8 @@ def ingest(
         for name, path, docs in staged:
             publish_shard(fs.root, name, path, docs)
             names.append(name)
+            if on_shard is not None:
+                on_shard(name)
         skipped.extend(skip)
         done += n
         report("read", done, n_files)

@@ -122,6 +122,19 @@ def load_aeb_articles() -> list[Article]:
     return keep
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_index_cache(tmp_path_factory):
+    """Redis indexes cache their shards under DEDUP_CACHE_DIR: a private one for the suite (and the
+    CLI subprocesses it starts), never the user's ~/.cache."""
+    old = os.environ.get("DEDUP_CACHE_DIR")
+    os.environ["DEDUP_CACHE_DIR"] = str(tmp_path_factory.mktemp("dedup-cache"))
+    yield
+    if old is None:
+        os.environ.pop("DEDUP_CACHE_DIR", None)
+    else:
+        os.environ["DEDUP_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def aeb_articles() -> list[Article]:
     return load_aeb_articles()

@@ -1,60 +1,64 @@
 """The shared index backend: the index in Redis, so many workers on many machines add and query one index.
 
-Keys, all under the prefix ``dedup:{NAME}:`` (the braces are a Redis Cluster hash tag: one index lives
-in one slot, so each batch is one MULTI/EXEC transaction there; several indexes spread over a cluster)::
+Redis holds the index: its manifest and every shard, the same shards the local backend keeps in a
+folder. Each worker mirrors the shards it needs in a local cache folder and runs the same
+``ShardIndex`` code on it, so a query costs what a local one does plus one round trip, and a Redis
+index answers exactly as a local one built from the same articles. Shards never change once
+written, so a cached shard is valid for as long as a manifest lists it; the cache is checked
+against the manifest's sizes and checksums and can be deleted at any time.
 
-    meta          hash   format, version, params (JSON)
-    next          string counter handing out article refs
-    ids           hash   article id -> ref (live articles only)
-    d:REF         hash   row (JSON of the DOC_SCHEMA columns), text (UTF-8), paras (int64 pairs),
-                         fps (sorted uint64 fingerprints), sig (uint32 signature); bytes little-endian
-    p:BUCKET      hash   fingerprint (8 bytes, big-endian) -> refs holding it (packed uint32 LE);
-                         BUCKET = the fingerprint's top 12 bits (4096 hashes, a few hundred touched per query)
-    dead          set    refs removed or replaced whose postings are still in ``p:*`` (until ``compact``)
-    lock          string the write lock (redis-py ``Lock``, with a timeout so a dead writer frees it)
+Keys (``NAME`` the index name; the braces are Redis Cluster hash tags)::
 
-Nothing read back can execute code: values are JSON or raw numpy bytes (``frombuffer``), never pickle.
-A batch of articles is one transaction (its postings appended by a server-side Lua script inside it),
-so a client or server that goes away mid-add leaves every batch whole or absent. The index is found
+    dedup:{NAME}:meta          hash   format, version, params (JSON)
+    dedup:{NAME}:manifest      string JSON: gen, shards (in article order), removed rows, files of each shard
+                                      (name -> [bytes, xxh3-64]); replaced whole, by one script
+    dedup:{NAME}:lock          string the write lock (redis-py ``Lock``; a dead writer's expires)
+    dedup:{NAME}:pending       set    shards being uploaded (deleted by the next writer if never listed)
+    dedup:{NAME/SHARD}:files   hash   "FILE:PART" -> bytes: the shard's files in chunks of ``CHUNK`` bytes
+
+The manifest, lock and pending set share one hash slot, so the commit (check the lock is still ours,
+replace the manifest) is one atomic script even on a cluster; each shard has a slot of its own, so a
+cluster spreads an index's shards over its servers. A writer uploads a shard and only then lists it:
+a client or server that goes away mid-add leaves the manifest as it was (no partial entry); what was
+uploaded but never listed is deleted by the next writer. Values are JSON or raw bytes (``.npy`` files
+read with ``allow_pickle=False``, Parquet): nothing read back can execute code. The index is found
 again by its name after a restart of the client or (with persistence) the server.
+
+The cache folder: ``$DEDUP_CACHE_DIR`` or ``$XDG_CACHE_HOME/dedup`` (``~/.cache/dedup``), one
+sub-folder per index; processes on one machine share it (downloads are renamed into place).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-import numpy as np
-import polars as pl
+import xxhash
 
-from . import DOC_SCHEMA, Shard, StoreError
+from . import StoreError
 from .backend import INDEX_FORMAT, INDEX_VERSION, IndexFailure
+from .shardindex import ShardIndex, check_manifest
 
 try:
     import redis as _redis
 except ImportError:  # pragma: no cover - redis is a dependency; a clear line if it was removed
     _redis = None
 
-BUCKET_SHIFT = 52  # fingerprint >> 52: 4096 posting hashes
-BATCH_DOCS = 500  # articles per transaction
-LOCK_TIMEOUT = 300  # seconds: a writer that died frees the lock after this
-# ARGV[1]: fingerprints (8 bytes each); ARGV[2]: refs (4 bytes each); ARGV[3]: uint32 LE byte offsets of each
-# fingerprint's refs in ARGV[2] (n + 1). Appends each fingerprint's refs to its field.
-_APPEND = """
-local f, r, o = ARGV[1], ARGV[2], ARGV[3]
-for i = 0, #f / 8 - 1 do
-  local a = struct.unpack('<I4', o, 4 * i + 1)
-  local b = struct.unpack('<I4', o, 4 * i + 5)
-  local field = string.sub(f, 8 * i + 1, 8 * i + 8)
-  local val = string.sub(r, a + 1, b)
-  if redis.call('HSETNX', KEYS[1], field, val) == 0 then
-    redis.call('HSET', KEYS[1], field, redis.call('HGET', KEYS[1], field) .. val)
-  end
-end
-return 0
+CHUNK = 32 << 20  # bytes per stored value (Redis caps a value at 512 MB)
+UPLOAD_BATCH = 128 << 20  # bytes sent per pipeline round
+LOCK_TIMEOUT = 120  # seconds: a writer that died frees the lock after this (a live one keeps renewing it)
+
+# KEYS: lock, manifest, pending. ARGV: lock token, new manifest, shards now listed (to drop from pending).
+_COMMIT = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+for i = 3, #ARGV do redis.call('SREM', KEYS[3], ARGV[i]) end
+return 1
 """
 
 
@@ -62,7 +66,23 @@ def _errors() -> tuple[type[BaseException], ...]:
     return (_redis.exceptions.ConnectionError, _redis.exceptions.TimeoutError)
 
 
-class RedisIndex:
+def cache_root() -> Path:
+    """Where Redis indexes are cached locally."""
+    if os.environ.get("DEDUP_CACHE_DIR"):
+        return Path(os.environ["DEDUP_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "dedup"
+
+
+def _digest(path: Path) -> str:
+    h = xxhash.xxh3_64()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class RedisIndex(ShardIndex):
     """An index in Redis (see the module docstring)."""
 
     def __init__(self, url: str, name: str, params: dict | None = None, create: bool = False) -> None:
@@ -70,22 +90,26 @@ class RedisIndex:
             raise StoreError("a Redis index needs the 'redis' package: pip install redis")
         self.location = f"{url}#{name}"
         self.name = name
-        self.prefix = f"dedup:{{{name}}}:"
+        self._tag = f"dedup:{{{name}}}:"
+        key = xxhash.xxh3_64_hexdigest(self.location.encode("utf-8", "surrogatepass"))
+        self._init_shards(cache_root() / f"redis-{name}-{key}")
+        self._raw: bytes | None = None
+        self._files: dict[str, dict[str, list]] = {}
+        self._lock = None
         try:
             if url.startswith("redis+cluster://"):
                 from redis.cluster import RedisCluster
 
-                self.r = RedisCluster.from_url("redis://" + url[len("redis+cluster://") :])
+                self.r = RedisCluster.from_url("redis://" + url[len("redis+cluster://") :], socket_connect_timeout=5)
             else:
                 self.r = _redis.Redis.from_url(url, socket_connect_timeout=5)
             meta = self.r.hgetall(self._k("meta"))
             if not meta and create:
-                body = {"format": INDEX_FORMAT, "version": INDEX_VERSION, "params": json.dumps(params or {})}
-                self.r.hsetnx(self._k("meta"), "format", body["format"])
-                self.r.hsetnx(self._k("meta"), "version", body["version"])
-                self.r.hsetnx(self._k("meta"), "params", body["params"])
+                self.r.hsetnx(self._k("meta"), "format", INDEX_FORMAT)
+                self.r.hsetnx(self._k("meta"), "version", INDEX_VERSION)
+                self.r.hsetnx(self._k("meta"), "params", json.dumps(params or {}))
                 meta = self.r.hgetall(self._k("meta"))
-            self._append = self.r.register_script(_APPEND)
+            self._commit_script = self.r.register_script(_COMMIT)
         except _errors() as e:
             raise StoreError(f"{self.location}: cannot reach Redis ({_first_line(e)})") from None
         except _redis.exceptions.RedisError as e:
@@ -96,23 +120,32 @@ class RedisIndex:
             raise StoreError(f"{self.location}: no dedup index of that name (create it with 'dedup index add')")
         try:
             fmt, version = meta[b"format"].decode(), int(meta[b"version"])
-            self.params = json.loads(meta[b"params"])
+            params = json.loads(meta[b"params"])
         except (KeyError, ValueError, UnicodeDecodeError):
             raise StoreError(f"{self.location}: corrupt index metadata") from None
-        if fmt != INDEX_FORMAT or not isinstance(self.params, dict):
+        if fmt != INDEX_FORMAT or not isinstance(params, dict):
             raise StoreError(f"{self.location}: not a dedup index")
         if version > INDEX_VERSION:
             raise StoreError(
                 f"{self.location}: index format {version} is newer than this dedup reads ({INDEX_VERSION})"
             )
-        self._dead: set[int] | None = None
+        self.params = params
+        try:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            (self.root / "shards").mkdir(exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"{self.root}: cannot create the local cache of {self.location} ({e.strerror})") from None
+        self.refresh()
 
     def _k(self, key: str) -> str:
-        return self.prefix + key
+        return self._tag + key
+
+    def _shard_key(self, shard: str) -> str:
+        return f"dedup:{{{self.name}/{shard}}}:files"
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
-        """Redis failures as one-line StoreErrors."""
+        """Redis failures as one-line errors."""
         try:
             yield
         except _errors() as e:
@@ -120,237 +153,201 @@ class RedisIndex:
         except _redis.exceptions.RedisError as e:
             raise IndexFailure(f"{self.location}: Redis error ({_first_line(e)})") from None
 
+    # ------------------------------------------------------------------ manifest and cache
+
+    def refresh(self) -> None:
+        """Read the manifest (one round trip) and, when it changed, fetch the shards not cached yet."""
+        for _ in range(3):
+            with self._guard():
+                raw = self.r.get(self._k("manifest"))
+            if raw is not None and raw == self._raw:
+                return
+            body = {"gen": 0, "shards": [], "removed": {}, "files": {}} if raw is None else self._parse(raw)
+            params, names, removed = check_manifest({**body, "params": self.params}, self.location)
+            files = body.get("files")
+            if not isinstance(files, dict) or any(not isinstance(files.get(n), dict) for n in names):
+                raise StoreError(f"{self.location}: corrupt index manifest")
+            try:
+                for name in names:
+                    self._fetch(name, files[name])
+            except _Gone:
+                continue  # merged away while we read: the manifest has changed, read it again
+            self._files = files
+            gone = [n for n in self.shard_names if n not in set(names)]  # merged away since we last looked
+            self._set_manifest(params, names, removed)
+            self._raw = raw
+            self._retire(gone)
+            return
+        raise IndexFailure(f"{self.location}: the index kept changing while reading it; retry")
+
+    def _parse(self, raw: bytes) -> dict:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise StoreError(f"{self.location}: corrupt index manifest") from None
+        if not isinstance(body, dict):
+            raise StoreError(f"{self.location}: corrupt index manifest")
+        return body
+
+    def _fetch(self, name: str, files: dict[str, list]) -> None:
+        """Make sure ``root/shards/name`` holds the shard, downloading it when it does not."""
+        final = self.root / "shards" / name
+        if name in self._shards:
+            return
+        if final.is_dir() and all(
+            (final / f).is_file() and (final / f).stat().st_size == meta[0] for f, meta in files.items()
+        ):
+            return
+        if final.exists():  # incomplete or not this shard: fetch it again
+            shutil.rmtree(final, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".download-{os.getpid()}-", dir=self.root))
+        try:
+            key = self._shard_key(name)
+            for fname, (size, digest, parts) in files.items():
+                with self._guard():
+                    pipe = self.r.pipeline(transaction=False)
+                    for p in range(parts):
+                        pipe.hget(key, f"{fname}:{p}")
+                    chunks = pipe.execute()
+                if any(c is None for c in chunks):
+                    raise _Gone
+                path = tmp / fname
+                with open(path, "wb") as f:
+                    for c in chunks:
+                        f.write(c)
+                if path.stat().st_size != size or _digest(path) != digest:
+                    raise StoreError(f"{self.location}: shard {name} is corrupt in Redis ({fname} does not check)")
+            try:
+                os.replace(tmp, final)
+            except OSError:  # another process on this machine fetched it first
+                if not (final / "docs.parquet").is_file():
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    # ------------------------------------------------------------------ the interface
+
     @contextmanager
     def writing(self) -> Iterator[None]:
         with self._guard():
             lock = self.r.lock(self._k("lock"), timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_TIMEOUT)
             if not lock.acquire():
                 raise StoreError(f"{self.location}: timed out waiting for the write lock")
-            try:
-                self._dead = None
-                yield
-            finally:
-                with suppress(_redis.exceptions.LockError):  # expired: another writer may hold it now
-                    lock.release()
+        try:
+            self._lock = lock
+            self.refresh()
+            self._clean()
+            self._clean_pending()
+            yield
+        finally:
+            self._lock = None
+            with suppress(Exception):  # expired, or Redis gone: the error that matters is already raised
+                lock.release()
 
-    def staging(self) -> Path:
-        return Path(tempfile.mkdtemp(prefix="dedup-index-"))
-
-    # ------------------------------------------------------------------ reading
-
-    @property
-    def dead(self) -> set[int]:
-        if self._dead is None:
-            with self._guard():
-                self._dead = {int(x) for x in self.r.smembers(self._k("dead"))}
-        return self._dead
-
-    def holders(self, fps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        fps = np.asarray(fps, dtype=np.uint64)
-        if not len(fps):
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        buckets = (fps >> np.uint64(BUCKET_SHIFT)).astype(np.int64)
-        fields = fps.astype(">u8").tobytes()
-        starts = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1]])  # fps sorted: buckets are runs
-        bounds = np.append(starts, len(fps)).tolist()
+    def _clean_pending(self) -> None:
+        """Delete shards a writer uploaded but never listed (it was killed, or Redis went away)."""
         with self._guard():
-            pipe = self.r.pipeline(transaction=False)
-            for lo, hi in zip(bounds[:-1], bounds[1:]):
-                pipe.hmget(self._k(f"p:{buckets[lo]}"), [fields[8 * i : 8 * i + 8] for i in range(lo, hi)])
-            replies = pipe.execute()
-        values = [v or b"" for reply in replies for v in reply]
-        counts = np.fromiter((len(v) // 4 for v in values), dtype=np.int64, count=len(values))
-        refs = np.frombuffer(b"".join(values), dtype="<u4").astype(np.int64)
-        pos = np.repeat(np.arange(len(fps), dtype=np.int64), counts)
-        dead = self.dead
-        if dead and len(refs):
-            live = ~np.isin(refs, np.fromiter(dead, dtype=np.int64, count=len(dead)))
-            pos, refs = pos[live], refs[live]
-        order = np.lexsort((refs, pos))
-        return pos[order], refs[order]
+            pending = {p.decode() for p in self.r.smembers(self._k("pending"))}
+            stale = pending - set(self.shard_names)
+            for name in stale:
+                self.r.delete(self._shard_key(name))
+            if stale:
+                self.r.srem(self._k("pending"), *stale)
 
-    def _fields(self, refs: Sequence[int], field: str) -> list[bytes]:
+    def holders(self, fps, max_holders=None):
+        self.refresh()
+        return super().holders(fps, max_holders)
+
+    def _commit(self, names: list[str], removed: dict[str, list[int]], new: list[str], gone: list[str]) -> None:
+        if self._lock is None:
+            raise RuntimeError("write without the lock")
+        files = {n: self._files[n] for n in names if n not in new}
+        for name in new:
+            files[name] = self._upload(name)
+        body = {
+            "gen": int(self._parse(self._raw).get("gen", 0)) + 1 if self._raw else 1,
+            "shards": names,
+            "removed": {k: sorted(v) for k, v in removed.items() if v},
+            "files": files,
+        }
+        raw = json.dumps(body, separators=(",", ":")).encode()
         with self._guard():
-            pipe = self.r.pipeline(transaction=False)
-            for ref in refs:
-                pipe.hget(self._k(f"d:{int(ref)}"), field)
-            out = pipe.execute()
-        if any(v is None for v in out):
-            raise StoreError(f"{self.location}: an article was removed while reading it; retry")
-        return out
-
-    def rows(self, refs: np.ndarray) -> pl.DataFrame:
-        rows = [json.loads(v) for v in self._fields(refs, "row")]
-        return pl.DataFrame(rows, schema=DOC_SCHEMA, orient="row")
-
-    def texts(self, refs: Sequence[int]) -> list[str]:
-        return [v.decode("utf-8", "surrogatepass") for v in self._fields(refs, "text")]
-
-    def paragraphs(self, refs: Sequence[int]) -> list[np.ndarray]:
-        return [np.frombuffer(v, dtype="<i8").reshape(-1, 2).astype(np.int64) for v in self._fields(refs, "paras")]
-
-    def live_hashes(self, ids: Sequence[str]) -> dict[str, int]:
-        ids = list(ids)
-        if not ids:
-            return {}
+            self._lock.reacquire()
+            token = self._lock.local.token
+            ok = self._commit_script(
+                keys=[self._k("lock"), self._k("manifest"), self._k("pending")], args=[token, raw, *new]
+            )
+        if not ok:
+            raise IndexFailure(f"{self.location}: lost the write lock (held longer than {LOCK_TIMEOUT} s); retry")
+        self._files = files
+        self._set_manifest(self.params, names, {k: list(v) for k, v in body["removed"].items()})
+        self._raw = raw
         with self._guard():
-            refs = self.r.hmget(self._k("ids"), ids)
-        have = [(d, int(r)) for d, r in zip(ids, refs) if r is not None]
-        if not have:
-            return {}
-        rows = self._fields([r for _, r in have], "row")
-        return {d: int(json.loads(v)["content_hash"]) for (d, _), v in zip(have, rows)}
+            for name in gone:
+                self.r.delete(self._shard_key(name))
+        self._retire(gone)
+
+    def _upload(self, name: str) -> dict[str, list]:
+        """Send a shard's files to Redis, in chunks, after listing it as pending; returns its files' meta."""
+        folder = self.root / "shards" / name
+        key = self._shard_key(name)
+        files: dict[str, list] = {}
+        with self._guard():
+            self.r.sadd(self._k("pending"), name)
+            pipe, queued = self.r.pipeline(transaction=False), 0
+            for path in sorted(folder.iterdir()):
+                size = path.stat().st_size
+                parts = max(1, -(-size // CHUNK))
+                files[path.name] = [size, _digest(path), parts]
+                with open(path, "rb") as f:
+                    for p in range(parts):
+                        chunk = f.read(CHUNK)
+                        pipe.hset(key, f"{path.name}:{p}", chunk)
+                        queued += len(chunk)
+                        if queued >= UPLOAD_BATCH:
+                            pipe.execute()
+                            self._lock.reacquire()  # a long upload is not a dead writer
+                            pipe, queued = self.r.pipeline(transaction=False), 0
+            pipe.execute()
+        return files
 
     def stats(self) -> dict:
+        self.refresh()
         with self._guard():
-            articles = self.r.hlen(self._k("ids"))
-            dead = self.r.scard(self._k("dead"))
-            pipe = self.r.pipeline(transaction=False)
-            for b in range(1 << (64 - BUCKET_SHIFT)):
-                pipe.hlen(self._k(f"p:{b}"))
-            fingerprints = sum(pipe.execute())
             try:
                 memory = self.r.info("memory").get("used_memory")
             except _redis.exceptions.RedisError:
                 memory = None
+        stored = sum(meta[0] for files in self._files.values() for meta in files.values())
         return {
             "location": self.location,
             "backend": "redis",
+            **self._counts(),
             "format_version": INDEX_VERSION,
-            "params": self.params,
-            "articles": articles,
-            "removed_pending": dead,
-            "distinct_fingerprints": fingerprints,
+            "bytes": stored,
             "server_used_memory": memory,
+            "cache": str(self.root),
         }
 
-    # ------------------------------------------------------------------ writing (hold ``writing``)
-
-    def append(self, shard: Shard, keep: np.ndarray, replace: Sequence[str]) -> None:
-        rows = np.flatnonzero(keep)
-        docs = shard.docs
-        replace = set(replace)
-        for lo in range(0, len(rows), BATCH_DOCS):
-            part = rows[lo : lo + BATCH_DOCS]
-            ids = docs["id"].gather(part).to_list()
-            self._append_batch(shard, part, [d for d in ids if d in replace])
-
-    def _append_batch(self, shard: Shard, part: np.ndarray, replace: list[str]) -> None:
-        docs = shard.docs[part]
-        n = len(part)
-        with self._guard():
-            first = int(self.r.incrby(self._k("next"), n)) - n
-            old = self.r.hmget(self._k("ids"), replace) if replace else []
-        refs = np.arange(first, first + n, dtype=np.int64)
-        postings = np.asarray(shard.array("postings"))
-        posting_docs = np.asarray(shard.array("posting_docs"))
-        local = np.full(len(shard.docs), -1, dtype=np.int64)
-        local[part] = np.arange(n)
-        sel = local[posting_docs] >= 0
-        fps, owner = postings[sel], local[posting_docs[sel]]  # sorted by fingerprint
-        para_off = np.asarray(shard.array("para_offsets"))
-        paras = np.asarray(shard.array("paragraphs")).reshape(-1, 2)
-        sigs = np.asarray(shard.array("signatures"))
-        # Per article: its own fingerprints, sorted.
-        by_doc = np.lexsort((fps, owner))
-        doc_bounds = np.searchsorted(owner[by_doc], np.arange(n + 1))
-        doc_fps = fps[by_doc]
-        pipe = self.r.pipeline(transaction=True)
-        for i, row in enumerate(docs.iter_rows(named=True)):
-            r = int(part[i])
-            pipe.hset(
-                self._k(f"d:{first + i}"),
-                mapping={
-                    "row": json.dumps(row),
-                    "text": shard.text(r).encode("utf-8", "surrogatepass"),
-                    "paras": np.ascontiguousarray(paras[para_off[r] : para_off[r + 1]], dtype="<i8").tobytes(),
-                    "fps": np.ascontiguousarray(doc_fps[doc_bounds[i] : doc_bounds[i + 1]], dtype="<u8").tobytes(),
-                    "sig": np.ascontiguousarray(sigs[r], dtype="<u4").tobytes(),
-                },
-            )
-        pipe.hset(self._k("ids"), mapping={row_id: first + i for i, row_id in enumerate(docs["id"].to_list())})
-        for ref in old:
-            if ref is not None:
-                pipe.sadd(self._k("dead"), int(ref))
-                pipe.delete(self._k(f"d:{int(ref)}"))
-        # Postings: fingerprint -> packed refs, appended per bucket by the Lua script.
-        if len(fps):
-            new = np.r_[True, fps[1:] != fps[:-1]]
-            starts = np.flatnonzero(new)
-            uniq = fps[starts]
-            ref_bytes = refs[owner].astype("<u4").tobytes()
-            field_bytes = uniq.astype(">u8").tobytes()
-            buckets = (uniq >> np.uint64(BUCKET_SHIFT)).astype(np.int64)
-            bstarts = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1]])
-            bends = np.append(bstarts[1:], len(uniq)).tolist()
-            byte_off = np.append(starts, len(fps)).astype(np.int64) * 4
-            for blo, bhi in zip(bstarts.tolist(), bends):
-                offs = (byte_off[blo : bhi + 1] - byte_off[blo]).astype("<u4").tobytes()
-                refs_blob = ref_bytes[int(byte_off[blo]) : int(byte_off[bhi])]
-                args = [field_bytes[8 * blo : 8 * bhi], refs_blob, offs]
-                self._append(keys=[self._k(f"p:{buckets[blo]}")], args=args, client=pipe)
-        with self._guard():
-            pipe.execute()  # redis-py loads the script before MULTI, so EVALSHA cannot fail inside
-        self._dead = None
-
-    def remove(self, ids: Sequence[str]) -> int:
-        ids = list(ids)
-        if not ids:
-            return 0
-        with self._guard():
-            refs = self.r.hmget(self._k("ids"), ids)
-            found = [(d, int(r)) for d, r in zip(ids, refs) if r is not None]
-            if not found:
-                return 0
-            pipe = self.r.pipeline(transaction=True)
-            pipe.hdel(self._k("ids"), *[d for d, _ in found])
-            pipe.sadd(self._k("dead"), *[r for _, r in found])
-            for _, r in found:
-                pipe.delete(self._k(f"d:{r}"))
-            pipe.execute()
-        self._dead = None
-        return len(found)
-
     def compact(self) -> None:
-        """Drop the removed refs from every posting hash (one transaction per hash), then forget them."""
-        with self.writing(), self._guard():
-            dead = self.r.smembers(self._k("dead"))
-            if not dead:
-                return
-            gone = np.array(sorted(int(x) for x in dead), dtype=np.uint32)
-            for b in range(1 << (64 - BUCKET_SHIFT)):
-                key = self._k(f"p:{b}")
-                table = self.r.hgetall(key)
-                changed, emptied = {}, []
-                for f, v in table.items():
-                    refs = np.frombuffer(v, dtype="<u4")
-                    keep = ~np.isin(refs, gone)
-                    if keep.all():
-                        continue
-                    if keep.any():
-                        changed[f] = refs[keep].tobytes()
-                    else:
-                        emptied.append(f)
-                if changed or emptied:
-                    pipe = self.r.pipeline(transaction=True)
-                    if changed:
-                        pipe.hset(key, mapping=changed)
-                    if emptied:
-                        pipe.hdel(key, *emptied)
-                    pipe.execute()
-            self.r.srem(self._k("dead"), *dead)
-            self._dead = None
+        with self.writing():
+            self._compact()
 
     def drop(self) -> None:
-        """Delete the whole index (tests and benchmarks)."""
-        with self._guard():
-            keys = list(self.r.scan_iter(match=self.prefix.replace("{", "\\{").replace("}", "\\}") + "*", count=1000))
-            for lo in range(0, len(keys), 1000):
-                self.r.delete(*keys[lo : lo + 1000])
+        """Delete the whole index from Redis and the local cache (tests and benchmarks)."""
+        with self.writing(), self._guard():
+            for name in self.shard_names:
+                self.r.delete(self._shard_key(name))
+            self.r.delete(self._k("manifest"), self._k("pending"), self._k("meta"))
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def close(self) -> None:
         with suppress(Exception):  # closing a dead connection
             self.r.close()
+
+
+class _Gone(Exception):
+    """A shard the manifest listed is no longer in Redis (a writer merged it away meanwhile)."""
 
 
 def _first_line(e: BaseException) -> str:

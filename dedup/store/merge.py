@@ -1,0 +1,177 @@
+"""Merging shards: what keeps an index that grows batch by batch quick to search.
+
+Every add appends a shard, and a query searches every shard's postings, so an index of a million
+articles in 2,000-article batches would search 500 shards a query. ``merge_plan`` merges the newest
+shards in tiers (``FAN_IN`` shards of one tier make one of the next; a merged shard holds at most
+``MAX_MERGED`` articles), so an index holds O(FAN_IN x tiers) shards and each posting is rewritten at
+most once per tier. ``merge_into`` writes the merged shard streaming: postings one fingerprint bucket
+at a time (memory ~1/256 of the shard), texts copied as bytes without decoding.
+
+A merged shard is an ordinary feature-store shard: its articles keep their order, removed rows are
+left out, and its postings are sorted by (fingerprint, article) as phase 1 writes them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from ..features import FP_LOW_BITS, FP_MASK, MAX_BATCH
+from . import DOC_SCHEMA, Shard
+
+FAN_IN = 8  # shards of one tier merged into one of the next
+MAX_MERGED = MAX_BATCH + 1  # articles per merged shard: a posting packs its article in the fingerprint's low bits
+_CHUNK = 1 << 24  # bytes per copy of text
+
+
+def tier(n: int) -> int:
+    """The tier of a shard of ``n`` articles: floor(log_FAN_IN(n))."""
+    t = 0
+    while n >= FAN_IN:
+        n //= FAN_IN
+        t += 1
+    return t
+
+
+def merge_plan(sizes: Sequence[int]) -> tuple[int, int] | None:
+    """Shards ``[j, k)`` to merge next (the newest run of ``FAN_IN`` or more shards of the lowest tier
+    that has one, as many as fit in ``MAX_MERGED`` articles), or None when none should be.
+
+    ``sizes``: live articles per shard, oldest first. Run it again after each merge."""
+    n = len(sizes)
+    tiers = [tier(max(int(s), 1)) for s in sizes]
+    for t in sorted(set(tiers)):
+        j = n
+        while j > 0 and tiers[j - 1] <= t and sizes[j - 1] < MAX_MERGED:
+            j -= 1
+        if n - j < FAN_IN:
+            continue
+        # Oldest first, as many of the run as fit; a run too big for one shard merges its oldest part.
+        k, total = j, 0
+        while k < n and total + int(sizes[k]) <= MAX_MERGED:
+            total += int(sizes[k])
+            k += 1
+        if k - j >= 2:
+            return j, k
+    return None
+
+
+def merge_into(shards: Sequence[Shard], keeps: Sequence[np.ndarray | None], root: Path, name: str) -> Path:
+    """Write one shard holding the rows ``keeps[i]`` (bool per row; None: all) of each of ``shards``, in
+    order, to a staged folder under ``root/shards`` (the caller renames it into place)."""
+    shards_dir = root / "shards"
+    shards_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=shards_dir))
+    try:
+        _write(shards, keeps, tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return tmp
+
+
+def _write(shards: Sequence[Shard], keeps: Sequence[np.ndarray | None], out: Path) -> None:
+    rows_of, renumber, base = [], [], 0
+    for s, keep in zip(shards, keeps):
+        n = len(s.array("text_offsets")) - 1
+        keep = np.ones(n, dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
+        rows_of.append(np.flatnonzero(keep))
+        renumber.append(np.where(keep, np.cumsum(keep) - 1 + base, -1).astype(np.int64))
+        base += int(keep.sum())
+    if base > MAX_MERGED:
+        raise ValueError(f"a merged shard holds at most {MAX_MERGED} articles, not {base}")
+    # Table.
+    frames = [s.docs[rows] for s, rows in zip(shards, rows_of)]
+    table = pl.concat(frames) if frames else pl.DataFrame(schema=DOC_SCHEMA)
+    table.write_parquet(out / "docs.parquet", compression="zstd")
+    # Texts: byte ranges copied as they are; runs of kept rows are one copy each.
+    text_offsets = [np.zeros(1, dtype=np.int64)]
+    written = 0
+    with open(out / "text.bin", "wb") as dst:
+        for s, rows in zip(shards, rows_of):
+            off = np.asarray(s.array("text_offsets"), dtype=np.int64)
+            lengths = off[rows + 1] - off[rows]
+            text_offsets.append(written + np.cumsum(lengths))
+            written += int(lengths.sum())
+            with open(s.path / "text.bin", "rb") as src:
+                for lo, hi in _runs(rows):
+                    _copy(src, dst, int(off[lo]), int(off[hi]))
+    np.save(out / "text_offsets.npy", np.concatenate(text_offsets), allow_pickle=False)
+    # Paragraphs and signatures: small per article.
+    paras, counts, sigs = [], [], []
+    for s, rows in zip(shards, rows_of):
+        off = np.asarray(s.array("para_offsets"), dtype=np.int64)
+        c = off[rows + 1] - off[rows]
+        idx = np.repeat(off[rows] - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))
+        paras.append(np.asarray(s.array("paragraphs")).reshape(-1, 2)[idx])
+        counts.append(c)
+        sigs.append(np.asarray(s.array("signatures"))[rows])
+    para_offsets = np.zeros(sum(len(c) for c in counts) + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(counts), out=para_offsets[1:])
+    np.save(out / "paragraphs.npy", np.concatenate(paras).astype(np.int64), allow_pickle=False)
+    np.save(out / "para_offsets.npy", para_offsets, allow_pickle=False)
+    np.save(out / "signatures.npy", np.ascontiguousarray(np.concatenate(sigs)), allow_pickle=False)
+    _merge_postings(shards, renumber, out)
+
+
+def _merge_postings(shards: Sequence[Shard], renumber: list[np.ndarray], out: Path) -> None:
+    """Postings bucket by bucket: each input's rows of a bucket, its articles renumbered into the
+    fingerprint's free low bits, one sort of the packed keys (no argsort), then split again."""
+    full = all((r >= 0).all() for r in renumber)
+    total = 0
+    if full:
+        total = sum(len(s.array("postings")) for s in shards)
+    else:
+        for s, r in zip(shards, renumber):
+            total += int(np.count_nonzero(r[np.asarray(s.array("posting_docs"))] >= 0))
+    fps = np.lib.format.open_memmap(out / "postings.npy", mode="w+", dtype=np.uint64, shape=(total,))
+    docs = np.lib.format.open_memmap(out / "posting_docs.npy", mode="w+", dtype=np.uint32, shape=(total,))
+    bounds = np.zeros(257, dtype=np.int64)
+    at = 0
+    low = np.uint64((1 << FP_LOW_BITS) - 1)
+    for b in range(256):
+        parts = []
+        for s, r in zip(shards, renumber):
+            f, d = s.bucket_rows(b, b + 1)
+            new = r[d.astype(np.int64)]
+            if not full:
+                live = new >= 0
+                f, new = f[live], new[live]
+            parts.append(f | new.astype(np.uint64))
+        keys = np.concatenate(parts) if parts else np.zeros(0, np.uint64)
+        keys.sort()
+        fps[at : at + len(keys)] = keys & FP_MASK
+        docs[at : at + len(keys)] = (keys & low).astype(np.uint32)
+        at += len(keys)
+        bounds[b + 1] = at
+    fps.flush()
+    docs.flush()
+    del fps, docs
+    assert at == total
+    np.save(out / "bucket_bounds.npy", bounds, allow_pickle=False)
+
+
+def _runs(rows: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of consecutive row numbers as [first, last + 1) pairs."""
+    if not len(rows):
+        return []
+    breaks = np.flatnonzero(np.diff(rows) != 1)
+    starts = np.r_[rows[0], rows[breaks + 1]]
+    ends = np.r_[rows[breaks], rows[-1]] + 1
+    return list(zip(starts.tolist(), ends.tolist()))
+
+
+def _copy(src, dst, lo: int, hi: int) -> None:
+    src.seek(lo)
+    left = hi - lo
+    while left > 0:
+        chunk = src.read(min(left, _CHUNK))
+        if not chunk:
+            raise OSError(f"{src.name}: shorter than its offsets say")
+        dst.write(chunk)
+        left -= len(chunk)

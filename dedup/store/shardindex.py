@@ -1,0 +1,368 @@
+"""What both index backends share: an index is a list of feature-store shards plus tombstones.
+
+``ShardIndex`` holds the logic over a folder ``root/shards/<name>`` of immutable shards and the
+manifest's content (parameters, shard names in article order, removed rows per shard): reading
+(``holders``, ``rows``, ``texts``, ``paragraphs``, ``live_hashes``), appending a phase-1 shard,
+removing, and merging shards in tiers (``merge.merge_plan``) so a query searches few shards.
+A backend says only where the manifest lives and how a change is made durable (``_commit``): the
+local backend writes ``index.json`` in the folder; the Redis backend uploads the new shards and
+replaces the manifest in Redis, the folder being its local cache. Both run this same code, so a
+local and a Redis index of the same articles give the same answers.
+
+Articles are addressed by *refs*: their position in the shards' order, valid for one manifest.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from . import DOC_SCHEMA, Shard, StoreError
+from .merge import MAX_MERGED, merge_into, merge_plan
+
+TRASH_SECONDS = 600  # how long a merged-away shard stays readable for readers of an older manifest
+
+
+def _id_hashes(ids: pl.Series | Sequence[str]) -> np.ndarray:
+    """An in-memory hash of each id (never stored: polars' hash is stable within one process)."""
+    return pl.Series(ids, dtype=pl.Utf8).hash(seed=0).to_numpy()
+
+
+def check_manifest(body: dict, where: str) -> tuple[dict, list[str], dict[str, list[int]]]:
+    """(params, shard names, removed rows) of a manifest body, checked; a corrupt one is a one-line error."""
+    shards, removed, params = body.get("shards"), body.get("removed", {}), body.get("params")
+    ok = isinstance(shards, list) and all(isinstance(s, str) and s and "/" not in s and s[0] != "." for s in shards)
+    ok = ok and isinstance(removed, dict) and isinstance(params, dict) and len(set(shards)) == len(shards)
+    ok = ok and all(isinstance(v, list) and all(isinstance(r, int) for r in v) for v in removed.values())
+    if not ok:
+        raise StoreError(f"{where}: corrupt index manifest")
+    return params, list(shards), {k: list(v) for k, v in removed.items() if v}
+
+
+class ShardIndex:
+    """An index's shards under ``root/shards`` and its manifest's content (see the module docstring)."""
+
+    root: Path
+    location: str
+    params: dict
+    shard_names: list[str]
+    removed: dict[str, list[int]]
+
+    def _init_shards(self, root: Path) -> None:
+        self.root = root
+        self._shards: dict[str, Shard] = {}  # kept across manifests: a shard never changes
+        self._id_index: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.params, self.shard_names, self.removed = {}, [], {}
+        self._derived()
+
+    def _set_manifest(self, params: dict, names: list[str], removed: dict[str, list[int]]) -> None:
+        self.params, self.shard_names, self.removed = params, names, removed
+        for name in list(self._shards):
+            if name not in names:
+                del self._shards[name]
+                self._id_index.pop(name, None)
+        self._derived()
+
+    def _derived(self) -> None:
+        self._bases: np.ndarray | None = None
+        self._alive: np.ndarray | None = None
+
+    def body(self) -> dict:
+        """The manifest's content (the backend adds format and version)."""
+        removed = {k: sorted(v) for k, v in self.removed.items() if v}
+        return {"params": self.params, "shards": self.shard_names, "removed": removed}
+
+    # ------------------------------------------------------------------ reading
+
+    def _shard(self, name: str) -> Shard:
+        if name not in self._shards:
+            path = self.root / "shards" / name
+            if not (path / "docs.parquet").is_file():
+                raise StoreError(f"{self.location}: shard {name} listed in the manifest is missing or incomplete")
+            self._shards[name] = Shard(path)
+        return self._shards[name]
+
+    @property
+    def bases(self) -> np.ndarray:
+        if self._bases is None:
+            counts = [len(self._shard(n).array("text_offsets")) - 1 for n in self.shard_names]
+            self._bases = np.zeros(len(counts) + 1, dtype=np.int64)
+            np.cumsum(counts, out=self._bases[1:])
+        return self._bases
+
+    @property
+    def alive(self) -> np.ndarray:
+        """Bool per ref: not removed."""
+        if self._alive is None:
+            alive = np.ones(int(self.bases[-1]), dtype=bool)
+            for k, name in enumerate(self.shard_names):
+                rows = np.asarray(self.removed.get(name, []), dtype=np.int64)
+                alive[rows + self.bases[k]] = False
+            self._alive = alive
+        return self._alive
+
+    def live_sizes(self) -> list[int]:
+        alive, bases = self.alive, self.bases
+        return [int(alive[bases[k] : bases[k + 1]].sum()) for k in range(len(self.shard_names))]
+
+    def _split(self, refs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(shard number, row in it) of each ref."""
+        refs = np.asarray(refs, dtype=np.int64)
+        ks = np.searchsorted(self.bases, refs, side="right") - 1
+        return ks, refs - self.bases[ks]
+
+    def holders(self, fps: np.ndarray, max_holders: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For sorted distinct fingerprints ``fps``: (position in ``fps``, ref) of every live article holding
+        one, sorted by position then ref, and a bool per fingerprint: held by more than ``max_holders``
+        articles (counted before removals are compacted). A frequent fingerprint's holders are not listed."""
+        fps = np.asarray(fps, dtype=np.uint64)
+        counts = np.zeros(len(fps), dtype=np.int64)
+        found = []
+        for k, name in enumerate(self.shard_names):
+            postings = self._shard(name).array("postings")
+            if not len(postings) or not len(fps):
+                continue
+            lo = np.searchsorted(postings, fps, "left")
+            hit = np.flatnonzero(lo < len(postings))
+            hit = hit[postings[lo[hit]] == fps[hit]]
+            if not len(hit):
+                continue
+            hi = np.searchsorted(postings, fps[hit], "right")
+            counts[hit] += hi - lo[hit]
+            found.append((k, hit, lo[hit], hi))
+        frequent = counts > max_holders if max_holders is not None else np.zeros(len(fps), dtype=bool)
+        pos, refs = [], []
+        for k, hit, lo, hi in found:
+            keep = ~frequent[hit]
+            hit, lo, hi = hit[keep], lo[keep], hi[keep]
+            n = hi - lo
+            if not n.sum():
+                continue
+            idx = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+            pos.append(np.repeat(hit, n))
+            docs = self._shard(self.shard_names[k]).array("posting_docs")
+            refs.append(np.asarray(docs[idx], dtype=np.int64) + self.bases[k])
+        if not pos:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), frequent
+        p, r = np.concatenate(pos), np.concatenate(refs)
+        live = self.alive[r]
+        p, r = p[live], r[live]
+        order = np.lexsort((r, p))
+        return p[order], r[order], frequent
+
+    def rows(self, refs: np.ndarray) -> pl.DataFrame:
+        """The ``DOC_SCHEMA`` rows of ``refs``, in that order."""
+        refs = np.asarray(refs, dtype=np.int64)
+        if not len(refs):
+            return pl.DataFrame(schema=DOC_SCHEMA)
+        ks, rows = self._split(refs)
+        order = np.argsort(ks, kind="stable")
+        parts = []
+        for k in np.unique(ks).tolist():
+            sel = order[ks[order] == k]
+            parts.append(self._shard(self.shard_names[k]).docs[rows[sel]])
+        frame = pl.concat(parts)
+        return frame[np.argsort(order, kind="stable")]
+
+    def texts(self, refs: Sequence[int]) -> list[str]:
+        ks, rows = self._split(np.asarray(refs, dtype=np.int64))
+        return [self._shard(self.shard_names[k]).text(r) for k, r in zip(ks.tolist(), rows.tolist())]
+
+    def paragraphs(self, refs: Sequence[int]) -> list[np.ndarray]:
+        ks, rows = self._split(np.asarray(refs, dtype=np.int64))
+        out = []
+        for k, r in zip(ks.tolist(), rows.tolist()):
+            out.append(np.asarray(self._shard(self.shard_names[k]).paragraphs(r)).reshape(-1, 2))
+        return out
+
+    def _ids(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted id hashes, their rows) of a shard."""
+        if name not in self._id_index:
+            h = _id_hashes(self._shard(name).docs["id"])
+            order = np.argsort(h, kind="stable")
+            self._id_index[name] = (h[order], order)
+        return self._id_index[name]
+
+    def _live_refs(self, ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """(id, ref) of the live articles with one of ``ids``."""
+        ids = list(dict.fromkeys(ids))
+        if not ids or not self.shard_names:
+            return [], np.zeros(0, np.int64)
+        want = _id_hashes(ids)
+        found_ids: list[str] = []
+        found_refs: list[int] = []
+        alive = self.alive
+        for k, name in enumerate(self.shard_names):
+            h, rows = self._ids(name)
+            lo = np.searchsorted(h, want, "left")
+            hi = np.searchsorted(h, want, "right")
+            if not (hi > lo).any():
+                continue
+            cand = np.concatenate([rows[a:b] for a, b in zip(lo.tolist(), hi.tolist()) if b > a])
+            cand = cand[alive[cand + self.bases[k]]]
+            if not len(cand):
+                continue
+            got = self._shard(name).docs["id"].gather(cand).to_list()
+            wanted = set(ids)
+            for r, d in zip(cand.tolist(), got):
+                if d in wanted:
+                    found_ids.append(d)
+                    found_refs.append(r + int(self.bases[k]))
+        return found_ids, np.asarray(found_refs, dtype=np.int64)
+
+    def live_hashes(self, ids: Sequence[str]) -> dict[str, int]:
+        """Content hash of each of ``ids`` that is a live article."""
+        found, refs = self._live_refs(ids)
+        if not len(refs):
+            return {}
+        return dict(zip(found, self.rows(refs)["content_hash"].to_list()))
+
+    def _counts(self) -> dict:
+        postings = sum(len(self._shard(n).array("postings")) for n in self.shard_names)
+        return {
+            "format_version": None,
+            "params": self.params,
+            "articles": int(self.alive.sum()),
+            "removed_pending": int((~self.alive).sum()),
+            "shards": len(self.shard_names),
+            "postings": postings,
+        }
+
+    # ------------------------------------------------------------------ writing (hold ``writing``)
+
+    def _commit(self, names: list[str], removed: dict[str, list[int]], new: list[str], gone: list[str]) -> None:
+        """Make the shards ``new`` (written under ``root/shards``) durable and the manifest list ``names``
+        with ``removed``, atomically; then delete the shards ``gone`` (backend-specific)."""
+        raise NotImplementedError
+
+    def staging(self) -> Path:
+        """A fresh folder for phase 1's shards, beside ``root/shards`` (so they can be renamed in)."""
+        import tempfile
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=self.root))
+
+    def _new_name(self, tag: str = "") -> str:
+        return f"{time.time_ns():x}-{os.getpid()}{tag}"
+
+    def append(self, shard: Shard, keep: np.ndarray, replace: Sequence[str]) -> None:
+        """Add the rows ``keep`` of a shard phase 1 wrote, replacing the live articles with ids in
+        ``replace``, in one atomic step; then merge shards as ``merge_plan`` says."""
+        name = self._new_name()
+        final = self.root / "shards" / name
+        if keep.all() and shard.path.stat().st_dev == self.root.stat().st_dev:
+            os.replace(shard.path, final)  # staged by phase 1 beside the index: taken as it is
+        else:
+            os.replace(merge_into([shard], [keep], self.root, name), final)
+        removed = {k: list(v) for k, v in self.removed.items()}
+        if replace:
+            _, refs = self._live_refs(replace)
+            ks, rows = self._split(refs)
+            for k, r in zip(ks.tolist(), rows.tolist()):
+                removed.setdefault(self.shard_names[k], []).append(r)
+        self._commit([*self.shard_names, name], removed, [name], [])
+        self.merge()
+
+    def merge(self) -> None:
+        """Merge the newest shards as ``merge_plan`` says, until it says no more."""
+        while (plan := merge_plan(self.live_sizes())) is not None:
+            self._merge_run(*plan)
+
+    def _merge_run(self, j: int, k: int) -> None:
+        old = self.shard_names[j:k]
+        alive, bases = self.alive, self.bases
+        keeps = [alive[bases[i] : bases[i + 1]] for i in range(j, k)]
+        name = self._new_name(f"-m{j}")
+        staged = merge_into([self._shard(n) for n in old], keeps, self.root, name)
+        os.replace(staged, self.root / "shards" / name)
+        removed = {s: v for s, v in self.removed.items() if s not in old}
+        self._commit([*self.shard_names[:j], name, *self.shard_names[k:]], removed, [name], old)
+
+    def remove(self, ids: Sequence[str]) -> int:
+        """Remove live articles by id (tombstones until ``compact``); returns how many were."""
+        _, refs = self._live_refs(ids)
+        if len(refs):
+            removed = {k: list(v) for k, v in self.removed.items()}
+            ks, rows = self._split(refs)
+            for k, r in zip(ks.tolist(), rows.tolist()):
+                removed.setdefault(self.shard_names[k], []).append(r)
+            self._commit(list(self.shard_names), removed, [], [])
+        return len(refs)
+
+    def _compact(self) -> None:
+        """Rewrite every shard into shards of up to ``MAX_MERGED`` live articles, without removed rows."""
+        sizes = self.live_sizes()
+        groups: list[list[int]] = []
+        total = MAX_MERGED + 1
+        for k, n in enumerate(sizes):
+            if not n:
+                continue
+            if total + n > MAX_MERGED:
+                groups.append([])
+                total = 0
+            groups[-1].append(k)
+            total += n
+        alive, bases = self.alive, self.bases
+        names, new = [], []
+        for g, ks in enumerate(groups):
+            unchanged = len(ks) == 1 and bool(alive[bases[ks[0]] : bases[ks[0] + 1]].all())
+            if unchanged:
+                names.append(self.shard_names[ks[0]])
+                continue
+            name = self._new_name(f"-c{g:03d}")
+            keeps = [alive[bases[k] : bases[k + 1]] for k in ks]
+            staged = merge_into([self._shard(self.shard_names[k]) for k in ks], keeps, self.root, name)
+            os.replace(staged, self.root / "shards" / name)
+            names.append(name)
+            new.append(name)
+        gone = [n for n in self.shard_names if n not in names]
+        self._commit(names, {}, new, gone)
+
+    def _retire(self, gone: Sequence[str]) -> None:
+        """Move shards no manifest lists any more to ``trash/``: a reader still holding the previous
+        manifest can read them for ``TRASH_SECONDS`` more (it reloads the manifest on its next query)."""
+        trash = self.root / "trash"
+        trash.mkdir(exist_ok=True)
+        for name in gone:
+            src = self.root / "shards" / name
+            if src.exists():
+                os.replace(src, trash / f"{name}.{time.time_ns():x}")
+
+    def _clean(self) -> None:
+        """Delete what a killed writer left (shards no manifest lists, stale staging) and old trash."""
+        listed = set(self.shard_names)
+        shards = self.root / "shards"
+        if shards.is_dir():
+            for p in shards.iterdir():
+                if p.name not in listed:
+                    shutil.rmtree(p, ignore_errors=True)
+        for p in [*self.root.glob(".staging-*"), *self.root.glob(".download-*")]:
+            pid = p.name.split("-")[1]
+            if pid.isdigit() and not _running(int(pid)):
+                shutil.rmtree(p, ignore_errors=True)
+        trash = self.root / "trash"
+        if trash.is_dir():
+            now = time.time()
+            for p in trash.iterdir():
+                try:
+                    retired = int(p.name.rpartition(".")[2], 16) / 1e9
+                except ValueError:
+                    retired = 0.0
+                if now - retired > TRASH_SECONDS:
+                    shutil.rmtree(p, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
