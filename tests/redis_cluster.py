@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SLOTS = ((0, 5460), (5461, 10922), (10923, 16383))
+BUS_OFFSET = 10000  # a cluster node also listens on its port + 10000
 
 
 @dataclass
@@ -34,13 +35,28 @@ class Cluster:
 
 
 def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
+    """``n`` free loopback ports whose cluster bus ports (port + 10000, so at most 65535) are free too."""
+    held: list[socket.socket] = []
+    ports: list[int] = []
     try:
-        for s in socks:
+        while len(ports) < n:
+            s = socket.socket()
             s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
+            held.append(s)
+            port = s.getsockname()[1]
+            if port + BUS_OFFSET > 65535:
+                continue
+            bus = socket.socket()
+            try:
+                bus.bind(("127.0.0.1", port + BUS_OFFSET))
+            except OSError:
+                bus.close()
+                continue
+            held.append(bus)
+            ports.append(port)
+        return ports
     finally:
-        for s in socks:
+        for s in held:
             s.close()
 
 
@@ -50,6 +66,8 @@ def _wait(check, timeout: float, what: str) -> None:
         try:
             if check():
                 return
+        except RuntimeError:
+            raise
         except Exception:  # noqa: BLE001 - not up yet: connection refused, loading, cluster down
             pass
         if time.monotonic() > deadline:
@@ -57,10 +75,28 @@ def _wait(check, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def start_cluster(tmp: Path, timeout: float = 20.0) -> Cluster:
-    """Start three cluster-enabled servers under ``tmp`` and join them into one cluster with every slot served."""
+def start_cluster(tmp: Path, timeout: float = 20.0, attempts: int = 3) -> Cluster:
+    """Start three cluster-enabled servers under ``tmp`` and join them into one cluster with every slot served.
+
+    A server that exits at start (another process took its port between the check and the start) is retried
+    on new ports."""
+    for attempt in range(attempts):
+        try:
+            return _start(tmp / f"try{attempt}", timeout)
+        except ServerExited:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+class ServerExited(RuntimeError):
+    """A redis-server of the cluster exited while starting."""
+
+
+def _start(tmp: Path, timeout: float) -> Cluster:
     import redis
 
+    tmp.mkdir(parents=True)
     cluster = Cluster(_free_ports(len(SLOTS)))
     try:
         for port in cluster.ports:
@@ -71,8 +107,15 @@ def start_cluster(tmp: Path, timeout: float = 20.0) -> Cluster:
             cluster.procs.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT))
             log.close()
         nodes = [redis.Redis(host="127.0.0.1", port=p, socket_connect_timeout=0.5) for p in cluster.ports]
-        for node in nodes:
-            _wait(node.ping, timeout, "a node did not answer PING")
+        for node, proc, port in zip(nodes, cluster.procs, cluster.ports):
+
+            def up(node=node, proc=proc, port=port) -> bool:
+                if proc.poll() is not None:
+                    tail = (tmp / f"redis-{port}.log").read_text(errors="replace").strip().splitlines()[-1:]
+                    raise ServerExited(f"redis cluster: redis-server on port {port} exited: {' '.join(tail)}")
+                return node.ping()
+
+            _wait(up, timeout, "a node did not answer PING")
         for node, (lo, hi) in zip(nodes, SLOTS):
             node.execute_command("CLUSTER", "ADDSLOTSRANGE", lo, hi)
         for node in nodes[1:]:
