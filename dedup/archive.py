@@ -11,9 +11,11 @@ part of the archive that shares text with it. Its fingerprints are looked up in 
 list over the query and the candidates holding it, and the scan's own ``pair_evidence`` and
 ``verify`` measure the pairs with the same rules and thresholds: boilerplate is text held by
 articles of ``boilerplate_min_docs`` or more groups of copies, counted over the whole index (a
-template on a thousand indexed pages is boilerplate for the next one too); a fingerprint held by more
-than ``MAX_HOLDERS`` indexed articles (removed ones count until compacted) is boilerplate outright,
-and its holders are not pulled in.
+template on a thousand indexed pages is boilerplate for the next one too). What one query costs is
+bounded whatever recurs: a fingerprint held by more than ``MAX_HOLDERS`` indexed articles (removed
+ones count until compacted), or by more than ``SPREAD`` unless it belongs to a passage many copies
+carry (``_holders``: what the scan's big lists would link), is boilerplate outright, and its holders
+are not pulled in: a phrase common to news in general makes no candidates.
 Pairs of the query are then aligned (``align_pair``) against the texts read back from the index and
 reported in the scan's JSON shape. Only what the query shares is looked at, so the cost follows the
 evidence, not the size of the archive.
@@ -53,6 +55,46 @@ from .store import FeatureStore, Shard, StoreError
 from .verify import CLUSTERING, DocInfo, exact_pairs, verify
 
 MAX_HOLDERS = 1000  # a fingerprint in more indexed articles than this is boilerplate outright
+SPREAD = 64  # ... and one in more than this too, unless it is part of a passage that many copies carry
+SAMPLE = 8  # holders looked at to tell a passage many copies carry from a phrase common to news
+
+
+def _holders(index: Any, fps: np.ndarray, vp: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(position, ref) of the holders of the query's fingerprints worth looking at, and a bool per
+    fingerprint: skipped as boilerplate (see the module docstring).
+
+    A fingerprint held by more than ``SPREAD`` articles is looked at only when the query's fingerprints
+    held by exactly as many articles (the same copies, most likely) could link them as the scan's big
+    lists do: ``partial_min_shared`` of them, or, sampled on one of them, two holders of which they
+    make ``link_share`` (a short item carried by many sites)."""
+    pos, refs, skipped, counts = index.holders(fps, lambda c: c > SPREAD)
+    spread = np.flatnonzero(skipped & (counts <= MAX_HOLDERS))
+    if not len(spread):
+        return pos, refs, skipped
+    link_share = min(vp.contains, vp.copy_group, vp.near_duplicate)  # as ``pipeline.analyse`` links big lists
+    values, inv, same = np.unique(counts[spread], return_inverse=True, return_counts=True)
+    linking = same >= vp.partial_min_shared
+    probe = np.flatnonzero(~linking & (same >= 2))
+    if len(probe):
+        first = np.zeros(len(values), dtype=np.int64)
+        first[inv[::-1]] = spread[::-1]  # the first fingerprint of each group
+        some_pos, some_refs, _, _ = index.holders(fps[first[probe]])
+        keep = np.zeros(len(some_refs), dtype=bool)
+        for g in np.unique(some_pos).tolist():  # at most SAMPLE holders per group
+            keep[np.flatnonzero(some_pos == g)[:SAMPLE]] = True
+        mostly = same[probe][some_pos[keep]] >= link_share * np.maximum(index.sizes(some_refs[keep]), 1)
+        linking[probe] = np.bincount(some_pos[keep][mostly], minlength=len(probe)) >= 2
+    take = spread[linking[inv]]
+    if not len(take):
+        return pos, refs, skipped
+    more_pos, more_refs, _, _ = index.holders(fps[take])
+    pos, refs = np.concatenate([pos, take[more_pos]]), np.concatenate([refs, more_refs])
+    order = np.lexsort((refs, pos))
+    skipped = skipped.copy()
+    skipped[take] = False
+    return pos[order], refs[order], skipped
+
+
 _DIGITS = 4
 Progress = Callable[[str, int, int | None], None]
 
@@ -239,7 +281,7 @@ class _Answer:
 
 def _match_one(index: Any, art: Article, fps: np.ndarray, row: dict, options: ScanOptions) -> _Answer:
     k = options.k
-    pos, refs, frequent = index.holders(fps, MAX_HOLDERS)
+    pos, refs, frequent = _holders(index, fps, options.verify)
     cand = np.unique(refs)
     empty = _Answer(art, [], [], {}, {}, {})
     if not len(cand):

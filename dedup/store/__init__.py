@@ -14,6 +14,8 @@ Layout (``FORMAT_VERSION`` 1), a directory::
         postings.npy         uint64: the distinct shingle fingerprints of every article, sorted by fingerprint
         posting_docs.npy     uint32: the article (row in docs.parquet) of each fingerprint
         bucket_bounds.npy    int64 (257): where each bucket (a fingerprint's top 8 bits) starts in the postings
+        directory.npy        int32 (2**bits + 1), merged index shards only: the same by the top ``bits`` bits
+                             (``directory_bits``), for the index's look-ups; computed when absent
         signatures.npy       uint32 (n, num_perm): MinHash signature of each article
 
 Arrays are ``.npy`` files opened memory-mapped and without pickle; tables are Parquet through polars.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -80,6 +83,20 @@ def bucket_bounds(postings: np.ndarray) -> np.ndarray:
     """Row bounds (257,) of the 256 buckets (top 8 bits of the fingerprint) of sorted postings."""
     edges = np.arange(256, dtype=np.uint64) << np.uint64(56)
     return np.append(np.searchsorted(postings, edges), len(postings)).astype(np.int64)
+
+
+DIRECTORY_FILL = 32  # postings per directory slot: an index look-up gathers about this many per fingerprint
+
+
+def directory_bits(n: int) -> int:
+    """Bits of the fingerprint that address a directory over ``n`` postings (about ``DIRECTORY_FILL`` a slot)."""
+    return int(min(28, max(8, math.ceil(math.log2(max(n, 1) / DIRECTORY_FILL)))))
+
+
+def directory(postings: np.ndarray, bits: int, base: int = 0) -> np.ndarray:
+    """Row bounds (2**bits + 1) of sorted postings by the top ``bits`` bits of the fingerprint (+ ``base``)."""
+    edges = np.arange(1 << bits, dtype=np.uint64) << np.uint64(64 - bits)
+    return np.append(np.searchsorted(postings, edges), len(postings)) + base
 
 
 def encode_texts(texts: Sequence[str]) -> tuple[bytes, np.ndarray]:
@@ -218,6 +235,24 @@ class Shard:
         bounds = self.bucket_bounds
         a, b = int(bounds[lo_bucket]), int(bounds[hi_bucket])
         return self.rows("postings", a, b), self.rows("posting_docs", a, b)
+
+    @cached_property
+    def directory(self) -> tuple[np.ndarray, int]:
+        """(row bounds of the postings by the fingerprint's top bits, bits): the index's look-ups gather
+        a few postings per fingerprint instead of binary-searching the mapped array. Held in memory;
+        read from ``directory.npy`` (merged shards) or computed once."""
+        n = len(self.array("postings"))
+        bits = directory_bits(n)
+        path = self.path / "directory.npy"
+        if path.exists():
+            try:
+                d = np.load(path, allow_pickle=False)
+            except (OSError, ValueError) as e:
+                raise StoreError(f"{self.path}: cannot read directory.npy ({e})") from None
+            if len(d) == (1 << bits) + 1 and int(d[-1]) == n:
+                return d, bits
+        d = directory(self.rows("postings", 0, n), bits)
+        return d.astype(np.int32 if n < 2**31 else np.int64), bits
 
     @cached_property
     def bucket_bounds(self) -> np.ndarray:

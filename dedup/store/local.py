@@ -117,9 +117,9 @@ class LocalIndex(ShardIndex):
 
     # ------------------------------------------------------------------ the interface
 
-    def holders(self, fps, max_holders=None):
+    def holders(self, fps, skip=None):
         self.refresh()
-        return super().holders(fps, max_holders)
+        return super().holders(fps, skip)
 
     def stats(self) -> dict:
         size = sum(f.stat().st_size for f in (self.root / "shards").rglob("*") if f.is_file())

@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from ..features import FP_LOW_BITS, FP_MASK, MAX_BATCH
-from . import DOC_SCHEMA, Shard
+from . import DOC_SCHEMA, Shard, directory_bits
 
 FAN_IN = 8  # shards of one tier merged into one of the next
 MAX_MERGED = MAX_BATCH + 1  # articles per merged shard: a posting packs its article in the fingerprint's low bits
@@ -132,6 +132,9 @@ def _merge_postings(shards: Sequence[Shard], renumber: list[np.ndarray], out: Pa
     fps = np.lib.format.open_memmap(out / "postings.npy", mode="w+", dtype=np.uint64, shape=(total,))
     docs = np.lib.format.open_memmap(out / "posting_docs.npy", mode="w+", dtype=np.uint32, shape=(total,))
     bounds = np.zeros(257, dtype=np.int64)
+    bits = directory_bits(total)
+    slots = np.zeros((1 << bits) + 1, dtype=np.int32 if total < 2**31 else np.int64)
+    per = 1 << (bits - 8)  # directory slots per bucket
     at = 0
     low = np.uint64((1 << FP_LOW_BITS) - 1)
     for b in range(256):
@@ -145,7 +148,10 @@ def _merge_postings(shards: Sequence[Shard], renumber: list[np.ndarray], out: Pa
             parts.append(f | new.astype(np.uint64))
         keys = np.concatenate(parts) if parts else np.zeros(0, np.uint64)
         keys.sort()
-        fps[at : at + len(keys)] = keys & FP_MASK
+        sorted_fps = keys & FP_MASK
+        edges = np.arange(b * per, (b + 1) * per, dtype=np.uint64) << np.uint64(64 - bits)
+        slots[b * per : (b + 1) * per] = np.searchsorted(sorted_fps, edges) + at
+        fps[at : at + len(keys)] = sorted_fps
         docs[at : at + len(keys)] = (keys & low).astype(np.uint32)
         at += len(keys)
         bounds[b + 1] = at
@@ -153,7 +159,9 @@ def _merge_postings(shards: Sequence[Shard], renumber: list[np.ndarray], out: Pa
     docs.flush()
     del fps, docs
     assert at == total
+    slots[-1] = total
     np.save(out / "bucket_bounds.npy", bounds, allow_pickle=False)
+    np.save(out / "directory.npy", slots, allow_pickle=False)
 
 
 def _runs(rows: np.ndarray) -> list[tuple[int, int]]:

@@ -254,9 +254,9 @@ class RedisIndex(ShardIndex):
             if stale:
                 self.r.srem(self._k("pending"), *stale)
 
-    def holders(self, fps, max_holders=None):
+    def holders(self, fps, skip=None):
         self.refresh()
-        return super().holders(fps, max_holders)
+        return super().holders(fps, skip)
 
     def _commit(self, names: list[str], removed: dict[str, list[int]], new: list[str], gone: list[str]) -> None:
         if self._lock is None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ import polars as pl
 from . import DOC_SCHEMA, Shard, StoreError
 from .merge import MAX_MERGED, merge_into, merge_plan
 
+_WIDE = 1024  # a directory slot with more postings than this is searched, not gathered
 TRASH_SECONDS = 600  # how long a merged-away shard stays readable for readers of an older manifest
 
 
@@ -58,6 +59,7 @@ class ShardIndex:
         self.root = root
         self._shards: dict[str, Shard] = {}  # kept across manifests: a shard never changes
         self._id_index: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._sizes: dict[str, np.ndarray] = {}
         self.params, self.shard_names, self.removed = {}, [], {}
         self._derived()
 
@@ -67,6 +69,7 @@ class ShardIndex:
             if name not in names:
                 del self._shards[name]
                 self._id_index.pop(name, None)
+                self._sizes.pop(name, None)
         self._derived()
 
     def _derived(self) -> None:
@@ -117,44 +120,83 @@ class ShardIndex:
         ks = np.searchsorted(self.bases, refs, side="right") - 1
         return ks, refs - self.bases[ks]
 
-    def holders(self, fps: np.ndarray, max_holders: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def holders(
+        self, fps: np.ndarray, skip: Callable[[np.ndarray], np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """For sorted distinct fingerprints ``fps``: (position in ``fps``, ref) of every live article holding
-        one, sorted by position then ref, and a bool per fingerprint: held by more than ``max_holders``
-        articles (counted before removals are compacted). A frequent fingerprint's holders are not listed."""
+        one, sorted by position then ref; a bool per fingerprint: skipped; and how many articles hold
+        each (removed ones count until compacted). ``skip`` says from the
+        number of articles holding each fingerprint (removed ones count until compacted) which to skip:
+        their holders are counted, never listed, so a fingerprint on a million pages costs no more than
+        one on ten.
+
+        Per shard, the directory gives each fingerprint's slot; the slot's postings (about
+        ``DIRECTORY_FILL``) are gathered and compared, one vectorised step for all fingerprints. A slot
+        holding many (a fingerprint on thousands of pages) is counted by binary search instead."""
         fps = np.asarray(fps, dtype=np.uint64)
         counts = np.zeros(len(fps), dtype=np.int64)
         found = []
         for k, name in enumerate(self.shard_names):
-            postings = self._shard(name).array("postings")
+            shard = self._shard(name)
+            postings = shard.array("postings")
             if not len(postings) or not len(fps):
                 continue
-            lo = np.searchsorted(postings, fps, "left")
-            hit = np.flatnonzero(lo < len(postings))
-            hit = hit[postings[lo[hit]] == fps[hit]]
-            if not len(hit):
-                continue
-            hi = np.searchsorted(postings, fps[hit], "right")
-            counts[hit] += hi - lo[hit]
-            found.append((k, hit, lo[hit], hi))
-        frequent = counts > max_holders if max_holders is not None else np.zeros(len(fps), dtype=bool)
-        pos, refs = [], []
-        for k, hit, lo, hi in found:
-            keep = ~frequent[hit]
-            hit, lo, hi = hit[keep], lo[keep], hi[keep]
+            slots, bits = shard.directory
+            b = (fps >> np.uint64(64 - bits)).astype(np.int64)
+            lo, hi = slots[b].astype(np.int64), slots[b + 1].astype(np.int64)
+            wide = hi - lo > _WIDE
+            if wide.any():  # narrow a crowded slot to the fingerprint's own run
+                w = np.flatnonzero(wide)
+                for i in w.tolist():
+                    run = postings[lo[i] : hi[i]]
+                    a = int(np.searchsorted(run, fps[i], "left"))
+                    lo[i], hi[i] = lo[i] + a, lo[i] + int(np.searchsorted(run, fps[i], "right"))
             n = hi - lo
-            if not n.sum():
-                continue
+            n[wide] = 0  # the narrowed runs are exact: counted below without gathering them
             idx = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
-            pos.append(np.repeat(hit, n))
+            own = np.repeat(np.arange(len(fps)), n)
+            same = np.asarray(postings[idx]) == fps[own]
+            pos, at = own[same], idx[same]
+            if wide.any():
+                counts[w] += hi[w] - lo[w]
+                found.append((k, pos, at, w, lo[w], hi[w]))
+            else:
+                found.append((k, pos, at, None, None, None))
+            counts += np.bincount(pos, minlength=len(fps))
+        frequent = skip(counts) & (counts > 0) if skip is not None else np.zeros(len(fps), dtype=bool)
+        out_pos, out_refs = [], []
+        for k, pos, at, w, wlo, whi in found:
+            if w is not None:  # crowded fingerprints that are not frequent: their runs, whole
+                keep = ~frequent[w]
+                n = (whi - wlo)[keep]
+                pos = np.concatenate([pos, np.repeat(w[keep], n)])
+                at = np.concatenate([at, np.repeat(wlo[keep] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))])
+            keep = ~frequent[pos]
+            pos, at = pos[keep], at[keep]
+            if not len(pos):
+                continue
             docs = self._shard(self.shard_names[k]).array("posting_docs")
-            refs.append(np.asarray(docs[idx], dtype=np.int64) + self.bases[k])
-        if not pos:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), frequent
-        p, r = np.concatenate(pos), np.concatenate(refs)
+            out_pos.append(pos)
+            out_refs.append(np.asarray(docs[at], dtype=np.int64) + self.bases[k])
+        if not out_pos:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), frequent, counts
+        p, r = np.concatenate(out_pos), np.concatenate(out_refs)
         live = self.alive[r]
         p, r = p[live], r[live]
         order = np.lexsort((r, p))
-        return p[order], r[order], frequent
+        return p[order], r[order], frequent, counts
+
+    def sizes(self, refs: np.ndarray) -> np.ndarray:
+        """Distinct shingles (``n_shingles``) of each of ``refs``, from a per-shard column kept in memory."""
+        ks, rows = self._split(np.asarray(refs, dtype=np.int64))
+        out = np.zeros(len(ks), dtype=np.int64)
+        for k in np.unique(ks).tolist():
+            name = self.shard_names[k]
+            if name not in self._sizes:
+                self._sizes[name] = self._shard(name).docs["n_shingles"].to_numpy()
+            sel = ks == k
+            out[sel] = self._sizes[name][rows[sel]]
+        return out
 
     def rows(self, refs: np.ndarray) -> pl.DataFrame:
         """The ``DOC_SCHEMA`` rows of ``refs``, in that order."""
