@@ -63,7 +63,8 @@ return 1
 
 
 def _errors() -> tuple[type[BaseException], ...]:
-    return (_redis.exceptions.ConnectionError, _redis.exceptions.TimeoutError)
+    """Redis gone or unreachable (a cluster that lost its nodes raises ``RedisClusterException``)."""
+    return (_redis.exceptions.ConnectionError, _redis.exceptions.TimeoutError, _redis.exceptions.RedisClusterException)
 
 
 def cache_root() -> Path:
