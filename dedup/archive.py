@@ -54,6 +54,7 @@ from .shingle import shingle
 from .store import FeatureStore, Shard, StoreError
 from .verify import CLUSTERING, DocInfo, exact_pairs, verify
 
+ADD_BATCH = 8192  # articles per phase-1 batch of ``dedup index add``: eight make one merged shard (MAX_MERGED)
 MAX_HOLDERS = 1000  # a fingerprint in more indexed articles than this is boilerplate outright
 SPREAD = 64  # ... and one in more than this too, unless it is part of a passage that many copies carry
 SAMPLE = 8  # holders looked at to tell a passage many copies carry from a phrase common to news
@@ -531,7 +532,8 @@ def query(index: Any, sources: Sequence[str | os.PathLike[str]], options: ScanOp
 
 
 class _UnionStore(FeatureStore):
-    """A folder's temporary feature store followed by a local index's shards, read as one store."""
+    """A folder's temporary feature store followed by an index's shards (a Redis index's local cache), read
+    as one store."""
 
     def __init__(self, own: FeatureStore, index: Any) -> None:
         self.root = own.root
@@ -550,8 +552,9 @@ class _UnionStore(FeatureStore):
 def scan_with_index(
     folder: str | os.PathLike[str], index: Any, options: ScanOptions, report: Progress | None = None
 ) -> Any:
-    """``scan`` of a folder together with every article of a local index: the folder's articles come
-    first, then the indexed ones; pairs, clusters and boilerplate are the scan's over both."""
+    """``scan`` of a folder together with every article of an index: the folder's articles come first, then
+    the indexed ones; pairs, clusters and boilerplate are the scan's over both. A Redis index is read
+    from its local cache, fetched first where it lacks shards."""
     from .pipeline import analyse
 
     check_params(index, options)

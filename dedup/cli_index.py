@@ -40,6 +40,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser, params: list) -> None
     )
     a.add_argument("paths", nargs="+", metavar="PATH")
     cli._add_params(a, params)
+    _index_batches(a)
     s = ixs.add_parser("stats", parents=[common, loc], help="counts and size of the index, as JSON")
     s.add_argument("--format", choices=("json",), default="json", help=argparse.SUPPRESS)
     r = ixs.add_parser("remove", parents=[common, loc], help="remove articles by id")
@@ -56,14 +57,26 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser, params: list) -> None
     q.add_argument("paths", nargs="+", metavar="PATH")
     q.add_argument("--add", action="store_true", help="then add the articles to the index")
     cli._add_params(q, params)
+    _index_batches(q)
 
     scan = sub.choices.get("scan")
     if scan is not None:
         scan.add_argument(
             "--index",
             metavar="LOCATION",
-            help="also compare the folder with every article of this local index (pairs within the folder too)",
+            help="also compare the folder with every article of this index, local or Redis (and within itself)",
         )
+
+
+def _index_batches(parser: argparse.ArgumentParser) -> None:
+    """Adds batch ``ADD_BATCH`` articles by default: eight batches make one full shard, so each posting is
+    rewritten once by merges (``dedup.store.merge``); the answers do not depend on it."""
+    from .archive import ADD_BATCH
+
+    for action in parser._actions:
+        if action.dest == "param_batch_docs":
+            action.default = ADD_BATCH
+            action.help = (action.help or "").replace("(default: 2000)", f"(default: {ADD_BATCH} when adding)")
 
 
 def _open(args: argparse.Namespace, options: Any | None, create: bool) -> Any:

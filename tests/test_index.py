@@ -89,8 +89,10 @@ def _new(loc: str):
     return open_index(loc, archive.store_params(OPTIONS), create=True)
 
 
-def _cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "dedup", *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
+def _cli(*args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    run_env = {**os.environ, **env} if env else None
+    cmd = [sys.executable, "-m", "dedup", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120, env=run_env)
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -169,6 +171,7 @@ def test_local_and_redis_give_identical_answers(tmp_path, redis_url):
         whole = scan(both, OPTIONS).to_dict()
         with_index = archive.scan_with_index(queries, local, OPTIONS).to_dict()
         assert _pairs(with_index) == _pairs(whole)
+        assert _pairs(archive.scan_with_index(queries, remote, OPTIONS).to_dict()) == _pairs(whole)
     finally:
         remote.drop()
 
@@ -276,6 +279,7 @@ def test_redis_killed_mid_add_is_a_clear_error_and_leaves_no_partial_entry(tmp_p
             cwd=ROOT,
             stderr=subprocess.PIPE,
             text=True,
+            env={**os.environ, "DEDUP_LOCK_SECONDS": "2"},
         )
         import redis
 
@@ -297,8 +301,9 @@ def test_redis_killed_mid_add_is_a_clear_error_and_leaves_no_partial_entry(tmp_p
         some = sorted(live)[:: max(1, len(live) // 5)]
         res = archive.query(ix, [big / i for i in some], OPTIONS).to_dict()
         assert {p["indexed"] for p in res["pairs"] if p["relation"] == "exact"} >= set(some)
-        # The next writer deletes what the killed one uploaded but never listed, and completes the index.
-        _cli("index", "add", str(big), "--index", loc, "-q", "--batch-docs", "1000")
+        # The next writer waits for the lock the cut-off one held to expire (DEDUP_LOCK_SECONDS), deletes what
+        # it uploaded but never listed, and completes the index.
+        _cli("index", "add", str(big), "--index", loc, "-q", "--batch-docs", "1000", env={"DEDUP_LOCK_SECONDS": "2"})
         assert open_index(loc).stats()["articles"] == 3000
         assert r.scard("dedup:{crash}:pending") == 0
         manifest = json.loads(r.get("dedup:{crash}:manifest"))

@@ -26,21 +26,7 @@ from pathlib import Path
 
 from . import StoreError, read_manifest, write_manifest
 from .backend import INDEX_FORMAT, INDEX_VERSION
-from .shardindex import ShardIndex, check_manifest
-
-
-def _fsync_path(path: Path, directory: bool = False) -> None:
-    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_tree(path: Path) -> None:
-    for f in path.iterdir():
-        _fsync_path(f)
-    _fsync_path(path, directory=True)
+from .shardindex import ShardIndex, check_manifest, fsync_path, fsync_tree
 
 
 class LocalIndex(ShardIndex):
@@ -108,9 +94,9 @@ class LocalIndex(ShardIndex):
 
     def _commit(self, names: list[str], removed: dict[str, list[int]], new: list[str], gone: list[str]) -> None:
         for name in new:
-            _fsync_tree(self.root / "shards" / name)
+            fsync_tree(self.root / "shards" / name)
         if new:
-            _fsync_path(self.root / "shards", directory=True)
+            fsync_path(self.root / "shards", directory=True)
         self._write({"params": self.params, "shards": names, "removed": {k: sorted(v) for k, v in removed.items()}})
         self._retire(gone)
         self._load()

@@ -13,7 +13,9 @@ left out, and its postings are sorted by (fingerprint, article) as phase 1 write
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,12 +23,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ..features import FP_LOW_BITS, FP_MASK, MAX_BATCH
+from ..features import FP_MASK, MAX_BATCH
 from . import DOC_SCHEMA, Shard, directory_bits
 
 FAN_IN = 8  # shards of one tier merged into one of the next
 MAX_MERGED = MAX_BATCH + 1  # articles per merged shard: a posting packs its article in the fingerprint's low bits
 _CHUNK = 1 << 24  # bytes per copy of text
+_LITTLE = sys.byteorder == "little"
+_BUCKETS = 16  # fingerprint buckets (of 256) merged at a time: memory ~1/16 of the merged postings
 
 
 def tier(n: int) -> int:
@@ -119,45 +123,59 @@ def _write(shards: Sequence[Shard], keeps: Sequence[np.ndarray | None], out: Pat
     _merge_postings(shards, renumber, out)
 
 
+def _npy_writer(path: Path, dtype: np.dtype, n: int):
+    """An open ``.npy`` file of ``n`` items of ``dtype``, header written: the caller appends the data in order
+    (sequential writes, no memory map faulting in every page)."""
+    f = open(path, "wb")  # noqa: SIM115 - returned open, the caller closes it
+    np.lib.format.write_array_header_1_0(f, {"descr": np.dtype(dtype).str, "fortran_order": False, "shape": (n,)})
+    return f
+
+
 def _merge_postings(shards: Sequence[Shard], renumber: list[np.ndarray], out: Path) -> None:
-    """Postings bucket by bucket: each input's rows of a bucket, its articles renumbered into the
+    """Postings a group of buckets at a time: each input's rows, its articles renumbered into the
     fingerprint's free low bits, one sort of the packed keys (no argsort), then split again."""
     full = all((r >= 0).all() for r in renumber)
+    bases = [int(r[0]) if len(r) else 0 for r in renumber]
     total = 0
     if full:
         total = sum(len(s.array("postings")) for s in shards)
     else:
         for s, r in zip(shards, renumber):
             total += int(np.count_nonzero(r[np.asarray(s.array("posting_docs"))] >= 0))
-    fps = np.lib.format.open_memmap(out / "postings.npy", mode="w+", dtype=np.uint64, shape=(total,))
-    docs = np.lib.format.open_memmap(out / "posting_docs.npy", mode="w+", dtype=np.uint32, shape=(total,))
     bounds = np.zeros(257, dtype=np.int64)
     bits = directory_bits(total)
     slots = np.zeros((1 << bits) + 1, dtype=np.int32 if total < 2**31 else np.int64)
     per = 1 << (bits - 8)  # directory slots per bucket
     at = 0
-    low = np.uint64((1 << FP_LOW_BITS) - 1)
-    for b in range(256):
-        parts = []
-        for s, r in zip(shards, renumber):
-            f, d = s.bucket_rows(b, b + 1)
-            new = r[d.astype(np.int64)]
-            if not full:
-                live = new >= 0
-                f, new = f[live], new[live]
-            parts.append(f | new.astype(np.uint64))
-        keys = np.concatenate(parts) if parts else np.zeros(0, np.uint64)
-        keys.sort()
-        sorted_fps = keys & FP_MASK
-        edges = np.arange(b * per, (b + 1) * per, dtype=np.uint64) << np.uint64(64 - bits)
-        slots[b * per : (b + 1) * per] = np.searchsorted(sorted_fps, edges) + at
-        fps[at : at + len(keys)] = sorted_fps
-        docs[at : at + len(keys)] = (keys & low).astype(np.uint32)
-        at += len(keys)
-        bounds[b + 1] = at
-    fps.flush()
-    docs.flush()
-    del fps, docs
+    with (
+        _npy_writer(out / "postings.npy", np.uint64, total) as f_fps,
+        _npy_writer(out / "posting_docs.npy", np.uint32, total) as f_docs,
+    ):
+        for b0 in range(0, 256, _BUCKETS):
+            b1 = b0 + _BUCKETS
+            parts = []
+            for s, r, base in zip(shards, renumber, bases):
+                f, d = s.bucket_rows(b0, b1)
+                if full:  # the shard's articles keep their order: renumbering adds its base
+                    parts.append(f | (d.astype(np.uint64) + np.uint64(base)))
+                else:
+                    new = r[d]
+                    live = new >= 0
+                    parts.append(f[live] | new[live].astype(np.uint64))
+            keys = np.concatenate(parts) if parts else np.zeros(0, np.uint64)
+            keys.sort()
+            if _LITTLE:  # the low 16 bits: every fourth 16-bit word, without a temporary of 64-bit masks
+                docs = keys.view(np.uint16)[::4].astype(np.uint32)
+            else:
+                docs = (keys & np.uint64(0xFFFF)).astype(np.uint32)
+            keys &= FP_MASK
+            edges = np.arange(b0 * per, b1 * per, dtype=np.uint64) << np.uint64(64 - bits)
+            slots[b0 * per : b1 * per] = np.searchsorted(keys, edges) + at
+            bucket_edges = np.arange(b0, b1, dtype=np.uint64) << np.uint64(56)
+            bounds[b0 + 1 : b1 + 1] = np.append(np.searchsorted(keys, bucket_edges[1:]), len(keys)) + at
+            keys.tofile(f_fps)
+            docs.tofile(f_docs)
+            at += len(keys)
     assert at == total
     slots[-1] = total
     np.save(out / "bucket_bounds.npy", bounds, allow_pickle=False)
@@ -175,8 +193,19 @@ def _runs(rows: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _copy(src, dst, lo: int, hi: int) -> None:
-    src.seek(lo)
+    """Bytes [lo, hi) of ``src`` appended to ``dst``, in the kernel where it can (copy_file_range)."""
     left = hi - lo
+    try:
+        dst.flush()
+        while left > 0:
+            n = os.copy_file_range(src.fileno(), dst.fileno(), min(left, 1 << 30), lo + (hi - lo - left))
+            if n <= 0:
+                break
+            left -= n
+        dst.seek(0, os.SEEK_END)
+    except (AttributeError, OSError):
+        pass
+    src.seek(lo + (hi - lo - left))
     while left > 0:
         chunk = src.read(min(left, _CHUNK))
         if not chunk:

@@ -42,7 +42,7 @@ import xxhash
 
 from . import StoreError
 from .backend import INDEX_FORMAT, INDEX_VERSION, IndexFailure
-from .shardindex import ShardIndex, check_manifest
+from .shardindex import ShardIndex, check_manifest, fsync_tree
 
 try:
     import redis as _redis
@@ -51,7 +51,8 @@ except ImportError:  # pragma: no cover - redis is a dependency; a clear line if
 
 CHUNK = 32 << 20  # bytes per stored value (Redis caps a value at 512 MB)
 UPLOAD_BATCH = 128 << 20  # bytes sent per pipeline round
-LOCK_TIMEOUT = 120  # seconds: a writer that died frees the lock after this (a live one keeps renewing it)
+# Seconds after which a writer that died (or lost Redis) frees the write lock; a live one keeps renewing it.
+LOCK_TIMEOUT = float(os.environ.get("DEDUP_LOCK_SECONDS") or 60)
 
 # KEYS: lock, manifest, pending. ARGV: lock token, new manifest, shards now listed (to drop from pending).
 _COMMIT = """
@@ -218,6 +219,7 @@ class RedisIndex(ShardIndex):
                         f.write(c)
                 if path.stat().st_size != size or _digest(path) != digest:
                     raise StoreError(f"{self.location}: shard {name} is corrupt in Redis ({fname} does not check)")
+            fsync_tree(tmp)  # a cached shard is trusted by its sizes: it must be whole on disk before it is there
             try:
                 os.replace(tmp, final)
             except OSError:  # another process on this machine fetched it first
@@ -231,7 +233,7 @@ class RedisIndex(ShardIndex):
     @contextmanager
     def writing(self) -> Iterator[None]:
         with self._guard():
-            lock = self.r.lock(self._k("lock"), timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_TIMEOUT)
+            lock = self.r.lock(self._k("lock"), timeout=LOCK_TIMEOUT, blocking_timeout=max(LOCK_TIMEOUT * 5, 300))
             if not lock.acquire():
                 raise StoreError(f"{self.location}: timed out waiting for the write lock")
         try:
@@ -264,6 +266,7 @@ class RedisIndex(ShardIndex):
             raise RuntimeError("write without the lock")
         files = {n: self._files[n] for n in names if n not in new}
         for name in new:
+            fsync_tree(self.root / "shards" / name)  # the cache trusts it by its sizes from now on
             files[name] = self._upload(name)
         body = {
             "gen": int(self._parse(self._raw).get("gen", 0)) + 1 if self._raw else 1,

@@ -30,6 +30,21 @@ _WIDE = 1024  # a directory slot with more postings than this is searched, not g
 TRASH_SECONDS = 600  # how long a merged-away shard stays readable for readers of an older manifest
 
 
+def fsync_path(path: Path, directory: bool = False) -> None:
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(path: Path) -> None:
+    """Flush a shard folder's files and the folder itself to disk."""
+    for f in path.iterdir():
+        fsync_path(f)
+    fsync_path(path, directory=True)
+
+
 def _id_hashes(ids: pl.Series | Sequence[str]) -> np.ndarray:
     """An in-memory hash of each id (never stored: polars' hash is stable within one process)."""
     return pl.Series(ids, dtype=pl.Utf8).hash(seed=0).to_numpy()
