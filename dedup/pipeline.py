@@ -13,7 +13,9 @@ Results depend only on the input: not on the number of workers, nor on batch siz
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -178,11 +180,19 @@ def _worker(args: tuple[str, _Task, ScanOptions]) -> tuple[list, list, int]:
     return _run_task(root, task, options, threads=1)
 
 
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the parent, which stops the pool and reports it once."""
+def _ignore_interrupts(parent: int | None = None) -> None:
+    """Workers leave Ctrl-C to the parent, which stops the pool and reports it once, and die with it: a
+    parent killed outright (SIGKILL) would otherwise leave them waiting for work forever."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if parent is not None and os.getppid() != parent:  # it died before prctl took effect
+            os._exit(1)
 
 
 def _pool_context():
@@ -229,7 +239,10 @@ def ingest(
         # Parquet is read with polars, whose thread pool does not survive a fork: those files are read here.
         here = [any(e.kind == "parquet" for e in t.entries) for t in tasks]
         with ProcessPoolExecutor(
-            max_workers=min(workers, len(tasks)), mp_context=_pool_context(), initializer=_ignore_interrupts
+            max_workers=min(workers, len(tasks)),
+            mp_context=_pool_context(),
+            initializer=_ignore_interrupts,
+            initargs=(os.getpid(),),
         ) as pool:
             futures = {k: pool.submit(_worker, (str(fs.root), t, options)) for k, t in enumerate(tasks) if not here[k]}
             for k, t in enumerate(tasks):
@@ -498,7 +511,10 @@ def _fan_out(fn: Callable, chunks: list, workers: int) -> Iterator:
     workers use numpy only, and read ``_CONTEXT`` as the fork left it), else here."""
     if workers > 1 and len(chunks) > 1:
         with ProcessPoolExecutor(
-            max_workers=min(workers, len(chunks)), mp_context=_pool_context(), initializer=_ignore_interrupts
+            max_workers=min(workers, len(chunks)),
+            mp_context=_pool_context(),
+            initializer=_ignore_interrupts,
+            initargs=(os.getpid(),),
         ) as pool:
             yield from pool.map(fn, chunks)
     else:

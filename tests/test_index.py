@@ -232,6 +232,16 @@ def test_two_processes_adding_at_once_lose_nothing(location, tmp_path):
 # ------------------------------------------------------------------------------------------ crashes
 
 
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and int(pid) != os.getpid():
+            with contextlib.suppress(OSError):
+                if text.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    found.append(int(pid))
+    return found
+
+
 def test_sigkill_during_add_keeps_everything_added_before(tmp_path):
     loc = str(tmp_path / "index")
     before = _seed_folder(tmp_path, [ORIGINAL, *OTHERS])
@@ -248,6 +258,11 @@ def test_sigkill_during_add_keeps_everything_added_before(tmp_path):
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    # Its phase-1 workers die with it (forked: their command line is the parent's).
+    deadline = time.time() + 10
+    while time.time() < deadline and _processes_mentioning(loc):
+        time.sleep(0.1)
+    assert not _processes_mentioning(loc)
     stats = json.loads(_cli("index", "stats", "--index", loc).stdout)
     assert 4 < stats["articles"] < 3004  # killed midway, committed shards kept
     out = json.loads(_cli("query", str(SEEDS / WRAPPER), "--index", loc).stdout)
