@@ -208,6 +208,9 @@ def _queries(index, queries: list, options) -> tuple[dict, list[str]]:
     of the queries that matched."""
     from dedup import archive
 
+    t = time.perf_counter()
+    index.preload()  # as a long-running service opens the index: every shard's table, directory and filter
+    preload_s = time.perf_counter() - t
     archive.query_articles(index, queries[:3], options)  # warm this process (imports, memory maps, connections)
     hit, miss, pairs, passages, matched = [], [], [], [], []
     for art in queries:
@@ -221,6 +224,7 @@ def _queries(index, queries: list, options) -> tuple[dict, list[str]]:
         pairs.append(len(matches))
         passages.append(sum(len(m.passages) for m in matches))
     summary = {
+        "preload_seconds": round(preload_s, 2),
         "queries_with_matches": len(hit),
         "mean_pairs": round(float(np.mean(pairs)), 3) if pairs else None,
         "mean_passages": round(float(np.mean(passages)), 3) if passages else None,

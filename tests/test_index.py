@@ -359,3 +359,25 @@ def test_unreachable_redis_and_missing_index_are_one_line(redis_url):
     assert proc.returncode == 2 and "cannot reach Redis" in proc.stderr and len(proc.stderr.splitlines()) == 1
     proc = _cli("query", str(SEEDS / WRAPPER), "--index", f"{redis_url}#nosuch{uuid.uuid4().hex[:6]}", check=False)
     assert proc.returncode == 2 and "no dedup index of that name" in proc.stderr
+
+
+def test_redis_stats_download_nothing_and_an_older_layout_is_one_line(redis_url, tmp_path):
+    """``index stats`` counts from the manifest: a new worker's empty cache stays empty. An index written in
+    the previous Redis layout (format 1) is a clear error, never read as empty."""
+    loc = f"{redis_url}#t{uuid.uuid4().hex[:12]}"
+    _cli("index", "add", *[str(SEEDS / n) for n in [ORIGINAL, *OTHERS]], "--index", loc, "-q")
+    cache = tmp_path / "fresh-cache"
+    stats = json.loads(_cli("index", "stats", "--index", loc, env={"DEDUP_CACHE_DIR": str(cache)}).stdout)
+    assert (stats["articles"], stats["removed_pending"], stats["shards"]) == (4, 0, 4)  # one shard a path
+    assert not list(cache.rglob("*.npy"))
+    import redis
+
+    name = loc.rpartition("#")[2]
+    r = redis.Redis.from_url(redis_url)
+    try:
+        r.hset(f"dedup:{{{name}}}:meta", "version", 1)
+        proc = _cli("query", str(SEEDS / WRAPPER), "--index", loc, check=False)
+        assert proc.returncode == 2 and "older dedup" in proc.stderr and len(proc.stderr.splitlines()) == 1
+    finally:
+        r.hset(f"dedup:{{{name}}}:meta", "version", 2)
+        open_index(loc).drop()

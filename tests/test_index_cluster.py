@@ -124,6 +124,15 @@ def test_concurrent_adds_from_several_processes_all_land(cluster, tmp_path):
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], errors
     assert _articles(tmp_path, loc) == 240
+    # Each shard is a key of its own slot, so the cluster spreads one index's shards over its servers.
+    from redis.cluster import RedisCluster, key_slot
+
+    name = loc.rpartition("#")[2]
+    rc = RedisCluster(host="127.0.0.1", port=cluster.ports[0])
+    shards = json.loads(rc.get(f"dedup:{{{name}}}:manifest"))["shards"]
+    keys = [f"dedup:{{{name}/{s}}}:files".encode() for s in shards]
+    assert len(shards) >= 2 and all(rc.exists(k) for k in keys)
+    assert len({key_slot(k) for k in keys}) == len(keys)
     # One article of each folder, asked by another process, finds itself there.
     picks = [sorted(f.rglob("*.txt"))[7] for f in folders]
     out = _query(tmp_path, loc, *picks)

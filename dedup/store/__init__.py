@@ -16,6 +16,8 @@ Layout (``FORMAT_VERSION`` 1), a directory::
         bucket_bounds.npy    int64 (257): where each bucket (a fingerprint's top 8 bits) starts in the postings
         directory.npy        int32 (2**bits + 1), merged index shards only: the same by the top ``bits`` bits
                              (``directory_bits``), for the index's look-ups; computed when absent
+        filter.npy           uint8, merged index shards only: a Bloom filter of the fingerprints (``bloom``);
+                             computed when absent
         signatures.npy       uint32 (n, num_perm): MinHash signature of each article
 
 Arrays are ``.npy`` files opened memory-mapped and without pickle; tables are Parquet through polars.
@@ -235,6 +237,23 @@ class Shard:
         bounds = self.bucket_bounds
         a, b = int(bounds[lo_bucket]), int(bounds[hi_bucket])
         return self.rows("postings", a, b), self.rows("posting_docs", a, b)
+
+    @cached_property
+    def filter(self) -> np.ndarray:
+        """The Bloom filter of the shard's fingerprints (``bloom``), held in memory: read from ``filter.npy``
+        (merged index shards) or built once from the postings."""
+        from . import bloom
+
+        n = len(self.array("postings"))
+        path = self.path / "filter.npy"
+        if path.exists():
+            try:
+                f = np.load(path, allow_pickle=False)
+            except (OSError, ValueError) as e:
+                raise StoreError(f"{self.path}: cannot read filter.npy ({e})") from None
+            if f.dtype == np.uint8 and len(f) * 8 == 1 << bloom.size_bits(n):
+                return f
+        return bloom.from_postings(self.rows("postings", 0, n))
 
     @cached_property
     def directory(self) -> tuple[np.ndarray, int]:

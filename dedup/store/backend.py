@@ -25,7 +25,7 @@ import polars as pl
 from . import Shard, StoreError
 
 INDEX_FORMAT = "dedup-index"
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: the Redis layout of shards plus a manifest (a local index of version 1 reads as is)
 DEFAULT_NAME = "default"
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 

@@ -1,8 +1,8 @@
 """The embedded index backend: a directory holding feature-store shards plus a manifest.
 
-Layout (``INDEX_VERSION`` 1)::
+Layout (``INDEX_VERSION`` 2; version 1 is read as is)::
 
-    index.json     {"format": "dedup-index", "version": 1, "params": {"k": 5, "num_perm": 128, "seed": 1},
+    index.json     {"format": "dedup-index", "version": 2, "params": {"k": 5, "num_perm": 128, "seed": 1},
                     "shards": ["<name>", ...], "removed": {"<name>": [row, ...]}}
     lock           flock(2)-ed by writers, so adds from several processes queue up
     shards/<name>  one feature-store shard each (see ``dedup.store``), written once, never changed

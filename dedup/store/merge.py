@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from ..features import FP_MASK, MAX_BATCH
-from . import DOC_SCHEMA, Shard, directory_bits
+from . import DOC_SCHEMA, Shard, bloom, directory_bits
 
 FAN_IN = 8  # shards of one tier merged into one of the next
 MAX_MERGED = MAX_BATCH + 1  # articles per merged shard: a posting packs its article in the fingerprint's low bits
@@ -146,6 +146,7 @@ def _merge_postings(shards: Sequence[Shard], renumber: list[np.ndarray], out: Pa
     bits = directory_bits(total)
     slots = np.zeros((1 << bits) + 1, dtype=np.int32 if total < 2**31 else np.int64)
     per = 1 << (bits - 8)  # directory slots per bucket
+    seen = np.zeros(1 << bloom.size_bits(total), dtype=bool)  # the Bloom filter, unpacked while it is built
     at = 0
     with (
         _npy_writer(out / "postings.npy", np.uint64, total) as f_fps,
@@ -175,11 +176,14 @@ def _merge_postings(shards: Sequence[Shard], renumber: list[np.ndarray], out: Pa
             bounds[b0 + 1 : b1 + 1] = np.append(np.searchsorted(keys, bucket_edges[1:]), len(keys)) + at
             keys.tofile(f_fps)
             docs.tofile(f_docs)
+            if len(keys):  # a fingerprint never spans two groups of buckets
+                bloom.build(seen, keys[np.concatenate(([True], keys[1:] != keys[:-1]))])
             at += len(keys)
     assert at == total
     slots[-1] = total
     np.save(out / "bucket_bounds.npy", bounds, allow_pickle=False)
     np.save(out / "directory.npy", slots, allow_pickle=False)
+    np.save(out / "filter.npy", bloom.pack(seen), allow_pickle=False)
 
 
 def _runs(rows: np.ndarray) -> list[tuple[int, int]]:

@@ -11,7 +11,9 @@ Keys (``NAME`` the index name; the braces are Redis Cluster hash tags)::
 
     dedup:{NAME}:meta          hash   format, version, params (JSON)
     dedup:{NAME}:manifest      string JSON: gen, shards (in article order), removed rows, files of each shard
-                                      (name -> [bytes, xxh3-64]); replaced whole, by one script
+                                      (name -> [bytes, xxh3-64, chunks]), articles and postings of each;
+                                      replaced whole, by one script
+    dedup:{NAME}:gen           string the manifest's generation (a reader's one round trip per query)
     dedup:{NAME}:lock          string the write lock (redis-py ``Lock``; a dead writer's expires)
     dedup:{NAME}:pending       set    shards being uploaded (deleted by the next writer if never listed)
     dedup:{NAME/SHARD}:files   hash   "FILE:PART" -> bytes: the shard's files in chunks of ``CHUNK`` bytes
@@ -54,11 +56,12 @@ UPLOAD_BATCH = 128 << 20  # bytes sent per pipeline round
 # Seconds after which a writer that died (or lost Redis) frees the write lock; a live one keeps renewing it.
 LOCK_TIMEOUT = float(os.environ.get("DEDUP_LOCK_SECONDS") or 60)
 
-# KEYS: lock, manifest, pending. ARGV: lock token, new manifest, shards now listed (to drop from pending).
+# KEYS: lock, manifest, pending, gen. ARGV: lock token, new manifest, its generation, shards now listed.
 _COMMIT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2])
-for i = 3, #ARGV do redis.call('SREM', KEYS[3], ARGV[i]) end
+redis.call('SET', KEYS[4], ARGV[3])
+for i = 4, #ARGV do redis.call('SREM', KEYS[3], ARGV[i]) end
 return 1
 """
 
@@ -96,7 +99,9 @@ class RedisIndex(ShardIndex):
         key = xxhash.xxh3_64_hexdigest(self.location.encode("utf-8", "surrogatepass"))
         self._init_shards(cache_root() / f"redis-{name}-{key}")
         self._raw: bytes | None = None
+        self._gen: bytes | None = None
         self._files: dict[str, dict[str, list]] = {}
+        self._body: dict = {}
         self._lock = None
         try:
             if url.startswith("redis+cluster://"):
@@ -131,13 +136,21 @@ class RedisIndex(ShardIndex):
             raise StoreError(
                 f"{self.location}: index format {version} is newer than this dedup reads ({INDEX_VERSION})"
             )
+        if version < INDEX_VERSION:
+            raise StoreError(
+                f"{self.location}: index format {version} was written by an older dedup; "
+                "drop its keys and add the articles again"
+            )
         self.params = params
         try:
             self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
             (self.root / "shards").mkdir(exist_ok=True)
         except OSError as e:
             raise StoreError(f"{self.root}: cannot create the local cache of {self.location} ({e.strerror})") from None
-        self.refresh()
+
+    def _ensure(self) -> None:
+        if self._raw is None:  # opened without reading the manifest yet (``stats`` never needs to)
+            self.refresh()
 
     def _k(self, key: str) -> str:
         return self._tag + key
@@ -158,29 +171,41 @@ class RedisIndex(ShardIndex):
     # ------------------------------------------------------------------ manifest and cache
 
     def refresh(self) -> None:
-        """Read the manifest (one round trip) and, when it changed, fetch the shards not cached yet."""
+        """Read the manifest's generation (one round trip) and, when it changed, the manifest, then fetch the
+        shards not cached yet."""
         for _ in range(3):
             with self._guard():
-                raw = self.r.get(self._k("manifest"))
-            if raw is not None and raw == self._raw:
+                gen = self.r.get(self._k("gen"))
+            if self._raw is not None and gen == self._gen:
                 return
-            body = {"gen": 0, "shards": [], "removed": {}, "files": {}} if raw is None else self._parse(raw)
+            raw, body = self._manifest()
             params, names, removed = check_manifest({**body, "params": self.params}, self.location)
-            files = body.get("files")
-            if not isinstance(files, dict) or any(not isinstance(files.get(n), dict) for n in names):
-                raise StoreError(f"{self.location}: corrupt index manifest")
             try:
                 for name in names:
-                    self._fetch(name, files[name])
+                    self._fetch(name, body["files"][name])
             except _Gone:
                 continue  # merged away while we read: the manifest has changed, read it again
-            self._files = files
+            self._files, self._body = body["files"], body
             gone = [n for n in self.shard_names if n not in set(names)]  # merged away since we last looked
             self._set_manifest(params, names, removed)
-            self._raw = raw
+            self._raw, self._gen = raw, str(body.get("gen", 0)).encode()
             self._retire(gone)
             return
         raise IndexFailure(f"{self.location}: the index kept changing while reading it; retry")
+
+    def _manifest(self) -> tuple[bytes, dict]:
+        """The manifest as stored and parsed (an empty one for a new index), checked."""
+        with self._guard():
+            raw = self.r.get(self._k("manifest"))
+        if raw is None:
+            return b"", {"gen": 0, "shards": [], "removed": {}, "files": {}, "counts": {}}
+        body = self._parse(raw)
+        check_manifest({**body, "params": self.params}, self.location)
+        files, counts = body.get("files"), body.get("counts")
+        ok = isinstance(files, dict) and isinstance(counts, dict)
+        if not ok or any(not isinstance(files.get(n), dict) or n not in counts for n in body["shards"]):
+            raise StoreError(f"{self.location}: corrupt index manifest")
+        return raw, body
 
     def _parse(self, raw: bytes) -> dict:
         try:
@@ -265,27 +290,30 @@ class RedisIndex(ShardIndex):
         if self._lock is None:
             raise RuntimeError("write without the lock")
         files = {n: self._files[n] for n in names if n not in new}
+        counts = {n: self._body["counts"][n] for n in names if n not in new}
         for name in new:
             fsync_tree(self.root / "shards" / name)  # the cache trusts it by its sizes from now on
             files[name] = self._upload(name)
+            shard = self._shard(name)
+            counts[name] = [len(shard.array("text_offsets")) - 1, len(shard.array("postings"))]
         body = {
-            "gen": int(self._parse(self._raw).get("gen", 0)) + 1 if self._raw else 1,
+            "gen": int(self._body.get("gen", 0)) + 1,
             "shards": names,
             "removed": {k: sorted(v) for k, v in removed.items() if v},
             "files": files,
+            "counts": counts,
         }
         raw = json.dumps(body, separators=(",", ":")).encode()
         with self._guard():
             self._lock.reacquire()
             token = self._lock.local.token
-            ok = self._commit_script(
-                keys=[self._k("lock"), self._k("manifest"), self._k("pending")], args=[token, raw, *new]
-            )
+            keys = [self._k("lock"), self._k("manifest"), self._k("pending"), self._k("gen")]
+            ok = self._commit_script(keys=keys, args=[token, raw, body["gen"], *new])
         if not ok:
             raise IndexFailure(f"{self.location}: lost the write lock (held longer than {LOCK_TIMEOUT} s); retry")
-        self._files = files
+        self._files, self._body = files, body
         self._set_manifest(self.params, names, {k: list(v) for k, v in body["removed"].items()})
-        self._raw = raw
+        self._raw, self._gen = raw, str(body["gen"]).encode()
         with self._guard():
             for name in gone:
                 self.r.delete(self._shard_key(name))
@@ -316,19 +344,24 @@ class RedisIndex(ShardIndex):
         return files
 
     def stats(self) -> dict:
-        self.refresh()
+        """Counts from the manifest alone: nothing is downloaded."""
+        _, body = self._manifest()
         with self._guard():
             try:
                 memory = self.r.info("memory").get("used_memory")
             except _redis.exceptions.RedisError:
                 memory = None
-        stored = sum(meta[0] for files in self._files.values() for meta in files.values())
+        removed = sum(len(v) for v in body["removed"].values())
         return {
             "location": self.location,
             "backend": "redis",
-            **self._counts(),
             "format_version": INDEX_VERSION,
-            "bytes": stored,
+            "params": self.params,
+            "articles": sum(body["counts"][n][0] for n in body["shards"]) - removed,
+            "removed_pending": removed,
+            "shards": len(body["shards"]),
+            "postings": sum(body["counts"][n][1] for n in body["shards"]),
+            "bytes": sum(meta[0] for n in body["shards"] for meta in body["files"][n].values()),
             "server_used_memory": memory,
             "cache": str(self.root),
         }
@@ -339,10 +372,19 @@ class RedisIndex(ShardIndex):
 
     def drop(self) -> None:
         """Delete the whole index from Redis and the local cache (tests and benchmarks)."""
-        with self.writing(), self._guard():
-            for name in self.shard_names:
-                self.r.delete(self._shard_key(name))
-            self.r.delete(self._k("manifest"), self._k("pending"), self._k("meta"))
+        with self._guard():
+            lock = self.r.lock(self._k("lock"), timeout=LOCK_TIMEOUT, blocking_timeout=max(LOCK_TIMEOUT * 5, 300))
+            if not lock.acquire():
+                raise StoreError(f"{self.location}: timed out waiting for the write lock")
+            try:
+                _, body = self._manifest()
+                pending = [p.decode() for p in self.r.smembers(self._k("pending"))]
+                for name in [*body["shards"], *pending]:
+                    self.r.delete(self._shard_key(name))
+                self.r.delete(self._k("manifest"), self._k("gen"), self._k("pending"), self._k("meta"))
+            finally:
+                with suppress(Exception):
+                    lock.release()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def close(self) -> None:

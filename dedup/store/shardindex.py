@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from . import DOC_SCHEMA, Shard, StoreError
+from . import DOC_SCHEMA, Shard, StoreError, bloom
 from .merge import MAX_MERGED, merge_into, merge_plan
 
 _WIDE = 1024  # a directory slot with more postings than this is searched, not gathered
@@ -98,6 +98,17 @@ class ShardIndex:
 
     # ------------------------------------------------------------------ reading
 
+    def _ensure(self) -> None:
+        """Called by every read: a backend that opens lazily reads its manifest here (the first time)."""
+
+    def preload(self) -> None:
+        """Read into memory what every query needs of every shard (table, directory, Bloom filter), so no
+        query pays for a shard's first use: what a long-running service does once when it opens the index."""
+        self._ensure()
+        for name in self.shard_names:
+            shard = self._shard(name)
+            _ = shard.docs, shard.directory, shard.filter
+
     def _shard(self, name: str) -> Shard:
         if name not in self._shards:
             path = self.root / "shards" / name
@@ -140,14 +151,14 @@ class ShardIndex:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """For sorted distinct fingerprints ``fps``: (position in ``fps``, ref) of every live article holding
         one, sorted by position then ref; a bool per fingerprint: skipped; and how many articles hold
-        each (removed ones count until compacted). ``skip`` says from the
-        number of articles holding each fingerprint (removed ones count until compacted) which to skip:
-        their holders are counted, never listed, so a fingerprint on a million pages costs no more than
-        one on ten.
+        each (removed ones count until compacted). ``skip`` says from those counts which to skip: their
+        holders are counted, never listed, so a fingerprint on a million pages costs no more than one on
+        ten.
 
-        Per shard, the directory gives each fingerprint's slot; the slot's postings (about
-        ``DIRECTORY_FILL``) are gathered and compared, one vectorised step for all fingerprints. A slot
-        holding many (a fingerprint on thousands of pages) is counted by binary search instead."""
+        Per shard, the Bloom filter (in memory) sets aside the fingerprints certainly not there; for the
+        rest the directory gives each one's slot, whose postings (about ``DIRECTORY_FILL``) are gathered
+        and compared, one vectorised step for all. A slot holding many (a fingerprint on thousands of
+        pages) is counted by binary search instead."""
         fps = np.asarray(fps, dtype=np.uint64)
         counts = np.zeros(len(fps), dtype=np.int64)
         found = []
@@ -156,25 +167,27 @@ class ShardIndex:
             postings = shard.array("postings")
             if not len(postings) or not len(fps):
                 continue
+            sel = np.flatnonzero(bloom.may_hold(shard.filter, fps))  # most are certainly not here
+            f = fps[sel]
             slots, bits = shard.directory
-            b = (fps >> np.uint64(64 - bits)).astype(np.int64)
+            b = (f >> np.uint64(64 - bits)).astype(np.int64)
             lo, hi = slots[b].astype(np.int64), slots[b + 1].astype(np.int64)
             wide = hi - lo > _WIDE
             if wide.any():  # narrow a crowded slot to the fingerprint's own run
-                w = np.flatnonzero(wide)
-                for i in w.tolist():
+                for i in np.flatnonzero(wide).tolist():
                     run = postings[lo[i] : hi[i]]
-                    a = int(np.searchsorted(run, fps[i], "left"))
-                    lo[i], hi[i] = lo[i] + a, lo[i] + int(np.searchsorted(run, fps[i], "right"))
+                    a = int(np.searchsorted(run, f[i], "left"))
+                    lo[i], hi[i] = lo[i] + a, lo[i] + int(np.searchsorted(run, f[i], "right"))
             n = hi - lo
             n[wide] = 0  # the narrowed runs are exact: counted below without gathering them
             idx = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
-            own = np.repeat(np.arange(len(fps)), n)
-            same = np.asarray(postings[idx]) == fps[own]
-            pos, at = own[same], idx[same]
+            own = np.repeat(np.arange(len(f)), n)
+            same = np.asarray(postings[idx]) == f[own]
+            pos, at = sel[own[same]], idx[same]
             if wide.any():
-                counts[w] += hi[w] - lo[w]
-                found.append((k, pos, at, w, lo[w], hi[w]))
+                w = sel[wide]
+                counts[w] += hi[wide] - lo[wide]
+                found.append((k, pos, at, w, lo[wide], hi[wide]))
             else:
                 found.append((k, pos, at, None, None, None))
             counts += np.bincount(pos, minlength=len(fps))
@@ -203,6 +216,7 @@ class ShardIndex:
 
     def sizes(self, refs: np.ndarray) -> np.ndarray:
         """Distinct shingles (``n_shingles``) of each of ``refs``, from a per-shard column kept in memory."""
+        self._ensure()
         ks, rows = self._split(np.asarray(refs, dtype=np.int64))
         out = np.zeros(len(ks), dtype=np.int64)
         for k in np.unique(ks).tolist():
@@ -215,6 +229,7 @@ class ShardIndex:
 
     def rows(self, refs: np.ndarray) -> pl.DataFrame:
         """The ``DOC_SCHEMA`` rows of ``refs``, in that order."""
+        self._ensure()
         refs = np.asarray(refs, dtype=np.int64)
         if not len(refs):
             return pl.DataFrame(schema=DOC_SCHEMA)
@@ -228,10 +243,12 @@ class ShardIndex:
         return frame[np.argsort(order, kind="stable")]
 
     def texts(self, refs: Sequence[int]) -> list[str]:
+        self._ensure()
         ks, rows = self._split(np.asarray(refs, dtype=np.int64))
         return [self._shard(self.shard_names[k]).text(r) for k, r in zip(ks.tolist(), rows.tolist())]
 
     def paragraphs(self, refs: Sequence[int]) -> list[np.ndarray]:
+        self._ensure()
         ks, rows = self._split(np.asarray(refs, dtype=np.int64))
         out = []
         for k, r in zip(ks.tolist(), rows.tolist()):
@@ -248,6 +265,7 @@ class ShardIndex:
 
     def _live_refs(self, ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
         """(id, ref) of the live articles with one of ``ids``."""
+        self._ensure()
         ids = list(dict.fromkeys(ids))
         if not ids or not self.shard_names:
             return [], np.zeros(0, np.int64)
@@ -283,7 +301,6 @@ class ShardIndex:
     def _counts(self) -> dict:
         postings = sum(len(self._shard(n).array("postings")) for n in self.shard_names)
         return {
-            "format_version": None,
             "params": self.params,
             "articles": int(self.alive.sum()),
             "removed_pending": int((~self.alive).sum()),
@@ -390,6 +407,21 @@ class ShardIndex:
             src = self.root / "shards" / name
             if src.exists():
                 os.replace(src, trash / f"{name}.{time.time_ns():x}")
+        self._purge_trash()
+
+    def _purge_trash(self) -> None:
+        """Delete what has been in ``trash/`` for more than ``TRASH_SECONDS``."""
+        trash = self.root / "trash"
+        if not trash.is_dir():
+            return
+        now = time.time()
+        for p in trash.iterdir():
+            try:
+                retired = int(p.name.rpartition(".")[2], 16) / 1e9
+            except ValueError:
+                retired = 0.0
+            if now - retired > TRASH_SECONDS:
+                shutil.rmtree(p, ignore_errors=True)
 
     def _clean(self) -> None:
         """Delete what a killed writer left (shards no manifest lists, stale staging) and old trash."""
@@ -403,16 +435,7 @@ class ShardIndex:
             pid = p.name.split("-")[1]
             if pid.isdigit() and not _running(int(pid)):
                 shutil.rmtree(p, ignore_errors=True)
-        trash = self.root / "trash"
-        if trash.is_dir():
-            now = time.time()
-            for p in trash.iterdir():
-                try:
-                    retired = int(p.name.rpartition(".")[2], 16) / 1e9
-                except ValueError:
-                    retired = 0.0
-                if now - retired > TRASH_SECONDS:
-                    shutil.rmtree(p, ignore_errors=True)
+        self._purge_trash()
 
 
 def _running(pid: int) -> bool:
