@@ -255,12 +255,17 @@ class RedisIndex(ShardIndex):
 
     # ------------------------------------------------------------------ the interface
 
-    @contextmanager
-    def writing(self) -> Iterator[None]:
+    def _acquire(self):
+        """The write lock, waited for (a dead writer's expires after ``LOCK_TIMEOUT``)."""
         with self._guard():
             lock = self.r.lock(self._k("lock"), timeout=LOCK_TIMEOUT, blocking_timeout=max(LOCK_TIMEOUT * 5, 300))
             if not lock.acquire():
                 raise StoreError(f"{self.location}: timed out waiting for the write lock")
+        return lock
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        lock = self._acquire()
         try:
             self._lock = lock
             self.refresh()
@@ -372,10 +377,8 @@ class RedisIndex(ShardIndex):
 
     def drop(self) -> None:
         """Delete the whole index from Redis and the local cache (tests and benchmarks)."""
+        lock = self._acquire()
         with self._guard():
-            lock = self.r.lock(self._k("lock"), timeout=LOCK_TIMEOUT, blocking_timeout=max(LOCK_TIMEOUT * 5, 300))
-            if not lock.acquire():
-                raise StoreError(f"{self.location}: timed out waiting for the write lock")
             try:
                 _, body = self._manifest()
                 pending = [p.decode() for p in self.r.smembers(self._k("pending"))]
