@@ -195,6 +195,13 @@ def _ignore_interrupts(parent: int | None = None) -> None:
             os._exit(1)
 
 
+def _worker_pool(n: int) -> ProcessPoolExecutor:
+    """``n`` forked workers that leave Ctrl-C to us and die with us (``_ignore_interrupts``)."""
+    return ProcessPoolExecutor(
+        max_workers=n, mp_context=_pool_context(), initializer=_ignore_interrupts, initargs=(os.getpid(),)
+    )
+
+
 def _pool_context():
     """Fork where there is one: spawn would re-run a library user's unguarded ``__main__`` in every
     worker. Workers use numpy only (never polars, whose thread pool does not survive a fork)."""
@@ -238,12 +245,7 @@ def ingest(
     if workers > 1 and len(tasks) > 1:
         # Parquet is read with polars, whose thread pool does not survive a fork: those files are read here.
         here = [any(e.kind == "parquet" for e in t.entries) for t in tasks]
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(tasks)),
-            mp_context=_pool_context(),
-            initializer=_ignore_interrupts,
-            initargs=(os.getpid(),),
-        ) as pool:
+        with _worker_pool(min(workers, len(tasks))) as pool:
             futures = {k: pool.submit(_worker, (str(fs.root), t, options)) for k, t in enumerate(tasks) if not here[k]}
             for k, t in enumerate(tasks):
                 publish(*(_run_task(str(fs.root), t, options, threads=1) if here[k] else futures.pop(k).result()))
@@ -510,12 +512,7 @@ def _fan_out(fn: Callable, chunks: list, workers: int) -> Iterator:
     """``fn`` over the chunks in order: in forked worker processes when there are several chunks (the
     workers use numpy only, and read ``_CONTEXT`` as the fork left it), else here."""
     if workers > 1 and len(chunks) > 1:
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(chunks)),
-            mp_context=_pool_context(),
-            initializer=_ignore_interrupts,
-            initargs=(os.getpid(),),
-        ) as pool:
+        with _worker_pool(min(workers, len(chunks))) as pool:
             yield from pool.map(fn, chunks)
     else:
         yield from map(fn, chunks)

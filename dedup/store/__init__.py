@@ -95,10 +95,10 @@ def directory_bits(n: int) -> int:
     return int(min(28, max(8, math.ceil(math.log2(max(n, 1) / DIRECTORY_FILL)))))
 
 
-def directory(postings: np.ndarray, bits: int, base: int = 0) -> np.ndarray:
-    """Row bounds (2**bits + 1) of sorted postings by the top ``bits`` bits of the fingerprint (+ ``base``)."""
+def directory(postings: np.ndarray, bits: int) -> np.ndarray:
+    """Row bounds (2**bits + 1) of sorted postings by the top ``bits`` bits of the fingerprint."""
     edges = np.arange(1 << bits, dtype=np.uint64) << np.uint64(64 - bits)
-    return np.append(np.searchsorted(postings, edges), len(postings)) + base
+    return np.append(np.searchsorted(postings, edges), len(postings))
 
 
 def encode_texts(texts: Sequence[str]) -> tuple[bytes, np.ndarray]:
@@ -238,6 +238,17 @@ class Shard:
         a, b = int(bounds[lo_bucket]), int(bounds[hi_bucket])
         return self.rows("postings", a, b), self.rows("posting_docs", a, b)
 
+    def _derived(self, key: str) -> np.ndarray | None:
+        """``key.npy`` read into memory when the shard has it (merged index shards write what the look-ups
+        derive from the postings); None when it does not, and the caller computes it."""
+        path = self.path / f"{key}.npy"
+        if not path.exists():
+            return None
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise StoreError(f"{self.path}: cannot read {key}.npy ({e})") from None
+
     @cached_property
     def filter(self) -> np.ndarray:
         """The Bloom filter of the shard's fingerprints (``bloom``), held in memory: read from ``filter.npy``
@@ -245,14 +256,9 @@ class Shard:
         from . import bloom
 
         n = len(self.array("postings"))
-        path = self.path / "filter.npy"
-        if path.exists():
-            try:
-                f = np.load(path, allow_pickle=False)
-            except (OSError, ValueError) as e:
-                raise StoreError(f"{self.path}: cannot read filter.npy ({e})") from None
-            if f.dtype == np.uint8 and len(f) * 8 == 1 << bloom.size_bits(n):
-                return f
+        f = self._derived("filter")
+        if f is not None and f.dtype == np.uint8 and len(f) * 8 == 1 << bloom.size_bits(n):
+            return f
         return bloom.from_postings(self.rows("postings", 0, n))
 
     @cached_property
@@ -262,14 +268,9 @@ class Shard:
         read from ``directory.npy`` (merged shards) or computed once."""
         n = len(self.array("postings"))
         bits = directory_bits(n)
-        path = self.path / "directory.npy"
-        if path.exists():
-            try:
-                d = np.load(path, allow_pickle=False)
-            except (OSError, ValueError) as e:
-                raise StoreError(f"{self.path}: cannot read directory.npy ({e})") from None
-            if len(d) == (1 << bits) + 1 and int(d[-1]) == n:
-                return d, bits
+        d = self._derived("directory")
+        if d is not None and len(d) == (1 << bits) + 1 and int(d[-1]) == n:
+            return d, bits
         d = directory(self.rows("postings", 0, n), bits)
         return d.astype(np.int32 if n < 2**31 else np.int64), bits
 

@@ -46,7 +46,7 @@ class LocalIndex(ShardIndex):
             with self._locked():
                 if not self._manifest.exists():
                     self.params = dict(params or {})
-                    self._write(self.body())
+                    self._commit([], {}, [], [])
         self._load()
 
     # ------------------------------------------------------------------ manifest and lock

@@ -91,11 +91,6 @@ class ShardIndex:
         self._bases: np.ndarray | None = None
         self._alive: np.ndarray | None = None
 
-    def body(self) -> dict:
-        """The manifest's content (the backend adds format and version)."""
-        removed = {k: sorted(v) for k, v in self.removed.items() if v}
-        return {"params": self.params, "shards": self.shard_names, "removed": removed}
-
     # ------------------------------------------------------------------ reading
 
     def _ensure(self) -> None:
