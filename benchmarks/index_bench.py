@@ -52,7 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.synth import generate_stream
-from dedup.archive import ADD_BATCH
+from dedup.index.service import ADD_BATCH
 
 ROOT = Path(__file__).resolve().parents[1]
 CHUNK = 1000  # datasketch: articles read and hashed per MinHash.bulk call (memory stays flat at 1M)
@@ -179,8 +179,8 @@ def _pct(ms: list[float]) -> dict:
 
 
 def _phase1(folder: Path, options) -> float:
+    from dedup.featurestore import FeatureStore
     from dedup.pipeline import ingest
-    from dedup.store import FeatureStore
 
     with tempfile.TemporaryDirectory(prefix="index-bench-p1-") as tmp:
         fs = FeatureStore(tmp, params={}, create=True)
@@ -206,7 +206,7 @@ def _warm_up(folder: Path, warm: Path, options, n: int = 4000) -> None:
 def _queries(index, queries: list, options) -> tuple[dict, list[str]]:
     """Each query article alone; latency split by whether it matched, and what the answers held; also the ids
     of the queries that matched."""
-    from dedup import archive
+    from dedup.index import service as archive
 
     t = time.perf_counter()
     index.preload()  # as a long-running service opens the index: every shard's table, directory and filter
@@ -268,8 +268,8 @@ def _first_query(location: str, file: Path, cache: Path) -> dict:
 
 def _drop(location: str) -> None:
     """Delete an index: ``drop()`` when the backend has one; a local index's directory in any case."""
-    from dedup.store import StoreError
-    from dedup.store.backend import open_index
+    from dedup.featurestore import StoreError
+    from dedup.index import open_index
 
     try:
         index = open_index(location)
@@ -296,8 +296,8 @@ def _dedup(
     """Build one index, measure it, drop it. With ``qdir``: also the first query from a fresh process, with an
     empty cache (in ``work``) and again with the cache it left, on a query that matched (else the first).
     A failure (Redis out of memory, say) is reported in the result, and the index is dropped all the same."""
-    from dedup import archive
-    from dedup.store.backend import open_index
+    from dedup.index import open_index
+    from dedup.index import service as archive
 
     out: dict = {}
     try:
@@ -577,8 +577,8 @@ def main(argv: list[str] | None = None) -> dict:
     load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="index-bench-", dir=args.workdir))
     os.environ["DEDUP_CACHE_DIR"] = str(work / "cache")  # the Redis index's local cache: ours, removed after
-    from dedup.archive import read_sources
-    from dedup.pipeline import ScanOptions
+    from dedup.index.service import read_sources
+    from dedup.options import ScanOptions
 
     options = ScanOptions(workers=args.workers)
     add_options = dataclasses.replace(options, batch_docs=ADD_BATCH)  # as ``dedup index add`` batches

@@ -354,7 +354,7 @@ def _rensa_bulk(texts: list[str]) -> dict:
 
 def measure_paths(corpus: Path, sample: int, datasketch_sample: int) -> dict:
     """The floor, dedup's text→signatures (whole corpus, streamed) and the baselines on a sample."""
-    from dedup.index import candidate_pairs
+    from dedup.lsh import candidate_pairs
 
     paths = _files(corpus)
     out: dict = {"docs": len(paths)}

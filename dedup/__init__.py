@@ -3,25 +3,55 @@
 >>> from dedup import scan
 >>> result = scan("seeds/")
 >>> result.clusters_frame
+
+The names below are imported when first used, so ``import dedup`` (and the CLI's ``--help``) does not
+load numpy and polars.
 """
 
-from .align import AlignParams
-from .ingest.model import IngestOptions
-from .pipeline import ScanOptions, scan
-from .read import Corpus, build_corpus, read_folder
-from .result import ScanResult
-from .verify import VerifyParams
+from __future__ import annotations
 
-__version__ = "0.2.0"
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.2.0"  # the one place: pyproject.toml reads it from here
+
+_EXPORTS = {
+    "AlignParams": "options",
+    "IngestOptions": "options",
+    "QueryParams": "options",
+    "ScanOptions": "options",
+    "VerifyParams": "options",
+    "Corpus": "read",
+    "build_corpus": "read",
+    "read_folder": "read",
+    "ScanResult": "result",
+    "scan": "pipeline",
+}
 __all__ = [
     "AlignParams",
     "Corpus",
     "IngestOptions",
+    "QueryParams",
     "ScanOptions",
     "ScanResult",
     "VerifyParams",
+    "__version__",
     "build_corpus",
     "read_folder",
     "scan",
-    "__version__",
 ]
+
+if TYPE_CHECKING:
+    from .options import AlignParams, IngestOptions, QueryParams, ScanOptions, VerifyParams
+    from .pipeline import scan
+    from .read import Corpus, build_corpus, read_folder
+    from .result import ScanResult
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

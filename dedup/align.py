@@ -17,17 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .normalise import Tokens
+from .options import AlignParams
 from .read import Corpus
 from .shingle import Shingles
-
-
-@dataclass(frozen=True)
-class AlignParams:
-    """How far to bridge, and what is too short or too repetitive to report."""
-
-    max_gap: int = 30  # tokens bridged between two runs, in either text
-    min_tokens: int = 8  # shortest passage reported, in tokens
-    max_repeats: int = 8  # a shingle repeated more often in one text is not a seed
 
 
 @dataclass

@@ -139,7 +139,7 @@ def _kind(name: str, hint: Any, default: Any) -> str | None:
 
 def scan_params() -> list[Param]:
     """The CLI options generated from ``ScanOptions`` (and its nested parameter groups)."""
-    from .pipeline import ScanOptions
+    from .options import ScanOptions
 
     params: list[Param] = []
 
@@ -210,7 +210,7 @@ def _add_params(parser: argparse.ArgumentParser, params: list[Param]) -> None:
 
 def build_options(args: argparse.Namespace, params: list[Param]) -> Any:
     """``ScanOptions`` from the parsed options; a promised option this build lacks is a usage error if used."""
-    from .pipeline import ScanOptions
+    from .options import ScanOptions
 
     groups: dict[str, dict[str, Any]] = {"": {}}
     for p in params:

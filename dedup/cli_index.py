@@ -70,8 +70,8 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser, params: list) -> None
 
 def _index_batches(parser: argparse.ArgumentParser) -> None:
     """Adds batch ``ADD_BATCH`` articles by default: eight batches make one full shard, so each posting is
-    rewritten once by merges (``dedup.store.merge``); the answers do not depend on it."""
-    from .archive import ADD_BATCH
+    rewritten once by merges (``dedup.index.merge``); the answers do not depend on it."""
+    from .index.service import ADD_BATCH
 
     for action in parser._actions:
         if action.dest == "param_batch_docs":
@@ -80,8 +80,8 @@ def _index_batches(parser: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace, options: Any | None, create: bool) -> Any:
-    from .archive import store_params
-    from .store.backend import open_index
+    from .index import open_index
+    from .index.service import store_params
 
     params = store_params(options) if options is not None else None
     return open_index(args.index, params=params, create=create, name=args.name)
@@ -112,8 +112,8 @@ def _check_paths(paths: list[str]) -> None:
 
 def run(args: argparse.Namespace, params: list) -> int:
     """Run ``index ...``, ``query`` or ``scan --index``; StoreErrors become one line."""
-    from .store import StoreError
-    from .store.backend import IndexFailure
+    from .featurestore import StoreError
+    from .index import IndexFailure
 
     try:
         return _dispatch(args, params)
@@ -129,7 +129,7 @@ def run(args: argparse.Namespace, params: list) -> int:
 
 
 def _dispatch(args: argparse.Namespace, params: list) -> int:
-    from . import archive
+    from .index import service as archive
 
     if args.command == "scan":
         return _scan(args, params)
@@ -175,7 +175,7 @@ def _dispatch(args: argparse.Namespace, params: list) -> int:
 
 
 def _scan(args: argparse.Namespace, params: list) -> int:
-    from . import archive
+    from .index import service as archive
     from .output import plan_output
 
     folder = cli._folder(args.folder)

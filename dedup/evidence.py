@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .featurestore import Shard
 from .hashing import GOLDEN, mix64
-from .store import Shard
 
 MAX_ENUMERATE = 32  # lists with more members are linked as a star and a chain, not expanded into all pairs
 PARTITION_ROWS = 1 << 24  # postings sorted at once (16M rows: ~130 MB of keys)

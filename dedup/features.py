@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xxhash
 
-from .cluster import excerpt_cut
+from .excerpt import excerpt_cut
+from .featurestore import ShardData, bucket_bounds
 from .names import escape_name
-from .normalise import Tokens, tokenise
+from .normalise import Tokens, bodies, tokenise
 from .shingle import Shingles, _kgram_hashes, shingle
 from .sign import EMPTY, densified, raw_bins, signatures
-from .store import ShardData, bucket_bounds
 
 if TYPE_CHECKING:
     from .ingest import Article
@@ -29,11 +29,6 @@ if TYPE_CHECKING:
 def _storable(value: str | None) -> str | None:
     """A metadata string as the store can hold it: undecodable bytes (lone surrogates) escaped."""
     return escape_name(value) if value is not None and _SURROGATE.search(value) else value
-
-
-def bodies(texts: Sequence[str], body_starts: Sequence[int]) -> list[str]:
-    """The texts with any front matter blanked out (same lengths, so offsets still hold)."""
-    return [t if b == 0 else " " * b + t[b:] for t, b in zip(texts, body_starts)]
 
 
 def content_hashes(tokens: Tokens) -> np.ndarray:

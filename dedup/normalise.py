@@ -465,3 +465,8 @@ def _tokenise_batch(
     offsets = np.searchsorted(starts, doc_starts, side="left").astype(np.int64)
     base = np.repeat(doc_starts[:-1], np.diff(offsets))
     return Tokens(offsets=offsets, starts=starts - base, ends=ends - base, hashes=hashes)
+
+
+def bodies(texts: Sequence[str], body_starts: Sequence[int]) -> list[str]:
+    """The texts with any front matter blanked out (same lengths, so offsets still hold)."""
+    return [t if b == 0 else " " * b + t[b:] for t, b in zip(texts, body_starts)]

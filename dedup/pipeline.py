@@ -20,49 +20,30 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from .align import AlignParams, align_pair, template_like
+from .align import align_pair, template_like
 from .cluster import cluster
 from .evidence import doc_bits, list_fingerprints, pair_evidence, posting_lists
 from .features import MAX_BATCH, bodies, extract, fingerprints
-from .ingest.model import Article, Entry, IngestOptions, Skipped
+from .featurestore import FeatureStore, StoreError, publish_shard, stage_shard, write_shard
+from .ingest.model import Article, Entry, Skipped
 from .label import boiler_spans, label_document, shared_spans
 from .normalise import tokenise
+from .options import ScanOptions
 from .read import Corpus
 from .result import ScanResult
-from .shingle import DEFAULT_K, shingle
-from .sign import DEFAULT_NUM_PERM, DEFAULT_SEED
-from .store import FeatureStore, StoreError, publish_shard, stage_shard, write_shard
-from .verify import CLUSTERING, DocInfo, VerifyParams, exact_pairs, verify
+from .shingle import shingle
+from .verify import CLUSTERING, DocInfo, exact_pairs, verify
 
 Progress = Callable[[str, int, int | None], None]
 PHASES = ("read", "match", "align", "label")
 EXCERPT_TAIL = 32  # shingles before an excerpt's cut that must run on in the text it was cut from
-
-
-@dataclass(frozen=True)
-class ScanOptions:
-    """Parameters of a scan; the defaults are the documented behaviour.
-
-    ``workers``: processes for phase 1 (None: one per core); ``batch_docs``/``batch_chars``:
-    the most articles / characters in one batch (memory per worker); neither changes results.
-    """
-
-    k: int = DEFAULT_K
-    num_perm: int = DEFAULT_NUM_PERM
-    seed: int = DEFAULT_SEED
-    verify: VerifyParams = field(default_factory=VerifyParams)
-    align: AlignParams = field(default_factory=AlignParams)
-    ingest: IngestOptions = field(default_factory=IngestOptions)
-    workers: int | None = None
-    batch_docs: int = 2000
-    batch_chars: int = 32 << 20
 
 
 def scan(

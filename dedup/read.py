@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .ingest.model import DATE_KEYS, IngestOptions, Skipped, front_matter, parse_date, split_paragraphs
+from .normalise import bodies
 
 
 @dataclass
@@ -39,8 +40,6 @@ class Corpus:
 
     def bodies(self) -> list[str]:
         """The texts with any front matter blanked out, same lengths, so offsets still hold."""
-        from .features import bodies
-
         return bodies(self.texts, self.body_starts.tolist())
 
     def paragraphs(self, i: int) -> np.ndarray:

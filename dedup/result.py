@@ -20,9 +20,9 @@ from .names import escape_name
 
 if TYPE_CHECKING:
     from .cluster import Clusters
+    from .featurestore import FeatureStore
     from .ingest import Skipped
-    from .pipeline import ScanOptions
-    from .store import FeatureStore
+    from .options import ScanOptions
 
 FORMAT_VERSION = 2  # of the JSON output contract: 1 had no meta; 2 adds meta and document metadata
 _DIGITS = 4

@@ -12,8 +12,7 @@ import numpy as np
 
 from .hashing import GOLDEN, combine, mix64, mix64_inplace
 from .normalise import Tokens
-
-DEFAULT_K = 5
+from .options import DEFAULT_K
 
 
 @dataclass

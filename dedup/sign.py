@@ -21,10 +21,9 @@ from functools import lru_cache
 import numpy as np
 
 from .hashing import mix64, seeded
+from .options import DEFAULT_NUM_PERM, DEFAULT_SEED
 
 EMPTY = np.uint32(0xFFFFFFFF)
-DEFAULT_NUM_PERM = 128
-DEFAULT_SEED = 1
 _S32 = np.uint64(32)
 
 

@@ -24,46 +24,10 @@ import polars as pl
 
 from .cluster import components
 from .evidence import Evidence, Lists
+from .options import VerifyParams
 
 RELATIONS = ("exact", "near-duplicate", "contains", "partial")
 CLUSTERING = ("exact", "near-duplicate", "contains")
-
-
-@dataclass(frozen=True)
-class VerifyParams:
-    """Thresholds on the non-boilerplate shingle sets A and B of a pair.
-
-    near-duplicate: |A∩B| / |A| and |A∩B| / |B| both at least ``near_duplicate``;
-    contains: the smaller containment below that, the larger at least ``contains``;
-    partial: neither, but at least ``partial_min_shared`` shingles in common (about
-    that many words of shared passages: more than a common phrase or one quotation).
-
-    contains also takes a short derived text: the larger containment at least ``derived``
-    and at least ``derived_min_shared`` shingles in common (a 120-word item that takes
-    half its words from a wire story; one shared quotation is fewer shingles than that).
-
-    Before boilerplate is known, documents count as copies of each other (for
-    deciding what is boilerplate) only when one holds at least ``copy_group`` of
-    the other: two reposts that share nothing but a large site template do not.
-
-    Boilerplate is text found in ``boilerplate_min_docs`` or more groups of copies that
-    recurs like a template: mostly on one site (``template_site_share`` of its articles on
-    the most common site; articles of unknown site count as one site), or in so
-    many unrelated groups (``boilerplate_min_groups_any_site``) that it is stock text
-    wherever it appears. A story retold on several sites in versions and rewrites is
-    neither, and stays evidence of copying.
-    """
-
-    near_duplicate: float = 0.8
-    contains: float = 0.5
-    partial_min_shared: int = 50
-    min_shared: int = 8
-    derived: float = 0.4
-    derived_min_shared: int = 25
-    boilerplate_min_docs: int = 3
-    copy_group: float = 0.8
-    template_site_share: float = 0.67
-    boilerplate_min_groups_any_site: int = 25
 
 
 def classify(shared: np.ndarray, size_a: np.ndarray, size_b: np.ndarray, params: VerifyParams) -> dict[str, np.ndarray]:
@@ -152,7 +116,7 @@ def _boilerplate_lists(lists: Lists, groups: np.ndarray, site: np.ndarray, param
     return out
 
 
-def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams = VerifyParams()) -> Verified:
+def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | None = None) -> Verified:
     """Measure every candidate pair from the lists it shares, and keep those with a relation.
 
     Pass 1 counts every shared shingle and groups documents that are copies of each other;
@@ -163,6 +127,7 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams = Ver
     (``contains``), even where its text recurs so often it reads as boilerplate: a story
     excerpted by several wrapped pages does.
     """
+    params = params or VerifyParams()
     n_docs = len(docs.sizes)
     pairs = ev.pairs
     weight = lists.weight[ev.entry_list]

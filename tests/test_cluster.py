@@ -268,7 +268,7 @@ def test_clusters_are_numbered_in_id_order(tmp_path, write_files, kit):
     ],
 )
 def test_excerpts_are_told_from_originals(lines, excerpt):
-    from dedup.cluster import is_excerpt
+    from dedup.excerpt import is_excerpt
     from dedup.read import split_paragraphs
 
     text = "\n".join(lines) + "\n"

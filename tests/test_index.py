@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dedup import archive
-from dedup.pipeline import ScanOptions, scan
-from dedup.store import StoreError
-from dedup.store.backend import open_index
+from dedup import ScanOptions, scan
+from dedup.featurestore import StoreError
+from dedup.index import open_index
+from dedup.index import service as archive
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"

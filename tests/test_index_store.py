@@ -7,13 +7,13 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dedup import archive
 from dedup.features import FP_MASK, MAX_BATCH, extract
+from dedup.featurestore import Shard
+from dedup.index import open_index
+from dedup.index import service as archive
+from dedup.index.merge import FAN_IN, MAX_MERGED, merge_plan, tier
 from dedup.ingest.model import Article
-from dedup.pipeline import ScanOptions
-from dedup.store import Shard
-from dedup.store.backend import open_index
-from dedup.store.merge import FAN_IN, MAX_MERGED, merge_plan, tier
+from dedup.options import ScanOptions
 
 OPTIONS = ScanOptions(workers=1, batch_docs=40)
 

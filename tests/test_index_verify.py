@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dedup import build_corpus, scan
-from dedup.index import candidate_pairs
+from dedup.lsh import candidate_pairs
 from dedup.normalise import tokenise
 from dedup.shingle import shingle
 from dedup.verify import CLUSTERING
@@ -284,7 +284,7 @@ def test_retyped_copy_is_exact(aeb_articles, data):
 def test_fast_index_equals_the_window_by_window_reference(aeb_articles):
     """candidate_pairs bins each shingle once per chunk and takes a window's bins as the minimum of its
     two chunks'; signing every window from its own shingles must give the very same candidates."""
-    from dedup.index import IndexParams, band_keys, bucket_pairs, window_signatures, windows
+    from dedup.lsh import IndexParams, band_keys, bucket_pairs, window_signatures, windows
     from dedup.normalise import tokenise
     from dedup.shingle import shingle
 

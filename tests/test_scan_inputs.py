@@ -26,7 +26,7 @@ import pytest
 
 import dedup
 from dedup.ingest import read_file
-from dedup.pipeline import ScanOptions
+from dedup.options import ScanOptions
 from tests.test_ingest import http, lines, page, warc_record
 
 CT = "https://www.cointelegraph.example/"

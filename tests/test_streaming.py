@@ -10,7 +10,7 @@ import pytest
 
 from dedup import ScanOptions, scan
 from dedup.evidence import MAX_ENUMERATE
-from dedup.store import FORMAT_VERSION, FeatureStore, StoreError
+from dedup.featurestore import FORMAT_VERSION, FeatureStore, StoreError
 
 
 def _comparable(result) -> dict:

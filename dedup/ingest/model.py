@@ -13,6 +13,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from ..names import escape_name
+from ..options import IngestOptions
 
 # A paragraph is a non-blank line (line breaks as str.splitlines() knows them), trimmed: from its
 # first to its last non-space character. ``\s`` is exactly what ``str.strip()`` strips.
@@ -25,21 +26,6 @@ DATE_KEYS = ("date", "published", "pubdate", "publication_date", "datepublished"
 KINDS = ("text", "html", "json", "jsonl", "csv", "parquet", "warc")
 # Read record by record, so never capped as a whole (a single record over the cap is skipped).
 CONTAINERS = frozenset({"jsonl", "csv", "parquet", "warc"})
-DEFAULT_MAX_FILE_SIZE = 50 * 2**20
-
-
-@dataclass(frozen=True)
-class IngestOptions:
-    """How to read: record field names, a forced encoding, the link policy and the size cap."""
-
-    text_field: str | None = None  # column/key holding the article text (json/jsonl/csv/parquet)
-    id_field: str | None = None
-    date_field: str | None = None
-    url_field: str | None = None
-    title_field: str | None = None
-    encoding: str | None = None  # force a text encoding for .txt/.md/.html/.csv (else detected)
-    follow_links: bool = False  # follow symlinks whose target is outside the root
-    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # per article file or record; containers are streamed
 
 
 DEFAULT_OPTIONS = IngestOptions()

@@ -42,9 +42,9 @@ from pathlib import Path
 
 import xxhash
 
-from . import StoreError
+from ..featurestore import StoreError
 from .backend import INDEX_FORMAT, INDEX_VERSION, IndexFailure
-from .shardindex import ShardIndex, check_manifest, fsync_tree
+from .shards import ShardIndex, check_manifest, fsync_tree
 
 try:
     import redis as _redis

@@ -24,9 +24,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import StoreError, read_manifest, write_manifest
+from ..featurestore import StoreError, read_manifest, write_manifest
 from .backend import INDEX_FORMAT, INDEX_VERSION
-from .shardindex import ShardIndex, check_manifest, fsync_path, fsync_tree
+from .shards import ShardIndex, check_manifest, fsync_path, fsync_tree
 
 
 class LocalIndex(ShardIndex):

@@ -40,19 +40,20 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .align import align_pair, template_like
-from .cluster import cluster
-from .evidence import Lists, pair_evidence
-from .features import bodies, extract, fingerprints
-from .hashing import GOLDEN, mix64
-from .ingest.model import Article, Skipped
-from .label import LABELS, boiler_spans, label_document, shared_spans
-from .normalise import tokenise
-from .pipeline import EXCERPT_TAIL, ScanOptions, ingest
-from .read import Corpus
-from .shingle import shingle
-from .store import FeatureStore, Shard, StoreError
-from .verify import CLUSTERING, DocInfo, exact_pairs, verify
+from ..align import align_pair, template_like
+from ..cluster import cluster
+from ..evidence import Lists, pair_evidence
+from ..features import bodies, extract, fingerprints
+from ..featurestore import FeatureStore, Shard, StoreError
+from ..hashing import GOLDEN, mix64
+from ..ingest.model import Article, Skipped
+from ..label import LABELS, boiler_spans, label_document, shared_spans
+from ..normalise import tokenise
+from ..options import ScanOptions
+from ..pipeline import EXCERPT_TAIL, ingest
+from ..read import Corpus
+from ..shingle import shingle
+from ..verify import CLUSTERING, DocInfo, exact_pairs, verify
 
 ADD_BATCH = 8192  # articles per phase-1 batch of ``dedup index add``: eight make one merged shard (MAX_MERGED)
 MAX_HOLDERS = 1000  # a fingerprint in more indexed articles than this is boilerplate outright
@@ -184,7 +185,7 @@ def read_sources(
     sources: Sequence[str | os.PathLike[str]], options: ScanOptions
 ) -> tuple[list[Article], list[Skipped]]:
     """The articles under ``sources`` (ids as ``scan`` gives them: relative to a folder, a file's name)."""
-    from .ingest import read_entry, walk
+    from ..ingest import read_entry, walk
 
     articles: list[Article] = []
     skipped: list[Skipped] = []
@@ -407,7 +408,7 @@ class QueryResult:
     timings: dict[str, float]
 
     def to_dict(self) -> dict[str, Any]:
-        from . import __version__
+        from .. import __version__
 
         documents: list[dict] = []
         clusters: list[dict] = []
@@ -555,7 +556,7 @@ def scan_with_index(
     """``scan`` of a folder together with every article of an index: the folder's articles come first, then
     the indexed ones; pairs, clusters and boilerplate are the scan's over both. A Redis index is read
     from its local cache, fetched first where it lacks shards."""
-    from .pipeline import analyse
+    from ..pipeline import analyse
 
     check_params(index, options)
     index.refresh()

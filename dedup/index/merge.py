@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from ..features import FP_MASK, MAX_BATCH
-from . import DOC_SCHEMA, Shard, bloom, directory_bits
+from ..featurestore import DOC_SCHEMA, Shard, bloom, directory_bits
 
 FAN_IN = 8  # shards of one tier merged into one of the next
 MAX_MERGED = MAX_BATCH + 1  # articles per merged shard: a posting packs its article in the fingerprint's low bits

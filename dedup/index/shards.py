@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from . import DOC_SCHEMA, Shard, StoreError, bloom
+from ..featurestore import DOC_SCHEMA, Shard, StoreError, bloom
 from .merge import MAX_MERGED, merge_into, merge_plan
 
 _WIDE = 1024  # a directory slot with more postings than this is searched, not gathered

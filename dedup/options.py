@@ -1,0 +1,114 @@
+"""Every parameter of a scan, an index add and a query, with its default: the documented behaviour.
+
+The parameter objects are plain frozen dataclasses, so a scan's parameters are recorded whole in its
+output (``meta.parameters``) and two runs with equal options give equal results. Rules derived from
+several parameters are properties here, computed in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_K = 5  # words per shingle
+DEFAULT_NUM_PERM = 128  # MinHash permutations
+DEFAULT_SEED = 1
+DEFAULT_MAX_FILE_SIZE = 50 * 2**20
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """How to read: record field names, a forced encoding, the link policy and the size cap."""
+
+    text_field: str | None = None  # column/key holding the article text (json/jsonl/csv/parquet)
+    id_field: str | None = None
+    date_field: str | None = None
+    url_field: str | None = None
+    title_field: str | None = None
+    encoding: str | None = None  # force a text encoding for .txt/.md/.html/.csv (else detected)
+    follow_links: bool = False  # follow symlinks whose target is outside the root
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # per article file or record; containers are streamed
+
+
+@dataclass(frozen=True)
+class VerifyParams:
+    """Thresholds on the non-boilerplate shingle sets A and B of a pair.
+
+    near-duplicate: |A∩B| / |A| and |A∩B| / |B| both at least ``near_duplicate``;
+    contains: the smaller containment below that, the larger at least ``contains``;
+    partial: neither, but at least ``partial_min_shared`` shingles in common (about
+    that many words of shared passages: more than a common phrase or one quotation).
+
+    contains also takes a short derived text: the larger containment at least ``derived``
+    and at least ``derived_min_shared`` shingles in common (a 120-word item that takes
+    half its words from a wire story; one shared quotation is fewer shingles than that).
+
+    Before boilerplate is known, documents count as copies of each other (for
+    deciding what is boilerplate) only when one holds at least ``copy_group`` of
+    the other: two reposts that share nothing but a large site template do not.
+
+    Boilerplate is text found in ``boilerplate_min_docs`` or more groups of copies that
+    recurs like a template: mostly on one site (``template_site_share`` of its articles on
+    the most common site; articles of unknown site count as one site), or in so
+    many unrelated groups (``boilerplate_min_groups_any_site``) that it is stock text
+    wherever it appears. A story retold on several sites in versions and rewrites is
+    neither, and stays evidence of copying.
+    """
+
+    near_duplicate: float = 0.8
+    contains: float = 0.5
+    partial_min_shared: int = 50
+    min_shared: int = 8
+    derived: float = 0.4
+    derived_min_shared: int = 25
+    boilerplate_min_docs: int = 3
+    copy_group: float = 0.8
+    template_site_share: float = 0.67
+    boilerplate_min_groups_any_site: int = 25
+
+    @property
+    def link_share(self) -> float:
+        """The least share of an article that a relation needs: a big posting list is worth linking
+        (see ``evidence.pair_evidence``) only if it could make a relation by itself."""
+        return min(self.contains, self.copy_group, self.near_duplicate)
+
+
+@dataclass(frozen=True)
+class AlignParams:
+    """How far to bridge, and what is too short or too repetitive to report."""
+
+    max_gap: int = 30  # tokens bridged between two runs, in either text
+    min_tokens: int = 8  # shortest passage reported, in tokens
+    max_repeats: int = 8  # a shingle repeated more often in one text is not a seed
+
+
+@dataclass(frozen=True)
+class QueryParams:
+    """What bounds one index query's cost whatever recurs in the index (``index.service``).
+
+    A fingerprint held by more than ``max_holders`` indexed articles is boilerplate outright; one held by
+    more than ``spread`` is too, unless it belongs to a passage that many copies carry (what a scan's big
+    posting lists would link), which is told by looking at ``sample`` of its holders.
+    """
+
+    max_holders: int = 1000
+    spread: int = 64
+    sample: int = 8
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """Parameters of a scan; the defaults are the documented behaviour.
+
+    ``workers``: processes for phase 1 (None: one per core); ``batch_docs``/``batch_chars``:
+    the most articles / characters in one batch (memory per worker); neither changes results.
+    """
+
+    k: int = DEFAULT_K
+    num_perm: int = DEFAULT_NUM_PERM
+    seed: int = DEFAULT_SEED
+    verify: VerifyParams = field(default_factory=VerifyParams)
+    align: AlignParams = field(default_factory=AlignParams)
+    ingest: IngestOptions = field(default_factory=IngestOptions)
+    workers: int | None = None
+    batch_docs: int = 2000
+    batch_chars: int = 32 << 20
