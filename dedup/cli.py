@@ -36,7 +36,7 @@ class Failure(Exception):
 
 
 def _escape(s: object) -> str:
-    from .names import escape_name
+    from .escape import name as escape_name
 
     return escape_name(str(s))
 
@@ -570,7 +570,7 @@ def _show(args: argparse.Namespace, params: list[Param]) -> int:
     default = None if args.saved else str(Path(args.doc).parent)
     data, (i,) = _context(args, params, [args.doc], default)
     if args.text:
-        from .text import inert
+        from .escape import text as inert
 
         text = data.text(i)
         sys.stdout.write((inert(text) if sys.stdout.isatty() else text) + ("" if text.endswith("\n") else "\n"))

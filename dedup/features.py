@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xxhash
 
+from . import escape
 from .excerpt import excerpt_cut
 from .featurestore import ShardData, bucket_bounds
-from .names import escape_name
 from .normalise import Tokens, bodies, tokenise
 from .shingle import Shingles, _kgram_hashes, shingle
 from .sign import EMPTY, densified, raw_bins, signatures
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 def _storable(value: str | None) -> str | None:
     """A metadata string as the store can hold it: undecodable bytes (lone surrogates) escaped."""
-    return escape_name(value) if value is not None and _SURROGATE.search(value) else value
+    return escape.name(value) if value is not None and _SURROGATE.search(value) else value
 
 
 def content_hashes(tokens: Tokens) -> np.ndarray:
@@ -152,9 +152,9 @@ def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threa
         [excerpt_cut(t, paragraphs[para_offsets[i] : para_offsets[i + 1]]) for i, t in enumerate(texts)],
         dtype=np.int64,
     )
-    docs = {  # names as every output shows them: escaped once, here (no control, bidi or undecodable byte)
-        "id": [escape_name(a.id) for a in articles],
-        "path": [escape_name(a.path) for a in articles],
+    docs = {  # names as read (``escape.stored``: lossless, valid UTF-8); escaped only where shown
+        "id": [escape.stored(a.id) for a in articles],
+        "path": [escape.stored(a.path) for a in articles],
         "kind": [_storable(a.kind) for a in articles],
         "title": [_storable(a.title) for a in articles],
         "url": [_storable(a.url) for a in articles],

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from .names import csv_safe, escape_name
+from .escape import csv_cell as csv_safe
+from .escape import name as escape_name
 
 if TYPE_CHECKING:
     import polars as pl

@@ -1,7 +1,8 @@
 """Terminal output of a scan: progress on stderr and the table of clusters.
 
 Every piece of user data (file names, article text) goes into ``rich.text.Text`` objects through
-``escape_name`` (a scan's ids are escaped once, when stored), never into markup strings, so it prints as inert text.
+``escape.name`` / ``escape.text`` (a result's ids and paths arrive escaped, as the JSON contract shows them), never
+into markup strings, so it prints as inert text.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def progress_reporter(console: Console, show_bar: bool, verbose: bool = False) -
 
 
 def _name(doc_id: str, style: str = "") -> Text:
-    return Text(doc_id, style=style)  # a scan's ids are escaped once, when stored (features.extract)
+    return Text(doc_id, style=style)  # ids arrive as the JSON contract shows them: escaped
 
 
 def clusters_table(data: dict[str, Any]) -> Group:

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from .escape import name as escape_name
 from .label import LABELS
-from .names import escape_name
 
 if TYPE_CHECKING:
     from .cluster import Clusters
@@ -45,14 +45,29 @@ class _Texts(Sequence):
         return self._store.text(i)
 
 
+# What ``escape.name`` changes in a name held by polars (which holds no surrogates): controls, backslash,
+# C1 controls, line separators, bidi overrides and isolates.
+_NEEDS_ESCAPE = r"[\x00-\x1f\\\x7f-\x{9f}\x{2028}\x{2029}\x{202a}-\x{202e}\x{2066}-\x{2069}]"
+
+
+def shown_names(names: pl.Series) -> pl.Series:
+    """Stored names (ids, paths) as every output shows them (``escape.name``); most need nothing, and
+    only those that do are touched."""
+    need = names.str.contains(_NEEDS_ESCAPE).fill_null(False)
+    if not need.any():
+        return names
+    values = [escape_name(v) if n else v for v, n in zip(names.to_list(), need.to_list())]
+    return pl.Series(names.name, values, dtype=pl.Utf8)
+
+
 class StoredCorpus:
     """The scanned articles as ``read.Corpus`` shows them (ids, paths, dates, texts, paragraphs),
-    backed by the feature store."""
+    backed by the feature store. Ids and paths are as shown (escaped), the names a user sees."""
 
     def __init__(self, store: FeatureStore, frame: pl.DataFrame, para_offsets: np.ndarray, errors: list[str]) -> None:
         self._store = store
-        self.ids: list[str] = frame["id"].to_list()
-        self.paths: list[str] = frame["path"].to_list()
+        self.ids: list[str] = shown_names(frame["id"]).to_list()
+        self.paths: list[str] = shown_names(frame["path"]).to_list()
         self.dates: list[str | None] = frame["date"].to_list()
         self.texts = _Texts(store)
         self.para_offsets = para_offsets
@@ -112,10 +127,11 @@ class ScanResult:
 
     @cached_property
     def _positions(self) -> dict[str, int]:
-        return {doc_id: i for i, doc_id in enumerate(self.frame["id"].to_list())}
+        return {doc_id: i for i, doc_id in enumerate(self.corpus.ids)}
 
     def index_of(self, doc_id: str) -> int:
-        """Position of a document id in the corpus; KeyError naming the id if it was not scanned."""
+        """Position of a document id (as ``documents_frame`` shows it) in the corpus; KeyError naming the id
+        if it was not scanned."""
         try:
             return self._positions[doc_id]
         except KeyError:
@@ -135,8 +151,8 @@ class ScanResult:
         f = self.frame
         return pl.DataFrame(
             {
-                "id": f["id"],
-                "path": f["path"],
+                "id": shown_names(f["id"]),
+                "path": shown_names(f["path"]),
                 "chars": f["chars"],
                 "bytes": f["bytes"],
                 "date": f["date"],

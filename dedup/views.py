@@ -2,8 +2,8 @@
 
 Both read a scan's result as the JSON contract (``ScanData``), whether it was just computed or saved
 with ``-o result.json``, so they speak the scan's vocabulary — its relations, labels and clusters — and
-agree with it. Article text is data: it goes into ``rich.text.Text`` through ``inert`` and names
-through ``escape_name``, so markup, ANSI escapes and control characters print as harmless text.
+agree with it. Article text is data: it goes into ``rich.text.Text`` through ``escape.text`` and
+names through ``escape.name``, so markup, ANSI escapes and control characters print as harmless text.
 
 Without colour (piped, or ``NO_COLOR``) changed words are marked in the text itself, wdiff style:
 ``[-words only in A-]`` and ``{+words only in B+}``.
@@ -27,11 +27,10 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from .names import escape_name
+from . import escape
 from .normalise import normalise_text
 from .report import RELATION_STYLE
 from .tables import mostly_inside, shared_with, sharers_by_document
-from .text import inert
 
 LABEL_STYLE = {"syndicated": "green", "wrapper": "magenta", "boilerplate": "yellow", "original": "blue"}
 ELIDE_KEEP = 280  # characters kept at each end of a long shared passage (to the nearest word)
@@ -77,17 +76,17 @@ class ScanData:
     def find(self, given: str | Path, root: Path | None = None) -> int | None:
         """The index of a document named by path (as given by the user) or id; None if the scan has none."""
         given_path = Path(given)
-        wanted = {escape_name(str(given))}  # ids are stored escaped
+        wanted = {escape.name(str(given))}  # a saved result shows ids escaped
         if root is not None:
             with contextlib.suppress(ValueError):
-                wanted.add(escape_name(given_path.resolve().relative_to(root.resolve()).as_posix()))
+                wanted.add(escape.name(given_path.resolve().relative_to(root.resolve()).as_posix()))
         resolved = given_path.resolve()
         for i, doc in enumerate(self.documents):
             if doc["id"] in wanted:
                 return i
         for i, doc in enumerate(self.documents):
             path = doc.get("path")
-            if path and Path(path).resolve() == resolved:
+            if path and Path(escape.unname(path)).resolve() == resolved:
                 return i
         return None
 
@@ -173,11 +172,11 @@ def from_file(path: Path) -> ScanData:
     try:
         data = json.loads(path.read_bytes())
     except OSError as e:
-        raise ViewError(f"{escape_name(str(path))}: {e.strerror or e}") from None
+        raise ViewError(f"{escape.name(str(path))}: {e.strerror or e}") from None
     except (ValueError, UnicodeDecodeError) as e:
-        raise ViewError(f"{escape_name(str(path))}: not a dedup JSON result ({e})") from None
+        raise ViewError(f"{escape.name(str(path))}: not a dedup JSON result ({e})") from None
     if not isinstance(data, dict) or not isinstance(data.get("documents"), list) or "pairs" not in data:
-        raise ViewError(f"{escape_name(str(path))}: not a dedup JSON result (no documents and pairs)")
+        raise ViewError(f"{escape.name(str(path))}: not a dedup JSON result (no documents and pairs)")
     base = path.resolve().parent
     return ScanData(data, lambda i: _read_document(data["documents"][i], base, data))
 
@@ -197,20 +196,20 @@ def _read_document(doc: dict[str, Any], base: Path, data: dict[str, Any] | None 
     picked out of its file), checked against the length the scan recorded."""
     from .ingest import Skipped, read_file
 
-    path = Path(doc.get("path") or doc["id"])
+    shown = doc.get("path") or doc["id"]  # as the saved result shows it: escaped
+    path = Path(escape.unname(shown))
     candidates = [path] if path.is_absolute() else [path, base / path]
     found = next((p for p in candidates if p.is_file()), None)
-    shown = escape_name(str(path))
     if found is None:
         raise ViewError(f"{shown}: no such file (named by the saved scan; rerun the scan or use --corpus)")
     articles = [a for a in read_file(found, _ingest_options(data or {})) if not isinstance(a, Skipped)]
     doc_id, _, record = doc["id"].partition("#")
-    match = [a for a in articles if record and a.id.partition("#")[2] == record]
-    match = match or [a for a in articles if a.id == doc["id"] or a.url == doc.get("url") and a.url]
+    match = [a for a in articles if record and escape.name(a.id).partition("#")[2] == record]
+    match = match or [a for a in articles if escape.name(a.id) == doc["id"] or a.url == doc.get("url") and a.url]
     if not match and len(articles) == 1:
         match = articles
     if not match:
-        raise ViewError(f"{doc['id']}: not found in {shown} any more; rescan")  # ids are stored escaped
+        raise ViewError(f"{doc['id']}: not found in {shown} any more; rescan")  # both shown escaped
     text = match[0].text
     if doc.get("chars") is not None and len(text) != doc["chars"]:
         raise ViewError(
@@ -298,13 +297,13 @@ def _styled(
         s, e = max(s, lo), min(e, hi)
         if s >= e or s < pos:
             continue
-        out.append(inert(text[pos:s]), style=style)
+        out.append(escape.text(text[pos:s]), style=style)
         if marks:
-            out.append(marks[0] + inert(text[s:e]) + marks[1], style=f"{style} bold")
+            out.append(marks[0] + escape.text(text[s:e]) + marks[1], style=f"{style} bold")
         else:
-            out.append(inert(text[s:e]), style=f"{style} bold reverse")
+            out.append(escape.text(text[s:e]), style=f"{style} bold reverse")
         pos = e
-    out.append(inert(text[pos:hi]), style=style)
+    out.append(escape.text(text[pos:hi]), style=style)
     return out
 
 
@@ -391,7 +390,7 @@ def _unshared(data: ScanData, doc: int, paras: list[dict]) -> Text:
             out.append("\n")
         out.append_text(_tag(p["label"]))
         out.append(" ")
-        out.append(inert(text[p["start"] : p["end"]]), style=LABEL_STYLE.get(p["label"], ""))
+        out.append(escape.text(text[p["start"] : p["end"]]), style=LABEL_STYLE.get(p["label"], ""))
     return out
 
 
@@ -434,8 +433,8 @@ def diff_view(
     passages = pair["passages"] if pair is not None else np.zeros((0, 4), dtype=np.int64)
     name_a, name_b = names or (data.doc_id(i), data.doc_id(j))
     header = Text()
-    header.append("A: " + escape_name(name_a), style="bold")
-    header.append("\nB: " + escape_name(name_b), style="bold")
+    header.append("A: " + escape.name(name_a), style="bold")
+    header.append("\nB: " + escape.name(name_b), style="bold")
     relation = relation_phrase(pair)
     header.append("\nrelation: ")
     header.append(relation, style=RELATION_STYLE.get(pair["relation"], "bold") if pair else "dim")
@@ -484,8 +483,8 @@ def diff_view(
     if width >= NARROW:
         table = Table(show_lines=False, expand=True)
         table.add_column("", ratio=1, overflow="fold")
-        table.add_column(Text("A: " + escape_name(name_a)), ratio=6, overflow="fold")
-        table.add_column(Text("B: " + escape_name(name_b)), ratio=6, overflow="fold")
+        table.add_column(Text("A: " + escape.name(name_a)), ratio=6, overflow="fold")
+        table.add_column(Text("B: " + escape.name(name_b)), ratio=6, overflow="fold")
         for label, pieces in blocks:
             for n, (left, right) in enumerate(pieces):
                 table.add_row(label if n == 0 else Text(""), left, right, end_section=n == len(pieces) - 1)
@@ -522,7 +521,7 @@ def show_view(data: ScanData, i: int) -> Group:
     for p, who in zip(data.paragraphs(i), data.shared_with(i)):
         table.add_row(
             _tag(p["label"]),
-            Text(inert(text[p["start"] : p["end"]]), style=LABEL_STYLE.get(p["label"], "")),
+            Text(escape.text(text[p["start"] : p["end"]]), style=LABEL_STYLE.get(p["label"], "")),
             Text(", ".join(who), style="dim"),
         )
     return Group(header, Text(""), table)

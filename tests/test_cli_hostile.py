@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from dedup.names import escape_name
+from dedup.escape import name as escape_name
 from tests.hostile import BAD_UTF8_NAME, SEED_ORIGINAL, make_hostile_folder, remove_hostile_folder
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,9 +12,10 @@ import tempfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dedup.escape import csv_cell as csv_safe
+from dedup.escape import name as escape_name
 from dedup.ingest import Article, Entry, IngestOptions, Skipped, read_entry
 from dedup.ingest.model import split_paragraphs
-from dedup.names import csv_safe, escape_name
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))  # raise it for a longer run
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

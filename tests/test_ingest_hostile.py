@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from dedup.escape import name as escape_name
 from dedup.ingest import Article, Entry, IngestOptions, Skipped, read_articles, read_entry, read_file, walk
-from dedup.names import escape_name
 from tests.hostile import HOSTILE_NAMES, make_hostile_folder, remove_hostile_folder
 
 

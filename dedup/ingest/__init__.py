@@ -42,7 +42,7 @@ Safety policy (walk.py, files.py):
   bad JSON lines, records without text, files with no words (empty, blank, punctuation only).
 
 File names are ``str`` with undecodable bytes kept by ``surrogateescape``; show them only through
-``dedup.names.escape_name``.
+``dedup.escape.name``, at the edge where they are shown.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
-from ..names import escape_name
+from ..escape import name as escape_name
 from ..options import IngestOptions
 
 # A paragraph is a non-blank line (line breaks as str.splitlines() knows them), trimmed: from its

@@ -23,7 +23,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..names import escape_name
+from ..escape import name as escape_name
 from .encoding import codec_name, decode, detect_legacy
 from .files import InputError, open_regular, open_stream, read_bytes
 from .html import extract, looks_like_html
