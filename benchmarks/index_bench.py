@@ -215,14 +215,13 @@ def _queries(index, queries: list, options) -> tuple[dict, list[str]]:
     hit, miss, pairs, passages, matched = [], [], [], [], []
     for art in queries:
         t = time.perf_counter()
-        answers, _ = archive.query_articles(index, [art], options)
+        matches = archive.query_articles(index, [art], options).to_dict()["pairs"]
         ms = (time.perf_counter() - t) * 1000
-        matches = answers[0].matches
         (hit if matches else miss).append(ms)
         if matches:
             matched.append(art.id)
         pairs.append(len(matches))
-        passages.append(sum(len(m.passages) for m in matches))
+        passages.append(sum(len(m["passages"]) for m in matches))
     summary = {
         "preload_seconds": round(preload_s, 2),
         "queries_with_matches": len(hit),

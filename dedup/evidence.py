@@ -88,7 +88,7 @@ def _partitions(shards: Sequence[Shard], budget: int) -> list[tuple[int, int]]:
     return out
 
 
-def _list_hash(docs: np.ndarray, run_starts: np.ndarray, run_sizes: np.ndarray) -> np.ndarray:
+def list_hash(docs: np.ndarray, run_starts: np.ndarray, run_sizes: np.ndarray) -> np.ndarray:
     """An order-free hash of each run's set of documents (sum of mixed ids, mixed with the size)."""
     summed = np.add.reduceat(mix64(docs.astype(np.uint64) + np.uint64(1)), run_starts)
     with np.errstate(over="ignore"):
@@ -133,7 +133,7 @@ def _partition_lists(
     run_fp = fp[starts]
     del keys, fp
     local_starts = np.cumsum(sizes) - sizes
-    h = _list_hash(docs, local_starts, sizes)
+    h = list_hash(docs, local_starts, sizes)
     if spill is not None:
         np.save(spill / f"{lo:03d}-fp.npy", run_fp, allow_pickle=False)
         np.save(spill / f"{lo:03d}-list.npy", h, allow_pickle=False)

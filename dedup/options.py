@@ -7,7 +7,9 @@ several parameters are properties here, computed in one place.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 DEFAULT_K = 5  # words per shingle
 DEFAULT_NUM_PERM = 128  # MinHash permutations
@@ -112,3 +114,16 @@ class ScanOptions:
     workers: int | None = None
     batch_docs: int = 2000
     batch_chars: int = 32 << 20
+
+
+def flatten(options: Any, prefix: str = "") -> dict[str, Any]:
+    """Every field of a (nested) options dataclass, with dotted names: ``verify.contains`` -> 0.5 (what
+    ``meta.parameters`` records)."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(options):
+        value = getattr(options, f.name)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            out |= flatten(value, f"{prefix}{f.name}.")
+        else:
+            out[f"{prefix}{f.name}"] = value if isinstance(value, int | float | str | bool | type(None)) else str(value)
+    return out

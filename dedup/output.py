@@ -9,7 +9,6 @@ while writing leaves the previous files (or none) in place, never new documents 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import json
 import os
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
 
     from .result import ScanResult
 
-FORMAT_VERSION = 2
 OUTPUT_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
 STDOUT_FORMATS = ("table", "json", "jsonl", "csv", "none")
 # Tabular exports: the documents table goes to FILE itself, the others beside it as <stem>.<table><suffix>.
@@ -137,22 +135,8 @@ def _check_target(target: Path, force: bool) -> None:
 
 
 def result_dict(result: ScanResult) -> dict[str, Any]:
-    """The JSON contract with ``meta`` first (from ``result.meta``, or built here for an older result)."""
-    data = result.to_dict()
-    meta = data.pop("meta", None) or _meta(result)
-    return {"meta": meta, **data}
-
-
-def flatten_options(options: Any, prefix: str = "") -> dict[str, Any]:
-    """Every field of a (nested) options dataclass, with dotted names: ``verify.contains`` -> 0.5."""
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(options):
-        value = getattr(options, f.name)
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            out |= flatten_options(value, f"{prefix}{f.name}.")
-        else:
-            out[f"{prefix}{f.name}"] = value if isinstance(value, int | float | str | bool | type(None)) else str(value)
-    return out
+    """The JSON contract of a result: meta, documents, clusters, pairs."""
+    return result.to_dict()
 
 
 def skipped_files(result: ScanResult) -> list[tuple[str, str]]:
@@ -174,28 +158,6 @@ def _path_reason(item: Any) -> tuple[str, str]:
     if isinstance(item, dict):
         return str(item.get("path")), str(item.get("reason"))
     return str(getattr(item, "path", item)), str(getattr(item, "reason", "skipped"))
-
-
-def _meta(result: ScanResult) -> dict[str, Any]:
-    meta = getattr(result, "meta", None)
-    if isinstance(meta, dict):
-        return meta
-    from . import __version__
-
-    skipped = skipped_files(result)
-    articles = len(result.documents_frame)
-    return {
-        "dedup": __version__,
-        "format_version": FORMAT_VERSION,
-        "parameters": flatten_options(result.options),
-        "inputs": {
-            "files": articles + len(skipped),
-            "articles": articles,
-            "skipped": [{"path": p, "reason": r} for p, r in skipped],
-            "encodings": {},
-        },
-        "timings": {k: round(v, 4) for k, v in result.timings.items()},
-    }
 
 
 def json_bytes(data: dict[str, Any]) -> bytes:

@@ -6,7 +6,6 @@ result of a million articles holds a few numbers per article, its pairs and thei
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -17,6 +16,7 @@ import polars as pl
 
 from .escape import name as escape_name
 from .label import LABELS
+from .options import flatten
 
 if TYPE_CHECKING:
     from .cluster import Clusters
@@ -91,14 +91,6 @@ class StoredCorpus:
     @property
     def para_ends(self) -> np.ndarray:
         return self._flat[:, 1]
-
-
-def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for f in dataclasses.fields(value):
-            _flatten(f"{prefix}.{f.name}" if prefix else f.name, getattr(value, f.name), out)
-    else:
-        out[prefix] = value
 
 
 @dataclass
@@ -311,14 +303,12 @@ class ScanResult:
         """Version, every parameter, what was read and skipped, and timings."""
         from . import __version__
 
-        params: dict[str, Any] = {}
-        _flatten("", self.options, params)
         encodings = self.frame["encoding"].drop_nulls().value_counts(sort=True).rows()
         files = self.frame["path"].n_unique()
         return {
             "dedup_version": __version__,
             "format_version": FORMAT_VERSION,
-            "parameters": params,
+            "parameters": flatten(self.options),
             "inputs": {
                 "files": files,
                 "articles": len(self.frame),
@@ -354,7 +344,7 @@ class ScanResult:
         """
         from .align import align_pair
         from .features import fingerprints
-        from .pipeline import _DocIndex, _Loaded
+        from .phase2 import DocTable, Loaded
 
         p = self.pairs
         hit = p.with_row_index("_row").filter(
@@ -378,7 +368,7 @@ class ScanResult:
             }
         from .verify import classify
 
-        loaded = _Loaded(self.store, _DocIndex(self.frame), [i, j], self.options.k)  # the frame it has
+        loaded = Loaded(self.store, DocTable(self.frame), [i, j], self.options.k)  # the frame it has
         sh = loaded.shingles
         sets = []
         for r in range(2):

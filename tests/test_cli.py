@@ -43,7 +43,7 @@ def test_json_meta_has_version_and_every_parameter(cli):
     import dataclasses
 
     from dedup import ScanOptions, __version__
-    from dedup.output import flatten_options
+    from dedup.options import flatten as flatten_options
 
     run = cli("scan", "seeds/", "--format", "json", "--contains", "0.6", "--k", "6")
     assert run.returncode == 0, run.stderr

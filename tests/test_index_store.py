@@ -119,9 +119,9 @@ def test_merged_shards_read_back_as_their_inputs(tmp_path):
     assert many.texts(refs.tolist()) == one.texts(refs.tolist())
     assert [p.tolist() for p in many.paragraphs(refs.tolist())] == [p.tolist() for p in one.paragraphs(refs.tolist())]
     q = _articles(99, 30) + arts[::37]
-    a1, _ = archive.query_articles(one, q, OPTIONS)
-    a2, _ = archive.query_articles(many, q, OPTIONS)
-    key = lambda ans: [(m.a, m.b, m.relation, m.a_in_b, m.passages.tolist()) for x in ans for m in x.matches]  # noqa: E731
+    a1 = archive.query_articles(one, q, OPTIONS).to_dict()
+    a2 = archive.query_articles(many, q, OPTIONS).to_dict()
+    key = lambda d: [(p["a"], p["b"], p["relation"], p["a_in_b"], p["passages"]) for p in d["pairs"]]  # noqa: E731
     assert key(a1) == key(a2) and key(a1)
     with many.writing():
         assert many.remove([f"{arts[5].id}.txt"]) == 1

@@ -301,6 +301,16 @@ class FeatureStore:
         else:
             self._load(manifest)
         self._shards: dict[str, Shard] = {}
+        self._paths: dict[str, Path] = {}  # shards that live in another folder (``joined``)
+
+    def joined(self, root: str | os.PathLike[str], names: Sequence[str], prefix: str) -> FeatureStore:
+        """A read-only view of this store followed by the shards ``names`` of another folder (an index's),
+        read as one store; their names get ``prefix`` so the two never clash."""
+        view = FeatureStore.__new__(FeatureStore)
+        view.root, view.params, view._shards = self.root, self.params, {}
+        view._paths = {**self._paths, **{prefix + n: Path(root) / "shards" / n for n in names}}
+        view.shard_names = [*self.shard_names, *(prefix + n for n in names)]
+        return view
 
     def _load(self, manifest: Path) -> None:
         meta = read_manifest(manifest, FORMAT, FORMAT_VERSION, "dedup feature store")
@@ -318,7 +328,7 @@ class FeatureStore:
 
     def shard(self, name: str) -> Shard:
         if name not in self._shards:
-            self._shards[name] = Shard(self.root / "shards" / name)
+            self._shards[name] = Shard(self._paths.get(name, self.root / "shards" / name))
         return self._shards[name]
 
     def shards(self) -> Iterator[Shard]:
