@@ -40,11 +40,11 @@ import polars as pl
 
 from ..escape import name as shown
 from ..evidence import Lists, list_hash
-from ..features import extract
+from ..features import extract, fingerprints
 from ..featurestore import DOC_SCHEMA, FeatureStore, Shard, StoreError
 from ..ingest.model import Article, Skipped
 from ..options import QueryParams, ScanOptions, VerifyParams, flatten
-from ..phase2 import Boilerplate, DocTable, analyse
+from ..phase2 import Boilerplate, DocTable, Found, analyse
 from ..pipeline import ingest, scan
 from ..result import ScanResult
 from .backend import IndexBackend
@@ -188,21 +188,20 @@ def _holders(
     return pos[order], refs[order], skipped
 
 
-def _lists(pos: np.ndarray, local: np.ndarray, n_fps: int, query: int) -> tuple[Lists, np.ndarray]:
-    """Posting lists over the query (document ``query``) and the candidates (``local``) holding each of its
-    fingerprints (``pos``): fingerprints held by the same documents are one list, members ascending as in
-    the scan's lists. Also returns the list of each fingerprint (-1: the query's alone)."""
-    held = np.bincount(pos, minlength=n_fps)
-    fp_ids = np.flatnonzero(held)
+def _lists(fp: np.ndarray, member: np.ndarray, n_fps: int) -> tuple[Lists, np.ndarray]:
+    """Posting lists from (fingerprint, member) pairs, each pair once: fingerprints held by the same two or
+    more members are one list, members ascending as in the scan's lists. Also returns the list of each
+    fingerprint (-1: held by one member only)."""
     list_of = np.full(n_fps, -1, dtype=np.int64)
-    if not len(fp_ids):
+    held = np.bincount(fp, minlength=n_fps)
+    keep = held[fp] >= 2
+    if not keep.any():
         empty = Lists(np.zeros(0, np.uint64), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
         return empty, list_of
-    pos = np.concatenate([pos, fp_ids])  # the query holds every fingerprint it shares
-    members = np.concatenate([local, np.full(len(fp_ids), query, dtype=np.int64)])
-    order = np.lexsort((members, pos))
-    members = members[order]
-    sizes = held[fp_ids] + 1
+    order = np.lexsort((member[keep], fp[keep]))
+    members = member[keep][order]
+    fp_ids = np.flatnonzero(held >= 2)
+    sizes = held[fp_ids]
     starts = np.zeros(len(fp_ids) + 1, dtype=np.int64)
     np.cumsum(sizes, out=starts[1:])
     h = list_hash(members, starts[:-1], sizes)
@@ -275,37 +274,37 @@ class Answer:
 def _answer(
     index: IndexBackend, art: Article, fps: np.ndarray, row: dict, options: ScanOptions, qp: QueryParams
 ) -> Answer:
-    """The query article against the index: the scan's phase 2 on it and its candidates."""
+    """The query article against the index: the scan's phase 2 on it and the indexed articles it shares
+    text with, in two steps. The first finds the query's partners from the fingerprints it holds; the
+    second adds each partner's own fingerprints and their holders, so a partner's site template counts as
+    boilerplate (off its size) as it does in a scan, and the measures are the scan's."""
     pos, refs, frequent = _holders(index, fps, options.verify, qp)
-    cand = np.unique(refs)
-    if not len(cand):
+    if not len(refs):
         return Answer(art, row, None)
-    rows = index.rows(cand).with_columns(pl.Series("ref", cand)).sort("id")
-    # The query and its candidates in id order, as a scan numbers articles (so pairs are oriented as the
-    # scan orients them); the query first among equal ids.
-    query_row = pl.DataFrame([row], schema=DOC_SCHEMA).with_columns(
-        n_shingles=pl.lit(int(row["n_shingles"]) - int(frequent.sum()), dtype=pl.Int64)  # the skipped count for none
-    )
-    at = int(np.searchsorted(np.asarray(rows["id"].to_list(), dtype=object), row["id"], side="left"))
-    cand_sorted = rows["ref"].to_numpy()
-    position = np.empty(len(cand), dtype=np.int64)  # of each candidate (in ``cand`` order) in the table
-    position[np.searchsorted(cand, cand_sorted)] = np.arange(len(cand)) + (np.arange(len(cand)) >= at)
-    lists, list_of = _lists(pos, position[np.searchsorted(cand, refs)], len(fps), at)
-    frame = pl.concat([rows[:at], query_row.with_columns(ref=pl.lit(-1, pl.Int64)), rows[at:]], how="vertical_relaxed")
-    table = DocTable(frame.select(list(DOC_SCHEMA)))
-    articles = _QueryArticles(art, index, frame["ref"].to_numpy(), at)
-
-    def boilerplate_of(mask: np.ndarray) -> Boilerplate:
-        in_boiler = (list_of >= 0) & mask[np.maximum(list_of, 0)]
-        found = np.sort(fps[frequent | in_boiler])  # postings hold fingerprints: compared whole (0 bits dropped)
-        return Boilerplate(found, 0, np.full(len(table), len(found) > 0))
-
-    single = ScanOptions(**{**options.__dict__, "workers": 1})  # one article's answer: no worker processes
-    found = analyse(articles, table, lists, boilerplate_of, single, focus=[at])
+    found, context = _answer_step(index, art, row, options, fps, len(fps), pos, refs, frequent)
+    partners = context.refs[found.docs[found.docs != context.at]]
+    if len(partners):
+        own = _partner_fingerprints(index, partners, options)
+        extra = np.setdiff1d(np.unique(np.concatenate(own)), fps, assume_unique=False)
+        pos2, refs2, frequent2 = _holders(index, extra, options.verify, qp)
+        all_fps = np.concatenate([fps, extra])
+        skipped = all_fps[np.concatenate([frequent, frequent2])]
+        found, context = _answer_step(
+            index,
+            art,
+            row,
+            options,
+            all_fps,
+            len(fps),
+            np.concatenate([pos, pos2 + len(fps)]),
+            np.concatenate([refs, refs2]),
+            np.concatenate([frequent, frequent2]),
+            {int(r): int(np.isin(f, skipped).sum()) for r, f in zip(partners, own)},
+        )
     if not found.pairs.height:
         return Answer(art, row, None)
     result = ScanResult(
-        store=_Rows(articles, found.docs),  # type: ignore[arg-type]
+        store=_Rows(context.articles, found.docs),  # type: ignore[arg-type]
         frame=found.table.frame,
         pairs=found.pairs,
         clusters=found.clusters,
@@ -318,7 +317,81 @@ def _answer(
         timings={},
         options=options,
     )
-    return Answer(art, row, result, int(np.searchsorted(found.docs, at)))
+    return Answer(art, row, result, int(np.searchsorted(found.docs, context.at)))
+
+
+@dataclass
+class _Step:
+    at: int  # the query's row in the table
+    refs: np.ndarray  # the index's ref of each row (-1: the query)
+    articles: _QueryArticles
+
+
+def _answer_step(
+    index: IndexBackend,
+    art: Article,
+    row: dict,
+    options: ScanOptions,
+    fps: np.ndarray,
+    n_query: int,
+    pos: np.ndarray,
+    refs: np.ndarray,
+    frequent: np.ndarray,
+    skipped_of: dict[int, int] | None = None,
+) -> tuple[Found, _Step]:
+    """Phase 2 over the query and the holders (``pos``, ``refs``) of fingerprints ``fps``, the query holding
+    the first ``n_query``; ``frequent`` fingerprints were skipped as boilerplate, and count for nobody:
+    not for the query's size, nor for a partner's (``skipped_of``: how many each partner holds)."""
+    cand = np.unique(refs)
+    rows = index.rows(cand).with_columns(pl.Series("ref", cand)).sort("id")
+    if skipped_of:
+        cut = pl.Series([skipped_of.get(int(r), 0) for r in rows["ref"].to_list()], dtype=pl.Int64)
+        rows = rows.with_columns(n_shingles=pl.col("n_shingles") - cut)
+    # The query and its candidates in id order, as a scan numbers articles (so pairs are oriented as the
+    # scan orients them); the query first among equal ids.
+    query_row = pl.DataFrame([row], schema=DOC_SCHEMA).with_columns(
+        n_shingles=pl.lit(int(row["n_shingles"]) - int(frequent[:n_query].sum()), dtype=pl.Int64)
+    )
+    at = int(np.searchsorted(np.asarray(rows["id"].to_list(), dtype=object), row["id"], side="left"))
+    frame = pl.concat([rows[:at], query_row.with_columns(ref=pl.lit(-1, pl.Int64)), rows[at:]], how="vertical_relaxed")
+    table = DocTable(frame.select(list(DOC_SCHEMA)))
+    row_refs = frame["ref"].to_numpy()
+    position = np.empty(len(cand), dtype=np.int64)  # the row of each candidate (in ``cand`` order)
+    position[np.searchsorted(cand, row_refs[row_refs >= 0])] = np.flatnonzero(row_refs >= 0)
+    query_fps = np.arange(n_query)[~frequent[:n_query]]
+    lists, list_of = _lists(
+        np.concatenate([pos, query_fps]),
+        np.concatenate([position[np.searchsorted(cand, refs)], np.full(len(query_fps), at, dtype=np.int64)]),
+        len(fps),
+    )
+    articles = _QueryArticles(art, index, row_refs, at)
+
+    def boilerplate_of(mask: np.ndarray) -> Boilerplate:
+        """As the scan has it: the flagged lists' fingerprints (with the skipped ones) and their holders."""
+        in_boiler = (list_of >= 0) & mask[np.maximum(list_of, 0)]
+        found = np.sort(fps[frequent | in_boiler])  # postings hold fingerprints: compared whole (0 bits dropped)
+        holders = np.zeros(len(table), dtype=bool)
+        holders[lists.members[mask[lists.member_list()]]] = True
+        holders[at] |= bool(frequent[:n_query].any())
+        for r in (skipped_of or {}).items():
+            if r[1]:
+                holders[position[np.searchsorted(cand, r[0])]] = True
+        return Boilerplate(found, 0, holders)
+
+    single = ScanOptions(**{**options.__dict__, "workers": 1})  # one article's answer: no worker processes
+    found = analyse(articles, table, lists, boilerplate_of, single, focus=[at])
+    return found, _Step(at, row_refs, articles)
+
+
+def _partner_fingerprints(index: IndexBackend, refs: np.ndarray, options: ScanOptions) -> list[np.ndarray]:
+    """Each indexed article's distinct shingle fingerprints, from its text (phase 1 again, on a few)."""
+    from ..normalise import bodies, tokenise
+    from ..shingle import shingle
+
+    texts = index.texts(refs.tolist())
+    body = index.rows(refs)["body_start"].to_list()
+    sh = shingle(tokenise(bodies(texts, body)), options.k)
+    return [np.unique(fingerprints(sh.hashes[sh.doc(i)])) for i in range(len(refs))]
 
 
 @dataclass
