@@ -21,7 +21,8 @@ What each kind reads (by suffix, case-insensitive; one module each):
 
 Encodings (encoding.py): a forced ``encoding``; a BOM (UTF-8/16/32; stripped from the text, so
 offsets count from the character after it, and the encoding is then recorded as ``utf-8-sig``,
-``utf-16`` or ``utf-32``); an HTML/HTTP declared charset; UTF-8; else detected (charset-normalizer,
+``utf-16`` or ``utf-32``); an HTML/HTTP declared charset; UTF-16/32 without a BOM (``utf-16-le``...,
+told by where its NUL bytes fall); UTF-8; else detected (charset-normalizer,
 Windows-1252 preferred for Western text). ``Article.encoding`` is None for plain UTF-8 and names the
 encoding otherwise (with "(undecodable bytes replaced)" when replacement characters were needed).
 
@@ -38,6 +39,11 @@ Safety policy (walk.py, files.py):
 - a file over ``max_file_size`` (default 50 MB) is skipped unless it is a streamed container
   (WARC, JSON Lines, CSV, Parquet), whose single records over the cap are skipped instead; at most
   ``max_file_size + 1`` bytes of an article file are ever read (gzip: of its decompressed bytes);
+- binary content under a text name (an executable, image, PDF or archive named ``.txt``/``.md``/
+  ``.html``/``.json``/``.csv``, a gzipped page that holds an image, an HTML record in a WARC that
+  does) is sniffed before decoding (sniff.py) and skipped as ``binary (PDF)``, ``binary (NUL bytes)``,
+  ``binary (control characters)``...; UTF-16/32 text (BOM or not), legacy 8-bit and CJK encodings and
+  text with a stray control character are text;
 - every problem is one ``Skipped(path, reason)``, never an exception: unreadable folders and files,
   bad JSON lines, records without text, files with no words (empty, blank, punctuation only).
 

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..names import escape_name
-from .encoding import codec_name, decode, detect_legacy
+from .encoding import codec_name, decode, detect_legacy, wide_encoding
 from .files import InputError, open_regular, open_stream, read_bytes
 from .html import extract, looks_like_html
 from .model import (
@@ -40,6 +40,7 @@ from .model import (
     split_paragraphs,
     too_large,
 )
+from .sniff import binary_reason
 
 TEXT_NAMES = ("text", "body", "content", "article", "article_text", "story", "full_text", "maintext")
 ID_NAMES = ("id", "doc_id", "article_id", "uuid", "guid")
@@ -182,6 +183,9 @@ def read_json(entry: Entry, options: IngestOptions) -> Iterator[Article | Skippe
     """A ``.json`` file: one object (one article), a list of objects, or an object holding such a list."""
     try:
         data = read_bytes(entry.path, options.max_file_size)
+        if reason := binary_reason(data):
+            yield Skipped(entry.path, reason)
+            return
         doc, encoding = _loads(data)
     except InputError as e:
         yield Skipped(entry.path, str(e))
@@ -233,6 +237,9 @@ def _json_lines(entry: Entry, options: IngestOptions) -> Iterator[object]:
     """Parsed lines of a JSON Lines file (blank lines kept as None); a bad line as a Skipped."""
     cap = options.max_file_size
     with open_stream(entry.path) as f:
+        if reason := binary_reason(f.peek(_SAMPLE)[:_SAMPLE]):  # peek: the head, without consuming it
+            yield Skipped(entry.path, reason)
+            return
         n = 0
         while True:
             line = f.readline(cap + 1)
@@ -269,15 +276,15 @@ def _fd_path(fd: int) -> str | None:
     return path if os.path.exists(path) else None
 
 
-def _csv_encoding(path: str, forced: str | None) -> str | None:
+def _csv_encoding(head: bytes, forced: str | None) -> str | None:
     """The encoding of a CSV file: forced, from a BOM, UTF-8 (None) when its first 64 KB are, else detected."""
     if forced:
         name = codec_name(forced) or "utf-8"
         return None if name == "utf-8" else name
-    with open_regular(path) as f:
-        head = f.read(_SAMPLE)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
+    if wide := wide_encoding(head):  # UTF-16/32 without a BOM
+        return wide
     try:
         head.decode("utf-8")
         return None
@@ -295,12 +302,16 @@ def read_csv(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped
     same file in 2.7 s at 10 MB, in any encoding.
     """
     try:
-        encoding = _csv_encoding(entry.path, options.encoding)
         f = open_regular(entry.path)
     except InputError as e:
         yield Skipped(entry.path, str(e))
         return
     with f:
+        head = f.peek(_SAMPLE)[:_SAMPLE]
+        if reason := binary_reason(head):
+            yield Skipped(entry.path, reason)
+            return
+        encoding = _csv_encoding(head, options.encoding)
         maker = _Maker(entry, options, encoding)
         n = 0
         try:
