@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dedup.ingest import Article, Entry, IngestOptions, Skipped, read_entry
-from dedup.ingest.model import split_paragraphs
+from dedup.ingest.wrap import text_paragraphs
 from dedup.names import csv_safe, escape_name
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))  # raise it for a longer run
@@ -100,13 +100,14 @@ def test_readers_never_raise_on_arbitrary_bytes(data, kind):
 
 
 @FUZZ
-@given(st.text(max_size=2000))
+@given(st.text(st.characters(exclude_characters="\x00"), max_size=2000))
 def test_text_files_keep_arbitrary_unicode(text):
+    """Read back as written (NULs left out: a text with many of them is UTF-16, or binary: test_ingest_binary)."""
     items = read_bytes_as(text.encode("utf-8"), "u.txt", "text")
     (a,) = items
     if isinstance(a, Article):
         assert a.text == text
-        assert a.paragraphs == split_paragraphs(text, a.body_start)
+        assert a.paragraphs == text_paragraphs(text, a.body_start)
 
 
 tags = st.sampled_from(["<p>", "</p>", "<div>", "</div>", "<br>", "<li>", "<script>", "</script>", "<b>", "<td>"])

@@ -4,8 +4,8 @@ One article a record. Its text, id, title, url and date come from fields found b
 (case-insensitively: text/body/content/article/..., id/doc_id/uuid/..., title/headline, url/link/...,
 date/published/published_at/...), or named by the options. The id is ``FILE#ID``, else
 ``FILE#rownumber`` (1-based); a repeated id gets ``#2``, ``#3``... so ids are unique. A single-object
-``.json`` is one article with the file's own id. A record's paragraphs are its non-blank lines; a text
-that is an HTML fragment is read as HTML.
+``.json`` is one article with the file's own id. A record's paragraphs are a plain text's (its non-blank
+lines, hard-wrapped lines joined: wrap.py); a text that is an HTML fragment is read as HTML.
 
 JSON Lines, CSV and Parquet are streamed (a line, a row or a slice of rows at a time, never the
 whole file; CSV with Python's csv module, Parquet with polars); a ``.json`` file is read whole,
@@ -37,10 +37,10 @@ from .model import (
     has_words,
     parse_any_date,
     site_of,
-    split_paragraphs,
     too_large,
 )
 from .sniff import binary_reason
+from .wrap import text_paragraphs
 
 TEXT_NAMES = ("text", "body", "content", "article", "article_text", "story", "full_text", "maintext")
 ID_NAMES = ("id", "doc_id", "article_id", "uuid", "guid")
@@ -151,7 +151,7 @@ class _Maker:
             text, paragraphs = page.text, page.paragraphs
             title, url, date = title or page.title, url or page.url, date or page.date
         else:
-            paragraphs = split_paragraphs(text)
+            paragraphs = text_paragraphs(text)
         if not has_words(text):
             return Skipped(label, "no text")
         rid = _str_or_none(record.get(fields.id)) if fields.id else None

@@ -1,0 +1,183 @@
+"""Hard-wrapped plain text (wire copy, e-mail, plain-text exports, OCR): lines joined into paragraphs.
+
+Text wrapped at a fixed width has one paragraph over many lines, so the one-paragraph-a-line rule
+would label it by the 72-column line. ``text_paragraphs`` tells wrapped text from the text itself and
+then forms paragraphs as spans over the unchanged text (from the first non-space character of a
+paragraph's first line to the last of its last line); any other text keeps ``split_paragraphs``.
+
+Wrapped: most lines that run on into the next one were broken because the next word would not have
+fit, i.e. ``len(line) + 1 + len(next line's first word) > width``, where the width is the 98th
+percentile of the line lengths (at least 25 columns); at least 2 such lines and half of the lines
+that run on; and not verse, whose lines mostly end in punctuation or are followed by a capital (under
+70% of either). One paragraph a line, blank-line paragraphs of long lines, lists and verse fail this.
+
+In wrapped text a paragraph ends at a blank line; at a short line, one after which the next word
+would have fit and that ends a sentence or is under half the width (a heading, a byline); around a
+line well over the width (no wrap made it: a long title, an unwrapped paragraph); before a
+line indented by a tab or 2+ spaces more than most lines; before a bullet (``•``, ``¶``, ``▪``...);
+and before a dash, ``*``, ``+``, ``#`` or number marker (``-- ``, ``- ``, ``1. ``) after a line
+ending a sentence (a mid-sentence ``--`` dash can start a wrapped line).
+
+Cost: one regex pass over the text gives each line's offsets (Python touches each line's match, never
+a character); the first and last characters of all lines come in one ``itemgetter`` call; the rest
+is numpy over the line arrays. A text over ``_SAMPLE_CHARS`` is tested on four windows of 512 lines
+first, so text that is not wrapped costs a few milliseconds on top of ``split_paragraphs``.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import chain, islice
+from operator import itemgetter
+
+import numpy as np
+
+from .model import split_paragraphs
+
+_LB = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"  # line breaks as str.splitlines() knows them
+_BREAK = rf"(?:\r\n|\r(?!\n)|[{_LB.replace(chr(13), '')}])"
+_HS = rf"[^\S{_LB}]"  # horizontal space
+_CJK = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
+# One non-blank line: indentation, first word (one CJK character counts as a word), the rest up to the
+# last non-space. Group 2 starts where split_paragraphs' span starts, and the match ends where it ends.
+_BREAK_RE = re.compile(_BREAK)
+_LINE = re.compile(rf"({_HS}*)([{_CJK}]|[^\s{_CJK}]+)(?:[^{_LB}]*\S)?")
+_BLANK = re.compile(rf"{_BREAK}(?:{_HS}*{_BREAK})+")  # two line breaks with only spaces between
+_WEAK = re.compile(r"--?|[*+#]|\d{1,3}[.)]|\(\d{1,3}\)")  # a first word that may start a list item or wire paragraph
+
+
+def _codes(chars: str) -> np.ndarray:
+    return np.frombuffer(chars.encode("utf-32-le", "surrogatepass"), np.uint32)
+
+
+_PUNCT = _codes(".!?…:;,。！？；：，、")
+_SENTENCE = _codes(".!?…:;。！？；：")
+_CLOSERS = _codes("\"'”’»)]")
+_STRONG = _codes("¶§•◦‣▪■□●○◆◇►▶⁃·")  # bullets: never inside a sentence
+_WEAK_FIRST = _codes("-*+#(0123456789")
+_MIN_WIDTH = 25
+_VERSE = 0.7  # share of forced breaks ending in punctuation, or before a capital, that marks verse
+_SAMPLE_CHARS = 1 << 18
+_WINDOW_LINES = 512
+
+
+def _chars_at(text: str, at: np.ndarray) -> np.ndarray:
+    """The code points of ``text`` at the positions ``at`` (one C call, not a Python loop)."""
+    if not len(at):
+        return np.zeros(0, np.uint32)
+    got = itemgetter(*at.tolist())(text)
+    return _codes(got if len(at) == 1 else "".join(got))
+
+
+class _Lines:
+    """The non-blank lines of a stretch of text as arrays, and what starts and ends each.
+
+    ``line``/``start``/``word``/``end``: where the line, its text and its first word start, and where
+    its text ends; then per line: a blank line before it, indented (a tab or 2+ spaces more than the
+    least indented line), a bullet or a weak marker first, punctuation or a sentence end last.
+    """
+
+    def __init__(self, text: str, lo: int, hi: int, limit: int | None = None) -> None:
+        matches = islice(_LINE.finditer(text, lo, hi), limit)
+        flat = np.fromiter(chain.from_iterable((m.start(), m.start(2), m.end(2), m.end()) for m in matches), np.int64)
+        self.line, self.start, self.word, self.end = flat.reshape(-1, 4).T
+        self.n = n = len(self.start)
+        # A blank line before a line: only a gap longer than one line break (LF, CR LF...) can hold one.
+        gap = np.r_[0, self.line[1:] - self.end[:-1]]
+        crlf = np.flatnonzero(gap == 2)
+        cr_lf = (_chars_at(text, self.end[crlf - 1]) == ord("\r")) & (
+            _chars_at(text, self.end[crlf - 1] + 1) == ord("\n")
+        )
+        gap[crlf[cr_lf]] = 1
+        maybe = np.flatnonzero(gap > 1).tolist()
+        self.blank_before = np.zeros(n, bool)
+        self.blank_before[[i for i in maybe if _BLANK.search(text, self.end[i - 1], self.line[i])]] = True
+        self.first = _chars_at(text, self.start)
+        last = _chars_at(text, self.end - 1).copy()
+        closed = np.flatnonzero(np.isin(last, _CLOSERS) & (self.end - self.start > 1))
+        last[closed] = _chars_at(text, self.end[closed] - 2)  # the mark before a closing quote or bracket
+        self.punct = np.isin(last, _PUNCT)
+        self.sentence = np.isin(last, _SENTENCE)
+        self.strong = np.isin(self.first, _STRONG)
+        self.weak = np.zeros(n, bool)
+        maybe = np.flatnonzero(np.isin(self.first, _WEAK_FIRST) & (self.word < self.end)).tolist()
+        self.weak[[i for i in maybe if _WEAK.fullmatch(text, self.start[i], self.word[i])]] = True
+        indent = self.start - self.line
+        self.indented = indent >= (int(indent.min()) + 2 if n else 0)
+        single = np.flatnonzero(indent == 1)
+        self.indented[single[_chars_at(text, self.line[single]) == ord("\t")]] = True
+
+    def width(self) -> np.ndarray:
+        """Each line's length from its line start (indentation included) to its last non-space."""
+        return self.end - self.line
+
+
+def _starts(lines: _Lines) -> np.ndarray:
+    """Lines that surely start a paragraph in any text: after a blank line, indented, or bulleted."""
+    return lines.blank_before | lines.indented | lines.strong | (lines.weak & np.r_[True, lines.sentence[:-1]])
+
+
+def _wrap_width(text: str, samples: list[_Lines]) -> int | None:
+    """The width the sampled lines were hard-wrapped at, or None when they are not hard-wrapped."""
+    widths = np.concatenate([s.width() for s in samples if s.n])
+    if len(widths) < 3:
+        return None
+    width = int(np.percentile(widths, 98))
+    if width < _MIN_WIDTH:
+        return None
+    forced = run_on = punct = upper = 0
+    for s in samples:
+        if s.n < 2:
+            continue
+        w = s.width()[:-1]
+        on = ~_starts(s)[1:]  # line i runs on into line i + 1 (no blank line, indent or bullet between)
+        next_word = (s.word - s.start)[1:]
+        hit = on & (w <= width) & (w + 1 + next_word > width)
+        forced += int(hit.sum())
+        run_on += int(on.sum())
+        punct += int((hit & s.punct[:-1]).sum())
+        upper += sum(chr(c).isupper() for c in s.first[1:][hit].tolist())
+    verse = punct >= _VERSE * forced or upper >= _VERSE * forced  # verse: lines end in punctuation, start upper
+    return width if forced >= 2 and forced >= 0.5 * run_on and not verse else None
+
+
+def _windows(text: str, start: int) -> list[_Lines]:
+    """Lines to test: all of a short text; four windows of lines spread over a long one."""
+    size = len(text) - start
+    if size <= _SAMPLE_CHARS:
+        return [_Lines(text, start, len(text))]
+    out = []
+    for k in range(4):
+        lo = start + k * size // 4
+        if k:
+            brk = _BREAK_RE.search(text, lo)
+            if brk is None:
+                break
+            lo = brk.end()
+        out.append(_Lines(text, lo, len(text), _WINDOW_LINES))
+    return out
+
+
+def _join(lines: _Lines, width: int) -> list[tuple[int, int]]:
+    """Paragraph spans of hard-wrapped lines: a run of lines until the next paragraph start."""
+    w = lines.width()
+    next_word = np.r_[(lines.word - lines.start)[1:], 0]
+    fits = w + 1 + next_word <= width
+    short = fits & (lines.sentence | (w <= width // 2))
+    long = w > width + max(8, width // 10)  # a line no wrap made (a long title, an unwrapped paragraph)
+    ends = short | long
+    first = _starts(lines) | long | np.r_[True, ends[:-1]]
+    first[0] = True
+    heads = np.flatnonzero(first)
+    lasts = np.r_[heads[1:] - 1, lines.n - 1]
+    return list(zip(lines.start[heads].tolist(), lines.end[lasts].tolist(), strict=True))
+
+
+def text_paragraphs(text: str, start: int = 0) -> list[tuple[int, int]]:
+    """Paragraph spans of a plain text from ``start``: hard-wrapped lines joined, else one a line."""
+    samples = _windows(text, start)
+    width = _wrap_width(text, samples)
+    if width is None:
+        return split_paragraphs(text, start)
+    lines = samples[0] if len(samples) == 1 else _Lines(text, start, len(text))
+    return _join(lines, width) if lines.n else []
