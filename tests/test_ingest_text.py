@@ -1,4 +1,4 @@
-"""Plain-text reading: hard-wrapped lines joined into paragraphs (issue 19)."""
+"""Plain-text reading: hard-wrapped lines joined into paragraphs (issue 19) and ``site:`` front matter."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dedup.ingest import Article, read_file
-from dedup.ingest.model import split_paragraphs
+from dedup.ingest.model import site_named, split_paragraphs
 from dedup.ingest.text import text_article
 from dedup.ingest.wrap import text_paragraphs
 
@@ -208,3 +208,33 @@ def test_paragraph_spans_always_cover_the_text_in_order(text):
         return
     check_spans(text, a.paragraphs, a.body_start)
     assert a.text == text
+
+
+SITES = {
+    "host.md": ("site: www.Reuters.com\n", "reuters.com"),
+    "url-site.md": ("site: https://WWW.BBC.co.uk/news/world\n", "bbc.co.uk"),
+    "name.md": ("site: The Guardian\n", "The Guardian"),
+    "both.md": ("url: https://www.apnews.com/article/1\nsite: Associated Press\n", "Associated Press"),
+    "url-only.md": ("url: https://www.apnews.com/article/1\n", "apnews.com"),
+    "blank-site.md": ("site:\nurl: https://news.example.org/a\n", "news.example.org"),
+    "none.md": ("title: no site\n", None),
+}
+
+
+def test_site_front_matter_gives_the_site(tmp_path, cli, stories):
+    for k, (name, (meta, _)) in enumerate(SITES.items()):
+        (tmp_path / name).write_text(f"---\n{meta}---\n" + "\n\n".join(stories[k % len(stories)]), encoding="utf-8")
+    run = cli("scan", tmp_path, "--format", "json")
+    assert run.returncode == 0, run.stderr
+    sites = {d["id"]: d.get("site") for d in run.json()["documents"]}
+    assert sites == {name: site for name, (_, site) in SITES.items()}
+
+
+def test_site_values_are_hosts_or_names():
+    assert site_named("WWW.Example.COM.") == "example.com"
+    assert site_named("example.com:8080/path") == "example.com"
+    assert site_named("  Le   Monde ") == "Le Monde"
+    assert site_named("Evil\x1b[2J Site\u202e") == "Evil[2J Site"
+    assert site_named("ftp://files.example.com") is None
+    assert site_named("") is None and site_named(None) is None
+    assert site_named("x" * 500) == "x" * 200

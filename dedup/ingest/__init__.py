@@ -9,9 +9,11 @@ What each kind reads (by suffix, case-insensitive; one module each):
 
 - text (``.txt``, ``.md``, ``.markdown``; text.py): the text as stored (no newline translation);
   a leading ``---`` front-matter block is metadata (date from date/published/pubdate/
-  publication_date/datepublished; ``body_start`` is where the article starts); paragraphs are the
-  trimmed non-blank lines after it, except that hard-wrapped text (wire copy, e-mail, exports, OCR:
-  wrap.py) has its lines joined into paragraphs, still as spans over the unchanged text.
+  publication_date/datepublished; site from ``site:``, a host normalised as a URL's (``www.X.com``
+  -> ``x.com``) or else kept as a name, otherwise from ``url:``; ``body_start`` is where the
+  article starts); paragraphs are the trimmed non-blank lines after it, except that hard-wrapped
+  text (wire copy, e-mail, exports, OCR: wrap.py) has its lines joined into paragraphs, still as
+  spans over the unchanged text.
 - html (``.html``, ``.htm``, ``.xhtml``, and gzipped ``.html.gz``/``.htm.gz``; html.py): the visible
   text as block paragraphs joined by a blank line, site chrome kept; scripts, styles, templates and
   hidden elements dropped; title, canonical URL, site, publication date.

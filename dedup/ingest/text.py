@@ -1,7 +1,8 @@
 """Plain text (``.txt``, ``.md``): the file's text as is, one paragraph a non-blank line unless hard-wrapped.
 
 The rules of the original reader: no newline translation, a leading ``---`` front-matter block is
-metadata (its ``date``/``published``/... key gives the date; the body starts after it), and
+metadata (its ``date``/``published``/... key gives the date, ``site:`` the site, else the host of
+``url:``/``link:``; the body starts after it), and
 paragraphs are the trimmed non-blank lines after it; hard-wrapped text has its lines joined into
 paragraphs instead (wrap.py), as spans over the same text. The decoding is wider (see encoding.py).
 """
@@ -9,7 +10,7 @@ paragraphs instead (wrap.py), as spans over the same text. The decoding is wider
 from __future__ import annotations
 
 from .encoding import decode
-from .model import DATE_KEYS, Article, front_matter, has_words, parse_date, site_of
+from .model import DATE_KEYS, Article, front_matter, has_words, parse_date, site_named, site_of
 from .wrap import text_paragraphs
 
 
@@ -29,7 +30,7 @@ def text_article(doc_id: str, path: str, text: str, encoding: str | None = None)
         body_start=body,
         title=title,
         url=url,
-        site=site_of(url),
+        site=site_named(meta.get("site")) or site_of(url),
         date=date,
         encoding=encoding,
         kind="text",
