@@ -183,6 +183,15 @@ def test_a_large_wrapped_text_is_tested_on_windows_and_joined_whole():
     assert len(spans) == 3000 and {fold(text[s:e]) for s, e in spans} == {para}
 
 
+def test_a_long_text_whose_windows_stop_early_is_still_joined_whole():
+    """Over the sampling threshold with no line break after its first quarter: one window, not the text."""
+    para = " ".join(f"word{i % 97} and more text" for i in range(60)) + "."
+    text = "\n".join(wrap(para, 72, "  ") for _ in range(80)) + "\n" + "no break " * 50_000
+    spans = text_paragraphs(text)
+    check_spans(text, spans)
+    assert len(spans) == 81
+
+
 # Words and separators of real prose; lines wrapped at a random width or not at all.
 word = st.sampled_from(
     ["the", "council", "voted", "on", "Monday", "budget", "--", "-", "*", "1.", "\u2022", "caf\u00e9", "\u5e02\u573a"]

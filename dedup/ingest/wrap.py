@@ -141,11 +141,12 @@ def _wrap_width(text: str, samples: list[_Lines]) -> int | None:
     return width if forced >= 2 and forced >= 0.5 * run_on and not verse else None
 
 
-def _windows(text: str, start: int) -> list[_Lines]:
-    """Lines to test: all of a short text; four windows of lines spread over a long one."""
+def _windows(text: str, start: int) -> tuple[list[_Lines], bool]:
+    """Lines to test, and whether they are all the text's: all of a short text; else four windows of
+    ``_WINDOW_LINES`` lines from its start and from a quarter, half and three quarters of the way."""
     size = len(text) - start
     if size <= _SAMPLE_CHARS:
-        return [_Lines(text, start, len(text))]
+        return [_Lines(text, start, len(text))], True
     out = []
     for k in range(4):
         lo = start + k * size // 4
@@ -155,7 +156,7 @@ def _windows(text: str, start: int) -> list[_Lines]:
                 break
             lo = brk.end()
         out.append(_Lines(text, lo, len(text), _WINDOW_LINES))
-    return out
+    return out, False
 
 
 def _join(lines: _Lines, width: int) -> list[tuple[int, int]]:
@@ -175,9 +176,9 @@ def _join(lines: _Lines, width: int) -> list[tuple[int, int]]:
 
 def text_paragraphs(text: str, start: int = 0) -> list[tuple[int, int]]:
     """Paragraph spans of a plain text from ``start``: hard-wrapped lines joined, else one a line."""
-    samples = _windows(text, start)
+    samples, whole = _windows(text, start)
     width = _wrap_width(text, samples)
     if width is None:
         return split_paragraphs(text, start)
-    lines = samples[0] if len(samples) == 1 else _Lines(text, start, len(text))
+    lines = samples[0] if whole else _Lines(text, start, len(text))
     return _join(lines, width) if lines.n else []
