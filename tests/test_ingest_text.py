@@ -74,6 +74,14 @@ def test_hard_wrapped_text_has_the_paragraphs_of_its_unwrapped_form(tmp_path, st
         assert len(a.paragraphs) < text.count("\n") / 2  # joined, not one a line
 
 
+def test_site_chrome_lines_above_a_wrapped_story_stay_apart(tmp_path, stories):
+    """Lines the next word would have fitted on were broken by the writer: never joined to the next."""
+    chrome = ["The Liberty Record \u2014 independent news since 1998", "Menu | Search | Sign in", "Why it matters"]
+    text = "\n".join(chrome) + "\n" + "\n\n".join(wrap(p) for p in stories[1]) + "\n"
+    a = read(tmp_path, "chrome.txt", text)
+    assert folded(a) == chrome + stories[1]
+
+
 WIRE = """\
 Storm knocks out power to thousands
 

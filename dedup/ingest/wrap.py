@@ -5,18 +5,20 @@ would label it by the 72-column line. ``text_paragraphs`` tells wrapped text fro
 then forms paragraphs as spans over the unchanged text (from the first non-space character of a
 paragraph's first line to the last of its last line); any other text keeps ``split_paragraphs``.
 
-Wrapped: most lines that run on into the next one were broken because the next word would not have
+Wrapped: a third of the lines end within 20 columns of a common width (the 98th percentile of their
+lengths), and most lines that run on into the next one were broken because the next word would not have
 fit, i.e. ``len(line) + 1 + len(next line's first word) > width``, where the width is the 98th
 percentile of the line lengths (at least 25 columns); at least 2 such lines and half of the lines
 that run on; and not verse, whose lines mostly end in punctuation or are followed by a capital (under
 70% of either). One paragraph a line, blank-line paragraphs of long lines, lists and verse fail this.
 
 In wrapped text a paragraph ends at a blank line; at a short line, one after which the next word
-would have fit and that ends a sentence or is under half the width (a heading, a byline); around a
-line well over the width (no wrap made it: a long title, an unwrapped paragraph); before a
-line indented by a tab or 2+ spaces more than most lines; before a bullet (``•``, ``¶``, ``▪``...);
-and before a dash, ``*``, ``+``, ``#`` or number marker (``-- ``, ``- ``, ``1. ``) after a line
-ending a sentence (a mid-sentence ``--`` dash can start a wrapped line).
+would have fit (a wrapper would have put it there, so the break was the writer's: a sentence end, a
+heading, a byline, a menu item); around a line well over the width (no wrap made it: a long title, an
+unwrapped paragraph); before a line indented by a tab or 2+ spaces more than the least indented
+line; before a bullet (``•``, ``¶``, ``▪``...); and before a dash, ``*``, ``+``, ``#`` or number
+marker (``-- ``, ``- ``, ``1. ``) after a line ending a sentence (a mid-sentence ``--`` dash can start
+a wrapped line). OCR text, not wrapped by a program, may so stay split at some short lines, as before.
 
 Cost: one regex pass over the text gives each line's offsets (Python touches each line's match, never
 a character); the first and last characters of all lines come in one ``itemgetter`` call; the rest
@@ -37,7 +39,7 @@ from .model import split_paragraphs
 _LB = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"  # line breaks as str.splitlines() knows them
 _BREAK = rf"(?:\r\n|\r(?!\n)|[{_LB.replace(chr(13), '')}])"
 _HS = rf"[^\S{_LB}]"  # horizontal space
-_CJK = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"  # Chinese and Japanese wrap anywhere; Korean at spaces
 # One non-blank line: indentation, first word (one CJK character counts as a word), the rest up to the
 # last non-space. Group 2 starts where split_paragraphs' span starts, and the match ends where it ends.
 _BREAK_RE = re.compile(_BREAK)
@@ -50,15 +52,28 @@ def _codes(chars: str) -> np.ndarray:
     return np.frombuffer(chars.encode("utf-32-le", "surrogatepass"), np.uint32)
 
 
-_PUNCT = _codes(".!?…:;,。！？；：，、")
-_SENTENCE = _codes(".!?…:;。！？；：")
-_CLOSERS = _codes("\"'”’»)]")
-_STRONG = _codes("¶§•◦‣▪■□●○◆◇►▶⁃·")  # bullets: never inside a sentence
-_WEAK_FIRST = _codes("-*+#(0123456789")
+# Character classes as bit flags in a table over the BMP (all their characters are in it): one lookup
+# classifies the first or last characters of all lines (np.isin sorts, and costs more on small texts).
+_PUNCT, _SENTENCE, _CLOSER, _STRONG, _WEAK_FIRST = 1, 2, 4, 8, 16
+_CLASS = np.zeros(0x10000, np.uint8)
+for _flag, _chars in (
+    (_PUNCT, ".!?…:;,。！？；：，、"),
+    (_SENTENCE, ".!?…:;。！？；："),
+    (_CLOSER, "\"'”’»)]"),
+    (_STRONG, "¶§•◦‣▪■□●○◆◇►▶⁃·"),  # bullets: never inside a sentence
+    (_WEAK_FIRST, "-*+#(0123456789"),
+):
+    _CLASS[_codes(_chars)] |= _flag
 _MIN_WIDTH = 25
+_NEAR = 20  # columns under the common width that a wrapped line's end falls within
 _VERSE = 0.7  # share of forced breaks ending in punctuation, or before a capital, that marks verse
 _SAMPLE_CHARS = 1 << 18
 _WINDOW_LINES = 512
+
+
+def _classes(codes: np.ndarray) -> np.ndarray:
+    """The class flags of each code point (0 beyond the BMP)."""
+    return _CLASS[np.minimum(codes, 0xFFFF)] * (codes <= 0xFFFF)
 
 
 def _chars_at(text: str, at: np.ndarray) -> np.ndarray:
@@ -93,14 +108,15 @@ class _Lines:
         self.blank_before = np.zeros(n, bool)
         self.blank_before[[i for i in maybe if _BLANK.search(text, self.end[i - 1], self.line[i])]] = True
         self.first = _chars_at(text, self.start)
-        last = _chars_at(text, self.end - 1).copy()
-        closed = np.flatnonzero(np.isin(last, _CLOSERS) & (self.end - self.start > 1))
-        last[closed] = _chars_at(text, self.end[closed] - 2)  # the mark before a closing quote or bracket
-        self.punct = np.isin(last, _PUNCT)
-        self.sentence = np.isin(last, _SENTENCE)
-        self.strong = np.isin(self.first, _STRONG)
+        first = _classes(self.first)
+        last = _classes(_chars_at(text, self.end - 1))
+        closed = np.flatnonzero((last & _CLOSER).astype(bool) & (self.end - self.start > 1))
+        last[closed] = _classes(_chars_at(text, self.end[closed] - 2))  # the mark before a closing quote
+        self.punct = (last & _PUNCT).astype(bool)
+        self.sentence = (last & _SENTENCE).astype(bool)
+        self.strong = (first & _STRONG).astype(bool)
         self.weak = np.zeros(n, bool)
-        maybe = np.flatnonzero(np.isin(self.first, _WEAK_FIRST) & (self.word < self.end)).tolist()
+        maybe = np.flatnonzero((first & _WEAK_FIRST).astype(bool) & (self.word < self.end)).tolist()
         self.weak[[i for i in maybe if _WEAK.fullmatch(text, self.start[i], self.word[i])]] = True
         indent = self.start - self.line
         self.indented = indent >= (int(indent.min()) + 2 if n else 0)
@@ -117,12 +133,24 @@ def _starts(lines: _Lines) -> np.ndarray:
     return lines.blank_before | lines.indented | lines.strong | (lines.weak & np.r_[True, lines.sentence[:-1]])
 
 
+def _mostly_even(lengths: list[int]) -> bool:
+    """Whether at least 3 lines and a third of them end near a common width (within ``_NEAR`` of
+    the 98th percentile of their trimmed lengths): the cheap first test, on ``split_paragraphs``' spans
+    of a short text (so text that is not wrapped builds no line arrays) or on the sampled lines."""
+    if len(lengths) < 3:
+        return False
+    ranked = sorted(lengths)
+    top = ranked[int(0.98 * (len(ranked) - 1))]
+    return sum(top - _NEAR <= n <= top for n in ranked) >= max(2, len(ranked) / 3)
+
+
 def _wrap_width(text: str, samples: list[_Lines]) -> int | None:
     """The width the sampled lines were hard-wrapped at, or None when they are not hard-wrapped."""
     widths = np.concatenate([s.width() for s in samples if s.n])
-    if len(widths) < 3:
+    lengths = np.concatenate([s.end - s.start for s in samples if s.n])
+    if len(widths) < 3 or not _mostly_even(lengths.tolist()):
         return None
-    width = int(np.percentile(widths, 98))
+    width = int(np.sort(widths)[int(0.98 * (len(widths) - 1))])  # the 98th percentile (lower rank)
     if width < _MIN_WIDTH:
         return None
     forced = run_on = punct = upper = 0
@@ -164,9 +192,8 @@ def _join(lines: _Lines, width: int) -> list[tuple[int, int]]:
     w = lines.width()
     next_word = np.r_[(lines.word - lines.start)[1:], 0]
     fits = w + 1 + next_word <= width
-    short = fits & (lines.sentence | (w <= width // 2))
     long = w > width + max(8, width // 10)  # a line no wrap made (a long title, an unwrapped paragraph)
-    ends = short | long
+    ends = fits | long
     first = _starts(lines) | long | np.r_[True, ends[:-1]]
     first[0] = True
     heads = np.flatnonzero(first)
@@ -176,6 +203,10 @@ def _join(lines: _Lines, width: int) -> list[tuple[int, int]]:
 
 def text_paragraphs(text: str, start: int = 0) -> list[tuple[int, int]]:
     """Paragraph spans of a plain text from ``start``: hard-wrapped lines joined, else one a line."""
+    if len(text) - start <= _SAMPLE_CHARS:
+        spans = split_paragraphs(text, start)
+        if not _mostly_even([e - s for s, e in spans]):
+            return spans
     samples, whole = _windows(text, start)
     width = _wrap_width(text, samples)
     if width is None:
