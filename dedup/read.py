@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .ingest.model import DATE_KEYS, IngestOptions, Skipped, front_matter, parse_date, split_paragraphs
+from .ingest.model import DATE_KEYS, IngestOptions, Skipped, front_matter, parse_date
+from .ingest.wrap import text_paragraphs
 from .normalise import bodies
 
 
@@ -65,7 +66,7 @@ def build_corpus(
         bodies.append(body)
         date = dates[i] if dates is not None and dates[i] else None
         found_dates.append(parse_date(date or next((meta[k] for k in DATE_KEYS if k in meta), None)))
-        spans = split_paragraphs(text, body)
+        spans = text_paragraphs(text, body)
         counts.append(len(spans))
         starts.extend(s for s, _ in spans)
         ends.extend(e for _, e in spans)

@@ -9,8 +9,11 @@ What each kind reads (by suffix, case-insensitive; one module each):
 
 - text (``.txt``, ``.md``, ``.markdown``; text.py): the text as stored (no newline translation);
   a leading ``---`` front-matter block is metadata (date from date/published/pubdate/
-  publication_date/datepublished; ``body_start`` is where the article starts); paragraphs are the
-  trimmed non-blank lines after it. Identical to the reader it replaces for UTF-8 files.
+  publication_date/datepublished; site from ``site:``, a host normalised as a URL's (``www.X.com``
+  -> ``x.com``) or else kept as a name, otherwise from ``url:``; ``body_start`` is where the
+  article starts); paragraphs are the trimmed non-blank lines after it, except that hard-wrapped
+  text (wire copy, e-mail, exports, OCR: wrap.py) has its lines joined into paragraphs, still as
+  spans over the unchanged text.
 - html (``.html``, ``.htm``, ``.xhtml``, and gzipped ``.html.gz``/``.htm.gz``; html.py): the visible
   text as block paragraphs joined by a blank line, site chrome kept; scripts, styles, templates and
   hidden elements dropped; title, canonical URL, site, publication date.
@@ -21,7 +24,8 @@ What each kind reads (by suffix, case-insensitive; one module each):
 
 Encodings (encoding.py): a forced ``encoding``; a BOM (UTF-8/16/32; stripped from the text, so
 offsets count from the character after it, and the encoding is then recorded as ``utf-8-sig``,
-``utf-16`` or ``utf-32``); an HTML/HTTP declared charset; UTF-8; else detected (charset-normalizer,
+``utf-16`` or ``utf-32``); an HTML/HTTP declared charset; UTF-16/32 without a BOM (``utf-16-le``...,
+told by where its NUL bytes fall); UTF-8; else detected (charset-normalizer,
 Windows-1252 preferred for Western text). ``Article.encoding`` is None for plain UTF-8 and names the
 encoding otherwise (with "(undecodable bytes replaced)" when replacement characters were needed).
 
@@ -38,6 +42,11 @@ Safety policy (walk.py, files.py):
 - a file over ``max_file_size`` (default 50 MB) is skipped unless it is a streamed container
   (WARC, JSON Lines, CSV, Parquet), whose single records over the cap are skipped instead; at most
   ``max_file_size + 1`` bytes of an article file are ever read (gzip: of its decompressed bytes);
+- binary content under a text name (an executable, image, PDF or archive named ``.txt``/``.md``/
+  ``.html``/``.json``/``.csv``, a gzipped page that holds an image, an HTML record in a WARC that
+  does) is sniffed before decoding (sniff.py) and skipped as ``binary (PDF)``, ``binary (NUL bytes)``,
+  ``binary (control characters)``...; UTF-16/32 text (BOM or not), legacy 8-bit and CJK encodings and
+  text with a stray control character are text;
 - every problem is one ``Skipped(path, reason)``, never an exception: unreadable folders and files,
   bad JSON lines, records without text, files with no words (empty, blank, punctuation only).
 

@@ -20,6 +20,9 @@ from ..options import IngestOptions
 _PARAGRAPH = re.compile(r"\S(?:[^\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]*\S)?")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 _WORD = re.compile(r"\w")
+_INVISIBLE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+# A host name as written in a ``site:`` line: dotted labels ending in a letter TLD, maybe a port or a path.
+_HOST = re.compile(r"(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}\.?(?::\d+)?(?:/\S*)?", re.I)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 DATE_KEYS = ("date", "published", "pubdate", "publication_date", "datepublished")
 
@@ -42,7 +45,7 @@ class Article:
     body_start: int = 0  # where the body starts after a leading '---' front-matter block (.txt/.md), else 0
     title: str | None = None
     url: str | None = None
-    site: str | None = None  # lower-case domain without 'www.'
+    site: str | None = None  # lower-case domain without 'www.', or the name a text's 'site:' line gives
     date: str | None = None  # ISO 8601
     encoding: str | None = None  # the encoding used when it was not plain UTF-8
     kind: str = "text"
@@ -133,6 +136,20 @@ def site_of(url: str | None) -> str | None:
         return None
     host = host.rstrip(".")
     return host[4:] if host.startswith("www.") else host or None
+
+
+def site_named(value: str | None) -> str | None:
+    """The site a ``site:`` value names: a URL or host as ``site_of`` gives it (``www.Reuters.com`` ->
+    ``reuters.com``), else the name itself (``The Guardian``), spaces collapsed and control and format
+    characters dropped, at most 200 characters; None when blank or a URL without an http(s) host."""
+    name = " ".join(_INVISIBLE.sub("", value or "").split())[:200]
+    if not name:
+        return None
+    if "://" in name:
+        return site_of(name)
+    if _HOST.fullmatch(name):
+        return site_of("http://" + name) or name
+    return name
 
 
 def has_words(text: str, start: int = 0) -> bool:

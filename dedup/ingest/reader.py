@@ -15,6 +15,7 @@ from .files import InputError, os_reason, read_bytes
 from .html import extract
 from .model import DEFAULT_OPTIONS, Article, Entry, IngestOptions, Skipped, error_text, has_words
 from .records import read_csv, read_json, read_jsonl, read_parquet
+from .sniff import binary_reason
 from .text import read_text
 from .walk import _file, _inside, walk
 from .warc import read_warc
@@ -22,12 +23,18 @@ from .warc import read_warc
 
 def _read_text(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped]:
     data = read_bytes(entry.path, options.max_file_size)
+    if reason := binary_reason(data):
+        yield Skipped(entry.path, reason)
+        return
     article = read_text(entry.id, entry.path, data, options.encoding)
     yield article if article is not None else Skipped(entry.path, "no text")
 
 
 def _read_html(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped]:
-    data = read_bytes(entry.path, options.max_file_size)
+    data = read_bytes(entry.path, options.max_file_size)  # a .html.gz is sniffed after decompression
+    if reason := binary_reason(data):
+        yield Skipped(entry.path, reason)
+        return
     text, encoding = decode(data, options.encoding, declared_charset(data))
     page = extract(text)
     if not has_words(page.text):

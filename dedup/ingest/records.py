@@ -4,8 +4,8 @@ One article a record. Its text, id, title, url and date come from fields found b
 (case-insensitively: text/body/content/article/..., id/doc_id/uuid/..., title/headline, url/link/...,
 date/published/published_at/...), or named by the options. The id is ``FILE#ID``, else
 ``FILE#rownumber`` (1-based); a repeated id gets ``#2``, ``#3``... so ids are unique. A single-object
-``.json`` is one article with the file's own id. A record's paragraphs are its non-blank lines; a text
-that is an HTML fragment is read as HTML.
+``.json`` is one article with the file's own id. A record's paragraphs are a plain text's (its non-blank
+lines, hard-wrapped lines joined: wrap.py); a text that is an HTML fragment is read as HTML.
 
 JSON Lines, CSV and Parquet are streamed (a line, a row or a slice of rows at a time, never the
 whole file; CSV with Python's csv module, Parquet with polars); a ``.json`` file is read whole,
@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..escape import name as escape_name
-from .encoding import codec_name, decode, detect_legacy
+from .encoding import codec_name, decode, detect_legacy, wide_encoding
 from .files import InputError, open_regular, open_stream, read_bytes
 from .html import extract, looks_like_html
 from .model import (
@@ -37,9 +37,10 @@ from .model import (
     has_words,
     parse_any_date,
     site_of,
-    split_paragraphs,
     too_large,
 )
+from .sniff import binary_reason
+from .wrap import text_paragraphs
 
 TEXT_NAMES = ("text", "body", "content", "article", "article_text", "story", "full_text", "maintext")
 ID_NAMES = ("id", "doc_id", "article_id", "uuid", "guid")
@@ -150,7 +151,7 @@ class _Maker:
             text, paragraphs = page.text, page.paragraphs
             title, url, date = title or page.title, url or page.url, date or page.date
         else:
-            paragraphs = split_paragraphs(text)
+            paragraphs = text_paragraphs(text)
         if not has_words(text):
             return Skipped(label, "no text")
         rid = _str_or_none(record.get(fields.id)) if fields.id else None
@@ -182,6 +183,9 @@ def read_json(entry: Entry, options: IngestOptions) -> Iterator[Article | Skippe
     """A ``.json`` file: one object (one article), a list of objects, or an object holding such a list."""
     try:
         data = read_bytes(entry.path, options.max_file_size)
+        if reason := binary_reason(data):
+            yield Skipped(entry.path, reason)
+            return
         doc, encoding = _loads(data)
     except InputError as e:
         yield Skipped(entry.path, str(e))
@@ -233,6 +237,9 @@ def _json_lines(entry: Entry, options: IngestOptions) -> Iterator[object]:
     """Parsed lines of a JSON Lines file (blank lines kept as None); a bad line as a Skipped."""
     cap = options.max_file_size
     with open_stream(entry.path) as f:
+        if reason := binary_reason(f.peek(_SAMPLE)[:_SAMPLE]):  # peek: the head, without consuming it
+            yield Skipped(entry.path, reason)
+            return
         n = 0
         while True:
             line = f.readline(cap + 1)
@@ -269,15 +276,15 @@ def _fd_path(fd: int) -> str | None:
     return path if os.path.exists(path) else None
 
 
-def _csv_encoding(path: str, forced: str | None) -> str | None:
+def _csv_encoding(head: bytes, forced: str | None) -> str | None:
     """The encoding of a CSV file: forced, from a BOM, UTF-8 (None) when its first 64 KB are, else detected."""
     if forced:
         name = codec_name(forced) or "utf-8"
         return None if name == "utf-8" else name
-    with open_regular(path) as f:
-        head = f.read(_SAMPLE)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
+    if wide := wide_encoding(head):  # UTF-16/32 without a BOM
+        return wide
     try:
         head.decode("utf-8")
         return None
@@ -295,12 +302,16 @@ def read_csv(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped
     same file in 2.7 s at 10 MB, in any encoding.
     """
     try:
-        encoding = _csv_encoding(entry.path, options.encoding)
         f = open_regular(entry.path)
     except InputError as e:
         yield Skipped(entry.path, str(e))
         return
     with f:
+        head = f.peek(_SAMPLE)[:_SAMPLE]
+        if reason := binary_reason(head):
+            yield Skipped(entry.path, reason)
+            return
+        encoding = _csv_encoding(head, options.encoding)
         maker = _Maker(entry, options, encoding)
         n = 0
         try:

@@ -1,14 +1,17 @@
-"""Plain text (``.txt``, ``.md``): the file's text as is, one paragraph a non-blank line.
+"""Plain text (``.txt``, ``.md``): the file's text as is, one paragraph a non-blank line unless hard-wrapped.
 
-The rules of the original reader, unchanged: no newline translation, a leading ``---`` front-matter
-block is metadata (its ``date``/``published``/... key gives the date; the body starts after it), and
-paragraphs are the trimmed non-blank lines after it. Only the decoding is wider (see encoding.py).
+The rules of the original reader: no newline translation, a leading ``---`` front-matter block is
+metadata (its ``date``/``published``/... key gives the date, ``site:`` the site, else the host of
+``url:``/``link:``; the body starts after it), and
+paragraphs are the trimmed non-blank lines after it; hard-wrapped text has its lines joined into
+paragraphs instead (wrap.py), as spans over the same text. The decoding is wider (see encoding.py).
 """
 
 from __future__ import annotations
 
 from .encoding import decode
-from .model import DATE_KEYS, Article, front_matter, has_words, parse_date, site_of, split_paragraphs
+from .model import DATE_KEYS, Article, front_matter, has_words, parse_date, site_named, site_of
+from .wrap import text_paragraphs
 
 
 def text_article(doc_id: str, path: str, text: str, encoding: str | None = None) -> Article | None:
@@ -23,11 +26,11 @@ def text_article(doc_id: str, path: str, text: str, encoding: str | None = None)
         id=doc_id,
         path=path,
         text=text,
-        paragraphs=split_paragraphs(text, body),
+        paragraphs=text_paragraphs(text, body),
         body_start=body,
         title=title,
         url=url,
-        site=site_of(url),
+        site=site_named(meta.get("site")) or site_of(url),
         date=date,
         encoding=encoding,
         kind="text",

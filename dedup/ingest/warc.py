@@ -19,6 +19,7 @@ from .encoding import declared_charset, decode
 from .files import InputError, open_regular
 from .html import extract
 from .model import Article, Entry, IngestOptions, Skipped, error_text, has_words, parse_any_date, site_of, too_large
+from .sniff import binary_reason
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 
@@ -56,6 +57,9 @@ def read_warc(entry: Entry, options: IngestOptions) -> Iterator[Article | Skippe
                         yield Skipped(where, too_large(cap))
                         continue
                     body = record.reader.read(cap + 1)
+                    if reason := binary_reason(body):  # an image or PDF served as text/html
+                        yield Skipped(where, reason)
+                        continue
                     uri = _header(record, "WARC-Target-URI") or where
                     charset = record.http_charset
                     text, encoding = decode(body, options.encoding, charset or declared_charset(body))
