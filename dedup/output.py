@@ -198,10 +198,8 @@ def write_stdout(result: ScanResult, kind: str, stream: IO[bytes]) -> None:
     if kind == "json":
         stream.write(json_bytes(result_dict(result)))
     else:
-        from .tables import documents_frame
-
         buffer = io.BytesIO()
-        write_frame(documents_frame(result), kind, buffer)
+        write_frame(result.documents_frame, kind, buffer)
         stream.write(buffer.getvalue())
     stream.flush()
 
@@ -250,9 +248,7 @@ def write_output(result: ScanResult, plan: OutputPlan) -> list[Path]:
         contents = {"json": json_bytes(result_dict(result))}
         tables = None
     else:
-        from .tables import all_tables
-
-        tables = all_tables(result)
+        tables = result.tables()
         contents = None
     temps: dict[str, Path] = {}
     written: list[Path] = []

@@ -17,6 +17,7 @@ import polars as pl
 from .escape import name as escape_name
 from .label import LABELS
 from .options import flatten
+from .tables import SCHEMAS, shared_with
 
 if TYPE_CHECKING:
     from .cluster import Clusters
@@ -137,38 +138,28 @@ class ScanResult:
 
     @property
     def documents_frame(self) -> pl.DataFrame:
-        """One row per document: id, path, chars (code points), bytes (UTF-8), date (ISO, if known), cluster,
-        role, then title, url, site, encoding (where the reader found them)."""
+        """One row per document (``tables.SCHEMAS["documents"]``): id, path, chars (code points), bytes (UTF-8),
+        date (ISO, if known), cluster, role, the cluster's source id, then title, url, site, encoding (where
+        the reader found them)."""
         c = self.clusters.cluster
         f = self.frame
-        return pl.DataFrame(
-            {
-                "id": shown_names(f["id"]),
-                "path": shown_names(f["path"]),
-                "chars": f["chars"],
-                "bytes": f["bytes"],
-                "date": f["date"],
-                "cluster": pl.Series(np.where(c >= 0, c, None).tolist(), dtype=pl.Int64),
-                "role": pl.Series(self.clusters.role, dtype=pl.Utf8),
-                "title": f["title"],
-                "url": f["url"],
-                "site": f["site"],
-                "encoding": f["encoding"],
-            },
-            schema={
-                "id": pl.Utf8,
-                "path": pl.Utf8,
-                "chars": pl.Int64,
-                "bytes": pl.Int64,
-                "date": pl.Utf8,
-                "cluster": pl.Int64,
-                "role": pl.Utf8,
-                "title": pl.Utf8,
-                "url": pl.Utf8,
-                "site": pl.Utf8,
-                "encoding": pl.Utf8,
-            },
-        )
+        ids = self.corpus.ids
+        source = [ids[self.clusters.sources[k]] if k >= 0 else None for k in c.tolist()]
+        columns = {
+            "id": shown_names(f["id"]),
+            "path": shown_names(f["path"]),
+            "chars": f["chars"],
+            "bytes": f["bytes"],
+            "date": f["date"],
+            "cluster": pl.Series(np.where(c >= 0, c, None).tolist(), dtype=pl.Int64),
+            "role": pl.Series(self.clusters.role, dtype=pl.Utf8),
+            "source": pl.Series(source, dtype=pl.Utf8),
+            "title": f["title"],
+            "url": f["url"],
+            "site": f["site"],
+            "encoding": f["encoding"],
+        }
+        return pl.DataFrame(columns, schema=SCHEMAS["documents"])
 
     @property
     def clusters_frame(self) -> pl.DataFrame:
@@ -212,14 +203,7 @@ class ScanResult:
                 "a_in_b": p["a_in_b"].round(_DIGITS),
                 "b_in_a": p["b_in_a"].round(_DIGITS),
             },
-            schema={
-                "a": pl.Utf8,
-                "b": pl.Utf8,
-                "relation": pl.Utf8,
-                "jaccard": pl.Float64,
-                "a_in_b": pl.Float64,
-                "b_in_a": pl.Float64,
-            },
+            schema=SCHEMAS["pairs"],
         )
 
     @property
@@ -227,15 +211,7 @@ class ScanResult:
         """One row per shared passage: a, b (ids, as in ``pairs_frame``) and the offsets on both sides."""
         ids = self.corpus.ids
         rows = [(ids[a], ids[b], *p) for a, b, ps in zip(self._pa, self._pb, self.passages) for p in ps.tolist()]
-        schema = {
-            "a": pl.Utf8,
-            "b": pl.Utf8,
-            "a_start": pl.Int64,
-            "a_end": pl.Int64,
-            "b_start": pl.Int64,
-            "b_end": pl.Int64,
-        }
-        return pl.DataFrame(rows, schema=schema, orient="row")
+        return pl.DataFrame(rows, schema=SCHEMAS["passages"], orient="row")
 
     @property
     def paragraphs_frame(self) -> pl.DataFrame:
@@ -253,8 +229,19 @@ class ScanResult:
                 "end": flat[:, 1].astype(np.int64),
                 "label": pl.Series([LABELS[c] for c in self.labels.tolist()], dtype=pl.Utf8),
                 "shared_with": pl.Series(shared, dtype=pl.List(pl.Utf8)),
-            }
+            },
+            schema=SCHEMAS["paragraphs"],
         )
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        """The four tables of the tabular exports (documents, pairs, paragraphs, passages), by name, each in
+        its documented schema (``tables.SCHEMAS``)."""
+        return {
+            "documents": self.documents_frame,
+            "pairs": self.pairs_frame,
+            "paragraphs": self.paragraphs_frame,
+            "passages": self.passages_frame,
+        }
 
     @cached_property
     def _pa(self) -> list[int]:
@@ -267,8 +254,6 @@ class ScanResult:
     def _sharers(self) -> dict[int, list[str]]:
         """Per global paragraph, the ids of the cluster members whose passages cover most of it
         (``tables.shared_with``, the rule the views apply to a saved result)."""
-        from .tables import shared_with
-
         by_doc: dict[int, list[tuple[str, np.ndarray]]] = {}
         ids, cl = self.corpus.ids, self.clusters.cluster
         for a, b, ps in zip(self._pa, self._pb, self.passages):
@@ -321,7 +306,7 @@ class ScanResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON output contract: meta, documents (with paragraphs), clusters, pairs (with passages)."""
-        documents = self.documents_frame.to_dicts()
+        documents = self.documents_frame.drop("source").to_dicts()  # the cluster's entry names its source
         for i, doc in enumerate(documents):
             doc["paragraphs"] = self.paragraphs(i)
         pairs = self.pairs_frame.with_row_index("_row").sort("a", "b")
@@ -339,8 +324,8 @@ class ScanResult:
         """Relation, measures and passages of documents i and j, oriented as asked, in the scan's terms.
 
         ``relation`` is one of the scan's relations or None; ``container`` is the side that holds
-        the other for ``contains`` (i or j), else None. A pair the scan did not report is measured on
-        demand, boilerplate discounted as in the scan, and its relation is None.
+        the other for ``contains`` ("A": i, "B": j, as the views say it), else None. A pair the scan did
+        not report is measured on demand, boilerplate discounted as in the scan, and its relation is None.
         """
         from .align import align_pair
         from .features import fingerprints
@@ -357,7 +342,7 @@ class ScanResult:
             if r["a"] != i:  # swap sides to the order asked for
                 passages = passages[:, [2, 3, 0, 1]]
                 a_in_b, b_in_a = b_in_a, a_in_b
-            container = r["a"] if r["relation"] == "contains" else None
+            container = ("A" if r["a"] == i else "B") if r["relation"] == "contains" else None
             return {
                 "relation": r["relation"],
                 "container": container,

@@ -1,6 +1,8 @@
-"""The four tables of a scan result with fixed column types: documents, pairs, paragraphs, passages.
+"""The four tables of a scan result with fixed column types: documents, pairs, paragraphs, passages, and
+who shares each paragraph.
 
-These are what the tabular exports (``.jsonl``, ``.csv``, ``.parquet``) hold, one file each. The
+These are what the tabular exports (``.jsonl``, ``.csv``, ``.parquet``) hold, one file each
+(``ScanResult.tables``). The
 types are fixed here, not inferred from the data, so a column that happens to be all null (a corpus
 without dates) or a table with no rows still reads back with the documented types.
 """
@@ -8,13 +10,10 @@ without dates) or a table with no rows still reads back with the documented type
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import polars as pl
-
-if TYPE_CHECKING:
-    from .result import ScanResult
 
 TABLES = ("documents", "pairs", "paragraphs", "passages")
 
@@ -118,35 +117,3 @@ def sharers_by_document(data: dict[str, Any]) -> dict[str, list[tuple[str, np.nd
         out.setdefault(a, []).append((b, spans[:, 0:2]))
         out.setdefault(b, []).append((a, spans[:, 2:4]))
     return out
-
-
-def documents_frame(result: ScanResult) -> pl.DataFrame:
-    """One row per document, with its cluster's source id beside the cluster number."""
-    docs = result.documents_frame
-    sources = result.clusters_frame.select(pl.col("id").alias("cluster"), "source")
-    docs = docs.join(sources, on="cluster", how="left", maintain_order="left")
-    return conform(docs, "documents")
-
-
-def pairs_frame(result: ScanResult) -> pl.DataFrame:
-    return conform(result.pairs_frame, "pairs")
-
-
-def paragraphs_frame(result: ScanResult) -> pl.DataFrame:
-    """One row per paragraph: doc, start, end, label, shared_with (cluster co-members sharing most of it)."""
-    return conform(result.paragraphs_frame, "paragraphs")
-
-
-def passages_frame(result: ScanResult) -> pl.DataFrame:
-    """One row per shared passage: the pair's ids and the offsets on both sides."""
-    return conform(result.passages_frame, "passages")
-
-
-def all_tables(result: ScanResult) -> dict[str, pl.DataFrame]:
-    """The four tables by name, each in its documented schema."""
-    return {
-        "documents": documents_frame(result),
-        "pairs": pairs_frame(result),
-        "paragraphs": paragraphs_frame(result),
-        "passages": passages_frame(result),
-    }

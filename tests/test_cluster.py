@@ -269,7 +269,7 @@ def test_clusters_are_numbered_in_id_order(tmp_path, write_files, kit):
 )
 def test_excerpts_are_told_from_originals(lines, excerpt):
     from dedup.excerpt import is_excerpt
-    from dedup.read import split_paragraphs
+    from dedup.ingest.model import split_paragraphs
 
     text = "\n".join(lines) + "\n"
     assert is_excerpt(text, np.array(split_paragraphs(text)).reshape(-1, 2)) is excerpt
