@@ -17,6 +17,7 @@ __version__ = "0.2.0"  # the one place: pyproject.toml reads it from here
 _EXPORTS = {
     "AlignParams": "options",
     "IngestOptions": "options",
+    "LabelParams": "options",
     "QueryParams": "options",
     "ScanOptions": "options",
     "VerifyParams": "options",
@@ -30,6 +31,7 @@ __all__ = [
     "AlignParams",
     "Corpus",
     "IngestOptions",
+    "LabelParams",
     "QueryParams",
     "ScanOptions",
     "ScanResult",
@@ -41,7 +43,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .options import AlignParams, IngestOptions, QueryParams, ScanOptions, VerifyParams
+    from .options import AlignParams, IngestOptions, LabelParams, QueryParams, ScanOptions, VerifyParams
     from .pipeline import scan
     from .read import Corpus, build_corpus, read_folder
     from .result import ScanResult

@@ -173,14 +173,12 @@ def align(
     return [align_pair(corpus, tokens, sh, int(x), int(y), params) for x, y in zip(a.tolist(), b.tolist())]
 
 
-EDGE_LINE_WORDS = 12  # lines this short (headlines, bylines, navigation) do not separate a block from the edge
-
-
-def _edge(text: str, paras: np.ndarray, covered: np.ndarray, start: int, end: int) -> str | None:
-    """Whether [start, end) sits at the top or bottom of the text: only shared or short lines beside it."""
+def _edge(text: str, paras: np.ndarray, covered: np.ndarray, start: int, end: int, short: int) -> str | None:
+    """Whether [start, end) sits at the top or bottom of the text: only shared or short lines (``short``
+    words at most) beside it."""
 
     def clear(rows: np.ndarray) -> bool:
-        return all(covered[k] or len(text[s:e].split()) <= EDGE_LINE_WORDS for k, (s, e) in rows)
+        return all(covered[k] or len(text[s:e].split()) <= short for k, (s, e) in rows)
 
     before = [(k, (s, e)) for k, (s, e) in enumerate(paras.tolist()) if e <= start]
     after = [(k, (s, e)) for k, (s, e) in enumerate(paras.tolist()) if s >= end]
@@ -191,7 +189,7 @@ def _edge(text: str, paras: np.ndarray, covered: np.ndarray, start: int, end: in
     return None
 
 
-def template_like(corpus: Corpus, a: int, b: int, passages: np.ndarray) -> bool:
+def template_like(corpus: Corpus, a: int, b: int, passages: np.ndarray, params: AlignParams) -> bool:
     """Whether two documents share only blocks at the same edge of both (a site's header and footer
     around two different articles), each document keeping long text of its own between them.
 
@@ -207,19 +205,7 @@ def template_like(corpus: Corpus, a: int, b: int, passages: np.ndarray) -> bool:
         for s, e in spans.tolist():
             inside |= (paras[:, 0] >= s) & (paras[:, 1] <= e)
         own = [text[s:e] for (s, e), c in zip(paras.tolist(), inside) if not c]
-        if sum(len(t.split()) > EDGE_LINE_WORDS for t in own) == 0:
+        if sum(len(t.split()) > params.edge_line_words for t in own) == 0:
             return False  # nothing of its own beyond short lines: a copy, not a template around another text
-        sides.append([_edge(text, paras, inside, s, e) for s, e in spans.tolist()])
+        sides.append([_edge(text, paras, inside, s, e, params.edge_line_words) for s, e in spans.tolist()])
     return all(x is not None and x == y for x, y in zip(*sides))
-
-
-def drop_template_pairs(
-    corpus: Corpus, relation: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray, passages: list[np.ndarray]
-) -> np.ndarray:
-    """Rows to keep: all but the partial pairs that share only a header and footer (``template_like``)."""
-    drop = [
-        p
-        for p in np.flatnonzero(relation == "partial").tolist()
-        if template_like(corpus, int(pair_a[p]), int(pair_b[p]), passages[p])
-    ]
-    return np.setdiff1d(np.arange(len(passages)), drop)

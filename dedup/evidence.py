@@ -34,7 +34,6 @@ import numpy as np
 from .featurestore import Shard
 from .hashing import GOLDEN, mix64
 
-MAX_ENUMERATE = 32  # lists with more members are linked as a star and a chain, not expanded into all pairs
 PARTITION_ROWS = 1 << 24  # postings sorted at once (16M rows: ~130 MB of keys)
 
 
@@ -284,7 +283,7 @@ def pair_evidence(
     extra: np.ndarray | None = None,
     min_shared: int = 50,
     min_share: float = 0.5,
-    max_enumerate: int = MAX_ENUMERATE,
+    max_enumerate: int = 32,
 ) -> Evidence:
     """Candidate pairs and the lists each shares (see the module docstring); ``extra`` adds pairs
     (a, b) that must be measured whatever the lists say (exact copies). A big list links its members

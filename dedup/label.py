@@ -15,12 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 from .normalise import Tokens
+from .options import LabelParams
 from .shingle import Shingles
 
 LABELS = ("syndicated", "wrapper", "original", "boilerplate")
 SYNDICATED, WRAPPER, ORIGINAL, BOILERPLATE = range(4)
-MAJORITY = 0.5
-NEAR_IDENTICAL = 0.8  # share of a paragraph that must recur for it to be boilerplate
 
 
 def _mask(length: int, spans: np.ndarray) -> np.ndarray:
@@ -43,7 +42,12 @@ def _share(prefix: np.ndarray, paras: np.ndarray) -> np.ndarray:
 
 
 def label_document(
-    length: int, paras: np.ndarray, is_copy: bool, boiler_spans: np.ndarray, shared_spans: np.ndarray
+    length: int,
+    paras: np.ndarray,
+    is_copy: bool,
+    boiler_spans: np.ndarray,
+    shared_spans: np.ndarray,
+    params: LabelParams | None = None,
 ) -> np.ndarray:
     """Label code (index into LABELS) of each paragraph of one document.
 
@@ -53,17 +57,18 @@ def label_document(
     A passage's boilerplate characters show a shared site template, not copied text, unless its
     pair is related by everything it shares.
     """
+    params = params or LabelParams()
     base = np.full(len(paras), WRAPPER if is_copy else ORIGINAL, dtype=np.int8)
     if len(paras) == 0:
         return base
     boiler = _mask(length, boiler_spans)
-    base[_share(_prefix(boiler), paras) >= NEAR_IDENTICAL] = BOILERPLATE
+    base[_share(_prefix(boiler), paras) >= params.near_identical] = BOILERPLATE
     if len(shared_spans):
         # Copied text is what the pair shares beyond a template, unless the pair is related by everything
         # it shares (an excerpt, whose story may recur like a template): then it is all of it.
         shared = _mask(length, shared_spans[shared_spans[:, 2] == 0, :2]) & ~boiler
         shared |= _mask(length, shared_spans[shared_spans[:, 2] != 0, :2])
-        base[_share(_prefix(shared), paras) > MAJORITY] = SYNDICATED
+        base[_share(_prefix(shared), paras) > params.majority] = SYNDICATED
     return base
 
 

@@ -66,6 +66,8 @@ class VerifyParams:
     copy_group: float = 0.8
     template_site_share: float = 0.67
     boilerplate_min_groups_any_site: int = 25
+    max_enumerate: int = 32  # a posting list of more articles is linked as a star and a chain, not every pair
+    excerpt_tail: int = 32  # shingles before an excerpt's cut that must run on in the text it was cut from
 
     @property
     def link_share(self) -> float:
@@ -81,6 +83,16 @@ class AlignParams:
     max_gap: int = 30  # tokens bridged between two runs, in either text
     min_tokens: int = 8  # shortest passage reported, in tokens
     max_repeats: int = 8  # a shingle repeated more often in one text is not a seed
+    edge_line_words: int = 12  # lines this short (headlines, bylines, navigation) do not part a block from the edge
+
+
+@dataclass(frozen=True)
+class LabelParams:
+    """When a paragraph is boilerplate or syndicated: the share of its characters in boilerplate shingles
+    (at least ``near_identical``) or in passages shared with its cluster (more than ``majority``)."""
+
+    near_identical: float = 0.8
+    majority: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,7 @@ class ScanOptions:
     seed: int = DEFAULT_SEED
     verify: VerifyParams = field(default_factory=VerifyParams)
     align: AlignParams = field(default_factory=AlignParams)
+    label: LabelParams = field(default_factory=LabelParams)
     ingest: IngestOptions = field(default_factory=IngestOptions)
     workers: int | None = None
     batch_docs: int = 2000

@@ -29,14 +29,13 @@ from .evidence import Lists, pair_evidence
 from .features import fingerprints
 from .label import boiler_spans, label_document, shared_spans
 from .normalise import bodies, tokenise
-from .options import ScanOptions
+from .options import LabelParams, ScanOptions
 from .read import Corpus
 from .shingle import shingle
 from .verify import CLUSTERING, DocInfo, exact_pairs, verify
 from .workers import fan_out
 
 Progress = Callable[[str, int, int | None], None]
-EXCERPT_TAIL = 32  # shingles before an excerpt's cut that must run on in the text it was cut from
 
 
 class Articles(Protocol):
@@ -158,18 +157,17 @@ def analyse(
     timings: dict[str, float] = {}
     t = time.perf_counter()
     k, vp = options.k, options.verify
-    ev = pair_evidence(
-        lists, table.sizes, exact_pairs(table.content, table.has_text), vp.partial_min_shared, vp.link_share
-    )
+    exact = exact_pairs(table.content, table.has_text)
+    ev = pair_evidence(lists, table.sizes, exact, vp.partial_min_shared, vp.link_share, vp.max_enumerate)
 
     def tail_in(e: int, o: int) -> bool:
-        """Most of excerpt e's last ``EXCERPT_TAIL`` shingles before its cut are in o: the text runs
+        """Most of excerpt e's last ``excerpt_tail`` shingles before its cut are in o: the text runs
         on in o up to where e stops (a stray shared sentence does not)."""
         loaded = Loaded(articles, table, [e, o], k)
         sh, tokens = loaded.shingles, loaded.tokens
         s = sh.doc(0)
         before = np.flatnonzero(tokens.ends[sh.last[s]] <= table.cut[e])
-        tail = sh.hashes[s][before[-EXCERPT_TAIL:]]
+        tail = sh.hashes[s][before[-vp.excerpt_tail :]]
         return len(tail) > 0 and bool(np.isin(tail, sh.hashes[sh.doc(1)]).sum() * 2 > len(tail))
 
     site = table.site_codes()
@@ -256,7 +254,13 @@ def _align_batch(c: _AlignContext, chunk: np.ndarray) -> list[tuple[int, np.ndar
     for p in chunk.tolist():
         la, lb = loaded.pos[int(c.pair_a[p])], loaded.pos[int(c.pair_b[p])]
         found = align_pair(loaded.corpus, loaded.tokens, loaded.shingles, la, lb, c.options.align)
-        out.append((p, found, bool(c.relation[p] == "partial" and template_like(loaded.corpus, la, lb, found))))
+        out.append(
+            (
+                p,
+                found,
+                bool(c.relation[p] == "partial" and template_like(loaded.corpus, la, lb, found, c.options.align)),
+            )
+        )
     return out
 
 
@@ -290,6 +294,7 @@ class _LabelContext:
     boiler: Boilerplate
     role: list[str | None]
     shared: dict[int, np.ndarray]
+    params: LabelParams
 
 
 def _label(
@@ -312,7 +317,7 @@ def _label(
     pair_a, pair_b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
     shared = shared_spans(clusters.cluster, pair_a, pair_b, pairs["cut_from"].to_numpy(), passages)
     todo = np.flatnonzero(boiler.holders | (in_cluster & np.isin(np.arange(n), list(shared))))
-    context = _LabelContext(articles, table, options.k, boiler, clusters.role, shared)
+    context = _LabelContext(articles, table, options.k, boiler, clusters.role, shared, options.label)
     done = 0
     report("label", 0, len(todo))
     chunks = list(_doc_batches(todo, table.chars, options.batch_docs, options.batch_chars))
@@ -338,7 +343,8 @@ def _label_batch(c: _LabelContext, chunk: np.ndarray) -> list[tuple[int, np.ndar
         spans = boiler_spans(loaded.tokens, sh, loaded.pos[d], flags) if holders[d] else empty
         paras = np.asarray(c.articles.paragraphs(d), dtype=np.int64).reshape(-1, 2)
         chars = int(c.table.chars[d])
-        out.append((d, label_document(chars, paras, c.role[d] == "copy", spans, c.shared.get(d, no_shared))))
+        shared = c.shared.get(d, no_shared)
+        out.append((d, label_document(chars, paras, c.role[d] == "copy", spans, shared, c.params)))
     return out
 
 

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from dedup import ScanOptions, scan
-from dedup.evidence import MAX_ENUMERATE
 from dedup.featurestore import FORMAT_VERSION, FeatureStore, StoreError
+from dedup.options import VerifyParams
+
+MAX_ENUMERATE = VerifyParams().max_enumerate
 
 
 def _comparable(result) -> dict:
