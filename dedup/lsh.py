@@ -1,8 +1,8 @@
 """Candidate pairs from MinHash-LSH over passage windows: an approximate candidate search.
 
-The scan no longer uses it: it counts shared shingles exactly from the feature store's postings
-(``evidence``). This module stays for approximate search over signatures (and the throughput
-benchmark's LSH comparison with datasketch and rensa).
+The scan counts shared shingles exactly from the feature store's postings (``evidence``), which finds
+rewrites LSH misses at bounded cost; this is the approximate search over signatures, for corpora too
+large for exact postings, and the throughput benchmark's LSH comparison with datasketch and rensa.
 
 Whole-document signatures miss a short article wrapped in a long page: the
 Jaccard similarity of the two documents is low even though one contains the
