@@ -106,15 +106,26 @@ def long_features(body: str, k: int, num_perm: int, seed: int, threads: int | No
         starts = np.arange(len(ext) - k + 1, dtype=np.int64)
         hashes = _kgram_hashes(ext, starts, np.full(len(starts), k, dtype=np.int64), k)
         raw = np.minimum(raw, raw_bins(hashes, num_perm, seed))
-        parts.append(np.unique(fingerprints(hashes)))
-        if len(parts) > 8:
-            parts = [np.unique(np.concatenate(parts))]
+        parts.append(_sorted_unique(fingerprints(hashes)))
+        # Merged like a binary counter: each fingerprint takes part in O(log n) merges, so the text costs
+        # O(n log n) however many segments it has (merging everything every few segments was quadratic).
+        while len(parts) > 1 and 2 * len(parts[-1]) >= len(parts[-2]):
+            last = parts.pop()
+            parts[-1] = _sorted_unique(np.concatenate([parts[-1], last]))
     if 0 < n_tokens < k:  # a short text is one shingle of all its tokens
         hashes = _kgram_hashes(carry, np.zeros(1, dtype=np.int64), np.array([n_tokens]), k)
         raw = raw_bins(hashes, num_perm, seed)
         parts.append(fingerprints(hashes))
-    fps = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
+    fps = _sorted_unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
     return fps, densified(raw, seed), np.uint64(digest.intdigest()), n_tokens
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (a sort and a mask: cheaper than ``np.unique`` on large uint64 arrays)."""
+    out = np.sort(values)
+    if len(out) > 1:
+        out = out[np.concatenate(([True], out[1:] != out[:-1]))]
+    return out
 
 
 def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threads: int | None = None) -> ShardData:
