@@ -131,24 +131,23 @@ def scan_params() -> list[Param]:
     return params
 
 
-def _threshold(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not a share between 0 and 1")
-    return value
+def _number(kind: type, what: str, valid: Callable[[Any], bool], problem: str) -> Callable[[str], Any]:
+    """An argparse type: ``kind(text)``, which must be ``valid``; otherwise a one-line reason."""
+
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if not valid(value):
+            raise argparse.ArgumentTypeError(f"{text} {problem}")
+        return value
+
+    return convert
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative")
-    return value
+_threshold = _number(float, "a number", lambda v: 0.0 <= v <= 1.0, "is not a share between 0 and 1")
+_count = _number(int, "a whole number", lambda v: v >= 0, "is negative")
 
 
 CONVERT: dict[str, Callable[[str], Any]] = {"size": parse_size, "float": _threshold, "int": _count, "str": str}
