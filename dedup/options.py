@@ -15,6 +15,9 @@ DEFAULT_K = 5  # words per shingle
 DEFAULT_NUM_PERM = 128  # MinHash permutations
 DEFAULT_SEED = 1
 DEFAULT_MAX_FILE_SIZE = 50 * 2**20
+# ``batch_docs`` of ``dedup index add`` and ``dedup query``: eight batches make one merged shard of the
+# index (``index.merge``), so each posting is rewritten once by merges; the answers do not depend on it.
+INDEX_BATCH_DOCS = 8192
 
 
 @dataclass(frozen=True)

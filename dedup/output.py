@@ -13,6 +13,7 @@ import io
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -195,11 +196,18 @@ def write_frame(frame: pl.DataFrame, kind: str, target: Path | IO[bytes]) -> Non
 
 def write_stdout(result: ScanResult, kind: str, stream: IO[bytes]) -> None:
     """``--format json|jsonl|csv`` on stdout: the whole JSON contract, or the documents table."""
+    write_stdout_of(kind, stream, lambda: result_dict(result), lambda: result.documents_frame)
+
+
+def write_stdout_of(
+    kind: str, stream: IO[bytes], data: Callable[[], dict[str, Any]], documents: Callable[[], pl.DataFrame]
+) -> None:
+    """``--format json|jsonl|csv`` of any result: ``data()`` (the JSON contract) or ``documents()`` (its table)."""
     if kind == "json":
-        stream.write(json_bytes(result_dict(result)))
+        stream.write(json_bytes(data()))
     else:
         buffer = io.BytesIO()
-        write_frame(result.documents_frame, kind, buffer)
+        write_frame(documents(), kind, buffer)
         stream.write(buffer.getvalue())
     stream.flush()
 
@@ -239,17 +247,23 @@ def write_output(result: ScanResult, plan: OutputPlan) -> list[Path]:
     ``.json`` holds the whole output contract. The tabular formats hold the documents table in FILE and
     the pairs, paragraphs and passages tables beside it (``<stem>.pairs<suffix>`` and so on).
     """
+    return write_output_of(plan, lambda: result_dict(result), result.tables)
+
+
+def write_output_of(
+    plan: OutputPlan, data: Callable[[], dict[str, Any]], tables: Callable[[], dict[str, pl.DataFrame]]
+) -> list[Path]:
+    """``write_output`` of any result: ``data()`` is its JSON contract, ``tables()`` its four tables by name
+    (only the one the plan's format needs is called)."""
     first = next(iter(plan.files.values()))
     try:
         first.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise OutputError(f"{_show(first)}: cannot create folder {_show(first.parent)}: {e.strerror or e}") from None
     if plan.kind == "json":
-        contents = {"json": json_bytes(result_dict(result))}
-        tables = None
+        contents, frames = {"json": json_bytes(data())}, None
     else:
-        tables = result.tables()
-        contents = None
+        contents, frames = None, tables()
     temps: dict[str, Path] = {}
     written: list[Path] = []
     try:
@@ -259,7 +273,7 @@ def write_output(result: ScanResult, plan: OutputPlan) -> list[Path]:
             if contents is not None:
                 tmp.write_bytes(contents[table])
             else:
-                write_frame(tables[table], plan.kind, tmp)
+                write_frame(frames[table], plan.kind, tmp)
         # Siblings first, the main file last: if FILE is new, its siblings are too.
         for table in list(plan.files)[::-1]:
             _install(temps.pop(table), plan.files[table], plan.force)

@@ -161,3 +161,56 @@ def clusters_table(data: dict[str, Any]) -> Group:
         )
     )
     return Group(*parts)
+
+
+def query_table(data: dict[str, Any]) -> Group:
+    """What each query article copies, is copied by or shares passages with among the indexed articles.
+
+    ``data`` is a query result's JSON contract (``dedup query --format json``): pairs name the query
+    article (``query``) and the indexed one (``indexed``); ids arrive escaped, as the JSON shows them.
+    """
+    table = Table(
+        title="Query articles against the index",
+        title_justify="left",
+        caption="in indexed: share of the query article's text found in the indexed one; "
+        "indexed in: share of the indexed article in the query article",
+        caption_justify="left",
+    )
+    table.add_column("query", overflow="fold")
+    table.add_column("relation")
+    table.add_column("indexed article", overflow="fold")
+    for name in ("Jaccard", "in indexed", "indexed in", "passages"):
+        table.add_column(name, justify="right")
+    by_query: dict[str, list[dict]] = {}
+    for p in data["pairs"]:
+        by_query.setdefault(p["query"], []).append(p)
+    queries = [d["id"] for d in data["documents"] if not d.get("indexed")]
+    for q in queries:
+        pairs = by_query.get(q, [])
+        if not pairs:
+            table.add_row(_name(q), Text("no match", style="dim"), end_section=True)
+            continue
+        for n, p in enumerate(pairs):
+            query_is_a = p["b"] == p["indexed"]
+            q_in_ix, ix_in_q = (p["a_in_b"], p["b_in_a"]) if query_is_a else (p["b_in_a"], p["a_in_b"])
+            relation = p["relation"]
+            if relation == "contains":  # the one holding more of the other contains it
+                relation = "contains it (copies)" if ix_in_q >= q_in_ix else "contained in it (copied)"
+            table.add_row(
+                _name(q) if n == 0 else Text(""),
+                Text(relation, style=RELATION_STYLE.get(p["relation"], "")),
+                _name(p["indexed"]),
+                f"{p['jaccard']:.2f}",
+                f"{q_in_ix:.2f}",
+                f"{ix_in_q:.2f}",
+                str(len(p.get("passages") or [])),
+                end_section=n == len(pairs) - 1,
+            )
+    matched = sum(q in by_query for q in queries)
+    n_pairs = len(data["pairs"])
+    partial = sum(p["relation"] == "partial" for p in data["pairs"])
+    summary = Text(
+        f"{len(queries)} query article{'s' * (len(queries) != 1)}, {matched} with indexed articles in common, "
+        f"{n_pairs} related pair{'s' * (n_pairs != 1)} ({partial} partial)."
+    )
+    return Group(*([table] if queries else []), summary)

@@ -117,3 +117,63 @@ def sharers_by_document(data: dict[str, Any]) -> dict[str, list[tuple[str, np.nd
         out.setdefault(a, []).append((b, spans[:, 0:2]))
         out.setdefault(b, []).append((a, spans[:, 2:4]))
     return out
+
+
+# What a query result (``dedup query``) adds to each table, after the documented columns: whether a
+# document is an indexed one, and for a pair (and its passages) the query article and the indexed one.
+QUERY_COLUMNS: dict[str, dict[str, pl.DataType]] = {
+    "documents": {"indexed": pl.Boolean()},
+    "pairs": {"query": pl.Utf8(), "indexed": pl.Utf8()},
+    "paragraphs": {"indexed": pl.Boolean()},
+    "passages": {"query": pl.Utf8(), "indexed": pl.Utf8()},
+}
+
+
+def tables_from_dict(data: dict[str, Any], extra: dict[str, dict[str, pl.DataType]] | None = None) -> dict:
+    """The four tables built from a result dict (the JSON contract), each in its documented schema followed
+    by the ``extra`` columns (``QUERY_COLUMNS`` for a query result) that the dict's rows carry.
+
+    A document is known by (``indexed``, id): a query article and an indexed one may share an id. Ids and
+    paths are taken as the dict shows them (already escaped)."""
+    extra = extra or {t: {} for t in TABLES}
+    docs = data["documents"]
+    sources = {c["id"]: c["source"] for c in data["clusters"]}
+    key = {id(d): (bool(d.get("indexed")), d["id"]) for d in docs}
+    cluster = {key[id(d)]: d.get("cluster") for d in docs}
+    sharers: dict[tuple[bool, str], list[tuple[str, np.ndarray]]] = {}
+    pair_rows, passage_rows = [], []
+    for p in data["pairs"]:
+        a_key, b_key = _pair_keys(p)
+        spans = np.array(
+            [[s["a_start"], s["a_end"], s["b_start"], s["b_end"]] for s in p.get("passages") or []], dtype=np.int64
+        ).reshape(-1, 4)
+        if cluster.get(a_key) is not None and cluster.get(a_key) == cluster.get(b_key):
+            sharers.setdefault(a_key, []).append((p["b"], spans[:, 0:2]))
+            sharers.setdefault(b_key, []).append((p["a"], spans[:, 2:4]))
+        pair_rows.append({c: p.get(c) for c in (*SCHEMAS["pairs"], *extra["pairs"])})
+        own = {c: p.get(c) for c in extra["passages"]}
+        offsets = ("a_start", "a_end", "b_start", "b_end")
+        passage_rows.extend({"a": p["a"], "b": p["b"], **dict(zip(offsets, s)), **own} for s in spans.tolist())
+    doc_rows, para_rows = [], []
+    for d in docs:
+        row = {c: d.get(c) for c in (*SCHEMAS["documents"], *extra["documents"])}
+        row["source"] = sources.get(d.get("cluster"))
+        doc_rows.append(row)
+        paras = [(p["start"], p["end"]) for p in d.get("paragraphs") or []]
+        shared = shared_with(paras, sharers.get(key[id(d)], []))
+        own = {c: d.get(c) for c in extra["paragraphs"]}
+        for p, who in zip(d.get("paragraphs") or [], shared):
+            para_rows.append(
+                {"doc": d["id"], "start": p["start"], "end": p["end"], "label": p["label"], "shared_with": who, **own}
+            )
+    rows = {"documents": doc_rows, "pairs": pair_rows, "paragraphs": para_rows, "passages": passage_rows}
+    return {t: conform(pl.DataFrame(rows[t], schema=SCHEMAS[t] | extra[t]), t) for t in TABLES}
+
+
+def _pair_keys(pair: dict[str, Any]) -> tuple[tuple[bool, str], tuple[bool, str]]:
+    """The (indexed, id) of a pair's two documents: in a query result one side is the indexed article."""
+    indexed = pair.get("indexed")
+    if indexed is None:
+        return (False, pair["a"]), (False, pair["b"])
+    b_indexed = pair["b"] == indexed  # an article queried against its own indexed copy: a is the query
+    return (not b_indexed, pair["a"]), (b_indexed, pair["b"])

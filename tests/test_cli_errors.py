@@ -12,13 +12,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "NO_COLOR": "1", "PYTHONIOENCODING": "utf-8"}
 
-# Runs the real CLI with one internal function replaced by a bug, as a stand-in for any unexpected error.
+# Runs the real CLI with the pipeline's scan replaced by a bug, as a stand-in for any unexpected error.
 BUGGY = """
 import sys
 import dedup.cli as cli
+import dedup.pipeline
 def boom(*args, **kwargs):
     raise RuntimeError("something broke\\n\\x1b[2Jon two lines")
-cli._run_scan = boom
+dedup.pipeline.scan = boom
 sys.exit(cli.main(sys.argv[1:]))
 """
 

@@ -43,13 +43,13 @@ from ..evidence import Lists, list_hash
 from ..features import extract, fingerprints
 from ..featurestore import DOC_SCHEMA, FeatureStore, Shard, StoreError
 from ..ingest.model import Article, Skipped
-from ..options import QueryParams, ScanOptions, VerifyParams, flatten
+from ..options import INDEX_BATCH_DOCS, QueryParams, ScanOptions, VerifyParams, flatten
 from ..phase2 import Boilerplate, DocTable, Found, analyse
 from ..pipeline import ingest, scan
 from ..result import ScanResult
 from .backend import IndexBackend
 
-ADD_BATCH = 8192  # articles per phase-1 batch of ``dedup index add``: eight make one merged shard (MAX_MERGED)
+ADD_BATCH = INDEX_BATCH_DOCS  # articles per phase-1 batch of ``dedup index add``: eight make one merged shard
 
 
 Progress = Callable[[str, int, int | None], None]
@@ -442,7 +442,7 @@ class QueryResult:
         return {
             "meta": {
                 "dedup_version": __version__,
-                "index": self.location,
+                "index": shown(self.location),
                 "parameters": flatten(self.options),
                 "inputs": {
                     "articles": len(self.answers),

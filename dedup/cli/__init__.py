@@ -1,0 +1,112 @@
+"""Command line: ``dedup scan``, ``diff``, ``show``, ``index add|stats|remove|compact``, ``query``,
+``completion``; one module per command group (``scan``, ``views``, ``index``, ``completion``) on shared
+helpers (``common``: parser, errors, messages, progress; ``params``: the parameter options generated from
+``dedup.options``; ``output``: ``--format``/``-o``/``--force`` of ``scan`` and ``query``).
+
+Terminal concerns (progress, tables, colours, exit codes) live here and in ``report``/``views``; the
+pipeline never prints. Whatever happens, the user sees one line per problem, never a traceback
+(``--debug`` shows it). Exit status: 0 done, 1 error (or ``--strict`` and something was skipped),
+2 usage error, 130 interrupted, 141 stdout closed early (``| head``).
+
+Building the parser imports nothing heavy: numpy, polars, the pipeline and the index are imported only
+inside the functions that run a command, so ``--help`` and a mistake are answered at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from . import completion, index, scan, views
+from .common import (
+    DEBUG_HINT,
+    EXIT_BROKEN_PIPE,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Failure,
+    Parser,
+    UsageError,
+    message_options,
+    say,
+    shown,
+)
+from .params import Param, scan_params
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser(params: list[Param]) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The ``dedup`` parser, and each command's parser by name."""
+    from .. import __version__
+
+    common = message_options()
+    p = Parser(
+        prog="dedup",
+        description="Find republished copies of news articles and show what was copied.",
+        epilog="exit status: 0 done, 1 error (or --strict and files were skipped), 2 usage error, "
+        "130 interrupted, 141 output pipe closed early. Run 'dedup COMMAND --help' for a command's options.",
+    )
+    p.add_argument("--version", action="version", version=f"dedup {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+    scan_parser = scan.add_parser(sub, common, params)
+    views.add_parsers(sub, common, params)
+    index.add_parsers(sub, common, params, scan_parser)
+    completion.add_parser(sub)
+    return p, dict(sub.choices)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every failure becomes one line on stderr and an exit status, never a traceback."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv
+    try:
+        code = _run(argv)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # The reader went away (| head): say nothing, and keep Python's exit-time flush from failing too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        say("dedup: interrupted")
+        return EXIT_INTERRUPTED
+    except SystemExit:
+        raise
+    except BaseException as e:  # noqa: BLE001 - the last line of defence: one line, never a traceback
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        detail = str(e).strip() or type(e).__name__
+        say(f"dedup: error: {shown(type(e).__name__)}: {shown(detail)} {DEBUG_HINT}")
+        return EXIT_ERROR
+
+
+def _run(argv: list[str]) -> int:
+    params = scan_params()
+    parser, commands = build_parser(params)
+    args = parser.parse_args(argv)
+    if args.command == "completion":
+        sys.stdout.write(completion.completion_script(parser, commands))
+        return EXIT_OK
+    from ..output import OutputError
+    from ..views import ViewError
+
+    try:
+        if args.command in ("index", "query") or getattr(args, "index", None):
+            return index.run(args, params)
+        if args.command == "scan":
+            return scan.run(args, params)
+        if args.command == "diff":
+            return views.run_diff(args, params)
+        return views.run_show(args, params)
+    except (UsageError, OutputError) as e:
+        say(f"dedup: error: {e}")
+        return EXIT_USAGE
+    except (Failure, ViewError) as e:
+        say(f"dedup: error: {e}")
+        return EXIT_ERROR

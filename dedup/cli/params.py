@@ -1,0 +1,195 @@
+"""The parameter options of ``scan``, ``diff``, ``show``, ``index add`` and ``query``, generated from the
+parameter dataclasses of ``dedup.options``: every flag, type and default shown in ``--help`` comes from
+the dataclass field, so help cannot disagree with the code. Only what each parameter trades is written here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .common import UsageError, shown
+
+# What each parameter trades, for --help (the README's "Parameters" says the same at more length). Defaults
+# are not stated here: they are appended from the dataclasses.
+PARAM_HELP = {
+    "k": "words per shingle: larger is stricter about word order and misses shorter shared passages",
+    "num_perm": "MinHash permutations per signature: more is a finer Jaccard estimate, slower and bigger",
+    "seed": "seed of the MinHash hashing: signatures compare only under the same seed",
+    "workers": "worker processes for reading and signing; results do not change",
+    "batch_docs": "most articles in one batch: larger is a little faster and uses more memory; results do not change",
+    "batch_chars": "most characters in one batch (memory per worker); results do not change",
+    "verify.near_duplicate": "near-duplicate: each holds at least this share of the other",
+    "verify.contains": "contains: one holds at least this share of the other (but not both near-duplicate)",
+    "verify.partial_min_shared": "partial: at least this many shingles (about as many words) of shared passages",
+    "verify.min_shared": "fewest shared shingles for any relation: lower finds smaller overlaps, and more noise",
+    "verify.boilerplate_min_docs": "text recurring in documents of this many different groups of copies is boilerplate",
+    "verify.copy_group": "before boilerplate is known, documents are copies when one holds this share of the other",
+    "verify.derived": "contains also: a text holding at least this share of another (with --derived-min-shared)",
+    "verify.derived_min_shared": "fewest shared shingles for a derived copy: above one shared quotation",
+    "verify.template_site_share": "recurring text is a site template when this share of its articles is on one site",
+    "verify.boilerplate_min_groups_any_site": "text recurring in this many unrelated groups is boilerplate on any site",
+    "align.max_gap": "tokens bridged between two shared runs, in either text, to make one passage",
+    "align.min_tokens": "shortest shared passage reported, in tokens",
+    "align.max_repeats": "a shingle repeated more often than this in one text does not seed a passage",
+    "ingest.text_field": "column or key holding the article text in JSON/JSONL/CSV/Parquet inputs",
+    "ingest.id_field": "column or key holding the article id",
+    "ingest.date_field": "column or key holding the publication date",
+    "ingest.url_field": "column or key holding the article URL",
+    "ingest.title_field": "column or key holding the title",
+    "ingest.encoding": "read every text file in this encoding instead of detecting it",
+    "ingest.follow_links": "follow symlinks that lead outside the folder too (those inside always are)",
+    "ingest.max_file_size": "skip (with a warning) an article file or record larger than this, e.g. 50MB",
+}
+# What a default of None means, where "none" would not say it.
+NONE_MEANS = {"workers": "all cores", "ingest.id_field": "the row number", "ingest.encoding": "detected"}
+# Groups whose fields are options without a prefix (--contains, --text-field); other nested groups get
+# their name as prefix (--align-max-gap).
+UNPREFIXED = ("verify", "ingest")
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*", re.I)
+
+
+def parse_size(text: str) -> int:
+    """A size such as ``50MB``, ``1.5G``, ``200k`` or ``1048576`` in bytes (K, M, G, T are powers of 1024)."""
+    m = _SIZE.fullmatch(text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 50MB, 200KB, 1GB)")
+    return int(float(m.group(1)) * 1024 ** " kmgt".index((m.group(2) or " ").lower()))
+
+
+def show_size(n: int) -> str:
+    for unit, power in (("GB", 3), ("MB", 2), ("KB", 1)):
+        if n % 1024**power == 0:
+            return f"{n // 1024**power}{unit}"
+    return str(n)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One field of ``ScanOptions`` (or of its nested parameter groups) as a CLI option."""
+
+    name: str  # dotted: "verify.contains"
+    flag: str  # "--contains"
+    kind: str  # int, float, str, bool, size
+    default: Any  # the dataclass default
+
+    @property
+    def dest(self) -> str:
+        return "param_" + self.name.replace(".", "__")
+
+
+def show_default(p: Param, default: Any) -> str:
+    """A default as ``--help`` shows it: ``50MB``, ``all cores``, ``0.8``."""
+    if default is None:
+        return NONE_MEANS.get(p.name, "none")
+    if p.kind == "size":
+        return show_size(default)
+    if p.kind == "bool":
+        return "on" if default else "off"
+    return str(default)
+
+
+def _kind(name: str, hint: Any, default: Any) -> str | None:
+    if name.endswith("max_file_size"):
+        return "size"
+    if isinstance(default, bool):
+        return "bool"
+    union = isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
+    args = typing.get_args(hint) if union else ()
+    base = next((a for a in args if a is not type(None)), hint)
+    for kind in (bool, int, float, str):
+        if base is kind or isinstance(default, kind):
+            return kind.__name__
+    return None
+
+
+def scan_params() -> list[Param]:
+    """The CLI options generated from ``ScanOptions`` and its nested parameter groups."""
+    from ..options import ScanOptions
+
+    params: list[Param] = []
+
+    def walk(cls: type, instance: Any, prefix: str, flag_prefix: str) -> None:
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            value = getattr(instance, f.name)
+            name = prefix + f.name
+            if dataclasses.is_dataclass(value):
+                walk(type(value), value, name + ".", "" if f.name in UNPREFIXED else f.name + "-")
+                continue
+            kind = _kind(name, hints.get(f.name), value)
+            if kind is not None:
+                params.append(Param(name, "--" + (flag_prefix + f.name).replace("_", "-"), kind, value))
+
+    walk(ScanOptions, ScanOptions(), "", "")
+    return params
+
+
+def _number(kind: type, what: str, valid: Callable[[Any], bool], problem: str) -> Callable[[str], Any]:
+    """An argparse type: ``kind(text)``, which must be ``valid``; otherwise a one-line reason."""
+
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if not valid(value):
+            raise argparse.ArgumentTypeError(f"{text} {problem}")
+        return value
+
+    return convert
+
+
+_threshold = _number(float, "a number", lambda v: 0.0 <= v <= 1.0, "is not a share between 0 and 1")
+_count = _number(int, "a whole number", lambda v: v >= 0, "is negative")
+
+
+CONVERT: dict[str, Callable[[str], Any]] = {"size": parse_size, "float": _threshold, "int": _count, "str": str}
+METAVAR = {"size": "SIZE", "float": "SHARE", "int": "N", "str": "NAME"}
+
+
+def add_param_options(
+    parser: argparse.ArgumentParser, params: list[Param], defaults: dict[str, tuple[Any, str]] | None = None
+) -> None:
+    """The parameter options, in one group. ``defaults``: a command's own default for a parameter, with the
+    note shown after it (``{"batch_docs": (INDEX_BATCH_DOCS, " when adding")}``)."""
+    defaults = defaults or {}
+    group = parser.add_argument_group("scan parameters (see README, Parameters)")
+    for p in params:
+        text = PARAM_HELP.get(p.name, p.name.replace("_", " ").replace(".", ": "))
+        default, note = defaults.get(p.name, (p.default, ""))
+        if p.kind == "bool":
+            action = "store_false" if default else "store_true"
+            flag = p.flag.replace("--", "--no-", 1) if default else p.flag
+            group.add_argument(flag, dest=p.dest, action=action, default=default, help=text)
+            continue
+        group.add_argument(
+            p.flag,
+            dest=p.dest,
+            type=CONVERT[p.kind],
+            default=default,
+            metavar=METAVAR[p.kind],
+            help=f"{text} (default: {show_default(p, default)}{note})",
+        )
+
+
+def build_options(args: argparse.Namespace, params: list[Param]) -> Any:
+    """``ScanOptions`` from the parsed options."""
+    from ..options import ScanOptions
+
+    groups: dict[str, dict[str, Any]] = {"": {}}
+    for p in params:
+        group, _, field_name = p.name.rpartition(".")
+        groups.setdefault(group, {})[field_name] = getattr(args, p.dest, p.default)
+    options = ScanOptions()
+    try:
+        nested = {g: dataclasses.replace(getattr(options, g), **vals) for g, vals in groups.items() if g}
+        return dataclasses.replace(options, **groups[""], **nested)
+    except (TypeError, ValueError) as e:
+        raise UsageError(f"invalid scan parameters: {shown(e)}") from None

@@ -1,0 +1,72 @@
+"""``dedup scan INPUT``: clusters of copies in a folder (or a file) of articles.
+
+``scan INPUT --index LOCATION`` runs through ``run`` too, with the index's scanner (``cli.index``): the
+same checks, messages, outputs and exit codes, the indexed articles added to the comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .common import EXIT_ERROR, EXIT_OK, UsageError, input_path, progress, say, shown, warn_skipped
+from .output import add_output_options, plan, put_out, scan_result
+from .params import Param, add_param_options, build_options
+
+# A scan of ``source`` with ``options``: the result, and how many of its articles ``source`` gave.
+Scanner = Callable[[Path, Any, argparse.Namespace], tuple[Any, int]]
+
+
+def add_parser(sub: Any, common: argparse.ArgumentParser, params: list[Param]) -> argparse.ArgumentParser:
+    s = sub.add_parser(
+        "scan",
+        parents=[common],
+        help="find clusters of copies in a folder of articles",
+        description="Find clusters of copies in a folder of articles. stdout gets the --format output; "
+        "stderr gets progress (on a terminal), warnings about skipped files and errors.",
+    )
+    s.add_argument("folder", metavar="INPUT", help="folder of articles, searched recursively (or one file of them)")
+    add_output_options(s, table="a table of clusters", default="table", shown_default="table")
+    s.add_argument("--strict", action="store_true", help="exit 1 when any input file was skipped")
+    add_param_options(s, params)
+    return s
+
+
+def run_scan(source: Path, options: Any, args: argparse.Namespace) -> Any:
+    """The pipeline's scan with progress on stderr."""
+    from ..pipeline import scan
+
+    with progress(args) as on_progress:
+        return scan(source, options, progress=on_progress)
+
+
+def pipeline_scanner(source: Path, options: Any, args: argparse.Namespace) -> tuple[Any, int]:
+    result = run_scan(source, options, args)
+    return result, len(result.documents_frame)
+
+
+def warn_result_skipped(result: Any, args: argparse.Namespace) -> int:
+    """A warning per input the scan skipped, and a count when there are several; return how many."""
+    from ..output import skipped_files
+
+    skipped = warn_skipped(skipped_files(result), args)
+    if skipped > 1 and not args.quiet:
+        say(f"dedup: {skipped} files skipped")
+    return skipped
+
+
+def run(args: argparse.Namespace, params: list[Param], scanner: Scanner = pipeline_scanner) -> int:
+    source = input_path(args.folder)
+    output_plan = plan(args)
+    options = build_options(args, params)
+    result, articles = scanner(source, options, args)
+    skipped = warn_result_skipped(result, args)
+    if articles == 0:
+        raise UsageError(f"{shown(args.folder)}: no readable articles found")
+    put_out(scan_result(result), output_plan, args.format, args)
+    if args.strict and skipped:
+        say(f"dedup: error: {skipped} input file{'s' * (skipped != 1)} skipped (--strict)")
+        return EXIT_ERROR
+    return EXIT_OK
