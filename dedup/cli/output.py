@@ -85,10 +85,9 @@ def scan_result(result: Any) -> Result:
 
     from ..output import result_dict
     from ..report import clusters_table
-    from ..tables import all_tables, documents_frame
 
     data = cache(lambda: result_dict(result))
-    return Result(data, lambda: all_tables(result), lambda: documents_frame(result), clusters_table)
+    return Result(data, result.tables, lambda: result.documents_frame, clusters_table)
 
 
 def dict_result(data: dict[str, Any], extra: dict[str, Any], table: Callable[[dict[str, Any]], Any]) -> Result:
