@@ -51,7 +51,7 @@ from benchmarks.wire import DERIVED, LENGTH_BUCKETS, REUSE_MIN, SHARE_BUCKETS, g
 from benchmarks.wire import share_bucket as _share_bucket
 from benchmarks.wire import summarize as summarize_corpus
 
-__all__ = ["baseline_pairs", "main", "print_layouts", "print_report", "score"]
+__all__ = ["baseline_pairs", "lsh_pairs", "main", "minhashes", "print_layouts", "print_report", "score"]
 
 BASELINE_THRESHOLD = 0.3
 BASELINE_PERM = 128
@@ -347,9 +347,9 @@ def score(truth: dict, result: dict) -> dict[str, Any]:
 # --------------------------------------------------------------------------- baseline
 
 
-def baseline_pairs(folder: Path, names: list[str]) -> dict[frozenset[str], str]:
-    """Plain datasketch MinHash-LSH (threshold 0.3, 128 permutations) on word 5-grams of each body."""
-    from datasketch import MinHash, MinHashLSH
+def minhashes(folder: Path, names: list[str], num_perm: int = BASELINE_PERM) -> list:
+    """datasketch MinHashes (``num_perm`` permutations) of the word 5-grams of ``text.split()`` of each file's body."""
+    from datasketch import MinHash
 
     sets = []
     for name in names:
@@ -359,17 +359,26 @@ def baseline_pairs(folder: Path, names: list[str]) -> dict[frozenset[str], str]:
             sets.append([" ".join(words).encode("utf-8")] if words else [b""])
         else:
             sets.append([" ".join(words[i : i + 5]).encode("utf-8") for i in range(len(words) - 4)])
-    hashes = MinHash.bulk(sets, num_perm=BASELINE_PERM)
-    lsh = MinHashLSH(threshold=BASELINE_THRESHOLD, num_perm=BASELINE_PERM)
+    return MinHash.bulk(sets, num_perm=num_perm)
+
+
+def lsh_pairs(names: list[str], hashes: list, threshold: float, num_perm: int = BASELINE_PERM) -> set[frozenset[str]]:
+    """Every candidate pair of a ``MinHashLSH(threshold)`` over the MinHashes (each document queried)."""
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     with lsh.insertion_session() as session:
         for name, m in zip(names, hashes, strict=True):
             session.insert(name, m)
-    out: dict[frozenset[str], str] = {}
+    out: set[frozenset[str]] = set()
     for name, m in zip(names, hashes, strict=True):
-        for other in lsh.query(m):
-            if other != name:
-                out[frozenset((name, other))] = "lsh"
+        out.update(frozenset((name, other)) for other in lsh.query(m) if other != name)
     return out
+
+
+def baseline_pairs(folder: Path, names: list[str]) -> dict[frozenset[str], str]:
+    """Plain datasketch MinHash-LSH (threshold 0.3, 128 permutations) on word 5-grams of each body."""
+    return dict.fromkeys(lsh_pairs(names, minhashes(folder, names), BASELINE_THRESHOLD), "lsh")
 
 
 def _body_start(text: str) -> int:
