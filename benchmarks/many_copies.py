@@ -47,6 +47,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -407,24 +408,24 @@ def score(truth: dict, result: dict) -> dict[str, Any]:
             rel = by_pair.get(frozenset((d, case["source"])), "none")
             relations[truth["documents"][d]["category"]][rel] += 1
     out["source_pair_relations"] = {c: dict(sorted(relations[c].items())) for c in CATEGORIES}
-    out["paragraph_labels"] = _labels(truth, result)
+    out["paragraph_labels"] = label_shares(truth, result, lambda d, p: d["category"] or d["role"])
     return out
 
 
-def _labels(truth: dict, result: dict) -> dict[str, dict[str, float]]:
-    """Share of characters of sources' and derivatives' paragraphs per label dedup gave them, by role/category."""
+def label_shares(truth: dict, result: dict, group: Callable[[dict, dict], str]) -> dict[str, dict[str, float]]:
+    """Share of the characters of the truth's paragraphs per label dedup gave them, per ``group(doc, paragraph)``."""
     got: dict[str, list[tuple[int, int, str]]] = {}
     for d in result.get("documents") or []:
         if d.get("paragraphs") is not None:
             got[str(d.get("id"))] = [(int(p["start"]), int(p["end"]), str(p.get("label"))) for p in d["paragraphs"]]
     chars: dict[str, Counter[str]] = defaultdict(Counter)
     for name, d in truth["documents"].items():
-        group = d["category"] or d["role"]
         for p in d["paragraphs"]:
+            g = group(d, p)
             for s, e, lab in got.get(name, []):
                 ov = min(e, p["end"]) - max(s, p["start"])
                 if ov > 0:
-                    chars[group][lab] += ov
+                    chars[g][lab] += ov
     return {
         g: {lab: round(v / max(1, sum(c.values())), 4) for lab, v in sorted(c.items())}
         for g, c in sorted(chars.items())
