@@ -359,3 +359,32 @@ def test_press_release_corpus_and_scorer(tmp_path):
             "partial",
             "none",
         )
+
+
+def test_accuracy_corpus_layouts(tmp_path):
+    from benchmarks import accuracy, corpus
+    from benchmarks.layouts import read_written
+
+    plain = corpus.generate(tmp_path / "plain", 40, seed=4)
+    assert "layout" not in plain  # the default corpus is written as it always was
+    for layout in ("meta", "wrapped"):
+        truth = corpus.generate(tmp_path / layout, 40, seed=4, layout=layout)
+        assert truth["layout"] == layout and corpus.check_corpus(tmp_path / layout) == []
+        for name, doc in truth["documents"].items():
+            text, before = read_written(tmp_path / layout / name), read_written(tmp_path / "plain" / name)
+            if layout == "meta":
+                assert re.match(r"---\ndate: \S+\nsite: \S+\nurl: https://\S+\n---\n", text), name
+            else:
+                assert "\n" not in text.replace("\r\n", "")
+                assert all(len(line) <= 72 or " " not in line for line in text.split("\r\n")), name
+            for p, q in zip(doc["paragraphs"], plain["documents"][name]["paragraphs"], strict=True):
+                assert p["label"] == q["label"]
+                assert " ".join(text[p["start"] : p["end"]].split()) == " ".join(before[q["start"] : q["end"]].split())
+        for s in truth["spans"]:
+            a = read_written(tmp_path / layout / s["a"])[s["a_start"] : s["a_end"]]
+            assert a and a == a.strip()
+    out = tmp_path / "acc.json"
+    assert accuracy.main(["--docs", "40", "--seed", "4", "--layouts", "plain,wrapped", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["layouts"] == ["plain", "wrapped"] and set(data["metrics"]) == {"plain", "wrapped"}
+    assert all({"pairs", "clusters", "paragraphs", "passages"} <= m.keys() for m in data["metrics"].values())
