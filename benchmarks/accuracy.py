@@ -554,7 +554,7 @@ def print_layouts(by_layout: dict[str, dict], console: Any = None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from benchmarks import corpus as corpus_mod
-    from benchmarks.layouts import parse_layouts, read_written
+    from benchmarks.layouts import layout_results, parse_layouts, read_written, save_results
 
     p = argparse.ArgumentParser(prog="python -m benchmarks.accuracy", description=__doc__.split("\n\n")[0])
     p.add_argument("--docs", type=int, default=3000, help="documents to generate (default 3000)")
@@ -632,15 +632,9 @@ def main(argv: list[str] | None = None) -> int:
                 "summary": summary,
             },
             "scan": method,
-            "layouts": layouts,
-            "timings": {k: round(v, 3) for k, v in timings_by[layouts[0]].items()}
-            if one
-            else {lay: {k: round(v, 3) for k, v in t.items()} for lay, t in timings_by.items()},
-            "metrics": by_layout[layouts[0]] if one else by_layout,
+            **layout_results(layouts, timings_by, by_layout, one=one),
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
+        save_results(args.json, out)
     return 0
 
 

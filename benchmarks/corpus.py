@@ -53,7 +53,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from benchmarks.layouts import LAYOUTS, read_written
+from benchmarks.layouts import LAYOUTS, front_matter, read_written
 
 __all__ = [
     "LABELS",
@@ -1706,7 +1706,7 @@ def _relayout(gen: _Generator, truth: dict, layout: str) -> tuple[dict[str, str]
             else:
                 date = dates.get(name) or datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(366))
             url = f"https://{site}/news/{rng.getrandbits(40):010x}"
-            head = f"---\ndate: {date.isoformat()}\nsite: {site}\nurl: {url}\n---\n"
+            head = front_matter(date.isoformat(), site, url)
             texts[name] = head + gen.texts[name]
             moves[name] = partial(operator.add, len(head))
     else:

@@ -40,11 +40,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
 import re
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -52,11 +50,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.accuracy import run_scan
 from benchmarks.corpus import DATA
-from benchmarks.layouts import LAYOUTS, hex_name, lay_out, parse_layouts, write_text
+from benchmarks.layouts import (
+    add_layout_args,
+    flat_names,
+    front_matter,
+    lay_out,
+    run_scorer,
+    write_text,
+)
 from benchmarks.wire import _NUMBER, _PAPER_A, _PAPER_B, _QUOTES, _entities, _Generator, _grams, _tokens, _words
-from benchmarks.wire_accuracy import _git_commit, lsh_pairs, minhashes
+from benchmarks.wire_accuracy import lsh_pairs, minhashes
 
 __all__ = ["CATEGORIES", "THRESHOLDS", "generate", "main", "score", "score_lsh"]
 
@@ -240,23 +244,14 @@ def generate(out_dir: str | Path, cases: int = 10, seed: int = 0, *, layout: str
     """Write a many-copies corpus to ``out_dir`` (empty, or an earlier one) and return its truth."""
     if cases < 1:
         raise ValueError("cases must be at least 1")
-    if layout not in LAYOUTS:
-        raise ValueError(f"no such layout {layout!r}")
     c = _Cases(int(cases), int(seed), Path(data))
     c.run()
-    out = Path(out_dir)
-    _prepare(out)
-    rng = random.Random(f"many-copies-layout-{seed}")
-    used: set[str] = set()
-    names = [hex_name(rng, used) for _ in c.docs]
+    out, rng, names = flat_names(out_dir, BENCHMARK, layout, f"many-copies-layout-{seed}", len(c.docs))
     src_grams = {case["case"]: _grams(_tokens("\n".join(c.docs[case["source"]]["paras"]))) for case in c.cases}
     heads = _front_matter(c, rng) if layout == "meta" else {}
     documents = {}
     for d, name in zip(c.docs, names, strict=True):
-        text, spans = lay_out(d["paras"], "plain" if layout == "meta" else layout, rng)
-        if layout == "meta":  # the same text under front matter naming its site (a site per copier)
-            head = heads[d["n"]]
-            text, spans = head + text, [(a + len(head), b + len(head)) for a, b in spans]
+        text, spans = lay_out(d["paras"], layout, rng, heads.get(d["n"], ""))
         write_text(out / name, text, layout)
         full = "\n".join(d["paras"])
         documents[name] = {
@@ -308,23 +303,8 @@ def _front_matter(c: _Cases, rng: random.Random) -> dict[int, str]:
         site = site_of.get(n) or rng.choice(sites)
         date = day.get(n) or base + timedelta(days=rng.randrange(366))
         url = f"https://{site}/news/{rng.getrandbits(40):010x}"
-        out[n] = f"---\ndate: {date.isoformat()}\nsite: {site}\nurl: {url}\n---\n"
+        out[n] = front_matter(date.isoformat(), site, url)
     return out
-
-
-def _prepare(out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    entries = list(out.iterdir())
-    if not entries:
-        return
-    try:
-        ours = json.loads((out / TRUTH_NAME).read_text(encoding="utf-8")).get("benchmark") == BENCHMARK
-    except (OSError, ValueError, AttributeError):
-        ours = False
-    if not ours or any(not p.is_file() for p in entries):
-        raise FileExistsError(f"{out}: not empty and not an earlier {BENCHMARK} corpus; refusing to write into it")
-    for p in entries:
-        p.unlink()
 
 
 # --------------------------------------------------------------------------- scoring
@@ -537,60 +517,16 @@ def print_report(by_layout: dict[str, dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.many_copies", description=__doc__.split("\n\n")[0])
     p.add_argument("--cases", type=int, default=10, help="source texts, each with 3-50 derivatives (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
-    p.add_argument("--layouts", default="plain", help="plain, wrapped and/or meta, comma-separated (default plain)")
-    p.add_argument("--generate", type=Path, metavar="DIR", help="only write the corpus to DIR")
-    p.add_argument("--layout", default="plain", choices=LAYOUTS, help="with --generate")
-    p.add_argument("--json", type=Path, help="write the metrics here as JSON")
+    add_layout_args(p)
     args = p.parse_args(argv)
-    if args.generate:
-        truth = generate(args.generate, args.cases, args.seed, layout=args.layout)
-        print(json.dumps(summarize(truth), indent=1))
-        return 0
-    try:
-        layouts = parse_layouts(args.layouts)
-    except ValueError as e:
-        print(f"many_copies: error: {e}", file=sys.stderr)
-        return 2
-    load = {"start": [round(x, 2) for x in os.getloadavg()]}
-    by_layout: dict[str, dict] = {}
-    timings: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory(prefix="dedup-many-") as tmp:
-        for layout in layouts:
-            tm: dict[str, float] = {}
-            t0 = time.perf_counter()
-            folder = Path(tmp) / layout
-            truth = generate(folder, args.cases, args.seed, layout=layout)
-            tm["generate"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            result = run_scan(folder, "library")
-            tm["scan"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            by_layout[layout] = {"dedup": score(truth, result), "datasketch": score_lsh(truth, folder)}
-            tm["score"] = time.perf_counter() - t0
-            timings[layout] = {k: round(v, 3) for k, v in tm.items()}
-    load["end"] = [round(x, 2) for x in os.getloadavg()]
-    summary = summarize(truth)
-    print_report(by_layout)
-    print(
-        f"corpus: {summary['documents']} documents, {summary['cases']} cases, seed {args.seed}, derivatives per case "
-        f"{summary['derivatives_per_case']}; timings {timings}; load {load['start']} -> {load['end']}"
-    )
-    if args.json:
-        out = {
-            "benchmark": BENCHMARK,
-            "corpus": {"cases": args.cases, "seed": args.seed, "summary": summary},
-            "scan": "library",
-            "git": _git_commit(),
-            "load_average": load,
-            "layouts": layouts,
-            "timings": timings,
-            "metrics": by_layout,
-        }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
-    return 0
+
+    def measure(truth: dict, folder: Path, result: dict, tm: dict[str, float]) -> dict:
+        t0 = time.perf_counter()
+        out = {"dedup": score(truth, result), "datasketch": score_lsh(truth, folder)}
+        tm["score"] = time.perf_counter() - t0
+        return out
+
+    return run_scorer(args, BENCHMARK, {"cases": args.cases}, generate, summarize, measure, print_report)
 
 
 if __name__ == "__main__":

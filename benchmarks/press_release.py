@@ -34,24 +34,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.accuracy import run_scan
 from benchmarks.corpus import DATA
-from benchmarks.layouts import LAYOUTS, hex_name, lay_out, parse_layouts, write_text
+from benchmarks.layouts import (
+    add_layout_args,
+    flat_names,
+    front_matter,
+    lay_out,
+    run_scorer,
+    write_text,
+)
 from benchmarks.many_copies import label_shares
 from benchmarks.wire import _Generator, _grams, _Site, _tokens, _words
-from benchmarks.wire_accuracy import _git_commit
 
 __all__ = ["SHARE_MIN", "generate", "main", "score"]
 
@@ -142,30 +145,21 @@ class _Releases:
 
 def _front(site: _Site, rng: random.Random) -> str:
     date = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(366), minutes=rng.randrange(1440))
-    url = f"https://{site.domain}/news/{rng.getrandbits(40):010x}"
-    return f"---\ndate: {date.isoformat()}\nsite: {site.domain}\nurl: {url}\n---\n"
+    return front_matter(date.isoformat(), site.domain, f"https://{site.domain}/news/{rng.getrandbits(40):010x}")
 
 
 def generate(out_dir: str | Path, releases: int = 30, seed: int = 0, *, layout: str = "plain", data: Path = DATA):
     """Write a press-release corpus to ``out_dir`` (empty, or an earlier one) and return its truth."""
     if releases < 1:
         raise ValueError("releases must be at least 1")
-    if layout not in LAYOUTS:
-        raise ValueError(f"no such layout {layout!r}")
     g = _Releases(int(releases), int(seed), Path(data))
     g.run()
-    out = Path(out_dir)
-    _prepare(out)
-    rng = random.Random(f"press-release-layout-{seed}")
-    used: set[str] = set()
-    names = [hex_name(rng, used) for _ in g.docs]
+    out, rng, names = flat_names(out_dir, BENCHMARK, layout, f"press-release-layout-{seed}", len(g.docs))
     documents = {}
     grams = []
     for d, name in zip(g.docs, names, strict=True):
-        text, spans = lay_out([t for t, _ in d["paras"]], "plain" if layout == "meta" else layout, rng)
-        if layout == "meta":
-            head = _front(d["site"], rng)
-            text, spans = head + text, [(a + len(head), b + len(head)) for a, b in spans]
+        head = _front(d["site"], rng) if layout == "meta" else ""
+        text, spans = lay_out([t for t, _ in d["paras"]], layout, rng, head)
         write_text(out / name, text, layout)
         article = "\n".join(t for t, k in d["paras"] if k not in ("template", "related"))
         grams.append(_grams(_tokens(article)))
@@ -200,21 +194,6 @@ def generate(out_dir: str | Path, releases: int = 30, seed: int = 0, *, layout: 
     }
     (out / TRUTH_NAME).write_text(json.dumps(truth, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
     return truth
-
-
-def _prepare(out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    entries = list(out.iterdir())
-    if not entries:
-        return
-    try:
-        ours = json.loads((out / TRUTH_NAME).read_text(encoding="utf-8")).get("benchmark") == BENCHMARK
-    except (OSError, ValueError, AttributeError):
-        ours = False
-    if not ours or any(not p.is_file() for p in entries):
-        raise FileExistsError(f"{out}: not empty and not an earlier {BENCHMARK} corpus; refusing to write into it")
-    for p in entries:
-        p.unlink()
 
 
 # --------------------------------------------------------------------------- scoring
@@ -358,65 +337,19 @@ def print_report(by_layout: dict[str, dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.press_release", description=__doc__.split("\n\n")[0])
     p.add_argument("--releases", type=int, default=30, help="press releases, each run by 3-10 sites (default 30)")
-    p.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
-    p.add_argument("--layouts", default="plain", help="plain, wrapped and/or meta, comma-separated (default plain)")
     p.add_argument("--diff-sample", type=int, default=8, help="positives checked with dedup diff (default 8; 0: none)")
-    p.add_argument("--generate", type=Path, metavar="DIR", help="only write the corpus to DIR")
-    p.add_argument("--layout", default="plain", choices=LAYOUTS, help="with --generate")
-    p.add_argument("--json", type=Path, help="write the metrics here as JSON")
+    add_layout_args(p)
     args = p.parse_args(argv)
-    if args.generate:
-        truth = generate(args.generate, args.releases, args.seed, layout=args.layout)
-        print(json.dumps(summarize(truth), indent=1))
-        return 0
-    try:
-        layouts = parse_layouts(args.layouts)
-    except ValueError as e:
-        print(f"press_release: error: {e}", file=sys.stderr)
-        return 2
-    load = {"start": [round(x, 2) for x in os.getloadavg()]}
-    by_layout: dict[str, dict] = {}
-    timings: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory(prefix="dedup-press-") as tmp:
-        for layout in layouts:
-            tm: dict[str, float] = {}
+
+    def measure(truth: dict, folder: Path, result: dict, tm: dict[str, float]) -> dict:
+        m: dict[str, Any] = {"score": score(truth, result)}
+        if args.diff_sample > 0:
             t0 = time.perf_counter()
-            folder = Path(tmp) / layout
-            truth = generate(folder, args.releases, args.seed, layout=layout)
-            tm["generate"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            result = run_scan(folder, "library")
-            tm["scan"] = time.perf_counter() - t0
-            m: dict[str, Any] = {"score": score(truth, result)}
-            if args.diff_sample > 0:
-                t0 = time.perf_counter()
-                m["diff"] = diff_check(truth, result, folder, args.diff_sample, args.seed)
-                tm["diff"] = time.perf_counter() - t0
-            by_layout[layout] = m
-            timings[layout] = {k: round(v, 3) for k, v in tm.items()}
-    load["end"] = [round(x, 2) for x in os.getloadavg()]
-    summary = summarize(truth)
-    print_report(by_layout)
-    print(
-        f"corpus: {summary['documents']} documents, {summary['releases']} releases on {summary['sites']} sites, "
-        f"seed {args.seed}, {summary['positives']} positive pairs; timings {timings}; "
-        f"load {load['start']} -> {load['end']}"
-    )
-    if args.json:
-        out = {
-            "benchmark": BENCHMARK,
-            "corpus": {"releases": args.releases, "seed": args.seed, "summary": summary},
-            "scan": "library",
-            "git": _git_commit(),
-            "load_average": load,
-            "layouts": layouts,
-            "timings": timings,
-            "metrics": by_layout,
-        }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
-    return 0
+            m["diff"] = diff_check(truth, result, folder, args.diff_sample, args.seed)
+            tm["diff"] = time.perf_counter() - t0
+        return m
+
+    return run_scorer(args, BENCHMARK, {"releases": args.releases}, generate, summarize, measure, print_report)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.accuracy import run_scan
-from benchmarks.layouts import parse_layouts, read_written
+from benchmarks.layouts import layout_results, parse_layouts, read_written, save_results
 from benchmarks.wire import DERIVED, LENGTH_BUCKETS, REUSE_MIN, SHARE_BUCKETS, generate, length_bucket, load_truth
 from benchmarks.wire import share_bucket as _share_bucket
 from benchmarks.wire import summarize as summarize_corpus
@@ -630,16 +630,9 @@ def main(argv: list[str] | None = None) -> int:
             "scan": method,
             "git": _git_commit(),
             "load_average": load,
-            "layouts": layouts,
-            # One layout asked the old way: the old schema. With --layouts: metrics and timings per layout.
-            "timings": {k: round(v, 3) for k, v in timings_by[layouts[0]].items()}
-            if one
-            else {lay: {k: round(v, 3) for k, v in t.items()} for lay, t in timings_by.items()},
-            "metrics": by_layout[layouts[0]] if one else by_layout,
+            **layout_results(layouts, timings_by, by_layout, one=one),
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
+        save_results(args.json, out)
     return 0
 
 
