@@ -14,7 +14,8 @@ Beside them, 1–3 texts per case written *independently* on the same event: ano
 names and numbers are replaced by the case's, holding ONE quotation sentence of the story verbatim (the same
 quotation in all of them): they must pair with nothing of the case. And unrelated *fillers* (other real
 text), a few real sentences recurring as stock lines in many unrelated fillers and heavy rewrites, as stock
-phrases do in news.
+phrases do in news; and one long page (a digest, a live page: 1,000-4,000 words of other real text) per four
+cases, holding a verbatim excerpt (30-60 % of the story) of each of 3-6 cases' sources.
 
 Everything is written plain (``benchmarks.layouts``: no metadata, one flat folder, random names; ``wrapped``
 also on request; ``meta`` for comparison: the same files with front matter giving each copier a site of its
@@ -24,10 +25,11 @@ case's source, measured on the generated text.
 
 The scorer (``python -m benchmarks.many_copies``) scans the folder with ``dedup.scan`` and reports per category
 the share of derivatives paired with their source (any relation: exact, near-duplicate, contains, partial) and
-clustered with it, the independent texts paired with their case (must be 0) and pair precision; the same for a
-datasketch pipeline (word 5-grams of ``text.split()``, 128 permutations, every ``MinHashLSH`` candidate a pair)
-at thresholds 0.1 … 0.9, with datasketch's best threshold per category (the highest recall among thresholds
-that pair no independent text; else the fewest such pairs).
+clustered with it, the same for each (long page, source of an excerpt it holds) as ``digest``, the
+independent texts paired with their case (must be 0) and pair precision; the same for a datasketch pipeline
+(word 5-grams of ``text.split()``, 128 permutations, every ``MinHashLSH`` candidate a pair) at thresholds
+0.1 … 0.9, with datasketch's best threshold per category (the highest recall among thresholds that pair no
+independent text; else the fewest such pairs).
 
 Usage::
 
@@ -67,9 +69,12 @@ __all__ = ["CATEGORIES", "THRESHOLDS", "generate", "main", "score", "score_lsh"]
 BENCHMARK = "many_copies"
 TRUTH_NAME = "truth.json"
 CATEGORIES = ("cut-paste", "light", "heavy")
+GROUPS = ("all", *CATEGORIES, "digest")  # "all": the derivatives; "digest": (long page, source) pairs
 COPIES = (3, 50)
 INDEPENDENT = (1, 3)
 FILLERS_PER_CASE = 2
+DIGESTS_PER_CASE = 0.25  # long pages holding excerpts of several cases
+DIGEST_CASES = (3, 6)
 STOCK_LINES = 4
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 NUM_PERM = 128
@@ -230,6 +235,24 @@ class _Cases:
                 sents.insert(rng.randint(0, len(sents)), s)
             self._doc(None, "filler", None, [self._headline()] + self._grouped(sents))
         self.stock = stock
+        self.digests: list[dict] = []
+        for _ in range(max(1, round(DIGESTS_PER_CASE * self.n_cases))):
+            self._digest(stories)
+
+    def _digest(self, stories: list[list[str]]) -> None:
+        """A long page (a digest, a live page) of other real text holding verbatim excerpts of 3-6 cases' stories."""
+        rng = self.rng
+        picked = sorted(rng.sample(range(len(stories)), min(len(stories), rng.randint(*DIGEST_CASES))))
+        body = [self._headline()]
+        for k in picked:
+            body += self._grouped(self.gen.pool.sentences(rng.randint(250, 700)))
+            story = stories[k]
+            size = max(3, round(len(story) * rng.uniform(0.3, 0.6)))
+            start = rng.randint(0, max(0, len(story) - size))
+            body += self._grouped(story[start : start + size])
+        body += self._grouped(self.gen.pool.sentences(rng.randint(250, 700)))
+        n = self._doc(None, "digest", None, body)["n"]
+        self.digests.append({"n": n, "cases": picked})
 
     def _sentence_groups(self, story: list[str]) -> list[list[str]]:
         out, i = [], 0
@@ -249,6 +272,9 @@ def generate(out_dir: str | Path, cases: int = 10, seed: int = 0, *, layout: str
     out, rng, names = flat_names(out_dir, BENCHMARK, layout, f"many-copies-layout-{seed}", len(c.docs))
     src_grams = {case["case"]: _grams(_tokens("\n".join(c.docs[case["source"]]["paras"]))) for case in c.cases}
     heads = _front_matter(c, rng) if layout == "meta" else {}
+    full_text = {d["n"]: "\n".join(d["paras"]) for d in c.docs}
+    digest_grams = {g["n"]: _grams(_tokens(full_text[g["n"]])) for g in c.digests}
+    in_digest = {g["n"]: g["cases"] for g in c.digests}
     documents = {}
     for d, name in zip(c.docs, names, strict=True):
         text, spans = lay_out(d["paras"], layout, rng, heads.get(d["n"], ""))
@@ -260,6 +286,7 @@ def generate(out_dir: str | Path, cases: int = 10, seed: int = 0, *, layout: str
             "category": d["category"],
             "words": _words(full),
             "share": round(_share(full, src_grams[d["case"]]), 4) if d["case"] is not None else None,
+            **({"cases": in_digest[d["n"]]} if d["n"] in in_digest else {}),
             "paragraphs": [{"start": a, "end": b} for a, b in spans],
         }
     truth = {
@@ -276,6 +303,16 @@ def generate(out_dir: str | Path, cases: int = 10, seed: int = 0, *, layout: str
                 "quote": k["quote"],
             }
             for k in c.cases
+        ],
+        "digests": [
+            {
+                "name": names[g["n"]],
+                "cases": g["cases"],
+                "source_share": [
+                    round(_share(full_text[c.cases[k]["source"]], digest_grams[g["n"]]), 4) for k in g["cases"]
+                ],
+            }
+            for g in c.digests
         ],
         "stock_lines": c.stock,
     }
@@ -326,6 +363,11 @@ def _clusters(result: dict) -> dict[str, Any]:
     return out
 
 
+def _cases_of(doc: dict) -> set[int]:
+    """The cases a document belongs to: its own, or (a digest) those it holds excerpts of."""
+    return {doc["case"]} if doc["case"] is not None else set(doc.get("cases", ()))
+
+
 def score_pairs(truth: dict, pairs: set[frozenset[str]], assign: dict[str, Any] | None = None) -> dict[str, Any]:
     """Per category the derivatives paired (and clustered) with their source; independents paired; precision."""
     docs = truth["documents"]
@@ -343,6 +385,11 @@ def score_pairs(truth: dict, pairs: set[frozenset[str]], assign: dict[str, Any] 
             k = sum(frozenset((i, f)) in pairs for f in family)
             indep_pairs += k
             indep_docs += k > 0
+    for g in truth.get("digests", []):  # a long page with an excerpt of each of its cases' sources
+        for k in g["cases"]:
+            src = truth["cases"][k]["source"]
+            clustered = assign is not None and g["name"] in assign and assign.get(src) == assign[g["name"]]
+            hits["digest"].append((frozenset((g["name"], src)) in pairs, clustered))
     correct = wrong = 0
     wrong_kinds: Counter[str] = Counter()
     for pair in pairs:
@@ -350,7 +397,7 @@ def score_pairs(truth: dict, pairs: set[frozenset[str]], assign: dict[str, Any] 
         da, db = docs.get(a), docs.get(b)
         if da is None or db is None:
             continue
-        same = da["case"] is not None and da["case"] == db["case"]
+        same = bool(_cases_of(da) & _cases_of(db))
         if same and "independent" not in (da["role"], db["role"]):
             correct += 1
         else:
@@ -358,7 +405,7 @@ def score_pairs(truth: dict, pairs: set[frozenset[str]], assign: dict[str, Any] 
             roles = "+".join(sorted((da["role"], db["role"])))
             wrong_kinds[("same case: " if same else "") + roles] += 1
     out: dict[str, Any] = {}
-    for g in ("all", *CATEGORIES):
+    for g in GROUPS:
         h = hits[g]
         out[g] = {
             "n": len(h),
@@ -418,7 +465,7 @@ def score_lsh(truth: dict, folder: Path, thresholds: tuple[float, ...] = THRESHO
     hashes = minhashes(folder, names, NUM_PERM)
     sweep = {f"{t:.1f}": score_pairs(truth, lsh_pairs(names, hashes, t, NUM_PERM)) for t in thresholds}
     best = {}
-    for g in ("all", *CATEGORIES):
+    for g in GROUPS:
 
         def key(t: str, g: str = g) -> tuple[int, float]:
             return (-sweep[t]["independent"]["pairs_with_case"], sweep[t][g]["paired"] or 0.0)
@@ -473,7 +520,7 @@ def print_report(by_layout: dict[str, dict]) -> None:
         t.add_column(f"clustered {layout}", justify="right")
     t.add_column("datasketch best (threshold)", justify="right")
     first = next(iter(by_layout.values()))
-    for g in ("all", *CATEGORIES):
+    for g in GROUPS:
         row = [g, str(first["dedup"][g]["n"])]
         for m in by_layout.values():
             row += [_fmt(m["dedup"][g]["paired"]), _fmt(m["dedup"][g]["clustered"])]
@@ -493,14 +540,14 @@ def print_report(by_layout: dict[str, dict]) -> None:
     console.print(t)
     s = Table(title="datasketch MinHashLSH sweep (first layout): paired with source / independent docs paired")
     s.add_column("threshold")
-    for g in ("all", *CATEGORIES):
+    for g in GROUPS:
         s.add_column(g, justify="right")
     s.add_column("independent", justify="right")
     s.add_column("precision", justify="right")
     for th, m in first["datasketch"]["thresholds"].items():
         s.add_row(
             th,
-            *(_fmt(m[g]["paired"]) for g in ("all", *CATEGORIES)),
+            *(_fmt(m[g]["paired"]) for g in GROUPS),
             str(m["independent"]["documents_paired"]),
             _fmt(m["pairs"]["precision"]),
         )

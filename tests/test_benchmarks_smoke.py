@@ -302,6 +302,11 @@ def test_many_copies_corpus_and_scorer(tmp_path):
             assert docs[name]["share"] < 0.2
     shares = {c: [d["share"] for d in docs.values() if d["category"] == c] for c in many_copies.CATEGORIES}
     assert min(shares["cut-paste"]) >= 0.5 and max(shares["heavy"]) < min(shares["cut-paste"])
+    # Long pages hold a verbatim excerpt of each of their cases' sources.
+    assert truth["digests"]
+    for g in truth["digests"]:
+        assert docs[g["name"]]["role"] == "digest" and docs[g["name"]]["words"] >= 1000
+        assert docs[g["name"]]["cases"] == g["cases"] and min(g["source_share"]) >= 0.2
     # Stock lines recur verbatim in several unrelated documents.
     assert any(sum(s in " ".join(t.split()) for t in texts.values()) >= 2 for s in truth["stock_lines"])
     for name, d in docs.items():
@@ -312,7 +317,7 @@ def test_many_copies_corpus_and_scorer(tmp_path):
     assert many_copies.main(["--cases", "1", "--seed", "2", "--layouts", "plain,meta", "--json", str(out)]) == 0
     data = json.loads(out.read_text())
     for m in data["metrics"].values():
-        assert {"all", *many_copies.CATEGORIES, "independent", "pairs"} <= m["dedup"].keys()
+        assert {*many_copies.GROUPS, "independent", "pairs"} <= m["dedup"].keys()
         assert set(m["datasketch"]["thresholds"]) == {f"{t:.1f}" for t in many_copies.THRESHOLDS}
         assert m["datasketch"]["best"]["all"]["threshold"] in many_copies.THRESHOLDS
 
