@@ -62,7 +62,7 @@ from benchmarks.layouts import (
     write_text,
 )
 from benchmarks.wire import _NUMBER, _PAPER_A, _PAPER_B, _QUOTES, _entities, _Generator, _grams, _tokens, _words
-from benchmarks.wire_accuracy import lsh_pairs, minhashes
+from benchmarks.wire_accuracy import _fmt, lsh_pairs, minhashes
 
 __all__ = ["CATEGORIES", "THRESHOLDS", "generate", "main", "score", "score_lsh"]
 
@@ -95,20 +95,31 @@ def _merge(a: str, b: str) -> str:
     return f"{a}, and {b}"
 
 
-class _Cases:
+class _Corpus:
+    """Documents (dicts numbered ``n`` in order) made of real text: the wire generator's pool, rewording,
+    grouping and sites, and a random stream of one seed."""
+
+    def __init__(self, seed: int, data: Path):
+        self.gen = _Generator(1, seed, data)
+        self.rng = random.Random(seed)
+        self.docs: list[dict] = []
+
+    def _add(self, **fields: Any) -> dict:
+        doc = {"n": len(self.docs), **fields}
+        self.docs.append(doc)
+        return doc
+
+
+class _Cases(_Corpus):
     """The documents of the corpus as (id, case, role, category, paragraphs) before they are laid out."""
 
     def __init__(self, cases: int, seed: int, data: Path):
-        self.gen = _Generator(1, seed, data)  # the wire generator's real-text pool, rewording and grouping
-        self.rng = random.Random(seed)
+        super().__init__(seed, data)
         self.n_cases = cases
-        self.docs: list[dict] = []
         self.cases: list[dict] = []
 
     def _doc(self, case: int | None, role: str, category: str | None, paras: list[str]) -> dict:
-        doc = {"n": len(self.docs), "case": case, "role": role, "category": category, "paras": paras}
-        self.docs.append(doc)
-        return doc
+        return self._add(case=case, role=role, category=category, paras=paras)
 
     def _headline(self) -> str:
         return self.gen._headline_from()
@@ -481,12 +492,6 @@ def score_lsh(truth: dict, folder: Path, thresholds: tuple[float, ...] = THRESHO
 
 
 # --------------------------------------------------------------------------- report and CLI
-
-
-def _fmt(x: Any) -> str:
-    if x is None:
-        return "—"
-    return f"{x:.3f}" if isinstance(x, float) else str(x)
 
 
 def summarize(truth: dict) -> dict[str, Any]:

@@ -53,8 +53,9 @@ from benchmarks.layouts import (
     run_scorer,
     write_text,
 )
-from benchmarks.many_copies import label_shares
-from benchmarks.wire import _Generator, _grams, _Site, _tokens, _words
+from benchmarks.many_copies import _Corpus, label_shares
+from benchmarks.wire import _grams, _Site, _tokens, _words
+from benchmarks.wire_accuracy import _fmt
 
 __all__ = ["SHARE_MIN", "generate", "main", "score"]
 
@@ -69,12 +70,10 @@ _RELATED_HEADS = ("Related stories", "More from {name}", "Most read", "You may a
 _TITLES = ("chief executive", "chief financial officer", "managing director", "head of research", "spokesperson")
 
 
-class _Releases:
+class _Releases(_Corpus):
     def __init__(self, releases: int, seed: int, data: Path):
-        self.gen = _Generator(1, seed, data)  # the wire generator's real-text pool, sites and grouping
-        self.rng = random.Random(seed)
+        super().__init__(seed, data)
         self.n = releases
-        self.docs: list[dict] = []
         self.releases: list[dict] = []
         self.sites = self._sites(min(40, max(RUNS[1] + 2, releases // 2)))
 
@@ -99,11 +98,8 @@ class _Releases:
         head = [(t, "template") for t in site.head]
         return head + body + related + [(t, "template") for t in site.foot]
 
-    def _doc(self, release: int | None, issuer: int | None, role: str, site: _Site, paras: list[tuple[str, str]]):
-        self.docs.append(
-            {"n": len(self.docs), "release": release, "issuer": issuer, "role": role, "site": site, "paras": paras}
-        )
-        return len(self.docs) - 1
+    def _doc(self, release: int | None, issuer: int | None, role: str, site: _Site, paras: list) -> int:
+        return self._add(release=release, issuer=issuer, role=role, site=site, paras=paras)["n"]
 
     def run(self) -> None:
         rng, gen, pool = self.rng, self.gen, self.gen.pool
@@ -271,12 +267,6 @@ def diff_check(truth: dict, result: dict, folder: Path, sample: int, seed: int) 
 
 
 # --------------------------------------------------------------------------- report and CLI
-
-
-def _fmt(x: Any) -> str:
-    if x is None:
-        return "—"
-    return f"{x:.3f}" if isinstance(x, float) else str(x)
 
 
 def summarize(truth: dict) -> dict[str, Any]:
