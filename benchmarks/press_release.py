@@ -19,9 +19,10 @@ generated text).
 
 The scorer (``python -m benchmarks.press_release``) scans the folder (``dedup.scan``) and reports the
 positives' recall (a pair, any relation), pair precision (a pair is right when both are copies of one
-release; wrong ones split into same site, same issuer and other), the labels of release and template
-paragraphs, and checks on a sample of positives that ``dedup diff A B`` alone and ``dedup diff A B --corpus
-DIR`` (the real CLI, in a subprocess) give the same relation, beside the scan's.
+release; wrong ones split into same site, same issuer and other, and by relation; also without ``partial``),
+the labels of release and template paragraphs, and checks on a sample of positives that ``dedup diff A B``
+alone and ``dedup diff A B --corpus DIR`` (the real CLI, in a subprocess) give the same relation, beside the
+scan's.
 
 Usage::
 
@@ -210,29 +211,48 @@ def score(truth: dict, result: dict) -> dict[str, Any]:
     found = [frozenset((p["a"], p["b"])) in rel for p in truth["positives"]]
     by_relation = Counter(rel.get(frozenset((p["a"], p["b"])), "none") for p in truth["positives"])
     kinds: Counter[str] = Counter()
-    for pair in rel:
+    wrong_relations: Counter[str] = Counter()
+    for pair, relation in rel.items():
         a, b = sorted(pair)
         da, db = docs.get(a), docs.get(b)
         if da is None or db is None:
             continue
         if da["release"] is not None and da["release"] == db["release"]:
-            kinds["correct"] += 1
+            kind = "correct"
         elif da["site"] == db["site"]:
-            kinds["same site"] += 1
+            kind = "same site"
         elif da["issuer"] is not None and da["issuer"] == db["issuer"]:
-            kinds["same issuer"] += 1
+            kind = "same issuer"
         else:
-            kinds["other"] += 1
+            kind = "other"
+        kinds[kind] += 1
+        if kind != "correct":
+            wrong_relations[relation] += 1
     total = sum(kinds.values())
+    not_partial = total - sum(1 for r in rel.values() if r == "partial")
     return {
         "positives": len(found),
         "recall": sum(found) / len(found) if found else None,
         "positive_relations": dict(sorted(by_relation.items())),
         "pairs": total,
         "precision": kinds["correct"] / total if total else 1.0,
+        "precision_without_partial": (kinds["correct"] - _correct_partial(rel, docs)) / not_partial
+        if not_partial
+        else 1.0,
         "wrong": {k: v for k, v in sorted(kinds.items()) if k != "correct"},
+        "wrong_relations": dict(sorted(wrong_relations.items())),
         "paragraph_labels": label_shares(truth, result, lambda d, p: p["kind"]),
     }
+
+
+def _correct_partial(rel: dict[frozenset[str], str], docs: dict) -> int:
+    """Pairs of two copies of one release that the result calls ``partial``."""
+    n = 0
+    for pair, relation in rel.items():
+        a, b = sorted(pair)
+        if relation == "partial" and a in docs and b in docs:
+            n += docs[a]["release"] is not None and docs[a]["release"] == docs[b]["release"]
+    return n
 
 
 def _diff(folder: Path, a: str, b: str, corpus: bool) -> str:
@@ -300,6 +320,7 @@ def print_report(by_layout: dict[str, dict]) -> None:
         ("positive pairs", [str(m["score"]["positives"]) for m in ms]),
         ("recall (paired, any relation)", [_fmt(m["score"]["recall"]) for m in ms]),
         ("pair precision", [_fmt(m["score"]["precision"]) for m in ms]),
+        ("pair precision w/o partial", [_fmt(m["score"]["precision_without_partial"]) for m in ms]),
         ("wrong pairs", [str(m["score"]["wrong"] or 0) for m in ms]),
         ("release ¶ chars labelled boilerplate", [lab(m, "release", "boilerplate") for m in ms]),
         ("about ¶ chars labelled boilerplate", [lab(m, "about", "boilerplate") for m in ms]),
