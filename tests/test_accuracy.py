@@ -290,10 +290,14 @@ def test_paragraph_label_errors(small):
     assert m["labels"]["wrapper"]["recall"] == 1.0 and m["labels"]["wrapper"]["precision"] < 1.0
     assert m["labels"]["syndicated"]["f1"] == 1.0
     assert m["wrapper+boilerplate"]["f1"] == 1.0
-    # Paragraphs whose offsets do not match count as errors on both sides.
+    # A true paragraph takes the label of the predicted one covering most of it (a reader may paragraph a
+    # hard-wrapped text otherwise); one that no predicted paragraph covers counts as an error.
+    before = m["accuracy"]
     result["documents"][0]["paragraphs"][0]["end"] += 1
+    assert score(truth, result)["paragraphs"]["accuracy"] == before
+    del result["documents"][0]["paragraphs"][0]
     m = score(truth, result)["paragraphs"]
-    assert m["unmatched_truth"] == 1 and m["unmatched_predicted"] == 1 and m["accuracy"] < 1.0
+    assert m["unmatched_truth"] == 1 and m["accuracy"] <= before
 
 
 def test_optional_fields_missing_give_none(small):
