@@ -46,13 +46,21 @@ def progress_reporter(console: Console, show_bar: bool, verbose: bool = False) -
     """A ``progress(phase, done, total)`` callback drawing one bar per phase on ``console`` (stderr).
 
     ``show_bar``: a live bar (only sensible when stderr is a terminal); ``verbose``: one plain line as
-    each phase starts and a timing line at the end, terminal or not. Neither: no callback at all.
+    each phase starts, one with the time it took as it ends, and the total at the end, terminal or not.
+    Neither: no callback at all.
     """
     if not show_bar and not verbose:
         yield None
         return
     started = time.perf_counter()
     phases: dict[str, Any] = {}
+    running: list[tuple[str, float]] = []  # the phase under way and when it began (``verbose`` times it)
+
+    def took() -> None:
+        if running:
+            phase, began = running.pop()
+            console.print(f"dedup: {phase} took {time.perf_counter() - began:.2f} s")
+
     bar = (
         Progress(
             TextColumn("{task.description:<10}"),
@@ -71,12 +79,15 @@ def progress_reporter(console: Console, show_bar: bool, verbose: bool = False) -
 
     def update(phase: str, done: int, total: int | None) -> None:
         if phase not in phases:
+            if verbose:
+                took()
             for task in phases.values():  # the previous phase is over
                 if bar is not None and task is not None:
                     t = bar.tasks[task]
                     bar.update(task, completed=t.total if t.total is not None else t.completed, total=t.total)
             if phase == "done":
                 return
+            running.append((phase, time.perf_counter()))
             if verbose:
                 console.print(f"dedup: {phase}" + (f" ({total:,} {PHASE_UNITS.get(phase, 'items')})" if total else ""))
             phases[phase] = (
@@ -89,6 +100,7 @@ def progress_reporter(console: Console, show_bar: bool, verbose: bool = False) -
     with bar if bar is not None else contextlib.nullcontext():
         yield update
     if verbose:
+        took()
         console.print(f"dedup: scanned in {time.perf_counter() - started:.2f} s")
 
 

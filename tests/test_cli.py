@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import polars as pl
@@ -154,10 +155,12 @@ def test_quiet_prints_nothing_but_errors(cli, tmp_path, seeds, write_files):
     assert out.exists()
 
 
-def test_verbose_names_the_phases(cli):
+def test_verbose_names_and_times_the_phases(cli):
     run = cli("scan", "seeds/", "--verbose", "--format", "none")
     assert run.returncode == 0, run.stderr
     assert "dedup: read" in run.stderr
+    for phase in ("read", "match", "align", "label"):
+        assert re.search(rf"^dedup: {phase} took \d+\.\d\d s$", run.stderr, re.M), run.stderr
     assert "scanned in" in run.stderr
 
 
