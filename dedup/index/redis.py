@@ -40,7 +40,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import xxhash
 
@@ -86,7 +86,10 @@ def shown_url(url: str) -> str:
     try:
         parts = urlsplit(url)
         netloc = parts.netloc.rpartition("@")[2]
-        query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in _SECRET_ARGS])
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        query = parts.query
+        if any(k in _SECRET_ARGS for k, _ in pairs):
+            query = urlencode([(k, v) for k, v in pairs if k not in _SECRET_ARGS], safe="/:", quote_via=quote)
         return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
     except ValueError:
         return url.partition("://")[0] + "://(unparsable URL)"

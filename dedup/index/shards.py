@@ -69,7 +69,8 @@ def check_manifest(body: dict, where: str) -> tuple[dict, list[str], dict[str, l
         raise StoreError(f"{where}: corrupt index manifest (a shard is listed twice)")
     for name, rows in removed.items():
         if name not in shards or not isinstance(rows, list) or not all(_integer(r) and r >= 0 for r in rows):
-            raise StoreError(f"{where}: shard {str(name)[:120]!r}: corrupt removed rows in the manifest")
+            shown = name if validate.SHARD_NAME.fullmatch(name) else repr(name[:120])
+            raise StoreError(f"{where}: shard {shown}: corrupt removed rows in the manifest")
     return params, list(shards), {k: list(v) for k, v in removed.items() if v}
 
 
