@@ -669,8 +669,8 @@ def test_fuzz_manifest_redis(redis_url, tmp_path_factory, data):
 # ------------------------------------------------------------------------------------------ authentication
 
 
-def _no_password(text: str) -> None:
-    assert PASSWORD not in text and "s3cret" not in text, text
+def _no_password(text: str, password: str = PASSWORD) -> None:
+    assert password not in text, text
 
 
 def test_password_from_url_environment_or_file(auth_url, tmp_path):
@@ -685,11 +685,11 @@ def test_password_from_url_environment_or_file(auth_url, tmp_path):
     # In the URL (a library user; on a command line ps would show it).
     proc = _cli("index", "add", *seeds, "--index", f"{auth_url}#{name}", "-q", env=env)
     assert proc.returncode == 0, proc.stderr
-    _no_password(proc.stderr)
+    _no_password(proc.stderr, password)
     ix = open_index(f"{auth_url}#{name}")
     assert ix.location == f"{bare}#{name}"
     stats = ix.stats()
-    _no_password(json.dumps(stats))
+    _no_password(json.dumps(stats), password)
     assert stats["articles"] == 4
     # From the environment and from a file.
     pw_file = tmp_path / "pw"
@@ -700,7 +700,7 @@ def test_password_from_url_environment_or_file(auth_url, tmp_path):
         out = json.loads(proc.stdout)
         assert out["meta"]["index"] == f"{bare}#{name}"
         assert [p["indexed"] for p in out["pairs"]] == [ORIGINAL]
-        _no_password(proc.stdout + proc.stderr)
+        _no_password(proc.stdout + proc.stderr, password)
     # None, a wrong one, both variables, an unreadable file.
     proc = _cli("query", SEEDS / WRAPPER, "--index", f"{bare}#{name}", env=env)
     _one_line_error(proc, f"{bare}#{name}")
@@ -718,6 +718,9 @@ def test_password_from_url_environment_or_file(auth_url, tmp_path):
 
 # The ACL of a read-only worker (README, Security): the commands `dedup query` sends, on the index's keys.
 READER_ACL = "on ~dedup:* resetchannels -@all +hlen +hstrlen +hmget +hget +getrange +exists +ping"
+# ... and of a worker that adds: the writes, the lock (redis-py's Lua scripts) and the commit script.
+WRITER_ACL = READER_ACL + " +hsetnx +hset +set +get +del +sadd +srem +smembers +pexpire +pttl"
+WRITER_ACL += " +evalsha +eval +script|load"
 
 
 def test_acl_read_only_worker_queries_but_cannot_write(auth_url, tmp_path):
@@ -740,9 +743,17 @@ def test_acl_read_only_worker_queries_but_cannot_write(auth_url, tmp_path):
         proc = _cli("index", "add", SEEDS / WRAPPER, "--index", bare, env=reader)
         assert proc.returncode in (1, 2) and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
         assert "NOPERM" in proc.stderr or "permission" in proc.stderr, proc.stderr
-        _no_password(proc.stderr)
+        _no_password(proc.stderr, parts.password)
+        _no_password(proc.stderr, f"{PASSWORD}x")
+        # A writer with the documented ACL adds, removes and compacts.
+        admin.execute_command("ACL", "SETUSER", f"w{user}", "reset", *WRITER_ACL.split(), f">{PASSWORD}y")
+        writer = {**reader, "DEDUP_REDIS_USERNAME": f"w{user}", "DEDUP_REDIS_PASSWORD": f"{PASSWORD}y"}
+        for args in (["index", "add", SEEDS / WRAPPER], ["index", "remove", WRAPPER], ["index", "compact"]):
+            proc = _cli(*args, "--index", bare, env=writer)
+            assert proc.returncode == 0, (args, proc.stderr)
+        assert json.loads(_cli("index", "stats", "--index", bare, env=writer).stdout)["articles"] == 4
     finally:
-        admin.execute_command("ACL", "DELUSER", user)
+        admin.execute_command("ACL", "DELUSER", user, f"w{user}")
         with contextlib.suppress(StoreError):
             open_index(f"{auth_url}#{name}").drop()
 
