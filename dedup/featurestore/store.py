@@ -21,6 +21,8 @@ Layout (``FORMAT_VERSION`` 1), a directory::
         signatures.npy       uint32 (n, num_perm): MinHash signature of each article
 
 Arrays are ``.npy`` files opened memory-mapped and without pickle; tables are Parquet through polars.
+A store is read as untrusted input (someone else may have written it): ``Shard`` checks a shard's names,
+headers, counts and offsets before its first use (``validate``) and what it reads later as it reads it.
 A shard is written under a temporary name and renamed into place, so a reader only ever sees whole
 shards; the manifest lists the shards in article order and is replaced atomically.
 """

@@ -22,9 +22,19 @@ The manifest, lock and pending set share one hash slot, so the commit (check the
 replace the manifest) is one atomic script even on a cluster; each shard has a slot of its own, so a
 cluster spreads an index's shards over its servers. A writer uploads a shard and only then lists it:
 a client or server that goes away mid-add leaves the manifest as it was (no partial entry); what was
-uploaded but never listed is deleted by the next writer. Values are JSON or raw bytes (``.npy`` files
-read with ``allow_pickle=False``, Parquet): nothing read back can execute code. The index is found
-again by its name after a restart of the client or (with persistence) the server.
+uploaded but never listed is deleted by the next writer. The index is found again by its name after a
+restart of the client or (with persistence) the server.
+
+What Redis holds is input, not trusted state: whoever can write to the server controls it. Values are
+JSON or raw bytes (``.npy`` files read with ``allow_pickle=False``, Parquet): nothing read back can
+execute code. Every read is bounded before it is made (``GETRANGE`` of the manifest and generation,
+``HSTRLEN`` before ``HGET``); the manifest is checked (``check_manifest``, ``_check_files``: shard names,
+file names from the format's fixed list, sizes against the counts, parts against the sizes) before any
+of it is used; a shard is downloaded into a temporary folder inside the cache, checked whole
+(``featurestore.validate``) and only then renamed into place. A bad index is one line naming it and the
+shard. Credentials: the URL's ``user:password@``, else ``DEDUP_REDIS_USERNAME`` and
+``DEDUP_REDIS_PASSWORD`` or ``DEDUP_REDIS_PASSWORD_FILE``; ``rediss://`` for TLS (``ssl_ca_certs=`` and
+redis-py's other ``ssl_*`` query arguments). ``location`` never holds them (``shown_url``).
 
 The cache folder: ``$DEDUP_CACHE_DIR`` or ``$XDG_CACHE_HOME/dedup`` (``~/.cache/dedup``), one
 sub-folder per index; processes on one machine share it (downloads are renamed into place).
