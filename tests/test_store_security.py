@@ -251,6 +251,14 @@ def _table_column_gone(files):
     return {"docs.parquet": _parquet(_table(files).drop("n_shingles"))}
 
 
+def _chars_huge(files):
+    return {"docs.parquet": _parquet(_table(files).with_columns(pl.lit(10**12).alias("chars")))}
+
+
+def _body_start_huge(files):
+    return {"docs.parquet": _parquet(_table(files).with_columns(pl.col("chars").alias("body_start") + 1))}
+
+
 def _not_utf8(files):
     text = bytearray(files["text.bin"])
     text[0:2] = b"\xff\xfe"
@@ -286,6 +294,8 @@ DAMAGES: dict[str, tuple[Damage, str]] = {
     "table column missing": (_table_column_gone, "columns and types"),
     "table garbage": (lambda f: {"docs.parquet": b"PAR1 not a table PAR1"}, "docs.parquet"),
     "text not UTF-8": (_not_utf8, "not UTF-8"),
+    "article longer than its text": (_chars_huge, "do not fit its text"),
+    "body start past the text": (_body_start_huge, "do not fit its text"),
     "required file missing": (lambda f: {"signatures.npy": None}, "signatures.npy"),
 }
 
@@ -664,6 +674,34 @@ def test_fuzz_manifest_redis(redis_url, tmp_path_factory, data):
         _only_the_format(cache)
     finally:
         ix.drop()
+
+
+@given(data=st.data())
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_fuzz_manifest_local(template, tmp_path, data):
+    """A local index.json with any field replaced by junk: a one-line error (or an answer, when the junk is
+    valid), within a second."""
+    loc, name, _ = _local_copy(template, tmp_path)
+    manifest = Path(loc) / "index.json"
+    body = json.loads(manifest.read_text())
+    field = data.draw(st.sampled_from(["shards", "shard", "removed", "rows", "params", "param", "version", "format"]))
+    value = data.draw(_JUNK, label="value")
+    if field == "shard":
+        body["shards"] = [value]
+    elif field == "rows":
+        body["removed"] = {name: value}
+    elif field == "param":
+        body["params"] = {**body["params"], "num_perm": value}
+    else:
+        body[field] = value
+    manifest.write_text(json.dumps(body))
+    t = time.perf_counter()
+    try:
+        _use(loc)
+    except StoreError as e:
+        assert "\n" not in str(e) and str(e).startswith(loc), str(e)
+    assert time.perf_counter() - t < 1.0
+    shutil.rmtree(loc)
 
 
 # ------------------------------------------------------------------------------------------ authentication

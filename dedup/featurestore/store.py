@@ -210,6 +210,7 @@ class Shard:
         self._expect = expect
         self._arrays: dict[str, np.ndarray] = {}
         self._n = self._m = -1
+        self._chars = np.zeros(0, dtype=np.int64)
 
     def _error(self, what: str) -> StoreError:
         return StoreError(f"{self.label}: {what}")
@@ -218,7 +219,7 @@ class Shard:
         """Check the shard once (names, headers, counts, offsets, table; see ``validate``)."""
         if self._n < 0:
             try:
-                arrays, self._n, self._m = validate.check_shard(self.path, self._num_perm, self._expect)
+                arrays, self._n, self._m, self._chars = validate.check_shard(self.path, self._num_perm, self._expect)
             except validate.Invalid as e:
                 raise self._error(str(e)) from None
             self._arrays.update(arrays)
@@ -266,11 +267,9 @@ class Shard:
         except UnicodeDecodeError:
             raise self._error(f"the text of article {i} is not UTF-8") from None
 
-    @cached_property
-    def _chars(self) -> np.ndarray:
-        return self.docs["chars"].fill_null(-1).to_numpy()
-
     def paragraphs(self, i: int) -> np.ndarray:
+        """Article ``i``'s paragraph spans, checked to lie in its text (numpy only: phase 2's forked workers
+        call it, and polars must not run in a fork)."""
         off = self.array("para_offsets")
         spans = np.asarray(self.array("paragraphs")[int(off[i]) : int(off[i + 1])])
         try:

@@ -16,7 +16,9 @@ runs ``check_shard`` once, on first use. What is checked (the layout is ``store`
 - offsets: ``text_offsets`` from 0, non-decreasing, ending at the size of ``text.bin``; ``para_offsets``
   the same, ending at p; ``bucket_bounds`` (257) from 0 to m (one vectorised pass each: these are
   small, about 8 bytes an article);
-- ``docs.parquet``: its schema exactly ``DOC_SCHEMA`` and its row count, read from the footer.
+- ``docs.parquet``: its schema exactly ``DOC_SCHEMA`` and its row count, read from the footer; the
+  columns that size what is allocated later (``chars``, ``body_start``, ``cut``, ``n_shingles``) against
+  the texts' lengths.
 
 What is large (postings, paragraphs, directory values) is checked where it is read, on what is read
 (``Shard``): the articles of the postings a look-up gathers are below n, a paragraph's span lies in
@@ -129,9 +131,10 @@ def _offsets(a: np.ndarray, end: int, what: str) -> None:
 
 def check_shard(
     path: Path, num_perm: int | None = None, expect: tuple[int, int] | None = None
-) -> tuple[dict[str, np.ndarray], int, int]:
+) -> tuple[dict[str, np.ndarray], int, int, np.ndarray]:
     """Check a shard folder (see the module docstring); returns its arrays memory-mapped, the number of
-    articles and of postings. ``expect``: (articles, postings) a manifest claims."""
+    articles and of postings, and each article's length (``chars``, checked). ``expect``: (articles,
+    postings) a manifest claims."""
     if _regular(path, "folder") is None:
         raise Invalid("missing from the store")
     sizes: dict[str, int] = {}
@@ -179,12 +182,15 @@ def check_shard(
     _offsets(arrays["para_offsets"], shapes["paragraphs"][0], "para_offsets.npy")
     if "bucket_bounds" in arrays:
         _offsets(arrays["bucket_bounds"], m, "bucket_bounds.npy")
-    _check_table(path / "docs.parquet", n)
-    return arrays, n, m
+    chars = _check_table(path / "docs.parquet", n, np.diff(np.asarray(arrays["text_offsets"])))
+    return arrays, n, m, chars
 
 
-def _check_table(path: Path, n: int) -> None:
-    """``docs.parquet``: exactly ``DOC_SCHEMA``, ``n`` rows (its footer only)."""
+def _check_table(path: Path, n: int, text_bytes: np.ndarray) -> np.ndarray:
+    """``docs.parquet``: exactly ``DOC_SCHEMA``, ``n`` rows (its footer); and the columns whose values size
+    what is allocated or sliced later (a text's length sizes its character masks), read alone and checked
+    against the texts: 0 <= chars <= the text's bytes, 0 <= body_start <= chars, -1 <= cut <= chars,
+    0 <= n_shingles <= chars + 1."""
     import polars as pl
 
     from .store import DOC_SCHEMA
@@ -198,6 +204,18 @@ def _check_table(path: Path, n: int) -> None:
         raise Invalid("docs.parquet does not have the columns and types of the format")
     if rows != n:
         raise Invalid(f"docs.parquet has {rows} rows for {n} articles")
+    try:
+        cols = pl.read_parquet(path, columns=["chars", "body_start", "cut", "n_shingles"])
+    except Exception as e:
+        raise Invalid(f"docs.parquet is not a readable table ({_line(e)})") from None
+    if cols.null_count().sum_horizontal().item():
+        raise Invalid("docs.parquet has missing lengths")
+    chars, body, cut, shingles = (cols[c].to_numpy() for c in cols.columns)
+    ok = (chars >= 0) & (chars <= text_bytes) & (body >= 0) & (body <= chars) & (cut >= -1) & (cut <= chars)
+    ok &= (shingles >= 0) & (shingles <= chars + 1)
+    if not ok.all():
+        raise Invalid(f"docs.parquet: the lengths of article {int(np.argmin(ok))} do not fit its text")
+    return chars.astype(np.int64)
 
 
 def check_rows(rows: np.ndarray, n: int, what: str) -> None:
@@ -238,7 +256,7 @@ def file_limits(n: int, m: int, num_perm: int | None, text_bytes: int) -> dict[s
         "text.bin": (0, (n + 1) * MAX_TEXT),
         "text_offsets.npy": exact((n + 1) * 8),
         "para_offsets.npy": exact((n + 1) * 8),
-        "paragraphs.npy": (10, 16 * (text_bytes + n) + h),  # a paragraph holds a character at least
+        "paragraphs.npy": (10, 32 * (max(text_bytes, 0) + n + 1) + h),  # a paragraph holds a character or so
         "postings.npy": exact(m * 8),
         "posting_docs.npy": exact(m * 4),
         "bucket_bounds.npy": exact(257 * 8),
