@@ -207,7 +207,7 @@ class RedisIndex(ShardIndex):
             raise StoreError(f"{self.location}: corrupt index metadata") from None
         if fmt != INDEX_FORMAT or not isinstance(params, dict):
             raise StoreError(f"{self.location}: not a dedup index")
-        if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1 << 32 for v in params.values()):
+        if not all(isinstance(v, int) and not isinstance(v, bool) and abs(v) < 1 << 63 for v in params.values()):
             raise StoreError(f"{self.location}: corrupt index metadata (params)")
         if version > INDEX_VERSION:
             raise StoreError(
