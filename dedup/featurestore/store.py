@@ -21,6 +21,8 @@ Layout (``FORMAT_VERSION`` 1), a directory::
         signatures.npy       uint32 (n, num_perm): MinHash signature of each article
 
 Arrays are ``.npy`` files opened memory-mapped and without pickle; tables are Parquet through polars.
+A store is read as untrusted input (someone else may have written it): ``Shard`` checks a shard's names,
+headers, counts and offsets before its first use (``validate``) and what it reads later as it reads it.
 A shard is written under a temporary name and renamed into place, so a reader only ever sees whole
 shards; the manifest lists the shards in article order and is replaced atomically.
 """
@@ -40,6 +42,8 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+
+from . import validate
 
 FORMAT = "dedup-feature-store"
 FORMAT_VERSION = 1
@@ -192,62 +196,112 @@ def write_manifest(path: Path, body: dict) -> None:
 
 
 class Shard:
-    """A written shard, its arrays memory-mapped on first use."""
+    """A written shard, its arrays memory-mapped on first use. Nothing in it is trusted: the first use
+    checks it (``validate.check_shard``), and what is read later is checked as it is read; every
+    failure is a ``StoreError`` line starting with ``label`` (the store and shard, by default the path).
+    ``num_perm`` and ``expect`` (articles, postings): what the store's manifest says it holds."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, label: str | None = None, num_perm: int | None = None, expect: tuple[int, int] | None = None
+    ) -> None:
         self.path = path
+        self.label = label or str(path)
+        self._num_perm = num_perm
+        self._expect = expect
         self._arrays: dict[str, np.ndarray] = {}
+        self._n = self._m = -1
+        self._chars = np.zeros(0, dtype=np.int64)
+
+    def _error(self, what: str) -> StoreError:
+        return StoreError(f"{self.label}: {what}")
+
+    def check(self) -> Shard:
+        """Check the shard once (names, headers, counts, offsets, table; see ``validate``)."""
+        if self._n < 0:
+            try:
+                arrays, self._n, self._m, self._chars = validate.check_shard(self.path, self._num_perm, self._expect)
+            except validate.Invalid as e:
+                raise self._error(str(e)) from None
+            self._arrays.update(arrays)
+        return self
+
+    @property
+    def n(self) -> int:
+        """Articles in the shard."""
+        return self.check()._n
 
     def array(self, key: str) -> np.ndarray:
+        self.check()
         if key not in self._arrays:
-            try:
-                self._arrays[key] = np.load(self.path / f"{key}.npy", mmap_mode="r", allow_pickle=False)
-            except (OSError, ValueError) as e:
-                raise StoreError(f"{self.path}: cannot read {key}.npy ({e})") from None
+            raise self._error(f"has no {key}.npy")
         return self._arrays[key]
 
     @cached_property
     def docs(self) -> pl.DataFrame:
+        self.check()
         try:
             return pl.read_parquet(self.path / "docs.parquet")
         except Exception as e:  # polars raises several kinds for a damaged file
-            raise StoreError(f"{self.path}: cannot read docs.parquet ({e})") from None
+            raise self._error(f"cannot read docs.parquet ({validate._line(e)})") from None
 
     def rows(self, key: str, a: int, b: int) -> np.ndarray:
         """Rows [a, b) of an array, read from the file into memory of our own: the bulk reads of phase 2
         never map the store's pages into the process (which would count them as its resident memory)."""
         arr = self.array(key)
+        if not 0 <= a <= b <= len(arr):
+            raise self._error(f"rows {a}:{b} of {key}.npy are outside its {len(arr)}")
         row = arr.dtype.itemsize * int(np.prod(arr.shape[1:], dtype=np.int64))
         with open(self.path / f"{key}.npy", "rb") as f:
             data = os.pread(f.fileno(), (b - a) * row, arr.offset + a * row)
+        if len(data) != (b - a) * row:
+            raise self._error(f"{key}.npy is shorter than it was")
         return np.frombuffer(data, dtype=arr.dtype).reshape((b - a, *arr.shape[1:]))
 
     def text(self, i: int) -> str:
         off = self.array("text_offsets")
         lo, hi = int(off[i]), int(off[i + 1])
         with open(self.path / "text.bin", "rb") as f:
-            return os.pread(f.fileno(), hi - lo, lo).decode("utf-8", "surrogatepass")
+            data = os.pread(f.fileno(), hi - lo, lo)
+        try:
+            return data.decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:
+            raise self._error(f"the text of article {i} is not UTF-8") from None
 
     def paragraphs(self, i: int) -> np.ndarray:
+        """Article ``i``'s paragraph spans, checked to lie in its text (numpy only: phase 2's forked workers
+        call it, and polars must not run in a fork)."""
         off = self.array("para_offsets")
-        return np.asarray(self.array("paragraphs")[int(off[i]) : int(off[i + 1])])
+        spans = np.asarray(self.array("paragraphs")[int(off[i]) : int(off[i + 1])])
+        try:
+            validate.check_spans(spans, int(self._chars[i]), i)
+        except validate.Invalid as e:
+            raise self._error(str(e)) from None
+        return spans
+
+    def check_docs(self, docs: np.ndarray, what: str = "postings") -> np.ndarray:
+        """Articles read from ``posting_docs`` (or a manifest), checked to be rows of this shard."""
+        try:
+            validate.check_rows(docs, self.n, what)
+        except validate.Invalid as e:
+            raise self._error(str(e)) from None
+        return docs
 
     def bucket_rows(self, lo_bucket: int, hi_bucket: int) -> tuple[np.ndarray, np.ndarray]:
         """Postings whose fingerprint's top 8 bits lie in [lo_bucket, hi_bucket): (fingerprints, docs)."""
         bounds = self.bucket_bounds
         a, b = int(bounds[lo_bucket]), int(bounds[hi_bucket])
-        return self.rows("postings", a, b), self.rows("posting_docs", a, b)
+        return self.rows("postings", a, b), self.check_docs(self.rows("posting_docs", a, b))
 
     def _derived(self, key: str) -> np.ndarray | None:
         """``key.npy`` read into memory when the shard has it (merged index shards write what the look-ups
-        derive from the postings); None when it does not, and the caller computes it."""
-        path = self.path / f"{key}.npy"
-        if not path.exists():
+        derive from the postings); None when it does not, and the caller computes it. Its header was
+        checked: it is read in full only for the size it is."""
+        if key not in self.check()._arrays:
             return None
         try:
-            return np.load(path, allow_pickle=False)
+            return np.load(self.path / f"{key}.npy", allow_pickle=False)
         except (OSError, ValueError) as e:
-            raise StoreError(f"{self.path}: cannot read {key}.npy ({e})") from None
+            raise self._error(f"cannot read {key}.npy ({e})") from None
 
     @cached_property
     def filter(self) -> np.ndarray:
@@ -265,11 +319,16 @@ class Shard:
     def directory(self) -> tuple[np.ndarray, int]:
         """(row bounds of the postings by the fingerprint's top bits, bits): the index's look-ups gather
         a few postings per fingerprint instead of binary-searching the mapped array. Held in memory;
-        read from ``directory.npy`` (merged shards) or computed once."""
+        read from ``directory.npy`` (merged shards) or computed once. A read one is checked to run from
+        0 to the postings' end without going back (one pass): every slot then lies inside the postings."""
         n = len(self.array("postings"))
         bits = directory_bits(n)
         d = self._derived("directory")
-        if d is not None and len(d) == (1 << bits) + 1 and int(d[-1]) == n:
+        if d is not None and len(d) == (1 << bits) + 1:
+            try:
+                validate.check_directory(d, n)
+            except validate.Invalid as e:
+                raise self._error(str(e)) from None
             return d, bits
         d = directory(self.rows("postings", 0, n), bits)
         return d.astype(np.int32 if n < 2**31 else np.int64), bits
@@ -278,9 +337,8 @@ class Shard:
     def bucket_bounds(self) -> np.ndarray:
         """Where each of the 256 fingerprint buckets starts in the postings (read, never searched in a map:
         binary searches over a million articles' mapped postings would touch their pages)."""
-        path = self.path / "bucket_bounds.npy"
-        if path.exists():
-            return np.load(path, allow_pickle=False)
+        if "bucket_bounds" in self.check()._arrays:
+            return np.asarray(self._arrays["bucket_bounds"])  # checked: 257 offsets from 0 to the end
         return bucket_bounds(self.rows("postings", 0, len(self.array("postings"))))
 
 
@@ -301,21 +359,31 @@ class FeatureStore:
         else:
             self._load(manifest)
         self._shards: dict[str, Shard] = {}
-        self._paths: dict[str, Path] = {}  # shards that live in another folder (``joined``)
+        self._paths: dict[str, tuple[Path, str]] = {}  # shards in another folder (``joined``): (folder, name)
 
     def joined(self, root: str | os.PathLike[str], names: Sequence[str], prefix: str) -> FeatureStore:
         """A read-only view of this store followed by the shards ``names`` of another folder (an index's),
         read as one store; their names get ``prefix`` so the two never clash."""
         view = FeatureStore.__new__(FeatureStore)
         view.root, view.params, view._shards = self.root, self.params, {}
-        view._paths = {**self._paths, **{prefix + n: Path(root) / "shards" / n for n in names}}
+        view._paths = {**self._paths, **{prefix + n: (Path(root) / "shards", n) for n in names}}
         view.shard_names = [*self.shard_names, *(prefix + n for n in names)]
         return view
 
     def _load(self, manifest: Path) -> None:
         meta = read_manifest(manifest, FORMAT, FORMAT_VERSION, "dedup feature store")
-        self.params = meta.get("params", {})
-        self.shard_names = list(meta.get("shards", []))
+        params, names = meta.get("params", {}), meta.get("shards", [])
+        if not isinstance(params, dict) or not isinstance(names, list) or len(names) > validate.MAX_SHARDS:
+            raise StoreError(f"{manifest}: corrupt dedup feature store manifest")
+        try:
+            for name in names:
+                validate.check_name(name)
+        except validate.Invalid as e:
+            raise StoreError(f"{manifest}: {e}") from None
+        if len(set(names)) != len(names):
+            raise StoreError(f"{manifest}: a shard is listed twice")
+        self.params = params
+        self.shard_names = list(names)
 
     def _write_manifest(self) -> None:
         body = {"format": FORMAT, "version": FORMAT_VERSION, "params": self.params, "shards": self.shard_names}
@@ -328,7 +396,14 @@ class FeatureStore:
 
     def shard(self, name: str) -> Shard:
         if name not in self._shards:
-            self._shards[name] = Shard(self._paths.get(name, self.root / "shards" / name))
+            folder, real = self._paths.get(name, (self.root / "shards", name))
+            label = f"{folder.parent}: shard {real}"
+            try:
+                path = validate.inside(folder, real)
+            except validate.Invalid as e:
+                raise StoreError(f"{label}: {e}") from None
+            num_perm = self.params.get("num_perm")
+            self._shards[name] = Shard(path, label, num_perm if isinstance(num_perm, int) else None)
         return self._shards[name]
 
     def shards(self) -> Iterator[Shard]:

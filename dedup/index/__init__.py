@@ -20,7 +20,9 @@ def open_index(
     """The index at ``location``: ``redis://host:port/db`` (``rediss://``, ``unix://``) or
     ``redis+cluster://host:port`` for Redis, with the index name in the URL fragment
     (``redis://host:6379/0#news``) or ``name`` (default ``default``); anything else is a local
-    directory. ``create``: make it when missing, with ``params`` (k, num_perm, seed)."""
+    directory. ``create``: make it when missing, with ``params`` (k, num_perm, seed). A Redis URL may
+    hold ``user:password@``; else they come from ``DEDUP_REDIS_USERNAME``, ``DEDUP_REDIS_PASSWORD`` or
+    ``DEDUP_REDIS_PASSWORD_FILE``; the index's ``location`` never shows them."""
     if re.match(r"(redis|rediss|unix|redis\+cluster)://", location):
         from .redis import RedisIndex
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ..featurestore import DOC_SCHEMA, Shard, StoreError, bloom
+from ..featurestore import DOC_SCHEMA, Shard, StoreError, bloom, validate
 from .merge import MAX_MERGED, merge_into, merge_plan
 
 _WIDE = 1024  # a directory slot with more postings than this is searched, not gathered
@@ -51,14 +51,31 @@ def _id_hashes(ids: pl.Series | Sequence[str]) -> np.ndarray:
 
 
 def check_manifest(body: dict, where: str) -> tuple[dict, list[str], dict[str, list[int]]]:
-    """(params, shard names, removed rows) of a manifest body, checked; a corrupt one is a one-line error."""
+    """(params, shard names, removed rows) of a manifest body, checked; a corrupt one is a one-line error.
+    Shard names match ``validate.SHARD_NAME`` (a name is a folder of the index or of a Redis cache), each
+    listed once; removed rows are non-negative integers of listed shards (their upper bound is checked
+    against the shard once it is read, ``ShardIndex.alive``); params are integers."""
     shards, removed, params = body.get("shards"), body.get("removed", {}), body.get("params")
-    ok = isinstance(shards, list) and all(isinstance(s, str) and s and "/" not in s and s[0] != "." for s in shards)
-    ok = ok and isinstance(removed, dict) and isinstance(params, dict) and len(set(shards)) == len(shards)
-    ok = ok and all(isinstance(v, list) and all(isinstance(r, int) for r in v) for v in removed.values())
+    ok = isinstance(shards, list) and len(shards) <= validate.MAX_SHARDS and isinstance(removed, dict)
+    ok = ok and isinstance(params, dict) and all(_integer(v) for v in params.values())
     if not ok:
         raise StoreError(f"{where}: corrupt index manifest")
+    for name in shards:
+        try:
+            validate.check_name(name)
+        except validate.Invalid as e:
+            raise StoreError(f"{where}: corrupt index manifest ({e})") from None
+    if len(set(shards)) != len(shards):
+        raise StoreError(f"{where}: corrupt index manifest (a shard is listed twice)")
+    for name, rows in removed.items():
+        if name not in shards or not isinstance(rows, list) or not all(_integer(r) and r >= 0 for r in rows):
+            shown = name if validate.SHARD_NAME.fullmatch(name) else repr(name[:120])
+            raise StoreError(f"{where}: shard {shown}: corrupt removed rows in the manifest")
     return params, list(shards), {k: list(v) for k, v in removed.items() if v}
+
+
+def _integer(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 class ShardIndex:
@@ -104,18 +121,28 @@ class ShardIndex:
             shard = self._shard(name)
             _ = shard.docs, shard.directory, shard.filter
 
+    def _expect(self, name: str) -> tuple[int, int] | None:
+        """(articles, postings) the manifest says shard ``name`` holds, when it says (Redis)."""
+        return None
+
     def _shard(self, name: str) -> Shard:
+        """Shard ``name`` of the manifest, checked (``validate``): a bad one is a one-line error naming the
+        index and the shard, before anything of it is used."""
         if name not in self._shards:
-            path = self.root / "shards" / name
-            if not (path / "docs.parquet").is_file():
-                raise StoreError(f"{self.location}: shard {name} listed in the manifest is missing or incomplete")
-            self._shards[name] = Shard(path)
+            label = f"{self.location}: shard {name}"
+            try:
+                path = validate.inside(self.root / "shards", name)
+            except validate.Invalid as e:
+                raise StoreError(f"{label}: {e}") from None
+            num_perm = self.params.get("num_perm")
+            shard = Shard(path, label, num_perm if isinstance(num_perm, int) else None, self._expect(name))
+            self._shards[name] = shard.check()
         return self._shards[name]
 
     @property
     def bases(self) -> np.ndarray:
         if self._bases is None:
-            counts = [len(self._shard(n).array("text_offsets")) - 1 for n in self.shard_names]
+            counts = [self._shard(n).n for n in self.shard_names]
             self._bases = np.zeros(len(counts) + 1, dtype=np.int64)
             np.cumsum(counts, out=self._bases[1:])
         return self._bases
@@ -126,7 +153,10 @@ class ShardIndex:
         if self._alive is None:
             alive = np.ones(int(self.bases[-1]), dtype=bool)
             for k, name in enumerate(self.shard_names):
-                rows = np.asarray(self.removed.get(name, []), dtype=np.int64)
+                if name not in self.removed:
+                    continue
+                rows = np.asarray(self.removed[name], dtype=np.int64)
+                self._shard(name).check_docs(rows, "removed rows in the manifest")
                 alive[rows + self.bases[k]] = False
             self._alive = alive
         return self._alive
@@ -198,9 +228,10 @@ class ShardIndex:
             pos, at = pos[keep], at[keep]
             if not len(pos):
                 continue
-            docs = self._shard(self.shard_names[k]).array("posting_docs")
+            shard = self._shard(self.shard_names[k])
+            docs = shard.check_docs(np.asarray(shard.array("posting_docs")[at], dtype=np.int64))
             out_pos.append(pos)
-            out_refs.append(np.asarray(docs[at], dtype=np.int64) + self.bases[k])
+            out_refs.append(docs + self.bases[k])
         if not out_pos:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), frequent, counts
         p, r = np.concatenate(out_pos), np.concatenate(out_refs)
