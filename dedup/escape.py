@@ -36,9 +36,14 @@ def _escape(m: re.Match[str]) -> str:
 
 
 def name(s: str) -> str:
-    """A name (file path or id, raw or in its stored form) as every output shows it: controls, bidi
-    overrides, undecodable bytes and backslash as escapes (``\\xNN``, ``\\uNNNN``); injective, printable,
-    valid UTF-8. Ordinary Unicode (accents, CJK, emoji) is kept as is."""
+    """A name as read (a file path or id) as every output shows it: controls, bidi overrides, undecodable
+    bytes and backslash as escapes (``\\xNN``, ``\\uNNNN``); injective, printable, valid UTF-8. Ordinary
+    Unicode (accents, CJK, emoji) is kept as is."""
+    return _UNSAFE.sub(_escape, s)
+
+
+def stored_name(s: str) -> str:
+    """A name in its stored form (``stored``) as every output shows it: the same as ``name`` of the raw name."""
     return s[1:] if s.startswith(_MARK) else _UNSAFE.sub(_escape, s)
 
 

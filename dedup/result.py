@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from .escape import name as escape_name
+from .escape import stored_name
 from .label import LABELS
 from .options import flatten
 from .tables import SCHEMAS, shared_with
@@ -57,7 +58,7 @@ def shown_names(names: pl.Series) -> pl.Series:
     need = names.str.contains(_NEEDS_ESCAPE).fill_null(False)
     if not need.any():
         return names
-    values = [escape_name(v) if n else v for v, n in zip(names.to_list(), need.to_list())]
+    values = [stored_name(v) if n else v for v, n in zip(names.to_list(), need.to_list())]
     return pl.Series(names.name, values, dtype=pl.Utf8)
 
 

@@ -312,3 +312,14 @@ def _run_cli(*args: str | os.PathLike[str], cwd: Path | None = None, script: boo
 def cli():
     """``cli(*args, cwd=None, script=False)`` runs ``dedup`` in a subprocess and returns a ``CliRun``."""
     return _run_cli
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests are grouped by layer: ``unit/`` (the library, in process), ``cli/`` (the real command line in a
+    subprocess) and ``index/`` (the persistent index, local and on real Redis servers). The last two are marked
+    ``cli``/``index`` and ``slow``, so ``pytest -m "not slow"`` runs the quick part of the library's tests."""
+    for item in items:
+        layer = item.path.parent.name
+        if layer in ("cli", "index"):
+            item.add_marker(getattr(pytest.mark, layer))
+            item.add_marker(pytest.mark.slow)

@@ -39,6 +39,7 @@ import numpy as np
 import polars as pl
 
 from ..escape import name as shown
+from ..escape import stored_name
 from ..evidence import Lists, list_hash
 from ..features import extract, fingerprints
 from ..featurestore import DOC_SCHEMA, FeatureStore, Shard, StoreError
@@ -459,8 +460,8 @@ class QueryResult:
 def _document(row: dict, article: Article, labels: Sequence[str]) -> dict[str, Any]:
     """A query article that shares nothing, as the contract lists a document: every paragraph original."""
     return {
-        "id": shown(row["id"]),
-        "path": shown(row["path"]),
+        "id": stored_name(row["id"]),
+        "path": stored_name(row["path"]),
         "chars": row["chars"],
         "bytes": row["bytes"],
         "date": row["date"],

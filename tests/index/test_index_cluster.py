@@ -20,7 +20,7 @@ import pytest
 
 from tests.redis_cluster import Cluster, start_cluster
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
 WRAPPER = "000_137fe5741023b456.txt"
 ORIGINAL = "001_9fe7513b9c6ae974.txt"

@@ -186,6 +186,7 @@ def test_hoeffding_bound_is_about_one_sixth_for_256_positions():
 
 @given(rng_seed=st.integers(min_value=0, max_value=2**32 - 1), num_perm=st.sampled_from([64, 128, 256]))
 @settings(max_examples=10, deadline=None)
+@pytest.mark.slow
 def test_estimate_is_unbiased(rng_seed, num_perm):
     """Mean error over 2000 random pairs of all sizes (1 to 4000 elements) stays near zero."""
     rng = np.random.default_rng(rng_seed)

@@ -27,7 +27,7 @@ import pytest
 import dedup
 from dedup.ingest import read_file
 from dedup.options import ScanOptions
-from tests.test_ingest import http, lines, page, warc_record
+from tests.unit.test_ingest import http, lines, page, warc_record
 
 CT = "https://www.cointelegraph.example/"
 WIRE_LEAD = "PARIS, Feb 4 (Wire) \u2014 \u201cCaf\u00e9 owners are worried,\u201d said the mayor\u2019s office."
@@ -199,6 +199,7 @@ def test_library_scan_finds_the_seeds_cluster_in_every_input_kind(folder, seeds,
     assert frame.filter(pl.col("id") == WARC_ID)["url"].to_list() == [WARC_ID]
 
 
+@pytest.mark.slow
 def test_cli_scan_json_finds_the_same(folder, seeds, seed_labels, cli):
     root, enc = folder
     run = cli("scan", root, "--format", "json")

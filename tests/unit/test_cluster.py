@@ -100,6 +100,7 @@ name_strategy = st.tuples(
 
 @given(st.data())
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
 def test_renaming_and_reordering_files_never_changes_the_result(mixed_corpus, data):
     originals = sorted(mixed_corpus)
     new_names = data.draw(
@@ -132,6 +133,7 @@ def test_creation_order_of_the_same_files_never_changes_the_result(tmp_path, mix
 
 @given(st.data())
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
 def test_build_corpus_input_order_never_changes_the_result(mixed_corpus, make_kit, data):
     kit = make_kit(70)
     body = kit.body()

@@ -15,6 +15,8 @@ from benchmarks import accuracy, corpus
 from benchmarks.accuracy import result_from_truth, score
 from benchmarks.corpus import TRUTH_NAME, check_corpus, generate, read_text
 
+pytestmark = pytest.mark.slow  # generates and scans whole corpora
+
 # Floors the current detector reaches with a margin on this corpus (measured: pair F1 1.000, B-cubed F1
 # 1.000, ARI 1.000, source accuracy 0.896, syndicated F1 0.989, wrapper+boilerplate F1 0.975, passage F1
 # 0.989). A drop below them is a regression in detection, not noise: the corpus and the scan are deterministic.

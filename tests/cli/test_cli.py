@@ -178,14 +178,14 @@ def test_python_dash_m_dedup(cli):
         [sys.executable, "-m", "dedup", "scan", "seeds/", "--format", "json"],
         capture_output=True,
         text=True,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["clusters"][0]["source"] == "001_9fe7513b9c6ae974.txt"
 
 
 def test_license_file_is_mit():
-    text = (Path(__file__).resolve().parents[1] / "LICENSE").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parents[2] / "LICENSE").read_text(encoding="utf-8")
     assert "MIT License" in text
     assert "Copyright (c) 2026 the dedup authors" in text
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from dedup import build_corpus, scan
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
 COPY, ORIGINAL = "000_137fe5741023b456.txt", "001_9fe7513b9c6ae974.txt"
 AEB = json.loads((ROOT / "benchmarks/data/aeb/ground-truth.json").read_text(encoding="utf-8"))
@@ -196,6 +196,7 @@ def test_offsets_slice_back_to_aligned_text(data: st.DataObject) -> None:
             assert text[p["start"] : p["end"]].strip() == text[p["start"] : p["end"]] != ""
 
 
+@pytest.mark.slow
 def test_diff_subprocess_plain_and_colour() -> None:
     a, b = f"seeds/{COPY}", f"seeds/{ORIGINAL}"
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")} | {"COLUMNS": "140"}
@@ -219,6 +220,7 @@ def test_diff_subprocess_plain_and_colour() -> None:
     assert "more shared characters" not in full.stdout and "more shared characters" in plain.stdout
 
 
+@pytest.mark.slow
 def test_show_subprocess() -> None:
     proc = dedup_cli("show", f"seeds/{ORIGINAL}", env=dict(os.environ, COLUMNS="160"))
     assert proc.returncode == 0, proc.stderr
@@ -227,6 +229,7 @@ def test_show_subprocess() -> None:
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "nope.txt" in missing.stderr
 
 
+@pytest.mark.slow
 def test_article_text_is_inert_in_every_view(tmp_path: Path) -> None:
     nasty = "[bold red]not markup[/bold red] \x1b[31mred\x1b[0m bell\x07 \u202eevil"
     body = bodies()[4][:6]

@@ -16,7 +16,7 @@ import pytest
 
 from dedup.tables import QUERY_COLUMNS, SCHEMAS, csv_schema
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TABLES = ("documents", "pairs", "paragraphs", "passages")
 HELPS = [
     [],

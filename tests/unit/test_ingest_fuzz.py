@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from dedup.escape import csv_cell as csv_safe
 from dedup.escape import name as escape_name
+from dedup.escape import raw, stored, stored_name
 from dedup.ingest import Article, Entry, IngestOptions, Skipped, read_entry
 from dedup.ingest.wrap import text_paragraphs
 
@@ -49,6 +50,10 @@ def test_escape_name_is_inert_and_injective(name):
     shown.encode("utf-8")
     assert not re.search("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]", shown)
     assert unescape(shown) == name
+    # The stored form (what the feature store holds) is valid UTF-8, round-trips, and shows the same.
+    kept = stored(name)
+    kept.encode("utf-8")
+    assert raw(kept) == name and stored_name(kept) == shown
     if not re.search("[\x00-\x1f\\\\\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]", name):
         assert shown == name
 

@@ -17,7 +17,7 @@ import pytest
 
 from dedup.views import ELIDE_KEEP, MARKS, _passage_rows
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RELATION_LINE = re.compile(r"^relation: (.*?)(?:\s{2,}|$)", re.M)
 
 

@@ -30,7 +30,7 @@ import pytest
 from dedup.escape import name as escape_name
 from tests.hostile import BAD_UTF8_NAME, SEED_ORIGINAL, make_hostile_folder, remove_hostile_folder
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 120
 ORIGINAL = SEED_ORIGINAL.read_text(encoding="utf-8")
 # Extra inputs with hostile names: bad ones (each must be one escaped warning) and good copies of the seed

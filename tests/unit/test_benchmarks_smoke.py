@@ -21,7 +21,9 @@ import pytest
 
 from benchmarks import adversarial, synth, throughput, wire, wire_accuracy
 
-ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # generates and scans whole corpora
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # sha256 over (relative path, bytes) of every file of synth's first block (1,000 documents, seed 0),
 # computed with synth.py as it was before recurring text existed (commit b1e001e).

@@ -13,6 +13,8 @@ import pytest
 
 from benchmarks import wire, wire_accuracy
 
+pytestmark = pytest.mark.slow  # generates and scans whole corpora
+
 FAMILIES = 8
 
 

@@ -38,7 +38,7 @@ from dedup.index import service as archive
 from dedup.index.redis import CHUNK
 from tests import redis_servers
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
 WRAPPER = "000_137fe5741023b456.txt"
 ORIGINAL = "001_9fe7513b9c6ae974.txt"

@@ -27,7 +27,7 @@ from dedup.featurestore import StoreError
 from dedup.index import open_index
 from dedup.index import service as archive
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
 WRAPPER = "000_137fe5741023b456.txt"
 ORIGINAL = "001_9fe7513b9c6ae974.txt"
