@@ -266,18 +266,4 @@ def analyse(
 
         found = analyse_lists(fs, table, lists, boilerplate_of, options, report, para_offsets=fs.para_offsets())
     found.timings["match"] += listing
-    return ScanResult(
-        store=fs,
-        frame=table.frame,
-        pairs=found.pairs,
-        clusters=found.clusters,
-        passages=found.passages,
-        labels=found.labels,
-        para_offsets=found.para_offsets,
-        boilerplate=found.boilerplate.fingerprints,
-        boiler_bits=found.boilerplate.bits,
-        candidates=found.candidates,
-        timings=found.timings,
-        options=options,
-        skipped=list(skipped),
-    )
+    return ScanResult.of(found, fs, options, skipped)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .featurestore import FeatureStore
     from .ingest import Skipped
     from .options import ScanOptions
+    from .phase2 import Found
 
 FORMAT_VERSION = 2  # of the JSON output contract: 1 had no meta; 2 adds meta and document metadata
 _DIGITS = 4
@@ -113,6 +114,25 @@ class ScanResult:
     options: ScanOptions
     skipped: list[Skipped] = field(default_factory=list)
     keep_alive: Any = None  # the temporary store's folder, removed with the result
+
+    @classmethod
+    def of(cls, found: Found, store: Any, options: ScanOptions, skipped: Sequence[Skipped] = ()) -> ScanResult:
+        """The result of phase 2 (``phase2.Found``) over ``store``'s articles."""
+        return cls(
+            store=store,
+            frame=found.table.frame,
+            pairs=found.pairs,
+            clusters=found.clusters,
+            passages=found.passages,
+            labels=found.labels,
+            para_offsets=found.para_offsets,
+            boilerplate=found.boilerplate.fingerprints,
+            boiler_bits=found.boilerplate.bits,
+            candidates=found.candidates,
+            timings=found.timings,
+            options=options,
+            skipped=list(skipped),
+        )
 
     @cached_property
     def corpus(self) -> StoredCorpus:

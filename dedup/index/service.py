@@ -304,20 +304,7 @@ def _answer(
         )
     if not found.pairs.height:
         return Answer(art, row, None)
-    result = ScanResult(
-        store=_Rows(context.articles, found.docs),  # type: ignore[arg-type]
-        frame=found.table.frame,
-        pairs=found.pairs,
-        clusters=found.clusters,
-        passages=found.passages,
-        labels=found.labels,
-        para_offsets=found.para_offsets,
-        boilerplate=found.boilerplate.fingerprints,
-        boiler_bits=0,
-        candidates=found.candidates,
-        timings={},
-        options=options,
-    )
+    result = ScanResult.of(found, _Rows(context.articles, found.docs), options)
     return Answer(art, row, result, int(np.searchsorted(found.docs, context.at)))
 
 
