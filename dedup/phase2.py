@@ -137,25 +137,33 @@ class _Subset:
         return self._articles.paragraphs(int(self._docs[i]))
 
 
-def analyse(
+@dataclass
+class Matched:
+    """Pairs verified over ``table``'s articles (with ``focus``: the focus and its partners, renumbered)."""
+
+    articles: Articles
+    table: DocTable
+    docs: np.ndarray  # the global article of each row of ``table``
+    pairs: pl.DataFrame
+    syndicated: np.ndarray
+    excerpt: np.ndarray
+    site: np.ndarray
+    boilerplate: Boilerplate
+    candidates: int
+
+
+def match(
     articles: Articles,
     table: DocTable,
     lists: Lists,
     boilerplate_of: Callable[[np.ndarray], Boilerplate],
     options: ScanOptions,
-    report: Progress | None = None,
     focus: Sequence[int] | None = None,
-    para_offsets: np.ndarray | None = None,
-) -> Found:
-    """Phase 2 over ``table``'s articles, given their posting lists.
+) -> Matched:
+    """Evidence and verification: the related pairs of ``table``'s articles, given their posting lists.
 
-    ``boilerplate_of(mask)``: the fingerprints and holders of the lists flagged boilerplate. ``focus``:
-    report only the pairs of these articles (a query), and align and label only them and their partners.
-    ``para_offsets``: CSR offsets of every article's paragraphs when known (a store), else read per article.
-    """
-    report = report or (lambda phase, done, total: None)
-    timings: dict[str, float] = {}
-    t = time.perf_counter()
+    ``boilerplate_of(mask)``: the fingerprints and holders of the lists flagged boilerplate. ``focus``: keep
+    only the pairs of these articles (a query), over them and their partners."""
     k, vp = options.k, options.verify
     exact = exact_pairs(table.content, table.has_text)
     ev = pair_evidence(lists, table.sizes, exact, vp.partial_min_shared, vp.link_share, vp.max_enumerate)
@@ -174,22 +182,58 @@ def analyse(
     info = DocInfo(table.sizes, table.content, table.has_text, table.cut >= 0, tail_in, site)
     verified = verify(lists, ev, info, vp)
     boiler = boilerplate_of(verified.boilerplate)
-    pairs, syndicated, excerpt = verified.pairs, verified.syndicated, table.cut >= 0
-    docs = np.arange(len(table), dtype=np.int64)
-    if focus is not None:  # a query: its pairs, over it and its partners only
-        wanted = np.asarray(focus, dtype=np.int64)
-        pairs = pairs.filter(pl.col("a").is_in(wanted) | pl.col("b").is_in(wanted))
-        docs = np.unique(np.concatenate([wanted, pairs["a"].to_numpy(), pairs["b"].to_numpy()]))
-        local = pl.Series(np.arange(len(docs), dtype=np.int64))
-        pairs = pairs.with_columns(
-            a=pl.col("a").replace_strict(pl.Series(docs), local), b=pl.col("b").replace_strict(pl.Series(docs), local)
-        )
-        table = DocTable(table.frame[docs])
-        articles = _Subset(articles, docs)
-        syndicated, excerpt, site = syndicated[docs], excerpt[docs], site[docs]
-        boiler = Boilerplate(boiler.fingerprints, boiler.bits, boiler.holders[docs])
+    found = Matched(
+        articles,
+        table,
+        np.arange(len(table), dtype=np.int64),
+        verified.pairs,
+        verified.syndicated,
+        table.cut >= 0,
+        site,
+        boiler,
+        len(ev.pairs),
+    )
+    if focus is None:
+        return found
+    # A query: its pairs, over it and its partners only.
+    wanted = np.asarray(focus, dtype=np.int64)
+    pairs = found.pairs.filter(pl.col("a").is_in(wanted) | pl.col("b").is_in(wanted))
+    docs = np.unique(np.concatenate([wanted, pairs["a"].to_numpy(), pairs["b"].to_numpy()]))
+    old, new = pl.Series(docs), pl.Series(np.arange(len(docs), dtype=np.int64))
+    return Matched(
+        _Subset(articles, docs),
+        DocTable(table.frame[docs]),
+        docs,
+        pairs.with_columns(a=pl.col("a").replace_strict(old, new), b=pl.col("b").replace_strict(old, new)),
+        found.syndicated[docs],
+        found.excerpt[docs],
+        site[docs],
+        Boilerplate(boiler.fingerprints, boiler.bits, boiler.holders[docs]),
+        found.candidates,
+    )
+
+
+def analyse(
+    articles: Articles,
+    table: DocTable,
+    lists: Lists,
+    boilerplate_of: Callable[[np.ndarray], Boilerplate],
+    options: ScanOptions,
+    report: Progress | None = None,
+    focus: Sequence[int] | None = None,
+    para_offsets: np.ndarray | None = None,
+) -> Found:
+    """Phase 2 over ``table``'s articles, given their posting lists: ``match``, then clusters, passages and
+    labels. ``para_offsets``: CSR offsets of every article's paragraphs when known (a store), else read per
+    article."""
+    report = report or (lambda phase, done, total: None)
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    m = match(articles, table, lists, boilerplate_of, options, focus)
+    articles, table, pairs, boiler = m.articles, m.table, m.pairs, m.boilerplate
+    if focus is not None:
         para_offsets = None
-    clusters = cluster(table, pairs, CLUSTERING, syndicated, excerpt, site)
+    clusters = cluster(table, pairs, CLUSTERING, m.syndicated, m.excerpt, m.site)
     timings["match"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -202,7 +246,7 @@ def analyse(
         np.cumsum([len(articles.paragraphs(d)) for d in range(len(table))], out=para_offsets[1:])
     labels = _label(articles, table, pairs, passages, clusters, boiler, para_offsets, options, report)
     timings["label"] = time.perf_counter() - t
-    return Found(table, docs, pairs, clusters, passages, labels, para_offsets, boiler, len(ev.pairs), timings)
+    return Found(table, m.docs, pairs, clusters, passages, labels, para_offsets, boiler, m.candidates, timings)
 
 
 # ---------------------------------------------------------------------------------------------- align

@@ -45,7 +45,7 @@ from ..features import extract, fingerprints
 from ..featurestore import DOC_SCHEMA, FeatureStore, Shard, StoreError
 from ..ingest.model import Article, Skipped
 from ..options import INDEX_BATCH_DOCS, QueryParams, ScanOptions, VerifyParams, flatten
-from ..phase2 import Boilerplate, DocTable, Found, analyse
+from ..phase2 import Boilerplate, DocTable, analyse, match
 from ..pipeline import ingest, scan
 from ..result import ScanResult
 from .backend import IndexBackend
@@ -282,26 +282,28 @@ def _answer(
     pos, refs, frequent = _holders(index, fps, options.verify, qp)
     if not len(refs):
         return Answer(art, row, None)
-    found, context = _answer_step(index, art, row, options, fps, len(fps), pos, refs, frequent)
-    partners = context.refs[found.docs[found.docs != context.at]]
-    if len(partners):
-        own = _partner_fingerprints(index, partners, options)
-        extra = np.setdiff1d(np.unique(np.concatenate(own)), fps, assume_unique=False)
-        pos2, refs2, frequent2 = _holders(index, extra, options.verify, qp)
-        all_fps = np.concatenate([fps, extra])
-        skipped = all_fps[np.concatenate([frequent, frequent2])]
-        found, context = _answer_step(
-            index,
-            art,
-            row,
-            options,
-            all_fps,
-            len(fps),
-            np.concatenate([pos, pos2 + len(fps)]),
-            np.concatenate([refs, refs2]),
-            np.concatenate([frequent, frequent2]),
-            {int(r): int(np.isin(f, skipped).sum()) for r, f in zip(partners, own)},
-        )
+    first, context = _answer_step(index, art, row, options, fps, len(fps), pos, refs, frequent, full=False)
+    partners = context.refs[first.docs[first.docs != context.at]]
+    if not len(partners):
+        return Answer(art, row, None)
+    # The second step: the partners' own text and its holders.
+    own = _partner_fingerprints(index, partners, options)
+    extra = np.setdiff1d(np.unique(np.concatenate(own)), fps, assume_unique=False)
+    pos2, refs2, frequent2 = _holders(index, extra, options.verify, qp)
+    all_fps = np.concatenate([fps, extra])
+    skipped = all_fps[np.concatenate([frequent, frequent2])]
+    found, context = _answer_step(
+        index,
+        art,
+        row,
+        options,
+        all_fps,
+        len(fps),
+        np.concatenate([pos, pos2 + len(fps)]),
+        np.concatenate([refs, refs2]),
+        np.concatenate([frequent, frequent2]),
+        {int(r): int(np.isin(f, skipped).sum()) for r, f in zip(partners, own)},
+    )
     if not found.pairs.height:
         return Answer(art, row, None)
     result = ScanResult.of(found, _Rows(context.articles, found.docs), options)
@@ -326,10 +328,12 @@ def _answer_step(
     refs: np.ndarray,
     frequent: np.ndarray,
     skipped_of: dict[int, int] | None = None,
-) -> tuple[Found, _Step]:
+    full: bool = True,
+) -> tuple[Any, _Step]:
     """Phase 2 over the query and the holders (``pos``, ``refs``) of fingerprints ``fps``, the query holding
     the first ``n_query``; ``frequent`` fingerprints were skipped as boilerplate, and count for nobody:
-    not for the query's size, nor for a partner's (``skipped_of``: how many each partner holds)."""
+    not for the query's size, nor for a partner's (``skipped_of``: how many each partner holds). ``full``:
+    the whole phase 2 (a ``Found``), else its pairs alone (a ``Matched``)."""
     cand = np.unique(refs)
     rows = index.rows(cand).with_columns(pl.Series("ref", cand)).sort("id")
     if skipped_of:
@@ -367,8 +371,9 @@ def _answer_step(
         return Boilerplate(found, 0, holders)
 
     single = ScanOptions(**{**options.__dict__, "workers": 1})  # one article's answer: no worker processes
-    found = analyse(articles, table, lists, boilerplate_of, single, focus=[at])
-    return found, _Step(at, row_refs, articles)
+    if not full:  # the pairs alone (``match``), to find the partners
+        return match(articles, table, lists, boilerplate_of, single, focus=[at]), _Step(at, row_refs, articles)
+    return analyse(articles, table, lists, boilerplate_of, single, focus=[at]), _Step(at, row_refs, articles)
 
 
 def _partner_fingerprints(index: IndexBackend, refs: np.ndarray, options: ScanOptions) -> list[np.ndarray]:
