@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from .result import ScanResult
 
-OUTPUT_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
+OUTPUT_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet", ".html")
 STDOUT_FORMATS = ("table", "json", "jsonl", "csv", "none")
 # Tabular exports: the documents table goes to FILE itself, the others beside it as <stem>.<table><suffix>.
 SIBLINGS = ("pairs", "paragraphs", "passages")
@@ -39,7 +39,7 @@ class OutputError(Exception):
 class OutputPlan:
     """The files ``-o FILE`` will write, by table (``json`` for the JSON file), already validated."""
 
-    kind: str  # json, jsonl, csv or parquet
+    kind: str  # json, jsonl, csv, parquet or html
     files: dict[str, Path]
     force: bool = False
 
@@ -50,8 +50,8 @@ def _show(path: Path | str) -> str:
 
 def output_files(path: Path) -> dict[str, Path]:
     """Every file ``-o path`` writes, by table: one for JSON, four for the tabular formats."""
-    if path.suffix.lower() == ".json":
-        return {"json": path}
+    if path.suffix.lower() in (".json", ".html"):
+        return {path.suffix.lower()[1:]: path}
     return {"documents": path} | {t: path.with_name(f"{path.stem}.{t}{path.suffix}") for t in SIBLINGS}
 
 
@@ -236,7 +236,8 @@ def _install(tmp: Path, target: Path, force: bool) -> None:
 def write_output(result: ScanResult, plan: OutputPlan) -> list[Path]:
     """Write every file of ``plan`` under temporary names, then rename them all; return the files written.
 
-    ``.json`` holds the whole output contract. The tabular formats hold the documents table in FILE and
+    ``.json`` holds the whole output contract; ``.html`` the report a person reads (``report_html``). The
+    tabular formats hold the documents table in FILE and
     the pairs, paragraphs and passages tables beside it (``<stem>.pairs<suffix>`` and so on).
     """
     first = next(iter(plan.files.values()))
@@ -246,6 +247,11 @@ def write_output(result: ScanResult, plan: OutputPlan) -> list[Path]:
         raise OutputError(f"{_show(first)}: cannot create folder {_show(first.parent)}: {e.strerror or e}") from None
     if plan.kind == "json":
         contents = {"json": json_bytes(result_dict(result))}
+        tables = None
+    elif plan.kind == "html":
+        from .report_html import report_html
+
+        contents = {"html": report_html(result).encode("utf-8", "backslashreplace")}
         tables = None
     else:
         tables = result.tables()

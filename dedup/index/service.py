@@ -116,17 +116,39 @@ def add(
             fs = FeatureStore(staging / f"{k:04d}", params=store_params(options), create=True)
 
             def commit(name: str, fs: FeatureStore = fs) -> None:
-                with index.writing():
-                    shard = Shard(fs.root / "shards" / name)
-                    keep, replace, unchanged = _keep_rows(shard, index.live_hashes(shard.docs["id"].to_list()))
-                    out.unchanged += unchanged
-                    if keep.any():
-                        index.append(shard, keep, replace)
-                        out.added += int(keep.sum()) - len(replace)
-                        out.replaced += len(replace)
+                _commit_shard(index, Shard(fs.root / "shards" / name), out)
 
             _, skipped = ingest(fs, src, options, report, on_shard=commit)
             out.skipped.extend(skipped)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out
+
+
+def _commit_shard(index: IndexBackend, shard: Shard, out: AddReport) -> None:
+    """Append a phase-1 shard under the write lock: new and changed rows only (see ``add``)."""
+    with index.writing():
+        keep, replace, unchanged = _keep_rows(shard, index.live_hashes(shard.docs["id"].to_list()))
+        out.unchanged += unchanged
+        if keep.any():
+            index.append(shard, keep, replace)
+            out.added += int(keep.sum()) - len(replace)
+            out.replaced += len(replace)
+
+
+def add_articles(index: IndexBackend, articles: Sequence[Article], options: ScanOptions) -> AddReport:
+    """Index in-memory articles (``dedup serve``'s adds): phase 1 in this process, one shard committed as
+    ``add`` commits one; an article whose id is live with other content replaces it."""
+    from ..featurestore import write_shard
+
+    check_params(index, options)
+    out = AddReport()
+    if not articles:
+        return out
+    staging = Path(index.staging())
+    try:
+        write_shard(staging, "000000-0000", extract(list(articles), options.k, options.num_perm, options.seed))
+        _commit_shard(index, Shard(staging / "shards" / "000000-0000"), out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out
