@@ -294,13 +294,19 @@ class Answer:
 
 
 def _answer(
-    index: IndexBackend, art: Article, fps: np.ndarray, row: dict, options: ScanOptions, qp: QueryParams
+    index: IndexBackend,
+    art: Article,
+    fps: np.ndarray,
+    row: dict,
+    options: ScanOptions,
+    qp: QueryParams,
+    exclude: np.ndarray | None = None,
 ) -> Answer:
     """The query article against the index: the scan's phase 2 on it and the indexed articles it shares
     text with, in two steps. The first finds the query's partners from the fingerprints it holds; the
     second adds each partner's own fingerprints and their holders, so a partner's site template counts as
     boilerplate (off its size) as it does in a scan, and the measures are the scan's."""
-    pos, refs, frequent = _holders(index, fps, options.verify, qp)
+    pos, refs, frequent = _without(*_holders(index, fps, options.verify, qp), exclude)
     if not len(refs):
         return Answer(art, row, None)
     found, context = _answer_step(index, art, row, options, fps, len(fps), pos, refs, frequent)
@@ -308,7 +314,7 @@ def _answer(
     if len(partners):
         own = _partner_fingerprints(index, partners, options)
         extra = np.setdiff1d(np.unique(np.concatenate(own)), fps, assume_unique=False)
-        pos2, refs2, frequent2 = _holders(index, extra, options.verify, qp)
+        pos2, refs2, frequent2 = _without(*_holders(index, extra, options.verify, qp), exclude)
         all_fps = np.concatenate([fps, extra])
         skipped = all_fps[np.concatenate([frequent, frequent2])]
         found, context = _answer_step(
@@ -340,6 +346,16 @@ def _answer(
         options=options,
     )
     return Answer(art, row, result, int(np.searchsorted(found.docs, context.at)))
+
+
+def _without(
+    pos: np.ndarray, refs: np.ndarray, frequent: np.ndarray, exclude: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The holders (``pos``, ``refs``) but the indexed articles ``exclude``."""
+    if exclude is None or not len(exclude) or not len(refs):
+        return pos, refs, frequent
+    keep = ~np.isin(refs, exclude)
+    return pos[keep], refs[keep], frequent
 
 
 @dataclass
@@ -497,9 +513,15 @@ def _document(row: dict, article: Article, labels: Sequence[str]) -> dict[str, A
 
 
 def query_articles(
-    index: IndexBackend, articles: Sequence[Article], options: ScanOptions, params: QueryParams | None = None
+    index: IndexBackend,
+    articles: Sequence[Article],
+    options: ScanOptions,
+    params: QueryParams | None = None,
+    exclude_same_id: bool = False,
 ) -> QueryResult:
-    """In-memory articles against the index (see the module docstring), phase 1 batch by batch."""
+    """In-memory articles against the index (see the module docstring), phase 1 batch by batch.
+    ``exclude_same_id``: leave out the indexed article with the query's own id (an indexed article asked
+    about itself: its relations to the others, as ``dedup serve``'s article page shows them)."""
     check_params(index, options)
     params = params or QueryParams()
     t = time.perf_counter()
@@ -513,7 +535,8 @@ def query_articles(
         rows = pl.DataFrame(data.docs).to_dicts()
         for i, art in enumerate(batch):
             fps = np.ascontiguousarray(fps_all[bounds[i] : bounds[i + 1]])
-            answers.append(_answer(index, art, fps, rows[i], options, params))
+            exclude = index._live_refs([art.id])[1] if exclude_same_id else None  # type: ignore[attr-defined]
+            answers.append(_answer(index, art, fps, rows[i], options, params, exclude))
     return QueryResult(answers, [], options, index.location, {"query": time.perf_counter() - t})
 
 
