@@ -100,3 +100,15 @@ def report_html(result: Any) -> str:
 def render_report(data: ScanData, skipped: list[tuple[str, str]] | None = None) -> str:
     """The report of a scan's data (a live scan, or a saved one: ``views.from_file``)."""
     return htmlview.render("report.html", css=htmlview.stylesheet(), **report_context(data, skipped))
+
+
+def diff_html(data: ScanData, i: int, j: int, full: bool = False) -> str:
+    """``dedup diff A B --format html``: the two documents side by side, as one self-contained page."""
+    d = htmlview.diff(data, i, j, full)
+    return htmlview.render("view.html", css=htmlview.stylesheet(), title=f"{d['a']} · {d['b']}", diff=d, doc=None)
+
+
+def show_html(data: ScanData, i: int) -> str:
+    """``dedup show DOC --format html``: one document with its labels and relations, one self-contained page."""
+    doc = htmlview.document(data, i)
+    return htmlview.render("view.html", css=htmlview.stylesheet(), title=doc["id"], diff=None, doc=doc)

@@ -236,3 +236,21 @@ def test_the_inertness_check_sees_an_injection(page):
     with pytest.raises(AssertionError):
         _assert_inert(page)
     assert page.dialogs == ["ran"]
+
+
+def test_diff_and_show_as_html_pages(page, tmp_path):
+    """The library side of ``diff``/``show --format html`` (the CLI wires them): self-contained pages."""
+    from dedup.report_html import diff_html, show_html
+    from dedup.views import from_result
+
+    data = from_result(scan(SEEDS, OPTIONS))
+    i, j = data.find(SEED_WRAPPER), data.find(SEED_ORIGINAL)
+    (tmp_path / "diff.html").write_text(diff_html(data, i, j), encoding="utf-8")
+    page.goto((tmp_path / "diff.html").as_uri())
+    _check_seed_diff(page, page.locator("div.diff"))
+    _assert_inert(page)
+    (tmp_path / "show.html").write_text(show_html(data, i), encoding="utf-8")
+    page.goto((tmp_path / "show.html").as_uri())
+    assert page.locator(".document .source").inner_text() == SEED_ORIGINAL
+    assert page.locator("table.paragraphs p.para.l-wrapper").count() >= 5
+    assert page.locator("table.paragraphs p.para.l-syndicated").count() >= 1

@@ -78,15 +78,20 @@ class Settings:
 # ---------------------------------------------------------------------------------------------- the index
 
 
-def snapshot(location: str, previous: Any = None) -> Any:
+def snapshot(location: str, *previous: Any) -> Any:
     """The index at ``location`` opened for readers: preloaded, and frozen (it never re-reads its manifest,
-    so one request sees one set of shards). Shards of ``previous`` still listed are reused as they are
-    (a shard never changes), so only new shards are loaded."""
+    so one request sees one set of shards). Shard objects of ``previous`` handles (the writer, the last
+    snapshot) still listed are shared as they are (a shard never changes), so only new shards are loaded,
+    and a shard the writer merges away is followed into the index's trash, where it stays readable for
+    ``shards.TRASH_SECONDS`` (the writer's ``_retire`` moves the shared object's path)."""
     index = open_index(location)
-    shared = getattr(previous, "_shards", None) or {}
-    for name in index.shard_names:
-        if name in shared:
-            index._shards[name] = shared[name]
+    taken: set[str] = set()
+    for prev in previous:  # the writer's first: its objects are the ones it moves
+        shared = getattr(prev, "_shards", None) or {}
+        for name in index.shard_names:
+            if name in shared and name not in taken:
+                index._shards[name] = shared[name]
+                taken.add(name)
     index.preload()
     index.refresh = lambda: None  # frozen: see above
     return index
@@ -97,10 +102,12 @@ class Service:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.reader = snapshot(settings.location)
         self.writer = open_index(settings.location)
+        self.writer.merge_after_append = False  # merged after the answer: see ``write``
+        self.reader = snapshot(settings.location, self.writer)
         self.lock = asyncio.Lock()
         self.started = time.time()
+        self._merging: asyncio.Task | None = None
 
     async def read(self, fn: Any, *args: Any) -> Any:
         """Run ``fn(reader, *args)`` in the thread pool on the current snapshot, within the time limit."""
@@ -111,15 +118,36 @@ class Service:
             raise ApiError(503, f"the request took longer than {self.settings.timeout:g} s") from None
 
     async def write(self, fn: Any, *args: Any) -> Any:
-        """Run ``fn(writer, *args)`` alone (writes queue here), then swap in a new reader snapshot."""
+        """Run ``fn(writer, *args)`` alone (writes queue here), then swap in a new reader snapshot. The
+        shards' tiered merge runs after the answer, still alone (the next write waits for it; reads never)."""
         async with self.lock:
 
             def work() -> Any:
                 out = fn(self.writer, *args)
-                return out, snapshot(self.settings.location, self.reader)
+                return out, snapshot(self.settings.location, self.writer, self.reader)
 
             out, self.reader = await run_in_threadpool(work)
-            return out
+        if self._merging is None or self._merging.done():
+            self._merging = asyncio.create_task(self._merge())
+        return out
+
+    async def _merge(self) -> None:
+        async with self.lock:
+
+            def work() -> Any:
+                with self.writer.writing():
+                    before = list(self.writer.shard_names)
+                    self.writer.merge()
+                    changed = self.writer.shard_names != before
+                return snapshot(self.settings.location, self.writer, self.reader) if changed else None
+
+            try:
+                fresh = await run_in_threadpool(work)
+            except Exception:
+                log.exception("merging the index's shards")
+                return
+            if fresh is not None:
+                self.reader = fresh
 
 
 # ---------------------------------------------------------------------------------------------- requests
