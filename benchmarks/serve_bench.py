@@ -9,7 +9,7 @@ timed as a new process a few times (the CLI's per-article latency, opening the i
 
     python -m benchmarks.synth /tmp/corpus --docs 20000
     python -m benchmarks.serve_bench --corpus /tmp/corpus --index /tmp/serve-index --clients 16 \\
-        --queries 2000 --adds 200
+        --queries 2000 --adds 200 [--held-out-queries 2000]
 
 Prints one JSON object: latencies (p50/p90/p99/max, ms) of queries and adds, errors, lost adds, the
 CLI's per-process seconds, the load average before and after, the machine.
@@ -167,17 +167,27 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-seconds", type=float, default=900)
     ap.add_argument("--workers", type=int, default=2, help="processes for building the index")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--held-out-queries",
+        type=int,
+        default=0,
+        metavar="N",
+        help="query N articles held out of the index (new articles, as a CMS sends them) instead of indexed ones "
+        "(each of which finds at least itself); the index must have been built with the same N",
+    )
     args = ap.parse_args(argv)
 
     files = sorted(args.corpus.rglob("*.txt"))
     rng = random.Random(args.seed)
-    held = rng.sample(files, args.adds)
-    held_ids = {f.relative_to(args.corpus).as_posix() for f in held}
+    sample = rng.sample(files, args.adds + args.held_out_queries)
+    held, pool = sample[: args.adds], sample[args.adds :]
+    held_ids = {f.relative_to(args.corpus).as_posix() for f in sample}
     out: dict = {"corpus_articles": len(files), "machine": f"{platform.machine()}, {os.cpu_count()} cores"}
     if not (args.index / "index.json").exists():
         out["index_build_seconds"] = round(build_index(args.corpus, args.index, held_ids, args.workers), 1)
     indexed = [f for f in files if f.relative_to(args.corpus).as_posix() not in held_ids]
-    queries = [rng.choice(indexed) for _ in range(args.queries)]
+    queries = [rng.choice(pool or indexed) for _ in range(args.queries)]
+    out["queries_from"] = f"{len(pool)} held-out articles" if pool else "indexed articles"
     adds = [(f"added/{f.relative_to(args.corpus).as_posix()}", f) for f in held]
     with tempfile.TemporaryDirectory() as tmp:
         token = secrets.token_urlsafe(24)
