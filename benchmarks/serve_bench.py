@@ -143,6 +143,8 @@ async def load(
 
 def cli_latency(index: Path, files: list[Path]) -> dict:
     """``dedup query FILE --index`` as a new process, one article at a time (the CLI's cost per article)."""
+    if not files:
+        return {}
     times = []
     for f in files:
         t = time.perf_counter()

@@ -26,6 +26,7 @@ import asyncio
 import hmac
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,12 +109,19 @@ class Service:
         self.lock = asyncio.Lock()
         self.started = time.time()
         self._merging: asyncio.Task | None = None
+        # Reads run at most a few at a time (one per core, at least two): more threads would only share the
+        # GIL more thinly, and starve the writer's thread, which then answers adds seconds late.
+        self.read_slots = asyncio.Semaphore(max(2, os.cpu_count() or 1))
 
     async def read(self, fn: Any, *args: Any) -> Any:
         """Run ``fn(reader, *args)`` in the thread pool on the current snapshot, within the time limit."""
-        reader = self.reader
+
+        async def run() -> Any:
+            async with self.read_slots:
+                return await run_in_threadpool(fn, self.reader, *args)
+
         try:
-            return await asyncio.wait_for(run_in_threadpool(fn, reader, *args), self.settings.timeout)
+            return await asyncio.wait_for(run(), self.settings.timeout)
         except TimeoutError:
             raise ApiError(503, f"the request took longer than {self.settings.timeout:g} s") from None
 
