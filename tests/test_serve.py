@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +20,7 @@ import pytest
 
 from dedup import ScanOptions
 from dedup.index import open_index, service
-from tests.conftest import SEED_ORIGINAL, SEED_WRAPPER, SEEDS
+from tests.conftest import ROOT, SEED_ORIGINAL, SEED_WRAPPER, SEEDS
 from tests.serving import AUTH, TOKEN, Server, token_file
 
 pytestmark = pytest.mark.cli
@@ -330,3 +332,25 @@ def test_sigkill_during_adds_leaves_whole_shards_and_every_acknowledged_add(tmp_
         assert again.client.post("/api/articles", json={"articles": more}, headers=AUTH).status_code == 201
         assert again.client.post("/api/query", json={"text": _text(SEED_WRAPPER)}).json()["pairs"]
     assert json.loads((location / "index.json").read_text())["shards"]
+
+
+@pytest.mark.slow
+def test_the_load_benchmark_runs_at_a_small_size(tmp_path):
+    """benchmarks/serve_bench.py end to end, small: no error, no lost add, figures reported."""
+    from benchmarks.synth import generate_stream
+
+    corpus = tmp_path / "corpus"
+    generate_stream(corpus, 300, seed=1, workers=1)
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks.serve_bench", "--corpus", str(corpus), "--index", str(tmp_path / "ix")]
+        + ["--clients", "4", "--queries", "40", "--adds", "8", "--cli-runs", "1", "--workers", "1"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["errors"] == 0 and out["lost_adds"] == 0 and out["adds_acknowledged"] == 8
+    assert out["articles_after"] == out["articles_before"] + 8 and out["query"]["n"] == 40
+    assert out["cli_query_per_process"]["n"] == 1
