@@ -22,6 +22,7 @@ from dedup import ScanOptions
 from dedup.index import open_index, service
 from tests.conftest import ROOT, SEED_ORIGINAL, SEED_WRAPPER, SEEDS
 from tests.serving import AUTH, TOKEN, Server, token_file
+from tests.test_index import redis_url as redis_url  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.cli
 OPTIONS = ScanOptions(workers=1)
@@ -354,3 +355,30 @@ def test_the_load_benchmark_runs_at_a_small_size(tmp_path):
     assert out["errors"] == 0 and out["lost_adds"] == 0 and out["adds_acknowledged"] == 8
     assert out["articles_after"] == out["articles_before"] + 8 and out["query"]["n"] == 40
     assert out["cli_query_per_process"]["n"] == 1
+
+
+@pytest.mark.redis
+def test_a_redis_index_is_served_the_same(tmp_path, redis_url):
+    """The Redis backend behind the server: the answer is the local one's, and adds are seen at once."""
+    import uuid
+
+    location = f"{redis_url}#serve{uuid.uuid4().hex[:10]}"
+    index = open_index(location, params=service.store_params(OPTIONS), create=True)
+    service.add(index, [_archive(tmp_path)], OPTIONS)
+    want = _comparable(service.query(index, [SEEDS / SEED_WRAPPER], OPTIONS).to_dict())
+    with Server(location, token_file=token_file(tmp_path)) as srv:
+        got = srv.client.post("/api/query", json={"text": _text(SEED_WRAPPER), "id": SEED_WRAPPER}).json()
+        assert _comparable(got) == want and got["clusters"][0]["source"] == SEED_ORIGINAL
+        body = {"id": "copy.txt", "text": "A repost.\n\n" + _text(SEED_ORIGINAL)}
+        assert srv.client.post("/api/articles", json=body, headers=AUTH).json()["articles"] == 5
+        answer = srv.client.post("/api/query", json={"text": _text(SEED_ORIGINAL), "id": "q"}).json()
+        assert "copy.txt" in {p["indexed"] for p in answer["pairs"]}
+        assert srv.client.get("/api/stats").json()["backend"] == "redis"
+        assert "redis://" in srv.client.get("/api/stats").json()["location"]
+
+
+def test_the_time_limit(tmp_path):
+    with Server(_index(tmp_path, SEEDS), "--timeout", "0.001") as srv:
+        slow = srv.client.post("/api/query", json={"text": _text(SEED_WRAPPER)})
+        assert "longer than" in _assert_error(slow, 503)["error"]
+        assert srv.client.get("/api/health").json()["status"] == "ok"
