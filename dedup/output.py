@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from .result import ScanResult
 
-OUTPUT_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
+OUTPUT_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet", ".html")
 STDOUT_FORMATS = ("table", "json", "jsonl", "csv", "none")
 # Tabular exports: the documents table goes to FILE itself, the others beside it as <stem>.<table><suffix>.
 SIBLINGS = ("pairs", "paragraphs", "passages")
@@ -40,7 +40,7 @@ class OutputError(Exception):
 class OutputPlan:
     """The files ``-o FILE`` will write, by table (``json`` for the JSON file), already validated."""
 
-    kind: str  # json, jsonl, csv or parquet
+    kind: str  # json, jsonl, csv, parquet or html
     files: dict[str, Path]
     force: bool = False
 
@@ -51,8 +51,8 @@ def _show(path: Path | str) -> str:
 
 def output_files(path: Path) -> dict[str, Path]:
     """Every file ``-o path`` writes, by table: one for JSON, four for the tabular formats."""
-    if path.suffix.lower() == ".json":
-        return {"json": path}
+    if path.suffix.lower() in (".json", ".html"):
+        return {path.suffix.lower()[1:]: path}
     return {"documents": path} | {t: path.with_name(f"{path.stem}.{t}{path.suffix}") for t in SIBLINGS}
 
 
@@ -244,17 +244,23 @@ def _install(tmp: Path, target: Path, force: bool) -> None:
 def write_output(result: ScanResult, plan: OutputPlan) -> list[Path]:
     """Write every file of ``plan`` under temporary names, then rename them all; return the files written.
 
-    ``.json`` holds the whole output contract. The tabular formats hold the documents table in FILE and
+    ``.json`` holds the whole output contract; ``.html`` the report a person reads (``report_html``). The
+    tabular formats hold the documents table in FILE and
     the pairs, paragraphs and passages tables beside it (``<stem>.pairs<suffix>`` and so on).
     """
-    return write_output_of(plan, lambda: result_dict(result), result.tables)
+    from .report_html import report_html
+
+    return write_output_of(plan, lambda: result_dict(result), result.tables, lambda: report_html(result))
 
 
 def write_output_of(
-    plan: OutputPlan, data: Callable[[], dict[str, Any]], tables: Callable[[], dict[str, pl.DataFrame]]
+    plan: OutputPlan,
+    data: Callable[[], dict[str, Any]],
+    tables: Callable[[], dict[str, pl.DataFrame]],
+    html: Callable[[], str] | None = None,
 ) -> list[Path]:
-    """``write_output`` of any result: ``data()`` is its JSON contract, ``tables()`` its four tables by name
-    (only the one the plan's format needs is called)."""
+    """``write_output`` of any result: ``data()`` is its JSON contract, ``tables()`` its four tables by name,
+    ``html()`` its report (only the one the plan's format needs is called)."""
     first = next(iter(plan.files.values()))
     try:
         first.parent.mkdir(parents=True, exist_ok=True)
@@ -262,6 +268,10 @@ def write_output_of(
         raise OutputError(f"{_show(first)}: cannot create folder {_show(first.parent)}: {e.strerror or e}") from None
     if plan.kind == "json":
         contents, frames = {"json": json_bytes(data())}, None
+    elif plan.kind == "html":
+        if html is None:
+            raise OutputError(f"{_show(first)}: this result has no HTML report; use .json, .jsonl, .csv or .parquet")
+        contents, frames = {"html": html().encode("utf-8", "backslashreplace")}, None
     else:
         contents, frames = None, tables()
     temps: dict[str, Path] = {}

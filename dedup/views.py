@@ -415,6 +415,21 @@ def diff_summary(data: ScanData, i: int, j: int) -> dict[str, Any]:
     return out | {"passages": [dict(zip(keys, p)) for p in pair["passages"].tolist()]}
 
 
+def unshared_slots(data: ScanData, i: int, j: int, passages: np.ndarray) -> list[list[list[dict]]]:
+    """Per side (A, B), per slot (before passage k; the last after all), the paragraphs not mostly inside a
+    shared passage: each goes into the slot before the passage that follows it in its own text."""
+    slots: list[list[list[dict]]] = [[[] for _ in range(len(passages) + 1)] for _ in range(2)]
+    for side, doc, cols in ((0, i, (0, 1)), (1, j, (2, 3))):
+        spans = passages[:, list(cols)]
+        for p in data.paragraphs(doc):
+            if mostly_inside(p["start"], p["end"], spans):
+                continue
+            after = np.flatnonzero(spans[:, 0] >= p["end"])
+            slot = int(after[np.argmin(spans[after, 0])]) if after.size else len(passages)
+            slots[side][slot].append(p)
+    return slots
+
+
 def diff_view(
     data: ScanData,
     i: int,
@@ -449,16 +464,7 @@ def diff_view(
         )
     if pair is not None:
         header.append(f"   {len(passages)} shared passage{'s' * (len(passages) != 1)}")
-    # Unshared paragraphs go into the slot before the passage that follows them in their own text.
-    slots: list[list[list[dict]]] = [[[] for _ in range(len(passages) + 1)] for _ in range(2)]
-    for side, doc, cols in ((0, i, (0, 1)), (1, j, (2, 3))):
-        spans = passages[:, list(cols)]
-        for p in data.paragraphs(doc):
-            if mostly_inside(p["start"], p["end"], spans):
-                continue
-            after = np.flatnonzero(spans[:, 0] >= p["end"])
-            slot = int(after[np.argmin(spans[after, 0])]) if after.size else len(passages)
-            slots[side][slot].append(p)
+    slots = unshared_slots(data, i, j, passages)
     blocks: list[tuple[Text, list[tuple[Text, Text]]]] = []
     text_a, text_b = data.text(i), data.text(j)
     for k in range(len(passages) + 1):

@@ -1,7 +1,8 @@
 """Command line: ``dedup scan``, ``diff``, ``show``, ``index add|stats|remove|compact``, ``query``,
-``completion``; one module per command group (``scan``, ``views``, ``index``, ``completion``) on shared
-helpers (``common``: parser, errors, messages, progress; ``params``: the parameter options generated from
-``dedup.options``; ``output``: ``--format``/``-o``/``--force`` of ``scan`` and ``query``).
+``serve`` (its options and runner live in ``dedup.serve``), ``completion``; one module per command group
+(``scan``, ``views``, ``index``, ``completion``) on shared helpers (``common``: parser, errors, messages,
+progress; ``params``: the parameter options generated from ``dedup.options``; ``output``:
+``--format``/``-o``/``--force`` of ``scan`` and ``query``).
 
 Terminal concerns (progress, tables, colours, exit codes) live here and in ``report``/``views``; the
 pipeline never prints. Whatever happens, the user sees one line per problem, never a traceback
@@ -18,6 +19,7 @@ import argparse
 import os
 import sys
 
+from ..serve import add_parser as add_serve_parser
 from . import completion, index, scan, views
 from .common import (
     DEBUG_HINT,
@@ -55,6 +57,7 @@ def build_parser(params: list[Param]) -> tuple[argparse.ArgumentParser, dict[str
     views.add_parsers(sub, common, params)
     index.add_parsers(sub, common, params, scan_parser)
     completion.add_parser(sub)
+    add_serve_parser(sub)
     return p, dict(sub.choices)
 
 
@@ -93,6 +96,8 @@ def _run(argv: list[str]) -> int:
     if args.command == "completion":
         sys.stdout.write(completion.completion_script(parser, commands))
         return EXIT_OK
+    if args.command == "serve":
+        return args.run(args)
     from ..output import OutputError
     from ..views import ViewError
 

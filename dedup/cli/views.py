@@ -26,7 +26,12 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser, params: list[Param]) 
     d.add_argument("b", help="second article")
     _add_context(d)
     d.add_argument("--full", action="store_true", help="print long shared passages in full")
-    d.add_argument("--format", choices=("text", "json"), default="text", help="text view or the pair as JSON")
+    d.add_argument(
+        "--format",
+        choices=("text", "json", "html"),
+        default="text",
+        help="text view, the pair as JSON, or one self-contained HTML page",
+    )
     add_param_options(d, params)
 
     w = sub.add_parser(
@@ -38,6 +43,9 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser, params: list[Param]) 
     w.add_argument("doc", help="the article (a path, or an id of the saved scan with --from)")
     _add_context(w, default_note=" (default: the article's folder)")
     w.add_argument("--text", action="store_true", help="print only the article's text as the scan read it")
+    w.add_argument(
+        "--format", choices=("text", "html"), default="text", help="terminal view or one self-contained HTML page"
+    )
     add_param_options(w, params)
 
 
@@ -120,6 +128,11 @@ def run_diff(args: argparse.Namespace, params: list[Param]) -> int:
 
         sys.stdout.write(json.dumps(diff_summary(data, i, j), ensure_ascii=False) + "\n")
         return EXIT_OK
+    if args.format == "html":
+        from ..report_html import diff_html
+
+        sys.stdout.write(diff_html(data, i, j, full=args.full))
+        return EXIT_OK
     out = _console()
     marks = out.color_system is None or out.no_color
     out.print(diff_view(data, i, j, out.width, full=args.full, names=(args.a, args.b), marks=marks))
@@ -136,6 +149,11 @@ def run_show(args: argparse.Namespace, params: list[Param]) -> int:
 
         text = data.text(i)
         sys.stdout.write((inert(text) if sys.stdout.isatty() else text) + ("" if text.endswith("\n") else "\n"))
+        return EXIT_OK
+    if args.format == "html":
+        from ..report_html import show_html
+
+        sys.stdout.write(show_html(data, i))
         return EXIT_OK
     _console().print(show_view(data, i))
     return EXIT_OK

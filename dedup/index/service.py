@@ -117,17 +117,39 @@ def add(
             fs = FeatureStore(staging / f"{k:04d}", params=store_params(options), create=True)
 
             def commit(name: str, fs: FeatureStore = fs) -> None:
-                with index.writing():
-                    shard = Shard(fs.root / "shards" / name)
-                    keep, replace, unchanged = _keep_rows(shard, index.live_hashes(shard.docs["id"].to_list()))
-                    out.unchanged += unchanged
-                    if keep.any():
-                        index.append(shard, keep, replace)
-                        out.added += int(keep.sum()) - len(replace)
-                        out.replaced += len(replace)
+                _commit_shard(index, Shard(fs.root / "shards" / name), out)
 
             _, skipped = ingest(fs, src, options, report, on_shard=commit)
             out.skipped.extend(skipped)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out
+
+
+def _commit_shard(index: IndexBackend, shard: Shard, out: AddReport) -> None:
+    """Append a phase-1 shard under the write lock: new and changed rows only (see ``add``)."""
+    with index.writing():
+        keep, replace, unchanged = _keep_rows(shard, index.live_hashes(shard.docs["id"].to_list()))
+        out.unchanged += unchanged
+        if keep.any():
+            index.append(shard, keep, replace)
+            out.added += int(keep.sum()) - len(replace)
+            out.replaced += len(replace)
+
+
+def add_articles(index: IndexBackend, articles: Sequence[Article], options: ScanOptions) -> AddReport:
+    """Index in-memory articles (``dedup serve``'s adds): phase 1 in this process, one shard committed as
+    ``add`` commits one; an article whose id is live with other content replaces it."""
+    from ..featurestore import write_shard
+
+    check_params(index, options)
+    out = AddReport()
+    if not articles:
+        return out
+    staging = Path(index.staging())
+    try:
+        write_shard(staging, "000000-0000", extract(list(articles), options.k, options.num_perm, options.seed))
+        _commit_shard(index, Shard(staging / "shards" / "000000-0000"), out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out
@@ -273,13 +295,19 @@ class Answer:
 
 
 def _answer(
-    index: IndexBackend, art: Article, fps: np.ndarray, row: dict, options: ScanOptions, qp: QueryParams
+    index: IndexBackend,
+    art: Article,
+    fps: np.ndarray,
+    row: dict,
+    options: ScanOptions,
+    qp: QueryParams,
+    exclude: np.ndarray | None = None,
 ) -> Answer:
     """The query article against the index: the scan's phase 2 on it and the indexed articles it shares
     text with, in two steps. The first finds the query's partners from the fingerprints it holds; the
     second adds each partner's own fingerprints and their holders, so a partner's site template counts as
     boilerplate (off its size) as it does in a scan, and the measures are the scan's."""
-    pos, refs, frequent = _holders(index, fps, options.verify, qp)
+    pos, refs, frequent = _without(*_holders(index, fps, options.verify, qp), exclude)
     if not len(refs):
         return Answer(art, row, None)
     first, context = _answer_step(index, art, row, options, fps, len(fps), pos, refs, frequent, full=False)
@@ -289,7 +317,7 @@ def _answer(
     # The second step: the partners' own text and its holders.
     own = _partner_fingerprints(index, partners, options)
     extra = np.setdiff1d(np.unique(np.concatenate(own)), fps, assume_unique=False)
-    pos2, refs2, frequent2 = _holders(index, extra, options.verify, qp)
+    pos2, refs2, frequent2 = _without(*_holders(index, extra, options.verify, qp), exclude)
     all_fps = np.concatenate([fps, extra])
     skipped = all_fps[np.concatenate([frequent, frequent2])]
     found, context = _answer_step(
@@ -308,6 +336,16 @@ def _answer(
         return Answer(art, row, None)
     result = ScanResult.of(found, _Rows(context.articles, found.docs), options)
     return Answer(art, row, result, int(np.searchsorted(found.docs, context.at)))
+
+
+def _without(
+    pos: np.ndarray, refs: np.ndarray, frequent: np.ndarray, exclude: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The holders (``pos``, ``refs``) but the indexed articles ``exclude``."""
+    if exclude is None or not len(exclude) or not len(refs):
+        return pos, refs, frequent
+    keep = ~np.isin(refs, exclude)
+    return pos[keep], refs[keep], frequent
 
 
 @dataclass
@@ -468,9 +506,15 @@ def _document(row: dict, article: Article, labels: Sequence[str]) -> dict[str, A
 
 
 def query_articles(
-    index: IndexBackend, articles: Sequence[Article], options: ScanOptions, params: QueryParams | None = None
+    index: IndexBackend,
+    articles: Sequence[Article],
+    options: ScanOptions,
+    params: QueryParams | None = None,
+    exclude_same_id: bool = False,
 ) -> QueryResult:
-    """In-memory articles against the index (see the module docstring), phase 1 batch by batch."""
+    """In-memory articles against the index (see the module docstring), phase 1 batch by batch.
+    ``exclude_same_id``: leave out the indexed article with the query's own id (an indexed article asked
+    about itself: its relations to the others, as ``dedup serve``'s article page shows them)."""
     check_params(index, options)
     params = params or QueryParams()
     t = time.perf_counter()
@@ -484,7 +528,8 @@ def query_articles(
         rows = pl.DataFrame(data.docs).to_dicts()
         for i, art in enumerate(batch):
             fps = np.ascontiguousarray(fps_all[bounds[i] : bounds[i + 1]])
-            answers.append(_answer(index, art, fps, rows[i], options, params))
+            exclude = index._live_refs([art.id])[1] if exclude_same_id else None  # type: ignore[attr-defined]
+            answers.append(_answer(index, art, fps, rows[i], options, params, exclude))
     return QueryResult(answers, [], options, index.location, {"query": time.perf_counter() - t})
 
 

@@ -86,6 +86,7 @@ class ShardIndex:
     params: dict
     shard_names: list[str]
     removed: dict[str, list[int]]
+    merge_after_append = True  # dedup serve merges after answering the add instead (``merge`` under the lock)
 
     def _init_shards(self, root: Path) -> None:
         self.root = root
@@ -367,7 +368,8 @@ class ShardIndex:
             for k, r in zip(ks.tolist(), rows.tolist()):
                 removed.setdefault(self.shard_names[k], []).append(r)
         self._commit([*self.shard_names, name], removed, [name], [])
-        self.merge()
+        if self.merge_after_append:
+            self.merge()
 
     def merge(self) -> None:
         """Merge the newest shards as ``merge_plan`` says, until it says no more."""
@@ -432,7 +434,10 @@ class ShardIndex:
         for name in gone:
             src = self.root / "shards" / name
             if src.exists():
-                os.replace(src, trash / f"{name}.{time.time_ns():x}")
+                dst = trash / f"{name}.{time.time_ns():x}"
+                os.replace(src, dst)
+                if name in self._shards:  # readers sharing this Shard object (dedup serve) follow it
+                    self._shards[name].path = dst
         self._purge_trash()
 
     def _purge_trash(self) -> None:

@@ -32,17 +32,20 @@ def _read_text(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipp
 
 def _read_html(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped]:
     data = read_bytes(entry.path, options.max_file_size)  # a .html.gz is sniffed after decompression
+    yield html_article(entry.id, entry.path, data, options.encoding)
+
+
+def html_article(doc_id: str, path: str, data: bytes, forced: str | None = None) -> Article | Skipped:
+    """One HTML page's bytes as an article (a Skipped when binary or without words)."""
     if reason := binary_reason(data):
-        yield Skipped(entry.path, reason)
-        return
-    text, encoding = decode(data, options.encoding, declared_charset(data))
+        return Skipped(path, reason)
+    text, encoding = decode(data, forced, declared_charset(data))
     page = extract(text)
     if not has_words(page.text):
-        yield Skipped(entry.path, "no text")
-        return
-    yield Article(
-        id=entry.id,
-        path=entry.path,
+        return Skipped(path, "no text")
+    return Article(
+        id=doc_id,
+        path=path,
         text=page.text,
         paragraphs=page.paragraphs,
         title=page.title,
@@ -52,6 +55,17 @@ def _read_html(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipp
         encoding=encoding,
         kind="html",
     )
+
+
+def read_upload(doc_id: str, data: bytes, kind: str, forced: str | None = None) -> Article | Skipped:
+    """An article sent in memory (``dedup serve``): ``kind`` "text" or "html", read as a file of that kind
+    is; ``path`` is the id (no file is involved)."""
+    if kind == "html":
+        return html_article(doc_id, doc_id, data, forced)
+    if reason := binary_reason(data):
+        return Skipped(doc_id, reason)
+    article = read_text(doc_id, doc_id, data, forced)
+    return article if article is not None else Skipped(doc_id, "no text")
 
 
 _READERS = {

@@ -1,0 +1,135 @@
+"""``dedup serve``: the index behind an HTTP API and web pages (``app.py``); ``python -m dedup.serve``.
+
+The command line's hooks: ``add_parser(subparsers)`` adds the ``serve`` sub-command and ``run(args)``
+runs it (returns the exit status); ``serve(...)`` is the same from Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from pathlib import Path
+from typing import Any
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", required=True, metavar="LOCATION", help="a local index folder or redis://…#name")
+    p.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST}: this machine only)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any free one)")
+    p.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help="a file holding the token that writes (add, replace, remove) must send as 'Authorization: Bearer "
+        "TOKEN'; without it the server is read-only",
+    )
+    p.add_argument("--max-request", default="5MB", metavar="SIZE", help="largest request body (default 5MB; 413 above)")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="longest a request may work (503)")
+    p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``serve`` to a CLI's sub-commands (``argparse``'s ``add_subparsers()`` result)."""
+    p = subparsers.add_parser(
+        "serve",
+        help="the index behind an HTTP API and web pages",
+        description="Serve an index: a JSON API under /api/ (OpenAPI at /openapi.json) and web pages to check an "
+        "article, see an indexed one and two side by side. Binds to 127.0.0.1 unless --host says otherwise.",
+    )
+    add_arguments(p)
+    p.set_defaults(run=run)
+    return p
+
+
+def _parse_size(text: str) -> int:
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]?B?)\s*", text, re.I)
+    if not m:
+        raise ValueError(f"invalid size {text!r}: use e.g. 200KB, 5MB")
+    scale = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "M": 2**20, "MB": 2**20, "G": 2**30, "GB": 2**30}
+    return int(float(m.group(1)) * scale[m.group(2).upper()])
+
+
+def read_token(path: str) -> bytes:
+    """The token in ``path`` (surrounding white space dropped); at least 16 characters."""
+    token = Path(path).read_bytes().strip()
+    if len(token) < 16:
+        raise ValueError(f"{path}: the token must be at least 16 characters")
+    return token
+
+
+def serve(
+    index: str,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    token_file: str | None = None,
+    max_request: int = 5 * 2**20,
+    timeout: float = 30.0,
+    log_level: str = "warning",
+) -> None:
+    """Open and preload the index, then serve it until interrupted."""
+    import uvicorn
+
+    from .app import Settings, create_app
+
+    token = read_token(token_file) if token_file else None
+    app = create_app(Settings(location=index, token=token, max_bytes=max_request, timeout=timeout))
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=log_level in ("info", "debug"),
+        server_header=False,
+        timeout_keep_alive=5,
+        limit_concurrency=256,
+        h11_max_incomplete_event_size=64 * 1024,
+    )
+    server = uvicorn.Server(config)
+    _announce(server, host)
+    server.run()
+
+
+def _announce(server: Any, host: str) -> None:
+    """Print the address once the socket is bound (port 0 picks one), for people and tests."""
+    started = server.startup
+
+    async def startup(sockets: Any = None) -> None:
+        await started(sockets=sockets)
+        for s in server.servers:
+            for sock in s.sockets:
+                addr = sock.getsockname()
+                shown_host = f"[{addr[0]}]" if ":" in addr[0] else addr[0]
+                print(f"dedup: serving on http://{shown_host}:{addr[1]}/", file=sys.stderr, flush=True)
+
+    server.startup = startup
+    try:
+        if not ipaddress.ip_address(host).is_loopback:
+            print(f"dedup: warning: listening on {host}, reachable from other machines", file=sys.stderr)
+    except ValueError:
+        pass
+
+
+def run(args: argparse.Namespace) -> int:
+    """``dedup serve`` from parsed arguments; the exit status."""
+    from ..index import StoreError
+
+    try:
+        max_request = _parse_size(args.max_request)
+        serve(args.index, args.host, args.port, args.token_file, max_request, args.timeout, args.log_level)
+    except (StoreError, ValueError, OSError) as e:
+        print(f"dedup: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dedup serve", description=add_parser.__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
