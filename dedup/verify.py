@@ -52,6 +52,15 @@ class VerifyParams:
     many unrelated groups (``boilerplate_min_groups_any_site``) that it is stock text
     wherever it appears. A story retold on several sites in versions and rewrites is
     neither, and stays evidence of copying.
+
+    No site is needed to tell the two apart: a document *derives* from the one it shares the
+    text with (at least ``derived_min_shared`` shingles) when that is clearly more than it shares
+    with anything else (``derived_margin`` of it and ``min_shared`` shingles more than with the
+    runner-up outside the first's group of copies). Pages that share only a template share
+    it equally with every page of the site and derive from none of them; a rewrite shares the
+    source's sentences with other rewrites, but all of what it took only with the source. Text
+    whose holders are mostly (``template_site_share``) one story of such links is that story's,
+    never boilerplate, however many holders and sites it has.
     """
 
     near_duplicate: float = 0.8
@@ -64,6 +73,7 @@ class VerifyParams:
     copy_group: float = 0.8
     template_site_share: float = 0.67
     boilerplate_min_groups_any_site: int = 25
+    derived_margin: float = 0.15
 
 
 def classify(shared: np.ndarray, size_a: np.ndarray, size_b: np.ndarray, params: VerifyParams) -> dict[str, np.ndarray]:
@@ -178,9 +188,11 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams = Ver
     groups = components(n_docs, pairs[linking])
     site = docs.site if docs.site is not None else np.zeros(n_docs, dtype=np.int64)
     boiler = _boilerplate_lists(lists, groups, site, params)
+    owner = lists.member_list()
+    if boiler.any():
+        boiler = _story_lists(lists, ev, owner, pairs[linking], shared_all, groups, boiler, sizes, params)
 
     # Pass 2: boilerplate lists count for nobody.
-    owner = lists.member_list()
 
     def measure(boiler: np.ndarray):
         in_boiler = boiler[owner]
@@ -196,8 +208,7 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams = Ver
     # the site's template: the template recurs around different stories.
     linked = (relation >= 0) & (relation <= 2)
     story = components(n_docs, pairs[linked])
-    _, top_story = _distinct_per_list(owner, story[lists.members], len(lists))
-    one_story = boiler & (top_story >= 2) & (top_story >= params.template_site_share * lists.sizes())
+    one_story = boiler & _one_story(lists, owner, story, params)
     if one_story.any():
         boiler &= ~one_story
         m, relation, shared, content_entry = measure(boiler)
@@ -209,7 +220,11 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams = Ver
     keep = relation >= 0
     # What each document shares with its copies, boilerplate aside even for rescued excerpts: it
     # ranks the candidates for source, and generic phrases two pages share say nothing about that.
-    take = ((relation >= 0) & (relation <= 2))[ev.entry_pair] & content_entry
+    # Copies of one text (exact and near-duplicates, transitively) count as one member: what a
+    # document shares with its own duplicates says nothing about whether it is the source.
+    same_text = components(n_docs, pairs[(relation == 0) | (relation == 1)])
+    other = same_text[pairs[:, 0]] != same_text[pairs[:, 1]]
+    take = (((relation >= 0) & (relation <= 2)) & other)[ev.entry_pair] & content_entry
     syndicated = _syndicated(lists, pairs, ev.entry_pair[take], ev.entry_list[take], n_docs)
     a, b = pairs[keep, 0], pairs[keep, 1]
     a_in_b, b_in_a = m["a_in_b"][keep], m["b_in_a"][keep]
@@ -237,6 +252,78 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams = Ver
         }
     )
     return Verified(pairs=frame, boilerplate=boiler, syndicated=syndicated)
+
+
+def _one_story(lists: Lists, owner: np.ndarray, story: np.ndarray, params: VerifyParams) -> np.ndarray:
+    """Lists whose holders are mostly (``template_site_share``, two at least) in one story."""
+    _, top = _distinct_per_list(owner, story[lists.members], len(lists))
+    return (top >= 2) & (top >= params.template_site_share * lists.sizes())
+
+
+def _story_lists(
+    lists: Lists,
+    ev: Evidence,
+    owner: np.ndarray,
+    copies: np.ndarray,
+    shared_all: np.ndarray,
+    groups: np.ndarray,
+    boiler: np.ndarray,
+    sizes: np.ndarray,
+    params: VerifyParams,
+    rounds: int = 4,
+) -> np.ndarray:
+    """``boiler`` without the lists that recur within one story: a source and what derives from it
+    (``_derived_from``). In rounds: once part of a story is known, its members count as one partner,
+    so a document's runner-ups within that story (other rewrites that took some of the same
+    sentences) no longer hide that it derives from it."""
+    n_docs = len(sizes)
+    edges, story, out = [copies], groups, boiler
+    for _ in range(rounds):
+        edges.append(_derived_from(ev.pairs, shared_all, story, sizes, params))
+        new_story = components(n_docs, np.concatenate(edges))
+        out = boiler & ~_one_story(lists, owner, new_story, params)
+        if np.array_equal(new_story, story):
+            break
+        story = new_story
+    return out
+
+
+def _derived_from(
+    pairs: np.ndarray, shared: np.ndarray, groups: np.ndarray, sizes: np.ndarray, params: VerifyParams
+) -> np.ndarray:
+    """Edges (document, the one it derives from): per document, the partner it shares the most with,
+    when that is clearly more than with any partner outside the first's group (``groups``: copies of
+    one text, or one story once known; see ``VerifyParams``). Copies of one text are one group, so
+    duplicates never tie with their original. A template shared by every page of a site is shared
+    equally: no page derives from another."""
+    if not len(pairs):
+        return np.zeros((0, 2), dtype=np.int64)
+    d = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    o = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    s = np.concatenate([shared, shared]).astype(np.int64)
+    keep = (groups[d] != groups[o]) & (s > 0)
+    d, o, s = d[keep], o[keep], s[keep]
+    if not len(d):
+        return np.zeros((0, 2), dtype=np.int64)
+    # Per document: its partners by shared text, most first; then per (document, partner's group) the best.
+    order = np.lexsort((o, -s, groups[o], d))
+    d, o, s = d[order], o[order], s[order]
+    g = groups[o]
+    first = np.ones(len(d), dtype=bool)
+    first[1:] = (d[1:] != d[:-1]) | (g[1:] != g[:-1])
+    d, o, s = d[first], o[first], s[first]
+    order = np.lexsort((o, -s, d))
+    d, o, s = d[order], o[order], s[order]
+    head = np.ones(len(d), dtype=bool)
+    head[1:] = d[1:] != d[:-1]
+    starts = np.flatnonzero(head)
+    second = np.zeros(len(starts), dtype=np.int64)
+    has_two = np.append(starts[1:], len(d)) - starts >= 2
+    second[has_two] = s[starts[has_two] + 1]
+    best_d, best_o, best_s = d[starts], o[starts], s[starts]
+    margin = np.maximum(params.min_shared, params.derived_margin * best_s)
+    ok = (best_s >= params.derived_min_shared) & (best_s - second >= margin)
+    return np.stack([best_d[ok], best_o[ok]], axis=1)
 
 
 def _cut_from(
