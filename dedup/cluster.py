@@ -4,8 +4,8 @@ Source rule, in order:
 0. not an excerpt: a member cut short ("…" then "Continue reading" or a link
    to the rest) is never the source while a member that is not cut is there;
 1. the member whose text the others hold most of: the largest amount of its
-   (non-boilerplate) text that some other member shares (its own exact and near-duplicates
-   aside: copies of one text never outvote the others), counting members within
+   (non-boilerplate) text that some other member shares (its own exact duplicates aside:
+   copies of one text never outvote the others), counting members within
    2% of the best as equal (a copy that dropped a paragraph holds less of the
    story than the original, which shares that paragraph with the other copies);
 2. among those, the member whose whole page, site template included, is most
@@ -161,10 +161,9 @@ def cluster(
     roots = np.flatnonzero((size >= 2) & (labels == np.arange(n_docs)))  # ascending: ordered by first member
     cluster_of = np.full(n_docs, -1, dtype=np.int64)
     cluster_of[np.isin(labels, roots)] = np.searchsorted(roots, labels[np.isin(labels, roots)])
-    # Per member: mean containment of its whole page in the other members. Copies of one text (exact
-    # and near-duplicates) count as one: a member's own duplicates never vote for it, unless it has
-    # no other partner.
-    dup = links["relation"].is_in(["exact", "near-duplicate"]).to_numpy()
+    # Per member: mean containment of its whole page in the other members. Copies of one text count
+    # as one: a member's own exact duplicates never vote for it, unless it has no other partner.
+    dup = (links["relation"] == "exact").to_numpy()
     same_text = components(n_docs, np.stack([a[dup], b[dup]], axis=1))
     other = pl.Series(same_text[a] != same_text[b])
     sides = pl.concat(

@@ -53,11 +53,12 @@ class VerifyParams:
     wherever it appears. A story retold on several sites in versions and rewrites is
     neither, and stays evidence of copying.
 
-    No site is needed to tell the two apart: a document *derives* from the one it shares the
-    text with (at least ``derived_min_shared`` shingles) when that is clearly more than it shares
-    with anything else (``derived_margin`` of it and ``min_shared`` shingles more than with the
-    runner-up outside the first's group of copies). Pages that share only a template share
-    it equally with every page of the site and derive from none of them; a rewrite shares the
+    No site is needed to tell the two apart: a document *derives* from the few (at most
+    ``derived_top``) it shares the most text with (at least ``derived_min_shared`` shingles each)
+    when they stand clearly above the rest (by ``derived_margin`` of what the last of them shares
+    and ``min_shared`` shingles; partners are counted by group of copies, so duplicates do not make
+    a crowd): a source, or a story's versions. Pages that share only a template share it about
+    equally with every page of the site and derive from none of them; a rewrite shares the
     source's sentences with other rewrites, but all of what it took only with the source. Text
     whose holders are mostly (``template_site_share``) one story of such links is that story's,
     never boilerplate, however many holders and sites it has.
@@ -74,6 +75,7 @@ class VerifyParams:
     template_site_share: float = 0.67
     boilerplate_min_groups_any_site: int = 25
     derived_margin: float = 0.15
+    derived_top: int = 8
 
 
 def classify(shared: np.ndarray, size_a: np.ndarray, size_b: np.ndarray, params: VerifyParams) -> dict[str, np.ndarray]:
@@ -220,9 +222,9 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams = Ver
     keep = relation >= 0
     # What each document shares with its copies, boilerplate aside even for rescued excerpts: it
     # ranks the candidates for source, and generic phrases two pages share say nothing about that.
-    # Copies of one text (exact and near-duplicates, transitively) count as one member: what a
-    # document shares with its own duplicates says nothing about whether it is the source.
-    same_text = components(n_docs, pairs[(relation == 0) | (relation == 1)])
+    # Copies of one text (identical once normalised) count as one member: what a document shares
+    # with its own duplicates says nothing about whether it is the source.
+    same_text = components(n_docs, pairs[relation == 0])
     other = same_text[pairs[:, 0]] != same_text[pairs[:, 1]]
     take = (((relation >= 0) & (relation <= 2)) & other)[ev.entry_pair] & content_entry
     syndicated = _syndicated(lists, pairs, ev.entry_pair[take], ev.entry_list[take], n_docs)
@@ -291,11 +293,11 @@ def _story_lists(
 def _derived_from(
     pairs: np.ndarray, shared: np.ndarray, groups: np.ndarray, sizes: np.ndarray, params: VerifyParams
 ) -> np.ndarray:
-    """Edges (document, the one it derives from): per document, the partner it shares the most with,
-    when that is clearly more than with any partner outside the first's group (``groups``: copies of
-    one text, or one story once known; see ``VerifyParams``). Copies of one text are one group, so
-    duplicates never tie with their original. A template shared by every page of a site is shared
-    equally: no page derives from another."""
+    """Edges (document, a document it derives from): per document, its partners by shared text, each
+    group (``groups``: copies of one text, or one story once known) once, best first; the document
+    derives from those above the first clear gap within the top ``derived_top`` (see
+    ``VerifyParams``): a source, or a story's versions. A template shared by every page of a site is
+    shared about equally with all of them: no gap, and no page derives from another."""
     if not len(pairs):
         return np.zeros((0, 2), dtype=np.int64)
     d = np.concatenate([pairs[:, 0], pairs[:, 1]])
@@ -317,13 +319,23 @@ def _derived_from(
     head = np.ones(len(d), dtype=bool)
     head[1:] = d[1:] != d[:-1]
     starts = np.flatnonzero(head)
-    second = np.zeros(len(starts), dtype=np.int64)
-    has_two = np.append(starts[1:], len(d)) - starts >= 2
-    second[has_two] = s[starts[has_two] + 1]
-    best_d, best_o, best_s = d[starts], o[starts], s[starts]
-    margin = np.maximum(params.min_shared, params.derived_margin * best_s)
-    ok = (best_s >= params.derived_min_shared) & (best_s - second >= margin)
-    return np.stack([best_d[ok], best_o[ok]], axis=1)
+    doc_row = np.cumsum(head) - 1
+    rank = np.arange(len(d)) - starts[doc_row]
+    following = np.zeros(len(d), dtype=np.int64)  # what the next partner down shares (0 after the last)
+    following[:-1] = np.where(head[1:], 0, s[1:])
+    margin = np.maximum(params.min_shared, params.derived_margin * s)
+    # Below the top partner, only partners that each hold ``derived`` of the document: a story's
+    # versions do; a site's other pages share only its template, a small part of each page.
+    above = (rank == 0) | (s >= params.derived * sizes[d])
+    gap = (rank < params.derived_top) & (s >= params.derived_min_shared) & (s - following >= margin)
+    bad = np.cumsum(~above)
+    gap &= bad - (bad[starts] - ~above[starts])[doc_row] == 0  # every partner down to this one holds enough
+    # The first clear gap from the top: the document derives from every partner above it.
+    none = np.iinfo(np.int64).max
+    cut = np.full(len(starts), none)
+    np.minimum.at(cut, doc_row, np.where(gap, rank, none))
+    take = (cut[doc_row] != none) & (rank <= cut[doc_row])
+    return np.stack([d[take], o[take]], axis=1)
 
 
 def _cut_from(
