@@ -21,10 +21,17 @@
 Paragraph and passage metrics are None when the result has no paragraphs or
 no passages at all.
 
+Layouts (issue 19): ``--layouts plain,meta,wrapped`` generates the same corpus in each layout of
+``benchmarks.corpus`` (``plain``: the files as always, no metadata; ``meta``: front matter with date, site
+and URL; ``wrapped``: lines hard-wrapped at 72 columns, CRLF, Windows-1252), scores each, and prints the main
+measures side by side; the JSON then holds ``metrics`` and ``timings`` per layout. Paragraphs are matched by
+exact span, so under ``wrapped`` (a paragraph spans several lines) they score only once a reader joins the
+lines of a paragraph.
+
 Usage::
 
-    python -m benchmarks.accuracy [--docs 3000] [--seed 0] [--corpus DIR] [--result FILE]
-                                  [--scan auto|library|cli] [--json OUT]
+    python -m benchmarks.accuracy [--docs 3000] [--seed 0] [--layouts plain[,meta,wrapped]] [--corpus DIR]
+                                  [--result FILE] [--scan auto|library|cli] [--json OUT]
 """
 
 from __future__ import annotations
@@ -511,12 +518,48 @@ def print_report(metrics: dict, console: Any = None) -> None:
 # --------------------------------------------------------------------------- CLI
 
 
+def print_layouts(by_layout: dict[str, dict], console: Any = None) -> None:
+    """The main measures of each layout side by side."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    t = Table(title="dedup accuracy by layout", header_style="bold")
+    t.add_column("measure", no_wrap=True)
+    for layout in by_layout:
+        t.add_column(layout, justify="right")
+
+    def f1(m: dict | None) -> str:
+        return _fmt(m["f1"]) if m else "—"
+
+    rows: list[tuple[str, Any]] = [
+        ("pairs P", lambda m: _fmt(m["pairs"]["precision"])),
+        ("pairs R", lambda m: _fmt(m["pairs"]["recall"])),
+        ("pairs F1", lambda m: _fmt(m["pairs"]["f1"])),
+        ("B-cubed F1", lambda m: _fmt(m["clusters"]["bcubed"]["f1"])),
+        ("ARI", lambda m: _fmt(m["clusters"]["ari"])),
+        ("source accuracy", lambda m: _fmt(m["source"]["accuracy"])),
+    ]
+    rows += [
+        (f"¶ {lab} F1", lambda m, lab=lab: f1((m["paragraphs"] or {}).get("labels", {}).get(lab))) for lab in LABELS
+    ]
+    rows += [
+        ("¶ wrapper+boilerplate F1", lambda m: f1((m["paragraphs"] or {}).get("wrapper+boilerplate"))),
+        ("passages/case plagdet", lambda m: _fmt(m["passages"]["cases"]["plagdet"]) if m["passages"] else "—"),
+    ]
+    for name, get in rows:
+        t.add_row(name, *(get(m) for m in by_layout.values()))
+    console.print(t)
+
+
 def main(argv: list[str] | None = None) -> int:
     from benchmarks import corpus as corpus_mod
+    from benchmarks.layouts import parse_layouts, read_written
 
     p = argparse.ArgumentParser(prog="python -m benchmarks.accuracy", description=__doc__.split("\n\n")[0])
     p.add_argument("--docs", type=int, default=3000, help="documents to generate (default 3000)")
     p.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
+    p.add_argument("--layouts", default=None, help="comma-separated: plain, meta, wrapped (default plain)")
     p.add_argument("--corpus", type=Path, help="score this generated corpus (with truth.json) instead of a new one")
     p.add_argument("--result", type=Path, help="score this dedup JSON result instead of running a scan")
     p.add_argument("--json", type=Path, help="write the metrics here as JSON")
@@ -527,41 +570,59 @@ def main(argv: list[str] | None = None) -> int:
         help="run dedup as a library (dedup.scan) or as the command line; auto: library when importable",
     )
     args = p.parse_args(argv)
+    try:
+        layouts = parse_layouts(args.layouts) if args.layouts else ["plain"]
+    except ValueError as e:
+        print(f"accuracy: error: {e}", file=sys.stderr)
+        return 2
+    if (args.corpus or args.result) and len(layouts) > 1:
+        print("accuracy: error: --corpus and --result score one corpus: give at most one layout", file=sys.stderr)
+        return 2
 
-    timings: dict[str, float] = {}
+    by_layout: dict[str, dict] = {}
+    timings_by: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="dedup-accuracy-") as tmp:
-        t0 = time.perf_counter()
-        if args.corpus:
-            folder = args.corpus
-            if not (folder / corpus_mod.TRUTH_NAME).is_file():
-                print(f"accuracy: error: {folder / corpus_mod.TRUTH_NAME}: no such file", file=sys.stderr)
-                return 2
-            with open(folder / corpus_mod.TRUTH_NAME, encoding="utf-8") as f:
-                truth = json.load(f)
-        else:
-            folder = Path(tmp) / "corpus"
-            truth = corpus_mod.generate(folder, args.docs, args.seed)
-            timings["generate"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        if args.result:
-            with open(args.result, encoding="utf-8") as f:
-                result, method = json.load(f), f"file {args.result}"
-        else:
-            method = args.scan if args.scan != "auto" else ("library" if _library_scan() else "cli")
-            result = run_scan(folder, method)
-            timings["scan"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        metrics = score(truth, result)
-        timings["score"] = time.perf_counter() - t0
-        texts = {name: corpus_mod.read_text(folder / name) for name in truth["documents"]}
-        summary = corpus_mod.summarize(truth, texts)
+        for layout in layouts:
+            timings: dict[str, float] = {}
+            t0 = time.perf_counter()
+            if args.corpus:
+                folder = args.corpus
+                if not (folder / corpus_mod.TRUTH_NAME).is_file():
+                    print(f"accuracy: error: {folder / corpus_mod.TRUTH_NAME}: no such file", file=sys.stderr)
+                    return 2
+                with open(folder / corpus_mod.TRUTH_NAME, encoding="utf-8") as f:
+                    truth = json.load(f)
+            else:
+                folder = Path(tmp) / f"corpus-{layout}"
+                truth = corpus_mod.generate(folder, args.docs, args.seed, layout=layout)
+                timings["generate"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            if args.result:
+                with open(args.result, encoding="utf-8") as f:
+                    result, method = json.load(f), f"file {args.result}"
+            else:
+                method = args.scan if args.scan != "auto" else ("library" if _library_scan() else "cli")
+                result = run_scan(folder, method)
+                timings["scan"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            by_layout[layout] = score(truth, result)
+            timings["score"] = time.perf_counter() - t0
+            timings_by[layout] = timings
+            texts = {name: read_written(folder / name) for name in truth["documents"]}
+            summary = corpus_mod.summarize(truth, texts)
 
-    print_report(metrics)
-    print(
-        f"corpus: {summary['documents']} documents, {summary['clusters']} clusters, seed {truth.get('seed')}; "
-        f"scan via {method}; " + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items())
-    )
+    for layout, metrics in by_layout.items():
+        if len(layouts) > 1:
+            print(f"\n== layout {layout}")
+        print_report(metrics)
+        print(
+            f"corpus: {summary['documents']} documents, {summary['clusters']} clusters, seed {truth.get('seed')}, "
+            f"layout {layout}; scan via {method}; " + ", ".join(f"{k} {v:.2f}s" for k, v in timings_by[layout].items())
+        )
+    if len(layouts) > 1:
+        print_layouts(by_layout)
     if args.json:
+        one = not args.layouts  # asked the old way: the old schema; with --layouts: per layout
         out = {
             "benchmark": "accuracy",
             "corpus": {
@@ -571,8 +632,11 @@ def main(argv: list[str] | None = None) -> int:
                 "summary": summary,
             },
             "scan": method,
-            "timings": {k: round(v, 3) for k, v in timings.items()},
-            "metrics": metrics,
+            "layouts": layouts,
+            "timings": {k: round(v, 3) for k, v in timings_by[layouts[0]].items()}
+            if one
+            else {lay: {k: round(v, 3) for k, v in t.items()} for lay, t in timings_by.items()},
+            "metrics": by_layout[layouts[0]] if one else by_layout,
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

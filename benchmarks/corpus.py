@@ -23,7 +23,14 @@ ending in a "Continue reading" line).
 Everything comes from ``random.Random(seed)`` (and numpy for the topical
 neighbours), so one seed gives byte-identical files and truth.
 
-Usage: ``python -m benchmarks.corpus OUT_DIR --docs N --seed S``
+Layouts (issue 19): the files carry no metadata (no front matter, one flat folder, names that say nothing
+of site or role), so the default layout is ``plain``. ``--layout meta`` writes the same texts under a
+front matter giving each document's date, site (a copy's site; for an original, its publisher) and URL;
+``--layout wrapped`` hard-wraps every line longer than 72 columns at spaces, with CRLF line ends, in
+Windows-1252 where the text fits it (else UTF-8); unspaced scripts keep their long lines. The truth's
+offsets follow: a paragraph (a line before wrapping) spans all its wrapped lines.
+
+Usage: ``python -m benchmarks.corpus OUT_DIR --docs N --seed S [--layout plain|meta|wrapped]``
 """
 
 from __future__ import annotations
@@ -31,17 +38,22 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import operator
 import random
 import re
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache, partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
+
+from benchmarks.layouts import LAYOUTS, read_written
 
 __all__ = [
     "LABELS",
@@ -1498,16 +1510,18 @@ class _Generator:
 def _check(truth: dict, texts: dict[str, str]) -> list[str]:
     problems: list[str] = []
     docs = truth["documents"]
+    lines = truth.get("layout", "plain") == "plain"  # other layouts: a paragraph is not a line
     if set(docs) != set(texts):
         problems.append("documents in truth and on disk differ")
     for name, doc in docs.items():
         text = texts.get(name)
         if text is None:
             continue
-        want = paragraph_spans(text)
         got = [(p["start"], p["end"]) for p in doc["paragraphs"]]
-        if want != got:
+        if lines and paragraph_spans(text) != got:
             problems.append(f"{name}: paragraph offsets do not match the text's lines")
+        if any(text[a:b] != text[a:b].strip() or a == b for a, b in got):
+            problems.append(f"{name}: an empty or untrimmed paragraph")
         for p in doc["paragraphs"]:
             if p["label"] not in LABELS:
                 problems.append(f"{name}: unknown label {p['label']!r}")
@@ -1557,7 +1571,7 @@ def check_corpus(out_dir: str | Path) -> list[str]:
     out = Path(out_dir)
     with open(out / TRUTH_NAME, encoding="utf-8") as f:
         truth = json.load(f)
-    texts = {p.name: read_text(p) for p in sorted(out.glob("doc_*.txt"))}
+    texts = {p.name: read_written(p) for p in sorted(out.glob("doc_*.txt"))}
     return _check(truth, texts)
 
 
@@ -1590,27 +1604,137 @@ def _dump_truth(truth: dict) -> str:
     return "".join(parts)
 
 
-def generate(out_dir: str | Path, n_docs: int, seed: int = 0, *, data: str | Path = DATA) -> dict:
+def generate(
+    out_dir: str | Path, n_docs: int, seed: int = 0, *, data: str | Path = DATA, layout: str = "plain"
+) -> dict:
     """Write a labelled corpus of ``n_docs`` documents to ``out_dir`` and return its truth.
 
-    Raises FileExistsError if ``out_dir`` holds anything but an earlier corpus
+    ``layout``: ``plain`` (no metadata), ``meta`` or ``wrapped`` (see the module doc); one seed gives the same
+    documents in each. Raises FileExistsError if ``out_dir`` holds anything but an earlier corpus
     of this generator (which is replaced).
     """
     if n_docs < 1:
         raise ValueError("n_docs must be at least 1")
+    if layout not in LAYOUTS:
+        raise ValueError(f"no such layout {layout!r}: choose from {', '.join(LAYOUTS)}")
     out = Path(out_dir)
     gen = _Generator(int(n_docs), int(seed), Path(data))
     truth = gen.run()
     problems = _check(truth, gen.texts)
+    texts = gen.texts
+    if layout != "plain":
+        texts, truth = _relayout(gen, truth, layout)
+        problems += _check(truth, texts)
     if problems:
         raise RuntimeError("generated corpus failed its self-check:\n" + "\n".join(problems[:20]))
     _prepare(out)
-    for name in sorted(gen.texts):
-        with open(out / name, "w", encoding="utf-8", newline="") as f:
-            f.write(gen.texts[name])
+    for name in sorted(texts):
+        encoding = "utf-8"
+        if layout == "wrapped" and _fits_1252(texts[name]):
+            encoding = "cp1252"
+        with open(out / name, "w", encoding=encoding, newline="") as f:
+            f.write(texts[name])
     with open(out / TRUTH_NAME, "w", encoding="utf-8", newline="\n") as f:
         f.write(_dump_truth(truth))
     return truth
+
+
+WRAP_WIDTH = 72
+
+
+def _fits_1252(text: str) -> bool:
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _wrap_lines(text: str) -> tuple[str, list[int]]:
+    """Every line longer than ``WRAP_WIDTH`` broken at spaces (the space becomes the break), CRLF line ends;
+    and where each character of ``text`` (and its end) went."""
+    out: list[str] = []
+    where = [0] * (len(text) + 1)
+    pos = new = 0
+    for raw in text.split("\n"):
+        line = raw[:-1] if raw.endswith("\r") else raw
+        breaks: set[int] = set()
+        start = 0
+        while len(line) - start > WRAP_WIDTH:
+            cut = line.rfind(" ", start + 1, start + WRAP_WIDTH + 1)
+            if cut < 0:
+                cut = line.find(" ", start + WRAP_WIDTH + 1)
+            if cut < 0:
+                break
+            breaks.add(cut)
+            start = cut + 1
+        for i, ch in enumerate(line):
+            where[pos + i] = new
+            if i in breaks:
+                out.append("\r\n")
+                new += 2
+            else:
+                out.append(ch)
+                new += 1
+        for i in range(len(line), len(raw) + 1):  # the line's own \r, and its \n
+            if pos + i < len(where):
+                where[pos + i] = new
+        pos += len(raw) + 1
+        out.append("\r\n")
+        new += 2
+    text_out = "".join(out)[:-2]  # the last piece had no \n after it
+    where[len(text)] = len(text_out)
+    return text_out, where
+
+
+def _relayout(gen: _Generator, truth: dict, layout: str) -> tuple[dict[str, str], dict]:
+    """The texts with front matter (``meta``) or hard-wrapped (``wrapped``), and the truth's offsets moved."""
+    rng = random.Random(f"corpus-layout-{gen.seed}")
+    moves: dict[str, Callable[[int], int]] = {}
+    texts: dict[str, str] = {}
+    if layout == "meta":
+        publishers = [f"{rng.choice(_PUBLISHER_WORDS)}{i}.example" for i in range(20)]
+        dates: dict[str, datetime] = {}
+        for c in truth["clusters"]:
+            dates[c["source"]] = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(366))
+        for name in sorted(gen.texts):
+            doc = truth["documents"][name]
+            site = doc["site"] or rng.choice(publishers)
+            src = truth["clusters"][doc["cluster"]]["source"] if doc["cluster"] is not None else None
+            if doc["role"] == "copy":
+                date = dates[src] + timedelta(minutes=rng.randint(30, 4 * 24 * 60))
+            else:
+                date = dates.get(name) or datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(366))
+            url = f"https://{site}/news/{rng.getrandbits(40):010x}"
+            head = f"---\ndate: {date.isoformat()}\nsite: {site}\nurl: {url}\n---\n"
+            texts[name] = head + gen.texts[name]
+            moves[name] = partial(operator.add, len(head))
+    else:
+        for name, text in gen.texts.items():
+            texts[name], where = _wrap_lines(text)
+            moves[name] = where.__getitem__
+
+    def end(name: str, i: int) -> int:  # an exclusive end: just after the last character
+        return moves[name](i - 1) + 1 if i else 0
+
+    docs = {}
+    for name, doc in truth["documents"].items():
+        paras = [{**p, "start": moves[name](p["start"]), "end": end(name, p["end"])} for p in doc["paragraphs"]]
+        docs[name] = {**doc, "paragraphs": paras}
+    spans = [
+        {
+            **s,
+            "a_start": moves[s["a"]](s["a_start"]),
+            "a_end": end(s["a"], s["a_end"]),
+            "b_start": moves[s["b"]](s["b_start"]),
+            "b_end": end(s["b"], s["b_end"]),
+        }
+        for s in truth["spans"]
+    ]
+    return texts, {**truth, "layout": layout, "documents": docs, "spans": spans}
+
+
+_PUBLISHER_WORDS = ("daily", "herald", "courier", "gazette", "observer", "tribune", "review", "journal", "times")
 
 
 def summarize(truth: dict, texts: dict[str, str] | None = None) -> dict:
@@ -1653,14 +1777,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("out_dir", type=Path, help="where to write doc_*.txt and truth.json (empty or an earlier corpus)")
     p.add_argument("--docs", type=int, default=1000, help="number of documents (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--layout", choices=LAYOUTS, default="plain", help="how files are written (default plain)")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     try:
-        truth = generate(args.out_dir, args.docs, args.seed)
+        truth = generate(args.out_dir, args.docs, args.seed, layout=args.layout)
     except (FileExistsError, ValueError) as e:
         print(f"corpus: error: {e}", file=sys.stderr)
         return 2
-    texts = {name: read_text(args.out_dir / name) for name in truth["documents"]}
+    texts = {name: read_written(args.out_dir / name) for name in truth["documents"]}
     info = summarize(truth, texts)
     info["seconds"] = round(time.perf_counter() - t0, 2)
     print(json.dumps(info, indent=1))

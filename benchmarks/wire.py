@@ -22,8 +22,10 @@ bodies run out) is *respun*: words swapped so that no five tokens in a row survi
 word 5-gram with anything else.
 
 Files go to ``DIR/<site domain>/doc_<hex>.txt`` (the folder is the site), each with YAML front matter
-(``date``, ``site``, ``url``); ``DIR/truth.json`` holds per document its family, role, site, date, words
-(outside the site template), reuse share and paragraph kinds (``template``, ``story``, ``own``,
+(``date``, ``site``, ``url``): the ``meta`` layout. ``--layout plain`` / ``wrapped`` write the same documents
+with no metadata, flat, under random names, ``wrapped`` hard-wrapped at 72 columns (see ``benchmarks.layouts``);
+the truth then names the documents by those files. ``DIR/truth.json`` holds per document its family, role,
+site, date, words (outside the site template), reuse share and paragraph kinds (``template``, ``story``, ``own``,
 ``headline``, ``quote``), per family its members, and the positive pairs.
 
 **Reuse share** is the issue's definition, with dedup's own tokenisation: the share of the document's
@@ -32,7 +34,7 @@ its site template) found in the union of its family's agency versions (``reuse``
 largest share found in one version. Positive pairs: every rewrite and short with ``reuse >= 0.40`` with
 the family source, and every two versions of a family.
 
-Usage: ``python -m benchmarks.wire DIR --families 150 --seed 0``
+Usage: ``python -m benchmarks.wire DIR --families 150 --seed 0 [--layout meta|plain|wrapped]``
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.corpus import DATA, _cap_sentence, _load_bodies, _sentences
+from benchmarks.layouts import LAYOUTS, hex_name, lay_out, rename, write_text
 
 __all__ = [
     "BENCHMARK",
@@ -996,10 +999,17 @@ def _prepare(out: Path) -> None:
             p.unlink()
 
 
-def generate(out_dir: str | Path, families: int = 150, seed: int = 0, *, data: str | Path = DATA) -> dict:
-    """Write a wire corpus of ``families`` story families to ``out_dir`` and return its truth (see module doc)."""
+def generate(
+    out_dir: str | Path, families: int = 150, seed: int = 0, *, data: str | Path = DATA, layout: str = "meta"
+) -> dict:
+    """Write a wire corpus of ``families`` story families to ``out_dir`` and return its truth (see module doc).
+
+    One seed gives the same documents in every ``layout``; only how they are written differs.
+    """
     if families < 1:
         raise ValueError("families must be at least 1")
+    if layout not in LAYOUTS:
+        raise ValueError(f"no such layout {layout!r}: choose from {', '.join(LAYOUTS)}")
     gen = _Generator(int(families), int(seed), Path(data))
     gen.run()
     texts, spans = {}, {}
@@ -1008,16 +1018,33 @@ def generate(out_dir: str | Path, families: int = 150, seed: int = 0, *, data: s
     truth = _truth(gen, texts, spans)
     truth["cross_family_max_shared_shingles"] = _cross_family(gen, _shingle_sets([d.article() for d in gen.docs]))
     truth["respun_sections"] = gen.pool.respins
+    if layout != "meta":
+        texts, truth = _plain(gen, truth, layout)
+    truth["layout"] = layout
     out = Path(out_dir)
     _prepare(out)
     for name in sorted(texts):
-        path = out / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            f.write(texts[name])
+        write_text(out / name, texts[name], layout)
     with open(out / TRUTH_NAME, "w", encoding="utf-8", newline="\n") as f:
         f.write(_dump(truth))
     return truth
+
+
+def _plain(gen: _Generator, truth: dict, layout: str) -> tuple[dict[str, str], dict]:
+    """The documents written plain or wrapped, and the truth renamed to their files, spans to their text."""
+    rng = random.Random(f"wire-layout-{gen.seed}")  # not the generator's: the documents stay the same
+    used: set[str] = set()
+    names = {d.id: hex_name(rng, used) for d in gen.docs}
+    texts: dict[str, str] = {}
+    truth = rename(truth, names)
+    for d in gen.docs:
+        name = names[d.id]
+        texts[name], spans = lay_out([p.text for p in d.paras], layout, rng)
+        truth["documents"][name]["paragraphs"] = [
+            {"start": a, "end": b, "kind": p.kind} for (a, b), p in zip(spans, d.paras, strict=True)
+        ]
+    truth["documents"] = dict(sorted(truth["documents"].items()))
+    return texts, truth
 
 
 def _dump(truth: dict) -> str:
@@ -1081,10 +1108,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("out_dir", type=Path, help="where to write <site>/doc_*.txt and truth.json (empty or earlier)")
     p.add_argument("--families", type=int, default=150, help="agency story families (default 150)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--layout", choices=LAYOUTS, default="meta", help="how files are written (default meta)")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     try:
-        truth = generate(args.out_dir, args.families, args.seed)
+        truth = generate(args.out_dir, args.families, args.seed, layout=args.layout)
     except (FileExistsError, ValueError) as e:
         print(f"wire: error: {json.dumps(str(e), ensure_ascii=True)[1:-1]}", file=sys.stderr)
         return 2

@@ -20,9 +20,15 @@ What is measured (``score(truth, result)``, result = the JSON output contract of
 - **baseline**: a plain datasketch MinHash (128 permutations, word 5-grams of ``text.split()``) with
   ``MinHashLSH(threshold=0.3)``, every LSH candidate taken as a pair, scored the same way.
 
+**Layouts** (issue 19): ``--layouts meta,plain,wrapped`` generates the same corpus (one seed) in each layout of
+``benchmarks.layouts`` (``meta``: front matter with site and URL, a folder per site; ``plain``: one flat folder of
+bare texts under random names; ``wrapped``: plain, hard-wrapped at 72 columns, Windows-1252, CRLF), scans and
+scores each, and prints them side by side; the JSON then holds ``metrics`` and ``timings`` per layout.
+
 Usage::
 
-    python -m benchmarks.wire_accuracy [--families 150] [--seed 0] [--dir DIR] [--result FILE]
+    python -m benchmarks.wire_accuracy [--families 150] [--seed 0] [--layouts meta[,plain,wrapped]]
+                                       [--dir DIR] [--result FILE]
                                        [--scan auto|library|cli] [--json OUT] [--no-baseline]
 """
 
@@ -40,11 +46,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.accuracy import run_scan
+from benchmarks.layouts import parse_layouts, read_written
 from benchmarks.wire import DERIVED, LENGTH_BUCKETS, REUSE_MIN, SHARE_BUCKETS, generate, length_bucket, load_truth
 from benchmarks.wire import share_bucket as _share_bucket
 from benchmarks.wire import summarize as summarize_corpus
 
-__all__ = ["baseline_pairs", "main", "print_report", "score"]
+__all__ = ["baseline_pairs", "lsh_pairs", "main", "minhashes", "print_layouts", "print_report", "score"]
 
 BASELINE_THRESHOLD = 0.3
 BASELINE_PERM = 128
@@ -340,31 +347,46 @@ def score(truth: dict, result: dict) -> dict[str, Any]:
 # --------------------------------------------------------------------------- baseline
 
 
-def baseline_pairs(folder: Path, names: list[str]) -> dict[frozenset[str], str]:
-    """Plain datasketch MinHash-LSH (threshold 0.3, 128 permutations) on word 5-grams of each body."""
-    from datasketch import MinHash, MinHashLSH
-
-    from dedup.read import front_matter
+def minhashes(folder: Path, names: list[str], num_perm: int = BASELINE_PERM) -> list:
+    """datasketch MinHashes (``num_perm`` permutations) of the word 5-grams of ``text.split()`` of each file's body."""
+    from datasketch import MinHash
 
     sets = []
     for name in names:
-        text = (folder / name).read_text(encoding="utf-8")
-        words = text[front_matter(text)[1] :].split()
+        text = read_written(folder / name)
+        words = text[_body_start(text) :].split()
         if len(words) < 5:
             sets.append([" ".join(words).encode("utf-8")] if words else [b""])
         else:
             sets.append([" ".join(words[i : i + 5]).encode("utf-8") for i in range(len(words) - 4)])
-    hashes = MinHash.bulk(sets, num_perm=BASELINE_PERM)
-    lsh = MinHashLSH(threshold=BASELINE_THRESHOLD, num_perm=BASELINE_PERM)
+    return MinHash.bulk(sets, num_perm=num_perm)
+
+
+def lsh_pairs(names: list[str], hashes: list, threshold: float, num_perm: int = BASELINE_PERM) -> set[frozenset[str]]:
+    """Every candidate pair of a ``MinHashLSH(threshold)`` over the MinHashes (each document queried)."""
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     with lsh.insertion_session() as session:
         for name, m in zip(names, hashes, strict=True):
             session.insert(name, m)
-    out: dict[frozenset[str], str] = {}
+    out: set[frozenset[str]] = set()
     for name, m in zip(names, hashes, strict=True):
-        for other in lsh.query(m):
-            if other != name:
-                out[frozenset((name, other))] = "lsh"
+        out.update(frozenset((name, other)) for other in lsh.query(m) if other != name)
     return out
+
+
+def baseline_pairs(folder: Path, names: list[str]) -> dict[frozenset[str], str]:
+    """Plain datasketch MinHash-LSH (threshold 0.3, 128 permutations) on word 5-grams of each body."""
+    return dict.fromkeys(lsh_pairs(names, minhashes(folder, names), BASELINE_THRESHOLD), "lsh")
+
+
+def _body_start(text: str) -> int:
+    """Where the text after a leading ``---`` front-matter block starts (0 without one)."""
+    if not text.startswith("---\n"):
+        return 0
+    end = text.find("\n---\n", 3)
+    return end + 5 if end >= 0 else 0
 
 
 def score_baseline(truth: dict, pairs: dict[frozenset[str], str]) -> dict[str, Any]:
@@ -441,6 +463,51 @@ def print_report(metrics: dict, console: Any = None) -> None:
     console.print(o)
 
 
+def _layout_rows(m: dict) -> list[tuple[str, str]]:
+    d, p, se, v, s = m["derived"], m["pairs"], m["same_event"], m["versions"], m["source"]
+    para = m.get("paragraphs") or {}
+    bp = para.get("boilerplate") or {}
+    base = m.get("baseline")
+    rows = [("derived ≥ 40 % (n)", str(d["all"]["n"])), ("paired (all)", _fmt(d["all"]["paired"]))]
+    rows += [(f"paired, {g}", _fmt(d[g]["paired"])) for g in d if g != "all" and not g.startswith("below")]
+    rows += [
+        ("paired w/o partial (all)", _fmt(d["all"]["paired_linking"])),
+        ("clustered (all)", _fmt(d["all"]["clustered"])),
+        ("versions paired", _fmt(v["paired"])),
+        ("version pairs found", _fmt(v["version_pairs_found"])),
+        ("pair precision", _fmt(p["precision"])),
+        ("wrong pairs: template / other", f"{p['template']} / {p['other']}"),
+        ("same-event pairs (target 0)", str(se["pairs_with_family"])),
+        ("story ¶ labelled boilerplate", _fmt(para.get("story_boilerplate_share"))),
+        ("boilerplate F1 (template ¶)", _fmt(bp.get("f1"))),
+        ("source = first take", _fmt(s["first_take"])),
+        ("source = any agency version", _fmt(s["any_version"])),
+    ]
+    if base:
+        rows += [
+            ("MinHash-LSH 0.3 paired (all)", _fmt(base["derived"]["all"]["paired"])),
+            ("MinHash-LSH pair precision", _fmt(base["pairs"]["precision"])),
+        ]
+    return rows
+
+
+def print_layouts(by_layout: dict[str, dict], console: Any = None) -> None:
+    """The main measures of each layout side by side (one column a layout)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console(width=None if sys.stdout.isatty() else 150)
+    t = Table(title="wire reuse by layout", header_style="bold")
+    t.add_column("measure", no_wrap=True)
+    for layout in by_layout:
+        t.add_column(layout, justify="right")
+    rows = {layout: _layout_rows(m) for layout, m in by_layout.items()}
+    first = next(iter(rows.values()))
+    for i, (name, _) in enumerate(first):
+        t.add_row(name, *(r[i][1] for r in rows.values()))
+    console.print(t)
+
+
 # --------------------------------------------------------------------------- CLI
 
 
@@ -464,66 +531,94 @@ def _error(msg: str) -> int:
     return 2
 
 
+def _run_layout(args: argparse.Namespace, layout: str, tmp: str) -> tuple[dict, dict, dict[str, float], str]:
+    """Generate (or load), scan, score one layout: truth, metrics, timings, how the scan ran."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if args.dir:
+        truth = load_truth(args.dir)
+        folder = args.dir
+    else:
+        folder = Path(tmp) / f"corpus-{layout}"
+        truth = generate(folder, args.families, args.seed, layout=layout)
+        timings["generate"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if args.result:
+        try:
+            result = json.loads(args.result.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            why = getattr(e, "strerror", None) or e
+            raise ValueError(f"{args.result}: cannot read a JSON result ({why})") from None
+        if not isinstance(result, dict):
+            raise ValueError(f"{args.result}: not a dedup JSON result")
+        method = f"file {args.result}"
+    else:
+        method = args.scan
+        result = run_scan(folder, args.scan)
+        timings["scan"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    metrics = score(truth, result)
+    timings["score"] = time.perf_counter() - t0
+    if not args.no_baseline:
+        t0 = time.perf_counter()
+        names = sorted(truth["documents"])
+        metrics["baseline"] = score_baseline(truth, baseline_pairs(Path(folder), names))
+        timings["baseline"] = time.perf_counter() - t0
+    return truth, metrics, timings, method
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.wire_accuracy", description=__doc__.split("\n\n")[0])
     p.add_argument("--families", type=int, default=150, help="families to generate (default 150)")
     p.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
+    p.add_argument(
+        "--layouts",
+        default=None,
+        help="comma-separated layouts to generate and score side by side: meta, plain, wrapped (default meta)",
+    )
     p.add_argument("--dir", type=Path, help="score this generated wire corpus instead of a new one")
     p.add_argument("--result", type=Path, help="score this dedup JSON result instead of running a scan")
     p.add_argument("--scan", choices=("auto", "library", "cli"), default="auto", help="how to run dedup")
     p.add_argument("--json", type=Path, help="write the metrics here as JSON")
     p.add_argument("--no-baseline", action="store_true", help="skip the datasketch MinHash-LSH comparison")
     args = p.parse_args(argv)
+    try:
+        layouts = parse_layouts(args.layouts) if args.layouts else ["meta"]
+    except ValueError as e:
+        return _error(str(e))
+    if (args.dir or args.result) and len(layouts) > 1:
+        return _error("--dir and --result score one corpus: give at most one layout")
+    if not args.dir and args.families < 1:
+        return _error("--families must be at least 1")
     load = {"start": [round(x, 2) for x in os.getloadavg()]}
-    timings: dict[str, float] = {}
+    by_layout: dict[str, dict] = {}
+    timings_by: dict[str, dict[str, float]] = {}
+    truths: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="dedup-wire-") as tmp:
-        t0 = time.perf_counter()
-        if args.dir:
+        for layout in layouts:
             try:
-                truth = load_truth(args.dir)
-            except ValueError as e:
+                truths[layout], by_layout[layout], timings_by[layout], method = _run_layout(args, layout, tmp)
+            except (ValueError, RuntimeError) as e:
                 return _error(str(e))
-            folder = args.dir
-        else:
-            if args.families < 1:
-                return _error("--families must be at least 1")
-            folder = Path(tmp) / "corpus"
-            truth = generate(folder, args.families, args.seed)
-            timings["generate"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        if args.result:
-            try:
-                result = json.loads(args.result.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as e:
-                return _error(f"{args.result}: cannot read a JSON result ({getattr(e, 'strerror', None) or e})")
-            if not isinstance(result, dict):
-                return _error(f"{args.result}: not a dedup JSON result")
-            method = f"file {args.result}"
-        else:
-            method = args.scan
-            try:
-                result = run_scan(folder, args.scan)
-            except RuntimeError as e:
-                return _error(str(e))
-            timings["scan"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        metrics = score(truth, result)
-        timings["score"] = time.perf_counter() - t0
-        if not args.no_baseline:
-            t0 = time.perf_counter()
-            names = sorted(truth["documents"])
-            metrics["baseline"] = score_baseline(truth, baseline_pairs(folder, names))
-            timings["baseline"] = time.perf_counter() - t0
     load["end"] = [round(x, 2) for x in os.getloadavg()]
-    summary = summarize_corpus(truth)
-    print_report(metrics)
-    print(
-        f"corpus: {summary['documents']} documents, {summary['families']} families, seed {truth.get('seed')}, "
-        f"{summary['positives']} derived stories >= 40 %; scan via {method}; "
-        + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
-        + f"; load {load['start']} -> {load['end']}"
-    )
+    for layout in layouts:
+        truth, timings = truths[layout], timings_by[layout]
+        summary = summarize_corpus(truth)
+        if len(layouts) > 1:
+            print(f"\n== layout {layout}")
+        print_report(by_layout[layout])
+        print(
+            f"corpus: {summary['documents']} documents, {summary['families']} families, seed {truth.get('seed')}, "
+            f"layout {truth.get('layout', layout)}, {summary['positives']} derived stories >= 40 %; scan via {method}; "
+            + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
+        )
+    if len(layouts) > 1:
+        print_layouts(by_layout)
+    print(f"load {load['start']} -> {load['end']}")
     if args.json:
+        truth = truths[layouts[0]]
+        summary = summarize_corpus(truth)
+        one = len(layouts) == 1 and not args.layouts
         out = {
             "benchmark": "wire_accuracy",
             "corpus": {
@@ -535,8 +630,12 @@ def main(argv: list[str] | None = None) -> int:
             "scan": method,
             "git": _git_commit(),
             "load_average": load,
-            "timings": {k: round(v, 3) for k, v in timings.items()},
-            "metrics": metrics,
+            "layouts": layouts,
+            # One layout asked the old way: the old schema. With --layouts: metrics and timings per layout.
+            "timings": {k: round(v, 3) for k, v in timings_by[layouts[0]].items()}
+            if one
+            else {lay: {k: round(v, 3) for k, v in t.items()} for lay, t in timings_by.items()},
+            "metrics": by_layout[layouts[0]] if one else by_layout,
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks import adversarial, synth, throughput
+from benchmarks import adversarial, synth, throughput, wire, wire_accuracy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -206,3 +207,184 @@ def test_adversarial_mix_and_bigfile(tmp_path):
     cli = [sys.executable, "-m", "benchmarks.adversarial", "mix", str(tmp_path / "mix"), "--docs", "3"]
     p = subprocess.run(cli, cwd=ROOT, capture_output=True, text=True)
     assert p.returncode != 0 and "Traceback" not in p.stderr and "not empty" in p.stderr
+
+
+# --------------------------------------------------------------------------- plain folders (issue 19)
+
+_HEX_NAME = re.compile(r"[0-9a-f]{12}\.txt")
+
+
+def _docs_on_disk(folder: Path) -> dict[str, str]:
+    from benchmarks.layouts import read_written
+
+    return {p.name: read_written(p) for p in sorted(folder.iterdir()) if p.name != "truth.json"}
+
+
+def _assert_plain(folder: Path, layout: str) -> dict[str, str]:
+    """Flat, random names, no metadata; wrapped: Windows-1252, CRLF, lines of at most 72 columns."""
+    assert all(p.is_file() for p in folder.iterdir())
+    texts = _docs_on_disk(folder)
+    assert texts and all(_HEX_NAME.fullmatch(n) for n in texts)
+    for name, text in texts.items():
+        assert not text.startswith("---"), name
+        assert not re.search(r"(?m)^(url|site|date|title):", text), name
+        if layout == "wrapped":
+            (folder / name).read_bytes().decode("cp1252")  # written in Windows-1252
+            assert "\n" not in text.replace("\r\n", ""), name
+            assert max(len(line.expandtabs(8)) for line in text.split("\r\n")) <= 72, name
+        else:
+            assert "\r" not in text, name
+    return texts
+
+
+def _norm(s: str) -> str:
+    return " ".join(s.split()).encode("cp1252", "replace").decode("cp1252")
+
+
+@pytest.mark.parametrize("layout", ["plain", "wrapped"])
+def test_wire_layouts_write_the_same_documents_without_metadata(tmp_path, layout):
+    meta = wire.generate(tmp_path / "meta", 2, seed=5)
+    truth = wire.generate(tmp_path / layout, 2, seed=5, layout=layout)
+    assert truth["layout"] == layout and meta["layout"] == "meta"
+    assert any((tmp_path / "meta" / n).read_text(encoding="utf-8").startswith("---\ndate:") for n in meta["documents"])
+    texts = _assert_plain(tmp_path / layout, layout)
+    assert set(texts) == set(truth["documents"])
+    # Same documents: the same roles, and the same paragraphs (up to whitespace) in the same kinds.
+    assert Counter(d["role"] for d in truth["documents"].values()) == Counter(
+        d["role"] for d in meta["documents"].values()
+    )
+
+    def paragraphs(t: dict, folder: Path, read) -> Counter:
+        out: Counter = Counter()
+        for name, d in t["documents"].items():
+            text = read(folder / name)
+            for p in d["paragraphs"]:
+                piece = text[p["start"] : p["end"]]
+                assert piece and piece == piece.strip(), (name, p)
+                out[(p["kind"], _norm(piece))] += 1
+        return out
+
+    from benchmarks.layouts import read_written
+
+    assert paragraphs(truth, tmp_path / layout, read_written) == paragraphs(meta, tmp_path / "meta", read_written)
+    # Positives and families name the new files.
+    assert all(p["a"] in texts and p["b"] in texts for p in truth["positives"])
+    assert all(v in texts for f in truth["families"] for v in f["versions"])
+
+
+def test_wire_accuracy_scores_layouts_side_by_side(tmp_path, capsys):
+    out = tmp_path / "wire.json"
+    code = wire_accuracy.main(["--families", "2", "--seed", "1", "--layouts", "meta,plain,wrapped", "--json", str(out)])
+    assert code == 0
+    data = json.loads(out.read_text())
+    assert data["layouts"] == ["meta", "plain", "wrapped"]
+    assert set(data["metrics"]) == {"meta", "plain", "wrapped"} == set(data["timings"])
+    for m in data["metrics"].values():
+        assert {"derived", "versions", "pairs", "same_event", "source", "paragraphs", "baseline"} <= m.keys()
+        assert m["derived"]["all"]["n"] == data["metrics"]["meta"]["derived"]["all"]["n"]
+    assert "wire reuse by layout" in capsys.readouterr().out
+    assert wire_accuracy.main(["--layouts", "meta,bogus"]) == 2
+
+
+def test_many_copies_corpus_and_scorer(tmp_path):
+    from benchmarks import many_copies
+
+    truth = many_copies.generate(tmp_path / "c", cases=2, seed=0)
+    texts = _assert_plain(tmp_path / "c", "plain")
+    docs = truth["documents"]
+    for case in truth["cases"]:
+        assert 3 <= len(case["derivatives"]) <= 50
+        assert docs[case["source"]]["role"] == "source" and docs[case["source"]]["share"] == 1.0
+        # The one shared quotation, verbatim, in the source and every independent text of the case.
+        for name in [case["source"], *case["independent"]]:
+            assert case["quote"] in " ".join(texts[name].split())
+        for name in case["independent"]:
+            assert docs[name]["share"] < 0.2
+    shares = {c: [d["share"] for d in docs.values() if d["category"] == c] for c in many_copies.CATEGORIES}
+    assert min(shares["cut-paste"]) >= 0.5 and max(shares["heavy"]) < min(shares["cut-paste"])
+    # Stock lines recur verbatim in several unrelated documents.
+    assert any(sum(s in " ".join(t.split()) for t in texts.values()) >= 2 for s in truth["stock_lines"])
+    for name, d in docs.items():
+        for p in d["paragraphs"]:
+            assert texts[name][p["start"] : p["end"]].strip() == texts[name][p["start"] : p["end"]] != ""
+
+    out = tmp_path / "many.json"
+    assert many_copies.main(["--cases", "1", "--seed", "2", "--layouts", "plain,meta", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    for m in data["metrics"].values():
+        assert {"all", *many_copies.CATEGORIES, "independent", "pairs"} <= m["dedup"].keys()
+        assert set(m["datasketch"]["thresholds"]) == {f"{t:.1f}" for t in many_copies.THRESHOLDS}
+        assert m["datasketch"]["best"]["all"]["threshold"] in many_copies.THRESHOLDS
+
+
+def test_press_release_corpus_and_scorer(tmp_path):
+    from benchmarks import press_release
+    from benchmarks.wire import _grams, _tokens
+
+    truth = press_release.generate(tmp_path / "p", releases=3, seed=0, layout="wrapped")
+    texts = _assert_plain(tmp_path / "p", "wrapped")
+    docs = truth["documents"]
+    for r in truth["releases"]:
+        assert 3 <= len(r["copies"]) <= 10
+        assert len({docs[c]["site"] for c in r["copies"]}) == len(r["copies"])  # distinct sites
+
+    def part(name: str, kinds: tuple[str, ...]) -> list[str]:
+        t = texts[name]
+        return [" ".join(t[p["start"] : p["end"]].split()) for p in docs[name]["paragraphs"] if p["kind"] in kinds]
+
+    # A site's template lines recur on its unrelated articles too.
+    by_site: dict[str, set[str]] = {}
+    for name, d in docs.items():
+        if d["role"] == "article":
+            by_site.setdefault(d["site"], set()).update(part(name, ("template",)))
+    copy = truth["releases"][0]["copies"][0]
+    assert set(part(copy, ("template",))) <= by_site.get(docs[copy]["site"], set()) or docs[copy]["site"] not in by_site
+    assert any(by_site.values())
+    # The positives' share, measured again from the written text outside the template.
+    kinds = ("headline", "release", "about", "own")
+    for p in truth["positives"]:
+        ga, gb = (_grams(_tokens("\n".join(part(n, kinds)))) for n in (p["a"], p["b"]))
+        assert len(ga & gb) / min(len(ga), len(gb)) >= press_release.SHARE_MIN - 0.02
+
+    out = tmp_path / "press.json"
+    args = ["--releases", "2", "--seed", "1", "--layouts", "plain", "--diff-sample", "1", "--json", str(out)]
+    assert press_release.main(args) == 0
+    data = json.loads(out.read_text())
+    for m in data["metrics"].values():
+        assert {"recall", "precision", "positives", "paragraph_labels"} <= m["score"].keys()
+        assert m["diff"]["sample"] == 1 and m["diff"]["pairs"][0]["alone"] in (
+            "exact",
+            "near-duplicate",
+            "contains",
+            "partial",
+            "none",
+        )
+
+
+def test_accuracy_corpus_layouts(tmp_path):
+    from benchmarks import accuracy, corpus
+    from benchmarks.layouts import read_written
+
+    plain = corpus.generate(tmp_path / "plain", 40, seed=4)
+    assert "layout" not in plain  # the default corpus is written as it always was
+    for layout in ("meta", "wrapped"):
+        truth = corpus.generate(tmp_path / layout, 40, seed=4, layout=layout)
+        assert truth["layout"] == layout and corpus.check_corpus(tmp_path / layout) == []
+        for name, doc in truth["documents"].items():
+            text, before = read_written(tmp_path / layout / name), read_written(tmp_path / "plain" / name)
+            if layout == "meta":
+                assert re.match(r"---\ndate: \S+\nsite: \S+\nurl: https://\S+\n---\n", text), name
+            else:
+                assert "\n" not in text.replace("\r\n", "")
+                assert all(len(line) <= 72 or " " not in line for line in text.split("\r\n")), name
+            for p, q in zip(doc["paragraphs"], plain["documents"][name]["paragraphs"], strict=True):
+                assert p["label"] == q["label"]
+                assert " ".join(text[p["start"] : p["end"]].split()) == " ".join(before[q["start"] : q["end"]].split())
+        for s in truth["spans"]:
+            a = read_written(tmp_path / layout / s["a"])[s["a_start"] : s["a_end"]]
+            assert a and a == a.strip()
+    out = tmp_path / "acc.json"
+    assert accuracy.main(["--docs", "40", "--seed", "4", "--layouts", "plain,wrapped", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["layouts"] == ["plain", "wrapped"] and set(data["metrics"]) == {"plain", "wrapped"}
+    assert all({"pairs", "clusters", "paragraphs", "passages"} <= m.keys() for m in data["metrics"].values())
