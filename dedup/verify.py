@@ -279,9 +279,11 @@ def _story_lists(
     so a document's runner-ups within that story (other rewrites that took some of the same
     sentences) no longer hide that it derives from it."""
     n_docs = len(sizes)
+    # Per document, its shingles in no list: text of its own, shared with nobody.
+    own = sizes - np.bincount(lists.members, weights=lists.weight[owner], minlength=n_docs).astype(np.int64)
     edges, story, out = [copies], groups, boiler
     for _ in range(rounds):
-        edges.append(_derived_from(ev.pairs, shared_all, story, sizes, params))
+        edges.append(_derived_from(ev.pairs, shared_all, story, sizes, own, params))
         new_story = components(n_docs, np.concatenate(edges))
         out = boiler & ~_one_story(lists, owner, new_story, params)
         if np.array_equal(new_story, story):
@@ -291,7 +293,12 @@ def _story_lists(
 
 
 def _derived_from(
-    pairs: np.ndarray, shared: np.ndarray, groups: np.ndarray, sizes: np.ndarray, params: VerifyParams
+    pairs: np.ndarray,
+    shared: np.ndarray,
+    groups: np.ndarray,
+    sizes: np.ndarray,
+    own: np.ndarray,
+    params: VerifyParams,
 ) -> np.ndarray:
     """Edges (document, a document it derives from): per document, its partners by shared text, each
     group (``groups``: copies of one text, or one story once known) once, best first; the document
@@ -324,9 +331,15 @@ def _derived_from(
     following = np.zeros(len(d), dtype=np.int64)  # what the next partner down shares (0 after the last)
     following[:-1] = np.where(head[1:], 0, s[1:])
     margin = np.maximum(params.min_shared, params.derived_margin * s)
-    # Below the top partner, only partners that each hold ``derived`` of the document: a story's
-    # versions do; a site's other pages share only its template, a small part of each page.
-    above = (rank == 0) | (s >= params.derived * sizes[d])
+    # Below the top partner, only partners that each hold ``derived`` of the document, and either share
+    # clearly more with the top partner than with the document (a story's versions hold most of each
+    # other, beyond the part a rewrite took) or share more with it than either has text of its own (the
+    # copies of one text: it is what both are about). Pages that share only a site's template share it
+    # with each other exactly as much as with the document, and the site's articles are their own text.
+    top = o[starts][doc_row]
+    versions = _lookup(pairs, shared, top, o) - s >= margin
+    about = (s >= own[d]) & (s >= own[o])
+    above = (rank == 0) | ((s >= params.derived * sizes[d]) & (versions | about))
     gap = (rank < params.derived_top) & (s >= params.derived_min_shared) & (s - following >= margin)
     bad = np.cumsum(~above)
     gap &= bad - (bad[starts] - ~above[starts])[doc_row] == 0  # every partner down to this one holds enough
@@ -336,6 +349,19 @@ def _derived_from(
     np.minimum.at(cut, doc_row, np.where(gap, rank, none))
     take = (cut[doc_row] != none) & (rank <= cut[doc_row])
     return np.stack([d[take], o[take]], axis=1)
+
+
+def _lookup(pairs: np.ndarray, values: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``values`` of the pairs (a[k], b[k]) (either order), 0 where (a[k], b[k]) is not a pair."""
+    if not len(pairs):
+        return np.zeros(len(a), dtype=values.dtype)
+    lo, hi = np.minimum(pairs[:, 0], pairs[:, 1]), np.maximum(pairs[:, 0], pairs[:, 1])
+    codes = (lo.astype(np.uint64) << np.uint64(32)) | hi.astype(np.uint64)
+    order = np.argsort(codes, kind="stable")
+    codes = codes[order]
+    want = (np.minimum(a, b).astype(np.uint64) << np.uint64(32)) | np.maximum(a, b).astype(np.uint64)
+    at = np.minimum(np.searchsorted(codes, want), len(codes) - 1)
+    return np.where(codes[at] == want, values[order][at], 0)
 
 
 def _cut_from(
