@@ -281,14 +281,22 @@ def _story_lists(
     n_docs = len(sizes)
     # Per document, its shingles in no list: text of its own, shared with nobody.
     own = sizes - np.bincount(lists.members, weights=lists.weight[owner], minlength=n_docs).astype(np.int64)
-    edges, story, out = [copies], groups, boiler
+    weight = lists.weight[ev.entry_list]
+    edges, story, out, shared = [copies], groups, boiler, shared_all
     for _ in range(rounds):
-        edges.append(_derived_from(ev.pairs, shared_all, story, sizes, own, params))
+        edges.append(_derived_from(ev.pairs, shared, story, sizes, own, params))
         new_story = components(n_docs, np.concatenate(edges))
         out = boiler & ~_one_story(lists, owner, new_story, params)
         if np.array_equal(new_story, story):
             break
         story = new_story
+        # Text that recurs like a template and is held by no one story for the most part (a site's
+        # chrome) no longer counts in the next round: a page that is mostly template then derives
+        # from what its own text was taken from.
+        _, top = _distinct_per_list(owner, story[lists.members], len(lists))
+        chrome = (boiler & (2 * top < lists.sizes()))[ev.entry_list]
+        drop = np.bincount(ev.entry_pair[chrome], weights=weight[chrome], minlength=len(ev.pairs))
+        shared = shared_all - drop.astype(np.int64)
     return out
 
 
@@ -348,6 +356,11 @@ def _derived_from(
     cut = np.full(len(starts), none)
     np.minimum.at(cut, doc_row, np.where(gap, rank, none))
     take = (cut[doc_row] != none) & (rank <= cut[doc_row])
+    # A document that already has copies (or a story) of its own joins another only through a partner
+    # that holds ``derived`` of it: a stray shared passage (an issuer's "About" paragraph beside a
+    # site's template) never chains two stories into one.
+    alone = np.bincount(groups, minlength=len(sizes))[groups[d]] == 1
+    take &= alone | (s >= params.derived * sizes[d])
     return np.stack([d[take], o[take]], axis=1)
 
 
