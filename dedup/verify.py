@@ -9,9 +9,12 @@ Whether documents are copies depends on what is boilerplate and vice versa,
 so verification runs twice: a first pass on all shingles groups documents
 when one is almost entirely inside the other (an original and its wrapped or
 cut copies, near-duplicates); shingles found in documents of three or more of
-those groups are boilerplate; the second pass measures every pair again
-without them. A site template never makes up almost all of an article, which
-is what separates it from a syndicated story that recurs just as often.
+those groups are boilerplate, unless they belong to one story (a source and
+the documents that derive from it, found from what each document shares with
+whom, no site metadata needed: see ``VerifyParams``); the second pass measures
+every pair again without them. A site template never makes up almost all of an
+article and is shared alike by every page of its site, which is what separates
+it from a syndicated story that recurs just as often.
 """
 
 from __future__ import annotations
@@ -53,15 +56,20 @@ class VerifyParams:
     wherever it appears. A story retold on several sites in versions and rewrites is
     neither, and stays evidence of copying.
 
-    No site is needed to tell the two apart: a document *derives* from the few (at most
-    ``derived_top``) it shares the most text with (at least ``derived_min_shared`` shingles each)
-    when they stand clearly above the rest (by ``derived_margin`` of what the last of them shares
-    and ``min_shared`` shingles; partners are counted by group of copies, so duplicates do not make
-    a crowd): a source, or a story's versions. Pages that share only a template share it about
-    equally with every page of the site and derive from none of them; a rewrite shares the
-    source's sentences with other rewrites, but all of what it took only with the source. Text
+    No site is needed to tell the two apart (a known site is extra evidence; a folder is not a
+    site): a document *derives* from the few (at most ``derived_top``) partners it shares the most
+    text with (at least ``derived_min_shared`` shingles) when they stand clearly above the rest (by
+    ``derived_margin`` of what the last of them shares and ``min_shared`` shingles). Partners are
+    counted by group of copies, so duplicates do not make a crowd. Below the first partner, each
+    must hold ``derived`` of the document and be either a version of one story with the first (the
+    two share clearly more with each other than with the document) or a copy of one text with it
+    (they share more than either has text of its own); a document that already has copies joins
+    another story only through a partner holding ``derived`` of it. Pages that share only a
+    template share it about equally with every page of the site, as much with each other as with
+    the document, and each has more text of its own: none derives from another. A rewrite shares
+    the source's sentences with other rewrites, but all of what it took only with the source. Text
     whose holders are mostly (``template_site_share``) one story of such links is that story's,
-    never boilerplate, however many holders and sites it has.
+    never boilerplate, however many holders it has.
     """
 
     near_duplicate: float = 0.8
