@@ -13,7 +13,9 @@ Source rule, in order:
    original plus its wrapper and its site's chrome, so the original is the more
    contained; an excerpt would be more contained still, hence rule 0);
 3. the earliest publication date, where dates are known;
-4. the smallest document id, so the choice is stable.
+4. the most of its text shared, exactly (an edited word makes a near-duplicate copy share a
+   little less of the story than its original);
+5. the smallest document id, so the choice is stable.
 
 Then, where sites are known, the other full texts of the source's site in the cluster are
 versions of one text (an agency's first take, fuller lead, correction): the earliest-dated of
@@ -198,6 +200,7 @@ def cluster(
                     held[m] < best_held - HELD_TOLERANCE,
                     dates[m] is None,
                     dates[m] or "",
+                    -shared[m],
                     ids[m],
                 ),
             )
