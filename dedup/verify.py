@@ -63,7 +63,9 @@ class VerifyParams:
     counted by group of copies, so duplicates do not make a crowd. Below the first partner, each
     must hold ``derived`` of the document and be either a version of one story with the first (the
     two share clearly more with each other than with the document) or a copy of one text with it
-    (they share more than either has text of its own); a document that already has copies joins
+    (the shared text at least the document's own text, and ``derived_copy_share`` or more of the
+    partner beside what it shares with others, the partner having no copies of its own); a
+    document that already has copies joins
     another story only through a partner holding ``derived`` of it. Pages that share only a
     template share it about equally with every page of the site, as much with each other as with
     the document, and each has more text of its own: none derives from another. A rewrite shares
@@ -84,6 +86,7 @@ class VerifyParams:
     boilerplate_min_groups_any_site: int = 25
     derived_margin: float = 0.15
     derived_top: int = 8
+    derived_copy_share: float = 0.67
 
 
 def classify(shared: np.ndarray, size_a: np.ndarray, size_b: np.ndarray, params: VerifyParams) -> dict[str, np.ndarray]:
@@ -349,12 +352,17 @@ def _derived_from(
     margin = np.maximum(params.min_shared, params.derived_margin * s)
     # Below the top partner, only partners that each hold ``derived`` of the document, and either share
     # clearly more with the top partner than with the document (a story's versions hold most of each
-    # other, beyond the part a rewrite took) or share more with it than either has text of its own (the
-    # copies of one text: it is what both are about). Pages that share only a site's template share it
-    # with each other exactly as much as with the document, and the site's articles are their own text.
+    # other, beyond the part a rewrite took) or are copies of one text with it (it is what both are
+    # about: at least the document's own text, and ``derived_copy_share`` of the partner's).
+    # Pages that share only a site's template share it with each other exactly as much as with the
+    # document, and the site's articles are their own text.
     top = o[starts][doc_row]
     versions = _lookup(pairs, shared, top, o) - s >= margin
-    about = (s >= own[d]) & (s >= own[o])
+    # A copy of one text is a document of its own, mostly that text: one already in a group of copies or
+    # a story has the rest of its text from there, and what it shares beside that is its wrapper.
+    alone = np.bincount(groups, minlength=len(sizes))[groups] == 1
+    most = params.derived_copy_share / (1 - params.derived_copy_share)
+    about = (s >= own[d]) & (s >= most * own[o]) & alone[o]
     above = (rank == 0) | ((s >= params.derived * sizes[d]) & (versions | about))
     gap = (rank < params.derived_top) & (s >= params.derived_min_shared) & (s - following >= margin)
     bad = np.cumsum(~above)
@@ -367,8 +375,7 @@ def _derived_from(
     # A document that already has copies (or a story) of its own joins another only through a partner
     # that holds ``derived`` of it: a stray shared passage (an issuer's "About" paragraph beside a
     # site's template) never chains two stories into one.
-    alone = np.bincount(groups, minlength=len(sizes))[groups[d]] == 1
-    take &= alone | (s >= params.derived * sizes[d])
+    take &= alone[d] | (s >= params.derived * sizes[d])
     return np.stack([d[take], o[take]], axis=1)
 
 
