@@ -65,10 +65,10 @@ class VerifyParams:
     two share clearly more with each other than with the document) or a copy of one text with it
     (the shared text at least the document's own text, and ``derived_copy_share`` or more of the
     partner beside what it shares with others, the partner having no copies of its own); a
-    document that already has copies joins
-    another story only through a partner holding ``derived`` of it. Pages that share only a
-    template share it about equally with every page of the site, as much with each other as with
-    the document, and each has more text of its own: none derives from another. A rewrite shares
+    document that already has copies joins another story only through a partner holding
+    ``derived`` of it. Pages that share only a template share it about equally with every page of
+    the site, as much with each other as with the document, and each has more text of its own:
+    none derives from another. A rewrite shares
     the source's sentences with other rewrites, but all of what it took only with the source. Text
     whose holders are mostly (``template_site_share``) one story of such links is that story's,
     never boilerplate, however many holders it has.
