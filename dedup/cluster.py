@@ -4,15 +4,18 @@ Source rule, in order:
 0. not an excerpt: a member cut short ("…" then "Continue reading" or a link
    to the rest) is never the source while a member that is not cut is there;
 1. the member whose text the others hold most of: the largest amount of its
-   (non-boilerplate) text that some other member shares, counting members within
+   (non-boilerplate) text that some other member shares (its own exact duplicates aside:
+   copies of one text never outvote the others), counting members within
    2% of the best as equal (a copy that dropped a paragraph holds less of the
    story than the original, which shares that paragraph with the other copies);
 2. among those, the member whose whole page, site template included, is most
-   contained in the others, within 0.02 (a wrapped copy holds all of the
+   contained in the others (its own duplicates aside), within 0.02 (a wrapped copy holds all of the
    original plus its wrapper and its site's chrome, so the original is the more
    contained; an excerpt would be more contained still, hence rule 0);
 3. the earliest publication date, where dates are known;
-4. the smallest document id, so the choice is stable.
+4. the most of its text shared, exactly (an edited word makes a near-duplicate copy share a
+   little less of the story than its original);
+5. the smallest document id, so the choice is stable.
 
 Then, where sites are known, the other full texts of the source's site in the cluster are
 versions of one text (an agency's first take, fuller lead, correction): the earliest-dated of
@@ -97,14 +100,23 @@ def cluster(
     roots = np.flatnonzero((size >= 2) & (labels == np.arange(n_docs)))  # ascending: ordered by first member
     cluster_of = np.full(n_docs, -1, dtype=np.int64)
     cluster_of[np.isin(labels, roots)] = np.searchsorted(roots, labels[np.isin(labels, roots)])
-    # Per member: mean containment of its whole page in the other members.
+    # Per member: mean containment of its whole page in the other members. Copies of one text count
+    # as one: a member's own exact duplicates never vote for it, unless it has no other partner.
+    dup = (links["relation"] == "exact").to_numpy()
+    same_text = components(n_docs, np.stack([a[dup], b[dup]], axis=1))
+    other = pl.Series(same_text[a] != same_text[b])
     sides = pl.concat(
         [
-            links.select(doc=pl.col("a"), held=pl.col("page_a_in_b")),
-            links.select(doc=pl.col("b"), held=pl.col("page_b_in_a")),
+            links.select(doc=pl.col("a"), held=pl.col("page_a_in_b"), other=other),
+            links.select(doc=pl.col("b"), held=pl.col("page_b_in_a"), other=other),
         ]
     )
-    per_doc = sides.group_by("doc").agg(pl.col("held").mean())
+    per_doc = (
+        sides.with_columns(pl.col("other").any().over("doc").alias("any_other"))
+        .filter(pl.col("other") | ~pl.col("any_other"))
+        .group_by("doc")
+        .agg(pl.col("held").mean())
+    )
     shared = np.asarray(syndicated, dtype=np.float64)
     held = np.zeros(n_docs)
     held[per_doc["doc"].to_numpy()] = per_doc["held"].to_numpy()
@@ -125,6 +137,7 @@ def cluster(
                     held[m] < best_held - HELD_TOLERANCE,
                     dates[m] is None,
                     dates[m] or "",
+                    -shared[m],
                     ids[m],
                 ),
             )

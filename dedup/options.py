@@ -57,6 +57,22 @@ class VerifyParams:
     many unrelated groups (``boilerplate_min_groups_any_site``) that it is stock text
     wherever it appears. A story retold on several sites in versions and rewrites is
     neither, and stays evidence of copying.
+
+    No site is needed to tell the two apart (a known site is extra evidence; a folder is not a
+    site): a document *derives* from the few (at most ``derived_top``) partners it shares the most
+    text with (at least ``derived_min_shared`` shingles) when they stand clearly above the rest (by
+    ``derived_margin`` of what the last of them shares and ``min_shared`` shingles). Partners are
+    counted by group of copies, so duplicates do not make a crowd. Below the first partner, each
+    must hold ``derived`` of the document and be either a version of one story with the first (the
+    two share clearly more with each other than with the document) or a copy of one text with it
+    (the shared text at least the document's own text, and ``derived_copy_share`` or more of the
+    partner beside what it shares with others, the partner having no copies of its own); a
+    document that already has copies joins another story only through a partner holding
+    ``derived`` of it. Pages that share only a template share it about equally with every page of
+    the site, as much with each other as with the document, and each has more text of its own:
+    none derives from another. A rewrite shares the source's sentences with other rewrites, but all
+    of what it took only with the source. Text whose holders are mostly (``template_site_share``)
+    one story of such links is that story's, never boilerplate, however many holders it has.
     """
 
     near_duplicate: float = 0.8
@@ -69,6 +85,9 @@ class VerifyParams:
     copy_group: float = 0.8
     template_site_share: float = 0.67
     boilerplate_min_groups_any_site: int = 25
+    derived_margin: float = 0.15
+    derived_top: int = 8
+    derived_copy_share: float = 0.67
     max_enumerate: int = 32  # a posting list of more articles is linked as a star and a chain, not every pair
     excerpt_tail: int = 32  # shingles before an excerpt's cut that must run on in the text it was cut from
 

@@ -9,9 +9,12 @@ Whether documents are copies depends on what is boilerplate and vice versa,
 so verification runs twice: a first pass on all shingles groups documents
 when one is almost entirely inside the other (an original and its wrapped or
 cut copies, near-duplicates); shingles found in documents of three or more of
-those groups are boilerplate; the second pass measures every pair again
-without them. A site template never makes up almost all of an article, which
-is what separates it from a syndicated story that recurs just as often.
+those groups are boilerplate, unless they belong to one story (a source and
+the documents that derive from it, found from what each document shares with
+whom, no site metadata needed: see ``VerifyParams``); the second pass measures
+every pair again without them. A site template never makes up almost all of an
+article and is shared alike by every page of its site, which is what separates
+it from a syndicated story that recurs just as often.
 """
 
 from __future__ import annotations
@@ -143,9 +146,11 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     groups = components(n_docs, pairs[linking])
     site = docs.site if docs.site is not None else np.zeros(n_docs, dtype=np.int64)
     boiler = _boilerplate_lists(lists, groups, site, params)
+    owner = lists.member_list()
+    if boiler.any():
+        boiler = _story_lists(lists, ev, owner, pairs[linking], shared_all, groups, boiler, sizes, params)
 
     # Pass 2: boilerplate lists count for nobody.
-    owner = lists.member_list()
 
     def measure(boiler: np.ndarray):
         in_boiler = boiler[owner]
@@ -161,8 +166,7 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     # the site's template: the template recurs around different stories.
     linked = (relation >= 0) & (relation <= 2)
     story = components(n_docs, pairs[linked])
-    _, top_story = _distinct_per_list(owner, story[lists.members], len(lists))
-    one_story = boiler & (top_story >= 2) & (top_story >= params.template_site_share * lists.sizes())
+    one_story = boiler & _one_story(lists, owner, story, params)
     if one_story.any():
         boiler &= ~one_story
         m, relation, shared, content_entry = measure(boiler)
@@ -174,7 +178,11 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     keep = relation >= 0
     # What each document shares with its copies, boilerplate aside even for rescued excerpts: it
     # ranks the candidates for source, and generic phrases two pages share say nothing about that.
-    take = ((relation >= 0) & (relation <= 2))[ev.entry_pair] & content_entry
+    # Copies of one text (identical once normalised) count as one member: what a document shares
+    # with its own duplicates says nothing about whether it is the source.
+    same_text = components(n_docs, pairs[relation == 0])
+    other = same_text[pairs[:, 0]] != same_text[pairs[:, 1]]
+    take = (((relation >= 0) & (relation <= 2)) & other)[ev.entry_pair] & content_entry
     syndicated = _syndicated(lists, pairs, ev.entry_pair[take], ev.entry_list[take], n_docs)
     a, b = pairs[keep, 0], pairs[keep, 1]
     a_in_b, b_in_a = m["a_in_b"][keep], m["b_in_a"][keep]
@@ -202,6 +210,131 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
         }
     )
     return Verified(pairs=frame, boilerplate=boiler, syndicated=syndicated)
+
+
+def _one_story(lists: Lists, owner: np.ndarray, story: np.ndarray, params: VerifyParams) -> np.ndarray:
+    """Lists whose holders are mostly (``template_site_share``, two at least) in one story."""
+    _, top = _distinct_per_list(owner, story[lists.members], len(lists))
+    return (top >= 2) & (top >= params.template_site_share * lists.sizes())
+
+
+def _story_lists(
+    lists: Lists,
+    ev: Evidence,
+    owner: np.ndarray,
+    copies: np.ndarray,
+    shared_all: np.ndarray,
+    groups: np.ndarray,
+    boiler: np.ndarray,
+    sizes: np.ndarray,
+    params: VerifyParams,
+    rounds: int = 4,
+) -> np.ndarray:
+    """``boiler`` without the lists that recur within one story: a source and what derives from it
+    (``_derived_from``). In rounds: once part of a story is known, its members count as one partner,
+    so a document's runner-ups within that story (other rewrites that took some of the same
+    sentences) no longer hide that it derives from it."""
+    n_docs = len(sizes)
+    # Per document, its shingles in no list: text of its own, shared with nobody.
+    own = sizes - np.bincount(lists.members, weights=lists.weight[owner], minlength=n_docs).astype(np.int64)
+    weight = lists.weight[ev.entry_list]
+    edges, story, out, shared = [copies], groups, boiler, shared_all
+    for _ in range(rounds):
+        edges.append(_derived_from(ev.pairs, shared, story, sizes, own, params))
+        new_story = components(n_docs, np.concatenate(edges))
+        out = boiler & ~_one_story(lists, owner, new_story, params)
+        if np.array_equal(new_story, story):
+            break
+        story = new_story
+        # Text that recurs like a template and is held by no one story for the most part (a site's
+        # chrome) no longer counts in the next round: a page that is mostly template then derives
+        # from what its own text was taken from.
+        _, top = _distinct_per_list(owner, story[lists.members], len(lists))
+        chrome = (boiler & (2 * top < lists.sizes()))[ev.entry_list]
+        drop = np.bincount(ev.entry_pair[chrome], weights=weight[chrome], minlength=len(ev.pairs))
+        shared = shared_all - drop.astype(np.int64)
+    return out
+
+
+def _derived_from(
+    pairs: np.ndarray,
+    shared: np.ndarray,
+    groups: np.ndarray,
+    sizes: np.ndarray,
+    own: np.ndarray,
+    params: VerifyParams,
+) -> np.ndarray:
+    """Edges (document, a document it derives from): per document, its partners by shared text, each
+    group (``groups``: copies of one text, or one story once known) once, best first; the document
+    derives from those above the first clear gap within the top ``derived_top`` (see
+    ``VerifyParams``): a source, or a story's versions. A template shared by every page of a site is
+    shared about equally with all of them: no gap, and no page derives from another."""
+    if not len(pairs):
+        return np.zeros((0, 2), dtype=np.int64)
+    d = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    o = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    s = np.concatenate([shared, shared]).astype(np.int64)
+    keep = (groups[d] != groups[o]) & (s > 0)
+    d, o, s = d[keep], o[keep], s[keep]
+    if not len(d):
+        return np.zeros((0, 2), dtype=np.int64)
+    # Per document: its partners by shared text, most first; then per (document, partner's group) the best.
+    order = np.lexsort((o, -s, groups[o], d))
+    d, o, s = d[order], o[order], s[order]
+    g = groups[o]
+    first = np.ones(len(d), dtype=bool)
+    first[1:] = (d[1:] != d[:-1]) | (g[1:] != g[:-1])
+    d, o, s = d[first], o[first], s[first]
+    order = np.lexsort((o, -s, d))
+    d, o, s = d[order], o[order], s[order]
+    head = np.ones(len(d), dtype=bool)
+    head[1:] = d[1:] != d[:-1]
+    starts = np.flatnonzero(head)
+    doc_row = np.cumsum(head) - 1
+    rank = np.arange(len(d)) - starts[doc_row]
+    following = np.zeros(len(d), dtype=np.int64)  # what the next partner down shares (0 after the last)
+    following[:-1] = np.where(head[1:], 0, s[1:])
+    margin = np.maximum(params.min_shared, params.derived_margin * s)
+    # Below the top partner, only partners that each hold ``derived`` of the document, and either share
+    # clearly more with the top partner than with the document (a story's versions hold most of each
+    # other, beyond the part a rewrite took) or are copies of one text with it (it is what both are
+    # about: at least the document's own text, and ``derived_copy_share`` of the partner's).
+    # Pages that share only a site's template share it with each other exactly as much as with the
+    # document, and the site's articles are their own text.
+    top = o[starts][doc_row]
+    versions = _lookup(pairs, shared, top, o) - s >= margin
+    # A copy of one text is a document of its own, mostly that text: one already in a group of copies or
+    # a story has the rest of its text from there, and what it shares beside that is its wrapper.
+    alone = np.bincount(groups, minlength=len(sizes))[groups] == 1
+    most = params.derived_copy_share / (1 - params.derived_copy_share)
+    about = (s >= own[d]) & (s >= most * own[o]) & alone[o]
+    above = (rank == 0) | ((s >= params.derived * sizes[d]) & (versions | about))
+    gap = (rank < params.derived_top) & (s >= params.derived_min_shared) & (s - following >= margin)
+    bad = np.cumsum(~above)
+    gap &= bad - (bad[starts] - ~above[starts])[doc_row] == 0  # every partner down to this one holds enough
+    # The first clear gap from the top: the document derives from every partner above it.
+    none = np.iinfo(np.int64).max
+    cut = np.full(len(starts), none)
+    np.minimum.at(cut, doc_row, np.where(gap, rank, none))
+    take = (cut[doc_row] != none) & (rank <= cut[doc_row])
+    # A document that already has copies (or a story) of its own joins another only through a partner
+    # that holds ``derived`` of it: a stray shared passage (an issuer's "About" paragraph beside a
+    # site's template) never chains two stories into one.
+    take &= alone[d] | (s >= params.derived * sizes[d])
+    return np.stack([d[take], o[take]], axis=1)
+
+
+def _lookup(pairs: np.ndarray, values: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``values`` of the pairs (a[k], b[k]) (either order), 0 where (a[k], b[k]) is not a pair."""
+    if not len(pairs):
+        return np.zeros(len(a), dtype=values.dtype)
+    lo, hi = np.minimum(pairs[:, 0], pairs[:, 1]), np.maximum(pairs[:, 0], pairs[:, 1])
+    codes = (lo.astype(np.uint64) << np.uint64(32)) | hi.astype(np.uint64)
+    order = np.argsort(codes, kind="stable")
+    codes = codes[order]
+    want = (np.minimum(a, b).astype(np.uint64) << np.uint64(32)) | np.maximum(a, b).astype(np.uint64)
+    at = np.minimum(np.searchsorted(codes, want), len(codes) - 1)
+    return np.where(codes[at] == want, values[order][at], 0)
 
 
 def _cut_from(
