@@ -2,7 +2,7 @@
 ``.ci/run`` installs when missing) driven by Playwright's Python API with ``executable_path`` (no
 ``playwright install``). Each test checks what is on screen and writes a screenshot under its temp
 folder; with ``DEDUP_SCREENSHOTS=DIR`` it also copies them there (the README's are made that way:
-``DEDUP_SCREENSHOTS=docs pytest tests/test_browser.py``).
+``DEDUP_SCREENSHOTS=docs pytest tests/serve/test_browser.py``).
 
 Hostile names and text (``<script>``, ``onerror=`` attributes, ``javascript:`` links) must show as text:
 no dialog opens and no injected element exists."""
