@@ -34,8 +34,9 @@ def add_output_options(parser: argparse.ArgumentParser, table: str, default: str
         "-o",
         "--output",
         metavar="FILE",
-        help="also write the result, by suffix: .json (everything) or .jsonl/.csv/.parquet "
-        "(documents in FILE, and STEM.pairs, STEM.paragraphs, STEM.passages beside it)",
+        help="also write the result, by suffix: .json (everything), .jsonl/.csv/.parquet "
+        "(documents in FILE, and STEM.pairs, STEM.paragraphs, STEM.passages beside it), or .html (a report "
+        "to read in a browser: scan only)",
     )
     parser.add_argument("--force", action="store_true", help="replace existing output files")
 
@@ -57,6 +58,7 @@ class Result:
     tables: Callable[[], dict[str, Any]]
     documents: Callable[[], Any]  # the documents table alone (stdout jsonl/csv)
     table: Callable[[dict[str, Any]], Any]  # the rich view of the contract
+    html: Callable[[], str] | None = None  # the report (``-o FILE.html``), where the result has one
 
 
 def put_out(result: Result, output_plan: Any, fmt: str, args: argparse.Namespace) -> None:
@@ -64,7 +66,7 @@ def put_out(result: Result, output_plan: Any, fmt: str, args: argparse.Namespace
     if output_plan is not None:
         from ..output import write_output_of
 
-        for written in write_output_of(output_plan, result.data, result.tables):
+        for written in write_output_of(output_plan, result.data, result.tables, result.html):
             if not args.quiet:
                 say(f"dedup: wrote {shown(written)}")
     if fmt == "none":
@@ -86,8 +88,13 @@ def scan_result(result: Any) -> Result:
     from ..output import result_dict
     from ..report import clusters_table
 
+    def html() -> str:
+        from ..report_html import report_html
+
+        return report_html(result)
+
     data = cache(lambda: result_dict(result))
-    return Result(data, result.tables, lambda: result.documents_frame, clusters_table)
+    return Result(data, result.tables, lambda: result.documents_frame, clusters_table, html)
 
 
 def dict_result(data: dict[str, Any], extra: dict[str, Any], table: Callable[[dict[str, Any]], Any]) -> Result:

@@ -119,6 +119,12 @@ def run(args: argparse.Namespace) -> int:
     from ..index import StoreError
 
     try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        print("dedup: error: dedup serve needs the serve extra: pip install 'dedup[serve]'", file=sys.stderr)
+        return 2
+    try:
         max_request = _parse_size(args.max_request)
         serve(args.index, args.host, args.port, args.token_file, max_request, args.timeout, args.log_level)
     except (StoreError, ValueError, OSError) as e:

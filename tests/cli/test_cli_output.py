@@ -231,3 +231,14 @@ def test_json_output_file_has_meta_and_matches_stdout(cli, tmp_path, seeds):
         d["meta"].pop("timings", None)
     assert saved == printed
     assert f"dedup: wrote {out}" in run.stderr
+
+
+def test_scan_writes_an_html_report(cli, tmp_path):
+    out = tmp_path / "report.html"
+    run = cli("scan", "seeds/", "-o", out, "--format", "none")
+    assert run.returncode == 0, run.stderr
+    page = out.read_text(encoding="utf-8")
+    assert page.lower().startswith("<!doctype html>") and "001_9fe7513b9c6ae974.txt" in page
+    assert "<script" not in page.lower()  # self-contained and inert: CSS only
+    again = cli("scan", "seeds/", "-o", out, "--format", "none")
+    assert again.returncode == 2 and "already exists" in again.stderr  # never replaced without --force
