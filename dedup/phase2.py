@@ -124,11 +124,14 @@ class Found:
     timings: dict[str, float]
 
 
-class _Subset:
+class Subset:
     """The articles ``docs`` of ``articles``, renumbered from 0."""
 
     def __init__(self, articles: Articles, docs: np.ndarray) -> None:
         self._articles, self._docs = articles, docs
+
+    def __len__(self) -> int:
+        return len(self._docs)
 
     def text(self, i: int) -> str:
         return self._articles.text(int(self._docs[i]))
@@ -201,7 +204,7 @@ def match(
     docs = np.unique(np.concatenate([wanted, pairs["a"].to_numpy(), pairs["b"].to_numpy()]))
     old, new = pl.Series(docs), pl.Series(np.arange(len(docs), dtype=np.int64))
     return Matched(
-        _Subset(articles, docs),
+        Subset(articles, docs),
         DocTable(table.frame[docs]),
         docs,
         pairs.with_columns(a=pl.col("a").replace_strict(old, new), b=pl.col("b").replace_strict(old, new)),

@@ -45,7 +45,7 @@ from ..features import extract, fingerprints
 from ..featurestore import DOC_SCHEMA, FeatureStore, Shard, StoreError
 from ..ingest.model import Article, Skipped
 from ..options import INDEX_BATCH_DOCS, QueryParams, ScanOptions, VerifyParams, flatten
-from ..phase2 import Boilerplate, DocTable, analyse, match
+from ..phase2 import Boilerplate, DocTable, Subset, analyse, match
 from ..pipeline import ingest, scan
 from ..result import ScanResult
 from .backend import IndexBackend
@@ -260,22 +260,6 @@ class _QueryArticles:
         return self._get(i)[1]
 
 
-class _Rows:
-    """Some rows of a set of articles, renumbered from 0 (what a query's ``ScanResult`` reads)."""
-
-    def __init__(self, articles: _QueryArticles, docs: np.ndarray) -> None:
-        self._articles, self._docs = articles, docs
-
-    def __len__(self) -> int:
-        return len(self._docs)
-
-    def text(self, i: int) -> str:
-        return self._articles.text(int(self._docs[i]))
-
-    def paragraphs(self, i: int) -> np.ndarray:
-        return self._articles.paragraphs(int(self._docs[i]))
-
-
 @dataclass
 class Answer:
     """One query article's answer: the scan's result over it and the indexed articles it shares text with
@@ -334,7 +318,7 @@ def _answer(
     )
     if not found.pairs.height:
         return Answer(art, row, None)
-    result = ScanResult.of(found, _Rows(context.articles, found.docs), options)
+    result = ScanResult.of(found, Subset(context.articles, found.docs), options)
     return Answer(art, row, result, int(np.searchsorted(found.docs, context.at)))
 
 
