@@ -57,6 +57,12 @@ class Lists:
         """The list of each entry of ``members``."""
         return np.repeat(np.arange(len(self), dtype=np.int64), self.sizes())
 
+    def holders(self, chosen: np.ndarray, n_docs: int) -> np.ndarray:
+        """A bool per document: whether it is a member of any list flagged in ``chosen``."""
+        out = np.zeros(n_docs, dtype=bool)
+        out[self.members[chosen[self.member_list()]]] = True
+        return out
+
 
 @dataclass
 class Evidence:

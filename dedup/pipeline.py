@@ -256,8 +256,7 @@ def analyse(
         listing = time.perf_counter() - t
 
         def boilerplate_of(mask: np.ndarray) -> Boilerplate:
-            holders = np.zeros(n, dtype=bool)
-            holders[lists.members[mask[lists.member_list()]]] = True
+            holders = lists.holders(mask, n)
             fingerprints = list_fingerprints(spill, lists, mask)
             for path in spill.iterdir():  # the spilled postings are done with: free the disk before align
                 path.unlink()

@@ -45,7 +45,7 @@ from ..features import extract, fingerprints
 from ..featurestore import DOC_SCHEMA, FeatureStore, Shard, StoreError
 from ..ingest.model import Article, Skipped
 from ..options import INDEX_BATCH_DOCS, QueryParams, ScanOptions, VerifyParams, flatten
-from ..phase2 import Boilerplate, DocTable, Subset, analyse, match
+from ..phase2 import Boilerplate, DocTable, Found, Matched, Subset, analyse, match
 from ..pipeline import ingest, scan
 from ..result import ScanResult
 from .backend import IndexBackend
@@ -270,13 +270,6 @@ class Answer:
     result: ScanResult | None
     at: int = 0  # the query's row in ``result`` (articles are in id order, as a scan has them)
 
-    @property
-    def pairs(self) -> pl.DataFrame:
-        """The query's pairs: ids (as shown), relation and measures."""
-        if self.result is None:
-            return pl.DataFrame(schema={"a": pl.Utf8, "b": pl.Utf8, "relation": pl.Utf8})
-        return self.result.pairs_frame
-
 
 def _answer(
     index: IndexBackend,
@@ -351,7 +344,7 @@ def _answer_step(
     frequent: np.ndarray,
     skipped_of: dict[int, int] | None = None,
     full: bool = True,
-) -> tuple[Any, _Step]:
+) -> tuple[Found | Matched, _Step]:
     """Phase 2 over the query and the holders (``pos``, ``refs``) of fingerprints ``fps``, the query holding
     the first ``n_query``; ``frequent`` fingerprints were skipped as boilerplate, and count for nobody:
     not for the query's size, nor for a partner's (``skipped_of``: how many each partner holds). ``full``:
@@ -384,12 +377,11 @@ def _answer_step(
         """As the scan has it: the flagged lists' fingerprints (with the skipped ones) and their holders."""
         in_boiler = (list_of >= 0) & mask[np.maximum(list_of, 0)]
         found = np.sort(fps[frequent | in_boiler])  # postings hold fingerprints: compared whole (0 bits dropped)
-        holders = np.zeros(len(table), dtype=bool)
-        holders[lists.members[mask[lists.member_list()]]] = True
+        holders = lists.holders(mask, len(table))
         holders[at] |= bool(frequent[:n_query].any())
-        for r in (skipped_of or {}).items():
-            if r[1]:
-                holders[position[np.searchsorted(cand, r[0])]] = True
+        for ref, count in (skipped_of or {}).items():
+            if count:
+                holders[position[np.searchsorted(cand, ref)]] = True
         return Boilerplate(found, 0, holders)
 
     single = ScanOptions(**{**options.__dict__, "workers": 1})  # one article's answer: no worker processes
