@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +32,7 @@ import numpy as np
 
 from .featurestore import Shard
 from .hashing import GOLDEN, mix64
+from .workers import Executor, Threads
 
 PARTITION_ROWS = 1 << 24  # postings sorted at once (16M rows: ~130 MB of keys)
 
@@ -140,8 +140,8 @@ def _partition_lists(
     local_starts = np.cumsum(sizes) - sizes
     h = list_hash(docs, local_starts, sizes)
     if spill is not None:
-        np.save(spill / f"{lo:03d}-fp.npy", run_fp, allow_pickle=False)
-        np.save(spill / f"{lo:03d}-list.npy", h, allow_pickle=False)
+        _save_atomic(spill / f"{lo:03d}-fp.npy", run_fp)
+        _save_atomic(spill / f"{lo:03d}-list.npy", h)
     order = np.argsort(h, kind="stable")
     hs = h[order]
     first = np.ones(len(hs), dtype=bool)
@@ -156,42 +156,44 @@ def _partition_lists(
     return hs[group_start], weights.astype(np.int64), member_offsets, docs[idx]
 
 
-def posting_lists(
-    shards: Sequence[Shard],
-    bases: np.ndarray,
-    n_docs: int,
-    spill: Path | None = None,
-    budget: int = PARTITION_ROWS,
-    threads: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> Lists:
-    """All posting lists of two or more documents, over every shard (``bases``: each shard's first
-    global document index); ``progress(done, total)`` after each partition."""
-    bits = doc_bits(n_docs)
-    ranges = _partitions(shards, budget)
-    threads = threads or min(2, os.cpu_count() or 1)
+def _save_atomic(path: Path, array: np.ndarray) -> None:
+    """``np.save`` under a temporary name, renamed into place: a partition run again (a retried task)
+    replaces the file whole, and a reader never sees half of one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        np.save(f, array, allow_pickle=False)
+    os.replace(tmp, path)
 
-    def run(r: tuple[int, int]):
-        return _partition_lists(shards, bases, bits, r[0], r[1], spill)
 
-    parts = []
-    if threads > 1 and len(ranges) > 1:  # numpy sorts release the GIL: partitions side by side
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            for part in pool.map(run, ranges):
-                parts.append(part)
-                if progress:
-                    progress(len(parts), len(ranges))
-    else:
-        for r in ranges:
-            parts.append(run(r))
-            if progress:
-                progress(len(parts), len(ranges))
+@dataclass(frozen=True)
+class PartitionJob:
+    """What every partition's lists are built from: the shards, their first global document indices,
+    the document bits of a packed key (``doc_bits``) and where to spill fingerprints (or None)."""
+
+    shards: Sequence[Shard]
+    bases: np.ndarray
+    bits: int
+    spill: Path | None
+
+
+Partition = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # hashes, weights, member offsets, members
+
+
+def partition_lists(job: PartitionJob, buckets: tuple[int, int]) -> Partition:
+    """The posting lists of one range of fingerprint buckets over every shard: a pure function of its
+    inputs (a task of an ``Executor``; run again, it gives the same lists and spill files)."""
+    return _partition_lists(job.shards, job.bases, job.bits, buckets[0], buckets[1], job.spill)
+
+
+def combine_partitions(parts: Sequence[Partition]) -> Lists:
+    """The lists of all partitions as one ``Lists``: the same set of documents sharing shingles in several
+    partitions is one list, weights summed."""
+    if not parts:
+        return Lists(np.zeros(0, np.uint64), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
     hashes = np.concatenate([p[0] for p in parts])
     weights = np.concatenate([p[1] for p in parts])
     sizes = np.concatenate([np.diff(p[2]) for p in parts])
     members = np.concatenate([p[3] for p in parts])
-    del parts
-    # The same set of documents shares shingles in several partitions: one list, weights summed.
     starts = np.cumsum(sizes) - sizes
     order = np.argsort(hashes, kind="stable")
     hs = hashes[order]
@@ -205,6 +207,30 @@ def posting_lists(
     np.cumsum(m, out=offsets[1:])
     idx = np.repeat(starts[rep] - offsets[:-1], m) + np.arange(int(offsets[-1]))
     return Lists(hashes=hs[first], offsets=offsets, members=members[idx], weight=total)
+
+
+def posting_lists(
+    shards: Sequence[Shard],
+    bases: np.ndarray,
+    n_docs: int,
+    spill: Path | None = None,
+    budget: int = PARTITION_ROWS,
+    threads: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    executor: Executor | None = None,
+) -> Lists:
+    """All posting lists of two or more documents, over every shard (``bases``: each shard's first
+    global document index); ``progress(done, total)`` after each partition. The partitions run on
+    ``executor`` (default: ``threads`` threads here, as numpy sorts release the GIL; or a cluster)."""
+    ranges = _partitions(shards, budget)
+    job = PartitionJob(list(shards), bases, doc_bits(n_docs), spill)
+    parts: list[Partition] = []
+    run = executor or Threads(threads)
+    for part in run.map(partition_lists, job, ranges, label=lambda r: f"fingerprint buckets {r[0]}-{r[1] - 1}"):
+        parts.append(part)
+        if progress:
+            progress(len(parts), len(ranges))
+    return combine_partitions(parts)
 
 
 def list_fingerprints(spill: Path, lists: Lists, chosen: np.ndarray) -> np.ndarray:

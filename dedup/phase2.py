@@ -14,7 +14,6 @@ by side in worker processes. Results depend only on the input, not on workers or
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from .options import LabelParams, ScanOptions
 from .read import Corpus
 from .shingle import shingle
 from .verify import CLUSTERING, DocInfo, exact_pairs, verify
-from .workers import fan_out
+from .workers import Executor, Processes
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -225,11 +224,13 @@ def analyse(
     report: Progress | None = None,
     focus: Sequence[int] | None = None,
     para_offsets: np.ndarray | None = None,
+    executor: Executor | None = None,
 ) -> Found:
     """Phase 2 over ``table``'s articles, given their posting lists: ``match``, then clusters, passages and
     labels. ``para_offsets``: CSR offsets of every article's paragraphs when known (a store), else read per
-    article."""
+    article. Align and label run in batches on ``executor`` (default: worker processes here)."""
     report = report or (lambda phase, done, total: None)
+    executor = executor or Processes(options.workers)
     timings: dict[str, float] = {}
     t = time.perf_counter()
     m = match(articles, table, lists, boilerplate_of, options, focus)
@@ -240,14 +241,14 @@ def analyse(
     timings["match"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    pairs, passages = _align(articles, table, pairs, clusters, options, report)
+    pairs, passages = _align(articles, table, pairs, clusters, options, report, executor)
     timings["align"] = time.perf_counter() - t
 
     t = time.perf_counter()
     if para_offsets is None:
         para_offsets = np.zeros(len(table) + 1, dtype=np.int64)
         np.cumsum([len(articles.paragraphs(d)) for d in range(len(table))], out=para_offsets[1:])
-    labels = _label(articles, table, pairs, passages, clusters, boiler, para_offsets, options, report)
+    labels = _label(articles, table, pairs, passages, clusters, boiler, para_offsets, options, report, executor)
     timings["label"] = time.perf_counter() - t
     return Found(table, m.docs, pairs, clusters, passages, labels, para_offsets, boiler, m.candidates, timings)
 
@@ -267,7 +268,13 @@ class _AlignContext:
 
 
 def _align(
-    articles: Articles, table: DocTable, pairs: pl.DataFrame, clusters: Clusters, options: ScanOptions, report: Progress
+    articles: Articles,
+    table: DocTable,
+    pairs: pl.DataFrame,
+    clusters: Clusters,
+    options: ScanOptions,
+    report: Progress,
+    executor: Executor,
 ) -> tuple[pl.DataFrame, list[np.ndarray]]:
     """Passages of every pair, in batches of the articles they involve; partial pairs that prove to share
     only a template are dropped."""
@@ -279,7 +286,7 @@ def _align(
     done = 0
     report("align", 0, len(pairs))
     chunks = list(_pair_batches(order, pair_a, pair_b, table.chars, options.batch_docs, options.batch_chars))
-    for rows in fan_out(_align_batch, context, chunks, options.workers or os.cpu_count() or 1):
+    for rows in executor.map(_align_batch, context, chunks, label=lambda c: f"aligning a batch of {len(c)} pairs"):
         for p, found, template in rows:
             passages[p] = found
             if template:
@@ -354,6 +361,7 @@ def _label(
     para_offsets: np.ndarray,
     options: ScanOptions,
     report: Progress,
+    executor: Executor,
 ) -> np.ndarray:
     """Every paragraph's label; only articles in clusters or holding boilerplate need a look."""
     n = len(table)
@@ -368,7 +376,7 @@ def _label(
     done = 0
     report("label", 0, len(todo))
     chunks = list(_doc_batches(todo, table.chars, options.batch_docs, options.batch_chars))
-    for rows in fan_out(_label_batch, context, chunks, options.workers or os.cpu_count() or 1):
+    for rows in executor.map(_label_batch, context, chunks, label=lambda c: f"labelling a batch of {len(c)} articles"):
         for d, codes in rows:
             labels[para_offsets[d] : para_offsets[d + 1]] = codes
         done += len(rows)

@@ -31,7 +31,7 @@ from .phase2 import Boilerplate, DocTable
 from .phase2 import analyse as analyse_lists
 from .read import Corpus
 from .result import ScanResult
-from .workers import worker_pool
+from .workers import Executor, worker_pool
 
 Progress = Callable[[str, int, int | None], None]
 PHASES = ("read", "match", "align", "label")
@@ -43,12 +43,15 @@ def scan(
     progress: Progress | None = None,
     store: str | os.PathLike[str] | None = None,
     extra: tuple[str | os.PathLike[str], Sequence[str]] | None = None,
+    executor: Executor | None = None,
 ) -> ScanResult:
     """Find the copies in a folder of articles (or an in-memory ``Corpus``).
 
     The features go to ``store`` when given (kept), else to a temporary folder that lives as
     long as the result. ``extra``: (folder, shard names) of more articles to scan with these, after
-    them (an index's shards: ``scan DIR --index``).
+    them (an index's shards: ``scan DIR --index``). ``executor``: where the tasks of both phases run
+    (default: worker processes and threads here; a Ray cluster: ``dedup.distributed``); the result
+    is the same.
     """
     options = options or ScanOptions()
     report = progress or (lambda phase, done, total: None)
@@ -65,10 +68,10 @@ def scan(
     if isinstance(source, Corpus):
         names, skipped = _ingest_corpus(fs, source, options, report)
     else:
-        names, skipped = ingest(fs, source, options, report)
+        names, skipped = ingest(fs, source, options, report, executor=executor)
     fs.commit(names)
     read_time = time.perf_counter() - t0
-    result = analyse(fs.joined(extra[0], extra[1], "index:") if extra else fs, options, report, skipped)
+    result = analyse(fs.joined(extra[0], extra[1], "index:") if extra else fs, options, report, skipped, executor)
     result.timings = {"read": read_time, **result.timings}
     result.keep_alive = tmp
     return result
@@ -154,16 +157,36 @@ def _worker(args: tuple[str, _Task, ScanOptions]) -> tuple[list, list, int]:
     return _run_task(root, task, options, threads=1)
 
 
+def read_task(context: tuple[str, ScanOptions], task: _Task) -> tuple[list[str], list[Skipped], int]:
+    """One task of phase 1 on an ``Executor`` whose workers are not forked from us (polars is safe there):
+    its files read and its shards written whole (``_run_task``, then ``publish_shard``). A pure function of
+    its inputs: run again, it writes the same shards under the same names. Returns (shard names,
+    skipped, files done)."""
+    root, options = context
+    staged, skipped, n = _run_task(root, task, options, threads=1)
+    for name, path, docs in staged:
+        publish_shard(Path(root), name, path, docs)
+    return [name for name, _, _ in staged], skipped, n
+
+
+def _task_label(task: _Task) -> str:
+    """A phase-1 task's input, as an error names it: its first file, and how many more."""
+    more = len(task.entries) - 1
+    return task.entries[0].path + (f" (and {more} more file{'s' * (more != 1)})" if more else "")
+
+
 def ingest(
     fs: FeatureStore,
     source: str | os.PathLike[str],
     options: ScanOptions,
     report: Progress,
     on_shard: Callable[[str], None] | None = None,
+    executor: Executor | None = None,
 ) -> tuple[list[str], list[Skipped]]:
     """Phase 1 over a folder: every readable article into shards of ``fs``; returns (shards, skipped).
     ``on_shard`` is called with each shard's name, in order, as soon as it is written (the index
-    commits it while the workers go on)."""
+    commits it while the workers go on). ``executor``: where the tasks run when not in worker processes
+    here (a cluster: each task writes its own shards to ``fs``, which every worker must reach)."""
     from .ingest import walk
 
     skipped: list[Skipped] = []
@@ -178,7 +201,8 @@ def ingest(
     def publish(staged: list, skip: list, n: int) -> None:
         nonlocal done
         for name, path, docs in staged:
-            publish_shard(fs.root, name, path, docs)
+            if path is not None:  # else the task published it
+                publish_shard(fs.root, name, path, docs)
             names.append(name)
             if on_shard is not None:
                 on_shard(name)
@@ -186,7 +210,16 @@ def ingest(
         done += n
         report("read", done, n_files)
 
-    if workers > 1 and len(tasks) > 1:
+    if executor is not None:
+        for written, skip, n in executor.map(read_task, (str(fs.root), options), tasks, label=_task_label):
+            for name in written:
+                if not (fs.root / "shards" / name).is_dir():
+                    raise StoreError(
+                        f"{fs.root}: shard {name} was written where this machine cannot see it; "
+                        "the store must be a folder every node shares"
+                    )
+            publish([(name, None, None) for name in written], skip, n)
+    elif workers > 1 and len(tasks) > 1:
         # Parquet is read with polars, whose thread pool does not survive a fork: those files are read here.
         here = [any(e.kind == "parquet" for e in t.entries) for t in tasks]
         with worker_pool(min(workers, len(tasks))) as pool:
@@ -234,9 +267,14 @@ def _ingest_corpus(
 
 
 def analyse(
-    fs: FeatureStore, options: ScanOptions, report: Progress | None = None, skipped: Sequence[Skipped] = ()
+    fs: FeatureStore,
+    options: ScanOptions,
+    report: Progress | None = None,
+    skipped: Sequence[Skipped] = (),
+    executor: Executor | None = None,
 ) -> ScanResult:
-    """Phase 2 over a store (``phase2.analyse``), its posting lists sorted partition by partition."""
+    """Phase 2 over a store (``phase2.analyse``), its posting lists sorted partition by partition; the
+    partitions, align and label run on ``executor`` (default: here), the rest in this process."""
     report = report or (lambda phase, done, total: None)
     t = time.perf_counter()
     table = DocTable(fs.docs())
@@ -252,7 +290,7 @@ def analyse(
     report("match", 0, None)
     with tempfile.TemporaryDirectory(prefix="work-", dir=fs.root) as work:
         spill = Path(work)
-        lists = posting_lists(shards, fs.bases[:-1], n, spill, progress=partitions_done)
+        lists = posting_lists(shards, fs.bases[:-1], n, spill, progress=partitions_done, executor=executor)
         listing = time.perf_counter() - t
 
         def boilerplate_of(mask: np.ndarray) -> Boilerplate:
@@ -263,6 +301,8 @@ def analyse(
             report("match", steps[0], steps[0])
             return Boilerplate(fingerprints, doc_bits(n), holders)
 
-        found = analyse_lists(fs, table, lists, boilerplate_of, options, report, para_offsets=fs.para_offsets())
+        found = analyse_lists(
+            fs, table, lists, boilerplate_of, options, report, para_offsets=fs.para_offsets(), executor=executor
+        )
     found.timings["match"] += listing
     return ScanResult.of(found, fs, options, skipped)

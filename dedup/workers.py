@@ -3,6 +3,10 @@
 A phase hands its workers what they read (the store, the per-article table, the pairs) through the
 pool's initializer: fork copies it into each worker once, nothing is pickled, and nothing is read from
 the parent's module state, so two scans in two threads of one process never see each other's data.
+
+The phases fan their steps out through an ``Executor`` (``fn(context, chunk)`` over chunks, results in
+order): ``Processes`` and ``Threads`` here, or a Ray cluster (``dedup.distributed``). The step's code is
+the same whichever runs it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
-from typing import Any
+from typing import Any, Protocol
 
 # The context of the pool this worker process belongs to (set once by ``_start``, in the worker only).
 _POOL_CONTEXT: Any = None
@@ -70,3 +74,44 @@ def fan_out(fn: Callable[[Any, Any], Any], context: Any, chunks: list, workers: 
     else:
         for chunk in chunks:
             yield fn(context, chunk)
+
+
+Label = Callable[[Any], str]  # names what a chunk reads, for a failed task's one-line error
+
+
+class Executor(Protocol):
+    """Runs ``fn(context, chunk)`` over ``chunks`` and yields the results in order. ``fn`` is a module-level
+    function and a pure function of its arguments (a retried chunk gives the same result); ``label(chunk)``
+    names the chunk's input in an error."""
+
+    def map(self, fn: Callable[[Any, Any], Any], context: Any, chunks: list, label: Label | None = None) -> Iterator:
+        """``fn(context, chunk)`` for each chunk, in order."""
+        ...
+
+
+class Processes:
+    """Forked worker processes on this machine (``fan_out``); one worker or one chunk runs here."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+
+    def map(self, fn: Callable[[Any, Any], Any], context: Any, chunks: list, label: Label | None = None) -> Iterator:
+        return fan_out(fn, context, chunks, self.workers)
+
+
+class Threads:
+    """Threads of this process, for steps whose work releases the GIL (numpy sorts)."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads or min(2, os.cpu_count() or 1)
+
+    def map(self, fn: Callable[[Any, Any], Any], context: Any, chunks: list, label: Label | None = None) -> Iterator:
+        if self.threads > 1 and len(chunks) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+            from functools import partial
+
+            with ThreadPoolExecutor(max_workers=min(self.threads, len(chunks))) as pool:
+                yield from pool.map(partial(fn, context), chunks)
+        else:
+            for chunk in chunks:
+                yield fn(context, chunk)

@@ -113,3 +113,27 @@ def article(name: str) -> Path:
     if not path.is_file():
         raise UsageError(f"{shown(name)}: no such file")
     return path
+
+
+def add_ray_option(parser: argparse.ArgumentParser) -> None:
+    """``--ray [ADDRESS]``: run the tasks on a Ray cluster (``dedup.distributed``)."""
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const="auto",
+        metavar="ADDRESS",
+        help="run on a Ray cluster (pip install 'dedup[ray]'): ADDRESS host:port of its head, or 'auto' (the "
+        "default) for the cluster this machine is in, else a new one here; the input and the store must be at "
+        "the same path on every node (see README, Many machines). Put it after INPUT, or give ADDRESS",
+    )
+
+
+def ray_executor(args: argparse.Namespace) -> Any:
+    """The Ray executor ``--ray`` asks for, or None without it; a usage error when Ray is not installed."""
+    if getattr(args, "ray", None) is None:
+        return None
+    from .. import distributed
+
+    if not distributed.available():
+        raise UsageError(distributed.INSTALL_HINT)
+    return distributed.connect(args.ray)

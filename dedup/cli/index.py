@@ -21,7 +21,20 @@ from typing import Any
 
 from ..options import INDEX_BATCH_DOCS
 from . import scan as scan_command
-from .common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, Parser, existing, progress, say, shown, warn_skipped
+from .common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    Parser,
+    UsageError,
+    add_ray_option,
+    existing,
+    progress,
+    ray_executor,
+    say,
+    shown,
+    warn_skipped,
+)
 from .output import add_output_options, dict_result, plan, put_out
 from .params import Param, add_param_options, build_options
 
@@ -48,6 +61,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser, params: list[Param], 
         help="add articles (files or folders any reader takes); unchanged ones are skipped, changed ones replaced",
     )
     a.add_argument("paths", nargs="+", metavar="PATH")
+    add_ray_option(a)
     add_param_options(a, params, BATCHES)
     s = ixs.add_parser("stats", parents=[common, loc], help="counts and size of the index, as JSON")
     s.add_argument("--format", choices=("json",), default="json", help=argparse.SUPPRESS)
@@ -114,10 +128,18 @@ def _scan_with_index(args: argparse.Namespace, source: Path, options: Any, _: ar
     the index's (counted before the scan: an article added meanwhile can only make the count larger)."""
     from ..index import service as archive
 
+    if args.store is not None:
+        raise UsageError("--store does not go with --index (the scan's features go beside the index's)")
     index = _open(args, options, create=False)
     indexed = index.stats()["articles"]
-    with progress(args) as on_progress:
-        result = archive.scan_with_index(source, index, options, on_progress)
+    with scan_command.cluster_errors():
+        executor = ray_executor(args)
+        if executor is not None:
+            from ..distributed import check_store
+
+            check_store(executor, None)
+        with progress(args) as on_progress:
+            result = archive.scan_with_index(source, index, options, on_progress, executor=executor)
     return result, len(result.documents_frame) - indexed
 
 
@@ -152,9 +174,11 @@ def _index(args: argparse.Namespace, params: list[Param]) -> int:
     if action == "add":
         existing(args.paths)
         options = build_options(args, params)
-        index = _open(args, options, create=True)
-        with progress(args) as on_progress:
-            out = archive.add(index, args.paths, options, on_progress)
+        with scan_command.cluster_errors():
+            executor = ray_executor(args)
+            index = _open(args, options, create=True)
+            with progress(args) as on_progress:
+                out = archive.add(index, args.paths, options, on_progress, executor=executor)
         warn_skipped(_skipped(out.skipped), args)
         if not args.quiet:
             say(

@@ -7,11 +7,24 @@ same checks, messages, outputs and exit codes, the indexed articles added to the
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .common import EXIT_ERROR, EXIT_OK, UsageError, input_path, progress, say, shown, warn_skipped
+from .common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    Failure,
+    UsageError,
+    add_ray_option,
+    input_path,
+    progress,
+    ray_executor,
+    say,
+    shown,
+    warn_skipped,
+)
 from .output import add_output_options, plan, put_out, scan_result
 from .params import Param, add_param_options, build_options
 
@@ -30,16 +43,47 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, params: list[Param]) -
     s.add_argument("folder", metavar="INPUT", help="folder of articles, searched recursively (or one file of them)")
     add_output_options(s, table="a table of clusters", default="table", shown_default="table")
     s.add_argument("--strict", action="store_true", help="exit 1 when any input file was skipped")
+    s.add_argument(
+        "--store",
+        metavar="FOLDER",
+        help="keep the scan's features in FOLDER (new or empty); with --ray on several machines, a folder "
+        "every node shares (default: a temporary folder, removed after)",
+    )
+    add_ray_option(s)
     add_param_options(s, params)
     return s
 
 
 def run_scan(source: Path, options: Any, args: argparse.Namespace) -> Any:
-    """The pipeline's scan with progress on stderr."""
+    """The pipeline's scan with progress on stderr, here or on a Ray cluster (``--ray``)."""
+    from ..featurestore import StoreError
     from ..pipeline import scan
 
-    with progress(args) as on_progress:
-        return scan(source, options, progress=on_progress)
+    with cluster_errors():
+        executor = ray_executor(args)
+        if executor is not None:
+            from ..distributed import check_store
+
+            check_store(executor, args.store)
+        with progress(args) as on_progress:
+            try:
+                return scan(source, options, progress=on_progress, store=args.store, executor=executor)
+            except StoreError as e:
+                raise UsageError(shown(e)) from None
+
+
+@contextmanager
+def cluster_errors() -> Iterator[None]:
+    """A cluster's failures as the CLI's one-line errors: a failed task (exit 1), a store the nodes cannot
+    share (exit 2)."""
+    from ..distributed import SharedStoreNeeded, TaskError
+
+    try:
+        yield
+    except TaskError as e:
+        raise Failure(shown(e)) from None
+    except SharedStoreNeeded as e:
+        raise UsageError(shown(e)) from None
 
 
 def pipeline_scanner(source: Path, options: Any, args: argparse.Namespace) -> tuple[Any, int]:

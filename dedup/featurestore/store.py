@@ -212,6 +212,14 @@ class Shard:
         self._n = self._m = -1
         self._chars = np.zeros(0, dtype=np.int64)
 
+    def __getstate__(self) -> dict:
+        """Pickled as where it is, never its mapped arrays: a process it is sent to (a cluster's task)
+        opens and checks it again on first use."""
+        return {"path": self.path, "label": self.label, "num_perm": self._num_perm, "expect": self._expect}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
     def _error(self, what: str) -> StoreError:
         return StoreError(f"{self.label}: {what}")
 

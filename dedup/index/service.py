@@ -48,6 +48,7 @@ from ..options import INDEX_BATCH_DOCS, QueryParams, ScanOptions, VerifyParams, 
 from ..phase2 import Boilerplate, DocTable, Found, Matched, Subset, analyse, match
 from ..pipeline import ingest, scan
 from ..result import ScanResult
+from ..workers import Executor
 from .backend import IndexBackend
 
 ADD_BATCH = INDEX_BATCH_DOCS  # articles per phase-1 batch of ``dedup index add``: eight make one merged shard
@@ -102,12 +103,17 @@ def _keep_rows(shard: Shard, live: dict[str, int]) -> tuple[np.ndarray, list[str
 
 
 def add(
-    index: IndexBackend, sources: Sequence[str | os.PathLike[str]], options: ScanOptions, report: Progress | None = None
+    index: IndexBackend,
+    sources: Sequence[str | os.PathLike[str]],
+    options: ScanOptions,
+    report: Progress | None = None,
+    executor: Executor | None = None,
 ) -> AddReport:
     """Index every article under ``sources`` (folders or files any reader takes); see the module docstring.
 
     Each phase-1 shard is committed as soon as it is written, while phase 1 goes on with the next: a
-    process killed midway keeps the shards committed."""
+    process killed midway keeps the shards committed. ``executor``: where phase 1's tasks run (default:
+    worker processes here; a cluster: ``dedup.distributed``)."""
     check_params(index, options)
     report = report or (lambda phase, done, total: None)
     out = AddReport()
@@ -119,7 +125,7 @@ def add(
             def commit(name: str, fs: FeatureStore = fs) -> None:
                 _commit_shard(index, Shard(fs.root / "shards" / name), out)
 
-            _, skipped = ingest(fs, src, options, report, on_shard=commit)
+            _, skipped = ingest(fs, src, options, report, on_shard=commit, executor=executor)
             out.skipped.extend(skipped)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -530,13 +536,17 @@ def query(
 
 
 def scan_with_index(
-    folder: str | os.PathLike[str], index: IndexBackend, options: ScanOptions, report: Progress | None = None
+    folder: str | os.PathLike[str],
+    index: IndexBackend,
+    options: ScanOptions,
+    report: Progress | None = None,
+    executor: Executor | None = None,
 ) -> ScanResult:
     """``scan`` of a folder together with every article of an index: the folder's articles come first, then
     the indexed ones; pairs, clusters and boilerplate are the scan's over both. A Redis index is read
-    from its local cache, fetched first where it lacks shards."""
+    from its local cache, fetched first where it lacks shards. ``executor``: as ``scan``'s."""
     check_params(index, options)
     index.refresh()
     if index.removed and any(index.removed.values()):
         raise StoreError(f"{index.location}: has removed articles not compacted yet; run 'dedup index compact' first")
-    return scan(folder, options, report, extra=(index.root, index.shard_names))
+    return scan(folder, options, report, extra=(index.root, index.shard_names), executor=executor)

@@ -1,0 +1,102 @@
+"""``RayExecutor``: the ``dedup.workers.Executor`` whose tasks run on a Ray cluster.
+
+A step's context (the store, the per-article table, the pairs) is put in the cluster's object store once
+per step and handed to each of its tasks; the chunks are submitted a window at a time (about two per CPU
+of the cluster, so the driver holds a bounded number of results) and their results yielded in order.
+A task runs in the driver's working directory where the node has it, so relative input paths read the
+same files everywhere (the inputs must be at the same path on every node).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import ray
+import ray.exceptions
+
+from ..workers import Label
+from . import TaskError
+
+
+def _run(fn: Callable[[Any, Any], Any], context: Any, chunk: Any, cwd: str) -> Any:
+    """One task: ``fn(context, chunk)`` in the driver's working directory (where this node has it)."""
+    if cwd and os.getcwd() != cwd and os.path.isdir(cwd):
+        os.chdir(cwd)
+    return fn(context, chunk)
+
+
+_remote_run = ray.remote(_run)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split()) or "failed"
+
+
+class RayExecutor:
+    """Tasks on the Ray cluster this process is connected to (see the module docstring)."""
+
+    def __init__(self, retries: int = 3) -> None:
+        self.retries = retries
+
+    @classmethod
+    def connect(cls, address: str | None, retries: int = 3) -> RayExecutor:
+        """Join (or, without ``address``, start if there is none) a cluster, quietly: no dashboard when one
+        is started here, no worker output or Ray log lines on our stderr."""
+        if not ray.is_initialized():
+            quiet = {"logging_level": logging.ERROR, "log_to_driver": False, "configure_logging": True}
+            try:
+                ray.init(address=address, include_dashboard=False, **quiet)
+            except ValueError:  # joining a running cluster: its dashboard is its own business
+                ray.init(address=address, **quiet)
+        return cls(retries)
+
+    def cpus(self) -> int:
+        """CPUs of the cluster (at least one)."""
+        return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+    def single_host(self) -> bool:
+        """Whether every live node of the cluster is on this machine."""
+        here = ray.util.get_node_ip_address()
+        return all(n["NodeManagerAddress"] == here for n in ray.nodes() if n.get("Alive"))
+
+    def map(self, fn: Callable[[Any, Any], Any], context: Any, chunks: list, label: Label | None = None) -> Iterator:
+        """``fn(context, chunk)`` for each chunk, as Ray tasks, results in order. A task's own error, or
+        its worker dying more than ``retries`` times, ends the step with a ``TaskError`` naming the
+        chunk's input."""
+        if not chunks:
+            return
+        shared = ray.put(context)
+        cwd = os.getcwd()
+        window = 2 * self.cpus()
+        task = _remote_run.options(max_retries=self.retries, retry_exceptions=False)
+        pending: deque[tuple[Any, Any]] = deque()
+        ahead = iter(chunks)
+
+        def submit() -> None:
+            chunk = next(ahead, None)
+            if chunk is not None:
+                pending.append((chunk, task.remote(fn, shared, chunk, cwd)))
+
+        for _ in range(window):
+            submit()
+        while pending:
+            chunk, ref = pending.popleft()
+            try:
+                out = ray.get(ref)
+            except ray.exceptions.RayTaskError as e:
+                cause = e.cause if getattr(e, "cause", None) is not None else e
+                raise TaskError(_failure(label, chunk, f"{type(cause).__name__}: {_one_line(cause)}")) from None
+            except ray.exceptions.RayError as e:  # the worker or its node died, more often than retried
+                why = f"{type(e).__name__} after {self.retries + 1} tries: {_one_line(e).split('. ')[0]}"
+                raise TaskError(_failure(label, chunk, why)) from None
+            submit()
+            yield out
+
+
+def _failure(label: Label | None, chunk: Any, why: str) -> str:
+    what = label(chunk) if label is not None else "a task"
+    return f"{what}: {why}"
