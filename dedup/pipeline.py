@@ -14,6 +14,7 @@ Results depend only on the input: not on the number of workers, nor on batch siz
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -219,6 +220,8 @@ def ingest(
                         "the store must be a folder every node shares"
                     )
             publish([(name, None, None) for name in written], skip, n)
+        for left in (fs.root / "shards").glob(".*"):  # staged by a task whose worker died; run again since
+            shutil.rmtree(left, ignore_errors=True)
     elif workers > 1 and len(tasks) > 1:
         # Parquet is read with polars, whose thread pool does not survive a fork: those files are read here.
         here = [any(e.kind == "parquet" for e in t.entries) for t in tasks]

@@ -317,10 +317,11 @@ def cli():
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests are grouped by layer: ``unit/`` (the library, in process), ``cli/`` (the real command line in a
     subprocess), ``index/`` (the persistent index, local and on real Redis servers) and ``serve/`` (the HTTP
-    server and the pages, in a real server process and headless Chromium). The last three are marked by their
-    layer and ``slow``, so ``pytest -m "not slow"`` runs the quick part of the library's tests."""
+    server and the pages, in a real server process and headless Chromium) and ``ray/`` (the scan on a real
+    local Ray cluster of two nodes). The last four are marked by their layer and ``slow``, so
+    ``pytest -m "not slow"`` runs the quick part of the library's tests."""
     for item in items:
         layer = item.path.parent.name
-        if layer in ("cli", "index", "serve"):
+        if layer in ("cli", "index", "serve", "ray"):
             item.add_marker(getattr(pytest.mark, layer))
             item.add_marker(pytest.mark.slow)

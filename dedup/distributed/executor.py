@@ -60,8 +60,10 @@ class RayExecutor:
 
     def single_host(self) -> bool:
         """Whether every live node of the cluster is on this machine."""
-        here = ray.util.get_node_ip_address()
-        return all(n["NodeManagerAddress"] == here for n in ray.nodes() if n.get("Alive"))
+        nodes = [n for n in ray.nodes() if n.get("Alive")]
+        mine = ray.get_runtime_context().get_node_id()
+        here = {n["NodeManagerAddress"] for n in nodes if n.get("NodeID") == mine}
+        return all(n["NodeManagerAddress"] in here for n in nodes)
 
     def map(self, fn: Callable[[Any, Any], Any], context: Any, chunks: list, label: Label | None = None) -> Iterator:
         """``fn(context, chunk)`` for each chunk, as Ray tasks, results in order. A task's own error, or
