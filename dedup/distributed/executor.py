@@ -1,8 +1,9 @@
 """``RayExecutor``: the ``dedup.workers.Executor`` whose tasks run on a Ray cluster.
 
 A step's context (the store, the per-article table, the pairs) is put in the cluster's object store once
-per step and handed to each of its tasks; the chunks are submitted a window at a time (about two per CPU
-of the cluster, so the driver holds a bounded number of results) and their results yielded in order.
+per step and read once by each worker process that runs a task of it; the chunks are submitted a window
+at a time (about two per CPU of the cluster, so the driver holds a bounded number of results) and their
+results yielded in order.
 A task runs in the driver's working directory where the node has it, so relative input paths read the
 same files everywhere (the inputs must be at the same path on every node).
 """
@@ -21,12 +22,22 @@ import ray.exceptions
 from ..workers import Label
 from . import TaskError
 
+# The step whose task this worker process ran last: (its context's object id, the context). A step's context
+# (the per-article table, the pairs) is read once per worker, not once per task; keyed by a unique object id,
+# it never serves another step or another scan.
+_last: list[Any] = [None, None]
 
-def _run(fn: Callable[[Any, Any], Any], context: Any, chunk: Any, cwd: str) -> Any:
-    """One task: ``fn(context, chunk)`` in the driver's working directory (where this node has it)."""
+
+def _run(fn: Callable[[Any, Any], Any], shared: list, chunk: Any, cwd: str) -> Any:
+    """One task: ``fn(context, chunk)`` in the driver's working directory (where this node has it); ``shared``
+    holds the reference of the step's context (in a list, so Ray hands it over unread)."""
     if cwd and os.getcwd() != cwd and os.path.isdir(cwd):
         os.chdir(cwd)
-    return fn(context, chunk)
+    key = shared[0].hex()
+    if _last[0] != key:
+        _last[:] = [None, None]  # let the last step's context go before reading this one
+        _last[:] = [key, ray.get(shared[0])]
+    return fn(_last[1], chunk)
 
 
 _remote_run = ray.remote(_run)
@@ -81,7 +92,7 @@ class RayExecutor:
         def submit() -> None:
             chunk = next(ahead, None)
             if chunk is not None:
-                pending.append((chunk, task.remote(fn, shared, chunk, cwd)))
+                pending.append((chunk, task.remote(fn, [shared], chunk, cwd)))
 
         for _ in range(window):
             submit()
