@@ -9,7 +9,8 @@ store's postings sorted partition by partition, or an index's look-ups) and wher
 Steps: pair evidence from the lists (``evidence``), verification and boilerplate (``verify``),
 clusters and sources (``cluster``); then only the articles that are in pairs or hold boilerplate are
 re-read, batch by batch, to align passages (``align``) and label paragraphs (``label``), batches side
-by side in worker processes. Results depend only on the input, not on workers or batch sizes.
+by side on an ``Executor`` (worker processes here, or a cluster's tasks). Results depend only on the
+input, not on workers, tasks or batch sizes.
 """
 
 from __future__ import annotations

@@ -8,7 +8,10 @@ in pairs or hold boilerplate are re-read from the store, batch by batch, to alig
 (``align``) and label paragraphs (``label``). Memory is bounded by a batch and a partition of
 the postings, plus a few numbers per article.
 
-Results depend only on the input: not on the number of workers, nor on batch sizes.
+Both phases fan their tasks out on an ``Executor`` (``dedup.workers``): worker processes and threads here
+by default, or a Ray cluster (``dedup.distributed``), the tasks' code the same.
+
+Results depend only on the input: not on the number of workers, nodes or tasks, nor on batch sizes.
 """
 
 from __future__ import annotations
