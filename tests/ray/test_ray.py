@@ -112,6 +112,13 @@ def test_index_add_on_ray_answers_as_the_local_add(cli, ray_cluster, warcs, tmp_
         del d["meta"]["index"], d["meta"]["timings"]  # the index's location, and how long it took
     assert data[0] == data[1]
     assert data[0]["pairs"]
+    # scan --index on Ray: the folder and the index's articles, as locally
+    scans = [
+        cli("scan", seeds.dir, "--index", local, "--format", "json", cwd=ROOT),
+        cli("scan", seeds.dir, "--index", on_ray, "--ray", ray_cluster, "--format", "json", cwd=ROOT),
+    ]
+    assert scans[0].returncode == scans[1].returncode == 0, scans[1].stderr
+    assert _without_timings(scans[1].stdout) == _without_timings(scans[0].stdout)
 
 
 def test_a_failed_task_is_one_line_naming_its_input(cli, ray_cluster, seeds, tmp_path):
