@@ -74,15 +74,15 @@ def run_scan(source: Path, options: Any, args: argparse.Namespace) -> Any:
 
 @contextmanager
 def cluster_errors() -> Iterator[None]:
-    """A cluster's failures as the CLI's one-line errors: a failed task (exit 1), a store the nodes cannot
-    share (exit 2)."""
-    from ..distributed import SharedStoreNeeded, TaskError
+    """A cluster's failures as the CLI's one-line errors: a failed task (exit 1), a cluster that cannot be
+    joined or a store the nodes cannot share (exit 2)."""
+    from ..distributed import SharedStoreNeeded, TaskError, Unreachable
 
     try:
         yield
     except TaskError as e:
         raise Failure(shown(e)) from None
-    except SharedStoreNeeded as e:
+    except (SharedStoreNeeded, Unreachable) as e:
         raise UsageError(shown(e)) from None
 
 

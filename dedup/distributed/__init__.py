@@ -35,12 +35,26 @@ if TYPE_CHECKING:
 
 INSTALL_HINT = "--ray needs Ray, which is not installed: pip install 'dedup[ray]'"
 
-__all__ = ["INSTALL_HINT", "SharedStoreNeeded", "TaskError", "add", "available", "check_store", "connect", "scan"]
+__all__ = [
+    "INSTALL_HINT",
+    "SharedStoreNeeded",
+    "TaskError",
+    "Unreachable",
+    "add",
+    "available",
+    "check_store",
+    "connect",
+    "scan",
+]
 
 
 class TaskError(Exception):
     """A task failed on the cluster (its own error, or its worker died more often than retried); the
     message is one line naming the task's input."""
+
+
+class Unreachable(Exception):
+    """The cluster cannot be joined (nothing at the address, another Ray version, a token refused)."""
 
 
 class SharedStoreNeeded(Exception):

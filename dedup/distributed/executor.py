@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,7 +21,7 @@ import ray
 import ray.exceptions
 
 from ..workers import Label
-from . import TaskError
+from . import TaskError, Unreachable
 
 # The step whose task this worker process ran last: (its context's object id, the context). A step's context
 # (the per-article table, the pairs) is read once per worker, not once per task; keyed by a unique object id,
@@ -43,7 +44,17 @@ def _run(fn: Callable[[Any, Any], Any], shared: list, chunk: Any, cwd: str) -> A
 _remote_run = ray.remote(_run)
 
 
-def _one_line(text: str) -> str:
+def _reachable(address: str, timeout: float = 5.0) -> None:
+    """An ``Unreachable`` at once when nothing listens at ``host:port`` (Ray itself would retry for minutes,
+    logging as it goes)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout).close()
+    except (OSError, ValueError) as e:
+        raise Unreachable(f"cannot reach the Ray cluster at {address}: {_one_line(e)}") from None
+
+
+def _one_line(text: object) -> str:
     return " ".join(str(text).split()) or "failed"
 
 
@@ -58,11 +69,17 @@ class RayExecutor:
         """Join (or, without ``address``, start if there is none) a cluster, quietly: no dashboard when one
         is started here, no worker output or Ray log lines on our stderr."""
         if not ray.is_initialized():
+            if address is not None:
+                _reachable(address)
             quiet = {"logging_level": logging.ERROR, "log_to_driver": False, "configure_logging": True}
             try:
-                ray.init(address=address, include_dashboard=False, **quiet)
-            except ValueError:  # joining a running cluster: its dashboard is its own business
-                ray.init(address=address, **quiet)
+                try:
+                    ray.init(address=address, include_dashboard=False, **quiet)
+                except ValueError:  # joining a running cluster: its dashboard is its own business
+                    ray.init(address=address, **quiet)
+            except Exception as e:  # noqa: BLE001 - Ray raises many kinds; each is one line for the user
+                where = f"at {address}" if address else "of this machine"
+                raise Unreachable(f"cannot join the Ray cluster {where}: {_one_line(e)}") from None
         return cls(retries)
 
     def cpus(self) -> int:

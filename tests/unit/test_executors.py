@@ -113,3 +113,18 @@ def test_ray_missing_is_one_line_saying_how_to_install_it(monkeypatch, capsys, s
         out = capsys.readouterr()
         assert out.out == ""
         assert out.err == "dedup: error: --ray needs Ray, which is not installed: pip install 'dedup[ray]'\n"
+
+
+@pytest.mark.slow
+def test_a_cluster_that_cannot_be_reached_is_one_line_at_once(cli, seeds):
+    pytest.importorskip("ray")
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = cli("scan", seeds.dir, "--ray", f"127.0.0.1:{port}")
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert run.stderr.startswith(f"dedup: error: cannot reach the Ray cluster at 127.0.0.1:{port}: ")
+    assert len(run.stderr.splitlines()) == 1
