@@ -113,18 +113,22 @@ class RayExecutor:
 
         for _ in range(window):
             submit()
-        while pending:
-            chunk, ref = pending.popleft()
-            try:
-                out = ray.get(ref)
-            except ray.exceptions.RayTaskError as e:
-                cause = e.cause if getattr(e, "cause", None) is not None else e
-                raise TaskError(_failure(label, chunk, f"{type(cause).__name__}: {_one_line(cause)}")) from None
-            except ray.exceptions.RayError as e:  # the worker or its node died, more often than retried
-                why = f"{type(e).__name__} after {self.retries + 1} tries: {_one_line(e).split('. ')[0]}"
-                raise TaskError(_failure(label, chunk, why)) from None
-            submit()
-            yield out
+        try:
+            while pending:
+                chunk, ref = pending.popleft()
+                try:
+                    out = ray.get(ref)
+                except ray.exceptions.RayTaskError as e:
+                    cause = e.cause if getattr(e, "cause", None) is not None else e
+                    raise TaskError(_failure(label, chunk, f"{type(cause).__name__}: {_one_line(cause)}")) from None
+                except ray.exceptions.RayError as e:  # the worker or its node died, more often than retried
+                    why = f"{type(e).__name__} after {self.retries + 1} tries: {_one_line(e).split('. ')[0]}"
+                    raise TaskError(_failure(label, chunk, why)) from None
+                submit()
+                yield out
+        finally:  # a failed or abandoned step: its other tasks are not waited for
+            for _, ref in pending:
+                ray.cancel(ref)
 
 
 def _failure(label: Label | None, chunk: Any, why: str) -> str:
