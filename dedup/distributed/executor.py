@@ -54,6 +54,27 @@ def _reachable(address: str, timeout: float = 5.0) -> None:
         raise Unreachable(f"cannot reach the Ray cluster at {address}: {_one_line(e)}") from None
 
 
+def _cluster_messages_to_log() -> None:
+    """Ray's driver prints the cluster's error messages (such as a worker that died, its task to be run again)
+    on stdout, where the scan's output goes, whatever ``log_to_driver`` says: they go to the ``ray`` logger
+    instead (a task that fails for good is reported by ``map``, in one line). Ray offers no switch for it,
+    so its printing function is wrapped; if a later Ray has none, nothing is done."""
+    import ray._private.worker as driver
+
+    show = getattr(driver, "print_to_stdstream", None)
+    if show is None or getattr(show, "to_log", False):
+        return
+
+    def to_log(data: dict, ignore_prefix: bool) -> None:
+        if data.get("pid") == "raylet":
+            logging.getLogger("ray").info("%s", " ".join(map(str, data.get("lines", []))))
+        else:
+            show(data, ignore_prefix)
+
+    to_log.to_log = True  # type: ignore[attr-defined]
+    driver.print_to_stdstream = to_log
+
+
 def _one_line(text: object) -> str:
     return " ".join(str(text).split()) or "failed"
 
@@ -71,6 +92,7 @@ class RayExecutor:
         if not ray.is_initialized():
             if address is not None:
                 _reachable(address)
+            _cluster_messages_to_log()
             quiet = {"logging_level": logging.ERROR, "log_to_driver": False, "configure_logging": True}
             try:
                 try:

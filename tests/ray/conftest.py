@@ -9,6 +9,7 @@ drivers agree: since Ray 2.5x a driver finding ``~/.ray/auth_token`` would ask f
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -21,8 +22,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-ray = pytest.importorskip("ray", reason="the Ray tests need the 'ray' extra: pip install -e '.[ray]'")
 
 OBJECT_STORE = str(100 * 2**20)
 ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
@@ -81,7 +80,10 @@ def _wait_started(proc: subprocess.Popen, log: Path) -> None:
 
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[str]:
-    """The address (host:port) of a running two-node Ray cluster on this machine."""
+    """The address (host:port) of a running two-node Ray cluster on this machine (Ray is never imported here: this
+    process forks worker pools in other tests)."""
+    if importlib.util.find_spec("ray") is None:
+        pytest.skip("the Ray tests need the 'ray' extra: pip install -e '.[ray]'")
     saved = {k: os.environ.get(k) for k in ENV}
     os.environ.update(ENV)
     temp = Path(tempfile.mkdtemp(prefix="ray"))  # short: Ray's socket paths live under it

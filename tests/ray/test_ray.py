@@ -8,8 +8,6 @@ each step killed once, after its task did its work, and still gets the local res
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -133,9 +131,19 @@ def test_a_failed_task_is_one_line_naming_its_input(cli, ray_cluster, seeds, tmp
     assert "Traceback" not in run.stderr
 
 
-def _kill_once(fn, marker: str):
-    """``fn``, after which the worker process kills itself the first time (``marker`` is created then)."""
+# The driver of the test below, in a process of its own (the test process never imports Ray: it forks worker
+# pools later). Its executor kills the worker of one task of each step, once, after the task did its work (its
+# shards or spill files written): Ray runs the task again. It prints the scan's JSON without timings.
+KILLING_DRIVER = """
+import json, os, signal, sys
+from dedup.distributed import connect
+from dedup.options import ScanOptions
+from dedup.pipeline import scan
 
+address, folder, markers, store = sys.argv[1:]
+
+
+def kill_once(fn, marker):
     def run(context, chunk):
         out = fn(context, chunk)
         try:
@@ -148,39 +156,32 @@ def _kill_once(fn, marker: str):
     return run
 
 
-class _Killing:
-    """An executor that kills the worker of one task of each step, once, after the task's work is done
-    (its shards or spill files written): Ray runs the task again."""
-
-    def __init__(self, inner, markers: Path) -> None:
-        self.inner, self.markers = inner, markers
+class Killing:
+    def __init__(self, inner):
+        self.inner = inner
 
     def map(self, fn, context, chunks, label=None):
-        marker = str(self.markers / fn.__name__)
-        return self.inner.map(_kill_once(fn, marker), context, chunks, label)
+        return self.inner.map(kill_once(fn, os.path.join(markers, fn.__name__)), context, chunks, label)
 
 
-def test_workers_killed_mid_phase_change_nothing(ray_cluster, warcs, tmp_path, monkeypatch):
-    import ray
+executor = Killing(connect(address, retries=3))
+data = scan(folder, ScanOptions(batch_docs=3), store=store, executor=executor).to_dict()
+data["meta"].pop("timings")
+print(json.dumps(data))
+"""
 
-    from dedup.distributed import connect
-    from dedup.options import ScanOptions
-    from dedup.pipeline import scan
 
-    monkeypatch.chdir(ROOT)
-    options = ScanOptions(batch_docs=3)
-    expected = scan(warcs, options).to_dict()
-    try:
-        executor = connect(ray_cluster, retries=3)
-        got = scan(warcs, options, store=tmp_path / "store", executor=_Killing(executor, tmp_path)).to_dict()
-    finally:
-        ray.shutdown()
-    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
-        "_align_batch",
-        "_label_batch",
-        "partition_lists",
-        "read_task",
-    ]
-    for data in (expected, got):
-        data["meta"].pop("timings")
-    assert json.dumps(got) == json.dumps(expected)
+def test_workers_killed_mid_phase_change_nothing(cli, ray_cluster, warcs, tmp_path):
+    markers = tmp_path / "killed"
+    markers.mkdir()
+    run = subprocess.run(
+        [sys.executable, "-c", KILLING_DRIVER, ray_cluster, str(warcs), str(markers), str(tmp_path / "store")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert sorted(p.name for p in markers.iterdir()) == ["_align_batch", "_label_batch", "partition_lists", "read_task"]
+    local = cli("scan", warcs, "--batch-docs", "3", "--format", "json", cwd=ROOT)
+    assert run.stdout.strip() == _without_timings(local.stdout)
