@@ -118,7 +118,7 @@ def _scan_with_index(args: argparse.Namespace, source: Path, options: Any, _: ar
     indexed = index.stats()["articles"]
     with progress(args) as on_progress:
         result = archive.scan_with_index(source, index, options, on_progress)
-    return result, len(result.documents_frame) - indexed
+    return result, len(result.frame) - indexed
 
 
 def _skipped(items: list) -> list[tuple[str, str]]:
