@@ -81,6 +81,7 @@ def test_a_table_written_in_batches_is_the_table_written_whole(hostile, tmp_path
     assert [p.name for p in tmp_path.iterdir() if p.suffix != f".{kind}"] == []  # no staged parts left
 
 
+@settings(deadline=None)
 @given(st.lists(st.text(), max_size=20))
 def test_json_strings_as_json_escapes_them(texts):
     texts = [t.encode("utf-8", "surrogatepass").decode("utf-8", "replace") for t in texts]  # polars holds UTF-8
@@ -88,13 +89,14 @@ def test_json_strings_as_json_escapes_them(texts):
     assert got == [json.dumps(t, ensure_ascii=False) for t in texts]
 
 
+@settings(deadline=None)
 @given(st.lists(st.floats(allow_nan=False, allow_infinity=False) | st.floats(0, 1), max_size=50))
 def test_json_floats_as_python_writes_them_rounded(values):
     s = pl.Series(values, dtype=pl.Float64).round(4)
     assert jsontext.literals(s).to_list() == [json.dumps(v) for v in s.to_list()]
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_covering_is_shared_with_vectorised(data):
     n_docs = data.draw(st.integers(1, 4))
