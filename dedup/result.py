@@ -247,13 +247,13 @@ class ScanResult:
         """One of the four tables (``tables.SCHEMAS``) in consecutive batches of about ``rows`` rows, built
         from the store and phase 2's arrays as they are written; at least one batch (maybe empty)."""
         if table == "documents":
-            n = len(self.frame)
-            parts = (self.documents_rows(np.arange(lo, hi)) for lo, hi in ranges(np.arange(n + 1), rows))
+            each = np.zeros(len(self.frame) + 1, dtype=np.int64)  # a row each: ``ranges`` counts the item
+            parts = (self.documents_rows(np.arange(lo, hi)) for lo, hi in ranges(each, rows))
         elif table == "paragraphs":
             parts = (self.paragraphs_batch(lo, hi) for lo, hi in ranges(self.para_offsets, rows))
         elif table == "pairs":
-            n = self.pairs.height
-            parts = (self.pairs_batch(np.arange(lo, hi)) for lo, hi in ranges(np.arange(n + 1), rows))
+            each = np.zeros(self.pairs.height + 1, dtype=np.int64)
+            parts = (self.pairs_batch(np.arange(lo, hi)) for lo, hi in ranges(each, rows))
         elif table == "passages":
             parts = (self.passages_batch(lo, hi) for lo, hi in ranges(self._passage_offsets, rows))
         else:
