@@ -2,8 +2,8 @@
 ``json.dumps(value, ensure_ascii=False, indent=1)`` writes for the same records, so the JSON contract can
 be written out without holding the whole result as Python dicts.
 
-With ``indent=1`` a value at nesting level L opens on its own line, its members are indented by L + 1
-spaces and its closing bracket by L; members are separated by ``",\\n"`` and a key from its value by
+With ``indent=1`` the members of a list or object at nesting level L each go on a line of their own indented
+by L + 1 spaces, separated by ``","``, and its closing bracket on a line indented by L; a key is followed by
 ``": "``; an empty list is ``[]``. Strings are escaped as ``json`` escapes them with ``ensure_ascii=False``
 (quote, backslash and C0 controls; everything else as is); floats are Python's shortest repr.
 """
@@ -23,23 +23,20 @@ _ESCAPES = {c: json.dumps(c)[1:-1] for c in [*map(chr, range(0x20)), '"', "\\"]}
 
 def value(obj: Any, level: int) -> str:
     """A small Python value (meta, say) as json.dumps writes it at nesting ``level``."""
+    # Every line break json.dumps writes is indentation: a string's own line breaks are escaped.
     return json.dumps(obj, ensure_ascii=False, indent=1).replace("\n", "\n" + " " * level)
 
 
 def literals(s: pl.Series) -> pl.Series:
-    """Each value of ``s`` as a JSON literal (null for a missing one)."""
-    dtype = s.dtype
-    if dtype == pl.Utf8:
+    """Each value of ``s`` as a JSON literal (null for a missing one): text, integers and floats vectorised,
+    anything else (not in the contract's tables) value by value."""
+    if s.dtype == pl.Utf8:
         return strings(s)
-    if dtype == pl.Null:
-        return pl.Series(s.name, ["null"] * len(s), dtype=pl.Utf8)
-    if dtype == pl.Boolean:
-        return s.replace_strict({True: "true", False: "false"}, default=None, return_dtype=pl.Utf8).fill_null("null")
-    if dtype.is_integer():
+    if s.dtype.is_integer():
         return s.cast(pl.Utf8).fill_null("null")
-    if dtype.is_float():
+    if s.dtype.is_float():
         return _floats(s)
-    return pl.Series(s.name, [value(v, 0) for v in s.to_list()], dtype=pl.Utf8)  # nested: not in the contract
+    return pl.Series(s.name, [json.dumps(v, ensure_ascii=False) for v in s.to_list()], dtype=pl.Utf8)
 
 
 def escaped(text: pl.Expr) -> pl.Expr:
