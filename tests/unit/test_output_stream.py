@@ -121,3 +121,41 @@ def test_covering_is_shared_with_vectorised(data):
         for k, who in enumerate(shared_with(ps, mine)):
             want += [(int(offsets[d]) + k, int(o)) for o in who]
     assert got == sorted(want)
+
+
+@pytest.fixture(scope="module")
+def two_clusters(tmp_path_factory, seeds):
+    """The seeds (the wrapper and its original: one cluster) and a copy of another seed: a second cluster."""
+    root = tmp_path_factory.mktemp("two")
+    for i in seeds.ids:
+        (root / i).write_text(seeds.text(i), encoding="utf-8")
+    (root / "copy-of-002.txt").write_text("A new intro.\n\n" + seeds.text(seeds.others[0]), encoding="utf-8")
+    return scan(root)
+
+
+def test_the_terminal_table_is_bounded_and_says_so(two_clusters):
+    from rich.console import Console
+
+    from dedup.report import clusters_table
+
+    def shown(view) -> str:
+        console = Console(width=200, record=True, file=io.StringIO())
+        console.print(clusters_table(view))
+        return console.export_text()
+
+    whole = shown(two_clusters.to_dict())
+    assert shown(two_clusters.terminal_view(2, 2)) == whole  # within the bound: the table of the whole contract
+    one = shown(two_clusters.terminal_view(1, 0))
+    assert "and 1 more clusters" in one and "copy-of-002.txt" not in one
+    assert whole.splitlines()[-1] == one.splitlines()[-1]  # the counts are the whole result's
+
+
+def test_the_html_report_is_bounded_and_says_so(two_clusters, monkeypatch):
+    from dedup import report_html
+
+    whole = report_html.report_html(two_clusters)
+    assert "copy-of-002.txt" in whole and "shows the first" not in whole
+    monkeypatch.setattr(report_html, "MAX_ENTRIES", 1)
+    one = report_html.report_html(two_clusters)
+    assert "shows the first 1 of 2 entries" in one and "copy-of-002.txt" not in one
+    assert "2 clusters" in one  # the summary counts the whole result
