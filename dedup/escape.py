@@ -23,7 +23,7 @@ import re
 # C0 controls (tab and newline included), backslash, DEL, C1 controls, bidi embeddings/overrides
 # (U+202A-202E) and isolates (U+2066-2069), line/paragraph separators, and every surrogate.
 _UNSAFE = re.compile("[\x00-\x1f\\\\\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-_CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
 
 
 def _escape(m: re.Match[str]) -> str:
@@ -84,7 +84,7 @@ def raw(stored_name: str) -> str:
 
 def csv_cell(s: str) -> str:
     """A CSV cell that a spreadsheet will not run as a formula: ``'`` before a leading = + - @ tab or CR."""
-    return "'" + s if s.startswith(_CSV_TRIGGERS) else s
+    return "'" + s if s.startswith(CSV_TRIGGERS) else s
 
 
 # Text: C0 and C1 controls (but tab and newline), DEL, and the bidirectional overrides that can reorder

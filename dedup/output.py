@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import os
 import secrets
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from .escape import csv_cell as csv_safe
+from .escape import CSV_TRIGGERS
 from .escape import name as escape_name
 
 if TYPE_CHECKING:
@@ -166,49 +168,113 @@ def json_bytes(data: dict[str, Any]) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8", "backslashreplace")
 
 
-def _csv_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """CSV has no nested values: lists go in as JSON text; text cells are neutralised for spreadsheets."""
+def write_json(chunks: Iterable[str], stream: IO[bytes]) -> None:
+    """JSON text written as it comes (``ScanResult.json_chunks``), encoded as ``json_bytes`` encodes it."""
+    for chunk in chunks:
+        stream.write(chunk.encode("utf-8", "backslashreplace"))
+
+
+_CSV_TRIGGER = "^[" + "".join(f"\\x{ord(c):02x}" for c in CSV_TRIGGERS) + "]"
+
+
+def _csv_text(column: pl.Series) -> pl.Series:
+    """``escape.csv_cell`` of every cell, vectorised."""
     import polars as pl
+
+    return pl.select(
+        pl.when(pl.lit(column).str.contains(_CSV_TRIGGER)).then("'" + pl.lit(column)).otherwise(pl.lit(column))
+    ).to_series()
+
+
+def _csv_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """CSV has no nested values: lists go in as JSON text (``json.dumps``); text cells are neutralised for
+    spreadsheets (``escape.csv_cell``)."""
+    import polars as pl
+
+    from .jsontext import escaped
 
     cols = []
     for name, dtype in frame.schema.items():
-        if isinstance(dtype, pl.List | pl.Struct | pl.Array):
-            values = [None if v is None else csv_safe(json.dumps(v, ensure_ascii=False)) for v in frame[name].to_list()]
-            cols.append(pl.Series(name, values, dtype=pl.Utf8))
-        elif dtype == pl.Utf8:
-            cols.append(frame[name].map_elements(csv_safe, return_dtype=pl.Utf8, skip_nulls=True))
-        else:
-            cols.append(frame[name])
+        column = frame[name]
+        if dtype == pl.List(pl.Utf8):
+            items = pl.element().fill_null("null")  # never in a table of ours; as json.dumps would write it
+            quoted = pl.when(pl.element().is_null()).then(items).otherwise('"' + escaped(pl.element()) + '"')
+            text = "[" + pl.lit(column).list.eval(quoted).list.join(", ") + "]"
+            column = pl.select(text.alias(name)).to_series()
+        elif isinstance(dtype, pl.List | pl.Struct | pl.Array):
+            values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in column.to_list()]
+            column = pl.Series(name, values, dtype=pl.Utf8)
+        cols.append(_csv_text(column).alias(name) if column.dtype == pl.Utf8 else column)
     return pl.DataFrame(cols)
 
 
-def write_frame(frame: pl.DataFrame, kind: str, target: Path | IO[bytes]) -> None:
-    """One table as ``kind`` (jsonl, csv or parquet) to a path or a binary stream."""
+def write_frame(frame: pl.DataFrame, kind: str, target: Path | IO[bytes], header: bool = True) -> None:
+    """One table, or one batch of it (``header``: the CSV header first), as ``kind`` (jsonl, csv or parquet)
+    to a path or a binary stream."""
     if kind == "parquet":
         frame.write_parquet(target)
     elif kind == "jsonl":
         frame.write_ndjson(target)
     elif kind == "csv":
-        _csv_frame(frame).write_csv(target)
+        _csv_frame(frame).write_csv(target, include_header=header)
     else:
         raise ValueError(f"not a tabular format: {kind}")
 
 
+def write_table(batches: Iterable[pl.DataFrame], kind: str, target: Path) -> None:
+    """One table given batch by batch (at least one), as ``kind`` to the file ``target``: JSON lines and CSV
+    appended batch after batch; Parquet as one file, the batches staged as Arrow files beside it and
+    streamed into it (``sink_parquet``), so no more than a batch is held at a time."""
+    batches = iter(batches)
+    first = next(batches)
+    if kind == "parquet":
+        second = next(batches, None)
+        if second is None:
+            write_frame(first, kind, target)
+            return
+        _write_parquet_parts(itertools.chain([first, second], batches), target)
+        return
+    with open(target, "wb") as f:
+        write_frame(first, kind, f)
+        for batch in batches:
+            write_frame(batch, kind, f, header=False)
+
+
+def _write_parquet_parts(batches: Iterable[pl.DataFrame], target: Path) -> None:
+    import polars as pl
+
+    parts = target.with_name(target.name + ".parts")
+    parts.mkdir()
+    try:
+        files = []
+        for k, batch in enumerate(batches):
+            files.append(parts / f"{k:06d}.arrow")
+            batch.write_ipc(files[-1], compression="lz4")
+        pl.scan_ipc(files).sink_parquet(target)
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
+
+
 def write_stdout(result: ScanResult, kind: str, stream: IO[bytes]) -> None:
     """``--format json|jsonl|csv`` on stdout: the whole JSON contract, or the documents table."""
-    write_stdout_of(kind, stream, lambda: result_dict(result), lambda: result.documents_frame)
+    write_stdout_of(kind, stream, result.json_chunks, lambda: result.table_batches("documents"))
 
 
 def write_stdout_of(
-    kind: str, stream: IO[bytes], data: Callable[[], dict[str, Any]], documents: Callable[[], pl.DataFrame]
+    kind: str,
+    stream: IO[bytes],
+    json_chunks: Callable[[], Iterable[str]],
+    documents: Callable[[], Iterable[pl.DataFrame]],
 ) -> None:
-    """``--format json|jsonl|csv`` of any result: ``data()`` (the JSON contract) or ``documents()`` (its table)."""
+    """``--format json|jsonl|csv`` of any result: its JSON text (``json_chunks()``) or its documents table
+    (``documents()``, batch by batch)."""
     if kind == "json":
-        stream.write(json_bytes(data()))
+        write_json(json_chunks(), stream)
     else:
-        buffer = io.BytesIO()
-        write_frame(documents(), kind, buffer)
-        stream.write(buffer.getvalue())
+        for k, batch in enumerate(documents()):
+            buffer = io.BytesIO()
+            write_frame(batch, kind, buffer, header=k == 0)
+            stream.write(buffer.getvalue())
     stream.flush()
 
 
@@ -246,44 +312,43 @@ def write_output(result: ScanResult, plan: OutputPlan) -> list[Path]:
 
     ``.json`` holds the whole output contract; ``.html`` the report a person reads (``report_html``). The
     tabular formats hold the documents table in FILE and
-    the pairs, paragraphs and passages tables beside it (``<stem>.pairs<suffix>`` and so on).
+    the pairs, paragraphs and passages tables beside it (``<stem>.pairs<suffix>`` and so on). Both are
+    written batch by batch from the store and phase 2's arrays, never built whole.
     """
     from .report_html import report_html
 
-    return write_output_of(plan, lambda: result_dict(result), result.tables, lambda: report_html(result))
+    return write_output_of(plan, result.json_chunks, result.table_batches, lambda: report_html(result))
 
 
 def write_output_of(
     plan: OutputPlan,
-    data: Callable[[], dict[str, Any]],
-    tables: Callable[[], dict[str, pl.DataFrame]],
+    json_chunks: Callable[[], Iterable[str]],
+    table_batches: Callable[[str], Iterable[pl.DataFrame]],
     html: Callable[[], str] | None = None,
 ) -> list[Path]:
-    """``write_output`` of any result: ``data()`` is its JSON contract, ``tables()`` its four tables by name,
-    ``html()`` its report (only the one the plan's format needs is called)."""
+    """``write_output`` of any result: ``json_chunks()`` is its JSON contract as text, ``table_batches(name)``
+    each of its four tables batch by batch, ``html()`` its report (only what the plan's format needs is
+    called)."""
     first = next(iter(plan.files.values()))
     try:
         first.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise OutputError(f"{_show(first)}: cannot create folder {_show(first.parent)}: {e.strerror or e}") from None
-    if plan.kind == "json":
-        contents, frames = {"json": json_bytes(data())}, None
-    elif plan.kind == "html":
-        if html is None:
-            raise OutputError(f"{_show(first)}: this result has no HTML report; use .json, .jsonl, .csv or .parquet")
-        contents, frames = {"html": html().encode("utf-8", "backslashreplace")}, None
-    else:
-        contents, frames = None, tables()
+    if plan.kind == "html" and html is None:
+        raise OutputError(f"{_show(first)}: this result has no HTML report; use .json, .jsonl, .csv or .parquet")
     temps: dict[str, Path] = {}
     written: list[Path] = []
     try:
         for table, target in plan.files.items():
             _check_target(target, plan.force)  # a file that appeared during the scan
             temps[table] = tmp = _temp_beside(target)
-            if contents is not None:
-                tmp.write_bytes(contents[table])
+            if plan.kind == "json":
+                with open(tmp, "wb") as f:
+                    write_json(json_chunks(), f)
+            elif plan.kind == "html":
+                tmp.write_bytes(html().encode("utf-8", "backslashreplace"))
             else:
-                write_frame(frames[table], plan.kind, tmp)
+                write_table(table_batches(table), plan.kind, tmp)
         # Siblings first, the main file last: if FILE is new, its siblings are too.
         for table in list(plan.files)[::-1]:
             _install(temps.pop(table), plan.files[table], plan.force)

@@ -30,6 +30,7 @@ RELATION_STYLE = {"exact": "bold green", "near-duplicate": "green", "contains": 
 PHASE_UNITS = {"read": "files", "match": "steps", "align": "pairs", "label": "articles"}
 
 ProgressFn = Callable[[str, int, "int | None"], None]
+TABLE_ROWS = 2000  # clusters, and partial pairs, the terminal table lists at most (it says how many more there are)
 
 
 class _Rate(ProgressColumn):
@@ -111,7 +112,9 @@ def _name(doc_id: str, style: str = "") -> Text:
 def clusters_table(data: dict[str, Any]) -> Group:
     """Clusters with their members, source, relation to the source, Jaccard and containment.
 
-    ``data`` is the JSON contract (``ScanResult.to_dict()``), so the table says what the JSON says.
+    ``data`` is the JSON contract (``ScanResult.to_dict()``), so the table says what the JSON says, or a
+    bounded part of it (``ScanResult.terminal_view``: the first clusters, their pairs, the first ``partial``
+    pairs and the ``counts`` of everything), and the table says how many more there are.
     """
     pairs: dict[tuple[str, str], dict] = {}
     for r in data["pairs"]:
@@ -154,8 +157,18 @@ def clusters_table(data: dict[str, Any]) -> Group:
                 f"{src_in_m:.2f}",
                 end_section=last,
             )
+    counts = data.get("counts") or {
+        "documents": len(data["documents"]),
+        "clusters": len(data["clusters"]),
+        "in_clusters": sum(d.get("cluster") is not None for d in data["documents"]),
+        "pairs": len(data["pairs"]),
+        "partial": sum(r["relation"] == "partial" for r in data["pairs"]),
+    }
     parts: list = [table] if data["clusters"] else []
-    partial = [r for r in data["pairs"] if r["relation"] == "partial"]
+    if counts["clusters"] > len(data["clusters"]):
+        more = counts["clusters"] - len(data["clusters"])
+        parts.append(Text(f"... and {more} more clusters (all of them: --format json, or -o FILE)", style="dim"))
+    partial = data["partial"] if "partial" in data else [r for r in data["pairs"] if r["relation"] == "partial"]
     if partial:
         pt = Table(title="Shared passages outside clusters (partial)", title_justify="left")
         for name in ("a", "b", "Jaccard", "a in b", "b in a"):
@@ -163,13 +176,14 @@ def clusters_table(data: dict[str, Any]) -> Group:
         for r in partial:
             pt.add_row(_name(r["a"]), _name(r["b"]), f"{r['jaccard']:.2f}", f"{r['a_in_b']:.2f}", f"{r['b_in_a']:.2f}")
         parts.append(pt)
-    n_docs, n_clusters = len(data["documents"]), len(data["clusters"])
-    in_clusters = sum(d.get("cluster") is not None for d in data["documents"])
-    n_pairs = len(data["pairs"])
+    if counts["partial"] > len(partial):
+        more = counts["partial"] - len(partial)
+        parts.append(Text(f"... and {more} more partial pairs (all of them: --format json, or -o FILE)", style="dim"))
+    n_docs, n_clusters, n_pairs = counts["documents"], counts["clusters"], counts["pairs"]
     parts.append(
         Text(
-            f"{n_docs} documents, {n_clusters} cluster{'s' * (n_clusters != 1)} covering {in_clusters} documents, "
-            f"{n_pairs} related pair{'s' * (n_pairs != 1)} ({len(partial)} partial)."
+            f"{n_docs} documents, {n_clusters} cluster{'s' * (n_clusters != 1)} covering {counts['in_clusters']} "
+            f"documents, {n_pairs} related pair{'s' * (n_pairs != 1)} ({counts['partial']} partial)."
         )
     )
     return Group(*parts)

@@ -14,14 +14,21 @@ from __future__ import annotations
 from typing import Any
 
 from . import htmlview
-from .views import ScanData, from_result
+from .views import ScanData
 
 PER_PAGE = 50  # entries (clusters or lone pairs) a page
 OPEN_ALL = 10  # a report with at most this many entries opens them all
+# A report is read by a person, in a browser: it shows at most this many entries (the first clusters, then pairs
+# outside clusters) and side-by-side pairs, and says how many more the result holds (the JSON has them all). So
+# its size, and the memory and time it takes, stay bounded whatever the size of the scan.
+MAX_ENTRIES = 1000
+MAX_DIFFS = 10_000
 
 
 def report_context(data: ScanData, skipped: list[tuple[str, str]] | None = None) -> dict[str, Any]:
-    """What ``report.html`` shows of a scan (the JSON contract plus texts)."""
+    """What ``report.html`` shows of a scan (the JSON contract plus texts): every entry of it, or of the part
+    of it that ``ScanResult.report_view`` gives (with the ``counts`` of the whole), up to ``MAX_DIFFS`` pairs
+    side by side."""
     d = data.data
     docs = d["documents"]
     pos = {doc["id"]: i for i, doc in enumerate(docs)}
@@ -35,9 +42,13 @@ def report_context(data: ScanData, skipped: list[tuple[str, str]] | None = None)
         else:
             lone.append(r)
     entries: list[dict[str, Any]] = []
+    budget = MAX_DIFFS
     for c in d["clusters"]:
         source = c["source"]
         pairs = sorted(by_cluster.get(c["id"], []), key=lambda r: (source not in (r["a"], r["b"]), r["a"], r["b"]))
+        hidden = max(len(pairs) - budget, 0)
+        pairs = pairs[: len(pairs) - hidden]
+        budget -= len(pairs)
         members = []
         for m in c["members"]:
             doc = docs[pos[m]]
@@ -64,17 +75,21 @@ def report_context(data: ScanData, skipped: list[tuple[str, str]] | None = None)
                 "members": members,
                 "copies": [m for m in c["members"] if m != source],
                 "pairs": [htmlview.diff(data, pos[r["a"]], pos[r["b"]]) for r in pairs],
+                "hidden": hidden,
             }
         )
-    for r in lone:
+    for r in lone[: max(budget, 0)]:
         entries.append({"kind": "pair", "diff": htmlview.diff(data, pos[r["a"]], pos[r["b"]])})
     pages = [entries[k : k + PER_PAGE] for k in range(0, len(entries), PER_PAGE)] or [[]]
     meta = d.get("meta") or {}
     params = meta.get("parameters") or {}
+    counts = d.get("counts") or {}
     summary = {
-        "articles": len(docs),
-        "clusters": len(d["clusters"]),
-        "pairs": len(d["pairs"]),
+        "articles": counts.get("documents", len(docs)),
+        "clusters": counts.get("clusters", len(d["clusters"])),
+        "pairs": counts.get("pairs", len(d["pairs"])),
+        "entries": len(entries),
+        "all_entries": counts.get("entries", len(d["clusters"]) + len(lone)),
         "skipped": len(skipped or []),
         "version": meta.get("dedup_version", ""),
         "parameters": [(k, v) for k, v in params.items() if not k.startswith(("ingest.", "align."))][:12],
@@ -89,12 +104,19 @@ def report_context(data: ScanData, skipped: list[tuple[str, str]] | None = None)
 
 
 def report_html(result: Any) -> str:
-    """The report of a scan just run (``ScanResult``), as one HTML document."""
+    """The report of a scan just run (``ScanResult``), as one HTML document: its first ``MAX_ENTRIES`` entries,
+    built from that part of the result alone (``ScanResult.report_view``)."""
     from .escape import name
     from .output import skipped_files
 
     skipped = [(name(p), r) for p, r in skipped_files(result)]
-    return render_report(from_result(result), skipped)
+    data, docs = result.report_view(MAX_ENTRIES)
+    view = ScanData(
+        data,
+        lambda i: result.store.text(int(docs[i])),
+        lambda i, j: result.compare(int(docs[i]), int(docs[j])),
+    )
+    return render_report(view, skipped)
 
 
 def render_report(data: ScanData, skipped: list[tuple[str, str]] | None = None) -> str:

@@ -6,7 +6,7 @@ result of a million articles holds a few numbers per article, its pairs and thei
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from . import jsontext
 from .escape import name as escape_name
 from .escape import stored_name
+from .featurestore import StoreError
 from .label import LABELS
 from .options import flatten
-from .tables import SCHEMAS, shared_with
+from .tables import SCHEMAS, covering
 
 if TYPE_CHECKING:
     from .cluster import Clusters
@@ -29,6 +31,27 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 2  # of the JSON output contract: 1 had no meta; 2 adds meta and document metadata
 _DIGITS = 4
+BATCH_ROWS = 50_000  # rows of the biggest table built at once when a result is written out (any size gives the same)
+
+
+def ranges(offsets: np.ndarray, rows: int) -> Iterator[tuple[int, int]]:
+    """Consecutive ranges [lo, hi) of items, item i owning rows ``offsets[i]:offsets[i+1]``, of about ``rows``
+    rows and items together each (at least one item)."""
+    n = len(offsets) - 1
+    weight = offsets + np.arange(n + 1)  # an item counts as a row too, so items without rows are batched as well
+    lo = 0
+    while lo < n:
+        hi = int(np.searchsorted(weight, weight[lo] + rows, side="right")) - 1
+        hi = min(max(hi, lo + 1), n)
+        yield lo, hi
+        lo = hi
+
+
+def csr(counts: np.ndarray) -> np.ndarray:
+    """CSR offsets of items with ``counts`` rows each."""
+    out = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
 
 
 class _Texts(Sequence):
@@ -162,25 +185,7 @@ class ScanResult:
         """One row per document (``tables.SCHEMAS["documents"]``): id, path, chars (code points), bytes (UTF-8),
         date (ISO, if known), cluster, role, the cluster's source id, then title, url, site, encoding (where
         the reader found them)."""
-        c = self.clusters.cluster
-        f = self.frame
-        ids = self.corpus.ids
-        source = [ids[self.clusters.sources[k]] if k >= 0 else None for k in c.tolist()]
-        columns = {
-            "id": shown_names(f["id"]),
-            "path": shown_names(f["path"]),
-            "chars": f["chars"],
-            "bytes": f["bytes"],
-            "date": f["date"],
-            "cluster": pl.Series(np.where(c >= 0, c, None).tolist(), dtype=pl.Int64),
-            "role": pl.Series(self.clusters.role, dtype=pl.Utf8),
-            "source": pl.Series(source, dtype=pl.Utf8),
-            "title": f["title"],
-            "url": f["url"],
-            "site": f["site"],
-            "encoding": f["encoding"],
-        }
-        return pl.DataFrame(columns, schema=SCHEMAS["documents"])
+        return self.documents_rows(np.arange(len(self.frame)))
 
     @property
     def clusters_frame(self) -> pl.DataFrame:
@@ -213,46 +218,18 @@ class ScanResult:
     @property
     def pairs_frame(self) -> pl.DataFrame:
         """One row per related pair, with document ids, in the order of ``pairs``."""
-        ids = pl.Series(self.corpus.ids, dtype=pl.Utf8)
-        p = self.pairs
-        return pl.DataFrame(
-            {
-                "a": ids.gather(p["a"]),
-                "b": ids.gather(p["b"]),
-                "relation": p["relation"],
-                "jaccard": p["jaccard"].round(_DIGITS),
-                "a_in_b": p["a_in_b"].round(_DIGITS),
-                "b_in_a": p["b_in_a"].round(_DIGITS),
-            },
-            schema=SCHEMAS["pairs"],
-        )
+        return self.pairs_batch(np.arange(self.pairs.height))
 
     @property
     def passages_frame(self) -> pl.DataFrame:
         """One row per shared passage: a, b (ids, as in ``pairs_frame``) and the offsets on both sides."""
-        ids = self.corpus.ids
-        rows = [(ids[a], ids[b], *p) for a, b, ps in zip(self._pa, self._pb, self.passages) for p in ps.tolist()]
-        return pl.DataFrame(rows, schema=SCHEMAS["passages"], orient="row")
+        return self.passages_batch(0, self.pairs.height)
 
     @property
     def paragraphs_frame(self) -> pl.DataFrame:
         """One row per paragraph: doc (id), start, end, label, shared_with (ids of the cluster members
         whose shared passages cover most of it)."""
-        ids = self.corpus.ids
-        counts = np.diff(self.para_offsets)
-        flat = self.corpus._flat
-        sharers = self._sharers()
-        shared = [sharers.get(k, []) for k in range(len(self.labels))]
-        return pl.DataFrame(
-            {
-                "doc": pl.Series(np.repeat(np.array(ids, dtype=object), counts).tolist(), dtype=pl.Utf8),
-                "start": flat[:, 0].astype(np.int64),
-                "end": flat[:, 1].astype(np.int64),
-                "label": pl.Series([LABELS[c] for c in self.labels.tolist()], dtype=pl.Utf8),
-                "shared_with": pl.Series(shared, dtype=pl.List(pl.Utf8)),
-            },
-            schema=SCHEMAS["paragraphs"],
-        )
+        return self.paragraphs_batch(0, len(self.frame))
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """The four tables of the tabular exports (documents, pairs, paragraphs, passages), by name, each in
@@ -264,31 +241,337 @@ class ScanResult:
             "passages": self.passages_frame,
         }
 
-    @cached_property
-    def _pa(self) -> list[int]:
-        return self.pairs["a"].to_list()
+    # ------------------------------------------------------------ the tables, batch by batch
+
+    def table_batches(self, table: str, rows: int = BATCH_ROWS) -> Iterator[pl.DataFrame]:
+        """One of the four tables (``tables.SCHEMAS``) in consecutive batches of about ``rows`` rows, built
+        from the store and phase 2's arrays as they are written; at least one batch (maybe empty)."""
+        if table == "documents":
+            each = np.zeros(len(self.frame) + 1, dtype=np.int64)  # a row each: ``ranges`` counts the item
+            parts = (self.documents_rows(np.arange(lo, hi)) for lo, hi in ranges(each, rows))
+        elif table == "paragraphs":
+            parts = (self.paragraphs_batch(lo, hi) for lo, hi in ranges(self.para_offsets, rows))
+        elif table == "pairs":
+            each = np.zeros(self.pairs.height + 1, dtype=np.int64)
+            parts = (self.pairs_batch(np.arange(lo, hi)) for lo, hi in ranges(each, rows))
+        elif table == "passages":
+            parts = (self.passages_batch(lo, hi) for lo, hi in ranges(self._passage_offsets, rows))
+        else:
+            raise ValueError(f"no table {table!r}")
+        empty = True
+        for part in parts:
+            empty = False
+            yield part
+        if empty:
+            yield pl.DataFrame(schema=SCHEMAS[table])
+
+    def shown_ids(self, docs: np.ndarray) -> pl.Series:
+        """The ids of articles ``docs`` as every output shows them."""
+        return shown_names(self.frame["id"].gather(np.asarray(docs, dtype=np.int64)))
 
     @cached_property
-    def _pb(self) -> list[int]:
-        return self.pairs["b"].to_list()
+    def _sources(self) -> np.ndarray:
+        return np.asarray(self.clusters.sources, dtype=np.int64)
 
-    def _sharers(self) -> dict[int, list[str]]:
-        """Per global paragraph, the ids of the cluster members whose passages cover most of it
-        (``tables.shared_with``, the rule the views apply to a saved result)."""
-        by_doc: dict[int, list[tuple[str, np.ndarray]]] = {}
-        ids, cl = self.corpus.ids, self.clusters.cluster
-        for a, b, ps in zip(self._pa, self._pb, self.passages):
-            if cl[a] < 0 or cl[a] != cl[b] or not len(ps):
-                continue
-            by_doc.setdefault(a, []).append((ids[b], ps[:, 0:2]))
-            by_doc.setdefault(b, []).append((ids[a], ps[:, 2:4]))
-        out: dict[int, list[str]] = {}
-        for doc, sharers in by_doc.items():
-            lo = int(self.para_offsets[doc])
-            for k, who in enumerate(shared_with(self.store.paragraphs(doc).tolist(), sharers)):
-                if who:
-                    out[lo + k] = sorted(who)
+    @cached_property
+    def _passage_offsets(self) -> np.ndarray:
+        """CSR offsets of the passages of each row of ``pairs``."""
+        return csr(np.fromiter((len(p) for p in self.passages), dtype=np.int64, count=len(self.passages)))
+
+    def documents_rows(self, rows: np.ndarray) -> pl.DataFrame:
+        """Rows ``rows`` (ascending article numbers) of ``documents_frame``."""
+        f = self.frame[rows] if len(rows) else self.frame.clear()
+        c = np.asarray(self.clusters.cluster, dtype=np.int64)[rows]
+        role = self.clusters.role
+        source = pl.Series("source", [None] * len(c), dtype=pl.Utf8)
+        inside = np.flatnonzero(c >= 0)
+        if len(inside):
+            source = source.scatter(inside, self.shown_ids(self._sources[c[inside]]))
+        columns = {
+            "id": shown_names(f["id"]),
+            "path": shown_names(f["path"]),
+            "chars": f["chars"],
+            "bytes": f["bytes"],
+            "date": f["date"],
+            "cluster": pl.Series("cluster", c, dtype=pl.Int64).scatter(np.flatnonzero(c < 0), None),
+            "role": pl.Series("role", [role[i] for i in rows.tolist()], dtype=pl.Utf8),
+            "source": source,
+            "title": f["title"],
+            "url": f["url"],
+            "site": f["site"],
+            "encoding": f["encoding"],
+        }
+        return pl.DataFrame(columns, schema=SCHEMAS["documents"])
+
+    def pairs_batch(self, rows: np.ndarray) -> pl.DataFrame:
+        """Rows ``rows`` of ``pairs_frame``."""
+        p = self.pairs[rows] if len(rows) else self.pairs.clear()
+        return pl.DataFrame(
+            {
+                "a": self.shown_ids(p["a"].to_numpy()),
+                "b": self.shown_ids(p["b"].to_numpy()),
+                "relation": p["relation"],
+                "jaccard": p["jaccard"].round(_DIGITS),
+                "a_in_b": p["a_in_b"].round(_DIGITS),
+                "b_in_a": p["b_in_a"].round(_DIGITS),
+            },
+            schema=SCHEMAS["pairs"],
+        )
+
+    def passage_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The passages of pairs ``rows`` as one (m, 4) array, and the row of ``rows`` each belongs to."""
+        parts = [self.passages[r] for r in np.asarray(rows).tolist()]
+        counts = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+        flat = np.concatenate(parts).reshape(-1, 4) if parts else np.zeros((0, 4), dtype=np.int64)
+        return flat.astype(np.int64, copy=False), np.repeat(np.arange(len(parts)), counts)
+
+    def passages_batch(self, lo: int, hi: int) -> pl.DataFrame:
+        """The rows of ``passages_frame`` of pairs ``lo:hi``."""
+        flat, owner = self.passage_rows(np.arange(lo, hi))
+        p = self.pairs.slice(lo, hi - lo)
+        a, b = p["a"].to_numpy()[owner], p["b"].to_numpy()[owner]
+        columns = {"a": self.shown_ids(a), "b": self.shown_ids(b)}
+        columns |= {name: flat[:, k] for k, name in enumerate(("a_start", "a_end", "b_start", "b_end"))}
+        return pl.DataFrame(columns, schema=SCHEMAS["passages"])
+
+    def spans(self, lo: int, hi: int) -> np.ndarray:
+        """The paragraph spans of articles ``lo:hi``, (m, 2) int64 in ``para_offsets`` order: read a shard's
+        range at a time from a feature store, checked to lie in their texts."""
+        store = self.store
+        if not hasattr(store, "bases"):  # a query's articles: read one by one
+            parts = [np.asarray(store.paragraphs(i)).reshape(-1, 2) for i in range(lo, hi)]
+            return np.concatenate(parts).astype(np.int64) if parts else np.zeros((0, 2), dtype=np.int64)
+        bases, parts, at = store.bases, [], lo
+        k = int(np.searchsorted(bases, lo, side="right")) - 1
+        while at < hi:
+            shard, base = store.shard(store.shard_names[k]), int(bases[k])
+            end = min(hi, int(bases[k + 1]))
+            off = shard.array("para_offsets")
+            parts.append(shard.rows("paragraphs", int(off[at - base]), int(off[end - base])).reshape(-1, 2))
+            at, k = end, k + 1
+        out = np.concatenate(parts).astype(np.int64) if parts else np.zeros((0, 2), dtype=np.int64)
+        counts = np.diff(self.para_offsets[lo : hi + 1])
+        if len(out) != int(counts.sum()):
+            raise StoreError(f"{store.root}: the paragraphs of articles {lo}-{hi - 1} changed since the scan")
+        chars = np.repeat(self.frame["chars"].slice(lo, hi - lo).to_numpy(), counts)
+        bad = (out[:, 0] < 0) | (out[:, 0] > out[:, 1]) | (out[:, 1] > chars)
+        if bad.any():
+            row = lo + int(np.searchsorted(np.cumsum(counts), int(np.argmax(bad)), side="right"))
+            raise StoreError(f"{store.root}: paragraphs of article {row} lie outside its text")
         return out
+
+    @cached_property
+    def _within(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(a, b, row) of the pairs inside one cluster that have passages: what makes a paragraph shared."""
+        a, b = self.pairs["a"].to_numpy(), self.pairs["b"].to_numpy()
+        cl = np.asarray(self.clusters.cluster)
+        keep = (cl[a] >= 0) & (cl[a] == cl[b]) & (np.diff(self._passage_offsets) > 0)
+        rows = np.flatnonzero(keep)
+        return a[rows], b[rows], rows
+
+    def shared_with_batch(self, lo: int, hi: int, spans: np.ndarray) -> pl.Series:
+        """``shared_with`` of the paragraphs (``spans``) of articles ``lo:hi``: per paragraph, the sorted ids of
+        the cluster members whose shared passages cover most of it (``tables.covering``)."""
+        a, b, rows = self._within
+        sides = []  # (this side's article, the other, passages, which columns hold this side's spans)
+        for mine, other, cols in ((a, b, slice(0, 2)), (b, a, slice(2, 4))):
+            sel = np.flatnonzero((mine >= lo) & (mine < hi))
+            flat, owner = self.passage_rows(rows[sel])
+            sides.append((mine[sel][owner] - lo, other[sel][owner], flat[:, cols]))
+        doc = np.concatenate([s[0] for s in sides])
+        other = np.concatenate([s[1] for s in sides])
+        span = np.concatenate([s[2] for s in sides])
+        offsets = self.para_offsets[lo : hi + 1] - self.para_offsets[lo]
+        para, who = covering(offsets, spans[:, 0], spans[:, 1], doc, span[:, 0], span[:, 1], other)
+        lists = (
+            pl.DataFrame({"p": para, "id": self.shown_ids(who)})
+            .sort("p", "id")
+            .group_by("p", maintain_order=True)
+            .agg(pl.col("id"))
+        )
+        every = pl.DataFrame({"p": np.arange(len(spans), dtype=np.int64)})
+        out = every.join(lists, on="p", how="left").sort("p")["id"]
+        return out.fill_null(pl.lit([], dtype=pl.List(pl.Utf8))).alias("shared_with")
+
+    def paragraphs_batch(self, lo: int, hi: int) -> pl.DataFrame:
+        """The rows of ``paragraphs_frame`` of articles ``lo:hi``."""
+        spans = self.spans(lo, hi)
+        counts = np.diff(self.para_offsets[lo : hi + 1])
+        p0, p1 = int(self.para_offsets[lo]), int(self.para_offsets[hi])
+        return pl.DataFrame(
+            {
+                "doc": self.shown_ids(np.repeat(np.arange(lo, hi), counts)),
+                "start": spans[:, 0],
+                "end": spans[:, 1],
+                "label": pl.Series(LABELS, dtype=pl.Utf8).gather(self.labels[p0:p1].astype(np.int64)),
+                "shared_with": self.shared_with_batch(lo, hi, spans),
+            },
+            schema=SCHEMAS["paragraphs"],
+        )
+
+    # ------------------------------------------------------------ the JSON contract, batch by batch
+
+    def json_chunks(self, rows: int = BATCH_ROWS) -> Iterator[str]:
+        """The JSON contract (``to_dict``) as text, byte for byte what ``json.dumps(self.to_dict(),
+        ensure_ascii=False, indent=1)`` and a newline give, built a batch of about ``rows`` records at a time
+        (``jsontext``) instead of as Python dicts."""
+        return jsontext.document(
+            [
+                ("meta", self.meta),
+                ("documents", self._json_documents(rows)),
+                ("clusters", self._json_clusters(rows)),
+                ("pairs", self._json_pairs(rows)),
+            ]
+        )
+
+    def _json_documents(self, rows: int) -> Iterator[pl.Series]:
+        for lo, hi in ranges(self.para_offsets, rows):
+            docs = self.documents_rows(np.arange(lo, hi)).drop("source")
+            spans = self.spans(lo, hi)
+            p0, p1 = int(self.para_offsets[lo]), int(self.para_offsets[hi])
+            labels = pl.Series(LABELS, dtype=pl.Utf8).gather(self.labels[p0:p1].astype(np.int64))
+            paras = jsontext.objects(
+                {
+                    "start": pl.Series(spans[:, 0]).cast(pl.Utf8),
+                    "end": pl.Series(spans[:, 1]).cast(pl.Utf8),
+                    "label": jsontext.strings(labels),
+                },
+                4,
+            )
+            owner = np.repeat(np.arange(hi - lo), np.diff(self.para_offsets[lo : hi + 1]))
+            fields = {name: jsontext.literals(docs[name]) for name in docs.columns}
+            fields["paragraphs"] = jsontext.arrays(paras, owner, hi - lo, 3)
+            yield jsontext.objects(fields, 2)
+
+    def _json_clusters(self, rows: int) -> Iterator[pl.Series]:
+        c = self.clusters
+        sizes = np.fromiter((len(m) for m in c.members), dtype=np.int64, count=len(c.members))
+        versions = c.versions or [[] for _ in c.sources]
+        for lo, hi in ranges(csr(sizes), rows):
+            n = hi - lo
+            members = [np.asarray(m, dtype=np.int64) for m in c.members[lo:hi]]
+            owner = np.repeat(np.arange(n), [len(m) for m in members])
+            flat = np.concatenate(members) if members else np.zeros(0, dtype=np.int64)
+            vers = [np.asarray(v, dtype=np.int64) for v in versions[lo:hi]]
+            v_owner = np.repeat(np.arange(n), [len(v) for v in vers])
+            v_flat = np.concatenate(vers) if vers else np.zeros(0, dtype=np.int64)
+            width = len(self.frame) + 1
+            source = self._sources[lo:hi]
+            derived = (flat != source[owner]) & ~np.isin(owner * width + flat, v_owner * width + v_flat)
+            fields = {
+                "id": pl.Series(np.arange(lo, hi)).cast(pl.Utf8),
+                "source": jsontext.strings(self.shown_ids(source)),
+                "members": self._json_names(flat, owner, n),
+                "versions": self._json_names(v_flat, v_owner, n),
+                "derived": self._json_names(flat[derived], owner[derived], n),
+            }
+            yield jsontext.objects(fields, 2)
+
+    def _json_names(self, docs: np.ndarray, owner: np.ndarray, n: int) -> pl.Series:
+        """Per owner 0..n-1, the JSON array (at level 3) of the ids of its ``docs``."""
+        return jsontext.arrays(jsontext.strings(self.shown_ids(docs)), owner, n, 3)
+
+    @cached_property
+    def _pair_order(self) -> np.ndarray:
+        """Rows of ``pairs`` in the JSON's order: by the shown ids of a, then b."""
+        rank = shown_names(self.frame["id"]).rank("dense").to_numpy().astype(np.int64)
+        a, b = self.pairs["a"].to_numpy(), self.pairs["b"].to_numpy()
+        return np.lexsort((np.arange(len(a)), rank[b], rank[a]))
+
+    def _json_pairs(self, rows: int) -> Iterator[pl.Series]:
+        order = self._pair_order
+        counts = np.diff(self._passage_offsets)[order]
+        for lo, hi in ranges(csr(counts), rows):
+            sel = order[lo:hi]
+            frame = self.pairs_batch(sel)
+            flat, owner = self.passage_rows(sel)
+            keys = ("a_start", "a_end", "b_start", "b_end")
+            passages = jsontext.objects({k: pl.Series(flat[:, i]).cast(pl.Utf8) for i, k in enumerate(keys)}, 4)
+            fields = {name: jsontext.literals(frame[name]) for name in frame.columns}
+            fields["passages"] = jsontext.arrays(passages, owner, hi - lo, 3)
+            yield jsontext.objects(fields, 2)
+
+    # ------------------------------------------------------------ bounded views for people
+
+    def counts(self) -> dict[str, int]:
+        """How many documents, clusters, documents in clusters, pairs and partial pairs the result holds."""
+        return {
+            "documents": len(self.frame),
+            "clusters": len(self.clusters.sources),
+            "in_clusters": int((np.asarray(self.clusters.cluster) >= 0).sum()),
+            "pairs": self.pairs.height,
+            "partial": int((self.pairs["relation"] == "partial").sum()),
+        }
+
+    def _pair_dicts(self, rows: np.ndarray) -> list[dict[str, Any]]:
+        """Pairs ``rows`` as the JSON contract lists them (with passages), in the JSON's order."""
+        rows = self._pair_order[np.isin(self._pair_order, rows)]
+        out = self.pairs_batch(rows).to_dicts()
+        for r, d in zip(rows.tolist(), out):
+            d["passages"] = self.pair_passages(r)
+        return out
+
+    def terminal_view(self, clusters: int, partial: int) -> dict[str, Any]:
+        """What the terminal table shows (``report.clusters_table``), bounded: the first ``clusters`` clusters
+        and each member's pair with its source, the first ``partial`` partial pairs in the JSON's order, and
+        the ``counts`` of everything."""
+        c = self.clusters
+        shown = range(min(clusters, len(c.sources)))
+        ids = {d: i for d, i in zip(*self._names([m for k in shown for m in c.members[k]]))}
+        a, b = self.pairs["a"].to_numpy(), self.pairs["b"].to_numpy()
+        cl = np.asarray(c.cluster)
+        k = cl[a]
+        src = self._sources[np.clip(k, 0, None)] if len(self._sources) else np.zeros_like(a)
+        to_source = (k >= 0) & (k < len(shown)) & (cl[b] == k) & ((a == src) | (b == src))
+        is_partial = (self.pairs["relation"] == "partial").to_numpy()
+        first_partial = self._pair_order[is_partial[self._pair_order]][:partial]
+        return {
+            "clusters": [
+                {"id": i, "source": ids[c.sources[i]], "members": [ids[m] for m in c.members[i]]} for i in shown
+            ],
+            "pairs": self._pair_dicts(np.flatnonzero(to_source)),
+            "partial": self._pair_dicts(first_partial),
+            "counts": self.counts(),
+        }
+
+    def report_view(self, entries: int) -> tuple[dict[str, Any], np.ndarray]:
+        """A bounded part of the JSON contract, for the HTML report: its first ``entries`` entries (clusters in
+        id order, then pairs outside clusters in the JSON's order), every document of the clusters they touch
+        (with paragraphs) and every pair inside those clusters, and the ``counts`` of everything. Also the
+        article number of each of its documents."""
+        c = self.clusters
+        cl = np.asarray(c.cluster, dtype=np.int64)
+        a, b = self.pairs["a"].to_numpy(), self.pairs["b"].to_numpy()
+        inside = (cl[a] >= 0) & (cl[a] == cl[b])
+        shown = min(entries, len(c.sources))
+        lone = self._pair_order[~inside[self._pair_order]][: entries - shown]
+        ends = np.concatenate([a[lone], b[lone]])
+        touched = np.union1d(np.arange(shown), cl[ends][cl[ends] >= 0])
+        docs = np.union1d(np.flatnonzero(np.isin(cl, touched)), ends).astype(np.int64)
+        rows = np.union1d(np.flatnonzero(inside & np.isin(cl[a], touched)), lone)
+        documents = self.documents_rows(docs).drop("source").to_dicts()
+        for d, doc in zip(docs.tolist(), documents):
+            doc["paragraphs"] = self.paragraphs(d)
+        ids = dict(zip(*self._names([m for k in range(shown) for m in c.members[k]])))
+        versions = c.versions or [[] for _ in c.sources]
+        clusters = [
+            {
+                "id": k,
+                "source": ids[c.sources[k]],
+                "members": [ids[m] for m in c.members[k]],
+                "versions": [ids[m] for m in versions[k]],
+                "derived": [ids[m] for m in c.members[k] if m != c.sources[k] and m not in set(versions[k])],
+            }
+            for k in range(shown)
+        ]
+        data = {"meta": self.meta, "documents": documents, "clusters": clusters, "pairs": self._pair_dicts(rows)}
+        data["counts"] = self.counts() | {"entries": len(c.sources) + int((~inside).sum())}
+        return data, docs
+
+    def _names(self, docs: list[int]) -> tuple[list[int], list[str]]:
+        """Distinct ``docs`` and their shown ids."""
+        unique = np.unique(np.asarray(docs, dtype=np.int64))
+        return unique.tolist(), self.shown_ids(unique).to_list()
 
     def paragraphs(self, i: int) -> list[dict[str, Any]]:
         """Paragraphs of document i with their labels."""

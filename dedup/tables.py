@@ -99,6 +99,36 @@ def mostly_inside(start: int, end: int, spans: np.ndarray) -> bool:
     return overlap * 2 > max(end - start, 1)
 
 
+def covering(
+    offsets: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    span_doc: np.ndarray,
+    span_start: np.ndarray,
+    span_end: np.ndarray,
+    span_other: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``shared_with`` of many documents at once, vectorised: document d's paragraphs are
+    ``starts/ends[offsets[d]:offsets[d+1]]``; span k lies in document ``span_doc[k]`` and is shared with
+    ``span_other[k]``. Returns (paragraph, other) for every paragraph more than half of which lies in that
+    other's spans (``mostly_inside``: overlaps summed over its spans), sorted by paragraph then other."""
+    span_doc = np.asarray(span_doc, dtype=np.int64)
+    per = offsets[span_doc + 1] - offsets[span_doc]  # each span meets every paragraph of its document
+    rep = np.repeat(np.arange(len(span_doc)), per)
+    para = np.repeat(offsets[span_doc], per) + np.arange(int(per.sum())) - np.repeat(np.cumsum(per) - per, per)
+    overlap = np.minimum(span_end[rep], ends[para]) - np.maximum(span_start[rep], starts[para])
+    overlap = np.clip(overlap, 0, None).astype(np.int64)
+    if not len(para):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    width = int(np.max(span_other)) + 1
+    keys, inverse = np.unique(para * width + np.asarray(span_other, dtype=np.int64)[rep], return_inverse=True)
+    total = np.zeros(len(keys), dtype=np.int64)
+    np.add.at(total, inverse, overlap)
+    para, other = keys // width, keys % width
+    keep = total * 2 > np.maximum(ends[para] - starts[para], 1)
+    return para[keep], other[keep]
+
+
 def sharers_by_document(data: dict[str, Any]) -> dict[str, list[tuple[str, np.ndarray]]]:
     """From a result dict (the JSON contract): per document, the cluster co-members it shares passages with.
 

@@ -140,7 +140,7 @@ def _scan_with_index(args: argparse.Namespace, source: Path, options: Any, _: ar
             check_store(executor, None)
         with progress(args) as on_progress:
             result = archive.scan_with_index(source, index, options, on_progress, executor=executor)
-    return result, len(result.documents_frame) - indexed
+    return result, len(result.frame) - indexed
 
 
 def _skipped(items: list) -> list[tuple[str, str]]:

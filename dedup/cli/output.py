@@ -2,15 +2,15 @@
 putting a result out through them: ``-o`` checked before anything is read, its files written as a set
 (``dedup.output``), then stdout as ``--format`` asks.
 
-A result here is its JSON contract (``data``) and its four tables (``tables``, by name), both built only
-when asked for; ``table`` is the rich view of the contract for a terminal.
+A result here is its JSON contract as text and its four tables (by name), each written batch by batch as it
+is made, never built whole; ``table`` is its rich view for a terminal.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,12 +52,12 @@ def plan(args: argparse.Namespace) -> Any:
 
 @dataclass
 class Result:
-    """What ``put_out`` needs of a result: its JSON contract, its tables, its terminal view."""
+    """What ``put_out`` needs of a result: its JSON contract as text, its tables batch by batch, its terminal
+    view, each made only when asked for."""
 
-    data: Callable[[], dict[str, Any]]
-    tables: Callable[[], dict[str, Any]]
-    documents: Callable[[], Any]  # the documents table alone (stdout jsonl/csv)
-    table: Callable[[dict[str, Any]], Any]  # the rich view of the contract
+    json_chunks: Callable[[], Iterable[str]]
+    table_batches: Callable[[str], Iterable[Any]]  # a table (``tables.TABLES``) as polars frames
+    table: Callable[[], Any]  # the rich view for a terminal
     html: Callable[[], str] | None = None  # the report (``-o FILE.html``), where the result has one
 
 
@@ -66,7 +66,7 @@ def put_out(result: Result, output_plan: Any, fmt: str, args: argparse.Namespace
     if output_plan is not None:
         from ..output import write_output_of
 
-        for written in write_output_of(output_plan, result.data, result.tables, result.html):
+        for written in write_output_of(output_plan, result.json_chunks, result.table_batches, result.html):
             if not args.quiet:
                 say(f"dedup: wrote {shown(written)}")
     if fmt == "none":
@@ -74,34 +74,35 @@ def put_out(result: Result, output_plan: Any, fmt: str, args: argparse.Namespace
     if fmt == "table":
         from rich.console import Console
 
-        Console(highlight=False).print(result.table(result.data()))
+        Console(highlight=False).print(result.table())
         return
     from ..output import write_stdout_of
 
-    write_stdout_of(fmt, sys.stdout.buffer, result.data, result.documents)
+    write_stdout_of(fmt, sys.stdout.buffer, result.json_chunks, lambda: result.table_batches("documents"))
 
 
 def scan_result(result: Any) -> Result:
-    """A ``ScanResult`` as ``put_out`` takes it."""
-    from functools import cache
-
-    from ..output import result_dict
-    from ..report import clusters_table
+    """A ``ScanResult`` as ``put_out`` takes it: written batch by batch, its table and report bounded
+    (``report.TABLE_ROWS``, ``report_html.MAX_ENTRIES``)."""
+    from ..report import TABLE_ROWS, clusters_table
 
     def html() -> str:
         from ..report_html import report_html
 
         return report_html(result)
 
-    data = cache(lambda: result_dict(result))
-    return Result(data, result.tables, lambda: result.documents_frame, clusters_table, html)
+    def table() -> Any:
+        return clusters_table(result.terminal_view(TABLE_ROWS, TABLE_ROWS))
+
+    return Result(result.json_chunks, result.table_batches, table, html)
 
 
 def dict_result(data: dict[str, Any], extra: dict[str, Any], table: Callable[[dict[str, Any]], Any]) -> Result:
     """A result known by its JSON contract alone (a query's): the tables built from it, with ``extra`` columns."""
     from functools import cache
 
+    from ..jsontext import value
     from ..tables import tables_from_dict
 
     tables = cache(lambda: tables_from_dict(data, extra))
-    return Result(lambda: data, tables, lambda: tables()["documents"], table)
+    return Result(lambda: [value(data, 0) + "\n"], lambda t: [tables()[t]], lambda: table(data))

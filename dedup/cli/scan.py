@@ -88,7 +88,7 @@ def cluster_errors() -> Iterator[None]:
 
 def pipeline_scanner(source: Path, options: Any, args: argparse.Namespace) -> tuple[Any, int]:
     result = run_scan(source, options, args)
-    return result, len(result.documents_frame)
+    return result, len(result.frame)
 
 
 def warn_result_skipped(result: Any, args: argparse.Namespace) -> int:
