@@ -33,7 +33,7 @@ from .lsh import band_keys, bucket_pairs
 from .options import ScanOptions
 from .verify import exact_pairs
 
-SIGNATURE_ROWS = 1 << 14  # signatures read at once (8 MB at 128 permutations)
+SIGNATURE_ROWS = 1 << 12  # signatures read at once (2 MB at 128 permutations)
 POSTING_ROWS = 1 << 22  # postings read at once when gathering candidates' fingerprints
 ENTRY_ROWS = 1 << 23  # fingerprints of the pairs intersected at once
 
