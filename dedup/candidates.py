@@ -20,7 +20,7 @@ takes the shards and returns what ``phase2`` needs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +29,7 @@ import numpy as np
 from .evidence import Evidence, Lists, doc_bits, posting_lists
 from .features import FP_LOW_BITS
 from .featurestore import Shard, bucket_bounds
-from .lsh import band_keys, bucket_pairs
+from .lsh import band_keys, union_pairs
 from .options import ScanOptions
 from .verify import exact_pairs
 
@@ -120,32 +120,22 @@ def lsh_pairs(
             h.close()
     owner = np.fromfile(owners, dtype=np.int64)
     owners.unlink()
-    codes = np.zeros(0, dtype=np.uint64)
-    for b, path in enumerate(files):
-        keys = np.fromfile(path, dtype=np.uint64)
-        path.unlink()
-        found = bucket_pairs(keys, owner, max_bucket)
-        del keys
-        codes = np.union1d(codes, _codes(found))
-        if progress:
-            progress(b + 1, steps or bands)
-    return _decode(codes)
 
+    def per_band() -> Iterator[np.ndarray]:
+        for b, path in enumerate(files):
+            keys = np.fromfile(path, dtype=np.uint64)
+            path.unlink()
+            yield keys
+            if progress:
+                progress(b + 1, steps or bands)
 
-def _codes(pairs: np.ndarray) -> np.ndarray:
-    return (pairs[:, 0].astype(np.uint64) << np.uint64(32)) | pairs[:, 1].astype(np.uint64)
-
-
-def _decode(codes: np.ndarray) -> np.ndarray:
-    out = np.empty((len(codes), 2), dtype=np.int64)
-    out[:, 0] = (codes >> np.uint64(32)).astype(np.int64)
-    out[:, 1] = (codes & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    return out
+    return union_pairs(per_band(), owner, max_bucket)
 
 
 def _unique_pairs(pairs: np.ndarray) -> np.ndarray:
+    """Rows (a < b), distinct, in order."""
     pairs = np.sort(pairs, axis=1)
-    return _decode(np.unique(_codes(pairs[pairs[:, 0] != pairs[:, 1]])))
+    return np.unique(pairs[pairs[:, 0] != pairs[:, 1]], axis=0)
 
 
 # ---------------------------------------------------------------------------------------------- shared counts
