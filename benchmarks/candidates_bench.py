@@ -8,7 +8,9 @@ On the accuracy corpus (``benchmarks.corpus``, scored by ``benchmarks.accuracy``
 - the scan: wall time, the process's peak RSS, the candidate pairs measured, the pairs found;
 - the candidate step alone, on the scan's store, under ``tracemalloc`` (numpy's allocations included): the
   exact mode's posting lists and pair evidence against LSH's banding alone and LSH's whole step (banding,
-  then the candidates' shared fingerprints and restricted lists), as bytes an article at its peak;
+  then the candidates' shared fingerprints and restricted lists), as bytes an article at its peak: over
+  the whole store, and the marginal cost (the peak over every shard less that over the first, per article
+  more), which leaves out what the step holds whatever the size;
 - recall of the exact mode's pairs, by relation, and the scorers' measures (pair recall and source accuracy
   on the accuracy corpus; derived-copy recall and first-take source on the wire corpus).
 
@@ -33,6 +35,8 @@ import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 __all__ = ["main", "measure", "pair_recall"]
 
@@ -69,31 +73,45 @@ def measure(folder: Path, spec: str, workers: int | None) -> dict[str, Any]:
         table = DocTable(fs.docs())
         shards, bases, vp = list(fs.shards()), fs.bases[:-1], options.verify
 
-        def step() -> int:
+        def step(k: int) -> int:
+            """The candidate step over the first ``k`` shards."""
+            n = int(fs.bases[k])
+            sizes, content, has_text = table.sizes[:n], table.content[:n], table.has_text[:n]
             with tempfile.TemporaryDirectory(dir=tmp) as spill:
-                c = find(shards, bases, table.sizes, table.content, table.has_text, options, Path(spill))
+                c = find(shards[:k], bases[:k], sizes, content, has_text, options, Path(spill))
                 if c.evidence is None:
-                    exact = exact_pairs(table.content, table.has_text)
+                    exact = exact_pairs(content, has_text)
                     c.evidence = pair_evidence(
-                        c.lists, table.sizes, exact, vp.partial_min_shared, vp.link_share, vp.max_enumerate
+                        c.lists, sizes, exact, vp.partial_min_shared, vp.link_share, vp.max_enumerate
                     )
                 return len(c.evidence.pairs)
 
-        def banding() -> int:
+        def banding(k: int) -> int:
             bands, rows = options.candidates.banding(options.num_perm)
+            banded = table.sizes[: int(fs.bases[k])] > 0
             with tempfile.TemporaryDirectory(dir=tmp) as work:
-                return len(lsh_pairs(shards, bases, table.sizes > 0, bands, rows, 32, Path(work)))
+                return len(lsh_pairs(shards[:k], bases[:k], banded, bands, rows, 32, Path(work)))
 
         t0 = time.perf_counter()
-        step()
+        step(len(shards))
         step_seconds = time.perf_counter() - t0
-        peaks = {}
+        # Peak bytes over every shard, and over the first alone: the difference per article is the step's
+        # cost an article, without what it holds whatever the size (a block of signatures, tables).
+        peaks: dict[str, float] = {}
+        n_all, n_first = len(table), int(fs.bases[1]) if len(shards) > 1 else 0
         for name, fn in (("step", step), ("banding", banding)) if mode == "lsh" else (("step", step),):
-            tracemalloc.start()
-            fn()
-            peaks[name] = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-        n = len(table)
+            at = []
+            for k in (len(shards), 1):
+                tracemalloc.start()
+                fn(k)
+                at.append(tracemalloc.get_traced_memory()[1])
+                tracemalloc.stop()
+            peaks[name] = at[0] / max(n_all, 1)
+            if n_all > n_first:
+                peaks[name + "_marginal"] = (at[0] - at[1]) / (n_all - n_first)
+        if mode == "lsh":
+            peaks.update(_scaled_banding(shards, table.sizes > 0, options, Path(tmp)))
+        n = n_all
         shingles = int(np.sum(table.sizes))
     return {
         "mode": spec,
@@ -106,9 +124,53 @@ def measure(folder: Path, spec: str, workers: int | None) -> dict[str, Any]:
         "pairs": len(data["pairs"]),
         "timings": data["meta"]["timings"],
         "step_seconds": step_seconds,
-        "step_bytes_per_article": peaks["step"] / max(n, 1),
-        "banding_bytes_per_article": peaks["banding"] / max(n, 1) if "banding" in peaks else None,
+        "step_bytes_per_article": peaks["step"],
+        "step_marginal_bytes_per_article": peaks.get("step_marginal"),
+        "banding_bytes_per_article": peaks.get("banding"),
+        "banding_marginal_bytes_per_article": peaks.get("banding_marginal"),
+        "banding_scaled": {k: v for k, v in peaks.items() if k.startswith("scaled")},
         "result": data,
+    }
+
+
+class _Tiled:
+    """The signatures of some shards, repeated ``times`` over, each repetition's values XORed with its own
+    constant (repetitions never share a band; within one, buckets are the corpus's): a large corpus with
+    the bucket structure of a real one, for what banding costs an article."""
+
+    def __init__(self, sig: np.ndarray, times: int) -> None:
+        self.sig, self.times, self.n = sig, times, len(sig) * times
+
+    def rows(self, key: str, lo: int, hi: int) -> np.ndarray:
+        import numpy as np
+
+        idx = np.arange(lo, hi)
+        rep = (idx // len(self.sig)).astype(np.uint32)
+        return self.sig[idx % len(self.sig)] ^ (rep * np.uint32(0x9E3779B1))[:, None]
+
+
+def _scaled_banding(shards: list, banded: np.ndarray, options: Any, tmp: Path, times: int = 30) -> dict[str, float]:
+    """Peak bytes of LSH's banding over the corpus's signatures and over ``times`` tiled copies of them
+    (``_Tiled``), and the marginal bytes per article between the two."""
+    import numpy as np
+
+    from dedup.candidates import lsh_pairs
+
+    sig = np.concatenate([np.asarray(s.rows("signatures", 0, s.n)) for s in shards])[banded]
+    bands, rows = options.candidates.banding(options.num_perm)
+    at = []
+    for k in (1, times):
+        tiled = _Tiled(sig, k)
+        tracemalloc.start()
+        with tempfile.TemporaryDirectory(dir=tmp) as work:
+            found = lsh_pairs([tiled], np.zeros(1, np.int64), np.ones(tiled.n, bool), bands, rows, 32, Path(work))
+        at.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    return {
+        "scaled_articles": float(len(sig) * times),
+        "scaled_pairs": float(len(found)),
+        "scaled_bytes_per_article": at[1] / (len(sig) * times),
+        "scaled_marginal_bytes_per_article": (at[1] - at[0]) / (len(sig) * (times - 1)),
     }
 
 
@@ -194,20 +256,25 @@ def _row(name: str, r: dict, ref: dict) -> str:
 
     s = r["score"]
     scored = ", ".join(f"{k} {v:.3f}" for k, v in s.items()) if s else "-"
-    banding = r["banding_bytes_per_article"]
+
+    def per(key: str) -> str:
+        total, marginal = r[key + "_bytes_per_article"], r[key + "_marginal_bytes_per_article"]
+        if total is None:
+            return "-"
+        return f"{total:.0f}" + ("" if marginal is None else f" / {marginal:.0f}")
+
     return (
         f"| {name} | {r['mode']} | {r['articles']} | {r['candidates']} | {r['pairs']} | {rec['all']:.3f} | "
         f"{found('near-duplicate')} | {found('contains')} | {found('partial')} | {scored} | "
         f"{r['seconds']:.1f} s ({r['seconds'] / ref['seconds']:.2f}x) | {r['step_seconds']:.2f} s "
         f"({r['step_seconds'] / ref['step_seconds']:.2f}x) | {r['peak_rss'] / 2**20:.0f} MB "
-        f"({r['peak_rss'] / ref['peak_rss']:.2f}x) | {r['step_bytes_per_article']:.0f} | "
-        f"{'-' if banding is None else f'{banding:.0f}'} | {r['load']:.1f} |"
+        f"({r['peak_rss'] / ref['peak_rss']:.2f}x) | {per('step')} | {per('banding')} | {r['load']:.1f} |"
     )
 
 
 HEADER = (
     "| corpus | mode | articles | candidates | pairs | recall of exact's pairs | near-dup | contains | partial | "
-    "scorer | scan | candidate step | peak RSS | step B/article | banding B/article | load |\n"
+    "scorer | scan | candidate step | peak RSS | step B/article (all / marginal) | banding B/article | load |\n"
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
@@ -241,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         args.work = Path(tmp.name)
     args.work.mkdir(parents=True, exist_ok=True)
     runs: dict[str, list[dict]] = {}
+    notes: list[str] = []
     print(HEADER, flush=True)
     try:
         for name, folder, truth in _corpora(args.work, args):
@@ -251,9 +319,17 @@ def main(argv: list[str] | None = None) -> int:
                 r["score"] = _score(name, truth, r["result"])
                 rows.append(r)
                 print(_row(name, r, rows[0]), flush=True)
+                scaled = r.get("banding_scaled")
+                if scaled:
+                    notes.append(
+                        f"{name} {spec}: banding {scaled['scaled_articles']:.0f} articles (the signatures tiled): "
+                        f"{scaled['scaled_bytes_per_article']:.0f} B/article at the peak, "
+                        f"{scaled['scaled_marginal_bytes_per_article']:.0f} B/article marginal"
+                    )
     finally:
         if tmp is not None:
             tmp.cleanup()
+    print("\n".join(notes))
     print(f"uptime: {os.getloadavg()}; {os.cpu_count()} cores")
     if args.json:
         for rows in runs.values():
