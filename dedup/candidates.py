@@ -8,11 +8,12 @@ distinct shingle an article while the lists are built.
 a whole band (``CandidateParams``); each band is one uint64 key an article, grouped with a sort, band by
 band, so the candidate step holds a few dozen bytes an article. Then only the candidate pairs are measured,
 exactly: each pair's shared fingerprints are the intersection of its two articles' fingerprint sets, read
-from the store. The articles holding a shared fingerprint with a candidate partner make that fingerprint's
-list, so verification, boilerplate, clustering, alignment and labels run unchanged on lists restricted to
-what candidate pairs share: text recurring among candidate pairs (a template on pages LSH paired) is
-found as boilerplate; text recurring only in articles that are no candidates is not seen, and none of
-those articles can pair through it.
+from the store. A shared fingerprint's list holds every article of the store holding it (one more pass over
+the postings, keeping only those fingerprints), so the lists are the exact mode's lists that hold a candidate
+pair, and verification, boilerplate, clustering, alignment and labels run on them unchanged: text that
+candidate pairs share and that recurs across the corpus (a template, stock sentences) is boilerplate as in
+the exact mode. Lists that hold no candidate pair are not built: a template that a candidate article shares
+only with articles that are no candidates of it still counts in that article's size.
 
 ``find`` is the one entry point (a scan, a scan with an index, or an engine running phase 2 elsewhere): it
 takes the shards and returns what ``phase2`` needs.
@@ -74,9 +75,10 @@ def find(
         pairs = _unique_pairs(np.concatenate([pairs, exact]))
     bits = doc_bits(n)
     entry_pair, entry_fp = shared_fingerprints(shards, bases, pairs, bits)
+    keys = holders(shards, bases, np.unique(entry_fp), bits)
     if progress:
         progress(bands + 1, steps)
-    lists, ev = restricted_lists(pairs, entry_pair, entry_fp, n, bits, spill)
+    lists, ev = restricted_lists(pairs, entry_pair, entry_fp, keys, n, bits, spill)
     if progress:
         progress(steps, steps)
     return Candidates(lists, ev)
@@ -141,6 +143,18 @@ def _unique_pairs(pairs: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------- shared counts
 
 
+def _postings(shard: Shard) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """A shard's postings (fingerprints, rows) in bucket ranges of at most ``POSTING_ROWS`` (or one bucket)."""
+    bounds = shard.bucket_bounds
+    lo = 0
+    while lo < 256:
+        hi = lo + 1
+        while hi < 256 and bounds[hi + 1] - bounds[lo] <= POSTING_ROWS:
+            hi += 1
+        yield shard.bucket_rows(lo, hi)
+        lo = hi
+
+
 def _fingerprint_sets(
     shards: Sequence[Shard], bases: np.ndarray, docs: np.ndarray, bits: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -153,19 +167,12 @@ def _fingerprint_sets(
     for shard, base in zip(shards, bases.tolist()):
         if base >= len(wanted) or not wanted[base : base + shard.n].any():
             continue
-        bounds = shard.bucket_bounds
         got_d, got_f = [], []
-        lo = 0
-        while lo < 256:  # bucket ranges of at most POSTING_ROWS postings (or one bucket)
-            hi = lo + 1
-            while hi < 256 and bounds[hi + 1] - bounds[lo] <= POSTING_ROWS:
-                hi += 1
-            fps, local = shard.bucket_rows(lo, hi)
+        for fps, local in _postings(shard):
             d = local.astype(np.int64) + base
             keep = wanted[np.minimum(d, len(wanted) - 1)] & (d < len(wanted))
             got_d.append(d[keep])
             got_f.append(fps[keep] & mask)
-            lo = hi
         d, f = np.concatenate(got_d), np.concatenate(got_f)
         order = np.argsort(d, kind="stable")  # postings are in fingerprint order: each article's stays sorted
         d, f = d[order], f[order]
@@ -178,6 +185,21 @@ def _fingerprint_sets(
     offsets = np.searchsorted(d, np.append(docs, np.iinfo(np.int64).max)).astype(np.int64)
     offsets[-1] = len(d)
     return offsets, f
+
+
+def holders(shards: Sequence[Shard], bases: np.ndarray, wanted: np.ndarray, bits: int) -> np.ndarray:
+    """Every posting of the fingerprints ``wanted`` (sorted, distinct, low ``bits`` bits cleared) in the store,
+    as sorted distinct keys (fingerprint | article): one pass over the postings, holding only those."""
+    mask = ~np.uint64((1 << bits) - 1)
+    parts = []
+    if len(wanted):
+        for shard, base in zip(shards, bases.tolist()):
+            for fps, local in _postings(shard):
+                t = fps & mask
+                at = np.minimum(np.searchsorted(wanted, t), len(wanted) - 1)
+                keep = wanted[at] == t
+                parts.append(t[keep] | (local[keep].astype(np.uint64) + np.uint64(base)))
+    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
 
 
 def shared_fingerprints(
@@ -237,20 +259,21 @@ class _Postings:
 
 
 def restricted_lists(
-    pairs: np.ndarray, entry_pair: np.ndarray, entry_fp: np.ndarray, n_docs: int, bits: int, spill: Path
+    pairs: np.ndarray,
+    entry_pair: np.ndarray,
+    entry_fp: np.ndarray,
+    keys: np.ndarray,
+    n_docs: int,
+    bits: int,
+    spill: Path,
 ) -> tuple[Lists, Evidence]:
-    """The posting lists of the shared fingerprints, each over the articles that share it with a candidate
-    partner, and per pair the lists it shares (exactly its shared fingerprints: every pair of a list's
-    members that is a candidate shares all of the list's fingerprints).
+    """The posting lists of the fingerprints candidate pairs share, from ``keys`` (their postings: see
+    ``holders``), and per pair the lists it shares: exactly its shared fingerprints (a pair shares all of a
+    list's fingerprints or none). They are the exact mode's lists that hold a candidate pair.
 
     ``evidence.posting_lists`` builds the lists and spills, as in the exact mode, each shared
     fingerprint's list for ``evidence.list_fingerprints``; the pairs' lists are read back from there."""
     mask = np.uint64((1 << bits) - 1)
-    keys = np.unique(
-        np.concatenate(
-            [entry_fp | pairs[entry_pair, 0].astype(np.uint64), entry_fp | pairs[entry_pair, 1].astype(np.uint64)]
-        )
-    )
     lists = posting_lists([_Postings(keys & ~mask, keys & mask)], np.zeros(1, dtype=np.int64), n_docs, spill)  # type: ignore[list-item]
     del keys
     fp_parts, hash_parts = [], []
