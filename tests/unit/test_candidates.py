@@ -176,3 +176,43 @@ def test_banding_options():
         ScanOptions(num_perm=64, candidates=CandidateParams(bands=20, rows=4))
     with pytest.raises(ValueError):
         CandidateParams(mode="approximate")
+
+
+def test_stock_text_a_candidate_pair_shares_is_boilerplate_as_in_exact_mode(tmp_path, make_kit):
+    """Stock paragraphs recurring in thirty unrelated articles, carried also by a near-duplicate pair: the
+    pair shares them, so LSH's lists for them hold every article carrying them, they are boilerplate as in
+    the exact mode, and the pair is measured and labelled alike."""
+    import random
+
+    kit = make_kit(0)
+    stock = [kit.article().paragraphs[0] for _ in range(6)]
+    rng = random.Random(3)
+    files = {}
+    for i in range(30):
+        body = kit.article().take(150, 250).split("\n\n")
+        for para in rng.sample(stock, 3):
+            body.insert(rng.randrange(len(body) + 1), para)
+        files[f"plain/{i:02d}.txt"] = "\n\n".join(body)
+    body = kit.body(300, 400)
+    files["copy/a.txt"] = "\n\n".join([stock[0], body, stock[1]])
+    files["copy/b.txt"] = "\n\n".join([stock[0], _edit(body, 80), stock[1]])
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    exact = scan(tmp_path, ScanOptions(workers=1)).to_dict()
+    lsh = scan(tmp_path, ScanOptions(workers=1, candidates=LSH)).to_dict()
+    assert [{p["a"], p["b"]} for p in exact["pairs"]] == [{"copy/a.txt", "copy/b.txt"}]
+    assert lsh["pairs"] == exact["pairs"]
+
+    def labels(result: dict) -> dict[str, list[str]]:
+        return {d["id"]: [p["label"] for p in d["paragraphs"]] for d in result["documents"]}
+
+    ours, theirs = labels(lsh), labels(exact)
+    for doc in ("copy/a.txt", "copy/b.txt"):
+        assert ours[doc] == theirs[doc]
+        assert ours[doc][0] == ours[doc][-1] == "boilerplate"
+    # Stock paragraphs no candidate pair shares are not seen: only the exact mode labels them boilerplate.
+    count = {
+        name: sum(v.count("boilerplate") for v in found.values()) for name, found in (("lsh", ours), ("exact", theirs))
+    }
+    assert 4 <= count["lsh"] < count["exact"]
