@@ -30,7 +30,7 @@ import numpy as np
 from .evidence import Evidence, Lists, doc_bits, posting_lists
 from .features import FP_LOW_BITS
 from .featurestore import Shard, bucket_bounds
-from .lsh import band_keys, union_pairs
+from .lsh import band_keys, sorted_distinct, union_pairs
 from .options import ScanOptions
 from .verify import exact_pairs
 
@@ -75,7 +75,7 @@ def find(
         pairs = _unique_pairs(np.concatenate([pairs, exact]))
     bits = doc_bits(n)
     entry_pair, entry_fp = shared_fingerprints(shards, bases, pairs, bits)
-    keys = holders(shards, bases, np.unique(entry_fp), bits)
+    keys = holders(shards, bases, sorted_distinct(entry_fp), bits)
     if progress:
         progress(bands + 1, steps)
     lists, ev = restricted_lists(pairs, entry_pair, entry_fp, keys, n, bits, spill)
@@ -199,7 +199,7 @@ def holders(shards: Sequence[Shard], bases: np.ndarray, wanted: np.ndarray, bits
                 at = np.minimum(np.searchsorted(wanted, t), len(wanted) - 1)
                 keep = wanted[at] == t
                 parts.append(t[keep] | (local[keep].astype(np.uint64) + np.uint64(base)))
-    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
+    return sorted_distinct(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
 
 
 def shared_fingerprints(
@@ -209,7 +209,7 @@ def shared_fingerprints(
     the two articles' sets intersected, in batches of pairs, one sort per batch."""
     if not len(pairs):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
-    docs = np.unique(pairs)
+    docs = sorted_distinct(pairs.ravel())
     offsets, fps = _fingerprint_sets(shards, bases, docs, bits)
     ra, rb = np.searchsorted(docs, pairs[:, 0]), np.searchsorted(docs, pairs[:, 1])
     la, lb = offsets[ra + 1] - offsets[ra], offsets[rb + 1] - offsets[rb]
@@ -285,7 +285,7 @@ def restricted_lists(
         spilled_fp, spilled_hash = np.concatenate(fp_parts), np.concatenate(hash_parts)
         at = np.searchsorted(spilled_fp, entry_fp >> np.uint64(bits))
         entry_list = np.searchsorted(lists.hashes, spilled_hash[at]).astype(np.int64)
-    codes = np.unique((entry_pair.astype(np.uint64) << np.uint64(32)) | entry_list.astype(np.uint64))
+    codes = sorted_distinct((entry_pair.astype(np.uint64) << np.uint64(32)) | entry_list.astype(np.uint64))
     ev = Evidence(
         pairs=pairs,
         entry_pair=(codes >> np.uint64(32)).astype(np.int64),

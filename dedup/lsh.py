@@ -75,7 +75,7 @@ def bucket_pairs(keys: np.ndarray, owner: np.ndarray, max_bucket: int = 32) -> n
     pairs = np.sort(pairs, axis=1)
     if len(pairs) and pairs.min() >= 0 and pairs.max() < (1 << 32):
         # one uint64 per pair: sorting it is sorting the rows, far faster than unique(axis=0)
-        code = np.unique((pairs[:, 0].astype(np.uint64) << np.uint64(32)) | pairs[:, 1].astype(np.uint64))
+        code = sorted_distinct((pairs[:, 0].astype(np.uint64) << np.uint64(32)) | pairs[:, 1].astype(np.uint64))
         out = np.empty((len(code), 2), dtype=pairs.dtype)
         out[:, 0] = code >> np.uint64(32)
         out[:, 1] = code & np.uint64(0xFFFFFFFF)
@@ -123,13 +123,23 @@ def _shared_keys(keys: np.ndarray, owner: np.ndarray, width: int) -> tuple[np.nd
     return k, owner[entry // width]
 
 
+def sorted_distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, ascending: a sort and a compare (numpy 2.4's ``unique`` hashes integers, and is
+    some 40 times slower on millions of them)."""
+    out = np.sort(values)
+    if len(out) > 1:
+        out = out[np.concatenate(([True], out[1:] != out[:-1]))]
+    return out
+
+
 def union_pairs(per_band: Iterable[np.ndarray], owner: np.ndarray, max_bucket: int = 32) -> np.ndarray:
     """Pairs (a < b, sorted, distinct) of ``owner``s sharing a bucket in any band: ``per_band`` yields each
     band's keys (one per owner), one band at a time, so only one band's keys need be held."""
     codes = np.zeros(0, dtype=np.uint64)
     for keys in per_band:
         found = bucket_pairs(keys, owner, max_bucket)
-        codes = np.union1d(codes, (found[:, 0].astype(np.uint64) << np.uint64(32)) | found[:, 1].astype(np.uint64))
+        new = (found[:, 0].astype(np.uint64) << np.uint64(32)) | found[:, 1].astype(np.uint64)
+        codes = sorted_distinct(np.concatenate([codes, new]))
     out = np.empty((len(codes), 2), dtype=np.int64)
     out[:, 0] = (codes >> np.uint64(32)).astype(np.int64)
     out[:, 1] = (codes & np.uint64(0xFFFFFFFF)).astype(np.int64)
