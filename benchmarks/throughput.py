@@ -46,7 +46,7 @@ from pathlib import Path
 
 K = 5
 NUM_PERM = 128
-LSH_THRESHOLD = 0.5  # for datasketch and rensa's LSH; dedup's index has its own banding
+LSH_THRESHOLD = 0.5  # for datasketch, rensa and dedup's LSH (dedup.lsh bands as datasketch does)
 RENSA_BANDS = 16
 RENSA_SEED = 42
 CHUNK_DOCS = 20_000  # documents per chunk of the streamed text→signatures pass
@@ -354,7 +354,10 @@ def _rensa_bulk(texts: list[str]) -> dict:
 
 def measure_paths(corpus: Path, sample: int, datasketch_sample: int) -> dict:
     """The floor, dedup's text→signatures (whole corpus, streamed) and the baselines on a sample."""
-    from dedup.lsh import candidate_pairs
+    from dedup.lsh import signature_pairs
+    from dedup.options import optimal_banding
+
+    bands, rows = optimal_banding(LSH_THRESHOLD, NUM_PERM)  # datasketch's banding for the same threshold
 
     paths = _files(corpus)
     out: dict = {"docs": len(paths)}
@@ -366,9 +369,9 @@ def measure_paths(corpus: Path, sample: int, datasketch_sample: int) -> dict:
     # Baselines on the first ``sample`` documents, dedup measured on the very same texts.
     texts, n_bytes = _read_texts(paths[:sample])
     base: dict = {"docs": len(texts), "bytes": n_bytes}
-    t, sh, _ = _dedup_text_to_signatures(texts, threads=1)
+    t, _, sig = _dedup_text_to_signatures(texts, threads=1)
     t0 = time.perf_counter()
-    cands = candidate_pairs(sh)
+    cands = signature_pairs(sig, bands, rows)
     base["dedup_1thread"] = {**t, "text_to_sig": t["total"], "lsh": time.perf_counter() - t0, "candidates": len(cands)}
     t, _, _ = _dedup_text_to_signatures(texts, threads=0)
     base["dedup"] = {**t, "text_to_sig": t["total"]}
@@ -378,9 +381,9 @@ def measure_paths(corpus: Path, sample: int, datasketch_sample: int) -> dict:
     base["datasketch"] = _datasketch(ds_texts)
     base["datasketch"]["docs"] = len(ds_texts)
     if len(ds_texts) < len(texts):  # dedup on the datasketch sample too, for a same-documents ratio
-        t, sh, _ = _dedup_text_to_signatures(ds_texts, threads=1)
+        t, _, sig = _dedup_text_to_signatures(ds_texts, threads=1)
         t0 = time.perf_counter()
-        candidate_pairs(sh)
+        signature_pairs(sig, bands, rows)
         base["dedup_1thread_ds_sample"] = {**t, "text_to_sig": t["total"], "lsh": time.perf_counter() - t0}
     out["baselines"] = base
     return out

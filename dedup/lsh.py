@@ -1,139 +1,22 @@
-"""Candidate pairs from MinHash-LSH over passage windows: an approximate candidate search.
+"""MinHash-LSH over whole-article signatures: band keys, and the pairs a band's buckets make.
 
-The scan counts shared shingles exactly from the feature store's postings (``evidence``), which finds
-rewrites LSH misses at bounded cost; this is the approximate search over signatures, for corpora too
-large for exact postings, and the throughput benchmark's LSH comparison with datasketch and rensa.
+A signature of ``bands * rows`` values is cut into ``bands`` bands; two articles whose signatures agree
+on every value of one band share that band's bucket and become a candidate pair. With Jaccard similarity
+s they do with probability 1 - (1 - s**rows)**bands (``options.CandidateParams`` chooses bands and rows
+for a threshold as datasketch's ``MinHashLSH`` does). A bucket of more than ``max_bucket`` articles (a
+template page's many near-copies) is linked as a star and a chain, so pairs stay linear in its size.
 
-Whole-document signatures miss a short article wrapped in a long page: the
-Jaccard similarity of the two documents is low even though one contains the
-other. So each document is cut into passage windows and the windows are
-banded. Window boundaries are content-defined (a boundary falls after a
-shingle whose hash has a fixed property, as in content-defined chunking), so
-two copies of a text are cut at the same places whatever surrounds them and
-their windows match exactly, not merely overlap.
+``signature_pairs`` bands a signature matrix in memory; ``candidates.lsh_pairs`` does the same band by
+band over a store (the scan's ``--candidates lsh``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Iterable
 
 import numpy as np
 
-from .hashing import combine, mix64, seeded
-from .shingle import Shingles
-from .sign import EMPTY, _probe_table, signatures
-from .sign import _densify as _sign_densify
-
-
-@dataclass(frozen=True)
-class IndexParams:
-    """Window and banding parameters.
-
-    A window pair of Jaccard similarity s becomes a candidate with probability
-    1 - (1 - s**rows)**bands: with 8 bands of 4 rows, 0.99 at s=0.8, 0.4 at 0.5.
-    """
-
-    chunk_bits: int = 4  # a boundary after 1 shingle in 2**chunk_bits: chunks of ~16 shingles
-    max_chunk: int = 48  # longest chunk, in shingles
-    bands: int = 8
-    rows: int = 4
-    seed: int = 7
-    max_bucket: int = 32  # larger buckets are linked as a star and a chain, not all pairs
-
-    @property
-    def num_perm(self) -> int:
-        return self.bands * self.rows
-
-
-@dataclass
-class Windows:
-    """Passage windows: ``doc[w]`` owns shingles ``start[w]:end[w]`` (global shingle indices)."""
-
-    doc: np.ndarray
-    start: np.ndarray
-    end: np.ndarray
-
-
-def windows(sh: Shingles, params: IndexParams = IndexParams()) -> Windows:
-    """Content-defined windows, each two consecutive chunks, covering every shingle.
-
-    With ``window_signatures`` this is the plain, window-by-window definition of what
-    ``candidate_pairs`` computes chunk by chunk (the tests hold the two equal); use it to
-    inspect the windows of a corpus.
-    """
-    return _chunks(sh, params, seeded(sh.hashes, params.seed)).windows()
-
-
-@dataclass
-class _Chunks:
-    """Chunks (``start``/``end`` global shingle indices, ``doc``) and the windows built on them:
-    window w is chunk ``first[w]``, plus chunk ``first[w] + 1`` where ``pair[w]``."""
-
-    doc: np.ndarray
-    start: np.ndarray
-    end: np.ndarray
-    first: np.ndarray
-    pair: np.ndarray
-
-    def windows(self) -> Windows:
-        idx = self.first
-        nxt = np.minimum(idx + 1, len(self.end) - 1)
-        return Windows(doc=self.doc[idx], start=self.start[idx], end=np.where(self.pair, self.end[nxt], self.end[idx]))
-
-
-def _chunks(sh: Shingles, params: IndexParams, y: np.ndarray) -> _Chunks:
-    """Chunks and windows of ``sh``; ``y`` is ``seeded(sh.hashes, params.seed)``."""
-    n = len(sh.hashes)
-    sizes = np.diff(sh.offsets)
-    is_first = np.zeros(n, dtype=bool)
-    is_first[sh.offsets[:-1][sizes > 0]] = True
-    anchor = (y >> np.uint64(64 - params.chunk_bits)) == 0
-    # A chunk starts at a document's first shingle or right after an anchor shingle.
-    natural = is_first.copy()
-    natural[1:] |= anchor[:-1] & ~is_first[1:]
-    del anchor
-    cstart = np.flatnonzero(natural)
-    del natural
-    cend = np.append(cstart[1:], n)
-    # Split chunks longer than max_chunk into equal-length pieces from their start.
-    pieces = -(-(cend - cstart) // params.max_chunk)
-    if bool(np.all(pieces == 1)):
-        rep = np.arange(len(cstart))
-    else:
-        rep = np.repeat(np.arange(len(cstart)), pieces)
-        within = np.arange(len(rep)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
-        cstart = cstart[rep] + within * params.max_chunk
-        cend = np.minimum(cstart + params.max_chunk, cend[rep])
-    # document of each chunk: the last document starting at or before the chunk
-    cdoc = np.searchsorted(sh.offsets, cstart, side="right") - 1
-    # Window i = chunk i and chunk i+1 of the same document; a one-chunk document is one window.
-    change = cdoc[1:] != cdoc[:-1]
-    last_of_doc = np.append(change, True)
-    first_of_doc = np.insert(change, 0, True)
-    idx = np.flatnonzero(~last_of_doc | first_of_doc)
-    return _Chunks(doc=cdoc, start=cstart, end=cend, first=idx, pair=~last_of_doc[idx])
-
-
-_S32 = np.uint64(32)
-_WINDOW_CHUNK = 1 << 18  # windows per block: bounds the temporaries of signing whatever the corpus size
-
-
-def window_signatures(sh: Shingles, win: Windows, params: IndexParams = IndexParams()) -> np.ndarray:
-    """MinHash signature of every window, shape (n_windows, bands * rows)."""
-    out = np.empty((len(win.doc), params.num_perm), dtype=np.uint32)
-    for lo in range(0, len(win.doc), _WINDOW_CHUNK):
-        out[lo : lo + _WINDOW_CHUNK] = _window_block(sh, win, params, lo, lo + _WINDOW_CHUNK)
-    return out
-
-
-def _window_block(sh: Shingles, win: Windows, params: IndexParams, lo: int, hi: int) -> np.ndarray:
-    start, end = win.start[lo:hi], win.end[lo:hi]
-    lengths = end - start
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    members = np.repeat(start - offsets[:-1], lengths) + np.arange(offsets[-1])
-    return signatures(sh.hashes[members], offsets, params.num_perm, params.seed)
+from .hashing import combine, mix64
 
 
 def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
@@ -192,7 +75,7 @@ def bucket_pairs(keys: np.ndarray, owner: np.ndarray, max_bucket: int = 32) -> n
     pairs = np.sort(pairs, axis=1)
     if len(pairs) and pairs.min() >= 0 and pairs.max() < (1 << 32):
         # one uint64 per pair: sorting it is sorting the rows, far faster than unique(axis=0)
-        code = np.unique((pairs[:, 0].astype(np.uint64) << np.uint64(32)) | pairs[:, 1].astype(np.uint64))
+        code = sorted_distinct((pairs[:, 0].astype(np.uint64) << np.uint64(32)) | pairs[:, 1].astype(np.uint64))
         out = np.empty((len(code), 2), dtype=pairs.dtype)
         out[:, 0] = code >> np.uint64(32)
         out[:, 1] = code & np.uint64(0xFFFFFFFF)
@@ -240,99 +123,31 @@ def _shared_keys(keys: np.ndarray, owner: np.ndarray, width: int) -> tuple[np.nd
     return k, owner[entry // width]
 
 
-def candidate_pairs(sh: Shingles, params: IndexParams = IndexParams()) -> np.ndarray:
-    """Document pairs (i < j) sharing at least one LSH band of one passage window."""
-    y = seeded(sh.hashes, params.seed)  # the anchor hash and the signing hash are the same
-    ch = _chunks(sh, params, y)
-    if len(ch.first) == 0:
-        return np.zeros((0, 2), dtype=np.int64)
-    # A window's MinHash bins are the element-wise minimum of its two chunks' bins (before
-    # densification), so each shingle is binned once, in its chunk, instead of once per window.
-    raw = _chunk_bins(y, ch, params.num_perm)
-    del y
-    keys = np.empty((len(ch.first), params.bands), dtype=np.uint64)
-    for lo in range(0, len(ch.first), _WINDOW_CHUNK):
-        first, pair = ch.first[lo : lo + _WINDOW_CHUNK], ch.pair[lo : lo + _WINDOW_CHUNK]
-        sig = raw[first]
-        two = np.flatnonzero(pair)
-        sig[two] = np.minimum(sig[two], raw[first[two] + 1])
-        _densify(sig, params.seed)
-        keys[lo : lo + _WINDOW_CHUNK] = band_keys(sig, params.bands, params.rows)
-    del raw
-    return bucket_pairs(keys, ch.doc[ch.first], params.max_bucket)
+def sorted_distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, ascending: a sort and a compare (numpy 2.4's ``unique`` hashes integers, and is
+    some 40 times slower on millions of them)."""
+    out = np.sort(values)
+    if len(out) > 1:
+        out = out[np.concatenate(([True], out[1:] != out[:-1]))]
+    return out
 
 
-def _chunk_bins(y: np.ndarray, ch: _Chunks, num_perm: int) -> np.ndarray:
-    """Per chunk and bin, the least value of its shingles (``EMPTY`` for none), as in ``sign``."""
-    raw = np.full(len(ch.start) * num_perm, EMPTY, dtype=np.uint32)
-    lengths = ch.end - ch.start
-    for lo in range(0, len(ch.start), _WINDOW_CHUNK):
-        hi = min(lo + _WINDOW_CHUNK, len(ch.start))
-        a, b = int(ch.start[lo]), int(ch.end[hi - 1])
-        v = y[a:b]
-        if num_perm & (num_perm - 1) == 0:
-            cells = (v >> np.uint64(64 - (num_perm.bit_length() - 1))).astype(np.int64)
-        else:
-            cells = (((v >> _S32) * np.uint64(num_perm)) >> _S32).astype(np.int64)
-        cells += np.repeat(np.arange(lo * num_perm, hi * num_perm, num_perm, dtype=np.int64), lengths[lo:hi])
-        values = v.astype(np.uint32)
-        np.minimum(values, np.uint32(0xFFFFFFFE), out=values)
-        np.minimum.at(raw, cells, values)
-    return raw.reshape(len(ch.start), num_perm)
+def union_pairs(per_band: Iterable[np.ndarray], owner: np.ndarray, max_bucket: int = 32) -> np.ndarray:
+    """Pairs (a < b, sorted, distinct) of ``owner``s sharing a bucket in any band: ``per_band`` yields each
+    band's keys (one per owner), one band at a time, so only one band's keys need be held."""
+    codes = np.zeros(0, dtype=np.uint64)
+    for keys in per_band:
+        found = bucket_pairs(keys, owner, max_bucket)
+        new = (found[:, 0].astype(np.uint64) << np.uint64(32)) | found[:, 1].astype(np.uint64)
+        codes = sorted_distinct(np.concatenate([codes, new]))
+    out = np.empty((len(codes), 2), dtype=np.int64)
+    out[:, 0] = (codes >> np.uint64(32)).astype(np.int64)
+    out[:, 1] = (codes & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    return out
 
 
-@lru_cache(maxsize=16)
-def _densify_tables(seed: int, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
-    """For each column, the distinct bins of its probe sequence in first-probe order (``order``,
-    padded), and per byte of a row's non-empty-bin mask the best rank it holds (``best``; 255: none).
-
-    A row's empty bin borrows from the first bin of its probe sequence that is non-empty: the
-    non-empty bin of least rank, i.e. the least of the four byte look-ups.
-    """
-    table = _probe_table(seed, num_perm)
-    n_bytes = -(-num_perm // 8)
-    order = np.zeros((num_perm, 256), dtype=np.int64)
-    best = np.full((num_perm, n_bytes, 256), 255, dtype=np.uint8)
-    values = np.arange(256)
-    for col in range(num_perm):
-        seq = list(dict.fromkeys(table[col].tolist()))
-        order[col, : len(seq)] = seq
-        for rank, b in reversed(list(enumerate(seq))):
-            has = ((values >> (b % 8)) & 1).astype(bool)
-            best[col, b // 8, has] = rank
-    return order, best
-
-
-def _densify(sig: np.ndarray, seed: int) -> None:
-    """``sign._densify`` for rows that are all non-empty sets, in place, by table look-ups."""
-    n, num_perm = sig.shape
-    empty = sig == EMPTY
-    if not empty.any():
-        return
-    order, best = _densify_tables(seed, num_perm)
-    packed = np.packbits(~empty, axis=1, bitorder="little")
-    masks = [np.ascontiguousarray(packed[:, q]) for q in range(packed.shape[1])]
-    flat = sig.ravel()
-    fill_rows, fill_cols, fill_vals, hard = [], [], [], []
-    for col in range(num_perm):
-        rows = np.flatnonzero(empty[:, col])
-        if rows.size == 0:
-            continue
-        rank = best[col, 0][masks[0][rows]]
-        for q in range(1, len(masks)):
-            np.minimum(rank, best[col, q][masks[q][rows]], out=rank)
-        ok = rank != 255
-        if not ok.all():  # no non-empty bin among the tabled probes: the general search
-            hard.append(rows[~ok])
-            rows, rank = rows[ok], rank[ok]
-        fill_rows.append(rows)
-        fill_cols.append(col)
-        fill_vals.append(flat[rows * num_perm + order[col][rank]])
-    if hard:
-        hard_rows = np.unique(np.concatenate(hard))
-        sub = sig[hard_rows].copy()
-        _sign_densify(sub, np.ones(len(hard_rows), dtype=bool), seed)
-    for rows, col, vals in zip(fill_rows, fill_cols, fill_vals):
-        sig[rows, col] = vals
-    if hard:
-        sig[hard_rows] = sub
+def signature_pairs(sig: np.ndarray, bands: int, rows: int, max_bucket: int = 32) -> np.ndarray:
+    """Article pairs (i < j, sorted) whose signatures (rows of ``sig``) agree on at least one whole band."""
+    keys = band_keys(sig, bands, rows)
+    per_band = (np.ascontiguousarray(keys[:, b]) for b in range(bands))
+    return union_pairs(per_band, np.arange(len(sig), dtype=np.int64), max_bucket)

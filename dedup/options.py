@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
+
+import numpy as np
 
 DEFAULT_K = 5  # words per shingle
 DEFAULT_NUM_PERM = 128  # MinHash permutations
@@ -131,6 +134,70 @@ class QueryParams:
     sample: int = 8
 
 
+CANDIDATE_MODES = ("exact", "lsh")
+
+
+@dataclass(frozen=True)
+class CandidateParams:
+    """Which pairs of a scan are measured (``candidates``).
+
+    ``exact`` (the default): every pair sharing a shingle, counted from the store's posting lists (about 8
+    bytes a distinct shingle an article in phase 2). ``lsh``: the pairs whose MinHash signatures, cut into
+    ``bands`` bands of ``rows`` values, agree on a whole band (a few dozen bytes an article); two articles of
+    Jaccard similarity s collide with probability 1 - (1 - s**rows)**bands. With ``bands`` and ``rows`` 0
+    they are chosen for ``threshold`` as datasketch's ``MinHashLSH(threshold, num_perm)`` chooses them (the
+    least sum of the false-positive and false-negative areas, weighted alike): at 0.5 and 128
+    permutations, 25 bands of 5 rows. Only one of them given: the other is ``num_perm`` // it. A bucket of
+    more than ``max_bucket`` articles links them as a star and a chain, never every pair.
+    """
+
+    mode: str = "exact"
+    threshold: float = 0.5
+    bands: int = 0
+    rows: int = 0
+    max_bucket: int = 32
+
+    def __post_init__(self) -> None:
+        if self.mode not in CANDIDATE_MODES:
+            raise ValueError(f"candidates mode {self.mode!r} is not one of {', '.join(CANDIDATE_MODES)}")
+        if self.max_bucket < 2:
+            raise ValueError("candidates max_bucket must be at least 2")
+
+    def banding(self, num_perm: int) -> tuple[int, int]:
+        """(bands, rows) for signatures of ``num_perm`` values (see the class docstring)."""
+        if self.bands and self.rows:
+            b, r = self.bands, self.rows
+        elif self.bands:
+            b, r = self.bands, num_perm // self.bands
+        elif self.rows:
+            b, r = num_perm // self.rows, self.rows
+        else:
+            return optimal_banding(self.threshold, num_perm)
+        if b < 1 or r < 1 or b * r > num_perm:
+            raise ValueError(f"{b} bands of {r} rows need more than the {num_perm} values of a signature")
+        return b, r
+
+
+@lru_cache(maxsize=64)
+def optimal_banding(threshold: float, num_perm: int) -> tuple[int, int]:
+    """datasketch's ``MinHashLSH._optimal_param`` with equal weights: the (bands, rows), bands * rows at
+    most ``num_perm``, minimising the area of false positives below ``threshold`` plus that of false
+    negatives above it (the first such in datasketch's order, bands then rows, on ties)."""
+    b = np.concatenate([np.full(num_perm // k, k) for k in range(1, num_perm + 1)]).astype(np.float64)
+    r = np.concatenate([np.arange(1, num_perm // k + 1) for k in range(1, num_perm + 1)]).astype(np.float64)
+    # Gauss-Legendre on 64 nodes per interval: exact to far below the differences between choices.
+    x, w = np.polynomial.legendre.leggauss(64)
+
+    def area(lo: float, hi: float, collide: bool) -> np.ndarray:
+        s = (hi - lo) / 2 * x + (hi + lo) / 2
+        p = 1 - (1 - s[None, :] ** r[:, None]) ** b[:, None]
+        return (hi - lo) / 2 * ((p if collide else 1 - p) @ w)
+
+    error = 0.5 * area(0.0, threshold, True) + 0.5 * area(threshold, 1.0, False)
+    best = int(np.argmin(error))
+    return int(b[best]), int(r[best])
+
+
 @dataclass(frozen=True)
 class ScanOptions:
     """Parameters of a scan; the defaults are the documented behaviour.
@@ -146,9 +213,13 @@ class ScanOptions:
     align: AlignParams = field(default_factory=AlignParams)
     label: LabelParams = field(default_factory=LabelParams)
     ingest: IngestOptions = field(default_factory=IngestOptions)
+    candidates: CandidateParams = field(default_factory=CandidateParams)
     workers: int | None = None
     batch_docs: int = 2000
     batch_chars: int = 32 << 20
+
+    def __post_init__(self) -> None:
+        self.candidates.banding(self.num_perm)  # bands and rows that fit the signatures
 
 
 def flatten(options: Any, prefix: str = "") -> dict[str, Any]:

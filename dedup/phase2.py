@@ -25,7 +25,7 @@ import polars as pl
 
 from .align import align_pair, template_like
 from .cluster import Clusters, cluster
-from .evidence import Lists, pair_evidence
+from .evidence import Evidence, Lists, pair_evidence
 from .features import fingerprints
 from .label import boiler_spans, label_document, shared_spans
 from .normalise import bodies, tokenise
@@ -162,14 +162,18 @@ def match(
     boilerplate_of: Callable[[np.ndarray], Boilerplate],
     options: ScanOptions,
     focus: Sequence[int] | None = None,
+    evidence: Evidence | None = None,
 ) -> Matched:
     """Evidence and verification: the related pairs of ``table``'s articles, given their posting lists.
 
     ``boilerplate_of(mask)``: the fingerprints and holders of the lists flagged boilerplate. ``focus``: keep
-    only the pairs of these articles (a query), over them and their partners."""
+    only the pairs of these articles (a query), over them and their partners. ``evidence``: the candidate
+    pairs and the lists each shares when already known (``candidates``, LSH mode); else from the lists."""
     k, vp = options.k, options.verify
-    exact = exact_pairs(table.content, table.has_text)
-    ev = pair_evidence(lists, table.sizes, exact, vp.partial_min_shared, vp.link_share, vp.max_enumerate)
+    ev = evidence
+    if ev is None:
+        exact = exact_pairs(table.content, table.has_text)
+        ev = pair_evidence(lists, table.sizes, exact, vp.partial_min_shared, vp.link_share, vp.max_enumerate)
 
     def tail_in(e: int, o: int) -> bool:
         """Most of excerpt e's last ``excerpt_tail`` shingles before its cut are in o: the text runs
@@ -226,15 +230,17 @@ def analyse(
     focus: Sequence[int] | None = None,
     para_offsets: np.ndarray | None = None,
     executor: Executor | None = None,
+    evidence: Evidence | None = None,
 ) -> Found:
     """Phase 2 over ``table``'s articles, given their posting lists: ``match``, then clusters, passages and
     labels. ``para_offsets``: CSR offsets of every article's paragraphs when known (a store), else read per
-    article. Align and label run in batches on ``executor`` (default: worker processes here)."""
+    article. Align and label run in batches on ``executor`` (default: worker processes here). ``evidence``: as
+    for ``match``."""
     report = report or (lambda phase, done, total: None)
     executor = executor or Processes(options.workers)
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    m = match(articles, table, lists, boilerplate_of, options, focus)
+    m = match(articles, table, lists, boilerplate_of, options, focus, evidence)
     articles, table, pairs, boiler = m.articles, m.table, m.pairs, m.boilerplate
     if focus is not None:
         para_offsets = None

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .evidence import doc_bits, list_fingerprints, posting_lists
+from . import candidates
+from .evidence import doc_bits, list_fingerprints
 from .features import MAX_BATCH, extract
 from .featurestore import FeatureStore, StoreError, publish_shard, stage_shard, write_shard
 from .ingest.model import Article, Entry, Skipped
@@ -279,8 +280,9 @@ def analyse(
     skipped: Sequence[Skipped] = (),
     executor: Executor | None = None,
 ) -> ScanResult:
-    """Phase 2 over a store (``phase2.analyse``), its posting lists sorted partition by partition; the
-    partitions, align and label run on ``executor`` (default: here), the rest in this process."""
+    """Phase 2 over a store (``phase2.analyse``), from the candidates of ``options.candidates`` (``candidates``:
+    every posting list, sorted partition by partition, or LSH's pairs and what they share); the partitions,
+    align and label run on ``executor`` (default: here), the rest in this process."""
     report = report or (lambda phase, done, total: None)
     t = time.perf_counter()
     table = DocTable(fs.docs())
@@ -296,7 +298,10 @@ def analyse(
     report("match", 0, None)
     with tempfile.TemporaryDirectory(prefix="work-", dir=fs.root) as work:
         spill = Path(work)
-        lists = posting_lists(shards, fs.bases[:-1], n, spill, progress=partitions_done, executor=executor)
+        found_candidates = candidates.find(
+            shards, fs.bases[:-1], table.sizes, table.content, table.has_text, options, spill, partitions_done, executor
+        )
+        lists = found_candidates.lists
         listing = time.perf_counter() - t
 
         def boilerplate_of(mask: np.ndarray) -> Boilerplate:
@@ -308,7 +313,15 @@ def analyse(
             return Boilerplate(fingerprints, doc_bits(n), holders)
 
         found = analyse_lists(
-            fs, table, lists, boilerplate_of, options, report, para_offsets=fs.para_offsets(), executor=executor
+            fs,
+            table,
+            lists,
+            boilerplate_of,
+            options,
+            report,
+            para_offsets=fs.para_offsets(),
+            executor=executor,
+            evidence=found_candidates.evidence,
         )
     found.timings["match"] += listing
     return ScanResult.of(found, fs, options, skipped)

@@ -46,7 +46,16 @@ PARAM_HELP = {
     "ingest.encoding": "read every text file in this encoding instead of detecting it",
     "ingest.follow_links": "follow symlinks that lead outside the folder too (those inside always are)",
     "ingest.max_file_size": "skip (with a warning) an article file or record larger than this, e.g. 50MB",
+    "candidates.mode": "pairs measured: exact (every pair sharing a shingle) or lsh (MinHash bands: far less "
+    "memory, finds pairs of about --candidates-threshold Jaccard and above)",
+    "candidates.threshold": "lsh: the Jaccard similarity the bands are chosen for (as datasketch's MinHashLSH)",
+    "candidates.bands": "lsh: bands of the signature (0: chosen for the threshold)",
+    "candidates.rows": "lsh: signature values per band (0: chosen for the threshold)",
+    "candidates.max_bucket": "lsh: a band bucket of more articles is linked as a star and a chain",
 }
+# Parameters whose option is not named after the field, and those taking one of a few words.
+FLAGS = {"candidates.mode": "--candidates"}
+CHOICES = {"candidates.mode": ("exact", "lsh")}
 # What a default of None means, where "none" would not say it.
 NONE_MEANS = {"workers": "all cores", "ingest.id_field": "the row number", "ingest.encoding": "detected"}
 # Groups whose fields are options without a prefix (--contains, --text-field); other nested groups get
@@ -125,7 +134,8 @@ def scan_params() -> list[Param]:
                 continue
             kind = _kind(name, hints.get(f.name), value)
             if kind is not None:
-                params.append(Param(name, "--" + (flag_prefix + f.name).replace("_", "-"), kind, value))
+                flag = FLAGS.get(name, "--" + (flag_prefix + f.name).replace("_", "-"))
+                params.append(Param(name, flag, kind, value))
 
     walk(ScanOptions, ScanOptions(), "", "")
     return params
@@ -169,12 +179,14 @@ def add_param_options(
             flag = p.flag.replace("--", "--no-", 1) if default else p.flag
             group.add_argument(flag, dest=p.dest, action=action, default=default, help=text)
             continue
+        choices = CHOICES.get(p.name)
         group.add_argument(
             p.flag,
             dest=p.dest,
             type=CONVERT[p.kind],
             default=default,
-            metavar=METAVAR[p.kind],
+            choices=choices,
+            metavar="|".join(choices) if choices else METAVAR[p.kind],
             help=f"{text} (default: {show_default(p, default)}{note})",
         )
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks import adversarial, synth, throughput, wire, wire_accuracy
+from benchmarks import adversarial, candidates_bench, synth, throughput, wire, wire_accuracy
 
 pytestmark = pytest.mark.slow  # generates and scans whole corpora
 
@@ -395,3 +395,21 @@ def test_accuracy_corpus_layouts(tmp_path):
     data = json.loads(out.read_text())
     assert data["layouts"] == ["plain", "wrapped"] and set(data["metrics"]) == {"plain", "wrapped"}
     assert all({"pairs", "clusters", "paragraphs", "passages"} <= m.keys() for m in data["metrics"].values())
+
+
+def test_candidates_bench_tiny_run(tmp_path):
+    """Both modes on the three corpora: the exact mode is its own reference, LSH proposes fewer candidates and
+    finds a subset of its pairs (what it lists beyond them would be ``extra``)."""
+    out = tmp_path / "candidates.json"
+    args = ["--docs", "80", "--families", "4", "--recurring-docs", "400", "--modes", "exact,lsh"]
+    assert candidates_bench.main([*args, "--work", str(tmp_path / "work"), "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert set(data) == {"accuracy", "wire", "recurring"}
+    for rows in data.values():
+        exact, lsh = rows
+        assert (exact["mode"], lsh["mode"]) == ("exact", "lsh")
+        assert exact["recall"]["all"] == 1.0
+        assert lsh["candidates"] <= exact["candidates"]
+        assert lsh["recall"]["extra"] == 0
+        assert lsh["banding_bytes_per_article"] > 0
+        assert lsh["banding_scaled"]["scaled_articles"] == 30 * exact["articles"] or lsh["pairs"] == 0

@@ -6,13 +6,12 @@ import itertools
 import random
 import re
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dedup import build_corpus, scan
-from dedup.lsh import candidate_pairs
+from dedup.lsh import signature_pairs
 from dedup.normalise import tokenise
 from dedup.shingle import shingle
 from dedup.verify import CLUSTERING
@@ -72,11 +71,28 @@ def test_wrapped_story_is_found_whatever_the_story_and_wrapper(aeb_articles, dat
     assert pairs[0]["b_in_a"] >= 0.8
 
 
-def test_index_proposes_the_wrapped_pair(kit):
-    story = kit.story()
-    texts = [story, kit.wrap(story), *(kit.body() for _ in range(6))]
-    candidates = candidate_pairs(shingle(tokenise(texts)))
-    assert (0, 1) in {tuple(p) for p in candidates.tolist()}
+def test_banding_pairs_are_datasketchs(kit):
+    """``lsh.signature_pairs`` proposes exactly the pairs datasketch's ``MinHashLSH`` finds with the same
+    bands and rows, over the same signatures (near-duplicates, a wrapped story, unrelated articles)."""
+    from datasketch import MinHashLSH
+
+    from dedup.options import DEFAULT_NUM_PERM, DEFAULT_SEED, optimal_banding
+    from dedup.sign import signatures, to_lean_minhash
+
+    story, body = kit.story(), kit.body()
+    texts = [story, kit.wrap(story), body, body.replace(" the ", " a ", 3), *(kit.body() for _ in range(8))]
+    sh = shingle(tokenise(texts))
+    sig = signatures(sh.hashes, sh.offsets, DEFAULT_NUM_PERM, DEFAULT_SEED)
+    for threshold in (0.3, 0.5, 0.8):
+        bands, rows = optimal_banding(threshold, DEFAULT_NUM_PERM)
+        lsh = MinHashLSH(num_perm=DEFAULT_NUM_PERM, params=(bands, rows))
+        minhashes = [to_lean_minhash(s, DEFAULT_SEED) for s in sig]
+        for i, m in enumerate(minhashes):
+            lsh.insert(i, m)
+        theirs = {tuple(sorted((i, j))) for i, m in enumerate(minhashes) for j in lsh.query(m) if j != i}
+        ours = {tuple(p) for p in signature_pairs(sig, bands, rows).tolist()}
+        assert ours == theirs
+        assert (2, 3) in ours
 
 
 # ---------------------------------------------------------------- one site's template around different articles
@@ -279,20 +295,3 @@ def test_retyped_copy_is_exact(aeb_articles, data):
     result = scan(build_corpus(["a.txt", "b.txt"], [text, retyped]))
     pairs = result.to_dict()["pairs"]
     assert [(p["relation"], p["jaccard"]) for p in pairs] == [("exact", 1.0)]
-
-
-def test_fast_index_equals_the_window_by_window_reference(aeb_articles):
-    """candidate_pairs bins each shingle once per chunk and takes a window's bins as the minimum of its
-    two chunks'; signing every window from its own shingles must give the very same candidates."""
-    from dedup.lsh import IndexParams, band_keys, bucket_pairs, window_signatures, windows
-    from dedup.normalise import tokenise
-    from dedup.shingle import shingle
-
-    texts = [a.text for a in aeb_articles[:40]]
-    texts += [texts[0][:2000] + texts[1][:1500], "intro words here. " + texts[2], texts[3].upper()]
-    sh = shingle(tokenise(texts))
-    params = IndexParams()
-    win = windows(sh, params)
-    reference = bucket_pairs(band_keys(window_signatures(sh, win, params), params.bands, params.rows), win.doc)
-    assert np.array_equal(candidate_pairs(sh, params), reference)
-    assert len(reference) >= 3
