@@ -390,11 +390,23 @@ class _Vocabulary:
         self.count += len(keys)
 
 
-def tokenise(texts: Sequence[str], batch_chars: int = 1 << 23, threads: int | None = None) -> Tokens:
+class TokenCache:
+    """What consecutive ``tokenise`` calls may share (the pieces of one long text): the vocabulary, so a
+    distinct token is normalised and hashed once for all of them, and each thread's work buffers."""
+
+    def __init__(self) -> None:
+        self.vocab = _Vocabulary()
+        self.scratch = threading.local()
+
+
+def tokenise(
+    texts: Sequence[str], batch_chars: int = 1 << 23, threads: int | None = None, cache: TokenCache | None = None
+) -> Tokens:
     """Tokenise texts, batching so memory stays bounded whatever the corpus size.
 
     Batches run on a small thread pool (numpy releases the GIL); each distinct token
-    is normalised and hashed once for the whole call, however many batches it is in.
+    is normalised and hashed once for the whole call, however many batches it is in
+    (for every call given the same ``cache``).
     """
     batches: list[Sequence[str]] = []
     lo, size = 0, 0
@@ -405,8 +417,8 @@ def tokenise(texts: Sequence[str], batch_chars: int = 1 << 23, threads: int | No
             lo, size = i + 1, 0
     if lo < len(texts) or not batches:
         batches.append(texts[lo:])
-    vocab = _Vocabulary()
-    scratch = threading.local()  # per-thread work buffers, for this call only
+    cache = cache or TokenCache()
+    vocab, scratch = cache.vocab, cache.scratch  # scratch: per-thread work buffers
     workers = min(threads or _default_threads(), len(batches))
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:

@@ -113,6 +113,16 @@ def encode_texts(texts: Sequence[str]) -> tuple[bytes, np.ndarray]:
     return b"".join(parts), offsets
 
 
+def write_texts(path: Path, texts: Sequence[str]) -> np.ndarray:
+    """Write the texts as ``encode_texts`` joins them, one at a time (a huge text is encoded once, never
+    joined into a second copy); returns the byte offsets."""
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    with open(path, "wb") as f:
+        for i, t in enumerate(texts):
+            offsets[i + 1] = offsets[i] + f.write(t.encode("utf-8", "surrogatepass"))
+    return offsets
+
+
 def stage_shard(root: Path, name: str, data: ShardData) -> Path:
     """Write a shard's arrays and texts under a temporary name (numpy only: safe in a forked worker);
     ``publish_shard`` completes it."""
@@ -120,8 +130,7 @@ def stage_shard(root: Path, name: str, data: ShardData) -> Path:
     shards.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=shards))
     try:
-        blob, text_offsets = encode_texts(data.texts)
-        (tmp / "text.bin").write_bytes(blob)
+        text_offsets = write_texts(tmp / "text.bin", data.texts)
         arrays = {
             "text_offsets": text_offsets,
             "paragraphs": data.paragraphs,

@@ -42,7 +42,6 @@ _HS = rf"[^\S{_LB}]"  # horizontal space
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"  # Chinese and Japanese wrap anywhere; Korean at spaces
 # One non-blank line: indentation, first word (one CJK character counts as a word), the rest up to the
 # last non-space. Group 2 starts where split_paragraphs' span starts, and the match ends where it ends.
-_BREAK_RE = re.compile(_BREAK)
 _LINE = re.compile(rf"({_HS}*)([{_CJK}]|[^\s{_CJK}]+)(?:[^{_LB}]*\S)?")
 _BLANK = re.compile(rf"{_BREAK}(?:{_HS}*{_BREAK})+")  # two line breaks with only spaces between
 _WEAK = re.compile(r"--?|[*+#]|\d{1,3}[.)]|\(\d{1,3}\)")  # a first word that may start a list item or wire paragraph
@@ -64,6 +63,8 @@ for _flag, _chars in (
     (_WEAK_FIRST, "-*+#(0123456789"),
 ):
     _CLASS[_codes(_chars)] |= _flag
+_IS_BREAK = np.zeros(0x10000, bool)
+_IS_BREAK[_codes(_LB)] = True
 _MIN_WIDTH = 25
 _NEAR = 20  # columns under the common width that a wrapped line's end falls within
 _VERSE = 0.7  # share of forced breaks ending in punctuation, or before a capital, that marks verse
@@ -169,6 +170,23 @@ def _wrap_width(text: str, samples: list[_Lines]) -> int | None:
     return width if forced >= 2 and forced >= 0.5 * run_on and not verse else None
 
 
+def _next_break(text: str, lo: int) -> int:
+    """Where the first line break at or after ``lo`` is, or -1: looked up in windows that double (a regular
+    expression would step through a line of 200 MB a character at a time)."""
+    size = 1 << 12
+    while lo < len(text):
+        hi = min(lo + size, len(text))
+        window = text[lo:hi]
+        units = np.frombuffer(window.encode("utf-16-le", "surrogatepass"), np.uint16)
+        if len(units) != len(window):  # astral characters: positions in code points
+            units = _codes(window)
+        found = np.flatnonzero(_IS_BREAK[np.minimum(units, 0xFFFF)])
+        if found.size:
+            return lo + int(found[0])
+        lo, size = hi, min(2 * size, 1 << 20)
+    return -1
+
+
 def _windows(text: str, start: int) -> tuple[list[_Lines], bool]:
     """Lines to test, and whether they are all the text's: all of a short text; else four windows of
     ``_WINDOW_LINES`` lines from its start and from a quarter, half and three quarters of the way."""
@@ -176,13 +194,15 @@ def _windows(text: str, start: int) -> tuple[list[_Lines], bool]:
     if size <= _SAMPLE_CHARS:
         return [_Lines(text, start, len(text))], True
     out = []
+    brk = -1
     for k in range(4):
         lo = start + k * size // 4
         if k:
-            brk = _BREAK_RE.search(text, lo)
-            if brk is None:
+            if brk < lo:  # else the break found for the window before is the first after lo too
+                brk = _next_break(text, lo)
+            if brk < 0:
                 break
-            lo = brk.end()
+            lo = brk + 1 + text.startswith("\r\n", brk)  # as _BREAK: CR LF is one break
         out.append(_Lines(text, lo, len(text), _WINDOW_LINES))
     return out, False
 
