@@ -2,7 +2,8 @@
 
 normalise → shingle → sign, then per article: its distinct shingle fingerprints, its
 MinHash signature, the hash of its normalised text, where it is cut short if it is an
-excerpt, and its paragraph spans. Nothing
+excerpt, its paragraph spans, and its tokens (hash and span of each word: phase 2 builds
+shingles from them without tokenising again). Nothing
 here depends on other batches, so batches run in any process in any order.
 """
 
@@ -10,9 +11,9 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from itertools import islice
+from itertools import chain, islice
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,7 +22,7 @@ import xxhash
 from . import escape
 from .excerpt import excerpt_cut
 from .featurestore import ShardData, bucket_bounds
-from .normalise import TokenCache, Tokens, bodies, tokenise
+from .normalise import TokenCache, Tokens, bodies, segments, tokenise
 from .shingle import Shingles, _kgram_hashes, shingle
 from .sign import EMPTY, densified, raw_bins, signatures
 
@@ -75,19 +76,7 @@ def postings(sh: Shingles) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 LONG_CHARS = 1 << 23  # an article longer than this is tokenised segment by segment (memory per segment)
 _SEGMENT_CHARS = 1 << 21
 LONG_THREADS = 2  # a long article's segments are worked on by this many threads (numpy releases the GIL)
-_WHITESPACE = re.compile(r"\s")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _segments(text: str, start: int = 0, size: int | None = None) -> Iterator[str]:
-    """``text`` from ``start`` in pieces of about ``size`` characters, cut at white space (no word is split)."""
-    size = size or _SEGMENT_CHARS
-    pos = start
-    while pos < len(text):
-        m = _WHITESPACE.search(text, min(pos + size, len(text)))
-        end = m.end() if m else len(text)
-        yield text[pos:end]
-        pos = end
 
 
 def _segment_bins(ext: np.ndarray, k: int, num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -125,7 +114,7 @@ def long_features(text: str, k: int, num_perm: int, seed: int, threads: int | No
             parts[-1] = _sorted_unique(np.concatenate([parts[-1], last]))
 
     with ThreadPoolExecutor(workers) as pool:
-        pieces = _segments(text, start)
+        pieces = segments(text, start, _SEGMENT_CHARS)
         tokenised: deque = deque(pool.submit(tokens_of, p) for p in islice(pieces, workers))
         binned: deque = deque()
         while tokenised:
@@ -191,10 +180,8 @@ def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threa
     para_counts = [len(a.paragraphs) for a in articles]
     para_offsets = np.zeros(n_docs + 1, dtype=np.int64)
     np.cumsum(para_counts, out=para_offsets[1:])
-    paragraphs = np.zeros((int(para_offsets[-1]), 2), dtype=np.int64)
-    for i, a in enumerate(articles):
-        if para_counts[i]:
-            paragraphs[para_offsets[i] : para_offsets[i + 1]] = np.asarray(a.paragraphs, dtype=np.int64).reshape(-1, 2)
+    spans = chain.from_iterable(chain.from_iterable(a.paragraphs for a in articles))  # one C-level pass
+    paragraphs = np.fromiter(spans, dtype=np.int64, count=2 * int(para_offsets[-1])).reshape(-1, 2)
     cuts = np.array(
         [excerpt_cut(t, paragraphs[para_offsets[i] : para_offsets[i + 1]]) for i, t in enumerate(texts)],
         dtype=np.int64,
@@ -225,4 +212,8 @@ def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threa
         posting_docs=fp_docs,
         bucket_bounds=bucket_bounds(fps),
         signatures=sig,
+        # Each article's tokens, for phase 2's passages and labels (none for a long one: tokenised again there).
+        token_offsets=tokens.offsets,
+        token_hashes=tokens.hashes,
+        token_spans=np.stack([tokens.starts, tokens.ends], axis=1).astype(np.uint32),
     )

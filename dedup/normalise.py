@@ -15,9 +15,10 @@ xxhash once, however often it occurs.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -408,6 +409,8 @@ def tokenise(
     is normalised and hashed once for the whole call, however many batches it is in
     (for every call given the same ``cache``).
     """
+    if any(len(t) > batch_chars for t in texts):
+        return _tokenise_pieces(texts, batch_chars, threads, cache)
     batches: list[Sequence[str]] = []
     lo, size = 0, 0
     for i, text in enumerate(texts):
@@ -433,6 +436,42 @@ def tokenise(
         ends=np.concatenate([p.ends for p in parts]),
         hashes=np.concatenate([p.hashes for p in parts]),
     )
+
+
+_WHITESPACE = re.compile(r"\s")
+
+
+def segments(text: str, start: int = 0, size: int = 1 << 21) -> Iterator[str]:
+    """``text`` from ``start`` in pieces of about ``size`` characters, each cut just after white space: no
+    token crosses a cut, so the pieces' tokens are the text's."""
+    pos = start
+    while pos < len(text):
+        m = _WHITESPACE.search(text, min(pos + size, len(text)))
+        end = m.end() if m else len(text)
+        yield text[pos:end]
+        pos = end
+
+
+def _tokenise_pieces(texts: Sequence[str], batch_chars: int, threads: int | None, cache: TokenCache | None) -> Tokens:
+    """``tokenise`` of texts some of which are longer than a batch: those are tokenised in ``segments`` (the
+    work buffers of one batch, not of the whole text) and their tokens put back together."""
+    pieces: list[str] = []
+    owner: list[int] = []
+    base: list[int] = []
+    for i, text in enumerate(texts):
+        at = 0
+        for piece in segments(text, 0, batch_chars // 2) if len(text) > batch_chars else (text,):
+            pieces.append(piece)
+            owner.append(i)
+            base.append(at)
+            at += len(piece)
+    part = tokenise(pieces, batch_chars, threads, cache)
+    n_piece = np.diff(part.offsets)
+    shift = np.repeat(np.asarray(base, dtype=np.int64), n_piece)
+    counts = np.bincount(np.asarray(owner, dtype=np.int64), weights=n_piece, minlength=len(texts)).astype(np.int64)
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return Tokens(offsets=offsets, starts=part.starts + shift, ends=part.ends + shift, hashes=part.hashes)
 
 
 def _default_threads() -> int:

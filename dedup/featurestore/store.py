@@ -19,6 +19,12 @@ Layout (``FORMAT_VERSION`` 1), a directory::
         filter.npy           uint8, merged index shards only: a Bloom filter of the fingerprints (``bloom``);
                              computed when absent
         signatures.npy       uint32 (n, num_perm): MinHash signature of each article
+        token_offsets.npy    int64 (n + 1), optional: article i's word tokens are rows token_offsets[i]:[i+1]
+        token_hashes.npy     uint64 (t,), optional: each token's hash (``normalise.tokenise``), in text order
+        token_spans.npy      uint32 (t, 2), optional: each token's start and end (code points) in its text;
+                             phase 2 builds shingles from these instead of tokenising the text again. An
+                             article with text but no tokens here (one over ``features.LONG_CHARS``, or
+                             a shard without these files: written before them, or merged) is tokenised
 
 Arrays are ``.npy`` files opened memory-mapped and without pickle; tables are Parquet through polars.
 A store is read as untrusted input (someone else may have written it): ``Shard`` checks a shard's names,
@@ -83,6 +89,9 @@ class ShardData:
     posting_docs: np.ndarray
     bucket_bounds: np.ndarray  # int64 (257,): postings of bucket b (top 8 bits) are rows bounds[b]:bounds[b+1]
     signatures: np.ndarray
+    token_offsets: np.ndarray | None = None  # int64 (n + 1); None: no token files
+    token_hashes: np.ndarray | None = None  # uint64 (t,)
+    token_spans: np.ndarray | None = None  # uint32 (t, 2)
 
 
 def bucket_bounds(postings: np.ndarray) -> np.ndarray:
@@ -140,6 +149,10 @@ def stage_shard(root: Path, name: str, data: ShardData) -> Path:
             "bucket_bounds": data.bucket_bounds,
             "signatures": data.signatures,
         }
+        if data.token_offsets is not None:
+            arrays.update(
+                token_offsets=data.token_offsets, token_hashes=data.token_hashes, token_spans=data.token_spans
+            )
         for key, arr in arrays.items():
             np.save(tmp / f"{key}.npy", np.ascontiguousarray(arr), allow_pickle=False)
     except BaseException:
@@ -286,6 +299,23 @@ class Shard:
         except validate.Invalid as e:
             raise self._error(str(e)) from None
         return spans
+
+    def tokens(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Article ``i``'s stored word tokens: (hashes, starts, ends), spans checked to lie in its text; None
+        when the shard keeps none for it (no token files, or none stored for this article)."""
+        if "token_offsets" not in self.check()._arrays:
+            return None
+        off = self._arrays["token_offsets"]
+        lo, hi = int(off[i]), int(off[i + 1])
+        if lo == hi:
+            return None
+        hashes = self.rows("token_hashes", lo, hi)
+        spans = self.rows("token_spans", lo, hi).astype(np.int64)
+        try:
+            validate.check_spans(spans, int(self._chars[i]), i, "tokens")
+        except validate.Invalid as e:
+            raise self._error(str(e)) from None
+        return hashes, spans[:, 0], spans[:, 1]
 
     def check_docs(self, docs: np.ndarray, what: str = "postings") -> np.ndarray:
         """Articles read from ``posting_docs`` (or a manifest), checked to be rows of this shard."""
@@ -449,6 +479,11 @@ class FeatureStore:
     def paragraphs(self, i: int) -> np.ndarray:
         shard, row = self.locate(i)
         return shard.paragraphs(row)
+
+    def tokens(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Article ``i``'s stored tokens (hashes, starts, ends), or None (see ``Shard.tokens``)."""
+        shard, row = self.locate(i)
+        return shard.tokens(row)
 
     def row(self, key: str, i: int) -> np.ndarray:
         """Row ``i`` of a per-article array (``signatures``)."""
