@@ -411,6 +411,10 @@ def tokenise(
     """
     if any(len(t) > batch_chars for t in texts):
         return _tokenise_pieces(texts, batch_chars, threads, cache)
+    return _batched(texts, batch_chars, threads, cache)
+
+
+def _batched(texts: Sequence[str], batch_chars: int, threads: int | None, cache: TokenCache | None) -> Tokens:
     batches: list[Sequence[str]] = []
     lo, size = 0, 0
     for i, text in enumerate(texts):
@@ -465,7 +469,7 @@ def _tokenise_pieces(texts: Sequence[str], batch_chars: int, threads: int | None
             owner.append(i)
             base.append(at)
             at += len(piece)
-    part = tokenise(pieces, batch_chars, threads, cache)
+    part = _batched(pieces, batch_chars, threads, cache)
     n_piece = np.diff(part.offsets)
     shift = np.repeat(np.asarray(base, dtype=np.int64), n_piece)
     counts = np.bincount(np.asarray(owner, dtype=np.int64), weights=n_piece, minlength=len(texts)).astype(np.int64)
