@@ -27,7 +27,7 @@ from .align import align_pair, template_like
 from .cluster import Clusters, cluster
 from .evidence import Lists, pair_evidence
 from .features import fingerprints
-from .label import boiler_spans, label_document, shared_spans
+from .label import boiler_rows, label_batch, shared_spans
 from .normalise import Tokens, bodies, tokenise
 from .options import LabelParams, ScanOptions
 from .read import Corpus
@@ -40,7 +40,8 @@ Progress = Callable[[str, int, int | None], None]
 
 class Articles(Protocol):
     """Where phase 2 reads an article's text and paragraph spans (a feature store, or a query's articles).
-    One may also have ``tokens(i)``: the article's stored tokens (hashes, starts, ends) or None (``Loaded``)."""
+    One may also have ``tokens(docs)``: those articles' stored tokens, (hashes, starts, ends) or None each
+    (``Loaded``)."""
 
     def text(self, i: int) -> str: ...
 
@@ -90,7 +91,7 @@ class Loaded:
     ) -> None:
         self.pos = {d: r for r, d in enumerate(docs)}
         stored = getattr(articles, "tokens", None)
-        found = [stored(d) if stored is not None else None for d in docs]
+        found = stored(list(docs)) if stored is not None else [None] * len(docs)
         read = [articles.text(d) for d in docs] if texts else None
         again = [r for r, f in enumerate(found) if f is None]
         if again:
@@ -172,9 +173,9 @@ class Subset:
     def paragraphs(self, i: int) -> np.ndarray:
         return self._articles.paragraphs(int(self._docs[i]))
 
-    def tokens(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    def tokens(self, docs: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
         stored = getattr(self._articles, "tokens", None)
-        return stored(int(self._docs[i])) if stored is not None else None
+        return stored(self._docs[np.asarray(docs, dtype=np.int64)].tolist()) if stored else [None] * len(docs)
 
 
 @dataclass
@@ -417,22 +418,42 @@ def _label(
 
 
 def _label_batch(c: _LabelContext, chunk: np.ndarray) -> list[tuple[int, np.ndarray]]:
-    """Paragraph labels of the articles in ``chunk`` (re-read only those holding boilerplate)."""
-    holders = c.boiler.holders
-    need = [d for d in chunk.tolist() if holders[d]]
-    empty, no_shared = np.zeros((0, 2), dtype=np.int64), np.zeros((0, 3), dtype=np.int64)
+    """Paragraph labels of the articles in ``chunk``, all at once (``label_batch``); only those holding
+    boilerplate have their stored tokens read, and no text is read."""
+    docs = chunk.tolist()
+    row = {d: j for j, d in enumerate(docs)}
+    need = [d for d in docs if c.boiler.holders[d]]
+    boiler = np.zeros((0, 3), dtype=np.int64)
     if need:
         loaded = Loaded(c.articles, c.table, need, c.k, threads=1, texts=False)
         sh = loaded.shingles
-        flags = np.isin(fingerprints(sh.hashes) >> np.uint64(c.boiler.bits), c.boiler.fingerprints)
-    out = []
-    for d in chunk.tolist():
-        spans = boiler_spans(loaded.tokens, sh, loaded.pos[d], flags) if holders[d] else empty
-        paras = np.asarray(c.articles.paragraphs(d), dtype=np.int64).reshape(-1, 2)
-        chars = int(c.table.chars[d])
-        shared = c.shared.get(d, no_shared)
-        out.append((d, label_document(chars, paras, c.role[d] == "copy", spans, shared, c.params)))
-    return out
+        flags = _sorted_isin(fingerprints(sh.hashes) >> np.uint64(c.boiler.bits), c.boiler.fingerprints)
+        boiler = boiler_rows(loaded.tokens, sh, flags)
+        boiler[:, 0] = np.asarray([row[d] for d in need], dtype=np.int64)[boiler[:, 0]]
+    paras = [np.asarray(c.articles.paragraphs(d), dtype=np.int64).reshape(-1, 2) for d in docs]
+    offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in paras], out=offsets[1:])
+    shared = [
+        np.hstack([np.full((len(s), 1), row[d], dtype=np.int64), s]) for d in docs if len(s := c.shared.get(d, ()))
+    ]
+    codes = label_batch(
+        c.table.chars[chunk].astype(np.int64),
+        offsets,
+        np.concatenate(paras) if paras else np.zeros((0, 2), dtype=np.int64),
+        np.array([c.role[d] == "copy" for d in docs], dtype=bool),
+        boiler,
+        np.concatenate(shared) if shared else np.zeros((0, 4), dtype=np.int64),
+        c.params,
+    )
+    return [(d, codes[offsets[j] : offsets[j + 1]]) for j, d in enumerate(docs)]
+
+
+def _sorted_isin(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """``np.isin`` against a sorted array, by binary search (``isin`` sorts both sides each call)."""
+    if not len(sorted_set):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[at] == values
 
 
 def _doc_batches(docs: np.ndarray, chars: np.ndarray, budget_docs: int, budget_chars: int) -> Iterator[np.ndarray]:

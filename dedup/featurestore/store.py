@@ -123,12 +123,14 @@ def encode_texts(texts: Sequence[str]) -> tuple[bytes, np.ndarray]:
 
 
 def write_texts(path: Path, texts: Sequence[str]) -> np.ndarray:
-    """Write the texts as ``encode_texts`` joins them, one at a time (a huge text is encoded once, never
-    joined into a second copy); returns the byte offsets."""
+    """Write the texts as ``encode_texts`` joins them, one at a time (a huge text is never held twice);
+    returns the byte offsets."""
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    piece = 1 << 22  # a long text is encoded a piece at a time (exact: each code point is encoded alone)
     with open(path, "wb") as f:
         for i, t in enumerate(texts):
-            offsets[i + 1] = offsets[i] + f.write(t.encode("utf-8", "surrogatepass"))
+            size = sum(f.write(t[j : j + piece].encode("utf-8", "surrogatepass")) for j in range(0, len(t), piece))
+            offsets[i + 1] = offsets[i] + size
     return offsets
 
 
@@ -300,22 +302,32 @@ class Shard:
             raise self._error(str(e)) from None
         return spans
 
-    def tokens(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """Article ``i``'s stored word tokens: (hashes, starts, ends), spans checked to lie in its text; None
-        when the shard keeps none for it (no token files, or none stored for this article)."""
-        if "token_offsets" not in self.check()._arrays:
-            return None
-        off = self._arrays["token_offsets"]
-        lo, hi = int(off[i]), int(off[i + 1])
-        if lo == hi:
-            return None
-        hashes = self.rows("token_hashes", lo, hi)
-        spans = self.rows("token_spans", lo, hi).astype(np.int64)
-        try:
-            validate.check_spans(spans, int(self._chars[i]), i, "tokens")
-        except validate.Invalid as e:
-            raise self._error(str(e)) from None
-        return hashes, spans[:, 0], spans[:, 1]
+    def tokens(self, rows: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+        """The stored word tokens of articles ``rows`` (sorted, as a batch takes them): (hashes, starts,
+        ends) each, spans checked to lie in their texts; None for an article the shard keeps none for (no
+        token files, or none stored for it). Read in one stretch when the rows are close together."""
+        if "token_offsets" not in self.check()._arrays or not len(rows):
+            return [None] * len(rows)
+        rows = np.asarray(rows, dtype=np.int64)
+        off = np.asarray(self._arrays["token_offsets"][int(rows.min()) : int(rows.max()) + 2])
+        lo, hi = off[rows - rows.min()], off[rows - rows.min() + 1]
+        if int(off[-1] - off[0]) <= 2 * int((hi - lo).sum()) + (1 << 16):
+            stretches = [(int(rows.min()), int(rows.max()) + 1)]
+        else:
+            stretches = [(int(r), int(r) + 1) for r in rows.tolist()]
+        out: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None] = {}
+        for r0, r1 in stretches:
+            a, b = int(off[r0 - rows.min()]), int(off[r1 - rows.min()])
+            hashes, spans = self.rows("token_hashes", a, b), self.rows("token_spans", a, b).astype(np.int64)
+            counts = np.diff(off[r0 - rows.min() : r1 - rows.min() + 1])
+            limit = np.repeat(self._chars[r0:r1], counts)
+            if len(spans) and bool(((spans[:, 1] > limit) | (spans[:, 0] > spans[:, 1])).any()):
+                bad = r0 + int(np.searchsorted(np.cumsum(counts), np.argmax(spans[:, 1] > limit) + 1))
+                raise self._error(f"tokens of article {bad} lie outside its text")
+            for r in range(r0, r1):
+                x, y = int(off[r - rows.min()]) - a, int(off[r + 1 - rows.min()]) - a
+                out[r] = (hashes[x:y], spans[x:y, 0], spans[x:y, 1]) if y > x else None
+        return [out[r] for r in rows.tolist()]
 
     def check_docs(self, docs: np.ndarray, what: str = "postings") -> np.ndarray:
         """Articles read from ``posting_docs`` (or a manifest), checked to be rows of this shard."""
@@ -480,10 +492,19 @@ class FeatureStore:
         shard, row = self.locate(i)
         return shard.paragraphs(row)
 
-    def tokens(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """Article ``i``'s stored tokens (hashes, starts, ends), or None (see ``Shard.tokens``)."""
-        shard, row = self.locate(i)
-        return shard.tokens(row)
+    def tokens(self, docs: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+        """Stored tokens of articles ``docs`` (hashes, starts, ends), or None each (see ``Shard.tokens``)."""
+        docs = np.asarray(docs, dtype=np.int64)
+        if len(docs) and (int(docs.min()) < 0 or int(docs.max()) >= len(self)):
+            raise IndexError(int(docs.max()))
+        where = np.searchsorted(self.bases, docs, side="right") - 1
+        out: list = [None] * len(docs)
+        for k in np.unique(where).tolist():
+            at = np.flatnonzero(where == k)
+            found = self.shard(self.shard_names[k]).tokens((docs[at] - self.bases[k]).tolist())
+            for j, f in zip(at.tolist(), found):
+                out[j] = f
+        return out
 
     def row(self, key: str, i: int) -> np.ndarray:
         """Row ``i`` of a per-article array (``signatures``)."""

@@ -99,12 +99,12 @@ def test_a_file_of_many_paragraphs_scans_the_same_in_segments_and_from_stored_to
     assert _comparable(scan(huge_folder, options, store=tmp_path / "segments")) == whole
     monkeypatch.undo()
     fs = FeatureStore(tmp_path / "whole")
-    assert fs.tokens(0) is not None
+    assert fs.tokens([0])[0] is not None
     for shard in (tmp_path / "whole" / "shards").iterdir():
         for name in ("token_offsets", "token_hashes", "token_spans"):
             (shard / f"{name}.npy").unlink()
     old = FeatureStore(tmp_path / "whole")
-    assert old.tokens(0) is None
+    assert old.tokens([0]) == [None]
     again = analyse(old, options).to_dict()
     del again["meta"]["timings"]
     assert again == whole
@@ -114,9 +114,10 @@ def test_stored_tokens_are_the_tokens_of_the_text(seeds, tmp_path):
     scan(seeds.dir, store=tmp_path / "s")
     fs = FeatureStore(tmp_path / "s")
     frame = fs.docs()
+    stored = fs.tokens(list(range(len(fs))))
     for i in range(len(fs)):
         want = tokenise(bodies([fs.text(i)], [int(frame["body_start"][i])]))
-        hashes, starts, ends = fs.tokens(i)
+        hashes, starts, ends = stored[i]
         assert np.array_equal(hashes, want.hashes) and np.array_equal(starts, want.starts)
         assert np.array_equal(ends, want.ends)
 
@@ -128,7 +129,86 @@ def test_bad_token_files_are_a_clear_error(seeds, tmp_path):
     spans[0] = (5, 1 << 30)
     np.save(shard / "token_spans.npy", spans)
     with pytest.raises(StoreError, match="tokens of article 0 lie outside its text"):
-        FeatureStore(tmp_path / "s").tokens(0)
+        FeatureStore(tmp_path / "s").tokens([0])
     (shard / "token_hashes.npy").unlink()
     with pytest.raises(StoreError, match="without the other token files"):
-        FeatureStore(tmp_path / "s").tokens(0)
+        FeatureStore(tmp_path / "s").tokens([0])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["ab", " ", "  ", "\t", "\n", "\r\n", "\r", "\u2028", "東京", "x東", "😀", "- 1.", "\x0b"]),
+        max_size=80,
+    ),
+    st.integers(1, 12),
+)
+def test_lines_in_numpy_are_the_regular_expressions_lines(parts, chunk):
+    text = "".join(parts)
+    old = wrap._CHUNK
+    wrap._CHUNK = chunk  # blocks of a few characters: lines cross them, some are longer than two
+    try:
+        got = wrap._line_arrays(text, 0, len(text))
+    finally:
+        wrap._CHUNK = old
+    assert np.array_equal(got, wrap._line_matches(text, 0, len(text)).reshape(4, -1))
+
+
+def _mask_labels(length, paras, is_copy, boiler, shared, params):
+    """The labels as a character mask gives them (the rule ``label_batch`` computes on intervals)."""
+    from dedup.label import BOILERPLATE, ORIGINAL, SYNDICATED, WRAPPER
+
+    def mask(spans):
+        m = np.zeros(length, dtype=bool)
+        for s, e in spans:
+            m[s:e] = True
+        return m
+
+    def share(m):
+        prefix = np.concatenate(([0], np.cumsum(m)))
+        return (prefix[paras[:, 1]] - prefix[paras[:, 0]]) / np.maximum(paras[:, 1] - paras[:, 0], 1)
+
+    out = np.full(len(paras), WRAPPER if is_copy else ORIGINAL, dtype=np.int8)
+    b = mask(boiler)
+    out[share(b) >= params.near_identical] = BOILERPLATE
+    if len(shared):
+        m = mask([(s, e) for s, e, f in shared if not f]) & ~b | mask([(s, e) for s, e, f in shared if f])
+        out[share(m) > params.majority] = SYNDICATED
+    return out
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_labels_on_intervals_are_the_character_masks_labels(data):
+    from dedup.label import label_batch
+    from dedup.options import LabelParams
+
+    params = LabelParams()
+    n = data.draw(st.integers(1, 4))
+    lengths = [data.draw(st.integers(0, 60)) for _ in range(n)]
+
+    def spans(length, k, extra=()):
+        rows = []
+        for _ in range(k):
+            s = data.draw(st.integers(0, length))
+            rows.append((s, data.draw(st.integers(s, length)), *(data.draw(x) for x in extra)))
+        return rows
+
+    paras = [sorted(spans(length, data.draw(st.integers(0, 5)))) for length in lengths]
+    boiler = [spans(length, data.draw(st.integers(0, 6))) for length in lengths]
+    shared = [spans(length, data.draw(st.integers(0, 6)), (st.integers(0, 1),)) for length in lengths]
+    copy = [data.draw(st.booleans()) for _ in range(n)]
+    offsets = np.cumsum([0] + [len(p) for p in paras])
+    got = label_batch(
+        np.array(lengths),
+        offsets,
+        np.array([r for p in paras for r in p], dtype=np.int64).reshape(-1, 2),
+        np.array(copy),
+        np.array([(d, *r) for d in range(n) for r in boiler[d]], dtype=np.int64).reshape(-1, 3),
+        np.array([(d, *r) for d in range(n) for r in shared[d]], dtype=np.int64).reshape(-1, 4),
+        params,
+    )
+    for d in range(n):
+        p = np.array(paras[d], dtype=np.int64).reshape(-1, 2)
+        want = _mask_labels(lengths[d], p, copy[d], boiler[d], shared[d], params)
+        assert np.array_equal(got[offsets[d] : offsets[d + 1]], want)
