@@ -35,26 +35,46 @@ def test_a_text_longer_than_a_batch_tokenises_as_in_one_piece(parts, batch_chars
         assert np.array_equal(getattr(whole, key), getattr(pieces, key)), key
 
 
-@settings(max_examples=80, deadline=None)
-@given(
-    st.lists(
-        st.sampled_from(["A sentence.", "cut mid…", "cut [...]", "Read more", "Continue reading …", "x"]),
-        min_size=17,
-        max_size=40,
-    )
-)
-def test_excerpt_cut_looks_only_where_a_cut_can_be(lines):
-    import dedup.excerpt as excerpt
+def _old_excerpt_cut(text, paragraphs):
+    """``excerpt_cut`` as it was: every paragraph sliced out and looked at (the oracle)."""
+    from dedup.excerpt import _ELLIPSES, _MORE, _STRONG, _maybe_cut
 
+    def cut(p):
+        for mark in _ELLIPSES:
+            if p.endswith(mark):
+                before = p[: -len(mark)].rstrip()
+                return bool(before) and before[-1].isalnum()
+        return False
+
+    def link(p):
+        return len(p.split()) <= 12 and not p.rstrip("\"'”’)").endswith((".", "!", "?"))
+
+    if not _maybe_cut(text):
+        return -1
+    spans = paragraphs.tolist()
+    for k, (s, e) in enumerate(spans):
+        line = text[s:e]
+        if k + 1 < len(spans) and cut(line) and not link(line) and link(text[spans[k + 1][0] : spans[k + 1][1]]):
+            return e
+        head = line[:40].lstrip(" \t\"'“‘([-—–→»>*#").lower()
+        if not head.startswith(_MORE) or k == 0:
+            continue
+        after = cut(text[spans[k - 1][0] : spans[k - 1][1]])
+        if after or "…" in line or "..." in line or (head.startswith(_STRONG) and k >= len(spans) - 8):
+            return spans[k - 1][1]
+    return -1
+
+
+_LINES = ["A sentence.", "cut mid…", "cut  [...]", "Read more", "Continue reading …", "x", "a b c d e f g h i j k l m"]
+_LINES += ["word  …", "“Full story”)", "keep reading...", 'ends.")', "…", "  ...", "w…"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(_LINES), min_size=1, max_size=40))
+def test_excerpt_cut_looks_only_where_a_cut_can_be(lines):
     text = "\n".join(lines)
-    spans = np.array([m.span() for m in re.finditer(r"[^\n]+", text)], dtype=np.int64)
-    every = excerpt._candidates
-    try:
-        excerpt._candidates = lambda text, paragraphs: np.arange(len(paragraphs))  # every paragraph, as before
-        want = excerpt_cut(text, spans)
-    finally:
-        excerpt._candidates = every
-    assert excerpt_cut(text, spans) == want
+    spans = np.array([m.span() for m in re.finditer(r"\S(?:[^\n]*\S)?", text)], dtype=np.int64).reshape(-1, 2)
+    assert excerpt_cut(text, spans) == _old_excerpt_cut(text, spans)
 
 
 @settings(max_examples=60, deadline=None)
