@@ -2,6 +2,7 @@
 
     python -m benchmarks.adversarial mix DIR --docs 1500      # N articles, each 30 of the same 60 paragraphs
     python -m benchmarks.adversarial bigfile DIR --mb 200     # one 200 MB article
+    python -m benchmarks.adversarial bigfile DIR --mb 200 --shape wrapped --beside 6
 
 * ``mix``: ``docs`` articles, each carrying ``per_doc`` (30) of the same ``shared``
   (60) real paragraphs in its own order, under a headline of its own. Every pair of
@@ -86,14 +87,27 @@ def mix(
     }
 
 
-def bigfile(out_dir: str | Path, mb: float = BIG_MB, seed: int = 0) -> dict:
-    """Write one article of ``mb`` megabytes (10^6 bytes): all real paragraphs, reshuffled on every pass."""
+SHAPES = ("paragraphs", "wrapped", "line")
+_WRAP = re.compile(r"(\S.{0,70}\S)(?: +|$)|(\S+)")  # greedy wrap at 72 columns (a longer word alone on its line)
+
+
+def bigfile(out_dir: str | Path, mb: float = BIG_MB, seed: int = 0, shape: str = "paragraphs", beside: int = 0) -> dict:
+    """Write one article of ``mb`` megabytes (10^6 bytes): all real paragraphs, reshuffled on every pass.
+
+    ``shape``: ``paragraphs``, each paragraph followed by a blank line (about a million short paragraphs in
+    200 MB); ``wrapped``, all of it one paragraph hard-wrapped at 72 columns (millions of lines joined into
+    one); ``line``, one line without any break. ``beside``: also write this many ordinary articles (real
+    bodies) next to it.
+    """
     if mb <= 0:
         raise ValueError(f"mb must be positive, got {mb}")
+    if shape not in SHAPES:
+        raise ValueError(f"shape must be one of {', '.join(SHAPES)}, got {shape!r}")
     out = _empty_dir(out_dir)
     t0 = time.perf_counter()
     target = int(mb * 1e6)
-    paras = [p.encode() + b"\n\n" for p in _paragraphs()]
+    sep = {"paragraphs": "\n\n", "wrapped": " ", "line": " "}[shape]
+    paras = [p + sep for p in _paragraphs()]
     rng = np.random.default_rng([seed, 200])
     n_bytes = 0
     path = out / "big.txt"
@@ -102,16 +116,28 @@ def bigfile(out_dir: str | Path, mb: float = BIG_MB, seed: int = 0) -> dict:
         f.write(head)
         n_bytes += len(head)
         while n_bytes < target:
-            for i in rng.permutation(len(paras)).tolist():
-                chunk = paras[i]
-                if n_bytes + len(chunk) >= target:  # the last paragraph, cut at a whole character
-                    chunk = chunk[: target - n_bytes].decode("utf-8", "ignore").encode() + b"\n"
-                    f.write(chunk)
-                    n_bytes += len(chunk)
-                    break
-                f.write(chunk)
-                n_bytes += len(chunk)
-    return {"kind": "bigfile", "docs": 1, "bytes": n_bytes, "seed": seed, "seconds": time.perf_counter() - t0}
+            text = "".join(paras[i] for i in rng.permutation(len(paras)).tolist())
+            if shape == "wrapped":
+                text = "\n".join(a or b for a, b in _WRAP.findall(text)) + "\n"
+            data = text.encode()
+            if n_bytes + len(data) >= target:  # the last pass, cut at a whole character
+                data = data[: target - n_bytes - 1].decode("utf-8", "ignore").encode() + b"\n"
+            f.write(data)
+            n_bytes += len(data)
+    bodies = [b for b in _bodies() if b.strip()][:beside]
+    for i, body in enumerate(bodies):
+        data = body.encode()
+        (out / f"article-{i}.txt").write_bytes(data)
+        n_bytes += len(data)
+    return {
+        "kind": "bigfile",
+        "shape": shape,
+        "docs": 1 + len(bodies),
+        "big_bytes": path.stat().st_size,
+        "bytes": n_bytes,
+        "seed": seed,
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -127,12 +153,14 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("out_dir")
     b.add_argument("--mb", type=float, default=BIG_MB)
     b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--shape", choices=SHAPES, default="paragraphs", help="paragraphs, one wrapped paragraph, one line")
+    b.add_argument("--beside", type=int, default=0, help="ordinary articles written next to it")
     args = ap.parse_args(argv)
     try:
         if args.cmd == "mix":
             summary = mix(args.out_dir, args.docs, args.shared, args.per_doc, args.seed)
         else:
-            summary = bigfile(args.out_dir, args.mb, args.seed)
+            summary = bigfile(args.out_dir, args.mb, args.seed, args.shape, args.beside)
     except (FileExistsError, ValueError) as e:
         sys.exit(f"adversarial: {e}")
     print(json.dumps(summary))

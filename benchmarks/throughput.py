@@ -135,6 +135,7 @@ def measure_scan(corpus: Path, progress_file: Path | None = None, full_output_ma
         "candidates": int(result.candidates),
         "candidates_per_doc": int(result.candidates) / max(n, 1),
         "pairs": int(result.pairs_frame.height),
+        "code": str(Path(dedup.__file__).parent.parent),  # which checkout ran (``--reference``)
     }
     try:
         out["clusters"] = int(result.clusters_frame.height)
@@ -469,6 +470,10 @@ def run_corpus(kind: str, n_docs: int, args: argparse.Namespace, work: Path) -> 
     scan_args = ["--inner", "scan", str(corpus), "--progress", str(progress)]
     scan, info = _run_child([*scan_args, "--full-output-max", str(args.full_output_max)], args.rss_limit, progress)
     run["scan"] = {**scan, **info}
+    if args.reference:  # the same scan with the reference code, in this run (ratios under the same load)
+        scan_args += ["--full-output-max", str(args.full_output_max), "--inner-code", args.reference]
+        scan, info = _run_child(scan_args, args.rss_limit, progress)
+        run["reference_scan"] = {**scan, **info}
     if not args.scan_only and not args.no_peer:
         peer, info = _run_child(["--inner", "peer", str(corpus)], args.rss_limit)
         run["peer"] = {**peer, **info}
@@ -489,21 +494,22 @@ def run_adversarial(args: argparse.Namespace, work: Path) -> dict:
     from . import adversarial
 
     out: dict = {}
-    cases = [
-        ("mix", lambda d: adversarial.mix(d, args.mix_docs, seed=args.seed), True),
-        ("bigfile", lambda d: adversarial.bigfile(d, args.big_mb, seed=args.seed), False),
-    ]
+    cases = [] if args.no_mix else [("mix", lambda d: adversarial.mix(d, args.mix_docs, seed=args.seed), True)]
+    for shape in args.big_shapes:
+        name = "bigfile" if shape == "paragraphs" else f"bigfile-{shape}"
+        make = lambda d, shape=shape: adversarial.bigfile(d, args.big_mb, args.seed, shape, args.beside)  # noqa: E731
+        cases.append((name, make, False))
     for name, make, with_peer in cases:
         folder = work / f"adversarial-{name}"
         shutil.rmtree(folder, ignore_errors=True)
         case: dict = {"corpus": make(folder)}
         progress = work / f"progress-{name}"
-        scan, info = _run_child(
-            ["--inner", "scan", str(folder), "--progress", str(progress), "--full-output-max", "0"],
-            args.rss_limit,
-            progress,
-        )
+        scan_args = ["--inner", "scan", str(folder), "--progress", str(progress), "--full-output-max", "0"]
+        scan, info = _run_child(scan_args, args.rss_limit, progress)
         case["scan"] = {**scan, **info}
+        if args.reference:
+            scan, info = _run_child([*scan_args, "--inner-code", args.reference], args.rss_limit, progress)
+            case["reference_scan"] = {**scan, **info}
         if with_peer and not args.no_peer:
             peer, info = _run_child(["--inner", "peer", str(folder)], args.rss_limit)
             case["peer"] = {**peer, **info}
@@ -725,6 +731,9 @@ def render_markdown(results: dict) -> str:
         for name, case in adv.items():
             c = case["corpus"]
             what = f"{c['docs']:,} docs, {c['per_doc']} of {c['shared']} paragraphs" if name == "mix" else "1 file"
+            if name != "mix":
+                beside = f", {c['docs'] - 1} beside" if c["docs"] > 1 else ""
+                what = f"1 file, {c.get('shape', 'paragraphs')}{beside}"
             for tool in ("scan", "peer"):
                 part = case.get(tool)
                 if not part:
@@ -741,8 +750,42 @@ def render_markdown(results: dict) -> str:
                 )
         out.append("\n**Adversarial cases**\n")
         out.append(_md(["case", "tool", "time", "peak RSS", "pairs", "candidates/article"], rows))
+    out.extend(_render_reference(results))
     out.extend(_render_paths(results))
     return "\n".join(out) + "\n"
+
+
+def _render_reference(results: dict) -> list[str]:
+    """Each scan against the same scan with the ``--reference`` code, run after it: seconds per phase, peak
+    RSS, and this code's figure as a ratio of the reference's (under 1: faster or smaller)."""
+    cases = [(_label(r), r) for r in results.get("runs", [])]
+    cases += [(name, case) for name, case in (results.get("adversarial") or {}).items()]
+    rows = []
+    for label, case in cases:
+        now, ref = case.get("scan") or {}, case.get("reference_scan")
+        if not ref or _failed(now) or _failed(ref):
+            continue
+        phases = [k for k in ("read", "match", "align", "label") if k in now.get("stages", {})]
+        items = [(k, now["stages"][k], ref.get("stages", {}).get(k)) for k in phases]
+        items += [("whole", now["seconds"], ref.get("seconds")), ("peak RSS GB", 0, 0)]
+        for k, a, b in items:
+            if k == "peak RSS GB":
+                a, b = now["peak_rss_mb"] / 1024, ref["peak_rss_mb"] / 1024
+            ratio = f"{a / b:.2f}" if b else "-"
+            rows.append([label, k, f"{b:.2f}" if b is not None else "-", f"{a:.2f}", ratio])
+        c = case.get("corpus", {})
+        if "big_bytes" in c and "read" in now.get("stages", {}):
+            mb = c["big_bytes"] / 1e6
+            rate = f"{mb / now['stages']['read']:.1f}"
+            rows.append([label, "read MB/s (huge file)", f"{mb / ref['stages']['read']:.1f}", rate, "-"])
+        load, ref_load = ("–".join(f"{x:.1f}" for x in part.get("load_1min", [])) for part in (now, ref))
+        rows.append([label, "load (1 min) before–after", ref_load, load, ""])
+    if not rows:
+        return []
+    return [
+        "\n**Against the reference code** (`--reference`), the same scan run right after, under the same load\n",
+        _md(["case", "phase", "reference", "this code", "ratio"], rows),
+    ]
 
 
 def _render_paths(results: dict) -> list[str]:
@@ -841,10 +884,23 @@ def main(argv: list[str] | None = None) -> dict | None:
     ap.add_argument("--adversarial-only", action="store_true", help="only the adversarial cases, no corpora")
     ap.add_argument("--mix-docs", type=int, default=None, help="articles in the adversarial mix (default 1,500)")
     ap.add_argument("--big-mb", type=float, default=None, help="size of the huge file in MB (default 200)")
+    ap.add_argument(
+        "--big-shapes",
+        default="paragraphs",
+        help="shapes of the huge file, comma-separated: paragraphs, wrapped, line (benchmarks.adversarial)",
+    )
+    ap.add_argument("--beside", type=int, default=0, help="ordinary articles beside the huge file")
+    ap.add_argument("--no-mix", action="store_true", help="no adversarial mix (only the huge files)")
+    ap.add_argument(
+        "--reference",
+        help="a checkout of older code (its folder holding dedup/): every scan is run again with it, and the "
+        "tables give each phase's time and the peak RSS as ratios to it, measured in the same run",
+    )
     ap.add_argument("--render", help="print the tables of an earlier --json file and exit")
     ap.add_argument("--inner", nargs=2, metavar=("MODE", "CORPUS"), help=argparse.SUPPRESS)
     ap.add_argument("--inner-out", help=argparse.SUPPRESS)
     ap.add_argument("--progress", help=argparse.SUPPRESS)
+    ap.add_argument("--inner-code", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     if args.render:
@@ -856,6 +912,8 @@ def main(argv: list[str] | None = None) -> dict | None:
         return None
     if args.inner:
         mode, corpus = args.inner
+        if args.inner_code:  # the reference code's dedup, imported in place of this one
+            sys.path.insert(0, str(Path(args.inner_code).resolve()))
         if mode == "scan":
             data = measure_scan(Path(corpus), Path(args.progress) if args.progress else None, args.full_output_max)
         elif mode == "peer":
@@ -872,6 +930,11 @@ def main(argv: list[str] | None = None) -> dict | None:
     args.recurrence = synth.DEFAULT_RECURRENCE if args.recurrence is None else args.recurrence
     args.mix_docs = adversarial.MIX_DOCS if args.mix_docs is None else args.mix_docs
     args.big_mb = adversarial.BIG_MB if args.big_mb is None else args.big_mb
+    args.big_shapes = [x.strip() for x in args.big_shapes.split(",") if x.strip()]
+    if any(x not in adversarial.SHAPES for x in args.big_shapes):
+        sys.exit(f"throughput: --big-shapes takes {', '.join(adversarial.SHAPES)}, got {args.big_shapes!r}")
+    if args.reference and not (Path(args.reference) / "dedup" / "__init__.py").is_file():
+        sys.exit(f"throughput: --reference {args.reference!r} holds no dedup/ package")
     kinds = [k.strip() for k in args.corpora.split(",") if k.strip()]
     if not kinds or any(k not in ("clean", "recurring") for k in kinds):
         sys.exit(f"throughput: --corpora takes clean, recurring or both, got {args.corpora!r}")

@@ -53,9 +53,13 @@ def _seeds(a: _Doc, b: _Doc, max_repeats: int) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(b.hashes, kind="stable")
     sb = b.hashes[order]
     lo = np.searchsorted(sb, a.hashes, "left")
-    count = np.searchsorted(sb, a.hashes, "right") - lo
-    _, inv, reps_a = np.unique(a.hashes, return_inverse=True, return_counts=True)
-    count[(count > max_repeats) | (reps_a[inv] > max_repeats)] = 0
+    # Only a's shingles that b holds go on (a huge article beside a short one: a few of its millions).
+    held = np.flatnonzero(sb[np.minimum(lo, max(len(sb) - 1, 0))] == a.hashes) if len(sb) else lo[:0]
+    count = np.zeros(len(a.hashes), dtype=np.int64)
+    count[held] = np.searchsorted(sb, a.hashes[held], "right") - lo[held]
+    # Every repeat of a shingle b holds is among them, so these are its repeats in all of a.
+    _, inv, reps_a = np.unique(a.hashes[held], return_inverse=True, return_counts=True)
+    count[held[(count[held] > max_repeats) | (reps_a[inv] > max_repeats)]] = 0
     i = np.repeat(np.arange(len(a.hashes)), count)
     j = order[np.repeat(lo - (np.cumsum(count) - count), count) + np.arange(int(count.sum()))]
     return i, j

@@ -6,6 +6,11 @@ source while a full text is there, and its pairs are checked to run on past the 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from itertools import islice
+from operator import itemgetter
+
 import numpy as np
 
 _STRONG = (
@@ -21,27 +26,85 @@ _MORE = (*_STRONG, "read more")
 _ELLIPSES = ("…", "...", "[…]", "[...]")
 
 
+_PIECE = 1 << 20  # characters lowered at a time
+_BLOCK = 1 << 16  # paragraphs whose last characters are looked at a time
+
+
 def _maybe_cut(text: str) -> bool:
     """Whether the text has an ellipsis or a "read more" phrase anywhere (substring tests: a regular
-    expression of the alternatives was a quarter of phase 1's time)."""
+    expression of the alternatives was a quarter of phase 1's time), lowered a piece at a time."""
     if "…" in text or "..." in text:
         return True
-    low = text.lower()
-    return any(phrase in low for phrase in _MORE)
-
-
-def _cut(paragraph: str) -> bool:
-    """Stops on an ellipsis in mid-sentence: "... a medical st…", "comes with […]"."""
-    for mark in _ELLIPSES:
-        if paragraph.endswith(mark):
-            before = paragraph[: -len(mark)].rstrip()
-            return bool(before) and before[-1].isalnum()
+    reach = max(map(len, _MORE)) - 1  # pieces overlap by this: a phrase across two is in one
+    for at in range(0, max(len(text), 1), _PIECE):
+        low = text[at : at + _PIECE + reach].lower()
+        if any(phrase in low for phrase in _MORE):
+            return True
     return False
 
 
-def _link_line(paragraph: str) -> bool:
-    """A short line that is not a sentence: "More at example.com (Site)", "Continue at …"."""
-    return len(paragraph.split()) <= 12 and not paragraph.rstrip("\"'”’)").endswith((".", "!", "?"))
+def _last(text: str, s: int, e: int, chars: str | None = None) -> str:
+    """The last character of ``text[s:e].rstrip(chars)`` ("" if none), without copying a long paragraph."""
+    pos, step = e, 64
+    while pos > s:
+        lo = max(s, pos - step)
+        piece = text[lo:pos].rstrip(chars)
+        if piece:
+            return piece[-1]
+        pos, step = lo, 2 * step
+    return ""
+
+
+def _cut(text: str, s: int, e: int) -> bool:
+    """Paragraph ``text[s:e]`` stops on an ellipsis in mid-sentence: "... a medical st…", "comes with […]"."""
+    for mark in _ELLIPSES:
+        if text.endswith(mark, s, e) and e - s >= len(mark):
+            return _last(text, s, e - len(mark)).isalnum()
+    return False
+
+
+def _link_line(text: str, s: int, e: int) -> bool:
+    """Paragraph ``text[s:e]`` is a short line that is not a sentence: "More at example.com (Site)", "Continue
+    at …" (at most 12 words, as ``str.split`` counts them, not ending in a stop)."""
+    words = sum(1 for _ in islice(_WORDS.finditer(text, s, e), 13))
+    return words <= 12 and _last(text, s, e, "\"'”’)") not in (".", "!", "?")
+
+
+_WORDS = re.compile(r"\S+")
+
+
+def _codes(chars: str) -> np.ndarray:
+    return np.frombuffer(chars.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _find_all(text: str, mark: str) -> Iterator[int]:
+    """Where ``mark`` occurs in ``text`` (``str.find``: a fast search, where a regular expression steps)."""
+    at = text.find(mark)
+    while at >= 0:
+        yield at
+        at = text.find(mark, at + len(mark))
+
+
+def _ending(text: str, at: np.ndarray) -> np.ndarray:
+    """Which of the paragraphs ending at ``at`` may end on one of ``_ELLIPSES`` (on "…", "..." or "]")."""
+    chars = (itemgetter(*np.maximum(at - j, 0).tolist(), 0)(text)[:-1] for j in (1, 2, 3))  # always a tuple
+    last, dot2, dot3 = (_codes("".join(c)) for c in chars)
+    dot = ord(".")
+    return np.flatnonzero((last == ord("…")) | (last == ord("]")) | ((last == dot) & (dot2 == dot) & (dot3 == dot)))
+
+
+def _candidates(text: str, paragraphs: np.ndarray) -> np.ndarray:
+    """The paragraphs where ``excerpt_cut`` can stop, in order (a long text has a million; few can):
+    one that may end on one of ``_ELLIPSES`` (on "…", "..." or "]"), the one after it, one holding an
+    ellipsis, and the last 8."""
+    n = len(paragraphs)
+    if n <= 16:
+        return np.arange(n)
+    ends = np.concatenate([_ending(text, paragraphs[i : i + _BLOCK, 1]) + i for i in range(0, n, _BLOCK)])
+    marks = np.array([*_find_all(text, "…"), *_find_all(text, "...")], dtype=np.int64)
+    holding = np.searchsorted(paragraphs[:, 0], marks, side="right") - 1
+    found = np.concatenate([ends, ends + 1, holding, np.arange(n - 8, n)])
+    return np.unique(found[(found >= 0) & (found < n)])
 
 
 def is_excerpt(text: str, paragraphs: np.ndarray) -> bool:
@@ -60,21 +123,21 @@ def excerpt_cut(text: str, paragraphs: np.ndarray) -> int:
     """
     if not _maybe_cut(text):  # neither an ellipsis nor a "read more" phrase: no cut (the common case)
         return -1
-    spans = paragraphs.tolist()
-    for k, (s, e) in enumerate(spans):
-        line = text[s:e]
+    n = len(paragraphs)
+
+    def span(k: int) -> tuple[int, int]:
+        return int(paragraphs[k, 0]), int(paragraphs[k, 1])
+
+    for k in _candidates(text, paragraphs).tolist():
+        s, e = span(k)
         # a paragraph cut in mid-sentence (not a headline that ends on an ellipsis) then a link line
-        if (
-            k + 1 < len(spans)
-            and _cut(line)
-            and not _link_line(line)
-            and _link_line(text[spans[k + 1][0] : spans[k + 1][1]])
-        ):
+        if k + 1 < n and _cut(text, s, e) and not _link_line(text, s, e) and _link_line(text, *span(k + 1)):
             return e
-        head = line[:40].lstrip(" \t\"'“‘([-—–→»>*#").lower()
+        head = text[s : min(e, s + 40)].lstrip(" \t\"'“‘([-—–→»>*#").lower()
         if not head.startswith(_MORE) or k == 0:
             continue
-        after_cut = _cut(text[spans[k - 1][0] : spans[k - 1][1]])
-        if after_cut or "…" in line or "..." in line or (head.startswith(_STRONG) and k >= len(spans) - 8):
-            return spans[k - 1][1]
+        after_cut = _cut(text, *span(k - 1))
+        held = text.find("…", s, e) >= 0 or text.find("...", s, e) >= 0
+        if after_cut or held or (head.startswith(_STRONG) and k >= n - 8):
+            return span(k - 1)[1]
     return -1

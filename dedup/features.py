@@ -2,14 +2,18 @@
 
 normalise → shingle → sign, then per article: its distinct shingle fingerprints, its
 MinHash signature, the hash of its normalised text, where it is cut short if it is an
-excerpt, and its paragraph spans. Nothing
+excerpt, its paragraph spans, and its tokens (hash and span of each word: phase 2 builds
+shingles from them without tokenising again). Nothing
 here depends on other batches, so batches run in any process in any order.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from itertools import chain, islice
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,7 +22,7 @@ import xxhash
 from . import escape
 from .excerpt import excerpt_cut
 from .featurestore import ShardData, bucket_bounds
-from .normalise import Tokens, bodies, tokenise
+from .normalise import TokenCache, Tokens, bodies, segments, tokenise
 from .shingle import Shingles, _kgram_hashes, shingle
 from .sign import EMPTY, densified, raw_bins, signatures
 
@@ -70,54 +74,76 @@ def postings(sh: Shingles) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 LONG_CHARS = 1 << 23  # an article longer than this is tokenised segment by segment (memory per segment)
-_SEGMENT_CHARS = 1 << 22
-_WHITESPACE = re.compile(r"\s")
+_SEGMENT_CHARS = 1 << 21
+LONG_THREADS = 2  # a long article's segments are worked on by this many threads (numpy releases the GIL)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _segments(text: str, size: int | None = None) -> Iterator[str]:
-    """``text`` in pieces of about ``size`` characters, cut at white space (no word is split)."""
-    size = size or _SEGMENT_CHARS
-    pos = 0
-    while pos < len(text):
-        m = _WHITESPACE.search(text, min(pos + size, len(text)))
-        end = m.end() if m else len(text)
-        yield text[pos:end]
-        pos = end
+def _segment_bins(ext: np.ndarray, k: int, num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """MinHash bins and sorted distinct fingerprints of the full shingles of token hashes ``ext``."""
+    starts = np.arange(len(ext) - k + 1, dtype=np.int64)
+    hashes = _kgram_hashes(ext, starts, np.full(len(starts), k, dtype=np.int64), k)
+    return raw_bins(hashes, num_perm, seed), _sorted_unique(fingerprints(hashes))
 
 
-def long_features(body: str, k: int, num_perm: int, seed: int, threads: int | None = None) -> tuple:
-    """(sorted distinct fingerprints, signature, content hash, token count) of one very long text, read
-    segment by segment: each segment's shingles include the k-1 tokens before it, MinHash bins merge by
-    minimum and the content hash streams, so the result is the same as in one piece, in bounded memory."""
+def long_features(text: str, k: int, num_perm: int, seed: int, threads: int | None = None, start: int = 0) -> tuple:
+    """(sorted distinct fingerprints, signature, content hash, token count) of one very long text from
+    ``start``, read segment by segment: each segment's shingles include the k-1 tokens before it, MinHash
+    bins merge by minimum and the content hash streams, so the result is the same as in one piece, in
+    bounded memory. Segments are tokenised and hashed on ``LONG_THREADS`` threads (at most ``threads``),
+    a few ahead, sharing one vocabulary; the results are taken in order."""
     carry = np.zeros(0, dtype=np.uint64)
     raw = np.full(num_perm, EMPTY, dtype=np.uint32)
     digest = xxhash.xxh3_64()
     parts: list[np.ndarray] = []
     n_tokens = 0
-    for piece in _segments(body):
-        h = tokenise([piece], threads=threads).hashes
-        digest.update(np.ascontiguousarray(h, dtype="<u8").tobytes())
-        n_tokens += len(h)
-        ext = np.concatenate([carry, h])
-        carry = ext[-(k - 1) :] if k > 1 else ext[:0]
-        if len(ext) < k:
-            continue
-        starts = np.arange(len(ext) - k + 1, dtype=np.int64)
-        hashes = _kgram_hashes(ext, starts, np.full(len(starts), k, dtype=np.int64), k)
-        raw = np.minimum(raw, raw_bins(hashes, num_perm, seed))
-        parts.append(_sorted_unique(fingerprints(hashes)))
+    cache = TokenCache()
+    workers = max(1, min(LONG_THREADS, threads or LONG_THREADS))
+
+    def tokens_of(piece: str) -> np.ndarray:
+        return tokenise([piece], threads=1, cache=cache).hashes
+
+    def merge(found: tuple[np.ndarray, np.ndarray]) -> None:
+        nonlocal raw
+        np.minimum(raw, found[0], out=raw)
+        parts.append(found[1])
         # Merged like a binary counter: each fingerprint takes part in O(log n) merges, so the text costs
         # O(n log n) however many segments it has (merging everything every few segments was quadratic).
         while len(parts) > 1 and 2 * len(parts[-1]) >= len(parts[-2]):
             last = parts.pop()
             parts[-1] = _sorted_unique(np.concatenate([parts[-1], last]))
+
+    with ThreadPoolExecutor(workers) as pool:
+        pieces = segments(text, start, _SEGMENT_CHARS)
+        tokenised: deque = deque(pool.submit(tokens_of, p) for p in islice(pieces, workers))
+        binned: deque = deque()
+        while tokenised:
+            h = tokenised.popleft().result()
+            for p in islice(pieces, 1):
+                tokenised.append(pool.submit(tokens_of, p))
+            digest.update(np.ascontiguousarray(h, dtype="<u8").tobytes())
+            n_tokens += len(h)
+            ext = np.concatenate([carry, h])
+            carry = ext[-(k - 1) :] if k > 1 else ext[:0]
+            if len(ext) >= k:
+                binned.append(pool.submit(_segment_bins, ext, k, num_perm, seed))
+            while len(binned) > workers or (binned and binned[0].done()):
+                merge(binned.popleft().result())
+        while binned:
+            merge(binned.popleft().result())
     if 0 < n_tokens < k:  # a short text is one shingle of all its tokens
         hashes = _kgram_hashes(carry, np.zeros(1, dtype=np.int64), np.array([n_tokens]), k)
         raw = raw_bins(hashes, num_perm, seed)
         parts.append(fingerprints(hashes))
     fps = _sorted_unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
     return fps, densified(raw, seed), np.uint64(digest.intdigest()), n_tokens
+
+
+def _utf8_size(text: str, piece: int = 1 << 20) -> int:
+    """Bytes of ``text`` in UTF-8 (lone surrogates kept), a piece at a time: no copy of a huge text."""
+    if text.isascii():
+        return len(text)
+    return sum(len(text[i : i + piece].encode("utf-8", "surrogatepass")) for i in range(0, len(text), piece))
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -133,9 +159,9 @@ def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threa
     texts = [a.text for a in articles]
     body_starts = [int(a.body_start) for a in articles]
     long = [i for i, t in enumerate(texts) if len(t) > LONG_CHARS]
-    batch_bodies = bodies(texts, body_starts)
-    for i in long:  # tokenised on their own below
-        batch_bodies[i] = ""
+    # Long texts are tokenised on their own below (never copied: a body is read from its start on).
+    short = [len(t) <= LONG_CHARS for t in texts]
+    batch_bodies = bodies([t * ok for t, ok in zip(texts, short)], [b * ok for b, ok in zip(body_starts, short)])
     tokens = tokenise(batch_bodies, threads=threads)
     sh = shingle(tokens, k)
     sig = signatures(sh.hashes, sh.offsets, num_perm, seed)
@@ -145,8 +171,7 @@ def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threa
     if long:
         keys = [fps | fp_docs.astype(np.uint64)]
         for i in long:
-            body = texts[i] if body_starts[i] == 0 else texts[i][body_starts[i] :]
-            long_fps, sig[i], content[i], n_tok = long_features(body, k, num_perm, seed, threads)
+            long_fps, sig[i], content[i], n_tok = long_features(texts[i], k, num_perm, seed, threads, body_starts[i])
             keys.append(long_fps | np.uint64(i))
             n_shingles[i], has_text[i] = len(long_fps), n_tok > 0
         merged = np.sort(np.concatenate(keys))
@@ -155,10 +180,8 @@ def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threa
     para_counts = [len(a.paragraphs) for a in articles]
     para_offsets = np.zeros(n_docs + 1, dtype=np.int64)
     np.cumsum(para_counts, out=para_offsets[1:])
-    paragraphs = np.zeros((int(para_offsets[-1]), 2), dtype=np.int64)
-    for i, a in enumerate(articles):
-        if para_counts[i]:
-            paragraphs[para_offsets[i] : para_offsets[i + 1]] = np.asarray(a.paragraphs, dtype=np.int64).reshape(-1, 2)
+    spans = chain.from_iterable(chain.from_iterable(a.paragraphs for a in articles))  # one C-level pass
+    paragraphs = np.fromiter(spans, dtype=np.int64, count=2 * int(para_offsets[-1])).reshape(-1, 2)
     cuts = np.array(
         [excerpt_cut(t, paragraphs[para_offsets[i] : para_offsets[i + 1]]) for i, t in enumerate(texts)],
         dtype=np.int64,
@@ -173,7 +196,7 @@ def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threa
         "date": [_storable(a.date) for a in articles],
         "encoding": [_storable(a.encoding) for a in articles],
         "chars": [len(t) for t in texts],
-        "bytes": [len(t.encode("utf-8", "surrogatepass")) for t in texts],
+        "bytes": [_utf8_size(t) for t in texts],
         "body_start": body_starts,
         "content_hash": content,
         "n_shingles": n_shingles,
@@ -189,4 +212,8 @@ def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threa
         posting_docs=fp_docs,
         bucket_bounds=bucket_bounds(fps),
         signatures=sig,
+        # Each article's tokens, for phase 2's passages and labels (none for a long one: tokenised again there).
+        token_offsets=tokens.offsets,
+        token_hashes=tokens.hashes,
+        token_spans=np.stack([tokens.starts, tokens.ends], axis=1).astype(np.uint32),
     )

@@ -22,23 +22,90 @@ LABELS = ("syndicated", "wrapper", "original", "boilerplate")
 SYNDICATED, WRAPPER, ORIGINAL, BOILERPLATE = range(4)
 
 
-def _mask(length: int, spans: np.ndarray) -> np.ndarray:
-    """Character mask of the union of (start, end) rows."""
-    marks = np.zeros(length + 1, dtype=np.int64)
-    if len(spans):
-        np.add.at(marks, spans[:, 0], 1)
-        np.add.at(marks, spans[:, 1], -1)
-    return np.cumsum(marks[:-1]) > 0
+def _union(spans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The union of (start, end) rows as disjoint sorted intervals (starts, ends)."""
+    spans = spans[spans[:, 1] > spans[:, 0]]
+    if not len(spans):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    spans = spans[np.argsort(spans[:, 0], kind="stable")]
+    reach = np.maximum.accumulate(spans[:, 1])
+    head = np.flatnonzero(np.r_[True, spans[1:, 0] > reach[:-1]])
+    return spans[head, 0], reach[np.r_[head[1:] - 1, len(spans) - 1]]
 
 
-def _prefix(mask: np.ndarray) -> np.ndarray:
-    """Prefix sums of a character mask, for the covered share of any span."""
-    return np.concatenate(([0], np.cumsum(mask)))
+def _inside(union: tuple[np.ndarray, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """Whether each point lies in the union (disjoint sorted intervals)."""
+    starts, ends = union
+    k = np.searchsorted(starts, x, side="right")
+    return (k > 0) & (ends[np.maximum(k - 1, 0)] > x) if len(starts) else np.zeros(len(x), dtype=bool)
 
 
-def _share(prefix: np.ndarray, paras: np.ndarray) -> np.ndarray:
+def _covered(union: tuple[np.ndarray, np.ndarray], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """How much of each [lo, hi) the union covers (an integer: the characters a mask would count)."""
+    starts, ends = union
+    if not len(starts):
+        return np.zeros(len(lo), dtype=np.int64)
+    total = np.r_[0, np.cumsum(ends - starts)]
+
+    def before(x: np.ndarray) -> np.ndarray:  # covered length below x
+        k = np.searchsorted(starts, x, side="left")
+        return total[k] - np.where(k > 0, np.maximum(ends[np.maximum(k - 1, 0)] - x, 0), 0)
+
+    return before(hi) - before(lo)
+
+
+def _minus(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The stretches of union ``a`` outside union ``b``, as (start, end) rows."""
+    points = np.unique(np.concatenate([*a, *b]))
+    if len(points) < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    lo, hi = points[:-1], points[1:]
+    keep = _inside(a, lo) & ~_inside(b, lo)
+    return np.stack([lo[keep], hi[keep]], axis=1)
+
+
+def label_batch(
+    lengths: np.ndarray,
+    para_offsets: np.ndarray,
+    paras: np.ndarray,
+    is_copy: np.ndarray,
+    boiler: np.ndarray,
+    shared: np.ndarray,
+    params: LabelParams | None = None,
+) -> np.ndarray:
+    """Label code (index into LABELS) of every paragraph of a batch of documents, in ``para_offsets`` order.
+
+    ``lengths``: each document's length; ``paras``: (start, end) rows of their paragraphs, document i's
+    at ``para_offsets[i]:[i+1]``; ``boiler``: (document, start, end) rows, the character spans of their
+    boilerplate shingles; ``shared``: (document, start, end, by_all) rows, their side of the passages shared
+    with other members of their cluster, where by_all marks a pair related by everything it shares (an
+    excerpt and the page it was cut from). A passage's boilerplate characters show a shared site template,
+    not copied text, unless its pair is related by everything it shares. The documents are laid end to end
+    on one axis and every mask is a set of intervals: no per-document or per-character work.
+    """
+    params = params or LabelParams()
+    lengths = np.asarray(lengths, dtype=np.int64)
+    at = np.zeros(len(lengths) + 1, dtype=np.int64)  # where each document starts on the batch's axis
+    np.cumsum(lengths + 1, out=at[1:])
+    counts = np.diff(para_offsets)
+    doc = np.repeat(np.arange(len(lengths)), counts)
+    lo, hi = paras[:, 0] + at[doc], paras[:, 1] + at[doc]
     size = np.maximum(paras[:, 1] - paras[:, 0], 1)
-    return (prefix[paras[:, 1]] - prefix[paras[:, 0]]) / size
+    codes = np.where(np.asarray(is_copy, dtype=bool)[doc], WRAPPER, ORIGINAL).astype(np.int8)
+    boiler = np.asarray(boiler, dtype=np.int64).reshape(-1, 3)
+    b = _union(boiler[:, 1:] + at[boiler[:, :1]])
+    codes[_covered(b, lo, hi) / size >= params.near_identical] = BOILERPLATE
+    shared = np.asarray(shared, dtype=np.int64).reshape(-1, 4)
+    if len(shared):
+        # Copied text is what the pair shares beyond a template, unless the pair is related by everything
+        # it shares (an excerpt, whose story may recur like a template): then it is all of it.
+        rows = shared[:, 1:3] + at[shared[:, :1]]
+        by_all = shared[:, 3] != 0
+        copied = _union(np.concatenate([_minus(_union(rows[~by_all]), b), rows[by_all]]))
+        has = np.zeros(len(lengths), dtype=bool)
+        has[shared[:, 0]] = True
+        codes[has[doc] & (_covered(copied, lo, hi) / size > params.majority)] = SYNDICATED
+    return codes
 
 
 def label_document(
@@ -49,27 +116,20 @@ def label_document(
     shared_spans: np.ndarray,
     params: LabelParams | None = None,
 ) -> np.ndarray:
-    """Label code (index into LABELS) of each paragraph of one document.
-
-    ``boiler_spans``: character spans of its boilerplate shingles; ``shared_spans``: its side of
-    the passages it shares with other members of its cluster, as (start, end, by_all) rows, where
-    by_all marks a pair related by everything it shares (an excerpt and the page it was cut from).
-    A passage's boilerplate characters show a shared site template, not copied text, unless its
-    pair is related by everything it shares.
-    """
-    params = params or LabelParams()
-    base = np.full(len(paras), WRAPPER if is_copy else ORIGINAL, dtype=np.int8)
-    if len(paras) == 0:
-        return base
-    boiler = _mask(length, boiler_spans)
-    base[_share(_prefix(boiler), paras) >= params.near_identical] = BOILERPLATE
-    if len(shared_spans):
-        # Copied text is what the pair shares beyond a template, unless the pair is related by everything
-        # it shares (an excerpt, whose story may recur like a template): then it is all of it.
-        shared = _mask(length, shared_spans[shared_spans[:, 2] == 0, :2]) & ~boiler
-        shared |= _mask(length, shared_spans[shared_spans[:, 2] != 0, :2])
-        base[_share(_prefix(shared), paras) > params.majority] = SYNDICATED
-    return base
+    """Label code (index into LABELS) of each paragraph of one document (``label_batch`` of one):
+    ``boiler_spans`` (start, end) rows, ``shared_spans`` (start, end, by_all) rows."""
+    paras = np.asarray(paras, dtype=np.int64).reshape(-1, 2)
+    boiler = np.asarray(boiler_spans, dtype=np.int64).reshape(-1, 2)
+    shared = np.asarray(shared_spans, dtype=np.int64).reshape(-1, 3)
+    return label_batch(
+        np.array([length]),
+        np.array([0, len(paras)]),
+        paras,
+        np.array([is_copy]),
+        np.hstack([np.zeros((len(boiler), 1), dtype=np.int64), boiler]),
+        np.hstack([np.zeros((len(shared), 1), dtype=np.int64), shared]),
+        params,
+    )
 
 
 def shared_spans(
@@ -86,10 +146,9 @@ def shared_spans(
     return {d: np.concatenate(v) for d, v in out.items()}
 
 
-def boiler_spans(tokens: Tokens, sh: Shingles, i: int, boilerplate_shingle: np.ndarray) -> np.ndarray:
-    """Character spans of document i's shingles flagged in ``boilerplate_shingle`` (one flag per shingle)."""
-    s = sh.doc(i)
-    boiler = np.flatnonzero(boilerplate_shingle[s])
-    if not boiler.size:
-        return np.zeros((0, 2), dtype=np.int64)
-    return np.stack([tokens.starts[sh.first[s][boiler]], tokens.ends[sh.last[s][boiler]]], axis=1)
+def boiler_rows(tokens: Tokens, sh: Shingles, boilerplate_shingle: np.ndarray) -> np.ndarray:
+    """(document, start, end) rows: the character spans of the shingles flagged in ``boilerplate_shingle``
+    (one flag per shingle), with the document (row of ``tokens``) each is in."""
+    flagged = np.flatnonzero(boilerplate_shingle)
+    doc = np.repeat(np.arange(len(sh.offsets) - 1), np.diff(sh.offsets))[flagged]
+    return np.stack([doc, tokens.starts[sh.first[flagged]], tokens.ends[sh.last[flagged]]], axis=1).astype(np.int64)

@@ -15,9 +15,10 @@ xxhash once, however often it occurs.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -390,12 +391,30 @@ class _Vocabulary:
         self.count += len(keys)
 
 
-def tokenise(texts: Sequence[str], batch_chars: int = 1 << 23, threads: int | None = None) -> Tokens:
+class TokenCache:
+    """What consecutive ``tokenise`` calls may share (the pieces of one long text): the vocabulary, so a
+    distinct token is normalised and hashed once for all of them, and each thread's work buffers."""
+
+    def __init__(self) -> None:
+        self.vocab = _Vocabulary()
+        self.scratch = threading.local()
+
+
+def tokenise(
+    texts: Sequence[str], batch_chars: int = 1 << 23, threads: int | None = None, cache: TokenCache | None = None
+) -> Tokens:
     """Tokenise texts, batching so memory stays bounded whatever the corpus size.
 
     Batches run on a small thread pool (numpy releases the GIL); each distinct token
-    is normalised and hashed once for the whole call, however many batches it is in.
+    is normalised and hashed once for the whole call, however many batches it is in
+    (for every call given the same ``cache``).
     """
+    if any(len(t) > batch_chars for t in texts):
+        return _tokenise_pieces(texts, batch_chars, threads, cache)
+    return _batched(texts, batch_chars, threads, cache)
+
+
+def _batched(texts: Sequence[str], batch_chars: int, threads: int | None, cache: TokenCache | None) -> Tokens:
     batches: list[Sequence[str]] = []
     lo, size = 0, 0
     for i, text in enumerate(texts):
@@ -405,8 +424,8 @@ def tokenise(texts: Sequence[str], batch_chars: int = 1 << 23, threads: int | No
             lo, size = i + 1, 0
     if lo < len(texts) or not batches:
         batches.append(texts[lo:])
-    vocab = _Vocabulary()
-    scratch = threading.local()  # per-thread work buffers, for this call only
+    cache = cache or TokenCache()
+    vocab, scratch = cache.vocab, cache.scratch  # scratch: per-thread work buffers
     workers = min(threads or _default_threads(), len(batches))
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
@@ -421,6 +440,42 @@ def tokenise(texts: Sequence[str], batch_chars: int = 1 << 23, threads: int | No
         ends=np.concatenate([p.ends for p in parts]),
         hashes=np.concatenate([p.hashes for p in parts]),
     )
+
+
+_WHITESPACE = re.compile(r"\s")
+
+
+def segments(text: str, start: int = 0, size: int = 1 << 21) -> Iterator[str]:
+    """``text`` from ``start`` in pieces of about ``size`` characters, each cut just after white space: no
+    token crosses a cut, so the pieces' tokens are the text's."""
+    pos = start
+    while pos < len(text):
+        m = _WHITESPACE.search(text, min(pos + size, len(text)))
+        end = m.end() if m else len(text)
+        yield text[pos:end]
+        pos = end
+
+
+def _tokenise_pieces(texts: Sequence[str], batch_chars: int, threads: int | None, cache: TokenCache | None) -> Tokens:
+    """``tokenise`` of texts some of which are longer than a batch: those are tokenised in ``segments`` (the
+    work buffers of one batch, not of the whole text) and their tokens put back together."""
+    pieces: list[str] = []
+    owner: list[int] = []
+    base: list[int] = []
+    for i, text in enumerate(texts):
+        at = 0
+        for piece in segments(text, 0, batch_chars // 2) if len(text) > batch_chars else (text,):
+            pieces.append(piece)
+            owner.append(i)
+            base.append(at)
+            at += len(piece)
+    part = _batched(pieces, batch_chars, threads, cache)
+    n_piece = np.diff(part.offsets)
+    shift = np.repeat(np.asarray(base, dtype=np.int64), n_piece)
+    counts = np.bincount(np.asarray(owner, dtype=np.int64), weights=n_piece, minlength=len(texts)).astype(np.int64)
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return Tokens(offsets=offsets, starts=part.starts + shift, ends=part.ends + shift, hashes=part.hashes)
 
 
 def _default_threads() -> int:

@@ -27,8 +27,8 @@ from .align import align_pair, template_like
 from .cluster import Clusters, cluster
 from .evidence import Evidence, Lists, pair_evidence
 from .features import fingerprints
-from .label import boiler_spans, label_document, shared_spans
-from .normalise import bodies, tokenise
+from .label import boiler_rows, label_batch, shared_spans
+from .normalise import Tokens, bodies, tokenise
 from .options import LabelParams, ScanOptions
 from .read import Corpus
 from .shingle import shingle
@@ -39,7 +39,9 @@ Progress = Callable[[str, int, int | None], None]
 
 
 class Articles(Protocol):
-    """Where phase 2 reads an article's text and paragraph spans (a feature store, or a query's articles)."""
+    """Where phase 2 reads an article's text and paragraph spans (a feature store, or a query's articles).
+    One may also have ``tokens(docs)``: those articles' stored tokens, (hashes, starts, ends) or None each
+    (``Loaded``)."""
 
     def text(self, i: int) -> str: ...
 
@@ -71,31 +73,63 @@ class DocTable:
 
 
 class Loaded:
-    """Some articles re-read and tokenised: a small ``Corpus`` with its tokens and shingles, and the map
-    from global index to its rows."""
+    """Some articles' tokens and shingles, and the map from global index to their rows; with ``texts``,
+    also a small ``Corpus`` of their texts and paragraphs (passages need them, labels do not).
+
+    Tokens are those phase 1 stored (``tokens(i)`` of the articles, when they have it); only an article
+    without stored tokens (a very long one, an older store's) has its text read and tokenised again.
+    """
 
     def __init__(
-        self, articles: Articles, table: DocTable, docs: Sequence[int], k: int, threads: int | None = None
+        self,
+        articles: Articles,
+        table: DocTable,
+        docs: Sequence[int],
+        k: int,
+        threads: int | None = None,
+        texts: bool = True,
     ) -> None:
         self.pos = {d: r for r, d in enumerate(docs)}
-        texts = [articles.text(d) for d in docs]
-        paras = [np.asarray(articles.paragraphs(d), dtype=np.int64).reshape(-1, 2) for d in docs]
+        stored = getattr(articles, "tokens", None)
+        found = stored(list(docs)) if stored is not None else [None] * len(docs)
+        read = [articles.text(d) for d in docs] if texts else None
+        again = [r for r, f in enumerate(found) if f is None]
+        if again:
+            body = [int(table.body_start[docs[r]]) for r in again]
+            tokenised = tokenise(
+                bodies([read[r] if read is not None else articles.text(docs[r]) for r in again], body),
+                threads=threads,
+            )
+            for j, r in enumerate(again):
+                t = tokenised.doc(j)
+                found[r] = (tokenised.hashes[t], tokenised.starts[t], tokenised.ends[t])
+        counts = [len(f[0]) for f in found]
         offsets = np.zeros(len(docs) + 1, dtype=np.int64)
-        np.cumsum([len(p) for p in paras], out=offsets[1:])
-        flat = np.concatenate(paras) if paras else np.zeros((0, 2), dtype=np.int64)
-        body = [int(table.body_start[d]) for d in docs]
-        self.corpus = Corpus(
-            ids=[table.ids[d] for d in docs],
-            paths=[table.ids[d] for d in docs],
-            texts=texts,
-            dates=[table.dates[d] for d in docs],
-            para_offsets=offsets,
-            para_starts=flat[:, 0].astype(np.int64),
-            para_ends=flat[:, 1].astype(np.int64),
-            body_starts=np.asarray(body, dtype=np.int64),
+        np.cumsum(counts, out=offsets[1:])
+        empty_i, empty_u = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+        self.tokens = Tokens(
+            offsets=offsets,
+            starts=np.concatenate([empty_i, *(f[1] for f in found)]).astype(np.int64),
+            ends=np.concatenate([empty_i, *(f[2] for f in found)]).astype(np.int64),
+            hashes=np.concatenate([empty_u, *(f[0] for f in found)]),
         )
-        self.tokens = tokenise(bodies(texts, body), threads=threads)
         self.shingles = shingle(self.tokens, k)
+        self.corpus: Corpus | None = None
+        if read is not None:
+            paras = [np.asarray(articles.paragraphs(d), dtype=np.int64).reshape(-1, 2) for d in docs]
+            para_offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+            np.cumsum([len(p) for p in paras], out=para_offsets[1:])
+            flat = np.concatenate(paras) if paras else np.zeros((0, 2), dtype=np.int64)
+            self.corpus = Corpus(
+                ids=[table.ids[d] for d in docs],
+                paths=[table.ids[d] for d in docs],
+                texts=read,
+                dates=[table.dates[d] for d in docs],
+                para_offsets=para_offsets,
+                para_starts=flat[:, 0].astype(np.int64),
+                para_ends=flat[:, 1].astype(np.int64),
+                body_starts=np.asarray([int(table.body_start[d]) for d in docs], dtype=np.int64),
+            )
 
 
 @dataclass
@@ -139,6 +173,10 @@ class Subset:
     def paragraphs(self, i: int) -> np.ndarray:
         return self._articles.paragraphs(int(self._docs[i]))
 
+    def tokens(self, docs: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+        stored = getattr(self._articles, "tokens", None)
+        return stored(self._docs[np.asarray(docs, dtype=np.int64)].tolist()) if stored else [None] * len(docs)
+
 
 @dataclass
 class Matched:
@@ -178,7 +216,7 @@ def match(
     def tail_in(e: int, o: int) -> bool:
         """Most of excerpt e's last ``excerpt_tail`` shingles before its cut are in o: the text runs
         on in o up to where e stops (a stray shared sentence does not)."""
-        loaded = Loaded(articles, table, [e, o], k)
+        loaded = Loaded(articles, table, [e, o], k, texts=False)
         sh, tokens = loaded.shingles, loaded.tokens
         s = sh.doc(0)
         before = np.flatnonzero(tokens.ends[sh.last[s]] <= table.cut[e])
@@ -328,18 +366,21 @@ def _align_batch(c: _AlignContext, chunk: np.ndarray) -> list[tuple[int, np.ndar
 def _pair_batches(
     order: np.ndarray, a: np.ndarray, b: np.ndarray, chars: np.ndarray, budget_docs: int, budget_chars: int
 ) -> Iterator[np.ndarray]:
-    """Runs of ``order`` whose articles fit a batch (each article counted once per batch)."""
-    start, seen, total = 0, set(), 0
+    """Runs of ``order`` whose articles fit a batch (each article counted once per batch). An article over
+    the budget by itself raises its batch's budget by its size, so the pairs that follow with it share
+    one reading of it instead of one each."""
+    start, seen, total, limit = 0, set(), 0, budget_chars
     for k, p in enumerate(order.tolist()):
         new = [d for d in (int(a[p]), int(b[p])) if d not in seen]
         add = sum(int(chars[d]) for d in new)
-        if k > start and (len(seen) + len(new) > budget_docs or total + add > budget_chars):
+        if k > start and (len(seen) + len(new) > budget_docs or total + add > limit):
             yield order[start:k]
-            start, seen, total = k, set(), 0
+            start, seen, total, limit = k, set(), 0, budget_chars
             new = [int(a[p]), int(b[p])]
             add = sum(int(chars[d]) for d in new)
         seen.update(new)
         total += add
+        limit += sum(int(chars[d]) for d in new if chars[d] > budget_chars)
     if start < len(order):
         yield order[start:]
 
@@ -392,22 +433,42 @@ def _label(
 
 
 def _label_batch(c: _LabelContext, chunk: np.ndarray) -> list[tuple[int, np.ndarray]]:
-    """Paragraph labels of the articles in ``chunk`` (re-read only those holding boilerplate)."""
-    holders = c.boiler.holders
-    need = [d for d in chunk.tolist() if holders[d]]
-    empty, no_shared = np.zeros((0, 2), dtype=np.int64), np.zeros((0, 3), dtype=np.int64)
+    """Paragraph labels of the articles in ``chunk``, all at once (``label_batch``); only those holding
+    boilerplate have their stored tokens read, and no text is read."""
+    docs = chunk.tolist()
+    row = {d: j for j, d in enumerate(docs)}
+    need = [d for d in docs if c.boiler.holders[d]]
+    boiler = np.zeros((0, 3), dtype=np.int64)
     if need:
-        loaded = Loaded(c.articles, c.table, need, c.k, threads=1)
+        loaded = Loaded(c.articles, c.table, need, c.k, threads=1, texts=False)
         sh = loaded.shingles
-        flags = np.isin(fingerprints(sh.hashes) >> np.uint64(c.boiler.bits), c.boiler.fingerprints)
-    out = []
-    for d in chunk.tolist():
-        spans = boiler_spans(loaded.tokens, sh, loaded.pos[d], flags) if holders[d] else empty
-        paras = np.asarray(c.articles.paragraphs(d), dtype=np.int64).reshape(-1, 2)
-        chars = int(c.table.chars[d])
-        shared = c.shared.get(d, no_shared)
-        out.append((d, label_document(chars, paras, c.role[d] == "copy", spans, shared, c.params)))
-    return out
+        flags = _sorted_isin(fingerprints(sh.hashes) >> np.uint64(c.boiler.bits), c.boiler.fingerprints)
+        boiler = boiler_rows(loaded.tokens, sh, flags)
+        boiler[:, 0] = np.asarray([row[d] for d in need], dtype=np.int64)[boiler[:, 0]]
+    paras = [np.asarray(c.articles.paragraphs(d), dtype=np.int64).reshape(-1, 2) for d in docs]
+    offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in paras], out=offsets[1:])
+    shared = [
+        np.hstack([np.full((len(s), 1), row[d], dtype=np.int64), s]) for d in docs if len(s := c.shared.get(d, ()))
+    ]
+    codes = label_batch(
+        c.table.chars[chunk].astype(np.int64),
+        offsets,
+        np.concatenate(paras) if paras else np.zeros((0, 2), dtype=np.int64),
+        np.array([c.role[d] == "copy" for d in docs], dtype=bool),
+        boiler,
+        np.concatenate(shared) if shared else np.zeros((0, 4), dtype=np.int64),
+        c.params,
+    )
+    return [(d, codes[offsets[j] : offsets[j + 1]]) for j, d in enumerate(docs)]
+
+
+def _sorted_isin(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """``np.isin`` against a sorted array, by binary search (``isin`` sorts both sides each call)."""
+    if not len(sorted_set):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[at] == values
 
 
 def _doc_batches(docs: np.ndarray, chars: np.ndarray, budget_docs: int, budget_chars: int) -> Iterator[np.ndarray]:

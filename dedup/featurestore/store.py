@@ -19,6 +19,12 @@ Layout (``FORMAT_VERSION`` 1), a directory::
         filter.npy           uint8, merged index shards only: a Bloom filter of the fingerprints (``bloom``);
                              computed when absent
         signatures.npy       uint32 (n, num_perm): MinHash signature of each article
+        token_offsets.npy    int64 (n + 1), optional: article i's word tokens are rows token_offsets[i]:[i+1]
+        token_hashes.npy     uint64 (t,), optional: each token's hash (``normalise.tokenise``), in text order
+        token_spans.npy      uint32 (t, 2), optional: each token's start and end (code points) in its text;
+                             phase 2 builds shingles from these instead of tokenising the text again. An
+                             article with text but no tokens here (one over ``features.LONG_CHARS``, or
+                             a shard without these files: written before them, or merged) is tokenised
 
 Arrays are ``.npy`` files opened memory-mapped and without pickle; tables are Parquet through polars.
 A store is read as untrusted input (someone else may have written it): ``Shard`` checks a shard's names,
@@ -83,6 +89,9 @@ class ShardData:
     posting_docs: np.ndarray
     bucket_bounds: np.ndarray  # int64 (257,): postings of bucket b (top 8 bits) are rows bounds[b]:bounds[b+1]
     signatures: np.ndarray
+    token_offsets: np.ndarray | None = None  # int64 (n + 1); None: no token files
+    token_hashes: np.ndarray | None = None  # uint64 (t,)
+    token_spans: np.ndarray | None = None  # uint32 (t, 2)
 
 
 def bucket_bounds(postings: np.ndarray) -> np.ndarray:
@@ -113,6 +122,18 @@ def encode_texts(texts: Sequence[str]) -> tuple[bytes, np.ndarray]:
     return b"".join(parts), offsets
 
 
+def write_texts(path: Path, texts: Sequence[str]) -> np.ndarray:
+    """Write the texts as ``encode_texts`` joins them, one at a time (a huge text is never held twice);
+    returns the byte offsets."""
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    piece = 1 << 22  # a long text is encoded a piece at a time (exact: each code point is encoded alone)
+    with open(path, "wb") as f:
+        for i, t in enumerate(texts):
+            size = sum(f.write(t[j : j + piece].encode("utf-8", "surrogatepass")) for j in range(0, len(t), piece))
+            offsets[i + 1] = offsets[i] + size
+    return offsets
+
+
 def stage_shard(root: Path, name: str, data: ShardData) -> Path:
     """Write a shard's arrays and texts under a temporary name (numpy only: safe in a forked worker);
     ``publish_shard`` completes it."""
@@ -120,8 +141,7 @@ def stage_shard(root: Path, name: str, data: ShardData) -> Path:
     shards.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=shards))
     try:
-        blob, text_offsets = encode_texts(data.texts)
-        (tmp / "text.bin").write_bytes(blob)
+        text_offsets = write_texts(tmp / "text.bin", data.texts)
         arrays = {
             "text_offsets": text_offsets,
             "paragraphs": data.paragraphs,
@@ -131,6 +151,10 @@ def stage_shard(root: Path, name: str, data: ShardData) -> Path:
             "bucket_bounds": data.bucket_bounds,
             "signatures": data.signatures,
         }
+        if data.token_offsets is not None:
+            arrays.update(
+                token_offsets=data.token_offsets, token_hashes=data.token_hashes, token_spans=data.token_spans
+            )
         for key, arr in arrays.items():
             np.save(tmp / f"{key}.npy", np.ascontiguousarray(arr), allow_pickle=False)
     except BaseException:
@@ -285,6 +309,33 @@ class Shard:
         except validate.Invalid as e:
             raise self._error(str(e)) from None
         return spans
+
+    def tokens(self, rows: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+        """The stored word tokens of articles ``rows`` (sorted, as a batch takes them): (hashes, starts,
+        ends) each, spans checked to lie in their texts; None for an article the shard keeps none for (no
+        token files, or none stored for it). Read in one stretch when the rows are close together."""
+        if "token_offsets" not in self.check()._arrays or not len(rows):
+            return [None] * len(rows)
+        rows = np.asarray(rows, dtype=np.int64)
+        off = np.asarray(self._arrays["token_offsets"][int(rows.min()) : int(rows.max()) + 2])
+        lo, hi = off[rows - rows.min()], off[rows - rows.min() + 1]
+        if int(off[-1] - off[0]) <= 2 * int((hi - lo).sum()) + (1 << 16):
+            stretches = [(int(rows.min()), int(rows.max()) + 1)]
+        else:
+            stretches = [(int(r), int(r) + 1) for r in rows.tolist()]
+        out: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None] = {}
+        for r0, r1 in stretches:
+            a, b = int(off[r0 - rows.min()]), int(off[r1 - rows.min()])
+            hashes, spans = self.rows("token_hashes", a, b), self.rows("token_spans", a, b).astype(np.int64)
+            counts = np.diff(off[r0 - rows.min() : r1 - rows.min() + 1])
+            limit = np.repeat(self._chars[r0:r1], counts)
+            if len(spans) and bool(((spans[:, 1] > limit) | (spans[:, 0] > spans[:, 1])).any()):
+                bad = r0 + int(np.searchsorted(np.cumsum(counts), np.argmax(spans[:, 1] > limit) + 1))
+                raise self._error(f"tokens of article {bad} lie outside its text")
+            for r in range(r0, r1):
+                x, y = int(off[r - rows.min()]) - a, int(off[r + 1 - rows.min()]) - a
+                out[r] = (hashes[x:y], spans[x:y, 0], spans[x:y, 1]) if y > x else None
+        return [out[r] for r in rows.tolist()]
 
     def check_docs(self, docs: np.ndarray, what: str = "postings") -> np.ndarray:
         """Articles read from ``posting_docs`` (or a manifest), checked to be rows of this shard."""
@@ -448,6 +499,20 @@ class FeatureStore:
     def paragraphs(self, i: int) -> np.ndarray:
         shard, row = self.locate(i)
         return shard.paragraphs(row)
+
+    def tokens(self, docs: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+        """Stored tokens of articles ``docs`` (hashes, starts, ends), or None each (see ``Shard.tokens``)."""
+        docs = np.asarray(docs, dtype=np.int64)
+        if len(docs) and (int(docs.min()) < 0 or int(docs.max()) >= len(self)):
+            raise IndexError(int(docs.max()))
+        where = np.searchsorted(self.bases, docs, side="right") - 1
+        out: list = [None] * len(docs)
+        for k in np.unique(where).tolist():
+            at = np.flatnonzero(where == k)
+            found = self.shard(self.shard_names[k]).tokens((docs[at] - self.bases[k]).tolist())
+            for j, f in zip(at.tolist(), found):
+                out[j] = f
+        return out
 
     def row(self, key: str, i: int) -> np.ndarray:
         """Row ``i`` of a per-article array (``signatures``)."""

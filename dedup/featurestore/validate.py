@@ -14,15 +14,16 @@ runs ``check_shard`` once, on first use. What is checked (the layout is ``store`
   claims; ``postings`` and ``posting_docs`` of one length m (= the manifest's); ``paragraphs`` (p, 2)
   with p = ``para_offsets[-1]``;
 - offsets: ``text_offsets`` from 0, non-decreasing, ending at the size of ``text.bin``; ``para_offsets``
-  the same, ending at p; ``bucket_bounds`` (257) from 0 to m (one vectorised pass each: these are
-  small, about 8 bytes an article);
+  the same, ending at p; ``token_offsets`` (optional, with ``token_hashes`` (t,) and ``token_spans``
+  (t, 2): all three or none) the same, ending at t; ``bucket_bounds`` (257) from 0 to m (one vectorised
+  pass each: these are small, about 8 bytes an article);
 - ``docs.parquet``: its schema exactly ``DOC_SCHEMA`` and its row count, read from the footer; the
   columns that size what is allocated later (``chars``, ``body_start``, ``cut``, ``n_shingles``) against
   the texts' lengths.
 
 What is large (postings, paragraphs, directory values) is checked where it is read, on what is read
-(``Shard``): the articles of the postings a look-up gathers are below n, a paragraph's span lies in
-its article, a directory runs from 0 to m without going back. So opening a 12 GB index reads its
+(``Shard``): the articles of the postings a look-up gathers are below n, a paragraph's or token's span
+lies in its article, a directory runs from 0 to m without going back. So opening a 12 GB index reads its
 headers and offsets, not its postings. Every failure is one ``StoreError`` line naming the shard.
 """
 
@@ -53,7 +54,11 @@ FILES: dict[str, tuple[tuple[np.dtype, ...], int, bool] | None] = {
     "directory.npy": ((_I4, _I8), 1, False),
     "filter.npy": ((_U1,), 1, False),
     "signatures.npy": ((_U4,), 2, True),
+    "token_offsets.npy": ((_I8,), 1, False),
+    "token_hashes.npy": ((_U8,), 1, False),
+    "token_spans.npy": ((_U4,), 2, False),
 }
+TOKEN_FILES = ("token_offsets", "token_hashes", "token_spans")  # all three or none
 REQUIRED = frozenset(f for f, spec in FILES.items() if spec is None or spec[2])
 
 
@@ -172,6 +177,14 @@ def check_shard(
     for key, shape in want.items():
         if key in shapes and shapes[key] != shape:
             raise Invalid(f"{key}.npy has shape {shapes[key]}, not {shape}")
+    tokens = [key for key in TOKEN_FILES if key in shapes]
+    if tokens:
+        if len(tokens) != len(TOKEN_FILES):
+            raise Invalid(f"has {', '.join(f'{key}.npy' for key in tokens)} without the other token files")
+        t = shapes["token_hashes"][0]
+        for key, shape in (("token_offsets", (n + 1,)), ("token_spans", (t, 2))):
+            if shapes[key] != shape:
+                raise Invalid(f"{key}.npy has shape {shapes[key]}, not {shape}")
     if shapes["paragraphs"][1] != 2:
         raise Invalid(f"paragraphs.npy has shape {shapes['paragraphs']}, not (p, 2)")
     try:
@@ -182,6 +195,8 @@ def check_shard(
     _offsets(arrays["para_offsets"], shapes["paragraphs"][0], "para_offsets.npy")
     if "bucket_bounds" in arrays:
         _offsets(arrays["bucket_bounds"], m, "bucket_bounds.npy")
+    if tokens:
+        _offsets(arrays["token_offsets"], shapes["token_hashes"][0], "token_offsets.npy")
     chars = _check_table(path / "docs.parquet", n, np.diff(np.asarray(arrays["text_offsets"])))
     return arrays, n, m, chars
 
@@ -225,12 +240,12 @@ def check_rows(rows: np.ndarray, n: int, what: str) -> None:
         raise Invalid(f"{what} name an article outside the shard's {n}")
 
 
-def check_spans(spans: np.ndarray, chars: int, row: int) -> None:
-    """An article's paragraph spans: 0 <= start <= end <= its length."""
+def check_spans(spans: np.ndarray, chars: int, row: int, what: str = "paragraphs") -> None:
+    """An article's paragraph (or token) spans: 0 <= start <= end <= its length."""
     if len(spans) and (
         int(spans.min()) < 0 or int(spans[:, 1].max()) > chars or bool((spans[:, 0] > spans[:, 1]).any())
     ):
-        raise Invalid(f"paragraphs of article {row} lie outside its text")
+        raise Invalid(f"{what} of article {row} lie outside its text")
 
 
 def check_directory(d: np.ndarray, m: int) -> None:
@@ -263,6 +278,9 @@ def file_limits(n: int, m: int, num_perm: int | None, text_bytes: int) -> dict[s
         "directory.npy": (10, ((1 << 28) + 1) * 8 + h),
         "filter.npy": (10, (1 << size_bits(m)) // 8 + h),
         "signatures.npy": exact(n * num_perm * 4) if num_perm is not None else (10, n * 4096 + h),
+        "token_offsets.npy": exact((n + 1) * 8),
+        "token_hashes.npy": (10, 8 * max(text_bytes, 0) + h),  # a token holds a character at least
+        "token_spans.npy": (10, 8 * max(text_bytes, 0) + h),
     }
 
 

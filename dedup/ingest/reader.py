@@ -27,12 +27,15 @@ def _read_text(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipp
         yield Skipped(entry.path, reason)
         return
     article = read_text(entry.id, entry.path, data, options.encoding)
+    del data  # not held while the article is worked on (a 200 MB file's bytes)
     yield article if article is not None else Skipped(entry.path, "no text")
 
 
 def _read_html(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped]:
     data = read_bytes(entry.path, options.max_file_size)  # a .html.gz is sniffed after decompression
-    yield html_article(entry.id, entry.path, data, options.encoding)
+    article = html_article(entry.id, entry.path, data, options.encoding)
+    del data
+    yield article
 
 
 def html_article(doc_id: str, path: str, data: bytes, forced: str | None = None) -> Article | Skipped:

@@ -42,7 +42,6 @@ _HS = rf"[^\S{_LB}]"  # horizontal space
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"  # Chinese and Japanese wrap anywhere; Korean at spaces
 # One non-blank line: indentation, first word (one CJK character counts as a word), the rest up to the
 # last non-space. Group 2 starts where split_paragraphs' span starts, and the match ends where it ends.
-_BREAK_RE = re.compile(_BREAK)
 _LINE = re.compile(rf"({_HS}*)([{_CJK}]|[^\s{_CJK}]+)(?:[^{_LB}]*\S)?")
 _BLANK = re.compile(rf"{_BREAK}(?:{_HS}*{_BREAK})+")  # two line breaks with only spaces between
 _WEAK = re.compile(r"--?|[*+#]|\d{1,3}[.)]|\(\d{1,3}\)")  # a first word that may start a list item or wire paragraph
@@ -64,6 +63,20 @@ for _flag, _chars in (
     (_WEAK_FIRST, "-*+#(0123456789"),
 ):
     _CLASS[_codes(_chars)] |= _flag
+_IS_BREAK = np.zeros(0x10000, bool)
+_IS_BREAK[_codes(_LB)] = True
+# What ``_block_lines`` needs of a character, as bit flags over the BMP: not a space (``\S``), a line break,
+# CJK (``_CJK``), and a space or CJK.
+_SOLID, _BREAKS, _CJK_CHAR, _STOPS = 1, 2, 4, 8
+_KIND = np.zeros(0x10000, np.uint8)
+_SPACE = np.array([chr(c).isspace() for c in range(0x10000)])
+_KIND[~_SPACE] |= _SOLID
+_KIND[_IS_BREAK] |= _BREAKS
+_IS_CJK = np.zeros(0x10000, bool)
+for _lo, _hi in re.findall(r"(.)-(.)", _CJK):
+    _IS_CJK[ord(_lo) : ord(_hi) + 1] = True
+_KIND[_IS_CJK] |= _CJK_CHAR
+_KIND[_SPACE | _IS_CJK] |= _STOPS
 _MIN_WIDTH = 25
 _NEAR = 20  # columns under the common width that a wrapped line's end falls within
 _VERSE = 0.7  # share of forced breaks ending in punctuation, or before a capital, that marks verse
@@ -84,6 +97,59 @@ def _chars_at(text: str, at: np.ndarray) -> np.ndarray:
     return _codes(got if len(at) == 1 else "".join(got))
 
 
+def _line_matches(text: str, lo: int, hi: int, limit: int | None = None) -> np.ndarray:
+    """(line, start, word, end) of each ``_LINE`` match in ``text[lo:hi]`` (at most ``limit``): 4 rows."""
+    matches = islice(_LINE.finditer(text, lo, hi), limit)
+    flat = np.fromiter(chain.from_iterable((m.start(), m.start(2), m.end(2), m.end()) for m in matches), np.int64)
+    return flat.reshape(-1, 4).T
+
+
+_CHUNK = 1 << 20  # characters per block of ``_line_arrays``
+
+
+def _line_arrays(text: str, lo: int, hi: int) -> np.ndarray:
+    """``_line_matches`` of a long text from ``lo``, a line start, to ``hi``, the text's end, in numpy: blocks
+    of whole lines looked up in character tables (a regular expression steps through every character, in
+    Python per line). A line is the stretch between two line breaks; a line with a non-space character
+    is a match: from the line's start, its first non-space character and the end of its first word (one
+    CJK character, else up to a space or a CJK character), to its last non-space character. A line longer
+    than two blocks is left to the regular expression."""
+    out = []
+    a = lo
+    while a < hi:
+        brk = _next_break(text, min(a + _CHUNK, hi))
+        b = hi if brk < 0 else brk + 1
+        if b - a > 2 * _CHUNK:  # a very long line: its matches are few
+            out.append(_line_matches(text, a, b))
+        else:
+            out.append(_block_lines(text[a:b]) + a)
+        a = b
+    return np.concatenate(out, axis=1) if out else np.zeros((4, 0), np.int64)
+
+
+def _block_lines(block: str) -> np.ndarray:
+    """``_line_matches`` of a block that starts at a line start and ends after a line break or at the text's
+    end. Only line ends and first words are looked at: a line that starts or ends with a space (rare in
+    wrapped text) is matched by the regular expression."""
+    kind = _KIND[_bmp(block)]
+    breaks = np.flatnonzero(kind & _BREAKS)
+    line, stop = np.r_[0, breaks + 1], np.r_[breaks, len(block)]  # each line: [line, stop)
+    keep = stop > line
+    line, stop = line[keep], stop[keep]
+    trim = ((kind[line] & kind[stop - 1]) & _SOLID) == 0  # a space first or last (or a blank line)
+    rows = [np.stack([line, line, line, stop])[:, ~trim]]
+    rows += [_line_matches(block, int(a), int(b)) for a, b in zip(line[trim].tolist(), stop[trim].tolist())]
+    out = np.concatenate(rows, axis=1) if len(rows) > 1 else rows[0]
+    if len(rows) > 1:
+        out = out[:, np.argsort(out[0], kind="stable")]
+    stops = np.flatnonzero(kind & _STOPS)  # a space or a CJK character ends a first word
+    start = out[1]
+    out[2] = np.where(
+        kind[start] & _CJK_CHAR, start + 1, np.r_[stops, len(block)][np.searchsorted(stops, start, "right")]
+    )
+    return out.astype(np.int64)
+
+
 class _Lines:
     """The non-blank lines of a stretch of text as arrays, and what starts and ends each.
 
@@ -93,9 +159,10 @@ class _Lines:
     """
 
     def __init__(self, text: str, lo: int, hi: int, limit: int | None = None) -> None:
-        matches = islice(_LINE.finditer(text, lo, hi), limit)
-        flat = np.fromiter(chain.from_iterable((m.start(), m.start(2), m.end(2), m.end()) for m in matches), np.int64)
-        self.line, self.start, self.word, self.end = flat.reshape(-1, 4).T
+        if limit is None and hi - lo > _SAMPLE_CHARS:
+            self.line, self.start, self.word, self.end = _line_arrays(text, lo, hi)
+        else:
+            self.line, self.start, self.word, self.end = _line_matches(text, lo, hi, limit)
         self.n = n = len(self.start)
         # A blank line before a line: only a gap longer than one line break (LF, CR LF...) can hold one.
         gap = np.r_[0, self.line[1:] - self.end[:-1]]
@@ -169,6 +236,26 @@ def _wrap_width(text: str, samples: list[_Lines]) -> int | None:
     return width if forced >= 2 and forced >= 0.5 * run_on and not verse else None
 
 
+def _bmp(chars: str) -> np.ndarray:
+    """One table index per character: its code point, U+FFFF beyond the BMP (in every table here that is
+    neither a space, a line break nor CJK, as the astral characters are). UTF-16 when nothing is astral."""
+    units = np.frombuffer(chars.encode("utf-16-le", "surrogatepass"), np.uint16)
+    return units if len(units) == len(chars) else np.minimum(_codes(chars), 0xFFFF)
+
+
+def _next_break(text: str, lo: int) -> int:
+    """Where the first line break at or after ``lo`` is, or -1: looked up in windows that double (a regular
+    expression would step through a line of 200 MB a character at a time)."""
+    size = 1 << 12
+    while lo < len(text):
+        hi = min(lo + size, len(text))
+        found = np.flatnonzero(_IS_BREAK[_bmp(text[lo:hi])])
+        if found.size:
+            return lo + int(found[0])
+        lo, size = hi, min(2 * size, 1 << 20)
+    return -1
+
+
 def _windows(text: str, start: int) -> tuple[list[_Lines], bool]:
     """Lines to test, and whether they are all the text's: all of a short text; else four windows of
     ``_WINDOW_LINES`` lines from its start and from a quarter, half and three quarters of the way."""
@@ -176,13 +263,15 @@ def _windows(text: str, start: int) -> tuple[list[_Lines], bool]:
     if size <= _SAMPLE_CHARS:
         return [_Lines(text, start, len(text))], True
     out = []
+    brk = -1
     for k in range(4):
         lo = start + k * size // 4
         if k:
-            brk = _BREAK_RE.search(text, lo)
-            if brk is None:
+            if brk < lo:  # else the break found for the window before is the first after lo too
+                brk = _next_break(text, lo)
+            if brk < 0:
                 break
-            lo = brk.end()
+            lo = brk + 1 + text.startswith("\r\n", brk)  # as _BREAK: CR LF is one break
         out.append(_Lines(text, lo, len(text), _WINDOW_LINES))
     return out, False
 
