@@ -143,8 +143,9 @@ def test_identical_signatures_always_collide(tmp_path, data):
     for d in range(distinct):
         members = np.flatnonzero(which == d)
         assert len(set(groups[members].tolist())) <= 1
-    # Never every pair of a big bucket: at most a star and a chain per band.
-    assert len(pairs) <= bands * 2 * n
+    # Never every pair of a big bucket: a bucket of m articles gives every pair when m <= max_bucket (under
+    # (max_bucket - 1) / 2 pairs an article), else at most a star and a chain (2 an article), per band.
+    assert len(pairs) <= bands * n * max(2, (max_bucket - 1) / 2)
 
 
 def test_a_huge_bucket_is_a_star_and_a_chain(tmp_path):
