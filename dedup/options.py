@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
 DEFAULT_K = 5  # words per shingle
 DEFAULT_NUM_PERM = 128  # MinHash permutations
 DEFAULT_SEED = 1
@@ -183,6 +181,8 @@ def optimal_banding(threshold: float, num_perm: int) -> tuple[int, int]:
     """datasketch's ``MinHashLSH._optimal_param`` with equal weights: the (bands, rows), bands * rows at
     most ``num_perm``, minimising the area of false positives below ``threshold`` plus that of false
     negatives above it (the first such in datasketch's order, bands then rows, on ties)."""
+    import numpy as np  # here, not at the top: every command's --help reads this module
+
     b = np.concatenate([np.full(num_perm // k, k) for k in range(1, num_perm + 1)]).astype(np.float64)
     r = np.concatenate([np.arange(1, num_perm // k + 1) for k in range(1, num_perm + 1)]).astype(np.float64)
     # Gauss-Legendre on 64 nodes per interval: exact to far below the differences between choices.
@@ -219,7 +219,8 @@ class ScanOptions:
     batch_chars: int = 32 << 20
 
     def __post_init__(self) -> None:
-        self.candidates.banding(self.num_perm)  # bands and rows that fit the signatures
+        if self.candidates.bands or self.candidates.rows:  # bands and rows given must fit the signatures
+            self.candidates.banding(self.num_perm)
 
 
 def flatten(options: Any, prefix: str = "") -> dict[str, Any]:

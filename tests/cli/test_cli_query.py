@@ -94,9 +94,9 @@ def test_help_defaults_equal_the_dataclass_defaults(command):
         if p.kind == "bool":
             assert want is False and f"{p.flag} " in text  # a switch that turns on what is off by default
             continue
-        m = re.search(re.escape(p.flag) + r" [A-Z]+ .*?\(default: ([^)]*)\)", text)
+        m = re.search(re.escape(p.flag) + r" ([A-Z]+|[a-z]+(\|[a-z]+)+) .*?\(default: ([^)]*)\)", text)
         assert m, p.flag
-        shown = m.group(1).removesuffix(" when adding")
+        shown = m.group(3).removesuffix(" when adding")
         if want is None:
             assert shown == NONE_MEANS.get(p.name, "none"), p.flag
         elif p.kind == "size":
