@@ -59,15 +59,16 @@ def run_scan(source: Path, options: Any, args: argparse.Namespace) -> Any:
     from ..featurestore import StoreError
     from ..pipeline import scan
 
+    store = getattr(args, "store", None)  # diff and show scan a corpus too, with neither --store nor --ray
     with cluster_errors():
         executor = ray_executor(args)
         if executor is not None:
             from ..distributed import check_store
 
-            check_store(executor, args.store)
+            check_store(executor, store)
         with progress(args) as on_progress:
             try:
-                return scan(source, options, progress=on_progress, store=args.store, executor=executor)
+                return scan(source, options, progress=on_progress, store=store, executor=executor)
             except StoreError as e:
                 raise UsageError(shown(e)) from None
 
