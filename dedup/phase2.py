@@ -169,7 +169,8 @@ def match(
     only the pairs of these articles (a query), over them and their partners."""
     k, vp = options.k, options.verify
     exact = exact_pairs(table.content, table.has_text)
-    ev = pair_evidence(lists, table.sizes, exact, vp.partial_min_shared, vp.link_share, vp.max_enumerate)
+    workers = options.workers or os.cpu_count() or 1
+    ev = pair_evidence(lists, table.sizes, exact, vp.partial_min_shared, vp.link_share, vp.max_enumerate, workers)
 
     def tail_in(e: int, o: int) -> bool:
         """Most of excerpt e's last ``excerpt_tail`` shingles before its cut are in o: the text runs
