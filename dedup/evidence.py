@@ -319,12 +319,17 @@ def pair_evidence(
     min_share: float = 0.5,
     max_enumerate: int = 32,
     workers: int = 1,
+    min_pair: int = 0,
 ) -> Evidence:
     """Candidate pairs and the lists each shares (see the module docstring); ``extra`` adds pairs
     (a, b) that must be measured whatever the lists say (exact copies). A big list links its members
     only when it can make a relation by itself (``_linking``: ``min_shared`` shingles, or
     ``min_share`` of its members' distinct shingles). The big lists each pair shares are found by
-    ``workers`` processes side by side (the same entries, in the same order, whatever their number)."""
+    ``workers`` processes side by side (the same entries, in the same order, whatever their number).
+
+    A pair the small lists alone make is a candidate when those lists hold ``min_pair`` shingles
+    together: a shingle or two that a handful of unrelated articles share by chance (a common phrase)
+    makes no relation, and such chance pairs grow with the corpus while the evidence does not."""
     n_docs = len(doc_sizes)
     sizes = lists.sizes()
     small = sizes <= max_enumerate
@@ -332,10 +337,17 @@ def pair_evidence(
     others = [_star_chain(lists, _linking(lists, ~small, doc_sizes, min_shared, min_share))]
     if extra is not None and len(extra):
         others.append(_pair_codes(extra[:, 0], extra[:, 1]))
-    pair_codes = np.unique(np.concatenate([codes, *others]))
+    made = codes
+    if min_pair > 1 and len(codes):
+        made, at = np.unique(codes, return_inverse=True)
+        made = made[np.bincount(at, weights=lists.weight[which]) >= min_pair]
+    pair_codes = np.unique(np.concatenate([made, *others]))
     pair_codes = pair_codes[(pair_codes >> np.uint64(32)) != (pair_codes & np.uint64(0xFFFFFFFF))]
     entry_pair = np.searchsorted(pair_codes, codes).astype(np.int64)
     entry_list = which
+    if len(made) < len(codes):  # entries of the pairs that are candidates only
+        found = pair_codes[np.minimum(entry_pair, max(len(pair_codes) - 1, 0))] == codes if len(pair_codes) else []
+        entry_pair, entry_list = entry_pair[found], entry_list[found]
     pairs = np.stack(
         [(pair_codes >> np.uint64(32)).astype(np.int64), (pair_codes & np.uint64(0xFFFFFFFF)).astype(np.int64)], axis=1
     )

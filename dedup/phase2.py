@@ -170,7 +170,9 @@ def match(
     k, vp = options.k, options.verify
     exact = exact_pairs(table.content, table.has_text)
     workers = options.workers or os.cpu_count() or 1
-    ev = pair_evidence(lists, table.sizes, exact, vp.partial_min_shared, vp.link_share, vp.max_enumerate, workers)
+    ev = pair_evidence(
+        lists, table.sizes, exact, vp.partial_min_shared, vp.link_share, vp.max_enumerate, workers, vp.min_shared
+    )
 
     def tail_in(e: int, o: int) -> bool:
         """Most of excerpt e's last ``excerpt_tail`` shingles before its cut are in o: the text runs
