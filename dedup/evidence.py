@@ -10,12 +10,13 @@ before any pair is formed.
 Pairs and their shared counts come from the lists, so the work follows the evidence:
 
 - a list of at most ``max_enumerate`` members adds its weight to each pair of its members
-  (exact shared counts, m(m-1)/2 entries: a passage in m articles is that many facts);
+  (exact shared counts, m(m-1)/2 entries: a passage in m articles is that many facts); such lists
+  make a pair a candidate when together they hold ``min_pair`` shingles (no relation has fewer);
 - a larger list (a site template on every page, a sentence in a thousand articles, or a story
   syndicated everywhere) is never expanded into pairs: when it could make a relation by itself
   (enough shingles, or most of two of its members) it links its members as a star from the
   first plus a chain; in every case its weight is added to any pair of its members that is a
-  candidate, by intersecting the two members' (short) lists of large lists.
+  candidate, by looking the large lists of the member holding fewer up among the other's.
 
 Every candidate pair thus gets its exact number of shared shingles, list by list, so the
 verifier can discount the lists it finds to be boilerplate without touching a document again.
