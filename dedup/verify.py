@@ -88,19 +88,33 @@ def exact_pairs(content: np.ndarray, has_text: np.ndarray) -> np.ndarray:
     return np.sort(np.stack([head[dup], order[dup]], axis=1), axis=1)
 
 
-def _distinct_per_list(owner: np.ndarray, values: np.ndarray, n_lists: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per list, how many distinct values its members have, and how many members share the most common."""
-    if len(values) and values.min() == values.max():  # one value (no site known): no sort needed
+def _distinct_per_list(
+    owner: np.ndarray, values: np.ndarray, n_lists: int, labels: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per list, how many distinct values its members have, and how many members share the most common.
+
+    With ``labels`` (the values are component labels of documents, ``labels[member]``), a member alone
+    in its component has a value no other member of its list has: only the others are sorted."""
+    distinct = np.zeros(n_lists, dtype=np.int64)
+    top = np.zeros(n_lists, dtype=np.int64)
+    if labels is not None and len(values):
+        once = np.bincount(labels, minlength=len(labels))[values] == 1
+        alone = np.bincount(owner[once], minlength=n_lists)
+        distinct += alone
+        top = np.minimum(alone, 1)
+        owner, values = owner[~once], values[~once]
+    if not len(values):
+        return distinct, top
+    if values.min() == values.max():  # one value (no site known): no sort needed
         held = np.bincount(owner, minlength=n_lists)
-        return np.minimum(held, 1), held
+        return distinct + np.minimum(held, 1), np.maximum(top, held)
     keys = np.sort((owner.astype(np.uint64) << np.uint64(32)) | values.astype(np.uint64))
     new = np.ones(len(keys), dtype=bool)
     new[1:] = keys[1:] != keys[:-1]
     starts = np.flatnonzero(new)
-    run = np.diff(np.append(starts, len(keys)))
+    run = np.diff(starts, append=len(keys))
     lst = (keys[starts] >> np.uint64(32)).astype(np.int64)
-    distinct = np.bincount(lst, minlength=n_lists)
-    top = np.zeros(n_lists, dtype=np.int64)
+    distinct += np.bincount(lst, minlength=n_lists)
     np.maximum.at(top, lst, run)
     return distinct, top
 
@@ -113,7 +127,7 @@ def _boilerplate_lists(lists: Lists, groups: np.ndarray, site: np.ndarray, param
         return out
     sizes = lists.sizes()
     owner = lists.member_list()
-    n_groups, _ = _distinct_per_list(owner, groups[lists.members], len(lists))
+    n_groups, _ = _distinct_per_list(owner, groups[lists.members], len(lists), groups)
     _, top_site = _distinct_per_list(owner, site[lists.members], len(lists))
     recurring = (sizes >= params.boilerplate_min_docs) & (n_groups >= params.boilerplate_min_docs)
     one_site = top_site >= params.template_site_share * sizes
@@ -217,7 +231,7 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
 
 def _story_top(lists: Lists, owner: np.ndarray, story: np.ndarray) -> np.ndarray:
     """Per list, how many of its holders are in its most common story."""
-    return _distinct_per_list(owner, story[lists.members], len(lists))[1]
+    return _distinct_per_list(owner, story[lists.members], len(lists), story)[1]
 
 
 def _one_story(lists: Lists, top: np.ndarray, params: VerifyParams) -> np.ndarray:
