@@ -356,12 +356,14 @@ def pair_evidence(
     if big_ids.size and len(pairs):
         # Each document's big lists (ascending), then for each candidate pair the big lists both hold.
         owner = lists.member_list()
-        sel = np.flatnonzero(~small[owner])
+        involved = np.zeros(n_docs, dtype=bool)
+        involved[pairs.ravel()] = True  # only the documents of candidate pairs are looked up
+        sel = np.flatnonzero(~small[owner] & involved[lists.members])
         codes = np.sort((lists.members[sel].astype(np.uint64) << np.uint64(32)) | owner[sel].astype(np.uint64))
         off = np.searchsorted(codes, np.arange(n_docs + 1, dtype=np.uint64) << np.uint64(32)).astype(np.int64)
         has = np.diff(off) > 0
         cand = np.flatnonzero(has[pairs[:, 0]] & has[pairs[:, 1]])
-        del owner, sel, has
+        del owner, sel, has, involved
         # Chunks balanced by the lists they look up, a few per worker.
         cost = np.cumsum(np.minimum(np.diff(off)[pairs[cand, 0]], np.diff(off)[pairs[cand, 1]]))
         n_chunks = max(1, min(len(cand) // PROBE_PAIRS + 1, 4 * workers)) if workers > 1 else 1
