@@ -347,7 +347,9 @@ def pair_evidence(
     entry_pair = np.searchsorted(pair_codes, codes).astype(np.int64)
     entry_list = which
     if len(made) < len(codes):  # entries of the pairs that are candidates only
-        found = pair_codes[np.minimum(entry_pair, max(len(pair_codes) - 1, 0))] == codes if len(pair_codes) else []
+        found = np.zeros(len(codes), dtype=bool)
+        if len(pair_codes):
+            found = pair_codes[np.minimum(entry_pair, len(pair_codes) - 1)] == codes
         entry_pair, entry_list = entry_pair[found], entry_list[found]
     pairs = np.stack(
         [(pair_codes >> np.uint64(32)).astype(np.int64), (pair_codes & np.uint64(0xFFFFFFFF)).astype(np.int64)], axis=1
@@ -359,8 +361,8 @@ def pair_evidence(
         involved = np.zeros(n_docs, dtype=bool)
         involved[pairs.ravel()] = True  # only the documents of candidate pairs are looked up
         sel = np.flatnonzero(~small[owner] & involved[lists.members])
-        codes = np.sort((lists.members[sel].astype(np.uint64) << np.uint64(32)) | owner[sel].astype(np.uint64))
-        off = np.searchsorted(codes, np.arange(n_docs + 1, dtype=np.uint64) << np.uint64(32)).astype(np.int64)
+        held = np.sort((lists.members[sel].astype(np.uint64) << np.uint64(32)) | owner[sel].astype(np.uint64))
+        off = np.searchsorted(held, np.arange(n_docs + 1, dtype=np.uint64) << np.uint64(32)).astype(np.int64)
         has = np.diff(off) > 0
         cand = np.flatnonzero(has[pairs[:, 0]] & has[pairs[:, 1]])
         del owner, sel, has, involved
@@ -370,7 +372,7 @@ def pair_evidence(
         cuts = np.searchsorted(cost, cost[-1] * np.arange(1, n_chunks) / n_chunks) if len(cand) else []
         chunks = [c for c in np.split(cand, cuts) if len(c)]
         more_pairs, more_lists = [entry_pair], [entry_list]
-        for k, shared in fan_out(_probe_chunk, _Probe(codes, off, pairs), chunks, workers):
+        for k, shared in fan_out(_probe_chunk, _Probe(held, off, pairs), chunks, workers):
             more_pairs.append(k)
             more_lists.append(shared)
         entry_pair, entry_list = np.concatenate(more_pairs), np.concatenate(more_lists)
