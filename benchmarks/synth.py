@@ -28,6 +28,12 @@ corpus (stock phrases and boilerplate paragraphs do, as in real news). When the
 real sentences run out, later epochs reuse them with every fourth word swapped
 (a different phase and draw per reuse), so no 5-gram survives between reuses.
 
+With ``pool = "fixed"`` (the **fixed-pool** corpus) there are no epochs: every block draws
+from one pool holding every real sentence and paragraph once, as an archive keeps
+repeating the same stock lines and agency boilerplate, so a pooled sentence's holders
+grow in proportion to the corpus (~35 originals at 20k documents, ~175 at 100k, ~1,750
+at 1M), and originals have 8-20 paragraphs.
+
 Documents are generated in independent blocks of ``BLOCK`` documents, each from
 its own seed, so the output is the same whatever the number of worker
 processes, and memory stays flat at any size. Files go to
@@ -70,6 +76,8 @@ STOCK_RATE = 0.4  # originals ending a paragraph with a stock phrase
 BOILER_RATE = 0.03  # originals ending with a boilerplate paragraph
 LONG_RATE = 0.002  # originals 10-50x the usual length
 VERSION_RATE = 0.3  # copies that are new versions (2-5% of the words reworded)
+POOLS = ("epoch", "fixed")  # a pool per epoch (constant recurrence), or one pool for the whole corpus
+FIXED_PARAGRAPHS = (8, 20)  # paragraphs per original in the fixed-pool corpus (inclusive)
 
 STOCK_PHRASES = (
     "The company did not immediately respond to a request for comment.",
@@ -252,9 +260,15 @@ def _rare_tokens(rng: np.random.Generator, n: int) -> list[str]:
 
 
 def _article(
-    rng: np.random.Generator, m: dict, pool: Pool | None = None, scale: float = 1.0, used: list | None = None
+    rng: np.random.Generator,
+    m: dict,
+    pool: Pool | None = None,
+    scale: float = 1.0,
+    used: list | None = None,
+    paragraphs: tuple[int, int] | None = None,
 ) -> str:
-    """An original; with ``pool`` some of its sentences and paragraphs come from the shared pool."""
+    """An original; with ``pool`` some of its sentences and paragraphs come from the shared pool;
+    with ``paragraphs`` (lo, hi) it has lo to hi paragraphs after the headline (as sentences allow)."""
     n_words = int(np.clip(rng.lognormal(np.log(MEAN_WORDS), 0.45), 40, 6000))
     if scale != 1.0:
         n_words = int(n_words * scale)
@@ -269,6 +283,11 @@ def _article(
     variant[headline - 1] = 3
     starts = np.zeros(n_words, dtype=bool)
     starts[0] = True
+    if paragraphs is not None:  # paragraph breaks at a chosen number of the sentence ends
+        ends = np.flatnonzero(variant[headline:-1] >= 2) + headline
+        want = int(rng.integers(paragraphs[0], paragraphs[1] + 1)) - 1
+        variant[ends] = 2
+        variant[rng.permutation(ends)[:want]] = 3
     starts[1:] = variant[:-1] >= 2
     variant[-1] = 2
     tokens = m["table"][ids * 8 + variant + 4 * starts].tolist()
@@ -383,6 +402,22 @@ def _pool(seed: int, epoch: int, recurring: float, recurrence: float) -> Pool:
     return Pool(epoch, out[0][0], out[1][0], out[0][1], out[1][1], recurring)
 
 
+@lru_cache(maxsize=2)
+def _fixed_pool(seed: int, recurring: float) -> Pool:
+    """One pool for the whole corpus: every real sentence and paragraph once (order by ``seed``)."""
+    sentences, paragraphs = _real_units()
+    perm_s = np.random.default_rng([seed, 41, 0]).permutation(len(sentences)).tolist()
+    perm_p = np.random.default_rng([seed, 41, 1]).permutation(len(paragraphs)).tolist()
+    return Pool(
+        0,
+        tuple(sentences[i] for i in perm_s),
+        tuple(paragraphs[i] for i in perm_p),
+        tuple(range(len(sentences))),
+        tuple(range(len(paragraphs))),
+        recurring,
+    )
+
+
 def _splice_pool(
     rng: np.random.Generator, pool: Pool, tokens: list[str], variant: np.ndarray, starts: np.ndarray, used: list
 ) -> str:
@@ -469,16 +504,22 @@ def generate_block(
     seed: int,
     recurring: float = 0.0,
     recurrence: float = DEFAULT_RECURRENCE,
+    pool_kind: str = "epoch",
 ) -> dict:
     """Write documents ``block * BLOCK`` onwards (``n_docs`` of them); return their bytes, truth and pool use.
 
-    ``recurring = 0`` writes the clean corpus (the same bytes as before recurring text existed).
+    ``recurring = 0`` writes the clean corpus (the same bytes as before recurring text existed);
+    ``pool_kind`` "epoch" a pool per epoch, "fixed" one pool for all (see the module).
     """
     m = _model()
     rng = np.random.default_rng([seed, block])
     folder = Path(out_dir) / f"{block:04d}"
     folder.mkdir(parents=True, exist_ok=True)
-    pool = _pool(seed, block // EPOCH_BLOCKS, recurring, recurrence) if recurring > 0 else None
+    pool = None
+    if recurring > 0:
+        fixed = pool_kind == "fixed"
+        pool = _fixed_pool(seed, recurring) if fixed else _pool(seed, block // EPOCH_BLOCKS, recurring, recurrence)
+    shape = FIXED_PARAGRAPHS if pool is not None and pool_kind == "fixed" else None
     originals: list[tuple[int, int, str]] = []
     truth, n_bytes = [], 0
     used: list[tuple[str, int]] = []  # pooled units per original, for recurrence counts
@@ -496,7 +537,7 @@ def generate_block(
             else:
                 scale = float(rng.uniform(10, 50)) if rng.random() < LONG_RATE else 1.0
                 mine: list[tuple[str, int]] = []
-                text = _article(rng, m, pool, scale, mine)
+                text = _article(rng, m, pool, scale, mine, shape)
                 used.extend(set(mine))  # an article counts once per unit
             day, date = _date(rng, block // 2)
             originals.append((doc, day, text))
@@ -515,16 +556,19 @@ def generate_stream(
     workers: int | None = None,
     recurring: float = 0.0,
     recurrence: float = DEFAULT_RECURRENCE,
+    pool: str = "epoch",
 ) -> dict:
     """Write ``n_docs`` documents under ``out_dir`` (created; must not exist or be empty).
 
     Returns a summary: documents, bytes, documents by kind, seconds, and with
     ``recurring > 0`` how often the pooled units recur (``recurrence``: originals per
     pooled sentence and paragraph, mean and percentiles; originals carrying each stock
-    phrase and boilerplate paragraph).
+    phrase and boilerplate paragraph). ``pool``: "epoch" or "fixed" (see the module).
     """
     if not 0 <= recurring <= 1:
         raise ValueError(f"recurring must be within [0, 1], got {recurring!r}")
+    if pool not in POOLS:
+        raise ValueError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
     if recurrence <= 0:
         raise ValueError(f"recurrence must be positive, got {recurrence!r}")
     out = Path(out_dir)
@@ -533,7 +577,8 @@ def generate_stream(
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     blocks = [
-        (str(out), b, min(BLOCK, n_docs - b * BLOCK), seed, recurring, recurrence) for b in range(-(-n_docs // BLOCK))
+        (str(out), b, min(BLOCK, n_docs - b * BLOCK), seed, recurring, recurrence, pool)
+        for b in range(-(-n_docs // BLOCK))
     ]
     workers = workers or min(os.cpu_count() or 1, 4)
     kinds: dict[str, int] = {}
@@ -548,8 +593,8 @@ def generate_stream(
         counts.update(r["used"])
 
     if workers > 1 and len(blocks) > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            for r in pool.map(generate_block, *zip(*blocks), chunksize=4):
+        with ProcessPoolExecutor(workers) as executor:
+            for r in executor.map(generate_block, *zip(*blocks), chunksize=4):
                 add(r)
     else:
         for args in blocks:
@@ -557,7 +602,9 @@ def generate_stream(
     summary = {"docs": n_docs, "bytes": n_bytes, "kinds": kinds, "seconds": time.perf_counter() - t0, "seed": seed}
     if recurring > 0:
         summary["recurring"] = recurring
-        summary["recurrence_target"] = recurrence
+        summary["pool"] = pool
+        if pool == "epoch":
+            summary["recurrence_target"] = recurrence
         summary["recurrence"] = recurrence_stats(counts)
     return summary
 
@@ -597,9 +644,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--recurrence", type=float, default=DEFAULT_RECURRENCE, help="unrelated originals per pooled sentence"
     )
+    ap.add_argument(
+        "--recurring-pool",
+        choices=POOLS,
+        default="epoch",
+        help="epoch: a pool per 5,000 documents (a sentence recurs ~--recurrence times at any size); "
+        "fixed: one pool of every real sentence (its holders grow with the corpus; 8-20 paragraphs an original)",
+    )
     args = ap.parse_args(argv)
     try:
-        summary = generate_stream(args.out_dir, args.docs, args.seed, args.workers, args.recurring, args.recurrence)
+        summary = generate_stream(
+            args.out_dir, args.docs, args.seed, args.workers, args.recurring, args.recurrence, args.recurring_pool
+        )
     except (FileExistsError, ValueError) as e:
         raise SystemExit(f"synth: {e}") from None
     print(json.dumps(summary))

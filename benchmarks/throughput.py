@@ -7,7 +7,9 @@
 
 For each size and each corpus (``clean``: ``benchmarks.synth`` as it always was;
 ``recurring``: the same generator with ``--recurring`` text shared across unrelated
-articles) a corpus is generated (deterministic, streamed to disk) in a fresh folder
+articles, each pooled sentence in about ``--recurrence`` of them at any size;
+``fixed``: the same from one fixed pool of real sentences, whose holders grow with
+the corpus) a corpus is generated (deterministic, streamed to disk) in a fresh folder
 under ``--workdir``, then measured in fresh subprocesses so each peak RSS is that
 process's own (``os.wait4``):
 
@@ -441,30 +443,40 @@ def _run_child(args: list[str], rss_limit_gb: float, progress_file: Path | None 
 
 
 def _corpus_for(
-    n_docs: int, seed: int, keep: Path | None, work: Path, recurring: float = 0.0, recurrence: float = 50
+    n_docs: int,
+    seed: int,
+    keep: Path | None,
+    work: Path,
+    recurring: float = 0.0,
+    recurrence: float = 50,
+    pool: str = "epoch",
 ) -> tuple[Path, dict]:
     from . import synth
 
     parent = keep if keep is not None else work
-    name = f"synth-{n_docs}-seed{seed}" + (f"-rec{recurring:g}-k{recurrence:g}" if recurring > 0 else "")
+    name = f"synth-{n_docs}-seed{seed}"
+    if recurring > 0:
+        name += f"-rec{recurring:g}-k{recurrence:g}" if pool == "epoch" else f"-fixed{recurring:g}"
     folder = parent / name
     marker = folder.parent / f"{folder.name}.json"
     if marker.exists() and folder.exists():  # a corpus this harness wrote earlier
         return folder, json.loads(marker.read_text())
     if folder.exists():  # a run that stopped while generating it
         shutil.rmtree(folder)
-    summary = synth.generate_stream(folder, n_docs, seed, recurring=recurring, recurrence=recurrence)
+    summary = synth.generate_stream(folder, n_docs, seed, recurring=recurring, recurrence=recurrence, pool=pool)
     marker.write_text(json.dumps(summary))
     return folder, summary
 
 
 def run_corpus(kind: str, n_docs: int, args: argparse.Namespace, work: Path) -> dict:
-    """Generate one corpus (``clean`` or ``recurring``) and measure the scan, the peer and (clean) the paths."""
+    """Generate one corpus (``clean``, ``recurring`` or ``fixed``) and measure the scan, the peer and (clean) the
+    paths."""
     keep = Path(args.keep_corpus) if args.keep_corpus else None
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
-    recurring = args.recurring if kind == "recurring" else 0.0
-    corpus, summary = _corpus_for(n_docs, args.seed, keep, work, recurring, args.recurrence)
+    recurring = args.recurring if kind in ("recurring", "fixed") else 0.0
+    pool = "fixed" if kind == "fixed" else "epoch"
+    corpus, summary = _corpus_for(n_docs, args.seed, keep, work, recurring, args.recurrence, pool)
     run: dict = {"kind": kind, "docs": n_docs, "corpus": summary}
     progress = work / f"progress-{kind}-{n_docs}"
     scan_args = ["--inner", "scan", str(corpus), "--progress", str(progress)]
@@ -603,6 +615,11 @@ def scaling(runs: list[dict]) -> list[dict]:
                     for k in sa.get("stages", {})
                     if k in sb.get("stages", {}) and sa["stages"][k] > 0
                 },
+                "stage_exponents": {
+                    k: _exponent(sa["stages"][k], sb["stages"][k], n_ratio)
+                    for k in sa.get("stages", {})
+                    if k in sb.get("stages", {})
+                },
             }
             pa, pb = a.get("peer", {}), b.get("peer", {})
             if "seconds" in pa and "seconds" in pb:
@@ -665,6 +682,8 @@ def render_markdown(results: dict) -> str:
             ["corpus"] + [_cell(lambda r: f"{r['corpus']['bytes'] / 1e6:,.0f} MB", r) for r in runs],
             ["pooled sentence in (originals)"]
             + [_cell(lambda r: f"{r['corpus']['recurrence']['sentences']['mean']:.0f}", r) for r in runs],
+            ["pooled paragraph in (originals)"]
+            + [_cell(lambda r: f"{r['corpus']['recurrence']['paragraphs']['mean']:.0f}", r) for r in runs],
             row("dedup scan", lambda r: f"{r['scan']['seconds']:.1f} s"),
             row("dedup docs/s", lambda r: f"{r['derived']['scan_docs_per_s']:,.0f}"),
             row("dedup peak RSS", lambda r: _gb(r["scan"]["peak_rss_mb"])),
@@ -725,6 +744,16 @@ def render_markdown(results: dict) -> str:
         header += ["datasketch time exp.", "datasketch RSS exp."]
         out.append("\n**Growth** between consecutive sizes (exponent = log ratio ÷ log n ratio)\n")
         out.append(_md(header, rows))
+        phases = list(dict.fromkeys(k for s in results["scaling"] for k in s.get("stage_exponents", {})))
+        if phases:
+            rows = [
+                [s.get("kind", "clean"), f"{s['from']:,} → {s['to']:,}"]
+                + [f2(s["stage_exponents"].get(k)) for k in phases]
+                + [f2(s.get("exponent"))]
+                for s in results["scaling"]
+            ]
+            out.append("\n**Growth exponent per phase** (log(t2/t1) ÷ log(n2/n1); 1.0 is linear)\n")
+            out.append(_md(["corpus", "docs", *phases, "whole"], rows))
     adv = results.get("adversarial")
     if adv:
         rows = []
@@ -856,7 +885,11 @@ def main(argv: list[str] | None = None) -> dict | None:
     ap = argparse.ArgumentParser(description="dedup throughput benchmark")
     ap.add_argument("--docs", type=int, help="one corpus size")
     ap.add_argument("--sizes", help="comma-separated corpus sizes, e.g. 10000,100000,1000000")
-    ap.add_argument("--corpora", default="clean,recurring", help="which corpora at each size: clean, recurring or both")
+    ap.add_argument(
+        "--corpora",
+        default="clean,recurring",
+        help="which corpora at each size, comma-separated: clean, recurring (constant rate), fixed (fixed pool)",
+    )
     ap.add_argument(
         "--recurring",
         type=float,
@@ -936,9 +969,9 @@ def main(argv: list[str] | None = None) -> dict | None:
     if args.reference and not (Path(args.reference) / "dedup" / "__init__.py").is_file():
         sys.exit(f"throughput: --reference {args.reference!r} holds no dedup/ package")
     kinds = [k.strip() for k in args.corpora.split(",") if k.strip()]
-    if not kinds or any(k not in ("clean", "recurring") for k in kinds):
-        sys.exit(f"throughput: --corpora takes clean, recurring or both, got {args.corpora!r}")
-    if not 0 < args.recurring <= 1 and "recurring" in kinds:
+    if not kinds or any(k not in ("clean", "recurring", "fixed") for k in kinds):
+        sys.exit(f"throughput: --corpora takes clean, recurring and/or fixed, got {args.corpora!r}")
+    if not 0 < args.recurring <= 1 and ("recurring" in kinds or "fixed" in kinds):
         sys.exit(f"throughput: --recurring must be within (0, 1], got {args.recurring}")
     try:
         sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else [args.docs or 10_000]

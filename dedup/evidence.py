@@ -10,12 +10,13 @@ before any pair is formed.
 Pairs and their shared counts come from the lists, so the work follows the evidence:
 
 - a list of at most ``max_enumerate`` members adds its weight to each pair of its members
-  (exact shared counts, m(m-1)/2 entries: a passage in m articles is that many facts);
+  (exact shared counts, m(m-1)/2 entries: a passage in m articles is that many facts); such lists
+  make a pair a candidate when together they hold ``min_pair`` shingles (no relation has fewer);
 - a larger list (a site template on every page, a sentence in a thousand articles, or a story
   syndicated everywhere) is never expanded into pairs: when it could make a relation by itself
   (enough shingles, or most of two of its members) it links its members as a star from the
   first plus a chain; in every case its weight is added to any pair of its members that is a
-  candidate, by intersecting the two members' (short) lists of large lists.
+  candidate, by looking the large lists of the member holding fewer up among the other's.
 
 Every candidate pair thus gets its exact number of shared shingles, list by list, so the
 verifier can discount the lists it finds to be boilerplate without touching a document again.
@@ -32,9 +33,10 @@ import numpy as np
 
 from .featurestore import Shard
 from .hashing import GOLDEN, mix64
-from .workers import Executor, Threads
+from .workers import Executor, Threads, fan_out
 
 PARTITION_ROWS = 1 << 24  # postings sorted at once (16M rows: ~130 MB of keys)
+PROBE_PAIRS = 1 << 16  # candidate pairs whose big lists are intersected at once (bounded temporaries)
 
 
 @dataclass
@@ -284,18 +286,44 @@ def _star_chain(lists: Lists, big: np.ndarray) -> np.ndarray:
     return np.concatenate([star, chain])
 
 
-def _merge_shared(
-    a_off: np.ndarray, a_val: np.ndarray, pa: np.ndarray, pb: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """For pairs (pa[k], pb[k]) of rows of one CSR layout of sorted values: (pair k, value) held by both."""
-    la = a_off[pa + 1] - a_off[pa]
-    lb = a_off[pb + 1] - a_off[pb]
-    ia = np.repeat(a_off[pa] - (np.cumsum(la) - la), la) + np.arange(int(la.sum()))
-    ib = np.repeat(a_off[pb] - (np.cumsum(lb) - lb), lb) + np.arange(int(lb.sum()))
-    ka = (np.repeat(np.arange(len(pa), dtype=np.uint64), la) << np.uint64(32)) | a_val[ia].astype(np.uint64)
-    kb = (np.repeat(np.arange(len(pb), dtype=np.uint64), lb) << np.uint64(32)) | a_val[ib].astype(np.uint64)
-    both = np.intersect1d(ka, kb, assume_unique=True)
-    return (both >> np.uint64(32)).astype(np.int64), (both & np.uint64(0xFFFFFFFF)).astype(np.int64)
+def _shared_big(codes: np.ndarray, off: np.ndarray, pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For pairs (pa[k], pb[k]): (pair k, big list) for each big list both hold, ordered by k then list.
+
+    ``codes`` are the (document << 32 | list) memberships of the big lists, ascending; ``off`` each
+    document's row of them. Of each pair, the side holding fewer lists looks each of its lists up among
+    the other's: O(min) per pair, however many lists (or members) the other side has."""
+    la = off[pa + 1] - off[pa]
+    lb = off[pb + 1] - off[pb]
+    fewer = lb < la
+    probe, other = np.where(fewer, pb, pa), np.where(fewer, pa, pb)
+    n = np.minimum(la, lb)
+    k = np.repeat(np.arange(len(pa), dtype=np.int64), n)
+    at = np.repeat(off[probe] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+    lst = codes[at] & np.uint64(0xFFFFFFFF)
+    want = (other[k].astype(np.uint64) << np.uint64(32)) | lst
+    pos = np.minimum(np.searchsorted(codes, want), len(codes) - 1)
+    hit = codes[pos] == want
+    return k[hit], lst[hit].astype(np.int64)
+
+
+@dataclass
+class _Probe:
+    codes: np.ndarray
+    off: np.ndarray
+    pairs: np.ndarray
+
+
+def _probe_chunk(c: _Probe, part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row of ``pairs``, big list) for each big list both sides of the pairs ``part`` hold."""
+    out_k, out_l = [], []
+    for lo in range(0, len(part), PROBE_PAIRS):
+        rows = part[lo : lo + PROBE_PAIRS]
+        k, shared = _shared_big(c.codes, c.off, c.pairs[rows, 0], c.pairs[rows, 1])
+        out_k.append(rows[k])
+        out_l.append(shared)
+    if not out_k:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(out_k), np.concatenate(out_l)
 
 
 def _linking(lists: Lists, big: np.ndarray, doc_sizes: np.ndarray, min_shared: int, min_share: float) -> np.ndarray:
@@ -316,11 +344,18 @@ def pair_evidence(
     min_shared: int = 50,
     min_share: float = 0.5,
     max_enumerate: int = 32,
+    workers: int = 1,
+    min_pair: int = 0,
 ) -> Evidence:
     """Candidate pairs and the lists each shares (see the module docstring); ``extra`` adds pairs
     (a, b) that must be measured whatever the lists say (exact copies). A big list links its members
     only when it can make a relation by itself (``_linking``: ``min_shared`` shingles, or
-    ``min_share`` of its members' distinct shingles)."""
+    ``min_share`` of its members' distinct shingles). The big lists each pair shares are found by
+    ``workers`` processes side by side (the same entries, in the same order, whatever their number).
+
+    A pair the small lists alone make is a candidate when those lists hold ``min_pair`` shingles
+    together: a shingle or two that a handful of unrelated articles share by chance (a common phrase)
+    makes no relation, and such chance pairs grow with the corpus while the evidence does not."""
     n_docs = len(doc_sizes)
     sizes = lists.sizes()
     small = sizes <= max_enumerate
@@ -328,10 +363,19 @@ def pair_evidence(
     others = [_star_chain(lists, _linking(lists, ~small, doc_sizes, min_shared, min_share))]
     if extra is not None and len(extra):
         others.append(_pair_codes(extra[:, 0], extra[:, 1]))
-    pair_codes = np.unique(np.concatenate([codes, *others]))
+    made = codes
+    if min_pair > 1 and len(codes):
+        made, at = np.unique(codes, return_inverse=True)
+        made = made[np.bincount(at, weights=lists.weight[which]) >= min_pair]
+    pair_codes = np.unique(np.concatenate([made, *others]))
     pair_codes = pair_codes[(pair_codes >> np.uint64(32)) != (pair_codes & np.uint64(0xFFFFFFFF))]
     entry_pair = np.searchsorted(pair_codes, codes).astype(np.int64)
     entry_list = which
+    if len(made) < len(codes):  # entries of the pairs that are candidates only
+        found = np.zeros(len(codes), dtype=bool)
+        if len(pair_codes):
+            found = pair_codes[np.minimum(entry_pair, len(pair_codes) - 1)] == codes
+        entry_pair, entry_list = entry_pair[found], entry_list[found]
     pairs = np.stack(
         [(pair_codes >> np.uint64(32)).astype(np.int64), (pair_codes & np.uint64(0xFFFFFFFF)).astype(np.int64)], axis=1
     )
@@ -339,18 +383,22 @@ def pair_evidence(
     if big_ids.size and len(pairs):
         # Each document's big lists (ascending), then for each candidate pair the big lists both hold.
         owner = lists.member_list()
-        sel = np.flatnonzero(~small[owner])
-        doc, lst = lists.members[sel], owner[sel]
-        order = np.lexsort((lst, doc))
-        doc, lst = doc[order], lst[order]
-        off = np.searchsorted(doc, np.arange(n_docs + 1)).astype(np.int64)
+        involved = np.zeros(n_docs, dtype=bool)
+        involved[pairs.ravel()] = True  # only the documents of candidate pairs are looked up
+        sel = np.flatnonzero(~small[owner] & involved[lists.members])
+        held = np.sort((lists.members[sel].astype(np.uint64) << np.uint64(32)) | owner[sel].astype(np.uint64))
+        off = np.searchsorted(held, np.arange(n_docs + 1, dtype=np.uint64) << np.uint64(32)).astype(np.int64)
         has = np.diff(off) > 0
         cand = np.flatnonzero(has[pairs[:, 0]] & has[pairs[:, 1]])
+        del owner, sel, has, involved
+        # Chunks balanced by the lists they look up, a few per worker.
+        cost = np.cumsum(np.minimum(np.diff(off)[pairs[cand, 0]], np.diff(off)[pairs[cand, 1]]))
+        n_chunks = max(1, min(len(cand) // PROBE_PAIRS + 1, 4 * workers)) if workers > 1 else 1
+        cuts = np.searchsorted(cost, cost[-1] * np.arange(1, n_chunks) / n_chunks) if len(cand) else []
+        chunks = [c for c in np.split(cand, cuts) if len(c)]
         more_pairs, more_lists = [entry_pair], [entry_list]
-        for lo in range(0, len(cand), 1 << 16):  # bounded temporaries
-            part = cand[lo : lo + (1 << 16)]
-            k, shared = _merge_shared(off, lst, pairs[part, 0], pairs[part, 1])
-            more_pairs.append(part[k])
+        for k, shared in fan_out(_probe_chunk, _Probe(held, off, pairs), chunks, workers):
+            more_pairs.append(k)
             more_lists.append(shared)
         entry_pair, entry_list = np.concatenate(more_pairs), np.concatenate(more_lists)
     return Evidence(pairs=pairs, entry_pair=entry_pair, entry_list=entry_list)

@@ -79,7 +79,7 @@ class VerifyParams:
     near_duplicate: float = 0.8
     contains: float = 0.5
     partial_min_shared: int = 50
-    min_shared: int = 8
+    min_shared: int = 8  # also: the lists of up to max_enumerate holders make a candidate pair with this many
     derived: float = 0.4
     derived_min_shared: int = 25
     boilerplate_min_docs: int = 3

@@ -15,6 +15,7 @@ input, not on workers, tasks or batch sizes.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -211,7 +212,10 @@ def match(
     ev = evidence
     if ev is None:
         exact = exact_pairs(table.content, table.has_text)
-        ev = pair_evidence(lists, table.sizes, exact, vp.partial_min_shared, vp.link_share, vp.max_enumerate)
+        workers = options.workers or os.cpu_count() or 1
+        ev = pair_evidence(
+            lists, table.sizes, exact, vp.partial_min_shared, vp.link_share, vp.max_enumerate, workers, vp.min_shared
+        )
 
     def tail_in(e: int, o: int) -> bool:
         """Most of excerpt e's last ``excerpt_tail`` shingles before its cut are in o: the text runs

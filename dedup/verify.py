@@ -88,16 +88,33 @@ def exact_pairs(content: np.ndarray, has_text: np.ndarray) -> np.ndarray:
     return np.sort(np.stack([head[dup], order[dup]], axis=1), axis=1)
 
 
-def _distinct_per_list(owner: np.ndarray, values: np.ndarray, n_lists: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per list, how many distinct values its members have, and how many members share the most common."""
+def _distinct_per_list(
+    owner: np.ndarray, values: np.ndarray, n_lists: int, labels: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per list, how many distinct values its members have, and how many members share the most common.
+
+    With ``labels`` (the values are component labels of documents, ``labels[member]``), a member alone
+    in its component has a value no other member of its list has: only the others are sorted."""
+    distinct = np.zeros(n_lists, dtype=np.int64)
+    top = np.zeros(n_lists, dtype=np.int64)
+    if labels is not None and len(values):
+        once = np.bincount(labels, minlength=len(labels))[values] == 1
+        alone = np.bincount(owner[once], minlength=n_lists)
+        distinct += alone
+        top = np.minimum(alone, 1)
+        owner, values = owner[~once], values[~once]
+    if not len(values):
+        return distinct, top
+    if values.min() == values.max():  # one value (no site known): no sort needed
+        held = np.bincount(owner, minlength=n_lists)
+        return distinct + np.minimum(held, 1), np.maximum(top, held)
     keys = np.sort((owner.astype(np.uint64) << np.uint64(32)) | values.astype(np.uint64))
     new = np.ones(len(keys), dtype=bool)
     new[1:] = keys[1:] != keys[:-1]
     starts = np.flatnonzero(new)
-    run = np.diff(np.append(starts, len(keys)))
+    run = np.diff(starts, append=len(keys))
     lst = (keys[starts] >> np.uint64(32)).astype(np.int64)
-    distinct = np.bincount(lst, minlength=n_lists)
-    top = np.zeros(n_lists, dtype=np.int64)
+    distinct += np.bincount(lst, minlength=n_lists)
     np.maximum.at(top, lst, run)
     return distinct, top
 
@@ -110,7 +127,7 @@ def _boilerplate_lists(lists: Lists, groups: np.ndarray, site: np.ndarray, param
         return out
     sizes = lists.sizes()
     owner = lists.member_list()
-    n_groups, _ = _distinct_per_list(owner, groups[lists.members], len(lists))
+    n_groups, _ = _distinct_per_list(owner, groups[lists.members], len(lists), groups)
     _, top_site = _distinct_per_list(owner, site[lists.members], len(lists))
     recurring = (sizes >= params.boilerplate_min_docs) & (n_groups >= params.boilerplate_min_docs)
     one_site = top_site >= params.template_site_share * sizes
@@ -166,7 +183,7 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     # the site's template: the template recurs around different stories.
     linked = (relation >= 0) & (relation <= 2)
     story = components(n_docs, pairs[linked])
-    one_story = boiler & _one_story(lists, owner, story, params)
+    one_story = boiler & _one_story(lists, _story_top(lists, owner, story), params)
     if one_story.any():
         boiler &= ~one_story
         m, relation, shared, content_entry = measure(boiler)
@@ -212,9 +229,14 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     return Verified(pairs=frame, boilerplate=boiler, syndicated=syndicated)
 
 
-def _one_story(lists: Lists, owner: np.ndarray, story: np.ndarray, params: VerifyParams) -> np.ndarray:
-    """Lists whose holders are mostly (``template_site_share``, two at least) in one story."""
-    _, top = _distinct_per_list(owner, story[lists.members], len(lists))
+def _story_top(lists: Lists, owner: np.ndarray, story: np.ndarray) -> np.ndarray:
+    """Per list, how many of its holders are in its most common story."""
+    return _distinct_per_list(owner, story[lists.members], len(lists), story)[1]
+
+
+def _one_story(lists: Lists, top: np.ndarray, params: VerifyParams) -> np.ndarray:
+    """Lists whose holders are mostly (``template_site_share``, two at least) in one story (``top``:
+    ``_story_top``)."""
     return (top >= 2) & (top >= params.template_site_share * lists.sizes())
 
 
@@ -242,14 +264,14 @@ def _story_lists(
     for _ in range(rounds):
         edges.append(_derived_from(ev.pairs, shared, story, sizes, own, params))
         new_story = components(n_docs, np.concatenate(edges))
-        out = boiler & ~_one_story(lists, owner, new_story, params)
+        top = _story_top(lists, owner, new_story)
+        out = boiler & ~_one_story(lists, top, params)
         if np.array_equal(new_story, story):
             break
         story = new_story
         # Text that recurs like a template and is held by no one story for the most part (a site's
         # chrome) no longer counts in the next round: a page that is mostly template then derives
         # from what its own text was taken from.
-        _, top = _distinct_per_list(owner, story[lists.members], len(lists))
         chrome = (boiler & (2 * top < lists.sizes()))[ev.entry_list]
         drop = np.bincount(ev.entry_pair[chrome], weights=weight[chrome], minlength=len(ev.pairs))
         shared = shared_all - drop.astype(np.int64)

@@ -109,6 +109,7 @@ def test_scaling_reports_growth_exponents_per_corpus():
     assert clean["exponent"] == pytest.approx(1.0) and clean["rss_exponent"] == pytest.approx(0.0)
     assert recurring["exponent"] == pytest.approx(2.0) and recurring["rss_exponent"] == pytest.approx(1.0)
     assert recurring["candidates_per_doc_ratio"] == pytest.approx(10.0)
+    assert recurring["stage_exponents"]["read"] == pytest.approx(2.0)
     assert recurring["peer_exponent"] == pytest.approx(1.0) and recurring["peer_rss_exponent"] == pytest.approx(0.0)
 
 
@@ -139,6 +140,25 @@ def test_recurring_sentences_recur_across_unrelated_articles(tmp_path):
     assert sum(top in t for t in texts.values()) >= 20
     real_sentences, _ = synth._real_units()
     assert set(pool.sentences) <= set(real_sentences)  # the first epochs use real sentences as they are
+
+
+def test_fixed_pool_recurs_across_periods_with_8_to_20_paragraphs(tmp_path):
+    """The fixed pool is one for the whole corpus: blocks far apart (other periods of the epoch pool) draw
+    the same real sentences, so their holders grow with n; originals have 8-20 paragraphs of their own
+    (a pooled or boilerplate paragraph may add one)."""
+    used, counts = {}, []
+    for block in (0, 2 * synth.EPOCH_BLOCKS):
+        r = synth.generate_block(str(tmp_path / "f"), block, 150, 0, recurring=0.5, pool_kind="fixed")
+        used[block] = {u for u in r["used"] if u.startswith("s:")}
+        for doc, src, kind in r["truth"]:
+            if doc == src and kind == "original":
+                text = (tmp_path / "f" / f"{block:04d}" / f"{doc:08d}.txt").read_text(encoding="utf-8")
+                counts.append(len([p for p in text.split("---\n", 2)[2].split("\n\n") if p.strip()]) - 1)
+    assert sum(8 <= c <= 21 for c in counts) >= 0.85 * len(counts)
+    assert len(used[0] & used[2 * synth.EPOCH_BLOCKS]) >= 100
+    assert synth._fixed_pool(0, 0.5).sentences[0] in synth._real_units()[0]
+    with pytest.raises(ValueError):
+        synth.generate_stream(tmp_path / "x", 5, recurring=0.5, pool="weekly")
 
 
 def test_recurring_corpus_hits_the_default_recurrence(tmp_path):
@@ -191,6 +211,16 @@ def test_synth_refuses_a_non_empty_folder_and_bad_rates(tmp_path):
     cli = [sys.executable, "-m", "benchmarks.synth", str(tmp_path / "x"), "--docs", "5"]
     p = subprocess.run(cli, cwd=ROOT, capture_output=True, text=True)
     assert p.returncode != 0 and "Traceback" not in p.stderr and "not empty" in p.stderr
+
+
+def test_match_steps_on_a_kept_store(tmp_path, capsys):
+    from benchmarks import match_steps
+
+    match_steps.main(["store", str(Path(__file__).parents[2] / "seeds"), str(tmp_path / "store")])
+    match_steps.main(["match", str(tmp_path / "store"), "--json", str(tmp_path / "m.json")])
+    out = json.loads((tmp_path / "m.json").read_text())
+    assert out["docs"] == 5 and out["pairs"] == 1
+    assert set(out["steps_wall_cpu"]) == {"posting_lists", "pair_evidence", "verify", "boilerplate", "cluster"}
 
 
 def test_adversarial_mix_and_bigfile(tmp_path):

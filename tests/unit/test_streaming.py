@@ -157,3 +157,37 @@ def test_a_very_long_article_is_read_in_segments_with_the_same_features(monkeypa
         assert np.array_equal(getattr(whole, key), getattr(segmented, key)), key
     for column in ("content_hash", "n_shingles", "has_text"):
         assert list(whole.docs[column]) == list(segmented.docs[column]), column
+
+
+def test_big_lists_found_in_worker_chunks_give_the_same_result(recurring_folder, monkeypatch):
+    """Pair evidence split into many chunks over two worker processes gives the one-process result."""
+    import dedup.evidence as evidence
+
+    root, _ = recurring_folder
+    reference = _comparable(scan(root, ScanOptions(workers=1)))
+    monkeypatch.setattr(evidence, "PROBE_PAIRS", 3)
+    other = _comparable(scan(root, ScanOptions(workers=2)))
+    for d in (reference, other):  # the parameters differ by construction
+        d["meta"].pop("parameters")
+    assert other == reference
+
+
+def test_chance_shingles_make_no_candidate_pair():
+    """Two articles sharing a shingle or two by chance are not measured; a copied passage, and a big list
+    that could make a relation by itself, are; the big lists' weight still reaches every candidate."""
+    from dedup.evidence import Lists, pair_evidence
+
+    # Lists: {0, 1} a 2-shingle chance phrase; {2, 3} a 40-shingle passage; {0, 1, 2, 3} recurring (big).
+    lists = Lists(
+        hashes=np.arange(3, dtype=np.uint64),
+        offsets=np.array([0, 2, 4, 8]),
+        members=np.array([0, 1, 2, 3, 0, 1, 2, 3]),
+        weight=np.array([2, 40, 5]),
+    )
+    sizes = np.full(4, 100)
+    ev = pair_evidence(lists, sizes, max_enumerate=2, min_pair=8)
+    assert ev.pairs.tolist() == [[2, 3]]
+    shared = np.bincount(ev.entry_pair, weights=lists.weight[ev.entry_list]).tolist()
+    assert shared == [45]
+    every = pair_evidence(lists, sizes, max_enumerate=2, min_pair=0)
+    assert every.pairs.tolist() == [[0, 1], [2, 3]]
