@@ -154,8 +154,16 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threads: int | None = None) -> ShardData:
-    """The features of a batch of articles (see the module docstring)."""
+def extract(
+    articles: Sequence[Article],
+    k: int,
+    num_perm: int,
+    seed: int,
+    threads: int | None = None,
+    keep_tokens: bool = False,
+) -> ShardData:
+    """The features of a batch of articles (see the module docstring); ``keep_tokens``: with each article's
+    tokens (``ScanOptions.keep_tokens``)."""
     texts = [a.text for a in articles]
     body_starts = [int(a.body_start) for a in articles]
     long = [i for i, t in enumerate(texts) if len(t) > LONG_CHARS]
@@ -213,7 +221,7 @@ def extract(articles: Sequence[Article], k: int, num_perm: int, seed: int, threa
         bucket_bounds=bucket_bounds(fps),
         signatures=sig,
         # Each article's tokens, for phase 2's passages and labels (none for a long one: tokenised again there).
-        token_offsets=tokens.offsets,
-        token_hashes=tokens.hashes,
-        token_spans=np.stack([tokens.starts, tokens.ends], axis=1).astype(np.uint32),
+        token_offsets=tokens.offsets if keep_tokens else None,
+        token_hashes=tokens.hashes if keep_tokens else None,
+        token_spans=np.stack([tokens.starts, tokens.ends], axis=1).astype(np.uint32) if keep_tokens else None,
     )

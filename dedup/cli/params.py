@@ -25,6 +25,8 @@ PARAM_HELP = {
     "workers": "worker processes for reading and signing; results do not change",
     "batch_docs": "most articles in one batch: larger is a little faster and uses more memory; results do not change",
     "batch_chars": "most characters in one batch (memory per worker); results do not change",
+    "keep_tokens": "store every article's tokens in phase 1 so phase 2 need not tokenise again: faster while "
+    "the store fits in memory, slower past it (the store grows ~1.8x); results do not change",
     "verify.near_duplicate": "near-duplicate: each holds at least this share of the other",
     "verify.contains": "contains: one holds at least this share of the other (but not both near-duplicate)",
     "verify.partial_min_shared": "partial: at least this many shingles (about as many words) of shared passages",

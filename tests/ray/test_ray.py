@@ -74,6 +74,12 @@ def test_seeds_on_ray_are_the_local_scan(cli, ray_cluster, seeds, check_seed_res
     check_seed_result(_same_scan(cli, seeds.dir, ray_cluster), seeds)
 
 
+def test_lsh_candidates_on_ray_are_the_local_ones(cli, ray_cluster, seeds):
+    """``--candidates lsh``: banding in the driver, align and label as tasks; the local result."""
+    data = _same_scan(cli, seeds.dir, ray_cluster, "--candidates", "lsh")
+    assert data["meta"]["parameters"]["candidates.mode"] == "lsh"
+
+
 def test_synthetic_corpus_with_recurring_text_on_ray(cli, ray_cluster, synthetic):
     data = _same_scan(cli, synthetic, ray_cluster, "--batch-docs", "700")  # 8 phase-1 tasks over 2 nodes
     assert data["pairs"] and data["clusters"]

@@ -111,7 +111,7 @@ def test_a_file_of_many_paragraphs_scans_the_same_in_segments_and_from_stored_to
     token files): one result."""
     import dedup.features as features
 
-    options = ScanOptions(workers=1)
+    options = ScanOptions(workers=1, keep_tokens=True)
     whole = _comparable(scan(huge_folder, options, store=tmp_path / "whole"))
     assert any(p["a"] == "huge.txt" or p["b"] == "huge.txt" for p in whole["pairs"])
     monkeypatch.setattr(features, "LONG_CHARS", 10_000)
@@ -131,7 +131,7 @@ def test_a_file_of_many_paragraphs_scans_the_same_in_segments_and_from_stored_to
 
 
 def test_stored_tokens_are_the_tokens_of_the_text(seeds, tmp_path):
-    scan(seeds.dir, store=tmp_path / "s")
+    scan(seeds.dir, ScanOptions(keep_tokens=True), store=tmp_path / "s")
     fs = FeatureStore(tmp_path / "s")
     frame = fs.docs()
     stored = fs.tokens(list(range(len(fs))))
@@ -143,7 +143,7 @@ def test_stored_tokens_are_the_tokens_of_the_text(seeds, tmp_path):
 
 
 def test_bad_token_files_are_a_clear_error(seeds, tmp_path):
-    scan(seeds.dir, store=tmp_path / "s")
+    scan(seeds.dir, ScanOptions(keep_tokens=True), store=tmp_path / "s")
     (shard,) = (tmp_path / "s" / "shards").iterdir()
     spans = np.load(shard / "token_spans.npy")
     spans[0] = (5, 1 << 30)
@@ -232,3 +232,16 @@ def test_labels_on_intervals_are_the_character_masks_labels(data):
         p = np.array(paras[d], dtype=np.int64).reshape(-1, 2)
         want = _mask_labels(lengths[d], p, copy[d], boiler[d], shared[d], params)
         assert np.array_equal(got[offsets[d] : offsets[d + 1]], want)
+
+
+def test_tokens_are_stored_only_when_asked(seeds, tmp_path):
+    """By default the store holds no tokens (phase 2 tokenises what it aligns); ``keep_tokens`` adds them; the
+    result is the same."""
+    plain = scan(seeds.dir, store=tmp_path / "plain")
+    kept = scan(seeds.dir, ScanOptions(keep_tokens=True), store=tmp_path / "kept")
+    assert not list((tmp_path / "plain" / "shards").glob("*/token_*.npy"))
+    assert len(list((tmp_path / "kept" / "shards").glob("*/token_*.npy"))) == 3
+    a, b = plain.to_dict(), kept.to_dict()
+    for d in (a, b):
+        del d["meta"]["timings"], d["meta"]["parameters"]["keep_tokens"]
+    assert a == b
