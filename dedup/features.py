@@ -159,6 +159,7 @@ def extract(
     k: int,
     num_perm: int,
     seed: int,
+    *,
     threads: int | None = None,
     keep_tokens: bool = False,
 ) -> ShardData:

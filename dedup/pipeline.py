@@ -152,7 +152,9 @@ def _run_task(root: str, task: _Task, options: ScanOptions, threads: int | None)
 
     for sub, batch in enumerate(_batches(articles(), options, skipped)):
         name = f"{task.number:06d}-{sub:04d}"
-        data = extract(batch, options.k, options.num_perm, options.seed, threads, options.keep_tokens)
+        data = extract(
+            batch, options.k, options.num_perm, options.seed, threads=threads, keep_tokens=options.keep_tokens
+        )
         staged.append((name, stage_shard(fs_root, name, data), data.docs))
     return staged, skipped, len(task.entries)
 
@@ -262,7 +264,9 @@ def _ingest_corpus(
     report("read", 0, len(corpus))
     for sub, batch in enumerate(_batches(articles(), options, skipped)):
         name = f"{0:06d}-{sub:04d}"
-        write_shard(fs.root, name, extract(batch, options.k, options.num_perm, options.seed, None, options.keep_tokens))
+        write_shard(
+            fs.root, name, extract(batch, options.k, options.num_perm, options.seed, keep_tokens=options.keep_tokens)
+        )
         names.append(name)
         done += len(batch)
         report("read", done, len(corpus))

@@ -157,7 +157,7 @@ def add_articles(index: IndexBackend, articles: Sequence[Article], options: Scan
         write_shard(
             staging,
             "000000-0000",
-            extract(list(articles), options.k, options.num_perm, options.seed, None, options.keep_tokens),
+            extract(list(articles), options.k, options.num_perm, options.seed, keep_tokens=options.keep_tokens),
         )
         _commit_shard(index, Shard(staging / "shards" / "000000-0000"), out)
     finally:
@@ -507,7 +507,7 @@ def query_articles(
     answers: list[Answer] = []
     for lo in range(0, len(articles), options.batch_docs):
         batch = list(articles[lo : lo + options.batch_docs])
-        data = extract(batch, options.k, options.num_perm, options.seed, None, options.keep_tokens)
+        data = extract(batch, options.k, options.num_perm, options.seed, keep_tokens=options.keep_tokens)
         order = np.argsort(data.posting_docs, kind="stable")  # by article, fingerprints still sorted
         fps_all = data.postings[order]
         bounds = np.searchsorted(data.posting_docs[order], np.arange(len(batch) + 1))

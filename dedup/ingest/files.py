@@ -68,9 +68,22 @@ def is_gzip_name(path: str) -> bool:
     return path.lower().endswith(".gz")
 
 
-def read_capped(f: BinaryIO, cap: int) -> bytes:
-    """At most ``cap`` bytes of ``f``; raises InputError (too large) when there are more."""
-    data = f.read(cap + 1)
+def read_capped(f: BinaryIO, cap: int, hint: int | None = None) -> bytes:
+    """At most ``cap`` bytes of ``f``; raises InputError (too large) when there are more. ``hint``: the size
+    the file should have. A read of n bytes reserves n first (``cap`` is hundreds of MB, an article a few KB:
+    that was most of the cost of reading one), so it reads what the hint says, or growing chunks of a stream,
+    and goes on only when more follows."""
+    step = min(cap + 1, hint + 1 if hint is not None else _CHUNK)
+    data = f.read(step)
+    if len(data) == step and step <= cap:  # more follows: a stream, or a file that grew since
+        parts, total = [data], len(data)
+        while total <= cap:
+            chunk = f.read(min(cap + 1 - total, max(total, _CHUNK)))
+            if not chunk:
+                break
+            parts.append(chunk)
+            total += len(chunk)
+        data = b"".join(parts)
     if len(data) > cap:
         raise InputError(too_large(cap))
     return data
@@ -80,7 +93,7 @@ def read_bytes(path: str, cap: int, follow: bool = False) -> bytes:
     """The bytes of one article file (gunzipped for ``.gz``), never more than ``cap`` of them."""
     with open_regular(path, follow) as f:
         if not is_gzip_name(path):
-            return read_capped(f, cap)
+            return read_capped(f, cap, os.fstat(f.fileno()).st_size)
         try:
             with gzip.GzipFile(fileobj=f) as g:
                 return read_capped(g, cap)  # the cap bounds the decompressed size (no gzip bomb)

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dedup.escape import name as escape_name
 from dedup.ingest import Article, Entry, IngestOptions, Skipped, read_articles, read_entry, read_file, walk
@@ -161,3 +163,27 @@ def test_root_problems_are_skipped_not_raised(tmp_path):
         Skipped(str(tmp_path / "missing"), "No such file or directory")
     ]
     assert list(read_articles(tmp_path)) == []
+
+
+@given(
+    size=st.integers(0, 5000),
+    cap=st.integers(0, 5000),
+    hint=st.one_of(st.none(), st.integers(0, 6000)),
+    chunk=st.sampled_from([1, 7, 64, 1 << 20]),
+)
+@settings(max_examples=300, deadline=None)
+def test_read_capped_is_the_file_or_too_large_whatever_the_size_hint(size, cap, hint, chunk):
+    """The hint (the size the file had when opened) only sizes the first read: a file that grew or shrank
+    since, or a stream of any length, gives its bytes up to the cap, and more than the cap is an error."""
+    import io
+
+    from dedup.ingest import files
+
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(files, "_CHUNK", chunk)
+        if size <= cap:
+            assert files.read_capped(io.BufferedReader(io.BytesIO(data)), cap, hint) == data
+        else:
+            with pytest.raises(files.InputError, match="larger than"):
+                files.read_capped(io.BufferedReader(io.BytesIO(data)), cap, hint)
