@@ -468,11 +468,18 @@ def _label_batch(c: _LabelContext, chunk: np.ndarray) -> list[tuple[int, np.ndar
 
 
 def _sorted_isin(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """``np.isin`` against a sorted array, by binary search (``isin`` sorts both sides each call)."""
-    if not len(sorted_set):
-        return np.zeros(len(values), dtype=bool)
-    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
-    return sorted_set[at] == values
+    """``np.isin`` against a sorted array, by binary search (``isin`` sorts both sides each call). The values
+    are searched in ascending order: each search then starts where the last ended, in memory just read. The
+    set grows with the corpus (text recurring in ever more articles): at 20M entries, searching unsorted
+    values cost 1.7 µs each, a cache miss at every step, and made label the largest phase at 1M articles."""
+    out = np.zeros(len(values), dtype=bool)
+    if not len(sorted_set) or not len(values):
+        return out
+    order = np.argsort(values)
+    ordered = values[order]
+    at = np.minimum(np.searchsorted(sorted_set, ordered), len(sorted_set) - 1)
+    out[order] = sorted_set[at] == ordered
+    return out
 
 
 def _doc_batches(docs: np.ndarray, chars: np.ndarray, budget_docs: int, budget_chars: int) -> Iterator[np.ndarray]:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dedup import ScanResult, build_corpus, scan
 
@@ -118,3 +120,19 @@ def test_index_of_and_unknown_ids(seeds):
         assert result.index_of(doc_id) == i
     with pytest.raises(KeyError):
         result.index_of("not-there.txt")
+
+
+@given(
+    values=st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 40), max_size=200),
+    members=st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 40), max_size=200),
+)
+def test_boilerplate_membership_is_isin(values, members):
+    """Label's membership test against the sorted boilerplate fingerprints (searched in ascending order of
+    the values, their order kept) is ``np.isin``, duplicates and all."""
+    import numpy as np
+
+    from dedup.phase2 import _sorted_isin
+
+    v = np.array(values, dtype=np.uint64)
+    s = np.unique(np.array(members, dtype=np.uint64))
+    assert _sorted_isin(v, s).tolist() == np.isin(v, s).tolist()
