@@ -471,7 +471,7 @@ def _sorted_isin(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     """``np.isin`` against a sorted array, by binary search (``isin`` sorts both sides each call). The values
     are searched in ascending order: each search then starts where the last ended, in memory just read. The
     set grows with the corpus (text recurring in ever more articles): at 20M entries, searching unsorted
-    values cost 1.7 µs each, a cache miss at every step, and made label the largest phase at 1M articles."""
+    values cost 1.7 µs each, a cache miss at every step, against 0.24 µs in order."""
     out = np.zeros(len(values), dtype=bool)
     if not len(sorted_set) or not len(values):
         return out
