@@ -219,7 +219,7 @@ async def _query_article(request: Request) -> Article:
     """The article of a query request: JSON ``{"text"|"html", "id"?}``, or a multipart form with ``file``
     (an upload; its name is the id) or ``text`` fields."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+    if ctype == "multipart/form-data":  # a form-encoded body is refused (415), as the README says
         return await _form_article(request)
     if ctype not in ("application/json", ""):
         raise ApiError(415, "send application/json or multipart/form-data")
