@@ -27,8 +27,8 @@ its largest child: the phase-1 workers) and Redis ``used_memory`` are read after
 ``redis-server`` gets ``--redis-maxmemory`` (20gb): a build beyond it fails, is reported, and the run goes on.
 The JSON goes to stdout (and ``--out``), then a markdown summary; the load average is read before and after.
 
-    python -m benchmarks.index_bench --docs 20000 --queries 300
-    python -m benchmarks.synth /data/c1m --docs 1000000 && python -m benchmarks.index_bench --corpus /data/c1m
+    python -m benchmarks.timing.index --docs 20000 --queries 300
+    python -m benchmarks.corpora.synth /data/c1m --docs 1000000 && python -m benchmarks.timing.index --corpus /data/c1m
 """
 
 from __future__ import annotations
@@ -51,10 +51,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.synth import generate_stream
+from benchmarks.corpora.synth import generate_stream
 from dedup.index.service import ADD_BATCH
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHUNK = 1000  # datasketch: articles read and hashed per MinHash.bulk call (memory stays flat at 1M)
 NUM_PERM = 128
 THRESHOLD = 0.5
