@@ -23,7 +23,7 @@ ending in a "Continue reading" line).
 Everything comes from ``random.Random(seed)`` (and numpy for the topical
 neighbours), so one seed gives byte-identical files and truth.
 
-Layouts (issue 19): the files carry no metadata (no front matter, one flat folder, names that say nothing
+Layouts: the files carry no metadata (no front matter, one flat folder, names that say nothing
 of site or role), so the default layout is ``plain``. ``--layout meta`` writes the same texts under a
 front matter giving each document's date, site (a copy's site; for an original, its publisher) and URL;
 ``--layout wrapped`` hard-wraps every line longer than 72 columns at spaces, with CRLF line ends, in

@@ -1,4 +1,4 @@
-"""How a benchmark corpus is laid out on disk (issue 19): with site metadata, or as plain folders.
+"""How a benchmark corpus is laid out on disk: with site metadata, or as plain folders.
 
 Most users do not have pages with metadata: they have one flat folder of ``.txt`` exports. The generators
 write the same documents (same seed, same text) in one of three layouts:

@@ -1,4 +1,4 @@
-"""Deterministic development corpus of wire reuse (issue 11): agency story families and the papers' rewrites.
+"""Deterministic development corpus of wire reuse: agency story families and the papers' rewrites.
 
 Built from the real English article bodies of ``data/aeb/ground-truth.json`` (MIT licence, see
 ``data/aeb/LICENSE``), cut into sentences. Each *family* is one agency story:
@@ -28,7 +28,7 @@ the truth then names the documents by those files. ``DIR/truth.json`` holds per 
 site, date, words (outside the site template), reuse share and paragraph kinds (``template``, ``story``, ``own``,
 ``headline``, ``quote``), per family its members, and the positive pairs.
 
-**Reuse share** is the issue's definition, with dedup's own tokenisation: the share of the document's
+**Reuse share**, with dedup's own tokenisation: the share of the document's
 distinct word 5-gram hashes (``dedup.normalise.tokenise`` + ``dedup.shingle.shingle``, over the text outside
 its site template) found in the union of its family's agency versions (``reuse``); ``reuse_best`` is the
 largest share found in one version. Positive pairs: every rewrite and short with ``reuse >= 0.40`` with
@@ -232,12 +232,12 @@ def word_count(text: str) -> int:
 
 
 def length_bucket(words: int) -> str:
-    """The issue's length bucket of a document of ``words`` words (outside its site template)."""
+    """The length bucket of a document of ``words`` words (outside its site template)."""
     return next(name for name, lo, hi in LENGTH_BUCKETS if lo <= words < hi)
 
 
 def share_bucket(share: float) -> str | None:
-    """The issue's reuse-share bucket, or None below 40 %."""
+    """The reuse-share bucket, or None below 40 %."""
     return next((name for name, lo, hi in SHARE_BUCKETS if lo <= share < hi), None)
 
 

@@ -21,7 +21,7 @@
 Paragraph and passage metrics are None when the result has no paragraphs or
 no passages at all.
 
-Layouts (issue 19): ``--layouts plain,meta,wrapped`` generates the same corpus in each layout of
+Layouts: ``--layouts plain,meta,wrapped`` generates the same corpus in each layout of
 ``benchmarks.corpora.corpus`` (``plain``: the files as always, no metadata; ``meta``: front matter with date, site
 and URL; ``wrapped``: lines hard-wrapped at 72 columns, CRLF, Windows-1252), scores each, and prints the main
 measures side by side; the JSON then holds ``metrics`` and ``timings`` per layout. A true paragraph takes the

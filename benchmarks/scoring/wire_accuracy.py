@@ -1,4 +1,4 @@
-"""Wire-reuse accuracy (issue 11): scan a wire corpus (``benchmarks.corpora.wire``) and score it against its truth.
+"""Wire-reuse accuracy: scan a wire corpus (``benchmarks.corpora.wire``) and score it against its truth.
 
 What is measured (``score(truth, result)``, result = the JSON output contract of ``dedup scan``):
 

@@ -1,4 +1,4 @@
-"""Persistent index benchmark (issue 12): add rate and query latency, local and Redis, beside datasketch.
+"""Persistent index benchmark: add rate and query latency, local and Redis, beside datasketch.
 
 One run over one corpus (``benchmarks/synth.py``, generated here or reused with ``--corpus``): ``--queries``
 files are drawn at random (``--seed``) from it and held out; the rest are indexed. So, as in real use, many
@@ -6,8 +6,8 @@ queries are copies, wrapped copies or originals of indexed articles (synth write
 a copy of a recent original), and the others share nothing with the index.
 
 - phase 1 alone (``pipeline.ingest`` into a throw-away store, after a warm-up pass over 4,000 articles): the
-  rate the issue's local add target is relative to (below ~20k articles both take a second or two and their
-  ratio is noise: 0.65-1.5x in repeated 3k runs).
+  rate the local add target is relative to (at small sizes the ratio is noise: see benchmarks/README.md,
+  *Persistent index*).
 - dedup local, then dedup Redis: ``archive.add`` of the folder (articles/s; from files on disk: read,
   tokenise, shingle, sign, write), then per query article ``archive.query_articles`` (look-up, verify, align:
   the whole answer with passages, from the article already read); p50/p99 over all queries and separately
@@ -191,7 +191,7 @@ def _phase1(folder: Path, options) -> float:
 
 def _warm_up(folder: Path, warm: Path, options, n: int = 4000) -> None:
     """Phase 1 over (hard links to) the first ``n`` articles, so that first-run costs of this process land on
-    neither the phase-1 baseline nor the add timed after it (the first of two runs was up to 2x slower)."""
+    neither the phase-1 baseline nor the add timed after it (how much they weigh: benchmarks/README.md)."""
     for f in itertools.islice(folder.rglob("*.txt"), n):
         dest = warm / f.relative_to(folder)
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Readers stream (issue 10): peak RSS and read rate of the HTML and WARC readers, against the HTML parser alone.
+"""Readers stream: peak RSS and read rate of the HTML and WARC readers, against the HTML parser alone.
 
 Builds, under ``--workdir``, a folder of ``--pages`` HTML pages and gzipped WARC files of the ``--warc-mb`` sizes
 (on-disk size of the ``.warc.gz``), all from the 181 real pages in ``data/aeb/html`` repeated with varied ids: every

@@ -9,7 +9,7 @@ variant runs as a fresh ``dedup scan`` subprocess (``--workers`` as given), its 
 RSS read with ``os.wait4`` (``ru_maxrss``: the scan's own process; the workers it forks are reported apart
 by the kernel and are the same whatever the output). Variants run in turn, ``--repeat`` rounds, so load on a
 shared machine spreads over all of them; each row gives the median and the load average (``os.getloadavg``)
-before its runs. The issue's targets: ``-o`` adds at most 15 % time and 0.5 GB peak RSS to ``--format none``.
+before its runs. The targets (``-o`` against ``--format none``, time and peak RSS): benchmarks/README.md.
 
 On a loaded machine the scan's own peak moves by a few hundred MB from run to run (workers' results queue while
 the parent waits for a core), which hides what writing adds; ``--in-process`` also scans once in this process and
