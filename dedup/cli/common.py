@@ -169,7 +169,7 @@ def print_whole(renderable: Any, args: argparse.Namespace | None = None) -> None
 @contextmanager
 def progress(args: argparse.Namespace) -> Iterator[Any]:
     """A progress callback on stderr: a bar on a terminal unless quiet, phase lines with ``--verbose``."""
-    from ..report import progress_reporter
+    from ..views.terminal import progress_reporter
 
     err = console(args, stderr=True)
     err.soft_wrap = True

@@ -96,7 +96,7 @@ def _add_context(parser: argparse.ArgumentParser, default_note: str) -> None:
 
 def _context(args: argparse.Namespace, params: list[Param], names: list[str], default_corpus: str | None):
     """The views' data and the named articles' indices: from a saved scan, or a scan of the corpus."""
-    from ..views import ScanData, from_file, from_result
+    from ..views.data import ScanData, from_file, from_result
 
     if args.saved is not None:
         saved = Path(args.saved)
@@ -157,7 +157,8 @@ def diff_width() -> int | None:
 
 
 def run_diff(args: argparse.Namespace, params: list[Param]) -> int:
-    from ..views import diff_summary, diff_view
+    from ..views.data import diff_summary
+    from ..views.terminal import diff_view
 
     data, (i, j) = _context(args, params, [args.a, args.b], None)
     if args.format == "json":
@@ -166,7 +167,7 @@ def run_diff(args: argparse.Namespace, params: list[Param]) -> int:
         sys.stdout.write(json.dumps(diff_summary(data, i, j), ensure_ascii=False) + "\n")
         return EXIT_OK
     if args.format == "html":
-        from ..report_html import diff_html
+        from ..views.html import diff_html
 
         sys.stdout.write(diff_html(data, i, j, full=args.full))
         return EXIT_OK
@@ -196,7 +197,7 @@ def show_summary(data: Any, i: int) -> dict[str, Any]:
 
 
 def run_show(args: argparse.Namespace, params: list[Param]) -> int:
-    from ..views import show_view
+    from ..views.terminal import show_view
 
     default = None if args.saved else str(Path(args.doc).parent)
     data, (i,) = _context(args, params, [args.doc], default)
@@ -212,7 +213,7 @@ def run_show(args: argparse.Namespace, params: list[Param]) -> int:
         sys.stdout.write(json.dumps(show_summary(data, i), ensure_ascii=False, default=_plain) + "\n")
         return EXIT_OK
     if args.format == "html":
-        from ..report_html import show_html
+        from ..views.html import show_html
 
         sys.stdout.write(show_html(data, i))
         return EXIT_OK
