@@ -154,8 +154,8 @@ def without_site_name(title: str | None, names: tuple[str | None, ...] = ()) -> 
     """A page title without the site's name that pages append (``Council approves bridge | The Harbour
     Herald``, ``... - BBC News``): the last part after ``|``, ``-``, ``–``, ``—``, ``::`` or ``·`` is
     dropped when it names the site (``og:site_name``, ``application-name`` or the URL's host, compared
-    on letters and digits), or, after ``|``, when it is short (at most five words) beside a longer
-    headline (sites name themselves there even without saying so in a meta tag)."""
+    on letters and digits), or, after the only ``|``, when it is short (at most five words) after a
+    headline of two words or more (sites name themselves there even without saying so in a meta tag)."""
     if not title:
         return title
     parts = _TITLE_PARTS.split(title)
@@ -170,7 +170,7 @@ def without_site_name(title: str | None, names: tuple[str | None, ...] = ()) -> 
     if _letters(last) in known:
         return head
     piped = re.search(r"\s\|\s+" + re.escape(last) + "$", title) is not None
-    if piped and len(last.split()) <= 5 and len(head.split()) >= 3 and " | " not in head:
+    if piped and len(last.split()) <= 5 and len(head.split()) >= 2 and " | " not in head:
         return head
     return title
 

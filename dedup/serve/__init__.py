@@ -117,6 +117,7 @@ def serve(
         host=host,
         port=port,
         log_level=log_level,
+        log_config=_log_config(),
         access_log=log_level in ("info", "debug"),
         server_header=False,
         timeout_keep_alive=5,
@@ -126,6 +127,18 @@ def serve(
     server = uvicorn.Server(config)
     _announce(server, host)
     server.run()
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, with its request lines on stderr too (uvicorn sends them to stdout): as every
+    dedup command, the server says what it does on stderr."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    return config
 
 
 class PortInUse(Exception):

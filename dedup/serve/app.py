@@ -229,7 +229,9 @@ async def _query_article(request: Request) -> Article:
     return _article(_doc_id(data.get("id"), "query"), data)
 
 
-async def _form_article(request: Request) -> Article:
+async def _form_article(request: Request, default_id: str | None = "query") -> Article:
+    """The article of a form: an uploaded ``file`` (its name is the id unless ``id`` is given) or pasted
+    ``text``; ``default_id`` None: an ``id`` is needed for pasted text (adding to the index)."""
     try:
         form = await request.form(max_files=1, max_fields=10)
     except ApiError:
@@ -248,7 +250,9 @@ async def _form_article(request: Request) -> Article:
     text = form.get("text")
     if not isinstance(text, str) or not text.strip():
         raise ApiError(422, "paste an article's text or choose a file")
-    return _read(_doc_id(doc_id, "query"), clean_text(text).encode("utf-8"), _kind_of(None, kind), "utf-8")
+    if doc_id is None and default_id is None:
+        raise ApiError(422, "give the pasted article an id to index it under")
+    return _read(_doc_id(doc_id, default_id or ""), clean_text(text).encode("utf-8"), _kind_of(None, kind), "utf-8")
 
 
 def _token_ok(request: Request) -> None:
@@ -407,8 +411,13 @@ def _diff_link(a: str, b: str) -> str:
     return "/diff?" + urlencode({"a": a, "b": b})
 
 
+def _page_link(query: str, page: int) -> str:
+    return "/?" + urlencode({k: v for k, v in (("q", query), ("page", page)) if v}) + "#articles"
+
+
 def _page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(html.render(template, link=_link, diff_link=_diff_link, **context), status_code=status)
+    page = html.render(template, link=_link, diff_link=_diff_link, page_link=_page_link, **context)
+    return HTMLResponse(page, status_code=status)
 
 
 def _scan_data(answer: dict[str, Any], texts: dict[tuple[bool, str], str]) -> ScanData:
@@ -428,12 +437,15 @@ def _texts_of(index: Any, answer: dict[str, Any], article: Article) -> dict[tupl
 
 
 def _answer_view(index: Any, article: Article, options: ScanOptions, exclude_self: bool) -> dict[str, Any]:
-    """A query's answer as the pages show it: the query's document view and each pair side by side."""
+    """A query's answer as the pages show it: the query's document view and each pair side by side.
+    ``exclude_self``: the article is an indexed one (its page), so it is named as indexed and linked; a
+    pasted article is neither (its id names no indexed article, even when one has that id)."""
     answer = _query(index, article, options, exclude_self)
     data = _scan_data(answer, _texts_of(index, answer, article))
     docs = answer["documents"]
     me = next(i for i, d in enumerate(docs) if not d.get("indexed"))
     doc = html.document(data, me)
+    doc["indexed"] = exclude_self
     pos = {(bool(d.get("indexed")), d["id"]): i for i, d in enumerate(docs)}
     diffs = []
     for r in answer["pairs"]:
@@ -441,12 +453,109 @@ def _answer_view(index: Any, article: Article, options: ScanOptions, exclude_sel
         if other is not None:
             # A query's pair names each article once; the views find the pair by the two ids.
             diffs.append(html.diff(data, me, other) if r["a"] != r["b"] else None)
+    for d in diffs:
+        if d is not None:
+            d["a_linked"] = exclude_self  # A is the article asked about: linked only when it is indexed
     return {"doc": doc, "diffs": [d for d in diffs if d], "answer": answer}
 
 
+PER_PAGE = 50  # indexed articles a page of the home page's list
+
+
+def catalogue(index: Any) -> Any:
+    """The snapshot's live articles (id, title, site, date), newest first (undated last, then by id): what the
+    home page lists and searches. Built once per snapshot (a snapshot never changes) and kept on it."""
+    import polars as pl
+
+    cached = getattr(index, "_dedup_catalogue", None)
+    if cached is not None:
+        return cached
+    columns = ["id", "title", "site", "date"]
+    alive, bases = index.alive, index.bases
+    parts = []
+    for k, name in enumerate(index.shard_names):
+        docs = index._shard(name).docs.select(columns)
+        parts.append(docs.filter(pl.Series(alive[bases[k] : bases[k + 1]])))
+    frame = pl.concat(parts) if parts else pl.DataFrame(schema={c: pl.Utf8 for c in columns})
+    frame = frame.sort(["date", "id"], descending=[True, False], nulls_last=True)
+    index._dedup_catalogue = frame
+    return frame
+
+
+def _listing(index: Any, query: str, page: int) -> dict[str, Any]:
+    """One page of the indexed articles whose id, title, site or date holds ``query`` (any case)."""
+    import polars as pl
+
+    frame = catalogue(index)
+    if query:
+        needle = query.lower()
+        hit = pl.lit(False)
+        for c in ("id", "title", "site", "date"):
+            hit = hit | pl.col(c).fill_null("").str.to_lowercase().str.contains(needle, literal=True)
+        frame = frame.filter(hit)
+    total = frame.height
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(page, 1), pages)
+    rows = frame.slice((page - 1) * PER_PAGE, PER_PAGE).to_dicts()
+    for r in rows:
+        r["shown"] = shown(r["id"])
+    return {"rows": rows, "total": total, "page": page, "pages": pages, "query": query}
+
+
+def _page_number(text: str | None) -> int:
+    try:
+        return max(1, int(text or 1))
+    except ValueError:
+        raise ApiError(400, "page must be a whole number: /?page=2") from None
+
+
+def _home(service: Any, request: Request, status: int = 200, **extra: Any) -> Any:
+    async def render() -> HTMLResponse:
+        q = (request.query_params.get("q") or "").strip()[:200]
+        page = _page_number(request.query_params.get("page"))
+
+        def view(index: Any) -> dict[str, Any]:
+            return {"stats": _stats(index), "listing": _listing(index, q, page)}
+
+        context = await service.read(view)
+        context |= {"error": None, "added": None, "writable": service.settings.token is not None} | extra
+        return _page("home.html", status=status, **context)
+
+    return render()
+
+
 async def page_home(request: Request) -> HTMLResponse:
+    return await _home(request.app.state.service, request)
+
+
+async def page_add(request: Request) -> HTMLResponse:
+    """The home page's add form: the article (pasted or uploaded) and the write token typed in the form.
+    The token is compared as the API's (constant time) and never stored: no cookie, no session."""
     service = request.app.state.service
-    return _page("home.html", stats=await service.read(_stats), error=None)
+    if service.settings.token is None:
+        return await _home(service, request, 403, error="adding is disabled: the server has no --token-file")
+    try:
+        try:
+            form = await request.form(max_files=1, max_fields=10)
+        except Exception as e:  # malformed multipart
+            raise ApiError(400, f"invalid form: {str(e)[:200]}") from None
+        given = form.get("token")
+        if not isinstance(given, str) or not given.strip():
+            raise ApiError(401, "type the write token to add an article")
+        if not hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"), service.settings.token):
+            raise ApiError(403, "wrong token: the article was not added")
+        article = await _form_article(request, default_id=None)
+    except ApiError as e:
+        if e.status == 413:
+            raise
+        return await _home(service, request, e.status, error=e.message, add_error=True)
+
+    def add(index: Any) -> dict[str, Any]:
+        return _add_report(add_articles(index, [article], service.settings.options), index)
+
+    report = await service.write(add)
+    what = "added" if report["added"] else "replaced" if report["replaced"] else "already indexed, unchanged"
+    return await _home(service, request, added={"id": article.id, "shown": shown(article.id), "what": what})
 
 
 async def page_query(request: Request) -> HTMLResponse:
@@ -456,7 +565,7 @@ async def page_query(request: Request) -> HTMLResponse:
     except ApiError as e:
         if e.status == 413:
             raise
-        return _page("home.html", status=e.status, stats=await service.read(_stats), error=e.message)
+        return await _home(service, request, e.status, error=e.message)
     view = await service.read(_answer_view, article, service.settings.options, False)
     return _page("answer.html", title="What it copies and who copies it", sbs_links=False, **view)
 
@@ -606,6 +715,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/", page_home, methods=["GET"]),
         Route("/query", page_query, methods=["POST"]),
+        Route("/add", page_add, methods=["POST"]),
         Route("/article", page_article, methods=["GET"]),
         Route("/diff", page_diff, methods=["GET"]),
         Route("/static/style.css", stylesheet, methods=["GET"]),

@@ -181,6 +181,7 @@ def document(data: ScanData, i: int) -> dict[str, Any]:
         "cluster": cluster,
         "role": doc.get("role"),
         "source": source,
+        "copies": sum(d.get("cluster") == cluster for d in data.documents) - 1 if cluster is not None else 0,
         "indexed": doc.get("indexed"),
         "paragraphs": paragraphs,
         "relations": relations,

@@ -3,7 +3,7 @@ headline ``Council approves bridge`` in every table, page and JSON."""
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.ingest.html import extract, without_site_name
@@ -34,6 +34,7 @@ def test_a_title_that_does_not_end_in_the_sites_name_is_kept():
     assert without_site_name("Harbour Herald", ("Harbour Herald",)) == "Harbour Herald"
 
 
+@settings(deadline=None)  # the machine is shared: no timing in a property
 @given(st.text(max_size=80), st.lists(st.one_of(st.none(), st.text(max_size=20)), max_size=3))
 def test_the_title_left_is_a_non_empty_beginning_of_the_title(title, names):
     out = without_site_name(title, tuple(names))
