@@ -358,6 +358,7 @@ def test_the_home_page_lists_searches_and_adds_with_the_token(page, tmp_path):
         assert "The index holds 64 articles." in text and "shard" not in text
         rows = page.locator("table.catalogue tbody tr, table.catalogue tr:has(td)")
         assert rows.count() == 50 and "64 articles, newest first; page 1 of 2" in text
+        _shot(page, tmp_path, "serve-home.png")
         page.click("a[rel=next]")
         assert page.locator("table.catalogue tr:has(td)").count() == 14
         page.fill("input#q", "number 7")  # by title, which lost the site's name
