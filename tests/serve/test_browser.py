@@ -408,3 +408,7 @@ def test_a_pasted_articles_page_links_only_to_indexed_ones(page, tmp_path):
         assert f"A copy of {SEED_ORIGINAL}, its source" in " ".join(text.split())
         for link in hrefs:  # every link names an indexed article
             assert srv.client.get(link).status_code == 200, link
+        elided = page.locator("details.pair details.elided").first  # a long shared passage, elided: it opens
+        assert not elided.locator("table.inner").is_visible()
+        elided.locator(":scope > summary").click()
+        assert elided.locator("table.inner").is_visible()
