@@ -8,6 +8,7 @@ several parameters are properties here, computed in one place.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -206,9 +207,8 @@ class ScanOptions:
     the most articles / characters in one batch (memory per worker); neither changes results.
     ``keep_tokens``: phase 1 also stores every article's word tokens (hash and span), so phase 2 aligns and
     labels without tokenising texts again; results do not change. Off by default: the tokens make the store
-    about 1.8x larger, which saves time only while the store stays in memory (20k articles: label 0.45x,
-    whole scan 0.9x), and costs far more once it does not (1M clean articles, a 21 GB store: read 155 s ->
-    363 s).
+    about twice as large, which saves time only while the store stays in memory, and costs far more once it
+    does not (figures: benchmarks/README.md).
     """
 
     k: int = DEFAULT_K
@@ -240,3 +240,14 @@ def flatten(options: Any, prefix: str = "") -> dict[str, Any]:
         else:
             out[f"{prefix}{f.name}"] = value if isinstance(value, int | float | str | bool | type(None)) else str(value)
     return out
+
+
+# A phase's progress: ``progress(phase, done, total)`` (total None when unknown), what the CLI's bar draws
+# (``views.terminal.progress_reporter``) and the scan, the index and phase 2 report through.
+Progress = Callable[[str, int, "int | None"], None]
+
+
+def store_params(options: ScanOptions) -> dict:
+    """The parameters a feature store or an index is built with; adding or querying with others would compare
+    nothing."""
+    return {"k": options.k, "num_perm": options.num_perm, "seed": options.seed}

@@ -6,7 +6,7 @@ live with the same content hash left out (re-adding is a no-op) and live rows wi
 changed article replaced in the same atomic step.
 
 ``query``: phase 1 on the query articles in memory; then per article, the scan's own phase 2
-(``phase2.analyse``) on a corpus of one: the query plus the indexed articles that share text with it,
+(``phase2.analyse_lists``) on a corpus of one: the query plus the indexed articles that share text with it,
 focused on the query's pairs. Its fingerprints are looked up in the index (``holders``); the articles
 holding any are the candidates; every fingerprint becomes a posting list over the query and the
 candidates holding it, and from there evidence, verification, boilerplate, clusters, alignment and
@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,25 +41,17 @@ import polars as pl
 from ..escape import name as shown
 from ..escape import stored_name
 from ..evidence import Lists, list_hash
-from ..features import extract, fingerprints
+from ..features import extract_with, fingerprints
 from ..featurestore import DOC_SCHEMA, FeatureStore, Shard, StoreError
 from ..ingest.model import Article, Skipped
-from ..options import INDEX_BATCH_DOCS, QueryParams, ScanOptions, VerifyParams, flatten
-from ..phase2 import Boilerplate, DocTable, Found, Matched, Subset, analyse, match
+from ..options import INDEX_BATCH_DOCS, Progress, QueryParams, ScanOptions, VerifyParams, flatten, store_params
+from ..phase2 import Boilerplate, DocTable, Found, Matched, Subset, analyse_lists, match
 from ..pipeline import ingest, scan
 from ..result import ScanResult
 from ..workers import Executor
 from .backend import IndexBackend
 
 ADD_BATCH = INDEX_BATCH_DOCS  # articles per phase-1 batch of ``dedup index add``: eight make one merged shard
-
-
-Progress = Callable[[str, int, int | None], None]
-
-
-def store_params(options: ScanOptions) -> dict:
-    """The parameters an index is built with; adding or querying with others would compare nothing."""
-    return {"k": options.k, "num_perm": options.num_perm, "seed": options.seed}
 
 
 def check_params(index: IndexBackend, options: ScanOptions) -> None:
@@ -157,7 +149,7 @@ def add_articles(index: IndexBackend, articles: Sequence[Article], options: Scan
         write_shard(
             staging,
             "000000-0000",
-            extract(list(articles), options.k, options.num_perm, options.seed, keep_tokens=options.keep_tokens),
+            extract_with(list(articles), options),
         )
         _commit_shard(index, Shard(staging / "shards" / "000000-0000"), out)
     finally:
@@ -397,7 +389,9 @@ def _answer_step(
     single = ScanOptions(**{**options.__dict__, "workers": 1})  # one article's answer: no worker processes
     if not full:  # the pairs alone (``match``), to find the partners
         return match(articles, table, lists, boilerplate_of, single, focus=[at]), _Step(at, row_refs, articles)
-    return analyse(articles, table, lists, boilerplate_of, single, focus=[at]), _Step(at, row_refs, articles)
+    return analyse_lists(
+        articles, table=table, lists=lists, boilerplate_of=boilerplate_of, options=single, focus=[at]
+    ), _Step(at, row_refs, articles)
 
 
 def _partner_fingerprints(index: IndexBackend, refs: np.ndarray, options: ScanOptions) -> list[np.ndarray]:
@@ -507,7 +501,7 @@ def query_articles(
     answers: list[Answer] = []
     for lo in range(0, len(articles), options.batch_docs):
         batch = list(articles[lo : lo + options.batch_docs])
-        data = extract(batch, options.k, options.num_perm, options.seed, keep_tokens=options.keep_tokens)
+        data = extract_with(batch, options)
         order = np.argsort(data.posting_docs, kind="stable")  # by article, fingerprints still sorted
         fps_all = data.postings[order]
         bounds = np.searchsorted(data.posting_docs[order], np.arange(len(batch) + 1))
