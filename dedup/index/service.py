@@ -40,12 +40,13 @@ import polars as pl
 
 from ..escape import name as shown
 from ..escape import stored_name
-from ..evidence import Lists, list_hash
+from ..evidence import Lists, list_hash, pair_evidence
 from ..features import extract, fingerprints
 from ..featurestore import DOC_SCHEMA, FeatureStore, Shard, StoreError
 from ..ingest.model import Article, Skipped
 from ..options import INDEX_BATCH_DOCS, QueryParams, ScanOptions, VerifyParams, flatten
-from ..phase2 import Boilerplate, DocTable, Found, Matched, Subset, analyse, match
+from ..phase2 import Boilerplate, DocTable, Found, Subset, analyse
+from ..verify import exact_pairs
 from ..pipeline import ingest, scan
 from ..result import ScanResult
 from ..workers import Executor
@@ -297,11 +298,14 @@ def _answer(
     pos, refs, frequent = _without(*_holders(index, fps, options.verify, qp), exclude)
     if not len(refs):
         return Answer(art, row, None)
-    first, context = _answer_step(index, art, row, options, fps, len(fps), pos, refs, frequent, full=False)
-    partners = context.refs[first.docs[first.docs != context.at]]
+    # The candidates: the indexed articles the scan's evidence would measure with the query (its lists are
+    # the scan's: a list holding the query is the set of holders of some of the query's fingerprints).
+    # Not the pairs verified on the query's text alone: whether two candidates are copies of each other
+    # (and so whether what the three share is a story or a template) is known only from their own text.
+    partners = _candidates(index, row, options, fps, pos, refs, frequent)
     if not len(partners):
         return Answer(art, row, None)
-    # The second step: the partners' own text and its holders.
+    # The neighbourhood: the candidates' own text and its holders; phase 2 runs once, over all of it.
     own = _partner_fingerprints(index, partners, options)
     extra = np.setdiff1d(np.unique(np.concatenate(own)), fps, assume_unique=False)
     pos2, refs2, frequent2 = _without(*_holders(index, extra, options.verify, qp), exclude)
@@ -353,12 +357,10 @@ def _answer_step(
     refs: np.ndarray,
     frequent: np.ndarray,
     skipped_of: dict[int, int] | None = None,
-    full: bool = True,
-) -> tuple[Found | Matched, _Step]:
+) -> tuple[Found, _Step]:
     """Phase 2 over the query and the holders (``pos``, ``refs``) of fingerprints ``fps``, the query holding
     the first ``n_query``; ``frequent`` fingerprints were skipped as boilerplate, and count for nobody:
-    not for the query's size, nor for a partner's (``skipped_of``: how many each partner holds). ``full``:
-    the whole phase 2 (a ``Found``), else its pairs alone (a ``Matched``)."""
+    not for the query's size, nor for a partner's (``skipped_of``: how many each partner holds)."""
     cand = np.unique(refs)
     rows = index.rows(cand).with_columns(pl.Series("ref", cand)).sort("id")
     if skipped_of:
@@ -395,9 +397,53 @@ def _answer_step(
         return Boilerplate(found, 0, holders)
 
     single = ScanOptions(**{**options.__dict__, "workers": 1})  # one article's answer: no worker processes
-    if not full:  # the pairs alone (``match``), to find the partners
-        return match(articles, table, lists, boilerplate_of, single, focus=[at]), _Step(at, row_refs, articles)
     return analyse(articles, table, lists, boilerplate_of, single, focus=[at]), _Step(at, row_refs, articles)
+
+
+def _candidates(
+    index: IndexBackend,
+    row: dict,
+    options: ScanOptions,
+    fps: np.ndarray,
+    pos: np.ndarray,
+    refs: np.ndarray,
+    frequent: np.ndarray,
+) -> np.ndarray:
+    """The indexed articles (refs) the scan would measure against the query: its candidate pairs from the
+    posting lists of the query's fingerprints (``pair_evidence``, the scan's rule: small lists holding
+    ``min_shared`` shingles together, big ones that can make a relation by themselves, exact copies)."""
+    vp = options.verify
+    cand = np.unique(refs)
+    rows = index.rows(cand)
+    # Numbered in id order, the query among them, as a scan numbers articles (a big list's star and chain
+    # follow that order).
+    ids = np.asarray([*rows["id"].to_list(), row["id"]], dtype=object)
+    order = np.argsort(ids, kind="stable")
+    number = np.empty(len(ids), dtype=np.int64)
+    number[order] = np.arange(len(ids))
+    at = int(number[-1])
+    sizes = np.append(rows["n_shingles"].to_numpy().astype(np.int64), int(row["n_shingles"]) - int(frequent.sum()))
+    content = np.append(rows["content_hash"].to_numpy().astype(np.uint64), np.uint64(row["content_hash"]))
+    has_text = np.append(rows["has_text"].to_numpy().astype(bool), bool(row["has_text"]))
+    query_fps = np.flatnonzero(~frequent)
+    lists, _ = _lists(
+        np.concatenate([pos, query_fps]),
+        np.concatenate([number[np.searchsorted(cand, refs)], np.full(len(query_fps), at, dtype=np.int64)]),
+        len(fps),
+    )
+    sizes, content, has_text = sizes[order], content[order], has_text[order]
+    ev = pair_evidence(
+        lists,
+        sizes,
+        exact_pairs(content, has_text),
+        vp.partial_min_shared,
+        vp.link_share,
+        vp.max_enumerate,
+        1,
+        vp.min_shared,
+    )
+    mine = ev.pairs[(ev.pairs == at).any(axis=1)]
+    return np.sort(np.append(cand, -1)[order][np.unique(mine[mine != at])])
 
 
 def _partner_fingerprints(index: IndexBackend, refs: np.ndarray, options: ScanOptions) -> list[np.ndarray]:
@@ -553,4 +599,33 @@ def scan_with_index(
     index.refresh()
     if index.removed and any(index.removed.values()):
         raise StoreError(f"{index.location}: has removed articles not compacted yet; run 'dedup index compact' first")
-    return scan(folder, options, report, extra=(index.root, index.shard_names), executor=executor)
+    return scan(folder, options, report, extra=(index.root, index.shard_names), executor=executor, known=_known(index))
+
+
+def _known(index: IndexBackend) -> Callable[[FeatureStore, list[str]], list[str]]:
+    """For ``scan``: its shards rewritten without the articles the index holds already (same id, same
+    content), so an article both in the folder and in the index is one document, the indexed one. An
+    article whose id the index holds with other content is another version: both are scanned."""
+
+    def without_indexed(fs: FeatureStore, names: list[str]) -> list[str]:
+        from .merge import merge_into
+
+        out = []
+        for name in names:
+            shard = fs.shard(name)
+            live = index.live_hashes(shard.docs["id"].to_list())
+            if not live:
+                out.append(name)
+                continue
+            keep = np.asarray(
+                [live.get(d) != h for d, h in zip(shard.docs["id"].to_list(), shard.docs["content_hash"].to_list())]
+            )
+            if keep.all():
+                out.append(name)
+            elif keep.any():
+                staged = merge_into([shard], [keep], fs.root, name + "-new")
+                os.replace(staged, fs.root / "shards" / (name + "-new"))
+                out.append(name + "-new")
+        return out
+
+    return without_indexed
