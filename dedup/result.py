@@ -265,8 +265,10 @@ class ScanResult:
             empty = False
             yield part
         if empty:
-            yield self.documents_rows(np.zeros(0, dtype=np.int64)) if table == "documents" else pl.DataFrame(
-                schema=SCHEMAS[table]
+            yield (
+                self.documents_rows(np.zeros(0, dtype=np.int64))
+                if table == "documents"
+                else pl.DataFrame(schema=SCHEMAS[table])
             )
 
     def shown_ids(self, docs: np.ndarray) -> pl.Series:

@@ -43,12 +43,13 @@ from ..escape import stored_name
 from ..evidence import Lists, list_hash, pair_evidence
 from ..features import extract, fingerprints
 from ..featurestore import DOC_SCHEMA, FeatureStore, Shard, StoreError
+from ..hashing import GOLDEN, mix64
 from ..ingest.model import Article, Skipped
 from ..options import INDEX_BATCH_DOCS, QueryParams, ScanOptions, VerifyParams, flatten
 from ..phase2 import Boilerplate, DocTable, Found, Subset, analyse
-from ..verify import exact_pairs
 from ..pipeline import ingest, scan
 from ..result import ScanResult
+from ..verify import exact_pairs
 from ..workers import Executor
 from .backend import IndexBackend
 
@@ -222,30 +223,38 @@ def _holders(
     return pos[order], refs[order], skipped
 
 
-def _lists(fp: np.ndarray, member: np.ndarray, n_fps: int) -> tuple[Lists, np.ndarray]:
+def _lists(fp: np.ndarray, member: np.ndarray, n_fps: int, apart: np.ndarray | None = None) -> tuple[Lists, np.ndarray]:
     """Posting lists from (fingerprint, member) pairs, each pair once: fingerprints held by the same two or
     more members are one list, members ascending as in the scan's lists. Also returns the list of each
-    fingerprint (-1: held by one member only)."""
+    fingerprint (-1: held by one member only).
+
+    ``apart`` (a bool per fingerprint): fingerprints held by more indexed articles than were looked at, so
+    only some of their holders are members. They make lists of their own (``Lists.known``), never merged
+    with the others, one member or more: the scan has them in lists of their many holders."""
     list_of = np.full(n_fps, -1, dtype=np.int64)
+    apart = np.zeros(n_fps, dtype=bool) if apart is None else apart
     held = np.bincount(fp, minlength=n_fps)
-    keep = held[fp] >= 2
+    listed = held >= np.where(apart, 1, 2)
+    keep = listed[fp]
     if not keep.any():
         empty = Lists(np.zeros(0, np.uint64), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
         return empty, list_of
     order = np.lexsort((member[keep], fp[keep]))
     members = member[keep][order]
-    fp_ids = np.flatnonzero(held >= 2)
+    fp_ids = np.flatnonzero(listed)
     sizes = held[fp_ids]
     starts = np.zeros(len(fp_ids) + 1, dtype=np.int64)
     np.cumsum(sizes, out=starts[1:])
     h = list_hash(members, starts[:-1], sizes)
+    with np.errstate(over="ignore"):
+        h = np.where(apart[fp_ids], mix64(h ^ GOLDEN), h)  # apart: never the same list as listed holders
     uniq, first, inv, weight = np.unique(h, return_index=True, return_inverse=True, return_counts=True)
     m = sizes[first]
     offsets = np.zeros(len(uniq) + 1, dtype=np.int64)
     np.cumsum(m, out=offsets[1:])
     idx = np.repeat(starts[first] - offsets[:-1], m) + np.arange(int(offsets[-1]))
     list_of[fp_ids] = inv
-    return Lists(uniq, offsets, members[idx], weight.astype(np.int64)), list_of
+    return Lists(uniq, offsets, members[idx], weight.astype(np.int64), apart[fp_ids][first]), list_of
 
 
 class _QueryArticles:
@@ -291,37 +300,34 @@ def _answer(
     qp: QueryParams,
     exclude: np.ndarray | None = None,
 ) -> Answer:
-    """The query article against the index: the scan's phase 2 on it and the indexed articles it shares
-    text with, in two steps. The first finds the query's partners from the fingerprints it holds; the
-    second adds each partner's own fingerprints and their holders, so a partner's site template counts as
-    boilerplate (off its size) as it does in a scan, and the measures are the scan's."""
+    """The query article against the index: the scan's phase 2, once, on it and its neighbourhood: the
+    indexed articles the scan would measure it with (``_candidates``), their own text and its holders, so
+    that whether two candidates are copies of each other, and a candidate's site template, are judged as
+    in a scan."""
     pos, refs, frequent = _without(*_holders(index, fps, options.verify, qp), exclude)
     if not len(refs):
         return Answer(art, row, None)
-    # The candidates: the indexed articles the scan's evidence would measure with the query (its lists are
-    # the scan's: a list holding the query is the set of holders of some of the query's fingerprints).
     # Not the pairs verified on the query's text alone: whether two candidates are copies of each other
     # (and so whether what the three share is a story or a template) is known only from their own text.
     partners = _candidates(index, row, options, fps, pos, refs, frequent)
     if not len(partners):
         return Answer(art, row, None)
-    # The neighbourhood: the candidates' own text and its holders; phase 2 runs once, over all of it.
     own = _partner_fingerprints(index, partners, options)
     extra = np.setdiff1d(np.unique(np.concatenate(own)), fps, assume_unique=False)
     pos2, refs2, frequent2 = _without(*_holders(index, extra, options.verify, qp), exclude)
     all_fps = np.concatenate([fps, extra])
-    skipped = all_fps[np.concatenate([frequent, frequent2])]
+    frequent_all = np.concatenate([frequent, frequent2])
+    # The candidates' share of the fingerprints held too widely to list their holders: members of them,
+    # as of the scan's big lists.
+    order = np.argsort(all_fps)
+    held_pos, held_refs = [pos, pos2 + len(fps)], [refs, refs2]
+    for ref, f in zip(partners.tolist(), own):
+        at = order[np.searchsorted(all_fps[order], f)]
+        wide = at[frequent_all[at]]
+        held_pos.append(wide)
+        held_refs.append(np.full(len(wide), ref, dtype=np.int64))
     found, context = _answer_step(
-        index,
-        art,
-        row,
-        options,
-        all_fps,
-        len(fps),
-        np.concatenate([pos, pos2 + len(fps)]),
-        np.concatenate([refs, refs2]),
-        np.concatenate([frequent, frequent2]),
-        {int(r): int(np.isin(f, skipped).sum()) for r, f in zip(partners, own)},
+        index, art, row, options, all_fps, len(fps), np.concatenate(held_pos), np.concatenate(held_refs), frequent_all
     )
     if not found.pairs.height:
         return Answer(art, row, None)
@@ -356,45 +362,35 @@ def _answer_step(
     pos: np.ndarray,
     refs: np.ndarray,
     frequent: np.ndarray,
-    skipped_of: dict[int, int] | None = None,
 ) -> tuple[Found, _Step]:
     """Phase 2 over the query and the holders (``pos``, ``refs``) of fingerprints ``fps``, the query holding
-    the first ``n_query``; ``frequent`` fingerprints were skipped as boilerplate, and count for nobody:
-    not for the query's size, nor for a partner's (``skipped_of``: how many each partner holds)."""
+    the first ``n_query``; ``frequent`` fingerprints are held by more indexed articles than were looked at:
+    lists of the holders given (``_lists``'s ``apart``), boilerplate whatever else is found."""
     cand = np.unique(refs)
     rows = index.rows(cand).with_columns(pl.Series("ref", cand)).sort("id")
-    if skipped_of:
-        cut = pl.Series([skipped_of.get(int(r), 0) for r in rows["ref"].to_list()], dtype=pl.Int64)
-        rows = rows.with_columns(n_shingles=pl.col("n_shingles") - cut)
     # The query and its candidates in id order, as a scan numbers articles (so pairs are oriented as the
     # scan orients them); the query first among equal ids.
-    query_row = pl.DataFrame([row], schema=DOC_SCHEMA).with_columns(
-        n_shingles=pl.lit(int(row["n_shingles"]) - int(frequent[:n_query].sum()), dtype=pl.Int64)
-    )
+    query_row = pl.DataFrame([row], schema=DOC_SCHEMA)
     at = int(np.searchsorted(np.asarray(rows["id"].to_list(), dtype=object), row["id"], side="left"))
     frame = pl.concat([rows[:at], query_row.with_columns(ref=pl.lit(-1, pl.Int64)), rows[at:]], how="vertical_relaxed")
     table = DocTable(frame.select(list(DOC_SCHEMA)))
     row_refs = frame["ref"].to_numpy()
     position = np.empty(len(cand), dtype=np.int64)  # the row of each candidate (in ``cand`` order)
     position[np.searchsorted(cand, row_refs[row_refs >= 0])] = np.flatnonzero(row_refs >= 0)
-    query_fps = np.arange(n_query)[~frequent[:n_query]]
+    query_fps = np.arange(n_query)
     lists, list_of = _lists(
         np.concatenate([pos, query_fps]),
         np.concatenate([position[np.searchsorted(cand, refs)], np.full(len(query_fps), at, dtype=np.int64)]),
         len(fps),
+        frequent,
     )
     articles = _QueryArticles(art, index, row_refs, at)
 
     def boilerplate_of(mask: np.ndarray) -> Boilerplate:
-        """As the scan has it: the flagged lists' fingerprints (with the skipped ones) and their holders."""
+        """As the scan has it: the flagged lists' fingerprints (with the frequent ones) and their holders."""
         in_boiler = (list_of >= 0) & mask[np.maximum(list_of, 0)]
         found = np.sort(fps[frequent | in_boiler])  # postings hold fingerprints: compared whole (0 bits dropped)
-        holders = lists.holders(mask, len(table))
-        holders[at] |= bool(frequent[:n_query].any())
-        for ref, count in (skipped_of or {}).items():
-            if count:
-                holders[position[np.searchsorted(cand, ref)]] = True
-        return Boilerplate(found, 0, holders)
+        return Boilerplate(found, 0, lists.holders(mask, len(table)))
 
     single = ScanOptions(**{**options.__dict__, "workers": 1})  # one article's answer: no worker processes
     return analyse(articles, table, lists, boilerplate_of, single, focus=[at]), _Step(at, row_refs, articles)
@@ -422,14 +418,15 @@ def _candidates(
     number = np.empty(len(ids), dtype=np.int64)
     number[order] = np.arange(len(ids))
     at = int(number[-1])
-    sizes = np.append(rows["n_shingles"].to_numpy().astype(np.int64), int(row["n_shingles"]) - int(frequent.sum()))
+    sizes = np.append(rows["n_shingles"].to_numpy().astype(np.int64), int(row["n_shingles"]))
     content = np.append(rows["content_hash"].to_numpy().astype(np.uint64), np.uint64(row["content_hash"]))
     has_text = np.append(rows["has_text"].to_numpy().astype(bool), bool(row["has_text"]))
-    query_fps = np.flatnonzero(~frequent)
+    query_fps = np.arange(len(fps))
     lists, _ = _lists(
         np.concatenate([pos, query_fps]),
         np.concatenate([number[np.searchsorted(cand, refs)], np.full(len(query_fps), at, dtype=np.int64)]),
         len(fps),
+        frequent,
     )
     sizes, content, has_text = sizes[order], content[order], has_text[order]
     ev = pair_evidence(

@@ -4,8 +4,6 @@ near-copy of it is also indexed beside is paired with both by ``dedup query`` an
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.conftest import SEED_ORIGINAL, SEED_OTHERS, SEED_WRAPPER, SEEDS
