@@ -6,23 +6,25 @@ live with the same content hash left out (re-adding is a no-op) and live rows wi
 changed article replaced in the same atomic step.
 
 ``query``: phase 1 on the query articles in memory; then per article, the scan's own phase 2
-(``phase2.analyse``) on a corpus of one: the query plus the indexed articles that share text with it,
-focused on the query's pairs. Its fingerprints are looked up in the index (``holders``); the articles
-holding any are the candidates; every fingerprint becomes a posting list over the query and the
-candidates holding it, and from there evidence, verification, boilerplate, clusters, alignment and
-labels are the scan's code with the scan's rules: boilerplate is text held by articles of
-``boilerplate_min_docs`` or more groups of copies, counted over the whole index (a template on a
-thousand indexed pages is boilerplate for the next one too). What one query costs is bounded
-whatever recurs (``QueryParams``): a fingerprint held by more than ``max_holders`` indexed articles
-(removed ones count until compacted), or by more than ``spread`` unless it belongs to a passage many
-copies carry (``_holders``: what the scan's big lists would link), is boilerplate outright, and its
-holders are not pulled in: a phrase common to news in general makes no candidates. Only what the
-query shares is looked at, so the cost follows the evidence, not the size of the archive.
+(``phase2.analyse``), once, on a corpus of one: the query and its neighbourhood, focused on the query's
+pairs. Its fingerprints are looked up in the index (``holders``); from their posting lists the scan's
+evidence rule (``pair_evidence``) gives the candidates, the indexed articles a scan would measure with
+it; their own fingerprints and those fingerprints' holders are added, so that whether two candidates
+are copies of each other (and so whether what they share with the query is a story or a template), and
+a candidate's own template, are judged from their whole text as in a scan. From there evidence,
+verification, boilerplate, clusters, alignment and labels are the scan's code with the scan's rules.
+What one query costs is bounded whatever recurs (``QueryParams``): a fingerprint held by more than
+``max_holders`` indexed articles (removed ones count until compacted), or by more than ``spread`` unless
+it belongs to a passage many copies carry (``_holders``: what the scan's big lists would link), has its
+holders counted, not listed: it is a list of the holders the query looks at (itself, its candidates),
+known to be boilerplate (``Lists.known``), as the scan's list of all its holders would be; a phrase
+common to news in general makes no candidates. Only what the query shares is looked at, so the cost
+follows the evidence, not the size of the archive.
 
-Where a query's answer can differ from a ``scan`` of the query plus the archive: an indexed
-article's own template that the query does not share is not known to be boilerplate here, so its
-size counts it (the scan would discount it, giving larger containments); groups of copies among the
-candidates are formed from what they share with the query; and the ``QueryParams`` bounds above.
+Where a query's answer can differ from a ``scan`` of the query plus the archive: articles beyond the
+neighbourhood (the holders' own other text) can change whether a neighbour's text is boilerplate or
+one story; a fingerprint past the ``QueryParams`` bounds is boilerplate outright. benchmarks/query_vs_scan.py
+measures how often.
 """
 
 from __future__ import annotations
