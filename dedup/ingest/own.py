@@ -7,7 +7,7 @@ read as an article that holds every story, and named their source. So, from a fi
   ``<meta name="generator" content="dedup">`` in its head;
 - a result as JSON (``-o r.json``, ``--format json``, a query's) starts ``{"meta": {"dedup_version": ...``;
 - a result table (``-o r.jsonl/.csv/.parquet``: documents, pairs, paragraphs, passages) has exactly the
-  table's columns first, in their order (``dedup.tables.SCHEMAS``; a query's add theirs after them): the
+  table's columns first, in their order (``dedup.output.tables.SCHEMAS``; a query's add theirs after them): the
   first line's keys, the CSV header, the Parquet schema;
 - an index or feature store folder has its manifest (``index.json`` or ``manifest.json``) of format
   ``dedup-index`` or ``dedup-feature-store``.
@@ -26,7 +26,7 @@ from .files import InputError, open_regular
 
 GENERATOR = '<meta name="generator" content="dedup">'
 HEAD = 1 << 16  # bytes looked at
-# The leading columns of the tables dedup writes, in order (``dedup.tables.SCHEMAS``; a test keeps them equal).
+# The leading columns of the tables dedup writes, in order (``dedup.output.tables.SCHEMAS``; a test keeps them equal).
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "documents": (
         "id",

@@ -25,8 +25,6 @@ from .warc import read_warc
 def _read_text(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped]:
     data = read_bytes(entry.path, options.max_file_size)
     if reason := binary_reason(data):
-        if not os.path.splitext(os.path.basename(entry.id))[1]:  # no suffix: read as text if it is text
-            reason = f"unsupported (no extension, {reason})"
         yield Skipped(entry.path, reason)
         return
     article = read_text(entry.id, entry.path, data, options.encoding)

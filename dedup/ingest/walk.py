@@ -6,8 +6,8 @@ Policy (not special cases):
   relative paths, so results never depend on the file system's listing order;
 - hidden entries (``.name``) are passed over, and so is what ``--exclude`` and the folder's ``.dedupignore``
   leave out (``ignore``);
-- a file whose suffix is not an input kind gives one Skipped (``unsupported (.docx)``); a file without a
-  suffix is read as text (a binary one is skipped by the reader, as unsupported);
+- a file whose suffix is not an input kind gives one Skipped (``unsupported (.docx)``, ``unsupported (no
+  extension)``), never read;
 - a folder that dedup wrote (an index, a feature store: ``own.dedup_folder``) gives one Skipped and is not
   entered;
 - only regular files are inputs: FIFOs, devices and sockets give one Skipped each (and are never
@@ -61,12 +61,12 @@ def kind_of(name: str) -> str | None:
 
 
 def unsupported(name: str) -> str | None:
-    """The Skipped reason of a file that is no input kind by its suffix (``unsupported (.docx)``), or None
-    when it is one, or has no suffix (read as text)."""
+    """The Skipped reason of a file that is no input kind by its suffix (``unsupported (.docx)``,
+    ``unsupported (no extension)``), or None when it is one."""
     if kind_of(name) is not None:
         return None
     suffix = os.path.splitext(os.path.basename(name))[1].lower()
-    return f"unsupported ({suffix})" if suffix and suffix != "." else None
+    return f"unsupported ({suffix if suffix and suffix != '.' else 'no extension'})"
 
 
 def _inside(path: str, root: str) -> bool:

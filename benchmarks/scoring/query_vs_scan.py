@@ -11,12 +11,13 @@ index plus that one article (``rechecked``), the property a query promises.
 
 The sample: ``--sample`` articles that are in some pair of the scan (so the figure measures something), plus
 a quarter as many that are in none (they must stay without pairs). Corpora: the accuracy generator
-(``benchmarks.corpus``, layouts plain and meta), the wire generator (``benchmarks.wire``, meta and plain) and
+(``benchmarks.corpora.corpus``, layouts plain and meta), the wire generator (``benchmarks.corpora.wire``, meta and
+plain) and
 the real news pages of ``../shared/data/aeb`` (``--aeb DIR``).
 
 Usage::
 
-    python -m benchmarks.query_vs_scan [--docs 600] [--families 60] [--sample 40] [--seed 0]
+    python -m benchmarks.scoring.query_vs_scan [--docs 600] [--families 60] [--sample 40] [--seed 0]
                                        [--corpora accuracy-plain,accuracy-meta,wire-meta,wire-plain,aeb]
                                        [--aeb DIR] [--json OUT]
 """
@@ -38,17 +39,21 @@ from dedup import ScanOptions, scan
 from dedup.index import open_index, service
 
 CORPORA = ("accuracy-plain", "accuracy-meta", "wire-meta", "wire-plain", "aeb")
-AEB = Path(__file__).resolve().parents[2] / "shared" / "data" / "aeb" / "html"
+# The real news pages (../shared/data/aeb/html beside the checkout, or above a worktree).
+AEB = next(
+    (p / "shared" / "data" / "aeb" / "html" for p in Path(__file__).resolve().parents if (p / "shared").is_dir()),
+    Path("../shared/data/aeb/html"),
+)
 
 
 def _make(name: str, out: Path, docs: int, families: int, seed: int, aeb: Path) -> None:
     """Write corpus ``name`` to ``out`` (its truth file removed: it is not an article)."""
     if name.startswith("accuracy-"):
-        from benchmarks.corpus import generate
+        from benchmarks.corpora.corpus import generate
 
         generate(out, docs, seed=seed, layout=name.split("-", 1)[1])
     elif name.startswith("wire-"):
-        from benchmarks.wire import generate as wire
+        from benchmarks.corpora.wire import generate as wire
 
         wire(out, families, seed=seed, layout=name.split("-", 1)[1])
     elif name == "aeb":
@@ -102,7 +107,7 @@ def compare(corpus: Path, sample: int, seed: int, options: ScanOptions, work: Pa
     same = other = missed = extra = total = 0
     worst = 0.0
     examples: list[dict] = []
-    recheck = {"queries": 0, "pairs": 0, "same": 0}
+    recheck = {"queries": 0, "agree": 0}
     for art, answer in zip(asked, answers):
         want = {o: p for o, p in _pairs_of(whole["pairs"], art.id).items() if o not in chosen}
         got = _pairs_of(answer["pairs"], art.id)
@@ -111,8 +116,7 @@ def compare(corpus: Path, sample: int, seed: int, options: ScanOptions, work: Pa
             alone = _scan_with(corpus, rest, art.id, work / "alone", options)
             mine = {o: p["relation"] for o, p in _pairs_of(alone["pairs"], art.id).items()}
             recheck["queries"] += 1
-            recheck["pairs"] += len(set(mine) | set(got))
-            recheck["same"] += sum(mine.get(o) == p["relation"] for o, p in got.items())
+            recheck["agree"] += mine == {o: p["relation"] for o, p in got.items()}
         total += len(want)
         for o, p in want.items():
             q = got.get(o)
@@ -144,7 +148,7 @@ def compare(corpus: Path, sample: int, seed: int, options: ScanOptions, work: Pa
         "extra": extra,
         "max_measure_diff": round(worst, 4),
         # Queries whose pairs differ from the whole folder's scan, rescanned as the index plus that query:
-        # of the pairs either lists, how many the query returns with the same relation.
+        # how many of them return exactly that scan's partners and relations.
         "rechecked": recheck,
         "scan_s": round(scan_time, 2),
         "query_ms": round(1000 * query_time, 1),
@@ -153,7 +157,7 @@ def compare(corpus: Path, sample: int, seed: int, options: ScanOptions, work: Pa
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.query_vs_scan", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.scoring.query_vs_scan", description=__doc__.split("\n\n")[0])
     p.add_argument("--docs", type=int, default=600, help="accuracy corpora: documents")
     p.add_argument("--families", type=int, default=60, help="wire corpora: story families")
     p.add_argument("--sample", type=int, default=40, help="sampled articles that are in some pair of the scan")
