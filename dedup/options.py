@@ -33,6 +33,7 @@ class IngestOptions:
     encoding: str | None = None  # force a text encoding for .txt/.md/.html/.csv (else detected)
     follow_links: bool = False  # follow symlinks whose target is outside the root
     max_file_size: int = DEFAULT_MAX_FILE_SIZE  # per article file or record; containers are streamed
+    exclude: tuple[str, ...] = ()  # gitignore-like globs of paths to leave out of a folder (with its .dedupignore)
 
 
 @dataclass(frozen=True)
@@ -238,5 +239,10 @@ def flatten(options: Any, prefix: str = "") -> dict[str, Any]:
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             out |= flatten(value, f"{prefix}{f.name}.")
         else:
-            out[f"{prefix}{f.name}"] = value if isinstance(value, int | float | str | bool | type(None)) else str(value)
+            if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+                out[f"{prefix}{f.name}"] = list(value)
+            else:
+                out[f"{prefix}{f.name}"] = (
+                    value if isinstance(value, int | float | str | bool | type(None)) else str(value)
+                )
     return out
