@@ -74,7 +74,7 @@ def progress(args: argparse.Namespace) -> Iterator[Any]:
     """A progress callback on stderr: a bar on a terminal unless quiet, phase lines with ``--verbose``."""
     from rich.console import Console
 
-    from ..report import progress_reporter
+    from ..views.terminal import progress_reporter
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     show_bar = err.is_terminal and not args.quiet and not args.no_progress

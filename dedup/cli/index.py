@@ -8,7 +8,7 @@ while working (Redis went away), 2 an unusable index or location (missing, corru
 Redis unreachable) or bad usage; one line on stderr, never a traceback.
 
 ``query`` prints and writes its result as ``scan`` does (``--format``, ``-o``): the JSON contract is
-``QueryResult.to_dict()``; the tables are built from it (``dedup.tables.tables_from_dict``).
+``QueryResult.to_dict()``; the tables are built from it (``dedup.output.tables.tables_from_dict``).
 """
 
 from __future__ import annotations
@@ -149,8 +149,8 @@ def _skipped(items: list) -> list[tuple[str, str]]:
 
 def _query(args: argparse.Namespace, params: list[Param]) -> int:
     from ..index import service as archive
-    from ..report import query_table
-    from ..tables import QUERY_COLUMNS
+    from ..output.tables import QUERY_COLUMNS
+    from ..views.terminal import query_table
 
     existing(args.paths)
     output_plan = plan(args)
