@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from benchmarks.chrome import _MONTHS, COMMENT_FORM, COOKIE_NOTICE, _paragraphs, _put, aeb_page, aeb_truth
+from benchmarks.corpora.chrome import _MONTHS, COMMENT_FORM, COOKIE_NOTICE, _paragraphs, _put, aeb_page, aeb_truth
 from dedup.ingest import read_file
 
 # Two real pages of different sites whose article container the truth locates (checked in the tests).
