@@ -30,6 +30,7 @@ that is body.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -41,25 +42,69 @@ MAX_CLIMB = 64  # ancestors looked at above an element (real pages nest their te
 
 _CHROME_TAGS = "nav,aside,footer,form,dialog,menu,header"
 _CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "search", "complementary", "dialog", "alertdialog"})
-_CHROME_WORDS = re.compile(
-    r"(?:^|[\s_-])(?:nav|navbar|navigation|menu|menus|footer|sidebar|cookie|cookies|consent|gdpr|breadcrumbs?"
-    r"|share|sharing|social|related|comments?|newsletter|subscribe|subscription|signup|promo|promos|widgets?"
-    r"|advert|advertisement|ads|banner|popup|modal|masthead|trending|recommended|outbrain|taboola|popular"
-    r"|paywall|login|archives?|tags|tagcloud|pagination|copyright|disqus|respond|commentlist)(?:$|[\s_-])",
-    re.I,
+# Class and id words (split at spaces, "-" and "_") that name chrome ...
+_CHROME_WORDS = frozenset(
+    [
+        "nav",
+        "navbar",
+        "navigation",
+        "menu",
+        "menus",
+        "footer",
+        "sidebar",
+        "breadcrumb",
+        "breadcrumbs",
+        "share",
+        "sharing",
+        "social",
+        "related",
+        "newsletter",
+        "subscribe",
+        "subscription",
+        "signup",
+        "promo",
+        "promos",
+        "widget",
+        "widgets",
+        "advert",
+        "advertisement",
+        "ads",
+        "banner",
+        "popup",
+        "modal",
+        "masthead",
+        "trending",
+        "recommended",
+        "outbrain",
+        "taboola",
+        "popular",
+        "paywall",
+        "login",
+        "archive",
+        "archives",
+        "tags",
+        "tagcloud",
+        "pagination",
+        "copyright",
+    ]
 )
-# Chrome whatever it holds: a long comment thread can hold more prose than the article it is under.
-_ALWAYS_WORDS = re.compile(
-    r"(?:^|[\s_-])(?:comments?|commentlist|disqus|respond|cookie|cookies|consent|gdpr)(?:$|[\s_-])", re.I
+# ... chrome whatever it holds (a long comment thread can hold more prose than the article it is under) ...
+_ALWAYS_WORDS = frozenset(
+    ["comment", "comments", "commentlist", "disqus", "respond", "cookie", "cookies", "consent", "gdpr"]
 )
-# A class naming the content too (``widget Blog``, ``l-sidebar-fixed l-article-body-segment``) is a layout
-# box around the article, not chrome.
-_CONTENT_WORDS = re.compile(
-    r"(?:^|[\s_-])(?:article|articles|body|post|entry|content|main|story|blog|text|hentry)(?:$|[\s_-])", re.I
+# ... and the content: a class naming it too (``widget Blog``, ``l-sidebar-fixed l-article-body-segment``) is a
+# layout box around the article, not chrome.
+_CONTENT_WORDS = frozenset(
+    ["article", "articles", "body", "post", "entry", "content", "main", "story", "blog", "text", "hentry"]
 )
+_SPLIT = re.compile(r"[\s_-]+")
 _PROSE = "p,pre,blockquote"
 _TEASER_BLOCKS = "p,h2,h3,h4,h5,h6,div"
 _HEADLINE = "h1"
+_CARDS = f"a:has({_TEASER_BLOCKS})"
+# Chrome is made of block containers: spans, links and images with a class are parts of it (or of the article).
+_BOXES = ("div", "section", "ul", "ol", "table")
+_CANDIDATES = ",".join([_CHROME_TAGS, _CARDS, "[role]", *(f"{t}[class],{t}[id]" for t in _BOXES)])
 _HEADLINES = "h1,h2"
 
 
@@ -80,25 +125,36 @@ def _marked(body: LexborNode, selector: str, tag: str) -> set[int]:
     return out
 
 
+@lru_cache(maxsize=8192)
+def _named_kind(names: str) -> int:
+    """0, 1 or 2 (see ``_chrome_kind``) for an element's class and id words (pages repeat them: cached)."""
+    words = set(_SPLIT.split(names.lower()))
+    if words & _CONTENT_WORDS:
+        return 0
+    if words & _ALWAYS_WORDS:
+        return 2
+    return int(bool(words & _CHROME_WORDS))
+
+
 def _chrome_kind(node: LexborNode, headed: set[int], cards: set[int]) -> int:
     """0: not chrome; 1: chrome by its markup; 2: chrome whatever it holds (comments, cookie notices).
-    ``headed``: the headers holding a headline; ``cards``: the links holding blocks (``_marked``)."""
+    ``headed``: the headers holding a headline (``_marked``); ``cards``: the links holding blocks."""
     tag = node.tag
     if tag in ("body", "html"):
         return 0
     attrs = node.attributes
-    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
-    if _ALWAYS_WORDS.search(names) is not None and _CONTENT_WORDS.search(names) is None:
+    named = _named_kind(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")
+    if named == 2:
         return 2
     if tag == "header":
         return int(node.mem_id not in headed)
-    if tag == "a":  # a card linking elsewhere: a teaser of another article (headline and summary)
-        return int(node.mem_id in cards)
+    if tag == "a" and node.mem_id in cards:  # a card linking elsewhere: a teaser (headline and summary)
+        return 1
     if tag in ("nav", "aside", "footer", "form", "dialog", "menu"):
         return 1
     if (attrs.get("role") or "").strip().lower() in _CHROME_ROLES:
         return 1
-    return int(_CHROME_WORDS.search(names) is not None and _CONTENT_WORDS.search(names) is None)
+    return named
 
 
 def _prose(node: LexborNode, chain: list[LexborNode]) -> int:
@@ -167,11 +223,12 @@ def strip_chrome(tree: LexborHTMLParser) -> LexborNode | None:
         return None
     held, paragraphs = _prose_held(body)
     total = held.get(body.mem_id, 0)
-    headed, cards = _marked(body, _HEADLINES, "header"), _marked(body, _TEASER_BLOCKS, "a")
+    headed = _marked(body, _HEADLINES, "header")
+    cards = {n.mem_id for n in body.css(_CARDS)}
     # An element marked as chrome that holds half the page's prose is a layout box around the article
     # (a whole page in an ASP.NET <form>, <div class="container penci_sidebar">), not chrome.
     chrome = []
-    for n in body.css(_CHROME_TAGS + ",a,[role],[class],[id]"):
+    for n in body.css(_CANDIDATES):
         kind = _chrome_kind(n, headed, cards)
         if kind == 2 or (kind == 1 and 2 * held.get(n.mem_id, 0) < max(total, 1)):
             chrome.append(n)
