@@ -49,6 +49,13 @@ class VerifyParams:
     and at least ``derived_min_shared`` shingles in common (a 120-word item that takes
     half its words from a wire story; one shared quotation is fewer shingles than that).
 
+    contains also takes a *short* derived item below ``derived_min_shared`` (a 20-80 word brief rewritten
+    from a wire story): at least ``short_min_shared`` shingles in common, the larger containment at least
+    ``derived``, and the shared words forming verbatim runs, not scattered phrases: at least ``short_runs``
+    runs of ``short_run`` or more consecutive shared shingles (``short_run`` + k - 1 words each) that
+    together hold ``derived`` of the item's shingles. Independent texts on one event share names and stock
+    phrases here and there, and a quotation at most once.
+
     Before boilerplate is known, documents count as copies of each other (for
     deciding what is boilerplate) only when one holds at least ``copy_group`` of
     the other: two reposts that share nothing but a large site template do not.
@@ -83,6 +90,9 @@ class VerifyParams:
     min_shared: int = 8  # also: the lists of up to max_enumerate holders make a candidate pair with this many
     derived: float = 0.4
     derived_min_shared: int = 25
+    short_min_shared: int = 9
+    short_run: int = 4
+    short_runs: int = 2
     boilerplate_min_docs: int = 3
     copy_group: float = 0.8
     template_site_share: float = 0.67
