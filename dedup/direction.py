@@ -17,8 +17,8 @@ A pair's direction, strongest evidence first:
 A cluster's source follows from its pairs' directions as a partial order: copies of one text are one
 member (they never vote twice), every decided pair says which member copies which (dates first, then the
 others by confidence, each kept only if it does not contradict the ones kept), and the source is the member
-that copies no other (of several, the first in ``cluster``'s ranking that another member copies, else the
-first).
+that copies no other: from the first in ``cluster``'s ranking, up what it copies (the ranking is kept where
+the evidence is silent and overruled where it speaks).
 A member dated after another member of its cluster is never the source. When more than one member copies no
 other, the cluster's source is not known from the evidence: the scan still names one, and says so.
 """
@@ -36,7 +36,8 @@ FEATURES = ("shared", "head", "inner", "tail", "tail_related")
 MIN_RUN = 3  # own text inside the shared story counts from this many tokens in a row (an edited word does not)
 CONTENT_CHARS = 4  # a token of this many characters or more is a content word for ``tail_related``
 CONTAINED = 0.75  # the position decides a pair only when one side holds this much of the other
-EDGE = 0.05  # more own text at both edges, each at least this share of the story, is a wrapper
+EDGE = 0.05  # more own text at both edges, each at least this share of the story, is a wrapper ...
+HEADLINE = 20  # ... and more tokens than a headline and a dateline
 POSITION_MARGIN = 0.1  # sides whose own text weighs within this share of the story do not decide
 FULL_CONFIDENCE = 0.3  # a difference of this share of the story is full confidence
 
@@ -101,7 +102,7 @@ def position_direction(fa: np.ndarray, fb: np.ndarray, held: float) -> tuple[int
         return 0, 0.0
     shared = max(min(fa[0], fb[0]), 1.0)
     head, inner, tail = fa[1] - fb[1], fa[2] - fb[2], fa[3] - fb[3]
-    edge = EDGE * shared  # a wrapper's text at each edge is more than a headline's difference
+    edge = max(EDGE * shared, HEADLINE)  # a wrapper's text at each edge is more than a headline's difference
     wraps = head + tail if min(head, tail) >= edge or max(head, tail) <= -edge else 0.0
     a_original = inner - wraps  # positive: a is the original, b copies it
     if abs(a_original) < POSITION_MARGIN * shared:
@@ -244,12 +245,19 @@ def cluster_sources(
             if copier != source and not _reaches(up, source, copier):
                 up[copier].add(source)
         top = {v for v in nodes if not up[v]}
-        below = {v: sum(_reaches(up, w, v) for w in nodes if w != v) for v in top}  # who copies it
-        eligible = [m for m in ranked[k] if m not in later]
-        candidates = [m for m in eligible if int(same_text[m]) in top]
-        pick = next((m for m in candidates if below[int(same_text[m])]), candidates[0] if candidates else None)
-        if pick is None:
-            pick = eligible[0] if eligible else ranked[k][0]
+        eligible = [m for m in ranked[k] if m not in later] or ranked[k]
+        rank = {m: r for r, m in enumerate(eligible)}
+        by_text: dict[int, list[int]] = {}
+        for m in eligible:
+            by_text.setdefault(int(same_text[m]), []).append(m)
+        # Climb from the best-ranked member along what it copies (the best-ranked of those) to one that copies
+        # no other: the ranking is kept where the evidence is silent, and overruled where it speaks.
+        pick = eligible[0]
+        while up[int(same_text[pick])]:
+            targets = [m for v in up[int(same_text[pick])] for m in by_text.get(v, [])]
+            if not targets:
+                break
+            pick = min(targets, key=rank.__getitem__)
         sources.append(pick)
         known.append(len(top) == 1 and int(same_text[pick]) in top)
     return sources, known
