@@ -1,9 +1,9 @@
 """Candidates: exact posting lists against MinHash-LSH bands (``scan --candidates exact|lsh``), side by side.
 
-On the accuracy corpus (``benchmarks.corpus``, scored by ``benchmarks.accuracy``), the wire corpus
-(``benchmarks.wire``, scored by ``benchmarks.wire_accuracy``) and the recurring corpus (``benchmarks.synth
---recurring``, no truth: the exact mode's pairs are the reference), each mode is run in a fresh process
-(``--child``) and measured there:
+On the accuracy corpus (``benchmarks.corpora.corpus``, scored by ``benchmarks.scoring.accuracy``), the wire
+corpus (``benchmarks.corpora.wire``, scored by ``benchmarks.scoring.wire_accuracy``) and the recurring corpus
+(``benchmarks.corpora.synth --recurring``, no truth: the exact mode's pairs are the reference), each mode is run
+in a fresh process (``--child``) and measured there:
 
 - the scan: wall time, the process's peak RSS, the candidate pairs measured, the pairs found;
 - the candidate step alone, on the scan's store, under ``tracemalloc`` (numpy's allocations included): the
@@ -17,7 +17,7 @@ On the accuracy corpus (``benchmarks.corpus``, scored by ``benchmarks.accuracy``
 Times are ratios to the exact mode of the same run, with the load average printed beside each row: the
 machine may be shared. Usage::
 
-    python -m benchmarks.candidates_bench [--docs 3000] [--families 150] [--recurring-docs 10000]
+    python -m benchmarks.timing.candidates [--docs 3000] [--families 150] [--recurring-docs 10000]
         [--modes exact,lsh,lsh@0.3] [--seed 0] [--workers N] [--work DIR] [--json OUT]
 """
 
@@ -190,7 +190,7 @@ def _child(folder: Path, spec: str, workers: int | None) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         out = Path(f.name)
     try:
-        cmd = [sys.executable, "-m", "benchmarks.candidates_bench", "--child", str(folder), spec, str(out)]
+        cmd = [sys.executable, "-m", "benchmarks.timing.candidates", "--child", str(folder), spec, str(out)]
         if workers:
             cmd += ["--workers", str(workers)]
         subprocess.run(cmd, check=True)
@@ -201,13 +201,13 @@ def _child(folder: Path, spec: str, workers: int | None) -> dict[str, Any]:
 
 def _corpora(work: Path, args: argparse.Namespace) -> list[tuple[str, Path, dict | None]]:
     """(name, folder, truth) of the three corpora, generated into ``work`` unless there already."""
-    from benchmarks.synth import generate_stream
+    from benchmarks.corpora.synth import generate_stream
 
     out = []
     acc, wire, rec = work / "accuracy", work / "wire", work / "recurring"
     for name, folder, module, size in (
-        ("accuracy", acc, "benchmarks.corpus", ["--docs", str(args.docs)]),
-        ("wire", wire, "benchmarks.wire", ["--families", str(args.families)]),
+        ("accuracy", acc, "benchmarks.corpora.corpus", ["--docs", str(args.docs)]),
+        ("wire", wire, "benchmarks.corpora.wire", ["--families", str(args.families)]),
     ):
         truth = work / f"{name}.truth.json"
         if not truth.exists():
@@ -229,7 +229,7 @@ def _score(name: str, truth: dict | None, result: dict) -> dict[str, Any]:
     if truth is None:
         return {}
     if name == "accuracy":
-        from benchmarks.accuracy import score
+        from benchmarks.scoring.accuracy import score
 
         m = score(truth, result)
         return {
@@ -237,7 +237,7 @@ def _score(name: str, truth: dict | None, result: dict) -> dict[str, Any]:
             "pair_precision": m["pairs"]["precision"],
             "source": m["source"]["accuracy"],
         }
-    from benchmarks.wire_accuracy import score
+    from benchmarks.scoring.wire_accuracy import score
 
     m = score(truth, result)
     return {
@@ -280,7 +280,7 @@ HEADER = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.candidates_bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.timing.candidates", description=__doc__.split("\n\n")[0])
     p.add_argument("--docs", type=int, default=3000, help="accuracy corpus documents (default 3000)")
     p.add_argument("--families", type=int, default=150, help="wire corpus families (default 150)")
     p.add_argument("--recurring-docs", type=int, default=10_000, help="recurring corpus documents (default 10000)")

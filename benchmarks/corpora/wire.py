@@ -1,4 +1,4 @@
-"""Deterministic development corpus of wire reuse (issue 11): agency story families and the papers' rewrites.
+"""Deterministic development corpus of wire reuse: agency story families and the papers' rewrites.
 
 Built from the real English article bodies of ``data/aeb/ground-truth.json`` (MIT licence, see
 ``data/aeb/LICENSE``), cut into sentences. Each *family* is one agency story:
@@ -23,18 +23,18 @@ word 5-gram with anything else.
 
 Files go to ``DIR/<site domain>/doc_<hex>.txt`` (the folder is the site), each with YAML front matter
 (``date``, ``site``, ``url``): the ``meta`` layout. ``--layout plain`` / ``wrapped`` write the same documents
-with no metadata, flat, under random names, ``wrapped`` hard-wrapped at 72 columns (see ``benchmarks.layouts``);
+with no metadata, flat, under random names, ``wrapped`` hard-wrapped at 72 columns (see ``benchmarks.corpora.layouts``);
 the truth then names the documents by those files. ``DIR/truth.json`` holds per document its family, role,
 site, date, words (outside the site template), reuse share and paragraph kinds (``template``, ``story``, ``own``,
 ``headline``, ``quote``), per family its members, and the positive pairs.
 
-**Reuse share** is the issue's definition, with dedup's own tokenisation: the share of the document's
+**Reuse share**, with dedup's own tokenisation: the share of the document's
 distinct word 5-gram hashes (``dedup.normalise.tokenise`` + ``dedup.shingle.shingle``, over the text outside
 its site template) found in the union of its family's agency versions (``reuse``); ``reuse_best`` is the
 largest share found in one version. Positive pairs: every rewrite and short with ``reuse >= 0.40`` with
 the family source, and every two versions of a family.
 
-Usage: ``python -m benchmarks.wire DIR --families 150 --seed 0 [--layout meta|plain|wrapped]``
+Usage: ``python -m benchmarks.corpora.wire DIR --families 150 --seed 0 [--layout meta|plain|wrapped]``
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.corpus import DATA, _cap_sentence, _load_bodies, _sentences
-from benchmarks.layouts import LAYOUTS, hex_name, lay_out, rename, write_text
+from benchmarks.corpora.corpus import DATA, cap_sentence, load_bodies, split_sentences
+from benchmarks.corpora.layouts import LAYOUTS, hex_name, lay_out, rename, write_text
 
 __all__ = [
     "BENCHMARK",
@@ -93,8 +93,8 @@ WIRE_DOMAIN = "wire.example"
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")  # close to dedup's words; used only to steer generation
 _ENTITY = re.compile(r"\b[A-Z][a-z]+(?:[-'’][A-Za-z]+)?(?:\s+[A-Z][a-z]+(?:[-'’][A-Za-z]+)?){0,2}")
-_NUMBER = re.compile(r"(?<![\w.,])\d{1,3}(?:,\d{3})*(?:\.\d+)?(?![\w])")
-_QUOTES = re.compile('["“”]')
+NUMBER_RE = re.compile(r"(?<![\w.,])\d{1,3}(?:,\d{3})*(?:\.\d+)?(?![\w])")
+QUOTES_RE = re.compile('["“”]')
 _CORE = re.compile(r"^([^\w]*)([A-Za-z][a-z]+)([^\w]*)$")
 _STOP = frozenset(
     """The A An In On At But And Or It He She They We I You This That These Those There Here His Her Their Our
@@ -172,9 +172,9 @@ Zara Anton Maya""".split()  # noqa: SIM905
 _LAST = """Harper Bennett Okafor Lindqvist Moreau Castillo Novak Fischer Tanaka Adeyemi Rossi Kowalski Haddad Silva
 Brennan Dubois Sato Mensah Varga Holm Petrov Ramos Keller Nakamura Osei Laurent Becker Cruz Farrow Quint Marsh
 Ellery Vance Whitlock Ashby Draper Sutton Pryce Calloway Hale""".split()  # noqa: SIM905
-_PAPER_A = """Daily Morning Evening Northern Southern Western Eastern Coastal Valley Capital County Borough City Metro
+PAPER_A = """Daily Morning Evening Northern Southern Western Eastern Coastal Valley Capital County Borough City Metro
 Highland Lakeside Riverside Midland Harbour Island""".split()  # noqa: SIM905
-_PAPER_B = """Ledger Courier Dispatch Herald Chronicle Gazette Observer Tribune Post Sentinel Bulletin Register Review
+PAPER_B = """Ledger Courier Dispatch Herald Chronicle Gazette Observer Tribune Post Sentinel Bulletin Register Review
 Journal Times Examiner Echo Star Mercury Argus Advertiser Telegraph Mail Express Record""".split()  # noqa: SIM905
 _SECTIONS = ("news", "world", "business", "uk-news", "politics", "money", "tech", "science", "health", "sport")
 _MONTHS = "Jan Feb March April May June July Aug Sept Oct Nov Dec".split()  # noqa: SIM905
@@ -217,31 +217,31 @@ _WIRE_FOOT = (
 # --------------------------------------------------------------------------- text helpers
 
 
-def _tokens(text: str) -> list[str]:
+def word_tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.casefold())
 
 
-def _grams(tokens: list[str]) -> set[tuple[str, ...]]:
+def word_grams(tokens: list[str]) -> set[tuple[str, ...]]:
     if len(tokens) < K:
         return {tuple(tokens)} if tokens else set()
     return set(zip(*(tokens[i:] for i in range(K)), strict=False))
 
 
-def _words(text: str) -> int:
+def word_count(text: str) -> int:
     return len(text.split())
 
 
 def length_bucket(words: int) -> str:
-    """The issue's length bucket of a document of ``words`` words (outside its site template)."""
+    """The length bucket of a document of ``words`` words (outside its site template)."""
     return next(name for name, lo, hi in LENGTH_BUCKETS if lo <= words < hi)
 
 
 def share_bucket(share: float) -> str | None:
-    """The issue's reuse-share bucket, or None below 40 %."""
+    """The reuse-share bucket, or None below 40 %."""
     return next((name for name, lo, hi in SHARE_BUCKETS if lo <= share < hi), None)
 
 
-def _entities(sentences: list[str], n: int = 3) -> list[str]:
+def find_entities(sentences: list[str], n: int = 3) -> list[str]:
     """The most frequent capitalised names of a text (not sentence-initial stop words), most frequent first."""
     counts: Counter[str] = Counter()
     first_seen: dict[str, int] = {}
@@ -286,17 +286,17 @@ class _Pool:
 
     def __init__(self, rng: random.Random, data: Path):
         self.rng = rng
-        bodies = [b for b in _load_bodies(str(data)) if b.lang == "en"]
+        bodies = [b for b in load_bodies(str(data)) if b.lang == "en"]
         if not bodies:
             raise ValueError(f"{data}: no English article bodies")
         # Sentences whose 5-grams recur in another body (the benchmark holds some same-event articles).
         owners: dict[tuple[str, ...], set[str]] = defaultdict(set)
         paras = {}
         for b in bodies:
-            paras[b.id] = [[s for sent in _sentences(p) for s in _cap_sentence(sent, False)] for p in b.paragraphs]
+            paras[b.id] = [[s for sent in split_sentences(p) for s in cap_sentence(sent, False)] for p in b.paragraphs]
             for p in paras[b.id]:
                 for s in p:
-                    for g in _grams(_tokens(s)):
+                    for g in word_grams(word_tokens(s)):
                         owners[g].add(b.id)
         units: list[list[str]] = []
         self.loose: list[str] = []
@@ -306,10 +306,14 @@ class _Pool:
         for b in bodies:
             kept = []
             for p in paras[b.id]:
-                p = [s for s in p if sum(len(owners[g]) > 1 for g in _grams(_tokens(s))) < 2 and _words(s) >= 3]
-                p = [s for s in p if len(_grams(_tokens(s)) & seen) < 2]  # text a body repeats: once
+                p = [
+                    s
+                    for s in p
+                    if sum(len(owners[g]) > 1 for g in word_grams(word_tokens(s))) < 2 and word_count(s) >= 3
+                ]
+                p = [s for s in p if len(word_grams(word_tokens(s)) & seen) < 2]  # text a body repeats: once
                 for s in p:
-                    seen.update(_grams(_tokens(s)))
+                    seen.update(word_grams(word_tokens(s)))
                 if p:
                     kept.append(p)
                 for s in p:
@@ -321,13 +325,13 @@ class _Pool:
             cur: list[str] = []
             for p in kept:
                 cur += p
-                if sum(map(_words, cur)) >= target:
+                if sum(map(word_count, cur)) >= target:
                     if len(cur) >= MIN_UNIT_SENTENCES:
                         units.append(cur)
                     else:
                         self.loose.extend(cur)
                     cur, target = [], rng.randint(*UNIT_WORDS)
-            if sum(map(_words, cur)) >= 200 and len(cur) >= MIN_UNIT_SENTENCES:
+            if sum(map(word_count, cur)) >= 200 and len(cur) >= MIN_UNIT_SENTENCES:
                 units.append(cur)
             else:
                 self.loose.extend(cur)
@@ -349,7 +353,7 @@ class _Pool:
         for sentence in sentences:
             words = []
             for w in sentence.split(" "):
-                k = len(_tokens(w))
+                k = len(word_tokens(w))
                 if k and (run + k > 4 or self.rng.random() < 0.12):
                     m = _CORE.match(w)
                     upper = m.group(2)[0].isupper() if m else w[:1].isupper()
@@ -375,7 +379,7 @@ class _Pool:
     def sentences(self, words: int) -> list[str]:
         """Fresh sentences of at least ``words`` words (fewer only if ``words`` <= 0)."""
         out: list[str] = []
-        while sum(map(_words, out)) < words:
+        while sum(map(word_count, out)) < words:
             if not self.stream:
                 self._refill()
             out.append(self.stream.popleft())
@@ -400,7 +404,7 @@ class _Pool:
 
 
 @dataclass
-class _Site:
+class Site:
     name: str
     domain: str
     head: list[str]
@@ -420,7 +424,7 @@ class _Doc:
     id: str
     family: int | None
     role: str
-    site: _Site
+    site: Site
     date: datetime
     url: str
     paras: list[_Para]
@@ -459,7 +463,7 @@ class _Version:
     doc: _Doc | None = None
 
 
-class _Generator:
+class WireGenerator:
     def __init__(self, families: int, seed: int, data: Path):
         self.rng = random.Random(seed)
         self.seed = seed
@@ -468,7 +472,7 @@ class _Generator:
         self.docs: list[_Doc] = []
         self.names: set[str] = set()
         self.families: list[dict] = []
-        self.wire = _Site(WIRE, WIRE_DOMAIN, [_WIRE_HEAD], [_WIRE_FOOT], 1.0, True)
+        self.wire = Site(WIRE, WIRE_DOMAIN, [_WIRE_HEAD], [_WIRE_FOOT], 1.0, True)
         self.sites = self._sites(min(30, max(8, families // 6)))
         self.year0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -484,10 +488,10 @@ class _Generator:
     def _person(self) -> str:
         return f"{self.rng.choice(_FIRST)} {self.rng.choice(_LAST)}"
 
-    def _sites(self, n: int) -> list[_Site]:
+    def _sites(self, n: int) -> list[Site]:
         rng, out, used = self.rng, [], set()
         while len(out) < n:
-            a, b = rng.choice(_PAPER_A), rng.choice(_PAPER_B)
+            a, b = rng.choice(PAPER_A), rng.choice(PAPER_B)
             region = rng.choice(_REGIONS)
             name = f"The {region} {b}" if rng.random() < 0.4 else f"{a} {b}"
             if name in used:
@@ -514,15 +518,15 @@ class _Generator:
             templated = rng.random() < 0.7
             head = [t.format(**fill) for t in rng.sample(_HEAD_LINES, rng.randint(1, 2))] if templated else []
             foot = [t.format(**fill) for t in rng.sample(_FOOT_LINES, rng.randint(2, 3))] if templated else []
-            out.append(_Site(name, domain, head, foot, rng.uniform(0.3, 1.0), rng.random() < 0.5))
+            out.append(Site(name, domain, head, foot, rng.uniform(0.3, 1.0), rng.random() < 0.5))
         return out
 
-    def _pick_sites(self, n: int) -> list[_Site]:
+    def _pick_sites(self, n: int) -> list[Site]:
         keys = sorted(range(len(self.sites)), key=lambda i: -(self.rng.random() ** (1.0 / self.sites[i].weight)))
         return [self.sites[i] for i in keys[:n]]
 
-    def _url(self, site: _Site, headline: str) -> str:
-        slug = "-".join(_tokens(headline)[:8]) or "story"
+    def _url(self, site: Site, headline: str) -> str:
+        slug = "-".join(word_tokens(headline)[:8]) or "story"
         section = self.rng.choice(_SECTIONS)
         return f"https://{site.domain}/{section}/{slug}-{self.rng.randint(10**6, 10**7 - 1)}"
 
@@ -555,7 +559,7 @@ class _Generator:
         self.docs.append(doc)
         return doc
 
-    def _page(self, site: _Site, body: list[_Para]) -> list[_Para]:
+    def _page(self, site: Site, body: list[_Para]) -> list[_Para]:
         return [_Para(t, "template") for t in site.head] + body + [_Para(t, "template") for t in site.foot]
 
     # ---- one family
@@ -569,8 +573,8 @@ class _Generator:
         ends = [m1] + ends + [n]
         while len(ends) < k:  # very short stories: later versions add nothing new
             ends.insert(-1, ends[-2])
-        quoted = [i for i in range(1, m1) if _QUOTES.search(story[i]) and 8 <= _words(story[i]) <= 35]
-        plain = [i for i in range(1, m1) if 8 <= _words(story[i]) <= 35]
+        quoted = [i for i in range(1, m1) if QUOTES_RE.search(story[i]) and 8 <= word_count(story[i]) <= 35]
+        plain = [i for i in range(1, m1) if 8 <= word_count(story[i]) <= 35]
         quote = rng.choice(quoted or plain or [1])
         cur = dict(enumerate(story))
         present: list[int] = []
@@ -615,7 +619,7 @@ class _Generator:
         order = [i for i in present if i not in fixed]
         rng.shuffle(order)
         for i in order:
-            m = _NUMBER.search(cur[i])
+            m = NUMBER_RE.search(cur[i])
             if m:
                 old = m.group(0)
                 digits = old.replace(",", "")
@@ -626,7 +630,7 @@ class _Generator:
                     new = f"{val + rng.choice((0.1, 0.2, 0.5)):.{len(digits.split('.')[1])}f}"
                 cur[i] = cur[i][: m.start()] + new + cur[i][m.end() :]
                 return f"(Corrects figure in paragraph {present.index(i) + 2} to {new} from {old})"
-        ents = _entities([cur[i] for i in present if i not in fixed], 3)
+        ents = find_entities([cur[i] for i in present if i not in fixed], 3)
         if ents:
             old = ents[0]
             parts = old.split()
@@ -650,7 +654,7 @@ class _Generator:
         body += self._group(sents[1:], "story", 2)
         body.append(_Para(f"(Reporting by {reporter}; Editing by {self._person()})", "own"))
         role = "source" if v == 0 else "version"
-        url = f"https://{WIRE_DOMAIN}/article/{'-'.join(_tokens(headline)[:6])}-idUS{rng.getrandbits(40):010X}"
+        url = f"https://{WIRE_DOMAIN}/article/{'-'.join(word_tokens(headline)[:6])}-idUS{rng.getrandbits(40):010X}"
         return self._add(
             _Doc(f"{WIRE_DOMAIN}/{self._name()}", fam, role, self.wire, d, url, self._page(self.wire, body))
         )
@@ -659,7 +663,7 @@ class _Generator:
         self,
         fam: int,
         role: str,
-        site: _Site,
+        site: Site,
         date: datetime,
         story: list[str],
         target: float,
@@ -670,7 +674,7 @@ class _Generator:
     ) -> _Doc:
         """A paper's item from story sentences: own headline, lead and kicker, rewording, tuned to ``target`` share."""
         rng = random.Random(self.rng.getrandbits(64))
-        story_words = sum(map(_words, story))
+        story_words = sum(map(word_count, story))
         own_cap = int(own_max * story_words) + 20
         if words_range:
             own_cap = min(own_cap, max(0, words_range[1] - story_words - 22))
@@ -693,7 +697,7 @@ class _Generator:
             sents = [variants[i] if i in reworded else s for i, s in enumerate(story)]
             n_own = min(len(own_words), round(x * own_cap))
             if words_range:
-                n_own = max(n_own, min(len(own_words), words_range[0] + 2 - story_words - _words(head)))
+                n_own = max(n_own, min(len(own_words), words_range[0] + 2 - story_words - word_count(head)))
             lead_n = round(n_own * split_lead)
             mid_n = round((n_own - lead_n) * 0.4) if mid else 0
             lead, midw, kick = own_words[:lead_n], own_words[lead_n : lead_n + mid_n], own_words[lead_n + mid_n : n_own]
@@ -716,7 +720,7 @@ class _Generator:
             return paras, n_own
 
         def share(paras: list[_Para]) -> float:
-            g = _grams(_tokens("\n\n".join(p.text for p in paras)))
+            g = word_grams(word_tokens("\n\n".join(p.text for p in paras)))
             return len(g & sources) / max(1, len(g))
 
         lo, hi = 0.0, 1.0
@@ -737,7 +741,7 @@ class _Generator:
             if spent >= used:
                 self.pool.give_back(own[j:])
                 break
-            spent += _words(s)
+            spent += word_count(s)
         return self._add(
             _Doc(f"{site.domain}/{self._name()}", fam, role, site, date, self._url(site, head), self._page(site, best))
         )
@@ -748,11 +752,11 @@ class _Generator:
         versions, quote_idx, _ = self._versions(fam, story, day)
         city = rng.choice(_CITIES)
         reporter = self._person()
-        ents = _entities(story)
+        ents = find_entities(story)
         headline = " ".join(w.strip(".,;:!?\"“”'’()") for w in story[0].split()[: rng.randint(6, 9)])
         for v, ver in enumerate(versions):
             ver.doc = self._agency_doc(fam, v, ver, headline, city, reporter)
-        sources = set().union(*(_grams(_tokens(ver.doc.article())) for ver in versions))
+        sources = set().union(*(word_grams(word_tokens(ver.doc.article())) for ver in versions))
         members = {"source": versions[0].doc.id, "versions": [ver.doc.id for ver in versions]}
         members.update(rewrites=[], shorts=[], same_event=[])
 
@@ -773,14 +777,14 @@ class _Generator:
                 based = [rng.choices(range(len(versions)), w)[0]]
                 sents = list(versions[based[0]].sentences)
             size = rng.random()
-            total = sum(_words(t) for _, t in sents)
+            total = sum(word_count(t) for _, t in sents)
             if size < 0.25:  # a brief: the first sentences only
                 keep_words, kept, acc = rng.randint(60, 120), [], 0
                 for item in sents:
                     if acc >= keep_words:
                         break
                     kept.append(item)
-                    acc += _words(item[1])
+                    acc += word_count(item[1])
             else:
                 share_kept = rng.uniform(0.4, 0.75) if size < 0.6 else rng.uniform(0.75, 1.0)
                 kept = [sents[0]] + [s for s in sents[1:] if rng.random() < share_kept]
@@ -804,11 +808,11 @@ class _Generator:
             vi = rng.randrange(len(versions))
             sents = [t for _, t in versions[vi].sentences]
             want, taken = rng.randint(35, 95), []
-            tail = np.cumsum([_words(t) for t in reversed(sents)])[::-1]  # words from each sentence on
+            tail = np.cumsum([word_count(t) for t in reversed(sents)])[::-1]  # words from each sentence on
             latest = max([i for i in range(len(sents)) if tail[i] >= want] or [0])
             start = 0 if rng.random() < 0.6 else rng.randint(0, latest)
             for t in sents[start:]:
-                if sum(map(_words, taken)) >= want or sum(map(_words, taken)) + _words(t) > 150:
+                if sum(map(word_count, taken)) >= want or sum(map(word_count, taken)) + word_count(t) > 150:
                     break
                 taken.append(t)
             if not taken:
@@ -820,13 +824,13 @@ class _Generator:
             members["shorts"].append(doc.id)
 
         # The same event written independently: another body, the family's names, one of its quotations.
-        theirs = _entities(other)
+        theirs = find_entities(other)
         for old, new in zip(theirs, ents, strict=False):
             other = [re.sub(rf"\b{re.escape(old)}\b", new, s) for s in other]
         quote = dict(versions[0].sentences)[quote_idx]
         keep_words, taken = rng.randint(200, 500), []
         for s in other:  # long enough that the quotation (and the names) stay well under the pairing shares
-            if sum(map(_words, taken)) >= keep_words and _share(taken + [quote], sources) < 0.1:
+            if sum(map(word_count, taken)) >= keep_words and _share(taken + [quote], sources) < 0.1:
                 break
             taken.append(s)
         paras = self._group(taken, "own", 3)
@@ -880,7 +884,7 @@ class _Generator:
 
 
 def _share(sentences: list[str], sources: set[tuple[str, ...]]) -> float:
-    g = _grams(_tokens("\n\n".join(sentences)))
+    g = word_grams(word_tokens("\n\n".join(sentences)))
     return len(g & sources) / max(1, len(g))
 
 
@@ -904,7 +908,7 @@ def _shingle_sets(texts: list[str]) -> list[np.ndarray]:
     return [np.unique(sh.hashes[sh.doc(i)]) for i in range(len(texts))]
 
 
-def _truth(gen: _Generator, texts: dict[str, str], spans: dict[str, list[dict]]) -> dict:
+def _truth(gen: WireGenerator, texts: dict[str, str], spans: dict[str, list[dict]]) -> dict:
     docs = gen.docs
     sets = _shingle_sets([d.article() for d in docs])
     index = {d.id: i for i, d in enumerate(docs)}
@@ -933,13 +937,13 @@ def _truth(gen: _Generator, texts: dict[str, str], spans: dict[str, list[dict]])
         vs = fam["versions"]
         version_pairs += [{"a": vs[i], "b": vs[j]} for i in range(len(vs)) for j in range(i + 1, len(vs))]
     for d in docs:
-        page_words = _words(" ".join(p.text for p in d.paras))
+        page_words = word_count(" ".join(p.text for p in d.paras))
         documents[d.id] = {
             "family": d.family,
             "role": d.role,
             "site": d.site.domain,
             "date": d.date.isoformat(),
-            "words": _words(d.article()),
+            "words": word_count(d.article()),
             "page_words": page_words,
             "shingles": int(len(sets[index[d.id]])),
             **d.info,
@@ -959,7 +963,7 @@ def _truth(gen: _Generator, texts: dict[str, str], spans: dict[str, list[dict]])
     }
 
 
-def _cross_family(gen: _Generator, sets: list[np.ndarray]) -> int:
+def _cross_family(gen: WireGenerator, sets: list[np.ndarray]) -> int:
     """Largest number of word 5-grams outside the templates that one document shares with another family's."""
     fam = np.array([-1 - i if d.family is None else d.family for i, d in enumerate(gen.docs)], dtype=np.int64)
     hashes = np.concatenate(sets)
@@ -1010,7 +1014,7 @@ def generate(
         raise ValueError("families must be at least 1")
     if layout not in LAYOUTS:
         raise ValueError(f"no such layout {layout!r}: choose from {', '.join(LAYOUTS)}")
-    gen = _Generator(int(families), int(seed), Path(data))
+    gen = WireGenerator(int(families), int(seed), Path(data))
     gen.run()
     texts, spans = {}, {}
     for d in gen.docs:
@@ -1030,7 +1034,7 @@ def generate(
     return truth
 
 
-def _plain(gen: _Generator, truth: dict, layout: str) -> tuple[dict[str, str], dict]:
+def _plain(gen: WireGenerator, truth: dict, layout: str) -> tuple[dict[str, str], dict]:
     """The documents written plain or wrapped, and the truth renamed to their files, spans to their text."""
     rng = random.Random(f"wire-layout-{gen.seed}")  # not the generator's: the documents stay the same
     used: set[str] = set()
@@ -1104,7 +1108,7 @@ def summarize(truth: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.wire", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.corpora.wire", description=__doc__.split("\n\n")[0])
     p.add_argument("out_dir", type=Path, help="where to write <site>/doc_*.txt and truth.json (empty or earlier)")
     p.add_argument("--families", type=int, default=150, help="agency story families (default 150)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

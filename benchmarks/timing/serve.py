@@ -1,14 +1,14 @@
 """Load on ``dedup serve``: concurrent clients querying while adds are interleaved, beside the CLI.
 
-A bounded run on loopback only: the corpus (``benchmarks.synth``) is indexed but for ``--adds`` held-out
+A bounded run on loopback only: the corpus (``benchmarks.corpora.synth``) is indexed but for ``--adds`` held-out
 articles; ``python -m dedup.serve`` is started on a free loopback port; ``--clients`` async httpx clients
 send ``--queries`` queries (random corpus articles, as ``POST /api/query`` with their text) with the
 held-out adds interleaved (one ``POST /api/articles`` every queries/adds jobs), and stop at
 ``--max-seconds``. Then every add is checked to be in the index (lost adds), and ``dedup query FILE`` is
 timed as a new process a few times (the CLI's per-article latency, opening the index each time).
 
-    python -m benchmarks.synth /tmp/corpus --docs 20000
-    python -m benchmarks.serve_bench --corpus /tmp/corpus --index /tmp/serve-index --clients 16 \\
+    python -m benchmarks.corpora.synth /tmp/corpus --docs 20000
+    python -m benchmarks.timing.serve --corpus /tmp/corpus --index /tmp/serve-index --clients 16 \\
         --queries 2000 --adds 200 [--held-out-queries 2000]
 
 Prints one JSON object: latencies (p50/p90/p99/max, ms) of queries and adds, errors, lost adds, the
@@ -160,7 +160,7 @@ def cli_latency(index: Path, files: list[Path]) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpus", required=True, type=Path, help="a benchmarks.synth folder")
+    ap.add_argument("--corpus", required=True, type=Path, help="a benchmarks.corpora.synth folder")
     ap.add_argument("--index", required=True, type=Path, help="where the index is (built there when missing)")
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--queries", type=int, default=2000)

@@ -1,11 +1,11 @@
 """Throughput benchmark: the whole scan against the datasketch folder pipeline, on clean and recurring text.
 
-    python -m benchmarks.throughput --docs 10000
-    python -m benchmarks.throughput --sizes 10000,100000,1000000 --json benchmarks/out/throughput.json
-    python -m benchmarks.throughput --sizes 20000 --corpora recurring --no-paths --adversarial
-    python -m benchmarks.throughput --render benchmarks/out/throughput.json
+    python -m benchmarks.timing.throughput --docs 10000
+    python -m benchmarks.timing.throughput --sizes 10000,100000,1000000 --json benchmarks/out/throughput.json
+    python -m benchmarks.timing.throughput --sizes 20000 --corpora recurring --no-paths --adversarial
+    python -m benchmarks.timing.throughput --render benchmarks/out/throughput.json
 
-For each size and each corpus (``clean``: ``benchmarks.synth`` as it always was;
+For each size and each corpus (``clean``: ``benchmarks.corpora.synth`` as it always was;
 ``recurring``: the same generator with ``--recurring`` text shared across unrelated
 articles, each pooled sentence in about ``--recurrence`` of them at any size;
 ``fixed``: the same from one fixed pool of real sentences, whose holders grow with
@@ -23,7 +23,7 @@ process's own (``os.wait4``):
   them), dedup's text→signatures path over the whole corpus in streamed chunks, and
   on a sample the same work done by datasketch and rensa, plus each library's LSH.
 
-``--adversarial`` adds the adversarial corpora of ``benchmarks.adversarial`` (the
+``--adversarial`` adds the adversarial corpora of ``benchmarks.corpora.adversarial`` (the
 mix of articles that each carry 30 of the same 60 paragraphs, and one huge file).
 Every ratio compares numbers measured in the same run. Results go to markdown
 tables on stdout and, with ``--json``, to a file (``--render`` prints the tables
@@ -396,10 +396,10 @@ def measure_paths(corpus: Path, sample: int, datasketch_sample: int) -> dict:
 
 
 def _run_child(args: list[str], rss_limit_gb: float, progress_file: Path | None = None) -> tuple[dict, dict]:
-    """Run ``python -m benchmarks.throughput --inner ...`` and return its JSON and its own resource use."""
+    """Run ``python -m benchmarks.timing.throughput --inner ...`` and return its JSON and its own resource use."""
     out_file = Path(tempfile.mkstemp(prefix="throughput-", suffix=".json")[1])
-    cmd = [sys.executable, "-m", "benchmarks.throughput", "--inner-out", str(out_file), *args]
-    proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parent.parent)
+    cmd = [sys.executable, "-m", "benchmarks.timing.throughput", "--inner-out", str(out_file), *args]
+    proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[2])
     killed = {"flag": False, "rss_gb": 0.0}
 
     def watch() -> None:  # stop a run before it takes the machine down
@@ -451,7 +451,7 @@ def _corpus_for(
     recurrence: float = 50,
     pool: str = "epoch",
 ) -> tuple[Path, dict]:
-    from . import synth
+    from benchmarks.corpora import synth
 
     parent = keep if keep is not None else work
     name = f"synth-{n_docs}-seed{seed}"
@@ -503,7 +503,7 @@ def run_corpus(kind: str, n_docs: int, args: argparse.Namespace, work: Path) -> 
 
 def run_adversarial(args: argparse.Namespace, work: Path) -> dict:
     """The adversarial mix (scan and peer: time and RSS) and one huge file (scan: RSS), each freshly generated."""
-    from . import adversarial
+    from benchmarks.corpora import adversarial
 
     out: dict = {}
     cases = [] if args.no_mix else [("mix", lambda d: adversarial.mix(d, args.mix_docs, seed=args.seed), True)]
@@ -920,7 +920,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     ap.add_argument(
         "--big-shapes",
         default="paragraphs",
-        help="shapes of the huge file, comma-separated: paragraphs, wrapped, line (benchmarks.adversarial)",
+        help="shapes of the huge file, comma-separated: paragraphs, wrapped, line (benchmarks.corpora.adversarial)",
     )
     ap.add_argument("--beside", type=int, default=0, help="ordinary articles beside the huge file")
     ap.add_argument("--no-mix", action="store_true", help="no adversarial mix (only the huge files)")
@@ -957,7 +957,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         Path(args.inner_out).write_text(json.dumps(data))
         return None
 
-    from . import adversarial, synth
+    from benchmarks.corpora import adversarial, synth
 
     args.recurring = synth.DEFAULT_RECURRING if args.recurring is None else args.recurring
     args.recurrence = synth.DEFAULT_RECURRENCE if args.recurrence is None else args.recurrence

@@ -57,7 +57,7 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path(__file__).parent / "data" / "aeb" / "ground-truth.json"
+DATA = Path(__file__).resolve().parents[1] / "data" / "aeb" / "ground-truth.json"
 BLOCK = 1000
 COPY_RATE = 0.2
 N_SITES = 40
@@ -193,7 +193,7 @@ _SYLLABLES = [
 ]
 
 
-def _bodies() -> list[str]:
+def real_bodies() -> list[str]:
     with open(DATA, encoding="utf-8") as f:
         return [v["articleBody"] for v in json.load(f).values()]
 
@@ -202,7 +202,7 @@ def _bodies() -> list[str]:
 def _model() -> dict:
     """Vocabulary tables built once per process from the real bodies."""
     words: dict[str, int] = {}
-    for body in _bodies():
+    for body in real_bodies():
         for w in body.split():
             w = w.strip(".")
             if w:
@@ -319,7 +319,7 @@ def _real_units() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """
     sentences: list[str] = []
     paragraphs: list[str] = []
-    for body in _bodies():
+    for body in real_bodies():
         for para in re.split(r"\n+", body):
             para = para.strip()
             if not para:

@@ -1,7 +1,7 @@
 """Accuracy benchmark: scan a labelled corpus with dedup and score the result against its truth.
 
 ``score(truth, result)`` compares a scan result (the JSON output contract of
-``dedup scan --format json``) with the truth written by ``benchmarks.corpus``:
+``dedup scan --format json``) with the truth written by ``benchmarks.corpora.corpus``:
 
 - pairs: pairwise clustering precision / recall / F1 (document pairs that share
   a cluster in the truth vs in the result);
@@ -21,8 +21,8 @@
 Paragraph and passage metrics are None when the result has no paragraphs or
 no passages at all.
 
-Layouts (issue 19): ``--layouts plain,meta,wrapped`` generates the same corpus in each layout of
-``benchmarks.corpus`` (``plain``: the files as always, no metadata; ``meta``: front matter with date, site
+Layouts: ``--layouts plain,meta,wrapped`` generates the same corpus in each layout of
+``benchmarks.corpora.corpus`` (``plain``: the files as always, no metadata; ``meta``: front matter with date, site
 and URL; ``wrapped``: lines hard-wrapped at 72 columns, CRLF, Windows-1252), scores each, and prints the main
 measures side by side; the JSON then holds ``metrics`` and ``timings`` per layout. A true paragraph takes the
 label of the predicted paragraph that covers most of its characters, so a reader that joins the lines of a
@@ -30,7 +30,7 @@ hard-wrapped paragraph (or splits one) is scored on its labels.
 
 Usage::
 
-    python -m benchmarks.accuracy [--docs 3000] [--seed 0] [--layouts plain[,meta,wrapped]] [--corpus DIR]
+    python -m benchmarks.scoring.accuracy [--docs 3000] [--seed 0] [--layouts plain[,meta,wrapped]] [--corpus DIR]
                                   [--result FILE] [--scan auto|library|cli] [--json OUT]
 """
 
@@ -39,8 +39,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LABELS", "print_report", "result_from_truth", "run_scan", "score", "main"]
+__all__ = ["LABELS", "print_report", "result_from_truth", "score", "main"]
 
 LABELS = ("syndicated", "wrapper", "boilerplate", "original")
 
@@ -436,37 +434,6 @@ def result_from_truth(truth: dict) -> dict:
 # --------------------------------------------------------------------------- running a scan
 
 
-def _library_scan():
-    try:
-        from dedup import scan
-    except ImportError:
-        return None
-    return scan
-
-
-def run_scan(corpus_dir: str | Path, method: str = "auto") -> dict:
-    """Scan a folder with dedup and return the JSON output contract as a dict.
-
-    ``method``: "library" (``dedup.scan(path).to_dict()``), "cli" (``dedup scan
-    DIR --format json`` in a subprocess) or "auto" (the library when
-    importable, else the command line).
-    """
-    scan = _library_scan() if method in ("auto", "library") else None
-    if scan is not None:
-        result = scan(Path(corpus_dir))
-        return result.to_dict() if hasattr(result, "to_dict") else result
-    if method == "library":
-        raise RuntimeError("dedup.scan is not importable")
-    exe = shutil.which("dedup")
-    cmd = [exe] if exe else [sys.executable, "-m", "dedup"]
-    cmd += ["scan", str(corpus_dir), "--format", "json", "--no-progress"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8")
-    try:
-        return json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        raise RuntimeError(f"dedup scan failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}") from None
-
-
 def _fmt(x: Any) -> str:
     if x is None:
         return "—"
@@ -566,10 +533,11 @@ def print_layouts(by_layout: dict[str, dict], console: Any = None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks import corpus as corpus_mod
-    from benchmarks.layouts import layout_results, parse_layouts, read_written, save_results
+    from benchmarks.corpora import corpus as corpus_mod
+    from benchmarks.corpora.layouts import parse_layouts, read_written
+    from benchmarks.scoring.harness import layout_results, library_scan, run_scan, save_results
 
-    p = argparse.ArgumentParser(prog="python -m benchmarks.accuracy", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.scoring.accuracy", description=__doc__.split("\n\n")[0])
     p.add_argument("--docs", type=int, default=3000, help="documents to generate (default 3000)")
     p.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
     p.add_argument("--layouts", default=None, help="comma-separated: plain, meta, wrapped (default plain)")
@@ -614,7 +582,7 @@ def main(argv: list[str] | None = None) -> int:
                 with open(args.result, encoding="utf-8") as f:
                     result, method = json.load(f), f"file {args.result}"
             else:
-                method = args.scan if args.scan != "auto" else ("library" if _library_scan() else "cli")
+                method = args.scan if args.scan != "auto" else ("library" if library_scan() else "cli")
                 result = run_scan(folder, method)
                 timings["scan"] = time.perf_counter() - t0
             t0 = time.perf_counter()

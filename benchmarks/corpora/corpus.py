@@ -23,14 +23,14 @@ ending in a "Continue reading" line).
 Everything comes from ``random.Random(seed)`` (and numpy for the topical
 neighbours), so one seed gives byte-identical files and truth.
 
-Layouts (issue 19): the files carry no metadata (no front matter, one flat folder, names that say nothing
+Layouts: the files carry no metadata (no front matter, one flat folder, names that say nothing
 of site or role), so the default layout is ``plain``. ``--layout meta`` writes the same texts under a
 front matter giving each document's date, site (a copy's site; for an original, its publisher) and URL;
 ``--layout wrapped`` hard-wraps every line longer than 72 columns at spaces, with CRLF line ends, in
 Windows-1252 where the text fits it (else UTF-8); unspaced scripts keep their long lines. The truth's
 offsets follow: a paragraph (a line before wrapping) spans all its wrapped lines.
 
-Usage: ``python -m benchmarks.corpus OUT_DIR --docs N --seed S [--layout plain|meta|wrapped]``
+Usage: ``python -m benchmarks.corpora.corpus OUT_DIR --docs N --seed S [--layout plain|meta|wrapped]``
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from benchmarks.layouts import LAYOUTS, front_matter, read_written
+from benchmarks.corpora.layouts import LAYOUTS, front_matter, read_written
 
 __all__ = [
     "LABELS",
@@ -67,7 +67,7 @@ __all__ = [
     "summarize",
 ]
 
-DATA = Path(__file__).resolve().parent / "data" / "aeb" / "ground-truth.json"
+DATA = Path(__file__).resolve().parents[1] / "data" / "aeb" / "ground-truth.json"
 TRUTH_NAME = "truth.json"
 LABELS = ("syndicated", "wrapper", "boilerplate", "original")
 VERSION = 1
@@ -153,7 +153,7 @@ def _norm_tokens(text: str) -> list[str]:
     return text.replace("\xa0", " ").translate(_QUOTE_TO_STRAIGHT).split()
 
 
-def _sentences(paragraph: str) -> list[str]:
+def split_sentences(paragraph: str) -> list[str]:
     out, pos = [], 0
     for m in _SENT_END.finditer(paragraph):
         piece = _clean(paragraph[pos : m.end()])
@@ -166,7 +166,7 @@ def _sentences(paragraph: str) -> list[str]:
     return out
 
 
-def _cap_sentence(sentence: str, cjk: bool) -> list[str]:
+def cap_sentence(sentence: str, cjk: bool) -> list[str]:
     """Cut a very long sentence into pieces so no reused unit is a long passage."""
     if cjk:
         if len(sentence) <= 2 * MAX_SENTENCE_WORDS:
@@ -184,7 +184,7 @@ def _cap_sentence(sentence: str, cjk: bool) -> list[str]:
 
 
 @dataclass(frozen=True)
-class _Body:
+class Body:
     id: str
     pub: str
     paragraphs: tuple[str, ...]
@@ -217,7 +217,7 @@ def _language(text: str, cjk: bool) -> str:
 
 
 @lru_cache(maxsize=4)
-def _load_bodies(path: str) -> tuple[_Body, ...]:
+def load_bodies(path: str) -> tuple[Body, ...]:
     with open(path, encoding="utf-8") as f:
         data = json.load(f)
     bodies = []
@@ -228,13 +228,13 @@ def _load_bodies(path: str) -> tuple[_Body, ...]:
         cjk = _is_cjk(text)
         if _size(text) < MIN_WORDS or (cjk and len(text) < MIN_CJK_CHARS):
             continue
-        sentences = tuple(s for p in paragraphs for sent in _sentences(p) for s in _cap_sentence(sent, cjk))
+        sentences = tuple(s for p in paragraphs for sent in split_sentences(p) for s in cap_sentence(sent, cjk))
         pub = urlsplit(data[body_id].get("url") or "").netloc.removeprefix("www.") or "the original publisher"
-        bodies.append(_Body(body_id, pub, paragraphs, sentences, cjk, _language(text, cjk)))
+        bodies.append(Body(body_id, pub, paragraphs, sentences, cjk, _language(text, cjk)))
     return tuple(bodies)
 
 
-def _tokens_for_topic(body: _Body) -> list[str]:
+def _tokens_for_topic(body: Body) -> list[str]:
     text = " ".join(body.paragraphs).lower()
     if body.cjk:
         chars = _CJK.findall(text)
@@ -245,7 +245,7 @@ def _tokens_for_topic(body: _Body) -> list[str]:
 @lru_cache(maxsize=4)
 def _neighbours(path: str, k: int = 8) -> tuple[tuple[int, ...], ...]:
     """For each body, the indices of its ``k`` most similar bodies (TF-IDF cosine, same language)."""
-    bodies = _load_bodies(path)
+    bodies = load_bodies(path)
     docs = [Counter(_tokens_for_topic(b)) for b in bodies]
     vocab = {t: i for i, t in enumerate(sorted({t for d in docs for t in d}))}
     m = np.zeros((len(bodies), len(vocab)), dtype=np.float32)
@@ -273,7 +273,7 @@ def _keyword_weights(path: str) -> tuple[dict[str, float], float, frozenset[str]
     """Inverse document frequency of keyword candidates over the bodies, the weight of unseen words,
     and the candidates too common to be topical (in a fifth of the bodies or more)."""
     df: Counter[str] = Counter()
-    bodies = _load_bodies(path)
+    bodies = load_bodies(path)
     for body in bodies:
         df.update(set(_LONG_WORD.findall(" ".join(body.paragraphs).lower())))
     n = len(bodies)
@@ -285,7 +285,7 @@ def _keyword_weights(path: str) -> tuple[dict[str, float], float, frozenset[str]
 def _vocab(path: str) -> tuple[dict[tuple[bool, str], tuple[str, ...]], ...]:
     """Per body: its words of three or more letters, keyed by (capitalised, last two letters) and (capitalised, "")."""
     out = []
-    for body in _load_bodies(path):
+    for body in load_bodies(path):
         groups: dict[tuple[bool, str], set[str]] = {}
         for p in body.paragraphs:
             for w in _TOKEN.findall(p):
@@ -687,7 +687,7 @@ class _Generator:
         self.rng = random.Random(seed)
         self.seed = seed
         self.n_docs = n_docs
-        self.bodies = _load_bodies(str(data))
+        self.bodies = load_bodies(str(data))
         self.neigh = _neighbours(str(data))
         self.vocab = _vocab(str(data))
         self.idf, self.idf_unseen, self.common_words = _keyword_weights(str(data))
@@ -813,7 +813,7 @@ class _Generator:
             keywords = ["the news", "the latest developments"]
         return entities, keywords
 
-    def _original(self, paragraphs: list[str], body: _Body) -> _Original:
+    def _original(self, paragraphs: list[str], body: Body) -> _Original:
         entities, keywords = self._terms(paragraphs, body.cjk)
         return _Original(list(paragraphs), body.pub, body.cjk, body.lang, entities, keywords)
 
@@ -1773,7 +1773,7 @@ def summarize(truth: dict, texts: dict[str, str] | None = None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.corpus", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.corpora.corpus", description=__doc__.split("\n\n")[0])
     p.add_argument("out_dir", type=Path, help="where to write doc_*.txt and truth.json (empty or an earlier corpus)")
     p.add_argument("--docs", type=int, default=1000, help="number of documents (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

@@ -1,4 +1,4 @@
-"""Readers stream (issue 10): peak RSS and read rate of the HTML and WARC readers, against the HTML parser alone.
+"""Readers stream: peak RSS and read rate of the HTML and WARC readers, against the HTML parser alone.
 
 Builds, under ``--workdir``, a folder of ``--pages`` HTML pages and gzipped WARC files of the ``--warc-mb`` sizes
 (on-disk size of the ``.warc.gz``), all from the 181 real pages in ``data/aeb/html`` repeated with varied ids: every
@@ -14,8 +14,8 @@ measures, one at a time, each in a fresh subprocess (peak RSS from ``os.wait4``,
 Rates are MB/s of HTML (the HTTP bodies, uncompressed): the parser's input in every case. The WARC's own size
 (compressed) is given beside it. Usage::
 
-    python -m benchmarks.ingest_bench --pages 2000 --warc-mb 200,400 --json benchmarks/results/ingest.json
-    python -m benchmarks.ingest_bench --render benchmarks/results/ingest.json
+    python -m benchmarks.timing.ingest --pages 2000 --warc-mb 200,400 --json benchmarks/results/ingest.json
+    python -m benchmarks.timing.ingest --render benchmarks/results/ingest.json
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-PAGES = HERE / "data" / "aeb" / "html"
+BENCH = Path(__file__).resolve().parents[1]
+PAGES = BENCH / "data" / "aeb" / "html"
 MB = 1 << 20
 # The end of every fourth word in text between tags (not in markup, scripts are text too: harmless).
 _WORD_ENDS = re.compile(r"(?<=>)([^<]*)")
@@ -187,10 +187,10 @@ def run_child(mode: str, path: str | Path) -> dict:
     """``_inner`` in a fresh process; its result with wall time and peak RSS (``os.wait4``)."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
         out_file = tmp.name
-    cmd = [sys.executable, "-m", "benchmarks.ingest_bench", "--inner", mode, str(path), "--inner-out", out_file]
+    cmd = [sys.executable, "-m", "benchmarks.timing.ingest", "--inner", mode, str(path), "--inner-out", out_file]
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=HERE.parent)
+    proc = subprocess.Popen(cmd, cwd=BENCH.parent)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     try:

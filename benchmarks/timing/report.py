@@ -1,7 +1,7 @@
 """A large scan's HTML report in a browser: written, opened, paged and scrolled (headless Debian chromium).
 
-    python -m benchmarks.synth /tmp/corpus --docs 20000
-    python -m benchmarks.report_bench --corpus /tmp/corpus --out /tmp/report.html
+    python -m benchmarks.corpora.synth /tmp/corpus --docs 20000
+    python -m benchmarks.timing.report --corpus /tmp/corpus --out /tmp/report.html
 
 Prints one JSON object: the scan's size (articles, clusters, pairs), the time to scan and to write the report,
 its size, and in the browser the time to load it, to show page 10 (``#page-10``, CSS ``:target``), to open a
@@ -13,10 +13,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
-from tests.test_browser import ARGS, CHROMIUM
+# Headless chromium as the browser tests start it; kept here so a benchmark does not import the test tree.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def main(argv: list[str] | None = None) -> None:

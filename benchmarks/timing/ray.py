@@ -1,9 +1,9 @@
 """Ray against the local scan on this machine, and a scaling model of the scan on a cluster from measured costs.
 
-    python -m benchmarks.ray_bench --docs 5000 --repeat 2
-    python -m benchmarks.ray_bench --docs 20000 --json benchmarks/results/ray-20k.json
+    python -m benchmarks.timing.ray --docs 5000 --repeat 2
+    python -m benchmarks.timing.ray --docs 20000 --json benchmarks/results/ray-20k.json
 
-One corpus (``benchmarks.synth --recurring 0.3``: recurring text, so every phase has work) is scanned side by
+One corpus (``benchmarks.corpora.synth --recurring 0.3``: recurring text, so every phase has work) is scanned side by
 side, alternately, ``--repeat`` times: the local scan (``pipeline.scan``: forked workers and threads) and the
 same scan on a Ray cluster started here by ``ray.init`` with this machine's cores (``dedup.distributed``). The
 results are checked equal; the ratio of the times is Ray's overhead here (the cluster's start is timed apart:
@@ -49,7 +49,7 @@ def load() -> str:
 
 def corpus(path: Path, docs: int) -> Path:
     if not path.exists():
-        cmd = [sys.executable, "-m", "benchmarks.synth", str(path), "--docs", str(docs), "--recurring", "0.3"]
+        cmd = [sys.executable, "-m", "benchmarks.corpora.synth", str(path), "--docs", str(docs), "--recurring", "0.3"]
         subprocess.run(cmd, check=True, capture_output=True)
         (path / "truth.json").unlink(missing_ok=True)
     return path

@@ -1,15 +1,15 @@
 """What writing the result adds to a scan: ``dedup scan DIR --format none`` against the same scan with
 ``-o`` in each format, time and peak RSS, as ratios measured in one run.
 
-    python -m benchmarks.output_bench --sizes 50000
-    python -m benchmarks.output_bench --sizes 200000,1000000 --repeat 2 --json benchmarks/out/output.json
+    python -m benchmarks.timing.output --sizes 50000
+    python -m benchmarks.timing.output --sizes 200000,1000000 --repeat 2 --json benchmarks/out/output.json
 
-For each size a clean corpus (``benchmarks.synth``, seed 0) is generated once under ``--workdir``, then each
+For each size a clean corpus (``benchmarks.corpora.synth``, seed 0) is generated once under ``--workdir``, then each
 variant runs as a fresh ``dedup scan`` subprocess (``--workers`` as given), its wall time taken and its peak
 RSS read with ``os.wait4`` (``ru_maxrss``: the scan's own process; the workers it forks are reported apart
 by the kernel and are the same whatever the output). Variants run in turn, ``--repeat`` rounds, so load on a
 shared machine spreads over all of them; each row gives the median and the load average (``os.getloadavg``)
-before its runs. The issue's targets: ``-o`` adds at most 15 % time and 0.5 GB peak RSS to ``--format none``.
+before its runs. The targets (``-o`` against ``--format none``, time and peak RSS): benchmarks/README.md.
 
 On a loaded machine the scan's own peak moves by a few hundred MB from run to run (workers' results queue while
 the parent waits for a core), which hides what writing adds; ``--in-process`` also scans once in this process and
@@ -160,7 +160,9 @@ def main(argv: list[str] | None = None) -> None:
         work = args.workdir / str(size)
         corpus = work / "corpus"
         if not corpus.exists():
-            subprocess.run([sys.executable, "-m", "benchmarks.synth", str(corpus), "--docs", str(size)], check=True)
+            subprocess.run(
+                [sys.executable, "-m", "benchmarks.corpora.synth", str(corpus), "--docs", str(size)], check=True
+            )
         print(f"{size:,} articles:", file=sys.stderr)
         results[str(size)] = measure(corpus, work, formats, args.repeat, args.workers, args.code)
         if args.in_process:

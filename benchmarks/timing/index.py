@@ -1,4 +1,4 @@
-"""Persistent index benchmark (issue 12): add rate and query latency, local and Redis, beside datasketch.
+"""Persistent index benchmark: add rate and query latency, local and Redis, beside datasketch.
 
 One run over one corpus (``benchmarks/synth.py``, generated here or reused with ``--corpus``): ``--queries``
 files are drawn at random (``--seed``) from it and held out; the rest are indexed. So, as in real use, many
@@ -6,8 +6,8 @@ queries are copies, wrapped copies or originals of indexed articles (synth write
 a copy of a recent original), and the others share nothing with the index.
 
 - phase 1 alone (``pipeline.ingest`` into a throw-away store, after a warm-up pass over 4,000 articles): the
-  rate the issue's local add target is relative to (below ~20k articles both take a second or two and their
-  ratio is noise: 0.65-1.5x in repeated 3k runs).
+  rate the local add target is relative to (at small sizes the ratio is noise: see benchmarks/README.md,
+  *Persistent index*).
 - dedup local, then dedup Redis: ``archive.add`` of the folder (articles/s; from files on disk: read,
   tokenise, shingle, sign, write), then per query article ``archive.query_articles`` (look-up, verify, align:
   the whole answer with passages, from the article already read); p50/p99 over all queries and separately
@@ -27,8 +27,8 @@ its largest child: the phase-1 workers) and Redis ``used_memory`` are read after
 ``redis-server`` gets ``--redis-maxmemory`` (20gb): a build beyond it fails, is reported, and the run goes on.
 The JSON goes to stdout (and ``--out``), then a markdown summary; the load average is read before and after.
 
-    python -m benchmarks.index_bench --docs 20000 --queries 300
-    python -m benchmarks.synth /data/c1m --docs 1000000 && python -m benchmarks.index_bench --corpus /data/c1m
+    python -m benchmarks.timing.index --docs 20000 --queries 300
+    python -m benchmarks.corpora.synth /data/c1m --docs 1000000 && python -m benchmarks.timing.index --corpus /data/c1m
 """
 
 from __future__ import annotations
@@ -51,10 +51,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.synth import generate_stream
+from benchmarks.corpora.synth import generate_stream
 from dedup.index.service import ADD_BATCH
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHUNK = 1000  # datasketch: articles read and hashed per MinHash.bulk call (memory stays flat at 1M)
 NUM_PERM = 128
 THRESHOLD = 0.5
@@ -191,7 +191,7 @@ def _phase1(folder: Path, options) -> float:
 
 def _warm_up(folder: Path, warm: Path, options, n: int = 4000) -> None:
     """Phase 1 over (hard links to) the first ``n`` articles, so that first-run costs of this process land on
-    neither the phase-1 baseline nor the add timed after it (the first of two runs was up to 2x slower)."""
+    neither the phase-1 baseline nor the add timed after it (how much they weigh: benchmarks/README.md)."""
     for f in itertools.islice(folder.rglob("*.txt"), n):
         dest = warm / f.relative_to(folder)
         dest.parent.mkdir(parents=True, exist_ok=True)

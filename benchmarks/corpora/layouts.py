@@ -1,4 +1,4 @@
-"""How a benchmark corpus is laid out on disk (issue 19): with site metadata, or as plain folders.
+"""How a benchmark corpus is laid out on disk: with site metadata, or as plain folders.
 
 Most users do not have pages with metadata: they have one flat folder of ``.txt`` exports. The generators
 write the same documents (same seed, same text) in one of three layouts:
@@ -18,33 +18,22 @@ across the line breaks wrapping put into it (offsets count characters of the dec
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import random
 import re
-import sys
-import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 __all__ = [
     "LAYOUTS",
     "WRAP_WIDTH",
-    "add_layout_args",
-    "each_layout",
     "flat_names",
     "front_matter",
     "hex_name",
     "lay_out",
-    "layout_results",
     "parse_layouts",
     "prepare_flat",
     "read_written",
     "rename",
-    "run_scorer",
-    "save_results",
     "write_text",
 ]
 
@@ -198,110 +187,6 @@ def prepare_flat(out: Path, benchmark: str, truth_name: str = "truth.json") -> N
         raise FileExistsError(f"{out}: not empty and not an earlier {benchmark} corpus; refusing to write into it")
     for p in entries:
         p.unlink()
-
-
-def each_layout(
-    layouts: list[str],
-    make: Callable[[Path, str], dict],
-    measure: Callable[[dict, Path, dict, dict[str, float]], dict],
-) -> tuple[dict[str, dict], dict[str, dict[str, float]], dict, dict[str, list[float]]]:
-    """Per layout: ``make(folder, layout)`` writes the corpus and returns its truth, ``dedup.scan`` reads it,
-    and ``measure(truth, folder, result, timings)`` scores it. Returns metrics and timings per layout, the last
-    truth and the load average at the start and end."""
-    from benchmarks.accuracy import run_scan
-
-    load = {"start": [round(x, 2) for x in os.getloadavg()]}
-    metrics: dict[str, dict] = {}
-    timings: dict[str, dict[str, float]] = {}
-    truth: dict = {}
-    with tempfile.TemporaryDirectory(prefix="dedup-layouts-") as tmp:
-        for layout in layouts:
-            tm: dict[str, float] = {}
-            t0 = time.perf_counter()
-            folder = Path(tmp) / layout
-            truth = make(folder, layout)
-            tm["generate"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            result = run_scan(folder, "library")
-            tm["scan"] = time.perf_counter() - t0
-            metrics[layout] = measure(truth, folder, result, tm)
-            timings[layout] = {k: round(v, 3) for k, v in tm.items()}
-    load["end"] = [round(x, 2) for x in os.getloadavg()]
-    return metrics, timings, truth, load
-
-
-def save_results(path: Path | None, out: dict) -> None:
-    """Write a scorer's results as indented JSON (nothing without a path), and say so."""
-    if path is None:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {path}")
-
-
-def layout_results(
-    layouts: list[str], timings: dict[str, dict[str, float]], metrics: dict[str, dict], *, one: bool
-) -> dict:
-    """The ``layouts``/``timings``/``metrics`` of a results file: per layout, or (``one``: a scorer asked the old
-    way, without ``--layouts``) the first layout's, in the schema of the results written before layouts."""
-    rounded = {lay: {k: round(v, 3) for k, v in t.items()} for lay, t in timings.items()}
-    first = layouts[0]
-    return {
-        "layouts": layouts,
-        "timings": rounded[first] if one else rounded,
-        "metrics": metrics[first] if one else metrics,
-    }
-
-
-def add_layout_args(p: argparse.ArgumentParser) -> None:
-    """The options shared by the plain-folder scorers: seed, layouts, a corpus alone, JSON results."""
-    p.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
-    p.add_argument("--layouts", default="plain", help="plain, wrapped and/or meta, comma-separated (default plain)")
-    p.add_argument("--generate", type=Path, metavar="DIR", help="only write the corpus to DIR")
-    p.add_argument("--layout", default="plain", choices=LAYOUTS, help="with --generate: its layout")
-    p.add_argument("--json", type=Path, help="write the metrics here as JSON")
-
-
-def run_scorer(
-    args: argparse.Namespace,
-    benchmark: str,
-    size: dict[str, int],
-    generate: Callable[..., dict],
-    summarize: Callable[[dict], dict],
-    measure: Callable[[dict, Path, dict, dict[str, float]], dict],
-    report: Callable[[dict[str, dict]], None],
-) -> int:
-    """The body of a plain-folder scorer's ``main``: ``--generate`` only writes a corpus; else each layout is
-    generated (``generate(folder, *size.values(), seed, layout=...)``), scanned and measured, the report
-    printed and the results saved."""
-    from benchmarks.wire_accuracy import _git_commit
-
-    if args.generate:
-        print(json.dumps(summarize(generate(args.generate, *size.values(), args.seed, layout=args.layout)), indent=1))
-        return 0
-    try:
-        layouts = parse_layouts(args.layouts)
-    except ValueError as e:
-        print(f"{benchmark}: error: {e}", file=sys.stderr)
-        return 2
-    by_layout, timings, truth, load = each_layout(
-        layouts, lambda folder, layout: generate(folder, *size.values(), args.seed, layout=layout), measure
-    )
-    summary = summarize(truth)
-    report(by_layout)
-    print(f"corpus: {json.dumps(summary)}; seed {args.seed}; timings {timings}; load {load['start']} -> {load['end']}")
-    save_results(
-        args.json,
-        {
-            "benchmark": benchmark,
-            "corpus": {**size, "seed": args.seed, "summary": summary},
-            "scan": "library",
-            "git": _git_commit(),
-            "load_average": load,
-            **layout_results(layouts, timings, by_layout, one=False),
-        },
-    )
-    return 0
 
 
 def flat_names(

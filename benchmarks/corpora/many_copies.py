@@ -1,4 +1,4 @@
-"""Many copies of one text in a plain folder (issue 19): generator and scorer.
+"""Many copies of one text in a plain folder: the generator (the scorer: ``benchmarks.scoring.many_copies``).
 
 Each *case* is one real story (a section of an article body of ``data/aeb/``, MIT licence, verbatim) reused
 by 3–50 *derivatives* (log-uniform, so some cases have dozens), each in one revision category:
@@ -17,71 +17,56 @@ text), a few real sentences recurring as stock lines in many unrelated fillers a
 phrases do in news; and one long page (a digest, a live page: 1,000-4,000 words of other real text) per four
 cases, holding a verbatim excerpt (30-60 % of the story) of each of 3-6 cases' sources.
 
-Everything is written plain (``benchmarks.layouts``: no metadata, one flat folder, random names; ``wrapped``
+Everything is written plain (``benchmarks.corpora.layouts``: no metadata, one flat folder, random names; ``wrapped``
 also on request; ``meta`` for comparison: the same files with front matter giving each copier a site of its
 own, a case's copies on distinct sites, the source dated first). ``truth.json`` gives per document its case,
 role, category, words and ``share``: the share of its word 5-grams (lower-cased word tokens) found in its
 case's source, measured on the generated text.
 
-The scorer (``python -m benchmarks.many_copies``) scans the folder with ``dedup.scan`` and reports per category
-the share of derivatives paired with their source (any relation: exact, near-duplicate, contains, partial) and
-clustered with it, the same for each (long page, source of an excerpt it holds) as ``digest``, the
-independent texts paired with their case (must be 0) and pair precision; the same for a datasketch pipeline
-(word 5-grams of ``text.split()``, 128 permutations, every ``MinHashLSH`` candidate a pair) at thresholds
-0.1 … 0.9, with datasketch's best threshold per category (the highest recall among thresholds that pair no
-independent text; else the fewest such pairs).
-
-Usage::
-
-    python -m benchmarks.many_copies [--cases 10] [--seed 0] [--layouts plain[,wrapped]] [--json OUT]
-    python -m benchmarks.many_copies --generate DIR [--cases 10] [--seed 0] [--layout plain]
+Generate a corpus alone with ``python -m benchmarks.scoring.many_copies --generate DIR [--cases 10] [--seed 0]
+[--layout plain]``; the scorer's doc says what is measured on it.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import random
 import re
-import sys
-import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.corpus import DATA
-from benchmarks.layouts import (
-    add_layout_args,
-    flat_names,
-    front_matter,
-    lay_out,
-    run_scorer,
-    write_text,
+from benchmarks.corpora.corpus import DATA
+from benchmarks.corpora.layouts import flat_names, front_matter, lay_out, write_text
+from benchmarks.corpora.wire import (
+    NUMBER_RE,
+    PAPER_A,
+    PAPER_B,
+    QUOTES_RE,
+    WireGenerator,
+    find_entities,
+    word_count,
+    word_grams,
+    word_tokens,
 )
-from benchmarks.wire import _NUMBER, _PAPER_A, _PAPER_B, _QUOTES, _entities, _Generator, _grams, _tokens, _words
-from benchmarks.wire_accuracy import _fmt, lsh_pairs, minhashes
 
-__all__ = ["CATEGORIES", "THRESHOLDS", "generate", "main", "score", "score_lsh"]
+__all__ = ["BENCHMARK", "CATEGORIES", "Corpus", "generate", "summarize"]
 
 BENCHMARK = "many_copies"
 TRUTH_NAME = "truth.json"
 CATEGORIES = ("cut-paste", "light", "heavy")
-GROUPS = ("all", *CATEGORIES, "digest")  # "all": the derivatives; "digest": (long page, source) pairs
 COPIES = (3, 50)
 INDEPENDENT = (1, 3)
 FILLERS_PER_CASE = 2
 DIGESTS_PER_CASE = 0.25  # long pages holding excerpts of several cases
 DIGEST_CASES = (3, 6)
 STOCK_LINES = 4
-THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-NUM_PERM = 128
 
 
 def _share(text: str, source: set[tuple[str, ...]]) -> float:
-    g = _grams(_tokens(text))
+    g = word_grams(word_tokens(text))
     return len(g & source) / max(1, len(g))
 
 
@@ -95,12 +80,12 @@ def _merge(a: str, b: str) -> str:
     return f"{a}, and {b}"
 
 
-class _Corpus:
+class Corpus:
     """Documents (dicts numbered ``n`` in order) made of real text: the wire generator's pool, rewording,
     grouping and sites, and a random stream of one seed."""
 
     def __init__(self, seed: int, data: Path):
-        self.gen = _Generator(1, seed, data)
+        self.gen = WireGenerator(1, seed, data)
         self.rng = random.Random(seed)
         self.docs: list[dict] = []
 
@@ -110,7 +95,7 @@ class _Corpus:
         return doc
 
 
-class _Cases(_Corpus):
+class _Cases(Corpus):
     """The documents of the corpus as (id, case, role, category, paragraphs) before they are laid out."""
 
     def __init__(self, cases: int, seed: int, data: Path):
@@ -175,11 +160,11 @@ class _Cases(_Corpus):
         sents = [self.gen._reword(s, rng.randint(2, 5), rng) for s in sents]
         merged: list[str] = []
         for s in sents:
-            if merged and rng.random() < 0.2 and _words(merged[-1]) + _words(s) < 60:
+            if merged and rng.random() < 0.2 and word_count(merged[-1]) + word_count(s) < 60:
                 merged[-1] = _merge(merged[-1], s)
             else:
                 merged.append(s)
-        own = self._own(round(sum(map(_words, merged)) * rng.uniform(0.2, 0.5)))
+        own = self._own(round(sum(map(word_count, merged)) * rng.uniform(0.2, 0.5)))
         if stock and rng.random() < 0.3:
             own.append(rng.choice(stock))
         for s in own:
@@ -189,15 +174,15 @@ class _Cases(_Corpus):
     def _independent(self, story: list[str], other: list[str], quote: str, ents: list[str]) -> list[str]:
         """Another real body on "the same event": the case's names and numbers, and its one quotation."""
         rng = self.rng
-        for old, new in zip(_entities(other), ents, strict=False):
+        for old, new in zip(find_entities(other), ents, strict=False):
             other = [re.sub(rf"\b{re.escape(old)}\b", new, s) for s in other]
-        numbers = [m.group(0) for s in story for m in _NUMBER.finditer(s)]
+        numbers = [m.group(0) for s in story for m in NUMBER_RE.finditer(s)]
         if numbers:
             cycle = iter(numbers * 50)
-            other = [_NUMBER.sub(lambda m: next(cycle, m.group(0)), s) for s in other]
+            other = [NUMBER_RE.sub(lambda m: next(cycle, m.group(0)), s) for s in other]
         keep, taken = rng.randint(200, 450), []
         for s in other:
-            if sum(map(_words, taken)) >= keep:
+            if sum(map(word_count, taken)) >= keep:
                 break
             taken.append(s)
         paras = self._grouped(taken)
@@ -212,14 +197,14 @@ class _Cases(_Corpus):
         stock: list[str] = []
         while len(stock) < STOCK_LINES:  # stock lines: real sentences of 8-25 words
             s = pool.sentences(1)[0]
-            if 8 <= _words(s) <= 25:
+            if 8 <= word_count(s) <= 25:
                 stock.append(s)
         lo, hi = COPIES
         for case, story in enumerate(stories):
             paras = self._sentence_groups(story)
-            ents = _entities(story)
-            quoted = [s for s in story[1:] if _QUOTES.search(s) and 8 <= _words(s) <= 40]
-            quote = rng.choice(quoted or [s for s in story[1:] if _words(s) >= 8] or story[-1:])
+            ents = find_entities(story)
+            quoted = [s for s in story[1:] if QUOTES_RE.search(s) and 8 <= word_count(s) <= 40]
+            quote = rng.choice(quoted or [s for s in story[1:] if word_count(s) >= 8] or story[-1:])
             source = self._doc(case, "source", None, [self._headline()] + [" ".join(p) for p in paras])
             n = round(math.exp(rng.uniform(math.log(lo), math.log(hi + 0.999)) - 0.499))
             n = max(lo, min(hi, n))
@@ -281,10 +266,10 @@ def generate(out_dir: str | Path, cases: int = 10, seed: int = 0, *, layout: str
     c = _Cases(int(cases), int(seed), Path(data))
     c.run()
     out, rng, names = flat_names(out_dir, BENCHMARK, layout, f"many-copies-layout-{seed}", len(c.docs))
-    src_grams = {case["case"]: _grams(_tokens("\n".join(c.docs[case["source"]]["paras"]))) for case in c.cases}
+    src_grams = {case["case"]: word_grams(word_tokens("\n".join(c.docs[case["source"]]["paras"]))) for case in c.cases}
     heads = _front_matter(c, rng) if layout == "meta" else {}
     full_text = {d["n"]: "\n".join(d["paras"]) for d in c.docs}
-    digest_grams = {g["n"]: _grams(_tokens(full_text[g["n"]])) for g in c.digests}
+    digest_grams = {g["n"]: word_grams(word_tokens(full_text[g["n"]])) for g in c.digests}
     in_digest = {g["n"]: g["cases"] for g in c.digests}
     documents = {}
     for d, name in zip(c.docs, names, strict=True):
@@ -295,7 +280,7 @@ def generate(out_dir: str | Path, cases: int = 10, seed: int = 0, *, layout: str
             "case": d["case"],
             "role": d["role"],
             "category": d["category"],
-            "words": _words(full),
+            "words": word_count(full),
             "share": round(_share(full, src_grams[d["case"]]), 4) if d["case"] is not None else None,
             **({"cases": in_digest[d["n"]]} if d["n"] in in_digest else {}),
             "paragraphs": [{"start": a, "end": b} for a, b in spans],
@@ -335,7 +320,7 @@ def _front_matter(c: _Cases, rng: random.Random) -> dict[int, str]:
     """For the ``meta`` layout: per document a front matter with date, site and URL; a case's copies on distinct
     sites (as many sites as the largest case needs), the source first in time."""
     n_sites = COPIES[1] + INDEPENDENT[1] + 1
-    sites = [f"{rng.choice(_PAPER_A).lower()}{rng.choice(_PAPER_B).lower()}{i}.example" for i in range(n_sites)]
+    sites = [f"{rng.choice(PAPER_A).lower()}{rng.choice(PAPER_B).lower()}{i}.example" for i in range(n_sites)]
     site_of: dict[int, str] = {}
     day: dict[int, datetime] = {}
     base = datetime(2024, 1, 1, tzinfo=UTC)
@@ -355,143 +340,7 @@ def _front_matter(c: _Cases, rng: random.Random) -> dict[int, str]:
     return out
 
 
-# --------------------------------------------------------------------------- scoring
-
-
-def _pairs(result: dict) -> set[frozenset[str]]:
-    return {
-        frozenset((str(p["a"]), str(p["b"])))
-        for p in result.get("pairs") or []
-        if p.get("a") is not None and p.get("b") is not None and p["a"] != p["b"]
-    }
-
-
-def _clusters(result: dict) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for i, c in enumerate(result.get("clusters") or []):
-        for m in c.get("members") or []:
-            out.setdefault(str(m), i)
-    return out
-
-
-def _cases_of(doc: dict) -> set[int]:
-    """The cases a document belongs to: its own, or (a digest) those it holds excerpts of."""
-    return {doc["case"]} if doc["case"] is not None else set(doc.get("cases", ()))
-
-
-def score_pairs(truth: dict, pairs: set[frozenset[str]], assign: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Per category the derivatives paired (and clustered) with their source; independents paired; precision."""
-    docs = truth["documents"]
-    hits: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
-    indep_pairs = indep_docs = 0
-    for case in truth["cases"]:
-        src = case["source"]
-        for d in case["derivatives"]:
-            paired = frozenset((d, src)) in pairs
-            clustered = assign is not None and d in assign and assign.get(src) == assign[d]
-            for g in (docs[d]["category"], "all"):
-                hits[g].append((paired, clustered))
-        family = [src, *case["derivatives"]]
-        for i in case["independent"]:
-            k = sum(frozenset((i, f)) in pairs for f in family)
-            indep_pairs += k
-            indep_docs += k > 0
-    for g in truth.get("digests", []):  # a long page with an excerpt of each of its cases' sources
-        for k in g["cases"]:
-            src = truth["cases"][k]["source"]
-            clustered = assign is not None and g["name"] in assign and assign.get(src) == assign[g["name"]]
-            hits["digest"].append((frozenset((g["name"], src)) in pairs, clustered))
-    correct = wrong = 0
-    wrong_kinds: Counter[str] = Counter()
-    for pair in pairs:
-        a, b = sorted(pair)
-        da, db = docs.get(a), docs.get(b)
-        if da is None or db is None:
-            continue
-        same = bool(_cases_of(da) & _cases_of(db))
-        if same and "independent" not in (da["role"], db["role"]):
-            correct += 1
-        else:
-            wrong += 1
-            roles = "+".join(sorted((da["role"], db["role"])))
-            wrong_kinds[("same case: " if same else "") + roles] += 1
-    out: dict[str, Any] = {}
-    for g in GROUPS:
-        h = hits[g]
-        out[g] = {
-            "n": len(h),
-            "paired": sum(x[0] for x in h) / len(h) if h else None,
-            "clustered": (sum(x[1] for x in h) / len(h) if h else None) if assign is not None else None,
-        }
-    n_indep = sum(len(c["independent"]) for c in truth["cases"])
-    out["independent"] = {"n": n_indep, "documents_paired": indep_docs, "pairs_with_case": indep_pairs}
-    total = correct + wrong
-    out["pairs"] = {
-        "pairs": total,
-        "correct": correct,
-        "precision": correct / total if total else 1.0,
-        "wrong": dict(sorted(wrong_kinds.items())),
-    }
-    return out
-
-
-def score(truth: dict, result: dict) -> dict[str, Any]:
-    """dedup's result (JSON output contract) against the truth; with the relations of source pairs and labels."""
-    pairs = _pairs(result)
-    out = score_pairs(truth, pairs, _clusters(result))
-    relations: dict[str, Counter[str]] = defaultdict(Counter)
-    by_pair = {frozenset((str(p["a"]), str(p["b"]))): str(p.get("relation")) for p in result.get("pairs") or []}
-    for case in truth["cases"]:
-        for d in case["derivatives"]:
-            rel = by_pair.get(frozenset((d, case["source"])), "none")
-            relations[truth["documents"][d]["category"]][rel] += 1
-    out["source_pair_relations"] = {c: dict(sorted(relations[c].items())) for c in CATEGORIES}
-    out["paragraph_labels"] = label_shares(truth, result, lambda d, p: d["category"] or d["role"])
-    return out
-
-
-def label_shares(truth: dict, result: dict, group: Callable[[dict, dict], str]) -> dict[str, dict[str, float]]:
-    """Share of the characters of the truth's paragraphs per label dedup gave them, per ``group(doc, paragraph)``."""
-    got: dict[str, list[tuple[int, int, str]]] = {}
-    for d in result.get("documents") or []:
-        if d.get("paragraphs") is not None:
-            got[str(d.get("id"))] = [(int(p["start"]), int(p["end"]), str(p.get("label"))) for p in d["paragraphs"]]
-    chars: dict[str, Counter[str]] = defaultdict(Counter)
-    for name, d in truth["documents"].items():
-        for p in d["paragraphs"]:
-            g = group(d, p)
-            for s, e, lab in got.get(name, []):
-                ov = min(e, p["end"]) - max(s, p["start"])
-                if ov > 0:
-                    chars[g][lab] += ov
-    return {
-        g: {lab: round(v / max(1, sum(c.values())), 4) for lab, v in sorted(c.items())}
-        for g, c in sorted(chars.items())
-    }
-
-
-def score_lsh(truth: dict, folder: Path, thresholds: tuple[float, ...] = THRESHOLDS) -> dict[str, Any]:
-    """The datasketch pipeline at each threshold, and per category its best threshold (see module doc)."""
-    names = sorted(truth["documents"])
-    hashes = minhashes(folder, names, NUM_PERM)
-    sweep = {f"{t:.1f}": score_pairs(truth, lsh_pairs(names, hashes, t, NUM_PERM)) for t in thresholds}
-    best = {}
-    for g in GROUPS:
-
-        def key(t: str, g: str = g) -> tuple[int, float]:
-            return (-sweep[t]["independent"]["pairs_with_case"], sweep[t][g]["paired"] or 0.0)
-
-        t = max(sweep, key=key)
-        best[g] = {
-            "threshold": float(t),
-            "paired": sweep[t][g]["paired"],
-            "independent_pairs": sweep[t]["independent"]["pairs_with_case"],
-            "precision": sweep[t]["pairs"]["precision"],
-        }
-    return {"num_perm": NUM_PERM, "thresholds": sweep, "best": best}
-
-
-# --------------------------------------------------------------------------- report and CLI
+# --------------------------------------------------------------------------- summary
 
 
 def summarize(truth: dict) -> dict[str, Any]:
@@ -510,76 +359,3 @@ def summarize(truth: dict) -> dict[str, Any]:
         },
         "independent_share_max": max((d["share"] for d in docs if d["role"] == "independent"), default=None),
     }
-
-
-def print_report(by_layout: dict[str, dict]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(width=None if sys.stdout.isatty() else 150)
-    t = Table(title="derivatives paired with their source (any relation)", header_style="bold")
-    t.add_column("category", no_wrap=True)
-    t.add_column("n", justify="right")
-    for layout in by_layout:
-        t.add_column(f"dedup {layout}", justify="right")
-        t.add_column(f"clustered {layout}", justify="right")
-    t.add_column("datasketch best (threshold)", justify="right")
-    first = next(iter(by_layout.values()))
-    for g in GROUPS:
-        row = [g, str(first["dedup"][g]["n"])]
-        for m in by_layout.values():
-            row += [_fmt(m["dedup"][g]["paired"]), _fmt(m["dedup"][g]["clustered"])]
-        b = first["datasketch"]["best"][g]
-        row.append(f"{_fmt(b['paired'])} ({b['threshold']:.1f})")
-        t.add_row(*row)
-    ind = ["independent texts paired (target 0)", str(first["dedup"]["independent"]["n"])]
-    for m in by_layout.values():
-        ind += [str(m["dedup"]["independent"]["documents_paired"]), ""]
-    ind.append(str(first["datasketch"]["best"]["all"]["independent_pairs"]))
-    t.add_row(*ind)
-    prec = ["pair precision", ""]
-    for m in by_layout.values():
-        prec += [_fmt(m["dedup"]["pairs"]["precision"]), ""]
-    prec.append(_fmt(first["datasketch"]["best"]["all"]["precision"]))
-    t.add_row(*prec)
-    console.print(t)
-    s = Table(title="datasketch MinHashLSH sweep (first layout): paired with source / independent docs paired")
-    s.add_column("threshold")
-    for g in GROUPS:
-        s.add_column(g, justify="right")
-    s.add_column("independent", justify="right")
-    s.add_column("precision", justify="right")
-    for th, m in first["datasketch"]["thresholds"].items():
-        s.add_row(
-            th,
-            *(_fmt(m[g]["paired"]) for g in GROUPS),
-            str(m["independent"]["documents_paired"]),
-            _fmt(m["pairs"]["precision"]),
-        )
-    console.print(s)
-    for layout, m in by_layout.items():
-        console.print(
-            f"[bold]{layout}[/]: relation of the derivative–source pair: {m['dedup']['source_pair_relations']}"
-        )
-        console.print(f"  paragraph labels (share of characters): {m['dedup']['paragraph_labels']}")
-        if m["dedup"]["pairs"]["wrong"]:
-            console.print(f"  wrong pairs: {m['dedup']['pairs']['wrong']}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.many_copies", description=__doc__.split("\n\n")[0])
-    p.add_argument("--cases", type=int, default=10, help="source texts, each with 3-50 derivatives (default 10)")
-    add_layout_args(p)
-    args = p.parse_args(argv)
-
-    def measure(truth: dict, folder: Path, result: dict, tm: dict[str, float]) -> dict:
-        t0 = time.perf_counter()
-        out = {"dedup": score(truth, result), "datasketch": score_lsh(truth, folder)}
-        tm["score"] = time.perf_counter() - t0
-        return out
-
-    return run_scorer(args, BENCHMARK, {"cases": args.cases}, generate, summarize, measure, print_report)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,8 +1,8 @@
 """Adversarial corpora for the scan's cost model, built from the real aeb article text.
 
-    python -m benchmarks.adversarial mix DIR --docs 1500      # N articles, each 30 of the same 60 paragraphs
-    python -m benchmarks.adversarial bigfile DIR --mb 200     # one 200 MB article
-    python -m benchmarks.adversarial bigfile DIR --mb 200 --shape wrapped --beside 6
+    python -m benchmarks.corpora.adversarial mix DIR --docs 1500      # N articles, each 30 of the same 60 paragraphs
+    python -m benchmarks.corpora.adversarial bigfile DIR --mb 200     # one 200 MB article
+    python -m benchmarks.corpora.adversarial bigfile DIR --mb 200 --shape wrapped --beside 6
 
 * ``mix``: ``docs`` articles, each carrying ``per_doc`` (30) of the same ``shared``
   (60) real paragraphs in its own order, under a headline of its own. Every pair of
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .synth import _bodies
+from benchmarks.corpora.synth import real_bodies
 
 MIX_DOCS = 1500
 MIX_SHARED = 60
@@ -40,7 +40,7 @@ BIG_MB = 200.0
 def _paragraphs() -> list[str]:
     """Real paragraphs of the aeb bodies (distinct, in file order)."""
     out = []
-    for body in _bodies():
+    for body in real_bodies():
         out.extend(p.strip() for p in re.split(r"\n\s*\n|\n", body) if p.strip())
     return list(dict.fromkeys(out))
 
@@ -124,7 +124,7 @@ def bigfile(out_dir: str | Path, mb: float = BIG_MB, seed: int = 0, shape: str =
                 data = data[: target - n_bytes - 1].decode("utf-8", "ignore").encode() + b"\n"
             f.write(data)
             n_bytes += len(data)
-    bodies = [b for b in _bodies() if b.strip()][:beside]
+    bodies = [b for b in real_bodies() if b.strip()][:beside]
     for i, body in enumerate(bodies):
         data = body.encode()
         (out / f"article-{i}.txt").write_bytes(data)

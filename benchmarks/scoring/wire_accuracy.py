@@ -1,4 +1,4 @@
-"""Wire-reuse accuracy (issue 11): scan a wire corpus (``benchmarks.wire``) and score it against its truth.
+"""Wire-reuse accuracy: scan a wire corpus (``benchmarks.corpora.wire``) and score it against its truth.
 
 What is measured (``score(truth, result)``, result = the JSON output contract of ``dedup scan``):
 
@@ -20,14 +20,14 @@ What is measured (``score(truth, result)``, result = the JSON output contract of
 - **baseline**: a plain datasketch MinHash (128 permutations, word 5-grams of ``text.split()``) with
   ``MinHashLSH(threshold=0.3)``, every LSH candidate taken as a pair, scored the same way.
 
-**Layouts** (issue 19): ``--layouts meta,plain,wrapped`` generates the same corpus (one seed) in each layout of
-``benchmarks.layouts`` (``meta``: front matter with site and URL, a folder per site; ``plain``: one flat folder of
-bare texts under random names; ``wrapped``: plain, hard-wrapped at 72 columns, Windows-1252, CRLF), scans and
+**Layouts**: ``--layouts meta,plain,wrapped`` generates the same corpus (one seed) in each layout of
+``benchmarks.corpora.layouts`` (``meta``: front matter with site and URL, a folder per site; ``plain``: one flat
+folder of bare texts under random names; ``wrapped``: plain, hard-wrapped at 72 columns, Windows-1252, CRLF), scans and
 scores each, and prints them side by side; the JSON then holds ``metrics`` and ``timings`` per layout.
 
 Usage::
 
-    python -m benchmarks.wire_accuracy [--families 150] [--seed 0] [--layouts meta[,plain,wrapped]]
+    python -m benchmarks.scoring.wire_accuracy [--families 150] [--seed 0] [--layouts meta[,plain,wrapped]]
                                        [--dir DIR] [--result FILE]
                                        [--scan auto|library|cli] [--json OUT] [--no-baseline]
 """
@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,16 +44,31 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks.accuracy import run_scan
-from benchmarks.layouts import layout_results, parse_layouts, read_written, save_results
-from benchmarks.wire import DERIVED, LENGTH_BUCKETS, REUSE_MIN, SHARE_BUCKETS, generate, length_bucket, load_truth
-from benchmarks.wire import share_bucket as _share_bucket
-from benchmarks.wire import summarize as summarize_corpus
+from benchmarks.corpora.layouts import parse_layouts
+from benchmarks.corpora.wire import (
+    DERIVED,
+    LENGTH_BUCKETS,
+    REUSE_MIN,
+    SHARE_BUCKETS,
+    generate,
+    length_bucket,
+    load_truth,
+)
+from benchmarks.corpora.wire import share_bucket as _share_bucket
+from benchmarks.corpora.wire import summarize as summarize_corpus
+from benchmarks.scoring.harness import (
+    fmt,
+    git_commit,
+    layout_results,
+    lsh_pairs,
+    minhashes,
+    run_scan,
+    save_results,
+)
 
 __all__ = ["baseline_pairs", "lsh_pairs", "main", "minhashes", "print_layouts", "print_report", "score"]
 
 BASELINE_THRESHOLD = 0.3
-BASELINE_PERM = 128
 STORY_ROLES = ("source", "version", "rewrite", "short")
 
 
@@ -347,46 +361,9 @@ def score(truth: dict, result: dict) -> dict[str, Any]:
 # --------------------------------------------------------------------------- baseline
 
 
-def minhashes(folder: Path, names: list[str], num_perm: int = BASELINE_PERM) -> list:
-    """datasketch MinHashes (``num_perm`` permutations) of the word 5-grams of ``text.split()`` of each file's body."""
-    from datasketch import MinHash
-
-    sets = []
-    for name in names:
-        text = read_written(folder / name)
-        words = text[_body_start(text) :].split()
-        if len(words) < 5:
-            sets.append([" ".join(words).encode("utf-8")] if words else [b""])
-        else:
-            sets.append([" ".join(words[i : i + 5]).encode("utf-8") for i in range(len(words) - 4)])
-    return MinHash.bulk(sets, num_perm=num_perm)
-
-
-def lsh_pairs(names: list[str], hashes: list, threshold: float, num_perm: int = BASELINE_PERM) -> set[frozenset[str]]:
-    """Every candidate pair of a ``MinHashLSH(threshold)`` over the MinHashes (each document queried)."""
-    from datasketch import MinHashLSH
-
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    with lsh.insertion_session() as session:
-        for name, m in zip(names, hashes, strict=True):
-            session.insert(name, m)
-    out: set[frozenset[str]] = set()
-    for name, m in zip(names, hashes, strict=True):
-        out.update(frozenset((name, other)) for other in lsh.query(m) if other != name)
-    return out
-
-
 def baseline_pairs(folder: Path, names: list[str]) -> dict[frozenset[str], str]:
     """Plain datasketch MinHash-LSH (threshold 0.3, 128 permutations) on word 5-grams of each body."""
     return dict.fromkeys(lsh_pairs(names, minhashes(folder, names), BASELINE_THRESHOLD), "lsh")
-
-
-def _body_start(text: str) -> int:
-    """Where the text after a leading ``---`` front-matter block starts (0 without one)."""
-    if not text.startswith("---\n"):
-        return 0
-    end = text.find("\n---\n", 3)
-    return end + 5 if end >= 0 else 0
 
 
 def score_baseline(truth: dict, pairs: dict[frozenset[str], str]) -> dict[str, Any]:
@@ -401,14 +378,6 @@ def score_baseline(truth: dict, pairs: dict[frozenset[str], str]) -> dict[str, A
 # --------------------------------------------------------------------------- report
 
 
-def _fmt(x: Any) -> str:
-    if x is None:
-        return "—"
-    if isinstance(x, float):
-        return f"{x:.3f}"
-    return str(x)
-
-
 def print_report(metrics: dict, console: Any = None) -> None:
     """The metrics as rich tables."""
     from rich.console import Console
@@ -421,7 +390,7 @@ def print_report(metrics: dict, console: Any = None) -> None:
         t.add_column(col, justify="left" if col == "group" else "right", no_wrap=True)
     for g, v in metrics["derived"].items():
         b = base["derived"][g]["paired"] if base else None
-        t.add_row(g, str(v["n"]), _fmt(v["paired"]), _fmt(v["paired_linking"]), _fmt(v["clustered"]), _fmt(b))
+        t.add_row(g, str(v["n"]), fmt(v["paired"]), fmt(v["paired_linking"]), fmt(v["clustered"]), fmt(b))
     console.print(t)
     p = metrics["pairs"]
     o = Table(title="pairs, versions, sources, paragraphs", header_style="bold")
@@ -429,8 +398,8 @@ def print_report(metrics: dict, console: Any = None) -> None:
     o.add_column("value", justify="right")
     o.add_column("note")
     rel = ", ".join(f"{r} {sum(c.values())}" for r, c in p["by_relation"].items())
-    o.add_row("pair precision", _fmt(p["precision"]), f"{p['pairs']} pairs ({rel})")
-    o.add_row("pair precision w/o partial", _fmt(p["precision_without_partial"]), "")
+    o.add_row("pair precision", fmt(p["precision"]), f"{p['pairs']} pairs ({rel})")
+    o.add_row("pair precision w/o partial", fmt(p["precision_without_partial"]), "")
     wrong = f"same-event {p['same_event']}, template {p['template']}, other {p['other']}"
     o.add_row("wrong pairs", str(p["pairs"] - p["correct"]), wrong)
     se = metrics["same_event"]
@@ -438,28 +407,28 @@ def print_report(metrics: dict, console: Any = None) -> None:
     o.add_row("same-event pairs (target 0)", str(se["pairs_with_family"]), note)
     v = metrics["versions"]
     note = (
-        f"{v['versions']} later versions; clustered with first take {_fmt(v['clustered_with_first_take'])}, "
-        f"version pairs found {_fmt(v['version_pairs_found'])}"
+        f"{v['versions']} later versions; clustered with first take {fmt(v['clustered_with_first_take'])}, "
+        f"version pairs found {fmt(v['version_pairs_found'])}"
     )
-    o.add_row("versions paired", _fmt(v["paired"]), note)
+    o.add_row("versions paired", fmt(v["paired"]), note)
     s = metrics["source"]
     note = (
         f"{s['families']} families, {s['clustered']} clustered, {s['families_split']} split over clusters, "
         f"{s['clusters_with_other_documents']} clusters hold other documents"
     )
-    o.add_row("source = first take", _fmt(s["first_take"]), note)
-    o.add_row("source = any agency version", _fmt(s["any_version"]), "")
+    o.add_row("source = first take", fmt(s["first_take"]), note)
+    o.add_row("source = any agency version", fmt(s["any_version"]), "")
     para = metrics["paragraphs"]
     if para:
         note = f"{para['story_labelled_boilerplate']} of {para['story_paragraphs']} (target <= 0.01)"
-        o.add_row("story ¶ labelled boilerplate", _fmt(para["story_boilerplate_share"]), note)
+        o.add_row("story ¶ labelled boilerplate", fmt(para["story_boilerplate_share"]), note)
         bp = para["boilerplate"]
-        note = f"P {_fmt(bp['precision'])} R {_fmt(bp['recall'])}, {bp['support']} template paragraphs"
-        o.add_row("boilerplate F1 (template ¶)", _fmt(bp["f1"]), note)
+        note = f"P {fmt(bp['precision'])} R {fmt(bp['recall'])}, {bp['support']} template paragraphs"
+        o.add_row("boilerplate F1 (template ¶)", fmt(bp["f1"]), note)
     if base:
         bp = base["pairs"]
         note = f"{bp['pairs']} pairs; same-event {bp['same_event']}, template {bp['template']}, other {bp['other']}"
-        o.add_row("MinHash-LSH pair precision", _fmt(bp["precision"]), note)
+        o.add_row("MinHash-LSH pair precision", fmt(bp["precision"]), note)
     console.print(o)
 
 
@@ -468,25 +437,25 @@ def _layout_rows(m: dict) -> list[tuple[str, str]]:
     para = m.get("paragraphs") or {}
     bp = para.get("boilerplate") or {}
     base = m.get("baseline")
-    rows = [("derived ≥ 40 % (n)", str(d["all"]["n"])), ("paired (all)", _fmt(d["all"]["paired"]))]
-    rows += [(f"paired, {g}", _fmt(d[g]["paired"])) for g in d if g != "all" and not g.startswith("below")]
+    rows = [("derived ≥ 40 % (n)", str(d["all"]["n"])), ("paired (all)", fmt(d["all"]["paired"]))]
+    rows += [(f"paired, {g}", fmt(d[g]["paired"])) for g in d if g != "all" and not g.startswith("below")]
     rows += [
-        ("paired w/o partial (all)", _fmt(d["all"]["paired_linking"])),
-        ("clustered (all)", _fmt(d["all"]["clustered"])),
-        ("versions paired", _fmt(v["paired"])),
-        ("version pairs found", _fmt(v["version_pairs_found"])),
-        ("pair precision", _fmt(p["precision"])),
+        ("paired w/o partial (all)", fmt(d["all"]["paired_linking"])),
+        ("clustered (all)", fmt(d["all"]["clustered"])),
+        ("versions paired", fmt(v["paired"])),
+        ("version pairs found", fmt(v["version_pairs_found"])),
+        ("pair precision", fmt(p["precision"])),
         ("wrong pairs: template / other", f"{p['template']} / {p['other']}"),
         ("same-event pairs (target 0)", str(se["pairs_with_family"])),
-        ("story ¶ labelled boilerplate", _fmt(para.get("story_boilerplate_share"))),
-        ("boilerplate F1 (template ¶)", _fmt(bp.get("f1"))),
-        ("source = first take", _fmt(s["first_take"])),
-        ("source = any agency version", _fmt(s["any_version"])),
+        ("story ¶ labelled boilerplate", fmt(para.get("story_boilerplate_share"))),
+        ("boilerplate F1 (template ¶)", fmt(bp.get("f1"))),
+        ("source = first take", fmt(s["first_take"])),
+        ("source = any agency version", fmt(s["any_version"])),
     ]
     if base:
         rows += [
-            ("MinHash-LSH 0.3 paired (all)", _fmt(base["derived"]["all"]["paired"])),
-            ("MinHash-LSH pair precision", _fmt(base["pairs"]["precision"])),
+            ("MinHash-LSH 0.3 paired (all)", fmt(base["derived"]["all"]["paired"])),
+            ("MinHash-LSH pair precision", fmt(base["pairs"]["precision"])),
         ]
     return rows
 
@@ -509,21 +478,6 @@ def print_layouts(by_layout: dict[str, dict], console: Any = None) -> None:
 
 
 # --------------------------------------------------------------------------- CLI
-
-
-def _git_commit() -> dict[str, Any]:
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "dedup"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dedup_dirty": None}
-    return {"commit": head.stdout.strip() or None, "dedup_dirty": bool(dirty.stdout.strip())}
 
 
 def _error(msg: str) -> int:
@@ -568,7 +522,7 @@ def _run_layout(args: argparse.Namespace, layout: str, tmp: str) -> tuple[dict, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.wire_accuracy", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.scoring.wire_accuracy", description=__doc__.split("\n\n")[0])
     p.add_argument("--families", type=int, default=150, help="families to generate (default 150)")
     p.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
     p.add_argument(
@@ -628,7 +582,7 @@ def main(argv: list[str] | None = None) -> int:
                 "summary": summary,
             },
             "scan": method,
-            "git": _git_commit(),
+            "git": git_commit(),
             "load_average": load,
             **layout_results(layouts, timings_by, by_layout, one=one),
         }

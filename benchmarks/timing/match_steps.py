@@ -1,7 +1,7 @@
 """Phase 2's match, step by step, on a kept feature store: wall and CPU seconds (workers included).
 
-    python -m benchmarks.match_steps store CORPUS STORE     # phase 1 once, into STORE (kept)
-    python -m benchmarks.match_steps match STORE [--json F]  # posting lists, pair evidence, verify, ...
+    python -m benchmarks.timing.match_steps store CORPUS STORE     # phase 1 once, into STORE (kept)
+    python -m benchmarks.timing.match_steps match STORE [--json F]  # posting lists, pair evidence, verify, ...
 
 CPU seconds count this process and its finished worker processes (``RUSAGE_CHILDREN``), so they
 hold on a machine other jobs share, where wall seconds do not. The steps are phase 2's own
