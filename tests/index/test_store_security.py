@@ -36,7 +36,7 @@ from dedup.featurestore import FeatureStore, StoreError, layout
 from dedup.index import open_index
 from dedup.index import service as archive
 from dedup.index.redis import CHUNK
-from tests import redis_servers
+from tests.support import redis_servers
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"

@@ -22,7 +22,7 @@ from dedup import ScanOptions
 from dedup.index import open_index, service
 from tests.conftest import ROOT, SEED_ORIGINAL, SEED_WRAPPER, SEEDS
 from tests.index.test_index import redis_url as redis_url  # noqa: F401  (the fixture)
-from tests.serving import AUTH, TOKEN, Server, token_file
+from tests.support.serving import AUTH, TOKEN, Server, token_file
 
 pytestmark = pytest.mark.cli
 OPTIONS = ScanOptions(workers=1)
