@@ -84,6 +84,7 @@ def in_process(corpus: Path, work: Path, formats: list[str], workers: int | None
 
     from dedup import ScanOptions, scan
     from dedup.output import plan_output, write_output
+    from dedup.views.html import report_html
 
     peak, done = [0.0], threading.Event()
 
@@ -101,7 +102,7 @@ def in_process(corpus: Path, work: Path, formats: list[str], workers: int | None
         shutil.rmtree(target.parent, ignore_errors=True)
         before = peak[0] = _rss_gb()
         t = time.perf_counter()
-        write_output(result, plan_output(str(target)))
+        write_output(result, plan_output(str(target)), html=lambda: report_html(result))
         out[kind] = {"s": round(time.perf_counter() - t, 2), "rss_before_gb": before, "peak_gb": peak[0]}
         print(f"  in process, {kind}: {out[kind]}", file=sys.stderr, flush=True)
     done.set()

@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from dedup import ScanOptions, scan
     from dedup.output import plan_output, write_output
+    from dedup.views.html import report_html
 
     out: dict = {"load_before": [round(x, 2) for x in os.getloadavg()]}
     t = time.perf_counter()
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     data = result.to_dict()
     out |= {"articles": len(data["documents"]), "clusters": len(data["clusters"]), "pairs": len(data["pairs"])}
     t = time.perf_counter()
-    write_output(result, plan_output(str(args.out), force=True))
+    write_output(result, plan_output(str(args.out), force=True), html=lambda: report_html(result))
     out["report_write_s"] = round(time.perf_counter() - t, 1)
     out["report_mb"] = round(args.out.stat().st_size / 2**20, 1)
 

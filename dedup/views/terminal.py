@@ -1,4 +1,9 @@
-"""Terminal output of a scan: progress on stderr and the table of clusters.
+"""The terminal's views: progress on stderr, the table of clusters (``scan``) and of a query's answers, two
+articles side by side (``dedup diff``) and one labelled (``dedup show``), all as ``rich`` renderables.
+
+The diff and show views read a scan as ``data.ScanData`` and its passages as ``diff.passage_pieces``.
+Without colour (piped, or ``NO_COLOR``) changed words are marked in the text itself, wdiff style:
+``[-words only in A-]`` and ``{+words only in B+}``.
 
 Every piece of user data (file names, article text) goes into ``rich.text.Text`` objects through
 ``escape.name`` / ``escape.text`` (a result's ids and paths arrive escaped, as the JSON contract shows them), never
@@ -12,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 from rich.console import Console, Group
 from rich.progress import (
     BarColumn,
@@ -23,13 +29,21 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
+
+from .. import escape
+from .data import ScanData, relation_phrase, unshared_slots
+from .diff import Piece, passage_pieces
 
 RELATION_STYLE = {"exact": "bold green", "near-duplicate": "green", "contains": "cyan", "partial": "yellow"}
 PHASE_UNITS = {"read": "files", "match": "steps", "align": "pairs", "label": "articles"}
 
 ProgressFn = Callable[[str, int, "int | None"], None]
+LABEL_STYLE = {"syndicated": "green", "wrapper": "magenta", "boilerplate": "yellow", "original": "blue"}
+NARROW = 100  # below this terminal width, the diff is stacked instead of side by side
+MARKS = (("[-", "-]"), ("{+", "+}"))  # plain-text marks of changed words in A and in B
 TABLE_ROWS = 2000  # clusters, and partial pairs, the terminal table lists at most (it says how many more there are)
 
 
@@ -113,7 +127,7 @@ def clusters_table(data: dict[str, Any]) -> Group:
     """Clusters with their members, source, relation to the source, Jaccard and containment.
 
     ``data`` is the JSON contract (``ScanResult.to_dict()``), so the table says what the JSON says, or a
-    bounded part of it (``ScanResult.terminal_view``: the first clusters, their pairs, the first ``partial``
+    bounded part of it (``data.terminal_extract``: the first clusters, their pairs, the first ``partial``
     pairs and the ``counts`` of everything), and the table says how many more there are.
     """
     pairs: dict[tuple[str, str], dict] = {}
@@ -240,3 +254,153 @@ def query_table(data: dict[str, Any]) -> Group:
         f"{n_pairs} related pair{'s' * (n_pairs != 1)} ({partial} partial)."
     )
     return Group(*([table] if queries else []), summary)
+
+
+# ---------------------------------------------------------------- two articles, and one
+
+
+def _tag(label: str) -> Text:
+    return Text(f"[{label}]", style=f"bold {LABEL_STYLE.get(label, '')}".strip())
+
+
+def _side(pieces: list[Piece], marks: tuple[str, str] | None) -> Text:
+    """One side of a row of ``diff.passage_pieces``: shared text in green, changed words reversed, or
+    bracketed when ``marks``."""
+    out = Text()
+    for piece in pieces:
+        if piece.kind == "same":
+            out.append(piece.text, style="green")
+        elif marks:
+            out.append(marks[0] + piece.text + marks[1], style="green bold")
+        else:
+            out.append(piece.text, style="green bold reverse")
+    return out
+
+
+def passage_rows(a: str, b: str, full: bool, marks: bool) -> list[tuple[Text, Text]]:
+    """A shared passage as rows of aligned ``Text``: the middle elided (on word boundaries) unless ``full``."""
+    mark_a, mark_b = (MARKS[0], MARKS[1]) if marks else (None, None)
+    rows: list[tuple[Text, Text]] = []
+    for left, right in passage_pieces(a, b, full):
+        if left and left[0].kind == "elided":
+            a_hidden, words, b_hidden = left[0].chars, left[0].words, right[0].chars
+            note = Text(f"… {a_hidden:,} more shared characters ({words:,} words); --full shows them …", "dim italic")
+            rows.append((note, Text(f"… {b_hidden:,} more shared characters …", "dim italic")))
+        else:
+            rows.append((_side(left, mark_a), _side(right, mark_b)))
+    return rows
+
+
+def _unshared(data: ScanData, doc: int, paras: list[dict]) -> Text:
+    text = data.text(doc)
+    out = Text()
+    for n, p in enumerate(paras):
+        if n:
+            out.append("\n")
+        out.append_text(_tag(p["label"]))
+        out.append(" ")
+        out.append(escape.text(text[p["start"] : p["end"]]), style=LABEL_STYLE.get(p["label"], ""))
+    return out
+
+
+def diff_view(
+    data: ScanData,
+    i: int,
+    j: int,
+    width: int,
+    full: bool = False,
+    names: tuple[str, str] | None = None,
+    marks: bool = False,
+) -> Group:
+    """Two documents with their shared passages aligned row by row, side by side or stacked.
+
+    ``names``: what to call them (the paths as the user gave them; their ids by default). ``marks``:
+    bracket changed words in the text (for output without colour) instead of reversing them.
+    """
+    pair = data.pair(i, j)
+    passages = pair["passages"] if pair is not None else np.zeros((0, 4), dtype=np.int64)
+    name_a, name_b = names or (data.doc_id(i), data.doc_id(j))
+    header = Text()
+    header.append("A: " + escape.name(name_a), style="bold")
+    header.append("\nB: " + escape.name(name_b), style="bold")
+    relation = relation_phrase(pair)
+    header.append("\nrelation: ")
+    header.append(relation, style=RELATION_STYLE.get(pair["relation"], "bold") if pair else "dim")
+    measures = pair
+    if pair is None:
+        header.append("   (the scan lists no pair for these two)", style="dim")
+        if data.measure is not None:
+            measures = data.measure(i, j)
+    if measures is not None:
+        header.append(
+            f"   Jaccard {measures['jaccard']:.2f}   A in B {measures['a_in_b']:.2f}   B in A {measures['b_in_a']:.2f}"
+        )
+    if pair is not None:
+        header.append(f"   {len(passages)} shared passage{'s' * (len(passages) != 1)}")
+    slots = unshared_slots(data, i, j, passages)
+    blocks: list[tuple[Text, list[tuple[Text, Text]]]] = []
+    text_a, text_b = data.text(i), data.text(j)
+    for k in range(len(passages) + 1):
+        if slots[0][k] or slots[1][k]:
+            pieces = [(_unshared(data, i, slots[0][k]), _unshared(data, j, slots[1][k]))]
+            blocks.append((Text("not shared", style="dim"), pieces))
+        if k < len(passages):
+            a0, a1, b0, b1 = passages[k].tolist()
+            label = Text(f"shared {k + 1}", style="bold green")
+            label.append(f"\nA {a0}-{a1}\nB {b0}-{b1}", style="dim")
+            blocks.append((label, passage_rows(text_a[a0:a1], text_b[b0:b1], full, marks)))
+    legend = Text("legend: ", style="dim")
+    for name in ("syndicated", "wrapper", "boilerplate", "original"):
+        legend.append_text(_tag(name))
+        legend.append(" ")
+    legend.append("shared text in green, ", style="dim")
+    if marks:
+        legend.append("changed words marked [-in A-] and {+in B+}", style="dim")
+    else:
+        legend.append("changed words", style="green bold reverse")
+        legend.append(" reversed", style="dim")
+    if width >= NARROW:
+        table = Table(show_lines=False, expand=True)
+        table.add_column("", ratio=1, overflow="fold")
+        table.add_column(Text("A: " + escape.name(name_a)), ratio=6, overflow="fold")
+        table.add_column(Text("B: " + escape.name(name_b)), ratio=6, overflow="fold")
+        for label, pieces in blocks:
+            for n, (left, right) in enumerate(pieces):
+                table.add_row(label if n == 0 else Text(""), left, right, end_section=n == len(pieces) - 1)
+        return Group(header, table, legend)
+    parts: list = [header]
+    for label, pieces in blocks:
+        parts.append(Rule(label.plain.split("\n")[0], style="dim"))
+        for side, column in (("A", 0), ("B", 1)):
+            body = Text("\n").join(piece[column] for piece in pieces if piece[column].plain)
+            if body.plain:
+                line = Text(f"{side}: ", style="bold")
+                line.append_text(body)
+                parts.append(line)
+    parts.append(legend)
+    return Group(*parts)
+
+
+def show_view(data: ScanData, i: int) -> Group:
+    """One article, each paragraph's label in the margin and the cluster members that share it."""
+    doc = data.documents[i]
+    text = data.text(i)
+    header = Text(doc["id"], style="bold")  # a scan's ids are escaped once, when stored
+    cluster = doc.get("cluster")
+    if cluster is not None:
+        source = next((c["source"] for c in data.data["clusters"] if c["id"] == cluster), None)
+        header.append(f"\ncluster {cluster}, {doc.get('role')}; source: ")
+        header.append(source or "?", style="bold")
+    else:
+        header.append("\nin no cluster")
+    table = Table(show_lines=False, expand=True, box=None, padding=(0, 1))
+    table.add_column("label", no_wrap=True)
+    table.add_column("paragraph", ratio=5, overflow="fold")
+    table.add_column("shared with", ratio=2, overflow="fold")
+    for p, who in zip(data.paragraphs(i), data.shared_with(i)):
+        table.add_row(
+            _tag(p["label"]),
+            Text(escape.text(text[p["start"] : p["end"]]), style=LABEL_STYLE.get(p["label"], "")),
+            Text(", ".join(who), style="dim"),
+        )
+    return Group(header, Text(""), table)

@@ -18,20 +18,28 @@ import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from .escape import CSV_TRIGGERS
-from .escape import name as escape_name
+from ..escape import CSV_TRIGGERS
+from ..escape import name as escape_name
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from .result import ScanResult
 
 OUTPUT_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet", ".html")
 STDOUT_FORMATS = ("table", "json", "jsonl", "csv", "none")
 # Tabular exports: the documents table goes to FILE itself, the others beside it as <stem>.<table><suffix>.
 SIBLINGS = ("pairs", "paragraphs", "passages")
+
+
+class Written(Protocol):
+    """What the writers need of a result (``ScanResult`` has it): its JSON contract as text and each of its
+    four tables (``tables.TABLES``) batch by batch."""
+
+    def json_chunks(self) -> Iterable[str]: ...
+
+    def table_batches(self, table: str) -> Iterable[pl.DataFrame]: ...
 
 
 class OutputError(Exception):
@@ -137,12 +145,7 @@ def _check_target(target: Path, force: bool) -> None:
 # ---------------------------------------------------------------- what is written
 
 
-def result_dict(result: ScanResult) -> dict[str, Any]:
-    """The JSON contract of a result: meta, documents, clusters, pairs."""
-    return result.to_dict()
-
-
-def skipped_files(result: ScanResult) -> list[tuple[str, str]]:
+def skipped_files(result: Any) -> list[tuple[str, str]]:
     """(path, reason) of each input the scan skipped."""
     skipped = getattr(result, "skipped", None)
     if skipped is not None:
@@ -255,7 +258,7 @@ def _write_parquet_parts(batches: Iterable[pl.DataFrame], target: Path) -> None:
         shutil.rmtree(parts, ignore_errors=True)
 
 
-def write_stdout(result: ScanResult, kind: str, stream: IO[bytes]) -> None:
+def write_stdout(result: Written, kind: str, stream: IO[bytes]) -> None:
     """``--format json|jsonl|csv`` on stdout: the whole JSON contract, or the documents table."""
     write_stdout_of(kind, stream, result.json_chunks, lambda: result.table_batches("documents"))
 
@@ -307,17 +310,15 @@ def _install(tmp: Path, target: Path, force: bool) -> None:
     os.unlink(tmp)
 
 
-def write_output(result: ScanResult, plan: OutputPlan) -> list[Path]:
+def write_output(result: Written, plan: OutputPlan, html: Callable[[], str] | None = None) -> list[Path]:
     """Write every file of ``plan`` under temporary names, then rename them all; return the files written.
 
-    ``.json`` holds the whole output contract; ``.html`` the report a person reads (``report_html``). The
-    tabular formats hold the documents table in FILE and
-    the pairs, paragraphs and passages tables beside it (``<stem>.pairs<suffix>`` and so on). Both are
-    written batch by batch from the store and phase 2's arrays, never built whole.
+    ``.json`` holds the whole output contract; ``.html`` the report a person reads, as ``html()`` renders it
+    (``dedup.views.html.report_html``: the views are above this package). The tabular formats hold the
+    documents table in FILE and the pairs, paragraphs and passages tables beside it (``<stem>.pairs<suffix>``
+    and so on). Both are written batch by batch from the store and phase 2's arrays, never built whole.
     """
-    from .report_html import report_html
-
-    return write_output_of(plan, result.json_chunks, result.table_batches, lambda: report_html(result))
+    return write_output_of(plan, result.json_chunks, result.table_batches, html)
 
 
 def write_output_of(
