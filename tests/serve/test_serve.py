@@ -337,7 +337,7 @@ def test_sigkill_during_adds_leaves_whole_shards_and_every_acknowledged_add(tmp_
 
 @pytest.mark.slow
 def test_the_load_benchmark_runs_at_a_small_size(tmp_path):
-    """benchmarks/serve_bench.py end to end, small: no error, no lost add, figures reported."""
+    """benchmarks/timing/serve.py end to end, small: no error, no lost add, figures reported."""
     from benchmarks.corpora.synth import generate_stream
 
     corpus = tmp_path / "corpus"
