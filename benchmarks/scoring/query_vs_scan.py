@@ -39,11 +39,7 @@ from dedup import ScanOptions, scan
 from dedup.index import open_index, service
 
 CORPORA = ("accuracy-plain", "accuracy-meta", "wire-meta", "wire-plain", "aeb")
-# The real news pages (../shared/data/aeb/html beside the checkout, or above a worktree).
-AEB = next(
-    (p / "shared" / "data" / "aeb" / "html" for p in Path(__file__).resolve().parents if (p / "shared").is_dir()),
-    Path("../shared/data/aeb/html"),
-)
+AEB = Path(__file__).resolve().parents[1] / "data" / "aeb" / "html"  # the real news pages (MIT)
 
 
 def _make(name: str, out: Path, docs: int, families: int, seed: int, aeb: Path) -> None:
