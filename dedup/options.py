@@ -158,7 +158,10 @@ class CandidateParams:
     they are chosen for ``threshold`` as datasketch's ``MinHashLSH(threshold, num_perm)`` chooses them (the
     least sum of the false-positive and false-negative areas, weighted alike): at 0.5 and 128
     permutations, 25 bands of 5 rows. Only one of them given: the other is ``num_perm`` // it. A bucket of
-    more than ``max_bucket`` articles links them as a star and a chain, never every pair.
+    more than ``max_bucket`` articles links them as a star and a chain, never every pair. The bands see
+    Jaccard similarity, blind to a story wrapped in a longer page or a rewrite keeping part of it, so ``lsh``
+    also pairs articles that share at least ``containment`` of the smaller one's shingles, estimated on one
+    shingle in ``sample`` (``candidates.containment_pairs``; ``containment`` 0: bands alone).
     """
 
     mode: str = "exact"
@@ -166,12 +169,18 @@ class CandidateParams:
     bands: int = 0
     rows: int = 0
     max_bucket: int = 32
+    containment: float = 0.2
+    sample: int = 4
 
     def __post_init__(self) -> None:
         if self.mode not in CANDIDATE_MODES:
             raise ValueError(f"candidates mode {self.mode!r} is not one of {', '.join(CANDIDATE_MODES)}")
         if self.max_bucket < 2:
             raise ValueError("candidates max_bucket must be at least 2")
+        if not 0 <= self.containment <= 1:
+            raise ValueError("candidates containment must be a share from 0 to 1")
+        if self.sample < 1 or self.sample > 256 or self.sample & (self.sample - 1):
+            raise ValueError("candidates sample must be a power of two from 1 to 256")
 
     def banding(self, num_perm: int) -> tuple[int, int]:
         """(bands, rows) for signatures of ``num_perm`` values (see the class docstring)."""
