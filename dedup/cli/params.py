@@ -39,6 +39,10 @@ PARAM_HELP = {
     "verify.derived": "A short text also counts as contained when at least this share of it is in another "
     "(with --derived-min-shared).",
     "verify.derived_min_shared": "Fewest shared shingles for a derived copy: more than one shared quotation.",
+    "verify.short_min_shared": "Fewest shared shingles for a short derived item (with --short-run and "
+    "--short-runs).",
+    "verify.short_run": "A short item's verbatim run: at least this many consecutive shared shingles.",
+    "verify.short_runs": "A short derived item shares at least this many verbatim runs with its source.",
     "verify.template_site_share": "Recurring text is a site template when this share of the articles holding it "
     "is on one site.",
     "verify.boilerplate_min_groups_any_site": "Text recurring in this many unrelated groups is boilerplate on any "
@@ -75,6 +79,9 @@ PARAM_HELP = {
     "candidates.bands": "With lsh: bands of the signature (0: chosen for the threshold).",
     "candidates.rows": "With lsh: signature values per band (0: chosen for the threshold).",
     "candidates.max_bucket": "With lsh: a band bucket of more articles is linked as a star and a chain.",
+    "candidates.containment": "With lsh: also pair articles sharing this share of the smaller one's shingles "
+    "(wrapped copies, rewrites), estimated on a sample; 0: the bands alone.",
+    "candidates.sample": "With lsh: the containment sample keeps one shingle in N (a power of two up to 256).",
 }
 # Parameters whose option is not named after the field, and those taking one of a few words.
 FLAGS = {"candidates.mode": "--candidates"}
@@ -208,6 +215,14 @@ def add_param_options(
     adding")}``). ``ignored``: prefixes of parameters the command does not use, so it has no option for
     them and refuses them as unknown (``query --candidates lsh``)."""
     defaults = defaults or {}
+    (parser.section(INPUT) if hasattr(parser, "section") else parser).add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="Leave out of a folder the paths this gitignore-like glob matches; repeatable, and a .dedupignore "
+        "file in the folder adds more (default: none).",
+    )
     for p in params:
         if p.name.startswith(ignored):
             continue
@@ -240,6 +255,7 @@ def build_options(args: argparse.Namespace, params: list[Param]) -> Any:
         group, _, field_name = p.name.rpartition(".")
         groups.setdefault(group, {})[field_name] = getattr(args, p.dest, p.default)
     options = ScanOptions()
+    groups.setdefault("ingest", {})["exclude"] = tuple(getattr(args, "exclude", None) or ())
     try:
         nested = {g: dataclasses.replace(getattr(options, g), **vals) for g, vals in groups.items() if g}
         return dataclasses.replace(options, **groups[""], **nested)
