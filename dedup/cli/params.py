@@ -39,8 +39,7 @@ PARAM_HELP = {
     "verify.derived": "A short text also counts as contained when at least this share of it is in another "
     "(with --derived-min-shared).",
     "verify.derived_min_shared": "Fewest shared shingles for a derived copy: more than one shared quotation.",
-    "verify.short_min_shared": "Fewest shared shingles for a short derived item (with --short-run and "
-    "--short-runs).",
+    "verify.short_min_shared": "Fewest shared shingles for a short derived item (with --short-run and --short-runs).",
     "verify.short_run": "A short item's verbatim run: at least this many consecutive shared shingles.",
     "verify.short_runs": "A short derived item shares at least this many verbatim runs with its source.",
     "verify.template_site_share": "Recurring text is a site template when this share of the articles holding it "
