@@ -226,9 +226,9 @@ def input_path(name: str) -> Path:
     """What a scan reads: a folder, or one file (an article, or a JSONL/CSV/Parquet/WARC of many)."""
     path = Path(name)
     if not path.exists():
-        raise UsageError(f"{shown(name)}: no such file or folder")
+        raise UsageError(f"{shown(name)}: no such file or folder; give a folder of articles or one file of them")
     if not (path.is_dir() or path.is_file()):
-        raise UsageError(f"{shown(name)}: not a folder or a regular file")
+        raise UsageError(f"{shown(name)}: not a folder or a regular file (a device or a pipe is not read)")
     return path
 
 
@@ -236,22 +236,22 @@ def existing(names: list[str]) -> None:
     """Each of ``names`` exists (what ``index add`` and ``query`` read)."""
     for name in names:
         if not os.path.exists(name):
-            raise UsageError(f"{shown(name)}: no such file or folder")
+            raise UsageError(f"{shown(name)}: no such file or folder; check the path")
 
 
 def folder(name: str) -> Path:
     path = Path(name)
     if not path.exists():
-        raise UsageError(f"{shown(name)}: no such folder")
+        raise UsageError(f"{shown(name)}: no such folder; --corpus takes the folder that holds the articles")
     if not path.is_dir():
-        raise UsageError(f"{shown(name)}: not a folder")
+        raise UsageError(f"{shown(name)}: not a folder; --corpus takes the folder that holds the articles")
     return path
 
 
 def article(name: str) -> Path:
     path = Path(name)
     if not path.is_file():
-        raise UsageError(f"{shown(name)}: no such file")
+        raise UsageError(f"{shown(name)}: no such file; give an article's path, or its id with --from RESULT.json")
     return path
 
 

@@ -101,7 +101,7 @@ def _context(args: argparse.Namespace, params: list[Param], names: list[str], de
     if args.saved is not None:
         saved = Path(args.saved)
         if not saved.is_file():
-            raise UsageError(f"{shown(args.saved)}: no such file")
+            raise UsageError(f"{shown(args.saved)}: no such file; save a scan first: dedup scan DIR -o RESULT.json")
         data: ScanData = from_file(saved)
         found = [data.find(n) for n in names]
         for n, i in zip(names, found):
