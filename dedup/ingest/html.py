@@ -25,6 +25,7 @@ from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser
 
+from .depth import cap_depth
 from .model import parse_any_date, site_of
 
 _MARK = "\ue000"  # private use: only splits, never shown (a page holding it just splits there too)
@@ -172,8 +173,9 @@ def join_paragraphs(paragraphs: list[str]) -> tuple[str, list[tuple[int, int]]]:
 
 
 def extract(html: str, base_url: str | None = None) -> Page:
-    """The visible text and metadata of one page; ``base_url`` resolves a relative canonical URL."""
-    tree = LexborHTMLParser(html)
+    """The visible text and metadata of one page; ``base_url`` resolves a relative canonical URL. Nesting past
+    512 elements is flattened first (``depth.cap_depth``), so the parse is linear in the page's size."""
+    tree = LexborHTMLParser(cap_depth(html))
     title, url, date = _metadata(tree, base_url)
     _drop_invisible(tree)
     text, spans = join_paragraphs(_paragraphs(tree))
