@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..deadline import check
 from ..escape import name as shown
 from ..escape import stored_name
 from ..evidence import Lists, list_hash
@@ -297,14 +298,17 @@ def _answer(
     pos, refs, frequent = _without(*_holders(index, fps, options.verify, qp), exclude)
     if not len(refs):
         return Answer(art, row, None)
+    check()  # a server's time limit stops the work between the steps (``dedup.deadline``)
     first, context = _answer_step(index, art, row, options, fps, len(fps), pos, refs, frequent, full=False)
     partners = context.refs[first.docs[first.docs != context.at]]
     if not len(partners):
         return Answer(art, row, None)
     # The second step: the partners' own text and its holders.
+    check()
     own = _partner_fingerprints(index, partners, options)
     extra = np.setdiff1d(np.unique(np.concatenate(own)), fps, assume_unique=False)
     pos2, refs2, frequent2 = _without(*_holders(index, extra, options.verify, qp), exclude)
+    check()
     all_fps = np.concatenate([fps, extra])
     skipped = all_fps[np.concatenate([frequent, frequent2])]
     found, context = _answer_step(
@@ -507,7 +511,9 @@ def query_articles(
     answers: list[Answer] = []
     for lo in range(0, len(articles), options.batch_docs):
         batch = list(articles[lo : lo + options.batch_docs])
+        check()
         data = extract(batch, options.k, options.num_perm, options.seed, keep_tokens=options.keep_tokens)
+        check()
         order = np.argsort(data.posting_docs, kind="stable")  # by article, fingerprints still sorted
         fps_all = data.postings[order]
         bounds = np.searchsorted(data.posting_docs[order], np.arange(len(batch) + 1))
