@@ -520,7 +520,7 @@ def query_articles(
         rows = pl.DataFrame(data.docs).to_dicts()
         for i, art in enumerate(batch):
             fps = np.ascontiguousarray(fps_all[bounds[i] : bounds[i + 1]])
-            exclude = index._live_refs([art.id])[1] if exclude_same_id else None  # type: ignore[attr-defined]
+            exclude = index._live_refs(index.resolve([art.id]))[1] if exclude_same_id else None  # type: ignore[attr-defined]
             answers.append(_answer(index, art, fps, rows[i], options, params, exclude))
     return QueryResult(answers, [], options, index.location, {"query": time.perf_counter() - t})
 

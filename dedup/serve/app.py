@@ -45,10 +45,10 @@ from starlette.routing import Route
 from .. import htmlview
 from ..deadline import Expired, check, until
 from ..escape import name as shown
-from ..escape import unname
+from ..escape import raw, unname
 from ..index import open_index
 from ..index.service import add_articles, query_articles
-from ..ingest.model import Article, Skipped, clean_text
+from ..ingest.model import Article, Skipped
 from ..options import ScanOptions
 from ..views import ScanData
 from . import protocol
@@ -223,7 +223,7 @@ def _article(doc_id: str, item: dict[str, Any]) -> Job:
     value = item[given[0]]
     if not isinstance(value, str):
         raise ApiError(422, f'"{given[0]}" must be a string')
-    return (doc_id, clean_text(value).encode("utf-8", "replace"), given[0], "utf-8")
+    return (doc_id, value, given[0], "utf-8")  # cleaned and encoded by the worker, off the event loop
 
 
 def _doc_id(value: Any, default: str) -> str:
@@ -270,8 +270,19 @@ async def _query_article(request: Request) -> Job:
 
 
 async def _json_body(request: Request) -> Any:
-    """The request's JSON, parsed off the event loop (5 MB of it takes tens of milliseconds)."""
-    return await run_in_threadpool(_json_text, await _body(request))
+    """The request's JSON, parsed by a parse worker: off the event loop, and outside this process's
+    interpreter lock, which ``json.loads`` holds for the whole body (tens of milliseconds for 5 MB)."""
+    body = await _body(request)
+    if len(body) < 65536:
+        return _json_text(body)
+    service = request.app.state.service
+    try:
+        status, value = await service.parser.json(body, _deadline(request))
+    except Expired:
+        raise service.expired() from None
+    if status == "error":
+        raise ApiError(400, value)
+    return value
 
 
 async def _form_article(request: Request) -> Job:
@@ -293,7 +304,7 @@ async def _form_article(request: Request) -> Job:
     text = form.get("text")
     if not isinstance(text, str) or not text.strip():
         raise ApiError(422, "paste an article's text or choose a file")
-    return (_doc_id(doc_id, "query"), clean_text(text).encode("utf-8", "replace"), _kind_of(None, kind), "utf-8")
+    return (_doc_id(doc_id, "query"), text, _kind_of(None, kind), "utf-8")
 
 
 def _has_token(request: Request) -> bool:
@@ -318,13 +329,12 @@ def _token_ok(request: Request) -> None:
 
 
 def _find(index: Any, doc_id: str) -> tuple[str, Any]:
-    """The id as indexed and its live refs: ``doc_id`` as given, else as every answer shows it (``escape.name``:
-    an id holding undecodable bytes or a backslash is shown escaped)."""
-    _, refs = index._live_refs([doc_id])
-    if not len(refs) and (raw := unname(doc_id)) != doc_id:
-        _, refs = index._live_refs([raw])
-        doc_id = raw
-    return doc_id, refs
+    """The id as indexed and its live refs, ``doc_id`` given in any form (``ShardIndex.resolve``: as every
+    answer shows it, too)."""
+    ids = index.resolve([doc_id])
+    if not ids:
+        return doc_id, []
+    return ids[0], index._live_refs(ids)[1]
 
 
 def _lookup(index: Any, doc_id: str) -> Article:
@@ -336,8 +346,8 @@ def _lookup(index: Any, doc_id: str) -> Article:
     row = index.rows(refs[-1:]).to_dicts()[0]
     paras = [tuple(p) for p in index.paragraphs([ref])[0].tolist()]
     return Article(
-        id=row["id"],
-        path=row["path"],
+        id=raw(row["id"]),  # as read: the index holds the stored form (``escape.stored``)
+        path=raw(row["path"]),
         text=index.texts([ref])[0],
         paragraphs=paras,
         body_start=int(row.get("body_start") or 0),
@@ -372,9 +382,14 @@ def _private(request: Request) -> bool:
 
 def _public_answer(answer: dict[str, Any], private: bool) -> dict[str, Any]:
     """A query's answer without the index's location in ``meta`` unless ``private``."""
+    if private:
+        return answer
     meta = answer.get("meta")
-    if not private and isinstance(meta, dict) and "index" in meta:
+    if isinstance(meta, dict) and "index" in meta:
         answer["meta"] = {k: v for k, v in meta.items() if k != "index"}
+    for doc in answer.get("documents", []):
+        if doc.get("indexed") and doc.get("path") != doc.get("id"):
+            doc["path"] = None  # a file of the server's, named by its id
     return answer
 
 
@@ -471,7 +486,7 @@ async def api_delete(request: Request) -> JSONResponse:
 
     def remove(index: Any) -> int:
         with index.writing():
-            return index.remove([_find(index, doc_id)[0]])
+            return index.remove([doc_id])
 
     n = await service.write(remove)
     if not n:

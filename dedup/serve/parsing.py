@@ -4,7 +4,7 @@ Parsing is the one step of a request whose cost a client chooses (a 5 MB page of
 part of it holds the interpreter's lock), so it runs outside the server's process: a few workers, each one
 request at a time. A request whose time runs out gets its worker killed and replaced, so the slot is free
 only once the work has really stopped, and a hostile upload costs at most one worker for ``--timeout``
-seconds. The event loop waits on the worker's pipe without a thread.
+seconds. A thread moves the request and the answer through the worker's pipe, so the event loop never waits on it.
 """
 
 from __future__ import annotations
@@ -18,21 +18,45 @@ from typing import Any
 from ..deadline import Expired
 from ..ingest.model import Article, Skipped
 
-Job = tuple[str, bytes, str, "str | None"]  # (id, data, kind, forced encoding)
+Job = tuple[str, "bytes | str", str, "str | None"]  # (id, bytes or pasted text, kind, forced encoding)
+
+
+def _json(body: bytes) -> tuple[str, Any]:
+    """``("ok", value)`` of a JSON body, or ``("error", why)``: not UTF-8, invalid, nested too deeply."""
+    import json
+
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return "error", f"request body is not UTF-8 (byte {e.start})"
+    try:
+        return "ok", json.loads(text)
+    except RecursionError:
+        return "error", "invalid JSON: nested too deeply"
+    except ValueError as e:
+        return "error", f"invalid JSON: {e}"
 
 
 def _work(conn: Connection) -> None:
-    """A worker: read jobs (lists of ``Job``) from ``conn`` and send back each one's Article or Skipped."""
+    """A worker: read requests from ``conn`` and send back the answer of each: ``("json", body)`` the parsed
+    body (``_json``), ``("read", jobs)`` each ``Job``'s Article or Skipped."""
+    from ..ingest.model import clean_text
     from ..ingest.reader import read_upload
 
     while True:
         try:
-            jobs = conn.recv()
+            what, arg = conn.recv()
         except (EOFError, OSError):
             return
+        if what == "json":
+            conn.send(_json(arg))
+            continue
+        jobs = arg
         out: list[Any] = []
         for doc_id, data, kind, forced in jobs:
             try:
+                if isinstance(data, str):  # pasted or sent as JSON: read as the UTF-8 file it would be
+                    data = clean_text(data).encode("utf-8", "replace")
                 out.append(read_upload(doc_id, data, kind, forced))
             except Exception as e:  # noqa: BLE001 - one line back, the worker goes on
                 out.append(Skipped(doc_id, f"cannot be read ({type(e).__name__})"))
@@ -69,6 +93,14 @@ class ParsePool:
 
     async def parse(self, jobs: list[Job], deadline: float) -> list[Article | Skipped]:
         """Each job read by a worker before ``deadline`` (``time.monotonic()``); ``Expired`` when it was not."""
+        return await self._ask(("read", jobs), deadline)
+
+    async def json(self, body: bytes, deadline: float) -> tuple[str, Any]:
+        """A request body parsed as JSON by a worker (the ``json`` module holds the interpreter's lock for the
+        whole of a 5 MB body, which would stall the event loop): ``("ok", value)`` or ``("error", why)``."""
+        return await self._ask(("json", body), deadline)
+
+    async def _ask(self, request: tuple[str, Any], deadline: float) -> Any:
         if self.free is None:
             self.start()
         assert self.free is not None
@@ -77,20 +109,19 @@ class ParsePool:
             worker = await asyncio.wait_for(self.free.get(), max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             raise Expired("no worker was free in time") from None
-        done: asyncio.Future[None] = loop.create_future()
-        fd = worker.conn.fileno()
+
+        def exchange() -> Any:  # in a thread: a few MB through a pipe must not hold up the event loop
+            worker.conn.send(request)
+            return worker.conn.recv()
+
+        future = loop.run_in_executor(None, exchange)
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
         try:
-            worker.conn.send(jobs)
-            loop.add_reader(fd, lambda: done.done() or done.set_result(None))
-            try:
-                await asyncio.wait_for(done, max(0.0, deadline - time.monotonic()))
-            finally:
-                loop.remove_reader(fd)
-            out = worker.conn.recv()
+            out = await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - time.monotonic()))
         except (TimeoutError, asyncio.CancelledError, EOFError, OSError) as e:
             # Stopped, not abandoned: the worker is killed (and replaced) before its slot is given back.
             await loop.run_in_executor(None, worker.kill)
-            self.free.put_nowait(_Worker(self.ctx))
+            self.free.put_nowait(await loop.run_in_executor(None, _Worker, self.ctx))
             if isinstance(e, asyncio.CancelledError):
                 raise
             raise Expired("reading the article took too long") from None
