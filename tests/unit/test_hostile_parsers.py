@@ -85,3 +85,18 @@ def test_no_tag_soup_nests_deeper_than_the_cap(unit):
     """Whatever a page repeats, the parser's tree of the capped page is at most ~512 deep (browsers' limit)."""
     html = "".join(unit) * (1200 // len(unit) + 1) + "words"
     assert _depth(cap_depth(html)) <= LIMIT + 24
+
+
+# Finding 6: a declared charset was looked up among Python's codecs: "undefined" and "punycode" raised (an HTTP
+# 500), "unicode_escape" ran escape sequences and "cp037" read the page as EBCDIC.
+def test_only_whatwg_charset_labels_are_honoured():
+    from dedup.ingest.reader import read_upload
+
+    body = "<p>Caf\u00e9 \\x41\\u0042 words of the article.</p>"
+    for label in ("undefined", "punycode", "unicode_escape", "cp037", "utf-7", "rot13", "mbcs"):
+        page = f'<html><head><meta charset="{label}"></head><body>{body}</body></html>'.encode()
+        article = read_upload("page.html", page, "html")
+        assert article.text == "Caf\u00e9 \\x41\\u0042 words of the article.", label
+        assert f"declared charset '{label}' is not an encoding" in article.encoding
+    page = b'<meta charset="KOI8-R"><p>\xf3\xcc\xcf\xd7\xcf words</p>'
+    assert read_upload("p.html", page, "html").text == "\u0421\u043b\u043e\u0432\u043e words"
