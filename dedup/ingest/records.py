@@ -58,6 +58,7 @@ DATE_NAMES = (
     "timestamp",
 )
 _SAMPLE = 1 << 16
+MAX_ID = 1000  # characters of a record's own id
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,8 @@ class _Maker:
         if not has_words(text):
             return Skipped(label, "no text")
         rid = _str_or_none(record.get(fields.id)) if fields.id else None
+        if rid is not None and len(rid) > MAX_ID:
+            rid = None  # an id that long names nothing: the row number does
         doc_id = entry.id if whole else f"{entry.id}#{rid if rid is not None else n}"
         return Article(
             id=self.unique(doc_id),
