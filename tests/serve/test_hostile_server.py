@@ -12,8 +12,11 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dedup import ScanOptions
 from dedup.index import open_index, service
@@ -223,3 +226,53 @@ def test_binding_to_every_interface_is_warned(tmp_path):
         proc.terminate()
         proc.wait(30)
     assert any("reachable from other machines" in line for line in lines), lines
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["id", "text", "html", "articles", "x"]) | st.text(max_size=8), inner, max_size=4
+        )
+    ),
+    max_leaves=12,
+)
+_PATHS = (
+    st.sampled_from(
+        [
+            "/api/query",
+            "/api/articles",
+            "/api/stats",
+            "/api/health",
+            "/openapi.json",
+            "/",
+            "/query",
+            "/article",
+            "/diff",
+        ]
+    )
+    | st.builds(lambda i: "/api/articles/" + quote(i, safe="/"), st.text(max_size=30))
+    | st.text(max_size=30).map(lambda t: "/" + quote(t, safe="/?=&"))
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]),
+    path=_PATHS,
+    params=st.dictionaries(st.sampled_from(["id", "a", "b", "page", "q"]), st.text(max_size=20), max_size=3),
+    body=st.one_of(_JSON.map(lambda v: json.dumps(v).encode()), st.binary(max_size=200), st.just(b"")),
+    ctype=st.sampled_from(
+        ["application/json", "multipart/form-data", "text/plain", "", "application/x-www-form-urlencoded"]
+    ),
+)
+def test_fuzzing_the_api_never_fails_the_server(srv, method, path, params, body, ctype):
+    """Whatever is sent (no token: writes are refused, everything else is read), the answer is below 500,
+    carries the security headers, and an error under /api/ is the one-line JSON error."""
+    headers = {"content-type": ctype} if ctype else {}
+    r = srv.client.request(method, path, params=params, content=body, headers=headers)
+    assert r.status_code < 500, (method, path, params, body[:80], r.status_code, r.text[:200])
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+    if r.status_code >= 400 and path.startswith("/api/") and method != "HEAD":
+        assert set(r.json()) == {"error", "status"} and r.json()["status"] == r.status_code
