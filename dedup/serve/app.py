@@ -42,7 +42,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from .. import htmlview
 from ..deadline import Expired, check, until
 from ..escape import name as shown
 from ..escape import raw, unname
@@ -50,7 +49,8 @@ from ..index import open_index
 from ..index.service import add_articles, query_articles
 from ..ingest.model import Article, Skipped
 from ..options import ScanOptions
-from ..views import ScanData
+from ..views import html
+from ..views.data import ScanData
 from . import protocol
 from .openapi import OPENAPI
 from .parsing import Job, ParsePool
@@ -517,7 +517,7 @@ def _shown_once(doc_id: str) -> str:
 
 
 def _page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(htmlview.render(template, link=_link, diff_link=_diff_link, **context), status_code=status)
+    return HTMLResponse(html.render(template, link=_link, diff_link=_diff_link, **context), status_code=status)
 
 
 def _scan_data(answer: dict[str, Any], texts: Any) -> ScanData:
@@ -571,11 +571,11 @@ def _answer_view(
     shown_ids = {docs[i]["id"] for i in related[lo:hi]}
     texts = _texts_of(index, answer, article, shown_ids)
     data = _scan_data(answer, lambda key: texts.get(key, ""))
-    doc = htmlview.document(data, me)
+    doc = html.document(data, me)
     diffs = []
     for other in related[lo:hi]:
         check()
-        diffs.append(htmlview.diff(data, me, other))
+        diffs.append(html.diff(data, me, other))
     return {
         "doc": doc,
         "diffs": diffs,
@@ -655,13 +655,13 @@ async def page_diff(request: Request) -> HTMLResponse:
             )
             texts[(True, shown(art_b.id))] = art_b.text
             other = len(docs) - 1
-        return {"diff": htmlview.diff(_scan_data(answer, lambda key: texts.get(key, "")), me, other)}
+        return {"diff": html.diff(_scan_data(answer, lambda key: texts.get(key, "")), me, other)}
 
     return _page("diff.html", **await service.read(_deadline(request), view))
 
 
 async def stylesheet(request: Request) -> Response:
-    return Response(htmlview.stylesheet(), media_type="text/css", headers={"Cache-Control": "max-age=300"})
+    return Response(html.stylesheet(), media_type="text/css", headers={"Cache-Control": "max-age=300"})
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -693,9 +693,7 @@ def _error(request: Request, status: int, message: str, headers: dict | None = N
         headers["WWW-Authenticate"] = "Bearer"
     if _is_api(request) or request.method not in ("GET", "HEAD", "POST"):
         return JSONResponse({"error": message, "status": status}, status_code=status, headers=headers)
-    return HTMLResponse(
-        htmlview.render("error.html", status=status, message=message), status_code=status, headers=headers
-    )
+    return HTMLResponse(html.render("error.html", status=status, message=message), status_code=status, headers=headers)
 
 
 # ---------------------------------------------------------------------------------------------- limits

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from dedup import ScanOptions
 from dedup.index import open_index, service
 from tests.conftest import ROOT, SEED_ORIGINAL, SEED_WRAPPER, SEEDS
-from tests.serving import AUTH, Server, token_file
+from tests.support.serving import AUTH, Server, token_file
 
 pytestmark = pytest.mark.cli
 OPTIONS = ScanOptions(workers=1)
