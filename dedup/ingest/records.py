@@ -346,12 +346,17 @@ def read_csv(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped
             if fields.text is None:
                 yield _no_text_field(entry.path, columns, options)
                 return
-            for n, row in enumerate(reader, 1):  # noqa: B007 - n names the row of a parse error below
-                while too_long:
-                    yield Skipped(f"{entry.path}#line {too_long.pop(0)}", too_large(options.max_file_size))
+            for row in reader:
+                while too_long:  # a line past the limit, read over without being kept: its row is skipped
+                    too_long.pop(0)
+                    n += 1
+                    yield Skipped(f"{entry.path}#row {n}", too_large(options.max_file_size))
+                n += 1
                 yield maker.make(row, fields, n, f"row {n}")
             while too_long:
-                yield Skipped(f"{entry.path}#line {too_long.pop(0)}", too_large(options.max_file_size))
+                too_long.pop(0)
+                n += 1
+                yield Skipped(f"{entry.path}#row {n}", too_large(options.max_file_size))
         except (csv.Error, OSError, ValueError) as e:
             yield Skipped(f"{entry.path}#row {n + 1}", f"not valid CSV, rest of the file not read: {error_text(e)}")
 
