@@ -48,6 +48,10 @@ class Lists:
     offsets: np.ndarray
     members: np.ndarray
     weight: np.ndarray
+    # Lists known to be boilerplate from beyond what they list (a query's fingerprints held by more indexed
+    # articles than it looks at; only the holders it looks at are members): never expanded into pairs,
+    # never linking, boilerplate whatever verification finds. None: no such list (a scan).
+    known: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -358,9 +362,10 @@ def pair_evidence(
     makes no relation, and such chance pairs grow with the corpus while the evidence does not."""
     n_docs = len(doc_sizes)
     sizes = lists.sizes()
-    small = sizes <= max_enumerate
+    known = lists.known if lists.known is not None else np.zeros(len(lists), dtype=bool)
+    small = (sizes <= max_enumerate) & ~known
     codes, which = _enumerate(lists, small, max_enumerate)
-    others = [_star_chain(lists, _linking(lists, ~small, doc_sizes, min_shared, min_share))]
+    others = [_star_chain(lists, _linking(lists, ~small & ~known, doc_sizes, min_shared, min_share))]
     if extra is not None and len(extra):
         others.append(_pair_codes(extra[:, 0], extra[:, 1]))
     made = codes

@@ -20,6 +20,7 @@ import numpy as np
 import xxhash
 
 from . import escape
+from .banal import informative
 from .excerpt import excerpt_cut
 from .featurestore import ShardData, bucket_bounds
 from .normalise import TokenCache, Tokens, bodies, segments, tokenise
@@ -83,6 +84,7 @@ def _segment_bins(ext: np.ndarray, k: int, num_perm: int, seed: int) -> tuple[np
     """MinHash bins and sorted distinct fingerprints of the full shingles of token hashes ``ext``."""
     starts = np.arange(len(ext) - k + 1, dtype=np.int64)
     hashes = _kgram_hashes(ext, starts, np.full(len(starts), k, dtype=np.int64), k)
+    hashes = hashes[informative(ext, starts, starts + k - 1)]  # as ``shingle`` does: banal ones left out
     return raw_bins(hashes, num_perm, seed), _sorted_unique(fingerprints(hashes))
 
 

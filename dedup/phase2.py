@@ -228,8 +228,16 @@ def match(
         tail = sh.hashes[s][before[-vp.excerpt_tail :]]
         return len(tail) > 0 and bool(np.isin(tail, sh.hashes[sh.doc(1)]).sum() * 2 > len(tail))
 
+    def runs_in(item: int, other: int) -> tuple[np.ndarray, int]:
+        """The lengths of the runs of consecutive shingles of ``item`` found in ``other`` (verbatim
+        sequences of run + k - 1 words), and how many shingles ``item`` has."""
+        loaded = Loaded(articles, table, [item, other], k, texts=False)
+        sh = loaded.shingles
+        found = np.isin(fingerprints(sh.hashes[sh.doc(0)]), fingerprints(sh.hashes[sh.doc(1)]))
+        return shingle_runs(found, sh.first[sh.doc(0)]), len(found)
+
     site = table.site_codes()
-    info = DocInfo(table.sizes, table.content, table.has_text, table.cut >= 0, tail_in, site)
+    info = DocInfo(table.sizes, table.content, table.has_text, table.cut >= 0, tail_in, site, runs_in)
     verified = verify(lists, ev, info, vp)
     boiler = boilerplate_of(verified.boilerplate)
     found = Matched(
@@ -531,6 +539,16 @@ def _label_batch(c: _LabelContext, chunk: np.ndarray) -> list[tuple[int, np.ndar
         c.params,
     )
     return [(d, codes[offsets[j] : offsets[j + 1]]) for j, d in enumerate(docs)]
+
+
+def shingle_runs(found: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """The lengths of the runs of consecutive ``found`` shingles of one text (``first``: each shingle's first
+    token; shingles one token apart are consecutive, so a banal shingle left out between two ends a run)."""
+    if not len(found):
+        return np.zeros(0, dtype=np.int64)
+    starts = found & np.r_[True, (np.diff(first) != 1) | ~found[:-1]]
+    run = np.cumsum(starts)[found]
+    return np.bincount(run)[1:] if len(run) else np.zeros(0, dtype=np.int64)
 
 
 def _sorted_isin(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:

@@ -49,14 +49,16 @@ def scan(
     store: str | os.PathLike[str] | None = None,
     extra: tuple[str | os.PathLike[str], Sequence[str]] | None = None,
     executor: Executor | None = None,
+    known: Callable[[FeatureStore, list[str]], list[str]] | None = None,
 ) -> ScanResult:
     """Find the copies in a folder of articles (or an in-memory ``Corpus``).
 
     The features go to ``store`` when given (kept), else to a temporary folder that lives as
     long as the result. ``extra``: (folder, shard names) of more articles to scan with these, after
-    them (an index's shards: ``scan DIR --index``). ``executor``: where the tasks of both phases run
-    (default: worker processes and threads here; a Ray cluster: ``dedup.distributed``); the result
-    is the same.
+    them (an index's shards: ``scan DIR --index``); ``known(store, shards)``: the shards phase 1 wrote,
+    rewritten without the articles ``extra`` already holds (so one article is one document). ``executor``:
+    where the tasks of both phases run (default: worker processes and threads here; a Ray cluster:
+    ``dedup.distributed``); the result is the same.
     """
     options = options or ScanOptions()
     report = progress or (lambda phase, done, total: None)
@@ -74,9 +76,17 @@ def scan(
         names, skipped = _ingest_corpus(fs, source, options, report)
     else:
         names, skipped = ingest(fs, source, options, report, executor=executor)
+    already = 0
+    if known is not None:
+        read = sum(fs.shard(n).n for n in names)
+        names = known(fs, names)
+        already = read - sum(fs.shard(n).n for n in names)
     fs.commit(names)
     read_time = time.perf_counter() - t0
+    own = len(fs)
     result = analyse(fs.joined(extra[0], extra[1], "index:") if extra else fs, options, report, skipped, executor)
+    if extra:
+        result.indexed_from, result.already_indexed = own, already
     result.timings = {"read": read_time, **result.timings}
     result.keep_alive = tmp
     return result

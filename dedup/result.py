@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from . import jsontext
 from .escape import name as escape_name
 from .escape import stored_name
 from .featurestore import StoreError
 from .label import LABELS
 from .options import flatten
-from .tables import SCHEMAS, covering
+from .output import jsontext
+from .output.tables import SCHEMAS, covering
+from .views.data import oriented_pair
 from .wording import phrase
 
 if TYPE_CHECKING:
@@ -138,6 +139,8 @@ class ScanResult:
     options: ScanOptions
     skipped: list[Skipped] = field(default_factory=list)
     keep_alive: Any = None  # the temporary store's folder, removed with the result
+    indexed_from: int | None = None  # ``scan --index``: the first article of the index's (documents say ``indexed``)
+    already_indexed: int = 0  # ``scan --index``: the input's articles that were the index's already (one document)
 
     @classmethod
     def of(cls, found: Found, store: Any, options: ScanOptions, skipped: Sequence[Skipped] = ()) -> ScanResult:
@@ -266,7 +269,11 @@ class ScanResult:
             empty = False
             yield part
         if empty:
-            yield pl.DataFrame(schema=SCHEMAS[table])
+            yield (
+                self.documents_rows(np.zeros(0, dtype=np.int64))
+                if table == "documents"
+                else pl.DataFrame(schema=SCHEMAS[table])
+            )
 
     def shown_ids(self, docs: np.ndarray) -> pl.Series:
         """The ids of articles ``docs`` as every output shows them."""
@@ -279,7 +286,7 @@ class ScanResult:
         return list(known) if len(known) == len(self.clusters.sources) else [False] * len(self.clusters.sources)
 
     @cached_property
-    def _sources(self) -> np.ndarray:
+    def cluster_sources(self) -> np.ndarray:
         return np.asarray(self.clusters.sources, dtype=np.int64)
 
     @cached_property
@@ -295,7 +302,7 @@ class ScanResult:
         source = pl.Series("source", [None] * len(c), dtype=pl.Utf8)
         inside = np.flatnonzero(c >= 0)
         if len(inside):
-            source = source.scatter(inside, self.shown_ids(self._sources[c[inside]]))
+            source = source.scatter(inside, self.shown_ids(self.cluster_sources[c[inside]]))
         columns = {
             "id": shown_names(f["id"]),
             "path": shown_names(f["path"]),
@@ -310,7 +317,10 @@ class ScanResult:
             "site": f["site"],
             "encoding": f["encoding"],
         }
-        return pl.DataFrame(columns, schema=SCHEMAS["documents"])
+        if self.indexed_from is None:
+            return pl.DataFrame(columns, schema=SCHEMAS["documents"])
+        columns["indexed"] = pl.Series("indexed", np.asarray(rows) >= self.indexed_from, dtype=pl.Boolean)
+        return pl.DataFrame(columns, schema=SCHEMAS["documents"] | {"indexed": pl.Boolean()})
 
     def pairs_batch(self, rows: np.ndarray) -> pl.DataFrame:
         """Rows ``rows`` of ``pairs_frame``."""
@@ -482,7 +492,7 @@ class ScanResult:
             v_owner = np.repeat(np.arange(n), [len(v) for v in vers])
             v_flat = np.concatenate(vers) if vers else np.zeros(0, dtype=np.int64)
             width = len(self.frame) + 1
-            source = self._sources[lo:hi]
+            source = self.cluster_sources[lo:hi]
             derived = (flat != source[owner]) & ~np.isin(owner * width + flat, v_owner * width + v_flat)
             fields = {
                 "id": pl.Series(np.arange(lo, hi)).cast(pl.Utf8),
@@ -499,14 +509,14 @@ class ScanResult:
         return jsontext.arrays(jsontext.strings(self.shown_ids(docs)), owner, n, 3)
 
     @cached_property
-    def _pair_order(self) -> np.ndarray:
+    def pair_order(self) -> np.ndarray:
         """Rows of ``pairs`` in the JSON's order: by the shown ids of a, then b."""
         rank = shown_names(self.frame["id"]).rank("dense").to_numpy().astype(np.int64)
         a, b = self.pairs["a"].to_numpy(), self.pairs["b"].to_numpy()
         return np.lexsort((np.arange(len(a)), rank[b], rank[a]))
 
     def _json_pairs(self, rows: int) -> Iterator[pl.Series]:
-        order = self._pair_order
+        order = self.pair_order
         counts = np.diff(self._passage_offsets)[order]
         for lo, hi in ranges(csr(counts), rows):
             sel = order[lo:hi]
@@ -530,72 +540,15 @@ class ScanResult:
             "partial": int((self.pairs["relation"] == "partial").sum()),
         }
 
-    def _pair_dicts(self, rows: np.ndarray) -> list[dict[str, Any]]:
+    def pair_dicts(self, rows: np.ndarray) -> list[dict[str, Any]]:
         """Pairs ``rows`` as the JSON contract lists them (with passages), in the JSON's order."""
-        rows = self._pair_order[np.isin(self._pair_order, rows)]
+        rows = self.pair_order[np.isin(self.pair_order, rows)]
         out = self.pairs_batch(rows).to_dicts()
         for r, d in zip(rows.tolist(), out):
             d["passages"] = self.pair_passages(r)
         return out
 
-    def terminal_view(self, clusters: int, partial: int) -> dict[str, Any]:
-        """What the terminal table shows (``report.clusters_table``), bounded: the first ``clusters`` clusters
-        and each member's pair with its source, the first ``partial`` partial pairs in the JSON's order, and
-        the ``counts`` of everything."""
-        c = self.clusters
-        shown = range(min(clusters, len(c.sources)))
-        ids = {d: i for d, i in zip(*self._names([m for k in shown for m in c.members[k]]))}
-        a, b = self.pairs["a"].to_numpy(), self.pairs["b"].to_numpy()
-        cl = np.asarray(c.cluster)
-        k = cl[a]
-        src = self._sources[np.clip(k, 0, None)] if len(self._sources) else np.zeros_like(a)
-        to_source = (k >= 0) & (k < len(shown)) & (cl[b] == k) & ((a == src) | (b == src))
-        is_partial = (self.pairs["relation"] == "partial").to_numpy()
-        first_partial = self._pair_order[is_partial[self._pair_order]][:partial]
-        return {
-            "clusters": [
-                {"id": i, "source": ids[c.sources[i]], "members": [ids[m] for m in c.members[i]]} for i in shown
-            ],
-            "pairs": self._pair_dicts(np.flatnonzero(to_source)),
-            "partial": self._pair_dicts(first_partial),
-            "counts": self.counts(),
-        }
-
-    def report_view(self, entries: int) -> tuple[dict[str, Any], np.ndarray]:
-        """A bounded part of the JSON contract, for the HTML report: its first ``entries`` entries (clusters in
-        id order, then pairs outside clusters in the JSON's order), every document of the clusters they touch
-        (with paragraphs) and every pair inside those clusters, and the ``counts`` of everything. Also the
-        article number of each of its documents."""
-        c = self.clusters
-        cl = np.asarray(c.cluster, dtype=np.int64)
-        a, b = self.pairs["a"].to_numpy(), self.pairs["b"].to_numpy()
-        inside = (cl[a] >= 0) & (cl[a] == cl[b])
-        shown = min(entries, len(c.sources))
-        lone = self._pair_order[~inside[self._pair_order]][: entries - shown]
-        ends = np.concatenate([a[lone], b[lone]])
-        touched = np.union1d(np.arange(shown), cl[ends][cl[ends] >= 0])
-        docs = np.union1d(np.flatnonzero(np.isin(cl, touched)), ends).astype(np.int64)
-        rows = np.union1d(np.flatnonzero(inside & np.isin(cl[a], touched)), lone)
-        documents = self.documents_rows(docs).drop("source").to_dicts()
-        for d, doc in zip(docs.tolist(), documents):
-            doc["paragraphs"] = self.paragraphs(d)
-        ids = dict(zip(*self._names([m for k in range(shown) for m in c.members[k]])))
-        versions = c.versions or [[] for _ in c.sources]
-        clusters = [
-            {
-                "id": k,
-                "source": ids[c.sources[k]],
-                "members": [ids[m] for m in c.members[k]],
-                "versions": [ids[m] for m in versions[k]],
-                "derived": [ids[m] for m in c.members[k] if m != c.sources[k] and m not in set(versions[k])],
-            }
-            for k in range(shown)
-        ]
-        data = {"meta": self.meta, "documents": documents, "clusters": clusters, "pairs": self._pair_dicts(rows)}
-        data["counts"] = self.counts() | {"entries": len(c.sources) + int((~inside).sum())}
-        return data, docs
-
-    def _names(self, docs: list[int]) -> tuple[list[int], list[str]]:
+    def distinct_ids(self, docs: list[int]) -> tuple[list[int], list[str]]:
         """Distinct ``docs`` and their shown ids."""
         unique = np.unique(np.asarray(docs, dtype=np.int64))
         return unique.tolist(), self.shown_ids(unique).to_list()
@@ -630,6 +583,7 @@ class ScanResult:
                 "articles": len(self.frame),
                 "skipped": [{"path": escape_name(s.path), "reason": s.reason} for s in self.skipped],
                 "encodings": {str(k): int(v) for k, v in encodings},
+                **({"already_indexed": self.already_indexed} if self.indexed_from is not None else {}),
             },
             "candidates": self.candidates,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
@@ -668,20 +622,7 @@ class ScanResult:
         )
         if hit.height:
             r = hit.row(0, named=True)
-            passages = self.passages[r["_row"]]
-            a_in_b, b_in_a = r["a_in_b"], r["b_in_a"]
-            if r["a"] != i:  # swap sides to the order asked for
-                passages = passages[:, [2, 3, 0, 1]]
-                a_in_b, b_in_a = b_in_a, a_in_b
-            container = ("A" if r["a"] == i else "B") if r["relation"] == "contains" else None
-            return {
-                "relation": r["relation"],
-                "container": container,
-                "jaccard": r["jaccard"],
-                "a_in_b": a_in_b,
-                "b_in_a": b_in_a,
-                "passages": passages,
-            }
+            return oriented_pair(r, self.passages[r["_row"]], swap=r["a"] != i)
         from .verify import classify
 
         loaded = Loaded(self.store, DocTable(self.frame), [i, j], self.options.k)  # the frame it has

@@ -99,7 +99,7 @@ def _run(argv: list[str]) -> int:
     if args.command == "serve":
         return args.run(args)
     from ..output import OutputError
-    from ..views import ViewError
+    from ..views.data import ViewError
 
     try:
         if args.command in ("index", "query") or getattr(args, "index", None):

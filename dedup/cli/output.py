@@ -83,16 +83,17 @@ def put_out(result: Result, output_plan: Any, fmt: str, args: argparse.Namespace
 
 def scan_result(result: Any) -> Result:
     """A ``ScanResult`` as ``put_out`` takes it: written batch by batch, its table and report bounded
-    (``report.TABLE_ROWS``, ``report_html.MAX_ENTRIES``)."""
-    from ..report import TABLE_ROWS, clusters_table
+    (``terminal.TABLE_ROWS``, ``html.MAX_ENTRIES``)."""
+    from ..views.data import terminal_extract
+    from ..views.terminal import TABLE_ROWS, clusters_table
 
     def html() -> str:
-        from ..report_html import report_html
+        from ..views.html import report_html
 
         return report_html(result)
 
     def table() -> Any:
-        return clusters_table(result.terminal_view(TABLE_ROWS, TABLE_ROWS))
+        return clusters_table(terminal_extract(result, TABLE_ROWS, TABLE_ROWS))
 
     return Result(result.json_chunks, result.table_batches, table, html)
 
@@ -101,8 +102,8 @@ def dict_result(data: dict[str, Any], extra: dict[str, Any], table: Callable[[di
     """A result known by its JSON contract alone (a query's): the tables built from it, with ``extra`` columns."""
     from functools import cache
 
-    from ..jsontext import value
-    from ..tables import tables_from_dict
+    from ..output.jsontext import value
+    from ..output.tables import tables_from_dict
 
     tables = cache(lambda: tables_from_dict(data, extra))
     return Result(lambda: [value(data, 0) + "\n"], lambda t: [tables()[t]], lambda: table(data))

@@ -64,7 +64,7 @@ def _add_context(parser: argparse.ArgumentParser, default_note: str = "") -> Non
 
 def _context(args: argparse.Namespace, params: list[Param], names: list[str], default_corpus: str | None):
     """The views' data and the named articles' indices: from a saved scan, or a scan of the corpus."""
-    from ..views import ScanData, from_file, from_result
+    from ..views.data import ScanData, from_file, from_result
 
     if args.saved is not None:
         saved = Path(args.saved)
@@ -120,7 +120,8 @@ def _console():
 
 
 def run_diff(args: argparse.Namespace, params: list[Param]) -> int:
-    from ..views import diff_summary, diff_view
+    from ..views.data import diff_summary
+    from ..views.terminal import diff_view
 
     data, (i, j) = _context(args, params, [args.a, args.b], None)
     if args.format == "json":
@@ -129,7 +130,7 @@ def run_diff(args: argparse.Namespace, params: list[Param]) -> int:
         sys.stdout.write(json.dumps(diff_summary(data, i, j), ensure_ascii=False) + "\n")
         return EXIT_OK
     if args.format == "html":
-        from ..report_html import diff_html
+        from ..views.html import diff_html
 
         sys.stdout.write(diff_html(data, i, j, full=args.full))
         return EXIT_OK
@@ -140,7 +141,7 @@ def run_diff(args: argparse.Namespace, params: list[Param]) -> int:
 
 
 def run_show(args: argparse.Namespace, params: list[Param]) -> int:
-    from ..views import show_view
+    from ..views.terminal import show_view
 
     default = None if args.saved else str(Path(args.doc).parent)
     data, (i,) = _context(args, params, [args.doc], default)
@@ -151,7 +152,7 @@ def run_show(args: argparse.Namespace, params: list[Param]) -> int:
         sys.stdout.write((inert(text) if sys.stdout.isatty() else text) + ("" if text.endswith("\n") else "\n"))
         return EXIT_OK
     if args.format == "html":
-        from ..report_html import show_html
+        from ..views.html import show_html
 
         sys.stdout.write(show_html(data, i))
         return EXIT_OK

@@ -40,14 +40,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from .. import htmlview
 from ..escape import name as shown
 from ..index import open_index
 from ..index.service import add_articles, query_articles
 from ..ingest.model import Article, Skipped, clean_text
 from ..ingest.reader import read_upload
 from ..options import ScanOptions
-from ..views import ScanData
+from ..views import html
+from ..views.data import ScanData
 from .openapi import OPENAPI
 
 log = logging.getLogger("dedup.serve")
@@ -408,7 +408,7 @@ def _diff_link(a: str, b: str) -> str:
 
 
 def _page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(htmlview.render(template, link=_link, diff_link=_diff_link, **context), status_code=status)
+    return HTMLResponse(html.render(template, link=_link, diff_link=_diff_link, **context), status_code=status)
 
 
 def _scan_data(answer: dict[str, Any], texts: dict[tuple[bool, str], str]) -> ScanData:
@@ -433,14 +433,14 @@ def _answer_view(index: Any, article: Article, options: ScanOptions, exclude_sel
     data = _scan_data(answer, _texts_of(index, answer, article))
     docs = answer["documents"]
     me = next(i for i, d in enumerate(docs) if not d.get("indexed"))
-    doc = htmlview.document(data, me)
+    doc = html.document(data, me)
     pos = {(bool(d.get("indexed")), d["id"]): i for i, d in enumerate(docs)}
     diffs = []
     for r in answer["pairs"]:
         other = pos.get((True, r["indexed"]))
         if other is not None:
             # A query's pair names each article once; the views find the pair by the two ids.
-            diffs.append(htmlview.diff(data, me, other) if r["a"] != r["b"] else None)
+            diffs.append(html.diff(data, me, other) if r["a"] != r["b"] else None)
     return {"doc": doc, "diffs": [d for d in diffs if d], "answer": answer}
 
 
@@ -497,13 +497,13 @@ async def page_diff(request: Request) -> HTMLResponse:
             )
             texts[(True, shown(art_b.id))] = art_b.text
             other = len(docs) - 1
-        return {"diff": htmlview.diff(_scan_data(answer, texts), me, other)}
+        return {"diff": html.diff(_scan_data(answer, texts), me, other)}
 
     return _page("diff.html", **await service.read(view))
 
 
 async def stylesheet(request: Request) -> Response:
-    return Response(htmlview.stylesheet(), media_type="text/css", headers={"Cache-Control": "max-age=300"})
+    return Response(html.stylesheet(), media_type="text/css", headers={"Cache-Control": "max-age=300"})
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -535,9 +535,7 @@ def _error(request: Request, status: int, message: str, headers: dict | None = N
         headers["WWW-Authenticate"] = "Bearer"
     if _is_api(request) or request.method not in ("GET", "HEAD", "POST"):
         return JSONResponse({"error": message, "status": status}, status_code=status, headers=headers)
-    return HTMLResponse(
-        htmlview.render("error.html", status=status, message=message), status_code=status, headers=headers
-    )
+    return HTMLResponse(html.render("error.html", status=status, message=message), status_code=status, headers=headers)
 
 
 # ---------------------------------------------------------------------------------------------- limits

@@ -265,7 +265,7 @@ def test_output_with_no_pairs(cli, tmp_path, seeds, write_files, suffix):
     assert read(out).height == 3
     pairs_path = tmp_path / f"out.pairs{suffix}"
     assert pairs_path.exists()
-    from dedup.tables import SCHEMAS, csv_schema
+    from dedup.output.tables import SCHEMAS, csv_schema
 
     for table in ("pairs", "passages"):
         path = tmp_path / f"out.{table}{suffix}"

@@ -9,7 +9,7 @@ import stat
 import polars as pl
 import pytest
 
-from dedup.tables import SCHEMAS, csv_schema
+from dedup.output.tables import SCHEMAS, csv_schema
 
 TABLES = ("documents", "pairs", "paragraphs", "passages")
 
@@ -120,7 +120,8 @@ def test_written_files_keep_the_umask(cli, tmp_path, seeds, umask):
 
 def test_a_failed_write_leaves_no_file_of_the_set(tmp_path, seeds, monkeypatch):
     """In process: the third table fails to write; nothing of the set appears, no temporary is left."""
-    from dedup import output, scan
+    from dedup import scan
+    from dedup.output import write as output
 
     result = scan(seeds.dir)
     plan = output.plan_output(str(tmp_path / "res.parquet"))
@@ -268,7 +269,7 @@ def test_each_format_is_the_result_built_whole(cli, tmp_path, seeds, write_files
 
     from dedup import scan
     from dedup.output import json_bytes
-    from dedup.tables import tables_from_dict
+    from dedup.output.tables import tables_from_dict
 
     original = seeds.text(seeds.original)
     folder = write_files(

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dedup.tables import QUERY_COLUMNS, SCHEMAS, csv_schema
+from dedup.output.tables import QUERY_COLUMNS, SCHEMAS, csv_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = ("documents", "pairs", "paragraphs", "passages")

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from dedup.views import ELIDE_KEEP, MARKS, _passage_rows
+from dedup.views.diff import ELIDE_KEEP
+from dedup.views.terminal import MARKS, passage_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 RELATION_LINE = re.compile(r"^relation: (.*?)(?:\s{2,}|$)", re.M)
@@ -226,7 +227,7 @@ def test_long_passages_are_elided_on_word_boundaries(cli, tmp_path, kit):
     full = cli("diff", a, b, "--full")
     assert "more shared characters" not in full.stdout
     # In process: the kept head ends and the kept tail starts at word boundaries.
-    rows = _passage_rows(body, body, full=False, marks=True)
+    rows = passage_rows(body, body, full=False, marks=True)
     notes = [n for n, (left, _) in enumerate(rows) if "more shared characters" in left.plain]
     assert len(notes) == 1
     head = " ".join(left.plain for left, _ in rows[: notes[0]])

@@ -142,7 +142,7 @@ def test_query_finds_what_the_seed_wraps_as_scan_does(location):
 
 def test_local_and_redis_give_identical_answers(tmp_path, redis_url):
     """The same corpus in both backends: every article's answer is the same, field for field."""
-    from benchmarks.synth import generate_stream
+    from benchmarks.corpora.synth import generate_stream
 
     corpus = tmp_path / "corpus"
     generate_stream(corpus, 300, seed=3, workers=1, recurring=0.3, recurrence=5)
@@ -208,7 +208,7 @@ def test_readding_is_a_noop_and_a_changed_article_replaces(location, tmp_path):
 
 
 def _corpus(tmp_path: Path, n: int, seed: int) -> Path:
-    from benchmarks.synth import generate_stream
+    from benchmarks.corpora.synth import generate_stream
 
     out = tmp_path / f"c{seed}"
     generate_stream(out, n, seed=seed, workers=1)

@@ -101,7 +101,7 @@ def test_two_index_names_in_one_cluster_stay_separate(cluster, tmp_path):
 
 def _folder(tmp: Path, tag: str, n: int, seed: int) -> Path:
     """A small synthetic corpus whose article ids (relative paths) start with ``tag``."""
-    from benchmarks.synth import generate_stream
+    from benchmarks.corpora.synth import generate_stream
 
     out = tmp / tag
     generate_stream(out, n, seed=seed, workers=1)

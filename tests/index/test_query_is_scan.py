@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from benchmarks.corpus import generate
+from benchmarks.corpora.corpus import generate
 from dedup import ScanOptions, scan
 from dedup.index import open_index, service
 

@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dedup import ScanOptions, scan
-from dedup.featurestore import FeatureStore, StoreError, validate
+from dedup.featurestore import FeatureStore, StoreError, layout
 from dedup.index import open_index
 from dedup.index import service as archive
 from dedup.index.redis import CHUNK
@@ -530,7 +530,7 @@ def _only_the_format(cache: Path) -> None:
     """Everything in a cache is inside it, and is a shard folder or a file of the format."""
     for p in cache.rglob("*"):
         assert p.resolve().is_relative_to(cache.resolve())
-        assert p.is_dir() or p.name in validate.FILES, p
+        assert p.is_dir() or p.name in layout.FILES, p
 
 
 def test_huge_values_are_never_read_whole(redis_index, tmp_path):

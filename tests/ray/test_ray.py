@@ -37,10 +37,10 @@ def _same_scan(cli, folder: Path, address: str, *more: str) -> dict:
 
 @pytest.fixture(scope="session")
 def synthetic(tmp_path_factory) -> Path:
-    """5,000 synthetic articles with recurring text (``benchmarks.synth``), generated once."""
+    """5,000 synthetic articles with recurring text (``benchmarks.corpora.synth``), generated once."""
     out = tmp_path_factory.mktemp("synth") / "corpus"
     subprocess.run(
-        [sys.executable, "-m", "benchmarks.synth", str(out), "--docs", "5000", "--recurring", "0.3"],
+        [sys.executable, "-m", "benchmarks.corpora.synth", str(out), "--docs", "5000", "--recurring", "0.3"],
         cwd=ROOT,
         check=True,
         capture_output=True,

@@ -20,6 +20,7 @@ import pytest
 from dedup import ScanOptions, scan
 from dedup.index import open_index, service
 from dedup.output import plan_output, write_output
+from dedup.views.html import report_html
 from tests.conftest import ROOT, SEED_ORIGINAL, SEED_WRAPPER, SEEDS
 from tests.serving import AUTH, Server, token_file
 
@@ -103,7 +104,7 @@ def _check_seed_diff(page, pair) -> None:
 
 def test_the_seeds_report_in_a_browser(page, tmp_path):
     result = scan(SEEDS, OPTIONS)
-    (written,) = write_output(result, plan_output(str(tmp_path / "report.html")))
+    (written,) = write_output(result, plan_output(str(tmp_path / "report.html")), html=lambda: report_html(result))
     passage = result.to_dict()["pairs"][0]["passages"][0]
     page.goto(written.as_uri())
     assert page.title().startswith("dedup report")
@@ -148,7 +149,7 @@ def _evil_folder(tmp: Path) -> Path:
 def test_hostile_names_and_text_in_the_report_render_as_text(page, tmp_path):
     result = scan(_evil_folder(tmp_path), OPTIONS)
     assert result.to_dict()["clusters"]
-    (written,) = write_output(result, plan_output(str(tmp_path / "evil.html")))
+    (written,) = write_output(result, plan_output(str(tmp_path / "evil.html")), html=lambda: report_html(result))
     page.goto(written.as_uri())
     _assert_inert(page)
     text = page.locator("body").inner_text()
@@ -240,8 +241,8 @@ def test_the_inertness_check_sees_an_injection(page):
 
 def test_diff_and_show_as_html_pages(page, tmp_path):
     """The library side of ``diff``/``show --format html`` (the CLI wires them): self-contained pages."""
-    from dedup.report_html import diff_html, show_html
-    from dedup.views import from_result
+    from dedup.views.data import from_result
+    from dedup.views.html import diff_html, show_html
 
     data = from_result(scan(SEEDS, OPTIONS))
     i, j = data.find(SEED_WRAPPER), data.find(SEED_ORIGINAL)

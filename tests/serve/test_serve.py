@@ -228,7 +228,7 @@ def test_a_request_names_no_file_the_server_reads(server):
 
 
 def _corpus(tmp: Path, n: int, seed: int = 3) -> list[Path]:
-    from benchmarks.corpus import generate
+    from benchmarks.corpora.corpus import generate
 
     root = tmp / "corpus"
     generate(root, n, seed=seed)
@@ -338,12 +338,12 @@ def test_sigkill_during_adds_leaves_whole_shards_and_every_acknowledged_add(tmp_
 @pytest.mark.slow
 def test_the_load_benchmark_runs_at_a_small_size(tmp_path):
     """benchmarks/serve_bench.py end to end, small: no error, no lost add, figures reported."""
-    from benchmarks.synth import generate_stream
+    from benchmarks.corpora.synth import generate_stream
 
     corpus = tmp_path / "corpus"
     generate_stream(corpus, 300, seed=1, workers=1)
     run = subprocess.run(
-        [sys.executable, "-m", "benchmarks.serve_bench", "--corpus", str(corpus), "--index", str(tmp_path / "ix")]
+        [sys.executable, "-m", "benchmarks.timing.serve", "--corpus", str(corpus), "--index", str(tmp_path / "ix")]
         + ["--clients", "4", "--queries", "40", "--adds", "8", "--cli-runs", "1", "--workers", "1"],
         capture_output=True,
         text=True,

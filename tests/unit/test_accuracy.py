@@ -1,4 +1,4 @@
-"""The accuracy benchmark: corpus generator (benchmarks.corpus) and scorer (benchmarks.accuracy)."""
+"""The accuracy benchmark: corpus generator (benchmarks.corpora.corpus) and scorer (benchmarks.scoring.accuracy)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import accuracy, corpus
-from benchmarks.accuracy import result_from_truth, score
-from benchmarks.corpus import TRUTH_NAME, check_corpus, generate, read_text
+from benchmarks.corpora import corpus
+from benchmarks.corpora.corpus import TRUTH_NAME, check_corpus, generate, read_text
+from benchmarks.scoring import accuracy
+from benchmarks.scoring.accuracy import result_from_truth, score
+from benchmarks.scoring.harness import run_scan
 
 pytestmark = pytest.mark.slow  # generates and scans whole corpora
 
@@ -378,7 +380,7 @@ def test_ids_given_as_paths_are_resolved(small):
 
 def test_end_to_end_floors(tmp_path):
     truth = generate(tmp_path / "corpus", E2E_DOCS, E2E_SEED)
-    m = score(truth, accuracy.run_scan(tmp_path / "corpus"))
+    m = score(truth, run_scan(tmp_path / "corpus"))
     assert m["documents"]["missing"] == 0
     assert m["pairs"]["f1"] >= FLOOR_PAIR_F1
     assert m["clusters"]["bcubed"]["f1"] >= FLOOR_BCUBED_F1

@@ -19,7 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks import adversarial, candidates_bench, synth, throughput, wire, wire_accuracy
+from benchmarks.corpora import adversarial, synth, wire
+from benchmarks.scoring import wire_accuracy
+from benchmarks.timing import candidates as candidates_bench
+from benchmarks.timing import throughput
 
 pytestmark = pytest.mark.slow  # generates and scans whole corpora
 
@@ -80,7 +83,7 @@ def test_throughput_harness_writes_expected_json(tmp_path):
     assert not any((tmp_path / "work").glob("*/synth-*")) and not any((tmp_path / "work").glob("*/adversarial-*"))
     # --render prints the markdown tables of the file
     md = subprocess.run(
-        [sys.executable, "-m", "benchmarks.throughput", "--render", str(out)],
+        [sys.executable, "-m", "benchmarks.timing.throughput", "--render", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -208,13 +211,13 @@ def test_synth_refuses_a_non_empty_folder_and_bad_rates(tmp_path):
         synth.generate_stream(tmp_path / "x", 5)
     with pytest.raises(ValueError):
         synth.generate_stream(tmp_path / "y", 5, recurring=1.5)
-    cli = [sys.executable, "-m", "benchmarks.synth", str(tmp_path / "x"), "--docs", "5"]
+    cli = [sys.executable, "-m", "benchmarks.corpora.synth", str(tmp_path / "x"), "--docs", "5"]
     p = subprocess.run(cli, cwd=ROOT, capture_output=True, text=True)
     assert p.returncode != 0 and "Traceback" not in p.stderr and "not empty" in p.stderr
 
 
 def test_match_steps_on_a_kept_store(tmp_path, capsys):
-    from benchmarks import match_steps
+    from benchmarks.timing import match_steps
 
     match_steps.main(["store", str(Path(__file__).parents[2] / "seeds"), str(tmp_path / "store")])
     match_steps.main(["match", str(tmp_path / "store"), "--json", str(tmp_path / "m.json")])
@@ -236,7 +239,7 @@ def test_adversarial_mix_and_bigfile(tmp_path):
     (f,) = (tmp_path / "big").iterdir()
     assert f.stat().st_size == big["bytes"] and abs(big["bytes"] - 500_000) <= 4
     f.read_text(encoding="utf-8")  # valid UTF-8 to the last byte
-    cli = [sys.executable, "-m", "benchmarks.adversarial", "mix", str(tmp_path / "mix"), "--docs", "3"]
+    cli = [sys.executable, "-m", "benchmarks.corpora.adversarial", "mix", str(tmp_path / "mix"), "--docs", "3"]
     p = subprocess.run(cli, cwd=ROOT, capture_output=True, text=True)
     assert p.returncode != 0 and "Traceback" not in p.stderr and "not empty" in p.stderr
 
@@ -247,7 +250,7 @@ _HEX_NAME = re.compile(r"[0-9a-f]{12}\.txt")
 
 
 def _docs_on_disk(folder: Path) -> dict[str, str]:
-    from benchmarks.layouts import read_written
+    from benchmarks.corpora.layouts import read_written
 
     return {p.name: read_written(p) for p in sorted(folder.iterdir()) if p.name != "truth.json"}
 
@@ -296,7 +299,7 @@ def test_wire_layouts_write_the_same_documents_without_metadata(tmp_path, layout
                 out[(p["kind"], _norm(piece))] += 1
         return out
 
-    from benchmarks.layouts import read_written
+    from benchmarks.corpora.layouts import read_written
 
     assert paragraphs(truth, tmp_path / layout, read_written) == paragraphs(meta, tmp_path / "meta", read_written)
     # Positives and families name the new files.
@@ -319,7 +322,7 @@ def test_wire_accuracy_scores_layouts_side_by_side(tmp_path, capsys):
 
 
 def test_many_copies_corpus_and_scorer(tmp_path):
-    from benchmarks import many_copies
+    from benchmarks.scoring import many_copies
 
     truth = many_copies.generate(tmp_path / "c", cases=2, seed=0)
     texts = _assert_plain(tmp_path / "c", "plain")
@@ -355,8 +358,9 @@ def test_many_copies_corpus_and_scorer(tmp_path):
 
 
 def test_press_release_corpus_and_scorer(tmp_path):
-    from benchmarks import press_release
-    from benchmarks.wire import _grams, _tokens
+    from benchmarks.corpora.press_release import SHARE_MIN
+    from benchmarks.corpora.wire import word_grams, word_tokens
+    from benchmarks.scoring import press_release
 
     truth = press_release.generate(tmp_path / "p", releases=3, seed=0, layout="wrapped")
     texts = _assert_plain(tmp_path / "p", "wrapped")
@@ -380,8 +384,8 @@ def test_press_release_corpus_and_scorer(tmp_path):
     # The positives' share, measured again from the written text outside the template.
     kinds = ("headline", "release", "about", "own")
     for p in truth["positives"]:
-        ga, gb = (_grams(_tokens("\n".join(part(n, kinds)))) for n in (p["a"], p["b"]))
-        assert len(ga & gb) / min(len(ga), len(gb)) >= press_release.SHARE_MIN - 0.02
+        ga, gb = (word_grams(word_tokens("\n".join(part(n, kinds)))) for n in (p["a"], p["b"]))
+        assert len(ga & gb) / min(len(ga), len(gb)) >= SHARE_MIN - 0.02
 
     out = tmp_path / "press.json"
     args = ["--releases", "2", "--seed", "1", "--layouts", "plain", "--diff-sample", "1", "--json", str(out)]
@@ -399,8 +403,9 @@ def test_press_release_corpus_and_scorer(tmp_path):
 
 
 def test_accuracy_corpus_layouts(tmp_path):
-    from benchmarks import accuracy, corpus
-    from benchmarks.layouts import read_written
+    from benchmarks.corpora import corpus
+    from benchmarks.corpora.layouts import read_written
+    from benchmarks.scoring import accuracy
 
     plain = corpus.generate(tmp_path / "plain", 40, seed=4)
     assert "layout" not in plain  # the default corpus is written as it always was

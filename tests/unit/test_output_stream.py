@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup import jsontext, scan
-from dedup.output import json_bytes, write_frame, write_table
-from dedup.tables import TABLES, covering, shared_with, tables_from_dict
+from dedup import scan
+from dedup.output import json_bytes, jsontext, write_frame, write_table
+from dedup.output.tables import TABLES, covering, shared_with, tables_from_dict
 
 BATCHES = (1, 3, 50_000)
 
@@ -136,7 +136,8 @@ def two_clusters(tmp_path_factory, seeds):
 def test_the_terminal_table_is_bounded_and_says_so(two_clusters):
     from rich.console import Console
 
-    from dedup.report import clusters_table
+    from dedup.views.data import terminal_extract
+    from dedup.views.terminal import clusters_table
 
     def shown(view) -> str:
         console = Console(width=200, record=True, file=io.StringIO())
@@ -144,14 +145,14 @@ def test_the_terminal_table_is_bounded_and_says_so(two_clusters):
         return console.export_text()
 
     whole = shown(two_clusters.to_dict())
-    assert shown(two_clusters.terminal_view(2, 2)) == whole  # within the bound: the table of the whole contract
-    one = shown(two_clusters.terminal_view(1, 0))
+    assert shown(terminal_extract(two_clusters, 2, 2)) == whole  # within the bound: the table of the whole contract
+    one = shown(terminal_extract(two_clusters, 1, 0))
     assert "and 1 more clusters" in one and "copy-of-002.txt" not in one
     assert whole.splitlines()[-1] == one.splitlines()[-1]  # the counts are the whole result's
 
 
 def test_the_html_report_is_bounded_and_says_so(two_clusters, monkeypatch):
-    from dedup import report_html
+    from dedup.views import html as report_html
 
     whole = report_html.report_html(two_clusters)
     assert "copy-of-002.txt" in whole and "shows the first" not in whole

@@ -1,4 +1,4 @@
-"""The wire-reuse development corpus (benchmarks/wire.py) and its scorer (benchmarks/wire_accuracy.py)."""
+"""The wire-reuse development corpus (benchmarks.corpora.wire) and its scorer (benchmarks.scoring.wire_accuracy)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks import wire, wire_accuracy
+from benchmarks.corpora import wire
+from benchmarks.scoring import wire_accuracy
 
 pytestmark = pytest.mark.slow  # generates and scans whole corpora
 
@@ -117,7 +118,7 @@ def test_scorer_end_to_end(corpus, tmp_path):
     folder, truth = corpus
     out = tmp_path / "m.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.wire_accuracy", "--dir", str(folder), "--json", str(out)],
+        [sys.executable, "-m", "benchmarks.scoring.wire_accuracy", "--dir", str(folder), "--json", str(out)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -172,6 +173,8 @@ def test_perfect_result_scores_perfectly(corpus):
 
 def test_cli_errors_are_one_line(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.wire_accuracy", "--dir", str(tmp_path)], capture_output=True, text=True
+        [sys.executable, "-m", "benchmarks.scoring.wire_accuracy", "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr

@@ -1,0 +1,129 @@
+"""Phase 2's match, step by step, on a kept feature store: wall and CPU seconds (workers included).
+
+    python -m benchmarks.timing.match_steps store CORPUS STORE     # phase 1 once, into STORE (kept)
+    python -m benchmarks.timing.match_steps match STORE [--json F]  # posting lists, pair evidence, verify, ...
+
+CPU seconds count this process and its finished worker processes (``RUSAGE_CHILDREN``), so they
+hold on a machine other jobs share, where wall seconds do not. The steps are phase 2's own
+(``phase2.match`` and ``cluster.cluster``), timed where ``match`` calls them, so this measures
+whatever code is importable as ``dedup`` (run it under ``PYTHONPATH=OLD_CHECKOUT`` for a "before").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def _cpu() -> float:
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def store(corpus: str, root: str) -> None:
+    """Phase 1 of ``dedup scan`` over ``corpus`` into a store at ``root`` (which must not exist)."""
+    from dedup import pipeline
+    from dedup.featurestore import FeatureStore
+    from dedup.options import ScanOptions
+
+    options = ScanOptions()
+    fs = FeatureStore(root, params=pipeline._store_params(options), create=True)
+    names, _ = pipeline.ingest(fs, corpus, options, lambda *a: None)
+    fs.commit(names)
+
+
+def match_steps(root: str) -> dict:
+    """Each step of phase 2's match over the store at ``root``: (wall, CPU) seconds, and the counts."""
+    import numpy as np
+
+    import dedup.phase2 as phase2
+    from dedup import pipeline
+    from dedup.cluster import cluster
+    from dedup.evidence import doc_bits, list_fingerprints, posting_lists
+    from dedup.featurestore import FeatureStore
+    from dedup.options import ScanOptions
+    from dedup.verify import CLUSTERING
+
+    options = ScanOptions()
+    fs = FeatureStore(root, params=pipeline._store_params(options))
+    steps: dict[str, list[float]] = {}
+    mark = [time.perf_counter(), _cpu()]
+
+    def tick(name: str) -> None:
+        wall, cpu = time.perf_counter(), _cpu()
+        steps[name] = [round(wall - mark[0], 2), round(cpu - mark[1], 2)]
+        mark[:] = [wall, cpu]
+
+    def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            out = fn(*args, **kwargs)
+            tick(name)
+            return out
+
+        return run
+
+    table = phase2.DocTable(fs.docs())
+    n = len(table)
+    with tempfile.TemporaryDirectory(dir=fs.root) as work:
+        spill = Path(work)
+        lists = posting_lists(list(fs.shards()), fs.bases[:-1], n, spill)
+        tick("posting_lists")
+
+        def boilerplate_of(mask: np.ndarray) -> phase2.Boilerplate:
+            return phase2.Boilerplate(list_fingerprints(spill, lists, mask), doc_bits(n), lists.holders(mask, n))
+
+        saved = phase2.pair_evidence, phase2.verify
+        phase2.pair_evidence = timed("pair_evidence", phase2.pair_evidence)
+        phase2.verify = timed("verify", phase2.verify)
+        try:
+            m = phase2.match(fs, table, lists, boilerplate_of, options)
+        finally:
+            phase2.pair_evidence, phase2.verify = saved
+        tick("boilerplate")
+        cluster(m.table, m.pairs, CLUSTERING, m.syndicated, m.excerpt, m.site)
+        tick("cluster")
+    sizes = lists.sizes()
+    big = sizes > options.verify.max_enumerate
+    return {
+        "docs": n,
+        "lists": len(lists),
+        "members": int(len(lists.members)),
+        "big_lists": int(big.sum()),
+        "big_members": int(sizes[big].sum()),
+        "candidates": int(m.candidates),
+        "pairs": int(m.pairs.height),
+        "steps_wall_cpu": steps,
+        "match_cpu": round(sum(v[1] for v in steps.values()), 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="mode", required=True)
+    s = sub.add_parser("store", help="phase 1 once, into a kept store")
+    s.add_argument("corpus")
+    s.add_argument("store")
+    m = sub.add_parser("match", help="time match's steps on a kept store")
+    m.add_argument("store")
+    m.add_argument("--json", help="also write the figures here")
+    args = ap.parse_args(argv)
+    if args.mode == "store":
+        if Path(args.store).exists():
+            sys.exit(f"match_steps: {args.store} exists; give a new folder")
+        store(args.corpus, args.store)
+        return
+    out = match_steps(args.store)
+    print(json.dumps(out))
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
