@@ -18,7 +18,11 @@ B) and ``B in A``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 MEASURES = {"jaccard": "Jaccard", "a_in_b": "A in B", "b_in_a": "B in A"}
+MEASURE_NOTE = "A in B: the share of A's text found in B; Jaccard: the text they share over all of both."
 
 
 def phrase(relation: str | None, copies: int, a_in_b: float, b_in_a: float) -> str:
@@ -50,3 +54,26 @@ def say(text: str, a: str, b: str) -> str:
     phrases use no other word "a" or "b")."""
     words = text.split(" ")
     return " ".join(a if w == "a" else b if w == "b" else w for w in words)
+
+
+def _copies(row: Mapping[str, Any]) -> int:
+    """Which side of a pair row copies: 1 a, -1 b, 0 not known (from phase 2's ``copies`` or the JSON's
+    ``copy``)."""
+    if row.get("copies") is not None:
+        return int(row["copies"])
+    copy = row.get("copy")
+    return 1 if copy is not None and copy == row.get("a") else -1 if copy is not None and copy == row.get("b") else 0
+
+
+def pair_words(row: Mapping[str, Any] | None, swap: bool = False) -> str:
+    """A pair (a JSON ``pairs`` row, or phase 2's) in words with ``A`` and ``B`` for its articles: ``A`` is the
+    row's ``a``, or its ``b`` with ``swap`` (the article a view is about). "no relation" for None."""
+    if row is None:
+        return "no relation"
+    text = row.get("phrase") or phrase(row.get("relation"), _copies(row), row["a_in_b"], row["b_in_a"])
+    return say(text, "B", "A") if swap else say(text, "A", "B")
+
+
+def in_words(words: str, a: str, b: str) -> str:
+    """``pair_words``' phrase with other names (or "this", "the source") for ``A`` and ``B``."""
+    return " ".join(a if w == "A" else b if w == "B" else w for w in words.split(" "))
