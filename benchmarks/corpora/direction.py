@@ -114,9 +114,7 @@ def _family(kind: str, story: list[str], own: _Own, sites: list[dict[str, str]],
         docs.append({"paras": [own.headline(), *story[:cut]], "role": "copy", "from": 0})
     elif kind == "excerpt":
         n = rng.randint(2, 3)
-        docs.append(
-            {"paras": [original["paras"][0], *story[:n], "Continue reading…"], "role": "copy", "from": 0}
-        )
+        docs.append({"paras": [original["paras"][0], *story[:n], "Continue reading…"], "role": "copy", "from": 0})
     elif kind == "chain":
         first, second = rng.sample(sites, 2)
         docs.append({"paras": _wrap(original["paras"], own, first), "role": "copy", "from": 0, "site": first["name"]})

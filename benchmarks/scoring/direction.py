@@ -94,9 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             cells.append(f"{k['source_accuracy']:.3f} ({k['source_known']}/{k['families']} known)")
         print(f"{kind:<10}" + "".join(f"{c:>22}" for c in cells))
     print(f"{'all':<10}" + "".join(f"{by_variant[v]['source_accuracy']:>22.3f}" for v in variants))
-    print(
-        f"{'dated after':<10}" + "".join(f"{by_variant[v]['sources_dated_after_a_member']:>22}" for v in variants)
-    )
+    print(f"{'dated after':<10}" + "".join(f"{by_variant[v]['sources_dated_after_a_member']:>22}" for v in variants))
     print(f"seed {args.seed}, {args.families} families; load {load['start']} -> {load['end']}")
     save_results(
         args.json,
