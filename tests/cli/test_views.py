@@ -216,7 +216,7 @@ def _edited_pair(tmp_path, kit) -> tuple[Path, Path, str, str]:
 def test_changed_words_are_marked_in_plain_text(cli, tmp_path, kit):
     a, b, old, _ = _edited_pair(tmp_path, kit)
     run = cli("diff", a, b, "--full")
-    assert _relation(run) == "near-duplicate"
+    assert _relation(run) == "A and B are near-duplicates (direction unknown)"
     word = re.match(r"\w+", old).group()
     assert f"{MARKS[0][0]}{word}" in run.stdout
     assert f"{MARKS[1][0]}zebrafish{MARKS[1][1]}" in run.stdout
