@@ -203,3 +203,15 @@ def test_dates_come_from_every_reader(tmp_path: Path) -> None:
         "rows.csv#r1": "2024-03-08T00:00:00",
         "rows.jsonl#j1": "2024-03-09T00:00:00",
     }
+
+
+def test_direction_corpus_with_dates_names_every_original(tmp_path: Path) -> None:
+    """The direction benchmark's corpus (real text; each kind of copy once) with dates: every family's original
+    is its cluster's source, and no source is dated after another member."""
+    from benchmarks.corpora.direction import KINDS, generate
+    from benchmarks.scoring.direction import score
+
+    truth = generate(tmp_path, families=len(KINDS), seed=3, variant="dated", fillers=3)
+    scored = score(truth, dedup.scan(tmp_path).to_dict())
+    assert scored["source_accuracy"] == 1.0 and scored["sources_dated_after_a_member"] == 0
+    assert all(k["families"] == 1 for k in scored["kinds"].values())
