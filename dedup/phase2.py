@@ -6,10 +6,15 @@ the query's own pairs. What differs between them is only where the posting lists
 store's postings sorted partition by partition, or an index's look-ups) and where texts are read from
 (``Articles``).
 
-Steps: pair evidence from the lists (``evidence``), verification and boilerplate (``verify``),
-clusters and sources (``cluster``); then only the articles that are in pairs or hold boilerplate are
-re-read, batch by batch, to align passages (``align``) and label paragraphs (``label``), batches side
-by side on an ``Executor`` (worker processes here, or a cluster's tasks). Results depend only on the
+Its steps, each one module, named here once:
+
+1. ``candidates``: the posting lists of the store, or LSH's candidate pairs and what they share;
+2. ``evidence``: each candidate pair and the lists it shares;
+3. ``verify``: measures, relations and boilerplate;
+4. ``cluster``: clusters and their sources;
+5. ``align``: shared passages, and 6. ``label``: a label per paragraph; for these two only the articles in
+   pairs or holding boilerplate are re-read, batch by batch, batches side by side on an ``Executor``
+   (worker processes here, or a cluster's tasks). Results depend only on the
 input, not on workers, tasks or batch sizes.
 """
 
@@ -31,13 +36,11 @@ from .evidence import Evidence, Lists, pair_evidence
 from .features import fingerprints
 from .label import boiler_rows, label_batch, shared_spans
 from .normalise import Tokens, bodies, tokenise
-from .options import LabelParams, ScanOptions
+from .options import LabelParams, Progress, ScanOptions
 from .read import Corpus
 from .shingle import shingle
 from .verify import CLUSTERING, DocInfo, exact_pairs, verify
 from .workers import Executor, Processes
-
-Progress = Callable[[str, int, int | None], None]
 
 
 class Articles(Protocol):
@@ -215,7 +218,14 @@ def match(
         exact = exact_pairs(table.content, table.has_text)
         workers = options.workers or os.cpu_count() or 1
         ev = pair_evidence(
-            lists, table.sizes, exact, vp.partial_min_shared, vp.link_share, vp.max_enumerate, workers, vp.min_shared
+            lists,
+            table.sizes,
+            extra=exact,
+            partial_min_shared=vp.partial_min_shared,
+            link_share=vp.link_share,
+            max_enumerate=vp.max_enumerate,
+            workers=workers,
+            min_shared=vp.min_shared,
         )
 
     def tail_in(e: int, o: int) -> bool:
@@ -271,7 +281,7 @@ def match(
     )
 
 
-def analyse(
+def analyse_lists(
     articles: Articles,
     table: DocTable,
     lists: Lists,
@@ -541,8 +551,8 @@ def shingle_runs(found: np.ndarray, first: np.ndarray) -> np.ndarray:
 def _sorted_isin(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     """``np.isin`` against a sorted array, by binary search (``isin`` sorts both sides each call). The values
     are searched in ascending order: each search then starts where the last ended, in memory just read. The
-    set grows with the corpus (text recurring in ever more articles): at 20M entries, searching unsorted
-    values cost 1.7 µs each, a cache miss at every step, against 0.24 µs in order."""
+    set grows with the corpus (text recurring in ever more articles), and unsorted searches miss the cache at
+    every step (figures: benchmarks/README.md)."""
     out = np.zeros(len(values), dtype=bool)
     if not len(sorted_set) or not len(values):
         return out

@@ -7,7 +7,9 @@ relation, those it misses, and the pairs it returns that the scan does not repor
 the measures (jaccard, a_in_b, b_in_a) of the common pairs are from the scan's, and the query time. The
 whole folder holds the other sampled articles too, which can change what the scan says (a story's versions
 among them decide what is boilerplate): each query that differs is checked again against a scan of the
-index plus that one article (``rechecked``), the property a query promises.
+index plus that one article (``rechecked``), the property a query promises. And that property is measured
+whole (``exact``): one index of every article, each sampled one queried with its own indexed copy left out,
+against the whole folder's scan: pairs, measures, passages, paragraph labels and the cluster's source.
 
 The sample: ``--sample`` articles that are in some pair of the scan (so the figure measures something), plus
 a quarter as many that are in none (they must stay without pairs). Corpora: the accuracy generator
@@ -39,11 +41,7 @@ from dedup import ScanOptions, scan
 from dedup.index import open_index, service
 
 CORPORA = ("accuracy-plain", "accuracy-meta", "wire-meta", "wire-plain", "aeb")
-# The real news pages (../shared/data/aeb/html beside the checkout, or above a worktree).
-AEB = next(
-    (p / "shared" / "data" / "aeb" / "html" for p in Path(__file__).resolve().parents if (p / "shared").is_dir()),
-    Path("../shared/data/aeb/html"),
-)
+AEB = Path(__file__).resolve().parents[1] / "data" / "aeb" / "html"  # the real news pages (MIT)
 
 
 def _make(name: str, out: Path, docs: int, families: int, seed: int, aeb: Path) -> None:
@@ -68,6 +66,46 @@ def _make(name: str, out: Path, docs: int, families: int, seed: int, aeb: Path) 
 
 def _pairs_of(pairs: list[dict], doc: str) -> dict[str, dict]:
     return {(p["b"] if p["a"] == doc else p["a"]): p for p in pairs if doc in (p["a"], p["b"])}
+
+
+def _source(data: dict, doc: str) -> str | None:
+    """The source of ``doc``'s cluster, or None."""
+    return next((c["source"] for c in data["clusters"] if doc in c["members"]), None)
+
+
+def _labels(data: dict, doc: str) -> list[str]:
+    d = next(d for d in data["documents"] if d["id"] == doc and not d.get("indexed", False))
+    return [p["label"] for p in d["paragraphs"]]
+
+
+def _passages(pair: dict, doc: str) -> list[tuple[int, int, int, int]]:
+    """The pair's passages, ``doc``'s side first."""
+    rows = [(q["a_start"], q["a_end"], q["b_start"], q["b_end"]) for q in pair["passages"]]
+    return sorted(rows if pair["a"] == doc else [(c, d, a, b) for a, b, c, d in rows])
+
+
+def _exact(corpus: Path, whole: dict, asked: list, options: ScanOptions, work: Path) -> dict[str, Any]:
+    """The property itself: one index of every article, each asked article queried with its own indexed copy
+    left out (``exclude_same_id``, as the server's article page asks): the index plus the query is then the
+    whole folder, so the answer must be the whole folder's scan of it. Per query: its pairs (partners and
+    relations), every measure within 0.03, the passages, its paragraphs' labels and its cluster's source."""
+    index = open_index(str(work), service.store_params(options), create=True)
+    service.add(index, [corpus], options)
+    out = {"queries": len(asked), "pairs": 0, "measures": 0, "passages": 0, "labels": 0, "source": 0}
+    worst = 0.0
+    for art in asked:
+        answer = service.query_articles(index, [art], options, exclude_same_id=True).to_dict()
+        want, got = _pairs_of(whole["pairs"], art.id), _pairs_of(answer["pairs"], art.id)
+        same = {o: p["relation"] for o, p in want.items()} == {o: p["relation"] for o, p in got.items()}
+        out["pairs"] += same
+        diffs = [abs(got[o][k] - p[k]) for o, p in want.items() if o in got for k in ("jaccard", "a_in_b", "b_in_a")]
+        worst = max([worst, *diffs])
+        out["measures"] += same and all(d <= 0.03 for d in diffs)
+        out["passages"] += same and all(_passages(p, art.id) == _passages(got[o], art.id) for o, p in want.items())
+        out["labels"] += _labels(whole, art.id) == _labels(answer, art.id)
+        out["source"] += _source(whole, art.id) == _source(answer, art.id)
+    out["max_measure_diff"] = round(worst, 4)
+    return out
 
 
 def _scan_with(corpus: Path, rest: Path, doc: str, folder: Path, options: ScanOptions) -> dict:
@@ -150,6 +188,7 @@ def compare(corpus: Path, sample: int, seed: int, options: ScanOptions, work: Pa
         # Queries whose pairs differ from the whole folder's scan, rescanned as the index plus that query:
         # how many of them return exactly that scan's partners and relations.
         "rechecked": recheck,
+        "exact": _exact(corpus, whole, asked, options, work / "everything"),
         "scan_s": round(scan_time, 2),
         "query_ms": round(1000 * query_time, 1),
         "examples": examples,
@@ -181,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:15} docs {r['documents']:5}  sampled {r['sampled']:3}  scan pairs {r['scan_pairs']:4}  "
             f"same {r['same_relation']:4} ({r['share_same']})  other relation {r['other_relation']}  "
             f"missed {r['missed']}  extra {r['extra']}  max measure diff {r['max_measure_diff']}  "
-            f"query {r['query_ms']} ms  load {r['load']}  rechecked {r['rechecked']}",
+            f"query {r['query_ms']} ms  load {r['load']}  rechecked {r['rechecked']}\n    exact: {r['exact']}",
             flush=True,
         )
         for e in r["examples"]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import typing
 from collections.abc import Iterator
@@ -76,15 +77,18 @@ def found_instead(skipped: list[tuple[str, str]]) -> str:
         return "no input files (.txt, .md, .html, .json, .jsonl, .csv, .parquet, .warc)"
     unsupported = unsupported_count(skipped)
     own = sum(1 for _, r in skipped if "written by dedup" in r)
-    other = len(skipped) - sum(unsupported.values()) - own
+    other: dict[str, int] = {}  # the rest by what their reasons start with ("no text", "binary", ...)
+    for _, reason in skipped:
+        if not reason.startswith("unsupported (") and "written by dedup" not in reason:
+            head = re.split(r" \(|: |;", reason, maxsplit=1)[0]
+            other[head] = other.get(head, 0) + 1
     parts = []
     if unsupported:
         kinds = ", ".join(f"{k} {v}" for k, v in unsupported.items())
         parts.append(f"{sum(unsupported.values())} of kinds dedup does not read ({kinds})")
     if own:
         parts.append(f"{own} written by dedup")
-    if other:
-        parts.append(f"{other} unreadable (see the warnings)")
+    parts += [f"{v} {k}" for k, v in sorted(other.items(), key=lambda kv: (-kv[1], kv[0]))]
     n = len(skipped)
     return f"{n} file{'s' * (n != 1)} skipped: " + ", ".join(parts)
 

@@ -57,6 +57,9 @@ PARAM_HELP = {
     "candidates.bands": "lsh: bands of the signature (0: chosen for the threshold)",
     "candidates.rows": "lsh: signature values per band (0: chosen for the threshold)",
     "candidates.max_bucket": "lsh: a band bucket of more articles is linked as a star and a chain",
+    "candidates.containment": "lsh: also pair articles sharing this share of the smaller one's shingles "
+    "(wrapped copies, rewrites), estimated on a sample; 0: bands alone",
+    "candidates.sample": "lsh: the containment sample keeps one shingle in N (a power of two up to 256)",
 }
 # Parameters whose option is not named after the field, and those taking one of a few words.
 FLAGS = {"candidates.mode": "--candidates"}

@@ -6,7 +6,7 @@ live with the same content hash left out (re-adding is a no-op) and live rows wi
 changed article replaced in the same atomic step.
 
 ``query``: phase 1 on the query articles in memory; then per article, the scan's own phase 2
-(``phase2.analyse``), once, on a corpus of one: the query and its neighbourhood, focused on the query's
+(``phase2.analyse_lists``), once, on a corpus of one: the query and its neighbourhood, focused on the query's
 pairs. Its fingerprints are looked up in the index (``holders``); from their posting lists the scan's
 evidence rule (``pair_evidence``) gives the candidates, the indexed articles a scan would measure with
 it; their own fingerprints and those fingerprints' holders are added, so that whether two candidates
@@ -43,12 +43,12 @@ import polars as pl
 from ..escape import name as shown
 from ..escape import stored_name
 from ..evidence import Lists, list_hash, pair_evidence
-from ..features import extract, fingerprints
+from ..features import extract_with, fingerprints
 from ..featurestore import DOC_SCHEMA, FeatureStore, Shard, StoreError
 from ..hashing import GOLDEN, mix64
 from ..ingest.model import Article, Skipped
-from ..options import INDEX_BATCH_DOCS, QueryParams, ScanOptions, VerifyParams, flatten
-from ..phase2 import Boilerplate, DocTable, Found, Subset, analyse
+from ..options import INDEX_BATCH_DOCS, Progress, QueryParams, ScanOptions, VerifyParams, flatten, store_params
+from ..phase2 import Boilerplate, DocTable, Found, Subset, analyse_lists
 from ..pipeline import ingest, scan
 from ..result import ScanResult
 from ..verify import exact_pairs
@@ -56,14 +56,6 @@ from ..workers import Executor
 from .backend import IndexBackend
 
 ADD_BATCH = INDEX_BATCH_DOCS  # articles per phase-1 batch of ``dedup index add``: eight make one merged shard
-
-
-Progress = Callable[[str, int, int | None], None]
-
-
-def store_params(options: ScanOptions) -> dict:
-    """The parameters an index is built with; adding or querying with others would compare nothing."""
-    return {"k": options.k, "num_perm": options.num_perm, "seed": options.seed}
 
 
 def check_params(index: IndexBackend, options: ScanOptions) -> None:
@@ -161,7 +153,7 @@ def add_articles(index: IndexBackend, articles: Sequence[Article], options: Scan
         write_shard(
             staging,
             "000000-0000",
-            extract(list(articles), options.k, options.num_perm, options.seed, keep_tokens=options.keep_tokens),
+            extract_with(list(articles), options),
         )
         _commit_shard(index, Shard(staging / "shards" / "000000-0000"), out)
     finally:
@@ -395,7 +387,9 @@ def _answer_step(
         return Boilerplate(found, 0, lists.holders(mask, len(table)))
 
     single = ScanOptions(**{**options.__dict__, "workers": 1})  # one article's answer: no worker processes
-    return analyse(articles, table, lists, boilerplate_of, single, focus=[at]), _Step(at, row_refs, articles)
+    return analyse_lists(
+        articles, table=table, lists=lists, boilerplate_of=boilerplate_of, options=single, focus=[at]
+    ), _Step(at, row_refs, articles)
 
 
 def _candidates(
@@ -434,12 +428,12 @@ def _candidates(
     ev = pair_evidence(
         lists,
         sizes,
-        exact_pairs(content, has_text),
-        vp.partial_min_shared,
-        vp.link_share,
-        vp.max_enumerate,
-        1,
-        vp.min_shared,
+        extra=exact_pairs(content, has_text),
+        partial_min_shared=vp.partial_min_shared,
+        link_share=vp.link_share,
+        max_enumerate=vp.max_enumerate,
+        workers=1,
+        min_shared=vp.min_shared,
     )
     mine = ev.pairs[(ev.pairs == at).any(axis=1)]
     return np.sort(np.append(cand, -1)[order][np.unique(mine[mine != at])])
@@ -552,7 +546,7 @@ def query_articles(
     answers: list[Answer] = []
     for lo in range(0, len(articles), options.batch_docs):
         batch = list(articles[lo : lo + options.batch_docs])
-        data = extract(batch, options.k, options.num_perm, options.seed, keep_tokens=options.keep_tokens)
+        data = extract_with(batch, options)
         order = np.argsort(data.posting_docs, kind="stable")  # by article, fingerprints still sorted
         fps_all = data.postings[order]
         bounds = np.searchsorted(data.posting_docs[order], np.arange(len(batch) + 1))

@@ -27,7 +27,7 @@ import pytest
 import dedup
 from dedup.ingest import read_file
 from dedup.options import ScanOptions
-from tests.unit.test_ingest import http, lines, page, warc_record
+from tests.ingest.test_ingest import http, lines, page, warc_record
 
 CT = "https://www.cointelegraph.example/"
 WIRE_LEAD = "PARIS, Feb 4 (Wire) \u2014 \u201cCaf\u00e9 owners are worried,\u201d said the mayor\u2019s office."

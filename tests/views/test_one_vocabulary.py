@@ -7,9 +7,13 @@ import html
 import json
 from pathlib import Path
 
+import pytest
+
 from dedup.wording import in_words, say
-from tests.serving import Server
-from tests.unit.test_direction import _original_and_rewrite
+from tests.core.test_direction import _original_and_rewrite
+from tests.support.serving import Server
+
+pytestmark = [pytest.mark.cli, pytest.mark.slow]  # the real command line and a real server in subprocesses
 
 
 def test_one_relation_in_every_view(cli, tmp_path: Path) -> None:

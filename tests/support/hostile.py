@@ -12,7 +12,7 @@ import os
 import stat
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 AEB_BODIES = ROOT / "benchmarks" / "data" / "aeb" / "ground-truth.json"
 SEED_ORIGINAL = ROOT / "seeds" / "001_9fe7513b9c6ae974.txt"
 DEPTH = 1000
