@@ -48,6 +48,9 @@ _DATE_METAS = (
     ("property", "og:published_time"),
     ("name", "og:published_time"),
     ("itemprop", "datePublished"),
+    ("property", "article:published"),
+    ("name", "citation_publication_date"),
+    ("name", "citation_date"),
     ("name", "date"),
     ("name", "pubdate"),
     ("name", "publishdate"),
@@ -84,7 +87,9 @@ def _meta(tree: LexborHTMLParser, attr: str, value: str) -> str | None:
 
 
 def _json_ld_dates(tree: LexborHTMLParser) -> str | None:
-    """The first ``datePublished`` in the page's JSON-LD blocks (top level, lists and ``@graph``)."""
+    """The first ``datePublished`` in the page's JSON-LD blocks (top level, lists and ``@graph``), else the
+    first ``dateCreated`` (some publishers give only that)."""
+    created = None
     for node in tree.css('script[type="application/ld+json" i]'):
         try:
             data = json.loads(node.text(deep=True) or "")
@@ -99,10 +104,11 @@ def _json_ld_dates(tree: LexborHTMLParser) -> str | None:
                 date = parse_any_date(item.get("datePublished"))
                 if date:
                     return date
+                created = created or parse_any_date(item.get("dateCreated"))
                 stack.extend(v for v in item.values() if isinstance(v, dict | list))
             elif isinstance(item, list):
                 stack.extend(v for v in item if isinstance(v, dict | list))
-    return None
+    return created
 
 
 def _find_date(tree: LexborHTMLParser) -> str | None:
