@@ -116,7 +116,8 @@ class AlignParams:
     max_gap: int = 30  # tokens bridged between two runs, in either text
     min_tokens: int = 8  # shortest passage reported, in tokens
     max_repeats: int = 8  # a shingle repeated more often in one text is not a seed
-    edge_line_words: int = 12  # lines this short (headlines, bylines, navigation) do not part a block from the edge
+    # Lines this short (headlines of up to 16 words, bylines, navigation) do not part a block from the edge.
+    edge_line_words: int = 16
 
 
 @dataclass(frozen=True)
