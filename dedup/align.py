@@ -201,8 +201,8 @@ def template_like(
 
     With ``lines`` (a pair one of which holds most of the other: a page mostly chrome around a short
     article), the blocks must also have a template's line structure: at least half of what they hold, in
-    each document, in lines of at most ``edge_line_words`` words (menus, headlines, links), where a story
-    that one text carries further than the other is paragraphs of prose.
+    each document, in lines of at most ``template_line_words`` words (menus, teaser headlines, links), where
+    a story that one text carries further than the other is paragraphs of prose.
 
     Boilerplate is found by recurrence in three or more documents; this catches the two-document case.
     """
@@ -220,7 +220,7 @@ def template_like(
             return False  # nothing of its own beyond short lines: a copy, not a template around another text
         if lines:
             held = [(e - s, len(text[s:e].split())) for (s, e), c in zip(paras.tolist(), inside) if c]
-            if 2 * sum(n for n, w in held if w <= params.edge_line_words) < sum(n for n, _ in held):
+            if 2 * sum(n for n, w in held if w <= params.template_line_words) < sum(n for n, _ in held):
                 return False
         sides.append([_edge(text, paras, inside, s, e, params.edge_line_words) for s, e in spans.tolist()])
     return all(x is not None and x == y for x, y in zip(*sides))
