@@ -193,16 +193,9 @@ def _edge(text: str, paras: np.ndarray, covered: np.ndarray, start: int, end: in
     return None
 
 
-def template_like(
-    corpus: Corpus, a: int, b: int, passages: np.ndarray, params: AlignParams, lines: bool = False
-) -> bool:
+def template_like(corpus: Corpus, a: int, b: int, passages: np.ndarray, params: AlignParams) -> bool:
     """Whether two documents share only blocks at the same edge of both (a site's header and footer
     around two different articles), each document keeping long text of its own between them.
-
-    With ``lines`` (a pair one of which holds most of the other: a page mostly chrome around a short
-    article), the blocks must also have a template's line structure: at least half of what they hold, in
-    each document, in lines of at most ``template_line_words`` words (menus, teaser headlines, links), where
-    a story that one text carries further than the other is paragraphs of prose.
 
     Boilerplate is found by recurrence in three or more documents; this catches the two-document case.
     """
@@ -218,9 +211,5 @@ def template_like(
         own = [text[s:e] for (s, e), c in zip(paras.tolist(), inside) if not c]
         if sum(len(t.split()) > params.edge_line_words for t in own) == 0:
             return False  # nothing of its own beyond short lines: a copy, not a template around another text
-        if lines:
-            held = [(e - s, len(text[s:e].split())) for (s, e), c in zip(paras.tolist(), inside) if c]
-            if 2 * sum(n for n, w in held if w <= params.template_line_words) < sum(n for n, _ in held):
-                return False
         sides.append([_edge(text, paras, inside, s, e, params.edge_line_words) for s, e in spans.tolist()])
     return all(x is not None and x == y for x, y in zip(*sides))

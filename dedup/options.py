@@ -117,9 +117,6 @@ class AlignParams:
     min_tokens: int = 8  # shortest passage reported, in tokens
     max_repeats: int = 8  # a shingle repeated more often in one text is not a seed
     edge_line_words: int = 12  # lines this short (headlines, bylines, navigation) do not part a block from the edge
-    # A template's lines (menu entries, teaser headlines, links) run to this many words: a shared block mostly of
-    # such lines at the same edges of two pages is their site's, not a story one of them carries further.
-    template_line_words: int = 20
 
 
 @dataclass(frozen=True)

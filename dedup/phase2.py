@@ -298,10 +298,7 @@ def analyse(
     timings["match"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    linked = int(pairs["relation"].is_in(CLUSTERING).sum())
     pairs, passages = _align(articles, table, pairs, clusters, options, report, executor)
-    if int(pairs["relation"].is_in(CLUSTERING).sum()) != linked:  # a page pair that proved to be chrome
-        clusters = cluster(table, pairs, CLUSTERING, m.syndicated, m.excerpt, m.site)
     timings["align"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -336,8 +333,8 @@ def _align(
     report: Progress,
     executor: Executor,
 ) -> tuple[pl.DataFrame, list[np.ndarray]]:
-    """Passages of every pair, in batches of the articles they involve; partial and contains pairs that prove
-    to share only a template are dropped (``template_like``)."""
+    """Passages of every pair, in batches of the articles they involve; partial pairs that prove to share
+    only a template are dropped."""
     pair_a, pair_b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
     passages: list[np.ndarray] = [np.zeros((0, 4), dtype=np.int64)] * len(pairs)
     order = np.lexsort((pair_b, pair_a, np.minimum(clusters.cluster[pair_a], clusters.cluster[pair_b])))
@@ -361,7 +358,7 @@ def _align(
 
 
 def _align_batch(c: _AlignContext, chunk: np.ndarray) -> list[tuple[int, np.ndarray, bool]]:
-    """Passages of the pairs in ``chunk``, and whether each partial or contains pair is only a shared template."""
+    """Passages of the pairs in ``chunk``, and whether each partial pair is only a shared template."""
     docs = np.unique(np.concatenate([c.pair_a[chunk], c.pair_b[chunk]]))
     loaded = Loaded(c.articles, c.table, docs.tolist(), c.k, threads=1)
     out = []
@@ -372,10 +369,7 @@ def _align_batch(c: _AlignContext, chunk: np.ndarray) -> list[tuple[int, np.ndar
             (
                 p,
                 found,
-                bool(
-                    c.relation[p] in ("partial", "contains")
-                    and template_like(loaded.corpus, la, lb, found, c.options.align, c.relation[p] == "contains")
-                ),
+                bool(c.relation[p] == "partial" and template_like(loaded.corpus, la, lb, found, c.options.align)),
             )
         )
     return out

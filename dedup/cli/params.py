@@ -42,8 +42,6 @@ PARAM_HELP = {
     "verify.boilerplate_min_groups_any_site": "text recurring in this many unrelated groups is boilerplate on any site",
     "align.max_gap": "tokens bridged between two shared runs, in either text, to make one passage",
     "align.min_tokens": "shortest shared passage reported, in tokens",
-    "align.template_line_words": "a template's lines (menus, teaser headlines) run to this many words: a page pair "
-    "sharing mostly such lines at the same edges, each around its own text, is a site's template, not a copy",
     "align.max_repeats": "a shingle repeated more often than this in one text does not seed a passage",
     "ingest.text_field": "column or key holding the article text in JSON/JSONL/CSV/Parquet inputs",
     "ingest.id_field": "column or key holding the article id",
