@@ -29,6 +29,7 @@ from .sign import EMPTY, densified, raw_bins, signatures
 
 if TYPE_CHECKING:
     from .ingest import Article
+    from .options import ScanOptions
 
 
 def _storable(value: str | None) -> str | None:
@@ -227,4 +228,16 @@ def extract(
         token_offsets=tokens.offsets if keep_tokens else None,
         token_hashes=tokens.hashes if keep_tokens else None,
         token_spans=np.stack([tokens.starts, tokens.ends], axis=1).astype(np.uint32) if keep_tokens else None,
+    )
+
+
+def extract_with(articles: Sequence[Article], options: ScanOptions, *, threads: int | None = None) -> ShardData:
+    """``extract`` with a scan's parameters (shingle size, signature length and seed, whether to keep tokens)."""
+    return extract(
+        articles,
+        k=options.k,
+        num_perm=options.num_perm,
+        seed=options.seed,
+        threads=threads,
+        keep_tokens=options.keep_tokens,
     )

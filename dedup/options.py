@@ -8,6 +8,7 @@ several parameters are properties here, computed in one place.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -33,6 +34,7 @@ class IngestOptions:
     encoding: str | None = None  # force a text encoding for .txt/.md/.html/.csv (else detected)
     follow_links: bool = False  # follow symlinks whose target is outside the root
     max_file_size: int = DEFAULT_MAX_FILE_SIZE  # per article file or record; containers are streamed
+    exclude: tuple[str, ...] = ()  # gitignore-like globs of paths to leave out of a folder (with its .dedupignore)
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,10 @@ class CandidateParams:
     they are chosen for ``threshold`` as datasketch's ``MinHashLSH(threshold, num_perm)`` chooses them (the
     least sum of the false-positive and false-negative areas, weighted alike): at 0.5 and 128
     permutations, 25 bands of 5 rows. Only one of them given: the other is ``num_perm`` // it. A bucket of
-    more than ``max_bucket`` articles links them as a star and a chain, never every pair.
+    more than ``max_bucket`` articles links them as a star and a chain, never every pair. The bands see
+    Jaccard similarity, blind to a story wrapped in a longer page or a rewrite keeping part of it, so ``lsh``
+    also pairs articles that share at least ``containment`` of the smaller one's shingles, estimated on one
+    shingle in ``sample`` (``candidates.containment_pairs``; ``containment`` 0: bands alone).
     """
 
     mode: str = "exact"
@@ -164,12 +169,18 @@ class CandidateParams:
     bands: int = 0
     rows: int = 0
     max_bucket: int = 32
+    containment: float = 0.2
+    sample: int = 4
 
     def __post_init__(self) -> None:
         if self.mode not in CANDIDATE_MODES:
             raise ValueError(f"candidates mode {self.mode!r} is not one of {', '.join(CANDIDATE_MODES)}")
         if self.max_bucket < 2:
             raise ValueError("candidates max_bucket must be at least 2")
+        if not 0 <= self.containment <= 1:
+            raise ValueError("candidates containment must be a share from 0 to 1")
+        if self.sample < 1 or self.sample > 256 or self.sample & (self.sample - 1):
+            raise ValueError("candidates sample must be a power of two from 1 to 256")
 
     def banding(self, num_perm: int) -> tuple[int, int]:
         """(bands, rows) for signatures of ``num_perm`` values (see the class docstring)."""
@@ -216,9 +227,8 @@ class ScanOptions:
     the most articles / characters in one batch (memory per worker); neither changes results.
     ``keep_tokens``: phase 1 also stores every article's word tokens (hash and span), so phase 2 aligns and
     labels without tokenising texts again; results do not change. Off by default: the tokens make the store
-    about 1.8x larger, which saves time only while the store stays in memory (20k articles: label 0.45x,
-    whole scan 0.9x), and costs far more once it does not (1M clean articles, a 21 GB store: read 155 s ->
-    363 s).
+    about twice as large, which saves time only while the store stays in memory, and costs far more once it
+    does not (figures: benchmarks/README.md).
     """
 
     k: int = DEFAULT_K
@@ -248,5 +258,21 @@ def flatten(options: Any, prefix: str = "") -> dict[str, Any]:
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             out |= flatten(value, f"{prefix}{f.name}.")
         else:
-            out[f"{prefix}{f.name}"] = value if isinstance(value, int | float | str | bool | type(None)) else str(value)
+            if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+                out[f"{prefix}{f.name}"] = list(value)
+            else:
+                out[f"{prefix}{f.name}"] = (
+                    value if isinstance(value, int | float | str | bool | type(None)) else str(value)
+                )
     return out
+
+
+# A phase's progress: ``progress(phase, done, total)`` (total None when unknown), what the CLI's bar draws
+# (``views.terminal.progress_reporter``) and the scan, the index and phase 2 report through.
+Progress = Callable[[str, int, "int | None"], None]
+
+
+def store_params(options: ScanOptions) -> dict:
+    """The parameters a feature store or an index is built with; adding or querying with others would compare
+    nothing."""
+    return {"k": options.k, "num_perm": options.num_perm, "seed": options.seed}

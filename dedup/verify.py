@@ -164,10 +164,11 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     linking = is_exact | ((shared_all >= params.min_shared) & (held >= params.copy_group))
     groups = components(n_docs, pairs[linking])
     site = docs.site if docs.site is not None else np.zeros(n_docs, dtype=np.int64)
-    boiler = _boilerplate_lists(lists, groups, site, params)
+    known = lists.known if lists.known is not None else np.zeros(len(lists), dtype=bool)
+    boiler = _boilerplate_lists(lists, groups, site, params) | known
     owner = lists.member_list()
     if boiler.any():
-        boiler = _story_lists(lists, ev, owner, pairs[linking], shared_all, groups, boiler, sizes, params)
+        boiler = _story_lists(lists, ev, owner, pairs[linking], shared_all, groups, boiler, sizes, params) | known
 
     # Pass 2: boilerplate lists count for nobody.
 
@@ -185,7 +186,7 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     # the site's template: the template recurs around different stories.
     linked = (relation >= 0) & (relation <= 2)
     story = components(n_docs, pairs[linked])
-    one_story = boiler & _one_story(lists, _story_top(lists, owner, story), params)
+    one_story = boiler & ~known & _one_story(lists, _story_top(lists, owner, story), params)
     if one_story.any():
         boiler &= ~one_story
         m, relation, shared, content_entry = measure(boiler)

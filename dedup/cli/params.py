@@ -57,6 +57,9 @@ PARAM_HELP = {
     "candidates.bands": "lsh: bands of the signature (0: chosen for the threshold)",
     "candidates.rows": "lsh: signature values per band (0: chosen for the threshold)",
     "candidates.max_bucket": "lsh: a band bucket of more articles is linked as a star and a chain",
+    "candidates.containment": "lsh: also pair articles sharing this share of the smaller one's shingles "
+    "(wrapped copies, rewrites), estimated on a sample; 0: bands alone",
+    "candidates.sample": "lsh: the containment sample keeps one shingle in N (a power of two up to 256)",
 }
 # Parameters whose option is not named after the field, and those taking one of a few words.
 FLAGS = {"candidates.mode": "--candidates"}
@@ -176,6 +179,14 @@ def add_param_options(
     note shown after it (``{"batch_docs": (INDEX_BATCH_DOCS, " when adding")}``)."""
     defaults = defaults or {}
     group = parser.add_argument_group("scan parameters (see README, Parameters)")
+    group.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave out of a folder the paths this gitignore-like glob matches (repeatable; "
+        "a .dedupignore file in the folder adds more)",
+    )
     for p in params:
         text = PARAM_HELP.get(p.name, p.name.replace("_", " ").replace(".", ": "))
         default, note = defaults.get(p.name, (p.default, ""))
@@ -205,6 +216,7 @@ def build_options(args: argparse.Namespace, params: list[Param]) -> Any:
         group, _, field_name = p.name.rpartition(".")
         groups.setdefault(group, {})[field_name] = getattr(args, p.dest, p.default)
     options = ScanOptions()
+    groups.setdefault("ingest", {})["exclude"] = tuple(getattr(args, "exclude", None) or ())
     try:
         nested = {g: dataclasses.replace(getattr(options, g), **vals) for g, vals in groups.items() if g}
         return dataclasses.replace(options, **groups[""], **nested)

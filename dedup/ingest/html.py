@@ -15,8 +15,8 @@ spaces, and paragraphs are joined with a blank line, so ``text[start:end]`` is e
 
 How it is fast: the C parser does the text work. A marker character is inserted before each block
 element (and after it unless another block follows), the body's text is taken in one call and split
-at the markers. On the 181 real pages of benchmarks/data/aeb this extraction runs at about a third
-of the speed of the bare parse (see the package README figures in the issue report).
+at the markers, so extraction costs a small multiple of the bare parse (measured in
+``benchmarks/ingest_bench.py``; figures in benchmarks/README.md).
 """
 
 from __future__ import annotations

@@ -197,7 +197,9 @@ def every_kind(tmp_path_factory, seeds, aeb_articles):
 def test_every_kind_reads_each_good_article_once(every_kind):
     root, expect = every_kind
     items = list(read_articles(root))
-    assert [i for i in items if isinstance(i, Skipped)] == []
+    # A file of no kind dedup reads is listed, never read (issue 28).
+    assert [i for i in items if isinstance(i, Skipped)] == [Skipped(str(root / "README"), "unsupported (no extension)")]
+    items = [i for i in items if not isinstance(i, Skipped)]
     ids = [a.id for a in items]
     assert sorted(ids) == sorted(expect) and len(ids) == len(set(ids))
     for a in items:
@@ -217,7 +219,7 @@ def test_every_kind_reads_each_good_article_once(every_kind):
 
 def test_order_follows_relative_paths(every_kind):
     root, _ = every_kind
-    entries = list(walk(root))
+    entries = [e for e in walk(root) if not isinstance(e, Skipped)]
     assert [e.id for e in entries] == sorted(e.id for e in entries)
     assert {e.id: e.kind for e in entries}["crawl.warc.gz"] == "warc"
 

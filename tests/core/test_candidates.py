@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dedup import ScanOptions, scan
-from dedup.candidates import lsh_pairs
+from dedup.candidates import _Postings, containment_pairs, lsh_pairs
 from dedup.cluster import components
 from dedup.options import CandidateParams, optimal_banding
 
@@ -70,14 +70,44 @@ def test_lsh_finds_near_duplicates_measured_exactly(small_corpus):
         assert p == exact[pair]
 
 
-def test_containment_of_a_short_text_in_a_long_page_needs_exact_mode(small_corpus):
+def test_a_short_story_in_a_long_page_is_found_by_the_containment_sample(small_corpus):
     """A 150-250-word story inside a page three times its length has a Jaccard similarity near 0.33: far
-    below the 0.5 the bands are chosen for, so LSH does not propose the pair; the exact mode finds it."""
+    below the 0.5 the bands are chosen for, so the bands alone do not propose the pair; the containment
+    sample does, and the pair is measured as the exact mode measures it."""
     pair = frozenset(("wrap/original.txt", "wrap/page.txt"))
     exact = _pairs(scan(small_corpus, ScanOptions(workers=1)))
     assert exact[pair]["relation"] == "contains"
     assert exact[pair]["jaccard"] < 0.4
-    assert pair not in _pairs(scan(small_corpus, ScanOptions(workers=1, candidates=LSH)))
+    bands_only = CandidateParams(mode="lsh", containment=0)
+    assert pair not in _pairs(scan(small_corpus, ScanOptions(workers=1, candidates=bands_only)))
+    assert _pairs(scan(small_corpus, ScanOptions(workers=1, candidates=LSH)))[pair] == exact[pair]
+
+
+@given(st.data())
+@settings(max_examples=40, deadline=None)
+def test_containment_pairs_are_those_sharing_enough_of_the_sample(data):
+    """Every pair whose shared sampled fingerprints reach ``share`` of the smaller set's expected sample,
+    counted by brute force over random sets of shared and own fingerprints, and no other pair."""
+    n = data.draw(st.integers(2, 12))
+    sample = data.draw(st.sampled_from([1, 2, 4, 8]))
+    share = data.draw(st.sampled_from([0.0, 0.2, 0.5]))
+    pool = np.array(data.draw(st.lists(st.integers(1, (1 << 40) - 1), min_size=1, max_size=60, unique=True)))
+    pool = (pool.astype(np.uint64) << np.uint64(24)) | np.uint64(1 << 16)  # spread over the 256 buckets
+    sets = [sorted(set(data.draw(st.lists(st.sampled_from(pool.tolist()), max_size=30)))) for _ in range(n)]
+    sizes = np.array([len(s) for s in sets], dtype=np.int64)
+    fps = np.array([f for s in sets for f in s], dtype=np.uint64)
+    docs = np.array([d for d, s in enumerate(sets) for _ in s], dtype=np.int64)
+    order = np.lexsort((docs, fps))
+    shard = _Postings(fps[order], docs[order])
+    got = containment_pairs([shard], np.zeros(1, dtype=np.int64), sizes, sample, share, max_bucket=n)
+    sampled = [{f for f in s if (f >> 56) < 256 // sample} for s in sets]
+    want = {
+        (a, b)
+        for a in range(n)
+        for b in range(a + 1, n)
+        if len(sampled[a] & sampled[b]) >= max(1.0, share * min(sizes[a], sizes[b]) / sample)
+    }
+    assert {tuple(p) for p in got.tolist()} == want
 
 
 @pytest.mark.slow
@@ -212,8 +242,13 @@ def test_stock_text_a_candidate_pair_shares_is_boilerplate_as_in_exact_mode(tmp_
     for doc in ("copy/a.txt", "copy/b.txt"):
         assert ours[doc] == theirs[doc]
         assert ours[doc][0] == ours[doc][-1] == "boilerplate"
-    # Stock paragraphs no candidate pair shares are not seen: only the exact mode labels them boilerplate.
+    # The unrelated articles share three stock paragraphs, a third of their text: the containment sample makes
+    # them candidates (then measured: no relation), so their stock paragraphs are boilerplate as in exact mode.
+    bands_only = scan(tmp_path, ScanOptions(workers=1, candidates=CandidateParams(mode="lsh", containment=0)))
     count = {
-        name: sum(v.count("boilerplate") for v in found.values()) for name, found in (("lsh", ours), ("exact", theirs))
+        name: sum(v.count("boilerplate") for v in found.values())
+        for name, found in (("lsh", ours), ("exact", theirs), ("bands", labels(bands_only.to_dict())))
     }
-    assert 4 <= count["lsh"] < count["exact"]
+    assert count["lsh"] == count["exact"]
+    # With the bands alone, stock paragraphs no candidate pair shares are not seen.
+    assert 4 <= count["bands"] < count["exact"]
