@@ -60,6 +60,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="What the server logs on stderr: info logs one line per request (method, path, status) besides "
         "start-up and errors; warning and above log no requests (default: info).",
     )
+    p.add_argument(
+        "--show-paths",
+        action="store_true",
+        help="Show the index's location (and, for Redis, the cache folder and the server's memory) to requests "
+        "that send the token (default: hidden from everyone).",
+    )
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -103,25 +109,33 @@ def serve(
     max_request: int = 5 * 2**20,
     timeout: float = 30.0,
     log_level: str = "info",
+    show_paths: bool = False,
 ) -> None:
-    """Open and preload the index, then serve it until interrupted. ``PortInUse`` when the port is taken."""
+    """Open and preload the index, then serve it until interrupted. ``PortInUse`` when the port is taken.
+
+    Uvicorn's settings: its HTTP/1.1 protocol with a request-head timeout and a cap on idle connections
+    (``protocol.py``), request heads of at most 64 KB, 5 s keep-alive, and no ``limit_concurrency`` (it
+    counted idle connections, so a few hundred silent ones locked everyone out; ``app.Limits`` bounds the
+    requests at work instead)."""
     import uvicorn
 
     from .app import Settings, create_app
+    from .protocol import GuardedH11Protocol
 
     check_port(host, port)
     token = read_token(token_file) if token_file else None
-    app = create_app(Settings(location=index, token=token, max_bytes=max_request, timeout=timeout))
+    settings = Settings(location=index, token=token, max_bytes=max_request, timeout=timeout, show_paths=show_paths)
+    app = create_app(settings)
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
+        http=GuardedH11Protocol,
         log_level=log_level,
         log_config=_log_config(),
         access_log=log_level in ("info", "debug"),
         server_header=False,
         timeout_keep_alive=5,
-        limit_concurrency=256,
         h11_max_incomplete_event_size=64 * 1024,
     )
     server = uvicorn.Server(config)
@@ -184,11 +198,23 @@ def _announce(server: Any, host: str) -> None:
                 print(f"dedup: serving on http://{shown_host}:{addr[1]}/", file=sys.stderr, flush=True)
 
     server.startup = startup
+    if not _loopback_only(host):
+        print(f"dedup: warning: listening on {host}, reachable from other machines", file=sys.stderr)
+
+
+def _loopback_only(host: str) -> bool:
+    """Whether every address ``host`` names is a loopback one (``0``, ``0.0.0.0``, a name that resolves
+    elsewhere, or one that does not resolve: not)."""
+    import socket
+
     try:
-        if not ipaddress.ip_address(host).is_loopback:
-            print(f"dedup: warning: listening on {host}, reachable from other machines", file=sys.stderr)
+        addrs = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        return False
+    try:
+        return bool(addrs) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addrs)
     except ValueError:
-        pass
+        return False
 
 
 def run(args: argparse.Namespace) -> int:
@@ -207,7 +233,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"dedup: error: --max-request: {e}", file=sys.stderr)
         return 2
     try:
-        serve(args.index, args.host, args.port, args.token_file, max_request, args.timeout, args.log_level)
+        serve(
+            args.index,
+            args.host,
+            args.port,
+            args.token_file,
+            max_request,
+            args.timeout,
+            args.log_level,
+            args.show_paths,
+        )
     except StoreError as e:
         from ..cli.index import with_next_step
 
