@@ -177,17 +177,17 @@ def console(args: argparse.Namespace | None = None, stderr: bool = False, width:
     tty = stream.isatty()
     plain = mode == "never" or (mode == "auto" and (not tty or bool(os.environ.get("NO_COLOR"))))
     if plain:
-        return Console(file=stream, color_system=None, highlight=False, soft_wrap=False, width=width)
+        return Console(stderr=stderr, color_system=None, highlight=False, soft_wrap=False, width=width)
     if mode == "always":
         return Console(
-            file=stream,
+            stderr=stderr,
             force_terminal=True,
             color_system="standard" if not tty else "auto",
             highlight=False,
             width=width,
             no_color=False,
         )
-    return Console(file=stream, highlight=False, width=width, no_color=False)
+    return Console(stderr=stderr, highlight=False, width=width, no_color=False)
 
 
 def print_whole(renderable: Any, args: argparse.Namespace | None = None) -> None:

@@ -271,6 +271,11 @@ def _run_with_tty_stderr(args: list[str], cwd: Path) -> tuple[int, str, str]:
         [sys.executable, "-m", "dedup", *args], stdout=subprocess.PIPE, stderr=slave, cwd=cwd, env=env
     )
     os.close(slave)
+    import threading
+
+    got: list[bytes] = []  # stdout read beside the terminal, so a full pipe never blocks the CLI
+    reader = threading.Thread(target=lambda: got.append(proc.stdout.read()), daemon=True)
+    reader.start()
     chunks = []
     while True:
         try:
@@ -280,7 +285,8 @@ def _run_with_tty_stderr(args: list[str], cwd: Path) -> tuple[int, str, str]:
         if not data:
             break
         chunks.append(data)
-    out = proc.stdout.read().decode()
+    reader.join(timeout=120)
+    out = b"".join(got).decode()
     proc.wait(timeout=120)
     os.close(master)
     return proc.returncode, out, b"".join(chunks).decode(errors="replace")
