@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from .align import align_pair, template_like
-from .cluster import Clusters, cluster
+from .cluster import Clusters, cluster, components
 from .evidence import Evidence, Lists, pair_evidence
 from .features import fingerprints
 from .label import boiler_rows, label_batch, shared_spans
@@ -192,6 +192,7 @@ class Matched:
     site: np.ndarray
     boilerplate: Boilerplate
     candidates: int
+    answer: np.ndarray | None = None  # with ``focus``: the rows of the focus and its partners
 
 
 def match(
@@ -244,10 +245,17 @@ def match(
     )
     if focus is None:
         return found
-    # A query: its pairs, over it and its partners only.
+    # A query: its pairs, and the pairs that link the members of its clusters (which one is the source is
+    # decided over all of them, as in a scan), over it, its partners and those members.
     wanted = np.asarray(focus, dtype=np.int64)
-    pairs = found.pairs.filter(pl.col("a").is_in(wanted) | pl.col("b").is_in(wanted))
+    a, b = found.pairs["a"].to_numpy(), found.pairs["b"].to_numpy()
+    touch = np.isin(a, wanted) | np.isin(b, wanted)
+    link = found.pairs["relation"].is_in(list(CLUSTERING)).to_numpy()
+    comp = components(len(table), np.stack([a[link], b[link]], axis=1))
+    mine = np.isin(comp, comp[wanted])
+    pairs = found.pairs.filter(pl.Series(touch | (link & mine[a] & mine[b])))
     docs = np.unique(np.concatenate([wanted, pairs["a"].to_numpy(), pairs["b"].to_numpy()]))
+    answer = np.unique(np.concatenate([wanted, a[touch], b[touch]]))
     old, new = pl.Series(docs), pl.Series(np.arange(len(docs), dtype=np.int64))
     return Matched(
         Subset(articles, docs),
@@ -259,6 +267,7 @@ def match(
         site[docs],
         Boilerplate(boiler.fingerprints, boiler.bits, boiler.holders[docs]),
         found.candidates,
+        np.searchsorted(docs, answer),
     )
 
 
@@ -283,10 +292,16 @@ def analyse(
     timings: dict[str, float] = {}
     t = time.perf_counter()
     m = match(articles, table, lists, boilerplate_of, options, focus, evidence)
-    articles, table, pairs, boiler = m.articles, m.table, m.pairs, m.boilerplate
-    if focus is not None:
-        para_offsets = None
+    articles, table, pairs, boiler, docs = m.articles, m.table, m.pairs, m.boilerplate, m.docs
     clusters = cluster(table, pairs, CLUSTERING, m.syndicated, m.excerpt, m.site)
+    if m.answer is not None:  # a query: the focus, its partners and its cluster's source, nothing more
+        para_offsets = None
+        sources = [clusters.sources[c] for c in clusters.cluster[m.answer].tolist() if c >= 0]
+        keep = np.union1d(m.answer, np.asarray(sources, dtype=np.int64))
+        focus_rows = np.searchsorted(keep, np.searchsorted(m.docs, np.asarray(focus, dtype=np.int64)))
+        articles, table, pairs, clusters = _restrict(articles, table, pairs, clusters, keep, focus_rows)
+        boiler = Boilerplate(boiler.fingerprints, boiler.bits, boiler.holders[keep])
+        docs = docs[keep]
     timings["match"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -299,7 +314,32 @@ def analyse(
         np.cumsum([len(articles.paragraphs(d)) for d in range(len(table))], out=para_offsets[1:])
     labels = _label(articles, table, pairs, passages, clusters, boiler, para_offsets, options, report, executor)
     timings["label"] = time.perf_counter() - t
-    return Found(table, m.docs, pairs, clusters, passages, labels, para_offsets, boiler, m.candidates, timings)
+    return Found(table, docs, pairs, clusters, passages, labels, para_offsets, boiler, m.candidates, timings)
+
+
+def _restrict(
+    articles: Articles, table: DocTable, pairs: pl.DataFrame, clusters: Clusters, keep: np.ndarray, focus: np.ndarray
+) -> tuple[Articles, DocTable, pl.DataFrame, Clusters]:
+    """The rows ``keep`` (ascending) of a query's articles, renumbered from 0: their table, the pairs of the
+    ``focus`` (rows of ``keep``), and the clusters as found over every row (sources and roles unchanged), their
+    members among them."""
+    new = np.full(len(table), -1, dtype=np.int64)
+    new[keep] = np.arange(len(keep))
+    a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    both = (new[a] >= 0) & (new[b] >= 0) & (np.isin(new[a], focus) | np.isin(new[b], focus))
+    pairs = pairs.filter(pl.Series(both)).with_columns(a=pl.Series(new[a[both]]), b=pl.Series(new[b[both]]))
+    used = sorted({int(c) for c in clusters.cluster[keep].tolist() if c >= 0})
+    renumber = {c: k for k, c in enumerate(used)}
+    old_cluster = clusters.cluster[keep]
+    versions = clusters.versions or [[] for _ in clusters.sources]
+    restricted = Clusters(
+        cluster=np.asarray([renumber.get(int(c), -1) for c in old_cluster.tolist()], dtype=np.int64),
+        role=[clusters.role[d] for d in keep.tolist()],
+        sources=[int(new[clusters.sources[c]]) for c in used],
+        members=[[int(new[d]) for d in clusters.members[c] if new[d] >= 0] for c in used],
+        versions=[[int(new[d]) for d in versions[c] if new[d] >= 0] for c in used],
+    )
+    return Subset(articles, keep), DocTable(table.frame[keep]), pairs, restricted
 
 
 # ---------------------------------------------------------------------------------------------- align
