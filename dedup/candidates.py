@@ -1,4 +1,5 @@
-"""Phase 2, first step: the candidate pairs of a store and what they share, in one of two modes.
+"""Phase 2, step 1 (``phase2`` names the steps): the candidate pairs of a store and what they share, in
+one of two modes.
 
 ``exact`` (the default): every posting list of the store (``evidence.posting_lists``); the pairs and their
 shared counts come from the lists in ``phase2.match`` (``evidence.pair_evidence``). Holds about 8 bytes a
@@ -30,7 +31,7 @@ import numpy as np
 from .evidence import Evidence, Lists, doc_bits, posting_lists
 from .features import FP_LOW_BITS
 from .featurestore import Shard, bucket_bounds
-from .lsh import band_keys, sorted_distinct, union_pairs
+from .lsh import band_keys, grouped_pairs, sorted_distinct, union_pairs
 from .options import ScanOptions
 from .verify import exact_pairs
 from .workers import Executor
@@ -70,12 +71,16 @@ def find(
     n = len(sizes)
     if options.candidates.mode == "exact":
         return Candidates(posting_lists(shards, bases, n, spill, progress=progress, executor=executor), None)
-    bands, rows = options.candidates.banding(options.num_perm)
+    params = options.candidates
+    bands, rows = params.banding(options.num_perm)
     steps = bands + 2
-    pairs = lsh_pairs(shards, bases, sizes > 0, bands, rows, options.candidates.max_bucket, spill, progress, steps)
-    exact = exact_pairs(content, has_text)
-    if len(exact):
-        pairs = _unique_pairs(np.concatenate([pairs, exact]))
+    pairs = lsh_pairs(shards, bases, sizes > 0, bands, rows, params.max_bucket, spill, progress, steps)
+    extra = [exact_pairs(content, has_text)]
+    if params.containment > 0:
+        extra.append(containment_pairs(shards, bases, sizes, params.sample, params.containment, params.max_bucket))
+    extra = [p for p in extra if len(p)]
+    if extra:
+        pairs = _unique_pairs(np.concatenate([pairs, *extra]))
     bits = doc_bits(n)
     entry_pair, entry_fp = shared_fingerprints(shards, bases, pairs, bits)
     keys = holders(shards, bases, sorted_distinct(entry_fp), bits)
@@ -135,6 +140,51 @@ def lsh_pairs(
                 progress(b + 1, steps or bands)
 
     return union_pairs(per_band(), owner, max_bucket)
+
+
+def containment_pairs(
+    shards: Sequence[Shard], bases: np.ndarray, sizes: np.ndarray, sample: int, share: float, max_bucket: int
+) -> np.ndarray:
+    """Pairs (a < b, sorted) of articles that share at least ``share`` of the smaller one's shingles, as seen
+    on a sample of one shingle in ``sample``: those whose fingerprint falls in the first 256 / ``sample`` of
+    the store's 256 buckets (a fingerprint is a hash, so that is a uniform sample; Broder's MOD-m sample, which
+    estimates containment where a fixed-size MinHash cannot).
+
+    Whole-signature bands see Jaccard similarity, and a story wrapped in a page three times its size, or a
+    rewrite that keeps half of it, has a low one. A sampled shingle is kept whatever the sizes of the two
+    articles, so a pair whose smaller article has s shingles and shares a fraction c of them shares about
+    c * s / ``sample`` sampled ones: it is a candidate when that count reaches ``share`` * s / ``sample``
+    (and at least one). Each sampled fingerprint's holders are paired (more than ``max_bucket`` of them as a
+    star and a chain, as the bands' buckets), bucket by bucket, so the step holds the sampled postings of one
+    bucket and one row per (pair, shared sampled fingerprint)."""
+    n = len(sizes)
+    bits = doc_bits(n)
+    low = np.uint64((1 << bits) - 1)
+    codes = []
+    for bucket in range(max(1, 256 // sample)):
+        parts = []
+        for shard, base in zip(shards, bases.tolist()):
+            fps, local = shard.bucket_rows(bucket, bucket + 1)
+            if len(fps):
+                parts.append((fps & ~low) | (local.astype(np.uint64) + np.uint64(base)))
+        if not parts:
+            continue
+        keys = np.sort(np.concatenate(parts))
+        found = grouped_pairs(keys & ~low, (keys & low).astype(np.int64), max_bucket)
+        codes.append((found[:, 0].astype(np.uint64) << np.uint64(32)) | found[:, 1].astype(np.uint64))
+    if not codes:
+        return np.zeros((0, 2), dtype=np.int64)
+    code = np.sort(np.concatenate(codes))
+    if not len(code):
+        return np.zeros((0, 2), dtype=np.int64)
+    start = np.flatnonzero(np.concatenate(([True], code[1:] != code[:-1])))
+    count = np.diff(np.append(start, len(code)))
+    code = code[start]
+    a = (code >> np.uint64(32)).astype(np.int64)
+    b = (code & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    smaller = np.minimum(sizes[a], sizes[b])
+    keep = count >= np.maximum(1.0, share * smaller / sample)
+    return np.stack([a[keep], b[keep]], axis=1)
 
 
 def _unique_pairs(pairs: np.ndarray) -> np.ndarray:

@@ -45,6 +45,22 @@ def bucket_pairs(keys: np.ndarray, owner: np.ndarray, max_bucket: int = 32) -> n
         owner = np.repeat(owner, width)
         order = np.lexsort((owner, keys))
         k, o = keys[order], owner[order]
+    pairs = grouped_pairs(k, o, max_bucket)
+    if len(pairs) and pairs.min() >= 0 and pairs.max() < (1 << 32):
+        # one uint64 per pair: sorting it is sorting the rows, far faster than unique(axis=0)
+        code = sorted_distinct((pairs[:, 0].astype(np.uint64) << np.uint64(32)) | pairs[:, 1].astype(np.uint64))
+        out = np.empty((len(code), 2), dtype=pairs.dtype)
+        out[:, 0] = code >> np.uint64(32)
+        out[:, 1] = code & np.uint64(0xFFFFFFFF)
+        return out
+    return np.unique(pairs, axis=0) if len(pairs) else pairs
+
+
+def grouped_pairs(k: np.ndarray, o: np.ndarray, max_bucket: int = 32) -> np.ndarray:
+    """Rows (a < b) of owners sharing a key, one row for each key they share (not deduplicated across keys).
+
+    ``k`` and ``o`` are ordered by (key, owner). A key held by more than ``max_bucket`` owners links them as a
+    star from its first owner plus a chain, so its rows stay linear in its holders."""
     distinct = np.ones(len(k), dtype=bool)
     distinct[1:] = (k[1:] != k[:-1]) | (o[1:] != o[:-1])
     k, o = k[distinct], o[distinct]
@@ -72,15 +88,7 @@ def bucket_pairs(keys: np.ndarray, owner: np.ndarray, max_bucket: int = 32) -> n
         return np.zeros((0, 2), dtype=np.int64)
     pairs = np.concatenate(out)
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    pairs = np.sort(pairs, axis=1)
-    if len(pairs) and pairs.min() >= 0 and pairs.max() < (1 << 32):
-        # one uint64 per pair: sorting it is sorting the rows, far faster than unique(axis=0)
-        code = sorted_distinct((pairs[:, 0].astype(np.uint64) << np.uint64(32)) | pairs[:, 1].astype(np.uint64))
-        out = np.empty((len(code), 2), dtype=pairs.dtype)
-        out[:, 0] = code >> np.uint64(32)
-        out[:, 1] = code & np.uint64(0xFFFFFFFF)
-        return out
-    return np.unique(pairs, axis=0)
+    return np.sort(pairs, axis=1)
 
 
 def _shared_keys(keys: np.ndarray, owner: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ several parameters are properties here, computed in one place.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -49,6 +50,13 @@ class VerifyParams:
     and at least ``derived_min_shared`` shingles in common (a 120-word item that takes
     half its words from a wire story; one shared quotation is fewer shingles than that).
 
+    contains also takes a *short* derived item below ``derived_min_shared`` (a 20-80 word brief rewritten
+    from a wire story): at least ``short_min_shared`` shingles in common, the larger containment at least
+    ``derived``, and the shared words forming verbatim runs, not scattered phrases: at least ``short_runs``
+    runs of ``short_run`` or more consecutive shared shingles (``short_run`` + k - 1 words each) that
+    together hold ``derived`` of the item's shingles. Independent texts on one event share names and stock
+    phrases here and there, and a quotation at most once.
+
     Before boilerplate is known, documents count as copies of each other (for
     deciding what is boilerplate) only when one holds at least ``copy_group`` of
     the other: two reposts that share nothing but a large site template do not.
@@ -83,6 +91,9 @@ class VerifyParams:
     min_shared: int = 8  # also: the lists of up to max_enumerate holders make a candidate pair with this many
     derived: float = 0.4
     derived_min_shared: int = 25
+    short_min_shared: int = 9
+    short_run: int = 4
+    short_runs: int = 2
     boilerplate_min_docs: int = 3
     copy_group: float = 0.8
     template_site_share: float = 0.67
@@ -147,7 +158,10 @@ class CandidateParams:
     they are chosen for ``threshold`` as datasketch's ``MinHashLSH(threshold, num_perm)`` chooses them (the
     least sum of the false-positive and false-negative areas, weighted alike): at 0.5 and 128
     permutations, 25 bands of 5 rows. Only one of them given: the other is ``num_perm`` // it. A bucket of
-    more than ``max_bucket`` articles links them as a star and a chain, never every pair.
+    more than ``max_bucket`` articles links them as a star and a chain, never every pair. The bands see
+    Jaccard similarity, blind to a story wrapped in a longer page or a rewrite keeping part of it, so ``lsh``
+    also pairs articles that share at least ``containment`` of the smaller one's shingles, estimated on one
+    shingle in ``sample`` (``candidates.containment_pairs``; ``containment`` 0: bands alone).
     """
 
     mode: str = "exact"
@@ -155,12 +169,18 @@ class CandidateParams:
     bands: int = 0
     rows: int = 0
     max_bucket: int = 32
+    containment: float = 0.2
+    sample: int = 4
 
     def __post_init__(self) -> None:
         if self.mode not in CANDIDATE_MODES:
             raise ValueError(f"candidates mode {self.mode!r} is not one of {', '.join(CANDIDATE_MODES)}")
         if self.max_bucket < 2:
             raise ValueError("candidates max_bucket must be at least 2")
+        if not 0 <= self.containment <= 1:
+            raise ValueError("candidates containment must be a share from 0 to 1")
+        if self.sample < 1 or self.sample > 256 or self.sample & (self.sample - 1):
+            raise ValueError("candidates sample must be a power of two from 1 to 256")
 
     def banding(self, num_perm: int) -> tuple[int, int]:
         """(bands, rows) for signatures of ``num_perm`` values (see the class docstring)."""
@@ -207,9 +227,8 @@ class ScanOptions:
     the most articles / characters in one batch (memory per worker); neither changes results.
     ``keep_tokens``: phase 1 also stores every article's word tokens (hash and span), so phase 2 aligns and
     labels without tokenising texts again; results do not change. Off by default: the tokens make the store
-    about 1.8x larger, which saves time only while the store stays in memory (20k articles: label 0.45x,
-    whole scan 0.9x), and costs far more once it does not (1M clean articles, a 21 GB store: read 155 s ->
-    363 s).
+    about twice as large, which saves time only while the store stays in memory, and costs far more once it
+    does not (figures: benchmarks/README.md).
     """
 
     k: int = DEFAULT_K
@@ -246,3 +265,14 @@ def flatten(options: Any, prefix: str = "") -> dict[str, Any]:
                     value if isinstance(value, int | float | str | bool | type(None)) else str(value)
                 )
     return out
+
+
+# A phase's progress: ``progress(phase, done, total)`` (total None when unknown), what the CLI's bar draws
+# (``views.terminal.progress_reporter``) and the scan, the index and phase 2 report through.
+Progress = Callable[[str, int, "int | None"], None]
+
+
+def store_params(options: ScanOptions) -> dict:
+    """The parameters a feature store or an index is built with; adding or querying with others would compare
+    nothing."""
+    return {"k": options.k, "num_perm": options.num_perm, "seed": options.seed}

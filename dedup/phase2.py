@@ -6,10 +6,15 @@ the query's own pairs. What differs between them is only where the posting lists
 store's postings sorted partition by partition, or an index's look-ups) and where texts are read from
 (``Articles``).
 
-Steps: pair evidence from the lists (``evidence``), verification and boilerplate (``verify``),
-clusters and sources (``cluster``); then only the articles that are in pairs or hold boilerplate are
-re-read, batch by batch, to align passages (``align``) and label paragraphs (``label``), batches side
-by side on an ``Executor`` (worker processes here, or a cluster's tasks). Results depend only on the
+Its steps, each one module, named here once:
+
+1. ``candidates``: the posting lists of the store, or LSH's candidate pairs and what they share;
+2. ``evidence``: each candidate pair and the lists it shares;
+3. ``verify``: measures, relations and boilerplate;
+4. ``cluster``: clusters and their sources;
+5. ``align``: shared passages, and 6. ``label``: a label per paragraph; for these two only the articles in
+   pairs or holding boilerplate are re-read, batch by batch, batches side by side on an ``Executor``
+   (worker processes here, or a cluster's tasks). Results depend only on the
 input, not on workers, tasks or batch sizes.
 """
 
@@ -25,18 +30,17 @@ import numpy as np
 import polars as pl
 
 from .align import align_pair, template_like
-from .cluster import Clusters, cluster, components
+from .cluster import Clusters, cluster, components, roles, with_versions
+from .direction import FEATURES, cluster_sources, compare_dates, pair_directions, parse_when, position
 from .evidence import Evidence, Lists, pair_evidence
 from .features import fingerprints
 from .label import boiler_rows, label_batch, shared_spans
 from .normalise import Tokens, bodies, tokenise
-from .options import LabelParams, ScanOptions
+from .options import LabelParams, Progress, ScanOptions
 from .read import Corpus
 from .shingle import shingle
 from .verify import CLUSTERING, DocInfo, exact_pairs, verify
 from .workers import Executor, Processes
-
-Progress = Callable[[str, int, int | None], None]
 
 
 class Articles(Protocol):
@@ -215,7 +219,14 @@ def match(
         exact = exact_pairs(table.content, table.has_text)
         workers = options.workers or os.cpu_count() or 1
         ev = pair_evidence(
-            lists, table.sizes, exact, vp.partial_min_shared, vp.link_share, vp.max_enumerate, workers, vp.min_shared
+            lists,
+            table.sizes,
+            extra=exact,
+            partial_min_shared=vp.partial_min_shared,
+            link_share=vp.link_share,
+            max_enumerate=vp.max_enumerate,
+            workers=workers,
+            min_shared=vp.min_shared,
         )
 
     def tail_in(e: int, o: int) -> bool:
@@ -228,8 +239,16 @@ def match(
         tail = sh.hashes[s][before[-vp.excerpt_tail :]]
         return len(tail) > 0 and bool(np.isin(tail, sh.hashes[sh.doc(1)]).sum() * 2 > len(tail))
 
+    def runs_in(item: int, other: int) -> tuple[np.ndarray, int]:
+        """The lengths of the runs of consecutive shingles of ``item`` found in ``other`` (verbatim
+        sequences of run + k - 1 words), and how many shingles ``item`` has."""
+        loaded = Loaded(articles, table, [item, other], k, texts=False)
+        sh = loaded.shingles
+        found = np.isin(fingerprints(sh.hashes[sh.doc(0)]), fingerprints(sh.hashes[sh.doc(1)]))
+        return shingle_runs(found, sh.first[sh.doc(0)]), len(found)
+
     site = table.site_codes()
-    info = DocInfo(table.sizes, table.content, table.has_text, table.cut >= 0, tail_in, site)
+    info = DocInfo(table.sizes, table.content, table.has_text, table.cut >= 0, tail_in, site, runs_in)
     verified = verify(lists, ev, info, vp)
     boiler = boilerplate_of(verified.boilerplate)
     found = Matched(
@@ -271,7 +290,7 @@ def match(
     )
 
 
-def analyse(
+def analyse_lists(
     articles: Articles,
     table: DocTable,
     lists: Lists,
@@ -294,18 +313,21 @@ def analyse(
     m = match(articles, table, lists, boilerplate_of, options, focus, evidence)
     articles, table, pairs, boiler, docs = m.articles, m.table, m.pairs, m.boilerplate, m.docs
     clusters = cluster(table, pairs, CLUSTERING, m.syndicated, m.excerpt, m.site)
+    timings["match"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    pairs, passages, features = _align(articles, table, pairs, clusters, options, report, executor)
+    pairs, clusters = _directions(table, pairs, features, clusters, m.excerpt, m.site)
     if m.answer is not None:  # a query: the focus, its partners and its cluster's source, nothing more
         para_offsets = None
         sources = [clusters.sources[c] for c in clusters.cluster[m.answer].tolist() if c >= 0]
         keep = np.union1d(m.answer, np.asarray(sources, dtype=np.int64))
         focus_rows = np.searchsorted(keep, np.searchsorted(m.docs, np.asarray(focus, dtype=np.int64)))
-        articles, table, pairs, clusters = _restrict(articles, table, pairs, clusters, keep, focus_rows)
+        articles, table, pairs, passages, clusters = _restrict(
+            articles, table, pairs, passages, clusters, keep, focus_rows
+        )
         boiler = Boilerplate(boiler.fingerprints, boiler.bits, boiler.holders[keep])
         docs = docs[keep]
-    timings["match"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    pairs, passages = _align(articles, table, pairs, clusters, options, report, executor)
     timings["align"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -318,28 +340,41 @@ def analyse(
 
 
 def _restrict(
-    articles: Articles, table: DocTable, pairs: pl.DataFrame, clusters: Clusters, keep: np.ndarray, focus: np.ndarray
-) -> tuple[Articles, DocTable, pl.DataFrame, Clusters]:
+    articles: Articles,
+    table: DocTable,
+    pairs: pl.DataFrame,
+    passages: list[np.ndarray],
+    clusters: Clusters,
+    keep: np.ndarray,
+    focus: np.ndarray,
+) -> tuple[Articles, DocTable, pl.DataFrame, list[np.ndarray], Clusters]:
     """The rows ``keep`` (ascending) of a query's articles, renumbered from 0: their table, the pairs of the
-    ``focus`` (rows of ``keep``), and the clusters as found over every row (sources and roles unchanged), their
-    members among them."""
+    ``focus`` (rows of ``keep``) with their passages, and the clusters as found over every row (sources,
+    roles and directions unchanged), their members among them."""
     new = np.full(len(table), -1, dtype=np.int64)
     new[keep] = np.arange(len(keep))
     a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
     both = (new[a] >= 0) & (new[b] >= 0) & (np.isin(new[a], focus) | np.isin(new[b], focus))
+    passages = [passages[r] for r in np.flatnonzero(both).tolist()]
     pairs = pairs.filter(pl.Series(both)).with_columns(a=pl.Series(new[a[both]]), b=pl.Series(new[b[both]]))
     used = sorted({int(c) for c in clusters.cluster[keep].tolist() if c >= 0})
     renumber = {c: k for k, c in enumerate(used)}
-    old_cluster = clusters.cluster[keep]
-    versions = clusters.versions or [[] for _ in clusters.sources]
+
+    def members(groups: list[list[int]]) -> list[list[int]]:
+        groups = groups or [[] for _ in clusters.sources]
+        return [[int(new[d]) for d in groups[c] if new[d] >= 0] for c in used]
+
     restricted = Clusters(
-        cluster=np.asarray([renumber.get(int(c), -1) for c in old_cluster.tolist()], dtype=np.int64),
+        cluster=np.asarray([renumber.get(int(c), -1) for c in clusters.cluster[keep].tolist()], dtype=np.int64),
         role=[clusters.role[d] for d in keep.tolist()],
         sources=[int(new[clusters.sources[c]]) for c in used],
-        members=[[int(new[d]) for d in clusters.members[c] if new[d] >= 0] for c in used],
-        versions=[[int(new[d]) for d in versions[c] if new[d] >= 0] for c in used],
+        members=members(clusters.members),
+        versions=members(clusters.versions),
+        ranked=members(clusters.ranked),
+        known=[clusters.known[c] for c in used] if clusters.known else [],
+        same_text=None if clusters.same_text is None else clusters.same_text[keep],
     )
-    return Subset(articles, keep), DocTable(table.frame[keep]), pairs, restricted
+    return Subset(articles, keep), DocTable(table.frame[keep]), pairs, passages, restricted
 
 
 # ---------------------------------------------------------------------------------------------- align
@@ -356,6 +391,44 @@ class _AlignContext:
     relation: np.ndarray
 
 
+def _directions(
+    table: DocTable,
+    pairs: pl.DataFrame,
+    features: np.ndarray,
+    clusters: Clusters,
+    excerpt: np.ndarray,
+    site: np.ndarray,
+) -> tuple[pl.DataFrame, Clusters]:
+    """Each pair's direction (``direction.pair_directions``) as columns of ``pairs`` (``copies``,
+    ``direction_confidence``, ``direction_by``), and the clusters' sources and roles from them."""
+    from .direction import DIRECTION_BY
+    from .verify import CLUSTERING as linking_relations
+
+    a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    linking = pairs["relation"].is_in(list(linking_relations)).to_numpy()
+    held = np.maximum(pairs["a_in_b"].to_numpy(), pairs["b_in_a"].to_numpy())
+    d = pair_directions(a, b, linking, table.dates, excerpt, features[:, 0], features[:, 1], held)
+    pairs = pairs.with_columns(
+        copies=pl.Series(d.copies, dtype=pl.Int8),
+        direction_confidence=pl.Series(d.confidence, dtype=pl.Float64),
+        direction_by=pl.Series([DIRECTION_BY[k] for k in d.by.tolist()], dtype=pl.Utf8),
+        position_a=pl.Series(features[:, 0].round(3).tolist(), dtype=pl.List(pl.Float64)),
+        position_b=pl.Series(features[:, 1].round(3).tolist(), dtype=pl.List(pl.Float64)),
+    )
+    same_text = clusters.same_text if clusters.same_text is not None else np.arange(len(table))
+    sources, known = cluster_sources(clusters.members, clusters.ranked, same_text, a, b, d, table.dates)
+    later = []
+    for group in clusters.members:
+        whens = {m: parse_when(table.dates[m]) for m in group}
+        later.append({m for m in group if any(compare_dates(whens[m], whens[o]) > 0 for o in group if o != m)})
+    decided = list(sources)
+    sources, versions = with_versions(sources, clusters.members, excerpt, table.dates, table.ids, site, later)
+    known = [k and s == t for k, s, t in zip(known, sources, decided)] if sources != decided else known
+    clusters.sources, clusters.versions, clusters.known = sources, versions, known
+    clusters.role = roles(len(table), sources, clusters.members)
+    return pairs, clusters
+
+
 def _align(
     articles: Articles,
     table: DocTable,
@@ -364,11 +437,13 @@ def _align(
     options: ScanOptions,
     report: Progress,
     executor: Executor,
-) -> tuple[pl.DataFrame, list[np.ndarray]]:
-    """Passages of every pair, in batches of the articles they involve; partial pairs that prove to share
-    only a template are dropped."""
+) -> tuple[pl.DataFrame, list[np.ndarray], np.ndarray]:
+    """Passages of every pair, in batches of the articles they involve, and the position features of both
+    sides of each (``direction.position``: (pairs, 2, features)); partial pairs that prove to share only a
+    template are dropped."""
     pair_a, pair_b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
     passages: list[np.ndarray] = [np.zeros((0, 4), dtype=np.int64)] * len(pairs)
+    features = np.zeros((len(pairs), 2, len(FEATURES)))
     order = np.lexsort((pair_b, pair_a, np.minimum(clusters.cluster[pair_a], clusters.cluster[pair_b])))
     context = _AlignContext(articles, table, options.k, options, pair_a, pair_b, pairs["relation"].to_numpy())
     drop: list[int] = []
@@ -376,8 +451,9 @@ def _align(
     report("align", 0, len(pairs))
     chunks = list(_pair_batches(order, pair_a, pair_b, table.chars, options.batch_docs, options.batch_chars))
     for rows in executor.map(_align_batch, context, chunks, label=lambda c: f"aligning a batch of {len(c)} pairs"):
-        for p, found, template in rows:
+        for p, found, template, sides in rows:
             passages[p] = found
+            features[p] = sides
             if template:
                 drop.append(p)
         done += len(rows)
@@ -386,22 +462,32 @@ def _align(
         keep = np.setdiff1d(np.arange(len(pairs)), drop)
         pairs = pairs[keep]
         passages = [passages[p] for p in keep.tolist()]
-    return pairs, passages
+        features = features[keep]
+    return pairs, passages, features
 
 
-def _align_batch(c: _AlignContext, chunk: np.ndarray) -> list[tuple[int, np.ndarray, bool]]:
-    """Passages of the pairs in ``chunk``, and whether each partial pair is only a shared template."""
+def _align_batch(c: _AlignContext, chunk: np.ndarray) -> list[tuple[int, np.ndarray, bool, np.ndarray]]:
+    """Passages of the pairs in ``chunk``, whether each partial pair is only a shared template, and the
+    position features of its two sides (``direction.position``)."""
     docs = np.unique(np.concatenate([c.pair_a[chunk], c.pair_b[chunk]]))
     loaded = Loaded(c.articles, c.table, docs.tolist(), c.k, threads=1)
+    t = loaded.tokens
     out = []
     for p in chunk.tolist():
         la, lb = loaded.pos[int(c.pair_a[p])], loaded.pos[int(c.pair_b[p])]
         found = align_pair(loaded.corpus, loaded.tokens, loaded.shingles, la, lb, c.options.align)
+        sides = np.stack(
+            [
+                position(t.starts[t.doc(d)], t.ends[t.doc(d)], t.hashes[t.doc(d)], found[:, cols])
+                for d, cols in ((la, [0, 1]), (lb, [2, 3]))
+            ]
+        )
         out.append(
             (
                 p,
                 found,
                 bool(c.relation[p] == "partial" and template_like(loaded.corpus, la, lb, found, c.options.align)),
+                sides,
             )
         )
     return out
@@ -507,11 +593,21 @@ def _label_batch(c: _LabelContext, chunk: np.ndarray) -> list[tuple[int, np.ndar
     return [(d, codes[offsets[j] : offsets[j + 1]]) for j, d in enumerate(docs)]
 
 
+def shingle_runs(found: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """The lengths of the runs of consecutive ``found`` shingles of one text (``first``: each shingle's first
+    token; shingles one token apart are consecutive, so a banal shingle left out between two ends a run)."""
+    if not len(found):
+        return np.zeros(0, dtype=np.int64)
+    starts = found & np.r_[True, (np.diff(first) != 1) | ~found[:-1]]
+    run = np.cumsum(starts)[found]
+    return np.bincount(run)[1:] if len(run) else np.zeros(0, dtype=np.int64)
+
+
 def _sorted_isin(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     """``np.isin`` against a sorted array, by binary search (``isin`` sorts both sides each call). The values
     are searched in ascending order: each search then starts where the last ended, in memory just read. The
-    set grows with the corpus (text recurring in ever more articles): at 20M entries, searching unsorted
-    values cost 1.7 µs each, a cache miss at every step, against 0.24 µs in order."""
+    set grows with the corpus (text recurring in ever more articles), and unsorted searches miss the cache at
+    every step (figures: benchmarks/README.md)."""
     out = np.zeros(len(values), dtype=bool)
     if not len(sorted_set) or not len(values):
         return out

@@ -72,6 +72,8 @@ class DocInfo:
     excerpt: np.ndarray  # bool
     tail_in: Callable[[int, int], bool]  # (excerpt, other): its last words before the cut are in other
     site: np.ndarray | None = None  # int code of each document's site (0 where none is known)
+    # (item, other): the lengths of the runs of consecutive shingles of item found in other, and item's shingles
+    runs_in: Callable[[int, int], tuple[np.ndarray, int]] | None = None
 
 
 def exact_pairs(content: np.ndarray, has_text: np.ndarray) -> np.ndarray:
@@ -190,6 +192,7 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
         m, relation, shared, content_entry = measure(boiler)
     rescued = _cut_from(docs, pairs, relation, shared_all, params)
     relation[rescued] = 2
+    relation[_short_derived(docs, pairs, relation, shared, m, params)] = 2
     shared = np.where(rescued, shared_all, shared)
     for key in ("jaccard", "a_in_b", "b_in_a"):  # measured on everything they share
         m[key] = np.where(rescued, first[key], m[key])
@@ -374,6 +377,25 @@ def _cut_from(
     for k in np.flatnonzero(maybe).tolist():
         e, o = (pairs[k, 0], pairs[k, 1]) if is_ex[pairs[k, 0]] else (pairs[k, 1], pairs[k, 0])
         out[k] = docs.tail_in(int(e), int(o))
+    return out
+
+
+def _short_derived(
+    docs: DocInfo, pairs: np.ndarray, relation: np.ndarray, shared: np.ndarray, m: dict, params: VerifyParams
+) -> np.ndarray:
+    """Pairs of a short item and the text it was written from (see ``VerifyParams``): too few shingles in
+    common for ``derived_min_shared``, but ``derived`` of the item, in verbatim runs."""
+    out = np.zeros(len(pairs), dtype=bool)
+    if docs.runs_in is None:
+        return out
+    a_in_b, b_in_a = m["a_in_b"], m["b_in_a"]
+    maybe = (relation < 0) & (shared >= params.short_min_shared) & (shared < params.derived_min_shared)
+    maybe &= np.maximum(a_in_b, b_in_a) >= params.derived
+    for k in np.flatnonzero(maybe).tolist():
+        item, other = (pairs[k, 0], pairs[k, 1]) if a_in_b[k] >= b_in_a[k] else (pairs[k, 1], pairs[k, 0])
+        runs, size = docs.runs_in(int(item), int(other))
+        long = runs[runs >= params.short_run]
+        out[k] = len(long) >= params.short_runs and long.sum() >= params.derived * max(size, 1)
     return out
 
 

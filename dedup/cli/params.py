@@ -35,6 +35,9 @@ PARAM_HELP = {
     "verify.copy_group": "before boilerplate is known, documents are copies when one holds this share of the other",
     "verify.derived": "contains also: a text holding at least this share of another (with --derived-min-shared)",
     "verify.derived_min_shared": "fewest shared shingles for a derived copy: above one shared quotation",
+    "verify.short_min_shared": "fewest shared shingles for a short derived item (with --short-run, --short-runs)",
+    "verify.short_run": "a short item's verbatim run: at least this many consecutive shared shingles",
+    "verify.short_runs": "a short derived item shares at least this many verbatim runs with its source",
     "verify.template_site_share": "recurring text is a site template when this share of its articles is on one site",
     "verify.boilerplate_min_groups_any_site": "text recurring in this many unrelated groups is boilerplate on any site",
     "align.max_gap": "tokens bridged between two shared runs, in either text, to make one passage",
@@ -54,6 +57,9 @@ PARAM_HELP = {
     "candidates.bands": "lsh: bands of the signature (0: chosen for the threshold)",
     "candidates.rows": "lsh: signature values per band (0: chosen for the threshold)",
     "candidates.max_bucket": "lsh: a band bucket of more articles is linked as a star and a chain",
+    "candidates.containment": "lsh: also pair articles sharing this share of the smaller one's shingles "
+    "(wrapped copies, rewrites), estimated on a sample; 0: bands alone",
+    "candidates.sample": "lsh: the containment sample keeps one shingle in N (a power of two up to 256)",
 }
 # Parameters whose option is not named after the field, and those taking one of a few words.
 FLAGS = {"candidates.mode": "--candidates"}

@@ -2,7 +2,7 @@
 
 A store is input, not trusted state: a local index folder, a Redis index's cache (filled from a server
 anyone with write access to it controls) and a scan's own store are all read through ``Shard``, which
-runs ``check_shard`` once, on first use. What is checked (the layout is ``store``'s module docstring):
+runs ``check_shard`` once, on first use. What is checked (the layout is ``layout``'s):
 
 - names: a shard's name matches ``SHARD_NAME``; its files are the fixed vocabulary ``FILES`` (nothing
   else is opened or, by the Redis backend, written); a shard folder and every file in it are a real
@@ -17,7 +17,8 @@ runs ``check_shard`` once, on first use. What is checked (the layout is ``store`
   the same, ending at p; ``token_offsets`` (optional, with ``token_hashes`` (t,) and ``token_spans``
   (t, 2): all three or none) the same, ending at t; ``bucket_bounds`` (257) from 0 to m (one vectorised
   pass each: these are small, about 8 bytes an article);
-- ``docs.parquet``: its schema exactly ``DOC_SCHEMA`` and its row count, read from the footer; the
+- ``docs.parquet``: its schema exactly ``DOC_SCHEMA`` and its row count, read from the footer, and its
+  size once decompressed (the footer's, at most what the file itself may be: 64 KB an article); the
   columns that size what is allocated later (``chars``, ``body_start``, ``cut``, ``n_shingles``) against
   the texts' lengths.
 
@@ -36,30 +37,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .layout import DOC_SCHEMA, FILES, REQUIRED, TOKEN_FILES
+
 SHARD_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,99}")  # writers make 000000-0000 and <hex>-<pid>[-m3|-c001]
 MAX_SHARDS = 1_000_000  # shards a manifest may list
 MAX_HEADER = 1 << 16  # bytes of an .npy header (numpy writes 128)
-
-_I8, _U8, _U4, _U1, _I4 = (np.dtype(t) for t in (np.int64, np.uint64, np.uint32, np.uint8, np.int32))
-# file -> (dtypes allowed, dimensions, required); None: not an array
-FILES: dict[str, tuple[tuple[np.dtype, ...], int, bool] | None] = {
-    "docs.parquet": None,
-    "text.bin": None,
-    "text_offsets.npy": ((_I8,), 1, True),
-    "paragraphs.npy": ((_I8,), 2, True),
-    "para_offsets.npy": ((_I8,), 1, True),
-    "postings.npy": ((_U8,), 1, True),
-    "posting_docs.npy": ((_U4,), 1, True),
-    "bucket_bounds.npy": ((_I8,), 1, False),
-    "directory.npy": ((_I4, _I8), 1, False),
-    "filter.npy": ((_U1,), 1, False),
-    "signatures.npy": ((_U4,), 2, True),
-    "token_offsets.npy": ((_I8,), 1, False),
-    "token_hashes.npy": ((_U8,), 1, False),
-    "token_spans.npy": ((_U4,), 2, False),
-}
-TOKEN_FILES = ("token_offsets", "token_hashes", "token_spans")  # all three or none
-REQUIRED = frozenset(f for f, spec in FILES.items() if spec is None or spec[2])
 
 
 class Invalid(Exception):
@@ -208,8 +190,6 @@ def _check_table(path: Path, n: int, text_bytes: np.ndarray) -> np.ndarray:
     0 <= n_shingles <= chars + 1."""
     import polars as pl
 
-    from .store import DOC_SCHEMA
-
     try:
         schema = dict(pl.read_parquet_schema(path))
         rows = pl.scan_parquet(path).select(pl.len()).collect().item()
@@ -219,6 +199,7 @@ def _check_table(path: Path, n: int, text_bytes: np.ndarray) -> np.ndarray:
         raise Invalid("docs.parquet does not have the columns and types of the format")
     if rows != n:
         raise Invalid(f"docs.parquet has {rows} rows for {n} articles")
+    _check_decoded_size(path, n)
     try:
         cols = pl.read_parquet(path, columns=["chars", "body_start", "cut", "n_shingles"])
     except Exception as e:
@@ -231,6 +212,22 @@ def _check_table(path: Path, n: int, text_bytes: np.ndarray) -> np.ndarray:
     if not ok.all():
         raise Invalid(f"docs.parquet: the lengths of article {int(np.argmin(ok))} do not fit its text")
     return chars.astype(np.int64)
+
+
+def _check_decoded_size(path: Path, n: int) -> None:
+    """``docs.parquet`` decompresses to no more than its file may hold (``file_limits``: 64 KB an article):
+    a few KB of zstd can hold gigabytes of title, which every reader of the shard would then decode."""
+    from .footer import FooterError, read_footer
+
+    limit = file_limits(n, 0, None, 0)["docs.parquet"][1]
+    try:
+        with open(path, "rb") as f:
+            groups = read_footer(f, os.fstat(f.fileno()).st_size)
+    except (OSError, FooterError) as e:
+        raise Invalid(f"docs.parquet is not a readable table ({_line(e)})") from None
+    decoded = sum(g.uncompressed() for g in groups)
+    if decoded > limit or any(c.uncompressed < 0 for g in groups for c in g.chunks):
+        raise Invalid(f"docs.parquet decompresses to {decoded:,} bytes, more than {limit:,} for {n} articles")
 
 
 def check_rows(rows: np.ndarray, n: int, what: str) -> None:

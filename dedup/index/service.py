@@ -6,7 +6,7 @@ live with the same content hash left out (re-adding is a no-op) and live rows wi
 changed article replaced in the same atomic step.
 
 ``query``: phase 1 on the query articles in memory; then per article, the scan's own phase 2
-(``phase2.analyse``), once, on a corpus of one: the query and its neighbourhood, focused on the query's
+(``phase2.analyse_lists``), once, on a corpus of one: the query and its neighbourhood, focused on the query's
 pairs. Its fingerprints are looked up in the index (``holders``); from their posting lists the scan's
 evidence rule (``pair_evidence``) gives the candidates, the indexed articles a scan would measure with
 it; their own fingerprints and those fingerprints' holders are added, so that whether two candidates
@@ -40,15 +40,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..deadline import check
 from ..escape import name as shown
 from ..escape import stored_name
 from ..evidence import Lists, list_hash, pair_evidence
-from ..features import extract, fingerprints
+from ..features import extract_with, fingerprints
 from ..featurestore import DOC_SCHEMA, FeatureStore, Shard, StoreError
 from ..hashing import GOLDEN, mix64
 from ..ingest.model import Article, Skipped
-from ..options import INDEX_BATCH_DOCS, QueryParams, ScanOptions, VerifyParams, flatten
-from ..phase2 import Boilerplate, DocTable, Found, Subset, analyse
+from ..options import INDEX_BATCH_DOCS, Progress, QueryParams, ScanOptions, VerifyParams, flatten, store_params
+from ..phase2 import Boilerplate, DocTable, Found, Subset, analyse_lists
 from ..pipeline import ingest, scan
 from ..result import ScanResult
 from ..verify import exact_pairs
@@ -56,14 +57,6 @@ from ..workers import Executor
 from .backend import IndexBackend
 
 ADD_BATCH = INDEX_BATCH_DOCS  # articles per phase-1 batch of ``dedup index add``: eight make one merged shard
-
-
-Progress = Callable[[str, int, int | None], None]
-
-
-def store_params(options: ScanOptions) -> dict:
-    """The parameters an index is built with; adding or querying with others would compare nothing."""
-    return {"k": options.k, "num_perm": options.num_perm, "seed": options.seed}
 
 
 def check_params(index: IndexBackend, options: ScanOptions) -> None:
@@ -161,7 +154,7 @@ def add_articles(index: IndexBackend, articles: Sequence[Article], options: Scan
         write_shard(
             staging,
             "000000-0000",
-            extract(list(articles), options.k, options.num_perm, options.seed, keep_tokens=options.keep_tokens),
+            extract_with(list(articles), options),
         )
         _commit_shard(index, Shard(staging / "shards" / "000000-0000"), out)
     finally:
@@ -309,14 +302,17 @@ def _answer(
     pos, refs, frequent = _without(*_holders(index, fps, options.verify, qp), exclude)
     if not len(refs):
         return Answer(art, row, None)
+    check()  # a server's time limit stops the work between the steps (``dedup.deadline``)
     # Not the pairs verified on the query's text alone: whether two candidates are copies of each other
     # (and so whether what the three share is a story or a template) is known only from their own text.
     partners = _candidates(index, row, options, fps, pos, refs, frequent)
     if not len(partners):
         return Answer(art, row, None)
+    check()
     own = _partner_fingerprints(index, partners, options)
     extra = np.setdiff1d(np.unique(np.concatenate(own)), fps, assume_unique=False)
     pos2, refs2, frequent2 = _without(*_holders(index, extra, options.verify, qp), exclude)
+    check()
     all_fps = np.concatenate([fps, extra])
     frequent_all = np.concatenate([frequent, frequent2])
     # The candidates' share of the fingerprints held too widely to list their holders: members of them,
@@ -395,7 +391,9 @@ def _answer_step(
         return Boilerplate(found, 0, lists.holders(mask, len(table)))
 
     single = ScanOptions(**{**options.__dict__, "workers": 1})  # one article's answer: no worker processes
-    return analyse(articles, table, lists, boilerplate_of, single, focus=[at]), _Step(at, row_refs, articles)
+    return analyse_lists(
+        articles, table=table, lists=lists, boilerplate_of=boilerplate_of, options=single, focus=[at]
+    ), _Step(at, row_refs, articles)
 
 
 def _candidates(
@@ -434,12 +432,12 @@ def _candidates(
     ev = pair_evidence(
         lists,
         sizes,
-        exact_pairs(content, has_text),
-        vp.partial_min_shared,
-        vp.link_share,
-        vp.max_enumerate,
-        1,
-        vp.min_shared,
+        extra=exact_pairs(content, has_text),
+        partial_min_shared=vp.partial_min_shared,
+        link_share=vp.link_share,
+        max_enumerate=vp.max_enumerate,
+        workers=1,
+        min_shared=vp.min_shared,
     )
     mine = ev.pairs[(ev.pairs == at).any(axis=1)]
     return np.sort(np.append(cand, -1)[order][np.unique(mine[mine != at])])
@@ -552,14 +550,16 @@ def query_articles(
     answers: list[Answer] = []
     for lo in range(0, len(articles), options.batch_docs):
         batch = list(articles[lo : lo + options.batch_docs])
-        data = extract(batch, options.k, options.num_perm, options.seed, keep_tokens=options.keep_tokens)
+        check()
+        data = extract_with(batch, options)
+        check()
         order = np.argsort(data.posting_docs, kind="stable")  # by article, fingerprints still sorted
         fps_all = data.postings[order]
         bounds = np.searchsorted(data.posting_docs[order], np.arange(len(batch) + 1))
         rows = pl.DataFrame(data.docs).to_dicts()
         for i, art in enumerate(batch):
             fps = np.ascontiguousarray(fps_all[bounds[i] : bounds[i + 1]])
-            exclude = index._live_refs([art.id])[1] if exclude_same_id else None  # type: ignore[attr-defined]
+            exclude = index._live_refs(index.resolve([art.id]))[1] if exclude_same_id else None  # type: ignore[attr-defined]
             answers.append(_answer(index, art, fps, rows[i], options, params, exclude))
     return QueryResult(answers, [], options, index.location, {"query": time.perf_counter() - t})
 

@@ -1,6 +1,6 @@
 """The hostile folder through the real CLI (issue 10, second "Done when"), as a subprocess with a timeout.
 
-``tests/hostile.py`` builds the folder (FIFO, links to /dev/zero, /etc/passwd and /etc, a broken link, a link
+``tests/support/hostile.py`` builds the folder (FIFO, links to /dev/zero, /etc/passwd and /etc, a broken link, a link
 loop, names that drive a terminal, a name that is not UTF-8, 1,000-deep nesting, files with no words); this
 module adds bad inputs and copies *with* hostile names, so that names reach the warnings on stderr and the
 cluster table on stdout. Each run must exit 0 with exactly one warning per bad input, never put a terminal
@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from dedup.escape import name as escape_name
-from tests.hostile import BAD_UTF8_NAME, SEED_ORIGINAL, make_hostile_folder, remove_hostile_folder
+from tests.support.hostile import BAD_UTF8_NAME, SEED_ORIGINAL, make_hostile_folder, remove_hostile_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 120

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import SEED_ORIGINAL, SEED_OTHERS, SEED_WRAPPER, SEEDS
-from tests.serving import Server
+from tests.support.serving import Server
 
 
 def _pairs(answer: dict, doc: str) -> dict[str, str]:

@@ -1,0 +1,130 @@
+"""The phases' steps run on any ``Executor`` with the same result: a cluster's tasks receive their context and
+chunk pickled, in another process, so a step must be a pure function of picklable inputs. Here an executor
+that pickles both (as Ray does) stands in for the cluster; ``tests/distributed`` runs a real one.
+
+Also what ``--ray`` costs when unused: ``--help`` never imports Ray, and without Ray installed the option says
+how to install it in one line.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from dedup import cli
+from dedup.evidence import posting_lists
+from dedup.featurestore import FeatureStore
+from dedup.options import ScanOptions
+from dedup.pipeline import scan
+from dedup.workers import Processes, Threads
+from tests.conftest import ROOT
+
+
+class Pickling:
+    """Each task gets its context and chunk through pickle, in order (a cluster's tasks, without one)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def map(self, fn, context, chunks, label=None):
+        for chunk in chunks:
+            self.calls.append(fn.__name__)
+            if label is not None:
+                assert isinstance(label(chunk), str)
+            yield pickle.loads(pickle.dumps(fn(*pickle.loads(pickle.dumps((context, chunk))))))
+
+
+def _json(result) -> str:
+    data = result.to_dict()
+    data["meta"].pop("timings")
+    return json.dumps(data)
+
+
+@pytest.mark.slow
+def test_a_scan_through_pickled_tasks_is_the_local_scan(tmp_path, make_kit, write_files, monkeypatch):
+    kit = make_kit(0)
+    story, other = kit.story(), kit.story()
+    files = {f"a{i}.txt": kit.wrap(story) for i in range(3)} | {"b.txt": story, "c.txt": other, "d/e.txt": other}
+    folder = write_files(tmp_path / "in", files)
+    monkeypatch.chdir(tmp_path)
+    options = ScanOptions(batch_docs=2)
+    expected = _json(scan("in", options))
+    pickling = Pickling()
+    assert _json(scan("in", options, executor=pickling)) == expected
+    assert {"read_task", "partition_lists", "_align_batch", "_label_batch"} <= set(pickling.calls)
+    assert pickling.calls.count("read_task") == 3  # six files in batches of two
+    assert folder.exists()
+
+
+def test_posting_lists_are_the_same_on_every_executor(tmp_path, seeds):
+    store = tmp_path / "store"
+    scan(seeds.dir, ScanOptions(batch_docs=2), store=store)
+    fs = FeatureStore(store)
+    shards = list(fs.shards())
+    runs = [
+        posting_lists(shards, fs.bases[:-1], len(fs), budget=budget, executor=executor)
+        for budget in (1 << 24, 500)
+        for executor in (Threads(1), Threads(2), Processes(2), Pickling())
+    ]
+    assert len(shards) == 3
+    for lists in runs[1:]:
+        for field in ("hashes", "offsets", "members", "weight"):
+            assert np.array_equal(getattr(lists, field), getattr(runs[0], field))
+
+
+def test_a_shard_pickles_as_where_it_is(tmp_path, seeds):
+    store = tmp_path / "store"
+    scan(seeds.dir, store=store)
+    shard = next(FeatureStore(store).shards())
+    postings = np.asarray(shard.array("postings")).copy()
+    blob = pickle.dumps(shard)
+    assert len(blob) < 1000 < postings.nbytes  # the path, not the mapped arrays
+    again = pickle.loads(blob)
+    assert np.array_equal(again.array("postings"), postings)
+    assert again.text(0) == shard.text(0)
+
+
+def test_help_never_imports_ray():
+    code = (
+        "import sys, contextlib, io\n"
+        "from dedup.cli import main\n"
+        "for argv in (['scan', '--help'], ['index', 'add', '--help']):\n"
+        "    with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "        main(argv)\n"
+        "    assert '--ray' in out.getvalue(), argv\n"
+        "assert 'ray' not in sys.modules and 'dedup.distributed' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_ray_missing_is_one_line_saying_how_to_install_it(monkeypatch, capsys, seeds, tmp_path):
+    from dedup import distributed
+
+    monkeypatch.setattr(distributed, "available", lambda: False)
+    for argv in (["scan", str(seeds.dir), "--ray"], ["index", "add", "--index", str(tmp_path / "ix"), "--ray", "a"]):
+        if argv[0] == "index":
+            argv.insert(-2, str(seeds.dir))
+        assert cli.main(argv) == 2
+        out = capsys.readouterr()
+        assert out.out == ""
+        assert out.err == "dedup: error: --ray needs Ray, which is not installed: pip install 'dedup[ray]'\n"
+
+
+@pytest.mark.slow
+def test_a_cluster_that_cannot_be_reached_is_one_line_at_once(cli, seeds):
+    pytest.importorskip("ray")
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = cli("scan", seeds.dir, "--ray", f"127.0.0.1:{port}")
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert run.stderr.startswith(f"dedup: error: cannot reach the Ray cluster at 127.0.0.1:{port}: ")
+    assert len(run.stderr.splitlines()) == 1
