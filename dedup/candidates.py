@@ -1,4 +1,5 @@
-"""Phase 2, first step: the candidate pairs of a store and what they share, in one of two modes.
+"""Phase 2, step 1 (``phase2`` names the steps): the candidate pairs of a store and what they share, in
+one of two modes.
 
 ``exact`` (the default): every posting list of the store (``evidence.posting_lists``); the pairs and their
 shared counts come from the lists in ``phase2.match`` (``evidence.pair_evidence``). Holds about 8 bytes a

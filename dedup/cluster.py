@@ -75,6 +75,9 @@ class Clusters:
     sources: list[int]
     members: list[list[int]]
     versions: list[list[int]] = field(default_factory=list)  # per cluster: other versions of the source's text
+    ranked: list[list[int]] = field(default_factory=list)  # per cluster: its members, best-ranked first
+    known: list[bool] = field(default_factory=list)  # per cluster: whether the pairs' directions decide its source
+    same_text: np.ndarray | None = None  # per document: a label shared by copies of one text
 
 
 def cluster(
@@ -123,13 +126,13 @@ def cluster(
     members = [[] for _ in roots]
     for doc in np.flatnonzero(cluster_of >= 0).tolist():
         members[cluster_of[doc]].append(doc)
-    sources = []
+    ranked: list[list[int]] = []
     for group in members:
         best = max(shared[m] for m in group)
         top = [m for m in group if shared[m] >= SHARED_TOLERANCE * best]
         best_held = max(held[m] for m in top)
-        sources.append(
-            min(
+        ranked.append(
+            sorted(
                 group,
                 key=lambda m: (
                     bool(excerpt[m]),
@@ -142,17 +145,47 @@ def cluster(
                 ),
             )
         )
-    versions: list[list[int]] = []
+    sources, versions = with_versions([r[0] for r in ranked], members, excerpt, dates, ids, site)
+    role = roles(n_docs, sources, members)
+    return Clusters(
+        cluster=cluster_of,
+        role=role,
+        sources=sources,
+        members=members,
+        versions=versions,
+        ranked=ranked,
+        known=[False] * len(sources),
+        same_text=same_text,
+    )
+
+
+def with_versions(
+    sources: list[int],
+    members: list[list[int]],
+    excerpt: np.ndarray,
+    dates: Sequence[str | None],
+    ids: Sequence[str],
+    site: np.ndarray | None,
+    later: Sequence[set[int]] | None = None,
+) -> tuple[list[int], list[list[int]]]:
+    """The sources after the versions rule (module docstring), and each cluster's other versions of the
+    source's text. ``later``: per cluster, the members dated after another member, never made the source."""
+    sources, versions = list(sources), []
     for k, (src, group) in enumerate(zip(sources, members)):
         # Versions of the source's text: other full texts of the same (known) site. An agency sends
         # a story through the day; the first of its versions is the one the others derive from.
         same = [] if site is None or site[src] == 0 else [m for m in group if site[m] == site[src] and not excerpt[m]]
-        dated = [m for m in same if dates[m] is not None]
+        dated = [m for m in same if dates[m] is not None and (later is None or m not in later[k])]
         if dated:
             sources[k] = src = min(dated, key=lambda m: (dates[m], ids[m]))
         versions.append([m for m in same if m != src])
+    return sources, versions
+
+
+def roles(n_docs: int, sources: list[int], members: list[list[int]]) -> list[str | None]:
+    """Each document's role: "source", "copy" (another member of its cluster) or None (in no cluster)."""
     role: list[str | None] = [None] * n_docs
     for src, group in zip(sources, members):
         for m in group:
             role[m] = "source" if m == src else "copy"
-    return Clusters(cluster=cluster_of, role=role, sources=sources, members=members, versions=versions)
+    return role

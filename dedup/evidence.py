@@ -1,4 +1,5 @@
-"""Phase 2, first step: what every pair of articles shares, counted from the store's postings.
+"""Phase 2, step 2 (``phase2`` names the steps): what every candidate pair shares, counted from the posting
+lists.
 
 A shingle held by m articles is one fact about those m articles. Shingles held by exactly the
 same articles (the words of one passage) are one *posting list* with a weight (how many
@@ -11,7 +12,7 @@ Pairs and their shared counts come from the lists, so the work follows the evide
 
 - a list of at most ``max_enumerate`` members adds its weight to each pair of its members
   (exact shared counts, m(m-1)/2 entries: a passage in m articles is that many facts); such lists
-  make a pair a candidate when together they hold ``min_pair`` shingles (no relation has fewer);
+  make a pair a candidate when together they hold ``min_shared`` shingles (no relation has fewer);
 - a larger list (a site template on every page, a sentence in a thousand articles, or a story
   syndicated everywhere) is never expanded into pairs: when it could make a relation by itself
   (enough shingles, or most of two of its members) it links its members as a star from the
@@ -48,6 +49,10 @@ class Lists:
     offsets: np.ndarray
     members: np.ndarray
     weight: np.ndarray
+    # Lists known to be boilerplate from beyond what they list (a query's fingerprints held by more indexed
+    # articles than it looks at; only the holders it looks at are members): never expanded into pairs,
+    # never linking, boilerplate whatever verification finds. None: no such list (a scan).
+    known: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -326,47 +331,50 @@ def _probe_chunk(c: _Probe, part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(out_k), np.concatenate(out_l)
 
 
-def _linking(lists: Lists, big: np.ndarray, doc_sizes: np.ndarray, min_shared: int, min_share: float) -> np.ndarray:
-    """The big lists that can make a relation on their own: at least ``min_shared`` shingles, or at
-    least ``min_share`` of two or more of their members. A sentence recurring in a thousand
+def _linking(
+    lists: Lists, big: np.ndarray, doc_sizes: np.ndarray, partial_min_shared: int, link_share: float
+) -> np.ndarray:
+    """The big lists that can make a relation on their own: at least ``partial_min_shared`` shingles, or at
+    least ``link_share`` of two or more of their members. A sentence recurring in a thousand
     unrelated articles is neither, and adds its weight only to pairs found by other evidence."""
     owner = lists.member_list()
     sel = np.flatnonzero(big[owner])
-    mostly = lists.weight[owner[sel]] >= min_share * np.maximum(doc_sizes[lists.members[sel]], 1)
+    mostly = lists.weight[owner[sel]] >= link_share * np.maximum(doc_sizes[lists.members[sel]], 1)
     count = np.bincount(owner[sel][mostly], minlength=len(lists))
-    return big & ((lists.weight >= min_shared) | (count >= 2))
+    return big & ((lists.weight >= partial_min_shared) | (count >= 2))
 
 
 def pair_evidence(
     lists: Lists,
     doc_sizes: np.ndarray,
     extra: np.ndarray | None = None,
-    min_shared: int = 50,
-    min_share: float = 0.5,
+    partial_min_shared: int = 50,
+    link_share: float = 0.5,
     max_enumerate: int = 32,
     workers: int = 1,
-    min_pair: int = 0,
+    min_shared: int = 0,
 ) -> Evidence:
     """Candidate pairs and the lists each shares (see the module docstring); ``extra`` adds pairs
     (a, b) that must be measured whatever the lists say (exact copies). A big list links its members
-    only when it can make a relation by itself (``_linking``: ``min_shared`` shingles, or
-    ``min_share`` of its members' distinct shingles). The big lists each pair shares are found by
+    only when it can make a relation by itself (``_linking``: ``partial_min_shared`` shingles, or
+    ``link_share`` of its members' distinct shingles). The big lists each pair shares are found by
     ``workers`` processes side by side (the same entries, in the same order, whatever their number).
 
-    A pair the small lists alone make is a candidate when those lists hold ``min_pair`` shingles
+    A pair the small lists alone make is a candidate when those lists hold ``min_shared`` shingles
     together: a shingle or two that a handful of unrelated articles share by chance (a common phrase)
     makes no relation, and such chance pairs grow with the corpus while the evidence does not."""
     n_docs = len(doc_sizes)
     sizes = lists.sizes()
-    small = sizes <= max_enumerate
+    known = lists.known if lists.known is not None else np.zeros(len(lists), dtype=bool)
+    small = (sizes <= max_enumerate) & ~known
     codes, which = _enumerate(lists, small, max_enumerate)
-    others = [_star_chain(lists, _linking(lists, ~small, doc_sizes, min_shared, min_share))]
+    others = [_star_chain(lists, _linking(lists, ~small & ~known, doc_sizes, partial_min_shared, link_share))]
     if extra is not None and len(extra):
         others.append(_pair_codes(extra[:, 0], extra[:, 1]))
     made = codes
-    if min_pair > 1 and len(codes):
+    if min_shared > 1 and len(codes):
         made, at = np.unique(codes, return_inverse=True)
-        made = made[np.bincount(at, weights=lists.weight[which]) >= min_pair]
+        made = made[np.bincount(at, weights=lists.weight[which]) >= min_shared]
     pair_codes = np.unique(np.concatenate([made, *others]))
     pair_codes = pair_codes[(pair_codes >> np.uint64(32)) != (pair_codes & np.uint64(0xFFFFFFFF))]
     entry_pair = np.searchsorted(pair_codes, codes).astype(np.int64)

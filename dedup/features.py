@@ -20,6 +20,7 @@ import numpy as np
 import xxhash
 
 from . import escape
+from .banal import informative
 from .excerpt import excerpt_cut
 from .featurestore import ShardData, bucket_bounds
 from .normalise import TokenCache, Tokens, bodies, segments, tokenise
@@ -28,6 +29,7 @@ from .sign import EMPTY, densified, raw_bins, signatures
 
 if TYPE_CHECKING:
     from .ingest import Article
+    from .options import ScanOptions
 
 
 def _storable(value: str | None) -> str | None:
@@ -83,6 +85,7 @@ def _segment_bins(ext: np.ndarray, k: int, num_perm: int, seed: int) -> tuple[np
     """MinHash bins and sorted distinct fingerprints of the full shingles of token hashes ``ext``."""
     starts = np.arange(len(ext) - k + 1, dtype=np.int64)
     hashes = _kgram_hashes(ext, starts, np.full(len(starts), k, dtype=np.int64), k)
+    hashes = hashes[informative(ext, starts, starts + k - 1)]  # as ``shingle`` does: banal ones left out
     return raw_bins(hashes, num_perm, seed), _sorted_unique(fingerprints(hashes))
 
 
@@ -225,4 +228,16 @@ def extract(
         token_offsets=tokens.offsets if keep_tokens else None,
         token_hashes=tokens.hashes if keep_tokens else None,
         token_spans=np.stack([tokens.starts, tokens.ends], axis=1).astype(np.uint32) if keep_tokens else None,
+    )
+
+
+def extract_with(articles: Sequence[Article], options: ScanOptions, *, threads: int | None = None) -> ShardData:
+    """``extract`` with a scan's parameters (shingle size, signature length and seed, whether to keep tokens)."""
+    return extract(
+        articles,
+        k=options.k,
+        num_perm=options.num_perm,
+        seed=options.seed,
+        threads=threads,
+        keep_tokens=options.keep_tokens,
     )

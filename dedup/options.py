@@ -8,6 +8,7 @@ several parameters are properties here, computed in one place.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -33,6 +34,7 @@ class IngestOptions:
     encoding: str | None = None  # force a text encoding for .txt/.md/.html/.csv (else detected)
     follow_links: bool = False  # follow symlinks whose target is outside the root
     max_file_size: int = DEFAULT_MAX_FILE_SIZE  # per article file or record; containers are streamed
+    exclude: tuple[str, ...] = ()  # gitignore-like globs of paths to leave out of a folder (with its .dedupignore)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,13 @@ class VerifyParams:
     contains also takes a short derived text: the larger containment at least ``derived``
     and at least ``derived_min_shared`` shingles in common (a 120-word item that takes
     half its words from a wire story; one shared quotation is fewer shingles than that).
+
+    contains also takes a *short* derived item below ``derived_min_shared`` (a 20-80 word brief rewritten
+    from a wire story): at least ``short_min_shared`` shingles in common, the larger containment at least
+    ``derived``, and the shared words forming verbatim runs, not scattered phrases: at least ``short_runs``
+    runs of ``short_run`` or more consecutive shared shingles (``short_run`` + k - 1 words each) that
+    together hold ``derived`` of the item's shingles. Independent texts on one event share names and stock
+    phrases here and there, and a quotation at most once.
 
     Before boilerplate is known, documents count as copies of each other (for
     deciding what is boilerplate) only when one holds at least ``copy_group`` of
@@ -82,6 +91,9 @@ class VerifyParams:
     min_shared: int = 8  # also: the lists of up to max_enumerate holders make a candidate pair with this many
     derived: float = 0.4
     derived_min_shared: int = 25
+    short_min_shared: int = 9
+    short_run: int = 4
+    short_runs: int = 2
     boilerplate_min_docs: int = 3
     copy_group: float = 0.8
     template_site_share: float = 0.67
@@ -215,9 +227,8 @@ class ScanOptions:
     the most articles / characters in one batch (memory per worker); neither changes results.
     ``keep_tokens``: phase 1 also stores every article's word tokens (hash and span), so phase 2 aligns and
     labels without tokenising texts again; results do not change. Off by default: the tokens make the store
-    about 1.8x larger, which saves time only while the store stays in memory (20k articles: label 0.45x,
-    whole scan 0.9x), and costs far more once it does not (1M clean articles, a 21 GB store: read 155 s ->
-    363 s).
+    about twice as large, which saves time only while the store stays in memory, and costs far more once it
+    does not (figures: benchmarks/README.md).
     """
 
     k: int = DEFAULT_K
@@ -247,5 +258,21 @@ def flatten(options: Any, prefix: str = "") -> dict[str, Any]:
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             out |= flatten(value, f"{prefix}{f.name}.")
         else:
-            out[f"{prefix}{f.name}"] = value if isinstance(value, int | float | str | bool | type(None)) else str(value)
+            if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+                out[f"{prefix}{f.name}"] = list(value)
+            else:
+                out[f"{prefix}{f.name}"] = (
+                    value if isinstance(value, int | float | str | bool | type(None)) else str(value)
+                )
     return out
+
+
+# A phase's progress: ``progress(phase, done, total)`` (total None when unknown), what the CLI's bar draws
+# (``views.terminal.progress_reporter``) and the scan, the index and phase 2 report through.
+Progress = Callable[[str, int, "int | None"], None]
+
+
+def store_params(options: ScanOptions) -> dict:
+    """The parameters a feature store or an index is built with; adding or querying with others would compare
+    nothing."""
+    return {"k": options.k, "num_perm": options.num_perm, "seed": options.seed}

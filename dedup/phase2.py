@@ -6,10 +6,15 @@ the query's own pairs. What differs between them is only where the posting lists
 store's postings sorted partition by partition, or an index's look-ups) and where texts are read from
 (``Articles``).
 
-Steps: pair evidence from the lists (``evidence``), verification and boilerplate (``verify``),
-clusters and sources (``cluster``); then only the articles that are in pairs or hold boilerplate are
-re-read, batch by batch, to align passages (``align``) and label paragraphs (``label``), batches side
-by side on an ``Executor`` (worker processes here, or a cluster's tasks). Results depend only on the
+Its steps, each one module, named here once:
+
+1. ``candidates``: the posting lists of the store, or LSH's candidate pairs and what they share;
+2. ``evidence``: each candidate pair and the lists it shares;
+3. ``verify``: measures, relations and boilerplate;
+4. ``cluster``: clusters and their sources;
+5. ``align``: shared passages, and 6. ``label``: a label per paragraph; for these two only the articles in
+   pairs or holding boilerplate are re-read, batch by batch, batches side by side on an ``Executor``
+   (worker processes here, or a cluster's tasks). Results depend only on the
 input, not on workers, tasks or batch sizes.
 """
 
@@ -25,18 +30,17 @@ import numpy as np
 import polars as pl
 
 from .align import align_pair, template_like
-from .cluster import Clusters, cluster
+from .cluster import Clusters, cluster, roles, with_versions
+from .direction import FEATURES, cluster_sources, compare_dates, pair_directions, parse_when, position
 from .evidence import Evidence, Lists, pair_evidence
 from .features import fingerprints
 from .label import boiler_rows, label_batch, shared_spans
 from .normalise import Tokens, bodies, tokenise
-from .options import LabelParams, ScanOptions
+from .options import LabelParams, Progress, ScanOptions
 from .read import Corpus
 from .shingle import shingle
 from .verify import CLUSTERING, DocInfo, exact_pairs, verify
 from .workers import Executor, Processes
-
-Progress = Callable[[str, int, int | None], None]
 
 
 class Articles(Protocol):
@@ -214,7 +218,14 @@ def match(
         exact = exact_pairs(table.content, table.has_text)
         workers = options.workers or os.cpu_count() or 1
         ev = pair_evidence(
-            lists, table.sizes, exact, vp.partial_min_shared, vp.link_share, vp.max_enumerate, workers, vp.min_shared
+            lists,
+            table.sizes,
+            extra=exact,
+            partial_min_shared=vp.partial_min_shared,
+            link_share=vp.link_share,
+            max_enumerate=vp.max_enumerate,
+            workers=workers,
+            min_shared=vp.min_shared,
         )
 
     def tail_in(e: int, o: int) -> bool:
@@ -227,8 +238,16 @@ def match(
         tail = sh.hashes[s][before[-vp.excerpt_tail :]]
         return len(tail) > 0 and bool(np.isin(tail, sh.hashes[sh.doc(1)]).sum() * 2 > len(tail))
 
+    def runs_in(item: int, other: int) -> tuple[np.ndarray, int]:
+        """The lengths of the runs of consecutive shingles of ``item`` found in ``other`` (verbatim
+        sequences of run + k - 1 words), and how many shingles ``item`` has."""
+        loaded = Loaded(articles, table, [item, other], k, texts=False)
+        sh = loaded.shingles
+        found = np.isin(fingerprints(sh.hashes[sh.doc(0)]), fingerprints(sh.hashes[sh.doc(1)]))
+        return shingle_runs(found, sh.first[sh.doc(0)]), len(found)
+
     site = table.site_codes()
-    info = DocInfo(table.sizes, table.content, table.has_text, table.cut >= 0, tail_in, site)
+    info = DocInfo(table.sizes, table.content, table.has_text, table.cut >= 0, tail_in, site, runs_in)
     verified = verify(lists, ev, info, vp)
     boiler = boilerplate_of(verified.boilerplate)
     found = Matched(
@@ -262,7 +281,7 @@ def match(
     )
 
 
-def analyse(
+def analyse_lists(
     articles: Articles,
     table: DocTable,
     lists: Lists,
@@ -290,7 +309,8 @@ def analyse(
     timings["match"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    pairs, passages = _align(articles, table, pairs, clusters, options, report, executor)
+    pairs, passages, features = _align(articles, table, pairs, clusters, boiler, options, report, executor)
+    pairs, clusters = _directions(table, pairs, features, clusters, m.excerpt, m.site)
     timings["align"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -314,6 +334,45 @@ class _AlignContext:
     pair_a: np.ndarray
     pair_b: np.ndarray
     relation: np.ndarray
+    boiler: Boilerplate
+
+
+def _directions(
+    table: DocTable,
+    pairs: pl.DataFrame,
+    features: np.ndarray,
+    clusters: Clusters,
+    excerpt: np.ndarray,
+    site: np.ndarray,
+) -> tuple[pl.DataFrame, Clusters]:
+    """Each pair's direction (``direction.pair_directions``) as columns of ``pairs`` (``copies``,
+    ``direction_confidence``, ``direction_by``), and the clusters' sources and roles from them."""
+    from .direction import DIRECTION_BY
+    from .verify import CLUSTERING as linking_relations
+
+    a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    linking = pairs["relation"].is_in(list(linking_relations)).to_numpy()
+    held = np.maximum(pairs["a_in_b"].to_numpy(), pairs["b_in_a"].to_numpy())
+    d = pair_directions(a, b, linking, table.dates, excerpt, features[:, 0], features[:, 1], held)
+    pairs = pairs.with_columns(
+        copies=pl.Series(d.copies, dtype=pl.Int8),
+        direction_confidence=pl.Series(d.confidence, dtype=pl.Float64),
+        direction_by=pl.Series([DIRECTION_BY[k] for k in d.by.tolist()], dtype=pl.Utf8),
+        position_a=pl.Series(features[:, 0].round(3).tolist(), dtype=pl.List(pl.Float64)),
+        position_b=pl.Series(features[:, 1].round(3).tolist(), dtype=pl.List(pl.Float64)),
+    )
+    same_text = clusters.same_text if clusters.same_text is not None else np.arange(len(table))
+    sources, known = cluster_sources(clusters.members, clusters.ranked, same_text, a, b, d, table.dates)
+    later = []
+    for group in clusters.members:
+        whens = {m: parse_when(table.dates[m]) for m in group}
+        later.append({m for m in group if any(compare_dates(whens[m], whens[o]) > 0 for o in group if o != m)})
+    decided = list(sources)
+    sources, versions = with_versions(sources, clusters.members, excerpt, table.dates, table.ids, site, later)
+    known = [k and s == t for k, s, t in zip(known, sources, decided)] if sources != decided else known
+    clusters.sources, clusters.versions, clusters.known = sources, versions, known
+    clusters.role = roles(len(table), sources, clusters.members)
+    return pairs, clusters
 
 
 def _align(
@@ -321,23 +380,27 @@ def _align(
     table: DocTable,
     pairs: pl.DataFrame,
     clusters: Clusters,
+    boiler: Boilerplate,
     options: ScanOptions,
     report: Progress,
     executor: Executor,
-) -> tuple[pl.DataFrame, list[np.ndarray]]:
-    """Passages of every pair, in batches of the articles they involve; partial pairs that prove to share
-    only a template are dropped."""
+) -> tuple[pl.DataFrame, list[np.ndarray], np.ndarray]:
+    """Passages of every pair, in batches of the articles they involve, and the position features of both
+    sides of each (``direction.position``: (pairs, 2, features)); partial pairs that prove to share only a
+    template are dropped."""
     pair_a, pair_b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
     passages: list[np.ndarray] = [np.zeros((0, 4), dtype=np.int64)] * len(pairs)
+    features = np.zeros((len(pairs), 2, len(FEATURES)))
     order = np.lexsort((pair_b, pair_a, np.minimum(clusters.cluster[pair_a], clusters.cluster[pair_b])))
-    context = _AlignContext(articles, table, options.k, options, pair_a, pair_b, pairs["relation"].to_numpy())
+    context = _AlignContext(articles, table, options.k, options, pair_a, pair_b, pairs["relation"].to_numpy(), boiler)
     drop: list[int] = []
     done = 0
     report("align", 0, len(pairs))
     chunks = list(_pair_batches(order, pair_a, pair_b, table.chars, options.batch_docs, options.batch_chars))
     for rows in executor.map(_align_batch, context, chunks, label=lambda c: f"aligning a batch of {len(c)} pairs"):
-        for p, found, template in rows:
+        for p, found, template, sides in rows:
             passages[p] = found
+            features[p] = sides
             if template:
                 drop.append(p)
         done += len(rows)
@@ -346,22 +409,43 @@ def _align(
         keep = np.setdiff1d(np.arange(len(pairs)), drop)
         pairs = pairs[keep]
         passages = [passages[p] for p in keep.tolist()]
-    return pairs, passages
+        features = features[keep]
+    return pairs, passages, features
 
 
-def _align_batch(c: _AlignContext, chunk: np.ndarray) -> list[tuple[int, np.ndarray, bool]]:
-    """Passages of the pairs in ``chunk``, and whether each partial pair is only a shared template."""
+def _align_batch(c: _AlignContext, chunk: np.ndarray) -> list[tuple[int, np.ndarray, bool, np.ndarray]]:
+    """Passages of the pairs in ``chunk``, whether each partial pair is only a shared template, and the
+    position features of its two sides (``direction.position``)."""
     docs = np.unique(np.concatenate([c.pair_a[chunk], c.pair_b[chunk]]))
     loaded = Loaded(c.articles, c.table, docs.tolist(), c.k, threads=1)
+    t, sh = loaded.tokens, loaded.shingles
+    # Template text (boilerplate) sits around originals and copies alike: no evidence of direction.
+    holders = np.flatnonzero(c.boiler.holders[docs])
+    template: dict[int, np.ndarray] = {}
+    if len(holders) and len(c.boiler.fingerprints):
+        flags = np.zeros(len(sh.hashes), dtype=bool)
+        for r in holders.tolist():
+            s = sh.doc(r)
+            flags[s] = _sorted_isin(fingerprints(sh.hashes[s]) >> np.uint64(c.boiler.bits), c.boiler.fingerprints)
+        rows = boiler_rows(t, sh, flags)
+        for r in np.unique(rows[:, 0]).tolist():
+            template[r] = rows[rows[:, 0] == r, 1:]
     out = []
     for p in chunk.tolist():
         la, lb = loaded.pos[int(c.pair_a[p])], loaded.pos[int(c.pair_b[p])]
         found = align_pair(loaded.corpus, loaded.tokens, loaded.shingles, la, lb, c.options.align)
+        sides = np.stack(
+            [
+                position(t.starts[t.doc(d)], t.ends[t.doc(d)], t.hashes[t.doc(d)], found[:, cols], template.get(d))
+                for d, cols in ((la, [0, 1]), (lb, [2, 3]))
+            ]
+        )
         out.append(
             (
                 p,
                 found,
                 bool(c.relation[p] == "partial" and template_like(loaded.corpus, la, lb, found, c.options.align)),
+                sides,
             )
         )
     return out
@@ -467,11 +551,21 @@ def _label_batch(c: _LabelContext, chunk: np.ndarray) -> list[tuple[int, np.ndar
     return [(d, codes[offsets[j] : offsets[j + 1]]) for j, d in enumerate(docs)]
 
 
+def shingle_runs(found: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """The lengths of the runs of consecutive ``found`` shingles of one text (``first``: each shingle's first
+    token; shingles one token apart are consecutive, so a banal shingle left out between two ends a run)."""
+    if not len(found):
+        return np.zeros(0, dtype=np.int64)
+    starts = found & np.r_[True, (np.diff(first) != 1) | ~found[:-1]]
+    run = np.cumsum(starts)[found]
+    return np.bincount(run)[1:] if len(run) else np.zeros(0, dtype=np.int64)
+
+
 def _sorted_isin(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     """``np.isin`` against a sorted array, by binary search (``isin`` sorts both sides each call). The values
     are searched in ascending order: each search then starts where the last ended, in memory just read. The
-    set grows with the corpus (text recurring in ever more articles): at 20M entries, searching unsorted
-    values cost 1.7 µs each, a cache miss at every step, against 0.24 µs in order."""
+    set grows with the corpus (text recurring in ever more articles), and unsorted searches miss the cache at
+    every step (figures: benchmarks/README.md)."""
     out = np.zeros(len(values), dtype=bool)
     if not len(sorted_set) or not len(values):
         return out

@@ -28,17 +28,15 @@ import numpy as np
 
 from . import candidates
 from .evidence import doc_bits, list_fingerprints
-from .features import MAX_BATCH, extract
+from .features import MAX_BATCH, extract_with
 from .featurestore import FeatureStore, StoreError, publish_shard, stage_shard, write_shard
 from .ingest.model import Article, Entry, Skipped
-from .options import ScanOptions
-from .phase2 import Boilerplate, DocTable
-from .phase2 import analyse as analyse_lists
+from .options import Progress, ScanOptions, store_params
+from .phase2 import Boilerplate, DocTable, analyse_lists
 from .read import Corpus
 from .result import ScanResult
 from .workers import Executor, worker_pool
 
-Progress = Callable[[str, int, int | None], None]
 PHASES = ("read", "match", "align", "label")
 
 
@@ -49,14 +47,16 @@ def scan(
     store: str | os.PathLike[str] | None = None,
     extra: tuple[str | os.PathLike[str], Sequence[str]] | None = None,
     executor: Executor | None = None,
+    known: Callable[[FeatureStore, list[str]], list[str]] | None = None,
 ) -> ScanResult:
     """Find the copies in a folder of articles (or an in-memory ``Corpus``).
 
     The features go to ``store`` when given (kept), else to a temporary folder that lives as
     long as the result. ``extra``: (folder, shard names) of more articles to scan with these, after
-    them (an index's shards: ``scan DIR --index``). ``executor``: where the tasks of both phases run
-    (default: worker processes and threads here; a Ray cluster: ``dedup.distributed``); the result
-    is the same.
+    them (an index's shards: ``scan DIR --index``); ``known(store, shards)``: the shards phase 1 wrote,
+    rewritten without the articles ``extra`` already holds (so one article is one document). ``executor``:
+    where the tasks of both phases run (default: worker processes and threads here; a Ray cluster:
+    ``dedup.distributed``); the result is the same.
     """
     options = options or ScanOptions()
     report = progress or (lambda phase, done, total: None)
@@ -64,7 +64,7 @@ def scan(
     if store is None:
         tmp = tempfile.TemporaryDirectory(prefix="dedup-scan-")
         store = tmp.name
-    fs = FeatureStore(store, params=_store_params(options), create=True)
+    fs = FeatureStore(store, params=store_params(options), create=True)
     if fs.shard_names:
         raise StoreError(
             f"{store}: already holds a scan's features; give a new folder (an index grows with 'index add')"
@@ -74,16 +74,20 @@ def scan(
         names, skipped = _ingest_corpus(fs, source, options, report)
     else:
         names, skipped = ingest(fs, source, options, report, executor=executor)
+    already = 0
+    if known is not None:
+        read = sum(fs.shard(n).n for n in names)
+        names = known(fs, names)
+        already = read - sum(fs.shard(n).n for n in names)
     fs.commit(names)
     read_time = time.perf_counter() - t0
-    result = analyse(fs.joined(extra[0], extra[1], "index:") if extra else fs, options, report, skipped, executor)
+    own = len(fs)
+    result = analyse_store(fs.joined(extra[0], extra[1], "index:") if extra else fs, options, report, skipped, executor)
+    if extra:
+        result.indexed_from, result.already_indexed = own, already
     result.timings = {"read": read_time, **result.timings}
     result.keep_alive = tmp
     return result
-
-
-def _store_params(options: ScanOptions) -> dict:
-    return {"k": options.k, "num_perm": options.num_perm, "seed": options.seed}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,9 +156,7 @@ def _run_task(root: str, task: _Task, options: ScanOptions, threads: int | None)
 
     for sub, batch in enumerate(_batches(articles(), options, skipped)):
         name = f"{task.number:06d}-{sub:04d}"
-        data = extract(
-            batch, options.k, options.num_perm, options.seed, threads=threads, keep_tokens=options.keep_tokens
-        )
+        data = extract_with(batch, options, threads=threads)
         staged.append((name, stage_shard(fs_root, name, data), data.docs))
     return staged, skipped, len(task.entries)
 
@@ -264,9 +266,7 @@ def _ingest_corpus(
     report("read", 0, len(corpus))
     for sub, batch in enumerate(_batches(articles(), options, skipped)):
         name = f"{0:06d}-{sub:04d}"
-        write_shard(
-            fs.root, name, extract(batch, options.k, options.num_perm, options.seed, keep_tokens=options.keep_tokens)
-        )
+        write_shard(fs.root, name, extract_with(batch, options))
         names.append(name)
         done += len(batch)
         report("read", done, len(corpus))
@@ -277,14 +277,14 @@ def _ingest_corpus(
 # Phase 2
 
 
-def analyse(
+def analyse_store(
     fs: FeatureStore,
     options: ScanOptions,
     report: Progress | None = None,
     skipped: Sequence[Skipped] = (),
     executor: Executor | None = None,
 ) -> ScanResult:
-    """Phase 2 over a store (``phase2.analyse``), from the candidates of ``options.candidates`` (``candidates``:
+    """Phase 2 over a store (``phase2.analyse_lists``), from the candidates of ``options.candidates`` (``candidates``:
     every posting list, sorted partition by partition, or LSH's pairs and what they share); the partitions,
     align and label run on ``executor`` (default: here), the rest in this process."""
     report = report or (lambda phase, done, total: None)
@@ -303,7 +303,15 @@ def analyse(
     with tempfile.TemporaryDirectory(prefix="work-", dir=fs.root) as work:
         spill = Path(work)
         found_candidates = candidates.find(
-            shards, fs.bases[:-1], table.sizes, table.content, table.has_text, options, spill, partitions_done, executor
+            shards,
+            bases=fs.bases[:-1],
+            sizes=table.sizes,
+            content=table.content,
+            has_text=table.has_text,
+            options=options,
+            spill=spill,
+            progress=partitions_done,
+            executor=executor,
         )
         lists = found_candidates.lists
         listing = time.perf_counter() - t
@@ -318,11 +326,11 @@ def analyse(
 
         found = analyse_lists(
             fs,
-            table,
-            lists,
-            boilerplate_of,
-            options,
-            report,
+            table=table,
+            lists=lists,
+            boilerplate_of=boilerplate_of,
+            options=options,
+            report=report,
             para_offsets=fs.para_offsets(),
             executor=executor,
             evidence=found_candidates.evidence,

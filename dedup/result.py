@@ -138,6 +138,8 @@ class ScanResult:
     options: ScanOptions
     skipped: list[Skipped] = field(default_factory=list)
     keep_alive: Any = None  # the temporary store's folder, removed with the result
+    indexed_from: int | None = None  # ``scan --index``: the first article of the index's (documents say ``indexed``)
+    already_indexed: int = 0  # ``scan --index``: the input's articles that were the index's already (one document)
 
     @classmethod
     def of(cls, found: Found, store: Any, options: ScanOptions, skipped: Sequence[Skipped] = ()) -> ScanResult:
@@ -264,7 +266,11 @@ class ScanResult:
             empty = False
             yield part
         if empty:
-            yield pl.DataFrame(schema=SCHEMAS[table])
+            yield (
+                self.documents_rows(np.zeros(0, dtype=np.int64))
+                if table == "documents"
+                else pl.DataFrame(schema=SCHEMAS[table])
+            )
 
     def shown_ids(self, docs: np.ndarray) -> pl.Series:
         """The ids of articles ``docs`` as every output shows them."""
@@ -302,7 +308,10 @@ class ScanResult:
             "site": f["site"],
             "encoding": f["encoding"],
         }
-        return pl.DataFrame(columns, schema=SCHEMAS["documents"])
+        if self.indexed_from is None:
+            return pl.DataFrame(columns, schema=SCHEMAS["documents"])
+        columns["indexed"] = pl.Series("indexed", np.asarray(rows) >= self.indexed_from, dtype=pl.Boolean)
+        return pl.DataFrame(columns, schema=SCHEMAS["documents"] | {"indexed": pl.Boolean()})
 
     def pairs_batch(self, rows: np.ndarray) -> pl.DataFrame:
         """Rows ``rows`` of ``pairs_frame``."""
@@ -547,6 +556,7 @@ class ScanResult:
                 "articles": len(self.frame),
                 "skipped": [{"path": escape_name(s.path), "reason": s.reason} for s in self.skipped],
                 "encodings": {str(k): int(v) for k, v in encodings},
+                **({"already_indexed": self.already_indexed} if self.indexed_from is not None else {}),
             },
             "candidates": self.candidates,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},

@@ -1,7 +1,8 @@
 """Word k-gram shingles of a tokenised batch, hashed from the token hashes.
 
 A document with fewer than k tokens yields one shingle of all its tokens, so
-short texts still have a fingerprint.
+short texts still have a fingerprint. Banal shingles (only numbers and calendar
+words: ``banal``) are left out: they are evidence of nothing.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .banal import informative
 from .hashing import GOLDEN, combine, mix64, mix64_inplace
 from .normalise import Tokens
 from .options import DEFAULT_K
@@ -49,6 +51,12 @@ def shingle(tokens: Tokens, k: int = DEFAULT_K) -> Shingles:
     span = np.repeat(np.minimum(n_tok, k), n_sh)
     last = first + span - 1
     hashes = _kgram_hashes(h, first, span, k)
+    keep = informative(h, first, last)
+    if not keep.all():
+        doc = np.repeat(np.arange(len(n_tok), dtype=np.int64), n_sh)
+        offsets = np.zeros(len(n_tok) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(doc[keep], minlength=len(n_tok)), out=offsets[1:])
+        hashes, first, last = hashes[keep], first[keep], last[keep]
     return Shingles(offsets=offsets, hashes=hashes, first=first, last=last, k=k)
 
 

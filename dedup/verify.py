@@ -72,6 +72,8 @@ class DocInfo:
     excerpt: np.ndarray  # bool
     tail_in: Callable[[int, int], bool]  # (excerpt, other): its last words before the cut are in other
     site: np.ndarray | None = None  # int code of each document's site (0 where none is known)
+    # (item, other): the lengths of the runs of consecutive shingles of item found in other, and item's shingles
+    runs_in: Callable[[int, int], tuple[np.ndarray, int]] | None = None
 
 
 def exact_pairs(content: np.ndarray, has_text: np.ndarray) -> np.ndarray:
@@ -162,10 +164,11 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     linking = is_exact | ((shared_all >= params.min_shared) & (held >= params.copy_group))
     groups = components(n_docs, pairs[linking])
     site = docs.site if docs.site is not None else np.zeros(n_docs, dtype=np.int64)
-    boiler = _boilerplate_lists(lists, groups, site, params)
+    known = lists.known if lists.known is not None else np.zeros(len(lists), dtype=bool)
+    boiler = _boilerplate_lists(lists, groups, site, params) | known
     owner = lists.member_list()
     if boiler.any():
-        boiler = _story_lists(lists, ev, owner, pairs[linking], shared_all, groups, boiler, sizes, params)
+        boiler = _story_lists(lists, ev, owner, pairs[linking], shared_all, groups, boiler, sizes, params) | known
 
     # Pass 2: boilerplate lists count for nobody.
 
@@ -183,12 +186,13 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     # the site's template: the template recurs around different stories.
     linked = (relation >= 0) & (relation <= 2)
     story = components(n_docs, pairs[linked])
-    one_story = boiler & _one_story(lists, _story_top(lists, owner, story), params)
+    one_story = boiler & ~known & _one_story(lists, _story_top(lists, owner, story), params)
     if one_story.any():
         boiler &= ~one_story
         m, relation, shared, content_entry = measure(boiler)
     rescued = _cut_from(docs, pairs, relation, shared_all, params)
     relation[rescued] = 2
+    relation[_short_derived(docs, pairs, relation, shared, m, params)] = 2
     shared = np.where(rescued, shared_all, shared)
     for key in ("jaccard", "a_in_b", "b_in_a"):  # measured on everything they share
         m[key] = np.where(rescued, first[key], m[key])
@@ -373,6 +377,25 @@ def _cut_from(
     for k in np.flatnonzero(maybe).tolist():
         e, o = (pairs[k, 0], pairs[k, 1]) if is_ex[pairs[k, 0]] else (pairs[k, 1], pairs[k, 0])
         out[k] = docs.tail_in(int(e), int(o))
+    return out
+
+
+def _short_derived(
+    docs: DocInfo, pairs: np.ndarray, relation: np.ndarray, shared: np.ndarray, m: dict, params: VerifyParams
+) -> np.ndarray:
+    """Pairs of a short item and the text it was written from (see ``VerifyParams``): too few shingles in
+    common for ``derived_min_shared``, but ``derived`` of the item, in verbatim runs."""
+    out = np.zeros(len(pairs), dtype=bool)
+    if docs.runs_in is None:
+        return out
+    a_in_b, b_in_a = m["a_in_b"], m["b_in_a"]
+    maybe = (relation < 0) & (shared >= params.short_min_shared) & (shared < params.derived_min_shared)
+    maybe &= np.maximum(a_in_b, b_in_a) >= params.derived
+    for k in np.flatnonzero(maybe).tolist():
+        item, other = (pairs[k, 0], pairs[k, 1]) if a_in_b[k] >= b_in_a[k] else (pairs[k, 1], pairs[k, 0])
+        runs, size = docs.runs_in(int(item), int(other))
+        long = runs[runs >= params.short_run]
+        out[k] = len(long) >= params.short_runs and long.sum() >= params.derived * max(size, 1)
     return out
 
 

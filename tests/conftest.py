@@ -315,13 +315,17 @@ def cli():
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests are grouped by layer: ``unit/`` (the library, in process), ``cli/`` (the real command line in a
-    subprocess), ``index/`` (the persistent index, local and on real Redis servers) and ``serve/`` (the HTTP
-    server and the pages, in a real server process and headless Chromium) and ``ray/`` (the scan on a real
-    local Ray cluster of two nodes). The last four are marked by their layer and ``slow``, so
-    ``pytest -m "not slow"`` runs the quick part of the library's tests."""
+    """Tests mirror the package (``core/`` for dedup's top-level modules, ``ingest/``, ``output/``, ``views/``,
+    ``cli/``, ``index/``, ``serve/``, ``distributed/``; ``benchmarks/`` for the benchmark harness; shared
+    fixtures in ``support/``) and are grouped by layer: the library in process, ``cli/`` (the real command
+    line in a subprocess), ``index/`` (the persistent index, local and on real Redis servers), ``serve/``
+    (the HTTP server and the pages, in a real server process and headless Chromium) and ``distributed/``
+    (marked ``ray``: the scan on a real local Ray cluster of two nodes). These four folders mark their tests
+    by their layer and ``slow`` (a module elsewhere that runs the command line says so with ``pytestmark``),
+    so ``pytest -m "not slow"`` runs the quick part of the library's tests."""
+    layers = {"cli": "cli", "index": "index", "serve": "serve", "distributed": "ray"}
     for item in items:
-        layer = item.path.parent.name
-        if layer in ("cli", "index", "serve", "ray"):
+        layer = layers.get(item.path.parent.name)
+        if layer is not None:
             item.add_marker(getattr(pytest.mark, layer))
             item.add_marker(pytest.mark.slow)

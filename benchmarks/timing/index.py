@@ -1,6 +1,6 @@
 """Persistent index benchmark: add rate and query latency, local and Redis, beside datasketch.
 
-One run over one corpus (``benchmarks/synth.py``, generated here or reused with ``--corpus``): ``--queries``
+One run over one corpus (``benchmarks/corpora/synth.py``, generated here or reused with ``--corpus``): ``--queries``
 files are drawn at random (``--seed``) from it and held out; the rest are indexed. So, as in real use, many
 queries are copies, wrapped copies or originals of indexed articles (synth writes about one article in five as
 a copy of a recent original), and the others share nothing with the index.
@@ -95,7 +95,7 @@ def _start_redis(tmp: Path, maxmemory: str) -> tuple[subprocess.Popen, str]:
         except redis.exceptions.ConnectionError:
             time.sleep(0.05)
     proc.kill()
-    raise SystemExit("index_bench: redis-server did not start")
+    raise SystemExit("timing.index: redis-server did not start")
 
 
 def _memory(url: str) -> dict:
@@ -124,7 +124,7 @@ def _prepare(args: argparse.Namespace, work: Path) -> tuple[Path, Path, dict]:
         files = sorted(corpus.rglob("*.txt"))
         need = len(files) if args.docs is None else args.docs + args.queries
         if need > len(files) or args.queries >= need:
-            raise SystemExit(f"index_bench: {corpus} holds {len(files)} .txt files; {need} needed")
+            raise SystemExit(f"timing.index: {corpus} holds {len(files)} .txt files; {need} needed")
         files = files[:need]
         meta: dict = {"corpus": str(corpus), "list_seconds": 0.0}
     else:

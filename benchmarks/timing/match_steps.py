@@ -31,10 +31,10 @@ def store(corpus: str, root: str) -> None:
     """Phase 1 of ``dedup scan`` over ``corpus`` into a store at ``root`` (which must not exist)."""
     from dedup import pipeline
     from dedup.featurestore import FeatureStore
-    from dedup.options import ScanOptions
+    from dedup.options import ScanOptions, store_params
 
     options = ScanOptions()
-    fs = FeatureStore(root, params=pipeline._store_params(options), create=True)
+    fs = FeatureStore(root, params=store_params(options), create=True)
     names, _ = pipeline.ingest(fs, corpus, options, lambda *a: None)
     fs.commit(names)
 
@@ -44,15 +44,14 @@ def match_steps(root: str) -> dict:
     import numpy as np
 
     import dedup.phase2 as phase2
-    from dedup import pipeline
     from dedup.cluster import cluster
     from dedup.evidence import doc_bits, list_fingerprints, posting_lists
     from dedup.featurestore import FeatureStore
-    from dedup.options import ScanOptions
+    from dedup.options import ScanOptions, store_params
     from dedup.verify import CLUSTERING
 
     options = ScanOptions()
-    fs = FeatureStore(root, params=pipeline._store_params(options))
+    fs = FeatureStore(root, params=store_params(options))
     steps: dict[str, list[float]] = {}
     mark = [time.perf_counter(), _cpu()]
 

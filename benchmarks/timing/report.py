@@ -14,8 +14,11 @@ import argparse
 import json
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
+
+SHOWN_PAGE = 10  # the page shown by its anchor: a large report has at least this many
 
 # Headless chromium as the browser tests start it; kept here so a benchmark does not import the test tree.
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -64,12 +67,18 @@ def main(argv: list[str] | None = None) -> None:
         out["browser_load_s"] = round(time.perf_counter() - t, 2)
         out["pages"] = page.locator("section.page").count()
         out["visible_clusters_on_first_page"] = page.locator("section.page:visible details.cluster").count()
+        if out["pages"] < SHOWN_PAGE:
+            browser.close()
+            sys.exit(
+                f"timing.report: {args.out} has {out['pages']} pages; showing page {SHOWN_PAGE} needs at least "
+                f"{SHOWN_PAGE}: use a larger corpus"
+            )
         t = time.perf_counter()
-        page.goto(args.out.as_uri() + "#page-10")
-        page.locator("#page-10 details.cluster").first.wait_for(state="visible")
+        page.goto(args.out.as_uri() + f"#page-{SHOWN_PAGE}")
+        page.locator(f"#page-{SHOWN_PAGE} details.cluster").first.wait_for(state="visible")
         out["show_page_10_s"] = round(time.perf_counter() - t, 2)
         t = time.perf_counter()
-        cluster = page.locator("#page-10 details.cluster").first
+        cluster = page.locator(f"#page-{SHOWN_PAGE} details.cluster").first
         cluster.locator("> summary").click()
         cluster.locator("details.pair > summary").first.click()
         cluster.locator("details.pair[open] table.sbs").first.wait_for(state="visible")
@@ -81,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
         heap = page.evaluate("performance.memory ? performance.memory.usedJSHeapSize : 0")
         out["js_heap_mb"] = round(heap / 2**20, 1)
         if args.screenshot:
-            page.goto(args.out.as_uri() + "#page-10")
+            page.goto(args.out.as_uri() + f"#page-{SHOWN_PAGE}")
             page.screenshot(path=str(args.screenshot))
         browser.close()
     out["load_after"] = [round(x, 2) for x in os.getloadavg()]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import typing
 from collections.abc import Iterator
@@ -42,11 +43,54 @@ def say(message: str) -> None:
 
 
 def warn_skipped(skipped: list[tuple[str, str]], args: argparse.Namespace) -> int:
-    """One warning per skipped input, (raw path, reason), unless quiet; return how many were skipped."""
+    """One warning per skipped input, (raw path, reason), unless quiet; files of kinds dedup does not read
+    are counted in one line instead (a folder of a crawl may hold thousands of images; each is listed in
+    ``meta.inputs.skipped``). Return how many were skipped."""
     if not args.quiet:
         for path, reason in skipped:
-            say(f"dedup: warning: {shown(path)}: {shown(reason)}; skipped")
+            if not reason.startswith("unsupported ("):
+                say(f"dedup: warning: {shown(path)}: {shown(reason)}; skipped")
+        if unsupported := unsupported_count(skipped):
+            n = sum(unsupported.values())
+            kinds = ", ".join(f"{k} {v}" for k, v in unsupported.items())
+            say(
+                f"dedup: warning: {n} file{'s' * (n != 1)} of kinds dedup does not read skipped ({shown(kinds)}); "
+                "listed in meta.inputs.skipped"
+            )
     return len(skipped)
+
+
+def unsupported_count(skipped: list[tuple[str, str]]) -> dict[str, int]:
+    """How many skipped files are of each kind dedup does not read (``.docx``, ``no extension``), most first."""
+    counts: dict[str, int] = {}
+    for _, reason in skipped:
+        if reason.startswith("unsupported ("):
+            kind = reason[len("unsupported (") :].split(",")[0].rstrip(")")
+            counts[kind] = counts.get(kind, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def found_instead(skipped: list[tuple[str, str]]) -> str:
+    """What a folder without a readable article held instead, in a few words: "3 files skipped: 2 of kinds
+    dedup does not read (.docx 2), 1 written by dedup"."""
+    if not skipped:
+        return "no input files (.txt, .md, .html, .json, .jsonl, .csv, .parquet, .warc)"
+    unsupported = unsupported_count(skipped)
+    own = sum(1 for _, r in skipped if "written by dedup" in r)
+    other: dict[str, int] = {}  # the rest by what their reasons start with ("no text", "binary", ...)
+    for _, reason in skipped:
+        if not reason.startswith("unsupported (") and "written by dedup" not in reason:
+            head = re.split(r" \(|: |;", reason, maxsplit=1)[0]
+            other[head] = other.get(head, 0) + 1
+    parts = []
+    if unsupported:
+        kinds = ", ".join(f"{k} {v}" for k, v in unsupported.items())
+        parts.append(f"{sum(unsupported.values())} of kinds dedup does not read ({kinds})")
+    if own:
+        parts.append(f"{own} written by dedup")
+    parts += [f"{v} {k}" for k, v in sorted(other.items(), key=lambda kv: (-kv[1], kv[0]))]
+    n = len(skipped)
+    return f"{n} file{'s' * (n != 1)} skipped: " + ", ".join(parts)
 
 
 class Parser(argparse.ArgumentParser):

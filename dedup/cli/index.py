@@ -124,14 +124,13 @@ def _open(args: argparse.Namespace, options: Any | None, create: bool) -> Any:
 
 
 def _scan_with_index(args: argparse.Namespace, source: Path, options: Any, _: argparse.Namespace) -> tuple[Any, int]:
-    """``scan --index``'s scanner: the input and every indexed article; the input's articles are those beyond
-    the index's (counted before the scan: an article added meanwhile can only make the count larger)."""
+    """``scan --index``'s scanner: the input and every indexed article; returns the result and how many
+    articles the input held (those the index held already included: they are one document each)."""
     from ..index import service as archive
 
     if args.store is not None:
         raise UsageError("--store does not go with --index (the scan's features go beside the index's)")
     index = _open(args, options, create=False)
-    indexed = index.stats()["articles"]
     with scan_command.cluster_errors():
         executor = ray_executor(args)
         if executor is not None:
@@ -140,7 +139,7 @@ def _scan_with_index(args: argparse.Namespace, source: Path, options: Any, _: ar
             check_store(executor, None)
         with progress(args) as on_progress:
             result = archive.scan_with_index(source, index, options, on_progress, executor=executor)
-    return result, len(result.frame) - indexed
+    return result, result.indexed_from + result.already_indexed
 
 
 def _skipped(items: list) -> list[tuple[str, str]]:

@@ -35,6 +35,9 @@ PARAM_HELP = {
     "verify.copy_group": "before boilerplate is known, documents are copies when one holds this share of the other",
     "verify.derived": "contains also: a text holding at least this share of another (with --derived-min-shared)",
     "verify.derived_min_shared": "fewest shared shingles for a derived copy: above one shared quotation",
+    "verify.short_min_shared": "fewest shared shingles for a short derived item (with --short-run, --short-runs)",
+    "verify.short_run": "a short item's verbatim run: at least this many consecutive shared shingles",
+    "verify.short_runs": "a short derived item shares at least this many verbatim runs with its source",
     "verify.template_site_share": "recurring text is a site template when this share of its articles is on one site",
     "verify.boilerplate_min_groups_any_site": "text recurring in this many unrelated groups is boilerplate on any site",
     "align.max_gap": "tokens bridged between two shared runs, in either text, to make one passage",
@@ -176,6 +179,14 @@ def add_param_options(
     note shown after it (``{"batch_docs": (INDEX_BATCH_DOCS, " when adding")}``)."""
     defaults = defaults or {}
     group = parser.add_argument_group("scan parameters (see README, Parameters)")
+    group.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave out of a folder the paths this gitignore-like glob matches (repeatable; "
+        "a .dedupignore file in the folder adds more)",
+    )
     for p in params:
         text = PARAM_HELP.get(p.name, p.name.replace("_", " ").replace(".", ": "))
         default, note = defaults.get(p.name, (p.default, ""))
@@ -205,6 +216,7 @@ def build_options(args: argparse.Namespace, params: list[Param]) -> Any:
         group, _, field_name = p.name.rpartition(".")
         groups.setdefault(group, {})[field_name] = getattr(args, p.dest, p.default)
     options = ScanOptions()
+    groups.setdefault("ingest", {})["exclude"] = tuple(getattr(args, "exclude", None) or ())
     try:
         nested = {g: dataclasses.replace(getattr(options, g), **vals) for g, vals in groups.items() if g}
         return dataclasses.replace(options, **groups[""], **nested)

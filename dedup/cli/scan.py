@@ -18,6 +18,7 @@ from .common import (
     Failure,
     UsageError,
     add_ray_option,
+    found_instead,
     input_path,
     progress,
     ray_executor,
@@ -109,7 +110,9 @@ def run(args: argparse.Namespace, params: list[Param], scanner: Scanner = pipeli
     result, articles = scanner(source, options, args)
     skipped = warn_result_skipped(result, args)
     if articles == 0:
-        raise UsageError(f"{shown(args.folder)}: no readable articles found")
+        from ..output import skipped_files
+
+        raise UsageError(f"{shown(args.folder)}: no readable articles found ({found_instead(skipped_files(result))})")
     put_out(scan_result(result), output_plan, args.format, args)
     if args.strict and skipped:
         say(f"dedup: error: {skipped} input file{'s' * (skipped != 1)} skipped (--strict)")

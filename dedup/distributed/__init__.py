@@ -28,8 +28,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..index.backend import IndexBackend
     from ..index.service import AddReport
-    from ..options import ScanOptions
-    from ..pipeline import Progress
+    from ..options import Progress, ScanOptions
     from ..result import ScanResult
     from .executor import RayExecutor
 

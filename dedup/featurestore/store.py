@@ -1,30 +1,6 @@
 """The feature store: what phase 1 keeps of every article, on disk, for phase 2 and the index.
 
-Layout (``FORMAT_VERSION`` 1), a directory::
-
-    manifest.json            {"format": "dedup-feature-store", "version": 1,
-                              "params": {"k": 5, "num_perm": 128, "seed": 1}, "shards": ["000000-0000", ...]}
-    shards/<name>/           one batch of articles, written once and never changed
-        docs.parquet         one row per article: id, path, kind, title, url, site, date, encoding,
-                             chars, bytes, body_start, content_hash, n_shingles, has_text, cut
-        text.bin             the extracted texts, UTF-8 (lone surrogates kept), back to back
-        text_offsets.npy     int64 (n + 1): byte offsets of each text in text.bin
-        paragraphs.npy       int64 (p, 2): start and end (code points) of every paragraph, article by article
-        para_offsets.npy     int64 (n + 1): article i's paragraphs are rows para_offsets[i]:para_offsets[i+1]
-        postings.npy         uint64: the distinct shingle fingerprints of every article, sorted by fingerprint
-        posting_docs.npy     uint32: the article (row in docs.parquet) of each fingerprint
-        bucket_bounds.npy    int64 (257): where each bucket (a fingerprint's top 8 bits) starts in the postings
-        directory.npy        int32 (2**bits + 1), merged index shards only: the same by the top ``bits`` bits
-                             (``directory_bits``), for the index's look-ups; computed when absent
-        filter.npy           uint8, merged index shards only: a Bloom filter of the fingerprints (``bloom``);
-                             computed when absent
-        signatures.npy       uint32 (n, num_perm): MinHash signature of each article
-        token_offsets.npy    int64 (n + 1), optional: article i's word tokens are rows token_offsets[i]:[i+1]
-        token_hashes.npy     uint64 (t,), optional: each token's hash (``normalise.tokenise``), in text order
-        token_spans.npy      uint32 (t, 2), optional: each token's start and end (code points) in its text;
-                             phase 2 builds shingles from these instead of tokenising the text again. An
-                             article with text but no tokens here (one over ``features.LONG_CHARS``, or
-                             a shard without these files: written before them, or merged) is tokenised
+The layout on disk, its format and version are ``layout``'s.
 
 Arrays are ``.npy`` files opened memory-mapped and without pickle; tables are Parquet through polars.
 A store is read as untrusted input (someone else may have written it): ``Shard`` checks a shard's names,
@@ -50,27 +26,7 @@ import numpy as np
 import polars as pl
 
 from . import validate
-
-FORMAT = "dedup-feature-store"
-FORMAT_VERSION = 1
-
-DOC_SCHEMA = {
-    "id": pl.Utf8,
-    "path": pl.Utf8,
-    "kind": pl.Utf8,
-    "title": pl.Utf8,
-    "url": pl.Utf8,
-    "site": pl.Utf8,
-    "date": pl.Utf8,
-    "encoding": pl.Utf8,
-    "chars": pl.Int64,
-    "bytes": pl.Int64,
-    "body_start": pl.Int64,
-    "content_hash": pl.UInt64,
-    "n_shingles": pl.Int64,
-    "has_text": pl.Boolean,
-    "cut": pl.Int64,
-}
+from .layout import DOC_SCHEMA, FORMAT, FORMAT_VERSION
 
 
 class StoreError(Exception):

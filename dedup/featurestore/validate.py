@@ -2,7 +2,7 @@
 
 A store is input, not trusted state: a local index folder, a Redis index's cache (filled from a server
 anyone with write access to it controls) and a scan's own store are all read through ``Shard``, which
-runs ``check_shard`` once, on first use. What is checked (the layout is ``store``'s module docstring):
+runs ``check_shard`` once, on first use. What is checked (the layout is ``layout``'s):
 
 - names: a shard's name matches ``SHARD_NAME``; its files are the fixed vocabulary ``FILES`` (nothing
   else is opened or, by the Redis backend, written); a shard folder and every file in it are a real
@@ -36,30 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .layout import DOC_SCHEMA, FILES, REQUIRED, TOKEN_FILES
+
 SHARD_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,99}")  # writers make 000000-0000 and <hex>-<pid>[-m3|-c001]
 MAX_SHARDS = 1_000_000  # shards a manifest may list
 MAX_HEADER = 1 << 16  # bytes of an .npy header (numpy writes 128)
-
-_I8, _U8, _U4, _U1, _I4 = (np.dtype(t) for t in (np.int64, np.uint64, np.uint32, np.uint8, np.int32))
-# file -> (dtypes allowed, dimensions, required); None: not an array
-FILES: dict[str, tuple[tuple[np.dtype, ...], int, bool] | None] = {
-    "docs.parquet": None,
-    "text.bin": None,
-    "text_offsets.npy": ((_I8,), 1, True),
-    "paragraphs.npy": ((_I8,), 2, True),
-    "para_offsets.npy": ((_I8,), 1, True),
-    "postings.npy": ((_U8,), 1, True),
-    "posting_docs.npy": ((_U4,), 1, True),
-    "bucket_bounds.npy": ((_I8,), 1, False),
-    "directory.npy": ((_I4, _I8), 1, False),
-    "filter.npy": ((_U1,), 1, False),
-    "signatures.npy": ((_U4,), 2, True),
-    "token_offsets.npy": ((_I8,), 1, False),
-    "token_hashes.npy": ((_U8,), 1, False),
-    "token_spans.npy": ((_U4,), 2, False),
-}
-TOKEN_FILES = ("token_offsets", "token_hashes", "token_spans")  # all three or none
-REQUIRED = frozenset(f for f, spec in FILES.items() if spec is None or spec[2])
 
 
 class Invalid(Exception):
@@ -207,8 +188,6 @@ def _check_table(path: Path, n: int, text_bytes: np.ndarray) -> np.ndarray:
     against the texts: 0 <= chars <= the text's bytes, 0 <= body_start <= chars, -1 <= cut <= chars,
     0 <= n_shingles <= chars + 1."""
     import polars as pl
-
-    from .store import DOC_SCHEMA
 
     try:
         schema = dict(pl.read_parquet_schema(path))

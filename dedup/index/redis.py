@@ -54,7 +54,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import xxhash
 
-from ..featurestore import Shard, StoreError, validate
+from ..featurestore import Shard, StoreError, layout, validate
 from .backend import INDEX_FORMAT, INDEX_VERSION, IndexFailure
 from .shards import ShardIndex, check_manifest, fsync_tree
 
@@ -315,7 +315,7 @@ class RedisIndex(ShardIndex):
 
     def _check_files(self, name: str, files: object, counts: object) -> None:
         """A manifest's entry for one shard, checked before any of it is used: its counts (articles, postings)
-        two bounded integers; its files names of the format's vocabulary (``validate.FILES``; the required
+        two bounded integers; its files names of the format's vocabulary (``layout.FILES``; the required
         ones present), each [size, xxh3-64 digest, parts] with a size no larger than the counts allow and
         exactly the parts that size takes. A file name is then a plain name that cannot leave the cache."""
         where = f"{self.location}: shard {name}"
@@ -325,9 +325,9 @@ class RedisIndex(ShardIndex):
         if not isinstance(files, dict):
             raise StoreError(f"{where}: corrupt file list in the manifest")
         for fname in files:
-            if fname not in validate.FILES:
+            if fname not in layout.FILES:
                 raise StoreError(f"{where}: unknown file {str(fname)[:120]!r} in the manifest")
-        missing = sorted(validate.REQUIRED - set(files))
+        missing = sorted(layout.REQUIRED - set(files))
         if missing:
             raise StoreError(f"{where}: the manifest lists no {', '.join(missing)}")
         num_perm = self.params.get("num_perm")
@@ -404,7 +404,7 @@ class RedisIndex(ShardIndex):
             key = self._shard_key(name)
             for fname in sorted(files):
                 size, digest, parts = files[fname]
-                assert fname in validate.FILES  # checked by _check_files: a plain name, never a path
+                assert fname in layout.FILES  # checked by _check_files: a plain name, never a path
                 want = [CHUNK] * (parts - 1) + [size - CHUNK * (parts - 1)]
                 with self._guard():
                     pipe = self.r.pipeline(transaction=False)
@@ -522,7 +522,7 @@ class RedisIndex(ShardIndex):
             self.r.sadd(self._k("pending"), name)
             pipe, queued = self.r.pipeline(transaction=False), 0
             for path in sorted(folder.iterdir()):
-                if path.name not in validate.FILES:  # readers take the format's files and nothing else
+                if path.name not in layout.FILES:  # readers take the format's files and nothing else
                     continue
                 size = path.stat().st_size
                 parts = max(1, -(-size // CHUNK))

@@ -6,23 +6,25 @@ live with the same content hash left out (re-adding is a no-op) and live rows wi
 changed article replaced in the same atomic step.
 
 ``query``: phase 1 on the query articles in memory; then per article, the scan's own phase 2
-(``phase2.analyse``) on a corpus of one: the query plus the indexed articles that share text with it,
-focused on the query's pairs. Its fingerprints are looked up in the index (``holders``); the articles
-holding any are the candidates; every fingerprint becomes a posting list over the query and the
-candidates holding it, and from there evidence, verification, boilerplate, clusters, alignment and
-labels are the scan's code with the scan's rules: boilerplate is text held by articles of
-``boilerplate_min_docs`` or more groups of copies, counted over the whole index (a template on a
-thousand indexed pages is boilerplate for the next one too). What one query costs is bounded
-whatever recurs (``QueryParams``): a fingerprint held by more than ``max_holders`` indexed articles
-(removed ones count until compacted), or by more than ``spread`` unless it belongs to a passage many
-copies carry (``_holders``: what the scan's big lists would link), is boilerplate outright, and its
-holders are not pulled in: a phrase common to news in general makes no candidates. Only what the
-query shares is looked at, so the cost follows the evidence, not the size of the archive.
+(``phase2.analyse_lists``), once, on a corpus of one: the query and its neighbourhood, focused on the query's
+pairs. Its fingerprints are looked up in the index (``holders``); from their posting lists the scan's
+evidence rule (``pair_evidence``) gives the candidates, the indexed articles a scan would measure with
+it; their own fingerprints and those fingerprints' holders are added, so that whether two candidates
+are copies of each other (and so whether what they share with the query is a story or a template), and
+a candidate's own template, are judged from their whole text as in a scan. From there evidence,
+verification, boilerplate, clusters, alignment and labels are the scan's code with the scan's rules.
+What one query costs is bounded whatever recurs (``QueryParams``): a fingerprint held by more than
+``max_holders`` indexed articles (removed ones count until compacted), or by more than ``spread`` unless
+it belongs to a passage many copies carry (``_holders``: what the scan's big lists would link), has its
+holders counted, not listed: it is a list of the holders the query looks at (itself, its candidates),
+known to be boilerplate (``Lists.known``), as the scan's list of all its holders would be; a phrase
+common to news in general makes no candidates. Only what the query shares is looked at, so the cost
+follows the evidence, not the size of the archive.
 
-Where a query's answer can differ from a ``scan`` of the query plus the archive: an indexed
-article's own template that the query does not share is not known to be boilerplate here, so its
-size counts it (the scan would discount it, giving larger containments); groups of copies among the
-candidates are formed from what they share with the query; and the ``QueryParams`` bounds above.
+Where a query's answer can differ from a ``scan`` of the query plus the archive: articles beyond the
+neighbourhood (the holders' own other text) can change whether a neighbour's text is boilerplate or
+one story; a fingerprint past the ``QueryParams`` bounds is boilerplate outright. benchmarks/query_vs_scan.py
+measures how often.
 """
 
 from __future__ import annotations
@@ -40,26 +42,20 @@ import polars as pl
 
 from ..escape import name as shown
 from ..escape import stored_name
-from ..evidence import Lists, list_hash
-from ..features import extract, fingerprints
+from ..evidence import Lists, list_hash, pair_evidence
+from ..features import extract_with, fingerprints
 from ..featurestore import DOC_SCHEMA, FeatureStore, Shard, StoreError
+from ..hashing import GOLDEN, mix64
 from ..ingest.model import Article, Skipped
-from ..options import INDEX_BATCH_DOCS, QueryParams, ScanOptions, VerifyParams, flatten
-from ..phase2 import Boilerplate, DocTable, Found, Matched, Subset, analyse, match
+from ..options import INDEX_BATCH_DOCS, Progress, QueryParams, ScanOptions, VerifyParams, flatten, store_params
+from ..phase2 import Boilerplate, DocTable, Found, Subset, analyse_lists
 from ..pipeline import ingest, scan
 from ..result import ScanResult
+from ..verify import exact_pairs
 from ..workers import Executor
 from .backend import IndexBackend
 
 ADD_BATCH = INDEX_BATCH_DOCS  # articles per phase-1 batch of ``dedup index add``: eight make one merged shard
-
-
-Progress = Callable[[str, int, int | None], None]
-
-
-def store_params(options: ScanOptions) -> dict:
-    """The parameters an index is built with; adding or querying with others would compare nothing."""
-    return {"k": options.k, "num_perm": options.num_perm, "seed": options.seed}
 
 
 def check_params(index: IndexBackend, options: ScanOptions) -> None:
@@ -157,7 +153,7 @@ def add_articles(index: IndexBackend, articles: Sequence[Article], options: Scan
         write_shard(
             staging,
             "000000-0000",
-            extract(list(articles), options.k, options.num_perm, options.seed, keep_tokens=options.keep_tokens),
+            extract_with(list(articles), options),
         )
         _commit_shard(index, Shard(staging / "shards" / "000000-0000"), out)
     finally:
@@ -221,30 +217,38 @@ def _holders(
     return pos[order], refs[order], skipped
 
 
-def _lists(fp: np.ndarray, member: np.ndarray, n_fps: int) -> tuple[Lists, np.ndarray]:
+def _lists(fp: np.ndarray, member: np.ndarray, n_fps: int, apart: np.ndarray | None = None) -> tuple[Lists, np.ndarray]:
     """Posting lists from (fingerprint, member) pairs, each pair once: fingerprints held by the same two or
     more members are one list, members ascending as in the scan's lists. Also returns the list of each
-    fingerprint (-1: held by one member only)."""
+    fingerprint (-1: held by one member only).
+
+    ``apart`` (a bool per fingerprint): fingerprints held by more indexed articles than were looked at, so
+    only some of their holders are members. They make lists of their own (``Lists.known``), never merged
+    with the others, one member or more: the scan has them in lists of their many holders."""
     list_of = np.full(n_fps, -1, dtype=np.int64)
+    apart = np.zeros(n_fps, dtype=bool) if apart is None else apart
     held = np.bincount(fp, minlength=n_fps)
-    keep = held[fp] >= 2
+    listed = held >= np.where(apart, 1, 2)
+    keep = listed[fp]
     if not keep.any():
         empty = Lists(np.zeros(0, np.uint64), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
         return empty, list_of
     order = np.lexsort((member[keep], fp[keep]))
     members = member[keep][order]
-    fp_ids = np.flatnonzero(held >= 2)
+    fp_ids = np.flatnonzero(listed)
     sizes = held[fp_ids]
     starts = np.zeros(len(fp_ids) + 1, dtype=np.int64)
     np.cumsum(sizes, out=starts[1:])
     h = list_hash(members, starts[:-1], sizes)
+    with np.errstate(over="ignore"):
+        h = np.where(apart[fp_ids], mix64(h ^ GOLDEN), h)  # apart: never the same list as listed holders
     uniq, first, inv, weight = np.unique(h, return_index=True, return_inverse=True, return_counts=True)
     m = sizes[first]
     offsets = np.zeros(len(uniq) + 1, dtype=np.int64)
     np.cumsum(m, out=offsets[1:])
     idx = np.repeat(starts[first] - offsets[:-1], m) + np.arange(int(offsets[-1]))
     list_of[fp_ids] = inv
-    return Lists(uniq, offsets, members[idx], weight.astype(np.int64)), list_of
+    return Lists(uniq, offsets, members[idx], weight.astype(np.int64), apart[fp_ids][first]), list_of
 
 
 class _QueryArticles:
@@ -290,34 +294,34 @@ def _answer(
     qp: QueryParams,
     exclude: np.ndarray | None = None,
 ) -> Answer:
-    """The query article against the index: the scan's phase 2 on it and the indexed articles it shares
-    text with, in two steps. The first finds the query's partners from the fingerprints it holds; the
-    second adds each partner's own fingerprints and their holders, so a partner's site template counts as
-    boilerplate (off its size) as it does in a scan, and the measures are the scan's."""
+    """The query article against the index: the scan's phase 2, once, on it and its neighbourhood: the
+    indexed articles the scan would measure it with (``_candidates``), their own text and its holders, so
+    that whether two candidates are copies of each other, and a candidate's site template, are judged as
+    in a scan."""
     pos, refs, frequent = _without(*_holders(index, fps, options.verify, qp), exclude)
     if not len(refs):
         return Answer(art, row, None)
-    first, context = _answer_step(index, art, row, options, fps, len(fps), pos, refs, frequent, full=False)
-    partners = context.refs[first.docs[first.docs != context.at]]
+    # Not the pairs verified on the query's text alone: whether two candidates are copies of each other
+    # (and so whether what the three share is a story or a template) is known only from their own text.
+    partners = _candidates(index, row, options, fps, pos, refs, frequent)
     if not len(partners):
         return Answer(art, row, None)
-    # The second step: the partners' own text and its holders.
     own = _partner_fingerprints(index, partners, options)
     extra = np.setdiff1d(np.unique(np.concatenate(own)), fps, assume_unique=False)
     pos2, refs2, frequent2 = _without(*_holders(index, extra, options.verify, qp), exclude)
     all_fps = np.concatenate([fps, extra])
-    skipped = all_fps[np.concatenate([frequent, frequent2])]
+    frequent_all = np.concatenate([frequent, frequent2])
+    # The candidates' share of the fingerprints held too widely to list their holders: members of them,
+    # as of the scan's big lists.
+    order = np.argsort(all_fps)
+    held_pos, held_refs = [pos, pos2 + len(fps)], [refs, refs2]
+    for ref, f in zip(partners.tolist(), own):
+        at = order[np.searchsorted(all_fps[order], f)]
+        wide = at[frequent_all[at]]
+        held_pos.append(wide)
+        held_refs.append(np.full(len(wide), ref, dtype=np.int64))
     found, context = _answer_step(
-        index,
-        art,
-        row,
-        options,
-        all_fps,
-        len(fps),
-        np.concatenate([pos, pos2 + len(fps)]),
-        np.concatenate([refs, refs2]),
-        np.concatenate([frequent, frequent2]),
-        {int(r): int(np.isin(f, skipped).sum()) for r, f in zip(partners, own)},
+        index, art, row, options, all_fps, len(fps), np.concatenate(held_pos), np.concatenate(held_refs), frequent_all
     )
     if not found.pairs.height:
         return Answer(art, row, None)
@@ -352,52 +356,87 @@ def _answer_step(
     pos: np.ndarray,
     refs: np.ndarray,
     frequent: np.ndarray,
-    skipped_of: dict[int, int] | None = None,
-    full: bool = True,
-) -> tuple[Found | Matched, _Step]:
+) -> tuple[Found, _Step]:
     """Phase 2 over the query and the holders (``pos``, ``refs``) of fingerprints ``fps``, the query holding
-    the first ``n_query``; ``frequent`` fingerprints were skipped as boilerplate, and count for nobody:
-    not for the query's size, nor for a partner's (``skipped_of``: how many each partner holds). ``full``:
-    the whole phase 2 (a ``Found``), else its pairs alone (a ``Matched``)."""
+    the first ``n_query``; ``frequent`` fingerprints are held by more indexed articles than were looked at:
+    lists of the holders given (``_lists``'s ``apart``), boilerplate whatever else is found."""
     cand = np.unique(refs)
     rows = index.rows(cand).with_columns(pl.Series("ref", cand)).sort("id")
-    if skipped_of:
-        cut = pl.Series([skipped_of.get(int(r), 0) for r in rows["ref"].to_list()], dtype=pl.Int64)
-        rows = rows.with_columns(n_shingles=pl.col("n_shingles") - cut)
     # The query and its candidates in id order, as a scan numbers articles (so pairs are oriented as the
     # scan orients them); the query first among equal ids.
-    query_row = pl.DataFrame([row], schema=DOC_SCHEMA).with_columns(
-        n_shingles=pl.lit(int(row["n_shingles"]) - int(frequent[:n_query].sum()), dtype=pl.Int64)
-    )
+    query_row = pl.DataFrame([row], schema=DOC_SCHEMA)
     at = int(np.searchsorted(np.asarray(rows["id"].to_list(), dtype=object), row["id"], side="left"))
     frame = pl.concat([rows[:at], query_row.with_columns(ref=pl.lit(-1, pl.Int64)), rows[at:]], how="vertical_relaxed")
     table = DocTable(frame.select(list(DOC_SCHEMA)))
     row_refs = frame["ref"].to_numpy()
     position = np.empty(len(cand), dtype=np.int64)  # the row of each candidate (in ``cand`` order)
     position[np.searchsorted(cand, row_refs[row_refs >= 0])] = np.flatnonzero(row_refs >= 0)
-    query_fps = np.arange(n_query)[~frequent[:n_query]]
+    query_fps = np.arange(n_query)
     lists, list_of = _lists(
         np.concatenate([pos, query_fps]),
         np.concatenate([position[np.searchsorted(cand, refs)], np.full(len(query_fps), at, dtype=np.int64)]),
         len(fps),
+        frequent,
     )
     articles = _QueryArticles(art, index, row_refs, at)
 
     def boilerplate_of(mask: np.ndarray) -> Boilerplate:
-        """As the scan has it: the flagged lists' fingerprints (with the skipped ones) and their holders."""
+        """As the scan has it: the flagged lists' fingerprints (with the frequent ones) and their holders."""
         in_boiler = (list_of >= 0) & mask[np.maximum(list_of, 0)]
         found = np.sort(fps[frequent | in_boiler])  # postings hold fingerprints: compared whole (0 bits dropped)
-        holders = lists.holders(mask, len(table))
-        holders[at] |= bool(frequent[:n_query].any())
-        for ref, count in (skipped_of or {}).items():
-            if count:
-                holders[position[np.searchsorted(cand, ref)]] = True
-        return Boilerplate(found, 0, holders)
+        return Boilerplate(found, 0, lists.holders(mask, len(table)))
 
     single = ScanOptions(**{**options.__dict__, "workers": 1})  # one article's answer: no worker processes
-    if not full:  # the pairs alone (``match``), to find the partners
-        return match(articles, table, lists, boilerplate_of, single, focus=[at]), _Step(at, row_refs, articles)
-    return analyse(articles, table, lists, boilerplate_of, single, focus=[at]), _Step(at, row_refs, articles)
+    return analyse_lists(
+        articles, table=table, lists=lists, boilerplate_of=boilerplate_of, options=single, focus=[at]
+    ), _Step(at, row_refs, articles)
+
+
+def _candidates(
+    index: IndexBackend,
+    row: dict,
+    options: ScanOptions,
+    fps: np.ndarray,
+    pos: np.ndarray,
+    refs: np.ndarray,
+    frequent: np.ndarray,
+) -> np.ndarray:
+    """The indexed articles (refs) the scan would measure against the query: its candidate pairs from the
+    posting lists of the query's fingerprints (``pair_evidence``, the scan's rule: small lists holding
+    ``min_shared`` shingles together, big ones that can make a relation by themselves, exact copies)."""
+    vp = options.verify
+    cand = np.unique(refs)
+    rows = index.rows(cand)
+    # Numbered in id order, the query among them, as a scan numbers articles (a big list's star and chain
+    # follow that order).
+    ids = np.asarray([*rows["id"].to_list(), row["id"]], dtype=object)
+    order = np.argsort(ids, kind="stable")
+    number = np.empty(len(ids), dtype=np.int64)
+    number[order] = np.arange(len(ids))
+    at = int(number[-1])
+    sizes = np.append(rows["n_shingles"].to_numpy().astype(np.int64), int(row["n_shingles"]))
+    content = np.append(rows["content_hash"].to_numpy().astype(np.uint64), np.uint64(row["content_hash"]))
+    has_text = np.append(rows["has_text"].to_numpy().astype(bool), bool(row["has_text"]))
+    query_fps = np.arange(len(fps))
+    lists, _ = _lists(
+        np.concatenate([pos, query_fps]),
+        np.concatenate([number[np.searchsorted(cand, refs)], np.full(len(query_fps), at, dtype=np.int64)]),
+        len(fps),
+        frequent,
+    )
+    sizes, content, has_text = sizes[order], content[order], has_text[order]
+    ev = pair_evidence(
+        lists,
+        sizes,
+        extra=exact_pairs(content, has_text),
+        partial_min_shared=vp.partial_min_shared,
+        link_share=vp.link_share,
+        max_enumerate=vp.max_enumerate,
+        workers=1,
+        min_shared=vp.min_shared,
+    )
+    mine = ev.pairs[(ev.pairs == at).any(axis=1)]
+    return np.sort(np.append(cand, -1)[order][np.unique(mine[mine != at])])
 
 
 def _partner_fingerprints(index: IndexBackend, refs: np.ndarray, options: ScanOptions) -> list[np.ndarray]:
@@ -507,7 +546,7 @@ def query_articles(
     answers: list[Answer] = []
     for lo in range(0, len(articles), options.batch_docs):
         batch = list(articles[lo : lo + options.batch_docs])
-        data = extract(batch, options.k, options.num_perm, options.seed, keep_tokens=options.keep_tokens)
+        data = extract_with(batch, options)
         order = np.argsort(data.posting_docs, kind="stable")  # by article, fingerprints still sorted
         fps_all = data.postings[order]
         bounds = np.searchsorted(data.posting_docs[order], np.arange(len(batch) + 1))
@@ -553,4 +592,33 @@ def scan_with_index(
     index.refresh()
     if index.removed and any(index.removed.values()):
         raise StoreError(f"{index.location}: has removed articles not compacted yet; run 'dedup index compact' first")
-    return scan(folder, options, report, extra=(index.root, index.shard_names), executor=executor)
+    return scan(folder, options, report, extra=(index.root, index.shard_names), executor=executor, known=_known(index))
+
+
+def _known(index: IndexBackend) -> Callable[[FeatureStore, list[str]], list[str]]:
+    """For ``scan``: its shards rewritten without the articles the index holds already (same id, same
+    content), so an article both in the folder and in the index is one document, the indexed one. An
+    article whose id the index holds with other content is another version: both are scanned."""
+
+    def without_indexed(fs: FeatureStore, names: list[str]) -> list[str]:
+        from .merge import merge_into
+
+        out = []
+        for name in names:
+            shard = fs.shard(name)
+            live = index.live_hashes(shard.docs["id"].to_list())
+            if not live:
+                out.append(name)
+                continue
+            keep = np.asarray(
+                [live.get(d) != h for d, h in zip(shard.docs["id"].to_list(), shard.docs["content_hash"].to_list())]
+            )
+            if keep.all():
+                out.append(name)
+            elif keep.any():
+                staged = merge_into([shard], [keep], fs.root, name + "-new")
+                os.replace(staged, fs.root / "shards" / (name + "-new"))
+                out.append(name + "-new")
+        return out
+
+    return without_indexed

@@ -1,9 +1,12 @@
 """HTML pages: the visible text as block paragraphs, plus title, canonical URL, site and date.
 
-Parsed with selectolax's lexbor parser (an HTML5 parser in C). Kept: everything a reader sees,
-site chrome included (header, navigation, footer, promos: the wrapper is what the detector must
-find). Dropped: ``script``, ``style``, ``template``, ``noscript``, ``svg``, ``iframe``, ``head`` and
-hidden elements (``hidden``, ``aria-hidden="true"``, inline ``display:none`` / ``visibility:hidden``).
+Parsed with selectolax's lexbor parser (an HTML5 parser in C). Kept: the article a reader comes for,
+with its headline and whatever its page put inside it (an intro, a promo: a republisher's wrapper is
+what the detector must find). Dropped: ``script``, ``style``, ``template``, ``noscript``, ``svg``,
+``iframe``, ``head``, hidden elements (``hidden``, ``aria-hidden="true"``, inline ``display:none`` /
+``visibility:hidden``) and the site's chrome around the article (menus, header, footer, sidebars,
+teasers, comments, cookie notices: ``content.py``), which two pages of one site share whatever their
+stories and which would otherwise pair them.
 
 Paragraphs are the text of block elements (p, h1-h6, li, blockquote, td/th, pre, figcaption, dt/dd,
 ...) and the text directly inside containers (div, section, article, ...) between child blocks, in
@@ -12,8 +15,8 @@ spaces, and paragraphs are joined with a blank line, so ``text[start:end]`` is e
 
 How it is fast: the C parser does the text work. A marker character is inserted before each block
 element (and after it unless another block follows), the body's text is taken in one call and split
-at the markers. On the 181 real pages of benchmarks/data/aeb this extraction runs at about a third
-of the speed of the bare parse (see the package README figures in the issue report).
+at the markers, so extraction costs a small multiple of the bare parse (measured in
+``benchmarks/ingest_bench.py``; figures in benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from .content import strip_chrome
 from .model import parse_any_date, site_of
 
 _MARK = "\ue000"  # private use: only splits, never shown (a page holding it just splits there too)
@@ -147,8 +151,7 @@ def _drop_invisible(tree: LexborHTMLParser) -> None:
             node.decompose()
 
 
-def _paragraphs(tree: LexborHTMLParser) -> list[str]:
-    body = tree.body
+def _paragraphs(body: LexborNode | None) -> list[str]:
     if body is None:
         return []
     # Collected first (the tree must not change while it is walked). A block followed by another
@@ -176,7 +179,7 @@ def extract(html: str, base_url: str | None = None) -> Page:
     tree = LexborHTMLParser(html)
     title, url, date = _metadata(tree, base_url)
     _drop_invisible(tree)
-    text, spans = join_paragraphs(_paragraphs(tree))
+    text, spans = join_paragraphs(_paragraphs(strip_chrome(tree)))
     return Page(text, spans, title, url, site_of(url), date)
 
 

@@ -14,6 +14,7 @@ from .encoding import declared_charset, decode
 from .files import InputError, os_reason, read_bytes
 from .html import extract
 from .model import DEFAULT_OPTIONS, Article, Entry, IngestOptions, Skipped, error_text, has_words
+from .own import html_written_by_dedup, written_by_dedup
 from .records import read_csv, read_json, read_jsonl, read_parquet
 from .sniff import binary_reason
 from .text import read_text
@@ -33,6 +34,9 @@ def _read_text(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipp
 
 def _read_html(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped]:
     data = read_bytes(entry.path, options.max_file_size)  # a .html.gz is sniffed after decompression
+    if html_written_by_dedup(data):
+        yield Skipped(entry.path, "an HTML page written by dedup, not an article")
+        return
     article = html_article(entry.id, entry.path, data, options.encoding)
     del data
     yield article
@@ -87,6 +91,9 @@ def read_entry(entry: Entry, options: IngestOptions = DEFAULT_OPTIONS) -> Iterat
     reader = _READERS.get(entry.kind)
     if reader is None:
         yield Skipped(entry.path, f"unknown kind {entry.kind!r}")
+        return
+    if reason := written_by_dedup(entry.path, entry.kind):
+        yield Skipped(entry.path, reason)
         return
     try:
         yield from reader(entry, options)

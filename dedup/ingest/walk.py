@@ -4,7 +4,12 @@ Policy (not special cases):
 
 - iterative (an explicit stack, no recursion: 1,000-deep nesting is fine), in the sorted order of
   relative paths, so results never depend on the file system's listing order;
-- hidden entries (``.name``) are passed over; files whose suffix is not an input kind are ignored;
+- hidden entries (``.name``) are passed over, and so is what ``--exclude`` and the folder's ``.dedupignore``
+  leave out (``ignore``);
+- a file whose suffix is not an input kind gives one Skipped (``unsupported (.docx)``, ``unsupported (no
+  extension)``), never read;
+- a folder that dedup wrote (an index, a feature store: ``own.dedup_folder``) gives one Skipped and is not
+  entered;
 - only regular files are inputs: FIFOs, devices and sockets give one Skipped each (and are never
   opened, so nothing blocks);
 - a symlink (to a file or a folder) is followed only when its resolved target stays inside the
@@ -23,7 +28,9 @@ import stat
 from collections.abc import Iterator
 
 from .files import file_type, os_reason
+from .ignore import Ignore
 from .model import CONTAINERS, DEFAULT_OPTIONS, Entry, IngestOptions, Skipped, too_large
+from .own import dedup_folder
 
 # Longest first, so '.warc.gz' wins over '.gz'.
 SUFFIXES: tuple[tuple[str, str], ...] = (
@@ -53,6 +60,15 @@ def kind_of(name: str) -> str | None:
     return next((kind for suffix, kind in SUFFIXES if low.endswith(suffix)), None)
 
 
+def unsupported(name: str) -> str | None:
+    """The Skipped reason of a file that is no input kind by its suffix (``unsupported (.docx)``,
+    ``unsupported (no extension)``), or None when it is one."""
+    if kind_of(name) is not None:
+        return None
+    suffix = os.path.splitext(os.path.basename(name))[1].lower()
+    return f"unsupported ({suffix if suffix and suffix != '.' else 'no extension'})"
+
+
 def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root if root.endswith(os.sep) else root + os.sep)
 
@@ -74,6 +90,10 @@ def walk(root: str | os.PathLike[str], options: IngestOptions = DEFAULT_OPTIONS)
     if not stat.S_ISDIR(st.st_mode):
         yield _file(os.path.basename(top) or top, top, top, st, options)
         return
+    if reason := dedup_folder(top):
+        yield Skipped(top, reason)
+        return
+    ignore = Ignore.of(top, options.exclude)
     seen = {(st.st_dev, st.st_ino)}
     # Stack of (relative prefix, folder path); children are pushed in reverse order, so popping
     # visits them in order. A folder sorts as 'name/', which makes this pre-order equal to the
@@ -93,7 +113,7 @@ def walk(root: str | os.PathLike[str], options: IngestOptions = DEFAULT_OPTIONS)
             continue
         found: list[tuple[str, tuple[str, str] | Entry | Skipped]] = []
         for name, path, is_link in children:
-            item = _child(rel + name, path, is_link, real_root, seen, options)
+            item = _child(rel + name, path, is_link, real_root, seen, options, ignore)
             if item is None:
                 continue
             key = rel + name + ("/" if isinstance(item, tuple) else "")
@@ -103,15 +123,24 @@ def walk(root: str | os.PathLike[str], options: IngestOptions = DEFAULT_OPTIONS)
 
 
 def _child(
-    rel: str, path: str, is_link: bool, real_root: str, seen: set[tuple[int, int]], options: IngestOptions
+    rel: str,
+    path: str,
+    is_link: bool,
+    real_root: str,
+    seen: set[tuple[int, int]],
+    options: IngestOptions,
+    ignore: Ignore | None = None,
 ) -> tuple[str, str] | Entry | Skipped | None:
-    """What one folder entry is: a folder to descend (rel/, path), an Entry, a Skipped, or None (ignored)."""
+    """What one folder entry is: a folder to descend (rel/, path), an Entry, a Skipped, or None (left out by
+    ``ignore``)."""
     try:
         st = os.stat(path) if is_link else os.lstat(path)
     except OSError as e:
-        if kind_of(path) is None and not is_link:
+        if ignore and ignore.excludes(rel, False):
             return None
         return Skipped(path, f"broken link ({os_reason(e)})" if is_link else os_reason(e))
+    if ignore and ignore.excludes(rel, stat.S_ISDIR(st.st_mode)):
+        return None
     target = path
     if is_link:
         target = os.path.realpath(path)
@@ -123,9 +152,11 @@ def _child(
         if key in seen:
             return Skipped(path, "folder already read (a link loop or a second link to it)")
         seen.add(key)
+        if reason := dedup_folder(target if is_link else path):
+            return Skipped(path, reason)
         return (rel + "/", target if is_link else path)
-    if kind_of(path) is None:
-        return None
+    if reason := unsupported(path):
+        return Skipped(path, reason)
     return _file(rel, path, target, st, options)
 
 

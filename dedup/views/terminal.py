@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -40,7 +40,6 @@ from .diff import Piece, passage_pieces
 RELATION_STYLE = {"exact": "bold green", "near-duplicate": "green", "contains": "cyan", "partial": "yellow"}
 PHASE_UNITS = {"read": "files", "match": "steps", "align": "pairs", "label": "articles"}
 
-ProgressFn = Callable[[str, int, "int | None"], None]
 LABEL_STYLE = {"syndicated": "green", "wrapper": "magenta", "boilerplate": "yellow", "original": "blue"}
 NARROW = 100  # below this terminal width, the diff is stacked instead of side by side
 MARKS = (("[-", "-]"), ("{+", "+}"))  # plain-text marks of changed words in A and in B
@@ -57,7 +56,7 @@ class _Rate(ProgressColumn):
 
 
 @contextlib.contextmanager
-def progress_reporter(console: Console, show_bar: bool, verbose: bool = False) -> Iterator[ProgressFn | None]:
+def progress_reporter(console: Console, show_bar: bool, verbose: bool = False) -> Iterator[Progress | None]:
     """A ``progress(phase, done, total)`` callback drawing one bar per phase on ``console`` (stderr).
 
     ``show_bar``: a live bar (only sensible when stderr is a terminal); ``verbose``: one plain line as

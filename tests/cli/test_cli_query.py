@@ -294,7 +294,7 @@ def test_scan_index_without_readable_articles_is_scans_usage_error(cli, index, t
     assert plain.returncode == with_index.returncode == 2
     assert plain.stdout == with_index.stdout == ""
     assert _lines(with_index) == _lines(plain)
-    assert _lines(plain)[-1] == f"dedup: error: {folder}: no readable articles found"
+    assert _lines(plain)[-1] == f"dedup: error: {folder}: no readable articles found (2 files skipped: 2 no text)"
 
 
 def test_scan_index_strict_is_scans(cli, seeds, index, tmp_path):

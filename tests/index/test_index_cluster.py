@@ -1,6 +1,6 @@
 """The persistent index (issue 12) on a real three-node Redis Cluster, through the CLI in subprocesses.
 
-The cluster (``tests/redis_cluster.py``) is started once for the module; the tests are skipped only when
+The cluster (``tests/support/redis_cluster.py``) is started once for the module; the tests are skipped only when
 there is no ``redis-server`` binary (``.ci/run`` installs it). Each CLI process gets its own
 ``DEDUP_CACHE_DIR`` (a Redis index may keep a local cache there): like workers on different machines,
 they share nothing but the cluster.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.redis_cluster import Cluster, start_cluster
+from tests.support.redis_cluster import Cluster, start_cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"

@@ -32,11 +32,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dedup import ScanOptions, scan
-from dedup.featurestore import FeatureStore, StoreError, validate
+from dedup.featurestore import FeatureStore, StoreError, layout
 from dedup.index import open_index
 from dedup.index import service as archive
 from dedup.index.redis import CHUNK
-from tests import redis_servers
+from tests.support import redis_servers
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
@@ -457,7 +457,7 @@ def test_removed_rows_of_an_unlisted_shard_local(template, tmp_path):
 
 def test_scans_own_store_read_back_is_checked(tmp_path):
     """A feature store someone else wrote (``scan(store=...)``, read back with ``FeatureStore``)."""
-    from dedup.pipeline import analyse
+    from dedup.pipeline import analyse_store
 
     store = tmp_path / "store"
     scan(SEEDS, OPTIONS, store=store)
@@ -467,7 +467,7 @@ def test_scans_own_store_read_back_is_checked(tmp_path):
     folder = store / "shards" / name
     (folder / "postings.npy").write_bytes(_header((folder / "postings.npy").read_bytes(), "<u8", (10**12,)))
     with pytest.raises(StoreError) as info:
-        analyse(FeatureStore(store), OPTIONS)
+        analyse_store(FeatureStore(store), OPTIONS)
     assert str(info.value).startswith(f"{store}: shard {name}: postings.npy: ")
     assert "its header says" in str(info.value)
     manifest = store / "manifest.json"
@@ -530,7 +530,7 @@ def _only_the_format(cache: Path) -> None:
     """Everything in a cache is inside it, and is a shard folder or a file of the format."""
     for p in cache.rglob("*"):
         assert p.resolve().is_relative_to(cache.resolve())
-        assert p.is_dir() or p.name in validate.FILES, p
+        assert p.is_dir() or p.name in layout.FILES, p
 
 
 def test_huge_values_are_never_read_whole(redis_index, tmp_path):

@@ -22,7 +22,7 @@ from dedup.index import open_index, service
 from dedup.output import plan_output, write_output
 from dedup.views.html import report_html
 from tests.conftest import ROOT, SEED_ORIGINAL, SEED_WRAPPER, SEEDS
-from tests.serving import AUTH, Server, token_file
+from tests.support.serving import AUTH, Server, token_file
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

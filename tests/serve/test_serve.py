@@ -22,7 +22,7 @@ from dedup import ScanOptions
 from dedup.index import open_index, service
 from tests.conftest import ROOT, SEED_ORIGINAL, SEED_WRAPPER, SEEDS
 from tests.index.test_index import redis_url as redis_url  # noqa: F401  (the fixture)
-from tests.serving import AUTH, TOKEN, Server, token_file
+from tests.support.serving import AUTH, TOKEN, Server, token_file
 
 pytestmark = pytest.mark.cli
 OPTIONS = ScanOptions(workers=1)
@@ -337,7 +337,7 @@ def test_sigkill_during_adds_leaves_whole_shards_and_every_acknowledged_add(tmp_
 
 @pytest.mark.slow
 def test_the_load_benchmark_runs_at_a_small_size(tmp_path):
-    """benchmarks/serve_bench.py end to end, small: no error, no lost add, figures reported."""
+    """benchmarks/timing/serve.py end to end, small: no error, no lost add, figures reported."""
     from benchmarks.corpora.synth import generate_stream
 
     corpus = tmp_path / "corpus"

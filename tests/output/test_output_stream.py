@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup import jsontext, scan
-from dedup.output import json_bytes, write_frame, write_table
+from dedup import scan
+from dedup.output import json_bytes, jsontext, write_frame, write_table
 from dedup.output.tables import TABLES, covering, shared_with, tables_from_dict
 
 BATCHES = (1, 3, 50_000)

@@ -18,6 +18,8 @@ import pytest
 from dedup.views.diff import ELIDE_KEEP
 from dedup.views.terminal import MARKS, passage_rows
 
+pytestmark = [pytest.mark.cli, pytest.mark.slow]  # the real command line in a subprocess
+
 ROOT = Path(__file__).resolve().parents[2]
 RELATION_LINE = re.compile(r"^relation: (.*?)(?:\s{2,}|$)", re.M)
 

@@ -99,7 +99,7 @@ def every_kind(tmp_path_factory, seeds, aeb_articles):
     )
     (root / "000_137fe5741023b456.html").write_text(page("Durov blasts raids | BTCC Square", lines(s000), head))
     expect["000_137fe5741023b456.html"] = dict(
-        paras=["BTCC Square", "Home", "News", *lines(s000), "\u00a9 2026 BTCC Square. All rights reserved."],
+        paras=lines(s000),  # the site's header, menu and footer are chrome: left out
         title="Durov blasts raids | BTCC Square",
         url="https://www.BTCC-Square.example/news/durov-raids",
         site="btcc-square.example",
@@ -152,7 +152,7 @@ def every_kind(tmp_path_factory, seeds, aeb_articles):
     )
     (root / "crawl.warc.gz").write_bytes(warc)
     expect[CT + "news/durov"] = dict(
-        paras=["BTCC Square", "Home", "News", *lines(s004), "\u00a9 2026 BTCC Square. All rights reserved."],
+        paras=lines(s004),
         title="Durov",
         url=CT + "news/durov",
         site="cointelegraph.example",
@@ -197,7 +197,9 @@ def every_kind(tmp_path_factory, seeds, aeb_articles):
 def test_every_kind_reads_each_good_article_once(every_kind):
     root, expect = every_kind
     items = list(read_articles(root))
-    assert [i for i in items if isinstance(i, Skipped)] == []
+    # A file of no kind dedup reads is listed, never read (issue 28).
+    assert [i for i in items if isinstance(i, Skipped)] == [Skipped(str(root / "README"), "unsupported (no extension)")]
+    items = [i for i in items if not isinstance(i, Skipped)]
     ids = [a.id for a in items]
     assert sorted(ids) == sorted(expect) and len(ids) == len(set(ids))
     for a in items:
@@ -217,18 +219,19 @@ def test_every_kind_reads_each_good_article_once(every_kind):
 
 def test_order_follows_relative_paths(every_kind):
     root, _ = every_kind
-    entries = list(walk(root))
+    entries = [e for e in walk(root) if not isinstance(e, Skipped)]
     assert [e.id for e in entries] == sorted(e.id for e in entries)
     assert {e.id: e.kind for e in entries}["crawl.warc.gz"] == "warc"
 
 
-def test_html_drops_invisible_and_keeps_chrome(every_kind):
+def test_html_drops_invisible_and_chrome(every_kind):
     root, _ = every_kind
     (a,) = read_file(root / "000_137fe5741023b456.html")
     for hidden in ("HIDDEN", "SCRIPT-TEXT", "STYLE-TEXT", "TEMPLATE-TEXT", "NOSCRIPT-TEXT", "tracking"):
         assert hidden not in a.text
     assert a.id == "000_137fe5741023b456.html"
-    assert paragraphs(a)[:3] == ["BTCC Square", "Home", "News"]
+    for chrome in ("Home", "News", "All rights reserved"):
+        assert chrome not in paragraphs(a)[0] and chrome not in paragraphs(a)[-1]
 
 
 def test_text_reader_keeps_the_original_rules(tmp_path, seeds):

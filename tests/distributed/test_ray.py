@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.unit.test_ingest import http, page, warc_record
+from tests.ingest.test_ingest import http, page, warc_record
 
 
 def _without_timings(text: str) -> str:

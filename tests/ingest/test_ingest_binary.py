@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from dedup.ingest import Entry, IngestOptions, Skipped, read_entry
 from dedup.ingest.encoding import decode, wide_encoding
 from dedup.ingest.sniff import binary_kind
-from tests.unit.test_ingest import http, page, warc_record
+from tests.ingest.test_ingest import http, page, warc_record
 
 
 def png(width: int = 4, height: int = 3) -> bytes:

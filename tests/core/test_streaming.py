@@ -185,9 +185,9 @@ def test_chance_shingles_make_no_candidate_pair():
         weight=np.array([2, 40, 5]),
     )
     sizes = np.full(4, 100)
-    ev = pair_evidence(lists, sizes, max_enumerate=2, min_pair=8)
+    ev = pair_evidence(lists, sizes, max_enumerate=2, min_shared=8)
     assert ev.pairs.tolist() == [[2, 3]]
     shared = np.bincount(ev.entry_pair, weights=lists.weight[ev.entry_list]).tolist()
     assert shared == [45]
-    every = pair_evidence(lists, sizes, max_enumerate=2, min_pair=0)
+    every = pair_evidence(lists, sizes, max_enumerate=2, min_shared=0)
     assert every.pairs.tolist() == [[0, 1], [2, 3]]

@@ -11,6 +11,8 @@ import pytest
 
 from dedup.output.tables import SCHEMAS, csv_schema
 
+pytestmark = [pytest.mark.cli, pytest.mark.slow]  # the real command line in a subprocess
+
 TABLES = ("documents", "pairs", "paragraphs", "passages")
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from dedup.escape import name as escape_name
 from dedup.ingest import Article, Entry, IngestOptions, Skipped, read_articles, read_entry, read_file, walk
-from tests.hostile import HOSTILE_NAMES, make_hostile_folder, remove_hostile_folder
+from tests.support.hostile import HOSTILE_NAMES, make_hostile_folder, remove_hostile_folder
 
 
 @contextmanager

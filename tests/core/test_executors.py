@@ -1,6 +1,6 @@
 """The phases' steps run on any ``Executor`` with the same result: a cluster's tasks receive their context and
 chunk pickled, in another process, so a step must be a pure function of picklable inputs. Here an executor
-that pickles both (as Ray does) stands in for the cluster; ``tests/ray`` runs a real one.
+that pickles both (as Ray does) stands in for the cluster; ``tests/distributed`` runs a real one.
 
 Also what ``--ray`` costs when unused: ``--help`` never imports Ray, and without Ray installed the option says
 how to install it in one line.

@@ -12,7 +12,7 @@ import os
 import stat
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 AEB_BODIES = ROOT / "benchmarks" / "data" / "aeb" / "ground-truth.json"
 SEED_ORIGINAL = ROOT / "seeds" / "001_9fe7513b9c6ae974.txt"
 DEPTH = 1000
@@ -114,10 +114,11 @@ def make_hostile_folder(path: str | os.PathLike[str]) -> dict:
         write(rel, text, is_good=False)
         skipped[os.path.join(top, rel)] = "no text"
 
-    # Ignored silently: hidden entries and unknown suffixes.
+    # Ignored silently: hidden entries. Listed, never read: a kind dedup does not read (issue 28).
     write(".hidden.txt", bodies[0], is_good=False)
     write(".git/config.txt", bodies[0], is_good=False)
     write("notes.bin", "binary-ish", is_good=False)
+    skipped[os.path.join(top, "notes.bin")] = "unsupported (.bin)"
 
     # A folder nobody may read.
     locked = root / "locked"

@@ -15,7 +15,7 @@ from dedup.excerpt import excerpt_cut
 from dedup.featurestore import FeatureStore, StoreError
 from dedup.ingest import wrap
 from dedup.normalise import bodies, tokenise
-from dedup.pipeline import analyse
+from dedup.pipeline import analyse_store
 
 _PIECES = ["word", "don't", "Ü", "東京", "😀x", "...", "…", "Read more", "full story", "]", " ", "\n", "\r\n", "\u2028"]
 
@@ -125,7 +125,7 @@ def test_a_file_of_many_paragraphs_scans_the_same_in_segments_and_from_stored_to
             (shard / f"{name}.npy").unlink()
     old = FeatureStore(tmp_path / "whole")
     assert old.tokens([0]) == [None]
-    again = analyse(old, options).to_dict()
+    again = analyse_store(old, options).to_dict()
     del again["meta"]["timings"]
     assert again == whole
 

@@ -32,7 +32,12 @@ def test_walks_subfolders_and_reads_the_kinds_it_knows(tmp_path, kit, write_file
     )
     corpus = read_folder(tmp_path)
     assert sorted(corpus.ids) == ["a/b/deep.txt", "a/c/deeper/also.md", "data.json", "notes.md", "page.html", "top.txt"]
-    assert corpus.errors == []
+    # Files of kinds dedup does not read are listed, never read (issue 28).
+    assert sorted(e.rsplit("/", 1)[-1] for e in corpus.errors) == [
+        "README: unsupported (no extension); skipped",
+        "backup.txt.bak: unsupported (.bak); skipped",
+        "image.png: unsupported (.png); skipped",
+    ]
 
 
 def test_ids_are_relative_paths_with_forward_slashes(tmp_path, kit, write_files):

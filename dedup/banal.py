@@ -1,0 +1,75 @@
+"""Banal shingles: word sequences with no content of their own, which are evidence of nothing.
+
+A blog's month archive ("Juli 2010 Juni 2010 Mai 2010 ..."), a calendar widget, a list of dates or
+page numbers, a table of figures: two unrelated pages share such runs by the dozen, and a pair made of
+them is no copy. Text-reuse tools filter these banalities before counting (passim drops n-grams by
+document frequency; others use stop-n-grams). Here a shingle is *banal* when every one of its words is
+a number (0-9999, as the tokeniser splits "12:30" or "1,234" into numbers) or a calendar word (a month
+or a weekday, full or abbreviated, in the languages below): such shingles are left out of every
+article's shingle set, so they neither pair articles nor count towards a pair's measures, and passages
+are not seeded on them. A sentence that merely mentions a date keeps its shingles: one word of content
+in five is enough.
+
+The vocabulary is fixed (a persisted index must give the same answers after an upgrade), hashed once
+with the tokeniser's own hash.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from .normalise import token_hash
+
+MAX_NUMBER = 9999  # numbers up to this (years, days, counts, page numbers) are banal words
+
+# Months and weekdays, full and abbreviated: English, German, French, Spanish, Portuguese, Italian, Dutch.
+CALENDAR_WORDS = """
+january february march april may june july august september october november december
+jan feb mar apr jun jul aug sep sept oct nov dec
+monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun
+januar februar märz maerz april mai juni juli august september oktober november dezember jänner
+jan feb mär mrz apr jun jul aug sep sept okt nov dez
+montag dienstag mittwoch donnerstag freitag samstag sonntag sonnabend
+janvier février fevrier mars avril mai juin juillet août aout septembre octobre novembre décembre decembre
+janv févr fevr avr juil sept déc
+lundi mardi mercredi jeudi vendredi samedi dimanche
+enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre diciembre
+ene abr ago dic
+lunes martes miércoles miercoles jueves viernes sábado sabado domingo
+janeiro fevereiro março marco abril maio junho julho agosto setembro outubro novembro dezembro
+fev
+segunda terça terca quarta quinta sexta feira
+gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre
+gen mag giu lug ott
+lunedì martedì mercoledì giovedì venerdì sabato domenica
+januari februari maart april mei juni juli augustus september oktober november december
+mrt
+maandag dinsdag woensdag donderdag vrijdag zaterdag zondag
+am pm
+"""
+
+
+@lru_cache(maxsize=1)
+def banal_hashes() -> np.ndarray:
+    """The sorted token hashes of the banal words."""
+    words = set(CALENDAR_WORDS.split())
+    words.update(str(n) for n in range(MAX_NUMBER + 1))
+    words.update(f"{n:02d}" for n in range(10))
+    words.update(f"{n:03d}" for n in range(100))
+    return np.unique(np.array([token_hash(w) for w in words], dtype=np.uint64))
+
+
+def banal_tokens(hashes: np.ndarray) -> np.ndarray:
+    """Whether each token (by its hash) is a banal word."""
+    table = banal_hashes()
+    at = np.minimum(np.searchsorted(table, hashes), len(table) - 1)
+    return table[at] == hashes
+
+
+def informative(hashes: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Whether each shingle (tokens ``first``..``last`` of ``hashes``) holds a word that is not banal."""
+    content = np.zeros(len(hashes) + 1, dtype=np.int64)
+    np.cumsum(~banal_tokens(hashes), out=content[1:])
+    return content[last + 1] - content[first] > 0

@@ -1,0 +1,263 @@
+"""Which way the copying went: each pair's direction from evidence, each cluster's source from the pairs.
+
+A pair's direction, strongest evidence first:
+
+1. **dates**: a member dated earlier is never a copy of one dated later, when the two differ at their
+   precision (``compare_dates``: a date without a time and a time on the same day do not decide);
+2. **cut**: an excerpt (cut short, "Continue reading…") is the copy of the full text it was cut from;
+3. **position**: where each side's own text (the text outside the passages the two share) sits, in a pair
+   where one side holds most of the other (``CONTAINED``). Own text around the shared story, before and
+   after it (a headline, intro, promo, disclaimer, a site's template), is a wrapper's: that side is a copy.
+   Own text interleaved with the shared passages (paragraphs the other dropped) is the original's: the other
+   side abridged it. Own text both sides have at one place (each its headline, a reworded sentence) weighs
+   alike on both sides, and own text at one edge only does not decide (a header and the leading paragraphs a
+   copy dropped look alike; so do a footer and a story that goes on where a trimmed copy stopped). When the
+   two sides weigh within ``POSITION_MARGIN`` of the story, the pair's direction is unknown.
+
+A cluster's source follows from its pairs' directions as a partial order: copies of one text are one
+member (they never vote twice), every decided pair says which member copies which (dates first, then the
+others by confidence, each kept only if it does not contradict the ones kept), and the source is the member
+that copies no other: from the first in ``cluster``'s ranking, up what it copies (the ranking is kept where
+the evidence is silent and overruled where it speaks).
+A member dated after another member of its cluster is never the source. When more than one member copies no
+other, the cluster's source is not known from the evidence: the scan still names one, and says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+# The per-side position features of a pair (``position``), in this order.
+FEATURES = ("shared", "head", "inner", "tail", "tail_related")
+MIN_RUN = 3  # own text inside the shared story counts from this many tokens in a row (an edited word does not)
+CONTENT_CHARS = 4  # a token of this many characters or more is a content word for ``tail_related``
+CONTAINED = 0.75  # the position decides a pair only when one side holds this much of the other
+EDGE = 0.05  # more own text at both edges, each at least this share of the story, is a wrapper ...
+HEADLINE = 20  # ... and more tokens than a headline and a dateline
+POSITION_MARGIN = 0.1  # sides whose own text weighs within this share of the story do not decide
+FULL_CONFIDENCE = 0.3  # a difference of this share of the story is full confidence
+
+DIRECTION_BY = ("dates", "cut", "position", "unknown")
+_OFFSET_SLACK = timedelta(hours=14)  # a time without a zone may be any zone's
+
+
+def _within(spans: np.ndarray | None, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Whether each token (starts, ends) lies inside one of the (start, end) rows of ``spans``."""
+    spans = np.zeros((0, 2), dtype=np.int64) if spans is None else np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    if not len(spans):
+        return np.zeros(len(starts), dtype=bool)
+    order = np.argsort(spans[:, 0], kind="stable")
+    lo, hi = spans[order, 0], np.maximum.accumulate(spans[order, 1])
+    k = np.searchsorted(lo, starts, side="right")
+    return (k > 0) & (hi[np.maximum(k - 1, 0)] >= ends)
+
+
+def position(
+    starts: np.ndarray, ends: np.ndarray, hashes: np.ndarray, spans: np.ndarray, template: np.ndarray | None = None
+) -> np.ndarray:
+    """The position features (``FEATURES``) of one side of a pair, in tokens.
+
+    ``starts``/``ends``/``hashes``: the side's word tokens; ``spans``: (start, end) rows, its side of the
+    shared passages; ``template``: (start, end) rows of its boilerplate (a site's template sits around
+    originals and copies alike, so it is nobody's own text). ``shared``: tokens inside the passages;
+    ``head``/``tail``: own tokens before the first and after the last shared token; ``inner``: own tokens
+    between, in runs of ``MIN_RUN`` or more; ``tail_related``: the share of the tail's content words
+    (``CONTENT_CHARS``) that the shared story also uses."""
+    out = np.zeros(len(FEATURES))
+    if not len(starts):
+        return out
+    inside = _within(spans, starts, ends)
+    shared = np.flatnonzero(inside)
+    if not len(shared):
+        return out
+    first, last = int(shared[0]), int(shared[-1])
+    own = ~inside & ~_within(template, starts, ends)
+    middle = own[first : last + 1]
+    runs = np.diff(np.r_[0, middle.astype(np.int8), 0])
+    run_len = np.flatnonzero(runs == -1) - np.flatnonzero(runs == 1)
+    content = (ends - starts) >= CONTENT_CHARS
+    tail_words = hashes[last + 1 :][content[last + 1 :]]
+    story = hashes[inside & content]
+    related = float(np.isin(tail_words, story).mean()) if len(tail_words) else 0.0
+    out[:] = (len(shared), own[:first].sum(), run_len[run_len >= MIN_RUN].sum(), own[last + 1 :].sum(), related)
+    return out
+
+
+def position_direction(fa: np.ndarray, fb: np.ndarray, held: float) -> tuple[int, float]:
+    """(which side copies: 1 for a, -1 for b, 0 unknown; confidence 0–1) from the two sides' ``position``
+    features; ``held``: the larger containment of the pair. Only a pair where one side holds most of the
+    other (``CONTAINED``) is decided so: where both have much text of their own (a short item built around
+    a few sentences of a long story), the story's edges are not a wrapper.
+
+    Own text both sides have at one place (each its headline, a reworded sentence) is a substitution and says
+    nothing; only what one side has beyond the other counts: more text both before and after the story is a
+    wrapper's (that side copies), more text interleaved with the shared passages is the original's (the other
+    dropped it). More text at one edge only does not decide: a header and the leading paragraphs a copy
+    dropped look alike, and so do a footer and a story that goes on where a trimmed copy stopped."""
+    if held < CONTAINED:
+        return 0, 0.0
+    shared = max(min(fa[0], fb[0]), 1.0)
+    head, inner, tail = fa[1] - fb[1], fa[2] - fb[2], fa[3] - fb[3]
+    edge = max(EDGE * shared, HEADLINE)  # a wrapper's text at each edge is more than a headline's difference
+    wraps = head + tail if min(head, tail) >= edge or max(head, tail) <= -edge else 0.0
+    a_original = inner - wraps  # positive: a is the original, b copies it
+    if abs(a_original) < POSITION_MARGIN * shared:
+        return 0, 0.0
+    return (-1 if a_original > 0 else 1), round(min(1.0, abs(a_original) / (FULL_CONFIDENCE * shared)), 3)
+
+
+@dataclass(frozen=True)
+class When:
+    """A publication date as an interval of instants: ``lo``–``hi`` (UTC, naive times taken as UTC and
+    widened by ``_OFFSET_SLACK`` only when compared with zoned ones), and whether it had a time."""
+
+    lo: datetime
+    hi: datetime
+    zoned: bool
+
+
+def parse_when(value: str | None) -> When | None:
+    """The interval a stored date stands for: a whole day for a date without a time (and for midnight
+    exactly, which is how a date without a time is stored), else the instant; None when unreadable."""
+    if not value:
+        return None
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    zoned = t.tzinfo is not None
+    t = t.astimezone(UTC).replace(tzinfo=None) if zoned else t
+    if not zoned and (t.hour, t.minute, t.second, t.microsecond) == (0, 0, 0, 0):
+        return When(t, t + timedelta(days=1), zoned)
+    return When(t, t, zoned)
+
+
+def compare_dates(x: When | None, y: When | None) -> int:
+    """-1 when x is surely before y, 1 when surely after, 0 when they do not decide (unknown, the same day
+    at a day's precision, or within the slack of an unknown time zone)."""
+    if x is None or y is None:
+        return 0
+    slack = _OFFSET_SLACK if x.zoned != y.zoned else timedelta(0)
+    if x.hi + slack <= y.lo and x.lo < y.lo:
+        return -1
+    if y.hi + slack <= x.lo and y.lo < x.lo:
+        return 1
+    return 0
+
+
+@dataclass
+class Direction:
+    """Per pair: which side copies (1: a copies b, -1: b copies a, 0: not known or not a copy), the
+    confidence (0–1) and what decided it (index into ``DIRECTION_BY``)."""
+
+    copies: np.ndarray  # int8
+    confidence: np.ndarray  # float64
+    by: np.ndarray  # int8
+
+
+def pair_directions(
+    a: np.ndarray,
+    b: np.ndarray,
+    linking: np.ndarray,
+    dates: Sequence[str | None],
+    excerpt: np.ndarray,
+    features_a: np.ndarray,
+    features_b: np.ndarray,
+    held: np.ndarray,
+) -> Direction:
+    """The direction of every pair (``linking``: the pairs that make clusters; others get none): dates, then
+    a cut, then the position of each side's own text (see the module docstring); ``held``: each pair's larger
+    containment."""
+    n = len(a)
+    copies = np.zeros(n, dtype=np.int8)
+    confidence = np.zeros(n)
+    by = np.full(n, DIRECTION_BY.index("unknown"), dtype=np.int8)
+    whens: dict[int, When | None] = {}
+
+    def when(d: int) -> When | None:
+        if d not in whens:
+            whens[d] = parse_when(dates[d])
+        return whens[d]
+
+    for p in np.flatnonzero(linking).tolist():
+        x, y = int(a[p]), int(b[p])
+        order = compare_dates(when(x), when(y))
+        if order:
+            copies[p], confidence[p], by[p] = order, 1.0, DIRECTION_BY.index("dates")  # the later one copies
+        elif bool(excerpt[x]) != bool(excerpt[y]):
+            copies[p], confidence[p], by[p] = (1 if excerpt[x] else -1), 1.0, DIRECTION_BY.index("cut")
+        else:
+            side, conf = position_direction(features_a[p], features_b[p], float(held[p]))
+            if side:
+                copies[p], confidence[p], by[p] = side, conf, DIRECTION_BY.index("position")
+    return Direction(copies, confidence, by)
+
+
+def _reaches(up: dict[int, set[int]], x: int, y: int) -> bool:
+    """Whether ``y`` is reachable from ``x`` following ``up`` (what each member copies)."""
+    seen, todo = {x}, [x]
+    while todo:
+        v = todo.pop()
+        if v == y:
+            return True
+        for w in up[v] - seen:
+            seen.add(w)
+            todo.append(w)
+    return False
+
+
+def cluster_sources(
+    members: list[list[int]],
+    ranked: list[int],
+    same_text: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    direction: Direction,
+    dates: Sequence[str | None],
+) -> tuple[list[int], list[bool]]:
+    """Each cluster's source from its pairs' directions, and whether the evidence decides it.
+
+    ``ranked``: per cluster, its members in the order of ``cluster``'s ranking (the fallback among members
+    the evidence leaves equal); ``same_text``: a label per document, equal for copies of one text (one vote).
+    """
+    cluster_of: dict[int, int] = {m: k for k, group in enumerate(members) for m in group}
+    edges: list[list[tuple[int, float, int, int]]] = [[] for _ in members]  # (-by rank, conf, copier, source)
+    for p in np.flatnonzero(direction.copies != 0).tolist():
+        x, y = int(a[p]), int(b[p])
+        k = cluster_of.get(x)
+        if k is None or cluster_of.get(y) != k:
+            continue
+        copier, source = (x, y) if direction.copies[p] > 0 else (y, x)
+        strength = 2 if direction.by[p] == DIRECTION_BY.index("dates") else 1
+        edges[k].append((strength, float(direction.confidence[p]), int(same_text[copier]), int(same_text[source])))
+    sources, known = [], []
+    for k, group in enumerate(members):
+        whens = {m: parse_when(dates[m]) for m in group}
+        later = {m for m in group if any(compare_dates(whens[m], whens[o]) > 0 for o in group if o != m)}
+        nodes = {int(same_text[m]) for m in group}
+        up: dict[int, set[int]] = {v: set() for v in nodes}  # v -> what v copies
+
+        for _, _, copier, source in sorted(set(edges[k]), key=lambda e: (-e[0], -e[1], e[2], e[3])):
+            if copier != source and not _reaches(up, source, copier):
+                up[copier].add(source)
+        top = {v for v in nodes if not up[v]}
+        eligible = [m for m in ranked[k] if m not in later] or ranked[k]
+        rank = {m: r for r, m in enumerate(eligible)}
+        by_text: dict[int, list[int]] = {}
+        for m in eligible:
+            by_text.setdefault(int(same_text[m]), []).append(m)
+        # Climb from the best-ranked member along what it copies (the best-ranked of those) to one that copies
+        # no other: the ranking is kept where the evidence is silent, and overruled where it speaks.
+        pick = eligible[0]
+        while up[int(same_text[pick])]:
+            targets = [m for v in up[int(same_text[pick])] for m in by_text.get(v, [])]
+            if not targets:
+                break
+            pick = min(targets, key=rank.__getitem__)
+        sources.append(pick)
+        known.append(len(top) == 1 and int(same_text[pick]) in top)
+    return sources, known
