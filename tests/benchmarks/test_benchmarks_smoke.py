@@ -434,17 +434,19 @@ def test_accuracy_corpus_layouts(tmp_path):
 
 def test_candidates_bench_tiny_run(tmp_path):
     """Both modes on the three corpora: the exact mode is its own reference, LSH proposes fewer candidates and
-    finds a subset of its pairs (what it lists beyond them would be ``extra``)."""
+    finds a subset of its pairs (what it lists beyond them is ``extra``). On the recurring corpus the
+    containment sample proposes pairs sharing stock text whose boilerplate LSH can miss (README, *Boilerplate in
+    lsh mode*): a few such pairs (2 of 151 here) are listed there, never on the other corpora."""
     out = tmp_path / "candidates.json"
     args = ["--docs", "80", "--families", "4", "--recurring-docs", "400", "--modes", "exact,lsh"]
     assert candidates_bench.main([*args, "--work", str(tmp_path / "work"), "--json", str(out)]) == 0
     data = json.loads(out.read_text())
     assert set(data) == {"accuracy", "wire", "recurring"}
-    for rows in data.values():
+    for name, rows in data.items():
         exact, lsh = rows
         assert (exact["mode"], lsh["mode"]) == ("exact", "lsh")
         assert exact["recall"]["all"] == 1.0
         assert lsh["candidates"] <= exact["candidates"]
-        assert lsh["recall"]["extra"] == 0
+        assert lsh["recall"]["extra"] == 0 or (name == "recurring" and lsh["recall"]["extra"] <= 0.02 * lsh["pairs"])
         assert lsh["banding_bytes_per_article"] > 0
         assert lsh["banding_scaled"]["scaled_articles"] == 30 * exact["articles"] or lsh["pairs"] == 0
