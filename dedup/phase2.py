@@ -428,8 +428,12 @@ def _align_batch(c: _AlignContext, chunk: np.ndarray) -> list[tuple[int, np.ndar
             s = sh.doc(r)
             flags[s] = _sorted_isin(fingerprints(sh.hashes[s]) >> np.uint64(c.boiler.bits), c.boiler.fingerprints)
         rows = boiler_rows(t, sh, flags)
-        for r in np.unique(rows[:, 0]).tolist():
-            template[r] = rows[rows[:, 0] == r, 1:]
+        # Each article's rows, in their order: one stable sort and a split (a mask per article over every
+        # row was quadratic in the batch, a fifth of a 5k recurring scan).
+        rows = rows[np.argsort(rows[:, 0], kind="stable")]
+        edges = np.flatnonzero(np.diff(rows[:, 0])) + 1
+        for part in np.split(rows, edges) if len(rows) else []:
+            template[int(part[0, 0])] = part[:, 1:]
     out = []
     for p in chunk.tolist():
         la, lb = loaded.pos[int(c.pair_a[p])], loaded.pos[int(c.pair_b[p])]
