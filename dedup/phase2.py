@@ -309,7 +309,7 @@ def analyse_lists(
     timings["match"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    pairs, passages, features = _align(articles, table, pairs, clusters, boiler, options, report, executor)
+    pairs, passages, features = _align(articles, table, pairs, clusters, options, report, executor)
     pairs, clusters = _directions(table, pairs, features, clusters, m.excerpt, m.site)
     timings["align"] = time.perf_counter() - t
 
@@ -334,7 +334,6 @@ class _AlignContext:
     pair_a: np.ndarray
     pair_b: np.ndarray
     relation: np.ndarray
-    boiler: Boilerplate
 
 
 def _directions(
@@ -380,7 +379,6 @@ def _align(
     table: DocTable,
     pairs: pl.DataFrame,
     clusters: Clusters,
-    boiler: Boilerplate,
     options: ScanOptions,
     report: Progress,
     executor: Executor,
@@ -392,7 +390,7 @@ def _align(
     passages: list[np.ndarray] = [np.zeros((0, 4), dtype=np.int64)] * len(pairs)
     features = np.zeros((len(pairs), 2, len(FEATURES)))
     order = np.lexsort((pair_b, pair_a, np.minimum(clusters.cluster[pair_a], clusters.cluster[pair_b])))
-    context = _AlignContext(articles, table, options.k, options, pair_a, pair_b, pairs["relation"].to_numpy(), boiler)
+    context = _AlignContext(articles, table, options.k, options, pair_a, pair_b, pairs["relation"].to_numpy())
     drop: list[int] = []
     done = 0
     report("align", 0, len(pairs))
@@ -418,29 +416,14 @@ def _align_batch(c: _AlignContext, chunk: np.ndarray) -> list[tuple[int, np.ndar
     position features of its two sides (``direction.position``)."""
     docs = np.unique(np.concatenate([c.pair_a[chunk], c.pair_b[chunk]]))
     loaded = Loaded(c.articles, c.table, docs.tolist(), c.k, threads=1)
-    t, sh = loaded.tokens, loaded.shingles
-    # Template text (boilerplate) sits around originals and copies alike: no evidence of direction.
-    holders = np.flatnonzero(c.boiler.holders[docs])
-    template: dict[int, np.ndarray] = {}
-    if len(holders) and len(c.boiler.fingerprints):
-        flags = np.zeros(len(sh.hashes), dtype=bool)
-        for r in holders.tolist():
-            s = sh.doc(r)
-            flags[s] = _sorted_isin(fingerprints(sh.hashes[s]) >> np.uint64(c.boiler.bits), c.boiler.fingerprints)
-        rows = boiler_rows(t, sh, flags)
-        # Each article's rows, in their order: one stable sort and a split (a mask per article over every
-        # row was quadratic in the batch, a fifth of a 5k recurring scan).
-        rows = rows[np.argsort(rows[:, 0], kind="stable")]
-        edges = np.flatnonzero(np.diff(rows[:, 0])) + 1
-        for part in np.split(rows, edges) if len(rows) else []:
-            template[int(part[0, 0])] = part[:, 1:]
+    t = loaded.tokens
     out = []
     for p in chunk.tolist():
         la, lb = loaded.pos[int(c.pair_a[p])], loaded.pos[int(c.pair_b[p])]
         found = align_pair(loaded.corpus, loaded.tokens, loaded.shingles, la, lb, c.options.align)
         sides = np.stack(
             [
-                position(t.starts[t.doc(d)], t.ends[t.doc(d)], t.hashes[t.doc(d)], found[:, cols], template.get(d))
+                position(t.starts[t.doc(d)], t.ends[t.doc(d)], t.hashes[t.doc(d)], found[:, cols])
                 for d, cols in ((la, [0, 1]), (lb, [2, 3]))
             ]
         )

@@ -29,6 +29,7 @@ from urllib.parse import urljoin
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .content import strip_chrome
+from .depth import cap_depth
 from .model import parse_any_date, site_of
 
 _MARK = "\ue000"  # private use: only splits, never shown (a page holding it just splits there too)
@@ -47,6 +48,9 @@ _DATE_METAS = (
     ("property", "og:published_time"),
     ("name", "og:published_time"),
     ("itemprop", "datePublished"),
+    ("property", "article:published"),
+    ("name", "citation_publication_date"),
+    ("name", "citation_date"),
     ("name", "date"),
     ("name", "pubdate"),
     ("name", "publishdate"),
@@ -83,7 +87,9 @@ def _meta(tree: LexborHTMLParser, attr: str, value: str) -> str | None:
 
 
 def _json_ld_dates(tree: LexborHTMLParser) -> str | None:
-    """The first ``datePublished`` in the page's JSON-LD blocks (top level, lists and ``@graph``)."""
+    """The first ``datePublished`` in the page's JSON-LD blocks (top level, lists and ``@graph``), else the
+    first ``dateCreated`` (some publishers give only that)."""
+    created = None
     for node in tree.css('script[type="application/ld+json" i]'):
         try:
             data = json.loads(node.text(deep=True) or "")
@@ -98,10 +104,11 @@ def _json_ld_dates(tree: LexborHTMLParser) -> str | None:
                 date = parse_any_date(item.get("datePublished"))
                 if date:
                     return date
+                created = created or parse_any_date(item.get("dateCreated"))
                 stack.extend(v for v in item.values() if isinstance(v, dict | list))
             elif isinstance(item, list):
                 stack.extend(v for v in item if isinstance(v, dict | list))
-    return None
+    return created
 
 
 def _find_date(tree: LexborHTMLParser) -> str | None:
@@ -175,8 +182,9 @@ def join_paragraphs(paragraphs: list[str]) -> tuple[str, list[tuple[int, int]]]:
 
 
 def extract(html: str, base_url: str | None = None) -> Page:
-    """The visible text and metadata of one page; ``base_url`` resolves a relative canonical URL."""
-    tree = LexborHTMLParser(html)
+    """The visible text and metadata of one page; ``base_url`` resolves a relative canonical URL. Nesting past
+    512 elements is flattened first (``depth.cap_depth``), so the parse is linear in the page's size."""
+    tree = LexborHTMLParser(cap_depth(html))
     title, url, date = _metadata(tree, base_url)
     _drop_invisible(tree)
     text, spans = join_paragraphs(_paragraphs(strip_chrome(tree)))

@@ -28,6 +28,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--max-request", default="5MB", metavar="SIZE", help="largest request body (default 5MB; 413 above)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="longest a request may work (503)")
+    p.add_argument(
+        "--show-paths",
+        action="store_true",
+        help="show the index's location (and, for Redis, the cache folder and the server's memory) to requests "
+        "that send the token; hidden from everyone by default",
+    )
     p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
 
 
@@ -70,23 +76,31 @@ def serve(
     max_request: int = 5 * 2**20,
     timeout: float = 30.0,
     log_level: str = "warning",
+    show_paths: bool = False,
 ) -> None:
-    """Open and preload the index, then serve it until interrupted."""
+    """Open and preload the index, then serve it until interrupted.
+
+    Uvicorn's settings: its HTTP/1.1 protocol with a request-head timeout and a cap on idle connections
+    (``protocol.py``), request heads of at most 64 KB, 5 s keep-alive, and no ``limit_concurrency`` (it
+    counted idle connections, so a few hundred silent ones locked everyone out; ``app.Limits`` bounds the
+    requests at work instead)."""
     import uvicorn
 
     from .app import Settings, create_app
+    from .protocol import GuardedH11Protocol
 
     token = read_token(token_file) if token_file else None
-    app = create_app(Settings(location=index, token=token, max_bytes=max_request, timeout=timeout))
+    settings = Settings(location=index, token=token, max_bytes=max_request, timeout=timeout, show_paths=show_paths)
+    app = create_app(settings)
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
+        http=GuardedH11Protocol,
         log_level=log_level,
         access_log=log_level in ("info", "debug"),
         server_header=False,
         timeout_keep_alive=5,
-        limit_concurrency=256,
         h11_max_incomplete_event_size=64 * 1024,
     )
     server = uvicorn.Server(config)
@@ -107,11 +121,23 @@ def _announce(server: Any, host: str) -> None:
                 print(f"dedup: serving on http://{shown_host}:{addr[1]}/", file=sys.stderr, flush=True)
 
     server.startup = startup
+    if not _loopback_only(host):
+        print(f"dedup: warning: listening on {host}, reachable from other machines", file=sys.stderr)
+
+
+def _loopback_only(host: str) -> bool:
+    """Whether every address ``host`` names is a loopback one (``0``, ``0.0.0.0``, a name that resolves
+    elsewhere, or one that does not resolve: not)."""
+    import socket
+
     try:
-        if not ipaddress.ip_address(host).is_loopback:
-            print(f"dedup: warning: listening on {host}, reachable from other machines", file=sys.stderr)
+        addrs = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        return False
+    try:
+        return bool(addrs) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addrs)
     except ValueError:
-        pass
+        return False
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,7 +152,16 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         max_request = _parse_size(args.max_request)
-        serve(args.index, args.host, args.port, args.token_file, max_request, args.timeout, args.log_level)
+        serve(
+            args.index,
+            args.host,
+            args.port,
+            args.token_file,
+            max_request,
+            args.timeout,
+            args.log_level,
+            args.show_paths,
+        )
     except (StoreError, ValueError, OSError) as e:
         print(f"dedup: error: {e}", file=sys.stderr)
         return 1

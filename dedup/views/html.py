@@ -25,6 +25,7 @@ import numpy as np
 from .. import escape
 from ..label import LABELS
 from ..output.write import skipped_files
+from ..wording import in_words, pair_words
 from .data import ScanData, relation_phrase, report_extract, unshared_slots
 from .diff import Piece, passage_pieces
 
@@ -105,6 +106,7 @@ def diff(data: ScanData, i: int, j: int, full: bool = False) -> dict[str, Any]:
         "a": data.doc_id(i),
         "b": data.doc_id(j),
         "relation": relation_phrase(pair),
+        "kind": pair["relation"] if pair is not None else "none",
         "related": pair is not None,
         "measures": None
         if measures is None
@@ -129,14 +131,7 @@ def document(data: ScanData, i: int) -> dict[str, Any]:
         if doc["id"] not in (r["a"], r["b"]):
             continue
         other = r["b"] if r["a"] == doc["id"] else r["a"]
-        if source is not None and other == source:
-            phrase = "copies the source"
-        elif source is not None and doc["id"] == source and r["relation"] != "partial":
-            phrase = "is copied by"
-        elif r["relation"] == "contains":
-            phrase = "contains" if r["a"] == doc["id"] else "is contained in"
-        else:
-            phrase = r["relation"]
+        phrase = pair_words(r, swap=r["a"] != doc["id"])  # A: this article, B: the other
         relations.append(
             {
                 "other": other,
@@ -229,7 +224,7 @@ def report_context(data: ScanData, skipped: list[tuple[str, str]] | None = None)
                     "date": doc.get("date"),
                     "relation": "source"
                     if m == source
-                    else relation_phrase(rel).replace("A", "it").replace("B", "the source")
+                    else in_words(relation_phrase(rel), "this", "the source")
                     if rel
                     else "via other members",
                 }

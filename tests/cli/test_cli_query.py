@@ -163,7 +163,7 @@ def test_query_table(cli, seeds, index):
     out = run.stdout
     assert "\x1b[" not in out
     assert seeds.wrapper in out and seeds.original in out and seeds.others[2] in out
-    assert "contains it (copies)" in out  # 000 holds all of 001: it copies it
+    assert "A wraps B" in out  # the query 000 (A) holds all of the indexed 001 (B) in text of its own
     assert "no match" in out  # 004 shares nothing with the index
     assert "2 query articles, 1 with indexed articles in common, 1 related pair (0 partial)." in out
 

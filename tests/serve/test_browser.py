@@ -177,7 +177,7 @@ def test_served_pages_in_a_browser(page, tmp_path):
         page.wait_for_selector("table.relations")
         assert page.locator(".document .role").inner_text() == "copy"
         assert page.locator(".document .source").inner_text() == SEED_ORIGINAL
-        assert "copies the source" in page.locator("table.relations").inner_text()
+        assert "A wraps B" in page.locator("table.relations").inner_text()  # A: the pasted article
         _check_seed_diff(page, page.locator("details.pair").first)
         _assert_inert(page)
         _shot(page, tmp_path, "serve-query.png")
@@ -193,7 +193,7 @@ def test_served_pages_in_a_browser(page, tmp_path):
         page.goto(srv.url + "/article?id=" + SEED_ORIGINAL)
         assert page.locator(".document .role").inner_text() == "source"
         relations = page.locator("table.relations").inner_text()
-        assert SEED_WRAPPER in relations and "is copied by" in relations
+        assert SEED_WRAPPER in relations and "B wraps A" in relations
         page.click("table.relations a:has-text('side by side')")
         page.wait_for_selector("div.diff")
         assert "/diff?" in page.url

@@ -103,7 +103,7 @@ def test_query_by_text_html_and_upload_answers_as_dedup_query(server):
 
 
 def server_location(server: Server) -> str:
-    return server.client.get("/api/stats").json()["location"]
+    return server.location
 
 
 def test_get_an_indexed_article(server):
@@ -366,7 +366,7 @@ def test_a_redis_index_is_served_the_same(tmp_path, redis_url):
     index = open_index(location, params=service.store_params(OPTIONS), create=True)
     service.add(index, [_archive(tmp_path)], OPTIONS)
     want = _comparable(service.query(index, [SEEDS / SEED_WRAPPER], OPTIONS).to_dict())
-    with Server(location, token_file=token_file(tmp_path)) as srv:
+    with Server(location, "--show-paths", token_file=token_file(tmp_path)) as srv:
         got = srv.client.post("/api/query", json={"text": _text(SEED_WRAPPER), "id": SEED_WRAPPER}).json()
         assert _comparable(got) == want and got["clusters"][0]["source"] == SEED_ORIGINAL
         body = {"id": "copy.txt", "text": "A repost.\n\n" + _text(SEED_ORIGINAL)}
@@ -374,7 +374,8 @@ def test_a_redis_index_is_served_the_same(tmp_path, redis_url):
         answer = srv.client.post("/api/query", json={"text": _text(SEED_ORIGINAL), "id": "q"}).json()
         assert "copy.txt" in {p["indexed"] for p in answer["pairs"]}
         assert srv.client.get("/api/stats").json()["backend"] == "redis"
-        assert "redis://" in srv.client.get("/api/stats").json()["location"]
+        assert "redis://" in srv.client.get("/api/stats", headers=AUTH).json()["location"]
+        assert "location" not in srv.client.get("/api/stats").json()  # only to the token holder
 
 
 def test_the_time_limit(tmp_path):
