@@ -22,7 +22,7 @@ import pytest
 from benchmarks.corpora import adversarial, synth, wire
 from benchmarks.scoring import wire_accuracy
 from benchmarks.timing import candidates as candidates_bench
-from benchmarks.timing import throughput
+from benchmarks.timing import peers, throughput
 
 pytestmark = pytest.mark.slow  # generates and scans whole corpora
 
@@ -450,3 +450,18 @@ def test_candidates_bench_tiny_run(tmp_path):
         assert lsh["recall"]["extra"] == 0 or (name == "recurring" and lsh["recall"]["extra"] <= 0.02 * lsh["pairs"])
         assert lsh["banding_bytes_per_article"] > 0
         assert lsh["banding_scaled"]["scaled_articles"] == 30 * exact["articles"] or lsh["pairs"] == 0
+
+
+def test_peers_tiny_run(tmp_path):
+    """One round of the three whole commands on a tiny recurring corpus: each ran, dedup's phases come from
+    its -v lines, the peers' from their own JSON, and the ratios are the rounds' own."""
+    out = tmp_path / "peers.json"
+    args = ["--docs", "60", "--runs", "1", "--corpora", "recurring", "--keep-corpus", str(tmp_path / "c")]
+    data = peers.main([*args, "--json", str(out)])
+    assert json.loads(out.read_text())["corpora"].keys() == data["corpora"].keys() == {"recurring 0k"}
+    (run,) = data["corpora"]["recurring 0k"]["rounds"]
+    assert all(run[tool]["exit"] == 0 and run[tool]["peak_rss_mb"] > 0 for tool in peers.TOOLS)
+    assert {"read", "match", "align", "label"} <= run["dedup"]["phases"].keys()
+    assert {"read", "shingle", "sign", "lsh", "cluster"} == run["rensa"]["phases"].keys()
+    summary = data["corpora"]["recurring 0k"]["summary"]
+    assert summary["rensa"]["wall_ratio_to_dedup"]["all"] == [run["rensa"]["wall_s"] / run["dedup"]["wall_s"]]

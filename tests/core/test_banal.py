@@ -15,7 +15,7 @@ from dedup.normalise import token_hash
     st.lists(st.integers(0, len(banal_hashes()) - 1), max_size=50),
     st.randoms(use_true_random=False),
 )
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 def test_banal_tokens_is_membership_in_the_banal_hashes(other, picks, rng):
     table = banal_hashes()
     # Hashes sharing a banal hash's top bits but not equal to it pass the filter and must still be refused.
