@@ -188,7 +188,7 @@ def measure_corpus(corpus: Path, runs: int, tools: tuple[str, ...] = TOOLS) -> d
 def render(results: dict) -> str:
     """The headline table of a results file: each tool's median wall, CPU, peak RSS, and ratios to dedup."""
     lines = [
-        f"commit `{results['commit'].get('commit', '?')[:7]}`, {results['runs']} rounds, "
+        f"commit `{(results['commit'].get('commit') or '?')[:7]}`, {results['runs']} rounds, "
         f"{results['machine']['cores']} cores",
         "",
         "| corpus | tool | wall (median) | user / sys CPU | peak RSS | peer ÷ dedup: wall | CPU | phases (median) "
