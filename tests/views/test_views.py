@@ -10,6 +10,7 @@ import random
 import re
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -263,26 +264,27 @@ def test_full_columns_stay_in_step(cli, tmp_path, kit):
 
 
 def _run_with_tty_stderr(args: list[str], cwd: Path) -> tuple[int, str, str]:
-    """Run the CLI with stderr on a pseudo-terminal (so progress is drawn) and stdout on a pipe."""
+    """Run the CLI with stderr on a pseudo-terminal (so progress is drawn) and stdout to a file (not a
+    terminal): a pipe read only after stderr closes would block the command once its result outgrew the buffer."""
     master, slave = pty.openpty()
     env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
     env.pop("NO_COLOR", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dedup", *args], stdout=subprocess.PIPE, stderr=slave, cwd=cwd, env=env
-    )
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    out = proc.stdout.read().decode()
-    proc.wait(timeout=120)
-    os.close(master)
+    with tempfile.TemporaryFile() as out_file:
+        proc = subprocess.Popen([sys.executable, "-m", "dedup", *args], stdout=out_file, stderr=slave, cwd=cwd, env=env)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        proc.wait(timeout=120)
+        os.close(master)
+        out_file.seek(0)
+        out = out_file.read().decode()
     return proc.returncode, out, b"".join(chunks).decode(errors="replace")
 
 
