@@ -222,7 +222,7 @@ def report_context(data: ScanData, skipped: list[tuple[str, str]] | None = None)
                     "title": doc.get("title"),
                     "site": doc.get("site"),
                     "date": doc.get("date"),
-                    "relation": "source"
+                    "relation": ("source" if c.get("source_known", True) else "source (direction unknown)")
                     if m == source
                     else in_words(relation_phrase(rel), "this", "the source")
                     if rel
