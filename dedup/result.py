@@ -643,6 +643,12 @@ class ScanResult:
             "passages": passages,
         }
 
+    def text(self, doc_id: str) -> str:
+        """The article's text as the scan read it: what every offset of the result (paragraphs, passages)
+        indexes. For an HTML page, its visible block text joined by blank lines, not the markup; for a text
+        file, the file's text (front matter included). ``KeyError`` naming an id the scan does not have."""
+        return self.store.text(self.index_of(doc_id))
+
     def minhash(self, doc_id: str):
         """The document's signature as a ``datasketch.LeanMinHash`` (this project's hashing: comparable
         with other dedup signatures, not with a datasketch ``MinHash`` built by ``update()``)."""

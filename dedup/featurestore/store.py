@@ -28,6 +28,10 @@ import polars as pl
 from . import validate
 from .layout import DOC_SCHEMA, FORMAT, FORMAT_VERSION
 
+# Characters kept of a title, URL, site, date or encoding label: a table of articles stays within what
+# ``validate`` lets a shard's docs.parquet decompress to (64 KB an article).
+MAX_FIELD = 8192
+
 
 class StoreError(Exception):
     """A store that cannot be used (missing, corrupt, or of a newer format); the message is one line."""
@@ -122,7 +126,10 @@ def stage_shard(root: Path, name: str, data: ShardData) -> Path:
 def publish_shard(root: Path, name: str, staged: Path, docs: dict[str, list | np.ndarray]) -> None:
     """Write the shard's table next to its staged arrays and rename it into ``root/shards/name``."""
     try:
-        pl.DataFrame(docs, schema=DOC_SCHEMA).write_parquet(staged / "docs.parquet", compression="zstd")
+        table = pl.DataFrame(docs, schema=DOC_SCHEMA).with_columns(
+            pl.col(c).str.slice(0, MAX_FIELD) for c in ("title", "url", "site", "date", "encoding")
+        )
+        table.write_parquet(staged / "docs.parquet", compression="zstd")
         final = root / "shards" / name
         if final.exists():
             shutil.rmtree(final)
@@ -146,6 +153,8 @@ def read_manifest(path: Path, fmt: str, newest: int, what: str) -> dict:
         raise StoreError(f"{path.parent}: not a {what} (no {path.name})") from None
     except (OSError, ValueError) as e:
         raise StoreError(f"{path}: unreadable {what} manifest ({e})") from None
+    except RecursionError:
+        raise StoreError(f"{path}: unreadable {what} manifest (nested too deeply)") from None
     if not isinstance(meta, dict) or meta.get("format") != fmt:
         raise StoreError(f"{path}: not a {what} manifest")
     version = meta.get("version")

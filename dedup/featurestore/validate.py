@@ -17,7 +17,8 @@ runs ``check_shard`` once, on first use. What is checked (the layout is ``layout
   the same, ending at p; ``token_offsets`` (optional, with ``token_hashes`` (t,) and ``token_spans``
   (t, 2): all three or none) the same, ending at t; ``bucket_bounds`` (257) from 0 to m (one vectorised
   pass each: these are small, about 8 bytes an article);
-- ``docs.parquet``: its schema exactly ``DOC_SCHEMA`` and its row count, read from the footer; the
+- ``docs.parquet``: its schema exactly ``DOC_SCHEMA`` and its row count, read from the footer, and its
+  size once decompressed (the footer's, at most what the file itself may be: 64 KB an article); the
   columns that size what is allocated later (``chars``, ``body_start``, ``cut``, ``n_shingles``) against
   the texts' lengths.
 
@@ -198,6 +199,7 @@ def _check_table(path: Path, n: int, text_bytes: np.ndarray) -> np.ndarray:
         raise Invalid("docs.parquet does not have the columns and types of the format")
     if rows != n:
         raise Invalid(f"docs.parquet has {rows} rows for {n} articles")
+    _check_decoded_size(path, n)
     try:
         cols = pl.read_parquet(path, columns=["chars", "body_start", "cut", "n_shingles"])
     except Exception as e:
@@ -210,6 +212,22 @@ def _check_table(path: Path, n: int, text_bytes: np.ndarray) -> np.ndarray:
     if not ok.all():
         raise Invalid(f"docs.parquet: the lengths of article {int(np.argmin(ok))} do not fit its text")
     return chars.astype(np.int64)
+
+
+def _check_decoded_size(path: Path, n: int) -> None:
+    """``docs.parquet`` decompresses to no more than its file may hold (``file_limits``: 64 KB an article):
+    a few KB of zstd can hold gigabytes of title, which every reader of the shard would then decode."""
+    from .footer import FooterError, read_footer
+
+    limit = file_limits(n, 0, None, 0)["docs.parquet"][1]
+    try:
+        with open(path, "rb") as f:
+            groups = read_footer(f, os.fstat(f.fileno()).st_size)
+    except (OSError, FooterError) as e:
+        raise Invalid(f"docs.parquet is not a readable table ({_line(e)})") from None
+    decoded = sum(g.uncompressed() for g in groups)
+    if decoded > limit or any(c.uncompressed < 0 for g in groups for c in g.chunks):
+        raise Invalid(f"docs.parquet decompresses to {decoded:,} bytes, more than {limit:,} for {n} articles")
 
 
 def check_rows(rows: np.ndarray, n: int, what: str) -> None:

@@ -203,7 +203,7 @@ class RedisIndex(ShardIndex):
         try:
             fmt, version = meta[b"format"].decode(), int(meta[b"version"])
             params = json.loads(meta[b"params"])
-        except (KeyError, ValueError, UnicodeDecodeError):
+        except (KeyError, ValueError, UnicodeDecodeError, RecursionError):
             raise StoreError(f"{self.location}: corrupt index metadata") from None
         if fmt != INDEX_FORMAT or not isinstance(params, dict):
             raise StoreError(f"{self.location}: not a dedup index")
@@ -374,7 +374,7 @@ class RedisIndex(ShardIndex):
     def _parse(self, raw: bytes) -> dict:
         try:
             body = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise StoreError(f"{self.location}: corrupt index manifest") from None
         if not isinstance(body, dict):
             raise StoreError(f"{self.location}: corrupt index manifest")
@@ -469,10 +469,15 @@ class RedisIndex(ShardIndex):
     def _clean_pending(self) -> None:
         """Delete shards a writer uploaded but never listed (it was killed, or Redis went away)."""
         with self._guard():
-            pending = {p.decode() for p in self.r.smembers(self._k("pending"))}
-            stale = pending - set(self.shard_names)
-            for name in stale:
-                self.r.delete(self._shard_key(name))
+            listed = set(self.shard_names)
+            stale = []
+            for member in self.r.smembers(self._k("pending")):
+                name = member.decode("utf-8", "replace")
+                if name in listed:
+                    continue
+                if validate.SHARD_NAME.fullmatch(name):  # a shard a writer never listed: its data goes too
+                    self.r.delete(self._shard_key(name))
+                stale.append(member)  # anything else no writer of ours put there: only the member goes
             if stale:
                 self.r.srem(self._k("pending"), *stale)
 

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..deadline import check
 from ..escape import name as shown
 from ..escape import stored_name
 from ..evidence import Lists, list_hash, pair_evidence
@@ -301,14 +302,17 @@ def _answer(
     pos, refs, frequent = _without(*_holders(index, fps, options.verify, qp), exclude)
     if not len(refs):
         return Answer(art, row, None)
+    check()  # a server's time limit stops the work between the steps (``dedup.deadline``)
     # Not the pairs verified on the query's text alone: whether two candidates are copies of each other
     # (and so whether what the three share is a story or a template) is known only from their own text.
     partners = _candidates(index, row, options, fps, pos, refs, frequent)
     if not len(partners):
         return Answer(art, row, None)
+    check()
     own = _partner_fingerprints(index, partners, options)
     extra = np.setdiff1d(np.unique(np.concatenate(own)), fps, assume_unique=False)
     pos2, refs2, frequent2 = _without(*_holders(index, extra, options.verify, qp), exclude)
+    check()
     all_fps = np.concatenate([fps, extra])
     frequent_all = np.concatenate([frequent, frequent2])
     # The candidates' share of the fingerprints held too widely to list their holders: members of them,
@@ -546,14 +550,16 @@ def query_articles(
     answers: list[Answer] = []
     for lo in range(0, len(articles), options.batch_docs):
         batch = list(articles[lo : lo + options.batch_docs])
+        check()
         data = extract_with(batch, options)
+        check()
         order = np.argsort(data.posting_docs, kind="stable")  # by article, fingerprints still sorted
         fps_all = data.postings[order]
         bounds = np.searchsorted(data.posting_docs[order], np.arange(len(batch) + 1))
         rows = pl.DataFrame(data.docs).to_dicts()
         for i, art in enumerate(batch):
             fps = np.ascontiguousarray(fps_all[bounds[i] : bounds[i + 1]])
-            exclude = index._live_refs([art.id])[1] if exclude_same_id else None  # type: ignore[attr-defined]
+            exclude = index._live_refs(index.resolve([art.id]))[1] if exclude_same_id else None  # type: ignore[attr-defined]
             answers.append(_answer(index, art, fps, rows[i], options, params, exclude))
     return QueryResult(answers, [], options, index.location, {"query": time.perf_counter() - t})
 

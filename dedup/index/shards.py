@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from ..escape import stored, unname
 from ..featurestore import DOC_SCHEMA, Shard, StoreError, bloom, validate
 from .merge import MAX_MERGED, merge_into, merge_plan
 
@@ -76,6 +77,15 @@ def check_manifest(body: dict, where: str) -> tuple[dict, list[str], dict[str, l
 
 def _integer(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _forms(doc_id: str) -> list[str]:
+    """The stored ids ``doc_id`` may stand for: itself, its stored form, and that of the name it shows."""
+    out: list[str] = []
+    for form in (doc_id, stored(doc_id), stored(unname(doc_id))):
+        if form not in out and not any(0xD800 <= ord(c) <= 0xDFFF for c in form):
+            out.append(form)
+    return out
 
 
 class ShardIndex:
@@ -318,6 +328,14 @@ class ShardIndex:
                     found_refs.append(r + int(self.bases[k]))
         return found_ids, np.asarray(found_refs, dtype=np.int64)
 
+    def resolve(self, ids: Sequence[str]) -> list[str]:
+        """The stored id (``escape.stored``) of each live article ``ids`` name, in any form a user has one in:
+        as stored, as read (a file name with undecodable bytes) or as every output shows it (``escape.name``:
+        ``bad\\xffname.txt``); the first form that is indexed wins. Ids naming no live article are left out."""
+        forms = [_forms(x) for x in ids]
+        found = set(self._live_refs([f for fs in forms for f in fs])[0])
+        return [next(f for f in fs if f in found) for fs in forms if any(f in found for f in fs)]
+
     def live_hashes(self, ids: Sequence[str]) -> dict[str, int]:
         """Content hash of each of ``ids`` that is a live article."""
         found, refs = self._live_refs(ids)
@@ -387,8 +405,9 @@ class ShardIndex:
         self._commit([*self.shard_names[:j], name, *self.shard_names[k:]], removed, [name], old)
 
     def remove(self, ids: Sequence[str]) -> int:
-        """Remove live articles by id (tombstones until ``compact``); returns how many were."""
-        _, refs = self._live_refs(ids)
+        """Remove live articles by id, in any form ``resolve`` takes (tombstones until ``compact``); returns how
+        many were."""
+        _, refs = self._live_refs(self.resolve(ids))
         if len(refs):
             removed = {k: list(v) for k, v in self.removed.items()}
             ks, rows = self._split(refs)

@@ -14,6 +14,9 @@ import re
 
 from charset_normalizer import from_bytes
 
+from ..escape import name as escape_name
+from .labels import whatwg_codec
+
 _BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's.
     (codecs.BOM_UTF32_LE, "utf-32-le", "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32-be", "utf-32"),
@@ -21,8 +24,6 @@ _BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's.
     (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16"),
 )
-# As the WHATWG encoding standard: these labels mean Windows-1252 on the web.
-_AS_1252 = frozenset({"latin-1", "iso8859-1", "ascii", "cp1252", "iso8859-15"})
 _WESTERN = frozenset({"cp1252", "latin-1", "iso8859-15", "iso8859-1", "cp850", "mac-roman"})
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,512}?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]{1,40})""", re.I)
 _NON_ASCII_LETTER = re.compile(r"[^\W\d_a-zA-Z]")
@@ -172,10 +173,11 @@ def declared_charset(head: bytes) -> str | None:
 def decode(data: bytes, forced: str | None = None, declared: str | None = None) -> tuple[str, str | None]:
     """Text of ``data`` and the encoding used (None for plain UTF-8).
 
-    Order: a forced encoding (``--encoding``); a BOM; a declared charset (HTTP header or HTML meta) when
-    the bytes decode in it; UTF-16/32 without a BOM (see ``wide_encoding``); UTF-8; UTF-8 with stray bytes
-    replaced when most of its non-ASCII text is valid UTF-8; else detection (charset-normalizer, Windows-1252
-    preferred).
+    Order: a forced encoding (``--encoding``); a BOM; a declared charset (HTTP header or HTML meta) when it
+    is a label of the WHATWG Encoding Standard (``labels.py``) and the bytes decode in it (any other label is
+    ignored, and the label returned says so); UTF-16/32 without a BOM (see ``wide_encoding``); UTF-8; UTF-8
+    with stray bytes replaced when most of its non-ASCII text is valid UTF-8; else detection
+    (charset-normalizer, Windows-1252 preferred).
     """
     if forced:
         name = codec_name(forced) or "utf-8"
@@ -187,14 +189,22 @@ def decode(data: bytes, forced: str | None = None, declared: str | None = None) 
         if data.startswith(bom):
             text, used = _decode_replace(data[len(bom) :], name)
             return text, label if used == name else f"{label} (undecodable bytes replaced)"
-    name = codec_name(declared)
-    if name and name != "utf-8":
-        if name in _AS_1252:
+    name, known = whatwg_codec(declared)
+    if name and name != "utf-8" and not name.startswith("utf-16"):  # a declared UTF-16 is read as UTF-8 is
+        if name == "cp1252":
             return _decode_1252(data), "cp1252"
         try:
             return data.decode(name), name
         except (UnicodeDecodeError, LookupError):
             pass
+    if declared and not known:
+        text, used = _undeclared(data)
+        return text, f"{used or 'utf-8'} (declared charset {escape_name(declared[:40])!r} is not an encoding; detected)"
+    return _undeclared(data)
+
+
+def _undeclared(data: bytes) -> tuple[str, str | None]:
+    """``decode`` of bytes without a usable BOM or declaration: UTF-16/32, UTF-8, else detected."""
     wide = wide_encoding(data)
     if wide is not None:  # UTF-16/32 without a BOM (with one it was read above)
         return _decode_replace(data, wide)

@@ -29,6 +29,7 @@ from urllib.parse import urljoin
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .content import strip_chrome
+from .depth import cap_depth
 from .model import parse_any_date, site_of
 
 _MARK = "\ue000"  # private use: only splits, never shown (a page holding it just splits there too)
@@ -144,7 +145,45 @@ def _metadata(tree: LexborHTMLParser, base_url: str | None) -> tuple[str | None,
             url = urljoin(base_url, url)
         except ValueError:
             url = None
-    return title, url, _find_date(tree)
+    names = (_meta(tree, "property", "og:site_name"), _meta(tree, "name", "application-name"), site_of(url))
+    return without_site_name(title, names), url, _find_date(tree)
+
+
+_TITLE_PARTS = re.compile(r"\s+(?:\||-|–|—|::|·|•)\s+")
+
+
+def _letters(name: str) -> str:
+    """A site name as compared: letters and digits, lower case, without a leading 'the' or a host's TLD."""
+    name = name.lower()
+    if "." in name and " " not in name:  # a host: harbourherald.co.uk -> harbourherald
+        name = name.split(".")[0]
+    name = re.sub(r"[\W_]+", "", name)
+    return name.removeprefix("the") or name
+
+
+def without_site_name(title: str | None, names: tuple[str | None, ...] = ()) -> str | None:
+    """A page title without the site's name that pages append (``Council approves bridge | The Harbour
+    Herald``, ``... - BBC News``): the last part after ``|``, ``-``, ``–``, ``—``, ``::`` or ``·`` is
+    dropped when it names the site (``og:site_name``, ``application-name`` or the URL's host, compared
+    on letters and digits), or, after the only ``|``, when it is short (at most five words) after a
+    headline of two words or more (sites name themselves there even without saying so in a meta tag)."""
+    if not title:
+        return title
+    parts = _TITLE_PARTS.split(title)
+    if len(parts) < 2:
+        return title
+    last = parts[-1]
+    head = title[: len(title) - len(last)].rstrip()
+    head = re.sub(r"\s+(?:\||-|–|—|::|·|•)$", "", head).rstrip()
+    if not head:
+        return title
+    known = {_letters(n) for n in names if n and _letters(n)}
+    if _letters(last) in known:
+        return head
+    piped = re.search(r"\s\|\s+" + re.escape(last) + "$", title) is not None
+    if piped and len(last.split()) <= 5 and len(head.split()) >= 2 and " | " not in head:
+        return head
+    return title
 
 
 def _drop_invisible(tree: LexborHTMLParser) -> None:
@@ -181,8 +220,9 @@ def join_paragraphs(paragraphs: list[str]) -> tuple[str, list[tuple[int, int]]]:
 
 
 def extract(html: str, base_url: str | None = None) -> Page:
-    """The visible text and metadata of one page; ``base_url`` resolves a relative canonical URL."""
-    tree = LexborHTMLParser(html)
+    """The visible text and metadata of one page; ``base_url`` resolves a relative canonical URL. Nesting past
+    512 elements is flattened first (``depth.cap_depth``), so the parse is linear in the page's size."""
+    tree = LexborHTMLParser(cap_depth(html))
     title, url, date = _metadata(tree, base_url)
     _drop_invisible(tree)
     text, spans = join_paragraphs(_paragraphs(strip_chrome(tree)))

@@ -22,6 +22,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from ..escape import name as escape_name
 from .encoding import codec_name, decode, detect_legacy, wide_encoding
@@ -61,6 +62,7 @@ DATE_NAMES = (
     "timestamp",
 )
 _SAMPLE = 1 << 16
+MAX_ID = 1000  # characters of a record's own id
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,8 @@ class _Maker:
         if not has_words(text):
             return Skipped(label, "no text")
         rid = _str_or_none(record.get(fields.id)) if fields.id else None
+        if rid is not None and len(rid) > MAX_ID:
+            rid = None  # an id that long names nothing: the row number does
         doc_id = entry.id if whole else f"{entry.id}#{rid if rid is not None else n}"
         return Article(
             id=self.unique(doc_id),
@@ -298,6 +302,22 @@ def _csv_encoding(head: bytes, forced: str | None) -> str | None:
     return detect_legacy(head)
 
 
+def _bounded_lines(stream: io.TextIOWrapper, cap: int, too_long: list[int]) -> Iterator[str]:
+    """The lines of a text stream, NULs dropped, each read against ``cap`` characters: a longer one is read on
+    in 1 MB pieces without being kept, noted in ``too_long`` (its number) and given as a blank line (which
+    the csv module passes over), so a 1 GB line costs 1 MB, not 2 GB."""
+    n = 0
+    while line := stream.readline(cap + 1):
+        n += 1
+        if len(line) > cap and not line.endswith(("\n", "\r")):
+            while (piece := stream.readline(1 << 20)) and not piece.endswith(("\n", "\r")):
+                pass
+            too_long.append(n)
+            yield "\n"
+            continue
+        yield line.replace("\0", "")
+
+
 def read_csv(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped]:
     """A ``.csv`` file with a header row, streamed row by row.
 
@@ -320,7 +340,8 @@ def read_csv(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped
         try:
             csv.field_size_limit(max(csv.field_size_limit(), options.max_file_size + 1))
             stream = io.TextIOWrapper(f, encoding=encoding or "utf-8-sig", errors="replace", newline="")
-            reader = csv.DictReader((line.replace("\0", "") for line in stream), restval=None)
+            too_long: list[int] = []  # physical lines past the per-record limit, skipped while reading
+            reader = csv.DictReader(_bounded_lines(stream, options.max_file_size, too_long), restval=None)
             columns = reader.fieldnames or []
             if not columns:
                 yield Skipped(entry.path, "no text")
@@ -329,28 +350,65 @@ def read_csv(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped
             if fields.text is None:
                 yield _no_text_field(entry.path, columns, options)
                 return
-            for n, row in enumerate(reader, 1):  # noqa: B007 - n names the row of a parse error below
+            for row in reader:
+                while too_long:  # a line past the limit, read over without being kept: its row is skipped
+                    too_long.pop(0)
+                    n += 1
+                    yield Skipped(f"{entry.path}#row {n}", too_large(options.max_file_size))
+                n += 1
                 yield maker.make(row, fields, n, f"row {n}")
+            while too_long:
+                too_long.pop(0)
+                n += 1
+                yield Skipped(f"{entry.path}#row {n}", too_large(options.max_file_size))
         except (csv.Error, OSError, ValueError) as e:
             yield Skipped(f"{entry.path}#row {n + 1}", f"not valid CSV, rest of the file not read: {error_text(e)}")
 
 
-def _parquet_rows(path: str, fields: Fields) -> Iterator[dict[str, object]]:
-    """Rows of the needed columns, read in slices of about 32 MB (polars' own batching runs ahead, unbounded)."""
+SLICE_BYTES = 32 << 20  # text decoded at a time, as the footer sizes it
+ROW_GROUP_BYTES = 512 << 20  # a row group past this is read only if no page of it is (polars decodes whole pages)
+
+
+def _parquet_rows(path: str, f: BinaryIO, size: int, fields: Fields, cap: int) -> Iterator[tuple[int, object]]:
+    """(row number, row) of the needed columns, row group by row group in slices sized from the footer's
+    uncompressed sizes (from one row: ``SLICE_BYTES`` of text a slice); a row group whose text cannot be read
+    within ``ROW_GROUP_BYTES`` (a page larger than that, or than ``cap`` a row: a compression bomb) is one
+    Skipped naming its rows, and the reading goes on with the next one."""
     import polars as pl
 
+    from ..featurestore.footer import largest_page, read_footer
+
+    names = set(fields.names())
     exprs = [pl.col(c) if c == fields.date else pl.col(c).cast(pl.String, strict=False) for c in fields.names()]
     lf = pl.scan_parquet(path).select(exprs)
-    total = pl.scan_parquet(path).select(pl.len()).collect().item()
-    offset, rows = 0, 256
-    while offset < total:
-        batch = lf.slice(offset, rows).collect()
-        if batch.height == 0:
-            return
-        offset += batch.height
-        per_row = max(1, batch.estimated_size() // batch.height)
-        rows = max(1, min(10_000, (32 << 20) // per_row))
-        yield from batch.iter_rows(named=True)
+    offset = 0
+    for group in read_footer(f, size):
+        start, rows = offset, group.rows
+        offset += rows
+        if rows <= 0:
+            continue
+        need = group.uncompressed(names)
+        step = max(1, min(10_000, SLICE_BYTES * rows // max(1, need)))
+        if need > SLICE_BYTES:  # the page sizes say what a slice really decodes
+            pages = max((largest_page(f, c, size) for c in group.chunks if c.column in names), default=0)
+            limit = min(ROW_GROUP_BYTES, max(cap, SLICE_BYTES))
+            if need > ROW_GROUP_BYTES and pages > limit:
+                where = f"rows {start + 1}-{start + rows}"
+                yield (
+                    start + 1,
+                    Skipped(
+                        f"{path}#{where}",
+                        f"{need / 2**20:,.0f} MB of text once decompressed, in pages of up to {pages / 2**20:,.0f} MB"
+                        f" (more than {limit / 2**20:,.0f} MB): too large",
+                    ),
+                )
+                continue
+            if pages > SLICE_BYTES:
+                step = rows  # any slice decodes whole pages this large: the row group is read once
+        for lo in range(start, start + rows, step):
+            batch = lf.slice(lo, min(step, start + rows - lo)).collect()
+            for k, row in enumerate(batch.iter_rows(named=True)):
+                yield lo + k + 1, row
 
 
 def read_parquet(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped]:
@@ -371,7 +429,11 @@ def read_parquet(entry: Entry, options: IngestOptions) -> Iterator[Article | Ski
             if fields.text is None:
                 yield _no_text_field(entry.path, columns, options)
                 return
-            for n, row in enumerate(_parquet_rows(path, fields), 1):
+            size = os.fstat(f.fileno()).st_size
+            for n, row in _parquet_rows(path, f, size, fields, options.max_file_size):
+                if isinstance(row, Skipped):
+                    yield Skipped(row.path.replace(path, entry.path, 1), row.reason)
+                    continue
                 yield maker.make(row, fields, n, f"row {n}")
         except (pl.exceptions.PolarsError, OSError, ValueError) as e:
             yield Skipped(entry.path, f"not valid Parquet: {error_text(e)}")

@@ -11,10 +11,12 @@ A record over the size cap, or one that cannot be parsed, gives a Skipped naming
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
+from ..escape import name as escape_name
 from .encoding import declared_charset, decode
 from .files import InputError, open_regular
 from .html import extract
@@ -32,6 +34,37 @@ def _header(record: object, name: str) -> str | None:
     return value.strip() if value else None
 
 
+def _body(record: object, cap: int) -> bytes | str:
+    """A response's body, its content encoding (gzip, deflate) undone with at most ``cap`` bytes out; the
+    reason as a string when it is larger (a compression bomb is skipped whole, never cut and read as an
+    article) or encoded otherwise. Only the record's own bytes are read, so the next record is intact."""
+    raw = record.reader.read(cap + 1)  # type: ignore[attr-defined]
+    if len(raw) > cap:
+        return too_large(cap)
+    coding = (_http_header(record, "Content-Encoding") or "identity").lower().strip()
+    if coding in ("", "identity", "none"):
+        return raw
+    if coding not in ("gzip", "x-gzip", "deflate"):
+        return f"content encoded as {escape_name(coding[:40])!r}, not read"
+    wbits = 47 if coding != "deflate" else (15 if raw[:1] and (raw[0] & 0x0F) == 8 else -15)
+    try:
+        d = zlib.decompressobj(wbits)
+        out = d.decompress(raw, cap + 1)
+    except zlib.error as e:
+        return f"broken {coding} content ({e})"
+    if len(out) > cap:
+        return f"decompressed, {too_large(cap)}"
+    return out
+
+
+def _http_header(record: object, name: str) -> str | None:
+    try:
+        value = record.http_headers.get(name)  # type: ignore[attr-defined]
+    except (AttributeError, UnicodeDecodeError, ValueError):
+        return None
+    return value if isinstance(value, str) else None
+
+
 def read_warc(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped]:
     """The HTML pages of one WARC file, in file order."""
     cap = options.max_file_size
@@ -43,7 +76,8 @@ def read_warc(entry: Entry, options: IngestOptions) -> Iterator[Article | Skippe
     seen: set[str] = set()
     n = 0
     with f:
-        records = ArchiveIterator(f, record_types=WarcRecordType.response, parse_http=True, auto_decode="all")
+        # Transfer encoding decoded by fastwarc; content encoding (gzip...) here, against the cap (see _body).
+        records = ArchiveIterator(f, record_types=WarcRecordType.response, parse_http=True, auto_decode="transfer")
         try:
             for record in records:
                 n += 1
@@ -56,7 +90,10 @@ def read_warc(entry: Entry, options: IngestOptions) -> Iterator[Article | Skippe
                     if record.content_length > cap:
                         yield Skipped(where, too_large(cap))
                         continue
-                    body = record.reader.read(cap + 1)
+                    body = _body(record, cap)
+                    if isinstance(body, str):
+                        yield Skipped(where, body)
+                        continue
                     if reason := binary_reason(body):  # an image or PDF served as text/html
                         yield Skipped(where, reason)
                         continue

@@ -27,7 +27,9 @@ import hmac
 import json
 import logging
 import os
+import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -40,15 +42,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from ..deadline import Expired, check, until
 from ..escape import name as shown
+from ..escape import raw, unname
 from ..index import open_index
 from ..index.service import add_articles, query_articles
-from ..ingest.model import Article, Skipped, clean_text
-from ..ingest.reader import read_upload
+from ..ingest.model import Article, Skipped
 from ..options import ScanOptions
 from ..views import html
 from ..views.data import ScanData
+from . import protocol
 from .openapi import OPENAPI
+from .parsing import Job, ParsePool
 
 log = logging.getLogger("dedup.serve")
 
@@ -57,6 +62,14 @@ CSP = (
     "base-uri 'none'; frame-ancestors 'none'"
 )
 MAX_BATCH = 1000  # articles in one add request
+PAGE_PAIRS = 10  # related articles side by side on one page
+PAGE_CHARS = 2_000_000  # ... and at most about this much text of them (at least one pair a page)
+MAX_INFLIGHT = 64  # requests with a body (POST, PUT) at work at once, each holding up to max_bytes; more: 503
+BODY_SECONDS = 10.0  # a request body must arrive within this (or the time limit, when longer): 408
+# Ids the API takes: no control characters (C0, DEL, C1), line separators or lone surrogates, which a URL
+# path or a page cannot carry back. Ids already indexed from file names (undecodable bytes) are reached by
+# the form every answer shows them in (``escape.name``).
+_BAD_ID = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 class ApiError(Exception):
@@ -74,6 +87,8 @@ class Settings:
     max_bytes: int = 5 * 2**20
     timeout: float = 30.0
     options: ScanOptions = field(default_factory=lambda: ScanOptions(workers=1))
+    show_paths: bool = False  # the index's location and server details, to requests with the token only
+    parse_workers: int = 2
 
 
 # ---------------------------------------------------------------------------------------------- the index
@@ -110,20 +125,41 @@ class Service:
         self.started = time.time()
         self._merging: asyncio.Task | None = None
         # Reads run at most a few at a time (one per core, at least two): more threads would only share the
-        # GIL more thinly, and starve the writer's thread, which then answers adds seconds late.
-        self.read_slots = asyncio.Semaphore(max(2, os.cpu_count() or 1))
+        # GIL more thinly, and starve the writer's thread, which then answers adds seconds late. A thread is
+        # the slot: it is free when the work has stopped (``deadline.check`` between phases), not when the
+        # answer went out.
+        self.readers = ThreadPoolExecutor(max(2, os.cpu_count() or 1), thread_name_prefix="dedup-read")
+        self.parser = ParsePool(settings.parse_workers)
+        self.parser.start()
 
-    async def read(self, fn: Any, *args: Any) -> Any:
-        """Run ``fn(reader, *args)`` in the thread pool on the current snapshot, within the time limit."""
+    def expired(self) -> ApiError:
+        return ApiError(503, f"the request took longer than {self.settings.timeout:g} s")
 
-        async def run() -> Any:
-            async with self.read_slots:
-                return await run_in_threadpool(fn, self.reader, *args)
+    async def read(self, deadline: float, fn: Any, *args: Any) -> Any:
+        """Run ``fn(reader, *args)`` on a reader thread on the current snapshot, until ``deadline``."""
+        reader = self.reader
 
+        def work() -> Any:
+            with until(deadline):
+                return fn(reader, *args)
+
+        future = asyncio.get_running_loop().run_in_executor(self.readers, work)
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())  # an expired one ends quietly
         try:
-            return await asyncio.wait_for(run(), self.settings.timeout)
-        except TimeoutError:
-            raise ApiError(503, f"the request took longer than {self.settings.timeout:g} s") from None
+            return await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - time.monotonic()))
+        except (TimeoutError, Expired):
+            raise self.expired() from None
+
+    async def parse(self, deadline: float, jobs: list[Job]) -> list[Article]:
+        """The articles of uploads, read in a worker process until ``deadline``; 422 for one without words."""
+        try:
+            got = await self.parser.parse(jobs, deadline)
+        except Expired:
+            raise self.expired() from None
+        for item in got:
+            if isinstance(item, Skipped):
+                raise ApiError(422, f"{shown(item.path)}: {item.reason}")
+        return got
 
     async def write(self, fn: Any, *args: Any) -> Any:
         """Run ``fn(writer, *args)`` alone (writes queue here), then swap in a new reader snapshot. The
@@ -178,32 +214,36 @@ async def _body(request: Request) -> bytes:
     return await request.body()
 
 
-def _article(doc_id: str, item: dict[str, Any]) -> Article:
-    """An article from a JSON object with ``text`` or ``html`` (strings), read as a file of that kind is."""
+def _article(doc_id: str, item: dict[str, Any]) -> Job:
+    """The job of reading an article from a JSON object with ``text`` or ``html`` (strings), as a file of
+    that kind is read."""
     given = [k for k in ("text", "html") if k in item]
     if len(given) != 1:
         raise ApiError(422, 'give exactly one of "text" and "html"')
     value = item[given[0]]
     if not isinstance(value, str):
         raise ApiError(422, f'"{given[0]}" must be a string')
-    return _read(doc_id, clean_text(value).encode("utf-8"), given[0], "utf-8")
-
-
-def _read(doc_id: str, data: bytes, kind: str, forced: str | None = None) -> Article:
-    got = read_upload(doc_id, data, kind, forced)
-    if isinstance(got, Skipped):
-        raise ApiError(422, f"{shown(doc_id)}: {got.reason}")
-    return got
+    return (doc_id, value, given[0], "utf-8")  # cleaned and encoded by the worker, off the event loop
 
 
 def _doc_id(value: Any, default: str) -> str:
+    """An id the API takes: one that every request can name again (see ``_BAD_ID``), else 422."""
     if value is None:
         return default
     if not isinstance(value, str) or not value.strip():
         raise ApiError(422, '"id" must be a non-empty string')
     if len(value) > 1000:
         raise ApiError(422, '"id" is longer than 1000 characters')
+    if m := _BAD_ID.search(value):
+        raise ApiError(422, f'"id" holds {shown(m.group())}: control characters cannot be named in a URL')
     return value
+
+
+def _deadline(request: Request) -> float:
+    """When this request's time is up (set by ``Limits`` as it arrived)."""
+    return (
+        request.scope.get("state", {}).get("deadline") or time.monotonic() + request.app.state.service.settings.timeout
+    )
 
 
 def _kind_of(filename: str | None, given: str | None) -> str:
@@ -215,21 +255,39 @@ def _kind_of(filename: str | None, given: str | None) -> str:
     return "html" if low.endswith((".html", ".htm", ".xhtml")) else "text"
 
 
-async def _query_article(request: Request) -> Article:
+async def _query_article(request: Request) -> Job:
     """The article of a query request: JSON ``{"text"|"html", "id"?}``, or a multipart form with ``file``
     (an upload; its name is the id) or ``text`` fields."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+    if ctype == "multipart/form-data":  # a form-encoded body is refused (415), as the README says
         return await _form_article(request)
     if ctype not in ("application/json", ""):
         raise ApiError(415, "send application/json or multipart/form-data")
-    data = _json_text(await _body(request))
+    data = await _json_body(request)
     if not isinstance(data, dict):
         raise ApiError(422, "the body must be a JSON object")
     return _article(_doc_id(data.get("id"), "query"), data)
 
 
-async def _form_article(request: Request) -> Article:
+async def _json_body(request: Request) -> Any:
+    """The request's JSON, parsed by a parse worker: off the event loop, and outside this process's
+    interpreter lock, which ``json.loads`` holds for the whole body (tens of milliseconds for 5 MB)."""
+    body = await _body(request)
+    if len(body) < 65536:
+        return _json_text(body)
+    service = request.app.state.service
+    try:
+        status, value = await service.parser.json(body, _deadline(request))
+    except Expired:
+        raise service.expired() from None
+    if status == "error":
+        raise ApiError(400, value)
+    return value
+
+
+async def _form_article(request: Request, default_id: str | None = "query") -> Job:
+    """The article of a form: an uploaded ``file`` (its name is the id unless ``id`` is given) or pasted
+    ``text``; ``default_id`` None: pasted text needs an ``id`` (adding it to the index)."""
     try:
         form = await request.form(max_files=1, max_fields=10)
     except ApiError:
@@ -243,12 +301,23 @@ async def _form_article(request: Request) -> Article:
         raise ApiError(422, "kind and id are text fields")
     if isinstance(upload, UploadFile) and (upload.filename or upload.size):
         data = await upload.read()
-        name = doc_id or upload.filename or "upload"
-        return _read(_doc_id(name, "upload"), data, _kind_of(upload.filename, kind))
+        name = doc_id or _BAD_ID.sub("_", upload.filename or "") or "upload"
+        return (_doc_id(name, "upload"), data, _kind_of(upload.filename, kind), None)
     text = form.get("text")
     if not isinstance(text, str) or not text.strip():
         raise ApiError(422, "paste an article's text or choose a file")
-    return _read(_doc_id(doc_id, "query"), clean_text(text).encode("utf-8"), _kind_of(None, kind), "utf-8")
+    if doc_id is None and default_id is None:
+        raise ApiError(422, "give the pasted article an id to index it under")
+    return (_doc_id(doc_id, default_id or ""), text, _kind_of(None, kind), "utf-8")
+
+
+def _has_token(request: Request) -> bool:
+    """Whether the request carries the right token (reads do not need it; it shows them more)."""
+    try:
+        _token_ok(request)
+    except ApiError:
+        return False
+    return True
 
 
 def _token_ok(request: Request) -> None:
@@ -263,17 +332,26 @@ def _token_ok(request: Request) -> None:
         raise ApiError(403, "wrong token")
 
 
+def _find(index: Any, doc_id: str) -> tuple[str, Any]:
+    """The id as indexed and its live refs, ``doc_id`` given in any form (``ShardIndex.resolve``: as every
+    answer shows it, too)."""
+    ids = index.resolve([doc_id])
+    if not ids:
+        return doc_id, []
+    return ids[0], index._live_refs(ids)[1]
+
+
 def _lookup(index: Any, doc_id: str) -> Article:
     """The indexed article with this id, as an Article (text and paragraphs from the index)."""
-    _, refs = index._live_refs([doc_id])
+    doc_id, refs = _find(index, doc_id)
     if not len(refs):
         raise ApiError(404, f"no indexed article {shown(doc_id)}")
     ref = int(refs[-1])
     row = index.rows(refs[-1:]).to_dicts()[0]
     paras = [tuple(p) for p in index.paragraphs([ref])[0].tolist()]
     return Article(
-        id=row["id"],
-        path=row["path"],
+        id=raw(row["id"]),  # as read: the index holds the stored form (``escape.stored``)
+        path=raw(row["path"]),
         text=index.texts([ref])[0],
         paragraphs=paras,
         body_start=int(row.get("body_start") or 0),
@@ -290,9 +368,33 @@ def _query(index: Any, article: Article, options: ScanOptions, exclude_self: boo
     return query_articles(index, [article], options, exclude_same_id=exclude_self).to_dict()
 
 
-def _stats(index: Any) -> dict[str, Any]:
+_PRIVATE = ("location", "cache", "server_used_memory")  # where the index is, and the server's internals
+
+
+def _stats(index: Any, private: bool = False) -> dict[str, Any]:
+    """The index's statistics; where it lives and the server's internals only when ``private``."""
     stats = index.stats() if hasattr(index, "stats") else {}
-    return {k: v for k, v in stats.items() if k != "location"} | {"location": shown(index.location)}
+    out = {k: v for k, v in stats.items() if k not in _PRIVATE}
+    if private:
+        out |= {k: stats[k] for k in _PRIVATE if k in stats} | {"location": shown(index.location)}
+    return out
+
+
+def _private(request: Request) -> bool:
+    return request.app.state.service.settings.show_paths and _has_token(request)
+
+
+def _public_answer(answer: dict[str, Any], private: bool) -> dict[str, Any]:
+    """A query's answer without the index's location in ``meta`` unless ``private``."""
+    if private:
+        return answer
+    meta = answer.get("meta")
+    if isinstance(meta, dict) and "index" in meta:
+        answer["meta"] = {k: v for k, v in meta.items() if k != "index"}
+    for doc in answer.get("documents", []):
+        if doc.get("indexed") and doc.get("path") != doc.get("id"):
+            doc["path"] = None  # a file of the server's, named by its id
+    return answer
 
 
 # ---------------------------------------------------------------------------------------------- the API
@@ -306,22 +408,25 @@ async def api_health(request: Request) -> JSONResponse:
 
 
 async def api_stats(request: Request) -> JSONResponse:
-    return JSONResponse(await request.app.state.service.read(_stats))
+    return JSONResponse(await request.app.state.service.read(_deadline(request), _stats, _private(request)))
 
 
 async def api_query(request: Request) -> JSONResponse:
     service = request.app.state.service
-    article = await _query_article(request)
-    return JSONResponse(await service.read(_query, article, service.settings.options))
+    deadline = _deadline(request)
+    (article,) = await service.parse(deadline, [await _query_article(request)])
+    answer = await service.read(deadline, _query, article, service.settings.options)
+    return JSONResponse(_public_answer(answer, _private(request)))
 
 
 async def api_article(request: Request) -> JSONResponse:
     service = request.app.state.service
-    art = await service.read(_lookup, request.path_params["id"])
+    art = await service.read(_deadline(request), _lookup, request.path_params["id"])
+    private = _private(request)
     return JSONResponse(
         {
             "id": shown(art.id),
-            "path": shown(art.path),
+            **({"path": shown(art.path)} if private or art.path == art.id else {}),
             "title": art.title,
             "url": art.url,
             "site": art.site,
@@ -345,7 +450,7 @@ def _add_report(report: Any, index: Any) -> dict[str, Any]:
 async def api_add(request: Request) -> JSONResponse:
     _token_ok(request)
     service = request.app.state.service
-    data = _json_text(await _body(request))
+    data = await _json_body(request)
     items = data.get("articles") if isinstance(data, dict) and "articles" in data else [data]
     if not isinstance(items, list) or not items or len(items) > MAX_BATCH:
         raise ApiError(422, f'"articles" must be a list of 1 to {MAX_BATCH} objects')
@@ -356,6 +461,7 @@ async def api_add(request: Request) -> JSONResponse:
         if "id" not in item:
             raise ApiError(422, 'each article needs an "id"')
         articles.append(_article(_doc_id(item["id"], ""), item))
+    articles = await service.parse(_deadline(request), articles)
 
     def add(index: Any) -> dict[str, Any]:
         return _add_report(add_articles(index, articles, service.settings.options), index)
@@ -366,10 +472,10 @@ async def api_add(request: Request) -> JSONResponse:
 async def api_put(request: Request) -> JSONResponse:
     _token_ok(request)
     service = request.app.state.service
-    data = _json_text(await _body(request))
+    data = await _json_body(request)
     if not isinstance(data, dict):
         raise ApiError(422, "the body must be a JSON object")
-    article = _article(_doc_id(request.path_params["id"], ""), data)
+    (article,) = await service.parse(_deadline(request), [_article(_doc_id(request.path_params["id"], ""), data)])
 
     def put(index: Any) -> dict[str, Any]:
         return _add_report(add_articles(index, [article], service.settings.options), index)
@@ -400,65 +506,216 @@ async def openapi(request: Request) -> JSONResponse:
 
 
 def _link(doc_id: str) -> str:
-    return "/article?" + urlencode({"id": doc_id})
+    """The page of an indexed article, named by its id as shown (``escape.name``: always valid UTF-8)."""
+    return "/article?" + urlencode({"id": _shown_once(doc_id)})
 
 
 def _diff_link(a: str, b: str) -> str:
-    return "/diff?" + urlencode({"a": a, "b": b})
+    return "/diff?" + urlencode({"a": _shown_once(a), "b": _shown_once(b)})
+
+
+def _shown_once(doc_id: str) -> str:
+    """An id as answers show it: ids from answers already are (they are valid UTF-8); a raw one with
+    undecodable bytes (surrogates) is escaped here."""
+    return shown(doc_id) if _BAD_ID.search(doc_id) else doc_id
+
+
+def _list_link(query: str, page: int) -> str:
+    """A page of the home page's list of indexed articles."""
+    return "/?" + urlencode({k: v for k, v in (("q", query), ("page", page)) if v}) + "#articles"
 
 
 def _page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(html.render(template, link=_link, diff_link=_diff_link, **context), status_code=status)
+    page = html.render(template, link=_link, diff_link=_diff_link, list_link=_list_link, **context)
+    return HTMLResponse(page, status_code=status)
 
 
-def _scan_data(answer: dict[str, Any], texts: dict[tuple[bool, str], str]) -> ScanData:
+def _scan_data(answer: dict[str, Any], texts: Any) -> ScanData:
+    """``texts``: a mapping, or a function of the key, from (indexed, id as shown) to the document's text."""
     docs = answer["documents"]
-    return ScanData(answer, lambda i: texts[(bool(docs[i].get("indexed")), docs[i]["id"])])
+    get = texts if callable(texts) else texts.__getitem__
+    return ScanData(answer, lambda i: get((bool(docs[i].get("indexed")), docs[i]["id"])))
 
 
-def _texts_of(index: Any, answer: dict[str, Any], article: Article) -> dict[tuple[bool, str], str]:
-    """The text of every document of an answer: the query's own, the indexed ones from the index."""
-    from ..escape import unname
-
+def _texts_of(
+    index: Any, answer: dict[str, Any], article: Article, only: set[str] | None = None
+) -> dict[tuple[bool, str], str]:
+    """The text of the documents of an answer: the query's own, the indexed ones (those in ``only``, as
+    shown, when given) from the index."""
     texts = {(False, shown(article.id)): article.text}
     for d in answer["documents"]:
-        if d.get("indexed"):
+        if d.get("indexed") and (only is None or d["id"] in only):
             texts[(True, d["id"])] = _lookup(index, unname(d["id"])).text
     return texts
 
 
-def _answer_view(index: Any, article: Article, options: ScanOptions, exclude_self: bool) -> dict[str, Any]:
-    """A query's answer as the pages show it: the query's document view and each pair side by side."""
+def _pages(chars: list[int]) -> list[tuple[int, int]]:
+    """The related articles split into pages: at most ``PAGE_PAIRS`` a page and, past the first of a page,
+    no more than ``PAGE_CHARS`` of text (``chars``: each pair's two texts), so a page's size is bounded."""
+    pages, start, size = [], 0, 0
+    for i, n in enumerate(chars):
+        if i > start and (i - start >= PAGE_PAIRS or size + n > PAGE_CHARS):
+            pages.append((start, i))
+            start, size = i, 0
+        size += n
+    if start < len(chars) or not pages:
+        pages.append((start, len(chars)))
+    return pages
+
+
+def _answer_view(
+    index: Any, article: Article, options: ScanOptions, exclude_self: bool, page: int = 0
+) -> dict[str, Any]:
+    """A query's answer as the pages show it: the query's document view and, one page of them at a time, the
+    related articles side by side (``_pages``). ``exclude_self``: the article is an indexed one (its page), so
+    it is named as indexed and linked; a pasted article is neither (its id names no indexed article, even
+    when one has that id)."""
     answer = _query(index, article, options, exclude_self)
-    data = _scan_data(answer, _texts_of(index, answer, article))
     docs = answer["documents"]
     me = next(i for i, d in enumerate(docs) if not d.get("indexed"))
-    doc = html.document(data, me)
     pos = {(bool(d.get("indexed")), d["id"]): i for i, d in enumerate(docs)}
+    related = [pos[(True, r["indexed"])] for r in answer["pairs"] if r["a"] != r["b"] and (True, r["indexed"]) in pos]
+    pages = _pages([int(docs[me].get("chars") or 0) + int(docs[i].get("chars") or 0) for i in related])
+    page = min(max(page, 0), len(pages) - 1)
+    lo, hi = pages[page]
+    check()
+    # Only the texts this page shows are read from the index.
+    shown_ids = {docs[i]["id"] for i in related[lo:hi]}
+    texts = _texts_of(index, answer, article, shown_ids)
+    data = _scan_data(answer, lambda key: texts.get(key, ""))
+    doc = html.document(data, me)
+    doc["indexed"] = exclude_self
     diffs = []
-    for r in answer["pairs"]:
-        other = pos.get((True, r["indexed"]))
-        if other is not None:
-            # A query's pair names each article once; the views find the pair by the two ids.
-            diffs.append(html.diff(data, me, other) if r["a"] != r["b"] else None)
-    return {"doc": doc, "diffs": [d for d in diffs if d], "answer": answer}
+    for other in related[lo:hi]:
+        check()
+        d = html.diff(data, me, other)
+        d["a_linked"] = exclude_self  # A is the article asked about: linked only when it is indexed
+        diffs.append(d)
+    return {
+        "doc": doc,
+        "diffs": diffs,
+        "answer": answer,
+        "page": page + 1,
+        "pages": len(pages),
+        "related": len(related),
+        "first": lo + 1,
+        "last": hi,
+    }
+
+
+PER_PAGE = 50  # indexed articles a page of the home page's list
+
+
+def catalogue(index: Any) -> Any:
+    """The snapshot's live articles (id, title, site, date), newest first (undated last, then by id): what the
+    home page lists and searches. Built once per snapshot (a snapshot never changes) and kept on it."""
+    import polars as pl
+
+    cached = getattr(index, "_dedup_catalogue", None)
+    if cached is not None:
+        return cached
+    columns = ["id", "title", "site", "date"]
+    alive, bases = index.alive, index.bases
+    parts = []
+    for k, name in enumerate(index.shard_names):
+        docs = index._shard(name).docs.select(columns)
+        parts.append(docs.filter(pl.Series(alive[bases[k] : bases[k + 1]])))
+    frame = pl.concat(parts) if parts else pl.DataFrame(schema={c: pl.Utf8 for c in columns})
+    frame = frame.sort(["date", "id"], descending=[True, False], nulls_last=True)
+    index._dedup_catalogue = frame
+    return frame
+
+
+def _listing(index: Any, query: str, page: int) -> dict[str, Any]:
+    """One page (from 1) of the indexed articles whose id, title, site or date holds ``query`` (any case)."""
+    import polars as pl
+
+    frame = catalogue(index)
+    if query:
+        needle = query.lower()
+        hit = pl.lit(False)
+        for c in ("id", "title", "site", "date"):
+            hit = hit | pl.col(c).fill_null("").str.to_lowercase().str.contains(needle, literal=True)
+        frame = frame.filter(hit)
+    total = frame.height
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(page, 1), pages)
+    rows = frame.slice((page - 1) * PER_PAGE, PER_PAGE).to_dicts()
+    for r in rows:
+        r["id"] = raw(r["id"])  # as read: the index holds the stored form
+        r["shown"] = shown(r["id"])
+    return {"rows": rows, "total": total, "page": page, "pages": pages, "query": query}
+
+
+async def _home(request: Request, status: int = 200, **extra: Any) -> HTMLResponse:
+    """The home page: the check form, the list of indexed articles (``?q=`` searched, ``?page=``), and the add
+    form when the server has a token; ``extra``: an error or what was added."""
+    service = request.app.state.service
+    query = (request.query_params.get("q") or "").strip()[:200]
+    page = _page_number(request) + 1
+    private = _private(request)
+
+    def view(index: Any) -> dict[str, Any]:
+        return {"stats": _stats(index, private), "listing": _listing(index, query, page)}
+
+    context = await service.read(_deadline(request), view)
+    context |= {"error": None, "add_error": False, "added": None, "writable": service.settings.token is not None}
+    return _page("home.html", status=status, **(context | extra))
 
 
 async def page_home(request: Request) -> HTMLResponse:
+    return await _home(request)
+
+
+async def page_add(request: Request) -> HTMLResponse:
+    """The home page's add form: the article (pasted or uploaded) and the write token typed in the form.
+    The token is compared as the API's (constant time) and never stored: no cookie, no session."""
     service = request.app.state.service
-    return _page("home.html", stats=await service.read(_stats), error=None)
+    deadline = _deadline(request)
+    if service.settings.token is None:
+        return await _home(request, 403, error="adding is disabled: the server has no --token-file", add_error=True)
+    try:
+        try:
+            form = await request.form(max_files=1, max_fields=10)
+        except Exception as e:  # malformed multipart
+            raise ApiError(400, f"invalid form: {str(e)[:200]}") from None
+        given = form.get("token")
+        if not isinstance(given, str) or not given.strip():
+            raise ApiError(401, "type the write token to add an article")
+        if not hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"), service.settings.token):
+            raise ApiError(403, "wrong token: the article was not added")
+        (article,) = await service.parse(deadline, [await _form_article(request, default_id=None)])
+    except ApiError as e:
+        if e.status in (413, 503):
+            raise
+        return await _home(request, e.status, error=e.message, add_error=True)
+
+    def add(index: Any) -> dict[str, Any]:
+        return _add_report(add_articles(index, [article], service.settings.options), index)
+
+    report = await service.write(add)
+    what = "added" if report["added"] else "replaced" if report["replaced"] else "already indexed, unchanged"
+    return await _home(request, added={"id": article.id, "shown": shown(article.id), "what": what})
 
 
 async def page_query(request: Request) -> HTMLResponse:
     service = request.app.state.service
+    deadline = _deadline(request)
     try:
-        article = await _form_article(request)
+        (article,) = await service.parse(deadline, [await _form_article(request)])
     except ApiError as e:
-        if e.status == 413:
+        if e.status in (413, 503):
             raise
-        return _page("home.html", status=e.status, stats=await service.read(_stats), error=e.message)
-    view = await service.read(_answer_view, article, service.settings.options, False)
-    return _page("answer.html", title="What it copies and who copies it", sbs_links=False, **view)
+        return await _home(request, e.status, error=e.message)
+    view = await service.read(deadline, _answer_view, article, service.settings.options, False)
+    return _page("answer.html", title="What it copies and who copies it", sbs_links=False, page_link=None, **view)
+
+
+def _page_number(request: Request) -> int:
+    try:
+        return max(0, int(request.query_params.get("page", "1")) - 1)
+    except ValueError:
+        raise ApiError(400, "page must be a number") from None
 
 
 async def page_article(request: Request) -> HTMLResponse:
@@ -466,11 +723,16 @@ async def page_article(request: Request) -> HTMLResponse:
     doc_id = request.query_params.get("id")
     if not doc_id:
         raise ApiError(400, "which article? /article?id=ID")
+    page = _page_number(request)
 
     def view(index: Any) -> dict[str, Any]:
-        return _answer_view(index, _lookup(index, doc_id), service.settings.options, True)
+        return _answer_view(index, _lookup(index, doc_id), service.settings.options, True, page)
 
-    return _page("answer.html", title="Indexed article", sbs_links=True, **await service.read(view))
+    def page_link(n: int) -> str:
+        return "/article?" + urlencode({"id": _shown_once(doc_id), "page": n})
+
+    got = await service.read(_deadline(request), view)
+    return _page("answer.html", title="Indexed article", sbs_links=True, page_link=page_link, **got)
 
 
 async def page_diff(request: Request) -> HTMLResponse:
@@ -481,11 +743,11 @@ async def page_diff(request: Request) -> HTMLResponse:
 
     def view(index: Any) -> dict[str, Any]:
         art_a, art_b = _lookup(index, a), _lookup(index, b)
-        answer = _query(index, art_a, service.settings.options, exclude_self=a != b)
-        texts = _texts_of(index, answer, art_a)
+        answer = _query(index, art_a, service.settings.options, exclude_self=art_a.id != art_b.id)
+        texts = _texts_of(index, answer, art_a, {shown(art_b.id)})
         docs = answer["documents"]
         me = next(i for i, d in enumerate(docs) if not d.get("indexed"))
-        other = next((i for i, d in enumerate(docs) if d.get("indexed") and d["id"] == shown(b)), None)
+        other = next((i for i, d in enumerate(docs) if d.get("indexed") and d["id"] == shown(art_b.id)), None)
         if other is None:  # no relation: B as the index has it, every paragraph as the answer would label it
             docs.append(
                 {
@@ -497,9 +759,9 @@ async def page_diff(request: Request) -> HTMLResponse:
             )
             texts[(True, shown(art_b.id))] = art_b.text
             other = len(docs) - 1
-        return {"diff": html.diff(_scan_data(answer, texts), me, other)}
+        return {"diff": html.diff(_scan_data(answer, lambda key: texts.get(key, "")), me, other)}
 
-    return _page("diff.html", **await service.read(view))
+    return _page("diff.html", **await service.read(_deadline(request), view))
 
 
 async def stylesheet(request: Request) -> Response:
@@ -541,30 +803,47 @@ def _error(request: Request, status: int, message: str, headers: dict | None = N
 # ---------------------------------------------------------------------------------------------- limits
 
 
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+protocol.SECURITY_HEADERS[:] = SECURITY_HEADERS  # uvicorn's own 400 carries them too
+
+
 class Limits:
     """ASGI middleware: the request body capped at ``max_bytes`` (413, from Content-Length before reading,
-    else while reading) and the security headers on every response."""
+    else while reading) and read within ``BODY_SECONDS`` (408); at most ``MAX_INFLIGHT`` requests with a body
+    at work at once (503 at once for more; reads such as ``/api/health`` always go through); the request's
+    deadline (its arrival plus the time limit) set for the handlers;
+    the security headers on every response."""
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: Any, max_bytes: int, timeout: float = 30.0) -> None:
+        self.app, self.max_bytes, self.timeout = app, max_bytes, timeout
+        self.inflight = 0
+
+    async def _refuse(self, scope: dict, receive: Any, send: Any, status: int, message: str) -> None:
+        body = json.dumps({"error": message, "status": status})
+        response = PlainTextResponse(body, status_code=status, media_type="application/json")
+        response.headers["connection"] = "close"
+        await response(scope, receive, send)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        arrived = time.monotonic()
+        deadline = arrived + self.timeout  # the request's work
+        body_deadline = arrived + max(self.timeout, BODY_SECONDS)  # its body, sent by a slow client
+        scope.setdefault("state", {})["deadline"] = deadline
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         too_big = f"request body larger than {self.max_bytes:,} bytes"
 
         async def send_secure(message: dict) -> None:
             if message["type"] == "http.response.start":
-                extra = [
-                    (b"content-security-policy", CSP.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"x-frame-options", b"DENY"),
-                ]
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
+                message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
             await send(message)
 
         if length is not None:
@@ -574,23 +853,34 @@ class Limits:
                 n = -1
             if n < 0 or n > self.max_bytes:
                 status = 413 if n > self.max_bytes else 400
-                body = json.dumps({"error": too_big if status == 413 else "bad Content-Length", "status": status})
-                response = PlainTextResponse(body, status_code=status, media_type="application/json")
-                response.headers["connection"] = "close"
-                await response(scope, receive, send_secure)
+                await self._refuse(
+                    scope, receive, send_secure, status, too_big if status == 413 else "bad Content-Length"
+                )
                 return
+        if scope.get("method") in ("POST", "PUT") and self.inflight >= MAX_INFLIGHT:
+            await self._refuse(scope, receive, send_secure, 503, f"busy: {MAX_INFLIGHT} requests at work; retry")
+            return
         seen = 0
 
         async def counted() -> dict:
             nonlocal seen
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, body_deadline - time.monotonic()))
+            except TimeoutError:
+                limit = max(self.timeout, BODY_SECONDS)
+                raise ApiError(408, f"the request body did not arrive within {limit:g} s") from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     raise ApiError(413, too_big)
             return message
 
-        await self.app(scope, counted, send_secure)
+        counts = scope.get("method") in ("POST", "PUT")
+        self.inflight += counts
+        try:
+            await self.app(scope, counted, send_secure)
+        finally:
+            self.inflight -= counts
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -606,6 +896,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/", page_home, methods=["GET"]),
         Route("/query", page_query, methods=["POST"]),
+        Route("/add", page_add, methods=["POST"]),
         Route("/article", page_article, methods=["GET"]),
         Route("/diff", page_diff, methods=["GET"]),
         Route("/static/style.css", stylesheet, methods=["GET"]),
@@ -615,7 +906,7 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={ApiError: on_api_error, HTTPException: on_http_error, Exception: on_error},
     )
     app.state.service = Service(settings)
-    app.add_middleware(Limits, max_bytes=settings.max_bytes)
+    app.add_middleware(Limits, max_bytes=settings.max_bytes, timeout=settings.timeout)
     return app
 
 

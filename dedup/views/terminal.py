@@ -119,6 +119,11 @@ def progress_reporter(console: Console, show_bar: bool, verbose: bool = False) -
         console.print(f"dedup: scanned in {time.perf_counter() - started:.2f} s")
 
 
+def plural(n: int, noun: str) -> str:
+    """``1 document``, ``2 documents``, ``1,000 documents``."""
+    return f"{n:,} {noun}{'s' * (n != 1)}"
+
+
 def _name(doc_id: str, style: str = "") -> Text:
     return Text(doc_id, style=style)  # ids arrive as the JSON contract shows them: escaped
 
@@ -194,8 +199,9 @@ def clusters_table(data: dict[str, Any]) -> Group:
     n_docs, n_clusters, n_pairs = counts["documents"], counts["clusters"], counts["pairs"]
     parts.append(
         Text(
-            f"{n_docs} documents, {n_clusters} cluster{'s' * (n_clusters != 1)} covering {counts['in_clusters']} "
-            f"documents, {n_pairs} related pair{'s' * (n_pairs != 1)} ({counts['partial']} partial)."
+            f"{plural(n_docs, 'document')}, {plural(n_clusters, 'cluster')} covering "
+            f"{plural(counts['in_clusters'], 'document')}, {plural(n_pairs, 'related pair')} "
+            f"({counts['partial']} partial)."
         )
     )
     return Group(*parts)
@@ -244,8 +250,8 @@ def query_table(data: dict[str, Any]) -> Group:
     n_pairs = len(data["pairs"])
     partial = sum(p["relation"] == "partial" for p in data["pairs"])
     summary = Text(
-        f"{len(queries)} query article{'s' * (len(queries) != 1)}, {matched} with indexed articles in common, "
-        f"{n_pairs} related pair{'s' * (n_pairs != 1)} ({partial} partial)."
+        f"{plural(len(queries), 'query article')}, {matched} with indexed articles in common, "
+        f"{plural(n_pairs, 'related pair')} ({partial} partial)."
     )
     return Group(*([table] if queries else []), summary)
 

@@ -84,6 +84,17 @@ def test_health_stats_and_openapi(server):
     assert {"/api/query", "/api/articles", "/api/articles/{id}", "/api/health", "/api/stats"} <= set(spec["paths"])
 
 
+def test_requests_are_logged_by_default(server):
+    """One line per request on stderr without --log-level (uvicorn's access log at the default 'info')."""
+    import time
+
+    assert server.client.get("/api/health").status_code == 200
+    deadline = time.monotonic() + 10
+    while not any('"GET /api/health HTTP/1.1" 200' in line for line in server.log) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert any('"GET /api/health HTTP/1.1" 200' in line for line in server.log), server.log
+
+
 def test_query_by_text_html_and_upload_answers_as_dedup_query(server):
     want = _comparable(service.query(open_index(server_location(server)), [SEEDS / SEED_WRAPPER], OPTIONS).to_dict())
     by_text = server.client.post("/api/query", json={"text": _text(SEED_WRAPPER), "id": SEED_WRAPPER})
@@ -103,7 +114,7 @@ def test_query_by_text_html_and_upload_answers_as_dedup_query(server):
 
 
 def server_location(server: Server) -> str:
-    return server.client.get("/api/stats").json()["location"]
+    return server.location
 
 
 def test_get_an_indexed_article(server):
@@ -172,6 +183,7 @@ def test_every_bad_request_is_a_4xx_with_a_json_error_and_the_server_keeps_servi
         (c.post("/api/query", json={"text": "words", "id": 7}), 422),  # id not a string
         (c.post("/api/query", json={"text": "x" * 10 + "\x00" * 600}), 422),  # binary content under a text name
         (c.post("/api/query", content=b"text", headers={"content-type": "text/plain"}), 415),
+        (c.post("/api/query", data={"text": "words enough to read"}), 415),  # form-encoded: as the README says
         (c.post("/api/query", files={"file": ("a.txt", b"\x00\x01\x02" * 400, "application/octet-stream")}), 422),
         (c.post("/api/query", content=b"--x\r\nnot a form", headers={"content-type": "multipart/form-data"}), 400),
         (c.get("/api/articles/no-such-id"), 404),
@@ -366,7 +378,7 @@ def test_a_redis_index_is_served_the_same(tmp_path, redis_url):
     index = open_index(location, params=service.store_params(OPTIONS), create=True)
     service.add(index, [_archive(tmp_path)], OPTIONS)
     want = _comparable(service.query(index, [SEEDS / SEED_WRAPPER], OPTIONS).to_dict())
-    with Server(location, token_file=token_file(tmp_path)) as srv:
+    with Server(location, "--show-paths", token_file=token_file(tmp_path)) as srv:
         got = srv.client.post("/api/query", json={"text": _text(SEED_WRAPPER), "id": SEED_WRAPPER}).json()
         assert _comparable(got) == want and got["clusters"][0]["source"] == SEED_ORIGINAL
         body = {"id": "copy.txt", "text": "A repost.\n\n" + _text(SEED_ORIGINAL)}
@@ -374,7 +386,8 @@ def test_a_redis_index_is_served_the_same(tmp_path, redis_url):
         answer = srv.client.post("/api/query", json={"text": _text(SEED_ORIGINAL), "id": "q"}).json()
         assert "copy.txt" in {p["indexed"] for p in answer["pairs"]}
         assert srv.client.get("/api/stats").json()["backend"] == "redis"
-        assert "redis://" in srv.client.get("/api/stats").json()["location"]
+        assert "redis://" in srv.client.get("/api/stats", headers=AUTH).json()["location"]
+        assert "location" not in srv.client.get("/api/stats").json()  # only to the token holder
 
 
 def test_the_time_limit(tmp_path):

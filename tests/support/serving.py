@@ -23,6 +23,7 @@ class Server:
     (stopped with SIGTERM on exit, or ``kill()`` with SIGKILL)."""
 
     def __init__(self, location: str | Path, *args: str, token_file: Path | None = None) -> None:
+        self.location = str(location)
         cmd = [sys.executable, "-m", "dedup.serve", "--index", str(location), "--port", "0", *args]
         if token_file is not None:
             cmd += ["--token-file", str(token_file)]

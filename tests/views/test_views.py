@@ -195,7 +195,7 @@ def test_from_a_stale_scan_is_one_line(cli, tmp_path, seeds, write_files):
     assert cli("scan", folder, "-o", saved, "--format", "none").returncode == 0
     (folder / seeds.original).write_text("changed since", encoding="utf-8")
     run = cli("show", folder / seeds.original, "--from", saved)
-    assert run.returncode == 1
+    assert run.returncode == 3
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in run.stderr
     assert seeds.original in lines[0] and "scan" in lines[0]
