@@ -10,7 +10,6 @@ import random
 import re
 import subprocess
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -264,14 +263,18 @@ def test_full_columns_stay_in_step(cli, tmp_path, kit):
 
 
 def _run_with_tty_stderr(args: list[str], cwd: Path) -> tuple[int, str, str]:
-    """Run the CLI with stderr on a pseudo-terminal (so progress is drawn) and stdout to a file (not a
-    terminal): a pipe read only after stderr closes would block the command once its result outgrew the buffer."""
+    """Run the CLI with stderr on a pseudo-terminal (so progress is drawn) and stdout on a pipe."""
     master, slave = pty.openpty()
     env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
     env.pop("NO_COLOR", None)
-    with tempfile.TemporaryFile() as out_file:
-        proc = subprocess.Popen([sys.executable, "-m", "dedup", *args], stdout=out_file, stderr=slave, cwd=cwd, env=env)
-        os.close(slave)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dedup", *args], stdout=subprocess.PIPE, stderr=slave, cwd=cwd, env=env
+    )
+    os.close(slave)
+    # stdout is read beside the terminal: a result larger than a pipe's buffer would otherwise block the
+    # child on stdout while this reads the terminal until the child closes it.
+    with ThreadPoolExecutor(1) as pool:
+        stdout = pool.submit(proc.stdout.read)
         chunks = []
         while True:
             try:
@@ -281,10 +284,9 @@ def _run_with_tty_stderr(args: list[str], cwd: Path) -> tuple[int, str, str]:
             if not data:
                 break
             chunks.append(data)
-        proc.wait(timeout=120)
-        os.close(master)
-        out_file.seek(0)
-        out = out_file.read().decode()
+        out = stdout.result(timeout=120).decode()
+    proc.wait(timeout=120)
+    os.close(master)
     return proc.returncode, out, b"".join(chunks).decode(errors="replace")
 
 
