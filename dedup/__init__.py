@@ -3,6 +3,10 @@
 >>> from dedup import scan
 >>> result = scan("seeds/")
 >>> result.clusters_frame
+>>> result.text("000_137fe5741023b456.txt")      # the text as read: what the offsets index
+
+>>> from dedup import Index                      # the persistent index: dedup index / dedup query
+>>> ix = Index.open("./archive", create=True)
 
 The names below are imported when first used, so ``import dedup`` (and the CLI's ``--help``) does not
 load numpy and polars.
@@ -15,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.2.0"  # the one place: pyproject.toml reads it from here
 
 _EXPORTS = {
+    "Index": "api",
+    "read_article": "api",
     "AlignParams": "options",
     "IngestOptions": "options",
     "LabelParams": "options",
@@ -30,6 +36,7 @@ _EXPORTS = {
 __all__ = [
     "AlignParams",
     "Corpus",
+    "Index",
     "IngestOptions",
     "LabelParams",
     "QueryParams",
@@ -38,11 +45,13 @@ __all__ = [
     "VerifyParams",
     "__version__",
     "build_corpus",
+    "read_article",
     "read_folder",
     "scan",
 ]
 
 if TYPE_CHECKING:
+    from .api import Index, read_article
     from .options import AlignParams, IngestOptions, LabelParams, QueryParams, ScanOptions, VerifyParams
     from .pipeline import scan
     from .read import Corpus, build_corpus, read_folder

@@ -12,7 +12,8 @@ A pair's direction, strongest evidence first:
    side abridged it. Own text both sides have at one place (each its headline, a reworded sentence) weighs
    alike on both sides, and own text at one edge only does not decide (a header and the leading paragraphs a
    copy dropped look alike; so do a footer and a story that goes on where a trimmed copy stopped). When the
-   two sides weigh within ``POSITION_MARGIN`` of the story, the pair's direction is unknown.
+   two sides weigh within ``POSITION_MARGIN`` of the story (at most ``HEADLINE`` tokens), the pair's direction
+   is unknown.
 
 A cluster's source follows from its pairs' directions as a partial order: copies of one text are one
 member (they never vote twice), every decided pair says which member copies which (dates first, then the
@@ -36,9 +37,8 @@ FEATURES = ("shared", "head", "inner", "tail", "tail_related")
 MIN_RUN = 3  # own text inside the shared story counts from this many tokens in a row (an edited word does not)
 CONTENT_CHARS = 4  # a token of this many characters or more is a content word for ``tail_related``
 CONTAINED = 0.75  # the position decides a pair only when one side holds this much of the other
-EDGE = 0.05  # more own text at both edges, each at least this share of the story, is a wrapper ...
-HEADLINE = 20  # ... and more tokens than a headline and a dateline
-POSITION_MARGIN = 0.1  # sides whose own text weighs within this share of the story do not decide
+HEADLINE = 30  # more own tokens at both edges than a headline and a sentence each is a wrapper
+POSITION_MARGIN = 0.1  # sides whose own text weighs within this share of the story (or HEADLINE) do not decide
 FULL_CONFIDENCE = 0.3  # a difference of this share of the story is full confidence
 
 DIRECTION_BY = ("dates", "cut", "position", "unknown")
@@ -56,17 +56,15 @@ def _within(spans: np.ndarray | None, starts: np.ndarray, ends: np.ndarray) -> n
     return (k > 0) & (hi[np.maximum(k - 1, 0)] >= ends)
 
 
-def position(
-    starts: np.ndarray, ends: np.ndarray, hashes: np.ndarray, spans: np.ndarray, template: np.ndarray | None = None
-) -> np.ndarray:
+def position(starts: np.ndarray, ends: np.ndarray, hashes: np.ndarray, spans: np.ndarray) -> np.ndarray:
     """The position features (``FEATURES``) of one side of a pair, in tokens.
 
     ``starts``/``ends``/``hashes``: the side's word tokens; ``spans``: (start, end) rows, its side of the
-    shared passages; ``template``: (start, end) rows of its boilerplate (a site's template sits around
-    originals and copies alike, so it is nobody's own text). ``shared``: tokens inside the passages;
-    ``head``/``tail``: own tokens before the first and after the last shared token; ``inner``: own tokens
-    between, in runs of ``MIN_RUN`` or more; ``tail_related``: the share of the tail's content words
-    (``CONTENT_CHARS``) that the shared story also uses."""
+    shared passages (a site's template counts as its own text: a wrapper's promo and disclaimer are its
+    site's template, and an original's template weighs alike on a copy that has one). ``shared``: tokens
+    inside the passages; ``head``/``tail``: own tokens before the first and after the last shared token;
+    ``inner``: own tokens between, in runs of ``MIN_RUN`` or more; ``tail_related``: the share of the tail's
+    content words (``CONTENT_CHARS``) that the shared story also uses."""
     out = np.zeros(len(FEATURES))
     if not len(starts):
         return out
@@ -75,7 +73,7 @@ def position(
     if not len(shared):
         return out
     first, last = int(shared[0]), int(shared[-1])
-    own = ~inside & ~_within(template, starts, ends)
+    own = ~inside
     middle = own[first : last + 1]
     runs = np.diff(np.r_[0, middle.astype(np.int8), 0])
     run_len = np.flatnonzero(runs == -1) - np.flatnonzero(runs == 1)
@@ -102,10 +100,10 @@ def position_direction(fa: np.ndarray, fb: np.ndarray, held: float) -> tuple[int
         return 0, 0.0
     shared = max(min(fa[0], fb[0]), 1.0)
     head, inner, tail = fa[1] - fb[1], fa[2] - fb[2], fa[3] - fb[3]
-    edge = max(EDGE * shared, HEADLINE)  # a wrapper's text at each edge is more than a headline's difference
+    edge = HEADLINE  # a wrapper's text at each edge is more than a headline's difference
     wraps = head + tail if min(head, tail) >= edge or max(head, tail) <= -edge else 0.0
     a_original = inner - wraps  # positive: a is the original, b copies it
-    if abs(a_original) < POSITION_MARGIN * shared:
+    if abs(a_original) < min(POSITION_MARGIN * shared, HEADLINE):
         return 0, 0.0
     return (-1 if a_original > 0 else 1), round(min(1.0, abs(a_original) / (FULL_CONFIDENCE * shared)), 3)
 

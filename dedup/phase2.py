@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from .align import align_pair, template_like
-from .cluster import Clusters, cluster, roles, with_versions
+from .cluster import Clusters, cluster, components, roles, with_versions
 from .direction import FEATURES, cluster_sources, compare_dates, pair_directions, parse_when, position
 from .evidence import Evidence, Lists, pair_evidence
 from .features import fingerprints
@@ -196,6 +196,7 @@ class Matched:
     site: np.ndarray
     boilerplate: Boilerplate
     candidates: int
+    answer: np.ndarray | None = None  # with ``focus``: the rows of the focus and its partners
 
 
 def match(
@@ -263,10 +264,17 @@ def match(
     )
     if focus is None:
         return found
-    # A query: its pairs, over it and its partners only.
+    # A query: its pairs, and the pairs that link the members of its clusters (which one is the source is
+    # decided over all of them, as in a scan), over it, its partners and those members.
     wanted = np.asarray(focus, dtype=np.int64)
-    pairs = found.pairs.filter(pl.col("a").is_in(wanted) | pl.col("b").is_in(wanted))
+    a, b = found.pairs["a"].to_numpy(), found.pairs["b"].to_numpy()
+    touch = np.isin(a, wanted) | np.isin(b, wanted)
+    link = found.pairs["relation"].is_in(list(CLUSTERING)).to_numpy()
+    comp = components(len(table), np.stack([a[link], b[link]], axis=1))
+    mine = np.isin(comp, comp[wanted])
+    pairs = found.pairs.filter(pl.Series(touch | (link & mine[a] & mine[b])))
     docs = np.unique(np.concatenate([wanted, pairs["a"].to_numpy(), pairs["b"].to_numpy()]))
+    answer = np.unique(np.concatenate([wanted, a[touch], b[touch]]))
     old, new = pl.Series(docs), pl.Series(np.arange(len(docs), dtype=np.int64))
     return Matched(
         Subset(articles, docs),
@@ -278,6 +286,7 @@ def match(
         site[docs],
         Boilerplate(boiler.fingerprints, boiler.bits, boiler.holders[docs]),
         found.candidates,
+        np.searchsorted(docs, answer),
     )
 
 
@@ -302,15 +311,23 @@ def analyse_lists(
     timings: dict[str, float] = {}
     t = time.perf_counter()
     m = match(articles, table, lists, boilerplate_of, options, focus, evidence)
-    articles, table, pairs, boiler = m.articles, m.table, m.pairs, m.boilerplate
-    if focus is not None:
-        para_offsets = None
+    articles, table, pairs, boiler, docs = m.articles, m.table, m.pairs, m.boilerplate, m.docs
     clusters = cluster(table, pairs, CLUSTERING, m.syndicated, m.excerpt, m.site)
     timings["match"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    pairs, passages, features = _align(articles, table, pairs, clusters, boiler, options, report, executor)
+    pairs, passages, features = _align(articles, table, pairs, clusters, options, report, executor)
     pairs, clusters = _directions(table, pairs, features, clusters, m.excerpt, m.site)
+    if m.answer is not None:  # a query: the focus, its partners and its cluster's source, nothing more
+        para_offsets = None
+        sources = [clusters.sources[c] for c in clusters.cluster[m.answer].tolist() if c >= 0]
+        keep = np.union1d(m.answer, np.asarray(sources, dtype=np.int64))
+        focus_rows = np.searchsorted(keep, np.searchsorted(m.docs, np.asarray(focus, dtype=np.int64)))
+        articles, table, pairs, passages, clusters = _restrict(
+            articles, table, pairs, passages, clusters, keep, focus_rows
+        )
+        boiler = Boilerplate(boiler.fingerprints, boiler.bits, boiler.holders[keep])
+        docs = docs[keep]
     timings["align"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -319,7 +336,45 @@ def analyse_lists(
         np.cumsum([len(articles.paragraphs(d)) for d in range(len(table))], out=para_offsets[1:])
     labels = _label(articles, table, pairs, passages, clusters, boiler, para_offsets, options, report, executor)
     timings["label"] = time.perf_counter() - t
-    return Found(table, m.docs, pairs, clusters, passages, labels, para_offsets, boiler, m.candidates, timings)
+    return Found(table, docs, pairs, clusters, passages, labels, para_offsets, boiler, m.candidates, timings)
+
+
+def _restrict(
+    articles: Articles,
+    table: DocTable,
+    pairs: pl.DataFrame,
+    passages: list[np.ndarray],
+    clusters: Clusters,
+    keep: np.ndarray,
+    focus: np.ndarray,
+) -> tuple[Articles, DocTable, pl.DataFrame, list[np.ndarray], Clusters]:
+    """The rows ``keep`` (ascending) of a query's articles, renumbered from 0: their table, the pairs of the
+    ``focus`` (rows of ``keep``) with their passages, and the clusters as found over every row (sources,
+    roles and directions unchanged), their members among them."""
+    new = np.full(len(table), -1, dtype=np.int64)
+    new[keep] = np.arange(len(keep))
+    a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    both = (new[a] >= 0) & (new[b] >= 0) & (np.isin(new[a], focus) | np.isin(new[b], focus))
+    passages = [passages[r] for r in np.flatnonzero(both).tolist()]
+    pairs = pairs.filter(pl.Series(both)).with_columns(a=pl.Series(new[a[both]]), b=pl.Series(new[b[both]]))
+    used = sorted({int(c) for c in clusters.cluster[keep].tolist() if c >= 0})
+    renumber = {c: k for k, c in enumerate(used)}
+
+    def members(groups: list[list[int]]) -> list[list[int]]:
+        groups = groups or [[] for _ in clusters.sources]
+        return [[int(new[d]) for d in groups[c] if new[d] >= 0] for c in used]
+
+    restricted = Clusters(
+        cluster=np.asarray([renumber.get(int(c), -1) for c in clusters.cluster[keep].tolist()], dtype=np.int64),
+        role=[clusters.role[d] for d in keep.tolist()],
+        sources=[int(new[clusters.sources[c]]) for c in used],
+        members=members(clusters.members),
+        versions=members(clusters.versions),
+        ranked=members(clusters.ranked),
+        known=[clusters.known[c] for c in used] if clusters.known else [],
+        same_text=None if clusters.same_text is None else clusters.same_text[keep],
+    )
+    return Subset(articles, keep), DocTable(table.frame[keep]), pairs, passages, restricted
 
 
 # ---------------------------------------------------------------------------------------------- align
@@ -334,7 +389,6 @@ class _AlignContext:
     pair_a: np.ndarray
     pair_b: np.ndarray
     relation: np.ndarray
-    boiler: Boilerplate
 
 
 def _directions(
@@ -380,7 +434,6 @@ def _align(
     table: DocTable,
     pairs: pl.DataFrame,
     clusters: Clusters,
-    boiler: Boilerplate,
     options: ScanOptions,
     report: Progress,
     executor: Executor,
@@ -392,7 +445,7 @@ def _align(
     passages: list[np.ndarray] = [np.zeros((0, 4), dtype=np.int64)] * len(pairs)
     features = np.zeros((len(pairs), 2, len(FEATURES)))
     order = np.lexsort((pair_b, pair_a, np.minimum(clusters.cluster[pair_a], clusters.cluster[pair_b])))
-    context = _AlignContext(articles, table, options.k, options, pair_a, pair_b, pairs["relation"].to_numpy(), boiler)
+    context = _AlignContext(articles, table, options.k, options, pair_a, pair_b, pairs["relation"].to_numpy())
     drop: list[int] = []
     done = 0
     report("align", 0, len(pairs))
@@ -418,25 +471,14 @@ def _align_batch(c: _AlignContext, chunk: np.ndarray) -> list[tuple[int, np.ndar
     position features of its two sides (``direction.position``)."""
     docs = np.unique(np.concatenate([c.pair_a[chunk], c.pair_b[chunk]]))
     loaded = Loaded(c.articles, c.table, docs.tolist(), c.k, threads=1)
-    t, sh = loaded.tokens, loaded.shingles
-    # Template text (boilerplate) sits around originals and copies alike: no evidence of direction.
-    holders = np.flatnonzero(c.boiler.holders[docs])
-    template: dict[int, np.ndarray] = {}
-    if len(holders) and len(c.boiler.fingerprints):
-        flags = np.zeros(len(sh.hashes), dtype=bool)
-        for r in holders.tolist():
-            s = sh.doc(r)
-            flags[s] = _sorted_isin(fingerprints(sh.hashes[s]) >> np.uint64(c.boiler.bits), c.boiler.fingerprints)
-        rows = boiler_rows(t, sh, flags)
-        for r in np.unique(rows[:, 0]).tolist():
-            template[r] = rows[rows[:, 0] == r, 1:]
+    t = loaded.tokens
     out = []
     for p in chunk.tolist():
         la, lb = loaded.pos[int(c.pair_a[p])], loaded.pos[int(c.pair_b[p])]
         found = align_pair(loaded.corpus, loaded.tokens, loaded.shingles, la, lb, c.options.align)
         sides = np.stack(
             [
-                position(t.starts[t.doc(d)], t.ends[t.doc(d)], t.hashes[t.doc(d)], found[:, cols], template.get(d))
+                position(t.starts[t.doc(d)], t.ends[t.doc(d)], t.hashes[t.doc(d)], found[:, cols])
                 for d, cols in ((la, [0, 1]), (lb, [2, 3]))
             ]
         )

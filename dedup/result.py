@@ -22,6 +22,7 @@ from .options import flatten
 from .output import jsontext
 from .output.tables import SCHEMAS, covering
 from .views.data import oriented_pair
+from .wording import phrase
 
 if TYPE_CHECKING:
     from .cluster import Clusters
@@ -208,6 +209,7 @@ class ScanResult:
                 "members": [[ids[m] for m in group] for group in c.members],
                 "versions": [[ids[m] for m in v] for v in versions],
                 "derived": derived,
+                "source_known": self._source_known,
             },
             schema={
                 "id": pl.Int64,
@@ -215,6 +217,7 @@ class ScanResult:
                 "members": pl.List(pl.Utf8),
                 "versions": pl.List(pl.Utf8),
                 "derived": pl.List(pl.Utf8),
+                "source_known": pl.Boolean,
             },
         )
 
@@ -277,6 +280,12 @@ class ScanResult:
         return shown_names(self.frame["id"].gather(np.asarray(docs, dtype=np.int64)))
 
     @cached_property
+    def _source_known(self) -> list[bool]:
+        """Per cluster, whether the pairs' directions decide its source (``direction.cluster_sources``)."""
+        known = self.clusters.known
+        return list(known) if len(known) == len(self.clusters.sources) else [False] * len(self.clusters.sources)
+
+    @cached_property
     def cluster_sources(self) -> np.ndarray:
         return np.asarray(self.clusters.sources, dtype=np.int64)
 
@@ -316,14 +325,31 @@ class ScanResult:
     def pairs_batch(self, rows: np.ndarray) -> pl.DataFrame:
         """Rows ``rows`` of ``pairs_frame``."""
         p = self.pairs[rows] if len(rows) else self.pairs.clear()
+        a, b = self.shown_ids(p["a"].to_numpy()), self.shown_ids(p["b"].to_numpy())
+        copies = p["copies"].to_numpy() if "copies" in p.columns else np.zeros(p.height, dtype=np.int8)
+        by = p["direction_by"] if "direction_by" in p.columns else pl.Series([None] * p.height, dtype=pl.Utf8)
+        confidence = p["direction_confidence"] if "direction_confidence" in p.columns else pl.Series([0.0] * p.height)
+        decided = copies != 0
+        phrases = [
+            phrase(r, int(c), x, y)
+            for r, c, x, y in zip(
+                p["relation"].to_list(), copies.tolist(), p["a_in_b"].to_list(), p["b_in_a"].to_list()
+            )
+        ]
         return pl.DataFrame(
             {
-                "a": self.shown_ids(p["a"].to_numpy()),
-                "b": self.shown_ids(p["b"].to_numpy()),
+                "a": a,
+                "b": b,
                 "relation": p["relation"],
                 "jaccard": p["jaccard"].round(_DIGITS),
                 "a_in_b": p["a_in_b"].round(_DIGITS),
                 "b_in_a": p["b_in_a"].round(_DIGITS),
+                "copy": pl.select(
+                    pl.when(pl.lit(copies > 0)).then(a).when(pl.lit(copies < 0)).then(b).otherwise(None)
+                ).to_series(),
+                "direction_by": pl.select(pl.when(pl.lit(decided)).then(by).otherwise(None)).to_series(),
+                "direction_confidence": pl.Series(np.where(decided, confidence.to_numpy(), 0.0)).round(_DIGITS),
+                "phrase": pl.Series(phrases, dtype=pl.Utf8),
             },
             schema=SCHEMAS["pairs"],
         )
@@ -474,6 +500,7 @@ class ScanResult:
                 "members": self._json_names(flat, owner, n),
                 "versions": self._json_names(v_flat, v_owner, n),
                 "derived": self._json_names(flat[derived], owner[derived], n),
+                "source_known": jsontext.literals(pl.Series(self._source_known[lo:hi], dtype=pl.Boolean)),
             }
             yield jsontext.objects(fields, 2)
 
@@ -615,6 +642,12 @@ class ScanResult:
             "b_in_a": float(m["b_in_a"][0]),
             "passages": passages,
         }
+
+    def text(self, doc_id: str) -> str:
+        """The article's text as the scan read it: what every offset of the result (paragraphs, passages)
+        indexes. For an HTML page, its visible block text joined by blank lines, not the markup; for a text
+        file, the file's text (front matter included). ``KeyError`` naming an id the scan does not have."""
+        return self.store.text(self.index_of(doc_id))
 
     def minhash(self, doc_id: str):
         """The document's signature as a ``datasketch.LeanMinHash`` (this project's hashing: comparable

@@ -295,7 +295,9 @@ def _run_cli(*args: str | os.PathLike[str], cwd: Path | None = None, script: boo
         cmd = [str(exe)]
     else:
         cmd = [sys.executable, "-m", "dedup.cli"]
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "PYTHONIOENCODING": "utf-8"}
+    # No config file and no DEDUP_INDEX of the machine's user: a test's options are all on its command line.
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "PYTHONIOENCODING": "utf-8", "DEDUP_CONFIG": ""}
+    env.pop("DEDUP_INDEX", None)
     proc = subprocess.run(
         [*cmd, *map(str, args)],
         capture_output=True,

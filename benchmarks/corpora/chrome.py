@@ -194,10 +194,14 @@ _MONATE = [
 ]
 
 
-def _blog_page(rng: random.Random, blog: int, marked: bool, title: str, paragraphs: list[str], names: list) -> str:
+def _blog_page(
+    rng: random.Random, blog: int, marked: bool, title: str, paragraphs: list[str], names: list, tagline: str = ""
+) -> str:
+    """One blog page: the blog's header (navigation and ``tagline``), its sidebar (month archive and
+    categories) before the article, the comment form and the cookie notice after it."""
     months = _MONTHS if blog % 2 == 0 else _MONATE
-    start = 2008 + blog % 5
-    archive = [f"{months[m % 12]} {start + m // 12}" for m in range(rng.randint(18, 40))][::-1]
+    start = 2008 + blog % 3
+    archive = [f"{months[m % 12]} {start + m // 12}" for m in range(rng.randint(30, 48))][::-1]
     nav = ["Home", "About", *names[:3], "Contact"]
     cats = names[3:]
     body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
@@ -214,23 +218,25 @@ def _blog_page(rng: random.Random, blog: int, marked: bool, title: str, paragrap
         top = '<header class="site-header"><nav class="main-navigation"><ul>' + "".join(
             f'<li><a href="#">{n}</a></li>' for n in nav
         )
-        top += "</ul></nav></header>"
+        top += f"</ul></nav><p class='site-description'>{html.escape(tagline)}</p></header>"
         return (
-            f"<html><head><title>{html.escape(title)}</title></head><body>{top}<div id='content'>"
-            f"<article><h1>{html.escape(title)}</h1>{body}</article>{form}</div>{side}{cookie}</body></html>"
+            f"<html><head><title>{html.escape(title)}</title></head><body>{top}{side}<div id='content'>"
+            f"<article><h1>{html.escape(title)}</h1>{body}</article>{form}</div>{cookie}</body></html>"
         )
     side = "<div><div>Archives</div><ul>" + "".join(f"<li>{a}</li>" for a in archive) + "</ul>"
     side += "<div>Categories</div><ul>" + "".join(f"<li>{c}</li>" for c in cats) + "</ul></div>"
     form = "<div>" + "".join(f"<div>{x}</div>" for x in COMMENT_FORM) + "</div>"
-    top = "<div>" + " | ".join(nav) + "</div>"
+    top = "<div>" + " | ".join(nav) + f"</div><div>{html.escape(tagline)}</div>"
     return (
-        f"<html><head><title>{html.escape(title)}</title></head><body>{top}<div><h1>{html.escape(title)}</h1>"
-        f"{body}</div>{form}{side}<div>{COOKIE_NOTICE}</div></body></html>"
+        f"<html><head><title>{html.escape(title)}</title></head><body>{top}{side}<div><h1>{html.escape(title)}</h1>"
+        f"{body}</div>{form}<div>{COOKIE_NOTICE}</div></body></html>"
     )
 
 
-def crawl(out: Path, blogs: int = 8, pages: int = 5, seed: int = 0) -> int:
-    """The crawl of unrelated blog pages in ``out`` (see the module docstring); returns the pages written."""
+def crawl(out: Path, blogs: int = 8, pages: int = 2, seed: int = 0, text: bool = False) -> int:
+    """The crawl of unrelated blog pages in ``out`` (see the module docstring), each with its blog's canonical
+    URL (a known site); with ``text``, each page as a crawler's text dump instead (its tags stripped, one line
+    a block, no site known). Returns the pages written."""
     rng = random.Random(seed)
     truth = aeb_truth()
     bodies = [k for k in sorted(truth) if len(_words(truth[k]["articleBody"])) >= 120]
@@ -240,12 +246,17 @@ def crawl(out: Path, blogs: int = 8, pages: int = 5, seed: int = 0) -> int:
     n = 0
     for b in range(blogs):
         names = rng.sample(words, 8)
+        tagline = _paragraphs(truth[bodies[-1 - b]]["articleBody"])[0]  # a real sentence or two of its own
         for _ in range(pages):
             key = bodies[n]
             paras = _paragraphs(truth[key]["articleBody"])
-            (out / f"blog{b}-{key[:8]}.html").write_text(
-                _blog_page(rng, b, b < blogs // 2, paras[0][:80], paras, names), encoding="utf-8"
-            )
+            page = _blog_page(rng, b, b < blogs // 2, paras[0][:80], paras, names, tagline)
+            if text:
+                lines = (x.strip() for x in re.sub(r"<[^>]+>", "\n", page).split("\n"))
+                (out / f"blog{b}-{key[:8]}.txt").write_text("\n\n".join(x for x in lines if x), encoding="utf-8")
+            else:
+                url = f'<link rel="canonical" href="https://blog{b}.example/{key[:8]}">'
+                (out / f"blog{b}-{key[:8]}.html").write_text(page.replace("<head>", "<head>" + url), encoding="utf-8")
             n += 1
     return n
 
@@ -255,13 +266,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("kind", choices=("stories", "crawl"))
     p.add_argument("out", type=Path)
     p.add_argument("--stories", type=int, default=40, help="stories placed in real chrome (default 40)")
-    p.add_argument("--blogs", type=int, default=8, help="blogs in the crawl, 5 pages each (default 8)")
+    p.add_argument("--blogs", type=int, default=8, help="blogs in the crawl, 2 pages each (default 8)")
+    p.add_argument("--text", action="store_true", help="the crawl as text dumps (tags stripped, no site)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     if args.kind == "stories":
         generate(args.out, args.stories, args.seed)
     else:
-        crawl(args.out, args.blogs, seed=args.seed)
+        crawl(args.out, args.blogs, seed=args.seed, text=args.text)
     return 0
 
 

@@ -85,7 +85,7 @@ def _scan(folder: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.scoring.chrome", description=__doc__.split("\n\n")[0])
     p.add_argument("--stories", type=int, default=40, help="stories placed in real chrome (default 40)")
-    p.add_argument("--blogs", type=int, default=8, help="blogs in the crawl, 5 pages each (default 8)")
+    p.add_argument("--blogs", type=int, default=8, help="blogs in the crawl, 2 pages each (default 8)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, help="write the figures here")
     args = p.parse_args(argv)
@@ -99,14 +99,15 @@ def main(argv: list[str] | None = None) -> int:
         truth = generate(folder, args.stories, args.seed)
         t = time.perf_counter()
         out["stories"] = score_stories(truth, _scan(folder)) | {"seconds": round(time.perf_counter() - t, 1)}
-        folder = Path(tmp) / "crawl"
-        pages = crawl(folder, args.blogs, seed=args.seed)
-        result = _scan(folder)
-        out["crawl"] = {
-            "pages": pages,
-            "pairs": len(result["pairs"]),
-            "partial": sum(p["relation"] == "partial" for p in result["pairs"]),
-        }
+        for name, as_text in (("crawl", False), ("crawl_text", True)):
+            folder = Path(tmp) / name
+            pages = crawl(folder, args.blogs, seed=args.seed, text=as_text)
+            result = _scan(folder)
+            out[name] = {
+                "pages": pages,
+                "pairs": len(result["pairs"]),
+                "partial": sum(p["relation"] == "partial" for p in result["pairs"]),
+            }
     text = json.dumps(out, indent=1)
     print(json.dumps({k: v for k, v in out.items() if k != "aeb_pairs"}, indent=1))
     if args.json:

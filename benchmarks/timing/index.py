@@ -248,7 +248,7 @@ def _first_query(location: str, file: Path, cache: Path) -> dict:
     env = {**os.environ, "DEDUP_CACHE_DIR": str(cache)}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t = time.perf_counter()
-        cmd = [sys.executable, "-m", "dedup", "query", str(file), "--index", location]
+        cmd = [sys.executable, "-m", "dedup", "query", str(file), "--index", location, "--format", "json"]
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - t

@@ -6,8 +6,10 @@ progress; ``params``: the parameter options generated from ``dedup.options``; ``
 
 Terminal concerns (progress, tables, colours, exit codes) live here and in ``report``/``views``; the
 pipeline never prints. Whatever happens, the user sees one line per problem, never a traceback
-(``--debug`` shows it). Exit status: 0 done, 1 error (or ``--strict`` and something was skipped),
-2 usage error, 130 interrupted, 141 stdout closed early (``| head``).
+(``--debug`` shows it). Exit status (``common.EXIT_CODES_HELP``, README *Exit codes*): 0 done, 1 copies
+found (only with ``--exit-code``), 2 usage error or unusable input, index or id, 3 failure while working (or
+``--strict`` and something was skipped), 130 interrupted, 141 stdout closed early (``| head``). Defaults
+come from ``DEDUP_INDEX`` and config files (``config``).
 
 Building the parser imports nothing heavy: numpy, polars, the pipeline and the index are imported only
 inside the functions that run a command, so ``--help`` and a mistake are answered at once.
@@ -20,10 +22,11 @@ import os
 import sys
 
 from ..serve import add_parser as add_serve_parser
-from . import completion, index, scan, views
+from . import completion, config, index, scan, views
 from .common import (
     DEBUG_HINT,
     EXIT_BROKEN_PIPE,
+    EXIT_CODES_HELP,
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -41,24 +44,28 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser(params: list[Param]) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
-    """The ``dedup`` parser, and each command's parser by name."""
+    """The ``dedup`` parser, and each command's parser by name (``index add`` for the index's actions)."""
     from .. import __version__
 
     common = message_options()
     p = Parser(
         prog="dedup",
         description="Find republished copies of news articles and show what was copied.",
-        epilog="exit status: 0 done, 1 error (or --strict and files were skipped), 2 usage error, "
-        "130 interrupted, 141 output pipe closed early. Run 'dedup COMMAND --help' for a command's options.",
+        epilog=f"{EXIT_CODES_HELP} Run 'dedup COMMAND --help' for a command's options; defaults can come from "
+        "DEDUP_INDEX and config files (README, Defaults).",
     )
-    p.add_argument("--version", action="version", version=f"dedup {__version__}")
+    p.add_argument("--version", action="version", version=f"dedup {__version__}", help="Print the version.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     scan_parser = scan.add_parser(sub, common, params)
     views.add_parsers(sub, common, params)
     index.add_parsers(sub, common, params, scan_parser)
-    completion.add_parser(sub)
     add_serve_parser(sub)
-    return p, dict(sub.choices)
+    completion.add_parser(sub)
+    commands = dict(sub.choices)
+    for action in commands["index"]._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            commands |= {f"index {name}": q for name, q in action.choices.items()}
+    return p, commands
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,12 +96,27 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
 
+def _parse(parser: argparse.ArgumentParser, commands: dict[str, argparse.ArgumentParser], argv: list[str]):
+    """Parse ``argv``; an option the command does not have is refused by that command's parser, so the
+    message names it and points to its ``--help`` (``dedup diff --help``, not ``dedup --help``)."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        name = args.command + (f" {args.index_command}" if args.command == "index" else "")
+        commands[name].error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def _run(argv: list[str]) -> int:
     params = scan_params()
     parser, commands = build_parser(params)
-    args = parser.parse_args(argv)
+    try:
+        config.apply_defaults(commands)
+    except UsageError as e:
+        say(f"dedup: error: {e}")
+        return EXIT_USAGE
+    args = _parse(parser, commands, argv)
     if args.command == "completion":
-        sys.stdout.write(completion.completion_script(parser, commands))
+        sys.stdout.write(completion.completion_script(parser, args.shell))
         return EXIT_OK
     if args.command == "serve":
         return args.run(args)

@@ -22,9 +22,13 @@ from typing import Any
 from ..options import INDEX_BATCH_DOCS
 from . import scan as scan_command
 from .common import (
+    EXIT_CODES_HELP,
     EXIT_ERROR,
+    EXIT_FOUND,
     EXIT_OK,
     EXIT_USAGE,
+    INPUT,
+    OUTPUT,
     Parser,
     UsageError,
     add_ray_option,
@@ -40,34 +44,91 @@ from .params import Param, add_param_options, build_options
 
 # Index add and query read in batches of INDEX_BATCH_DOCS articles (see dedup.options).
 BATCHES = {"batch_docs": (INDEX_BATCH_DOCS, " when adding")}
+# Parameters index add and query do not use (the index's postings find the candidates): no option for them.
+IGNORED = ("candidates.",)
+
+
+LOCATION_HELP = (
+    "The index: a local folder, or redis://host:port/db#NAME (redis+cluster://host:port#NAME for a Redis "
+    "Cluster){} (default: $DEDUP_INDEX, else the config file's index; see README, Defaults)."
+)
+
+
+def location_options(section: str, create: bool = False) -> Parser:
+    """``--index LOCATION`` and ``--name``: a parent parser, their help in ``section``."""
+    loc = Parser(add_help=False)
+    group = loc.section(section)
+    group.add_argument(
+        "--index",
+        metavar="LOCATION",
+        required=True,
+        help=LOCATION_HELP.format("; made when missing" if create else ""),
+    )
+    group.add_argument(
+        "--name",
+        help="The index's name on a Redis server, one of several there (default: the URL's #NAME, else default).",
+    )
+    return loc
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser, params: list[Param], scan: argparse.ArgumentParser) -> None:
     """Add ``index`` and ``query`` to the CLI's subparsers, and ``--index`` to ``scan``."""
-    loc = argparse.ArgumentParser(add_help=False)
-    loc.add_argument(
-        "--index",
-        metavar="LOCATION",
-        required=True,
-        help="the index: a directory, or redis://host:port/db#NAME (redis+cluster://host:port#NAME for a cluster)",
-    )
-    loc.add_argument("--name", help="index name on a Redis server (default: the URL's #NAME, else 'default')")
+    loc = location_options(INPUT)
 
-    ix = sub.add_parser("index", help="a persistent index of articles: add, stats, remove, compact")
+    ix = sub.add_parser(
+        "index",
+        help="a persistent index of articles: add, stats, remove, compact",
+        description="A persistent index of articles, on disk or in Redis, to query new articles against "
+        "(dedup query) and to serve (dedup serve).",
+        epilog="Run 'dedup index ACTION --help' for an action's options. " + EXIT_CODES_HELP,
+    )
     ixs = ix.add_subparsers(dest="index_command", required=True, metavar="ACTION", parser_class=Parser)
     a = ixs.add_parser(
         "add",
-        parents=[common, loc],
-        help="add articles (files or folders any reader takes); unchanged ones are skipped, changed ones replaced",
+        parents=[common, location_options(INPUT, create=True)],
+        help="add articles (an unchanged one is skipped, a changed one replaced)",
+        description="Add articles to the index (made when missing): an article already indexed unchanged is "
+        "skipped, one whose text changed is replaced.",
+        epilog=EXIT_CODES_HELP,
     )
-    a.add_argument("paths", nargs="+", metavar="PATH")
-    add_ray_option(a)
-    add_param_options(a, params, BATCHES)
-    s = ixs.add_parser("stats", parents=[common, loc], help="counts and size of the index, as JSON")
-    s.add_argument("--format", choices=("json",), default="json", help=argparse.SUPPRESS)
-    r = ixs.add_parser("remove", parents=[common, loc], help="remove articles by id")
-    r.add_argument("ids", nargs="+", metavar="ID")
-    ixs.add_parser("compact", parents=[common, loc], help="drop removed articles for good and merge shards")
+    a.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="Files or folders of articles, read as scan reads them (folders recursively).",
+    )
+    add_ray_option(a, "PATH")
+    add_param_options(a, params, BATCHES, ignored=IGNORED)
+    s = ixs.add_parser(
+        "stats",
+        parents=[common, loc],
+        help="counts and size of the index",
+        description="The index's counts (articles, removed, shards) and sizes: a few lines on a terminal, JSON "
+        "when stdout is not one.",
+        epilog=EXIT_CODES_HELP,
+    )
+    s.section(OUTPUT).add_argument(
+        "--format",
+        choices=("text", "json"),
+        default=None,
+        help="text (one line a figure) or json (default: text on a terminal, else json).",
+    )
+    r = ixs.add_parser(
+        "remove",
+        parents=[common, loc],
+        help="remove articles by id",
+        description="Remove articles from the index by id; an id that is not indexed is an error (exit status "
+        "2) after the others are removed.",
+        epilog=EXIT_CODES_HELP,
+    )
+    r.add_argument("ids", nargs="+", metavar="ID", help="Ids of indexed articles, as query and index stats show them.")
+    ixs.add_parser(
+        "compact",
+        parents=[common, loc],
+        help="drop removed articles for good and merge shards",
+        description="Drop removed articles for good and merge the index's shards into fewer.",
+        epilog=EXIT_CODES_HELP,
+    )
 
     q = sub.add_parser(
         "query",
@@ -78,21 +139,27 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser, params: list[Param], 
         "JSON shape (pairs and clusters name the query article, documents say whether they are indexed); "
         "the tables (-o FILE.jsonl/.csv/.parquet, --format jsonl/csv) are scan's, with the columns query and "
         "indexed after them.",
+        epilog=EXIT_CODES_HELP,
     )
-    q.add_argument("paths", nargs="+", metavar="PATH")
-    add_output_options(
-        q,
-        table="a table of what each article copies or is copied by",
-        default=None,
-        shown_default="table on a terminal, else json",
+    q.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="Files or folders of articles to check, read as scan reads them (folders recursively).",
     )
-    q.add_argument("--add", action="store_true", help="then add the articles to the index")
-    add_param_options(q, params, BATCHES)
+    add_output_options(q, table="what each article copies or is copied by", default="table", shown_default="table")
+    q.section(OUTPUT).add_argument(
+        "--add",
+        action="store_true",
+        help="Then add the articles to the index, and say how many were added (default: only query).",
+    )
+    add_param_options(q, params, BATCHES, ignored=IGNORED)
 
-    scan.add_argument(
+    scan.section(INPUT).add_argument(
         "--index",
         metavar="LOCATION",
-        help="also compare the folder with every article of this index, local or Redis (and within itself)",
+        help="Also compare the input with every article of this index, local or Redis, as well as within itself "
+        "(default: none; DEDUP_INDEX does not apply to scan).",
     )
 
 
@@ -116,11 +183,22 @@ def run(args: argparse.Namespace, params: list[Param]) -> int:
 
 
 def _open(args: argparse.Namespace, options: Any | None, create: bool) -> Any:
+    from ..featurestore import StoreError
     from ..index import open_index
     from ..index.service import store_params
 
     params = store_params(options) if options is not None else None
-    return open_index(args.index, params=params, create=create, name=getattr(args, "name", None))
+    try:
+        return open_index(args.index, params=params, create=create, name=getattr(args, "name", None))
+    except StoreError as e:
+        raise StoreError(with_next_step(str(e))) from None
+
+
+def with_next_step(message: str) -> str:
+    """An index's error with what to do next, where the index is not there at all."""
+    if "not a dedup index" in message and "no index.json" in message or message.endswith("not a dedup index"):
+        return f"{message}; make one with 'dedup index add PATH... --index LOCATION', or check --index"
+    return message
 
 
 def _scan_with_index(args: argparse.Namespace, source: Path, options: Any, _: argparse.Namespace) -> tuple[Any, int]:
@@ -149,7 +227,7 @@ def _skipped(items: list) -> list[tuple[str, str]]:
 def _query(args: argparse.Namespace, params: list[Param]) -> int:
     from ..index import service as archive
     from ..output.tables import QUERY_COLUMNS
-    from ..views.terminal import query_table
+    from ..views.terminal import plural, query_table
 
     existing(args.paths)
     output_plan = plan(args)
@@ -157,13 +235,18 @@ def _query(args: argparse.Namespace, params: list[Param]) -> int:
     index = _open(args, options, create=args.add)
     result = archive.query(index, args.paths, options)
     warn_skipped(_skipped(result.skipped), args)
-    fmt = args.format or ("table" if sys.stdout.isatty() else "json")
-    put_out(dict_result(result.to_dict(), QUERY_COLUMNS, query_table), output_plan, fmt, args)
+    answer = result.to_dict()
+    put_out(dict_result(answer, QUERY_COLUMNS, query_table), output_plan, args.format, args)
     sys.stdout.flush()
     if args.add:
         with progress(args) as on_progress:
-            archive.add(index, args.paths, options, on_progress)
-    return EXIT_OK
+            out = archive.add(index, args.paths, options, on_progress)
+        if not args.quiet:
+            say(
+                f"dedup: {plural(out.added, 'article')} added to the index, {out.replaced} replaced, "
+                f"{out.unchanged} already there unchanged"
+            )
+    return EXIT_FOUND if args.exit_code and answer["pairs"] else EXIT_OK
 
 
 def _index(args: argparse.Namespace, params: list[Param]) -> int:
@@ -187,14 +270,51 @@ def _index(args: argparse.Namespace, params: list[Param]) -> int:
         return EXIT_OK
     index = _open(args, None, create=False)
     if action == "stats":
-        sys.stdout.write(json.dumps(index.stats()) + "\n")
+        stats = index.stats()
+        fmt = args.format or ("text" if sys.stdout.isatty() else "json")
+        sys.stdout.write(json.dumps(stats) + "\n" if fmt == "json" else stats_text(stats))
     elif action == "remove":
+        ids = list(dict.fromkeys(args.ids))
         with index.writing():
-            n = index.remove(args.ids)
+            present = set(index._live_refs(ids)[0])
+            index.remove([i for i in ids if i in present])
+        gone = [i for i in ids if i not in present]
+        if gone:
+            named = ", ".join(shown(i) for i in gone[:3]) + (f" and {len(gone) - 3} more" if len(gone) > 3 else "")
+            say(
+                f"dedup: error: not in the index: {named} ({len(ids) - len(gone)} of {len(ids)} removed); an "
+                "indexed article's id is the one 'dedup query' shows as the indexed article"
+            )
+            return EXIT_USAGE
         if not args.quiet:
-            say(f"dedup: {n} removed, {len(set(args.ids)) - n} not in the index")
+            say(f"dedup: {len(ids)} removed")
     elif action == "compact":
         index.compact()
         if not args.quiet:
             say("dedup: compacted")
     return EXIT_OK
+
+
+def stats_text(stats: dict[str, Any]) -> str:
+    """The index's statistics for a person: one ``name: value`` line each, sizes in KB/MB/GB."""
+
+    def value(key: str, v: Any) -> str:
+        if isinstance(v, bool) or v is None:
+            return {True: "yes", False: "no", None: "unknown"}[v]
+        if isinstance(v, int) and ("bytes" in key or key.endswith("size")):
+            return human_bytes(v)
+        if isinstance(v, int):
+            return f"{v:,}"
+        if isinstance(v, dict):
+            return ", ".join(f"{k}={w}" for k, w in v.items())
+        return shown(v)
+
+    width = max((len(k) for k in stats), default=0)
+    return "".join(f"{k.replace('_', ' '):<{width}}  {value(k, v)}\n" for k, v in stats.items())
+
+
+def human_bytes(n: int) -> str:
+    for unit, power in (("GB", 3), ("MB", 2), ("KB", 1)):
+        if n >= 1024**power:
+            return f"{n / 1024**power:.1f} {unit}"
+    return f"{n} bytes"

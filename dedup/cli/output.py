@@ -14,31 +14,38 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .common import say, shown
+from .common import OUTPUT, print_whole, say, shown
 
 FORMATS = ("table", "json", "jsonl", "csv", "none")
 
 
 def add_output_options(parser: argparse.ArgumentParser, table: str, default: str | None, shown_default: str) -> None:
-    """``--format``, ``-o FILE`` and ``--force``. ``table``: what the table shows; ``default`` None: chosen
-    when run (``format_of``)."""
-    parser.add_argument(
+    """``--format``, ``-o FILE``, ``--force`` and ``--exit-code``, in the output section. ``table``: what
+    the table shows; ``default`` None: chosen when run."""
+    out = parser.section(OUTPUT)
+    out.add_argument(
         "--format",
         choices=FORMATS,
         default=default,
-        help=f"what to print on stdout: {table}, the whole result as JSON (with meta), or the "
-        "documents table as JSON lines or CSV (one row per article; -o FILE.jsonl/.csv also writes pairs, "
-        f"paragraphs and passages), or nothing (default: {shown_default})",
+        help=f"What to print on stdout: table ({table}; whole, never cut, when stdout is not a terminal), json "
+        "(the whole result, with meta), jsonl or csv (the documents table, one row per article; -o FILE.jsonl or "
+        f".csv also writes the pairs, paragraphs and passages), or none (default: {shown_default}).",
     )
-    parser.add_argument(
+    out.add_argument(
         "-o",
         "--output",
         metavar="FILE",
-        help="also write the result, by suffix: .json (everything), .jsonl/.csv/.parquet "
-        "(documents in FILE, and STEM.pairs, STEM.paragraphs, STEM.passages beside it), or .html (a report "
-        "to read in a browser: scan only)",
+        help="Also write the result to FILE, by its suffix: .json (everything), .jsonl, .csv or .parquet "
+        "(documents in FILE; STEM.pairs, STEM.paragraphs and STEM.passages beside it), or .html (a report to "
+        "read in a browser; scan only) (default: none).",
     )
-    parser.add_argument("--force", action="store_true", help="replace existing output files")
+    out.add_argument("--force", action="store_true", help="Replace output files that exist (default: refuse).")
+    out.add_argument(
+        "--exit-code",
+        action="store_true",
+        help="Exit with status 1 when copies were found (any related pair), 0 when none, as grep and "
+        "git diff --exit-code do, for scripts and CMS hooks (default: 0 either way).",
+    )
 
 
 def plan(args: argparse.Namespace) -> Any:
@@ -72,9 +79,7 @@ def put_out(result: Result, output_plan: Any, fmt: str, args: argparse.Namespace
     if fmt == "none":
         return
     if fmt == "table":
-        from rich.console import Console
-
-        Console(highlight=False).print(result.table())
+        print_whole(result.table(), args)
         return
     from ..output import write_stdout_of
 

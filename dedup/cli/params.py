@@ -14,52 +14,73 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .common import UsageError, shown
+from .common import DETECTION, INPUT, PERFORMANCE, UsageError, shown
 
 # What each parameter trades, for --help (the README's "Parameters" says the same at more length). Defaults
 # are not stated here: they are appended from the dataclasses.
 PARAM_HELP = {
-    "k": "words per shingle: larger is stricter about word order and misses shorter shared passages",
-    "num_perm": "MinHash permutations per signature: more is a finer Jaccard estimate, slower and bigger",
-    "seed": "seed of the MinHash hashing: signatures compare only under the same seed",
-    "workers": "worker processes for reading and signing; results do not change",
-    "batch_docs": "most articles in one batch: larger is a little faster and uses more memory; results do not change",
-    "batch_chars": "most characters in one batch (memory per worker); results do not change",
-    "keep_tokens": "store every article's tokens in phase 1 so phase 2 need not tokenise again: faster while "
-    "the store fits in memory, slower past it (the store grows ~1.8x); results do not change",
-    "verify.near_duplicate": "near-duplicate: each holds at least this share of the other",
-    "verify.contains": "contains: one holds at least this share of the other (but not both near-duplicate)",
-    "verify.partial_min_shared": "partial: at least this many shingles (about as many words) of shared passages",
-    "verify.min_shared": "fewest shared shingles for any relation: lower finds smaller overlaps, and more noise",
-    "verify.boilerplate_min_docs": "text recurring in documents of this many different groups of copies is boilerplate",
-    "verify.copy_group": "before boilerplate is known, documents are copies when one holds this share of the other",
-    "verify.derived": "contains also: a text holding at least this share of another (with --derived-min-shared)",
-    "verify.derived_min_shared": "fewest shared shingles for a derived copy: above one shared quotation",
-    "verify.short_min_shared": "fewest shared shingles for a short derived item (with --short-run, --short-runs)",
-    "verify.short_run": "a short item's verbatim run: at least this many consecutive shared shingles",
-    "verify.short_runs": "a short derived item shares at least this many verbatim runs with its source",
-    "verify.template_site_share": "recurring text is a site template when this share of its articles is on one site",
-    "verify.boilerplate_min_groups_any_site": "text recurring in this many unrelated groups is boilerplate on any site",
-    "align.max_gap": "tokens bridged between two shared runs, in either text, to make one passage",
-    "align.min_tokens": "shortest shared passage reported, in tokens",
-    "align.max_repeats": "a shingle repeated more often than this in one text does not seed a passage",
-    "ingest.text_field": "column or key holding the article text in JSON/JSONL/CSV/Parquet inputs",
-    "ingest.id_field": "column or key holding the article id",
-    "ingest.date_field": "column or key holding the publication date",
-    "ingest.url_field": "column or key holding the article URL",
-    "ingest.title_field": "column or key holding the title",
-    "ingest.encoding": "read every text file in this encoding instead of detecting it",
-    "ingest.follow_links": "follow symlinks that lead outside the folder too (those inside always are)",
-    "ingest.max_file_size": "skip (with a warning) an article file or record larger than this, e.g. 50MB",
-    "candidates.mode": "pairs measured: exact (every pair sharing a shingle) or lsh (MinHash bands: far less "
-    "memory, finds pairs of about --candidates-threshold Jaccard and above)",
-    "candidates.threshold": "lsh: the Jaccard similarity the bands are chosen for (as datasketch's MinHashLSH)",
-    "candidates.bands": "lsh: bands of the signature (0: chosen for the threshold)",
-    "candidates.rows": "lsh: signature values per band (0: chosen for the threshold)",
-    "candidates.max_bucket": "lsh: a band bucket of more articles is linked as a star and a chain",
-    "candidates.containment": "lsh: also pair articles sharing this share of the smaller one's shingles "
-    "(wrapped copies, rewrites), estimated on a sample; 0: bands alone",
-    "candidates.sample": "lsh: the containment sample keeps one shingle in N (a power of two up to 256)",
+    "k": "Words per shingle: larger is stricter about word order and misses shorter shared passages.",
+    "num_perm": "MinHash permutations per signature: more gives a finer Jaccard estimate, slower and bigger.",
+    "seed": "Seed of the MinHash hashing: signatures compare only under the same seed.",
+    "workers": "Worker processes for reading and signing.",
+    "batch_docs": "Most articles in one batch: larger is a little faster and uses more memory.",
+    "batch_chars": "Most characters in one batch, which bounds each worker's memory.",
+    "keep_tokens": "Store every article's tokens in phase 1 so phase 2 need not tokenise again: faster while "
+    "the store fits in memory, slower past it (the store grows about 1.8 times).",
+    "verify.near_duplicate": "Two articles are near-duplicates when each holds at least this share of the other.",
+    "verify.contains": "One article contains another when it holds at least this share of it (and they are not "
+    "near-duplicates).",
+    "verify.partial_min_shared": "Two articles share passages (partial) when they have at least this many shingles "
+    "(about as many words) in common.",
+    "verify.min_shared": "Fewest shared shingles for any relation: lower finds smaller overlaps, and more noise.",
+    "verify.boilerplate_min_docs": "Text recurring in this many different groups of copies is boilerplate.",
+    "verify.copy_group": "Before boilerplate is known, two articles count as copies when one holds this share of "
+    "the other.",
+    "verify.derived": "A short text also counts as contained when at least this share of it is in another "
+    "(with --derived-min-shared).",
+    "verify.derived_min_shared": "Fewest shared shingles for a derived copy: more than one shared quotation.",
+    "verify.short_min_shared": "Fewest shared shingles for a short derived item (with --short-run and --short-runs).",
+    "verify.short_run": "A short item's verbatim run: at least this many consecutive shared shingles.",
+    "verify.short_runs": "A short derived item shares at least this many verbatim runs with its source.",
+    "verify.template_site_share": "Recurring text is a site template when this share of the articles holding it "
+    "is on one site.",
+    "verify.boilerplate_min_groups_any_site": "Text recurring in this many unrelated groups is boilerplate on any "
+    "site.",
+    "verify.derived_margin": "An article derives from its closest partners only when they share this much more "
+    "than the next one (a share of what the last of them shares).",
+    "verify.derived_top": "Most partners one article can derive from at once (a story merged from several sources).",
+    "verify.derived_copy_share": "A further partner counts as a copy of the same text when this share of it, "
+    "beyond what it shares with others, is in the article.",
+    "verify.max_enumerate": "Text held by more articles than this links them as a star and a chain instead of "
+    "every pair, which bounds the work on text that recurs widely.",
+    "verify.excerpt_tail": "Shingles before an excerpt's cut that must run on in the longer text for the excerpt "
+    "to count as cut from it.",
+    "align.max_gap": "Tokens bridged between two shared runs, in either text, to make one passage.",
+    "align.min_tokens": "Shortest shared passage reported, in tokens.",
+    "align.max_repeats": "A shingle repeated more often than this in one text does not start a passage.",
+    "align.edge_line_words": "Lines of at most this many words (headlines, bylines, navigation) do not part a "
+    "shared block from the article's edge.",
+    "label.near_identical": "A paragraph is boilerplate when at least this share of its characters is "
+    "boilerplate text.",
+    "label.majority": "A paragraph is syndicated when more than this share of its characters is in passages "
+    "shared with its cluster.",
+    "ingest.text_field": "Column or key holding the article text in JSON, JSONL, CSV and Parquet inputs.",
+    "ingest.id_field": "Column or key holding the article id.",
+    "ingest.date_field": "Column or key holding the publication date.",
+    "ingest.url_field": "Column or key holding the article URL.",
+    "ingest.title_field": "Column or key holding the title.",
+    "ingest.encoding": "Read every text file in this encoding instead of detecting it.",
+    "ingest.follow_links": "Also follow symlinks that lead outside the folder (those inside always are).",
+    "ingest.max_file_size": "Skip, with a warning, an article file or record larger than this (e.g. 50MB).",
+    "candidates.mode": "Which pairs are measured: exact (every pair sharing a shingle) or lsh (MinHash bands: far "
+    "less memory, finds pairs of about --candidates-threshold Jaccard and above).",
+    "candidates.threshold": "With lsh: the Jaccard similarity the bands are chosen for (as datasketch's MinHashLSH).",
+    "candidates.bands": "With lsh: bands of the signature (0: chosen for the threshold).",
+    "candidates.rows": "With lsh: signature values per band (0: chosen for the threshold).",
+    "candidates.max_bucket": "With lsh: a band bucket of more articles is linked as a star and a chain.",
+    "candidates.containment": "With lsh: also pair articles sharing this share of the smaller one's shingles "
+    "(wrapped copies, rewrites), estimated on a sample; 0: the bands alone.",
+    "candidates.sample": "With lsh: the containment sample keeps one shingle in N (a power of two up to 256).",
 }
 # Parameters whose option is not named after the field, and those taking one of a few words.
 FLAGS = {"candidates.mode": "--candidates"}
@@ -172,28 +193,45 @@ CONVERT: dict[str, Callable[[str], Any]] = {"size": parse_size, "float": _thresh
 METAVAR = {"size": "SIZE", "float": "SHARE", "int": "N", "str": "NAME"}
 
 
+def section_of(p: Param) -> str:
+    """The help section of a parameter: input (how articles are read), performance (results do not
+    change), or detection (everything that decides the answer)."""
+    if p.name.startswith("ingest."):
+        return INPUT
+    if p.name in ("workers", "batch_docs", "batch_chars", "keep_tokens"):
+        return PERFORMANCE
+    return DETECTION
+
+
 def add_param_options(
-    parser: argparse.ArgumentParser, params: list[Param], defaults: dict[str, tuple[Any, str]] | None = None
+    parser: argparse.ArgumentParser,
+    params: list[Param],
+    defaults: dict[str, tuple[Any, str]] | None = None,
+    ignored: tuple[str, ...] = (),
 ) -> None:
-    """The parameter options, in one group. ``defaults``: a command's own default for a parameter, with the
-    note shown after it (``{"batch_docs": (INDEX_BATCH_DOCS, " when adding")}``)."""
+    """The parameter options, each in its help section (``section_of``). ``defaults``: a command's own
+    default for a parameter, with the note shown after it (``{"batch_docs": (INDEX_BATCH_DOCS, " when
+    adding")}``). ``ignored``: prefixes of parameters the command does not use, so it has no option for
+    them and refuses them as unknown (``query --candidates lsh``)."""
     defaults = defaults or {}
-    group = parser.add_argument_group("scan parameters (see README, Parameters)")
-    group.add_argument(
+    (parser.section(INPUT) if hasattr(parser, "section") else parser).add_argument(
         "--exclude",
         action="append",
         default=[],
         metavar="GLOB",
-        help="leave out of a folder the paths this gitignore-like glob matches (repeatable; "
-        "a .dedupignore file in the folder adds more)",
+        help="Leave out of a folder the paths this gitignore-like glob matches; repeatable, and a .dedupignore "
+        "file in the folder adds more (default: none).",
     )
     for p in params:
-        text = PARAM_HELP.get(p.name, p.name.replace("_", " ").replace(".", ": "))
+        if p.name.startswith(ignored):
+            continue
+        group = parser.section(section_of(p)) if hasattr(parser, "section") else parser
+        text = PARAM_HELP.get(p.name) or f"The {p.name} parameter (see README, Parameters)."
         default, note = defaults.get(p.name, (p.default, ""))
         if p.kind == "bool":
             action = "store_false" if default else "store_true"
             flag = p.flag.replace("--", "--no-", 1) if default else p.flag
-            group.add_argument(flag, dest=p.dest, action=action, default=default, help=text)
+            group.add_argument(flag, dest=p.dest, action=action, default=default, help=f"{text[:-1]} (default: off).")
             continue
         choices = CHOICES.get(p.name)
         group.add_argument(
@@ -203,7 +241,7 @@ def add_param_options(
             default=default,
             choices=choices,
             metavar="|".join(choices) if choices else METAVAR[p.kind],
-            help=f"{text} (default: {show_default(p, default)}{note})",
+            help=f"{text[:-1]} (default: {show_default(p, default)}{note}).",
         )
 
 

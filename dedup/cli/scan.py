@@ -13,8 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from .common import (
+    EXIT_CODES_HELP,
     EXIT_ERROR,
+    EXIT_FOUND,
     EXIT_OK,
+    INPUT,
+    PERFORMANCE,
     Failure,
     UsageError,
     add_ray_option,
@@ -38,19 +42,27 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, params: list[Param]) -
         "scan",
         parents=[common],
         help="find clusters of copies in a folder of articles",
-        description="Find clusters of copies in a folder of articles. stdout gets the --format output; "
+        description="Find clusters of copies in a folder of articles. stdout gets what --format asks for; "
         "stderr gets progress (on a terminal), warnings about skipped files and errors.",
+        epilog=EXIT_CODES_HELP,
     )
-    s.add_argument("folder", metavar="INPUT", help="folder of articles, searched recursively (or one file of them)")
-    add_output_options(s, table="a table of clusters", default="table", shown_default="table")
-    s.add_argument("--strict", action="store_true", help="exit 1 when any input file was skipped")
     s.add_argument(
+        "folder",
+        metavar="INPUT",
+        help="A folder of articles, searched recursively, or one file of them (a JSONL, CSV, Parquet or WARC "
+        "file of many articles, or a single article).",
+    )
+    s.section(INPUT).add_argument(
+        "--strict", action="store_true", help="Exit with status 3 when any input was skipped (default: go on)."
+    )
+    add_output_options(s, table="the clusters", default="table", shown_default="table")
+    add_ray_option(s, "INPUT")
+    s.section(PERFORMANCE).add_argument(
         "--store",
         metavar="FOLDER",
-        help="keep the scan's features in FOLDER (new or empty); with --ray on several machines, a folder "
-        "every node shares (default: a temporary folder, removed after)",
+        help="Keep the scan's features in FOLDER (new or empty); with --ray on several machines, a folder "
+        "every node shares (default: a temporary folder, removed after).",
     )
-    add_ray_option(s)
     add_param_options(s, params)
     return s
 
@@ -117,4 +129,9 @@ def run(args: argparse.Namespace, params: list[Param], scanner: Scanner = pipeli
     if args.strict and skipped:
         say(f"dedup: error: {skipped} input file{'s' * (skipped != 1)} skipped (--strict)")
         return EXIT_ERROR
-    return EXIT_OK
+    return EXIT_FOUND if args.exit_code and found_copies(result) else EXIT_OK
+
+
+def found_copies(result: Any) -> bool:
+    """Whether a scan found any related pair (what ``--exit-code`` reports)."""
+    return bool(result.counts()["pairs"]) if hasattr(result, "counts") else bool(len(result.pairs_frame))

@@ -48,6 +48,9 @@ _DATE_METAS = (
     ("property", "og:published_time"),
     ("name", "og:published_time"),
     ("itemprop", "datePublished"),
+    ("property", "article:published"),
+    ("name", "citation_publication_date"),
+    ("name", "citation_date"),
     ("name", "date"),
     ("name", "pubdate"),
     ("name", "publishdate"),
@@ -84,7 +87,9 @@ def _meta(tree: LexborHTMLParser, attr: str, value: str) -> str | None:
 
 
 def _json_ld_dates(tree: LexborHTMLParser) -> str | None:
-    """The first ``datePublished`` in the page's JSON-LD blocks (top level, lists and ``@graph``)."""
+    """The first ``datePublished`` in the page's JSON-LD blocks (top level, lists and ``@graph``), else the
+    first ``dateCreated`` (some publishers give only that)."""
+    created = None
     for node in tree.css('script[type="application/ld+json" i]'):
         try:
             data = json.loads(node.text(deep=True) or "")
@@ -99,10 +104,11 @@ def _json_ld_dates(tree: LexborHTMLParser) -> str | None:
                 date = parse_any_date(item.get("datePublished"))
                 if date:
                     return date
+                created = created or parse_any_date(item.get("dateCreated"))
                 stack.extend(v for v in item.values() if isinstance(v, dict | list))
             elif isinstance(item, list):
                 stack.extend(v for v in item if isinstance(v, dict | list))
-    return None
+    return created
 
 
 def _find_date(tree: LexborHTMLParser) -> str | None:
@@ -139,7 +145,45 @@ def _metadata(tree: LexborHTMLParser, base_url: str | None) -> tuple[str | None,
             url = urljoin(base_url, url)
         except ValueError:
             url = None
-    return title, url, _find_date(tree)
+    names = (_meta(tree, "property", "og:site_name"), _meta(tree, "name", "application-name"), site_of(url))
+    return without_site_name(title, names), url, _find_date(tree)
+
+
+_TITLE_PARTS = re.compile(r"\s+(?:\||-|–|—|::|·|•)\s+")
+
+
+def _letters(name: str) -> str:
+    """A site name as compared: letters and digits, lower case, without a leading 'the' or a host's TLD."""
+    name = name.lower()
+    if "." in name and " " not in name:  # a host: harbourherald.co.uk -> harbourherald
+        name = name.split(".")[0]
+    name = re.sub(r"[\W_]+", "", name)
+    return name.removeprefix("the") or name
+
+
+def without_site_name(title: str | None, names: tuple[str | None, ...] = ()) -> str | None:
+    """A page title without the site's name that pages append (``Council approves bridge | The Harbour
+    Herald``, ``... - BBC News``): the last part after ``|``, ``-``, ``–``, ``—``, ``::`` or ``·`` is
+    dropped when it names the site (``og:site_name``, ``application-name`` or the URL's host, compared
+    on letters and digits), or, after the only ``|``, when it is short (at most five words) after a
+    headline of two words or more (sites name themselves there even without saying so in a meta tag)."""
+    if not title:
+        return title
+    parts = _TITLE_PARTS.split(title)
+    if len(parts) < 2:
+        return title
+    last = parts[-1]
+    head = title[: len(title) - len(last)].rstrip()
+    head = re.sub(r"\s+(?:\||-|–|—|::|·|•)$", "", head).rstrip()
+    if not head:
+        return title
+    known = {_letters(n) for n in names if n and _letters(n)}
+    if _letters(last) in known:
+        return head
+    piped = re.search(r"\s\|\s+" + re.escape(last) + "$", title) is not None
+    if piped and len(last.split()) <= 5 and len(head.split()) >= 2 and " | " not in head:
+        return head
+    return title
 
 
 def _drop_invisible(tree: LexborHTMLParser) -> None:

@@ -24,7 +24,17 @@ _INVISIBLE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\
 # A host name as written in a ``site:`` line: dotted labels ending in a letter TLD, maybe a port or a path.
 _HOST = re.compile(r"(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}\.?(?::\d+)?(?:/\S*)?", re.I)
 _SURROGATE = re.compile("[\ud800-\udfff]")
-DATE_KEYS = ("date", "published", "pubdate", "publication_date", "datepublished")
+DATE_KEYS = (
+    "date",
+    "published",
+    "pubdate",
+    "publication_date",
+    "datepublished",
+    "date_published",
+    "published_at",
+    "publish_date",
+    "pub_date",
+)
 
 KINDS = ("text", "html", "json", "jsonl", "csv", "parquet", "warc")
 # Read record by record, so never capped as a whole (a single record over the cap is skipped).

@@ -55,6 +55,10 @@ DATE_NAMES = (
     "pubdate",
     "datepublished",
     "date_publish",
+    "date_published",
+    "publish_date",
+    "published_date",
+    "pub_date",
     "timestamp",
 )
 _SAMPLE = 1 << 16

@@ -10,7 +10,7 @@ paragraphs instead (wrap.py), as spans over the same text. The decoding is wider
 from __future__ import annotations
 
 from .encoding import decode
-from .model import DATE_KEYS, Article, front_matter, has_words, parse_date, site_named, site_of
+from .model import DATE_KEYS, Article, front_matter, has_words, parse_any_date, site_named, site_of
 from .wrap import text_paragraphs
 
 
@@ -19,7 +19,7 @@ def text_article(doc_id: str, path: str, text: str, encoding: str | None = None)
     meta, body = front_matter(text)
     if not has_words(text, body):
         return None
-    date = parse_date(next((meta[k] for k in DATE_KEYS if k in meta), None))
+    date = parse_any_date(next((meta[k] for k in DATE_KEYS if k in meta), None))
     title = meta.get("title") or None
     url = meta.get("url") or meta.get("link") or None
     return Article(

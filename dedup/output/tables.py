@@ -39,6 +39,10 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "jaccard": pl.Float64(),
         "a_in_b": pl.Float64(),
         "b_in_a": pl.Float64(),
+        "copy": pl.Utf8(),
+        "direction_by": pl.Utf8(),
+        "direction_confidence": pl.Float64(),
+        "phrase": pl.Utf8(),
     },
     "paragraphs": {
         "doc": pl.Utf8(),

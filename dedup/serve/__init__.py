@@ -12,29 +12,60 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..escape import name as shown
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--index", required=True, metavar="LOCATION", help="a local index folder or redis://…#name")
-    p.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST}: this machine only)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any free one)")
+    p.add_argument(
+        "--index",
+        required=True,
+        metavar="LOCATION",
+        help="The index to serve: a local folder, or redis://host:port/db#NAME (default: $DEDUP_INDEX, else the "
+        "config file's index; see README, Defaults).",
+    )
+    p.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"Address to listen on (default: {DEFAULT_HOST}, this machine only; 0.0.0.0 for every interface).",
+    )
+    p.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"Port to listen on (default: {DEFAULT_PORT}; 0: any free one)."
+    )
     p.add_argument(
         "--token-file",
         metavar="FILE",
-        help="a file holding the token that writes (add, replace, remove) must send as 'Authorization: Bearer "
-        "TOKEN'; without it the server is read-only",
+        help="A file holding the token (16 characters or more) that writes (add, replace, remove) must send as "
+        "'Authorization: Bearer TOKEN', and that the pages' add form asks for (default: none, read-only).",
     )
-    p.add_argument("--max-request", default="5MB", metavar="SIZE", help="largest request body (default 5MB; 413 above)")
-    p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="longest a request may work (503)")
+    p.add_argument(
+        "--max-request",
+        default="5MB",
+        metavar="SIZE",
+        help="Largest request body; a larger one is refused with 413 (default: 5MB).",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="Longest a request may work before it is answered with 503 (default: 30).",
+    )
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="What the server logs on stderr: info logs one line per request (method, path, status) besides "
+        "start-up and errors; warning and above log no requests (default: info).",
+    )
     p.add_argument(
         "--show-paths",
         action="store_true",
-        help="show the index's location (and, for Redis, the cache folder and the server's memory) to requests "
-        "that send the token; hidden from everyone by default",
+        help="Show the index's location (and, for Redis, the cache folder and the server's memory) to requests "
+        "that send the token (default: hidden from everyone).",
     )
-    p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -44,6 +75,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="the index behind an HTTP API and web pages",
         description="Serve an index: a JSON API under /api/ (OpenAPI at /openapi.json) and web pages to check an "
         "article, see an indexed one and two side by side. Binds to 127.0.0.1 unless --host says otherwise.",
+        epilog="exit status: 0 stopped, 2 usage error, a missing or unusable index, or a port in use, 3 failure "
+        "while serving, 130 interrupted.",
     )
     add_arguments(p)
     p.set_defaults(run=run)
@@ -75,10 +108,10 @@ def serve(
     token_file: str | None = None,
     max_request: int = 5 * 2**20,
     timeout: float = 30.0,
-    log_level: str = "warning",
+    log_level: str = "info",
     show_paths: bool = False,
 ) -> None:
-    """Open and preload the index, then serve it until interrupted.
+    """Open and preload the index, then serve it until interrupted. ``PortInUse`` when the port is taken.
 
     Uvicorn's settings: its HTTP/1.1 protocol with a request-head timeout and a cap on idle connections
     (``protocol.py``), request heads of at most 64 KB, 5 s keep-alive, and no ``limit_concurrency`` (it
@@ -89,6 +122,7 @@ def serve(
     from .app import Settings, create_app
     from .protocol import GuardedH11Protocol
 
+    check_port(host, port)
     token = read_token(token_file) if token_file else None
     settings = Settings(location=index, token=token, max_bytes=max_request, timeout=timeout, show_paths=show_paths)
     app = create_app(settings)
@@ -98,6 +132,7 @@ def serve(
         port=port,
         http=GuardedH11Protocol,
         log_level=log_level,
+        log_config=_log_config(),
         access_log=log_level in ("info", "debug"),
         server_header=False,
         timeout_keep_alive=5,
@@ -106,6 +141,48 @@ def serve(
     server = uvicorn.Server(config)
     _announce(server, host)
     server.run()
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, with its request lines on stderr too (uvicorn sends them to stdout): as every
+    dedup command, the server says what it does on stderr."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    return config
+
+
+class PortInUse(Exception):
+    """The address to listen on is taken (or not this machine's): one line, exit status 2."""
+
+
+def check_port(host: str, port: int) -> None:
+    """Bind ``host:port`` as uvicorn will (SO_REUSEADDR) and let go, so that a busy port is one line with the
+    next step rather than uvicorn's raw ``[Errno 98]`` after the index was loaded."""
+    import errno
+    import socket
+
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as e:
+        raise PortInUse(f"cannot listen on {host}: {e.strerror or e}; check --host") from None
+    family, kind, proto, _, addr = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise PortInUse(
+                    f"port {port} on {host} is in use by another program; stop it, or pick another port with "
+                    "--port (0: any free one)"
+                ) from None
+            raise PortInUse(f"cannot listen on {host}:{port}: {e.strerror or e}; check --host and --port") from None
 
 
 def _announce(server: Any, host: str) -> None:
@@ -141,7 +218,7 @@ def _loopback_only(host: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    """``dedup serve`` from parsed arguments; the exit status."""
+    """``dedup serve`` from parsed arguments; the exit status (README, Exit codes)."""
     from ..index import StoreError
 
     try:
@@ -152,6 +229,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         max_request = _parse_size(args.max_request)
+    except ValueError as e:
+        print(f"dedup: error: --max-request: {e}", file=sys.stderr)
+        return 2
+    try:
         serve(
             args.index,
             args.host,
@@ -162,9 +243,17 @@ def run(args: argparse.Namespace) -> int:
             args.log_level,
             args.show_paths,
         )
-    except (StoreError, ValueError, OSError) as e:
+    except StoreError as e:
+        from ..cli.index import with_next_step
+
+        print(f"dedup: error: {shown(with_next_step(str(e)))}", file=sys.stderr)
+        return 2
+    except PortInUse as e:
         print(f"dedup: error: {e}", file=sys.stderr)
-        return 1
+        return 2
+    except (ValueError, OSError) as e:
+        print(f"dedup: error: {shown(e)}", file=sys.stderr)
+        return 3 if isinstance(e, OSError) and not isinstance(e, FileNotFoundError) else 2
     except KeyboardInterrupt:
         return 130
     return 0

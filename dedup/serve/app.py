@@ -259,7 +259,7 @@ async def _query_article(request: Request) -> Job:
     """The article of a query request: JSON ``{"text"|"html", "id"?}``, or a multipart form with ``file``
     (an upload; its name is the id) or ``text`` fields."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+    if ctype == "multipart/form-data":  # a form-encoded body is refused (415), as the README says
         return await _form_article(request)
     if ctype not in ("application/json", ""):
         raise ApiError(415, "send application/json or multipart/form-data")
@@ -285,7 +285,9 @@ async def _json_body(request: Request) -> Any:
     return value
 
 
-async def _form_article(request: Request) -> Job:
+async def _form_article(request: Request, default_id: str | None = "query") -> Job:
+    """The article of a form: an uploaded ``file`` (its name is the id unless ``id`` is given) or pasted
+    ``text``; ``default_id`` None: pasted text needs an ``id`` (adding it to the index)."""
     try:
         form = await request.form(max_files=1, max_fields=10)
     except ApiError:
@@ -304,7 +306,9 @@ async def _form_article(request: Request) -> Job:
     text = form.get("text")
     if not isinstance(text, str) or not text.strip():
         raise ApiError(422, "paste an article's text or choose a file")
-    return (_doc_id(doc_id, "query"), text, _kind_of(None, kind), "utf-8")
+    if doc_id is None and default_id is None:
+        raise ApiError(422, "give the pasted article an id to index it under")
+    return (_doc_id(doc_id, default_id or ""), text, _kind_of(None, kind), "utf-8")
 
 
 def _has_token(request: Request) -> bool:
@@ -516,8 +520,14 @@ def _shown_once(doc_id: str) -> str:
     return shown(doc_id) if _BAD_ID.search(doc_id) else doc_id
 
 
+def _list_link(query: str, page: int) -> str:
+    """A page of the home page's list of indexed articles."""
+    return "/?" + urlencode({k: v for k, v in (("q", query), ("page", page)) if v}) + "#articles"
+
+
 def _page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(html.render(template, link=_link, diff_link=_diff_link, **context), status_code=status)
+    page = html.render(template, link=_link, diff_link=_diff_link, list_link=_list_link, **context)
+    return HTMLResponse(page, status_code=status)
 
 
 def _scan_data(answer: dict[str, Any], texts: Any) -> ScanData:
@@ -557,7 +567,9 @@ def _answer_view(
     index: Any, article: Article, options: ScanOptions, exclude_self: bool, page: int = 0
 ) -> dict[str, Any]:
     """A query's answer as the pages show it: the query's document view and, one page of them at a time, the
-    related articles side by side (``_pages``)."""
+    related articles side by side (``_pages``). ``exclude_self``: the article is an indexed one (its page), so
+    it is named as indexed and linked; a pasted article is neither (its id names no indexed article, even
+    when one has that id)."""
     answer = _query(index, article, options, exclude_self)
     docs = answer["documents"]
     me = next(i for i, d in enumerate(docs) if not d.get("indexed"))
@@ -572,10 +584,13 @@ def _answer_view(
     texts = _texts_of(index, answer, article, shown_ids)
     data = _scan_data(answer, lambda key: texts.get(key, ""))
     doc = html.document(data, me)
+    doc["indexed"] = exclude_self
     diffs = []
     for other in related[lo:hi]:
         check()
-        diffs.append(html.diff(data, me, other))
+        d = html.diff(data, me, other)
+        d["a_linked"] = exclude_self  # A is the article asked about: linked only when it is indexed
+        diffs.append(d)
     return {
         "doc": doc,
         "diffs": diffs,
@@ -588,9 +603,99 @@ def _answer_view(
     }
 
 
-async def page_home(request: Request) -> HTMLResponse:
+PER_PAGE = 50  # indexed articles a page of the home page's list
+
+
+def catalogue(index: Any) -> Any:
+    """The snapshot's live articles (id, title, site, date), newest first (undated last, then by id): what the
+    home page lists and searches. Built once per snapshot (a snapshot never changes) and kept on it."""
+    import polars as pl
+
+    cached = getattr(index, "_dedup_catalogue", None)
+    if cached is not None:
+        return cached
+    columns = ["id", "title", "site", "date"]
+    alive, bases = index.alive, index.bases
+    parts = []
+    for k, name in enumerate(index.shard_names):
+        docs = index._shard(name).docs.select(columns)
+        parts.append(docs.filter(pl.Series(alive[bases[k] : bases[k + 1]])))
+    frame = pl.concat(parts) if parts else pl.DataFrame(schema={c: pl.Utf8 for c in columns})
+    frame = frame.sort(["date", "id"], descending=[True, False], nulls_last=True)
+    index._dedup_catalogue = frame
+    return frame
+
+
+def _listing(index: Any, query: str, page: int) -> dict[str, Any]:
+    """One page (from 1) of the indexed articles whose id, title, site or date holds ``query`` (any case)."""
+    import polars as pl
+
+    frame = catalogue(index)
+    if query:
+        needle = query.lower()
+        hit = pl.lit(False)
+        for c in ("id", "title", "site", "date"):
+            hit = hit | pl.col(c).fill_null("").str.to_lowercase().str.contains(needle, literal=True)
+        frame = frame.filter(hit)
+    total = frame.height
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(page, 1), pages)
+    rows = frame.slice((page - 1) * PER_PAGE, PER_PAGE).to_dicts()
+    for r in rows:
+        r["id"] = raw(r["id"])  # as read: the index holds the stored form
+        r["shown"] = shown(r["id"])
+    return {"rows": rows, "total": total, "page": page, "pages": pages, "query": query}
+
+
+async def _home(request: Request, status: int = 200, **extra: Any) -> HTMLResponse:
+    """The home page: the check form, the list of indexed articles (``?q=`` searched, ``?page=``), and the add
+    form when the server has a token; ``extra``: an error or what was added."""
     service = request.app.state.service
-    return _page("home.html", stats=await service.read(_deadline(request), _stats, _private(request)), error=None)
+    query = (request.query_params.get("q") or "").strip()[:200]
+    page = _page_number(request) + 1
+    private = _private(request)
+
+    def view(index: Any) -> dict[str, Any]:
+        return {"stats": _stats(index, private), "listing": _listing(index, query, page)}
+
+    context = await service.read(_deadline(request), view)
+    context |= {"error": None, "add_error": False, "added": None, "writable": service.settings.token is not None}
+    return _page("home.html", status=status, **(context | extra))
+
+
+async def page_home(request: Request) -> HTMLResponse:
+    return await _home(request)
+
+
+async def page_add(request: Request) -> HTMLResponse:
+    """The home page's add form: the article (pasted or uploaded) and the write token typed in the form.
+    The token is compared as the API's (constant time) and never stored: no cookie, no session."""
+    service = request.app.state.service
+    deadline = _deadline(request)
+    if service.settings.token is None:
+        return await _home(request, 403, error="adding is disabled: the server has no --token-file", add_error=True)
+    try:
+        try:
+            form = await request.form(max_files=1, max_fields=10)
+        except Exception as e:  # malformed multipart
+            raise ApiError(400, f"invalid form: {str(e)[:200]}") from None
+        given = form.get("token")
+        if not isinstance(given, str) or not given.strip():
+            raise ApiError(401, "type the write token to add an article")
+        if not hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"), service.settings.token):
+            raise ApiError(403, "wrong token: the article was not added")
+        (article,) = await service.parse(deadline, [await _form_article(request, default_id=None)])
+    except ApiError as e:
+        if e.status in (413, 503):
+            raise
+        return await _home(request, e.status, error=e.message, add_error=True)
+
+    def add(index: Any) -> dict[str, Any]:
+        return _add_report(add_articles(index, [article], service.settings.options), index)
+
+    report = await service.write(add)
+    what = "added" if report["added"] else "replaced" if report["replaced"] else "already indexed, unchanged"
+    return await _home(request, added={"id": article.id, "shown": shown(article.id), "what": what})
 
 
 async def page_query(request: Request) -> HTMLResponse:
@@ -601,8 +706,7 @@ async def page_query(request: Request) -> HTMLResponse:
     except ApiError as e:
         if e.status in (413, 503):
             raise
-        stats = await service.read(deadline, _stats, _private(request))
-        return _page("home.html", status=e.status, stats=stats, error=e.message)
+        return await _home(request, e.status, error=e.message)
     view = await service.read(deadline, _answer_view, article, service.settings.options, False)
     return _page("answer.html", title="What it copies and who copies it", sbs_links=False, page_link=None, **view)
 
@@ -792,6 +896,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/", page_home, methods=["GET"]),
         Route("/query", page_query, methods=["POST"]),
+        Route("/add", page_add, methods=["POST"]),
         Route("/article", page_article, methods=["GET"]),
         Route("/diff", page_diff, methods=["GET"]),
         Route("/static/style.css", stylesheet, methods=["GET"]),

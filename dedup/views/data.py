@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import escape
 from ..output.tables import mostly_inside, shared_with, sharers_by_document
+from ..wording import pair_words
 
 
 class ViewError(Exception):
@@ -90,6 +91,7 @@ class ScanData:
             n = len(self.text(i))
             return {
                 "relation": "exact",
+                "reads": "A and B are the same text",
                 "container": None,
                 "jaccard": 1.0,
                 "a_in_b": 1.0,
@@ -130,6 +132,7 @@ def oriented_pair(row: Mapping[str, Any], passages: np.ndarray, swap: bool) -> d
     passages = passages[np.argsort(passages[:, 0], kind="stable")]
     return {
         "relation": row["relation"],
+        "reads": pair_words(row, swap),
         "container": container,
         "jaccard": row["jaccard"],
         "a_in_b": a_in_b,
@@ -264,13 +267,11 @@ def _read_document(doc: dict[str, Any], base: Path, data: dict[str, Any] | None 
 
 
 def relation_phrase(pair: dict[str, Any] | None) -> str:
-    """The scan's word for a pair, as the header prints it: ``contains (A contains B)``, ``no relation``."""
+    """The scan's words for a pair oriented as asked (``ScanData.pair``): ``A wraps B``, ``B abridges A (holds
+    75 % of it)``, ``no relation`` (``wording``)."""
     if pair is None:
         return "no relation"
-    if pair["relation"] == "contains" and pair.get("container") in ("A", "B"):
-        holder = pair["container"]
-        return f"contains ({holder} contains {'B' if holder == 'A' else 'A'})"
-    return pair["relation"]
+    return pair.get("reads") or pair_words(pair)
 
 
 def diff_summary(data: ScanData, i: int, j: int) -> dict[str, Any]:
@@ -278,9 +279,10 @@ def diff_summary(data: ScanData, i: int, j: int) -> dict[str, Any]:
     pair = data.pair(i, j)
     out: dict[str, Any] = {"a": data.doc_id(i), "b": data.doc_id(j)}
     if pair is None:
-        return out | {"relation": None, "container": None, "passages": []}
+        return out | {"relation": None, "container": None, "reads": "no relation", "passages": []}
     keys = ("a_start", "a_end", "b_start", "b_end")
     out |= {k: pair[k] for k in ("relation", "container", "jaccard", "a_in_b", "b_in_a")}
+    out["reads"] = relation_phrase(pair)
     return out | {"passages": [dict(zip(keys, p)) for p in pair["passages"].tolist()]}
 
 

@@ -11,7 +11,7 @@ import difflib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from .. import escape
 from ..normalise import normalise_text
@@ -19,6 +19,9 @@ from ..normalise import normalise_text
 ELIDE_KEEP = 280  # characters kept at each end of a long shared passage (to the nearest word)
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
 _BREAK = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+
+
+Row = tuple[list["Piece"], list["Piece"]]  # the pieces of side A and of side B
 
 
 @dataclass(frozen=True)
@@ -30,9 +33,9 @@ class Piece:
     text: str = ""
     chars: int = 0
     words: int = 0
-
-
-Row = tuple[list[Piece], list[Piece]]  # the pieces of side A and of side B
+    # An elided piece of side A: the rows it stands for, when asked (``passage_pieces(keep_elided=True)``), so
+    # that a view can offer them (the HTML views, in a ``<details>``).
+    rows: tuple[Row, ...] = ()
 
 
 class WordAlignment:
@@ -154,9 +157,10 @@ def _side(text: str, lo: int, hi: int, changed: list[tuple[int, int]]) -> list[P
     return out
 
 
-def passage_pieces(a: str, b: str, full: bool = False) -> Iterator[Row]:
+def passage_pieces(a: str, b: str, full: bool = False, keep_elided: bool = False) -> Iterator[Row]:
     """A shared passage (its text in A and in B) as rows of aligned pieces, cut at every paragraph break of
-    either side; the middle elided on word boundaries (one row of ``elided`` pieces) unless ``full``."""
+    either side; the middle elided on word boundaries (one row of ``elided`` pieces) unless ``full``.
+    ``keep_elided``: the elided piece of side A holds the rows of the middle (``Piece.rows``)."""
     al = WordAlignment(a, b)
     ca, cb = al.changed()
     end = (len(al.wa), len(al.wb))
@@ -171,8 +175,17 @@ def passage_pieces(a: str, b: str, full: bool = False) -> Iterator[Row]:
         if n:
             a_hidden = al.char_a(tail[0]) - al.char_a(head[0])
             b_hidden = al.char_b(tail[1]) - al.char_b(head[1])
-            yield [Piece("elided", chars=a_hidden, words=tail[0] - head[0])], [Piece("elided", chars=b_hidden)]
-        for a0, a1, b0, b1 in _segments(al, a, b, lo, hi):
-            a0, a1 = _strip(a, a0, a1)
-            b0, b1 = _strip(b, b0, b1)
-            yield _side(a, a0, a1, ca), _side(b, b0, b1, cb)
+            middle: tuple[Row, ...] = ()
+            if keep_elided:
+                middle = tuple(_rows(al, a, b, head, tail, ca, cb))
+            words = tail[0] - head[0]
+            yield [Piece("elided", chars=a_hidden, words=words, rows=middle)], [Piece("elided", chars=b_hidden)]
+        yield from _rows(al, a, b, lo, hi, ca, cb)
+
+
+def _rows(al: WordAlignment, a: str, b: str, lo: tuple[int, int], hi: tuple[int, int], ca: Any, cb: Any):
+    """The aligned rows of the passage between word cuts ``lo`` and ``hi``."""
+    for a0, a1, b0, b1 in _segments(al, a, b, lo, hi):
+        a0, a1 = _strip(a, a0, a1)
+        b0, b1 = _strip(b, b0, b1)
+        yield _side(a, a0, a1, ca), _side(b, b0, b1, cb)

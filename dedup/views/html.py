@@ -17,6 +17,7 @@ elided in the middle as the terminal diff elides them.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -25,9 +26,11 @@ import numpy as np
 from .. import escape
 from ..label import LABELS
 from ..output.write import skipped_files
+from ..wording import in_words, pair_words
 from .data import ScanData, relation_phrase, report_extract, unshared_slots
 from .diff import Piece, passage_pieces
 
+_ID_BREAK = re.compile(r"(?<=[/_\-.#?&=\\])")
 PER_PAGE = 50  # entries (clusters or lone pairs) a page
 OPEN_ALL = 10  # a report with at most this many entries opens them all
 # A report is read by a person, in a browser: it shows at most this many entries (the first clusters, then pairs
@@ -55,6 +58,27 @@ def _pieces(pieces: list[Piece]) -> list[tuple[str, str]]:
         else:
             out.append((piece.text, "chg" if piece.kind == "changed" else ""))
     return out
+
+
+def _row(left: list[Piece], right: list[Piece]) -> dict[str, Any]:
+    """A row of a shared passage: its two sides, and for the elided middle the rows it hides (``middle``),
+    which the page offers in a ``<details>`` (opened without script)."""
+    elided = bool(left) and left[0].kind == "elided"
+    middle = [{"a": _pieces(a), "b": _pieces(b)} for a, b in left[0].rows] if elided else None
+    return {"a": _pieces(left), "b": _pieces(right), "middle": middle}
+
+
+def id_breaks(doc_id: Any) -> Any:
+    """An id (or path) as HTML that a browser may break only after a separator (``/ _ - . # ? & =``), never
+    inside a word: each part escaped, a ``<wbr>`` after each separator (CSS keeps ``.id`` from breaking
+    anywhere else)."""
+    from markupsafe import Markup
+    from markupsafe import escape as html_escape
+
+    if doc_id is None:
+        return ""
+    parts = _ID_BREAK.split(str(doc_id))
+    return Markup("<wbr>").join(html_escape(p) for p in parts)
 
 
 def _para(text: str, p: dict[str, Any], who: list[str] | None = None) -> dict[str, Any]:
@@ -86,7 +110,7 @@ def diff(data: ScanData, i: int, j: int, full: bool = False) -> dict[str, Any]:
             )
         if k < len(passages):
             a0, a1, b0, b1 = passages[k].tolist()
-            rows = passage_pieces(text_a[a0:a1], text_b[b0:b1], full)
+            rows = passage_pieces(text_a[a0:a1], text_b[b0:b1], full, keep_elided=True)
             blocks.append(
                 {
                     "kind": "shared",
@@ -95,7 +119,7 @@ def diff(data: ScanData, i: int, j: int, full: bool = False) -> dict[str, Any]:
                     "a_end": a1,
                     "b_start": b0,
                     "b_end": b1,
-                    "rows": [(_pieces(left), _pieces(right)) for left, right in rows],
+                    "rows": [_row(left, right) for left, right in rows],
                 }
             )
     measures = pair
@@ -105,6 +129,7 @@ def diff(data: ScanData, i: int, j: int, full: bool = False) -> dict[str, Any]:
         "a": data.doc_id(i),
         "b": data.doc_id(j),
         "relation": relation_phrase(pair),
+        "kind": pair["relation"] if pair is not None else "none",
         "related": pair is not None,
         "measures": None
         if measures is None
@@ -129,14 +154,7 @@ def document(data: ScanData, i: int) -> dict[str, Any]:
         if doc["id"] not in (r["a"], r["b"]):
             continue
         other = r["b"] if r["a"] == doc["id"] else r["a"]
-        if source is not None and other == source:
-            phrase = "copies the source"
-        elif source is not None and doc["id"] == source and r["relation"] != "partial":
-            phrase = "is copied by"
-        elif r["relation"] == "contains":
-            phrase = "contains" if r["a"] == doc["id"] else "is contained in"
-        else:
-            phrase = r["relation"]
+        phrase = pair_words(r, swap=r["a"] != doc["id"])  # A: this article, B: the other
         relations.append(
             {
                 "other": other,
@@ -158,6 +176,7 @@ def document(data: ScanData, i: int) -> dict[str, Any]:
         "cluster": cluster,
         "role": doc.get("role"),
         "source": source,
+        "copies": sum(d.get("cluster") == cluster for d in data.documents) - 1 if cluster is not None else 0,
         "indexed": doc.get("indexed"),
         "paragraphs": paragraphs,
         "relations": relations,
@@ -178,6 +197,7 @@ def environment() -> Any:
         lstrip_blocks=True,
     )
     env.globals.update(LABELS=LABELS, LABEL_HELP=LABEL_HELP)
+    env.filters["id"] = id_breaks
     return env
 
 
@@ -212,26 +232,41 @@ def report_context(data: ScanData, skipped: list[tuple[str, str]] | None = None)
     budget = MAX_DIFFS
     for c in d["clusters"]:
         source = c["source"]
-        pairs = sorted(by_cluster.get(c["id"], []), key=lambda r: (source not in (r["a"], r["b"]), r["a"], r["b"]))
-        hidden = max(len(pairs) - budget, 0)
-        pairs = pairs[: len(pairs) - hidden]
-        budget -= len(pairs)
-        members = []
-        for m in c["members"]:
-            doc = docs[pos[m]]
-            rel = data.pair(pos[m], pos[source]) if m != source else None
-            members.append(
+        to_source = {}  # each copy's pair with the source, where the scan lists one
+        others = []  # the cluster's other pairs: copy against copy
+        for r in by_cluster.get(c["id"], []):
+            if source in (r["a"], r["b"]):
+                to_source[r["b"] if r["a"] == source else r["a"]] = r
+            else:
+                others.append(r)
+        # Closest copies first: by Jaccard with the source (those linked only through others last).
+        copies = sorted(
+            (m for m in c["members"] if m != source),
+            key=lambda m: (m not in to_source, -to_source[m]["jaccard"] if m in to_source else 0.0, m),
+        )
+        members = [_member(data, docs[pos[source]], "source", None)]
+        shown_copies = []
+        for m in copies:
+            r = to_source.get(m)
+            rel = data.pair(pos[m], pos[source]) if r is not None else None
+            phrase = in_words(relation_phrase(rel), "this", "the source") if rel else "via other members"
+            members.append(_member(data, docs[pos[m]], phrase, r))
+            if r is not None:
+                shown = budget > 0
+                budget -= shown
+                shown_copies.append({"id": m, "diff": diff(data, pos[source], pos[m]) if shown else None})
+        others.sort(key=lambda r: (-r["jaccard"], r["a"], r["b"]))
+        other_pairs = []
+        for r in others:
+            shown = budget > 0
+            budget -= shown
+            other_pairs.append(
                 {
-                    "id": m,
-                    "role": doc.get("role"),
-                    "title": doc.get("title"),
-                    "site": doc.get("site"),
-                    "date": doc.get("date"),
-                    "relation": "source"
-                    if m == source
-                    else relation_phrase(rel).replace("A", "it").replace("B", "the source")
-                    if rel
-                    else "via other members",
+                    "a": r["a"],
+                    "b": r["b"],
+                    "relation": relation_phrase(data.pair(pos[r["a"]], pos[r["b"]])),
+                    "jaccard": round(float(r["jaccard"]), 2),
+                    "diff": diff(data, pos[r["a"]], pos[r["b"]]) if shown else None,
                 }
             )
         entries.append(
@@ -240,9 +275,10 @@ def report_context(data: ScanData, skipped: list[tuple[str, str]] | None = None)
                 "id": c["id"],
                 "source": source,
                 "members": members,
-                "copies": [m for m in c["members"] if m != source],
-                "pairs": [diff(data, pos[r["a"]], pos[r["b"]]) for r in pairs],
-                "hidden": hidden,
+                "copies": copies,
+                "against_source": shown_copies,
+                "others": other_pairs,
+                "hidden": sum(x["diff"] is None for x in shown_copies + other_pairs),
             }
         )
     for r in lone[: max(budget, 0)]:
@@ -259,7 +295,7 @@ def report_context(data: ScanData, skipped: list[tuple[str, str]] | None = None)
         "all_entries": counts.get("entries", len(d["clusters"]) + len(lone)),
         "skipped": len(skipped or []),
         "version": meta.get("dedup_version", ""),
-        "parameters": [(k, v) for k, v in params.items() if not k.startswith(("ingest.", "align."))][:12],
+        "parameters": sorted(params.items()),
     }
     return {
         "summary": summary,
@@ -267,6 +303,19 @@ def report_context(data: ScanData, skipped: list[tuple[str, str]] | None = None)
         "per_page": PER_PAGE,
         "open_all": len(entries) <= OPEN_ALL,
         "skipped": skipped or [],
+    }
+
+
+def _member(data: ScanData, doc: dict[str, Any], relation: str, pair: dict[str, Any] | None) -> dict[str, Any]:
+    """A cluster member's row of the report: metadata, its relation to the source and how close it is."""
+    return {
+        "id": doc["id"],
+        "role": doc.get("role"),
+        "title": doc.get("title"),
+        "site": doc.get("site"),
+        "date": doc.get("date"),
+        "relation": relation,
+        "jaccard": None if pair is None else round(float(pair["jaccard"]), 2),
     }
 
 

@@ -34,6 +34,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import escape
+from ..wording import MEASURE_NOTE, MEASURES, pair_words
 from .data import ScanData, relation_phrase, unshared_slots
 from .diff import Piece, passage_pieces
 
@@ -118,6 +119,11 @@ def progress_reporter(console: Console, show_bar: bool, verbose: bool = False) -
         console.print(f"dedup: scanned in {time.perf_counter() - started:.2f} s")
 
 
+def plural(n: int, noun: str) -> str:
+    """``1 document``, ``2 documents``, ``1,000 documents``."""
+    return f"{n:,} {noun}{'s' * (n != 1)}"
+
+
 def _name(doc_id: str, style: str = "") -> Text:
     return Text(doc_id, style=style)  # ids arrive as the JSON contract shows them: escaped
 
@@ -135,13 +141,13 @@ def clusters_table(data: dict[str, Any]) -> Group:
     table = Table(
         title="Clusters of copies",
         title_justify="left",
-        caption="in src: share of the member's text found in the source; src in: share of the source in the member",
+        caption=f"A: the member, B: its cluster's source. {MEASURE_NOTE}",
         caption_justify="left",
     )
     table.add_column("#", justify="right")
-    table.add_column("member", overflow="fold")
-    table.add_column("to source")
-    for name in ("Jaccard", "in src", "src in"):
+    table.add_column("member (A)", overflow="fold")
+    table.add_column("relation")
+    for name in MEASURES.values():
         table.add_column(name, justify="right", width=7)
     for cluster in data["clusters"]:
         src, members = cluster["source"], cluster["members"]
@@ -150,7 +156,8 @@ def clusters_table(data: dict[str, Any]) -> Group:
             first = Text(str(cluster["id"])) if n == 0 else Text("")
             last = n == len(ordered) - 1
             if m == src:
-                table.add_row(first, _name(m, "bold"), Text("source", style="bold"), "", "", "", end_section=last)
+                said = "source (B)" if cluster.get("source_known", True) else "source (B), direction unknown"
+                table.add_row(first, _name(m, "bold"), Text(said, style="bold"), "", "", "", end_section=last)
                 continue
             pair = pairs.get((m, src))
             if pair is None:
@@ -158,13 +165,10 @@ def clusters_table(data: dict[str, Any]) -> Group:
                 continue
             mine = pair["a"] == m
             m_in_src, src_in_m = (pair["a_in_b"], pair["b_in_a"]) if mine else (pair["b_in_a"], pair["a_in_b"])
-            relation = pair["relation"]
-            if relation == "contains":
-                relation = "contains source" if mine else "source contains it"
             table.add_row(
                 first,
                 _name(m),
-                Text(relation, style=RELATION_STYLE.get(pair["relation"], "")),
+                Text(pair_words(pair, swap=not mine), style=RELATION_STYLE.get(pair["relation"], "")),
                 f"{pair['jaccard']:.2f}",
                 f"{m_in_src:.2f}",
                 f"{src_in_m:.2f}",
@@ -183,9 +187,9 @@ def clusters_table(data: dict[str, Any]) -> Group:
         parts.append(Text(f"... and {more} more clusters (all of them: --format json, or -o FILE)", style="dim"))
     partial = data["partial"] if "partial" in data else [r for r in data["pairs"] if r["relation"] == "partial"]
     if partial:
-        pt = Table(title="Shared passages outside clusters (partial)", title_justify="left")
-        for name in ("a", "b", "Jaccard", "a in b", "b in a"):
-            pt.add_column(name, justify="left" if name in "ab" else "right", overflow="fold")
+        pt = Table(title="Shared passages outside clusters (partial)", title_justify="left", caption=MEASURE_NOTE)
+        for name in ("A", "B", *MEASURES.values()):
+            pt.add_column(name, justify="left" if name in "AB" else "right", overflow="fold")
         for r in partial:
             pt.add_row(_name(r["a"]), _name(r["b"]), f"{r['jaccard']:.2f}", f"{r['a_in_b']:.2f}", f"{r['b_in_a']:.2f}")
         parts.append(pt)
@@ -195,8 +199,9 @@ def clusters_table(data: dict[str, Any]) -> Group:
     n_docs, n_clusters, n_pairs = counts["documents"], counts["clusters"], counts["pairs"]
     parts.append(
         Text(
-            f"{n_docs} documents, {n_clusters} cluster{'s' * (n_clusters != 1)} covering {counts['in_clusters']} "
-            f"documents, {n_pairs} related pair{'s' * (n_pairs != 1)} ({counts['partial']} partial)."
+            f"{plural(n_docs, 'document')}, {plural(n_clusters, 'cluster')} covering "
+            f"{plural(counts['in_clusters'], 'document')}, {plural(n_pairs, 'related pair')} "
+            f"({counts['partial']} partial)."
         )
     )
     return Group(*parts)
@@ -211,14 +216,13 @@ def query_table(data: dict[str, Any]) -> Group:
     table = Table(
         title="Query articles against the index",
         title_justify="left",
-        caption="in indexed: share of the query article's text found in the indexed one; "
-        "indexed in: share of the indexed article in the query article",
+        caption=f"A: the query article, B: the indexed one. {MEASURE_NOTE}",
         caption_justify="left",
     )
-    table.add_column("query", overflow="fold")
+    table.add_column("query (A)", overflow="fold")
     table.add_column("relation")
-    table.add_column("indexed article", overflow="fold")
-    for name in ("Jaccard", "in indexed", "indexed in", "passages"):
+    table.add_column("indexed article (B)", overflow="fold")
+    for name in (*MEASURES.values(), "passages"):
         table.add_column(name, justify="right")
     by_query: dict[str, list[dict]] = {}
     for p in data["pairs"]:
@@ -232,12 +236,9 @@ def query_table(data: dict[str, Any]) -> Group:
         for n, p in enumerate(pairs):
             query_is_a = p["b"] == p["indexed"]
             q_in_ix, ix_in_q = (p["a_in_b"], p["b_in_a"]) if query_is_a else (p["b_in_a"], p["a_in_b"])
-            relation = p["relation"]
-            if relation == "contains":  # the one holding more of the other contains it
-                relation = "contains it (copies)" if ix_in_q >= q_in_ix else "contained in it (copied)"
             table.add_row(
                 _name(q) if n == 0 else Text(""),
-                Text(relation, style=RELATION_STYLE.get(p["relation"], "")),
+                Text(pair_words(p, swap=not query_is_a), style=RELATION_STYLE.get(p["relation"], "")),
                 _name(p["indexed"]),
                 f"{p['jaccard']:.2f}",
                 f"{q_in_ix:.2f}",
@@ -249,8 +250,8 @@ def query_table(data: dict[str, Any]) -> Group:
     n_pairs = len(data["pairs"])
     partial = sum(p["relation"] == "partial" for p in data["pairs"])
     summary = Text(
-        f"{len(queries)} query article{'s' * (len(queries) != 1)}, {matched} with indexed articles in common, "
-        f"{n_pairs} related pair{'s' * (n_pairs != 1)} ({partial} partial)."
+        f"{plural(len(queries), 'query article')}, {matched} with indexed articles in common, "
+        f"{plural(n_pairs, 'related pair')} ({partial} partial)."
     )
     return Group(*([table] if queries else []), summary)
 
@@ -402,4 +403,20 @@ def show_view(data: ScanData, i: int) -> Group:
             Text(escape.text(text[p["start"] : p["end"]]), style=LABEL_STYLE.get(p["label"], "")),
             Text(", ".join(who), style="dim"),
         )
-    return Group(header, Text(""), table)
+    related = Table(title="Related articles", title_justify="left", caption=f"A: this article. {MEASURE_NOTE}")
+    related.add_column("related article (B)", overflow="fold")
+    related.add_column("relation")
+    for name in MEASURES.values():
+        related.add_column(name, justify="right")
+    for r in data.data["pairs"]:
+        if doc["id"] in (r["a"], r["b"]):
+            mine = r["a"] == doc["id"]
+            related.add_row(
+                _name(r["b"] if mine else r["a"]),
+                Text(pair_words(r, swap=not mine), style=RELATION_STYLE.get(r["relation"], "")),
+                f"{r['jaccard']:.2f}",
+                f"{r['a_in_b'] if mine else r['b_in_a']:.2f}",
+                f"{r['b_in_a'] if mine else r['a_in_b']:.2f}",
+            )
+    parts = [header, Text(""), related, Text("")] if related.row_count else [header, Text("")]
+    return Group(*parts, table)

@@ -137,10 +137,10 @@ def test_a_skipped_file_is_a_one_line_warning_and_the_rest_is_scanned(
     assert [s["path"] for s in skipped] == [str(tmp_path / big)]
 
 
-def test_strict_exits_1_when_anything_was_skipped(cli, tmp_path, seeds, write_files):
+def test_strict_exits_3_when_anything_was_skipped(cli, tmp_path, seeds, write_files):
     _seeds_plus_one_large(tmp_path, seeds, write_files)
     run = cli("scan", tmp_path, "--format", "json", "--max-file-size", "16KB", "--strict")
-    assert run.returncode == 1, run.stderr
+    assert run.returncode == 3, run.stderr
     assert len(run.json()["documents"]) == 5  # the result is still printed
     assert "--strict" in run.stderr.strip().splitlines()[-1]
     assert cli("scan", "seeds/", "--strict", "--format", "none").returncode == 0

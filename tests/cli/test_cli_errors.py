@@ -32,7 +32,7 @@ def _python(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 def test_an_unexpected_error_is_one_line_with_a_hint(tmp_path):
     run = _python("-c", BUGGY, "scan", "seeds/")
-    assert run.returncode == 1
+    assert run.returncode == 3
     assert "Traceback" not in run.stderr
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1, run.stderr
@@ -43,7 +43,7 @@ def test_an_unexpected_error_is_one_line_with_a_hint(tmp_path):
 
 def test_debug_shows_the_trace():
     run = _python("-c", BUGGY, "scan", "seeds/", "--debug")
-    assert run.returncode == 1
+    assert run.returncode == 3
     assert "Traceback" in run.stderr
     assert "RuntimeError" in run.stderr
 
@@ -125,12 +125,3 @@ def test_help_shows_parameters_with_defaults(cli):
         assert flag in text
     for flag in ("--strict", "--force", "--quiet", "--verbose", "--debug"):
         assert flag in text
-
-
-def test_bash_completion_script(cli):
-    run = cli("completion", "bash")
-    assert run.returncode == 0
-    assert "complete -o filenames -F _dedup dedup" in run.stdout
-    assert "--near-duplicate" in run.stdout
-    check = subprocess.run(["bash", "-n"], input=run.stdout, capture_output=True, text=True)
-    assert check.returncode == 0, check.stderr

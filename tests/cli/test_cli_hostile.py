@@ -228,10 +228,10 @@ def test_scan_output_files(hostile, tmp_path, suffix):
     assert clustered == sorted(next(s for s in shown if matches(s, g)) for g in h.copies)
 
 
-def test_strict_exits_1_when_something_was_skipped(hostile):
+def test_strict_exits_3_when_something_was_skipped(hostile):
     h = hostile
     run = run_cli("scan", h.root, "--strict", "--format", "none")
-    assert run.returncode == 1, run.stderr
+    assert run.returncode == 3, run.stderr
     assert run.stdout == b""
     assert_terminal_safe(run.stderr, "stderr")
     assert run.err_lines[-1] == f"dedup: error: {len(h.skipped)} input files skipped (--strict)"

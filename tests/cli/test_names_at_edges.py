@@ -34,7 +34,7 @@ def test_query_names_an_article_the_same_everywhere(cli, tmp_path):
     shutil.copy(SEEDS / "002_9bc901dc3b6c5084.txt", corpus / "other.txt")
     index = tmp_path / "ix"
     assert cli("index", "add", corpus, "--index", index).returncode == 0
-    run = cli("query", WRAPPED, "--index", index)
+    run = cli("query", WRAPPED, "--index", index, "--format", "json")
     assert run.returncode == 0, run.stderr
     data = run.json()
     shown = "copy\\x09one.txt"

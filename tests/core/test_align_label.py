@@ -203,7 +203,7 @@ def test_diff_subprocess_plain_and_colour() -> None:
     plain = dedup_cli("diff", a, b, env=env)
     assert plain.returncode == 0, plain.stderr
     assert "\x1b[" not in plain.stdout  # piped: plain text
-    assert "relation: contains" in plain.stdout and "Jaccard 0.51" in plain.stdout
+    assert "relation: A wraps B" in plain.stdout and "Jaccard 0.51" in plain.stdout
     assert "[wrapper]" in plain.stdout and "shared 1" in plain.stdout and "[original]" in plain.stdout
     coloured = dedup_cli("diff", a, b, env=env | {"FORCE_COLOR": "1", "TERM": "xterm-256color"})
     assert coloured.returncode == 0 and "\x1b[" in coloured.stdout

@@ -130,7 +130,7 @@ def test_a_failed_task_is_one_line_naming_its_input(cli, ray_cluster, seeds, tmp
     store.mkdir()
     (store / "shards").write_text("not a folder")  # the task cannot write its shard there
     run = cli("scan", seeds.dir, "--ray", ray_cluster, "--store", store, cwd=ROOT)
-    assert run.returncode == 1
+    assert run.returncode == 3
     assert run.stdout == ""
     (line,) = run.stderr.splitlines()
     assert line.startswith(f"dedup: error: {seeds.dir / seeds.wrapper} (and 4 more files): FileExistsError: ")

@@ -56,7 +56,7 @@ def _cli(tmp: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def _query(tmp: Path, loc: str, *paths: Path) -> dict:
-    return json.loads(_cli(tmp, "query", *map(str, paths), "--index", loc).stdout)
+    return json.loads(_cli(tmp, "query", *map(str, paths), "--index", loc, "--format", "json").stdout)
 
 
 def _articles(tmp: Path, loc: str) -> int:

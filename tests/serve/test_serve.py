@@ -84,6 +84,17 @@ def test_health_stats_and_openapi(server):
     assert {"/api/query", "/api/articles", "/api/articles/{id}", "/api/health", "/api/stats"} <= set(spec["paths"])
 
 
+def test_requests_are_logged_by_default(server):
+    """One line per request on stderr without --log-level (uvicorn's access log at the default 'info')."""
+    import time
+
+    assert server.client.get("/api/health").status_code == 200
+    deadline = time.monotonic() + 10
+    while not any('"GET /api/health HTTP/1.1" 200' in line for line in server.log) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert any('"GET /api/health HTTP/1.1" 200' in line for line in server.log), server.log
+
+
 def test_query_by_text_html_and_upload_answers_as_dedup_query(server):
     want = _comparable(service.query(open_index(server_location(server)), [SEEDS / SEED_WRAPPER], OPTIONS).to_dict())
     by_text = server.client.post("/api/query", json={"text": _text(SEED_WRAPPER), "id": SEED_WRAPPER})
@@ -172,6 +183,7 @@ def test_every_bad_request_is_a_4xx_with_a_json_error_and_the_server_keeps_servi
         (c.post("/api/query", json={"text": "words", "id": 7}), 422),  # id not a string
         (c.post("/api/query", json={"text": "x" * 10 + "\x00" * 600}), 422),  # binary content under a text name
         (c.post("/api/query", content=b"text", headers={"content-type": "text/plain"}), 415),
+        (c.post("/api/query", data={"text": "words enough to read"}), 415),  # form-encoded: as the README says
         (c.post("/api/query", files={"file": ("a.txt", b"\x00\x01\x02" * 400, "application/octet-stream")}), 422),
         (c.post("/api/query", content=b"--x\r\nnot a form", headers={"content-type": "multipart/form-data"}), 400),
         (c.get("/api/articles/no-such-id"), 404),
