@@ -570,7 +570,7 @@ class ScanResult:
     @property
     def meta(self) -> dict[str, Any]:
         """Version, every parameter, what was read and skipped, and timings."""
-        from . import __version__
+        from .version import __version__
 
         encodings = self.frame["encoding"].drop_nulls().value_counts(sort=True).rows()
         files = self.frame["path"].n_unique()
