@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.2.0"  # the one place: pyproject.toml reads it from here
+from .version import __version__
 
 _EXPORTS = {
     "Index": "api",

@@ -476,8 +476,8 @@ class QueryResult:
         document once (``indexed`` says which side it is on), clusters numbered across the answers with
         the ``query`` they answer, pairs with their ``query`` and ``indexed`` article. The query article comes
         first among an answer's documents."""
-        from .. import __version__
         from ..label import LABELS
+        from ..version import __version__
 
         documents: list[dict] = []
         clusters: list[dict] = []
