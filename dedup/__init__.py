@@ -27,9 +27,9 @@ _EXPORTS = {
     "QueryParams": "options",
     "ScanOptions": "options",
     "VerifyParams": "options",
-    "Corpus": "read",
-    "build_corpus": "read",
-    "read_folder": "read",
+    "Corpus": "corpus",
+    "build_corpus": "corpus",
+    "read_folder": "corpus",
     "ScanResult": "result",
     "scan": "pipeline",
 }
@@ -52,9 +52,9 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .api import Index, read_article
+    from .corpus import Corpus, build_corpus, read_folder
     from .options import AlignParams, IngestOptions, LabelParams, QueryParams, ScanOptions, VerifyParams
     from .pipeline import scan
-    from .read import Corpus, build_corpus, read_folder
     from .result import ScanResult
 
 

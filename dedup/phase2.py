@@ -31,14 +31,14 @@ import polars as pl
 
 from .align import align_pair, template_like
 from .cluster import Clusters, cluster, components, roles, with_versions
+from .corpus import Corpus
 from .direction import FEATURES, cluster_sources, compare_dates, pair_directions, parse_when, position
 from .evidence import Evidence, Lists, pair_evidence
-from .features import fingerprints
 from .label import boiler_rows, label_batch, shared_spans
-from .normalise import Tokens, bodies, tokenise
 from .options import LabelParams, Progress, ScanOptions
-from .read import Corpus
-from .shingle import shingle
+from .phase1.features import fingerprints
+from .phase1.normalise import Tokens, bodies, tokenise
+from .phase1.shingle import shingle
 from .verify import CLUSTERING, DocInfo, exact_pairs, verify
 from .workers import Executor, Processes
 

@@ -613,7 +613,7 @@ class ScanResult:
         not report is measured on demand, boilerplate discounted as in the scan, and its relation is None.
         """
         from .align import align_pair
-        from .features import fingerprints
+        from .phase1.features import fingerprints
         from .phase2 import DocTable, Loaded
 
         p = self.pairs
@@ -652,7 +652,7 @@ class ScanResult:
     def minhash(self, doc_id: str):
         """The document's signature as a ``datasketch.LeanMinHash`` (this project's hashing: comparable
         with other dedup signatures, not with a datasketch ``MinHash`` built by ``update()``)."""
-        from .sign import to_lean_minhash
+        from .phase1.sign import to_lean_minhash
 
         sig = self.store.row("signatures", self.index_of(doc_id)).astype(np.uint32)
         return to_lean_minhash(sig, self.options.seed)

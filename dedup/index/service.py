@@ -44,11 +44,11 @@ from ..deadline import check
 from ..escape import name as shown
 from ..escape import stored_name
 from ..evidence import Lists, list_hash, pair_evidence
-from ..features import extract_with, fingerprints
 from ..featurestore import DOC_SCHEMA, FeatureStore, Shard, StoreError
 from ..hashing import GOLDEN, mix64
 from ..ingest.model import Article, Skipped
 from ..options import INDEX_BATCH_DOCS, Progress, QueryParams, ScanOptions, VerifyParams, flatten, store_params
+from ..phase1.features import extract_with, fingerprints
 from ..phase2 import Boilerplate, DocTable, Found, Subset, analyse_lists
 from ..pipeline import ingest, scan
 from ..result import ScanResult
@@ -452,8 +452,8 @@ def _candidates(
 
 def _partner_fingerprints(index: IndexBackend, refs: np.ndarray, options: ScanOptions) -> list[np.ndarray]:
     """Each indexed article's distinct shingle fingerprints, from its text (phase 1 again, on a few)."""
-    from ..normalise import bodies, tokenise
-    from ..shingle import shingle
+    from ..phase1.normalise import bodies, tokenise
+    from ..phase1.shingle import shingle
 
     texts = index.texts(refs.tolist())
     body = index.rows(refs)["body_start"].to_list()

@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.banal import banal_hashes, banal_tokens
-from dedup.normalise import token_hash
+from dedup.phase1.banal import banal_hashes, banal_tokens
+from dedup.phase1.normalise import token_hash
 
 
 @given(
