@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.2.0"  # the one place: pyproject.toml reads it from here
+from .version import __version__
 
 _EXPORTS = {
     "Index": "api",
@@ -27,9 +27,9 @@ _EXPORTS = {
     "QueryParams": "options",
     "ScanOptions": "options",
     "VerifyParams": "options",
-    "Corpus": "read",
-    "build_corpus": "read",
-    "read_folder": "read",
+    "Corpus": "corpus",
+    "build_corpus": "corpus",
+    "read_folder": "corpus",
     "ScanResult": "result",
     "scan": "pipeline",
 }
@@ -52,9 +52,9 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .api import Index, read_article
+    from .corpus import Corpus, build_corpus, read_folder
     from .options import AlignParams, IngestOptions, LabelParams, QueryParams, ScanOptions, VerifyParams
     from .pipeline import scan
-    from .read import Corpus, build_corpus, read_folder
     from .result import ScanResult
 
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .normalise import Tokens
+from .corpus import Corpus
 from .options import AlignParams
-from .read import Corpus
-from .shingle import Shingles
+from .phase1.normalise import Tokens
+from .phase1.shingle import Shingles
 
 
 @dataclass

@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from .evidence import Evidence, Lists, doc_bits, posting_lists
-from .features import FP_LOW_BITS
 from .featurestore import Shard, bucket_bounds
 from .lsh import band_keys, grouped_pairs, sorted_distinct, union_pairs
 from .options import ScanOptions
+from .phase1.features import FP_LOW_BITS
 from .verify import exact_pairs
 from .workers import Executor
 

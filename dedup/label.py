@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .normalise import Tokens
 from .options import LabelParams
-from .shingle import Shingles
+from .phase1.normalise import Tokens
+from .phase1.shingle import Shingles
 
 LABELS = ("syndicated", "wrapper", "original", "boilerplate")
 SYNDICATED, WRAPPER, ORIGINAL, BOILERPLATE = range(4)

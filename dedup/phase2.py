@@ -30,15 +30,15 @@ import numpy as np
 import polars as pl
 
 from .align import align_pair, template_like
-from .cluster import Clusters, cluster, roles, with_versions
+from .cluster import Clusters, cluster, components, roles, with_versions
+from .corpus import Corpus
 from .direction import FEATURES, cluster_sources, compare_dates, pair_directions, parse_when, position
 from .evidence import Evidence, Lists, pair_evidence
-from .features import fingerprints
 from .label import boiler_rows, label_batch, shared_spans
-from .normalise import Tokens, bodies, tokenise
 from .options import LabelParams, Progress, ScanOptions
-from .read import Corpus
-from .shingle import shingle
+from .phase1.features import fingerprints
+from .phase1.normalise import Tokens, bodies, tokenise
+from .phase1.shingle import shingle
 from .verify import CLUSTERING, DocInfo, exact_pairs, verify
 from .workers import Executor, Processes
 
@@ -196,6 +196,7 @@ class Matched:
     site: np.ndarray
     boilerplate: Boilerplate
     candidates: int
+    answer: np.ndarray | None = None  # with ``focus``: the rows of the focus and its partners
 
 
 def match(
@@ -263,10 +264,17 @@ def match(
     )
     if focus is None:
         return found
-    # A query: its pairs, over it and its partners only.
+    # A query: its pairs, and the pairs that link the members of its clusters (which one is the source is
+    # decided over all of them, as in a scan), over it, its partners and those members.
     wanted = np.asarray(focus, dtype=np.int64)
-    pairs = found.pairs.filter(pl.col("a").is_in(wanted) | pl.col("b").is_in(wanted))
+    a, b = found.pairs["a"].to_numpy(), found.pairs["b"].to_numpy()
+    touch = np.isin(a, wanted) | np.isin(b, wanted)
+    link = found.pairs["relation"].is_in(list(CLUSTERING)).to_numpy()
+    comp = components(len(table), np.stack([a[link], b[link]], axis=1))
+    mine = np.isin(comp, comp[wanted])
+    pairs = found.pairs.filter(pl.Series(touch | (link & mine[a] & mine[b])))
     docs = np.unique(np.concatenate([wanted, pairs["a"].to_numpy(), pairs["b"].to_numpy()]))
+    answer = np.unique(np.concatenate([wanted, a[touch], b[touch]]))
     old, new = pl.Series(docs), pl.Series(np.arange(len(docs), dtype=np.int64))
     return Matched(
         Subset(articles, docs),
@@ -278,6 +286,7 @@ def match(
         site[docs],
         Boilerplate(boiler.fingerprints, boiler.bits, boiler.holders[docs]),
         found.candidates,
+        np.searchsorted(docs, answer),
     )
 
 
@@ -302,15 +311,23 @@ def analyse_lists(
     timings: dict[str, float] = {}
     t = time.perf_counter()
     m = match(articles, table, lists, boilerplate_of, options, focus, evidence)
-    articles, table, pairs, boiler = m.articles, m.table, m.pairs, m.boilerplate
-    if focus is not None:
-        para_offsets = None
+    articles, table, pairs, boiler, docs = m.articles, m.table, m.pairs, m.boilerplate, m.docs
     clusters = cluster(table, pairs, CLUSTERING, m.syndicated, m.excerpt, m.site)
     timings["match"] = time.perf_counter() - t
 
     t = time.perf_counter()
     pairs, passages, features = _align(articles, table, pairs, clusters, options, report, executor)
     pairs, clusters = _directions(table, pairs, features, clusters, m.excerpt, m.site)
+    if m.answer is not None:  # a query: the focus, its partners and its cluster's source, nothing more
+        para_offsets = None
+        sources = [clusters.sources[c] for c in clusters.cluster[m.answer].tolist() if c >= 0]
+        keep = np.union1d(m.answer, np.asarray(sources, dtype=np.int64))
+        focus_rows = np.searchsorted(keep, np.searchsorted(m.docs, np.asarray(focus, dtype=np.int64)))
+        articles, table, pairs, passages, clusters = _restrict(
+            articles, table, pairs, passages, clusters, keep, focus_rows
+        )
+        boiler = Boilerplate(boiler.fingerprints, boiler.bits, boiler.holders[keep])
+        docs = docs[keep]
     timings["align"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -319,7 +336,45 @@ def analyse_lists(
         np.cumsum([len(articles.paragraphs(d)) for d in range(len(table))], out=para_offsets[1:])
     labels = _label(articles, table, pairs, passages, clusters, boiler, para_offsets, options, report, executor)
     timings["label"] = time.perf_counter() - t
-    return Found(table, m.docs, pairs, clusters, passages, labels, para_offsets, boiler, m.candidates, timings)
+    return Found(table, docs, pairs, clusters, passages, labels, para_offsets, boiler, m.candidates, timings)
+
+
+def _restrict(
+    articles: Articles,
+    table: DocTable,
+    pairs: pl.DataFrame,
+    passages: list[np.ndarray],
+    clusters: Clusters,
+    keep: np.ndarray,
+    focus: np.ndarray,
+) -> tuple[Articles, DocTable, pl.DataFrame, list[np.ndarray], Clusters]:
+    """The rows ``keep`` (ascending) of a query's articles, renumbered from 0: their table, the pairs of the
+    ``focus`` (rows of ``keep``) with their passages, and the clusters as found over every row (sources,
+    roles and directions unchanged), their members among them."""
+    new = np.full(len(table), -1, dtype=np.int64)
+    new[keep] = np.arange(len(keep))
+    a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    both = (new[a] >= 0) & (new[b] >= 0) & (np.isin(new[a], focus) | np.isin(new[b], focus))
+    passages = [passages[r] for r in np.flatnonzero(both).tolist()]
+    pairs = pairs.filter(pl.Series(both)).with_columns(a=pl.Series(new[a[both]]), b=pl.Series(new[b[both]]))
+    used = sorted({int(c) for c in clusters.cluster[keep].tolist() if c >= 0})
+    renumber = {c: k for k, c in enumerate(used)}
+
+    def members(groups: list[list[int]]) -> list[list[int]]:
+        groups = groups or [[] for _ in clusters.sources]
+        return [[int(new[d]) for d in groups[c] if new[d] >= 0] for c in used]
+
+    restricted = Clusters(
+        cluster=np.asarray([renumber.get(int(c), -1) for c in clusters.cluster[keep].tolist()], dtype=np.int64),
+        role=[clusters.role[d] for d in keep.tolist()],
+        sources=[int(new[clusters.sources[c]]) for c in used],
+        members=members(clusters.members),
+        versions=members(clusters.versions),
+        ranked=members(clusters.ranked),
+        known=[clusters.known[c] for c in used] if clusters.known else [],
+        same_text=None if clusters.same_text is None else clusters.same_text[keep],
+    )
+    return Subset(articles, keep), DocTable(table.frame[keep]), pairs, passages, restricted
 
 
 # ---------------------------------------------------------------------------------------------- align

@@ -27,13 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from . import candidates
+from .corpus import Corpus
 from .evidence import doc_bits, list_fingerprints
-from .features import MAX_BATCH, extract_with
 from .featurestore import FeatureStore, StoreError, publish_shard, stage_shard, write_shard
 from .ingest.model import Article, Entry, Skipped
 from .options import Progress, ScanOptions, store_params
+from .phase1.features import MAX_BATCH, extract_with
 from .phase2 import Boilerplate, DocTable, analyse_lists
-from .read import Corpus
 from .result import ScanResult
 from .workers import Executor, worker_pool
 

@@ -209,7 +209,7 @@ class ScanResult:
                 "members": [[ids[m] for m in group] for group in c.members],
                 "versions": [[ids[m] for m in v] for v in versions],
                 "derived": derived,
-                "source_known": self._source_known,
+                "source_known": self.source_known,
             },
             schema={
                 "id": pl.Int64,
@@ -280,7 +280,7 @@ class ScanResult:
         return shown_names(self.frame["id"].gather(np.asarray(docs, dtype=np.int64)))
 
     @cached_property
-    def _source_known(self) -> list[bool]:
+    def source_known(self) -> list[bool]:
         """Per cluster, whether the pairs' directions decide its source (``direction.cluster_sources``)."""
         known = self.clusters.known
         return list(known) if len(known) == len(self.clusters.sources) else [False] * len(self.clusters.sources)
@@ -500,7 +500,7 @@ class ScanResult:
                 "members": self._json_names(flat, owner, n),
                 "versions": self._json_names(v_flat, v_owner, n),
                 "derived": self._json_names(flat[derived], owner[derived], n),
-                "source_known": jsontext.literals(pl.Series(self._source_known[lo:hi], dtype=pl.Boolean)),
+                "source_known": jsontext.literals(pl.Series(self.source_known[lo:hi], dtype=pl.Boolean)),
             }
             yield jsontext.objects(fields, 2)
 
@@ -570,7 +570,7 @@ class ScanResult:
     @property
     def meta(self) -> dict[str, Any]:
         """Version, every parameter, what was read and skipped, and timings."""
-        from . import __version__
+        from .version import __version__
 
         encodings = self.frame["encoding"].drop_nulls().value_counts(sort=True).rows()
         files = self.frame["path"].n_unique()
@@ -613,7 +613,7 @@ class ScanResult:
         not report is measured on demand, boilerplate discounted as in the scan, and its relation is None.
         """
         from .align import align_pair
-        from .features import fingerprints
+        from .phase1.features import fingerprints
         from .phase2 import DocTable, Loaded
 
         p = self.pairs
@@ -652,7 +652,7 @@ class ScanResult:
     def minhash(self, doc_id: str):
         """The document's signature as a ``datasketch.LeanMinHash`` (this project's hashing: comparable
         with other dedup signatures, not with a datasketch ``MinHash`` built by ``update()``)."""
-        from .sign import to_lean_minhash
+        from .phase1.sign import to_lean_minhash
 
         sig = self.store.row("signatures", self.index_of(doc_id)).astype(np.uint32)
         return to_lean_minhash(sig, self.options.seed)

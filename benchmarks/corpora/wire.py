@@ -29,8 +29,8 @@ site, date, words (outside the site template), reuse share and paragraph kinds (
 ``headline``, ``quote``), per family its members, and the positive pairs.
 
 **Reuse share**, with dedup's own tokenisation: the share of the document's
-distinct word 5-gram hashes (``dedup.normalise.tokenise`` + ``dedup.shingle.shingle``, over the text outside
-its site template) found in the union of its family's agency versions (``reuse``); ``reuse_best`` is the
+distinct word 5-gram hashes (``dedup.phase1.normalise.tokenise`` + ``dedup.phase1.shingle.shingle``, over the
+text outside its site template) found in the union of its family's agency versions (``reuse``); ``reuse_best`` is the
 largest share found in one version. Positive pairs: every rewrite and short with ``reuse >= 0.40`` with
 the family source, and every two versions of a family.
 
@@ -901,8 +901,8 @@ def _sentence_of(words: list[str]) -> str:
 
 def _shingle_sets(texts: list[str]) -> list[np.ndarray]:
     """Distinct word 5-gram hashes of each text, with dedup's own tokenisation and shingling."""
-    from dedup.normalise import tokenise
-    from dedup.shingle import shingle
+    from dedup.phase1.normalise import tokenise
+    from dedup.phase1.shingle import shingle
 
     sh = shingle(tokenise(texts), K)
     return [np.unique(sh.hashes[sh.doc(i)]) for i in range(len(texts))]

@@ -18,7 +18,7 @@ Times are ratios to the exact mode of the same run, with the load average printe
 machine may be shared. Usage::
 
     python -m benchmarks.timing.candidates [--docs 3000] [--families 150] [--recurring-docs 10000]
-        [--modes exact,lsh,lsh@0.3] [--seed 0] [--workers N] [--work DIR] [--json OUT]
+        [--modes exact,lsh-bands,lsh,lsh@0.3] [--seed 0] [--workers N] [--work DIR] [--json OUT]
 """
 
 from __future__ import annotations
@@ -42,9 +42,19 @@ __all__ = ["main", "measure", "pair_recall"]
 
 
 def _mode(spec: str) -> tuple[str, float]:
-    """``lsh@0.3`` -> ("lsh", 0.3); ``exact`` -> ("exact", 0.5)."""
+    """``lsh@0.3`` -> ("lsh", 0.3); ``exact`` -> ("exact", 0.5); ``lsh-bands`` -> ("lsh-bands", 0.5)."""
     mode, _, threshold = spec.partition("@")
     return mode, float(threshold or 0.5)
+
+
+def _params(spec: str) -> Any:
+    """The ``CandidateParams`` of a mode: ``lsh-bands`` is the LSH mode without its containment sample."""
+    from dedup.options import CandidateParams
+
+    mode, threshold = _mode(spec)
+    if mode == "lsh-bands":
+        return CandidateParams(mode="lsh", threshold=threshold, containment=0.0)
+    return CandidateParams(mode=mode, threshold=threshold)
 
 
 def measure(folder: Path, spec: str, workers: int | None) -> dict[str, Any]:
@@ -56,12 +66,11 @@ def measure(folder: Path, spec: str, workers: int | None) -> dict[str, Any]:
     from dedup.candidates import find, lsh_pairs
     from dedup.evidence import pair_evidence
     from dedup.featurestore import FeatureStore
-    from dedup.options import CandidateParams
     from dedup.phase2 import DocTable
     from dedup.verify import exact_pairs
 
-    mode, threshold = _mode(spec)
-    options = ScanOptions(workers=workers, candidates=CandidateParams(mode=mode, threshold=threshold))
+    options = ScanOptions(workers=workers, candidates=_params(spec))
+    mode = options.candidates.mode
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="cand-bench-") as tmp:
         t0 = time.perf_counter()
@@ -285,7 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--families", type=int, default=150, help="wire corpus families (default 150)")
     p.add_argument("--recurring-docs", type=int, default=10_000, help="recurring corpus documents (default 10000)")
     p.add_argument(
-        "--modes", default="exact,lsh,lsh@0.3", help="exact first, then lsh[@THRESHOLD] (default %(default)s)"
+        "--modes",
+        default="exact,lsh-bands,lsh",
+        help="exact first, then lsh[@THRESHOLD] or lsh-bands[@THRESHOLD] (the bands alone) (default %(default)s)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=None, help="scan workers (default: one per core)")

@@ -32,7 +32,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _run(tree: Path, code: str, timeout: float = 900) -> dict:
     """Run ``code`` (which prints one JSON object last) with ``tree`` first on the path; adds the peak RSS."""
-    script = code + "\nimport resource as _r\nprint('PEAK', _r.getrusage(_r.RUSAGE_SELF).ru_maxrss // 1024)\n"
+    # VmHWM, not ru_maxrss: the latter keeps the high-water mark of the forked parent across exec.
+    script = code + "\nimport re as _re\nprint('PEAK', int(_re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status')"
+    script += ".read()).group(1)) // 1024)\n"
     env = {**os.environ, "PYTHONPATH": str(tree)}
     t = time.perf_counter()
     out = subprocess.run(
@@ -84,9 +86,11 @@ while True:
     m = re.search(r"serving on (http://127\.0\.0\.1:\d+)/", line)
     if m:
         url = m.group(1); break
+import threading
+threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()  # its log, drained
 WATCH = '''
 import sys, time, httpx
-c = httpx.Client(base_url=sys.argv[1], timeout=60)
+c = httpx.Client(base_url=sys.argv[1], timeout=None)
 print("ready", flush=True)
 while True:
     t = time.perf_counter(); c.get("/api/health"); print(time.perf_counter() - t, flush=True); time.sleep(0.02)
@@ -95,7 +99,7 @@ def watched(fn):
     w = subprocess.Popen([sys.executable, "-c", WATCH, url], stdout=subprocess.PIPE, text=True)
     w.stdout.readline()
     out = fn()
-    time.sleep(0.1); w.terminate(); times = [float(x) for x in w.communicate()[0].split()]
+    time.sleep(0.5); w.terminate(); times = [float(x) for x in w.communicate()[0].split()]
     return out, round(max(times), 3), round(sorted(times)[int(0.9 * (len(times) - 1))], 3)
 def cpu(pid):
     total = 0
@@ -132,8 +136,9 @@ res["idle300_stats_status"] = r.status_code
 res["idle300_content_type"] = r.headers.get("content-type")
 for s in idle:
     s.close()
-proc.terminate(); proc.wait(30)
-print(json.dumps(res))
+print(json.dumps(res), flush=True)
+proc.kill(); proc.wait(30)
+os._exit(0)
 """  # noqa: E501
 
 
@@ -142,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--before", type=Path, required=True, help="a source tree of the code before the fixes")
     ap.add_argument("--after", type=Path, default=ROOT)
     ap.add_argument("--skip-server", action="store_true")
+    ap.add_argument("--sides", default="before,after", help="which trees to measure (before, after)")
+    ap.add_argument("--probes", default="html,csv,parquet,server", help="which probes to run")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="hostile-bench-"))
     csv_path = tmp / "long.csv"
@@ -150,23 +157,27 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(200):
             f.write("x" * (1 << 20))
         f.write("\n3,third article with words\n")
-    import polars as pl
-
-    big = "word " * (8 << 20)
     pq_path = tmp / "bomb.parquet"
-    pl.DataFrame({"id": [str(i) for i in range(8)], "text": [f"{i} {big}" for i in range(8)]}).write_parquet(
-        pq_path, compression="zstd", row_group_size=8
+    make = (  # in a child, so this process stays small
+        "import polars as pl\nbig = 'word ' * (8 << 20)\n"
+        "pl.DataFrame({'id': [str(i) for i in range(8)], 'text': [f'{i} {big}' for i in range(8)]})"
+        f".write_parquet({str(pq_path)!r}, compression='zstd', row_group_size=8)\n"
     )
-    del big
+    subprocess.run([sys.executable, "-c", make], check=True)
     out: dict = {"parquet_file_bytes": pq_path.stat().st_size}
-    for label, tree, sizes in (
-        ("before", args.before, (25_000, 50_000)),
-        ("after", args.after, (25_000, 100_000, 400_000)),
-    ):
-        side: dict = {"html": [_run(tree, HTML.format(n=n)) for n in sizes]}
-        side["csv"] = _run(tree, CSV.format(path=str(csv_path)))
-        side["parquet"] = _run(tree, PARQUET.format(path=str(pq_path)))
-        if not args.skip_server:
+    probes = set(args.probes.split(","))
+    sides = (("before", args.before, (25_000, 50_000)), ("after", args.after, (25_000, 100_000, 400_000)))
+    for label, tree, sizes in sides:
+        if label not in args.sides.split(","):
+            continue
+        side: dict = {}
+        if "html" in probes:
+            side["html"] = [_run(tree, HTML.format(n=n)) for n in sizes]
+        if "csv" in probes:
+            side["csv"] = _run(tree, CSV.format(path=str(csv_path)))
+        if "parquet" in probes:
+            side["parquet"] = _run(tree, PARQUET.format(path=str(pq_path)))
+        if "server" in probes and not args.skip_server:
             side["server"] = _run(tree, SERVER)
         out[label] = side
         print(json.dumps({label: side}), file=sys.stderr, flush=True)

@@ -246,9 +246,9 @@ def _floor(paths: list[Path]) -> dict:
 
 
 def _dedup_text_to_signatures(texts: list[str], threads: int) -> dict:
-    from dedup.normalise import tokenise
-    from dedup.shingle import shingle
-    from dedup.sign import signatures
+    from dedup.phase1.normalise import tokenise
+    from dedup.phase1.shingle import shingle
+    from dedup.phase1.sign import signatures
 
     out = {}
     t0 = time.perf_counter()

@@ -45,7 +45,7 @@ __all__ = ["build_parser", "main"]
 
 def build_parser(params: list[Param]) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The ``dedup`` parser, and each command's parser by name (``index add`` for the index's actions)."""
-    from .. import __version__
+    from ..version import __version__
 
     common = message_options()
     p = Parser(

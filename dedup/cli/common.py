@@ -157,8 +157,8 @@ def message_options() -> Parser:
         "--color",
         choices=COLOR_CHOICES,
         default="auto",
-        help="Colour and bold on stdout and stderr: auto (only on a terminal, and never when NO_COLOR is set), "
-        "always, or never (default: auto).",
+        help="Colour and bold on stdout and stderr: auto (only on a terminal or with FORCE_COLOR set, and never "
+        "when NO_COLOR is set), always, or never (default: auto).",
     )
     common.add_argument(
         "--no-progress", action="store_true", help="Show no progress bar (it is shown only on a terminal)."
@@ -175,6 +175,8 @@ def console(args: argparse.Namespace | None = None, stderr: bool = False, width:
     stream = sys.stderr if stderr else sys.stdout
     mode = getattr(args, "color", None) or "auto"
     tty = stream.isatty()
+    if mode == "auto" and not os.environ.get("NO_COLOR") and os.environ.get("FORCE_COLOR"):
+        mode = "always"  # FORCE_COLOR, as rich and most tools honour it; NO_COLOR wins over it
     plain = mode == "never" or (mode == "auto" and (not tty or bool(os.environ.get("NO_COLOR"))))
     if plain:
         return Console(stderr=stderr, color_system=None, highlight=False, soft_wrap=False, width=width)

@@ -184,7 +184,7 @@ def run(args: argparse.Namespace, params: list[Param]) -> int:
 
 def _open(args: argparse.Namespace, options: Any | None, create: bool) -> Any:
     from ..featurestore import StoreError
-    from ..index import open_index
+    from ..index import open_index, with_next_step
     from ..index.service import store_params
 
     params = store_params(options) if options is not None else None
@@ -192,13 +192,6 @@ def _open(args: argparse.Namespace, options: Any | None, create: bool) -> Any:
         return open_index(args.index, params=params, create=create, name=getattr(args, "name", None))
     except StoreError as e:
         raise StoreError(with_next_step(str(e))) from None
-
-
-def with_next_step(message: str) -> str:
-    """An index's error with what to do next, where the index is not there at all."""
-    if "not a dedup index" in message and "no index.json" in message or message.endswith("not a dedup index"):
-        return f"{message}; make one with 'dedup index add PATH... --index LOCATION', or check --index"
-    return message
 
 
 def _scan_with_index(args: argparse.Namespace, source: Path, options: Any, _: argparse.Namespace) -> tuple[Any, int]:

@@ -120,11 +120,15 @@ def run(args: argparse.Namespace, params: list[Param], scanner: Scanner = pipeli
     output_plan = plan(args)
     options = build_options(args, params)
     result, articles = scanner(source, options, args)
-    skipped = warn_result_skipped(result, args)
     if articles == 0:
         from ..output import skipped_files
 
-        raise UsageError(f"{shown(args.folder)}: no readable articles found ({found_instead(skipped_files(result))})")
+        # a line for each input that was read and failed; the error counts them all by reason, with the files
+        # of kinds dedup does not read (no count lines beside it)
+        held = skipped_files(result)
+        warn_skipped([(path, reason) for path, reason in held if not reason.startswith("unsupported (")], args)
+        raise UsageError(f"{shown(args.folder)}: no readable articles found ({found_instead(held)})")
+    skipped = warn_result_skipped(result, args)
     put_out(scan_result(result), output_plan, args.format, args)
     if args.strict and skipped:
         say(f"dedup: error: {skipped} input file{'s' * (skipped != 1)} skipped (--strict)")

@@ -11,7 +11,7 @@ import re
 from ..featurestore import StoreError
 from .backend import DEFAULT_NAME, IndexBackend, IndexFailure, check_name
 
-__all__ = ["IndexBackend", "IndexFailure", "StoreError", "open_index"]
+__all__ = ["IndexBackend", "IndexFailure", "StoreError", "open_index", "with_next_step"]
 
 
 def open_index(
@@ -33,3 +33,10 @@ def open_index(
     if name is not None:
         raise StoreError("--name applies to a Redis index only (a local index is its directory)")
     return LocalIndex(location, params=params, create=create)
+
+
+def with_next_step(message: str) -> str:
+    """An index's error with what to do next, where the index is not there at all."""
+    if "not a dedup index" in message and "no index.json" in message or message.endswith("not a dedup index"):
+        return f"{message}; make one with 'dedup index add PATH... --index LOCATION', or check --index"
+    return message

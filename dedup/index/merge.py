@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ..features import FP_MASK, MAX_BATCH
 from ..featurestore import DOC_SCHEMA, Shard, bloom, directory_bits
+from ..phase1.features import FP_MASK, MAX_BATCH
 
 FAN_IN = 8  # shards of one tier merged into one of the next
 MAX_MERGED = MAX_BATCH + 1  # articles per merged shard: a posting packs its article in the fingerprint's low bits

@@ -44,11 +44,11 @@ from ..deadline import check
 from ..escape import name as shown
 from ..escape import stored_name
 from ..evidence import Lists, list_hash, pair_evidence
-from ..features import extract_with, fingerprints
 from ..featurestore import DOC_SCHEMA, FeatureStore, Shard, StoreError
 from ..hashing import GOLDEN, mix64
 from ..ingest.model import Article, Skipped
 from ..options import INDEX_BATCH_DOCS, Progress, QueryParams, ScanOptions, VerifyParams, flatten, store_params
+from ..phase1.features import extract_with, fingerprints
 from ..phase2 import Boilerplate, DocTable, Found, Subset, analyse_lists
 from ..pipeline import ingest, scan
 from ..result import ScanResult
@@ -300,14 +300,18 @@ def _answer(
     that whether two candidates are copies of each other, and a candidate's site template, are judged as
     in a scan."""
     pos, refs, frequent = _without(*_holders(index, fps, options.verify, qp), exclude)
-    if not len(refs):
+    if not len(refs) and not frequent.any():
         return Answer(art, row, None)
     check()  # a server's time limit stops the work between the steps (``dedup.deadline``)
     # Not the pairs verified on the query's text alone: whether two candidates are copies of each other
     # (and so whether what the three share is a story or a template) is known only from their own text.
-    partners = _candidates(index, row, options, fps, pos, refs, frequent)
+    partners = _candidates(index, row, options, fps, pos, refs, frequent) if len(refs) else refs
     if not len(partners):
-        return Answer(art, row, None)
+        # No partner: still its paragraphs' labels as a scan gives them (a site template it shares with many
+        # pages is boilerplate), from phase 2 on it and the holders of its fingerprints.
+        return _answer_of(
+            art, row, options, *_answer_step(index, art, row, options, fps, len(fps), pos, refs, frequent)
+        )
     check()
     own = _partner_fingerprints(index, partners, options)
     extra = np.setdiff1d(np.unique(np.concatenate(own)), fps, assume_unique=False)
@@ -327,8 +331,11 @@ def _answer(
     found, context = _answer_step(
         index, art, row, options, all_fps, len(fps), np.concatenate(held_pos), np.concatenate(held_refs), frequent_all
     )
-    if not found.pairs.height:
-        return Answer(art, row, None)
+    return _answer_of(art, row, options, found, context)
+
+
+def _answer_of(art: Article, row: dict, options: ScanOptions, found: Found, context: _Step) -> Answer:
+    """The answer phase 2's result (``found``, over ``context``) gives: the query, its pairs and its labels."""
     result = ScanResult.of(found, Subset(context.articles, found.docs), options)
     return Answer(art, row, result, int(np.searchsorted(found.docs, context.at)))
 
@@ -445,8 +452,8 @@ def _candidates(
 
 def _partner_fingerprints(index: IndexBackend, refs: np.ndarray, options: ScanOptions) -> list[np.ndarray]:
     """Each indexed article's distinct shingle fingerprints, from its text (phase 1 again, on a few)."""
-    from ..normalise import bodies, tokenise
-    from ..shingle import shingle
+    from ..phase1.normalise import bodies, tokenise
+    from ..phase1.shingle import shingle
 
     texts = index.texts(refs.tolist())
     body = index.rows(refs)["body_start"].to_list()
@@ -469,8 +476,8 @@ class QueryResult:
         document once (``indexed`` says which side it is on), clusters numbered across the answers with
         the ``query`` they answer, pairs with their ``query`` and ``indexed`` article. The query article comes
         first among an answer's documents."""
-        from .. import __version__
         from ..label import LABELS
+        from ..version import __version__
 
         documents: list[dict] = []
         clusters: list[dict] = []

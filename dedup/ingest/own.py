@@ -26,7 +26,8 @@ from .files import InputError, open_regular
 
 GENERATOR = '<meta name="generator" content="dedup">'
 HEAD = 1 << 16  # bytes looked at
-# The leading columns of the tables dedup writes, in order (``dedup.output.tables.SCHEMAS``; a test keeps them equal).
+# The leading columns of the tables dedup writes, in order (``dedup.output.tables.SCHEMAS`` starts with them; a test
+# keeps it so).
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "documents": (
         "id",

@@ -388,20 +388,23 @@ def _parquet_rows(path: str, f: BinaryIO, size: int, fields: Fields, cap: int) -
         if rows <= 0:
             continue
         need = group.uncompressed(names)
-        if need > ROW_GROUP_BYTES:
+        step = max(1, min(10_000, SLICE_BYTES * rows // max(1, need)))
+        if need > SLICE_BYTES:  # the page sizes say what a slice really decodes
             pages = max((largest_page(f, c, size) for c in group.chunks if c.column in names), default=0)
-            if pages > min(ROW_GROUP_BYTES, max(cap, SLICE_BYTES)):
+            limit = min(ROW_GROUP_BYTES, max(cap, SLICE_BYTES))
+            if need > ROW_GROUP_BYTES and pages > limit:
                 where = f"rows {start + 1}-{start + rows}"
                 yield (
                     start + 1,
                     Skipped(
                         f"{path}#{where}",
                         f"{need / 2**20:,.0f} MB of text once decompressed, in pages of up to {pages / 2**20:,.0f} MB"
-                        f" (more than {min(ROW_GROUP_BYTES, max(cap, SLICE_BYTES)) / 2**20:,.0f} MB): too large",
+                        f" (more than {limit / 2**20:,.0f} MB): too large",
                     ),
                 )
                 continue
-        step = max(1, min(10_000, SLICE_BYTES * rows // max(1, need)))
+            if pages > SLICE_BYTES:
+                step = rows  # any slice decodes whole pages this large: the row group is read once
         for lo in range(start, start + rows, step):
             batch = lf.slice(lo, min(step, start + rows - lo)).collect()
             for k, row in enumerate(batch.iter_rows(named=True)):

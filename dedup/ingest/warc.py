@@ -4,7 +4,8 @@ Read with fastwarc, streamed record by record (memory stays flat whatever the ar
 Only ``response`` records whose HTTP status is 200 and whose content type is ``text/html`` or
 ``application/xhtml+xml`` are read; others are passed over silently. The article's id is the
 record's ``WARC-Target-URI`` (``#2``... when a URI repeats in the file), its site the URI's host, its
-date the page's own publication date when it states one, else the record's ``WARC-Date``. The body
+date the page's own publication date when it states one, else none: the record's ``WARC-Date`` is when the
+crawler fetched the page, not when it was published, and a date is what decides which copy is the source. The body
 is decoded by the HTTP charset, else the page's ``<meta charset>``, else detection, then read as HTML.
 A record over the size cap, or one that cannot be parsed, gives a Skipped naming its number.
 """
@@ -20,7 +21,7 @@ from ..escape import name as escape_name
 from .encoding import declared_charset, decode
 from .files import InputError, open_regular
 from .html import extract
-from .model import Article, Entry, IngestOptions, Skipped, error_text, has_words, parse_any_date, site_of, too_large
+from .model import Article, Entry, IngestOptions, Skipped, error_text, has_words, site_of, too_large
 from .sniff import binary_reason
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -113,7 +114,6 @@ def read_warc(entry: Entry, options: IngestOptions) -> Iterator[Article | Skippe
                     k += 1
                     doc_id = f"{uri}#{k}"
                 seen.add(doc_id)
-                warc_date = record.record_date
                 yield Article(
                     id=doc_id,
                     path=entry.path,
@@ -122,7 +122,7 @@ def read_warc(entry: Entry, options: IngestOptions) -> Iterator[Article | Skippe
                     title=page.title,
                     url=uri if not uri.startswith(entry.path) else page.url,
                     site=site_of(uri) or page.site,
-                    date=page.date or parse_any_date(warc_date) or parse_any_date(_header(record, "WARC-Date")),
+                    date=page.date,
                     encoding=encoding,
                     kind="warc",
                 )

@@ -244,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
             args.show_paths,
         )
     except StoreError as e:
-        from ..cli.index import with_next_step
+        from ..index import with_next_step
 
         print(f"dedup: error: {shown(with_next_step(str(e)))}", file=sys.stderr)
         return 2

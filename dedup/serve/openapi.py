@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import __version__
+from ..version import __version__
 
 _ERROR = {"$ref": "#/components/responses/Error"}
 _ARTICLE_IN = {
@@ -55,7 +55,7 @@ OPENAPI = {
                 },
                 "responses": {
                     "200": {"description": "meta, documents (indexed or not), clusters, pairs with passages"},
-                    **_errors(400, 413, 415, 422, 503),
+                    **_errors(400, 408, 413, 415, 422, 503),
                 },
             }
         },
@@ -81,7 +81,7 @@ OPENAPI = {
                 },
                 "responses": {
                     "201": {"description": "added", "content": {"application/json": {"schema": _ADDED}}},
-                    **_errors(400, 401, 403, 413, 422),
+                    **_errors(400, 401, 403, 408, 413, 422, 503),
                 },
             }
         },
@@ -89,7 +89,7 @@ OPENAPI = {
             "get": {
                 "summary": "an indexed article: metadata, text and paragraph spans",
                 "parameters": [_ID],
-                "responses": {"200": {"description": "the article"}, **_errors(404)},
+                "responses": {"200": {"description": "the article"}, **_errors(404, 503)},
             },
             "put": {
                 "summary": "add or replace the article with this id",
@@ -98,14 +98,14 @@ OPENAPI = {
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ARTICLE_IN}}},
                 "responses": {
                     "200": {"description": "added or replaced", "content": {"application/json": {"schema": _ADDED}}},
-                    **_errors(400, 401, 403, 413, 422),
+                    **_errors(400, 401, 403, 408, 413, 422, 503),
                 },
             },
             "delete": {
                 "summary": "remove the article with this id",
                 "security": _AUTH,
                 "parameters": [_ID],
-                "responses": {"200": {"description": "removed"}, **_errors(401, 403, 404)},
+                "responses": {"200": {"description": "removed"}, **_errors(401, 403, 404, 503)},
             },
         },
     },

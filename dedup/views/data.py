@@ -156,7 +156,15 @@ def terminal_extract(result: Any, clusters: int, partial: int) -> dict[str, Any]
     is_partial = (result.pairs["relation"] == "partial").to_numpy()
     first_partial = result.pair_order[is_partial[result.pair_order]][:partial]
     return {
-        "clusters": [{"id": i, "source": ids[c.sources[i]], "members": [ids[m] for m in c.members[i]]} for i in shown],
+        "clusters": [
+            {
+                "id": i,
+                "source": ids[c.sources[i]],
+                "members": [ids[m] for m in c.members[i]],
+                "source_known": result.source_known[i],
+            }
+            for i in shown
+        ],
         "pairs": result.pair_dicts(np.flatnonzero(to_source)),
         "partial": result.pair_dicts(first_partial),
         "counts": result.counts(),
@@ -190,6 +198,7 @@ def report_extract(result: Any, entries: int) -> tuple[dict[str, Any], np.ndarra
             "members": [ids[m] for m in c.members[k]],
             "versions": [ids[m] for m in versions[k]],
             "derived": [ids[m] for m in c.members[k] if m != c.sources[k] and m not in set(versions[k])],
+            "source_known": result.source_known[k],
         }
         for k in range(shown)
     ]

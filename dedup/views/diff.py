@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .. import escape
-from ..normalise import normalise_text
+from ..phase1.normalise import normalise_text
 
 ELIDE_KEEP = 280  # characters kept at each end of a long shared passage (to the nearest word)
 _WORD = re.compile(r"\w+(?:['’]\w+)*")

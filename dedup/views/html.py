@@ -244,7 +244,8 @@ def report_context(data: ScanData, skipped: list[tuple[str, str]] | None = None)
             (m for m in c["members"] if m != source),
             key=lambda m: (m not in to_source, -to_source[m]["jaccard"] if m in to_source else 0.0, m),
         )
-        members = [_member(data, docs[pos[source]], "source", None)]
+        said = "source" if c.get("source_known", True) else "source (direction unknown)"
+        members = [_member(data, docs[pos[source]], said, None)]
         shown_copies = []
         for m in copies:
             r = to_source.get(m)

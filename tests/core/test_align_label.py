@@ -183,7 +183,7 @@ def test_offsets_slice_back_to_aligned_text(data: st.DataObject) -> None:
     copy = wrap + [src[k] for k in keep] + wrap[::-1]
     texts = [_article(copy, sep), _article(src, sep)]
     result = scan(build_corpus(["c.txt", "s.txt"], texts))
-    from dedup.normalise import normalise_text
+    from dedup.phase1.normalise import normalise_text
 
     for row, (a, b) in enumerate(zip(result.pairs["a"].to_list(), result.pairs["b"].to_list())):
         for a0, a1, b0, b1 in result.passages[row].tolist():

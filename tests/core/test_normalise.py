@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.normalise import normalise_text, token_hash, tokenise
+from dedup.phase1.normalise import normalise_text, token_hash, tokenise
 
 EQUIVALENT = [
     pytest.param("Don’t", "Don't", id="right-single-quote"),

@@ -14,7 +14,7 @@ from dedup import ScanOptions, scan
 from dedup.excerpt import excerpt_cut
 from dedup.featurestore import FeatureStore, StoreError
 from dedup.ingest import wrap
-from dedup.normalise import bodies, tokenise
+from dedup.phase1.normalise import bodies, tokenise
 from dedup.pipeline import analyse_store
 
 _PIECES = ["word", "don't", "Ü", "東京", "😀x", "...", "…", "Read more", "full story", "]", " ", "\n", "\r\n", "\u2028"]
@@ -109,7 +109,7 @@ def test_a_file_of_many_paragraphs_scans_the_same_in_segments_and_from_stored_to
 ):
     """Read in one piece, in segments (two threads), and with phase 2 tokenising texts again (a store without
     token files): one result."""
-    import dedup.features as features
+    import dedup.phase1.features as features
 
     options = ScanOptions(workers=1, keep_tokens=True)
     whole = _comparable(scan(huge_folder, options, store=tmp_path / "whole"))

@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup import build_corpus, scan
-from dedup.normalise import tokenise
-from dedup.shingle import DEFAULT_K, shingle
-from dedup.sign import DEFAULT_NUM_PERM, DEFAULT_SEED, estimate_jaccard, signatures, to_lean_minhash
+from dedup.phase1.normalise import tokenise
+from dedup.phase1.shingle import DEFAULT_K, shingle
+from dedup.phase1.sign import DEFAULT_NUM_PERM, DEFAULT_SEED, estimate_jaccard, signatures, to_lean_minhash
 
 # ---------------------------------------------------------------- shingles
 

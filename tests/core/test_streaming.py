@@ -141,7 +141,7 @@ def test_a_kept_store_is_never_overwritten(tmp_path, seeds):
 
 def test_a_very_long_article_is_read_in_segments_with_the_same_features(monkeypatch, aeb_articles):
     """Segment by segment (bounded memory) gives the features of the article read in one piece."""
-    import dedup.features as features
+    import dedup.phase1.features as features
     from dedup.ingest.model import Article, split_paragraphs
 
     text = "\n\n".join(a.text for a in aeb_articles[:40])

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from dedup import build_corpus, scan
 from dedup.lsh import signature_pairs
-from dedup.normalise import tokenise
-from dedup.shingle import shingle
+from dedup.phase1.normalise import tokenise
+from dedup.phase1.shingle import shingle
 from dedup.verify import CLUSTERING
 
 
@@ -77,7 +77,7 @@ def test_banding_pairs_are_datasketchs(kit):
     from datasketch import MinHashLSH
 
     from dedup.options import DEFAULT_NUM_PERM, DEFAULT_SEED, optimal_banding
-    from dedup.sign import signatures, to_lean_minhash
+    from dedup.phase1.sign import signatures, to_lean_minhash
 
     story, body = kit.story(), kit.body()
     texts = [story, kit.wrap(story), body, body.replace(" the ", " a ", 3), *(kit.body() for _ in range(8))]

@@ -67,8 +67,8 @@ def family(tmp_path, kit):
 
 def _shingles(text: str) -> set[int]:
     from dedup.ingest.model import front_matter
-    from dedup.normalise import tokenise
-    from dedup.shingle import shingle
+    from dedup.phase1.normalise import tokenise
+    from dedup.phase1.shingle import shingle
 
     return set(shingle(tokenise([text[front_matter(text)[1] :]]), 5).hashes.tolist())
 

@@ -7,13 +7,13 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dedup.features import FP_MASK, MAX_BATCH, extract
 from dedup.featurestore import Shard
 from dedup.index import open_index
 from dedup.index import service as archive
 from dedup.index.merge import FAN_IN, MAX_MERGED, merge_plan, tier
 from dedup.ingest.model import Article
 from dedup.options import ScanOptions
+from dedup.phase1.features import FP_MASK, MAX_BATCH, extract
 
 OPTIONS = ScanOptions(workers=1, batch_docs=40)
 

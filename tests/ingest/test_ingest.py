@@ -156,7 +156,7 @@ def every_kind(tmp_path_factory, seeds, aeb_articles):
         title="Durov",
         url=CT + "news/durov",
         site="cointelegraph.example",
-        date="2026-02-04T08:00:00+00:00",
+        date=None,  # the page states none; the record's WARC-Date is the fetch time, not a publication date
         encoding=None,
         kind="warc",
     )

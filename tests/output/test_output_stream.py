@@ -154,9 +154,10 @@ def test_the_terminal_table_is_bounded_and_says_so(two_clusters):
 def test_the_html_report_is_bounded_and_says_so(two_clusters, monkeypatch):
     from dedup.views import html as report_html
 
-    whole = report_html.report_html(two_clusters)
+    # ids carry <wbr> after their separators (a browser breaks them only there); the text a reader sees is whole
+    whole = report_html.report_html(two_clusters).replace("<wbr>", "")
     assert "copy-of-002.txt" in whole and "shows the first" not in whole
     monkeypatch.setattr(report_html, "MAX_ENTRIES", 1)
-    one = report_html.report_html(two_clusters)
+    one = report_html.report_html(two_clusters).replace("<wbr>", "")
     assert "shows the first 1 of 2 entries" in one and "copy-of-002.txt" not in one
     assert "2 clusters" in one  # the summary counts the whole result

@@ -271,22 +271,20 @@ def _run_with_tty_stderr(args: list[str], cwd: Path) -> tuple[int, str, str]:
         [sys.executable, "-m", "dedup", *args], stdout=subprocess.PIPE, stderr=slave, cwd=cwd, env=env
     )
     os.close(slave)
-    import threading
-
-    got: list[bytes] = []  # stdout read beside the terminal, so a full pipe never blocks the CLI
-    reader = threading.Thread(target=lambda: got.append(proc.stdout.read()), daemon=True)
-    reader.start()
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    reader.join(timeout=120)
-    out = b"".join(got).decode()
+    # stdout is read beside the terminal: a result larger than a pipe's buffer would otherwise block the
+    # child on stdout while this reads the terminal until the child closes it.
+    with ThreadPoolExecutor(1) as pool:
+        stdout = pool.submit(proc.stdout.read)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        out = stdout.result(timeout=120).decode()
     proc.wait(timeout=120)
     os.close(master)
     return proc.returncode, out, b"".join(chunks).decode(errors="replace")

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..hashing import GOLDEN, combine, mix64, mix64_inplace
+from ..options import DEFAULT_K
 from .banal import informative
-from .hashing import GOLDEN, combine, mix64, mix64_inplace
 from .normalise import Tokens
-from .options import DEFAULT_K
 
 
 @dataclass

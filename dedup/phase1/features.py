@@ -19,17 +19,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xxhash
 
-from . import escape
+from .. import escape
+from ..excerpt import excerpt_cut
+from ..featurestore import ShardData, bucket_bounds
 from .banal import informative
-from .excerpt import excerpt_cut
-from .featurestore import ShardData, bucket_bounds
 from .normalise import TokenCache, Tokens, bodies, segments, tokenise
 from .shingle import Shingles, _kgram_hashes, shingle
 from .sign import EMPTY, densified, raw_bins, signatures
 
 if TYPE_CHECKING:
-    from .ingest import Article
-    from .options import ScanOptions
+    from ..ingest import Article
+    from ..options import ScanOptions
 
 
 def _storable(value: str | None) -> str | None:

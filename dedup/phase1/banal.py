@@ -61,11 +61,29 @@ def banal_hashes() -> np.ndarray:
     return np.unique(np.array([token_hash(w) for w in words], dtype=np.uint64))
 
 
+_FILTER_SHIFT = np.uint64(48)  # the filter is indexed by a hash's top 16 bits
+
+
+@lru_cache(maxsize=1)
+def _banal_filter() -> np.ndarray:
+    """One flag per value of a hash's top 16 bits: whether some banal word's hash has them."""
+    flags = np.zeros(1 << 16, dtype=bool)
+    flags[(banal_hashes() >> _FILTER_SHIFT).astype(np.intp)] = True
+    return flags
+
+
 def banal_tokens(hashes: np.ndarray) -> np.ndarray:
-    """Whether each token (by its hash) is a banal word."""
+    """Whether each token (by its hash) is a banal word: a look-up of its top bits rules out most tokens
+    (a binary search of every token over the table was a tenth of a scan), the rest are searched."""
     table = banal_hashes()
-    at = np.minimum(np.searchsorted(table, hashes), len(table) - 1)
-    return table[at] == hashes
+    hashes = np.asarray(hashes, dtype=np.uint64)
+    out = _banal_filter()[(hashes >> _FILTER_SHIFT).astype(np.intp)]
+    maybe = np.flatnonzero(out)
+    if len(maybe):
+        h = hashes[maybe]
+        at = np.minimum(np.searchsorted(table, h), len(table) - 1)
+        out[maybe] = table[at] == h
+    return out
 
 
 def informative(hashes: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:

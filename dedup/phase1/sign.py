@@ -20,8 +20,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .hashing import mix64, seeded
-from .options import DEFAULT_NUM_PERM, DEFAULT_SEED
+from ..hashing import mix64, seeded
+from ..options import DEFAULT_NUM_PERM, DEFAULT_SEED
 
 EMPTY = np.uint32(0xFFFFFFFF)
 _S32 = np.uint64(32)

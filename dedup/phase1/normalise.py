@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 import xxhash
 
-from .hashing import mix64_inplace
+from ..hashing import mix64_inplace
 
 SEP, WORD, SINGLE, APOS = 0, 1, 2, 3
 

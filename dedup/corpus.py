@@ -15,7 +15,7 @@ import numpy as np
 
 from .ingest.model import DATE_KEYS, IngestOptions, Skipped, front_matter, parse_date
 from .ingest.wrap import text_paragraphs
-from .normalise import bodies
+from .phase1.normalise import bodies
 
 
 @dataclass
