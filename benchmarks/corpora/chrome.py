@@ -40,7 +40,7 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\w+", text.lower())
 
 
-def _grams(text: str, k: int = 8) -> set[tuple[str, ...]]:
+def story_grams(text: str, k: int = 8) -> set[tuple[str, ...]]:
     w = _words(text)
     return {tuple(w[i : i + k]) for i in range(len(w) - k + 1)}
 
@@ -55,7 +55,7 @@ def aeb_page(key: str) -> str:
     return gzip.decompress((AEB / "html" / f"{key}.html.gz").read_bytes()).decode("utf-8", "replace")
 
 
-def _paragraphs(body: str) -> list[str]:
+def story_paragraphs(body: str) -> list[str]:
     return [p.strip() for p in re.split(r"\n\s*\n", body) if p.strip()]
 
 
@@ -93,7 +93,7 @@ def _usable_pages(truth: dict[str, dict]) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _put(page: str, body: str, paragraphs: list[str]) -> str:
+def put_story(page: str, body: str, paragraphs: list[str]) -> str:
     """``page`` with its article replaced by ``paragraphs``, and no canonical URL (no site known)."""
     tree = LexborHTMLParser(page)
     node = _container(tree, body)
@@ -118,7 +118,7 @@ def generate(out: Path, stories: int = 40, seed: int = 0) -> dict:
     templates = iter(keys * 4)
     used_by_site: dict[str, int] = {}
     for s, story in enumerate(bodies[:stories]):
-        paras = _paragraphs(truth[story]["articleBody"])
+        paras = story_paragraphs(truth[story]["articleBody"])
         copies = rng.randint(2, 4)
         sites: set[str] = set()
         placed = 0
@@ -129,7 +129,7 @@ def generate(out: Path, stories: int = 40, seed: int = 0) -> dict:
             sites.add(site)
             keep = paras if rng.random() < 0.6 or len(paras) < 4 else paras[: max(3, int(len(paras) * 0.7))]
             name = f"s{s:03d}-{placed}-{key[:8]}.html"
-            (out / name).write_text(_put(aeb_page(key), truth[key]["articleBody"], keep), encoding="utf-8")
+            (out / name).write_text(put_story(aeb_page(key), truth[key]["articleBody"], keep), encoding="utf-8")
             docs[name] = {"story": s, "body": story, "template": key, "site": site}
             used_by_site[site] = used_by_site.get(site, 0) + 1
             placed += 1
@@ -143,7 +143,8 @@ def generate(out: Path, stories: int = 40, seed: int = 0) -> dict:
             continue
         name = f"o{j:03d}-{key[:8]}.html"
         (out / name).write_text(
-            _put(aeb_page(key), truth[key]["articleBody"], _paragraphs(truth[story]["articleBody"])), encoding="utf-8"
+            put_story(aeb_page(key), truth[key]["articleBody"], story_paragraphs(truth[story]["articleBody"])),
+            encoding="utf-8",
         )
         docs[name] = {"story": None, "body": story, "template": key, "site": pages[key][0]}
     result = {"docs": docs, "stories": stories, "seed": seed}
@@ -164,7 +165,7 @@ COOKIE_NOTICE = (
     "We use cookies to ensure that we give you the best experience on our website. If you continue to use "
     "this site we will assume that you are happy with it. Ok Privacy policy"
 )
-_MONTHS = [
+MONTHS = [
     "January",
     "February",
     "March",
@@ -199,7 +200,7 @@ def _blog_page(
 ) -> str:
     """One blog page: the blog's header (navigation and ``tagline``), its sidebar (month archive and
     categories) before the article, the comment form and the cookie notice after it."""
-    months = _MONTHS if blog % 2 == 0 else _MONATE
+    months = MONTHS if blog % 2 == 0 else _MONATE
     start = 2008 + blog % 3
     archive = [f"{months[m % 12]} {start + m // 12}" for m in range(rng.randint(30, 48))][::-1]
     nav = ["Home", "About", *names[:3], "Contact"]
@@ -246,10 +247,10 @@ def crawl(out: Path, blogs: int = 8, pages: int = 2, seed: int = 0, text: bool =
     n = 0
     for b in range(blogs):
         names = rng.sample(words, 8)
-        tagline = _paragraphs(truth[bodies[-1 - b]]["articleBody"])[0]  # a real sentence or two of its own
+        tagline = story_paragraphs(truth[bodies[-1 - b]]["articleBody"])[0]  # a real sentence or two of its own
         for _ in range(pages):
             key = bodies[n]
-            paras = _paragraphs(truth[key]["articleBody"])
+            paras = story_paragraphs(truth[key]["articleBody"])
             page = _blog_page(rng, b, b < blogs // 2, paras[0][:80], paras, names, tagline)
             if text:
                 lines = (x.strip() for x in re.sub(r"<[^>]+>", "\n", page).split("\n"))

@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.corpora.chrome import AEB, BODY_RUN, _grams, aeb_truth, crawl, generate
+from benchmarks.corpora.chrome import AEB, BODY_RUN, aeb_truth, crawl, generate, story_grams
 
 
 def score_stories(truth: dict, result: dict) -> dict:
@@ -46,7 +46,7 @@ def score_stories(truth: dict, result: dict) -> dict:
     positives = {tuple(sorted((a, b))) for names in by_story.values() for a in names for b in names if a < b}
     found = {tuple(sorted((p["a"], p["b"]))): p["relation"] for p in result["pairs"]}
     hit = positives & set(found)
-    grams = {k: _grams(v["articleBody"]) for k, v in aeb_truth().items()}
+    grams = {k: story_grams(v["articleBody"]) for k, v in aeb_truth().items()}
     # Two different stories may share real text (a quotation, an "About" paragraph): such a pair is right.
     shares = {pair for pair in found if len(grams[docs[pair[0]]["body"]] & grams[docs[pair[1]]["body"]]) >= BODY_RUN}
     wrong = [pair for pair in found if pair not in positives and pair not in shares]
@@ -66,7 +66,7 @@ def score_stories(truth: dict, result: dict) -> dict:
 def score_aeb(result: dict) -> dict:
     """The scan's pairs of aeb pages, and how many share article-body text (``BODY_RUN``)."""
     truth = aeb_truth()
-    grams = {k: _grams(v["articleBody"]) for k, v in truth.items()}
+    grams = {k: story_grams(v["articleBody"]) for k, v in truth.items()}
     docs = {d["id"]: Path(d["path"]).name.split(".")[0] for d in result["documents"]}
     rows = []
     for p in result["pairs"]:

@@ -40,8 +40,9 @@ from benchmarks.timing.throughput import (
     RENSA_BANDS,
     RENSA_SEED,
     K,
-    _article_files,
-    _corpus_for,
+    article_files,
+    cluster_sizes,
+    corpus_for,
     machine,
     measure_peer,
 )
@@ -62,7 +63,7 @@ def rensa_pipeline(folder: Path) -> dict:
 
     t = {"read": 0.0, "shingle": 0.0, "sign": 0.0, "lsh": 0.0}
     t_all = time.perf_counter()
-    paths = _article_files(folder)
+    paths = article_files(folder)
     lsh = RMinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM, num_bands=RENSA_BANDS)
     pairs: list[tuple[int, int]] = []
     n_bytes = 0
@@ -85,24 +86,8 @@ def rensa_pipeline(folder: Path) -> dict:
         t["sign"] += t3 - t2
         t["lsh"] += t4 - t3
     t0 = time.perf_counter()
-    parent = list(range(len(paths)))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in pairs:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    sizes: dict[int, int] = {}
-    for i in range(len(paths)):
-        r = find(i)
-        sizes[r] = sizes.get(r, 0) + 1
+    clustered = cluster_sizes(len(paths), pairs)
     t["cluster"] = time.perf_counter() - t0
-    clustered = [c for c in sizes.values() if c > 1]
     return {
         "seconds": time.perf_counter() - t_all,
         "stages": t,
@@ -240,7 +225,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     results: dict = {"commit": git_commit(), "machine": machine(), "runs": args.runs, "docs": args.docs, "corpora": {}}
     for kind in args.corpora.split(","):
         pool = "fixed" if kind == "fixed" else "epoch"
-        corpus, summary = _corpus_for(args.docs, args.seed, work, work, 0.0 if kind == "clean" else 0.5, 50, pool)
+        corpus, summary = corpus_for(args.docs, args.seed, work, work, 0.0 if kind == "clean" else 0.5, 50, pool)
         results["corpora"][f"{kind} {args.docs // 1000}k"] = {"corpus": summary, **measure_corpus(corpus, args.runs)}
         print(f"{kind}: done", file=sys.stderr)
     if args.json:

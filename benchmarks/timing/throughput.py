@@ -160,7 +160,7 @@ def _scan_docs(result) -> int:
         return int(result.documents_frame.height)
 
 
-def _article_files(folder: Path) -> list[Path]:
+def article_files(folder: Path) -> list[Path]:
     """Every .txt and .md file under the folder, sorted: what a user's script would walk."""
     return sorted(p for p in folder.rglob("*") if p.suffix in (".txt", ".md") and p.is_file())
 
@@ -178,7 +178,7 @@ def measure_peer(corpus: Path) -> dict:
 
     t = {"read": 0.0, "shingle": 0.0, "sign": 0.0, "lsh": 0.0}
     t_all = time.perf_counter()
-    paths = _article_files(corpus)
+    paths = article_files(corpus)
     lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
     pairs: list[tuple[int, int]] = []
     n_bytes = 0
@@ -203,7 +203,24 @@ def measure_peer(corpus: Path) -> dict:
         t["sign"] += t3 - t2
         t["lsh"] += t4 - t3
     t0 = time.perf_counter()
-    parent = list(range(len(paths)))
+    clustered = cluster_sizes(len(paths), pairs)
+    t["cluster"] = time.perf_counter() - t0
+    return {
+        "seconds": time.perf_counter() - t_all,
+        "stages": t,
+        "docs": len(paths),
+        "bytes": n_bytes,
+        "pairs": len(pairs),
+        "clusters": len(clustered),
+        "clustered_docs": sum(clustered),
+        "largest_cluster": max(clustered, default=0),
+    }
+
+
+def cluster_sizes(n: int, pairs: list[tuple[int, int]]) -> list[int]:
+    """The sizes of the clusters of more than one of ``n`` items that ``pairs`` join (union-find, as the peers'
+    scripts a user would write cluster their LSH pairs)."""
+    parent = list(range(n))
 
     def find(x: int) -> int:
         while parent[x] != x:
@@ -216,21 +233,10 @@ def measure_peer(corpus: Path) -> dict:
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
     sizes: dict[int, int] = {}
-    for i in range(len(paths)):
+    for i in range(n):
         r = find(i)
         sizes[r] = sizes.get(r, 0) + 1
-    t["cluster"] = time.perf_counter() - t0
-    clustered = [c for c in sizes.values() if c > 1]
-    return {
-        "seconds": time.perf_counter() - t_all,
-        "stages": t,
-        "docs": len(paths),
-        "bytes": n_bytes,
-        "pairs": len(pairs),
-        "clusters": len(clustered),
-        "clustered_docs": sum(clustered),
-        "largest_cluster": max(clustered, default=0),
-    }
+    return [c for c in sizes.values() if c > 1]
 
 
 def _floor(paths: list[Path]) -> dict:
@@ -442,7 +448,7 @@ def _run_child(args: list[str], rss_limit_gb: float, progress_file: Path | None 
     return data, info
 
 
-def _corpus_for(
+def corpus_for(
     n_docs: int,
     seed: int,
     keep: Path | None,
@@ -476,7 +482,7 @@ def run_corpus(kind: str, n_docs: int, args: argparse.Namespace, work: Path) -> 
         keep.mkdir(parents=True, exist_ok=True)
     recurring = args.recurring if kind in ("recurring", "fixed") else 0.0
     pool = "fixed" if kind == "fixed" else "epoch"
-    corpus, summary = _corpus_for(n_docs, args.seed, keep, work, recurring, args.recurrence, pool)
+    corpus, summary = corpus_for(n_docs, args.seed, keep, work, recurring, args.recurrence, pool)
     run: dict = {"kind": kind, "docs": n_docs, "corpus": summary}
     progress = work / f"progress-{kind}-{n_docs}"
     scan_args = ["--inner", "scan", str(corpus), "--progress", str(progress)]

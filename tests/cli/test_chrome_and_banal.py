@@ -13,7 +13,15 @@ import re
 
 import pytest
 
-from benchmarks.corpora.chrome import _MONTHS, COMMENT_FORM, COOKIE_NOTICE, _paragraphs, _put, aeb_page, aeb_truth
+from benchmarks.corpora.chrome import (
+    COMMENT_FORM,
+    COOKIE_NOTICE,
+    MONTHS,
+    aeb_page,
+    aeb_truth,
+    put_story,
+    story_paragraphs,
+)
 from dedup.ingest import read_file
 
 # Two real pages of different sites whose article container the truth locates (checked in the tests).
@@ -32,7 +40,7 @@ def _scan(cli, folder) -> dict:
 
 
 def _in_page(truth: dict, template: str, body) -> str:
-    return _put(aeb_page(template), truth[template]["articleBody"], list(body.paragraphs))
+    return put_story(aeb_page(template), truth[template]["articleBody"], list(body.paragraphs))
 
 
 def test_two_pages_of_one_site_around_different_bodies_do_not_pair(cli, tmp_path, aeb_articles):
@@ -76,7 +84,7 @@ def test_unrelated_pages_sharing_a_month_archive_and_a_cookie_notice_do_not_pair
     months on both), its own article, the CMS's comment form and cookie notice; as text and as bare HTML
     with the blogs' own URLs. The archive sits between text of each page's own, so only its being banal
     keeps it from pairing them (it did, ``partial``, before)."""
-    archive = [f"{_MONTHS[m % 12]} {2016 + m // 12}" for m in range(48)][::-1]
+    archive = [f"{MONTHS[m % 12]} {2016 + m // 12}" for m in range(48)][::-1]
     for blog in range(2):
         body, tagline = aeb_articles[10 + blog], aeb_articles[20 + blog].paragraphs[0]
         paras = [f"Blog {blog}", tagline, "Archives", *archive, *body.paragraphs, *COMMENT_FORM, COOKIE_NOTICE]
@@ -137,4 +145,4 @@ def test_short_derived_needs_verbatim_runs(lengths):
     assert int((got >= VerifyParams().short_run).sum()) == long
     # A banal shingle left out between two found ones (a gap in ``first``) ends a run.
     assert shingle_runs(np.ones(6, bool), np.array([0, 1, 2, 4, 5, 6])).tolist() == [3, 3]
-    assert _paragraphs("a\n\nb") == ["a", "b"]
+    assert story_paragraphs("a\n\nb") == ["a", "b"]
