@@ -20,7 +20,8 @@ from pathlib import Path
 
 SHOWN_PAGE = 10  # the page shown by its anchor: a large report has at least this many
 
-# Headless chromium as the browser tests start it; kept here so a benchmark does not import the test tree.
+# Headless chromium as this benchmark and the browser tests start it (the tests import it: a benchmark never
+# imports the test tree).
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--headless",

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.timing.report import ARGS, CHROMIUM  # headless chromium started one way, here and there
 from dedup import ScanOptions, scan
 from dedup.index import open_index, service
 from dedup.output import plan_output, write_output
@@ -25,17 +26,6 @@ from tests.conftest import ROOT, SEED_ORIGINAL, SEED_WRAPPER, SEEDS
 from tests.support.serving import AUTH, TOKEN, Server, token_file
 
 pytestmark = pytest.mark.browser
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 OPTIONS = ScanOptions(workers=1)
 SHARED_GREEN = "rgb(218, 251, 225)"  # mark.shared's background (style.css --shared)
 
