@@ -60,10 +60,17 @@ ADD_BATCH = INDEX_BATCH_DOCS  # articles per phase-1 batch of ``dedup index add`
 
 
 def check_params(index: IndexBackend, options: ScanOptions) -> None:
+    """Refuse an index built with other shingling parameters, or by a dedup whose phase 1 kept other features
+    (its answers would not be the scan's), each with what to do."""
     want = store_params(options)
-    if index.params != want:
+    have = index.params
+    shingling = {k: v for k, v in want.items() if k != "features"}
+    if {k: have.get(k) for k in shingling} != shingling:
+        raise StoreError(f"{index.location}: index built with {have}, not {want}; use the same --k/--num-perm/--seed")
+    if have.get("features", 1) != want["features"]:
         raise StoreError(
-            f"{index.location}: index built with {index.params}, not {want}; use the same --k/--num-perm/--seed"
+            f"{index.location}: index built by a dedup that read articles differently (features "
+            f"{have.get('features', 1)}, this one {want['features']}); add its articles again to a new index"
         )
 
 

@@ -381,3 +381,27 @@ def test_redis_stats_download_nothing_and_an_older_layout_is_one_line(redis_url,
     finally:
         r.hset(f"dedup:{{{name}}}:meta", "version", 2)
         open_index(loc).drop()
+
+
+def test_an_index_built_with_other_features_is_refused_with_the_way_out(tmp_path):
+    """An index whose articles were read by an earlier phase 1 (no ``features`` in its params) would answer
+    differently from a scan: query and add refuse it in one line, exit 2, saying to add its articles again."""
+    index = tmp_path / "old"
+    done = subprocess.run(
+        [sys.executable, "-m", "dedup", "index", "add", str(SEEDS / ORIGINAL), "--index", str(index), "-q"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((index / "index.json").read_text())
+    manifest["params"].pop("features")
+    (index / "index.json").write_text(json.dumps(manifest))
+    for args in (["query", str(SEEDS / WRAPPER)], ["index", "add", str(SEEDS / WRAPPER)]):
+        run = subprocess.run(
+            [sys.executable, "-m", "dedup", *args, "--index", str(index)], capture_output=True, text=True
+        )
+        assert run.returncode == 2, (args, run.stderr)
+        assert run.stderr.strip().splitlines() == [
+            f"dedup: error: {index}: index built by a dedup that read articles differently (features 1, this one 2); "
+            "add its articles again to a new index"
+        ]
