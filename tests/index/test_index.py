@@ -385,7 +385,7 @@ def test_redis_stats_download_nothing_and_an_older_layout_is_one_line(redis_url,
 
 def test_an_index_built_with_other_features_is_refused_with_the_way_out(tmp_path):
     """An index whose articles were read by an earlier phase 1 (no ``features`` in its params) would answer
-    differently from a scan: query and add refuse it in one line, exit 2, saying to add its articles again."""
+    differently from a scan: query, add and serve refuse it in one line, exit 2, saying to add its articles again."""
     index = tmp_path / "old"
     done = subprocess.run(
         [sys.executable, "-m", "dedup", "index", "add", str(SEEDS / ORIGINAL), "--index", str(index), "-q"],
@@ -396,7 +396,7 @@ def test_an_index_built_with_other_features_is_refused_with_the_way_out(tmp_path
     manifest = json.loads((index / "index.json").read_text())
     manifest["params"].pop("features")
     (index / "index.json").write_text(json.dumps(manifest))
-    for args in (["query", str(SEEDS / WRAPPER)], ["index", "add", str(SEEDS / WRAPPER)]):
+    for args in (["query", str(SEEDS / WRAPPER)], ["index", "add", str(SEEDS / WRAPPER)], ["serve", "--port", "0"]):
         run = subprocess.run(
             [sys.executable, "-m", "dedup", *args, "--index", str(index)], capture_output=True, text=True
         )
