@@ -48,6 +48,11 @@ def srv(tmp_path_factory):
     index = open_index(str(location), params=service.store_params(OPTIONS), create=True)
     service.add(index, [folder], OPTIONS)
     with Server(location, "--timeout", "2", token_file=token_file(tmp)) as server:
+        # One query first, given time: the server's first query loads phase 2's modules, which on a loaded CI
+        # machine can pass the 2 s limit that the tests below hold every later request to.
+        for _ in range(5):
+            if server.client.post("/api/query", json={"text": (SEEDS / SEED_WRAPPER).read_text()}).status_code == 200:
+                break
         yield server
 
 
