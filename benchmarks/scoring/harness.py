@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,44 @@ __all__ = [
     "minhashes",
     "run_scan",
     "run_scorer",
+    "run_timed",
     "save_results",
 ]
 
 BASELINE_PERM = 128
 ROOT = Path(__file__).resolve().parents[2]
+
+
+# --------------------------------------------------------------------------- timing a whole process
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A whole process run to its end: its exit code, its output as text, wall seconds and ``wait4``'s resource
+    usage (``ru_maxrss`` in KB: the largest of the process and the children it waited for; ``ru_utime``,
+    ``ru_stime``)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    usage: Any
+
+
+def run_timed(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> Finished:
+    """Run ``cmd`` to its end, timed, with its own resource usage. Its output goes to temporary files: a pipe
+    read only after the end would block a process that writes more than the pipe's buffer. ``cwd`` None keeps
+    this process's (``python -m`` puts the working directory first on the path, before ``PYTHONPATH``)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    return Finished(proc.returncode, stdout, stderr, seconds, usage)
 
 
 # --------------------------------------------------------------------------- running a scan

@@ -52,6 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.corpora.synth import generate_stream
+from benchmarks.scoring.harness import run_timed
 from dedup.index.service import ADD_BATCH
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -246,21 +247,18 @@ def _first_query(location: str, file: Path, cache: Path) -> dict:
     """``python -m dedup query FILE --index LOCATION`` in a fresh process with ``DEDUP_CACHE_DIR=cache``."""
     cache.mkdir(exist_ok=True)
     env = {**os.environ, "DEDUP_CACHE_DIR": str(cache)}
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t = time.perf_counter()
-        cmd = [sys.executable, "-m", "dedup", "query", str(file), "--index", location, "--format", "json"]
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - t
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read().decode(errors="replace").strip()
-    res = {"seconds": round(seconds, 3), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "exit": proc.returncode}
-    if proc.returncode:
+    cmd = [sys.executable, "-m", "dedup", "query", str(file), "--index", location, "--format", "json"]
+    run = run_timed(cmd, cwd=ROOT, env=env)
+    stderr = run.stderr.strip()
+    res = {
+        "seconds": round(run.seconds, 3),
+        "peak_rss_mb": round(run.usage.ru_maxrss / 1024, 1),
+        "exit": run.returncode,
+    }
+    if run.returncode:
         res["error"] = stderr.splitlines()[-1] if stderr else ""
     else:
-        res["pairs"] = len(json.loads(stdout)["pairs"])
+        res["pairs"] = len(json.loads(run.stdout)["pairs"])
     res["cache_mb"] = round(sum(f.stat().st_size for f in cache.rglob("*") if f.is_file()) / 2**20, 1)
     return res
 

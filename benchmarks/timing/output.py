@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.scoring.harness import run_timed
+
 FORMATS = ("json", "parquet", "csv", "jsonl", "html")
 
 
@@ -44,16 +46,12 @@ def run_scan(corpus: Path, out: Path | None, workers: int | None, code: Path | N
         out.parent.mkdir(parents=True)
         cmd += ["-o", str(out)]
     load = os.getloadavg()[0]
-    t = time.perf_counter()
     env = os.environ | ({"PYTHONPATH": str(code)} if code else {})
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - t
-    err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed: {err.strip()}")
+    run = run_timed(cmd, env=env)
+    if run.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {run.stderr.strip()}")
     written = sum(f.stat().st_size for f in out.parent.iterdir()) if out is not None else 0
-    return {"s": seconds, "rss_gb": usage.ru_maxrss / 2**20, "mb": written / 2**20, "load": load}
+    return {"s": run.seconds, "rss_gb": run.usage.ru_maxrss / 2**20, "mb": written / 2**20, "load": load}
 
 
 def measure(

@@ -27,13 +27,12 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.scoring.harness import git_commit
+from benchmarks.scoring.harness import git_commit, run_timed
 from benchmarks.timing.throughput import (
     LSH_THRESHOLD,
     NUM_PERM,
@@ -110,25 +109,18 @@ def _timed(tool: str, corpus: Path, out_dir: Path) -> dict:
     """One whole process of ``tool`` on ``corpus``: wall, CPU and peak RSS from ``wait4``, the load, its phases."""
     load_before = os.getloadavg()[0]
     cmd = _command(tool, corpus, out_dir)
-    with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=fo, stderr=fe, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        fo.seek(0)
-        fe.seek(0)
-        out, err = fo.read(), fe.read()
+    done = run_timed(cmd, cwd=ROOT)
+    out, err, usage = done.stdout, done.stderr, done.usage
     run: dict = {
-        "wall_s": round(wall, 3),
+        "wall_s": round(done.seconds, 3),
         "user_s": round(usage.ru_utime, 3),
         "sys_s": round(usage.ru_stime, 3),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-        "exit": proc.returncode,
+        "exit": done.returncode,
         "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
-    if proc.returncode != 0:
-        run["error"] = (err.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+    if done.returncode != 0:
+        run["error"] = (err.strip().splitlines() or [f"exit {done.returncode}"])[-1]
     elif tool == "dedup":
         run["phases"] = {m[1]: float(m[2]) for m in map(_PHASE.match, err.splitlines()) if m}
     else:
