@@ -125,10 +125,6 @@ def serve(
     check_port(host, port)
     token = read_token(token_file) if token_file else None
     settings = Settings(location=index, token=token, max_bytes=max_request, timeout=timeout, show_paths=show_paths)
-    from ..index import open_index
-    from ..index.service import check_params
-
-    check_params(open_index(index), settings.options)  # an index the queries would refuse is refused here, once
     app = create_app(settings)
     config = uvicorn.Config(
         app,

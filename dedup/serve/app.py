@@ -46,7 +46,7 @@ from ..deadline import Expired, check, until
 from ..escape import name as shown
 from ..escape import raw, unname
 from ..index import open_index
-from ..index.service import add_articles, query_articles
+from ..index.service import add_articles, check_params, query_articles
 from ..ingest.model import Article, Skipped
 from ..options import ScanOptions
 from ..views import html
@@ -119,6 +119,7 @@ class Service:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.writer = open_index(settings.location)
+        check_params(self.writer, settings.options)  # an index every query would refuse is refused at the start
         self.writer.merge_after_append = False  # merged after the answer: see ``write``
         self.reader = snapshot(settings.location, self.writer)
         self.lock = asyncio.Lock()
