@@ -103,6 +103,7 @@ class VerifyParams:
     derived_copy_share: float = 0.67
     max_enumerate: int = 32  # a posting list of more articles is linked as a star and a chain, not every pair
     excerpt_tail: int = 32  # shingles before an excerpt's cut that must run on in the text it was cut from
+    spread_min_share: float = 0.03  # shared shingles (of the smaller side's) worth looking for a chain (``verify``)
 
     @property
     def link_share(self) -> float:
@@ -119,6 +120,15 @@ class AlignParams:
     min_tokens: int = 8  # shortest passage reported, in tokens
     max_repeats: int = 8  # a shingle repeated more often in one text is not a seed
     edge_line_words: int = 12  # lines this short (headlines, bylines, navigation) do not part a block from the edge
+    # Scattered shared shingles on one diagonal (a copy with OCR errors or light edits, ``align.chains``): runs
+    # this many tokens apart at most, their diagonals this many tokens apart at most, continue one chain; a run
+    # is kept when one of the ``chain_look`` runs on either side continues it; a chain counts with this many runs
+    # and when the two stretches it runs through are this alike character by character (``align.chain_identity``).
+    chain_gap: int = 80
+    chain_drift: int = 12
+    chain_look: int = 4
+    chain_runs: int = 3
+    chain_identity: float = 0.75
 
 
 @dataclass(frozen=True)

@@ -29,13 +29,13 @@ from typing import Protocol
 import numpy as np
 import polars as pl
 
-from .align import align_pair, template_like
+from .align import Side, align_pair, spread_cover, template_like
 from .cluster import Clusters, cluster, components, roles, with_versions
 from .corpus import Corpus
 from .direction import FEATURES, cluster_sources, compare_dates, pair_directions, parse_when, position
 from .evidence import Evidence, Lists, pair_evidence
 from .label import boiler_rows, label_batch, shared_spans
-from .options import LabelParams, Progress, ScanOptions
+from .options import AlignParams, LabelParams, Progress, ScanOptions
 from .phase1.features import fingerprints
 from .phase1.normalise import Tokens, bodies, tokenise
 from .phase1.shingle import shingle
@@ -247,10 +247,32 @@ def match(
         found = np.isin(fingerprints(sh.hashes[sh.doc(0)]), fingerprints(sh.hashes[sh.doc(1)]))
         return shingle_runs(found, sh.first[sh.doc(0)]), len(found)
 
+    boiler_memo: list = []
+
+    def boiler_once(mask: np.ndarray) -> Boilerplate:
+        """``boilerplate_of``, asked once per mask (a scan's may be asked only once: it frees its spill)."""
+        if not boiler_memo or not np.array_equal(boiler_memo[0], mask):
+            boiler_memo[:] = [mask.copy(), boilerplate_of(mask)]
+        return boiler_memo[1]
+
+    def spread(pairs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """``align.spread_cover`` of each pair, boilerplate aside, the articles read batch by batch."""
+        boiler = boiler_once(mask)
+        out = np.zeros((len(pairs), 2))
+        order = np.arange(len(pairs))
+        for rows in _pair_batches(
+            order, pairs[:, 0], pairs[:, 1], table.chars, options.batch_docs, options.batch_chars
+        ):
+            loaded = Loaded(articles, table, np.unique(pairs[rows]).tolist(), k)
+            a = [loaded.pos[int(d)] for d in pairs[rows, 0]]
+            b = [loaded.pos[int(d)] for d in pairs[rows, 1]]
+            out[rows] = pair_spread(loaded, a, b, boiler, options.align)
+        return out
+
     site = table.site_codes()
-    info = DocInfo(table.sizes, table.content, table.has_text, table.cut >= 0, tail_in, site, runs_in)
+    info = DocInfo(table.sizes, table.content, table.has_text, table.cut >= 0, tail_in, site, runs_in, spread)
     verified = verify(lists, ev, info, vp)
-    boiler = boilerplate_of(verified.boilerplate)
+    boiler = boiler_once(verified.boilerplate)
     found = Matched(
         articles,
         table,
@@ -591,6 +613,35 @@ def _label_batch(c: _LabelContext, chunk: np.ndarray) -> list[tuple[int, np.ndar
         c.params,
     )
     return [(d, codes[offsets[j] : offsets[j + 1]]) for j, d in enumerate(docs)]
+
+
+def pair_spread(
+    loaded: Loaded, a: Sequence[int], b: Sequence[int], boiler: Boilerplate, params: AlignParams
+) -> np.ndarray:
+    """``align.spread_cover`` of the loaded articles' pairs (rows of ``loaded``), their boilerplate shingles
+    left out: (pairs, 2)."""
+    sh, t = loaded.shingles, loaded.tokens
+    out = np.zeros((len(a), 2))
+    content = ~_sorted_isin(fingerprints(sh.hashes) >> np.uint64(boiler.bits), boiler.fingerprints)
+    texts = loaded.corpus.texts if loaded.corpus is not None else []
+
+    def side(d: int) -> tuple[str, Side]:
+        s, base, keep = sh.doc(d), t.offsets[d], content[sh.doc(d)]
+        empty = np.zeros(0, dtype=np.int64)
+        tokens = t.doc(d)
+        return texts[d], Side(
+            sh.hashes[s][keep],
+            sh.first[s][keep] - base,
+            sh.last[s][keep] - base,
+            t.starts[tokens],
+            t.ends[tokens],
+            empty,
+            empty,
+        )
+
+    for r, (x, y) in enumerate(zip(a, b)):
+        out[r] = spread_cover(*side(x), *side(y), params)
+    return out
 
 
 def shingle_runs(found: np.ndarray, first: np.ndarray) -> np.ndarray:

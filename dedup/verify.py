@@ -74,6 +74,9 @@ class DocInfo:
     site: np.ndarray | None = None  # int code of each document's site (0 where none is known)
     # (item, other): the lengths of the runs of consecutive shingles of item found in other, and item's shingles
     runs_in: Callable[[int, int], tuple[np.ndarray, int]] | None = None
+    # (pairs (n, 2), boilerplate lists) -> (n, 2): the share of each side that chains of scattered shared
+    # shingles, boilerplate aside, run through (``align.spread_cover``): a copy through OCR noise or light edits
+    spread: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
 
 def exact_pairs(content: np.ndarray, has_text: np.ndarray) -> np.ndarray:
@@ -190,6 +193,12 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     if one_story.any():
         boiler &= ~one_story
         m, relation, shared, content_entry = measure(boiler)
+    # Scattered evidence on one diagonal (a noisy copy), boilerplate aside, makes a relation the counts miss.
+    spread, cover = _spread(docs, pairs, shared, relation, is_exact, boiler, params)
+    better = (spread >= 0) & ((relation < 0) | (relation == 3) | (spread < relation)) & ~is_exact
+    if better.any():
+        relation[better] = spread[better]
+        _spread_measures(m, better, cover, sizes[pairs[:, 0]], sizes[pairs[:, 1]])
     rescued = _cut_from(docs, pairs, relation, shared_all, params)
     relation[rescued] = 2
     relation[_short_derived(docs, pairs, relation, shared, m, params)] = 2
@@ -361,6 +370,52 @@ def _lookup(pairs: np.ndarray, values: np.ndarray, a: np.ndarray, b: np.ndarray)
     want = (np.minimum(a, b).astype(np.uint64) << np.uint64(32)) | np.maximum(a, b).astype(np.uint64)
     at = np.minimum(np.searchsorted(codes, want), len(codes) - 1)
     return np.where(codes[at] == want, values[order][at], 0)
+
+
+def _spread(
+    docs: DocInfo,
+    pairs: np.ndarray,
+    shared: np.ndarray,
+    relation: np.ndarray,
+    is_exact: np.ndarray,
+    boiler: np.ndarray,
+    params: VerifyParams,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Relation code (-1: none) and cover (n, 2) of each pair from scattered shared shingles on one diagonal
+    (``DocInfo.spread``), for the pairs the counts leave unrelated or partial that share at least
+    ``min_shared`` shingles and ``spread_min_share`` of the smaller side's: near-duplicate when the chains run
+    through ``near_duplicate`` of both, contains when through ``contains`` of one (or ``derived`` of one,
+    ``derived_min_shared`` shingles of it, as the counts take a short derived text). A quotation two articles
+    share is one dense run, not a chain, and counts for nothing here."""
+    out = np.full(len(pairs), -1, dtype=np.int8)
+    cover = np.zeros((len(pairs), 2))
+    if docs.spread is None or not len(pairs):
+        return out, cover
+    small = np.minimum(docs.sizes[pairs[:, 0]], docs.sizes[pairs[:, 1]])
+    maybe = ((relation < 0) | (relation == 3)) & ~is_exact & (shared >= params.min_shared)
+    maybe &= shared >= params.spread_min_share * small
+    todo = np.flatnonzero(maybe)
+    if not len(todo):
+        return out, cover
+    cover[todo] = docs.spread(pairs[todo], boiler)
+    lo, hi = cover[todo].min(axis=1), cover[todo].max(axis=1)
+    code = np.full(len(todo), -1, dtype=np.int8)
+    size = np.stack([docs.sizes[pairs[todo, 0]], docs.sizes[pairs[todo, 1]]], axis=1)
+    through = (cover[todo] * size).max(axis=1)  # shingles of the side the chains hold most of
+    code[(hi >= params.contains) | ((hi >= params.derived) & (through >= params.derived_min_shared))] = 2
+    code[lo >= params.near_duplicate] = 1
+    out[todo] = code
+    return out, cover
+
+
+def _spread_measures(m: dict, rows: np.ndarray, cover: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> None:
+    """A pair related by ``_spread``: its containments are the covers, its Jaccard the shared stretch over
+    the union of the two."""
+    m["a_in_b"][rows] = np.maximum(m["a_in_b"][rows], cover[rows, 0])
+    m["b_in_a"][rows] = np.maximum(m["b_in_a"][rows], cover[rows, 1])
+    a, b = size_a[rows].astype(np.float64), size_b[rows].astype(np.float64)
+    both = (cover[rows, 0] * a + cover[rows, 1] * b) / 2
+    m["jaccard"][rows] = np.maximum(m["jaccard"][rows], both / np.maximum(a + b - both, 1))
 
 
 def _cut_from(
