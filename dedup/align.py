@@ -123,22 +123,91 @@ def _holds_paragraph(d: Side, start: int, end: int) -> bool:
     return bool(np.any(inside * 2 > e - s))
 
 
-def _bridge(chosen: list[tuple[int, int, int, int]], a: Side, b: Side, max_gap: int) -> list[list[int]]:
+def _alike(text_a: str, text_b: str, lo_a: int, hi_a: int, lo_b: int, hi_b: int, least: float) -> bool:
+    """Whether text_a[lo_a:hi_a] and text_b[lo_b:hi_b] read alike character by character (edit distance,
+    case folded, at least ``least`` of the longer one's length in common)."""
+    from rapidfuzz.distance import Levenshtein
+
+    sa, sb = text_a[lo_a:hi_a].lower(), text_b[lo_b:hi_b].lower()
+    return Levenshtein.normalized_similarity(sa, sb, score_cutoff=least) >= least
+
+
+def _bridge(
+    chosen: list[tuple[int, int, int, int]], a: Side, b: Side, params: AlignParams, text_a: str, text_b: str
+) -> list[list[int]]:
+    """Runs that follow each other in both texts, joined across small gaps (``max_gap`` tokens) that hold no
+    paragraph of their own, and across gaps of up to ``chain_gap`` tokens whose two sides read alike
+    character by character (the same words with wrong letters: OCR noise, a respelt word)."""
     merged: list[list[int]] = []
     for a0, a1, b0, b1 in chosen:
         if merged:
             p = merged[-1]
             gap_a, gap_b = a0 - p[1], b0 - p[3]
-            if (
-                0 <= gap_a <= max_gap
-                and 0 <= gap_b <= max_gap
-                and not _holds_paragraph(a, int(a.ends[p[1] - 1]), int(a.starts[a0]))
-                and not _holds_paragraph(b, int(b.ends[p[3] - 1]), int(b.starts[b0]))
+            lo_a, hi_a = int(a.ends[p[1] - 1]), int(a.starts[a0]) if a0 < len(a.starts) else int(a.ends[-1])
+            lo_b, hi_b = int(b.ends[p[3] - 1]), int(b.starts[b0]) if b0 < len(b.starts) else int(b.ends[-1])
+            near = 0 <= gap_a <= params.max_gap and 0 <= gap_b <= params.max_gap
+            if (near and not _holds_paragraph(a, lo_a, hi_a) and not _holds_paragraph(b, lo_b, hi_b)) or (
+                0 <= gap_a <= params.chain_gap
+                and 0 <= gap_b <= params.chain_gap
+                and _alike(text_a, text_b, lo_a, hi_a, lo_b, hi_b, params.chain_identity)
             ):
                 p[1], p[3] = a1, b1
                 continue
         merged.append([a0, a1, b0, b1])
     return merged
+
+
+def _word_alike(wa: str, wb: str, least: float) -> bool:
+    """Two words that are one with a wrong letter or two (``least`` of the longer in common)."""
+    from rapidfuzz.distance import Levenshtein
+
+    return wa == wb or Levenshtein.normalized_similarity(wa.lower(), wb.lower(), score_cutoff=least) >= least
+
+
+def _extend(
+    m: list[int],
+    a: Side,
+    b: Side,
+    text_a: str,
+    text_b: str,
+    used_a: tuple[int, int],
+    used_b: tuple[int, int],
+    params: AlignParams,
+) -> list[int]:
+    """A passage grown word by word at both ends while the next words on either side are alike
+    (``_word_alike``): a noisy copy's first words, before its first intact shingle, belong to the passage.
+    ``used_*``: the token ranges it may not grow into (the passages before and after it)."""
+    a0, a1, b0, b1 = m
+    least = params.word_identity
+    for _ in range(params.chain_gap):
+        if a0 <= used_a[0] or b0 <= used_b[0]:
+            break
+        wa = text_a[int(a.starts[a0 - 1]) : int(a.ends[a0 - 1])]
+        wb = text_b[int(b.starts[b0 - 1]) : int(b.ends[b0 - 1])]
+        if not _word_alike(wa, wb, least):
+            break
+        a0, b0 = a0 - 1, b0 - 1
+    for _ in range(params.chain_gap):
+        if a1 >= used_a[1] or b1 >= used_b[1]:
+            break
+        wa = text_a[int(a.starts[a1]) : int(a.ends[a1])]
+        wb = text_b[int(b.starts[b1]) : int(b.ends[b1])]
+        if not _word_alike(wa, wb, least):
+            break
+        a1, b1 = a1 + 1, b1 + 1
+    return [a0, a1, b0, b1]
+
+
+def _grown(merged: list[list[int]], a: Side, b: Side, text_a: str, text_b: str, params: AlignParams) -> list[list[int]]:
+    """Each passage ``_extend``-ed, never into its neighbours in either text."""
+    out = []
+    for m in merged:
+        prev_a = max([p[1] for p in merged if p[1] <= m[0]], default=0)
+        next_a = min([p[0] for p in merged if p[0] >= m[1]], default=len(a.starts))
+        prev_b = max([p[3] for p in merged if p[3] <= m[2]], default=0)
+        next_b = min([p[2] for p in merged if p[2] >= m[3]], default=len(b.starts))
+        out.append(_extend(m, a, b, text_a, text_b, (prev_a, next_a), (prev_b, next_b), params))
+    return out
 
 
 def _widen(text: str, start: int, end: int, reach: int = 3) -> tuple[int, int]:
@@ -166,7 +235,7 @@ def align_pair(corpus: Corpus, tokens: Tokens, sh: Shingles, a: int, b: int, par
     ta, tb = corpus.texts[a], corpus.texts[b]
     passages = [
         _widen(ta, int(da.starts[a0]), int(da.ends[a1 - 1])) + _widen(tb, int(db.starts[b0]), int(db.ends[b1 - 1]))
-        for a0, a1, b0, b1 in _bridge(chosen, da, db, params.max_gap)
+        for a0, a1, b0, b1 in _grown(_bridge(chosen, da, db, params, ta, tb), da, db, ta, tb, params)
         if min(a1 - a0, b1 - b0) >= params.min_tokens
     ]
     return np.array(passages, dtype=np.int64).reshape(-1, 4)

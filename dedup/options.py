@@ -129,6 +129,7 @@ class AlignParams:
     chain_look: int = 4
     chain_runs: int = 3
     chain_identity: float = 0.75
+    word_identity: float = 0.6  # a passage grows by the next words on both sides while they are this alike
 
 
 @dataclass(frozen=True)
