@@ -129,6 +129,8 @@ class AlignParams:
     chain_look: int = 4
     chain_runs: int = 3
     chain_identity: float = 0.75
+    chain_identity_low: float = 0.6  # ... or this alike by characters with this share of the words the same
+    chain_words: float = 0.5
     word_identity: float = 0.6  # a passage grows by the next words on both sides while they are this alike
 
 

@@ -625,18 +625,22 @@ def pair_spread(
     content = ~_sorted_isin(fingerprints(sh.hashes) >> np.uint64(boiler.bits), boiler.fingerprints)
     texts = loaded.corpus.texts if loaded.corpus is not None else []
 
-    def side(d: int) -> tuple[str, Side]:
+    def side(d: int) -> tuple[str, Side, np.ndarray]:
         s, base, keep = sh.doc(d), t.offsets[d], content[sh.doc(d)]
         empty = np.zeros(0, dtype=np.int64)
         tokens = t.doc(d)
-        return texts[d], Side(
-            sh.hashes[s][keep],
-            sh.first[s][keep] - base,
-            sh.last[s][keep] - base,
-            t.starts[tokens],
-            t.ends[tokens],
-            empty,
-            empty,
+        return (
+            texts[d],
+            Side(
+                sh.hashes[s][keep],
+                sh.first[s][keep] - base,
+                sh.last[s][keep] - base,
+                t.starts[tokens],
+                t.ends[tokens],
+                empty,
+                empty,
+            ),
+            t.hashes[tokens],
         )
 
     for r, (x, y) in enumerate(zip(a, b)):
