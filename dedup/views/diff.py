@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from .. import escape
 from ..phase1.normalise import normalise_text
+from ..phase1.tolerant import joined_words, word_form
 
 ELIDE_KEEP = 280  # characters kept at each end of a long shared passage (to the nearest word)
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
@@ -39,13 +40,15 @@ class Piece:
 
 
 class WordAlignment:
-    """Words of two aligned passages matched by difflib on their normalised forms."""
+    """Words of two aligned passages matched by difflib on their normalised forms. A word split across a line
+    end with a hyphen (a column of a scanned page: "recog-\nnised") is one word, so a noisy copy's passage
+    shows its wrong letters as changed words, not its line breaks."""
 
     def __init__(self, a: str, b: str) -> None:
-        self.wa = [m.span() for m in _WORD.finditer(a)]
-        self.wb = [m.span() for m in _WORD.finditer(b)]
-        na = [normalise_text(a[s:e]) for s, e in self.wa]
-        nb = [normalise_text(b[s:e]) for s, e in self.wb]
+        self.wa = joined_words(a, [m.span() for m in _WORD.finditer(a)])
+        self.wb = joined_words(b, [m.span() for m in _WORD.finditer(b)])
+        na = [normalise_text(word_form(a, s, e)) for s, e in self.wa]
+        nb = [normalise_text(word_form(b, s, e)) for s, e in self.wb]
         self.ops = difflib.SequenceMatcher(None, na, nb, autojunk=False).get_opcodes()
         self.a, self.b = a, b
 

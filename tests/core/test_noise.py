@@ -196,3 +196,16 @@ def test_chains_lie_inside_both_texts_and_follow_one_order(positions: list[int],
     for a0, a1, b0, b1, runs in found.tolist():
         assert 0 <= a0 < a1 <= n and 0 <= b0 < b1 <= n and runs >= 1
     assert _covered(found[:, 0], found[:, 1]) <= n and int(found[:, 4].sum()) <= max(len(pos), 0)
+
+
+def test_diff_reads_a_word_split_across_a_line_end_as_one_word() -> None:
+    """The word diff of a scanned column: the halves of "kidn-\\napped" are "kidnapped", the wrong letters of
+    "tbe" a changed word; a real compound keeps its hyphen ("Franco-\\nGerman" is two words)."""
+    from dedup.phase1.tolerant import line_end_hyphens
+    from dedup.views.diff import passage_pieces
+
+    rows = list(passage_pieces("the man who kidn-\napped tbe child", "the man who kidnapped the child", full=True))
+    changed_a = [p.text for a, _ in rows for p in a if p.kind == "changed"]
+    changed_b = [p.text for _, b in rows for p in b if p.kind == "changed"]
+    assert changed_a == ["tbe"] and changed_b == ["the"]
+    assert line_end_hyphens("a Franco-\nGerman treaty, recog- \r\nnised") == [(30, 34)]
