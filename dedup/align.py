@@ -403,10 +403,51 @@ def spread_cover(
     ``a``/``b``: the shingles (hash, first and last token, document-relative) and token spans of each side;
     ``words_*``: its token hashes."""
     found = chains(a, b, params)
-    found = found[(found[:, 4] >= params.chain_runs)]
-    alike = [_alike_chain(chain_identity(text_a, text_b, a, b, c, words_a, words_b), params) for c in found]
-    found = found[np.asarray(alike, dtype=bool)] if len(found) else found
+    ok = np.array(
+        [
+            r >= params.chain_runs and _alike_chain(chain_identity(text_a, text_b, a, b, c, words_a, words_b), params)
+            for c, r in zip(found, found[:, 4])
+        ],
+        dtype=bool,
+    )
+    found = _joined(found, ok, a, b, text_a, text_b, params)
     if not len(found):
         return 0.0, 0.0
     n_a, n_b = len(a.starts), len(b.starts)
     return _covered(found[:, 0], found[:, 1]) / max(n_a, 1), _covered(found[:, 2], found[:, 3]) / max(n_b, 1)
+
+
+def _joined(
+    found: np.ndarray, ok: np.ndarray, a: Side, b: Side, text_a: str, text_b: str, params: AlignParams
+) -> np.ndarray:
+    """The chains that read alike (``ok``), each joined with the chains that follow it in both texts (alike or
+    not: a short one, a lone run) across gaps of up to ``chain_far`` tokens whose two sides read alike
+    character by character: a noisy copy's chains, broken where its letters are worst, are one text."""
+    out: list[list[int]] = []
+    current: list[int] | None = None
+    for row, good in zip(found.tolist(), ok.tolist()):
+        if current is not None:
+            gap_a, gap_b = row[0] - current[1], row[2] - current[3]
+            if (
+                -params.chain_drift <= gap_a <= params.chain_far
+                and -params.chain_drift <= gap_b <= params.chain_far
+                and abs(gap_a - gap_b) <= params.chain_drift + max(gap_a, gap_b) // 4
+                and _alike(
+                    text_a,
+                    text_b,
+                    int(a.ends[current[1] - 1]),
+                    int(a.starts[max(row[0], current[1])]) if max(row[0], current[1]) < len(a.starts) else len(text_a),
+                    int(b.ends[current[3] - 1]),
+                    int(b.starts[max(row[2], current[3])]) if max(row[2], current[3]) < len(b.starts) else len(text_b),
+                    params.chain_identity,
+                )
+            ):
+                current[1], current[3] = max(current[1], row[1]), max(current[3], row[3])
+                continue
+            out.append(current)
+            current = None
+        if good:
+            current = [row[0], row[1], row[2], row[3]]
+    if current is not None:
+        out.append(current)
+    return np.array(out, dtype=np.int64).reshape(-1, 4)

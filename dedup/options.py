@@ -131,6 +131,7 @@ class AlignParams:
     chain_identity: float = 0.75
     chain_identity_low: float = 0.6  # ... or this alike by characters with this share of the words the same
     chain_words: float = 0.5
+    chain_far: int = 300  # chains that read alike join those that follow across gaps this long that read alike
     word_identity: float = 0.6  # a passage grows by the next words on both sides while they are this alike
 
 
