@@ -1,7 +1,9 @@
 """Normalise and tokenise a batch of texts into word tokens with character offsets.
 
 Two texts that differ only by Unicode compatibility forms, case, typographic
-quotes, dashes or no-break spaces give the same token hashes. Offsets always
+quotes, dashes, no-break spaces or letters OCR reads for one another
+(``tolerant.ocr_fold``: a scanned copy keeps most of its words) give the same
+token hashes. Offsets always
 point into the text as read, never into a normalised copy.
 
 The hot path is vectorised over the whole batch: the batch is one array of
@@ -28,6 +30,7 @@ import polars as pl
 import xxhash
 
 from ..hashing import mix64_inplace
+from .tolerant import ocr_fold
 
 SEP, WORD, SINGLE, APOS = 0, 1, 2, 3
 
@@ -67,9 +70,9 @@ def _token_hashes(tokens: list[str]) -> np.ndarray:
     neither cross nor produce, so normalising the NUL-joined tokens and splitting gives
     each token's own normal form.
     """
-    normal = normalise_text("\0".join(tokens)).split("\0")
+    normal = ocr_fold(normalise_text("\0".join(tokens))).split("\0")
     if len(normal) != len(tokens):  # cannot happen; be safe
-        normal = [normalise_text(t) for t in tokens]
+        normal = [ocr_fold(normalise_text(t)) for t in tokens]
     digest = xxhash.xxh3_64_intdigest
     return np.fromiter((digest(t.encode("utf-8", "surrogatepass")) for t in normal), dtype=np.uint64, count=len(tokens))
 
@@ -197,7 +200,7 @@ class Tokens:
 
 def token_hash(token: str) -> int:
     """The stable 64-bit hash of one token (xxh3-64 of its normalised UTF-8 form)."""
-    return xxhash.xxh3_64_intdigest(normalise_text(token).encode("utf-8", "surrogatepass"))
+    return xxhash.xxh3_64_intdigest(ocr_fold(normalise_text(token)).encode("utf-8", "surrogatepass"))
 
 
 def _spans(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -44,3 +44,15 @@ def word_form(text: str, start: int, end: int) -> str:
     """``text[start:end]`` with the hyphen and line break of a word split across a line end taken out."""
     word = text[start:end]
     return _BREAK.sub("", word) if "\n" in word else word
+
+
+# Letters and digits that OCR reads for one another, each class folded to its first member: a word read with
+# one of them wrong keeps its key. Only 1:1 look-alikes; "rn" read for "m" and dropped or doubled letters are
+# left to alignment.
+OCR_CLASSES = ("oace0", "l1ij", "nubh", "tf", "s5", "gq9", "vy", "z2")
+OCR_FOLD = str.maketrans({c: cls[0] for cls in OCR_CLASSES for c in cls[1:]})
+
+
+def ocr_fold(normal: str) -> str:
+    """A normalised (case-folded) word's OCR-tolerant form (``OCR_CLASSES``)."""
+    return normal.translate(OCR_FOLD)

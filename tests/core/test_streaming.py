@@ -105,7 +105,7 @@ def test_store_is_kept_versioned_and_unpickled(tmp_path, seeds):
     scan(seeds.dir, store=store)
     manifest = json.loads((store / "manifest.json").read_text())
     assert manifest["format"] == "dedup-feature-store" and manifest["version"] == FORMAT_VERSION
-    assert manifest["params"] == {"k": 5, "num_perm": 128, "seed": 1, "features": 2}
+    assert manifest["params"] == {"k": 5, "num_perm": 128, "seed": 1, "features": 3}
     fs = FeatureStore(store)
     assert len(fs) == 5
     for shard in fs.shards():

@@ -26,6 +26,7 @@ from dedup import ScanOptions, scan
 from dedup.featurestore import StoreError
 from dedup.index import open_index
 from dedup.index import service as archive
+from dedup.options import FEATURES_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
@@ -402,6 +403,6 @@ def test_an_index_built_with_other_features_is_refused_with_the_way_out(tmp_path
         )
         assert run.returncode == 2, (args, run.stderr)
         assert run.stderr.strip().splitlines() == [
-            f"dedup: error: {index}: index built by a dedup that read articles differently (features 1, this one 2); "
-            "add its articles again to a new index"
+            f"dedup: error: {index}: index built by a dedup that read articles differently (features 1, this one "
+            f"{FEATURES_VERSION}); add its articles again to a new index"
         ]
