@@ -257,7 +257,10 @@ def match(
 
     def spread(pairs: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """``align.spread_cover`` of each pair, boilerplate aside, the articles read batch by batch."""
-        boiler = boiler_once(mask)
+        # Nothing flagged yet (before boilerplate is sought): no fingerprints to leave out, and the spill that
+        # lists them is kept for the real question.
+        none = Boilerplate(np.zeros(0, dtype=np.uint64), 0, np.zeros(len(table), dtype=bool))
+        boiler = boiler_once(mask) if mask.any() else none
         out = np.zeros((len(pairs), 2))
         order = np.arange(len(pairs))
         for rows in _pair_batches(

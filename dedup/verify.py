@@ -165,6 +165,7 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     first = classify(shared_all, sizes[pairs[:, 0]], sizes[pairs[:, 1]], params)
     held = np.maximum(first["a_in_b"], first["b_in_a"])
     linking = is_exact | ((shared_all >= params.min_shared) & (held >= params.copy_group))
+    linking |= _spread_copies(docs, pairs, shared_all, held, linking, len(lists), params)
     groups = components(n_docs, pairs[linking])
     site = docs.site if docs.site is not None else np.zeros(n_docs, dtype=np.int64)
     known = lists.known if lists.known is not None else np.zeros(len(lists), dtype=bool)
@@ -406,6 +407,28 @@ def _spread(
     code[lo >= params.near_duplicate] = 1
     out[todo] = code
     return out, cover
+
+
+def _spread_copies(
+    docs: DocInfo,
+    pairs: np.ndarray,
+    shared: np.ndarray,
+    held: np.ndarray,
+    linking: np.ndarray,
+    n_lists: int,
+    params: VerifyParams,
+) -> np.ndarray:
+    """Pairs the counts hold ``derived`` of but not ``copy_group`` whose chains (``DocInfo.spread``, nothing
+    yet known as boilerplate) run through ``copy_group`` of one side: a short story and its noisy copies are
+    copies of each other before boilerplate is sought, so the story is not taken for a template."""
+    out = np.zeros(len(pairs), dtype=bool)
+    if docs.spread is None:
+        return out
+    maybe = np.flatnonzero(~linking & (shared >= params.min_shared) & (held >= params.derived))
+    if len(maybe):
+        cover = docs.spread(pairs[maybe], np.zeros(n_lists, dtype=bool))
+        out[maybe] = cover.max(axis=1) >= params.copy_group
+    return out
 
 
 def _spread_measures(m: dict, rows: np.ndarray, cover: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> None:
