@@ -32,6 +32,7 @@ Usage::
                                        [--seeds 0,1,2] [--docs 300] [--families 20] [--layout plain|meta|wrapped]
                                        [--thresholds 0.1,...,0.9] [--no-baseline] [--json OUT]
     python -m benchmarks.scoring.noise --generate DIR ...   # only write the clean and noisy corpora
+    python -m benchmarks.scoring.noise --render benchmarks/results/noise-letters-….json   # its tables, Markdown
 """
 
 from __future__ import annotations
@@ -53,7 +54,16 @@ from benchmarks.corpora.noise import VARIANTS, noise_corpus
 from benchmarks.scoring import accuracy, wire_accuracy
 from benchmarks.scoring.harness import fmt, git_commit, lsh_pairs, minhashes, run_scan, save_results
 
-__all__ = ["CORPORA", "baseline_sweep", "main", "run_rate", "summarize_accuracy", "summarize_wire"]
+__all__ = [
+    "CORPORA",
+    "aggregate",
+    "baseline_sweep",
+    "main",
+    "markdown",
+    "run_rate",
+    "summarize_accuracy",
+    "summarize_wire",
+]
 
 CORPORA = ("accuracy", "wire")
 DEFAULT_LAYOUT = {"accuracy": "plain", "wire": "meta"}
@@ -82,7 +92,7 @@ def summarize_accuracy(m: dict) -> dict[str, Any]:
     rel = m.get("relations") or {}
     passages = m.get("passages") or {}
     return {
-        "pair_precision": pairs["precision"],
+        "pair_precision": pairs["precision"] if pairs["predicted_pairs"] else None,  # None: nothing predicted
         "pair_recall": pairs["recall"],
         "pair_f1": pairs["f1"],
         "false_pairs": pairs["predicted_pairs"] - pairs["correct_pairs"],
@@ -103,7 +113,7 @@ def summarize_wire(m: dict) -> dict[str, Any]:
     precision = m["pairs"]["precision"]
     para = m.get("paragraphs") or {}
     return {
-        "pair_precision": precision,
+        "pair_precision": precision if m["pairs"]["pairs"] else None,  # None: nothing predicted
         "pair_recall": recall,
         "pair_f1": _f1(precision, recall),
         "false_pairs": m["pairs"]["pairs"] - m["pairs"]["correct"],
@@ -202,7 +212,7 @@ def run_rate(
 
 
 def aggregate(runs: list[dict]) -> dict[str, Any]:
-    """Per rate: the mean over the seeds of each headline figure (and its min and max), and the baseline's."""
+    """Per rate (in %): the mean over the seeds of each headline figure (and its min and max), and the baseline's."""
     by_rate: dict[float, list[dict]] = {}
     for r in runs:
         by_rate.setdefault(r["rate"], []).append(r)
@@ -220,7 +230,7 @@ def aggregate(runs: list[dict]) -> dict[str, Any]:
             row["baseline_best_f1"] = round(mean(r["baseline"]["best"]["f1"] for r in rs), 4)
             row["baseline_best_thresholds"] = [r["baseline"]["best_threshold"] for r in rs]
         row["scan_seconds"] = round(mean(r["timings"]["scan"] for r in rs), 2)
-        out[f"{rate:g}"] = row
+        out[f"{rate * 100:g}"] = row  # keyed by the rate in %
     return out
 
 
@@ -241,7 +251,7 @@ def print_summary(kind: str, variant: str, agg: dict[str, Any]) -> None:
     for c in cols:
         t.add_column(c, justify="right", no_wrap=True)
     for rate, row in agg.items():
-        cells = [f"{float(rate) * 100:g} %"]
+        cells = [f"{rate} %"]
         cells.append(fmt(row["words_kept"] if variant == "paraphrase" else row["letters_touched"]))
         cells += [fmt(row["pair_precision"]), fmt(row["pair_recall"]), fmt(row["pair_f1"]), fmt(row["false_pairs"])]
         if kind == "accuracy":
@@ -257,6 +267,52 @@ def print_summary(kind: str, variant: str, agg: dict[str, Any]) -> None:
         cells.append(f"{row['scan_seconds']:.1f}")
         t.add_row(*cells)
     console.print(t)
+
+
+def markdown(data: dict) -> str:
+    """The summary of a results file as Markdown tables (one per corpus), for benchmarks/README.md."""
+    variant = data["variant"]
+    data = {**data, "summary": {kind: aggregate(runs) for kind, runs in data["runs"].items()}}
+    lines: list[str] = []
+    commit = (data.get("git") or {}).get("commit") or "?"
+    load = data.get("load_average") or {}
+    for kind, agg in data["summary"].items():
+        seeds = ",".join(str(x) for x in data["seeds"])
+        size = f"{data['sizes'][kind]} {'documents' if kind == 'accuracy' else 'families'}"
+        lines.append(
+            f"**{kind}** corpus, {size}, layout {data['layouts'][kind]}, variant `{variant}`, seeds {seeds} "
+            f"(mean; min–max of pair recall), commit `{commit[:7]}`, load {load.get('start')} → {load.get('end')}:"
+        )
+        lines.append("")
+        unit = "words changed" if variant == "paraphrase" else "letter rate"
+        head = [unit, "words kept" if variant == "paraphrase" else "letters touched", "pair P", "pair R", "pair F1"]
+        if kind == "accuracy":
+            head += ["false pairs", "passage char F1", "wrapper F1", "wrapper+boilerplate F1", "source"]
+        else:
+            head += ["false pairs", "same-event pairs", "boilerplate F1", "source = first take"]
+        head += ["datasketch best pair F1 (thresholds)", "scan s"]
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "|".join(":---" if i == 0 else "---:" for i in range(len(head))) + "|")
+        for rate, row in agg.items():
+            r = fmt(row["pair_recall"])
+            if row.get("pair_recall_min") is not None and row["pair_recall_min"] != row["pair_recall_max"]:
+                r += f" ({fmt(row['pair_recall_min'])}–{fmt(row['pair_recall_max'])})"
+            cells = [f"{rate} %", fmt(row["words_kept" if variant == "paraphrase" else "letters_touched"])]
+            cells += [fmt(row["pair_precision"]), r, fmt(row["pair_f1"]), fmt(row["false_pairs"], 1)]
+            if kind == "accuracy":
+                cells += [fmt(row["passage_f1"]), fmt(row["wrapper_f1"]), fmt(row["wrapper_boilerplate_f1"])]
+                cells.append(fmt(row["source_accuracy"]))
+            else:
+                cells += [fmt(row["same_event_pairs"], 1), fmt(row["boilerplate_f1"]), fmt(row["source_first_take"])]
+            if "baseline_best_f1" in row:
+                thr = ", ".join(f"{x:.1f}" for x in row["baseline_best_thresholds"])
+                cells.append(f"{fmt(row['baseline_best_f1'])} ({thr})")
+            else:
+                cells.append("—")
+            cells.append(f"{row['scan_seconds']:.1f}")
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def _error(msg: str) -> int:
@@ -287,7 +343,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-baseline", action="store_true", help="skip the datasketch sweep")
     p.add_argument("--generate", type=Path, metavar="DIR", help="only write the clean and noisy corpora to DIR")
     p.add_argument("--json", type=Path, help="write the runs and their summary here")
+    p.add_argument("--render", type=Path, metavar="JSON", help="print a results file's summary as Markdown")
     args = p.parse_args(argv)
+    if args.render:
+        try:
+            print(markdown(json.loads(args.render.read_text(encoding="utf-8"))))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            return _error(f"{args.render}: not a noise results file ({getattr(e, 'strerror', None) or e!r})")
+        return 0
     try:
         kinds = [k.strip() for k in args.corpora.split(",") if k.strip()]
         if not kinds or set(kinds) - set(CORPORA):
