@@ -17,7 +17,7 @@ truth carried to the noisy text; dedup scans it (``dedup.scan``) and the corpus'
 
 Beside each rate, in the same run and on the same noisy files, the datasketch MinHash-LSH folder pipeline
 (word 5-grams of ``text.split()``, 128 permutations; ``benchmarks.scoring.harness.minhashes``/``lsh_pairs``)
-at thresholds 0.1 … 0.9, and its best: on the accuracy corpus its candidate pairs joined into clusters
+at thresholds 0.02, 0.05, 0.1 … 0.9, and its best: on the accuracy corpus its candidate pairs joined into clusters
 (union-find) and scored by the same pair F1; on the wire corpus its pairs scored as dedup's are. The best
 threshold is chosen per run on the truth (an upper bound for the baseline).
 
@@ -30,7 +30,7 @@ Usage::
 
     python -m benchmarks.scoring.noise [--corpora accuracy,wire] [--variant letters] [--rates 0,1,3,5,10]
                                        [--seeds 0,1,2] [--docs 300] [--families 20] [--layout plain|meta|wrapped]
-                                       [--thresholds 0.1,...,0.9] [--no-baseline] [--json OUT]
+                                       [--thresholds 0.02,0.05,0.1,...,0.9] [--no-baseline] [--json OUT]
     python -m benchmarks.scoring.noise --generate DIR ...   # only write the clean and noisy corpora
     python -m benchmarks.scoring.noise --render benchmarks/results/noise-letters-….json   # its tables, Markdown
 """
@@ -68,7 +68,7 @@ __all__ = [
 CORPORA = ("accuracy", "wire")
 DEFAULT_LAYOUT = {"accuracy": "plain", "wire": "meta"}
 DEFAULT_RATES = {"paraphrase": "0,20,40,60"}
-THRESHOLDS = tuple(round(0.1 * i, 1) for i in range(1, 10))
+THRESHOLDS = (0.02, 0.05, *(round(0.1 * i, 1) for i in range(1, 10)))  # low ones: the best under heavy noise
 NUM_PERM = 128
 
 
@@ -162,7 +162,7 @@ def baseline_sweep(kind: str, truth: dict, folder: Path, thresholds: tuple[float
             p, r = m["pairs"]["precision"], m["derived"]["all"]["paired"] or 0.0
             row = {"precision": p, "recall": r, "f1": _f1(p, r), "pairs": len(pairs)}
             row["same_event_pairs"] = m["same_event"]["pairs_with_family"]
-        sweep[f"{t:.1f}"] = {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
+        sweep[f"{t:g}"] = {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
     best = max(sweep, key=lambda k: (sweep[k]["f1"], -float(k)))
     return {"num_perm": NUM_PERM, "best_threshold": float(best), "best": sweep[best], "thresholds": sweep}
 
@@ -260,7 +260,7 @@ def print_summary(kind: str, variant: str, agg: dict[str, Any]) -> None:
         else:
             cells += [fmt(row["same_event_pairs"]), fmt(row["boilerplate_f1"]), fmt(row["source_first_take"])]
         if "baseline_best_f1" in row:
-            thr = "/".join(f"{x:.1f}" for x in row["baseline_best_thresholds"])
+            thr = "/".join(f"{x:g}" for x in row["baseline_best_thresholds"])
             cells.append(f"{fmt(row['baseline_best_f1'])} ({thr})")
         else:
             cells.append("—")
@@ -305,7 +305,7 @@ def markdown(data: dict) -> str:
             else:
                 cells += [fmt(row["same_event_pairs"], 1), fmt(row["boilerplate_f1"]), fmt(row["source_first_take"])]
             if "baseline_best_f1" in row:
-                thr = ", ".join(f"{x:.1f}" for x in row["baseline_best_thresholds"])
+                thr = ", ".join(f"{x:g}" for x in row["baseline_best_thresholds"])
                 cells.append(f"{fmt(row['baseline_best_f1'])} ({thr})")
             else:
                 cells.append("—")
@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--docs", type=int, default=300, help="accuracy corpus documents (default 300)")
     p.add_argument("--families", type=int, default=20, help="wire corpus families (default 20)")
     p.add_argument("--layout", choices=("plain", "meta", "wrapped"), help="default: accuracy plain, wire meta")
-    p.add_argument("--thresholds", default=",".join(f"{t:.1f}" for t in THRESHOLDS), help="datasketch sweep")
+    p.add_argument("--thresholds", default=",".join(f"{t:g}" for t in THRESHOLDS), help="datasketch sweep")
     p.add_argument("--no-baseline", action="store_true", help="skip the datasketch sweep")
     p.add_argument("--generate", type=Path, metavar="DIR", help="only write the clean and noisy corpora to DIR")
     p.add_argument("--json", type=Path, help="write the runs and their summary here")
