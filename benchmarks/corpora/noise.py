@@ -49,11 +49,14 @@ a document keeps its paragraphs.
 
 from __future__ import annotations
 
+import json
 import random
 import re
+import shutil
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -65,12 +68,17 @@ __all__ = [
     "VARIANTS",
     "Noisy",
     "compose",
+    "NOISED_ROLES",
     "identity",
     "noise",
+    "noise_corpus",
+    "number_words",
     "paraphrase",
 ]
 
 VARIANTS = ("letters", "substitutions", "ocr-lines", "paraphrase")
+# The documents of a generated corpus that noise_corpus passes through the model: the copies, never a source.
+NOISED_ROLES = {"accuracy": ("copy",), "wire": ("rewrite", "short")}
 LETTER_MIX = (("confuse", 0.65), ("delete", 0.10), ("insert", 0.10), ("merge", 0.075), ("split", 0.075))
 WIDTH = (60, 70)  # the page width of ocr-lines, drawn per document
 HYPHEN_MIN_WORD = 7  # words at least this long may be split across lines
@@ -506,12 +514,16 @@ def _letters(text: str, rate: float, rng: random.Random, substitutions_only: boo
     i = 0
     taken_to = 0  # clean characters before this are inside an edit already
     merged: set[int] = set()  # spaces dropped
+    keep_letter = -1  # a letter not to delete: its word's only other letter was
+    deleted: set[int] = set()
     while i < n:
         c = text[i]
         if not c.isalpha() or i < taken_to or rng.random() >= rate:
             i += 1
             continue
         op = "confuse" if substitutions_only else rng.choices(names, weights)[0]
+        if op == "delete" and i == keep_letter:
+            op = "confuse"
         if op == "merge":
             j = i
             while j < n and text[j].isalpha():
@@ -526,11 +538,20 @@ def _letters(text: str, rate: float, rng: random.Random, substitutions_only: boo
         if op == "split":
             if i + 1 < n and text[i + 1].isalpha():
                 edits.append((i + 1, i + 1, " "))
+                deleted.add(i + 1)  # (a space now stands before it: it counts as its word's first letter)
                 ops[op] += 1
                 i += 1
                 continue
             op = "confuse"
         if op == "delete":
+            # a word never vanishes: a letter goes only while a neighbour letter of its word stays
+            prev_stays = i > 0 and text[i - 1].isalpha() and i - 1 not in deleted and i not in deleted
+            if not prev_stays and not (i + 1 < n and text[i + 1].isalpha()):
+                op = "confuse"
+            elif not prev_stays:
+                keep_letter = i + 1
+        if op == "delete":
+            deleted.add(i)
             edits.append((i, i + 1, ""))
         elif op == "insert":
             add = c if rng.random() < 0.5 or not c.isascii() else rng.choice(_INSERTS)
@@ -808,3 +829,104 @@ def noise(text: str, rate: float, seed: object = 0, variant: str = "letters") ->
         out = compose(out, wrapped)
         out = compose(out, _drop_lines(wrapped, lines, rate * LINE_DROP, rng))
     return out
+
+
+# --------------------------------------------------------------------------- a whole corpus
+
+
+def _body_start(text: str) -> int:
+    """Where the text after a leading ``---`` front-matter block starts (0 without one): metadata is not
+    printed text, so the noise leaves it alone."""
+    if not text.startswith("---\n"):
+        return 0
+    end = text.find("\n---\n", 3)
+    return end + 5 if end >= 0 else 0
+
+
+def noise_corpus(
+    src: str | Path, truth: dict, out: str | Path, rate: float, seed: int = 0, variant: str = "letters"
+) -> dict:
+    """Copy a generated accuracy or wire corpus from ``src`` to ``out`` (a new or empty folder) with every copy
+    (:data:`NOISED_ROLES`: the accuracy corpus's ``copy``, the wire corpus's ``rewrite`` and ``short``; never a
+    source, an agency version, a same-event story or a filler) passed through :func:`noise`, and return the
+    truth with every span of a noised document carried to its noisy text (paragraphs, and the accuracy
+    corpus's passage spans). Each document's noise is seeded by ``seed`` and its name; front matter is kept as
+    it is. The truth gains ``noise`` (the model's parameters and what it did) and, per noised document,
+    ``noise`` (letters touched, words kept)."""
+    src, out = Path(src), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if any(out.iterdir()):
+        raise FileExistsError(f"{out}: not empty; noise_corpus writes into a new folder")
+    kind = "wire" if truth.get("benchmark") == "wire" else "accuracy"
+    roles = NOISED_ROLES[kind]
+    docs = {name: dict(d) for name, d in truth["documents"].items()}
+    maps: dict[str, Noisy] = {}
+    total: Counter[str] = Counter()
+    letters = touched_words = words = 0
+    for name, d in sorted(docs.items()):
+        target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if d.get("role") not in roles:
+            shutil.copyfile(src / name, target)
+            continue
+        data = (src / name).read_bytes()
+        try:
+            text, encoding = data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            text, encoding = data.decode("cp1252", "replace"), "cp1252"
+        head = _body_start(text)
+        body = noise(text[head:], rate, f"{seed}|{name}", variant)
+        full = _shift(body, head)
+        maps[name] = full
+        with open(target, "w", encoding=encoding, errors="replace", newline="") as f:
+            f.write(text[:head] + body.text)
+        total += body.ops
+        letters += body.letters
+        words += body.words
+        touched_words += body.changed_words
+        d["paragraphs"] = [
+            {**p, **dict(zip(("start", "end"), full.span(p["start"], p["end"]), strict=True))} for p in d["paragraphs"]
+        ]
+        d["noise"] = {"touched": round(body.touched, 4), "kept": round(body.kept, 4)}
+    new = {**truth, "documents": docs}
+    if "spans" in truth:
+        spans = []
+        for s in truth["spans"]:
+            s = dict(s)
+            for side in ("a", "b"):
+                m = maps.get(s[side])
+                if m is not None:
+                    s[f"{side}_start"], s[f"{side}_end"] = m.span(s[f"{side}_start"], s[f"{side}_end"])
+            spans.append(s)
+        new["spans"] = spans
+    letter_ops = sum(v for k, v in total.items() if k in dict(LETTER_MIX))
+    new["noise"] = {
+        "variant": variant,
+        "rate": rate,
+        "seed": seed,
+        "roles": list(roles),
+        "documents": len(maps),
+        "letters_touched": round(letter_ops / letters, 4) if letters else 0.0,
+        "words_kept": round(1 - touched_words / words, 4) if words else 1.0,
+        "ops": dict(sorted(total.items())),
+    }
+    (out / "truth.json").write_text(json.dumps(new, ensure_ascii=False) + "\n", encoding="utf-8")
+    return new
+
+
+def _shift(n: Noisy, head: int) -> Noisy:
+    """``n`` (made from a text's body) as the map of the whole text: ``head`` characters kept before it."""
+    if not head:
+        return n
+    b = np.arange(head, dtype=np.int64)
+    origin = np.concatenate([np.stack([b, b + 1], axis=1), n.origin + head])
+    return Noisy(
+        n.text,
+        np.concatenate([b, n.starts + head]),
+        np.concatenate([b, n.ends + head]),
+        origin,
+        n.ops,
+        n.letters,
+        n.words,
+        n.changed_words,
+    )
