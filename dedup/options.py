@@ -57,6 +57,13 @@ class VerifyParams:
     together hold ``derived`` of the item's shingles. Independent texts on one event share names and stock
     phrases here and there, and a quotation at most once.
 
+    A copy read through OCR noise or lightly reworded shares few exact shingles with its source, scattered
+    along one diagonal: a pair the counts leave unrelated or partial that shares ``min_shared`` shingles and
+    ``spread_min_share`` of the smaller side's is measured by the chains of those shingles whose stretches read
+    alike (``AlignParams.chain_*``, ``align.spread_cover``): the shares of each side the chains run through
+    stand for the containments (near-duplicate, contains or derived by the thresholds above). Two articles on
+    one event sharing quotations and names share dense runs or lists whose words between differ: no chain.
+
     Before boilerplate is known, documents count as copies of each other (for
     deciding what is boilerplate) only when one holds at least ``copy_group`` of
     the other: two reposts that share nothing but a large site template do not.
@@ -127,7 +134,7 @@ class AlignParams:
     chain_gap: int = 80
     chain_drift: int = 12
     chain_look: int = 4
-    chain_runs: int = 3
+    chain_runs: int = 2
     chain_identity: float = 0.75
     chain_identity_low: float = 0.6  # ... or this alike by characters with this share of the words the same
     chain_words: float = 0.5
