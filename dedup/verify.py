@@ -165,11 +165,17 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     first = classify(shared_all, sizes[pairs[:, 0]], sizes[pairs[:, 1]], params)
     held = np.maximum(first["a_in_b"], first["b_in_a"])
     linking = is_exact | ((shared_all >= params.min_shared) & (held >= params.copy_group))
-    linking |= _spread_copies(docs, pairs, shared_all, held, linking, len(lists), params)
     groups = components(n_docs, pairs[linking])
     site = docs.site if docs.site is not None else np.zeros(n_docs, dtype=np.int64)
     known = lists.known if lists.known is not None else np.zeros(len(lists), dtype=bool)
     boiler = _boilerplate_lists(lists, groups, site, params) | known
+    # Pairs that share text taken for boilerplate may be a story and its noisy copies: their chains say.
+    at_stake = np.bincount(ev.entry_pair[boiler[ev.entry_list]], minlength=len(pairs)) > 0
+    more = _spread_copies(docs, pairs, shared_all, held, linking | ~at_stake, len(lists), params)
+    if more.any():
+        linking |= more
+        groups = components(n_docs, pairs[linking])
+        boiler = _boilerplate_lists(lists, groups, site, params) | known
     owner = lists.member_list()
     if boiler.any():
         boiler = _story_lists(lists, ev, owner, pairs[linking], shared_all, groups, boiler, sizes, params) | known
@@ -418,9 +424,9 @@ def _spread_copies(
     n_lists: int,
     params: VerifyParams,
 ) -> np.ndarray:
-    """Pairs the counts hold ``derived`` of but not ``copy_group`` whose chains (``DocInfo.spread``, nothing
-    yet known as boilerplate) run through ``copy_group`` of one side: a short story and its noisy copies are
-    copies of each other before boilerplate is sought, so the story is not taken for a template."""
+    """Pairs (not ``linking``) the counts hold ``derived`` of but not ``copy_group`` whose chains
+    (``DocInfo.spread``, nothing yet known as boilerplate) run through ``copy_group`` of one side: a short story
+    and its noisy copies are copies of each other, so the story is not taken for a template."""
     out = np.zeros(len(pairs), dtype=bool)
     if docs.spread is None:
         return out
