@@ -209,3 +209,30 @@ def test_diff_reads_a_word_split_across_a_line_end_as_one_word() -> None:
     changed_b = [p.text for _, b in rows for p in b if p.kind == "changed"]
     assert changed_a == ["tbe"] and changed_b == ["the"]
     assert line_end_hyphens("a Franco-\nGerman treaty, recog- \r\nnised") == [(30, 34)]
+
+
+def test_a_long_chain_is_read_in_windows_alike_as_whole() -> None:
+    """A chain longer than the whole-read bound is read in windows spread along it: a long copy with a wrong
+    letter in twenty reads as alike as a short one, an unrelated stretch as unalike (edit distance is quadratic:
+    a book-length chain is never compared whole)."""
+    from dedup.align import IDENTITY_WORDS, chain_identity
+
+    rng = random.Random(5)
+    vocab = ["harbour", "council", "bridge", "repairs", "traffic", "market", "street", "mayor", "detour", "grant"]
+    n = 3 * IDENTITY_WORDS
+    text = " ".join(rng.choice(vocab) for _ in range(n))
+    copy, other = ocr(text, 0.05, seed=9), " ".join(rng.choice(vocab) for _ in range(n))
+
+    def side(t: str) -> tuple[Side, np.ndarray]:
+        from dedup.phase1.normalise import tokenise
+
+        tok = tokenise([t])
+        e = np.zeros(0, dtype=np.int64)
+        return Side(e.astype(np.uint64), e, e, tok.starts, tok.ends, e, e), tok.hashes
+
+    (a, wa), (b, wb), (c, wc) = side(text), side(copy), side(other)
+    chain = np.array([0, n, 0, n, 10])
+    alike = chain_identity(text, copy, a, b, chain, wa, wb)
+    unalike = chain_identity(text, other, a, c, chain, wa, wc)
+    assert alike[0] >= 0.9 and alike[1] >= 0.9
+    assert unalike[0] < 0.75 and unalike[1] < 0.5
