@@ -440,6 +440,8 @@ def spread_cover(
         dtype=bool,
     )
     found = _joined(found, ok, a, b, text_a, text_b, params)
+    if len(found):  # each grown at its ends while the words either side are alike (a sentence's first words)
+        found = np.array(_grown(found.tolist(), a, b, text_a, text_b, params), dtype=np.int64).reshape(-1, 4)
     if not len(found):
         return 0.0, 0.0
     n_a, n_b = len(a.starts), len(b.starts)
