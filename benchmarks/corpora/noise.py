@@ -23,7 +23,7 @@ Variants (``rate`` 0 is the identity in each):
                            ``h``→``b``, ``u``→``n``, ``m``→``rn``, ``d``→``cl``, ``O``→``0``, ``S``→``5``…,
                            :data:`CONFUSIONS`); a letter with none (other scripts) loses its accent, or
                            becomes another letter of the same text
-  ``delete``       0.10    the letter is dropped
+  ``delete``       0.10    the letter is dropped (a word never loses all its letters: then a confusion)
   ``insert``       0.10    a letter is inserted after it (itself doubled, or ``i``/``l``/``r``/``t``)
   ``merge``        0.075   the single space after the letter's word is dropped (two words merged);
                            a confusion where the word is not followed by a single space and another word
