@@ -738,7 +738,8 @@ def paraphrase(text: str, kept: float, seed: object = 0) -> Noisy:
     the change asked; then, over the words in random order until ``1 - kept`` of the words are changed: numbers
     written as words (``25`` → ``twenty-five``), words swapped for a synonym of :data:`SYNONYMS` (case kept),
     and, once no table entry is left, a word swapped for another word of the same text (a stand-in for the
-    rewording a small table cannot express: to a detector, a changed word either way). Moved words count as
+    rewording a small table cannot express: to a detector, a changed word either way; the copy's vocabulary
+    stays close to the source's, which flatters bag-of-words evidence). Moved words count as
     kept; a quotation's shifted pronouns and its ``said`` as changed.
     """
     kept = min(1.0, max(0.0, float(kept)))
