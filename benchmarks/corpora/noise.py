@@ -23,7 +23,7 @@ Variants (``rate`` 0 is the identity in each):
                            ``h``→``b``, ``u``→``n``, ``m``→``rn``, ``d``→``cl``, ``O``→``0``, ``S``→``5``…,
                            :data:`CONFUSIONS`); a letter with none (other scripts) loses its accent, or
                            becomes another letter of the same text
-  ``delete``       0.10    the letter is dropped
+  ``delete``       0.10    the letter is dropped (a word never loses all its letters: then a confusion)
   ``insert``       0.10    a letter is inserted after it (itself doubled, or ``i``/``l``/``r``/``t``)
   ``merge``        0.075   the single space after the letter's word is dropped (two words merged);
                            a confusion where the word is not followed by a single space and another word
@@ -738,7 +738,8 @@ def paraphrase(text: str, kept: float, seed: object = 0) -> Noisy:
     the change asked; then, over the words in random order until ``1 - kept`` of the words are changed: numbers
     written as words (``25`` → ``twenty-five``), words swapped for a synonym of :data:`SYNONYMS` (case kept),
     and, once no table entry is left, a word swapped for another word of the same text (a stand-in for the
-    rewording a small table cannot express: to a detector, a changed word either way). Moved words count as
+    rewording a small table cannot express: to a detector, a changed word either way; the copy's vocabulary
+    stays close to the source's, which flatters bag-of-words evidence). Moved words count as
     kept; a quotation's shifted pronouns and its ``said`` as changed.
     """
     kept = min(1.0, max(0.0, float(kept)))
