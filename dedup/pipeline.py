@@ -201,8 +201,7 @@ def ingest(
 
     skipped: list[Skipped] = []
     entries = list(walk(source, options.ingest))
-    # The tables (and, for a large input, the compiled kernels) every worker needs, loaded before any is forked.
-    prepare(sum(e.size for e in entries if not isinstance(e, Skipped)))
+    prepare()  # the tables (and any compiled kernels) every worker needs, loaded before any is forked
     n_files = sum(1 for e in entries if not isinstance(e, Skipped))
     tasks = list(_tasks(entries, options, skipped))
     report("read", 0, n_files)
@@ -266,7 +265,7 @@ def _ingest_corpus(
     names = []
     skipped: list[Skipped] = []
     done = 0
-    prepare(sum(len(t) for t in corpus.texts))
+    prepare()
     report("read", 0, len(corpus))
     for sub, batch in enumerate(_batches(articles(), options, skipped)):
         name = f"{0:06d}-{sub:04d}"

@@ -3,9 +3,9 @@
 ``load()`` loads the numba kernels (``dedup.kernels.loops``), compiled once and cached on disk; ``compiled()``
 is then that module, or None: not loaded, numba missing, ``DEDUP_KERNELS=numpy`` in the environment, or the
 kernels fail to compile here. Each caller keeps its numpy code as the fallback; both give the same bits (a
-test compares whole scans). numba is optional (not a dependency): measured per kernel, the loops it speeds up
-are a small share of a scan (benchmarks/README.md), so a scan loads it only for large inputs
-(``phase1.normalise.prepare``) and runs the numpy code when it is not installed.
+test compares whole scans). numba is optional (not a dependency) and opt-in (``DEDUP_KERNELS=numba``): measured
+per kernel, what it speeds up is within the noise of a scan once the numpy code works in small batches, and
+loading it costs ~0.6 s of CPU and ~120 MB in every process (benchmarks/README.md).
 
 The on-disk cache (numba's ``cache=True``) lives in ``NUMBA_CACHE_DIR`` when the user set it, else in ``numba``
 under dedup's cache folder (``$DEDUP_CACHE_DIR``, else ``~/.cache/dedup``), else in the temporary directory; when
@@ -28,9 +28,8 @@ _state: dict[str, ModuleType | None] = {}
 
 
 def wanted() -> bool:
-    """Whether compiled kernels may run: ``DEDUP_KERNELS`` unset or ``auto`` (when the work is large enough to
-    pay for loading them), ``numba`` (always); ``numpy`` forces the numpy code (to compare the two, or where a
-    JIT is unwelcome)."""
+    """Whether loaded kernels may run: not with ``DEDUP_KERNELS=numpy``, which forces the numpy code (to compare
+    the two, or where a JIT is unwelcome)."""
     return os.environ.get("DEDUP_KERNELS", "auto").strip().lower() != "numpy"
 
 
@@ -70,8 +69,8 @@ def cache_dir() -> Path | None:
 
 def compiled() -> ModuleType | None:
     """The compiled kernels (``dedup.kernels.loops``) when ``load()`` loaded them and they are wanted, else None
-    (the callers' numpy code runs). Never loads them itself: loading costs ~0.7 s of CPU (numba's import and its
-    cache), worth it only for work large enough (``load``'s caller decides)."""
+    (the callers' numpy code runs). Never loads them itself: loading costs ~0.6 s of CPU (numba's import and its
+    cache) and ~120 MB a process, so the caller decides (``phase1.normalise.prepare``)."""
     loops = _state.get("loops")
     return loops if loops is not None and wanted() else None
 
@@ -88,7 +87,7 @@ def load() -> ModuleType | None:
 
 
 def forced() -> bool:
-    """Whether ``DEDUP_KERNELS=numba`` asks for the compiled kernels whatever the size of the work."""
+    """Whether ``DEDUP_KERNELS=numba`` asks for the compiled kernels."""
     return os.environ.get("DEDUP_KERNELS", "auto").strip().lower() == "numba"
 
 

@@ -463,8 +463,18 @@ class TokenCache:
         self.scratch = threading.local()
 
 
+# Characters tokenised at once. Each batch's work arrays (code units, packed characters, spans, prefix sums,
+# the powers table) are ~60 bytes a character: at 1 M they are reused from the heap batch after batch, where 8 M
+# batches mapped and first-touched ~0.5 GB of fresh pages each (phase 1 of 5,000 articles: system CPU 0.56-1.09 s
+# -> 0.16-0.21 s, peak 519 -> 319 MB, user CPU the same; benchmarks/README.md).
+TOKEN_BATCH_CHARS = 1 << 20
+
+
 def tokenise(
-    texts: Sequence[str], batch_chars: int = 1 << 23, threads: int | None = None, cache: TokenCache | None = None
+    texts: Sequence[str],
+    batch_chars: int = TOKEN_BATCH_CHARS,
+    threads: int | None = None,
+    cache: TokenCache | None = None,
 ) -> Tokens:
     """Tokenise texts, batching so memory stays bounded whatever the corpus size.
 
@@ -590,19 +600,17 @@ def _tokenise_batch(
     return Tokens(offsets=offsets, starts=starts - base, ends=ends - base, hashes=hashes)
 
 
-KERNEL_CHARS = 32 << 20  # work (characters) from which loading the compiled kernels pays for itself
+def prepare() -> None:
+    """Load what every tokenising process needs once, here: the character table and, with
+    ``DEDUP_KERNELS=numba``, the compiled kernels. A scan calls it before forking its workers, which then share
+    them instead of each loading them again.
 
-
-def prepare(chars: int = 0) -> None:
-    """Load what every tokenising process needs once, here: the character table and, for ``chars`` of work
-    or more (or with ``DEDUP_KERNELS=numba``), the compiled kernels. A scan calls it before forking its
-    workers, which then share both instead of each loading them again.
-
-    The kernels save ~45 ms of CPU per 8 M characters in tokenising and the powers table's pages (150 MB a
-    process, numpy path), but loading them costs ~0.6 s of CPU even from numba's warm cache: below
-    ``KERNEL_CHARS`` (figures: benchmarks/README.md) the numpy code is the faster whole."""
+    The kernels are not loaded by default: with ``TOKEN_BATCH_CHARS`` batches the numpy code takes the same CPU
+    as the compiled pass (the kernel's saving, ~45 ms per 8 M characters, is within the noise of a batch), while
+    loading numba costs ~0.6 s of CPU and ~120 MB of resident memory in every process (figures:
+    benchmarks/README.md)."""
     _bmp_table()
-    if chars >= KERNEL_CHARS or kernels_forced():
+    if kernels_forced():
         load_kernels()
 
 
