@@ -17,6 +17,7 @@ a scan loads them in the parent before forking its workers, which then share the
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 import threading
 import warnings
@@ -34,8 +35,14 @@ def wanted() -> bool:
 
 
 def _writable(folder: Path) -> bool:
+    """Whether ``folder`` (created, mode 0700, if missing) can be written and is ours alone: a cache holds code
+    (numba's) and data this process trusts, so a folder another user could have planted or can write to (in a
+    shared temporary directory) is not used."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.lstat(folder)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+            return False
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
             return True
     except OSError:

@@ -93,6 +93,19 @@ def test_no_writable_cache_folder_means_no_cache_and_no_error(monkeypatch, tmp_p
     assert kernels.cache_dir() is None
 
 
+def test_a_cache_folder_others_can_write_is_not_used(tmp_path):
+    """The temporary directory is shared: a cache folder there that others could write (or planted for us)
+    would hand this process their code."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    assert not kernels._writable(shared)
+    shared.chmod(0o700)
+    assert kernels._writable(shared)
+    (tmp_path / "link").symlink_to(shared)
+    assert not kernels._writable(tmp_path / "link")
+
+
 def test_numpy_forces_the_fallback(loops, monkeypatch):
     monkeypatch.setenv("DEDUP_KERNELS", "numpy")
     assert kernels.compiled() is None and kernels.backend() == "numpy"
