@@ -37,6 +37,7 @@ class LocalIndex(ShardIndex):
         self.location = str(root)
         self._manifest = self.root / "index.json"
         self._seen: tuple[int, int] | None = None
+        self.gen = 0  # the manifest's generation: one more at each commit
         if create and not self._manifest.exists():
             if self.root.exists() and not self.root.is_dir():
                 raise StoreError(f"{self.root}: exists and is not a directory")
@@ -58,18 +59,29 @@ class LocalIndex(ShardIndex):
             st = None
         meta = read_manifest(self._manifest, INDEX_FORMAT, INDEX_VERSION, "dedup index")
         self._set_manifest(*check_manifest(meta, str(self._manifest)))
+        gen = meta.get("gen", 0)
+        self.gen = gen if type(gen) is int and gen >= 0 else 0
         self._seen = (st.st_ino, st.st_mtime_ns) if st else None
         for name in self.shard_names:
             self._shard(name)  # a listed shard that is missing is a one-line error now, not mid-query
 
     def refresh(self) -> None:
         """Read the manifest again if another process has replaced it (one ``stat``)."""
+        now = self.generation()
+        if now is not None and now != self._seen:
+            self._load()
+
+    def generation(self) -> tuple[int, int] | None:
+        """The manifest's inode and modification time: every commit renames a new file over it."""
         try:
             st = self._manifest.stat()
         except OSError:
-            return
-        if (st.st_ino, st.st_mtime_ns) != self._seen:
-            self._load()
+            return None
+        return st.st_ino, st.st_mtime_ns
+
+    @property
+    def seen_generation(self) -> tuple[int, int] | None:
+        return self._seen
 
     def _write(self, body: dict) -> None:
         write_manifest(self._manifest, {"format": INDEX_FORMAT, "version": INDEX_VERSION, **body})
@@ -97,7 +109,8 @@ class LocalIndex(ShardIndex):
             fsync_tree(self.root / "shards" / name)
         if new:
             fsync_path(self.root / "shards", directory=True)
-        self._write({"params": self.params, "shards": names, "removed": {k: sorted(v) for k, v in removed.items()}})
+        removed = {k: sorted(v) for k, v in removed.items()}
+        self._write({"params": self.params, "gen": self.gen + 1, "shards": names, "removed": removed})
         self._retire(gone)
         self._load()
 

@@ -296,6 +296,21 @@ class RedisIndex(ShardIndex):
             return
         raise IndexFailure(f"{self.location}: the index kept changing while reading it; retry")
 
+    def generation(self) -> bytes:
+        """The manifest's generation in Redis (one round trip)."""
+        with self._guard():
+            gen = self.r.getrange(self._k("gen"), 0, 31)
+        return gen or b"0"
+
+    @property
+    def seen_generation(self) -> bytes | None:
+        return self._gen
+
+    @property
+    def gen(self) -> int:
+        """The generation of the manifest this handle read (0: none yet)."""
+        return int(self._gen or 0)
+
     def _manifest(self) -> tuple[bytes, dict]:
         """The manifest as stored and parsed (an empty one for a new index), checked."""
         with self._guard():

@@ -282,7 +282,34 @@ class ShardIndex:
     def texts(self, refs: Sequence[int]) -> list[str]:
         self._ensure()
         ks, rows = self._split(np.asarray(refs, dtype=np.int64))
-        return [self._shard(self.shard_names[k]).text(r) for k, r in zip(ks.tolist(), rows.tolist())]
+        out = []
+        for k, r in zip(ks.tolist(), rows.tolist()):
+            shard = self._shard(self.shard_names[k])
+            try:
+                out.append(shard.text(r))
+            except FileNotFoundError:  # merged away by a writer in another process: read it in the trash
+                out.append(self._follow(self.shard_names[k]).text(r))
+        return out
+
+    def _follow(self, name: str) -> Shard:
+        """Shard ``name`` of this (older) manifest found again in ``trash/``, where a writer that merged it away
+        moved it (``_retire``; a writer in this process moves the shared object's path itself)."""
+        shard = self._shard(name)
+        moved = sorted((self.root / "trash").glob(f"{name}.*"))
+        if not moved:
+            raise StoreError(f"{self.location}: shard {name}: gone (merged away over {TRASH_SECONDS} s ago); retry")
+        shard.path = moved[-1]
+        return shard
+
+    def generation(self) -> object:
+        """The index's generation as stored now, cheaply (a ``stat``, one Redis round trip): it differs from
+        ``seen_generation`` once a writer (of any process) has committed since this handle read the manifest."""
+        raise NotImplementedError
+
+    @property
+    def seen_generation(self) -> object:
+        """The generation of the manifest this handle read."""
+        raise NotImplementedError
 
     def paragraphs(self, refs: Sequence[int]) -> list[np.ndarray]:
         self._ensure()
