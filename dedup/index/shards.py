@@ -75,6 +75,17 @@ def check_manifest(body: dict, where: str) -> tuple[dict, list[str], dict[str, l
     return params, list(shards), {k: list(v) for k, v in removed.items() if v}
 
 
+def by_position(pos: np.ndarray, refs: np.ndarray, n_refs: int) -> tuple[np.ndarray, np.ndarray]:
+    """(position, ref) pairs sorted by position then ref. One key, stably sorted: the pairs come as a few
+    runs already in order (one per shard, or per look-up), which a merge sort takes in near-linear time where
+    ``lexsort`` sorts from scratch (10x slower on a query's millions of holders)."""
+    if not len(pos):
+        return pos, refs
+    key = pos.astype(np.int64) * max(n_refs, 1) + refs
+    order = np.argsort(key, kind="stable")
+    return pos[order], refs[order]
+
+
 def _integer(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -248,8 +259,8 @@ class ShardIndex:
         p, r = np.concatenate(out_pos), np.concatenate(out_refs)
         live = self.alive[r]
         p, r = p[live], r[live]
-        order = np.lexsort((r, p))
-        return p[order], r[order], frequent, counts
+        p, r = by_position(p, r, int(self.bases[-1]))
+        return p, r, frequent, counts
 
     def sizes(self, refs: np.ndarray) -> np.ndarray:
         """Distinct shingles (``n_shingles``) of each of ``refs``, from a per-shard column kept in memory."""
