@@ -341,7 +341,7 @@ def _answer(
         )
     check()
     own = _partner_fingerprints(index, partners, options)
-    extra = np.setdiff1d(np.unique(np.concatenate(own)), fps, assume_unique=False)
+    extra = _not_in(_union(own), fps)
     pos2, refs2, frequent2 = _without(*_holders(index, extra, options.verify, qp), exclude)
     check()
     all_fps = np.concatenate([fps, extra])
@@ -480,14 +480,82 @@ def _candidates(
 
 
 def _partner_fingerprints(index: IndexBackend, refs: np.ndarray, options: ScanOptions) -> list[np.ndarray]:
-    """Each indexed article's distinct shingle fingerprints, from its text (phase 1 again, on a few)."""
+    """Each indexed article's distinct shingle fingerprints, from its text (phase 1 again, on a few). Kept on
+    the index handle by (shard, row), which never changes (``dedup serve`` passes them to its next snapshot):
+    text that recurs makes the same articles partners of query after query."""
     from ..phase1.normalise import bodies, tokenise
     from ..phase1.shingle import shingle
 
-    texts = index.texts(refs.tolist())
-    body = index.rows(refs)["body_start"].to_list()
-    sh = shingle(tokenise(bodies(texts, body)), options.k)
-    return [np.unique(fingerprints(sh.hashes[sh.doc(i)])) for i in range(len(refs))]
+    cache = _fingerprint_cache(index)
+    keys = _shard_rows(index, refs)
+    missing = [i for i, key in enumerate(keys) if key is None or key not in cache]
+    if missing:
+        todo = refs[missing]
+        texts = index.texts(todo.tolist())
+        body = index.rows(todo)["body_start"].to_list()
+        sh = shingle(tokenise(bodies(texts, body)), options.k)
+        for j, i in enumerate(missing):
+            fps = np.unique(fingerprints(sh.hashes[sh.doc(j)]))
+            if keys[i] is None:
+                keys[i] = ("", int(refs[i]))
+            cache.put(keys[i], fps)
+    return [cache.get(key) for key in keys]
+
+
+class FingerprintCache:
+    """Articles' distinct fingerprints by (shard, row), up to ``limit`` fingerprints in all (then emptied)."""
+
+    def __init__(self, limit: int = 8_000_000) -> None:
+        self.limit, self.size, self._data = limit, 0, {}
+
+    def __contains__(self, key: tuple[str, int]) -> bool:
+        return key in self._data
+
+    def get(self, key: tuple[str, int]) -> np.ndarray:
+        return self._data[key]
+
+    def put(self, key: tuple[str, int], fps: np.ndarray) -> None:
+        if self.size + len(fps) > self.limit:
+            self._data, self.size = {}, 0
+        self._data[key] = fps
+        self.size += len(fps)
+
+
+def _fingerprint_cache(index: IndexBackend) -> FingerprintCache:
+    cache = getattr(index, "fingerprint_cache", None)
+    if cache is None:
+        cache = FingerprintCache()
+        index.fingerprint_cache = cache  # type: ignore[attr-defined]
+    return cache
+
+
+def _shard_rows(index: IndexBackend, refs: np.ndarray) -> list[tuple[str, int] | None]:
+    """(shard name, row) of each ref, the name of an immutable shard; None where the index has no shards."""
+    split = getattr(index, "_split", None)
+    if split is None:
+        return [None] * len(refs)
+    ks, rows = split(refs)
+    names = index.shard_names
+    return [(names[k], r) for k, r in zip(ks.tolist(), rows.tolist())]
+
+
+def _union(parts: list[np.ndarray]) -> np.ndarray:
+    """The distinct values of sorted distinct arrays: one stable sort of their concatenation (it merges the
+    runs) and the repeats dropped."""
+    if not parts:
+        return np.zeros(0, dtype=np.uint64)
+    joined = np.sort(np.concatenate(parts), kind="stable")
+    keep = np.ones(len(joined), dtype=bool)
+    keep[1:] = joined[1:] != joined[:-1]
+    return joined[keep]
+
+
+def _not_in(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """``values`` but those in the sorted array ``sorted_set``."""
+    if not len(sorted_set) or not len(values):
+        return values
+    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return values[sorted_set[at] != values]
 
 
 @dataclass

@@ -118,6 +118,9 @@ def snapshot(location: str, *previous: Any) -> Any:
             if name in shared and name not in taken:
                 index._shards[name] = shared[name]
                 taken.add(name)
+        cache = getattr(prev, "fingerprint_cache", None)  # by (shard, row): valid while the shard is listed
+        if cache is not None and getattr(index, "fingerprint_cache", None) is None:
+            index.fingerprint_cache = cache
     index.preload()
     index.refresh = lambda: None  # frozen: see above
     return index
