@@ -221,8 +221,9 @@ def main(argv: list[str] | None = None) -> None:
         for clients, workers in configs:
             # Each run adds the held-out articles under ids of its own, so every run's adds write shards.
             tag = "added" if len(configs) == 1 else f"added-{clients}c-{workers or 'default'}w"
-            adds = [(f"{tag}/{f.relative_to(args.corpus).as_posix()}", f) for f in held]
             n = args.one_client_queries if clients == 1 and args.one_client_queries else args.queries
+            share = held[: max(1, round(len(held) * n / args.queries))]  # adds in proportion to the run's queries
+            adds = [(f"{tag}/{f.relative_to(args.corpus).as_posix()}", f) for f in share]
             run: dict = {"clients": clients, "server_workers": workers or os.cpu_count()}
             t = time.perf_counter()
             proc, url = start_server(args.index, token_file, workers)
