@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,8 +32,14 @@ from .shards import ShardIndex, check_manifest, fsync_path, fsync_tree
 class LocalIndex(ShardIndex):
     """An index in a local directory (see the module docstring); opening reads one consistent manifest."""
 
-    def __init__(self, root: str | os.PathLike[str], params: dict | None = None, create: bool = False) -> None:
-        self._init_shards(Path(root))
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        params: dict | None = None,
+        create: bool = False,
+        reuse: Sequence[ShardIndex] = (),
+    ) -> None:
+        self._init_shards(Path(root), reuse)
         self.location = str(root)
         self._manifest = self.root / "index.json"
         self._seen: tuple[int, int] | None = None

@@ -488,33 +488,33 @@ def _partner_fingerprints(index: IndexBackend, refs: np.ndarray, options: ScanOp
 
     cache = _fingerprint_cache(index)
     keys = _shard_rows(index, refs)
-    missing = [i for i, key in enumerate(keys) if key is None or key not in cache]
+    out = [cache.get(key) for key in keys]
+    missing = [i for i, got in enumerate(out) if got is None]
     if missing:
         todo = refs[missing]
         texts = index.texts(todo.tolist())
         body = index.rows(todo)["body_start"].to_list()
         sh = shingle(tokenise(bodies(texts, body)), options.k)
         for j, i in enumerate(missing):
-            fps = np.unique(fingerprints(sh.hashes[sh.doc(j)]))
-            if keys[i] is None:
-                keys[i] = ("", int(refs[i]))
-            cache.put(keys[i], fps)
-    return [cache.get(key) for key in keys]
+            out[i] = np.unique(fingerprints(sh.hashes[sh.doc(j)]))
+            cache.put(keys[i], out[i])
+    return out  # type: ignore[return-value]
 
 
 class FingerprintCache:
-    """Articles' distinct fingerprints by (shard, row), up to ``limit`` fingerprints in all (then emptied)."""
+    """Articles' distinct fingerprints by (shard, row), up to ``limit`` fingerprints in all (then emptied). Read
+    and filled by a server's reader threads at once: a ``get`` may miss what another thread just emptied."""
 
     def __init__(self, limit: int = 8_000_000) -> None:
-        self.limit, self.size, self._data = limit, 0, {}
+        self.limit, self.size = limit, 0
+        self._data: dict[tuple[str, int], np.ndarray] = {}
 
-    def __contains__(self, key: tuple[str, int]) -> bool:
-        return key in self._data
+    def get(self, key: tuple[str, int] | None) -> np.ndarray | None:
+        return None if key is None else self._data.get(key)
 
-    def get(self, key: tuple[str, int]) -> np.ndarray:
-        return self._data[key]
-
-    def put(self, key: tuple[str, int], fps: np.ndarray) -> None:
+    def put(self, key: tuple[str, int] | None, fps: np.ndarray) -> None:
+        if key is None:
+            return
         if self.size + len(fps) > self.limit:
             self._data, self.size = {}, 0
         self._data[key] = fps

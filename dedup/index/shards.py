@@ -109,11 +109,21 @@ class ShardIndex:
     removed: dict[str, list[int]]
     merge_after_append = True  # dedup serve merges after answering the add instead (``merge`` under the lock)
 
-    def _init_shards(self, root: Path) -> None:
+    def _init_shards(self, root: Path, reuse: Sequence[ShardIndex] = ()) -> None:
+        """``reuse``: handles on the same index whose opened shards (checked, tables read) this one takes as
+        they are, where its manifest lists them (a shard never changes), instead of opening them again."""
         self.root = root
         self._shards: dict[str, Shard] = {}  # kept across manifests: a shard never changes
         self._id_index: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._sizes: dict[str, np.ndarray] = {}
+        for other in reuse:  # the first handle's objects win (a writer's: it moves merged-away ones)
+            if getattr(other, "root", None) != root:
+                continue
+            for mine, theirs in ((self._shards, other._shards), (self._id_index, other._id_index)):
+                for name, value in theirs.items():
+                    mine.setdefault(name, value)  # type: ignore[arg-type]
+            for name, value in other._sizes.items():
+                self._sizes.setdefault(name, value)
         self.params, self.shard_names, self.removed = {}, [], {}
         self._derived()
 

@@ -104,20 +104,15 @@ def snapshot(location: str, *previous: Any) -> Any:
     ``shards.TRASH_SECONDS`` (this process's writer moves the shared object's path; another process's, the
     reader finds it there: ``ShardIndex._follow``). A shard merged away between reading the manifest and
     opening it: the manifest is read again."""
+    live = [prev for prev in previous if prev is not None]
     for attempt in range(3):
         try:
-            index = open_index(location)
+            index = open_index(location, reuse=live)  # the writer's first: its objects are the ones it moves
             break
         except StoreError:
             if attempt == 2:
                 raise
-    taken: set[str] = set()
-    for prev in previous:  # the writer's first: its objects are the ones it moves
-        shared = getattr(prev, "_shards", None) or {}
-        for name in index.shard_names:
-            if name in shared and name not in taken:
-                index._shards[name] = shared[name]
-                taken.add(name)
+    for prev in live:
         cache = getattr(prev, "fingerprint_cache", None)  # by (shard, row): valid while the shard is listed
         if cache is not None and getattr(index, "fingerprint_cache", None) is None:
             index.fingerprint_cache = cache

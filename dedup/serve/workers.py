@@ -174,9 +174,15 @@ def worker_main() -> None:
     sys.stdin.close()
     if os.getppid() != settings["parent"]:  # the supervisor died before the kernel was told to signal us
         return
+    from ..escape import name as shown
+    from ..index import StoreError
     from . import run_worker
 
-    run_worker(settings)
+    try:
+        run_worker(settings)
+    except (StoreError, OSError, ValueError) as e:  # the index went away since the supervisor checked it
+        print(f"dedup: error: worker {os.getpid()}: {shown(str(e))}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":
