@@ -29,6 +29,7 @@ import os
 import platform
 import random
 import re
+import resource
 import secrets
 import subprocess
 import sys
@@ -165,6 +166,28 @@ def cli_latency(index: Path, files: list[Path]) -> dict:
     return {"n": len(times), "median_s": round(float(np.median(times)), 2), "max_s": round(max(times), 2)}
 
 
+def _server_cpu(pid: int) -> float:
+    """CPU seconds used so far by the server process ``pid`` and every process under it (from /proc: each
+    process's own time, and what its children that already ended used)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = sum(int(x) for x in fields[11:15]) / ticks  # utime stime cutime cstime
+    tree, frontier = {pid}, {pid}
+    while frontier:
+        frontier = {p for p, parent in parents.items() if parent in frontier} - tree
+        tree |= frontier
+    return sum(times.get(p, 0.0) for p in tree)
+
+
 def _ints(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x.strip()]
 
@@ -213,6 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     queries = [rng.choice(pool or indexed) for _ in range(args.queries)]
     out["queries_from"] = f"{len(pool)} held-out articles" if pool else "indexed articles"
     configs = [(c, w) for c in args.clients for w in (args.serve_workers or [None])]
+    stamp = time.strftime("%Y%m%d%H%M%S")  # ids of this invocation's adds: new whatever ran before
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         token = secrets.token_urlsafe(24)
@@ -220,7 +244,7 @@ def main(argv: list[str] | None = None) -> None:
         token_file.write_text(token)
         for clients, workers in configs:
             # Each run adds the held-out articles under ids of its own, so every run's adds write shards.
-            tag = "added" if len(configs) == 1 else f"added-{clients}c-{workers or 'default'}w"
+            tag = "added" if len(configs) == 1 else f"added-{stamp}-{clients}c-{workers or 'default'}w"
             n = args.one_client_queries if clients == 1 and args.one_client_queries else args.queries
             share = held[: max(1, round(len(held) * n / args.queries))]  # adds in proportion to the run's queries
             adds = [(f"{tag}/{f.relative_to(args.corpus).as_posix()}", f) for f in share]
@@ -231,8 +255,16 @@ def main(argv: list[str] | None = None) -> None:
             try:
                 run["articles_before"] = httpx.get(url + "/api/health").json()["articles"]
                 run["loadavg_before"] = [round(x, 2) for x in os.getloadavg()]
+                server_before = _server_cpu(proc.pid)
+                client_before = resource.getrusage(resource.RUSAGE_SELF)
                 run |= asyncio.run(load(url, token, queries[:n], adds, clients, args.max_seconds))
+                client = resource.getrusage(resource.RUSAGE_SELF)
+                server = _server_cpu(proc.pid) - server_before
                 run["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+                # How much of the machine each side got: CPU seconds over the load's wall seconds (cores).
+                cpu = client.ru_utime + client.ru_stime - client_before.ru_utime - client_before.ru_stime
+                run["client_cores"] = round(cpu / run["wall_seconds"], 2)
+                run["server_cores"] = round(server / run["wall_seconds"], 2)
                 run["articles_after"] = httpx.get(url + "/api/health").json()["articles"]
             finally:
                 proc.terminate()

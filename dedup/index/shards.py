@@ -221,7 +221,7 @@ class ShardIndex:
         found = []
         for k, name in enumerate(self.shard_names):
             shard = self._shard(name)
-            postings = shard.array("postings")
+            postings = np.asarray(shard.array("postings"))  # the mapping as a plain array: no memmap per gather
             if not len(postings) or not len(fps):
                 continue
             sel = np.flatnonzero(bloom.may_hold(shard.filter, fps))  # most are certainly not here
@@ -261,7 +261,7 @@ class ShardIndex:
             if not len(pos):
                 continue
             shard = self._shard(self.shard_names[k])
-            docs = shard.check_docs(np.asarray(shard.array("posting_docs")[at], dtype=np.int64))
+            docs = shard.check_docs(np.asarray(np.asarray(shard.array("posting_docs"))[at], dtype=np.int64))
             out_pos.append(pos)
             out_refs.append(docs + self.bases[k])
         if not out_pos:
