@@ -7,6 +7,7 @@ runs it (returns the exit status); ``serve(...)`` is the same from Python.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import os
 import sys
@@ -236,7 +237,9 @@ def run_worker(settings: dict[str, Any]) -> None:
 
     async def startup(sockets: Any = None) -> None:
         await started(sockets=sockets)
-        os.write(settings["ready"], f"{os.getpid()}\n".encode())
+        # A worker started again after one died: the supervisor no longer waits for the line.
+        with contextlib.suppress(BrokenPipeError):
+            os.write(settings["ready"], f"{os.getpid()}\n".encode())
         os.close(settings["ready"])
 
     server.startup = startup

@@ -151,10 +151,22 @@ def test_ctrl_c_leaves_no_process(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_killed_supervisor_takes_its_workers_with_it(tmp_path):
-    """Even SIGKILL, which the supervisor cannot pass on: the kernel stops its workers (PR_SET_PDEATHSIG)."""
+def test_a_dead_worker_is_replaced_and_a_killed_supervisor_takes_its_workers_with_it(tmp_path):
+    """A worker killed outright is started again (the server keeps answering); and even SIGKILL of the
+    supervisor, which it cannot pass on, stops its workers: the kernel signals them (PR_SET_PDEATHSIG)."""
     srv = _served(tmp_path)
     try:
+        victim = srv.client.get("/api/health").json()["worker"]
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while not any("starting another" in line for line in srv.log) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert any(f"worker {victim} exited" in line for line in srv.log), srv.log
+        workers = set()
+        while len(workers) < 2 and time.monotonic() < deadline:
+            with httpx.Client(base_url=srv.url, timeout=60) as c:
+                workers.add(c.get("/api/health").json()["worker"])
+        assert len(workers) == 2 and victim not in workers
         processes = _descendants(srv.proc.pid)
         srv.kill()
         assert not _gone(processes), _alive(processes)
