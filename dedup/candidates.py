@@ -70,6 +70,12 @@ def find(
     LSH mode runs here)."""
     n = len(sizes)
     if options.candidates.mode == "exact":
+        from .distributed.partitioned import lists_and_evidence, partitions_of
+
+        parts = partitions_of(executor)
+        if parts is not None and executor is not None:  # a cluster's: no process holds every list or pair
+            ev_args = (exact_pairs(content, has_text), options.verify, spill, executor, parts)
+            return Candidates(*lists_and_evidence(shards, bases, sizes, *ev_args, progress=progress))
         return Candidates(posting_lists(shards, bases, n, spill, progress=progress, executor=executor), None)
     params = options.candidates
     bands, rows = params.banding(options.num_perm)
