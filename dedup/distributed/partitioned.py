@@ -109,9 +109,9 @@ def _bucket_task(job: _Job, buckets: tuple[int, int]) -> int:
     return len(hashes)
 
 
-def _list_task(job: _Job, q: int) -> int:
+def _list_task(job: _Job, q: int) -> tuple[int, int]:
     """Step 2: list partition ``q`` combined from every bucket range's part of it, and its pair evidence
-    written per pair partition; returns its number of lists."""
+    written per pair partition; returns its numbers of lists and of members."""
     work = Path(job.work)
     parts = []
     for lo, _ in job.ranges:
@@ -136,7 +136,7 @@ def _list_task(job: _Job, q: int) -> int:
             links=e.links[linked],
         )
     _save(work / f"big-{q:05d}.npz", member=e.big_member, list=e.big_list)
-    return len(lists)
+    return len(lists), len(lists.members)
 
 
 @dataclass(frozen=True)
@@ -146,9 +146,9 @@ class _PairJob:
     exact: np.ndarray  # pair codes of the exact copies, sorted
 
 
-def _pair_task(pj: _PairJob, r: int) -> int:
+def _pair_task(pj: _PairJob, r: int) -> tuple[int, int]:
     """Step 3: the candidate pairs of pair partition ``r`` and their entries (global list numbers), written
-    to one file; returns its number of pairs."""
+    to one file; returns its numbers of pairs and of entries."""
     job, work = pj.job, Path(pj.job.work)
     codes, which, weight, links = [], [], [], []
     for q in range(job.partitions):
@@ -175,7 +175,7 @@ def _pair_task(pj: _PairJob, r: int) -> int:
     del involved
     ev = big_entries(ev, np.concatenate(member), np.concatenate(lst), len(job.sizes))
     _save(work / f"pairs-{r:05d}.npz", pairs=ev.pairs, entry_pair=ev.entry_pair, entry_list=ev.entry_list)
-    return len(ev.pairs)
+    return len(ev.pairs), len(ev.entry_pair)
 
 
 def lists_and_evidence(
@@ -223,7 +223,7 @@ def lists_and_evidence(
         counts.append(c)
         step()
     offsets = np.zeros(partitions + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
+    np.cumsum([c[0] for c in counts], out=offsets[1:])
     codes = np.unique(_pair_codes(exact[:, 0], exact[:, 1])) if len(exact) else np.zeros(0, np.uint64)
     pair_job = _PairJob(job, offsets, codes)
     pair_counts = []
@@ -235,34 +235,40 @@ def lists_and_evidence(
     return found
 
 
-def _read_lists(work: Path, counts: list[int]) -> Lists:
-    """The list partitions' files, in order, as one ``Lists`` (filled in place: no more than one partition's
-    arrays beside the result)."""
-    parts = [_load(work / f"combined-{q:05d}.npz") for q in range(len(counts))]
-    hashes = np.concatenate([p["hashes"] for p in parts]) if parts else np.zeros(0, np.uint64)
-    weights = np.concatenate([p["weights"] for p in parts]) if parts else np.zeros(0, np.int64)
-    members = np.concatenate([p["members"] for p in parts]) if parts else np.zeros(0, np.int64)
-    offsets = np.zeros(len(hashes) + 1, dtype=np.int64)
-    at, base = 0, 0
-    for p in parts:
-        o = p["offsets"]
-        offsets[at : at + len(o)] = o + base
-        at += len(o) - 1
-        base += int(o[-1])
-    return Lists(hashes=hashes, offsets=offsets, members=members, weight=weights)
+def _read_lists(work: Path, counts: list[tuple[int, int]]) -> Lists:
+    """The list partitions' files, in order, as one ``Lists``, each read into its place in arrays made to the
+    total (``counts``: each partition's lists and members): the driver holds the result and one partition."""
+    n_lists, n_members = sum(c[0] for c in counts), sum(c[1] for c in counts)
+    lists = Lists(
+        hashes=np.zeros(n_lists, np.uint64),
+        offsets=np.zeros(n_lists + 1, np.int64),
+        members=np.zeros(n_members, np.int64),
+        weight=np.zeros(n_lists, np.int64),
+    )
+    at = base = 0
+    for q, (k, m) in enumerate(counts):
+        z = _load(work / f"combined-{q:05d}.npz")
+        lists.hashes[at : at + k] = z["hashes"]
+        lists.weight[at : at + k] = z["weights"]
+        lists.offsets[at + 1 : at + k + 1] = z["offsets"][1:] + base
+        lists.members[base : base + m] = z["members"]
+        at, base = at + k, base + m
+    return lists
 
 
-def _read_evidence(work: Path, counts: list[int]) -> Evidence:
-    """The pair partitions' files, in order, as one ``Evidence``."""
-    pairs, entry_pair, entry_list = [np.zeros((0, 2), np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    base = 0
-    for r, c in enumerate(counts):
+def _read_evidence(work: Path, counts: list[tuple[int, int]]) -> Evidence:
+    """The pair partitions' files, in order, as one ``Evidence``, read into arrays made to the total (``counts``:
+    each partition's pairs and entries)."""
+    n_pairs, n_entries = sum(c[0] for c in counts), sum(c[1] for c in counts)
+    ev = Evidence(np.zeros((n_pairs, 2), np.int64), np.zeros(n_entries, np.int64), np.zeros(n_entries, np.int64))
+    at = base = 0
+    for r, (k, m) in enumerate(counts):
         z = _load(work / f"pairs-{r:05d}.npz")
-        pairs.append(z["pairs"])
-        entry_pair.append(z["entry_pair"] + base)
-        entry_list.append(z["entry_list"])
-        base += c
-    return Evidence(np.concatenate(pairs), np.concatenate(entry_pair), np.concatenate(entry_list))
+        ev.pairs[at : at + k] = z["pairs"]
+        ev.entry_pair[base : base + m] = z["entry_pair"] + at
+        ev.entry_list[base : base + m] = z["entry_list"]
+        at, base = at + k, base + m
+    return ev
 
 
 def partitions_of(executor: Any) -> int | None:
