@@ -240,16 +240,24 @@ def posting_lists(
     return combine_partitions(parts)
 
 
-def list_fingerprints(spill: Path, lists: Lists, chosen: np.ndarray) -> np.ndarray:
-    """Sorted truncated fingerprints of the shingles of the lists flagged in ``chosen``."""
+def _spilled_fingerprints(wanted: np.ndarray, path: str) -> np.ndarray:
+    """The truncated fingerprints spilled at ``path`` (one bucket range's) whose list is in ``wanted`` (sorted
+    list hashes): a pure function of its inputs, a task of an ``Executor``."""
+    fp = np.load(path, allow_pickle=False)
+    h = np.load(path.replace("-fp.npy", "-list.npy"), allow_pickle=False)
+    if not len(wanted):
+        return np.zeros(0, dtype=np.uint64)
+    pos = np.minimum(np.searchsorted(wanted, h), len(wanted) - 1)
+    return fp[wanted[pos] == h]
+
+
+def list_fingerprints(spill: Path, lists: Lists, chosen: np.ndarray, executor: Executor | None = None) -> np.ndarray:
+    """Sorted truncated fingerprints of the shingles of the lists flagged in ``chosen``, bucket range by bucket
+    range of the spill on ``executor`` (default: here, one after the other)."""
     wanted = lists.hashes[chosen]
-    out = []
-    for path in sorted(spill.glob("*-fp.npy")):
-        fp = np.load(path, allow_pickle=False)
-        h = np.load(path.with_name(path.name.replace("-fp", "-list")), allow_pickle=False)
-        if len(wanted):
-            pos = np.minimum(np.searchsorted(wanted, h), len(wanted) - 1)
-            out.append(fp[wanted[pos] == h])
+    paths = [str(p) for p in sorted(spill.glob("*-fp.npy"))]
+    run = executor or Threads(1)
+    out = list(run.map(_spilled_fingerprints, wanted, paths, label=lambda p: f"boilerplate fingerprints of {p}"))
     if not out:
         return np.zeros(0, dtype=np.uint64)
     return np.sort(np.concatenate(out))

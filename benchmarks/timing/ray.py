@@ -279,6 +279,7 @@ STEPS = {
     "_bucket_task": "posting lists, by fingerprint bucket range",
     "_list_task": "lists combined + pair evidence, by list hash",
     "_pair_task": "candidate pairs + entries, by pair range",
+    "_spilled_fingerprints": "boilerplate fingerprints, by bucket range",
     "_align_batch": "align, by batch of pairs",
     "_label_batch": "label, by batch of articles",
 }
@@ -344,6 +345,9 @@ def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict
     )
     t["lists + evidence by list hash"] = articles * c["_list_task_s_per_article"] / min(cores, partitions)
     t["pairs by pair range"] = articles * c["_pair_task_s_per_article"] / min(cores, partitions)
+    t["boilerplate fingerprints by bucket"] = (
+        articles * c["_spilled_fingerprints_s_per_article"] / min(cores, bucket_tasks)
+    )
     t["align + label"] = articles * (c["_align_batch_s_per_article"] + c["_label_batch_s_per_article"]) / cores
     t["driver serial"] = _fit([(x["docs"], x["driver_serial_s"]) for x in cs], articles)
     mem = {
@@ -353,6 +357,7 @@ def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict
         "bucket task": c["_bucket_task_worker_peak_gb"],
         "list task": c["_list_task_worker_peak_gb"] + articles * 8 / 1e9,
         "pair task": c["_pair_task_worker_peak_gb"] + articles * 17 / 1e9,
+        "fingerprints task": c["_spilled_fingerprints_worker_peak_gb"],
         "align/label task": max(c["_align_batch_worker_peak_gb"], c["_label_batch_worker_peak_gb"]),
     }
     return {
@@ -399,7 +404,8 @@ def report(runs: list[dict[str, Any]]) -> str:
             f"| load before / after | {loc['load_before']} / {loc['load_after']} | {ray['load_before']} / "
             f"{ray['load_after']} |"
         )
-        say("\nPer step on Ray (seconds inside the tasks, summed; the worker's peak resident memory during a task, the largest):\n")
+        say("\nPer step on Ray (seconds inside the tasks, summed; the largest peak resident memory of a worker")
+        say("during one of its tasks):\n")
         say("| step | tasks | task seconds | per article | step wall | worker peak |")
         say("|:---|---:|---:|---:|---:|---:|")
         for step, what in STEPS.items():
@@ -436,6 +442,7 @@ def report(runs: list[dict[str, Any]]) -> str:
             "lists by bucket": f"{mem['bucket task']:.2f} GB",
             "lists + evidence by list hash": f"{mem['list task']:.2f} GB",
             "pairs by pair range": f"{mem['pair task']:.2f} GB",
+            "boilerplate fingerprints by bucket": f"{mem['fingerprints task']:.2f} GB",
             "align + label": f"{mem['align/label task']:.2f} GB",
             "driver serial": f"{mem['driver']:.1f} GB (driver)",
         }
