@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 from dedup.distributed.partitioned import lists_and_evidence
@@ -27,15 +28,17 @@ from tests.conftest import ROOT
 
 class Pickled:
     """Each task's context, chunk and result through pickle (a cluster's tasks, in this process), with the
-    partition count a cluster's executor asks for; records the steps it ran."""
+    partition count a cluster's executor asks for; records the steps it ran, and each task's context and chunk."""
 
     def __init__(self, partitions: int) -> None:
         self.partitions = partitions
         self.calls: list[str] = []
+        self.inputs: list[tuple[str, object, object]] = []
 
     def map(self, fn, context, chunks, label=None):
         for chunk in chunks:
             self.calls.append(fn.__name__)
+            self.inputs.append((fn.__name__, context, chunk))
             assert isinstance(label(chunk), str)
             yield pickle.loads(pickle.dumps(fn(*pickle.loads(pickle.dumps((context, chunk))))))
 
@@ -104,6 +107,15 @@ def test_a_scan_in_1_or_16_partitions_is_the_local_scan(accuracy):
         assert _json(scan(accuracy, executor=run)) == expected
         steps = {"_bucket_task", "_list_task", "_pair_task", "_spilled_fingerprints", "_align_batch", "_label_batch"}
         assert steps <= set(run.calls)
+    # Align and label tasks are sent their batch's rows, never the per-article table or every pair.
+    for step, context, chunk in run.inputs:
+        if step in ("_align_batch", "_label_batch"):
+            assert not any(isinstance(v, (DocTable, pl.DataFrame)) for v in vars(context).values())
+        if step == "_align_batch":
+            assert set(chunk.rows.ids) == set(chunk.a.tolist()) | set(chunk.b.tolist())
+        if step == "_label_batch":
+            assert set(chunk.shared) <= set(chunk.docs.tolist())
+            assert set(chunk.rows.ids) == set(chunk.docs[chunk.holds].tolist())
 
 
 DRIVER = """
