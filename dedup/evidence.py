@@ -85,7 +85,7 @@ def doc_bits(n_docs: int) -> int:
     return max(1, (max(n_docs, 2) - 1).bit_length())
 
 
-def _partitions(shards: Sequence[Shard], budget: int) -> list[tuple[int, int]]:
+def bucket_ranges(shards: Sequence[Shard], budget: int) -> list[tuple[int, int]]:
     """Ranges of the 256 fingerprint buckets holding at most ``budget`` postings each (or one bucket)."""
     counts = np.zeros(256, dtype=np.int64)
     for s in shards:
@@ -229,7 +229,7 @@ def posting_lists(
     """All posting lists of two or more documents, over every shard (``bases``: each shard's first
     global document index); ``progress(done, total)`` after each partition. The partitions run on
     ``executor`` (default: ``threads`` threads here, as numpy sorts release the GIL; or a cluster)."""
-    ranges = _partitions(shards, budget)
+    ranges = bucket_ranges(shards, budget)
     job = PartitionJob(list(shards), bases, doc_bits(n_docs), spill)
     parts: list[Partition] = []
     run = executor or Threads(threads)
@@ -263,7 +263,8 @@ def list_fingerprints(spill: Path, lists: Lists, chosen: np.ndarray, executor: E
     return np.sort(np.concatenate(out))
 
 
-def _pair_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def pair_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Each pair (a[k], b[k]) as one uint64, smaller << 32 | larger: sorted codes are pairs in order."""
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     return (lo.astype(np.uint64) << np.uint64(32)) | hi.astype(np.uint64)
 
@@ -278,7 +279,7 @@ def _enumerate(lists: Lists, small: np.ndarray, max_members: int) -> tuple[np.nd
         i = np.flatnonzero(own[d:] == own[:-d])
         if i.size == 0:
             break
-        codes.append(_pair_codes(mem[i], mem[i + d]))
+        codes.append(pair_codes(mem[i], mem[i + d]))
         which.append(own[i])
     if not codes:
         return np.zeros(0, np.uint64), np.zeros(0, np.int64)
@@ -293,9 +294,9 @@ def _star_chain(lists: Lists, big: np.ndarray) -> np.ndarray:
         return np.zeros(0, np.uint64)
     mem, own = lists.members[sel], owner[sel]
     hub = lists.members[lists.offsets[own]]
-    star = _pair_codes(hub, mem)[hub != mem]
+    star = pair_codes(hub, mem)[hub != mem]
     same = own[1:] == own[:-1]
-    chain = _pair_codes(mem[:-1][same], mem[1:][same])
+    chain = pair_codes(mem[:-1][same], mem[1:][same])
     return np.concatenate([star, chain])
 
 
@@ -465,6 +466,6 @@ def pair_evidence(
     e = list_entries(lists, doc_sizes, partial_min_shared, link_share, max_enumerate)
     others = [e.links]
     if extra is not None and len(extra):
-        others.append(_pair_codes(extra[:, 0], extra[:, 1]))
+        others.append(pair_codes(extra[:, 0], extra[:, 1]))
     ev = pair_entries(e.codes, e.which, e.weight, others, min_shared)
     return big_entries(ev, e.big_member, e.big_list, len(doc_sizes), workers)

@@ -38,12 +38,12 @@ from ..evidence import (
     Evidence,
     Lists,
     PartitionJob,
-    _pair_codes,
-    _partitions,
     big_entries,
+    bucket_ranges,
     combine_partitions,
     doc_bits,
     list_entries,
+    pair_codes,
     pair_entries,
     partition_lists,
 )
@@ -197,7 +197,7 @@ def lists_and_evidence(
     fingerprints are spilled there as ``evidence.posting_lists`` spills them. The same ``Lists``
     and ``Evidence`` as ``posting_lists`` then ``pair_evidence``, whatever ``partitions``."""
     n = len(sizes)
-    ranges = tuple(_partitions(shards, budget))
+    ranges = tuple(bucket_ranges(shards, budget))
     if partitions <= 0:  # as many as the bucket ranges, and at least one a CPU
         cpus = getattr(executor, "cpus", None)
         partitions = max(len(ranges), cpus() if callable(cpus) else 1)
@@ -224,7 +224,7 @@ def lists_and_evidence(
         step()
     offsets = np.zeros(partitions + 1, dtype=np.int64)
     np.cumsum([c[0] for c in counts], out=offsets[1:])
-    codes = np.unique(_pair_codes(exact[:, 0], exact[:, 1])) if len(exact) else np.zeros(0, np.uint64)
+    codes = np.unique(pair_codes(exact[:, 0], exact[:, 1])) if len(exact) else np.zeros(0, np.uint64)
     pair_job = _PairJob(job, offsets, codes)
     pair_counts = []
     for c in executor.map(_pair_task, pair_job, list(range(partitions)), label=lambda r: f"pair partition {r}"):
