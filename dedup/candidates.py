@@ -67,15 +67,14 @@ def find(
     ``content``, ``has_text``: per article, its distinct shingles, text hash and whether it has a word) in
     ``options.candidates.mode``. ``spill``: an empty working folder, kept until the boilerplate is known
     (``evidence.list_fingerprints`` reads it). ``executor``: where the exact mode's partitions are sorted (the
-    LSH mode runs here)."""
+    LSH mode runs here); one with a ``lists_and_evidence`` (``distributed.partitioned.Partitioned``) builds the
+    lists and the pair evidence itself, in partitioned tasks."""
     n = len(sizes)
     if options.candidates.mode == "exact":
-        from .distributed.partitioned import lists_and_evidence, partitions_of
-
-        parts = partitions_of(executor)
-        if parts is not None and executor is not None:  # a cluster's: no process holds every list or pair
-            ev_args = (exact_pairs(content, has_text), options.verify, spill, executor, parts)
-            return Candidates(*lists_and_evidence(shards, bases, sizes, *ev_args, progress=progress))
+        partitioned = getattr(executor, "lists_and_evidence", None)
+        if partitioned is not None:  # a cluster's executor: no process holds every list or pair
+            exact = exact_pairs(content, has_text)
+            return Candidates(*partitioned(shards, bases, sizes, exact, options.verify, spill, progress=progress))
         return Candidates(posting_lists(shards, bases, n, spill, progress=progress, executor=executor), None)
     params = options.candidates
     bands, rows = params.banding(options.num_perm)

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from dedup.distributed.partitioned import Partitioned
 from dedup.evidence import PARTITION_ROWS
 
 # Assumptions of the model (printed with it).
@@ -181,7 +182,7 @@ def _timed(fn):
     return run
 
 
-class Timed:
+class Timed(Partitioned):
     """An executor recording, per step, each task's seconds and worker peak, and the step's wall time."""
 
     def __init__(self, inner: Any) -> None:

@@ -22,6 +22,7 @@ import ray.exceptions
 
 from ..workers import Label
 from . import TaskError, Unreachable
+from .partitioned import Partitioned
 
 # The step whose task this worker process ran last: (its context's object id, the context). A step's context
 # (the per-article table, the pairs) is read once per worker, not once per task; keyed by a unique object id,
@@ -79,8 +80,9 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split()) or "failed"
 
 
-class RayExecutor:
-    """Tasks on the Ray cluster this process is connected to (see the module docstring)."""
+class RayExecutor(Partitioned):
+    """Tasks on the Ray cluster this process is connected to (see the module docstring); phase 2's posting
+    lists and pair evidence in partitioned tasks (``Partitioned``)."""
 
     def __init__(self, retries: int = 3, partitions: int = 0) -> None:
         self.retries = retries

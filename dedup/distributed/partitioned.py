@@ -29,7 +29,6 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -271,8 +270,33 @@ def _read_evidence(work: Path, counts: list[tuple[int, int]]) -> Evidence:
     return ev
 
 
-def partitions_of(executor: Any) -> int | None:
-    """The partition count an executor asks for (``RayExecutor.partitions``; 0: one a bucket range or a CPU,
-    whichever more), or None: the local way (lists combined and pairs derived in this process)."""
-    n = getattr(executor, "partitions", None)
-    return n if isinstance(n, int) and n >= 0 else None
+class Partitioned:
+    """What an executor adds to run phase 2's posting lists and pair evidence in partitioned tasks on itself:
+    ``candidates.find`` calls the ``lists_and_evidence`` of an executor that has one (a cluster's: RayExecutor),
+    else builds them in this process. ``partitions``: list and pair partitions (0: one a bucket range or a CPU,
+    whichever more)."""
+
+    partitions: int = 0
+
+    def lists_and_evidence(
+        self,
+        shards: Sequence[Shard],
+        bases: np.ndarray,
+        sizes: np.ndarray,
+        exact: np.ndarray,
+        params: VerifyParams,
+        spill: Path,
+        progress: Progress | None = None,
+    ) -> tuple[Lists, Evidence]:
+        """``lists_and_evidence`` (the module's function) with this executor's tasks and partition count."""
+        return lists_and_evidence(
+            shards,
+            bases,
+            sizes,
+            exact,
+            params,
+            spill,
+            self,
+            self.partitions,
+            progress=progress,  # type: ignore[arg-type]
+        )

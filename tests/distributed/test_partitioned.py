@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dedup.distributed.partitioned import lists_and_evidence
+from dedup.distributed.partitioned import Partitioned, lists_and_evidence
 from dedup.evidence import pair_evidence, posting_lists
 from dedup.featurestore import FeatureStore
 from dedup.options import ScanOptions
@@ -26,7 +26,7 @@ from dedup.verify import exact_pairs
 from tests.conftest import ROOT
 
 
-class Pickled:
+class Pickled(Partitioned):
     """Each task's context, chunk and result through pickle (a cluster's tasks, in this process), with the
     partition count a cluster's executor asks for; records the steps it ran, and each task's context and chunk."""
 

@@ -143,6 +143,7 @@ def test_a_failed_task_is_one_line_naming_its_input(cli, ray_cluster, seeds, tmp
 KILLING_DRIVER = """
 import json, os, signal, sys
 from dedup.distributed import connect
+from dedup.distributed.partitioned import Partitioned
 from dedup.options import ScanOptions
 from dedup.pipeline import scan
 
@@ -162,7 +163,7 @@ def kill_once(fn, marker):
     return run
 
 
-class Killing:
+class Killing(Partitioned):
     def __init__(self, inner):
         self.inner = inner
         self.partitions = inner.partitions
