@@ -259,6 +259,8 @@ def _run_driver(mode: str, folder: Path, address: str, partitions: int) -> dict[
 
 def measure(folder: Path, nodes: int, cpus: int, object_store_mb: int, partitions: int) -> dict[str, Any]:
     out: dict[str, Any] = {"nodes": nodes, "cpus_per_node": cpus, "object_store_mb": object_store_mb}
+    found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    out["commit"] = found.stdout.strip() or os.environ.get("DEDUP_COMMIT", "")
     out["local"] = _run_driver("local", folder, "", 0)
     print(f"local: {out['local']['wall_s']:.1f} s (load {out['local']['load_after']})", flush=True)
     t = time.perf_counter()
