@@ -83,12 +83,13 @@ class Loaded:
 
     Tokens are those phase 1 stored (``tokens(i)`` of the articles, when they have it); only an article
     without stored tokens (a very long one, an older store's) has its text read and tokenised again.
+    ``table``: the per-article table, or a batch's ``Rows`` of it (a task's).
     """
 
     def __init__(
         self,
         articles: Articles,
-        table: DocTable,
+        table: DocTable | Rows,
         docs: Sequence[int],
         k: int,
         threads: int | None = None,
@@ -528,7 +529,7 @@ def _align(
 def _align_batch(c: _AlignContext, batch: _AlignBatch) -> list[tuple[int, np.ndarray, bool, np.ndarray]]:
     """Passages of the pairs of ``batch``, whether each partial pair is only a shared template, and the
     position features of its two sides (``direction.position``)."""
-    loaded = Loaded(c.articles, batch.rows, sorted(batch.rows.ids), c.k, threads=1)  # type: ignore[arg-type]
+    loaded = Loaded(c.articles, batch.rows, sorted(batch.rows.ids), c.k, threads=1)
     t = loaded.tokens
     out = []
     for j, p in enumerate(batch.pairs.tolist()):
@@ -656,7 +657,7 @@ def _label_batch(c: _LabelContext, batch: _LabelBatch) -> list[tuple[int, np.nda
     need = [d for d, h in zip(docs, batch.holds.tolist()) if h]
     boiler = np.zeros((0, 3), dtype=np.int64)
     if need:
-        loaded = Loaded(c.articles, batch.rows, need, c.k, threads=1, texts=False)  # type: ignore[arg-type]
+        loaded = Loaded(c.articles, batch.rows, need, c.k, threads=1, texts=False)
         sh = loaded.shingles
         flags = _sorted_isin(fingerprints(sh.hashes) >> np.uint64(c.bits), c.fingerprints)
         boiler = boiler_rows(loaded.tokens, sh, flags)
