@@ -322,7 +322,7 @@ def analyse_store(
 
         def boilerplate_of(mask: np.ndarray) -> Boilerplate:
             holders = lists.holders(mask, n)
-            fingerprints = list_fingerprints(spill, lists, mask)
+            fingerprints = list_fingerprints(spill, lists, mask, executor)
             for path in spill.iterdir():  # the spilled postings are done with: free the disk before align
                 path.unlink()
             report("match", steps[0], steps[0])
