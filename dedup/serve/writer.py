@@ -13,7 +13,9 @@ it was down wait in the socket's backlog. One request a connection: an 8-byte le
 ``(op, argument)``, the articles a worker has already read and checked as every request is (size, ids,
 batch, parsing); the answer is ``("ok", result)`` or ``("error", status, message)``. Requests are taken one
 at a time, so writes are serialised here, and still by the index's own lock against ``dedup index add``.
-After each answer the writer merges shards as ``ShardIndex.merge`` says, before the next request.
+Shards are merged (``ShardIndex.merge``) after the answers, once no request waits (or after ``MERGE_AFTER``
+in a row): merging after every add made each add wait for a merge (a merge per add where a single process
+merges once per queue of adds).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import contextlib
 import logging
 import os
 import pickle
+import select
 import signal
 import socket
 import struct
@@ -32,6 +35,8 @@ log = logging.getLogger("dedup.serve")
 
 _HEAD = struct.Struct("!Q")
 MAX_FRAME = 2**30  # a request or answer larger than this is refused (a worker's is bounded by its body cap)
+READ_SECONDS = 30.0  # a worker's request, or the room for the answer, must come within this
+MERGE_AFTER = 16  # writes answered in a row, at most, before the shards are merged
 CONNECT_SECONDS = 10.0  # a worker retries connecting this long (the supervisor's socket is normally there)
 
 
@@ -104,13 +109,22 @@ def run_writer(settings: dict[str, Any]) -> None:
     with contextlib.suppress(BrokenPipeError):
         os.write(settings["ready"], f"{os.getpid()}\n".encode())
     os.close(settings["ready"])
+    unmerged = 0  # writes since the last merge
     while not stopping and os.getppid() == settings["parent"]:
+        if unmerged and (unmerged >= MERGE_AFTER or not select.select([listener], [], [], 0)[0]):
+            try:
+                with index.writing():
+                    index.merge()
+            except Exception:
+                log.exception("merging the index's shards")
+            unmerged = 0
         try:
             conn, _ = listener.accept()
         except (TimeoutError, InterruptedError):
             continue
+        unmerged += 1
         with conn:
-            conn.settimeout(None)
+            conn.settimeout(READ_SECONDS)
             try:
                 op, argument = _recv(conn)
             except (OSError, pickle.UnpicklingError, ValueError, EOFError) as e:
@@ -125,8 +139,3 @@ def run_writer(settings: dict[str, Any]) -> None:
                 answer = ("error", 500, "internal error")
             with contextlib.suppress(OSError):  # the worker gave up waiting: the write stands
                 _send(conn, answer)
-        try:
-            with index.writing():
-                index.merge()
-        except Exception:
-            log.exception("merging the index's shards")
