@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -136,7 +137,8 @@ async def load(
     share = -(-clients // max(1, workers))  # each worker's share of the clients, rounded up
 
     async def client() -> None:
-        async with await _balanced(url, taken, share) as c:
+        c = await _balanced(url, taken, share)
+        async with contextlib.aclosing(c):
             while not jobs.empty() and time.monotonic() < deadline:
                 kind, item = jobs.get_nowait()
                 t = time.perf_counter()

@@ -110,15 +110,15 @@ def snapshot(location: str, *previous: Any) -> Any:
     for attempt in range(3):
         try:
             index = open_index(location, reuse=live)  # the writer's first: its objects are the ones it moves
+            index.preload()  # a shard another process merged away meanwhile: its files are gone, read again
             break
-        except StoreError:
+        except (StoreError, FileNotFoundError):
             if attempt == 2:
                 raise
     for prev in live:
         cache = getattr(prev, "fingerprint_cache", None)  # by (shard, row): valid while the shard is listed
         if cache is not None and getattr(index, "fingerprint_cache", None) is None:
             index.fingerprint_cache = cache
-    index.preload()
     index.refresh = lambda: None  # frozen: see above
     return index
 
@@ -249,7 +249,10 @@ class Service:
             raise ApiError(503, f"the index's writer did not answer ({what}); the write may not be made") from None
         if got[0] != "ok":
             raise ApiError(got[1], got[2])
-        await self.fresh()
+        try:
+            await self.fresh()
+        except (StoreError, OSError) as e:  # the write is made: the next request opens the snapshot again
+            log.warning("%s", shown(str(e)))
         return got[1]
 
     async def _merge(self) -> None:
