@@ -1,11 +1,12 @@
 """The one writer of ``dedup serve --workers N`` (N > 1): a process of its own that every worker forwards its
 adds and removals to over a local socket, and whose answer the worker sends back.
 
-Why one writer: when every worker wrote, each took the index's lock and, before its own commit, opened and
-checked the shards the other worker had written and merged since (``ShardIndex._load``: every new shard's
-validation, its table read, its ids hashed), all of it on the add's path and under the lock, so the
-other's adds queued behind it too (benchmarks/README.md, "Every core"). One writer opens only what it
-writes, as a single process does; the workers open a new snapshot on their next request, outside any lock.
+Why one writer: when every worker wrote, an add of one worker waited on the index's lock behind the other
+worker's adds and, above all, its tiered merges (each process merged after its own adds, so merges followed
+each other's adds where one process merges once per queue of adds: 37-63 % of a worker's write time was spent
+waiting for the lock, up to 39 % merging), and each re-read the manifest and checked the other's new shards
+under the lock (5-8 %); benchmarks/README.md, "Every core". One writer merges once no write waits, opens only
+what it writes, and the workers open the new snapshot on their next request, outside any lock.
 
 The protocol: the supervisor binds a Unix socket in a private folder (mode 0700, so only this user's
 processes connect) and passes it to the writer, which inherits it again when restarted: requests sent while
