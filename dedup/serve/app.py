@@ -47,7 +47,7 @@ from ..deadline import Expired, check, until
 from ..escape import name as shown
 from ..escape import raw, unname
 from ..index import StoreError, open_index
-from ..index.service import add_articles, check_params, query_articles
+from ..index.service import check_params, query_articles
 from ..ingest.model import Article, Skipped
 from ..options import ScanOptions
 from ..views import html
@@ -55,6 +55,7 @@ from ..views.data import ScanData
 from . import protocol
 from .openapi import OPENAPI
 from .parsing import Job, ParsePool
+from .writer import apply_write, forward
 
 log = logging.getLogger("dedup.serve")
 
@@ -121,18 +122,6 @@ def snapshot(location: str, *previous: Any) -> Any:
             index.fingerprint_cache = cache
     index.refresh = lambda: None  # frozen: see above
     return index
-
-
-def apply_write(index: Any, options: ScanOptions, op: str, argument: Any) -> dict[str, Any]:
-    """A write on the writer handle ``index``, the answer's JSON: ``add`` (a list of articles, each added or
-    replacing the live one with its id) or ``remove`` (an id: ``removed`` is 0 when none was live)."""
-    if op == "add":
-        return _add_report(add_articles(index, argument, options), index)
-    if op == "remove":
-        with index.writing():
-            n = index.remove([argument])
-        return {"removed": n, "articles": int(index.alive.sum())}
-    raise ValueError(f"unknown write {op!r}")
 
 
 class Service:
@@ -240,8 +229,6 @@ class Service:
     async def _forward(self, op: str, argument: Any) -> Any:
         """``op`` sent to the writer process and its answer; this process's snapshot is then the committed index
         (so this worker's next request, as any worker's, sees the write)."""
-        from .writer import forward
-
         try:
             got = await run_in_threadpool(forward, self.settings.writer, op, argument, WRITE_SECONDS)
         except (OSError, EOFError) as e:
@@ -522,15 +509,6 @@ async def api_article(request: Request) -> JSONResponse:
             "paragraphs": [{"start": s, "end": e} for s, e in art.paragraphs],
         }
     )
-
-
-def _add_report(report: Any, index: Any) -> dict[str, Any]:
-    return {
-        "added": report.added,
-        "replaced": report.replaced,
-        "unchanged": report.unchanged,
-        "articles": int(index.alive.sum()),
-    }
 
 
 async def api_add(request: Request) -> JSONResponse:

@@ -26,11 +26,15 @@ import logging
 import os
 import pickle
 import select
+import shutil
 import signal
 import socket
 import struct
 import time
 from typing import Any
+
+from ..index.service import add_articles
+from ..options import ScanOptions
 
 log = logging.getLogger("dedup.serve")
 
@@ -88,6 +92,27 @@ def forward(path: str, op: str, argument: Any, timeout: float) -> Any:
         return _recv(conn)
 
 
+def apply_write(index: Any, options: ScanOptions, op: str, argument: Any) -> dict[str, Any]:
+    """A write on the writer handle ``index``, the answer's JSON: ``add`` (a list of articles, each added or
+    replacing the live one with its id) or ``remove`` (an id: ``removed`` is 0 when none was live)."""
+    if op == "add":
+        return _add_report(add_articles(index, argument, options), index)
+    if op == "remove":
+        with index.writing():
+            n = index.remove([argument])
+        return {"removed": n, "articles": int(index.alive.sum())}
+    raise ValueError(f"unknown write {op!r}")
+
+
+def _add_report(report: Any, index: Any) -> dict[str, Any]:
+    return {
+        "added": report.added,
+        "replaced": report.replaced,
+        "unchanged": report.unchanged,
+        "articles": int(index.alive.sum()),
+    }
+
+
 def run_writer(settings: dict[str, Any]) -> None:
     """The writer process: the index opened for writing, then one request at a time from the inherited
     listening socket ``settings["writer_fd"]`` until SIGTERM or the supervisor's death; a line on the pipe
@@ -95,10 +120,9 @@ def run_writer(settings: dict[str, Any]) -> None:
     from ..escape import name as shown
     from ..index import StoreError, open_index
     from ..index.service import check_params
-    from .app import Settings, apply_write
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    options = Settings(location=settings["location"]).options
+    options = ScanOptions(workers=1)  # as every worker's (``app.Settings``)
     index = open_index(settings["location"])
     check_params(index, options)
     index.merge_after_append = False  # merged after the answer, below
@@ -140,3 +164,5 @@ def run_writer(settings: dict[str, Any]) -> None:
                 answer = ("error", 500, "internal error")
             with contextlib.suppress(OSError):  # the worker gave up waiting: the write stands
                 _send(conn, answer)
+    if os.getppid() != settings["parent"]:  # the supervisor was killed: its socket's folder is left to us
+        shutil.rmtree(os.path.dirname(settings["writer"]), ignore_errors=True)
