@@ -18,6 +18,7 @@ import numpy as np
 
 from .corpus import Corpus
 from .options import AlignParams
+from .phase1.banal import banal_tokens
 from .phase1.normalise import Tokens
 from .phase1.shingle import Shingles
 
@@ -34,6 +35,14 @@ class Side:
     ends: np.ndarray
     para_starts: np.ndarray
     para_ends: np.ndarray
+    # Per token, whether it is a banal word (a number or calendar word, ``phase1.banal``): evidence of nothing,
+    # so a passage never grows or bridges over banal words alone (a month archive two blogs both list). None:
+    # not known (no token is banal).
+    banal: np.ndarray | None = None
+
+    def banal_run(self, lo: int, hi: int) -> bool:
+        """Whether tokens [lo, hi) are all banal (an empty range is not)."""
+        return self.banal is not None and hi > lo and bool(self.banal[lo:hi].all())
 
 
 def _doc(corpus: Corpus, tokens: Tokens, sh: Shingles, i: int) -> Side:
@@ -48,6 +57,7 @@ def _doc(corpus: Corpus, tokens: Tokens, sh: Shingles, i: int) -> Side:
         ends=tokens.ends[t],
         para_starts=paras[:, 0],
         para_ends=paras[:, 1],
+        banal=banal_tokens(tokens.hashes[t]),
     )
 
 
@@ -149,6 +159,7 @@ def _bridge(
             if (near and not _holds_paragraph(a, lo_a, hi_a) and not _holds_paragraph(b, lo_b, hi_b)) or (
                 0 <= gap_a <= params.chain_gap
                 and 0 <= gap_b <= params.chain_gap
+                and not (a.banal_run(p[1], a0) or b.banal_run(p[3], b0))
                 and _alike(text_a, text_b, lo_a, hi_a, lo_b, hi_b, params.chain_identity)
             ):
                 p[1], p[3] = a1, b1
@@ -184,7 +195,7 @@ def _extend(
             break
         wa = text_a[int(a.starts[a0 - 1]) : int(a.ends[a0 - 1])]
         wb = text_b[int(b.starts[b0 - 1]) : int(b.ends[b0 - 1])]
-        if not _word_alike(wa, wb, least):
+        if a.banal_run(a0 - 1, a0) or b.banal_run(b0 - 1, b0) or not _word_alike(wa, wb, least):
             break
         a0, b0 = a0 - 1, b0 - 1
     for _ in range(params.chain_gap):
@@ -192,7 +203,7 @@ def _extend(
             break
         wa = text_a[int(a.starts[a1]) : int(a.ends[a1])]
         wb = text_b[int(b.starts[b1]) : int(b.ends[b1])]
-        if not _word_alike(wa, wb, least):
+        if a.banal_run(a1, a1 + 1) or b.banal_run(b1, b1 + 1) or not _word_alike(wa, wb, least):
             break
         a1, b1 = a1 + 1, b1 + 1
     return [a0, a1, b0, b1]
