@@ -34,7 +34,7 @@ from .cluster import Clusters, cluster, components, roles, with_versions
 from .corpus import Corpus
 from .direction import FEATURES, cluster_sources, compare_dates, pair_directions, parse_when, position
 from .evidence import Evidence, Lists, pair_evidence
-from .label import boiler_rows, label_batch, shared_spans
+from .label import FingerprintSet, boiler_rows, label_batch, shared_spans
 from .options import LabelParams, Progress, ScanOptions
 from .phase1.features import fingerprints
 from .phase1.normalise import Tokens, bodies, tokenise
@@ -527,6 +527,7 @@ class _LabelContext:
     role: list[str | None]
     shared: dict[int, np.ndarray]
     params: LabelParams
+    boiler_set: FingerprintSet
 
 
 def _label(
@@ -550,7 +551,8 @@ def _label(
     pair_a, pair_b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
     shared = shared_spans(clusters.cluster, pair_a, pair_b, pairs["cut_from"].to_numpy(), passages)
     todo = np.flatnonzero(boiler.holders | (in_cluster & np.isin(np.arange(n), list(shared))))
-    context = _LabelContext(articles, table, options.k, boiler, clusters.role, shared, options.label)
+    boiler_set = FingerprintSet(boiler.fingerprints, 64 - boiler.bits)
+    context = _LabelContext(articles, table, options.k, boiler, clusters.role, shared, options.label, boiler_set)
     done = 0
     report("label", 0, len(todo))
     chunks = list(_doc_batches(todo, table.chars, options.batch_docs, options.batch_chars))
@@ -572,7 +574,7 @@ def _label_batch(c: _LabelContext, chunk: np.ndarray) -> list[tuple[int, np.ndar
     if need:
         loaded = Loaded(c.articles, c.table, need, c.k, threads=1, texts=False)
         sh = loaded.shingles
-        flags = _sorted_isin(fingerprints(sh.hashes) >> np.uint64(c.boiler.bits), c.boiler.fingerprints)
+        flags = c.boiler_set.contains(fingerprints(sh.hashes) >> np.uint64(c.boiler.bits))
         boiler = boiler_rows(loaded.tokens, sh, flags)
         boiler[:, 0] = np.asarray([row[d] for d in need], dtype=np.int64)[boiler[:, 0]]
     paras = [np.asarray(c.articles.paragraphs(d), dtype=np.int64).reshape(-1, 2) for d in docs]
@@ -601,21 +603,6 @@ def shingle_runs(found: np.ndarray, first: np.ndarray) -> np.ndarray:
     starts = found & np.r_[True, (np.diff(first) != 1) | ~found[:-1]]
     run = np.cumsum(starts)[found]
     return np.bincount(run)[1:] if len(run) else np.zeros(0, dtype=np.int64)
-
-
-def _sorted_isin(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """``np.isin`` against a sorted array, by binary search (``isin`` sorts both sides each call). The values
-    are searched in ascending order: each search then starts where the last ended, in memory just read. The
-    set grows with the corpus (text recurring in ever more articles), and unsorted searches miss the cache at
-    every step (figures: benchmarks/README.md)."""
-    out = np.zeros(len(values), dtype=bool)
-    if not len(sorted_set) or not len(values):
-        return out
-    order = np.argsort(values)
-    ordered = values[order]
-    at = np.minimum(np.searchsorted(sorted_set, ordered), len(sorted_set) - 1)
-    out[order] = sorted_set[at] == ordered
-    return out
 
 
 def _doc_batches(docs: np.ndarray, chars: np.ndarray, budget_docs: int, budget_chars: int) -> Iterator[np.ndarray]:
