@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,14 +36,14 @@ from .featurestore import Shard
 from .hashing import GOLDEN, mix64
 from .workers import Executor, Threads, fan_out
 
-PARTITION_ROWS = 1 << 24  # postings sorted at once (16M rows: ~130 MB of keys)
+PARTITION_ROWS = 1 << 22  # postings sorted at once (4M rows: ~32 MB of keys, ~150 MB with the temporaries)
 PROBE_PAIRS = 1 << 16  # candidate pairs whose big lists are intersected at once (bounded temporaries)
 
 
 @dataclass
 class Lists:
     """Posting lists, sorted by their hash: list l holds ``members[offsets[l]:offsets[l+1]]``
-    (ascending document indices) and ``weight[l]`` shingles."""
+    (ascending document indices, int32 below 2**31 documents) and ``weight[l]`` shingles."""
 
     hashes: np.ndarray
     offsets: np.ndarray
@@ -53,6 +53,7 @@ class Lists:
     # articles than it looks at; only the holders it looks at are members): never expanded into pairs,
     # never linking, boilerplate whatever verification finds. None: no such list (a scan).
     known: np.ndarray | None = None
+    _owner: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -61,8 +62,13 @@ class Lists:
         return np.diff(self.offsets)
 
     def member_list(self) -> np.ndarray:
-        """The list of each entry of ``members``."""
-        return np.repeat(np.arange(len(self), dtype=np.int64), self.sizes())
+        """The list of each entry of ``members`` (int32 below 2**31 lists), computed once: match asks for it in
+        every step, and it is as long as every list's members together (read-only)."""
+        if self._owner is None:
+            kind = np.int32 if len(self) < 1 << 31 else np.int64
+            self._owner = np.repeat(np.arange(len(self), dtype=kind), self.sizes())
+            self._owner.flags.writeable = False
+        return self._owner
 
     def holders(self, chosen: np.ndarray, n_docs: int) -> np.ndarray:
         """A bool per document: whether it is a member of any list flagged in ``chosen``."""
@@ -125,7 +131,7 @@ def _partition_lists(
             parts.append(key)
     empty = np.zeros(0, dtype=np.uint64)
     if not parts:
-        return empty, np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64)
+        return empty, np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, _doc_type(bits))
     keys = np.concatenate(parts) if len(parts) > 1 else parts[0].copy()
     del parts
     keys.sort()
@@ -139,11 +145,11 @@ def _partition_lists(
     shared = sizes >= 2
     starts, sizes = starts[shared], sizes[shared]
     if len(starts) == 0:
-        return empty, np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64)
+        return empty, np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, _doc_type(bits))
     rows = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes) + np.arange(int(sizes.sum()))
-    docs = (keys[rows] & mask).astype(np.int64)
+    docs = (keys[rows] & mask).astype(_doc_type(bits))
     run_fp = fp[starts]
-    del keys, fp
+    del keys, fp, rows, new
     local_starts = np.cumsum(sizes) - sizes
     h = list_hash(docs, local_starts, sizes)
     if spill is not None:
@@ -161,6 +167,11 @@ def _partition_lists(
     np.cumsum(m, out=member_offsets[1:])
     idx = np.repeat(local_starts[rep] - member_offsets[:-1], m) + np.arange(int(member_offsets[-1]))
     return hs[group_start], weights.astype(np.int64), member_offsets, docs[idx]
+
+
+def _doc_type(bits: int) -> type:
+    """The integer type of a list's members: int32 when every document number fits (half the memory)."""
+    return np.int32 if bits <= 31 else np.int64
 
 
 def _save_atomic(path: Path, array: np.ndarray) -> None:
@@ -271,7 +282,7 @@ def _enumerate(lists: Lists, small: np.ndarray, max_members: int) -> tuple[np.nd
         if i.size == 0:
             break
         codes.append(_pair_codes(mem[i], mem[i + d]))
-        which.append(own[i])
+        which.append(own[i].astype(np.int64))
     if not codes:
         return np.zeros(0, np.uint64), np.zeros(0, np.int64)
     return np.concatenate(codes), np.concatenate(which)
