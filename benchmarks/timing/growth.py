@@ -2,6 +2,7 @@
 
     python -m benchmarks.timing.growth --sizes 50000,100000,300000 --json benchmarks/results/growth-fixed.json
     python -m benchmarks.timing.growth --corpus DIR --json F     # one folder (e.g. the 200 MB single file)
+    python -m benchmarks.timing.growth --store STORE --json F    # phase 2 alone on a kept ``--store``
 
 Each size's fixed-pool corpus (``throughput``'s, kept under ``--keep-corpus``) is scanned by
 ``python -m dedup scan DIR --format none -v`` in a fresh process. While it runs, the memory of its whole
@@ -85,10 +86,34 @@ def _load() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
-def measure(folder: Path, every: float = 0.5, rss_limit_gb: float = 8.0, extra: list[str] | None = None) -> dict:
-    """One ``dedup scan`` of ``folder``: per phase its wall seconds (the scan's own ``-v`` figures) and the
-    peak PSS of the process tree while in it; the whole run's wall, CPU, peak RSS and load."""
+def phase2(store: str) -> None:
+    """Phase 2 alone on a kept store (``dedup scan --store``), printing each phase and its time as ``dedup scan
+    -v`` does (the child of ``--store`` runs: the same sampling, without phase 1)."""
+    from dedup.featurestore import FeatureStore
+    from dedup.options import ScanOptions
+    from dedup.pipeline import analyse_store
+
+    seen: set[str] = set()
+
+    def report(phase: str, done: int, total: int | None) -> None:
+        if phase not in seen:
+            seen.add(phase)
+            print(f"dedup: {phase}", file=sys.stderr, flush=True)
+
+    result = analyse_store(FeatureStore(store), ScanOptions(), report)
+    for phase, seconds in result.to_dict()["meta"]["timings"].items():
+        print(f"dedup: {phase} took {seconds:.2f} s", file=sys.stderr, flush=True)
+
+
+def measure(
+    folder: Path, every: float = 0.5, rss_limit_gb: float = 8.0, extra: list[str] | None = None, store: bool = False
+) -> dict:
+    """One ``dedup scan`` of ``folder`` (``store``: phase 2 alone on the kept store ``folder``): per phase its
+    wall seconds (the scan's own ``-v`` figures) and the peak PSS of the process tree while in it; the whole
+    run's wall, CPU, peak RSS and load."""
     cmd = [sys.executable, "-m", "dedup", "scan", str(folder), "--format", "none", "-v", *(extra or [])]
+    if store:
+        cmd = [sys.executable, "-m", "benchmarks.timing.growth", "--phase2-child", str(folder)]
     load_before = _load()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -196,6 +221,8 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="50000,100000", help="comma-separated corpus sizes (fixed pool)")
     ap.add_argument("--corpus", help="scan this one folder instead of the fixed-pool corpora")
+    ap.add_argument("--store", help="phase 2 alone on this kept store (``dedup scan --store``)")
+    ap.add_argument("--phase2-child", help=argparse.SUPPRESS)
     ap.add_argument("--keep-corpus", default="/tmp/corpora", help="where the fixed-pool corpora are (or go)")
     ap.add_argument("--json", help="write the results here (and the table beside it, .md)")
     ap.add_argument("--every", type=float, default=0.5, help="seconds between memory samples")
@@ -207,10 +234,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.render:
         print(render(json.loads(Path(args.render).read_text())))
         return
+    if args.phase2_child:
+        phase2(args.phase2_child)
+        return
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     runs = []
-    if args.corpus:
-        targets = [(0, Path(args.corpus))]
+    if args.corpus or args.store:
+        targets = [(0, Path(args.corpus or args.store))]
     else:
         from benchmarks.timing.throughput import corpus_for
 
@@ -227,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
                 {"docs": n, "exit": -1, "error": f"not started: {available_gb():.1f} GB free, needs {need:.1f}"}
             )
             continue
-        run = {"docs": n, **measure(folder, args.every, args.rss_limit, args.scan_args)}
+        run = {"docs": n, **measure(folder, args.every, args.rss_limit, args.scan_args, store=bool(args.store))}
         runs.append(run)
         print(json.dumps(run), flush=True)
     data = {"commit": commit, "runs": runs, "exponents": exponents([r for r in runs if r["docs"]])}
