@@ -3,6 +3,7 @@
     python -m benchmarks.timing.growth --sizes 50000,100000,300000 --json benchmarks/results/growth-fixed.json
     python -m benchmarks.timing.growth --corpus DIR --json F     # one folder (e.g. the 200 MB single file)
     python -m benchmarks.timing.growth --store STORE --json F    # phase 2 alone on a kept ``--store``
+    python -m benchmarks.timing.growth --summarise PROFILE.speedscope.json.gz --within _label   # a profile as text
 
 Each size's fixed-pool corpus (``throughput``'s, kept under ``--keep-corpus``) is scanned by
 ``python -m dedup scan DIR --format none -v`` in a fresh process. While it runs, the memory of its whole
@@ -185,6 +186,36 @@ def exponents(runs: list[dict]) -> list[dict]:
     return out
 
 
+def summarise(path: str, within: str | None = None, top: int = 25) -> str:
+    """A py-spy speedscope profile (``.json`` or ``.json.gz``) as text: the share of samples each function
+    holds itself and with what it calls, over every process, or only the samples under a frame whose name
+    contains ``within`` (``_label``: label's share)."""
+    import collections
+    import gzip
+
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt") as f:
+        data = json.load(f)
+    frames = data["shared"]["frames"]
+    names = [f"{fr['name']} ({fr.get('file', '').split('/')[-1]}:{fr.get('line', '')})" for fr in frames]
+    own: collections.Counter = collections.Counter()
+    under: collections.Counter = collections.Counter()
+    total = 0.0
+    for profile in data["profiles"]:
+        for stack, weight in zip(profile["samples"], profile["weights"]):
+            if within and not any(within in frames[i]["name"] for i in stack):
+                continue
+            total += weight
+            own[names[stack[-1]]] += weight
+            for i in set(stack):
+                under[names[i]] += weight
+    lines = [f"{path}: {total:.1f} s of samples" + (f" under {within}" if within else "")]
+    for title, counter in (("itself", own), ("with what it calls", under)):
+        lines += ["", f"-- {title}"]
+        lines += [f"{v / total:6.1%}  {k}" for k, v in counter.most_common(top) if total]
+    return "\n".join(lines)
+
+
 def render(data: dict) -> str:
     lines = [
         f"commit `{data['commit']}`",
@@ -223,6 +254,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--corpus", help="scan this one folder instead of the fixed-pool corpora")
     ap.add_argument("--store", help="phase 2 alone on this kept store (``dedup scan --store``)")
     ap.add_argument("--phase2-child", help=argparse.SUPPRESS)
+    ap.add_argument("--summarise", help="print a py-spy speedscope profile (.json or .json.gz) as text and exit")
+    ap.add_argument("--within", help="with --summarise: only the samples under a frame whose name holds this")
     ap.add_argument("--keep-corpus", default="/tmp/corpora", help="where the fixed-pool corpora are (or go)")
     ap.add_argument("--json", help="write the results here (and the table beside it, .md)")
     ap.add_argument("--every", type=float, default=0.5, help="seconds between memory samples")
@@ -233,6 +266,9 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.render:
         print(render(json.loads(Path(args.render).read_text())))
+        return
+    if args.summarise:
+        print(summarise(args.summarise, args.within))
         return
     if args.phase2_child:
         phase2(args.phase2_child)
