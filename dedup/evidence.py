@@ -37,6 +37,7 @@ from .hashing import GOLDEN, mix64
 from .workers import Executor, Threads, fan_out
 
 PARTITION_ROWS = 1 << 22  # postings sorted at once (4M rows: ~32 MB of keys, ~150 MB with the temporaries)
+MEMBER_ROWS = 1 << 23  # list memberships handled at once where every member of every list is gone through
 PROBE_PAIRS = 1 << 16  # candidate pairs whose big lists are intersected at once (bounded temporaries)
 
 
@@ -69,6 +70,20 @@ class Lists:
             self._owner = np.repeat(np.arange(len(self), dtype=kind), self.sizes())
             self._owner.flags.writeable = False
         return self._owner
+
+    def weight_per_doc(self, n_docs: int, chosen: np.ndarray | None = None) -> np.ndarray:
+        """Per document, the summed weight of the lists it is a member of (of those flagged in ``chosen``, when
+        given), as ``np.bincount`` gives it (float64, exact: integer sums), ``MEMBER_ROWS`` members at a time
+        (temporaries of 8 bytes a member, over every list's members, were most of verify's peak)."""
+        owner = self.member_list()
+        out = np.zeros(n_docs, dtype=np.float64)
+        for lo in range(0, len(owner), MEMBER_ROWS):
+            own, mem = owner[lo : lo + MEMBER_ROWS], self.members[lo : lo + MEMBER_ROWS]
+            if chosen is not None:
+                keep = chosen[own]
+                own, mem = own[keep], mem[keep]
+            out += np.bincount(mem, weights=self.weight[own], minlength=n_docs)
+        return out
 
     def holders(self, chosen: np.ndarray, n_docs: int) -> np.ndarray:
         """A bool per document: whether it is a member of any list flagged in ``chosen``."""
@@ -223,8 +238,23 @@ def combine_partitions(parts: Sequence[Partition]) -> Lists:
     m = sizes[rep]
     offsets = np.zeros(len(rep) + 1, dtype=np.int64)
     np.cumsum(m, out=offsets[1:])
-    idx = np.repeat(starts[rep] - offsets[:-1], m) + np.arange(int(offsets[-1]))
-    return Lists(hashes=hs[first], offsets=offsets, members=members[idx], weight=total)
+    return Lists(hashes=hs[first], offsets=offsets, members=gather_runs(members, starts[rep], m), weight=total)
+
+
+def gather_runs(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``values[starts[i]:starts[i] + lengths[i]]`` for every i, back to back, ``MEMBER_ROWS`` entries at a time:
+    the gather's index (8 bytes an entry, twice while it is built) is held for one chunk, not for every member
+    of every list (over 1 GB at 300k fixed-pool articles)."""
+    ends = np.cumsum(lengths)
+    out = np.empty(int(ends[-1]) if len(ends) else 0, dtype=values.dtype)
+    i, pos = 0, 0
+    while i < len(lengths):
+        j = max(i + 1, int(np.searchsorted(ends, pos + MEMBER_ROWS, side="right")))
+        runs = lengths[i:j]
+        n = int(runs.sum())
+        out[pos : pos + n] = values[np.repeat(starts[i:j] - (np.cumsum(runs) - runs), runs) + np.arange(n)]
+        i, pos = j, pos + n
+    return out
 
 
 def posting_lists(
@@ -264,6 +294,16 @@ def list_fingerprints(spill: Path, lists: Lists, chosen: np.ndarray) -> np.ndarr
     if not out:
         return np.zeros(0, dtype=np.uint64)
     return np.sort(np.concatenate(out))
+
+
+def packed_sorted(high: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """(high << 32 | low) of two arrays of non-negative integers below 2**32, sorted: built and sorted in place,
+    one uint64 an entry beside the inputs (the expression and ``np.sort`` held four)."""
+    keys = high.astype(np.uint64)
+    keys <<= np.uint64(32)
+    keys |= low.astype(np.uint64, copy=False)
+    keys.sort()
+    return keys
 
 
 def _pair_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -349,9 +389,13 @@ def _linking(
     least ``link_share`` of two or more of their members. A sentence recurring in a thousand
     unrelated articles is neither, and adds its weight only to pairs found by other evidence."""
     owner = lists.member_list()
-    sel = np.flatnonzero(big[owner])
-    mostly = lists.weight[owner[sel]] >= link_share * np.maximum(doc_sizes[lists.members[sel]], 1)
-    count = np.bincount(owner[sel][mostly], minlength=len(lists))
+    count = np.zeros(len(lists), dtype=np.int64)
+    for lo in range(0, len(owner), MEMBER_ROWS):  # a chunk of members at a time: bounded temporaries
+        own = owner[lo : lo + MEMBER_ROWS]
+        sel = np.flatnonzero(big[own])
+        own = own[sel]
+        mostly = lists.weight[own] >= link_share * np.maximum(doc_sizes[lists.members[lo + sel]], 1)
+        count += np.bincount(own[mostly], minlength=len(lists))
     return big & ((lists.weight >= partial_min_shared) | (count >= 2))
 
 
