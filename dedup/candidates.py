@@ -67,9 +67,14 @@ def find(
     ``content``, ``has_text``: per article, its distinct shingles, text hash and whether it has a word) in
     ``options.candidates.mode``. ``spill``: an empty working folder, kept until the boilerplate is known
     (``evidence.list_fingerprints`` reads it). ``executor``: where the exact mode's partitions are sorted (the
-    LSH mode runs here)."""
+    LSH mode runs here); one with a ``lists_and_evidence`` (``distributed.partitioned.Partitioned``) builds the
+    lists and the pair evidence itself, in partitioned tasks."""
     n = len(sizes)
     if options.candidates.mode == "exact":
+        partitioned = getattr(executor, "lists_and_evidence", None)
+        if partitioned is not None:  # a cluster's executor: no process holds every list or pair
+            exact = exact_pairs(content, has_text)
+            return Candidates(*partitioned(shards, bases, sizes, exact, options.verify, spill, progress=progress))
         return Candidates(posting_lists(shards, bases, n, spill, progress=progress, executor=executor), None)
     params = options.candidates
     bands, rows = params.banding(options.num_perm)

@@ -106,7 +106,7 @@ def doc_bits(n_docs: int) -> int:
     return max(1, (max(n_docs, 2) - 1).bit_length())
 
 
-def _partitions(shards: Sequence[Shard], budget: int) -> list[tuple[int, int]]:
+def bucket_ranges(shards: Sequence[Shard], budget: int) -> list[tuple[int, int]]:
     """Ranges of the 256 fingerprint buckets holding at most ``budget`` postings each (or one bucket)."""
     counts = np.zeros(256, dtype=np.int64)
     for s in shards:
@@ -270,7 +270,7 @@ def posting_lists(
     """All posting lists of two or more documents, over every shard (``bases``: each shard's first
     global document index); ``progress(done, total)`` after each partition. The partitions run on
     ``executor`` (default: ``threads`` threads here, as numpy sorts release the GIL; or a cluster)."""
-    ranges = _partitions(shards, budget)
+    ranges = bucket_ranges(shards, budget)
     job = PartitionJob(list(shards), bases, doc_bits(n_docs), spill)
     parts: list[Partition] = []
     run = executor or Threads(threads)
@@ -281,16 +281,24 @@ def posting_lists(
     return combine_partitions(parts)
 
 
-def list_fingerprints(spill: Path, lists: Lists, chosen: np.ndarray) -> np.ndarray:
-    """Sorted truncated fingerprints of the shingles of the lists flagged in ``chosen``."""
+def _spilled_fingerprints(wanted: np.ndarray, path: str) -> np.ndarray:
+    """The truncated fingerprints spilled at ``path`` (one bucket range's) whose list is in ``wanted`` (sorted
+    list hashes): a pure function of its inputs, a task of an ``Executor``."""
+    fp = np.load(path, allow_pickle=False)
+    h = np.load(path.replace("-fp.npy", "-list.npy"), allow_pickle=False)
+    if not len(wanted):
+        return np.zeros(0, dtype=np.uint64)
+    pos = np.minimum(np.searchsorted(wanted, h), len(wanted) - 1)
+    return fp[wanted[pos] == h]
+
+
+def list_fingerprints(spill: Path, lists: Lists, chosen: np.ndarray, executor: Executor | None = None) -> np.ndarray:
+    """Sorted truncated fingerprints of the shingles of the lists flagged in ``chosen``, bucket range by bucket
+    range of the spill on ``executor`` (default: here, one after the other)."""
     wanted = lists.hashes[chosen]
-    out = []
-    for path in sorted(spill.glob("*-fp.npy")):
-        fp = np.load(path, allow_pickle=False)
-        h = np.load(path.with_name(path.name.replace("-fp", "-list")), allow_pickle=False)
-        if len(wanted):
-            pos = np.minimum(np.searchsorted(wanted, h), len(wanted) - 1)
-            out.append(fp[wanted[pos] == h])
+    paths = [str(p) for p in sorted(spill.glob("*-fp.npy"))]
+    run = executor or Threads(1)
+    out = list(run.map(_spilled_fingerprints, wanted, paths, label=lambda p: f"boilerplate fingerprints of {p}"))
     if not out:
         return np.zeros(0, dtype=np.uint64)
     return np.sort(np.concatenate(out))
@@ -306,7 +314,8 @@ def packed_sorted(high: np.ndarray, low: np.ndarray) -> np.ndarray:
     return keys
 
 
-def _pair_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def pair_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Each pair (a[k], b[k]) as one uint64, smaller << 32 | larger: sorted codes are pairs in order."""
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     return (lo.astype(np.uint64) << np.uint64(32)) | hi.astype(np.uint64)
 
@@ -321,7 +330,7 @@ def _enumerate(lists: Lists, small: np.ndarray, max_members: int) -> tuple[np.nd
         i = np.flatnonzero(own[d:] == own[:-d])
         if i.size == 0:
             break
-        codes.append(_pair_codes(mem[i], mem[i + d]))
+        codes.append(pair_codes(mem[i], mem[i + d]))
         which.append(own[i].astype(np.int64))
     if not codes:
         return np.zeros(0, np.uint64), np.zeros(0, np.int64)
@@ -336,9 +345,9 @@ def _star_chain(lists: Lists, big: np.ndarray) -> np.ndarray:
         return np.zeros(0, np.uint64)
     mem, own = lists.members[sel], owner[sel]
     hub = lists.members[lists.offsets[own]]
-    star = _pair_codes(hub, mem)[hub != mem]
+    star = pair_codes(hub, mem)[hub != mem]
     same = own[1:] == own[:-1]
-    chain = _pair_codes(mem[:-1][same], mem[1:][same])
+    chain = pair_codes(mem[:-1][same], mem[1:][same])
     return np.concatenate([star, chain])
 
 
@@ -399,6 +408,94 @@ def _linking(
     return big & ((lists.weight >= partial_min_shared) | (count >= 2))
 
 
+@dataclass
+class ListEntries:
+    """What one partition of the lists gives the candidate pairs (``list_entries``); list numbers are the
+    partition's own, from 0."""
+
+    codes: np.ndarray  # pair code (a << 32 | b) of each pair of members of a small list
+    which: np.ndarray  # its list
+    weight: np.ndarray  # that list's weight
+    links: np.ndarray  # pair codes linking the members of the big lists that can make a relation alone
+    big_member: np.ndarray  # (member, big list) memberships of every list too big to enumerate
+    big_list: np.ndarray
+
+
+def list_entries(
+    lists: Lists, doc_sizes: np.ndarray, partial_min_shared: int, link_share: float, max_enumerate: int
+) -> ListEntries:
+    """The pair evidence a set of lists gives on its own (module docstring): the (pair, list) entries of its
+    small lists, the star and chain links of its linking big lists, and its big lists' memberships. A pure
+    function of the lists it is given: the lists of a corpus split by list hash give, together, the entries
+    of the whole (a list never spans two partitions)."""
+    sizes = lists.sizes()
+    known = lists.known if lists.known is not None else np.zeros(len(lists), dtype=bool)
+    small = (sizes <= max_enumerate) & ~known
+    codes, which = _enumerate(lists, small, max_enumerate)
+    links = _star_chain(lists, _linking(lists, ~small & ~known, doc_sizes, partial_min_shared, link_share))
+    owner = lists.member_list()
+    sel = np.flatnonzero(~small[owner])
+    return ListEntries(codes, which, lists.weight[which], links, lists.members[sel], owner[sel])
+
+
+def pair_entries(
+    codes: np.ndarray,
+    which: np.ndarray,
+    weight: np.ndarray,
+    others: Sequence[np.ndarray],
+    min_shared: int,
+) -> Evidence:
+    """Candidate pairs and their small lists' entries from (pair code, list, weight) entries and the pair codes
+    ``others`` (big lists' links, exact copies) that are candidates whatever they share: a small list's pair is
+    a candidate when its lists hold ``min_shared`` shingles together. A pure function of the entries of a set
+    of pairs: split by pair code, the parts give the whole's pairs, in order."""
+    made = codes
+    if min_shared > 1 and len(codes):
+        made, at = np.unique(codes, return_inverse=True)
+        made = made[np.bincount(at, weights=weight) >= min_shared]
+    pair_codes = np.unique(np.concatenate([made, *others])) if len(others) else np.unique(made)
+    pair_codes = pair_codes[(pair_codes >> np.uint64(32)) != (pair_codes & np.uint64(0xFFFFFFFF))]
+    entry_pair = np.searchsorted(pair_codes, codes).astype(np.int64)
+    entry_list = which
+    if len(made) < len(codes):  # entries of the pairs that are candidates only
+        found = np.zeros(len(codes), dtype=bool)
+        if len(pair_codes):
+            found = pair_codes[np.minimum(entry_pair, len(pair_codes) - 1)] == codes
+        entry_pair, entry_list = entry_pair[found], entry_list[found]
+    pairs = np.stack(
+        [(pair_codes >> np.uint64(32)).astype(np.int64), (pair_codes & np.uint64(0xFFFFFFFF)).astype(np.int64)], axis=1
+    )
+    return Evidence(pairs=pairs, entry_pair=entry_pair, entry_list=entry_list)
+
+
+def big_entries(ev: Evidence, big_member: np.ndarray, big_list: np.ndarray, n_docs: int, workers: int = 1) -> Evidence:
+    """``ev`` with an entry for each big list both sides of a candidate pair hold (``big_member``,
+    ``big_list``: the big lists' memberships; those of articles in no pair of ``ev`` may be left out), found
+    by ``workers`` processes side by side (the same entries, in the same order, whatever their number)."""
+    pairs = ev.pairs
+    if not len(big_member) or not len(pairs):
+        return ev
+    # Each document's big lists (ascending), then for each candidate pair the big lists both hold.
+    involved = np.zeros(n_docs, dtype=bool)
+    involved[pairs.ravel()] = True  # only the documents of candidate pairs are looked up
+    sel = involved[big_member]
+    held = np.sort((big_member[sel].astype(np.uint64) << np.uint64(32)) | big_list[sel].astype(np.uint64))
+    off = np.searchsorted(held, np.arange(n_docs + 1, dtype=np.uint64) << np.uint64(32)).astype(np.int64)
+    has = np.diff(off) > 0
+    cand = np.flatnonzero(has[pairs[:, 0]] & has[pairs[:, 1]])
+    del sel, has, involved
+    # Chunks balanced by the lists they look up, a few per worker.
+    cost = np.cumsum(np.minimum(np.diff(off)[pairs[cand, 0]], np.diff(off)[pairs[cand, 1]]))
+    n_chunks = max(1, min(len(cand) // PROBE_PAIRS + 1, 4 * workers)) if workers > 1 else 1
+    cuts = np.searchsorted(cost, cost[-1] * np.arange(1, n_chunks) / n_chunks) if len(cand) else []
+    chunks = [c for c in np.split(cand, cuts) if len(c)]
+    more_pairs, more_lists = [ev.entry_pair], [ev.entry_list]
+    for k, shared in fan_out(_probe_chunk, _Probe(held, off, pairs), chunks, workers):
+        more_pairs.append(k)
+        more_lists.append(shared)
+    return Evidence(pairs=pairs, entry_pair=np.concatenate(more_pairs), entry_list=np.concatenate(more_lists))
+
+
 def pair_evidence(
     lists: Lists,
     doc_sizes: np.ndarray,
@@ -417,51 +514,13 @@ def pair_evidence(
 
     A pair the small lists alone make is a candidate when those lists hold ``min_shared`` shingles
     together: a shingle or two that a handful of unrelated articles share by chance (a common phrase)
-    makes no relation, and such chance pairs grow with the corpus while the evidence does not."""
-    n_docs = len(doc_sizes)
-    sizes = lists.sizes()
-    known = lists.known if lists.known is not None else np.zeros(len(lists), dtype=bool)
-    small = (sizes <= max_enumerate) & ~known
-    codes, which = _enumerate(lists, small, max_enumerate)
-    others = [_star_chain(lists, _linking(lists, ~small & ~known, doc_sizes, partial_min_shared, link_share))]
+    makes no relation, and such chance pairs grow with the corpus while the evidence does not.
+
+    The steps are those a cluster runs partition by partition (``dedup.distributed.partitioned``), here on
+    one partition of the lists and one of the pairs: ``list_entries``, ``pair_entries``, ``big_entries``."""
+    e = list_entries(lists, doc_sizes, partial_min_shared, link_share, max_enumerate)
+    others = [e.links]
     if extra is not None and len(extra):
-        others.append(_pair_codes(extra[:, 0], extra[:, 1]))
-    made = codes
-    if min_shared > 1 and len(codes):
-        made, at = np.unique(codes, return_inverse=True)
-        made = made[np.bincount(at, weights=lists.weight[which]) >= min_shared]
-    pair_codes = np.unique(np.concatenate([made, *others]))
-    pair_codes = pair_codes[(pair_codes >> np.uint64(32)) != (pair_codes & np.uint64(0xFFFFFFFF))]
-    entry_pair = np.searchsorted(pair_codes, codes).astype(np.int64)
-    entry_list = which
-    if len(made) < len(codes):  # entries of the pairs that are candidates only
-        found = np.zeros(len(codes), dtype=bool)
-        if len(pair_codes):
-            found = pair_codes[np.minimum(entry_pair, len(pair_codes) - 1)] == codes
-        entry_pair, entry_list = entry_pair[found], entry_list[found]
-    pairs = np.stack(
-        [(pair_codes >> np.uint64(32)).astype(np.int64), (pair_codes & np.uint64(0xFFFFFFFF)).astype(np.int64)], axis=1
-    )
-    big_ids = np.flatnonzero(~small)
-    if big_ids.size and len(pairs):
-        # Each document's big lists (ascending), then for each candidate pair the big lists both hold.
-        owner = lists.member_list()
-        involved = np.zeros(n_docs, dtype=bool)
-        involved[pairs.ravel()] = True  # only the documents of candidate pairs are looked up
-        sel = np.flatnonzero(~small[owner] & involved[lists.members])
-        held = np.sort((lists.members[sel].astype(np.uint64) << np.uint64(32)) | owner[sel].astype(np.uint64))
-        off = np.searchsorted(held, np.arange(n_docs + 1, dtype=np.uint64) << np.uint64(32)).astype(np.int64)
-        has = np.diff(off) > 0
-        cand = np.flatnonzero(has[pairs[:, 0]] & has[pairs[:, 1]])
-        del owner, sel, has, involved
-        # Chunks balanced by the lists they look up, a few per worker.
-        cost = np.cumsum(np.minimum(np.diff(off)[pairs[cand, 0]], np.diff(off)[pairs[cand, 1]]))
-        n_chunks = max(1, min(len(cand) // PROBE_PAIRS + 1, 4 * workers)) if workers > 1 else 1
-        cuts = np.searchsorted(cost, cost[-1] * np.arange(1, n_chunks) / n_chunks) if len(cand) else []
-        chunks = [c for c in np.split(cand, cuts) if len(c)]
-        more_pairs, more_lists = [entry_pair], [entry_list]
-        for k, shared in fan_out(_probe_chunk, _Probe(held, off, pairs), chunks, workers):
-            more_pairs.append(k)
-            more_lists.append(shared)
-        entry_pair, entry_list = np.concatenate(more_pairs), np.concatenate(more_lists)
-    return Evidence(pairs=pairs, entry_pair=entry_pair, entry_list=entry_list)
+        others.append(pair_codes(extra[:, 0], extra[:, 1]))
+    ev = pair_entries(e.codes, e.which, e.weight, others, min_shared)
+    return big_entries(ev, e.big_member, e.big_list, len(doc_sizes), workers)

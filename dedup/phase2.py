@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -83,12 +83,13 @@ class Loaded:
 
     Tokens are those phase 1 stored (``tokens(i)`` of the articles, when they have it); only an article
     without stored tokens (a very long one, an older store's) has its text read and tokenised again.
+    ``table``: the per-article table, or a batch's ``Rows`` of it (a task's).
     """
 
     def __init__(
         self,
         articles: Articles,
-        table: DocTable,
+        table: DocTable | Rows,
         docs: Sequence[int],
         k: int,
         threads: int | None = None,
@@ -381,14 +382,66 @@ def _restrict(
 
 
 @dataclass
+class Rows:
+    """Some articles' rows of the per-article table, keyed by global index: what a batch's task reads of it
+    (``Loaded`` reads ids, dates and body starts; labels read lengths). A task is sent its batch's rows, never
+    the whole table, so what a worker holds grows with its batch, not with the corpus."""
+
+    ids: dict[int, str]
+    dates: dict[int, str | None]
+    body_start: dict[int, int]
+    chars: dict[int, int]
+
+    @classmethod
+    def of(cls, table: DocTable, docs: np.ndarray) -> Rows:
+        """The rows of the articles ``docs`` of ``table``."""
+        d = [int(x) for x in docs.tolist()]
+        return cls(
+            ids={i: table.ids[i] for i in d},
+            dates={i: table.dates[i] for i in d},
+            body_start={i: int(table.body_start[i]) for i in d},
+            chars={i: int(table.chars[i]) for i in d},
+        )
+
+
+@dataclass
 class _AlignContext:
+    """What every align task shares: where texts are read, and the parameters."""
+
     articles: Articles
-    table: DocTable
     k: int
     options: ScanOptions
-    pair_a: np.ndarray
-    pair_b: np.ndarray
+
+
+@dataclass
+class _AlignBatch:
+    """One align task's input: its pairs (rows of the scan's pairs, their articles and relations) and the
+    table rows of the articles they involve."""
+
+    pairs: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
     relation: np.ndarray
+    rows: Rows
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+
+class _Lazy(Sequence):
+    """``make(item)`` of each item, made when asked for: a step's batch payloads, built as the executor
+    submits them (a cluster's executor holds a window of them, not all)."""
+
+    def __init__(self, items: list, make: Callable) -> None:
+        self._items, self._make = items, make
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        if isinstance(k, slice):
+            return [self._make(x) for x in self._items[k]]
+        return self._make(self._items[k])
 
 
 def _directions(
@@ -445,11 +498,18 @@ def _align(
     passages: list[np.ndarray] = [np.zeros((0, 4), dtype=np.int64)] * len(pairs)
     features = np.zeros((len(pairs), 2, len(FEATURES)))
     order = np.lexsort((pair_b, pair_a, np.minimum(clusters.cluster[pair_a], clusters.cluster[pair_b])))
-    context = _AlignContext(articles, table, options.k, options, pair_a, pair_b, pairs["relation"].to_numpy())
+    relation = pairs["relation"].to_numpy()
+    context = _AlignContext(articles, options.k, options)
     drop: list[int] = []
     done = 0
     report("align", 0, len(pairs))
-    chunks = list(_pair_batches(order, pair_a, pair_b, table.chars, options.batch_docs, options.batch_chars))
+
+    def batch(chunk: np.ndarray) -> _AlignBatch:
+        a, b = pair_a[chunk], pair_b[chunk]
+        return _AlignBatch(chunk, a, b, relation[chunk], Rows.of(table, np.unique(np.concatenate([a, b]))))
+
+    order_chunks = list(_pair_batches(order, pair_a, pair_b, table.chars, options.batch_docs, options.batch_chars))
+    chunks = _Lazy(order_chunks, batch)
     for rows in executor.map(_align_batch, context, chunks, label=lambda c: f"aligning a batch of {len(c)} pairs"):
         for p, found, template, sides in rows:
             passages[p] = found
@@ -466,15 +526,14 @@ def _align(
     return pairs, passages, features
 
 
-def _align_batch(c: _AlignContext, chunk: np.ndarray) -> list[tuple[int, np.ndarray, bool, np.ndarray]]:
-    """Passages of the pairs in ``chunk``, whether each partial pair is only a shared template, and the
+def _align_batch(c: _AlignContext, batch: _AlignBatch) -> list[tuple[int, np.ndarray, bool, np.ndarray]]:
+    """Passages of the pairs of ``batch``, whether each partial pair is only a shared template, and the
     position features of its two sides (``direction.position``)."""
-    docs = np.unique(np.concatenate([c.pair_a[chunk], c.pair_b[chunk]]))
-    loaded = Loaded(c.articles, c.table, docs.tolist(), c.k, threads=1)
+    loaded = Loaded(c.articles, batch.rows, sorted(batch.rows.ids), c.k, threads=1)
     t = loaded.tokens
     out = []
-    for p in chunk.tolist():
-        la, lb = loaded.pos[int(c.pair_a[p])], loaded.pos[int(c.pair_b[p])]
+    for j, p in enumerate(batch.pairs.tolist()):
+        la, lb = loaded.pos[int(batch.a[j])], loaded.pos[int(batch.b[j])]
         found = align_pair(loaded.corpus, loaded.tokens, loaded.shingles, la, lb, c.options.align)
         sides = np.stack(
             [
@@ -486,7 +545,7 @@ def _align_batch(c: _AlignContext, chunk: np.ndarray) -> list[tuple[int, np.ndar
             (
                 p,
                 found,
-                bool(c.relation[p] == "partial" and template_like(loaded.corpus, la, lb, found, c.options.align)),
+                bool(batch.relation[j] == "partial" and template_like(loaded.corpus, la, lb, found, c.options.align)),
                 sides,
             )
         )
@@ -520,14 +579,41 @@ def _pair_batches(
 
 @dataclass
 class _LabelContext:
+    """What every label task shares: where texts are read, the boilerplate fingerprints (sorted, one array:
+    a cluster's object store keeps one copy of it a node, which its tasks read in place) and the parameters."""
+
     articles: Articles
-    table: DocTable
     k: int
-    boiler: Boilerplate
-    role: list[str | None]
-    shared: dict[int, np.ndarray]
+    fingerprints: np.ndarray
+    bits: int
     params: LabelParams
-    boiler_set: FingerprintSet
+    _set: FingerprintSet | None = field(default=None, init=False, repr=False)
+
+    def boiler_set(self) -> FingerprintSet:
+        """The fingerprints with their directory (``label.FingerprintSet``): built once in each process that
+        labels (a forked worker, a cluster's task), never shipped."""
+        if self._set is None:
+            self._set = FingerprintSet(self.fingerprints, 64 - self.bits)
+        return self._set
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_set": None}
+
+
+@dataclass
+class _LabelBatch:
+    """One label task's input: its articles (global, ascending), their lengths, whether each is a copy and
+    holds boilerplate, and their side of the passages shared within their clusters."""
+
+    docs: np.ndarray
+    chars: np.ndarray
+    is_copy: np.ndarray
+    holds: np.ndarray
+    shared: dict[int, np.ndarray]
+    rows: Rows  # of the articles holding boilerplate (their tokens are read)
+
+    def __len__(self) -> int:
+        return len(self.docs)
 
 
 def _label(
@@ -551,11 +637,21 @@ def _label(
     pair_a, pair_b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
     shared = shared_spans(clusters.cluster, pair_a, pair_b, pairs["cut_from"].to_numpy(), passages)
     todo = np.flatnonzero(boiler.holders | (in_cluster & np.isin(np.arange(n), list(shared))))
-    boiler_set = FingerprintSet(boiler.fingerprints, 64 - boiler.bits)
-    context = _LabelContext(articles, table, options.k, boiler, clusters.role, shared, options.label, boiler_set)
+    context = _LabelContext(articles, options.k, boiler.fingerprints, boiler.bits, options.label)
     done = 0
     report("label", 0, len(todo))
-    chunks = list(_doc_batches(todo, table.chars, options.batch_docs, options.batch_chars))
+
+    def batch(docs: np.ndarray) -> _LabelBatch:
+        return _LabelBatch(
+            docs,
+            table.chars[docs].astype(np.int64),
+            np.array([clusters.role[d] == "copy" for d in docs.tolist()], dtype=bool),
+            boiler.holders[docs],
+            {d: shared[d] for d in docs.tolist() if d in shared},
+            Rows.of(table, docs[boiler.holders[docs]]),
+        )
+
+    chunks = _Lazy(list(_doc_batches(todo, table.chars, options.batch_docs, options.batch_chars)), batch)
     for rows in executor.map(_label_batch, context, chunks, label=lambda c: f"labelling a batch of {len(c)} articles"):
         for d, codes in rows:
             labels[para_offsets[d] : para_offsets[d + 1]] = codes
@@ -564,30 +660,30 @@ def _label(
     return labels
 
 
-def _label_batch(c: _LabelContext, chunk: np.ndarray) -> list[tuple[int, np.ndarray]]:
-    """Paragraph labels of the articles in ``chunk``, all at once (``label_batch``); only those holding
+def _label_batch(c: _LabelContext, batch: _LabelBatch) -> list[tuple[int, np.ndarray]]:
+    """Paragraph labels of the articles of ``batch``, all at once (``label_batch``); only those holding
     boilerplate have their stored tokens read, and no text is read."""
-    docs = chunk.tolist()
+    docs = batch.docs.tolist()
     row = {d: j for j, d in enumerate(docs)}
-    need = [d for d in docs if c.boiler.holders[d]]
+    need = [d for d, h in zip(docs, batch.holds.tolist()) if h]
     boiler = np.zeros((0, 3), dtype=np.int64)
     if need:
-        loaded = Loaded(c.articles, c.table, need, c.k, threads=1, texts=False)
+        loaded = Loaded(c.articles, batch.rows, need, c.k, threads=1, texts=False)
         sh = loaded.shingles
-        flags = c.boiler_set.contains(fingerprints(sh.hashes) >> np.uint64(c.boiler.bits))
+        flags = c.boiler_set().contains(fingerprints(sh.hashes) >> np.uint64(c.bits))
         boiler = boiler_rows(loaded.tokens, sh, flags)
         boiler[:, 0] = np.asarray([row[d] for d in need], dtype=np.int64)[boiler[:, 0]]
     paras = [np.asarray(c.articles.paragraphs(d), dtype=np.int64).reshape(-1, 2) for d in docs]
     offsets = np.zeros(len(docs) + 1, dtype=np.int64)
     np.cumsum([len(p) for p in paras], out=offsets[1:])
     shared = [
-        np.hstack([np.full((len(s), 1), row[d], dtype=np.int64), s]) for d in docs if len(s := c.shared.get(d, ()))
+        np.hstack([np.full((len(s), 1), row[d], dtype=np.int64), s]) for d in docs if len(s := batch.shared.get(d, ()))
     ]
     codes = label_batch(
-        c.table.chars[chunk].astype(np.int64),
+        batch.chars,
         offsets,
         np.concatenate(paras) if paras else np.zeros((0, 2), dtype=np.int64),
-        np.array([c.role[d] == "copy" for d in docs], dtype=bool),
+        batch.is_copy,
         boiler,
         np.concatenate(shared) if shared else np.zeros((0, 4), dtype=np.int64),
         c.params,

@@ -33,6 +33,7 @@ from .featurestore import FeatureStore, StoreError, publish_shard, stage_shard, 
 from .ingest.model import Article, Entry, Skipped
 from .options import Progress, ScanOptions, store_params
 from .phase1.features import MAX_BATCH, extract_with
+from .phase1.normalise import prepare
 from .phase2 import Boilerplate, DocTable, analyse_lists
 from .result import ScanResult
 from .workers import Executor, worker_pool
@@ -200,6 +201,7 @@ def ingest(
 
     skipped: list[Skipped] = []
     entries = list(walk(source, options.ingest))
+    prepare()  # the tables (and any compiled kernels) every worker needs, loaded before any is forked
     n_files = sum(1 for e in entries if not isinstance(e, Skipped))
     tasks = list(_tasks(entries, options, skipped))
     report("read", 0, n_files)
@@ -263,6 +265,7 @@ def _ingest_corpus(
     names = []
     skipped: list[Skipped] = []
     done = 0
+    prepare()
     report("read", 0, len(corpus))
     for sub, batch in enumerate(_batches(articles(), options, skipped)):
         name = f"{0:06d}-{sub:04d}"
@@ -288,6 +291,7 @@ def analyse_store(
     every posting list, sorted partition by partition, or LSH's pairs and what they share); the partitions,
     align and label run on ``executor`` (default: here), the rest in this process."""
     report = report or (lambda phase, done, total: None)
+    prepare()
     t = time.perf_counter()
     table = DocTable(fs.docs())
     n = len(table)
@@ -318,7 +322,7 @@ def analyse_store(
 
         def boilerplate_of(mask: np.ndarray) -> Boilerplate:
             holders = lists.holders(mask, n)
-            fingerprints = list_fingerprints(spill, lists, mask)
+            fingerprints = list_fingerprints(spill, lists, mask, executor)
             for path in spill.iterdir():  # the spilled postings are done with: free the disk before align
                 path.unlink()
             report("match", steps[0], steps[0])

@@ -3,6 +3,7 @@
     python -m benchmarks.timing.peers --docs 5000 --runs 3 --json benchmarks/results/peers-5k.json
     python -m benchmarks.timing.peers --pipeline rensa DIR       # one peer script alone, its phases as JSON on stdout
     python -m benchmarks.timing.peers --render benchmarks/results/peers-5k.json
+    python -m benchmarks.timing.peers --docs 20000 --runs 2 --reference /tmp/main   # older code in the same rounds
 
 Each corpus (``benchmarks.corpora.synth``: ``recurring`` at a fixed rate, ``fixed`` from one pool) is measured
 with three whole processes, run in turn A B C A B C … so that each round's ratios are taken under the same load:
@@ -16,8 +17,10 @@ with three whole processes, run in turn A B C A B C … so that each round's rat
 Per run: wall, user and system CPU seconds and the peak RSS (``os.wait4``: the largest of the process and the
 children it reaped, so dedup's forked workers count), the load average before and after, and each tool's phases.
 The ratios are per round (peer ÷ dedup, wall and user + system CPU: above 1 dedup is faster); the summary
-quotes their median. On a machine whose cores are oversubscribed the CPU ratio is the steadier one: dedup's two
-worker processes then get less than two cores, a single-threaded peer its one.
+quotes their median. ``--reference DIR`` (a checkout of older code, e.g. ``git archive main | tar -x -C DIR``) adds
+``dedup-ref``, the same command run with that code in every round, so before and after are paired under the same
+load (its ratio, reference ÷ this code, is the speed-up). On a machine whose cores are oversubscribed the CPU ratio
+is the steadier one: dedup's two worker processes then get less than two cores, a single-threaded peer its one.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from benchmarks.timing.throughput import (
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ("dedup", "rensa", "datasketch")
+REFERENCE = "dedup-ref"  # ``dedup`` with the ``--reference`` checkout's code
 _PHASE = re.compile(r"^dedup: (\w+) took ([0-9.]+) s$")
 
 
@@ -99,17 +103,21 @@ def rensa_pipeline(folder: Path) -> dict:
 
 
 def _command(tool: str, corpus: Path, out_dir: Path) -> list[str]:
-    if tool == "dedup":
+    if tool in ("dedup", REFERENCE):
         out = out_dir / "result.parquet"
         return [sys.executable, "-m", "dedup", "scan", str(corpus), "-o", str(out), "--force", "-v", "--no-progress"]
     return [sys.executable, "-m", "benchmarks.timing.peers", "--pipeline", tool, str(corpus)]
 
 
-def _timed(tool: str, corpus: Path, out_dir: Path) -> dict:
-    """One whole process of ``tool`` on ``corpus``: wall, CPU and peak RSS from ``wait4``, the load, its phases."""
+def _timed(tool: str, corpus: Path, out_dir: Path, reference: Path | None = None) -> dict:
+    """One whole process of ``tool`` on ``corpus``: wall, CPU and peak RSS from ``wait4``, the load, its phases.
+    ``dedup-ref`` runs the ``reference`` checkout's code (its folder first on the path, as ``python -m`` puts it)."""
     load_before = os.getloadavg()[0]
     cmd = _command(tool, corpus, out_dir)
-    done = run_timed(cmd, cwd=ROOT)
+    if tool == REFERENCE:
+        done = run_timed(cmd, cwd=reference, env={**os.environ, "PYTHONPATH": str(reference)})
+    else:
+        done = run_timed(cmd, cwd=ROOT)
     out, err, usage = done.stdout, done.stderr, done.usage
     run: dict = {
         "wall_s": round(done.seconds, 3),
@@ -121,7 +129,7 @@ def _timed(tool: str, corpus: Path, out_dir: Path) -> dict:
     }
     if done.returncode != 0:
         run["error"] = (err.strip().splitlines() or [f"exit {done.returncode}"])[-1]
-    elif tool == "dedup":
+    elif tool in ("dedup", REFERENCE):
         run["phases"] = {m[1]: float(m[2]) for m in map(_PHASE.match, err.splitlines()) if m}
     else:
         peer = json.loads(out)
@@ -140,13 +148,16 @@ def _cpu(run: dict) -> float:
     return run["user_s"] + run["sys_s"]
 
 
-def measure_corpus(corpus: Path, runs: int, tools: tuple[str, ...] = TOOLS) -> dict:
-    """``runs`` rounds of every tool in turn on one corpus; per-round ratios peer ÷ dedup."""
+def measure_corpus(corpus: Path, runs: int, tools: tuple[str, ...] = TOOLS, reference: Path | None = None) -> dict:
+    """``runs`` rounds of every tool in turn on one corpus (and ``dedup-ref`` with a ``reference`` checkout);
+    per-round ratios peer ÷ dedup."""
     rounds = []
+    if reference is not None:
+        tools = (*tools, REFERENCE)
     with tempfile.TemporaryDirectory(prefix="peers-") as out_dir:
-        _timed("dedup", corpus, Path(out_dir))  # warm-up: the page cache and numba's on-disk cache
+        _timed("dedup", corpus, Path(out_dir))  # warm-up: the page cache and the on-disk caches
         for _ in range(runs):
-            rounds.append({tool: _timed(tool, corpus, Path(out_dir)) for tool in tools})
+            rounds.append({tool: _timed(tool, corpus, Path(out_dir), reference) for tool in tools})
     summary: dict = {}
     for tool in tools:
         ok = [r[tool] for r in rounds if r[tool]["exit"] == 0]
@@ -173,7 +184,7 @@ def render(results: dict) -> str:
         "|:---|:---|---:|---:|---:|---:|---:|:---|:---|",
     ]
     for name, c in results["corpora"].items():
-        for tool in TOOLS:
+        for tool in (*TOOLS, REFERENCE):
             s = c["summary"].get(tool)
             if not s or s["wall_s"] is None:
                 continue
@@ -200,6 +211,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     ap.add_argument("--runs", type=int, default=3, help="rounds of the three commands (default 3)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep-corpus", help="generate corpora into this folder and keep (and reuse) them")
+    ap.add_argument("--reference", type=Path, help="a checkout of older code: run as dedup-ref in every round")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--render", help="print the table of an earlier --json file and exit")
     ap.add_argument("--pipeline", nargs=2, metavar=("TOOL", "DIR"), help="run one peer pipeline, JSON on stdout")
@@ -214,11 +226,16 @@ def main(argv: list[str] | None = None) -> dict | None:
         return None
     work = Path(args.keep_corpus or tempfile.mkdtemp(prefix="peers-corpora-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.reference and not (args.reference / "dedup" / "__init__.py").is_file():
+        sys.exit(f"peers: --reference {str(args.reference)!r} holds no dedup/ package")
     results: dict = {"commit": git_commit(), "machine": machine(), "runs": args.runs, "docs": args.docs, "corpora": {}}
+    if args.reference:
+        results["reference"] = str(args.reference)
     for kind in args.corpora.split(","):
         pool = "fixed" if kind == "fixed" else "epoch"
         corpus, summary = corpus_for(args.docs, args.seed, work, work, 0.0 if kind == "clean" else 0.5, 50, pool)
-        results["corpora"][f"{kind} {args.docs // 1000}k"] = {"corpus": summary, **measure_corpus(corpus, args.runs)}
+        measured = measure_corpus(corpus, args.runs, reference=args.reference)
+        results["corpora"][f"{kind} {args.docs // 1000}k"] = {"corpus": summary, **measured}
         print(f"{kind}: done", file=sys.stderr)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")

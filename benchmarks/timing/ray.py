@@ -1,46 +1,57 @@
-"""Ray against the local scan on this machine, and a scaling model of the scan on a cluster from measured costs.
+"""The scan on a two-node Ray cluster against the local scan, and a model of a real cluster from measured costs.
 
-    python -m benchmarks.timing.ray --docs 5000 --repeat 2
     python -m benchmarks.timing.ray --docs 20000 --json benchmarks/results/ray-20k.json
+    python -m benchmarks.timing.ray --render benchmarks/results/ray-20k.json  # the report of an earlier run
+    python -m benchmarks.timing.ray --model benchmarks/results/ray-20k.json benchmarks/results/ray-200k.json
 
-One corpus (``benchmarks.corpora.synth --recurring 0.3``: recurring text, so every phase has work) is scanned side by
-side, alternately, ``--repeat`` times: the local scan (``pipeline.scan``: forked workers and threads) and the
-same scan on a Ray cluster started here by ``ray.init`` with this machine's cores (``dedup.distributed``). The
-results are checked equal; the ratio of the times is Ray's overhead here (the cluster's start is timed apart:
-a real cluster is started once, not per scan). The load average is printed beside each run.
+One corpus (``benchmarks.corpora.synth --recurring 0.3``: recurring text, so every step has work) is scanned by the
+local scan and by the scan on a Ray cluster of ``--nodes`` nodes started here as a real cluster is: a ``ray start
+--head`` process and ``ray start --address=…`` processes, each with its own ``--num-cpus``, ``--resources`` and a
+small ``--object-store-memory``, in sessions of their own, stopped (their process groups) at the end. Each scan is
+a driver process of its own (``--drive``), so its peak memory is its own; the two results are checked to be the
+same JSON (timings aside).
 
-The Ray run goes through an executor that times every task inside its worker and sizes what it returns, which
-gives the per-task costs of the model: phase 1 seconds per article per core, a partition task's seconds per
-posting, the bytes each article adds to the shards and to the driver's posting lists, the driver's own seconds
-per article (merging the lists, pair evidence, verification, clustering), align and label seconds per article
-per core. ``model`` projects the time and the cluster size for 10M and 100M articles from them, with every
-assumption printed (network, shared filesystem bandwidth, partition size) and where the model stops holding.
+The Ray driver goes through an executor (``Timed``) that times every task inside its worker and notes the worker's
+peak memory, which gives the per-task costs of the model; the driver's serial time is its wall time outside the
+steps of tasks (verification, boilerplate, clustering, directions, assembling the partitions' results), and its
+peak memory is measured at the end of the scan, before the result is written. ``model`` projects time and memory
+per process for 10M and 100M articles on 32 nodes of 16 cores; with two measured sizes, the driver's time and
+memory grow as fitted between them (``n^a``), else linearly.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
+import resource
+import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from dedup.distributed.partitioned import Partitioned
 from dedup.evidence import PARTITION_ROWS
 
 # Assumptions of the model (printed with it).
 CORES_PER_NODE = 16
-FS_GBPS = 1.0  # aggregate bandwidth of the shared filesystem, GB/s (a modest NFS/Lustre/CephFS)
+NODES = 32
+FS_GBPS = 4.0  # aggregate bandwidth of the shared filesystem or object store, GB/s
 NODE_NET_GBPS = 1.25  # one node's network, GB/s (10 GbE)
-DRIVER_RAM_GB = 256  # a large driver machine
-TARGET_HOURS = 1.0  # the cluster size asked for: the scan in about this long
+TARGET_HOURS = 1.5
+TARGET_PROCESS_GB = 16.0
 
 
 def load() -> str:
@@ -53,6 +64,78 @@ def corpus(path: Path, docs: int) -> Path:
         subprocess.run(cmd, check=True, capture_output=True)
         (path / "truth.json").unlink(missing_ok=True)
     return path
+
+
+# ---------------------------------------------------------------------------------------------- the cluster
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def local_cluster(nodes: int, cpus: int, object_store_mb: int) -> Iterator[str]:
+    """A Ray cluster of ``nodes`` nodes on this machine, each its own ``ray start`` process (as on separate
+    machines): the head, then the others joining its address. Yields the address; stops them at the end."""
+    ray_cli = str(Path(sys.executable).with_name("ray"))
+    temp = Path(tempfile.mkdtemp(prefix="rayb"))
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    procs: list[subprocess.Popen] = []
+
+    def start(k: int, *args: str) -> None:
+        log = temp / f"node{k}.log"
+        common = [
+            f"--num-cpus={cpus}",
+            f"--resources={json.dumps({f'node{k}': 1})}",
+            f"--object-store-memory={object_store_mb * 2**20}",
+            f"--dashboard-agent-listen-port={_free_port()}",
+            f"--dashboard-agent-grpc-port={_free_port()}",
+            f"--metrics-export-port={_free_port()}",
+            f"--runtime-env-agent-port={_free_port()}",
+            "--node-ip-address=127.0.0.1",
+            "--disable-usage-stats",
+            "--block",
+        ]
+        out = open(log, "wb")  # noqa: SIM115 - the node's log, open as long as it runs
+        procs.append(
+            subprocess.Popen(
+                [ray_cli, "start", *args, *common],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=env,
+            )
+        )
+        deadline = time.monotonic() + 180
+        while "Ray runtime started" not in log.read_text(errors="replace"):
+            if procs[-1].poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"ray start failed: {log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.3)
+
+    try:
+        head = ["--head", f"--port={port}", f"--ray-client-server-port={_free_port()}", "--include-dashboard=false"]
+        start(0, *head, f"--temp-dir={temp}")
+        for k in range(1, nodes):
+            start(k, f"--address={address}")
+        os.environ.update({"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"})
+        yield address
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)  # our own sessions: the raylet, store and workers each started
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------- the drivers
 
 
 class Phases:
@@ -68,230 +151,337 @@ class Phases:
         self.last[phase] = now
 
 
+def _peak_rss() -> int:
+    """This process's peak resident memory since the last ``_reset_peak`` (Linux's VmHWM), in bytes."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _reset_peak() -> None:
+    """Start this process's peak resident memory again from now (Linux: ``clear_refs`` 5), so a long-lived worker's
+    peak is its task's, not that of every task it ran before."""
+    with suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
 def _timed(fn):
-    """``fn`` returning (its result, seconds in the worker, bytes of the arrays it returns)."""
+    """``fn`` returning (its result, seconds in the worker, the worker's peak memory in bytes during the task)."""
 
     def run(context, chunk):
+        _reset_peak()
         t = time.perf_counter()
         out = fn(context, chunk)
-        arrays = out if isinstance(out, tuple) else ()
-        size = sum(a.nbytes for a in arrays if isinstance(a, np.ndarray))
-        return out, time.perf_counter() - t, size
+        return out, time.perf_counter() - t, _peak_rss()
 
+    run.__name__ = fn.__name__
     return run
 
 
-class Timed:
-    """An executor recording, per step, each task's seconds and returned bytes, and the step's wall time."""
+class Timed(Partitioned):
+    """An executor recording, per step, each task's seconds and worker peak, and the step's wall time."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
-        self.steps: dict[str, dict[str, Any]] = defaultdict(lambda: {"tasks": [], "bytes": 0, "wall": 0.0})
+        self.partitions = inner.partitions
+        self.steps: dict[str, dict[str, Any]] = defaultdict(lambda: {"tasks": [], "peak": 0, "wall": 0.0})
+
+    def cpus(self) -> int:
+        return self.inner.cpus()
 
     def map(self, fn, context, chunks, label=None):
         step = self.steps[fn.__name__]
         t = time.perf_counter()
-        for out, secs, size in self.inner.map(_timed(fn), context, chunks, label):
+        for out, secs, peak in self.inner.map(_timed(fn), context, chunks, label):
             step["tasks"].append(secs)
-            step["bytes"] += size
+            step["peak"] = max(step["peak"], peak)
             yield out
         step["wall"] += time.perf_counter() - t
 
 
-def measure(folder: Path, repeat: int) -> dict[str, Any]:
-    import ray
-
-    from dedup.distributed import connect
+def drive(mode: str, folder: str, address: str, partitions: int, out: str) -> None:
+    """One scan in this process (``--drive``): the local scan, or the scan on the cluster at ``address``; writes
+    its measurements to ``out``."""
     from dedup.pipeline import scan
 
-    out: dict[str, Any] = {"docs": None, "local": [], "ray": [], "load": []}
+    phases = Phases()
+    executor, m = None, {"mode": mode, "load_before": load()}
+    if mode == "ray":
+        from dedup.distributed import connect
+
+        t = time.perf_counter()
+        executor = Timed(connect(address, partitions=partitions))
+        m["connect_s"] = time.perf_counter() - t
+        m["cpus"] = executor.cpus()
+    with tempfile.TemporaryDirectory(prefix="raybench-", dir=os.environ.get("DEDUP_BENCH_STORE")) as store:
+        t = time.perf_counter()
+        result = scan(folder, progress=phases, store=store, executor=executor)
+        m["wall_s"] = time.perf_counter() - t
+        m["peak_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        m["children_peak_bytes"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+        m["load_after"] = load()
+        m["timings"] = result.timings
+        m["phase_wall"] = {p: phases.last[p] - phases.first[p] for p in phases.first}
+        m["store_bytes"] = sum(p.stat().st_size for p in Path(store, "shards").rglob("*") if p.is_file())
+        m["postings"] = sum(
+            int(np.load(p, mmap_mode="r").shape[0]) for p in Path(store, "shards").rglob("postings.npy")
+        )
+        result.timings = {}  # the JSON compared is the result's, timings aside
+        digest = hashlib.sha256()
+        for chunk in result.json_chunks():
+            digest.update(chunk.encode())
+        m["docs"] = len(result.corpus)
+        m["counts"] = result.counts()
+        m["candidates"] = result.meta["candidates"]
+    m["digest"] = digest.hexdigest()
+    if executor is not None:
+        m["steps"] = {k: dict(v) for k, v in executor.steps.items()}
+        m["serial_s"] = m["wall_s"] - sum(v["wall"] for v in executor.steps.values())
+    Path(out).write_text(json.dumps(m))
+
+
+def _run_driver(mode: str, folder: Path, address: str, partitions: int) -> dict[str, Any]:
+    from benchmarks.scoring.harness import run_timed
+
+    with tempfile.NamedTemporaryFile(suffix=".json") as f:
+        cmd = [sys.executable, "-m", "benchmarks.timing.ray", "--drive", mode, str(folder), address, str(partitions)]
+        done = run_timed([*cmd, f.name])
+        if done.returncode != 0:
+            raise SystemExit(f"{mode} driver failed: {done.stderr[-3000:]}")
+        m = json.loads(Path(f.name).read_text())
+    m["process_s"] = done.seconds
+    return m
+
+
+def measure(folder: Path, nodes: int, cpus: int, object_store_mb: int, partitions: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"nodes": nodes, "cpus_per_node": cpus, "object_store_mb": object_store_mb}
+    found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    out["commit"] = found.stdout.strip() or os.environ.get("DEDUP_COMMIT", "")
+    out["local"] = _run_driver("local", folder, "", 0)
+    print(f"local: {out['local']['wall_s']:.1f} s (load {out['local']['load_after']})", flush=True)
     t = time.perf_counter()
-    executor = connect(None)
-    out["ray_start"] = time.perf_counter() - t
-    out["cpus"] = executor.cpus()
-    timed = None
-    for r in range(repeat):
-        for kind in ("local", "ray"):
-            out["load"].append(f"{kind} {r}: {load()}")
-            phases = Phases()
-            with tempfile.TemporaryDirectory(prefix="raybench-") as store:
-                run = Timed(executor) if kind == "ray" else None
-                t = time.perf_counter()
-                result = scan(folder, progress=phases, store=store, executor=run)
-                wall = time.perf_counter() - t
-                data = result.to_dict()
-                data["meta"].pop("timings")
-                text = json.dumps(data)
-                out.setdefault("result", text)
-                if text != out["result"]:
-                    raise SystemExit(f"{kind} run {r}: the result differs from the first run's")
-                out[kind].append(wall)
-                print(f"{kind:5} run {r}: {wall:.2f} s (load {load()})", flush=True)
-                if run is not None and r == repeat - 1:
-                    timed = run
-                    out["store_bytes"] = sum(p.stat().st_size for p in Path(store, "shards").rglob("*") if p.is_file())
-                    out["postings_bytes"] = sum(
-                        p.stat().st_size for p in Path(store, "shards").rglob("posting*.npy") if p.is_file()
-                    )
-                    out["phase_wall"] = {p: phases.last[p] - phases.first[p] for p in phases.first}
-                    out["docs"] = len(result.documents_frame)
-                    out["pairs"] = len(data["pairs"])
-                    out["candidates"] = data["meta"]["candidates"]
-    ray.shutdown()
-    out.pop("result")
-    out["steps"] = {k: {"tasks": v["tasks"], "bytes": v["bytes"], "wall": v["wall"]} for k, v in timed.steps.items()}
+    with local_cluster(nodes, cpus, object_store_mb) as address:
+        out["cluster_start_s"] = time.perf_counter() - t
+        out["ray"] = _run_driver("ray", folder, address, partitions)
+    print(f"ray:   {out['ray']['wall_s']:.1f} s (load {out['ray']['load_after']})", flush=True)
+    out["same_result"] = out["ray"]["digest"] == out["local"]["digest"]
+    if not out["same_result"]:
+        raise SystemExit("the scan on Ray differs from the local scan")
     return out
 
 
-def costs(m: dict[str, Any]) -> dict[str, float]:
-    """Per-article and per-task costs from a measurement."""
-    n = m["docs"]
-    steps = m["steps"]
-    p1 = steps["read_task"]
-    part = steps["partition_lists"]
-    align, label = steps.get("_align_batch", {"tasks": []}), steps.get("_label_batch", {"tasks": []})
-    match_wall = m["phase_wall"].get("match", 0.0)
-    postings = m["postings_bytes"] / 12  # uint64 fingerprint + uint32 article per posting
-    return {
-        "phase1_s_per_article_core": sum(p1["tasks"]) / n,
-        "partition_s_per_posting": sum(part["tasks"]) / postings,
-        "partition_tasks": len(part["tasks"]),
-        "postings_per_article": postings / n,
-        "shard_bytes_per_article": m["store_bytes"] / n,
-        "lists_bytes_per_article": part["bytes"] / n,
-        # The driver's share of "match": all but the partitions' wall time (combining the lists, pair evidence,
-        # verification, boilerplate, clustering), per article.
-        "driver_s_per_article": max(match_wall - part["wall"], 0.0) / n,
-        "align_label_s_per_article_core": (sum(align["tasks"]) + sum(label["tasks"])) / n,
-        "pairs_per_article": m["pairs"] / n,
-        "candidates_per_article": m["candidates"] / n,
-    }
+# ---------------------------------------------------------------------------------------------- costs and model
 
 
-def model(c: dict[str, float], articles: int, cores: int) -> dict[str, float]:
-    """Projected seconds of each phase on ``cores`` cores (``CORES_PER_NODE`` a node) for ``articles``."""
-    nodes = max(1, math.ceil(cores / CORES_PER_NODE))
-    shard_gb = articles * c["shard_bytes_per_article"] / 1e9
-    postings = articles * c["postings_per_article"]
-    lists_gb = articles * c["lists_bytes_per_article"] / 1e9
+STEPS = {
+    "read_task": "phase 1 (read, features, shards)",
+    "_bucket_task": "posting lists, by fingerprint bucket range",
+    "_list_task": "lists combined + pair evidence, by list hash",
+    "_pair_task": "candidate pairs + entries, by pair range",
+    "_spilled_fingerprints": "boilerplate fingerprints, by bucket range",
+    "_align_batch": "align, by batch of pairs",
+    "_label_batch": "label, by batch of articles",
+}
+
+
+def costs(m: dict[str, Any]) -> dict[str, Any]:
+    """Per-article costs of each step (seconds of its tasks, summed, per article) and the driver's."""
+    r = m["ray"]
+    n = r["docs"]
+    steps = r["steps"]
+    out: dict[str, Any] = {"docs": n, "postings_per_article": r["postings"] / n}
+    out["shard_bytes_per_article"] = r["store_bytes"] / n
+    for step in STEPS:
+        s = steps.get(step, {"tasks": [], "peak": 0, "wall": 0.0})
+        out[f"{step}_s_per_article"] = sum(s["tasks"]) / n
+        out[f"{step}_tasks"] = len(s["tasks"])
+        out[f"{step}_worker_peak_gb"] = s["peak"] / 1e9
+    out["driver_serial_s"] = r["serial_s"]
+    out["driver_peak_gb"] = r["peak_bytes"] / 1e9
+    out["wall_s"] = r["wall_s"]
+    return out
+
+
+def _linear(points: list[tuple[float, float]], n: float) -> float:
+    """``y`` at ``n`` on the line through the two largest measured (n, y) points (a fixed part plus a part per
+    article: a process's memory), or through the origin from one."""
+    points = sorted(points)
+    if len(points) < 2:
+        n0, y0 = points[-1]
+        return y0 * n / n0
+    (n1, y1), (n2, y2) = points[-2], points[-1]
+    slope = max(0.0, (y2 - y1) / (n2 - n1))
+    return y2 + slope * (n - n2)
+
+
+def _fit(points: list[tuple[float, float]], n: float) -> float:
+    """``y`` at ``n`` from measured (n, y) points: through the two largest as ``c * n^a`` (``a`` at least 1),
+    or linear through the origin from one."""
+    points = sorted(points)
+    if len(points) < 2 or points[-1][1] <= 0 or points[-2][1] <= 0:
+        n0, y0 = points[-1]
+        return y0 * n / n0
+    (n1, y1), (n2, y2) = points[-2], points[-1]
+    a = max(1.0, math.log(y2 / y1) / math.log(n2 / n1))
+    return y2 * (n / n2) ** a
+
+
+def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict[str, Any]:
+    """Projected seconds and memory per process of each step for ``articles`` on ``nodes`` × 16 cores, from the
+    per-article costs of the largest run and the driver's growth between runs."""
+    cs = [costs(m) for m in runs]
+    c = max(cs, key=lambda x: x["docs"])
+    cores = nodes * CORES_PER_NODE
     fs = min(FS_GBPS, nodes * NODE_NET_GBPS)
-    phase1 = articles * c["phase1_s_per_article_core"] / cores + shard_gb / fs
-    partitions = max(1, math.ceil(postings / PARTITION_ROWS))
-    # Each partition reads its postings from every shard (12 bytes a posting) over the shared filesystem,
-    # sorts them, and sends its lists to the driver over the driver's one link.
-    match_tasks = postings * c["partition_s_per_posting"] / min(cores, partitions) + postings * 12 / 1e9 / fs
-    to_driver = lists_gb / NODE_NET_GBPS
-    driver = articles * c["driver_s_per_article"]
-    align_label = articles * c["align_label_s_per_article_core"] / cores
-    total = phase1 + match_tasks + to_driver + driver + align_label
+    postings = articles * c["postings_per_article"]
+    bucket_tasks = max(1, math.ceil(postings / PARTITION_ROWS))
+    partitions = max(bucket_tasks, cores)
+    shards_gb = articles * c["shard_bytes_per_article"] / 1e9
+    t: dict[str, float] = {}
+    t["phase 1"] = articles * c["read_task_s_per_article"] / cores + shards_gb / fs
+    t["lists by bucket"] = postings * 12 / 1e9 / fs + articles * c["_bucket_task_s_per_article"] / min(
+        cores, bucket_tasks
+    )
+    t["lists + evidence by list hash"] = articles * c["_list_task_s_per_article"] / min(cores, partitions)
+    t["pairs by pair range"] = articles * c["_pair_task_s_per_article"] / min(cores, partitions)
+    t["boilerplate fingerprints by bucket"] = (
+        articles * c["_spilled_fingerprints_s_per_article"] / min(cores, bucket_tasks)
+    )
+    t["align + label"] = articles * (c["_align_batch_s_per_article"] + c["_label_batch_s_per_article"]) / cores
+    t["driver serial"] = _fit([(x["docs"], x["driver_serial_s"]) for x in cs], articles)
+    mem = {
+        "driver": _linear([(x["docs"], x["driver_peak_gb"]) for x in cs], articles),
+        # A partition task holds its partition: measured peaks at this size scale with the partition, which the
+        # partition count keeps the size it is here; plus the per-article sizes (8 B an article, one copy a node).
+        "bucket task": c["_bucket_task_worker_peak_gb"],
+        "list task": c["_list_task_worker_peak_gb"] + articles * 8 / 1e9,
+        "pair task": c["_pair_task_worker_peak_gb"] + articles * 17 / 1e9,
+        "fingerprints task": c["_spilled_fingerprints_worker_peak_gb"],
+        "align/label task": max(c["_align_batch_worker_peak_gb"], c["_label_batch_worker_peak_gb"]),
+    }
     return {
         "articles": articles,
-        "cores": cores,
         "nodes": nodes,
-        "phase1_s": phase1,
+        "cores": cores,
         "partitions": partitions,
-        "partition_s": match_tasks,
-        "lists_to_driver_s": to_driver,
-        "driver_s": driver,
-        "align_label_s": align_label,
-        "total_s": total,
-        "shards_gb": shard_gb,
-        "postings_gb": postings * 12 / 1e9,
-        "driver_lists_gb": lists_gb,
+        "bucket_tasks": bucket_tasks,
+        "seconds": t,
+        "total_s": sum(t.values()),
+        "memory_gb": mem,
+        "shards_gb": shards_gb,
     }
 
 
-def cluster_for(c: dict[str, float], articles: int, hours: float = TARGET_HOURS) -> dict[str, float]:
-    """The smallest cluster (whole nodes, powers of two) that runs the scan in ``hours``; else the one past which
-    doubling the nodes saves less than a tenth (the driver's serial part dominates)."""
-    last = None
-    for nodes in [2**i for i in range(13)]:
-        m = model(c, articles, nodes * CORES_PER_NODE)
-        if m["total_s"] <= hours * 3600 or (last is not None and m["total_s"] > 0.9 * last["total_s"]):
-            return m if m["total_s"] <= hours * 3600 else last
-        last = m
-    return last
-
-
-def driver_memory_gb(c: dict[str, float], articles: int) -> float:
-    """What the driver holds at once: the posting lists (measured bytes), pair evidence (per candidate pair: two
-    int64 ids and, for ~4 shared lists, an int64 pair row and list index each: ~80 B) and the per-article
-    table (id, path, title, url, a dozen numbers, as a polars frame and Python lists: ~400 B)."""
-    lists = articles * c["lists_bytes_per_article"]
-    evidence = articles * c["candidates_per_article"] * 80
-    table = articles * 400
-    return (lists + evidence + table) / 1e9
-
-
-def report(m: dict[str, Any]) -> None:
-    local, on_ray = min(m["local"]), min(m["ray"])
-    print(f"\n## Ray against the local scan ({m['docs']:,} articles, {m['cpus']} CPUs, recurring text)\n")
-    print("| | local scan | scan on Ray | Ray ÷ local |")
-    print("|:---|---:|---:|---:|")
-    print(
-        f"| best of {len(m['local'])} | {local:.2f} s | {on_ray:.2f} s | **{on_ray / local:.2f}×** |\n"
-        f"| all runs | {', '.join(f'{x:.2f}' for x in m['local'])} | {', '.join(f'{x:.2f}' for x in m['ray'])} | |"
-    )
-    print(f"\nRay's start here (ray.init, once per cluster): {m['ray_start']:.1f} s. Load: {'; '.join(m['load'])}")
-    c = costs(m)
-    print("\n## Measured costs (the last Ray run; seconds inside the workers)\n")
-    for k, v in c.items():
-        print(f"- {k}: {v:.3g}")
-    print("\n## Model\n")
-    print(
-        f"Assumptions: {CORES_PER_NODE} cores a node as fast as these; shared filesystem {FS_GBPS} GB/s in all "
-        f"(or the nodes' {NODE_NET_GBPS} GB/s each, if less); driver link {NODE_NET_GBPS} GB/s; partitions of "
-        f"{PARTITION_ROWS:,} postings; articles like the corpus's (same length, same share of recurring text, "
-        "pairs per article constant); the per-article costs measured here hold at scale (phase 1 and the "
-        "partition sorts are linear or n log n in a partition, not in the corpus)."
-    )
-    print(
-        "\n| articles | nodes × cores | phase 1 | partitions (tasks) | lists → driver | driver | align+label "
-        "| total | shards | driver memory |"
-    )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for articles in (10_000_000, 100_000_000):
-        for nodes in (8, 32, 128):
-            r = model(c, articles, nodes * CORES_PER_NODE)
-            print(
-                f"| {articles / 1e6:.0f}M | {nodes} × {CORES_PER_NODE} | {r['phase1_s'] / 60:.1f} min "
-                f"| {r['partition_s'] / 60:.1f} min ({r['partitions']}) | {r['lists_to_driver_s'] / 60:.1f} min "
-                f"| {r['driver_s'] / 60:.1f} min | {r['align_label_s'] / 60:.1f} min | **{r['total_s'] / 3600:.2f} h** "
-                f"| {r['shards_gb']:.0f} GB | {driver_memory_gb(c, articles):.0f} GB |"
-            )
-    for articles in (10_000_000, 100_000_000):
-        r = cluster_for(c, articles)
-        reached = r["total_s"] <= TARGET_HOURS * 3600
-        print(
-            f"\n{articles / 1e6:.0f}M articles: {r['nodes']} nodes × {CORES_PER_NODE} cores, "
-            f"{r['total_s'] / 3600:.2f} h"
-            + (
-                f" (within {TARGET_HOURS:.0f} h)"
-                if reached
-                else f" (not within {TARGET_HOURS:.0f} h: past this, doubling the nodes saves under a tenth)"
-            )
-            + f", of which the driver's serial part {r['driver_s'] / 3600:.2f} h; driver memory "
-            f"~{driver_memory_gb(c, articles):.0f} GB (the model stops holding past the driver's RAM, "
-            f"{DRIVER_RAM_GB} GB assumed)."
+def report(runs: list[dict[str, Any]]) -> str:
+    lines: list[str] = []
+    say = lines.append
+    for m in runs:
+        loc, ray = m["local"], m["ray"]
+        c = costs(m)
+        n = ray["docs"]
+        say(f"\n## {n:,} articles: local scan against a {m['nodes']}-node Ray cluster on this machine\n")
+        say(
+            f"Cluster: {m['nodes']} `ray start` processes (head + {m['nodes'] - 1}), {m['cpus_per_node']} CPU and "
+            f"{m['object_store_mb']} MB of object store each; {ray['cpus']} CPUs in all; started in "
+            f"{m['cluster_start_s']:.1f} s. Same result as the local scan: **{m['same_result']}** "
+            f"(sha256 of the JSON {ray['digest'][:12]}…).\n"
         )
+        say("| | local scan | scan on Ray |")
+        say("|:---|---:|---:|")
+        say(f"| wall time | {loc['wall_s']:.1f} s | {ray['wall_s']:.1f} s |")
+        for phase in ("read", "match", "align", "label"):
+            say(f"| {phase} | {loc['timings'].get(phase, 0):.1f} s | {ray['timings'].get(phase, 0):.1f} s |")
+        say(
+            f"| driver's peak memory | {loc['peak_bytes'] / 1e9:.2f} GB (+ forked workers ≤ "
+            f"{loc['children_peak_bytes'] / 1e9:.2f} GB each) | {ray['peak_bytes'] / 1e9:.2f} GB |"
+        )
+        say(
+            f"| driver's serial time (outside the steps of tasks) | — | {ray['serial_s']:.1f} s "
+            f"(**{100 * ray['serial_s'] / ray['wall_s']:.1f} %**) |"
+        )
+        say(
+            f"| load before / after | {loc['load_before']} / {loc['load_after']} | {ray['load_before']} / "
+            f"{ray['load_after']} |"
+        )
+        say("\nPer step on Ray (seconds inside the tasks, summed; the largest peak resident memory of a worker")
+        say("during one of its tasks):\n")
+        say("| step | tasks | task seconds | per article | step wall | worker peak |")
+        say("|:---|---:|---:|---:|---:|---:|")
+        for step, what in STEPS.items():
+            s = ray["steps"].get(step)
+            if s is None:
+                continue
+            say(
+                f"| {what} | {len(s['tasks'])} | {sum(s['tasks']):.1f} s | {1e6 * sum(s['tasks']) / n:.0f} µs "
+                f"| {s['wall']:.1f} s | {s['peak'] / 1e9:.2f} GB |"
+            )
+        say(
+            f"\nPostings per article {c['postings_per_article']:.0f}; shards {c['shard_bytes_per_article'] / 1e3:.1f} "
+            f"KB an article; candidates {ray['candidates']:,}; pairs {ray['counts'].get('pairs', 0):,}."
+        )
+    say("\n## Model: 32 nodes × 16 cores\n")
+    say(
+        f"Assumptions: cores as fast as these (measured under the load above: an upper bound); a shared "
+        f"filesystem or object store of {FS_GBPS} GB/s in all; {NODE_NET_GBPS} GB/s a node; bucket tasks of "
+        f"{PARTITION_ROWS:,} postings; as many list and pair partitions as bucket tasks or cores; articles like "
+        "the corpus's; task costs linear in the articles of a task; the driver's serial time grows as between "
+        "the two measured sizes (n^a, a ≥ 1), its peak memory linearly (a fixed part and a part an article)."
+    )
+    for articles in (10_000_000, 100_000_000):
+        r = model(runs, articles)
+        say(
+            f"\n**{articles / 1e6:.0f}M articles** ({r['partitions']} partitions, {r['bucket_tasks']} bucket tasks, "
+            f"{r['shards_gb']:.0f} GB of shards): total **{r['total_s'] / 3600:.2f} h**\n"
+        )
+        say("| step | time | memory per process |")
+        say("|:---|---:|---:|")
+        mem = r["memory_gb"]
+        where = {
+            "phase 1": "—",
+            "lists by bucket": f"{mem['bucket task']:.2f} GB",
+            "lists + evidence by list hash": f"{mem['list task']:.2f} GB",
+            "pairs by pair range": f"{mem['pair task']:.2f} GB",
+            "boilerplate fingerprints by bucket": f"{mem['fingerprints task']:.2f} GB",
+            "align + label": f"{mem['align/label task']:.2f} GB",
+            "driver serial": f"{mem['driver']:.1f} GB (driver)",
+        }
+        for step, secs in r["seconds"].items():
+            say(f"| {step} | {secs / 60:.1f} min | {where[step]} |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--docs", type=int, default=5000)
-    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--docs", type=int, default=20000)
+    ap.add_argument("--nodes", type=int, default=2)
+    ap.add_argument("--cpus", type=int, default=1, help="CPUs of each node")
+    ap.add_argument("--object-store-mb", type=int, default=256)
+    ap.add_argument("--partitions", type=int, default=0, help="list and pair partitions (0: automatic)")
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "dedup-ray-bench")
-    ap.add_argument("--json", type=Path, help="write the measurements here too")
-    ap.add_argument("--render", type=Path, help="print the report of such a file again (no measuring)")
+    ap.add_argument("--json", type=Path, help="write the measurements here (and the report beside it, .md)")
+    ap.add_argument("--render", type=Path, nargs="+", help="the report of earlier runs (no measuring)")
+    ap.add_argument(
+        "--drive", nargs=5, metavar=("MODE", "FOLDER", "ADDRESS", "PARTITIONS", "OUT"), help=argparse.SUPPRESS
+    )
     args = ap.parse_args(argv)
+    if args.drive:
+        mode, folder, address, partitions, out = args.drive
+        drive(mode, folder, address, int(partitions), out)
+        return
     if args.render:
-        report(json.loads(args.render.read_text()))
+        print(report([json.loads(p.read_text()) for p in args.render]))
         return
     folder = corpus(args.workdir / f"synth-{args.docs}", args.docs)
-    m = measure(folder, args.repeat)
-    report(m)
+    m = measure(folder, args.nodes, args.cpus, args.object_store_mb, args.partitions)
+    text = report([m])
+    print(text)
     if args.json:
-        args.json.write_text(json.dumps({**m, "costs": costs(m)}, indent=1))
+        args.json.write_text(json.dumps(m, indent=1))
+        args.json.with_suffix(".md").write_text(text + "\n")
 
 
 if __name__ == "__main__":

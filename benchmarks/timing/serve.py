@@ -10,6 +10,11 @@ timed as a new process a few times (the CLI's per-article latency, opening the i
     python -m benchmarks.corpora.synth /tmp/corpus --docs 20000
     python -m benchmarks.timing.serve --corpus /tmp/corpus --index /tmp/serve-index --clients 16 \\
         --queries 2000 --adds 200 [--held-out-queries 2000]
+    python -m benchmarks.timing.serve ... --clients 1,16 --serve-workers 1,2   # four runs, ratios to --workers 1
+
+With several client counts or ``--serve-workers``, each combination is a run of its own (a fresh server, the
+server's access log off, adds under ids of the run's own) and the JSON lists the runs and, per client count,
+each run's queries/s, p50 and p99 over the run with the fewest workers.
 
 Prints one JSON object: latencies (p50/p90/p99/max, ms) of queries and adds, errors, lost adds, the
 CLI's per-process seconds, the load average before and after, the machine.
@@ -24,10 +29,12 @@ import os
 import platform
 import random
 import re
+import resource
 import secrets
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -70,16 +77,17 @@ def build_index(corpus: Path, index: Path, held: set[str], workers: int) -> floa
     return time.perf_counter() - t
 
 
-def start_server(index: Path, token_file: Path) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dedup.serve", "--index", str(index), "--port", "0", "--token-file", str(token_file)],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def start_server(index: Path, token_file: Path, workers: int | None = None) -> tuple[subprocess.Popen, str]:
+    """``python -m dedup.serve`` on a free loopback port (``workers``: its ``--workers``; None: its default),
+    logging warnings only; its URL once it listens."""
+    cmd = [sys.executable, "-m", "dedup.serve", "--index", str(index), "--port", "0", "--token-file", str(token_file)]
+    cmd += ["--log-level", "warning"] + (["--workers", str(workers)] if workers else [])
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     for line in proc.stderr:
         m = re.search(r"serving on (http://127\.0\.0\.1:\d+)/", line)
         if m:
+            threading.Thread(target=proc.stderr.read, daemon=True).start()  # never let its pipe fill
             return proc, m.group(1)
     raise RuntimeError("dedup serve did not start")
 
@@ -158,12 +166,49 @@ def cli_latency(index: Path, files: list[Path]) -> dict:
     return {"n": len(times), "median_s": round(float(np.median(times)), 2), "max_s": round(max(times), 2)}
 
 
+def _server_cpu(pid: int) -> float:
+    """CPU seconds used so far by the server process ``pid`` and every process under it (from /proc: each
+    process's own time, and what its children that already ended used)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = sum(int(x) for x in fields[11:15]) / ticks  # utime stime cutime cstime
+    tree, frontier = {pid}, {pid}
+    while frontier:
+        frontier = {p for p, parent in parents.items() if parent in frontier} - tree
+        tree |= frontier
+    return sum(times.get(p, 0.0) for p in tree)
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", required=True, type=Path, help="a benchmarks.corpora.synth folder")
     ap.add_argument("--index", required=True, type=Path, help="where the index is (built there when missing)")
-    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--clients", type=_ints, default=[16], help="concurrent clients; a list (1,16) runs each")
+    ap.add_argument(
+        "--serve-workers",
+        type=_ints,
+        default=[],
+        metavar="N[,N...]",
+        help="the server's --workers; a list (1,2) runs each, client counts outermost, and reports each run's "
+        "figures over the first's (default: the server's own default, the cores)",
+    )
     ap.add_argument("--queries", type=int, default=2000)
+    ap.add_argument(
+        "--one-client-queries", type=int, default=0, help="queries of a one-client run (default: --queries)"
+    )
     ap.add_argument("--adds", type=int, default=200)
     ap.add_argument("--cli-runs", type=int, default=5)
     ap.add_argument("--max-seconds", type=float, default=900)
@@ -190,26 +235,69 @@ def main(argv: list[str] | None = None) -> None:
     indexed = [f for f in files if f.relative_to(args.corpus).as_posix() not in held_ids]
     queries = [rng.choice(pool or indexed) for _ in range(args.queries)]
     out["queries_from"] = f"{len(pool)} held-out articles" if pool else "indexed articles"
-    adds = [(f"added/{f.relative_to(args.corpus).as_posix()}", f) for f in held]
+    configs = [(c, w) for c in args.clients for w in (args.serve_workers or [None])]
+    stamp = time.strftime("%Y%m%d%H%M%S")  # ids of this invocation's adds: new whatever ran before
+    runs = []
     with tempfile.TemporaryDirectory() as tmp:
         token = secrets.token_urlsafe(24)
         token_file = Path(tmp) / "token"
         token_file.write_text(token)
-        t = time.perf_counter()
-        proc, url = start_server(args.index, token_file)
-        out["server_start_seconds"] = round(time.perf_counter() - t, 1)
-        try:
-            out["articles_before"] = httpx.get(url + "/api/health").json()["articles"]
-            out["loadavg_before"] = [round(x, 2) for x in os.getloadavg()]
-            out["clients"] = args.clients
-            out |= asyncio.run(load(url, token, queries, adds, args.clients, args.max_seconds))
-            out["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
-            out["articles_after"] = httpx.get(url + "/api/health").json()["articles"]
-        finally:
-            proc.terminate()
-            proc.wait(timeout=60)
+        for clients, workers in configs:
+            # Each run adds the held-out articles under ids of its own, so every run's adds write shards.
+            tag = "added" if len(configs) == 1 else f"added-{stamp}-{clients}c-{workers or 'default'}w"
+            n = args.one_client_queries if clients == 1 and args.one_client_queries else args.queries
+            share = held[: max(1, round(len(held) * n / args.queries))]  # adds in proportion to the run's queries
+            adds = [(f"{tag}/{f.relative_to(args.corpus).as_posix()}", f) for f in share]
+            run: dict = {"clients": clients, "server_workers": workers or os.cpu_count()}
+            t = time.perf_counter()
+            proc, url = start_server(args.index, token_file, workers)
+            run["server_start_seconds"] = round(time.perf_counter() - t, 1)
+            try:
+                run["articles_before"] = httpx.get(url + "/api/health").json()["articles"]
+                run["loadavg_before"] = [round(x, 2) for x in os.getloadavg()]
+                server_before = _server_cpu(proc.pid)
+                client_before = resource.getrusage(resource.RUSAGE_SELF)
+                run |= asyncio.run(load(url, token, queries[:n], adds, clients, args.max_seconds))
+                client = resource.getrusage(resource.RUSAGE_SELF)
+                server = _server_cpu(proc.pid) - server_before
+                run["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+                # How much of the machine each side got: CPU seconds over the load's wall seconds (cores).
+                cpu = client.ru_utime + client.ru_stime - client_before.ru_utime - client_before.ru_stime
+                run["client_cores"] = round(cpu / run["wall_seconds"], 2)
+                run["server_cores"] = round(server / run["wall_seconds"], 2)
+                run["articles_after"] = httpx.get(url + "/api/health").json()["articles"]
+            finally:
+                proc.terminate()
+                proc.wait(timeout=60)
+            runs.append(run)
+            print(json.dumps(run), file=sys.stderr, flush=True)
+    if len(runs) == 1:
+        out |= runs[0]
+    else:
+        out["runs"] = runs
+        out["ratios"] = _ratios(runs)
     out["cli_query_per_process"] = cli_latency(args.index, queries[: args.cli_runs])
     print(json.dumps(out, indent=1))
+
+
+def _ratios(runs: list[dict]) -> list[dict]:
+    """Each run against the run with the same clients and the fewest server workers, measured in the same
+    invocation: queries/s, p50 and p99 over the reference's."""
+    out = []
+    for run in runs:
+        ref = min((r for r in runs if r["clients"] == run["clients"]), key=lambda r: r["server_workers"])
+        if ref is run or not ref.get("queries_per_second"):
+            continue
+        out.append(
+            {
+                "clients": run["clients"],
+                "workers": f"{run['server_workers']} over {ref['server_workers']}",
+                "queries_per_second": round(run["queries_per_second"] / ref["queries_per_second"], 2),
+                "p50": round(run["query"]["p50_ms"] / ref["query"]["p50_ms"], 2),
+                "p99": round(run["query"]["p99_ms"] / ref["query"]["p99_ms"], 2),
+            }
+        )
+    return out
 
 
 if __name__ == "__main__":

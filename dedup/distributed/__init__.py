@@ -6,9 +6,11 @@ an ``Executor`` (``dedup.workers``); this package gives them one whose tasks run
 - phase 1: one task per group of files (about a batch of articles) or per container file (a WARC, JSONL,
   CSV or Parquet file), each reading its files and writing its shards whole (``pipeline.read_task``: the
   store's own atomic stage-and-rename) into the store, a folder every node reads and writes;
-- phase 2: one task per fingerprint partition (``evidence.partition_lists``), reading that partition's
-  postings from every shard; the lists are combined, their pair evidence counted, verified and clustered
-  in the driver; align and label run as tasks over batches of pairs and articles (``phase2``).
+- phase 2: posting lists and pair evidence as three steps of partitioned tasks (``partitioned``: by
+  fingerprint bucket range, by list hash, by pair), meeting in the store's working folder, so no process
+  combines every list or every pair; verification, boilerplate and clustering then run in the driver
+  over the lists and pairs the partitions give; align and label run as tasks over batches of pairs and
+  articles, each sent only its batch's table rows and pairs (``phase2``).
 
 Every task is a pure function of its inputs (what it writes is named by its inputs and replaced whole), so
 a task that Ray runs again after a worker or a node died gives the same result, and the scan's output is
@@ -66,13 +68,15 @@ def available() -> bool:
     return importlib.util.find_spec("ray") is not None
 
 
-def connect(address: str | None = None, retries: int = 3) -> RayExecutor:
+def connect(address: str | None = None, retries: int = 3, partitions: int = 0) -> RayExecutor:
     """An executor on the Ray cluster at ``address``: None or ``auto`` joins the cluster this machine is
     part of (``ray start``, ``RAY_ADDRESS``) or else starts one here; ``host:port`` joins that cluster's
-    head. A task whose worker dies is run again up to ``retries`` times."""
+    head. A task whose worker dies is run again up to ``retries`` times. ``partitions``: how many list and
+    pair partitions phase 2's evidence is split into (``partitioned``; 0: one a bucket range or a CPU,
+    whichever more); the result is the same whatever the number."""
     from .executor import RayExecutor
 
-    return RayExecutor.connect(None if address in (None, "", "auto") else address, retries)
+    return RayExecutor.connect(None if address in (None, "", "auto") else address, retries, partitions)
 
 
 def scan(
@@ -82,14 +86,15 @@ def scan(
     store: str | os.PathLike[str] | None = None,
     address: str | None = None,
     extra: tuple[str | os.PathLike[str], Sequence[str]] | None = None,
+    partitions: int = 0,
 ) -> ScanResult:
     """``pipeline.scan`` with its tasks on the Ray cluster at ``address`` (see ``connect``). ``store``: the
     folder for the features, which every node must read and write at the same path (default: a temporary
     folder on this machine, allowed only while every node of the cluster is on this machine). ``source``
-    too must be at the same path on every node."""
+    too must be at the same path on every node. ``partitions``: see ``connect``."""
     from ..pipeline import scan as local_scan
 
-    executor = connect(address)
+    executor = connect(address, partitions=partitions)
     check_store(executor, store)
     return local_scan(source, options, progress, store=store, extra=extra, executor=executor)
 

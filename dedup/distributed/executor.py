@@ -22,6 +22,7 @@ import ray.exceptions
 
 from ..workers import Label
 from . import TaskError, Unreachable
+from .partitioned import Partitioned
 
 # The step whose task this worker process ran last: (its context's object id, the context). A step's context
 # (the per-article table, the pairs) is read once per worker, not once per task; keyed by a unique object id,
@@ -79,14 +80,17 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split()) or "failed"
 
 
-class RayExecutor:
-    """Tasks on the Ray cluster this process is connected to (see the module docstring)."""
+class RayExecutor(Partitioned):
+    """Tasks on the Ray cluster this process is connected to (see the module docstring); phase 2's posting
+    lists and pair evidence in partitioned tasks (``Partitioned``)."""
 
-    def __init__(self, retries: int = 3) -> None:
+    def __init__(self, retries: int = 3, partitions: int = 0) -> None:
         self.retries = retries
+        # List and pair partitions of phase 2's evidence (``partitioned``; 0: one a bucket range or a CPU)
+        self.partitions = partitions
 
     @classmethod
-    def connect(cls, address: str | None, retries: int = 3) -> RayExecutor:
+    def connect(cls, address: str | None, retries: int = 3, partitions: int = 0) -> RayExecutor:
         """Join (or, without ``address``, start if there is none) a cluster, quietly: no dashboard when one
         is started here, no worker output or Ray log lines on our stderr."""
         if not ray.is_initialized():
@@ -102,7 +106,7 @@ class RayExecutor:
             except Exception as e:  # noqa: BLE001 - Ray raises many kinds; each is one line for the user
                 where = f"at {address}" if address else "of this machine"
                 raise Unreachable(f"cannot join the Ray cluster {where}: {_one_line(e)}") from None
-        return cls(retries)
+        return cls(retries, partitions)
 
     def cpus(self) -> int:
         """CPUs of the cluster (at least one)."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,11 +32,18 @@ from .shards import ShardIndex, check_manifest, fsync_path, fsync_tree
 class LocalIndex(ShardIndex):
     """An index in a local directory (see the module docstring); opening reads one consistent manifest."""
 
-    def __init__(self, root: str | os.PathLike[str], params: dict | None = None, create: bool = False) -> None:
-        self._init_shards(Path(root))
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        params: dict | None = None,
+        create: bool = False,
+        reuse: Sequence[ShardIndex] = (),
+    ) -> None:
+        self._init_shards(Path(root), reuse)
         self.location = str(root)
         self._manifest = self.root / "index.json"
         self._seen: tuple[int, int] | None = None
+        self.gen = 0  # the manifest's generation: one more at each commit
         if create and not self._manifest.exists():
             if self.root.exists() and not self.root.is_dir():
                 raise StoreError(f"{self.root}: exists and is not a directory")
@@ -58,18 +65,29 @@ class LocalIndex(ShardIndex):
             st = None
         meta = read_manifest(self._manifest, INDEX_FORMAT, INDEX_VERSION, "dedup index")
         self._set_manifest(*check_manifest(meta, str(self._manifest)))
+        gen = meta.get("gen", 0)
+        self.gen = gen if type(gen) is int and gen >= 0 else 0
         self._seen = (st.st_ino, st.st_mtime_ns) if st else None
         for name in self.shard_names:
             self._shard(name)  # a listed shard that is missing is a one-line error now, not mid-query
 
     def refresh(self) -> None:
         """Read the manifest again if another process has replaced it (one ``stat``)."""
+        now = self.generation()
+        if now is not None and now != self._seen:
+            self._load()
+
+    def generation(self) -> tuple[int, int] | None:
+        """The manifest's inode and modification time: every commit renames a new file over it."""
         try:
             st = self._manifest.stat()
         except OSError:
-            return
-        if (st.st_ino, st.st_mtime_ns) != self._seen:
-            self._load()
+            return None
+        return st.st_ino, st.st_mtime_ns
+
+    @property
+    def seen_generation(self) -> tuple[int, int] | None:
+        return self._seen
 
     def _write(self, body: dict) -> None:
         write_manifest(self._manifest, {"format": INDEX_FORMAT, "version": INDEX_VERSION, **body})
@@ -97,7 +115,8 @@ class LocalIndex(ShardIndex):
             fsync_tree(self.root / "shards" / name)
         if new:
             fsync_path(self.root / "shards", directory=True)
-        self._write({"params": self.params, "shards": names, "removed": {k: sorted(v) for k, v in removed.items()}})
+        removed = {k: sorted(v) for k, v in removed.items()}
+        self._write({"params": self.params, "gen": self.gen + 1, "shards": names, "removed": removed})
         self._retire(gone)
         self._load()
 

@@ -47,7 +47,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -156,7 +156,9 @@ def _digest(path: Path) -> str:
 class RedisIndex(ShardIndex):
     """An index in Redis (see the module docstring)."""
 
-    def __init__(self, url: str, name: str, params: dict | None = None, create: bool = False) -> None:
+    def __init__(
+        self, url: str, name: str, params: dict | None = None, create: bool = False, reuse: Sequence[ShardIndex] = ()
+    ) -> None:
         if _redis is None:
             raise StoreError("a Redis index needs the 'redis' package: pip install redis")
         shown = shown_url(url)
@@ -166,7 +168,7 @@ class RedisIndex(ShardIndex):
         creds = credentials(url)
         self._secrets = _secrets(url, creds)
         key = xxhash.xxh3_64_hexdigest(self.location.encode("utf-8", "surrogatepass"))
-        self._init_shards(cache_root() / f"redis-{name}-{key}")
+        self._init_shards(cache_root() / f"redis-{name}-{key}", reuse)
         self._raw: bytes | None = None
         self._gen: bytes | None = None
         self._files: dict[str, dict[str, list]] = {}
@@ -295,6 +297,21 @@ class RedisIndex(ShardIndex):
             self._retire(gone)
             return
         raise IndexFailure(f"{self.location}: the index kept changing while reading it; retry")
+
+    def generation(self) -> bytes:
+        """The manifest's generation in Redis (one round trip)."""
+        with self._guard():
+            gen = self.r.getrange(self._k("gen"), 0, 31)
+        return gen or b"0"
+
+    @property
+    def seen_generation(self) -> bytes | None:
+        return self._gen
+
+    @property
+    def gen(self) -> int:
+        """The generation of the manifest this handle read (0: none yet)."""
+        return int(self._gen or 0)
 
     def _manifest(self) -> tuple[bytes, dict]:
         """The manifest as stored and parsed (an empty one for a new index), checked."""

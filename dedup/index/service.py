@@ -43,7 +43,7 @@ import polars as pl
 from ..deadline import check
 from ..escape import name as shown
 from ..escape import stored_name
-from ..evidence import Lists, list_hash, pair_evidence
+from ..evidence import Lists, pair_evidence
 from ..featurestore import DOC_SCHEMA, FeatureStore, Shard, StoreError
 from ..hashing import GOLDEN, mix64
 from ..ingest.model import Article, Skipped
@@ -55,6 +55,7 @@ from ..result import ScanResult
 from ..verify import exact_pairs
 from ..workers import Executor
 from .backend import IndexBackend
+from .shards import by_position
 
 ADD_BATCH = INDEX_BATCH_DOCS  # articles per phase-1 batch of ``dedup index add``: eight make one merged shard
 
@@ -219,10 +220,23 @@ def _holders(
         return pos, refs, skipped
     more_pos, more_refs, _, _ = index.holders(fps[take])
     pos, refs = np.concatenate([pos, take[more_pos]]), np.concatenate([refs, more_refs])
-    order = np.lexsort((refs, pos))
+    pos, refs = by_position(pos, refs, _n_refs(index, refs))
     skipped = skipped.copy()
     skipped[take] = False
-    return pos[order], refs[order], skipped
+    return pos, refs, skipped
+
+
+def _n_refs(index: IndexBackend, refs: np.ndarray) -> int:
+    """A bound on the index's refs (one more than the largest), for sort keys and look-up tables."""
+    bases = getattr(index, "bases", None)
+    return int(bases[-1]) if bases is not None and len(bases) else int(refs.max(initial=-1)) + 1
+
+
+def _distinct(refs: np.ndarray, n_refs: int) -> np.ndarray:
+    """``np.unique(refs)`` for refs below ``n_refs``, by marking (linear, where unique sorts them)."""
+    seen = np.zeros(n_refs, dtype=bool)
+    seen[refs] = True
+    return np.flatnonzero(seen)
 
 
 def _lists(fp: np.ndarray, member: np.ndarray, n_fps: int, apart: np.ndarray | None = None) -> tuple[Lists, np.ndarray]:
@@ -241,13 +255,19 @@ def _lists(fp: np.ndarray, member: np.ndarray, n_fps: int, apart: np.ndarray | N
     if not keep.any():
         empty = Lists(np.zeros(0, np.uint64), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
         return empty, list_of
-    order = np.lexsort((member[keep], fp[keep]))
+    n_members = int(member.max()) + 1
+    # One key, stably sorted (the pairs come as a few runs in fingerprint order: near-linear), not lexsort.
+    order = np.argsort(fp[keep].astype(np.int64) * n_members + member[keep], kind="stable")
     members = member[keep][order]
     fp_ids = np.flatnonzero(listed)
     sizes = held[fp_ids]
     starts = np.zeros(len(fp_ids) + 1, dtype=np.int64)
     np.cumsum(sizes, out=starts[1:])
-    h = list_hash(members, starts[:-1], sizes)
+    # ``list_hash``, its per-member mix taken from a table of the few members instead of computed per entry.
+    mixed = mix64(np.arange(n_members, dtype=np.uint64) + np.uint64(1))
+    summed = np.add.reduceat(mixed[members], starts[:-1])
+    with np.errstate(over="ignore"):
+        h = mix64(summed ^ (sizes.astype(np.uint64) * GOLDEN))
     with np.errstate(over="ignore"):
         h = np.where(apart[fp_ids], mix64(h ^ GOLDEN), h)  # apart: never the same list as listed holders
     uniq, first, inv, weight = np.unique(h, return_index=True, return_inverse=True, return_counts=True)
@@ -321,7 +341,7 @@ def _answer(
         )
     check()
     own = _partner_fingerprints(index, partners, options)
-    extra = np.setdiff1d(np.unique(np.concatenate(own)), fps, assume_unique=False)
+    extra = _not_in(_union(own), fps)
     pos2, refs2, frequent2 = _without(*_holders(index, extra, options.verify, qp), exclude)
     check()
     all_fps = np.concatenate([fps, extra])
@@ -329,9 +349,10 @@ def _answer(
     # The candidates' share of the fingerprints held too widely to list their holders: members of them,
     # as of the scan's big lists.
     order = np.argsort(all_fps)
+    sorted_fps = all_fps[order]
     held_pos, held_refs = [pos, pos2 + len(fps)], [refs, refs2]
     for ref, f in zip(partners.tolist(), own):
-        at = order[np.searchsorted(all_fps[order], f)]
+        at = order[np.searchsorted(sorted_fps, f)]
         wide = at[frequent_all[at]]
         held_pos.append(wide)
         held_refs.append(np.full(len(wide), ref, dtype=np.int64))
@@ -378,7 +399,8 @@ def _answer_step(
     """Phase 2 over the query and the holders (``pos``, ``refs``) of fingerprints ``fps``, the query holding
     the first ``n_query``; ``frequent`` fingerprints are held by more indexed articles than were looked at:
     lists of the holders given (``_lists``'s ``apart``), boilerplate whatever else is found."""
-    cand = np.unique(refs)
+    n_refs = _n_refs(index, refs)
+    cand = _distinct(refs, n_refs)
     rows = index.rows(cand).with_columns(pl.Series("ref", cand)).sort("id")
     # The query and its candidates in id order, as a scan numbers articles (so pairs are oriented as the
     # scan orients them); the query first among equal ids.
@@ -387,12 +409,12 @@ def _answer_step(
     frame = pl.concat([rows[:at], query_row.with_columns(ref=pl.lit(-1, pl.Int64)), rows[at:]], how="vertical_relaxed")
     table = DocTable(frame.select(list(DOC_SCHEMA)))
     row_refs = frame["ref"].to_numpy()
-    position = np.empty(len(cand), dtype=np.int64)  # the row of each candidate (in ``cand`` order)
-    position[np.searchsorted(cand, row_refs[row_refs >= 0])] = np.flatnonzero(row_refs >= 0)
+    position = np.zeros(n_refs, dtype=np.int64)  # the row of each candidate, by ref
+    position[row_refs[row_refs >= 0]] = np.flatnonzero(row_refs >= 0)
     query_fps = np.arange(n_query)
     lists, list_of = _lists(
         np.concatenate([pos, query_fps]),
-        np.concatenate([position[np.searchsorted(cand, refs)], np.full(len(query_fps), at, dtype=np.int64)]),
+        np.concatenate([position[refs], np.full(len(query_fps), at, dtype=np.int64)]),
         len(fps),
         frequent,
     )
@@ -458,14 +480,82 @@ def _candidates(
 
 
 def _partner_fingerprints(index: IndexBackend, refs: np.ndarray, options: ScanOptions) -> list[np.ndarray]:
-    """Each indexed article's distinct shingle fingerprints, from its text (phase 1 again, on a few)."""
+    """Each indexed article's distinct shingle fingerprints, from its text (phase 1 again, on a few). Kept on
+    the index handle by (shard, row), which never changes (``dedup serve`` passes them to its next snapshot):
+    text that recurs makes the same articles partners of query after query."""
     from ..phase1.normalise import bodies, tokenise
     from ..phase1.shingle import shingle
 
-    texts = index.texts(refs.tolist())
-    body = index.rows(refs)["body_start"].to_list()
-    sh = shingle(tokenise(bodies(texts, body)), options.k)
-    return [np.unique(fingerprints(sh.hashes[sh.doc(i)])) for i in range(len(refs))]
+    cache = _fingerprint_cache(index)
+    keys = _shard_rows(index, refs)
+    out = [cache.get(key) for key in keys]
+    missing = [i for i, got in enumerate(out) if got is None]
+    if missing:
+        todo = refs[missing]
+        texts = index.texts(todo.tolist())
+        body = index.rows(todo)["body_start"].to_list()
+        sh = shingle(tokenise(bodies(texts, body)), options.k)
+        for j, i in enumerate(missing):
+            out[i] = np.unique(fingerprints(sh.hashes[sh.doc(j)]))
+            cache.put(keys[i], out[i])
+    return out  # type: ignore[return-value]
+
+
+class FingerprintCache:
+    """Articles' distinct fingerprints by (shard, row), up to ``limit`` fingerprints in all (then emptied). Read
+    and filled by a server's reader threads at once: a ``get`` may miss what another thread just emptied."""
+
+    def __init__(self, limit: int = 8_000_000) -> None:
+        self.limit, self.size = limit, 0
+        self._data: dict[tuple[str, int], np.ndarray] = {}
+
+    def get(self, key: tuple[str, int] | None) -> np.ndarray | None:
+        return None if key is None else self._data.get(key)
+
+    def put(self, key: tuple[str, int] | None, fps: np.ndarray) -> None:
+        if key is None:
+            return
+        if self.size + len(fps) > self.limit:
+            self._data, self.size = {}, 0
+        self._data[key] = fps
+        self.size += len(fps)
+
+
+def _fingerprint_cache(index: IndexBackend) -> FingerprintCache:
+    cache = getattr(index, "fingerprint_cache", None)
+    if cache is None:
+        cache = FingerprintCache()
+        index.fingerprint_cache = cache  # type: ignore[attr-defined]
+    return cache
+
+
+def _shard_rows(index: IndexBackend, refs: np.ndarray) -> list[tuple[str, int] | None]:
+    """(shard name, row) of each ref, the name of an immutable shard; None where the index has no shards."""
+    split = getattr(index, "_split", None)
+    if split is None:
+        return [None] * len(refs)
+    ks, rows = split(refs)
+    names = index.shard_names
+    return [(names[k], r) for k, r in zip(ks.tolist(), rows.tolist())]
+
+
+def _union(parts: list[np.ndarray]) -> np.ndarray:
+    """The distinct values of sorted distinct arrays: one stable sort of their concatenation (it merges the
+    runs) and the repeats dropped."""
+    if not parts:
+        return np.zeros(0, dtype=np.uint64)
+    joined = np.sort(np.concatenate(parts), kind="stable")
+    keep = np.ones(len(joined), dtype=bool)
+    keep[1:] = joined[1:] != joined[:-1]
+    return joined[keep]
+
+
+def _not_in(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """``values`` but those in the sorted array ``sorted_set``."""
+    if not len(sorted_set) or not len(values):
+        return values
+    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return values[sorted_set[at] != values]
 
 
 @dataclass

@@ -75,6 +75,17 @@ def check_manifest(body: dict, where: str) -> tuple[dict, list[str], dict[str, l
     return params, list(shards), {k: list(v) for k, v in removed.items() if v}
 
 
+def by_position(pos: np.ndarray, refs: np.ndarray, n_refs: int) -> tuple[np.ndarray, np.ndarray]:
+    """(position, ref) pairs sorted by position then ref. One key, stably sorted: the pairs come as a few
+    runs already in order (one per shard, or per look-up), which a merge sort takes in near-linear time where
+    ``lexsort`` sorts from scratch (10x slower on a query's millions of holders)."""
+    if not len(pos):
+        return pos, refs
+    key = pos.astype(np.int64) * max(n_refs, 1) + refs
+    order = np.argsort(key, kind="stable")
+    return pos[order], refs[order]
+
+
 def _integer(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -98,11 +109,21 @@ class ShardIndex:
     removed: dict[str, list[int]]
     merge_after_append = True  # dedup serve merges after answering the add instead (``merge`` under the lock)
 
-    def _init_shards(self, root: Path) -> None:
+    def _init_shards(self, root: Path, reuse: Sequence[ShardIndex] = ()) -> None:
+        """``reuse``: handles on the same index whose opened shards (checked, tables read) this one takes as
+        they are, where its manifest lists them (a shard never changes), instead of opening them again."""
         self.root = root
         self._shards: dict[str, Shard] = {}  # kept across manifests: a shard never changes
         self._id_index: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._sizes: dict[str, np.ndarray] = {}
+        for other in reuse:  # the first handle's objects win (a writer's: it moves merged-away ones)
+            if getattr(other, "root", None) != root:
+                continue
+            for mine, theirs in ((self._shards, other._shards), (self._id_index, other._id_index)):
+                for name, value in theirs.items():
+                    mine.setdefault(name, value)  # type: ignore[arg-type]
+            for name, value in other._sizes.items():
+                self._sizes.setdefault(name, value)
         self.params, self.shard_names, self.removed = {}, [], {}
         self._derived()
 
@@ -200,7 +221,7 @@ class ShardIndex:
         found = []
         for k, name in enumerate(self.shard_names):
             shard = self._shard(name)
-            postings = shard.array("postings")
+            postings = np.asarray(shard.array("postings"))  # the mapping as a plain array: no memmap per gather
             if not len(postings) or not len(fps):
                 continue
             sel = np.flatnonzero(bloom.may_hold(shard.filter, fps))  # most are certainly not here
@@ -240,7 +261,7 @@ class ShardIndex:
             if not len(pos):
                 continue
             shard = self._shard(self.shard_names[k])
-            docs = shard.check_docs(np.asarray(shard.array("posting_docs")[at], dtype=np.int64))
+            docs = shard.check_docs(np.asarray(np.asarray(shard.array("posting_docs"))[at], dtype=np.int64))
             out_pos.append(pos)
             out_refs.append(docs + self.bases[k])
         if not out_pos:
@@ -248,8 +269,8 @@ class ShardIndex:
         p, r = np.concatenate(out_pos), np.concatenate(out_refs)
         live = self.alive[r]
         p, r = p[live], r[live]
-        order = np.lexsort((r, p))
-        return p[order], r[order], frequent, counts
+        p, r = by_position(p, r, int(self.bases[-1]))
+        return p, r, frequent, counts
 
     def sizes(self, refs: np.ndarray) -> np.ndarray:
         """Distinct shingles (``n_shingles``) of each of ``refs``, from a per-shard column kept in memory."""
@@ -282,7 +303,34 @@ class ShardIndex:
     def texts(self, refs: Sequence[int]) -> list[str]:
         self._ensure()
         ks, rows = self._split(np.asarray(refs, dtype=np.int64))
-        return [self._shard(self.shard_names[k]).text(r) for k, r in zip(ks.tolist(), rows.tolist())]
+        out = []
+        for k, r in zip(ks.tolist(), rows.tolist()):
+            shard = self._shard(self.shard_names[k])
+            try:
+                out.append(shard.text(r))
+            except FileNotFoundError:  # merged away by a writer in another process: read it in the trash
+                out.append(self._follow(self.shard_names[k]).text(r))
+        return out
+
+    def _follow(self, name: str) -> Shard:
+        """Shard ``name`` of this (older) manifest found again in ``trash/``, where a writer that merged it away
+        moved it (``_retire``; a writer in this process moves the shared object's path itself)."""
+        shard = self._shard(name)
+        moved = sorted((self.root / "trash").glob(f"{name}.*"))
+        if not moved:
+            raise StoreError(f"{self.location}: shard {name}: gone (merged away over {TRASH_SECONDS} s ago); retry")
+        shard.path = moved[-1]
+        return shard
+
+    def generation(self) -> object:
+        """The index's generation as stored now, cheaply (a ``stat``, one Redis round trip): it differs from
+        ``seen_generation`` once a writer (of any process) has committed since this handle read the manifest."""
+        raise NotImplementedError
+
+    @property
+    def seen_generation(self) -> object:
+        """The generation of the manifest this handle read."""
+        raise NotImplementedError
 
     def paragraphs(self, refs: Sequence[int]) -> list[np.ndarray]:
         self._ensure()

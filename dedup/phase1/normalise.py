@@ -14,20 +14,29 @@ xxhash once, however often it occurs.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
+import sys
+import tempfile
 import threading
 import unicodedata
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import polars as pl
 import xxhash
 
 from ..hashing import mix64_inplace
+from ..kernels import compiled, writable_cache
+from ..kernels import forced as kernels_forced
+from ..kernels import load as load_kernels
 
 SEP, WORD, SINGLE, APOS = 0, 1, 2, 3
 
@@ -91,7 +100,45 @@ def _char_fold(c: int) -> int:
 
 @lru_cache(maxsize=1)
 def _bmp_table() -> np.ndarray:
-    """Class and 1:1 fold of every Basic Multilingual Plane code point, one uint32 each (see ``_pack``)."""
+    """Class and 1:1 fold of every Basic Multilingual Plane code point, one uint32 each (see ``_pack``).
+
+    Building it takes a quarter of a second (65,536 characters through ``unicodedata``), paid by every process
+    that tokenises: it is kept in dedup's cache folder under a name that changes with this module's code and
+    the Unicode version, so any change to the rules builds it afresh."""
+    path = _table_path()
+    if path is not None:
+        try:
+            table = np.load(path, allow_pickle=False)
+            if table.dtype == np.uint32 and table.shape == (0x10000,):
+                return table
+        except (OSError, ValueError, EOFError):
+            pass
+    table = _build_bmp_table()
+    if path is not None:
+        try:
+            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".table-", suffix=".npy", delete=False) as f:
+                np.save(f, table, allow_pickle=False)
+            os.replace(f.name, path)
+        except OSError:
+            with contextlib.suppress(OSError, NameError):
+                os.unlink(f.name)
+    return table
+
+
+def _table_path() -> Path | None:
+    """Where the cached character table is (see ``_bmp_table``), or None when there is no cache folder."""
+    try:
+        code = Path(__file__).read_bytes()
+    except OSError:
+        return None
+    folder = writable_cache("tables")
+    if folder is None:
+        return None
+    key = hashlib.sha256(code + f"|{unicodedata.unidata_version}|{sys.version_info[:2]}".encode()).hexdigest()
+    return folder / f"chars-{key[:24]}.npy"
+
+
+def _build_bmp_table() -> np.ndarray:
     cls = np.fromiter((_char_class(c) for c in range(0x10000)), dtype=np.uint32, count=0x10000)
     fold = np.fromiter((_char_fold(c) for c in range(0x10000)), dtype=np.uint32, count=0x10000)
     return _pack(cls, fold)
@@ -291,6 +338,22 @@ def _surface_keys(
     return _mix_key(keys, lengths)
 
 
+def _compiled_spans_keys(
+    loops: ModuleType, chars: np.ndarray, scratch: threading.local | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_spans`` and the unmixed ``_surface_keys`` of ``chars`` by the compiled kernel, into the thread's
+    buffers (reused from batch to batch: no fresh pages each time), copied out at their length."""
+    n = len(chars)
+    held = getattr(scratch, "spans", None)
+    if held is None or len(held[0]) < n:
+        size = n + n // 8
+        held = (np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.uint64))
+        if scratch is not None:
+            scratch.spans = held
+    m = loops.spans_keys(chars, *held)
+    return held[0][:m].copy(), held[1][:m].copy(), held[2][:m].copy()
+
+
 def _mix_key(keys: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     keys ^= lengths.astype(np.uint64)
     mix64_inplace(keys)
@@ -400,8 +463,18 @@ class TokenCache:
         self.scratch = threading.local()
 
 
+# Characters tokenised at once. Each batch's work arrays (code units, packed characters, spans, prefix sums,
+# the powers table) are ~60 bytes a character: at 1 M they are reused from the heap batch after batch, where 8 M
+# batches mapped and first-touched ~0.5 GB of fresh pages each (phase 1 of 5,000 articles: system CPU 0.56-1.09 s
+# -> 0.16-0.21 s, peak 519 -> 319 MB, user CPU the same; benchmarks/README.md).
+TOKEN_BATCH_CHARS = 1 << 20
+
+
 def tokenise(
-    texts: Sequence[str], batch_chars: int = 1 << 23, threads: int | None = None, cache: TokenCache | None = None
+    texts: Sequence[str],
+    batch_chars: int = TOKEN_BATCH_CHARS,
+    threads: int | None = None,
+    cache: TokenCache | None = None,
 ) -> Tokens:
     """Tokenise texts, batching so memory stays bounded whatever the corpus size.
 
@@ -496,13 +569,18 @@ def _tokenise_batch(
     np.cumsum([len(t) + 1 for t in texts], out=doc_starts[1:])
     chars = _characters(cp, astral)
     del cp
-    unit_starts, unit_ends = _spans(chars)
+    loops = compiled()
+    raw = None
+    if loops is not None:  # spans and keys in one compiled pass (no powers table, no prefix sums)
+        unit_starts, unit_ends, raw = _compiled_spans_keys(loops, chars, scratch)
+    else:
+        unit_starts, unit_ends = _spans(chars)
     if astral is None:
         starts, ends = unit_starts, unit_ends
     else:  # offsets are code-point offsets
         starts, ends = astral.code_point_positions(unit_starts), astral.code_point_positions(unit_ends)
     lengths = ends - starts
-    keys = _surface_keys(chars, unit_starts, unit_ends, lengths, scratch)
+    keys = _mix_key(raw, lengths) if raw is not None else _surface_keys(chars, unit_starts, unit_ends, lengths, scratch)
     del chars
     if astral is not None:  # a token holding an astral character: its key from its code points
         held = np.searchsorted(unit_starts, astral.high, side="right") - 1  # the token each could be in
@@ -520,6 +598,20 @@ def _tokenise_batch(
     offsets = np.searchsorted(starts, doc_starts, side="left").astype(np.int64)
     base = np.repeat(doc_starts[:-1], np.diff(offsets))
     return Tokens(offsets=offsets, starts=starts - base, ends=ends - base, hashes=hashes)
+
+
+def prepare() -> None:
+    """Load what every tokenising process needs once, here: the character table and, with
+    ``DEDUP_KERNELS=numba``, the compiled kernels. A scan calls it before forking its workers, which then share
+    them instead of each loading them again.
+
+    The kernels are not loaded by default: with ``TOKEN_BATCH_CHARS`` batches the numpy code takes the same CPU
+    as the compiled pass (the kernel's saving, ~45 ms per 8 M characters, is within the noise of a batch), while
+    loading numba costs ~0.6 s of CPU and ~120 MB of resident memory in every process (figures:
+    benchmarks/README.md)."""
+    _bmp_table()
+    if kernels_forced():
+        load_kernels()
 
 
 def bodies(texts: Sequence[str], body_starts: Sequence[int]) -> list[str]:

@@ -7,7 +7,9 @@ runs it (returns the exit status); ``serve(...)`` is the same from Python.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "start-up and errors; warning and above log no requests (default: info).",
     )
     p.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="Server processes answering requests, each with one core's worth of queries; adds are committed "
+        "one at a time whichever takes them, and every process answers from the new index after each "
+        f"(default: the number of cores, {os.cpu_count() or 1} here; 1: one process).",
+    )
+    p.add_argument(
         "--show-paths",
         action="store_true",
         help="Show the index's location (and, for Redis, the cache folder and the server's memory) to requests "
@@ -81,6 +92,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     add_arguments(p)
     p.set_defaults(run=run)
     return p
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def _parse_size(text: str) -> int:
@@ -110,37 +131,119 @@ def serve(
     timeout: float = 30.0,
     log_level: str = "info",
     show_paths: bool = False,
-) -> None:
-    """Open and preload the index, then serve it until interrupted. ``PortInUse`` when the port is taken.
+    workers: int | None = None,
+) -> int:
+    """Open and preload the index, then serve it until interrupted; the exit status. ``PortInUse`` when the
+    port is taken. ``workers`` processes (default: the cores) share one listening socket (``workers.py``);
+    with one, this process serves.
 
     Uvicorn's settings: its HTTP/1.1 protocol with a request-head timeout and a cap on idle connections
     (``protocol.py``), request heads of at most 64 KB, 5 s keep-alive, and no ``limit_concurrency`` (it
     counted idle connections, so a few hundred silent ones locked everyone out; ``app.Limits`` bounds the
     requests at work instead)."""
+    check_port(host, port)
+    token = read_token(token_file) if token_file else None
+    count = workers or os.cpu_count() or 1
+    settings = {
+        "location": index,
+        "token": token.hex() if token is not None else None,
+        "max_bytes": max_request,
+        "timeout": timeout,
+        "log_level": log_level,
+        "show_paths": show_paths,
+        "workers": count,
+        "host": host,
+        "port": port,
+    }
+    if count == 1:
+        server = _server(settings)
+        _announce(server, host)
+        server.run()
+        return 0
+    return _supervise(settings, host, port, count)
+
+
+def _server(settings: dict[str, Any]) -> Any:
+    """A uvicorn server of the app over ``settings`` (``serve``'s, as JSON travels to a worker)."""
     import uvicorn
 
     from .app import Settings, create_app
     from .protocol import GuardedH11Protocol
 
-    check_port(host, port)
-    token = read_token(token_file) if token_file else None
-    settings = Settings(location=index, token=token, max_bytes=max_request, timeout=timeout, show_paths=show_paths)
-    app = create_app(settings)
+    token = settings["token"]
+    app = create_app(
+        Settings(
+            location=settings["location"],
+            token=bytes.fromhex(token) if token is not None else None,
+            max_bytes=settings["max_bytes"],
+            timeout=settings["timeout"],
+            show_paths=settings["show_paths"],
+            processes=settings["workers"],
+        )
+    )
+    log_level = settings["log_level"]
     config = uvicorn.Config(
         app,
-        host=host,
-        port=port,
-        http=GuardedH11Protocol,
         log_level=log_level,
         log_config=_log_config(),
         access_log=log_level in ("info", "debug"),
+        http=GuardedH11Protocol,
         server_header=False,
         timeout_keep_alive=5,
         h11_max_incomplete_event_size=64 * 1024,
+        host=settings["host"],
+        port=settings["port"],
     )
-    server = uvicorn.Server(config)
-    _announce(server, host)
-    server.run()
+    return uvicorn.Server(config)
+
+
+def _supervise(settings: dict[str, Any], host: str, port: int, count: int) -> int:
+    """``count`` worker processes on one socket (``workers.Supervisor``), once the index is known usable."""
+    import socket
+
+    from ..index import open_index
+    from ..index.service import check_params
+    from ..options import ScanOptions
+    from .workers import Supervisor, listen
+
+    index = open_index(settings["location"])  # a missing or unusable index: one line here, not one a worker
+    check_params(index, ScanOptions(workers=1))
+    index.close()
+    if not _loopback_only(host):
+        print(f"dedup: warning: listening on {host}, reachable from other machines", file=sys.stderr)
+    sock = listen(host, port)
+    supervisor = Supervisor(sock, count, settings)
+    supervisor.install()
+    try:
+        supervisor.start()
+    except RuntimeError as e:
+        print(f"dedup: error: {e}", file=sys.stderr)
+        return 3
+    if supervisor.stopping is None:
+        addr = sock.getsockname()
+        shown_host = f"[{addr[0]}]" if sock.family == socket.AF_INET6 else addr[0]
+        print(f"dedup: serving on http://{shown_host}:{addr[1]}/ ({count} workers)", file=sys.stderr, flush=True)
+    return supervisor.run()
+
+
+def run_worker(settings: dict[str, Any]) -> None:
+    """One worker of ``_supervise``: the app on the inherited socket ``settings["fd"]``; it writes a line to
+    the pipe ``settings["ready"]`` once it listens."""
+    import socket
+
+    server = _server(settings)
+    sock = socket.socket(fileno=settings["fd"])
+    started = server.startup
+
+    async def startup(sockets: Any = None) -> None:
+        await started(sockets=sockets)
+        # A worker started again after one died: the supervisor no longer waits for the line.
+        with contextlib.suppress(BrokenPipeError):
+            os.write(settings["ready"], f"{os.getpid()}\n".encode())
+        os.close(settings["ready"])
+
+    server.startup = startup
+    server.run(sockets=[sock])
 
 
 def _log_config() -> dict[str, Any]:
@@ -233,7 +336,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"dedup: error: --max-request: {e}", file=sys.stderr)
         return 2
     try:
-        serve(
+        status = serve(
             args.index,
             args.host,
             args.port,
@@ -242,6 +345,7 @@ def run(args: argparse.Namespace) -> int:
             args.timeout,
             args.log_level,
             args.show_paths,
+            args.workers,
         )
     except StoreError as e:
         from ..index import with_next_step
@@ -256,7 +360,7 @@ def run(args: argparse.Namespace) -> int:
         return 3 if isinstance(e, OSError) and not isinstance(e, FileNotFoundError) else 2
     except KeyboardInterrupt:
         return 130
-    return 0
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from starlette.routing import Route
 from ..deadline import Expired, check, until
 from ..escape import name as shown
 from ..escape import raw, unname
-from ..index import open_index
+from ..index import StoreError, open_index
 from ..index.service import add_articles, check_params, query_articles
 from ..ingest.model import Article, Skipped
 from ..options import ScanOptions
@@ -89,6 +90,7 @@ class Settings:
     options: ScanOptions = field(default_factory=lambda: ScanOptions(workers=1))
     show_paths: bool = False  # the index's location and server details, to requests with the token only
     parse_workers: int = 2
+    processes: int = 1  # server processes sharing the machine (``--workers``): this one's share of the cores
 
 
 # ---------------------------------------------------------------------------------------------- the index
@@ -98,23 +100,34 @@ def snapshot(location: str, *previous: Any) -> Any:
     """The index at ``location`` opened for readers: preloaded, and frozen (it never re-reads its manifest,
     so one request sees one set of shards). Shard objects of ``previous`` handles (the writer, the last
     snapshot) still listed are shared as they are (a shard never changes), so only new shards are loaded,
-    and a shard the writer merges away is followed into the index's trash, where it stays readable for
-    ``shards.TRASH_SECONDS`` (the writer's ``_retire`` moves the shared object's path)."""
-    index = open_index(location)
-    taken: set[str] = set()
-    for prev in previous:  # the writer's first: its objects are the ones it moves
-        shared = getattr(prev, "_shards", None) or {}
-        for name in index.shard_names:
-            if name in shared and name not in taken:
-                index._shards[name] = shared[name]
-                taken.add(name)
+    and a shard a writer merges away is followed into the index's trash, where it stays readable for
+    ``shards.TRASH_SECONDS`` (this process's writer moves the shared object's path; another process's, the
+    reader finds it there: ``ShardIndex._follow``). A shard merged away between reading the manifest and
+    opening it: the manifest is read again."""
+    live = [prev for prev in previous if prev is not None]
+    for attempt in range(3):
+        try:
+            index = open_index(location, reuse=live)  # the writer's first: its objects are the ones it moves
+            break
+        except StoreError:
+            if attempt == 2:
+                raise
+    for prev in live:
+        cache = getattr(prev, "fingerprint_cache", None)  # by (shard, row): valid while the shard is listed
+        if cache is not None and getattr(index, "fingerprint_cache", None) is None:
+            index.fingerprint_cache = cache
     index.preload()
     index.refresh = lambda: None  # frozen: see above
     return index
 
 
 class Service:
-    """The reader snapshot, the writer and the write queue."""
+    """The reader snapshot, the writer and the write queue.
+
+    Several server processes (``--workers``) may serve one index, each with its own Service: writes are
+    serialised by the index's own write lock, and ``current`` swaps in a new snapshot as soon as the index's
+    generation differs from the snapshot's, whoever committed. A request takes one snapshot and keeps it
+    to its end, so it sees the index before an add or after it, never in between."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -122,27 +135,49 @@ class Service:
         check_params(self.writer, settings.options)  # an index every query would refuse is refused at the start
         self.writer.merge_after_append = False  # merged after the answer: see ``write``
         self.reader = snapshot(settings.location, self.writer)
+        self._swap = threading.Lock()
         self.lock = asyncio.Lock()
         self.started = time.time()
         self._merging: asyncio.Task | None = None
-        # Reads run at most a few at a time (one per core, at least two): more threads would only share the
-        # GIL more thinly, and starve the writer's thread, which then answers adds seconds late. A thread is
-        # the slot: it is free when the work has stopped (``deadline.check`` between phases), not when the
-        # answer went out.
-        self.readers = ThreadPoolExecutor(max(2, os.cpu_count() or 1), thread_name_prefix="dedup-read")
+        # Reads run at most a few at a time (this process's share of the cores, at least two): more threads would
+        # only share the GIL more thinly, and starve the writer's thread, which then answers adds seconds late. A
+        # thread is the slot: it is free when the work has stopped (``deadline.check`` between phases), not when
+        # the answer went out.
+        threads = max(2, (os.cpu_count() or 1) // max(1, settings.processes))
+        self.readers = ThreadPoolExecutor(threads, thread_name_prefix="dedup-read")
         self.parser = ParsePool(settings.parse_workers)
         self.parser.start()
+
+    def current(self) -> Any:
+        """The snapshot of the index as committed now: the one held, unless the index's generation moved on
+        (an add by any process), then a new one, opened once however many requests ask at the same time.
+        When the generation cannot be read (Redis away), the snapshot held."""
+        reader = self.reader
+        try:
+            now = reader.generation()
+        except StoreError as e:
+            log.warning("%s", shown(str(e)))
+            return reader
+        if now == reader.seen_generation:
+            return reader
+        with self._swap:
+            if self.reader is reader:
+                self.reader = snapshot(self.settings.location, self.writer, reader)
+            return self.reader
+
+    async def fresh(self) -> Any:
+        """``current`` off the event loop (it may open a snapshot)."""
+        return await asyncio.get_running_loop().run_in_executor(None, self.current)
 
     def expired(self) -> ApiError:
         return ApiError(503, f"the request took longer than {self.settings.timeout:g} s")
 
     async def read(self, deadline: float, fn: Any, *args: Any) -> Any:
         """Run ``fn(reader, *args)`` on a reader thread on the current snapshot, until ``deadline``."""
-        reader = self.reader
 
         def work() -> Any:
             with until(deadline):
-                return fn(reader, *args)
+                return fn(self.current(), *args)
 
         future = asyncio.get_running_loop().run_in_executor(self.readers, work)
         future.add_done_callback(lambda f: f.cancelled() or f.exception())  # an expired one ends quietly
@@ -162,16 +197,23 @@ class Service:
                 raise ApiError(422, f"{shown(item.path)}: {item.reason}")
         return got
 
+    def _swap_in(self) -> None:
+        """A new snapshot after this process's write (the writer's shards shared)."""
+        with self._swap:
+            self.reader = snapshot(self.settings.location, self.writer, self.reader)
+
     async def write(self, fn: Any, *args: Any) -> Any:
-        """Run ``fn(writer, *args)`` alone (writes queue here), then swap in a new reader snapshot. The
-        shards' tiered merge runs after the answer, still alone (the next write waits for it; reads never)."""
+        """Run ``fn(writer, *args)`` alone (writes queue here, and on the index's lock across processes), then
+        swap in a new reader snapshot. The shards' tiered merge runs after the answer, still alone (the next
+        write waits for it; reads never)."""
         async with self.lock:
 
             def work() -> Any:
                 out = fn(self.writer, *args)
-                return out, snapshot(self.settings.location, self.writer, self.reader)
+                self._swap_in()
+                return out
 
-            out, self.reader = await run_in_threadpool(work)
+            out = await run_in_threadpool(work)
         if self._merging is None or self._merging.done():
             self._merging = asyncio.create_task(self._merge())
         return out
@@ -179,20 +221,18 @@ class Service:
     async def _merge(self) -> None:
         async with self.lock:
 
-            def work() -> Any:
+            def work() -> None:
                 with self.writer.writing():
                     before = list(self.writer.shard_names)
                     self.writer.merge()
                     changed = self.writer.shard_names != before
-                return snapshot(self.settings.location, self.writer, self.reader) if changed else None
+                if changed:
+                    self._swap_in()
 
             try:
-                fresh = await run_in_threadpool(work)
+                await run_in_threadpool(work)
             except Exception:
                 log.exception("merging the index's shards")
-                return
-            if fresh is not None:
-                self.reader = fresh
 
 
 # ---------------------------------------------------------------------------------------------- requests
@@ -402,9 +442,17 @@ def _public_answer(answer: dict[str, Any], private: bool) -> dict[str, Any]:
 
 
 async def api_health(request: Request) -> JSONResponse:
+    """Liveness, the articles of the index as committed now, its generation, and which process answered."""
     service = request.app.state.service
+    reader = await service.fresh()
     return JSONResponse(
-        {"status": "ok", "articles": int(service.reader.alive.sum()), "uptime": round(time.time() - service.started, 1)}
+        {
+            "status": "ok",
+            "articles": int(reader.alive.sum()),
+            "generation": int(getattr(reader, "gen", 0)),
+            "worker": os.getpid(),
+            "uptime": round(time.time() - service.started, 1),
+        }
     )
 
 

@@ -31,7 +31,30 @@ OPENAPI = {
         'JSON {"error": "...", "status": N}. Writes need Authorization: Bearer <token>.',
     },
     "paths": {
-        "/api/health": {"get": {"summary": "liveness and article count", "responses": {"200": {"description": "ok"}}}},
+        "/api/health": {
+            "get": {
+                "summary": "liveness, the article count and the index's generation, and which server process answered",
+                "responses": {
+                    "200": {
+                        "description": "ok",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "status": {"type": "string"},
+                                        "articles": {"type": "integer"},
+                                        "generation": {"type": "integer"},
+                                        "worker": {"type": "integer", "description": "the answering process's id"},
+                                        "uptime": {"type": "number"},
+                                    },
+                                }
+                            }
+                        },
+                    }
+                },
+            }
+        },
         "/api/stats": {"get": {"summary": "the index's statistics", "responses": {"200": {"description": "stats"}}}},
         "/api/query": {
             "post": {

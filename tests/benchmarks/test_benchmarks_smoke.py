@@ -453,15 +453,18 @@ def test_candidates_bench_tiny_run(tmp_path):
 
 
 def test_peers_tiny_run(tmp_path):
-    """One round of the three whole commands on a tiny recurring corpus: each ran, dedup's phases come from
-    its -v lines, the peers' from their own JSON, and the ratios are the rounds' own."""
+    """One round of the three whole commands, and of dedup with a reference checkout's code, on a tiny recurring
+    corpus: each ran, dedup's phases come from its -v lines, the peers' from their own JSON, and the ratios are
+    the rounds' own."""
     out = tmp_path / "peers.json"
     args = ["--docs", "60", "--runs", "1", "--corpora", "recurring", "--keep-corpus", str(tmp_path / "c")]
-    data = peers.main([*args, "--json", str(out)])
+    data = peers.main([*args, "--json", str(out), "--reference", str(ROOT)])
     assert json.loads(out.read_text())["corpora"].keys() == data["corpora"].keys() == {"recurring 0k"}
     (run,) = data["corpora"]["recurring 0k"]["rounds"]
-    assert all(run[tool]["exit"] == 0 and run[tool]["peak_rss_mb"] > 0 for tool in peers.TOOLS)
+    assert all(run[tool]["exit"] == 0 and run[tool]["peak_rss_mb"] > 0 for tool in (*peers.TOOLS, peers.REFERENCE))
     assert {"read", "match", "align", "label"} <= run["dedup"]["phases"].keys()
+    assert run["dedup"]["phases"].keys() == run[peers.REFERENCE]["phases"].keys()
+    assert "dedup-ref" in peers.render(data)
     assert {"read", "shingle", "sign", "lsh", "cluster"} == run["rensa"]["phases"].keys()
     summary = data["corpora"]["recurring 0k"]["summary"]
     assert summary["rensa"]["wall_ratio_to_dedup"]["all"] == [run["rensa"]["wall_s"] / run["dedup"]["wall_s"]]

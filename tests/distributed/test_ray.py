@@ -143,6 +143,7 @@ def test_a_failed_task_is_one_line_naming_its_input(cli, ray_cluster, seeds, tmp
 KILLING_DRIVER = """
 import json, os, signal, sys
 from dedup.distributed import connect
+from dedup.distributed.partitioned import Partitioned
 from dedup.options import ScanOptions
 from dedup.pipeline import scan
 
@@ -162,9 +163,10 @@ def kill_once(fn, marker):
     return run
 
 
-class Killing:
+class Killing(Partitioned):
     def __init__(self, inner):
         self.inner = inner
+        self.partitions = inner.partitions
 
     def map(self, fn, context, chunks, label=None):
         return self.inner.map(kill_once(fn, os.path.join(markers, fn.__name__)), context, chunks, label)
@@ -188,6 +190,8 @@ def test_workers_killed_mid_phase_change_nothing(cli, ray_cluster, warcs, tmp_pa
         timeout=300,
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    assert sorted(p.name for p in markers.iterdir()) == ["_align_batch", "_label_batch", "partition_lists", "read_task"]
+    steps = ["_align_batch", "_bucket_task", "_label_batch", "_list_task", "_pair_task", "_spilled_fingerprints"]
+    steps.append("read_task")
+    assert sorted(p.name for p in markers.iterdir()) == steps
     local = cli("scan", warcs, "--batch-docs", "3", "--format", "json", cwd=ROOT)
     assert run.stdout.strip() == _without_timings(local.stdout)

@@ -19,12 +19,15 @@ TOKEN = "test-token-0123456789abcdef"
 
 
 class Server:
-    """``python -m dedup.serve --index LOCATION --port 0 ...``; ``url`` once it listens. A context manager
-    (stopped with SIGTERM on exit, or ``kill()`` with SIGKILL)."""
+    """``python -m dedup.serve --index LOCATION --port 0 --workers 1 ...``; ``url`` once it listens. A context
+    manager (stopped with SIGTERM on exit, or ``kill()`` with SIGKILL)."""
 
     def __init__(self, location: str | Path, *args: str, token_file: Path | None = None) -> None:
         self.location = str(location)
-        cmd = [sys.executable, "-m", "dedup.serve", "--index", str(location), "--port", "0", *args]
+        # One process unless a test asks for more: the app is the same in every worker, and the default (the
+        # machine's cores) would vary with the CI's. tests/serve/test_workers.py and the hostile tests run two.
+        workers = [] if "--workers" in args else ["--workers", "1"]
+        cmd = [sys.executable, "-m", "dedup.serve", "--index", str(location), "--port", "0", *workers, *args]
         if token_file is not None:
             cmd += ["--token-file", str(token_file)]
         self.proc = subprocess.Popen(

@@ -1,0 +1,302 @@
+"""Posting lists and pair evidence as partitioned tasks: no process combines every list or every pair.
+
+The local scan builds its posting lists bucket range by bucket range (``evidence.partition_lists``), then
+combines them and derives the candidate pairs in one process (``evidence.pair_evidence``). On a cluster the
+same functions run per partition, in three steps of tasks on an ``Executor``, which meet in a folder every
+node shares (the store's working folder):
+
+1. **bucket tasks**, one per range of fingerprint buckets (``evidence.partition_lists``, as locally): each
+   writes its lists split by *list hash* into ``partitions`` files;
+2. **list tasks**, one per list-hash partition: each combines its part of every bucket range's lists
+   (``evidence.combine_partitions``; a list is a set of articles, so all of one list's pieces hash to the
+   one partition) and takes its pair evidence (``evidence.list_entries``: small lists' (pair, list)
+   entries, big lists' links and memberships), written split by *pair partition* (the pair's first article,
+   by range, so the partitions in order are the pairs in order);
+3. **pair tasks**, one per pair partition: the candidate pairs and their entries
+   (``evidence.pair_entries``, then ``evidence.big_entries`` over the big-list memberships of only its
+   pairs' articles).
+
+What each task holds is its partition (plus the articles' sizes, one number an article, put once a node in
+a cluster's object store); the driver receives a count from each task, then reads the partitions' files in
+order into the ``Lists`` and ``Evidence`` phase 2 verifies, the same arrays the local scan builds (list by
+list, pair by pair; only the order of a pair's entries differs, which no measure depends on).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..evidence import (
+    PARTITION_ROWS,
+    Evidence,
+    Lists,
+    PartitionJob,
+    big_entries,
+    bucket_ranges,
+    combine_partitions,
+    doc_bits,
+    list_entries,
+    pair_codes,
+    pair_entries,
+    partition_lists,
+)
+from ..featurestore import Shard
+from ..options import VerifyParams
+from ..workers import Executor
+
+Progress = Callable[[int, int], None]
+
+
+def _save(path: Path, **arrays: np.ndarray) -> None:
+    """Arrays to ``path`` whole (written under a temporary name, then renamed): a task run again replaces its
+    files, and a reader never sees half of one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    os.replace(tmp, path)
+
+
+def _load(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def hash_cuts(partitions: int) -> np.ndarray:
+    """The first list hash of each list partition but the first: the uint64 space in equal ranges."""
+    step = (1 << 64) // partitions
+    return np.array([k * step for k in range(1, partitions)], dtype=np.uint64)
+
+
+def doc_cuts(n_docs: int, partitions: int) -> np.ndarray:
+    """The first article of each pair partition but the first: the articles in equal ranges."""
+    return np.array([n_docs * k // partitions for k in range(1, partitions)], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What the three steps' tasks share: the shards, the folder they meet in, the partition counts, the
+    articles' sizes and the evidence rule's parameters."""
+
+    lists: PartitionJob
+    work: str
+    partitions: int
+    ranges: tuple[tuple[int, int], ...]
+    sizes: np.ndarray
+    params: VerifyParams
+
+
+def _bucket_task(job: _Job, buckets: tuple[int, int]) -> int:
+    """Step 1: the lists of one range of fingerprint buckets, written as one file per list partition."""
+    hashes, weights, offsets, members = partition_lists(job.lists, buckets)
+    at = np.searchsorted(hashes, hash_cuts(job.partitions)).tolist()  # hashes are sorted
+    edges = [0, *at, len(hashes)]
+    for q in range(job.partitions):
+        lo, hi = edges[q], edges[q + 1]
+        _save(
+            Path(job.work) / f"lists-{buckets[0]:03d}-{q:05d}.npz",
+            hashes=hashes[lo:hi],
+            weights=weights[lo:hi],
+            offsets=offsets[lo : hi + 1] - offsets[lo],
+            members=members[offsets[lo] : offsets[hi]],
+        )
+    return len(hashes)
+
+
+def _list_task(job: _Job, q: int) -> tuple[int, int]:
+    """Step 2: list partition ``q`` combined from every bucket range's part of it, and its pair evidence
+    written per pair partition; returns its numbers of lists and of members."""
+    work = Path(job.work)
+    parts = []
+    for lo, _ in job.ranges:
+        z = _load(work / f"lists-{lo:03d}-{q:05d}.npz")
+        parts.append((z["hashes"], z["weights"], z["offsets"], z["members"]))
+    lists = combine_partitions(parts)
+    del parts
+    arrays = {"hashes": lists.hashes, "weights": lists.weight, "offsets": lists.offsets, "members": lists.members}
+    _save(work / f"combined-{q:05d}.npz", **arrays)
+    p = job.params
+    e = list_entries(lists, job.sizes, p.partial_min_shared, p.link_share, p.max_enumerate)
+    cuts = doc_cuts(len(job.sizes), job.partitions)
+    entry_part = np.searchsorted(cuts, (e.codes >> np.uint64(32)).astype(np.int64), side="right")
+    link_part = np.searchsorted(cuts, (e.links >> np.uint64(32)).astype(np.int64), side="right")
+    for r in range(job.partitions):
+        mine, linked = entry_part == r, link_part == r
+        _save(
+            work / f"entries-{q:05d}-{r:05d}.npz",
+            codes=e.codes[mine],
+            which=e.which[mine],
+            weight=e.weight[mine],
+            links=e.links[linked],
+        )
+    _save(work / f"big-{q:05d}.npz", member=e.big_member, list=e.big_list)
+    return len(lists), len(lists.members)
+
+
+@dataclass(frozen=True)
+class _PairJob:
+    job: _Job
+    list_offsets: np.ndarray  # first global list number of each list partition
+    exact: np.ndarray  # pair codes of the exact copies, sorted
+
+
+def _pair_task(pj: _PairJob, r: int) -> tuple[int, int]:
+    """Step 3: the candidate pairs of pair partition ``r`` and their entries (global list numbers), written
+    to one file; returns its numbers of pairs and of entries."""
+    job, work = pj.job, Path(pj.job.work)
+    codes, which, weight, links = [], [], [], []
+    for q in range(job.partitions):
+        z = _load(work / f"entries-{q:05d}-{r:05d}.npz")
+        codes.append(z["codes"])
+        which.append(z["which"] + pj.list_offsets[q])
+        weight.append(z["weight"])
+        links.append(z["links"])
+    cuts = doc_cuts(len(job.sizes), job.partitions)
+    bounds = np.concatenate([[0], cuts, [len(job.sizes)]]).astype(np.uint64) << np.uint64(32)
+    exact = pj.exact[np.searchsorted(pj.exact, bounds[r]) : np.searchsorted(pj.exact, bounds[r + 1])]
+    ev = pair_entries(
+        np.concatenate(codes), np.concatenate(which), np.concatenate(weight), [*links, exact], job.params.min_shared
+    )
+    del codes, which, weight, links
+    involved = np.zeros(len(job.sizes), dtype=bool)
+    involved[ev.pairs.ravel()] = True
+    member, lst = [], []
+    for q in range(job.partitions):
+        z = _load(work / f"big-{q:05d}.npz")
+        keep = involved[z["member"]]
+        member.append(z["member"][keep])
+        lst.append(z["list"][keep] + pj.list_offsets[q])
+    del involved
+    ev = big_entries(ev, np.concatenate(member), np.concatenate(lst), len(job.sizes))
+    _save(work / f"pairs-{r:05d}.npz", pairs=ev.pairs, entry_pair=ev.entry_pair, entry_list=ev.entry_list)
+    return len(ev.pairs), len(ev.entry_pair)
+
+
+def lists_and_evidence(
+    shards: Sequence[Shard],
+    bases: np.ndarray,
+    sizes: np.ndarray,
+    exact: np.ndarray,
+    params: VerifyParams,
+    spill: Path,
+    executor: Executor,
+    partitions: int = 0,
+    budget: int = PARTITION_ROWS,
+    progress: Progress | None = None,
+) -> tuple[Lists, Evidence]:
+    """The posting lists and pair evidence of the store's articles (``sizes``: their distinct shingles;
+    ``exact``: (a, b) pairs of exact copies, measured whatever they share), in ``partitions`` list and pair
+    partitions (0: as many as the bucket ranges or the executor's CPUs, whichever more) of tasks on
+    ``executor`` (module docstring). ``spill``: the working folder, shared by every node; the lists'
+    fingerprints are spilled there as ``evidence.posting_lists`` spills them. The same ``Lists``
+    and ``Evidence`` as ``posting_lists`` then ``pair_evidence``, whatever ``partitions``."""
+    n = len(sizes)
+    ranges = tuple(bucket_ranges(shards, budget))
+    if partitions <= 0:  # as many as the bucket ranges, and at least one a CPU
+        cpus = getattr(executor, "cpus", None)
+        partitions = max(len(ranges), cpus() if callable(cpus) else 1)
+    work = spill / "partitions"
+    work.mkdir(exist_ok=True)
+    job = _Job(PartitionJob(list(shards), bases, doc_bits(n), spill), str(work), partitions, ranges, sizes, params)
+    total = len(ranges) + 2 * partitions
+    done = 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total)
+
+    def named(r: tuple[int, int]) -> str:
+        return f"fingerprint buckets {r[0]}-{r[1] - 1}"
+
+    for _ in executor.map(_bucket_task, job, list(ranges), label=named):
+        step()
+    counts = []
+    for c in executor.map(_list_task, job, list(range(partitions)), label=lambda q: f"list partition {q}"):
+        counts.append(c)
+        step()
+    offsets = np.zeros(partitions + 1, dtype=np.int64)
+    np.cumsum([c[0] for c in counts], out=offsets[1:])
+    codes = np.unique(pair_codes(exact[:, 0], exact[:, 1])) if len(exact) else np.zeros(0, np.uint64)
+    pair_job = _PairJob(job, offsets, codes)
+    pair_counts = []
+    for c in executor.map(_pair_task, pair_job, list(range(partitions)), label=lambda r: f"pair partition {r}"):
+        pair_counts.append(c)
+        step()
+    found = _read_lists(work, counts), _read_evidence(work, pair_counts)
+    shutil.rmtree(work, ignore_errors=True)  # the partitions' files are read: free the disk
+    return found
+
+
+def _read_lists(work: Path, counts: list[tuple[int, int]]) -> Lists:
+    """The list partitions' files, in order, as one ``Lists``, each read into its place in arrays made to the
+    total (``counts``: each partition's lists and members): the driver holds the result and one partition."""
+    n_lists, n_members = sum(c[0] for c in counts), sum(c[1] for c in counts)
+    lists = Lists(
+        hashes=np.zeros(n_lists, np.uint64),
+        offsets=np.zeros(n_lists + 1, np.int64),
+        members=np.zeros(n_members, np.int64),
+        weight=np.zeros(n_lists, np.int64),
+    )
+    at = base = 0
+    for q, (k, m) in enumerate(counts):
+        z = _load(work / f"combined-{q:05d}.npz")
+        lists.hashes[at : at + k] = z["hashes"]
+        lists.weight[at : at + k] = z["weights"]
+        lists.offsets[at + 1 : at + k + 1] = z["offsets"][1:] + base
+        lists.members[base : base + m] = z["members"]
+        at, base = at + k, base + m
+    return lists
+
+
+def _read_evidence(work: Path, counts: list[tuple[int, int]]) -> Evidence:
+    """The pair partitions' files, in order, as one ``Evidence``, read into arrays made to the total (``counts``:
+    each partition's pairs and entries)."""
+    n_pairs, n_entries = sum(c[0] for c in counts), sum(c[1] for c in counts)
+    ev = Evidence(np.zeros((n_pairs, 2), np.int64), np.zeros(n_entries, np.int64), np.zeros(n_entries, np.int64))
+    at = base = 0
+    for r, (k, m) in enumerate(counts):
+        z = _load(work / f"pairs-{r:05d}.npz")
+        ev.pairs[at : at + k] = z["pairs"]
+        ev.entry_pair[base : base + m] = z["entry_pair"] + at
+        ev.entry_list[base : base + m] = z["entry_list"]
+        at, base = at + k, base + m
+    return ev
+
+
+class Partitioned:
+    """What an executor adds to run phase 2's posting lists and pair evidence in partitioned tasks on itself:
+    ``candidates.find`` calls the ``lists_and_evidence`` of an executor that has one (a cluster's: RayExecutor),
+    else builds them in this process. ``partitions``: list and pair partitions (0: one a bucket range or a CPU,
+    whichever more)."""
+
+    partitions: int = 0
+
+    def lists_and_evidence(
+        self,
+        shards: Sequence[Shard],
+        bases: np.ndarray,
+        sizes: np.ndarray,
+        exact: np.ndarray,
+        params: VerifyParams,
+        spill: Path,
+        progress: Progress | None = None,
+    ) -> tuple[Lists, Evidence]:
+        """``lists_and_evidence`` (the module's function) with this executor's tasks and partition count."""
+        return lists_and_evidence(
+            shards,
+            bases,
+            sizes,
+            exact,
+            params,
+            spill,
+            self,
+            self.partitions,
+            progress=progress,  # type: ignore[arg-type]
+        )

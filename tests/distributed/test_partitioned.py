@@ -1,0 +1,146 @@
+"""Phase 2's posting lists and pair evidence in partitioned tasks (``dedup.distributed.partitioned``) are the local
+scan's, whatever the number of partitions: the lists array for array, the candidate pairs in order, each pair's
+shared lists, and the scan's JSON byte for byte, here through an executor that pickles every task's input and
+output (as a cluster does) and on the real two-node cluster of ``conftest.ray_cluster``.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from dedup.distributed.partitioned import Partitioned, lists_and_evidence
+from dedup.evidence import pair_evidence, posting_lists
+from dedup.featurestore import FeatureStore
+from dedup.options import ScanOptions
+from dedup.phase2 import DocTable
+from dedup.pipeline import scan
+from dedup.verify import exact_pairs
+from tests.conftest import ROOT
+
+
+class Pickled(Partitioned):
+    """Each task's context, chunk and result through pickle (a cluster's tasks, in this process), with the
+    partition count a cluster's executor asks for; records the steps it ran, and each task's context and chunk."""
+
+    def __init__(self, partitions: int) -> None:
+        self.partitions = partitions
+        self.calls: list[str] = []
+        self.inputs: list[tuple[str, object, object]] = []
+
+    def map(self, fn, context, chunks, label=None):
+        for chunk in chunks:
+            self.calls.append(fn.__name__)
+            self.inputs.append((fn.__name__, context, chunk))
+            assert isinstance(label(chunk), str)
+            yield pickle.loads(pickle.dumps(fn(*pickle.loads(pickle.dumps((context, chunk))))))
+
+
+def _json(result) -> str:
+    data = result.to_dict()
+    data["meta"].pop("timings")
+    return json.dumps(data)
+
+
+@pytest.fixture(scope="module")
+def accuracy(tmp_path_factory) -> Path:
+    """240 articles of the accuracy benchmark's corpus (copies, wrapped copies, excerpts, boilerplate)."""
+    from benchmarks.corpora.corpus import generate
+
+    root = tmp_path_factory.mktemp("accuracy") / "corpus"
+    generate(root, 240, seed=3, layout="meta")
+    (root / "truth.json").unlink()
+    return root
+
+
+def _entries(ev) -> np.ndarray:
+    """Each (pair, list) entry as one sorted row set (the order of a pair's entries is no measure's business)."""
+    rows = np.stack([ev.pairs[ev.entry_pair, 0], ev.pairs[ev.entry_pair, 1], ev.entry_list], axis=1)
+    return rows[np.lexsort(rows.T[::-1])]
+
+
+def test_lists_and_evidence_are_the_local_ones_in_1_or_16_partitions(accuracy, tmp_path):
+    """Several bucket ranges (a budget of 20,000 postings), then 1, 2 and 16 list and pair partitions."""
+    store = tmp_path / "store"
+    options = ScanOptions(batch_docs=40)
+    scan(accuracy, options, store=store)
+    fs = FeatureStore(store)
+    shards, table = list(fs.shards()), DocTable(fs.docs())
+    bases, vp = fs.bases[:-1], options.verify
+    exact = exact_pairs(table.content, table.has_text)
+    local = posting_lists(shards, bases, len(table), budget=20_000)
+    local_ev = pair_evidence(
+        local,
+        table.sizes,
+        extra=exact,
+        partial_min_shared=vp.partial_min_shared,
+        link_share=vp.link_share,
+        max_enumerate=vp.max_enumerate,
+        min_shared=vp.min_shared,
+    )
+    assert len(local_ev.pairs) > 100 and (local.sizes() > vp.max_enumerate).any()  # big lists probed too
+    for partitions in (1, 2, 16):
+        spill = tmp_path / f"spill-{partitions}"
+        spill.mkdir()
+        run = Pickled(partitions)
+        lists, ev = lists_and_evidence(shards, bases, table.sizes, exact, vp, spill, run, partitions, budget=20_000)
+        for field in ("hashes", "offsets", "members", "weight"):
+            assert np.array_equal(getattr(lists, field), getattr(local, field)), (partitions, field)
+        assert np.array_equal(ev.pairs, local_ev.pairs)
+        assert np.array_equal(_entries(ev), _entries(local_ev))
+        assert run.calls.count("_list_task") == run.calls.count("_pair_task") == partitions
+        assert run.calls.count("_bucket_task") > 1
+        assert sorted(p.name for p in spill.iterdir()) == sorted(p.name for p in spill.iterdir() if p.suffix == ".npy")
+
+
+def test_a_scan_in_1_or_16_partitions_is_the_local_scan(accuracy):
+    expected = _json(scan(accuracy))
+    for partitions in (1, 16):
+        run = Pickled(partitions)
+        assert _json(scan(accuracy, executor=run)) == expected
+        steps = {"_bucket_task", "_list_task", "_pair_task", "_spilled_fingerprints", "_align_batch", "_label_batch"}
+        assert steps <= set(run.calls)
+    # Align and label tasks are sent their batch's rows, never the per-article table or every pair.
+    for step, context, chunk in run.inputs:
+        if step in ("_align_batch", "_label_batch"):
+            assert not any(isinstance(v, (DocTable, pl.DataFrame)) for v in vars(context).values())
+        if step == "_align_batch":
+            assert set(chunk.rows.ids) == set(chunk.a.tolist()) | set(chunk.b.tolist())
+        if step == "_label_batch":
+            assert set(chunk.shared) <= set(chunk.docs.tolist())
+            assert set(chunk.rows.ids) == set(chunk.docs[chunk.holds].tolist())
+
+
+DRIVER = """
+import json, sys
+from dedup.distributed import scan
+
+address, folder, partitions, store = sys.argv[1:]
+data = scan(folder, store=store, address=address, partitions=int(partitions)).to_dict()
+data["meta"].pop("timings")
+print(json.dumps(data))
+"""
+
+
+def test_two_nodes_give_the_local_scan_of_the_accuracy_corpus_in_1_or_16_partitions(
+    cli, ray_cluster, accuracy, tmp_path
+):
+    local = cli("scan", accuracy, "--format", "json", cwd=ROOT)
+    assert local.returncode == 0, local.stderr
+    expected = json.loads(local.stdout)
+    expected["meta"].pop("timings")
+    assert expected["clusters"] and expected["pairs"]
+    for partitions in (1, 16):
+        args = [ray_cluster, str(accuracy), str(partitions), str(tmp_path / f"store-{partitions}")]
+        run = subprocess.run(
+            [sys.executable, "-c", DRIVER, *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert run.stdout.strip() == json.dumps(expected)
