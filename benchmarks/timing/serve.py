@@ -4,7 +4,8 @@ A bounded run on loopback only: the corpus (``benchmarks.corpora.synth``) is ind
 articles; ``python -m dedup.serve`` is started on a free loopback port; ``--clients`` async httpx clients
 send ``--queries`` queries (random corpus articles, as ``POST /api/query`` with their text) with the
 held-out adds interleaved (one ``POST /api/articles`` every queries/adds jobs), and stop at
-``--max-seconds``. Then every add is checked to be in the index (lost adds), and ``dedup query FILE`` is
+``--max-seconds``; with several server workers, each takes an equal share of the clients. Then every add is
+checked to be in the index (lost adds), and ``dedup query FILE`` is
 timed as a new process a few times (the CLI's per-article latency, opening the index each time).
 
     python -m benchmarks.corpora.synth /tmp/corpus --docs 20000
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -92,8 +94,29 @@ def start_server(index: Path, token_file: Path, workers: int | None = None) -> t
     raise RuntimeError("dedup serve did not start")
 
 
+async def _balanced(url: str, taken: dict, share: int) -> httpx.AsyncClient:
+    """A client whose kept-alive connection is with a server worker holding fewer than ``share`` clients: a
+    connection stays with the worker that accepted it, and one worker's event loop accepts a burst of new
+    connections alone, so unbalanced clients would leave the other workers idle (new connections are
+    opened, up to 100 times, until one lands on a worker with room)."""
+    for _ in range(100):
+        c = httpx.AsyncClient(base_url=url, timeout=120)
+        worker = (await c.get("/api/health")).json().get("worker")
+        if taken.get(worker, 0) < share:
+            taken[worker] = taken.get(worker, 0) + 1
+            return c
+        await c.aclose()
+    return httpx.AsyncClient(base_url=url, timeout=120)
+
+
 async def load(
-    url: str, token: str, queries: list[Path], adds: list[tuple[str, Path]], clients: int, max_seconds: float
+    url: str,
+    token: str,
+    queries: list[Path],
+    adds: list[tuple[str, Path]],
+    clients: int,
+    max_seconds: float,
+    workers: int = 1,
 ) -> dict:
     jobs: asyncio.Queue = asyncio.Queue()
     every = max(1, len(queries) // max(1, len(adds)))
@@ -110,8 +133,12 @@ async def load(
     deadline = time.monotonic() + max_seconds
     auth = {"Authorization": f"Bearer {token}"}
 
+    taken: dict = {}
+    share = -(-clients // max(1, workers))  # each worker's share of the clients, rounded up
+
     async def client() -> None:
-        async with httpx.AsyncClient(base_url=url, timeout=120) as c:
+        c = await _balanced(url, taken, share)
+        async with contextlib.aclosing(c):
             while not jobs.empty() and time.monotonic() < deadline:
                 kind, item = jobs.get_nowait()
                 t = time.perf_counter()
@@ -257,7 +284,9 @@ def main(argv: list[str] | None = None) -> None:
                 run["loadavg_before"] = [round(x, 2) for x in os.getloadavg()]
                 server_before = _server_cpu(proc.pid)
                 client_before = resource.getrusage(resource.RUSAGE_SELF)
-                run |= asyncio.run(load(url, token, queries[:n], adds, clients, args.max_seconds))
+                run |= asyncio.run(
+                    load(url, token, queries[:n], adds, clients, args.max_seconds, workers or os.cpu_count() or 1)
+                )
                 client = resource.getrusage(resource.RUSAGE_SELF)
                 server = _server_cpu(proc.pid) - server_before
                 run["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]

@@ -179,6 +179,7 @@ def _server(settings: dict[str, Any]) -> Any:
             timeout=settings["timeout"],
             show_paths=settings["show_paths"],
             processes=settings["workers"],
+            writer=settings.get("writer"),
         )
     )
     log_level = settings["log_level"]

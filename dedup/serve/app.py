@@ -47,7 +47,7 @@ from ..deadline import Expired, check, until
 from ..escape import name as shown
 from ..escape import raw, unname
 from ..index import StoreError, open_index
-from ..index.service import add_articles, check_params, query_articles
+from ..index.service import check_params, query_articles
 from ..ingest.model import Article, Skipped
 from ..options import ScanOptions
 from ..views import html
@@ -55,6 +55,7 @@ from ..views.data import ScanData
 from . import protocol
 from .openapi import OPENAPI
 from .parsing import Job, ParsePool
+from .writer import apply_write, forward
 
 log = logging.getLogger("dedup.serve")
 
@@ -65,6 +66,7 @@ CSP = (
 MAX_BATCH = 1000  # articles in one add request
 PAGE_PAIRS = 10  # related articles side by side on one page
 PAGE_CHARS = 2_000_000  # ... and at most about this much text of them (at least one pair a page)
+WRITE_SECONDS = 120.0  # a write forwarded to the writer process waits this long for its answer, then 503
 MAX_INFLIGHT = 64  # requests with a body (POST, PUT) at work at once, each holding up to max_bytes; more: 503
 BODY_SECONDS = 10.0  # a request body must arrive within this (or the time limit, when longer): 408
 # Ids the API takes: no control characters (C0, DEL, C1), line separators or lone surrogates, which a URL
@@ -91,6 +93,7 @@ class Settings:
     show_paths: bool = False  # the index's location and server details, to requests with the token only
     parse_workers: int = 2
     processes: int = 1  # server processes sharing the machine (``--workers``): this one's share of the cores
+    writer: str | None = None  # the writer process's socket (``writer.py``); None: this process writes
 
 
 # ---------------------------------------------------------------------------------------------- the index
@@ -108,15 +111,15 @@ def snapshot(location: str, *previous: Any) -> Any:
     for attempt in range(3):
         try:
             index = open_index(location, reuse=live)  # the writer's first: its objects are the ones it moves
+            index.preload()  # a shard another process merged away meanwhile: its files are gone, read again
             break
-        except StoreError:
+        except (StoreError, FileNotFoundError):
             if attempt == 2:
                 raise
     for prev in live:
         cache = getattr(prev, "fingerprint_cache", None)  # by (shard, row): valid while the shard is listed
         if cache is not None and getattr(index, "fingerprint_cache", None) is None:
             index.fingerprint_cache = cache
-    index.preload()
     index.refresh = lambda: None  # frozen: see above
     return index
 
@@ -131,10 +134,12 @@ class Service:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.writer = open_index(settings.location)
-        check_params(self.writer, settings.options)  # an index every query would refuse is refused at the start
-        self.writer.merge_after_append = False  # merged after the answer: see ``write``
+        self.writer = None if settings.writer else open_index(settings.location)
+        if self.writer is not None:
+            check_params(self.writer, settings.options)  # an index every query would refuse is refused at the start
+            self.writer.merge_after_append = False  # merged after the answer: see ``write``
         self.reader = snapshot(settings.location, self.writer)
+        check_params(self.reader, settings.options)
         self._swap = threading.Lock()
         self.lock = asyncio.Lock()
         self.started = time.time()
@@ -202,14 +207,17 @@ class Service:
         with self._swap:
             self.reader = snapshot(self.settings.location, self.writer, self.reader)
 
-    async def write(self, fn: Any, *args: Any) -> Any:
-        """Run ``fn(writer, *args)`` alone (writes queue here, and on the index's lock across processes), then
-        swap in a new reader snapshot. The shards' tiered merge runs after the answer, still alone (the next
-        write waits for it; reads never)."""
+    async def write(self, op: str, argument: Any) -> Any:
+        """The write ``op`` (``apply_write``) alone: forwarded to the server's one writer process when there is one
+        (``writer.py``; its answer), else run here (writes queue here, and on the index's lock across
+        processes); then the new snapshot swapped in. Here, the shards' tiered merge runs after the answer,
+        still alone (the next write waits for it; reads never)."""
+        if self.settings.writer:
+            return await self._forward(op, argument)
         async with self.lock:
 
             def work() -> Any:
-                out = fn(self.writer, *args)
+                out = apply_write(self.writer, self.settings.options, op, argument)
                 self._swap_in()
                 return out
 
@@ -217,6 +225,22 @@ class Service:
         if self._merging is None or self._merging.done():
             self._merging = asyncio.create_task(self._merge())
         return out
+
+    async def _forward(self, op: str, argument: Any) -> Any:
+        """``op`` sent to the writer process and its answer; this process's snapshot is then the committed index
+        (so this worker's next request, as any worker's, sees the write)."""
+        try:
+            got = await run_in_threadpool(forward, self.settings.writer, op, argument, WRITE_SECONDS)
+        except (OSError, EOFError) as e:
+            what = type(e).__name__
+            raise ApiError(503, f"the index's writer did not answer ({what}); the write may not be made") from None
+        if got[0] != "ok":
+            raise ApiError(got[1], got[2])
+        try:
+            await self.fresh()
+        except (StoreError, OSError) as e:  # the write is made: the next request opens the snapshot again
+            log.warning("%s", shown(str(e)))
+        return got[1]
 
     async def _merge(self) -> None:
         async with self.lock:
@@ -487,15 +511,6 @@ async def api_article(request: Request) -> JSONResponse:
     )
 
 
-def _add_report(report: Any, index: Any) -> dict[str, Any]:
-    return {
-        "added": report.added,
-        "replaced": report.replaced,
-        "unchanged": report.unchanged,
-        "articles": int(index.alive.sum()),
-    }
-
-
 async def api_add(request: Request) -> JSONResponse:
     _token_ok(request)
     service = request.app.state.service
@@ -511,11 +526,7 @@ async def api_add(request: Request) -> JSONResponse:
             raise ApiError(422, 'each article needs an "id"')
         articles.append(_article(_doc_id(item["id"], ""), item))
     articles = await service.parse(_deadline(request), articles)
-
-    def add(index: Any) -> dict[str, Any]:
-        return _add_report(add_articles(index, articles, service.settings.options), index)
-
-    return JSONResponse(await service.write(add), status_code=201)
+    return JSONResponse(await service.write("add", articles), status_code=201)
 
 
 async def api_put(request: Request) -> JSONResponse:
@@ -525,26 +536,17 @@ async def api_put(request: Request) -> JSONResponse:
     if not isinstance(data, dict):
         raise ApiError(422, "the body must be a JSON object")
     (article,) = await service.parse(_deadline(request), [_article(_doc_id(request.path_params["id"], ""), data)])
-
-    def put(index: Any) -> dict[str, Any]:
-        return _add_report(add_articles(index, [article], service.settings.options), index)
-
-    return JSONResponse(await service.write(put))
+    return JSONResponse(await service.write("add", [article]))
 
 
 async def api_delete(request: Request) -> JSONResponse:
     _token_ok(request)
     service = request.app.state.service
     doc_id = request.path_params["id"]
-
-    def remove(index: Any) -> int:
-        with index.writing():
-            return index.remove([doc_id])
-
-    n = await service.write(remove)
-    if not n:
+    answer = await service.write("remove", doc_id)
+    if not answer["removed"]:
         raise ApiError(404, f"no indexed article {shown(doc_id)}")
-    return JSONResponse({"removed": n, "articles": int(service.reader.alive.sum())})
+    return JSONResponse(answer)
 
 
 async def openapi(request: Request) -> JSONResponse:
@@ -739,10 +741,7 @@ async def page_add(request: Request) -> HTMLResponse:
             raise
         return await _home(request, e.status, error=e.message, add_error=True)
 
-    def add(index: Any) -> dict[str, Any]:
-        return _add_report(add_articles(index, [article], service.settings.options), index)
-
-    report = await service.write(add)
+    report = await service.write("add", [article])
     what = "added" if report["added"] else "replaced" if report["replaced"] else "already indexed, unchanged"
     return await _home(request, added={"id": article.id, "shown": shown(article.id), "what": what})
 

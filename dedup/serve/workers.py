@@ -11,10 +11,13 @@ memory-mapped, so the workers share one copy of them in the page cache. The supe
 once beforehand (a missing or unusable index is one line and exit 2, as with one process) and never
 serves.
 
-Writes: every worker takes adds, and the index's own write lock (``flock`` for a local index, the Redis
-lock) lets one writer commit at a time; after each commit a worker's next request sees the index's
-generation change (one ``stat`` or one Redis ``GET``, ``Service.current``) and swaps in a new snapshot
-before answering, so an add acknowledged by one worker is seen by the next request on any of them.
+Writes: one more process, the writer (``writer.py``), makes every add and removal; a worker forwards them
+to it over a Unix socket the supervisor binds (in a private folder) and answers with the writer's answer.
+The writer commits under the index's own write lock (``flock`` for a local index, the Redis lock) before it
+answers; a worker's next request sees the index's generation change (one ``stat`` or one Redis ``GET``,
+``Service.current``) and swaps in a new snapshot before answering, so an add acknowledged through one
+worker is seen by the next request on any of them. A writer that dies is started again like a worker, on
+the same socket.
 
 Stopping: SIGTERM or SIGINT (Ctrl-C) to the supervisor is passed to every worker once (they run in their
 own process group, so a terminal's Ctrl-C reaches the supervisor alone), each finishes its requests
@@ -30,10 +33,12 @@ import ctypes
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -63,19 +68,32 @@ class Supervisor:
     def __init__(self, sock: socket.socket, count: int, settings: dict[str, Any]) -> None:
         self.sock, self.count, self.settings = sock, count, settings
         self.workers: dict[int, subprocess.Popen] = {}
+        self.roles: dict[int, str] = {}  # pid -> "worker" or "writer"
+        # The writer's socket, in a folder only this user can enter; inherited by every writer started.
+        self._folder = tempfile.mkdtemp(prefix="dedup-serve-")
+        self.writer_path = os.path.join(self._folder, "writer.sock")
+        self.writer_sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.writer_sock.bind(self.writer_path)
+        self.writer_sock.listen(256)
+        self.writer_sock.set_inheritable(True)
+        self.settings = {**settings, "writer": self.writer_path}
         self.stopping: int | None = None  # the signal that asked us to stop
         self._restarts: list[float] = []
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
 
-    def _start(self) -> tuple[subprocess.Popen, int]:
-        """A worker; the read end of the pipe it writes one line to once it listens."""
+    def _start(self, role: str = "worker") -> tuple[subprocess.Popen, int]:
+        """A worker (or the writer); the read end of the pipe it writes one line to once it listens."""
         ready_r, ready_w = os.pipe()
-        settings = {**self.settings, "fd": self.sock.fileno(), "ready": ready_w, "parent": os.getpid()}
+        settings = {**self.settings, "ready": ready_w, "parent": os.getpid(), "role": role}
+        if role == "writer":
+            settings["writer_fd"] = fd = self.writer_sock.fileno()
+        else:
+            settings["fd"] = fd = self.sock.fileno()
         proc = subprocess.Popen(
             [sys.executable, "-m", "dedup.serve.workers"],
             stdin=subprocess.PIPE,
-            pass_fds=(self.sock.fileno(), ready_w),
+            pass_fds=(fd, ready_w),
             process_group=0,  # Ctrl-C reaches the supervisor only; it stops the workers once
         )
         os.close(ready_w)
@@ -83,11 +101,13 @@ class Supervisor:
         proc.stdin.write(json.dumps(settings).encode())  # the token travels here, never on a command line
         proc.stdin.close()
         self.workers[proc.pid] = proc
+        self.roles[proc.pid] = role
         return proc, ready_r
 
     def start(self) -> None:
         """Start every worker and wait until each listens; ``RuntimeError`` if one exits first."""
-        pending = dict(self._start()[::-1] for _ in range(self.count))  # ready fd -> worker
+        roles = ["writer"] + ["worker"] * self.count
+        pending = dict(self._start(role)[::-1] for role in roles)  # ready fd -> process
         try:
             while pending:
                 ready, _, _ = select.select(list(pending), [], [], 0.2)
@@ -127,6 +147,7 @@ class Supervisor:
                 if code is None or self.stopping is not None:
                     continue
                 del self.workers[pid]
+                role = self.roles.pop(pid, "worker")
                 now = time.monotonic()
                 self._restarts = [t for t in self._restarts if now - t < RESTART_WINDOW] + [now]
                 if len(self._restarts) > RESTARTS:
@@ -134,8 +155,8 @@ class Supervisor:
                     failed = True
                     self.stopping = signal.SIGTERM
                     break
-                print(f"dedup: warning: worker {pid} exited (status {code}); starting another", file=sys.stderr)
-                _, ready = self._start()
+                print(f"dedup: warning: {role} {pid} exited (status {code}); starting another", file=sys.stderr)
+                _, ready = self._start(role)
                 os.close(ready)
         self.stop()
         if failed:
@@ -156,6 +177,9 @@ class Supervisor:
                 proc.kill()
                 proc.wait()
         self.workers.clear()
+        self.roles.clear()
+        self.writer_sock.close()
+        shutil.rmtree(self._folder, ignore_errors=True)
 
 
 def _die_with_parent() -> None:
@@ -177,9 +201,10 @@ def worker_main() -> None:
     from ..escape import name as shown
     from ..index import StoreError
     from . import run_worker
+    from .writer import run_writer
 
     try:
-        run_worker(settings)
+        (run_writer if settings.get("role") == "writer" else run_worker)(settings)
     except (StoreError, OSError, ValueError) as e:  # the index went away since the supervisor checked it
         print(f"dedup: error: worker {os.getpid()}: {shown(str(e))}", file=sys.stderr)
         sys.exit(2)

@@ -495,7 +495,8 @@ def test_reproduction_a_file_named_out_of_the_cache_is_never_written(redis_index
     proc = _cli("query", SEEDS / WRAPPER, "--index", redis_index.loc, env={"DEDUP_CACHE_DIR": str(cache)})
     _one_line_error(proc, redis_index.loc, f"shard {redis_index.shard}", "unknown file")
     assert not target.exists() and not list(tmp_path.rglob("PWNED*"))
-    assert not list(cache.rglob("*.npy"))  # nothing of the shard was fetched either
+    # nothing of the shard was fetched either (the tokeniser's own character table may be cached beside it)
+    assert not [p for p in cache.rglob("*.npy") if "tables" not in p.relative_to(cache).parts]
 
 
 @pytest.mark.parametrize(

@@ -132,7 +132,19 @@ def test_an_add_on_one_worker_is_seen_by_the_next_query_on_the_other(kind, tmp_p
 def _served(tmp_path: Path) -> Server:
     location = tmp_path / "index"
     service.add(open_index(str(location), service.store_params(OPTIONS), create=True), [SEEDS], OPTIONS)
-    return Server(location, "--workers", "2")
+    return Server(location, "--workers", "2", token_file=token_file(tmp_path))
+
+
+def _children(pid: int) -> set[int]:
+    """The live processes whose parent is ``pid``."""
+    out = set()
+    for p in _alive(_descendants(pid)):
+        try:
+            if int(Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()[1]) == pid:
+                out.add(p)
+        except OSError:
+            continue
+    return out
 
 
 def test_ctrl_c_leaves_no_process(tmp_path):
@@ -152,14 +164,26 @@ def test_ctrl_c_leaves_no_process(tmp_path):
 
 @pytest.mark.slow
 def test_a_dead_worker_is_replaced_and_a_killed_supervisor_takes_its_workers_with_it(tmp_path):
-    """A worker killed outright is started again (the server keeps answering); and even SIGKILL of the
-    supervisor, which it cannot pass on, stops its workers: the kernel signals them (PR_SET_PDEATHSIG)."""
+    """A worker killed outright is started again (the server keeps answering), so is the writer (an add sent
+    while it is down waits for the new one and is made); and even SIGKILL of the supervisor, which it cannot
+    pass on, stops its workers: the kernel signals them (PR_SET_PDEATHSIG)."""
     srv = _served(tmp_path)
     try:
+        pinned = _pinned(srv.url, 2)
+        workers = {c.get("/api/health").json()["worker"] for c in pinned}
+        (writer,) = _children(srv.proc.pid) - workers  # the one process besides the two workers
+        os.kill(writer, signal.SIGKILL)
+        text = (SEEDS / SEED_ORIGINAL).read_text(encoding="utf-8")
+        added = pinned[0].post("/api/articles", json={"id": "while/down.txt", "text": text}, headers=AUTH)
+        assert added.status_code == 201 and added.json()["added"] == 1, added.text
+        assert any(f"writer {writer} exited" in line for line in srv.log), srv.log
+        assert all(c.get("/api/articles/while/down.txt").status_code == 200 for c in pinned)
+        for c in pinned:
+            c.close()
         victim = srv.client.get("/api/health").json()["worker"]
         os.kill(victim, signal.SIGKILL)
         deadline = time.monotonic() + 60
-        while not any("starting another" in line for line in srv.log) and time.monotonic() < deadline:
+        while not any(f"worker {victim} exited" in line for line in srv.log) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert any(f"worker {victim} exited" in line for line in srv.log), srv.log
         workers = set()
