@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,14 +36,15 @@ from .featurestore import Shard
 from .hashing import GOLDEN, mix64
 from .workers import Executor, Threads, fan_out
 
-PARTITION_ROWS = 1 << 24  # postings sorted at once (16M rows: ~130 MB of keys)
+PARTITION_ROWS = 1 << 22  # postings sorted at once (4M rows: ~32 MB of keys, ~150 MB with the temporaries)
+MEMBER_ROWS = 1 << 23  # list memberships handled at once where every member of every list is gone through
 PROBE_PAIRS = 1 << 16  # candidate pairs whose big lists are intersected at once (bounded temporaries)
 
 
 @dataclass
 class Lists:
     """Posting lists, sorted by their hash: list l holds ``members[offsets[l]:offsets[l+1]]``
-    (ascending document indices) and ``weight[l]`` shingles."""
+    (ascending document indices, int32 below 2**31 documents) and ``weight[l]`` shingles."""
 
     hashes: np.ndarray
     offsets: np.ndarray
@@ -53,6 +54,7 @@ class Lists:
     # articles than it looks at; only the holders it looks at are members): never expanded into pairs,
     # never linking, boilerplate whatever verification finds. None: no such list (a scan).
     known: np.ndarray | None = None
+    _owner: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -61,8 +63,27 @@ class Lists:
         return np.diff(self.offsets)
 
     def member_list(self) -> np.ndarray:
-        """The list of each entry of ``members``."""
-        return np.repeat(np.arange(len(self), dtype=np.int64), self.sizes())
+        """The list of each entry of ``members`` (int32 below 2**31 lists), computed once: match asks for it in
+        every step, and it is as long as every list's members together (read-only)."""
+        if self._owner is None:
+            kind = np.int32 if len(self) < 1 << 31 else np.int64
+            self._owner = np.repeat(np.arange(len(self), dtype=kind), self.sizes())
+            self._owner.flags.writeable = False
+        return self._owner
+
+    def weight_per_doc(self, n_docs: int, chosen: np.ndarray | None = None) -> np.ndarray:
+        """Per document, the summed weight of the lists it is a member of (of those flagged in ``chosen``, when
+        given), as ``np.bincount`` gives it (float64, exact: integer sums), ``MEMBER_ROWS`` members at a time
+        (temporaries of 8 bytes a member, over every list's members, were most of verify's peak)."""
+        owner = self.member_list()
+        out = np.zeros(n_docs, dtype=np.float64)
+        for lo in range(0, len(owner), MEMBER_ROWS):
+            own, mem = owner[lo : lo + MEMBER_ROWS], self.members[lo : lo + MEMBER_ROWS]
+            if chosen is not None:
+                keep = chosen[own]
+                own, mem = own[keep], mem[keep]
+            out += np.bincount(mem, weights=self.weight[own], minlength=n_docs)
+        return out
 
     def holders(self, chosen: np.ndarray, n_docs: int) -> np.ndarray:
         """A bool per document: whether it is a member of any list flagged in ``chosen``."""
@@ -125,7 +146,7 @@ def _partition_lists(
             parts.append(key)
     empty = np.zeros(0, dtype=np.uint64)
     if not parts:
-        return empty, np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64)
+        return empty, np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, _doc_type(bits))
     keys = np.concatenate(parts) if len(parts) > 1 else parts[0].copy()
     del parts
     keys.sort()
@@ -139,11 +160,11 @@ def _partition_lists(
     shared = sizes >= 2
     starts, sizes = starts[shared], sizes[shared]
     if len(starts) == 0:
-        return empty, np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64)
+        return empty, np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, _doc_type(bits))
     rows = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes) + np.arange(int(sizes.sum()))
-    docs = (keys[rows] & mask).astype(np.int64)
+    docs = (keys[rows] & mask).astype(_doc_type(bits))
     run_fp = fp[starts]
-    del keys, fp
+    del keys, fp, rows, new
     local_starts = np.cumsum(sizes) - sizes
     h = list_hash(docs, local_starts, sizes)
     if spill is not None:
@@ -161,6 +182,11 @@ def _partition_lists(
     np.cumsum(m, out=member_offsets[1:])
     idx = np.repeat(local_starts[rep] - member_offsets[:-1], m) + np.arange(int(member_offsets[-1]))
     return hs[group_start], weights.astype(np.int64), member_offsets, docs[idx]
+
+
+def _doc_type(bits: int) -> type:
+    """The integer type of a list's members: int32 when every document number fits (half the memory)."""
+    return np.int32 if bits <= 31 else np.int64
 
 
 def _save_atomic(path: Path, array: np.ndarray) -> None:
@@ -212,8 +238,23 @@ def combine_partitions(parts: Sequence[Partition]) -> Lists:
     m = sizes[rep]
     offsets = np.zeros(len(rep) + 1, dtype=np.int64)
     np.cumsum(m, out=offsets[1:])
-    idx = np.repeat(starts[rep] - offsets[:-1], m) + np.arange(int(offsets[-1]))
-    return Lists(hashes=hs[first], offsets=offsets, members=members[idx], weight=total)
+    return Lists(hashes=hs[first], offsets=offsets, members=gather_runs(members, starts[rep], m), weight=total)
+
+
+def gather_runs(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``values[starts[i]:starts[i] + lengths[i]]`` for every i, back to back, ``MEMBER_ROWS`` entries at a time:
+    the gather's index (8 bytes an entry, twice while it is built) is held for one chunk, not for every member
+    of every list (over 1 GB at 300k fixed-pool articles)."""
+    ends = np.cumsum(lengths)
+    out = np.empty(int(ends[-1]) if len(ends) else 0, dtype=values.dtype)
+    i, pos = 0, 0
+    while i < len(lengths):
+        j = max(i + 1, int(np.searchsorted(ends, pos + MEMBER_ROWS, side="right")))
+        runs = lengths[i:j]
+        n = int(runs.sum())
+        out[pos : pos + n] = values[np.repeat(starts[i:j] - (np.cumsum(runs) - runs), runs) + np.arange(n)]
+        i, pos = j, pos + n
+    return out
 
 
 def posting_lists(
@@ -263,6 +304,16 @@ def list_fingerprints(spill: Path, lists: Lists, chosen: np.ndarray, executor: E
     return np.sort(np.concatenate(out))
 
 
+def packed_sorted(high: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """(high << 32 | low) of two arrays of non-negative integers below 2**32, sorted: built and sorted in place,
+    one uint64 an entry beside the inputs (the expression and ``np.sort`` held four)."""
+    keys = high.astype(np.uint64)
+    keys <<= np.uint64(32)
+    keys |= low.astype(np.uint64, copy=False)
+    keys.sort()
+    return keys
+
+
 def pair_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Each pair (a[k], b[k]) as one uint64, smaller << 32 | larger: sorted codes are pairs in order."""
     lo, hi = np.minimum(a, b), np.maximum(a, b)
@@ -280,7 +331,7 @@ def _enumerate(lists: Lists, small: np.ndarray, max_members: int) -> tuple[np.nd
         if i.size == 0:
             break
         codes.append(pair_codes(mem[i], mem[i + d]))
-        which.append(own[i])
+        which.append(own[i].astype(np.int64))
     if not codes:
         return np.zeros(0, np.uint64), np.zeros(0, np.int64)
     return np.concatenate(codes), np.concatenate(which)
@@ -347,9 +398,13 @@ def _linking(
     least ``link_share`` of two or more of their members. A sentence recurring in a thousand
     unrelated articles is neither, and adds its weight only to pairs found by other evidence."""
     owner = lists.member_list()
-    sel = np.flatnonzero(big[owner])
-    mostly = lists.weight[owner[sel]] >= link_share * np.maximum(doc_sizes[lists.members[sel]], 1)
-    count = np.bincount(owner[sel][mostly], minlength=len(lists))
+    count = np.zeros(len(lists), dtype=np.int64)
+    for lo in range(0, len(owner), MEMBER_ROWS):  # a chunk of members at a time: bounded temporaries
+        own = owner[lo : lo + MEMBER_ROWS]
+        sel = np.flatnonzero(big[own])
+        own = own[sel]
+        mostly = lists.weight[own] >= link_share * np.maximum(doc_sizes[lists.members[lo + sel]], 1)
+        count += np.bincount(own[mostly], minlength=len(lists))
     return big & ((lists.weight >= partial_min_shared) | (count >= 2))
 
 

@@ -152,3 +152,37 @@ def boiler_rows(tokens: Tokens, sh: Shingles, boilerplate_shingle: np.ndarray) -
     flagged = np.flatnonzero(boilerplate_shingle)
     doc = np.repeat(np.arange(len(sh.offsets) - 1), np.diff(sh.offsets))[flagged]
     return np.stack([doc, tokens.starts[sh.first[flagged]], tokens.ends[sh.last[flagged]]], axis=1).astype(np.int64)
+
+
+class FingerprintSet:
+    """A sorted set of fingerprints (uint64, below 2**``width``) with a directory by their top bits, so that
+    whether each of many values is in it takes a look-up or two each, without sorting the values: labels ask
+    it of every shingle of every article holding boilerplate, batch by batch, and the set grows with the
+    corpus (text recurring in ever more articles)."""
+
+    def __init__(self, values: np.ndarray, width: int) -> None:
+        self.values = np.asarray(values, dtype=np.uint64)
+        bits = max(1, min(width, int(len(self.values)).bit_length()))  # about one value a slot
+        self.shift = np.uint64(width - bits)
+        edges = np.arange((1 << bits) + 1, dtype=np.uint64) << self.shift if bits < 64 else None
+        self.starts = np.searchsorted(self.values, edges[:-1]).astype(np.int64) if edges is not None else None
+        if self.starts is not None:
+            self.starts = np.append(self.starts, len(self.values))
+
+    def contains(self, x: np.ndarray) -> np.ndarray:
+        """Whether each of ``x`` (uint64, below 2**``width``) is in the set."""
+        x = np.asarray(x, dtype=np.uint64)
+        if not len(self.values) or not len(x) or self.starts is None:
+            return np.zeros(len(x), dtype=bool)
+        slot = (x >> self.shift).astype(np.int64)
+        at, end = self.starts[slot], self.starts[slot + 1]
+        out = (at < end) & (self.values[np.minimum(at, len(self.values) - 1)] == x)  # most slots hold one
+        rows = np.flatnonzero((end - at > 1) & ~out)
+        while len(rows):
+            at_rows = at[rows] + 1
+            keep = at_rows < end[rows]
+            rows, at_rows = rows[keep], at_rows[keep]
+            at[rows] = at_rows
+            out[rows] |= self.values[at_rows] == x[rows]
+            rows = rows[~out[rows]]
+        return out

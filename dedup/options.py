@@ -246,10 +246,9 @@ class ScanOptions:
 
     ``workers``: processes for phase 1 (None: one per core); ``batch_docs``/``batch_chars``:
     the most articles / characters in one batch (memory per worker); neither changes results.
-    ``keep_tokens``: phase 1 also stores every article's word tokens (hash and span), so phase 2 aligns and
-    labels without tokenising texts again; results do not change. Off by default: the tokens make the store
-    about twice as large, which saves time only while the store stays in memory, and costs far more once it
-    does not (figures: benchmarks/README.md).
+    ``keep_tokens``: phase 1 also stores every article's word tokens in a compact form (``featurestore.tokens``:
+    about 4 bytes a token, a fifth of the store), so phase 2 aligns and labels without tokenising texts again;
+    results do not change. On by default (figures: benchmarks/README.md).
     """
 
     k: int = DEFAULT_K
@@ -263,7 +262,7 @@ class ScanOptions:
     workers: int | None = None
     batch_docs: int = 2000
     batch_chars: int = 32 << 20
-    keep_tokens: bool = False
+    keep_tokens: bool = True
 
     def __post_init__(self) -> None:
         if self.candidates.bands or self.candidates.rows:  # bands and rows given must fit the signatures

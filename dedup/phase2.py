@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -34,7 +34,7 @@ from .cluster import Clusters, cluster, components, roles, with_versions
 from .corpus import Corpus
 from .direction import FEATURES, cluster_sources, compare_dates, pair_directions, parse_when, position
 from .evidence import Evidence, Lists, pair_evidence
-from .label import boiler_rows, label_batch, shared_spans
+from .label import FingerprintSet, boiler_rows, label_batch, shared_spans
 from .options import AlignParams, LabelParams, Progress, ScanOptions
 from .phase1.features import fingerprints
 from .phase1.normalise import Tokens, bodies, tokenise
@@ -612,6 +612,17 @@ class _LabelContext:
     fingerprints: np.ndarray
     bits: int
     params: LabelParams
+    _set: FingerprintSet | None = field(default=None, init=False, repr=False)
+
+    def boiler_set(self) -> FingerprintSet:
+        """The fingerprints with their directory (``label.FingerprintSet``): built once in each process that
+        labels (a forked worker, a cluster's task), never shipped."""
+        if self._set is None:
+            self._set = FingerprintSet(self.fingerprints, 64 - self.bits)
+        return self._set
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_set": None}
 
 
 @dataclass
@@ -684,7 +695,7 @@ def _label_batch(c: _LabelContext, batch: _LabelBatch) -> list[tuple[int, np.nda
     if need:
         loaded = Loaded(c.articles, batch.rows, need, c.k, threads=1, texts=False)
         sh = loaded.shingles
-        flags = _sorted_isin(fingerprints(sh.hashes) >> np.uint64(c.bits), c.fingerprints)
+        flags = c.boiler_set().contains(fingerprints(sh.hashes) >> np.uint64(c.bits))
         boiler = boiler_rows(loaded.tokens, sh, flags)
         boiler[:, 0] = np.asarray([row[d] for d in need], dtype=np.int64)[boiler[:, 0]]
     paras = [np.asarray(c.articles.paragraphs(d), dtype=np.int64).reshape(-1, 2) for d in docs]
@@ -712,7 +723,9 @@ def pair_spread(
     left out: (pairs, 2)."""
     sh, t = loaded.shingles, loaded.tokens
     out = np.zeros((len(a), 2))
-    content = ~_sorted_isin(fingerprints(sh.hashes) >> np.uint64(boiler.bits), boiler.fingerprints)
+    content = ~FingerprintSet(boiler.fingerprints, 64 - boiler.bits).contains(
+        fingerprints(sh.hashes) >> np.uint64(boiler.bits)
+    )
     texts = loaded.corpus.texts if loaded.corpus is not None else []
 
     def side(d: int) -> tuple[str, Side, np.ndarray]:
@@ -746,21 +759,6 @@ def shingle_runs(found: np.ndarray, first: np.ndarray) -> np.ndarray:
     starts = found & np.r_[True, (np.diff(first) != 1) | ~found[:-1]]
     run = np.cumsum(starts)[found]
     return np.bincount(run)[1:] if len(run) else np.zeros(0, dtype=np.int64)
-
-
-def _sorted_isin(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """``np.isin`` against a sorted array, by binary search (``isin`` sorts both sides each call). The values
-    are searched in ascending order: each search then starts where the last ended, in memory just read. The
-    set grows with the corpus (text recurring in ever more articles), and unsorted searches miss the cache at
-    every step (figures: benchmarks/README.md)."""
-    out = np.zeros(len(values), dtype=bool)
-    if not len(sorted_set) or not len(values):
-        return out
-    order = np.argsort(values)
-    ordered = values[order]
-    at = np.minimum(np.searchsorted(sorted_set, ordered), len(sorted_set) - 1)
-    out[order] = sorted_set[at] == ordered
-    return out
 
 
 def _doc_batches(docs: np.ndarray, chars: np.ndarray, budget_docs: int, budget_chars: int) -> Iterator[np.ndarray]:

@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 
 from .cluster import components
-from .evidence import Evidence, Lists
+from .evidence import Evidence, Lists, packed_sorted
 from .options import VerifyParams
 
 RELATIONS = ("exact", "near-duplicate", "contains", "partial")
@@ -113,7 +113,7 @@ def _distinct_per_list(
     if values.min() == values.max():  # one value (no site known): no sort needed
         held = np.bincount(owner, minlength=n_lists)
         return distinct + np.minimum(held, 1), np.maximum(top, held)
-    keys = np.sort((owner.astype(np.uint64) << np.uint64(32)) | values.astype(np.uint64))
+    keys = packed_sorted(owner, values)
     new = np.ones(len(keys), dtype=bool)
     new[1:] = keys[1:] != keys[:-1]
     starts = np.flatnonzero(new)
@@ -183,8 +183,7 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     # Pass 2: boilerplate lists count for nobody.
 
     def measure(boiler: np.ndarray):
-        in_boiler = boiler[owner]
-        boiler_weight = np.bincount(lists.members[in_boiler], weights=lists.weight[owner[in_boiler]], minlength=n_docs)
+        boiler_weight = lists.weight_per_doc(n_docs, boiler)
         content_sizes = sizes - boiler_weight.astype(np.int64)
         content_entry = ~boiler[ev.entry_list]
         shared = np.bincount(ev.entry_pair[content_entry], weights=weight[content_entry], minlength=len(pairs))
@@ -278,7 +277,7 @@ def _story_lists(
     sentences) no longer hide that it derives from it."""
     n_docs = len(sizes)
     # Per document, its shingles in no list: text of its own, shared with nobody.
-    own = sizes - np.bincount(lists.members, weights=lists.weight[owner], minlength=n_docs).astype(np.int64)
+    own = sizes - lists.weight_per_doc(n_docs).astype(np.int64)
     weight = lists.weight[ev.entry_list]
     edges, story, out, shared = [copies], groups, boiler, shared_all
     for _ in range(rounds):

@@ -4,7 +4,8 @@
     python -m benchmarks.timing.match_steps match STORE [--json F]  # posting lists, pair evidence, verify, ...
 
 CPU seconds count this process and its finished worker processes (``RUSAGE_CHILDREN``), so they
-hold on a machine other jobs share, where wall seconds do not. The steps are phase 2's own
+hold on a machine other jobs share, where wall seconds do not; beside them, this process's peak RSS by the
+end of each step (where match's memory goes). The steps are phase 2's own
 (``phase2.match`` and ``cluster.cluster``), timed where ``match`` calls them, so this measures
 whatever code is importable as ``dedup`` (run it under ``PYTHONPATH=OLD_CHECKOUT`` for a "before").
 """
@@ -53,11 +54,13 @@ def match_steps(root: str) -> dict:
     options = ScanOptions()
     fs = FeatureStore(root, params=store_params(options))
     steps: dict[str, list[float]] = {}
+    peak: dict[str, float] = {}  # this process's peak RSS (MB) by the end of each step
     mark = [time.perf_counter(), _cpu()]
 
     def tick(name: str) -> None:
         wall, cpu = time.perf_counter(), _cpu()
         steps[name] = [round(wall - mark[0], 2), round(cpu - mark[1], 2)]
+        peak[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         mark[:] = [wall, cpu]
 
     def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -100,6 +103,7 @@ def match_steps(root: str) -> dict:
         "pairs": int(m.pairs.height),
         "steps_wall_cpu": steps,
         "match_cpu": round(sum(v[1] for v in steps.values()), 2),
+        "peak_rss_mb_by_step": peak,
     }
 
 

@@ -25,8 +25,8 @@ PARAM_HELP = {
     "workers": "Worker processes for reading and signing.",
     "batch_docs": "Most articles in one batch: larger is a little faster and uses more memory.",
     "batch_chars": "Most characters in one batch, which bounds each worker's memory.",
-    "keep_tokens": "Store every article's tokens in phase 1 so phase 2 need not tokenise again: faster while "
-    "the store fits in memory, slower past it (the store grows about 1.8 times).",
+    "keep_tokens": "Store every article's tokens in phase 1 (about 4 bytes a token) so phase 2 need not "
+    "tokenise again.",
     "verify.near_duplicate": "Two articles are near-duplicates when each holds at least this share of the other.",
     "verify.contains": "One article contains another when it holds at least this share of it (and they are not "
     "near-duplicates).",
@@ -231,7 +231,10 @@ def add_param_options(
         if p.kind == "bool":
             action = "store_false" if default else "store_true"
             flag = p.flag.replace("--", "--no-", 1) if default else p.flag
-            group.add_argument(flag, dest=p.dest, action=action, default=default, help=f"{text[:-1]} (default: off).")
+            shown = "on" if default else "off"
+            group.add_argument(
+                flag, dest=p.dest, action=action, default=default, help=f"{text[:-1]} (default: {shown})."
+            )
             continue
         choices = CHOICES.get(p.name)
         group.add_argument(

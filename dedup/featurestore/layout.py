@@ -21,12 +21,17 @@ Layout (``FORMAT_VERSION`` 1), a directory::
         filter.npy           uint8, merged index shards only: a Bloom filter of the fingerprints (``bloom``);
                              computed when absent
         signatures.npy       uint32 (n, num_perm): MinHash signature of each article
-        token_offsets.npy    int64 (n + 1), optional: article i's word tokens are rows token_offsets[i]:[i+1]
-        token_hashes.npy     uint64 (t,), optional: each token's hash (``normalise.tokenise``), in text order
-        token_spans.npy      uint32 (t, 2), optional: each token's start and end (code points) in its text;
-                             phase 2 builds shingles from these instead of tokenising the text again. An
-                             article with text but no tokens here (one over ``features.LONG_CHARS``, or
-                             a shard without these files: written before them, or merged) is tokenised from its text.
+        token_index.npy      int64 (n + 1, 2), optional: article i's word tokens are rows index[i, 0]:[i + 1, 0]
+                             of token_words, its wide spans rows index[i, 1]:[i + 1, 1] of token_wide
+        token_words.npy      uint32 (t,), optional: each token in text order, in the compact form (``tokens``):
+                             its hash's row in token_vocab (24 bits), its gap and length (8 bits)
+        token_vocab.npy      uint64 (v,), optional: the shard's distinct token hashes (``normalise.tokenise``)
+        token_wide.npy       uint32 (w, 2), optional: start and end (code points) of the tokens whose gap or
+                             length is too long for their word; phase 2 builds shingles, passages and labels
+                             from these instead of tokenising the text again. An article with text but no
+                             tokens here (one over ``features.LONG_CHARS``, or a shard without these files:
+                             written before them, with ``--no-keep-tokens``, or merged) is tokenised from its
+                             text. (The earlier form, token_offsets/token_hashes/token_spans, is not read.)
 """
 
 from __future__ import annotations
@@ -69,9 +74,10 @@ FILES: dict[str, tuple[tuple[np.dtype, ...], int, bool] | None] = {
     "directory.npy": ((_I4, _I8), 1, False),
     "filter.npy": ((_U1,), 1, False),
     "signatures.npy": ((_U4,), 2, True),
-    "token_offsets.npy": ((_I8,), 1, False),
-    "token_hashes.npy": ((_U8,), 1, False),
-    "token_spans.npy": ((_U4,), 2, False),
+    "token_index.npy": ((_I8,), 2, False),
+    "token_words.npy": ((_U4,), 1, False),
+    "token_vocab.npy": ((_U8,), 1, False),
+    "token_wide.npy": ((_U4,), 2, False),
 }
-TOKEN_FILES = ("token_offsets", "token_hashes", "token_spans")  # all three or none
+TOKEN_FILES = ("token_index", "token_words", "token_vocab", "token_wide")  # all four or none
 REQUIRED = frozenset(f for f, spec in FILES.items() if spec is None or spec[2])

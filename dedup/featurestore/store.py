@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from . import tokens as token_form
 from . import validate
 from .layout import DOC_SCHEMA, FORMAT, FORMAT_VERSION
 
@@ -59,7 +60,9 @@ class ShardData:
     posting_docs: np.ndarray
     bucket_bounds: np.ndarray  # int64 (257,): postings of bucket b (top 8 bits) are rows bounds[b]:bounds[b+1]
     signatures: np.ndarray
-    token_offsets: np.ndarray | None = None  # int64 (n + 1); None: no token files
+    # Each article's word tokens as phase 1 computed them (None: none stored); written in the compact form
+    # (``tokens``: about 4 bytes a token).
+    token_offsets: np.ndarray | None = None  # int64 (n + 1)
     token_hashes: np.ndarray | None = None  # uint64 (t,)
     token_spans: np.ndarray | None = None  # uint32 (t, 2)
 
@@ -121,10 +124,13 @@ def stage_shard(root: Path, name: str, data: ShardData) -> Path:
             "bucket_bounds": data.bucket_bounds,
             "signatures": data.signatures,
         }
-        if data.token_offsets is not None:
-            arrays.update(
-                token_offsets=data.token_offsets, token_hashes=data.token_hashes, token_spans=data.token_spans
-            )
+        if data.token_offsets is not None and data.token_hashes is not None and data.token_spans is not None:
+            spans = np.asarray(data.token_spans)
+            packed = token_form.encode(data.token_offsets, data.token_hashes, spans[:, 0], spans[:, 1])
+            if packed is not None:
+                arrays.update(
+                    token_index=packed.index, token_words=packed.words, token_vocab=packed.vocab, token_wide=packed.wide
+                )
         for key, arr in arrays.items():
             np.save(tmp / f"{key}.npy", np.ascontiguousarray(arr), allow_pickle=False)
     except BaseException:
@@ -285,30 +291,47 @@ class Shard:
 
     def tokens(self, rows: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
         """The stored word tokens of articles ``rows`` (sorted, as a batch takes them): (hashes, starts,
-        ends) each, spans checked to lie in their texts; None for an article the shard keeps none for (no
-        token files, or none stored for it). Read in one stretch when the rows are close together."""
-        if "token_offsets" not in self.check()._arrays or not len(rows):
+        ends) each, decoded from the compact form (``tokens``), spans checked to lie in their texts; None for
+        an article the shard keeps none for (no token files, or none stored for it). Read in one stretch
+        when the rows are close together."""
+        if "token_index" not in self.check()._arrays or not len(rows):
             return [None] * len(rows)
         rows = np.asarray(rows, dtype=np.int64)
-        off = np.asarray(self._arrays["token_offsets"][int(rows.min()) : int(rows.max()) + 2])
-        lo, hi = off[rows - rows.min()], off[rows - rows.min() + 1]
+        first = int(rows.min())
+        index = np.asarray(self._arrays["token_index"][first : int(rows.max()) + 2])
+        off = index[:, 0]
+        lo, hi = off[rows - first], off[rows - first + 1]
         if int(off[-1] - off[0]) <= 2 * int((hi - lo).sum()) + (1 << 16):
-            stretches = [(int(rows.min()), int(rows.max()) + 1)]
+            stretches = [(first, int(rows.max()) + 1)]
         else:
             stretches = [(int(r), int(r) + 1) for r in rows.tolist()]
+        vocab = self.vocab
         out: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None] = {}
         for r0, r1 in stretches:
-            a, b = int(off[r0 - rows.min()]), int(off[r1 - rows.min()])
-            hashes, spans = self.rows("token_hashes", a, b), self.rows("token_spans", a, b).astype(np.int64)
-            counts = np.diff(off[r0 - rows.min() : r1 - rows.min() + 1])
+            a, b = int(off[r0 - first]), int(off[r1 - first])
+            wa, wb = int(index[r0 - first, 1]), int(index[r1 - first, 1])
+            counts = np.diff(off[r0 - first : r1 - first + 1])
+            try:
+                hashes, starts, ends = token_form.decode(
+                    self.rows("token_words", a, b), counts, vocab, self.rows("token_wide", wa, wb)
+                )
+            except token_form.Corrupt as e:
+                raise self._error(f"tokens of articles {r0}-{r1 - 1}: {e}") from None
             limit = np.repeat(self._chars[r0:r1], counts)
-            if len(spans) and bool(((spans[:, 1] > limit) | (spans[:, 0] > spans[:, 1])).any()):
-                bad = r0 + int(np.searchsorted(np.cumsum(counts), np.argmax(spans[:, 1] > limit) + 1))
+            outside = (ends > limit) | (starts < 0) | (starts > ends)
+            if outside.any():
+                bad = r0 + int(np.searchsorted(np.cumsum(counts), np.argmax(outside) + 1))
                 raise self._error(f"tokens of article {bad} lie outside its text")
             for r in range(r0, r1):
-                x, y = int(off[r - rows.min()]) - a, int(off[r + 1 - rows.min()]) - a
-                out[r] = (hashes[x:y], spans[x:y, 0], spans[x:y, 1]) if y > x else None
+                x, y = int(off[r - first]) - a, int(off[r + 1 - first]) - a
+                out[r] = (hashes[x:y], starts[x:y], ends[x:y]) if y > x else None
         return [out[r] for r in rows.tolist()]
+
+    @cached_property
+    def vocab(self) -> np.ndarray:
+        """The shard's token vocabulary (``tokens``), read once into memory."""
+        arr = self.array("token_vocab")
+        return self.rows("token_vocab", 0, len(arr))
 
     def check_docs(self, docs: np.ndarray, what: str = "postings") -> np.ndarray:
         """Articles read from ``posting_docs`` (or a manifest), checked to be rows of this shard."""

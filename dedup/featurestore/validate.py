@@ -14,9 +14,9 @@ runs ``check_shard`` once, on first use. What is checked (the layout is ``layout
   claims; ``postings`` and ``posting_docs`` of one length m (= the manifest's); ``paragraphs`` (p, 2)
   with p = ``para_offsets[-1]``;
 - offsets: ``text_offsets`` from 0, non-decreasing, ending at the size of ``text.bin``; ``para_offsets``
-  the same, ending at p; ``token_offsets`` (optional, with ``token_hashes`` (t,) and ``token_spans``
-  (t, 2): all three or none) the same, ending at t; ``bucket_bounds`` (257) from 0 to m (one vectorised
-  pass each: these are small, about 8 bytes an article);
+  the same, ending at p; ``token_index`` (optional, (n + 1, 2), with ``token_words`` (t,), ``token_vocab``
+  and ``token_wide`` (w, 2): all four or none) its two columns the same, ending at t and w;
+  ``bucket_bounds`` (257) from 0 to m (one vectorised pass each: these are small, about 8 bytes an article);
 - ``docs.parquet``: its schema exactly ``DOC_SCHEMA`` and its row count, read from the footer, and its
   size once decompressed (the footer's, at most what the file itself may be: 64 KB an article); the
   columns that size what is allocated later (``chars``, ``body_start``, ``cut``, ``n_shingles``) against
@@ -163,8 +163,7 @@ def check_shard(
     if tokens:
         if len(tokens) != len(TOKEN_FILES):
             raise Invalid(f"has {', '.join(f'{key}.npy' for key in tokens)} without the other token files")
-        t = shapes["token_hashes"][0]
-        for key, shape in (("token_offsets", (n + 1,)), ("token_spans", (t, 2))):
+        for key, shape in (("token_index", (n + 1, 2)), ("token_wide", (shapes["token_wide"][0], 2))):
             if shapes[key] != shape:
                 raise Invalid(f"{key}.npy has shape {shapes[key]}, not {shape}")
     if shapes["paragraphs"][1] != 2:
@@ -178,7 +177,9 @@ def check_shard(
     if "bucket_bounds" in arrays:
         _offsets(arrays["bucket_bounds"], m, "bucket_bounds.npy")
     if tokens:
-        _offsets(arrays["token_offsets"], shapes["token_hashes"][0], "token_offsets.npy")
+        index = np.asarray(arrays["token_index"])
+        _offsets(index[:, 0], shapes["token_words"][0], "token_index.npy")
+        _offsets(index[:, 1], shapes["token_wide"][0], "token_index.npy")
     chars = _check_table(path / "docs.parquet", n, np.diff(np.asarray(arrays["text_offsets"])))
     return arrays, n, m, chars
 
@@ -275,9 +276,10 @@ def file_limits(n: int, m: int, num_perm: int | None, text_bytes: int) -> dict[s
         "directory.npy": (10, ((1 << 28) + 1) * 8 + h),
         "filter.npy": (10, (1 << size_bits(m)) // 8 + h),
         "signatures.npy": exact(n * num_perm * 4) if num_perm is not None else (10, n * 4096 + h),
-        "token_offsets.npy": exact((n + 1) * 8),
-        "token_hashes.npy": (10, 8 * max(text_bytes, 0) + h),  # a token holds a character at least
-        "token_spans.npy": (10, 8 * max(text_bytes, 0) + h),
+        "token_index.npy": exact((n + 1) * 16),
+        "token_words.npy": (10, 4 * max(text_bytes, 0) + h),  # a token holds a character at least
+        "token_vocab.npy": (10, 8 * max(text_bytes, 0) + h),
+        "token_wide.npy": (10, 8 * max(text_bytes, 0) + h),
     }
 
 

@@ -94,8 +94,9 @@ def test_help_defaults_equal_the_dataclass_defaults(command):
         want = INDEX_BATCH_DOCS if adds and p.name == "batch_docs" else _dataclass_default(p.name)
         if len(command) == 1:
             assert parser.get_default(p.dest) == want, p.name
-        if p.kind == "bool":
-            assert want is False and f"{p.flag} " in text  # a switch that turns on what is off by default
+        if p.kind == "bool":  # a switch that turns on what is off by default, or off (--no-...) what is on
+            flag = p.flag.replace("--", "--no-", 1) if want else p.flag
+            assert isinstance(want, bool) and f"{flag} " in text and f"(default: {'on' if want else 'off'})" in text
             continue
         m = re.search(re.escape(p.flag) + r" ([A-Z]+|[a-z]+(\|[a-z]+)+) .*?\(default: ([^)]*)\)", text)
         assert m, p.flag

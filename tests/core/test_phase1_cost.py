@@ -121,7 +121,7 @@ def test_a_file_of_many_paragraphs_scans_the_same_in_segments_and_from_stored_to
     fs = FeatureStore(tmp_path / "whole")
     assert fs.tokens([0])[0] is not None
     for shard in (tmp_path / "whole" / "shards").iterdir():
-        for name in ("token_offsets", "token_hashes", "token_spans"):
+        for name in ("token_index", "token_words", "token_vocab", "token_wide"):
             (shard / f"{name}.npy").unlink()
     old = FeatureStore(tmp_path / "whole")
     assert old.tokens([0]) == [None]
@@ -145,12 +145,22 @@ def test_stored_tokens_are_the_tokens_of_the_text(seeds, tmp_path):
 def test_bad_token_files_are_a_clear_error(seeds, tmp_path):
     scan(seeds.dir, ScanOptions(keep_tokens=True), store=tmp_path / "s")
     (shard,) = (tmp_path / "s" / "shards").iterdir()
-    spans = np.load(shard / "token_spans.npy")
-    spans[0] = (5, 1 << 30)
-    np.save(shard / "token_spans.npy", spans)
-    with pytest.raises(StoreError, match="tokens of article 0 lie outside its text"):
+    words = np.load(shard / "token_words.npy")
+    good = words.copy()
+    words[0] = (words[0] & np.uint32(0xFFFFFF00)) | np.uint32(0xEE)  # a gap of 14 and a length of 14
+    np.save(shard / "token_words.npy", words)
+    wide = np.load(shard / "token_wide.npy")
+    if len(wide):  # the first wide token's span far past the text
+        wide[0] = (5, 1 << 30)
+        np.save(shard / "token_wide.npy", wide)
+        with pytest.raises(StoreError, match="tokens of article .* lie outside its text"):
+            FeatureStore(tmp_path / "s").tokens(list(range(len(FeatureStore(tmp_path / "s")))))
+    words = good.copy()
+    words[0] = np.uint32(0xFFFFFF00) | (words[0] & np.uint32(0xFF))  # a word outside the vocabulary
+    np.save(shard / "token_words.npy", words)
+    with pytest.raises(StoreError, match="outside the shard's vocabulary"):
         FeatureStore(tmp_path / "s").tokens([0])
-    (shard / "token_hashes.npy").unlink()
+    (shard / "token_vocab.npy").unlink()
     with pytest.raises(StoreError, match="without the other token files"):
         FeatureStore(tmp_path / "s").tokens([0])
 
@@ -234,13 +244,13 @@ def test_labels_on_intervals_are_the_character_masks_labels(data):
         assert np.array_equal(got[offsets[d] : offsets[d + 1]], want)
 
 
-def test_tokens_are_stored_only_when_asked(seeds, tmp_path):
-    """By default the store holds no tokens (phase 2 tokenises what it aligns); ``keep_tokens`` adds them; the
-    result is the same."""
-    plain = scan(seeds.dir, store=tmp_path / "plain")
-    kept = scan(seeds.dir, ScanOptions(keep_tokens=True), store=tmp_path / "kept")
+def test_tokens_are_stored_unless_asked_not_to(seeds, tmp_path):
+    """By default the store holds every article's tokens in the compact form (phase 2 reads no text to label);
+    ``keep_tokens=False`` leaves them out (phase 2 tokenises what it aligns); the result is the same."""
+    plain = scan(seeds.dir, ScanOptions(keep_tokens=False), store=tmp_path / "plain")
+    kept = scan(seeds.dir, store=tmp_path / "kept")
     assert not list((tmp_path / "plain" / "shards").glob("*/token_*.npy"))
-    assert len(list((tmp_path / "kept" / "shards").glob("*/token_*.npy"))) == 3
+    assert len(list((tmp_path / "kept" / "shards").glob("*/token_*.npy"))) == 4
     a, b = plain.to_dict(), kept.to_dict()
     for d in (a, b):
         del d["meta"]["timings"], d["meta"]["parameters"]["keep_tokens"]

@@ -1,0 +1,49 @@
+"""The compact stored token form (``featurestore.tokens``) decodes to exactly the tokens phase 1 computed."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup.featurestore import tokens as token_form
+from dedup.phase1.normalise import tokenise
+
+_PIECES = [
+    "word",
+    "a",
+    "don't",
+    "Ü",
+    "東京",
+    "😀x",
+    "...",
+    "—",
+    " ",
+    "  ",
+    "\n\n",
+    "\t" * 20,
+    "x" * 15,
+    "y" * 40,
+    "-" * 16,
+]
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_PIECES), max_size=60).map("".join), min_size=1, max_size=6))
+def test_compact_tokens_decode_to_the_tokens_of_the_texts(texts):
+    t = tokenise(texts)
+    packed = token_form.encode(t.offsets, t.hashes, t.starts, t.ends)
+    assert packed is not None
+    assert packed.words.dtype == np.uint32 and packed.words.nbytes == 4 * len(t.hashes)
+    # every stretch of consecutive articles decodes alone, as ``Shard.tokens`` reads them
+    for a in range(len(texts)):
+        for b in range(a + 1, len(texts) + 1):
+            lo, hi = packed.index[a, 0], packed.index[b, 0]
+            hashes, starts, ends = token_form.decode(
+                packed.words[lo:hi],
+                np.diff(packed.index[a : b + 1, 0]),
+                packed.vocab,
+                packed.wide[packed.index[a, 1] : packed.index[b, 1]],
+            )
+            assert np.array_equal(hashes, t.hashes[lo:hi])
+            assert np.array_equal(starts, t.starts[lo:hi]) and np.array_equal(ends, t.ends[lo:hi])
