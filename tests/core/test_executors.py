@@ -8,7 +8,6 @@ how to install it in one line.
 
 from __future__ import annotations
 
-import json
 import pickle
 import subprocess
 import sys
@@ -23,26 +22,8 @@ from dedup.options import ScanOptions
 from dedup.pipeline import scan
 from dedup.workers import Processes, Threads
 from tests.conftest import ROOT
-
-
-class Pickling:
-    """Each task gets its context and chunk through pickle, in order (a cluster's tasks, without one)."""
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    def map(self, fn, context, chunks, label=None):
-        for chunk in chunks:
-            self.calls.append(fn.__name__)
-            if label is not None:
-                assert isinstance(label(chunk), str)
-            yield pickle.loads(pickle.dumps(fn(*pickle.loads(pickle.dumps((context, chunk))))))
-
-
-def _json(result) -> str:
-    data = result.to_dict()
-    data["meta"].pop("timings")
-    return json.dumps(data)
+from tests.support.executors import Pickling
+from tests.support.executors import scan_json as _json
 
 
 @pytest.mark.slow

@@ -7,7 +7,6 @@ output (as a cluster does) and on the real two-node cluster of ``conftest.ray_cl
 from __future__ import annotations
 
 import json
-import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -24,29 +23,16 @@ from dedup.phase2 import DocTable
 from dedup.pipeline import scan
 from dedup.verify import exact_pairs
 from tests.conftest import ROOT
+from tests.support.executors import Pickling
+from tests.support.executors import scan_json as _json
 
 
-class Pickled(Partitioned):
-    """Each task's context, chunk and result through pickle (a cluster's tasks, in this process), with the
-    partition count a cluster's executor asks for; records the steps it ran, and each task's context and chunk."""
+class Pickled(Pickling, Partitioned):
+    """``Pickling`` with the partition count a cluster's executor asks for."""
 
     def __init__(self, partitions: int) -> None:
+        super().__init__()
         self.partitions = partitions
-        self.calls: list[str] = []
-        self.inputs: list[tuple[str, object, object]] = []
-
-    def map(self, fn, context, chunks, label=None):
-        for chunk in chunks:
-            self.calls.append(fn.__name__)
-            self.inputs.append((fn.__name__, context, chunk))
-            assert isinstance(label(chunk), str)
-            yield pickle.loads(pickle.dumps(fn(*pickle.loads(pickle.dumps((context, chunk))))))
-
-
-def _json(result) -> str:
-    data = result.to_dict()
-    data["meta"].pop("timings")
-    return json.dumps(data)
 
 
 @pytest.fixture(scope="module")
