@@ -26,7 +26,21 @@ PARAM_HELP = {
     "batch_docs": "Most articles in one batch: larger is a little faster and uses more memory.",
     "batch_chars": "Most characters in one batch, which bounds each worker's memory.",
     "keep_tokens": "Store every article's tokens in phase 1 (about 4 bytes a token) so phase 2 need not "
-    "tokenise again.",
+    "tokenise again; --no-keep-tokens makes a smaller store and tokenises again.",
+    "verify.spread_min_share": "Pairs the counts leave unrelated or partial are looked at for a noisy copy (OCR "
+    "errors, light edits) when they share at least this share of the smaller one's shingles.",
+    "align.chain_gap": "Shared runs at most this many tokens apart continue one chain (a noisy copy's scattered "
+    "shared shingles).",
+    "align.chain_drift": "Shared runs whose diagonals are at most this many tokens apart continue one chain.",
+    "align.chain_look": "A shared run joins a chain when one of this many runs on either side continues it.",
+    "align.chain_runs": "Fewest shared runs in a chain that counts.",
+    "align.chain_identity": "A chain counts when its two stretches are at least this alike character by character.",
+    "align.chain_identity_low": "A chain also counts when its two stretches are at least this alike character by "
+    "character and --align-chain-words of their words are the same.",
+    "align.chain_words": "The share of the words that must be the same for --align-chain-identity-low.",
+    "align.chain_far": "Chains that read alike join the next one across gaps of up to this many tokens that read "
+    "alike too.",
+    "align.word_identity": "A passage grows by the next words on both sides while they are at least this alike.",
     "verify.near_duplicate": "Two articles are near-duplicates when each holds at least this share of the other.",
     "verify.contains": "One article contains another when it holds at least this share of it (and they are not "
     "near-duplicates).",

@@ -115,6 +115,7 @@ def test_help_is_grouped_and_every_option_says_what_and_its_default(command):
         ), action.dest
         assert action.help.rstrip().endswith("."), action.dest
         assert len(action.help.split()) >= 4, action.dest  # a sentence, not a placeholder
+        assert "parameter (see README, Parameters)" not in action.help, action.dest  # its own sentence
         takes_value = action.nargs != 0 and action.option_strings
         if takes_value:
             assert "default" in action.help, action.option_strings
