@@ -43,10 +43,10 @@ from benchmarks.timing.throughput import (
     RENSA_SEED,
     K,
     article_files,
-    cluster_sizes,
     corpus_for,
     machine,
     measure_peer,
+    peer_result,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,18 +88,7 @@ def rensa_pipeline(folder: Path) -> dict:
         t["shingle"] += t2 - t1
         t["sign"] += t3 - t2
         t["lsh"] += t4 - t3
-    t0 = time.perf_counter()
-    clustered = cluster_sizes(len(paths), pairs)
-    t["cluster"] = time.perf_counter() - t0
-    return {
-        "seconds": time.perf_counter() - t_all,
-        "stages": t,
-        "docs": len(paths),
-        "bytes": n_bytes,
-        "pairs": len(pairs),
-        "clusters": len(clustered),
-        "clustered_docs": sum(clustered),
-    }
+    return peer_result(len(paths), n_bytes, pairs, t, t_all)
 
 
 def _command(tool: str, corpus: Path, out_dir: Path) -> list[str]:

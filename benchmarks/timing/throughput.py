@@ -202,13 +202,19 @@ def measure_peer(corpus: Path) -> dict:
         t["shingle"] += t2 - t1
         t["sign"] += t3 - t2
         t["lsh"] += t4 - t3
+    return peer_result(len(paths), n_bytes, pairs, t, t_all)
+
+
+def peer_result(docs: int, n_bytes: int, pairs: list[tuple[int, int]], stages: dict, started: float) -> dict:
+    """A peer pipeline's last stage and its result: its LSH pairs clustered (``cluster_sizes``, timed as the
+    ``cluster`` stage), with its stages' times and its whole time since ``started``."""
     t0 = time.perf_counter()
-    clustered = cluster_sizes(len(paths), pairs)
-    t["cluster"] = time.perf_counter() - t0
+    clustered = cluster_sizes(docs, pairs)
+    stages["cluster"] = time.perf_counter() - t0
     return {
-        "seconds": time.perf_counter() - t_all,
-        "stages": t,
-        "docs": len(paths),
+        "seconds": time.perf_counter() - started,
+        "stages": stages,
+        "docs": docs,
         "bytes": n_bytes,
         "pairs": len(pairs),
         "clusters": len(clustered),
