@@ -75,7 +75,11 @@ def find(
         if partitioned is not None:  # a cluster's executor: no process holds every list or pair
             exact = exact_pairs(content, has_text)
             return Candidates(*partitioned(shards, bases, sizes, exact, options.verify, spill, progress=progress))
-        return Candidates(posting_lists(shards, bases, n, spill, progress=progress, executor=executor), None)
+        # Lists too big to enumerate are stored by family (``evidence.ListGrouper``): a recurring sentence's
+        # near-equal big lists hold its members once, not once a shingle.
+        above = options.verify.max_enumerate
+        lists = posting_lists(shards, bases, n, spill, progress=progress, executor=executor, group_above=above)
+        return Candidates(lists, None)
     params = options.candidates
     bands, rows = params.banding(options.num_perm)
     steps = bands + 2

@@ -21,12 +21,22 @@ Pairs and their shared counts come from the lists, so the work follows the evide
 
 Every candidate pair thus gets its exact number of shared shingles, list by list, so the
 verifier can discount the lists it finds to be boilerplate without touching a document again.
+
+A sentence recurring in many articles makes several big lists whose member sets are nearly the same (each of
+its shingles is held by its holders, with or without a few: a truncated copy, a shared phrase), and stored
+plainly each would hold every member, so the lists would grow with the shingles, not with the evidence. A
+scan therefore stores big lists by *family* (``ListGrouper``, ``Families``): one base member set per family
+and, per list, the members it adds or lacks. Whatever reads the lists reads them through ``Lists``' methods,
+which count a family's base once (with its lists' summed weight, or its values once) and then the exceptions
+(``weight_per_doc``, ``holders``, ``distinct_per_list``), and a candidate pair's big lists are found from the
+family bases both sides hold, then the exceptions (``family_entries``). Every count is exact: the result is
+the same as from the plain lists.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,9 +52,49 @@ PROBE_PAIRS = 1 << 16  # candidate pairs whose big lists are intersected at once
 
 
 @dataclass
+class Families:
+    """Big lists stored once per family of near-equal member sets: family f's base is
+    ``members[offsets[f]:offsets[f + 1]]``; list l of family ``of[l]`` (-1: a list stored plainly in ``Lists``)
+    holds that base without ``lacks[lack_offsets[l]:lack_offsets[l + 1]]`` (members of the base) and with
+    ``adds[add_offsets[l]:add_offsets[l + 1]]`` (members not in the base), each ascending (``group_lists``)."""
+
+    of: np.ndarray
+    offsets: np.ndarray
+    members: np.ndarray
+    add_offsets: np.ndarray
+    adds: np.ndarray
+    lack_offsets: np.ndarray
+    lacks: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def base_sizes(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def base_owner(self) -> np.ndarray:
+        """The family of each entry of ``members`` (int32)."""
+        return np.repeat(np.arange(len(self), dtype=np.int32), self.base_sizes())
+
+    def add_owner(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.of), dtype=np.int64), np.diff(self.add_offsets))
+
+    def lack_owner(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.of), dtype=np.int64), np.diff(self.lack_offsets))
+
+    def stored(self) -> int:
+        """Members stored: the bases and every list's exceptions."""
+        return len(self.members) + len(self.adds) + len(self.lacks)
+
+
+@dataclass
 class Lists:
     """Posting lists, sorted by their hash: list l holds ``members[offsets[l]:offsets[l+1]]``
-    (ascending document indices, int32 below 2**31 documents) and ``weight[l]`` shingles."""
+    (ascending document indices, int32 below 2**31 documents) and ``weight[l]`` shingles.
+
+    With ``families`` (``group_lists``), a list of a family stores no members here (an empty run): its members
+    are its family's base and its exceptions. Read the members through the methods (``sizes``,
+    ``weight_per_doc``, ``holders``, ``distinct_per_list``, ``expanded``), which take either form."""
 
     hashes: np.ndarray
     offsets: np.ndarray
@@ -54,27 +104,39 @@ class Lists:
     # articles than it looks at; only the holders it looks at are members): never expanded into pairs,
     # never linking, boilerplate whatever verification finds. None: no such list (a scan).
     known: np.ndarray | None = None
+    families: Families | None = None
     _owner: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.hashes)
 
     def sizes(self) -> np.ndarray:
-        return np.diff(self.offsets)
+        out = np.diff(self.offsets)
+        fam = self.families
+        if fam is not None:
+            out = out + np.diff(fam.add_offsets) - np.diff(fam.lack_offsets)
+            inf = fam.of >= 0
+            out[inf] += fam.base_sizes()[fam.of[inf]]
+        return out
+
+    def stored_members(self) -> int:
+        """Members stored, plainly and in families (what the lists cost in memory, 4 bytes each)."""
+        return len(self.members) + (self.families.stored() if self.families is not None else 0)
 
     def member_list(self) -> np.ndarray:
         """The list of each entry of ``members`` (int32 below 2**31 lists), computed once: match asks for it in
-        every step, and it is as long as every list's members together (read-only)."""
+        every step, and it is as long as the plainly stored members together (read-only)."""
         if self._owner is None:
             kind = np.int32 if len(self) < 1 << 31 else np.int64
-            self._owner = np.repeat(np.arange(len(self), dtype=kind), self.sizes())
+            self._owner = np.repeat(np.arange(len(self), dtype=kind), np.diff(self.offsets))
             self._owner.flags.writeable = False
         return self._owner
 
     def weight_per_doc(self, n_docs: int, chosen: np.ndarray | None = None) -> np.ndarray:
         """Per document, the summed weight of the lists it is a member of (of those flagged in ``chosen``, when
         given), as ``np.bincount`` gives it (float64, exact: integer sums), ``MEMBER_ROWS`` members at a time
-        (temporaries of 8 bytes a member, over every list's members, were most of verify's peak)."""
+        (temporaries of 8 bytes a member, over every list's members, were most of verify's peak). A family
+        counts its base once, with the summed weight of its lists, and its lists' exceptions apart."""
         owner = self.member_list()
         out = np.zeros(n_docs, dtype=np.float64)
         for lo in range(0, len(owner), MEMBER_ROWS):
@@ -83,13 +145,189 @@ class Lists:
                 keep = chosen[own]
                 own, mem = own[keep], mem[keep]
             out += np.bincount(mem, weights=self.weight[own], minlength=n_docs)
+        fam = self.families
+        if fam is not None:
+            w = self.weight if chosen is None else np.where(chosen, self.weight, 0)
+            inf = fam.of >= 0
+            per_family = np.bincount(fam.of[inf], weights=w[inf], minlength=len(fam))
+            base_owner = fam.base_owner()
+            for lo in range(0, len(base_owner), MEMBER_ROWS):
+                part = per_family[base_owner[lo : lo + MEMBER_ROWS]]
+                out += np.bincount(fam.members[lo : lo + MEMBER_ROWS], weights=part, minlength=n_docs)
+            out += np.bincount(fam.adds, weights=w[fam.add_owner()], minlength=n_docs)
+            out -= np.bincount(fam.lacks, weights=w[fam.lack_owner()], minlength=n_docs)
         return out
 
     def holders(self, chosen: np.ndarray, n_docs: int) -> np.ndarray:
         """A bool per document: whether it is a member of any list flagged in ``chosen``."""
         out = np.zeros(n_docs, dtype=bool)
         out[self.members[chosen[self.member_list()]]] = True
+        fam = self.families
+        if fam is not None:
+            inf = (fam.of >= 0) & chosen
+            n_chosen = np.bincount(fam.of[inf], minlength=len(fam))
+            count = np.bincount(fam.members[n_chosen[fam.base_owner()] > 0], minlength=n_docs)
+            lack_owner = fam.lack_owner()
+            sel = chosen[lack_owner]
+            if sel.any():  # a base member lacking from every chosen list of its family holds none of them
+                keys, times = np.unique(packed_sorted(fam.of[lack_owner[sel]], fam.lacks[sel]), return_counts=True)
+                whole = times == n_chosen[(keys >> np.uint64(32)).astype(np.int64)]
+                count -= np.bincount((keys[whole] & _LOW).astype(np.int64), minlength=n_docs)
+            count += np.bincount(fam.adds[chosen[fam.add_owner()]], minlength=n_docs)
+            out |= count > 0
         return out
+
+    def distinct_per_list(self, values: np.ndarray, labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per list, how many distinct ``values[member]`` its members have, and how many members share the most
+        common (``distinct_per_run``; ``values`` below 2**32). A family's base is counted once; each of its lists
+        then differs from it only in the values its exceptions touch."""
+        distinct, top = distinct_per_run(self.member_list(), values[self.members], len(self), labels)
+        fam = self.families
+        if fam is None or not len(fam):
+            return distinct, top
+        # The base's (family, value) counts, and per family its values by count, most first.
+        keys = packed_sorted(fam.base_owner(), values[fam.members])
+        start = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else np.zeros(0, np.int64)
+        count = np.diff(start, append=len(keys))
+        head = keys[start]
+        head_family = (head >> np.uint64(32)).astype(np.int64)
+        family_distinct = np.bincount(head_family, minlength=len(fam))
+        by_count = np.lexsort((-count, head_family))
+        desc_value, desc_count = head[by_count] & _LOW, count[by_count]
+        desc_start = np.cumsum(family_distinct) - family_distinct
+        # Each list's exceptions as (list, value) count changes.
+        add_owner, lack_owner = fam.add_owner(), fam.lack_owner()
+        delta_keys = np.concatenate(
+            [packed_sorted(add_owner, values[fam.adds]), packed_sorted(lack_owner, values[fam.lacks])]
+        )
+        signs = np.concatenate([np.ones(len(fam.adds), np.int64), -np.ones(len(fam.lacks), np.int64)])
+        touched, at = np.unique(delta_keys, return_inverse=True)
+        delta = np.bincount(at, weights=signs, minlength=len(touched)).astype(np.int64)
+        t_list = (touched >> np.uint64(32)).astype(np.int64)
+        t_value = touched & _LOW
+        base_count = np.zeros(len(touched), dtype=np.int64)
+        if len(head) and len(touched):
+            q = (fam.of[t_list].astype(np.uint64) << np.uint64(32)) | t_value
+            pos = np.minimum(np.searchsorted(head, q), len(head) - 1)
+            hit = head[pos] == q
+            base_count[hit] = count[pos[hit]]
+        now = base_count + delta
+        in_family = np.flatnonzero(fam.of >= 0)
+        distinct[in_family] += family_distinct[fam.of[in_family]]
+        change = (now > 0).astype(np.int64) - (base_count > 0)
+        distinct += np.bincount(t_list, weights=change, minlength=len(self)).astype(np.int64)
+        best = np.zeros(len(self), dtype=np.int64)
+        np.maximum.at(best, t_list, now)
+        # The most common value no exception touches: among a list's first (touched + 1) by count.
+        n_touched = np.bincount(t_list, minlength=len(self))
+        f = fam.of[in_family]
+        m = np.minimum(n_touched[in_family] + 1, family_distinct[f])
+        rows = np.repeat(desc_start[f] - (np.cumsum(m) - m), m) + np.arange(int(m.sum()))
+        c_list = np.repeat(in_family, m)
+        c_keys = (c_list.astype(np.uint64) << np.uint64(32)) | desc_value[rows]
+        free = np.ones(len(c_keys), dtype=bool)
+        if len(touched) and len(c_keys):
+            pos = np.minimum(np.searchsorted(touched, c_keys), len(touched) - 1)
+            free = touched[pos] != c_keys
+        np.maximum.at(best, c_list[free], desc_count[rows][free])
+        return distinct, np.maximum(top, best)
+
+    def expanded(self, chosen: np.ndarray, ordered: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(list, member) of every membership of the lists flagged in ``chosen``, about ``MEMBER_ROWS`` at a time
+        (bounded temporaries). ``ordered``: each list's members ascending and the lists in order, a list never
+        split between two chunks (else in no particular order)."""
+        owner = self.member_list()
+        if ordered:
+            lists = np.flatnonzero(chosen & (np.diff(self.offsets) > 0))
+            for _, own, mem in _runs_in_chunks(self.members, self.offsets[lists], np.diff(self.offsets)[lists], lists):
+                yield own, mem
+        else:
+            for lo in range(0, len(owner), MEMBER_ROWS):
+                own = owner[lo : lo + MEMBER_ROWS]
+                sel = np.flatnonzero(chosen[own])
+                if len(sel):
+                    yield own[sel], self.members[lo + sel]
+        fam = self.families
+        if fam is None:
+            return
+        lists = np.flatnonzero(chosen & (fam.of >= 0))
+        f = fam.of[lists]
+        for ls, own, mem in _runs_in_chunks(fam.members, fam.offsets[f], fam.base_sizes()[f], lists):
+            lack_n = fam.lack_offsets[ls + 1] - fam.lack_offsets[ls]
+            if lack_n.sum():
+                lk = packed_sorted(np.repeat(ls, lack_n), gather_runs(fam.lacks, fam.lack_offsets[ls], lack_n))
+                mk = (own.astype(np.uint64) << np.uint64(32)) | mem.astype(np.uint64)
+                pos = np.minimum(np.searchsorted(lk, mk), len(lk) - 1)
+                keep = lk[pos] != mk
+                own, mem = own[keep], mem[keep]
+            add_n = fam.add_offsets[ls + 1] - fam.add_offsets[ls]
+            if add_n.sum():
+                own = np.concatenate([own, np.repeat(ls, add_n).astype(own.dtype)])
+                mem = np.concatenate([mem, gather_runs(fam.adds, fam.add_offsets[ls], add_n)])
+                if ordered:
+                    keys = packed_sorted(own, mem)
+                    own, mem = (keys >> np.uint64(32)).astype(np.int64), (keys & _LOW).astype(fam.members.dtype)
+            yield own, mem
+
+    def plain(self) -> Lists:
+        """The same lists with every member stored plainly (no families)."""
+        if self.families is None:
+            return self
+        everything = np.ones(len(self), dtype=bool)
+        parts = list(self.expanded(everything, ordered=True))
+        owner = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+        members = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, self.members.dtype)
+        keys = packed_sorted(owner, members)
+        offsets = np.zeros(len(self) + 1, dtype=np.int64)
+        np.cumsum(np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=len(self)), out=offsets[1:])
+        return Lists(self.hashes, offsets, (keys & _LOW).astype(self.members.dtype), self.weight, self.known)
+
+
+_LOW = np.uint64(0xFFFFFFFF)
+
+
+def _runs_in_chunks(
+    values: np.ndarray, starts: np.ndarray, lengths: np.ndarray, owners: np.ndarray
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(the chunk's owners, owner per value, value) of the runs ``values[starts[i]:starts[i] + lengths[i]]`` (owner
+    ``owners[i]``), whole runs of about ``MEMBER_ROWS`` values at a time, in order."""
+    ends = np.cumsum(lengths)
+    i = 0
+    while i < len(lengths):
+        j = max(i + 1, int(np.searchsorted(ends, ends[i] - lengths[i] + MEMBER_ROWS, side="right")))
+        yield owners[i:j], np.repeat(owners[i:j], lengths[i:j]), gather_runs(values, starts[i:j], lengths[i:j])
+        i = j
+
+
+def distinct_per_run(
+    owner: np.ndarray, values: np.ndarray, n_lists: int, labels: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per list, how many distinct values its members have, and how many members share the most common.
+
+    With ``labels`` (the values are component labels of documents, ``labels[member]``), a member alone
+    in its component has a value no other member of its list has: only the others are sorted."""
+    distinct = np.zeros(n_lists, dtype=np.int64)
+    top = np.zeros(n_lists, dtype=np.int64)
+    if labels is not None and len(values):
+        once = np.bincount(labels, minlength=len(labels))[values] == 1
+        alone = np.bincount(owner[once], minlength=n_lists)
+        distinct += alone
+        top = np.minimum(alone, 1)
+        owner, values = owner[~once], values[~once]
+    if not len(values):
+        return distinct, top
+    if values.min() == values.max():  # one value (no site known): no sort needed
+        held = np.bincount(owner, minlength=n_lists)
+        return distinct + np.minimum(held, 1), np.maximum(top, held)
+    keys = packed_sorted(owner, values)
+    new = np.ones(len(keys), dtype=bool)
+    new[1:] = keys[1:] != keys[:-1]
+    starts = np.flatnonzero(new)
+    run = np.diff(starts, append=len(keys))
+    lst = (keys[starts] >> np.uint64(32)).astype(np.int64)
+    distinct += np.bincount(lst, minlength=n_lists)
+    np.maximum.at(top, lst, run)
+    return distinct, top
 
 
 @dataclass
@@ -241,6 +479,125 @@ def combine_partitions(parts: Sequence[Partition]) -> Lists:
     return Lists(hashes=hs[first], offsets=offsets, members=gather_runs(members, starts[rep], m), weight=total)
 
 
+FAMILY_SLACK = 4  # a big list joins a family when its exceptions are at most 1/FAMILY_SLACK of its members
+
+
+def _family_keys(members: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per run of ``members`` (from ``starts``), a key that near-equal sets share: two min-hashes of the
+    members, mixed (equal for sets of Jaccard j with probability about j**2)."""
+    x = members.astype(np.uint64)
+    with np.errstate(over="ignore"):
+        first = np.minimum.reduceat(mix64(x * np.uint64(3) + np.uint64(7)), starts)
+        second = np.minimum.reduceat(mix64(x * np.uint64(5) + np.uint64(11)), starts)
+        return mix64(first ^ mix64(second))
+
+
+class ListGrouper:
+    """Combines partitions' lists (as ``combine_partitions``) while storing each list of more than ``above``
+    members by family (``Families``): a recurring sentence's shingles make several big lists whose member
+    sets are nearly the same (its holders, with or without a few articles), and each would store every
+    member. A big list whose family key (``_family_keys``) was seen before is its family's base without its
+    lacks and with its adds, when these are at most ``1 / FAMILY_SLACK`` of its members; else it founds a
+    family of its own. Partitions are added one at a time (``add``): only one is held plainly."""
+
+    def __init__(self, above: int) -> None:
+        self.above = above
+        self.known: dict[int, int] = {}  # family key -> family
+        self.bases: list[np.ndarray] = []
+        self.parts: list[tuple[np.ndarray, ...]] = []
+
+    def _new_family(self, members: np.ndarray) -> int:
+        self.bases.append(members.copy())
+        return len(self.bases) - 1
+
+    def add(self, part: Partition) -> None:
+        hashes, weights, offsets, members = part
+        sizes = np.diff(offsets)
+        big = np.flatnonzero(sizes > self.above)
+        small_sizes = np.where(sizes > self.above, 0, sizes)
+        plain = gather_runs(members, offsets[:-1], small_sizes)
+        of = np.full(len(hashes), -1, dtype=np.int64)
+        add_n = np.zeros(len(hashes), dtype=np.int64)
+        lack_n = np.zeros(len(hashes), dtype=np.int64)
+        adds, lacks = np.zeros(0, members.dtype), np.zeros(0, members.dtype)
+        if len(big):
+            starts = offsets[big]
+            keys = _family_keys(gather_runs(members, starts, sizes[big]), np.cumsum(sizes[big]) - sizes[big])
+            joining = []
+            for i, key in zip(big.tolist(), keys.tolist()):
+                f = self.known.get(key)
+                if f is None:  # the first list of its key founds the family
+                    self.known[key] = of[i] = self._new_family(members[offsets[i] : offsets[i + 1]])
+                else:
+                    of[i] = f
+                    joining.append(i)
+            if joining:
+                j = np.asarray(joining, dtype=np.int64)
+                add_n[j], lack_n[j], adds, lacks, refused = self._exceptions(members, offsets, j, of[j])
+                for i in j[refused].tolist():
+                    of[i] = self._new_family(members[offsets[i] : offsets[i + 1]])
+                add_n[j[refused]] = lack_n[j[refused]] = 0
+        self.parts.append((hashes, weights, small_sizes, plain, of, add_n, adds, lack_n, lacks))
+
+    def _exceptions(
+        self, members: np.ndarray, offsets: np.ndarray, lists: np.ndarray, families: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per list (of ``lists``, against its family's base): its adds and lacks counts and members (those of
+        refused lists left out), and which are refused (too many exceptions)."""
+        n = np.diff(offsets)[lists]
+        base = [self.bases[f] for f in families.tolist()]
+        base_n = np.fromiter((len(b) for b in base), dtype=np.int64, count=len(base))
+        k = np.arange(len(lists), dtype=np.int64)
+        own = packed_sorted(np.repeat(k, n), gather_runs(members, offsets[lists], n))
+        theirs = packed_sorted(np.repeat(k, base_n), np.concatenate(base))
+        pos = np.minimum(np.searchsorted(theirs, own), len(theirs) - 1)
+        added = own[theirs[pos] != own]
+        pos = np.minimum(np.searchsorted(own, theirs), len(own) - 1)
+        lacked = theirs[own[pos] != theirs]
+        add_n = np.bincount((added >> np.uint64(32)).astype(np.int64), minlength=len(lists))
+        lack_n = np.bincount((lacked >> np.uint64(32)).astype(np.int64), minlength=len(lists))
+        refused = (add_n + lack_n) * FAMILY_SLACK > n
+        keep_a = ~refused[(added >> np.uint64(32)).astype(np.int64)]
+        keep_l = ~refused[(lacked >> np.uint64(32)).astype(np.int64)]
+        kind = members.dtype
+        return add_n, lack_n, (added[keep_a] & _LOW).astype(kind), (lacked[keep_l] & _LOW).astype(kind), refused
+
+    def lists(self) -> Lists:
+        """The lists of every partition added, as one ``Lists`` sorted by hash: a set of documents found in
+        several partitions is one list, weights summed (as ``combine_partitions``)."""
+        if not self.parts:
+            return Lists(np.zeros(0, np.uint64), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+        cols = list(zip(*self.parts))
+        self.parts = []
+        hashes, weights = np.concatenate(cols[0]), np.concatenate(cols[1])
+        order = np.argsort(hashes, kind="stable")
+        hs = hashes[order]
+        first = np.ones(len(hs), dtype=bool)
+        first[1:] = hs[1:] != hs[:-1]
+        group = np.cumsum(first) - 1
+        total = np.bincount(group, weights=weights[order]).astype(np.int64) if len(hs) else np.zeros(0, np.int64)
+        rep = order[first]
+
+        def runs(sizes: list[np.ndarray], values: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+            n = np.concatenate(sizes)
+            v = np.concatenate(values)
+            start = np.cumsum(n) - n
+            out = np.zeros(len(rep) + 1, dtype=np.int64)
+            np.cumsum(n[rep], out=out[1:])
+            return out, gather_runs(v, start[rep], n[rep])
+
+        offsets, plain = runs(cols[2], cols[3])
+        add_offsets, adds = runs(cols[5], cols[6])
+        lack_offsets, lacks = runs(cols[7], cols[8])
+        of = np.concatenate(cols[4])[rep]
+        base_offsets = np.zeros(len(self.bases) + 1, dtype=np.int64)
+        np.cumsum([len(b) for b in self.bases], out=base_offsets[1:])
+        base = np.concatenate(self.bases) if self.bases else np.zeros(0, plain.dtype)
+        self.bases, self.known = [], {}
+        fam = Families(of, base_offsets, base, add_offsets, adds, lack_offsets, lacks)
+        return Lists(hashes=hs[first], offsets=offsets, members=plain, weight=total, families=fam)
+
+
 def gather_runs(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """``values[starts[i]:starts[i] + lengths[i]]`` for every i, back to back, ``MEMBER_ROWS`` entries at a time:
     the gather's index (8 bytes an entry, twice while it is built) is held for one chunk, not for every member
@@ -266,19 +623,27 @@ def posting_lists(
     threads: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     executor: Executor | None = None,
+    group_above: int | None = None,
 ) -> Lists:
     """All posting lists of two or more documents, over every shard (``bases``: each shard's first
     global document index); ``progress(done, total)`` after each partition. The partitions run on
-    ``executor`` (default: ``threads`` threads here, as numpy sorts release the GIL; or a cluster)."""
+    ``executor`` (default: ``threads`` threads here, as numpy sorts release the GIL; or a cluster).
+    ``group_above``: lists of more members are stored by family (``ListGrouper``), each partition grouped as it
+    comes, so that no more than one partition's lists are ever held plainly; None: every list plainly."""
     ranges = bucket_ranges(shards, budget)
     job = PartitionJob(list(shards), bases, doc_bits(n_docs), spill)
     parts: list[Partition] = []
+    grouper = ListGrouper(group_above) if group_above is not None else None
     run = executor or Threads(threads)
-    for part in run.map(partition_lists, job, ranges, label=lambda r: f"fingerprint buckets {r[0]}-{r[1] - 1}"):
-        parts.append(part)
+    named = run.map(partition_lists, job, ranges, label=lambda r: f"fingerprint buckets {r[0]}-{r[1] - 1}")
+    for done, part in enumerate(named, 1):
+        if grouper is not None:
+            grouper.add(part)
+        else:
+            parts.append(part)
         if progress:
-            progress(len(parts), len(ranges))
-    return combine_partitions(parts)
+            progress(done, len(ranges))
+    return grouper.lists() if grouper is not None else combine_partitions(parts)
 
 
 def _spilled_fingerprints(wanted: np.ndarray, path: str) -> np.ndarray:
@@ -339,16 +704,15 @@ def _enumerate(lists: Lists, small: np.ndarray, max_members: int) -> tuple[np.nd
 
 def _star_chain(lists: Lists, big: np.ndarray) -> np.ndarray:
     """Pair codes linking each big list's members: first to every other, and each to the next."""
-    owner = lists.member_list()
-    sel = np.flatnonzero(big[owner])
-    if sel.size == 0:
-        return np.zeros(0, np.uint64)
-    mem, own = lists.members[sel], owner[sel]
-    hub = lists.members[lists.offsets[own]]
-    star = pair_codes(hub, mem)[hub != mem]
-    same = own[1:] == own[:-1]
-    chain = pair_codes(mem[:-1][same], mem[1:][same])
-    return np.concatenate([star, chain])
+    out = [np.zeros(0, np.uint64)]
+    for own, mem in lists.expanded(big, ordered=True):  # whole lists, members ascending
+        first = np.ones(len(own), dtype=bool)
+        first[1:] = own[1:] != own[:-1]
+        hub = mem[np.flatnonzero(first)[np.cumsum(first) - 1]]
+        out.append(pair_codes(hub, mem)[hub != mem])
+        same = ~first[1:]
+        out.append(pair_codes(mem[:-1][same], mem[1:][same]))
+    return np.concatenate(out)
 
 
 def _shared_big(codes: np.ndarray, off: np.ndarray, pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -397,13 +761,9 @@ def _linking(
     """The big lists that can make a relation on their own: at least ``partial_min_shared`` shingles, or at
     least ``link_share`` of two or more of their members. A sentence recurring in a thousand
     unrelated articles is neither, and adds its weight only to pairs found by other evidence."""
-    owner = lists.member_list()
     count = np.zeros(len(lists), dtype=np.int64)
-    for lo in range(0, len(owner), MEMBER_ROWS):  # a chunk of members at a time: bounded temporaries
-        own = owner[lo : lo + MEMBER_ROWS]
-        sel = np.flatnonzero(big[own])
-        own = own[sel]
-        mostly = lists.weight[own] >= link_share * np.maximum(doc_sizes[lists.members[lo + sel]], 1)
+    for own, mem in lists.expanded(big):  # a chunk of members at a time: bounded temporaries
+        mostly = lists.weight[own] >= link_share * np.maximum(doc_sizes[mem], 1)
         count += np.bincount(own[mostly], minlength=len(lists))
     return big & ((lists.weight >= partial_min_shared) | (count >= 2))
 
@@ -422,20 +782,30 @@ class ListEntries:
 
 
 def list_entries(
-    lists: Lists, doc_sizes: np.ndarray, partial_min_shared: int, link_share: float, max_enumerate: int
+    lists: Lists,
+    doc_sizes: np.ndarray,
+    partial_min_shared: int,
+    link_share: float,
+    max_enumerate: int,
+    memberships: bool = True,
 ) -> ListEntries:
     """The pair evidence a set of lists gives on its own (module docstring): the (pair, list) entries of its
-    small lists, the star and chain links of its linking big lists, and its big lists' memberships. A pure
-    function of the lists it is given: the lists of a corpus split by list hash give, together, the entries
-    of the whole (a list never spans two partitions)."""
+    small lists, the star and chain links of its linking big lists, and (``memberships``) its big lists'
+    memberships. A pure function of the lists it is given: the lists of a corpus split by list hash give,
+    together, the entries of the whole (a list never spans two partitions)."""
     sizes = lists.sizes()
     known = lists.known if lists.known is not None else np.zeros(len(lists), dtype=bool)
     small = (sizes <= max_enumerate) & ~known
+    if lists.families is not None and (small & (lists.families.of >= 0)).any():
+        lists = lists.plain()  # grouped above fewer members than are enumerated: every member plainly
     codes, which = _enumerate(lists, small, max_enumerate)
     links = _star_chain(lists, _linking(lists, ~small & ~known, doc_sizes, partial_min_shared, link_share))
-    owner = lists.member_list()
-    sel = np.flatnonzero(~small[owner])
-    return ListEntries(codes, which, lists.weight[which], links, lists.members[sel], owner[sel])
+    big_member, big_list = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if memberships:
+        parts = list(lists.expanded(~small))
+        if parts:
+            big_member, big_list = np.concatenate([p[1] for p in parts]), np.concatenate([p[0] for p in parts])
+    return ListEntries(codes, which, lists.weight[which], links, big_member, big_list)
 
 
 def pair_entries(
@@ -496,6 +866,117 @@ def big_entries(ev: Evidence, big_member: np.ndarray, big_list: np.ndarray, n_do
     return Evidence(pairs=pairs, entry_pair=np.concatenate(more_pairs), entry_list=np.concatenate(more_lists))
 
 
+@dataclass
+class _FamilyProbe:
+    """What ``_family_chunk`` looks pairs up in (``family_entries``)."""
+
+    held: np.ndarray  # (document << 32 | family) of the involved documents' family bases, ascending
+    held_off: np.ndarray  # each document's first row of ``held``
+    direct: np.ndarray  # (document << 32 | list): adds and plainly stored big lists' members, ascending
+    direct_off: np.ndarray
+    lacks: np.ndarray  # (list << 32 | document) of every list's lacks, ascending
+    family_offsets: np.ndarray  # family f's big lists: family_lists[family_offsets[f]:family_offsets[f + 1]]
+    family_lists: np.ndarray
+    of: np.ndarray  # each list's family (-1: none)
+    pairs: np.ndarray
+
+
+def _found(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    if not len(sorted_keys):
+        return np.zeros(len(keys), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[pos] == keys
+
+
+def _holds(c: _FamilyProbe, docs: np.ndarray, lists: np.ndarray) -> np.ndarray:
+    """Whether each document docs[i] is a member of big list lists[i]."""
+    d, lst = docs.astype(np.uint64) << np.uint64(32), lists.astype(np.uint64)
+    out = _found(c.direct, d | lst)
+    f = c.of[lists]
+    via = (f >= 0) & ~out
+    if via.any():
+        base = _found(c.held, d[via] | f[via].astype(np.uint64))
+        lacked = _found(c.lacks, (lst[via] << np.uint64(32)) | docs[via].astype(np.uint64))
+        out[via] = base & ~lacked
+    return out
+
+
+def _family_chunk(c: _FamilyProbe, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row of ``pairs``, big list) for each big list both sides of the pairs ``rows`` hold, ordered by row then
+    list: the families both bases hold, less the lists either lacks, and the lists one side holds directly."""
+    pa, pb = c.pairs[rows, 0], c.pairs[rows, 1]
+    k, fam = _shared_big(c.held, c.held_off, pa, pb)
+    n = c.family_offsets[fam + 1] - c.family_offsets[fam]
+    kk = np.repeat(k, n)
+    ll = c.family_lists[np.repeat(c.family_offsets[fam] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))]
+    lk = ll.astype(np.uint64) << np.uint64(32)
+    keep = ~(_found(c.lacks, lk | pa[kk].astype(np.uint64)) | _found(c.lacks, lk | pb[kk].astype(np.uint64)))
+    out_k, out_l = [kk[keep]], [ll[keep]]
+    for second, (side, other) in enumerate(((pa, pb), (pb, pa))):  # lists held directly (adds, plain big lists)
+        n = c.direct_off[side + 1] - c.direct_off[side]
+        dk = np.repeat(np.arange(len(rows), dtype=np.int64), n)
+        at = np.repeat(c.direct_off[side] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+        dl = (c.direct[at] & _LOW).astype(np.int64)
+        hit = _holds(c, other[dk], dl)
+        if second:  # held directly by both: found from the first side already
+            hit &= ~_found(c.direct, (other[dk].astype(np.uint64) << np.uint64(32)) | dl.astype(np.uint64))
+        out_k.append(dk[hit])
+        out_l.append(dl[hit])
+    keys = packed_sorted(np.concatenate(out_k), np.concatenate(out_l))
+    return rows[(keys >> np.uint64(32)).astype(np.int64)], (keys & _LOW).astype(np.int64)
+
+
+def family_entries(ev: Evidence, lists: Lists, big: np.ndarray, n_docs: int, workers: int = 1) -> Evidence:
+    """``big_entries`` for lists stored by family: ``ev`` with an entry for each big list (flagged in ``big``)
+    both sides of a candidate pair hold, found from the family bases both hold (each looked up once, not once
+    a list) and the exceptions, by ``workers`` processes side by side; the same entries, in the same order."""
+    fam, pairs = lists.families, ev.pairs
+    if fam is None or not len(pairs):
+        return ev
+    involved = np.zeros(n_docs, dtype=bool)
+    involved[pairs.ravel()] = True
+    in_family = np.flatnonzero(big & (fam.of >= 0))
+    f_of = fam.of[in_family]
+    order = np.argsort(f_of, kind="stable")
+    family_lists = in_family[order]
+    family_offsets = np.zeros(len(fam) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(f_of, minlength=len(fam)), out=family_offsets[1:])
+    used = np.diff(family_offsets) > 0
+    base_owner = fam.base_owner()
+    sel = involved[fam.members] & used[base_owner]
+    held = packed_sorted(fam.members[sel], base_owner[sel])
+    del sel, base_owner
+    plain_big = big & (fam.of < 0)
+    owner = lists.member_list()
+    p_sel = plain_big[owner] & involved[lists.members]
+    add_owner = fam.add_owner()
+    a_sel = big[add_owner] & involved[fam.adds]
+    direct = packed_sorted(
+        np.concatenate([lists.members[p_sel], fam.adds[a_sel]]), np.concatenate([owner[p_sel], add_owner[a_sel]])
+    )
+    lack_owner = fam.lack_owner()
+    lacks = packed_sorted(lack_owner, fam.lacks)
+    marks = np.arange(n_docs + 1, dtype=np.uint64) << np.uint64(32)
+    probe = _FamilyProbe(
+        held,
+        np.searchsorted(held, marks).astype(np.int64),
+        direct,
+        np.searchsorted(direct, marks).astype(np.int64),
+        lacks,
+        family_offsets,
+        family_lists,
+        np.where(big, fam.of, -1),
+        pairs,
+    )
+    rows = np.arange(len(pairs), dtype=np.int64)
+    chunks = [rows[lo : lo + PROBE_PAIRS] for lo in range(0, len(rows), PROBE_PAIRS)]
+    more_pairs, more_lists = [ev.entry_pair], [ev.entry_list]
+    for k, shared in fan_out(_family_chunk, probe, chunks, workers):
+        more_pairs.append(k)
+        more_lists.append(shared)
+    return Evidence(pairs=pairs, entry_pair=np.concatenate(more_pairs), entry_list=np.concatenate(more_lists))
+
+
 def pair_evidence(
     lists: Lists,
     doc_sizes: np.ndarray,
@@ -518,9 +999,14 @@ def pair_evidence(
 
     The steps are those a cluster runs partition by partition (``dedup.distributed.partitioned``), here on
     one partition of the lists and one of the pairs: ``list_entries``, ``pair_entries``, ``big_entries``."""
-    e = list_entries(lists, doc_sizes, partial_min_shared, link_share, max_enumerate)
+    grouped = lists.families is not None
+    e = list_entries(lists, doc_sizes, partial_min_shared, link_share, max_enumerate, memberships=not grouped)
     others = [e.links]
     if extra is not None and len(extra):
         others.append(pair_codes(extra[:, 0], extra[:, 1]))
     ev = pair_entries(e.codes, e.which, e.weight, others, min_shared)
+    if grouped:
+        known = lists.known if lists.known is not None else np.zeros(len(lists), dtype=bool)
+        big = (lists.sizes() > max_enumerate) | known
+        return family_entries(ev, lists, big, len(doc_sizes), workers)
     return big_entries(ev, e.big_member, e.big_list, len(doc_sizes), workers)

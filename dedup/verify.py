@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 
 from .cluster import components
-from .evidence import Evidence, Lists, packed_sorted
+from .evidence import Evidence, Lists
 from .options import VerifyParams
 
 RELATIONS = ("exact", "near-duplicate", "contains", "partial")
@@ -93,37 +93,6 @@ def exact_pairs(content: np.ndarray, has_text: np.ndarray) -> np.ndarray:
     return np.sort(np.stack([head[dup], order[dup]], axis=1), axis=1)
 
 
-def _distinct_per_list(
-    owner: np.ndarray, values: np.ndarray, n_lists: int, labels: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per list, how many distinct values its members have, and how many members share the most common.
-
-    With ``labels`` (the values are component labels of documents, ``labels[member]``), a member alone
-    in its component has a value no other member of its list has: only the others are sorted."""
-    distinct = np.zeros(n_lists, dtype=np.int64)
-    top = np.zeros(n_lists, dtype=np.int64)
-    if labels is not None and len(values):
-        once = np.bincount(labels, minlength=len(labels))[values] == 1
-        alone = np.bincount(owner[once], minlength=n_lists)
-        distinct += alone
-        top = np.minimum(alone, 1)
-        owner, values = owner[~once], values[~once]
-    if not len(values):
-        return distinct, top
-    if values.min() == values.max():  # one value (no site known): no sort needed
-        held = np.bincount(owner, minlength=n_lists)
-        return distinct + np.minimum(held, 1), np.maximum(top, held)
-    keys = packed_sorted(owner, values)
-    new = np.ones(len(keys), dtype=bool)
-    new[1:] = keys[1:] != keys[:-1]
-    starts = np.flatnonzero(new)
-    run = np.diff(starts, append=len(keys))
-    lst = (keys[starts] >> np.uint64(32)).astype(np.int64)
-    distinct += np.bincount(lst, minlength=n_lists)
-    np.maximum.at(top, lst, run)
-    return distinct, top
-
-
 def _boilerplate_lists(lists: Lists, groups: np.ndarray, site: np.ndarray, params: VerifyParams) -> np.ndarray:
     """Lists whose members belong to ``boilerplate_min_docs`` or more groups of copies and that
     recur like a template (see ``VerifyParams``): O(members) per list, never pairwise."""
@@ -131,9 +100,8 @@ def _boilerplate_lists(lists: Lists, groups: np.ndarray, site: np.ndarray, param
     if not len(lists):
         return out
     sizes = lists.sizes()
-    owner = lists.member_list()
-    n_groups, _ = _distinct_per_list(owner, groups[lists.members], len(lists), groups)
-    _, top_site = _distinct_per_list(owner, site[lists.members], len(lists))
+    n_groups, _ = lists.distinct_per_list(groups, groups)
+    _, top_site = lists.distinct_per_list(site)
     recurring = (sizes >= params.boilerplate_min_docs) & (n_groups >= params.boilerplate_min_docs)
     one_site = top_site >= params.template_site_share * sizes
     stock = n_groups >= params.boilerplate_min_groups_any_site
@@ -176,9 +144,8 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
         linking |= more
         groups = components(n_docs, pairs[linking])
         boiler = _boilerplate_lists(lists, groups, site, params) | known
-    owner = lists.member_list()
     if boiler.any():
-        boiler = _story_lists(lists, ev, owner, pairs[linking], shared_all, groups, boiler, sizes, params) | known
+        boiler = _story_lists(lists, ev, pairs[linking], shared_all, groups, boiler, sizes, params) | known
 
     # Pass 2: boilerplate lists count for nobody.
 
@@ -195,7 +162,7 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     # the site's template: the template recurs around different stories.
     linked = (relation >= 0) & (relation <= 2)
     story = components(n_docs, pairs[linked])
-    one_story = boiler & ~known & _one_story(lists, _story_top(lists, owner, story), params)
+    one_story = boiler & ~known & _one_story(lists, _story_top(lists, story), params)
     if one_story.any():
         boiler &= ~one_story
         m, relation, shared, content_entry = measure(boiler)
@@ -248,9 +215,9 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     return Verified(pairs=frame, boilerplate=boiler, syndicated=syndicated)
 
 
-def _story_top(lists: Lists, owner: np.ndarray, story: np.ndarray) -> np.ndarray:
+def _story_top(lists: Lists, story: np.ndarray) -> np.ndarray:
     """Per list, how many of its holders are in its most common story."""
-    return _distinct_per_list(owner, story[lists.members], len(lists), story)[1]
+    return lists.distinct_per_list(story, story)[1]
 
 
 def _one_story(lists: Lists, top: np.ndarray, params: VerifyParams) -> np.ndarray:
@@ -262,7 +229,6 @@ def _one_story(lists: Lists, top: np.ndarray, params: VerifyParams) -> np.ndarra
 def _story_lists(
     lists: Lists,
     ev: Evidence,
-    owner: np.ndarray,
     copies: np.ndarray,
     shared_all: np.ndarray,
     groups: np.ndarray,
@@ -283,7 +249,7 @@ def _story_lists(
     for _ in range(rounds):
         edges.append(_derived_from(ev.pairs, shared, story, sizes, own, params))
         new_story = components(n_docs, np.concatenate(edges))
-        top = _story_top(lists, owner, new_story)
+        top = _story_top(lists, new_story)
         out = boiler & ~_one_story(lists, top, params)
         if np.array_equal(new_story, story):
             break

@@ -2,6 +2,7 @@
 
     python -m benchmarks.timing.match_steps store CORPUS STORE     # phase 1 once, into STORE (kept)
     python -m benchmarks.timing.match_steps match STORE [--json F]  # posting lists, pair evidence, verify, ...
+    python -m benchmarks.timing.match_steps match STORE --plain     # the same with every list stored plainly
 
 CPU seconds count this process and its finished worker processes (``RUSAGE_CHILDREN``), so they
 hold on a machine other jobs share, where wall seconds do not; beside them, this process's peak RSS by the
@@ -40,8 +41,9 @@ def store(corpus: str, root: str) -> None:
     fs.commit(names)
 
 
-def match_steps(root: str) -> dict:
-    """Each step of phase 2's match over the store at ``root``: (wall, CPU) seconds, and the counts."""
+def match_steps(root: str, plain: bool = False) -> dict:
+    """Each step of phase 2's match over the store at ``root``: (wall, CPU) seconds, and the counts. The big
+    lists are stored by family as ``candidates.find`` stores them, or (``plain``) every list plainly."""
     import numpy as np
 
     import dedup.phase2 as phase2
@@ -75,7 +77,8 @@ def match_steps(root: str) -> dict:
     n = len(table)
     with tempfile.TemporaryDirectory(dir=fs.root) as work:
         spill = Path(work)
-        lists = posting_lists(list(fs.shards()), fs.bases[:-1], n, spill)
+        above = None if plain else options.verify.max_enumerate
+        lists = posting_lists(list(fs.shards()), fs.bases[:-1], n, spill, group_above=above)
         tick("posting_lists")
 
         def boilerplate_of(mask: np.ndarray) -> phase2.Boilerplate:
@@ -96,7 +99,9 @@ def match_steps(root: str) -> dict:
     return {
         "docs": n,
         "lists": len(lists),
-        "members": int(len(lists.members)),
+        "members": int(sizes.sum()),
+        "stored_members": lists.stored_members(),
+        "families": len(lists.families) if lists.families is not None else None,
         "big_lists": int(big.sum()),
         "big_members": int(sizes[big].sum()),
         "candidates": int(m.candidates),
@@ -116,13 +121,14 @@ def main(argv: list[str] | None = None) -> None:
     m = sub.add_parser("match", help="time match's steps on a kept store")
     m.add_argument("store")
     m.add_argument("--json", help="also write the figures here")
+    m.add_argument("--plain", action="store_true", help="store every list plainly (no families): the before")
     args = ap.parse_args(argv)
     if args.mode == "store":
         if Path(args.store).exists():
             sys.exit(f"match_steps: {args.store} exists; give a new folder")
         store(args.corpus, args.store)
         return
-    out = match_steps(args.store)
+    out = match_steps(args.store, args.plain)
     print(json.dumps(out))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))

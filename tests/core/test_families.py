@@ -1,0 +1,108 @@
+"""Big posting lists stored by family (``evidence.ListGrouper``) say exactly what the plain lists say.
+
+A recurring sentence's shingles make several big lists whose member sets are nearly the same; grouped, each
+is its family's base plus its exceptions. Every reader of the lists (sizes, weights per document, holders,
+distinct values per list, the pair evidence) must give the same answer as on the plain lists, whatever the
+sets: equal, subsets and supersets of each other, with exceptions, or unrelated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dedup.evidence import ListGrouper, combine_partitions, list_hash, pair_evidence
+
+N_DOCS = 60
+
+
+@st.composite
+def partitions(draw: st.DrawFn) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Partitions of posting lists (hashes unique within one, sorted) drawn around a few base sets: each list
+    is a base with some members dropped and some added, or a set of its own, and some recur in two partitions."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n_bases = draw(st.integers(1, 4))
+    bases = [np.sort(rng.choice(N_DOCS, size=draw(st.integers(2, 40)), replace=False)) for _ in range(n_bases)]
+    sets: list[np.ndarray] = []
+    for _ in range(draw(st.integers(1, 24))):
+        kind = draw(st.sampled_from(["copy", "lacks", "adds", "both", "subset", "own"]))
+        base = bases[draw(st.integers(0, len(bases) - 1))]
+        members = set(base.tolist())
+        if kind in ("lacks", "both"):
+            members -= set(rng.choice(base, size=min(len(base) - 2, draw(st.integers(1, 4))), replace=False).tolist())
+        if kind in ("adds", "both"):
+            members |= set(rng.choice(N_DOCS, size=draw(st.integers(1, 4))).tolist())
+        if kind == "subset":
+            members = set(base[: max(2, len(base) // 2)].tolist())
+        if kind == "own":
+            members = set(rng.choice(N_DOCS, size=draw(st.integers(2, 30)), replace=False).tolist())
+        sets.append(np.array(sorted(members), dtype=np.int32))
+    n_parts = draw(st.integers(1, 3))
+    where = [[] for _ in range(n_parts)]
+    for s in sets:
+        for p in set(rng.integers(0, n_parts, size=draw(st.integers(1, 2))).tolist()):  # some in two partitions
+            where[p].append(s)
+    out = []
+    for chosen in where:
+        by_hash = {}
+        for s in chosen:
+            h = int(list_hash(s, np.zeros(1, np.int64), np.array([len(s)]))[0])
+            by_hash.setdefault(h, s)
+        hashes = np.array(sorted(by_hash), dtype=np.uint64)
+        runs = [by_hash[int(h)] for h in hashes]
+        offsets = np.zeros(len(runs) + 1, dtype=np.int64)
+        np.cumsum([len(r) for r in runs], out=offsets[1:])
+        members = np.concatenate(runs) if runs else np.zeros(0, np.int32)
+        weights = rng.integers(1, 30, size=len(runs)).astype(np.int64)
+        out.append((hashes, weights, offsets, members))
+    return out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parts=partitions(), above=st.sampled_from([1, 3, 8]), seed=st.integers(0, 1000))
+def test_grouped_lists_read_as_the_plain_lists(parts, above, seed):
+    plain = combine_partitions(parts)
+    grouper = ListGrouper(above)
+    for part in parts:
+        grouper.add(part)
+    grouped = grouper.lists()
+    assert grouped.families is not None
+    assert np.array_equal(grouped.hashes, plain.hashes) and np.array_equal(grouped.weight, plain.weight)
+    assert np.array_equal(grouped.sizes(), plain.sizes())
+    back = grouped.plain()
+    assert np.array_equal(back.offsets, plain.offsets) and np.array_equal(back.members, plain.members)
+    rng = np.random.default_rng(seed)
+    chosen = rng.random(len(plain)) < 0.5
+    assert np.array_equal(grouped.weight_per_doc(N_DOCS, chosen), plain.weight_per_doc(N_DOCS, chosen))
+    assert np.array_equal(grouped.weight_per_doc(N_DOCS), plain.weight_per_doc(N_DOCS))
+    assert np.array_equal(grouped.holders(chosen, N_DOCS), plain.holders(chosen, N_DOCS))
+    labels = rng.integers(0, N_DOCS, size=N_DOCS)
+    for values, with_labels in ((rng.integers(0, 4, size=N_DOCS), None), (labels, labels)):
+        got, want = grouped.distinct_per_list(values, with_labels), plain.distinct_per_list(values, with_labels)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    sizes = rng.integers(1, 120, size=N_DOCS)
+    extra = np.array([[0, 1]]) if seed % 2 else None
+    for max_enumerate in (2, above, 8):
+        kw = dict(extra=extra, partial_min_shared=40, link_share=0.5, max_enumerate=max_enumerate, min_shared=3)
+        want_ev, got_ev = pair_evidence(plain, sizes, **kw), pair_evidence(grouped, sizes, **kw)
+        assert np.array_equal(got_ev.pairs, want_ev.pairs)
+        assert np.array_equal(got_ev.entry_pair, want_ev.entry_pair)
+        assert np.array_equal(got_ev.entry_list, want_ev.entry_list)
+
+
+def test_near_equal_big_lists_store_their_members_once():
+    """One sentence's holders in eight lists, each without a different article: one base and eight lacks."""
+    holders = np.arange(100, dtype=np.int32)
+    runs = [np.delete(holders, k) for k in range(8)]
+    hashes = np.array([int(list_hash(r, np.zeros(1, np.int64), np.array([len(r)]))[0]) for r in runs], np.uint64)
+    order = np.argsort(hashes)
+    offsets = np.zeros(9, dtype=np.int64)
+    np.cumsum([len(runs[i]) for i in order], out=offsets[1:])
+    part = (hashes[order], np.ones(8, np.int64), offsets, np.concatenate([runs[i] for i in order]))
+    grouper = ListGrouper(32)
+    grouper.add(part)
+    lists = grouper.lists()
+    assert len(lists.families) == 1  # the first list founds the family; the others lack one of it, add another
+    assert lists.stored_members() == 99 + 7 * 2
+    assert np.array_equal(lists.plain().members, combine_partitions([part]).members)
