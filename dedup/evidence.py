@@ -232,6 +232,36 @@ class Lists:
         np.maximum.at(best, c_list[free], desc_count[rows][free])
         return distinct, np.maximum(top, best)
 
+    def members_within(self, chosen: np.ndarray, need: np.ndarray, limit: np.ndarray) -> np.ndarray:
+        """Per list flagged in ``chosen`` (0 elsewhere), how many of its members m have ``need[m] <= limit[list]``
+        (``need`` per document, float64). A family's base is sorted by ``need`` once: each of its lists counts
+        its base's members within its limit by a binary search, then its exceptions."""
+        count = np.zeros(len(self), dtype=np.int64)
+        fam = self.families
+        plain = chosen if fam is None else chosen & (fam.of < 0)
+        for own, mem in self.expanded(plain):  # a chunk of members at a time: bounded temporaries
+            within = limit[own] >= need[mem]
+            count += np.bincount(own[within], minlength=len(self))
+        if fam is None or not len(fam):
+            return count
+        lists = np.flatnonzero(chosen & (fam.of >= 0))
+        if not len(lists):
+            return count
+        # (family << 32 | rank of need) of every base member, ascending: a list's base members within its limit
+        # are those of its family below the rank of the first need above it.
+        values, rank = np.unique(need[fam.members], return_inverse=True)
+        keys = packed_sorted(fam.base_owner(), rank.astype(np.int64))
+        del rank
+        f = fam.of[lists].astype(np.uint64) << np.uint64(32)
+        above = np.searchsorted(values, limit[lists].astype(np.float64), side="right").astype(np.uint64)
+        count[lists] = np.searchsorted(keys, f | above) - np.searchsorted(keys, f)
+        for owner, members, sign in ((fam.add_owner(), fam.adds, 1), (fam.lack_owner(), fam.lacks, -1)):
+            sel = chosen[owner]
+            own, mem = owner[sel], members[sel]
+            within = limit[own] >= need[mem]
+            count += sign * np.bincount(own[within], minlength=len(self))
+        return count
+
     def expanded(self, chosen: np.ndarray, ordered: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(list, member) of every membership of the lists flagged in ``chosen``, about ``MEMBER_ROWS`` at a time
         (bounded temporaries). ``ordered``: each list's members ascending and the lists in order, a list never
@@ -761,10 +791,7 @@ def _linking(
     """The big lists that can make a relation on their own: at least ``partial_min_shared`` shingles, or at
     least ``link_share`` of two or more of their members. A sentence recurring in a thousand
     unrelated articles is neither, and adds its weight only to pairs found by other evidence."""
-    count = np.zeros(len(lists), dtype=np.int64)
-    for own, mem in lists.expanded(big):  # a chunk of members at a time: bounded temporaries
-        mostly = lists.weight[own] >= link_share * np.maximum(doc_sizes[mem], 1)
-        count += np.bincount(own[mostly], minlength=len(lists))
+    count = lists.members_within(big, link_share * np.maximum(doc_sizes, 1), lists.weight)
     return big & ((lists.weight >= partial_min_shared) | (count >= 2))
 
 

@@ -82,6 +82,9 @@ def test_grouped_lists_read_as_the_plain_lists(parts, above, seed):
         got, want = grouped.distinct_per_list(values, with_labels), plain.distinct_per_list(values, with_labels)
         assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
     sizes = rng.integers(1, 120, size=N_DOCS)
+    need = 0.5 * sizes
+    got, want = grouped.members_within(chosen, need, plain.weight), plain.members_within(chosen, need, plain.weight)
+    assert np.array_equal(got, want)
     extra = np.array([[0, 1]]) if seed % 2 else None
     for max_enumerate in (2, above, 8):
         kw = dict(extra=extra, partial_min_shared=40, link_share=0.5, max_enumerate=max_enumerate, min_shared=3)
