@@ -285,7 +285,7 @@ class Lists:
         for ls, own, mem in _runs_in_chunks(fam.members, fam.offsets[f], fam.base_sizes()[f], lists):
             lack_n = fam.lack_offsets[ls + 1] - fam.lack_offsets[ls]
             if lack_n.sum():
-                lk = packed_sorted(np.repeat(ls, lack_n), gather_runs(fam.lacks, fam.lack_offsets[ls], lack_n))
+                lk = packed(np.repeat(ls, lack_n), gather_runs(fam.lacks, fam.lack_offsets[ls], lack_n))
                 mk = (own.astype(np.uint64) << np.uint64(32)) | mem.astype(np.uint64)
                 pos = np.minimum(np.searchsorted(lk, mk), len(lk) - 1)
                 keep = lk[pos] != mk
@@ -578,8 +578,8 @@ class ListGrouper:
         base = [self.bases[f] for f in families.tolist()]
         base_n = np.fromiter((len(b) for b in base), dtype=np.int64, count=len(base))
         k = np.arange(len(lists), dtype=np.int64)
-        own = packed_sorted(np.repeat(k, n), gather_runs(members, offsets[lists], n))
-        theirs = packed_sorted(np.repeat(k, base_n), np.concatenate(base))
+        own = packed(np.repeat(k, n), gather_runs(members, offsets[lists], n))  # ascending: lists, then members
+        theirs = packed(np.repeat(k, base_n), np.concatenate(base))
         pos = np.minimum(np.searchsorted(theirs, own), len(theirs) - 1)
         added = own[theirs[pos] != own]
         pos = np.minimum(np.searchsorted(own, theirs), len(own) - 1)
@@ -697,6 +697,14 @@ def list_fingerprints(spill: Path, lists: Lists, chosen: np.ndarray, executor: E
     if not out:
         return np.zeros(0, dtype=np.uint64)
     return np.sort(np.concatenate(out))
+
+
+def packed(high: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """(high << 32 | low) of two arrays of non-negative integers below 2**32, in their order."""
+    keys = high.astype(np.uint64)
+    keys <<= np.uint64(32)
+    keys |= low.astype(np.uint64, copy=False)
+    return keys
 
 
 def packed_sorted(high: np.ndarray, low: np.ndarray) -> np.ndarray:
@@ -982,7 +990,7 @@ def family_entries(ev: Evidence, lists: Lists, big: np.ndarray, n_docs: int, wor
         np.concatenate([lists.members[p_sel], fam.adds[a_sel]]), np.concatenate([owner[p_sel], add_owner[a_sel]])
     )
     lack_owner = fam.lack_owner()
-    lacks = packed_sorted(lack_owner, fam.lacks)
+    lacks = packed(lack_owner, fam.lacks)  # ascending: lists, then members
     marks = np.arange(n_docs + 1, dtype=np.uint64) << np.uint64(32)
     probe = _FamilyProbe(
         held,
