@@ -1,0 +1,176 @@
+"""A huge text held as UTF-8 blocks instead of one ``str``: what a scan keeps of a very large plain-text file.
+
+CPython stores a ``str`` at 1, 2 or 4 bytes a character, by its widest character: one emoji in 200 MB of
+text makes a 740 MB ``str``. ``LongText`` keeps the text as blocks of UTF-8 (about a byte a character for
+Western text) with the character offset where each block starts, and decodes only the blocks a caller looks
+at. It offers what phase 1 needs of a text, with the meaning ``str`` gives it and character (code-point)
+offsets into the whole text: ``len``, indexing and slicing, ``find``, ``startswith``/``endswith`` with
+positions, ``in``, ``isascii``, its pieces for tokenising (``segments``, cut exactly where
+``normalise.segments`` cuts a ``str``), the code points at many positions at once (``codes_at``), its UTF-8
+size and writing it out. A consumer that needs anything else asks for the whole ``str`` (``whole``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import BinaryIO
+
+import numpy as np
+
+_WHITESPACE = re.compile(r"\s")  # as ``normalise.segments`` cuts: just after the first white space past a size
+
+
+def _codes(chars: str) -> np.ndarray:
+    return np.frombuffer(chars.encode("utf-32-le", "surrogatepass"), np.uint32)
+
+
+class LongText:
+    """The text of ``blocks`` (UTF-8, lone surrogates kept) whose characters start at ``starts[i]``; the
+    last entry of ``starts`` is the text's length."""
+
+    __slots__ = ("_ascii", "_blocks", "_cache", "_starts")
+
+    def __init__(self, blocks: Sequence[bytes], starts: Sequence[int], ascii: bool) -> None:
+        if len(starts) != len(blocks) + 1:
+            raise ValueError("starts must have one more entry than blocks")
+        self._blocks = list(blocks)
+        self._starts = np.asarray(starts, dtype=np.int64)
+        self._ascii = ascii
+        self._cache: dict[int, str] = {}  # the last two blocks decoded (callers walk forward)
+
+    @classmethod
+    def from_str(cls, text: str, block_chars: int = 1 << 20) -> LongText:
+        """``text`` in blocks of ``block_chars`` characters (tests and small callers; a reader builds the blocks
+        as it decodes)."""
+        starts = [*range(0, len(text), block_chars), len(text)]
+        blocks = [text[a:b].encode("utf-8", "surrogatepass") for a, b in zip(starts[:-1], starts[1:])]
+        return cls(blocks, starts, text.isascii())
+
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    def __repr__(self) -> str:
+        return f"LongText({len(self)} characters in {len(self._blocks)} blocks)"
+
+    def _block(self, i: int) -> str:
+        got = self._cache.get(i)
+        if got is None:
+            got = self._blocks[i].decode("utf-8", "surrogatepass")
+            if len(self._cache) >= 2:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[i] = got
+        return got
+
+    def _where(self, pos: int) -> int:
+        """The block holding character ``pos`` (0 <= pos < len)."""
+        return int(np.searchsorted(self._starts, pos, side="right")) - 1
+
+    def _bounds(self, start: int | None, end: int | None) -> tuple[int, int]:
+        n = len(self)
+        lo, hi, _ = slice(start, end).indices(n)
+        return lo, max(lo, hi)
+
+    def __getitem__(self, key: int | slice) -> str:
+        if isinstance(key, slice):
+            if key.step not in (None, 1):
+                raise ValueError("LongText slices take no step")
+            lo, hi = self._bounds(key.start, key.stop)
+            if lo >= hi:
+                return ""
+            first, last = self._where(lo), self._where(hi - 1)
+            starts = self._starts
+            if first == last:
+                s = int(starts[first])
+                return self._block(first)[lo - s : hi - s]
+            parts = [self._block(first)[lo - int(starts[first]) :]]
+            parts += [self._blocks[i].decode("utf-8", "surrogatepass") for i in range(first + 1, last)]
+            parts.append(self._block(last)[: hi - int(starts[last])])
+            return "".join(parts)
+        n = len(self)
+        pos = key + n if key < 0 else key
+        if not 0 <= pos < n:
+            raise IndexError("LongText index out of range")
+        i = self._where(pos)
+        return self._block(i)[pos - int(self._starts[i])]
+
+    def whole(self) -> str:
+        """The text as one ``str`` (all of it in memory: only for a consumer that needs it)."""
+        return "".join(b.decode("utf-8", "surrogatepass") for b in self._blocks)
+
+    def find(self, sub: str, start: int | None = None, end: int | None = None) -> int:
+        """``str.find``: the first position of ``sub`` in ``self[start:end]``, or -1 (block by block, each
+        searched with the ``len(sub) - 1`` characters after it)."""
+        lo, hi = self._bounds(start, end)
+        if not sub:
+            return lo if lo <= len(self) else -1
+        reach = len(sub) - 1
+        pos = lo
+        while pos < hi:
+            i = self._where(pos)
+            stop = min(hi, int(self._starts[i + 1]) + reach)
+            at = self[pos:stop].find(sub)
+            if at >= 0:
+                return pos + at
+            pos = int(self._starts[i + 1])
+        return -1
+
+    def __contains__(self, sub: str) -> bool:
+        return self.find(sub) >= 0
+
+    def startswith(self, prefix: str, start: int = 0) -> bool:
+        return self[start : start + len(prefix)] == prefix if start <= len(self) else False
+
+    def endswith(self, suffix: str, start: int = 0, end: int | None = None) -> bool:
+        lo, hi = self._bounds(start, end)
+        return hi - lo >= len(suffix) and self[hi - len(suffix) : hi] == suffix
+
+    def isascii(self) -> bool:
+        return self._ascii
+
+    def utf8_size(self) -> int:
+        """Bytes of the text in UTF-8 (lone surrogates kept)."""
+        return sum(len(b) for b in self._blocks)
+
+    def write_utf8(self, f: BinaryIO) -> int:
+        """Write the text's UTF-8 to ``f``, block by block; returns the bytes written."""
+        return sum(f.write(b) for b in self._blocks)
+
+    def segments(self, start: int = 0, size: int = 1 << 21) -> Iterator[str]:
+        """The text from ``start`` in the pieces ``normalise.segments`` cuts a ``str`` into (each about ``size``
+        characters, cut just after the first white space past it), decoded a block at a time."""
+        buf = self[start : int(self._starts[self._where(start) + 1])] if start < len(self) else ""
+        i = self._where(start) + 1 if start < len(self) else len(self._blocks)
+        while True:
+            while len(buf) > size:
+                m = _WHITESPACE.search(buf, size)
+                if m is None:
+                    break
+                yield buf[: m.end()]
+                buf = buf[m.end() :]
+            if i >= len(self._blocks):
+                break
+            buf += self._blocks[i].decode("utf-8", "surrogatepass")
+            i += 1
+        while buf:  # the text's end: what no white space past ``size`` cuts
+            m = _WHITESPACE.search(buf, size) if len(buf) > size else None
+            end = m.end() if m else len(buf)
+            yield buf[:end]
+            buf = buf[end:]
+
+    def codes_at(self, at: np.ndarray) -> np.ndarray:
+        """The code points at positions ``at`` (each 0 <= p < len), one block decoded per block touched."""
+        at = np.asarray(at, dtype=np.int64)
+        out = np.zeros(len(at), dtype=np.uint32)
+        if not len(at):
+            return out
+        owner = np.searchsorted(self._starts, at, side="right") - 1
+        for i in np.unique(owner).tolist():
+            sel = owner == i
+            out[sel] = _codes(self._block(i))[at[sel] - int(self._starts[i])]
+        return out
+
+
+def is_long(text: object) -> bool:
+    """Whether ``text`` is a ``LongText`` (phase 1 then reads it segment by segment)."""
+    return isinstance(text, LongText)
