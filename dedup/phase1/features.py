@@ -39,8 +39,15 @@ def _storable(value: str | None) -> str | None:
 
 
 def content_hashes(tokens: Tokens) -> np.ndarray:
-    """Hash of each document's normalised token sequence; equal hashes mean the same text."""
-    data = memoryview(np.ascontiguousarray(tokens.hashes, dtype="<u8")).cast("B")
+    """Hash of each document's normalised token sequence; equal hashes mean the same text (``exact``).
+
+    Over the exact token hashes (``Tokens.exact``: NFKC, casefold, typographic quotes, dashes and spaces
+    folded, but not the OCR fold), so two texts that differ by one letter OCR confuses ("man", "men") are
+    not the same text; shingles, signatures and evidence stay on the folded hashes, which still pair them.
+    """
+    if tokens.exact is None:
+        raise ValueError("content hashes need the tokens' exact hashes (tokenise's, not a store's)")
+    data = memoryview(np.ascontiguousarray(tokens.exact, dtype="<u8")).cast("B")
     bounds = (np.asarray(tokens.offsets, dtype=np.int64) * 8).tolist()
     digest = xxhash.xxh3_64_intdigest
     return np.array([digest(data[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])], dtype=np.uint64)
@@ -106,8 +113,9 @@ def long_features(
     cache = TokenCache()
     workers = max(1, min(LONG_THREADS, threads or LONG_THREADS))
 
-    def tokens_of(piece: str) -> np.ndarray:
-        return tokenise([piece], threads=1, cache=cache).hashes
+    def tokens_of(piece: str) -> tuple[np.ndarray, np.ndarray]:
+        found = tokenise([piece], threads=1, cache=cache)
+        return found.hashes, found.exact
 
     def merge(found: tuple[np.ndarray, np.ndarray]) -> None:
         nonlocal raw
@@ -127,10 +135,10 @@ def long_features(
         tokenised: deque = deque(pool.submit(tokens_of, p) for p in islice(pieces, workers))
         binned: deque = deque()
         while tokenised:
-            h = tokenised.popleft().result()
+            h, exact = tokenised.popleft().result()
             for p in islice(pieces, 1):
                 tokenised.append(pool.submit(tokens_of, p))
-            digest.update(np.ascontiguousarray(h, dtype="<u8").tobytes())
+            digest.update(np.ascontiguousarray(exact, dtype="<u8").tobytes())  # as ``content_hashes``
             n_tokens += len(h)
             ext = np.concatenate([carry, h])
             carry = ext[-(k - 1) :] if k > 1 else ext[:0]
