@@ -104,7 +104,7 @@ def _find_all(text: str, mark: str) -> Iterator[int]:
 def _ending(text: str, at: np.ndarray) -> np.ndarray:
     """Which of the paragraphs ending at ``at`` may end on one of ``_ELLIPSES`` (on "…", "..." or "]")."""
     if isinstance(text, LongText):
-        last, dot2, dot3 = (text.codes_at(np.maximum(at - j, 0)) for j in (1, 2, 3))
+        last, dot2, dot3 = np.split(text.codes_at(np.concatenate([np.maximum(at - j, 0) for j in (1, 2, 3)])), 3)
     else:
         chars = (itemgetter(*np.maximum(at - j, 0).tolist(), 0)(text)[:-1] for j in (1, 2, 3))  # always a tuple
         last, dot2, dot3 = (_codes("".join(c)) for c in chars)

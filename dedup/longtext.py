@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from operator import itemgetter
 from typing import BinaryIO
 
 import numpy as np
@@ -99,8 +100,8 @@ class LongText:
         return "".join(b.decode("utf-8", "surrogatepass") for b in self._blocks)
 
     def find(self, sub: str, start: int | None = None, end: int | None = None) -> int:
-        """``str.find``: the first position of ``sub`` in ``self[start:end]``, or -1 (block by block, each
-        searched with the ``len(sub) - 1`` characters after it)."""
+        """``str.find``: the first position of ``sub`` in ``self[start:end]``, or -1; searched in each block in
+        place, and across each block's end in the few characters either side of it."""
         lo, hi = self._bounds(start, end)
         if not sub:
             return lo if lo <= len(self) else -1
@@ -108,11 +109,16 @@ class LongText:
         pos = lo
         while pos < hi:
             i = self._where(pos)
-            stop = min(hi, int(self._starts[i + 1]) + reach)
-            at = self[pos:stop].find(sub)
+            first, last = int(self._starts[i]), int(self._starts[i + 1])
+            at = self._block(i).find(sub, pos - first, min(hi, last) - first)
             if at >= 0:
-                return pos + at
-            pos = int(self._starts[i + 1])
+                return first + at
+            if reach and last < hi:  # a match that starts in this block and ends in the next
+                a = max(pos, last - reach)
+                at = self[a : min(hi, last + reach)].find(sub)
+                if at >= 0:
+                    return a + at
+            pos = last
         return -1
 
     def __contains__(self, sub: str) -> bool:
@@ -139,35 +145,50 @@ class LongText:
     def segments(self, start: int = 0, size: int = 1 << 21) -> Iterator[str]:
         """The text from ``start`` in the pieces ``normalise.segments`` cuts a ``str`` into (each about ``size``
         characters, cut just after the first white space past it), decoded a block at a time."""
-        buf = self[start : int(self._starts[self._where(start) + 1])] if start < len(self) else ""
-        i = self._where(start) + 1 if start < len(self) else len(self._blocks)
+        if start >= len(self):
+            return
+        i = self._where(start)
+        held = [self._block(i)[start - int(self._starts[i]) :]]  # decoded, not yet given out
+        count = len(held[0])
+        need = size  # look for a cut once this much is held (doubled after a stretch without white space)
+        i += 1
         while True:
-            while len(buf) > size:
-                m = _WHITESPACE.search(buf, size)
-                if m is None:
-                    break
-                yield buf[: m.end()]
-                buf = buf[m.end() :]
-            if i >= len(self._blocks):
-                break
-            buf += self._blocks[i].decode("utf-8", "surrogatepass")
+            if count > need or i >= len(self._blocks):
+                buf = "".join(held)
+                pos = 0
+                while len(buf) - pos > size:
+                    m = _WHITESPACE.search(buf, pos + size)
+                    if m is None:
+                        break
+                    yield buf[pos : m.end()]
+                    pos = m.end()
+                held, count = [buf[pos:]], len(buf) - pos
+                need = size if count <= size else 2 * count  # no white space past ``size``: wait for more
+                del buf
+                if i >= len(self._blocks):
+                    if count:
+                        yield held[0]  # the text's end: what no white space past ``size`` cuts
+                    return
+            block = self._blocks[i].decode("utf-8", "surrogatepass")
+            held.append(block)
+            count += len(block)
             i += 1
-        while buf:  # the text's end: what no white space past ``size`` cuts
-            m = _WHITESPACE.search(buf, size) if len(buf) > size else None
-            end = m.end() if m else len(buf)
-            yield buf[:end]
-            buf = buf[end:]
 
     def codes_at(self, at: np.ndarray) -> np.ndarray:
-        """The code points at positions ``at`` (each 0 <= p < len), one block decoded per block touched."""
+        """The code points at positions ``at`` (each 0 <= p < len, in any order), each block touched decoded
+        once and only its looked-at characters converted."""
         at = np.asarray(at, dtype=np.int64)
         out = np.zeros(len(at), dtype=np.uint32)
         if not len(at):
             return out
         owner = np.searchsorted(self._starts, at, side="right") - 1
-        for i in np.unique(owner).tolist():
-            sel = owner == i
-            out[sel] = _codes(self._block(i))[at[sel] - int(self._starts[i])]
+        order = np.argsort(owner, kind="stable")
+        bounds = np.flatnonzero(np.diff(owner[order])) + 1
+        for group in np.split(order, bounds):
+            i = int(owner[group[0]])
+            local = (at[group] - int(self._starts[i])).tolist()
+            chars = itemgetter(*local, 0)(self._block(i))[:-1]  # always a tuple
+            out[group] = _codes("".join(chars))
         return out
 
 

@@ -145,7 +145,7 @@ def test_a_segmented_huge_file_scans_and_pairs_as_read_whole(tmp_path, aeb_artic
 
 @st.composite
 def _texts(draw):
-    alphabet = st.sampled_from(list("ab  \n\té漢🙂.…\r") + ["\u2028"])
+    alphabet = st.sampled_from(list("abbbbbb  \n\té漢🙂.…\r") + ["\u2028"])
     return "".join(draw(st.lists(alphabet, max_size=400))), draw(st.integers(1, 50))
 
 
@@ -169,3 +169,4 @@ def test_a_long_text_answers_as_its_str(case, start, end, sub):
     assert list(long.segments(min(start, len(text)), size)) == list(segments(text, min(start, len(text)), size))
     at = np.arange(len(text))[:: 1 + start % 5]
     assert long.codes_at(at).tolist() == [ord(text[i]) for i in at.tolist()]
+    assert long.codes_at(at[::-1]).tolist() == [ord(text[i]) for i in at[::-1].tolist()]
