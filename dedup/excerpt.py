@@ -120,7 +120,10 @@ def _candidates(text: str, paragraphs: np.ndarray) -> np.ndarray:
     if n <= 16:
         return np.arange(n)
     ends = np.concatenate([_ending(text, paragraphs[i : i + _BLOCK, 1]) + i for i in range(0, n, _BLOCK)])
-    marks = np.array([*_find_all(text, "…"), *_find_all(text, "...")], dtype=np.int64)
+    if isinstance(text, LongText):  # one walk over its blocks for both marks
+        marks = np.array([at for found in text.find_all(("…", "...")) for at in found], dtype=np.int64)
+    else:
+        marks = np.array([*_find_all(text, "…"), *_find_all(text, "...")], dtype=np.int64)
     holding = np.searchsorted(paragraphs[:, 0], marks, side="right") - 1
     found = np.concatenate([ends, ends + 1, holding, np.arange(n - 8, n)])
     return np.unique(found[(found >= 0) & (found < n)])

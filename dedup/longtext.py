@@ -121,6 +121,23 @@ class LongText:
             pos = last
         return -1
 
+    def find_all(self, subs: Sequence[str]) -> list[list[int]]:
+        """For each of ``subs``, where it occurs, as repeated ``find`` calls give them (each search from the end of
+        the last match); all found in one walk over the blocks, each decoded once."""
+        found: list[list[int]] = [[] for _ in subs]
+        nxt = [0] * len(subs)
+        for i in range(len(self._blocks)):
+            last = int(self._starts[i + 1])
+            for k, sub in enumerate(subs):
+                while sub:
+                    at = self.find(sub, nxt[k], last + len(sub) - 1)  # a match that starts in this block
+                    if at < 0:
+                        nxt[k] = max(nxt[k], last)
+                        break
+                    found[k].append(at)
+                    nxt[k] = at + len(sub)
+        return found
+
     def __contains__(self, sub: str) -> bool:
         return self.find(sub) >= 0
 

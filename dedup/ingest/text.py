@@ -9,7 +9,6 @@ paragraphs instead (wrap.py), as spans over the same text. The decoding is wider
 
 from __future__ import annotations
 
-import codecs
 import os
 
 import numpy as np
@@ -83,16 +82,17 @@ def read_text_segmented(
     ``long_chars`` characters), a Skipped, or None when it must be read whole instead (``read_text``): a file
     of at most ``long_bytes``, or one of the cases below. The sizes default to this module's constants.
 
-    ``segment_bytes`` at a time are decoded as UTF-8 by one incremental decoder (a character cut by a segment's
-    end is completed by the next), cut after the segment's last line feed (a paragraph, a non-blank line,
-    never crosses one; what follows goes with the next segment), and split into paragraphs there, at their
-    offsets in the whole text. Memory: the text's UTF-8 (a byte a character for Western text, where a
+    ``segment_bytes`` at a time are cut after their last line feed (a paragraph, a non-blank line, never
+    crosses one, and a line feed byte is never inside a UTF-8 character; the bytes after it, a character cut
+    by the segment's end included, go with the next segment), decoded as UTF-8 and split into paragraphs,
+    at their offsets in the whole text. Memory: the text's UTF-8 (a byte a character for Western text, where a
     ``str`` takes four once one emoji is in it) plus the paragraph spans (16 bytes each) and one segment.
 
     Read whole (None) when the bytes are not all UTF-8, start with a BOM or look like UTF-16/32 (``decode``
     then judges the whole file), when a leading ``---`` front matter does not close within the first segment,
-    and when the text is hard-wrapped (``wrap``: its lines are joined across the whole text). These are the
-    cases where a segment alone cannot give the whole file's answer; each reads as before.
+    when a line runs over four segments (it would be held whole anyway), and when the text is hard-wrapped
+    (``wrap``: its lines are joined across the whole text). These are the cases where a segment alone cannot
+    give the whole file's answer; each reads as before.
     """
     segment_bytes = max(SEGMENT_BYTES if segment_bytes is None else segment_bytes, 1)
     block_chars = BLOCK_CHARS if block_chars is None else block_chars
@@ -103,13 +103,12 @@ def read_text_segmented(
             return None
         if st.st_size > cap:
             raise InputError(too_large(cap))
-        decoder = codecs.getincrementaldecoder("utf-8")("strict")
         blocks: list[bytes] = []
         starts: list[int] = [0]
         spans: list[np.ndarray] = []
         ascii_only, words, base, body, total = True, False, 0, 0, 0  # base: characters before this segment
         meta: dict[str, str] = {}
-        carry = ""
+        pending = b""  # the bytes after the last segment's last line feed: the start of the next one's
         sniffed = False
         while True:
             data = os.read(fd, segment_bytes if sniffed else max(segment_bytes, SAMPLE))  # the head: sniffed whole
@@ -122,27 +121,31 @@ def read_text_segmented(
                 if any(data.startswith(bom) for bom in BOMS) or wide_encoding(data) is not None:
                     return None
                 sniffed = True
+            held = pending + data if pending else data
+            cut = len(held) if not data else held.rfind(b"\n") + 1  # a line feed byte is never inside a character
+            pending = held[cut:]
+            if len(pending) > 4 * segment_bytes:
+                return None  # a line of many segments: it would be held whole anyway, so it is read as before
             try:
-                text = carry + decoder.decode(data, final=not data)  # no copy while nothing is carried
+                text = str(memoryview(held)[:cut], "utf-8")  # whole characters: it ends on a line feed (or the file)
             except UnicodeDecodeError:
                 return None  # not all UTF-8: ``decode`` chooses from the whole file
-            cut = len(text) if not data else text.rfind("\n") + 1  # the segment's part: text[:cut]
-            if base == 0 and cut:
-                meta, body = front_matter(text[:cut])
+            del held
+            if base == 0 and text:
+                meta, body = front_matter(text)
                 if not body and text.startswith("---") and data:
                     return None  # a front matter that may close further on
-            if cut:
+            if text:
                 at = body if base == 0 else 0
-                words = words or has_words(text, at, cut)
-                spans.append(np.array(split_paragraphs(text, at, cut), dtype=np.int64).reshape(-1, 2) + base)
-                for j in range(0, cut, block_chars):
-                    block = text[j : min(cut, j + block_chars)]
+                words = words or has_words(text, at)
+                spans.append(np.array(split_paragraphs(text, at), dtype=np.int64).reshape(-1, 2) + base)
+                for j in range(0, len(text), block_chars):
+                    block = text[j : j + block_chars]
                     blocks.append(block.encode("utf-8", "surrogatepass"))
                     ascii_only = ascii_only and len(blocks[-1]) == len(block)
                     starts.append(base + j + len(block))
                     del block
-                base += cut
-            carry = text[cut:]
+                base += len(text)
             del text
             if not data:
                 break

@@ -107,6 +107,9 @@ def test_files_a_segment_cannot_answer_for_are_read_whole(tmp_path, aeb_articles
     whole = text_reader.read_text("x", str(wrapped), data)
     assert isinstance(read.text, str) and read.text == whole.text and read.paragraphs == whole.paragraphs
     assert len(whole.paragraphs) < len(lines) / 5  # it was joined as wrapped text
+    line = tmp_path / "line.txt"
+    line.write_text(" ".join(words) + "\n")  # one line of many segments
+    assert text_reader.read_text_segmented("x", str(line), 1 << 30, segment_bytes=SEGMENT, long_bytes=0) is None
 
 
 def _comparable(result) -> dict:
@@ -161,6 +164,14 @@ def test_a_long_text_answers_as_its_str(case, start, end, sub):
     assert long.find(sub, start, end) == text.find(sub, start, end)
     assert long.find(sub, start) == text.find(sub, start)
     assert (sub in long) == (sub in text)
+    expected = []
+    for mark in (sub, "."):
+        expected.append([])
+        at = text.find(mark)
+        while at >= 0:
+            expected[-1].append(at)
+            at = text.find(mark, at + len(mark))
+    assert long.find_all((sub, ".")) == expected
     assert long.endswith(sub, start, end) == text.endswith(sub, start, end)
     assert long.startswith(sub, start) == text.startswith(sub, start)
     assert long.utf8_size() == len(text.encode("utf-8", "surrogatepass"))
