@@ -10,6 +10,7 @@ import os
 import stat
 from collections.abc import Iterator
 
+from . import text as text_module
 from .encoding import declared_charset, decode
 from .files import InputError, is_gzip_name, os_reason, read_bytes
 from .html import extract
@@ -35,7 +36,7 @@ def _read_text(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipp
 def _read_text_segmented(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped]:
     """A text file, a huge one (over ``text.LONG_BYTES``, not gzipped, no forced encoding) read segment by
     segment into a ``LongText`` (``read_text_segmented``); any other, or one it cannot read so, as before."""
-    if options.encoding is None and not is_gzip_name(entry.path):
+    if entry.size > text_module.LONG_BYTES and options.encoding is None and not is_gzip_name(entry.path):
         item = read_text_segmented(entry.id, entry.path, options.max_file_size)
         if item is not None:
             yield item
