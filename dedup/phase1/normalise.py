@@ -83,15 +83,17 @@ def _token_hashes(tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
     each token's own normal form.
     """
     normal = normalise_text("\0".join(tokens))
-    folded, normal = ocr_fold(normal).split("\0"), normal.split("\0")
-    if len(normal) != len(tokens) or len(folded) != len(tokens):  # cannot happen; be safe
-        normal = [normalise_text(t) for t in tokens]
-        folded = [ocr_fold(t) for t in normal]
-    digest = xxhash.xxh3_64_intdigest
+    folded = ocr_fold(normal).encode("utf-8", "surrogatepass").split(b"\0")
+    exact = normal.encode("utf-8", "surrogatepass").split(b"\0")
     n = len(tokens)
+    if len(exact) != n or len(folded) != n:  # cannot happen; be safe
+        exact = [normalise_text(t).encode("utf-8", "surrogatepass") for t in tokens]
+        folded = [ocr_fold(normalise_text(t)).encode("utf-8", "surrogatepass") for t in tokens]
+    # Encoded once and split as bytes (a NUL byte is only ever a NUL): no encode call per token.
+    digest = xxhash.xxh3_64_intdigest
     return (
-        np.fromiter((digest(t.encode("utf-8", "surrogatepass")) for t in folded), dtype=np.uint64, count=n),
-        np.fromiter((digest(t.encode("utf-8", "surrogatepass")) for t in normal), dtype=np.uint64, count=n),
+        np.fromiter(map(digest, folded), dtype=np.uint64, count=n),
+        np.fromiter(map(digest, exact), dtype=np.uint64, count=n),
     )
 
 
