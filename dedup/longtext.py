@@ -27,15 +27,20 @@ def _codes(chars: str) -> np.ndarray:
 
 
 class LongText:
-    """The text of ``blocks`` (UTF-8, lone surrogates kept) whose characters start at ``starts[i]``; the
-    last entry of ``starts`` is the text's length."""
+    """The text held as UTF-8 (lone surrogates kept) in one buffer ``data``: block i is ``data[bounds[i]:
+    bounds[i + 1]]``, whose characters start at ``starts[i]``; the last entry of ``starts`` is the text's
+    length. One buffer, not a list of block objects: a large one is its own mapping, given back to the
+    system when freed, where many blocks of a megabyte would stay in the heap as freed memory."""
 
-    __slots__ = ("_ascii", "_blocks", "_cache", "_starts")
+    __slots__ = ("_ascii", "_cache", "_data", "_offsets", "_starts")
 
-    def __init__(self, blocks: Sequence[bytes], starts: Sequence[int], ascii: bool) -> None:
-        if len(starts) != len(blocks) + 1:
-            raise ValueError("starts must have one more entry than blocks")
-        self._blocks = list(blocks)
+    def __init__(
+        self, data: bytes | bytearray | np.ndarray, bounds: Sequence[int], starts: Sequence[int], ascii: bool
+    ) -> None:
+        if len(starts) != len(bounds) or not len(starts):
+            raise ValueError("bounds and starts must have one entry more than there are blocks")
+        self._data = memoryview(data).cast("B")
+        self._offsets = np.asarray(bounds, dtype=np.int64)
         self._starts = np.asarray(starts, dtype=np.int64)
         self._ascii = ascii
         self._cache: dict[int, str] = {}  # the last two blocks decoded (callers walk forward)
@@ -46,18 +51,26 @@ class LongText:
         as it decodes)."""
         starts = [*range(0, len(text), block_chars), len(text)]
         blocks = [text[a:b].encode("utf-8", "surrogatepass") for a, b in zip(starts[:-1], starts[1:])]
-        return cls(blocks, starts, text.isascii())
+        bounds = np.r_[0, np.cumsum([len(b) for b in blocks], dtype=np.int64)]
+        return cls(b"".join(blocks), bounds, starts, text.isascii())
+
+    @property
+    def _n_blocks(self) -> int:
+        return len(self._starts) - 1
+
+    def _decode(self, i: int) -> str:
+        return str(self._data[int(self._offsets[i]) : int(self._offsets[i + 1])], "utf-8", "surrogatepass")
 
     def __len__(self) -> int:
         return int(self._starts[-1])
 
     def __repr__(self) -> str:
-        return f"LongText({len(self)} characters in {len(self._blocks)} blocks)"
+        return f"LongText({len(self)} characters in {self._n_blocks} blocks)"
 
     def _block(self, i: int) -> str:
         got = self._cache.get(i)
         if got is None:
-            got = self._blocks[i].decode("utf-8", "surrogatepass")
+            got = self._decode(i)
             if len(self._cache) >= 2:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[i] = got
@@ -85,7 +98,7 @@ class LongText:
                 s = int(starts[first])
                 return self._block(first)[lo - s : hi - s]
             parts = [self._block(first)[lo - int(starts[first]) :]]
-            parts += [self._blocks[i].decode("utf-8", "surrogatepass") for i in range(first + 1, last)]
+            parts += [self._decode(i) for i in range(first + 1, last)]
             parts.append(self._block(last)[: hi - int(starts[last])])
             return "".join(parts)
         n = len(self)
@@ -97,7 +110,7 @@ class LongText:
 
     def whole(self) -> str:
         """The text as one ``str`` (all of it in memory: only for a consumer that needs it)."""
-        return "".join(b.decode("utf-8", "surrogatepass") for b in self._blocks)
+        return str(self._data[: int(self._offsets[-1])], "utf-8", "surrogatepass")
 
     def find(self, sub: str, start: int | None = None, end: int | None = None) -> int:
         """``str.find``: the first position of ``sub`` in ``self[start:end]``, or -1; searched in each block in
@@ -126,7 +139,7 @@ class LongText:
         the last match); all found in one walk over the blocks, each decoded once."""
         found: list[list[int]] = [[] for _ in subs]
         nxt = [0] * len(subs)
-        for i in range(len(self._blocks)):
+        for i in range(self._n_blocks):
             last = int(self._starts[i + 1])
             for k, sub in enumerate(subs):
                 while sub:
@@ -153,11 +166,11 @@ class LongText:
 
     def utf8_size(self) -> int:
         """Bytes of the text in UTF-8 (lone surrogates kept)."""
-        return sum(len(b) for b in self._blocks)
+        return int(self._offsets[-1])
 
     def write_utf8(self, f: BinaryIO) -> int:
         """Write the text's UTF-8 to ``f``, block by block; returns the bytes written."""
-        return sum(f.write(b) for b in self._blocks)
+        return f.write(self._data[: int(self._offsets[-1])])
 
     def segments(self, start: int = 0, size: int = 1 << 21) -> Iterator[str]:
         """The text from ``start`` in the pieces ``normalise.segments`` cuts a ``str`` into (each about ``size``
@@ -170,7 +183,7 @@ class LongText:
         need = size  # look for a cut once this much is held (doubled after a stretch without white space)
         i += 1
         while True:
-            if count > need or i >= len(self._blocks):
+            if count > need or i >= self._n_blocks:
                 buf = "".join(held)
                 pos = 0
                 while len(buf) - pos > size:
@@ -182,11 +195,11 @@ class LongText:
                 held, count = [buf[pos:]], len(buf) - pos
                 need = size if count <= size else 2 * count  # no white space past ``size``: wait for more
                 del buf
-                if i >= len(self._blocks):
+                if i >= self._n_blocks:
                     if count:
                         yield held[0]  # the text's end: what no white space past ``size`` cuts
                     return
-            block = self._blocks[i].decode("utf-8", "surrogatepass")
+            block = self._decode(i)
             held.append(block)
             count += len(block)
             i += 1

@@ -103,7 +103,8 @@ def read_text_segmented(
             return None
         if st.st_size > cap:
             raise InputError(too_large(cap))
-        blocks: list[bytes] = []
+        utf8 = np.empty(st.st_size, dtype=np.uint8)  # the text's UTF-8: the file's own bytes, as it is all UTF-8
+        bounds: list[int] = [0]  # byte offset in ``utf8`` of each block
         starts: list[int] = [0]
         spans: list[np.ndarray] = []
         ascii_only, words, base, body, total = True, False, 0, 0, 0  # base: characters before this segment
@@ -141,10 +142,14 @@ def read_text_segmented(
                 spans.append(np.array(split_paragraphs(text, at), dtype=np.int64).reshape(-1, 2) + base)
                 for j in range(0, len(text), block_chars):
                     block = text[j : j + block_chars]
-                    blocks.append(block.encode("utf-8", "surrogatepass"))
-                    ascii_only = ascii_only and len(blocks[-1]) == len(block)
+                    encoded = block.encode("utf-8", "surrogatepass")
+                    if bounds[-1] + len(encoded) > len(utf8):
+                        return None  # the file grew while it was read: read whole
+                    utf8[bounds[-1] : bounds[-1] + len(encoded)] = np.frombuffer(encoded, dtype=np.uint8)
+                    ascii_only = ascii_only and len(encoded) == len(block)
+                    bounds.append(bounds[-1] + len(encoded))
                     starts.append(base + j + len(block))
-                    del block
+                    del block, encoded
                 base += len(text)
             del text
             if not data:
@@ -155,8 +160,8 @@ def read_text_segmented(
         os.close(fd)
     if not words:
         return Skipped(path, "no text")
-    long = LongText(blocks, starts, ascii_only)
-    del blocks
+    long = LongText(utf8, bounds, starts, ascii_only)
+    del utf8
     paragraphs = np.concatenate(spans) if spans else np.zeros((0, 2), dtype=np.int64)
     if base <= long_chars or base - body <= SAMPLE_CHARS or wrapped(long, body):
         text = long.whole()  # short enough, or hard-wrapped: the ``str`` and the rules of ``text_article``
