@@ -89,7 +89,8 @@ def start_server(
     cmd = [sys.executable, "-m", "dedup.serve", "--index", str(index), "--port", "0", "--token-file", str(token_file)]
     cmd += ["--log-level", "warning"] + (["--workers", str(workers)] if workers else [])
     env = None if code is None else {**os.environ, "PYTHONPATH": str(code)}
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
+    # From the checkout itself: ``python -m`` puts the working directory ahead of PYTHONPATH.
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=code)
     assert proc.stderr is not None
     for line in proc.stderr:
         m = re.search(r"serving on (http://127\.0\.0\.1:\d+)/", line)

@@ -88,23 +88,32 @@ class AddReport:
     skipped: list[Skipped] = field(default_factory=list)
 
 
-def _keep_rows(shard: Shard, live: dict[str, int]) -> tuple[np.ndarray, list[str], int]:
-    """Rows to add (new or changed, last of a repeated id), ids they replace, rows unchanged."""
+def _row_status(shard: Shard, live: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: added (new or changed, last of a repeated id), replacing a live article (of those added),
+    unchanged (the last of its id, live with the same content)."""
     ids = shard.docs["id"].to_list()
     hashes = shard.docs["content_hash"].to_list()
     keep = np.ones(len(ids), dtype=bool)
+    replacing = np.zeros(len(ids), dtype=bool)
+    unchanged = np.zeros(len(ids), dtype=bool)
     last = {d: r for r, d in enumerate(ids)}
-    replace, unchanged = [], 0
     for r, (d, h) in enumerate(zip(ids, hashes)):
         if last[d] != r:
             keep[r] = False
         elif d in live:
             if live[d] == h:
                 keep[r] = False
-                unchanged += 1
+                unchanged[r] = True
             else:
-                replace.append(d)
-    return keep, replace, unchanged
+                replacing[r] = True
+    return keep, replacing, unchanged
+
+
+def _keep_rows(shard: Shard, live: dict[str, int]) -> tuple[np.ndarray, list[str], int]:
+    """Rows to add (new or changed, last of a repeated id), ids they replace, rows unchanged."""
+    keep, replacing, unchanged = _row_status(shard, live)
+    ids = shard.docs["id"].to_list()
+    return keep, [ids[r] for r in np.flatnonzero(replacing).tolist()], int(unchanged.sum())
 
 
 def add(
@@ -151,23 +160,39 @@ def _commit_shard(index: IndexBackend, shard: Shard, out: AddReport) -> None:
 def add_articles(index: IndexBackend, articles: Sequence[Article], options: ScanOptions) -> AddReport:
     """Index in-memory articles (``dedup serve``'s adds): phase 1 in this process, one shard committed as
     ``add`` commits one; an article whose id is live with other content replaces it."""
+    return add_groups(index, [articles], options)[0]
+
+
+def add_groups(index: IndexBackend, groups: Sequence[Sequence[Article]], options: ScanOptions) -> list[AddReport]:
+    """Several adds at once, each group's report as ``add_articles`` would give it: one phase 1, one shard,
+    one commit for all (``dedup serve``'s writer groups the adds waiting for it, so a commit's fixed cost,
+    the shard's files made durable one by one, is paid once a group, not once an add). No id may be in two
+    groups (the caller's to see to): each group is then answered as if committed alone, one after another."""
     from ..featurestore import write_shard
 
     check_params(index, options)
-    out = AddReport()
+    outs = [AddReport() for _ in groups]
+    articles = [a for group in groups for a in group]
     if not articles:
-        return out
+        return outs
+    owner = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
     staging = Path(index.staging())
     try:
-        write_shard(
-            staging,
-            "000000-0000",
-            extract_with(list(articles), options),
-        )
-        _commit_shard(index, Shard(staging / "shards" / "000000-0000"), out)
+        write_shard(staging, "000000-0000", extract_with(articles, options))
+        shard = Shard(staging / "shards" / "000000-0000")
+        with index.writing():
+            keep, replacing, unchanged = _row_status(shard, index.live_hashes(shard.docs["id"].to_list()))
+            for g, out in enumerate(outs):
+                mine = owner == g
+                out.added = int((keep & ~replacing & mine).sum())
+                out.replaced = int((replacing & mine).sum())
+                out.unchanged = int((unchanged & mine).sum())
+            if keep.any():
+                ids = shard.docs["id"].to_list()
+                index.append(shard, keep, [ids[r] for r in np.flatnonzero(replacing).tolist()])
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return out
+    return outs
 
 
 # ---------------------------------------------------------------------------------------------- query

@@ -113,3 +113,32 @@ def test_the_query_s_own_tokens_are_phase_1_s():
         t = fresh.doc(i)
         assert np.array_equal(h, fresh.hashes[t]) and np.array_equal(a, fresh.starts[t])
         assert np.array_equal(b, fresh.ends[t])
+
+
+def test_grouped_adds_answer_and_store_as_one_add_after_another(tmp_path):
+    """``add_groups`` (the serve writer's adds committed together): each group's report, and the index it
+    leaves, are those of ``add_articles`` run on each group in turn: new, changed (replacing), unchanged,
+    and an id repeated within a group (its last version kept)."""
+    base = _articles(5, 12)
+    changed = Article(id=base[1].id, path=base[1].path, text=base[1].text + " more", paragraphs=[(0, 5)])
+    again = Article(id="n2.txt", path="n2.txt", text="Second version of n2", paragraphs=[(0, 20)])
+    groups = [
+        [Article(id="n1.txt", path="n1.txt", text="A new one here", paragraphs=[(0, 14)])],
+        [changed, base[2]],  # replaces a live article; re-adds one unchanged
+        [Article(id="n2.txt", path="n2.txt", text="First version", paragraphs=[(0, 13)]), again],
+    ]
+    indexes = []
+    for mode in ("one by one", "grouped"):
+        ix = open_index(str(tmp_path / mode.replace(" ", "-")), archive.store_params(OPTIONS), create=True)
+        archive.add_articles(ix, base, OPTIONS)
+        if mode == "grouped":
+            reports = archive.add_groups(ix, groups, OPTIONS)
+        else:
+            reports = [archive.add_articles(ix, g, OPTIONS) for g in groups]
+        indexes.append(ix)
+        assert [(r.added, r.replaced, r.unchanged) for r in reports] == [(1, 0, 0), (0, 1, 1), (1, 0, 0)]
+    one, grouped = indexes
+    ids = sorted(one.resolve([a.id for a in base] + ["n1.txt", "n2.txt"]))
+    assert sorted(grouped.resolve(ids)) == ids
+    assert one.live_hashes(ids) == grouped.live_hashes(ids)
+    assert grouped.texts(grouped._live_refs(["n2.txt"])[1].tolist()) == ["Second version of n2"]
