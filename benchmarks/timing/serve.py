@@ -12,13 +12,16 @@ timed as a new process a few times (the CLI's per-article latency, opening the i
     python -m benchmarks.timing.serve --corpus /tmp/corpus --index /tmp/serve-index --clients 16 \\
         --queries 2000 --adds 200 [--held-out-queries 2000]
     python -m benchmarks.timing.serve ... --clients 1,16 --serve-workers 1,2   # four runs, ratios to --workers 1
+    python -m benchmarks.timing.serve ... --reference /tmp/main-checkout --rounds 2   # main's server alternating
 
 With several client counts or ``--serve-workers``, each combination is a run of its own (a fresh server, the
 server's access log off, adds under ids of the run's own) and the JSON lists the runs and, per client count,
 each run's queries/s, p50 and p99 over the run with the fewest workers.
 
 Prints one JSON object: latencies (p50/p90/p99/max, ms) of queries and adds, errors, lost adds, the
-CLI's per-process seconds, the load average before and after, the machine.
+CLI's per-process seconds, the load average before and after, the machine; per run the server's CPU per
+query (every process of it, adds included) and the clients' queries and adds in flight (Little's law: in a
+closed loop a query's latency is about the queries in flight over the queries a second).
 """
 
 from __future__ import annotations
