@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> dict:
     assert all(isinstance(a, Article) for a in articles)
     out: dict = {"queries": len(articles), "loadavg_before": os.getloadavg(), "dedup": sys.modules["dedup"].__file__}
     lines: list[str] = []
+    changed = 0  # answers of a later pass that differ from the first pass's
     for p in range(args.passes):
         profiler = None
         if args.profile and p == args.passes - 1:
@@ -84,13 +85,17 @@ def main(argv: list[str] | None = None) -> dict:
             answer = query_articles(index, [art], options).to_dict()
             cpu.append(time.process_time() - c)
             wall.append(time.perf_counter() - t)
+            answer["meta"].pop("timings", None)
+            line = json.dumps(answer, sort_keys=True)
             if p == 0:
-                answer["meta"].pop("timings", None)
-                lines.append(json.dumps(answer, sort_keys=True))
+                lines.append(line)
+            elif line != lines[len(wall) - 1]:  # what is kept across queries changes no answer
+                changed += 1
         if profiler is not None:
             profiler.stop()
             args.profile.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
         out[f"pass{p + 1}"] = {"wall_ms": _pct(wall), "cpu_ms": _pct(cpu)}
+    out["answers_changed_after_first_pass"] = changed
     out["loadavg_after"] = os.getloadavg()
     if args.answers:
         args.answers.write_text("\n".join(lines) + "\n")

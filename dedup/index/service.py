@@ -326,8 +326,14 @@ class _QueryArticles:
 
     def _get(self, i: int) -> tuple[str, np.ndarray]:
         if i not in self._cache:
-            ref = [int(self._refs[i])]
-            self._cache[i] = (self._index.texts(ref)[0], self._index.paragraphs(ref)[0])
+            ref = int(self._refs[i])
+            kept = _cache(self._index, "texts", TEXT_LIMIT)
+            key = _shard_rows(self._index, np.asarray([ref], dtype=np.int64))[0]
+            got = kept.get(key)
+            if got is None:
+                got = (self._index.texts([ref])[0], self._index.paragraphs([ref])[0])
+                kept.put(key, got, len(got[0]))
+            self._cache[i] = got
         return self._cache[i]
 
     def text(self, i: int) -> str:
@@ -558,6 +564,7 @@ def _partner_fingerprints(index: IndexBackend, refs: np.ndarray, options: ScanOp
 Tokens3 = tuple[np.ndarray, np.ndarray, np.ndarray]  # one article's word tokens: hashes, starts, ends
 FINGERPRINT_LIMIT = 8_000_000  # fingerprints kept by (shard, row) per index handle (about 64 MB)
 TOKEN_LIMIT = 4_000_000  # tokens kept by (shard, row) per index handle (16 bytes each: about 64 MB)
+TEXT_LIMIT = 16_000_000  # characters of indexed texts (with their paragraphs) kept by (shard, row) per index handle
 VOCABULARY_LIMIT = 2_000_000  # distinct tokens the query's tokeniser remembers before starting afresh
 
 
@@ -783,12 +790,19 @@ def query_articles(
         order = np.argsort(data.posting_docs, kind="stable")  # by article, fingerprints still sorted
         fps_all = data.postings[order]
         bounds = np.searchsorted(data.posting_docs[order], np.arange(len(batch) + 1))
-        rows = pl.DataFrame(data.docs).to_dicts()
+        rows = _row_dicts(data.docs, len(batch))
         for i, art in enumerate(batch):
             fps = np.ascontiguousarray(fps_all[bounds[i] : bounds[i + 1]])
             exclude = index._live_refs(index.resolve([art.id]))[1] if exclude_same_id else None  # type: ignore[attr-defined]
             answers.append(_answer(index, art, fps, rows[i], options, params, exclude, _own_tokens(data, i)))
     return QueryResult(answers, [], options, index.location, {"query": time.perf_counter() - t})
+
+
+def _row_dicts(docs: dict[str, Any], n: int) -> list[dict[str, Any]]:
+    """Phase 1's per-article columns (lists, numpy arrays) as one dict of Python values a row, as
+    ``pl.DataFrame(docs).to_dicts()`` gives them, without building the frame (a query's one row)."""
+    columns = {k: v.tolist() if isinstance(v, np.ndarray) else list(v) for k, v in docs.items()}
+    return [{k: v[i] for k, v in columns.items()} for i in range(n)]
 
 
 def _own_tokens(data: Any, i: int) -> Tokens3 | None:
@@ -797,7 +811,8 @@ def _own_tokens(data: Any, i: int) -> Tokens3 | None:
     offsets = getattr(data, "token_offsets", None)
     if offsets is None or data.token_hashes is None or data.token_spans is None:
         return None
-    if len(data.texts[i]) > LONG_CHARS:
+    text = data.texts[i]
+    if not isinstance(text, str) or len(text) > LONG_CHARS:  # phase 1 tokenised it apart, keeping none
         return None
     a, b = int(offsets[i]), int(offsets[i + 1])
     spans = np.asarray(data.token_spans[a:b], dtype=np.int64)
