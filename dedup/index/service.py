@@ -29,6 +29,7 @@ measures how often.
 
 from __future__ import annotations
 
+import bisect
 import os
 import shutil
 import time
@@ -462,14 +463,17 @@ def _answer_step(
     lists of the holders given (``_lists``'s ``apart``), boilerplate whatever else is found."""
     n_refs = _n_refs(index, refs)
     cand = _distinct(refs, n_refs)
-    rows = index.rows(cand).with_columns(pl.Series("ref", cand)).sort("id")
+    rows = index.rows(cand)
     # The query and its candidates in id order, as a scan numbers articles (so pairs are oriented as the
-    # scan orients them); the query first among equal ids.
-    query_row = pl.DataFrame([row], schema=DOC_SCHEMA)
-    at = int(np.searchsorted(np.asarray(rows["id"].to_list(), dtype=object), row["id"], side="left"))
-    frame = pl.concat([rows[:at], query_row.with_columns(ref=pl.lit(-1, pl.Int64)), rows[at:]], how="vertical_relaxed")
-    table = DocTable(frame.select(list(DOC_SCHEMA)))
-    row_refs = frame["ref"].to_numpy()
+    # scan orients them); the query first among equal ids. Sorted here, not by polars (a sort of a few rows
+    # costs it more than Python): stored ids are valid UTF-8, whose byte order is Python's code-point order.
+    ids = rows["id"].to_list()
+    order = sorted(range(len(ids)), key=ids.__getitem__)
+    at = bisect.bisect_left([ids[i] for i in order], row["id"])
+    perm = np.asarray([*order[:at], len(ids), *order[at:]], dtype=np.int64)
+    both = pl.concat([rows, pl.DataFrame([row], schema=DOC_SCHEMA)], how="vertical_relaxed")
+    table = DocTable(both.gather(pl.Series(perm)).select(list(DOC_SCHEMA)))
+    row_refs = np.append(cand, -1)[perm]
     position = np.zeros(n_refs, dtype=np.int64)  # the row of each candidate, by ref
     position[row_refs[row_refs >= 0]] = np.flatnonzero(row_refs >= 0)
     query_fps = np.arange(n_query)
@@ -479,7 +483,7 @@ def _answer_step(
         len(fps),
         frequent,
     )
-    articles = _QueryArticles(art, index, row_refs, at, frame["body_start"].to_numpy(), tokens)
+    articles = _QueryArticles(art, index, row_refs, at, table.body_start, tokens)
 
     def boilerplate_of(mask: np.ndarray) -> Boilerplate:
         """As the scan has it: the flagged lists' fingerprints (with the frequent ones) and their holders."""
