@@ -208,12 +208,14 @@ def match(
     options: ScanOptions,
     focus: Sequence[int] | None = None,
     evidence: Evidence | None = None,
+    executor: Executor | None = None,
 ) -> Matched:
     """Evidence and verification: the related pairs of ``table``'s articles, given their posting lists.
 
     ``boilerplate_of(mask)``: the fingerprints and holders of the lists flagged boilerplate. ``focus``: keep
     only the pairs of these articles (a query), over them and their partners. ``evidence``: the candidate
-    pairs and the lists each shares when already known (``candidates``, LSH mode); else from the lists."""
+    pairs and the lists each shares when already known (``candidates``, LSH mode); else from the lists.
+    ``executor``: where verification's reads of articles run (``_read_pairs``; default: here)."""
     k, vp = options.k, options.verify
     ev = evidence
     if ev is None:
@@ -230,23 +232,15 @@ def match(
             min_shared=vp.min_shared,
         )
 
-    def tail_in(e: int, o: int) -> bool:
-        """Most of excerpt e's last ``excerpt_tail`` shingles before its cut are in o: the text runs
-        on in o up to where e stops (a stray shared sentence does not)."""
-        loaded = Loaded(articles, table, [e, o], k, texts=False)
-        sh, tokens = loaded.shingles, loaded.tokens
-        s = sh.doc(0)
-        before = np.flatnonzero(tokens.ends[sh.last[s]] <= table.cut[e])
-        tail = sh.hashes[s][before[-vp.excerpt_tail :]]
-        return len(tail) > 0 and bool(np.isin(tail, sh.hashes[sh.doc(1)]).sum() * 2 > len(tail))
+    run = executor or Processes(1)  # the reads below: in batches of articles, on the executor's tasks
 
-    def runs_in(item: int, other: int) -> tuple[np.ndarray, int]:
-        """The lengths of the runs of consecutive shingles of ``item`` found in ``other`` (verbatim
-        sequences of run + k - 1 words), and how many shingles ``item`` has."""
-        loaded = Loaded(articles, table, [item, other], k, texts=False)
-        sh = loaded.shingles
-        found = np.isin(fingerprints(sh.hashes[sh.doc(0)]), fingerprints(sh.hashes[sh.doc(1)]))
-        return shingle_runs(found, sh.first[sh.doc(0)]), len(found)
+    def tail_in(e: np.ndarray, o: np.ndarray) -> np.ndarray:
+        """Per (excerpt, other) pair: ``_tail_in``."""
+        return np.asarray(_read_pairs(run, "tail", _ReadContext(articles, k, options), table, e, o), dtype=bool)
+
+    def runs_in(items: np.ndarray, others: np.ndarray) -> list[tuple[np.ndarray, int]]:
+        """Per (item, other) pair: ``_runs_in``."""
+        return _read_pairs(run, "runs", _ReadContext(articles, k, options), table, items, others)
 
     boiler_memo: list = []
 
@@ -257,21 +251,14 @@ def match(
         return boiler_memo[1]
 
     def spread(pairs: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """``align.spread_cover`` of each pair, boilerplate aside, the articles read batch by batch."""
+        """``align.spread_cover`` of each pair, boilerplate aside (``_spread_of``)."""
         # Nothing flagged yet (before boilerplate is sought): no fingerprints to leave out, and the spill that
         # lists them is kept for the real question.
-        none = Boilerplate(np.zeros(0, dtype=np.uint64), 0, np.zeros(len(table), dtype=bool))
-        boiler = boiler_once(mask) if mask.any() else none
-        out = np.zeros((len(pairs), 2))
-        order = np.arange(len(pairs))
-        for rows in _pair_batches(
-            order, pairs[:, 0], pairs[:, 1], table.chars, options.batch_docs, options.batch_chars
-        ):
-            loaded = Loaded(articles, table, np.unique(pairs[rows]).tolist(), k)
-            a = [loaded.pos[int(d)] for d in pairs[rows, 0]]
-            b = [loaded.pos[int(d)] for d in pairs[rows, 1]]
-            out[rows] = pair_spread(loaded, a, b, boiler, options.align)
-        return out
+        boiler = boiler_once(mask) if mask.any() else None
+        fps, bits = (boiler.fingerprints, boiler.bits) if boiler is not None else (np.zeros(0, np.uint64), 0)
+        context = _ReadContext(articles, k, options, fps, bits)
+        covers = _read_pairs(run, "spread", context, table, pairs[:, 0], pairs[:, 1])
+        return np.asarray(covers, dtype=np.float64).reshape(len(pairs), 2)
 
     site = table.site_codes()
     info = DocInfo(table.sizes, table.content, table.has_text, table.cut >= 0, tail_in, site, runs_in, spread)
@@ -336,7 +323,7 @@ def analyse_lists(
     executor = executor or Processes(options.workers)
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    m = match(articles, table, lists, boilerplate_of, options, focus, evidence)
+    m = match(articles, table, lists, boilerplate_of, options, focus, evidence, executor)
     articles, table, pairs, boiler, docs = m.articles, m.table, m.pairs, m.boilerplate, m.docs
     clusters = cluster(table, pairs, CLUSTERING, m.syndicated, m.excerpt, m.site)
     timings["match"] = time.perf_counter() - t
@@ -401,6 +388,99 @@ def _restrict(
         same_text=None if clusters.same_text is None else clusters.same_text[keep],
     )
     return Subset(articles, keep), DocTable(table.frame[keep]), pairs, passages, restricted
+
+
+# ------------------------------------------------------------------------------ verification's reads
+
+
+@dataclass
+class _ReadContext:
+    """What the tasks of one of verification's reads share: where texts are read, the parameters and, for the
+    chains (``spread``), the boilerplate fingerprints to leave out (sorted, ``bits`` low bits dropped)."""
+
+    articles: Articles
+    k: int
+    options: ScanOptions
+    fingerprints: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
+    bits: int = 0
+
+
+@dataclass
+class _ReadBatch:
+    """One task of verification's reads: what to look at (``tail``, ``runs``, ``spread``), its pairs (global
+    articles ``a``, ``b``; for ``tail`` the excerpts and their cuts) and the table rows of those articles."""
+
+    kind: str
+    a: np.ndarray
+    b: np.ndarray
+    cut: np.ndarray
+    rows: Rows
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+
+def _read_pairs(
+    executor: Executor, kind: str, context: _ReadContext, table: DocTable, a: np.ndarray, b: np.ndarray
+) -> list:
+    """``_read_batch`` over the pairs (a[k], b[k]) in batches of the articles they involve, side by side on
+    ``executor``: each task reads only its batch's articles (its table rows are sent, never the table), so
+    verification's per-pair reads leave the process that verifies. Results in the pairs' order, whatever the
+    batches."""
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    if not len(a):
+        return []
+    opts = context.options
+    # Batches of a few hundred articles: enough of them to spread over the workers, each reading its articles once.
+    order = np.arange(len(a))
+    chunks = list(_pair_batches(order, a, b, table.chars, min(opts.batch_docs, 256), opts.batch_chars))
+
+    def batch(rows: np.ndarray) -> _ReadBatch:
+        docs = np.unique(np.concatenate([a[rows], b[rows]]))
+        return _ReadBatch(kind, a[rows], b[rows], table.cut[a[rows]], Rows.of(table, docs))
+
+    out: list = []
+    for found in executor.map(_read_batch, context, _Lazy(chunks, batch), label=_read_label):
+        out.extend(found)
+    return out
+
+
+def _read_label(batch: _ReadBatch) -> str:
+    what = {"tail": "excerpts' tails", "runs": "short items' runs", "spread": "chains"}[batch.kind]
+    return f"verifying the {what} of a batch of {len(batch)} pairs"
+
+
+def _read_batch(c: _ReadContext, batch: _ReadBatch) -> list:
+    """The look of ``batch.kind`` at each pair of the batch, its articles read once: ``_tail_in`` (a bool),
+    ``_runs_in`` ((runs, shingles)) or ``pair_spread`` (the two covers)."""
+    loaded = Loaded(c.articles, batch.rows, sorted(batch.rows.ids), c.k, threads=1, texts=batch.kind == "spread")
+    la = [loaded.pos[int(d)] for d in batch.a.tolist()]
+    lb = [loaded.pos[int(d)] for d in batch.b.tolist()]
+    if batch.kind == "spread":
+        boiler = Boilerplate(c.fingerprints, c.bits, np.zeros(0, dtype=bool))
+        return list(pair_spread(loaded, la, lb, boiler, c.options.align))
+    if batch.kind == "tail":
+        tail = c.options.verify.excerpt_tail
+        return [_tail_in(loaded, x, y, int(cut), tail) for x, y, cut in zip(la, lb, batch.cut.tolist())]
+    return [_runs_in(loaded, x, y) for x, y in zip(la, lb)]
+
+
+def _tail_in(loaded: Loaded, e: int, o: int, cut: int, tail: int) -> bool:
+    """Most of excerpt e's last ``tail`` shingles before its cut (``cut``, a character offset) are in o (rows
+    of ``loaded``): the text runs on in o up to where e stops (a stray shared sentence does not)."""
+    sh, tokens = loaded.shingles, loaded.tokens
+    s = sh.doc(e)
+    before = np.flatnonzero(tokens.ends[sh.last[s]] <= cut)
+    last = sh.hashes[s][before[-tail:]]
+    return len(last) > 0 and bool(np.isin(last, sh.hashes[sh.doc(o)]).sum() * 2 > len(last))
+
+
+def _runs_in(loaded: Loaded, item: int, other: int) -> tuple[np.ndarray, int]:
+    """The lengths of the runs of consecutive shingles of ``item`` found in ``other`` (rows of ``loaded``:
+    verbatim sequences of run + k - 1 words), and how many shingles ``item`` has."""
+    sh = loaded.shingles
+    found = np.isin(fingerprints(sh.hashes[sh.doc(item)]), fingerprints(sh.hashes[sh.doc(other)]))
+    return shingle_runs(found, sh.first[sh.doc(item)]), len(found)
 
 
 # ---------------------------------------------------------------------------------------------- align

@@ -70,10 +70,12 @@ class DocInfo:
     content: np.ndarray
     has_text: np.ndarray
     excerpt: np.ndarray  # bool
-    tail_in: Callable[[int, int], bool]  # (excerpt, other): its last words before the cut are in other
+    # (excerpts, others): per pair, whether the excerpt's last words before its cut are in the other
+    tail_in: Callable[[np.ndarray, np.ndarray], np.ndarray]
     site: np.ndarray | None = None  # int code of each document's site (0 where none is known)
-    # (item, other): the lengths of the runs of consecutive shingles of item found in other, and item's shingles
-    runs_in: Callable[[int, int], tuple[np.ndarray, int]] | None = None
+    # (items, others): per pair, the lengths of the runs of consecutive shingles of the item found in the other,
+    # and the item's shingles
+    runs_in: Callable[[np.ndarray, np.ndarray], list[tuple[np.ndarray, int]]] | None = None
     # (pairs (n, 2), boilerplate lists) -> (n, 2): the share of each side that chains of scattered shared
     # shingles, boilerplate aside, run through (``align.spread_cover``): a copy through OCR noise or light edits
     spread: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
@@ -456,10 +458,12 @@ def _cut_from(
         return out
     one = is_ex[pairs[:, 0]] ^ is_ex[pairs[:, 1]]
     # Sharing a partial-sized passage is not enough on its own: stock sentences do that too.
-    maybe = one & ((relation == 3) | ((relation < 0) & (shared_all >= params.partial_min_shared)))
-    for k in np.flatnonzero(maybe).tolist():
-        e, o = (pairs[k, 0], pairs[k, 1]) if is_ex[pairs[k, 0]] else (pairs[k, 1], pairs[k, 0])
-        out[k] = docs.tail_in(int(e), int(o))
+    maybe = np.flatnonzero(one & ((relation == 3) | ((relation < 0) & (shared_all >= params.partial_min_shared))))
+    if len(maybe):  # the excerpts' tails looked up all at once (in batches of articles, side by side)
+        first = is_ex[pairs[maybe, 0]]
+        e = np.where(first, pairs[maybe, 0], pairs[maybe, 1])
+        o = np.where(first, pairs[maybe, 1], pairs[maybe, 0])
+        out[maybe] = docs.tail_in(e, o)
     return out
 
 
@@ -474,9 +478,13 @@ def _short_derived(
     a_in_b, b_in_a = m["a_in_b"], m["b_in_a"]
     maybe = (relation < 0) & (shared >= params.short_min_shared) & (shared < params.derived_min_shared)
     maybe &= np.maximum(a_in_b, b_in_a) >= params.derived
-    for k in np.flatnonzero(maybe).tolist():
-        item, other = (pairs[k, 0], pairs[k, 1]) if a_in_b[k] >= b_in_a[k] else (pairs[k, 1], pairs[k, 0])
-        runs, size = docs.runs_in(int(item), int(other))
+    todo = np.flatnonzero(maybe)
+    if not len(todo):
+        return out
+    first = a_in_b[todo] >= b_in_a[todo]
+    items = np.where(first, pairs[todo, 0], pairs[todo, 1])
+    others = np.where(first, pairs[todo, 1], pairs[todo, 0])
+    for k, (runs, size) in zip(todo.tolist(), docs.runs_in(items, others)):
         long = runs[runs >= params.short_run]
         out[k] = len(long) >= params.short_runs and long.sum() >= params.derived * max(size, 1)
     return out
