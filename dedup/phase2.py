@@ -325,7 +325,12 @@ def analyse_lists(
     t = time.perf_counter()
     m = match(articles, table, lists, boilerplate_of, options, focus, evidence, executor)
     articles, table, pairs, boiler, docs = m.articles, m.table, m.pairs, m.boilerplate, m.docs
-    clusters = cluster(table, pairs, CLUSTERING, m.syndicated, m.excerpt, m.site)
+    connect = getattr(executor, "components", None)  # a cluster's executor: components by a tree of tasks
+    labels = None
+    if callable(connect):
+        link = pairs["relation"].is_in(list(CLUSTERING)).to_numpy()
+        labels = connect(len(table), np.stack([pairs["a"].to_numpy()[link], pairs["b"].to_numpy()[link]], axis=1))
+    clusters = cluster(table, pairs, CLUSTERING, m.syndicated, m.excerpt, m.site, labels)
     timings["match"] = time.perf_counter() - t
 
     t = time.perf_counter()

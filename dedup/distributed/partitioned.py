@@ -300,3 +300,17 @@ class Partitioned:
             self.partitions,
             progress=progress,  # type: ignore[arg-type]
         )
+
+    def components(self, n: int, edges: np.ndarray) -> np.ndarray:
+        """``cluster.components(n, edges)`` by a tree of tasks on this executor (``components.tree_components``),
+        the edges in ``partitions`` parts by their first node's range (0: one a CPU)."""
+        from .components import tree_components
+
+        cpus = getattr(self, "cpus", None)
+        parts = self.partitions if self.partitions > 0 else (cpus() if callable(cpus) else 1)
+        edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+        at = np.searchsorted(doc_cuts(n, parts), edges[:, 0], side="right") if len(edges) else np.zeros(0, int)
+        order = np.argsort(at, kind="stable")
+        bounds = np.searchsorted(at[order], np.arange(parts + 1))
+        chunks = [edges[order[bounds[k] : bounds[k + 1]]] for k in range(parts)]
+        return tree_components(n, chunks, self)  # type: ignore[arg-type]

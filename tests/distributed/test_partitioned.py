@@ -91,13 +91,15 @@ def test_a_scan_in_1_or_16_partitions_is_the_local_scan(accuracy):
     for partitions in (1, 16):
         run = Pickled(partitions)
         assert _json(scan(accuracy, executor=run)) == expected
-        steps = {"_bucket_task", "_list_task", "_pair_task", "_spilled_fingerprints", "_align_batch", "_label_batch"}
+        steps = {"_bucket_task", "_list_task", "_pair_task", "_spilled_fingerprints", "_read_batch", "_leaf"}
+        steps |= {"_align_batch", "_label_batch"} | ({"_merge"} if partitions > 1 else set())
         assert steps <= set(run.calls)
-    # Align and label tasks are sent their batch's rows, never the per-article table or every pair.
+    # Verification's reads, align and label tasks are sent their batch's rows, never the per-article table or every
+    # pair; clusters are a tree of union-find tasks.
     for step, context, chunk in run.inputs:
-        if step in ("_align_batch", "_label_batch"):
+        if step in ("_align_batch", "_label_batch", "_read_batch"):
             assert not any(isinstance(v, (DocTable, pl.DataFrame)) for v in vars(context).values())
-        if step == "_align_batch":
+        if step in ("_align_batch", "_read_batch"):
             assert set(chunk.rows.ids) == set(chunk.a.tolist()) | set(chunk.b.tolist())
         if step == "_label_batch":
             assert set(chunk.shared) <= set(chunk.docs.tolist())
