@@ -335,7 +335,7 @@ def analyse_lists(
 
     t = time.perf_counter()
     pairs, passages, features = _align(articles, table, pairs, clusters, options, report, executor)
-    pairs, clusters = _directions(table, pairs, features, clusters, m.excerpt, m.site)
+    pairs, clusters = _directions(table, pairs, features, clusters, m.excerpt, m.site, executor, options.batch_docs)
     if m.answer is not None:  # a query: the focus, its partners and its cluster's source, nothing more
         para_offsets = None
         sources = [clusters.sources[c] for c in clusters.cluster[m.answer].tolist() if c >= 0]
@@ -561,16 +561,68 @@ def _directions(
     clusters: Clusters,
     excerpt: np.ndarray,
     site: np.ndarray,
+    executor: Executor | None = None,
+    budget: int = 2000,
 ) -> tuple[pl.DataFrame, Clusters]:
     """Each pair's direction (``direction.pair_directions``) as columns of ``pairs`` (``copies``,
-    ``direction_confidence``, ``direction_by``), and the clusters' sources and roles from them."""
-    from .direction import DIRECTION_BY
+    ``direction_confidence``, ``direction_by``), and the clusters' sources and roles from them: by ranges of
+    clusters of about ``budget`` members, each a task on ``executor`` (default: here) sent only its clusters'
+    members and pairs (``_cluster_directions``). A pair that links no cluster has no direction."""
+    from .direction import DIRECTION_BY, Direction
     from .verify import CLUSTERING as linking_relations
 
     a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
     linking = pairs["relation"].is_in(list(linking_relations)).to_numpy()
     held = np.maximum(pairs["a_in_b"].to_numpy(), pairs["b_in_a"].to_numpy())
-    d = pair_directions(a, b, linking, table.dates, excerpt, features[:, 0], features[:, 1], held)
+    same_text = clusters.same_text if clusters.same_text is not None else np.arange(len(table))
+    d = Direction(
+        np.zeros(len(pairs), dtype=np.int8),
+        np.zeros(len(pairs)),
+        np.full(len(pairs), DIRECTION_BY.index("unknown"), dtype=np.int8),
+    )
+    # The linking pairs by cluster (both sides of one are in one cluster), clusters in ranges of ``budget`` members.
+    rows = np.flatnonzero(linking)
+    rows = rows[np.argsort(clusters.cluster[a[rows]], kind="stable")]
+    starts = np.searchsorted(clusters.cluster[a[rows]], np.arange(len(clusters.members) + 1))
+    ranges, lo, held_members = [], 0, 0
+    for k, group in enumerate(clusters.members):
+        held_members += len(group)
+        if held_members >= budget or k == len(clusters.members) - 1:
+            ranges.append((lo, k + 1))
+            lo, held_members = k + 1, 0
+
+    def batch(span: tuple[int, int]) -> _DirectionBatch:
+        lo, hi = span
+        docs = np.unique(np.concatenate([np.asarray(g, dtype=np.int64) for g in clusters.members[lo:hi]]))
+        local = {int(x): j for j, x in enumerate(docs.tolist())}
+        mine = rows[starts[lo] : starts[hi]]
+        return _DirectionBatch(
+            rows=mine,
+            a=np.searchsorted(docs, a[mine]),
+            b=np.searchsorted(docs, b[mine]),
+            features=features[mine],
+            held=held[mine],
+            members=[[local[m] for m in g] for g in clusters.members[lo:hi]],
+            ranked=[[local[m] for m in g] for g in clusters.ranked[lo:hi]],
+            docs=docs,
+            dates=[table.dates[x] for x in docs.tolist()],
+            ids=[table.ids[x] for x in docs.tolist()],
+            excerpt=excerpt[docs],
+            site=site[docs] if site is not None else None,
+            same_text=same_text[docs],
+        )
+
+    sources: list[int] = []
+    versions: list[list[int]] = []
+    known: list[bool] = []
+    run = executor or Processes(1)
+    label = "deciding the sources of a range of {} clusters".format
+    for found in run.map(_cluster_directions, None, _Lazy(ranges, batch), label=lambda c: label(len(c.members))):
+        mine, copies, confidence, by, src, ver, kn = found
+        d.copies[mine], d.confidence[mine], d.by[mine] = copies, confidence, by
+        sources += src
+        versions += ver
+        known += kn
     pairs = pairs.with_columns(
         copies=pl.Series(d.copies, dtype=pl.Int8),
         direction_confidence=pl.Series(d.confidence, dtype=pl.Float64),
@@ -578,18 +630,58 @@ def _directions(
         position_a=pl.Series(features[:, 0].round(3).tolist(), dtype=pl.List(pl.Float64)),
         position_b=pl.Series(features[:, 1].round(3).tolist(), dtype=pl.List(pl.Float64)),
     )
-    same_text = clusters.same_text if clusters.same_text is not None else np.arange(len(table))
-    sources, known = cluster_sources(clusters.members, clusters.ranked, same_text, a, b, d, table.dates)
-    later = []
-    for group in clusters.members:
-        whens = {m: parse_when(table.dates[m]) for m in group}
-        later.append({m for m in group if any(compare_dates(whens[m], whens[o]) > 0 for o in group if o != m)})
-    decided = list(sources)
-    sources, versions = with_versions(sources, clusters.members, excerpt, table.dates, table.ids, site, later)
-    known = [k and s == t for k, s, t in zip(known, sources, decided)] if sources != decided else known
     clusters.sources, clusters.versions, clusters.known = sources, versions, known
     clusters.role = roles(len(table), sources, clusters.members)
     return pairs, clusters
+
+
+@dataclass
+class _DirectionBatch:
+    """One task of ``_directions``: a range of clusters, their members numbered from 0 (``docs``: the global
+    article of each), their rows of the table, and their linking pairs (rows of the scan's pairs)."""
+
+    rows: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    features: np.ndarray
+    held: np.ndarray
+    members: list[list[int]]
+    ranked: list[list[int]]
+    docs: np.ndarray
+    dates: list[str | None]
+    ids: list[str]
+    excerpt: np.ndarray
+    site: np.ndarray | None
+    same_text: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+
+def _cluster_directions(_: None, c: _DirectionBatch) -> tuple:
+    """The directions of a range of clusters' pairs, and each cluster's source (``direction.cluster_sources``, then
+    the versions rule; a member dated after another is never made a version's source), its other versions and
+    whether the pairs' directions decide it; articles as global numbers."""
+    linking = np.ones(len(c.rows), dtype=bool)
+    d = pair_directions(c.a, c.b, linking, c.dates, c.excerpt, c.features[:, 0], c.features[:, 1], c.held)
+    sources, known = cluster_sources(c.members, c.ranked, c.same_text, c.a, c.b, d, c.dates)
+    later = []
+    for group in c.members:
+        whens = {m: parse_when(c.dates[m]) for m in group}
+        later.append({m for m in group if any(compare_dates(whens[m], whens[o]) > 0 for o in group if o != m)})
+    decided = list(sources)
+    sources, versions = with_versions(sources, c.members, c.excerpt, c.dates, c.ids, c.site, later)
+    known = [k and s == t for k, s, t in zip(known, sources, decided)]
+    glob = c.docs.tolist()
+    return (
+        c.rows,
+        d.copies,
+        d.confidence,
+        d.by,
+        [glob[s] for s in sources],
+        [[glob[m] for m in v] for v in versions],
+        known,
+    )
 
 
 def _align(

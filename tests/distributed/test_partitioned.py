@@ -92,7 +92,7 @@ def test_a_scan_in_1_or_16_partitions_is_the_local_scan(accuracy):
         run = Pickled(partitions)
         assert _json(scan(accuracy, executor=run)) == expected
         steps = {"_bucket_task", "_list_task", "_pair_task", "_spilled_fingerprints", "_read_batch", "_leaf"}
-        steps |= {"_align_batch", "_label_batch"} | ({"_merge"} if partitions > 1 else set())
+        steps |= {"_align_batch", "_label_batch", "_cluster_directions"} | ({"_merge"} if partitions > 1 else set())
         assert steps <= set(run.calls)
     # Verification's reads, align and label tasks are sent their batch's rows, never the per-article table or every
     # pair; clusters are a tree of union-find tasks.
@@ -101,6 +101,9 @@ def test_a_scan_in_1_or_16_partitions_is_the_local_scan(accuracy):
             assert not any(isinstance(v, (DocTable, pl.DataFrame)) for v in vars(context).values())
         if step in ("_align_batch", "_read_batch"):
             assert set(chunk.rows.ids) == set(chunk.a.tolist()) | set(chunk.b.tolist())
+        if step == "_cluster_directions":  # its clusters' members, and the pairs within them
+            assert set(chunk.a.tolist()) | set(chunk.b.tolist()) <= set(range(len(chunk.docs)))
+            assert sorted(m for g in chunk.members for m in g) == list(range(len(chunk.docs)))
         if step == "_label_batch":
             assert set(chunk.shared) <= set(chunk.docs.tolist())
             assert set(chunk.rows.ids) == set(chunk.docs[chunk.holds].tolist())
