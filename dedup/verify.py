@@ -128,7 +128,11 @@ def _distinct_per_list(
 
 def _boilerplate_lists(lists: Lists, groups: np.ndarray, site: np.ndarray, params: VerifyParams) -> np.ndarray:
     """Lists whose members belong to ``boilerplate_min_docs`` or more groups of copies and that
-    recur like a template (see ``VerifyParams``): O(members) per list, never pairwise."""
+    recur like a template (see ``VerifyParams``): O(members) per list, never pairwise. Lists kept in partitions
+    elsewhere (``distributed.partitioned.PartitionedLists``) answer it themselves, partition by partition,
+    with this function."""
+    if hasattr(lists, "boilerplate"):
+        return lists.boilerplate(groups, site, params)
     out = np.zeros(len(lists), dtype=bool)
     if not len(lists):
         return out
@@ -178,7 +182,7 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
         linking |= more
         groups = components(n_docs, pairs[linking])
         boiler = _boilerplate_lists(lists, groups, site, params) | known
-    owner = lists.member_list()
+    owner = None if hasattr(lists, "story_top") else lists.member_list()  # partitioned lists: no members here
     if boiler.any():
         boiler = _story_lists(lists, ev, owner, pairs[linking], shared_all, groups, boiler, sizes, params) | known
 
@@ -250,8 +254,11 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     return Verified(pairs=frame, boilerplate=boiler, syndicated=syndicated)
 
 
-def _story_top(lists: Lists, owner: np.ndarray, story: np.ndarray) -> np.ndarray:
-    """Per list, how many of its holders are in its most common story."""
+def _story_top(lists: Lists, owner: np.ndarray | None, story: np.ndarray) -> np.ndarray:
+    """Per list, how many of its holders are in its most common story (``owner``: ``lists.member_list()``;
+    partitioned lists answer it themselves, as for ``_boilerplate_lists``)."""
+    if hasattr(lists, "story_top"):
+        return lists.story_top(story)
     return _distinct_per_list(owner, story[lists.members], len(lists), story)[1]
 
 
@@ -264,7 +271,7 @@ def _one_story(lists: Lists, top: np.ndarray, params: VerifyParams) -> np.ndarra
 def _story_lists(
     lists: Lists,
     ev: Evidence,
-    owner: np.ndarray,
+    owner: np.ndarray | None,
     copies: np.ndarray,
     shared_all: np.ndarray,
     groups: np.ndarray,

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,13 +190,14 @@ def lists_and_evidence(
     partitions: int = 0,
     budget: int = PARTITION_ROWS,
     progress: Progress | None = None,
-) -> tuple[Lists, Evidence]:
+) -> tuple[PartitionedLists, Evidence]:
     """The posting lists and pair evidence of the store's articles (``sizes``: their distinct shingles;
     ``exact``: (a, b) pairs of exact copies, measured whatever they share), in ``partitions`` list and pair
     partitions (0: as many as the bucket ranges or the executor's CPUs, whichever more) of tasks on
     ``executor`` (module docstring). ``spill``: the working folder, shared by every node; the lists'
-    fingerprints are spilled there as ``evidence.posting_lists`` spills them. The same ``Lists``
-    and ``Evidence`` as ``posting_lists`` then ``pair_evidence``, whatever ``partitions``."""
+    fingerprints are spilled there as ``evidence.posting_lists`` spills them. The lists are left in their
+    partitions (``PartitionedLists``, beside ``spill``), the same lists as ``posting_lists``'s; the ``Evidence``
+    is ``pair_evidence``'s, whatever ``partitions``."""
     n = len(sizes)
     ranges = tuple(bucket_ranges(shards, budget))
     if partitions <= 0:  # as many as the bucket ranges, and at least one a CPU
@@ -229,14 +232,129 @@ def lists_and_evidence(
     for c in executor.map(_pair_task, pair_job, list(range(partitions)), label=lambda r: f"pair partition {r}"):
         pair_counts.append(c)
         step()
-    found = _read_lists(work, counts), _read_evidence(work, pair_counts)
-    shutil.rmtree(work, ignore_errors=True)  # the partitions' files are read: free the disk
+    # The list partitions stay where every node reads them, for verification's questions about lists
+    # (``PartitionedLists``); the rest of the partitions' files are read: free the disk.
+    kept = Path(tempfile.mkdtemp(prefix=f"{spill.name}-lists-", dir=spill.parent))
+    for q in range(partitions):
+        os.replace(work / f"combined-{q:05d}.npz", kept / f"combined-{q:05d}.npz")
+    found = PartitionedLists(kept, counts, n, executor), _read_evidence(work, pair_counts)
+    shutil.rmtree(work, ignore_errors=True)
     return found
+
+
+def _partition(work: Path, q: int) -> Lists:
+    """List partition ``q`` (its lists numbered from 0)."""
+    z = _load(work / f"combined-{q:05d}.npz")
+    return Lists(hashes=z["hashes"], offsets=z["offsets"], members=z["members"], weight=z["weights"])
+
+
+@dataclass(frozen=True)
+class _ListQuestion:
+    """One of verification's questions about every list, asked of each list partition (``_list_question``):
+    ``what`` (``boilerplate``, ``story_top``, ``weight_per_doc``, ``holders``) and what it takes: a label per
+    article (``labels``: groups of copies, stories), the site codes, the parameters, the chosen lists (a bool per
+    list, all partitions') and each partition's first list."""
+
+    work: str
+    what: str
+    n_docs: int
+    first: np.ndarray
+    labels: np.ndarray | None = None
+    site: np.ndarray | None = None
+    params: VerifyParams | None = None
+    chosen: np.ndarray | None = None
+
+
+def _list_question(c: _ListQuestion, q: int) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """The answer of list partition ``q``: a value per list for ``boilerplate`` and ``story_top`` (verify's own
+    functions on the partition), and for ``weight_per_doc`` and ``holders`` the articles with something (and
+    their sums): what one partition's members give."""
+    from ..verify import _boilerplate_lists, _story_top
+
+    lists = _partition(Path(c.work), q)
+    if c.what == "boilerplate":
+        return _boilerplate_lists(lists, c.labels, c.site, c.params)
+    if c.what == "story_top":
+        return _story_top(lists, lists.member_list(), c.labels)
+    chosen = None if c.chosen is None else c.chosen[c.first[q] : c.first[q + 1]]
+    if c.what == "holders":
+        return np.flatnonzero(lists.holders(chosen, c.n_docs))
+    w = lists.weight_per_doc(c.n_docs, chosen)
+    some = np.flatnonzero(w)
+    return some, w[some]
+
+
+class PartitionedLists:
+    """The posting lists, left in their partitions' files (a folder every node reads), for verification: what it
+    needs per list (hashes, weights, sizes, a few bytes each) is here; what needs the lists' members (which
+    lists are boilerplate, how many of a list's holders are in one story, each article's weight of chosen lists,
+    which articles hold them) is asked of every partition by tasks on ``executor`` (``_list_question``), with
+    verify's own functions, and put together: no process holds every list's members. The folder is removed
+    when this object goes."""
+
+    known = None
+
+    def __init__(self, work: Path, counts: list[tuple[int, int]], n_docs: int, executor: Executor) -> None:
+        self.work, self.n_docs, self.executor = work, n_docs, executor
+        self.first = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum([c[0] for c in counts], out=self.first[1:])
+        n = int(self.first[-1])
+        self.hashes, self.weight = np.zeros(n, np.uint64), np.zeros(n, np.int64)
+        self._sizes = np.zeros(n, np.int64)
+        for q in range(len(counts)):
+            z = _load(work / f"combined-{q:05d}.npz")
+            lo, hi = self.first[q], self.first[q + 1]
+            self.hashes[lo:hi], self.weight[lo:hi], self._sizes[lo:hi] = (
+                z["hashes"],
+                z["weights"],
+                np.diff(z["offsets"]),
+            )
+        self._counts = counts
+        self._finalizer = weakref.finalize(self, shutil.rmtree, str(work), True)
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def sizes(self) -> np.ndarray:
+        return self._sizes
+
+    def _ask(self, what: str, **given) -> list:
+        question = _ListQuestion(str(self.work), what, self.n_docs, self.first, **given)
+        parts = list(range(len(self.first) - 1))
+        return list(self.executor.map(_list_question, question, parts, label=lambda q: f"list partition {q}"))
+
+    def boilerplate(self, groups: np.ndarray, site: np.ndarray, params: VerifyParams) -> np.ndarray:
+        """``verify._boilerplate_lists`` of every list."""
+        found = self._ask("boilerplate", labels=groups, site=site, params=params)
+        return np.concatenate(found) if found else np.zeros(0, dtype=bool)
+
+    def story_top(self, story: np.ndarray) -> np.ndarray:
+        """``verify._story_top`` of every list."""
+        found = self._ask("story_top", labels=story)
+        return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+    def weight_per_doc(self, n_docs: int, chosen: np.ndarray | None = None) -> np.ndarray:
+        """``Lists.weight_per_doc``: the partitions' sums added in partition order (exact: integer sums)."""
+        out = np.zeros(n_docs, dtype=np.float64)
+        for some, w in self._ask("weight_per_doc", chosen=chosen):
+            out[some] += w
+        return out
+
+    def holders(self, chosen: np.ndarray, n_docs: int) -> np.ndarray:
+        """``Lists.holders``."""
+        out = np.zeros(n_docs, dtype=bool)
+        for some in self._ask("holders", chosen=chosen):
+            out[some] = True
+        return out
+
+    def whole(self) -> Lists:
+        """Every list in one ``Lists``, members and all (what this class exists to avoid; for tests)."""
+        return _read_lists(self.work, self._counts)
 
 
 def _read_lists(work: Path, counts: list[tuple[int, int]]) -> Lists:
     """The list partitions' files, in order, as one ``Lists``, each read into its place in arrays made to the
-    total (``counts``: each partition's lists and members): the driver holds the result and one partition."""
+    total (``counts``: each partition's lists and members)."""
     n_lists, n_members = sum(c[0] for c in counts), sum(c[1] for c in counts)
     lists = Lists(
         hashes=np.zeros(n_lists, np.uint64),
@@ -287,7 +405,7 @@ class Partitioned:
         params: VerifyParams,
         spill: Path,
         progress: Progress | None = None,
-    ) -> tuple[Lists, Evidence]:
+    ) -> tuple[PartitionedLists, Evidence]:
         """``lists_and_evidence`` (the module's function) with this executor's tasks and partition count."""
         return lists_and_evidence(
             shards,
