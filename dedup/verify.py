@@ -161,13 +161,12 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     params = params or VerifyParams()
     n_docs = len(docs.sizes)
     pairs = ev.pairs
-    weight = lists.weight[ev.entry_list]
     sizes = docs.sizes
     is_exact = docs.content[pairs[:, 0]] == docs.content[pairs[:, 1]]
     is_exact &= docs.has_text[pairs[:, 0]] & docs.has_text[pairs[:, 1]]
 
     # Pass 1: every shingle counts; group documents that are copies of each other.
-    shared_all = np.bincount(ev.entry_pair, weights=weight, minlength=len(pairs)).astype(np.int64)
+    shared_all = _pair_sums(ev, lists.weight).astype(np.int64)
     first = classify(shared_all, sizes[pairs[:, 0]], sizes[pairs[:, 1]], params)
     held = np.maximum(first["a_in_b"], first["b_in_a"])
     linking = is_exact | ((shared_all >= params.min_shared) & (held >= params.copy_group))
@@ -176,7 +175,7 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     known = lists.known if lists.known is not None else np.zeros(len(lists), dtype=bool)
     boiler = _boilerplate_lists(lists, groups, site, params) | known
     # Pairs that share text taken for boilerplate may be a story and its noisy copies: their chains say.
-    at_stake = np.bincount(ev.entry_pair[boiler[ev.entry_list]], minlength=len(pairs)) > 0
+    at_stake = _pair_sums(ev, None, boiler) > 0
     more = _spread_copies(docs, pairs, shared_all, held, linking | ~at_stake, len(lists), params)
     if more.any():
         linking |= more
@@ -191,12 +190,11 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     def measure(boiler: np.ndarray):
         boiler_weight = lists.weight_per_doc(n_docs, boiler)
         content_sizes = sizes - boiler_weight.astype(np.int64)
-        content_entry = ~boiler[ev.entry_list]
-        shared = np.bincount(ev.entry_pair[content_entry], weights=weight[content_entry], minlength=len(pairs))
+        shared = _pair_sums(ev, lists.weight, ~boiler)
         m = classify(shared.astype(np.int64), content_sizes[pairs[:, 0]], content_sizes[pairs[:, 1]], params)
-        return m, np.where(is_exact, 0, m["relation"]), shared.astype(np.int64), content_entry
+        return m, np.where(is_exact, 0, m["relation"]), shared.astype(np.int64)
 
-    m, relation, shared, content_entry = measure(boiler)
+    m, relation, shared = measure(boiler)
     # A site's text that recurs only within one story (an agency's versions of it) is that story, not
     # the site's template: the template recurs around different stories.
     linked = (relation >= 0) & (relation <= 2)
@@ -204,7 +202,7 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     one_story = boiler & ~known & _one_story(lists, _story_top(lists, owner, story), params)
     if one_story.any():
         boiler &= ~one_story
-        m, relation, shared, content_entry = measure(boiler)
+        m, relation, shared = measure(boiler)
     # Scattered evidence on one diagonal (a noisy copy), boilerplate aside, makes a relation the counts miss.
     spread, cover = _spread(docs, pairs, shared, relation, is_exact, boiler, params)
     better = (spread >= 0) & ((relation < 0) | (relation == 3) | (spread < relation)) & ~is_exact
@@ -224,8 +222,7 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     # with its own duplicates says nothing about whether it is the source.
     same_text = components(n_docs, pairs[relation == 0])
     other = same_text[pairs[:, 0]] != same_text[pairs[:, 1]]
-    take = (((relation >= 0) & (relation <= 2)) & other)[ev.entry_pair] & content_entry
-    syndicated = _syndicated(lists, pairs, ev.entry_pair[take], ev.entry_list[take], n_docs)
+    syndicated = _syndicated_of(lists, ev, ((relation >= 0) & (relation <= 2)) & other, ~boiler, n_docs)
     a, b = pairs[keep, 0], pairs[keep, 1]
     a_in_b, b_in_a = m["a_in_b"][keep], m["b_in_a"][keep]
     page_a, page_b = first["a_in_b"][keep], first["b_in_a"][keep]
@@ -287,7 +284,6 @@ def _story_lists(
     n_docs = len(sizes)
     # Per document, its shingles in no list: text of its own, shared with nobody.
     own = sizes - lists.weight_per_doc(n_docs).astype(np.int64)
-    weight = lists.weight[ev.entry_list]
     edges, story, out, shared = [copies], groups, boiler, shared_all
     for _ in range(rounds):
         edges.append(_derived_from(ev.pairs, shared, story, sizes, own, params))
@@ -300,9 +296,8 @@ def _story_lists(
         # Text that recurs like a template and is held by no one story for the most part (a site's
         # chrome) no longer counts in the next round: a page that is mostly template then derives
         # from what its own text was taken from.
-        chrome = (boiler & (2 * top < lists.sizes()))[ev.entry_list]
-        drop = np.bincount(ev.entry_pair[chrome], weights=weight[chrome], minlength=len(ev.pairs))
-        shared = shared_all - drop.astype(np.int64)
+        chrome = boiler & (2 * top < lists.sizes())
+        shared = shared_all - _pair_sums(ev, lists.weight, chrome).astype(np.int64)
     return out
 
 
@@ -497,7 +492,33 @@ def _short_derived(
     return out
 
 
-def _syndicated(lists: Lists, pairs: np.ndarray, entry_pair: np.ndarray, entry_list: np.ndarray, n: int) -> np.ndarray:
+def _pair_sums(ev: Evidence, values: np.ndarray | None, chosen: np.ndarray | None = None) -> np.ndarray:
+    """Per pair, the sum over its entries whose list is ``chosen`` (a bool per list; None: every list) of the
+    list's ``values`` (None: 1 an entry), as ``np.bincount`` gives it (float64 with values). Evidence kept in
+    partitions elsewhere (``distributed.partitioned.PartitionedEvidence``) answers it itself, partition by
+    partition, with this function."""
+    if hasattr(ev, "pair_sums"):
+        return ev.pair_sums(values, chosen)
+    entry_pair, entry_list = ev.entry_pair, ev.entry_list
+    if chosen is not None:
+        keep = chosen[entry_list]
+        entry_pair, entry_list = entry_pair[keep], entry_list[keep]
+    weights = None if values is None else values[entry_list]
+    return np.bincount(entry_pair, weights=weights, minlength=len(ev.pairs))
+
+
+def _syndicated_of(lists: Lists, ev: Evidence, pair_mask: np.ndarray, chosen: np.ndarray, n: int) -> np.ndarray:
+    """``_syndicated`` of the entries of the pairs in ``pair_mask`` whose list is ``chosen`` (partitioned evidence
+    answers it itself, as for ``_pair_sums``)."""
+    if hasattr(ev, "syndicated"):
+        return ev.syndicated(lists.weight, pair_mask, chosen, n)
+    take = pair_mask[ev.entry_pair] & chosen[ev.entry_list]
+    return _syndicated(lists.weight, ev.pairs, ev.entry_pair[take], ev.entry_list[take], n)
+
+
+def _syndicated(
+    weight: np.ndarray, pairs: np.ndarray, entry_pair: np.ndarray, entry_list: np.ndarray, n: int
+) -> np.ndarray:
     """Per document, the shingles of the distinct lists it shares with a copy of it."""
     doc = np.concatenate([pairs[entry_pair, 0], pairs[entry_pair, 1]])
     lst = np.concatenate([entry_list, entry_list])
@@ -505,5 +526,5 @@ def _syndicated(lists: Lists, pairs: np.ndarray, entry_pair: np.ndarray, entry_l
         return np.zeros(n, dtype=np.int64)
     keys = np.unique((doc.astype(np.uint64) << np.uint64(32)) | lst.astype(np.uint64))
     d = (keys >> np.uint64(32)).astype(np.int64)
-    w = lists.weight[(keys & np.uint64(0xFFFFFFFF)).astype(np.int64)]
+    w = weight[(keys & np.uint64(0xFFFFFFFF)).astype(np.int64)]
     return np.bincount(d, weights=w, minlength=n).astype(np.int64)

@@ -190,14 +190,14 @@ def lists_and_evidence(
     partitions: int = 0,
     budget: int = PARTITION_ROWS,
     progress: Progress | None = None,
-) -> tuple[PartitionedLists, Evidence]:
+) -> tuple[PartitionedLists, PartitionedEvidence]:
     """The posting lists and pair evidence of the store's articles (``sizes``: their distinct shingles;
     ``exact``: (a, b) pairs of exact copies, measured whatever they share), in ``partitions`` list and pair
     partitions (0: as many as the bucket ranges or the executor's CPUs, whichever more) of tasks on
     ``executor`` (module docstring). ``spill``: the working folder, shared by every node; the lists'
     fingerprints are spilled there as ``evidence.posting_lists`` spills them. The lists are left in their
-    partitions (``PartitionedLists``, beside ``spill``), the same lists as ``posting_lists``'s; the ``Evidence``
-    is ``pair_evidence``'s, whatever ``partitions``."""
+    partitions (``PartitionedLists``, beside ``spill``), the same lists as ``posting_lists``'s, and so is the
+    evidence (``PartitionedEvidence``), ``pair_evidence``'s, whatever ``partitions``."""
     n = len(sizes)
     ranges = tuple(bucket_ranges(shards, budget))
     if partitions <= 0:  # as many as the bucket ranges, and at least one a CPU
@@ -237,9 +237,11 @@ def lists_and_evidence(
     kept = Path(tempfile.mkdtemp(prefix=f"{spill.name}-lists-", dir=spill.parent))
     for q in range(partitions):
         os.replace(work / f"combined-{q:05d}.npz", kept / f"combined-{q:05d}.npz")
-    found = PartitionedLists(kept, counts, n, executor), _read_evidence(work, pair_counts)
+    kept_pairs = Path(tempfile.mkdtemp(prefix=f"{spill.name}-pairs-", dir=spill.parent))
+    for r in range(partitions):
+        os.replace(work / f"pairs-{r:05d}.npz", kept_pairs / f"pairs-{r:05d}.npz")
     shutil.rmtree(work, ignore_errors=True)
-    return found
+    return PartitionedLists(kept, counts, n, executor), PartitionedEvidence(kept_pairs, pair_counts, n, executor)
 
 
 def _partition(work: Path, q: int) -> Lists:
@@ -373,6 +375,110 @@ def _read_lists(work: Path, counts: list[tuple[int, int]]) -> Lists:
     return lists
 
 
+@dataclass(frozen=True)
+class _PairQuestion:
+    """One of verification's questions about every pair's entries, asked of each pair partition
+    (``_pair_question``): ``what`` (``sums``, ``syndicated``), a value and a flag per list (all partitions'), a
+    flag per pair, each partition's first pair, and for ``syndicated`` the article partitions its keys go to."""
+
+    work: str
+    what: str
+    n_docs: int
+    first: np.ndarray
+    values: np.ndarray | None = None
+    chosen: np.ndarray | None = None
+    pair_mask: np.ndarray | None = None
+    doc_parts: int = 1
+
+
+def _pair_partition(work: Path, r: int) -> Evidence:
+    """Pair partition ``r`` (its pairs numbered from 0, its entries' lists global)."""
+    z = _load(work / f"pairs-{r:05d}.npz")
+    return Evidence(z["pairs"], z["entry_pair"], z["entry_list"])
+
+
+def _pair_question(c: _PairQuestion, r: int) -> np.ndarray | int:
+    """The answer of pair partition ``r``: ``verify._pair_sums`` of its pairs; or (``syndicated``) its chosen
+    entries' distinct (article, list) keys, both sides, written split by article partition (an article's keys
+    come from several pair partitions: ``_doc_question`` meets them); returns their number."""
+    from ..verify import _pair_sums
+
+    ev = _pair_partition(Path(c.work), r)
+    if c.what == "sums":
+        return _pair_sums(ev, c.values, c.chosen)
+    take = c.pair_mask[c.first[r] : c.first[r + 1]][ev.entry_pair] & c.chosen[ev.entry_list]
+    pair, lst = ev.entry_pair[take], ev.entry_list[take]
+    doc = np.concatenate([ev.pairs[pair, 0], ev.pairs[pair, 1]])
+    keys = np.unique((doc.astype(np.uint64) << np.uint64(32)) | np.concatenate([lst, lst]).astype(np.uint64))
+    at = np.searchsorted(keys, doc_cuts(c.n_docs, c.doc_parts).astype(np.uint64) << np.uint64(32)).tolist()
+    edges = [0, *at, len(keys)]
+    for s in range(c.doc_parts):
+        _save(Path(c.work) / f"keys-{r:05d}-{s:05d}.npz", keys=keys[edges[s] : edges[s + 1]])
+    return len(keys)
+
+
+def _doc_question(c: _PairQuestion, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """``verify._syndicated`` of article partition ``s``: its distinct (article, list) keys from every pair
+    partition, each list's weight (``values``) summed per article; the articles with some, and their sums."""
+    work = Path(c.work)
+    keys = np.unique(
+        np.concatenate([_load(work / f"keys-{r:05d}-{s:05d}.npz")["keys"] for r in range(len(c.first) - 1)])
+    )
+    docs, at = np.unique((keys >> np.uint64(32)).astype(np.int64), return_inverse=True)
+    return docs, np.bincount(at, weights=c.values[(keys & np.uint64(0xFFFFFFFF)).astype(np.int64)], minlength=len(docs))
+
+
+class PartitionedEvidence:
+    """The pair evidence, left in its partitions' files (a folder every node reads), for verification: the
+    candidate pairs are here (two numbers a pair); what needs their entries (each pair's sum of chosen lists'
+    weights, each article's distinct lists shared with its copies) is asked of every partition by tasks on
+    ``executor`` (``_pair_question``, ``_doc_question``), with verify's own functions: no process holds every
+    pair's entries. The folder is removed when this object goes."""
+
+    def __init__(self, work: Path, counts: list[tuple[int, int]], n_docs: int, executor: Executor) -> None:
+        self.work, self.n_docs, self.executor, self._counts = work, n_docs, executor, counts
+        self.first = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum([c[0] for c in counts], out=self.first[1:])
+        self.pairs = np.zeros((int(self.first[-1]), 2), dtype=np.int64)
+        for r in range(len(counts)):
+            with np.load(work / f"pairs-{r:05d}.npz", allow_pickle=False) as z:
+                self.pairs[self.first[r] : self.first[r + 1]] = z["pairs"]
+        self._finalizer = weakref.finalize(self, shutil.rmtree, str(work), True)
+
+    def _parts(self) -> list[int]:
+        return list(range(len(self.first) - 1))
+
+    def pair_sums(self, values: np.ndarray | None, chosen: np.ndarray | None = None) -> np.ndarray:
+        """``verify._pair_sums`` of every pair, partition after partition."""
+        question = _PairQuestion(str(self.work), "sums", self.n_docs, self.first, values, chosen)
+        found = list(self.executor.map(_pair_question, question, self._parts(), label=_pair_label))
+        return np.concatenate(found) if found else np.zeros(0, dtype=np.float64 if values is not None else np.int64)
+
+    def syndicated(self, weight: np.ndarray, pair_mask: np.ndarray, chosen: np.ndarray, n: int) -> np.ndarray:
+        """``verify._syndicated`` of the entries of the pairs in ``pair_mask`` whose list is ``chosen``: keys by
+        pair partition, then met and summed by article partition (as many as the pair partitions)."""
+        parts = max(1, len(self.first) - 1)
+        question = _PairQuestion(str(self.work), "syndicated", n, self.first, weight, chosen, pair_mask, parts)
+        for _ in self.executor.map(_pair_question, question, self._parts(), label=_pair_label):
+            pass
+        out = np.zeros(n, dtype=np.float64)
+        for some, w in self.executor.map(
+            _doc_question, question, list(range(parts)), label=lambda s: f"article partition {s}"
+        ):
+            out[some] = w
+        for path in self.work.glob("keys-*.npz"):
+            path.unlink()
+        return out.astype(np.int64)
+
+    def whole(self) -> Evidence:
+        """Every pair's entries in one ``Evidence`` (what this class exists to avoid; for tests)."""
+        return _read_evidence(self.work, self._counts)
+
+
+def _pair_label(r: int) -> str:
+    return f"pair partition {r}"
+
+
 def _read_evidence(work: Path, counts: list[tuple[int, int]]) -> Evidence:
     """The pair partitions' files, in order, as one ``Evidence``, read into arrays made to the total (``counts``:
     each partition's pairs and entries)."""
@@ -405,7 +511,7 @@ class Partitioned:
         params: VerifyParams,
         spill: Path,
         progress: Progress | None = None,
-    ) -> tuple[PartitionedLists, Evidence]:
+    ) -> tuple[PartitionedLists, PartitionedEvidence]:
         """``lists_and_evidence`` (the module's function) with this executor's tasks and partition count."""
         return lists_and_evidence(
             shards,

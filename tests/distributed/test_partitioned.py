@@ -21,7 +21,7 @@ from dedup.featurestore import FeatureStore
 from dedup.options import ScanOptions
 from dedup.phase2 import DocTable
 from dedup.pipeline import scan
-from dedup.verify import _boilerplate_lists, _story_top, exact_pairs
+from dedup.verify import _boilerplate_lists, _pair_sums, _story_top, _syndicated_of, exact_pairs
 from tests.conftest import ROOT
 from tests.support.executors import Pickling
 from tests.support.executors import scan_json as _json
@@ -76,8 +76,8 @@ def test_lists_and_evidence_are_the_local_ones_in_1_or_16_partitions(accuracy, t
         spill = tmp_path / f"spill-{partitions}"
         spill.mkdir()
         run = Pickled(partitions)
-        kept, ev = lists_and_evidence(shards, bases, table.sizes, exact, vp, spill, run, partitions, budget=20_000)
-        lists = kept.whole()
+        kept, kept_ev = lists_and_evidence(shards, bases, table.sizes, exact, vp, spill, run, partitions, budget=20_000)
+        lists, ev = kept.whole(), kept_ev.whole()
         assert np.array_equal(kept.weight, local.weight) and np.array_equal(kept.sizes(), local.sizes())
         # What verification asks of every list's members, asked of the partitions, is the whole lists' answer.
         chosen = np.arange(len(local)) % 3 == 0
@@ -87,6 +87,15 @@ def test_lists_and_evidence_are_the_local_ones_in_1_or_16_partitions(accuracy, t
         assert np.array_equal(kept.story_top(labels), _story_top(local, local.member_list(), labels))
         site = np.arange(len(table)) % 4
         assert np.array_equal(kept.boilerplate(labels, site, vp), _boilerplate_lists(local, labels, site, vp))
+        # And what it asks of every pair's entries, of the pair partitions.
+        assert np.array_equal(kept_ev.pairs, local_ev.pairs)
+        assert np.array_equal(kept_ev.pair_sums(local.weight, chosen), _pair_sums(local_ev, local.weight, chosen))
+        assert np.array_equal(kept_ev.pair_sums(None, ~chosen), _pair_sums(local_ev, None, ~chosen))
+        some = np.arange(len(local_ev.pairs)) % 2 == 0
+        n = len(table)
+        assert np.array_equal(
+            kept_ev.syndicated(local.weight, some, chosen, n), _syndicated_of(local, local_ev, some, chosen, n)
+        )
         for field in ("hashes", "offsets", "members", "weight"):
             assert np.array_equal(getattr(lists, field), getattr(local, field)), (partitions, field)
         assert np.array_equal(ev.pairs, local_ev.pairs)
