@@ -49,6 +49,7 @@ FS_GBPS = 4.0  # aggregate bandwidth of the shared filesystem or object store, G
 NODE_NET_GBPS = 1.25  # one node's network, GB/s (10 GbE)
 TARGET_HOURS = 1.5
 TARGET_PROCESS_GB = 16.0
+LISTS_PER_ARTICLE = 1.75  # posting lists (distinct sets of holders) an article, counted on the 5,000-article corpus
 
 
 def load() -> str:
@@ -212,6 +213,12 @@ STEPS = {
     "_pair_task": "candidate pairs + entries, by pair range",
     "_spilled_fingerprints": "boilerplate fingerprints, by bucket range",
     "_read_batch": "verification's reads (chains, tails, runs), by batch of pairs",
+    "_list_question": "verification's questions of the lists' members, by list partition",
+    "_pair_question": "verification's sums over the pairs' entries, by pair partition",
+    "_doc_question": "shared text per article (syndicated), by article partition",
+    "_leaf": "clusters: union-find, by edge partition",
+    "_merge": "clusters: label maps merged",
+    "_cluster_directions": "sources and directions, by range of clusters",
     "_align_batch": "align, by batch of pairs",
     "_label_batch": "label, by batch of articles",
 }
@@ -229,6 +236,8 @@ def costs(m: dict[str, Any]) -> dict[str, Any]:
         out[f"{step}_s_per_article"] = sum(s["tasks"]) / n
         out[f"{step}_tasks"] = len(s["tasks"])
         out[f"{step}_worker_peak_gb"] = s["peak"] / 1e9
+    out["lists_per_article"] = LISTS_PER_ARTICLE
+    out["pairs_per_article"] = r["candidates"] / n
     out["driver_serial_s"] = r["serial_s"]
     out["driver_peak_gb"] = r["peak_bytes"] / 1e9
     out["wall_s"] = r["wall_s"]
@@ -281,6 +290,17 @@ def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict
         articles * c["_spilled_fingerprints_s_per_article"] / min(cores, bucket_tasks)
     )
     t["verification's reads"] = articles * c["_read_batch_s_per_article"] / cores
+    # Verification's questions: each a wave of one task a partition, the waves one after the other.
+    t["verification's questions"] = (
+        articles
+        * (c["_list_question_s_per_article"] + c["_pair_question_s_per_article"] + c["_doc_question_s_per_article"])
+        / min(cores, partitions)
+    )
+    t["clusters, sources, directions"] = (
+        articles
+        * (c["_leaf_s_per_article"] + c["_merge_s_per_article"] + c["_cluster_directions_s_per_article"])
+        / cores
+    )
     t["align + label"] = articles * (c["_align_batch_s_per_article"] + c["_label_batch_s_per_article"]) / cores
     t["driver serial"] = _fit([(x["docs"], x["driver_serial_s"]) for x in cs], articles)
     mem = {
@@ -292,6 +312,11 @@ def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict
         "pair task": c["_pair_task_worker_peak_gb"] + articles * 17 / 1e9,
         "fingerprints task": c["_spilled_fingerprints_worker_peak_gb"],
         "read task": c["_read_batch_worker_peak_gb"],
+        # A question holds its partition and what it is sent: a label and a site per article (16 B) and, for the
+        # per-article sums, their dense result (8 B); a value and a flag a list (9 B), a flag a pair.
+        "question task": max(c["_list_question_worker_peak_gb"], c["_pair_question_worker_peak_gb"])
+        + articles * (24 + 9 * c["lists_per_article"] + c["pairs_per_article"]) / 1e9,
+        "directions task": c["_cluster_directions_worker_peak_gb"],
         "align/label task": max(c["_align_batch_worker_peak_gb"], c["_label_batch_worker_peak_gb"]),
     }
     return {
@@ -378,6 +403,8 @@ def report(runs: list[dict[str, Any]]) -> str:
             "pairs by pair range": f"{mem['pair task']:.2f} GB",
             "boilerplate fingerprints by bucket": f"{mem['fingerprints task']:.2f} GB",
             "verification's reads": f"{mem['read task']:.2f} GB",
+            "verification's questions": f"{mem['question task']:.2f} GB",
+            "clusters, sources, directions": f"{mem['directions task']:.2f} GB",
             "align + label": f"{mem['align/label task']:.2f} GB",
             "driver serial": f"{mem['driver']:.1f} GB (driver)",
         }

@@ -17,9 +17,12 @@ node shares (the store's working folder):
    pairs' articles).
 
 What each task holds is its partition (plus the articles' sizes, one number an article, put once a node in
-a cluster's object store); the driver receives a count from each task, then reads the partitions' files in
-order into the ``Lists`` and ``Evidence`` phase 2 verifies, the same arrays the local scan builds (list by
-list, pair by pair; only the order of a pair's entries differs, which no measure depends on).
+a cluster's object store); the driver receives a count from each task. The partitions' files then stay in the
+store: the driver reads back only a few numbers a list (hash, weight, size) and the candidate pairs, and what
+verification needs of the lists' members or the pairs' entries is asked of every partition by tasks that run
+verify's own functions on it (``PartitionedLists``, ``PartitionedEvidence``): the same answers as over the
+local scan's ``Lists`` and ``Evidence`` (list by list, pair by pair; sums of integer weights, exact in any
+order).
 """
 
 from __future__ import annotations
