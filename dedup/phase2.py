@@ -436,9 +436,9 @@ def _read_pairs(
     if not len(a):
         return []
     opts = context.options
-    # Batches of a few hundred articles: enough of them to spread over the workers, each reading its articles once.
+    # Batches as align's (each reads its articles once): a small corpus's reads are one batch, run here.
     order = np.arange(len(a))
-    chunks = list(_pair_batches(order, a, b, table.chars, min(opts.batch_docs, 256), opts.batch_chars))
+    chunks = list(_pair_batches(order, a, b, table.chars, opts.batch_docs, opts.batch_chars))
 
     def batch(rows: np.ndarray) -> _ReadBatch:
         docs = np.unique(np.concatenate([a[rows], b[rows]]))
