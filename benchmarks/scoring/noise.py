@@ -234,38 +234,49 @@ def aggregate(runs: list[dict]) -> dict[str, Any]:
     return out
 
 
+def _columns(kind: str, variant: str) -> list[str]:
+    """The summary table's column heads, one per cell of ``_cells``."""
+    unit = "words changed" if variant == "paraphrase" else "letter rate"
+    cols = [unit, "words kept" if variant == "paraphrase" else "letters touched", "pair P", "pair R", "pair F1"]
+    if kind == "accuracy":
+        cols += ["false pairs", "passage char F1", "wrapper F1", "wrapper+boilerplate F1", "source"]
+    else:
+        cols += ["false pairs", "same-event pairs", "boilerplate F1", "source = first take"]
+    return cols + ["datasketch best pair F1 (thresholds)", "scan s"]
+
+
+def _cells(kind: str, variant: str, rate: str, row: dict[str, Any]) -> list[str]:
+    """One rate's row of the summary (the mean over the seeds; recall with its min–max when the seeds differ)."""
+    r = fmt(row["pair_recall"])
+    if row.get("pair_recall_min") is not None and row["pair_recall_min"] != row["pair_recall_max"]:
+        r += f" ({fmt(row['pair_recall_min'])}–{fmt(row['pair_recall_max'])})"
+    cells = [f"{rate} %", fmt(row["words_kept" if variant == "paraphrase" else "letters_touched"])]
+    cells += [fmt(row["pair_precision"]), r, fmt(row["pair_f1"]), fmt(row["false_pairs"], 1)]
+    if kind == "accuracy":
+        cells += [fmt(row["passage_f1"]), fmt(row["wrapper_f1"]), fmt(row["wrapper_boilerplate_f1"])]
+        cells.append(fmt(row["source_accuracy"]))
+    else:
+        cells += [fmt(row["same_event_pairs"], 1), fmt(row["boilerplate_f1"]), fmt(row["source_first_take"])]
+    if "baseline_best_f1" in row:
+        thr = ", ".join(f"{x:g}" for x in row["baseline_best_thresholds"])
+        cells.append(f"{fmt(row['baseline_best_f1'])} ({thr})")
+    else:
+        cells.append("—")
+    cells.append(f"{row['scan_seconds']:.1f}")
+    return cells
+
+
 def print_summary(kind: str, variant: str, agg: dict[str, Any]) -> None:
     """One row per rate: the mean over the seeds."""
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=None if sys.stdout.isatty() else 200)
-    unit = "words changed" if variant == "paraphrase" else "letter rate"
+    console = Console(width=None if sys.stdout.isatty() else 260)
     t = Table(title=f"{kind} corpus, {variant}: mean over seeds", header_style="bold")
-    cols = [unit, "touched/kept", "pair P", "pair R", "pair F1", "false pairs"]
-    if kind == "accuracy":
-        cols += ["passage F1", "wrapper F1", "wrapper+bp F1", "source"]
-    else:
-        cols += ["same-event", "boilerplate F1", "source"]
-    cols += ["datasketch best F1 (thr)", "scan s"]
-    for c in cols:
+    for c in _columns(kind, variant):
         t.add_column(c, justify="right", no_wrap=True)
     for rate, row in agg.items():
-        cells = [f"{rate} %"]
-        cells.append(fmt(row["words_kept"] if variant == "paraphrase" else row["letters_touched"]))
-        cells += [fmt(row["pair_precision"]), fmt(row["pair_recall"]), fmt(row["pair_f1"]), fmt(row["false_pairs"])]
-        if kind == "accuracy":
-            cells += [fmt(row["passage_f1"]), fmt(row["wrapper_f1"]), fmt(row["wrapper_boilerplate_f1"])]
-            cells.append(fmt(row["source_accuracy"]))
-        else:
-            cells += [fmt(row["same_event_pairs"]), fmt(row["boilerplate_f1"]), fmt(row["source_first_take"])]
-        if "baseline_best_f1" in row:
-            thr = "/".join(f"{x:g}" for x in row["baseline_best_thresholds"])
-            cells.append(f"{fmt(row['baseline_best_f1'])} ({thr})")
-        else:
-            cells.append("—")
-        cells.append(f"{row['scan_seconds']:.1f}")
-        t.add_row(*cells)
+        t.add_row(*_cells(kind, variant, rate, row))
     console.print(t)
 
 
@@ -284,33 +295,10 @@ def markdown(data: dict) -> str:
             f"(mean; min–max of pair recall), commit `{commit[:7]}`, load {load.get('start')} → {load.get('end')}:"
         )
         lines.append("")
-        unit = "words changed" if variant == "paraphrase" else "letter rate"
-        head = [unit, "words kept" if variant == "paraphrase" else "letters touched", "pair P", "pair R", "pair F1"]
-        if kind == "accuracy":
-            head += ["false pairs", "passage char F1", "wrapper F1", "wrapper+boilerplate F1", "source"]
-        else:
-            head += ["false pairs", "same-event pairs", "boilerplate F1", "source = first take"]
-        head += ["datasketch best pair F1 (thresholds)", "scan s"]
+        head = _columns(kind, variant)
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "|".join(":---" if i == 0 else "---:" for i in range(len(head))) + "|")
-        for rate, row in agg.items():
-            r = fmt(row["pair_recall"])
-            if row.get("pair_recall_min") is not None and row["pair_recall_min"] != row["pair_recall_max"]:
-                r += f" ({fmt(row['pair_recall_min'])}–{fmt(row['pair_recall_max'])})"
-            cells = [f"{rate} %", fmt(row["words_kept" if variant == "paraphrase" else "letters_touched"])]
-            cells += [fmt(row["pair_precision"]), r, fmt(row["pair_f1"]), fmt(row["false_pairs"], 1)]
-            if kind == "accuracy":
-                cells += [fmt(row["passage_f1"]), fmt(row["wrapper_f1"]), fmt(row["wrapper_boilerplate_f1"])]
-                cells.append(fmt(row["source_accuracy"]))
-            else:
-                cells += [fmt(row["same_event_pairs"], 1), fmt(row["boilerplate_f1"]), fmt(row["source_first_take"])]
-            if "baseline_best_f1" in row:
-                thr = ", ".join(f"{x:g}" for x in row["baseline_best_thresholds"])
-                cells.append(f"{fmt(row['baseline_best_f1'])} ({thr})")
-            else:
-                cells.append("—")
-            cells.append(f"{row['scan_seconds']:.1f}")
-            lines.append("| " + " | ".join(cells) + " |")
+        lines += ["| " + " | ".join(_cells(kind, variant, rate, row)) + " |" for rate, row in agg.items()]
         lines.append("")
     return "\n".join(lines)
 
