@@ -1,8 +1,11 @@
 """Worker processes for both phases: forked, leaving Ctrl-C to the parent, dying with it.
 
-A phase hands its workers what they read (the store, the per-article table, the pairs) through the
-pool's initializer: fork copies it into each worker once, nothing is pickled, and nothing is read from
-the parent's module state, so two scans in two threads of one process never see each other's data.
+A scan keeps one pool of workers for all its steps (``Pool``: reading, align, label), forked while the
+scan is small; each step's context (the store, the parameters, the boilerplate) is pickled once to a file
+its workers read. Elsewhere (``fan_out``: an index's reading, match's probes) a step forks its own pool and
+hands it the context through the pool's initializer: fork copies it into each worker once, nothing is
+pickled. Either way nothing is read from the parent's module state, so two scans in two threads of one
+process never see each other's data.
 
 The phases fan their steps out through an ``Executor`` (``fn(context, chunk)`` over chunks, results in
 order): ``Processes`` and ``Threads`` here, or a Ray cluster (``dedup.distributed``). The step's code is
