@@ -125,6 +125,20 @@ def _trim(pause: float) -> None:
             ctypes.CDLL(None).malloc_trim(0)
 
 
+def _kept_pickler() -> type:
+    import pickle
+
+    class KeptPickler(pickle.Pickler):
+        """Pickles an object with a ``kept_reduce`` method by it (what a scan's own workers may take from
+        this process as forked workers would, e.g. a store's shards as checked here); else as usual."""
+
+        def reducer_override(self, obj: Any) -> Any:
+            reduce = getattr(type(obj), "kept_reduce", None)
+            return NotImplemented if reduce is None else reduce(obj)
+
+    return KeptPickler
+
+
 class Pool:
     """Worker processes forked once, when a scan's first step needs them (phase 1's reading, while this
     process is still small), and kept for all its steps (reading, align, label). Forking for each step
@@ -166,7 +180,7 @@ class Pool:
         self._steps += 1
         path = os.path.join(self._dir.name, f"step-{self._steps}.pickle")
         with open(path, "wb") as f:
-            pickle.dump(context, f, protocol=pickle.HIGHEST_PROTOCOL)
+            _kept_pickler()(f, protocol=pickle.HIGHEST_PROTOCOL).dump(context)
         try:
             yield from pool.map(partial(_call_loaded, fn, path), chunks)
         finally:

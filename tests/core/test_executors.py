@@ -69,6 +69,33 @@ def test_a_kept_pool_runs_each_step_with_its_own_context_in_the_same_workers():
     assert list(Processes(2, None).map(_step, "y", [2])) == [("y", 4, os.getpid())]
 
 
+def _tokens_in_a_kept_worker(store: FeatureStore, rows: list[int]) -> tuple[list, bool]:
+    import sys
+
+    return store.tokens(rows), "polars" in sys.modules and _checked_here(store)
+
+
+def _checked_here(store: FeatureStore) -> bool:
+    return all(store.shard(n)._n >= 0 for n in store.shard_names)
+
+
+def test_a_kept_pool_after_polars_gets_the_store_checked(tmp_path, seeds):
+    """A library user's process that ran polars before the scan forks its kept workers with polars' thread
+    pool broken in them: the store reaches them with its shards as checked here (``kept_reduce``), so they
+    never read ``docs.parquet`` (polars) again, and read the same tokens."""
+    store = tmp_path / "store"
+    scan(seeds.dir, ScanOptions(batch_docs=2, workers=2), store=store)  # polars has run in this process
+    fs = FeatureStore(store)
+    fs.docs()
+    rows = list(range(len(fs)))
+    with Pool(2) as pool:
+        done = list(pool.map(_tokens_in_a_kept_worker, fs, [rows[:2], rows[2:]]))
+    assert all(checked for _, checked in done)
+    got = [t for tokens, _ in done for t in tokens]
+    for mine, theirs in zip(fs.tokens(rows), got):
+        assert all((a == b).all() for a, b in zip(mine, theirs))
+
+
 def test_posting_lists_are_the_same_on_every_executor(tmp_path, seeds):
     store = tmp_path / "store"
     scan(seeds.dir, ScanOptions(batch_docs=2), store=store)
