@@ -87,18 +87,21 @@ def cluster(
     syndicated: np.ndarray,
     excerpt: np.ndarray,
     site: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
 ) -> Clusters:
     """Connected components of the pairs whose relation is in ``linking``, with sources.
 
     ``syndicated[i]``: how much of document i's text (distinct shingles, boilerplate
     aside) it shares with at least one other member of its cluster; ``excerpt[i]``:
     whether document i is cut short (``excerpt_cut``); ``site[i]``: an integer per known site
-    (0: unknown), which finds the versions of the source's text (see the module docstring).
+    (0: unknown), which finds the versions of the source's text (see the module docstring); ``labels``: those
+    components when already found (``components``' labels, by a cluster's tasks), else found here.
     """
     n_docs, ids, dates = len(corpus), corpus.ids, corpus.dates
     links = pairs.filter(pl.col("relation").is_in(list(linking)))
     a, b = links["a"].to_numpy(), links["b"].to_numpy()
-    labels = components(n_docs, np.stack([a, b], axis=1))
+    if labels is None:
+        labels = components(n_docs, np.stack([a, b], axis=1))
     size = np.bincount(labels, minlength=n_docs)
     roots = np.flatnonzero((size >= 2) & (labels == np.arange(n_docs)))  # ascending: ordered by first member
     cluster_of = np.full(n_docs, -1, dtype=np.int64)

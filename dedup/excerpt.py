@@ -13,6 +13,8 @@ from operator import itemgetter
 
 import numpy as np
 
+from .longtext import LongText
+
 _STRONG = (
     "continue reading",
     "keep reading",
@@ -66,11 +68,25 @@ def _cut(text: str, s: int, e: int) -> bool:
 def _link_line(text: str, s: int, e: int) -> bool:
     """Paragraph ``text[s:e]`` is a short line that is not a sentence: "More at example.com (Site)", "Continue
     at …" (at most 12 words, as ``str.split`` counts them, not ending in a stop)."""
-    words = sum(1 for _ in islice(_WORDS.finditer(text, s, e), 13))
+    words = _words_upto(text, s, e, 13)
     return words <= 12 and _last(text, s, e, "\"'”’)") not in (".", "!", "?")
 
 
 _WORDS = re.compile(r"\S+")
+
+
+def _words_upto(text: str | LongText, s: int, e: int, most: int) -> int:
+    """How many words ``text[s:e]`` holds, counted up to ``most``; a ``LongText``'s paragraph is looked at in
+    stretches that double, never copied whole (a stretch's words are at most the paragraph's)."""
+    if isinstance(text, str):
+        return sum(1 for _ in islice(_WORDS.finditer(text, s, e), most))
+    size = 256
+    while True:
+        hi = min(e, s + size)
+        found = sum(1 for _ in islice(_WORDS.finditer(text[s:hi]), most))
+        if found >= most or hi == e:
+            return found
+        size *= 2
 
 
 def _codes(chars: str) -> np.ndarray:
@@ -87,8 +103,11 @@ def _find_all(text: str, mark: str) -> Iterator[int]:
 
 def _ending(text: str, at: np.ndarray) -> np.ndarray:
     """Which of the paragraphs ending at ``at`` may end on one of ``_ELLIPSES`` (on "…", "..." or "]")."""
-    chars = (itemgetter(*np.maximum(at - j, 0).tolist(), 0)(text)[:-1] for j in (1, 2, 3))  # always a tuple
-    last, dot2, dot3 = (_codes("".join(c)) for c in chars)
+    if isinstance(text, LongText):
+        last, dot2, dot3 = np.split(text.codes_at(np.concatenate([np.maximum(at - j, 0) for j in (1, 2, 3)])), 3)
+    else:
+        chars = (itemgetter(*np.maximum(at - j, 0).tolist(), 0)(text)[:-1] for j in (1, 2, 3))  # always a tuple
+        last, dot2, dot3 = (_codes("".join(c)) for c in chars)
     dot = ord(".")
     return np.flatnonzero((last == ord("…")) | (last == ord("]")) | ((last == dot) & (dot2 == dot) & (dot3 == dot)))
 
@@ -101,7 +120,10 @@ def _candidates(text: str, paragraphs: np.ndarray) -> np.ndarray:
     if n <= 16:
         return np.arange(n)
     ends = np.concatenate([_ending(text, paragraphs[i : i + _BLOCK, 1]) + i for i in range(0, n, _BLOCK)])
-    marks = np.array([*_find_all(text, "…"), *_find_all(text, "...")], dtype=np.int64)
+    if isinstance(text, LongText):  # one walk over its blocks for both marks
+        marks = np.array([at for found in text.find_all(("…", "...")) for at in found], dtype=np.int64)
+    else:
+        marks = np.array([*_find_all(text, "…"), *_find_all(text, "...")], dtype=np.int64)
     holding = np.searchsorted(paragraphs[:, 0], marks, side="right") - 1
     found = np.concatenate([ends, ends + 1, holding, np.arange(n - 8, n)])
     return np.unique(found[(found >= 0) & (found < n)])

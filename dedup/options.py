@@ -295,8 +295,9 @@ Progress = Callable[[str, int, "int | None"], None]
 # What phase 1 keeps of an article, as a number: 2 since the HTML reader drops a page's chrome and shingles of
 # numbers and date words alone are left out. An index built with another gives other answers than a scan, so it
 # is refused with the way out (add its articles again), never queried as if it were current.
-# 3 since a token's hash is taken of its OCR-tolerant form (``phase1.tolerant.ocr_fold``).
-FEATURES_VERSION = 3
+# 3 since a token's hash is taken of its OCR-tolerant form (``phase1.tolerant.ocr_fold``); 4 since the content
+# hash (the ``exact`` relation) is taken of the tokens' normalised form without that fold (literally the same text).
+FEATURES_VERSION = 4
 
 
 def store_params(options: ScanOptions) -> dict:

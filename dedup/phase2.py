@@ -208,12 +208,14 @@ def match(
     options: ScanOptions,
     focus: Sequence[int] | None = None,
     evidence: Evidence | None = None,
+    executor: Executor | None = None,
 ) -> Matched:
     """Evidence and verification: the related pairs of ``table``'s articles, given their posting lists.
 
     ``boilerplate_of(mask)``: the fingerprints and holders of the lists flagged boilerplate. ``focus``: keep
     only the pairs of these articles (a query), over them and their partners. ``evidence``: the candidate
-    pairs and the lists each shares when already known (``candidates``, LSH mode); else from the lists."""
+    pairs and the lists each shares when already known (``candidates``, LSH mode); else from the lists.
+    ``executor``: where verification's reads of articles run (``_read_pairs``; default: here)."""
     k, vp = options.k, options.verify
     ev = evidence
     if ev is None:
@@ -230,23 +232,15 @@ def match(
             min_shared=vp.min_shared,
         )
 
-    def tail_in(e: int, o: int) -> bool:
-        """Most of excerpt e's last ``excerpt_tail`` shingles before its cut are in o: the text runs
-        on in o up to where e stops (a stray shared sentence does not)."""
-        loaded = Loaded(articles, table, [e, o], k, texts=False)
-        sh, tokens = loaded.shingles, loaded.tokens
-        s = sh.doc(0)
-        before = np.flatnonzero(tokens.ends[sh.last[s]] <= table.cut[e])
-        tail = sh.hashes[s][before[-vp.excerpt_tail :]]
-        return len(tail) > 0 and bool(np.isin(tail, sh.hashes[sh.doc(1)]).sum() * 2 > len(tail))
+    run = executor or Processes(1)  # the reads below: in batches of articles, on the executor's tasks
 
-    def runs_in(item: int, other: int) -> tuple[np.ndarray, int]:
-        """The lengths of the runs of consecutive shingles of ``item`` found in ``other`` (verbatim
-        sequences of run + k - 1 words), and how many shingles ``item`` has."""
-        loaded = Loaded(articles, table, [item, other], k, texts=False)
-        sh = loaded.shingles
-        found = np.isin(fingerprints(sh.hashes[sh.doc(0)]), fingerprints(sh.hashes[sh.doc(1)]))
-        return shingle_runs(found, sh.first[sh.doc(0)]), len(found)
+    def tail_in(e: np.ndarray, o: np.ndarray) -> np.ndarray:
+        """Per (excerpt, other) pair: ``_tail_in``."""
+        return np.asarray(_read_pairs(run, "tail", _ReadContext(articles, k, options), table, e, o), dtype=bool)
+
+    def runs_in(items: np.ndarray, others: np.ndarray) -> list[tuple[np.ndarray, int]]:
+        """Per (item, other) pair: ``_runs_in``."""
+        return _read_pairs(run, "runs", _ReadContext(articles, k, options), table, items, others)
 
     boiler_memo: list = []
 
@@ -257,21 +251,14 @@ def match(
         return boiler_memo[1]
 
     def spread(pairs: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """``align.spread_cover`` of each pair, boilerplate aside, the articles read batch by batch."""
+        """``align.spread_cover`` of each pair, boilerplate aside (``_spread_of``)."""
         # Nothing flagged yet (before boilerplate is sought): no fingerprints to leave out, and the spill that
         # lists them is kept for the real question.
-        none = Boilerplate(np.zeros(0, dtype=np.uint64), 0, np.zeros(len(table), dtype=bool))
-        boiler = boiler_once(mask) if mask.any() else none
-        out = np.zeros((len(pairs), 2))
-        order = np.arange(len(pairs))
-        for rows in _pair_batches(
-            order, pairs[:, 0], pairs[:, 1], table.chars, options.batch_docs, options.batch_chars
-        ):
-            loaded = Loaded(articles, table, np.unique(pairs[rows]).tolist(), k)
-            a = [loaded.pos[int(d)] for d in pairs[rows, 0]]
-            b = [loaded.pos[int(d)] for d in pairs[rows, 1]]
-            out[rows] = pair_spread(loaded, a, b, boiler, options.align)
-        return out
+        boiler = boiler_once(mask) if mask.any() else None
+        fps, bits = (boiler.fingerprints, boiler.bits) if boiler is not None else (np.zeros(0, np.uint64), 0)
+        context = _ReadContext(articles, k, options, fps, bits)
+        covers = _read_pairs(run, "spread", context, table, pairs[:, 0], pairs[:, 1])
+        return np.asarray(covers, dtype=np.float64).reshape(len(pairs), 2)
 
     site = table.site_codes()
     info = DocInfo(table.sizes, table.content, table.has_text, table.cut >= 0, tail_in, site, runs_in, spread)
@@ -336,14 +323,19 @@ def analyse_lists(
     executor = executor or Processes(options.workers)
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    m = match(articles, table, lists, boilerplate_of, options, focus, evidence)
+    m = match(articles, table, lists, boilerplate_of, options, focus, evidence, executor)
     articles, table, pairs, boiler, docs = m.articles, m.table, m.pairs, m.boilerplate, m.docs
-    clusters = cluster(table, pairs, CLUSTERING, m.syndicated, m.excerpt, m.site)
+    connect = getattr(executor, "components", None)  # a cluster's executor: components by a tree of tasks
+    labels = None
+    if callable(connect):
+        link = pairs["relation"].is_in(list(CLUSTERING)).to_numpy()
+        labels = connect(len(table), np.stack([pairs["a"].to_numpy()[link], pairs["b"].to_numpy()[link]], axis=1))
+    clusters = cluster(table, pairs, CLUSTERING, m.syndicated, m.excerpt, m.site, labels)
     timings["match"] = time.perf_counter() - t
 
     t = time.perf_counter()
     pairs, passages, features = _align(articles, table, pairs, clusters, options, report, executor)
-    pairs, clusters = _directions(table, pairs, features, clusters, m.excerpt, m.site)
+    pairs, clusters = _directions(table, pairs, features, clusters, m.excerpt, m.site, executor, options.batch_docs)
     if m.answer is not None:  # a query: the focus, its partners and its cluster's source, nothing more
         para_offsets = None
         sources = [clusters.sources[c] for c in clusters.cluster[m.answer].tolist() if c >= 0]
@@ -401,6 +393,99 @@ def _restrict(
         same_text=None if clusters.same_text is None else clusters.same_text[keep],
     )
     return Subset(articles, keep), DocTable(table.frame[keep]), pairs, passages, restricted
+
+
+# ------------------------------------------------------------------------------ verification's reads
+
+
+@dataclass
+class _ReadContext:
+    """What the tasks of one of verification's reads share: where texts are read, the parameters and, for the
+    chains (``spread``), the boilerplate fingerprints to leave out (sorted, ``bits`` low bits dropped)."""
+
+    articles: Articles
+    k: int
+    options: ScanOptions
+    fingerprints: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
+    bits: int = 0
+
+
+@dataclass
+class _ReadBatch:
+    """One task of verification's reads: what to look at (``tail``, ``runs``, ``spread``), its pairs (global
+    articles ``a``, ``b``; for ``tail`` the excerpts and their cuts) and the table rows of those articles."""
+
+    kind: str
+    a: np.ndarray
+    b: np.ndarray
+    cut: np.ndarray
+    rows: Rows
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+
+def _read_pairs(
+    executor: Executor, kind: str, context: _ReadContext, table: DocTable, a: np.ndarray, b: np.ndarray
+) -> list:
+    """``_read_batch`` over the pairs (a[k], b[k]) in batches of the articles they involve, side by side on
+    ``executor``: each task reads only its batch's articles (its table rows are sent, never the table), so
+    verification's per-pair reads leave the process that verifies. Results in the pairs' order, whatever the
+    batches."""
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    if not len(a):
+        return []
+    opts = context.options
+    # Batches as align's (each reads its articles once): a small corpus's reads are one batch, run here.
+    order = np.arange(len(a))
+    chunks = list(_pair_batches(order, a, b, table.chars, opts.batch_docs, opts.batch_chars))
+
+    def batch(rows: np.ndarray) -> _ReadBatch:
+        docs = np.unique(np.concatenate([a[rows], b[rows]]))
+        return _ReadBatch(kind, a[rows], b[rows], table.cut[a[rows]], Rows.of(table, docs))
+
+    out: list = []
+    for found in executor.map(_read_batch, context, _Lazy(chunks, batch), label=_read_label):
+        out.extend(found)
+    return out
+
+
+def _read_label(batch: _ReadBatch) -> str:
+    what = {"tail": "excerpts' tails", "runs": "short items' runs", "spread": "chains"}[batch.kind]
+    return f"verifying the {what} of a batch of {len(batch)} pairs"
+
+
+def _read_batch(c: _ReadContext, batch: _ReadBatch) -> list:
+    """The look of ``batch.kind`` at each pair of the batch, its articles read once: ``_tail_in`` (a bool),
+    ``_runs_in`` ((runs, shingles)) or ``pair_spread`` (the two covers)."""
+    loaded = Loaded(c.articles, batch.rows, sorted(batch.rows.ids), c.k, threads=1, texts=batch.kind == "spread")
+    la = [loaded.pos[int(d)] for d in batch.a.tolist()]
+    lb = [loaded.pos[int(d)] for d in batch.b.tolist()]
+    if batch.kind == "spread":
+        boiler = Boilerplate(c.fingerprints, c.bits, np.zeros(0, dtype=bool))
+        return list(pair_spread(loaded, la, lb, boiler, c.options.align))
+    if batch.kind == "tail":
+        tail = c.options.verify.excerpt_tail
+        return [_tail_in(loaded, x, y, int(cut), tail) for x, y, cut in zip(la, lb, batch.cut.tolist())]
+    return [_runs_in(loaded, x, y) for x, y in zip(la, lb)]
+
+
+def _tail_in(loaded: Loaded, e: int, o: int, cut: int, tail: int) -> bool:
+    """Most of excerpt e's last ``tail`` shingles before its cut (``cut``, a character offset) are in o (rows
+    of ``loaded``): the text runs on in o up to where e stops (a stray shared sentence does not)."""
+    sh, tokens = loaded.shingles, loaded.tokens
+    s = sh.doc(e)
+    before = np.flatnonzero(tokens.ends[sh.last[s]] <= cut)
+    last = sh.hashes[s][before[-tail:]]
+    return len(last) > 0 and bool(np.isin(last, sh.hashes[sh.doc(o)]).sum() * 2 > len(last))
+
+
+def _runs_in(loaded: Loaded, item: int, other: int) -> tuple[np.ndarray, int]:
+    """The lengths of the runs of consecutive shingles of ``item`` found in ``other`` (rows of ``loaded``:
+    verbatim sequences of run + k - 1 words), and how many shingles ``item`` has."""
+    sh = loaded.shingles
+    found = np.isin(fingerprints(sh.hashes[sh.doc(item)]), fingerprints(sh.hashes[sh.doc(other)]))
+    return shingle_runs(found, sh.first[sh.doc(item)]), len(found)
 
 
 # ---------------------------------------------------------------------------------------------- align
@@ -476,16 +561,68 @@ def _directions(
     clusters: Clusters,
     excerpt: np.ndarray,
     site: np.ndarray,
+    executor: Executor | None = None,
+    budget: int = 2000,
 ) -> tuple[pl.DataFrame, Clusters]:
     """Each pair's direction (``direction.pair_directions``) as columns of ``pairs`` (``copies``,
-    ``direction_confidence``, ``direction_by``), and the clusters' sources and roles from them."""
-    from .direction import DIRECTION_BY
+    ``direction_confidence``, ``direction_by``), and the clusters' sources and roles from them: by ranges of
+    clusters of about ``budget`` members, each a task on ``executor`` (default: here) sent only its clusters'
+    members and pairs (``_cluster_directions``). A pair that links no cluster has no direction."""
+    from .direction import DIRECTION_BY, Direction
     from .verify import CLUSTERING as linking_relations
 
     a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
     linking = pairs["relation"].is_in(list(linking_relations)).to_numpy()
     held = np.maximum(pairs["a_in_b"].to_numpy(), pairs["b_in_a"].to_numpy())
-    d = pair_directions(a, b, linking, table.dates, excerpt, features[:, 0], features[:, 1], held)
+    same_text = clusters.same_text if clusters.same_text is not None else np.arange(len(table))
+    d = Direction(
+        np.zeros(len(pairs), dtype=np.int8),
+        np.zeros(len(pairs)),
+        np.full(len(pairs), DIRECTION_BY.index("unknown"), dtype=np.int8),
+    )
+    # The linking pairs by cluster (both sides of one are in one cluster), clusters in ranges of ``budget`` members.
+    rows = np.flatnonzero(linking)
+    rows = rows[np.argsort(clusters.cluster[a[rows]], kind="stable")]
+    starts = np.searchsorted(clusters.cluster[a[rows]], np.arange(len(clusters.members) + 1))
+    ranges, lo, held_members = [], 0, 0
+    for k, group in enumerate(clusters.members):
+        held_members += len(group)
+        if held_members >= budget or k == len(clusters.members) - 1:
+            ranges.append((lo, k + 1))
+            lo, held_members = k + 1, 0
+
+    def batch(span: tuple[int, int]) -> _DirectionBatch:
+        lo, hi = span
+        docs = np.unique(np.concatenate([np.asarray(g, dtype=np.int64) for g in clusters.members[lo:hi]]))
+        local = {int(x): j for j, x in enumerate(docs.tolist())}
+        mine = rows[starts[lo] : starts[hi]]
+        return _DirectionBatch(
+            rows=mine,
+            a=np.searchsorted(docs, a[mine]),
+            b=np.searchsorted(docs, b[mine]),
+            features=features[mine],
+            held=held[mine],
+            members=[[local[m] for m in g] for g in clusters.members[lo:hi]],
+            ranked=[[local[m] for m in g] for g in clusters.ranked[lo:hi]],
+            docs=docs,
+            dates=[table.dates[x] for x in docs.tolist()],
+            ids=[table.ids[x] for x in docs.tolist()],
+            excerpt=excerpt[docs],
+            site=site[docs] if site is not None else None,
+            same_text=same_text[docs],
+        )
+
+    sources: list[int] = []
+    versions: list[list[int]] = []
+    known: list[bool] = []
+    run = executor or Processes(1)
+    label = "deciding the sources of a range of {} clusters".format
+    for found in run.map(_cluster_directions, None, _Lazy(ranges, batch), label=lambda c: label(len(c.members))):
+        mine, copies, confidence, by, src, ver, kn = found
+        d.copies[mine], d.confidence[mine], d.by[mine] = copies, confidence, by
+        sources += src
+        versions += ver
+        known += kn
     pairs = pairs.with_columns(
         copies=pl.Series(d.copies, dtype=pl.Int8),
         direction_confidence=pl.Series(d.confidence, dtype=pl.Float64),
@@ -493,18 +630,58 @@ def _directions(
         position_a=pl.Series(features[:, 0].round(3).tolist(), dtype=pl.List(pl.Float64)),
         position_b=pl.Series(features[:, 1].round(3).tolist(), dtype=pl.List(pl.Float64)),
     )
-    same_text = clusters.same_text if clusters.same_text is not None else np.arange(len(table))
-    sources, known = cluster_sources(clusters.members, clusters.ranked, same_text, a, b, d, table.dates)
-    later = []
-    for group in clusters.members:
-        whens = {m: parse_when(table.dates[m]) for m in group}
-        later.append({m for m in group if any(compare_dates(whens[m], whens[o]) > 0 for o in group if o != m)})
-    decided = list(sources)
-    sources, versions = with_versions(sources, clusters.members, excerpt, table.dates, table.ids, site, later)
-    known = [k and s == t for k, s, t in zip(known, sources, decided)] if sources != decided else known
     clusters.sources, clusters.versions, clusters.known = sources, versions, known
     clusters.role = roles(len(table), sources, clusters.members)
     return pairs, clusters
+
+
+@dataclass
+class _DirectionBatch:
+    """One task of ``_directions``: a range of clusters, their members numbered from 0 (``docs``: the global
+    article of each), their rows of the table, and their linking pairs (rows of the scan's pairs)."""
+
+    rows: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    features: np.ndarray
+    held: np.ndarray
+    members: list[list[int]]
+    ranked: list[list[int]]
+    docs: np.ndarray
+    dates: list[str | None]
+    ids: list[str]
+    excerpt: np.ndarray
+    site: np.ndarray | None
+    same_text: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+
+def _cluster_directions(_: None, c: _DirectionBatch) -> tuple:
+    """The directions of a range of clusters' pairs, and each cluster's source (``direction.cluster_sources``, then
+    the versions rule; a member dated after another is never made a version's source), its other versions and
+    whether the pairs' directions decide it; articles as global numbers."""
+    linking = np.ones(len(c.rows), dtype=bool)
+    d = pair_directions(c.a, c.b, linking, c.dates, c.excerpt, c.features[:, 0], c.features[:, 1], c.held)
+    sources, known = cluster_sources(c.members, c.ranked, c.same_text, c.a, c.b, d, c.dates)
+    later = []
+    for group in c.members:
+        whens = {m: parse_when(c.dates[m]) for m in group}
+        later.append({m for m in group if any(compare_dates(whens[m], whens[o]) > 0 for o in group if o != m)})
+    decided = list(sources)
+    sources, versions = with_versions(sources, c.members, c.excerpt, c.dates, c.ids, c.site, later)
+    known = [k and s == t for k, s, t in zip(known, sources, decided)]
+    glob = c.docs.tolist()
+    return (
+        c.rows,
+        d.copies,
+        d.confidence,
+        d.by,
+        [glob[s] for s in sources],
+        [[glob[m] for m in v] for v in versions],
+        known,
+    )
 
 
 def _align(

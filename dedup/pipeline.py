@@ -161,7 +161,7 @@ def _run_task(root: str, task: _Task, options: ScanOptions, threads: int | None)
 
     def articles() -> Iterator[Article | Skipped]:
         for entry in task.entries:
-            yield from read_entry(entry, options.ingest)
+            yield from read_entry(entry, options.ingest, segmented=True)  # a huge text file as a LongText
 
     for sub, batch in enumerate(_batches(articles(), options, skipped)):
         name = f"{task.number:06d}-{sub:04d}"

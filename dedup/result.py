@@ -6,6 +6,7 @@ result of a million articles holds a few numbers per article, its pairs and thei
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -78,9 +79,19 @@ class _Texts(Sequence):
 _NEEDS_ESCAPE = r"[\x00-\x1f\\\x7f-\x{9f}\x{2028}\x{2029}\x{202a}-\x{202e}\x{2066}-\x{2069}]"
 
 
+_NEEDS_ESCAPE_PY = re.compile(r"[\x00-\x1f\\\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")  # the same, for Python
+_FEW_NAMES = 256  # up to this many names (a query's answer) are checked in Python: polars' regex costs ~0.2 ms a call
+
+
 def shown_names(names: pl.Series) -> pl.Series:
     """Stored names (ids, paths) as every output shows them (``escape.name``); most need nothing, and
     only those that do are touched."""
+    if len(names) <= _FEW_NAMES:
+        listed = names.to_list()
+        need = [v is not None and _NEEDS_ESCAPE_PY.search(v) is not None for v in listed]
+        if not any(need):
+            return names
+        return pl.Series(names.name, [stored_name(v) if n else v for v, n in zip(listed, need)], dtype=pl.Utf8)
     need = names.str.contains(_NEEDS_ESCAPE).fill_null(False)
     if not need.any():
         return names

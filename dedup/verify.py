@@ -70,10 +70,12 @@ class DocInfo:
     content: np.ndarray
     has_text: np.ndarray
     excerpt: np.ndarray  # bool
-    tail_in: Callable[[int, int], bool]  # (excerpt, other): its last words before the cut are in other
+    # (excerpts, others): per pair, whether the excerpt's last words before its cut are in the other
+    tail_in: Callable[[np.ndarray, np.ndarray], np.ndarray]
     site: np.ndarray | None = None  # int code of each document's site (0 where none is known)
-    # (item, other): the lengths of the runs of consecutive shingles of item found in other, and item's shingles
-    runs_in: Callable[[int, int], tuple[np.ndarray, int]] | None = None
+    # (items, others): per pair, the lengths of the runs of consecutive shingles of the item found in the other,
+    # and the item's shingles
+    runs_in: Callable[[np.ndarray, np.ndarray], list[tuple[np.ndarray, int]]] | None = None
     # (pairs (n, 2), boilerplate lists) -> (n, 2): the share of each side that chains of scattered shared
     # shingles, boilerplate aside, run through (``align.spread_cover``): a copy through OCR noise or light edits
     spread: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
@@ -126,7 +128,11 @@ def _distinct_per_list(
 
 def _boilerplate_lists(lists: Lists, groups: np.ndarray, site: np.ndarray, params: VerifyParams) -> np.ndarray:
     """Lists whose members belong to ``boilerplate_min_docs`` or more groups of copies and that
-    recur like a template (see ``VerifyParams``): O(members) per list, never pairwise."""
+    recur like a template (see ``VerifyParams``): O(members) per list, never pairwise. Lists kept in partitions
+    elsewhere (``distributed.partitioned.PartitionedLists``) answer it themselves, partition by partition,
+    with this function."""
+    if hasattr(lists, "boilerplate"):
+        return lists.boilerplate(groups, site, params)
     out = np.zeros(len(lists), dtype=bool)
     if not len(lists):
         return out
@@ -155,13 +161,12 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     params = params or VerifyParams()
     n_docs = len(docs.sizes)
     pairs = ev.pairs
-    weight = lists.weight[ev.entry_list]
     sizes = docs.sizes
     is_exact = docs.content[pairs[:, 0]] == docs.content[pairs[:, 1]]
     is_exact &= docs.has_text[pairs[:, 0]] & docs.has_text[pairs[:, 1]]
 
     # Pass 1: every shingle counts; group documents that are copies of each other.
-    shared_all = np.bincount(ev.entry_pair, weights=weight, minlength=len(pairs)).astype(np.int64)
+    shared_all = _pair_sums(ev, lists.weight).astype(np.int64)
     first = classify(shared_all, sizes[pairs[:, 0]], sizes[pairs[:, 1]], params)
     held = np.maximum(first["a_in_b"], first["b_in_a"])
     linking = is_exact | ((shared_all >= params.min_shared) & (held >= params.copy_group))
@@ -170,13 +175,13 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     known = lists.known if lists.known is not None else np.zeros(len(lists), dtype=bool)
     boiler = _boilerplate_lists(lists, groups, site, params) | known
     # Pairs that share text taken for boilerplate may be a story and its noisy copies: their chains say.
-    at_stake = np.bincount(ev.entry_pair[boiler[ev.entry_list]], minlength=len(pairs)) > 0
+    at_stake = _pair_sums(ev, None, boiler) > 0
     more = _spread_copies(docs, pairs, shared_all, held, linking | ~at_stake, len(lists), params)
     if more.any():
         linking |= more
         groups = components(n_docs, pairs[linking])
         boiler = _boilerplate_lists(lists, groups, site, params) | known
-    owner = lists.member_list()
+    owner = None if hasattr(lists, "story_top") else lists.member_list()  # partitioned lists: no members here
     if boiler.any():
         boiler = _story_lists(lists, ev, owner, pairs[linking], shared_all, groups, boiler, sizes, params) | known
 
@@ -185,12 +190,11 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     def measure(boiler: np.ndarray):
         boiler_weight = lists.weight_per_doc(n_docs, boiler)
         content_sizes = sizes - boiler_weight.astype(np.int64)
-        content_entry = ~boiler[ev.entry_list]
-        shared = np.bincount(ev.entry_pair[content_entry], weights=weight[content_entry], minlength=len(pairs))
+        shared = _pair_sums(ev, lists.weight, ~boiler)
         m = classify(shared.astype(np.int64), content_sizes[pairs[:, 0]], content_sizes[pairs[:, 1]], params)
-        return m, np.where(is_exact, 0, m["relation"]), shared.astype(np.int64), content_entry
+        return m, np.where(is_exact, 0, m["relation"]), shared.astype(np.int64)
 
-    m, relation, shared, content_entry = measure(boiler)
+    m, relation, shared = measure(boiler)
     # A site's text that recurs only within one story (an agency's versions of it) is that story, not
     # the site's template: the template recurs around different stories.
     linked = (relation >= 0) & (relation <= 2)
@@ -198,7 +202,7 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     one_story = boiler & ~known & _one_story(lists, _story_top(lists, owner, story), params)
     if one_story.any():
         boiler &= ~one_story
-        m, relation, shared, content_entry = measure(boiler)
+        m, relation, shared = measure(boiler)
     # Scattered evidence on one diagonal (a noisy copy), boilerplate aside, makes a relation the counts miss.
     spread, cover = _spread(docs, pairs, shared, relation, is_exact, boiler, params)
     better = (spread >= 0) & ((relation < 0) | (relation == 3) | (spread < relation)) & ~is_exact
@@ -218,8 +222,7 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     # with its own duplicates says nothing about whether it is the source.
     same_text = components(n_docs, pairs[relation == 0])
     other = same_text[pairs[:, 0]] != same_text[pairs[:, 1]]
-    take = (((relation >= 0) & (relation <= 2)) & other)[ev.entry_pair] & content_entry
-    syndicated = _syndicated(lists, pairs, ev.entry_pair[take], ev.entry_list[take], n_docs)
+    syndicated = _syndicated_of(lists, ev, ((relation >= 0) & (relation <= 2)) & other, ~boiler, n_docs)
     a, b = pairs[keep, 0], pairs[keep, 1]
     a_in_b, b_in_a = m["a_in_b"][keep], m["b_in_a"][keep]
     page_a, page_b = first["a_in_b"][keep], first["b_in_a"][keep]
@@ -248,8 +251,11 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     return Verified(pairs=frame, boilerplate=boiler, syndicated=syndicated)
 
 
-def _story_top(lists: Lists, owner: np.ndarray, story: np.ndarray) -> np.ndarray:
-    """Per list, how many of its holders are in its most common story."""
+def _story_top(lists: Lists, owner: np.ndarray | None, story: np.ndarray) -> np.ndarray:
+    """Per list, how many of its holders are in its most common story (``owner``: ``lists.member_list()``;
+    partitioned lists answer it themselves, as for ``_boilerplate_lists``)."""
+    if hasattr(lists, "story_top"):
+        return lists.story_top(story)
     return _distinct_per_list(owner, story[lists.members], len(lists), story)[1]
 
 
@@ -262,7 +268,7 @@ def _one_story(lists: Lists, top: np.ndarray, params: VerifyParams) -> np.ndarra
 def _story_lists(
     lists: Lists,
     ev: Evidence,
-    owner: np.ndarray,
+    owner: np.ndarray | None,
     copies: np.ndarray,
     shared_all: np.ndarray,
     groups: np.ndarray,
@@ -278,7 +284,6 @@ def _story_lists(
     n_docs = len(sizes)
     # Per document, its shingles in no list: text of its own, shared with nobody.
     own = sizes - lists.weight_per_doc(n_docs).astype(np.int64)
-    weight = lists.weight[ev.entry_list]
     edges, story, out, shared = [copies], groups, boiler, shared_all
     for _ in range(rounds):
         edges.append(_derived_from(ev.pairs, shared, story, sizes, own, params))
@@ -291,9 +296,8 @@ def _story_lists(
         # Text that recurs like a template and is held by no one story for the most part (a site's
         # chrome) no longer counts in the next round: a page that is mostly template then derives
         # from what its own text was taken from.
-        chrome = (boiler & (2 * top < lists.sizes()))[ev.entry_list]
-        drop = np.bincount(ev.entry_pair[chrome], weights=weight[chrome], minlength=len(ev.pairs))
-        shared = shared_all - drop.astype(np.int64)
+        chrome = boiler & (2 * top < lists.sizes())
+        shared = shared_all - _pair_sums(ev, lists.weight, chrome).astype(np.int64)
     return out
 
 
@@ -456,10 +460,12 @@ def _cut_from(
         return out
     one = is_ex[pairs[:, 0]] ^ is_ex[pairs[:, 1]]
     # Sharing a partial-sized passage is not enough on its own: stock sentences do that too.
-    maybe = one & ((relation == 3) | ((relation < 0) & (shared_all >= params.partial_min_shared)))
-    for k in np.flatnonzero(maybe).tolist():
-        e, o = (pairs[k, 0], pairs[k, 1]) if is_ex[pairs[k, 0]] else (pairs[k, 1], pairs[k, 0])
-        out[k] = docs.tail_in(int(e), int(o))
+    maybe = np.flatnonzero(one & ((relation == 3) | ((relation < 0) & (shared_all >= params.partial_min_shared))))
+    if len(maybe):  # the excerpts' tails looked up all at once (in batches of articles, side by side)
+        first = is_ex[pairs[maybe, 0]]
+        e = np.where(first, pairs[maybe, 0], pairs[maybe, 1])
+        o = np.where(first, pairs[maybe, 1], pairs[maybe, 0])
+        out[maybe] = docs.tail_in(e, o)
     return out
 
 
@@ -474,15 +480,45 @@ def _short_derived(
     a_in_b, b_in_a = m["a_in_b"], m["b_in_a"]
     maybe = (relation < 0) & (shared >= params.short_min_shared) & (shared < params.derived_min_shared)
     maybe &= np.maximum(a_in_b, b_in_a) >= params.derived
-    for k in np.flatnonzero(maybe).tolist():
-        item, other = (pairs[k, 0], pairs[k, 1]) if a_in_b[k] >= b_in_a[k] else (pairs[k, 1], pairs[k, 0])
-        runs, size = docs.runs_in(int(item), int(other))
+    todo = np.flatnonzero(maybe)
+    if not len(todo):
+        return out
+    first = a_in_b[todo] >= b_in_a[todo]
+    items = np.where(first, pairs[todo, 0], pairs[todo, 1])
+    others = np.where(first, pairs[todo, 1], pairs[todo, 0])
+    for k, (runs, size) in zip(todo.tolist(), docs.runs_in(items, others)):
         long = runs[runs >= params.short_run]
         out[k] = len(long) >= params.short_runs and long.sum() >= params.derived * max(size, 1)
     return out
 
 
-def _syndicated(lists: Lists, pairs: np.ndarray, entry_pair: np.ndarray, entry_list: np.ndarray, n: int) -> np.ndarray:
+def _pair_sums(ev: Evidence, values: np.ndarray | None, chosen: np.ndarray | None = None) -> np.ndarray:
+    """Per pair, the sum over its entries whose list is ``chosen`` (a bool per list; None: every list) of the
+    list's ``values`` (None: 1 an entry), as ``np.bincount`` gives it (float64 with values). Evidence kept in
+    partitions elsewhere (``distributed.partitioned.PartitionedEvidence``) answers it itself, partition by
+    partition, with this function."""
+    if hasattr(ev, "pair_sums"):
+        return ev.pair_sums(values, chosen)
+    entry_pair, entry_list = ev.entry_pair, ev.entry_list
+    if chosen is not None:
+        keep = chosen[entry_list]
+        entry_pair, entry_list = entry_pair[keep], entry_list[keep]
+    weights = None if values is None else values[entry_list]
+    return np.bincount(entry_pair, weights=weights, minlength=len(ev.pairs))
+
+
+def _syndicated_of(lists: Lists, ev: Evidence, pair_mask: np.ndarray, chosen: np.ndarray, n: int) -> np.ndarray:
+    """``_syndicated`` of the entries of the pairs in ``pair_mask`` whose list is ``chosen`` (partitioned evidence
+    answers it itself, as for ``_pair_sums``)."""
+    if hasattr(ev, "syndicated"):
+        return ev.syndicated(lists.weight, pair_mask, chosen, n)
+    take = pair_mask[ev.entry_pair] & chosen[ev.entry_list]
+    return _syndicated(lists.weight, ev.pairs, ev.entry_pair[take], ev.entry_list[take], n)
+
+
+def _syndicated(
+    weight: np.ndarray, pairs: np.ndarray, entry_pair: np.ndarray, entry_list: np.ndarray, n: int
+) -> np.ndarray:
     """Per document, the shingles of the distinct lists it shares with a copy of it."""
     doc = np.concatenate([pairs[entry_pair, 0], pairs[entry_pair, 1]])
     lst = np.concatenate([entry_list, entry_list])
@@ -490,5 +526,5 @@ def _syndicated(lists: Lists, pairs: np.ndarray, entry_pair: np.ndarray, entry_l
         return np.zeros(n, dtype=np.int64)
     keys = np.unique((doc.astype(np.uint64) << np.uint64(32)) | lst.astype(np.uint64))
     d = (keys >> np.uint64(32)).astype(np.int64)
-    w = lists.weight[(keys & np.uint64(0xFFFFFFFF)).astype(np.int64)]
+    w = weight[(keys & np.uint64(0xFFFFFFFF)).astype(np.int64)]
     return np.bincount(d, weights=w, minlength=n).astype(np.int64)

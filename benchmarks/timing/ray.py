@@ -27,21 +27,18 @@ import json
 import math
 import os
 import resource
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from dedup.distributed.local import local_cluster
 from dedup.distributed.partitioned import Partitioned
 from dedup.evidence import PARTITION_ROWS
 
@@ -52,6 +49,7 @@ FS_GBPS = 4.0  # aggregate bandwidth of the shared filesystem or object store, G
 NODE_NET_GBPS = 1.25  # one node's network, GB/s (10 GbE)
 TARGET_HOURS = 1.5
 TARGET_PROCESS_GB = 16.0
+LISTS_PER_ARTICLE = 1.75  # posting lists (distinct sets of holders) an article, counted on the 5,000-article corpus
 
 
 def load() -> str:
@@ -64,75 +62,6 @@ def corpus(path: Path, docs: int) -> Path:
         subprocess.run(cmd, check=True, capture_output=True)
         (path / "truth.json").unlink(missing_ok=True)
     return path
-
-
-# ---------------------------------------------------------------------------------------------- the cluster
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def local_cluster(nodes: int, cpus: int, object_store_mb: int) -> Iterator[str]:
-    """A Ray cluster of ``nodes`` nodes on this machine, each its own ``ray start`` process (as on separate
-    machines): the head, then the others joining its address. Yields the address; stops them at the end."""
-    ray_cli = str(Path(sys.executable).with_name("ray"))
-    temp = Path(tempfile.mkdtemp(prefix="rayb"))
-    port = _free_port()
-    address = f"127.0.0.1:{port}"
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
-    procs: list[subprocess.Popen] = []
-
-    def start(k: int, *args: str) -> None:
-        log = temp / f"node{k}.log"
-        common = [
-            f"--num-cpus={cpus}",
-            f"--resources={json.dumps({f'node{k}': 1})}",
-            f"--object-store-memory={object_store_mb * 2**20}",
-            f"--dashboard-agent-listen-port={_free_port()}",
-            f"--dashboard-agent-grpc-port={_free_port()}",
-            f"--metrics-export-port={_free_port()}",
-            f"--runtime-env-agent-port={_free_port()}",
-            "--node-ip-address=127.0.0.1",
-            "--disable-usage-stats",
-            "--block",
-        ]
-        out = open(log, "wb")  # noqa: SIM115 - the node's log, open as long as it runs
-        procs.append(
-            subprocess.Popen(
-                [ray_cli, "start", *args, *common],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env=env,
-            )
-        )
-        deadline = time.monotonic() + 180
-        while "Ray runtime started" not in log.read_text(errors="replace"):
-            if procs[-1].poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"ray start failed: {log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.3)
-
-    try:
-        head = ["--head", f"--port={port}", f"--ray-client-server-port={_free_port()}", "--include-dashboard=false"]
-        start(0, *head, f"--temp-dir={temp}")
-        for k in range(1, nodes):
-            start(k, f"--address={address}")
-        os.environ.update({"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"})
-        yield address
-    finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)  # our own sessions: the raylet, store and workers each started
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(p.pid, signal.SIGKILL)
-                    p.wait()
-        shutil.rmtree(temp, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------- the drivers
@@ -283,6 +212,13 @@ STEPS = {
     "_list_task": "lists combined + pair evidence, by list hash",
     "_pair_task": "candidate pairs + entries, by pair range",
     "_spilled_fingerprints": "boilerplate fingerprints, by bucket range",
+    "_read_batch": "verification's reads (chains, tails, runs), by batch of pairs",
+    "_list_question": "verification's questions of the lists' members, by list partition",
+    "_pair_question": "verification's sums over the pairs' entries, by pair partition",
+    "_doc_question": "shared text per article (syndicated), by article partition",
+    "_leaf": "clusters: union-find, by edge partition",
+    "_merge": "clusters: label maps merged",
+    "_cluster_directions": "sources and directions, by range of clusters",
     "_align_batch": "align, by batch of pairs",
     "_label_batch": "label, by batch of articles",
 }
@@ -300,6 +236,8 @@ def costs(m: dict[str, Any]) -> dict[str, Any]:
         out[f"{step}_s_per_article"] = sum(s["tasks"]) / n
         out[f"{step}_tasks"] = len(s["tasks"])
         out[f"{step}_worker_peak_gb"] = s["peak"] / 1e9
+    out["lists_per_article"] = LISTS_PER_ARTICLE
+    out["pairs_per_article"] = r["candidates"] / n
     out["driver_serial_s"] = r["serial_s"]
     out["driver_peak_gb"] = r["peak_bytes"] / 1e9
     out["wall_s"] = r["wall_s"]
@@ -351,6 +289,18 @@ def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict
     t["boilerplate fingerprints by bucket"] = (
         articles * c["_spilled_fingerprints_s_per_article"] / min(cores, bucket_tasks)
     )
+    t["verification's reads"] = articles * c["_read_batch_s_per_article"] / cores
+    # Verification's questions: each a wave of one task a partition, the waves one after the other.
+    t["verification's questions"] = (
+        articles
+        * (c["_list_question_s_per_article"] + c["_pair_question_s_per_article"] + c["_doc_question_s_per_article"])
+        / min(cores, partitions)
+    )
+    t["clusters, sources, directions"] = (
+        articles
+        * (c["_leaf_s_per_article"] + c["_merge_s_per_article"] + c["_cluster_directions_s_per_article"])
+        / cores
+    )
     t["align + label"] = articles * (c["_align_batch_s_per_article"] + c["_label_batch_s_per_article"]) / cores
     t["driver serial"] = _fit([(x["docs"], x["driver_serial_s"]) for x in cs], articles)
     mem = {
@@ -361,6 +311,12 @@ def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict
         "list task": c["_list_task_worker_peak_gb"] + articles * 8 / 1e9,
         "pair task": c["_pair_task_worker_peak_gb"] + articles * 17 / 1e9,
         "fingerprints task": c["_spilled_fingerprints_worker_peak_gb"],
+        "read task": c["_read_batch_worker_peak_gb"],
+        # A question holds its partition and what it is sent: a label and a site per article (16 B) and, for the
+        # per-article sums, their dense result (8 B); a value and a flag a list (9 B), a flag a pair.
+        "question task": max(c["_list_question_worker_peak_gb"], c["_pair_question_worker_peak_gb"])
+        + articles * (24 + 9 * c["lists_per_article"] + c["pairs_per_article"]) / 1e9,
+        "directions task": c["_cluster_directions_worker_peak_gb"],
         "align/label task": max(c["_align_batch_worker_peak_gb"], c["_label_batch_worker_peak_gb"]),
     }
     return {
@@ -446,6 +402,9 @@ def report(runs: list[dict[str, Any]]) -> str:
             "lists + evidence by list hash": f"{mem['list task']:.2f} GB",
             "pairs by pair range": f"{mem['pair task']:.2f} GB",
             "boilerplate fingerprints by bucket": f"{mem['fingerprints task']:.2f} GB",
+            "verification's reads": f"{mem['read task']:.2f} GB",
+            "verification's questions": f"{mem['question task']:.2f} GB",
+            "clusters, sources, directions": f"{mem['directions task']:.2f} GB",
             "align + label": f"{mem['align/label task']:.2f} GB",
             "driver serial": f"{mem['driver']:.1f} GB (driver)",
         }

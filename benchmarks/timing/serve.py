@@ -12,13 +12,16 @@ timed as a new process a few times (the CLI's per-article latency, opening the i
     python -m benchmarks.timing.serve --corpus /tmp/corpus --index /tmp/serve-index --clients 16 \\
         --queries 2000 --adds 200 [--held-out-queries 2000]
     python -m benchmarks.timing.serve ... --clients 1,16 --serve-workers 1,2   # four runs, ratios to --workers 1
+    python -m benchmarks.timing.serve ... --reference /tmp/main-checkout --rounds 2   # main's server alternating
 
 With several client counts or ``--serve-workers``, each combination is a run of its own (a fresh server, the
 server's access log off, adds under ids of the run's own) and the JSON lists the runs and, per client count,
 each run's queries/s, p50 and p99 over the run with the fewest workers.
 
 Prints one JSON object: latencies (p50/p90/p99/max, ms) of queries and adds, errors, lost adds, the
-CLI's per-process seconds, the load average before and after, the machine.
+CLI's per-process seconds, the load average before and after, the machine; per run the server's CPU per
+query (every process of it, adds included) and the clients' queries and adds in flight (Little's law: in a
+closed loop a query's latency is about the queries in flight over the queries a second).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ def _percentiles(values: list[float]) -> dict[str, float]:
         "p90_ms": round(float(np.percentile(a, 90)), 1),
         "p99_ms": round(float(np.percentile(a, 99)), 1),
         "max_ms": round(float(a.max()), 1),
+        "mean_ms": round(float(a.mean()), 1),
     }
 
 
@@ -79,12 +83,17 @@ def build_index(corpus: Path, index: Path, held: set[str], workers: int) -> floa
     return time.perf_counter() - t
 
 
-def start_server(index: Path, token_file: Path, workers: int | None = None) -> tuple[subprocess.Popen, str]:
+def start_server(
+    index: Path, token_file: Path, workers: int | None = None, code: Path | None = None
+) -> tuple[subprocess.Popen, str]:
     """``python -m dedup.serve`` on a free loopback port (``workers``: its ``--workers``; None: its default),
-    logging warnings only; its URL once it listens."""
+    logging warnings only, run from the checkout ``code`` (None: the ``dedup`` this process imports); its URL
+    once it listens."""
     cmd = [sys.executable, "-m", "dedup.serve", "--index", str(index), "--port", "0", "--token-file", str(token_file)]
     cmd += ["--log-level", "warning"] + (["--workers", str(workers)] if workers else [])
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    env = None if code is None else {**os.environ, "PYTHONPATH": str(code)}
+    # From the checkout itself: ``python -m`` puts the working directory ahead of PYTHONPATH.
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=code)
     assert proc.stderr is not None
     for line in proc.stderr:
         m = re.search(r"serving on (http://127\.0\.0\.1:\d+)/", line)
@@ -128,6 +137,7 @@ async def load(
     for a in add_iter:
         jobs.put_nowait(("add", a))
     lat: dict[str, list[float]] = {"query": [], "add": []}
+    busy = {"query": 0.0, "add": 0.0}  # client-seconds spent waiting on each kind (Little's law: in flight)
     errors: list[str] = []
     added: list[str] = []
     deadline = time.monotonic() + max_seconds
@@ -153,6 +163,7 @@ async def load(
                     errors.append(f"{kind}: {type(e).__name__}")
                     continue
                 lat[kind].append(time.perf_counter() - t)
+                busy[kind] += lat[kind][-1]
                 if r.status_code >= 300:
                     errors.append(f"{kind}: {r.status_code} {r.text[:100]}")
                 elif kind == "add":
@@ -166,6 +177,10 @@ async def load(
     return {
         "wall_seconds": round(wall, 1),
         "queries_per_second": round(len(lat["query"]) / wall, 1),
+        # The clients' average number of queries and adds waiting for their answer (of ``clients``): in a closed
+        # loop a query's latency is about the queries in flight over the throughput, wherever it waits.
+        "queries_in_flight": round(busy["query"] / wall, 1),
+        "adds_in_flight": round(busy["add"] / wall, 1),
         "query": _percentiles(lat["query"]),
         "add": _percentiles(lat["add"]),
         "errors": len(errors),
@@ -249,6 +264,13 @@ def main(argv: list[str] | None = None) -> None:
         help="query N articles held out of the index (new articles, as a CMS sends them) instead of indexed ones "
         "(each of which finds at least itself); the index must have been built with the same N",
     )
+    ap.add_argument(
+        "--reference",
+        type=Path,
+        help="another checkout (e.g. a git worktree of main): every run is made with its server too, the two "
+        "alternating (reference first), and each run is compared with the reference's run of the same round",
+    )
+    ap.add_argument("--rounds", type=int, default=1, help="times every combination is run (alternating code)")
     args = ap.parse_args(argv)
 
     files = sorted(args.corpus.rglob("*.txt"))
@@ -262,22 +284,32 @@ def main(argv: list[str] | None = None) -> None:
     indexed = [f for f in files if f.relative_to(args.corpus).as_posix() not in held_ids]
     queries = [rng.choice(pool or indexed) for _ in range(args.queries)]
     out["queries_from"] = f"{len(pool)} held-out articles" if pool else "indexed articles"
-    configs = [(c, w) for c in args.clients for w in (args.serve_workers or [None])]
+    codes: list[Path | None] = [args.reference, None] if args.reference else [None]
+    configs = [
+        (r, c, w, code)
+        for r in range(args.rounds)
+        for c in args.clients
+        for w in (args.serve_workers or [None])
+        for code in codes
+    ]
     stamp = time.strftime("%Y%m%d%H%M%S")  # ids of this invocation's adds: new whatever ran before
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         token = secrets.token_urlsafe(24)
         token_file = Path(tmp) / "token"
         token_file.write_text(token)
-        for clients, workers in configs:
+        for rnd, clients, workers, code in configs:
             # Each run adds the held-out articles under ids of its own, so every run's adds write shards.
-            tag = "added" if len(configs) == 1 else f"added-{stamp}-{clients}c-{workers or 'default'}w"
+            side = "ref" if code is not None else "this"
+            tag = "added" if len(configs) == 1 else f"added-{stamp}-{rnd}r-{clients}c-{workers or 'default'}w-{side}"
             n = args.one_client_queries if clients == 1 and args.one_client_queries else args.queries
             share = held[: max(1, round(len(held) * n / args.queries))]  # adds in proportion to the run's queries
             adds = [(f"{tag}/{f.relative_to(args.corpus).as_posix()}", f) for f in share]
             run: dict = {"clients": clients, "server_workers": workers or os.cpu_count()}
+            if args.reference:
+                run |= {"round": rnd, "code": "reference" if code is not None else "this"}
             t = time.perf_counter()
-            proc, url = start_server(args.index, token_file, workers)
+            proc, url = start_server(args.index, token_file, workers, code)
             run["server_start_seconds"] = round(time.perf_counter() - t, 1)
             try:
                 run["articles_before"] = httpx.get(url + "/api/health").json()["articles"]
@@ -294,6 +326,9 @@ def main(argv: list[str] | None = None) -> None:
                 cpu = client.ru_utime + client.ru_stime - client_before.ru_utime - client_before.ru_stime
                 run["client_cores"] = round(cpu / run["wall_seconds"], 2)
                 run["server_cores"] = round(server / run["wall_seconds"], 2)
+                # The server's CPU (every process: workers, writer, parse processes) per query answered, adds
+                # and their merges included: what bounds the queries a second on free cores.
+                run["server_cpu_ms_per_query"] = round(1000 * server / max(1, run["query"].get("n", 0)), 1)
                 run["articles_after"] = httpx.get(url + "/api/health").json()["articles"]
             finally:
                 proc.terminate()
@@ -304,9 +339,38 @@ def main(argv: list[str] | None = None) -> None:
         out |= runs[0]
     else:
         out["runs"] = runs
-        out["ratios"] = _ratios(runs)
+        out["ratios"] = _against_reference(runs) if args.reference else _ratios(runs)
     out["cli_query_per_process"] = cli_latency(args.index, queries[: args.cli_runs])
     print(json.dumps(out, indent=1))
+
+
+def _against_reference(runs: list[dict]) -> list[dict]:
+    """Each run of this code against the reference's run of the same round, clients and workers (run just
+    before it): queries/s, p50, p99 and server CPU per query over the reference's."""
+    out = []
+    for run in runs:
+        if run.get("code") != "this":
+            continue
+        ref = next(
+            r
+            for r in runs
+            if r.get("code") == "reference"
+            and (r["round"], r["clients"], r["server_workers"]) == (run["round"], run["clients"], run["server_workers"])
+        )
+        if not ref.get("queries_per_second") or not run["query"]:
+            continue
+        out.append(
+            {
+                "round": run["round"],
+                "clients": run["clients"],
+                "workers": run["server_workers"],
+                "queries_per_second": round(run["queries_per_second"] / ref["queries_per_second"], 2),
+                "p50": round(run["query"]["p50_ms"] / ref["query"]["p50_ms"], 2),
+                "p99": round(run["query"]["p99_ms"] / ref["query"]["p99_ms"], 2),
+                "cpu_per_query": round(run["server_cpu_ms_per_query"] / ref["server_cpu_ms_per_query"], 2),
+            }
+        )
+    return out
 
 
 def _ratios(runs: list[dict]) -> list[dict]:

@@ -8,9 +8,12 @@ an ``Executor`` (``dedup.workers``); this package gives them one whose tasks run
   store's own atomic stage-and-rename) into the store, a folder every node reads and writes;
 - phase 2: posting lists and pair evidence as three steps of partitioned tasks (``partitioned``: by
   fingerprint bucket range, by list hash, by pair), meeting in the store's working folder, so no process
-  combines every list or every pair; verification, boilerplate and clustering then run in the driver
-  over the lists and pairs the partitions give; align and label run as tasks over batches of pairs and
-  articles, each sent only its batch's table rows and pairs (``phase2``).
+  combines every list or every pair; the partitions stay there, and verification asks what needs the lists'
+  members or the pairs' entries of them, by tasks (``PartitionedLists``, ``PartitionedEvidence``), its reads
+  of articles run as tasks over batches of pairs, clusters are a tree of union-find tasks (``components``) and
+  sources and directions are decided by ranges of clusters; the driver keeps a few numbers an article, a list
+  and a pair. Align and label run as tasks over batches of pairs and articles, each sent only its batch's
+  table rows and pairs (``phase2``).
 
 Every task is a pure function of its inputs (what it writes is named by its inputs and replaced whole), so
 a task that Ray runs again after a worker or a node died gives the same result, and the scan's output is

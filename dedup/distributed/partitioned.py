@@ -17,15 +17,20 @@ node shares (the store's working folder):
    pairs' articles).
 
 What each task holds is its partition (plus the articles' sizes, one number an article, put once a node in
-a cluster's object store); the driver receives a count from each task, then reads the partitions' files in
-order into the ``Lists`` and ``Evidence`` phase 2 verifies, the same arrays the local scan builds (list by
-list, pair by pair; only the order of a pair's entries differs, which no measure depends on).
+a cluster's object store); the driver receives a count from each task. The partitions' files then stay in the
+store: the driver reads back only a few numbers a list (hash, weight, size) and the candidate pairs, and what
+verification needs of the lists' members or the pairs' entries is asked of every partition by tasks that run
+verify's own functions on it (``PartitionedLists``, ``PartitionedEvidence``): the same answers as over the
+local scan's ``Lists`` and ``Evidence`` (list by list, pair by pair; sums of integer weights, exact in any
+order).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,13 +193,14 @@ def lists_and_evidence(
     partitions: int = 0,
     budget: int = PARTITION_ROWS,
     progress: Progress | None = None,
-) -> tuple[Lists, Evidence]:
+) -> tuple[PartitionedLists, PartitionedEvidence]:
     """The posting lists and pair evidence of the store's articles (``sizes``: their distinct shingles;
     ``exact``: (a, b) pairs of exact copies, measured whatever they share), in ``partitions`` list and pair
     partitions (0: as many as the bucket ranges or the executor's CPUs, whichever more) of tasks on
     ``executor`` (module docstring). ``spill``: the working folder, shared by every node; the lists'
-    fingerprints are spilled there as ``evidence.posting_lists`` spills them. The same ``Lists``
-    and ``Evidence`` as ``posting_lists`` then ``pair_evidence``, whatever ``partitions``."""
+    fingerprints are spilled there as ``evidence.posting_lists`` spills them. The lists are left in their
+    partitions (``PartitionedLists``, beside ``spill``), the same lists as ``posting_lists``'s, and so is the
+    evidence (``PartitionedEvidence``), ``pair_evidence``'s, whatever ``partitions``."""
     n = len(sizes)
     ranges = tuple(bucket_ranges(shards, budget))
     if partitions <= 0:  # as many as the bucket ranges, and at least one a CPU
@@ -229,14 +235,131 @@ def lists_and_evidence(
     for c in executor.map(_pair_task, pair_job, list(range(partitions)), label=lambda r: f"pair partition {r}"):
         pair_counts.append(c)
         step()
-    found = _read_lists(work, counts), _read_evidence(work, pair_counts)
-    shutil.rmtree(work, ignore_errors=True)  # the partitions' files are read: free the disk
-    return found
+    # The list partitions stay where every node reads them, for verification's questions about lists
+    # (``PartitionedLists``); the rest of the partitions' files are read: free the disk.
+    kept = Path(tempfile.mkdtemp(prefix=f"{spill.name}-lists-", dir=spill.parent))
+    for q in range(partitions):
+        os.replace(work / f"combined-{q:05d}.npz", kept / f"combined-{q:05d}.npz")
+    kept_pairs = Path(tempfile.mkdtemp(prefix=f"{spill.name}-pairs-", dir=spill.parent))
+    for r in range(partitions):
+        os.replace(work / f"pairs-{r:05d}.npz", kept_pairs / f"pairs-{r:05d}.npz")
+    shutil.rmtree(work, ignore_errors=True)
+    return PartitionedLists(kept, counts, n, executor), PartitionedEvidence(kept_pairs, pair_counts, n, executor)
+
+
+def _partition(work: Path, q: int) -> Lists:
+    """List partition ``q`` (its lists numbered from 0)."""
+    z = _load(work / f"combined-{q:05d}.npz")
+    return Lists(hashes=z["hashes"], offsets=z["offsets"], members=z["members"], weight=z["weights"])
+
+
+@dataclass(frozen=True)
+class _ListQuestion:
+    """One of verification's questions about every list, asked of each list partition (``_list_question``):
+    ``what`` (``boilerplate``, ``story_top``, ``weight_per_doc``, ``holders``) and what it takes: a label per
+    article (``labels``: groups of copies, stories), the site codes, the parameters, the chosen lists (a bool per
+    list, all partitions') and each partition's first list."""
+
+    work: str
+    what: str
+    n_docs: int
+    first: np.ndarray
+    labels: np.ndarray | None = None
+    site: np.ndarray | None = None
+    params: VerifyParams | None = None
+    chosen: np.ndarray | None = None
+
+
+def _list_question(c: _ListQuestion, q: int) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """The answer of list partition ``q``: a value per list for ``boilerplate`` and ``story_top`` (verify's own
+    functions on the partition), and for ``weight_per_doc`` and ``holders`` the articles with something (and
+    their sums): what one partition's members give."""
+    from ..verify import _boilerplate_lists, _story_top
+
+    lists = _partition(Path(c.work), q)
+    if c.what == "boilerplate":
+        return _boilerplate_lists(lists, c.labels, c.site, c.params)
+    if c.what == "story_top":
+        return _story_top(lists, lists.member_list(), c.labels)
+    chosen = None if c.chosen is None else c.chosen[c.first[q] : c.first[q + 1]]
+    if c.what == "holders":
+        return np.flatnonzero(lists.holders(chosen, c.n_docs))
+    w = lists.weight_per_doc(c.n_docs, chosen)
+    some = np.flatnonzero(w)
+    return some, w[some]
+
+
+class PartitionedLists:
+    """The posting lists, left in their partitions' files (a folder every node reads), for verification: what it
+    needs per list (hashes, weights, sizes, a few bytes each) is here; what needs the lists' members (which
+    lists are boilerplate, how many of a list's holders are in one story, each article's weight of chosen lists,
+    which articles hold them) is asked of every partition by tasks on ``executor`` (``_list_question``), with
+    verify's own functions, and put together: no process holds every list's members. The folder is removed
+    when this object goes."""
+
+    known = None
+
+    def __init__(self, work: Path, counts: list[tuple[int, int]], n_docs: int, executor: Executor) -> None:
+        self.work, self.n_docs, self.executor = work, n_docs, executor
+        self.first = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum([c[0] for c in counts], out=self.first[1:])
+        n = int(self.first[-1])
+        self.hashes, self.weight = np.zeros(n, np.uint64), np.zeros(n, np.int64)
+        self._sizes = np.zeros(n, np.int64)
+        for q in range(len(counts)):
+            z = _load(work / f"combined-{q:05d}.npz")
+            lo, hi = self.first[q], self.first[q + 1]
+            self.hashes[lo:hi], self.weight[lo:hi], self._sizes[lo:hi] = (
+                z["hashes"],
+                z["weights"],
+                np.diff(z["offsets"]),
+            )
+        self._counts = counts
+        self._finalizer = weakref.finalize(self, shutil.rmtree, str(work), True)
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def sizes(self) -> np.ndarray:
+        return self._sizes
+
+    def _ask(self, what: str, **given) -> list:
+        question = _ListQuestion(str(self.work), what, self.n_docs, self.first, **given)
+        parts = list(range(len(self.first) - 1))
+        return list(self.executor.map(_list_question, question, parts, label=lambda q: f"list partition {q}"))
+
+    def boilerplate(self, groups: np.ndarray, site: np.ndarray, params: VerifyParams) -> np.ndarray:
+        """``verify._boilerplate_lists`` of every list."""
+        found = self._ask("boilerplate", labels=groups, site=site, params=params)
+        return np.concatenate(found) if found else np.zeros(0, dtype=bool)
+
+    def story_top(self, story: np.ndarray) -> np.ndarray:
+        """``verify._story_top`` of every list."""
+        found = self._ask("story_top", labels=story)
+        return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+    def weight_per_doc(self, n_docs: int, chosen: np.ndarray | None = None) -> np.ndarray:
+        """``Lists.weight_per_doc``: the partitions' sums added in partition order (exact: integer sums)."""
+        out = np.zeros(n_docs, dtype=np.float64)
+        for some, w in self._ask("weight_per_doc", chosen=chosen):
+            out[some] += w
+        return out
+
+    def holders(self, chosen: np.ndarray, n_docs: int) -> np.ndarray:
+        """``Lists.holders``."""
+        out = np.zeros(n_docs, dtype=bool)
+        for some in self._ask("holders", chosen=chosen):
+            out[some] = True
+        return out
+
+    def whole(self) -> Lists:
+        """Every list in one ``Lists``, members and all (what this class exists to avoid; for tests)."""
+        return _read_lists(self.work, self._counts)
 
 
 def _read_lists(work: Path, counts: list[tuple[int, int]]) -> Lists:
     """The list partitions' files, in order, as one ``Lists``, each read into its place in arrays made to the
-    total (``counts``: each partition's lists and members): the driver holds the result and one partition."""
+    total (``counts``: each partition's lists and members)."""
     n_lists, n_members = sum(c[0] for c in counts), sum(c[1] for c in counts)
     lists = Lists(
         hashes=np.zeros(n_lists, np.uint64),
@@ -253,6 +376,110 @@ def _read_lists(work: Path, counts: list[tuple[int, int]]) -> Lists:
         lists.members[base : base + m] = z["members"]
         at, base = at + k, base + m
     return lists
+
+
+@dataclass(frozen=True)
+class _PairQuestion:
+    """One of verification's questions about every pair's entries, asked of each pair partition
+    (``_pair_question``): ``what`` (``sums``, ``syndicated``), a value and a flag per list (all partitions'), a
+    flag per pair, each partition's first pair, and for ``syndicated`` the article partitions its keys go to."""
+
+    work: str
+    what: str
+    n_docs: int
+    first: np.ndarray
+    values: np.ndarray | None = None
+    chosen: np.ndarray | None = None
+    pair_mask: np.ndarray | None = None
+    doc_parts: int = 1
+
+
+def _pair_partition(work: Path, r: int) -> Evidence:
+    """Pair partition ``r`` (its pairs numbered from 0, its entries' lists global)."""
+    z = _load(work / f"pairs-{r:05d}.npz")
+    return Evidence(z["pairs"], z["entry_pair"], z["entry_list"])
+
+
+def _pair_question(c: _PairQuestion, r: int) -> np.ndarray | int:
+    """The answer of pair partition ``r``: ``verify._pair_sums`` of its pairs; or (``syndicated``) its chosen
+    entries' distinct (article, list) keys, both sides, written split by article partition (an article's keys
+    come from several pair partitions: ``_doc_question`` meets them); returns their number."""
+    from ..verify import _pair_sums
+
+    ev = _pair_partition(Path(c.work), r)
+    if c.what == "sums":
+        return _pair_sums(ev, c.values, c.chosen)
+    take = c.pair_mask[c.first[r] : c.first[r + 1]][ev.entry_pair] & c.chosen[ev.entry_list]
+    pair, lst = ev.entry_pair[take], ev.entry_list[take]
+    doc = np.concatenate([ev.pairs[pair, 0], ev.pairs[pair, 1]])
+    keys = np.unique((doc.astype(np.uint64) << np.uint64(32)) | np.concatenate([lst, lst]).astype(np.uint64))
+    at = np.searchsorted(keys, doc_cuts(c.n_docs, c.doc_parts).astype(np.uint64) << np.uint64(32)).tolist()
+    edges = [0, *at, len(keys)]
+    for s in range(c.doc_parts):
+        _save(Path(c.work) / f"keys-{r:05d}-{s:05d}.npz", keys=keys[edges[s] : edges[s + 1]])
+    return len(keys)
+
+
+def _doc_question(c: _PairQuestion, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """``verify._syndicated`` of article partition ``s``: its distinct (article, list) keys from every pair
+    partition, each list's weight (``values``) summed per article; the articles with some, and their sums."""
+    work = Path(c.work)
+    keys = np.unique(
+        np.concatenate([_load(work / f"keys-{r:05d}-{s:05d}.npz")["keys"] for r in range(len(c.first) - 1)])
+    )
+    docs, at = np.unique((keys >> np.uint64(32)).astype(np.int64), return_inverse=True)
+    return docs, np.bincount(at, weights=c.values[(keys & np.uint64(0xFFFFFFFF)).astype(np.int64)], minlength=len(docs))
+
+
+class PartitionedEvidence:
+    """The pair evidence, left in its partitions' files (a folder every node reads), for verification: the
+    candidate pairs are here (two numbers a pair); what needs their entries (each pair's sum of chosen lists'
+    weights, each article's distinct lists shared with its copies) is asked of every partition by tasks on
+    ``executor`` (``_pair_question``, ``_doc_question``), with verify's own functions: no process holds every
+    pair's entries. The folder is removed when this object goes."""
+
+    def __init__(self, work: Path, counts: list[tuple[int, int]], n_docs: int, executor: Executor) -> None:
+        self.work, self.n_docs, self.executor, self._counts = work, n_docs, executor, counts
+        self.first = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum([c[0] for c in counts], out=self.first[1:])
+        self.pairs = np.zeros((int(self.first[-1]), 2), dtype=np.int64)
+        for r in range(len(counts)):
+            with np.load(work / f"pairs-{r:05d}.npz", allow_pickle=False) as z:
+                self.pairs[self.first[r] : self.first[r + 1]] = z["pairs"]
+        self._finalizer = weakref.finalize(self, shutil.rmtree, str(work), True)
+
+    def _parts(self) -> list[int]:
+        return list(range(len(self.first) - 1))
+
+    def pair_sums(self, values: np.ndarray | None, chosen: np.ndarray | None = None) -> np.ndarray:
+        """``verify._pair_sums`` of every pair, partition after partition."""
+        question = _PairQuestion(str(self.work), "sums", self.n_docs, self.first, values, chosen)
+        found = list(self.executor.map(_pair_question, question, self._parts(), label=_pair_label))
+        return np.concatenate(found) if found else np.zeros(0, dtype=np.float64 if values is not None else np.int64)
+
+    def syndicated(self, weight: np.ndarray, pair_mask: np.ndarray, chosen: np.ndarray, n: int) -> np.ndarray:
+        """``verify._syndicated`` of the entries of the pairs in ``pair_mask`` whose list is ``chosen``: keys by
+        pair partition, then met and summed by article partition (as many as the pair partitions)."""
+        parts = max(1, len(self.first) - 1)
+        question = _PairQuestion(str(self.work), "syndicated", n, self.first, weight, chosen, pair_mask, parts)
+        for _ in self.executor.map(_pair_question, question, self._parts(), label=_pair_label):
+            pass
+        out = np.zeros(n, dtype=np.float64)
+        for some, w in self.executor.map(
+            _doc_question, question, list(range(parts)), label=lambda s: f"article partition {s}"
+        ):
+            out[some] = w
+        for path in self.work.glob("keys-*.npz"):
+            path.unlink()
+        return out.astype(np.int64)
+
+    def whole(self) -> Evidence:
+        """Every pair's entries in one ``Evidence`` (what this class exists to avoid; for tests)."""
+        return _read_evidence(self.work, self._counts)
+
+
+def _pair_label(r: int) -> str:
+    return f"pair partition {r}"
 
 
 def _read_evidence(work: Path, counts: list[tuple[int, int]]) -> Evidence:
@@ -287,7 +514,7 @@ class Partitioned:
         params: VerifyParams,
         spill: Path,
         progress: Progress | None = None,
-    ) -> tuple[Lists, Evidence]:
+    ) -> tuple[PartitionedLists, PartitionedEvidence]:
         """``lists_and_evidence`` (the module's function) with this executor's tasks and partition count."""
         return lists_and_evidence(
             shards,
@@ -300,3 +527,17 @@ class Partitioned:
             self.partitions,
             progress=progress,  # type: ignore[arg-type]
         )
+
+    def components(self, n: int, edges: np.ndarray) -> np.ndarray:
+        """``cluster.components(n, edges)`` by a tree of tasks on this executor (``components.tree_components``),
+        the edges in ``partitions`` parts by their first node's range (0: one a CPU)."""
+        from .components import tree_components
+
+        cpus = getattr(self, "cpus", None)
+        parts = self.partitions if self.partitions > 0 else (cpus() if callable(cpus) else 1)
+        edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+        at = np.searchsorted(doc_cuts(n, parts), edges[:, 0], side="right") if len(edges) else np.zeros(0, int)
+        order = np.argsort(at, kind="stable")
+        bounds = np.searchsorted(at[order], np.arange(parts + 1))
+        chunks = [edges[order[bounds[k] : bounds[k + 1]]] for k in range(parts)]
+        return tree_components(n, chunks, self)  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from ..longtext import LongText
 from . import tokens as token_form
 from . import validate
 from .layout import DOC_SCHEMA, FORMAT, FORMAT_VERSION
@@ -53,7 +54,7 @@ class ShardData:
     """One batch of articles' features, as phase 1 computes them (see the module docstring)."""
 
     docs: dict[str, list | np.ndarray]  # the columns of docs.parquet (DOC_SCHEMA)
-    texts: list[str]
+    texts: list[str | LongText]  # a LongText: a huge text file's, kept as UTF-8 (``longtext``)
     paragraphs: np.ndarray
     para_offsets: np.ndarray
     postings: np.ndarray
@@ -95,14 +96,17 @@ def encode_texts(texts: Sequence[str]) -> tuple[bytes, np.ndarray]:
     return b"".join(parts), offsets
 
 
-def write_texts(path: Path, texts: Sequence[str]) -> np.ndarray:
+def write_texts(path: Path, texts: Sequence[str | LongText]) -> np.ndarray:
     """Write the texts as ``encode_texts`` joins them, one at a time (a huge text is never held twice);
     returns the byte offsets."""
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     piece = 1 << 22  # a long text is encoded a piece at a time (exact: each code point is encoded alone)
     with open(path, "wb") as f:
         for i, t in enumerate(texts):
-            size = sum(f.write(t[j : j + piece].encode("utf-8", "surrogatepass")) for j in range(0, len(t), piece))
+            if isinstance(t, LongText):  # already UTF-8, block by block
+                size = t.write_utf8(f)
+            else:
+                size = sum(f.write(t[j : j + piece].encode("utf-8", "surrogatepass")) for j in range(0, len(t), piece))
             offsets[i + 1] = offsets[i] + size
     return offsets
 

@@ -29,6 +29,7 @@ measures how often.
 
 from __future__ import annotations
 
+import bisect
 import os
 import shutil
 import time
@@ -48,7 +49,7 @@ from ..featurestore import DOC_SCHEMA, FeatureStore, Shard, StoreError
 from ..hashing import GOLDEN, mix64
 from ..ingest.model import Article, Skipped
 from ..options import INDEX_BATCH_DOCS, Progress, QueryParams, ScanOptions, VerifyParams, flatten, store_params
-from ..phase1.features import extract_with, fingerprints
+from ..phase1.features import LONG_CHARS, extract_with, fingerprints
 from ..phase2 import Boilerplate, DocTable, Found, Subset, analyse_lists
 from ..pipeline import ingest, scan
 from ..result import ScanResult
@@ -88,23 +89,32 @@ class AddReport:
     skipped: list[Skipped] = field(default_factory=list)
 
 
-def _keep_rows(shard: Shard, live: dict[str, int]) -> tuple[np.ndarray, list[str], int]:
-    """Rows to add (new or changed, last of a repeated id), ids they replace, rows unchanged."""
+def _row_status(shard: Shard, live: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: added (new or changed, last of a repeated id), replacing a live article (of those added),
+    unchanged (the last of its id, live with the same content)."""
     ids = shard.docs["id"].to_list()
     hashes = shard.docs["content_hash"].to_list()
     keep = np.ones(len(ids), dtype=bool)
+    replacing = np.zeros(len(ids), dtype=bool)
+    unchanged = np.zeros(len(ids), dtype=bool)
     last = {d: r for r, d in enumerate(ids)}
-    replace, unchanged = [], 0
     for r, (d, h) in enumerate(zip(ids, hashes)):
         if last[d] != r:
             keep[r] = False
         elif d in live:
             if live[d] == h:
                 keep[r] = False
-                unchanged += 1
+                unchanged[r] = True
             else:
-                replace.append(d)
-    return keep, replace, unchanged
+                replacing[r] = True
+    return keep, replacing, unchanged
+
+
+def _keep_rows(shard: Shard, live: dict[str, int]) -> tuple[np.ndarray, list[str], int]:
+    """Rows to add (new or changed, last of a repeated id), ids they replace, rows unchanged."""
+    keep, replacing, unchanged = _row_status(shard, live)
+    ids = shard.docs["id"].to_list()
+    return keep, [ids[r] for r in np.flatnonzero(replacing).tolist()], int(unchanged.sum())
 
 
 def add(
@@ -151,23 +161,39 @@ def _commit_shard(index: IndexBackend, shard: Shard, out: AddReport) -> None:
 def add_articles(index: IndexBackend, articles: Sequence[Article], options: ScanOptions) -> AddReport:
     """Index in-memory articles (``dedup serve``'s adds): phase 1 in this process, one shard committed as
     ``add`` commits one; an article whose id is live with other content replaces it."""
+    return add_groups(index, [articles], options)[0]
+
+
+def add_groups(index: IndexBackend, groups: Sequence[Sequence[Article]], options: ScanOptions) -> list[AddReport]:
+    """Several adds at once, each group's report as ``add_articles`` would give it: one phase 1, one shard,
+    one commit for all (``dedup serve``'s writer groups the adds waiting for it, so a commit's fixed cost,
+    the shard's files made durable one by one, is paid once a group, not once an add). No id may be in two
+    groups (the caller's to see to): each group is then answered as if committed alone, one after another."""
     from ..featurestore import write_shard
 
     check_params(index, options)
-    out = AddReport()
+    outs = [AddReport() for _ in groups]
+    articles = [a for group in groups for a in group]
     if not articles:
-        return out
+        return outs
+    owner = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
     staging = Path(index.staging())
     try:
-        write_shard(
-            staging,
-            "000000-0000",
-            extract_with(list(articles), options),
-        )
-        _commit_shard(index, Shard(staging / "shards" / "000000-0000"), out)
+        write_shard(staging, "000000-0000", extract_with(articles, options))
+        shard = Shard(staging / "shards" / "000000-0000")
+        with index.writing():
+            keep, replacing, unchanged = _row_status(shard, index.live_hashes(shard.docs["id"].to_list()))
+            for g, out in enumerate(outs):
+                mine = owner == g
+                out.added = int((keep & ~replacing & mine).sum())
+                out.replaced = int((replacing & mine).sum())
+                out.unchanged = int((unchanged & mine).sum())
+            if keep.any():
+                ids = shard.docs["id"].to_list()
+                index.append(shard, keep, [ids[r] for r in np.flatnonzero(replacing).tolist()])
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return out
+    return outs
 
 
 # ---------------------------------------------------------------------------------------------- query
@@ -281,18 +307,34 @@ def _lists(fp: np.ndarray, member: np.ndarray, n_fps: int, apart: np.ndarray | N
 
 class _QueryArticles:
     """The query article (row ``at``) and the candidates (the index's ``refs`` of the other rows) as phase 2
-    reads them: texts and paragraphs fetched from the index once, when first needed."""
+    reads them: texts and paragraphs fetched from the index once, when first needed; word tokens (``tokens``,
+    which phase 2 takes where it would tokenise) from ``_tokens_of``, once a query."""
 
-    def __init__(self, article: Article, index: IndexBackend, refs: np.ndarray, at: int) -> None:
-        self._index, self._refs = index, refs
+    def __init__(
+        self,
+        article: Article,
+        index: IndexBackend,
+        refs: np.ndarray,
+        at: int,
+        body_starts: np.ndarray,
+        tokens: Tokens3 | None = None,
+    ) -> None:
+        self._index, self._refs, self._body_starts = index, refs, body_starts
         self._cache: dict[int, tuple[str, np.ndarray]] = {
             at: (article.text, np.asarray(article.paragraphs, np.int64).reshape(-1, 2))
         }
+        self._tokens: dict[int, Tokens3] = {} if tokens is None else {at: tokens}
 
     def _get(self, i: int) -> tuple[str, np.ndarray]:
         if i not in self._cache:
-            ref = [int(self._refs[i])]
-            self._cache[i] = (self._index.texts(ref)[0], self._index.paragraphs(ref)[0])
+            ref = int(self._refs[i])
+            kept = _cache(self._index, "texts", TEXT_LIMIT)
+            key = _shard_rows(self._index, np.asarray([ref], dtype=np.int64))[0]
+            got = kept.get(key)
+            if got is None:
+                got = (self._index.texts([ref])[0], self._index.paragraphs([ref])[0])
+                kept.put(key, got, len(got[0]))
+            self._cache[i] = got
         return self._cache[i]
 
     def text(self, i: int) -> str:
@@ -300,6 +342,15 @@ class _QueryArticles:
 
     def paragraphs(self, i: int) -> np.ndarray:
         return self._get(i)[1]
+
+    def tokens(self, docs: Sequence[int]) -> list[Tokens3]:
+        """The word tokens (hashes, starts, ends) of rows ``docs``, as tokenising their text gives them."""
+        todo = [d for d in dict.fromkeys(docs) if d not in self._tokens]
+        if todo:
+            rows = np.asarray(todo, dtype=np.int64)
+            found = _tokens_of(self._index, self._refs[rows], lambda j: self.text(todo[j]), self._body_starts[rows])
+            self._tokens.update(zip(todo, found))
+        return [self._tokens[d] for d in docs]
 
 
 @dataclass
@@ -321,11 +372,12 @@ def _answer(
     options: ScanOptions,
     qp: QueryParams,
     exclude: np.ndarray | None = None,
+    tokens: Tokens3 | None = None,
 ) -> Answer:
     """The query article against the index: the scan's phase 2, once, on it and its neighbourhood: the
     indexed articles the scan would measure it with (``_candidates``), their own text and its holders, so
     that whether two candidates are copies of each other, and a candidate's site template, are judged as
-    in a scan."""
+    in a scan. ``tokens``: the query's word tokens as its phase 1 found them (None: tokenised again)."""
     pos, refs, frequent = _without(*_holders(index, fps, options.verify, qp), exclude)
     if not len(refs) and not frequent.any():
         return Answer(art, row, None)
@@ -337,7 +389,7 @@ def _answer(
         # No partner: still its paragraphs' labels as a scan gives them (a site template it shares with many
         # pages is boilerplate), from phase 2 on it and the holders of its fingerprints.
         return _answer_of(
-            art, row, options, *_answer_step(index, art, row, options, fps, len(fps), pos, refs, frequent)
+            art, row, options, *_answer_step(index, art, row, options, fps, len(fps), pos, refs, frequent, tokens)
         )
     check()
     own = _partner_fingerprints(index, partners, options)
@@ -357,7 +409,16 @@ def _answer(
         held_pos.append(wide)
         held_refs.append(np.full(len(wide), ref, dtype=np.int64))
     found, context = _answer_step(
-        index, art, row, options, all_fps, len(fps), np.concatenate(held_pos), np.concatenate(held_refs), frequent_all
+        index,
+        art,
+        row,
+        options,
+        all_fps,
+        len(fps),
+        np.concatenate(held_pos),
+        np.concatenate(held_refs),
+        frequent_all,
+        tokens,
     )
     return _answer_of(art, row, options, found, context)
 
@@ -395,20 +456,24 @@ def _answer_step(
     pos: np.ndarray,
     refs: np.ndarray,
     frequent: np.ndarray,
+    tokens: Tokens3 | None = None,
 ) -> tuple[Found, _Step]:
     """Phase 2 over the query and the holders (``pos``, ``refs``) of fingerprints ``fps``, the query holding
     the first ``n_query``; ``frequent`` fingerprints are held by more indexed articles than were looked at:
     lists of the holders given (``_lists``'s ``apart``), boilerplate whatever else is found."""
     n_refs = _n_refs(index, refs)
     cand = _distinct(refs, n_refs)
-    rows = index.rows(cand).with_columns(pl.Series("ref", cand)).sort("id")
+    rows = index.rows(cand)
     # The query and its candidates in id order, as a scan numbers articles (so pairs are oriented as the
-    # scan orients them); the query first among equal ids.
-    query_row = pl.DataFrame([row], schema=DOC_SCHEMA)
-    at = int(np.searchsorted(np.asarray(rows["id"].to_list(), dtype=object), row["id"], side="left"))
-    frame = pl.concat([rows[:at], query_row.with_columns(ref=pl.lit(-1, pl.Int64)), rows[at:]], how="vertical_relaxed")
-    table = DocTable(frame.select(list(DOC_SCHEMA)))
-    row_refs = frame["ref"].to_numpy()
+    # scan orients them); the query first among equal ids. Sorted here, not by polars (a sort of a few rows
+    # costs it more than Python): stored ids are valid UTF-8, whose byte order is Python's code-point order.
+    ids = rows["id"].to_list()
+    order = sorted(range(len(ids)), key=ids.__getitem__)
+    at = bisect.bisect_left([ids[i] for i in order], row["id"])
+    perm = np.asarray([*order[:at], len(ids), *order[at:]], dtype=np.int64)
+    both = pl.concat([rows, pl.DataFrame([row], schema=DOC_SCHEMA)], how="vertical_relaxed")
+    table = DocTable(both.gather(pl.Series(perm)).select(list(DOC_SCHEMA)))
+    row_refs = np.append(cand, -1)[perm]
     position = np.zeros(n_refs, dtype=np.int64)  # the row of each candidate, by ref
     position[row_refs[row_refs >= 0]] = np.flatnonzero(row_refs >= 0)
     query_fps = np.arange(n_query)
@@ -418,7 +483,7 @@ def _answer_step(
         len(fps),
         frequent,
     )
-    articles = _QueryArticles(art, index, row_refs, at)
+    articles = _QueryArticles(art, index, row_refs, at, table.body_start, tokens)
 
     def boilerplate_of(mask: np.ndarray) -> Boilerplate:
         """As the scan has it: the flagged lists' fingerprints (with the frequent ones) and their holders."""
@@ -480,53 +545,122 @@ def _candidates(
 
 
 def _partner_fingerprints(index: IndexBackend, refs: np.ndarray, options: ScanOptions) -> list[np.ndarray]:
-    """Each indexed article's distinct shingle fingerprints, from its text (phase 1 again, on a few). Kept on
-    the index handle by (shard, row), which never changes (``dedup serve`` passes them to its next snapshot):
-    text that recurs makes the same articles partners of query after query."""
-    from ..phase1.normalise import bodies, tokenise
+    """Each indexed article's distinct shingle fingerprints, from its tokens (``_tokens_of``). Kept on the index
+    handle by (shard, row), which never changes (``dedup serve`` passes them to its next snapshot): text that
+    recurs makes the same articles partners of query after query."""
     from ..phase1.shingle import shingle
 
-    cache = _fingerprint_cache(index)
+    cache = _cache(index, "fingerprints", FINGERPRINT_LIMIT)
     keys = _shard_rows(index, refs)
     out = [cache.get(key) for key in keys]
     missing = [i for i, got in enumerate(out) if got is None]
     if missing:
         todo = refs[missing]
-        texts = index.texts(todo.tolist())
-        body = index.rows(todo)["body_start"].to_list()
-        sh = shingle(tokenise(bodies(texts, body)), options.k)
+        body = index.rows(todo)["body_start"].to_numpy()
+        found = _tokens_of(index, todo, lambda j: index.texts([int(todo[j])])[0], body)
+        sh = shingle(_joined(found), options.k)
         for j, i in enumerate(missing):
             out[i] = np.unique(fingerprints(sh.hashes[sh.doc(j)]))
-            cache.put(keys[i], out[i])
+            cache.put(keys[i], out[i], len(out[i]))
     return out  # type: ignore[return-value]
 
 
-class FingerprintCache:
-    """Articles' distinct fingerprints by (shard, row), up to ``limit`` fingerprints in all (then emptied). Read
-    and filled by a server's reader threads at once: a ``get`` may miss what another thread just emptied."""
+Tokens3 = tuple[np.ndarray, np.ndarray, np.ndarray]  # one article's word tokens: hashes, starts, ends
+FINGERPRINT_LIMIT = 8_000_000  # fingerprints kept by (shard, row) per index handle (about 64 MB)
+TOKEN_LIMIT = 4_000_000  # tokens kept by (shard, row) per index handle (16 bytes each: about 64 MB)
+TEXT_LIMIT = 16_000_000  # characters of indexed texts (with their paragraphs) kept by (shard, row) per index handle
+VOCABULARY_LIMIT = 2_000_000  # distinct tokens the query's tokeniser remembers before starting afresh
 
-    def __init__(self, limit: int = 8_000_000) -> None:
+
+def _tokens_of(
+    index: IndexBackend, refs: np.ndarray, text_of: Callable[[int], str], body_starts: np.ndarray
+) -> list[Tokens3]:
+    """The word tokens of articles ``refs`` (-1: not indexed, never kept) as ``phase1.normalise.tokenise`` gives
+    them for their text (``text_of(j)``: the j-th's) from ``body_starts``: kept by (shard, row) on the index
+    handle, and tokenised with a vocabulary kept there too, so a token seen by an earlier query is not
+    normalised and hashed again. A query tokenises its neighbourhood once, where phase 2's steps each would."""
+    from ..phase1.normalise import bodies, tokenise
+
+    cache = _cache(index, "tokens", TOKEN_LIMIT)
+    keys = _shard_rows(index, np.maximum(refs, 0))
+    keys = [None if r < 0 else key for r, key in zip(refs.tolist(), keys)]
+    out: list[Tokens3 | None] = []
+    for key in keys:
+        got = cache.get(key)
+        out.append(None if got is None else (got[0], got[1].astype(np.int64), got[2].astype(np.int64)))
+    missing = [i for i, got in enumerate(out) if got is None]
+    if missing:
+        texts = [text_of(i) for i in missing]
+        tok = tokenise(bodies(texts, [int(body_starts[i]) for i in missing]), cache=_vocabulary(index))
+        for j, i in enumerate(missing):
+            t = tok.doc(j)
+            h, a, b = tok.hashes[t], tok.starts[t].astype(np.int64), tok.ends[t].astype(np.int64)
+            out[i] = (h, a, b)
+            if keys[i] is not None:
+                narrow = np.uint32 if len(texts[j]) < 2**32 else np.int64
+                cache.put(keys[i], (h, a.astype(narrow), b.astype(narrow)), len(h))
+    return out  # type: ignore[return-value]
+
+
+def _joined(found: Sequence[Tokens3]) -> Any:
+    """Articles' tokens (``_tokens_of``) as one ``Tokens`` batch."""
+    from ..phase1.normalise import Tokens
+
+    offsets = np.zeros(len(found) + 1, dtype=np.int64)
+    np.cumsum([len(f[0]) for f in found], out=offsets[1:])
+    empty_i, empty_u = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+    return Tokens(
+        offsets=offsets,
+        starts=np.concatenate([empty_i, *(f[1] for f in found)]),
+        ends=np.concatenate([empty_i, *(f[2] for f in found)]),
+        hashes=np.concatenate([empty_u, *(f[0] for f in found)]),
+    )
+
+
+class ArticleCache:
+    """Per-article values by (shard, row), up to ``limit`` units in all (then emptied). Read and filled by a
+    server's reader threads at once: a ``get`` may miss what another thread just emptied."""
+
+    def __init__(self, limit: int) -> None:
         self.limit, self.size = limit, 0
-        self._data: dict[tuple[str, int], np.ndarray] = {}
+        self._data: dict[tuple[str, int], Any] = {}
 
-    def get(self, key: tuple[str, int] | None) -> np.ndarray | None:
+    def get(self, key: tuple[str, int] | None) -> Any:
         return None if key is None else self._data.get(key)
 
-    def put(self, key: tuple[str, int] | None, fps: np.ndarray) -> None:
+    def put(self, key: tuple[str, int] | None, value: Any, size: int) -> None:
         if key is None:
             return
-        if self.size + len(fps) > self.limit:
+        if self.size + size > self.limit:
             self._data, self.size = {}, 0
-        self._data[key] = fps
-        self.size += len(fps)
+        self._data[key] = value
+        self.size += size
 
 
-def _fingerprint_cache(index: IndexBackend) -> FingerprintCache:
-    cache = getattr(index, "fingerprint_cache", None)
-    if cache is None:
-        cache = FingerprintCache()
-        index.fingerprint_cache = cache  # type: ignore[attr-defined]
-    return cache
+def _cache(index: IndexBackend, kind: str, limit: int) -> ArticleCache:
+    """The index handle's cache ``kind`` (``query_caches``: what ``dedup serve`` hands on to its next snapshot)."""
+    caches = getattr(index, "query_caches", None)
+    if caches is None:
+        caches = {}
+        index.query_caches = caches  # type: ignore[attr-defined]
+    if kind not in caches:
+        caches[kind] = ArticleCache(limit)
+    return caches[kind]
+
+
+def _vocabulary(index: IndexBackend) -> Any:
+    """The tokeniser's vocabulary kept on the index handle (``TokenCache``), started afresh past
+    ``VOCABULARY_LIMIT`` distinct tokens."""
+    from ..phase1.normalise import TokenCache
+
+    caches = getattr(index, "query_caches", None)
+    if caches is None:
+        caches = {}
+        index.query_caches = caches  # type: ignore[attr-defined]
+    vocab = caches.get("vocabulary")
+    if vocab is None or vocab.vocab.count > VOCABULARY_LIMIT:
+        vocab = caches["vocabulary"] = TokenCache()
+    return vocab
 
 
 def _shard_rows(index: IndexBackend, refs: np.ndarray) -> list[tuple[str, int] | None]:
@@ -660,12 +794,33 @@ def query_articles(
         order = np.argsort(data.posting_docs, kind="stable")  # by article, fingerprints still sorted
         fps_all = data.postings[order]
         bounds = np.searchsorted(data.posting_docs[order], np.arange(len(batch) + 1))
-        rows = pl.DataFrame(data.docs).to_dicts()
+        rows = _row_dicts(data.docs, len(batch))
         for i, art in enumerate(batch):
             fps = np.ascontiguousarray(fps_all[bounds[i] : bounds[i + 1]])
             exclude = index._live_refs(index.resolve([art.id]))[1] if exclude_same_id else None  # type: ignore[attr-defined]
-            answers.append(_answer(index, art, fps, rows[i], options, params, exclude))
+            answers.append(_answer(index, art, fps, rows[i], options, params, exclude, _own_tokens(data, i)))
     return QueryResult(answers, [], options, index.location, {"query": time.perf_counter() - t})
+
+
+def _row_dicts(docs: dict[str, Any], n: int) -> list[dict[str, Any]]:
+    """Phase 1's per-article columns (lists, numpy arrays) as one dict of Python values a row, as
+    ``pl.DataFrame(docs).to_dicts()`` gives them, without building the frame (a query's one row)."""
+    columns = {k: v.tolist() if isinstance(v, np.ndarray) else list(v) for k, v in docs.items()}
+    return [{k: v[i] for k, v in columns.items()} for i in range(n)]
+
+
+def _own_tokens(data: Any, i: int) -> Tokens3 | None:
+    """Article ``i``'s word tokens as phase 1 kept them (``keep_tokens``; phase 1 keeps none for a long text,
+    tokenised piece by piece), as ``tokenise`` gives them; None where it kept none."""
+    offsets = getattr(data, "token_offsets", None)
+    if offsets is None or data.token_hashes is None or data.token_spans is None:
+        return None
+    text = data.texts[i]
+    if not isinstance(text, str) or len(text) > LONG_CHARS:  # phase 1 tokenised it apart, keeping none
+        return None
+    a, b = int(offsets[i]), int(offsets[i + 1])
+    spans = np.asarray(data.token_spans[a:b], dtype=np.int64)
+    return data.token_hashes[a:b], spans[:, 0].copy(), spans[:, 1].copy()
 
 
 def query(

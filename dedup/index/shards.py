@@ -28,6 +28,9 @@ from ..featurestore import DOC_SCHEMA, Shard, StoreError, bloom, validate
 from .merge import MAX_MERGED, merge_into, merge_plan
 
 _WIDE = 1024  # a directory slot with more postings than this is searched, not gathered
+# A shard with at most this many postings is binary-searched whole (no Bloom filter, no directory): for the
+# few postings of a recent add, the filter's probes and the slots' gather cost a query more than the search.
+_DIRECT = 1 << 16
 TRASH_SECONDS = 600  # how long a merged-away shard stays readable for readers of an older manifest
 
 
@@ -139,6 +142,7 @@ class ShardIndex:
     def _derived(self) -> None:
         self._bases: np.ndarray | None = None
         self._alive: np.ndarray | None = None
+        self._docs: pl.DataFrame | None = None
 
     # ------------------------------------------------------------------ reading
 
@@ -215,7 +219,7 @@ class ShardIndex:
         Per shard, the Bloom filter (in memory) sets aside the fingerprints certainly not there; for the
         rest the directory gives each one's slot, whose postings (about ``DIRECTORY_FILL``) are gathered
         and compared, one vectorised step for all. A slot holding many (a fingerprint on thousands of
-        pages) is counted by binary search instead."""
+        pages) is counted by binary search instead. A small shard (``_DIRECT``) is binary-searched whole."""
         fps = np.asarray(fps, dtype=np.uint64)
         counts = np.zeros(len(fps), dtype=np.int64)
         found = []
@@ -224,23 +228,32 @@ class ShardIndex:
             postings = np.asarray(shard.array("postings"))  # the mapping as a plain array: no memmap per gather
             if not len(postings) or not len(fps):
                 continue
-            sel = np.flatnonzero(bloom.may_hold(shard.filter, fps))  # most are certainly not here
-            f = fps[sel]
-            slots, bits = shard.directory
-            b = (f >> np.uint64(64 - bits)).astype(np.int64)
-            lo, hi = slots[b].astype(np.int64), slots[b + 1].astype(np.int64)
-            wide = hi - lo > _WIDE
-            if wide.any():  # narrow a crowded slot to the fingerprint's own run
-                for i in np.flatnonzero(wide).tolist():
-                    run = postings[lo[i] : hi[i]]
-                    a = int(np.searchsorted(run, f[i], "left"))
-                    lo[i], hi[i] = lo[i] + a, lo[i] + int(np.searchsorted(run, f[i], "right"))
-            n = hi - lo
-            n[wide] = 0  # the narrowed runs are exact: counted below without gathering them
-            idx = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
-            own = np.repeat(np.arange(len(f)), n)
-            same = np.asarray(postings[idx]) == f[own]
-            pos, at = sel[own[same]], idx[same]
+            if len(postings) <= _DIRECT:  # a small shard (a recent add): each fingerprint's run, searched
+                lo, hi = np.searchsorted(postings, fps, "left"), np.searchsorted(postings, fps, "right")
+                sel = np.flatnonzero(hi > lo)
+                lo, hi = lo[sel], hi[sel]
+                wide = hi - lo > _WIDE
+                n = np.where(wide, 0, hi - lo)  # wide runs: counted below without gathering them
+                pos = np.repeat(sel, n)
+                at = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+            else:
+                sel = np.flatnonzero(bloom.may_hold(shard.filter, fps))  # most are certainly not here
+                f = fps[sel]
+                slots, bits = shard.directory
+                b = (f >> np.uint64(64 - bits)).astype(np.int64)
+                lo, hi = slots[b].astype(np.int64), slots[b + 1].astype(np.int64)
+                wide = hi - lo > _WIDE
+                if wide.any():  # narrow a crowded slot to the fingerprint's own run
+                    for i in np.flatnonzero(wide).tolist():
+                        run = postings[lo[i] : hi[i]]
+                        a = int(np.searchsorted(run, f[i], "left"))
+                        lo[i], hi[i] = lo[i] + a, lo[i] + int(np.searchsorted(run, f[i], "right"))
+                n = hi - lo
+                n[wide] = 0  # the narrowed runs are exact: counted below without gathering them
+                idx = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+                own = np.repeat(np.arange(len(f)), n)
+                same = np.asarray(postings[idx]) == f[own]
+                pos, at = sel[own[same]], idx[same]
             if wide.any():
                 w = sel[wide]
                 counts[w] += hi[wide] - lo[wide]
@@ -286,19 +299,18 @@ class ShardIndex:
         return out
 
     def rows(self, refs: np.ndarray) -> pl.DataFrame:
-        """The ``DOC_SCHEMA`` rows of ``refs``, in that order."""
+        """The ``DOC_SCHEMA`` rows of ``refs``, in that order: one gather from every shard's table joined end
+        to end (kept for this manifest; joined without copying, so a new manifest pays well under a
+        millisecond), where a gather per shard and their concatenation cost a query several times that."""
         self._ensure()
         refs = np.asarray(refs, dtype=np.int64)
         if not len(refs):
             return pl.DataFrame(schema=DOC_SCHEMA)
-        ks, rows = self._split(refs)
-        order = np.argsort(ks, kind="stable")
-        parts = []
-        for k in np.unique(ks).tolist():
-            sel = order[ks[order] == k]
-            parts.append(self._shard(self.shard_names[k]).docs[rows[sel]])
-        frame = pl.concat(parts)
-        return frame[np.argsort(order, kind="stable")]
+        if self._docs is None:
+            self._docs = pl.concat([self._shard(n).docs for n in self.shard_names], rechunk=False)
+        if len(refs) and (int(refs.min()) < 0 or int(refs.max()) >= len(self._docs)):
+            raise IndexError(f"{self.location}: no article {int(refs.max())}")
+        return self._docs.gather(pl.Series(refs))
 
     def texts(self, refs: Sequence[int]) -> list[str]:
         self._ensure()

@@ -24,6 +24,7 @@ _BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's.
     (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16"),
 )
+BOMS = tuple(bom for bom, _name, _label in _BOMS)  # the byte-order marks ``decode`` reads a file by
 _WESTERN = frozenset({"cp1252", "latin-1", "iso8859-15", "iso8859-1", "cp850", "mac-roman"})
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,512}?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]{1,40})""", re.I)
 _NON_ASCII_LETTER = re.compile(r"[^\W\d_a-zA-Z]")

@@ -79,9 +79,9 @@ class Entry:
     kind: str
 
 
-def split_paragraphs(text: str, start: int = 0) -> list[tuple[int, int]]:
-    """Spans of the non-blank lines of ``text`` from ``start``, trimmed of spaces."""
-    return [m.span() for m in _PARAGRAPH.finditer(text, start)]
+def split_paragraphs(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Spans of the non-blank lines of ``text[start:end]`` (offsets into ``text``), trimmed of spaces."""
+    return [m.span() for m in _PARAGRAPH.finditer(text, start, len(text) if end is None else end)]
 
 
 def front_matter(text: str) -> tuple[dict[str, str], int]:
@@ -162,9 +162,9 @@ def site_named(value: str | None) -> str | None:
     return name
 
 
-def has_words(text: str, start: int = 0) -> bool:
-    """Whether ``text`` from ``start`` holds any word character (empty, blank and punctuation-only do not)."""
-    return _WORD.search(text, start) is not None
+def has_words(text: str, start: int = 0, end: int | None = None) -> bool:
+    """Whether ``text[start:end]`` holds any word character (empty, blank and punctuation-only do not)."""
+    return _WORD.search(text, start, len(text) if end is None else end) is not None
 
 
 def human_size(n: int) -> str:

@@ -10,14 +10,15 @@ import os
 import stat
 from collections.abc import Iterator
 
+from . import text as text_module
 from .encoding import declared_charset, decode
-from .files import InputError, os_reason, read_bytes
+from .files import InputError, is_gzip_name, os_reason, read_bytes
 from .html import extract
 from .model import DEFAULT_OPTIONS, Article, Entry, IngestOptions, Skipped, error_text, has_words
 from .own import html_written_by_dedup, written_by_dedup
 from .records import read_csv, read_json, read_jsonl, read_parquet
 from .sniff import binary_reason
-from .text import read_text
+from .text import read_text, read_text_segmented
 from .walk import _file, _inside, walk
 from .warc import read_warc
 
@@ -30,6 +31,17 @@ def _read_text(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipp
     article = read_text(entry.id, entry.path, data, options.encoding)
     del data  # not held while the article is worked on (a 200 MB file's bytes)
     yield article if article is not None else Skipped(entry.path, "no text")
+
+
+def _read_text_segmented(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped]:
+    """A text file, a huge one (over ``text.LONG_BYTES``, not gzipped, no forced encoding) read segment by
+    segment into a ``LongText`` (``read_text_segmented``); any other, or one it cannot read so, as before."""
+    if entry.size > text_module.LONG_BYTES and options.encoding is None and not is_gzip_name(entry.path):
+        item = read_text_segmented(entry.id, entry.path, options.max_file_size)
+        if item is not None:
+            yield item
+            return
+    yield from _read_text(entry, options)
 
 
 def _read_html(entry: Entry, options: IngestOptions) -> Iterator[Article | Skipped]:
@@ -86,9 +98,13 @@ _READERS = {
 }
 
 
-def read_entry(entry: Entry, options: IngestOptions = DEFAULT_OPTIONS) -> Iterator[Article | Skipped]:
-    """The articles of one file, streamed; every problem is a Skipped, never an exception."""
-    reader = _READERS.get(entry.kind)
+def read_entry(
+    entry: Entry, options: IngestOptions = DEFAULT_OPTIONS, *, segmented: bool = False
+) -> Iterator[Article | Skipped]:
+    """The articles of one file, streamed; every problem is a Skipped, never an exception. ``segmented``: a
+    huge text file's article holds a ``LongText`` (phase 1 reads it so), not a ``str``; the views, which work
+    on a ``str``, leave it off."""
+    reader = _read_text_segmented if segmented and entry.kind == "text" else _READERS.get(entry.kind)
     if reader is None:
         yield Skipped(entry.path, f"unknown kind {entry.kind!r}")
         return

@@ -34,6 +34,7 @@ from operator import itemgetter
 
 import numpy as np
 
+from ..longtext import LongText
 from .model import split_paragraphs
 
 _LB = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"  # line breaks as str.splitlines() knows them
@@ -81,6 +82,7 @@ _MIN_WIDTH = 25
 _NEAR = 20  # columns under the common width that a wrapped line's end falls within
 _VERSE = 0.7  # share of forced breaks ending in punctuation, or before a capital, that marks verse
 _SAMPLE_CHARS = 1 << 18
+SAMPLE_CHARS = _SAMPLE_CHARS  # a text longer than this is tested for wrapping on windows of it
 _WINDOW_LINES = 512
 
 
@@ -274,6 +276,51 @@ def _windows(text: str, start: int) -> tuple[list[_Lines], bool]:
             lo = brk + 1 + text.startswith("\r\n", brk)  # as _BREAK: CR LF is one break
         out.append(_Lines(text, lo, len(text), _WINDOW_LINES))
     return out, False
+
+
+def _window_lines(text: LongText, lo: int) -> _Lines | None:
+    """``_Lines(text, lo, len(text), _WINDOW_LINES)`` of a ``LongText``, from a stretch decoded from ``lo`` that
+    ends after a line break and holds all those lines (doubled until it does); None past ``_MAX_WINDOW``."""
+    size = 1 << 16
+    while size <= _MAX_WINDOW:
+        hi = min(len(text), lo + size)
+        piece = text[lo:hi]
+        if hi < len(text):
+            breaks = np.flatnonzero(_IS_BREAK[_bmp(piece)])
+            piece = piece[: int(breaks[-1]) + 1] if breaks.size else ""
+        if piece or hi == len(text):
+            lines = _Lines(piece, 0, len(piece), _WINDOW_LINES)
+            if lines.n >= _WINDOW_LINES or hi == len(text):
+                return lines
+        size *= 2
+    return None
+
+
+_MAX_WINDOW = 1 << 26  # characters of a ``LongText`` decoded to find a window's lines
+
+
+def wrapped(text: LongText, start: int = 0) -> bool:
+    """Whether ``text_paragraphs`` would join lines of this ``LongText`` from ``start`` (its windows tested as
+    ``_windows`` takes them from a ``str``), or cannot tell from windows of it (a line of more than
+    ``_MAX_WINDOW`` characters); either way its paragraphs then need the whole text."""
+    size = len(text) - start
+    if size <= _SAMPLE_CHARS:
+        return True
+    samples = []
+    brk = -1
+    for k in range(4):
+        lo = start + k * size // 4
+        if k:
+            if brk < lo:
+                brk = _next_break(text, lo)  # type: ignore[arg-type]
+            if brk < 0:
+                break
+            lo = brk + 1 + text.startswith("\r\n", brk)
+        lines = _window_lines(text, lo)
+        if lines is None:
+            return True
+        samples.append(lines)
+    return _wrap_width(text, samples) is not None  # type: ignore[arg-type]
 
 
 def _join(lines: _Lines, width: int) -> list[tuple[int, int]]:

@@ -22,6 +22,7 @@ import xxhash
 from .. import escape
 from ..excerpt import excerpt_cut
 from ..featurestore import ShardData, bucket_bounds
+from ..longtext import LongText
 from .banal import informative
 from .normalise import TokenCache, Tokens, bodies, segments, tokenise
 from .shingle import Shingles, _kgram_hashes, shingle
@@ -38,8 +39,15 @@ def _storable(value: str | None) -> str | None:
 
 
 def content_hashes(tokens: Tokens) -> np.ndarray:
-    """Hash of each document's normalised token sequence; equal hashes mean the same text."""
-    data = memoryview(np.ascontiguousarray(tokens.hashes, dtype="<u8")).cast("B")
+    """Hash of each document's normalised token sequence; equal hashes mean the same text (``exact``).
+
+    Over the exact token hashes (``Tokens.exact``: NFKC, casefold, typographic quotes, dashes and spaces
+    folded, but not the OCR fold), so two texts that differ by one letter OCR confuses ("man", "men") are
+    not the same text; shingles, signatures and evidence stay on the folded hashes, which still pair them.
+    """
+    if tokens.exact is None:
+        raise ValueError("content hashes need the tokens' exact hashes (tokenise's, not a store's)")
+    data = memoryview(np.ascontiguousarray(tokens.exact, dtype="<u8")).cast("B")
     bounds = (np.asarray(tokens.offsets, dtype=np.int64) * 8).tolist()
     digest = xxhash.xxh3_64_intdigest
     return np.array([digest(data[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])], dtype=np.uint64)
@@ -89,7 +97,9 @@ def _segment_bins(ext: np.ndarray, k: int, num_perm: int, seed: int) -> tuple[np
     return raw_bins(hashes, num_perm, seed), _sorted_unique(fingerprints(hashes))
 
 
-def long_features(text: str, k: int, num_perm: int, seed: int, threads: int | None = None, start: int = 0) -> tuple:
+def long_features(
+    text: str | LongText, k: int, num_perm: int, seed: int, threads: int | None = None, start: int = 0
+) -> tuple:
     """(sorted distinct fingerprints, signature, content hash, token count) of one very long text from
     ``start``, read segment by segment: each segment's shingles include the k-1 tokens before it, MinHash
     bins merge by minimum and the content hash streams, so the result is the same as in one piece, in
@@ -103,8 +113,9 @@ def long_features(text: str, k: int, num_perm: int, seed: int, threads: int | No
     cache = TokenCache()
     workers = max(1, min(LONG_THREADS, threads or LONG_THREADS))
 
-    def tokens_of(piece: str) -> np.ndarray:
-        return tokenise([piece], threads=1, cache=cache).hashes
+    def tokens_of(piece: str) -> tuple[np.ndarray, np.ndarray]:
+        found = tokenise([piece], threads=1, cache=cache)
+        return found.hashes, found.exact
 
     def merge(found: tuple[np.ndarray, np.ndarray]) -> None:
         nonlocal raw
@@ -117,14 +128,17 @@ def long_features(text: str, k: int, num_perm: int, seed: int, threads: int | No
             parts[-1] = _sorted_unique(np.concatenate([parts[-1], last]))
 
     with ThreadPoolExecutor(workers) as pool:
-        pieces = segments(text, start, _SEGMENT_CHARS)
+        if isinstance(text, LongText):
+            pieces = text.segments(start, _SEGMENT_CHARS)
+        else:
+            pieces = segments(text, start, _SEGMENT_CHARS)
         tokenised: deque = deque(pool.submit(tokens_of, p) for p in islice(pieces, workers))
         binned: deque = deque()
         while tokenised:
-            h = tokenised.popleft().result()
+            h, exact = tokenised.popleft().result()
             for p in islice(pieces, 1):
                 tokenised.append(pool.submit(tokens_of, p))
-            digest.update(np.ascontiguousarray(h, dtype="<u8").tobytes())
+            digest.update(np.ascontiguousarray(exact, dtype="<u8").tobytes())  # as ``content_hashes``
             n_tokens += len(h)
             ext = np.concatenate([carry, h])
             carry = ext[-(k - 1) :] if k > 1 else ext[:0]
@@ -142,8 +156,10 @@ def long_features(text: str, k: int, num_perm: int, seed: int, threads: int | No
     return fps, densified(raw, seed), np.uint64(digest.intdigest()), n_tokens
 
 
-def _utf8_size(text: str, piece: int = 1 << 20) -> int:
+def _utf8_size(text: str | LongText, piece: int = 1 << 20) -> int:
     """Bytes of ``text`` in UTF-8 (lone surrogates kept), a piece at a time: no copy of a huge text."""
+    if isinstance(text, LongText):
+        return text.utf8_size()
     if text.isascii():
         return len(text)
     return sum(len(text[i : i + piece].encode("utf-8", "surrogatepass")) for i in range(0, len(text), piece))
@@ -155,6 +171,21 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     if len(out) > 1:
         out = out[np.concatenate(([True], out[1:] != out[:-1]))]
     return out
+
+
+def _paragraph_array(articles: Sequence[Article], total: int) -> np.ndarray:
+    """All the articles' paragraph spans as one (total, 2) array: lists of tuples in one C-level pass, a
+    segmented huge text's array (``read_text_segmented``) as it is."""
+    if not any(isinstance(a.paragraphs, np.ndarray) for a in articles):
+        spans = chain.from_iterable(chain.from_iterable(a.paragraphs for a in articles))
+        return np.fromiter(spans, dtype=np.int64, count=2 * total).reshape(-1, 2)
+    parts = [
+        np.asarray(a.paragraphs, dtype=np.int64).reshape(-1, 2)
+        if isinstance(a.paragraphs, np.ndarray)
+        else np.fromiter(chain.from_iterable(a.paragraphs), dtype=np.int64, count=2 * len(a.paragraphs)).reshape(-1, 2)
+        for a in articles
+    ]
+    return np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.int64)
 
 
 def extract(
@@ -170,10 +201,13 @@ def extract(
     tokens (``ScanOptions.keep_tokens``)."""
     texts = [a.text for a in articles]
     body_starts = [int(a.body_start) for a in articles]
-    long = [i for i, t in enumerate(texts) if len(t) > LONG_CHARS]
-    # Long texts are tokenised on their own below (never copied: a body is read from its start on).
-    short = [len(t) <= LONG_CHARS for t in texts]
-    batch_bodies = bodies([t * ok for t, ok in zip(texts, short)], [b * ok for b, ok in zip(body_starts, short)])
+    # Long texts (and a LongText: a huge file read segment by segment) are tokenised on their own below
+    # (never copied: a body is read from its start on).
+    short = [isinstance(t, str) and len(t) <= LONG_CHARS for t in texts]
+    long = [i for i, ok in enumerate(short) if not ok]
+    batch_bodies = bodies(
+        [t if ok else "" for t, ok in zip(texts, short)], [b * ok for b, ok in zip(body_starts, short)]
+    )
     tokens = tokenise(batch_bodies, threads=threads)
     sh = shingle(tokens, k)
     sig = signatures(sh.hashes, sh.offsets, num_perm, seed)
@@ -192,8 +226,7 @@ def extract(
     para_counts = [len(a.paragraphs) for a in articles]
     para_offsets = np.zeros(n_docs + 1, dtype=np.int64)
     np.cumsum(para_counts, out=para_offsets[1:])
-    spans = chain.from_iterable(chain.from_iterable(a.paragraphs for a in articles))  # one C-level pass
-    paragraphs = np.fromiter(spans, dtype=np.int64, count=2 * int(para_offsets[-1])).reshape(-1, 2)
+    paragraphs = _paragraph_array(articles, int(para_offsets[-1]))
     cuts = np.array(
         [excerpt_cut(t, paragraphs[para_offsets[i] : para_offsets[i + 1]]) for i, t in enumerate(texts)],
         dtype=np.int64,

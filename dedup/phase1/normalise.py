@@ -3,7 +3,10 @@
 Two texts that differ only by Unicode compatibility forms, case, typographic
 quotes, dashes, no-break spaces or letters OCR reads for one another
 (``tolerant.ocr_fold``: a scanned copy keeps most of its words) give the same
-token hashes. Offsets always
+token hashes. Each token also has an exact hash, of its normalised form without
+the OCR fold: equal exact hashes mean the same words literally ("man" and "men"
+differ), and the content hash (``features.content_hashes``, the ``exact``
+relation) is taken over them. Offsets always
 point into the text as read, never into a normalised copy.
 
 The hot path is vectorised over the whole batch: the batch is one array of
@@ -72,18 +75,26 @@ def normalise_text(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold().translate(_FOLD_SPACES)
 
 
-def _token_hashes(tokens: list[str]) -> np.ndarray:
-    """``token_hash`` of each token, normalising them all in one call.
+def _token_hashes(tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``token_hash`` and ``exact_token_hash`` of each token, normalising them all in one call.
 
     NUL is never part of a token and is a boundary that NFKC, casefolding and the folds
     neither cross nor produce, so normalising the NUL-joined tokens and splitting gives
     each token's own normal form.
     """
-    normal = ocr_fold(normalise_text("\0".join(tokens))).split("\0")
-    if len(normal) != len(tokens):  # cannot happen; be safe
-        normal = [ocr_fold(normalise_text(t)) for t in tokens]
+    normal = normalise_text("\0".join(tokens))
+    folded = ocr_fold(normal).encode("utf-8", "surrogatepass").split(b"\0")
+    exact = normal.encode("utf-8", "surrogatepass").split(b"\0")
+    n = len(tokens)
+    if len(exact) != n or len(folded) != n:  # cannot happen; be safe
+        exact = [normalise_text(t).encode("utf-8", "surrogatepass") for t in tokens]
+        folded = [ocr_fold(normalise_text(t)).encode("utf-8", "surrogatepass") for t in tokens]
+    # Encoded once and split as bytes (a NUL byte is only ever a NUL): no encode call per token.
     digest = xxhash.xxh3_64_intdigest
-    return np.fromiter((digest(t.encode("utf-8", "surrogatepass")) for t in normal), dtype=np.uint64, count=len(tokens))
+    return (
+        np.fromiter(map(digest, folded), dtype=np.uint64, count=n),
+        np.fromiter(map(digest, exact), dtype=np.uint64, count=n),
+    )
 
 
 def _char_class(c: int) -> int:
@@ -230,13 +241,16 @@ class Tokens:
     """Word tokens of a batch in CSR layout: ``offsets[i]:offsets[i+1]`` are document i's.
 
     ``starts``/``ends`` are code-point offsets into each document's own text;
-    ``hashes`` are xxh3-64 hashes of the normalised token text.
+    ``hashes`` are xxh3-64 hashes of the normalised, OCR-folded token text (``token_hash``: what
+    shingles, signatures and evidence are made of); ``exact`` the same without the OCR fold
+    (``exact_token_hash``: what the content hash is made of), None for tokens read back from a store.
     """
 
     offsets: np.ndarray
     starts: np.ndarray
     ends: np.ndarray
     hashes: np.ndarray
+    exact: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -246,8 +260,13 @@ class Tokens:
 
 
 def token_hash(token: str) -> int:
-    """The stable 64-bit hash of one token (xxh3-64 of its normalised UTF-8 form)."""
+    """The stable 64-bit hash of one token (xxh3-64 of its normalised, OCR-folded UTF-8 form)."""
     return xxhash.xxh3_64_intdigest(ocr_fold(normalise_text(token)).encode("utf-8", "surrogatepass"))
+
+
+def exact_token_hash(token: str) -> int:
+    """The stable 64-bit hash of one token's normalised UTF-8 form, not OCR-folded ("man" and "men" differ)."""
+    return xxhash.xxh3_64_intdigest(normalise_text(token).encode("utf-8", "surrogatepass"))
 
 
 def _spans(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -378,7 +397,7 @@ def _astral_keys(tokens: list[str]) -> np.ndarray:
 
 
 class _Vocabulary:
-    """Token hashes of the distinct tokens seen so far, by surface key.
+    """Token hashes (folded and exact) of the distinct tokens seen so far, by surface key.
 
     An open-addressing hash table (linear probing) probed for a whole batch of keys at
     once, kept at most half full; a 0 in ``keys`` marks an empty slot (surface keys
@@ -390,6 +409,7 @@ class _Vocabulary:
         self.bits = bits
         self.keys = np.zeros(1 << bits, dtype=np.uint64)
         self.hashes = np.zeros(1 << bits, dtype=np.uint64)
+        self.exact = np.zeros(1 << bits, dtype=np.uint64)
         self.count = 0
         self.lock = threading.Lock()
 
@@ -410,34 +430,36 @@ class _Vocabulary:
             probe = probe[(held != keys[probe]) & (held != 0)]
         return slot, hit
 
-    def lookup(self, keys: np.ndarray, text_of) -> np.ndarray:
-        """Hashes of ``keys`` (one per token); ``text_of(indices)`` gives the texts of the tokens at
-        those indices, called for the first occurrence of each key not seen before."""
+    def lookup(self, keys: np.ndarray, text_of) -> tuple[np.ndarray, np.ndarray]:
+        """Folded and exact hashes of ``keys`` (one per token); ``text_of(indices)`` gives the texts of the
+        tokens at those indices, called for the first occurrence of each key not seen before."""
         with self.lock:
             slot, hit = self._find(keys)
-            out = self.hashes[slot]
+            out, exact = self.hashes[slot], self.exact[slot]
             miss = np.flatnonzero(~hit)
             if miss.size:  # new tokens: normalise and hash the first occurrence of each
                 missed = keys[miss]
                 first = pl.Series(missed, dtype=pl.UInt64).arg_unique().to_numpy()
-                fresh = _token_hashes(text_of(miss[first]))
-                self._add(missed[first], fresh)
-                out[miss] = self.hashes[self._find(missed)[0]]
-            return out
+                fresh, fresh_exact = _token_hashes(text_of(miss[first]))
+                self._add(missed[first], fresh, fresh_exact)
+                at = self._find(missed)[0]
+                out[miss], exact[miss] = self.hashes[at], self.exact[at]
+            return out, exact
 
-    def _add(self, keys: np.ndarray, hashes: np.ndarray) -> None:
+    def _add(self, keys: np.ndarray, hashes: np.ndarray, exact: np.ndarray) -> None:
         """Insert distinct keys not in the table yet."""
         if 2 * (self.count + len(keys)) > len(self.keys):
             held = np.flatnonzero(self.keys)
-            old_keys, old_hashes = self.keys[held], self.hashes[held]
+            old_keys, old_hashes, old_exact = self.keys[held], self.hashes[held], self.exact[held]
             self.bits = max(self.bits, int(4 * (self.count + len(keys))).bit_length())
             self.keys = np.zeros(1 << self.bits, dtype=np.uint64)
             self.hashes = np.zeros(1 << self.bits, dtype=np.uint64)
+            self.exact = np.zeros(1 << self.bits, dtype=np.uint64)
             self.count = 0
-            self._place(old_keys, old_hashes)
-        self._place(keys, hashes)
+            self._place(old_keys, old_hashes, old_exact)
+        self._place(keys, hashes, exact)
 
-    def _place(self, keys: np.ndarray, hashes: np.ndarray) -> None:
+    def _place(self, keys: np.ndarray, hashes: np.ndarray, exact: np.ndarray) -> None:
         mask = (1 << self.bits) - 1
         slot = self._home(keys)
         pending = np.arange(len(keys))
@@ -451,6 +473,7 @@ class _Vocabulary:
                 won = pending[free[first]]
                 self.keys[slot[won]] = keys[won]
                 self.hashes[slot[won]] = hashes[won]
+                self.exact[slot[won]] = exact[won]
                 keep = np.ones(pending.size, dtype=bool)
                 keep[free[first]] = False
                 pending = pending[keep]
@@ -515,6 +538,7 @@ def _batched(texts: Sequence[str], batch_chars: int, threads: int | None, cache:
         starts=np.concatenate([p.starts for p in parts]),
         ends=np.concatenate([p.ends for p in parts]),
         hashes=np.concatenate([p.hashes for p in parts]),
+        exact=np.concatenate([p.exact for p in parts]),
     )
 
 
@@ -551,7 +575,9 @@ def _tokenise_pieces(texts: Sequence[str], batch_chars: int, threads: int | None
     counts = np.bincount(np.asarray(owner, dtype=np.int64), weights=n_piece, minlength=len(texts)).astype(np.int64)
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    return Tokens(offsets=offsets, starts=part.starts + shift, ends=part.ends + shift, hashes=part.hashes)
+    return Tokens(
+        offsets=offsets, starts=part.starts + shift, ends=part.ends + shift, hashes=part.hashes, exact=part.exact
+    )
 
 
 def _default_threads() -> int:
@@ -564,7 +590,7 @@ def _tokenise_batch(
     n = len(texts)
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return Tokens(np.zeros(1, dtype=np.int64), empty, empty, np.zeros(0, dtype=np.uint64))
+        return Tokens(np.zeros(1, dtype=np.int64), empty, empty, np.zeros(0, dtype=np.uint64), np.zeros(0, np.uint64))
     vocab = vocab or _Vocabulary()
     big = "\n".join(texts)  # "\n" is a separator, so no token crosses two documents
     cp, astral = _units(big)
@@ -594,13 +620,14 @@ def _tokenise_batch(
     del unit_starts, unit_ends
     long_tokens = np.flatnonzero(lengths > _MAX_FAST_TOKEN)
     # The vocabulary: each distinct token is normalised and hashed once.
-    hashes = vocab.lookup(keys, lambda idx: [big[s:e] for s, e in zip(starts[idx].tolist(), ends[idx].tolist())])
+    hashes, exact = vocab.lookup(keys, lambda idx: [big[s:e] for s, e in zip(starts[idx].tolist(), ends[idx].tolist())])
     if long_tokens.size:
         hashes[long_tokens] = [token_hash(big[starts[i] : ends[i]]) for i in long_tokens.tolist()]
+        exact[long_tokens] = [exact_token_hash(big[starts[i] : ends[i]]) for i in long_tokens.tolist()]
     # Tokens never cross a document boundary, so document i's are those starting in its range.
     offsets = np.searchsorted(starts, doc_starts, side="left").astype(np.int64)
     base = np.repeat(doc_starts[:-1], np.diff(offsets))
-    return Tokens(offsets=offsets, starts=starts - base, ends=ends - base, hashes=hashes)
+    return Tokens(offsets=offsets, starts=starts - base, ends=ends - base, hashes=hashes, exact=exact)
 
 
 def prepare() -> None:

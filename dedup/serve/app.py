@@ -117,9 +117,9 @@ def snapshot(location: str, *previous: Any) -> Any:
             if attempt == 2:
                 raise
     for prev in live:
-        cache = getattr(prev, "fingerprint_cache", None)  # by (shard, row): valid while the shard is listed
-        if cache is not None and getattr(index, "fingerprint_cache", None) is None:
-            index.fingerprint_cache = cache
+        caches = getattr(prev, "query_caches", None)  # by (shard, row): valid while the shard is listed
+        if caches is not None and getattr(index, "query_caches", None) is None:
+            index.query_caches = caches
     index.refresh = lambda: None  # frozen: see above
     return index
 

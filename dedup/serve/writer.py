@@ -13,7 +13,10 @@ processes connect) and passes it to the writer, which inherits it again when res
 it was down wait in the socket's backlog. One request a connection: an 8-byte length and a pickled
 ``(op, argument)``, the articles a worker has already read and checked as every request is (size, ids,
 batch, parsing); the answer is ``("ok", result)`` or ``("error", status, message)``. Requests are taken one
-at a time, so writes are serialised here, and still by the index's own lock against ``dedup index add``.
+at a time, so writes are serialised here, and still by the index's own lock against ``dedup index add``; but
+the adds already waiting when one is taken (up to ``GROUP_ADDS``, none sharing an id) are committed with it as
+one shard (``service.add_groups``), each answered as if committed alone: an add's cost is mostly its commit
+(the shard's files made durable one by one: about twenty ``fsync`` calls), which a group pays once.
 Shards are merged (``ShardIndex.merge``) after the answers, once no request waits (or after ``MERGE_AFTER``
 in a row): merging after every add made each add wait for a merge (a merge per add where a single process
 merges once per queue of adds).
@@ -33,7 +36,7 @@ import struct
 import time
 from typing import Any
 
-from ..index.service import add_articles
+from ..index.service import add_articles, add_groups
 from ..options import ScanOptions
 
 log = logging.getLogger("dedup.serve")
@@ -42,6 +45,7 @@ _HEAD = struct.Struct("!Q")
 MAX_FRAME = 2**30  # a request or answer larger than this is refused (a worker's is bounded by its body cap)
 READ_SECONDS = 30.0  # a worker's request, or the room for the answer, must come within this
 MERGE_AFTER = 16  # writes answered in a row, at most, before the shards are merged
+GROUP_ADDS = 64  # adds waiting together committed as one, at most (``add_groups``)
 CONNECT_SECONDS = 10.0  # a worker retries connecting this long (the supervisor's socket is normally there)
 
 
@@ -104,6 +108,29 @@ def apply_write(index: Any, options: ScanOptions, op: str, argument: Any) -> dic
     raise ValueError(f"unknown write {op!r}")
 
 
+def _take(listener: socket.socket, block: bool) -> tuple[socket.socket, str, Any] | None:
+    """The next write request: (its connection, op, argument); None when none came (within the listener's
+    timeout) or it could not be read (logged; its connection closed)."""
+    from ..escape import name as shown
+
+    try:
+        if not block:
+            listener.settimeout(0)
+        conn, _ = listener.accept()
+    except (TimeoutError, InterruptedError, BlockingIOError):
+        return None
+    finally:
+        listener.settimeout(0.5)
+    conn.settimeout(READ_SECONDS)
+    try:
+        op, argument = _recv(conn)
+    except (OSError, pickle.UnpicklingError, ValueError, EOFError) as e:
+        log.warning("a write request could not be read: %s", shown(str(e)))
+        conn.close()
+        return None
+    return conn, op, argument
+
+
 def _add_report(report: Any, index: Any) -> dict[str, Any]:
     return {
         "added": report.added,
@@ -135,34 +162,48 @@ def run_writer(settings: dict[str, Any]) -> None:
         os.write(settings["ready"], f"{os.getpid()}\n".encode())
     os.close(settings["ready"])
     unmerged = 0  # writes since the last merge
+    held: tuple[socket.socket, str, Any] | None = None
     while not stopping and os.getppid() == settings["parent"]:
-        if unmerged and (unmerged >= MERGE_AFTER or not select.select([listener], [], [], 0)[0]):
+        waiting = held is not None or select.select([listener], [], [], 0)[0]
+        if unmerged and (unmerged >= MERGE_AFTER or not waiting):
             try:
                 with index.writing():
                     index.merge()
             except Exception:
                 log.exception("merging the index's shards")
             unmerged = 0
-        try:
-            conn, _ = listener.accept()
-        except (TimeoutError, InterruptedError):
-            continue
-        unmerged += 1
-        with conn:
-            conn.settimeout(READ_SECONDS)
-            try:
-                op, argument = _recv(conn)
-            except (OSError, pickle.UnpicklingError, ValueError, EOFError) as e:
-                log.warning("a write request could not be read: %s", shown(str(e)))
+        if held is not None:  # a request read last time that could not join its group
+            first, held = held, None
+        else:
+            first = _take(listener, block=True)
+            if first is None:
                 continue
-            try:
-                answer: tuple = ("ok", apply_write(index, options, op, argument))
-            except (StoreError, OSError) as e:
-                answer = ("error", 503, f"the index could not be written: {shown(str(e))}")
-            except Exception:
-                log.exception("a write failed")
-                answer = ("error", 500, "internal error")
-            with contextlib.suppress(OSError):  # the worker gave up waiting: the write stands
+        group = [first]
+        if first[1] == "add":  # the adds waiting now join it (other ids only), up to GROUP_ADDS
+            ids = {a.id for a in first[2]}
+            while len(group) < GROUP_ADDS and select.select([listener], [], [], 0)[0]:
+                nxt = _take(listener, block=False)
+                if nxt is None:
+                    continue
+                if nxt[1] != "add" or any(a.id in ids for a in nxt[2]):
+                    held = nxt
+                    break
+                ids.update(a.id for a in nxt[2])
+                group.append(nxt)
+        unmerged += len(group)
+        try:
+            if first[1] == "add":
+                reports = add_groups(index, [argument for _, _, argument in group], options)
+                answers: list[tuple] = [("ok", _add_report(r, index)) for r in reports]
+            else:
+                answers = [("ok", apply_write(index, options, first[1], first[2]))]
+        except (StoreError, OSError) as e:
+            answers = [("error", 503, f"the index could not be written: {shown(str(e))}")] * len(group)
+        except Exception:
+            log.exception("a write failed")
+            answers = [("error", 500, "internal error")] * len(group)
+        for (conn, _, _), answer in zip(group, answers):
+            with conn, contextlib.suppress(OSError):  # the worker gave up waiting: the write stands
                 _send(conn, answer)
     if os.getppid() != settings["parent"]:  # the supervisor was killed: its socket's folder is left to us
         shutil.rmtree(os.path.dirname(settings["writer"]), ignore_errors=True)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.phase1.normalise import normalise_text, token_hash, tokenise
+from dedup.phase1.normalise import exact_token_hash, normalise_text, token_hash, tokenise
 
 EQUIVALENT = [
     pytest.param("Don’t", "Don't", id="right-single-quote"),
@@ -112,6 +112,17 @@ def test_token_offsets_slice_back_to_the_token(text):
     _check_spans(text, starts, ends)
     # Each token's hash is the hash of its own (normalised) text.
     assert t.hashes.tolist() == [token_hash(text[s:e]) for s, e in zip(starts, ends)]
+    assert t.exact.tolist() == [exact_token_hash(text[s:e]) for s, e in zip(starts, ends)]
+
+
+def test_exact_hashes_keep_the_letters_ocr_folds_together():
+    """Folded hashes (shingles, evidence) are one for "man"/"men", "0"/"o"; exact hashes (the content hash) are
+    not, while case, compatibility forms and typographic quotes are folded in both."""
+    t = tokenise(["man men 0 o Man ＭＡＮ don\u2019t don't"])
+    h, x = t.hashes.tolist(), t.exact.tolist()
+    assert h[0] == h[1] and h[2] == h[3]
+    assert x[0] != x[1] and x[2] != x[3]
+    assert x[0] == x[4] == x[5] and x[6] == x[7]
 
 
 @given(st.lists(TEXT, max_size=8))

@@ -10,7 +10,7 @@ import pytest
 
 from dedup import ScanOptions, scan
 from dedup.featurestore import FORMAT_VERSION, FeatureStore, StoreError
-from dedup.options import VerifyParams
+from dedup.options import FEATURES_VERSION, VerifyParams
 
 MAX_ENUMERATE = VerifyParams().max_enumerate
 
@@ -105,7 +105,7 @@ def test_store_is_kept_versioned_and_unpickled(tmp_path, seeds):
     scan(seeds.dir, store=store)
     manifest = json.loads((store / "manifest.json").read_text())
     assert manifest["format"] == "dedup-feature-store" and manifest["version"] == FORMAT_VERSION
-    assert manifest["params"] == {"k": 5, "num_perm": 128, "seed": 1, "features": 3}
+    assert manifest["params"] == {"k": 5, "num_perm": 128, "seed": 1, "features": FEATURES_VERSION}
     fs = FeatureStore(store)
     assert len(fs) == 5
     for shard in fs.shards():

@@ -21,7 +21,7 @@ from dedup.featurestore import FeatureStore
 from dedup.options import ScanOptions
 from dedup.phase2 import DocTable
 from dedup.pipeline import scan
-from dedup.verify import exact_pairs
+from dedup.verify import _boilerplate_lists, _pair_sums, _story_top, _syndicated_of, exact_pairs
 from tests.conftest import ROOT
 from tests.support.executors import Pickling
 from tests.support.executors import scan_json as _json
@@ -76,7 +76,26 @@ def test_lists_and_evidence_are_the_local_ones_in_1_or_16_partitions(accuracy, t
         spill = tmp_path / f"spill-{partitions}"
         spill.mkdir()
         run = Pickled(partitions)
-        lists, ev = lists_and_evidence(shards, bases, table.sizes, exact, vp, spill, run, partitions, budget=20_000)
+        kept, kept_ev = lists_and_evidence(shards, bases, table.sizes, exact, vp, spill, run, partitions, budget=20_000)
+        lists, ev = kept.whole(), kept_ev.whole()
+        assert np.array_equal(kept.weight, local.weight) and np.array_equal(kept.sizes(), local.sizes())
+        # What verification asks of every list's members, asked of the partitions, is the whole lists' answer.
+        chosen = np.arange(len(local)) % 3 == 0
+        assert np.array_equal(kept.weight_per_doc(len(table), chosen), local.weight_per_doc(len(table), chosen))
+        assert np.array_equal(kept.holders(chosen, len(table)), local.holders(chosen, len(table)))
+        labels = np.arange(len(table)) // 7
+        assert np.array_equal(kept.story_top(labels), _story_top(local, local.member_list(), labels))
+        site = np.arange(len(table)) % 4
+        assert np.array_equal(kept.boilerplate(labels, site, vp), _boilerplate_lists(local, labels, site, vp))
+        # And what it asks of every pair's entries, of the pair partitions.
+        assert np.array_equal(kept_ev.pairs, local_ev.pairs)
+        assert np.array_equal(kept_ev.pair_sums(local.weight, chosen), _pair_sums(local_ev, local.weight, chosen))
+        assert np.array_equal(kept_ev.pair_sums(None, ~chosen), _pair_sums(local_ev, None, ~chosen))
+        some = np.arange(len(local_ev.pairs)) % 2 == 0
+        n = len(table)
+        assert np.array_equal(
+            kept_ev.syndicated(local.weight, some, chosen, n), _syndicated_of(local, local_ev, some, chosen, n)
+        )
         for field in ("hashes", "offsets", "members", "weight"):
             assert np.array_equal(getattr(lists, field), getattr(local, field)), (partitions, field)
         assert np.array_equal(ev.pairs, local_ev.pairs)
@@ -91,14 +110,21 @@ def test_a_scan_in_1_or_16_partitions_is_the_local_scan(accuracy):
     for partitions in (1, 16):
         run = Pickled(partitions)
         assert _json(scan(accuracy, executor=run)) == expected
-        steps = {"_bucket_task", "_list_task", "_pair_task", "_spilled_fingerprints", "_align_batch", "_label_batch"}
+        steps = {"_bucket_task", "_list_task", "_pair_task", "_spilled_fingerprints", "_read_batch", "_leaf"}
+        steps |= {"_align_batch", "_label_batch", "_cluster_directions", "_list_question"} | (
+            {"_merge"} if partitions > 1 else set()
+        )
         assert steps <= set(run.calls)
-    # Align and label tasks are sent their batch's rows, never the per-article table or every pair.
+    # Verification's reads, align and label tasks are sent their batch's rows, never the per-article table or every
+    # pair; clusters are a tree of union-find tasks.
     for step, context, chunk in run.inputs:
-        if step in ("_align_batch", "_label_batch"):
+        if step in ("_align_batch", "_label_batch", "_read_batch"):
             assert not any(isinstance(v, (DocTable, pl.DataFrame)) for v in vars(context).values())
-        if step == "_align_batch":
+        if step in ("_align_batch", "_read_batch"):
             assert set(chunk.rows.ids) == set(chunk.a.tolist()) | set(chunk.b.tolist())
+        if step == "_cluster_directions":  # its clusters' members, and the pairs within them
+            assert set(chunk.a.tolist()) | set(chunk.b.tolist()) <= set(range(len(chunk.docs)))
+            assert sorted(m for g in chunk.members for m in g) == list(range(len(chunk.docs)))
         if step == "_label_batch":
             assert set(chunk.shared) <= set(chunk.docs.tolist())
             assert set(chunk.rows.ids) == set(chunk.docs[chunk.holds].tolist())

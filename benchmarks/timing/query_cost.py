@@ -1,0 +1,107 @@
+"""The CPU of one served query, in one process: ``service.query_articles`` on held-out articles one at a time.
+
+What ``dedup serve`` does per ``POST /api/query`` minus HTTP and parsing: a preloaded snapshot of the index,
+each article alone. Prints wall and CPU percentiles (first and second pass), writes every answer as JSON
+(timings dropped) so two versions of the code can be compared byte for byte, and optionally a pyinstrument
+profile of the second pass.
+
+Run as a script so that the ``dedup`` imported is whichever ``PYTHONPATH`` names (a reference checkout of
+another commit, or this one)::
+
+    PYTHONPATH=/tmp/query-ref python benchmarks/timing/query_cost.py --corpus C --index IX --answers ref.jsonl
+    PYTHONPATH=$PWD python benchmarks/timing/query_cost.py --corpus C --index IX --answers new.jsonl \\
+        --profile profile.txt
+
+The held-out articles are those ``benchmarks.timing.serve`` held out with the same ``--seed``, ``--adds`` and
+``--held-out-queries`` (its index was built without them); ``--count`` of them are queried.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def held_out(corpus: Path, seed: int, adds: int, held: int) -> list[Path]:
+    """The articles ``benchmarks.timing.serve`` queries with ``--held-out-queries held`` (same draw)."""
+    files = sorted(corpus.rglob("*.txt"))
+    sample = random.Random(seed).sample(files, adds + held)
+    return sample[adds:]
+
+
+def _pct(values: list[float]) -> dict:
+    a = np.asarray(values) * 1000
+    return {q: round(float(np.percentile(a, int(q[1:]))), 2) for q in ("p50", "p90", "p99")} | {
+        "mean": round(float(a.mean()), 2),
+        "total_s": round(float(a.sum()) / 1000, 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", type=Path, required=True)
+    ap.add_argument("--index", required=True)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--adds", type=int, default=100)
+    ap.add_argument("--held-out-queries", type=int, default=300)
+    ap.add_argument("--count", type=int, default=200, help="held-out articles queried, each once a pass")
+    ap.add_argument("--passes", type=int, default=2)
+    ap.add_argument("--answers", type=Path, help="write each answer (JSON, timings dropped) a line")
+    ap.add_argument("--profile", type=Path, help="pyinstrument text profile of the last pass")
+    args = ap.parse_args(argv)
+
+    from dedup.index import open_index
+    from dedup.index.service import query_articles
+    from dedup.ingest.model import Article
+    from dedup.ingest.reader import read_upload
+    from dedup.options import ScanOptions
+
+    options = ScanOptions(workers=1)
+    index = open_index(args.index)
+    index.preload()
+    files = held_out(args.corpus, args.seed, args.adds, args.held_out_queries)[: args.count]
+    articles = [read_upload(f.name, f.read_bytes(), "text", None) for f in files]
+    assert all(isinstance(a, Article) for a in articles)
+    out: dict = {"queries": len(articles), "loadavg_before": os.getloadavg(), "dedup": sys.modules["dedup"].__file__}
+    lines: list[str] = []
+    changed = 0  # answers of a later pass that differ from the first pass's
+    for p in range(args.passes):
+        profiler = None
+        if args.profile and p == args.passes - 1:
+            from pyinstrument import Profiler
+
+            profiler = Profiler(interval=0.0005)
+            profiler.start()
+        wall, cpu = [], []
+        for art in articles:
+            t, c = time.perf_counter(), time.process_time()
+            answer = query_articles(index, [art], options).to_dict()
+            cpu.append(time.process_time() - c)
+            wall.append(time.perf_counter() - t)
+            answer["meta"].pop("timings", None)
+            line = json.dumps(answer, sort_keys=True)
+            if p == 0:
+                lines.append(line)
+            elif line != lines[len(wall) - 1]:  # what is kept across queries changes no answer
+                changed += 1
+        if profiler is not None:
+            profiler.stop()
+            args.profile.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
+        out[f"pass{p + 1}"] = {"wall_ms": _pct(wall), "cpu_ms": _pct(cpu)}
+    out["answers_changed_after_first_pass"] = changed
+    out["loadavg_after"] = os.getloadavg()
+    if args.answers:
+        args.answers.write_text("\n".join(lines) + "\n")
+    print(json.dumps(out))
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""The query's cheaper paths (issue 30) give what the paths they stand in for give: names shown without
+polars' regex for a short list, word tokens kept across queries and tokenised with a kept vocabulary, rows
+gathered from the shards' tables joined once, phase 1's own tokens of the query."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from dedup.escape import stored_name
+from dedup.index import open_index
+from dedup.index import service as archive
+from dedup.ingest.model import Article
+from dedup.options import ScanOptions
+from dedup.phase1.features import extract_with
+from dedup.phase1.normalise import bodies, tokenise
+from dedup.result import _FEW_NAMES, shown_names
+
+OPTIONS = ScanOptions(workers=1, batch_docs=40)
+
+# Names as polars holds them (no surrogates), rich in what the outputs escape.
+_escaped = ["\x00", "\x1f", "\\", "\x7f", "\x9f", "\u2028", "\u2029", "\u202a", "\u202e", "\u2066", "\u2069"]
+_names = st.lists(
+    st.one_of(
+        st.sampled_from(_escaped),
+        st.sampled_from(["a", ".", "/", "é", "中"]),
+        st.characters(exclude_categories=("Cs",)),
+    ),
+    max_size=6,
+).map("".join)
+
+
+@settings(max_examples=100, deadline=None)
+@given(names=st.lists(st.one_of(st.none(), _names), max_size=8))
+@example(names=[f"x{c}" for c in _escaped])
+def test_short_and_long_name_lists_are_shown_alike(names):
+    """A short list (checked in Python) and a long one (polars' regex) show each name as ``stored_name``."""
+    want = [None if v is None else stored_name(v) for v in names]
+    assert shown_names(pl.Series("id", names, dtype=pl.Utf8)).to_list() == want
+    padding = ["plain.txt"] * (_FEW_NAMES + 1)
+    long = shown_names(pl.Series("id", names + padding, dtype=pl.Utf8)).to_list()
+    assert long[: len(names)] == want
+
+
+def _words(rng: np.random.Generator, n: int) -> str:
+    words = ["the", "Wire", "report", "said", "Zürich", "market", "2024", "don't", "e-mail", "naïve", "北京"]
+    return " ".join(words[i] for i in rng.integers(0, len(words), n))
+
+
+def _articles(seed: int, n: int) -> list[Article]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        text = f"Title {i}\n\n" + _words(rng, int(rng.integers(0, 80))) + "\n\n" + _words(rng, 30)
+        out.append(Article(id=f"a{i:03d}.txt", path=f"a{i:03d}.txt", text=text, paragraphs=[(0, len(text))]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("paths")
+    arts = _articles(0, 60)
+    (tmp / "docs").mkdir()
+    for a in arts:
+        (tmp / "docs" / a.id).write_text(a.text, encoding="utf-8")
+    ix = open_index(str(tmp / "index"), archive.store_params(OPTIONS), create=True)
+    archive.add(ix, [tmp / "docs"], ScanOptions(workers=1, batch_docs=7))  # several shards
+    return ix
+
+
+def test_rows_gather_as_the_shards_hold_them(index):
+    """``rows`` from the joined tables: each ref's row of its own shard, in the order asked, repeats kept."""
+    assert len(index.shard_names) > 1
+    refs = np.asarray([5, 0, int(index.bases[-1]) - 1, 5, int(index.bases[1])], dtype=np.int64)
+    got = index.rows(refs)
+    ks, rows = index._split(refs)
+    for j, (k, r) in enumerate(zip(ks.tolist(), rows.tolist())):
+        assert got[j].equals(index._shard(index.shard_names[k]).docs[r])
+    assert index.rows(np.zeros(0, dtype=np.int64)).is_empty()
+    with pytest.raises(IndexError):
+        index.rows(np.asarray([int(index.bases[-1])]))
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.integers(-1, 59), min_size=1, max_size=12))
+def test_kept_tokens_are_the_tokeniser_s(index, picks):
+    """Tokens from ``_tokens_of`` (kept by shard and row, across calls, with a kept vocabulary) equal a fresh
+    ``tokenise`` of each text from its body start, whichever were asked before; -1 (the query) is never kept."""
+    refs = np.asarray(picks, dtype=np.int64)
+    extra = "Not indexed: the query's own text, don't keep it."
+    texts = [extra if r < 0 else index.texts([int(r)])[0] for r in picks]
+    body = np.asarray([0 if r < 0 else int(index.rows(np.asarray([r]))["body_start"][0]) for r in picks])
+    got = archive._tokens_of(index, refs, lambda j: texts[j], body)
+    fresh = tokenise(bodies(texts, body.tolist()))
+    for j, (h, a, b) in enumerate(got):
+        t = fresh.doc(j)
+        assert np.array_equal(h, fresh.hashes[t]) and h.dtype == np.uint64
+        assert np.array_equal(a, fresh.starts[t]) and np.array_equal(b, fresh.ends[t]) and a.dtype == np.int64
+    assert archive._cache(index, "tokens", archive.TOKEN_LIMIT).get(None) is None
+
+
+def test_the_query_s_own_tokens_are_phase_1_s():
+    """The query's tokens taken from its phase 1 equal tokenising its text again from its body start."""
+    arts = _articles(3, 5)
+    arts[2] = Article(id="b", path="b", text="Front\n\nBody of it, here.", paragraphs=[(0, 5), (7, 24)], body_start=7)
+    data = extract_with(arts, OPTIONS)
+    fresh = tokenise(bodies([a.text for a in arts], [a.body_start for a in arts]))
+    for i in range(len(arts)):
+        h, a, b = archive._own_tokens(data, i)
+        t = fresh.doc(i)
+        assert np.array_equal(h, fresh.hashes[t]) and np.array_equal(a, fresh.starts[t])
+        assert np.array_equal(b, fresh.ends[t])
+
+
+def test_grouped_adds_answer_and_store_as_one_add_after_another(tmp_path):
+    """``add_groups`` (the serve writer's adds committed together): each group's report, and the index it
+    leaves, are those of ``add_articles`` run on each group in turn: new, changed (replacing), unchanged,
+    and an id repeated within a group (its last version kept)."""
+    base = _articles(5, 12)
+    changed = Article(id=base[1].id, path=base[1].path, text=base[1].text + " more", paragraphs=[(0, 5)])
+    again = Article(id="n2.txt", path="n2.txt", text="Second version of n2", paragraphs=[(0, 20)])
+    groups = [
+        [Article(id="n1.txt", path="n1.txt", text="A new one here", paragraphs=[(0, 14)])],
+        [changed, base[2]],  # replaces a live article; re-adds one unchanged
+        [Article(id="n2.txt", path="n2.txt", text="First version", paragraphs=[(0, 13)]), again],
+    ]
+    indexes = []
+    for mode in ("one by one", "grouped"):
+        ix = open_index(str(tmp_path / mode.replace(" ", "-")), archive.store_params(OPTIONS), create=True)
+        archive.add_articles(ix, base, OPTIONS)
+        if mode == "grouped":
+            reports = archive.add_groups(ix, groups, OPTIONS)
+        else:
+            reports = [archive.add_articles(ix, g, OPTIONS) for g in groups]
+        indexes.append(ix)
+        assert [(r.added, r.replaced, r.unchanged) for r in reports] == [(1, 0, 0), (0, 1, 1), (1, 0, 0)]
+    one, grouped = indexes
+    ids = sorted(one.resolve([a.id for a in base] + ["n1.txt", "n2.txt"]))
+    assert sorted(grouped.resolve(ids)) == ids
+    assert one.live_hashes(ids) == grouped.live_hashes(ids)
+    assert grouped.texts(grouped._live_refs(["n2.txt"])[1].tolist()) == ["Second version of n2"]
