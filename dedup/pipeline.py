@@ -16,6 +16,7 @@ Results depend only on the input: not on the number of workers, nodes or tasks, 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -36,7 +37,7 @@ from .phase1.features import MAX_BATCH, extract_with
 from .phase1.normalise import prepare
 from .phase2 import Boilerplate, DocTable, analyse_lists
 from .result import ScanResult
-from .workers import Executor, worker_pool
+from .workers import Executor, Pool, Processes, worker_pool
 
 PHASES = ("read", "match", "align", "label")
 
@@ -71,19 +72,26 @@ def scan(
             f"{store}: already holds a scan's features; give a new folder (an index grows with 'index add')"
         )
     t0 = time.perf_counter()
-    if isinstance(source, Corpus):
-        names, skipped = _ingest_corpus(fs, source, options, report)
-    else:
-        names, skipped = ingest(fs, source, options, report, executor=executor)
-    already = 0
-    if known is not None:
-        read = sum(fs.shard(n).n for n in names)
-        names = known(fs, names)
-        already = read - sum(fs.shard(n).n for n in names)
-    fs.commit(names)
-    read_time = time.perf_counter() - t0
-    own = len(fs)
-    result = analyse_store(fs.joined(extra[0], extra[1], "index:") if extra else fs, options, report, skipped, executor)
+    with contextlib.ExitStack() as kept:
+        pool = None
+        workers = options.workers or os.cpu_count() or 1
+        if executor is None and workers > 1 and not isinstance(source, Corpus):
+            prepare()  # what every worker needs, loaded before they are forked
+            pool = kept.enter_context(Pool(workers))  # forked when a step first has several chunks
+        if isinstance(source, Corpus):
+            names, skipped = _ingest_corpus(fs, source, options, report)
+        else:
+            names, skipped = ingest(fs, source, options, report, executor=executor, pool=pool)
+        already = 0
+        if known is not None:
+            read = sum(fs.shard(n).n for n in names)
+            names = known(fs, names)
+            already = read - sum(fs.shard(n).n for n in names)
+        fs.commit(names)
+        read_time = time.perf_counter() - t0
+        own = len(fs)
+        joined = fs.joined(extra[0], extra[1], "index:") if extra else fs
+        result = analyse_store(joined, options, report, skipped, executor, pool=pool)
     if extra:
         result.indexed_from, result.already_indexed = own, already
     result.timings = {"read": read_time, **result.timings}
@@ -192,11 +200,13 @@ def ingest(
     report: Progress,
     on_shard: Callable[[str], None] | None = None,
     executor: Executor | None = None,
+    pool: Pool | None = None,
 ) -> tuple[list[str], list[Skipped]]:
     """Phase 1 over a folder: every readable article into shards of ``fs``; returns (shards, skipped).
     ``on_shard`` is called with each shard's name, in order, as soon as it is written (the index
     commits it while the workers go on). ``executor``: where the tasks run when not in worker processes
-    here (a cluster: each task writes its own shards to ``fs``, which every worker must reach)."""
+    here (a cluster: each task writes its own shards to ``fs``, which every worker must reach); ``pool``:
+    the scan's kept workers (else they are forked for this phase)."""
     from .ingest import walk
 
     skipped: list[Skipped] = []
@@ -235,10 +245,15 @@ def ingest(
     elif workers > 1 and len(tasks) > 1:
         # Parquet is read with polars, whose thread pool does not survive a fork: those files are read here.
         here = [any(e.kind == "parquet" for e in t.entries) for t in tasks]
-        with worker_pool(min(workers, len(tasks))) as pool:
-            futures = {k: pool.submit(_worker, (str(fs.root), t, options)) for k, t in enumerate(tasks) if not here[k]}
+        with contextlib.ExitStack() as own:
+            workers_here = pool or own.enter_context(worker_pool(min(workers, len(tasks))))
+            futures = {
+                k: workers_here.submit(_worker, (str(fs.root), t, options)) for k, t in enumerate(tasks) if not here[k]
+            }
             for k, t in enumerate(tasks):
                 publish(*(_run_task(str(fs.root), t, options, threads=1) if here[k] else futures.pop(k).result()))
+        if pool is not None:
+            pool.settle()
     else:
         for t in tasks:
             publish(*_run_task(str(fs.root), t, options, threads=None))
@@ -286,10 +301,12 @@ def analyse_store(
     report: Progress | None = None,
     skipped: Sequence[Skipped] = (),
     executor: Executor | None = None,
+    pool: Pool | None = None,
 ) -> ScanResult:
     """Phase 2 over a store (``phase2.analyse_lists``), from the candidates of ``options.candidates`` (``candidates``:
     every posting list, sorted partition by partition, or LSH's pairs and what they share); the partitions,
-    align and label run on ``executor`` (default: here), the rest in this process."""
+    align and label run on ``executor`` (default: here, align and label in ``pool``'s workers when given,
+    else in workers forked for each), the rest in this process."""
     report = report or (lambda phase, done, total: None)
     prepare()
     t = time.perf_counter()
@@ -336,7 +353,7 @@ def analyse_store(
             options=options,
             report=report,
             para_offsets=fs.para_offsets(),
-            executor=executor,
+            executor=executor or (Processes(options.workers, pool) if pool is not None else None),
             evidence=found_candidates.evidence,
         )
     found.timings["match"] += listing

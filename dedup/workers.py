@@ -1,8 +1,11 @@
 """Worker processes for both phases: forked, leaving Ctrl-C to the parent, dying with it.
 
-A phase hands its workers what they read (the store, the per-article table, the pairs) through the
-pool's initializer: fork copies it into each worker once, nothing is pickled, and nothing is read from
-the parent's module state, so two scans in two threads of one process never see each other's data.
+A scan keeps one pool of workers for all its steps (``Pool``: reading, align, label), forked while the
+scan is small; each step's context (the store, the parameters, the boilerplate) is pickled once to a file
+its workers read. Elsewhere (``fan_out``: an index's reading, match's probes) a step forks its own pool and
+hands it the context through the pool's initializer: fork copies it into each worker once, nothing is
+pickled. Either way nothing is read from the parent's module state, so two scans in two threads of one
+process never see each other's data.
 
 The phases fan their steps out through an ``Executor`` (``fn(context, chunk)`` over chunks, results in
 order): ``Processes`` and ``Threads`` here, or a Ray cluster (``dedup.distributed``). The step's code is
@@ -76,6 +79,134 @@ def fan_out(fn: Callable[[Any, Any], Any], context: Any, chunks: list, workers: 
             yield fn(context, chunk)
 
 
+def _start_kept(parent: int) -> None:
+    """A kept worker (``Pool``): as ``_start``, and its heap keeps the pages its batches free for the next
+    batch (glibc: buffers up to 32 MB from the heap, no trimming while a step runs) instead of giving them
+    back and faulting them in again, page by page, for each batch; ``_trim`` gives them back between steps."""
+    _start(parent, None)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None)
+            libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
+            libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
+
+
+# The context a kept worker loaded last (``Pool.map``): (its file, the context), in the worker only.
+_LOADED: tuple[str, Any] | None = None
+
+
+def _call_loaded(fn: Callable[[Any, Any], Any], path: str, chunk: Any) -> Any:
+    """``fn(context, chunk)`` in a kept worker, the step's context read from ``path`` on its first chunk."""
+    global _LOADED
+    if _LOADED is None or _LOADED[0] != path:
+        import pickle
+
+        _LOADED = None  # the last step's context, freed before the next is read
+        with open(path, "rb") as f:
+            _LOADED = (path, pickle.load(f))
+    return fn(_LOADED[1], chunk)
+
+
+def _trim(pause: float) -> None:
+    """A kept worker between steps: the last step's context dropped and the heap's free pages given back
+    (glibc), so that it holds little more than the interpreter, not its largest batch, while it waits.
+    ``pause`` keeps it busy a moment, so that each worker takes one of the step's ``Pool.settle`` calls."""
+    global _LOADED
+    import time
+
+    _LOADED = None
+    time.sleep(pause)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).malloc_trim(0)
+
+
+def _kept_pickler() -> type:
+    import pickle
+
+    class KeptPickler(pickle.Pickler):
+        """Pickles an object with a ``kept_reduce`` method by it (what a scan's own workers may take from
+        this process as forked workers would, e.g. a store's shards as checked here); else as usual."""
+
+        def reducer_override(self, obj: Any) -> Any:
+            reduce = getattr(type(obj), "kept_reduce", None)
+            return NotImplemented if reduce is None else reduce(obj)
+
+    return KeptPickler
+
+
+class Pool:
+    """Worker processes forked once, when a scan's first step needs them (phase 1's reading, while this
+    process is still small), and kept for all its steps (reading, align, label). Forking for each step
+    instead made this process copy, page by page, whatever it wrote after each fork (by then it holds the
+    table, the lists, the pairs): most of a 20,000-article scan's extra page faults. A step's context is
+    pickled once to a file that each worker reads on its first chunk of the step. A scan too small for
+    more than one chunk a step forks none. Use as a context manager; ``map`` as ``fan_out``."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._dir: Any = None
+        self._steps = 0
+
+    def _started(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            import tempfile
+
+            self._dir = tempfile.TemporaryDirectory(prefix="dedup-steps-")
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=pool_context(), initializer=_start_kept, initargs=(os.getpid(),)
+            )
+        return self._pool
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` in a worker (a future); ``fn`` and its arguments are pickled."""
+        return self._started().submit(fn, *args)
+
+    def map(self, fn: Callable[[Any, Any], Any], context: Any, chunks: list) -> Iterator:
+        """``fn(context, chunk)`` over the chunks in order, in the workers (here for a single chunk)."""
+        if len(chunks) <= 1:
+            for chunk in chunks:
+                yield fn(context, chunk)
+            return
+        import pickle
+        from functools import partial
+
+        pool = self._started()
+        self._steps += 1
+        path = os.path.join(self._dir.name, f"step-{self._steps}.pickle")
+        with open(path, "wb") as f:
+            _kept_pickler()(f, protocol=pickle.HIGHEST_PROTOCOL).dump(context)
+        try:
+            yield from pool.map(partial(_call_loaded, fn, path), chunks)
+        finally:
+            os.unlink(path)
+        self.settle()
+
+    def settle(self) -> None:
+        """At the end of a step: each worker drops what the step left (``_trim``)."""
+        if self._pool is not None:
+            for _ in self._pool.map(_trim, [0.02] * (2 * self.workers)):
+                pass
+
+    def close(self) -> None:
+        """Stop the workers (tasks not started are cancelled) and remove the contexts' folder."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._dir.cleanup()
+            self._pool = None
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 Label = Callable[[Any], str]  # names what a chunk reads, for a failed task's one-line error
 
 
@@ -90,12 +221,16 @@ class Executor(Protocol):
 
 
 class Processes:
-    """Forked worker processes on this machine (``fan_out``); one worker or one chunk runs here."""
+    """Forked worker processes on this machine (``fan_out``, or a scan's kept ``Pool``); one worker or one
+    chunk runs here."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, pool: Pool | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
+        self.pool = pool
 
     def map(self, fn: Callable[[Any, Any], Any], context: Any, chunks: list, label: Label | None = None) -> Iterator:
+        if self.pool is not None and self.workers > 1:
+            return self.pool.map(fn, context, chunks)
         return fan_out(fn, context, chunks, self.workers)
 
 

@@ -10,7 +10,8 @@ with three whole processes, run in turn A B C A B C … so that each round's rat
 
 * ``dedup``: ``python -m dedup scan DIR -o result.parquet --force -v`` (phases from ``-v``'s ``X took N s`` lines);
 * ``rensa``: the folder pipeline a speed-minded user writes with rensa: read each file, word 5-grams, one
-  ``RMinHash`` per file, ``RMinHashLSH`` query then insert, union-find over the matches (Python around Rust);
+  ``RMinHash`` per file, ``RMinHashLSH`` (32 bands of 4 rows: ``throughput.RENSA_BANDS``) query then insert,
+  union-find over the matches (Python around Rust), one file at a time so that its memory stays flat;
 * ``datasketch``: the same with ``MinHash.bulk`` per 1,000 files and ``MinHashLSH``
   (``benchmarks.timing.throughput.measure_peer``).
 

@@ -147,7 +147,9 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser, params: list[Param], 
         metavar="PATH",
         help="Files or folders of articles to check, read as scan reads them (folders recursively).",
     )
-    add_output_options(q, table="what each article copies or is copied by", default="table", shown_default="table")
+    add_output_options(
+        q, table="what each article copies or is copied by", default=None, shown_default="table; summary with -o FILE"
+    )
     q.section(OUTPUT).add_argument(
         "--add",
         action="store_true",

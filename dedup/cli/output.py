@@ -16,7 +16,7 @@ from typing import Any
 
 from .common import OUTPUT, print_whole, say, shown
 
-FORMATS = ("table", "json", "jsonl", "csv", "none")
+FORMATS = ("table", "summary", "json", "jsonl", "csv", "none")
 
 
 def add_output_options(parser: argparse.ArgumentParser, table: str, default: str | None, shown_default: str) -> None:
@@ -27,9 +27,10 @@ def add_output_options(parser: argparse.ArgumentParser, table: str, default: str
         "--format",
         choices=FORMATS,
         default=default,
-        help=f"What to print on stdout: table ({table}; whole, never cut, when stdout is not a terminal), json "
-        "(the whole result, with meta), jsonl or csv (the documents table, one row per article; -o FILE.jsonl or "
-        f".csv also writes the pairs, paragraphs and passages), or none (default: {shown_default}).",
+        help=f"What to print on stdout: table ({table}; whole, never cut, when stdout is not a terminal), summary "
+        "(one line: how many documents, clusters and related pairs), json (the whole result, with meta), jsonl or "
+        "csv (the documents table, one row per article; -o FILE.jsonl or .csv also writes the pairs, paragraphs "
+        f"and passages), or none (default: {shown_default}).",
     )
     out.add_argument(
         "-o",
@@ -65,11 +66,22 @@ class Result:
     json_chunks: Callable[[], Iterable[str]]
     table_batches: Callable[[str], Iterable[Any]]  # a table (``tables.TABLES``) as polars frames
     table: Callable[[], Any]  # the rich view for a terminal
+    summary: Callable[[], str]  # one line: how many documents, clusters and related pairs
     html: Callable[[], str] | None = None  # the report (``-o FILE.html``), where the result has one
 
 
-def put_out(result: Result, output_plan: Any, fmt: str, args: argparse.Namespace) -> None:
-    """Write ``-o``'s files (one ``wrote`` line each unless quiet), then stdout as ``fmt`` asks."""
+def default_format(fmt: str | None, output_plan: Any) -> str:
+    """``--format`` as asked, or by default the table, and with ``-o FILE`` a one-line summary: the result is
+    in the file, and a table of every cluster on stdout besides would cost a large result's scan seconds."""
+    if fmt is not None:
+        return fmt
+    return "summary" if output_plan is not None else "table"
+
+
+def put_out(result: Result, output_plan: Any, fmt: str | None, args: argparse.Namespace) -> None:
+    """Write ``-o``'s files (one ``wrote`` line each unless quiet), then stdout as ``fmt`` asks (None: the
+    default, ``default_format``)."""
+    fmt = default_format(fmt, output_plan)
     if output_plan is not None:
         from ..output import write_output_of
 
@@ -81,6 +93,9 @@ def put_out(result: Result, output_plan: Any, fmt: str, args: argparse.Namespace
     if fmt == "table":
         print_whole(result.table(), args)
         return
+    if fmt == "summary":
+        sys.stdout.write(result.summary() + "\n")
+        return
     from ..output import write_stdout_of
 
     write_stdout_of(fmt, sys.stdout.buffer, result.json_chunks, lambda: result.table_batches("documents"))
@@ -90,7 +105,7 @@ def scan_result(result: Any) -> Result:
     """A ``ScanResult`` as ``put_out`` takes it: written batch by batch, its table and report bounded
     (``terminal.TABLE_ROWS``, ``html.MAX_ENTRIES``)."""
     from ..views.data import terminal_extract
-    from ..views.terminal import TABLE_ROWS, clusters_table
+    from ..views.terminal import TABLE_ROWS, clusters_table, counts_line
 
     def html() -> str:
         from ..views.html import report_html
@@ -100,7 +115,7 @@ def scan_result(result: Any) -> Result:
     def table() -> Any:
         return clusters_table(terminal_extract(result, TABLE_ROWS, TABLE_ROWS))
 
-    return Result(result.json_chunks, result.table_batches, table, html)
+    return Result(result.json_chunks, result.table_batches, table, lambda: counts_line(result.counts()), html)
 
 
 def dict_result(data: dict[str, Any], extra: dict[str, Any], table: Callable[[dict[str, Any]], Any]) -> Result:
@@ -109,6 +124,12 @@ def dict_result(data: dict[str, Any], extra: dict[str, Any], table: Callable[[di
 
     from ..output.jsontext import value
     from ..output.tables import tables_from_dict
+    from ..views.terminal import contract_counts, counts_line
 
     tables = cache(lambda: tables_from_dict(data, extra))
-    return Result(lambda: [value(data, 0) + "\n"], lambda t: [tables()[t]], lambda: table(data))
+    return Result(
+        lambda: [value(data, 0) + "\n"],
+        lambda t: [tables()[t]],
+        lambda: table(data),
+        lambda: counts_line(contract_counts(data)),
+    )

@@ -55,7 +55,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, params: list[Param]) -
     s.section(INPUT).add_argument(
         "--strict", action="store_true", help="Exit with status 3 when any input was skipped (default: go on)."
     )
-    add_output_options(s, table="the clusters", default="table", shown_default="table")
+    add_output_options(s, table="the clusters", default=None, shown_default="table; summary with -o FILE")
     add_ray_option(s, "INPUT")
     s.section(PERFORMANCE).add_argument(
         "--store",

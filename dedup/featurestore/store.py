@@ -229,6 +229,14 @@ class Shard:
     def __setstate__(self, state: dict) -> None:
         self.__init__(**state)  # type: ignore[misc]
 
+    def kept_reduce(self) -> tuple:
+        """Pickled for a scan's own kept workers (``workers.Pool``) as this process checked it: they take
+        the check as workers forked after it did (checking again would read ``docs.parquet`` with polars,
+        which must not run in a forked process), and map the same arrays."""
+        self.check()
+        state = (self.path, self.label, self._num_perm, self._expect, self._n, self._m, self._chars)
+        return _checked_shard, (*state, sorted(self._arrays))
+
     def _error(self, what: str) -> StoreError:
         return StoreError(f"{self.label}: {what}")
 
@@ -401,6 +409,23 @@ class Shard:
         return bucket_bounds(self.rows("postings", 0, len(self.array("postings"))))
 
 
+def _checked_shard(
+    path: Path,
+    label: str,
+    num_perm: int | None,
+    expect: tuple[int, int] | None,
+    n: int,
+    m: int,
+    chars: np.ndarray,
+    keys: list[str],
+) -> Shard:
+    """A shard as ``Shard.kept_reduce`` sent it: checked, its arrays mapped again."""
+    shard = Shard(path, label, num_perm, expect)
+    shard._n, shard._m, shard._chars = n, m, chars
+    shard._arrays = {key: np.load(path / f"{key}.npy", mmap_mode="r", allow_pickle=False) for key in keys}
+    return shard
+
+
 class FeatureStore:
     """A directory of shards plus a manifest (see the module docstring)."""
 
@@ -452,6 +477,13 @@ class FeatureStore:
         """Append written shards to the manifest, in order."""
         self.shard_names.extend(names)
         self._write_manifest()
+
+    def kept_reduce(self) -> object:
+        """Before the store is pickled for a scan's kept workers: every shard checked here, so that they
+        receive them checked (``Shard.kept_reduce``); then pickled as usual."""
+        for name in self.shard_names:
+            self.shard(name).check()
+        return NotImplemented
 
     def shard(self, name: str) -> Shard:
         if name not in self._shards:

@@ -42,7 +42,9 @@ def encode(offsets: np.ndarray, hashes: np.ndarray, starts: np.ndarray, ends: np
     vocabulary is over ``MAX_VOCAB`` or a span is beyond uint32 (then no tokens are stored)."""
     offsets = np.asarray(offsets, dtype=np.int64)
     starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
-    vocab, ids = np.unique(np.asarray(hashes, dtype=np.uint64), return_inverse=True)
+    hashes = np.asarray(hashes, dtype=np.uint64)
+    vocab = np.unique(hashes)  # a sort, then each token's place in it: half the time of return_inverse's argsort
+    ids = np.searchsorted(vocab, hashes)
     if len(vocab) > MAX_VOCAB or (len(ends) and (int(ends.max()) >= 1 << 32 or int(starts.min()) < 0)):
         return None
     prev_end = np.zeros(len(ends), dtype=np.int64)

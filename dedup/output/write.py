@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 
 OUTPUT_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet", ".html")
-STDOUT_FORMATS = ("table", "json", "jsonl", "csv", "none")
+STDOUT_FORMATS = ("table", "summary", "json", "jsonl", "csv", "none")
 # Tabular exports: the documents table goes to FILE itself, the others beside it as <stem>.<table><suffix>.
 SIBLINGS = ("pairs", "paragraphs", "passages")
 

@@ -174,13 +174,7 @@ def clusters_table(data: dict[str, Any]) -> Group:
                 f"{src_in_m:.2f}",
                 end_section=last,
             )
-    counts = data.get("counts") or {
-        "documents": len(data["documents"]),
-        "clusters": len(data["clusters"]),
-        "in_clusters": sum(d.get("cluster") is not None for d in data["documents"]),
-        "pairs": len(data["pairs"]),
-        "partial": sum(r["relation"] == "partial" for r in data["pairs"]),
-    }
+    counts = contract_counts(data)
     parts: list = [table] if data["clusters"] else []
     if counts["clusters"] > len(data["clusters"]):
         more = counts["clusters"] - len(data["clusters"])
@@ -196,15 +190,29 @@ def clusters_table(data: dict[str, Any]) -> Group:
     if counts["partial"] > len(partial):
         more = counts["partial"] - len(partial)
         parts.append(Text(f"... and {more} more partial pairs (all of them: --format json, or -o FILE)", style="dim"))
-    n_docs, n_clusters, n_pairs = counts["documents"], counts["clusters"], counts["pairs"]
-    parts.append(
-        Text(
-            f"{plural(n_docs, 'document')}, {plural(n_clusters, 'cluster')} covering "
-            f"{plural(counts['in_clusters'], 'document')}, {plural(n_pairs, 'related pair')} "
-            f"({counts['partial']} partial)."
-        )
-    )
+    parts.append(Text(counts_line(counts)))
     return Group(*parts)
+
+
+def contract_counts(data: dict[str, Any]) -> dict[str, int]:
+    """The ``counts`` of a JSON contract (``ScanResult.counts``), or counted from it when it has none."""
+    return data.get("counts") or {
+        "documents": len(data["documents"]),
+        "clusters": len(data["clusters"]),
+        "in_clusters": sum(d.get("cluster") is not None for d in data["documents"]),
+        "pairs": len(data["pairs"]),
+        "partial": sum(r["relation"] == "partial" for r in data["pairs"]),
+    }
+
+
+def counts_line(counts: dict[str, int]) -> str:
+    """The last line of the clusters table, and all of ``--format summary``: how many documents, clusters,
+    documents in them and related pairs a result holds."""
+    return (
+        f"{plural(counts['documents'], 'document')}, {plural(counts['clusters'], 'cluster')} covering "
+        f"{plural(counts['in_clusters'], 'document')}, {plural(counts['pairs'], 'related pair')} "
+        f"({counts['partial']} partial)."
+    )
 
 
 def query_table(data: dict[str, Any]) -> Group:

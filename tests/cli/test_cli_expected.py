@@ -153,7 +153,7 @@ def test_bash_completes_commands_actions_options_and_choices(tmp_path):
     out = subprocess.run(["bash", "-c", program], capture_output=True, text=True, cwd=tmp_path).stdout.splitlines()
     assert set(out[0].split()) >= {"scan", "diff", "show", "index", "query", "serve", "completion"}
     assert out[1].split() == ["add", "stats", "remove", "compact"]
-    assert out[2].split() == ["table", "json", "jsonl", "csv", "none"]
+    assert out[2].split() == ["table", "summary", "json", "jsonl", "csv", "none"]
     assert out[3].split() == ["bash", "zsh", "fish"]
     assert {"-o", "-q", "-v", "-h", "--help", "--exit-code", "--color", "--near-duplicate"} <= set(out[4].split())
 
@@ -170,7 +170,7 @@ def test_fish_completes_commands_actions_options_and_choices(tmp_path):
         return [row.split("\t")[0] for row in out.splitlines()]
 
     assert sorted(complete("dedup index ")) == ["add", "compact", "remove", "stats"]
-    assert complete("dedup query --format ") == ["table", "json", "jsonl", "csv", "none"]
+    assert complete("dedup query --format ") == ["table", "summary", "json", "jsonl", "csv", "none"]
     assert complete("dedup completion ") == ["bash", "zsh", "fish"]
     assert {"-o", "-q", "-v", "--exit-code"} <= set(complete("dedup scan -"))
 
@@ -194,7 +194,7 @@ def test_zsh_script_loads_and_holds_commands_options_and_choices(tmp_path):
     names = {c.split(":")[0] for c in commands.splitlines()}
     assert names >= {"scan", "diff", "show", "index", "query", "serve", "completion"}, commands
     assert sorted(a.split(":")[0] for a in actions.splitlines()) == ["add", "compact", "remove", "stats"]
-    assert "(table json jsonl csv none)" in options and "--exit-code" in options and "-o" in options
+    assert "(table summary json jsonl csv none)" in options and "--exit-code" in options and "-o" in options
 
 
 # ------------------------------------------------------------------------------------------ exit codes

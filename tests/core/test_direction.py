@@ -215,3 +215,18 @@ def test_direction_corpus_with_dates_names_every_original(tmp_path: Path) -> Non
     scored = score(truth, dedup.scan(tmp_path).to_dict())
     assert scored["source_accuracy"] == 1.0 and scored["sources_dated_after_a_member"] == 0
     assert all(k["families"] == 1 for k in scored["kinds"].values())
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 40), max_size=60),
+    st.lists(st.integers(0, 40), max_size=60),
+    st.sampled_from([np.uint64, np.int64]),
+)
+def test_held_in_is_isin(values, pool, dtype):
+    """The position features' membership test (a sort and a binary search) answers as ``np.isin`` does:
+    duplicates, empty sides and values past either end of the pool included."""
+    from dedup.direction import _held_in
+
+    v, p = np.asarray(values, dtype=dtype), np.asarray(pool, dtype=dtype)
+    assert _held_in(v, p).tolist() == np.isin(v, p).tolist()

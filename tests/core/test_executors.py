@@ -20,7 +20,7 @@ from dedup.evidence import posting_lists
 from dedup.featurestore import FeatureStore
 from dedup.options import ScanOptions
 from dedup.pipeline import scan
-from dedup.workers import Processes, Threads
+from dedup.workers import Pool, Processes, Threads
 from tests.conftest import ROOT
 from tests.support.executors import Pickling
 from tests.support.executors import scan_json as _json
@@ -40,6 +40,60 @@ def test_a_scan_through_pickled_tasks_is_the_local_scan(tmp_path, make_kit, writ
     assert {"read_task", "partition_lists", "_align_batch", "_label_batch"} <= set(pickling.calls)
     assert pickling.calls.count("read_task") == 3  # six files in batches of two
     assert folder.exists()
+
+
+def _step(context: str, chunk: int) -> tuple[str, int, int]:
+    import os
+
+    return context, chunk * chunk, os.getpid()
+
+
+def test_a_kept_pool_runs_each_step_with_its_own_context_in_the_same_workers():
+    """A scan's kept workers (``Pool``): forked once, each step's chunks get that step's context (pickled
+    once, read on a worker's first chunk), results in order, in the same processes from step to step."""
+    import os
+
+    with Pool(2) as pool:
+        assert list(pool.map(_step, "small", [1])) == [("small", 1, os.getpid())]  # no fork for one chunk
+        assert pool._pool is None
+        first = list(pool.map(_step, "align", list(range(8))))
+        second = list(pool.map(_step, "label", list(range(5))))
+        alone = list(pool.map(_step, "one chunk", [3]))
+        assert [(c, v) for c, v, _ in first] == [("align", k * k) for k in range(8)]
+        assert [(c, v) for c, v, _ in second] == [("label", k * k) for k in range(5)]
+        assert alone == [("one chunk", 9, os.getpid())]  # a single chunk runs here
+        workers = {pid for _, _, pid in first + second}
+        assert os.getpid() not in workers and len(workers) <= 2
+        through = list(Processes(2, pool).map(_step, "x", [1, 2]))  # the phases' executor, on the kept pool
+        assert [(c, v) for c, v, _ in through] == [("x", 1), ("x", 4)] and {p for *_, p in through} <= workers
+    assert list(Processes(2, None).map(_step, "y", [2])) == [("y", 4, os.getpid())]
+
+
+def _tokens_in_a_kept_worker(store: FeatureStore, rows: list[int]) -> tuple[list, bool]:
+    import sys
+
+    return store.tokens(rows), "polars" in sys.modules and _checked_here(store)
+
+
+def _checked_here(store: FeatureStore) -> bool:
+    return all(store.shard(n)._n >= 0 for n in store.shard_names)
+
+
+def test_a_kept_pool_after_polars_gets_the_store_checked(tmp_path, seeds):
+    """A library user's process that ran polars before the scan forks its kept workers with polars' thread
+    pool broken in them: the store reaches them with its shards as checked here (``kept_reduce``), so they
+    never read ``docs.parquet`` (polars) again, and read the same tokens."""
+    store = tmp_path / "store"
+    scan(seeds.dir, ScanOptions(batch_docs=2, workers=2), store=store)  # polars has run in this process
+    fs = FeatureStore(store)
+    fs.docs()
+    rows = list(range(len(fs)))
+    with Pool(2) as pool:
+        done = list(pool.map(_tokens_in_a_kept_worker, fs, [rows[:2], rows[2:]]))
+    assert all(checked for _, checked in done)
+    got = [t for tokens, _ in done for t in tokens]
+    for mine, theirs in zip(fs.tokens(rows), got):
+        assert all((a == b).all() for a, b in zip(mine, theirs))
 
 
 def test_posting_lists_are_the_same_on_every_executor(tmp_path, seeds):

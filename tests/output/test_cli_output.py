@@ -223,6 +223,27 @@ def test_stdout_tables_for_pipelines(cli, seeds, fmt):
     assert roles[seeds.original] == "source"
 
 
+def test_with_o_stdout_gets_a_summary_line_unless_a_format_is_asked(cli, tmp_path, seeds):
+    """With ``-o FILE`` the result is in the file: stdout gets one line of counts (the table's last line),
+    not a table of every cluster; ``--format table`` still prints the table, and without ``-o`` the table
+    stays the default."""
+    out = tmp_path / "res.parquet"
+    run = cli("scan", seeds.dir, "-o", out)
+    assert run.returncode == 0, run.stderr
+    documents = pl.read_parquet(out)
+    clusters = documents["cluster"].drop_nulls().n_unique()
+    in_clusters = documents["cluster"].is_not_null().sum()
+    pairs = pl.read_parquet(tmp_path / "res.pairs.parquet").height
+    assert (clusters, pairs) == (1, 1)  # the seeds: one cluster of two articles
+    assert run.stdout.splitlines() == [
+        f"{len(documents)} documents, 1 cluster covering {in_clusters} documents, 1 related pair (0 partial)."
+    ]
+    table = cli("scan", seeds.dir, "-o", out, "--force", "--format", "table")
+    assert table.stdout.startswith("Clusters of copies")
+    assert table.stdout.rstrip().endswith(run.stdout.strip())
+    assert cli("scan", seeds.dir).stdout == table.stdout
+
+
 def test_json_output_file_has_meta_and_matches_stdout(cli, tmp_path, seeds):
     out = tmp_path / "res.json"
     run = cli("scan", seeds.dir, "-o", out, "--format", "json")

@@ -305,7 +305,7 @@ def test_names_are_escaped_in_table_views_and_messages(cli, tmp_path, seeds, wri
     evil = "copy\x1b]0;pwned\x07\x1b[2J.txt"
     folder = write_files(tmp_path / "in", {i: seeds.text(i) for i in seeds.ids} | {evil: seeds.text(seeds.original)})
     out = tmp_path / "o\x1b[31m.json"
-    run = cli("scan", folder, "-o", out)
+    run = cli("scan", folder, "-o", out, "--format", "table")
     assert run.returncode == 0, run.stderr
     assert "\x1b" not in run.stdout + run.stderr
     assert "copy\\x1b]0;pwned\\x07\\x1b[2J.txt" in run.stdout
