@@ -471,24 +471,43 @@ class ScanResult:
             ]
         )
 
-    def _json_documents(self, rows: int) -> Iterator[pl.Series]:
+    def _json_documents(self, rows: int) -> Iterator[pl.Series | Iterator[str]]:
         for lo, hi in ranges(self.para_offsets, rows):
             docs = self.documents_rows(np.arange(lo, hi)).drop("source")
             spans = self.spans(lo, hi)
             p0, p1 = int(self.para_offsets[lo]), int(self.para_offsets[hi])
-            labels = pl.Series(LABELS, dtype=pl.Utf8).gather(self.labels[p0:p1].astype(np.int64))
-            paras = jsontext.objects(
-                {
-                    "start": pl.Series(spans[:, 0]).cast(pl.Utf8),
-                    "end": pl.Series(spans[:, 1]).cast(pl.Utf8),
-                    "label": jsontext.strings(labels),
-                },
-                4,
-            )
-            owner = np.repeat(np.arange(hi - lo), np.diff(self.para_offsets[lo : hi + 1]))
             fields = {name: jsontext.literals(docs[name]) for name in docs.columns}
-            fields["paragraphs"] = jsontext.arrays(paras, owner, hi - lo, 3)
+            # One article of more paragraphs than a batch (a huge text file) is written in pieces.
+            if hi - lo == 1 and p1 - p0 > rows:
+                yield self._json_long_document(fields, spans, p0, rows)
+                continue
+            owner = np.repeat(np.arange(hi - lo), np.diff(self.para_offsets[lo : hi + 1]))
+            fields["paragraphs"] = jsontext.arrays(self._json_paragraphs(spans, p0), owner, hi - lo, 3)
             yield jsontext.objects(fields, 2)
+
+    def _json_paragraphs(self, spans: np.ndarray, p0: int) -> pl.Series:
+        """The JSON objects (at level 4) of the paragraphs ``p0:p0 + len(spans)`` with these spans."""
+        labels = pl.Series(LABELS, dtype=pl.Utf8).gather(self.labels[p0 : p0 + len(spans)].astype(np.int64))
+        return jsontext.objects(
+            {
+                "start": pl.Series(spans[:, 0]).cast(pl.Utf8),
+                "end": pl.Series(spans[:, 1]).cast(pl.Utf8),
+                "label": jsontext.strings(labels),
+            },
+            4,
+        )
+
+    def _json_long_document(self, fields: dict[str, pl.Series], spans: np.ndarray, p0: int, rows: int) -> Iterator[str]:
+        """One article's JSON object as text pieces, its paragraphs ``rows`` at a time, so that writing an
+        article of a million paragraphs holds a batch of them, not all (what ``jsontext.arrays`` writes)."""
+        # A JSON literal never holds a raw NUL (it is escaped), so it marks where the paragraphs go.
+        head, tail = jsontext.objects({**fields, "paragraphs": pl.Series(["\0"])}, 2).item().split("\0")
+        yield head
+        pad = "\n" + " " * 4
+        for at in range(0, len(spans), rows):
+            items = self._json_paragraphs(spans[at : at + rows], p0 + at)
+            yield ("[" if at == 0 else ",") + pad + items.str.join("," + pad).item()
+        yield "\n" + " " * 3 + "]" + tail
 
     def _json_clusters(self, rows: int) -> Iterator[pl.Series]:
         c = self.clusters

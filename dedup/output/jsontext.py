@@ -90,7 +90,8 @@ def arrays(items: pl.Series, owner: np.ndarray, n: int, level: int) -> pl.Series
 
 def document(parts: Iterable[tuple[str, Any]]) -> Iterator[str]:
     """The top-level object, member by member: a key with a small Python value, or a key with an iterable
-    of batches (Series of JSON texts of the array's items, at level 2), written as one array at level 1."""
+    of batches (Series of JSON texts of the array's items, at level 2; or one item as an iterator of its
+    text's pieces), written as one array at level 1."""
     yield "{"
     for k, (key, member) in enumerate(parts):
         yield ("" if k == 0 else ",") + "\n " + json.dumps(key, ensure_ascii=False) + ": "
@@ -99,9 +100,13 @@ def document(parts: Iterable[tuple[str, Any]]) -> Iterator[str]:
             continue
         empty = True
         for batch in member:
-            if not len(batch):
+            if isinstance(batch, Iterator):  # one item, in text pieces
+                yield "[\n  " if empty else ",\n  "
+                yield from batch
+            elif len(batch):
+                yield ("[\n  " if empty else ",\n  ") + batch.str.join(",\n  ").item()
+            else:
                 continue
-            yield ("[\n  " if empty else ",\n  ") + batch.str.join(",\n  ").item()
             empty = False
         yield "[]" if empty else "\n ]"
     yield "\n}\n"
