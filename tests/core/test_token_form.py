@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.featurestore import tokens as token_form
+from dedup.hashing import KeyTable
 from dedup.phase1.normalise import tokenise
 
 _PIECES = [
@@ -47,3 +48,19 @@ def test_compact_tokens_decode_to_the_tokens_of_the_texts(texts):
             )
             assert np.array_equal(hashes, t.hashes[lo:hi])
             assert np.array_equal(starts, t.starts[lo:hi]) and np.array_equal(ends, t.ends[lo:hi])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.integers(0, 2**64 - 1), max_size=80, unique=True),
+    st.lists(st.integers(0, 2**64 - 1), max_size=80),
+)
+def test_the_hash_table_finds_each_keys_row_as_a_binary_search_does(keys, others):
+    """``KeyTable.find`` (the encoder's and the banal filter's look-up) gives every key's row in the sorted
+    keys and -1 for any other hash, whatever the keys collide on (tables of 16 slots and more)."""
+    vocab = np.unique(np.array(keys, dtype=np.uint64))
+    queries = np.concatenate([vocab, np.array(others, dtype=np.uint64), vocab[::-1]])
+    at = np.minimum(np.searchsorted(vocab, queries), max(len(vocab) - 1, 0))
+    known = vocab[at] == queries if len(vocab) else np.zeros(len(queries), dtype=bool)
+    expected = np.where(known, at, -1)
+    assert KeyTable(vocab).find(queries).tolist() == expected.tolist()
