@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.featurestore import tokens as token_form
-from dedup.hashing import KeyTable
+from dedup.hashing import KeyTable, distinct
 from dedup.phase1.normalise import tokenise
 
 _PIECES = [
@@ -64,3 +64,14 @@ def test_the_hash_table_finds_each_keys_row_as_a_binary_search_does(keys, others
     known = vocab[at] == queries if len(vocab) else np.zeros(len(queries), dtype=bool)
     expected = np.where(known, at, -1)
     assert KeyTable(vocab).find(queries).tolist() == expected.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=300), st.integers(0, 9000), st.integers(0, 2**32))
+def test_distinct_is_np_unique(words, n, seed):
+    """``distinct`` (the encoder's vocabulary) is exactly ``np.unique``, on few and on many tokens (the
+    direct-mapped table's path), zero and the largest hash included."""
+    rng = np.random.default_rng(seed)
+    pool = np.array([*words, 0, 2**64 - 1], dtype=np.uint64)
+    hashes = pool[rng.integers(0, len(pool), n)]
+    assert distinct(hashes).tolist() == np.unique(hashes).tolist()
