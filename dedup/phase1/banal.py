@@ -73,6 +73,9 @@ def _banal_filter() -> np.ndarray:
     return flags
 
 
+_SEARCHED = 2048  # up to this many tokens past the filter are searched, more are looked up in the hash table
+
+
 @lru_cache(maxsize=1)
 def _banal_table() -> KeyTable:
     """The banal words' hashes as a hash table (a binary search of the tokens the filter lets through was
@@ -82,12 +85,16 @@ def _banal_table() -> KeyTable:
 
 def banal_tokens(hashes: np.ndarray) -> np.ndarray:
     """Whether each token (by its hash) is a banal word: a look-up of its top bits rules out most tokens
-    (a binary search of every token over the table was a tenth of a scan), the rest in a hash table."""
+    (a binary search of every token over the table was a tenth of a scan), the rest in a hash table (or
+    a binary search, for a few)."""
     hashes = np.asarray(hashes, dtype=np.uint64)
     out = _banal_filter()[(hashes >> _FILTER_SHIFT).astype(np.intp)]
     maybe = np.flatnonzero(out)
-    if len(maybe):
+    if len(maybe) > _SEARCHED:
         out[maybe] = _banal_table().find(hashes[maybe]) >= 0
+    elif len(maybe):  # a few tokens (one article's, in align): a binary search costs fewer numpy calls
+        table, h = banal_hashes(), hashes[maybe]
+        out[maybe] = table[np.minimum(np.searchsorted(table, h), len(table) - 1)] == h
     return out
 
 

@@ -24,6 +24,9 @@ def test_banal_tokens_is_membership_in_the_banal_hashes(other, picks, rng):
     rng.shuffle(values)
     hashes = np.array(values, dtype=np.uint64)
     assert np.array_equal(banal_tokens(hashes), np.isin(hashes, table))
+    # Many tokens (a batch's): those past the filter go to the hash table instead of a binary search.
+    many = np.tile(hashes, 20_000 // max(len(hashes), 1))
+    assert np.array_equal(banal_tokens(many), np.isin(many, table))
 
 
 def test_calendar_words_and_numbers_are_banal_and_words_are_not():
