@@ -789,7 +789,9 @@ def query_articles(
     for lo in range(0, len(articles), options.batch_docs):
         batch = list(articles[lo : lo + options.batch_docs])
         check()
-        data = extract_with(batch, options)
+        # The vocabulary kept on the handle (as for the indexed articles' tokens): a query's common words
+        # were normalised and hashed by an earlier query.
+        data = extract_with(batch, options, cache=_vocabulary(index))
         check()
         order = np.argsort(data.posting_docs, kind="stable")  # by article, fingerprints still sorted
         fps_all = data.postings[order]
