@@ -486,6 +486,18 @@ def partition_lists(job: PartitionJob, buckets: tuple[int, int]) -> Partition:
     return _partition_lists(job.shards, job.bases, job.bits, buckets[0], buckets[1], job.spill)
 
 
+def _one_per_hash(hashes: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lists gathered from several partitions, one per distinct hash (the same set of documents): the sorted
+    distinct hashes, each one's weights summed, and the index of its first list (whose members it keeps)."""
+    order = np.argsort(hashes, kind="stable")
+    hs = hashes[order]
+    first = np.ones(len(hs), dtype=bool)
+    first[1:] = hs[1:] != hs[:-1]
+    group = np.cumsum(first) - 1
+    total = np.bincount(group, weights=weights[order]).astype(np.int64) if len(hs) else np.zeros(0, np.int64)
+    return hs[first], total, order[first]
+
+
 def combine_partitions(parts: Sequence[Partition]) -> Lists:
     """The lists of all partitions as one ``Lists``: the same set of documents sharing shingles in several
     partitions is one list, weights summed."""
@@ -496,17 +508,11 @@ def combine_partitions(parts: Sequence[Partition]) -> Lists:
     sizes = np.concatenate([np.diff(p[2]) for p in parts])
     members = np.concatenate([p[3] for p in parts])
     starts = np.cumsum(sizes) - sizes
-    order = np.argsort(hashes, kind="stable")
-    hs = hashes[order]
-    first = np.ones(len(hs), dtype=bool)
-    first[1:] = hs[1:] != hs[:-1]
-    group = np.cumsum(first) - 1
-    total = np.bincount(group, weights=weights[order]).astype(np.int64) if len(hs) else np.zeros(0, np.int64)
-    rep = order[first]
+    unique, total, rep = _one_per_hash(hashes, weights)
     m = sizes[rep]
     offsets = np.zeros(len(rep) + 1, dtype=np.int64)
     np.cumsum(m, out=offsets[1:])
-    return Lists(hashes=hs[first], offsets=offsets, members=gather_runs(members, starts[rep], m), weight=total)
+    return Lists(hashes=unique, offsets=offsets, members=gather_runs(members, starts[rep], m), weight=total)
 
 
 FAMILY_SLACK = 4  # a big list joins a family when its exceptions are at most 1/FAMILY_SLACK of its members
@@ -599,14 +605,7 @@ class ListGrouper:
             return Lists(np.zeros(0, np.uint64), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
         cols = list(zip(*self.parts))
         self.parts = []
-        hashes, weights = np.concatenate(cols[0]), np.concatenate(cols[1])
-        order = np.argsort(hashes, kind="stable")
-        hs = hashes[order]
-        first = np.ones(len(hs), dtype=bool)
-        first[1:] = hs[1:] != hs[:-1]
-        group = np.cumsum(first) - 1
-        total = np.bincount(group, weights=weights[order]).astype(np.int64) if len(hs) else np.zeros(0, np.int64)
-        rep = order[first]
+        unique, total, rep = _one_per_hash(np.concatenate(cols[0]), np.concatenate(cols[1]))
 
         def runs(sizes: list[np.ndarray], values: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
             n = np.concatenate(sizes)
@@ -625,7 +624,7 @@ class ListGrouper:
         base = np.concatenate(self.bases) if self.bases else np.zeros(0, plain.dtype)
         self.bases, self.known = [], {}
         fam = Families(of, base_offsets, base, add_offsets, adds, lack_offsets, lacks)
-        return Lists(hashes=hs[first], offsets=offsets, members=plain, weight=total, families=fam)
+        return Lists(hashes=unique, offsets=offsets, members=plain, weight=total, families=fam)
 
 
 def gather_runs(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
