@@ -510,7 +510,7 @@ def _candidates(
     posting lists of the query's fingerprints (``pair_evidence``, the scan's rule: small lists holding
     ``min_shared`` shingles together, big ones that can make a relation by themselves, exact copies)."""
     vp = options.verify
-    cand = np.unique(refs)
+    cand = _distinct(refs, _n_refs(index, refs))  # np.unique's answer by marking, not sorting
     rows = index.rows(cand)
     # Numbered in id order, the query among them, as a scan numbers articles (a big list's star and chain
     # follow that order).
