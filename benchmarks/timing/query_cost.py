@@ -3,7 +3,8 @@
 What ``dedup serve`` does per ``POST /api/query`` minus HTTP and parsing: a preloaded snapshot of the index,
 each article alone. Prints wall and CPU percentiles (first and second pass), writes every answer as JSON
 (timings dropped) so two versions of the code can be compared byte for byte, and optionally a pyinstrument
-profile of the second pass.
+profile of the last pass or (``--steps``) the CPU per query of each of the query's main steps in it, both
+versions' steps timed by this script's wrappers.
 
 Run as a script so that the ``dedup`` imported is whichever ``PYTHONPATH`` names (a reference checkout of
 another commit, or this one)::
@@ -44,6 +45,38 @@ def _pct(values: list[float]) -> dict:
     }
 
 
+# The steps ``--steps`` times, as (module, function): the query's phase 1, its holders' look-ups, the
+# candidates, phase 2 on the neighbourhood (``_answer_step``, with ``analyse_lists`` and ``_lists`` in it).
+STEPS = (
+    ("dedup.index.service", "extract_with"),
+    ("dedup.index.service", "_holders"),
+    ("dedup.index.service", "_candidates"),
+    ("dedup.index.service", "_answer_step"),
+    ("dedup.index.service", "_lists"),
+    ("dedup.index.service", "analyse_lists"),
+)
+
+
+def _time_steps(totals: dict[str, float]) -> None:
+    """Wrap each of ``STEPS`` (where this code has it) to add its CPU seconds to ``totals[name]``."""
+    import importlib
+
+    for module, name in STEPS:
+        mod = importlib.import_module(module)
+        fn = getattr(mod, name, None)
+        if fn is None:
+            continue
+
+        def timed(*a, _fn=fn, _name=name, **k):
+            c = time.process_time()
+            try:
+                return _fn(*a, **k)
+            finally:
+                totals[_name] = totals.get(_name, 0.0) + time.process_time() - c
+
+        setattr(mod, name, timed)
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, required=True)
@@ -55,6 +88,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--passes", type=int, default=2)
     ap.add_argument("--answers", type=Path, help="write each answer (JSON, timings dropped) a line")
     ap.add_argument("--profile", type=Path, help="pyinstrument text profile of the last pass")
+    ap.add_argument(
+        "--steps", action="store_true", help="CPU per query of each step of the query (``STEPS``), last pass"
+    )
     args = ap.parse_args(argv)
 
     from dedup.index import open_index
@@ -72,7 +108,10 @@ def main(argv: list[str] | None = None) -> dict:
     out: dict = {"queries": len(articles), "loadavg_before": os.getloadavg(), "dedup": sys.modules["dedup"].__file__}
     lines: list[str] = []
     changed = 0  # answers of a later pass that differ from the first pass's
+    steps: dict[str, float] = {}
     for p in range(args.passes):
+        if args.steps and p == args.passes - 1:
+            _time_steps(steps)
         profiler = None
         if args.profile and p == args.passes - 1:
             from pyinstrument import Profiler
@@ -95,6 +134,8 @@ def main(argv: list[str] | None = None) -> dict:
             profiler.stop()
             args.profile.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
         out[f"pass{p + 1}"] = {"wall_ms": _pct(wall), "cpu_ms": _pct(cpu)}
+    if steps:
+        out["steps_cpu_ms_per_query"] = {k: round(v * 1000 / len(articles), 2) for k, v in steps.items()}
     out["answers_changed_after_first_pass"] = changed
     out["loadavg_after"] = os.getloadavg()
     if args.answers:

@@ -510,7 +510,7 @@ def _candidates(
     posting lists of the query's fingerprints (``pair_evidence``, the scan's rule: small lists holding
     ``min_shared`` shingles together, big ones that can make a relation by themselves, exact copies)."""
     vp = options.verify
-    cand = np.unique(refs)
+    cand = _distinct(refs, _n_refs(index, refs))  # np.unique's answer by marking, not sorting
     rows = index.rows(cand)
     # Numbered in id order, the query among them, as a scan numbers articles (a big list's star and chain
     # follow that order).
@@ -789,7 +789,9 @@ def query_articles(
     for lo in range(0, len(articles), options.batch_docs):
         batch = list(articles[lo : lo + options.batch_docs])
         check()
-        data = extract_with(batch, options)
+        # The vocabulary kept on the handle (as for the indexed articles' tokens): a query's common words
+        # were normalised and hashed by an earlier query.
+        data = extract_with(batch, options, cache=_vocabulary(index))
         check()
         order = np.argsort(data.posting_docs, kind="stable")  # by article, fingerprints still sorted
         fps_all = data.postings[order]

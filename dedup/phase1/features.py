@@ -196,9 +196,12 @@ def extract(
     *,
     threads: int | None = None,
     keep_tokens: bool = False,
+    cache: TokenCache | None = None,
 ) -> ShardData:
     """The features of a batch of articles (see the module docstring); ``keep_tokens``: with each article's
-    tokens (``ScanOptions.keep_tokens``)."""
+    tokens (``ScanOptions.keep_tokens``); ``cache``: the tokeniser's vocabulary and work buffers to share with
+    other calls (``tokenise``'s: a long-lived caller, such as a server's queries, need not normalise and hash
+    a token again that an earlier call saw; the features are the same with or without it)."""
     texts = [a.text for a in articles]
     body_starts = [int(a.body_start) for a in articles]
     # Long texts (and a LongText: a huge file read segment by segment) are tokenised on their own below
@@ -208,7 +211,7 @@ def extract(
     batch_bodies = bodies(
         [t if ok else "" for t, ok in zip(texts, short)], [b * ok for b, ok in zip(body_starts, short)]
     )
-    tokens = tokenise(batch_bodies, threads=threads)
+    tokens = tokenise(batch_bodies, threads=threads, cache=cache)
     sh = shingle(tokens, k)
     sig = signatures(sh.hashes, sh.offsets, num_perm, seed)
     fps, fp_docs, n_shingles = postings(sh)
@@ -264,8 +267,15 @@ def extract(
     )
 
 
-def extract_with(articles: Sequence[Article], options: ScanOptions, *, threads: int | None = None) -> ShardData:
-    """``extract`` with a scan's parameters (shingle size, signature length and seed, whether to keep tokens)."""
+def extract_with(
+    articles: Sequence[Article],
+    options: ScanOptions,
+    *,
+    threads: int | None = None,
+    cache: TokenCache | None = None,
+) -> ShardData:
+    """``extract`` with a scan's parameters (shingle size, signature length and seed, whether to keep tokens);
+    ``cache``: as ``extract``'s."""
     return extract(
         articles,
         k=options.k,
@@ -273,4 +283,5 @@ def extract_with(articles: Sequence[Article], options: ScanOptions, *, threads: 
         seed=options.seed,
         threads=threads,
         keep_tokens=options.keep_tokens,
+        cache=cache,
     )

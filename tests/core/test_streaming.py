@@ -159,6 +159,28 @@ def test_a_very_long_article_is_read_in_segments_with_the_same_features(monkeypa
         assert list(whole.docs[column]) == list(segmented.docs[column]), column
 
 
+def test_a_vocabulary_kept_across_calls_gives_the_same_features(aeb_articles):
+    """``extract`` with a ``TokenCache`` shared by earlier calls (as ``dedup serve`` keeps one across queries)
+    gives each batch the features of a fresh tokeniser, tokens and all."""
+    import dedup.phase1.features as features
+    from dedup.ingest.model import Article, split_paragraphs
+    from dedup.phase1.normalise import TokenCache
+
+    read = [
+        Article(id=str(i), path=str(i), text=a.text, paragraphs=split_paragraphs(a.text))
+        for i, a in enumerate(aeb_articles[:50])
+    ]
+    cache = TokenCache()
+    for batch in (read[:30], read[20:50], read[45:46]):  # overlapping: words seen before
+        fresh = features.extract(batch, 5, 128, 1, keep_tokens=True)
+        kept = features.extract(batch, 5, 128, 1, keep_tokens=True, cache=cache)
+        for key in ("postings", "posting_docs", "signatures", "token_offsets", "token_hashes", "token_spans"):
+            assert np.array_equal(getattr(fresh, key), getattr(kept, key)), key
+        for column in ("content_hash", "n_shingles", "has_text"):
+            assert list(fresh.docs[column]) == list(kept.docs[column]), column
+    assert cache.vocab.count > 0
+
+
 def test_big_lists_found_in_worker_chunks_give_the_same_result(recurring_folder, monkeypatch):
     """Pair evidence split into many chunks over two worker processes gives the one-process result."""
     import dedup.evidence as evidence
