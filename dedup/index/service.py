@@ -110,13 +110,6 @@ def _row_status(shard: Shard, live: dict[str, int]) -> tuple[np.ndarray, np.ndar
     return keep, replacing, unchanged
 
 
-def _keep_rows(shard: Shard, live: dict[str, int]) -> tuple[np.ndarray, list[str], int]:
-    """Rows to add (new or changed, last of a repeated id), ids they replace, rows unchanged."""
-    keep, replacing, unchanged = _row_status(shard, live)
-    ids = shard.docs["id"].to_list()
-    return keep, [ids[r] for r in np.flatnonzero(replacing).tolist()], int(unchanged.sum())
-
-
 def add(
     index: IndexBackend,
     sources: Sequence[str | os.PathLike[str]],
@@ -138,7 +131,7 @@ def add(
             fs = FeatureStore(staging / f"{k:04d}", params=store_params(options), create=True)
 
             def commit(name: str, fs: FeatureStore = fs) -> None:
-                _commit_shard(index, Shard(fs.root / "shards" / name), out)
+                _commit_shard(index, Shard(fs.root / "shards" / name), [out])
 
             _, skipped = ingest(fs, src, options, report, on_shard=commit, executor=executor)
             out.skipped.extend(skipped)
@@ -147,15 +140,22 @@ def add(
     return out
 
 
-def _commit_shard(index: IndexBackend, shard: Shard, out: AddReport) -> None:
-    """Append a phase-1 shard under the write lock: new and changed rows only (see ``add``)."""
+def _commit_shard(
+    index: IndexBackend, shard: Shard, outs: Sequence[AddReport], owner: np.ndarray | None = None
+) -> None:
+    """Append a phase-1 shard under the write lock: new and changed rows only (see ``add``). Each row is
+    counted in the report of its group, ``outs[owner[row]]`` (all in ``outs[0]`` when no owner is given)."""
     with index.writing():
-        keep, replace, unchanged = _keep_rows(shard, index.live_hashes(shard.docs["id"].to_list()))
-        out.unchanged += unchanged
+        ids = shard.docs["id"].to_list()
+        keep, replacing, unchanged = _row_status(shard, index.live_hashes(ids))
+        owner = np.zeros(len(ids), dtype=np.int64) if owner is None else owner
+        for g, out in enumerate(outs):
+            mine = owner == g
+            out.added += int((keep & ~replacing & mine).sum())
+            out.replaced += int((replacing & mine).sum())
+            out.unchanged += int((unchanged & mine).sum())
         if keep.any():
-            index.append(shard, keep, replace)
-            out.added += int(keep.sum()) - len(replace)
-            out.replaced += len(replace)
+            index.append(shard, keep, [ids[r] for r in np.flatnonzero(replacing).tolist()])
 
 
 def add_articles(index: IndexBackend, articles: Sequence[Article], options: ScanOptions) -> AddReport:
@@ -180,17 +180,7 @@ def add_groups(index: IndexBackend, groups: Sequence[Sequence[Article]], options
     staging = Path(index.staging())
     try:
         write_shard(staging, "000000-0000", extract_with(articles, options))
-        shard = Shard(staging / "shards" / "000000-0000")
-        with index.writing():
-            keep, replacing, unchanged = _row_status(shard, index.live_hashes(shard.docs["id"].to_list()))
-            for g, out in enumerate(outs):
-                mine = owner == g
-                out.added = int((keep & ~replacing & mine).sum())
-                out.replaced = int((replacing & mine).sum())
-                out.unchanged = int((unchanged & mine).sum())
-            if keep.any():
-                ids = shard.docs["id"].to_list()
-                index.append(shard, keep, [ids[r] for r in np.flatnonzero(replacing).tolist()])
+        _commit_shard(index, Shard(staging / "shards" / "000000-0000"), outs, owner)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return outs
