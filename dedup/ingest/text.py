@@ -29,7 +29,7 @@ from .model import (
     too_large,
 )
 from .sniff import SAMPLE, binary_reason
-from .wrap import SAMPLE_CHARS, text_paragraphs, wrapped
+from .wrap import text_paragraphs, wrapped
 
 
 def text_article(doc_id: str, path: str, text: str, encoding: str | None = None) -> Article | None:
@@ -163,7 +163,7 @@ def read_text_segmented(
     long = LongText(utf8, bounds, starts, ascii_only)
     del utf8
     paragraphs = np.concatenate(spans) if spans else np.zeros((0, 2), dtype=np.int64)
-    if base <= long_chars or base - body <= SAMPLE_CHARS or wrapped(long, body):
+    if base <= long_chars or wrapped(long, body):  # ``wrapped`` also says so of a body too short for windows
         text = long.whole()  # short enough, or hard-wrapped: the ``str`` and the rules of ``text_article``
         del long
         article = text_article(doc_id, path, text)

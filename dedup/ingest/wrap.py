@@ -82,7 +82,6 @@ _MIN_WIDTH = 25
 _NEAR = 20  # columns under the common width that a wrapped line's end falls within
 _VERSE = 0.7  # share of forced breaks ending in punctuation, or before a capital, that marks verse
 _SAMPLE_CHARS = 1 << 18
-SAMPLE_CHARS = _SAMPLE_CHARS  # a text longer than this is tested for wrapping on windows of it
 _WINDOW_LINES = 512
 
 

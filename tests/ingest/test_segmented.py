@@ -20,7 +20,7 @@ MARKS = ["é", "漢字", "🙂", "—", "…", "...", "naïve"]
 
 
 def _big_text(aeb_articles) -> str:
-    """Over 262,144 characters (``wrap.SAMPLE_CHARS``) of real paragraphs, many with a multibyte character or
+    """Over 262,144 characters (``wrap._SAMPLE_CHARS``) of real paragraphs, many with a multibyte character or
     an emoji, after a front matter; paragraphs are blank-line separated, some with CR LF line ends."""
     paragraphs = []
     while sum(map(len, paragraphs)) < 300_000:
