@@ -627,12 +627,19 @@ class ArticleCache:
         self.size += size
 
 
-def _cache(index: IndexBackend, kind: str, limit: int) -> ArticleCache:
-    """The index handle's cache ``kind`` (``query_caches``: what ``dedup serve`` hands on to its next snapshot)."""
+def _query_caches(index: IndexBackend) -> dict[str, Any]:
+    """What queries keep on the index handle (``query_caches``: what ``dedup serve`` hands on to its next
+    snapshot), made when first asked for."""
     caches = getattr(index, "query_caches", None)
     if caches is None:
         caches = {}
         index.query_caches = caches  # type: ignore[attr-defined]
+    return caches
+
+
+def _cache(index: IndexBackend, kind: str, limit: int) -> ArticleCache:
+    """The index handle's cache ``kind`` (``_query_caches``)."""
+    caches = _query_caches(index)
     if kind not in caches:
         caches[kind] = ArticleCache(limit)
     return caches[kind]
@@ -643,10 +650,7 @@ def _vocabulary(index: IndexBackend) -> Any:
     ``VOCABULARY_LIMIT`` distinct tokens."""
     from ..phase1.normalise import TokenCache
 
-    caches = getattr(index, "query_caches", None)
-    if caches is None:
-        caches = {}
-        index.query_caches = caches  # type: ignore[attr-defined]
+    caches = _query_caches(index)
     vocab = caches.get("vocabulary")
     if vocab is None or vocab.vocab.count > VOCABULARY_LIMIT:
         vocab = caches["vocabulary"] = TokenCache()
