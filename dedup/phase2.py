@@ -29,7 +29,7 @@ from typing import Protocol
 import numpy as np
 import polars as pl
 
-from .align import Side, align_pair, spread_cover, template_like
+from .align import Side, align_batch, spread_cover, template_like
 from .cluster import Clusters, cluster, components, roles, with_versions
 from .corpus import Corpus
 from .direction import FEATURES, cluster_sources, compare_dates, pair_directions, parse_when, position
@@ -733,10 +733,12 @@ def _align_batch(c: _AlignContext, batch: _AlignBatch) -> list[tuple[int, np.nda
     position features of its two sides (``direction.position``)."""
     loaded = Loaded(c.articles, batch.rows, sorted(batch.rows.ids), c.k, threads=1)
     t = loaded.tokens
+    local_a = np.array([loaded.pos[d] for d in batch.a.tolist()], dtype=np.int64)
+    local_b = np.array([loaded.pos[d] for d in batch.b.tolist()], dtype=np.int64)
+    passages = align_batch(loaded.corpus, t, loaded.shingles, local_a, local_b, c.options.align)
     out = []
     for j, p in enumerate(batch.pairs.tolist()):
-        la, lb = loaded.pos[int(batch.a[j])], loaded.pos[int(batch.b[j])]
-        found = align_pair(loaded.corpus, loaded.tokens, loaded.shingles, la, lb, c.options.align)
+        la, lb, found = int(local_a[j]), int(local_b[j]), passages[j]
         sides = np.stack(
             [
                 position(t.starts[t.doc(d)], t.ends[t.doc(d)], t.hashes[t.doc(d)], found[:, cols])
