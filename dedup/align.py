@@ -278,12 +278,22 @@ class Batch:
         doc = np.repeat(np.arange(n, dtype=np.int64), np.diff(sh.offsets))
         self.first = sh.first - tokens.offsets[doc]
         self.last = sh.last - tokens.offsets[doc]
-        _, rank, count = np.unique(sh.hashes, return_inverse=True, return_counts=True)
-        self.rank = rank.reshape(-1).astype(np.int64)
+        # A dense rank of each shingle's hash (one sort; ``np.unique``'s inverse and a two-key ``lexsort``
+        # were a third of align), how many shingles share it, and each document's shingles sorted by it
+        # (``by_rank_all``; a radix sort by document of the hash-sorted order: the rank order within each).
+        m = len(sh.hashes)
+        by_hash = np.argsort(sh.hashes)
+        ordered = sh.hashes[by_hash]
+        new = np.ones(m, dtype=bool)
+        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+        self.rank = np.empty(m, dtype=np.int64)
+        self.rank[by_hash] = np.cumsum(new) - 1
+        count = np.diff(np.r_[np.flatnonzero(new), m])
         self.ranks = max(len(count), 1)
-        # Each document's shingles sorted by hash rank (``by_rank_all``), and of them those whose hash another
-        # shingle of the batch has (``shared``, document d's at ``shared_at[d]:[d + 1]``): only those can seed.
-        self.by_rank_all = np.lexsort((self.rank, doc))
+        docs = doc[by_hash]
+        self.by_rank_all = by_hash[np.argsort(docs.astype(np.int16) if n < 1 << 15 else docs, kind="stable")]
+        # Of them, those whose hash another shingle of the batch has (``shared``, document d's at
+        # ``shared_at[d]:[d + 1]``): only those can seed.
         keep = count[self.rank[self.by_rank_all]] > 1
         self.shared = self.by_rank_all[keep]
         self.shared_at = np.zeros(n + 1, dtype=np.int64)
