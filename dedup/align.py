@@ -269,8 +269,8 @@ _ENTRIES = 1 << 21  # shingle entries (both sides of every pair) a pass over pai
 class Batch:
     """What ``align_batch`` reads of a batch's documents, each made once for all their pairs: shingles'
     document-relative first and last tokens, a dense rank of each shingle's hash (so a (pair, hash) key is
-    one integer), which shingles recur in another document (only those can seed), each token's banal flag,
-    and the paragraphs on one axis of characters (document d's character c at ``base[d] + c``)."""
+    one integer), which shingles recur in another document (only those can seed), and the paragraphs on one
+    axis of characters (document d's character c at ``base[d] + c``)."""
 
     def __init__(self, corpus: Corpus, tokens: Tokens, sh: Shingles) -> None:
         self.corpus, self.tokens, self.sh = corpus, tokens, sh
@@ -298,34 +298,17 @@ class Batch:
         self.shared = self.by_rank_all[keep]
         self.shared_at = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(doc[self.shared], minlength=n), out=self.shared_at[1:])
-        self.banal = banal_tokens(tokens.hashes)
-        self.plain = np.zeros(len(self.banal) + 1, dtype=np.int64)  # non-banal tokens before each token
-        np.cumsum(~self.banal, out=self.plain[1:])
         lengths = np.asarray([len(t) for t in corpus.texts], dtype=np.int64)
         self.base = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(lengths + 1, out=self.base[1:])
         pdoc = np.repeat(np.arange(n, dtype=np.int64), np.diff(corpus.para_offsets))
         self.para_starts = corpus.para_starts + self.base[pdoc]
         self.para_ends = corpus.para_ends + self.base[pdoc]
-        self._sides: dict[int, Side] = {}
 
-    def side(self, d: int) -> Side:
-        """Document d as ``align_pair`` sees it (``_doc``), made once."""
-        found = self._sides.get(d)
-        if found is None:
-            s, t = self.sh.doc(d), self.tokens.doc(d)
-            paras = self.corpus.paragraphs(d)
-            found = self._sides[d] = Side(
-                hashes=self.sh.hashes[s],
-                first=self.first[s],
-                last=self.last[s],
-                starts=self.tokens.starts[t],
-                ends=self.tokens.ends[t],
-                para_starts=paras[:, 0],
-                para_ends=paras[:, 1],
-                banal=self.banal[t],
-            )
-        return found
+    def banal(self, g: np.ndarray) -> np.ndarray:
+        """Whether each token (batch rows ``g``) is banal: looked up only for the tokens a step asks about
+        (the words around a gap or a passage's ends), not for every token of the batch."""
+        return banal_tokens(self.tokens.hashes[g])
 
     def tokens_of(self, d: np.ndarray) -> np.ndarray:
         """How many tokens each document of ``d`` has."""
@@ -476,9 +459,10 @@ def _holds_paragraphs(bt: Batch, d: np.ndarray, start: np.ndarray, end: np.ndarr
 
 def _banal_runs(bt: Batch, d: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """``Side.banal_run`` of many token ranges [lo, hi) of documents ``d`` at once."""
-    base = bt.tokens.offsets[d]
-    lo_c, hi_c = np.maximum(lo, 0), np.maximum(hi, lo)  # an empty or reversed range is not banal
-    return (hi > lo) & (bt.plain[np.minimum(base + hi_c, base + bt.tokens_of(d))] - bt.plain[base + lo_c] == 0)
+    n = bt.tokens_of(d)
+    g, row = _ranges(bt.tokens.offsets[d] + np.maximum(lo, 0), bt.tokens.offsets[d] + np.minimum(hi, n))
+    plain = np.bincount(row[~bt.banal(g)], minlength=len(d))  # tokens in the range that are not banal
+    return (hi > lo) & (plain == 0)
 
 
 def _batch_bridge(bt: Batch, x: np.ndarray, y: np.ndarray, rows: np.ndarray, params: AlignParams) -> np.ndarray:
@@ -507,7 +491,10 @@ def _batch_bridge(bt: Batch, x: np.ndarray, y: np.ndarray, rows: np.ndarray, par
         bt, yb[look], lo_b[look], hi_b[look]
     )
     maybe = ~join & (gap_a >= 0) & (gap_a <= params.chain_gap) & (gap_b >= 0) & (gap_b <= params.chain_gap)
-    maybe &= ~_banal_runs(bt, xa, pa1, a0[k]) & ~_banal_runs(bt, yb, pb1, b0[k])
+    look = np.flatnonzero(maybe)  # gaps of at most chain_gap tokens: their words looked up
+    maybe[look] = ~_banal_runs(bt, xa[look], pa1[look], a0[k][look]) & ~_banal_runs(
+        bt, yb[look], pb1[look], b0[k][look]
+    )
     texts = bt.corpus.texts
     for r in np.flatnonzero(maybe).tolist():
         join[r] = _alike(
@@ -557,16 +544,15 @@ def _batch_grown(bt: Batch, x: np.ndarray, y: np.ndarray, merged: np.ndarray, pa
     prev_b = _neighbour(p, b1, b0, True, zero)
     next_b = _neighbour(p, b0, b1, False, nb)
     ta, tb = bt.tokens.offsets[xa], bt.tokens.offsets[yb]
-    banal = bt.banal
     left = (a0 > prev_a) & (b0 > prev_b)
-    left[left] &= ~banal[ta[left] + a0[left] - 1] & ~banal[tb[left] + b0[left] - 1]
+    left[left] &= ~bt.banal(ta[left] + a0[left] - 1) & ~bt.banal(tb[left] + b0[left] - 1)
     right = (a1 < next_a) & (b1 < next_b)
-    right[right] &= ~banal[ta[right] + a1[right]] & ~banal[tb[right] + b1[right]]
+    right[right] &= ~bt.banal(ta[right] + a1[right]) & ~bt.banal(tb[right] + b1[right])
     texts, starts, ends = bt.corpus.texts, bt.tokens.starts, bt.tokens.ends
     least = params.word_identity
 
     def alike(u: str, v: str, g: int, h: int) -> bool:  # token g of text u and token h of text v
-        if banal[g] or banal[h]:
+        if bt.banal(np.array([g, h])).any():
             return False
         return _word_alike(u[starts[g] : ends[g]], v[starts[h] : ends[h]], least)
 

@@ -32,7 +32,7 @@ import polars as pl
 from .align import Side, align_batch, spread_cover, template_like
 from .cluster import Clusters, cluster, components, roles, with_versions
 from .corpus import Corpus
-from .direction import FEATURES, cluster_sources, compare_dates, pair_directions, parse_when, position
+from .direction import FEATURES, cluster_sources, compare_dates, pair_directions, parse_when, positions
 from .evidence import Evidence, Lists, pair_evidence
 from .label import FingerprintSet, boiler_rows, label_batch, shared_spans
 from .options import AlignParams, LabelParams, Progress, ScanOptions
@@ -730,29 +730,31 @@ def _align(
 
 def _align_batch(c: _AlignContext, batch: _AlignBatch) -> list[tuple[int, np.ndarray, bool, np.ndarray]]:
     """Passages of the pairs of ``batch``, whether each partial pair is only a shared template, and the
-    position features of its two sides (``direction.position``)."""
+    position features of its two sides (``direction.positions``)."""
     loaded = Loaded(c.articles, batch.rows, sorted(batch.rows.ids), c.k, threads=1)
     t = loaded.tokens
     local_a = np.array([loaded.pos[d] for d in batch.a.tolist()], dtype=np.int64)
     local_b = np.array([loaded.pos[d] for d in batch.b.tolist()], dtype=np.int64)
     passages = align_batch(loaded.corpus, t, loaded.shingles, local_a, local_b, c.options.align)
+    # Both sides' position features, all pairs at once: side 2j is pair j's a, side 2j + 1 its b.
+    spans = [
+        np.hstack([np.full((len(found), 1), 2 * j + s, dtype=np.int64), found[:, 2 * s : 2 * s + 2]])
+        for j, found in enumerate(passages)
+        for s in (0, 1)
+    ]
+    sides = positions(
+        t.starts,
+        t.ends,
+        t.hashes,
+        t.offsets,
+        np.stack([local_a, local_b], axis=1).reshape(-1),
+        np.concatenate(spans) if spans else np.zeros((0, 3), dtype=np.int64),
+    ).reshape(len(passages), 2, -1)
     out = []
     for j, p in enumerate(batch.pairs.tolist()):
         la, lb, found = int(local_a[j]), int(local_b[j]), passages[j]
-        sides = np.stack(
-            [
-                position(t.starts[t.doc(d)], t.ends[t.doc(d)], t.hashes[t.doc(d)], found[:, cols])
-                for d, cols in ((la, [0, 1]), (lb, [2, 3]))
-            ]
-        )
-        out.append(
-            (
-                p,
-                found,
-                bool(batch.relation[j] == "partial" and template_like(loaded.corpus, la, lb, found, c.options.align)),
-                sides,
-            )
-        )
+        template = batch.relation[j] == "partial" and template_like(loaded.corpus, la, lb, found, c.options.align)
+        out.append((p, found, bool(template), sides[j]))
     return out
 
 

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from dedup import align as align_mod
 from dedup import build_corpus
 from dedup.align import align_batch, align_pair
+from dedup.direction import position, positions
 from dedup.options import AlignParams
 from dedup.phase1.normalise import tokenise
 from dedup.phase1.shingle import shingle
@@ -105,3 +106,37 @@ def test_batch_in_chunks_and_with_overlapping_runs(monkeypatch: pytest.MonkeyPat
     for x, y, z in zip(whole_one, whole, chunked):
         assert np.array_equal(x, y) and np.array_equal(x, z)
     assert sum(len(x) for x in whole) > len(texts)  # passages were found, not only empty rows
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_positions_of_many_sides_are_each_sides_position(data: st.DataObject) -> None:
+    """Property: ``direction.positions`` gives each side exactly ``direction.position``'s features (shared,
+    head, inner, tail, tail_related), whatever its spans (none, overlapping, past the text's end)."""
+    lengths = data.draw(st.lists(st.integers(0, 30), min_size=1, max_size=5))
+    offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    n = int(offsets[-1])
+    widths = np.array(data.draw(st.lists(st.integers(1, 6), min_size=n, max_size=n)), dtype=np.int64)
+    starts, ends = np.zeros(len(widths), dtype=np.int64), np.zeros(len(widths), dtype=np.int64)
+    for d in range(len(lengths)):  # each document's tokens one space apart from its offset 0
+        w = widths[offsets[d] : offsets[d + 1]]
+        starts[offsets[d] : offsets[d + 1]] = np.r_[0, np.cumsum(w + 1)[:-1]]
+        ends[offsets[d] : offsets[d + 1]] = starts[offsets[d] : offsets[d + 1]] + w
+    hashes = np.array(data.draw(st.lists(st.integers(0, 6), min_size=n, max_size=n)), dtype=np.uint64)
+    docs = np.array(data.draw(st.lists(st.integers(0, len(lengths) - 1), min_size=1, max_size=6)), dtype=np.int64)
+    spans = []
+    for u, d in enumerate(docs.tolist()):  # token ranges as character spans (a gap of k tokens), some jittered
+        t0, m = int(offsets[d]), lengths[d]
+        for lo, size, jitter in data.draw(
+            st.lists(st.tuples(st.integers(0, max(m - 1, 0)), st.integers(1, 12), st.integers(-1, 1)), max_size=4)
+        ):
+            if m:
+                spans.append((u, int(starts[t0 + lo]) + jitter, int(ends[t0 + min(lo + size, m) - 1]) + jitter))
+        if data.draw(st.booleans()):
+            spans.append((u, 0, 500))  # past the text's end
+    rows = np.array(spans, dtype=np.int64).reshape(-1, 3)
+    got = positions(starts, ends, hashes, offsets, docs, rows)
+    for u, d in enumerate(docs.tolist()):
+        t = slice(int(offsets[d]), int(offsets[d + 1]))
+        want = position(starts[t], ends[t], hashes[t], rows[rows[:, 0] == u, 1:])
+        assert np.array_equal(got[u], want), (u, got[u], want)
