@@ -49,6 +49,20 @@ def _pread(path: Path, size: int, offset: int) -> bytes:
         os.close(fd)
 
 
+_TOKEN_GAP = 1 << 16  # bytes of token words between two articles that one read of both may take in
+
+
+def _starts_of(sizes: np.ndarray) -> np.ndarray:
+    """Where each of consecutive pieces of ``sizes`` starts (an exclusive running sum)."""
+    return np.cumsum(sizes) - sizes
+
+
+def _runs(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The positions ``starts[i] .. starts[i] + sizes[i] - 1`` of every i, in order, as one array."""
+    total = int(sizes.sum())
+    return np.repeat(starts - _starts_of(sizes), sizes) + np.arange(total, dtype=np.int64)
+
+
 @dataclass
 class ShardData:
     """One batch of articles' features, as phase 1 computes them (see the module docstring)."""
@@ -302,57 +316,56 @@ class Shard:
         return spans
 
     def tokens(self, rows: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
-        """The stored word tokens of articles ``rows`` (sorted, as a batch takes them): (hashes, starts,
-        ends) each, decoded from the compact form (``tokens``), spans checked to lie in their texts; None for
-        an article the shard keeps none for (no token files, or none stored for it). Read in one stretch
-        when the rows are close together."""
+        """The stored word tokens of articles ``rows`` (as a batch takes them): (hashes, starts, ends) each,
+        decoded from the compact form (``tokens``), spans checked to lie in their texts; None for an article the
+        shard keeps none for (no token files, or none stored for it).
+
+        The articles' words are read in stretches: articles less than ``_TOKEN_GAP`` bytes apart in the file
+        share one read (a batch's articles are scattered over the shard: one ``pread`` of each file per
+        article was most of the cost), and only theirs are decoded, all in one ``decode`` call."""
         if "token_index" not in self.check()._arrays or not len(rows):
             return [None] * len(rows)
-        rows = np.asarray(rows, dtype=np.int64)
-        first = int(rows.min())
-        index = np.asarray(self._arrays["token_index"][first : int(rows.max()) + 2])
-        off = index[:, 0]
-        lo, hi = off[rows - first], off[rows - first + 1]
-        if int(off[-1] - off[0]) <= 2 * int((hi - lo).sum()) + (1 << 16):
-            stretches = [(first, int(rows.max()) + 1)]
-        else:
-            stretches = [(int(r), int(r) + 1) for r in rows.tolist()]
-        # Every stretch's words and wide spans, decoded in one call (decode takes any run of whole articles):
-        # decoding each scattered article alone was ~15 numpy calls on small arrays, a twentieth of a scan.
-        words, wides, parts, firsts = [], [], [], []
-        for r0, r1 in stretches:
-            a, b = int(off[r0 - first]), int(off[r1 - first])
-            wa, wb = int(index[r0 - first, 1]), int(index[r1 - first, 1])
-            words.append(self.rows("token_words", a, b))
-            wides.append(self.rows("token_wide", wa, wb))
-            parts.append(np.diff(off[r0 - first : r1 - first + 1]))
-            firsts.append(np.arange(r0, r1))
-        counts, held = np.concatenate(parts), np.concatenate(firsts)
+        asked = np.asarray(rows, dtype=np.int64)
+        held = np.unique(asked)
+        first = int(held[0])
+        index = np.asarray(self._arrays["token_index"][first : int(held[-1]) + 2])
+        lo, hi = index[held - first, 0], index[held - first + 1, 0]
+        wlo, whi = index[held - first, 1], index[held - first + 1, 1]
+        cut = np.flatnonzero(lo[1:] - hi[:-1] > _TOKEN_GAP // 4) + 1  # words are 4 bytes
+        heads, tails = np.r_[0, cut], np.r_[cut, len(held)] - 1
+        words, wides = [], []
+        for a, b in zip(heads.tolist(), tails.tolist()):
+            words.append(self.rows("token_words", int(lo[a]), int(hi[b])))
+            wides.append(self.rows("token_wide", int(wlo[a]), int(whi[b])))
+        counts, n_wide = hi - lo, whi - wlo
         flat = np.concatenate(words) if len(words) > 1 else words[0]
-        ends_at = np.cumsum([len(w) for w in words])
+        wide = np.concatenate(wides) if len(wides) > 1 else wides[0]
+        if len(flat) != int(counts.sum()):  # stretches hold articles not asked for: take the asked ones' rows
+            flat = flat[_runs(lo - np.repeat(lo[heads] - _starts_of(hi[tails] - lo[heads]), tails - heads + 1), counts)]
+        if len(wide) != int(n_wide.sum()):
+            span = whi[tails] - wlo[heads]
+            wide = wide[_runs(wlo - np.repeat(wlo[heads] - _starts_of(span), tails - heads + 1), n_wide)]
+        bounds = np.zeros(len(held) + 1, dtype=np.int64)
+        np.cumsum(counts, out=bounds[1:])
         seen = np.zeros(len(flat) + 1, dtype=np.int64)
         np.cumsum((flat & np.uint32(0xFF)) == token_form.WIDE, out=seen[1:])
-        wide_seen = seen[ends_at]
-        wide_at = np.cumsum([len(w) for w in wides])
-        bad_stretch = np.flatnonzero(wide_seen != wide_at)  # checked per stretch, as each was decoded alone
+        bad = np.flatnonzero(seen[bounds[1:]] - seen[bounds[:-1]] != n_wide)  # each article's wide spans its own
         try:
-            if len(bad_stretch):
+            if len(bad):
                 raise token_form.Corrupt("token words and wide spans do not match")
-            hashes, starts, ends = token_form.decode(flat, counts, self.vocab, np.concatenate(wides))
+            hashes, starts, ends = token_form.decode(flat, counts, self.vocab, wide)
         except token_form.Corrupt as e:
-            r0, r1 = stretches[int(bad_stretch[0])] if len(bad_stretch) else (int(held[0]), int(held[-1]) + 1)
-            raise self._error(f"tokens of articles {r0}-{r1 - 1}: {e}") from None
+            r0, r1 = (int(held[bad[0]]),) * 2 if len(bad) else (int(held[0]), int(held[-1]))
+            raise self._error(f"tokens of articles {r0}-{r1}: {e}") from None
         limit = np.repeat(self._chars[held], counts)
         outside = (ends > limit) | (starts < 0) | (starts > ends)
         if outside.any():
-            bad = int(held[int(np.searchsorted(np.cumsum(counts), np.argmax(outside) + 1))])
-            raise self._error(f"tokens of article {bad} lie outside its text")
-        bounds = np.zeros(len(counts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=bounds[1:])
+            bad_row = int(held[int(np.searchsorted(bounds[1:], np.argmax(outside), side="right"))])
+            raise self._error(f"tokens of article {bad_row} lie outside its text")
         out: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None] = {}
         for r, x, y in zip(held.tolist(), bounds[:-1].tolist(), bounds[1:].tolist()):
             out[r] = (hashes[x:y], starts[x:y], ends[x:y]) if y > x else None
-        return [out[r] for r in rows.tolist()]
+        return [out[r] for r in asked.tolist()]
 
     @cached_property
     def vocab(self) -> np.ndarray:
