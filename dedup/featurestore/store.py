@@ -17,7 +17,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -49,7 +49,7 @@ def _pread(path: Path, size: int, offset: int) -> bytes:
         os.close(fd)
 
 
-_TOKEN_GAP = 1 << 16  # bytes of token words between two articles that one read of both may take in
+_READ_GAP = 1 << 16  # bytes between two articles' rows of a file that one read of both may take in
 
 
 def _starts_of(sizes: np.ndarray) -> np.ndarray:
@@ -304,6 +304,48 @@ class Shard:
         except UnicodeDecodeError:
             raise self._error(f"the text of article {i} is not UTF-8") from None
 
+    def texts_of(self, rows: Sequence[int]) -> list[str]:
+        """The texts of articles ``rows`` (``text`` of each): articles less than ``_READ_GAP`` bytes apart in
+        ``text.bin`` share one read (one open, ``pread`` and close per article was a third of loading a
+        batch's texts)."""
+        if not len(rows):
+            return []
+        asked = np.asarray(rows, dtype=np.int64)
+        held = np.unique(asked)
+        off = self.array("text_offsets")
+        lo, hi = np.asarray(off[held], dtype=np.int64), np.asarray(off[held + 1], dtype=np.int64)
+        cut = np.flatnonzero(lo[1:] - hi[:-1] > _READ_GAP) + 1
+        out: dict[int, str] = {}
+        for a, b in zip(np.r_[0, cut].tolist(), (np.r_[cut, len(held)] - 1).tolist()):
+            base, size = int(lo[a]), int(hi[b] - lo[a])
+            data = _pread(self.path / "text.bin", size, base)
+            if len(data) != size:
+                raise self._error("text.bin is shorter than it was")
+            starts, ends = (lo[a : b + 1] - base).tolist(), (hi[a : b + 1] - base).tolist()
+            for r, x, y in zip(held[a : b + 1].tolist(), starts, ends):
+                try:
+                    out[r] = data[x:y].decode("utf-8", "surrogatepass")
+                except UnicodeDecodeError:
+                    raise self._error(f"the text of article {r} is not UTF-8") from None
+        return [out[r] for r in asked.tolist()]
+
+    def paragraphs_of(self, rows: Sequence[int]) -> list[np.ndarray]:
+        """``paragraphs`` of each of articles ``rows``, gathered and checked in one pass."""
+        if not len(rows):
+            return []
+        asked = np.asarray(rows, dtype=np.int64)
+        off = np.asarray(self.array("para_offsets"), dtype=np.int64)
+        lo, counts = off[asked], off[asked + 1] - off[asked]
+        spans = np.asarray(self.array("paragraphs")[_runs(lo, counts)])
+        limit = np.repeat(self._chars[asked], counts)
+        bad = (spans[:, 0] < 0) | (spans[:, 1] > limit) | (spans[:, 0] > spans[:, 1]) if len(spans) else spans[:0, 0]
+        if bad.any():
+            first = int(asked[int(np.searchsorted(np.cumsum(counts), np.argmax(bad), side="right"))])
+            raise self._error(f"paragraphs of article {first} lie outside its text")
+        bounds = np.zeros(len(asked) + 1, dtype=np.int64)
+        np.cumsum(counts, out=bounds[1:])
+        return [spans[x:y] for x, y in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+
     def paragraphs(self, i: int) -> np.ndarray:
         """Article ``i``'s paragraph spans, checked to lie in its text (numpy only: phase 2's forked workers
         call it, and polars must not run in a fork)."""
@@ -320,7 +362,7 @@ class Shard:
         decoded from the compact form (``tokens``), spans checked to lie in their texts; None for an article the
         shard keeps none for (no token files, or none stored for it).
 
-        The articles' words are read in stretches: articles less than ``_TOKEN_GAP`` bytes apart in the file
+        The articles' words are read in stretches: articles less than ``_READ_GAP`` bytes apart in the file
         share one read (a batch's articles are scattered over the shard: one ``pread`` of each file per
         article was most of the cost), and only theirs are decoded, all in one ``decode`` call."""
         if "token_index" not in self.check()._arrays or not len(rows):
@@ -331,7 +373,7 @@ class Shard:
         index = np.asarray(self._arrays["token_index"][first : int(held[-1]) + 2])
         lo, hi = index[held - first, 0], index[held - first + 1, 0]
         wlo, whi = index[held - first, 1], index[held - first + 1, 1]
-        cut = np.flatnonzero(lo[1:] - hi[:-1] > _TOKEN_GAP // 4) + 1  # words are 4 bytes
+        cut = np.flatnonzero(lo[1:] - hi[:-1] > _READ_GAP // 4) + 1  # words are 4 bytes
         heads, tails = np.r_[0, cut], np.r_[cut, len(held)] - 1
         words, wides = [], []
         for a, b in zip(heads.tolist(), tails.tolist()):
@@ -560,8 +602,8 @@ class FeatureStore:
         shard, row = self.locate(i)
         return shard.paragraphs(row)
 
-    def tokens(self, docs: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
-        """Stored tokens of articles ``docs`` (hashes, starts, ends), or None each (see ``Shard.tokens``)."""
+    def _by_shard(self, docs: Sequence[int], read: Callable[[Shard, list[int]], list]) -> list:
+        """``read(shard, rows)`` of the articles ``docs`` of each shard, put back in the order of ``docs``."""
         docs = np.asarray(docs, dtype=np.int64)
         if len(docs) and (int(docs.min()) < 0 or int(docs.max()) >= len(self)):
             raise IndexError(int(docs.max()))
@@ -569,10 +611,21 @@ class FeatureStore:
         out: list = [None] * len(docs)
         for k in np.unique(where).tolist():
             at = np.flatnonzero(where == k)
-            found = self.shard(self.shard_names[k]).tokens((docs[at] - self.bases[k]).tolist())
-            for j, f in zip(at.tolist(), found):
+            for j, f in zip(at.tolist(), read(self.shard(self.shard_names[k]), (docs[at] - self.bases[k]).tolist())):
                 out[j] = f
         return out
+
+    def texts_of(self, docs: Sequence[int]) -> list[str]:
+        """``text`` of each of articles ``docs``, read shard by shard in stretches (``Shard.texts_of``)."""
+        return self._by_shard(docs, Shard.texts_of)
+
+    def paragraphs_of(self, docs: Sequence[int]) -> list[np.ndarray]:
+        """``paragraphs`` of each of articles ``docs``, shard by shard (``Shard.paragraphs_of``)."""
+        return self._by_shard(docs, Shard.paragraphs_of)
+
+    def tokens(self, docs: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+        """Stored tokens of articles ``docs`` (hashes, starts, ends), or None each (see ``Shard.tokens``)."""
+        return self._by_shard(docs, Shard.tokens)
 
     def row(self, key: str, i: int) -> np.ndarray:
         """Row ``i`` of a per-article array (``signatures``)."""

@@ -145,16 +145,24 @@ def test_stored_tokens_are_the_tokens_of_the_text(seeds, tmp_path):
 @pytest.mark.parametrize("gap", [0, 1 << 16])
 def test_scattered_articles_tokens_are_each_articles_own(seeds, tmp_path, monkeypatch, gap):
     """Articles asked in any order, repeated, with others between them (read in one stretch, or in pieces
-    when ``_TOKEN_GAP`` is 0) get the tokens each gets read alone."""
+    when ``_READ_GAP`` is 0) get the tokens, texts and paragraphs each gets read alone."""
     import dedup.featurestore.store as store
 
     scan(seeds.dir, ScanOptions(keep_tokens=True), store=tmp_path / "s")
     fs = FeatureStore(tmp_path / "s")
     alone = [fs.tokens([i])[0] for i in range(len(fs))]
-    monkeypatch.setattr(store, "_TOKEN_GAP", gap)
+    monkeypatch.setattr(store, "_READ_GAP", gap)
     asked = [4, 0, 2, 2, 4]
     for i, got in zip(asked, fs.tokens(asked)):
         assert all(np.array_equal(x, y) for x, y in zip(got, alone[i]))
+    assert fs.texts_of(asked) == [fs.text(i) for i in asked]
+    assert all(np.array_equal(p, fs.paragraphs(i)) for i, p in zip(asked, fs.paragraphs_of(asked)))
+    (shard,) = (tmp_path / "s" / "shards").iterdir()
+    spans = np.load(shard / "paragraphs.npy")
+    spans[int(np.load(shard / "para_offsets.npy")[2]), 1] = 1 << 30  # article 2's first paragraph
+    np.save(shard / "paragraphs.npy", spans)
+    with pytest.raises(StoreError, match="paragraphs of article 2 lie outside its text"):
+        FeatureStore(tmp_path / "s").paragraphs_of(asked)
 
 
 def test_bad_token_files_are_a_clear_error(seeds, tmp_path):
