@@ -80,29 +80,32 @@ def decode(
     ids = words >> np.uint32(8)
     if len(ids) and int(ids.max()) >= len(vocab):
         raise Corrupt("token words name a word outside the shard's vocabulary")
-    low = (words & np.uint32(0xFF)).astype(np.int64)
-    is_wide = low == WIDE
-    at = np.flatnonzero(is_wide)
+    low = words & np.uint32(0xFF)
+    at = np.flatnonzero(low == WIDE)
     if len(at) != len(wide):
         raise Corrupt("token words and wide spans do not match")
-    length = np.where(is_wide, 0, low & 15)
-    inc = np.where(is_wide, 0, (low >> 4) + length)
-    c = np.cumsum(inc)
-    # Each token's end counts from its anchor: the last wide token at or before it (whose end is stored),
-    # or the start of its article (end 0 before its first token).
-    base_end = np.zeros(len(words), dtype=np.int64)
-    base_c = np.zeros(len(words), dtype=np.int64)
-    anchor = np.full(len(words), -1, dtype=np.int64)
+    length = (low & np.uint32(15)).astype(np.int64)
+    inc = (low >> np.uint32(4)).astype(np.int64)
+    inc += length
+    length[at] = 0
+    inc[at] = 0
+    ends = np.cumsum(inc)
+    # Each token's end counts from its anchor: the last wide token at or before it (whose end is stored), or
+    # the start of its article (end 0 before its first token). The anchor's offset at every token is the
+    # running sum of a jump at each anchor (no gathers by anchor).
     counts = np.asarray(counts, dtype=np.int64)
     firsts = (np.cumsum(counts) - counts)[counts > 0]
-    anchor[firsts] = firsts
-    base_c[firsts] = c[firsts] - inc[firsts]
+    offset = np.zeros(len(words), dtype=np.int64)
+    anchor = np.zeros(len(words), dtype=bool)
+    offset[firsts] = inc[firsts] - ends[firsts]
+    anchor[firsts] = True
     wide64 = np.asarray(wide, dtype=np.int64).reshape(-1, 2)
-    anchor[at] = at
-    base_end[at] = wide64[:, 1]
-    base_c[at] = c[at]
-    anchor = np.maximum.accumulate(anchor) if len(anchor) else anchor
-    ends = base_end[anchor] + c - base_c[anchor]
+    offset[at] = wide64[:, 1] - ends[at]  # a wide first token: its stored end
+    anchor[at] = True
+    anchors = np.flatnonzero(anchor)
+    jump = np.zeros(len(words), dtype=np.int64)
+    jump[anchors] = np.diff(offset[anchors], prepend=0)
+    ends += np.cumsum(jump)
     starts = ends - length
     starts[at] = wide64[:, 0]
     return vocab[ids], starts, ends
