@@ -278,3 +278,15 @@ def test_tokens_are_stored_unless_asked_not_to(seeds, tmp_path):
     for d in (a, b):
         del d["meta"]["timings"], d["meta"]["parameters"]["keep_tokens"]
     assert a == b
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([0, 5, 1 << 16, 70_000, 300_000]), st.sampled_from([0, 8, 40, 60]))
+def test_bucketed_sort_is_a_sort(seed, n, spread):
+    """``sorted_keys`` gives ``np.sort``'s array for uniform hashes and for keys crowded into few buckets."""
+    from dedup.phase1.features import sorted_keys
+
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(0, 2**63, n, dtype=np.int64).astype(np.uint64) << np.uint64(1)
+    keys >>= np.uint64(spread)  # spread 60: every key in the lowest buckets
+    assert np.array_equal(sorted_keys(keys.copy()), np.sort(keys))
