@@ -80,6 +80,7 @@ class ShardData:
     token_offsets: np.ndarray | None = None  # int64 (n + 1)
     token_hashes: np.ndarray | None = None  # uint64 (t,)
     token_spans: np.ndarray | None = None  # uint32 (t, 2)
+    token_words: np.ndarray | None = None  # int32 (t,): each token's number in the tokeniser's vocabulary, if known
 
 
 def bucket_bounds(postings: np.ndarray) -> np.ndarray:
@@ -144,7 +145,9 @@ def stage_shard(root: Path, name: str, data: ShardData) -> Path:
         }
         if data.token_offsets is not None and data.token_hashes is not None and data.token_spans is not None:
             spans = np.asarray(data.token_spans)
-            packed = token_form.encode(data.token_offsets, data.token_hashes, spans[:, 0], spans[:, 1])
+            packed = token_form.encode(
+                data.token_offsets, data.token_hashes, spans[:, 0], spans[:, 1], words=data.token_words
+            )
             if packed is not None:
                 arrays.update(
                     token_index=packed.index, token_words=packed.words, token_vocab=packed.vocab, token_wide=packed.wide

@@ -284,6 +284,7 @@ def extract(
         token_offsets=tokens.offsets if keep_tokens else None,
         token_hashes=tokens.hashes if keep_tokens else None,
         token_spans=np.stack([tokens.starts, tokens.ends], axis=1).astype(np.uint32) if keep_tokens else None,
+        token_words=tokens.words if keep_tokens else None,
     )
 
 
