@@ -636,10 +636,12 @@ def _tokenise_batch(
     hashes, exact, words = vocab.lookup(
         keys, lambda idx: [big[s:e] for s, e in zip(starts[idx].tolist(), ends[idx].tolist())]
     )
-    if long_tokens.size:  # hashed one by one (not by their vocabulary entry): no word numbers for this batch
-        hashes[long_tokens] = [token_hash(big[starts[i] : ends[i]]) for i in long_tokens.tolist()]
+    if long_tokens.size:  # hashed one by one, not by their vocabulary entry (a key of many characters)
+        alone = np.array([token_hash(big[starts[i] : ends[i]]) for i in long_tokens.tolist()], dtype=np.uint64)
+        if not np.array_equal(alone, hashes[long_tokens]):  # two long tokens' keys met: no numbers to trust
+            words = None
+        hashes[long_tokens] = alone
         exact[long_tokens] = [exact_token_hash(big[starts[i] : ends[i]]) for i in long_tokens.tolist()]
-        words = None
     # Tokens never cross a document boundary, so document i's are those starting in its range.
     offsets = np.searchsorted(starts, doc_starts, side="left").astype(np.int64)
     base = np.repeat(doc_starts[:-1], np.diff(offsets))
