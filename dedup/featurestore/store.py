@@ -50,6 +50,23 @@ def _pread(path: Path, size: int, offset: int) -> bytes:
 
 
 _READ_GAP = 1 << 16  # bytes between two articles' rows of a file that one read of both may take in
+_READ_MOST = 1 << 24  # bytes one read of several articles' rows takes at most (a long article is read alone)
+
+
+def _stretches(lo: np.ndarray, hi: np.ndarray, gap: int, most: int) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of consecutive sorted row ranges ``lo[i]:hi[i]`` to read at once, as (first, last) index arrays: a
+    run goes on while the next range starts at most ``gap`` after the last one ends and the run spans at most
+    ``most`` (a range larger than that is a run of its own)."""
+    heads, tails = [0] if len(lo) else [], []
+    start = int(lo[0]) if len(lo) else 0
+    for i, (a, b, e) in enumerate(zip(lo[1:].tolist(), hi[1:].tolist(), hi[:-1].tolist()), start=1):
+        if a - e > gap or b - start > most:
+            tails.append(i - 1)
+            heads.append(i)
+            start = a
+    if len(lo):
+        tails.append(len(lo) - 1)
+    return np.asarray(heads, dtype=np.int64), np.asarray(tails, dtype=np.int64)
 
 
 def _starts_of(sizes: np.ndarray) -> np.ndarray:
@@ -309,17 +326,17 @@ class Shard:
 
     def texts_of(self, rows: Sequence[int]) -> list[str]:
         """The texts of articles ``rows`` (``text`` of each): articles less than ``_READ_GAP`` bytes apart in
-        ``text.bin`` share one read (one open, ``pread`` and close per article was a third of loading a
-        batch's texts)."""
+        ``text.bin`` share one read of at most ``_READ_MOST`` bytes (one open, ``pread`` and close per article
+        was a third of loading a batch's texts)."""
         if not len(rows):
             return []
         asked = np.asarray(rows, dtype=np.int64)
         held = np.unique(asked)
         off = self.array("text_offsets")
         lo, hi = np.asarray(off[held], dtype=np.int64), np.asarray(off[held + 1], dtype=np.int64)
-        cut = np.flatnonzero(lo[1:] - hi[:-1] > _READ_GAP) + 1
+        heads, tails = _stretches(lo, hi, _READ_GAP, _READ_MOST)
         out: dict[int, str] = {}
-        for a, b in zip(np.r_[0, cut].tolist(), (np.r_[cut, len(held)] - 1).tolist()):
+        for a, b in zip(heads.tolist(), tails.tolist()):
             base, size = int(lo[a]), int(hi[b] - lo[a])
             data = _pread(self.path / "text.bin", size, base)
             if len(data) != size:
@@ -376,8 +393,7 @@ class Shard:
         index = np.asarray(self._arrays["token_index"][first : int(held[-1]) + 2])
         lo, hi = index[held - first, 0], index[held - first + 1, 0]
         wlo, whi = index[held - first, 1], index[held - first + 1, 1]
-        cut = np.flatnonzero(lo[1:] - hi[:-1] > _READ_GAP // 4) + 1  # words are 4 bytes
-        heads, tails = np.r_[0, cut], np.r_[cut, len(held)] - 1
+        heads, tails = _stretches(lo, hi, _READ_GAP // 4, _READ_MOST // 4)  # words are 4 bytes
         words, wides = [], []
         for a, b in zip(heads.tolist(), tails.tolist()):
             words.append(self.rows("token_words", int(lo[a]), int(hi[b])))

@@ -142,16 +142,17 @@ def test_stored_tokens_are_the_tokens_of_the_text(seeds, tmp_path):
         assert np.array_equal(ends, want.ends)
 
 
-@pytest.mark.parametrize("gap", [0, 1 << 16])
-def test_scattered_articles_tokens_are_each_articles_own(seeds, tmp_path, monkeypatch, gap):
+@pytest.mark.parametrize(("gap", "most"), [(0, 1 << 24), (1 << 16, 1 << 24), (1 << 16, 8)])
+def test_scattered_articles_tokens_are_each_articles_own(seeds, tmp_path, monkeypatch, gap, most):
     """Articles asked in any order, repeated, with others between them (read in one stretch, or in pieces
-    when ``_READ_GAP`` is 0) get the tokens, texts and paragraphs each gets read alone."""
+    when ``_READ_GAP`` is 0 or ``_READ_MOST`` small) get the tokens, texts and paragraphs each gets read alone."""
     import dedup.featurestore.store as store
 
     scan(seeds.dir, ScanOptions(keep_tokens=True), store=tmp_path / "s")
     fs = FeatureStore(tmp_path / "s")
     alone = [fs.tokens([i])[0] for i in range(len(fs))]
     monkeypatch.setattr(store, "_READ_GAP", gap)
+    monkeypatch.setattr(store, "_READ_MOST", most)
     asked = [4, 0, 2, 2, 4]
     for i, got in zip(asked, fs.tokens(asked)):
         assert all(np.array_equal(x, y) for x, y in zip(got, alone[i]))
