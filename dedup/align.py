@@ -385,9 +385,17 @@ def _overlapping(p: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return out
 
 
+_BITSET_SPAN = 1 << 15  # runs spread over more tokens than this are picked on arrays (a shift costs the span)
+
+
 def _pick(ta0: list[int], tb0: list[int], length: list[int]) -> list[tuple[int, int, int, int]]:
     """``_select``'s loop over runs already in its order (token starts in a and b, lengths), with the
-    tokens taken so far as bits of two integers: each run's longest free stretch."""
+    tokens taken so far as bits of two integers (runs spread over a long text: ``_pick_arrays``): each run's
+    longest free stretch."""
+    ends_a = [a + n for a, n in zip(ta0, length)]
+    ends_b = [b + n for b, n in zip(tb0, length)]
+    if max(ends_a) - min(ta0) > _BITSET_SPAN or max(ends_b) - min(tb0) > _BITSET_SPAN:
+        return _pick_arrays(ta0, tb0, length)
     used_a = used_b = 0
     chosen = []
     for a0, b0, n in zip(ta0, tb0, length):
@@ -402,6 +410,27 @@ def _pick(ta0: list[int], tb0: list[int], length: list[int]) -> list[tuple[int, 
         mask = (1 << n) - 1
         used_a |= mask << a0
         used_b |= mask << b0
+        chosen.append((a0, a0 + n, b0, b0 + n))
+    return chosen
+
+
+def _pick_arrays(ta0: list[int], tb0: list[int], length: list[int]) -> list[tuple[int, int, int, int]]:
+    """``_pick`` with the tokens taken as two boolean arrays (``_select``'s own loop): each run costs its
+    length, not the text's."""
+    used_a = np.zeros(max(a + n for a, n in zip(ta0, length)) + 1, dtype=bool)
+    used_b = np.zeros(max(b + n for b, n in zip(tb0, length)) + 1, dtype=bool)
+    chosen = []
+    for a0, b0, n in zip(ta0, tb0, length):
+        free = ~(used_a[a0 : a0 + n] | used_b[b0 : b0 + n])
+        if not free.any():
+            continue
+        if not free.all():  # keep the longest free stretch of this run
+            edges = np.flatnonzero(np.diff(np.concatenate(([0], free.view(np.int8), [0]))))
+            lo, hi = edges[0::2], edges[1::2]
+            k = int(np.argmax(hi - lo))
+            a0, b0, n = a0 + int(lo[k]), b0 + int(lo[k]), int(hi[k] - lo[k])
+        used_a[a0 : a0 + n] = True
+        used_b[b0 : b0 + n] = True
         chosen.append((a0, a0 + n, b0, b0 + n))
     return chosen
 

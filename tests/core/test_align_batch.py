@@ -93,7 +93,7 @@ def test_batch_gives_the_pairs_passages_exactly(texts: list[str], params: AlignP
 
 def test_batch_in_chunks_and_with_overlapping_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     """A batch cut into many chunks gives the same passages, and the one-by-one choice of overlapping runs
-    (a paragraph printed twice in one text) is exercised and agrees."""
+    (a paragraph printed twice in one text) is exercised and agrees, on bitsets and on arrays."""
     src = PARAGRAPHS[:6]
     texts = ["\n\n".join(src), "\n\n".join([src[1], *src, src[2]]), "\n\n".join(src[::-1]), "\n\n".join(src[2:])]
     picked = []
@@ -103,8 +103,10 @@ def test_batch_in_chunks_and_with_overlapping_runs(monkeypatch: pytest.MonkeyPat
     assert picked  # some pair's runs overlap and were chosen one by one
     monkeypatch.setattr(align_mod, "_ENTRIES", 64)
     _, chunked = _both(texts, AlignParams())
-    for x, y, z in zip(whole_one, whole, chunked):
-        assert np.array_equal(x, y) and np.array_equal(x, z)
+    monkeypatch.setattr(align_mod, "_BITSET_SPAN", 0)  # runs picked on arrays, as over a long text
+    _, arrays = _both(texts, AlignParams())
+    for x, y, z, w in zip(whole_one, whole, chunked, arrays):
+        assert np.array_equal(x, y) and np.array_equal(x, z) and np.array_equal(x, w)
     assert sum(len(x) for x in whole) > len(texts)  # passages were found, not only empty rows
 
 
