@@ -461,8 +461,10 @@ def _answer_step(
     order = sorted(range(len(ids)), key=ids.__getitem__)
     at = bisect.bisect_left([ids[i] for i in order], row["id"])
     perm = np.asarray([*order[:at], len(ids), *order[at:]], dtype=np.int64)
-    both = pl.concat([rows, pl.DataFrame([row], schema=DOC_SCHEMA)], how="vertical_relaxed")
-    table = DocTable(both.gather(pl.Series(perm)).select(list(DOC_SCHEMA)))
+    # The frame made once from the rows as dicts, in that order (a few rows: a fifth of the cost of
+    # concatenating the query's row, gathering and selecting in polars).
+    dicts = [*rows.to_dicts(), row]
+    table = DocTable(pl.DataFrame([dicts[i] for i in perm.tolist()], schema=DOC_SCHEMA))
     row_refs = np.append(cand, -1)[perm]
     position = np.zeros(n_refs, dtype=np.int64)  # the row of each candidate, by ref
     position[row_refs[row_refs >= 0]] = np.flatnonzero(row_refs >= 0)
@@ -714,7 +716,7 @@ class QueryResult:
                 docs = [_document(ans.row, ans.article, LABELS)]
                 part: dict[str, Any] = {"clusters": [], "pairs": []}
             else:
-                part = ans.result.to_dict()
+                part = ans.result.contents()  # its meta is this answer's own, below
                 docs = part["documents"]
                 docs = [docs[ans.at], *docs[: ans.at], *docs[ans.at + 1 :]]
             base = len(clusters)

@@ -1,6 +1,6 @@
 """The query's cheaper paths (issue 30) give what the paths they stand in for give: names shown without
 polars' regex for a short list, word tokens kept across queries and tokenised with a kept vocabulary, rows
-gathered from the shards' tables joined once, phase 1's own tokens of the query."""
+gathered from the shards' tables joined once, phase 1's own tokens of the query, an answer's dicts built in Python."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from dedup.ingest.model import Article
 from dedup.options import ScanOptions
 from dedup.phase1.features import extract_with
 from dedup.phase1.normalise import bodies, tokenise
-from dedup.result import _FEW_NAMES, shown_names
+from dedup.result import _DIGITS, _FEW_NAMES, shown_names
 
 OPTIONS = ScanOptions(workers=1, batch_docs=40)
 
@@ -142,3 +142,31 @@ def test_grouped_adds_answer_and_store_as_one_add_after_another(tmp_path):
     assert sorted(grouped.resolve(ids)) == ids
     assert one.live_hashes(ids) == grouped.live_hashes(ids)
     assert grouped.texts(grouped._live_refs(["n2.txt"])[1].tolist()) == ["Second version of n2"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.floats(0, 1) | st.integers(0, 40000).map(lambda k: k / 20000), max_size=20))
+def test_numpy_rounds_measures_as_polars_does(values):
+    """The answer's Python path rounds measures with numpy (``ScanResult._few_pairs``), the scan's with polars'
+    ``round``: the same floats, ties included (k / 20000 sits halfway between two 4-digit values)."""
+    x = np.asarray(values, dtype=np.float64)
+    assert np.round(x, _DIGITS).tolist() == pl.Series(x, dtype=pl.Float64).round(_DIGITS).to_list()
+
+
+def test_a_few_rows_answer_as_polars_builds_them(index, monkeypatch):
+    """A query's answer (a few documents and pairs) built in Python (``ScanResult.contents``) is what the
+    polars path builds: copies, an excerpt and an edited copy, under ids the outputs escape."""
+    texts = index.texts([3, 10, 20])
+    queries = [
+        Article(id="q\x1fcopy.txt", path="q\x1fcopy.txt", text=texts[0], paragraphs=[(0, len(texts[0]))]),
+        Article(id="q-cut.txt", path="q-cut.txt", text=texts[1][: len(texts[1]) * 2 // 3], paragraphs=[]),
+        Article(id="q\u2028e.txt", path="q\u2028e.txt", text=texts[2].replace("the", "a"), paragraphs=[]),
+    ]
+    queries = [
+        Article(id=q.id, path=q.path, text=q.text, paragraphs=q.paragraphs or [(0, len(q.text))]) for q in queries
+    ]
+    results = [a.result for a in archive.query_articles(index, queries, OPTIONS).answers if a.result is not None]
+    assert results and any(r.pairs.height for r in results)
+    few = [r.contents() for r in results]
+    monkeypatch.setattr("dedup.result._FEW_ROWS", -1)
+    assert [r.contents() for r in results] == few
