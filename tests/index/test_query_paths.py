@@ -170,3 +170,30 @@ def test_a_few_rows_answer_as_polars_builds_them(index, monkeypatch):
     few = [r.contents() for r in results]
     monkeypatch.setattr("dedup.result._FEW_ROWS", -1)
     assert [r.contents() for r in results] == few
+
+
+def test_kept_chains_answer_as_chains_found_again(tmp_path):
+    """Verification's chains of two indexed articles (``_KeptChains``), kept from one query to the next,
+    answer as the chains found again: agency stories and their rewrites, each query asked on a handle that
+    kept the earlier queries' chains and on a fresh one."""
+    from benchmarks.corpora.wire import generate as wire
+
+    corpus = tmp_path / "corpus"
+    wire(corpus, 12, seed=1, layout="plain")
+    for truth in corpus.rglob("truth*.json"):
+        truth.unlink()
+    index = open_index(str(tmp_path / "index"), archive.store_params(OPTIONS), create=True)
+    archive.add(index, [corpus], OPTIONS)
+    articles, _ = archive.read_sources([corpus], OPTIONS)
+    picked = articles[:: max(1, len(articles) // 6)][:6]
+    kept = [archive.query_articles(index, [a], OPTIONS, exclude_same_id=True).to_dict() for a in picked]
+    assert len(index.query_caches["chains"]._data) > 0, "chains of indexed pairs were looked at"
+    again = [archive.query_articles(index, [a], OPTIONS, exclude_same_id=True).to_dict() for a in picked]
+    anew = [  # each on a handle of its own: every chain found again
+        archive.query_articles(open_index(str(tmp_path / "index")), [a], OPTIONS, exclude_same_id=True).to_dict()
+        for a in picked
+    ]
+    for got in (kept, again, anew):
+        for d in got:
+            d["meta"].pop("timings")
+    assert kept == anew and again == anew
