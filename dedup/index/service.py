@@ -462,10 +462,12 @@ def _answer_step(
     order = sorted(range(len(ids)), key=ids.__getitem__)
     at = bisect.bisect_left([ids[i] for i in order], row["id"])
     perm = np.asarray([*order[:at], len(ids), *order[at:]], dtype=np.int64)
-    # The frame made once from the rows as dicts, in that order (a few rows: a fifth of the cost of
-    # concatenating the query's row, gathering and selecting in polars).
-    dicts = [*rows.to_dicts(), row]
-    table = DocTable(pl.DataFrame([dicts[i] for i in perm.tolist()], schema=DOC_SCHEMA))
+    if len(ids) <= FEW_ROWS:  # the frame made once from the rows as dicts (a fifth of polars' cost on a few rows)
+        dicts = [*rows.to_dicts(), row]
+        table = DocTable(pl.DataFrame([dicts[i] for i in perm.tolist()], schema=DOC_SCHEMA))
+    else:
+        both = pl.concat([rows, pl.DataFrame([row], schema=DOC_SCHEMA)], how="vertical_relaxed")
+        table = DocTable(both.gather(pl.Series(perm)).select(list(DOC_SCHEMA)))
     row_refs = np.append(cand, -1)[perm]
     position = np.zeros(n_refs, dtype=np.int64)  # the row of each candidate, by ref
     position[row_refs[row_refs >= 0]] = np.flatnonzero(row_refs >= 0)
@@ -616,6 +618,7 @@ def _partner_fingerprints(index: IndexBackend, refs: np.ndarray, options: ScanOp
 Tokens3 = tuple[np.ndarray, np.ndarray, np.ndarray]  # one article's word tokens: hashes, starts, ends
 FINGERPRINT_LIMIT = 8_000_000  # fingerprints kept by (shard, row) per index handle (about 64 MB)
 TOKEN_LIMIT = 4_000_000  # tokens kept by (shard, row) per index handle (16 bytes each: about 64 MB)
+FEW_ROWS = 256  # candidates up to which the query's table is built from Python dicts rather than by polars
 CHAIN_LIMIT = 100_000  # chains of pairs of indexed articles kept per index handle (``_KeptChains``; ~450 bytes each)
 TEXT_LIMIT = 16_000_000  # characters of indexed texts (with their paragraphs) kept by (shard, row) per index handle
 VOCABULARY_LIMIT = 2_000_000  # distinct tokens the query's tokeniser remembers before starting afresh

@@ -155,7 +155,9 @@ class ShardIndex:
         self._ensure()
         for name in self.shard_names:
             shard = self._shard(name)
-            _ = shard.docs, shard.directory, shard.filter
+            _ = shard.docs
+            if len(shard.array("postings")) > _DIRECT:  # a small shard is searched whole (``holders``): neither is read
+                _ = shard.directory, shard.filter
 
     def _expect(self, name: str) -> tuple[int, int] | None:
         """(articles, postings) the manifest says shard ``name`` holds, when it says (Redis)."""
@@ -437,6 +439,7 @@ class ShardIndex:
         final = self.root / "shards" / name
         if keep.all() and shard.path.stat().st_dev == self.root.stat().st_dev:
             os.replace(shard.path, final)  # staged by phase 1 beside the index: taken as it is
+            self._shards[name] = _moved(shard, final, f"{self.location}: shard {name}", self.params.get("num_perm"))
         else:
             os.replace(merge_into([shard], [keep], self.root, name), final)
         removed = {k: list(v) for k, v in self.removed.items()}
@@ -546,6 +549,17 @@ class ShardIndex:
             if pid.isdigit() and not _running(int(pid)):
                 shutil.rmtree(p, ignore_errors=True)
         self._purge_trash()
+
+
+def _moved(shard: Shard, path: Path, label: str, num_perm: object) -> Shard:
+    """``shard``, which this process checked (``Shard.check``), renamed to ``path``: the same files (a rename keeps
+    them and their mappings), so its check, mapped arrays and table are taken as they are, not done again."""
+    shard.check()
+    moved = Shard(path, label, num_perm if isinstance(num_perm, int) else None, None)
+    moved._n, moved._m, moved._chars, moved._arrays = shard._n, shard._m, shard._chars, dict(shard._arrays)
+    if "docs" in shard.__dict__:  # the table, when read (``cached_property``)
+        moved.__dict__["docs"] = shard.__dict__["docs"]
+    return moved
 
 
 def _running(pid: int) -> bool:
