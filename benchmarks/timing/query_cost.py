@@ -50,6 +50,7 @@ def _pct(values: list[float]) -> dict:
 STEPS = (
     ("dedup.index.service", "extract_with"),
     ("dedup.index.service", "_holders"),
+    ("dedup.index.service", "_partner_holders"),  # the partners' look-up, before their ``_holders``
     ("dedup.index.service", "_candidates"),
     ("dedup.index.service", "_partner_fingerprints"),
     ("dedup.index.service", "_answer_step"),

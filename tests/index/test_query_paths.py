@@ -197,3 +197,27 @@ def test_kept_chains_answer_as_chains_found_again(tmp_path):
         for d in got:
             d["meta"].pop("timings")
     assert kept == anew and again == anew
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.integers(0, 59), min_size=1, max_size=6, unique=True), query=st.integers(0, 59))
+def test_long_partners_look_ups_are_one_look_up(index, monkeypatch, picks, query):
+    """The partners' fingerprints looked up in pieces, each long partner's with what the big shards found kept
+    (``_partner_holders``), first and then from what was kept, are one look-up of them all (``holders``)."""
+    from dedup.index import shards
+    from dedup.options import QueryParams
+
+    monkeypatch.setattr(archive, "LONG_PARTNER", 40)  # most of these short articles count as long
+    monkeypatch.setattr(shards, "_DIRECT", 16)  # and every shard as big: its look-ups kept
+    qp = QueryParams(spread=3)  # some fingerprints held too widely to list
+    partners = np.asarray(sorted(picks), dtype=np.int64)
+    own = archive._partner_fingerprints(index, partners, OPTIONS)
+    query_fps = archive._partner_fingerprints(index, np.asarray([query]), OPTIONS)[0]
+    extra = archive._not_in(archive._union(own), query_fps)
+    want = index.holders(extra, lambda c: c > qp.spread)
+    for _ in range(2):
+        got = archive._partner_holders(index, extra, partners, own, qp)
+        for g, w in zip(got, want):
+            assert g.tolist() == w.tolist()
+    if len(extra) and any(len(f) >= 40 for f in own):  # the pieces were kept, and taken again
+        assert index.query_caches["holders"].size > 0
