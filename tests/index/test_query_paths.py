@@ -172,6 +172,7 @@ def test_a_few_rows_answer_as_polars_builds_them(index, monkeypatch):
     assert [r.contents() for r in results] == few
 
 
+@pytest.mark.slow
 def test_kept_chains_answer_as_chains_found_again(tmp_path):
     """Verification's chains of two indexed articles (``_KeptChains``), kept from one query to the next,
     answer as the chains found again: agency stories and their rewrites, each query asked on a handle that
