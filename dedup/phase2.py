@@ -106,7 +106,7 @@ class Loaded:
         self.pos = {d: r for r, d in enumerate(docs)}
         stored = getattr(articles, "tokens", None)
         found = stored(list(docs)) if stored is not None else [None] * len(docs)
-        read = [articles.text(d) for d in docs] if texts else None
+        read = _bulk(articles, "texts_of", "text", docs) if texts else None
         again = [r for r, f in enumerate(found) if f is None]
         if again:
             body = [int(table.body_start[docs[r]]) for r in again]
@@ -130,7 +130,8 @@ class Loaded:
         self.shingles = shingle(self.tokens, k)
         self.corpus: Corpus | None = None
         if read is not None:
-            paras = [np.asarray(articles.paragraphs(d), dtype=np.int64).reshape(-1, 2) for d in docs]
+            spans = _bulk(articles, "paragraphs_of", "paragraphs", docs)
+            paras = [np.asarray(p, dtype=np.int64).reshape(-1, 2) for p in spans]
             para_offsets = np.zeros(len(docs) + 1, dtype=np.int64)
             np.cumsum([len(p) for p in paras], out=para_offsets[1:])
             flat = np.concatenate(paras) if paras else np.zeros((0, 2), dtype=np.int64)
@@ -144,6 +145,16 @@ class Loaded:
                 para_ends=flat[:, 1].astype(np.int64),
                 body_starts=np.asarray([int(table.body_start[d]) for d in docs], dtype=np.int64),
             )
+
+
+def _bulk(articles: Articles, many: str, one: str, docs: Sequence[int]) -> list:
+    """``articles.<many>(docs)`` where the articles read many at once (a feature store: ``texts_of``,
+    ``paragraphs_of``), else ``articles.<one>(d)`` of each."""
+    read = getattr(articles, many, None)
+    if read is not None:
+        return read(list(docs))
+    single = getattr(articles, one)
+    return [single(d) for d in docs]
 
 
 @dataclass
@@ -186,6 +197,13 @@ class Subset:
 
     def paragraphs(self, i: int) -> np.ndarray:
         return self._articles.paragraphs(int(self._docs[i]))
+
+    def texts_of(self, docs: Sequence[int]) -> list[str]:
+        return _bulk(self._articles, "texts_of", "text", self._docs[np.asarray(docs, dtype=np.int64)].tolist())
+
+    def paragraphs_of(self, docs: Sequence[int]) -> list[np.ndarray]:
+        at = self._docs[np.asarray(docs, dtype=np.int64)].tolist()
+        return _bulk(self._articles, "paragraphs_of", "paragraphs", at)
 
     def tokens(self, docs: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
         stored = getattr(self._articles, "tokens", None)
