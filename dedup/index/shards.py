@@ -156,9 +156,9 @@ class ShardIndex:
         self._ensure()
         for name in self.shard_names:
             shard = self._shard(name)
-            _ = shard.docs
-            if len(shard.array("postings")) > _DIRECT:  # a small shard is searched whole (``holders``): neither is read
-                _ = shard.directory, shard.filter
+            _ = shard.docs, shard.directory  # a small shard's directory too: not used (searched whole), but checked
+            if len(shard.array("postings")) > _DIRECT:  # a small shard is searched whole (``holders``): no filter read
+                _ = shard.filter
 
     def _expect(self, name: str) -> tuple[int, int] | None:
         """(articles, postings) the manifest says shard ``name`` holds, when it says (Redis)."""
