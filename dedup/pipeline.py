@@ -310,7 +310,9 @@ def analyse_store(
     report = report or (lambda phase, done, total: None)
     prepare()
     t = time.perf_counter()
-    table = DocTable(fs.docs())
+    # A cluster's executor keeps the table by article partition (``distributed.table``): a few numbers an article.
+    stored = getattr(executor, "table", None)
+    table = stored(fs) if callable(stored) else DocTable(fs.docs())
     n = len(table)
     shards = list(fs.shards())
     # Progress in partitions of the postings (the bulk of the step), then the rest as one more step.
