@@ -637,8 +637,9 @@ def _directions(
         copies=pl.Series(d.copies, dtype=pl.Int8),
         direction_confidence=pl.Series(d.confidence, dtype=pl.Float64),
         direction_by=pl.Series([DIRECTION_BY[k] for k in d.by.tolist()], dtype=pl.Utf8),
-        position_a=pl.Series(features[:, 0].round(3).tolist(), dtype=pl.List(pl.Float64)),
-        position_b=pl.Series(features[:, 1].round(3).tolist(), dtype=pl.List(pl.Float64)),
+        # From the array itself, not through Python lists of floats (~32 B a number in the driver).
+        position_a=pl.Series(features[:, 0].round(3)).cast(pl.List(pl.Float64)),
+        position_b=pl.Series(features[:, 1].round(3)).cast(pl.List(pl.Float64)),
     )
     clusters.sources, clusters.versions, clusters.known = sources, versions, known
     clusters.role = roles(len(table), sources, clusters.members)
