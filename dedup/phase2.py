@@ -333,9 +333,11 @@ def analyse_lists(
     ranked: DocTable | Members = table
     members = getattr(table, "members", None)
     if callable(members):  # a cluster's table: the ids and dates of the clustered articles only, read for them
-        linked = pairs.filter(pl.col("relation").is_in(list(CLUSTERING)))
+        linked = pairs.filter(pl.col("relation").is_in(list(CLUSTERING))).select("a", "b")
         ranked = members(np.concatenate([linked["a"].to_numpy(), linked["b"].to_numpy()]))
+        del linked
     clusters = cluster(ranked, pairs, CLUSTERING, m.syndicated, m.excerpt, m.site, labels)
+    del ranked  # the clustered articles' ids and dates: not kept through align and label
     timings["match"] = time.perf_counter() - t
 
     t = time.perf_counter()
