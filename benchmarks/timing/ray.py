@@ -180,6 +180,7 @@ class Timed(Partitioned):
         self.inner = inner
         self.memory = memory
         self.partitions = inner.partitions
+        self.phase_steps: dict[str, float] = {}  # seconds in steps of tasks, by the scan's phase they ran in
         self.steps: dict[str, dict[str, Any]] = defaultdict(lambda: {"tasks": [], "peak": 0, "wall": 0.0})
 
     def cpus(self) -> int:
@@ -187,6 +188,7 @@ class Timed(Partitioned):
 
     def map(self, fn, context, chunks, label=None):
         step = self.steps[fn.__name__]
+        phase = self.memory.phase if self.memory is not None else ""
         if self.memory is not None:
             self.memory.in_step(fn.__name__)
         t = time.perf_counter()
@@ -195,6 +197,7 @@ class Timed(Partitioned):
             step["peak"] = max(step["peak"], peak)
             yield out
         step["wall"] += time.perf_counter() - t
+        self.phase_steps[phase] = self.phase_steps.get(phase, 0.0) + time.perf_counter() - t
         if self.memory is not None:
             self.memory.in_step(f"after {fn.__name__}")
 
@@ -216,9 +219,9 @@ def drive(mode: str, folder: str, address: str, partitions: int, out: str) -> No
         m["connect_s"] = time.perf_counter() - t
         m["cpus"] = executor.cpus()
     with tempfile.TemporaryDirectory(prefix="raybench-", dir=os.environ.get("DEDUP_BENCH_STORE")) as store:
-        t = time.perf_counter()
+        t0 = time.perf_counter()
         result = scan(folder, progress=phases, store=store, executor=executor)
-        m["wall_s"] = time.perf_counter() - t
+        m["wall_s"] = time.perf_counter() - t0
         m["peak_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         cpu1 = os.times()
         m["driver_cpu_s"] = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
@@ -243,6 +246,14 @@ def drive(mode: str, folder: str, address: str, partitions: int, out: str) -> No
     if executor is not None:
         m["steps"] = {k: dict(v) for k, v in executor.steps.items()}
         m["serial_s"] = m["wall_s"] - sum(v["wall"] for v in executor.steps.values())
+        # By phase: from the first report of a phase to the first of the next (the scan's start and end at the
+        # ends), less the steps of tasks that ran in it.
+        starts = sorted((t, p) for p, t in phases.first.items())
+        edges = [t0] + [t for t, _ in starts[1:]] + [t0 + m["wall_s"]]
+        names = [p for _, p in starts] if starts else []
+        m["serial_by_phase_s"] = {
+            p: (edges[k + 1] - edges[k]) - executor.phase_steps.get(p, 0.0) for k, p in enumerate(names)
+        }
     Path(out).write_text(json.dumps(m))
 
 
@@ -452,6 +463,9 @@ def report(runs: list[dict[str, Any]]) -> str:
             f"| load before / after | {loc['load_before']} / {loc['load_after']} | {ray['load_before']} / "
             f"{ray['load_after']} |"
         )
+        if ray.get("serial_by_phase_s"):
+            by = ", ".join(f"{p} {v:.1f} s" for p, v in ray["serial_by_phase_s"].items())
+            say(f"| driver's serial time by phase | — | {by} |")
         if "driver_cpu_s" in ray:
             say(f"| driver's CPU time (its own threads) | — | {ray['driver_cpu_s']:.1f} s |")
         if ray.get("memory_by_part"):
@@ -472,6 +486,14 @@ def report(runs: list[dict[str, Any]]) -> str:
             f"\nPostings per article {c['postings_per_article']:.0f}; shards {c['shard_bytes_per_article'] / 1e3:.1f} "
             f"KB an article; candidates {ray['candidates']:,}; pairs {ray['counts'].get('pairs', 0):,}."
         )
+    lines.append(model_report(runs))
+    return "\n".join(lines)
+
+
+def model_report(runs: list[dict[str, Any]]) -> str:
+    """The model's tables for 10M and 100M articles from the measured runs (``model``)."""
+    lines: list[str] = []
+    say = lines.append
     say("\n## Model: 32 nodes × 16 cores\n")
     say(
         f"Assumptions: cores as fast as these (measured under the load above: an upper bound); a shared "
@@ -539,6 +561,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", type=Path, help="write the measurements here (and the report beside it, .md)")
     ap.add_argument("--no-local", action="store_true", help="the Ray scan alone (its driver measured, no comparison)")
     ap.add_argument("--render", type=Path, nargs="+", help="the report of earlier runs (no measuring)")
+    ap.add_argument("--model", type=Path, nargs="+", help="the model alone, from earlier runs (no measuring)")
     ap.add_argument(
         "--drive", nargs=5, metavar=("MODE", "FOLDER", "ADDRESS", "PARTITIONS", "OUT"), help=argparse.SUPPRESS
     )
@@ -549,6 +572,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.render:
         print(report([json.loads(p.read_text()) for p in args.render]))
+        return
+    if args.model:
+        print(model_report([json.loads(p.read_text()) for p in args.model]))
         return
     folder = corpus(args.workdir / f"synth-{args.docs}", args.docs)
     m = measure(folder, args.nodes, args.cpus, args.object_store_mb, args.partitions, not args.no_local)
