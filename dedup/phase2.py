@@ -728,7 +728,8 @@ def _align(
     chunks = _Lazy(order_chunks, batch)
     for rows in executor.map(_align_batch, context, chunks, label=lambda c: f"aligning a batch of {len(c)} pairs"):
         for p, found, template, sides in rows:
-            passages[p] = found
+            # A copy: a cluster's task result is read in place, and a view would keep all of it (the sides too).
+            passages[p] = np.array(found)
             features[p] = sides
             if template:
                 drop.append(p)
