@@ -31,7 +31,10 @@ from ..featurestore import FeatureStore, StoreError
 
 _NUMBERS = ["n_shingles", "content_hash", "has_text", "cut", "chars", "site"]
 _ROWS = ["id", "date", "body_start", "chars"]
-_CACHED_SHARDS = 32  # shards whose rows a process keeps (a worker's tasks of one step touch the same ones)
+# Rows of the shards a process read last, kept up to this many articles (~0.1-0.15 KB each): a batch of pairs takes
+# its articles from anywhere in the corpus, so a worker's tasks touch every shard (with 32 shards kept, a 200k scan's
+# align and verification's reads took 1.5x and 3x the task seconds of the table sent by the driver, both loaded).
+_CACHED_ROWS = 1_000_000
 
 
 def _read(path: str, columns: list[str]) -> Any:
@@ -152,8 +155,8 @@ _cache: OrderedDict[tuple, Any] = OrderedDict()
 
 
 def _shard_rows(path: str) -> Any:
-    """The rows of one shard (``_ROWS``), kept for the last few shards a process read (a shard is never rewritten
-    under its name: the key has the file's size and time as well)."""
+    """The rows of one shard (``_ROWS``), kept for the last shards a process read, up to ``_CACHED_ROWS`` articles
+    (a shard is never rewritten under its name: the key has the file's size and time as well)."""
     st = os.stat(os.path.join(path, "docs.parquet"))
     key = (path, st.st_size, st.st_mtime_ns)
     if key in _cache:
@@ -161,7 +164,7 @@ def _shard_rows(path: str) -> Any:
         return _cache[key]
     found = _read(path, _ROWS)
     _cache[key] = found
-    while len(_cache) > _CACHED_SHARDS:
+    while len(_cache) > 1 and sum(len(f) for f in _cache.values()) > _CACHED_ROWS:
         _cache.popitem(last=False)
     return found
 
