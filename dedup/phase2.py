@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from .align import Side, align_batch, spread_cover, template_like
-from .cluster import Clusters, cluster, components, roles, with_versions
+from .cluster import Clusters, Members, cluster, components, roles, with_versions
 from .corpus import Corpus
 from .direction import FEATURES, cluster_sources, compare_dates, pair_directions, parse_when, positions
 from .evidence import Evidence, Lists, pair_evidence
@@ -356,7 +356,14 @@ def analyse_lists(
     if callable(connect):
         link = pairs["relation"].is_in(list(CLUSTERING)).to_numpy()
         labels = connect(len(table), np.stack([pairs["a"].to_numpy()[link], pairs["b"].to_numpy()[link]], axis=1))
-    clusters = cluster(table, pairs, CLUSTERING, m.syndicated, m.excerpt, m.site, labels)
+    ranked: DocTable | Members = table
+    members = getattr(table, "members", None)
+    if callable(members):  # a cluster's table: the ids and dates of the clustered articles only, read for them
+        linked = pairs.filter(pl.col("relation").is_in(list(CLUSTERING))).select("a", "b")
+        ranked = members(np.concatenate([linked["a"].to_numpy(), linked["b"].to_numpy()]))
+        del linked
+    clusters = cluster(ranked, pairs, CLUSTERING, m.syndicated, m.excerpt, m.site, labels)
+    del ranked  # the clustered articles' ids and dates: not kept through align and label
     timings["match"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -530,7 +537,11 @@ class Rows:
 
     @classmethod
     def of(cls, table: DocTable, docs: np.ndarray) -> Rows:
-        """The rows of the articles ``docs`` of ``table``."""
+        """The rows of the articles ``docs`` of ``table``; of a cluster's table kept by article partition
+        (``distributed.table.StoredTable``), their ``StoredRows``: read by the task that uses them."""
+        stored = getattr(table, "stored_rows", None)
+        if stored is not None:
+            return stored(docs)
         d = [int(x) for x in docs.tolist()]
         return cls(
             ids={i: table.ids[i] for i in d},
@@ -622,6 +633,7 @@ def _directions(
         docs = np.unique(np.concatenate([np.asarray(g, dtype=np.int64) for g in clusters.members[lo:hi]]))
         local = {int(x): j for j, x in enumerate(docs.tolist())}
         mine = rows[starts[lo] : starts[hi]]
+        table_rows = Rows.of(table, docs)
         return _DirectionBatch(
             rows=mine,
             a=np.searchsorted(docs, a[mine]),
@@ -631,8 +643,8 @@ def _directions(
             members=[[local[m] for m in g] for g in clusters.members[lo:hi]],
             ranked=[[local[m] for m in g] for g in clusters.ranked[lo:hi]],
             docs=docs,
-            dates=[table.dates[x] for x in docs.tolist()],
-            ids=[table.ids[x] for x in docs.tolist()],
+            dates=table_rows.dates,
+            ids=table_rows.ids,
             excerpt=excerpt[docs],
             site=site[docs] if site is not None else None,
             same_text=same_text[docs],
@@ -653,8 +665,9 @@ def _directions(
         copies=pl.Series(d.copies, dtype=pl.Int8),
         direction_confidence=pl.Series(d.confidence, dtype=pl.Float64),
         direction_by=pl.Series([DIRECTION_BY[k] for k in d.by.tolist()], dtype=pl.Utf8),
-        position_a=pl.Series(features[:, 0].round(3).tolist(), dtype=pl.List(pl.Float64)),
-        position_b=pl.Series(features[:, 1].round(3).tolist(), dtype=pl.List(pl.Float64)),
+        # From the array itself, not through Python lists of floats (~32 B a number in the driver).
+        position_a=pl.Series(features[:, 0].round(3)).cast(pl.List(pl.Float64)),
+        position_b=pl.Series(features[:, 1].round(3)).cast(pl.List(pl.Float64)),
     )
     clusters.sources, clusters.versions, clusters.known = sources, versions, known
     clusters.role = roles(len(table), sources, clusters.members)
@@ -674,8 +687,8 @@ class _DirectionBatch:
     members: list[list[int]]
     ranked: list[list[int]]
     docs: np.ndarray
-    dates: list[str | None]
-    ids: list[str]
+    dates: dict[int, str | None]  # by global article (``Rows``: read by the task from a cluster's table)
+    ids: dict[int, str]
     excerpt: np.ndarray
     site: np.ndarray | None
     same_text: np.ndarray
@@ -688,17 +701,18 @@ def _cluster_directions(_: None, c: _DirectionBatch) -> tuple:
     """The directions of a range of clusters' pairs, and each cluster's source (``direction.cluster_sources``, then
     the versions rule; a member dated after another is never made a version's source), its other versions and
     whether the pairs' directions decide it; articles as global numbers."""
+    glob = c.docs.tolist()
+    dates, ids = [c.dates[x] for x in glob], [c.ids[x] for x in glob]
     linking = np.ones(len(c.rows), dtype=bool)
-    d = pair_directions(c.a, c.b, linking, c.dates, c.excerpt, c.features[:, 0], c.features[:, 1], c.held)
-    sources, known = cluster_sources(c.members, c.ranked, c.same_text, c.a, c.b, d, c.dates)
+    d = pair_directions(c.a, c.b, linking, dates, c.excerpt, c.features[:, 0], c.features[:, 1], c.held)
+    sources, known = cluster_sources(c.members, c.ranked, c.same_text, c.a, c.b, d, dates)
     later = []
     for group in c.members:
-        whens = {m: parse_when(c.dates[m]) for m in group}
+        whens = {m: parse_when(dates[m]) for m in group}
         later.append({m for m in group if any(compare_dates(whens[m], whens[o]) > 0 for o in group if o != m)})
     decided = list(sources)
-    sources, versions = with_versions(sources, c.members, c.excerpt, c.dates, c.ids, c.site, later)
+    sources, versions = with_versions(sources, c.members, c.excerpt, dates, ids, c.site, later)
     known = [k and s == t for k, s, t in zip(known, sources, decided)]
-    glob = c.docs.tolist()
     return (
         c.rows,
         d.copies,
@@ -740,7 +754,8 @@ def _align(
     chunks = _Lazy(order_chunks, batch)
     for rows in executor.map(_align_batch, context, chunks, label=lambda c: f"aligning a batch of {len(c)} pairs"):
         for p, found, template, sides in rows:
-            passages[p] = found
+            # A copy: a cluster's task result is read in place, and a view would keep all of it (the sides too).
+            passages[p] = np.array(found)
             features[p] = sides
             if template:
                 drop.append(p)

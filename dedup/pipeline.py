@@ -16,8 +16,10 @@ Results depend only on the input: not on the number of workers, nodes or tasks, 
 
 from __future__ import annotations
 
+import array
 import contextlib
 import os
+import pickle
 import shutil
 import tempfile
 import time
@@ -131,6 +133,37 @@ def _tasks(entries: Iterable[Entry | Skipped], options: ScanOptions, skipped: li
         yield _Task(number, batch)
 
 
+class _Spilled(Sequence):
+    """Phase 1's tasks, pickled one after the other into a temporary file in ``folder`` as the walk finds them, and
+    read back one at a time when asked for: a cluster's driver submits a window of them, so it holds the
+    listing's offsets (a number a task), never every file's entry (~0.35 KB a file). ``files``: how many."""
+
+    def __init__(self, tasks: Iterable[_Task], folder: Path) -> None:
+        self._file = tempfile.TemporaryFile(dir=folder, prefix=".listing-")  # noqa: SIM115 - closed by close()
+        self._offsets = array.array("q")
+        self.files = 0
+        for task in tasks:
+            self._offsets.append(self._file.tell())
+            pickle.dump(task, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            self.files += len(task.entries)
+        self._offsets.append(self._file.tell())
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, k):  # type: ignore[override]
+        if isinstance(k, slice):
+            return [self[j] for j in range(*k.indices(len(self)))]
+        if not -len(self) <= k < len(self):
+            raise IndexError(k)
+        k %= len(self)
+        self._file.seek(self._offsets[k])
+        return pickle.loads(self._file.read(self._offsets[k + 1] - self._offsets[k]))
+
+    def close(self) -> None:
+        self._file.close()
+
+
 def _batches(articles: Iterable[Article | Skipped], options: ScanOptions, skipped: list[Skipped]) -> Iterator[list]:
     batch: list[Article] = []
     chars = 0
@@ -228,10 +261,16 @@ def ingest(
     from .ingest import walk
 
     skipped: list[Skipped] = []
-    entries = list(walk(source, options.ingest))
+    spilled = None
+    tasks: Sequence[_Task]
+    if executor is not None:  # a cluster's driver: the listing task by task on disk, not in memory (``_Spilled``)
+        spilled = _Spilled(_tasks(walk(source, options.ingest), options, skipped), fs.root)
+        tasks, n_files = spilled, spilled.files
+    else:
+        entries = list(walk(source, options.ingest))
+        n_files = sum(1 for e in entries if not isinstance(e, Skipped))
+        tasks = list(_tasks(entries, options, skipped))
     prepare()  # the tables (and any compiled kernels) every worker needs, loaded before any is forked
-    n_files = sum(1 for e in entries if not isinstance(e, Skipped))
-    tasks = list(_tasks(entries, options, skipped))
     report("read", 0, n_files)
     workers = options.workers or os.cpu_count() or 1
     names: list[str] = []
@@ -261,6 +300,8 @@ def ingest(
             publish([(name, None, None) for name in written], skip, n)
         for left in (fs.root / "shards").glob(".*"):  # staged by a task whose worker died; run again since
             shutil.rmtree(left, ignore_errors=True)
+        if spilled is not None:
+            spilled.close()
     elif workers > 1 and len(tasks) > 1:
         # Parquet is read with polars, whose thread pool does not survive a fork: those files are read here.
         here = [any(e.kind == "parquet" for e in t.entries) for t in tasks]
@@ -335,7 +376,9 @@ def analyse_store(
     report = report or (lambda phase, done, total: None)
     prepare()
     t = time.perf_counter()
-    table = DocTable(fs.docs())
+    # A cluster's executor keeps the table by article partition (``distributed.table``): a few numbers an article.
+    stored = getattr(executor, "table", None)
+    table = stored(fs) if callable(stored) else DocTable(fs.docs())
     n = len(table)
     shards = list(fs.shards())
     # Progress in partitions of the postings (the bulk of the step), then the rest as one more step.

@@ -70,14 +70,76 @@ def corpus(path: Path, docs: int) -> Path:
 class Phases:
     """The progress callback: when each phase was first and last reported."""
 
-    def __init__(self) -> None:
+    def __init__(self, memory: Memory | None = None) -> None:
         self.first: dict[str, float] = {}
         self.last: dict[str, float] = {}
+        self.memory = memory
 
     def __call__(self, phase: str, done: int, total: int | None) -> None:
         now = time.perf_counter()
+        if phase not in self.first and self.memory is not None:
+            self.memory.enter(phase)
         self.first.setdefault(phase, now)
         self.last[phase] = now
+
+
+def _resident() -> tuple[int, int]:
+    """This process's resident memory now and its anonymous part (not file-backed pages), in bytes."""
+    rss = anon = 0
+    with suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) * 1024
+            elif line.startswith("RssAnon:"):
+                anon = int(line.split()[1]) * 1024
+    return rss, anon
+
+
+class Memory:
+    """The driver's resident memory by part of the scan, sampled by a thread every ``every`` seconds: for each
+    part (a phase, or a step of tasks within it: ``match/_list_question``), the resident memory when it starts
+    and the most seen while it runs (whole and anonymous), so the driver's growth can be told part by part."""
+
+    def __init__(self, every: float = 0.02) -> None:
+        import threading
+
+        self.parts: dict[str, dict[str, int]] = {}
+        self.phase, self.step = "start", ""
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.enter("start")
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _key(self) -> str:
+        return f"{self.phase}/{self.step}" if self.step else self.phase
+
+    def _note(self) -> None:
+        rss, anon = _resident()
+        with self._lock:
+            part = self.parts.setdefault(
+                self._key(), {"start": rss, "start_anon": anon, "peak": rss, "peak_anon": anon}
+            )
+            part["peak"], part["peak_anon"] = max(part["peak"], rss), max(part["peak_anon"], anon)
+
+    def _run(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self._note()
+
+    def enter(self, phase: str) -> None:
+        self._note()
+        self.phase, self.step = phase, ""
+        self._note()
+
+    def in_step(self, step: str) -> None:
+        self._note()
+        self.step = step
+        self._note()
+
+    def stop(self) -> dict[str, dict[str, int]]:
+        self._note()
+        self._stop.set()
+        return self.parts
 
 
 def _peak_rss() -> int:
@@ -114,9 +176,11 @@ def _timed(fn):
 class Timed(Partitioned):
     """An executor recording, per step, each task's seconds and worker peak, and the step's wall time."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, memory: Memory | None = None) -> None:
         self.inner = inner
+        self.memory = memory
         self.partitions = inner.partitions
+        self.phase_steps: dict[str, float] = {}  # seconds in steps of tasks, by the scan's phase they ran in
         self.steps: dict[str, dict[str, Any]] = defaultdict(lambda: {"tasks": [], "peak": 0, "wall": 0.0})
 
     def cpus(self) -> int:
@@ -124,12 +188,18 @@ class Timed(Partitioned):
 
     def map(self, fn, context, chunks, label=None):
         step = self.steps[fn.__name__]
+        phase = self.memory.phase if self.memory is not None else ""
+        if self.memory is not None:
+            self.memory.in_step(fn.__name__)
         t = time.perf_counter()
         for out, secs, peak in self.inner.map(_timed(fn), context, chunks, label):
             step["tasks"].append(secs)
             step["peak"] = max(step["peak"], peak)
             yield out
         step["wall"] += time.perf_counter() - t
+        self.phase_steps[phase] = self.phase_steps.get(phase, 0.0) + time.perf_counter() - t
+        if self.memory is not None:
+            self.memory.in_step(f"after {fn.__name__}")
 
 
 def drive(mode: str, folder: str, address: str, partitions: int, out: str) -> None:
@@ -137,20 +207,26 @@ def drive(mode: str, folder: str, address: str, partitions: int, out: str) -> No
     its measurements to ``out``."""
     from dedup.pipeline import scan
 
-    phases = Phases()
+    memory = Memory()
+    phases = Phases(memory)
     executor, m = None, {"mode": mode, "load_before": load()}
+    cpu0 = os.times()
     if mode == "ray":
         from dedup.distributed import connect
 
         t = time.perf_counter()
-        executor = Timed(connect(address, partitions=partitions))
+        executor = Timed(connect(address, partitions=partitions), memory)
         m["connect_s"] = time.perf_counter() - t
         m["cpus"] = executor.cpus()
     with tempfile.TemporaryDirectory(prefix="raybench-", dir=os.environ.get("DEDUP_BENCH_STORE")) as store:
-        t = time.perf_counter()
+        t0 = time.perf_counter()
         result = scan(folder, progress=phases, store=store, executor=executor)
-        m["wall_s"] = time.perf_counter() - t
+        m["wall_s"] = time.perf_counter() - t0
         m["peak_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        cpu1 = os.times()
+        m["driver_cpu_s"] = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+        memory.enter("end")
+        m["memory_by_part"] = memory.stop()
         m["children_peak_bytes"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
         m["load_after"] = load()
         m["timings"] = result.timings
@@ -170,6 +246,14 @@ def drive(mode: str, folder: str, address: str, partitions: int, out: str) -> No
     if executor is not None:
         m["steps"] = {k: dict(v) for k, v in executor.steps.items()}
         m["serial_s"] = m["wall_s"] - sum(v["wall"] for v in executor.steps.values())
+        # By phase: from the first report of a phase to the first of the next (the scan's start and end at the
+        # ends), less the steps of tasks that ran in it.
+        starts = sorted((t, p) for p, t in phases.first.items())
+        edges = [t0] + [t for t, _ in starts[1:]] + [t0 + m["wall_s"]]
+        names = [p for _, p in starts] if starts else []
+        m["serial_by_phase_s"] = {
+            p: (edges[k + 1] - edges[k]) - executor.phase_steps.get(p, 0.0) for k, p in enumerate(names)
+        }
     Path(out).write_text(json.dumps(m))
 
 
@@ -186,17 +270,25 @@ def _run_driver(mode: str, folder: Path, address: str, partitions: int) -> dict[
     return m
 
 
-def measure(folder: Path, nodes: int, cpus: int, object_store_mb: int, partitions: int) -> dict[str, Any]:
+def measure(
+    folder: Path, nodes: int, cpus: int, object_store_mb: int, partitions: int, local: bool = True
+) -> dict[str, Any]:
+    """The local scan (unless not ``local``: a run to look at the driver alone, its result compared with
+    nothing) and the scan on a cluster of ``nodes`` started here, each a driver process of its own."""
     out: dict[str, Any] = {"nodes": nodes, "cpus_per_node": cpus, "object_store_mb": object_store_mb}
     found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     out["commit"] = found.stdout.strip() or os.environ.get("DEDUP_COMMIT", "")
-    out["local"] = _run_driver("local", folder, "", 0)
-    print(f"local: {out['local']['wall_s']:.1f} s (load {out['local']['load_after']})", flush=True)
+    if local:
+        out["local"] = _run_driver("local", folder, "", 0)
+        print(f"local: {out['local']['wall_s']:.1f} s (load {out['local']['load_after']})", flush=True)
     t = time.perf_counter()
     with local_cluster(nodes, cpus, object_store_mb) as address:
         out["cluster_start_s"] = time.perf_counter() - t
         out["ray"] = _run_driver("ray", folder, address, partitions)
     print(f"ray:   {out['ray']['wall_s']:.1f} s (load {out['ray']['load_after']})", flush=True)
+    if not local:
+        out["same_result"] = None
+        return out
     out["same_result"] = out["ray"]["digest"] == out["local"]["digest"]
     if not out["same_result"]:
         raise SystemExit("the scan on Ray differs from the local scan")
@@ -336,7 +428,15 @@ def report(runs: list[dict[str, Any]]) -> str:
     lines: list[str] = []
     say = lines.append
     for m in runs:
-        loc, ray = m["local"], m["ray"]
+        ray = m["ray"]
+        loc = m.get("local") or {
+            "wall_s": math.nan,
+            "timings": {},
+            "peak_bytes": math.nan,
+            "children_peak_bytes": math.nan,
+            "load_before": "-",
+            "load_after": "-",
+        }
         c = costs(m)
         n = ray["docs"]
         say(f"\n## {n:,} articles: local scan against a {m['nodes']}-node Ray cluster on this machine\n")
@@ -363,6 +463,13 @@ def report(runs: list[dict[str, Any]]) -> str:
             f"| load before / after | {loc['load_before']} / {loc['load_after']} | {ray['load_before']} / "
             f"{ray['load_after']} |"
         )
+        if ray.get("serial_by_phase_s"):
+            by = ", ".join(f"{p} {v:.1f} s" for p, v in ray["serial_by_phase_s"].items())
+            say(f"| driver's serial time by phase | — | {by} |")
+        if "driver_cpu_s" in ray:
+            say(f"| driver's CPU time (its own threads) | — | {ray['driver_cpu_s']:.1f} s |")
+        if ray.get("memory_by_part"):
+            say(_memory_table(ray["memory_by_part"], n))
         say("\nPer step on Ray (seconds inside the tasks, summed; the largest peak resident memory of a worker")
         say("during one of its tasks):\n")
         say("| step | tasks | task seconds | per article | step wall | worker peak |")
@@ -379,6 +486,14 @@ def report(runs: list[dict[str, Any]]) -> str:
             f"\nPostings per article {c['postings_per_article']:.0f}; shards {c['shard_bytes_per_article'] / 1e3:.1f} "
             f"KB an article; candidates {ray['candidates']:,}; pairs {ray['counts'].get('pairs', 0):,}."
         )
+    lines.append(model_report(runs))
+    return "\n".join(lines)
+
+
+def model_report(runs: list[dict[str, Any]]) -> str:
+    """The model's tables for 10M and 100M articles from the measured runs (``model``)."""
+    lines: list[str] = []
+    say = lines.append
     say("\n## Model: 32 nodes × 16 cores\n")
     say(
         f"Assumptions: cores as fast as these (measured under the load above: an upper bound); a shared "
@@ -413,6 +528,28 @@ def report(runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _memory_table(parts: dict[str, dict[str, int]], n: int) -> str:
+    """The driver's resident memory by part of the scan (``Memory``): at its start, its peak, and what the peak
+    adds to the highest peak before it, in KB an article (anonymous memory in brackets: file-backed pages of
+    libraries and mapped store files are the rest)."""
+    lines = [
+        "\nThe driver's resident memory by part of the scan (sampled every 20 ms; anonymous memory in brackets; "
+        "*adds*: the part's peak over the highest peak before it, per article):\n",
+        "| part | at start | peak | adds |",
+        "|:---|---:|---:|---:|",
+    ]
+    high = high_anon = 0
+    for name, p in parts.items():
+        adds = max(0, p["peak"] - high) if high else 0
+        adds_anon = max(0, p["peak_anon"] - high_anon) if high_anon else 0
+        lines.append(
+            f"| {name} | {p['start'] / 1e6:.0f} MB ({p['start_anon'] / 1e6:.0f}) | {p['peak'] / 1e6:.0f} MB "
+            f"({p['peak_anon'] / 1e6:.0f}) | {adds / n / 1e3:.3f} KB ({adds_anon / n / 1e3:.3f}) |"
+        )
+        high, high_anon = max(high, p["peak"]), max(high_anon, p["peak_anon"])
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--docs", type=int, default=20000)
@@ -422,7 +559,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--partitions", type=int, default=0, help="list and pair partitions (0: automatic)")
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "dedup-ray-bench")
     ap.add_argument("--json", type=Path, help="write the measurements here (and the report beside it, .md)")
+    ap.add_argument("--no-local", action="store_true", help="the Ray scan alone (its driver measured, no comparison)")
     ap.add_argument("--render", type=Path, nargs="+", help="the report of earlier runs (no measuring)")
+    ap.add_argument("--model", type=Path, nargs="+", help="the model alone, from earlier runs (no measuring)")
     ap.add_argument(
         "--drive", nargs=5, metavar=("MODE", "FOLDER", "ADDRESS", "PARTITIONS", "OUT"), help=argparse.SUPPRESS
     )
@@ -434,8 +573,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.render:
         print(report([json.loads(p.read_text()) for p in args.render]))
         return
+    if args.model:
+        print(model_report([json.loads(p.read_text()) for p in args.model]))
+        return
     folder = corpus(args.workdir / f"synth-{args.docs}", args.docs)
-    m = measure(folder, args.nodes, args.cpus, args.object_store_mb, args.partitions)
+    m = measure(folder, args.nodes, args.cpus, args.object_store_mb, args.partitions, not args.no_local)
     text = report([m])
     print(text)
     if args.json:

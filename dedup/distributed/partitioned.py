@@ -34,6 +34,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -51,9 +52,12 @@ from ..evidence import (
     pair_entries,
     partition_lists,
 )
-from ..featurestore import Shard
+from ..featurestore import FeatureStore, Shard
 from ..options import VerifyParams
 from ..workers import Executor
+
+if TYPE_CHECKING:
+    from .table import StoredTable
 
 Progress = Callable[[int, int], None]
 
@@ -527,6 +531,13 @@ class Partitioned:
             self.partitions,
             progress=progress,  # type: ignore[arg-type]
         )
+
+    def table(self, store: FeatureStore) -> StoredTable:
+        """The per-article table of ``store`` kept by article partition (``table.stored_table``), its numbers read
+        by tasks on this executor."""
+        from .table import stored_table
+
+        return stored_table(store, self)
 
     def components(self, n: int, edges: np.ndarray) -> np.ndarray:
         """``cluster.components(n, edges)`` by a tree of tasks on this executor (``components.tree_components``),

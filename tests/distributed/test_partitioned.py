@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 from dedup.distributed.partitioned import Partitioned, lists_and_evidence
+from dedup.distributed.table import StoredRows
 from dedup.evidence import pair_evidence, posting_lists
 from dedup.featurestore import FeatureStore
 from dedup.options import ScanOptions
@@ -110,24 +111,34 @@ def test_a_scan_in_1_or_16_partitions_is_the_local_scan(accuracy):
     for partitions in (1, 16):
         run = Pickled(partitions)
         assert _json(scan(accuracy, executor=run)) == expected
-        steps = {"_bucket_task", "_list_task", "_pair_task", "_spilled_fingerprints", "_read_batch", "_leaf"}
+        steps = {
+            "_bucket_task",
+            "_list_task",
+            "_pair_task",
+            "_spilled_fingerprints",
+            "_read_batch",
+            "_leaf",
+            "_columns",
+        }
         steps |= {"_align_batch", "_label_batch", "_cluster_directions", "_list_question"} | (
             {"_merge"} if partitions > 1 else set()
         )
         assert steps <= set(run.calls)
-    # Verification's reads, align and label tasks are sent their batch's rows, never the per-article table or every
-    # pair; clusters are a tree of union-find tasks.
+    # Verification's reads, align and label tasks are sent their batch's articles, never the per-article table or
+    # every pair, and read their rows from the store's shards (``StoredRows``); clusters are a tree of union-find
+    # tasks.
     for step, context, chunk in run.inputs:
         if step in ("_align_batch", "_label_batch", "_read_batch"):
             assert not any(isinstance(v, (DocTable, pl.DataFrame)) for v in vars(context).values())
+            assert isinstance(chunk.rows, StoredRows) and chunk.rows.__getstate__()["_rows"] is None
         if step in ("_align_batch", "_read_batch"):
-            assert set(chunk.rows.ids) == set(chunk.a.tolist()) | set(chunk.b.tolist())
+            assert set(chunk.rows.docs.tolist()) == set(chunk.a.tolist()) | set(chunk.b.tolist())
         if step == "_cluster_directions":  # its clusters' members, and the pairs within them
             assert set(chunk.a.tolist()) | set(chunk.b.tolist()) <= set(range(len(chunk.docs)))
             assert sorted(m for g in chunk.members for m in g) == list(range(len(chunk.docs)))
         if step == "_label_batch":
             assert set(chunk.shared) <= set(chunk.docs.tolist())
-            assert set(chunk.rows.ids) == set(chunk.docs[chunk.holds].tolist())
+            assert set(chunk.rows.docs.tolist()) == set(chunk.docs[chunk.holds].tolist())
 
 
 DRIVER = """

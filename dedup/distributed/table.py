@@ -1,0 +1,225 @@
+"""The per-article table by article partition: the driver keeps a few numbers an article, tasks read rows.
+
+The local scan reads every shard's ``docs.parquet`` into one frame (``phase2.DocTable``: ids, dates, paths,
+titles, sites and lengths of every article, and Python lists of the ids and dates), which phase 2's
+batches take their rows from. On a cluster that table is what grows with the corpus in the one process that
+drives it; but it is already written by article partition, by the tasks that wrote the shards. So here:
+
+- the numbers phase 2 computes with (distinct shingles, content hash, whether there is text, the cut, the
+  length, the site as a code) are read by tasks, one per range of shards (``_columns``), and kept by the
+  driver as numpy vectors (``StoredTable``: 41 bytes an article); the site codes are the dense ranks of the
+  distinct sites, as ``DocTable.site_codes`` gives them, from each task's distinct sites;
+- a batch's rows (id, date, body start, length: ``phase2.Rows``) are read by the task that takes the batch,
+  from the shards its articles are in (``StoredRows``: what is sent is the articles and their shards' paths);
+- the ids and dates clustering ranks members by are read for the clustered articles only (``members``);
+- the whole frame is read only when the result is written from it (``StoredTable.frame``).
+
+The values are the ones ``DocTable`` gives, so the result is the local scan's, byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..featurestore import FeatureStore, StoreError
+
+_NUMBERS = ["n_shingles", "content_hash", "has_text", "cut", "chars", "site"]
+_ROWS = ["id", "date", "body_start", "chars"]
+# Rows of the shards a process read last, kept up to this many articles (~0.1-0.15 KB each): a batch of pairs takes
+# its articles from anywhere in the corpus, so a worker's tasks touch every shard (with 32 shards kept, a 200k scan's
+# align and verification's reads took 1.5x and 3x the task seconds of the table sent by the driver, both loaded).
+_CACHED_ROWS = 1_000_000
+
+
+def _read(path: str, columns: list[str]) -> Any:
+    """Columns of one shard's ``docs.parquet`` (a polars frame); a damaged file is one ``StoreError`` line."""
+    import polars as pl
+
+    try:
+        return pl.read_parquet(os.path.join(path, "docs.parquet"), columns=columns)
+    except Exception as e:  # noqa: BLE001 - polars raises several kinds for a damaged file
+        raise StoreError(f"{path}: cannot read docs.parquet ({' '.join(str(e).split())[:200]})") from None
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """One task's share of the table: its shards' numbers, their distinct sites and each article's site among
+    them (0: none known)."""
+
+    sizes: np.ndarray
+    content: np.ndarray
+    has_text: np.ndarray
+    cut: np.ndarray
+    chars: np.ndarray
+    sites: list[str]
+    site: np.ndarray
+
+
+def _columns(_: None, paths: list[str]) -> _Columns:
+    """The numbers of the articles of the shards ``paths`` (in order), as ``DocTable`` converts them."""
+    import polars as pl
+
+    frames = [_read(p, _NUMBERS) for p in paths]
+    docs = pl.concat(frames) if frames else pl.DataFrame({c: [] for c in _NUMBERS})
+    site = docs["site"]
+    sites = sorted(site.drop_nulls().unique().to_list())
+    codes = np.zeros(len(docs), dtype=np.int64)
+    known = ~site.is_null().to_numpy()
+    if known.any():
+        codes[known] = np.searchsorted(np.asarray(sites, dtype=object), np.asarray(site.drop_nulls().to_list())) + 1
+    return _Columns(
+        sizes=docs["n_shingles"].to_numpy().astype(np.int64),
+        content=docs["content_hash"].to_numpy().astype(np.uint64),
+        has_text=docs["has_text"].to_numpy().astype(bool),
+        cut=docs["cut"].to_numpy().astype(np.int64),
+        chars=docs["chars"].to_numpy().astype(np.int64),
+        sites=sites,
+        site=codes,
+    )
+
+
+class StoredTable:
+    """The per-article table of a store as a cluster's driver keeps it (module docstring): numpy vectors of the
+    numbers phase 2 computes with, rows read by article partition where they are needed. ``phase2`` takes it
+    where it takes a ``DocTable``."""
+
+    def __init__(self, store: FeatureStore, parts: Sequence[_Columns]) -> None:
+        self.store = store
+        self.bases = np.asarray(store.bases, dtype=np.int64)
+        self.paths = [str(store.shard(name).path) for name in store.shard_names]
+
+        def joined(key: str, dtype: Any) -> np.ndarray:
+            arrays = [getattr(p, key) for p in parts]
+            return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype=dtype)
+
+        self.sizes = joined("sizes", np.int64)
+        self.content = joined("content", np.uint64)
+        self.has_text = joined("has_text", bool)
+        self.cut = joined("cut", np.int64)
+        self.chars = joined("chars", np.int64)
+        # Dense ranks of the distinct sites (as ``DocTable.site_codes``): each part's codes mapped to the union's.
+        every = sorted({s for p in parts for s in p.sites})
+        at = np.asarray(every, dtype=object)
+        self._site = np.zeros(len(self.sizes), dtype=np.int64)
+        start = 0
+        for p in parts:
+            if p.sites:
+                ranks = np.concatenate([[0], np.searchsorted(at, np.asarray(p.sites, dtype=object)) + 1])
+                self._site[start : start + len(p.site)] = ranks[p.site]
+            start += len(p.site)
+
+    def __len__(self) -> int:
+        return len(self.sizes)
+
+    def site_codes(self) -> np.ndarray:
+        """An integer per distinct site (0: not known), as ``DocTable.site_codes``."""
+        return self._site
+
+    @property
+    def frame(self) -> Any:
+        """Every article's row, read from the shards (what the result is written from)."""
+        return self.store.docs()
+
+    def stored_rows(self, docs: np.ndarray) -> StoredRows:
+        """The rows of the articles ``docs``, to be read where they are used (a batch's task)."""
+        docs = np.unique(np.asarray(docs, dtype=np.int64))
+        shard = np.searchsorted(self.bases, docs, side="right") - 1
+        used = np.unique(shard)
+        return StoredRows(docs, [self.paths[k] for k in used.tolist()], self.bases[used])
+
+    def members(self, docs: np.ndarray) -> Members:
+        """The ids and dates of the articles ``docs`` (the clustered ones), for ``cluster.cluster``."""
+        rows = self.stored_rows(docs)
+        return Members(len(self), rows.ids, rows.dates)
+
+
+@dataclass
+class Members:
+    """What ``cluster.cluster`` reads of the articles: their number, and the ids and dates of those it ranks."""
+
+    n: int
+    ids: dict[int, str]
+    dates: dict[int, str | None]
+
+    def __len__(self) -> int:
+        return self.n
+
+
+_cache: OrderedDict[tuple, Any] = OrderedDict()
+
+
+def _shard_rows(path: str) -> Any:
+    """The rows of one shard (``_ROWS``), kept for the last shards a process read, up to ``_CACHED_ROWS`` articles
+    (a shard is never rewritten under its name: the key has the file's size and time as well)."""
+    st = os.stat(os.path.join(path, "docs.parquet"))
+    key = (path, st.st_size, st.st_mtime_ns)
+    if key in _cache:
+        _cache.move_to_end(key)
+        return _cache[key]
+    found = _read(path, _ROWS)
+    _cache[key] = found
+    while len(_cache) > 1 and sum(len(f) for f in _cache.values()) > _CACHED_ROWS:
+        _cache.popitem(last=False)
+    return found
+
+
+class StoredRows:
+    """Some articles' rows of the per-article table (as ``phase2.Rows``: ids, dates, body starts and lengths,
+    keyed by global index), read on first use from the shards they are in. What is pickled is the articles and
+    their shards' paths and first articles, so a batch's task is sent a few numbers an article and reads its rows
+    itself."""
+
+    def __init__(self, docs: np.ndarray, paths: list[str], firsts: np.ndarray) -> None:
+        self.docs, self.paths, self.firsts = docs, paths, firsts
+        self._rows: tuple[dict, dict, dict, dict] | None = None
+
+    def __getstate__(self) -> dict:
+        return {"docs": self.docs, "paths": self.paths, "firsts": self.firsts, "_rows": None}
+
+    def _read(self) -> tuple[dict, dict, dict, dict]:
+        if self._rows is None:
+            ids: dict[int, str] = {}
+            dates: dict[int, str | None] = {}
+            body: dict[int, int] = {}
+            chars: dict[int, int] = {}
+            shard = np.searchsorted(self.firsts, self.docs, side="right") - 1
+            for k, path in enumerate(self.paths):
+                mine = self.docs[shard == k]
+                rows = _shard_rows(path)[(mine - self.firsts[k]).tolist()]
+                d = mine.tolist()
+                ids.update(zip(d, rows["id"].to_list()))
+                dates.update(zip(d, rows["date"].to_list()))
+                body.update(zip(d, rows["body_start"].to_list()))
+                chars.update(zip(d, rows["chars"].to_list()))
+            self._rows = (ids, dates, body, chars)
+        return self._rows
+
+    @property
+    def ids(self) -> dict[int, str]:
+        return self._read()[0]
+
+    @property
+    def dates(self) -> dict[int, str | None]:
+        return self._read()[1]
+
+    @property
+    def body_start(self) -> dict[int, int]:
+        return self._read()[2]
+
+    @property
+    def chars(self) -> dict[int, int]:
+        return self._read()[3]
+
+
+def stored_table(store: FeatureStore, executor: Any, shards_a_task: int = 16) -> StoredTable:
+    """The ``StoredTable`` of ``store``: its numbers read by tasks on ``executor``, ``shards_a_task`` shards each."""
+    paths = [str(store.shard(name).path) for name in store.shard_names]
+    chunks = [paths[k : k + shards_a_task] for k in range(0, len(paths), shards_a_task)]
+    parts = list(executor.map(_columns, None, chunks, label=lambda c: f"the table of {c[0]} (and {len(c) - 1} more)"))
+    return StoredTable(store, parts)

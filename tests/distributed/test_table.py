@@ -1,0 +1,64 @@
+"""The per-article table by article partition (``dedup.distributed.table``) holds the local table's values: the
+numbers phase 2 computes with, the site codes, and each batch's rows read from the shards by the task, through an
+executor that pickles every task's input and output as a cluster does."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dedup.distributed.table import StoredRows, stored_table
+from dedup.featurestore import FeatureStore, StoreError
+from dedup.options import ScanOptions
+from dedup.phase2 import DocTable, Rows
+from dedup.pipeline import scan
+from tests.support.executors import Pickling
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> FeatureStore:
+    """A store of the accuracy corpus's 120 articles (sites known) and three plain texts (none), in shards of 30."""
+    from benchmarks.corpora.corpus import generate
+
+    root = tmp_path_factory.mktemp("table")
+    generate(root / "corpus", 120, seed=5, layout="meta")
+    (root / "corpus" / "truth.json").unlink()
+    for k in range(3):  # plain text: no site known
+        (root / "corpus" / f"plain-{k}.txt").write_text(f"A note of its own, number {k}, with no page around it.\n")
+    scan(root / "corpus", ScanOptions(batch_docs=30), store=root / "store")
+    return FeatureStore(root / "store")
+
+
+def test_the_stored_table_holds_the_local_tables_numbers_and_rows(store):
+    local = DocTable(store.docs())
+    run = Pickling()
+    table = stored_table(store, run, shards_a_task=2)
+    assert len(store.shard_names) > 2 and run.calls.count("_columns") == (len(store.shard_names) + 1) // 2
+    assert len(table) == len(local)
+    for key in ("sizes", "content", "has_text", "cut", "chars"):
+        assert np.array_equal(getattr(table, key), getattr(local, key)), key
+    site = local.site_codes()
+    assert np.array_equal(table.site_codes(), site) and (site == 0).any() and len(np.unique(site)) > 2
+    docs = np.array([0, 3, 31, 32, 90, len(local) - 1])
+    sent = pickle.loads(pickle.dumps(Rows.of(table, docs)))
+    assert isinstance(sent, StoredRows) and len(sent.paths) == 4  # the articles and their shards, no rows
+    want = Rows.of(local, docs)
+    for key in ("ids", "dates", "body_start", "chars"):
+        assert getattr(sent, key) == getattr(want, key), key
+    ranked = table.members(docs[::-1])
+    assert len(ranked) == len(local) and ranked.ids == want.ids and ranked.dates == want.dates
+
+
+def test_a_damaged_shard_table_is_one_line_naming_it(store, tmp_path):
+    """A task that cannot read a shard's table says which, in one line."""
+    rows = Rows.of(stored_table(store, Pickling()), np.array([0]))
+    broken = Path(tmp_path / "shard")
+    broken.mkdir()
+    (broken / "docs.parquet").write_bytes(b"not a table")
+    rows = StoredRows(rows.docs, [str(broken)], rows.firsts)
+    with pytest.raises(StoreError, match=r"shard: cannot read docs\.parquet") as e:
+        _ = rows.ids
+    assert "\n" not in str(e.value)
