@@ -12,7 +12,18 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dedup.evidence import ListGrouper, combine_partitions, list_hash, pair_evidence
+from dedup.evidence import (
+    FamilyEvidence,
+    ListGrouper,
+    big_entries,
+    combine_partitions,
+    list_entries,
+    list_hash,
+    pair_codes,
+    pair_entries,
+    pair_evidence,
+)
+from dedup.verify import _pair_sums, _syndicated_of
 
 N_DOCS = 60
 
@@ -87,11 +98,29 @@ def test_grouped_lists_read_as_the_plain_lists(parts, above, seed):
     assert np.array_equal(got, want)
     extra = np.array([[0, 1]]) if seed % 2 else None
     for max_enumerate in (2, above, 8):
+        # The reference: every small list's pairs at once, then each big list both sides hold (a cluster's steps).
+        e = list_entries(plain, sizes, 40, 0.5, max_enumerate)
+        others = [e.links] + ([pair_codes(extra[:, 0], extra[:, 1])] if extra is not None else [])
+        want_ev = big_entries(pair_entries(e.codes, e.which, e.weight, others, 3), e.big_member, e.big_list, N_DOCS)
         kw = dict(extra=extra, partial_min_shared=40, link_share=0.5, max_enumerate=max_enumerate, min_shared=3)
-        want_ev, got_ev = pair_evidence(plain, sizes, **kw), pair_evidence(grouped, sizes, **kw)
-        assert np.array_equal(got_ev.pairs, want_ev.pairs)
-        assert np.array_equal(got_ev.entry_pair, want_ev.entry_pair)
-        assert np.array_equal(got_ev.entry_list, want_ev.entry_list)
+        for lists, budget in ((plain, 1), (plain, 1 << 21), (grouped, 5), (grouped, 1 << 21)):
+            got_ev = pair_evidence(lists, sizes, budget=budget, **kw)
+            assert np.array_equal(got_ev.pairs, want_ev.pairs)
+            whole = got_ev.entries() if isinstance(got_ev, FamilyEvidence) else got_ev
+            assert np.array_equal(_entries(whole), _entries(want_ev))
+            # What verification asks of the evidence: sums of chosen lists' values per pair, and per article the
+            # distinct lists it shares with the pairs' other sides.
+            for values, pick in ((plain.weight, chosen), (None, ~chosen), (plain.weight, None)):
+                assert np.array_equal(_pair_sums(got_ev, values, pick), _pair_sums(want_ev, values, pick))
+            some = rng.random(len(want_ev.pairs)) < 0.6
+            got = _syndicated_of(plain, got_ev, some, chosen, N_DOCS)
+            assert np.array_equal(got, _syndicated_of(plain, want_ev, some, chosen, N_DOCS))
+
+
+def _entries(ev) -> np.ndarray:
+    """Each (pair, list) entry as a row, sorted (the order of the entries is no measure's business)."""
+    rows = np.stack([ev.pairs[ev.entry_pair, 0], ev.pairs[ev.entry_pair, 1], ev.entry_list], axis=1)
+    return rows[np.lexsort(rows.T[::-1])]
 
 
 def test_near_equal_big_lists_store_their_members_once():
