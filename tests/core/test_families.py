@@ -138,3 +138,28 @@ def test_near_equal_big_lists_store_their_members_once():
     assert len(lists.families) == 1  # the first list founds the family; the others lack one of it, add another
     assert lists.stored_members() == 99 + 7 * 2
     assert np.array_equal(lists.plain().members, combine_partitions([part]).members)
+
+
+def test_family_evidence_is_the_same_from_worker_processes(monkeypatch):
+    """The pairs' families and corrections found by two forked workers, chunk by chunk, are those found here."""
+    import dedup.evidence as evidence
+
+    rng = np.random.default_rng(7)
+    holders = np.sort(rng.choice(N_DOCS, size=45, replace=False)).astype(np.int32)
+    runs = [np.delete(holders, k) for k in range(6)] + [np.union1d(holders[:40], [k]).astype(np.int32) for k in (1, 2)]
+    runs += [np.array([a, a + 1], dtype=np.int32) for a in range(0, 40, 3)]  # small lists: pairs of their own
+    hashes = np.array([int(list_hash(r, np.zeros(1, np.int64), np.array([len(r)]))[0]) for r in runs], np.uint64)
+    order = np.argsort(hashes)
+    offsets = np.zeros(len(runs) + 1, dtype=np.int64)
+    np.cumsum([len(runs[i]) for i in order], out=offsets[1:])
+    part = (hashes[order], rng.integers(1, 9, size=len(runs)), offsets, np.concatenate([runs[i] for i in order]))
+    grouper = ListGrouper(8)
+    grouper.add(part)
+    lists, sizes = grouper.lists(), np.full(N_DOCS, 100)
+    kw = dict(partial_min_shared=5, link_share=0.5, max_enumerate=8, min_shared=1)
+    here = pair_evidence(lists, sizes, workers=1, **kw)
+    monkeypatch.setattr(evidence, "PROBE_PAIRS", 16)
+    there = pair_evidence(lists, sizes, workers=2, **kw)
+    assert isinstance(there, FamilyEvidence) and len(there.minus_pair) and len(there.family) > 16
+    assert np.array_equal(there.pairs, here.pairs)
+    assert np.array_equal(_entries(there.entries()), _entries(here.entries()))
