@@ -185,22 +185,47 @@ class Lists:
         fam = self.families
         if fam is None or not len(fam):
             return distinct, top
+        best = np.zeros(len(self), dtype=np.int64)
+        for f0, f1 in _family_chunks(fam):  # a chunk of families' base members at a time: bounded temporaries
+            self._distinct_in_families(values, f0, f1, distinct, best)
+        return distinct, np.maximum(top, best)
+
+    def _distinct_in_families(
+        self, values: np.ndarray, f0: int, f1: int, distinct: np.ndarray, best: np.ndarray
+    ) -> None:
+        """``distinct_per_list`` for the lists of the families ``f0`` to ``f1 - 1``: adds their base's distinct
+        values and their exceptions' changes to ``distinct``, and the count of their most common value to ``best``
+        (both per list)."""
+        fam = self.families
+        assert fam is not None
         # The base's (family, value) counts, and per family its values by count, most first.
-        keys = packed_sorted(fam.base_owner(), values[fam.members])
+        lo, hi = int(fam.offsets[f0]), int(fam.offsets[f1])
+        owner = np.repeat(np.arange(f0, f1, dtype=np.int64), np.diff(fam.offsets[f0 : f1 + 1]))
+        keys = packed_sorted(owner, values[fam.members[lo:hi]])
+        del owner
         start = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else np.zeros(0, np.int64)
         count = np.diff(start, append=len(keys))
         head = keys[start]
-        head_family = (head >> np.uint64(32)).astype(np.int64)
-        family_distinct = np.bincount(head_family, minlength=len(fam))
+        del keys, start
+        head_family = (head >> np.uint64(32)).astype(np.int64) - f0
+        family_distinct = np.bincount(head_family, minlength=f1 - f0)
         by_count = np.lexsort((-count, head_family))
         desc_value, desc_count = head[by_count] & _LOW, count[by_count]
+        del by_count, head_family
         desc_start = np.cumsum(family_distinct) - family_distinct
         # Each list's exceptions as (list, value) count changes.
-        add_owner, lack_owner = fam.add_owner(), fam.lack_owner()
+        in_family = np.flatnonzero((fam.of >= f0) & (fam.of < f1))
+        add_n = fam.add_offsets[in_family + 1] - fam.add_offsets[in_family]
+        lack_n = fam.lack_offsets[in_family + 1] - fam.lack_offsets[in_family]
+        adds = gather_runs(fam.adds, fam.add_offsets[in_family], add_n)
+        lacks = gather_runs(fam.lacks, fam.lack_offsets[in_family], lack_n)
         delta_keys = np.concatenate(
-            [packed_sorted(add_owner, values[fam.adds]), packed_sorted(lack_owner, values[fam.lacks])]
+            [
+                packed_sorted(np.repeat(in_family, add_n), values[adds]),
+                packed_sorted(np.repeat(in_family, lack_n), values[lacks]),
+            ]
         )
-        signs = np.concatenate([np.ones(len(fam.adds), np.int64), -np.ones(len(fam.lacks), np.int64)])
+        signs = np.concatenate([np.ones(len(adds), np.int64), -np.ones(len(lacks), np.int64)])
         touched, at = np.unique(delta_keys, return_inverse=True)
         delta = np.bincount(at, weights=signs, minlength=len(touched)).astype(np.int64)
         t_list = (touched >> np.uint64(32)).astype(np.int64)
@@ -212,15 +237,13 @@ class Lists:
             hit = head[pos] == q
             base_count[hit] = count[pos[hit]]
         now = base_count + delta
-        in_family = np.flatnonzero(fam.of >= 0)
-        distinct[in_family] += family_distinct[fam.of[in_family]]
+        distinct[in_family] += family_distinct[fam.of[in_family] - f0]
         change = (now > 0).astype(np.int64) - (base_count > 0)
         distinct += np.bincount(t_list, weights=change, minlength=len(self)).astype(np.int64)
-        best = np.zeros(len(self), dtype=np.int64)
         np.maximum.at(best, t_list, now)
         # The most common value no exception touches: among a list's first (touched + 1) by count.
         n_touched = np.bincount(t_list, minlength=len(self))
-        f = fam.of[in_family]
+        f = fam.of[in_family] - f0
         m = np.minimum(n_touched[in_family] + 1, family_distinct[f])
         rows = np.repeat(desc_start[f] - (np.cumsum(m) - m), m) + np.arange(int(m.sum()))
         c_list = np.repeat(in_family, m)
@@ -230,7 +253,6 @@ class Lists:
             pos = np.minimum(np.searchsorted(touched, c_keys), len(touched) - 1)
             free = touched[pos] != c_keys
         np.maximum.at(best, c_list[free], desc_count[rows][free])
-        return distinct, np.maximum(top, best)
 
     def members_within(self, chosen: np.ndarray, need: np.ndarray, limit: np.ndarray) -> np.ndarray:
         """Per list flagged in ``chosen`` (0 elsewhere), how many of its members m have ``need[m] <= limit[list]``
@@ -248,13 +270,19 @@ class Lists:
         if not len(lists):
             return count
         # (family << 32 | rank of need) of every base member, ascending: a list's base members within its limit
-        # are those of its family below the rank of the first need above it.
-        values, rank = np.unique(need[fam.members], return_inverse=True)
-        keys = packed_sorted(fam.base_owner(), rank.astype(np.int64))
-        del rank
-        f = fam.of[lists].astype(np.uint64) << np.uint64(32)
-        above = np.searchsorted(values, limit[lists].astype(np.float64), side="right").astype(np.uint64)
-        count[lists] = np.searchsorted(keys, f | above) - np.searchsorted(keys, f)
+        # are those of its family below the rank of the first need above it. A chunk of families at a time.
+        for f0, f1 in _family_chunks(fam):
+            some = lists[(fam.of[lists] >= f0) & (fam.of[lists] < f1)]
+            if not len(some):
+                continue
+            lo, hi = int(fam.offsets[f0]), int(fam.offsets[f1])
+            values, rank = np.unique(need[fam.members[lo:hi]], return_inverse=True)
+            owner = np.repeat(np.arange(f0, f1, dtype=np.int64), np.diff(fam.offsets[f0 : f1 + 1]))
+            keys = packed_sorted(owner, rank.astype(np.int64))
+            del rank, owner
+            f = fam.of[some].astype(np.uint64) << np.uint64(32)
+            above = np.searchsorted(values, limit[some].astype(np.float64), side="right").astype(np.uint64)
+            count[some] = np.searchsorted(keys, f | above) - np.searchsorted(keys, f)
         for owner, members, sign in ((fam.add_owner(), fam.adds, 1), (fam.lack_owner(), fam.lacks, -1)):
             sel = chosen[owner]
             own, mem = owner[sel], members[sel]
@@ -311,6 +339,16 @@ class Lists:
         offsets = np.zeros(len(self) + 1, dtype=np.int64)
         np.cumsum(np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=len(self)), out=offsets[1:])
         return Lists(self.hashes, offsets, (keys & _LOW).astype(self.members.dtype), self.weight, self.known)
+
+
+def _family_chunks(fam: Families) -> Iterator[tuple[int, int]]:
+    """Ranges of families (first, last + 1) holding about ``MEMBER_ROWS`` base members each (or one family)."""
+    ends = fam.offsets[1:]
+    f0 = 0
+    while f0 < len(fam):
+        f1 = max(f0 + 1, int(np.searchsorted(ends, fam.offsets[f0] + MEMBER_ROWS, side="right")))
+        yield f0, f1
+        f0 = f1
 
 
 _LOW = np.uint64(0xFFFFFFFF)

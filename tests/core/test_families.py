@@ -12,6 +12,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import dedup.evidence as evidence
 from dedup.evidence import (
     FamilyEvidence,
     ListGrouper,
@@ -89,13 +90,18 @@ def test_grouped_lists_read_as_the_plain_lists(parts, above, seed):
     assert np.array_equal(grouped.weight_per_doc(N_DOCS), plain.weight_per_doc(N_DOCS))
     assert np.array_equal(grouped.holders(chosen, N_DOCS), plain.holders(chosen, N_DOCS))
     labels = rng.integers(0, N_DOCS, size=N_DOCS)
-    for values, with_labels in ((rng.integers(0, 4, size=N_DOCS), None), (labels, labels)):
-        got, want = grouped.distinct_per_list(values, with_labels), plain.distinct_per_list(values, with_labels)
-        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
     sizes = rng.integers(1, 120, size=N_DOCS)
     need = 0.5 * sizes
-    got, want = grouped.members_within(chosen, need, plain.weight), plain.members_within(chosen, need, plain.weight)
-    assert np.array_equal(got, want)
+    rows = evidence.MEMBER_ROWS
+    try:
+        for evidence.MEMBER_ROWS in (rows, 7):  # the family bases a chunk of families at a time, or all at once
+            for values, with_labels in ((rng.integers(0, 4, size=N_DOCS), None), (labels, labels)):
+                got, want = grouped.distinct_per_list(values, with_labels), plain.distinct_per_list(values, with_labels)
+                assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+            got = grouped.members_within(chosen, need, plain.weight)
+            assert np.array_equal(got, plain.members_within(chosen, need, plain.weight))
+    finally:
+        evidence.MEMBER_ROWS = rows
     extra = np.array([[0, 1]]) if seed % 2 else None
     for max_enumerate in (2, above, 8):
         # The reference: every small list's pairs at once, then each big list both sides hold (a cluster's steps).
@@ -142,8 +148,6 @@ def test_near_equal_big_lists_store_their_members_once():
 
 def test_family_evidence_is_the_same_from_worker_processes(monkeypatch):
     """The pairs' families and corrections found by two forked workers, chunk by chunk, are those found here."""
-    import dedup.evidence as evidence
-
     rng = np.random.default_rng(7)
     holders = np.sort(rng.choice(N_DOCS, size=45, replace=False)).astype(np.int32)
     runs = [np.delete(holders, k) for k in range(6)] + [np.union1d(holders[:40], [k]).astype(np.int32) for k in (1, 2)]
