@@ -48,6 +48,7 @@ from .workers import Executor, Threads, fan_out
 
 PARTITION_ROWS = 1 << 22  # postings sorted at once (4M rows: ~32 MB of keys, ~150 MB with the temporaries)
 MEMBER_ROWS = 1 << 23  # list memberships handled at once where every member of every list is gone through
+FAMILY_ROWS = 1 << 21  # family base members counted at once (``_family_chunks``: sorts and their temporaries)
 PROBE_PAIRS = 1 << 16  # candidate pairs whose big lists are intersected at once (bounded temporaries)
 
 
@@ -342,11 +343,11 @@ class Lists:
 
 
 def _family_chunks(fam: Families) -> Iterator[tuple[int, int]]:
-    """Ranges of families (first, last + 1) holding about ``MEMBER_ROWS`` base members each (or one family)."""
+    """Ranges of families (first, last + 1) holding about ``FAMILY_ROWS`` base members each (or one family)."""
     ends = fam.offsets[1:]
     f0 = 0
     while f0 < len(fam):
-        f1 = max(f0 + 1, int(np.searchsorted(ends, fam.offsets[f0] + MEMBER_ROWS, side="right")))
+        f1 = max(f0 + 1, int(np.searchsorted(ends, fam.offsets[f0] + FAMILY_ROWS, side="right")))
         yield f0, f1
         f0 = f1
 
