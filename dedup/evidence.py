@@ -28,9 +28,12 @@ plainly each would hold every member, so the lists would grow with the shingles,
 scan therefore stores big lists by *family* (``ListGrouper``, ``Families``): one base member set per family
 and, per list, the members it adds or lacks. Whatever reads the lists reads them through ``Lists``' methods,
 which count a family's base once (with its lists' summed weight, or its values once) and then the exceptions
-(``weight_per_doc``, ``holders``, ``distinct_per_list``), and a candidate pair's big lists are found from the
-family bases both sides hold, then the exceptions (``family_entries``). Every count is exact: the result is
-the same as from the plain lists.
+(``weight_per_doc``, ``holders``, ``distinct_per_list``; the bases a chunk of families at a time). A candidate
+pair's big lists are found from the family bases both sides hold, then the exceptions, and kept as one entry per
+(pair, family) with corrections for the lists either side lacks (``family_evidence``, ``FamilyEvidence``): two
+articles sharing a recurring sentence share every one of its near-equal lists, and one entry each would grow
+with them. The small lists' pairs are enumerated a range of pair codes at a time, keeping only the candidates'
+(``small_pair_entries``). Every count is exact: the result is the same as from the plain lists.
 """
 
 from __future__ import annotations
