@@ -12,6 +12,7 @@ Reordered paragraphs stay separate passages.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -255,9 +256,398 @@ def align_pair(corpus: Corpus, tokens: Tokens, sh: Shingles, a: int, b: int, par
 def align(
     corpus: Corpus, tokens: Tokens, sh: Shingles, a: np.ndarray, b: np.ndarray, params: AlignParams | None = None
 ) -> list[np.ndarray]:
-    """Passages of every pair (a[p], b[p])."""
-    params = params or AlignParams()
-    return [align_pair(corpus, tokens, sh, int(x), int(y), params) for x, y in zip(a.tolist(), b.tolist())]
+    """Passages of every pair (a[p], b[p]): ``align_pair`` of each, found for all of them at once
+    (``align_batch``)."""
+    return align_batch(corpus, tokens, sh, np.asarray(a), np.asarray(b), params or AlignParams())
+
+
+# ------------------------------------------------------------------------------ a batch of pairs at once
+
+_ENTRIES = 1 << 21  # shingle entries (both sides of every pair) a pass over pairs sorts at a time
+
+
+class Batch:
+    """What ``align_batch`` reads of a batch's documents, each made once for all their pairs: shingles'
+    document-relative first and last tokens, a dense rank of each shingle's hash (so a (pair, hash) key is
+    one integer), which shingles recur in another document (only those can seed), and the paragraphs on one
+    axis of characters (document d's character c at ``base[d] + c``)."""
+
+    def __init__(self, corpus: Corpus, tokens: Tokens, sh: Shingles) -> None:
+        self.corpus, self.tokens, self.sh = corpus, tokens, sh
+        n = len(sh.offsets) - 1
+        doc = np.repeat(np.arange(n, dtype=np.int64), np.diff(sh.offsets))
+        self.first = sh.first - tokens.offsets[doc]
+        self.last = sh.last - tokens.offsets[doc]
+        # A dense rank of each shingle's hash (one sort; ``np.unique``'s inverse and a two-key ``lexsort``
+        # were a third of align), how many shingles share it, and each document's shingles sorted by it
+        # (``by_rank_all``; a radix sort by document of the hash-sorted order: the rank order within each).
+        m = len(sh.hashes)
+        by_hash = np.argsort(sh.hashes)
+        ordered = sh.hashes[by_hash]
+        new = np.ones(m, dtype=bool)
+        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+        self.rank = np.empty(m, dtype=np.int64)
+        self.rank[by_hash] = np.cumsum(new) - 1
+        count = np.diff(np.r_[np.flatnonzero(new), m])
+        self.ranks = max(len(count), 1)
+        docs = doc[by_hash]
+        self.by_rank_all = by_hash[np.argsort(docs.astype(np.int16) if n < 1 << 15 else docs, kind="stable")]
+        # Of them, those whose hash another shingle of the batch has (``shared``, document d's at
+        # ``shared_at[d]:[d + 1]``): only those can seed.
+        keep = count[self.rank[self.by_rank_all]] > 1
+        self.shared = self.by_rank_all[keep]
+        self.shared_at = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(doc[self.shared], minlength=n), out=self.shared_at[1:])
+        lengths = np.asarray([len(t) for t in corpus.texts], dtype=np.int64)
+        self.base = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lengths + 1, out=self.base[1:])
+        pdoc = np.repeat(np.arange(n, dtype=np.int64), np.diff(corpus.para_offsets))
+        self.para_starts = corpus.para_starts + self.base[pdoc]
+        self.para_ends = corpus.para_ends + self.base[pdoc]
+
+    def banal(self, g: np.ndarray) -> np.ndarray:
+        """Whether each token (batch rows ``g``) is banal: looked up only for the tokens a step asks about
+        (the words around a gap or a passage's ends), not for every token of the batch."""
+        return banal_tokens(self.tokens.hashes[g])
+
+    def tokens_of(self, d: np.ndarray) -> np.ndarray:
+        """How many tokens each document of ``d`` has."""
+        return self.tokens.offsets[d + 1] - self.tokens.offsets[d]
+
+
+def _ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The integers of every range [lo[r], hi[r]) end to end, and the range each belongs to."""
+    n = np.maximum(hi - lo, 0)
+    row = np.repeat(np.arange(len(n), dtype=np.int64), n)
+    at = np.zeros(len(n) + 1, dtype=np.int64)
+    np.cumsum(n, out=at[1:])
+    return lo[row] + np.arange(int(at[-1]), dtype=np.int64) - at[row], row
+
+
+def _batch_seeds(bt: Batch, x: np.ndarray, y: np.ndarray, max_repeats: int) -> tuple[np.ndarray, ...]:
+    """``_seeds`` of every pair (x[p], y[p]) at once: (p, i, j) with shingle i of x[p] equal to shingle j of
+    y[p], a hash held more than ``max_repeats`` times by either side skipped. Each document's recurring
+    shingles are kept sorted by hash rank, so both sides' (pair, rank) keys come out sorted, laid end to end
+    pair after pair: one merge (``searchsorted``) of the two finds every pair's seeds, no sort."""
+    if np.any(x == y):  # a document against itself: its shingles found once in the batch are seeds too
+        ga, pa = _ranges(bt.sh.offsets[x], bt.sh.offsets[x + 1])
+        gb, pb = _ranges(bt.sh.offsets[y], bt.sh.offsets[y + 1])
+        ga, gb = bt.by_rank_all[ga], bt.by_rank_all[gb]
+    else:
+        ga, pa = _ranges(bt.shared_at[x], bt.shared_at[x + 1])
+        gb, pb = _ranges(bt.shared_at[y], bt.shared_at[y + 1])
+        ga, gb = bt.shared[ga], bt.shared[gb]
+    key_a = pa * bt.ranks + bt.rank[ga]
+    key_b = pb * bt.ranks + bt.rank[gb]
+    lo = np.searchsorted(key_b, key_a, "left")
+    cb = np.searchsorted(key_b, key_a, "right") - lo
+    # How often each A entry's hash is in its own side: the length of its run of equal keys.
+    head = np.flatnonzero(np.r_[True, key_a[1:] != key_a[:-1]])
+    size = np.diff(np.r_[head, len(key_a)])
+    ca = np.repeat(size, size)
+    cb[(cb > max_repeats) | (ca > max_repeats)] = 0
+    e, t = _ranges(np.zeros(len(cb), dtype=np.int64), cb)
+    ea = t
+    eb = lo[t] + e
+    p = pa[ea]
+    return p, ga[ea] - bt.sh.offsets[x[p]], gb[eb] - bt.sh.offsets[y[p]]
+
+
+def _batch_runs(p: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """``_runs`` of every pair at once: rows (p, i0, i1, j0, j1), each pair's in ``_runs``' order (by
+    diagonal, then i)."""
+    diag = j - i
+    top = int(max(i.max(initial=0), j.max(initial=0))) + 1
+    if (len(p) and int(p.max()) + 1) * (2 * top + 1) * top < 1 << 62:  # one integer key
+        order = np.argsort((p * (2 * top + 1) + diag + top) * top + i)
+    else:
+        order = np.lexsort((i, diag, p))
+    p, i, j, diag = p[order], i[order], j[order], diag[order]
+    new = np.ones(len(i), dtype=bool)
+    new[1:] = (p[1:] != p[:-1]) | (diag[1:] != diag[:-1]) | (i[1:] != i[:-1] + 1)
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], len(i)) - 1
+    return np.stack([p[starts], i[starts], i[ends], j[starts], j[ends]], axis=1)
+
+
+def _overlapping(p: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Per row, whether its range [lo, hi) overlaps another row's of the same pair p."""
+    order = np.lexsort((lo, p))
+    sp, slo, shi = p[order], lo[order], hi[order]
+    span = int(shi.max(initial=0)) + 1
+    reach = np.maximum.accumulate(sp * span + shi) - sp * span  # the furthest end so far in the pair
+    same = sp[1:] == sp[:-1]
+    hit = np.zeros(len(sp), dtype=bool)
+    hit[1:] |= same & (slo[1:] < reach[:-1])  # an earlier range reaches past its start
+    hit[:-1] |= same & (slo[1:] < shi[:-1])  # the next range starts before its end
+    out = np.zeros(len(p), dtype=bool)
+    out[order] = hit
+    return out
+
+
+_BITSET_SPAN = 1 << 15  # runs spread over more tokens than this are picked on arrays (a shift costs the span)
+
+
+def _pick(ta0: list[int], tb0: list[int], length: list[int]) -> list[tuple[int, int, int, int]]:
+    """``_select``'s loop over runs already in its order (token starts in a and b, lengths), with the
+    tokens taken so far as bits of two integers (runs spread over a long text: ``_pick_arrays``): each run's
+    longest free stretch."""
+    ends_a = [a + n for a, n in zip(ta0, length)]
+    ends_b = [b + n for b, n in zip(tb0, length)]
+    if max(ends_a) - min(ta0) > _BITSET_SPAN or max(ends_b) - min(tb0) > _BITSET_SPAN:
+        return _pick_arrays(ta0, tb0, length)
+    used_a = used_b = 0
+    chosen = []
+    for a0, b0, n in zip(ta0, tb0, length):
+        full = (1 << n) - 1
+        taken = ((used_a >> a0) | (used_b >> b0)) & full
+        if taken == full:
+            continue
+        if taken:  # keep the longest free stretch of this run (the first of the longest)
+            bits = format(full & ~taken, "b").zfill(n)[::-1]  # bit t: token t of the run is free
+            best = max(re.finditer("1+", bits), key=lambda m: m.end() - m.start())
+            a0, b0, n = a0 + best.start(), b0 + best.start(), best.end() - best.start()
+        mask = (1 << n) - 1
+        used_a |= mask << a0
+        used_b |= mask << b0
+        chosen.append((a0, a0 + n, b0, b0 + n))
+    return chosen
+
+
+def _pick_arrays(ta0: list[int], tb0: list[int], length: list[int]) -> list[tuple[int, int, int, int]]:
+    """``_pick`` with the tokens taken as two boolean arrays (``_select``'s own loop): each run costs its
+    length, not the text's."""
+    used_a = np.zeros(max(a + n for a, n in zip(ta0, length)) + 1, dtype=bool)
+    used_b = np.zeros(max(b + n for b, n in zip(tb0, length)) + 1, dtype=bool)
+    chosen = []
+    for a0, b0, n in zip(ta0, tb0, length):
+        free = ~(used_a[a0 : a0 + n] | used_b[b0 : b0 + n])
+        if not free.any():
+            continue
+        if not free.all():  # keep the longest free stretch of this run
+            edges = np.flatnonzero(np.diff(np.concatenate(([0], free.view(np.int8), [0]))))
+            lo, hi = edges[0::2], edges[1::2]
+            k = int(np.argmax(hi - lo))
+            a0, b0, n = a0 + int(lo[k]), b0 + int(lo[k]), int(hi[k] - lo[k])
+        used_a[a0 : a0 + n] = True
+        used_b[b0 : b0 + n] = True
+        chosen.append((a0, a0 + n, b0, b0 + n))
+    return chosen
+
+
+def _batch_select(bt: Batch, x: np.ndarray, y: np.ndarray, runs: np.ndarray) -> np.ndarray:
+    """``_select`` of every pair at once: rows (p, a0, a1, b0, b1), sorted. A run that overlaps no other run
+    of its pair in either text is kept whole, whatever the order runs are picked in (most runs: done at
+    once); the others are picked in ``_select``'s order, pair by pair (``_pick``)."""
+    p = runs[:, 0]
+    ta0 = bt.first[bt.sh.offsets[x[p]] + runs[:, 1]]
+    ta1 = bt.last[bt.sh.offsets[x[p]] + runs[:, 2]] + 1
+    tb0 = bt.first[bt.sh.offsets[y[p]] + runs[:, 3]]
+    n = ta1 - ta0
+    hard = _overlapping(p, ta0, ta1) | _overlapping(p, tb0, tb0 + n)
+    easy = ~hard
+    out = [np.stack([p[easy], ta0[easy], ta1[easy], tb0[easy], tb0[easy] + n[easy]], axis=1)]
+    if hard.any():
+        # Each pair's main diagonal: the median of its runs' diagonals weighted by length (``_select``'s
+        # ``np.median(np.repeat(diag, length))``, without the repeat), for all pairs at once.
+        diag = tb0 - ta0
+        order = np.lexsort((diag, p))
+        sp, sd, sn = p[order], diag[order], n[order]
+        upto = np.cumsum(sn)
+        pairs, head = np.unique(sp, return_index=True)
+        before = np.r_[0, upto][head]  # tokens of the runs of earlier pairs
+        total = np.add.reduceat(sn, head)
+        lo_at = np.searchsorted(upto, before + (total - 1) // 2, "right")
+        hi_at = np.searchsorted(upto, before + total // 2, "right")
+        main = np.zeros(len(x), dtype=np.int64)
+        main[pairs] = [int((u + v) / 2) for u, v in zip(sd[lo_at].tolist(), sd[hi_at].tolist())]
+        r = np.flatnonzero(hard)
+        r = r[np.lexsort((ta0[r], np.abs(diag[r] - main[p[r]]), -n[r], p[r]))]
+        q = p[r]
+        cut = np.flatnonzero(np.r_[True, q[1:] != q[:-1]])
+        a0s, b0s, ns = ta0[r].tolist(), tb0[r].tolist(), n[r].tolist()
+        for lo, hi in zip(cut.tolist(), np.r_[cut[1:], len(r)].tolist()):
+            chosen = _pick(a0s[lo:hi], b0s[lo:hi], ns[lo:hi])
+            out.append(np.array([(int(q[lo]), *c) for c in chosen], dtype=np.int64).reshape(-1, 5))
+    rows = np.concatenate(out)
+    return rows[np.lexsort((rows[:, 4], rows[:, 3], rows[:, 2], rows[:, 1], rows[:, 0]))]
+
+
+def _holds_paragraphs(bt: Batch, d: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """``_holds_paragraph`` of many character ranges [start, end) of documents ``d`` at once."""
+    s, e = start + bt.base[d], end + bt.base[d]
+    lo = np.searchsorted(bt.para_ends, s, "right")
+    hi = np.searchsorted(bt.para_starts, e, "left")
+    k, row = _ranges(lo, hi)
+    ps, pe = bt.para_starts[k], bt.para_ends[k]
+    inside = np.minimum(pe, e[row]) - np.maximum(ps, s[row])
+    out = np.zeros(len(d), dtype=bool)
+    out[row[inside * 2 > pe - ps]] = True
+    return out
+
+
+def _banal_runs(bt: Batch, d: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``Side.banal_run`` of many token ranges [lo, hi) of documents ``d`` at once."""
+    n = bt.tokens_of(d)
+    g, row = _ranges(bt.tokens.offsets[d] + np.maximum(lo, 0), bt.tokens.offsets[d] + np.minimum(hi, n))
+    plain = np.bincount(row[~bt.banal(g)], minlength=len(d))  # tokens in the range that are not banal
+    return (hi > lo) & (plain == 0)
+
+
+def _batch_bridge(bt: Batch, x: np.ndarray, y: np.ndarray, rows: np.ndarray, params: AlignParams) -> np.ndarray:
+    """``_bridge`` of every pair at once. Whether a row joins the one before it depends only on the two (the
+    passage it would join ends where the row before it ends), so every join is decided at once; only the
+    gaps left to the character comparison are compared one by one."""
+    if not len(rows):
+        return rows
+    p, a0, a1, b0, b1 = rows.T
+    follows = np.r_[False, p[1:] == p[:-1]]
+    k = np.flatnonzero(follows)
+    xa, yb = x[p[k]], y[p[k]]
+    pa1, pb1 = a1[k - 1], b1[k - 1]
+    gap_a, gap_b = a0[k] - pa1, b0[k] - pb1
+    ta, tb = bt.tokens.offsets[xa], bt.tokens.offsets[yb]
+    na, nb = bt.tokens_of(xa), bt.tokens_of(yb)
+    ends, starts = bt.tokens.ends, bt.tokens.starts
+    lo_a = ends[ta + pa1 - 1]
+    hi_a = np.where(a0[k] < na, starts[ta + np.minimum(a0[k], na - 1)], ends[ta + na - 1])
+    lo_b = ends[tb + pb1 - 1]
+    hi_b = np.where(b0[k] < nb, starts[tb + np.minimum(b0[k], nb - 1)], ends[tb + nb - 1])
+    near = (gap_a >= 0) & (gap_a <= params.max_gap) & (gap_b >= 0) & (gap_b <= params.max_gap)
+    join = np.zeros(len(k), dtype=bool)
+    look = np.flatnonzero(near)
+    join[look] = ~_holds_paragraphs(bt, xa[look], lo_a[look], hi_a[look]) & ~_holds_paragraphs(
+        bt, yb[look], lo_b[look], hi_b[look]
+    )
+    maybe = ~join & (gap_a >= 0) & (gap_a <= params.chain_gap) & (gap_b >= 0) & (gap_b <= params.chain_gap)
+    look = np.flatnonzero(maybe)  # gaps of at most chain_gap tokens: their words looked up
+    maybe[look] = ~_banal_runs(bt, xa[look], pa1[look], a0[k][look]) & ~_banal_runs(
+        bt, yb[look], pb1[look], b0[k][look]
+    )
+    texts = bt.corpus.texts
+    for r in np.flatnonzero(maybe).tolist():
+        join[r] = _alike(
+            texts[int(xa[r])],
+            texts[int(yb[r])],
+            int(lo_a[r]),
+            int(hi_a[r]),
+            int(lo_b[r]),
+            int(hi_b[r]),
+            params.chain_identity,
+        )
+    joined = np.zeros(len(rows), dtype=bool)
+    joined[k] = join
+    head = np.flatnonzero(~joined)
+    tail = np.r_[head[1:], len(rows)] - 1
+    return np.stack([p[head], a0[head], a1[tail], b0[head], b1[tail]], axis=1)
+
+
+def _neighbour(p: np.ndarray, values: np.ndarray, at: np.ndarray, below: bool, default: np.ndarray) -> np.ndarray:
+    """Per row, the largest of its pair's ``values`` at most ``at`` (``below``), or the smallest at least
+    ``at``; ``default`` where there is none."""
+    order = np.lexsort((values, p))
+    sp, sv = p[order], values[order]
+    span = int(max(values.max(initial=0), at.max(initial=0))) + 2
+    keys = sp * span + sv
+    q = p * span + at
+    if below:
+        k = np.searchsorted(keys, q, "right") - 1
+        ok = (k >= 0) & (sp[np.maximum(k, 0)] == p)
+    else:
+        k = np.searchsorted(keys, q, "left")
+        ok = (k < len(keys)) & (sp[np.minimum(k, len(keys) - 1)] == p)
+    return np.where(ok, sv[np.clip(k, 0, len(keys) - 1)], default)
+
+
+def _batch_grown(bt: Batch, x: np.ndarray, y: np.ndarray, merged: np.ndarray, params: AlignParams) -> np.ndarray:
+    """``_grown`` of every pair at once: the room each passage has (its neighbours in either text) found
+    for all at once, and ``_extend`` run only on the passages whose next word on some end may join them."""
+    if not len(merged):
+        return merged
+    p, a0, a1, b0, b1 = (c.copy() for c in merged.T)
+    xa, yb = x[p], y[p]
+    na, nb = bt.tokens_of(xa), bt.tokens_of(yb)
+    zero = np.zeros(len(p), dtype=np.int64)
+    prev_a = _neighbour(p, a1, a0, True, zero)
+    next_a = _neighbour(p, a0, a1, False, na)
+    prev_b = _neighbour(p, b1, b0, True, zero)
+    next_b = _neighbour(p, b0, b1, False, nb)
+    ta, tb = bt.tokens.offsets[xa], bt.tokens.offsets[yb]
+    left = (a0 > prev_a) & (b0 > prev_b)
+    left[left] &= ~bt.banal(ta[left] + a0[left] - 1) & ~bt.banal(tb[left] + b0[left] - 1)
+    right = (a1 < next_a) & (b1 < next_b)
+    right[right] &= ~bt.banal(ta[right] + a1[right]) & ~bt.banal(tb[right] + b1[right])
+    texts, starts, ends = bt.corpus.texts, bt.tokens.starts, bt.tokens.ends
+    least = params.word_identity
+
+    def alike(u: str, v: str, g: int, h: int) -> bool:  # token g of text u and token h of text v
+        if bt.banal(np.array([g, h])).any():
+            return False
+        return _word_alike(u[starts[g] : ends[g]], v[starts[h] : ends[h]], least)
+
+    for r in np.flatnonzero(left | right).tolist():  # ``_extend``, on the batch's token arrays
+        u, v, oa, ob = texts[int(xa[r])], texts[int(yb[r])], int(ta[r]), int(tb[r])
+        lo_a, lo_b, hi_a, hi_b = int(a0[r]), int(b0[r]), int(a1[r]), int(b1[r])
+        for _ in range(params.chain_gap):
+            if lo_a <= prev_a[r] or lo_b <= prev_b[r] or not alike(u, v, oa + lo_a - 1, ob + lo_b - 1):
+                break
+            lo_a, lo_b = lo_a - 1, lo_b - 1
+        for _ in range(params.chain_gap):
+            if hi_a >= next_a[r] or hi_b >= next_b[r] or not alike(u, v, oa + hi_a, ob + hi_b):
+                break
+            hi_a, hi_b = hi_a + 1, hi_b + 1
+        a0[r], a1[r], b0[r], b1[r] = lo_a, hi_a, lo_b, hi_b
+    return np.stack([p, a0, a1, b0, b1], axis=1)
+
+
+def align_batch(
+    corpus: Corpus,
+    tokens: Tokens,
+    sh: Shingles,
+    a: np.ndarray,
+    b: np.ndarray,
+    params: AlignParams,
+    batch: Batch | None = None,
+) -> list[np.ndarray]:
+    """``align_pair`` of every pair (a[p], b[p]) (rows of the corpus), the same passages, found for many pairs
+    at once: seeds, runs, the choice of runs where none overlap, the bridges and the room to grow in a few
+    numpy passes over the whole batch; what stays a loop (runs that overlap, gaps and words compared
+    character by character) runs only where it is needed. ``batch``: the documents' ``Batch``, when the
+    caller has it already."""
+    bt = batch or Batch(corpus, tokens, sh)
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    out: list[np.ndarray] = [np.zeros((0, 4), dtype=np.int64)] * len(a)
+    size = np.cumsum((bt.shared_at[a + 1] - bt.shared_at[a]) + (bt.shared_at[b + 1] - bt.shared_at[b]))
+    lo = 0
+    while lo < len(a):  # pairs in chunks of about _ENTRIES shingles (one pair may pass it alone)
+        done = int(size[lo - 1]) if lo else 0
+        hi = max(int(np.searchsorted(size, done + _ENTRIES, "right")), lo + 1)
+        for p, found in _align_chunk(bt, a[lo:hi], b[lo:hi], params).items():
+            out[lo + p] = found
+        lo = hi
+    return out
+
+
+def _align_chunk(bt: Batch, x: np.ndarray, y: np.ndarray, params: AlignParams) -> dict[int, np.ndarray]:
+    """``align_batch`` of some pairs: the passages of each that has any, by its place in ``x``/``y``."""
+    p, i, j = _batch_seeds(bt, x, y, params.max_repeats)
+    if not len(p):
+        return {}
+    rows = _batch_grown(
+        bt, x, y, _batch_bridge(bt, x, y, _batch_select(bt, x, y, _batch_runs(p, i, j)), params), params
+    )
+    p, a0, a1, b0, b1 = rows.T
+    rows = rows[np.minimum(a1 - a0, b1 - b0) >= params.min_tokens]
+    out: dict[int, list[tuple[int, int, int, int]]] = {}
+    starts, ends, texts = bt.tokens.starts, bt.tokens.ends, bt.corpus.texts
+    for q, u0, u1, v0, v1 in rows.tolist():
+        u, v = int(x[q]), int(y[q])
+        ta, tb = int(bt.tokens.offsets[u]), int(bt.tokens.offsets[v])
+        out.setdefault(q, []).append(
+            _widen(texts[u], int(starts[ta + u0]), int(ends[ta + u1 - 1]))
+            + _widen(texts[v], int(starts[tb + v0]), int(ends[tb + v1 - 1]))
+        )
+    return {q: np.array(found, dtype=np.int64).reshape(-1, 4) for q, found in out.items()}
 
 
 def _edge(text: str, paras: np.ndarray, covered: np.ndarray, start: int, end: int, short: int) -> str | None:

@@ -42,6 +42,7 @@ class Members(Protocol):
 
 
 SHARED_TOLERANCE = 0.98
+FEW_PAIRS = 256  # pairs up to which ``cluster`` works in numpy and Python (a query's) rather than polars
 HELD_TOLERANCE = 0.02
 
 
@@ -98,8 +99,16 @@ def cluster(
     components when already found (``components``' labels, by a cluster's tasks), else found here.
     """
     n_docs, ids, dates = len(corpus), corpus.ids, corpus.dates
-    links = pairs.filter(pl.col("relation").is_in(list(linking)))
-    a, b = links["a"].to_numpy(), links["b"].to_numpy()
+    few = pairs.height <= FEW_PAIRS  # a query's few pairs: numpy and Python, where each polars call costs 50-150 us
+    if few:
+        relation, wanted = pairs["relation"].to_list(), set(linking)
+        rows = np.asarray([i for i, r in enumerate(relation) if r in wanted], dtype=np.int64)
+        links = {c: pairs[c].to_numpy()[rows] for c in ("a", "b", "page_a_in_b", "page_b_in_a")}
+        links["relation"] = np.asarray([relation[i] for i in rows.tolist()], dtype=object)
+    else:
+        frame = pairs.filter(pl.col("relation").is_in(list(linking)))
+        links = {c: frame[c].to_numpy() for c in ("a", "b", "relation")}
+    a, b = links["a"], links["b"]
     if labels is None:
         labels = components(n_docs, np.stack([a, b], axis=1))
     size = np.bincount(labels, minlength=n_docs)
@@ -108,24 +117,27 @@ def cluster(
     cluster_of[np.isin(labels, roots)] = np.searchsorted(roots, labels[np.isin(labels, roots)])
     # Per member: mean containment of its whole page in the other members. Copies of one text count
     # as one: a member's own exact duplicates never vote for it, unless it has no other partner.
-    dup = (links["relation"] == "exact").to_numpy()
+    dup = links["relation"] == "exact"
     same_text = components(n_docs, np.stack([a[dup], b[dup]], axis=1))
-    other = pl.Series(same_text[a] != same_text[b])
-    sides = pl.concat(
-        [
-            links.select(doc=pl.col("a"), held=pl.col("page_a_in_b"), other=other),
-            links.select(doc=pl.col("b"), held=pl.col("page_b_in_a"), other=other),
-        ]
-    )
-    per_doc = (
-        sides.with_columns(pl.col("other").any().over("doc").alias("any_other"))
-        .filter(pl.col("other") | ~pl.col("any_other"))
-        .group_by("doc")
-        .agg(pl.col("held").mean())
-    )
+    other = same_text[a] != same_text[b]
     shared = np.asarray(syndicated, dtype=np.float64)
     held = np.zeros(n_docs)
-    held[per_doc["doc"].to_numpy()] = per_doc["held"].to_numpy()
+    if few:
+        held_by(held, np.concatenate([a, b]), np.concatenate([links["page_a_in_b"], links["page_b_in_a"]]), other)
+    else:
+        sides = pl.concat(
+            [
+                frame.select(doc=pl.col("a"), held=pl.col("page_a_in_b"), other=pl.Series(other)),
+                frame.select(doc=pl.col("b"), held=pl.col("page_b_in_a"), other=pl.Series(other)),
+            ]
+        )
+        per_doc = (
+            sides.with_columns(pl.col("other").any().over("doc").alias("any_other"))
+            .filter(pl.col("other") | ~pl.col("any_other"))
+            .group_by("doc")
+            .agg(pl.col("held").mean())
+        )
+        held[per_doc["doc"].to_numpy()] = per_doc["held"].to_numpy()
     members = [[] for _ in roots]
     for doc in np.flatnonzero(cluster_of >= 0).tolist():
         members[cluster_of[doc]].append(doc)
@@ -160,6 +172,28 @@ def cluster(
         known=[False] * len(sources),
         same_text=same_text,
     )
+
+
+def held_by(held: np.ndarray, doc: np.ndarray, value: np.ndarray, other: np.ndarray) -> None:
+    """``held[d]``: the mean of the ``value`` of the sides of document d (pairs' both sides, a's then b's) with
+    ``other`` true (its own exact duplicates aside: ``other`` is per pair), or of all its sides when none is.
+    Summed in that order with Kahan's compensation, as polars' ``mean`` sums: the same floats (a property test
+    holds them to it; plain or exact sums differ in the last bit)."""
+    other = np.concatenate([other, other])
+    has_other = np.zeros(len(held), dtype=bool)
+    has_other[doc[other]] = True
+    keep = other | ~has_other[doc]
+    groups: dict[int, list[float]] = {}
+    for d, v in zip(doc[keep].tolist(), value[keep].tolist()):
+        groups.setdefault(d, []).append(v)
+    for d, vs in groups.items():
+        total = carry = 0.0
+        for v in vs:
+            y = v - carry
+            t = total + y
+            carry = (t - total) - y
+            total = t
+        held[d] = total / len(vs)
 
 
 def with_versions(

@@ -85,6 +85,72 @@ def position(starts: np.ndarray, ends: np.ndarray, hashes: np.ndarray, spans: np
     return out
 
 
+def positions(
+    starts: np.ndarray,
+    ends: np.ndarray,
+    hashes: np.ndarray,
+    offsets: np.ndarray,
+    docs: np.ndarray,
+    spans: np.ndarray,
+) -> np.ndarray:
+    """``position`` of many sides at once: side u is document ``docs[u]`` (tokens ``offsets[d]:[d + 1]`` of
+    ``starts``/``ends``/``hashes``) with the (side, start, end) rows of ``spans`` whose side is u; (sides,
+    len(FEATURES)). The sides' tokens are laid end to end and every count is one pass over them; only the
+    tail's share of words the story also uses is looked up side by side (a side with a tail)."""
+    docs = np.asarray(docs, dtype=np.int64)
+    out = np.zeros((len(docs), len(FEATURES)))
+    count = offsets[docs + 1] - offsets[docs]
+    at = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(count, out=at[1:])
+    side = np.repeat(np.arange(len(docs), dtype=np.int64), count)
+    t = np.arange(int(at[-1]), dtype=np.int64) - at[side]  # each token's place in its side
+    g = offsets[docs][side] + t
+    s, e = starts[g], ends[g]
+    spans = np.asarray(spans, dtype=np.int64).reshape(-1, 3)
+    inside = np.zeros(len(g), dtype=bool)
+    if len(spans) and len(g):  # ``_within``, every side's spans sorted on one axis
+        span = int(max(spans[:, 1:].max(), e.max())) + 2
+        order = np.lexsort((spans[:, 1], spans[:, 0]))
+        su, lo = spans[order, 0], spans[order, 1]
+        hi = np.maximum.accumulate(su * span + spans[order, 2]) - su * span  # furthest end so far in the side
+        k = np.searchsorted(su * span + lo, side * span + s, side="right") - 1
+        kk = np.maximum(k, 0)
+        inside = (k >= 0) & (su[kk] == side) & (hi[kk] >= e)
+    hit = np.flatnonzero(inside)
+    if not len(hit):
+        return out
+    hs = side[hit]
+    head = np.flatnonzero(np.r_[True, hs[1:] != hs[:-1]])
+    tail = np.r_[head[1:], len(hs)] - 1
+    sides = hs[head]
+    first, last = t[hit[head]], t[hit[tail]]
+    # own runs between inside tokens: those that neither start a side nor end it
+    own = ~inside
+    prev_own = np.r_[False, own[:-1]] & (t > 0)
+    next_own = np.r_[own[1:], False] & (t < count[side] - 1)
+    run_start = np.flatnonzero(own & ~prev_own)
+    run_end = np.flatnonzero(own & ~next_own)
+    length = run_end - run_start + 1
+    middle = (t[run_start] > 0) & (t[run_end] < count[side[run_end]] - 1) & (length >= MIN_RUN)
+    inner = np.bincount(side[run_start[middle]], weights=length[middle], minlength=len(docs))
+    last_of = np.full(len(docs), -1, dtype=np.int64)
+    last_of[sides] = last
+    content = (e - s) >= CONTENT_CHARS
+    tail_word = content & (t > last_of[side]) & (last_of[side] >= 0)
+    story = inside & content
+    out[sides, 0] = tail - head + 1
+    out[sides, 1] = first
+    out[sides, 2] = inner[sides]
+    out[sides, 3] = count[sides] - last - 1
+    tails = np.flatnonzero(np.bincount(side[tail_word], minlength=len(docs)))
+    if len(tails):
+        h = hashes[g]
+        for u, lo_t, hi_t in zip(tails.tolist(), at[tails].tolist(), at[tails + 1].tolist()):
+            words, pool = h[lo_t:hi_t][tail_word[lo_t:hi_t]], h[lo_t:hi_t][story[lo_t:hi_t]]
+            out[u, 4] = float(_held_in(words, pool).mean())
+    return out
+
+
 def _held_in(values: np.ndarray, pool: np.ndarray) -> np.ndarray:
     """``np.isin(values, pool)`` for a side's few hundred words: a sort and a binary search, without
     ``isin``'s concatenation and stable sort of both, which cost more than the search on arrays this small."""

@@ -34,7 +34,7 @@ from .featurestore import FeatureStore, StoreError, publish_shard, stage_shard, 
 from .ingest.model import Article, Entry, Skipped
 from .options import Progress, ScanOptions, store_params
 from .phase1.features import MAX_BATCH, extract_with
-from .phase1.normalise import prepare
+from .phase1.normalise import TokenCache, prepare
 from .phase2 import Boilerplate, DocTable, analyse_lists
 from .result import ScanResult
 from .workers import Executor, Pool, Processes, worker_pool
@@ -147,8 +147,26 @@ def _batches(articles: Iterable[Article | Skipped], options: ScanOptions, skippe
         yield batch
 
 
-def _run_task(root: str, task: _Task, options: ScanOptions, threads: int | None) -> tuple[list, list, int]:
-    """Read one task's files and stage their shards (no polars: it may run in a forked worker).
+# The tokeniser's vocabulary a worker process keeps from task to task (``_kept_vocabulary``), in the worker only.
+_VOCABULARY: TokenCache | None = None
+VOCABULARY_LIMIT = 1 << 17  # distinct tokens a worker's kept vocabulary holds (~24 MB) before it starts afresh
+
+
+def _kept_vocabulary() -> TokenCache:
+    """This worker's tokeniser vocabulary, kept across its tasks: a distinct word is normalised and hashed once
+    per worker instead of once per batch (that was ~40 % of tokenising a batch of 2,000 articles). The features
+    are the same with or without it (``TokenCache``); it starts afresh past ``VOCABULARY_LIMIT`` words."""
+    global _VOCABULARY
+    if _VOCABULARY is None or _VOCABULARY.vocab.count > VOCABULARY_LIMIT:
+        _VOCABULARY = TokenCache()
+    return _VOCABULARY
+
+
+def _run_task(
+    root: str, task: _Task, options: ScanOptions, threads: int | None, cache: TokenCache | None = None
+) -> tuple[list, list, int]:
+    """Read one task's files and stage their shards (no polars: it may run in a forked worker); ``cache``: the
+    tokeniser's vocabulary to share with other tasks (``extract``'s).
 
     Returns ([(shard name, staged folder, docs columns)], skipped, files done); ``publish_shard``
     completes each shard in the parent.
@@ -165,14 +183,14 @@ def _run_task(root: str, task: _Task, options: ScanOptions, threads: int | None)
 
     for sub, batch in enumerate(_batches(articles(), options, skipped)):
         name = f"{task.number:06d}-{sub:04d}"
-        data = extract_with(batch, options, threads=threads)
+        data = extract_with(batch, options, threads=threads, cache=cache)
         staged.append((name, stage_shard(fs_root, name, data), data.docs))
     return staged, skipped, len(task.entries)
 
 
 def _worker(args: tuple[str, _Task, ScanOptions]) -> tuple[list, list, int]:
     root, task, options = args
-    return _run_task(root, task, options, threads=1)
+    return _run_task(root, task, options, threads=1, cache=_kept_vocabulary())
 
 
 def read_task(context: tuple[str, ScanOptions], task: _Task) -> tuple[list[str], list[Skipped], int]:
@@ -181,7 +199,7 @@ def read_task(context: tuple[str, ScanOptions], task: _Task) -> tuple[list[str],
     its inputs: run again, it writes the same shards under the same names. Returns (shard names,
     skipped, files done)."""
     root, options = context
-    staged, skipped, n = _run_task(root, task, options, threads=1)
+    staged, skipped, n = _run_task(root, task, options, threads=1, cache=_kept_vocabulary())
     for name, path, docs in staged:
         publish_shard(Path(root), name, path, docs)
     return [name for name, _, _ in staged], skipped, n
@@ -218,6 +236,7 @@ def ingest(
     workers = options.workers or os.cpu_count() or 1
     names: list[str] = []
     done = 0
+    vocabulary = TokenCache()  # for the tasks read here: one vocabulary for the whole phase (freed after it)
 
     def publish(staged: list, skip: list, n: int) -> None:
         nonlocal done
@@ -251,12 +270,18 @@ def ingest(
                 k: workers_here.submit(_worker, (str(fs.root), t, options)) for k, t in enumerate(tasks) if not here[k]
             }
             for k, t in enumerate(tasks):
-                publish(*(_run_task(str(fs.root), t, options, threads=1) if here[k] else futures.pop(k).result()))
+                publish(
+                    *(
+                        _run_task(str(fs.root), t, options, threads=1, cache=vocabulary)
+                        if here[k]
+                        else futures.pop(k).result()
+                    )
+                )
         if pool is not None:
             pool.settle()
     else:
         for t in tasks:
-            publish(*_run_task(str(fs.root), t, options, threads=None))
+            publish(*_run_task(str(fs.root), t, options, threads=None, cache=vocabulary))
     return names, skipped
 
 

@@ -81,6 +81,12 @@ _NEEDS_ESCAPE = r"[\x00-\x1f\\\x7f-\x{9f}\x{2028}\x{2029}\x{202a}-\x{202e}\x{206
 
 _NEEDS_ESCAPE_PY = re.compile(r"[\x00-\x1f\\\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")  # the same, for Python
 _FEW_NAMES = 256  # up to this many names (a query's answer) are checked in Python: polars' regex costs ~0.2 ms a call
+_FEW_ROWS = 256  # up to this many documents and pairs (a query's answer), ``contents`` builds its dicts in Python
+
+
+def _shown_list(names: list[str | None]) -> list[str | None]:
+    """``shown_names`` of a list of names, as a list."""
+    return [stored_name(v) if v is not None and _NEEDS_ESCAPE_PY.search(v) else v for v in names]
 
 
 def shown_names(names: pl.Series) -> pl.Series:
@@ -206,22 +212,8 @@ class ScanResult:
     def clusters_frame(self) -> pl.DataFrame:
         """One row per cluster: id, source, members (ids), and which members are other versions of
         the source's text (same site) and which are derived from it (the rest)."""
-        ids = self.corpus.ids
-        c = self.clusters
-        versions = c.versions or [[] for _ in c.sources]
-        derived = [
-            [ids[m] for m in group if m != src and m not in set(v)]
-            for src, group, v in zip(c.sources, c.members, versions)
-        ]
         return pl.DataFrame(
-            {
-                "id": list(range(len(c.sources))),
-                "source": [ids[s] for s in c.sources],
-                "members": [[ids[m] for m in group] for group in c.members],
-                "versions": [[ids[m] for m in v] for v in versions],
-                "derived": derived,
-                "source_known": self.source_known,
-            },
+            self._cluster_columns(),
             schema={
                 "id": pl.Int64,
                 "source": pl.Utf8,
@@ -231,6 +223,24 @@ class ScanResult:
                 "source_known": pl.Boolean,
             },
         )
+
+    def _cluster_columns(self) -> dict[str, list]:
+        """``clusters_frame``'s columns as Python lists."""
+        ids = self.corpus.ids
+        c = self.clusters
+        versions = c.versions or [[] for _ in c.sources]
+        derived = [
+            [ids[m] for m in group if m != src and m not in set(v)]
+            for src, group, v in zip(c.sources, c.members, versions)
+        ]
+        return {
+            "id": list(range(len(c.sources))),
+            "source": [ids[s] for s in c.sources],
+            "members": [[ids[m] for m in group] for group in c.members],
+            "versions": [[ids[m] for m in v] for v in versions],
+            "derived": derived,
+            "source_known": self.source_known,
+        }
 
     @property
     def pairs_frame(self) -> pl.DataFrame:
@@ -621,19 +631,88 @@ class ScanResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON output contract: meta, documents (with paragraphs), clusters, pairs (with passages)."""
-        documents = self.documents_frame.drop("source").to_dicts()  # the cluster's entry names its source
-        for i, doc in enumerate(documents):
+        return {"meta": self.meta, **self.contents()}
+
+    def contents(self) -> dict[str, Any]:
+        """``to_dict`` but its meta: documents (with paragraphs), clusters, pairs (with passages). A result of a
+        few rows (a query's answer) is built in Python (``_few_documents``, ``_few_pairs``), where each polars
+        call on a frame of a few rows costs 50-150 us: the same dicts."""
+        few = len(self.frame) <= _FEW_ROWS and self.pairs.height <= _FEW_ROWS
+        documents = self._few_documents() if few else self.documents_frame.drop("source").to_dicts()
+        for i, doc in enumerate(documents):  # the cluster's entry names its source: no "source" here
             doc["paragraphs"] = self.paragraphs(i)
-        pairs = self.pairs_frame.with_row_index("_row").sort("a", "b")
-        rows = pairs.to_dicts()
+        rows = self._few_pairs() if few else None
+        if rows is None:
+            rows = self.pairs_frame.with_row_index("_row").sort("a", "b").to_dicts()
         for r in rows:
             r["passages"] = self.pair_passages(r.pop("_row"))
-        return {
-            "meta": self.meta,
-            "documents": documents,
-            "clusters": self.clusters_frame.to_dicts(),
-            "pairs": rows,
-        }
+        if few:
+            columns = self._cluster_columns()
+            clusters = [dict(zip(columns, v)) for v in zip(*columns.values())]
+        else:
+            clusters = self.clusters_frame.to_dicts()
+        return {"documents": documents, "clusters": clusters, "pairs": rows}
+
+    def _few_documents(self) -> list[dict[str, Any]]:
+        """``documents_frame`` without ``source``, as ``to_dicts`` gives it, in Python."""
+        f = self.frame
+        col = {k: f[k].to_list() for k in ("id", "path", "chars", "bytes", "date", "title", "url", "site", "encoding")}
+        ids, paths = _shown_list(col["id"]), _shown_list(col["path"])
+        cluster, role = np.asarray(self.clusters.cluster, dtype=np.int64).tolist(), self.clusters.role
+        out = []
+        for i in range(len(ids)):
+            doc = {
+                "id": ids[i],
+                "path": paths[i],
+                "chars": col["chars"][i],
+                "bytes": col["bytes"][i],
+                "date": col["date"][i],
+                "cluster": cluster[i] if cluster[i] >= 0 else None,
+                "role": role[i],
+                "title": col["title"][i],
+                "url": col["url"][i],
+                "site": col["site"][i],
+                "encoding": col["encoding"][i],
+            }
+            if self.indexed_from is not None:
+                doc["indexed"] = i >= self.indexed_from
+            out.append(doc)
+        return out
+
+    def _few_pairs(self) -> list[dict[str, Any]] | None:
+        """``pairs_frame`` with its row (``_row``) sorted by a then b, as ``to_dicts`` gives it, in Python (numpy's
+        rounding is polars' ``round``: half to even of the value times 10^digits); None where a measure is
+        missing (polars' path then)."""
+        p = self.pairs
+        measures = [c for c in ("jaccard", "a_in_b", "b_in_a", "direction_confidence") if c in p.columns]
+        if any(p[c].null_count() for c in measures):
+            return None
+        ids = _shown_list(self.frame["id"].to_list())
+        a, b = [ids[x] for x in p["a"].to_list()], [ids[x] for x in p["b"].to_list()]
+        copies = p["copies"].to_list() if "copies" in p.columns else [0] * p.height
+        by = p["direction_by"].to_list() if "direction_by" in p.columns else [None] * p.height
+        confidence = p["direction_confidence"].to_numpy() if "direction_confidence" in p.columns else np.zeros(p.height)
+        decided = np.asarray(copies, dtype=np.int64) != 0
+        relation, held_a, held_b = p["relation"].to_list(), p["a_in_b"].to_list(), p["b_in_a"].to_list()
+        rounded = [np.round(p[c].to_numpy(), _DIGITS).tolist() for c in ("jaccard", "a_in_b", "b_in_a")]
+        sure = np.round(np.where(decided, confidence, 0.0), _DIGITS).tolist()
+        rows = [
+            {
+                "_row": r,
+                "a": a[r],
+                "b": b[r],
+                "relation": relation[r],
+                "jaccard": rounded[0][r],
+                "a_in_b": rounded[1][r],
+                "b_in_a": rounded[2][r],
+                "copy": a[r] if copies[r] > 0 else b[r] if copies[r] < 0 else None,
+                "direction_by": by[r] if copies[r] != 0 else None,
+                "direction_confidence": sure[r],
+                "phrase": phrase(relation[r], int(copies[r]), held_a[r], held_b[r]),
+            }
+            for r in range(p.height)
+        ]
+        return sorted(rows, key=lambda d: (d["a"], d["b"]))
 
     def compare(self, i: int, j: int) -> dict[str, Any]:
         """Relation, measures and passages of documents i and j, oriented as asked, in the scan's terms.

@@ -50,10 +50,24 @@ def _pct(values: list[float]) -> dict:
 STEPS = (
     ("dedup.index.service", "extract_with"),
     ("dedup.index.service", "_holders"),
+    ("dedup.index.service", "_partner_holders"),  # the partners' look-up, before their ``_holders``
     ("dedup.index.service", "_candidates"),
+    ("dedup.index.service", "_partner_fingerprints"),
     ("dedup.index.service", "_answer_step"),
     ("dedup.index.service", "_lists"),
     ("dedup.index.service", "analyse_lists"),
+    # inside analyse_lists (phase 2's steps, as ``dedup.phase2`` calls them)
+    ("dedup.phase2", "match"),
+    ("dedup.phase2", "verify"),
+    ("dedup.phase2", "pair_spread"),
+    ("dedup.phase2", "cluster"),
+    ("dedup.phase2", "_align"),
+    ("dedup.phase2", "_directions"),
+    ("dedup.phase2", "_restrict"),
+    ("dedup.phase2", "_label"),
+    # the answer's dict (``QueryResult.to_dict``, the scan's ``ScanResult.to_dict`` in it)
+    ("dedup.index.service", "QueryResult.to_dict"),
+    ("dedup.result", "ScanResult.to_dict"),
 )
 
 
@@ -62,8 +76,11 @@ def _time_steps(totals: dict[str, float]) -> None:
     import importlib
 
     for module, name in STEPS:
-        mod = importlib.import_module(module)
-        fn = getattr(mod, name, None)
+        owner = importlib.import_module(module)
+        *path, attr = name.split(".")
+        for part in path:  # a method: ``Class.method``
+            owner = getattr(owner, part, None)
+        fn = getattr(owner, attr, None)
         if fn is None:
             continue
 
@@ -74,7 +91,7 @@ def _time_steps(totals: dict[str, float]) -> None:
             finally:
                 totals[_name] = totals.get(_name, 0.0) + time.process_time() - c
 
-        setattr(mod, name, timed)
+        setattr(owner, attr, timed)
 
 
 def main(argv: list[str] | None = None) -> dict:

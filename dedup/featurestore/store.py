@@ -17,7 +17,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -49,6 +49,37 @@ def _pread(path: Path, size: int, offset: int) -> bytes:
         os.close(fd)
 
 
+_READ_GAP = 1 << 16  # bytes between two articles' rows of a file that one read of both may take in
+_READ_MOST = 1 << 24  # bytes one read of several articles' rows takes at most (a long article is read alone)
+
+
+def _stretches(lo: np.ndarray, hi: np.ndarray, gap: int, most: int) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of consecutive sorted row ranges ``lo[i]:hi[i]`` to read at once, as (first, last) index arrays: a
+    run goes on while the next range starts at most ``gap`` after the last one ends and the run spans at most
+    ``most`` (a range larger than that is a run of its own)."""
+    heads, tails = [0] if len(lo) else [], []
+    start = int(lo[0]) if len(lo) else 0
+    for i, (a, b, e) in enumerate(zip(lo[1:].tolist(), hi[1:].tolist(), hi[:-1].tolist()), start=1):
+        if a - e > gap or b - start > most:
+            tails.append(i - 1)
+            heads.append(i)
+            start = a
+    if len(lo):
+        tails.append(len(lo) - 1)
+    return np.asarray(heads, dtype=np.int64), np.asarray(tails, dtype=np.int64)
+
+
+def _starts_of(sizes: np.ndarray) -> np.ndarray:
+    """Where each of consecutive pieces of ``sizes`` starts (an exclusive running sum)."""
+    return np.cumsum(sizes) - sizes
+
+
+def _runs(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The positions ``starts[i] .. starts[i] + sizes[i] - 1`` of every i, in order, as one array."""
+    total = int(sizes.sum())
+    return np.repeat(starts - _starts_of(sizes), sizes) + np.arange(total, dtype=np.int64)
+
+
 @dataclass
 class ShardData:
     """One batch of articles' features, as phase 1 computes them (see the module docstring)."""
@@ -66,6 +97,7 @@ class ShardData:
     token_offsets: np.ndarray | None = None  # int64 (n + 1)
     token_hashes: np.ndarray | None = None  # uint64 (t,)
     token_spans: np.ndarray | None = None  # uint32 (t, 2)
+    token_words: np.ndarray | None = None  # int32 (t,): each token's number in the tokeniser's vocabulary, if known
 
 
 def bucket_bounds(postings: np.ndarray) -> np.ndarray:
@@ -130,7 +162,9 @@ def stage_shard(root: Path, name: str, data: ShardData) -> Path:
         }
         if data.token_offsets is not None and data.token_hashes is not None and data.token_spans is not None:
             spans = np.asarray(data.token_spans)
-            packed = token_form.encode(data.token_offsets, data.token_hashes, spans[:, 0], spans[:, 1])
+            packed = token_form.encode(
+                data.token_offsets, data.token_hashes, spans[:, 0], spans[:, 1], words=data.token_words
+            )
             if packed is not None:
                 arrays.update(
                     token_index=packed.index, token_words=packed.words, token_vocab=packed.vocab, token_wide=packed.wide
@@ -290,6 +324,48 @@ class Shard:
         except UnicodeDecodeError:
             raise self._error(f"the text of article {i} is not UTF-8") from None
 
+    def texts_of(self, rows: Sequence[int]) -> list[str]:
+        """The texts of articles ``rows`` (``text`` of each): articles less than ``_READ_GAP`` bytes apart in
+        ``text.bin`` share one read of at most ``_READ_MOST`` bytes (one open, ``pread`` and close per article
+        was a third of loading a batch's texts)."""
+        if not len(rows):
+            return []
+        asked = np.asarray(rows, dtype=np.int64)
+        held = np.unique(asked)
+        off = self.array("text_offsets")
+        lo, hi = np.asarray(off[held], dtype=np.int64), np.asarray(off[held + 1], dtype=np.int64)
+        heads, tails = _stretches(lo, hi, _READ_GAP, _READ_MOST)
+        out: dict[int, str] = {}
+        for a, b in zip(heads.tolist(), tails.tolist()):
+            base, size = int(lo[a]), int(hi[b] - lo[a])
+            data = _pread(self.path / "text.bin", size, base)
+            if len(data) != size:
+                raise self._error("text.bin is shorter than it was")
+            starts, ends = (lo[a : b + 1] - base).tolist(), (hi[a : b + 1] - base).tolist()
+            for r, x, y in zip(held[a : b + 1].tolist(), starts, ends):
+                try:
+                    out[r] = data[x:y].decode("utf-8", "surrogatepass")
+                except UnicodeDecodeError:
+                    raise self._error(f"the text of article {r} is not UTF-8") from None
+        return [out[r] for r in asked.tolist()]
+
+    def paragraphs_of(self, rows: Sequence[int]) -> list[np.ndarray]:
+        """``paragraphs`` of each of articles ``rows``, gathered and checked in one pass."""
+        if not len(rows):
+            return []
+        asked = np.asarray(rows, dtype=np.int64)
+        off = np.asarray(self.array("para_offsets"), dtype=np.int64)
+        lo, counts = off[asked], off[asked + 1] - off[asked]
+        spans = np.asarray(self.array("paragraphs")[_runs(lo, counts)])
+        limit = np.repeat(self._chars[asked], counts)
+        bad = (spans[:, 0] < 0) | (spans[:, 1] > limit) | (spans[:, 0] > spans[:, 1]) if len(spans) else spans[:0, 0]
+        if bad.any():
+            first = int(asked[int(np.searchsorted(np.cumsum(counts), np.argmax(bad), side="right"))])
+            raise self._error(f"paragraphs of article {first} lie outside its text")
+        bounds = np.zeros(len(asked) + 1, dtype=np.int64)
+        np.cumsum(counts, out=bounds[1:])
+        return [spans[x:y] for x, y in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+
     def paragraphs(self, i: int) -> np.ndarray:
         """Article ``i``'s paragraph spans, checked to lie in its text (numpy only: phase 2's forked workers
         call it, and polars must not run in a fork)."""
@@ -302,57 +378,55 @@ class Shard:
         return spans
 
     def tokens(self, rows: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
-        """The stored word tokens of articles ``rows`` (sorted, as a batch takes them): (hashes, starts,
-        ends) each, decoded from the compact form (``tokens``), spans checked to lie in their texts; None for
-        an article the shard keeps none for (no token files, or none stored for it). Read in one stretch
-        when the rows are close together."""
+        """The stored word tokens of articles ``rows`` (as a batch takes them): (hashes, starts, ends) each,
+        decoded from the compact form (``tokens``), spans checked to lie in their texts; None for an article the
+        shard keeps none for (no token files, or none stored for it).
+
+        The articles' words are read in stretches: articles less than ``_READ_GAP`` bytes apart in the file
+        share one read (a batch's articles are scattered over the shard: one ``pread`` of each file per
+        article was most of the cost), and only theirs are decoded, all in one ``decode`` call."""
         if "token_index" not in self.check()._arrays or not len(rows):
             return [None] * len(rows)
-        rows = np.asarray(rows, dtype=np.int64)
-        first = int(rows.min())
-        index = np.asarray(self._arrays["token_index"][first : int(rows.max()) + 2])
-        off = index[:, 0]
-        lo, hi = off[rows - first], off[rows - first + 1]
-        if int(off[-1] - off[0]) <= 2 * int((hi - lo).sum()) + (1 << 16):
-            stretches = [(first, int(rows.max()) + 1)]
-        else:
-            stretches = [(int(r), int(r) + 1) for r in rows.tolist()]
-        # Every stretch's words and wide spans, decoded in one call (decode takes any run of whole articles):
-        # decoding each scattered article alone was ~15 numpy calls on small arrays, a twentieth of a scan.
-        words, wides, parts, firsts = [], [], [], []
-        for r0, r1 in stretches:
-            a, b = int(off[r0 - first]), int(off[r1 - first])
-            wa, wb = int(index[r0 - first, 1]), int(index[r1 - first, 1])
-            words.append(self.rows("token_words", a, b))
-            wides.append(self.rows("token_wide", wa, wb))
-            parts.append(np.diff(off[r0 - first : r1 - first + 1]))
-            firsts.append(np.arange(r0, r1))
-        counts, held = np.concatenate(parts), np.concatenate(firsts)
+        asked = np.asarray(rows, dtype=np.int64)
+        held = np.unique(asked)
+        first = int(held[0])
+        index = np.asarray(self._arrays["token_index"][first : int(held[-1]) + 2])
+        lo, hi = index[held - first, 0], index[held - first + 1, 0]
+        wlo, whi = index[held - first, 1], index[held - first + 1, 1]
+        heads, tails = _stretches(lo, hi, _READ_GAP // 4, _READ_MOST // 4)  # words are 4 bytes
+        words, wides = [], []
+        for a, b in zip(heads.tolist(), tails.tolist()):
+            words.append(self.rows("token_words", int(lo[a]), int(hi[b])))
+            wides.append(self.rows("token_wide", int(wlo[a]), int(whi[b])))
+        counts, n_wide = hi - lo, whi - wlo
         flat = np.concatenate(words) if len(words) > 1 else words[0]
-        ends_at = np.cumsum([len(w) for w in words])
+        wide = np.concatenate(wides) if len(wides) > 1 else wides[0]
+        if len(flat) != int(counts.sum()):  # stretches hold articles not asked for: take the asked ones' rows
+            flat = flat[_runs(lo - np.repeat(lo[heads] - _starts_of(hi[tails] - lo[heads]), tails - heads + 1), counts)]
+        if len(wide) != int(n_wide.sum()):
+            span = whi[tails] - wlo[heads]
+            wide = wide[_runs(wlo - np.repeat(wlo[heads] - _starts_of(span), tails - heads + 1), n_wide)]
+        bounds = np.zeros(len(held) + 1, dtype=np.int64)
+        np.cumsum(counts, out=bounds[1:])
         seen = np.zeros(len(flat) + 1, dtype=np.int64)
         np.cumsum((flat & np.uint32(0xFF)) == token_form.WIDE, out=seen[1:])
-        wide_seen = seen[ends_at]
-        wide_at = np.cumsum([len(w) for w in wides])
-        bad_stretch = np.flatnonzero(wide_seen != wide_at)  # checked per stretch, as each was decoded alone
+        bad = np.flatnonzero(seen[bounds[1:]] - seen[bounds[:-1]] != n_wide)  # each article's wide spans its own
         try:
-            if len(bad_stretch):
+            if len(bad):
                 raise token_form.Corrupt("token words and wide spans do not match")
-            hashes, starts, ends = token_form.decode(flat, counts, self.vocab, np.concatenate(wides))
+            hashes, starts, ends = token_form.decode(flat, counts, self.vocab, wide)
         except token_form.Corrupt as e:
-            r0, r1 = stretches[int(bad_stretch[0])] if len(bad_stretch) else (int(held[0]), int(held[-1]) + 1)
-            raise self._error(f"tokens of articles {r0}-{r1 - 1}: {e}") from None
+            r0, r1 = (int(held[bad[0]]),) * 2 if len(bad) else (int(held[0]), int(held[-1]))
+            raise self._error(f"tokens of articles {r0}-{r1}: {e}") from None
         limit = np.repeat(self._chars[held], counts)
         outside = (ends > limit) | (starts < 0) | (starts > ends)
         if outside.any():
-            bad = int(held[int(np.searchsorted(np.cumsum(counts), np.argmax(outside) + 1))])
-            raise self._error(f"tokens of article {bad} lie outside its text")
-        bounds = np.zeros(len(counts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=bounds[1:])
+            bad_row = int(held[int(np.searchsorted(bounds[1:], np.argmax(outside), side="right"))])
+            raise self._error(f"tokens of article {bad_row} lie outside its text")
         out: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None] = {}
         for r, x, y in zip(held.tolist(), bounds[:-1].tolist(), bounds[1:].tolist()):
             out[r] = (hashes[x:y], starts[x:y], ends[x:y]) if y > x else None
-        return [out[r] for r in rows.tolist()]
+        return [out[r] for r in asked.tolist()]
 
     @cached_property
     def vocab(self) -> np.ndarray:
@@ -547,8 +621,8 @@ class FeatureStore:
         shard, row = self.locate(i)
         return shard.paragraphs(row)
 
-    def tokens(self, docs: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
-        """Stored tokens of articles ``docs`` (hashes, starts, ends), or None each (see ``Shard.tokens``)."""
+    def _by_shard(self, docs: Sequence[int], read: Callable[[Shard, list[int]], list]) -> list:
+        """``read(shard, rows)`` of the articles ``docs`` of each shard, put back in the order of ``docs``."""
         docs = np.asarray(docs, dtype=np.int64)
         if len(docs) and (int(docs.min()) < 0 or int(docs.max()) >= len(self)):
             raise IndexError(int(docs.max()))
@@ -556,10 +630,21 @@ class FeatureStore:
         out: list = [None] * len(docs)
         for k in np.unique(where).tolist():
             at = np.flatnonzero(where == k)
-            found = self.shard(self.shard_names[k]).tokens((docs[at] - self.bases[k]).tolist())
-            for j, f in zip(at.tolist(), found):
+            for j, f in zip(at.tolist(), read(self.shard(self.shard_names[k]), (docs[at] - self.bases[k]).tolist())):
                 out[j] = f
         return out
+
+    def texts_of(self, docs: Sequence[int]) -> list[str]:
+        """``text`` of each of articles ``docs``, read shard by shard in stretches (``Shard.texts_of``)."""
+        return self._by_shard(docs, Shard.texts_of)
+
+    def paragraphs_of(self, docs: Sequence[int]) -> list[np.ndarray]:
+        """``paragraphs`` of each of articles ``docs``, shard by shard (``Shard.paragraphs_of``)."""
+        return self._by_shard(docs, Shard.paragraphs_of)
+
+    def tokens(self, docs: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+        """Stored tokens of articles ``docs`` (hashes, starts, ends), or None each (see ``Shard.tokens``)."""
+        return self._by_shard(docs, Shard.tokens)
 
     def row(self, key: str, i: int) -> np.ndarray:
         """Row ``i`` of a per-article array (``signatures``)."""

@@ -39,18 +39,31 @@ class Encoded:
     wide: np.ndarray
 
 
-def encode(offsets: np.ndarray, hashes: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> Encoded | None:
+def encode(
+    offsets: np.ndarray,
+    hashes: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    words: np.ndarray | None = None,
+) -> Encoded | None:
     """The compact form of the tokens of n articles (``offsets``: CSR, n + 1), or None when the shard's
-    vocabulary is over ``MAX_VOCAB`` or a span is beyond uint32 (then no tokens are stored)."""
+    vocabulary is over ``MAX_VOCAB`` or a span is beyond uint32 (then no tokens are stored). ``words``: each
+    token's number in the tokeniser's vocabulary (``Tokens.words``), when known: the vocabulary and each
+    token's place in it then come from the few distinct numbers, not from every token's hash."""
     offsets = np.asarray(offsets, dtype=np.int64)
     starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
     hashes = np.asarray(hashes, dtype=np.uint64)
-    vocab = distinct(hashes)  # np.unique's sort of every token was 4-6 % of a scan
+    if words is not None and len(words) == len(hashes) and len(words):
+        vocab, ids = _numbered(np.asarray(words, dtype=np.int64), hashes)
+    else:
+        vocab = distinct(hashes)  # np.unique's sort of every token was 4-6 % of a scan
+        ids = None
     if len(vocab) > MAX_VOCAB or (len(ends) and (int(ends.max()) >= 1 << 32 or int(starts.min()) < 0)):
         return None
-    # Each token's place in the sorted vocabulary by a hash table: a binary search of every token was ~7 times
-    # slower (a tenth of phase 1's CPU), return_inverse's argsort slower still.
-    ids = KeyTable(vocab).find(hashes)
+    if ids is None:
+        # Each token's place in the sorted vocabulary by a hash table: a binary search of every token was ~7
+        # times slower (a tenth of phase 1's CPU), return_inverse's argsort slower still.
+        ids = KeyTable(vocab).find(hashes)
     prev_end = np.zeros(len(ends), dtype=np.int64)
     prev_end[1:] = ends[:-1]
     firsts = offsets[:-1][np.diff(offsets) > 0]
@@ -67,6 +80,22 @@ def encode(offsets: np.ndarray, hashes: np.ndarray, starts: np.ndarray, ends: np
     return Encoded(index, words, vocab, wide)
 
 
+def _numbered(words: np.ndarray, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted distinct ``hashes`` and each token's place among them, from the tokens' vocabulary numbers
+    (``words``; equal numbers have equal hashes): one hash per number, then only the numbers used are
+    sorted (a batch's ~30k of its ~1.3 M tokens)."""
+    size = int(words.max()) + 1
+    by_number = np.zeros(size, dtype=np.uint64)
+    by_number[words] = hashes
+    used = np.zeros(size, dtype=bool)
+    used[words] = True
+    numbers = np.flatnonzero(used)
+    vocab, place = np.unique(by_number[numbers], return_inverse=True)  # numbers can share a hash (OCR fold)
+    rank = np.zeros(size, dtype=np.int64)
+    rank[numbers] = place
+    return vocab, rank[words]
+
+
 class Corrupt(Exception):
     """The stored words do not decode (an index outside the vocabulary, wide spans that do not match)."""
 
@@ -80,29 +109,32 @@ def decode(
     ids = words >> np.uint32(8)
     if len(ids) and int(ids.max()) >= len(vocab):
         raise Corrupt("token words name a word outside the shard's vocabulary")
-    low = (words & np.uint32(0xFF)).astype(np.int64)
-    is_wide = low == WIDE
-    at = np.flatnonzero(is_wide)
+    low = words & np.uint32(0xFF)
+    at = np.flatnonzero(low == WIDE)
     if len(at) != len(wide):
         raise Corrupt("token words and wide spans do not match")
-    length = np.where(is_wide, 0, low & 15)
-    inc = np.where(is_wide, 0, (low >> 4) + length)
-    c = np.cumsum(inc)
-    # Each token's end counts from its anchor: the last wide token at or before it (whose end is stored),
-    # or the start of its article (end 0 before its first token).
-    base_end = np.zeros(len(words), dtype=np.int64)
-    base_c = np.zeros(len(words), dtype=np.int64)
-    anchor = np.full(len(words), -1, dtype=np.int64)
+    length = (low & np.uint32(15)).astype(np.int64)
+    inc = (low >> np.uint32(4)).astype(np.int64)
+    inc += length
+    length[at] = 0
+    inc[at] = 0
+    ends = np.cumsum(inc)
+    # Each token's end counts from its anchor: the last wide token at or before it (whose end is stored), or
+    # the start of its article (end 0 before its first token). The anchor's offset at every token is the
+    # running sum of a jump at each anchor (no gathers by anchor).
     counts = np.asarray(counts, dtype=np.int64)
     firsts = (np.cumsum(counts) - counts)[counts > 0]
-    anchor[firsts] = firsts
-    base_c[firsts] = c[firsts] - inc[firsts]
+    offset = np.zeros(len(words), dtype=np.int64)
+    anchor = np.zeros(len(words), dtype=bool)
+    offset[firsts] = inc[firsts] - ends[firsts]
+    anchor[firsts] = True
     wide64 = np.asarray(wide, dtype=np.int64).reshape(-1, 2)
-    anchor[at] = at
-    base_end[at] = wide64[:, 1]
-    base_c[at] = c[at]
-    anchor = np.maximum.accumulate(anchor) if len(anchor) else anchor
-    ends = base_end[anchor] + c - base_c[anchor]
+    offset[at] = wide64[:, 1] - ends[at]  # a wide first token: its stored end
+    anchor[at] = True
+    anchors = np.flatnonzero(anchor)
+    jump = np.zeros(len(words), dtype=np.int64)
+    jump[anchors] = np.diff(offset[anchors], prepend=0)
+    ends += np.cumsum(jump)
     starts = ends - length
     starts[at] = wide64[:, 0]
     return vocab[ids], starts, ends

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -58,10 +58,11 @@ class IndexBackend(Protocol):
         """Read every shard's look-up tables once (a long-lived reader's first query is then fast)."""
 
     def holders(
-        self, fps: np.ndarray, skip: Callable[[np.ndarray], np.ndarray] | None = None
+        self, fps: np.ndarray, skip: Callable[[np.ndarray], np.ndarray] | None = None, kept: Any = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(position in ``fps``, ref) of every live holder of the sorted fingerprints ``fps``; a bool per
-        fingerprint whose holders ``skip(counts)`` left out; and the holders' counts."""
+        fingerprint whose holders ``skip(counts)`` left out; and the holders' counts. ``kept``: (a cache, a key
+        naming ``fps``) where what does not change between calls may be kept (``ShardIndex.holders``)."""
 
     def sizes(self, refs: np.ndarray) -> np.ndarray:
         """Distinct shingles of each article."""

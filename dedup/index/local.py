@@ -122,9 +122,9 @@ class LocalIndex(ShardIndex):
 
     # ------------------------------------------------------------------ the interface
 
-    def holders(self, fps, skip=None):
+    def holders(self, fps, skip=None, kept=None):
         self.refresh()
-        return super().holders(fps, skip)
+        return super().holders(fps, skip, kept)
 
     def stats(self) -> dict:
         size = sum(f.stat().st_size for f in (self.root / "shards").rglob("*") if f.is_file())

@@ -498,9 +498,9 @@ class RedisIndex(ShardIndex):
             if stale:
                 self.r.srem(self._k("pending"), *stale)
 
-    def holders(self, fps, skip=None):
+    def holders(self, fps, skip=None, kept=None):
         self.refresh()
-        return super().holders(fps, skip)
+        return super().holders(fps, skip, kept)
 
     def _commit(self, names: list[str], removed: dict[str, list[int]], new: list[str], gone: list[str]) -> None:
         if self._lock is None:

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from .. import phase2
 from ..deadline import check
 from ..escape import name as shown
 from ..escape import stored_name
@@ -206,7 +207,11 @@ def read_sources(
 
 
 def _holders(
-    index: IndexBackend, fps: np.ndarray, vp: VerifyParams, qp: QueryParams
+    index: IndexBackend,
+    fps: np.ndarray,
+    vp: VerifyParams,
+    qp: QueryParams,
+    raw: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(position, ref) of the holders of the query's fingerprints worth looking at, and a bool per
     fingerprint: skipped as boilerplate (see the module docstring).
@@ -214,8 +219,9 @@ def _holders(
     A fingerprint held by more than ``qp.spread`` articles is looked at only when the query's fingerprints
     held by exactly as many articles (the same copies, most likely) could link them as the scan's big
     lists do: ``partial_min_shared`` of them, or, sampled on one of them, two holders of which they
-    make ``link_share`` (a short item carried by many sites)."""
-    pos, refs, skipped, counts = index.holders(fps, lambda c: c > qp.spread)
+    make ``link_share`` (a short item carried by many sites). ``raw``: ``index.holders(fps, skip)`` when already
+    known (``_partner_holders``)."""
+    pos, refs, skipped, counts = raw if raw is not None else index.holders(fps, _spread_skip(qp))
     spread = np.flatnonzero(skipped & (counts <= qp.max_holders))
     if not len(spread):
         return pos, refs, skipped
@@ -240,6 +246,49 @@ def _holders(
     skipped = skipped.copy()
     skipped[take] = False
     return pos, refs, skipped
+
+
+def _spread_skip(qp: QueryParams) -> Callable[[np.ndarray], np.ndarray]:
+    """Which fingerprints' holders a query skips, from their counts (``_holders``)."""
+    return lambda counts: counts > qp.spread
+
+
+def _partner_holders(
+    index: IndexBackend, extra: np.ndarray, partners: np.ndarray, own: list[np.ndarray], qp: QueryParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``index.holders(extra, skip)`` (``_holders``' look-up) of the partners' fingerprints ``extra`` (those of
+    ``own`` not the query's), in pieces: each long partner's (``LONG_PARTNER`` fingerprints or more) own
+    fingerprints looked up whole with what the big shards found for them kept across queries (``holders``'
+    ``kept``: an indexed article's fingerprints never change, nor does a shard), the rest at once, then put
+    together as one look-up of ``extra`` gives it. What a recurring long article costs a query is then its
+    recent shards' look-ups, not its hundred thousand fingerprints gathered again from the big shards."""
+    skip = _spread_skip(qp)
+    long = [j for j, f in enumerate(own) if len(f) >= LONG_PARTNER]
+    if not long or not len(extra):
+        return index.holders(extra, skip)
+    kept = _cache(index, "holders", HOLDER_LIMIT)
+    keys = _shard_rows(index, partners[long])
+    parts = []
+    for j, key in zip(long, keys):
+        parts.append((own[j], index.holders(own[j], skip, None if key is None else (kept, key))))
+    rest = _not_in(extra, _union([own[j] for j in long]))
+    if len(rest):
+        parts.append((rest, index.holders(rest, skip)))
+    n = len(extra)
+    counts, frequent = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+    taken = np.zeros(n, dtype=bool)
+    all_pos, all_refs = [], []
+    for fps, (pos, refs, skipped, count) in parts:
+        at = np.minimum(np.searchsorted(extra, fps), n - 1)
+        mine = (extra[at] == fps) & ~taken[at]  # extra's fingerprints this piece is the first to hold
+        taken[at[mine]] = True
+        counts[at[mine]], frequent[at[mine]] = count[mine], skipped[mine]
+        keep = mine[pos]
+        all_pos.append(at[pos[keep]])
+        all_refs.append(refs[keep])
+    pos, refs = np.concatenate(all_pos), np.concatenate(all_refs)
+    pos, refs = by_position(pos, refs, _n_refs(index, refs))
+    return pos, refs, frequent, counts
 
 
 def _n_refs(index: IndexBackend, refs: np.ndarray) -> int:
@@ -384,7 +433,8 @@ def _answer(
     check()
     own = _partner_fingerprints(index, partners, options)
     extra = _not_in(_union(own), fps)
-    pos2, refs2, frequent2 = _without(*_holders(index, extra, options.verify, qp), exclude)
+    raw = _partner_holders(index, extra, partners, own, qp)
+    pos2, refs2, frequent2 = _without(*_holders(index, extra, options.verify, qp, raw), exclude)
     check()
     all_fps = np.concatenate([fps, extra])
     frequent_all = np.concatenate([frequent, frequent2])
@@ -461,8 +511,12 @@ def _answer_step(
     order = sorted(range(len(ids)), key=ids.__getitem__)
     at = bisect.bisect_left([ids[i] for i in order], row["id"])
     perm = np.asarray([*order[:at], len(ids), *order[at:]], dtype=np.int64)
-    both = pl.concat([rows, pl.DataFrame([row], schema=DOC_SCHEMA)], how="vertical_relaxed")
-    table = DocTable(both.gather(pl.Series(perm)).select(list(DOC_SCHEMA)))
+    if len(ids) <= FEW_ROWS:  # the frame made once from the rows as dicts (a fifth of polars' cost on a few rows)
+        dicts = [*rows.to_dicts(), row]
+        table = DocTable(pl.DataFrame([dicts[i] for i in perm.tolist()], schema=DOC_SCHEMA))
+    else:
+        both = pl.concat([rows, pl.DataFrame([row], schema=DOC_SCHEMA)], how="vertical_relaxed")
+        table = DocTable(both.gather(pl.Series(perm)).select(list(DOC_SCHEMA)))
     row_refs = np.append(cand, -1)[perm]
     position = np.zeros(n_refs, dtype=np.int64)  # the row of each candidate, by ref
     position[row_refs[row_refs >= 0]] = np.flatnonzero(row_refs >= 0)
@@ -483,8 +537,63 @@ def _answer_step(
 
     single = ScanOptions(**{**options.__dict__, "workers": 1})  # one article's answer: no worker processes
     return analyse_lists(
-        articles, table=table, lists=lists, boilerplate_of=boilerplate_of, options=single, focus=[at]
+        articles,
+        table=table,
+        lists=lists,
+        boilerplate_of=boilerplate_of,
+        options=single,
+        focus=[at],
+        executor=_KeptChains(index, row_refs),
     ), _Step(at, row_refs, articles)
+
+
+class _KeptChains:
+    """Phase 2's steps run here, one after another (``Processes(1)``), but for the chains of two indexed
+    articles with nothing yet boilerplate (verification's ``spread`` of a pair, ``phase2.pair_spread``): those
+    depend on the two texts and the parameters only, so they are kept on the index handle by the pair's
+    (shard, row)s across queries and snapshots. Text that recurs brings the same indexed pairs into query after
+    query's neighbourhood (a few hundred articles around a common passage: a third of such a query's CPU)."""
+
+    def __init__(self, index: IndexBackend, refs: np.ndarray) -> None:
+        self._index, self._refs = index, refs  # the index's ref of each table row (-1: the query)
+
+    def map(self, fn: Callable[[Any, Any], Any], context: Any, chunks: Sequence, label: Any = None) -> Any:
+        if fn is not phase2._read_batch:
+            return (fn(context, chunk) for chunk in chunks)
+        return (self._read(fn, context, chunk) for chunk in chunks)
+
+    def _read(self, fn: Callable[[Any, Any], Any], context: Any, batch: Any) -> list:
+        from dataclasses import replace
+
+        if batch.kind != "spread" or len(context.fingerprints) or not len(batch):
+            return fn(context, batch)
+        kept = _cache(self._index, "chains", CHAIN_LIMIT)
+        ra, rb = self._refs[batch.a], self._refs[batch.b]
+        both = (ra >= 0) & (rb >= 0)
+        ka = _shard_rows(self._index, np.maximum(ra, 0))
+        kb = _shard_rows(self._index, np.maximum(rb, 0))
+        params = (context.k, repr(context.options.align))
+        keys = [
+            (params, x, y) if ok and x is not None and y is not None else None
+            for ok, x, y in zip(both.tolist(), ka, kb)
+        ]
+        out = [kept.get(key) for key in keys]
+        todo = [i for i, got in enumerate(out) if got is None]
+        if todo:
+            t = np.asarray(todo, dtype=np.int64)
+            docs = set(batch.a[t].tolist()) | set(batch.b[t].tolist())
+            rows = batch.rows
+            sub = phase2.Rows(
+                ids={d: rows.ids[d] for d in docs},
+                dates={d: rows.dates[d] for d in docs},
+                body_start={d: rows.body_start[d] for d in docs},
+                chars={d: rows.chars[d] for d in docs},
+            )
+            found = fn(context, replace(batch, a=batch.a[t], b=batch.b[t], cut=batch.cut[t], rows=sub))
+            for i, cover in zip(todo, found):
+                out[i] = cover
+                kept.put(keys[i], tuple(float(x) for x in cover), 1)
+        return out
 
 
 def _candidates(
@@ -558,6 +667,10 @@ def _partner_fingerprints(index: IndexBackend, refs: np.ndarray, options: ScanOp
 Tokens3 = tuple[np.ndarray, np.ndarray, np.ndarray]  # one article's word tokens: hashes, starts, ends
 FINGERPRINT_LIMIT = 8_000_000  # fingerprints kept by (shard, row) per index handle (about 64 MB)
 TOKEN_LIMIT = 4_000_000  # tokens kept by (shard, row) per index handle (16 bytes each: about 64 MB)
+LONG_PARTNER = 20_000  # fingerprints from which a partner's look-ups in the big shards are kept (``_partner_holders``)
+HOLDER_LIMIT = 8_000_000  # holders kept for long partners per index handle (two int32 each: about 64 MB)
+FEW_ROWS = 256  # candidates up to which the query's table is built from Python dicts rather than by polars
+CHAIN_LIMIT = 100_000  # chains of pairs of indexed articles kept per index handle (``_KeptChains``; ~450 bytes each)
 TEXT_LIMIT = 16_000_000  # characters of indexed texts (with their paragraphs) kept by (shard, row) per index handle
 VOCABULARY_LIMIT = 2_000_000  # distinct tokens the query's tokeniser remembers before starting afresh
 
@@ -714,7 +827,7 @@ class QueryResult:
                 docs = [_document(ans.row, ans.article, LABELS)]
                 part: dict[str, Any] = {"clusters": [], "pairs": []}
             else:
-                part = ans.result.to_dict()
+                part = ans.result.contents()  # its meta is this answer's own, below
                 docs = part["documents"]
                 docs = [docs[ans.at], *docs[: ans.at], *docs[ans.at + 1 :]]
             base = len(clusters)

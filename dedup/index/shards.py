@@ -19,6 +19,7 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -155,7 +156,9 @@ class ShardIndex:
         self._ensure()
         for name in self.shard_names:
             shard = self._shard(name)
-            _ = shard.docs, shard.directory, shard.filter
+            _ = shard.docs
+            if len(shard.array("postings")) > _DIRECT:  # a small shard is searched whole (``holders``): neither is read
+                _ = shard.directory, shard.filter
 
     def _expect(self, name: str) -> tuple[int, int] | None:
         """(articles, postings) the manifest says shard ``name`` holds, when it says (Redis)."""
@@ -208,7 +211,7 @@ class ShardIndex:
         return ks, refs - self.bases[ks]
 
     def holders(
-        self, fps: np.ndarray, skip: Callable[[np.ndarray], np.ndarray] | None = None
+        self, fps: np.ndarray, skip: Callable[[np.ndarray], np.ndarray] | None = None, kept: Any = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """For sorted distinct fingerprints ``fps``: (position in ``fps``, ref) of every live article holding
         one, sorted by position then ref; a bool per fingerprint: skipped; and how many articles hold
@@ -219,7 +222,12 @@ class ShardIndex:
         Per shard, the Bloom filter (in memory) sets aside the fingerprints certainly not there; for the
         rest the directory gives each one's slot, whose postings (about ``DIRECTORY_FILL``) are gathered
         and compared, one vectorised step for all. A slot holding many (a fingerprint on thousands of
-        pages) is counted by binary search instead. A small shard (``_DIRECT``) is binary-searched whole."""
+        pages) is counted by binary search instead. A small shard (``_DIRECT``) is binary-searched whole.
+
+        ``kept``: (a cache with ``get``/``put``, a key naming ``fps``: the same key, the same fingerprints): what
+        the big shards' look-ups found is kept there by (shard, key), a shard never changing, so the next call
+        with the key gathers none of it again (an indexed article's own fingerprints, looked up query after
+        query; removed articles are left out after, as always)."""
         fps = np.asarray(fps, dtype=np.uint64)
         counts = np.zeros(len(fps), dtype=np.int64)
         found = []
@@ -227,6 +235,13 @@ class ShardIndex:
             shard = self._shard(name)
             postings = np.asarray(shard.array("postings"))  # the mapping as a plain array: no memmap per gather
             if not len(postings) or not len(fps):
+                continue
+            keep_it = kept is not None and len(postings) > _DIRECT
+            got = kept[0].get((name, kept[1])) if keep_it else None
+            if got is not None:  # this shard's look-up of these fingerprints, done before: its holders' rows
+                pos, docs, mine, w, wlo, whi = got
+                counts += mine
+                found.append((k, pos, None, docs, w, wlo, whi))
                 continue
             if len(postings) <= _DIRECT:  # a small shard (a recent add): each fingerprint's run, searched
                 lo, hi = np.searchsorted(postings, fps, "left"), np.searchsorted(postings, fps, "right")
@@ -254,29 +269,45 @@ class ShardIndex:
                 own = np.repeat(np.arange(len(f)), n)
                 same = np.asarray(postings[idx]) == f[own]
                 pos, at = sel[own[same]], idx[same]
-            if wide.any():
-                w = sel[wide]
-                counts[w] += hi[wide] - lo[wide]
-                found.append((k, pos, at, w, lo[wide], hi[wide]))
+            w, wlo, whi = (sel[wide], lo[wide], hi[wide]) if wide.any() else (None, None, None)
+            mine = np.bincount(pos, minlength=len(fps))
+            if w is not None:
+                mine[w] += whi - wlo
+            counts += mine
+            if keep_it:  # kept: the rows of every holder found (whether frequent is known only below)
+                docs = shard.check_docs(np.asarray(np.asarray(shard.array("posting_docs"))[at], dtype=np.int64))
+                narrow = np.int32 if max(len(postings), shard.n) < 2**31 else np.int64
+                entry = (pos.astype(narrow), docs.astype(narrow), mine.astype(narrow), w, wlo, whi)
+                kept[0].put((name, kept[1]), entry, len(pos) + len(fps) // 2)
+                found.append((k, pos, None, docs, w, wlo, whi))
             else:
-                found.append((k, pos, at, None, None, None))
-            counts += np.bincount(pos, minlength=len(fps))
+                found.append((k, pos, at, None, w, wlo, whi))
         frequent = skip(counts) & (counts > 0) if skip is not None else np.zeros(len(fps), dtype=bool)
         out_pos, out_refs = [], []
-        for k, pos, at, w, wlo, whi in found:
+        for k, pos, at, docs, w, wlo, whi in found:
+            shard = self._shard(self.shard_names[k])
+            keep = ~frequent[pos]
+            parts_pos, parts_docs = [pos[keep]], []
+            if docs is not None:  # the holders' rows already known
+                parts_docs.append(docs[keep])
+            else:
+                at = at[keep]
             if w is not None:  # crowded fingerprints that are not frequent: their runs, whole
                 keep = ~frequent[w]
                 n = (whi - wlo)[keep]
-                pos = np.concatenate([pos, np.repeat(w[keep], n)])
-                at = np.concatenate([at, np.repeat(wlo[keep] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))])
-            keep = ~frequent[pos]
-            pos, at = pos[keep], at[keep]
+                parts_pos.append(np.repeat(w[keep], n))
+                wat = np.repeat(wlo[keep] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+                if docs is not None:
+                    parts_docs.append(shard.check_docs(np.asarray(shard.array("posting_docs")[wat], dtype=np.int64)))
+                else:
+                    at = np.concatenate([at, wat])
+            pos = np.concatenate(parts_pos)
             if not len(pos):
                 continue
-            shard = self._shard(self.shard_names[k])
-            docs = shard.check_docs(np.asarray(np.asarray(shard.array("posting_docs"))[at], dtype=np.int64))
+            if docs is None:
+                parts_docs = [shard.check_docs(np.asarray(np.asarray(shard.array("posting_docs"))[at], dtype=np.int64))]
             out_pos.append(pos)
-            out_refs.append(docs + self.bases[k])
+            out_refs.append(np.concatenate(parts_docs).astype(np.int64) + self.bases[k])
         if not out_pos:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), frequent, counts
         p, r = np.concatenate(out_pos), np.concatenate(out_refs)
@@ -437,6 +468,7 @@ class ShardIndex:
         final = self.root / "shards" / name
         if keep.all() and shard.path.stat().st_dev == self.root.stat().st_dev:
             os.replace(shard.path, final)  # staged by phase 1 beside the index: taken as it is
+            self._shards[name] = _moved(shard, final, f"{self.location}: shard {name}", self.params.get("num_perm"))
         else:
             os.replace(merge_into([shard], [keep], self.root, name), final)
         removed = {k: list(v) for k, v in self.removed.items()}
@@ -546,6 +578,17 @@ class ShardIndex:
             if pid.isdigit() and not _running(int(pid)):
                 shutil.rmtree(p, ignore_errors=True)
         self._purge_trash()
+
+
+def _moved(shard: Shard, path: Path, label: str, num_perm: object) -> Shard:
+    """``shard``, which this process checked (``Shard.check``), renamed to ``path``: the same files (a rename keeps
+    them and their mappings), so its check, mapped arrays and table are taken as they are, not done again."""
+    shard.check()
+    moved = Shard(path, label, num_perm if isinstance(num_perm, int) else None, None)
+    moved._n, moved._m, moved._chars, moved._arrays = shard._n, shard._m, shard._chars, dict(shard._arrays)
+    if "docs" in shard.__dict__:  # the table, when read (``cached_property``)
+        moved.__dict__["docs"] = shard.__dict__["docs"]
+    return moved
 
 
 def _running(pid: int) -> bool:

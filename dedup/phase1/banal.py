@@ -62,13 +62,14 @@ def banal_hashes() -> np.ndarray:
     return np.unique(np.array([token_hash(w) for w in words], dtype=np.uint64))
 
 
-_FILTER_SHIFT = np.uint64(48)  # the filter is indexed by a hash's top 16 bits
+_FILTER_BITS = 18  # the filter is indexed by a hash's top 18 bits (256 KB: 16 let a quarter of words through)
+_FILTER_SHIFT = np.uint64(64 - _FILTER_BITS)
 
 
 @lru_cache(maxsize=1)
 def _banal_filter() -> np.ndarray:
-    """One flag per value of a hash's top 16 bits: whether some banal word's hash has them."""
-    flags = np.zeros(1 << 16, dtype=bool)
+    """One flag per value of a hash's top ``_FILTER_BITS`` bits: whether some banal word's hash has them."""
+    flags = np.zeros(1 << _FILTER_BITS, dtype=bool)
     flags[(banal_hashes() >> _FILTER_SHIFT).astype(np.intp)] = True
     return flags
 
@@ -88,7 +89,7 @@ def banal_tokens(hashes: np.ndarray) -> np.ndarray:
     (a binary search of every token over the table was a tenth of a scan), the rest in a hash table (or
     a binary search, for a few)."""
     hashes = np.asarray(hashes, dtype=np.uint64)
-    out = _banal_filter()[(hashes >> _FILTER_SHIFT).astype(np.intp)]
+    out = _banal_filter()[np.right_shift(hashes, _FILTER_SHIFT).view(np.int64)]  # a view: no copy to intp
     maybe = np.flatnonzero(out)
     if len(maybe) > _SEARCHED:
         out[maybe] = _banal_table().find(hashes[maybe]) >= 0

@@ -63,6 +63,26 @@ def fingerprints(hashes: np.ndarray) -> np.ndarray:
     return hashes & FP_MASK
 
 
+_BUCKETED = 1 << 16  # hashes from which ``sorted_keys`` sorts by buckets
+
+
+def sorted_keys(keys: np.ndarray) -> np.ndarray:
+    """``np.sort`` of many uniform 64-bit hashes (a batch's fingerprints), by buckets: a stable radix sort of
+    their top 12 bits (at most) puts them in cache-sized buckets, each sorted on its own (1.3 M keys: 69 -> 42
+    ms). Skewed keys sort as well, in fewer, larger buckets."""
+    if len(keys) < _BUCKETED:
+        return np.sort(keys)
+    bits = min(12, (len(keys) // 512).bit_length())
+    top = np.right_shift(keys, np.uint64(64 - bits)).astype(np.uint16)
+    out = keys[np.argsort(top, kind="stable")]
+    bounds = np.zeros((1 << bits) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(top, minlength=1 << bits), out=bounds[1:])
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        if hi - lo > 1:
+            out[lo:hi].sort()
+    return out
+
+
 def postings(sh: Shingles) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each document's distinct shingle fingerprints as (fingerprints, documents) sorted by
     fingerprint then document, and how many each document has.
@@ -75,7 +95,7 @@ def postings(sh: Shingles) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise ValueError(f"a batch holds at most {MAX_BATCH + 1} articles")
     keys = fingerprints(sh.hashes)
     keys |= np.repeat(np.arange(n_docs, dtype=np.uint64), np.diff(sh.offsets))
-    keys.sort()
+    keys = sorted_keys(keys)
     if len(keys) > 1:
         keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
     docs = (keys & ~FP_MASK).astype(np.uint32)
@@ -264,6 +284,7 @@ def extract(
         token_offsets=tokens.offsets if keep_tokens else None,
         token_hashes=tokens.hashes if keep_tokens else None,
         token_spans=np.stack([tokens.starts, tokens.ends], axis=1).astype(np.uint32) if keep_tokens else None,
+        token_words=tokens.words if keep_tokens else None,
     )
 
 

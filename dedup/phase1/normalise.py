@@ -243,7 +243,9 @@ class Tokens:
     ``starts``/``ends`` are code-point offsets into each document's own text;
     ``hashes`` are xxh3-64 hashes of the normalised, OCR-folded token text (``token_hash``: what
     shingles, signatures and evidence are made of); ``exact`` the same without the OCR fold
-    (``exact_token_hash``: what the content hash is made of), None for tokens read back from a store.
+    (``exact_token_hash``: what the content hash is made of), None for tokens read back from a store;
+    ``words``: each token's number in the tokeniser's vocabulary (equal numbers, equal tokens: the store's
+    token form is built from them without hashing every token again), None where some token has none.
     """
 
     offsets: np.ndarray
@@ -251,6 +253,7 @@ class Tokens:
     ends: np.ndarray
     hashes: np.ndarray
     exact: np.ndarray | None = None
+    words: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -410,6 +413,7 @@ class _Vocabulary:
         self.keys = np.zeros(1 << bits, dtype=np.uint64)
         self.hashes = np.zeros(1 << bits, dtype=np.uint64)
         self.exact = np.zeros(1 << bits, dtype=np.uint64)
+        self.number = np.zeros(1 << bits, dtype=np.int32)  # each key's number, in the order they came
         self.count = 0
         self.lock = threading.Lock()
 
@@ -430,12 +434,13 @@ class _Vocabulary:
             probe = probe[(held != keys[probe]) & (held != 0)]
         return slot, hit
 
-    def lookup(self, keys: np.ndarray, text_of) -> tuple[np.ndarray, np.ndarray]:
-        """Folded and exact hashes of ``keys`` (one per token); ``text_of(indices)`` gives the texts of the
-        tokens at those indices, called for the first occurrence of each key not seen before."""
+    def lookup(self, keys: np.ndarray, text_of) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Folded and exact hashes of ``keys`` (one per token), and each key's number (``Tokens.words``);
+        ``text_of(indices)`` gives the texts of the tokens at those indices, called for the first occurrence of
+        each key not seen before."""
         with self.lock:
             slot, hit = self._find(keys)
-            out, exact = self.hashes[slot], self.exact[slot]
+            out, exact, number = self.hashes[slot], self.exact[slot], self.number[slot]
             miss = np.flatnonzero(~hit)
             if miss.size:  # new tokens: normalise and hash the first occurrence of each
                 missed = keys[miss]
@@ -443,23 +448,24 @@ class _Vocabulary:
                 fresh, fresh_exact = _token_hashes(text_of(miss[first]))
                 self._add(missed[first], fresh, fresh_exact)
                 at = self._find(missed)[0]
-                out[miss], exact[miss] = self.hashes[at], self.exact[at]
-            return out, exact
+                out[miss], exact[miss], number[miss] = self.hashes[at], self.exact[at], self.number[at]
+            return out, exact, number
 
     def _add(self, keys: np.ndarray, hashes: np.ndarray, exact: np.ndarray) -> None:
         """Insert distinct keys not in the table yet."""
         if 2 * (self.count + len(keys)) > len(self.keys):
             held = np.flatnonzero(self.keys)
-            old_keys, old_hashes, old_exact = self.keys[held], self.hashes[held], self.exact[held]
+            old = self.keys[held], self.hashes[held], self.exact[held], self.number[held]
             self.bits = max(self.bits, int(4 * (self.count + len(keys))).bit_length())
             self.keys = np.zeros(1 << self.bits, dtype=np.uint64)
             self.hashes = np.zeros(1 << self.bits, dtype=np.uint64)
             self.exact = np.zeros(1 << self.bits, dtype=np.uint64)
+            self.number = np.zeros(1 << self.bits, dtype=np.int32)
             self.count = 0
-            self._place(old_keys, old_hashes, old_exact)
-        self._place(keys, hashes, exact)
+            self._place(*old)
+        self._place(keys, hashes, exact, np.arange(self.count, self.count + len(keys), dtype=np.int32))
 
-    def _place(self, keys: np.ndarray, hashes: np.ndarray, exact: np.ndarray) -> None:
+    def _place(self, keys: np.ndarray, hashes: np.ndarray, exact: np.ndarray, number: np.ndarray) -> None:
         mask = (1 << self.bits) - 1
         slot = self._home(keys)
         pending = np.arange(len(keys))
@@ -474,6 +480,7 @@ class _Vocabulary:
                 self.keys[slot[won]] = keys[won]
                 self.hashes[slot[won]] = hashes[won]
                 self.exact[slot[won]] = exact[won]
+                self.number[slot[won]] = number[won]
                 keep = np.ones(pending.size, dtype=bool)
                 keep[free[first]] = False
                 pending = pending[keep]
@@ -539,6 +546,7 @@ def _batched(texts: Sequence[str], batch_chars: int, threads: int | None, cache:
         ends=np.concatenate([p.ends for p in parts]),
         hashes=np.concatenate([p.hashes for p in parts]),
         exact=np.concatenate([p.exact for p in parts]),
+        words=np.concatenate([p.words for p in parts]) if all(p.words is not None for p in parts) else None,
     )
 
 
@@ -576,7 +584,12 @@ def _tokenise_pieces(texts: Sequence[str], batch_chars: int, threads: int | None
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     return Tokens(
-        offsets=offsets, starts=part.starts + shift, ends=part.ends + shift, hashes=part.hashes, exact=part.exact
+        offsets=offsets,
+        starts=part.starts + shift,
+        ends=part.ends + shift,
+        hashes=part.hashes,
+        exact=part.exact,
+        words=part.words,
     )
 
 
@@ -589,8 +602,8 @@ def _tokenise_batch(
 ) -> Tokens:
     n = len(texts)
     if n == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return Tokens(np.zeros(1, dtype=np.int64), empty, empty, np.zeros(0, dtype=np.uint64), np.zeros(0, np.uint64))
+        empty, none = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+        return Tokens(np.zeros(1, dtype=np.int64), empty, empty, none, none, np.zeros(0, dtype=np.int32))
     vocab = vocab or _Vocabulary()
     big = "\n".join(texts)  # "\n" is a separator, so no token crosses two documents
     cp, astral = _units(big)
@@ -620,14 +633,19 @@ def _tokenise_batch(
     del unit_starts, unit_ends
     long_tokens = np.flatnonzero(lengths > _MAX_FAST_TOKEN)
     # The vocabulary: each distinct token is normalised and hashed once.
-    hashes, exact = vocab.lookup(keys, lambda idx: [big[s:e] for s, e in zip(starts[idx].tolist(), ends[idx].tolist())])
-    if long_tokens.size:
-        hashes[long_tokens] = [token_hash(big[starts[i] : ends[i]]) for i in long_tokens.tolist()]
+    hashes, exact, words = vocab.lookup(
+        keys, lambda idx: [big[s:e] for s, e in zip(starts[idx].tolist(), ends[idx].tolist())]
+    )
+    if long_tokens.size:  # hashed one by one, not by their vocabulary entry (a key of many characters)
+        alone = np.array([token_hash(big[starts[i] : ends[i]]) for i in long_tokens.tolist()], dtype=np.uint64)
+        if not np.array_equal(alone, hashes[long_tokens]):  # two long tokens' keys met: no numbers to trust
+            words = None
+        hashes[long_tokens] = alone
         exact[long_tokens] = [exact_token_hash(big[starts[i] : ends[i]]) for i in long_tokens.tolist()]
     # Tokens never cross a document boundary, so document i's are those starting in its range.
     offsets = np.searchsorted(starts, doc_starts, side="left").astype(np.int64)
     base = np.repeat(doc_starts[:-1], np.diff(offsets))
-    return Tokens(offsets=offsets, starts=starts - base, ends=ends - base, hashes=hashes, exact=exact)
+    return Tokens(offsets=offsets, starts=starts - base, ends=ends - base, hashes=hashes, exact=exact, words=words)
 
 
 def prepare() -> None:

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..hashing import GOLDEN, combine, mix64, mix64_inplace
 from ..options import DEFAULT_K
-from .banal import informative
+from .banal import banal_tokens
 from .normalise import Tokens
 
 
@@ -36,31 +36,69 @@ class Shingles:
 
 
 def shingle(tokens: Tokens, k: int = DEFAULT_K) -> Shingles:
-    """All word k-grams of every document, vectorised over the batch."""
+    """All word k-grams of every document, vectorised over the batch.
+
+    The full k-grams are the windows of the batch's token array that lie inside one document: each window's
+    hash and whether it holds a word that is not banal are computed with slices of the whole array (no
+    gathers by index), and the windows that cross into the next document or hold only banal words are
+    dropped with one mask. A document shorter than k (rare) adds its one shingle of all its tokens.
+    """
     if k < 1:
         raise ValueError("k must be at least 1")
     h = tokens.hashes
-    n_tok = np.diff(tokens.offsets)
-    # Number of shingles per document: n-k+1, or 1 for a short non-empty document.
-    n_sh = np.where(n_tok >= k, n_tok - k + 1, np.minimum(n_tok, 1))
-    offsets = np.zeros(len(n_tok) + 1, dtype=np.int64)
-    np.cumsum(n_sh, out=offsets[1:])
-    # Shingle j of document d starts at token offsets[d] + j: one arange plus a per-document shift.
-    first = np.arange(offsets[-1], dtype=np.int64)
-    first += np.repeat(tokens.offsets[:-1] - offsets[:-1], n_sh)
-    span = np.repeat(np.minimum(n_tok, k), n_sh)
-    last = first + span - 1
-    hashes = _kgram_hashes(h, first, span, k)
-    keep = informative(h, first, last)
-    if not keep.all():
-        doc = np.repeat(np.arange(len(n_tok), dtype=np.int64), n_sh)
-        offsets = np.zeros(len(n_tok) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(doc[keep], minlength=len(n_tok)), out=offsets[1:])
-        hashes, first, last = hashes[keep], first[keep], last[keep]
+    toff = np.asarray(tokens.offsets, dtype=np.int64)
+    n = len(h)
+    n_tok = np.diff(toff)
+    count = np.int32 if n < 1 << 31 else np.int64
+    content = np.zeros(n + 1, dtype=count)  # content[i]: the words before token i that are not banal
+    np.cumsum(~banal_tokens(h), out=content[1:])
+    if n >= k:
+        keep = content[k:] != content[:-k]  # window i (tokens i..i+k-1) holds a word that is not banal
+        # A window starting less than k tokens before a document's first token crosses into that document.
+        later = toff[1:-1][n_tok[1:] > 0]
+        cross = (later[:, None] - np.arange(1, k, dtype=np.int64)).ravel()
+        keep[cross[(cross >= 0) & (cross < len(keep))]] = False
+        first = np.flatnonzero(keep)
+        hashes = _window_hashes(h, k)[keep]
+    else:
+        first, hashes = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+    last = first + (k - 1)
+    short = np.flatnonzero((n_tok > 0) & (n_tok < k))
+    if short.size:  # one shingle of all the tokens of each short document that holds a word not banal
+        lo, size = toff[short], n_tok[short]
+        informative = content[lo + size] != content[lo]
+        lo, size = lo[informative], size[informative]
+        at = np.searchsorted(first, lo)
+        first = np.insert(first, at, lo)
+        last = np.insert(last, at, lo + size - 1)
+        hashes = np.insert(hashes, at, _kgram_hashes(h, lo, size, k))
+    offsets = np.searchsorted(first, toff).astype(np.int64)  # document d's shingles start in its tokens
     return Shingles(offsets=offsets, hashes=hashes, first=first, last=last, k=k)
 
 
 _CHUNK = 1 << 15  # elements per cache-sized block of the k-gram loop
+
+
+def _window_hashes(h: np.ndarray, k: int) -> np.ndarray:
+    """The full k-gram hash (``_kgram_hashes``' with span k) of every window start of ``h`` (n - k + 1 of
+    them), with slices, block by block so the arrays stay in cache."""
+    n = len(h)
+    starts = np.empty(n - k + 1, dtype=np.uint64)
+    span_k = np.uint64(k)
+    tmp = np.empty(min(_CHUNK, n - k + 1), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for lo in range(0, n - k + 1, _CHUNK):
+            hi = min(lo + _CHUNK, n - k + 1)
+            acc, t = starts[lo:hi], tmp[: hi - lo]  # computed in place in the output
+            acc[:] = h[lo:hi]
+            mix64_inplace(acc, t)  # combine(0, x) == mix64(0 * GOLDEN + x)
+            for j in range(1, k):
+                acc *= GOLDEN
+                acc += h[lo + j : hi + j]
+                mix64_inplace(acc, t)
+            acc ^= span_k
+            mix64_inplace(acc, t)
+    return starts
 
 
 def _kgram_hashes(h: np.ndarray, first: np.ndarray, span: np.ndarray, k: int) -> np.ndarray:
@@ -74,21 +112,7 @@ def _kgram_hashes(h: np.ndarray, first: np.ndarray, span: np.ndarray, k: int) ->
     n = len(h)
     full = span == k
     if n >= k and full.any():
-        starts = np.empty(n - k + 1, dtype=np.uint64)
-        span_k = np.uint64(k)
-        tmp = np.empty(min(_CHUNK, n - k + 1), dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            for lo in range(0, n - k + 1, _CHUNK):
-                hi = min(lo + _CHUNK, n - k + 1)
-                acc, t = starts[lo:hi], tmp[: hi - lo]  # computed in place in the output
-                acc[:] = h[lo:hi]
-                mix64_inplace(acc, t)  # combine(0, x) == mix64(0 * GOLDEN + x)
-                for j in range(1, k):
-                    acc *= GOLDEN
-                    acc += h[lo + j : hi + j]
-                    mix64_inplace(acc, t)
-                acc ^= span_k
-                mix64_inplace(acc, t)
+        starts = _window_hashes(h, k)
         if full.all():
             return starts[first]
         out[full] = starts[first[full]]

@@ -468,3 +468,17 @@ def test_peers_tiny_run(tmp_path):
     assert {"read", "shingle", "sign", "lsh", "cluster"} == run["rensa"]["phases"].keys()
     summary = data["corpora"]["recurring 0k"]["summary"]
     assert summary["rensa"]["wall_ratio_to_dedup"]["all"] == [run["rensa"]["wall_s"] / run["dedup"]["wall_s"]]
+
+
+def test_align_cpu_counts_the_steps_of_both_checkouts(capsys: pytest.CaptureFixture[str]) -> None:
+    """``timing/align_cpu.py`` on the seeds, this checkout as its own reference: every round has both runs, each
+    with its align and label steps counted from the checkout it names."""
+    from benchmarks.timing import align_cpu
+
+    result = align_cpu.main([str(ROOT / "seeds"), "--reference", str(ROOT), "--rounds", "1"])
+    (round_,) = result["rounds"]
+    for who in ("this", "reference"):
+        steps = round_[who]["steps"]
+        assert {"_align_batch", "_label_batch", "Batch", "_align_chunk"} <= set(steps)
+        assert all(v >= 0 for v in steps.values()) and round_[who]["process_cpu_s"] > 0
+    assert json.loads(capsys.readouterr().out)["median"]["this"].keys() == result["median"]["this"].keys()

@@ -275,3 +275,100 @@ def test_excerpts_are_told_from_originals(lines, excerpt):
 
     text = "\n".join(lines) + "\n"
     assert is_excerpt(text, np.array(split_paragraphs(text)).reshape(-1, 2)) is excerpt
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pairs=st.lists(
+        st.tuples(
+            st.integers(0, 9),
+            st.integers(0, 9),
+            st.sampled_from(["exact", "near-duplicate", "partial", "excerpt", "other"]),
+            st.floats(0, 1),
+            st.floats(0, 1),
+        ).filter(lambda p: p[0] < p[1]),
+        max_size=30,
+    ),
+    data=st.data(),
+)
+def test_a_few_pairs_cluster_as_polars_clusters_them(pairs, data):
+    """``cluster`` of a few pairs (a query's: numpy and Python) is what its polars path gives: members,
+    sources, roles and versions, the mean page containments summed as polars sums them."""
+    import polars as pl
+
+    import dedup.cluster as clustering
+
+    n = 10
+    frame = pl.DataFrame(
+        {
+            "a": [p[0] for p in pairs],
+            "b": [p[1] for p in pairs],
+            "relation": [p[2] for p in pairs],
+            "page_a_in_b": [p[3] for p in pairs],
+            "page_b_in_a": [p[4] for p in pairs],
+        },
+        schema={"a": pl.Int64, "b": pl.Int64, "relation": pl.Utf8}
+        | dict.fromkeys(["page_a_in_b", "page_b_in_a"], pl.Float64),
+    )
+
+    class Docs:
+        ids = [f"d{i}" for i in range(n)]
+        dates = [data.draw(st.sampled_from([None, "2024-01-01", "2024-01-02"])) for _ in range(n)]
+
+        def __len__(self) -> int:
+            return n
+
+    syndicated = np.asarray(data.draw(st.lists(st.floats(0, 1), min_size=n, max_size=n)))
+    excerpt = np.asarray(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    site = np.asarray(data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)), dtype=np.int64)
+    linking = ["exact", "near-duplicate", "partial", "excerpt"]
+    few = clustering.cluster(Docs(), frame, linking, syndicated, excerpt, site)
+    saved = clustering.FEW_PAIRS
+    clustering.FEW_PAIRS = -1
+    try:
+        many = clustering.cluster(Docs(), frame, linking, syndicated, excerpt, site)
+    finally:
+        clustering.FEW_PAIRS = saved
+    assert few.cluster.tolist() == many.cluster.tolist()
+    assert (few.sources, few.members, few.versions, few.ranked, few.role) == (
+        many.sources,
+        many.members,
+        many.versions,
+        many.ranked,
+        many.role,
+    )
+    assert few.same_text.tolist() == many.same_text.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sides=st.lists(
+        st.tuples(st.integers(0, 5), st.floats(0, 1) | st.sampled_from([0.0, 1.0, 0.5, 1 / 3, 5e-324]), st.booleans()),
+        max_size=80,
+    ),
+)
+def test_mean_containments_are_polars_means(sides):
+    """``held_by``'s compensated sums are polars' ``mean`` of the same values, bit for bit."""
+    import polars as pl
+
+    from dedup.cluster import held_by
+
+    doc = np.asarray([s[0] for s in sides], dtype=np.int64)
+    value = np.asarray([s[1] for s in sides], dtype=np.float64)
+    other = np.asarray([s[2] for s in sides], dtype=bool)
+    got = np.zeros(6)
+    # held_by takes a pair's ``other`` once for both of its sides: sides here are two halves of pairs.
+    half = len(sides) // 2
+    held_by(got, doc[: 2 * half], value[: 2 * half], other[:half])
+    frame = pl.DataFrame(
+        {"doc": doc[: 2 * half], "held": value[: 2 * half], "other": np.concatenate([other[:half], other[:half]])}
+    )
+    per_doc = (
+        frame.with_columns(pl.col("other").any().over("doc").alias("any_other"))
+        .filter(pl.col("other") | ~pl.col("any_other"))
+        .group_by("doc")
+        .agg(pl.col("held").mean())
+    )
+    want = np.zeros(6)
+    want[per_doc["doc"].to_numpy()] = per_doc["held"].to_numpy()
+    assert got.tolist() == want.tolist()

@@ -142,6 +142,30 @@ def test_stored_tokens_are_the_tokens_of_the_text(seeds, tmp_path):
         assert np.array_equal(ends, want.ends)
 
 
+@pytest.mark.parametrize(("gap", "most"), [(0, 1 << 24), (1 << 16, 1 << 24), (1 << 16, 8)])
+def test_scattered_articles_tokens_are_each_articles_own(seeds, tmp_path, monkeypatch, gap, most):
+    """Articles asked in any order, repeated, with others between them (read in one stretch, or in pieces
+    when ``_READ_GAP`` is 0 or ``_READ_MOST`` small) get the tokens, texts and paragraphs each gets read alone."""
+    import dedup.featurestore.store as store
+
+    scan(seeds.dir, ScanOptions(keep_tokens=True), store=tmp_path / "s")
+    fs = FeatureStore(tmp_path / "s")
+    alone = [fs.tokens([i])[0] for i in range(len(fs))]
+    monkeypatch.setattr(store, "_READ_GAP", gap)
+    monkeypatch.setattr(store, "_READ_MOST", most)
+    asked = [4, 0, 2, 2, 4]
+    for i, got in zip(asked, fs.tokens(asked)):
+        assert all(np.array_equal(x, y) for x, y in zip(got, alone[i]))
+    assert fs.texts_of(asked) == [fs.text(i) for i in asked]
+    assert all(np.array_equal(p, fs.paragraphs(i)) for i, p in zip(asked, fs.paragraphs_of(asked)))
+    (shard,) = (tmp_path / "s" / "shards").iterdir()
+    spans = np.load(shard / "paragraphs.npy")
+    spans[int(np.load(shard / "para_offsets.npy")[2]), 1] = 1 << 30  # article 2's first paragraph
+    np.save(shard / "paragraphs.npy", spans)
+    with pytest.raises(StoreError, match="paragraphs of article 2 lie outside its text"):
+        FeatureStore(tmp_path / "s").paragraphs_of(asked)
+
+
 def test_bad_token_files_are_a_clear_error(seeds, tmp_path):
     scan(seeds.dir, ScanOptions(keep_tokens=True), store=tmp_path / "s")
     (shard,) = (tmp_path / "s" / "shards").iterdir()
@@ -255,3 +279,15 @@ def test_tokens_are_stored_unless_asked_not_to(seeds, tmp_path):
     for d in (a, b):
         del d["meta"]["timings"], d["meta"]["parameters"]["keep_tokens"]
     assert a == b
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([0, 5, 1 << 16, 70_000, 300_000]), st.sampled_from([0, 8, 40, 60]))
+def test_bucketed_sort_is_a_sort(seed, n, spread):
+    """``sorted_keys`` gives ``np.sort``'s array for uniform hashes and for keys crowded into few buckets."""
+    from dedup.phase1.features import sorted_keys
+
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(0, 2**63, n, dtype=np.int64).astype(np.uint64) << np.uint64(1)
+    keys >>= np.uint64(spread)  # spread 60: every key in the lowest buckets
+    assert np.array_equal(sorted_keys(keys.copy()), np.sort(keys))

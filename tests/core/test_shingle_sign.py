@@ -55,6 +55,53 @@ def test_shingle_hashes_ignore_typography_and_layout():
     assert shingle(tokenise([a])).hashes.tolist() == shingle(tokenise([b])).hashes.tolist()
 
 
+def _shingles_by_definition(docs: list[np.ndarray], k: int) -> list[tuple[int, int, int]]:
+    """(hash, first, last) of every document's shingles, one document and one window at a time: each run of k
+    tokens (or a short document's all), hashed by ``combine`` from 0, left out when all its words are banal."""
+    from dedup.hashing import combine, mix64
+    from dedup.phase1.banal import banal_hashes
+
+    banal = set(banal_hashes().tolist())
+    out, base = [], 0
+    for h in docs:
+        n = len(h)
+        for first in range(max(n - k + 1, 1) if n else 0):
+            last = min(first + k, n) - 1
+            if all(int(x) in banal for x in h[first : last + 1]):
+                continue
+            acc = np.zeros(1, dtype=np.uint64)
+            for j in range(k):
+                acc = combine(acc, h[min(first + j, last) : min(first + j, last) + 1])
+            value = mix64(acc ^ np.uint64(last - first + 1))[0]
+            out.append((int(value), base + first, base + last))
+        base += n
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 5), max_size=12), max_size=7),
+    st.sampled_from([1, 2, 3, 5]),
+)
+def test_shingles_of_a_batch_are_each_documents_windows(docs, k):
+    """The batch's shingles (windows of the whole token array, masked) are each document's own: no window
+    across two documents, a short document's one shingle, banal runs left out, in document order."""
+    from dedup.phase1.banal import banal_hashes
+    from dedup.phase1.normalise import Tokens
+
+    words = np.concatenate([banal_hashes()[:3], np.array([11, 12, 13], dtype=np.uint64) << np.uint64(40)])
+    hashes = [words[np.asarray(d, dtype=np.int64)] for d in docs]
+    offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum([len(d) for d in docs], out=offsets[1:])
+    flat = np.concatenate([np.zeros(0, dtype=np.uint64), *hashes])
+    none = np.zeros(len(flat), dtype=np.int64)
+    sh = shingle(Tokens(offsets=offsets, starts=none, ends=none, hashes=flat), k)
+    got = list(zip(sh.hashes.tolist(), sh.first.tolist(), sh.last.tolist()))
+    assert got == _shingles_by_definition(hashes, k)
+    for i in range(len(docs)):  # each document's rows hold its own tokens
+        assert ((sh.first[sh.doc(i)] >= offsets[i]) & (sh.last[sh.doc(i)] < offsets[i + 1])).all()
+
+
 def test_k_must_be_positive():
     with pytest.raises(ValueError):
         shingle(tokenise(["some words"]), 0)

@@ -75,3 +75,28 @@ def test_distinct_is_np_unique(words, n, seed):
     pool = np.array([*words, 0, 2**64 - 1], dtype=np.uint64)
     hashes = pool[rng.integers(0, len(pool), n)]
     assert distinct(hashes).tolist() == np.unique(hashes).tolist()
+
+
+_SAME_HASH = ["man", "men", "ﬁne", "fine", "FINE", "rn", "m", "z" * 70, "Straße", "STRASSE", "\U0001d400b"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from(_PIECES + _SAME_HASH), max_size=40).map(" ".join), min_size=1, max_size=5),
+    st.lists(st.sampled_from(_PIECES + _SAME_HASH), max_size=20).map(" ".join),
+)
+def test_the_token_form_from_vocabulary_numbers_is_the_form_from_hashes(texts, before):
+    """``encode`` with the tokens' vocabulary numbers (a vocabulary kept from an earlier call, words the OCR
+    fold or NFKC give one hash, tokens too long for the vocabulary) stores exactly the form built from hashes."""
+    from dedup.phase1.normalise import TokenCache
+
+    cache = TokenCache()
+    tokenise([before], cache=cache)
+    tokens = tokenise(texts, cache=cache)
+    plain = token_form.encode(tokens.offsets, tokens.hashes, tokens.starts, tokens.ends)
+    numbered = token_form.encode(tokens.offsets, tokens.hashes, tokens.starts, tokens.ends, words=tokens.words)
+    for field in ("index", "words", "vocab", "wide"):
+        a, b = getattr(plain, field), getattr(numbered, field)
+        assert a.dtype == b.dtype and np.array_equal(a, b), field
+    if tokens.words is not None:  # equal numbers, equal hashes
+        assert len({(int(w), int(h)) for w, h in zip(tokens.words, tokens.hashes)}) == len(set(tokens.words.tolist()))

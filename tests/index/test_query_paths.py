@@ -1,6 +1,6 @@
 """The query's cheaper paths (issue 30) give what the paths they stand in for give: names shown without
 polars' regex for a short list, word tokens kept across queries and tokenised with a kept vocabulary, rows
-gathered from the shards' tables joined once, phase 1's own tokens of the query."""
+gathered from the shards' tables joined once, phase 1's own tokens of the query, an answer's dicts built in Python."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from dedup.ingest.model import Article
 from dedup.options import ScanOptions
 from dedup.phase1.features import extract_with
 from dedup.phase1.normalise import bodies, tokenise
-from dedup.result import _FEW_NAMES, shown_names
+from dedup.result import _DIGITS, _FEW_NAMES, shown_names
 
 OPTIONS = ScanOptions(workers=1, batch_docs=40)
 
@@ -142,3 +142,83 @@ def test_grouped_adds_answer_and_store_as_one_add_after_another(tmp_path):
     assert sorted(grouped.resolve(ids)) == ids
     assert one.live_hashes(ids) == grouped.live_hashes(ids)
     assert grouped.texts(grouped._live_refs(["n2.txt"])[1].tolist()) == ["Second version of n2"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.floats(0, 1) | st.integers(0, 40000).map(lambda k: k / 20000), max_size=20))
+def test_numpy_rounds_measures_as_polars_does(values):
+    """The answer's Python path rounds measures with numpy (``ScanResult._few_pairs``), the scan's with polars'
+    ``round``: the same floats, ties included (k / 20000 sits halfway between two 4-digit values)."""
+    x = np.asarray(values, dtype=np.float64)
+    assert np.round(x, _DIGITS).tolist() == pl.Series(x, dtype=pl.Float64).round(_DIGITS).to_list()
+
+
+def test_a_few_rows_answer_as_polars_builds_them(index, monkeypatch):
+    """A query's answer (a few documents and pairs) built in Python (``ScanResult.contents``) is what the
+    polars path builds: copies, an excerpt and an edited copy, under ids the outputs escape."""
+    texts = index.texts([3, 10, 20])
+    queries = [
+        Article(id="q\x1fcopy.txt", path="q\x1fcopy.txt", text=texts[0], paragraphs=[(0, len(texts[0]))]),
+        Article(id="q-cut.txt", path="q-cut.txt", text=texts[1][: len(texts[1]) * 2 // 3], paragraphs=[]),
+        Article(id="q\u2028e.txt", path="q\u2028e.txt", text=texts[2].replace("the", "a"), paragraphs=[]),
+    ]
+    queries = [
+        Article(id=q.id, path=q.path, text=q.text, paragraphs=q.paragraphs or [(0, len(q.text))]) for q in queries
+    ]
+    results = [a.result for a in archive.query_articles(index, queries, OPTIONS).answers if a.result is not None]
+    assert results and any(r.pairs.height for r in results)
+    few = [r.contents() for r in results]
+    monkeypatch.setattr("dedup.result._FEW_ROWS", -1)
+    assert [r.contents() for r in results] == few
+
+
+@pytest.mark.slow
+def test_kept_chains_answer_as_chains_found_again(tmp_path):
+    """Verification's chains of two indexed articles (``_KeptChains``), kept from one query to the next,
+    answer as the chains found again: agency stories and their rewrites, each query asked on a handle that
+    kept the earlier queries' chains and on a fresh one."""
+    from benchmarks.corpora.wire import generate as wire
+
+    corpus = tmp_path / "corpus"
+    wire(corpus, 12, seed=1, layout="plain")
+    for truth in corpus.rglob("truth*.json"):
+        truth.unlink()
+    index = open_index(str(tmp_path / "index"), archive.store_params(OPTIONS), create=True)
+    archive.add(index, [corpus], OPTIONS)
+    articles, _ = archive.read_sources([corpus], OPTIONS)
+    picked = articles[:: max(1, len(articles) // 6)][:6]
+    kept = [archive.query_articles(index, [a], OPTIONS, exclude_same_id=True).to_dict() for a in picked]
+    assert len(index.query_caches["chains"]._data) > 0, "chains of indexed pairs were looked at"
+    again = [archive.query_articles(index, [a], OPTIONS, exclude_same_id=True).to_dict() for a in picked]
+    anew = [  # each on a handle of its own: every chain found again
+        archive.query_articles(open_index(str(tmp_path / "index")), [a], OPTIONS, exclude_same_id=True).to_dict()
+        for a in picked
+    ]
+    for got in (kept, again, anew):
+        for d in got:
+            d["meta"].pop("timings")
+    assert kept == anew and again == anew
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.integers(0, 59), min_size=1, max_size=6, unique=True), query=st.integers(0, 59))
+def test_long_partners_look_ups_are_one_look_up(index, monkeypatch, picks, query):
+    """The partners' fingerprints looked up in pieces, each long partner's with what the big shards found kept
+    (``_partner_holders``), first and then from what was kept, are one look-up of them all (``holders``)."""
+    from dedup.index import shards
+    from dedup.options import QueryParams
+
+    monkeypatch.setattr(archive, "LONG_PARTNER", 40)  # most of these short articles count as long
+    monkeypatch.setattr(shards, "_DIRECT", 16)  # and every shard as big: its look-ups kept
+    qp = QueryParams(spread=3)  # some fingerprints held too widely to list
+    partners = np.asarray(sorted(picks), dtype=np.int64)
+    own = archive._partner_fingerprints(index, partners, OPTIONS)
+    query_fps = archive._partner_fingerprints(index, np.asarray([query]), OPTIONS)[0]
+    extra = archive._not_in(archive._union(own), query_fps)
+    want = index.holders(extra, lambda c: c > qp.spread)
+    for _ in range(2):
+        got = archive._partner_holders(index, extra, partners, own, qp)
+        for g, w in zip(got, want):
+            assert g.tolist() == w.tolist()
+    if len(extra) and any(len(f) >= 40 for f in own):  # the pieces were kept, and taken again
+        assert index.query_caches["holders"].size > 0

@@ -255,3 +255,25 @@ def test_site_values_are_hosts_or_names():
     assert site_named("ftp://files.example.com") is None
     assert site_named("") is None and site_named(None) is None
     assert site_named("x" * 500) == "x" * 200
+
+
+_LINE_TEXT = st.text(
+    alphabet=st.sampled_from(
+        [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\xa0", "\u2028"]
+        + ["\u2029", "\u3000", "\u200b", "a", "é", "\u4e2d", "\ud800", "\U0001f600"]
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_LINE_TEXT, st.integers(0, 45), st.one_of(st.none(), st.integers(0, 45)))
+def test_paragraph_spans_are_the_non_blank_lines_trimmed(text, start, end):
+    """``split_paragraphs`` by lines gives the spans of its definition, the regular expression (every line
+    break and space Python knows, lone surrogates, astral characters, a window of the text)."""
+    from dedup.ingest import model
+
+    start = min(start, len(text))
+    stop = len(text) if end is None else max(start, min(end, len(text)))
+    expected = [m.span() for m in model._PARAGRAPH.finditer(text, start, stop)]
+    assert split_paragraphs(text, start, end if end is None else stop) == expected
