@@ -28,9 +28,12 @@ plainly each would hold every member, so the lists would grow with the shingles,
 scan therefore stores big lists by *family* (``ListGrouper``, ``Families``): one base member set per family
 and, per list, the members it adds or lacks. Whatever reads the lists reads them through ``Lists``' methods,
 which count a family's base once (with its lists' summed weight, or its values once) and then the exceptions
-(``weight_per_doc``, ``holders``, ``distinct_per_list``), and a candidate pair's big lists are found from the
-family bases both sides hold, then the exceptions (``family_entries``). Every count is exact: the result is
-the same as from the plain lists.
+(``weight_per_doc``, ``holders``, ``distinct_per_list``; the bases a chunk of families at a time). A candidate
+pair's big lists are found from the family bases both sides hold, then the exceptions, and kept as one entry per
+(pair, family) with corrections for the lists either side lacks (``family_evidence``, ``FamilyEvidence``): two
+articles sharing a recurring sentence share every one of its near-equal lists, and one entry each would grow
+with them. The small lists' pairs are enumerated a range of pair codes at a time, keeping only the candidates'
+(``small_pair_entries``). Every count is exact: the result is the same as from the plain lists.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from .workers import Executor, Threads, fan_out
 
 PARTITION_ROWS = 1 << 22  # postings sorted at once (4M rows: ~32 MB of keys, ~150 MB with the temporaries)
 MEMBER_ROWS = 1 << 23  # list memberships handled at once where every member of every list is gone through
+FAMILY_ROWS = 1 << 21  # family base members counted at once (``_family_chunks``: sorts and their temporaries)
 PROBE_PAIRS = 1 << 16  # candidate pairs whose big lists are intersected at once (bounded temporaries)
 
 
@@ -185,22 +189,47 @@ class Lists:
         fam = self.families
         if fam is None or not len(fam):
             return distinct, top
+        best = np.zeros(len(self), dtype=np.int64)
+        for f0, f1 in _family_chunks(fam):  # a chunk of families' base members at a time: bounded temporaries
+            self._distinct_in_families(values, f0, f1, distinct, best)
+        return distinct, np.maximum(top, best)
+
+    def _distinct_in_families(
+        self, values: np.ndarray, f0: int, f1: int, distinct: np.ndarray, best: np.ndarray
+    ) -> None:
+        """``distinct_per_list`` for the lists of the families ``f0`` to ``f1 - 1``: adds their base's distinct
+        values and their exceptions' changes to ``distinct``, and the count of their most common value to ``best``
+        (both per list)."""
+        fam = self.families
+        assert fam is not None
         # The base's (family, value) counts, and per family its values by count, most first.
-        keys = packed_sorted(fam.base_owner(), values[fam.members])
+        lo, hi = int(fam.offsets[f0]), int(fam.offsets[f1])
+        owner = np.repeat(np.arange(f0, f1, dtype=np.int64), np.diff(fam.offsets[f0 : f1 + 1]))
+        keys = packed_sorted(owner, values[fam.members[lo:hi]])
+        del owner
         start = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else np.zeros(0, np.int64)
         count = np.diff(start, append=len(keys))
         head = keys[start]
-        head_family = (head >> np.uint64(32)).astype(np.int64)
-        family_distinct = np.bincount(head_family, minlength=len(fam))
+        del keys, start
+        head_family = (head >> np.uint64(32)).astype(np.int64) - f0
+        family_distinct = np.bincount(head_family, minlength=f1 - f0)
         by_count = np.lexsort((-count, head_family))
         desc_value, desc_count = head[by_count] & _LOW, count[by_count]
+        del by_count, head_family
         desc_start = np.cumsum(family_distinct) - family_distinct
         # Each list's exceptions as (list, value) count changes.
-        add_owner, lack_owner = fam.add_owner(), fam.lack_owner()
+        in_family = np.flatnonzero((fam.of >= f0) & (fam.of < f1))
+        add_n = fam.add_offsets[in_family + 1] - fam.add_offsets[in_family]
+        lack_n = fam.lack_offsets[in_family + 1] - fam.lack_offsets[in_family]
+        adds = gather_runs(fam.adds, fam.add_offsets[in_family], add_n)
+        lacks = gather_runs(fam.lacks, fam.lack_offsets[in_family], lack_n)
         delta_keys = np.concatenate(
-            [packed_sorted(add_owner, values[fam.adds]), packed_sorted(lack_owner, values[fam.lacks])]
+            [
+                packed_sorted(np.repeat(in_family, add_n), values[adds]),
+                packed_sorted(np.repeat(in_family, lack_n), values[lacks]),
+            ]
         )
-        signs = np.concatenate([np.ones(len(fam.adds), np.int64), -np.ones(len(fam.lacks), np.int64)])
+        signs = np.concatenate([np.ones(len(adds), np.int64), -np.ones(len(lacks), np.int64)])
         touched, at = np.unique(delta_keys, return_inverse=True)
         delta = np.bincount(at, weights=signs, minlength=len(touched)).astype(np.int64)
         t_list = (touched >> np.uint64(32)).astype(np.int64)
@@ -212,15 +241,13 @@ class Lists:
             hit = head[pos] == q
             base_count[hit] = count[pos[hit]]
         now = base_count + delta
-        in_family = np.flatnonzero(fam.of >= 0)
-        distinct[in_family] += family_distinct[fam.of[in_family]]
+        distinct[in_family] += family_distinct[fam.of[in_family] - f0]
         change = (now > 0).astype(np.int64) - (base_count > 0)
         distinct += np.bincount(t_list, weights=change, minlength=len(self)).astype(np.int64)
-        best = np.zeros(len(self), dtype=np.int64)
         np.maximum.at(best, t_list, now)
         # The most common value no exception touches: among a list's first (touched + 1) by count.
         n_touched = np.bincount(t_list, minlength=len(self))
-        f = fam.of[in_family]
+        f = fam.of[in_family] - f0
         m = np.minimum(n_touched[in_family] + 1, family_distinct[f])
         rows = np.repeat(desc_start[f] - (np.cumsum(m) - m), m) + np.arange(int(m.sum()))
         c_list = np.repeat(in_family, m)
@@ -230,7 +257,6 @@ class Lists:
             pos = np.minimum(np.searchsorted(touched, c_keys), len(touched) - 1)
             free = touched[pos] != c_keys
         np.maximum.at(best, c_list[free], desc_count[rows][free])
-        return distinct, np.maximum(top, best)
 
     def members_within(self, chosen: np.ndarray, need: np.ndarray, limit: np.ndarray) -> np.ndarray:
         """Per list flagged in ``chosen`` (0 elsewhere), how many of its members m have ``need[m] <= limit[list]``
@@ -248,13 +274,19 @@ class Lists:
         if not len(lists):
             return count
         # (family << 32 | rank of need) of every base member, ascending: a list's base members within its limit
-        # are those of its family below the rank of the first need above it.
-        values, rank = np.unique(need[fam.members], return_inverse=True)
-        keys = packed_sorted(fam.base_owner(), rank.astype(np.int64))
-        del rank
-        f = fam.of[lists].astype(np.uint64) << np.uint64(32)
-        above = np.searchsorted(values, limit[lists].astype(np.float64), side="right").astype(np.uint64)
-        count[lists] = np.searchsorted(keys, f | above) - np.searchsorted(keys, f)
+        # are those of its family below the rank of the first need above it. A chunk of families at a time.
+        for f0, f1 in _family_chunks(fam):
+            some = lists[(fam.of[lists] >= f0) & (fam.of[lists] < f1)]
+            if not len(some):
+                continue
+            lo, hi = int(fam.offsets[f0]), int(fam.offsets[f1])
+            values, rank = np.unique(need[fam.members[lo:hi]], return_inverse=True)
+            owner = np.repeat(np.arange(f0, f1, dtype=np.int64), np.diff(fam.offsets[f0 : f1 + 1]))
+            keys = packed_sorted(owner, rank.astype(np.int64))
+            del rank, owner
+            f = fam.of[some].astype(np.uint64) << np.uint64(32)
+            above = np.searchsorted(values, limit[some].astype(np.float64), side="right").astype(np.uint64)
+            count[some] = np.searchsorted(keys, f | above) - np.searchsorted(keys, f)
         for owner, members, sign in ((fam.add_owner(), fam.adds, 1), (fam.lack_owner(), fam.lacks, -1)):
             sel = chosen[owner]
             own, mem = owner[sel], members[sel]
@@ -311,6 +343,16 @@ class Lists:
         offsets = np.zeros(len(self) + 1, dtype=np.int64)
         np.cumsum(np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=len(self)), out=offsets[1:])
         return Lists(self.hashes, offsets, (keys & _LOW).astype(self.members.dtype), self.weight, self.known)
+
+
+def _family_chunks(fam: Families) -> Iterator[tuple[int, int]]:
+    """Ranges of families (first, last + 1) holding about ``FAMILY_ROWS`` base members each (or one family)."""
+    ends = fam.offsets[1:]
+    f0 = 0
+    while f0 < len(fam):
+        f1 = max(f0 + 1, int(np.searchsorted(ends, fam.offsets[f0] + FAMILY_ROWS, side="right")))
+        yield f0, f1
+        f0 = f1
 
 
 _LOW = np.uint64(0xFFFFFFFF)
@@ -901,17 +943,113 @@ def big_entries(ev: Evidence, big_member: np.ndarray, big_list: np.ndarray, n_do
 
 
 @dataclass
+class FamilyEvidence:
+    """Candidate pairs and what each shares, with big lists stored by family (``family_evidence``): per (pair,
+    family) both of whose sides hold the family's base, one entry (``family_pair``, ``family``) that stands for
+    every big list of the family; then per (pair, list) a correction for the lists of such a family that either
+    side lacks (``minus_pair``, ``minus_list``), and per (pair, list) an entry for the small lists and for the
+    big lists a side holds beside a base (its adds, or a big list stored plainly: ``entry_pair``,
+    ``entry_list``). Two articles sharing a pooled sentence share each of its near-equal lists: one entry, not
+    one a list. Verification asks it what it asks ``Evidence`` (``pair_sums``, ``syndicated``, through
+    ``verify._pair_sums`` and ``verify._syndicated_of``), and the answers are the same: every list's own value
+    and choice, summed per family; sums of integers, exact."""
+
+    pairs: np.ndarray  # (P, 2) int64
+    entry_pair: np.ndarray  # int64 row of ``pairs``
+    entry_list: np.ndarray  # int64 list index
+    family_pair: np.ndarray  # int32 row of ``pairs``
+    family: np.ndarray  # int32 family
+    minus_pair: np.ndarray  # int64 row of ``pairs``
+    minus_list: np.ndarray  # int64 list
+    list_family: np.ndarray  # per list: its family when it is big and stored by family, else -1
+    n_families: int
+
+    def _values(self, values: np.ndarray | None, chosen: np.ndarray | None) -> np.ndarray:
+        v = np.ones(len(self.list_family), dtype=np.float64) if values is None else values.astype(np.float64)
+        return v if chosen is None else np.where(chosen, v, 0.0)
+
+    def pair_sums(self, values: np.ndarray | None, chosen: np.ndarray | None = None) -> np.ndarray:
+        """``verify._pair_sums``: per pair, the sum of the chosen lists' ``values`` (None: 1 a list) over the lists
+        it shares (int64 counts without values, float64 sums of them with)."""
+        v, n = self._values(values, chosen), len(self.pairs)
+        out = np.zeros(n, dtype=np.float64)  # (bincount of no entries is int64)
+        out += np.bincount(self.entry_pair, weights=v[self.entry_list], minlength=n)
+        inf = np.flatnonzero(self.list_family >= 0)
+        per_family = np.bincount(self.list_family[inf], weights=v[inf], minlength=self.n_families)
+        out += np.bincount(self.family_pair, weights=per_family[self.family], minlength=n)
+        out -= np.bincount(self.minus_pair, weights=v[self.minus_list], minlength=n)
+        return out if values is not None else out.astype(np.int64)
+
+    def _family_lists(self, chosen: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Family f's big lists (those ``chosen``): ``lists[offsets[f]:offsets[f + 1]]``, ascending."""
+        flag = self.list_family >= 0
+        if chosen is not None:
+            flag &= chosen
+        lists = np.flatnonzero(flag)
+        lists = lists[np.argsort(self.list_family[lists], kind="stable")]
+        offsets = np.zeros(self.n_families + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.list_family[lists], minlength=self.n_families), out=offsets[1:])
+        return offsets, lists
+
+    def _expand(
+        self, rows: np.ndarray, offsets: np.ndarray, lists: np.ndarray, minus: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(pair row, list) of every list the family entries ``rows`` stand for (of ``_family_lists``' lists),
+        those either side lacks (``minus``: the corrections' keys, sorted) left out."""
+        f = self.family[rows].astype(np.int64)
+        n = offsets[f + 1] - offsets[f]
+        pair = np.repeat(self.family_pair[rows].astype(np.int64), n)
+        lst = lists[np.repeat(offsets[f] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))]
+        lacked = _found(minus, packed(pair, lst))
+        return pair[~lacked], lst[~lacked]
+
+    def syndicated(self, weight: np.ndarray, pair_mask: np.ndarray, chosen: np.ndarray, n: int) -> np.ndarray:
+        """``verify._syndicated`` of the entries of the pairs in ``pair_mask`` whose list is ``chosen``: per
+        document, the weight of the distinct lists it shares with those partners; the family entries expanded
+        for one range of documents at a time (about ``MEMBER_ROWS`` (document, list) keys each)."""
+        offsets, lists = self._family_lists(chosen)
+        minus = packed_sorted(self.minus_pair, self.minus_list)
+        fam_rows = np.flatnonzero(pair_mask[self.family_pair])
+        plain_rows = np.flatnonzero(pair_mask[self.entry_pair] & chosen[self.entry_list])
+        f = self.family[fam_rows].astype(np.int64)
+        total = 2 * (int((offsets[f + 1] - offsets[f]).sum()) + len(plain_rows))
+        bounds = np.linspace(0, n, max(1, -(-total // MEMBER_ROWS)) + 1).astype(np.int64)
+        out = np.zeros(n, dtype=np.float64)
+        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            keys = []
+            for side in (0, 1):
+                doc = self.pairs[:, side]
+                d = doc[self.family_pair[fam_rows]]
+                pair, lst = self._expand(fam_rows[(d >= lo) & (d < hi)], offsets, lists, minus)
+                keys.append(packed(doc[pair], lst))
+                d = doc[self.entry_pair[plain_rows]]
+                r = plain_rows[(d >= lo) & (d < hi)]
+                keys.append(packed(doc[self.entry_pair[r]], self.entry_list[r]))
+            u = np.unique(np.concatenate(keys))
+            w = weight[(u & _LOW).astype(np.int64)]
+            out += np.bincount((u >> np.uint64(32)).astype(np.int64), weights=w, minlength=n)
+        return out.astype(np.int64)
+
+    def entries(self) -> Evidence:
+        """Every (pair, list) entry as plain ``Evidence`` (what this class exists to avoid; for tests)."""
+        offsets, lists = self._family_lists(None)
+        minus = packed_sorted(self.minus_pair, self.minus_list)
+        pair, lst = self._expand(np.arange(len(self.family), dtype=np.int64), offsets, lists, minus)
+        return Evidence(self.pairs, np.concatenate([self.entry_pair, pair]), np.concatenate([self.entry_list, lst]))
+
+
+@dataclass
 class _FamilyProbe:
-    """What ``_family_chunk`` looks pairs up in (``family_entries``)."""
+    """What ``_family_chunk`` looks pairs up in (``family_evidence``)."""
 
     held: np.ndarray  # (document << 32 | family) of the involved documents' family bases, ascending
     held_off: np.ndarray  # each document's first row of ``held``
     direct: np.ndarray  # (document << 32 | list): adds and plainly stored big lists' members, ascending
     direct_off: np.ndarray
     lacks: np.ndarray  # (list << 32 | document) of every list's lacks, ascending
-    family_offsets: np.ndarray  # family f's big lists: family_lists[family_offsets[f]:family_offsets[f + 1]]
-    family_lists: np.ndarray
-    of: np.ndarray  # each list's family (-1: none)
+    doc_lacks: np.ndarray  # (document << 32 | family) of the big lists' lacks of the involved documents, ascending
+    doc_lack_list: np.ndarray  # the list of each row of ``doc_lacks``
+    of: np.ndarray  # each list's family (-1: none, or not big)
     pairs: np.ndarray
 
 
@@ -935,17 +1073,26 @@ def _holds(c: _FamilyProbe, docs: np.ndarray, lists: np.ndarray) -> np.ndarray:
     return out
 
 
-def _family_chunk(c: _FamilyProbe, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(row of ``pairs``, big list) for each big list both sides of the pairs ``rows`` hold, ordered by row then
-    list: the families both bases hold, less the lists either lacks, and the lists one side holds directly."""
+def _ranges(keys: np.ndarray, values: np.ndarray, want: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(owner[i], value) for every row of the sorted ``keys`` equal to want[i] (``values`` beside ``keys``)."""
+    lo = np.searchsorted(keys, want)
+    n = np.searchsorted(keys, want, side="right") - lo
+    at = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+    return np.repeat(owner, n), values[at]
+
+
+FamilyChunk = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _family_chunk(c: _FamilyProbe, rows: np.ndarray) -> FamilyChunk:
+    """For the pairs ``rows``: (row, family) for each family whose base both sides hold; (row, list) for each big
+    list of those families either side lacks; (row, list) for each big list one side holds directly (an add, a
+    plainly stored big list) and the other holds at all."""
     pa, pb = c.pairs[rows, 0], c.pairs[rows, 1]
     k, fam = _shared_big(c.held, c.held_off, pa, pb)
-    n = c.family_offsets[fam + 1] - c.family_offsets[fam]
-    kk = np.repeat(k, n)
-    ll = c.family_lists[np.repeat(c.family_offsets[fam] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))]
-    lk = ll.astype(np.uint64) << np.uint64(32)
-    keep = ~(_found(c.lacks, lk | pa[kk].astype(np.uint64)) | _found(c.lacks, lk | pb[kk].astype(np.uint64)))
-    out_k, out_l = [kk[keep]], [ll[keep]]
+    lacked = [_ranges(c.doc_lacks, c.doc_lack_list, packed(side[k], fam), k) for side in (pa, pb)]
+    minus = np.unique(packed(np.concatenate([x[0] for x in lacked]), np.concatenate([x[1] for x in lacked])))
+    out_k, out_l = [], []
     for second, (side, other) in enumerate(((pa, pb), (pb, pa))):  # lists held directly (adds, plain big lists)
         n = c.direct_off[side + 1] - c.direct_off[side]
         dk = np.repeat(np.arange(len(rows), dtype=np.int64), n)
@@ -956,26 +1103,22 @@ def _family_chunk(c: _FamilyProbe, rows: np.ndarray) -> tuple[np.ndarray, np.nda
             hit &= ~_found(c.direct, (other[dk].astype(np.uint64) << np.uint64(32)) | dl.astype(np.uint64))
         out_k.append(dk[hit])
         out_l.append(dl[hit])
-    keys = packed_sorted(np.concatenate(out_k), np.concatenate(out_l))
-    return rows[(keys >> np.uint64(32)).astype(np.int64)], (keys & _LOW).astype(np.int64)
+    dk, dl = np.concatenate(out_k), np.concatenate(out_l)
+    mk, ml = (minus >> np.uint64(32)).astype(np.int64), (minus & _LOW).astype(np.int64)
+    return rows[k], fam, rows[mk], ml, rows[dk], dl
 
 
-def family_entries(ev: Evidence, lists: Lists, big: np.ndarray, n_docs: int, workers: int = 1) -> Evidence:
-    """``big_entries`` for lists stored by family: ``ev`` with an entry for each big list (flagged in ``big``)
-    both sides of a candidate pair hold, found from the family bases both hold (each looked up once, not once
-    a list) and the exceptions, by ``workers`` processes side by side; the same entries, in the same order."""
+def family_evidence(ev: Evidence, lists: Lists, big: np.ndarray, n_docs: int, workers: int = 1) -> FamilyEvidence:
+    """``ev`` (the small lists' entries) and the big lists (flagged in ``big``) both sides of each candidate pair
+    hold, for lists stored by family (``FamilyEvidence``): the family bases both sides hold, each looked up once
+    and kept as one entry, the lists of those families either side lacks, and the lists held beside a base;
+    found by ``workers`` processes side by side (the same entries whatever their number)."""
     fam, pairs = lists.families, ev.pairs
-    if fam is None or not len(pairs):
-        return ev
+    assert fam is not None
+    of_big = np.where(big, fam.of, -1)
     involved = np.zeros(n_docs, dtype=bool)
     involved[pairs.ravel()] = True
-    in_family = np.flatnonzero(big & (fam.of >= 0))
-    f_of = fam.of[in_family]
-    order = np.argsort(f_of, kind="stable")
-    family_lists = in_family[order]
-    family_offsets = np.zeros(len(fam) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(f_of, minlength=len(fam)), out=family_offsets[1:])
-    used = np.diff(family_offsets) > 0
+    used = np.bincount(of_big[of_big >= 0], minlength=len(fam)) > 0
     base_owner = fam.base_owner()
     sel = involved[fam.members] & used[base_owner]
     held = packed_sorted(fam.members[sel], base_owner[sel])
@@ -990,6 +1133,9 @@ def family_entries(ev: Evidence, lists: Lists, big: np.ndarray, n_docs: int, wor
     )
     lack_owner = fam.lack_owner()
     lacks = packed(lack_owner, fam.lacks)  # ascending: lists, then members
+    l_sel = np.flatnonzero((of_big[lack_owner] >= 0) & involved[fam.lacks])
+    doc_lacks = packed(fam.lacks[l_sel], of_big[lack_owner[l_sel]])
+    order = np.argsort(doc_lacks, kind="stable")
     marks = np.arange(n_docs + 1, dtype=np.uint64) << np.uint64(32)
     probe = _FamilyProbe(
         held,
@@ -997,18 +1143,85 @@ def family_entries(ev: Evidence, lists: Lists, big: np.ndarray, n_docs: int, wor
         direct,
         np.searchsorted(direct, marks).astype(np.int64),
         lacks,
-        family_offsets,
-        family_lists,
-        np.where(big, fam.of, -1),
+        doc_lacks[order],
+        lack_owner[l_sel][order],
+        of_big,
         pairs,
     )
     rows = np.arange(len(pairs), dtype=np.int64)
     chunks = [rows[lo : lo + PROBE_PAIRS] for lo in range(0, len(rows), PROBE_PAIRS)]
-    more_pairs, more_lists = [ev.entry_pair], [ev.entry_list]
-    for k, shared in fan_out(_family_chunk, probe, chunks, workers):
-        more_pairs.append(k)
-        more_lists.append(shared)
-    return Evidence(pairs=pairs, entry_pair=np.concatenate(more_pairs), entry_list=np.concatenate(more_lists))
+    parts: list[list[np.ndarray]] = [[] for _ in range(6)]
+    for got in fan_out(_family_chunk, probe, chunks, workers):
+        for part, x in zip(parts, got):
+            part.append(x)
+    f_pair, f_fam, m_pair, m_list, d_pair, d_list = (np.concatenate(p) if p else np.zeros(0, np.int64) for p in parts)
+    return FamilyEvidence(
+        pairs=pairs,
+        entry_pair=np.concatenate([ev.entry_pair, d_pair]),
+        entry_list=np.concatenate([ev.entry_list, d_list]),
+        family_pair=f_pair.astype(np.int32 if len(pairs) < 1 << 31 else np.int64),
+        family=f_fam.astype(np.int32),
+        minus_pair=m_pair,
+        minus_list=m_list,
+        list_family=of_big,
+        n_families=len(fam),
+    )
+
+
+PAIR_CODES = 1 << 21  # small lists' (pair, list) entries enumerated at once (~50 bytes each while counted)
+
+
+def small_pair_entries(
+    lists: Lists, small: np.ndarray, others: Sequence[np.ndarray], min_shared: int, budget: int = PAIR_CODES
+) -> Evidence:
+    """``pair_entries`` of the small lists' (pair, list) entries (every pair of members of each list flagged in
+    ``small``, stored plainly), enumerated one range of pair codes at a time: a range of first members holding
+    about ``budget`` entries, of which only those of the pairs that are candidates are kept (their lists hold
+    ``min_shared`` shingles together, or they are in ``others``). The small lists' chance pairs, most of them,
+    are never all held at once. The same pairs and entries as ``pair_entries`` (in another order)."""
+    other = np.unique(np.concatenate(others)) if len(others) else np.zeros(0, np.uint64)
+    owner = lists.member_list()
+    keep = small[owner]
+    mem, own = lists.members[keep], owner[keep]  # whole lists, members ascending
+    del keep
+    ends = np.cumsum(np.where(small, np.diff(lists.offsets), 0))
+    after = np.empty(len(mem), dtype=np.int32)  # members after each one in its list: the pairs it leads
+    for lo in range(0, len(mem), MEMBER_ROWS):
+        hi = min(lo + MEMBER_ROWS, len(mem))
+        after[lo:hi] = ends[own[lo:hi]] - 1 - np.arange(lo, hi)
+    n_docs = int(mem.max()) + 1 if len(mem) else 1
+    led = np.cumsum(np.bincount(mem, weights=after, minlength=n_docs))
+    total = float(led[-1]) if len(led) else 0.0
+    cuts = np.searchsorted(led, budget * np.arange(1, int(total // budget) + 1), side="right")
+    bounds = np.unique(np.concatenate([[0], cuts, [n_docs]]))
+    made, kept_codes, kept_lists = [np.zeros(0, np.uint64)], [np.zeros(0, np.uint64)], [np.zeros(0, own.dtype)]
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        sel = np.flatnonzero((mem >= lo) & (mem < hi) & (after > 0))
+        cnt = after[sel].astype(np.int64)
+        first = np.repeat(sel, cnt)
+        second = first + 1 + (np.arange(len(first)) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+        codes = packed(mem[first], mem[second])
+        which = own[first]
+        del first, second, sel, cnt
+        if min_shared > 1 and len(codes):
+            distinct, at = np.unique(codes, return_inverse=True)
+            enough = np.bincount(at, weights=lists.weight[which], minlength=len(distinct)) >= min_shared
+            made.append(distinct[enough])
+            ok = enough[at] | _found(other, codes)
+        else:
+            made.append(np.unique(codes))
+            ok = np.ones(len(codes), dtype=bool)
+        kept_codes.append(codes[ok])
+        kept_lists.append(which[ok])
+    every = np.unique(np.concatenate([*made, other]))
+    every = every[(every >> np.uint64(32)) != (every & _LOW)]
+    codes = np.concatenate(kept_codes)
+    pairs = np.stack([(every >> np.uint64(32)).astype(np.int64), (every & _LOW).astype(np.int64)], axis=1)
+    return Evidence(
+        pairs=pairs,
+        entry_pair=np.searchsorted(every, codes).astype(np.int64),
+        entry_list=np.concatenate(kept_lists).astype(np.int64),
+    )
 
 
 def pair_evidence(
@@ -1020,27 +1233,35 @@ def pair_evidence(
     max_enumerate: int = 32,
     workers: int = 1,
     min_shared: int = 0,
-) -> Evidence:
+    budget: int = PAIR_CODES,
+) -> Evidence | FamilyEvidence:
     """Candidate pairs and the lists each shares (see the module docstring); ``extra`` adds pairs
     (a, b) that must be measured whatever the lists say (exact copies). A big list links its members
     only when it can make a relation by itself (``_linking``: ``partial_min_shared`` shingles, or
     ``link_share`` of its members' distinct shingles). The big lists each pair shares are found by
-    ``workers`` processes side by side (the same entries, in the same order, whatever their number).
+    ``workers`` processes side by side (the same entries whatever their number); with lists stored by family,
+    one entry per (pair, family) (``FamilyEvidence``).
 
     A pair the small lists alone make is a candidate when those lists hold ``min_shared`` shingles
     together: a shingle or two that a handful of unrelated articles share by chance (a common phrase)
-    makes no relation, and such chance pairs grow with the corpus while the evidence does not.
+    makes no relation, and such chance pairs grow with the corpus while the evidence does not. They are
+    enumerated ``budget`` entries at a time (``small_pair_entries``), and only the candidates' kept.
 
-    The steps are those a cluster runs partition by partition (``dedup.distributed.partitioned``), here on
-    one partition of the lists and one of the pairs: ``list_entries``, ``pair_entries``, ``big_entries``."""
-    grouped = lists.families is not None
-    e = list_entries(lists, doc_sizes, partial_min_shared, link_share, max_enumerate, memberships=not grouped)
-    others = [e.links]
+    A cluster runs the same steps partition by partition (``dedup.distributed.partitioned``: ``list_entries``,
+    ``pair_entries``, ``big_entries``)."""
+    sizes = lists.sizes()
+    known = lists.known if lists.known is not None else np.zeros(len(lists), dtype=bool)
+    small = (sizes <= max_enumerate) & ~known
+    if lists.families is not None and (small & (lists.families.of >= 0)).any():
+        lists = lists.plain()  # grouped above fewer members than are enumerated: every member plainly
+    others = [_star_chain(lists, _linking(lists, ~small & ~known, doc_sizes, partial_min_shared, link_share))]
     if extra is not None and len(extra):
         others.append(pair_codes(extra[:, 0], extra[:, 1]))
-    ev = pair_entries(e.codes, e.which, e.weight, others, min_shared)
-    if grouped:
-        known = lists.known if lists.known is not None else np.zeros(len(lists), dtype=bool)
-        big = (lists.sizes() > max_enumerate) | known
-        return family_entries(ev, lists, big, len(doc_sizes), workers)
-    return big_entries(ev, e.big_member, e.big_list, len(doc_sizes), workers)
+    ev = small_pair_entries(lists, small, others, min_shared, budget)
+    if lists.families is not None:
+        return family_evidence(ev, lists, ~small, len(doc_sizes), workers)
+    parts = list(lists.expanded(~small))
+    if not parts:
+        return ev
+    big_member, big_list = np.concatenate([p[1] for p in parts]), np.concatenate([p[0] for p in parts])
+    return big_entries(ev, big_member, big_list, len(doc_sizes), workers)

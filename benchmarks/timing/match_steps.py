@@ -65,10 +65,21 @@ def match_steps(root: str, plain: bool = False) -> dict:
         peak[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         mark[:] = [wall, cpu]
 
+    evidence: dict[str, int] = {}
+
     def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def run(*args: Any, **kwargs: Any) -> Any:
             out = fn(*args, **kwargs)
             tick(name)
+            if name == "pair_evidence":  # what the evidence holds: entries per (pair, list), per (pair, family)
+                evidence.update(
+                    {
+                        "pairs": len(out.pairs),
+                        "list_entries": len(out.entry_pair),
+                        "family_entries": len(getattr(out, "family", ())),
+                        "corrections": len(getattr(out, "minus_pair", ())),
+                    }
+                )
             return out
 
         return run
@@ -106,6 +117,7 @@ def match_steps(root: str, plain: bool = False) -> dict:
         "big_members": int(sizes[big].sum()),
         "candidates": int(m.candidates),
         "pairs": int(m.pairs.height),
+        "evidence": evidence,
         "steps_wall_cpu": steps,
         "match_cpu": round(sum(v[1] for v in steps.values()), 2),
         "peak_rss_mb_by_step": peak,

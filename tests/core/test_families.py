@@ -12,7 +12,19 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dedup.evidence import ListGrouper, combine_partitions, list_hash, pair_evidence
+import dedup.evidence as evidence
+from dedup.evidence import (
+    FamilyEvidence,
+    ListGrouper,
+    big_entries,
+    combine_partitions,
+    list_entries,
+    list_hash,
+    pair_codes,
+    pair_entries,
+    pair_evidence,
+)
+from dedup.verify import _pair_sums, _syndicated_of
 
 N_DOCS = 60
 
@@ -78,20 +90,43 @@ def test_grouped_lists_read_as_the_plain_lists(parts, above, seed):
     assert np.array_equal(grouped.weight_per_doc(N_DOCS), plain.weight_per_doc(N_DOCS))
     assert np.array_equal(grouped.holders(chosen, N_DOCS), plain.holders(chosen, N_DOCS))
     labels = rng.integers(0, N_DOCS, size=N_DOCS)
-    for values, with_labels in ((rng.integers(0, 4, size=N_DOCS), None), (labels, labels)):
-        got, want = grouped.distinct_per_list(values, with_labels), plain.distinct_per_list(values, with_labels)
-        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
     sizes = rng.integers(1, 120, size=N_DOCS)
     need = 0.5 * sizes
-    got, want = grouped.members_within(chosen, need, plain.weight), plain.members_within(chosen, need, plain.weight)
-    assert np.array_equal(got, want)
+    rows = evidence.FAMILY_ROWS
+    try:
+        for evidence.FAMILY_ROWS in (rows, 7):  # the family bases a chunk of families at a time, or all at once
+            for values, with_labels in ((rng.integers(0, 4, size=N_DOCS), None), (labels, labels)):
+                got, want = grouped.distinct_per_list(values, with_labels), plain.distinct_per_list(values, with_labels)
+                assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+            got = grouped.members_within(chosen, need, plain.weight)
+            assert np.array_equal(got, plain.members_within(chosen, need, plain.weight))
+    finally:
+        evidence.FAMILY_ROWS = rows
     extra = np.array([[0, 1]]) if seed % 2 else None
     for max_enumerate in (2, above, 8):
+        # The reference: every small list's pairs at once, then each big list both sides hold (a cluster's steps).
+        e = list_entries(plain, sizes, 40, 0.5, max_enumerate)
+        others = [e.links] + ([pair_codes(extra[:, 0], extra[:, 1])] if extra is not None else [])
+        want_ev = big_entries(pair_entries(e.codes, e.which, e.weight, others, 3), e.big_member, e.big_list, N_DOCS)
         kw = dict(extra=extra, partial_min_shared=40, link_share=0.5, max_enumerate=max_enumerate, min_shared=3)
-        want_ev, got_ev = pair_evidence(plain, sizes, **kw), pair_evidence(grouped, sizes, **kw)
-        assert np.array_equal(got_ev.pairs, want_ev.pairs)
-        assert np.array_equal(got_ev.entry_pair, want_ev.entry_pair)
-        assert np.array_equal(got_ev.entry_list, want_ev.entry_list)
+        for lists, budget in ((plain, 1), (plain, 1 << 21), (grouped, 5), (grouped, 1 << 21)):
+            got_ev = pair_evidence(lists, sizes, budget=budget, **kw)
+            assert np.array_equal(got_ev.pairs, want_ev.pairs)
+            whole = got_ev.entries() if isinstance(got_ev, FamilyEvidence) else got_ev
+            assert np.array_equal(_entries(whole), _entries(want_ev))
+            # What verification asks of the evidence: sums of chosen lists' values per pair, and per article the
+            # distinct lists it shares with the pairs' other sides.
+            for values, pick in ((plain.weight, chosen), (None, ~chosen), (plain.weight, None)):
+                assert np.array_equal(_pair_sums(got_ev, values, pick), _pair_sums(want_ev, values, pick))
+            some = rng.random(len(want_ev.pairs)) < 0.6
+            got = _syndicated_of(plain, got_ev, some, chosen, N_DOCS)
+            assert np.array_equal(got, _syndicated_of(plain, want_ev, some, chosen, N_DOCS))
+
+
+def _entries(ev) -> np.ndarray:
+    """Each (pair, list) entry as a row, sorted (the order of the entries is no measure's business)."""
+    rows = np.stack([ev.pairs[ev.entry_pair, 0], ev.pairs[ev.entry_pair, 1], ev.entry_list], axis=1)
+    return rows[np.lexsort(rows.T[::-1])]
 
 
 def test_near_equal_big_lists_store_their_members_once():
@@ -109,3 +144,26 @@ def test_near_equal_big_lists_store_their_members_once():
     assert len(lists.families) == 1  # the first list founds the family; the others lack one of it, add another
     assert lists.stored_members() == 99 + 7 * 2
     assert np.array_equal(lists.plain().members, combine_partitions([part]).members)
+
+
+def test_family_evidence_is_the_same_from_worker_processes(monkeypatch):
+    """The pairs' families and corrections found by two forked workers, chunk by chunk, are those found here."""
+    rng = np.random.default_rng(7)
+    holders = np.sort(rng.choice(N_DOCS, size=45, replace=False)).astype(np.int32)
+    runs = [np.delete(holders, k) for k in range(6)] + [np.union1d(holders[:40], [k]).astype(np.int32) for k in (1, 2)]
+    runs += [np.array([a, a + 1], dtype=np.int32) for a in range(0, 40, 3)]  # small lists: pairs of their own
+    hashes = np.array([int(list_hash(r, np.zeros(1, np.int64), np.array([len(r)]))[0]) for r in runs], np.uint64)
+    order = np.argsort(hashes)
+    offsets = np.zeros(len(runs) + 1, dtype=np.int64)
+    np.cumsum([len(runs[i]) for i in order], out=offsets[1:])
+    part = (hashes[order], rng.integers(1, 9, size=len(runs)), offsets, np.concatenate([runs[i] for i in order]))
+    grouper = ListGrouper(8)
+    grouper.add(part)
+    lists, sizes = grouper.lists(), np.full(N_DOCS, 100)
+    kw = dict(partial_min_shared=5, link_share=0.5, max_enumerate=8, min_shared=1)
+    here = pair_evidence(lists, sizes, workers=1, **kw)
+    monkeypatch.setattr(evidence, "PROBE_PAIRS", 16)
+    there = pair_evidence(lists, sizes, workers=2, **kw)
+    assert isinstance(there, FamilyEvidence) and len(there.minus_pair) and len(there.family) > 16
+    assert np.array_equal(there.pairs, here.pairs)
+    assert np.array_equal(_entries(there.entries()), _entries(here.entries()))
