@@ -62,10 +62,14 @@ def test_a_kept_pool_runs_each_step_with_its_own_context_in_the_same_workers():
         assert [(c, v) for c, v, _ in first] == [("align", k * k) for k in range(8)]
         assert [(c, v) for c, v, _ in second] == [("label", k * k) for k in range(5)]
         assert alone == [("one chunk", 9, os.getpid())]  # a single chunk runs here
-        workers = {pid for _, _, pid in first + second}
-        assert os.getpid() not in workers and len(workers) <= 2
+        forked = pool._pool
         through = list(Processes(2, pool).map(_step, "x", [1, 2]))  # the phases' executor, on the kept pool
-        assert [(c, v) for c, v, _ in through] == [("x", 1), ("x", 4)] and {p for *_, p in through} <= workers
+        assert [(c, v) for c, v, _ in through] == [("x", 1), ("x", 4)]
+        # the same two workers throughout (under load one of them may run every chunk of a step, so the pids
+        # seen in one step need not be those of the next: they are all the kept pool's)
+        kept = set(pool._pool._processes)
+        assert pool._pool is forked and os.getpid() not in kept and len(kept) <= 2
+        assert {pid for *_, pid in first + second + through} <= kept
     assert list(Processes(2, None).map(_step, "y", [2])) == [("y", 4, os.getpid())]
 
 
