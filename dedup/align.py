@@ -99,22 +99,9 @@ def _select(runs: np.ndarray, a: Side, b: Side) -> list[tuple[int, int, int, int
     diag = tb0 - ta0
     main = int(np.median(np.repeat(diag, length))) if len(diag) else 0
     order = np.lexsort((ta0, np.abs(diag - main), -length))
-    used_a = np.zeros(len(a.starts) + 1, dtype=bool)
-    used_b = np.zeros(len(b.starts) + 1, dtype=bool)
-    chosen = []
-    for r in order.tolist():
-        a0, n, b0 = int(ta0[r]), int(length[r]), int(tb0[r])
-        free = ~(used_a[a0 : a0 + n] | used_b[b0 : b0 + n])
-        if not free.any():
-            continue
-        if not free.all():  # keep the longest free stretch of this run
-            edges = np.flatnonzero(np.diff(np.concatenate(([0], free.view(np.int8), [0]))))
-            lo, hi = edges[0::2], edges[1::2]
-            k = int(np.argmax(hi - lo))
-            a0, b0, n = a0 + int(lo[k]), b0 + int(lo[k]), int(hi[k] - lo[k])
-        used_a[a0 : a0 + n] = True
-        used_b[b0 : b0 + n] = True
-        chosen.append((a0, a0 + n, b0, b0 + n))
+    if not len(order):
+        return []
+    chosen = _pick_arrays(ta0[order].tolist(), tb0[order].tolist(), length[order].tolist())
     chosen.sort()
     return chosen
 
