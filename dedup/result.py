@@ -94,10 +94,10 @@ def shown_names(names: pl.Series) -> pl.Series:
     only those that do are touched."""
     if len(names) <= _FEW_NAMES:
         listed = names.to_list()
-        need = [v is not None and _NEEDS_ESCAPE_PY.search(v) is not None for v in listed]
-        if not any(need):
+        shown = _shown_list(listed)
+        if all(a is b for a, b in zip(shown, listed)):  # nothing needed escaping
             return names
-        return pl.Series(names.name, [stored_name(v) if n else v for v, n in zip(listed, need)], dtype=pl.Utf8)
+        return pl.Series(names.name, shown, dtype=pl.Utf8)
     need = names.str.contains(_NEEDS_ESCAPE).fill_null(False)
     if not need.any():
         return names
