@@ -96,8 +96,40 @@ def positions(
     """``position`` of many sides at once: side u is document ``docs[u]`` (tokens ``offsets[d]:[d + 1]`` of
     ``starts``/``ends``/``hashes``) with the (side, start, end) rows of ``spans`` whose side is u; (sides,
     len(FEATURES)). The sides' tokens are laid end to end and every count is one pass over them; only the
-    tail's share of words the story also uses is looked up side by side (a side with a tail)."""
+    tail's share of words the story also uses is looked up side by side (a side with a tail). Sides go
+    through in runs of about ``_SIDE_TOKENS`` tokens (a side is its document's tokens again, so a long
+    article in many pairs of a batch would otherwise lay its tokens out once a pair, all at once): each
+    side's features are its own, whatever run it is in."""
     docs = np.asarray(docs, dtype=np.int64)
+    spans = np.asarray(spans, dtype=np.int64).reshape(-1, 3)
+    size = np.cumsum(offsets[docs + 1] - offsets[docs])
+    if not len(docs) or int(size[-1]) <= _SIDE_TOKENS:
+        return _positions(starts, ends, hashes, offsets, docs, spans)
+    out = np.zeros((len(docs), len(FEATURES)))
+    order = np.argsort(spans[:, 0], kind="stable")
+    first = np.searchsorted(spans[order, 0], np.arange(len(docs) + 1))  # side u's spans: order[first[u]:[u + 1]]
+    lo = 0
+    while lo < len(docs):  # sides in runs of about _SIDE_TOKENS tokens (one side may pass it alone)
+        done = int(size[lo - 1]) if lo else 0
+        hi = max(int(np.searchsorted(size, done + _SIDE_TOKENS, "right")), lo + 1)
+        own = spans[order[first[lo] : first[hi]]] - np.array([lo, 0, 0], dtype=np.int64)
+        out[lo:hi] = _positions(starts, ends, hashes, offsets, docs[lo:hi], own)
+        lo = hi
+    return out
+
+
+_SIDE_TOKENS = 1 << 21  # the sides' tokens ``positions`` lays end to end at a time
+
+
+def _positions(
+    starts: np.ndarray,
+    ends: np.ndarray,
+    hashes: np.ndarray,
+    offsets: np.ndarray,
+    docs: np.ndarray,
+    spans: np.ndarray,
+) -> np.ndarray:
+    """``positions`` of some sides, all at once."""
     out = np.zeros((len(docs), len(FEATURES)))
     count = offsets[docs + 1] - offsets[docs]
     at = np.zeros(len(docs) + 1, dtype=np.int64)

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dedup import align as align_mod
-from dedup import build_corpus
+from dedup import build_corpus, direction
 from dedup.align import align_batch, align_pair
 from dedup.direction import position, positions
 from dedup.options import AlignParams
@@ -114,7 +114,8 @@ def test_batch_in_chunks_and_with_overlapping_runs(monkeypatch: pytest.MonkeyPat
 @given(st.data())
 def test_positions_of_many_sides_are_each_sides_position(data: st.DataObject) -> None:
     """Property: ``direction.positions`` gives each side exactly ``direction.position``'s features (shared,
-    head, inner, tail, tail_related), whatever its spans (none, overlapping, past the text's end)."""
+    head, inner, tail, tail_related), whatever its spans (none, overlapping, past the text's end), and
+    whether the sides go through all at once or in runs of a few tokens."""
     lengths = data.draw(st.lists(st.integers(0, 30), min_size=1, max_size=5))
     offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
     n = int(offsets[-1])
@@ -138,7 +139,11 @@ def test_positions_of_many_sides_are_each_sides_position(data: st.DataObject) ->
             spans.append((u, 0, 500))  # past the text's end
     rows = np.array(spans, dtype=np.int64).reshape(-1, 3)
     got = positions(starts, ends, hashes, offsets, docs, rows)
+    with pytest.MonkeyPatch.context() as mp:  # sides in runs of a few tokens (a batch of long articles)
+        mp.setattr(direction, "_SIDE_TOKENS", data.draw(st.integers(1, 40)))
+        runs = positions(starts, ends, hashes, offsets, docs, rows)
     for u, d in enumerate(docs.tolist()):
         t = slice(int(offsets[d]), int(offsets[d + 1]))
         want = position(starts[t], ends[t], hashes[t], rows[rows[:, 0] == u, 1:])
         assert np.array_equal(got[u], want), (u, got[u], want)
+        assert np.array_equal(runs[u], want), (u, runs[u], want)
