@@ -653,6 +653,28 @@ def _edge(text: str, paras: np.ndarray, covered: np.ndarray, start: int, end: in
     return None
 
 
+def _edges(text: str, paras: np.ndarray, covered: np.ndarray, spans: np.ndarray, short: int) -> list[str | None]:
+    """``_edge`` of every span [start, end) of ``spans`` at once: each paragraph's words counted once, not once
+    a span (a long article's many passages against its many paragraphs)."""
+    if not len(spans):
+        return []
+    ok = covered | np.array([len(text[s:e].split()) <= short for s, e in paras.tolist()], dtype=bool)
+    bad = paras[~ok].reshape(-1, 2)
+    # Every paragraph ending by ``start`` is clear iff the first end of an unclear one is past it; every
+    # paragraph starting from ``end`` is clear iff the last start of an unclear one is before it.
+    first_end = int(bad[:, 1].min()) if len(bad) else None
+    last_start = int(bad[:, 0].max()) if len(bad) else None
+    out: list[str | None] = []
+    for s, e in spans.tolist():
+        if first_end is None or first_end > s:
+            out.append("top")
+        elif last_start < e:
+            out.append("bottom")
+        else:
+            out.append(None)
+    return out
+
+
 def template_like(corpus: Corpus, a: int, b: int, passages: np.ndarray, params: AlignParams) -> bool:
     """Whether two documents share only blocks at the same edge of both (a site's header and footer
     around two different articles), each document keeping long text of its own between them.
@@ -671,7 +693,7 @@ def template_like(corpus: Corpus, a: int, b: int, passages: np.ndarray, params: 
         own = [text[s:e] for (s, e), c in zip(paras.tolist(), inside) if not c]
         if sum(len(t.split()) > params.edge_line_words for t in own) == 0:
             return False  # nothing of its own beyond short lines: a copy, not a template around another text
-        sides.append([_edge(text, paras, inside, s, e, params.edge_line_words) for s, e in spans.tolist()])
+        sides.append(_edges(text, paras, inside, spans, params.edge_line_words))
     return all(x is not None and x == y for x, y in zip(*sides))
 
 

@@ -147,3 +147,27 @@ def test_positions_of_many_sides_are_each_sides_position(data: st.DataObject) ->
         want = position(starts[t], ends[t], hashes[t], rows[rows[:, 0] == u, 1:])
         assert np.array_equal(got[u], want), (u, got[u], want)
         assert np.array_equal(runs[u], want), (u, runs[u], want)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_edges_of_many_passages_are_each_passages_edge(data: st.DataObject) -> None:
+    """Property: ``align._edges`` (what ``template_like`` asks of a side's passages, all at once) gives each
+    passage ``align._edge``'s answer (top, bottom or neither), whatever the paragraphs, the covered ones
+    and the passages (overlapping, outside every paragraph)."""
+    words = data.draw(st.lists(st.integers(0, 20), min_size=0, max_size=12))  # each paragraph's words
+    text, paras = "", []
+    for n in words:
+        start = len(text)
+        text += " ".join(["word"] * n)
+        paras.append((start, len(text)))
+        text += "\n"
+    paras_a = np.array(paras, dtype=np.int64).reshape(-1, 2)
+    covered = np.array(data.draw(st.lists(st.booleans(), min_size=len(paras), max_size=len(paras))), dtype=bool)
+    spans = np.array(
+        data.draw(st.lists(st.tuples(st.integers(0, len(text) + 2), st.integers(0, 40)), max_size=6)), dtype=np.int64
+    ).reshape(-1, 2)
+    spans[:, 1] += spans[:, 0]
+    short = data.draw(st.integers(0, 12))
+    want = [align_mod._edge(text, paras_a, covered, s, e, short) for s, e in spans.tolist()]
+    assert align_mod._edges(text, paras_a, covered, spans, short) == want
