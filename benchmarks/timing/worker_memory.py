@@ -126,16 +126,37 @@ def measure(folder: str, every: float = 0.25) -> dict:
     for step in ("_align_batch", "_label_batch", "_read_batch", "_cluster_directions"):
         setattr(phase2, step, _wrap(getattr(phase2, step), step, out_dir))
     phase2.align_batch = _count_align(__import__("dedup.align", fromlist=["align"]))
-    state = {"phase": "start", "peak": defaultdict(int), "stop": False}
+    state = {"phase": "start", "peak": defaultdict(int), "stop": False, "inner": []}
 
     def progress(phase: str, done: int, total: int | None) -> None:
         state["phase"] = phase
 
+    def named(module, name: str) -> None:
+        """The scan's process's samples while ``module.name`` runs are noted under ``phase/name`` too."""
+        inner = getattr(module, name)
+
+        def run(*args, **kwargs):
+            state["inner"].append(name)
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                state["inner"].pop()
+
+        setattr(module, name, run)
+
+    import dedup.pipeline as pipeline
+
+    for name in ("pair_evidence", "verify", "_read_pairs", "_directions", "_align", "_label", "match"):
+        named(phase2, name)
+    named(pipeline.candidates, "find")
+    named(pipeline, "analyse_lists")
+    named(pipeline.ScanResult, "of")
+
     def sample() -> None:
         while not state["stop"]:
             rss = _status().get("VmRSS", 0)
-            ph = state["phase"]
-            state["peak"][ph] = max(state["peak"][ph], rss)
+            for ph in {state["phase"], "/".join([state["phase"], *state["inner"][-1:]])}:
+                state["peak"][ph] = max(state["peak"][ph], rss)
             time.sleep(every)
 
     load = [float(Path("/proc/loadavg").read_text().split()[0])]
