@@ -81,17 +81,15 @@ def fan_out(fn: Callable[[Any, Any], Any], context: Any, chunks: list, workers: 
 
 def _start_kept(parent: int) -> None:
     """A kept worker (``Pool``): as ``_start``, and its heap keeps the pages its batches free for the next
-    batch (glibc: every buffer from the heap, none mapped on its own, no trimming while a step runs) instead
-    of giving them back and faulting them in again, page by page, for each batch; ``_trim`` gives them back
-    between steps. A batch's per-character arrays pass glibc's largest mapping threshold (32 MB), so only
-    turning its mappings off (``M_MMAP_MAX`` 0) keeps them (glibc still maps when the heap cannot grow)."""
+    batch (glibc: buffers up to 32 MB from the heap, no trimming while a step runs) instead of giving them
+    back and faulting them in again, page by page, for each batch; ``_trim`` gives them back between steps."""
     _start(parent, None)
     if sys.platform.startswith("linux"):
         import ctypes
 
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None)
-            libc.mallopt(-4, 0)  # M_MMAP_MAX: no buffer mapped on its own
+            libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
             libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
 
 
