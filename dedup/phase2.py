@@ -34,7 +34,7 @@ from .cluster import Clusters, Members, cluster, components, roles, with_version
 from .corpus import Corpus
 from .direction import FEATURES, cluster_sources, compare_dates, pair_directions, parse_when, positions
 from .evidence import Evidence, Lists, pair_evidence
-from .label import FingerprintSet, boiler_rows, label_batch, shared_spans
+from .label import FingerprintSet, boiler_rows, label_batch
 from .options import AlignParams, LabelParams, Progress, ScanOptions
 from .phase1.features import fingerprints
 from .phase1.normalise import Tokens, bodies, tokenise
@@ -850,17 +850,80 @@ class _LabelContext:
 @dataclass
 class _LabelBatch:
     """One label task's input: its articles (global, ascending), their lengths, whether each is a copy and
-    holds boilerplate, and their side of the passages shared within their clusters."""
+    holds boilerplate, and their side of the passages shared within their clusters: one array of (row of
+    ``docs``, start, end, by_all) rows, by article and then by pair (a cluster sends one buffer, not an array
+    an article)."""
 
     docs: np.ndarray
     chars: np.ndarray
     is_copy: np.ndarray
     holds: np.ndarray
-    shared: dict[int, np.ndarray]
+    shared: np.ndarray
     rows: Rows  # of the articles holding boilerplate (their tokens are read)
 
     def __len__(self) -> int:
         return len(self.docs)
+
+
+@dataclass
+class _SharedSides:
+    """Each article's sides of the passages it shares within its cluster, as an index into the pairs (not
+    copies of the passages): the pairs whose two articles are in one cluster and share a passage, each twice
+    (its a's side and its b's), sorted by article and then by pair; a batch of articles takes one slice."""
+
+    doc: np.ndarray  # the article of each side
+    pair: np.ndarray  # its pair (row of the scan's pairs)
+    b_side: np.ndarray  # whether it is the pair's b
+    lengths: np.ndarray  # passages of each pair
+    by_all: np.ndarray  # each pair's ``cut_from``, the label's mark of its passages
+
+    @classmethod
+    def of(cls, cluster: np.ndarray, a: np.ndarray, b: np.ndarray, by_all: np.ndarray, passages: list) -> _SharedSides:
+        lengths = np.fromiter(map(len, passages), dtype=np.int64, count=len(passages))
+        keep = np.flatnonzero((cluster[a] >= 0) & (cluster[a] == cluster[b]) & (lengths > 0))
+        doc = np.concatenate([a[keep], b[keep]])
+        pair = np.concatenate([keep, keep])
+        order = np.lexsort((pair, doc))
+        b_side = np.repeat(np.array([False, True]), len(keep))[order]
+        return cls(doc[order], pair[order], b_side, lengths, np.asarray(by_all, dtype=np.int64))
+
+    def touched(self, n: int) -> np.ndarray:
+        """Whether each of ``n`` articles shares a passage within its cluster."""
+        out = np.zeros(n, dtype=bool)
+        out[self.doc] = True
+        return out
+
+    def rows(self, docs: np.ndarray, passages: list) -> np.ndarray:
+        """(row of ``docs``, start, end, by_all) rows of the articles ``docs`` (ascending), by article then
+        pair: what ``label.label_batch`` takes."""
+        lo = int(np.searchsorted(self.doc, docs[0], side="left"))
+        hi = int(np.searchsorted(self.doc, docs[-1], side="right"))
+        mine = np.arange(lo, hi)
+        mine = mine[np.isin(self.doc[mine], docs)]
+        if not len(mine):
+            return np.zeros((0, 4), dtype=np.int64)
+        pair = self.pair[mine]
+        lengths = self.lengths[pair]
+        found = np.concatenate([passages[p] for p in pair.tolist()]).astype(np.int64, copy=False).reshape(-1, 4)
+        at = np.arange(len(found))
+        col = 2 * np.repeat(self.b_side[mine].astype(np.int64), lengths)
+        return np.stack(
+            [
+                np.repeat(np.searchsorted(docs, self.doc[mine]), lengths),
+                found[at, col],
+                found[at, col + 1],
+                np.repeat(self.by_all[pair], lengths),
+            ],
+            axis=1,
+        )
+
+
+def _para_index(para_offsets: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """The positions of the paragraphs of ``docs`` in the scan's paragraph arrays, in order."""
+    lo, hi = para_offsets[docs], para_offsets[docs + 1]
+    lengths = hi - lo
+    starts = np.cumsum(lengths) - lengths
+    return np.repeat(lo - starts, lengths) + np.arange(int(lengths.sum()), dtype=np.int64)
 
 
 def _label(
@@ -875,15 +938,18 @@ def _label(
     report: Progress,
     executor: Executor,
 ) -> np.ndarray:
-    """Every paragraph's label; only articles in clusters or holding boilerplate need a look."""
+    """Every paragraph's label; only articles in clusters or holding boilerplate need a look. What is kept
+    here is a few bytes an article and an index of the pairs; each batch's shared spans are cut when it is
+    sent, and its labels come back as one array."""
     n = len(table)
     labels = np.full(int(para_offsets[-1]), 2, dtype=np.int8)  # original
     in_cluster = clusters.cluster >= 0
-    for d in np.flatnonzero(in_cluster & ~boiler.holders).tolist():
-        labels[para_offsets[d] : para_offsets[d + 1]] = 1 if clusters.role[d] == "copy" else 2
-    pair_a, pair_b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
-    shared = shared_spans(clusters.cluster, pair_a, pair_b, pairs["cut_from"].to_numpy(), passages)
-    todo = np.flatnonzero(boiler.holders | (in_cluster & np.isin(np.arange(n), list(shared))))
+    is_copy = np.fromiter((r == "copy" for r in clusters.role), dtype=bool, count=n)
+    labels[_para_index(para_offsets, np.flatnonzero(in_cluster & ~boiler.holders & is_copy))] = 1
+    sides = _SharedSides.of(
+        clusters.cluster, pairs["a"].to_numpy(), pairs["b"].to_numpy(), pairs["cut_from"].to_numpy(), passages
+    )
+    todo = np.flatnonzero(boiler.holders | (in_cluster & sides.touched(n)))
     context = _LabelContext(articles, options.k, boiler.fingerprints, boiler.bits, options.label)
     done = 0
     report("label", 0, len(todo))
@@ -892,24 +958,25 @@ def _label(
         return _LabelBatch(
             docs,
             table.chars[docs].astype(np.int64),
-            np.array([clusters.role[d] == "copy" for d in docs.tolist()], dtype=bool),
+            is_copy[docs],
             boiler.holders[docs],
-            {d: shared[d] for d in docs.tolist() if d in shared},
+            sides.rows(docs, passages),
             Rows.of(table, docs[boiler.holders[docs]]),
         )
 
     chunks = _Lazy(list(_doc_batches(todo, table.chars, options.batch_docs, options.batch_chars)), batch)
-    for rows in executor.map(_label_batch, context, chunks, label=lambda c: f"labelling a batch of {len(c)} articles"):
-        for d, codes in rows:
-            labels[para_offsets[d] : para_offsets[d + 1]] = codes
-        done += len(rows)
+    label = lambda c: f"labelling a batch of {len(c)} articles"  # noqa: E731
+    for docs, codes in executor.map(_label_batch, context, chunks, label=label):
+        labels[_para_index(para_offsets, docs)] = codes
+        done += len(docs)
         report("label", done, len(todo))
     return labels
 
 
-def _label_batch(c: _LabelContext, batch: _LabelBatch) -> list[tuple[int, np.ndarray]]:
+def _label_batch(c: _LabelContext, batch: _LabelBatch) -> tuple[np.ndarray, np.ndarray]:
     """Paragraph labels of the articles of ``batch``, all at once (``label_batch``); only those holding
-    boilerplate have their stored tokens read, and no text is read."""
+    boilerplate have their stored tokens read, and no text is read. Returns (the articles, their
+    paragraphs' labels one after the other): two arrays, whatever the number of articles."""
     docs = batch.docs.tolist()
     row = {d: j for j, d in enumerate(docs)}
     need = [d for d, h in zip(docs, batch.holds.tolist()) if h]
@@ -923,19 +990,16 @@ def _label_batch(c: _LabelContext, batch: _LabelBatch) -> list[tuple[int, np.nda
     paras = [np.asarray(c.articles.paragraphs(d), dtype=np.int64).reshape(-1, 2) for d in docs]
     offsets = np.zeros(len(docs) + 1, dtype=np.int64)
     np.cumsum([len(p) for p in paras], out=offsets[1:])
-    shared = [
-        np.hstack([np.full((len(s), 1), row[d], dtype=np.int64), s]) for d in docs if len(s := batch.shared.get(d, ()))
-    ]
     codes = label_batch(
         batch.chars,
         offsets,
         np.concatenate(paras) if paras else np.zeros((0, 2), dtype=np.int64),
         batch.is_copy,
         boiler,
-        np.concatenate(shared) if shared else np.zeros((0, 4), dtype=np.int64),
+        batch.shared,
         c.params,
     )
-    return [(d, codes[offsets[j] : offsets[j + 1]]) for j, d in enumerate(docs)]
+    return batch.docs, np.asarray(codes, dtype=np.int8)
 
 
 def pair_spread(
