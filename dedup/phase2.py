@@ -562,13 +562,13 @@ class _AlignContext:
 
 @dataclass
 class _AlignBatch:
-    """One align task's input: its pairs (rows of the scan's pairs, their articles and relations) and the
-    table rows of the articles they involve."""
+    """One align task's input: its pairs (rows of the scan's pairs, their articles and whether each is
+    ``partial``) and the table rows of the articles they involve."""
 
     pairs: np.ndarray
     a: np.ndarray
     b: np.ndarray
-    relation: np.ndarray
+    partial: np.ndarray
     rows: Rows
 
     def __len__(self) -> int:
@@ -740,7 +740,7 @@ def _align(
     passages: list[np.ndarray] = [np.zeros((0, 4), dtype=np.int64)] * len(pairs)
     features = np.zeros((len(pairs), 2, len(FEATURES)))
     order = np.lexsort((pair_b, pair_a, np.minimum(clusters.cluster[pair_a], clusters.cluster[pair_b])))
-    relation = pairs["relation"].to_numpy()
+    partial = (pairs["relation"] == "partial").to_numpy()
     context = _AlignContext(articles, options.k, options)
     drop: list[int] = []
     done = 0
@@ -748,17 +748,17 @@ def _align(
 
     def batch(chunk: np.ndarray) -> _AlignBatch:
         a, b = pair_a[chunk], pair_b[chunk]
-        return _AlignBatch(chunk, a, b, relation[chunk], Rows.of(table, np.unique(np.concatenate([a, b]))))
+        return _AlignBatch(chunk, a, b, partial[chunk], Rows.of(table, np.unique(np.concatenate([a, b]))))
 
     order_chunks = list(_pair_batches(order, pair_a, pair_b, table.chars, options.batch_docs, options.batch_chars))
     chunks = _Lazy(order_chunks, batch)
-    for rows in executor.map(_align_batch, context, chunks, label=lambda c: f"aligning a batch of {len(c)} pairs"):
-        for p, found, template, sides in rows:
-            # A copy: a cluster's task result is read in place, and a view would keep all of it (the sides too).
-            passages[p] = np.array(found)
-            features[p] = sides
-            if template:
-                drop.append(p)
+    label = lambda c: f"aligning a batch of {len(c)} pairs"  # noqa: E731
+    for rows, offsets, found, template, sides in executor.map(_align_batch, context, chunks, label=label):
+        # Copies: a cluster's task result is read in place, and a view would keep all of it.
+        for j, p in enumerate(rows.tolist()):
+            passages[p] = found[offsets[j] : offsets[j + 1]].copy()
+        features[rows] = sides
+        drop.extend(rows[template].tolist())
         done += len(rows)
         report("align", done, len(pairs))
     if drop:
@@ -769,9 +769,13 @@ def _align(
     return pairs, passages, features
 
 
-def _align_batch(c: _AlignContext, batch: _AlignBatch) -> list[tuple[int, np.ndarray, bool, np.ndarray]]:
+def _align_batch(
+    c: _AlignContext, batch: _AlignBatch
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Passages of the pairs of ``batch``, whether each partial pair is only a shared template, and the
-    position features of its two sides (``direction.positions``)."""
+    position features of its two sides (``direction.positions``): (its pairs, offsets of each pair's passages
+    in the next, the passages one after the other, the template flags, the features), a few arrays whatever
+    the number of pairs (a cluster's driver unpickles no array a pair)."""
     loaded = Loaded(c.articles, batch.rows, sorted(batch.rows.ids), c.k, threads=1)
     t = loaded.tokens
     local_a = np.array([loaded.pos[d] for d in batch.a.tolist()], dtype=np.int64)
@@ -791,12 +795,13 @@ def _align_batch(c: _AlignContext, batch: _AlignBatch) -> list[tuple[int, np.nda
         np.stack([local_a, local_b], axis=1).reshape(-1),
         np.concatenate(spans) if spans else np.zeros((0, 3), dtype=np.int64),
     ).reshape(len(passages), 2, -1)
-    out = []
-    for j, p in enumerate(batch.pairs.tolist()):
-        la, lb, found = int(local_a[j]), int(local_b[j]), passages[j]
-        template = batch.relation[j] == "partial" and template_like(loaded.corpus, la, lb, found, c.options.align)
-        out.append((p, found, bool(template), sides[j]))
-    return out
+    template = np.zeros(len(passages), dtype=bool)
+    for j in np.flatnonzero(batch.partial).tolist():
+        template[j] = template_like(loaded.corpus, int(local_a[j]), int(local_b[j]), passages[j], c.options.align)
+    offsets = np.zeros(len(passages) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in passages], out=offsets[1:])
+    found = np.concatenate(passages) if passages else np.zeros((0, 4), dtype=np.int64)
+    return batch.pairs, offsets, found.reshape(-1, 4), template, sides
 
 
 def _pair_batches(
