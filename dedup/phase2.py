@@ -633,7 +633,6 @@ def _directions(
         docs = np.unique(np.concatenate([np.asarray(g, dtype=np.int64) for g in clusters.members[lo:hi]]))
         local = {int(x): j for j, x in enumerate(docs.tolist())}
         mine = rows[starts[lo] : starts[hi]]
-        table_rows = Rows.of(table, docs)
         return _DirectionBatch(
             rows=mine,
             a=np.searchsorted(docs, a[mine]),
@@ -643,8 +642,7 @@ def _directions(
             members=[[local[m] for m in g] for g in clusters.members[lo:hi]],
             ranked=[[local[m] for m in g] for g in clusters.ranked[lo:hi]],
             docs=docs,
-            dates=table_rows.dates,
-            ids=table_rows.ids,
+            table_rows=Rows.of(table, docs),
             excerpt=excerpt[docs],
             site=site[docs] if site is not None else None,
             same_text=same_text[docs],
@@ -687,8 +685,7 @@ class _DirectionBatch:
     members: list[list[int]]
     ranked: list[list[int]]
     docs: np.ndarray
-    dates: dict[int, str | None]  # by global article (``Rows``: read by the task from a cluster's table)
-    ids: dict[int, str]
+    table_rows: Rows  # their dates and ids, by global article (read by the task from a cluster's table)
     excerpt: np.ndarray
     site: np.ndarray | None
     same_text: np.ndarray
@@ -702,7 +699,7 @@ def _cluster_directions(_: None, c: _DirectionBatch) -> tuple:
     the versions rule; a member dated after another is never made a version's source), its other versions and
     whether the pairs' directions decide it; articles as global numbers."""
     glob = c.docs.tolist()
-    dates, ids = [c.dates[x] for x in glob], [c.ids[x] for x in glob]
+    dates, ids = [c.table_rows.dates[x] for x in glob], [c.table_rows.ids[x] for x in glob]
     linking = np.ones(len(c.rows), dtype=bool)
     d = pair_directions(c.a, c.b, linking, dates, c.excerpt, c.features[:, 0], c.features[:, 1], c.held)
     sources, known = cluster_sources(c.members, c.ranked, c.same_text, c.a, c.b, d, dates)

@@ -126,16 +126,18 @@ class StoredTable:
         """Every article's row, read from the shards (what the result is written from)."""
         return self.store.docs()
 
-    def stored_rows(self, docs: np.ndarray) -> StoredRows:
-        """The rows of the articles ``docs``, to be read where they are used (a batch's task)."""
+    def stored_rows(self, docs: np.ndarray, keep: bool = True) -> StoredRows:
+        """The rows of the articles ``docs``, to be read where they are used (a batch's task); ``keep``: whether
+        the process that reads them keeps its shards' rows for the next batch (a task's worker does)."""
         docs = np.unique(np.asarray(docs, dtype=np.int64))
         shard = np.searchsorted(self.bases, docs, side="right") - 1
         used = np.unique(shard)
-        return StoredRows(docs, [self.paths[k] for k in used.tolist()], self.bases[used])
+        return StoredRows(docs, [self.paths[k] for k in used.tolist()], self.bases[used], keep)
 
     def members(self, docs: np.ndarray) -> Members:
-        """The ids and dates of the articles ``docs`` (the clustered ones), for ``cluster.cluster``."""
-        rows = self.stored_rows(docs)
+        """The ids and dates of the articles ``docs`` (the clustered ones), for ``cluster.cluster``: read here,
+        shard by shard, and not kept once ranked (the driver keeps no shard's rows)."""
+        rows = self.stored_rows(docs, keep=False)
         return Members(len(self), rows.ids, rows.dates)
 
 
@@ -154,15 +156,18 @@ class Members:
 _cache: OrderedDict[tuple, Any] = OrderedDict()
 
 
-def _shard_rows(path: str) -> Any:
+def _shard_rows(path: str, keep: bool = True) -> Any:
     """The rows of one shard (``_ROWS``), kept for the last shards a process read, up to ``_CACHED_ROWS`` articles
-    (a shard is never rewritten under its name: the key has the file's size and time as well)."""
+    (a shard is never rewritten under its name: the key has the file's size and time as well); with ``keep``
+    false (the driver, which reads each shard once), read and not kept."""
     st = os.stat(os.path.join(path, "docs.parquet"))
     key = (path, st.st_size, st.st_mtime_ns)
     if key in _cache:
         _cache.move_to_end(key)
         return _cache[key]
     found = _read(path, _ROWS)
+    if not keep:
+        return found
     _cache[key] = found
     while len(_cache) > 1 and sum(len(f) for f in _cache.values()) > _CACHED_ROWS:
         _cache.popitem(last=False)
@@ -175,12 +180,12 @@ class StoredRows:
     their shards' paths and first articles, so a batch's task is sent a few numbers an article and reads its rows
     itself."""
 
-    def __init__(self, docs: np.ndarray, paths: list[str], firsts: np.ndarray) -> None:
-        self.docs, self.paths, self.firsts = docs, paths, firsts
+    def __init__(self, docs: np.ndarray, paths: list[str], firsts: np.ndarray, keep: bool = True) -> None:
+        self.docs, self.paths, self.firsts, self.keep = docs, paths, firsts, keep
         self._rows: tuple[dict, dict, dict, dict] | None = None
 
     def __getstate__(self) -> dict:
-        return {"docs": self.docs, "paths": self.paths, "firsts": self.firsts, "_rows": None}
+        return {"docs": self.docs, "paths": self.paths, "firsts": self.firsts, "keep": True, "_rows": None}
 
     def _read(self) -> tuple[dict, dict, dict, dict]:
         if self._rows is None:
@@ -191,7 +196,7 @@ class StoredRows:
             shard = np.searchsorted(self.firsts, self.docs, side="right") - 1
             for k, path in enumerate(self.paths):
                 mine = self.docs[shard == k]
-                rows = _shard_rows(path)[(mine - self.firsts[k]).tolist()]
+                rows = _shard_rows(path, self.keep)[(mine - self.firsts[k]).tolist()]
                 d = mine.tolist()
                 ids.update(zip(d, rows["id"].to_list()))
                 dates.update(zip(d, rows["date"].to_list()))

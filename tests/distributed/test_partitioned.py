@@ -135,8 +135,9 @@ def test_a_scan_in_1_or_16_partitions_is_the_local_scan(accuracy):
             assert set(chunk.rows.docs.tolist()) == set(chunk.a.tolist()) | set(chunk.b.tolist())
         if step == "_align_batch":
             assert chunk.partial.dtype == bool and len(chunk.partial) == len(chunk.pairs)
-        if step == "_cluster_directions":  # its clusters' members, and the pairs within them
+        if step == "_cluster_directions":  # its clusters' members, and the pairs within them; it reads their rows
             assert set(chunk.a.tolist()) | set(chunk.b.tolist()) <= set(range(len(chunk.docs)))
+            assert isinstance(chunk.table_rows, StoredRows) and chunk.table_rows.__getstate__()["_rows"] is None
             assert sorted(m for g in chunk.members for m in g) == list(range(len(chunk.docs)))
         if step == "_label_batch":  # its articles' sides of their shared passages, one array
             assert isinstance(chunk.shared, np.ndarray) and chunk.shared.shape[1] == 4
