@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from .align import Side, align_batch, spread_cover, template_like
-from .cluster import Clusters, Members, cluster, components, roles, with_versions
+from .cluster import Clusters, Members, cluster, components, rank, roles, with_versions
 from .corpus import Corpus
 from .direction import FEATURES, cluster_sources, compare_dates, pair_directions, parse_when, positions
 from .evidence import Evidence, Lists, pair_evidence
@@ -356,19 +356,17 @@ def analyse_lists(
     if callable(connect):
         link = pairs["relation"].is_in(list(CLUSTERING)).to_numpy()
         labels = connect(len(table), np.stack([pairs["a"].to_numpy()[link], pairs["b"].to_numpy()[link]], axis=1))
-    ranked: DocTable | Members = table
-    members = getattr(table, "members", None)
-    if callable(members):  # a cluster's table: the ids and dates of the clustered articles only, read for them
-        linked = pairs.filter(pl.col("relation").is_in(list(CLUSTERING))).select("a", "b")
-        ranked = members(np.concatenate([linked["a"].to_numpy(), linked["b"].to_numpy()]))
-        del linked
+    # A cluster's table (rows by article partition): the members are ranked by ``_directions``' tasks, which read
+    # their ids and dates; the driver never holds them.
+    ranked: DocTable | Members = _Unranked(len(table)) if hasattr(table, "stored_rows") else table
     clusters = cluster(ranked, pairs, CLUSTERING, m.syndicated, m.excerpt, m.site, labels)
-    del ranked  # the clustered articles' ids and dates: not kept through align and label
     timings["match"] = time.perf_counter() - t
 
     t = time.perf_counter()
     pairs, passages, features = _align(articles, table, pairs, clusters, options, report, executor)
-    pairs, clusters = _directions(table, pairs, features, clusters, m.excerpt, m.site, executor, options.batch_docs)
+    pairs, clusters = _directions(
+        table, pairs, features, clusters, m.excerpt, m.site, executor, options.batch_docs, m.syndicated
+    )
     if m.answer is not None:  # a query: the focus, its partners and its cluster's source, nothing more
         para_offsets = None
         sources = [clusters.sources[c] for c in clusters.cluster[m.answer].tolist() if c >= 0]
@@ -600,11 +598,14 @@ def _directions(
     site: np.ndarray,
     executor: Executor | None = None,
     budget: int = 2000,
+    syndicated: np.ndarray | None = None,
 ) -> tuple[pl.DataFrame, Clusters]:
     """Each pair's direction (``direction.pair_directions``) as columns of ``pairs`` (``copies``,
     ``direction_confidence``, ``direction_by``), and the clusters' sources and roles from them: by ranges of
     clusters of about ``budget`` members, each a task on ``executor`` (default: here) sent only its clusters'
-    members and pairs (``_cluster_directions``). A pair that links no cluster has no direction."""
+    members and pairs (``_cluster_directions``). A pair that links no cluster has no direction. Clusters left
+    unranked (``clusters.ranked`` empty, ``clusters.held`` known) are ranked by the tasks, from ``syndicated``
+    and ``clusters.held`` (``cluster.rank``)."""
     from .direction import DIRECTION_BY, Direction
     from .verify import CLUSTERING as linking_relations
 
@@ -640,14 +641,18 @@ def _directions(
             features=features[mine],
             held=held[mine],
             members=[[local[m] for m in g] for g in clusters.members[lo:hi]],
-            ranked=[[local[m] for m in g] for g in clusters.ranked[lo:hi]],
+            ranked=[[local[m] for m in g] for g in clusters.ranked[lo:hi]] if unranked is None else None,
             docs=docs,
             table_rows=Rows.of(table, docs),
             excerpt=excerpt[docs],
             site=site[docs] if site is not None else None,
             same_text=same_text[docs],
+            rank_by=None if unranked is None else (unranked[0][docs], unranked[1][docs]),
         )
 
+    unranked = None
+    if not clusters.ranked and clusters.held is not None and clusters.members:
+        unranked = (np.asarray(syndicated, dtype=np.float64), clusters.held)
     sources: list[int] = []
     versions: list[list[int]] = []
     known: list[bool] = []
@@ -662,14 +667,28 @@ def _directions(
     pairs = pairs.with_columns(
         copies=pl.Series(d.copies, dtype=pl.Int8),
         direction_confidence=pl.Series(d.confidence, dtype=pl.Float64),
-        direction_by=pl.Series([DIRECTION_BY[k] for k in d.by.tolist()], dtype=pl.Utf8),
+        direction_by=pl.Series(DIRECTION_BY, dtype=pl.Utf8).gather(d.by),
         # From the array itself, not through Python lists of floats (~32 B a number in the driver).
         position_a=pl.Series(features[:, 0].round(3)).cast(pl.List(pl.Float64)),
         position_b=pl.Series(features[:, 1].round(3)).cast(pl.List(pl.Float64)),
     )
     clusters.sources, clusters.versions, clusters.known = sources, versions, known
     clusters.role = roles(len(table), sources, clusters.members)
+    clusters.held = None
     return pairs, clusters
+
+
+@dataclass
+class _Unranked:
+    """The articles as ``cluster.cluster`` takes them when their ranking is left to ``_directions``' tasks: their
+    number, no ids or dates."""
+
+    n: int
+    ids: None = None
+    dates: None = None
+
+    def __len__(self) -> int:
+        return self.n
 
 
 @dataclass
@@ -683,12 +702,13 @@ class _DirectionBatch:
     features: np.ndarray
     held: np.ndarray
     members: list[list[int]]
-    ranked: list[list[int]]
+    ranked: list[list[int]] | None  # None: ranked by the task, from ``rank_by``
     docs: np.ndarray
     table_rows: Rows  # their dates and ids, by global article (read by the task from a cluster's table)
     excerpt: np.ndarray
     site: np.ndarray | None
     same_text: np.ndarray
+    rank_by: tuple[np.ndarray, np.ndarray] | None = None  # each member's shared text and held share (``rank``)
 
     def __len__(self) -> int:
         return len(self.members)
@@ -700,9 +720,13 @@ def _cluster_directions(_: None, c: _DirectionBatch) -> tuple:
     whether the pairs' directions decide it; articles as global numbers."""
     glob = c.docs.tolist()
     dates, ids = [c.table_rows.dates[x] for x in glob], [c.table_rows.ids[x] for x in glob]
+    ranked = c.ranked
+    if ranked is None:
+        shared, held = c.rank_by
+        ranked = [rank(group, shared, held, c.excerpt, dates, ids) for group in c.members]
     linking = np.ones(len(c.rows), dtype=bool)
     d = pair_directions(c.a, c.b, linking, dates, c.excerpt, c.features[:, 0], c.features[:, 1], c.held)
-    sources, known = cluster_sources(c.members, c.ranked, c.same_text, c.a, c.b, d, dates)
+    sources, known = cluster_sources(c.members, ranked, c.same_text, c.a, c.b, d, dates)
     later = []
     for group in c.members:
         whens = {m: parse_when(dates[m]) for m in group}

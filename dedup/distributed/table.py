@@ -11,7 +11,8 @@ drives it; but it is already written by article partition, by the tasks that wro
   distinct sites, as ``DocTable.site_codes`` gives them, from each task's distinct sites;
 - a batch's rows (id, date, body start, length: ``phase2.Rows``) are read by the task that takes the batch,
   from the shards its articles are in (``StoredRows``: what is sent is the articles and their shards' paths);
-- the ids and dates clustering ranks members by are read for the clustered articles only (``members``);
+- the ids and dates that rank a cluster's members are read by the task that ranks its range of clusters
+  (``phase2._directions``): the driver reads none;
 - the whole frame is read only when the result is written from it (``StoredTable.frame``).
 
 The values are the ones ``DocTable`` gives, so the result is the local scan's, byte for byte.
@@ -126,48 +127,26 @@ class StoredTable:
         """Every article's row, read from the shards (what the result is written from)."""
         return self.store.docs()
 
-    def stored_rows(self, docs: np.ndarray, keep: bool = True) -> StoredRows:
-        """The rows of the articles ``docs``, to be read where they are used (a batch's task); ``keep``: whether
-        the process that reads them keeps its shards' rows for the next batch (a task's worker does)."""
+    def stored_rows(self, docs: np.ndarray) -> StoredRows:
+        """The rows of the articles ``docs``, to be read where they are used (a batch's task)."""
         docs = np.unique(np.asarray(docs, dtype=np.int64))
         shard = np.searchsorted(self.bases, docs, side="right") - 1
         used = np.unique(shard)
-        return StoredRows(docs, [self.paths[k] for k in used.tolist()], self.bases[used], keep)
-
-    def members(self, docs: np.ndarray) -> Members:
-        """The ids and dates of the articles ``docs`` (the clustered ones), for ``cluster.cluster``: read here,
-        shard by shard, and not kept once ranked (the driver keeps no shard's rows)."""
-        rows = self.stored_rows(docs, keep=False)
-        return Members(len(self), rows.ids, rows.dates)
-
-
-@dataclass
-class Members:
-    """What ``cluster.cluster`` reads of the articles: their number, and the ids and dates of those it ranks."""
-
-    n: int
-    ids: dict[int, str]
-    dates: dict[int, str | None]
-
-    def __len__(self) -> int:
-        return self.n
+        return StoredRows(docs, [self.paths[k] for k in used.tolist()], self.bases[used])
 
 
 _cache: OrderedDict[tuple, Any] = OrderedDict()
 
 
-def _shard_rows(path: str, keep: bool = True) -> Any:
+def _shard_rows(path: str) -> Any:
     """The rows of one shard (``_ROWS``), kept for the last shards a process read, up to ``_CACHED_ROWS`` articles
-    (a shard is never rewritten under its name: the key has the file's size and time as well); with ``keep``
-    false (the driver, which reads each shard once), read and not kept."""
+    (a shard is never rewritten under its name: the key has the file's size and time as well)."""
     st = os.stat(os.path.join(path, "docs.parquet"))
     key = (path, st.st_size, st.st_mtime_ns)
     if key in _cache:
         _cache.move_to_end(key)
         return _cache[key]
     found = _read(path, _ROWS)
-    if not keep:
-        return found
     _cache[key] = found
     while len(_cache) > 1 and sum(len(f) for f in _cache.values()) > _CACHED_ROWS:
         _cache.popitem(last=False)
@@ -180,12 +159,12 @@ class StoredRows:
     their shards' paths and first articles, so a batch's task is sent a few numbers an article and reads its rows
     itself."""
 
-    def __init__(self, docs: np.ndarray, paths: list[str], firsts: np.ndarray, keep: bool = True) -> None:
-        self.docs, self.paths, self.firsts, self.keep = docs, paths, firsts, keep
+    def __init__(self, docs: np.ndarray, paths: list[str], firsts: np.ndarray) -> None:
+        self.docs, self.paths, self.firsts = docs, paths, firsts
         self._rows: tuple[dict, dict, dict, dict] | None = None
 
     def __getstate__(self) -> dict:
-        return {"docs": self.docs, "paths": self.paths, "firsts": self.firsts, "keep": True, "_rows": None}
+        return {"docs": self.docs, "paths": self.paths, "firsts": self.firsts, "_rows": None}
 
     def _read(self) -> tuple[dict, dict, dict, dict]:
         if self._rows is None:
@@ -196,7 +175,7 @@ class StoredRows:
             shard = np.searchsorted(self.firsts, self.docs, side="right") - 1
             for k, path in enumerate(self.paths):
                 mine = self.docs[shard == k]
-                rows = _shard_rows(path, self.keep)[(mine - self.firsts[k]).tolist()]
+                rows = _shard_rows(path)[(mine - self.firsts[k]).tolist()]
                 d = mine.tolist()
                 ids.update(zip(d, rows["id"].to_list()))
                 dates.update(zip(d, rows["date"].to_list()))

@@ -138,6 +138,7 @@ def test_a_scan_in_1_or_16_partitions_is_the_local_scan(accuracy):
         if step == "_cluster_directions":  # its clusters' members, and the pairs within them; it reads their rows
             assert set(chunk.a.tolist()) | set(chunk.b.tolist()) <= set(range(len(chunk.docs)))
             assert isinstance(chunk.table_rows, StoredRows) and chunk.table_rows.__getstate__()["_rows"] is None
+            assert chunk.ranked is None and len(chunk.rank_by[0]) == len(chunk.rank_by[1]) == len(chunk.docs)
             assert sorted(m for g in chunk.members for m in g) == list(range(len(chunk.docs)))
         if step == "_label_batch":  # its articles' sides of their shared passages, one array
             assert isinstance(chunk.shared, np.ndarray) and chunk.shared.shape[1] == 4
