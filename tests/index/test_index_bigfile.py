@@ -44,7 +44,7 @@ def _shard_files(location: Path) -> dict[str, bytes]:
     out = {
         name: (shard / name).read_bytes()
         for name in FILES
-        if name[:-4] not in (*TOKEN_FILES, "docs") and (shard / name).exists()
+        if name.split(".")[0] not in (*TOKEN_FILES, "docs") and (shard / name).exists()
     }
     out["docs"] = index.rows(np.asarray([0])).drop("path").to_dicts()
     return out
