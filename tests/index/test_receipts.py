@@ -4,6 +4,7 @@ checks the shard itself again as soon as any of them changed."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -45,6 +46,11 @@ def test_a_reader_takes_the_writer_s_check_until_the_shard_changes(tmp_path, rec
     assert len(names) == 3 and sorted(p.name for p in receipts.iterdir()) == sorted(
         f"{n}.{ext}" for n in names for ext in ("json", "npy")
     )
+    for name in names:  # what the writer took as checked (the shards it wrote itself) is what a check finds
+        body = json.loads((receipts / f"{name}.json").read_text())
+        arrays, n, m, chars = validate.check_shard(tmp_path / "index" / "shards" / name, body["num_perm"])
+        assert (body["n"], body["m"], body["arrays"]) == (n, m, sorted(arrays))
+        assert np.array_equal(np.load(receipts / f"{name}.npy"), chars)
     checked: list[str] = []
     real = validate.check_shard
     monkeypatch.setattr(validate, "check_shard", lambda path, *a: checked.append(path.name) or real(path, *a))
