@@ -14,35 +14,15 @@ MB (an emoji in it): a peak well under that is the add reading it segment by seg
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 from benchmarks.corpora import adversarial
-from benchmarks.scoring.harness import ROOT, git_commit, run_timed, save_results
+from benchmarks.scoring.harness import ROOT, git_commit, save_results
+from benchmarks.timing.bigfile import run_dedup
 
 SIZE = ["--max-file-size", "1GB"]
-
-
-def _load() -> float:
-    return float(Path("/proc/loadavg").read_text().split()[0])
-
-
-def run(checkout: Path, args: list[str]) -> dict:
-    """One ``dedup ARGS`` by ``checkout`` in a fresh process: wall, CPU, peak RSS, load before and after."""
-    load = _load()
-    env = {**os.environ, "PYTHONPATH": str(checkout)}
-    done = run_timed([sys.executable, "-m", "dedup", *args], cwd=checkout, env=env)
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"dedup {args[0]} by {checkout} failed ({done.returncode}): {done.stderr[-2000:]}")
-    return {
-        "wall_s": round(done.seconds, 2),
-        "cpu_s": round(done.usage.ru_utime + done.usage.ru_stime, 2),
-        "peak_rss_mb": round(done.usage.ru_maxrss / 1024, 1),
-        "load": [load, _load()],
-    }
 
 
 def render(report: dict) -> str:
@@ -76,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
                     shutil.rmtree(index, ignore_errors=True)
                     extra = ["index", "add", str(folder), "--index", str(index), "-q"] if command == "index add" else []
                     extra = extra or ["scan", str(folder), "--format", "none", "--no-progress"]
-                    got = {"code": who, "command": command, "round": r + 1, **run(checkout, [*extra, *SIZE])}
+                    got = {"code": who, "command": command, "round": r + 1, **run_dedup(checkout, [*extra, *SIZE])}
                     report["runs"].append(got)
                     print(got, flush=True)
     save_results(Path(args.json) if args.json else None, report)
