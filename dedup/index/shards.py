@@ -26,6 +26,7 @@ import polars as pl
 
 from ..escape import stored, unname
 from ..featurestore import DOC_SCHEMA, Shard, StoreError, bloom, validate
+from ..featurestore.store import _checked_shard
 from .merge import MAX_MERGED, merge_into, merge_plan
 
 _WIDE = 1024  # a directory slot with more postings than this is searched, not gathered
@@ -90,14 +91,11 @@ def _from_receipt(name: str, path: Path, label: str, num_perm: int | None) -> Sh
         if body["num_perm"] != num_perm or body["files"] != _files_stat(path):
             return None
         chars = np.load(_RECEIPTS / f"{name}.npy", allow_pickle=False)
-        shard = Shard(path, label, num_perm, None)
-        arrays = {key: np.load(path / f"{key}.npy", mmap_mode="r", allow_pickle=False) for key in body["arrays"]}
+        if chars.dtype != np.int64 or len(chars) != body["n"]:
+            return None
+        return _checked_shard(path, label, num_perm, None, int(body["n"]), int(body["m"]), chars, body["arrays"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if chars.dtype != np.int64 or len(chars) != body["n"]:
-        return None
-    shard._n, shard._m, shard._chars, shard._arrays = int(body["n"]), int(body["m"]), chars, arrays
-    return shard
 
 
 def _drop_receipts(gone: Sequence[str]) -> None:
