@@ -30,11 +30,11 @@ import numpy as np
 import polars as pl
 
 from .align import Side, align_batch, spread_cover, template_like
-from .cluster import Clusters, Members, cluster, components, roles, with_versions
+from .cluster import Clusters, Members, cluster, components, rank, roles, with_versions
 from .corpus import Corpus
 from .direction import FEATURES, cluster_sources, compare_dates, pair_directions, parse_when, positions
 from .evidence import Evidence, Lists, pair_evidence
-from .label import FingerprintSet, boiler_rows, label_batch, shared_spans
+from .label import FingerprintSet, boiler_rows, label_batch
 from .options import AlignParams, LabelParams, Progress, ScanOptions
 from .phase1.features import fingerprints
 from .phase1.normalise import Tokens, bodies, tokenise
@@ -411,19 +411,17 @@ def analyse_lists(
     if callable(connect):
         link = relation_in(pairs, CLUSTERING)
         labels = connect(len(table), np.stack([pairs["a"].to_numpy()[link], pairs["b"].to_numpy()[link]], axis=1))
-    ranked: DocTable | Members = table
-    members = getattr(table, "members", None)
-    if callable(members):  # a cluster's table: the ids and dates of the clustered articles only, read for them
-        linked = pairs.filter(pl.col("relation").is_in(list(CLUSTERING))).select("a", "b")
-        ranked = members(np.concatenate([linked["a"].to_numpy(), linked["b"].to_numpy()]))
-        del linked
+    # A cluster's table (rows by article partition): the members are ranked by ``_directions``' tasks, which read
+    # their ids and dates; the driver never holds them.
+    ranked: DocTable | Members = _Unranked(len(table)) if hasattr(table, "stored_rows") else table
     clusters = cluster(ranked, pairs, CLUSTERING, m.syndicated, m.excerpt, m.site, labels)
-    del ranked  # the clustered articles' ids and dates: not kept through align and label
     timings["match"] = time.perf_counter() - t
 
     t = time.perf_counter()
     pairs, passages, features = _align(articles, table, pairs, clusters, options, report, executor)
-    pairs, clusters = _directions(table, pairs, features, clusters, m.excerpt, m.site, executor, options.batch_docs)
+    pairs, clusters = _directions(
+        table, pairs, features, clusters, m.excerpt, m.site, executor, options.batch_docs, m.syndicated
+    )
     if m.answer is not None:  # a query: the focus, its partners and its cluster's source, nothing more
         para_offsets = None
         sources = [clusters.sources[c] for c in clusters.cluster[m.answer].tolist() if c >= 0]
@@ -617,13 +615,13 @@ class _AlignContext:
 
 @dataclass
 class _AlignBatch:
-    """One align task's input: its pairs (rows of the scan's pairs, their articles and relations) and the
-    table rows of the articles they involve."""
+    """One align task's input: its pairs (rows of the scan's pairs, their articles and whether each is
+    ``partial``) and the table rows of the articles they involve."""
 
     pairs: np.ndarray
     a: np.ndarray
     b: np.ndarray
-    relation: np.ndarray
+    partial: np.ndarray
     rows: Rows
 
     def __len__(self) -> int:
@@ -655,11 +653,14 @@ def _directions(
     site: np.ndarray,
     executor: Executor | None = None,
     budget: int = 2000,
+    syndicated: np.ndarray | None = None,
 ) -> tuple[pl.DataFrame, Clusters]:
     """Each pair's direction (``direction.pair_directions``) as columns of ``pairs`` (``copies``,
     ``direction_confidence``, ``direction_by``), and the clusters' sources and roles from them: by ranges of
     clusters of about ``budget`` members, each a task on ``executor`` (default: here) sent only its clusters'
-    members and pairs (``_cluster_directions``). A pair that links no cluster has no direction."""
+    members and pairs (``_cluster_directions``). A pair that links no cluster has no direction. Clusters left
+    unranked (``clusters.ranked`` empty, ``clusters.held`` known) are ranked by the tasks, from ``syndicated``
+    and ``clusters.held`` (``cluster.rank``)."""
     from .direction import DIRECTION_BY, Direction
     from .verify import CLUSTERING as linking_relations
 
@@ -688,7 +689,6 @@ def _directions(
         docs = np.unique(np.concatenate([np.asarray(g, dtype=np.int64) for g in clusters.members[lo:hi]]))
         local = {int(x): j for j, x in enumerate(docs.tolist())}
         mine = rows[starts[lo] : starts[hi]]
-        table_rows = Rows.of(table, docs)
         return _DirectionBatch(
             rows=mine,
             a=np.searchsorted(docs, a[mine]),
@@ -696,15 +696,18 @@ def _directions(
             features=features[mine],
             held=held[mine],
             members=[[local[m] for m in g] for g in clusters.members[lo:hi]],
-            ranked=[[local[m] for m in g] for g in clusters.ranked[lo:hi]],
+            ranked=[[local[m] for m in g] for g in clusters.ranked[lo:hi]] if unranked is None else None,
             docs=docs,
-            dates=table_rows.dates,
-            ids=table_rows.ids,
+            table_rows=Rows.of(table, docs),
             excerpt=excerpt[docs],
             site=site[docs] if site is not None else None,
             same_text=same_text[docs],
+            rank_by=None if unranked is None else (unranked[0][docs], unranked[1][docs]),
         )
 
+    unranked = None
+    if not clusters.ranked and clusters.held is not None and clusters.members:
+        unranked = (np.asarray(syndicated, dtype=np.float64), clusters.held)
     sources: list[int] = []
     versions: list[list[int]] = []
     known: list[bool] = []
@@ -720,14 +723,28 @@ def _directions(
         pairs,
         copies=pl.Series(d.copies, dtype=pl.Int8),
         direction_confidence=pl.Series(d.confidence, dtype=pl.Float64),
-        direction_by=pl.Series([DIRECTION_BY[k] for k in d.by.tolist()], dtype=pl.Utf8),
+        direction_by=pl.Series(DIRECTION_BY, dtype=pl.Utf8).gather(d.by),
         # From the array itself, not through Python lists of floats (~32 B a number in the driver).
         position_a=pl.Series(features[:, 0].round(3)).cast(pl.List(pl.Float64)),
         position_b=pl.Series(features[:, 1].round(3)).cast(pl.List(pl.Float64)),
     )
     clusters.sources, clusters.versions, clusters.known = sources, versions, known
     clusters.role = roles(len(table), sources, clusters.members)
+    clusters.held = None
     return pairs, clusters
+
+
+@dataclass
+class _Unranked:
+    """The articles as ``cluster.cluster`` takes them when their ranking is left to ``_directions``' tasks: their
+    number, no ids or dates."""
+
+    n: int
+    ids: None = None
+    dates: None = None
+
+    def __len__(self) -> int:
+        return self.n
 
 
 @dataclass
@@ -741,13 +758,13 @@ class _DirectionBatch:
     features: np.ndarray
     held: np.ndarray
     members: list[list[int]]
-    ranked: list[list[int]]
+    ranked: list[list[int]] | None  # None: ranked by the task, from ``rank_by``
     docs: np.ndarray
-    dates: dict[int, str | None]  # by global article (``Rows``: read by the task from a cluster's table)
-    ids: dict[int, str]
+    table_rows: Rows  # their dates and ids, by global article (read by the task from a cluster's table)
     excerpt: np.ndarray
     site: np.ndarray | None
     same_text: np.ndarray
+    rank_by: tuple[np.ndarray, np.ndarray] | None = None  # each member's shared text and held share (``rank``)
 
     def __len__(self) -> int:
         return len(self.members)
@@ -758,10 +775,14 @@ def _cluster_directions(_: None, c: _DirectionBatch) -> tuple:
     the versions rule; a member dated after another is never made a version's source), its other versions and
     whether the pairs' directions decide it; articles as global numbers."""
     glob = c.docs.tolist()
-    dates, ids = [c.dates[x] for x in glob], [c.ids[x] for x in glob]
+    dates, ids = [c.table_rows.dates[x] for x in glob], [c.table_rows.ids[x] for x in glob]
+    ranked = c.ranked
+    if ranked is None:
+        shared, held = c.rank_by
+        ranked = [rank(group, shared, held, c.excerpt, dates, ids) for group in c.members]
     linking = np.ones(len(c.rows), dtype=bool)
     d = pair_directions(c.a, c.b, linking, dates, c.excerpt, c.features[:, 0], c.features[:, 1], c.held)
-    sources, known = cluster_sources(c.members, c.ranked, c.same_text, c.a, c.b, d, dates)
+    sources, known = cluster_sources(c.members, ranked, c.same_text, c.a, c.b, d, dates)
     later = []
     for group in c.members:
         whens = {m: parse_when(dates[m]) for m in group}
@@ -796,7 +817,7 @@ def _align(
     passages: list[np.ndarray] = [np.zeros((0, 4), dtype=np.int64)] * len(pairs)
     features = np.zeros((len(pairs), 2, len(FEATURES)))
     order = np.lexsort((pair_b, pair_a, np.minimum(clusters.cluster[pair_a], clusters.cluster[pair_b])))
-    relation = pairs["relation"].to_numpy()
+    partial = (pairs["relation"] == "partial").to_numpy()
     context = _AlignContext(articles, options.k, options)
     drop: list[int] = []
     done = 0
@@ -804,17 +825,17 @@ def _align(
 
     def batch(chunk: np.ndarray) -> _AlignBatch:
         a, b = pair_a[chunk], pair_b[chunk]
-        return _AlignBatch(chunk, a, b, relation[chunk], Rows.of(table, np.unique(np.concatenate([a, b]))))
+        return _AlignBatch(chunk, a, b, partial[chunk], Rows.of(table, np.unique(np.concatenate([a, b]))))
 
     order_chunks = list(_pair_batches(order, pair_a, pair_b, table.chars, options.batch_docs, options.batch_chars))
     chunks = _Lazy(order_chunks, batch)
-    for rows in executor.map(_align_batch, context, chunks, label=lambda c: f"aligning a batch of {len(c)} pairs"):
-        for p, found, template, sides in rows:
-            # A copy: a cluster's task result is read in place, and a view would keep all of it (the sides too).
-            passages[p] = np.array(found)
-            features[p] = sides
-            if template:
-                drop.append(p)
+    label = lambda c: f"aligning a batch of {len(c)} pairs"  # noqa: E731
+    for rows, offsets, found, template, sides in executor.map(_align_batch, context, chunks, label=label):
+        # Copies: a cluster's task result is read in place, and a view would keep all of it.
+        for j, p in enumerate(rows.tolist()):
+            passages[p] = found[offsets[j] : offsets[j + 1]].copy()
+        features[rows] = sides
+        drop.extend(rows[template].tolist())
         done += len(rows)
         report("align", done, len(pairs))
     if drop:
@@ -825,9 +846,13 @@ def _align(
     return pairs, passages, features
 
 
-def _align_batch(c: _AlignContext, batch: _AlignBatch) -> list[tuple[int, np.ndarray, bool, np.ndarray]]:
+def _align_batch(
+    c: _AlignContext, batch: _AlignBatch
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Passages of the pairs of ``batch``, whether each partial pair is only a shared template, and the
-    position features of its two sides (``direction.positions``)."""
+    position features of its two sides (``direction.positions``): (its pairs, offsets of each pair's passages
+    in the next, the passages one after the other, the template flags, the features), a few arrays whatever
+    the number of pairs (a cluster's driver unpickles no array a pair)."""
     loaded = Loaded(c.articles, batch.rows, sorted(batch.rows.ids), c.k, threads=1)
     t = loaded.tokens
     local_a = np.array([loaded.pos[d] for d in batch.a.tolist()], dtype=np.int64)
@@ -847,12 +872,13 @@ def _align_batch(c: _AlignContext, batch: _AlignBatch) -> list[tuple[int, np.nda
         np.stack([local_a, local_b], axis=1).reshape(-1),
         np.concatenate(spans) if spans else np.zeros((0, 3), dtype=np.int64),
     ).reshape(len(passages), 2, -1)
-    out = []
-    for j, p in enumerate(batch.pairs.tolist()):
-        la, lb, found = int(local_a[j]), int(local_b[j]), passages[j]
-        template = batch.relation[j] == "partial" and template_like(loaded.corpus, la, lb, found, c.options.align)
-        out.append((p, found, bool(template), sides[j]))
-    return out
+    template = np.zeros(len(passages), dtype=bool)
+    for j in np.flatnonzero(batch.partial).tolist():
+        template[j] = template_like(loaded.corpus, int(local_a[j]), int(local_b[j]), passages[j], c.options.align)
+    offsets = np.zeros(len(passages) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in passages], out=offsets[1:])
+    found = np.concatenate(passages) if passages else np.zeros((0, 4), dtype=np.int64)
+    return batch.pairs, offsets, found.reshape(-1, 4), template, sides
 
 
 def _pair_batches(
@@ -906,17 +932,80 @@ class _LabelContext:
 @dataclass
 class _LabelBatch:
     """One label task's input: its articles (global, ascending), their lengths, whether each is a copy and
-    holds boilerplate, and their side of the passages shared within their clusters."""
+    holds boilerplate, and their side of the passages shared within their clusters: one array of (row of
+    ``docs``, start, end, by_all) rows, by article and then by pair (a cluster sends one buffer, not an array
+    an article)."""
 
     docs: np.ndarray
     chars: np.ndarray
     is_copy: np.ndarray
     holds: np.ndarray
-    shared: dict[int, np.ndarray]
+    shared: np.ndarray
     rows: Rows  # of the articles holding boilerplate (their tokens are read)
 
     def __len__(self) -> int:
         return len(self.docs)
+
+
+@dataclass
+class _SharedSides:
+    """Each article's sides of the passages it shares within its cluster, as an index into the pairs (not
+    copies of the passages): the pairs whose two articles are in one cluster and share a passage, each twice
+    (its a's side and its b's), sorted by article and then by pair; a batch of articles takes one slice."""
+
+    doc: np.ndarray  # the article of each side
+    pair: np.ndarray  # its pair (row of the scan's pairs)
+    b_side: np.ndarray  # whether it is the pair's b
+    lengths: np.ndarray  # passages of each pair
+    by_all: np.ndarray  # each pair's ``cut_from``, the label's mark of its passages
+
+    @classmethod
+    def of(cls, cluster: np.ndarray, a: np.ndarray, b: np.ndarray, by_all: np.ndarray, passages: list) -> _SharedSides:
+        lengths = np.fromiter(map(len, passages), dtype=np.int64, count=len(passages))
+        keep = np.flatnonzero((cluster[a] >= 0) & (cluster[a] == cluster[b]) & (lengths > 0))
+        doc = np.concatenate([a[keep], b[keep]])
+        pair = np.concatenate([keep, keep])
+        order = np.lexsort((pair, doc))
+        b_side = np.repeat(np.array([False, True]), len(keep))[order]
+        return cls(doc[order], pair[order], b_side, lengths, np.asarray(by_all, dtype=np.int64))
+
+    def touched(self, n: int) -> np.ndarray:
+        """Whether each of ``n`` articles shares a passage within its cluster."""
+        out = np.zeros(n, dtype=bool)
+        out[self.doc] = True
+        return out
+
+    def rows(self, docs: np.ndarray, passages: list) -> np.ndarray:
+        """(row of ``docs``, start, end, by_all) rows of the articles ``docs`` (ascending), by article then
+        pair: what ``label.label_batch`` takes."""
+        lo = int(np.searchsorted(self.doc, docs[0], side="left"))
+        hi = int(np.searchsorted(self.doc, docs[-1], side="right"))
+        mine = np.arange(lo, hi)
+        mine = mine[np.isin(self.doc[mine], docs)]
+        if not len(mine):
+            return np.zeros((0, 4), dtype=np.int64)
+        pair = self.pair[mine]
+        lengths = self.lengths[pair]
+        found = np.concatenate([passages[p] for p in pair.tolist()]).astype(np.int64, copy=False).reshape(-1, 4)
+        at = np.arange(len(found))
+        col = 2 * np.repeat(self.b_side[mine].astype(np.int64), lengths)
+        return np.stack(
+            [
+                np.repeat(np.searchsorted(docs, self.doc[mine]), lengths),
+                found[at, col],
+                found[at, col + 1],
+                np.repeat(self.by_all[pair], lengths),
+            ],
+            axis=1,
+        )
+
+
+def _para_index(para_offsets: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """The positions of the paragraphs of ``docs`` in the scan's paragraph arrays, in order."""
+    lo, hi = para_offsets[docs], para_offsets[docs + 1]
+    lengths = hi - lo
+    starts = np.cumsum(lengths) - lengths
+    return np.repeat(lo - starts, lengths) + np.arange(int(lengths.sum()), dtype=np.int64)
 
 
 def _label(
@@ -931,15 +1020,18 @@ def _label(
     report: Progress,
     executor: Executor,
 ) -> np.ndarray:
-    """Every paragraph's label; only articles in clusters or holding boilerplate need a look."""
+    """Every paragraph's label; only articles in clusters or holding boilerplate need a look. What is kept
+    here is a few bytes an article and an index of the pairs; each batch's shared spans are cut when it is
+    sent, and its labels come back as one array."""
     n = len(table)
     labels = np.full(int(para_offsets[-1]), 2, dtype=np.int8)  # original
     in_cluster = clusters.cluster >= 0
-    for d in np.flatnonzero(in_cluster & ~boiler.holders).tolist():
-        labels[para_offsets[d] : para_offsets[d + 1]] = 1 if clusters.role[d] == "copy" else 2
-    pair_a, pair_b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
-    shared = shared_spans(clusters.cluster, pair_a, pair_b, pairs["cut_from"].to_numpy(), passages)
-    todo = np.flatnonzero(boiler.holders | (in_cluster & np.isin(np.arange(n), list(shared))))
+    is_copy = np.fromiter((r == "copy" for r in clusters.role), dtype=bool, count=n)
+    labels[_para_index(para_offsets, np.flatnonzero(in_cluster & ~boiler.holders & is_copy))] = 1
+    sides = _SharedSides.of(
+        clusters.cluster, pairs["a"].to_numpy(), pairs["b"].to_numpy(), pairs["cut_from"].to_numpy(), passages
+    )
+    todo = np.flatnonzero(boiler.holders | (in_cluster & sides.touched(n)))
     context = _LabelContext(articles, options.k, boiler.fingerprints, boiler.bits, options.label)
     done = 0
     report("label", 0, len(todo))
@@ -948,24 +1040,25 @@ def _label(
         return _LabelBatch(
             docs,
             table.chars[docs].astype(np.int64),
-            np.array([clusters.role[d] == "copy" for d in docs.tolist()], dtype=bool),
+            is_copy[docs],
             boiler.holders[docs],
-            {d: shared[d] for d in docs.tolist() if d in shared},
+            sides.rows(docs, passages),
             Rows.of(table, docs[boiler.holders[docs]]),
         )
 
     chunks = _Lazy(list(_doc_batches(todo, table.chars, options.batch_docs, options.batch_chars)), batch)
-    for rows in executor.map(_label_batch, context, chunks, label=lambda c: f"labelling a batch of {len(c)} articles"):
-        for d, codes in rows:
-            labels[para_offsets[d] : para_offsets[d + 1]] = codes
-        done += len(rows)
+    label = lambda c: f"labelling a batch of {len(c)} articles"  # noqa: E731
+    for docs, codes in executor.map(_label_batch, context, chunks, label=label):
+        labels[_para_index(para_offsets, docs)] = codes
+        done += len(docs)
         report("label", done, len(todo))
     return labels
 
 
-def _label_batch(c: _LabelContext, batch: _LabelBatch) -> list[tuple[int, np.ndarray]]:
+def _label_batch(c: _LabelContext, batch: _LabelBatch) -> tuple[np.ndarray, np.ndarray]:
     """Paragraph labels of the articles of ``batch``, all at once (``label_batch``); only those holding
-    boilerplate have their stored tokens read, and no text is read."""
+    boilerplate have their stored tokens read, and no text is read. Returns (the articles, their
+    paragraphs' labels one after the other): two arrays, whatever the number of articles."""
     docs = batch.docs.tolist()
     row = {d: j for j, d in enumerate(docs)}
     need = [d for d, h in zip(docs, batch.holds.tolist()) if h]
@@ -979,19 +1072,16 @@ def _label_batch(c: _LabelContext, batch: _LabelBatch) -> list[tuple[int, np.nda
     paras = [np.asarray(c.articles.paragraphs(d), dtype=np.int64).reshape(-1, 2) for d in docs]
     offsets = np.zeros(len(docs) + 1, dtype=np.int64)
     np.cumsum([len(p) for p in paras], out=offsets[1:])
-    shared = [
-        np.hstack([np.full((len(s), 1), row[d], dtype=np.int64), s]) for d in docs if len(s := batch.shared.get(d, ()))
-    ]
     codes = label_batch(
         batch.chars,
         offsets,
         np.concatenate(paras) if paras else np.zeros((0, 2), dtype=np.int64),
         batch.is_copy,
         boiler,
-        np.concatenate(shared) if shared else np.zeros((0, 4), dtype=np.int64),
+        batch.shared,
         c.params,
     )
-    return [(d, codes[offsets[j] : offsets[j + 1]]) for j, d in enumerate(docs)]
+    return batch.docs, np.asarray(codes, dtype=np.int8)
 
 
 def pair_spread(
