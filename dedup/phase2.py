@@ -1069,7 +1069,8 @@ def _label_batch(c: _LabelContext, batch: _LabelBatch) -> tuple[np.ndarray, np.n
         flags = c.boiler_set().contains(fingerprints(sh.hashes) >> np.uint64(c.bits))
         boiler = boiler_rows(loaded.tokens, sh, flags)
         boiler[:, 0] = np.asarray([row[d] for d in need], dtype=np.int64)[boiler[:, 0]]
-    paras = [np.asarray(c.articles.paragraphs(d), dtype=np.int64).reshape(-1, 2) for d in docs]
+    spans = _bulk(c.articles, "paragraphs_of", "paragraphs", docs)  # a store gathers them all at once
+    paras = [np.asarray(p, dtype=np.int64).reshape(-1, 2) for p in spans]
     offsets = np.zeros(len(docs) + 1, dtype=np.int64)
     np.cumsum([len(p) for p in paras], out=offsets[1:])
     codes = label_batch(
