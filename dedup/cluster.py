@@ -79,6 +79,7 @@ class Clusters:
     ranked: list[list[int]] = field(default_factory=list)  # per cluster: its members, best-ranked first
     known: list[bool] = field(default_factory=list)  # per cluster: whether the pairs' directions decide its source
     same_text: np.ndarray | None = None  # per document: a label shared by copies of one text
+    held: np.ndarray | None = None  # per document, when the ranking is left to be done (``rank``): see ``cluster``
 
 
 def cluster(
@@ -98,7 +99,7 @@ def cluster(
     (0: unknown), which finds the versions of the source's text (see the module docstring); ``labels``: those
     components when already found (``components``' labels, by a cluster's tasks), else found here.
     """
-    n_docs, ids, dates = len(corpus), corpus.ids, corpus.dates
+    n_docs = len(corpus)
     few = pairs.height <= FEW_PAIRS  # a query's few pairs: numpy and Python, where each polars call costs 50-150 us
     if few:
         relation, wanted = pairs["relation"].to_list(), set(linking)
@@ -141,25 +142,10 @@ def cluster(
     members = [[] for _ in roots]
     for doc in np.flatnonzero(cluster_of >= 0).tolist():
         members[cluster_of[doc]].append(doc)
-    ranked: list[list[int]] = []
-    for group in members:
-        best = max(shared[m] for m in group)
-        top = [m for m in group if shared[m] >= SHARED_TOLERANCE * best]
-        best_held = max(held[m] for m in top)
-        ranked.append(
-            sorted(
-                group,
-                key=lambda m: (
-                    bool(excerpt[m]),
-                    shared[m] < SHARED_TOLERANCE * best,
-                    held[m] < best_held - HELD_TOLERANCE,
-                    dates[m] is None,
-                    dates[m] or "",
-                    -shared[m],
-                    ids[m],
-                ),
-            )
-        )
+    if getattr(corpus, "ids", None) is None:  # the ranking left to the clusters' own tasks (``rank``)
+        return Clusters(cluster=cluster_of, role=[], sources=[], members=members, same_text=same_text, held=held)
+    ids, dates = corpus.ids, corpus.dates
+    ranked = [rank(group, shared, held, excerpt, dates, ids) for group in members]
     sources, versions = with_versions([r[0] for r in ranked], members, excerpt, dates, ids, site)
     role = roles(n_docs, sources, members)
     return Clusters(
@@ -171,6 +157,33 @@ def cluster(
         ranked=ranked,
         known=[False] * len(sources),
         same_text=same_text,
+    )
+
+
+def rank(
+    group: list[int],
+    shared: Sequence[float] | np.ndarray,
+    held: Sequence[float] | np.ndarray,
+    excerpt: Sequence[bool] | np.ndarray,
+    dates: Sequence[str | None] | dict[int, str | None],
+    ids: Sequence[str] | dict[int, str],
+) -> list[int]:
+    """The members of one cluster, best first by the source rule (module docstring, rules 0-5): ``shared``,
+    ``held``, ``excerpt``, ``dates`` and ``ids`` indexed by member (anything indexable by them)."""
+    best = max(shared[m] for m in group)
+    top = [m for m in group if shared[m] >= SHARED_TOLERANCE * best]
+    best_held = max(held[m] for m in top)
+    return sorted(
+        group,
+        key=lambda m: (
+            bool(excerpt[m]),
+            shared[m] < SHARED_TOLERANCE * best,
+            held[m] < best_held - HELD_TOLERANCE,
+            dates[m] is None,
+            dates[m] or "",
+            -shared[m],
+            ids[m],
+        ),
     )
 
 

@@ -132,20 +132,6 @@ def label_document(
     )
 
 
-def shared_spans(
-    cluster_of: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray, by_all: np.ndarray, passages: list[np.ndarray]
-) -> dict[int, np.ndarray]:
-    """Per document, its side of the passages shared with other members of its cluster:
-    (start, end, by_all) rows (see ``label_document``)."""
-    out: dict[int, list[np.ndarray]] = {}
-    for a, b, flag, p in zip(pair_a.tolist(), pair_b.tolist(), by_all.tolist(), passages):
-        if cluster_of[a] >= 0 and cluster_of[a] == cluster_of[b] and len(p):
-            mark = np.full((len(p), 1), int(flag), dtype=np.int64)
-            out.setdefault(a, []).append(np.hstack([p[:, 0:2], mark]))
-            out.setdefault(b, []).append(np.hstack([p[:, 2:4], mark]))
-    return {d: np.concatenate(v) for d, v in out.items()}
-
-
 def boiler_rows(tokens: Tokens, sh: Shingles, boilerplate_shingle: np.ndarray) -> np.ndarray:
     """(document, start, end) rows: the character spans of the shingles flagged in ``boilerplate_shingle``
     (one flag per shingle), with the document (row of ``tokens``) each is in."""

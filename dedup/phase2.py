@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -30,11 +30,11 @@ import numpy as np
 import polars as pl
 
 from .align import Side, align_batch, spread_cover, template_like
-from .cluster import Clusters, Members, cluster, components, roles, with_versions
+from .cluster import Clusters, Members, cluster, components, rank, roles, with_versions
 from .corpus import Corpus
 from .direction import FEATURES, cluster_sources, compare_dates, pair_directions, parse_when, positions
 from .evidence import Evidence, Lists, pair_evidence
-from .label import FingerprintSet, boiler_rows, label_batch, shared_spans
+from .label import FingerprintSet, boiler_rows, label_batch
 from .options import AlignParams, LabelParams, Progress, ScanOptions
 from .phase1.features import fingerprints
 from .phase1.normalise import Tokens, bodies, tokenise
@@ -61,7 +61,8 @@ class DocTable:
     """What phase 2 keeps per article, in global order (a few numbers each, plus id and path)."""
 
     def __init__(self, docs: pl.DataFrame) -> None:
-        self.frame = docs
+        self._frame: pl.DataFrame | None = docs
+        self._source: tuple[pl.DataFrame, np.ndarray] | None = None  # ``take``'s: (frame, rows) gathered when asked
         self.ids: list[str] = docs["id"].to_list()
         self.dates: list[str | None] = docs["date"].to_list()
         self.sizes = docs["n_shingles"].to_numpy().astype(np.int64)
@@ -73,6 +74,33 @@ class DocTable:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """The articles' rows (a ``take``'s gathered from its source table's the first time they are asked for)."""
+        if self._frame is None:
+            assert self._source is not None
+            source, rows = self._source
+            self._frame, self._source = source[rows], None
+        return self._frame
+
+    def take(self, rows: np.ndarray) -> DocTable:
+        """The table of the articles ``rows`` (indices into this one), in that order: the per-article arrays
+        indexed here, the frame gathered only when asked for (a query narrows its table twice, focus then
+        answer, and only the last one's frame is read: one polars gather instead of two plus ~10 column reads)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = DocTable.__new__(DocTable)
+        if self._frame is not None:
+            out._frame, out._source = None, (self._frame, rows)
+        else:
+            assert self._source is not None
+            out._frame, out._source = None, (self._source[0], self._source[1][rows])
+        at = rows.tolist()
+        out.ids = [self.ids[r] for r in at]
+        out.dates = [self.dates[r] for r in at]
+        for name in ("sizes", "content", "has_text", "cut", "body_start", "chars"):
+            setattr(out, name, getattr(self, name)[rows])
+        return out
 
     def site_codes(self) -> np.ndarray:
         """An integer per distinct site (0: not known). Folders do not stand for sites: they are as
@@ -145,6 +173,32 @@ class Loaded:
                 para_ends=flat[:, 1].astype(np.int64),
                 body_starts=np.asarray([int(table.body_start[d]) for d in docs], dtype=np.int64),
             )
+
+
+FEW_PAIRS = 4096  # pairs up to which ``relation_in`` tests in Python (a query's neighbourhood): polars' ``is_in``
+# costs ~100 µs a call on any size, Python ~0.1 µs a row
+
+
+def relation_in(pairs: pl.DataFrame, relations: Collection[str]) -> np.ndarray:
+    """Bool per pair: its ``relation`` is one of ``relations`` (``is_in``; in Python for a few pairs)."""
+    if pairs.height <= FEW_PAIRS:
+        wanted = set(relations)
+        return np.fromiter((r in wanted for r in pairs["relation"].to_list()), dtype=bool, count=pairs.height)
+    return pairs["relation"].is_in(list(relations)).to_numpy()
+
+
+def with_series(frame: pl.DataFrame, **columns: pl.Series | np.ndarray) -> pl.DataFrame:
+    """``frame.with_columns(**columns)`` for whole columns of its height (Series, or arrays made Series as
+    ``pl.Series`` makes them), done eagerly: an existing column replaced where it is, a new one appended, in
+    that order, as ``with_columns`` does, without its lazy plan (~50 µs a call, most of a query's few rows)."""
+    out = frame.clone()  # shallow: the columns are shared, not copied
+    for name, values in columns.items():
+        column = (values if isinstance(values, pl.Series) else pl.Series(values)).alias(name)
+        if name in out.columns:
+            out.replace_column(out.get_column_index(name), column)
+        else:
+            out.hstack([column], in_place=True)
+    return out
 
 
 def _bulk(articles: Articles, many: str, one: str, docs: Sequence[int]) -> list:
@@ -308,18 +362,19 @@ def match(
     wanted = np.asarray(focus, dtype=np.int64)
     a, b = found.pairs["a"].to_numpy(), found.pairs["b"].to_numpy()
     touch = np.isin(a, wanted) | np.isin(b, wanted)
-    link = found.pairs["relation"].is_in(list(CLUSTERING)).to_numpy()
+    link = relation_in(found.pairs, CLUSTERING)
     comp = components(len(table), np.stack([a[link], b[link]], axis=1))
     mine = np.isin(comp, comp[wanted])
-    pairs = found.pairs.filter(pl.Series(touch | (link & mine[a] & mine[b])))
-    docs = np.unique(np.concatenate([wanted, pairs["a"].to_numpy(), pairs["b"].to_numpy()]))
+    kept = np.flatnonzero(touch | (link & mine[a] & mine[b]))
+    docs = np.unique(np.concatenate([wanted, a[kept], b[kept]]))
     answer = np.unique(np.concatenate([wanted, a[touch], b[touch]]))
-    old, new = pl.Series(docs), pl.Series(np.arange(len(docs), dtype=np.int64))
+    # Renumbered by a search of the sorted ``docs`` (each side is in it), the columns replaced eagerly: a
+    # query's few rows, where polars' lazy ``filter``/``with_columns``/``replace_strict`` cost ~50-100 µs a call.
     return Matched(
         Subset(articles, docs),
-        DocTable(table.frame[docs]),
+        table.take(docs),
         docs,
-        pairs.with_columns(a=pl.col("a").replace_strict(old, new), b=pl.col("b").replace_strict(old, new)),
+        with_series(found.pairs[kept], a=np.searchsorted(docs, a[kept]), b=np.searchsorted(docs, b[kept])),
         found.syndicated[docs],
         found.excerpt[docs],
         site[docs],
@@ -354,21 +409,19 @@ def analyse_lists(
     connect = getattr(executor, "components", None)  # a cluster's executor: components by a tree of tasks
     labels = None
     if callable(connect):
-        link = pairs["relation"].is_in(list(CLUSTERING)).to_numpy()
+        link = relation_in(pairs, CLUSTERING)
         labels = connect(len(table), np.stack([pairs["a"].to_numpy()[link], pairs["b"].to_numpy()[link]], axis=1))
-    ranked: DocTable | Members = table
-    members = getattr(table, "members", None)
-    if callable(members):  # a cluster's table: the ids and dates of the clustered articles only, read for them
-        linked = pairs.filter(pl.col("relation").is_in(list(CLUSTERING))).select("a", "b")
-        ranked = members(np.concatenate([linked["a"].to_numpy(), linked["b"].to_numpy()]))
-        del linked
+    # A cluster's table (rows by article partition): the members are ranked by ``_directions``' tasks, which read
+    # their ids and dates; the driver never holds them.
+    ranked: DocTable | Members = _Unranked(len(table)) if hasattr(table, "stored_rows") else table
     clusters = cluster(ranked, pairs, CLUSTERING, m.syndicated, m.excerpt, m.site, labels)
-    del ranked  # the clustered articles' ids and dates: not kept through align and label
     timings["match"] = time.perf_counter() - t
 
     t = time.perf_counter()
     pairs, passages, features = _align(articles, table, pairs, clusters, options, report, executor)
-    pairs, clusters = _directions(table, pairs, features, clusters, m.excerpt, m.site, executor, options.batch_docs)
+    pairs, clusters = _directions(
+        table, pairs, features, clusters, m.excerpt, m.site, executor, options.batch_docs, m.syndicated
+    )
     if m.answer is not None:  # a query: the focus, its partners and its cluster's source, nothing more
         para_offsets = None
         sources = [clusters.sources[c] for c in clusters.cluster[m.answer].tolist() if c >= 0]
@@ -407,7 +460,7 @@ def _restrict(
     a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
     both = (new[a] >= 0) & (new[b] >= 0) & (np.isin(new[a], focus) | np.isin(new[b], focus))
     passages = [passages[r] for r in np.flatnonzero(both).tolist()]
-    pairs = pairs.filter(pl.Series(both)).with_columns(a=pl.Series(new[a[both]]), b=pl.Series(new[b[both]]))
+    pairs = with_series(pairs[np.flatnonzero(both)], a=new[a[both]], b=new[b[both]])
     used = sorted({int(c) for c in clusters.cluster[keep].tolist() if c >= 0})
     renumber = {c: k for k, c in enumerate(used)}
 
@@ -425,7 +478,7 @@ def _restrict(
         known=[clusters.known[c] for c in used] if clusters.known else [],
         same_text=None if clusters.same_text is None else clusters.same_text[keep],
     )
-    return Subset(articles, keep), DocTable(table.frame[keep]), pairs, passages, restricted
+    return Subset(articles, keep), table.take(keep), pairs, passages, restricted
 
 
 # ------------------------------------------------------------------------------ verification's reads
@@ -562,13 +615,13 @@ class _AlignContext:
 
 @dataclass
 class _AlignBatch:
-    """One align task's input: its pairs (rows of the scan's pairs, their articles and relations) and the
-    table rows of the articles they involve."""
+    """One align task's input: its pairs (rows of the scan's pairs, their articles and whether each is
+    ``partial``) and the table rows of the articles they involve."""
 
     pairs: np.ndarray
     a: np.ndarray
     b: np.ndarray
-    relation: np.ndarray
+    partial: np.ndarray
     rows: Rows
 
     def __len__(self) -> int:
@@ -600,16 +653,19 @@ def _directions(
     site: np.ndarray,
     executor: Executor | None = None,
     budget: int = 2000,
+    syndicated: np.ndarray | None = None,
 ) -> tuple[pl.DataFrame, Clusters]:
     """Each pair's direction (``direction.pair_directions``) as columns of ``pairs`` (``copies``,
     ``direction_confidence``, ``direction_by``), and the clusters' sources and roles from them: by ranges of
     clusters of about ``budget`` members, each a task on ``executor`` (default: here) sent only its clusters'
-    members and pairs (``_cluster_directions``). A pair that links no cluster has no direction."""
+    members and pairs (``_cluster_directions``). A pair that links no cluster has no direction. Clusters left
+    unranked (``clusters.ranked`` empty, ``clusters.held`` known) are ranked by the tasks, from ``syndicated``
+    and ``clusters.held`` (``cluster.rank``)."""
     from .direction import DIRECTION_BY, Direction
     from .verify import CLUSTERING as linking_relations
 
     a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
-    linking = pairs["relation"].is_in(list(linking_relations)).to_numpy()
+    linking = relation_in(pairs, linking_relations)
     held = np.maximum(pairs["a_in_b"].to_numpy(), pairs["b_in_a"].to_numpy())
     same_text = clusters.same_text if clusters.same_text is not None else np.arange(len(table))
     d = Direction(
@@ -633,7 +689,6 @@ def _directions(
         docs = np.unique(np.concatenate([np.asarray(g, dtype=np.int64) for g in clusters.members[lo:hi]]))
         local = {int(x): j for j, x in enumerate(docs.tolist())}
         mine = rows[starts[lo] : starts[hi]]
-        table_rows = Rows.of(table, docs)
         return _DirectionBatch(
             rows=mine,
             a=np.searchsorted(docs, a[mine]),
@@ -641,15 +696,18 @@ def _directions(
             features=features[mine],
             held=held[mine],
             members=[[local[m] for m in g] for g in clusters.members[lo:hi]],
-            ranked=[[local[m] for m in g] for g in clusters.ranked[lo:hi]],
+            ranked=[[local[m] for m in g] for g in clusters.ranked[lo:hi]] if unranked is None else None,
             docs=docs,
-            dates=table_rows.dates,
-            ids=table_rows.ids,
+            table_rows=Rows.of(table, docs),
             excerpt=excerpt[docs],
             site=site[docs] if site is not None else None,
             same_text=same_text[docs],
+            rank_by=None if unranked is None else (unranked[0][docs], unranked[1][docs]),
         )
 
+    unranked = None
+    if not clusters.ranked and clusters.held is not None and clusters.members:
+        unranked = (np.asarray(syndicated, dtype=np.float64), clusters.held)
     sources: list[int] = []
     versions: list[list[int]] = []
     known: list[bool] = []
@@ -661,17 +719,32 @@ def _directions(
         sources += src
         versions += ver
         known += kn
-    pairs = pairs.with_columns(
+    pairs = with_series(
+        pairs,
         copies=pl.Series(d.copies, dtype=pl.Int8),
         direction_confidence=pl.Series(d.confidence, dtype=pl.Float64),
-        direction_by=pl.Series([DIRECTION_BY[k] for k in d.by.tolist()], dtype=pl.Utf8),
+        direction_by=pl.Series(DIRECTION_BY, dtype=pl.Utf8).gather(d.by),
         # From the array itself, not through Python lists of floats (~32 B a number in the driver).
         position_a=pl.Series(features[:, 0].round(3)).cast(pl.List(pl.Float64)),
         position_b=pl.Series(features[:, 1].round(3)).cast(pl.List(pl.Float64)),
     )
     clusters.sources, clusters.versions, clusters.known = sources, versions, known
     clusters.role = roles(len(table), sources, clusters.members)
+    clusters.held = None
     return pairs, clusters
+
+
+@dataclass
+class _Unranked:
+    """The articles as ``cluster.cluster`` takes them when their ranking is left to ``_directions``' tasks: their
+    number, no ids or dates."""
+
+    n: int
+    ids: None = None
+    dates: None = None
+
+    def __len__(self) -> int:
+        return self.n
 
 
 @dataclass
@@ -685,13 +758,13 @@ class _DirectionBatch:
     features: np.ndarray
     held: np.ndarray
     members: list[list[int]]
-    ranked: list[list[int]]
+    ranked: list[list[int]] | None  # None: ranked by the task, from ``rank_by``
     docs: np.ndarray
-    dates: dict[int, str | None]  # by global article (``Rows``: read by the task from a cluster's table)
-    ids: dict[int, str]
+    table_rows: Rows  # their dates and ids, by global article (read by the task from a cluster's table)
     excerpt: np.ndarray
     site: np.ndarray | None
     same_text: np.ndarray
+    rank_by: tuple[np.ndarray, np.ndarray] | None = None  # each member's shared text and held share (``rank``)
 
     def __len__(self) -> int:
         return len(self.members)
@@ -702,10 +775,14 @@ def _cluster_directions(_: None, c: _DirectionBatch) -> tuple:
     the versions rule; a member dated after another is never made a version's source), its other versions and
     whether the pairs' directions decide it; articles as global numbers."""
     glob = c.docs.tolist()
-    dates, ids = [c.dates[x] for x in glob], [c.ids[x] for x in glob]
+    dates, ids = [c.table_rows.dates[x] for x in glob], [c.table_rows.ids[x] for x in glob]
+    ranked = c.ranked
+    if ranked is None:
+        shared, held = c.rank_by
+        ranked = [rank(group, shared, held, c.excerpt, dates, ids) for group in c.members]
     linking = np.ones(len(c.rows), dtype=bool)
     d = pair_directions(c.a, c.b, linking, dates, c.excerpt, c.features[:, 0], c.features[:, 1], c.held)
-    sources, known = cluster_sources(c.members, c.ranked, c.same_text, c.a, c.b, d, dates)
+    sources, known = cluster_sources(c.members, ranked, c.same_text, c.a, c.b, d, dates)
     later = []
     for group in c.members:
         whens = {m: parse_when(dates[m]) for m in group}
@@ -740,7 +817,7 @@ def _align(
     passages: list[np.ndarray] = [np.zeros((0, 4), dtype=np.int64)] * len(pairs)
     features = np.zeros((len(pairs), 2, len(FEATURES)))
     order = np.lexsort((pair_b, pair_a, np.minimum(clusters.cluster[pair_a], clusters.cluster[pair_b])))
-    relation = pairs["relation"].to_numpy()
+    partial = (pairs["relation"] == "partial").to_numpy()
     context = _AlignContext(articles, options.k, options)
     drop: list[int] = []
     done = 0
@@ -748,17 +825,17 @@ def _align(
 
     def batch(chunk: np.ndarray) -> _AlignBatch:
         a, b = pair_a[chunk], pair_b[chunk]
-        return _AlignBatch(chunk, a, b, relation[chunk], Rows.of(table, np.unique(np.concatenate([a, b]))))
+        return _AlignBatch(chunk, a, b, partial[chunk], Rows.of(table, np.unique(np.concatenate([a, b]))))
 
     order_chunks = list(_pair_batches(order, pair_a, pair_b, table.chars, options.batch_docs, options.batch_chars))
     chunks = _Lazy(order_chunks, batch)
-    for rows in executor.map(_align_batch, context, chunks, label=lambda c: f"aligning a batch of {len(c)} pairs"):
-        for p, found, template, sides in rows:
-            # A copy: a cluster's task result is read in place, and a view would keep all of it (the sides too).
-            passages[p] = np.array(found)
-            features[p] = sides
-            if template:
-                drop.append(p)
+    label = lambda c: f"aligning a batch of {len(c)} pairs"  # noqa: E731
+    for rows, offsets, found, template, sides in executor.map(_align_batch, context, chunks, label=label):
+        # Copies: a cluster's task result is read in place, and a view would keep all of it.
+        for j, p in enumerate(rows.tolist()):
+            passages[p] = found[offsets[j] : offsets[j + 1]].copy()
+        features[rows] = sides
+        drop.extend(rows[template].tolist())
         done += len(rows)
         report("align", done, len(pairs))
     if drop:
@@ -769,9 +846,13 @@ def _align(
     return pairs, passages, features
 
 
-def _align_batch(c: _AlignContext, batch: _AlignBatch) -> list[tuple[int, np.ndarray, bool, np.ndarray]]:
+def _align_batch(
+    c: _AlignContext, batch: _AlignBatch
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Passages of the pairs of ``batch``, whether each partial pair is only a shared template, and the
-    position features of its two sides (``direction.positions``)."""
+    position features of its two sides (``direction.positions``): (its pairs, offsets of each pair's passages
+    in the next, the passages one after the other, the template flags, the features), a few arrays whatever
+    the number of pairs (a cluster's driver unpickles no array a pair)."""
     loaded = Loaded(c.articles, batch.rows, sorted(batch.rows.ids), c.k, threads=1)
     t = loaded.tokens
     local_a = np.array([loaded.pos[d] for d in batch.a.tolist()], dtype=np.int64)
@@ -791,12 +872,13 @@ def _align_batch(c: _AlignContext, batch: _AlignBatch) -> list[tuple[int, np.nda
         np.stack([local_a, local_b], axis=1).reshape(-1),
         np.concatenate(spans) if spans else np.zeros((0, 3), dtype=np.int64),
     ).reshape(len(passages), 2, -1)
-    out = []
-    for j, p in enumerate(batch.pairs.tolist()):
-        la, lb, found = int(local_a[j]), int(local_b[j]), passages[j]
-        template = batch.relation[j] == "partial" and template_like(loaded.corpus, la, lb, found, c.options.align)
-        out.append((p, found, bool(template), sides[j]))
-    return out
+    template = np.zeros(len(passages), dtype=bool)
+    for j in np.flatnonzero(batch.partial).tolist():
+        template[j] = template_like(loaded.corpus, int(local_a[j]), int(local_b[j]), passages[j], c.options.align)
+    offsets = np.zeros(len(passages) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in passages], out=offsets[1:])
+    found = np.concatenate(passages) if passages else np.zeros((0, 4), dtype=np.int64)
+    return batch.pairs, offsets, found.reshape(-1, 4), template, sides
 
 
 def _pair_batches(
@@ -850,17 +932,80 @@ class _LabelContext:
 @dataclass
 class _LabelBatch:
     """One label task's input: its articles (global, ascending), their lengths, whether each is a copy and
-    holds boilerplate, and their side of the passages shared within their clusters."""
+    holds boilerplate, and their side of the passages shared within their clusters: one array of (row of
+    ``docs``, start, end, by_all) rows, by article and then by pair (a cluster sends one buffer, not an array
+    an article)."""
 
     docs: np.ndarray
     chars: np.ndarray
     is_copy: np.ndarray
     holds: np.ndarray
-    shared: dict[int, np.ndarray]
+    shared: np.ndarray
     rows: Rows  # of the articles holding boilerplate (their tokens are read)
 
     def __len__(self) -> int:
         return len(self.docs)
+
+
+@dataclass
+class _SharedSides:
+    """Each article's sides of the passages it shares within its cluster, as an index into the pairs (not
+    copies of the passages): the pairs whose two articles are in one cluster and share a passage, each twice
+    (its a's side and its b's), sorted by article and then by pair; a batch of articles takes one slice."""
+
+    doc: np.ndarray  # the article of each side
+    pair: np.ndarray  # its pair (row of the scan's pairs)
+    b_side: np.ndarray  # whether it is the pair's b
+    lengths: np.ndarray  # passages of each pair
+    by_all: np.ndarray  # each pair's ``cut_from``, the label's mark of its passages
+
+    @classmethod
+    def of(cls, cluster: np.ndarray, a: np.ndarray, b: np.ndarray, by_all: np.ndarray, passages: list) -> _SharedSides:
+        lengths = np.fromiter(map(len, passages), dtype=np.int64, count=len(passages))
+        keep = np.flatnonzero((cluster[a] >= 0) & (cluster[a] == cluster[b]) & (lengths > 0))
+        doc = np.concatenate([a[keep], b[keep]])
+        pair = np.concatenate([keep, keep])
+        order = np.lexsort((pair, doc))
+        b_side = np.repeat(np.array([False, True]), len(keep))[order]
+        return cls(doc[order], pair[order], b_side, lengths, np.asarray(by_all, dtype=np.int64))
+
+    def touched(self, n: int) -> np.ndarray:
+        """Whether each of ``n`` articles shares a passage within its cluster."""
+        out = np.zeros(n, dtype=bool)
+        out[self.doc] = True
+        return out
+
+    def rows(self, docs: np.ndarray, passages: list) -> np.ndarray:
+        """(row of ``docs``, start, end, by_all) rows of the articles ``docs`` (ascending), by article then
+        pair: what ``label.label_batch`` takes."""
+        lo = int(np.searchsorted(self.doc, docs[0], side="left"))
+        hi = int(np.searchsorted(self.doc, docs[-1], side="right"))
+        mine = np.arange(lo, hi)
+        mine = mine[np.isin(self.doc[mine], docs)]
+        if not len(mine):
+            return np.zeros((0, 4), dtype=np.int64)
+        pair = self.pair[mine]
+        lengths = self.lengths[pair]
+        found = np.concatenate([passages[p] for p in pair.tolist()]).astype(np.int64, copy=False).reshape(-1, 4)
+        at = np.arange(len(found))
+        col = 2 * np.repeat(self.b_side[mine].astype(np.int64), lengths)
+        return np.stack(
+            [
+                np.repeat(np.searchsorted(docs, self.doc[mine]), lengths),
+                found[at, col],
+                found[at, col + 1],
+                np.repeat(self.by_all[pair], lengths),
+            ],
+            axis=1,
+        )
+
+
+def _para_index(para_offsets: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """The positions of the paragraphs of ``docs`` in the scan's paragraph arrays, in order."""
+    lo, hi = para_offsets[docs], para_offsets[docs + 1]
+    lengths = hi - lo
+    starts = np.cumsum(lengths) - lengths
+    return np.repeat(lo - starts, lengths) + np.arange(int(lengths.sum()), dtype=np.int64)
 
 
 def _label(
@@ -875,15 +1020,18 @@ def _label(
     report: Progress,
     executor: Executor,
 ) -> np.ndarray:
-    """Every paragraph's label; only articles in clusters or holding boilerplate need a look."""
+    """Every paragraph's label; only articles in clusters or holding boilerplate need a look. What is kept
+    here is a few bytes an article and an index of the pairs; each batch's shared spans are cut when it is
+    sent, and its labels come back as one array."""
     n = len(table)
     labels = np.full(int(para_offsets[-1]), 2, dtype=np.int8)  # original
     in_cluster = clusters.cluster >= 0
-    for d in np.flatnonzero(in_cluster & ~boiler.holders).tolist():
-        labels[para_offsets[d] : para_offsets[d + 1]] = 1 if clusters.role[d] == "copy" else 2
-    pair_a, pair_b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
-    shared = shared_spans(clusters.cluster, pair_a, pair_b, pairs["cut_from"].to_numpy(), passages)
-    todo = np.flatnonzero(boiler.holders | (in_cluster & np.isin(np.arange(n), list(shared))))
+    is_copy = np.fromiter((r == "copy" for r in clusters.role), dtype=bool, count=n)
+    labels[_para_index(para_offsets, np.flatnonzero(in_cluster & ~boiler.holders & is_copy))] = 1
+    sides = _SharedSides.of(
+        clusters.cluster, pairs["a"].to_numpy(), pairs["b"].to_numpy(), pairs["cut_from"].to_numpy(), passages
+    )
+    todo = np.flatnonzero(boiler.holders | (in_cluster & sides.touched(n)))
     context = _LabelContext(articles, options.k, boiler.fingerprints, boiler.bits, options.label)
     done = 0
     report("label", 0, len(todo))
@@ -892,24 +1040,25 @@ def _label(
         return _LabelBatch(
             docs,
             table.chars[docs].astype(np.int64),
-            np.array([clusters.role[d] == "copy" for d in docs.tolist()], dtype=bool),
+            is_copy[docs],
             boiler.holders[docs],
-            {d: shared[d] for d in docs.tolist() if d in shared},
+            sides.rows(docs, passages),
             Rows.of(table, docs[boiler.holders[docs]]),
         )
 
     chunks = _Lazy(list(_doc_batches(todo, table.chars, options.batch_docs, options.batch_chars)), batch)
-    for rows in executor.map(_label_batch, context, chunks, label=lambda c: f"labelling a batch of {len(c)} articles"):
-        for d, codes in rows:
-            labels[para_offsets[d] : para_offsets[d + 1]] = codes
-        done += len(rows)
+    label = lambda c: f"labelling a batch of {len(c)} articles"  # noqa: E731
+    for docs, codes in executor.map(_label_batch, context, chunks, label=label):
+        labels[_para_index(para_offsets, docs)] = codes
+        done += len(docs)
         report("label", done, len(todo))
     return labels
 
 
-def _label_batch(c: _LabelContext, batch: _LabelBatch) -> list[tuple[int, np.ndarray]]:
+def _label_batch(c: _LabelContext, batch: _LabelBatch) -> tuple[np.ndarray, np.ndarray]:
     """Paragraph labels of the articles of ``batch``, all at once (``label_batch``); only those holding
-    boilerplate have their stored tokens read, and no text is read."""
+    boilerplate have their stored tokens read, and no text is read. Returns (the articles, their
+    paragraphs' labels one after the other): two arrays, whatever the number of articles."""
     docs = batch.docs.tolist()
     row = {d: j for j, d in enumerate(docs)}
     need = [d for d, h in zip(docs, batch.holds.tolist()) if h]
@@ -920,22 +1069,20 @@ def _label_batch(c: _LabelContext, batch: _LabelBatch) -> list[tuple[int, np.nda
         flags = c.boiler_set().contains(fingerprints(sh.hashes) >> np.uint64(c.bits))
         boiler = boiler_rows(loaded.tokens, sh, flags)
         boiler[:, 0] = np.asarray([row[d] for d in need], dtype=np.int64)[boiler[:, 0]]
-    paras = [np.asarray(c.articles.paragraphs(d), dtype=np.int64).reshape(-1, 2) for d in docs]
+    spans = _bulk(c.articles, "paragraphs_of", "paragraphs", docs)  # a store gathers them all at once
+    paras = [np.asarray(p, dtype=np.int64).reshape(-1, 2) for p in spans]
     offsets = np.zeros(len(docs) + 1, dtype=np.int64)
     np.cumsum([len(p) for p in paras], out=offsets[1:])
-    shared = [
-        np.hstack([np.full((len(s), 1), row[d], dtype=np.int64), s]) for d in docs if len(s := batch.shared.get(d, ()))
-    ]
     codes = label_batch(
         batch.chars,
         offsets,
         np.concatenate(paras) if paras else np.zeros((0, 2), dtype=np.int64),
         batch.is_copy,
         boiler,
-        np.concatenate(shared) if shared else np.zeros((0, 4), dtype=np.int64),
+        batch.shared,
         c.params,
     )
-    return [(d, codes[offsets[j] : offsets[j + 1]]) for j, d in enumerate(docs)]
+    return batch.docs, np.asarray(codes, dtype=np.int8)
 
 
 def pair_spread(

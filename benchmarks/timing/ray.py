@@ -83,16 +83,19 @@ class Phases:
         self.last[phase] = now
 
 
-def _resident() -> tuple[int, int]:
-    """This process's resident memory now and its anonymous part (not file-backed pages), in bytes."""
-    rss = anon = 0
+def _resident() -> tuple[int, int, int]:
+    """This process's resident memory now, its anonymous part (not file-backed pages) and its shared-memory part
+    (Ray's object store mapped into it, where it wrote task inputs or read results), in bytes."""
+    rss = anon = shmem = 0
     with suppress(OSError):
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 rss = int(line.split()[1]) * 1024
             elif line.startswith("RssAnon:"):
                 anon = int(line.split()[1]) * 1024
-    return rss, anon
+            elif line.startswith("RssShmem:"):
+                shmem = int(line.split()[1]) * 1024
+    return rss, anon, shmem
 
 
 class Memory:
@@ -115,12 +118,13 @@ class Memory:
         return f"{self.phase}/{self.step}" if self.step else self.phase
 
     def _note(self) -> None:
-        rss, anon = _resident()
+        rss, anon, shmem = _resident()
         with self._lock:
             part = self.parts.setdefault(
-                self._key(), {"start": rss, "start_anon": anon, "peak": rss, "peak_anon": anon}
+                self._key(), {"start": rss, "start_anon": anon, "peak": rss, "peak_anon": anon, "peak_shmem": shmem}
             )
             part["peak"], part["peak_anon"] = max(part["peak"], rss), max(part["peak_anon"], anon)
+            part["peak_shmem"] = max(part.get("peak_shmem", 0), shmem)
 
     def _run(self, every: float) -> None:
         while not self._stop.wait(every):
@@ -547,6 +551,9 @@ def _memory_table(parts: dict[str, dict[str, int]], n: int) -> str:
             f"({p['peak_anon'] / 1e6:.0f}) | {adds / n / 1e3:.3f} KB ({adds_anon / n / 1e3:.3f}) |"
         )
         high, high_anon = max(high, p["peak"]), max(high_anon, p["peak_anon"])
+    shmem = max((p.get("peak_shmem", 0) for p in parts.values()), default=0)
+    if shmem:
+        lines.append(f"\nOf it, Ray's object store mapped into the driver (shared): at most {shmem / 1e6:.0f} MB.")
     return "\n".join(lines)
 
 

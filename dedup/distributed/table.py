@@ -11,7 +11,8 @@ drives it; but it is already written by article partition, by the tasks that wro
   distinct sites, as ``DocTable.site_codes`` gives them, from each task's distinct sites;
 - a batch's rows (id, date, body start, length: ``phase2.Rows``) are read by the task that takes the batch,
   from the shards its articles are in (``StoredRows``: what is sent is the articles and their shards' paths);
-- the ids and dates clustering ranks members by are read for the clustered articles only (``members``);
+- the ids and dates that rank a cluster's members are read by the task that ranks its range of clusters
+  (``phase2._directions``): the driver reads none;
 - the whole frame is read only when the result is written from it (``StoredTable.frame``).
 
 The values are the ones ``DocTable`` gives, so the result is the local scan's, byte for byte.
@@ -132,23 +133,6 @@ class StoredTable:
         shard = np.searchsorted(self.bases, docs, side="right") - 1
         used = np.unique(shard)
         return StoredRows(docs, [self.paths[k] for k in used.tolist()], self.bases[used])
-
-    def members(self, docs: np.ndarray) -> Members:
-        """The ids and dates of the articles ``docs`` (the clustered ones), for ``cluster.cluster``."""
-        rows = self.stored_rows(docs)
-        return Members(len(self), rows.ids, rows.dates)
-
-
-@dataclass
-class Members:
-    """What ``cluster.cluster`` reads of the articles: their number, and the ids and dates of those it ranks."""
-
-    n: int
-    ids: dict[int, str]
-    dates: dict[int, str | None]
-
-    def __len__(self) -> int:
-        return self.n
 
 
 _cache: OrderedDict[tuple, Any] = OrderedDict()

@@ -54,10 +54,20 @@ SUFFIXES: tuple[tuple[str, str], ...] = (
 )
 
 
+_KINDS = dict(SUFFIXES)
+
+
 def kind_of(name: str) -> str | None:
-    """The input kind of a file name by its suffix (case-insensitive), or None when it is not an input."""
+    """The input kind of a file name by its suffix (case-insensitive), or None when it is not an input: the
+    longest of ``SUFFIXES`` it ends with. Every suffix there has one dot or two, so it is the name from its last
+    dot but one, else from its last dot, looked up (two look-ups a file, where trying each suffix in turn was
+    a third of the walk's time)."""
     low = name.lower()
-    return next((kind for suffix, kind in SUFFIXES if low.endswith(suffix)), None)
+    dot = low.rfind(".")
+    if dot < 0:
+        return None
+    two = low.rfind(".", 0, dot)
+    return (_KINDS.get(low[two:]) if two >= 0 else None) or _KINDS.get(low[dot:])
 
 
 def unsupported(name: str) -> str | None:

@@ -133,12 +133,21 @@ def test_a_scan_in_1_or_16_partitions_is_the_local_scan(accuracy):
             assert isinstance(chunk.rows, StoredRows) and chunk.rows.__getstate__()["_rows"] is None
         if step in ("_align_batch", "_read_batch"):
             assert set(chunk.rows.docs.tolist()) == set(chunk.a.tolist()) | set(chunk.b.tolist())
-        if step == "_cluster_directions":  # its clusters' members, and the pairs within them
+        if step == "_align_batch":
+            assert chunk.partial.dtype == bool and len(chunk.partial) == len(chunk.pairs)
+        if step == "_cluster_directions":  # its clusters' members, and the pairs within them; it reads their rows
             assert set(chunk.a.tolist()) | set(chunk.b.tolist()) <= set(range(len(chunk.docs)))
+            assert isinstance(chunk.table_rows, StoredRows) and chunk.table_rows.__getstate__()["_rows"] is None
+            assert chunk.ranked is None and len(chunk.rank_by[0]) == len(chunk.rank_by[1]) == len(chunk.docs)
             assert sorted(m for g in chunk.members for m in g) == list(range(len(chunk.docs)))
-        if step == "_label_batch":
-            assert set(chunk.shared) <= set(chunk.docs.tolist())
+        if step == "_label_batch":  # its articles' sides of their shared passages, one array
+            assert isinstance(chunk.shared, np.ndarray) and chunk.shared.shape[1] == 4
+            assert ((chunk.shared[:, 0] >= 0) & (chunk.shared[:, 0] < len(chunk.docs))).all()
             assert set(chunk.rows.docs.tolist()) == set(chunk.docs[chunk.holds].tolist())
+    # What align and label tasks send back is a few arrays a batch, never an array (or a tuple) a pair or article.
+    for step, out in run.outputs:
+        if step in ("_align_batch", "_label_batch"):
+            assert isinstance(out, tuple) and all(isinstance(x, np.ndarray) for x in out)
 
 
 DRIVER = """

@@ -9,12 +9,13 @@ from typing import Any
 
 
 class Pickling:
-    """Each task gets its context and chunk through pickle, in order; records the steps it ran (``calls``) and
-    each task's step, context and chunk (``inputs``)."""
+    """Each task gets its context and chunk through pickle, in order; records the steps it ran (``calls``),
+    each task's step, context and chunk (``inputs``) and each task's step and result (``outputs``)."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
         self.inputs: list[tuple[str, object, object]] = []
+        self.outputs: list[tuple[str, object]] = []
 
     def map(self, fn, context, chunks, label=None):
         for chunk in chunks:
@@ -22,7 +23,9 @@ class Pickling:
             self.inputs.append((fn.__name__, context, chunk))
             if label is not None:
                 assert isinstance(label(chunk), str)
-            yield pickle.loads(pickle.dumps(fn(*pickle.loads(pickle.dumps((context, chunk))))))
+            out = pickle.loads(pickle.dumps(fn(*pickle.loads(pickle.dumps((context, chunk))))))
+            self.outputs.append((fn.__name__, out))
+            yield out
 
 
 def scan_json(result: Any) -> str:
