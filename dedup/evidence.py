@@ -38,7 +38,9 @@ with them. The small lists' pairs are enumerated a range of pair codes at a time
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -411,6 +413,17 @@ class Evidence:
     entry_list: np.ndarray  # int64 list index
 
 
+def give_back_heap() -> None:
+    """Return the heap pages a big step's freed temporaries leave to the system (glibc's ``malloc_trim``; elsewhere
+    nothing): numpy arrays below glibc's mmap threshold (up to 32 MB once it has risen) live in the heap, and what
+    the step frees stays the process's resident memory until then, through align and label."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).malloc_trim(0)
+
+
 def doc_bits(n_docs: int) -> int:
     """Low bits of a packed posting key that hold the document (the rest hold the fingerprint)."""
     return max(1, (max(n_docs, 2) - 1).bit_length())
@@ -645,22 +658,29 @@ class ListGrouper:
         several partitions is one list, weights summed (as ``combine_partitions``)."""
         if not self.parts:
             return Lists(np.zeros(0, np.uint64), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
-        cols = list(zip(*self.parts))
+        # Each column's partition arrays are dropped once joined, so that no more than one column is held twice.
+        cols: list[list[np.ndarray] | None] = [list(c) for c in zip(*self.parts)]
         self.parts = []
-        unique, total, rep = _one_per_hash(np.concatenate(cols[0]), np.concatenate(cols[1]))
 
-        def runs(sizes: list[np.ndarray], values: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-            n = np.concatenate(sizes)
-            v = np.concatenate(values)
+        def take(i: int) -> np.ndarray:
+            joined = np.concatenate(cols[i])
+            cols[i] = None
+            return joined
+
+        unique, total, rep = _one_per_hash(take(0), take(1))
+
+        def runs(sizes: int, values: int) -> tuple[np.ndarray, np.ndarray]:
+            n = take(sizes)
+            v = take(values)
             start = np.cumsum(n) - n
             out = np.zeros(len(rep) + 1, dtype=np.int64)
             np.cumsum(n[rep], out=out[1:])
             return out, gather_runs(v, start[rep], n[rep])
 
-        offsets, plain = runs(cols[2], cols[3])
-        add_offsets, adds = runs(cols[5], cols[6])
-        lack_offsets, lacks = runs(cols[7], cols[8])
-        of = np.concatenate(cols[4])[rep]
+        offsets, plain = runs(2, 3)
+        add_offsets, adds = runs(5, 6)
+        lack_offsets, lacks = runs(7, 8)
+        of = take(4)[rep]
         base_offsets = np.zeros(len(self.bases) + 1, dtype=np.int64)
         np.cumsum([len(b) for b in self.bases], out=base_offsets[1:])
         base = np.concatenate(self.bases) if self.bases else np.zeros(0, plain.dtype)

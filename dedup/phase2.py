@@ -33,7 +33,7 @@ from .align import Side, align_batch, spread_cover, template_like
 from .cluster import Clusters, Members, cluster, components, rank, roles, with_versions
 from .corpus import Corpus
 from .direction import FEATURES, cluster_sources, compare_dates, pair_directions, parse_when, positions
-from .evidence import Evidence, Lists, pair_evidence
+from .evidence import Evidence, Lists, give_back_heap, pair_evidence
 from .label import FingerprintSet, boiler_rows, label_batch
 from .options import AlignParams, LabelParams, Progress, ScanOptions
 from .phase1.features import fingerprints
@@ -311,6 +311,7 @@ def match(
             workers=workers,
             min_shared=vp.min_shared,
         )
+        give_back_heap()  # its enumeration's temporaries, freed: not held through verification, align and label
 
     run = executor or Processes(1)  # the reads below: in batches of articles, on the executor's tasks
 
@@ -344,6 +345,7 @@ def match(
     info = DocInfo(table.sizes, table.content, table.has_text, table.cut >= 0, tail_in, site, runs_in, spread)
     verified = verify(lists, ev, info, vp)
     boiler = boiler_once(verified.boilerplate)
+    give_back_heap()  # verification's per-pair temporaries and the boilerplate's look-ups, freed before align
     found = Matched(
         articles,
         table,

@@ -31,7 +31,7 @@ import numpy as np
 
 from . import candidates
 from .corpus import Corpus
-from .evidence import doc_bits, list_fingerprints
+from .evidence import doc_bits, give_back_heap, list_fingerprints
 from .featurestore import FeatureStore, StoreError, publish_shard, stage_shard, write_shard
 from .ingest.model import Article, Entry, Skipped
 from .options import Progress, ScanOptions, store_params
@@ -403,6 +403,7 @@ def analyse_store(
             executor=executor,
         )
         lists = found_candidates.lists
+        give_back_heap()  # the partitions' sorts and merges, freed (their heap pages, not only their arrays)
         listing = time.perf_counter() - t
 
         def boilerplate_of(mask: np.ndarray) -> Boilerplate:

@@ -126,7 +126,7 @@ def measure(folder: str, every: float = 0.25) -> dict:
     for step in ("_align_batch", "_label_batch", "_read_batch", "_cluster_directions"):
         setattr(phase2, step, _wrap(getattr(phase2, step), step, out_dir))
     phase2.align_batch = _count_align(__import__("dedup.align", fromlist=["align"]))
-    state = {"phase": "start", "peak": defaultdict(int), "stop": False, "inner": []}
+    state = {"phase": "start", "peak": defaultdict(int), "stop": False, "inner": [], "after": {}}
 
     def progress(phase: str, done: int, total: int | None) -> None:
         state["phase"] = phase
@@ -141,6 +141,8 @@ def measure(folder: str, every: float = 0.25) -> dict:
                 return inner(*args, **kwargs)
             finally:
                 state["inner"].pop()
+                now = _status()  # what the step left behind (its last call's): the plateau after it
+                state["after"][name] = {k: round(now.get(k, 0) / 2**20, 1) for k in ("VmRSS", "RssAnon")}
 
         setattr(module, name, run)
 
@@ -191,6 +193,7 @@ def measure(folder: str, every: float = 0.25) -> dict:
         "pairs": len(result.pairs) if hasattr(result, "pairs") else None,
         "wall_s": round(wall, 1),
         "main_peak_by_phase_mb": {k: round(v / 2**20, 1) for k, v in state["peak"].items()},
+        "main_after_step_mb": state["after"],
         "main_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "steps": by_step,
         "load": load,
@@ -271,6 +274,7 @@ def main() -> None:
     m = measure(args.folder, args.every)
     print(f"{args.folder}: {m['wall_s']} s, load {m['load']}, main peak {m['main_peak_mb']} MB")
     print("main process by phase (MB):", m["main_peak_by_phase_mb"])
+    print("main process after each step (MB):", m["main_after_step_mb"])
     for step, s in m["steps"].items():
         print(f"{step}: {s['tasks']} tasks, {s['seconds']} s, worker peak {s['peak_mb']} MB")
         for t in s["largest"][:3]:
