@@ -39,6 +39,17 @@ def _status() -> dict[str, int]:
     return out
 
 
+def _nbytes(obj) -> int:
+    """The bytes of the numpy arrays an object (a ``Lists``, its ``Families``) holds as attributes."""
+    total = 0
+    for v in vars(obj).values():
+        if isinstance(v, np.ndarray):
+            total += v.nbytes
+        elif hasattr(v, "__dict__") and not callable(v):
+            total += _nbytes(v)
+    return total
+
+
 def _describe(step: str, chunk) -> dict:
     """What a task of ``step`` was given, in numbers."""
     d: dict = {}
@@ -138,7 +149,11 @@ def measure(folder: str, every: float = 0.25) -> dict:
         def run(*args, **kwargs):
             state["inner"].append(name)
             try:
-                return inner(*args, **kwargs)
+                out = inner(*args, **kwargs)
+                lists = getattr(out, "lists", None)
+                if lists is not None:  # what ``find`` keeps (to the end of the scan): its arrays' bytes
+                    state["after"]["lists_mb"] = round(_nbytes(lists) / 2**20, 1)
+                return out
             finally:
                 state["inner"].pop()
                 now = _status()  # what the step left behind (its last call's): the plateau after it
