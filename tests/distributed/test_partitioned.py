@@ -181,7 +181,8 @@ def test_two_nodes_give_the_local_scan_of_the_accuracy_corpus_in_1_or_16_partiti
 
 def test_a_clusters_result_is_written_without_the_driver_reading_every_articles_row(accuracy, tmp_path, monkeypatch):
     """On a cluster's table the result is written from the shards range by range (``StoredFrame``): the driver never
-    reads the whole per-article frame, and every output format is the local scan's, byte for byte."""
+    reads the whole per-article frame, and every output format (``-o`` and the terminal's) is the local scan's, byte
+    for byte."""
     from rich.console import Console
 
     from dedup.cli.output import scan_result
@@ -203,7 +204,7 @@ def test_a_clusters_result_is_written_without_the_driver_reading_every_articles_
             monkeypatch.setattr(Shard, "docs", property(whole))
         out = scan_result(result)
         files: dict[str, bytes] = {}
-        for suffix in ("json", "jsonl", "csv", "parquet"):
+        for suffix in ("json", "jsonl", "csv", "parquet", "html"):
             plan = plan_output(str(tmp_path / name / f"result.{suffix}"))
             for path in write_output_of(plan, out.json_chunks, out.table_batches, out.html):
                 files[path.name] = path.read_bytes()
@@ -217,6 +218,6 @@ def test_a_clusters_result_is_written_without_the_driver_reading_every_articles_
         console.print(out.table())
         files["table"], files["summary"] = console.file.getvalue().encode(), out.summary().encode()
         written[name] = files
-    assert written["cluster"].keys() == written["local"].keys() and len(written["local"]) == 16
+    assert written["cluster"].keys() == written["local"].keys() and len(written["local"]) == 17
     for key, data in written["local"].items():
         assert written["cluster"][key] == data, key
