@@ -24,7 +24,7 @@ _STRONG = (
     "full story",
     "full article",
 )
-_MORE = (*_STRONG, "read more")
+_MORE = (*_STRONG, "read more")  # each holds "read" or "full" (``_maybe_cut`` looks for those first)
 _ELLIPSES = ("…", "...", "[…]", "[...]")
 
 
@@ -40,7 +40,7 @@ def _maybe_cut(text: str) -> bool:
     reach = max(map(len, _MORE)) - 1  # pieces overlap by this: a phrase across two is in one
     for at in range(0, max(len(text), 1), _PIECE):
         low = text[at : at + _PIECE + reach].lower()
-        if any(phrase in low for phrase in _MORE):
+        if ("read" in low or "full" in low) and any(phrase in low for phrase in _MORE):
             return True
     return False
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -61,7 +61,8 @@ class DocTable:
     """What phase 2 keeps per article, in global order (a few numbers each, plus id and path)."""
 
     def __init__(self, docs: pl.DataFrame) -> None:
-        self.frame = docs
+        self._frame: pl.DataFrame | None = docs
+        self._source: tuple[pl.DataFrame, np.ndarray] | None = None  # ``take``'s: (frame, rows) gathered when asked
         self.ids: list[str] = docs["id"].to_list()
         self.dates: list[str | None] = docs["date"].to_list()
         self.sizes = docs["n_shingles"].to_numpy().astype(np.int64)
@@ -73,6 +74,33 @@ class DocTable:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """The articles' rows (a ``take``'s gathered from its source table's the first time they are asked for)."""
+        if self._frame is None:
+            assert self._source is not None
+            source, rows = self._source
+            self._frame, self._source = source[rows], None
+        return self._frame
+
+    def take(self, rows: np.ndarray) -> DocTable:
+        """The table of the articles ``rows`` (indices into this one), in that order: the per-article arrays
+        indexed here, the frame gathered only when asked for (a query narrows its table twice, focus then
+        answer, and only the last one's frame is read: one polars gather instead of two plus ~10 column reads)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = DocTable.__new__(DocTable)
+        if self._frame is not None:
+            out._frame, out._source = None, (self._frame, rows)
+        else:
+            assert self._source is not None
+            out._frame, out._source = None, (self._source[0], self._source[1][rows])
+        at = rows.tolist()
+        out.ids = [self.ids[r] for r in at]
+        out.dates = [self.dates[r] for r in at]
+        for name in ("sizes", "content", "has_text", "cut", "body_start", "chars"):
+            setattr(out, name, getattr(self, name)[rows])
+        return out
 
     def site_codes(self) -> np.ndarray:
         """An integer per distinct site (0: not known). Folders do not stand for sites: they are as
@@ -145,6 +173,32 @@ class Loaded:
                 para_ends=flat[:, 1].astype(np.int64),
                 body_starts=np.asarray([int(table.body_start[d]) for d in docs], dtype=np.int64),
             )
+
+
+FEW_PAIRS = 4096  # pairs up to which ``relation_in`` tests in Python (a query's neighbourhood): polars' ``is_in``
+# costs ~100 µs a call on any size, Python ~0.1 µs a row
+
+
+def relation_in(pairs: pl.DataFrame, relations: Collection[str]) -> np.ndarray:
+    """Bool per pair: its ``relation`` is one of ``relations`` (``is_in``; in Python for a few pairs)."""
+    if pairs.height <= FEW_PAIRS:
+        wanted = set(relations)
+        return np.fromiter((r in wanted for r in pairs["relation"].to_list()), dtype=bool, count=pairs.height)
+    return pairs["relation"].is_in(list(relations)).to_numpy()
+
+
+def with_series(frame: pl.DataFrame, **columns: pl.Series | np.ndarray) -> pl.DataFrame:
+    """``frame.with_columns(**columns)`` for whole columns of its height (Series, or arrays made Series as
+    ``pl.Series`` makes them), done eagerly: an existing column replaced where it is, a new one appended, in
+    that order, as ``with_columns`` does, without its lazy plan (~50 µs a call, most of a query's few rows)."""
+    out = frame.clone()  # shallow: the columns are shared, not copied
+    for name, values in columns.items():
+        column = (values if isinstance(values, pl.Series) else pl.Series(values)).alias(name)
+        if name in out.columns:
+            out.replace_column(out.get_column_index(name), column)
+        else:
+            out.hstack([column], in_place=True)
+    return out
 
 
 def _bulk(articles: Articles, many: str, one: str, docs: Sequence[int]) -> list:
@@ -308,18 +362,19 @@ def match(
     wanted = np.asarray(focus, dtype=np.int64)
     a, b = found.pairs["a"].to_numpy(), found.pairs["b"].to_numpy()
     touch = np.isin(a, wanted) | np.isin(b, wanted)
-    link = found.pairs["relation"].is_in(list(CLUSTERING)).to_numpy()
+    link = relation_in(found.pairs, CLUSTERING)
     comp = components(len(table), np.stack([a[link], b[link]], axis=1))
     mine = np.isin(comp, comp[wanted])
-    pairs = found.pairs.filter(pl.Series(touch | (link & mine[a] & mine[b])))
-    docs = np.unique(np.concatenate([wanted, pairs["a"].to_numpy(), pairs["b"].to_numpy()]))
+    kept = np.flatnonzero(touch | (link & mine[a] & mine[b]))
+    docs = np.unique(np.concatenate([wanted, a[kept], b[kept]]))
     answer = np.unique(np.concatenate([wanted, a[touch], b[touch]]))
-    old, new = pl.Series(docs), pl.Series(np.arange(len(docs), dtype=np.int64))
+    # Renumbered by a search of the sorted ``docs`` (each side is in it), the columns replaced eagerly: a
+    # query's few rows, where polars' lazy ``filter``/``with_columns``/``replace_strict`` cost ~50-100 µs a call.
     return Matched(
         Subset(articles, docs),
-        DocTable(table.frame[docs]),
+        table.take(docs),
         docs,
-        pairs.with_columns(a=pl.col("a").replace_strict(old, new), b=pl.col("b").replace_strict(old, new)),
+        with_series(found.pairs[kept], a=np.searchsorted(docs, a[kept]), b=np.searchsorted(docs, b[kept])),
         found.syndicated[docs],
         found.excerpt[docs],
         site[docs],
@@ -354,7 +409,7 @@ def analyse_lists(
     connect = getattr(executor, "components", None)  # a cluster's executor: components by a tree of tasks
     labels = None
     if callable(connect):
-        link = pairs["relation"].is_in(list(CLUSTERING)).to_numpy()
+        link = relation_in(pairs, CLUSTERING)
         labels = connect(len(table), np.stack([pairs["a"].to_numpy()[link], pairs["b"].to_numpy()[link]], axis=1))
     # A cluster's table (rows by article partition): the members are ranked by ``_directions``' tasks, which read
     # their ids and dates; the driver never holds them.
@@ -405,7 +460,7 @@ def _restrict(
     a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
     both = (new[a] >= 0) & (new[b] >= 0) & (np.isin(new[a], focus) | np.isin(new[b], focus))
     passages = [passages[r] for r in np.flatnonzero(both).tolist()]
-    pairs = pairs.filter(pl.Series(both)).with_columns(a=pl.Series(new[a[both]]), b=pl.Series(new[b[both]]))
+    pairs = with_series(pairs[np.flatnonzero(both)], a=new[a[both]], b=new[b[both]])
     used = sorted({int(c) for c in clusters.cluster[keep].tolist() if c >= 0})
     renumber = {c: k for k, c in enumerate(used)}
 
@@ -423,7 +478,7 @@ def _restrict(
         known=[clusters.known[c] for c in used] if clusters.known else [],
         same_text=None if clusters.same_text is None else clusters.same_text[keep],
     )
-    return Subset(articles, keep), DocTable(table.frame[keep]), pairs, passages, restricted
+    return Subset(articles, keep), table.take(keep), pairs, passages, restricted
 
 
 # ------------------------------------------------------------------------------ verification's reads
@@ -610,7 +665,7 @@ def _directions(
     from .verify import CLUSTERING as linking_relations
 
     a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
-    linking = pairs["relation"].is_in(list(linking_relations)).to_numpy()
+    linking = relation_in(pairs, linking_relations)
     held = np.maximum(pairs["a_in_b"].to_numpy(), pairs["b_in_a"].to_numpy())
     same_text = clusters.same_text if clusters.same_text is not None else np.arange(len(table))
     d = Direction(
@@ -664,7 +719,8 @@ def _directions(
         sources += src
         versions += ver
         known += kn
-    pairs = pairs.with_columns(
+    pairs = with_series(
+        pairs,
         copies=pl.Series(d.copies, dtype=pl.Int8),
         direction_confidence=pl.Series(d.confidence, dtype=pl.Float64),
         direction_by=pl.Series(DIRECTION_BY, dtype=pl.Utf8).gather(d.by),
@@ -1013,7 +1069,8 @@ def _label_batch(c: _LabelContext, batch: _LabelBatch) -> tuple[np.ndarray, np.n
         flags = c.boiler_set().contains(fingerprints(sh.hashes) >> np.uint64(c.bits))
         boiler = boiler_rows(loaded.tokens, sh, flags)
         boiler[:, 0] = np.asarray([row[d] for d in need], dtype=np.int64)[boiler[:, 0]]
-    paras = [np.asarray(c.articles.paragraphs(d), dtype=np.int64).reshape(-1, 2) for d in docs]
+    spans = _bulk(c.articles, "paragraphs_of", "paragraphs", docs)  # a store gathers them all at once
+    paras = [np.asarray(p, dtype=np.int64).reshape(-1, 2) for p in spans]
     offsets = np.zeros(len(docs) + 1, dtype=np.int64)
     np.cumsum([len(p) for p in paras], out=offsets[1:])
     codes = label_batch(

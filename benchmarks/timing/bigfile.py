@@ -41,12 +41,15 @@ def _env(checkout: Path) -> dict[str, str]:
 
 def scan(checkout: Path, folder: Path, extra: list[str]) -> dict:
     """One ``dedup scan`` of ``folder`` by ``checkout`` in a fresh process: wall, CPU, peak RSS, load."""
+    return run_dedup(checkout, ["scan", str(folder), *SCAN, *extra])
+
+
+def run_dedup(checkout: Path, args: list[str]) -> dict:
+    """One ``dedup ARGS`` by ``checkout`` in a fresh process: wall, CPU, peak RSS, load before and after."""
     load = _load()
-    done = run_timed(
-        [sys.executable, "-m", "dedup", "scan", str(folder), *SCAN, *extra], cwd=checkout, env=_env(checkout)
-    )
+    done = run_timed([sys.executable, "-m", "dedup", *args], cwd=checkout, env=_env(checkout))
     if done.returncode not in (0, 1):
-        raise SystemExit(f"scan by {checkout} failed ({done.returncode}): {done.stderr[-2000:]}")
+        raise SystemExit(f"dedup {args[0]} by {checkout} failed ({done.returncode}): {done.stderr[-2000:]}")
     return {
         "wall_s": round(done.seconds, 2),
         "cpu_s": round(done.usage.ru_utime + done.usage.ru_stime, 2),

@@ -26,6 +26,7 @@ import polars as pl
 
 from ..escape import stored, unname
 from ..featurestore import DOC_SCHEMA, Shard, StoreError, bloom, validate
+from ..featurestore.store import _checked_shard
 from .merge import MAX_MERGED, merge_into, merge_plan
 
 _WIDE = 1024  # a directory slot with more postings than this is searched, not gathered
@@ -33,6 +34,77 @@ _WIDE = 1024  # a directory slot with more postings than this is searched, not g
 # few postings of a recent add, the filter's probes and the slots' gather cost a query more than the search.
 _DIRECT = 1 << 16
 TRASH_SECONDS = 600  # how long a merged-away shard stays readable for readers of an older manifest
+
+# ``dedup serve``'s private folder of shard checks (``use_receipts``): None, every process checks every shard.
+_RECEIPTS: Path | None = None
+
+
+def use_receipts(folder: str | os.PathLike[str] | None) -> None:
+    """Share shard checks through ``folder`` (``dedup serve``'s private one, mode 0700, its processes' only):
+    the process that appends or merges a shard (the server's writer, which has just checked it) writes there
+    what its check found (a receipt: articles, postings, lengths, arrays) with each file's inode, size and
+    modification time; another process (a worker) opening that shard takes the check from the receipt when
+    the files are still those (same inode, size and time: a change to any is a new check), instead of checking
+    the shard again. None: no receipts."""
+    global _RECEIPTS
+    _RECEIPTS = None if folder is None else Path(folder)
+    if _RECEIPTS is not None:
+        _RECEIPTS.mkdir(mode=0o700, exist_ok=True)
+
+
+def _files_stat(path: Path) -> list[list[int | str]]:
+    """(name, inode, size, modification time in ns) of each file of a shard folder, by name."""
+    out: list[list[int | str]] = []
+    with os.scandir(path) as it:
+        for entry in it:
+            st = entry.stat(follow_symlinks=False)
+            out.append([entry.name, st.st_ino, st.st_size, st.st_mtime_ns])
+    return sorted(out)
+
+
+def _write_receipt(name: str, shard: Shard) -> None:
+    """The receipt of ``shard`` (checked by this process) as ``name``."""
+    import json
+
+    assert _RECEIPTS is not None
+    shard.check()
+    body = {"num_perm": shard._num_perm, "n": shard._n, "m": shard._m, "arrays": sorted(shard._arrays)}
+    body["files"] = _files_stat(shard.path)
+    tmp = _RECEIPTS / f".{name}.{os.getpid()}"
+    try:
+        np.save(f"{tmp}.npy", np.asarray(shard._chars, dtype=np.int64), allow_pickle=False)
+        Path(f"{tmp}.json").write_text(json.dumps(body))
+        os.replace(f"{tmp}.npy", _RECEIPTS / f"{name}.npy")  # the lengths first: a receipt is whole once listed
+        os.replace(f"{tmp}.json", _RECEIPTS / f"{name}.json")
+    except OSError:  # no receipt: the workers check the shard themselves
+        pass
+
+
+def _from_receipt(name: str, path: Path, label: str, num_perm: int | None) -> Shard | None:
+    """Shard ``name`` checked as its receipt says, when there is one and its files are still those it names."""
+    if _RECEIPTS is None:
+        return None
+    import json
+
+    try:
+        body = json.loads((_RECEIPTS / f"{name}.json").read_text())
+        if body["num_perm"] != num_perm or body["files"] != _files_stat(path):
+            return None
+        chars = np.load(_RECEIPTS / f"{name}.npy", allow_pickle=False)
+        if chars.dtype != np.int64 or len(chars) != body["n"]:
+            return None
+        return _checked_shard(path, label, num_perm, None, int(body["n"]), int(body["m"]), chars, body["arrays"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _drop_receipts(gone: Sequence[str]) -> None:
+    """The receipts of shards no longer listed."""
+    if _RECEIPTS is None:
+        return
+    for name in gone:
+        for ext in ("json", "npy"):
+            (_RECEIPTS / f"{name}.{ext}").unlink(missing_ok=True)
 
 
 def fsync_path(path: Path, directory: bool = False) -> None:
@@ -160,6 +232,16 @@ class ShardIndex:
             if len(shard.array("postings")) > _DIRECT:  # a small shard is searched whole (``holders``): no filter read
                 _ = shard.filter
 
+    def _opened(self, name: str) -> Shard:
+        """Shard ``name``, written under ``root/shards`` but not yet listed, checked and kept (a shard never
+        changes): what the manifest about to list it would open."""
+        if name not in self._shards:
+            num_perm = self.params.get("num_perm")
+            label = f"{self.location}: shard {name}"
+            perm = num_perm if isinstance(num_perm, int) else None
+            self._shards[name] = Shard(self.root / "shards" / name, label, perm, None).check()
+        return self._shards[name]
+
     def _expect(self, name: str) -> tuple[int, int] | None:
         """(articles, postings) the manifest says shard ``name`` holds, when it says (Redis)."""
         return None
@@ -174,8 +256,10 @@ class ShardIndex:
             except validate.Invalid as e:
                 raise StoreError(f"{label}: {e}") from None
             num_perm = self.params.get("num_perm")
-            shard = Shard(path, label, num_perm if isinstance(num_perm, int) else None, self._expect(name))
-            self._shards[name] = shard.check()
+            perm = num_perm if isinstance(num_perm, int) else None
+            expect = self._expect(name)
+            kept = _from_receipt(name, path, label, perm) if expect is None else None
+            self._shards[name] = kept if kept is not None else Shard(path, label, perm, expect).check()
         return self._shards[name]
 
     @property
@@ -471,6 +555,8 @@ class ShardIndex:
             self._shards[name] = _moved(shard, final, f"{self.location}: shard {name}", self.params.get("num_perm"))
         else:
             os.replace(merge_into([shard], [keep], self.root, name), final)
+        if _RECEIPTS is not None:
+            _write_receipt(name, self._opened(name))
         removed = {k: list(v) for k, v in self.removed.items()}
         if replace:
             _, refs = self._live_refs(replace)
@@ -493,6 +579,8 @@ class ShardIndex:
         name = self._new_name(f"-m{j}")
         staged = merge_into([self._shard(n) for n in old], keeps, self.root, name)
         os.replace(staged, self.root / "shards" / name)
+        if _RECEIPTS is not None:
+            _write_receipt(name, self._opened(name))
         removed = {s: v for s, v in self.removed.items() if s not in old}
         self._commit([*self.shard_names[:j], name, *self.shard_names[k:]], removed, [name], old)
 
@@ -549,6 +637,7 @@ class ShardIndex:
                 os.replace(src, dst)
                 if name in self._shards:  # readers sharing this Shard object (dedup serve) follow it
                     self._shards[name].path = dst
+        _drop_receipts(gone)
         self._purge_trash()
 
     def _purge_trash(self) -> None:

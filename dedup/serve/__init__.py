@@ -232,6 +232,10 @@ def run_worker(settings: dict[str, Any]) -> None:
     the pipe ``settings["ready"]`` once it listens."""
     import socket
 
+    from ..index.shards import use_receipts
+    from .writer import receipts_folder
+
+    use_receipts(receipts_folder(settings))  # the shards its writer checked: taken, not checked again
     server = _server(settings)
     sock = socket.socket(fileno=settings["fd"])
     started = server.startup

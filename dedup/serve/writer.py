@@ -49,6 +49,12 @@ GROUP_ADDS = 64  # adds waiting together committed as one, at most (``add_groups
 CONNECT_SECONDS = 10.0  # a worker retries connecting this long (the supervisor's socket is normally there)
 
 
+def receipts_folder(settings: dict[str, Any]) -> str:
+    """Where the writer leaves its shard checks for the workers (``shards.use_receipts``): beside the writer's
+    socket, in the supervisor's private folder."""
+    return os.path.join(os.path.dirname(settings["writer"]), "checked")
+
+
 def _send(conn: socket.socket, obj: Any) -> None:
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     conn.sendall(_HEAD.pack(len(data)) + data)
@@ -149,7 +155,10 @@ def run_writer(settings: dict[str, Any]) -> None:
     from ..index.service import check_params
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    from ..index.shards import use_receipts
+
     options = ScanOptions(workers=1)  # as every worker's (``app.Settings``)
+    use_receipts(receipts_folder(settings))  # what it checks of the shards it writes, for the workers to take
     index = open_index(settings["location"])
     check_params(index, options)
     index.merge_after_append = False  # merged after the answer, below

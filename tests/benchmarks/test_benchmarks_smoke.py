@@ -464,7 +464,14 @@ def test_peers_tiny_run(tmp_path):
     assert all(run[tool]["exit"] == 0 and run[tool]["peak_rss_mb"] > 0 for tool in (*peers.TOOLS, peers.REFERENCE))
     assert {"read", "match", "align", "label"} <= run["dedup"]["phases"].keys()
     assert run["dedup"]["phases"].keys() == run[peers.REFERENCE]["phases"].keys()
-    assert "dedup-ref" in peers.render(data)
+    if sys.platform.startswith("linux"):  # each phase's CPU, and what is outside them, add up to wait4's at most
+        cpu = run["dedup"]["phase_cpu"]
+        assert {"read", "match", "align", "label", "start-up", "result and exit"} <= cpu.keys()
+        assert all(p["user_s"] >= 0 and p["sys_s"] >= 0 and p["faults"] >= 0 for p in cpu.values())
+        assert cpu["start-up"]["user_s"] > 0  # the interpreter and its imports
+        parts = sum(p["user_s"] + p["sys_s"] for p in cpu.values())
+        assert parts <= run["dedup"]["user_s"] + run["dedup"]["sys_s"] + 0.1
+    assert "dedup-ref" in peers.render(data) and "; CPU read" in peers.render(data)
     assert {"read", "shingle", "sign", "lsh", "cluster"} == run["rensa"]["phases"].keys()
     summary = data["corpora"]["recurring 0k"]["summary"]
     assert summary["rensa"]["wall_ratio_to_dedup"]["all"] == [run["rensa"]["wall_s"] / run["dedup"]["wall_s"]]

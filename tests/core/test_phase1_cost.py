@@ -77,6 +77,19 @@ def test_excerpt_cut_looks_only_where_a_cut_can_be(lines):
     assert excerpt_cut(text, spans) == _old_excerpt_cut(text, spans)
 
 
+_PIECES = ["Continue reading", "KEEP READING", "rEaD tHe FuLl", "already", "fully", "read", "Full", "more", " ", ".."]
+_PIECES += ["\u212aeep reading", "\u0130", "story", "article", "the rest", "\u2026", "\n", "whole"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=12))
+def test_the_excerpt_prefilter_is_the_phrases_in_the_lowered_text(pieces):
+    from dedup.excerpt import _MORE, _maybe_cut
+
+    text = "".join(pieces)
+    assert _maybe_cut(text) == ("\u2026" in text or "..." in text or any(p in text.lower() for p in _MORE))
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.sampled_from(["ab ", "c", "\n", "\r", "\r\n", "\x85", "\u2029", "😀"]), max_size=60), st.data())
 def test_the_next_line_break_is_the_first_one(parts, data):

@@ -222,3 +222,56 @@ def test_long_partners_look_ups_are_one_look_up(index, monkeypatch, picks, query
             assert g.tolist() == w.tolist()
     if len(extra) and any(len(f) >= 40 for f in own):  # the pieces were kept, and taken again
         assert index.query_caches["holders"].size > 0
+
+
+_RELATIONS = ["near-duplicate", "contains", "contained", "derived", "shared-passage", "exact"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    relations=st.lists(st.sampled_from(_RELATIONS), max_size=12),
+    wanted=st.sets(st.sampled_from(_RELATIONS)),
+    rows=st.lists(st.integers(0, 11), max_size=12),
+)
+def test_the_query_s_eager_frame_steps_are_polars_own(relations, wanted, rows):
+    """A query's focus and answer steps (``phase2``) take rows, test relations, set columns and narrow the
+    article table without polars' lazy calls: each gives what the polars call it stands in for gives."""
+    from dedup.featurestore import DOC_SCHEMA
+    from dedup.phase2 import FEW_PAIRS, DocTable, relation_in, with_series
+
+    n = len(relations)
+    pairs = pl.DataFrame({"a": np.arange(n), "b": np.arange(n)[::-1].copy(), "relation": relations})
+    assert relation_in(pairs, wanted).tolist() == pairs["relation"].is_in(sorted(wanted)).to_list()
+    big = pl.concat([pairs] * (FEW_PAIRS // max(n, 1) + 1)) if n else pairs
+    assert relation_in(big, wanted).tolist() == big["relation"].is_in(sorted(wanted)).to_list()
+    at = np.asarray([r for r in rows if r < n], dtype=np.int64)
+    got = with_series(pairs[at], a=at[::-1].copy(), copies=pl.Series(at, dtype=pl.Int8))
+    want = pairs[at].with_columns(a=pl.Series(at[::-1].copy()), copies=pl.Series(at, dtype=pl.Int8))
+    assert got.equals(want) and got.schema == want.schema
+    assert pairs.columns == ["a", "b", "relation"]  # the input frame is left as it was
+    docs = pl.DataFrame(
+        [
+            {
+                **{c: None for c in DOC_SCHEMA},
+                "id": f"d{i}",
+                "n_shingles": i,
+                "content_hash": i,
+                "has_text": True,
+                "cut": -1,
+                "body_start": 0,
+                "chars": 10 * i,
+                "site": f"s{i % 3}",
+            }
+            for i in range(12)
+        ],
+        schema=DOC_SCHEMA,
+    )
+    table = DocTable(docs)
+    first = np.asarray(sorted(set(rows)), dtype=np.int64)
+    second = np.arange(len(first))[::2].copy()
+    for got, frame in ((table.take(first), docs[first]), (table.take(first).take(second), docs[first][second])):
+        want = DocTable(frame)
+        assert got.ids == want.ids and got.dates == want.dates and got.frame.equals(frame)
+        for name in ("sizes", "content", "has_text", "cut", "body_start", "chars"):
+            assert np.array_equal(getattr(got, name), getattr(want, name))
+        assert np.array_equal(got.site_codes(), want.site_codes())
