@@ -143,7 +143,7 @@ class ScanResult:
     """Everything a scan found; the arrays stay available for library users."""
 
     store: FeatureStore
-    frame: pl.DataFrame  # one row per article, as the store holds it
+    frame: pl.DataFrame  # one row per article, as the store holds it (a cluster's: ``StoredFrame``, read by range)
     pairs: pl.DataFrame  # document indices a, b and the measures
     clusters: Clusters
     passages: list[np.ndarray]  # per row of ``pairs``: (a_start, a_end, b_start, b_end) rows
@@ -734,7 +734,8 @@ class ScanResult:
             return oriented_pair(r, self.passages[r["_row"]], swap=r["a"] != i)
         from .verify import classify
 
-        loaded = Loaded(self.store, DocTable(self.frame), [i, j], self.options.k)  # the frame it has
+        frame = self.frame if isinstance(self.frame, pl.DataFrame) else self.frame.whole()  # a cluster's: read
+        loaded = Loaded(self.store, DocTable(frame), [i, j], self.options.k)
         sh = loaded.shingles
         sets = []
         for r in range(2):

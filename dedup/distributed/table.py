@@ -13,7 +13,9 @@ drives it; but it is already written by article partition, by the tasks that wro
   from the shards its articles are in (``StoredRows``: what is sent is the articles and their shards' paths);
 - the ids and dates that rank a cluster's members are read by the task that ranks its range of clusters
   (``phase2._directions``): the driver reads none;
-- the whole frame is read only when the result is written from it (``StoredTable.frame``).
+- the result is written from a ``StoredFrame``: every article's id (which pairs, clusters and passages name, and
+  the pairs' order) is the one column the driver keeps; the documents' rows are read range by range from the
+  shards as each batch of the output is written, never all at once.
 
 The values are the ones ``DocTable`` gives, so the result is the local scan's, byte for byte.
 """
@@ -28,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ..featurestore import FeatureStore, StoreError
+from ..featurestore import DOC_SCHEMA, FeatureStore, StoreError
 
 _NUMBERS = ["n_shingles", "content_hash", "has_text", "cut", "chars", "site"]
 _ROWS = ["id", "date", "body_start", "chars"]
@@ -38,7 +40,7 @@ _ROWS = ["id", "date", "body_start", "chars"]
 _CACHED_ROWS = 1_000_000
 
 
-def _read(path: str, columns: list[str]) -> Any:
+def _read(path: str, columns: list[str] | None) -> Any:
     """Columns of one shard's ``docs.parquet`` (a polars frame); a damaged file is one ``StoreError`` line."""
     import polars as pl
 
@@ -123,9 +125,9 @@ class StoredTable:
         return self._site
 
     @property
-    def frame(self) -> Any:
-        """Every article's row, read from the shards (what the result is written from)."""
-        return self.store.docs()
+    def frame(self) -> StoredFrame:
+        """Every article's row as the result reads it: range by range from the shards (``StoredFrame``)."""
+        return StoredFrame(self.paths, self.bases, self.chars)
 
     def stored_rows(self, docs: np.ndarray) -> StoredRows:
         """The rows of the articles ``docs``, to be read where they are used (a batch's task)."""
@@ -133,6 +135,72 @@ class StoredTable:
         shard = np.searchsorted(self.bases, docs, side="right") - 1
         used = np.unique(shard)
         return StoredRows(docs, [self.paths[k] for k in used.tolist()], self.bases[used])
+
+
+class StoredFrame:
+    """The per-article frame (``FeatureStore.docs``) as much of it as ``result.ScanResult`` reads, without holding
+    it: the ids, kept once read (every output names articles by them); the lengths, from the table's vector; a
+    range of rows, or any other column, read from the shards when asked and let go. The values are the store's,
+    so what the result writes is the local scan's, byte for byte."""
+
+    def __init__(self, paths: list[str], bases: np.ndarray, chars: np.ndarray) -> None:
+        self.paths, self.bases, self.chars = paths, bases, chars
+        self._ids: Any = None
+        self._last: tuple[int, Any] | None = None  # the shard read last: consecutive ranges share one
+
+    def __len__(self) -> int:
+        return int(self.bases[-1])
+
+    @property
+    def height(self) -> int:
+        return len(self)
+
+    def _shard(self, k: int) -> Any:
+        if self._last is None or self._last[0] != k:
+            self._last = (k, _read(self.paths[k], None))
+        return self._last[1]
+
+    def _column(self, name: str) -> Any:
+        import polars as pl
+
+        if not self.paths:
+            return pl.DataFrame(schema=DOC_SCHEMA)[name]
+        return pl.concat([_read(p, [name])[name] for p in self.paths])
+
+    def __getitem__(self, key: Any) -> Any:
+        """A column by name (a polars Series), or the rows ``key`` (ascending article numbers) as a frame."""
+        import polars as pl
+
+        if isinstance(key, str):
+            if key == "id":
+                if self._ids is None:
+                    self._ids = self._column("id")
+                return self._ids
+            if key == "chars":
+                return pl.Series("chars", self.chars)
+            return self._column(key)
+        rows = np.asarray(key, dtype=np.int64)
+        if not len(rows):
+            return self.clear()
+        shard = np.searchsorted(self.bases, rows, side="right") - 1
+        parts = []
+        for k in np.unique(shard).tolist():
+            mine = rows[shard == k] - self.bases[k]
+            parts.append(self._shard(k)[mine])
+        return pl.concat(parts)
+
+    def clear(self) -> Any:
+        """No rows, the store's columns."""
+        import polars as pl
+
+        return self._shard(0).clear() if self.paths else pl.DataFrame(schema=DOC_SCHEMA)
+
+    def whole(self) -> Any:
+        """Every row as one frame (``FeatureStore.docs``): for what needs the local table itself."""
+        import polars as pl
+
+        parts = [_read(p, None) for p in self.paths]
+        return pl.concat(parts) if parts else pl.DataFrame(schema=DOC_SCHEMA)
 
 
 _cache: OrderedDict[tuple, Any] = OrderedDict()

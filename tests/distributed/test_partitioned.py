@@ -6,6 +6,7 @@ output (as a cluster does) and on the real two-node cluster of ``conftest.ray_cl
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -176,3 +177,47 @@ def test_two_nodes_give_the_local_scan_of_the_accuracy_corpus_in_1_or_16_partiti
         )
         assert run.returncode == 0, run.stderr[-3000:]
         assert run.stdout.strip() == json.dumps(expected)
+
+
+def test_a_clusters_result_is_written_without_the_driver_reading_every_articles_row(accuracy, tmp_path, monkeypatch):
+    """On a cluster's table the result is written from the shards range by range (``StoredFrame``): the driver never
+    reads the whole per-article frame, and every output format (``-o`` and the terminal's) is the local scan's, byte
+    for byte."""
+    from rich.console import Console
+
+    from dedup.cli.output import scan_result
+    from dedup.distributed.table import StoredFrame
+    from dedup.featurestore.store import Shard
+    from dedup.output import plan_output, write_output_of
+
+    options = ScanOptions(batch_docs=30)  # eight shards: batches of rows span several
+    results = {"local": scan(accuracy, options), "cluster": scan(accuracy, options, executor=Pickled(4))}
+    assert isinstance(results["cluster"].frame, StoredFrame) and len(results["cluster"].store.shard_names) > 4
+    written: dict[str, dict[str, bytes]] = {}
+    for name, result in results.items():
+        if name == "cluster":  # from here on, reading every article's row in one frame fails
+
+            def whole(*_):
+                raise AssertionError("the driver read the whole per-article frame")
+
+            monkeypatch.setattr(FeatureStore, "docs", whole)
+            monkeypatch.setattr(Shard, "docs", property(whole))
+        out = scan_result(result)
+        files: dict[str, bytes] = {}
+        for suffix in ("json", "jsonl", "csv", "parquet", "html"):
+            plan = plan_output(str(tmp_path / name / f"result.{suffix}"))
+            for path in write_output_of(plan, out.json_chunks, out.table_batches, out.html):
+                files[path.name] = path.read_bytes()
+        data = json.loads(files.pop("result.json"))
+        data["meta"].pop("timings")
+        files["result.json"] = json.dumps(data).encode()
+        files["batches"] = b"".join(
+            part.write_json().encode() for t in ("documents", "paragraphs") for part in result.table_batches(t, 50)
+        )
+        console = Console(file=io.StringIO(), width=160)
+        console.print(out.table())
+        files["table"], files["summary"] = console.file.getvalue().encode(), out.summary().encode()
+        written[name] = files
+    assert written["cluster"].keys() == written["local"].keys() and len(written["local"]) == 17
+    for key, data in written["local"].items():
+        assert written["cluster"][key] == data, key
