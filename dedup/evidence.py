@@ -732,6 +732,8 @@ def posting_lists(
             grouper.add(part)
         else:
             parts.append(part)
+        del part
+        give_back_heap()  # the partition's sort temporaries, freed: the next ones start from a trimmed heap
         if progress:
             progress(done, len(ranges))
     return grouper.lists() if grouper is not None else combine_partitions(parts)
