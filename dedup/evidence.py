@@ -726,13 +726,7 @@ def posting_lists(
     parts: list[Partition] = []
     grouper = ListGrouper(group_above) if group_above is not None else None
     run = executor or Threads(threads)
-    label = lambda r: f"fingerprint buckets {r[0]}-{r[1] - 1}"  # noqa: E731
-    if executor is None:  # threads here: a few partitions at a time, not every finished one waiting to be grouped
-        ahead = 2 * run.threads
-        windows = (ranges[i : i + ahead] for i in range(0, len(ranges), ahead))
-        named = (part for window in windows for part in run.map(partition_lists, job, window, label=label))
-    else:
-        named = run.map(partition_lists, job, ranges, label=label)
+    named = run.map(partition_lists, job, ranges, label=lambda r: f"fingerprint buckets {r[0]}-{r[1] - 1}")
     for done, part in enumerate(named, 1):
         if grouper is not None:
             grouper.add(part)
