@@ -193,6 +193,8 @@ class PairPart(Protocol):
 
     def set(self, name: str, values: np.ndarray) -> None: ...
 
+    def drop(self, name: str) -> None: ...
+
 
 class PairParts(Protocol):
     """The candidate pairs in partitions, and how verification's steps run over them: ``run`` a step on every
@@ -233,6 +235,9 @@ class _MemoryPart:
 
     def set(self, name: str, values: np.ndarray) -> None:
         self._cols[name] = values
+
+    def drop(self, name: str) -> None:
+        self._cols.pop(name, None)
 
 
 class InMemoryPairs:
@@ -316,6 +321,7 @@ def _copies_read(part: PairPart, g: dict) -> int:
     ``copy_group`` of one side become ``linking``: a short story and its noisy copies are copies of each other, so
     the story is not taken for a template. Returns how many."""
     todo = part.col("copies_todo")
+    part.drop("copies_todo")
     if not len(todo):
         return 0
     cover = g["docs"].spread(part.pairs[todo], np.zeros(g["n_lists"], dtype=bool))
@@ -354,8 +360,9 @@ def _finish(part: PairPart, g: dict) -> pl.DataFrame:
     docs, boiler, params = g["docs"], g["boiler"], g["params"]
     pairs, sizes = part.pairs, docs.sizes
     is_exact, shared, shared_all = part.col("is_exact"), part.col("shared"), part.col("shared_all")
-    relation = part.col("relation").copy()
-    m = {key: part.col(key).copy() for key in ("jaccard", "a_in_b", "b_in_a")}
+    # Changed in place: no later step reads these columns but ``relation``, set again below.
+    relation = part.col("relation")
+    m = {key: part.col(key) for key in ("jaccard", "a_in_b", "b_in_a")}
     # Scattered evidence on one diagonal (a noisy copy), boilerplate aside, makes a relation the counts miss.
     spread, cover = _spread(docs, pairs, shared, relation, is_exact, boiler, params)
     better = (spread >= 0) & ((relation < 0) | (relation == 3) | (spread < relation)) & ~is_exact
@@ -457,7 +464,13 @@ def _story_lists(
         chrome = boiler & (2 * top < lists.sizes())
         parts.run(_story_shared, {"weight": lists.weight, "chrome": chrome})
         shared = "story_shared"
+    if shared != "shared_all":
+        parts.run(_drop, "story_shared")
     return out
+
+
+def _drop(part: PairPart, name: str) -> None:
+    part.drop(name)
 
 
 def _derived_from(

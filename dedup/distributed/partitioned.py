@@ -548,6 +548,10 @@ class _StoredPart:
         os.replace(tmp, path)
         self._cols[name] = values
 
+    def drop(self, name: str) -> None:
+        self._cols.pop(name, None)
+        self._path(name).unlink(missing_ok=True)
+
 
 @dataclass(frozen=True)
 class _Step:
