@@ -23,6 +23,13 @@ verification needs of the lists' members or the pairs' entries is asked of every
 verify's own functions on it (``PartitionedLists``, ``PartitionedEvidence``): the same answers as over the
 local scan's ``Lists`` and ``Evidence`` (list by list, pair by pair; sums of integer weights, exact in any
 order).
+
+Verification itself runs by pair partition (``StoredPairs``, verify's ``PairParts``): each of its per-pair steps
+is a task on one pair partition that leaves its per-pair columns in files beside the partition; the driver holds
+what is a number an article or a list (groups, stories, boilerplate flags) and never a vector over the candidate
+pairs. Components are label maps from those tasks merged in a tree; ``_derived_from``'s ranking meets each
+article's rows in an article partition and asks the pair partitions what its top partner shares with the others;
+the steps that read articles run partition by partition in the driver (their reads are tasks of their own).
 """
 
 from __future__ import annotations
