@@ -305,22 +305,22 @@ def _linking_edges(part: PairPart, _: Any) -> np.ndarray:
 
 
 def _copies_todo(part: PairPart, g: dict) -> int:
-    """The pairs (``copies_todo``) whose chains may make them copies (``_copies_read``): not linking, sharing text
-    taken for boilerplate, held ``derived`` by the counts."""
+    """The pairs (``copies_todo``, a flag a pair) whose chains may make them copies (``_copies_read``): not
+    linking, sharing text taken for boilerplate, held ``derived`` by the counts."""
     p = g["params"]
     at_stake = _pair_sums(part.ev, None, g["boiler"]) > 0
     held = np.maximum(part.col("first_a_in_b"), part.col("first_b_in_a"))
     shared = part.col("shared_all")
-    todo = np.flatnonzero(~part.col("linking") & at_stake & (shared >= p.min_shared) & (held >= p.derived))
+    todo = ~part.col("linking") & at_stake & (shared >= p.min_shared) & (held >= p.derived)
     part.set("copies_todo", todo)
-    return len(todo)
+    return int(todo.sum())
 
 
 def _copies_read(part: PairPart, g: dict) -> int:
     """Of ``copies_todo``, the pairs whose chains (``DocInfo.spread``, nothing yet known as boilerplate) run through
     ``copy_group`` of one side become ``linking``: a short story and its noisy copies are copies of each other, so
     the story is not taken for a template. Returns how many."""
-    todo = part.col("copies_todo")
+    todo = np.flatnonzero(part.col("copies_todo"))
     part.drop("copies_todo")
     if not len(todo):
         return 0

@@ -40,6 +40,7 @@ import tempfile
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -560,6 +561,45 @@ class _StoredPart:
         self._path(name).unlink(missing_ok=True)
 
 
+class _StoredGroup:
+    """Consecutive pair partitions ``rs`` as one ``verify.PairPart`` (their pairs and columns end to end; a column
+    set is written back partition by partition), for the steps run here (``StoredPairs.each``): one step's reads
+    a group of partitions, not a partition, so that small partitions do not each make a wave of tasks. No
+    entries (``ev``): those steps never ask for them."""
+
+    def __init__(self, work: Path, rs: list[int]) -> None:
+        self.parts = [_StoredPart(work, r) for r in rs]
+        self._cols: dict[str, np.ndarray] = {}
+
+    @cached_property
+    def pairs(self) -> np.ndarray:
+        return np.concatenate([p.pairs for p in self.parts]) if len(self.parts) > 1 else self.parts[0].pairs
+
+    def col(self, name: str) -> np.ndarray:
+        if name not in self._cols:
+            got = [p.col(name) for p in self.parts]
+            self._cols[name] = np.concatenate(got) if len(got) > 1 else got[0]
+        return self._cols[name]
+
+    def set(self, name: str, values: np.ndarray) -> None:
+        at = 0
+        for p in self.parts:
+            n = len(p.pairs)
+            p.set(name, values[at : at + n])
+            at += n
+        self._cols[name] = values
+
+    def drop(self, name: str) -> None:
+        self._cols.pop(name, None)
+        for p in self.parts:
+            p.drop(name)
+
+
+# The candidate pairs a group of partitions brings into the driver at most (``StoredPairs.each``), unless one
+# partition has more: about 100 bytes a pair of columns while the reads run.
+EACH_PAIRS = 1 << 19
+
+
 @dataclass(frozen=True)
 class _Step:
     """One of verification's per-pair steps (``verify.PairParts.run``), for every pair partition: the step, what it
@@ -682,7 +722,18 @@ class StoredPairs:
         return self._map(_step_task, _Step(str(self.ev.work), step, given))
 
     def each(self, step: Callable[[Any, Any], Any], given: Any) -> list:
-        return [step(_StoredPart(self.ev.work, r), given) for r in self.ev._parts()]
+        """``step`` here on groups of consecutive partitions of up to ``EACH_PAIRS`` pairs (``_StoredGroup``)."""
+        out, group, held = [], [], 0
+        for r in self.ev._parts():
+            n = self.ev._counts[r][0]
+            if group and held + n > EACH_PAIRS:
+                out.append(step(_StoredGroup(self.ev.work, group), given))
+                group, held = [], 0
+            group.append(r)
+            held += n
+        if group:
+            out.append(step(_StoredGroup(self.ev.work, group), given))
+        return out
 
     def connect(self, n: int, step: Callable[[Any, Any], np.ndarray], given: Any) -> np.ndarray:
         from .components import merge_maps
