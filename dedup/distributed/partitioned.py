@@ -596,8 +596,8 @@ class _StoredGroup:
 
 
 # The candidate pairs a group of partitions brings into the driver at most (``StoredPairs.each``), unless one
-# partition has more: about 100 bytes a pair of columns while the reads run.
-EACH_PAIRS = 1 << 19
+# partition has more: about 150 bytes a pair of columns and reads while the reads run (~40 MB).
+EACH_PAIRS = 1 << 18
 
 
 @dataclass(frozen=True)
