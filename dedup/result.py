@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 2  # of the JSON output contract: 1 had no meta; 2 adds meta and document metadata
 _DIGITS = 4
-BATCH_ROWS = 50_000  # rows of the biggest table built at once when a result is written out (any size gives the same)
+# Rows of the biggest table built at once when a result is written out: any size gives the same bytes, and the
+# writer's peak heap grows with it (benchmarks/README.md, issue 32's sixth round), its time hardly below it.
+BATCH_ROWS = 10_000
 
 
 def ranges(offsets: np.ndarray, rows: int) -> Iterator[tuple[int, int]]:
