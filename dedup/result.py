@@ -615,7 +615,9 @@ class ScanResult:
         from .version import __version__
 
         encodings = self.frame["encoding"].drop_nulls().value_counts(sort=True).rows()
-        files = self.frame["path"].n_unique()
+        # A cluster's frame counts the files shard by shard (``StoredFrame.distinct``), never holding every path.
+        distinct = getattr(self.frame, "distinct", None)
+        files = distinct("path") if distinct is not None else self.frame["path"].n_unique()
         return {
             "dedup_version": __version__,
             "format_version": FORMAT_VERSION,
