@@ -552,10 +552,12 @@ class ScanResult:
 
     @cached_property
     def pair_order(self) -> np.ndarray:
-        """Rows of ``pairs`` in the JSON's order: by the shown ids of a, then b."""
-        rank = shown_names(self.frame["id"]).rank("dense").to_numpy().astype(np.int64)
+        """Rows of ``pairs`` in the JSON's order: by the shown ids of a, then b. Only the articles the pairs name are
+        ranked (the order among them is the same as among all)."""
         a, b = self.pairs["a"].to_numpy(), self.pairs["b"].to_numpy()
-        return np.lexsort((np.arange(len(a)), rank[b], rank[a]))
+        named = np.unique(np.concatenate([a, b]).astype(np.int64))
+        rank = self.shown_ids(named).rank("dense").to_numpy().astype(np.int64)
+        return np.lexsort((np.arange(len(a)), rank[np.searchsorted(named, b)], rank[np.searchsorted(named, a)]))
 
     def _json_pairs(self, rows: int) -> Iterator[pl.Series]:
         order = self.pair_order
