@@ -330,6 +330,8 @@ class ShardIndex:
             if len(postings) <= _DIRECT:  # a small shard (a recent add): each fingerprint's run, searched
                 lo, hi = np.searchsorted(postings, fps, "left"), np.searchsorted(postings, fps, "right")
                 sel = np.flatnonzero(hi > lo)
+                if not len(sel):  # none here (most of a recent add's one-article shards): nothing to count or list
+                    continue
                 lo, hi = lo[sel], hi[sel]
                 wide = hi - lo > _WIDE
                 n = np.where(wide, 0, hi - lo)  # wide runs: counted below without gathering them
