@@ -93,6 +93,10 @@ class StoredTable:
     numbers phase 2 computes with, rows read by article partition where they are needed. ``phase2`` takes it
     where it takes a ``DocTable``."""
 
+    # Rows of a batch when the result is written out (``result.BATCH_ROWS`` for the local scan): the driver's heap
+    # while it writes grows with the batch (~2 KB a row of JSON at its peak), and its memory limits the corpus.
+    batch_rows = 10_000
+
     def __init__(self, store: FeatureStore, parts: Sequence[_Columns]) -> None:
         self.store = store
         self.bases = np.asarray(store.bases, dtype=np.int64)
