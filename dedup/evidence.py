@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .arrays import run_index
 from .featurestore import Shard
 from .hashing import GOLDEN, mix64
 from .workers import Executor, Threads, fan_out
@@ -251,7 +252,7 @@ class Lists:
         n_touched = np.bincount(t_list, minlength=len(self))
         f = fam.of[in_family] - f0
         m = np.minimum(n_touched[in_family] + 1, family_distinct[f])
-        rows = np.repeat(desc_start[f] - (np.cumsum(m) - m), m) + np.arange(int(m.sum()))
+        rows = run_index(desc_start[f], m)
         c_list = np.repeat(in_family, m)
         c_keys = (c_list.astype(np.uint64) << np.uint64(32)) | desc_value[rows]
         free = np.ones(len(c_keys), dtype=bool)
@@ -484,7 +485,7 @@ def _partition_lists(
     starts, sizes = starts[shared], sizes[shared]
     if len(starts) == 0:
         return empty, np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, _doc_type(bits))
-    rows = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes) + np.arange(int(sizes.sum()))
+    rows = run_index(starts, sizes)
     docs = (keys[rows] & mask).astype(_doc_type(bits))
     run_fp = fp[starts]
     del keys, fp, rows, new
@@ -503,7 +504,7 @@ def _partition_lists(
     m = sizes[rep]
     member_offsets = np.zeros(len(rep) + 1, dtype=np.int64)
     np.cumsum(m, out=member_offsets[1:])
-    idx = np.repeat(local_starts[rep] - member_offsets[:-1], m) + np.arange(int(member_offsets[-1]))
+    idx = run_index(local_starts[rep], m)
     return hs[group_start], weights.astype(np.int64), member_offsets, docs[idx]
 
 
@@ -700,7 +701,7 @@ def gather_runs(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> 
         j = max(i + 1, int(np.searchsorted(ends, pos + MEMBER_ROWS, side="right")))
         runs = lengths[i:j]
         n = int(runs.sum())
-        out[pos : pos + n] = values[np.repeat(starts[i:j] - (np.cumsum(runs) - runs), runs) + np.arange(n)]
+        out[pos : pos + n] = values[run_index(starts[i:j], runs)]
         i, pos = j, pos + n
     return out
 
@@ -828,7 +829,7 @@ def _shared_big(codes: np.ndarray, off: np.ndarray, pa: np.ndarray, pb: np.ndarr
     probe, other = np.where(fewer, pb, pa), np.where(fewer, pa, pb)
     n = np.minimum(la, lb)
     k = np.repeat(np.arange(len(pa), dtype=np.int64), n)
-    at = np.repeat(off[probe] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+    at = run_index(off[probe], n)
     lst = codes[at] & np.uint64(0xFFFFFFFF)
     want = (other[k].astype(np.uint64) << np.uint64(32)) | lst
     pos = np.minimum(np.searchsorted(codes, want), len(codes) - 1)
@@ -1021,7 +1022,7 @@ class FamilyEvidence:
         f = self.family[rows].astype(np.int64)
         n = offsets[f + 1] - offsets[f]
         pair = np.repeat(self.family_pair[rows].astype(np.int64), n)
-        lst = lists[np.repeat(offsets[f] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))]
+        lst = lists[run_index(offsets[f], n)]
         lacked = _found(minus, packed(pair, lst))
         return pair[~lacked], lst[~lacked]
 
@@ -1099,7 +1100,7 @@ def _ranges(keys: np.ndarray, values: np.ndarray, want: np.ndarray, owner: np.nd
     """(owner[i], value) for every row of the sorted ``keys`` equal to want[i] (``values`` beside ``keys``)."""
     lo = np.searchsorted(keys, want)
     n = np.searchsorted(keys, want, side="right") - lo
-    at = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+    at = run_index(lo, n)
     return np.repeat(owner, n), values[at]
 
 
@@ -1118,7 +1119,7 @@ def _family_chunk(c: _FamilyProbe, rows: np.ndarray) -> FamilyChunk:
     for second, (side, other) in enumerate(((pa, pb), (pb, pa))):  # lists held directly (adds, plain big lists)
         n = c.direct_off[side + 1] - c.direct_off[side]
         dk = np.repeat(np.arange(len(rows), dtype=np.int64), n)
-        at = np.repeat(c.direct_off[side] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+        at = run_index(c.direct_off[side], n)
         dl = (c.direct[at] & _LOW).astype(np.int64)
         hit = _holds(c, other[dk], dl)
         if second:  # held directly by both: found from the first side already
@@ -1221,7 +1222,7 @@ def small_pair_entries(
         sel = np.flatnonzero((mem >= lo) & (mem < hi) & (after > 0))
         cnt = after[sel].astype(np.int64)
         first = np.repeat(sel, cnt)
-        second = first + 1 + (np.arange(len(first)) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+        second = run_index(sel + 1, cnt)  # the members after each one, in its list
         codes = packed(mem[first], mem[second])
         which = own[first]
         del first, second, sel, cnt
