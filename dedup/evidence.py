@@ -410,8 +410,8 @@ class Evidence:
     """Candidate pairs (a < b) and, per (pair, list) they share, one entry."""
 
     pairs: np.ndarray  # (P, 2) int64
-    entry_pair: np.ndarray  # int64 row of ``pairs``
-    entry_list: np.ndarray  # int64 list index
+    entry_pair: np.ndarray  # row of ``pairs`` (int64, or int32 from ``small_pair_entries``)
+    entry_list: np.ndarray  # list index (likewise)
 
 
 def give_back_heap() -> None:
@@ -606,11 +606,12 @@ class ListGrouper:
         hashes, weights, offsets, members = part
         sizes = np.diff(offsets)
         big = np.flatnonzero(sizes > self.above)
-        small_sizes = np.where(sizes > self.above, 0, sizes)
+        # Per list counts and families as int32 while the partitions wait to be joined (exact: below 2**31).
+        small_sizes = np.where(sizes > self.above, 0, sizes).astype(np.int32)
         plain = gather_runs(members, offsets[:-1], small_sizes)
-        of = np.full(len(hashes), -1, dtype=np.int64)
-        add_n = np.zeros(len(hashes), dtype=np.int64)
-        lack_n = np.zeros(len(hashes), dtype=np.int64)
+        of = np.full(len(hashes), -1, dtype=np.int32)
+        add_n = np.zeros(len(hashes), dtype=np.int32)
+        lack_n = np.zeros(len(hashes), dtype=np.int32)
         adds, lacks = np.zeros(0, members.dtype), np.zeros(0, members.dtype)
         if len(big):
             starts = offsets[big]
@@ -681,7 +682,7 @@ class ListGrouper:
         offsets, plain = runs(2, 3)
         add_offsets, adds = runs(5, 6)
         lack_offsets, lacks = runs(7, 8)
-        of = take(4)[rep]
+        of = take(4)[rep].astype(np.int64)
         base_offsets = np.zeros(len(self.bases) + 1, dtype=np.int64)
         np.cumsum([len(b) for b in self.bases], out=base_offsets[1:])
         base = np.concatenate(self.bases) if self.bases else np.zeros(0, plain.dtype)
@@ -978,12 +979,12 @@ class FamilyEvidence:
     and choice, summed per family; sums of integers, exact."""
 
     pairs: np.ndarray  # (P, 2) int64
-    entry_pair: np.ndarray  # int64 row of ``pairs``
-    entry_list: np.ndarray  # int64 list index
-    family_pair: np.ndarray  # int32 row of ``pairs``
+    entry_pair: np.ndarray  # row of ``pairs`` (int32 below 2**31 pairs, as every row and list index here)
+    entry_list: np.ndarray  # list index
+    family_pair: np.ndarray  # row of ``pairs``
     family: np.ndarray  # int32 family
-    minus_pair: np.ndarray  # int64 row of ``pairs``
-    minus_list: np.ndarray  # int64 list
+    minus_pair: np.ndarray  # row of ``pairs``
+    minus_list: np.ndarray  # list
     list_family: np.ndarray  # per list: its family when it is big and stored by family, else -1
     n_families: int
 
@@ -1178,14 +1179,15 @@ def family_evidence(ev: Evidence, lists: Lists, big: np.ndarray, n_docs: int, wo
         for part, x in zip(parts, got):
             part.append(x)
     f_pair, f_fam, m_pair, m_list, d_pair, d_list = (np.concatenate(p) if p else np.zeros(0, np.int64) for p in parts)
+    pair_type, list_type = _index_type(len(pairs)), _index_type(len(lists))
     return FamilyEvidence(
         pairs=pairs,
-        entry_pair=np.concatenate([ev.entry_pair, d_pair]),
-        entry_list=np.concatenate([ev.entry_list, d_list]),
-        family_pair=f_pair.astype(np.int32 if len(pairs) < 1 << 31 else np.int64),
+        entry_pair=np.concatenate([ev.entry_pair, d_pair.astype(pair_type)]).astype(pair_type, copy=False),
+        entry_list=np.concatenate([ev.entry_list, d_list.astype(list_type)]).astype(list_type, copy=False),
+        family_pair=f_pair.astype(pair_type),
         family=f_fam.astype(np.int32),
-        minus_pair=m_pair,
-        minus_list=m_list,
+        minus_pair=m_pair.astype(pair_type),
+        minus_list=m_list.astype(list_type),
         list_family=of_big,
         n_families=len(fam),
     )
@@ -1242,9 +1244,14 @@ def small_pair_entries(
     pairs = np.stack([(every >> np.uint64(32)).astype(np.int64), (every & _LOW).astype(np.int64)], axis=1)
     return Evidence(
         pairs=pairs,
-        entry_pair=np.searchsorted(every, codes).astype(np.int64),
-        entry_list=np.concatenate(kept_lists).astype(np.int64),
+        entry_pair=np.searchsorted(every, codes).astype(_index_type(len(every))),
+        entry_list=np.concatenate(kept_lists).astype(_index_type(len(lists))),
     )
+
+
+def _index_type(n: int) -> type:
+    """The narrowest exact type of an index below ``n``: int32 (half the memory per entry) unless ``n`` needs more."""
+    return np.int32 if n < 1 << 31 else np.int64
 
 
 def pair_evidence(

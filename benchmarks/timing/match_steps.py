@@ -142,6 +142,27 @@ class _Tracer:
         return out
 
 
+def _digest(m: Any) -> str:
+    """A digest of what match found (its pairs' columns, the syndicated counts, the boilerplate's fingerprints
+    and holders): equal before and after a change that must not change the result."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in m.pairs.columns:
+        column = m.pairs[name]
+        h.update(name.encode())
+        h.update(str(column.to_list()).encode() if column.dtype == _utf8() else column.to_numpy().tobytes())
+    for array in (m.syndicated, m.boilerplate.fingerprints, m.boilerplate.holders):
+        h.update(array.tobytes())
+    return h.hexdigest()
+
+
+def _utf8() -> Any:
+    import polars as pl
+
+    return pl.Utf8
+
+
 def _nbytes(obj: Any) -> int:
     """The bytes of the numpy arrays an object (a ``Lists``, its ``Families``) holds as attributes."""
     import numpy as np
@@ -249,6 +270,7 @@ def match_steps(root: str, plain: bool = False, trace: str | None = None) -> dic
         "big_members": int(sizes[big].sum()),
         "candidates": int(m.candidates),
         "pairs": int(m.pairs.height),
+        "result_sha256": _digest(m),
         "evidence": evidence,
         "steps_wall_cpu": steps,
         "match_cpu": round(sum(v[1] for v in steps.values()), 2),
