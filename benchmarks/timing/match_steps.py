@@ -196,7 +196,7 @@ def match_steps(root: str, plain: bool = False, trace: str | None = None) -> dic
 
     import dedup.phase2 as phase2
     from dedup.cluster import cluster
-    from dedup.evidence import doc_bits, list_fingerprints, posting_lists
+    from dedup.evidence import doc_bits, give_back_heap, list_fingerprints, posting_lists
     from dedup.featurestore import FeatureStore
     from dedup.options import ScanOptions, store_params
     from dedup.verify import CLUSTERING
@@ -205,6 +205,7 @@ def match_steps(root: str, plain: bool = False, trace: str | None = None) -> dic
     fs = FeatureStore(root, params=store_params(options))
     steps: dict[str, list[float]] = {}
     peak: dict[str, float] = {}  # this process's peak RSS (MB) by the end of each step
+    after: dict[str, float] = {}  # its RssAnon (MB) at the end of each step
     tracer = _Tracer(trace == "alloc") if trace else None
     mark = [time.perf_counter(), _cpu()]
 
@@ -214,6 +215,7 @@ def match_steps(root: str, plain: bool = False, trace: str | None = None) -> dic
         wall, cpu = time.perf_counter(), _cpu()
         steps[name] = [round(wall - mark[0], 2), round(cpu - mark[1], 2)]
         peak[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        after[name] = round(_rss()[1] / 2**20, 1)
         mark[:] = [wall, cpu]
 
     evidence: dict[str, int] = {}
@@ -241,6 +243,7 @@ def match_steps(root: str, plain: bool = False, trace: str | None = None) -> dic
         spill = Path(work)
         above = None if plain else options.verify.max_enumerate
         lists = posting_lists(list(fs.shards()), fs.bases[:-1], n, spill, group_above=above)
+        give_back_heap()  # as a scan does after ``candidates.find``
         tick("posting_lists")
 
         def boilerplate_of(mask: np.ndarray) -> phase2.Boilerplate:
@@ -275,6 +278,7 @@ def match_steps(root: str, plain: bool = False, trace: str | None = None) -> dic
         "steps_wall_cpu": steps,
         "match_cpu": round(sum(v[1] for v in steps.values()), 2),
         "peak_rss_mb_by_step": peak,
+        "anon_mb_after_step": after,
     }
     if traced is not None:
         out["trace"] = traced
