@@ -237,6 +237,18 @@ def match_steps(root: str, plain: bool = False, trace: str | None = None) -> dic
 
         return run
 
+    # How many lists the partitions give, a list found in several partitions counted in each (what find used to
+    # hold to its end): ``ListGrouper.add`` is given every partition's lists.
+    from dedup import evidence as evidence_module
+
+    partition_lists = [0]
+    add = evidence_module.ListGrouper.add
+
+    def counted(self: Any, part: Any) -> None:
+        partition_lists[0] += len(part[0])
+        add(self, part)
+
+    evidence_module.ListGrouper.add = counted  # type: ignore[method-assign]
     table = phase2.DocTable(fs.docs())
     n = len(table)
     with tempfile.TemporaryDirectory(dir=fs.root) as work:
@@ -245,6 +257,7 @@ def match_steps(root: str, plain: bool = False, trace: str | None = None) -> dic
         lists = posting_lists(list(fs.shards()), fs.bases[:-1], n, spill, group_above=above)
         give_back_heap()  # as a scan does after ``candidates.find``
         tick("posting_lists")
+        evidence_module.ListGrouper.add = add  # type: ignore[method-assign]
 
         def boilerplate_of(mask: np.ndarray) -> phase2.Boilerplate:
             return phase2.Boilerplate(list_fingerprints(spill, lists, mask), doc_bits(n), lists.holders(mask, n))
@@ -265,6 +278,7 @@ def match_steps(root: str, plain: bool = False, trace: str | None = None) -> dic
     out = {
         "docs": n,
         "lists": len(lists),
+        "partition_lists": partition_lists[0],
         "members": int(sizes.sum()),
         "stored_members": lists.stored_members(),
         "lists_mb": round(_nbytes(lists) / 2**20, 1),
