@@ -5,6 +5,7 @@
     python -m benchmarks.timing.match_steps match STORE --plain     # the same with every list stored plainly
     python -m benchmarks.timing.match_steps match STORE --trace rss    # and the peak RSS by function
     python -m benchmarks.timing.match_steps match STORE --trace alloc  # and what is live at match's peak
+    python -m benchmarks.timing.match_steps match STORE --budget N     # N postings a partition of the lists
 
 ``--trace rss`` samples this process every 20 ms (``VmRSS``, and ``RssAnon``: its own memory, the store's mapped
 pages aside) with the innermost ``dedup`` functions running: the highest ``RssAnon`` while each ran.
@@ -189,18 +190,19 @@ def _rss() -> tuple[int, int]:
     return out["VmRSS:"], out["RssAnon:"]
 
 
-def match_steps(root: str, plain: bool = False, trace: str | None = None) -> dict:
+def match_steps(root: str, plain: bool = False, trace: str | None = None, budget: int | None = None) -> dict:
     """Each step of phase 2's match over the store at ``root``: (wall, CPU) seconds, and the counts. The big
     lists are stored by family as ``candidates.find`` stores them, or (``plain``) every list plainly."""
     import numpy as np
 
     import dedup.phase2 as phase2
     from dedup.cluster import cluster
-    from dedup.evidence import doc_bits, give_back_heap, list_fingerprints, posting_lists
+    from dedup.evidence import PARTITION_ROWS, doc_bits, give_back_heap, list_fingerprints, posting_lists
     from dedup.featurestore import FeatureStore
     from dedup.options import ScanOptions, store_params
     from dedup.verify import CLUSTERING
 
+    budget = budget or PARTITION_ROWS  # postings sorted at once (lower: as many partitions as a larger store makes)
     options = ScanOptions()
     fs = FeatureStore(root, params=store_params(options))
     steps: dict[str, list[float]] = {}
@@ -254,7 +256,7 @@ def match_steps(root: str, plain: bool = False, trace: str | None = None) -> dic
     with tempfile.TemporaryDirectory(dir=fs.root) as work:
         spill = Path(work)
         above = None if plain else options.verify.max_enumerate
-        lists = posting_lists(list(fs.shards()), fs.bases[:-1], n, spill, group_above=above)
+        lists = posting_lists(list(fs.shards()), fs.bases[:-1], n, spill, budget=budget, group_above=above)
         give_back_heap()  # as a scan does after ``candidates.find``
         tick("posting_lists")
         evidence_module.ListGrouper.add = add  # type: ignore[method-assign]
@@ -314,13 +316,14 @@ def main(argv: list[str] | None = None) -> None:
         choices=("rss", "alloc"),
         help="sample RSS by function (rss), and keep what is live at the peak (alloc: tracemalloc, slower)",
     )
+    m.add_argument("--budget", type=int, help="postings per partition of the lists (default: find's)")
     args = ap.parse_args(argv)
     if args.mode == "store":
         if Path(args.store).exists():
             sys.exit(f"match_steps: {args.store} exists; give a new folder")
         store(args.corpus, args.store)
         return
-    out = match_steps(args.store, args.plain, args.trace)
+    out = match_steps(args.store, args.plain, args.trace, args.budget)
     print(json.dumps(out))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
