@@ -253,11 +253,14 @@ def ingest(
     skipped: list[Skipped] = []
     work = None
     tasks: Sequence[_Task] | Sequence[_Listed]
-    if executor is not None:  # a cluster's driver: the walk as tasks, its groups in files of the store, not here
-        from .distributed.walk import walk_tasks, work_folder
-
-        work = work_folder(fs.root)
-        walked = walk_tasks(executor, source, options.ingest, functools.partial(_group, options=options), work)
+    walk_on = getattr(executor, "walk", None)
+    if callable(walk_on):  # a cluster's driver: the walk as tasks, its groups in files of the store, not here
+        work = tempfile.mkdtemp(prefix=".walk-", dir=fs.root)
+        try:
+            walked = walk_on(source, options.ingest, functools.partial(_group, options=options), work)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
         tasks = [_Listed(k, group) for k, group in enumerate(walked.groups)]
         n_files = walked.files
         skipped.extend(walked.skipped)
@@ -285,17 +288,20 @@ def ingest(
         report("read", done, n_files)
 
     if executor is not None:
-        for written, skip, n in executor.map(read_task, (str(fs.root), options), tasks, label=_task_label):
-            for name in written:
-                if not (fs.root / "shards" / name).is_dir():
-                    raise StoreError(
-                        f"{fs.root}: shard {name} was written where this machine cannot see it; "
-                        "the store must be a folder every node shares"
-                    )
-            publish([(name, None, None) for name in written], skip, n)
+        try:
+            for written, skip, n in executor.map(read_task, (str(fs.root), options), tasks, label=_task_label):
+                for name in written:
+                    if not (fs.root / "shards" / name).is_dir():
+                        raise StoreError(
+                            f"{fs.root}: shard {name} was written where this machine cannot see it; "
+                            "the store must be a folder every node shares"
+                        )
+                publish([(name, None, None) for name in written], skip, n)
+        finally:
+            if work is not None:  # the walk's listings
+                shutil.rmtree(work, ignore_errors=True)
         for left in (fs.root / "shards").glob(".*"):  # staged by a task whose worker died; run again since
             shutil.rmtree(left, ignore_errors=True)
-        shutil.rmtree(work, ignore_errors=True)
     elif workers > 1 and len(tasks) > 1:
         # Parquet is read with polars, whose thread pool does not survive a fork: those files are read here.
         here = [any(e.kind == "parquet" for e in t.entries) for t in tasks]

@@ -38,8 +38,7 @@ def test_a_scan_through_pickled_tasks_is_the_local_scan(tmp_path, make_kit, writ
     pickling = Pickling()
     assert _json(scan("in", options, executor=pickling)) == expected
     assert {"read_task", "partition_lists", "_align_batch", "_label_batch"} <= set(pickling.calls)
-    # six files in batches of two, the walk's parts ending theirs: the root's five files, d/'s one
-    assert pickling.calls.count("read_task") == 4
+    assert pickling.calls.count("read_task") == 3  # six files in batches of two
     assert folder.exists()
 
 
