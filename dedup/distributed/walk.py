@@ -285,7 +285,7 @@ def plan(executor: Any, ctx: Context, root: Folder, cpus: int) -> tuple[list[Uni
         folders = [u for u in units if isinstance(u, Folder)]
         if not folders or len(units) >= UNITS_PER_CPU * cpus:
             break
-        listed = iter(executor.map(_list_folder, ctx, folders, label=_label_folder))
+        listed = iter(list(executor.map(_list_folder, ctx, folders, label=_label_folder)))  # the step run to its end
         expanded: list[Unit] = []
         for unit in units:
             if isinstance(unit, Folder):
