@@ -58,12 +58,14 @@ Group = Callable[[Iterable[Entry | Skipped], list[Skipped]], Iterator[Any]]
 
 @dataclass(frozen=True)
 class Folder:
-    """A folder to list or walk: its key prefix (``''`` for the root, else ``'a/b/'``), its path, and its
-    (st_dev, st_ino), which the walk counts as read."""
+    """A folder to list or walk: its key prefix (``''`` for the root, else ``'a/b/'``), its path, its
+    (st_dev, st_ino), and those of the folders it is in (``above``, the root first): the local walk has read them
+    all by the time it lists this one, so a link back up (``up -> ..``, ``current -> .``) is skipped here too."""
 
     rel: str
     path: str
     id: tuple[int, int]
+    above: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,13 +120,16 @@ class Walked:
 
 
 class _Recorded(set):
-    """A set of folder ids that remembers the last one added (``child`` adds the id of a folder it accepts)."""
+    """A set of folder ids that remembers those ``add``ed (``child`` adds the id of each folder it accepts), in
+    order; ids put in otherwise (``update``: the folders read before) are not among them."""
 
-    last: tuple[int, int] = (0, 0)
+    def __init__(self, given: Iterable[tuple[int, int]] = ()) -> None:
+        super().__init__(given)
+        self.added: list[tuple[int, int]] = []
 
     def add(self, key: tuple[int, int]) -> None:  # type: ignore[override]
         super().add(key)
-        self.last = key
+        self.added.append(key)
 
 
 _IGNORE: dict[tuple[str, tuple[str, ...]], Ignore | None] = {}
@@ -150,7 +155,7 @@ def _list_folder(ctx: Context, folder: Folder) -> tuple[list[Unit], np.ndarray]:
     """One folder listed (a task): its children in the local walk's order as units, and the ids of the folders it
     accepted. Folders, links and entries of unknown type are classified here (a folder's key depends on it); plain
     files only by name, which goes to a file in the work folder, in runs of ``FILES_PER_UNIT``."""
-    seen = _Recorded({folder.id})
+    seen = _Recorded({folder.id, *folder.above})
     ignore = _ignore(ctx)
     decided: list[tuple[str, str, bool]] = []
     plain: list[str] = []
@@ -171,14 +176,13 @@ def _list_folder(ctx: Context, folder: Folder) -> tuple[list[Unit], np.ndarray]:
     except OSError as e:
         return [Skipped(folder.path, f"cannot read folder: {os_reason(e)}")], _ids([])
     found: list[tuple[str, Unit | str]] = []
-    entered = []
+    above = (*folder.above, folder.id)
     for name, path, link in decided:
         item = child(folder.rel + name, path, link, ctx.real_root, seen, ctx.options, ignore)
         if item is None:
             continue
         if isinstance(item, tuple):
-            entered.append(seen.last)
-            found.append((item[0], Folder(item[0], item[1], seen.last)))
+            found.append((item[0], Folder(item[0], item[1], seen.added[-1], above)))
         else:
             found.append((folder.rel + name, item))
     found.extend((folder.rel + name, name) for name in plain)  # a plain file's key is its name (no '/')
@@ -205,7 +209,7 @@ def _list_folder(ctx: Context, folder: Folder) -> tuple[list[Unit], np.ndarray]:
         else:
             units.append(item)
             run = 0
-    return units, _ids(entered)
+    return units, _ids(seen.added)
 
 
 def _ids(ids: Iterable[tuple[int, int]]) -> np.ndarray:
@@ -218,6 +222,7 @@ def _items(ctx: Context, units: Sequence[Unit], seen: set[tuple[int, int]]) -> I
     loaded: tuple[str, list[str]] = ("", [])
     for unit in units:
         if isinstance(unit, Folder):
+            seen.update((*unit.above, unit.id))  # read by now in the local walk (not when the part starts)
             yield from descend([(unit.rel, unit.path)], ctx.real_root, seen, ctx.options, ignore)
         elif isinstance(unit, Names):
             if loaded[0] != unit.file:
@@ -242,11 +247,12 @@ def _walk_part(ctx: Context, part: Part) -> tuple[str, np.ndarray, int, list[Ski
     folder. Returns (the file, the groups' offsets in it, files found, skipped, ids of the folders it entered).
 
     ``part``: (its number, its units, the folders it counts as read before it starts). A range's own folders are
-    not among them: the local walk counts them read when their parent is listed, which may come after another
-    folder of the range is walked (``a/x/`` is walked before ``b/`` is listed); a link from one to another is
-    then entered here, and its folder's id, entered twice, sends the walk to the fallback."""
+    counted read only as the part reaches each (with the folders it is in): the local walk counts them read when
+    their parent is listed, which may come after another folder of the range is walked (``a/x/`` is walked before
+    ``b/`` is listed); a link from one to another is then entered here, and its folder's id, entered twice, sends
+    the walk to the fallback."""
     number, units, given = part
-    seen = set(given)
+    seen = _Recorded(given)
     skipped: list[Skipped] = []
     files = 0
 
@@ -263,7 +269,7 @@ def _walk_part(ctx: Context, part: Part) -> tuple[str, np.ndarray, int, list[Ski
         offsets.append(offsets[-1] + len(chunks[-1]))
     path = Path(ctx.work) / f"part-{number:06d}"
     _write(path, b"".join(chunks))
-    return str(path), np.array(offsets, dtype=np.int64), files, skipped, _ids(seen - given)
+    return str(path), np.array(offsets, dtype=np.int64), files, skipped, _ids(seen.added)
 
 
 def _label_folder(folder: Folder) -> str:

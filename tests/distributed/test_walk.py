@@ -86,6 +86,7 @@ def nested(root: Path, outside: Path) -> Path:
     (root / "z/out").symlink_to(outside)
     (root / "z/broken.txt").symlink_to(root / "nothing.txt")
     (root / "z/loop").symlink_to(root / "z")
+    (root / "a/b/up").symlink_to("..")
     return root
 
 
@@ -99,6 +100,8 @@ def test_the_walk_as_tasks_is_the_local_walk_on_a_nested_tree(tmp_path, small_un
         entries, skipped, executor = distributed(root, tmp_path, cpus)
         assert (entries, skipped) == expected
         assert "_list_folder" in executor.calls and executor.calls.count("_walk_part") > 1
+        # the links back up (z/loop, a/b/up) are skipped where they are, as the local walk skips them: no fallback
+        assert not [chunk for step, _, chunk in executor.inputs if step == "_walk_part" and chunk[2]]
 
 
 def test_a_link_between_parts_walks_the_whole_tree_again_as_the_local_walk_does(tmp_path, small_units):
@@ -114,6 +117,7 @@ def test_a_link_between_parts_walks_the_whole_tree_again_as_the_local_walk_does(
     assert (entries, skipped) == local(root)
     assert [s.reason for s in skipped] == ["folder already read (a link loop or a second link to it)"] * 2
     assert executor.calls[-1] == "_walk_part" and executor.inputs[-1][2][1] == [dwalk.Folder("", str(root), _id(root))]
+    assert executor.inputs[-1][2][2] == {_id(root)}  # the fallback: the whole root, as the local walk starts
 
 
 def _id(path: Path) -> tuple[int, int]:
