@@ -7,7 +7,7 @@ source while a full text is there, and its pairs are checked to run on past the 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import islice
 from operator import itemgetter
 
@@ -28,6 +28,16 @@ _MORE = (*_STRONG, "read more")  # each holds "read" or "full" (``_maybe_cut`` l
 _ELLIPSES = ("…", "...", "[…]", "[...]")
 
 
+# The phrases' words as marks on a tokeniser's words (``word_marks``): the first word of a phrase as a word's
+# end ("bread" before "more" holds "read more"), its last as a word's start, a middle one as the whole word.
+_PHRASE_WORDS = tuple(tuple(p.split(" ")) for p in _MORE)
+_MARK_BITS: dict[tuple[str, str], int] = {}
+for _words in _PHRASE_WORDS:
+    for _j, _w in enumerate(_words):
+        _kind = "end" if _j == 0 else "start" if _j == len(_words) - 1 else "is"
+        _MARK_BITS.setdefault((_kind, _w), 1 << len(_MARK_BITS))
+ALL_MARKS = (1 << len(_MARK_BITS)) - 1  # 12 marks: a uint16 each
+
 _PIECE = 1 << 20  # characters lowered at a time
 _BLOCK = 1 << 16  # paragraphs whose last characters are looked at a time
 
@@ -43,6 +53,70 @@ def _maybe_cut(text: str) -> bool:
         if ("read" in low or "full" in low) and any(phrase in low for phrase in _MORE):
             return True
     return False
+
+
+def word_marks(folded: Sequence[bytes]) -> np.ndarray:
+    """The marks (``_MARK_BITS``, uint16) of words (UTF-8) whose characters are folded one by one as the
+    tokeniser folds them (an ASCII letter's fold: its lower case): which phrase words each ends with, starts
+    with or is."""
+    import polars as pl
+
+    words = pl.Series(list(folded), dtype=pl.Binary)
+    out = np.zeros(len(words), dtype=np.uint16)
+    for (kind, w), bit in _MARK_BITS.items():
+        b = w.encode("ascii")
+        if kind == "end":
+            hit = words.bin.ends_with(b)
+        elif kind == "start":
+            hit = words.bin.starts_with(b)
+        else:
+            hit = words.bin.starts_with(b) & (words.bin.size() == len(b))
+        out[hit.to_numpy()] |= np.uint16(bit)
+    return out
+
+
+def phrase_docs(offsets: np.ndarray, starts: np.ndarray, ends: np.ndarray, marks: np.ndarray) -> np.ndarray:
+    """Per document of a batch of tokens (CSR ``offsets``; spans; ``word_marks`` of each), whether some phrase
+    of ``_MORE`` may be in its lowered text: its words' marks on consecutive tokens one character apart.
+
+    A phrase in the lowered text is made of ASCII letters and single spaces; the characters that lower to an
+    ASCII letter (the letter in either case, the Kelvin sign) are word characters the tokeniser folds to that
+    letter, and a space is a separator, so the phrase's first word ends a token, its last starts the token one
+    character after, a middle one is a token: a document without such a run holds no phrase."""
+    n = len(marks)
+    hit = np.zeros(n, dtype=bool)
+    joined = np.zeros(max(n - 1, 0), dtype=bool)  # token i + 1 starts one character after token i ends
+    if n > 1:
+        joined[:] = starts[1:] - ends[:-1] == 1
+        firsts = np.asarray(offsets[1:-1], dtype=np.int64)
+        firsts = firsts[(firsts > 0) & (firsts < n)]
+        joined[firsts - 1] = False  # no run crosses into the next document
+    for words in _PHRASE_WORDS:
+        m = len(words)
+        if n < m:
+            continue
+        run = n - m + 1
+        ok = (marks[:run] & _MARK_BITS["end", words[0]]) != 0
+        for j in range(1, m):
+            kind = "start" if j == m - 1 else "is"
+            ok &= (marks[j : j + run] & _MARK_BITS[kind, words[j]]) != 0
+            ok &= joined[j - 1 : j - 1 + run]
+        hit[:run] |= ok
+    held = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(hit, out=held[1:])
+    offsets = np.asarray(offsets, dtype=np.int64)
+    return held[offsets[1:]] > held[offsets[:-1]]
+
+
+def maybe_cut_from_tokens(text: str, body_start: int, phrase: bool) -> bool:
+    """False only where ``_maybe_cut(text)`` is False (its gate, without lowering the text), given ``phrase``:
+    whether the body's tokens may hold a phrase (``phrase_docs`` of the tokens of ``text[body_start:]``).
+    Only the ellipses and the text before the body (with the phrases that start there) are looked for in
+    the text itself; a phrase that starts in the body is in its tokens' marks."""
+    if phrase or "…" in text or "..." in text:
+        return True
+    reach = max(map(len, _MORE)) - 1
+    return body_start > 0 and _maybe_cut(text[: body_start + reach])
 
 
 def _last(text: str, s: int, e: int, chars: str | None = None) -> str:
