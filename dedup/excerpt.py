@@ -84,28 +84,28 @@ def phrase_docs(offsets: np.ndarray, starts: np.ndarray, ends: np.ndarray, marks
     letter, and a space is a separator, so the phrase's first word ends a token, its last starts the token one
     character after, a middle one is a token: a document without such a run holds no phrase."""
     n = len(marks)
-    hit = np.zeros(n, dtype=bool)
-    joined = np.zeros(max(n - 1, 0), dtype=bool)  # token i + 1 starts one character after token i ends
-    if n > 1:
-        joined[:] = starts[1:] - ends[:-1] == 1
-        firsts = np.asarray(offsets[1:-1], dtype=np.int64)
-        firsts = firsts[(firsts > 0) & (firsts < n)]
-        joined[firsts - 1] = False  # no run crosses into the next document
+    offsets = np.asarray(offsets, dtype=np.int64)
+    firsts = np.zeros(n + 1, dtype=bool)  # a document's first token: no run crosses into it
+    firsts[offsets[:-1]] = True
+    # The tokens that end with some phrase's first word (few): each phrase is looked for from them only.
+    ending = np.bitwise_or.reduce([_MARK_BITS["end", words[0]] for words in _PHRASE_WORDS])
+    at = np.flatnonzero(marks & np.uint16(ending))
+    hit = np.zeros(len(at), dtype=bool)
     for words in _PHRASE_WORDS:
         m = len(words)
-        if n < m:
-            continue
-        run = n - m + 1
-        ok = (marks[:run] & _MARK_BITS["end", words[0]]) != 0
+        ok = (marks[at] & np.uint16(_MARK_BITS["end", words[0]])) != 0
+        ok &= at + m <= n
         for j in range(1, m):
             kind = "start" if j == m - 1 else "is"
-            ok &= (marks[j : j + run] & _MARK_BITS[kind, words[j]]) != 0
-            ok &= joined[j - 1 : j - 1 + run]
-        hit[:run] |= ok
-    held = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(hit, out=held[1:])
-    offsets = np.asarray(offsets, dtype=np.int64)
-    return held[offsets[1:]] > held[offsets[:-1]]
+            nxt = np.minimum(at + j, n - 1)
+            ok &= (marks[nxt] & np.uint16(_MARK_BITS[kind, words[j]])) != 0
+            ok &= starts[nxt] - ends[nxt - 1] == 1
+            ok &= ~firsts[nxt]
+        hit |= ok
+    docs = np.searchsorted(offsets, at[hit], side="right") - 1
+    out = np.zeros(len(offsets) - 1, dtype=bool)
+    out[docs] = True
+    return out
 
 
 def maybe_cut_from_tokens(text: str, body_start: int, phrase: bool) -> bool:
