@@ -431,7 +431,7 @@ def _word_marks(surfaces: list[str]) -> np.ndarray:
         folded = joined.translate(_letter_folds()).encode("utf-8", "surrogatepass")
     else:  # only "A"-"Z" fold to a letter they are not: ``bytes.lower`` (~10 times faster than the table)
         folded = joined.encode("utf-8", "surrogatepass").lower()
-    marks = word_marks(folded.split(b"\0"))
+    marks = word_marks(folded)
     odd = [m.start() for m in _ODD.finditer(joined)]
     if odd:
         starts = np.cumsum([0] + [len(s) + 1 for s in surfaces[:-1]])

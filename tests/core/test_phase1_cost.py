@@ -111,6 +111,25 @@ def test_the_excerpt_gate_from_the_tokens_misses_no_text_the_prefilter_keeps(doc
             assert maybe_cut_from_tokens(text, b, p), (text, b)
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["re", "ad", "read", "the", "conti", "nue", "é", "x", "more", "full"]), max_size=5)
+    )
+)
+def test_word_marks_are_the_phrase_words_each_word_ends_with_starts_with_or_is(parts):
+    from dedup.excerpt import _MARK_BITS, word_marks
+
+    words = ["".join(p) for p in parts]
+    got = word_marks("\0".join(words).encode("utf-8"))
+    for w, m in zip(words, got.tolist()):
+        want = 0
+        for (kind, p), bit in _MARK_BITS.items():
+            if {"end": w.endswith(p), "start": w.startswith(p), "is": w == p}[kind]:
+                want |= bit
+        assert m == want, w
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.sampled_from(["ab ", "c", "\n", "\r", "\r\n", "\x85", "\u2029", "😀"]), max_size=60), st.data())
 def test_the_next_line_break_is_the_first_one(parts, data):
