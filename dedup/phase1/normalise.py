@@ -454,7 +454,7 @@ class _Vocabulary:
         self.hashes = np.zeros(1 << bits, dtype=np.uint64)
         self.exact = np.zeros(1 << bits, dtype=np.uint64)
         self.number = np.zeros(1 << bits, dtype=np.int32)  # each key's number, in the order they came
-        self.marks = np.zeros(0, dtype=np.uint16)  # by number: the word's ``excerpt.word_marks``
+        self.marks = np.zeros(1 << 10, dtype=np.uint16)  # by number: the word's ``excerpt.word_marks`` (room for more)
         self.count = 0
         self.lock = threading.Lock()
 
@@ -489,7 +489,9 @@ class _Vocabulary:
                 surfaces = text_of(miss[first])
                 fresh, fresh_exact = _token_hashes(surfaces)
                 self._add(missed[first], fresh, fresh_exact)  # numbered count, count + 1, ... in this order
-                self.marks = np.concatenate([self.marks, _word_marks(surfaces)])
+                if self.count > len(self.marks):  # grown by doubling: a long-lived vocabulary adds a few words a call
+                    self.marks = np.concatenate([self.marks, np.zeros(max(self.count, len(self.marks)), np.uint16)])
+                self.marks[self.count - len(surfaces) : self.count] = _word_marks(surfaces)
                 at = self._find(missed)[0]
                 out[miss], exact[miss], number[miss] = self.hashes[at], self.exact[at], self.number[at]
             return out, exact, number, self.marks[number]
