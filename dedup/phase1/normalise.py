@@ -38,6 +38,7 @@ import numpy as np
 import polars as pl
 import xxhash
 
+from ..excerpt import ALL_MARKS, word_marks
 from ..hashing import mix64_inplace
 from ..kernels import compiled, writable_cache
 from ..kernels import forced as kernels_forced
@@ -424,8 +425,6 @@ def _word_marks(surfaces: list[str]) -> np.ndarray:
     """``excerpt.word_marks`` of new vocabulary words, each folded to ASCII letters character by character as
     its surface key was (so every surface of a key has the marks its first one got); a word with an astral
     character or a surrogate (its key made otherwise) gets every mark."""
-    from ..excerpt import ALL_MARKS, word_marks
-
     joined = "\0".join(surfaces)  # NUL is never part of a token
     if _other_letters().search(joined):  # a character beyond ASCII folds to a letter: the whole table
         folded = joined.translate(_letter_folds()).encode("utf-8", "surrogatepass")
