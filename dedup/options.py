@@ -247,9 +247,8 @@ class ScanOptions:
     ``workers``: processes for phase 1 (None: one per core); ``batch_docs``/``batch_chars``:
     the most articles / characters in one batch (memory per worker); neither changes results.
     ``keep_tokens``: phase 1 also stores every article's word tokens in a compact form (``featurestore.tokens``:
-    about 4 bytes a token) and, in a scan's store, their shingles' hashes (8 bytes a token), so phase 2 aligns and
-    labels without tokenising texts or hashing k-grams again; results do not change. On by default (figures:
-    benchmarks/README.md).
+    about 4 bytes a token, a fifth of the store), so phase 2 aligns and labels without tokenising texts again;
+    results do not change. On by default (figures: benchmarks/README.md).
     """
 
     k: int = DEFAULT_K

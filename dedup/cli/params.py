@@ -25,8 +25,8 @@ PARAM_HELP = {
     "workers": "Worker processes for reading and signing.",
     "batch_docs": "Most articles in one batch: larger is a little faster and uses more memory.",
     "batch_chars": "Most characters in one batch, which bounds each worker's memory.",
-    "keep_tokens": "Store every article's tokens and shingles in phase 1 (about 12 bytes a token) so phase 2 "
-    "need not tokenise and hash again; --no-keep-tokens makes a smaller store and does both again.",
+    "keep_tokens": "Store every article's tokens in phase 1 (about 4 bytes a token) so phase 2 need not "
+    "tokenise again; --no-keep-tokens makes a smaller store and tokenises again.",
     "verify.spread_min_share": "Pairs the counts leave unrelated or partial are looked at for a noisy copy (OCR "
     "errors, light edits) when they share at least this share of the smaller one's shingles.",
     "align.chain_gap": "Shared runs at most this many tokens apart continue one chain (a noisy copy's scattered "
