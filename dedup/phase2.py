@@ -38,7 +38,7 @@ from .label import FingerprintSet, boiler_rows, label_batch
 from .options import AlignParams, LabelParams, Progress, ScanOptions
 from .phase1.features import fingerprints
 from .phase1.normalise import Tokens, bodies, tokenise
-from .phase1.shingle import Shingles, shingle
+from .phase1.shingle import shingle
 from .verify import CLUSTERING, DocInfo, exact_pairs, verify
 from .workers import Executor, Processes
 
@@ -155,12 +155,7 @@ class Loaded:
             ends=np.concatenate([empty_i, *(f[2] for f in found)]).astype(np.int64),
             hashes=np.concatenate([empty_u, *(f[0] for f in found)]),
         )
-        kept = getattr(articles, "shingles", None)
-        tokenised_again = any(len(found[r][0]) for r in again)  # then those have no stored shingles either
-        by_token = kept(list(docs), k) if kept is not None and not tokenised_again else None
-        self.shingles = stored_shingles(self.tokens, by_token, k) if by_token is not None else None
-        if self.shingles is None:
-            self.shingles = shingle(self.tokens, k)
+        self.shingles = shingle(self.tokens, k)
         self.corpus: Corpus | None = None
         if read is not None:
             spans = _bulk(articles, "paragraphs_of", "paragraphs", docs)
@@ -178,31 +173,6 @@ class Loaded:
                 para_ends=flat[:, 1].astype(np.int64),
                 body_starts=np.asarray([int(table.body_start[d]) for d in docs], dtype=np.int64),
             )
-
-
-def stored_shingles(tokens: Tokens, by_token: Sequence[np.ndarray | None], k: int) -> Shingles | None:
-    """The shingles of ``tokens`` (``shingle``'s, bit for bit) from what phase 1 stored of them: per
-    article, per token, the hash of the shingle starting there or 0 (``FeatureStore.shingles``); None when an
-    article with tokens has none stored (the caller hashes the k-grams then)."""
-    counts = np.diff(tokens.offsets)
-    if any(s is None for s, c in zip(by_token, counts.tolist()) if c):
-        return None
-    parts = [s for s in by_token if s is not None]
-    flat = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.zeros(0, dtype=np.uint64)
-    if len(flat) != len(tokens.hashes):  # an article's stored rows are its tokens' (the store checks it)
-        return None
-    first = np.flatnonzero(flat)
-    hashes = flat[first]
-    last = first + (k - 1)
-    short = np.flatnonzero((counts > 0) & (counts < k))
-    if short.size:  # a document shorter than k has one shingle of all its tokens, at its first
-        lo = tokens.offsets[:-1][short]
-        at = np.searchsorted(first, lo)
-        has = at < len(first)
-        has[has] = first[at[has]] == lo[has]
-        last[at[has]] = lo[has] + counts[short][has] - 1
-    offsets = np.searchsorted(first, tokens.offsets).astype(np.int64)
-    return Shingles(offsets=offsets, hashes=hashes, first=first, last=last, k=k)
 
 
 FEW_PAIRS = 4096  # pairs up to which ``relation_in`` tests in Python (a query's neighbourhood): polars' ``is_in``
@@ -292,10 +262,6 @@ class Subset:
     def tokens(self, docs: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
         stored = getattr(self._articles, "tokens", None)
         return stored(self._docs[np.asarray(docs, dtype=np.int64)].tolist()) if stored else [None] * len(docs)
-
-    def shingles(self, docs: Sequence[int], k: int) -> list[np.ndarray | None]:
-        stored = getattr(self._articles, "shingles", None)
-        return stored(self._docs[np.asarray(docs, dtype=np.int64)].tolist(), k) if stored else [None] * len(docs)
 
 
 @dataclass

@@ -216,7 +216,7 @@ def _run_task(
 
     for sub, batch in enumerate(_batches(articles(), options, skipped)):
         name = f"{task.number:06d}-{sub:04d}"
-        data = extract_with(batch, options, threads=threads, cache=cache, keep_shingles=True)
+        data = extract_with(batch, options, threads=threads, cache=cache)
         staged.append((name, stage_shard(fs_root, name, data), data.docs))
     return staged, skipped, len(task.entries)
 
@@ -350,7 +350,7 @@ def _ingest_corpus(
     report("read", 0, len(corpus))
     for sub, batch in enumerate(_batches(articles(), options, skipped)):
         name = f"{0:06d}-{sub:04d}"
-        write_shard(fs.root, name, extract_with(batch, options, keep_shingles=True))
+        write_shard(fs.root, name, extract_with(batch, options))
         names.append(name)
         done += len(batch)
         report("read", done, len(corpus))

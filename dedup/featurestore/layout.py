@@ -32,10 +32,6 @@ Layout (``FORMAT_VERSION`` 1), a directory::
                              tokens here (one over ``features.LONG_CHARS``, or a shard without these files:
                              written before them, with ``--no-keep-tokens``, or merged) is tokenised from its
                              text. (The earlier form, token_offsets/token_hashes/token_spans, is not read.)
-        token_shingles.npy   uint64 (t,), optional, only beside the token files: per row of token_words, the
-                             hash of the shingle (of the manifest's k words) that starts at that token, 0 where
-                             none does; phase 2 takes these instead of hashing the tokens' k-grams again.
-                             Written only when no shingle of the shard hashes to 0 (then every 0 means none).
 """
 
 from __future__ import annotations
@@ -82,7 +78,6 @@ FILES: dict[str, tuple[tuple[np.dtype, ...], int, bool] | None] = {
     "token_words.npy": ((_U4,), 1, False),
     "token_vocab.npy": ((_U8,), 1, False),
     "token_wide.npy": ((_U4,), 2, False),
-    "token_shingles.npy": ((_U8,), 1, False),
 }
 TOKEN_FILES = ("token_index", "token_words", "token_vocab", "token_wide")  # all four or none
 REQUIRED = frozenset(f for f, spec in FILES.items() if spec is None or spec[2])

@@ -98,8 +98,6 @@ class ShardData:
     token_hashes: np.ndarray | None = None  # uint64 (t,)
     token_spans: np.ndarray | None = None  # uint32 (t, 2)
     token_words: np.ndarray | None = None  # int32 (t,): each token's number in the tokeniser's vocabulary, if known
-    # uint64 (t,): per token, the hash of the shingle that starts there, 0 where none does (``token_shingles``)
-    token_shingles: np.ndarray | None = None
 
 
 def bucket_bounds(postings: np.ndarray) -> np.ndarray:
@@ -171,8 +169,6 @@ def stage_shard(root: Path, name: str, data: ShardData) -> Path:
                 arrays.update(
                     token_index=packed.index, token_words=packed.words, token_vocab=packed.vocab, token_wide=packed.wide
                 )
-                if data.token_shingles is not None and len(data.token_shingles) == len(packed.words):
-                    arrays["token_shingles"] = data.token_shingles
         for key, arr in arrays.items():
             np.save(tmp / f"{key}.npy", np.ascontiguousarray(arr), allow_pickle=False)
     except BaseException:
@@ -398,9 +394,18 @@ class Shard:
         lo, hi = index[held - first, 0], index[held - first + 1, 0]
         wlo, whi = index[held - first, 1], index[held - first + 1, 1]
         heads, tails = _stretches(lo, hi, _READ_GAP // 4, _READ_MOST // 4)  # words are 4 bytes
+        words, wides = [], []
+        for a, b in zip(heads.tolist(), tails.tolist()):
+            words.append(self.rows("token_words", int(lo[a]), int(hi[b])))
+            wides.append(self.rows("token_wide", int(wlo[a]), int(whi[b])))
         counts, n_wide = hi - lo, whi - wlo
-        flat = self._stretch_rows("token_words", lo, hi, heads, tails)
-        wide = self._stretch_rows("token_wide", wlo, whi, heads, tails)
+        flat = np.concatenate(words) if len(words) > 1 else words[0]
+        wide = np.concatenate(wides) if len(wides) > 1 else wides[0]
+        if len(flat) != int(counts.sum()):  # stretches hold articles not asked for: take the asked ones' rows
+            flat = flat[_runs(lo - np.repeat(lo[heads] - _starts_of(hi[tails] - lo[heads]), tails - heads + 1), counts)]
+        if len(wide) != int(n_wide.sum()):
+            span = whi[tails] - wlo[heads]
+            wide = wide[_runs(wlo - np.repeat(wlo[heads] - _starts_of(span), tails - heads + 1), n_wide)]
         bounds = np.zeros(len(held) + 1, dtype=np.int64)
         np.cumsum(counts, out=bounds[1:])
         seen = np.zeros(len(flat) + 1, dtype=np.int64)
@@ -421,53 +426,6 @@ class Shard:
         out: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None] = {}
         for r, x, y in zip(held.tolist(), bounds[:-1].tolist(), bounds[1:].tolist()):
             out[r] = (hashes[x:y], starts[x:y], ends[x:y]) if y > x else None
-        return [out[r] for r in asked.tolist()]
-
-    def _stretch_rows(
-        self, key: str, lo: np.ndarray, hi: np.ndarray, heads: np.ndarray, tails: np.ndarray
-    ) -> np.ndarray:
-        """Rows ``lo[i]:hi[i]`` of ``key`` of every i, one after the other, read a stretch at a time
-        (``_stretches``' ``heads`` and ``tails``) through one open file: the rows between the asked ones that a
-        stretch reads too are dropped."""
-        arr = self.array(key)
-        row = arr.dtype.itemsize * int(np.prod(arr.shape[1:], dtype=np.int64))
-        parts = []
-        fd = os.open(self.path / f"{key}.npy", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        try:
-            for a, b in zip(lo[heads].tolist(), hi[tails].tolist()):
-                if not 0 <= a <= b <= len(arr):
-                    raise self._error(f"rows {a}:{b} of {key}.npy are outside its {len(arr)}")
-                data = os.pread(fd, (b - a) * row, arr.offset + a * row)
-                if len(data) != (b - a) * row:
-                    raise self._error(f"{key}.npy is shorter than it was")
-                parts.append(np.frombuffer(data, dtype=arr.dtype).reshape((b - a, *arr.shape[1:])))
-        finally:
-            os.close(fd)
-        flat = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        counts = hi - lo
-        if len(flat) != int(counts.sum()):  # stretches hold articles not asked for: take the asked ones' rows
-            flat = flat[_runs(lo - np.repeat(lo[heads] - _starts_of(hi[tails] - lo[heads]), tails - heads + 1), counts)]
-        return flat
-
-    def shingles(self, rows: Sequence[int]) -> list[np.ndarray | None]:
-        """The stored shingles of articles ``rows`` (``token_shingles``, aligned with their tokens): per token,
-        the hash of the shingle that starts there, 0 where none does; None for an article the shard keeps none
-        for (no such file, or no tokens stored for it). Phase 2 takes them instead of hashing the k-grams of
-        the stored tokens again."""
-        if "token_shingles" not in self.check()._arrays or not len(rows):
-            return [None] * len(rows)
-        asked = np.asarray(rows, dtype=np.int64)
-        held = np.unique(asked)
-        first = int(held[0])
-        index = np.asarray(self._arrays["token_index"][first : int(held[-1]) + 2])
-        lo, hi = index[held - first, 0], index[held - first + 1, 0]
-        heads, tails = _stretches(lo, hi, _READ_GAP // 8, _READ_MOST // 8)  # hashes are 8 bytes
-        flat = self._stretch_rows("token_shingles", lo, hi, heads, tails)
-        bounds = np.zeros(len(held) + 1, dtype=np.int64)
-        np.cumsum(hi - lo, out=bounds[1:])
-        out: dict[int, np.ndarray | None] = {}
-        for r, x, y in zip(held.tolist(), bounds[:-1].tolist(), bounds[1:].tolist()):
-            out[r] = flat[x:y] if y > x else None
         return [out[r] for r in asked.tolist()]
 
     @cached_property
@@ -687,13 +645,6 @@ class FeatureStore:
     def tokens(self, docs: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
         """Stored tokens of articles ``docs`` (hashes, starts, ends), or None each (see ``Shard.tokens``)."""
         return self._by_shard(docs, Shard.tokens)
-
-    def shingles(self, docs: Sequence[int], k: int) -> list[np.ndarray | None]:
-        """Stored shingles of articles ``docs`` (see ``Shard.shingles``) when the store's shingles are of ``k``
-        words, else None each."""
-        if self.params.get("k") != k:
-            return [None] * len(docs)
-        return self._by_shard(docs, Shard.shingles)
 
     def row(self, key: str, i: int) -> np.ndarray:
         """Row ``i`` of a per-article array (``signatures``)."""

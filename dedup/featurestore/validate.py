@@ -15,8 +15,7 @@ runs ``check_shard`` once, on first use. What is checked (the layout is ``layout
   with p = ``para_offsets[-1]``;
 - offsets: ``text_offsets`` from 0, non-decreasing, ending at the size of ``text.bin``; ``para_offsets``
   the same, ending at p; ``token_index`` (optional, (n + 1, 2), with ``token_words`` (t,), ``token_vocab``
-  and ``token_wide`` (w, 2): all four or none) its two columns the same, ending at t and w; ``token_shingles``
-  (optional, only with them) a row for each row of ``token_words``;
+  and ``token_wide`` (w, 2): all four or none) its two columns the same, ending at t and w;
   ``bucket_bounds`` (257) from 0 to m (one vectorised pass each: these are small, about 8 bytes an article);
 - ``docs.parquet``: its schema exactly ``DOC_SCHEMA`` and its row count, read from the footer, and its
   size once decompressed (the footer's, at most what the file itself may be: 64 KB an article); the
@@ -167,8 +166,6 @@ def check_shard(
         for key, shape in (("token_index", (n + 1, 2)), ("token_wide", (shapes["token_wide"][0], 2))):
             if shapes[key] != shape:
                 raise Invalid(f"{key}.npy has shape {shapes[key]}, not {shape}")
-    if "token_shingles" in shapes and shapes["token_shingles"] != shapes.get("token_words"):
-        raise Invalid("token_shingles.npy does not have a row for each row of token_words.npy")
     if shapes["paragraphs"][1] != 2:
         raise Invalid(f"paragraphs.npy has shape {shapes['paragraphs']}, not (p, 2)")
     try:
@@ -283,7 +280,6 @@ def file_limits(n: int, m: int, num_perm: int | None, text_bytes: int) -> dict[s
         "token_words.npy": (10, 4 * max(text_bytes, 0) + h),  # a token holds a character at least
         "token_vocab.npy": (10, 8 * max(text_bytes, 0) + h),
         "token_wide.npy": (10, 8 * max(text_bytes, 0) + h),
-        "token_shingles.npy": (10, 8 * max(text_bytes, 0) + h),
     }
 
 

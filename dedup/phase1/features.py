@@ -216,15 +216,12 @@ def extract(
     *,
     threads: int | None = None,
     keep_tokens: bool = False,
-    keep_shingles: bool = False,
     cache: TokenCache | None = None,
 ) -> ShardData:
     """The features of a batch of articles (see the module docstring); ``keep_tokens``: with each article's
-    tokens (``ScanOptions.keep_tokens``), and with ``keep_shingles`` their shingles by token too (a scan's
-    store: phase 2 reads them instead of hashing the k-grams again; an index keeps none); ``cache``: the
-    tokeniser's vocabulary and work buffers to share with other calls (``tokenise``'s: a long-lived caller,
-    such as a server's queries, need not normalise and hash a token again that an earlier call saw; the
-    features are the same with or without it)."""
+    tokens (``ScanOptions.keep_tokens``); ``cache``: the tokeniser's vocabulary and work buffers to share with
+    other calls (``tokenise``'s: a long-lived caller, such as a server's queries, need not normalise and hash
+    a token again that an earlier call saw; the features are the same with or without it)."""
     texts = [a.text for a in articles]
     body_starts = [int(a.body_start) for a in articles]
     # Long texts (and a LongText: a huge file read segment by segment) are tokenised on their own below
@@ -298,19 +295,7 @@ def extract(
         token_hashes=tokens.hashes if keep_tokens else None,
         token_spans=np.stack([tokens.starts, tokens.ends], axis=1).astype(np.uint32) if keep_tokens else None,
         token_words=tokens.words if keep_tokens else None,
-        token_shingles=shingles_by_token(sh, len(tokens.hashes)) if keep_tokens and keep_shingles else None,
     )
-
-
-def shingles_by_token(sh: Shingles, n_tokens: int) -> np.ndarray | None:
-    """Per token of the batch, the hash of the shingle that starts there, 0 where none does (what the store
-    keeps beside the tokens, so phase 2 need not hash their k-grams again); None when some shingle hashes to
-    0 (one in 2**64: then a 0 could not tell "none"), and the store keeps none."""
-    if not sh.hashes.all():
-        return None
-    out = np.zeros(n_tokens, dtype=np.uint64)
-    out[sh.first] = sh.hashes
-    return out
 
 
 def extract_with(
@@ -319,10 +304,9 @@ def extract_with(
     *,
     threads: int | None = None,
     cache: TokenCache | None = None,
-    keep_shingles: bool = False,
 ) -> ShardData:
     """``extract`` with a scan's parameters (shingle size, signature length and seed, whether to keep tokens);
-    ``cache`` and ``keep_shingles``: as ``extract``'s."""
+    ``cache``: as ``extract``'s."""
     return extract(
         articles,
         k=options.k,
@@ -330,6 +314,5 @@ def extract_with(
         seed=options.seed,
         threads=threads,
         keep_tokens=options.keep_tokens,
-        keep_shingles=keep_shingles,
         cache=cache,
     )

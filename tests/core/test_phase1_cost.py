@@ -172,12 +172,7 @@ def test_a_file_of_many_paragraphs_scans_the_same_in_segments_and_from_stored_to
     assert _comparable(scan(huge_folder, options, store=tmp_path / "segments")) == whole
     monkeypatch.undo()
     fs = FeatureStore(tmp_path / "whole")
-    assert fs.tokens([0])[0] is not None and fs.shingles([0], options.k)[0] is not None
-    for shard in (tmp_path / "whole" / "shards").iterdir():  # phase 2 hashes the stored tokens' k-grams again
-        (shard / "token_shingles.npy").unlink()
-    unhashed = analyse_store(FeatureStore(tmp_path / "whole"), options).to_dict()
-    del unhashed["meta"]["timings"]
-    assert unhashed == whole
+    assert fs.tokens([0])[0] is not None
     for shard in (tmp_path / "whole" / "shards").iterdir():
         for name in ("token_index", "token_words", "token_vocab", "token_wide"):
             (shard / f"{name}.npy").unlink()
@@ -209,15 +204,11 @@ def test_scattered_articles_tokens_are_each_articles_own(seeds, tmp_path, monkey
     scan(seeds.dir, ScanOptions(keep_tokens=True), store=tmp_path / "s")
     fs = FeatureStore(tmp_path / "s")
     alone = [fs.tokens([i])[0] for i in range(len(fs))]
-    alone_shingles = [fs.shingles([i], 5)[0] for i in range(len(fs))]
     monkeypatch.setattr(store, "_READ_GAP", gap)
     monkeypatch.setattr(store, "_READ_MOST", most)
     asked = [4, 0, 2, 2, 4]
     for i, got in zip(asked, fs.tokens(asked)):
         assert all(np.array_equal(x, y) for x, y in zip(got, alone[i]))
-    for i, got in zip(asked, fs.shingles(asked, 5)):
-        assert np.array_equal(got, alone_shingles[i]) and len(got) == len(alone[i][0])
-    assert fs.shingles(asked, 4) == [None] * len(asked)  # shingles of another k are not the store's
     assert fs.texts_of(asked) == [fs.text(i) for i in asked]
     assert all(np.array_equal(p, fs.paragraphs(i)) for i, p in zip(asked, fs.paragraphs_of(asked)))
     (shard,) = (tmp_path / "s" / "shards").iterdir()
@@ -246,38 +237,9 @@ def test_bad_token_files_are_a_clear_error(seeds, tmp_path):
     np.save(shard / "token_words.npy", words)
     with pytest.raises(StoreError, match="outside the shard's vocabulary"):
         FeatureStore(tmp_path / "s").tokens([0])
-    np.save(shard / "token_shingles.npy", np.load(shard / "token_shingles.npy")[:-1])
-    with pytest.raises(StoreError, match="token_shingles.npy does not have a row for each row of token_words"):
-        FeatureStore(tmp_path / "s").shingles([0], 5)
     (shard / "token_vocab.npy").unlink()
     with pytest.raises(StoreError, match="without the other token files"):
         FeatureStore(tmp_path / "s").tokens([0])
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    st.lists(
-        st.lists(st.sampled_from(["word", "Ü", "2024", "12", "May", "東京", "...", " ", "\n\n"]), max_size=30),
-        max_size=6,
-    ),
-    st.integers(1, 7),
-)
-def test_shingles_from_the_stored_ones_are_the_shingles_of_the_tokens(texts, k):
-    """What phase 1 stores of the shingles (per token, the hash starting there) gives phase 2 ``shingle``'s
-    shingles bit for bit: short articles (under k words), banal-only ones, empty ones among them."""
-    from dedup.phase1.features import shingles_by_token
-    from dedup.phase1.shingle import shingle
-    from dedup.phase2 import stored_shingles
-
-    tokens = tokenise(["".join(t) for t in texts])
-    want = shingle(tokens, k)
-    by_token = shingles_by_token(want, len(tokens.hashes))
-    assert by_token is not None
-    off = tokens.offsets.tolist()
-    got = stored_shingles(tokens, [by_token[a:b] if b > a else None for a, b in zip(off, off[1:])], k)
-    assert got is not None
-    for name in ("offsets", "hashes", "first", "last"):
-        assert np.array_equal(getattr(got, name), getattr(want, name)), name
 
 
 @settings(max_examples=150, deadline=None)
@@ -360,13 +322,12 @@ def test_labels_on_intervals_are_the_character_masks_labels(data):
 
 
 def test_tokens_are_stored_unless_asked_not_to(seeds, tmp_path):
-    """By default the store holds every article's tokens in the compact form and their shingles (phase 2 reads
-    no text to label, and hashes no k-gram again);
+    """By default the store holds every article's tokens in the compact form (phase 2 reads no text to label);
     ``keep_tokens=False`` leaves them out (phase 2 tokenises what it aligns); the result is the same."""
     plain = scan(seeds.dir, ScanOptions(keep_tokens=False), store=tmp_path / "plain")
     kept = scan(seeds.dir, store=tmp_path / "kept")
     assert not list((tmp_path / "plain" / "shards").glob("*/token_*.npy"))
-    assert len(list((tmp_path / "kept" / "shards").glob("*/token_*.npy"))) == 5  # with the shingles by token
+    assert len(list((tmp_path / "kept" / "shards").glob("*/token_*.npy"))) == 4
     a, b = plain.to_dict(), kept.to_dict()
     for d in (a, b):
         del d["meta"]["timings"], d["meta"]["parameters"]["keep_tokens"]
