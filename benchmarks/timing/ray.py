@@ -260,8 +260,12 @@ def drive(mode: str, folder: str, address: str, partitions: int, out: str) -> No
         starts = sorted((t, p) for p, t in phases.first.items())
         edges = [t0] + [t for t, _ in starts[1:]] + [t0 + m["wall_s"]]
         names = [p for _, p in starts] if starts else []
+        # Steps before the first report (the walk's tasks: phase "start") are in the first phase's interval.
         m["serial_by_phase_s"] = {
-            p: (edges[k + 1] - edges[k]) - executor.phase_steps.get(p, 0.0) for k, p in enumerate(names)
+            p: (edges[k + 1] - edges[k])
+            - executor.phase_steps.get(p, 0.0)
+            - (k == 0) * executor.phase_steps.get("start", 0.0)
+            for k, p in enumerate(names)
         }
     Path(out).write_text(json.dumps(m))
 
@@ -308,6 +312,8 @@ def measure(
 
 
 STEPS = {
+    "_list_folder": "the walk: folders listed",
+    "_walk_part": "the walk: files classified, phase 1's groups written",
     "read_task": "phase 1 (read, features, shards)",
     "_bucket_task": "posting lists, by fingerprint bucket range",
     "_list_task": "lists combined + pair evidence, by list hash",
@@ -317,12 +323,21 @@ STEPS = {
     "_list_question": "verification's questions of the lists' members, by list partition",
     "_pair_question": "verification's sums over the pairs' entries, by pair partition",
     "_doc_question": "shared text per article (syndicated), by article partition",
+    "_step_task": "verification's per-pair steps (measures, relations, edges), by pair partition",
+    "_derived_rows_task": "story rounds: (document, partner, shared) rows, by pair partition",
+    "_derived_ask_task": "story rounds: ranking and its questions, by article partition",
+    "_derived_answer_task": "story rounds: the questions answered, by pair partition",
+    "_derived_take_task": "story rounds: derived edges, by article partition",
     "_leaf": "clusters: union-find, by edge partition",
     "_merge": "clusters: label maps merged",
     "_cluster_directions": "sources and directions, by range of clusters",
     "_align_batch": "align, by batch of pairs",
     "_label_batch": "label, by batch of articles",
 }
+
+
+# Verification's steps by pair partition (``partitioned.StoredPairs``), counted with its questions in the model.
+PAIR_STEPS = ("_step_task", "_derived_rows_task", "_derived_ask_task", "_derived_answer_task", "_derived_take_task")
 
 
 def costs(m: dict[str, Any]) -> dict[str, Any]:
@@ -381,6 +396,8 @@ def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict
     partitions = max(bucket_tasks, cores)
     shards_gb = articles * c["shard_bytes_per_article"] / 1e9
     t: dict[str, float] = {}
+    # The walk of the input as tasks (a round of listing tasks, then parts of it; 0 in runs before the walk was).
+    t["the walk"] = articles * (c["_list_folder_s_per_article"] + c["_walk_part_s_per_article"]) / cores
     t["phase 1"] = articles * c["read_task_s_per_article"] / cores + shards_gb / fs
     t["lists by bucket"] = postings * 12 / 1e9 / fs + articles * c["_bucket_task_s_per_article"] / min(
         cores, bucket_tasks
@@ -391,12 +408,9 @@ def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict
         articles * c["_spilled_fingerprints_s_per_article"] / min(cores, bucket_tasks)
     )
     t["verification's reads"] = articles * c["_read_batch_s_per_article"] / cores
-    # Verification's questions: each a wave of one task a partition, the waves one after the other.
-    t["verification's questions"] = (
-        articles
-        * (c["_list_question_s_per_article"] + c["_pair_question_s_per_article"] + c["_doc_question_s_per_article"])
-        / min(cores, partitions)
-    )
+    # Verification's questions and its per-pair steps: each a wave of one task a partition, one after the other.
+    asked = ("_list_question", "_pair_question", "_doc_question", *PAIR_STEPS)
+    t["verification's questions"] = articles * sum(c[f"{s}_s_per_article"] for s in asked) / min(cores, partitions)
     t["clusters, sources, directions"] = (
         articles
         * (c["_leaf_s_per_article"] + c["_merge_s_per_article"] + c["_cluster_directions_s_per_article"])
@@ -408,6 +422,7 @@ def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict
         "driver": _linear([(x["docs"], x["driver_peak_gb"]) for x in cs], articles),
         # A partition task holds its partition: measured peaks at this size scale with the partition, which the
         # partition count keeps the size it is here; plus the per-article sizes (8 B an article, one copy a node).
+        "walk task": max(c["_list_folder_worker_peak_gb"], c["_walk_part_worker_peak_gb"]),
         "bucket task": c["_bucket_task_worker_peak_gb"],
         "list task": c["_list_task_worker_peak_gb"] + articles * 8 / 1e9,
         "pair task": c["_pair_task_worker_peak_gb"] + articles * 17 / 1e9,
@@ -415,7 +430,7 @@ def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict
         "read task": c["_read_batch_worker_peak_gb"],
         # A question holds its partition and what it is sent: a label and a site per article (16 B) and, for the
         # per-article sums, their dense result (8 B); a value and a flag a list (9 B), a flag a pair.
-        "question task": max(c["_list_question_worker_peak_gb"], c["_pair_question_worker_peak_gb"])
+        "question task": max(c[f"{s}_worker_peak_gb"] for s in ("_list_question", "_pair_question", *PAIR_STEPS))
         + articles * (24 + 9 * c["lists_per_article"] + c["pairs_per_article"]) / 1e9,
         "directions task": c["_cluster_directions_worker_peak_gb"],
         "align/label task": max(c["_align_batch_worker_peak_gb"], c["_label_batch_worker_peak_gb"]),
@@ -521,6 +536,7 @@ def model_report(runs: list[dict[str, Any]]) -> str:
         say("|:---|---:|---:|")
         mem = r["memory_gb"]
         where = {
+            "the walk": f"{mem['walk task']:.2f} GB",
             "phase 1": "—",
             "lists by bucket": f"{mem['bucket task']:.2f} GB",
             "lists + evidence by list hash": f"{mem['list task']:.2f} GB",

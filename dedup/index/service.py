@@ -860,7 +860,7 @@ class QueryResult:
             "meta": {
                 "dedup_version": __version__,
                 "index": shown(self.location),
-                "parameters": flatten(self.options),
+                "parameters": _parameters(self.options),
                 "inputs": {
                     "articles": len(self.answers),
                     "skipped": [{"path": shown(s.path), "reason": s.reason} for s in self.skipped],
@@ -871,6 +871,19 @@ class QueryResult:
             "clusters": clusters,
             "pairs": pairs,
         }
+
+
+_FLAT: list[tuple[ScanOptions, dict[str, Any]]] = []  # the last options flattened (a server's are always the same)
+
+
+def _parameters(options: ScanOptions) -> dict[str, Any]:
+    """``flatten(options)`` (the answer's ``meta.parameters``), flattened once per options object (a frozen
+    dataclass: ~0.2 ms a query to walk its fields again), a fresh dict with fresh lists each time."""
+    last = _FLAT[-1] if _FLAT else None
+    if last is None or last[0] is not options:
+        last = (options, flatten(options))
+        _FLAT[:] = [last]
+    return {k: list(v) if isinstance(v, list) else v for k, v in last[1].items()}
 
 
 def _document(row: dict, article: Article, labels: Sequence[str]) -> dict[str, Any]:

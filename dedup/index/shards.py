@@ -200,6 +200,12 @@ class ShardIndex:
                     mine.setdefault(name, value)  # type: ignore[arg-type]
             for name, value in other._sizes.items():
                 self._sizes.setdefault(name, value)
+        # The small shards' table of a handle reused (``_small_table``): this one's is made from it.
+        self._small: tuple[tuple[str, ...], np.ndarray, np.ndarray, np.ndarray] | None = next(
+            (o._small for o in reuse if getattr(o, "root", None) == root and getattr(o, "_small", None) is not None),
+            None,
+        )
+        self._small_listed: tuple | None = None  # (``_DIRECT``, the shards listed) ``_small`` was made for
         self.params, self.shard_names, self.removed = {}, [], {}
         self._derived()
 
@@ -262,6 +268,50 @@ class ShardIndex:
             self._shards[name] = kept if kept is not None else Shard(path, label, perm, expect).check()
         return self._shards[name]
 
+    def _small_table(self) -> tuple[tuple[str, ...], np.ndarray, np.ndarray, np.ndarray]:
+        """The shards of at most ``_DIRECT`` postings (recent adds, until merged), as one table sorted by
+        fingerprint: (their names, fingerprints, the shard of each as a number into those names, its row there),
+        so that a look-up searches them all at once instead of shard by shard (~15 µs of numpy calls each, and a
+        server taking adds holds tens of them between merges). Made from the last table made (this handle's, or
+        a handle it reused), kept while this handle lists the same small shards: its rows of shards still listed
+        are kept (already sorted) and the new shards' merged in, so a new snapshot after an add sorts a few
+        thousand entries into the rest, never the whole table again."""
+        listed = (_DIRECT, tuple(self.shard_names))
+        prev = self._small
+        if prev is not None and self._small_listed == listed:
+            return prev
+        names = tuple(n for n in self.shard_names if len(self._shard(n).array("postings")) <= _DIRECT)
+        if prev is not None and prev[0] == names:
+            self._small_listed = listed
+            return prev
+        old = prev[0] if prev is not None else ()
+        slot = {n: j for j, n in enumerate(names)}
+        parts_f, parts_s, parts_d = [], [], []
+        if prev is not None and any(n in slot for n in old):
+            renumber = np.asarray([slot.get(n, -1) for n in old], dtype=np.int64)
+            new_slot = renumber[prev[2]]
+            keep = new_slot >= 0
+            parts_f.append(prev[1][keep])
+            parts_s.append(new_slot[keep])
+            parts_d.append(prev[3][keep])
+        for j, name in enumerate(names):
+            if name in old:
+                continue
+            shard = self._shard(name)
+            postings = np.asarray(shard.array("postings"), dtype=np.uint64)
+            docs = shard.check_docs(np.asarray(shard.array("posting_docs"), dtype=np.int64))
+            parts_f.append(postings)
+            parts_s.append(np.full(len(postings), j, dtype=np.int64))
+            parts_d.append(docs)
+        if parts_f:
+            fps = np.concatenate(parts_f)
+            order = np.argsort(fps, kind="stable")  # sorted runs, merged
+            table = (names, fps[order], np.concatenate(parts_s)[order], np.concatenate(parts_d)[order])
+        else:
+            table = (names, np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+        self._small, self._small_listed = table, listed
+        return table
+
     @property
     def bases(self) -> np.ndarray:
         if self._bases is None:
@@ -320,39 +370,32 @@ class ShardIndex:
             postings = np.asarray(shard.array("postings"))  # the mapping as a plain array: no memmap per gather
             if not len(postings) or not len(fps):
                 continue
-            keep_it = kept is not None and len(postings) > _DIRECT
+            if len(postings) <= _DIRECT:  # a small shard (a recent add): in the small shards' table, below
+                continue
+            keep_it = kept is not None
             got = kept[0].get((name, kept[1])) if keep_it else None
             if got is not None:  # this shard's look-up of these fingerprints, done before: its holders' rows
                 pos, docs, mine, w, wlo, whi = got
                 counts += mine
                 found.append((k, pos, None, docs, w, wlo, whi))
                 continue
-            if len(postings) <= _DIRECT:  # a small shard (a recent add): each fingerprint's run, searched
-                lo, hi = np.searchsorted(postings, fps, "left"), np.searchsorted(postings, fps, "right")
-                sel = np.flatnonzero(hi > lo)
-                lo, hi = lo[sel], hi[sel]
-                wide = hi - lo > _WIDE
-                n = np.where(wide, 0, hi - lo)  # wide runs: counted below without gathering them
-                pos = np.repeat(sel, n)
-                at = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
-            else:
-                sel = np.flatnonzero(bloom.may_hold(shard.filter, fps))  # most are certainly not here
-                f = fps[sel]
-                slots, bits = shard.directory
-                b = (f >> np.uint64(64 - bits)).astype(np.int64)
-                lo, hi = slots[b].astype(np.int64), slots[b + 1].astype(np.int64)
-                wide = hi - lo > _WIDE
-                if wide.any():  # narrow a crowded slot to the fingerprint's own run
-                    for i in np.flatnonzero(wide).tolist():
-                        run = postings[lo[i] : hi[i]]
-                        a = int(np.searchsorted(run, f[i], "left"))
-                        lo[i], hi[i] = lo[i] + a, lo[i] + int(np.searchsorted(run, f[i], "right"))
-                n = hi - lo
-                n[wide] = 0  # the narrowed runs are exact: counted below without gathering them
-                idx = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
-                own = np.repeat(np.arange(len(f)), n)
-                same = np.asarray(postings[idx]) == f[own]
-                pos, at = sel[own[same]], idx[same]
+            sel = np.flatnonzero(bloom.may_hold(shard.filter, fps))  # most are certainly not here
+            f = fps[sel]
+            slots, bits = shard.directory
+            b = (f >> np.uint64(64 - bits)).astype(np.int64)
+            lo, hi = slots[b].astype(np.int64), slots[b + 1].astype(np.int64)
+            wide = hi - lo > _WIDE
+            if wide.any():  # narrow a crowded slot to the fingerprint's own run
+                for i in np.flatnonzero(wide).tolist():
+                    run = postings[lo[i] : hi[i]]
+                    a = int(np.searchsorted(run, f[i], "left"))
+                    lo[i], hi[i] = lo[i] + a, lo[i] + int(np.searchsorted(run, f[i], "right"))
+            n = hi - lo
+            n[wide] = 0  # the narrowed runs are exact: counted below without gathering them
+            idx = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+            own = np.repeat(np.arange(len(f)), n)
+            same = np.asarray(postings[idx]) == f[own]
+            pos, at = sel[own[same]], idx[same]
             w, wlo, whi = (sel[wide], lo[wide], hi[wide]) if wide.any() else (None, None, None)
             mine = np.bincount(pos, minlength=len(fps))
             if w is not None:
@@ -366,8 +409,13 @@ class ShardIndex:
                 found.append((k, pos, None, docs, w, wlo, whi))
             else:
                 found.append((k, pos, at, None, w, wlo, whi))
+        small = self._small_lookup(fps, counts) if len(fps) else None
         frequent = skip(counts) & (counts > 0) if skip is not None else np.zeros(len(fps), dtype=bool)
         out_pos, out_refs = [], []
+        if small is not None:  # the small shards' holders of the fingerprints that are not frequent
+            keep = ~frequent[small[0]]
+            out_pos.append(small[0][keep])
+            out_refs.append(small[1][keep])
         for k, pos, at, docs, w, wlo, whi in found:
             shard = self._shard(self.shard_names[k])
             keep = ~frequent[pos]
@@ -399,6 +447,23 @@ class ShardIndex:
         p, r = p[live], r[live]
         p, r = by_position(p, r, int(self.bases[-1]))
         return p, r, frequent, counts
+
+    def _small_lookup(self, fps: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """``holders``' look-up in the small shards (``_small_table``) at once: (position in ``fps``, ref) of every
+        holder there, each fingerprint's holders added to ``counts``; None when they hold none."""
+        names, table, slots, rows = self._small_table()
+        if not len(table):
+            return None
+        lo, hi = np.searchsorted(table, fps, "left"), np.searchsorted(table, fps, "right")
+        sel = np.flatnonzero(hi > lo)
+        if not len(sel):
+            return None
+        lo, n = lo[sel], hi[sel] - lo[sel]
+        counts[sel] += n
+        at = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+        k = {name: j for j, name in enumerate(self.shard_names)}
+        bases = self.bases[np.asarray([k[name] for name in names], dtype=np.int64)]
+        return np.repeat(sel, n), rows[at] + bases[slots[at]]
 
     def sizes(self, refs: np.ndarray) -> np.ndarray:
         """Distinct shingles (``n_shingles``) of each of ``refs``, from a per-shard column kept in memory."""

@@ -140,3 +140,29 @@ def test_merged_shards_read_back_as_their_inputs(tmp_path):
     assert many.stats()["removed_pending"] == 0 and many.stats()["articles"] == 399
     assert f"{arts[5].id}.txt" not in many.rows(np.flatnonzero(many.alive))["id"].to_list()
     assert len(many.shard_names) == 1
+
+
+def test_small_shards_table_carried_across_snapshots_answers_as_a_fresh_handle(tmp_path):
+    """A server's snapshot after each add takes the small shards' table of the one before (``_small_table``: its
+    rows of shards still listed, the new shards merged in): through adds of one article, a merge of the small
+    shards and a removal, every look-up is the one a handle opened afresh gives, and brute force's."""
+    arts = _articles(3, 40)
+    ix = open_index(str(tmp_path / "index"), archive.store_params(OPTIONS), create=True)
+    ix.merge_after_append = False
+    fps = np.unique(extract(arts[:8], OPTIONS.k, OPTIONS.num_perm, 1).postings & FP_MASK)
+    reader = None
+    for i, art in enumerate(arts):
+        archive.add_articles(ix, [art], OPTIONS)
+        if i == 20:
+            with ix.writing():
+                ix.merge()  # merged into one: the table drops their rows and takes the merged shard's
+        if i == 30:
+            with ix.writing():
+                assert ix.remove([arts[3].id]) == 1
+        reader = open_index(str(tmp_path / "index"), reuse=[r for r in (ix, reader) if r is not None])
+        got = reader.holders(fps, lambda counts: counts > 6)
+        want = open_index(str(tmp_path / "index")).holders(fps, lambda counts: counts > 6)
+        assert all(np.array_equal(x, y) for x, y in zip(got, want))
+        pos, refs, frequent, _ = got
+        assert set(zip(pos.tolist(), refs.tolist())) == {(p, r) for p, r in _brute(reader, fps) if not frequent[p]}
+    assert reader is not None and len(reader._small[0]) >= FAN_IN  # many small shards were searched as one
