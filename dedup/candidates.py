@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .arrays import run_index
 from .evidence import Evidence, Lists, doc_bits, posting_lists
 from .featurestore import Shard, bucket_bounds
 from .lsh import band_keys, grouped_pairs, sorted_distinct, union_pairs
@@ -297,8 +298,7 @@ def _intersect(
     """(pair k, fingerprint) held by both rows ra[k] and rb[k] of the CSR (offsets, fps)."""
 
     def tagged(rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        idx = np.repeat(offsets[rows] - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
-        return fps[idx] | np.repeat(np.arange(len(rows), dtype=np.uint64), lengths)
+        return fps[run_index(offsets[rows], lengths)] | np.repeat(np.arange(len(rows), dtype=np.uint64), lengths)
 
     both = np.intersect1d(tagged(ra, la), tagged(rb, lb), assume_unique=True)
     mask = np.uint64((1 << low) - 1)

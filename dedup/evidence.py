@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .arrays import run_index
 from .featurestore import Shard
 from .hashing import GOLDEN, mix64
 from .workers import Executor, Threads, fan_out
@@ -140,13 +141,14 @@ class Lists:
 
     def weight_per_doc(self, n_docs: int, chosen: np.ndarray | None = None) -> np.ndarray:
         """Per document, the summed weight of the lists it is a member of (of those flagged in ``chosen``, when
-        given), as ``np.bincount`` gives it (float64, exact: integer sums), ``MEMBER_ROWS`` members at a time
+        given), as ``np.bincount`` gives it (float64, exact: integer sums), ``FAMILY_ROWS`` members at a time
         (temporaries of 8 bytes a member, over every list's members, were most of verify's peak). A family
         counts its base once, with the summed weight of its lists, and its lists' exceptions apart."""
         owner = self.member_list()
         out = np.zeros(n_docs, dtype=np.float64)
-        for lo in range(0, len(owner), MEMBER_ROWS):
-            own, mem = owner[lo : lo + MEMBER_ROWS], self.members[lo : lo + MEMBER_ROWS]
+        # FAMILY_ROWS members at a time (~17 bytes each while counted: verification's peak at 300k articles).
+        for lo in range(0, len(owner), FAMILY_ROWS):
+            own, mem = owner[lo : lo + FAMILY_ROWS], self.members[lo : lo + FAMILY_ROWS]
             if chosen is not None:
                 keep = chosen[own]
                 own, mem = own[keep], mem[keep]
@@ -156,10 +158,10 @@ class Lists:
             w = self.weight if chosen is None else np.where(chosen, self.weight, 0)
             inf = fam.of >= 0
             per_family = np.bincount(fam.of[inf], weights=w[inf], minlength=len(fam))
-            base_owner = fam.base_owner()
-            for lo in range(0, len(base_owner), MEMBER_ROWS):
-                part = per_family[base_owner[lo : lo + MEMBER_ROWS]]
-                out += np.bincount(fam.members[lo : lo + MEMBER_ROWS], weights=part, minlength=n_docs)
+            for f0, f1 in _family_chunks(fam):  # each base member's weight, a chunk of families at a time
+                part = np.repeat(per_family[f0:f1], np.diff(fam.offsets[f0 : f1 + 1]))
+                members = fam.members[int(fam.offsets[f0]) : int(fam.offsets[f1])]
+                out += np.bincount(members, weights=part, minlength=n_docs)
             out += np.bincount(fam.adds, weights=w[fam.add_owner()], minlength=n_docs)
             out -= np.bincount(fam.lacks, weights=w[fam.lack_owner()], minlength=n_docs)
         return out
@@ -172,7 +174,10 @@ class Lists:
         if fam is not None:
             inf = (fam.of >= 0) & chosen
             n_chosen = np.bincount(fam.of[inf], minlength=len(fam))
-            count = np.bincount(fam.members[n_chosen[fam.base_owner()] > 0], minlength=n_docs)
+            count = np.zeros(n_docs, dtype=np.int64)
+            for f0, f1 in _family_chunks(fam):  # the chosen families' base members, a chunk of families at a time
+                held = np.repeat(n_chosen[f0:f1] > 0, np.diff(fam.offsets[f0 : f1 + 1]))
+                count += np.bincount(fam.members[int(fam.offsets[f0]) : int(fam.offsets[f1])][held], minlength=n_docs)
             lack_owner = fam.lack_owner()
             sel = chosen[lack_owner]
             if sel.any():  # a base member lacking from every chosen list of its family holds none of them
@@ -251,7 +256,7 @@ class Lists:
         n_touched = np.bincount(t_list, minlength=len(self))
         f = fam.of[in_family] - f0
         m = np.minimum(n_touched[in_family] + 1, family_distinct[f])
-        rows = np.repeat(desc_start[f] - (np.cumsum(m) - m), m) + np.arange(int(m.sum()))
+        rows = run_index(desc_start[f], m)
         c_list = np.repeat(in_family, m)
         c_keys = (c_list.astype(np.uint64) << np.uint64(32)) | desc_value[rows]
         free = np.ones(len(c_keys), dtype=bool)
@@ -409,8 +414,8 @@ class Evidence:
     """Candidate pairs (a < b) and, per (pair, list) they share, one entry."""
 
     pairs: np.ndarray  # (P, 2) int64
-    entry_pair: np.ndarray  # int64 row of ``pairs``
-    entry_list: np.ndarray  # int64 list index
+    entry_pair: np.ndarray  # row of ``pairs`` (int64, or int32 from ``small_pair_entries``)
+    entry_list: np.ndarray  # list index (likewise)
 
 
 def give_back_heap() -> None:
@@ -484,7 +489,7 @@ def _partition_lists(
     starts, sizes = starts[shared], sizes[shared]
     if len(starts) == 0:
         return empty, np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, _doc_type(bits))
-    rows = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes) + np.arange(int(sizes.sum()))
+    rows = run_index(starts, sizes)
     docs = (keys[rows] & mask).astype(_doc_type(bits))
     run_fp = fp[starts]
     del keys, fp, rows, new
@@ -503,7 +508,7 @@ def _partition_lists(
     m = sizes[rep]
     member_offsets = np.zeros(len(rep) + 1, dtype=np.int64)
     np.cumsum(m, out=member_offsets[1:])
-    idx = np.repeat(local_starts[rep] - member_offsets[:-1], m) + np.arange(int(member_offsets[-1]))
+    idx = run_index(local_starts[rep], m)
     return hs[group_start], weights.astype(np.int64), member_offsets, docs[idx]
 
 
@@ -589,13 +594,41 @@ class ListGrouper:
     sets are nearly the same (its holders, with or without a few articles), and each would store every
     member. A big list whose family key (``_family_keys``) was seen before is its family's base without its
     lacks and with its adds, when these are at most ``1 / FAMILY_SLACK`` of its members; else it founds a
-    family of its own. Partitions are added one at a time (``add``): only one is held plainly."""
+    family of its own. Partitions are added one at a time (``add``): only one is held plainly.
+
+    A set of documents sharing shingles in several partitions (a sentence's shingles fall in many) is one list:
+    only its first partition's list is kept, and the later ones add their weight to it as they come
+    (``_seen``). Held until the end, the copies grew faster than the corpus (at 300k fixed-pool articles 4.1M
+    lists for 1.1M distinct, 2.0 to 1 at 100k), as a list's shingles spread over more partitions."""
 
     def __init__(self, above: int) -> None:
         self.above = above
         self.known: dict[int, int] = {}  # family key -> family
         self.bases: list[np.ndarray] = []
         self.parts: list[tuple[np.ndarray, ...]] = []
+        # The hashes of the lists kept so far, with their summed weights: runs of ascending hashes, each at
+        # least twice as long as the next (merged as they come), so that a partition is looked up in a few.
+        self.levels: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def _seen(self, hashes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Which of a partition's lists (distinct ``hashes``) an earlier partition holds: their ``weights`` are
+        added to that list's; the others are kept, and their hashes and weights noted."""
+        seen = np.zeros(len(hashes), dtype=bool)
+        for known, summed in self.levels:
+            if not len(known):
+                continue
+            pos = np.minimum(np.searchsorted(known, hashes), len(known) - 1)
+            hit = known[pos] == hashes
+            summed[pos[hit]] += weights[hit]  # distinct hashes: one list each
+            seen |= hit
+        order = np.argsort(hashes[~seen], kind="stable")
+        self.levels.append((hashes[~seen][order], weights[~seen][order].astype(np.int64)))
+        while len(self.levels) > 1 and len(self.levels[-2][0]) <= 2 * len(self.levels[-1][0]):
+            (h1, w1), (h2, w2) = self.levels.pop(), self.levels.pop()
+            h, w = np.concatenate([h2, h1]), np.concatenate([w2, w1])
+            order = np.argsort(h, kind="stable")
+            self.levels.append((h[order], w[order]))
+        return seen
 
     def _new_family(self, members: np.ndarray) -> int:
         self.bases.append(members.copy())
@@ -603,13 +636,23 @@ class ListGrouper:
 
     def add(self, part: Partition) -> None:
         hashes, weights, offsets, members = part
+        seen = self._seen(hashes, weights)
+        if seen.any():  # lists an earlier partition holds: their weight is counted there, nothing else is kept
+            keep = np.flatnonzero(~seen)
+            sizes = np.diff(offsets)[keep]
+            members = gather_runs(members, offsets[keep], sizes)
+            offsets = np.zeros(len(keep) + 1, dtype=np.int64)
+            np.cumsum(sizes, out=offsets[1:])
+            hashes = hashes[keep]
+        del weights
         sizes = np.diff(offsets)
         big = np.flatnonzero(sizes > self.above)
-        small_sizes = np.where(sizes > self.above, 0, sizes)
+        # Per list counts and families as int32 while the partitions wait to be joined (exact: below 2**31).
+        small_sizes = np.where(sizes > self.above, 0, sizes).astype(np.int32)
         plain = gather_runs(members, offsets[:-1], small_sizes)
-        of = np.full(len(hashes), -1, dtype=np.int64)
-        add_n = np.zeros(len(hashes), dtype=np.int64)
-        lack_n = np.zeros(len(hashes), dtype=np.int64)
+        of = np.full(len(hashes), -1, dtype=np.int32)
+        add_n = np.zeros(len(hashes), dtype=np.int32)
+        lack_n = np.zeros(len(hashes), dtype=np.int32)
         adds, lacks = np.zeros(0, members.dtype), np.zeros(0, members.dtype)
         if len(big):
             starts = offsets[big]
@@ -628,7 +671,7 @@ class ListGrouper:
                 for i in j[refused].tolist():
                     of[i] = self._new_family(members[offsets[i] : offsets[i + 1]])
                 add_n[j[refused]] = lack_n[j[refused]] = 0
-        self.parts.append((hashes, weights, small_sizes, plain, of, add_n, adds, lack_n, lacks))
+        self.parts.append((hashes, small_sizes, plain, of, add_n, adds, lack_n, lacks))
 
     def _exceptions(
         self, members: np.ndarray, offsets: np.ndarray, lists: np.ndarray, families: np.ndarray
@@ -667,7 +710,15 @@ class ListGrouper:
             cols[i] = None
             return joined
 
-        unique, total, rep = _one_per_hash(take(0), take(1))
+        # Every list kept is the only one of its hash (``_seen``): sorted by hash, with the weights summed there.
+        rep = np.argsort(take(0), kind="stable")
+        levels, self.levels = self.levels, []
+        unique = np.concatenate([h for h, _ in levels])
+        total = np.concatenate([w for _, w in levels])
+        order = np.argsort(unique, kind="stable")
+        unique, total = unique[order], total[order]
+        del levels, order
+        assert len(unique) == len(rep)  # the lists kept are the distinct hashes noted
 
         def runs(sizes: int, values: int) -> tuple[np.ndarray, np.ndarray]:
             n = take(sizes)
@@ -677,10 +728,10 @@ class ListGrouper:
             np.cumsum(n[rep], out=out[1:])
             return out, gather_runs(v, start[rep], n[rep])
 
-        offsets, plain = runs(2, 3)
-        add_offsets, adds = runs(5, 6)
-        lack_offsets, lacks = runs(7, 8)
-        of = take(4)[rep]
+        offsets, plain = runs(1, 2)
+        add_offsets, adds = runs(4, 5)
+        lack_offsets, lacks = runs(6, 7)
+        of = take(3)[rep].astype(np.int64)
         base_offsets = np.zeros(len(self.bases) + 1, dtype=np.int64)
         np.cumsum([len(b) for b in self.bases], out=base_offsets[1:])
         base = np.concatenate(self.bases) if self.bases else np.zeros(0, plain.dtype)
@@ -700,7 +751,7 @@ def gather_runs(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> 
         j = max(i + 1, int(np.searchsorted(ends, pos + MEMBER_ROWS, side="right")))
         runs = lengths[i:j]
         n = int(runs.sum())
-        out[pos : pos + n] = values[np.repeat(starts[i:j] - (np.cumsum(runs) - runs), runs) + np.arange(n)]
+        out[pos : pos + n] = values[run_index(starts[i:j], runs)]
         i, pos = j, pos + n
     return out
 
@@ -828,7 +879,7 @@ def _shared_big(codes: np.ndarray, off: np.ndarray, pa: np.ndarray, pb: np.ndarr
     probe, other = np.where(fewer, pb, pa), np.where(fewer, pa, pb)
     n = np.minimum(la, lb)
     k = np.repeat(np.arange(len(pa), dtype=np.int64), n)
-    at = np.repeat(off[probe] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+    at = run_index(off[probe], n)
     lst = codes[at] & np.uint64(0xFFFFFFFF)
     want = (other[k].astype(np.uint64) << np.uint64(32)) | lst
     pos = np.minimum(np.searchsorted(codes, want), len(codes) - 1)
@@ -977,12 +1028,12 @@ class FamilyEvidence:
     and choice, summed per family; sums of integers, exact."""
 
     pairs: np.ndarray  # (P, 2) int64
-    entry_pair: np.ndarray  # int64 row of ``pairs``
-    entry_list: np.ndarray  # int64 list index
-    family_pair: np.ndarray  # int32 row of ``pairs``
+    entry_pair: np.ndarray  # row of ``pairs`` (int32 below 2**31 pairs, as every row and list index here)
+    entry_list: np.ndarray  # list index
+    family_pair: np.ndarray  # row of ``pairs``
     family: np.ndarray  # int32 family
-    minus_pair: np.ndarray  # int64 row of ``pairs``
-    minus_list: np.ndarray  # int64 list
+    minus_pair: np.ndarray  # row of ``pairs``
+    minus_list: np.ndarray  # list
     list_family: np.ndarray  # per list: its family when it is big and stored by family, else -1
     n_families: int
 
@@ -1021,7 +1072,7 @@ class FamilyEvidence:
         f = self.family[rows].astype(np.int64)
         n = offsets[f + 1] - offsets[f]
         pair = np.repeat(self.family_pair[rows].astype(np.int64), n)
-        lst = lists[np.repeat(offsets[f] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))]
+        lst = lists[run_index(offsets[f], n)]
         lacked = _found(minus, packed(pair, lst))
         return pair[~lacked], lst[~lacked]
 
@@ -1099,7 +1150,7 @@ def _ranges(keys: np.ndarray, values: np.ndarray, want: np.ndarray, owner: np.nd
     """(owner[i], value) for every row of the sorted ``keys`` equal to want[i] (``values`` beside ``keys``)."""
     lo = np.searchsorted(keys, want)
     n = np.searchsorted(keys, want, side="right") - lo
-    at = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+    at = run_index(lo, n)
     return np.repeat(owner, n), values[at]
 
 
@@ -1118,7 +1169,7 @@ def _family_chunk(c: _FamilyProbe, rows: np.ndarray) -> FamilyChunk:
     for second, (side, other) in enumerate(((pa, pb), (pb, pa))):  # lists held directly (adds, plain big lists)
         n = c.direct_off[side + 1] - c.direct_off[side]
         dk = np.repeat(np.arange(len(rows), dtype=np.int64), n)
-        at = np.repeat(c.direct_off[side] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+        at = run_index(c.direct_off[side], n)
         dl = (c.direct[at] & _LOW).astype(np.int64)
         hit = _holds(c, other[dk], dl)
         if second:  # held directly by both: found from the first side already
@@ -1177,14 +1228,15 @@ def family_evidence(ev: Evidence, lists: Lists, big: np.ndarray, n_docs: int, wo
         for part, x in zip(parts, got):
             part.append(x)
     f_pair, f_fam, m_pair, m_list, d_pair, d_list = (np.concatenate(p) if p else np.zeros(0, np.int64) for p in parts)
+    pair_type, list_type = _index_type(len(pairs)), _index_type(len(lists))
     return FamilyEvidence(
         pairs=pairs,
-        entry_pair=np.concatenate([ev.entry_pair, d_pair]),
-        entry_list=np.concatenate([ev.entry_list, d_list]),
-        family_pair=f_pair.astype(np.int32 if len(pairs) < 1 << 31 else np.int64),
+        entry_pair=np.concatenate([ev.entry_pair, d_pair.astype(pair_type)]).astype(pair_type, copy=False),
+        entry_list=np.concatenate([ev.entry_list, d_list.astype(list_type)]).astype(list_type, copy=False),
+        family_pair=f_pair.astype(pair_type),
         family=f_fam.astype(np.int32),
-        minus_pair=m_pair,
-        minus_list=m_list,
+        minus_pair=m_pair.astype(pair_type),
+        minus_list=m_list.astype(list_type),
         list_family=of_big,
         n_families=len(fam),
     )
@@ -1221,7 +1273,7 @@ def small_pair_entries(
         sel = np.flatnonzero((mem >= lo) & (mem < hi) & (after > 0))
         cnt = after[sel].astype(np.int64)
         first = np.repeat(sel, cnt)
-        second = first + 1 + (np.arange(len(first)) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+        second = run_index(sel + 1, cnt)  # the members after each one, in its list
         codes = packed(mem[first], mem[second])
         which = own[first]
         del first, second, sel, cnt
@@ -1241,9 +1293,14 @@ def small_pair_entries(
     pairs = np.stack([(every >> np.uint64(32)).astype(np.int64), (every & _LOW).astype(np.int64)], axis=1)
     return Evidence(
         pairs=pairs,
-        entry_pair=np.searchsorted(every, codes).astype(np.int64),
-        entry_list=np.concatenate(kept_lists).astype(np.int64),
+        entry_pair=np.searchsorted(every, codes).astype(_index_type(len(every))),
+        entry_list=np.concatenate(kept_lists).astype(_index_type(len(lists))),
     )
+
+
+def _index_type(n: int) -> type:
+    """The narrowest exact type of an index below ``n``: int32 (half the memory per entry) unless ``n`` needs more."""
+    return np.int32 if n < 1 << 31 else np.int64
 
 
 def pair_evidence(

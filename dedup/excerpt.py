@@ -28,6 +28,16 @@ _MORE = (*_STRONG, "read more")  # each holds "read" or "full" (``_maybe_cut`` l
 _ELLIPSES = ("…", "...", "[…]", "[...]")
 
 
+# The phrases' words as marks on a tokeniser's words (``word_marks``): the first word of a phrase as a word's
+# end ("bread" before "more" holds "read more"), its last as a word's start, a middle one as the whole word.
+_PHRASE_WORDS = tuple(tuple(p.split(" ")) for p in _MORE)
+_MARK_BITS: dict[tuple[str, str], int] = {}
+for _words in _PHRASE_WORDS:
+    for _j, _w in enumerate(_words):
+        _kind = "end" if _j == 0 else "start" if _j == len(_words) - 1 else "is"
+        _MARK_BITS.setdefault((_kind, _w), 1 << len(_MARK_BITS))
+ALL_MARKS = (1 << len(_MARK_BITS)) - 1  # 12 marks: a uint16 each
+
 _PIECE = 1 << 20  # characters lowered at a time
 _BLOCK = 1 << 16  # paragraphs whose last characters are looked at a time
 
@@ -43,6 +53,81 @@ def _maybe_cut(text: str) -> bool:
         if ("read" in low or "full" in low) and any(phrase in low for phrase in _MORE):
             return True
     return False
+
+
+_WIDTH = 8  # bytes of a word's start and end compared: the longest phrase word ("continue") has 8
+assert max(len(w) for _, w in _MARK_BITS) <= _WIDTH
+
+
+def word_marks(folded: bytes) -> np.ndarray:
+    """The marks (``_MARK_BITS``, uint16) of words whose characters are folded one by one as the tokeniser
+    folds them (an ASCII letter's fold: its lower case), given as their UTF-8 joined by NUL bytes: which
+    phrase words each ends with, starts with or is. Vectorised: each word's first and last 8 bytes as one
+    little-endian uint64 each, compared under a mask with each phrase word's bytes."""
+    buf = np.frombuffer(folded, dtype=np.uint8)
+    seps = np.flatnonzero(buf == 0)
+    starts = np.concatenate([[0], seps + 1])
+    ends = np.concatenate([seps, [len(buf)]])
+    lengths = ends - starts
+    padded = np.concatenate([np.zeros(_WIDTH, np.uint8), buf, np.zeros(_WIDTH, np.uint8)])
+    cols = np.arange(_WIDTH)
+    head = np.ascontiguousarray(padded[(starts + _WIDTH)[:, None] + cols]).view("<u8").ravel()
+    tail = np.ascontiguousarray(padded[ends[:, None] + cols]).view("<u8").ravel()  # the 8 bytes before its end
+    out = np.zeros(len(starts), dtype=np.uint16)
+    for (kind, w), bit in _MARK_BITS.items():
+        n = len(w)
+        value = np.uint64(int.from_bytes(w.encode("ascii"), "little"))
+        if kind == "end":  # the last n bytes: the high ones
+            hit = (lengths >= n) & ((tail >> np.uint64(8 * (_WIDTH - n))) == value)
+        else:
+            mask = np.uint64((1 << (8 * n)) - 1)
+            hit = ((lengths >= n) if kind == "start" else (lengths == n)) & ((head & mask) == value)
+        out[hit] |= np.uint16(bit)
+    return out
+
+
+def phrase_docs(offsets: np.ndarray, starts: np.ndarray, ends: np.ndarray, marks: np.ndarray) -> np.ndarray:
+    """Per document of a batch of tokens (CSR ``offsets``; spans; ``word_marks`` of each), whether some phrase
+    of ``_MORE`` may be in its lowered text: its words' marks on consecutive tokens one character apart.
+
+    A phrase in the lowered text is made of ASCII letters and single spaces; the characters that lower to an
+    ASCII letter (the letter in either case, the Kelvin sign) are word characters the tokeniser folds to that
+    letter, and a space is a separator, so the phrase's first word ends a token, its last starts the token one
+    character after, a middle one is a token: a document without such a run holds no phrase."""
+    n = len(marks)
+    offsets = np.asarray(offsets, dtype=np.int64)
+    firsts = np.zeros(n + 1, dtype=bool)  # a document's first token: no run crosses into it
+    firsts[offsets[:-1]] = True
+    # The tokens that end with some phrase's first word (few): each phrase is looked for from them only.
+    ending = np.bitwise_or.reduce([_MARK_BITS["end", words[0]] for words in _PHRASE_WORDS])
+    at = np.flatnonzero(marks & np.uint16(ending))
+    hit = np.zeros(len(at), dtype=bool)
+    for words in _PHRASE_WORDS:
+        m = len(words)
+        ok = (marks[at] & np.uint16(_MARK_BITS["end", words[0]])) != 0
+        ok &= at + m <= n
+        for j in range(1, m):
+            kind = "start" if j == m - 1 else "is"
+            nxt = np.minimum(at + j, n - 1)
+            ok &= (marks[nxt] & np.uint16(_MARK_BITS[kind, words[j]])) != 0
+            ok &= starts[nxt] - ends[nxt - 1] == 1
+            ok &= ~firsts[nxt]
+        hit |= ok
+    docs = np.searchsorted(offsets, at[hit], side="right") - 1
+    out = np.zeros(len(offsets) - 1, dtype=bool)
+    out[docs] = True
+    return out
+
+
+def maybe_cut_from_tokens(text: str, body_start: int, phrase: bool) -> bool:
+    """False only where ``_maybe_cut(text)`` is False (its gate, without lowering the text), given ``phrase``:
+    whether the body's tokens may hold a phrase (``phrase_docs`` of the tokens of ``text[body_start:]``).
+    Only the ellipses and the text before the body (with the phrases that start there) are looked for in
+    the text itself; a phrase that starts in the body is in its tokens' marks."""
+    if phrase or "…" in text or "..." in text:
+        return True
+    reach = max(map(len, _MORE)) - 1
+    return body_start > 0 and _maybe_cut(text[: body_start + reach])
 
 
 def _last(text: str, s: int, e: int, chars: str | None = None) -> str:

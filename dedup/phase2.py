@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 
 from .align import Side, align_batch, spread_cover, template_like
+from .arrays import run_index
 from .cluster import Clusters, Members, cluster, components, rank, roles, with_versions
 from .corpus import Corpus
 from .direction import FEATURES, cluster_sources, compare_dates, pair_directions, parse_when, positions
@@ -1006,10 +1007,7 @@ class _SharedSides:
 
 def _para_index(para_offsets: np.ndarray, docs: np.ndarray) -> np.ndarray:
     """The positions of the paragraphs of ``docs`` in the scan's paragraph arrays, in order."""
-    lo, hi = para_offsets[docs], para_offsets[docs + 1]
-    lengths = hi - lo
-    starts = np.cumsum(lengths) - lengths
-    return np.repeat(lo - starts, lengths) + np.arange(int(lengths.sum()), dtype=np.int64)
+    return run_index(para_offsets[docs], para_offsets[docs + 1] - para_offsets[docs])
 
 
 def _label(

@@ -16,10 +16,9 @@ Results depend only on the input: not on the number of workers, nodes or tasks, 
 
 from __future__ import annotations
 
-import array
 import contextlib
+import functools
 import os
-import pickle
 import shutil
 import tempfile
 import time
@@ -133,35 +132,22 @@ def _tasks(entries: Iterable[Entry | Skipped], options: ScanOptions, skipped: li
         yield _Task(number, batch)
 
 
-class _Spilled(Sequence):
-    """Phase 1's tasks, pickled one after the other into a temporary file in ``folder`` as the walk finds them, and
-    read back one at a time when asked for: a cluster's driver submits a window of them, so it holds the
-    listing's offsets (a number a task), never every file's entry (~0.35 KB a file). ``files``: how many."""
+def _group(entries: Iterable[Entry | Skipped], skipped: list[Skipped], options: ScanOptions) -> Iterator[_Task]:
+    """``_tasks`` as the distributed walk calls it (each part of the walk groups its own entries)."""
+    return _tasks(entries, options, skipped)
 
-    def __init__(self, tasks: Iterable[_Task], folder: Path) -> None:
-        self._file = tempfile.TemporaryFile(dir=folder, prefix=".listing-")  # noqa: SIM115 - closed by close()
-        self._offsets = array.array("q")
-        self.files = 0
-        for task in tasks:
-            self._offsets.append(self._file.tell())
-            pickle.dump(task, self._file, protocol=pickle.HIGHEST_PROTOCOL)
-            self.files += len(task.entries)
-        self._offsets.append(self._file.tell())
 
-    def __len__(self) -> int:
-        return len(self._offsets) - 1
+@dataclass
+class _Listed:
+    """A phase-1 task of a cluster's scan as the driver holds it: its number, and its group of files as the
+    distributed walk wrote it to the store's work folder (``distributed.walk.Listed``; the task reads it)."""
 
-    def __getitem__(self, k):  # type: ignore[override]
-        if isinstance(k, slice):
-            return [self[j] for j in range(*k.indices(len(self)))]
-        if not -len(self) <= k < len(self):
-            raise IndexError(k)
-        k %= len(self)
-        self._file.seek(self._offsets[k])
-        return pickle.loads(self._file.read(self._offsets[k + 1] - self._offsets[k]))
+    number: int
+    group: object
 
-    def close(self) -> None:
-        self._file.close()
+    def task(self) -> _Task:
+        group = self.group.load() if hasattr(self.group, "load") else self.group
+        return _Task(self.number, group.entries)
 
 
 def _batches(articles: Iterable[Article | Skipped], options: ScanOptions, skipped: list[Skipped]) -> Iterator[list]:
@@ -226,20 +212,24 @@ def _worker(args: tuple[str, _Task, ScanOptions]) -> tuple[list, list, int]:
     return _run_task(root, task, options, threads=1, cache=_kept_vocabulary())
 
 
-def read_task(context: tuple[str, ScanOptions], task: _Task) -> tuple[list[str], list[Skipped], int]:
+def read_task(context: tuple[str, ScanOptions], task: _Task | _Listed) -> tuple[list[str], list[Skipped], int]:
     """One task of phase 1 on an ``Executor`` whose workers are not forked from us (polars is safe there):
     its files read and its shards written whole (``_run_task``, then ``publish_shard``). A pure function of
     its inputs: run again, it writes the same shards under the same names. Returns (shard names,
     skipped, files done)."""
     root, options = context
+    if isinstance(task, _Listed):
+        task = task.task()
     staged, skipped, n = _run_task(root, task, options, threads=1, cache=_kept_vocabulary())
     for name, path, docs in staged:
         publish_shard(Path(root), name, path, docs)
     return [name for name, _, _ in staged], skipped, n
 
 
-def _task_label(task: _Task) -> str:
+def _task_label(task: _Task | _Listed) -> str:
     """A phase-1 task's input, as an error names it: its first file, and how many more."""
+    if isinstance(task, _Listed):
+        task = task.task()
     more = len(task.entries) - 1
     return task.entries[0].path + (f" (and {more} more file{'s' * (more != 1)})" if more else "")
 
@@ -261,11 +251,19 @@ def ingest(
     from .ingest import walk
 
     skipped: list[Skipped] = []
-    spilled = None
-    tasks: Sequence[_Task]
-    if executor is not None:  # a cluster's driver: the listing task by task on disk, not in memory (``_Spilled``)
-        spilled = _Spilled(_tasks(walk(source, options.ingest), options, skipped), fs.root)
-        tasks, n_files = spilled, spilled.files
+    work = None
+    tasks: Sequence[_Task] | Sequence[_Listed]
+    walk_on = getattr(executor, "walk", None)
+    if callable(walk_on):  # a cluster's driver: the walk as tasks, its groups in files of the store, not here
+        work = tempfile.mkdtemp(prefix=".walk-", dir=fs.root)
+        try:
+            walked = walk_on(source, options.ingest, functools.partial(_group, options=options), work)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        tasks = [_Listed(k, group) for k, group in enumerate(walked.groups)]
+        n_files = walked.files
+        skipped.extend(walked.skipped)
     else:
         entries = list(walk(source, options.ingest))
         n_files = sum(1 for e in entries if not isinstance(e, Skipped))
@@ -290,18 +288,20 @@ def ingest(
         report("read", done, n_files)
 
     if executor is not None:
-        for written, skip, n in executor.map(read_task, (str(fs.root), options), tasks, label=_task_label):
-            for name in written:
-                if not (fs.root / "shards" / name).is_dir():
-                    raise StoreError(
-                        f"{fs.root}: shard {name} was written where this machine cannot see it; "
-                        "the store must be a folder every node shares"
-                    )
-            publish([(name, None, None) for name in written], skip, n)
+        try:
+            for written, skip, n in executor.map(read_task, (str(fs.root), options), tasks, label=_task_label):
+                for name in written:
+                    if not (fs.root / "shards" / name).is_dir():
+                        raise StoreError(
+                            f"{fs.root}: shard {name} was written where this machine cannot see it; "
+                            "the store must be a folder every node shares"
+                        )
+                publish([(name, None, None) for name in written], skip, n)
+        finally:
+            if work is not None:  # the walk's listings
+                shutil.rmtree(work, ignore_errors=True)
         for left in (fs.root / "shards").glob(".*"):  # staged by a task whose worker died; run again since
             shutil.rmtree(left, ignore_errors=True)
-        if spilled is not None:
-            spilled.close()
     elif workers > 1 and len(tasks) > 1:
         # Parquet is read with polars, whose thread pool does not survive a fork: those files are read here.
         here = [any(e.kind == "parquet" for e in t.entries) for t in tasks]

@@ -15,6 +15,7 @@ the same whichever runs it.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -235,18 +236,34 @@ class Processes:
 
 
 class Threads:
-    """Threads of this process, for steps whose work releases the GIL (numpy sorts)."""
+    """Threads of this process, for steps whose work releases the GIL (numpy sorts). At most ``ahead`` chunks a
+    thread are run or held beyond the one the caller is taking: results the caller has not taken yet are memory
+    (a partition's lists, while the caller groups the one before), and a caller slower than the threads would
+    otherwise find every chunk's result waiting for it."""
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, ahead: int = 2) -> None:
         self.threads = threads or min(2, os.cpu_count() or 1)
+        self.ahead = ahead
 
     def map(self, fn: Callable[[Any, Any], Any], context: Any, chunks: list, label: Label | None = None) -> Iterator:
         if self.threads > 1 and len(chunks) > 1:
+            from collections import deque
             from concurrent.futures import ThreadPoolExecutor
-            from functools import partial
 
-            with ThreadPoolExecutor(max_workers=min(self.threads, len(chunks))) as pool:
-                yield from pool.map(partial(fn, context), chunks)
+            workers = min(self.threads, len(chunks))
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                todo = iter(chunks)
+                running = deque(pool.submit(fn, context, c) for c in itertools.islice(todo, workers * self.ahead))
+                try:
+                    while running:
+                        first = running.popleft()
+                        for c in itertools.islice(todo, 1):  # the next chunk starts as this one is taken
+                            running.append(pool.submit(fn, context, c))
+                        yield first.result()
+                        del first
+                finally:
+                    for f in running:  # the caller stopped early (or a chunk failed): nothing more is started
+                        f.cancel()
         else:
             for chunk in chunks:
                 yield fn(context, chunk)

@@ -17,6 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests check invariants, not speed: no per-example deadline (hypothesis's 200 ms default fails
+# examples on a loaded machine; speed is measured in benchmarks/, never in the suite).
+settings.register_profile("dedup", deadline=None)
+settings.load_profile("dedup")
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"

@@ -260,8 +260,12 @@ def drive(mode: str, folder: str, address: str, partitions: int, out: str) -> No
         starts = sorted((t, p) for p, t in phases.first.items())
         edges = [t0] + [t for t, _ in starts[1:]] + [t0 + m["wall_s"]]
         names = [p for _, p in starts] if starts else []
+        # Steps before the first report (the walk's tasks: phase "start") are in the first phase's interval.
         m["serial_by_phase_s"] = {
-            p: (edges[k + 1] - edges[k]) - executor.phase_steps.get(p, 0.0) for k, p in enumerate(names)
+            p: (edges[k + 1] - edges[k])
+            - executor.phase_steps.get(p, 0.0)
+            - (k == 0) * executor.phase_steps.get("start", 0.0)
+            for k, p in enumerate(names)
         }
     Path(out).write_text(json.dumps(m))
 
@@ -308,6 +312,8 @@ def measure(
 
 
 STEPS = {
+    "_list_folder": "the walk: folders listed",
+    "_walk_part": "the walk: files classified, phase 1's groups written",
     "read_task": "phase 1 (read, features, shards)",
     "_bucket_task": "posting lists, by fingerprint bucket range",
     "_list_task": "lists combined + pair evidence, by list hash",
@@ -390,6 +396,8 @@ def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict
     partitions = max(bucket_tasks, cores)
     shards_gb = articles * c["shard_bytes_per_article"] / 1e9
     t: dict[str, float] = {}
+    # The walk of the input as tasks (a round of listing tasks, then parts of it; 0 in runs before the walk was).
+    t["the walk"] = articles * (c["_list_folder_s_per_article"] + c["_walk_part_s_per_article"]) / cores
     t["phase 1"] = articles * c["read_task_s_per_article"] / cores + shards_gb / fs
     t["lists by bucket"] = postings * 12 / 1e9 / fs + articles * c["_bucket_task_s_per_article"] / min(
         cores, bucket_tasks
@@ -414,6 +422,7 @@ def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict
         "driver": _linear([(x["docs"], x["driver_peak_gb"]) for x in cs], articles),
         # A partition task holds its partition: measured peaks at this size scale with the partition, which the
         # partition count keeps the size it is here; plus the per-article sizes (8 B an article, one copy a node).
+        "walk task": max(c["_list_folder_worker_peak_gb"], c["_walk_part_worker_peak_gb"]),
         "bucket task": c["_bucket_task_worker_peak_gb"],
         "list task": c["_list_task_worker_peak_gb"] + articles * 8 / 1e9,
         "pair task": c["_pair_task_worker_peak_gb"] + articles * 17 / 1e9,
@@ -527,6 +536,7 @@ def model_report(runs: list[dict[str, Any]]) -> str:
         say("|:---|---:|---:|")
         mem = r["memory_gb"]
         where = {
+            "the walk": f"{mem['walk task']:.2f} GB",
             "phase 1": "—",
             "lists by bucket": f"{mem['bucket task']:.2f} GB",
             "lists + evidence by list hash": f"{mem['list task']:.2f} GB",

@@ -3,6 +3,9 @@
 Nothing here is a second implementation. ``pipeline.scan`` and ``index.service.add`` run their phases on
 an ``Executor`` (``dedup.workers``); this package gives them one whose tasks run on Ray (``RayExecutor``):
 
+- the walk of the input: folders listed by tasks and their subtrees and runs of files walked by tasks
+  (``walk``), in the local walk's order and by its rules, the groups of files written to the store's work
+  folder, so the driver lists nothing and holds nothing per file;
 - phase 1: one task per group of files (about a batch of articles) or per container file (a WARC, JSONL,
   CSV or Parquet file), each reading its files and writing its shards whole (``pipeline.read_task``: the
   store's own atomic stage-and-rename) into the store, a folder every node reads and writes;

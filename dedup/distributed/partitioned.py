@@ -65,7 +65,9 @@ from ..options import VerifyParams
 from ..workers import Executor
 
 if TYPE_CHECKING:
+    from ..ingest.model import IngestOptions
     from .table import StoredTable
+    from .walk import Group, Walked
 
 Progress = Callable[[int, int], None]
 
@@ -817,6 +819,13 @@ class Partitioned:
             self.partitions,
             progress=progress,  # type: ignore[arg-type]
         )
+
+    def walk(self, source: str | os.PathLike[str], options: IngestOptions, group: Group, work: str) -> Walked:
+        """The walk of ``source`` as tasks on this executor, its groups (phase 1's tasks) written to ``work``, a folder
+        every node shares (``walk.walk_tasks``)."""
+        from .walk import walk_tasks
+
+        return walk_tasks(self, source, options, group, work)
 
     def table(self, store: FeatureStore) -> StoredTable:
         """The per-article table of ``store`` kept by article partition (``table.stored_table``), its numbers read

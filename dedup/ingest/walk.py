@@ -88,27 +88,45 @@ def walk(root: str | os.PathLike[str], options: IngestOptions = DEFAULT_OPTIONS)
 
     ``root`` may also be a single file: it is then the only entry, with its name as id.
     """
+    start = begin(root, options)
+    if isinstance(start, list):
+        yield from start
+        return
+    top, real_root, st = start
+    yield from descend([("", top)], real_root, {(st.st_dev, st.st_ino)}, options, Ignore.of(top, options.exclude))
+
+
+def begin(
+    root: str | os.PathLike[str], options: IngestOptions
+) -> list[Entry | Skipped] | tuple[str, str, os.stat_result]:
+    """The start of a walk: (the folder, its real path, its stat) to descend, or the walk's whole answer when
+    ``root`` is no folder to descend (a single file, a path that cannot be read, a folder dedup wrote)."""
     top = os.fspath(root)
     if isinstance(top, bytes):
         top = os.fsdecode(top)
     try:
         st = os.stat(top)
     except OSError as e:
-        yield Skipped(top, os_reason(e))
-        return
-    real_root = os.path.realpath(top)
+        return [Skipped(top, os_reason(e))]
     if not stat.S_ISDIR(st.st_mode):
-        yield _file(os.path.basename(top) or top, top, top, st, options)
-        return
+        return [_file(os.path.basename(top) or top, top, top, st, options)]
     if reason := dedup_folder(top):
-        yield Skipped(top, reason)
-        return
-    ignore = Ignore.of(top, options.exclude)
-    seen = {(st.st_dev, st.st_ino)}
-    # Stack of (relative prefix, folder path); children are pushed in reverse order, so popping
-    # visits them in order. A folder sorts as 'name/', which makes this pre-order equal to the
-    # sorted order of the full relative paths.
-    stack: list[tuple[str, str] | Entry | Skipped] = [("", top)]
+        return [Skipped(top, reason)]
+    return top, os.path.realpath(top), st
+
+
+def descend(
+    stack: list[tuple[str, str] | Entry | Skipped],
+    real_root: str,
+    seen: set[tuple[int, int]],
+    options: IngestOptions,
+    ignore: Ignore | None,
+) -> Iterator[Entry | Skipped]:
+    """The walk from ``stack``'s items (popped from its end): each folder (relative prefix ending in '/' or empty,
+    path) listed, its children classified (``child``) and pushed in reverse order of their keys, so popping
+    visits them in order; an Entry or Skipped is yielded as it is popped. ``seen``: the (st_dev, st_ino) of the
+    folders already read (updated)."""
+    # A folder sorts as 'name/', which makes this pre-order equal to the sorted order of the full relative paths.
     while stack:
         item = stack.pop()
         if not isinstance(item, tuple):
@@ -123,7 +141,7 @@ def walk(root: str | os.PathLike[str], options: IngestOptions = DEFAULT_OPTIONS)
             continue
         found: list[tuple[str, tuple[str, str] | Entry | Skipped]] = []
         for name, path, is_link in children:
-            item = _child(rel + name, path, is_link, real_root, seen, options, ignore)
+            item = child(rel + name, path, is_link, real_root, seen, options, ignore)
             if item is None:
                 continue
             key = rel + name + ("/" if isinstance(item, tuple) else "")
@@ -132,7 +150,7 @@ def walk(root: str | os.PathLike[str], options: IngestOptions = DEFAULT_OPTIONS)
         stack.extend(item for _, item in reversed(found))
 
 
-def _child(
+def child(
     rel: str,
     path: str,
     is_link: bool,

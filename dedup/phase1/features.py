@@ -20,7 +20,7 @@ import numpy as np
 import xxhash
 
 from .. import escape
-from ..excerpt import excerpt_cut
+from ..excerpt import excerpt_cut, maybe_cut_from_tokens, phrase_docs
 from ..featurestore import ShardData, bucket_bounds
 from ..longtext import LongText
 from .banal import informative
@@ -250,8 +250,18 @@ def extract(
     para_offsets = np.zeros(n_docs + 1, dtype=np.int64)
     np.cumsum(para_counts, out=para_offsets[1:])
     paragraphs = _paragraph_array(articles, int(para_offsets[-1]))
+    # The excerpt test's gate from the tokens' marks (the phrases' words): the texts holding neither an
+    # ellipsis nor a phrase's run of marks are not lowered and searched again (the same cuts).
+    if tokens.marks is not None:
+        phrase = phrase_docs(tokens.offsets, tokens.starts, tokens.ends, tokens.marks).tolist()
+        maybe = [not ok or maybe_cut_from_tokens(t, b, p) for t, b, p, ok in zip(texts, body_starts, phrase, short)]
+    else:
+        maybe = [True] * len(texts)
     cuts = np.array(
-        [excerpt_cut(t, paragraphs[para_offsets[i] : para_offsets[i + 1]]) for i, t in enumerate(texts)],
+        [
+            excerpt_cut(t, paragraphs[para_offsets[i] : para_offsets[i + 1]]) if maybe[i] else -1
+            for i, t in enumerate(texts)
+        ],
         dtype=np.int64,
     )
     docs = {  # names as read (``escape.stored``: lossless, valid UTF-8); escaped only where shown

@@ -38,6 +38,7 @@ import numpy as np
 import polars as pl
 import xxhash
 
+from ..excerpt import ALL_MARKS, word_marks
 from ..hashing import mix64_inplace
 from ..kernels import compiled, writable_cache
 from ..kernels import forced as kernels_forced
@@ -245,7 +246,9 @@ class Tokens:
     shingles, signatures and evidence are made of); ``exact`` the same without the OCR fold
     (``exact_token_hash``: what the content hash is made of), None for tokens read back from a store;
     ``words``: each token's number in the tokeniser's vocabulary (equal numbers, equal tokens: the store's
-    token form is built from them without hashing every token again), None where some token has none.
+    token form is built from them without hashing every token again), None where some token has none;
+    ``marks``: the excerpt phrases' words each token's word ends with, starts with or is (``excerpt``), so
+    the excerpt test need not lower the text of an article whose tokens hold no phrase.
     """
 
     offsets: np.ndarray
@@ -254,6 +257,7 @@ class Tokens:
     hashes: np.ndarray
     exact: np.ndarray | None = None
     words: np.ndarray | None = None
+    marks: np.ndarray | None = None  # uint16 per token: its word's ``excerpt.word_marks``, None where unknown
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -399,6 +403,41 @@ def _astral_keys(tokens: list[str]) -> np.ndarray:
     return _mix_key(np.array(keys, dtype=np.uint64), np.array([len(t) for t in tokens], dtype=np.int64))
 
 
+@lru_cache(maxsize=1)
+def _letter_folds() -> dict[int, str]:
+    """The characters of the Basic Multilingual Plane the tokeniser folds to an ASCII letter, other than the
+    letter itself: "A" to "a", the Kelvin sign and the fullwidth "Ｋ" to "k" (for ``str.translate``)."""
+    fold = _bmp_table() & np.uint32(_FOLD_MASK)
+    at = np.flatnonzero((fold >= ord("a")) & (fold <= ord("z")) & (fold != np.arange(0x10000)))
+    return {int(c): chr(int(fold[c])) for c in at.tolist()}
+
+
+@lru_cache(maxsize=1)
+def _other_letters() -> re.Pattern:
+    """The characters beyond ASCII that ``_letter_folds`` folds to a letter, as one character class."""
+    return re.compile("[" + "".join(re.escape(chr(c)) for c in _letter_folds() if c >= 128) + "]")
+
+
+_ODD = re.compile(r"[\ud800-\udfff\U00010000-\U0010ffff]")  # astral characters, surrogates
+
+
+def _word_marks(surfaces: list[str]) -> np.ndarray:
+    """``excerpt.word_marks`` of new vocabulary words, each folded to ASCII letters character by character as
+    its surface key was (so every surface of a key has the marks its first one got); a word with an astral
+    character or a surrogate (its key made otherwise) gets every mark."""
+    joined = "\0".join(surfaces)  # NUL is never part of a token
+    if _other_letters().search(joined):  # a character beyond ASCII folds to a letter: the whole table
+        folded = joined.translate(_letter_folds()).encode("utf-8", "surrogatepass")
+    else:  # only "A"-"Z" fold to a letter they are not: ``bytes.lower`` (~10 times faster than the table)
+        folded = joined.encode("utf-8", "surrogatepass").lower()
+    marks = word_marks(folded)
+    odd = [m.start() for m in _ODD.finditer(joined)]
+    if odd:
+        starts = np.cumsum([0] + [len(s) + 1 for s in surfaces[:-1]])
+        marks[np.searchsorted(starts, odd, side="right") - 1] = ALL_MARKS
+    return marks
+
+
 class _Vocabulary:
     """Token hashes (folded and exact) of the distinct tokens seen so far, by surface key.
 
@@ -414,6 +453,7 @@ class _Vocabulary:
         self.hashes = np.zeros(1 << bits, dtype=np.uint64)
         self.exact = np.zeros(1 << bits, dtype=np.uint64)
         self.number = np.zeros(1 << bits, dtype=np.int32)  # each key's number, in the order they came
+        self.marks = np.zeros(1 << 10, dtype=np.uint16)  # by number: the word's ``excerpt.word_marks`` (room for more)
         self.count = 0
         self.lock = threading.Lock()
 
@@ -434,10 +474,10 @@ class _Vocabulary:
             probe = probe[(held != keys[probe]) & (held != 0)]
         return slot, hit
 
-    def lookup(self, keys: np.ndarray, text_of) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Folded and exact hashes of ``keys`` (one per token), and each key's number (``Tokens.words``);
-        ``text_of(indices)`` gives the texts of the tokens at those indices, called for the first occurrence of
-        each key not seen before."""
+    def lookup(self, keys: np.ndarray, text_of) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Folded and exact hashes of ``keys`` (one per token), each key's number (``Tokens.words``) and its
+        word's marks (``Tokens.marks``); ``text_of(indices)`` gives the texts of the tokens at those indices,
+        called for the first occurrence of each key not seen before."""
         with self.lock:
             slot, hit = self._find(keys)
             out, exact, number = self.hashes[slot], self.exact[slot], self.number[slot]
@@ -445,11 +485,15 @@ class _Vocabulary:
             if miss.size:  # new tokens: normalise and hash the first occurrence of each
                 missed = keys[miss]
                 first = pl.Series(missed, dtype=pl.UInt64).arg_unique().to_numpy()
-                fresh, fresh_exact = _token_hashes(text_of(miss[first]))
-                self._add(missed[first], fresh, fresh_exact)
+                surfaces = text_of(miss[first])
+                fresh, fresh_exact = _token_hashes(surfaces)
+                self._add(missed[first], fresh, fresh_exact)  # numbered count, count + 1, ... in this order
+                if self.count > len(self.marks):  # grown by doubling: a long-lived vocabulary adds a few words a call
+                    self.marks = np.concatenate([self.marks, np.zeros(max(self.count, len(self.marks)), np.uint16)])
+                self.marks[self.count - len(surfaces) : self.count] = _word_marks(surfaces)
                 at = self._find(missed)[0]
                 out[miss], exact[miss], number[miss] = self.hashes[at], self.exact[at], self.number[at]
-            return out, exact, number
+            return out, exact, number, self.marks[number]
 
     def _add(self, keys: np.ndarray, hashes: np.ndarray, exact: np.ndarray) -> None:
         """Insert distinct keys not in the table yet."""
@@ -547,6 +591,7 @@ def _batched(texts: Sequence[str], batch_chars: int, threads: int | None, cache:
         hashes=np.concatenate([p.hashes for p in parts]),
         exact=np.concatenate([p.exact for p in parts]),
         words=np.concatenate([p.words for p in parts]) if all(p.words is not None for p in parts) else None,
+        marks=np.concatenate([p.marks for p in parts]) if all(p.marks is not None for p in parts) else None,
     )
 
 
@@ -590,6 +635,7 @@ def _tokenise_pieces(texts: Sequence[str], batch_chars: int, threads: int | None
         hashes=part.hashes,
         exact=part.exact,
         words=part.words,
+        marks=part.marks,
     )
 
 
@@ -603,7 +649,9 @@ def _tokenise_batch(
     n = len(texts)
     if n == 0:
         empty, none = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
-        return Tokens(np.zeros(1, dtype=np.int64), empty, empty, none, none, np.zeros(0, dtype=np.int32))
+        return Tokens(
+            np.zeros(1, dtype=np.int64), empty, empty, none, none, np.zeros(0, dtype=np.int32), np.zeros(0, np.uint16)
+        )
     vocab = vocab or _Vocabulary()
     big = "\n".join(texts)  # "\n" is a separator, so no token crosses two documents
     cp, astral = _units(big)
@@ -633,19 +681,21 @@ def _tokenise_batch(
     del unit_starts, unit_ends
     long_tokens = np.flatnonzero(lengths > _MAX_FAST_TOKEN)
     # The vocabulary: each distinct token is normalised and hashed once.
-    hashes, exact, words = vocab.lookup(
+    hashes, exact, words, marks = vocab.lookup(
         keys, lambda idx: [big[s:e] for s, e in zip(starts[idx].tolist(), ends[idx].tolist())]
     )
     if long_tokens.size:  # hashed one by one, not by their vocabulary entry (a key of many characters)
         alone = np.array([token_hash(big[starts[i] : ends[i]]) for i in long_tokens.tolist()], dtype=np.uint64)
         if not np.array_equal(alone, hashes[long_tokens]):  # two long tokens' keys met: no numbers to trust
-            words = None
+            words = marks = None
         hashes[long_tokens] = alone
         exact[long_tokens] = [exact_token_hash(big[starts[i] : ends[i]]) for i in long_tokens.tolist()]
     # Tokens never cross a document boundary, so document i's are those starting in its range.
     offsets = np.searchsorted(starts, doc_starts, side="left").astype(np.int64)
     base = np.repeat(doc_starts[:-1], np.diff(offsets))
-    return Tokens(offsets=offsets, starts=starts - base, ends=ends - base, hashes=hashes, exact=exact, words=words)
+    return Tokens(
+        offsets=offsets, starts=starts - base, ends=ends - base, hashes=hashes, exact=exact, words=words, marks=marks
+    )
 
 
 def prepare() -> None:

@@ -224,6 +224,13 @@ def test_match_steps_on_a_kept_store(tmp_path, capsys):
     out = json.loads((tmp_path / "m.json").read_text())
     assert out["docs"] == 5 and out["pairs"] == 1
     assert set(out["steps_wall_cpu"]) == {"posting_lists", "pair_evidence", "verify", "boilerplate", "cluster"}
+    assert out["partition_lists"] >= out["lists"] > 0
+    # Traced: the same result (its digest), with where the memory went.
+    match_steps.main(["match", str(tmp_path / "store"), "--trace", "alloc", "--json", str(tmp_path / "t.json")])
+    traced = json.loads((tmp_path / "t.json").read_text())
+    assert traced["result_sha256"] == out["result_sha256"] and traced["pairs"] == 1
+    trace = traced["trace"]
+    assert trace["max_anon_mb"] > 0 and set(trace["traced_peak_mb_by_step"]) == set(out["steps_wall_cpu"])
 
 
 def test_adversarial_mix_and_bigfile(tmp_path):

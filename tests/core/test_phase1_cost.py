@@ -90,6 +90,46 @@ def test_the_excerpt_prefilter_is_the_phrases_in_the_lowered_text(pieces):
     assert _maybe_cut(text) == ("\u2026" in text or "..." in text or any(p in text.lower() for p in _MORE))
 
 
+_GATE_PIECES = [*_PIECES, "b", "x'", "'", "-", "  ", "\u00a0", "ｒｅａｄ", "\U0001d42b", "😀", "東", "\ud800", "\t"]
+_GATE_PIECES += ["ING"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_GATE_PIECES), max_size=14), min_size=1, max_size=4), st.data())
+def test_the_excerpt_gate_from_the_tokens_misses_no_text_the_prefilter_keeps(docs, data):
+    """Phase 1's gate (the phrases' words as marks on the tokens, ellipses and the front matter looked for in
+    the text) is False only where ``_maybe_cut`` is: a text it lets by has no cut (odd cases, a word split
+    by the body's start, the Kelvin sign, fullwidth and astral letters, surrogates, among them)."""
+    from dedup.excerpt import _maybe_cut, maybe_cut_from_tokens, phrase_docs
+
+    texts = ["".join(d) for d in docs]
+    starts = [data.draw(st.integers(0, len(t))) for t in texts]
+    tokens = tokenise(bodies(texts, starts))
+    phrase = phrase_docs(tokens.offsets, tokens.starts, tokens.ends, tokens.marks)
+    for text, b, p in zip(texts, starts, phrase.tolist()):
+        if _maybe_cut(text):
+            assert maybe_cut_from_tokens(text, b, p), (text, b)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["re", "ad", "read", "the", "conti", "nue", "é", "x", "more", "full"]), max_size=5)
+    )
+)
+def test_word_marks_are_the_phrase_words_each_word_ends_with_starts_with_or_is(parts):
+    from dedup.excerpt import _MARK_BITS, word_marks
+
+    words = ["".join(p) for p in parts]
+    got = word_marks("\0".join(words).encode("utf-8"))
+    for w, m in zip(words, got.tolist()):
+        want = 0
+        for (kind, p), bit in _MARK_BITS.items():
+            if {"end": w.endswith(p), "start": w.startswith(p), "is": w == p}[kind]:
+                want |= bit
+        assert m == want, w
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.sampled_from(["ab ", "c", "\n", "\r", "\r\n", "\x85", "\u2029", "😀"]), max_size=60), st.data())
 def test_the_next_line_break_is_the_first_one(parts, data):
