@@ -34,7 +34,10 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 2  # of the JSON output contract: 1 had no meta; 2 adds meta and document metadata
 _DIGITS = 4
-BATCH_ROWS = 50_000  # rows of the biggest table built at once when a result is written out (any size gives the same)
+# Rows of the biggest table built at once when a result is written out (any size gives the same bytes): the writer's
+# peak heap grows with it, its time (polars' fixed cost a call) shrinks with it. A cluster's driver, whose memory is
+# what limits the corpus, writes in smaller batches (``StoredTable.batch_rows``; benchmarks/README.md, issue 32).
+BATCH_ROWS = 50_000
 
 
 def ranges(offsets: np.ndarray, rows: int) -> Iterator[tuple[int, int]]:
@@ -158,6 +161,7 @@ class ScanResult:
     keep_alive: Any = None  # the temporary store's folder, removed with the result
     indexed_from: int | None = None  # ``scan --index``: the first article of the index's (documents say ``indexed``)
     already_indexed: int = 0  # ``scan --index``: the input's articles that were the index's already (one document)
+    batch_rows: int = BATCH_ROWS  # rows of a batch when the result is written out (``json_chunks``, ``table_batches``)
 
     @classmethod
     def of(cls, found: Found, store: Any, options: ScanOptions, skipped: Sequence[Skipped] = ()) -> ScanResult:
@@ -176,6 +180,7 @@ class ScanResult:
             timings=found.timings,
             options=options,
             skipped=list(skipped),
+            batch_rows=getattr(found.table, "batch_rows", BATCH_ROWS),
         )
 
     @cached_property
@@ -270,9 +275,11 @@ class ScanResult:
 
     # ------------------------------------------------------------ the tables, batch by batch
 
-    def table_batches(self, table: str, rows: int = BATCH_ROWS) -> Iterator[pl.DataFrame]:
-        """One of the four tables (``tables.SCHEMAS``) in consecutive batches of about ``rows`` rows, built
-        from the store and phase 2's arrays as they are written; at least one batch (maybe empty)."""
+    def table_batches(self, table: str, rows: int | None = None) -> Iterator[pl.DataFrame]:
+        """One of the four tables (``tables.SCHEMAS``) in consecutive batches of about ``rows`` rows (default:
+        ``batch_rows``), built from the store and phase 2's arrays as they are written; at least one batch (maybe
+        empty)."""
+        rows = rows or self.batch_rows
         if table == "documents":
             each = np.zeros(len(self.frame) + 1, dtype=np.int64)  # a row each: ``ranges`` counts the item
             parts = (self.documents_rows(np.arange(lo, hi)) for lo, hi in ranges(each, rows))
@@ -468,10 +475,11 @@ class ScanResult:
 
     # ------------------------------------------------------------ the JSON contract, batch by batch
 
-    def json_chunks(self, rows: int = BATCH_ROWS) -> Iterator[str]:
+    def json_chunks(self, rows: int | None = None) -> Iterator[str]:
         """The JSON contract (``to_dict``) as text, byte for byte what ``json.dumps(self.to_dict(),
-        ensure_ascii=False, indent=1)`` and a newline give, built a batch of about ``rows`` records at a time
-        (``jsontext``) instead of as Python dicts."""
+        ensure_ascii=False, indent=1)`` and a newline give, built a batch of about ``rows`` records (default:
+        ``batch_rows``) at a time (``jsontext``) instead of as Python dicts."""
+        rows = rows or self.batch_rows
         return jsontext.document(
             [
                 ("meta", self.meta),
@@ -550,10 +558,12 @@ class ScanResult:
 
     @cached_property
     def pair_order(self) -> np.ndarray:
-        """Rows of ``pairs`` in the JSON's order: by the shown ids of a, then b."""
-        rank = shown_names(self.frame["id"]).rank("dense").to_numpy().astype(np.int64)
+        """Rows of ``pairs`` in the JSON's order: by the shown ids of a, then b. Only the articles the pairs name are
+        ranked (the order among them is the same as among all)."""
         a, b = self.pairs["a"].to_numpy(), self.pairs["b"].to_numpy()
-        return np.lexsort((np.arange(len(a)), rank[b], rank[a]))
+        named = np.unique(np.concatenate([a, b]).astype(np.int64))
+        rank = self.shown_ids(named).rank("dense").to_numpy().astype(np.int64)
+        return np.lexsort((np.arange(len(a)), rank[np.searchsorted(named, b)], rank[np.searchsorted(named, a)]))
 
     def _json_pairs(self, rows: int) -> Iterator[pl.Series]:
         order = self.pair_order
@@ -613,7 +623,9 @@ class ScanResult:
         from .version import __version__
 
         encodings = self.frame["encoding"].drop_nulls().value_counts(sort=True).rows()
-        files = self.frame["path"].n_unique()
+        # A cluster's frame counts the files shard by shard (``StoredFrame.distinct``), never holding every path.
+        distinct = getattr(self.frame, "distinct", None)
+        files = distinct("path") if distinct is not None else self.frame["path"].n_unique()
         return {
             "dedup_version": __version__,
             "format_version": FORMAT_VERSION,

@@ -15,7 +15,8 @@ drives it; but it is already written by article partition, by the tasks that wro
   (``phase2._directions``): the driver reads none;
 - the result is written from a ``StoredFrame``: every article's id (which pairs, clusters and passages name, and
   the pairs' order) is the one column the driver keeps; the documents' rows are read range by range from the
-  shards as each batch of the output is written, never all at once.
+  shards as each batch of the output is written, never all at once; the files the meta counts, shard by shard
+  (``StoredFrame.distinct``).
 
 The values are the ones ``DocTable`` gives, so the result is the local scan's, byte for byte.
 """
@@ -91,6 +92,10 @@ class StoredTable:
     """The per-article table of a store as a cluster's driver keeps it (module docstring): numpy vectors of the
     numbers phase 2 computes with, rows read by article partition where they are needed. ``phase2`` takes it
     where it takes a ``DocTable``."""
+
+    # Rows of a batch when the result is written out (``result.BATCH_ROWS`` for the local scan): the driver's heap
+    # while it writes grows with the batch (~2 KB a row of JSON at its peak), and its memory limits the corpus.
+    batch_rows = 10_000
 
     def __init__(self, store: FeatureStore, parts: Sequence[_Columns]) -> None:
         self.store = store
@@ -188,6 +193,40 @@ class StoredFrame:
             mine = rows[shard == k] - self.bases[k]
             parts.append(self._shard(k)[mine])
         return pl.concat(parts)
+
+    def distinct(self, name: str) -> int:
+        """How many distinct values column ``name`` holds (``Series.n_unique``: a null counts as one), shard by shard
+        without the whole column: each shard's distinct values as 64-bit hashes (with their shard), and only the
+        values whose hash turns up in more than one shard read again and compared as text, so the count is exact
+        whatever the hashes do. A value is in one shard's rows unless its file was split into several."""
+        import polars as pl
+
+        hashes, owners, counted = [], [], 0
+        for k, path in enumerate(self.paths):
+            values = _read(path, [name])[name].unique()
+            counted += len(values)
+            hashes.append(values.hash(seed=0).to_numpy())
+            owners.append(np.full(len(values), k, dtype=np.int32))
+        if counted == 0:
+            return 0
+        h, o = np.concatenate(hashes), np.concatenate(owners)
+        del hashes, owners
+        order = np.lexsort((o, h))
+        h, o = h[order], o[order]
+        del order
+        starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
+        ends = np.r_[starts[1:], len(h)]
+        shared = h[starts[o[starts] != o[ends - 1]]]  # hashes seen in two shards or more
+        if not len(shared):
+            return counted
+        seen: set = set()
+        again = 0
+        for k in np.unique(o[np.isin(h, shared)]).tolist():
+            values = _read(self.paths[k], [name])[name].unique()
+            mine = values.filter(pl.Series(np.isin(values.hash(seed=0).to_numpy(), shared)))
+            again += len(mine)
+            seen.update(mine.to_list())
+        return counted - again + len(seen)
 
     def clear(self) -> Any:
         """No rows, the store's columns."""

@@ -214,6 +214,7 @@ def test_a_clusters_result_is_written_without_the_driver_reading_every_articles_
     options = ScanOptions(batch_docs=30)  # eight shards: batches of rows span several
     results = {"local": scan(accuracy, options), "cluster": scan(accuracy, options, executor=Pickled(4))}
     assert isinstance(results["cluster"].frame, StoredFrame) and len(results["cluster"].store.shard_names) > 4
+    assert results["cluster"].batch_rows < results["local"].batch_rows  # the driver writes in smaller batches
     written: dict[str, dict[str, bytes]] = {}
     for name, result in results.items():
         if name == "cluster":  # from here on, reading every article's row in one frame fails

@@ -8,9 +8,12 @@ import pickle
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dedup.distributed.table import StoredRows, stored_table
+from dedup.distributed.table import StoredFrame, StoredRows, stored_table
 from dedup.featurestore import FeatureStore, StoreError
 from dedup.options import ScanOptions
 from dedup.phase2 import DocTable, Rows
@@ -60,3 +63,23 @@ def test_a_damaged_shard_table_is_one_line_naming_it(store, tmp_path):
     with pytest.raises(StoreError, match=r"shard: cannot read docs\.parquet") as e:
         _ = rows.ids
     assert "\n" not in str(e.value)
+
+
+_PATHS = st.one_of(st.none(), st.sampled_from(["a", "b", "c/d", "é", "x" * 20]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(_PATHS, max_size=6), max_size=5))
+def test_a_stored_frame_counts_distinct_paths_as_the_whole_column_does(tmp_path_factory, shards):
+    """The files the meta counts (distinct paths, a null one among them) are the whole column's ``n_unique``, shard
+    by shard, whether a path is in one shard or several (a file of records split across shards)."""
+    root = tmp_path_factory.mktemp("distinct")
+    paths, bases = [], [0]
+    for k, values in enumerate(shards):
+        (root / str(k)).mkdir()
+        pl.DataFrame({"path": values}, schema={"path": pl.Utf8}).write_parquet(root / str(k) / "docs.parquet")
+        paths.append(str(root / str(k)))
+        bases.append(bases[-1] + len(values))
+    frame = StoredFrame(paths, np.asarray(bases), np.zeros(bases[-1], dtype=np.int64))
+    want = pl.Series([v for values in shards for v in values], dtype=pl.Utf8).n_unique()
+    assert frame.distinct("path") == want
