@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .arrays import run_index
 from .corpus import Corpus
 from .options import AlignParams
 from .phase1.banal import banal_tokens
@@ -75,7 +76,7 @@ def _seeds(a: Side, b: Side, max_repeats: int) -> tuple[np.ndarray, np.ndarray]:
     _, inv, reps_a = np.unique(a.hashes[held], return_inverse=True, return_counts=True)
     count[held[(count[held] > max_repeats) | (reps_a[inv] > max_repeats)]] = 0
     i = np.repeat(np.arange(len(a.hashes)), count)
-    j = order[np.repeat(lo - (np.cumsum(count) - count), count) + np.arange(int(count.sum()))]
+    j = order[run_index(lo, count)]
     return i, j
 
 

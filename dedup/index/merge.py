@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from ..arrays import run_index
 from ..featurestore import DOC_SCHEMA, Shard, bloom, directory_bits
 from ..phase1.features import FP_MASK, MAX_BATCH
 
@@ -111,7 +112,7 @@ def _write(shards: Sequence[Shard], keeps: Sequence[np.ndarray | None], out: Pat
     for s, rows in zip(shards, rows_of):
         off = np.asarray(s.array("para_offsets"), dtype=np.int64)
         c = off[rows + 1] - off[rows]
-        idx = np.repeat(off[rows] - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))
+        idx = run_index(off[rows], c)
         paras.append(np.asarray(s.array("paragraphs")).reshape(-1, 2)[idx])
         counts.append(c)
         sigs.append(np.asarray(s.array("signatures"))[rows])

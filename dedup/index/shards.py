@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..arrays import run_index
 from ..escape import stored, unname
 from ..featurestore import DOC_SCHEMA, Shard, StoreError, bloom, validate
 from ..featurestore.store import _checked_shard
@@ -392,7 +393,7 @@ class ShardIndex:
                     lo[i], hi[i] = lo[i] + a, lo[i] + int(np.searchsorted(run, f[i], "right"))
             n = hi - lo
             n[wide] = 0  # the narrowed runs are exact: counted below without gathering them
-            idx = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+            idx = run_index(lo, n)
             own = np.repeat(np.arange(len(f)), n)
             same = np.asarray(postings[idx]) == f[own]
             pos, at = sel[own[same]], idx[same]
@@ -428,7 +429,7 @@ class ShardIndex:
                 keep = ~frequent[w]
                 n = (whi - wlo)[keep]
                 parts_pos.append(np.repeat(w[keep], n))
-                wat = np.repeat(wlo[keep] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+                wat = run_index(wlo[keep], n)
                 if docs is not None:
                     parts_docs.append(shard.check_docs(np.asarray(shard.array("posting_docs")[wat], dtype=np.int64)))
                 else:
@@ -460,7 +461,7 @@ class ShardIndex:
             return None
         lo, n = lo[sel], hi[sel] - lo[sel]
         counts[sel] += n
-        at = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+        at = run_index(lo, n)
         k = {name: j for j, name in enumerate(self.shard_names)}
         bases = self.bases[np.asarray([k[name] for name in names], dtype=np.int64)]
         return np.repeat(sel, n), rows[at] + bases[slots[at]]
