@@ -79,6 +79,11 @@ class Families:
     def base_sizes(self) -> np.ndarray:
         return np.diff(self.offsets)
 
+    def bases(self, f0: int, f1: int) -> tuple[np.ndarray, np.ndarray]:
+        """The base members of families ``f0`` to ``f1 - 1``, back to back, and each of these families' count of them
+        (a chunk of ``_family_chunks``)."""
+        return self.members[int(self.offsets[f0]) : int(self.offsets[f1])], np.diff(self.offsets[f0 : f1 + 1])
+
     def base_owner(self) -> np.ndarray:
         """The family of each entry of ``members`` (int32)."""
         return np.repeat(np.arange(len(self), dtype=np.int32), self.base_sizes())
@@ -159,9 +164,8 @@ class Lists:
             inf = fam.of >= 0
             per_family = np.bincount(fam.of[inf], weights=w[inf], minlength=len(fam))
             for f0, f1 in _family_chunks(fam):  # each base member's weight, a chunk of families at a time
-                part = np.repeat(per_family[f0:f1], np.diff(fam.offsets[f0 : f1 + 1]))
-                members = fam.members[int(fam.offsets[f0]) : int(fam.offsets[f1])]
-                out += np.bincount(members, weights=part, minlength=n_docs)
+                members, sizes = fam.bases(f0, f1)
+                out += np.bincount(members, weights=np.repeat(per_family[f0:f1], sizes), minlength=n_docs)
             out += np.bincount(fam.adds, weights=w[fam.add_owner()], minlength=n_docs)
             out -= np.bincount(fam.lacks, weights=w[fam.lack_owner()], minlength=n_docs)
         return out
@@ -176,8 +180,8 @@ class Lists:
             n_chosen = np.bincount(fam.of[inf], minlength=len(fam))
             count = np.zeros(n_docs, dtype=np.int64)
             for f0, f1 in _family_chunks(fam):  # the chosen families' base members, a chunk of families at a time
-                held = np.repeat(n_chosen[f0:f1] > 0, np.diff(fam.offsets[f0 : f1 + 1]))
-                count += np.bincount(fam.members[int(fam.offsets[f0]) : int(fam.offsets[f1])][held], minlength=n_docs)
+                members, sizes = fam.bases(f0, f1)
+                count += np.bincount(members[np.repeat(n_chosen[f0:f1] > 0, sizes)], minlength=n_docs)
             lack_owner = fam.lack_owner()
             sel = chosen[lack_owner]
             if sel.any():  # a base member lacking from every chosen list of its family holds none of them
@@ -210,9 +214,9 @@ class Lists:
         fam = self.families
         assert fam is not None
         # The base's (family, value) counts, and per family its values by count, most first.
-        lo, hi = int(fam.offsets[f0]), int(fam.offsets[f1])
-        owner = np.repeat(np.arange(f0, f1, dtype=np.int64), np.diff(fam.offsets[f0 : f1 + 1]))
-        keys = packed_sorted(owner, values[fam.members[lo:hi]])
+        members, sizes = fam.bases(f0, f1)
+        owner = np.repeat(np.arange(f0, f1, dtype=np.int64), sizes)
+        keys = packed_sorted(owner, values[members])
         del owner
         start = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else np.zeros(0, np.int64)
         count = np.diff(start, append=len(keys))
@@ -286,9 +290,9 @@ class Lists:
             some = lists[(fam.of[lists] >= f0) & (fam.of[lists] < f1)]
             if not len(some):
                 continue
-            lo, hi = int(fam.offsets[f0]), int(fam.offsets[f1])
-            values, rank = np.unique(need[fam.members[lo:hi]], return_inverse=True)
-            owner = np.repeat(np.arange(f0, f1, dtype=np.int64), np.diff(fam.offsets[f0 : f1 + 1]))
+            members, sizes = fam.bases(f0, f1)
+            values, rank = np.unique(need[members], return_inverse=True)
+            owner = np.repeat(np.arange(f0, f1, dtype=np.int64), sizes)
             keys = packed_sorted(owner, rank.astype(np.int64))
             del rank, owner
             f = fam.of[some].astype(np.uint64) << np.uint64(32)
