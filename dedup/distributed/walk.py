@@ -35,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -338,8 +337,3 @@ def walk_tasks(
         files += found
         skipped.extend(skip)
     return Walked(groups, files, skipped)
-
-
-def work_folder(parent: str | os.PathLike[str]) -> str:
-    """A new folder for the walk's files in ``parent`` (hidden: ``.walk-…``)."""
-    return tempfile.mkdtemp(prefix=".walk-", dir=parent)

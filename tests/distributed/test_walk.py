@@ -6,6 +6,7 @@ two-node cluster of such a tree gives the local scan's JSON and warnings."""
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def threes(entries: Iterable[Entry | Skipped], skipped: list[Skipped]) -> Iterat
 
 def distributed(root: Path | str, tmp: Path, cpus: int, options: IngestOptions = DEFAULT_OPTIONS):
     """(entries, skipped, the executor) of the walk as tasks on ``cpus`` pretend CPUs."""
-    work = dwalk.work_folder(tmp)
+    work = tempfile.mkdtemp(dir=tmp)  # the caller's work folder (the scan makes one in its store)
     executor = Cores(cpus)
     walked = dwalk.walk_tasks(executor, root, options, threes, work)
     entries = [e for g in walked.groups for e in (g.load() if isinstance(g, dwalk.Listed) else g)]
