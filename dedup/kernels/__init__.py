@@ -1,5 +1,9 @@
 """Compiled loops for the per-character steps numpy can only express with full-size temporaries.
 
+Two kinds. ``native(name)`` gives a Cython extension module ``dedup.kernels._<name>``, compiled at install time
+(setup.py) and loaded at no cost beyond an import; None where it was not built (no C compiler at install) or
+``DEDUP_KERNELS=numpy`` asks for the numpy code. The numba kernels below are the older, opt-in kind.
+
 ``load()`` loads the numba kernels (``dedup.kernels.loops``), compiled once and cached on disk; ``compiled()``
 is then that module, or None: not loaded, numba missing, ``DEDUP_KERNELS=numpy`` in the environment, or the
 kernels fail to compile here. Each caller keeps its numpy code as the fallback; both give the same bits (a
@@ -16,6 +20,7 @@ a scan loads them in the parent before forking its workers, which then share the
 
 from __future__ import annotations
 
+import importlib
 import os
 import stat
 import tempfile
@@ -26,6 +31,20 @@ from types import ModuleType
 
 _lock = threading.Lock()
 _state: dict[str, ModuleType | None] = {}
+
+
+def native(name: str) -> ModuleType | None:
+    """The compiled extension ``dedup.kernels._<name>``, or None: not built on this machine, or
+    ``DEDUP_KERNELS=numpy`` in the environment (the callers' numpy code then runs, giving the same bits)."""
+    if not wanted():
+        return None
+    key = "_" + name
+    if key not in _state:
+        try:
+            _state[key] = importlib.import_module(f"{__name__}.{key}")
+        except ImportError:
+            _state[key] = None
+    return _state[key]
 
 
 def wanted() -> bool:
