@@ -23,6 +23,13 @@ verification needs of the lists' members or the pairs' entries is asked of every
 verify's own functions on it (``PartitionedLists``, ``PartitionedEvidence``): the same answers as over the
 local scan's ``Lists`` and ``Evidence`` (list by list, pair by pair; sums of integer weights, exact in any
 order).
+
+Verification itself runs by pair partition (``StoredPairs``, verify's ``PairParts``): each of its per-pair steps
+is a task on one pair partition that leaves its per-pair columns in files beside the partition; the driver holds
+what is a number an article or a list (groups, stories, boilerplate flags) and never a vector over the candidate
+pairs. Components are label maps from those tasks merged in a tree; ``_derived_from``'s ranking meets each
+article's rows in an article partition and asks the pair partitions what its top partner shares with the others;
+the steps that read articles run partition by partition in the driver (their reads are tasks of their own).
 """
 
 from __future__ import annotations
@@ -33,8 +40,9 @@ import tempfile
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -398,6 +406,8 @@ class _PairQuestion:
     chosen: np.ndarray | None = None
     pair_mask: np.ndarray | None = None
     doc_parts: int = 1
+    mask: Callable | None = None  # (part, given) -> a flag per pair of the partition, in place of ``pair_mask``
+    given: Any = None
 
 
 def _pair_partition(work: Path, r: int) -> Evidence:
@@ -415,7 +425,11 @@ def _pair_question(c: _PairQuestion, r: int) -> np.ndarray | int:
     ev = _pair_partition(Path(c.work), r)
     if c.what == "sums":
         return _pair_sums(ev, c.values, c.chosen)
-    take = c.pair_mask[c.first[r] : c.first[r + 1]][ev.entry_pair] & c.chosen[ev.entry_list]
+    if c.mask is not None:
+        mask = c.mask(_StoredPart(Path(c.work), r, ev), c.given)
+    else:
+        mask = c.pair_mask[c.first[r] : c.first[r + 1]]  # type: ignore[index]
+    take = mask[ev.entry_pair] & c.chosen[ev.entry_list]
     pair, lst = ev.entry_pair[take], ev.entry_list[take]
     doc = np.concatenate([ev.pairs[pair, 0], ev.pairs[pair, 1]])
     keys = np.unique((doc.astype(np.uint64) << np.uint64(32)) | np.concatenate([lst, lst]).astype(np.uint64))
@@ -448,11 +462,24 @@ class PartitionedEvidence:
         self.work, self.n_docs, self.executor, self._counts = work, n_docs, executor, counts
         self.first = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum([c[0] for c in counts], out=self.first[1:])
-        self.pairs = np.zeros((int(self.first[-1]), 2), dtype=np.int64)
-        for r in range(len(counts)):
-            with np.load(work / f"pairs-{r:05d}.npz", allow_pickle=False) as z:
-                self.pairs[self.first[r] : self.first[r + 1]] = z["pairs"]
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(work), True)
+
+    def __len__(self) -> int:
+        """The number of candidate pairs."""
+        return int(self.first[-1])
+
+    @property
+    def pairs(self) -> np.ndarray:
+        """Every candidate pair, in order (what verification by partition never asks for; for tests)."""
+        out = np.zeros((len(self), 2), dtype=np.int64)
+        for r in self._parts():
+            with np.load(self.work / f"pairs-{r:05d}.npz", allow_pickle=False) as z:
+                out[self.first[r] : self.first[r + 1]] = z["pairs"]
+        return out
+
+    def parts(self) -> StoredPairs:
+        """These partitions as verification's ``verify.PairParts``: its per-pair steps in tasks, one a partition."""
+        return StoredPairs(self)
 
     def _parts(self) -> list[int]:
         return list(range(len(self.first) - 1))
@@ -468,6 +495,10 @@ class PartitionedEvidence:
         pair partition, then met and summed by article partition (as many as the pair partitions)."""
         parts = max(1, len(self.first) - 1)
         question = _PairQuestion(str(self.work), "syndicated", n, self.first, weight, chosen, pair_mask, parts)
+        return self._syndicated(question)
+
+    def _syndicated(self, question: _PairQuestion) -> np.ndarray:
+        parts, n = question.doc_parts, question.n_docs
         for _ in self.executor.map(_pair_question, question, self._parts(), label=_pair_label):
             pass
         out = np.zeros(n, dtype=np.float64)
@@ -482,6 +513,261 @@ class PartitionedEvidence:
     def whole(self) -> Evidence:
         """Every pair's entries in one ``Evidence`` (what this class exists to avoid; for tests)."""
         return _read_evidence(self.work, self._counts)
+
+
+# ------------------------------------------------------------------------- verification by pair partition
+
+
+class _StoredPart:
+    """Pair partition ``r`` as a ``verify.PairPart``: its pairs and entries read from its file when first asked, its
+    per-pair columns in files beside it (``col-<r>-<name>.npy``, each written whole under a temporary name)."""
+
+    def __init__(self, work: Path, r: int, ev: Evidence | None = None) -> None:
+        self.work, self.r, self._ev = work, r, ev
+        self._pairs: np.ndarray | None = None
+        self._cols: dict[str, np.ndarray] = {}
+
+    @property
+    def ev(self) -> Evidence:
+        if self._ev is None:
+            self._ev = _pair_partition(self.work, self.r)
+        return self._ev
+
+    @property
+    def pairs(self) -> np.ndarray:
+        if self._ev is not None:
+            return self._ev.pairs
+        if self._pairs is None:
+            with np.load(self.work / f"pairs-{self.r:05d}.npz", allow_pickle=False) as z:
+                self._pairs = z["pairs"]
+        return self._pairs
+
+    def _path(self, name: str) -> Path:
+        return self.work / f"col-{self.r:05d}-{name}.npy"
+
+    def col(self, name: str) -> np.ndarray:
+        if name not in self._cols:
+            self._cols[name] = np.load(self._path(name), allow_pickle=False)
+        return self._cols[name]
+
+    def set(self, name: str, values: np.ndarray) -> None:
+        path = self._path(name)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            np.save(f, np.asarray(values))
+        os.replace(tmp, path)
+        self._cols[name] = values
+
+    def drop(self, name: str) -> None:
+        self._cols.pop(name, None)
+        self._path(name).unlink(missing_ok=True)
+
+
+class _StoredGroup:
+    """Consecutive pair partitions ``rs`` as one ``verify.PairPart`` (their pairs and columns end to end; a column
+    set is written back partition by partition), for the steps run here (``StoredPairs.each``): one step's reads
+    a group of partitions, not a partition, so that small partitions do not each make a wave of tasks. No
+    entries (``ev``): those steps never ask for them."""
+
+    def __init__(self, work: Path, rs: list[int]) -> None:
+        self.parts = [_StoredPart(work, r) for r in rs]
+        self._cols: dict[str, np.ndarray] = {}
+
+    @cached_property
+    def pairs(self) -> np.ndarray:
+        return np.concatenate([p.pairs for p in self.parts]) if len(self.parts) > 1 else self.parts[0].pairs
+
+    def col(self, name: str) -> np.ndarray:
+        if name not in self._cols:
+            got = [p.col(name) for p in self.parts]
+            self._cols[name] = np.concatenate(got) if len(got) > 1 else got[0]
+        return self._cols[name]
+
+    def set(self, name: str, values: np.ndarray) -> None:
+        at = 0
+        for p in self.parts:
+            n = len(p.pairs)
+            p.set(name, values[at : at + n])
+            at += n
+        self._cols[name] = values
+
+    def drop(self, name: str) -> None:
+        self._cols.pop(name, None)
+        for p in self.parts:
+            p.drop(name)
+
+
+# The candidate pairs a group of partitions brings into the driver at most (``StoredPairs.each``), unless one
+# partition has more: about 150 bytes a pair of columns and reads while the reads run (~40 MB).
+EACH_PAIRS = 1 << 18
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One of verification's per-pair steps (``verify.PairParts.run``), for every pair partition: the step, what it
+    is given, and whether its answer is edges to be turned into a label map (``components.label_map``)."""
+
+    work: str
+    step: Callable[[Any, Any], Any]
+    given: Any
+    connect: bool = False
+
+
+def _step_task(c: _Step, r: int) -> Any:
+    """``c.step`` on pair partition ``r`` (its edges' label map for ``connect``)."""
+    out = c.step(_StoredPart(Path(c.work), r), c.given)
+    if c.connect:
+        from .components import label_map
+
+        return label_map(out)
+    return out
+
+
+@dataclass(frozen=True)
+class _Derived:
+    """``verify._derived_from`` over the pair partitions' column ``column``, with the rest it needs (a number an
+    article each), its rows met by article partition (``parts`` of them, by ``doc_cuts``)."""
+
+    work: str
+    column: str
+    parts: int
+    groups: np.ndarray
+    sizes: np.ndarray
+    own: np.ndarray
+    params: VerifyParams
+
+
+def _split(at: np.ndarray, parts: int) -> tuple[np.ndarray, list[int]]:
+    """An order that puts rows by their part ``at`` (stably), and where each part starts in it."""
+    order = np.argsort(at, kind="stable")
+    return order, np.searchsorted(at[order], np.arange(parts + 1)).tolist()
+
+
+def _derived_rows_task(c: _Derived, r: int) -> int:
+    """Pair partition ``r``'s (document, partner, shared) rows (``verify.derived_rows``), written by the article
+    partition of their document."""
+    from ..verify import derived_rows
+
+    part = _StoredPart(Path(c.work), r)
+    d, o, s = derived_rows(part.pairs, part.col(c.column), c.groups)
+    order, bounds = _split(np.searchsorted(doc_cuts(len(c.groups), c.parts), d, side="right"), c.parts)
+    for t in range(c.parts):
+        rows = order[bounds[t] : bounds[t + 1]]
+        _save(Path(c.work) / f"rows-{r:05d}-{t:05d}.npz", d=d[rows], o=o[rows], s=s[rows])
+    return len(d)
+
+
+def _ranked(c: _Derived, t: int) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """Article partition ``t``'s rows from every pair partition, ranked (``verify.derived_rank``); the rows asking
+    what their document's top partner shares with them, split by the pair partition that holds that pair."""
+    from ..verify import derived_rank
+
+    work, pairs = Path(c.work), c.parts
+    rows = [_load(work / f"rows-{r:05d}-{t:05d}.npz") for r in range(pairs)]
+    d, o, s = (np.concatenate([z[k] for z in rows]) for k in ("d", "o", "s"))
+    ranked = derived_rank(d, o, s, c.groups, c.sizes, c.params)
+    a, b = ranked.top[ranked.need], ranked.o[ranked.need]
+    order, bounds = _split(np.searchsorted(doc_cuts(len(c.groups), pairs), np.minimum(a, b), side="right"), pairs)
+    return ranked, a, b, order, bounds
+
+
+def _derived_ask_task(c: _Derived, t: int) -> int:
+    """Article partition ``t``: its questions (top partner, partner) written to the pair partitions that hold them."""
+    _, a, b, order, bounds = _ranked(c, t)
+    for r in range(c.parts):
+        rows = order[bounds[r] : bounds[r + 1]]
+        _save(Path(c.work) / f"ask-{t:05d}-{r:05d}.npz", a=a[rows], b=b[rows])
+    return len(a)
+
+
+def _derived_answer_task(c: _Derived, r: int) -> int:
+    """Pair partition ``r``: what each pair asked of it shares (``verify._lookup`` of its column), answered to each
+    article partition."""
+    from ..verify import _lookup
+
+    work = Path(c.work)
+    part = _StoredPart(work, r)
+    values, n = part.col(c.column), 0
+    for t in range(c.parts):
+        z = _load(work / f"ask-{t:05d}-{r:05d}.npz")
+        _save(work / f"answer-{r:05d}-{t:05d}.npz", v=_lookup(part.pairs, values, z["a"], z["b"]))
+        n += len(z["a"])
+    return n
+
+
+def _derived_take_task(c: _Derived, t: int) -> np.ndarray:
+    """Article partition ``t``'s edges (``verify.derived_take``), its questions answered."""
+    from ..verify import derived_take
+
+    ranked, a, _, order, bounds = _ranked(c, t)
+    looked = np.zeros(len(a), dtype=np.int64)
+    for r in range(c.parts):
+        looked[order[bounds[r] : bounds[r + 1]]] = _load(Path(c.work) / f"answer-{r:05d}-{t:05d}.npz")["v"]
+    return derived_take(ranked, looked, c.groups, c.sizes, c.own, c.params)
+
+
+class StoredPairs:
+    """``verify.PairParts`` of ``PartitionedEvidence``: a step runs in tasks, one a pair partition, which leave their
+    columns in the partitions' folder; the components of the edges a step gives are label maps from those tasks,
+    merged in a tree (``components.merge_maps``); ``_derived_from`` is its rows met by article partition, and the
+    questions its ranking asks sent back to the pair partitions (``_Derived``). What this process holds is a few
+    numbers an article; ``each`` alone (the steps that read articles, which send tasks of their own) brings one
+    partition's columns here at a time."""
+
+    def __init__(self, ev: PartitionedEvidence) -> None:
+        self.ev = ev
+
+    def _map(self, fn: Callable, context: Any) -> list:
+        return list(self.ev.executor.map(fn, context, self.ev._parts(), label=_pair_label))
+
+    def run(self, step: Callable[[Any, Any], Any], given: Any) -> list:
+        return self._map(_step_task, _Step(str(self.ev.work), step, given))
+
+    def each(self, step: Callable[[Any, Any], Any], given: Any) -> list:
+        """``step`` here on groups of consecutive partitions of up to ``EACH_PAIRS`` pairs (``_StoredGroup``)."""
+        out, group, held = [], [], 0
+        for r in self.ev._parts():
+            n = self.ev._counts[r][0]
+            if group and held + n > EACH_PAIRS:
+                out.append(step(_StoredGroup(self.ev.work, group), given))
+                group, held = [], 0
+            group.append(r)
+            held += n
+        if group:
+            out.append(step(_StoredGroup(self.ev.work, group), given))
+        return out
+
+    def connect(self, n: int, step: Callable[[Any, Any], np.ndarray], given: Any) -> np.ndarray:
+        from .components import merge_maps
+
+        maps = self._map(_step_task, _Step(str(self.ev.work), step, given, True))
+        return merge_maps(n, maps, self.ev.executor)
+
+    def derived(
+        self, column: str, groups: np.ndarray, sizes: np.ndarray, own: np.ndarray, params: VerifyParams
+    ) -> np.ndarray:
+        work = self.ev.work
+        job = _Derived(str(work), column, len(self.ev._parts()), groups, sizes, own, params)
+        self._map(_derived_rows_task, job)
+        docs = self.ev._parts()  # as many article partitions as pair partitions
+        run = self.ev.executor
+        list(run.map(_derived_ask_task, job, docs, label=lambda t: f"article partition {t}"))
+        self._map(_derived_answer_task, job)
+        edges = list(run.map(_derived_take_task, job, docs, label=lambda t: f"article partition {t}"))
+        for pattern in ("rows-*.npz", "ask-*.npz", "answer-*.npz"):
+            for path in work.glob(pattern):
+                path.unlink()
+        return np.concatenate(edges) if edges else np.zeros((0, 2), dtype=np.int64)
+
+    def syndicated(
+        self, weight: np.ndarray, mask: Callable[[Any, Any], np.ndarray], given: Any, chosen: np.ndarray, n: int
+    ) -> np.ndarray:
+        ev = self.ev
+        parts = max(1, len(ev.first) - 1)
+        question = _PairQuestion(
+            str(ev.work), "syndicated", n, ev.first, weight, chosen, None, parts, mask=mask, given=given
+        )
+        return ev._syndicated(question)
 
 
 def _pair_label(r: int) -> str:
