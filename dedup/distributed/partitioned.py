@@ -86,6 +86,54 @@ def _load(path: Path) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
+def _write_slices(path: Path, table: np.ndarray, bounds: Sequence[int]) -> None:
+    """One file for every reader of a shuffle: ``table`` ((n, k) int64) whose rows ``bounds[t]:bounds[t + 1]`` are
+    reader ``t``'s, after a header (the number of readers, ``k``, the bounds). Written under a temporary name, then
+    renamed, as ``_save``. A map task writes one such file a wave, not one a reader (``_read_slice``)."""
+    table = np.ascontiguousarray(table, dtype=np.int64)
+    header = np.array([len(bounds) - 1, table.shape[1], *bounds], dtype=np.int64)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(header.tobytes())
+        f.write(table.tobytes())
+    os.replace(tmp, path)
+
+
+def _pread(fd: int, size: int, at: int) -> bytes:
+    out = bytearray()
+    while len(out) < size:
+        got = os.pread(fd, size - len(out), at + len(out))
+        if not got:
+            raise OSError(f"{size} bytes expected at {at}, the file ends first")
+        out += got
+    return bytes(out)
+
+
+def _read_slice(path: Path, t: int) -> np.ndarray:
+    """Reader ``t``'s rows of a file of ``_write_slices`` ((m, k) int64), read alone (its bounds, then its range)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        parts, k = np.frombuffer(_pread(fd, 16, 0), dtype=np.int64).tolist()
+        lo, hi = np.frombuffer(_pread(fd, 16, 16 + 8 * t), dtype=np.int64).tolist()
+        start = 16 + 8 * (parts + 1) + 8 * k * lo
+        data = _pread(fd, 8 * k * (hi - lo), start) if hi > lo else b""
+    finally:
+        os.close(fd)
+    return np.frombuffer(data, dtype=np.int64).reshape(hi - lo, k)
+
+
+# The rows an article partition of verification's shuffles takes at most (``doc_parts``): its readers hold a few
+# arrays of this length (the ranking's sorts: ~100 bytes a row), so ~400 MB at most; fewer article partitions than
+# pair partitions when the rows are few, so that a wave writes one file a task and reads O(pair partitions) slices.
+DOC_ROWS = 1 << 22
+
+
+def doc_parts(rows: int, cpus: int = 1) -> int:
+    """How many article partitions a shuffle of ``rows`` rows (at most) takes: one a ``DOC_ROWS``, at least one a
+    CPU (so that the reduce tasks run side by side), never more than needed for one row each."""
+    return max(1, min(max(-(-rows // DOC_ROWS), cpus), max(rows, 1)))
+
+
 def hash_cuts(partitions: int) -> np.ndarray:
     """The first list hash of each list partition but the first: the uint64 space in equal ranges."""
     step = (1 << 64) // partitions
@@ -434,19 +482,17 @@ def _pair_question(c: _PairQuestion, r: int) -> np.ndarray | int:
     doc = np.concatenate([ev.pairs[pair, 0], ev.pairs[pair, 1]])
     keys = np.unique((doc.astype(np.uint64) << np.uint64(32)) | np.concatenate([lst, lst]).astype(np.uint64))
     at = np.searchsorted(keys, doc_cuts(c.n_docs, c.doc_parts).astype(np.uint64) << np.uint64(32)).tolist()
-    edges = [0, *at, len(keys)]
-    for s in range(c.doc_parts):
-        _save(Path(c.work) / f"keys-{r:05d}-{s:05d}.npz", keys=keys[edges[s] : edges[s + 1]])
+    _write_slices(Path(c.work) / f"keys-{r:05d}.bin", keys.view(np.int64)[:, None], [0, *at, len(keys)])
     return len(keys)
 
 
 def _doc_question(c: _PairQuestion, s: int) -> tuple[np.ndarray, np.ndarray]:
     """``verify._syndicated`` of article partition ``s``: its distinct (article, list) keys from every pair
-    partition, each list's weight (``values``) summed per article; the articles with some, and their sums."""
+    partition (its slice of each one's file), each list's weight (``values``) summed per article; the articles with
+    some, and their sums."""
     work = Path(c.work)
-    keys = np.unique(
-        np.concatenate([_load(work / f"keys-{r:05d}-{s:05d}.npz")["keys"] for r in range(len(c.first) - 1)])
-    )
+    got = [_read_slice(work / f"keys-{r:05d}.bin", s)[:, 0] for r in range(len(c.first) - 1)]
+    keys = np.unique(np.concatenate(got).view(np.uint64)) if got else np.zeros(0, dtype=np.uint64)
     docs, at = np.unique((keys >> np.uint64(32)).astype(np.int64), return_inverse=True)
     return docs, np.bincount(at, weights=c.values[(keys & np.uint64(0xFFFFFFFF)).astype(np.int64)], minlength=len(docs))
 
@@ -492,21 +538,24 @@ class PartitionedEvidence:
 
     def syndicated(self, weight: np.ndarray, pair_mask: np.ndarray, chosen: np.ndarray, n: int) -> np.ndarray:
         """``verify._syndicated`` of the entries of the pairs in ``pair_mask`` whose list is ``chosen``: keys by
-        pair partition, then met and summed by article partition (as many as the pair partitions)."""
-        parts = max(1, len(self.first) - 1)
-        question = _PairQuestion(str(self.work), "syndicated", n, self.first, weight, chosen, pair_mask, parts)
+        pair partition (one file each), then met and summed by article partition (``_key_parts``)."""
+        question = _PairQuestion(
+            str(self.work), "syndicated", n, self.first, weight, chosen, pair_mask, self._key_parts()
+        )
         return self._syndicated(question)
+
+    def _key_parts(self) -> int:
+        """The article partitions ``syndicated``'s keys meet in: two keys an entry at most (``doc_parts``)."""
+        return doc_parts(2 * sum(c[1] for c in self._counts), _cpus(self.executor))
 
     def _syndicated(self, question: _PairQuestion) -> np.ndarray:
         parts, n = question.doc_parts, question.n_docs
         for _ in self.executor.map(_pair_question, question, self._parts(), label=_pair_label):
             pass
         out = np.zeros(n, dtype=np.float64)
-        for some, w in self.executor.map(
-            _doc_question, question, list(range(parts)), label=lambda s: f"article partition {s}"
-        ):
+        for some, w in self.executor.map(_doc_question, question, list(range(parts)), label=_doc_label):
             out[some] = w
-        for path in self.work.glob("keys-*.npz"):
+        for path in self.work.glob("keys-*.bin"):
             path.unlink()
         return out.astype(np.int64)
 
@@ -626,11 +675,13 @@ def _step_task(c: _Step, r: int) -> Any:
 @dataclass(frozen=True)
 class _Derived:
     """``verify._derived_from`` over the pair partitions' column ``column``, with the rest it needs (a number an
-    article each), its rows met by article partition (``parts`` of them, by ``doc_cuts``)."""
+    article each), its rows met by article partition (``docs`` of them, by ``doc_cuts``; ``pairs``: the pair
+    partitions)."""
 
     work: str
     column: str
-    parts: int
+    pairs: int
+    docs: int
     groups: np.ndarray
     sizes: np.ndarray
     own: np.ndarray
@@ -644,55 +695,57 @@ def _split(at: np.ndarray, parts: int) -> tuple[np.ndarray, list[int]]:
 
 
 def _derived_rows_task(c: _Derived, r: int) -> int:
-    """Pair partition ``r``'s (document, partner, shared) rows (``verify.derived_rows``), written by the article
-    partition of their document."""
+    """Pair partition ``r``'s (document, partner, shared) rows (``verify.derived_rows``), in one file, by the article
+    partition of their document (``_write_slices``)."""
     from ..verify import derived_rows
 
     part = _StoredPart(Path(c.work), r)
     d, o, s = derived_rows(part.pairs, part.col(c.column), c.groups)
-    order, bounds = _split(np.searchsorted(doc_cuts(len(c.groups), c.parts), d, side="right"), c.parts)
-    for t in range(c.parts):
-        rows = order[bounds[t] : bounds[t + 1]]
-        _save(Path(c.work) / f"rows-{r:05d}-{t:05d}.npz", d=d[rows], o=o[rows], s=s[rows])
+    order, bounds = _split(np.searchsorted(doc_cuts(len(c.groups), c.docs), d, side="right"), c.docs)
+    _write_slices(Path(c.work) / f"rows-{r:05d}.bin", np.stack([d, o, s], axis=1)[order], bounds)
     return len(d)
 
 
 def _ranked(c: _Derived, t: int) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, list[int]]:
-    """Article partition ``t``'s rows from every pair partition, ranked (``verify.derived_rank``); the rows asking
-    what their document's top partner shares with them, split by the pair partition that holds that pair."""
+    """Article partition ``t``'s rows from every pair partition (its slice of each one's file), ranked
+    (``verify.derived_rank``); the rows asking what their document's top partner shares with them, split by the
+    pair partition that holds that pair."""
     from ..verify import derived_rank
 
-    work, pairs = Path(c.work), c.parts
-    rows = [_load(work / f"rows-{r:05d}-{t:05d}.npz") for r in range(pairs)]
-    d, o, s = (np.concatenate([z[k] for z in rows]) for k in ("d", "o", "s"))
-    ranked = derived_rank(d, o, s, c.groups, c.sizes, c.params)
+    work = Path(c.work)
+    rows = np.concatenate([_read_slice(work / f"rows-{r:05d}.bin", t) for r in range(c.pairs)])
+    ranked = derived_rank(rows[:, 0], rows[:, 1], rows[:, 2], c.groups, c.sizes, c.params)
+    del rows
     a, b = ranked.top[ranked.need], ranked.o[ranked.need]
-    order, bounds = _split(np.searchsorted(doc_cuts(len(c.groups), pairs), np.minimum(a, b), side="right"), pairs)
+    at = np.searchsorted(doc_cuts(len(c.groups), c.pairs), np.minimum(a, b), side="right")
+    order, bounds = _split(at, c.pairs)
     return ranked, a, b, order, bounds
 
 
 def _derived_ask_task(c: _Derived, t: int) -> int:
-    """Article partition ``t``: its questions (top partner, partner) written to the pair partitions that hold them."""
+    """Article partition ``t``: its questions (top partner, partner), in one file, by the pair partition that holds
+    them."""
     _, a, b, order, bounds = _ranked(c, t)
-    for r in range(c.parts):
-        rows = order[bounds[r] : bounds[r + 1]]
-        _save(Path(c.work) / f"ask-{t:05d}-{r:05d}.npz", a=a[rows], b=b[rows])
+    _write_slices(Path(c.work) / f"ask-{t:05d}.bin", np.stack([a, b], axis=1)[order], bounds)
     return len(a)
 
 
 def _derived_answer_task(c: _Derived, r: int) -> int:
-    """Pair partition ``r``: what each pair asked of it shares (``verify._lookup`` of its column), answered to each
-    article partition."""
+    """Pair partition ``r``: what each pair asked of it shares (``verify._lookup`` of its column), its questions from
+    every article partition answered in one file, by article partition."""
     from ..verify import _lookup
 
     work = Path(c.work)
     part = _StoredPart(work, r)
-    values, n = part.col(c.column), 0
-    for t in range(c.parts):
-        z = _load(work / f"ask-{t:05d}-{r:05d}.npz")
-        _save(work / f"answer-{r:05d}-{t:05d}.npz", v=_lookup(part.pairs, values, z["a"], z["b"]))
-        n += len(z["a"])
-    return n
+    asked = [_read_slice(work / f"ask-{t:05d}.bin", r) for t in range(c.docs)]
+    bounds = np.zeros(c.docs + 1, dtype=np.int64)
+    np.cumsum([len(q) for q in asked], out=bounds[1:])
+    both = np.concatenate(asked) if asked else np.zeros((0, 2), dtype=np.int64)
+    values = part.col(c.column)
+    _write_slices(
+        work / f"answer-{r:05d}.bin", _lookup(part.pairs, values, both[:, 0], both[:, 1])[:, None], bounds.tolist()
+    )
+    return len(both)
 
 
 def _derived_take_task(c: _Derived, t: int) -> np.ndarray:
@@ -701,8 +754,8 @@ def _derived_take_task(c: _Derived, t: int) -> np.ndarray:
 
     ranked, a, _, order, bounds = _ranked(c, t)
     looked = np.zeros(len(a), dtype=np.int64)
-    for r in range(c.parts):
-        looked[order[bounds[r] : bounds[r + 1]]] = _load(Path(c.work) / f"answer-{r:05d}-{t:05d}.npz")["v"]
+    for r in range(c.pairs):
+        looked[order[bounds[r] : bounds[r + 1]]] = _read_slice(Path(c.work) / f"answer-{r:05d}.bin", t)[:, 0]
     return derived_take(ranked, looked, c.groups, c.sizes, c.own, c.params)
 
 
@@ -746,15 +799,16 @@ class StoredPairs:
     def derived(
         self, column: str, groups: np.ndarray, sizes: np.ndarray, own: np.ndarray, params: VerifyParams
     ) -> np.ndarray:
-        work = self.ev.work
-        job = _Derived(str(work), column, len(self.ev._parts()), groups, sizes, own, params)
+        ev, work = self.ev, self.ev.work
+        docs = doc_parts(2 * len(ev), _cpus(ev.executor))  # two rows a pair at most
+        job = _Derived(str(work), column, len(ev._parts()), docs, groups, sizes, own, params)
         self._map(_derived_rows_task, job)
-        docs = self.ev._parts()  # as many article partitions as pair partitions
-        run = self.ev.executor
-        list(run.map(_derived_ask_task, job, docs, label=lambda t: f"article partition {t}"))
+        run = ev.executor
+        label = _doc_label
+        list(run.map(_derived_ask_task, job, list(range(docs)), label=label))
         self._map(_derived_answer_task, job)
-        edges = list(run.map(_derived_take_task, job, docs, label=lambda t: f"article partition {t}"))
-        for pattern in ("rows-*.npz", "ask-*.npz", "answer-*.npz"):
+        edges = list(run.map(_derived_take_task, job, list(range(docs)), label=label))
+        for pattern in ("rows-*.bin", "ask-*.bin", "answer-*.bin"):
             for path in work.glob(pattern):
                 path.unlink()
         return np.concatenate(edges) if edges else np.zeros((0, 2), dtype=np.int64)
@@ -763,15 +817,23 @@ class StoredPairs:
         self, weight: np.ndarray, mask: Callable[[Any, Any], np.ndarray], given: Any, chosen: np.ndarray, n: int
     ) -> np.ndarray:
         ev = self.ev
-        parts = max(1, len(ev.first) - 1)
         question = _PairQuestion(
-            str(ev.work), "syndicated", n, ev.first, weight, chosen, None, parts, mask=mask, given=given
+            str(ev.work), "syndicated", n, ev.first, weight, chosen, None, ev._key_parts(), mask=mask, given=given
         )
         return ev._syndicated(question)
 
 
 def _pair_label(r: int) -> str:
     return f"pair partition {r}"
+
+
+def _doc_label(t: int) -> str:
+    return f"article partition {t}"
+
+
+def _cpus(executor: Executor) -> int:
+    cpus = getattr(executor, "cpus", None)
+    return cpus() if callable(cpus) else 1
 
 
 def _read_evidence(work: Path, counts: list[tuple[int, int]]) -> Evidence:

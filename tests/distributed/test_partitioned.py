@@ -118,6 +118,8 @@ def test_a_scan_in_1_or_16_partitions_is_the_local_scan(accuracy, monkeypatch):
     # a few partitions (here of ~100 pairs: several groups of several partitions).
     monkeypatch.setattr(PartitionedEvidence, "pairs", property(every_pair))
     monkeypatch.setattr(partitioned, "EACH_PAIRS", 100)
+    # The shuffles' article partitions by rows (here of 64 rows: several, whatever the pair partitions).
+    monkeypatch.setattr(partitioned, "DOC_ROWS", 64)
     for partitions in (1, 16):
         run = Pickled(partitions)
         assert _json(scan(accuracy, executor=run)) == expected
