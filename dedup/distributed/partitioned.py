@@ -86,16 +86,19 @@ def _load(path: Path) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-def _write_slices(path: Path, table: np.ndarray, bounds: Sequence[int]) -> None:
-    """One file for every reader of a shuffle: ``table`` ((n, k) int64) whose rows ``bounds[t]:bounds[t + 1]`` are
-    reader ``t``'s, after a header (the number of readers, ``k``, the bounds). Written under a temporary name, then
-    renamed, as ``_save``. A map task writes one such file a wave, not one a reader (``_read_slice``)."""
-    table = np.ascontiguousarray(table, dtype=np.int64)
-    header = np.array([len(bounds) - 1, table.shape[1], *bounds], dtype=np.int64)
+def _write_slices(path: Path, columns: Sequence[np.ndarray], bounds: Sequence[int]) -> None:
+    """One file for every reader of a shuffle: ``columns`` (1-d arrays of one length, each of its own dtype) whose
+    rows ``bounds[t]:bounds[t + 1]`` are reader ``t``'s, after a header (the number of readers and of columns, the
+    bounds, each column's dtype). Written under a temporary name, then renamed, as ``_save``. A map task writes one
+    such file a wave, not one a reader: O(tasks) files a wave, not O(tasks²) (``_read_slice``)."""
+    columns = [np.ascontiguousarray(c) for c in columns]
+    dtypes = b"".join(c.dtype.str.encode().ljust(8) for c in columns)
+    header = np.array([len(bounds) - 1, len(columns), *bounds], dtype=np.int64).tobytes() + dtypes
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
-        f.write(header.tobytes())
-        f.write(table.tobytes())
+        f.write(header)
+        for c in columns:
+            f.write(c.tobytes())
     os.replace(tmp, path)
 
 
@@ -109,17 +112,24 @@ def _pread(fd: int, size: int, at: int) -> bytes:
     return bytes(out)
 
 
-def _read_slice(path: Path, t: int) -> np.ndarray:
-    """Reader ``t``'s rows of a file of ``_write_slices`` ((m, k) int64), read alone (its bounds, then its range)."""
+def _read_slice(path: Path, t: int) -> list[np.ndarray]:
+    """Reader ``t``'s rows of each column of a file of ``_write_slices``, read alone (the header, then its ranges)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         parts, k = np.frombuffer(_pread(fd, 16, 0), dtype=np.int64).tolist()
+        head = 16 + 8 * (parts + 1)
+        n = int(np.frombuffer(_pread(fd, 8, head - 8), dtype=np.int64)[0])
         lo, hi = np.frombuffer(_pread(fd, 16, 16 + 8 * t), dtype=np.int64).tolist()
-        start = 16 + 8 * (parts + 1) + 8 * k * lo
-        data = _pread(fd, 8 * k * (hi - lo), start) if hi > lo else b""
+        dtypes = [np.dtype(_pread(fd, 8, head + 8 * c).strip().decode()) for c in range(k)]
+        out, at = [], head + 8 * k
+        for dt in dtypes:
+            size = dt.itemsize * (hi - lo)
+            data = _pread(fd, size, at + dt.itemsize * lo) if size else b""
+            out.append(np.frombuffer(data, dtype=dt).copy())
+            at += dt.itemsize * n
     finally:
         os.close(fd)
-    return np.frombuffer(data, dtype=np.int64).reshape(hi - lo, k)
+    return out
 
 
 # The rows an article partition of verification's shuffles takes at most (``doc_parts``): its readers hold a few
@@ -159,19 +169,14 @@ class _Job:
 
 
 def _bucket_task(job: _Job, buckets: tuple[int, int]) -> int:
-    """Step 1: the lists of one range of fingerprint buckets, written as one file per list partition."""
+    """Step 1: the lists of one range of fingerprint buckets, split by list partition: one file of the lists (hash,
+    weight, size) and one of their members, each with every list partition's slice (``_write_slices``)."""
     hashes, weights, offsets, members = partition_lists(job.lists, buckets)
     at = np.searchsorted(hashes, hash_cuts(job.partitions)).tolist()  # hashes are sorted
     edges = [0, *at, len(hashes)]
-    for q in range(job.partitions):
-        lo, hi = edges[q], edges[q + 1]
-        _save(
-            Path(job.work) / f"lists-{buckets[0]:03d}-{q:05d}.npz",
-            hashes=hashes[lo:hi],
-            weights=weights[lo:hi],
-            offsets=offsets[lo : hi + 1] - offsets[lo],
-            members=members[offsets[lo] : offsets[hi]],
-        )
+    work = Path(job.work)
+    _write_slices(work / f"lists-{buckets[0]:03d}.bin", [hashes, weights, np.diff(offsets)], edges)
+    _write_slices(work / f"members-{buckets[0]:03d}.bin", [members], offsets[edges].tolist())
     return len(hashes)
 
 
@@ -181,8 +186,10 @@ def _list_task(job: _Job, q: int) -> tuple[int, int]:
     work = Path(job.work)
     parts = []
     for lo, _ in job.ranges:
-        z = _load(work / f"lists-{lo:03d}-{q:05d}.npz")
-        parts.append((z["hashes"], z["weights"], z["offsets"], z["members"]))
+        hashes, weights, sizes = _read_slice(work / f"lists-{lo:03d}.bin", q)
+        offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        parts.append((hashes, weights, offsets, _read_slice(work / f"members-{lo:03d}.bin", q)[0]))
     lists = combine_partitions(parts)
     del parts
     arrays = {"hashes": lists.hashes, "weights": lists.weight, "offsets": lists.offsets, "members": lists.members}
@@ -192,15 +199,11 @@ def _list_task(job: _Job, q: int) -> tuple[int, int]:
     cuts = doc_cuts(len(job.sizes), job.partitions)
     entry_part = np.searchsorted(cuts, (e.codes >> np.uint64(32)).astype(np.int64), side="right")
     link_part = np.searchsorted(cuts, (e.links >> np.uint64(32)).astype(np.int64), side="right")
-    for r in range(job.partitions):
-        mine, linked = entry_part == r, link_part == r
-        _save(
-            work / f"entries-{q:05d}-{r:05d}.npz",
-            codes=e.codes[mine],
-            which=e.which[mine],
-            weight=e.weight[mine],
-            links=e.links[linked],
-        )
+    # One file of entries and one of links, each with every pair partition's slice, in the entries' order.
+    order, bounds = _split(entry_part, job.partitions)
+    _write_slices(work / f"entries-{q:05d}.bin", [e.codes[order], e.which[order], e.weight[order]], bounds)
+    order, bounds = _split(link_part, job.partitions)
+    _write_slices(work / f"links-{q:05d}.bin", [e.links[order]], bounds)
     _save(work / f"big-{q:05d}.npz", member=e.big_member, list=e.big_list)
     return len(lists), len(lists.members)
 
@@ -218,11 +221,11 @@ def _pair_task(pj: _PairJob, r: int) -> tuple[int, int]:
     job, work = pj.job, Path(pj.job.work)
     codes, which, weight, links = [], [], [], []
     for q in range(job.partitions):
-        z = _load(work / f"entries-{q:05d}-{r:05d}.npz")
-        codes.append(z["codes"])
-        which.append(z["which"] + pj.list_offsets[q])
-        weight.append(z["weight"])
-        links.append(z["links"])
+        c, w, wt = _read_slice(work / f"entries-{q:05d}.bin", r)
+        codes.append(c)
+        which.append(w + pj.list_offsets[q])
+        weight.append(wt)
+        links.append(_read_slice(work / f"links-{q:05d}.bin", r)[0])
     cuts = doc_cuts(len(job.sizes), job.partitions)
     bounds = np.concatenate([[0], cuts, [len(job.sizes)]]).astype(np.uint64) << np.uint64(32)
     exact = pj.exact[np.searchsorted(pj.exact, bounds[r]) : np.searchsorted(pj.exact, bounds[r + 1])]
@@ -482,7 +485,7 @@ def _pair_question(c: _PairQuestion, r: int) -> np.ndarray | int:
     doc = np.concatenate([ev.pairs[pair, 0], ev.pairs[pair, 1]])
     keys = np.unique((doc.astype(np.uint64) << np.uint64(32)) | np.concatenate([lst, lst]).astype(np.uint64))
     at = np.searchsorted(keys, doc_cuts(c.n_docs, c.doc_parts).astype(np.uint64) << np.uint64(32)).tolist()
-    _write_slices(Path(c.work) / f"keys-{r:05d}.bin", keys.view(np.int64)[:, None], [0, *at, len(keys)])
+    _write_slices(Path(c.work) / f"keys-{r:05d}.bin", [keys], [0, *at, len(keys)])
     return len(keys)
 
 
@@ -491,8 +494,8 @@ def _doc_question(c: _PairQuestion, s: int) -> tuple[np.ndarray, np.ndarray]:
     partition (its slice of each one's file), each list's weight (``values``) summed per article; the articles with
     some, and their sums."""
     work = Path(c.work)
-    got = [_read_slice(work / f"keys-{r:05d}.bin", s)[:, 0] for r in range(len(c.first) - 1)]
-    keys = np.unique(np.concatenate(got).view(np.uint64)) if got else np.zeros(0, dtype=np.uint64)
+    got = [_read_slice(work / f"keys-{r:05d}.bin", s)[0] for r in range(len(c.first) - 1)]
+    keys = np.unique(np.concatenate(got)) if got else np.zeros(0, dtype=np.uint64)
     docs, at = np.unique((keys >> np.uint64(32)).astype(np.int64), return_inverse=True)
     return docs, np.bincount(at, weights=c.values[(keys & np.uint64(0xFFFFFFFF)).astype(np.int64)], minlength=len(docs))
 
@@ -702,7 +705,7 @@ def _derived_rows_task(c: _Derived, r: int) -> int:
     part = _StoredPart(Path(c.work), r)
     d, o, s = derived_rows(part.pairs, part.col(c.column), c.groups)
     order, bounds = _split(np.searchsorted(doc_cuts(len(c.groups), c.docs), d, side="right"), c.docs)
-    _write_slices(Path(c.work) / f"rows-{r:05d}.bin", np.stack([d, o, s], axis=1)[order], bounds)
+    _write_slices(Path(c.work) / f"rows-{r:05d}.bin", [d[order], o[order], s[order]], bounds)
     return len(d)
 
 
@@ -713,9 +716,10 @@ def _ranked(c: _Derived, t: int) -> tuple[Any, np.ndarray, np.ndarray, np.ndarra
     from ..verify import derived_rank
 
     work = Path(c.work)
-    rows = np.concatenate([_read_slice(work / f"rows-{r:05d}.bin", t) for r in range(c.pairs)])
-    ranked = derived_rank(rows[:, 0], rows[:, 1], rows[:, 2], c.groups, c.sizes, c.params)
-    del rows
+    got = [_read_slice(work / f"rows-{r:05d}.bin", t) for r in range(c.pairs)]
+    d, o, s = (np.concatenate([g[k] for g in got]) for k in range(3))
+    del got
+    ranked = derived_rank(d, o, s, c.groups, c.sizes, c.params)
     a, b = ranked.top[ranked.need], ranked.o[ranked.need]
     at = np.searchsorted(doc_cuts(len(c.groups), c.pairs), np.minimum(a, b), side="right")
     order, bounds = _split(at, c.pairs)
@@ -726,7 +730,7 @@ def _derived_ask_task(c: _Derived, t: int) -> int:
     """Article partition ``t``: its questions (top partner, partner), in one file, by the pair partition that holds
     them."""
     _, a, b, order, bounds = _ranked(c, t)
-    _write_slices(Path(c.work) / f"ask-{t:05d}.bin", np.stack([a, b], axis=1)[order], bounds)
+    _write_slices(Path(c.work) / f"ask-{t:05d}.bin", [a[order], b[order]], bounds)
     return len(a)
 
 
@@ -739,13 +743,11 @@ def _derived_answer_task(c: _Derived, r: int) -> int:
     part = _StoredPart(work, r)
     asked = [_read_slice(work / f"ask-{t:05d}.bin", r) for t in range(c.docs)]
     bounds = np.zeros(c.docs + 1, dtype=np.int64)
-    np.cumsum([len(q) for q in asked], out=bounds[1:])
-    both = np.concatenate(asked) if asked else np.zeros((0, 2), dtype=np.int64)
+    np.cumsum([len(q[0]) for q in asked], out=bounds[1:])
+    a, b = (np.concatenate([q[k] for q in asked]) for k in range(2))
     values = part.col(c.column)
-    _write_slices(
-        work / f"answer-{r:05d}.bin", _lookup(part.pairs, values, both[:, 0], both[:, 1])[:, None], bounds.tolist()
-    )
-    return len(both)
+    _write_slices(work / f"answer-{r:05d}.bin", [_lookup(part.pairs, values, a, b)], bounds.tolist())
+    return len(a)
 
 
 def _derived_take_task(c: _Derived, t: int) -> np.ndarray:
@@ -755,7 +757,7 @@ def _derived_take_task(c: _Derived, t: int) -> np.ndarray:
     ranked, a, _, order, bounds = _ranked(c, t)
     looked = np.zeros(len(a), dtype=np.int64)
     for r in range(c.pairs):
-        looked[order[bounds[r] : bounds[r + 1]]] = _read_slice(Path(c.work) / f"answer-{r:05d}.bin", t)[:, 0]
+        looked[order[bounds[r] : bounds[r + 1]]] = _read_slice(Path(c.work) / f"answer-{r:05d}.bin", t)[0]
     return derived_take(ranked, looked, c.groups, c.sizes, c.own, c.params)
 
 
