@@ -6,7 +6,7 @@ same functions run per partition, in three steps of tasks on an ``Executor``, wh
 node shares (the store's working folder):
 
 1. **bucket tasks**, one per range of fingerprint buckets (``evidence.partition_lists``, as locally): each
-   writes its lists split by *list hash* into ``partitions`` files;
+   writes its lists split by *list hash* into ``partitions`` slices of one file;
 2. **list tasks**, one per list-hash partition: each combines its part of every bucket range's lists
    (``evidence.combine_partitions``; a list is a set of articles, so all of one list's pieces hash to the
    one partition) and takes its pair evidence (``evidence.list_entries``: small lists' (pair, list)
@@ -30,6 +30,13 @@ what is a number an article or a list (groups, stories, boilerplate flags) and n
 pairs. Components are label maps from those tasks merged in a tree; ``_derived_from``'s ranking meets each
 article's rows in an article partition and asks the pair partitions what its top partner shares with the others;
 the steps that read articles run partition by partition in the driver (their reads are tasks of their own).
+
+Every shuffle between partitions (the lists by list hash, the entries by pair partition, the story rounds' rows,
+questions and answers, the syndicated shares' keys) writes one file a task, its rows grouped by destination behind
+a header of bounds (``_write_slices``), and each reader reads its slice of each file (``_read_slice``): a step
+makes as many files as tasks, not one a pair of partitions (P² small files, whose writing, renaming and deleting
+was most of the time at a few hundred partitions). The article partitions the story rounds and the syndicated
+shares meet in are sized by rows (``doc_parts``), not by the pair partitions' number.
 """
 
 from __future__ import annotations
