@@ -211,7 +211,7 @@ def _list_task(job: _Job, q: int) -> tuple[int, int]:
     _write_slices(work / f"entries-{q:05d}.bin", [e.codes[order], e.which[order], e.weight[order]], bounds)
     order, bounds = _split(link_part, job.partitions)
     _write_slices(work / f"links-{q:05d}.bin", [e.links[order]], bounds)
-    _save(work / f"big-{q:05d}.npz", member=e.big_member, list=e.big_list)
+    _write_slices(work / f"big-{q:05d}.bin", [e.big_member, e.big_list], [0, len(e.big_member)])
     return len(lists), len(lists.members)
 
 
@@ -244,10 +244,10 @@ def _pair_task(pj: _PairJob, r: int) -> tuple[int, int]:
     involved[ev.pairs.ravel()] = True
     member, lst = [], []
     for q in range(job.partitions):
-        z = _load(work / f"big-{q:05d}.npz")
-        keep = involved[z["member"]]
-        member.append(z["member"][keep])
-        lst.append(z["list"][keep] + pj.list_offsets[q])
+        big_member, big_list = _read_slice(work / f"big-{q:05d}.bin", 0)  # every pair partition reads all of it
+        keep = involved[big_member]
+        member.append(big_member[keep])
+        lst.append(big_list[keep] + pj.list_offsets[q])
     del involved
     ev = big_entries(ev, np.concatenate(member), np.concatenate(lst), len(job.sizes))
     _save(work / f"pairs-{r:05d}.npz", pairs=ev.pairs, entry_pair=ev.entry_pair, entry_list=ev.entry_list)
