@@ -177,6 +177,9 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     # with its own duplicates says nothing about whether it is the source.
     same_text = parts.connect(n_docs, _same_text_edges, None)
     syndicated = parts.syndicated(lists.weight, _syndicated_mask, {"same_text": same_text}, ~boiler, n_docs)
+    # The per-pair columns are let go where they are (stored partitions: their files deleted by the tasks, side by
+    # side, rather than by this process when the partitions go).
+    parts.run(_drop_all, COLUMNS)
     frame = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=True)
     return Verified(pairs=frame, boilerplate=boiler, syndicated=syndicated)
 
@@ -471,6 +474,29 @@ def _story_lists(
 
 def _drop(part: PairPart, name: str) -> None:
     part.drop(name)
+
+
+# Every per-pair column verification's steps leave (``PairPart.set``).
+COLUMNS = (
+    "is_exact",
+    "shared_all",
+    "first_jaccard",
+    "first_a_in_b",
+    "first_b_in_a",
+    "linking",
+    "copies_todo",
+    "story_shared",
+    "jaccard",
+    "a_in_b",
+    "b_in_a",
+    "shared",
+    "relation",
+)
+
+
+def _drop_all(part: PairPart, names: tuple[str, ...]) -> None:
+    for name in names:
+        part.drop(name)
 
 
 def _derived_from(

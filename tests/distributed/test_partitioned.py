@@ -120,9 +120,18 @@ def test_a_scan_in_1_or_16_partitions_is_the_local_scan(accuracy, monkeypatch):
     monkeypatch.setattr(partitioned, "EACH_PAIRS", 100)
     # The shuffles' article partitions by rows (here of 64 rows: several, whatever the pair partitions).
     monkeypatch.setattr(partitioned, "DOC_ROWS", 64)
+    columns, keep = set(), partitioned._StoredPart.set
+
+    def noted(part, name, values):  # every per-pair column file verification writes
+        columns.add(part._path(name))
+        keep(part, name, values)
+
+    monkeypatch.setattr(partitioned._StoredPart, "set", noted)
     for partitions in (1, 16):
         run = Pickled(partitions)
         assert _json(scan(accuracy, executor=run)) == expected
+        # Verification's tasks delete their columns once it is done, not the driver when the partitions go.
+        assert columns and not any(path.exists() for path in columns)
         steps = {
             "_bucket_task",
             "_list_task",
