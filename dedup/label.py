@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .kernels import native
 from .options import LabelParams
 from .phase1.normalise import Tokens
 from .phase1.shingle import Shingles
@@ -147,7 +148,7 @@ class FingerprintSet:
     corpus (text recurring in ever more articles)."""
 
     def __init__(self, values: np.ndarray, width: int) -> None:
-        self.values = np.asarray(values, dtype=np.uint64)
+        self.values = np.ascontiguousarray(values, dtype=np.uint64)
         bits = max(1, min(width, int(len(self.values)).bit_length()))  # about one value a slot
         self.shift = np.uint64(width - bits)
         edges = np.arange((1 << bits) + 1, dtype=np.uint64) << self.shift if bits < 64 else None
@@ -160,6 +161,9 @@ class FingerprintSet:
         x = np.asarray(x, dtype=np.uint64)
         if not len(self.values) or not len(x) or self.starts is None:
             return np.zeros(len(x), dtype=bool)
+        kernel = native("align")
+        if kernel is not None:  # the same look-ups, compiled: no temporaries a value
+            return kernel.contains(self.values, self.starts, int(self.shift), np.ascontiguousarray(x))
         slot = (x >> self.shift).astype(np.int64)
         at, end = self.starts[slot], self.starts[slot + 1]
         out = (at < end) & (self.values[np.minimum(at, len(self.values) - 1)] == x)  # most slots hold one

@@ -1,0 +1,287 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled loops of alignment and labels (``dedup.align``, ``dedup.label``), each the bits of the numpy code it
+stands in for (``kernels.native("align")``; ``DEDUP_KERNELS=numpy`` runs the numpy code):
+
+- ``pair_runs``: every pair's diagonal runs of shared shingles (``align._batch_runs`` of ``align._batch_seeds``),
+  found pair by pair with a hash table over one side's shingles, where the numpy code sorts every shingle of
+  the batch twice (a dense rank of each hash, then by article) and merges both sides' keys;
+- ``contains``: ``label.FingerprintSet.contains``, each value looked up in its slot of the directory;
+- ``union_sorted``, ``covered``: ``label._union`` of spans already sorted by start and ``label._covered`` of
+  many ranges, one sweep each.
+
+Each runs without the GIL.
+"""
+
+import numpy as np
+
+from libc.stdint cimport int64_t, uint64_t, uint8_t
+from libc.stdlib cimport free, malloc, qsort, realloc
+from libc.string cimport memcpy
+
+
+cdef struct Run:
+    int64_t i0
+    int64_t i1
+    int64_t j0
+    int64_t j1
+
+
+cdef int _by_diagonal(const void* u, const void* v) noexcept nogil:
+    """Runs by diagonal (j - i), then by i: ``_batch_runs``' order within a pair."""
+    cdef const Run* a = <const Run*>u
+    cdef const Run* b = <const Run*>v
+    cdef int64_t da = a.j0 - a.i0
+    cdef int64_t db = b.j0 - b.i0
+    if da != db:
+        return -1 if da < db else 1
+    if a.i0 != b.i0:
+        return -1 if a.i0 < b.i0 else 1
+    return 0
+
+
+cdef inline uint64_t _slot(uint64_t h, int bits) noexcept nogil:
+    return (h * <uint64_t>0x9E3779B97F4A7C15) >> (64 - bits)
+
+
+cdef struct Scratch:
+    # the hash table over b's shingles (``cap`` slots) and what each slot holds
+    int64_t cap
+    uint64_t* keys
+    int64_t* stamp  # the pair that last used the slot (no clearing between pairs)
+    int64_t* head  # b's first shingle with the slot's hash; the rest follow through ``nxt``
+    int64_t* count_b
+    int64_t* count_a
+    # per shingle of b (``nxt``) and of a (``slot_of``); ``nb_cap``/``na_cap`` entries
+    int64_t nb_cap
+    int64_t* nxt
+    int64_t na_cap
+    int64_t* slot_of
+    # the seeds of the shingle before (j and its run) and of this one: at most max_repeats each
+    int64_t* prev_j
+    int64_t* prev_run
+    int64_t* cur_j
+    int64_t* cur_run
+    # the pair's runs
+    int64_t runs_cap
+    Run* runs
+
+
+cdef int _grow(void** buf, int64_t* cap, int64_t need, size_t item) noexcept nogil:
+    """Make ``*buf`` hold at least ``need`` items (doubling); 0 on success, -1 when out of memory."""
+    cdef int64_t size
+    cdef void* p
+    if need <= cap[0]:
+        return 0
+    size = cap[0] * 2 if cap[0] > 0 else 16
+    while size < need:
+        size *= 2
+    p = realloc(buf[0], <size_t>size * item)
+    if p == NULL:
+        return -1
+    buf[0] = p
+    cap[0] = size
+    return 0
+
+
+cdef int _table(Scratch* s, int64_t nb) noexcept nogil:
+    """A table of at least twice ``nb`` slots, its stamps cleared when it is (re)made."""
+    cdef int64_t cap = 16, k
+    while cap < 2 * nb:
+        cap *= 2
+    if cap <= s.cap:
+        return 0
+    free(s.keys); free(s.stamp); free(s.head); free(s.count_b); free(s.count_a)
+    s.keys = <uint64_t*>malloc(cap * sizeof(uint64_t))
+    s.stamp = <int64_t*>malloc(cap * sizeof(int64_t))
+    s.head = <int64_t*>malloc(cap * sizeof(int64_t))
+    s.count_b = <int64_t*>malloc(cap * sizeof(int64_t))
+    s.count_a = <int64_t*>malloc(cap * sizeof(int64_t))
+    if s.keys == NULL or s.stamp == NULL or s.head == NULL or s.count_b == NULL or s.count_a == NULL:
+        s.cap = 0
+        return -1
+    for k in range(cap):
+        s.stamp[k] = -1
+    s.cap = cap
+    return 0
+
+
+cdef int _init(Scratch* s, int64_t max_repeats) noexcept nogil:
+    """Empty scratch, with room for the seeds of one shingle (at most ``max_repeats``); -1 when out of memory."""
+    cdef int64_t room = (max_repeats if max_repeats > 0 else 0) + 1
+    s.cap = 0
+    s.keys = NULL; s.stamp = NULL; s.head = NULL; s.count_b = NULL; s.count_a = NULL
+    s.nb_cap = 0; s.nxt = NULL
+    s.na_cap = 0; s.slot_of = NULL
+    s.runs_cap = 0; s.runs = NULL
+    s.prev_j = <int64_t*>malloc(room * sizeof(int64_t))
+    s.prev_run = <int64_t*>malloc(room * sizeof(int64_t))
+    s.cur_j = <int64_t*>malloc(room * sizeof(int64_t))
+    s.cur_run = <int64_t*>malloc(room * sizeof(int64_t))
+    if s.prev_j == NULL or s.prev_run == NULL or s.cur_j == NULL or s.cur_run == NULL:
+        return -1
+    return 0
+
+
+cdef void _release(Scratch* s) noexcept nogil:
+    free(s.keys); free(s.stamp); free(s.head); free(s.count_b); free(s.count_a)
+    free(s.nxt); free(s.slot_of); free(s.prev_j); free(s.prev_run); free(s.cur_j); free(s.cur_run); free(s.runs)
+
+
+cdef int64_t _pair(
+    Scratch* s,
+    const uint64_t* ha,
+    int64_t na,
+    const uint64_t* hb,
+    int64_t nb,
+    int64_t max_repeats,
+    int64_t stamp,
+) noexcept nogil:
+    """The diagonal runs of one pair into ``s.runs``, in ``_batch_runs``' order; their number, or -1 when out of
+    memory. Seeds: (i, j) with shingle i of a equal to shingle j of b, unless a or b holds that hash more than
+    ``max_repeats`` times; a run: seeds (i, j), (i + 1, j + 1), ... one after the other."""
+    cdef int64_t i, j, k, slot, mask, n_runs = 0, n_prev = 0, n_cur = 0, r
+    cdef int bits = 0
+    cdef uint64_t h
+    cdef int64_t* swap
+    if _table(s, nb) < 0:
+        return -1
+    if _grow(<void**>&s.nxt, &s.nb_cap, nb, sizeof(int64_t)) < 0:
+        return -1
+    if _grow(<void**>&s.slot_of, &s.na_cap, na, sizeof(int64_t)) < 0:
+        return -1
+    k = s.cap
+    while k > 1:
+        k >>= 1
+        bits += 1
+    mask = s.cap - 1
+    # b's shingles into the table, last first: each slot's chain then lists its shingles in order
+    for j in range(nb - 1, -1, -1):
+        h = hb[j]
+        slot = <int64_t>_slot(h, bits)
+        while s.stamp[slot] == stamp and s.keys[slot] != h:
+            slot = (slot + 1) & mask
+        if s.stamp[slot] != stamp:
+            s.stamp[slot] = stamp
+            s.keys[slot] = h
+            s.head[slot] = -1
+            s.count_b[slot] = 0
+            s.count_a[slot] = 0
+        s.nxt[j] = s.head[slot]
+        s.head[slot] = j
+        s.count_b[slot] += 1
+    # a's shingles looked up: their slot (-1: not in b) and how often a holds each hash b holds
+    for i in range(na):
+        h = ha[i]
+        slot = <int64_t>_slot(h, bits)
+        while s.stamp[slot] == stamp and s.keys[slot] != h:
+            slot = (slot + 1) & mask
+        if s.stamp[slot] == stamp:
+            s.count_a[slot] += 1
+            s.slot_of[i] = slot
+        else:
+            s.slot_of[i] = -1
+    # the seeds, i ascending: a seed extends the run of the seed (i - 1, j - 1) when there is one
+    for i in range(na):
+        slot = s.slot_of[i]
+        n_cur = 0
+        if slot >= 0 and s.count_a[slot] <= max_repeats and s.count_b[slot] <= max_repeats:
+            j = s.head[slot]
+            while j >= 0:
+                r = -1
+                for k in range(n_prev):
+                    if s.prev_j[k] == j - 1:
+                        r = s.prev_run[k]
+                        break
+                if r >= 0:
+                    s.runs[r].i1 = i
+                    s.runs[r].j1 = j
+                else:
+                    if _grow(<void**>&s.runs, &s.runs_cap, n_runs + 1, sizeof(Run)) < 0:
+                        return -1
+                    r = n_runs
+                    s.runs[r].i0 = i
+                    s.runs[r].i1 = i
+                    s.runs[r].j0 = j
+                    s.runs[r].j1 = j
+                    n_runs += 1
+                s.cur_j[n_cur] = j
+                s.cur_run[n_cur] = r
+                n_cur += 1
+                j = s.nxt[j]
+        swap = s.prev_j; s.prev_j = s.cur_j; s.cur_j = swap
+        swap = s.prev_run; s.prev_run = s.cur_run; s.cur_run = swap
+        n_prev = n_cur
+    if n_runs > 1:
+        qsort(s.runs, <size_t>n_runs, sizeof(Run), _by_diagonal)
+    return n_runs
+
+
+def pair_runs(
+    const uint64_t[::1] hashes,
+    const int64_t[::1] offsets,
+    const int64_t[::1] x,
+    const int64_t[::1] y,
+    int64_t max_repeats,
+):
+    """``align._batch_runs(*align._batch_seeds(...))``: rows (p, i0, i1, j0, j1) of every pair (x[p], y[p]),
+    documents' shingles ``hashes[offsets[d]:offsets[d + 1]]``, shingle indices relative to each document
+    (inclusive), each pair's runs by diagonal then i, pairs in order."""
+    cdef Scratch s
+    cdef int64_t p, n, total = 0, cap = 0, k, failed = 0
+    cdef int64_t* out = NULL
+    cdef int64_t[:, ::1] view
+    with nogil:
+        if _init(&s, max_repeats) < 0:
+            failed = 1
+        for p in range(x.shape[0] if not failed else 0):
+            n = _pair(
+                &s,
+                &hashes[0] + offsets[x[p]] if hashes.shape[0] else NULL,
+                offsets[x[p] + 1] - offsets[x[p]],
+                &hashes[0] + offsets[y[p]] if hashes.shape[0] else NULL,
+                offsets[y[p] + 1] - offsets[y[p]],
+                max_repeats,
+                p,
+            )
+            if n < 0 or _grow(<void**>&out, &cap, 5 * (total + n), sizeof(int64_t)) < 0:
+                failed = 1
+                break
+            for k in range(n):
+                out[5 * total] = p
+                out[5 * total + 1] = s.runs[k].i0
+                out[5 * total + 2] = s.runs[k].i1
+                out[5 * total + 3] = s.runs[k].j0
+                out[5 * total + 4] = s.runs[k].j1
+                total += 1
+        _release(&s)
+    if failed:
+        free(out)
+        raise MemoryError("pair_runs: out of memory")
+    rows = np.empty((total, 5), dtype=np.int64)
+    if total:
+        view = rows
+        memcpy(&view[0, 0], out, <size_t>(5 * total) * sizeof(int64_t))
+    free(out)
+    return rows
+
+
+def contains(const uint64_t[::1] values, const int64_t[::1] starts, int shift, const uint64_t[::1] x):
+    """``label.FingerprintSet.contains``: whether each of ``x`` is among ``values`` (sorted), whose entries with
+    top bits t (``x >> shift``) are ``values[starts[t]:starts[t + 1]]``."""
+    cdef Py_ssize_t n = x.shape[0], k
+    cdef int64_t at, end, slot, n_slots = starts.shape[0]
+    cdef uint64_t v
+    out = np.zeros(n, dtype=np.bool_)
+    cdef uint8_t[::1] found = out.view(np.uint8)
+    with nogil:
+        for k in range(n):
+            v = x[k]
+            slot = <int64_t>(v >> shift)
+            if slot + 1 >= n_slots:  # above the set's width: not in it
+                continue
+            at = starts[slot]
+            end = starts[slot + 1]
+            while at < end and values[at] < v:
+                at += 1
+            found[k] = at < end and values[at] == v
+    return out

@@ -1,0 +1,135 @@
+"""Alignment's and labels' compiled loops (``dedup/kernels/_align.pyx``) give the numpy code's bits: each kernel
+against the numpy code it stands in for on any input, and a whole scan with and without them, byte for byte
+(the passages' offsets, the labels, everything but the timings)."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup import align as align_mod
+from dedup import kernels
+from dedup.label import FingerprintSet
+from tests.conftest import AEB_BODIES
+
+KERNEL = kernels.native("align")
+pytestmark = pytest.mark.skipif(KERNEL is None, reason="dedup/kernels/_align.pyx is not built here")
+
+
+def _numpy_runs(offsets: np.ndarray, hashes: np.ndarray, x: np.ndarray, y: np.ndarray, repeats: int) -> np.ndarray:
+    """``_batch_runs(*_batch_seeds(...))``, the numpy code, on a batch that holds only shingle hashes."""
+    bt = align_mod.Batch.__new__(align_mod.Batch)  # _batch_seeds reads only the shingles and their index
+    bt.sh = type("Sh", (), {"offsets": offsets, "hashes": hashes})()
+    bt._doc = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
+    p, i, j = align_mod._batch_seeds(bt, x, y, repeats)
+    return align_mod._batch_runs(p, i, j) if len(p) else np.zeros((0, 5), dtype=np.int64)  # as _align_chunk
+
+
+@st.composite
+def shingled(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Documents' shingle hashes from a small pool (repeats within a document and runs across them, the
+    pool's extreme values among them), and pairs of them, a document with itself too."""
+    pool = draw(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=12, unique=True))
+    pool += [0, 2**64 - 1]
+    docs = draw(st.lists(st.lists(st.sampled_from(pool), max_size=40), min_size=1, max_size=6))
+    if draw(st.booleans()) and len(docs[0]) > 4:  # a stretch of one copied into another: a long run
+        lo = draw(st.integers(0, len(docs[0]) - 4))
+        docs.append(docs[-1][:3] + docs[0][lo:] + docs[-1][3:])
+    offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum([len(d) for d in docs], out=offsets[1:])
+    hashes = np.array([h for d in docs for h in d], dtype=np.uint64)
+    n_pairs = draw(st.integers(0, 8))
+    x = np.array(draw(st.lists(st.integers(0, len(docs) - 1), min_size=n_pairs, max_size=n_pairs)), dtype=np.int64)
+    y = np.array(draw(st.lists(st.integers(0, len(docs) - 1), min_size=n_pairs, max_size=n_pairs)), dtype=np.int64)
+    return offsets, hashes, x, y, draw(st.integers(1, 9))
+
+
+@settings(max_examples=300, deadline=None)
+@given(shingled())
+def test_pair_runs_are_the_numpy_seeds_runs(case) -> None:
+    """Property: every pair's runs, rows and order, are those of the numpy seeds and runs."""
+    offsets, hashes, x, y, repeats = case
+    want = _numpy_runs(offsets, hashes, x, y, repeats)
+    got = KERNEL.pair_runs(hashes, offsets, x, y, repeats)
+    assert got.dtype == np.int64 and got.shape == want.reshape(-1, 5).shape
+    assert np.array_equal(got, want.reshape(-1, 5))
+
+
+def test_pair_runs_of_long_documents() -> None:
+    """Documents of thousands of shingles (the table grows, many slots collide) against the numpy code."""
+    rng = np.random.default_rng(0)
+    words = rng.integers(0, 2**64, 3000, dtype=np.uint64)
+    docs = [rng.choice(words, n) for n in (5000, 1, 0, 2000)]
+    docs.append(np.concatenate([docs[0][100:900], docs[3][:50], docs[0][:700]]))
+    offsets = np.r_[0, np.cumsum([len(d) for d in docs])].astype(np.int64)
+    hashes = np.concatenate(docs).astype(np.uint64)
+    x = np.array([0, 4, 4, 1, 2, 3, 0], dtype=np.int64)
+    y = np.array([4, 0, 4, 0, 3, 4, 0], dtype=np.int64)
+    want = _numpy_runs(offsets, hashes, x, y, 8)
+    assert len(want) > 100
+    assert np.array_equal(KERNEL.pair_runs(hashes, offsets, x, y, 8), want)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 64),
+    st.lists(st.integers(0, 2**64 - 1), max_size=60),
+    st.lists(st.integers(0, 2**64 - 1), max_size=60),
+    st.data(),
+)
+def test_contains_is_the_numpy_look_up(width: int, values: list[int], others: list[int], data) -> None:
+    """Property: ``FingerprintSet.contains`` compiled and in numpy agree with ``np.isin`` (values below
+    2**width; some of the looked-up values in the set, some not; crowded slots)."""
+    top = (1 << width) - 1
+    values = sorted({v & top for v in values} | {v & top >> 3 for v in values[:5]})
+    look = [v & top for v in others] + data.draw(
+        st.lists(st.sampled_from(values), max_size=20) if values else st.just([])
+    )
+    s = FingerprintSet(np.array(values, dtype=np.uint64), width)
+    x = np.array(look, dtype=np.uint64)
+    want = np.isin(x, np.array(values, dtype=np.uint64))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEDUP_KERNELS", "numpy")
+        plain = s.contains(x)
+    assert plain.tolist() == want.tolist()
+    assert s.contains(x).tolist() == want.tolist()
+
+
+def _corpus(folder) -> None:
+    """Real article bodies and copies of some: a paragraph printed twice (overlapping runs), one dropped,
+    wrapped in a site's lines, letters changed (bridges and words grown into), a boilerplate line in many."""
+    data = json.loads(AEB_BODIES.read_text(encoding="utf-8"))
+    rng = random.Random(1)
+    footer = "Subscribe to our newsletter for the latest stories from around the world every morning."
+    for n, key in enumerate(sorted(data)[:60]):
+        body = data[key]["articleBody"]
+        (folder / f"{n:03d}.txt").write_text(f"{body}\n\n{footer}", encoding="utf-8")
+        paras = [p for p in re.split(r"\n\s*\n|\n", body) if p.strip()]
+        if n % 3 == 0 and len(paras) > 2:
+            paras.insert(rng.randrange(len(paras)), rng.choice(paras))
+            paras.pop(rng.randrange(len(paras)))
+            noisy = "".join(c if not c.isalpha() or rng.random() > 0.02 else "x" for c in "\n\n".join(paras))
+            (folder / f"{n:03d}-copy.txt").write_text(f"Daily Wire, 12 May 2024\n\n{noisy}\n\n{footer}", "utf-8")
+
+
+def _scan(cli, folder, backend: str, monkeypatch: pytest.MonkeyPatch) -> dict:
+    monkeypatch.setenv("DEDUP_KERNELS", backend)
+    run = cli("scan", folder, "--format", "json", "--no-progress")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    result["meta"].pop("timings", None)
+    return result
+
+
+@pytest.mark.slow
+def test_a_scan_gives_the_same_passages_and_labels_with_and_without_the_kernel(cli, tmp_path, monkeypatch):
+    _corpus(tmp_path)
+    compiled, plain = _scan(cli, tmp_path, "auto", monkeypatch), _scan(cli, tmp_path, "numpy", monkeypatch)
+    assert compiled["pairs"], "the corpus should hold copies"
+    assert json.dumps(compiled, sort_keys=True) == json.dumps(plain, sort_keys=True)
