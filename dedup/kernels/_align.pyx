@@ -5,9 +5,9 @@ stands in for (``kernels.native("align")``; ``DEDUP_KERNELS=numpy`` runs the num
 - ``pair_runs``: every pair's diagonal runs of shared shingles (``align._batch_runs`` of ``align._batch_seeds``),
   found pair by pair with a hash table over one side's shingles, where the numpy code sorts every shingle of
   the batch twice (a dense rank of each hash, then by article) and merges both sides' keys;
-- ``contains``: ``label.FingerprintSet.contains``, each value looked up in its slot of the directory;
-- ``union_sorted``, ``covered``: ``label._union`` of spans already sorted by start and ``label._covered`` of
-  many ranges, one sweep each.
+- ``positions``: ``direction.positions``, the position features of a batch's pair sides, side by side, where
+  the numpy code lays every side's tokens end to end in temporaries of a few words a token;
+- ``contains``: ``label.FingerprintSet.contains``, each value looked up in its slot of the directory.
 
 Each runs without the GIL.
 """
@@ -284,4 +284,117 @@ def contains(const uint64_t[::1] values, const int64_t[::1] starts, int shift, c
             while at < end and values[at] < v:
                 at += 1
             found[k] = at < end and values[at] == v
+    return out
+
+
+cdef int _cmp_u64(const void* u, const void* v) noexcept nogil:
+    cdef uint64_t a = (<const uint64_t*>u)[0]
+    cdef uint64_t b = (<const uint64_t*>v)[0]
+    return -1 if a < b else (1 if a > b else 0)
+
+
+def positions(
+    const int64_t[::1] starts,
+    const int64_t[::1] ends,
+    const uint64_t[::1] hashes,
+    const int64_t[::1] offsets,
+    const int64_t[::1] docs,
+    const int64_t[::1] span_at,
+    const int64_t[::1] span_start,
+    const int64_t[::1] span_reach,
+    int64_t min_run,
+    int64_t content_chars,
+):
+    """``direction._positions``: the position features of every side u (document ``docs[u]``, its tokens
+    ``offsets[d]:[d + 1]``), side by side. Side u's spans are rows ``span_at[u]:[u + 1]`` of ``span_start``
+    (ascending) and ``span_reach`` (the furthest end of the spans up to each); a token is inside when the
+    furthest end of the spans starting at or before it reaches its end."""
+    cdef Py_ssize_t n_sides = docs.shape[0]
+    out = np.zeros((n_sides, 5), dtype=np.float64)
+    cdef double[:, ::1] res = out
+    cdef int64_t u, d, base, n, t, lo, hi, mid, k, first, last, shared, inner, run, tail_words, held, n_story
+    cdef int64_t cap = 0, failed = 0, s, e
+    cdef uint8_t* inside = NULL
+    cdef uint64_t* story = NULL
+    cdef uint64_t h
+    with nogil:
+        for u in range(n_sides):
+            d = docs[u]
+            base = offsets[d]
+            n = offsets[d + 1] - base
+            if n == 0 or span_at[u + 1] == span_at[u]:
+                continue
+            if n > cap:
+                free(inside); free(story)
+                inside = <uint8_t*>malloc(n * sizeof(uint8_t))
+                story = <uint64_t*>malloc(n * sizeof(uint64_t))
+                if inside == NULL or story == NULL:
+                    failed = 1
+                    break
+                cap = n
+            shared = 0
+            first = -1
+            last = -1
+            for t in range(n):
+                s = starts[base + t]
+                e = ends[base + t]
+                lo = span_at[u]
+                hi = span_at[u + 1]
+                while lo < hi:  # the first span starting after s
+                    mid = (lo + hi) >> 1
+                    if span_start[mid] <= s:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                inside[t] = lo > span_at[u] and span_reach[lo - 1] >= e
+                if inside[t]:
+                    shared += 1
+                    if first < 0:
+                        first = t
+                    last = t
+            if shared == 0:
+                continue
+            inner = 0
+            run = 0
+            for t in range(first, last + 1):
+                if inside[t]:
+                    if run >= min_run:
+                        inner += run
+                    run = 0
+                else:
+                    run += 1
+            n_story = 0
+            tail_words = 0
+            for t in range(n):
+                if inside[t] and ends[base + t] - starts[base + t] >= content_chars:
+                    story[n_story] = hashes[base + t]
+                    n_story += 1
+            for t in range(last + 1, n):
+                if ends[base + t] - starts[base + t] >= content_chars:
+                    tail_words += 1
+            held = 0
+            if tail_words and n_story:
+                qsort(story, <size_t>n_story, sizeof(uint64_t), _cmp_u64)
+                for t in range(last + 1, n):
+                    if ends[base + t] - starts[base + t] >= content_chars:
+                        h = hashes[base + t]
+                        lo = 0
+                        hi = n_story
+                        while lo < hi:
+                            mid = (lo + hi) >> 1
+                            if story[mid] < h:
+                                lo = mid + 1
+                            else:
+                                hi = mid
+                        if lo < n_story and story[lo] == h:
+                            held += 1
+            res[u, 0] = shared
+            res[u, 1] = first
+            res[u, 2] = inner
+            res[u, 3] = n - last - 1
+            res[u, 4] = (<double>held) / tail_words if tail_words else 0.0
+        free(inside)
+        free(story)
+    if failed:
+        raise MemoryError("positions: out of memory")
     return out

@@ -1,6 +1,6 @@
-"""Alignment's and labels' compiled loops (``dedup/kernels/_align.pyx``) give the numpy code's bits: each kernel
-against the numpy code it stands in for on any input, and a whole scan with and without them, byte for byte
-(the passages' offsets, the labels, everything but the timings)."""
+"""The compiled loops of alignment, position features and labels (``dedup/kernels/_align.pyx``) give the numpy
+code's bits: each kernel against the numpy code it stands in for on any input, and a whole scan with and
+without them, byte for byte (the passages' offsets, the labels, everything but the timings)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup import align as align_mod
-from dedup import kernels
+from dedup import direction, kernels
 from dedup.label import FingerprintSet
 from tests.conftest import AEB_BODIES
 
@@ -50,7 +50,7 @@ def shingled(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     return offsets, hashes, x, y, draw(st.integers(1, 9))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(shingled())
 def test_pair_runs_are_the_numpy_seeds_runs(case) -> None:
     """Property: every pair's runs, rows and order, are those of the numpy seeds and runs."""
@@ -76,7 +76,7 @@ def test_pair_runs_of_long_documents() -> None:
     assert np.array_equal(KERNEL.pair_runs(hashes, offsets, x, y, 8), want)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.integers(1, 64),
     st.lists(st.integers(0, 2**64 - 1), max_size=60),
@@ -99,6 +99,38 @@ def test_contains_is_the_numpy_look_up(width: int, values: list[int], others: li
         plain = s.contains(x)
     assert plain.tolist() == want.tolist()
     assert s.contains(x).tolist() == want.tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_positions_compiled_are_numpys(data) -> None:
+    """Property: ``direction.positions`` compiled gives the numpy code's features, side for side (tokens of
+    documents, some empty, spans overlapping, jittered, past the text's end, none)."""
+    lengths = data.draw(st.lists(st.integers(0, 40), min_size=1, max_size=5))
+    offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    n = int(offsets[-1])
+    widths = np.array(data.draw(st.lists(st.integers(1, 7), min_size=n, max_size=n)), dtype=np.int64)
+    starts = np.zeros(n, dtype=np.int64)
+    for d in range(len(lengths)):
+        w = widths[offsets[d] : offsets[d + 1]]
+        starts[offsets[d] : offsets[d + 1]] = np.r_[0, np.cumsum(w + 1)[:-1]]
+    ends = starts + widths
+    hashes = np.array(data.draw(st.lists(st.integers(0, 9), min_size=n, max_size=n)), dtype=np.uint64)
+    docs = np.array(data.draw(st.lists(st.integers(0, len(lengths) - 1), max_size=6)), dtype=np.int64)
+    top = int(ends.max(initial=0)) + 3
+    spans = [
+        (u, lo, lo + size)
+        for u in range(len(docs))
+        for lo, size in data.draw(st.lists(st.tuples(st.integers(0, top), st.integers(0, top)), max_size=4))
+    ]
+    rows = np.array(spans, dtype=np.int64).reshape(-1, 3)
+    rows = rows[data.draw(st.permutations(range(len(rows))))] if len(rows) else rows
+    got = direction.positions(starts, ends, hashes, offsets, docs, rows)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEDUP_KERNELS", "numpy")
+        want = direction.positions(starts, ends, hashes, offsets, docs, rows)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert np.array_equal(got, want)
 
 
 def _corpus(folder) -> None:
