@@ -25,6 +25,13 @@ SYNDICATED, WRAPPER, ORIGINAL, BOILERPLATE = range(4)
 
 def _union(spans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The union of (start, end) rows as disjoint sorted intervals (starts, ends)."""
+    kernel = native("align")
+    if kernel is not None:  # one sweep, compiled, over the rows in order of start (boilerplate's come so)
+        lo, hi = spans[:, 0], spans[:, 1]
+        if len(lo) > 1 and not (lo[1:] >= lo[:-1]).all():
+            order = np.argsort(lo, kind="stable")
+            lo, hi = lo[order], hi[order]
+        return kernel.union_sorted(np.ascontiguousarray(lo, dtype=np.int64), np.ascontiguousarray(hi, dtype=np.int64))
     spans = spans[spans[:, 1] > spans[:, 0]]
     if not len(spans):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -56,7 +63,12 @@ def _covered(union: tuple[np.ndarray, np.ndarray], lo: np.ndarray, hi: np.ndarra
 
 
 def _minus(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """The stretches of union ``a`` outside union ``b``, as (start, end) rows."""
+    """The stretches of union ``a`` outside union ``b``, as (start, end) rows (compiled: one merge of the two,
+    the stretches of one interval of ``a`` between two of ``b`` in one row, not cut at every end point; the
+    same characters, which is all ``_union`` reads of them)."""
+    kernel = native("align")
+    if kernel is not None:
+        return kernel.minus(*(np.ascontiguousarray(v, dtype=np.int64) for v in (*a, *b)))
     points = np.unique(np.concatenate([*a, *b]))
     if len(points) < 2:
         return np.zeros((0, 2), dtype=np.int64)

@@ -7,7 +7,9 @@ stands in for (``kernels.native("align")``; ``DEDUP_KERNELS=numpy`` runs the num
   the batch twice (a dense rank of each hash, then by article) and merges both sides' keys;
 - ``positions``: ``direction.positions``, the position features of a batch's pair sides, side by side, where
   the numpy code lays every side's tokens end to end in temporaries of a few words a token;
-- ``contains``: ``label.FingerprintSet.contains``, each value looked up in its slot of the directory.
+- ``contains``: ``label.FingerprintSet.contains``, each value looked up in its slot of the directory;
+- ``union_sorted``, ``minus``: ``label._union`` of spans in order of start and ``label._minus`` of two unions,
+  one sweep each where the numpy code sorts (``_minus``: ``np.unique`` of every end point).
 
 Each runs without the GIL.
 """
@@ -398,3 +400,58 @@ def positions(
     if failed:
         raise MemoryError("positions: out of memory")
     return out
+
+
+def union_sorted(const int64_t[::1] starts, const int64_t[::1] ends):
+    """``label._union`` of (start, end) spans given in order of start: the disjoint intervals (starts, ends) their
+    non-empty ones cover, spans that touch or overlap joined; one sweep."""
+    cdef Py_ssize_t n = starts.shape[0], k, m = 0
+    lo = np.empty(n, dtype=np.int64)
+    hi = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] out_lo = lo, out_hi = hi
+    cdef int64_t s, e
+    with nogil:
+        for k in range(n):
+            s = starts[k]
+            e = ends[k]
+            if e <= s:
+                continue
+            if m and s <= out_hi[m - 1]:
+                if e > out_hi[m - 1]:
+                    out_hi[m - 1] = e
+            else:
+                out_lo[m] = s
+                out_hi[m] = e
+                m += 1
+    return lo[:m].copy(), hi[:m].copy()
+
+
+def minus(const int64_t[::1] a_lo, const int64_t[::1] a_hi, const int64_t[::1] b_lo, const int64_t[::1] b_hi):
+    """The stretches of union a outside union b (each disjoint intervals in order) as (start, end) rows: the
+    points ``label._minus`` finds, the stretches between them that lie in a and not in b joined; one merge."""
+    cdef Py_ssize_t na = a_lo.shape[0], nb = b_lo.shape[0], i, j = 0, m = 0
+    rows = np.empty((na + nb, 2), dtype=np.int64)
+    cdef int64_t[:, ::1] out = rows
+    cdef int64_t s, e
+    with nogil:
+        for i in range(na):
+            s = a_lo[i]
+            e = a_hi[i]
+            while j < nb and b_hi[j] <= s:  # b's intervals wholly before what is left of a's
+                j += 1
+            while s < e:
+                if j >= nb or b_lo[j] >= e:  # nothing of b in [s, e)
+                    out[m, 0] = s
+                    out[m, 1] = e
+                    m += 1
+                    break
+                if b_lo[j] > s:
+                    out[m, 0] = s
+                    out[m, 1] = b_lo[j]
+                    m += 1
+                s = b_hi[j] if b_hi[j] > s else s
+                if b_hi[j] <= e:
+                    j += 1
+                else:
+                    break
+    return rows[:m].copy()

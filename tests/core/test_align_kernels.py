@@ -133,6 +133,56 @@ def test_positions_compiled_are_numpys(data) -> None:
     assert np.array_equal(got, want)
 
 
+@st.composite
+def labelled(draw: st.DrawFn) -> tuple:
+    """``label_batch``'s input: documents, their paragraphs, boilerplate spans (in order of start, as a scan
+    gives them, or shuffled), shared spans (some by a pair related by everything it shares), empty spans too."""
+    lengths = draw(st.lists(st.integers(0, 60), min_size=1, max_size=4))
+    paras, offsets = [], [0]
+    for n in lengths:
+        cuts = sorted(set(draw(st.lists(st.integers(0, n), max_size=5))) | {0, n})
+        paras += [(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:])]
+        offsets.append(len(paras))
+
+    def spans(extra: int) -> list:
+        return [
+            (d, lo, lo + w, *draw(st.lists(st.integers(0, 1), min_size=extra, max_size=extra)))
+            for d, n in enumerate(lengths)
+            for lo, w in draw(st.lists(st.tuples(st.integers(0, n), st.integers(-2, 25)), max_size=6))
+        ]
+
+    boiler, shared = sorted(spans(0)), spans(1)
+    if draw(st.booleans()):
+        boiler = draw(st.permutations(boiler))
+    copy = draw(st.lists(st.booleans(), min_size=len(lengths), max_size=len(lengths)))
+    return (
+        np.array(lengths, dtype=np.int64),
+        np.array(offsets, dtype=np.int64),
+        np.array(paras, dtype=np.int64).reshape(-1, 2),
+        np.array(copy, dtype=bool),
+        np.array(boiler, dtype=np.int64).reshape(-1, 3),
+        np.array(shared, dtype=np.int64).reshape(-1, 4),
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(labelled())
+def test_labels_compiled_are_numpys(case) -> None:
+    """Property: every paragraph's label is the same with the compiled interval sweeps (``union_sorted``,
+    ``minus``) as with the numpy code, and the unions themselves are the same intervals."""
+    from dedup.label import _union, label_batch
+
+    got = label_batch(*case)
+    rows = np.concatenate([case[4][:, 1:], case[5][:, 1:3]])
+    union = _union(rows)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEDUP_KERNELS", "numpy")
+        want = label_batch(*case)
+        plain = _union(rows)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+    assert all(np.array_equal(u, v) and u.dtype == v.dtype for u, v in zip(union, plain))
+
+
 def _corpus(folder) -> None:
     """Real article bodies and copies of some: a paragraph printed twice (overlapping runs), one dropped,
     wrapped in a site's lines, letters changed (bridges and words grown into), a boilerplate line in many."""
