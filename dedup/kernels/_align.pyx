@@ -58,7 +58,8 @@ cdef struct Scratch:
     int64_t* nxt
     int64_t na_cap
     int64_t* slot_of
-    # the seeds of the shingle before (j and its run) and of this one: at most max_repeats each
+    # the seeds of the shingle before (j and its run) and of this one: at most max_repeats (and b's length) each
+    int64_t seeds_cap
     int64_t* prev_j
     int64_t* prev_run
     int64_t* cur_j
@@ -107,26 +108,46 @@ cdef int _table(Scratch* s, int64_t nb) noexcept nogil:
     return 0
 
 
-cdef int _init(Scratch* s, int64_t max_repeats) noexcept nogil:
-    """Empty scratch, with room for the seeds of one shingle (at most ``max_repeats``); -1 when out of memory."""
-    cdef int64_t room = (max_repeats if max_repeats > 0 else 0) + 1
+cdef void _init(Scratch* s) noexcept nogil:
+    """Empty scratch: everything is allocated as the pairs need it."""
     s.cap = 0
     s.keys = NULL; s.stamp = NULL; s.head = NULL; s.count_b = NULL; s.count_a = NULL
     s.nb_cap = 0; s.nxt = NULL
     s.na_cap = 0; s.slot_of = NULL
+    s.seeds_cap = 0; s.prev_j = NULL; s.prev_run = NULL; s.cur_j = NULL; s.cur_run = NULL
     s.runs_cap = 0; s.runs = NULL
-    s.prev_j = <int64_t*>malloc(room * sizeof(int64_t))
-    s.prev_run = <int64_t*>malloc(room * sizeof(int64_t))
-    s.cur_j = <int64_t*>malloc(room * sizeof(int64_t))
-    s.cur_run = <int64_t*>malloc(room * sizeof(int64_t))
-    if s.prev_j == NULL or s.prev_run == NULL or s.cur_j == NULL or s.cur_run == NULL:
-        return -1
-    return 0
 
 
 cdef void _release(Scratch* s) noexcept nogil:
     free(s.keys); free(s.stamp); free(s.head); free(s.count_b); free(s.count_a)
     free(s.nxt); free(s.slot_of); free(s.prev_j); free(s.prev_run); free(s.cur_j); free(s.cur_run); free(s.runs)
+
+
+cdef int _seeds_room(Scratch* s, int64_t need) noexcept nogil:
+    """Room for ``need`` seeds of one shingle in each of the four seed arrays; -1 when out of memory."""
+    cdef int64_t size
+    cdef int64_t* p
+    if need <= s.seeds_cap:
+        return 0
+    size = need if need > 2 * s.seeds_cap else 2 * s.seeds_cap
+    p = <int64_t*>realloc(s.prev_j, size * sizeof(int64_t))
+    if p == NULL:
+        return -1
+    s.prev_j = p
+    p = <int64_t*>realloc(s.prev_run, size * sizeof(int64_t))
+    if p == NULL:
+        return -1
+    s.prev_run = p
+    p = <int64_t*>realloc(s.cur_j, size * sizeof(int64_t))
+    if p == NULL:
+        return -1
+    s.cur_j = p
+    p = <int64_t*>realloc(s.cur_run, size * sizeof(int64_t))
+    if p == NULL:
+        return -1
+    s.cur_run = p
+    s.seeds_cap = size
+    return 0
 
 
 cdef int64_t _pair(
@@ -150,6 +171,8 @@ cdef int64_t _pair(
     if _grow(<void**>&s.nxt, &s.nb_cap, nb, sizeof(int64_t)) < 0:
         return -1
     if _grow(<void**>&s.slot_of, &s.na_cap, na, sizeof(int64_t)) < 0:
+        return -1
+    if _seeds_room(s, (max_repeats if max_repeats < nb else nb) + 1) < 0:
         return -1
     k = s.cap
     while k > 1:
@@ -232,10 +255,9 @@ def pair_runs(
     cdef int64_t p, n, total = 0, cap = 0, k, failed = 0
     cdef int64_t* out = NULL
     cdef int64_t[:, ::1] view
+    _init(&s)
     with nogil:
-        if _init(&s, max_repeats) < 0:
-            failed = 1
-        for p in range(x.shape[0] if not failed else 0):
+        for p in range(x.shape[0]):
             n = _pair(
                 &s,
                 &hashes[0] + offsets[x[p]] if hashes.shape[0] else NULL,

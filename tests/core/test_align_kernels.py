@@ -62,7 +62,8 @@ def test_pair_runs_are_the_numpy_seeds_runs(case) -> None:
 
 
 def test_pair_runs_of_long_documents() -> None:
-    """Documents of thousands of shingles (the table grows, many slots collide) against the numpy code."""
+    """Documents of thousands of shingles (the table grows, many slots collide) against the numpy code, with
+    no limit on repeats, a huge one and the default."""
     rng = np.random.default_rng(0)
     words = rng.integers(0, 2**64, 3000, dtype=np.uint64)
     docs = [rng.choice(words, n) for n in (5000, 1, 0, 2000)]
@@ -71,9 +72,10 @@ def test_pair_runs_of_long_documents() -> None:
     hashes = np.concatenate(docs).astype(np.uint64)
     x = np.array([0, 4, 4, 1, 2, 3, 0], dtype=np.int64)
     y = np.array([4, 0, 4, 0, 3, 4, 0], dtype=np.int64)
-    want = _numpy_runs(offsets, hashes, x, y, 8)
-    assert len(want) > 100
-    assert np.array_equal(KERNEL.pair_runs(hashes, offsets, x, y, 8), want)
+    for repeats in (8, 0, 2**40):  # a limit of any size (``align.max_repeats`` is the user's)
+        want = _numpy_runs(offsets, hashes, x, y, repeats)
+        assert len(want) > 100 or repeats == 0
+        assert np.array_equal(KERNEL.pair_runs(hashes, offsets, x, y, repeats), want)
 
 
 @settings(max_examples=100, deadline=None)
