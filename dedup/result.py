@@ -405,15 +405,19 @@ class ScanResult:
         if not hasattr(store, "bases"):  # a query's articles: read one by one
             parts = [np.asarray(store.paragraphs(i)).reshape(-1, 2) for i in range(lo, hi)]
             return np.concatenate(parts).astype(np.int64) if parts else np.zeros((0, 2), dtype=np.int64)
-        bases, parts, at = store.bases, [], lo
-        k = int(np.searchsorted(bases, lo, side="right")) - 1
-        while at < hi:
-            shard, base = store.shard(store.shard_names[k]), int(bases[k])
-            end = min(hi, int(bases[k + 1]))
-            off = shard.array("para_offsets")
-            parts.append(shard.rows("paragraphs", int(off[at - base]), int(off[end - base])).reshape(-1, 2))
-            at, k = end, k + 1
-        out = np.concatenate(parts).astype(np.int64) if parts else np.zeros((0, 2), dtype=np.int64)
+        stored = getattr(self.frame, "spans", None)  # a cluster's frame reads them without checking whole shards
+        if stored is not None:
+            out = stored(lo, hi)
+        else:
+            bases, parts, at = store.bases, [], lo
+            k = int(np.searchsorted(bases, lo, side="right")) - 1
+            while at < hi:
+                shard, base = store.shard(store.shard_names[k]), int(bases[k])
+                end = min(hi, int(bases[k + 1]))
+                off = shard.array("para_offsets")
+                parts.append(shard.rows("paragraphs", int(off[at - base]), int(off[end - base])).reshape(-1, 2))
+                at, k = end, k + 1
+            out = np.concatenate(parts).astype(np.int64) if parts else np.zeros((0, 2), dtype=np.int64)
         counts = np.diff(self.para_offsets[lo : hi + 1])
         if len(out) != int(counts.sum()):
             raise StoreError(f"{store.root}: the paragraphs of articles {lo}-{hi - 1} changed since the scan")
