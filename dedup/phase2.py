@@ -231,7 +231,7 @@ class Found:
     pairs: pl.DataFrame  # rows of ``table``: a, b and the measures
     clusters: Clusters
     passages: list[np.ndarray]  # per row of ``pairs``: (a_start, a_end, b_start, b_end) rows
-    labels: np.ndarray  # label code per paragraph, in ``para_offsets`` order
+    labels: np.ndarray  # label code per paragraph, in ``para_offsets`` order (a cluster's: ``StoredLabels``)
     para_offsets: np.ndarray
     boilerplate: Boilerplate
     candidates: int
@@ -921,6 +921,7 @@ class _LabelContext:
     fingerprints: np.ndarray
     bits: int
     params: LabelParams
+    folder: str | None = None  # a cluster's scan: where each task writes its batch's labels (``write_labels``)
     _set: FingerprintSet | None = field(default=None, init=False, repr=False)
 
     def boiler_set(self) -> FingerprintSet:
@@ -1026,15 +1027,22 @@ def _label(
     here is a few bytes an article and an index of the pairs; each batch's shared spans are cut when it is
     sent, and its labels come back as one array."""
     n = len(table)
-    labels = np.full(int(para_offsets[-1]), 2, dtype=np.int8)  # original
     in_cluster = clusters.cluster >= 0
     is_copy = np.fromiter((r == "copy" for r in clusters.role), dtype=bool, count=n)
-    labels[_para_index(para_offsets, np.flatnonzero(in_cluster & ~boiler.holders & is_copy))] = 1
+    whole = in_cluster & ~boiler.holders & is_copy  # copies labelled wrapper-free without a look: 1 (copy)
+    # A cluster's table: each task writes its batch's labels to the store, and the driver keeps where they are
+    # (``distributed.table.LabelParts``), not a label a paragraph.
+    parts = table.label_parts() if hasattr(table, "label_parts") else None
+    labels = np.full(int(para_offsets[-1]) if parts is None else 0, 2, dtype=np.int8)  # original
+    if parts is None:
+        labels[_para_index(para_offsets, np.flatnonzero(whole))] = 1
     sides = _SharedSides.of(
         clusters.cluster, pairs["a"].to_numpy(), pairs["b"].to_numpy(), pairs["cut_from"].to_numpy(), passages
     )
     todo = np.flatnonzero(boiler.holders | (in_cluster & sides.touched(n)))
-    context = _LabelContext(articles, options.k, boiler.fingerprints, boiler.bits, options.label)
+    context = _LabelContext(
+        articles, options.k, boiler.fingerprints, boiler.bits, options.label, parts.folder if parts else None
+    )
     done = 0
     report("label", 0, len(todo))
 
@@ -1051,10 +1059,14 @@ def _label(
     chunks = _Lazy(list(_doc_batches(todo, table.chars, options.batch_docs, options.batch_chars)), batch)
     label = lambda c: f"labelling a batch of {len(c)} articles"  # noqa: E731
     for docs, codes in executor.map(_label_batch, context, chunks, label=label):
-        labels[_para_index(para_offsets, docs)] = codes
-        done += len(docs)
+        if parts is not None:  # (first, last, count) of the batch's articles: its labels are in the store
+            parts.add(int(docs[0]), int(docs[1]))
+            done += int(docs[2])
+        else:
+            labels[_para_index(para_offsets, docs)] = codes
+            done += len(docs)
         report("label", done, len(todo))
-    return labels
+    return labels if parts is None else parts.labels(para_offsets, whole)
 
 
 def _label_batch(c: _LabelContext, batch: _LabelBatch) -> tuple[np.ndarray, np.ndarray]:
@@ -1084,7 +1096,22 @@ def _label_batch(c: _LabelContext, batch: _LabelBatch) -> tuple[np.ndarray, np.n
         batch.shared,
         c.params,
     )
+    if c.folder is not None:  # a cluster's: written to the store, and only where they are sent back
+        return write_labels(c.folder, batch.docs, np.asarray(codes, dtype=np.int8))
     return batch.docs, np.asarray(codes, dtype=np.int8)
+
+
+def write_labels(folder: str, docs: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A label task's labels (articles ``docs``, ascending; their paragraphs' ``codes`` one after the other) written
+    whole to ``folder`` under a name its first article gives (a task run again replaces them with the same); returns
+    ((first, last, count) of its articles, no codes)."""
+    first = int(docs[0])
+    path = os.path.join(folder, f"labels-{first:012d}.npz")
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        np.savez(f, docs=np.asarray(docs, dtype=np.int64), codes=codes)
+    os.replace(tmp, path)
+    return np.array([first, int(docs[-1]), len(docs)], dtype=np.int64), np.zeros(0, dtype=np.int8)
 
 
 def pair_spread(

@@ -24,6 +24,9 @@ The values are the ones ``DocTable`` gives, so the result is the local scan's, b
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import run_index
 from ..featurestore import DOC_SCHEMA, FeatureStore, StoreError
 from ..featurestore.validate import Invalid, mapped_offsets, npy_header
 
@@ -151,6 +155,10 @@ class StoredTable:
     def frame(self) -> StoredFrame:
         """Every article's row as the result reads it: range by range from the shards (``StoredFrame``)."""
         return StoredFrame(self.paths, self.bases, self.chars)
+
+    def label_parts(self) -> LabelParts:
+        """Where label tasks write their batches' labels: a new folder of the store (``LabelParts``)."""
+        return LabelParts(tempfile.mkdtemp(prefix=".labels-", dir=self.store.root))
 
     def stored_rows(self, docs: np.ndarray) -> StoredRows:
         """The rows of the articles ``docs``, to be read where they are used (a batch's task)."""
@@ -371,3 +379,91 @@ def stored_table(store: FeatureStore, executor: Any, shards_a_task: int = 16) ->
     chunks = [paths[k : k + shards_a_task] for k in range(0, len(paths), shards_a_task)]
     parts = list(executor.map(_columns, None, chunks, label=lambda c: f"the table of {c[0]} (and {len(c) - 1} more)"))
     return StoredTable(store, parts)
+
+
+class LabelParts:
+    """The labels of a cluster's scan as its label tasks write them (``phase2.write_labels``: one file a batch of
+    articles, in ``folder``): the driver notes each batch's first and last article as it comes back, then makes the
+    ``StoredLabels`` the result reads."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self._firsts: list[int] = []
+        self._lasts: list[int] = []
+
+    def add(self, first: int, last: int) -> None:
+        self._firsts.append(first)
+        self._lasts.append(last)
+
+    def labels(self, para_offsets: np.ndarray, whole: np.ndarray) -> StoredLabels:
+        """The labels of every paragraph (``whole``: per article, whether a look-free copy, labelled 1 throughout)."""
+        return StoredLabels(self.folder, para_offsets, whole, np.asarray(self._firsts), np.asarray(self._lasts))
+
+
+class StoredLabels:
+    """Every paragraph's label code in global paragraph order (what ``phase2._label`` gives a local scan as one
+    array), read a range at a time: 2 (original) unless the article is a copy labelled without a look (``whole``, one
+    bit an article: 1), and the label tasks' codes of their batches (files of ``folder``, ascending and disjoint
+    ranges of articles) over those. The driver holds a bit an article and two numbers a batch; the folder goes with
+    this object."""
+
+    def __init__(
+        self, folder: str, para_offsets: np.ndarray, whole: np.ndarray, firsts: np.ndarray, lasts: np.ndarray
+    ) -> None:
+        order = np.argsort(firsts, kind="stable")
+        self.folder, self.para_offsets = folder, para_offsets
+        self._whole = np.packbits(np.asarray(whole, dtype=bool))
+        self._firsts, self._lasts = firsts[order].astype(np.int64), lasts[order].astype(np.int64)
+        self._last: tuple[int, np.ndarray, np.ndarray] | None = None  # the batch read last
+        weakref.finalize(self, shutil.rmtree, folder, True)
+
+    def __len__(self) -> int:
+        return int(self.para_offsets[-1])
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(np.int8)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self[0 : len(self)]
+        return out if dtype is None else out.astype(dtype)
+
+    def _batch(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._last is None or self._last[0] != j:
+            path = os.path.join(self.folder, f"labels-{int(self._firsts[j]):012d}.npz")
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    self._last = (j, z["docs"], z["codes"])
+            except (OSError, ValueError, KeyError) as e:
+                raise StoreError(f"{path}: cannot read a batch of labels ({' '.join(str(e).split())[:200]})") from None
+        return self._last[1], self._last[2]
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        """The codes of paragraphs ``key`` (a slice of global paragraph positions, step 1)."""
+        p0, p1, step = key.indices(len(self))
+        if step != 1:
+            raise ValueError("labels are read by ranges of paragraphs")
+        if p1 <= p0:
+            return np.zeros(0, dtype=np.int8)
+        off = self.para_offsets
+        a0 = int(np.searchsorted(off, p0, side="right")) - 1  # the articles whose paragraphs meet p0:p1
+        a1 = int(np.searchsorted(off, p1, side="left"))
+        base = int(off[a0])
+        out = np.full(int(off[a1]) - base, 2, dtype=np.int8)
+        lo = a0 - a0 % 8
+        whole = np.unpackbits(self._whole[lo // 8 : (a1 + 7) // 8], count=a1 - lo).astype(bool)[a0 - lo :]
+        docs = np.flatnonzero(whole) + a0
+        out[run_index(off[docs] - base, off[docs + 1] - off[docs])] = 1
+        j = int(np.searchsorted(self._lasts, a0, side="left"))
+        while j < len(self._firsts) and self._firsts[j] < a1:
+            batch, codes = self._batch(j)
+            counts = off[batch + 1] - off[batch]
+            if int(counts.sum()) != len(codes):
+                raise StoreError(f"{self.folder}: the labels of articles {int(batch[0])}-{int(batch[-1])} do not fit")
+            starts = np.cumsum(counts) - counts
+            inside = (batch >= a0) & (batch < a1)
+            if inside.any():
+                mine = batch[inside]
+                out[run_index(off[mine] - base, counts[inside])] = codes[run_index(starts[inside], counts[inside])]
+            j += 1
+        return out[p0 - base : p1 - base]
