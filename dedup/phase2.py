@@ -44,6 +44,18 @@ from .verify import CLUSTERING, DocInfo, exact_pairs, verify
 from .workers import Executor, Processes
 
 
+class LabelParts(Protocol):
+    """Where a cluster's label tasks write their batches' labels (``distributed.table.LabelParts``)."""
+
+    folder: str
+
+    def add(self, first: int, last: int) -> None: ...
+
+    def labels(self, para_offsets: np.ndarray, whole: np.ndarray) -> np.ndarray: ...
+
+    def keep(self, name: str, values: np.ndarray) -> np.ndarray: ...
+
+
 class Articles(Protocol):
     """Where phase 2 reads an article's text and paragraph spans (a feature store, or a query's articles).
     One may also have ``tokens(docs)``: those articles' stored tokens, (hashes, starts, ends) or None each
@@ -411,6 +423,12 @@ def analyse_lists(
     t = time.perf_counter()
     m = match(articles, table, lists, boilerplate_of, options, focus, evidence, executor)
     articles, table, pairs, boiler, docs = m.articles, m.table, m.pairs, m.boilerplate, m.docs
+    # A cluster's table: the result's parts that tasks write, and its boilerplate fingerprints, go to the store
+    # (``distributed.table.LabelParts``); the driver keeps where they are, and each task maps what it uses.
+    parts = table.label_parts() if hasattr(table, "label_parts") else None
+    if parts is not None:
+        kept = parts.keep("boilerplate", boiler.fingerprints)
+        boiler = m.boilerplate = Boilerplate(kept, boiler.bits, boiler.holders)
     connect = getattr(executor, "components", None)  # a cluster's executor: components by a tree of tasks
     labels = None
     if callable(connect):
@@ -443,7 +461,7 @@ def analyse_lists(
     if para_offsets is None:
         para_offsets = np.zeros(len(table) + 1, dtype=np.int64)
         np.cumsum([len(articles.paragraphs(d)) for d in range(len(table))], out=para_offsets[1:])
-    labels = _label(articles, table, pairs, passages, clusters, boiler, para_offsets, options, report, executor)
+    labels = _label(articles, table, pairs, passages, clusters, boiler, para_offsets, options, report, executor, parts)
     timings["label"] = time.perf_counter() - t
     return Found(table, docs, pairs, clusters, passages, labels, para_offsets, boiler, m.candidates, timings)
 
@@ -1022,17 +1040,16 @@ def _label(
     options: ScanOptions,
     report: Progress,
     executor: Executor,
+    parts: LabelParts | None = None,
 ) -> np.ndarray:
     """Every paragraph's label; only articles in clusters or holding boilerplate need a look. What is kept
     here is a few bytes an article and an index of the pairs; each batch's shared spans are cut when it is
-    sent, and its labels come back as one array."""
+    sent, and its labels come back as one array (``parts``, a cluster's: written by the tasks to the store, and
+    read from there range by range)."""
     n = len(table)
     in_cluster = clusters.cluster >= 0
     is_copy = np.fromiter((r == "copy" for r in clusters.role), dtype=bool, count=n)
     whole = in_cluster & ~boiler.holders & is_copy  # copies labelled wrapper-free without a look: 1 (copy)
-    # A cluster's table: each task writes its batch's labels to the store, and the driver keeps where they are
-    # (``distributed.table.LabelParts``), not a label a paragraph.
-    parts = table.label_parts() if hasattr(table, "label_parts") else None
     labels = np.full(int(para_offsets[-1]) if parts is None else 0, 2, dtype=np.int8)  # original
     if parts is None:
         labels[_para_index(para_offsets, np.flatnonzero(whole))] = 1

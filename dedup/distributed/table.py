@@ -395,9 +395,33 @@ class LabelParts:
         self._firsts.append(first)
         self._lasts.append(last)
 
+    def keep(self, name: str, values: np.ndarray) -> MappedArray:
+        """``values`` saved in the folder, as a ``MappedArray``: the driver lets its own copy go."""
+        path = os.path.join(self.folder, f"{name}.npy")
+        np.save(path, np.asarray(values), allow_pickle=False)
+        return MappedArray(path, len(values))
+
     def labels(self, para_offsets: np.ndarray, whole: np.ndarray) -> StoredLabels:
         """The labels of every paragraph (``whole``: per article, whether a look-free copy, labelled 1 throughout)."""
         return StoredLabels(self.folder, para_offsets, whole, np.asarray(self._firsts), np.asarray(self._lasts))
+
+
+class MappedArray:
+    """An array saved in the store (``LabelParts.keep``), mapped where it is used (``np.asarray``) and pickled as its
+    path: a cluster's task maps it from the store itself, and the driver holds none of it."""
+
+    def __init__(self, path: str, n: int) -> None:
+        self.path, self.n = path, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        try:
+            found = np.load(self.path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise StoreError(f"{self.path}: cannot read it ({' '.join(str(e).split())[:200]})") from None
+        return found if dtype is None else found.astype(dtype)
 
 
 class StoredLabels:
