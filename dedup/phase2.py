@@ -44,8 +44,9 @@ from .verify import CLUSTERING, DocInfo, exact_pairs, verify
 from .workers import Executor, Processes
 
 
-class LabelParts(Protocol):
-    """Where a cluster's label tasks write their batches' labels (``distributed.table.LabelParts``)."""
+class ResultParts(Protocol):
+    """Where a cluster's scan keeps its result's parts (``distributed.table.ResultParts``): the label tasks' files,
+    the passages by align batch."""
 
     folder: str
 
@@ -54,6 +55,16 @@ class LabelParts(Protocol):
     def labels(self, para_offsets: np.ndarray, whole: np.ndarray) -> np.ndarray: ...
 
     def keep(self, name: str, values: np.ndarray) -> np.ndarray: ...
+
+    def passages(self, pairs: int) -> PassageParts: ...
+
+
+class PassageParts(Protocol):
+    """The passages of a cluster's pairs as align's batches come back (``distributed.table.PassageParts``)."""
+
+    def add(self, rows: np.ndarray, offsets: np.ndarray, found: np.ndarray) -> None: ...
+
+    def done(self, keep: np.ndarray | None) -> Sequence[np.ndarray]: ...
 
 
 class Articles(Protocol):
@@ -242,7 +253,7 @@ class Found:
     docs: np.ndarray  # the global article of each row of ``table``
     pairs: pl.DataFrame  # rows of ``table``: a, b and the measures
     clusters: Clusters
-    passages: list[np.ndarray]  # per row of ``pairs``: (a_start, a_end, b_start, b_end) rows
+    passages: Sequence[np.ndarray]  # per row of ``pairs``: (a_start, a_end, b_start, b_end) rows
     labels: np.ndarray  # label code per paragraph, in ``para_offsets`` order (a cluster's: ``StoredLabels``)
     para_offsets: np.ndarray
     boilerplate: Boilerplate
@@ -424,8 +435,8 @@ def analyse_lists(
     m = match(articles, table, lists, boilerplate_of, options, focus, evidence, executor)
     articles, table, pairs, boiler, docs = m.articles, m.table, m.pairs, m.boilerplate, m.docs
     # A cluster's table: the result's parts that tasks write, and its boilerplate fingerprints, go to the store
-    # (``distributed.table.LabelParts``); the driver keeps where they are, and each task maps what it uses.
-    parts = table.label_parts() if hasattr(table, "label_parts") else None
+    # (``distributed.table.ResultParts``); the driver keeps where they are, and each task maps what it uses.
+    parts = table.result_parts() if hasattr(table, "result_parts") else None
     if parts is not None:
         kept = parts.keep("boilerplate", boiler.fingerprints)
         boiler = m.boilerplate = Boilerplate(kept, boiler.bits, boiler.holders)
@@ -441,7 +452,7 @@ def analyse_lists(
     timings["match"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    pairs, passages, features = _align(articles, table, pairs, clusters, options, report, executor)
+    pairs, passages, features = _align(articles, table, pairs, clusters, options, report, executor, parts)
     pairs, clusters = _directions(
         table, pairs, features, clusters, m.excerpt, m.site, executor, options.batch_docs, m.syndicated
     )
@@ -832,12 +843,15 @@ def _align(
     options: ScanOptions,
     report: Progress,
     executor: Executor,
-) -> tuple[pl.DataFrame, list[np.ndarray], np.ndarray]:
+    parts: ResultParts | None = None,
+) -> tuple[pl.DataFrame, Sequence[np.ndarray], np.ndarray]:
     """Passages of every pair, in batches of the articles they involve, and the position features of both
     sides of each (``direction.position``: (pairs, 2, features)); partial pairs that prove to share only a
-    template are dropped."""
+    template are dropped. ``parts`` (a cluster's): the passages kept as the batches' arrays and three numbers a
+    pair (``PassageParts``), not an array a pair."""
     pair_a, pair_b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
-    passages: list[np.ndarray] = [np.zeros((0, 4), dtype=np.int64)] * len(pairs)
+    stored = parts.passages(len(pairs)) if parts is not None else None
+    passages: list[np.ndarray] = [] if stored is not None else [np.zeros((0, 4), dtype=np.int64)] * len(pairs)
     features = np.zeros((len(pairs), 2, len(FEATURES)))
     order = np.lexsort((pair_b, pair_a, np.minimum(clusters.cluster[pair_a], clusters.cluster[pair_b])))
     partial = (pairs["relation"] == "partial").to_numpy()
@@ -855,18 +869,22 @@ def _align(
     label = lambda c: f"aligning a batch of {len(c)} pairs"  # noqa: E731
     for rows, offsets, found, template, sides in executor.map(_align_batch, context, chunks, label=label):
         # Copies: a cluster's task result is read in place, and a view would keep all of it.
-        for j, p in enumerate(rows.tolist()):
-            passages[p] = found[offsets[j] : offsets[j + 1]].copy()
+        if stored is not None:
+            stored.add(rows, offsets, found)
+        else:
+            for j, p in enumerate(rows.tolist()):
+                passages[p] = found[offsets[j] : offsets[j + 1]].copy()
         features[rows] = sides
         drop.extend(rows[template].tolist())
         done += len(rows)
         report("align", done, len(pairs))
-    if drop:
-        keep = np.setdiff1d(np.arange(len(pairs)), drop)
+    keep = np.setdiff1d(np.arange(len(pairs)), drop) if drop else None
+    if keep is not None:
         pairs = pairs[keep]
-        passages = [passages[p] for p in keep.tolist()]
         features = features[keep]
-    return pairs, passages, features
+        if stored is None:
+            passages = [passages[p] for p in keep.tolist()]
+    return pairs, passages if stored is None else stored.done(keep), features
 
 
 def _align_batch(
@@ -985,7 +1003,7 @@ class _SharedSides:
 
     @classmethod
     def of(cls, cluster: np.ndarray, a: np.ndarray, b: np.ndarray, by_all: np.ndarray, passages: list) -> _SharedSides:
-        lengths = np.fromiter(map(len, passages), dtype=np.int64, count=len(passages))
+        lengths = passage_counts(passages)
         keep = np.flatnonzero((cluster[a] >= 0) & (cluster[a] == cluster[b]) & (lengths > 0))
         doc = np.concatenate([a[keep], b[keep]])
         pair = np.concatenate([keep, keep])
@@ -1010,7 +1028,7 @@ class _SharedSides:
             return np.zeros((0, 4), dtype=np.int64)
         pair = self.pair[mine]
         lengths = self.lengths[pair]
-        found = np.concatenate([passages[p] for p in pair.tolist()]).astype(np.int64, copy=False).reshape(-1, 4)
+        found = passages_of(passages, pair)
         at = np.arange(len(found))
         col = 2 * np.repeat(self.b_side[mine].astype(np.int64), lengths)
         return np.stack(
@@ -1022,6 +1040,23 @@ class _SharedSides:
             ],
             axis=1,
         )
+
+
+def passage_counts(passages: Sequence[np.ndarray]) -> np.ndarray:
+    """How many passages each pair has (int64)."""
+    counts = getattr(passages, "lengths", None)  # a cluster's ``PassageParts``: kept as a vector
+    if counts is not None:
+        return np.asarray(counts, dtype=np.int64)
+    return np.fromiter(map(len, passages), dtype=np.int64, count=len(passages))
+
+
+def passages_of(passages: Sequence[np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """The passages of pairs ``rows`` one after the other, as one (m, 4) int64 array."""
+    take = getattr(passages, "take", None)  # a cluster's: gathered batch by batch
+    if take is not None:
+        return take(rows)
+    parts = [passages[r] for r in np.asarray(rows).tolist()]
+    return np.concatenate(parts).astype(np.int64, copy=False).reshape(-1, 4) if parts else np.zeros((0, 4), np.int64)
 
 
 def _para_index(para_offsets: np.ndarray, docs: np.ndarray) -> np.ndarray:
@@ -1040,7 +1075,7 @@ def _label(
     options: ScanOptions,
     report: Progress,
     executor: Executor,
-    parts: LabelParts | None = None,
+    parts: ResultParts | None = None,
 ) -> np.ndarray:
     """Every paragraph's label; only articles in clusters or holding boilerplate need a look. What is kept
     here is a few bytes an article and an index of the pairs; each batch's shared spans are cut when it is

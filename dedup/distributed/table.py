@@ -156,9 +156,9 @@ class StoredTable:
         """Every article's row as the result reads it: range by range from the shards (``StoredFrame``)."""
         return StoredFrame(self.paths, self.bases, self.chars)
 
-    def label_parts(self) -> LabelParts:
-        """Where label tasks write their batches' labels: a new folder of the store (``LabelParts``)."""
-        return LabelParts(tempfile.mkdtemp(prefix=".labels-", dir=self.store.root))
+    def result_parts(self) -> ResultParts:
+        """Where the result's parts go: a new folder of the store for what tasks write (``ResultParts``)."""
+        return ResultParts(tempfile.mkdtemp(prefix=".result-", dir=self.store.root))
 
     def stored_rows(self, docs: np.ndarray) -> StoredRows:
         """The rows of the articles ``docs``, to be read where they are used (a batch's task)."""
@@ -381,10 +381,11 @@ def stored_table(store: FeatureStore, executor: Any, shards_a_task: int = 16) ->
     return StoredTable(store, parts)
 
 
-class LabelParts:
-    """The labels of a cluster's scan as its label tasks write them (``phase2.write_labels``: one file a batch of
-    articles, in ``folder``): the driver notes each batch's first and last article as it comes back, then makes the
-    ``StoredLabels`` the result reads."""
+class ResultParts:
+    """The parts of a cluster's result kept out of the driver's heap: the labels as the label tasks write them
+    (``phase2.write_labels``: one file a batch of articles, in ``folder``; the driver notes each batch's first and
+    last article as it comes back, then makes the ``StoredLabels`` the result reads), arrays saved in the folder
+    (``keep``), and the passages as align's batches (``passages``)."""
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
@@ -395,6 +396,10 @@ class LabelParts:
         self._firsts.append(first)
         self._lasts.append(last)
 
+    def passages(self, pairs: int) -> PassageParts:
+        """The passages of ``pairs`` pairs, gathered as align's batches come back."""
+        return PassageParts(pairs)
+
     def keep(self, name: str, values: np.ndarray) -> MappedArray:
         """``values`` saved in the folder, as a ``MappedArray``: the driver lets its own copy go."""
         path = os.path.join(self.folder, f"{name}.npy")
@@ -404,6 +409,55 @@ class LabelParts:
     def labels(self, para_offsets: np.ndarray, whole: np.ndarray) -> StoredLabels:
         """The labels of every paragraph (``whole``: per article, whether a look-free copy, labelled 1 throughout)."""
         return StoredLabels(self.folder, para_offsets, whole, np.asarray(self._firsts), np.asarray(self._lasts))
+
+
+class PassageParts(Sequence):
+    """Every pair's passages ((a_start, a_end, b_start, b_end) rows) as align's batches sent them: one array a batch,
+    and for each pair its batch, where its rows start there and how many (12 bytes a pair), instead of an array a
+    pair (~110 bytes of it overhead). ``pairs[p]`` is pair p's rows; ``take(rows)`` gathers many batch by batch."""
+
+    def __init__(self, pairs: int) -> None:
+        self._chunks: list[np.ndarray] = []
+        self._chunk = np.zeros(pairs, dtype=np.int32)
+        self._at = np.zeros(pairs, dtype=np.int32)
+        self.lengths = np.zeros(pairs, dtype=np.int32)
+
+    def add(self, rows: np.ndarray, offsets: np.ndarray, found: np.ndarray) -> None:
+        """Pairs ``rows``' passages: ``found[offsets[j]:offsets[j + 1]]`` is ``rows[j]``'s (copied: a task's result is
+        read in place from the object store)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        self._chunk[rows] = len(self._chunks)
+        self._at[rows] = offsets[:-1]
+        self.lengths[rows] = np.diff(offsets)
+        self._chunks.append(np.array(found, dtype=np.int64).reshape(-1, 4))
+
+    def done(self, keep: np.ndarray | None) -> PassageParts:
+        """These passages of the pairs ``keep`` (ascending; None: all), renumbered from 0."""
+        if keep is not None:
+            self._chunk, self._at, self.lengths = self._chunk[keep], self._at[keep], self.lengths[keep]
+        return self
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __getitem__(self, p):  # type: ignore[override]
+        if isinstance(p, slice):
+            return [self[q] for q in range(*p.indices(len(self)))]
+        at = int(self._at[p])
+        return self._chunks[int(self._chunk[p])][at : at + int(self.lengths[p])]
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """The passages of pairs ``rows`` one after the other, (m, 4) int64."""
+        rows = np.asarray(rows, dtype=np.int64)
+        counts = self.lengths[rows].astype(np.int64)
+        out = np.zeros((int(counts.sum()), 4), dtype=np.int64)
+        starts = np.cumsum(counts) - counts
+        chunk = self._chunk[rows]
+        for k in np.unique(chunk).tolist():
+            sel = np.flatnonzero(chunk == k)
+            src = run_index(self._at[rows[sel]], counts[sel])
+            out[run_index(starts[sel], counts[sel])] = self._chunks[k][src]
+        return out
 
 
 class MappedArray:
