@@ -438,6 +438,7 @@ def analyse_lists(
     # (``distributed.table.ResultParts``); the driver keeps where they are, and each task maps what it uses.
     parts = table.result_parts() if hasattr(table, "result_parts") else None
     if parts is not None:
+        table.matched()  # what only verification needed of the table, let go
         kept = parts.keep("boilerplate", boiler.fingerprints)
         boiler = m.boilerplate = Boilerplate(kept, boiler.bits, boiler.holders)
     connect = getattr(executor, "components", None)  # a cluster's executor: components by a tree of tasks

@@ -206,6 +206,46 @@ class Timed(Partitioned):
             self.memory.in_step(f"after {fn.__name__}")
 
 
+def _deep(x: Any, seen: set[int] | None = None) -> int:
+    """Bytes ``x`` holds: numpy arrays' buffers, polars frames' and series' estimate, lists, tuples, dicts and objects'
+    attributes followed (each object counted once)."""
+    import polars as pl
+
+    seen = set() if seen is None else seen
+    if id(x) in seen or x is None or isinstance(x, (type, Path)):
+        return 0
+    seen.add(id(x))
+    if isinstance(x, np.ndarray):
+        return x.nbytes if x.base is None or not isinstance(x.base, np.ndarray) else 0
+    if isinstance(x, (pl.DataFrame, pl.Series)):
+        return int(x.estimated_size())
+    if isinstance(x, (int, float, bool, str, bytes)):
+        return sys.getsizeof(x)
+    if isinstance(x, (list, tuple, set)):
+        return sys.getsizeof(x) + sum(_deep(v, seen) for v in x)
+    if isinstance(x, dict):
+        return sys.getsizeof(x) + sum(_deep(v, seen) for v in x.values())
+    if hasattr(x, "__dict__"):
+        return sum(_deep(v, seen) for k, v in vars(x).items() if k not in ("store", "keep_alive", "options"))
+    return sys.getsizeof(x)
+
+
+def result_parts(result: Any) -> dict[str, int]:
+    """Bytes each part of a scan's result holds in this process (``_deep``): what the driver keeps to write it."""
+    frame, seen = result.frame, set()  # an object shared by two parts is counted in the first
+    parts = {
+        "para_offsets": result.para_offsets,
+        "pairs": result.pairs,
+        "clusters": result.clusters,
+        "passages": result.passages,
+        "labels": result.labels,
+        "boilerplate": result.boilerplate,
+        "ids": getattr(frame, "_ids", None),
+        "lengths": getattr(frame, "chars", None),
+    }
+    return {k: _deep(v, seen) for k, v in parts.items()}
+
+
 def drive(mode: str, folder: str, address: str, partitions: int, out: str) -> None:
     """One scan in this process (``--drive``): the local scan, or the scan on the cluster at ``address``; writes
     its measurements to ``out``."""
@@ -232,6 +272,7 @@ def drive(mode: str, folder: str, address: str, partitions: int, out: str) -> No
         m["phase_wall"] = {p: phases.last[p] - phases.first[p] for p in phases.first}
         # The result written (its JSON, as ``-o FILE.json`` writes it; hashed, not kept) is the driver's work too:
         # what it reads for it is in its peak, as a part of its own.
+        m["result_bytes"] = result_parts(result)
         memory.enter("the result written")
         result.timings = {}  # the JSON compared is the result's, timings aside
         t = time.perf_counter()
@@ -239,6 +280,7 @@ def drive(mode: str, folder: str, address: str, partitions: int, out: str) -> No
         for chunk in result.json_chunks():
             digest.update(chunk.encode())
         m["write_s"] = time.perf_counter() - t
+        m["result_bytes_written"] = result_parts(result)  # the ids are read once the output names articles
         m["peak_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         memory.enter("end")
         m["memory_by_part"] = memory.stop()
@@ -488,6 +530,13 @@ def report(runs: list[dict[str, Any]]) -> str:
             say(f"| driver's CPU time (its own threads) | — | {ray['driver_cpu_s']:.1f} s |")
         if ray.get("memory_by_part"):
             say(_memory_table(ray["memory_by_part"], n))
+        if ray.get("result_bytes_written"):
+            parts = ray["result_bytes_written"]
+            say(
+                "\nWhat the driver's result holds once written (bytes an article): "
+                + ", ".join(f"{k} {v / n:.1f}" for k, v in parts.items())
+                + f"; in all {sum(parts.values()) / n:.1f}."
+            )
         say("\nPer step on Ray (seconds inside the tasks, summed; the largest peak resident memory of a worker")
         say("during one of its tasks):\n")
         say("| step | tasks | task seconds | per article | step wall | worker peak |")

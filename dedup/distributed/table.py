@@ -136,7 +136,7 @@ class StoredTable:
         # Dense ranks of the distinct sites (as ``DocTable.site_codes``): each part's codes mapped to the union's.
         every = sorted({s for p in parts for s in p.sites})
         at = np.asarray(every, dtype=object)
-        self._site = np.zeros(len(self.sizes), dtype=np.int64)
+        self._site = np.zeros(len(self.chars), dtype=np.int64)
         start = 0
         for p in parts:
             if p.sites:
@@ -145,7 +145,7 @@ class StoredTable:
             start += len(p.site)
 
     def __len__(self) -> int:
-        return len(self.sizes)
+        return len(self.chars)
 
     def site_codes(self) -> np.ndarray:
         """An integer per distinct site (0: not known), as ``DocTable.site_codes``."""
@@ -155,6 +155,12 @@ class StoredTable:
     def frame(self) -> StoredFrame:
         """Every article's row as the result reads it: range by range from the shards (``StoredFrame``)."""
         return StoredFrame(self.paths, self.bases, self.chars)
+
+    def matched(self) -> None:
+        """Verification is done: the numbers only it computes with (distinct shingles, content hash, whether there
+        is text, the cut: 25 bytes an article) are let go; align, label and the writer need the lengths and sites."""
+        empty = np.zeros(0, dtype=np.int64)
+        self.sizes, self.content, self.has_text, self.cut = empty, empty.astype(np.uint64), empty.astype(bool), empty
 
     def result_parts(self) -> ResultParts:
         """Where the result's parts go: a new folder of the store for what tasks write (``ResultParts``)."""
