@@ -494,6 +494,7 @@ class StoredLabels:
     def __init__(
         self, folder: str, para_offsets: np.ndarray, whole: np.ndarray, firsts: np.ndarray, lasts: np.ndarray
     ) -> None:
+        firsts, lasts = np.asarray(firsts, dtype=np.int64), np.asarray(lasts, dtype=np.int64)
         order = np.argsort(firsts, kind="stable")
         self.folder, self.para_offsets = folder, para_offsets
         self._whole = np.packbits(np.asarray(whole, dtype=bool))
