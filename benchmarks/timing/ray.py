@@ -215,8 +215,8 @@ def _deep(x: Any, seen: set[int] | None = None) -> int:
     if id(x) in seen or x is None or isinstance(x, (type, Path)):
         return 0
     seen.add(id(x))
-    if isinstance(x, np.ndarray):
-        return x.nbytes if x.base is None or not isinstance(x.base, np.ndarray) else 0
+    if isinstance(x, np.ndarray):  # a view: the array it views, once
+        return _deep(x.base, seen) if isinstance(x.base, np.ndarray) else x.nbytes
     if isinstance(x, (pl.DataFrame, pl.Series)):
         return int(x.estimated_size())
     if isinstance(x, (int, float, bool, str, bytes)):
