@@ -305,6 +305,9 @@ class ScanResult:
 
     def shown_ids(self, docs: np.ndarray) -> pl.Series:
         """The ids of articles ``docs`` as every output shows them."""
+        stored = getattr(self.frame, "ids_of", None)  # a cluster's frame: its compact copy of the ids
+        if stored is not None:
+            return shown_names(stored(docs))
         return shown_names(self.frame["id"].gather(np.asarray(docs, dtype=np.int64)))
 
     @cached_property

@@ -240,7 +240,7 @@ def result_parts(result: Any) -> dict[str, int]:
         "passages": result.passages,
         "labels": result.labels,
         "boilerplate": result.boilerplate,
-        "ids": getattr(frame, "_ids", None),
+        "ids": [getattr(frame, "_ids", None), getattr(frame, "_packed", None)],
         "lengths": getattr(frame, "chars", None),
     }
     return {k: _deep(v, seen) for k, v in parts.items()}
