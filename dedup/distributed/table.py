@@ -419,6 +419,7 @@ class ResultParts:
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self._firsts: list[int] = []
+        weakref.finalize(self, shutil.rmtree, folder, True)  # the folder goes when nothing reads from it any more
         self._lasts: list[int] = []
 
     def add(self, first: int, last: int) -> None:
@@ -433,11 +434,13 @@ class ResultParts:
         """``values`` saved in the folder, as a ``MappedArray``: the driver lets its own copy go."""
         path = os.path.join(self.folder, f"{name}.npy")
         np.save(path, np.asarray(values), allow_pickle=False)
-        return MappedArray(path, len(values))
+        return MappedArray(path, len(values), self)
 
     def labels(self, para_offsets: np.ndarray, whole: np.ndarray) -> StoredLabels:
         """The labels of every paragraph (``whole``: per article, whether a look-free copy, labelled 1 throughout)."""
-        return StoredLabels(self.folder, para_offsets, whole, np.asarray(self._firsts), np.asarray(self._lasts))
+        labels = StoredLabels(self.folder, para_offsets, whole, np.asarray(self._firsts), np.asarray(self._lasts))
+        labels.parts = self  # keeps the folder
+        return labels
 
 
 class PassageParts(Sequence):
@@ -493,8 +496,12 @@ class MappedArray:
     """An array saved in the store (``LabelParts.keep``), mapped where it is used (``np.asarray``) and pickled as its
     path: a cluster's task maps it from the store itself, and the driver holds none of it."""
 
-    def __init__(self, path: str, n: int) -> None:
+    def __init__(self, path: str, n: int, parts: ResultParts | None = None) -> None:
         self.path, self.n = path, n
+        self.parts = parts  # here, what keeps its folder; not sent to a task
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path, "n": self.n, "parts": None}
 
     def __len__(self) -> int:
         return self.n
@@ -511,8 +518,7 @@ class StoredLabels:
     """Every paragraph's label code in global paragraph order (what ``phase2._label`` gives a local scan as one
     array), read a range at a time: 2 (original) unless the article is a copy labelled without a look (``whole``, one
     bit an article: 1), and the label tasks' codes of their batches (files of ``folder``, ascending and disjoint
-    ranges of articles) over those. The driver holds a bit an article and two numbers a batch; the folder goes with
-    this object."""
+    ranges of articles) over those. The driver holds a bit an article and two numbers a batch."""
 
     def __init__(
         self, folder: str, para_offsets: np.ndarray, whole: np.ndarray, firsts: np.ndarray, lasts: np.ndarray
@@ -523,7 +529,7 @@ class StoredLabels:
         self._whole = np.packbits(np.asarray(whole, dtype=bool))
         self._firsts, self._lasts = firsts[order].astype(np.int64), lasts[order].astype(np.int64)
         self._last: tuple[int, np.ndarray, np.ndarray] | None = None  # the batch read last
-        weakref.finalize(self, shutil.rmtree, folder, True)
+        self.parts: ResultParts | None = None  # what keeps the folder (``ResultParts.labels``)
 
     def __len__(self) -> int:
         return int(self.para_offsets[-1])

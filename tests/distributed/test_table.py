@@ -158,8 +158,15 @@ def test_a_clusters_labels_passages_and_fingerprints_are_read_from_the_store_as_
     assert np.array_equal(cluster.passages.take(rows), np.concatenate([local.passages[r] for r in rows]))
     folder = Path(cluster.labels.folder)
     assert folder.parent == cluster.store.root and folder.is_dir()
-    gone = StoredLabels(str(folder.with_name(".result-gone")), np.zeros(1, np.int64), np.zeros(0, bool), *[[]] * 2)
-    Path(gone.folder).mkdir()
-    del gone
+    from dedup.distributed.table import ResultParts
+
+    gone = folder.with_name(".result-gone")
+    gone.mkdir()
+    parts = ResultParts(str(gone))
+    labels, kept = parts.labels(np.zeros(1, np.int64), np.zeros(0, bool)), parts.keep("x", np.arange(3))
+    del parts, labels
     gc.collect()
-    assert not folder.with_name(".result-gone").exists()
+    assert gone.is_dir() and np.array_equal(np.asarray(kept), np.arange(3))  # what reads from it keeps it
+    del kept
+    gc.collect()
+    assert not gone.exists()
