@@ -27,13 +27,13 @@ import polars as pl
 from ..arrays import run_index
 from ..escape import stored, unname
 from ..featurestore import DOC_SCHEMA, Shard, StoreError, bloom, validate
-from ..featurestore.store import _checked_shard
 from .merge import MAX_MERGED, merge_into, merge_plan
 
 _WIDE = 1024  # a directory slot with more postings than this is searched, not gathered
 # A shard with at most this many postings is binary-searched whole (no Bloom filter, no directory): for the
 # few postings of a recent add, the filter's probes and the slots' gather cost a query more than the search.
 _DIRECT = 1 << 16
+PURGE_SECONDS = 30.0  # a handle looks through ``trash/`` at most this often (each add and merge would: ~2 ms)
 TRASH_SECONDS = 600  # how long a merged-away shard stays readable for readers of an older manifest
 
 # ``dedup serve``'s private folder of shard checks (``use_receipts``): None, every process checks every shard.
@@ -94,9 +94,43 @@ def _from_receipt(name: str, path: Path, label: str, num_perm: int | None) -> Sh
         chars = np.load(_RECEIPTS / f"{name}.npy", allow_pickle=False)
         if chars.dtype != np.int64 or len(chars) != body["n"]:
             return None
-        return _checked_shard(path, label, num_perm, None, int(body["n"]), int(body["m"]), chars, body["arrays"])
+        return mapped_on_use(path, label, num_perm, int(body["n"]), int(body["m"]), chars, body["arrays"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+class _OnUse(dict):
+    """A checked shard's arrays (``Shard._arrays``: name -> array), each memory-mapped from the shard's folder
+    as it is when first read (None until then). Opening a shard a writer has just checked (a receipt, or the
+    writer's own new shard) mapped all eleven of its arrays, ~0.2 ms of ``np.load`` each, in every worker
+    after every add; a query reads a few of a small shard's (postings, its articles, text and paragraphs),
+    and many shards are merged away before any query reads more."""
+
+    def __init__(self, shard: Shard, arrays: dict[str, np.ndarray | None]) -> None:
+        super().__init__(arrays)
+        self._shard = shard
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        got = dict.__getitem__(self, key)
+        if got is None:  # two threads may both map it: the same file, either mapping will do
+            got = np.load(self._shard.path / f"{key}.npy", mmap_mode="r", allow_pickle=False)
+            dict.__setitem__(self, key, got)
+        return got
+
+    def mapped(self) -> dict[str, np.ndarray | None]:
+        """The arrays as they are now (None: not mapped yet)."""
+        return {k: dict.__getitem__(self, k) for k in self}
+
+
+def mapped_on_use(
+    path: Path, label: str, num_perm: int | None, n: int, m: int, chars: np.ndarray, keys: Sequence[str]
+) -> Shard:
+    """A shard known checked (``n`` articles, ``m`` postings, the lengths ``chars``, the arrays ``keys``) whose
+    arrays are mapped when first read (``_OnUse``), not when opened."""
+    shard = Shard(path, label, num_perm, None)
+    shard._n, shard._m, shard._chars = n, m, chars
+    shard._arrays = _OnUse(shard, dict.fromkeys(keys))
+    return shard
 
 
 def _drop_receipts(gone: Sequence[str]) -> None:
@@ -708,10 +742,13 @@ class ShardIndex:
 
     def _purge_trash(self) -> None:
         """Delete what has been in ``trash/`` for more than ``TRASH_SECONDS``."""
+        now = time.time()
+        if now - getattr(self, "_purged", 0.0) < PURGE_SECONDS:  # nothing in it is much older than it was
+            return
+        self._purged = now
         trash = self.root / "trash"
         if not trash.is_dir():
             return
-        now = time.time()
         for p in trash.iterdir():
             try:
                 retired = int(p.name.rpartition(".")[2], 16) / 1e9
@@ -740,7 +777,9 @@ def _moved(shard: Shard, path: Path, label: str, num_perm: object) -> Shard:
     them and their mappings), so its check, mapped arrays and table are taken as they are, not done again."""
     shard.check()
     moved = Shard(path, label, num_perm if isinstance(num_perm, int) else None, None)
-    moved._n, moved._m, moved._chars, moved._arrays = shard._n, shard._m, shard._chars, dict(shard._arrays)
+    moved._n, moved._m, moved._chars = shard._n, shard._m, shard._chars
+    arrays = shard._arrays
+    moved._arrays = _OnUse(moved, arrays.mapped()) if isinstance(arrays, _OnUse) else dict(arrays)
     if "docs" in shard.__dict__:  # the table, when read (``cached_property``)
         moved.__dict__["docs"] = shard.__dict__["docs"]
     return moved
