@@ -84,11 +84,11 @@ def build_index(corpus: Path, index: Path, held: set[str], workers: int) -> floa
 
 
 def start_server(
-    index: Path, token_file: Path, workers: int | None = None, code: Path | None = None
+    index: Path, token_file: Path, workers: int | None = None, code: Path | None = None, log: list | None = None
 ) -> tuple[subprocess.Popen, str]:
     """``python -m dedup.serve`` on a free loopback port (``workers``: its ``--workers``; None: its default),
     logging warnings only, run from the checkout ``code`` (None: the ``dedup`` this process imports); its URL
-    once it listens."""
+    once it listens. ``log``: where the lines it writes after that go (warnings, a 500's traceback)."""
     cmd = [sys.executable, "-m", "dedup.serve", "--index", str(index), "--port", "0", "--token-file", str(token_file)]
     cmd += ["--log-level", "warning"] + (["--workers", str(workers)] if workers else [])
     env = None if code is None else {**os.environ, "PYTHONPATH": str(code)}
@@ -98,7 +98,8 @@ def start_server(
     for line in proc.stderr:
         m = re.search(r"serving on (http://127\.0\.0\.1:\d+)/", line)
         if m:
-            threading.Thread(target=proc.stderr.read, daemon=True).start()  # never let its pipe fill
+            kept = [] if log is None else log  # read to the end in any case: its pipe never fills
+            threading.Thread(target=kept.extend, args=(proc.stderr,), daemon=True).start()
             return proc, m.group(1)
     raise RuntimeError("dedup serve did not start")
 
@@ -309,7 +310,8 @@ def main(argv: list[str] | None = None) -> None:
             if args.reference:
                 run |= {"round": rnd, "code": "reference" if code is not None else "this"}
             t = time.perf_counter()
-            proc, url = start_server(args.index, token_file, workers, code)
+            log: list[str] = []
+            proc, url = start_server(args.index, token_file, workers, code, log)
             run["server_start_seconds"] = round(time.perf_counter() - t, 1)
             try:
                 run["articles_before"] = httpx.get(url + "/api/health").json()["articles"]
@@ -333,6 +335,8 @@ def main(argv: list[str] | None = None) -> None:
             finally:
                 proc.terminate()
                 proc.wait(timeout=60)
+            # What the server wrote while loaded: its warnings, and the traceback of any 500 (the first lines).
+            run["server_log"] = [line.rstrip() for line in log[:60]]
             runs.append(run)
             print(json.dumps(run), file=sys.stderr, flush=True)
     if len(runs) == 1:

@@ -240,7 +240,8 @@ class ShardIndex:
             (o._small for o in reuse if getattr(o, "root", None) == root and getattr(o, "_small", None) is not None),
             None,
         )
-        self._small_listed: tuple | None = None  # (``_DIRECT``, the shards listed) ``_small`` was made for
+        # (``_DIRECT`` and the shards listed, the table made for them), set at once: reader threads share a handle
+        self._small_made: tuple[tuple, tuple] | None = None
         self.params, self.shard_names, self.removed = {}, [], {}
         self._derived()
 
@@ -272,6 +273,8 @@ class ShardIndex:
             _ = shard.docs, shard.directory  # a small shard's directory too: not used (searched whole), but checked
             if len(shard.array("postings")) > _DIRECT:  # a small shard is searched whole (``holders``): no filter read
                 _ = shard.filter
+        # And what every look-up derives from them, made here once (a snapshot is made before its readers use it).
+        _ = self.bases, self.alive, self._small_table()
 
     def _opened(self, name: str) -> Shard:
         """Shard ``name``, written under ``root/shards`` but not yet listed, checked and kept (a shard never
@@ -312,12 +315,13 @@ class ShardIndex:
         are kept (already sorted) and the new shards' merged in, so a new snapshot after an add sorts a few
         thousand entries into the rest, never the whole table again."""
         listed = (_DIRECT, tuple(self.shard_names))
+        made = self._small_made
+        if made is not None and made[0] == listed:
+            return made[1]
         prev = self._small
-        if prev is not None and self._small_listed == listed:
-            return prev
         names = tuple(n for n in self.shard_names if len(self._shard(n).array("postings")) <= _DIRECT)
         if prev is not None and prev[0] == names:
-            self._small_listed = listed
+            self._small_made = (listed, prev)
             return prev
         old = prev[0] if prev is not None else ()
         slot = {n: j for j, n in enumerate(names)}
@@ -344,15 +348,19 @@ class ShardIndex:
             table = (names, fps[order], np.concatenate(parts_s)[order], np.concatenate(parts_d)[order])
         else:
             table = (names, np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64))
-        self._small, self._small_listed = table, listed
+        self._small = table
+        self._small_made = (listed, table)
         return table
 
     @property
     def bases(self) -> np.ndarray:
         if self._bases is None:
             counts = [self._shard(n).n for n in self.shard_names]
-            self._bases = np.zeros(len(counts) + 1, dtype=np.int64)
-            np.cumsum(counts, out=self._bases[1:])
+            bases = np.zeros(len(counts) + 1, dtype=np.int64)
+            np.cumsum(counts, out=bases[1:])
+            # Set once whole: a server's reader threads share a snapshot, and one that found it set half-made
+            # (zeros) took every article for out of range (an IndexError, a 500, seen under load).
+            self._bases = bases
         return self._bases
 
     @property
