@@ -219,6 +219,7 @@ class ShardIndex:
     shard_names: list[str]
     removed: dict[str, list[int]]
     merge_after_append = True  # dedup serve merges after answering the add instead (``merge`` under the lock)
+    purge_later = False  # dedup serve's writer deletes old trash itself, while no write waits (``purge_trash``)
 
     def _init_shards(self, root: Path, reuse: Sequence[ShardIndex] = ()) -> None:
         """``reuse``: handles on the same index whose opened shards (checked, tables read) this one takes as
@@ -749,7 +750,14 @@ class ShardIndex:
         self._purge_trash()
 
     def _purge_trash(self) -> None:
-        """Delete what has been in ``trash/`` for more than ``TRASH_SECONDS``."""
+        """``purge_trash`` where a write calls it (under the index's lock), unless ``purge_later``."""
+        if not self.purge_later:
+            self.purge_trash()
+
+    def purge_trash(self) -> None:
+        """Delete what has been in ``trash/`` for more than ``TRASH_SECONDS`` (at most every ``PURGE_SECONDS``).
+        Safe outside the index's lock: only a write adds to the trash, what is deleted is long unlisted, and two
+        processes deleting the same folder at once each leave the other's part alone."""
         now = time.time()
         if now - getattr(self, "_purged", 0.0) < PURGE_SECONDS:  # nothing in it is much older than it was
             return
