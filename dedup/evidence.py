@@ -55,6 +55,7 @@ from .workers import Executor, Threads, fan_out
 PARTITION_ROWS = 1 << 22  # postings sorted at once (4M rows: ~32 MB of keys, ~150 MB with the temporaries)
 MEMBER_ROWS = 1 << 23  # list memberships handled at once where every member of every list is gone through
 FAMILY_ROWS = 1 << 21  # family base members counted at once (``_family_chunks``: sorts and their temporaries)
+SPLIT_ROWS = 1 << 16  # base members below which a step on threads keeps its families in one chunk
 PROBE_PAIRS = 1 << 16  # candidate pairs whose big lists are intersected at once (bounded temporaries)
 
 
@@ -192,82 +193,25 @@ class Lists:
             out |= count > 0
         return out
 
-    def distinct_per_list(self, values: np.ndarray, labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def distinct_per_list(
+        self, values: np.ndarray, labels: np.ndarray | None = None, threads: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Per list, how many distinct ``values[member]`` its members have, and how many members share the most
         common (``distinct_per_run``; ``values`` below 2**32). A family's base is counted once; each of its lists
-        then differs from it only in the values its exceptions touch."""
+        then differs from it only in the values its exceptions touch. The families are counted a chunk at a time
+        on ``threads`` threads (default: one a core, at most 2; their sorts release the GIL): each chunk's lists
+        are its families' own, so the counts are the same whatever the chunks and their order."""
         distinct, top = distinct_per_run(self.member_list(), values[self.members], len(self), labels)
         fam = self.families
         if fam is None or not len(fam):
             return distinct, top
         best = np.zeros(len(self), dtype=np.int64)
-        for f0, f1 in _family_chunks(fam):  # a chunk of families' base members at a time: bounded temporaries
-            self._distinct_in_families(values, f0, f1, distinct, best)
+        run = Threads(threads)
+        chunks = list(_family_chunks(fam, parts=run.threads))
+        for lists, more, most in run.map(_distinct_in_families, _DistinctJob(self, values), chunks):
+            distinct[lists] += more  # the chunks' lists are disjoint
+            best[lists] = most
         return distinct, np.maximum(top, best)
-
-    def _distinct_in_families(
-        self, values: np.ndarray, f0: int, f1: int, distinct: np.ndarray, best: np.ndarray
-    ) -> None:
-        """``distinct_per_list`` for the lists of the families ``f0`` to ``f1 - 1``: adds their base's distinct
-        values and their exceptions' changes to ``distinct``, and the count of their most common value to ``best``
-        (both per list)."""
-        fam = self.families
-        assert fam is not None
-        # The base's (family, value) counts, and per family its values by count, most first.
-        members, sizes = fam.bases(f0, f1)
-        owner = np.repeat(np.arange(f0, f1, dtype=np.int64), sizes)
-        keys = packed_sorted(owner, values[members])
-        del owner
-        start = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else np.zeros(0, np.int64)
-        count = np.diff(start, append=len(keys))
-        head = keys[start]
-        del keys, start
-        head_family = (head >> np.uint64(32)).astype(np.int64) - f0
-        family_distinct = np.bincount(head_family, minlength=f1 - f0)
-        by_count = np.lexsort((-count, head_family))
-        desc_value, desc_count = head[by_count] & _LOW, count[by_count]
-        del by_count, head_family
-        desc_start = np.cumsum(family_distinct) - family_distinct
-        # Each list's exceptions as (list, value) count changes.
-        in_family = np.flatnonzero((fam.of >= f0) & (fam.of < f1))
-        add_n = fam.add_offsets[in_family + 1] - fam.add_offsets[in_family]
-        lack_n = fam.lack_offsets[in_family + 1] - fam.lack_offsets[in_family]
-        adds = gather_runs(fam.adds, fam.add_offsets[in_family], add_n)
-        lacks = gather_runs(fam.lacks, fam.lack_offsets[in_family], lack_n)
-        delta_keys = np.concatenate(
-            [
-                packed_sorted(np.repeat(in_family, add_n), values[adds]),
-                packed_sorted(np.repeat(in_family, lack_n), values[lacks]),
-            ]
-        )
-        signs = np.concatenate([np.ones(len(adds), np.int64), -np.ones(len(lacks), np.int64)])
-        touched, at = np.unique(delta_keys, return_inverse=True)
-        delta = np.bincount(at, weights=signs, minlength=len(touched)).astype(np.int64)
-        t_list = (touched >> np.uint64(32)).astype(np.int64)
-        t_value = touched & _LOW
-        base_count = np.zeros(len(touched), dtype=np.int64)
-        if len(head) and len(touched):
-            q = (fam.of[t_list].astype(np.uint64) << np.uint64(32)) | t_value
-            pos = np.minimum(np.searchsorted(head, q), len(head) - 1)
-            hit = head[pos] == q
-            base_count[hit] = count[pos[hit]]
-        now = base_count + delta
-        distinct[in_family] += family_distinct[fam.of[in_family] - f0]
-        change = (now > 0).astype(np.int64) - (base_count > 0)
-        distinct += np.bincount(t_list, weights=change, minlength=len(self)).astype(np.int64)
-        np.maximum.at(best, t_list, now)
-        # The most common value no exception touches: among a list's first (touched + 1) by count.
-        n_touched = np.bincount(t_list, minlength=len(self))
-        f = fam.of[in_family] - f0
-        m = np.minimum(n_touched[in_family] + 1, family_distinct[f])
-        rows = run_index(desc_start[f], m)
-        c_list = np.repeat(in_family, m)
-        c_keys = (c_list.astype(np.uint64) << np.uint64(32)) | desc_value[rows]
-        free = np.ones(len(c_keys), dtype=bool)
-        if len(touched) and len(c_keys):
-            pos = np.minimum(np.searchsorted(touched, c_keys), len(touched) - 1)
-            free = touched[pos] != c_keys
-        np.maximum.at(best, c_list[free], desc_count[rows][free])
 
     def members_within(self, chosen: np.ndarray, need: np.ndarray, limit: np.ndarray) -> np.ndarray:
         """Per list flagged in ``chosen`` (0 elsewhere), how many of its members m have ``need[m] <= limit[list]``
@@ -356,12 +300,91 @@ class Lists:
         return Lists(self.hashes, offsets, (keys & _LOW).astype(self.members.dtype), self.weight, self.known)
 
 
-def _family_chunks(fam: Families) -> Iterator[tuple[int, int]]:
-    """Ranges of families (first, last + 1) holding about ``FAMILY_ROWS`` base members each (or one family)."""
+@dataclass(frozen=True)
+class _DistinctJob:
+    """What ``_distinct_in_families``' chunks share: the lists and the value of each document."""
+
+    lists: Lists
+    values: np.ndarray
+
+
+def _distinct_in_families(job: _DistinctJob, chunk: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``Lists.distinct_per_list`` for the lists of the families ``chunk = (f0, f1)`` (f1 excluded): those lists
+    (ascending), the distinct values their family's base and exceptions add to each, and the count of each one's
+    most common value."""
+    lists, values = job.lists, job.values
+    f0, f1 = chunk
+    fam = lists.families
+    assert fam is not None
+    # The base's (family, value) counts, and per family its values by count, most first.
+    members, sizes = fam.bases(f0, f1)
+    owner = np.repeat(np.arange(f0, f1, dtype=np.int64), sizes)
+    keys = packed_sorted(owner, values[members])
+    del owner
+    start = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else np.zeros(0, np.int64)
+    count = np.diff(start, append=len(keys))
+    head = keys[start]
+    del keys, start
+    head_family = (head >> np.uint64(32)).astype(np.int64) - f0
+    family_distinct = np.bincount(head_family, minlength=f1 - f0)
+    by_count = np.lexsort((-count, head_family))
+    desc_value, desc_count = head[by_count] & _LOW, count[by_count]
+    del by_count, head_family
+    desc_start = np.cumsum(family_distinct) - family_distinct
+    # Each list's exceptions as (list, value) count changes; lists numbered by their rank in ``in_family``.
+    in_family = np.flatnonzero((fam.of >= f0) & (fam.of < f1))
+    n = len(in_family)
+    local = np.arange(n, dtype=np.int64)
+    add_n = fam.add_offsets[in_family + 1] - fam.add_offsets[in_family]
+    lack_n = fam.lack_offsets[in_family + 1] - fam.lack_offsets[in_family]
+    adds = gather_runs(fam.adds, fam.add_offsets[in_family], add_n)
+    lacks = gather_runs(fam.lacks, fam.lack_offsets[in_family], lack_n)
+    delta_keys = np.concatenate(
+        [packed_sorted(np.repeat(local, add_n), values[adds]), packed_sorted(np.repeat(local, lack_n), values[lacks])]
+    )
+    signs = np.concatenate([np.ones(len(adds), np.int64), -np.ones(len(lacks), np.int64)])
+    touched, at = np.unique(delta_keys, return_inverse=True)
+    delta = np.bincount(at, weights=signs, minlength=len(touched)).astype(np.int64)
+    t_list = (touched >> np.uint64(32)).astype(np.int64)
+    t_value = touched & _LOW
+    family = fam.of[in_family]  # each list's family
+    base_count = np.zeros(len(touched), dtype=np.int64)
+    if len(head) and len(touched):
+        q = (family[t_list].astype(np.uint64) << np.uint64(32)) | t_value
+        pos = np.minimum(np.searchsorted(head, q), len(head) - 1)
+        hit = head[pos] == q
+        base_count[hit] = count[pos[hit]]
+    now = base_count + delta
+    f = family - f0
+    change = (now > 0).astype(np.int64) - (base_count > 0)
+    more = family_distinct[f] + np.bincount(t_list, weights=change, minlength=n).astype(np.int64)
+    most = np.zeros(n, dtype=np.int64)
+    np.maximum.at(most, t_list, now)
+    # The most common value no exception touches: among a list's first (touched + 1) by count.
+    n_touched = np.bincount(t_list, minlength=n)
+    m = np.minimum(n_touched + 1, family_distinct[f])
+    rows = run_index(desc_start[f], m)
+    c_list = np.repeat(local, m)
+    c_keys = (c_list.astype(np.uint64) << np.uint64(32)) | desc_value[rows]
+    free = np.ones(len(c_keys), dtype=bool)
+    if len(touched) and len(c_keys):
+        pos = np.minimum(np.searchsorted(touched, c_keys), len(touched) - 1)
+        free = touched[pos] != c_keys
+    np.maximum.at(most, c_list[free], desc_count[rows][free])
+    return in_family, more, most
+
+
+def _family_chunks(fam: Families, parts: int = 1) -> Iterator[tuple[int, int]]:
+    """Ranges of families (first, last + 1) holding about ``FAMILY_ROWS`` base members each (or one family);
+    for ``parts`` threads, ``1 / parts`` of that each (as many members in flight at once), and at least about
+    ``parts`` ranges when the bases hold ``SPLIT_ROWS`` members or more."""
     ends = fam.offsets[1:]
+    rows = FAMILY_ROWS
+    if parts > 1:
+        rows = min(rows // parts, max(SPLIT_ROWS, -(-int(ends[-1]) // parts)))
     f0 = 0
     while f0 < len(fam):
-        f1 = max(f0 + 1, int(np.searchsorted(ends, fam.offsets[f0] + FAMILY_ROWS, side="right")))
+        f1 = max(f0 + 1, int(np.searchsorted(ends, fam.offsets[f0] + rows, side="right")))
         yield f0, f1
         f0 = f1
 

@@ -92,16 +92,19 @@ def test_grouped_lists_read_as_the_plain_lists(parts, above, seed):
     labels = rng.integers(0, N_DOCS, size=N_DOCS)
     sizes = rng.integers(1, 120, size=N_DOCS)
     need = 0.5 * sizes
-    rows = evidence.FAMILY_ROWS
+    rows, split = evidence.FAMILY_ROWS, evidence.SPLIT_ROWS
     try:
+        evidence.SPLIT_ROWS = 4  # on two threads, the families split into chunks even at these sizes
         for evidence.FAMILY_ROWS in (rows, 7):  # the family bases a chunk of families at a time, or all at once
             for values, with_labels in ((rng.integers(0, 4, size=N_DOCS), None), (labels, labels)):
-                got, want = grouped.distinct_per_list(values, with_labels), plain.distinct_per_list(values, with_labels)
-                assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+                want = plain.distinct_per_list(values, with_labels)
+                for threads in (1, 2):  # the chunks on one thread or two: the same counts
+                    got = grouped.distinct_per_list(values, with_labels, threads=threads)
+                    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
             got = grouped.members_within(chosen, need, plain.weight)
             assert np.array_equal(got, plain.members_within(chosen, need, plain.weight))
     finally:
-        evidence.FAMILY_ROWS = rows
+        evidence.FAMILY_ROWS, evidence.SPLIT_ROWS = rows, split
     extra = np.array([[0, 1]]) if seed % 2 else None
     for max_enumerate in (2, above, 8):
         # The reference: every small list's pairs at once, then each big list both sides hold (a cluster's steps).
