@@ -23,6 +23,7 @@ from dedup.evidence import (
     pair_codes,
     pair_entries,
     pair_evidence,
+    sorted_differences,
 )
 from dedup.verify import _pair_sums, _syndicated_of
 
@@ -170,3 +171,13 @@ def test_family_evidence_is_the_same_from_worker_processes(monkeypatch):
     assert isinstance(there, FamilyEvidence) and len(there.minus_pair) and len(there.family) > 16
     assert np.array_equal(there.pairs, here.pairs)
     assert np.array_equal(_entries(there.entries()), _entries(here.entries()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=st.sets(st.integers(0, 2**63 - 1)), b=st.sets(st.integers(0, 2**63 - 1)), shared=st.sets(st.integers(0, 99)))
+def test_sorted_differences_are_the_set_differences(a, b, shared):
+    # What ``ListGrouper._exceptions`` takes from a list and its family's base: the members of each the other lacks.
+    a_, b_ = (np.array(sorted(x | shared), dtype=np.uint64) for x in (a, b))
+    only_a, only_b = sorted_differences(a_, b_)
+    assert only_a.tolist() == sorted((a | shared) - (b | shared))
+    assert only_b.tolist() == sorted((b | shared) - (a | shared))
