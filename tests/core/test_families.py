@@ -9,6 +9,7 @@ sets: equal, subsets and supersets of each other, with exceptions, or unrelated.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -181,3 +182,54 @@ def test_sorted_differences_are_the_set_differences(a, b, shared):
     only_a, only_b = sorted_differences(a_, b_)
     assert only_a.tolist() == sorted((a | shared) - (b | shared))
     assert only_b.tolist() == sorted((b | shared) - (a | shared))
+
+
+@pytest.mark.slow
+def test_a_scan_is_the_same_on_one_thread_and_worker_or_two(tmp_path, make_kit, write_files, monkeypatch):
+    """The lists' families counted in chunks on two threads, and the steps on two workers, give the scan one
+    thread and one worker give: a recurring story's holders make big lists (stored by family, with exceptions
+    where an article cut the story short), the families split into several chunks at this size."""
+    import dataclasses
+
+    import dedup.workers as workers
+    from dedup.options import ScanOptions, VerifyParams
+    from dedup.pipeline import scan
+    from tests.support.executors import scan_json
+
+    kit = make_kit(0)
+    story, other = kit.story(), kit.story()
+    half = " ".join(story.split()[: len(story.split()) // 2])
+    files = {f"w{i}.txt": kit.wrap(story) for i in range(8)} | {f"h{i}.txt": kit.wrap(half) for i in range(3)}
+    files |= {"o1.txt": other, "o2.txt": kit.wrap(other), "s.txt": story}
+    write_files(tmp_path / "in", files)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(evidence, "SPLIT_ROWS", 4)
+    monkeypatch.setattr(evidence, "FAMILY_ROWS", 64)
+    verify = dataclasses.replace(VerifyParams(), max_enumerate=3)
+    lists = []
+    real = evidence.Lists.distinct_per_list
+
+    def seen(self, *args, **kwargs):  # the lists verification counts: families, in more than one chunk
+        lists.append(self)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(evidence.Lists, "distinct_per_list", seen)
+    two = scan_json(scan("in", ScanOptions(workers=2, verify=verify, batch_docs=4)))
+    assert lists and all(len(list(evidence._family_chunks(x.families, parts=2))) > 1 for x in lists)
+    one_thread = workers.Threads.__init__
+
+    def single(self, threads=None, ahead=2):
+        one_thread(self, 1, ahead)
+
+    monkeypatch.setattr(workers.Threads, "__init__", single)
+    one = scan_json(scan("in", ScanOptions(workers=1, verify=verify, batch_docs=4)))
+    assert _without_workers(one) == _without_workers(two)
+
+
+def _without_workers(text: str) -> dict:
+    """A scan's JSON without the options' ``workers`` (which the meta records)."""
+    import json
+
+    data = json.loads(text)
+    assert data["meta"]["parameters"].pop("workers") in (1, 2)
+    return data
