@@ -50,6 +50,7 @@ import numpy as np
 from .arrays import run_index
 from .featurestore import Shard
 from .hashing import GOLDEN, mix64
+from .kernels import native
 from .workers import Executor, Threads, fan_out
 
 PARTITION_ROWS = 1 << 22  # postings sorted at once (4M rows: ~32 MB of keys, ~150 MB with the temporaries)
@@ -507,23 +508,11 @@ def _partition_lists(
     # Each shard's postings are stored by fingerprint, so its part is one ascending run (or a few): a merge of
     # runs (timsort, ``kind="stable"``) sorts them ~8x faster than quicksort (the same sorted keys either way).
     keys.sort(kind="stable")
-    if len(keys) > 1:  # two fingerprints of one document equal once truncated: one posting
-        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
-    fp = keys >> np.uint64(bits)
-    new = np.ones(len(fp), dtype=bool)
-    new[1:] = fp[1:] != fp[:-1]
-    starts = np.flatnonzero(new)
-    sizes = np.diff(np.append(starts, len(fp)))
-    shared = sizes >= 2
-    starts, sizes = starts[shared], sizes[shared]
-    if len(starts) == 0:
+    docs, sizes, run_fp, h = _shared_runs(keys, bits)
+    del keys
+    if len(sizes) == 0:
         return empty, np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, _doc_type(bits))
-    rows = run_index(starts, sizes)
-    docs = (keys[rows] & mask).astype(_doc_type(bits))
-    run_fp = fp[starts]
-    del keys, fp, rows, new
     local_starts = np.cumsum(sizes) - sizes
-    h = list_hash(docs, local_starts, sizes)
     if spill is not None:
         _save_atomic(spill / f"{lo:03d}-fp.npy", run_fp)
         _save_atomic(spill / f"{lo:03d}-list.npy", h)
@@ -539,6 +528,38 @@ def _partition_lists(
     np.cumsum(m, out=member_offsets[1:])
     idx = run_index(local_starts[rep], m)
     return hs[group_start], weights.astype(np.int64), member_offsets, docs[idx]
+
+
+def _shared_runs(keys: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The shared fingerprints of a partition's sorted posting ``keys`` (fingerprint above the low ``bits``, the
+    document below), each one's distinct keys counted once: (their documents end to end, how many each has,
+    the fingerprints, each one's ``list_hash``). Compiled (``kernels._match``, one pass without the GIL) where
+    built, else numpy: the same arrays."""
+    compiled = native("match")
+    if compiled is not None and len(keys):
+        keys = np.ascontiguousarray(keys, dtype=np.uint64)
+        runs, members = compiled.count_shared(keys, bits)
+        docs = np.empty(members, dtype=_doc_type(bits))
+        sizes = np.empty(runs, dtype=np.int64)
+        run_fp, h = np.empty(runs, dtype=np.uint64), np.empty(runs, dtype=np.uint64)
+        compiled.fill_shared(keys, bits, docs, sizes, run_fp, h)
+        return docs, sizes, run_fp, h
+    mask = np.uint64((1 << bits) - 1)
+    if len(keys) > 1:  # two fingerprints of one document equal once truncated: one posting
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+    fp = keys >> np.uint64(bits)
+    new = np.ones(len(fp), dtype=bool)
+    new[1:] = fp[1:] != fp[:-1]
+    starts = np.flatnonzero(new)
+    sizes = np.diff(np.append(starts, len(fp)))
+    shared = sizes >= 2
+    starts, sizes = starts[shared], sizes[shared]
+    rows = run_index(starts, sizes)
+    docs = (keys[rows] & mask).astype(_doc_type(bits))
+    run_fp = fp[starts]
+    del keys, fp, rows, new
+    h = list_hash(docs, np.cumsum(sizes) - sizes, sizes) if len(sizes) else np.zeros(0, np.uint64)
+    return docs, sizes.astype(np.int64), run_fp, h
 
 
 def _doc_type(bits: int) -> type:

@@ -233,3 +233,29 @@ def _without_workers(text: str) -> dict:
     data = json.loads(text)
     assert data["meta"]["parameters"].pop("workers") in (1, 2)
     return data
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    fps=st.lists(st.integers(0, 40), max_size=300),
+    docs=st.lists(st.integers(0, 2**31 - 1), min_size=1, max_size=300),
+    bits=st.sampled_from([6, 31, 33]),
+)
+def test_the_compiled_shared_runs_are_numpys(fps, docs, bits):
+    # A partition's sorted posting keys (fingerprint << bits | document; a document twice under one fingerprint
+    # among them) read by the compiled pass (kernels/_match.pyx) and by the numpy code: the same arrays.
+    import dedup.kernels as kernels
+
+    compiled = kernels.native("match")
+    if compiled is None:
+        pytest.skip("kernels._match is not built here (no compiler at install, or DEDUP_KERNELS=numpy)")
+    mask = (1 << bits) - 1
+    keys = np.array(sorted((f << bits) | (d & mask) for f, d in zip(fps, docs * 300)), dtype=np.uint64)
+    got = evidence._shared_runs(keys, bits)
+    try:
+        evidence.native = lambda name: None  # the numpy code
+        want = evidence._shared_runs(keys, bits)
+    finally:
+        evidence.native = kernels.native
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and np.array_equal(g, w)
