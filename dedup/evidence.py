@@ -516,18 +516,33 @@ def _partition_lists(
     if spill is not None:
         _save_atomic(spill / f"{lo:03d}-fp.npy", run_fp)
         _save_atomic(spill / f"{lo:03d}-list.npy", h)
-    order = np.argsort(h, kind="stable")
-    hs = h[order]
-    first = np.ones(len(hs), dtype=bool)
-    first[1:] = hs[1:] != hs[:-1]
-    group_start = np.flatnonzero(first)
-    weights = np.diff(np.append(group_start, len(hs)))
-    rep = order[group_start]  # one run per distinct list: its members
+    unique, weights, rep = _distinct_lists(h)  # one run per distinct list: its members
     m = sizes[rep]
     member_offsets = np.zeros(len(rep) + 1, dtype=np.int64)
     np.cumsum(m, out=member_offsets[1:])
     idx = run_index(local_starts[rep], m)
-    return hs[group_start], weights.astype(np.int64), member_offsets, docs[idx]
+    return unique, weights, member_offsets, docs[idx]
+
+
+def _distinct_lists(h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct list hashes ``h`` of a partition's shared fingerprints (many fingerprints share one set of
+    documents), ascending: each one's count and the index of its first fingerprint. Compiled
+    (``kernels._match.distinct_first``: one pass through a hash table, then a sort of the distinct ones) where
+    built, else a stable argsort of every hash: the same arrays."""
+    compiled = native("match")
+    if compiled is not None and len(h):
+        first, count = np.empty(len(h), dtype=np.int64), np.empty(len(h), dtype=np.int64)
+        d = compiled.distinct_first(np.ascontiguousarray(h, dtype=np.uint64), first, count)
+        first, count = first[:d], count[:d]
+        order = np.argsort(h[first])  # distinct values: any sort gives the one order
+        return h[first[order]], count[order], first[order]
+    order = np.argsort(h, kind="stable")
+    hs = h[order]
+    new = np.ones(len(hs), dtype=bool)
+    new[1:] = hs[1:] != hs[:-1]
+    group_start = np.flatnonzero(new)
+    weights = np.diff(np.append(group_start, len(hs)))
+    return hs[group_start], weights.astype(np.int64), order[group_start]
 
 
 def _shared_runs(keys: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -259,3 +259,24 @@ def test_the_compiled_shared_runs_are_numpys(fps, docs, bits):
         evidence.native = kernels.native
     for g, w in zip(got, want):
         assert g.dtype == w.dtype and np.array_equal(g, w)
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.integers(0, 30), max_size=400), spread=st.sampled_from([1, 0x9E3779B97F4A7C15, 1 << 40]))
+def test_the_compiled_distinct_lists_are_numpys(values, spread):
+    # A partition's list hashes, many repeated (one a shared fingerprint; equal low bits when ``spread`` is a
+    # power of two: every value probes the table's first slot): the distinct ones ascending, their counts and
+    # first indices, compiled (a hash table) and numpy (a stable argsort), the same arrays.
+    import dedup.kernels as kernels
+
+    if kernels.native("match") is None:
+        pytest.skip("kernels._match is not built here (no compiler at install, or DEDUP_KERNELS=numpy)")
+    h = np.array(values, dtype=np.uint64) * np.uint64(spread)
+    got = evidence._distinct_lists(h)
+    try:
+        evidence.native = lambda name: None  # the numpy code
+        want = evidence._distinct_lists(h)
+    finally:
+        evidence.native = kernels.native
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and np.array_equal(g, w)
