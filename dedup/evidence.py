@@ -56,7 +56,6 @@ from .workers import Executor, Threads, fan_out
 PARTITION_ROWS = 1 << 22  # postings sorted at once (4M rows: ~32 MB of keys, ~150 MB with the temporaries)
 MEMBER_ROWS = 1 << 23  # list memberships handled at once where every member of every list is gone through
 FAMILY_ROWS = 1 << 21  # family base members counted at once (``_family_chunks``: sorts and their temporaries)
-SPLIT_ROWS = 1 << 16  # base members below which a step on threads keeps its families in one chunk
 PROBE_PAIRS = 1 << 16  # candidate pairs whose big lists are intersected at once (bounded temporaries)
 
 
@@ -194,22 +193,20 @@ class Lists:
             out |= count > 0
         return out
 
-    def distinct_per_list(
-        self, values: np.ndarray, labels: np.ndarray | None = None, threads: int | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def distinct_per_list(self, values: np.ndarray, labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per list, how many distinct ``values[member]`` its members have, and how many members share the most
         common (``distinct_per_run``; ``values`` below 2**32). A family's base is counted once; each of its lists
-        then differs from it only in the values its exceptions touch. The families are counted a chunk at a time
-        on ``threads`` threads (default: one a core, at most 2; their sorts release the GIL): each chunk's lists
-        are its families' own, so the counts are the same whatever the chunks and their order."""
+        then differs from it only in the values its exceptions touch. A chunk of families at a time (bounded
+        temporaries): each chunk's lists are its families' own. In this thread: on two, the second thread's
+        malloc arena kept ~200 MB more through verification at 100k fixed-pool articles (benchmarks/README.md)."""
         distinct, top = distinct_per_run(self.member_list(), values[self.members], len(self), labels)
         fam = self.families
         if fam is None or not len(fam):
             return distinct, top
         best = np.zeros(len(self), dtype=np.int64)
-        run = Threads(threads)
-        chunks = list(_family_chunks(fam, parts=run.threads))
-        for lists, more, most in run.map(_distinct_in_families, _DistinctJob(self, values), chunks):
+        job = _DistinctJob(self, values)
+        for chunk in _family_chunks(fam):
+            lists, more, most = _distinct_in_families(job, chunk)
             distinct[lists] += more  # the chunks' lists are disjoint
             best[lists] = most
         return distinct, np.maximum(top, best)
@@ -375,17 +372,12 @@ def _distinct_in_families(job: _DistinctJob, chunk: tuple[int, int]) -> tuple[np
     return in_family, more, most
 
 
-def _family_chunks(fam: Families, parts: int = 1) -> Iterator[tuple[int, int]]:
-    """Ranges of families (first, last + 1) holding about ``FAMILY_ROWS`` base members each (or one family);
-    for ``parts`` threads, ``1 / parts`` of that each (as many members in flight at once), and at least about
-    ``parts`` ranges when the bases hold ``SPLIT_ROWS`` members or more."""
+def _family_chunks(fam: Families) -> Iterator[tuple[int, int]]:
+    """Ranges of families (first, last + 1) holding about ``FAMILY_ROWS`` base members each (or one family)."""
     ends = fam.offsets[1:]
-    rows = FAMILY_ROWS
-    if parts > 1:
-        rows = min(rows // parts, max(SPLIT_ROWS, -(-int(ends[-1]) // parts)))
     f0 = 0
     while f0 < len(fam):
-        f1 = max(f0 + 1, int(np.searchsorted(ends, fam.offsets[f0] + rows, side="right")))
+        f1 = max(f0 + 1, int(np.searchsorted(ends, fam.offsets[f0] + FAMILY_ROWS, side="right")))
         yield f0, f1
         f0 = f1
 

@@ -94,19 +94,16 @@ def test_grouped_lists_read_as_the_plain_lists(parts, above, seed):
     labels = rng.integers(0, N_DOCS, size=N_DOCS)
     sizes = rng.integers(1, 120, size=N_DOCS)
     need = 0.5 * sizes
-    rows, split = evidence.FAMILY_ROWS, evidence.SPLIT_ROWS
+    rows = evidence.FAMILY_ROWS
     try:
-        evidence.SPLIT_ROWS = 4  # on two threads, the families split into chunks even at these sizes
         for evidence.FAMILY_ROWS in (rows, 7):  # the family bases a chunk of families at a time, or all at once
             for values, with_labels in ((rng.integers(0, 4, size=N_DOCS), None), (labels, labels)):
-                want = plain.distinct_per_list(values, with_labels)
-                for threads in (1, 2):  # the chunks on one thread or two: the same counts
-                    got = grouped.distinct_per_list(values, with_labels, threads=threads)
-                    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+                got, want = grouped.distinct_per_list(values, with_labels), plain.distinct_per_list(values, with_labels)
+                assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
             got = grouped.members_within(chosen, need, plain.weight)
             assert np.array_equal(got, plain.members_within(chosen, need, plain.weight))
     finally:
-        evidence.FAMILY_ROWS, evidence.SPLIT_ROWS = rows, split
+        evidence.FAMILY_ROWS = rows
     extra = np.array([[0, 1]]) if seed % 2 else None
     for max_enumerate in (2, above, 8):
         # The reference: every small list's pairs at once, then each big list both sides hold (a cluster's steps).
@@ -186,9 +183,10 @@ def test_sorted_differences_are_the_set_differences(a, b, shared):
 
 @pytest.mark.slow
 def test_a_scan_is_the_same_on_one_thread_and_worker_or_two(tmp_path, make_kit, write_files, monkeypatch):
-    """The lists' families counted in chunks on two threads, and the steps on two workers, give the scan one
-    thread and one worker give: a recurring story's holders make big lists (stored by family, with exceptions
-    where an article cut the story short), the families split into several chunks at this size."""
+    """The posting lists' partitions on two threads (each one's shared fingerprints and distinct lists, compiled
+    where built) and the steps on two workers give the scan one thread and one worker give: a recurring story's
+    holders make big lists (stored by family), the postings in several partitions and the families in several
+    chunks at this size."""
     import dataclasses
 
     import dedup.workers as workers
@@ -199,12 +197,19 @@ def test_a_scan_is_the_same_on_one_thread_and_worker_or_two(tmp_path, make_kit, 
     kit = make_kit(0)
     story, other = kit.story(), kit.story()
     half = " ".join(story.split()[: len(story.split()) // 2])
-    files = {f"w{i}.txt": kit.wrap(story) for i in range(8)} | {f"h{i}.txt": kit.wrap(half) for i in range(3)}
+    files = {f"w{i}.txt": kit.wrap(story) for i in range(8)} | {f"h{i}.txt": kit.wrap(half) for i in range(2)}
     files |= {"o1.txt": other, "o2.txt": kit.wrap(other), "s.txt": story}
     write_files(tmp_path / "in", files)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(evidence, "SPLIT_ROWS", 4)
-    monkeypatch.setattr(evidence, "FAMILY_ROWS", 64)
+    monkeypatch.setattr(evidence, "FAMILY_ROWS", 8)
+    ranges = evidence.bucket_ranges
+    parts = []
+
+    def small(shards, budget):  # partitions of 500 postings: several at this size
+        parts.append(ranges(shards, 500))
+        return parts[-1]
+
+    monkeypatch.setattr(evidence, "bucket_ranges", small)
     verify = dataclasses.replace(VerifyParams(), max_enumerate=3)
     lists = []
     real = evidence.Lists.distinct_per_list
@@ -215,7 +220,8 @@ def test_a_scan_is_the_same_on_one_thread_and_worker_or_two(tmp_path, make_kit, 
 
     monkeypatch.setattr(evidence.Lists, "distinct_per_list", seen)
     two = scan_json(scan("in", ScanOptions(workers=2, verify=verify, batch_docs=4)))
-    assert lists and all(len(list(evidence._family_chunks(x.families, parts=2))) > 1 for x in lists)
+    assert lists and all(len(list(evidence._family_chunks(x.families))) > 1 for x in lists)
+    assert parts and all(len(p) > 1 for p in parts)
     one_thread = workers.Threads.__init__
 
     def single(self, threads=None, ahead=2):
