@@ -645,6 +645,17 @@ def _family_keys(members: np.ndarray, starts: np.ndarray) -> np.ndarray:
         return mix64(first ^ mix64(second))
 
 
+def _big_keys(members: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """``_family_keys`` of the runs ``members[starts[i]:starts[i] + sizes[i]]`` (each non-empty): compiled
+    (``kernels._match.family_keys``, read in place) where built, else gathered and hashed by numpy (the same keys)."""
+    compiled = native("match")
+    if compiled is not None and members.dtype in (np.int32, np.int64) and members.flags.c_contiguous:
+        out = np.empty(len(starts), dtype=np.uint64)
+        compiled.family_keys(members, starts.astype(np.int64), sizes.astype(np.int64), out)
+        return out
+    return _family_keys(gather_runs(members, starts, sizes), np.cumsum(sizes) - sizes)
+
+
 class ListGrouper:
     """Combines partitions' lists (as ``combine_partitions``) while storing each list of more than ``above``
     members by family (``Families``): a recurring sentence's shingles make several big lists whose member
@@ -713,7 +724,7 @@ class ListGrouper:
         adds, lacks = np.zeros(0, members.dtype), np.zeros(0, members.dtype)
         if len(big):
             starts = offsets[big]
-            keys = _family_keys(gather_runs(members, starts, sizes[big]), np.cumsum(sizes[big]) - sizes[big])
+            keys = _big_keys(members, starts, sizes[big])
             joining = []
             for i, key in zip(big.tolist(), keys.tolist()):
                 f = self.known.get(key)

@@ -114,3 +114,25 @@ cdef int64_t[::1] _filled(Py_ssize_t n):
     import numpy as np
 
     return np.full(n, -1, dtype=np.int64)
+
+
+def family_keys(
+    const doc_t[::1] members, const int64_t[::1] starts, const int64_t[::1] sizes, uint64_t[::1] out
+):
+    """Per run ``members[starts[i]:starts[i] + sizes[i]]`` (each non-empty), ``evidence._family_keys``' key: two
+    min-hashes of its members, mixed; read in place, without gathering the runs."""
+    cdef Py_ssize_t r, j, n = starts.shape[0]
+    cdef uint64_t x, first, second, a, b
+    with nogil:
+        for r in range(n):
+            first = 0xFFFFFFFFFFFFFFFFULL
+            second = 0xFFFFFFFFFFFFFFFFULL
+            for j in range(starts[r], starts[r] + sizes[r]):
+                x = <uint64_t>members[j]
+                a = _mix64(x * 3 + 7)
+                b = _mix64(x * 5 + 11)
+                if a < first:
+                    first = a
+                if b < second:
+                    second = b
+            out[r] = _mix64(first ^ _mix64(second))

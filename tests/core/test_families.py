@@ -286,3 +286,27 @@ def test_the_compiled_distinct_lists_are_numpys(values, spread):
         evidence.native = kernels.native
     for g, w in zip(got, want):
         assert g.dtype == w.dtype and np.array_equal(g, w)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    runs=st.lists(st.lists(st.integers(0, 2**31 - 1), min_size=1, max_size=30), min_size=1, max_size=20),
+    wide=st.booleans(),
+)
+def test_the_compiled_family_keys_are_numpys(runs, wide):
+    # The big lists of a partition, read in place by the compiled pass and gathered then hashed by numpy: the
+    # same family keys (int32 and int64 members).
+    import dedup.kernels as kernels
+
+    if kernels.native("match") is None:
+        pytest.skip("kernels._match is not built here (no compiler at install, or DEDUP_KERNELS=numpy)")
+    members = np.array([m for r in runs for m in [7, *r]], dtype=np.int64 if wide else np.int32)  # a gap between
+    sizes = np.array([len(r) for r in runs], dtype=np.int64)
+    starts = np.cumsum(sizes + 1) - sizes
+    got = evidence._big_keys(members, starts, sizes)
+    try:
+        evidence.native = lambda name: None  # the numpy code
+        want = evidence._big_keys(members, starts, sizes)
+    finally:
+        evidence.native = kernels.native
+    assert got.dtype == want.dtype and np.array_equal(got, want)
