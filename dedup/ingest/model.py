@@ -13,6 +13,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from ..escape import name as escape_name
+from ..kernels import native
 from ..options import IngestOptions
 
 # A paragraph is a non-blank line (line breaks as str.splitlines() knows them), trimmed: from its
@@ -90,6 +91,9 @@ def split_paragraphs(text: str, start: int = 0, end: int | None = None) -> list[
     and trimmed at C speed where the regular expression walked every character in its engine (a third of the
     time; a longer text keeps the expression, which holds no copy of its lines)."""
     end = len(text) if end is None else end
+    kernel = native("read")
+    if kernel is not None and type(text) is str:  # one compiled pass over the characters, no list of lines
+        return kernel.line_spans(text, start, end)
     if end - start > _SPLIT_LINES:
         return [m.span() for m in _PARAGRAPH.finditer(text, start, end)]
     spans = []

@@ -24,7 +24,7 @@ from ..excerpt import excerpt_cut, maybe_cut_from_tokens, phrase_docs
 from ..featurestore import ShardData, bucket_bounds
 from ..longtext import LongText
 from .banal import informative
-from .normalise import TokenCache, Tokens, bodies, segments, tokenise
+from .normalise import TokenCache, Tokens, segments, tokenise
 from .shingle import Shingles, _kgram_hashes, shingle
 from .sign import EMPTY, densified, raw_bins, signatures
 
@@ -228,10 +228,12 @@ def extract(
     # (never copied: a body is read from its start on).
     short = [isinstance(t, str) and len(t) <= LONG_CHARS for t in texts]
     long = [i for i, ok in enumerate(short) if not ok]
-    batch_bodies = bodies(
-        [t if ok else "" for t, ok in zip(texts, short)], [b * ok for b, ok in zip(body_starts, short)]
+    tokens = tokenise(
+        [t if ok else "" for t, ok in zip(texts, short)],
+        threads=threads,
+        cache=cache,
+        body_starts=[b * ok for b, ok in zip(body_starts, short)],
     )
-    tokens = tokenise(batch_bodies, threads=threads, cache=cache)
     sh = shingle(tokens, k)
     sig = signatures(sh.hashes, sh.offsets, num_perm, seed)
     fps, fp_docs, n_shingles = postings(sh)

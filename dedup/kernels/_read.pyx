@@ -1,0 +1,300 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Phase 1's per-character and per-token loops, compiled (``dedup.kernels.native("read")``).
+
+Each gives exactly the bits of the numpy code it stands for (wrap-around uint64 arithmetic, the same order of
+operations; a test compares them on random Unicode text), and each runs without the GIL, so a process's threads
+use every core:
+
+- ``spans_keys``: a batch's tokens straight from its ``str`` objects (``normalise._spans`` over the packed
+  characters, then ``_surface_keys`` and ``_mix_key``), with code-point offsets into each text: no joined copy
+  of the batch, no UTF-16/32 array, no packed-character array, no prefix sums;
+- ``probe``: the vocabulary's linear probing (``normalise._Vocabulary._find``);
+- ``window_hashes``: every full k-gram's hash (``shingle._window_hashes``);
+- ``raw_signatures``: MinHash bins before densification (``sign._signatures``' ``np.minimum.at``);
+- ``line_spans``: the trimmed non-blank lines of a text (``ingest.model.split_paragraphs``).
+"""
+
+from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_GET_LENGTH
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport free, malloc
+
+cdef extern from "Python.h":
+    Py_UCS4 PyUnicode_READ(int kind, void *data, Py_ssize_t index) nogil
+    bint Py_UNICODE_ISSPACE(Py_UCS4 ch) nogil
+    bint Py_UNICODE_ISLINEBREAK(Py_UCS4 ch) nogil
+
+cdef uint64_t POLY = 0x9E3779B97F4A7C15ULL  # normalise._POLY
+cdef uint64_t GOLDEN = 0x9E3779B97F4A7C15ULL  # hashing.GOLDEN
+cdef uint64_t M1 = 0xBF58476D1CE4E5B9ULL
+cdef uint64_t M2 = 0x94D049BB133111EBULL
+cdef uint32_t FOLD_MASK = (1 << 21) - 1
+cdef uint32_t WORD = 1, SINGLE = 2, APOS = 3
+
+
+cdef inline uint64_t mix64(uint64_t z) noexcept nogil:
+    """hashing.mix64 (SplitMix64's finaliser)."""
+    z ^= z >> 30
+    z *= M1
+    z ^= z >> 27
+    z *= M2
+    z ^= z >> 31
+    return z
+
+
+cdef inline uint32_t packed_of(
+    Py_UCS4 c, const uint32_t[::1] table, const uint32_t[::1] wide, const uint32_t[::1] wide_packed
+) noexcept nogil:
+    """The packed class and fold of code point ``c``: the table's in the BMP, else found in the sorted
+    ``wide`` code points (every astral character of the batch)."""
+    cdef Py_ssize_t lo = 0, hi = wide.shape[0], mid
+    if c < 0x10000:
+        return table[c]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if wide[mid] < c:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < wide.shape[0] and wide[lo] == c:
+        return wide_packed[lo]
+    return 0  # not given: a separator (the caller gives every astral character of its texts)
+
+
+def spans_keys(
+    list texts,
+    const int64_t[::1] body_starts,
+    const uint32_t[::1] table,
+    const uint32_t[::1] wide,
+    const uint32_t[::1] wide_packed,
+    int64_t[::1] starts,
+    int64_t[::1] ends,
+    uint64_t[::1] keys,
+    int64_t[::1] counts,
+):
+    """The tokens of ``texts`` (each from ``body_starts[i]``): written to ``starts``/``ends`` (code-point
+    offsets into the token's own text) and ``keys`` (``normalise._surface_keys``, mixed with the length),
+    document i's ``counts[i]`` of them in order. Returns the number of tokens, or -1 when they are more than
+    the buffers hold. A token is a run of WORD characters (an apostrophe between two WORD characters
+    joins them) or one SINGLE character; ``wide``/``wide_packed``: the batch's astral code points, sorted,
+    and their packed characters (``normalise._packed_wide``)."""
+    cdef Py_ssize_t n = len(texts), d, i, size, start
+    cdef int kind
+    cdef void *data
+    cdef uint32_t p, cls, q
+    cdef uint64_t key, power
+    cdef Py_ssize_t m = 0, cap = min(starts.shape[0], ends.shape[0], keys.shape[0])
+    cdef int *kinds = <int *>malloc(max(n, 1) * sizeof(int))
+    cdef void **datas = <void **>malloc(max(n, 1) * sizeof(void *))
+    cdef Py_ssize_t *sizes = <Py_ssize_t *>malloc(max(n, 1) * sizeof(Py_ssize_t))
+    if kinds == NULL or datas == NULL or sizes == NULL:
+        free(kinds)
+        free(datas)
+        free(sizes)
+        raise MemoryError()
+    try:
+        for d in range(n):
+            text = texts[d]
+            if not isinstance(text, str):
+                raise TypeError("spans_keys wants str texts")
+            kinds[d] = PyUnicode_KIND(text)
+            datas[d] = PyUnicode_DATA(text)
+            sizes[d] = PyUnicode_GET_LENGTH(text)
+        with nogil:
+            for d in range(n):
+                kind, data, size = kinds[d], datas[d], sizes[d]
+                counts[d] = m
+                i = body_starts[d] if body_starts[d] > 0 else 0
+                while i < size:
+                    p = packed_of(PyUnicode_READ(kind, data, i), table, wide, wide_packed)
+                    cls = (p >> 24) & 3
+                    if m >= cap and (cls == SINGLE or cls == WORD):
+                        m = -1  # the buffers are full: the caller gives larger ones
+                        break
+                    if cls == SINGLE:
+                        starts[m] = i
+                        ends[m] = i + 1
+                        keys[m] = mix64(<uint64_t>(p & FOLD_MASK) ^ 1)
+                        if keys[m] == 0:
+                            keys[m] = 1
+                        m += 1
+                        i += 1
+                    elif cls == WORD:
+                        start = i
+                        key = 0
+                        power = 1
+                        while True:  # p: the packed character at i, a WORD one or a joining apostrophe
+                            key += <uint64_t>(p & FOLD_MASK) * power
+                            power *= POLY
+                            i += 1
+                            if i >= size:
+                                break
+                            p = packed_of(PyUnicode_READ(kind, data, i), table, wide, wide_packed)
+                            cls = (p >> 24) & 3
+                            if cls == WORD:
+                                continue
+                            if cls == APOS and i + 1 < size:
+                                q = packed_of(PyUnicode_READ(kind, data, i + 1), table, wide, wide_packed)
+                                if (q >> 24) & 3 == WORD:
+                                    continue
+                            break
+                        starts[m] = start
+                        ends[m] = i
+                        keys[m] = mix64(key ^ <uint64_t>(i - start))
+                        if keys[m] == 0:
+                            keys[m] = 1
+                        m += 1
+                    else:
+                        i += 1
+                if m < 0:
+                    break
+                counts[d] = m - counts[d]
+    finally:
+        free(kinds)
+        free(datas)
+        free(sizes)
+    return m
+
+
+def probe(const uint64_t[::1] table, int bits, const uint64_t[::1] keys, int64_t[::1] slot, uint8_t[::1] hit):
+    """Each key's slot in the vocabulary's open-addressing ``table`` (linear probing from the key's top
+    ``bits``), and whether the key is there (else the slot is the empty one it would take): ``_find``'s."""
+    cdef Py_ssize_t n = keys.shape[0], j
+    cdef uint64_t mask = (<uint64_t>1 << bits) - 1, s, k, held
+    with nogil:
+        for j in range(n):
+            k = keys[j]
+            s = k >> (64 - bits)
+            while True:
+                held = table[s]
+                if held == k:
+                    hit[j] = 1
+                    break
+                if held == 0:
+                    hit[j] = 0
+                    break
+                s = (s + 1) & mask
+            slot[j] = <int64_t>s
+
+
+def window_hashes(const uint64_t[::1] h, int k, uint64_t[::1] out):
+    """The hash of every full k-gram window of ``h`` (``shingle._window_hashes``) into ``out`` (n - k + 1)."""
+    cdef Py_ssize_t n = h.shape[0] - k + 1, i, j
+    cdef uint64_t acc
+    with nogil:
+        for i in range(n):
+            acc = mix64(h[i])
+            for j in range(1, k):
+                acc = mix64(acc * GOLDEN + h[i + j])
+            out[i] = mix64(acc ^ <uint64_t>k)
+
+
+def raw_signatures(
+    const uint64_t[::1] hashes, const int64_t[::1] offsets, int num_perm, uint64_t salt, int shift, uint32_t[::1] sig
+):
+    """MinHash bins of each set ``offsets[s]:offsets[s + 1]`` of ``hashes``, into ``sig`` (sets × num_perm,
+    filled with EMPTY by the caller): ``sign._signatures`` before densification. ``shift``: 64 - log2(num_perm)
+    when num_perm is a power of two, else 0."""
+    cdef Py_ssize_t n_sets = offsets.shape[0] - 1, s, j
+    cdef uint64_t y, b
+    cdef uint32_t v
+    cdef Py_ssize_t base
+    with nogil:
+        for s in range(n_sets):
+            base = s * num_perm
+            for j in range(offsets[s], offsets[s + 1]):
+                y = mix64(hashes[j] ^ salt)
+                if shift:
+                    b = y >> shift
+                else:
+                    b = ((y >> 32) * <uint64_t>num_perm) >> 32
+                v = <uint32_t>y
+                if v > <uint32_t>0xFFFFFFFE:
+                    v = <uint32_t>0xFFFFFFFE
+                if v < sig[base + b]:
+                    sig[base + b] = v
+
+
+def line_spans(str text, Py_ssize_t start, Py_ssize_t end):
+    """The spans of the non-blank lines of ``text[start:end]`` trimmed of white space (``split_paragraphs``:
+    lines end at what ``str.splitlines`` breaks at, every one of them white space, and are trimmed of what
+    ``str.strip`` removes)."""
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef Py_ssize_t i = start, first, last
+    cdef Py_UCS4 c
+    cdef list out = []
+    if end > PyUnicode_GET_LENGTH(text):
+        end = PyUnicode_GET_LENGTH(text)
+    while i < end:
+        first = -1
+        last = -1
+        while i < end:
+            c = PyUnicode_READ(kind, data, i)
+            if Py_UNICODE_ISLINEBREAK(c):
+                i += 1
+                break
+            if not Py_UNICODE_ISSPACE(c):
+                if first < 0:
+                    first = i
+                last = i
+            i += 1
+        if first >= 0:
+            out.append((first, last + 1))
+    return out
+
+
+def astral(list texts):
+    """The distinct astral code points of ``texts``, sorted (as uint32 in a bytes-like array): only texts
+    Python stores four bytes a character hold any."""
+    cdef set found = set()
+    cdef Py_ssize_t i, size
+    cdef void *data
+    cdef Py_UCS4 c
+    for text in texts:
+        if PyUnicode_KIND(text) != 4:
+            continue
+        data = PyUnicode_DATA(text)
+        size = PyUnicode_GET_LENGTH(text)
+        for i in range(size):
+            c = (<Py_UCS4 *>data)[i]
+            if c > 0xFFFF:
+                found.add(<long>c)
+    return sorted(found)
+
+
+def lookup(
+    const uint64_t[::1] table,
+    int bits,
+    const uint64_t[::1] hashes,
+    const uint64_t[::1] exact,
+    const int32_t[::1] number,
+    const uint64_t[::1] keys,
+    uint64_t[::1] out_hashes,
+    uint64_t[::1] out_exact,
+    int32_t[::1] out_number,
+    int64_t[::1] slot,
+    uint8_t[::1] hit,
+):
+    """``probe``, and each key's entry gathered (``_Vocabulary.lookup``'s hits): its hashes and number where
+    the key is in the table, the empty slot's zeros where not. Returns the number of keys not found."""
+    cdef Py_ssize_t n = keys.shape[0], j, missed = 0
+    cdef uint64_t mask = (<uint64_t>1 << bits) - 1, s, k, held
+    with nogil:
+        for j in range(n):
+            k = keys[j]
+            s = k >> (64 - bits)
+            while True:
+                held = table[s]
+                if held == k:
+                    hit[j] = 1
+                    break
+                if held == 0:
+                    hit[j] = 0
+                    missed += 1
+                    break
+                s = (s + 1) & mask
+            slot[j] = <int64_t>s
+            out_hashes[j] = hashes[s]
+            out_exact[j] = exact[s]
+            out_number[j] = number[s]
+    return missed
