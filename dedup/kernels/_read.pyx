@@ -230,6 +230,16 @@ def line_spans(str text, Py_ssize_t start, Py_ssize_t end):
         last = -1
         while i < end:
             c = PyUnicode_READ(kind, data, i)
+            if c < 128:  # ASCII: no function calls
+                if c == 10 or c == 13 or 11 <= c <= 12 or 28 <= c <= 30:
+                    i += 1
+                    break
+                if c != 32 and not (9 <= c <= 13) and not (28 <= c <= 31):
+                    if first < 0:
+                        first = i
+                    last = i
+                i += 1
+                continue
             if Py_UNICODE_ISLINEBREAK(c):
                 i += 1
                 break
@@ -298,3 +308,32 @@ def lookup(
             out_exact[j] = exact[s]
             out_number[j] = number[s]
     return missed
+
+
+cdef extern from "Python.h":
+    bint PyUnicode_IS_ASCII(object o)
+
+
+def utf8_sizes(list texts):
+    """Bytes of each ``str`` of ``texts`` in UTF-8, lone surrogates three bytes each (``surrogatepass``), as
+    ``features._utf8_size`` counts them, without encoding any."""
+    cdef list out = []
+    cdef Py_ssize_t i, size, total
+    cdef int kind
+    cdef void *data
+    cdef Py_UCS4 c
+    for text in texts:
+        size = PyUnicode_GET_LENGTH(text)
+        if PyUnicode_IS_ASCII(text):
+            out.append(size)
+            continue
+        kind = PyUnicode_KIND(text)
+        data = PyUnicode_DATA(text)
+        total = size
+        with nogil:
+            for i in range(size):
+                c = PyUnicode_READ(kind, data, i)
+                if c >= 0x80:
+                    total += 1 if c < 0x800 else (2 if c < 0x10000 else 3)
+        out.append(total)
+    return out
