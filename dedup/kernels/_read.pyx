@@ -337,3 +337,36 @@ def utf8_sizes(list texts):
                     total += 1 if c < 0x800 else (2 if c < 0x10000 else 3)
         out.append(total)
     return out
+
+
+def pack_tokens(
+    const int64_t[::1] offsets,
+    const uint32_t[:] starts,
+    const uint32_t[:] ends,
+    const int64_t[::1] ids,
+    int max_small,
+    uint32_t wide,
+    uint32_t[::1] words,
+    uint8_t[::1] small,
+):
+    """The store's word of each token (``featurestore.tokens.encode``): its place in the vocabulary over a low
+    byte holding its gap from the last token's end (0 at an article's first) and its length, each at most
+    ``max_small``, else ``wide``; ``small[j]`` says which. ``starts``/``ends`` may be strided (a spans
+    array's columns). Returns the number of wide tokens."""
+    cdef Py_ssize_t n_docs = offsets.shape[0] - 1, d, j, n_wide = 0
+    cdef int64_t prev, gap, length
+    with nogil:
+        for d in range(n_docs):
+            prev = 0
+            for j in range(offsets[d], offsets[d + 1]):
+                gap = <int64_t>starts[j] - prev
+                length = <int64_t>ends[j] - <int64_t>starts[j]
+                if 0 <= gap <= max_small and 0 <= length <= max_small:
+                    words[j] = (<uint32_t>ids[j] << 8) | <uint32_t>((gap << 4) | length)
+                    small[j] = 1
+                else:
+                    words[j] = (<uint32_t>ids[j] << 8) | wide
+                    small[j] = 0
+                    n_wide += 1
+                prev = ends[j]
+    return n_wide

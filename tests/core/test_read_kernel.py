@@ -131,3 +131,28 @@ def test_a_scan_gives_the_same_result_with_and_without_the_compiled_read(cli, tm
     compiled, plain = _scan(cli, tmp_path, "auto", monkeypatch), _scan(cli, tmp_path, "numpy", monkeypatch)
     assert compiled["pairs"], "the corpus should hold copies"
     assert json.dumps(compiled, sort_keys=True) == json.dumps(plain, sort_keys=True)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.booleans())
+def test_the_stored_token_form_equals_numpys(seed, numbered):
+    """``featurestore.tokens.encode`` of a shard's uint32 spans: words, wide spans (gaps or lengths over 14),
+    vocabulary and index, with the tokeniser's numbers or without."""
+    from dedup.featurestore import tokens as token_form
+
+    rng = np.random.default_rng(seed)
+    n, docs = int(rng.integers(0, 300)), int(rng.integers(1, 6))
+    offsets = np.concatenate([[0], np.sort(rng.integers(0, n + 1, docs - 1)), [n]]).astype(np.int64)
+    gaps, lengths = rng.integers(0, 20, n), rng.integers(0, 20, n)
+    ends = np.zeros(n, dtype=np.int64)
+    for d in range(docs):  # each article's spans from 0, in order
+        lo, hi = offsets[d], offsets[d + 1]
+        ends[lo:hi] = np.cumsum(gaps[lo:hi] + lengths[lo:hi])
+    spans = np.stack([ends - lengths, ends], axis=1).astype(np.uint32)
+    numbers = rng.integers(0, 40, n) if numbered else None
+    hashes = (numbers if numbered else rng.integers(0, 50, n)).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    with pytest.MonkeyPatch.context() as mp:
+        plain, compiled = _both(lambda: token_form.encode(offsets, hashes, spans[:, 0], spans[:, 1], numbers), mp)
+    for field in ("index", "words", "vocab", "wide"):
+        a, b = getattr(plain, field), getattr(compiled, field)
+        assert a.dtype == b.dtype and np.array_equal(a, b), field
