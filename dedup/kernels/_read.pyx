@@ -15,7 +15,7 @@ use every core:
 """
 
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_GET_LENGTH
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 
 cdef extern from "Python.h":
@@ -60,6 +60,74 @@ cdef inline uint32_t packed_of(
     return 0  # not given: a separator (the caller gives every astral character of its texts)
 
 
+ctypedef fused chars_t:
+    uint8_t
+    uint16_t
+    uint32_t
+
+
+cdef Py_ssize_t _doc_tokens(
+    const chars_t *data,
+    Py_ssize_t i,
+    Py_ssize_t size,
+    Py_ssize_t m,
+    Py_ssize_t cap,
+    const uint32_t[::1] table,
+    const uint32_t[::1] wide,
+    const uint32_t[::1] wide_packed,
+    int64_t[::1] starts,
+    int64_t[::1] ends,
+    uint64_t[::1] keys,
+) noexcept nogil:
+    """The tokens of one text (from ``i``) appended at ``m``, for each way Python stores a ``str`` (one, two
+    or four bytes a character); returns the new count, -1 when they overflow ``cap``."""
+    cdef uint32_t p, cls, q
+    cdef uint64_t key, power
+    cdef Py_ssize_t start
+    while i < size:
+        p = packed_of(data[i], table, wide, wide_packed)
+        cls = (p >> 24) & 3
+        if cls == SINGLE or cls == WORD:
+            if m >= cap:
+                return -1  # the buffers are full: the caller gives larger ones
+        if cls == SINGLE:
+            starts[m] = i
+            ends[m] = i + 1
+            keys[m] = mix64(<uint64_t>(p & FOLD_MASK) ^ 1)
+            if keys[m] == 0:
+                keys[m] = 1
+            m += 1
+            i += 1
+        elif cls == WORD:
+            start = i
+            key = 0
+            power = 1
+            while True:  # p: the packed character at i, a WORD one or a joining apostrophe
+                key += <uint64_t>(p & FOLD_MASK) * power
+                power *= POLY
+                i += 1
+                if i >= size:
+                    break
+                p = packed_of(data[i], table, wide, wide_packed)
+                cls = (p >> 24) & 3
+                if cls == WORD:
+                    continue
+                if cls == APOS and i + 1 < size:
+                    q = packed_of(data[i + 1], table, wide, wide_packed)
+                    if (q >> 24) & 3 == WORD:
+                        continue
+                break
+            starts[m] = start
+            ends[m] = i
+            keys[m] = mix64(key ^ <uint64_t>(i - start))
+            if keys[m] == 0:
+                keys[m] = 1
+            m += 1
+        else:
+            i += 1
+    return m
+
+
 def spans_keys(
     list texts,
     const int64_t[::1] body_starts,
@@ -77,11 +145,9 @@ def spans_keys(
     the buffers hold. A token is a run of WORD characters (an apostrophe between two WORD characters
     joins them) or one SINGLE character; ``wide``/``wide_packed``: the batch's astral code points, sorted,
     and their packed characters (``normalise._packed_wide``)."""
-    cdef Py_ssize_t n = len(texts), d, i, size, start
+    cdef Py_ssize_t n = len(texts), d, size, at, before
     cdef int kind
     cdef void *data
-    cdef uint32_t p, cls, q
-    cdef uint64_t key, power
     cdef Py_ssize_t m = 0, cap = min(starts.shape[0], ends.shape[0], keys.shape[0])
     cdef int *kinds = <int *>malloc(max(n, 1) * sizeof(int))
     cdef void **datas = <void **>malloc(max(n, 1) * sizeof(void *))
@@ -102,52 +168,17 @@ def spans_keys(
         with nogil:
             for d in range(n):
                 kind, data, size = kinds[d], datas[d], sizes[d]
-                counts[d] = m
-                i = body_starts[d] if body_starts[d] > 0 else 0
-                while i < size:
-                    p = packed_of(PyUnicode_READ(kind, data, i), table, wide, wide_packed)
-                    cls = (p >> 24) & 3
-                    if m >= cap and (cls == SINGLE or cls == WORD):
-                        m = -1  # the buffers are full: the caller gives larger ones
-                        break
-                    if cls == SINGLE:
-                        starts[m] = i
-                        ends[m] = i + 1
-                        keys[m] = mix64(<uint64_t>(p & FOLD_MASK) ^ 1)
-                        if keys[m] == 0:
-                            keys[m] = 1
-                        m += 1
-                        i += 1
-                    elif cls == WORD:
-                        start = i
-                        key = 0
-                        power = 1
-                        while True:  # p: the packed character at i, a WORD one or a joining apostrophe
-                            key += <uint64_t>(p & FOLD_MASK) * power
-                            power *= POLY
-                            i += 1
-                            if i >= size:
-                                break
-                            p = packed_of(PyUnicode_READ(kind, data, i), table, wide, wide_packed)
-                            cls = (p >> 24) & 3
-                            if cls == WORD:
-                                continue
-                            if cls == APOS and i + 1 < size:
-                                q = packed_of(PyUnicode_READ(kind, data, i + 1), table, wide, wide_packed)
-                                if (q >> 24) & 3 == WORD:
-                                    continue
-                            break
-                        starts[m] = start
-                        ends[m] = i
-                        keys[m] = mix64(key ^ <uint64_t>(i - start))
-                        if keys[m] == 0:
-                            keys[m] = 1
-                        m += 1
-                    else:
-                        i += 1
+                at = body_starts[d] if body_starts[d] > 0 else 0
+                before = m
+                if kind == 1:
+                    m = _doc_tokens(<const uint8_t *>data, at, size, m, cap, table, wide, wide_packed, starts, ends, keys)
+                elif kind == 2:
+                    m = _doc_tokens(<const uint16_t *>data, at, size, m, cap, table, wide, wide_packed, starts, ends, keys)
+                else:
+                    m = _doc_tokens(<const uint32_t *>data, at, size, m, cap, table, wide, wide_packed, starts, ends, keys)
                 if m < 0:
                     break
-                counts[d] = m - counts[d]
+                counts[d] = m - before
     finally:
         free(kinds)
         free(datas)
@@ -314,6 +345,17 @@ cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object o)
 
 
+cdef Py_ssize_t _wide_bytes(const chars_t *data, Py_ssize_t size) noexcept nogil:
+    """The bytes beyond one a character that UTF-8 takes for ``data``."""
+    cdef Py_ssize_t i, extra = 0
+    cdef Py_UCS4 c
+    for i in range(size):
+        c = data[i]
+        if c >= 0x80:
+            extra += 1 if c < 0x800 else (2 if c < 0x10000 else 3)
+    return extra
+
+
 def utf8_sizes(list texts):
     """Bytes of each ``str`` of ``texts`` in UTF-8, lone surrogates three bytes each (``surrogatepass``), as
     ``features._utf8_size`` counts them, without encoding any."""
@@ -331,10 +373,12 @@ def utf8_sizes(list texts):
         data = PyUnicode_DATA(text)
         total = size
         with nogil:
-            for i in range(size):
-                c = PyUnicode_READ(kind, data, i)
-                if c >= 0x80:
-                    total += 1 if c < 0x800 else (2 if c < 0x10000 else 3)
+            if kind == 1:
+                total += _wide_bytes(<const uint8_t *>data, size)
+            elif kind == 2:
+                total += _wide_bytes(<const uint16_t *>data, size)
+            else:
+                total += _wide_bytes(<const uint32_t *>data, size)
         out.append(total)
     return out
 
