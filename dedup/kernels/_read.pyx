@@ -245,43 +245,69 @@ def raw_signatures(
                     sig[base + b] = v
 
 
+cdef inline bint _ascii_break(uint32_t c) noexcept nogil:
+    return c == 10 or c == 13 or c == 11 or c == 12 or 28 <= c <= 30
+
+
+cdef inline bint _ascii_space(uint32_t c) noexcept nogil:
+    return c == 32 or 9 <= c <= 13 or 28 <= c <= 31
+
+
+cdef Py_ssize_t _lines(const chars_t *data, Py_ssize_t start, Py_ssize_t end, int64_t *out) noexcept nogil:
+    """The trimmed non-blank lines of ``data[start:end]`` as (first, end) pairs into ``out``; returns how
+    many (``line_spans``)."""
+    cdef Py_ssize_t i = start, first, last, n = 0
+    cdef uint32_t c
+    cdef bint brk, space
+    while i < end:
+        first = -1
+        last = -1
+        while i < end:
+            c = data[i]
+            i += 1
+            if c < 128:  # ASCII: no function calls
+                brk, space = _ascii_break(c), _ascii_space(c)
+            else:
+                brk, space = Py_UNICODE_ISLINEBREAK(c), Py_UNICODE_ISSPACE(c)
+            if brk:
+                break
+            if not space:
+                if first < 0:
+                    first = i - 1
+                last = i - 1
+        if first >= 0:
+            out[2 * n] = first
+            out[2 * n + 1] = last + 1
+            n += 1
+    return n
+
+
 def line_spans(str text, Py_ssize_t start, Py_ssize_t end):
     """The spans of the non-blank lines of ``text[start:end]`` trimmed of white space (``split_paragraphs``:
     lines end at what ``str.splitlines`` breaks at, every one of them white space, and are trimmed of what
     ``str.strip`` removes)."""
     cdef int kind = PyUnicode_KIND(text)
     cdef void *data = PyUnicode_DATA(text)
-    cdef Py_ssize_t i = start, first, last
-    cdef Py_UCS4 c
-    cdef list out = []
+    cdef Py_ssize_t n, j
+    cdef int64_t *spans
     if end > PyUnicode_GET_LENGTH(text):
         end = PyUnicode_GET_LENGTH(text)
-    while i < end:
-        first = -1
-        last = -1
-        while i < end:
-            c = PyUnicode_READ(kind, data, i)
-            if c < 128:  # ASCII: no function calls
-                if c == 10 or c == 13 or 11 <= c <= 12 or 28 <= c <= 30:
-                    i += 1
-                    break
-                if c != 32 and not (9 <= c <= 13) and not (28 <= c <= 31):
-                    if first < 0:
-                        first = i
-                    last = i
-                i += 1
-                continue
-            if Py_UNICODE_ISLINEBREAK(c):
-                i += 1
-                break
-            if not Py_UNICODE_ISSPACE(c):
-                if first < 0:
-                    first = i
-                last = i
-            i += 1
-        if first >= 0:
-            out.append((first, last + 1))
-    return out
+    if start >= end:
+        return []
+    spans = <int64_t *>malloc((end - start + 1) * sizeof(int64_t))  # a line takes two characters at least
+    if spans == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            if kind == 1:
+                n = _lines(<const uint8_t *>data, start, end, spans)
+            elif kind == 2:
+                n = _lines(<const uint16_t *>data, start, end, spans)
+            else:
+                n = _lines(<const uint32_t *>data, start, end, spans)
+        return [(spans[2 * j], spans[2 * j + 1]) for j in range(n)]
+    finally:
+        free(spans)
 
 
 def astral(list texts):
