@@ -17,7 +17,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -310,6 +310,13 @@ class Shard:
     def _error(self, what: str) -> StoreError:
         return StoreError(f"{self.label}: {what}")
 
+    def vouch(self, bounds: np.ndarray | None) -> None:
+        """Take the bucket bounds the task that wrote and checked this shard found (``validate.verdict``): a
+        cluster's driver reads them from the verdicts instead of checking every shard itself (a process that reads
+        the shard's arrays still checks it first)."""
+        if bounds is not None:
+            self.__dict__["bucket_bounds"] = bounds
+
     def check(self) -> Shard:
         """Check the shard once (names, headers, counts, offsets, table; see ``validate``)."""
         if self._n < 0:
@@ -569,12 +576,13 @@ class FeatureStore:
             self._load(manifest)
         self._shards: dict[str, Shard] = {}
         self._paths: dict[str, tuple[Path, str]] = {}  # shards in another folder (``joined``): (folder, name)
+        self._vouched: dict[str, int] = {}  # articles of the shards checked by the tasks that wrote them (``vouch``)
 
     def joined(self, root: str | os.PathLike[str], names: Sequence[str], prefix: str) -> FeatureStore:
         """A read-only view of this store followed by the shards ``names`` of another folder (an index's),
         read as one store; their names get ``prefix`` so the two never clash."""
         view = FeatureStore.__new__(FeatureStore)
-        view.root, view.params, view._shards = self.root, self.params, {}
+        view.root, view.params, view._shards, view._vouched = self.root, self.params, {}, self._vouched
         view._paths = {**self._paths, **{prefix + n: (Path(root) / "shards", n) for n in names}}
         view.shard_names = [*self.shard_names, *(prefix + n for n in names)]
         return view
@@ -610,6 +618,15 @@ class FeatureStore:
             self.shard(name).check()
         return NotImplemented
 
+    def vouch(self, verdicts: Iterable[validate.Verdict]) -> None:
+        """Take the checks of the tasks that wrote these shards (``validate.verdict``, run just after writing each,
+        each a good one): ``bases`` and the shards' ``bucket_bounds`` come from them, so a cluster's driver does not
+        check every shard itself."""
+        for v in verdicts:
+            self._vouched[v.name] = v.n
+            self.shard(v.name).vouch(v.bucket_bounds)
+        self.__dict__.pop("bases", None)
+
     def shard(self, name: str) -> Shard:
         if name not in self._shards:
             folder, real = self._paths.get(name, (self.root / "shards", name))
@@ -629,7 +646,10 @@ class FeatureStore:
     @cached_property
     def bases(self) -> np.ndarray:
         """Global index of each shard's first article, plus the total at the end."""
-        counts = [len(s.array("text_offsets")) - 1 for s in self.shards()]
+        counts = [
+            self._vouched[name] if name in self._vouched else len(self.shard(name).array("text_offsets")) - 1
+            for name in self.shard_names
+        ]
         out = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=out[1:])
         return out
