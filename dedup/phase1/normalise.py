@@ -561,6 +561,9 @@ class TokenCache:
 TOKEN_BATCH_CHARS = 1 << 20
 
 
+NATIVE_BATCH_CHARS = 1 << 23  # characters the compiled pass tokenises at once (its buffers: ~50 MB)
+
+
 def tokenise(
     texts: Sequence[str],
     batch_chars: int = TOKEN_BATCH_CHARS,
@@ -601,8 +604,10 @@ def _batched(
     vocab, scratch = cache.vocab, cache.scratch  # scratch: per-thread work buffers
     kernel = native("read")
 
-    if kernel is not None:  # no work arrays per character: one batch a thread (fewer, larger pieces to join)
-        batches = _even(texts, min(threads or _default_threads(), max(1, sum(map(len, texts)) // batch_chars)))
+    if kernel is not None:  # no work arrays per character: one batch a thread (fewer, larger pieces to join),
+        total = sum(map(len, texts))  # each at most NATIVE_BATCH_CHARS (its token buffers: ~6 bytes a character)
+        parts = max(min(threads or _default_threads(), total // batch_chars), -(-total // NATIVE_BATCH_CHARS), 1)
+        batches = _even(texts, parts)
 
     def one(bounds: tuple[int, int]) -> Tokens:
         a, b = bounds
