@@ -133,14 +133,50 @@ def write_texts(path: Path, texts: Sequence[str | LongText]) -> np.ndarray:
     returns the byte offsets."""
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     piece = 1 << 22  # a long text is encoded a piece at a time (exact: each code point is encoded alone)
+    pending: list[bytes] = []  # encoded texts not written yet: written together, one system call for many
+    held = 0
     with open(path, "wb") as f:
         for i, t in enumerate(texts):
             if isinstance(t, LongText):  # already UTF-8, block by block
+                _write_all(f, pending)
+                pending, held = [], 0
                 size = t.write_utf8(f)
             else:
-                size = sum(f.write(t[j : j + piece].encode("utf-8", "surrogatepass")) for j in range(0, len(t), piece))
+                parts = [t[j : j + piece].encode("utf-8", "surrogatepass") for j in range(0, len(t), piece)]
+                size = sum(map(len, parts))
+                pending += parts
+                held += size
+                if held >= _WRITE_BYTES or len(pending) >= _WRITE_PARTS:
+                    _write_all(f, pending)
+                    pending, held = [], 0
             offsets[i + 1] = offsets[i] + size
+        _write_all(f, pending)
     return offsets
+
+
+_WRITE_BYTES = 1 << 24  # encoded text held before it is written
+_WRITE_PARTS = 1024  # at most this many pieces a ``writev`` (Linux's IOV_MAX)
+
+
+def _write_all(f, parts: list[bytes]) -> None:
+    """Write ``parts`` in order at ``f``'s end with one ``os.writev`` (where there is one) instead of a
+    ``write`` call per article (a text is smaller than the file object's buffer: a system call for each)."""
+    if not parts:
+        return
+    if not hasattr(os, "writev"):
+        for part in parts:
+            f.write(part)
+        return
+    f.flush()
+    fd = f.fileno()
+    views = [memoryview(p) for p in parts if len(p)]
+    while views:
+        done = os.writev(fd, views[:_WRITE_PARTS])
+        while views and done >= len(views[0]):  # a short write: go on from where it stopped
+            done -= len(views[0])
+            views.pop(0)
+        if views and done:
+            views[0] = views[0][done:]
 
 
 def stage_shard(root: Path, name: str, data: ShardData) -> Path:
