@@ -17,6 +17,7 @@ from dedup import align as align_mod
 from dedup import direction, kernels
 from dedup.label import FingerprintSet
 from tests.conftest import AEB_BODIES
+from tests.support.backends import scan_with
 
 KERNEL = kernels.native("align")
 pytestmark = pytest.mark.skipif(KERNEL is None, reason="dedup/kernels/_align.pyx is not built here")
@@ -202,18 +203,9 @@ def _corpus(folder) -> None:
             (folder / f"{n:03d}-copy.txt").write_text(f"Daily Wire, 12 May 2024\n\n{noisy}\n\n{footer}", "utf-8")
 
 
-def _scan(cli, folder, backend: str, monkeypatch: pytest.MonkeyPatch) -> dict:
-    monkeypatch.setenv("DEDUP_KERNELS", backend)
-    run = cli("scan", folder, "--format", "json", "--no-progress")
-    assert run.returncode == 0, run.stderr
-    result = json.loads(run.stdout)
-    result["meta"].pop("timings", None)
-    return result
-
-
 @pytest.mark.slow
 def test_a_scan_gives_the_same_passages_and_labels_with_and_without_the_kernel(cli, tmp_path, monkeypatch):
     _corpus(tmp_path)
-    compiled, plain = _scan(cli, tmp_path, "auto", monkeypatch), _scan(cli, tmp_path, "numpy", monkeypatch)
+    compiled, plain = scan_with(cli, tmp_path, "auto", monkeypatch), scan_with(cli, tmp_path, "numpy", monkeypatch)
     assert compiled["pairs"], "the corpus should hold copies"
     assert json.dumps(compiled, sort_keys=True) == json.dumps(plain, sort_keys=True)

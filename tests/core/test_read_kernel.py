@@ -18,6 +18,7 @@ from dedup.phase1 import shingle, sign
 from dedup.phase1.features import _utf8_size
 from dedup.phase1.normalise import bodies, tokenise
 from tests.conftest import AEB_BODIES
+from tests.support.backends import scan_with
 
 KERNEL = kernels.native("read")
 pytestmark = pytest.mark.skipif(KERNEL is None, reason="the compiled kernels are not built here")
@@ -116,19 +117,10 @@ def _corpus(folder) -> None:
             (folder / f"{n:03d}-copy.txt").write_text(copy, encoding="utf-8", newline="")
 
 
-def _scan(cli, folder, backend: str, monkeypatch: pytest.MonkeyPatch) -> dict:
-    monkeypatch.setenv("DEDUP_KERNELS", backend)
-    run = cli("scan", folder, "--format", "json", "--no-progress")
-    assert run.returncode == 0, run.stderr
-    result = json.loads(run.stdout)
-    result["meta"].pop("timings", None)
-    return result
-
-
 @pytest.mark.slow
 def test_a_scan_gives_the_same_result_with_and_without_the_compiled_read(cli, tmp_path, monkeypatch):
     _corpus(tmp_path)
-    compiled, plain = _scan(cli, tmp_path, "auto", monkeypatch), _scan(cli, tmp_path, "numpy", monkeypatch)
+    compiled, plain = scan_with(cli, tmp_path, "auto", monkeypatch), scan_with(cli, tmp_path, "numpy", monkeypatch)
     assert compiled["pairs"], "the corpus should hold copies"
     assert json.dumps(compiled, sort_keys=True) == json.dumps(plain, sort_keys=True)
 
