@@ -186,25 +186,29 @@ def spans_keys(
     return m
 
 
+cdef inline uint64_t _slot(const uint64_t[::1] table, uint64_t mask, int bits, uint64_t k, uint8_t *hit) noexcept nogil:
+    """The slot of ``k`` in the open-addressing ``table`` (linear probing from its top ``bits``): where it is
+    (``hit`` 1) or the empty one it would take (``hit`` 0)."""
+    cdef uint64_t s = k >> (64 - bits), held
+    while True:
+        held = table[s]
+        if held == k:
+            hit[0] = 1
+            return s
+        if held == 0:
+            hit[0] = 0
+            return s
+        s = (s + 1) & mask
+
+
 def probe(const uint64_t[::1] table, int bits, const uint64_t[::1] keys, int64_t[::1] slot, uint8_t[::1] hit):
     """Each key's slot in the vocabulary's open-addressing ``table`` (linear probing from the key's top
     ``bits``), and whether the key is there (else the slot is the empty one it would take): ``_find``'s."""
     cdef Py_ssize_t n = keys.shape[0], j
-    cdef uint64_t mask = (<uint64_t>1 << bits) - 1, s, k, held
+    cdef uint64_t mask = (<uint64_t>1 << bits) - 1
     with nogil:
         for j in range(n):
-            k = keys[j]
-            s = k >> (64 - bits)
-            while True:
-                held = table[s]
-                if held == k:
-                    hit[j] = 1
-                    break
-                if held == 0:
-                    hit[j] = 0
-                    break
-                s = (s + 1) & mask
-            slot[j] = <int64_t>s
+            slot[j] = <int64_t>_slot(table, mask, bits, keys[j], &hit[j])
 
 
 def window_hashes(const uint64_t[::1] h, int k, uint64_t[::1] out):
@@ -345,21 +349,11 @@ def lookup(
     """``probe``, and each key's entry gathered (``_Vocabulary.lookup``'s hits): its hashes and number where
     the key is in the table, the empty slot's zeros where not. Returns the number of keys not found."""
     cdef Py_ssize_t n = keys.shape[0], j, missed = 0
-    cdef uint64_t mask = (<uint64_t>1 << bits) - 1, s, k, held
+    cdef uint64_t mask = (<uint64_t>1 << bits) - 1, s
     with nogil:
         for j in range(n):
-            k = keys[j]
-            s = k >> (64 - bits)
-            while True:
-                held = table[s]
-                if held == k:
-                    hit[j] = 1
-                    break
-                if held == 0:
-                    hit[j] = 0
-                    missed += 1
-                    break
-                s = (s + 1) & mask
+            s = _slot(table, mask, bits, keys[j], &hit[j])
+            missed += 1 - hit[j]
             slot[j] = <int64_t>s
             out_hashes[j] = hashes[s]
             out_exact[j] = exact[s]
