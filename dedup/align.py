@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
+from types import ModuleType
 
 import numpy as np
 
 from .arrays import run_index
 from .corpus import Corpus
+from .kernels import native
 from .options import AlignParams
 from .phase1.banal import banal_tokens
 from .phase1.normalise import Tokens
@@ -266,6 +269,20 @@ class Batch:
         doc = np.repeat(np.arange(n, dtype=np.int64), np.diff(sh.offsets))
         self.first = sh.first - tokens.offsets[doc]
         self.last = sh.last - tokens.offsets[doc]
+        self._doc = doc
+        lengths = np.asarray([len(t) for t in corpus.texts], dtype=np.int64)
+        self.base = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lengths + 1, out=self.base[1:])
+        pdoc = np.repeat(np.arange(n, dtype=np.int64), np.diff(corpus.para_offsets))
+        self.para_starts = corpus.para_starts + self.base[pdoc]
+        self.para_ends = corpus.para_ends + self.base[pdoc]
+
+    @cached_property
+    def _ranked(self) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:
+        """The numpy seeds' index (``_batch_seeds``), made on first use: the compiled kernel
+        (``kernels.native("align")``, ``pair_runs``) needs none of it."""
+        sh, doc = self.sh, self._doc
+        n = len(sh.offsets) - 1
         # A dense rank of each shingle's hash (one sort; ``np.unique``'s inverse and a two-key ``lexsort``
         # were a third of align), how many shingles share it, and each document's shingles sorted by it
         # (``by_rank_all``; a radix sort by document of the hash-sorted order: the rank order within each).
@@ -274,24 +291,37 @@ class Batch:
         ordered = sh.hashes[by_hash]
         new = np.ones(m, dtype=bool)
         np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-        self.rank = np.empty(m, dtype=np.int64)
-        self.rank[by_hash] = np.cumsum(new) - 1
+        rank = np.empty(m, dtype=np.int64)
+        rank[by_hash] = np.cumsum(new) - 1
         count = np.diff(np.r_[np.flatnonzero(new), m])
-        self.ranks = max(len(count), 1)
         docs = doc[by_hash]
-        self.by_rank_all = by_hash[np.argsort(docs.astype(np.int16) if n < 1 << 15 else docs, kind="stable")]
+        by_rank_all = by_hash[np.argsort(docs.astype(np.int16) if n < 1 << 15 else docs, kind="stable")]
         # Of them, those whose hash another shingle of the batch has (``shared``, document d's at
         # ``shared_at[d]:[d + 1]``): only those can seed.
-        keep = count[self.rank[self.by_rank_all]] > 1
-        self.shared = self.by_rank_all[keep]
-        self.shared_at = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(doc[self.shared], minlength=n), out=self.shared_at[1:])
-        lengths = np.asarray([len(t) for t in corpus.texts], dtype=np.int64)
-        self.base = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(lengths + 1, out=self.base[1:])
-        pdoc = np.repeat(np.arange(n, dtype=np.int64), np.diff(corpus.para_offsets))
-        self.para_starts = corpus.para_starts + self.base[pdoc]
-        self.para_ends = corpus.para_ends + self.base[pdoc]
+        shared = by_rank_all[count[rank[by_rank_all]] > 1]
+        shared_at = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(doc[shared], minlength=n), out=shared_at[1:])
+        return rank, max(len(count), 1), by_rank_all, shared, shared_at
+
+    @property
+    def rank(self) -> np.ndarray:
+        return self._ranked[0]
+
+    @property
+    def ranks(self) -> int:
+        return self._ranked[1]
+
+    @property
+    def by_rank_all(self) -> np.ndarray:
+        return self._ranked[2]
+
+    @property
+    def shared(self) -> np.ndarray:
+        return self._ranked[3]
+
+    @property
+    def shared_at(self) -> np.ndarray:
+        return self._ranked[4]
 
     def banal(self, g: np.ndarray) -> np.ndarray:
         """Whether each token (batch rows ``g``) is banal: looked up only for the tokens a step asks about
@@ -603,27 +633,40 @@ def align_batch(
     character by character) runs only where it is needed. ``batch``: the documents' ``Batch``, when the
     caller has it already."""
     bt = batch or Batch(corpus, tokens, sh)
+    kernel = native("align")
     a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
     out: list[np.ndarray] = [np.zeros((0, 4), dtype=np.int64)] * len(a)
-    size = np.cumsum((bt.shared_at[a + 1] - bt.shared_at[a]) + (bt.shared_at[b + 1] - bt.shared_at[b]))
+    at = bt.sh.offsets if kernel is not None else bt.shared_at  # the kernel reads all shingles, one pair at a time
+    size = np.cumsum((at[a + 1] - at[a]) + (at[b + 1] - at[b]))
     lo = 0
     while lo < len(a):  # pairs in chunks of about _ENTRIES shingles (one pair may pass it alone)
         done = int(size[lo - 1]) if lo else 0
         hi = max(int(np.searchsorted(size, done + _ENTRIES, "right")), lo + 1)
-        for p, found in _align_chunk(bt, a[lo:hi], b[lo:hi], params).items():
+        for p, found in _align_chunk(bt, a[lo:hi], b[lo:hi], params, kernel).items():
             out[lo + p] = found
         lo = hi
     return out
 
 
-def _align_chunk(bt: Batch, x: np.ndarray, y: np.ndarray, params: AlignParams) -> dict[int, np.ndarray]:
-    """``align_batch`` of some pairs: the passages of each that has any, by its place in ``x``/``y``."""
-    p, i, j = _batch_seeds(bt, x, y, params.max_repeats)
-    if not len(p):
+def _align_chunk(
+    bt: Batch, x: np.ndarray, y: np.ndarray, params: AlignParams, kernel: ModuleType | None = None
+) -> dict[int, np.ndarray]:
+    """``align_batch`` of some pairs: the passages of each that has any, by its place in ``x``/``y``.
+    ``kernel``: the compiled ``_align`` module, whose ``pair_runs`` finds the runs the numpy seeds and runs give."""
+    if kernel is not None:
+        runs = kernel.pair_runs(
+            np.ascontiguousarray(bt.sh.hashes, dtype=np.uint64),
+            np.ascontiguousarray(bt.sh.offsets, dtype=np.int64),
+            x,
+            y,
+            params.max_repeats,
+        )
+    else:
+        p, i, j = _batch_seeds(bt, x, y, params.max_repeats)
+        runs = _batch_runs(p, i, j)
+    if not len(runs):
         return {}
-    rows = _batch_grown(
-        bt, x, y, _batch_bridge(bt, x, y, _batch_select(bt, x, y, _batch_runs(p, i, j)), params), params
-    )
+    rows = _batch_grown(bt, x, y, _batch_bridge(bt, x, y, _batch_select(bt, x, y, runs), params), params)
     p, a0, a1, b0, b1 = rows.T
     rows = rows[np.minimum(a1 - a0, b1 - b0) >= params.min_tokens]
     out: dict[int, list[tuple[int, int, int, int]]] = {}

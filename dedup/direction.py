@@ -32,6 +32,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from .kernels import native
+
 # The per-side position features of a pair (``position``), in this order.
 FEATURES = ("shared", "head", "inner", "tail", "tail_related")
 MIN_RUN = 3  # own text inside the shared story counts from this many tokens in a row (an edited word does not)
@@ -102,6 +104,23 @@ def positions(
     side's features are its own, whatever run it is in."""
     docs = np.asarray(docs, dtype=np.int64)
     spans = np.asarray(spans, dtype=np.int64).reshape(-1, 3)
+    kernel = native("align")
+    if kernel is not None and len(docs):  # side by side, compiled: no temporaries a token
+        order = np.lexsort((spans[:, 2], spans[:, 1], spans[:, 0]))
+        su, lo, hi = spans[order, 0], spans[order, 1], spans[order, 2]
+        span = int(hi.max(initial=0)) + 2
+        reach = np.maximum.accumulate(su * span + hi) - su * span if len(su) else hi  # the furthest end so far
+        return kernel.positions(
+            *(np.ascontiguousarray(v, dtype=np.int64) for v in (starts, ends)),
+            np.ascontiguousarray(hashes, dtype=np.uint64),
+            np.ascontiguousarray(offsets, dtype=np.int64),
+            docs,
+            np.searchsorted(su, np.arange(len(docs) + 1)).astype(np.int64),
+            np.ascontiguousarray(lo),
+            np.ascontiguousarray(reach),
+            MIN_RUN,
+            CONTENT_CHARS,
+        )
     size = np.cumsum(offsets[docs + 1] - offsets[docs])
     if not len(docs) or int(size[-1]) <= _SIDE_TOKENS:
         return _positions(starts, ends, hashes, offsets, docs, spans)

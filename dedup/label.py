@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .kernels import native
 from .options import LabelParams
 from .phase1.normalise import Tokens
 from .phase1.shingle import Shingles
@@ -24,6 +25,13 @@ SYNDICATED, WRAPPER, ORIGINAL, BOILERPLATE = range(4)
 
 def _union(spans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The union of (start, end) rows as disjoint sorted intervals (starts, ends)."""
+    kernel = native("align")
+    if kernel is not None:  # one sweep, compiled, over the rows in order of start (boilerplate's come so)
+        lo, hi = spans[:, 0], spans[:, 1]
+        if len(lo) > 1 and not (lo[1:] >= lo[:-1]).all():
+            order = np.argsort(lo, kind="stable")
+            lo, hi = lo[order], hi[order]
+        return kernel.union_sorted(np.ascontiguousarray(lo, dtype=np.int64), np.ascontiguousarray(hi, dtype=np.int64))
     spans = spans[spans[:, 1] > spans[:, 0]]
     if not len(spans):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -55,7 +63,12 @@ def _covered(union: tuple[np.ndarray, np.ndarray], lo: np.ndarray, hi: np.ndarra
 
 
 def _minus(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """The stretches of union ``a`` outside union ``b``, as (start, end) rows."""
+    """The stretches of union ``a`` outside union ``b``, as (start, end) rows (compiled: one merge of the two,
+    the stretches of one interval of ``a`` between two of ``b`` in one row, not cut at every end point; the
+    same characters, which is all ``_union`` reads of them)."""
+    kernel = native("align")
+    if kernel is not None:
+        return kernel.minus(*(np.ascontiguousarray(v, dtype=np.int64) for v in (*a, *b)))
     points = np.unique(np.concatenate([*a, *b]))
     if len(points) < 2:
         return np.zeros((0, 2), dtype=np.int64)
@@ -147,7 +160,7 @@ class FingerprintSet:
     corpus (text recurring in ever more articles)."""
 
     def __init__(self, values: np.ndarray, width: int) -> None:
-        self.values = np.asarray(values, dtype=np.uint64)
+        self.values = np.ascontiguousarray(values, dtype=np.uint64)
         bits = max(1, min(width, int(len(self.values)).bit_length()))  # about one value a slot
         self.shift = np.uint64(width - bits)
         edges = np.arange((1 << bits) + 1, dtype=np.uint64) << self.shift if bits < 64 else None
@@ -160,6 +173,9 @@ class FingerprintSet:
         x = np.asarray(x, dtype=np.uint64)
         if not len(self.values) or not len(x) or self.starts is None:
             return np.zeros(len(x), dtype=bool)
+        kernel = native("align")
+        if kernel is not None:  # the same look-ups, compiled: no temporaries a value
+            return kernel.contains(self.values, self.starts, int(self.shift), np.ascontiguousarray(x))
         slot = (x >> self.shift).astype(np.int64)
         at, end = self.starts[slot], self.starts[slot + 1]
         out = (at < end) & (self.values[np.minimum(at, len(self.values) - 1)] == x)  # most slots hold one

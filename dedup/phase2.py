@@ -44,6 +44,29 @@ from .verify import CLUSTERING, DocInfo, exact_pairs, verify
 from .workers import Executor, Processes
 
 
+class ResultParts(Protocol):
+    """Where a cluster's scan keeps its result's parts (``distributed.table.ResultParts``): the label tasks' files,
+    the passages by align batch."""
+
+    folder: str
+
+    def add(self, first: int, last: int) -> None: ...
+
+    def labels(self, para_offsets: np.ndarray, whole: np.ndarray) -> np.ndarray: ...
+
+    def keep(self, name: str, values: np.ndarray) -> np.ndarray: ...
+
+    def passages(self, pairs: int) -> PassageParts: ...
+
+
+class PassageParts(Protocol):
+    """The passages of a cluster's pairs as align's batches come back (``distributed.table.PassageParts``)."""
+
+    def add(self, rows: np.ndarray, offsets: np.ndarray, found: np.ndarray) -> None: ...
+
+    def done(self, keep: np.ndarray | None) -> Sequence[np.ndarray]: ...
+
+
 class Articles(Protocol):
     """Where phase 2 reads an article's text and paragraph spans (a feature store, or a query's articles).
     One may also have ``tokens(docs)``: those articles' stored tokens, (hashes, starts, ends) or None each
@@ -230,8 +253,8 @@ class Found:
     docs: np.ndarray  # the global article of each row of ``table``
     pairs: pl.DataFrame  # rows of ``table``: a, b and the measures
     clusters: Clusters
-    passages: list[np.ndarray]  # per row of ``pairs``: (a_start, a_end, b_start, b_end) rows
-    labels: np.ndarray  # label code per paragraph, in ``para_offsets`` order
+    passages: Sequence[np.ndarray]  # per row of ``pairs``: (a_start, a_end, b_start, b_end) rows
+    labels: np.ndarray  # label code per paragraph, in ``para_offsets`` order (a cluster's: ``StoredLabels``)
     para_offsets: np.ndarray
     boilerplate: Boilerplate
     candidates: int
@@ -411,6 +434,13 @@ def analyse_lists(
     t = time.perf_counter()
     m = match(articles, table, lists, boilerplate_of, options, focus, evidence, executor)
     articles, table, pairs, boiler, docs = m.articles, m.table, m.pairs, m.boilerplate, m.docs
+    # A cluster's table: the result's parts that tasks write, and its boilerplate fingerprints, go to the store
+    # (``distributed.table.ResultParts``); the driver keeps where they are, and each task maps what it uses.
+    parts = table.result_parts() if hasattr(table, "result_parts") else None
+    if parts is not None:
+        table.matched()  # what only verification needed of the table, let go
+        kept = parts.keep("boilerplate", boiler.fingerprints)
+        boiler = m.boilerplate = Boilerplate(kept, boiler.bits, boiler.holders)
     connect = getattr(executor, "components", None)  # a cluster's executor: components by a tree of tasks
     labels = None
     if callable(connect):
@@ -423,7 +453,7 @@ def analyse_lists(
     timings["match"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    pairs, passages, features = _align(articles, table, pairs, clusters, options, report, executor)
+    pairs, passages, features = _align(articles, table, pairs, clusters, options, report, executor, parts)
     pairs, clusters = _directions(
         table, pairs, features, clusters, m.excerpt, m.site, executor, options.batch_docs, m.syndicated
     )
@@ -443,7 +473,7 @@ def analyse_lists(
     if para_offsets is None:
         para_offsets = np.zeros(len(table) + 1, dtype=np.int64)
         np.cumsum([len(articles.paragraphs(d)) for d in range(len(table))], out=para_offsets[1:])
-    labels = _label(articles, table, pairs, passages, clusters, boiler, para_offsets, options, report, executor)
+    labels = _label(articles, table, pairs, passages, clusters, boiler, para_offsets, options, report, executor, parts)
     timings["label"] = time.perf_counter() - t
     return Found(table, docs, pairs, clusters, passages, labels, para_offsets, boiler, m.candidates, timings)
 
@@ -814,12 +844,15 @@ def _align(
     options: ScanOptions,
     report: Progress,
     executor: Executor,
-) -> tuple[pl.DataFrame, list[np.ndarray], np.ndarray]:
+    parts: ResultParts | None = None,
+) -> tuple[pl.DataFrame, Sequence[np.ndarray], np.ndarray]:
     """Passages of every pair, in batches of the articles they involve, and the position features of both
     sides of each (``direction.position``: (pairs, 2, features)); partial pairs that prove to share only a
-    template are dropped."""
+    template are dropped. ``parts`` (a cluster's): the passages kept as the batches' arrays and three numbers a
+    pair (``PassageParts``), not an array a pair."""
     pair_a, pair_b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
-    passages: list[np.ndarray] = [np.zeros((0, 4), dtype=np.int64)] * len(pairs)
+    stored = parts.passages(len(pairs)) if parts is not None else None
+    passages: list[np.ndarray] = [] if stored is not None else [np.zeros((0, 4), dtype=np.int64)] * len(pairs)
     features = np.zeros((len(pairs), 2, len(FEATURES)))
     order = np.lexsort((pair_b, pair_a, np.minimum(clusters.cluster[pair_a], clusters.cluster[pair_b])))
     partial = (pairs["relation"] == "partial").to_numpy()
@@ -837,18 +870,22 @@ def _align(
     label = lambda c: f"aligning a batch of {len(c)} pairs"  # noqa: E731
     for rows, offsets, found, template, sides in executor.map(_align_batch, context, chunks, label=label):
         # Copies: a cluster's task result is read in place, and a view would keep all of it.
-        for j, p in enumerate(rows.tolist()):
-            passages[p] = found[offsets[j] : offsets[j + 1]].copy()
+        if stored is not None:
+            stored.add(rows, offsets, found)
+        else:
+            for j, p in enumerate(rows.tolist()):
+                passages[p] = found[offsets[j] : offsets[j + 1]].copy()
         features[rows] = sides
         drop.extend(rows[template].tolist())
         done += len(rows)
         report("align", done, len(pairs))
-    if drop:
-        keep = np.setdiff1d(np.arange(len(pairs)), drop)
+    keep = np.setdiff1d(np.arange(len(pairs)), drop) if drop else None
+    if keep is not None:
         pairs = pairs[keep]
-        passages = [passages[p] for p in keep.tolist()]
         features = features[keep]
-    return pairs, passages, features
+        if stored is None:
+            passages = [passages[p] for p in keep.tolist()]
+    return pairs, passages if stored is None else stored.done(keep), features
 
 
 def _align_batch(
@@ -921,6 +958,7 @@ class _LabelContext:
     fingerprints: np.ndarray
     bits: int
     params: LabelParams
+    folder: str | None = None  # a cluster's scan: where each task writes its batch's labels (``write_labels``)
     _set: FingerprintSet | None = field(default=None, init=False, repr=False)
 
     def boiler_set(self) -> FingerprintSet:
@@ -966,7 +1004,7 @@ class _SharedSides:
 
     @classmethod
     def of(cls, cluster: np.ndarray, a: np.ndarray, b: np.ndarray, by_all: np.ndarray, passages: list) -> _SharedSides:
-        lengths = np.fromiter(map(len, passages), dtype=np.int64, count=len(passages))
+        lengths = passage_counts(passages)
         keep = np.flatnonzero((cluster[a] >= 0) & (cluster[a] == cluster[b]) & (lengths > 0))
         doc = np.concatenate([a[keep], b[keep]])
         pair = np.concatenate([keep, keep])
@@ -991,7 +1029,7 @@ class _SharedSides:
             return np.zeros((0, 4), dtype=np.int64)
         pair = self.pair[mine]
         lengths = self.lengths[pair]
-        found = np.concatenate([passages[p] for p in pair.tolist()]).astype(np.int64, copy=False).reshape(-1, 4)
+        found = passages_of(passages, pair)
         at = np.arange(len(found))
         col = 2 * np.repeat(self.b_side[mine].astype(np.int64), lengths)
         return np.stack(
@@ -1003,6 +1041,23 @@ class _SharedSides:
             ],
             axis=1,
         )
+
+
+def passage_counts(passages: Sequence[np.ndarray]) -> np.ndarray:
+    """How many passages each pair has (int64)."""
+    counts = getattr(passages, "lengths", None)  # a cluster's ``PassageParts``: kept as a vector
+    if counts is not None:
+        return np.asarray(counts, dtype=np.int64)
+    return np.fromiter(map(len, passages), dtype=np.int64, count=len(passages))
+
+
+def passages_of(passages: Sequence[np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """The passages of pairs ``rows`` one after the other, as one (m, 4) int64 array."""
+    take = getattr(passages, "take", None)  # a cluster's: gathered batch by batch
+    if take is not None:
+        return take(rows)
+    parts = [passages[r] for r in np.asarray(rows).tolist()]
+    return np.concatenate(parts).astype(np.int64, copy=False).reshape(-1, 4) if parts else np.zeros((0, 4), np.int64)
 
 
 def _para_index(para_offsets: np.ndarray, docs: np.ndarray) -> np.ndarray:
@@ -1021,20 +1076,26 @@ def _label(
     options: ScanOptions,
     report: Progress,
     executor: Executor,
+    parts: ResultParts | None = None,
 ) -> np.ndarray:
     """Every paragraph's label; only articles in clusters or holding boilerplate need a look. What is kept
     here is a few bytes an article and an index of the pairs; each batch's shared spans are cut when it is
-    sent, and its labels come back as one array."""
+    sent, and its labels come back as one array (``parts``, a cluster's: written by the tasks to the store, and
+    read from there range by range)."""
     n = len(table)
-    labels = np.full(int(para_offsets[-1]), 2, dtype=np.int8)  # original
     in_cluster = clusters.cluster >= 0
     is_copy = np.fromiter((r == "copy" for r in clusters.role), dtype=bool, count=n)
-    labels[_para_index(para_offsets, np.flatnonzero(in_cluster & ~boiler.holders & is_copy))] = 1
+    whole = in_cluster & ~boiler.holders & is_copy  # copies labelled wrapper-free without a look: 1 (copy)
+    labels = np.full(int(para_offsets[-1]) if parts is None else 0, 2, dtype=np.int8)  # original
+    if parts is None:
+        labels[_para_index(para_offsets, np.flatnonzero(whole))] = 1
     sides = _SharedSides.of(
         clusters.cluster, pairs["a"].to_numpy(), pairs["b"].to_numpy(), pairs["cut_from"].to_numpy(), passages
     )
     todo = np.flatnonzero(boiler.holders | (in_cluster & sides.touched(n)))
-    context = _LabelContext(articles, options.k, boiler.fingerprints, boiler.bits, options.label)
+    context = _LabelContext(
+        articles, options.k, boiler.fingerprints, boiler.bits, options.label, parts.folder if parts else None
+    )
     done = 0
     report("label", 0, len(todo))
 
@@ -1051,10 +1112,14 @@ def _label(
     chunks = _Lazy(list(_doc_batches(todo, table.chars, options.batch_docs, options.batch_chars)), batch)
     label = lambda c: f"labelling a batch of {len(c)} articles"  # noqa: E731
     for docs, codes in executor.map(_label_batch, context, chunks, label=label):
-        labels[_para_index(para_offsets, docs)] = codes
-        done += len(docs)
+        if parts is not None:  # (first, last, count) of the batch's articles: its labels are in the store
+            parts.add(int(docs[0]), int(docs[1]))
+            done += int(docs[2])
+        else:
+            labels[_para_index(para_offsets, docs)] = codes
+            done += len(docs)
         report("label", done, len(todo))
-    return labels
+    return labels if parts is None else parts.labels(para_offsets, whole)
 
 
 def _label_batch(c: _LabelContext, batch: _LabelBatch) -> tuple[np.ndarray, np.ndarray]:
@@ -1084,7 +1149,22 @@ def _label_batch(c: _LabelContext, batch: _LabelBatch) -> tuple[np.ndarray, np.n
         batch.shared,
         c.params,
     )
+    if c.folder is not None:  # a cluster's: written to the store, and only where they are sent back
+        return write_labels(c.folder, batch.docs, np.asarray(codes, dtype=np.int8))
     return batch.docs, np.asarray(codes, dtype=np.int8)
+
+
+def write_labels(folder: str, docs: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A label task's labels (articles ``docs``, ascending; their paragraphs' ``codes`` one after the other) written
+    whole to ``folder`` under a name its first article gives (a task run again replaces them with the same); returns
+    ((first, last, count) of its articles, no codes)."""
+    first = int(docs[0])
+    path = os.path.join(folder, f"labels-{first:012d}.npz")
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        np.savez(f, docs=np.asarray(docs, dtype=np.int64), codes=codes)
+    os.replace(tmp, path)
+    return np.array([first, int(docs[-1]), len(docs)], dtype=np.int64), np.zeros(0, dtype=np.int8)
 
 
 def pair_spread(

@@ -32,6 +32,7 @@ from . import candidates
 from .corpus import Corpus
 from .evidence import doc_bits, give_back_heap, list_fingerprints
 from .featurestore import FeatureStore, StoreError, publish_shard, stage_shard, write_shard
+from .featurestore.validate import Verdict, verdict
 from .ingest.model import Article, Entry, Skipped
 from .options import Progress, ScanOptions, store_params
 from .phase1.features import MAX_BATCH, extract_with
@@ -212,18 +213,23 @@ def _worker(args: tuple[str, _Task, ScanOptions]) -> tuple[list, list, int]:
     return _run_task(root, task, options, threads=1, cache=_kept_vocabulary())
 
 
-def read_task(context: tuple[str, ScanOptions], task: _Task | _Listed) -> tuple[list[str], list[Skipped], int]:
+def read_task(
+    context: tuple[str, ScanOptions], task: _Task | _Listed
+) -> tuple[list[str], list[Skipped], int, list[Verdict]]:
     """One task of phase 1 on an ``Executor`` whose workers are not forked from us (polars is safe there):
-    its files read and its shards written whole (``_run_task``, then ``publish_shard``). A pure function of
+    its files read and its shards written whole (``_run_task``, then ``publish_shard``), then each checked as
+    written (``validate.verdict``: the store's own check, here rather than in the driver). A pure function of
     its inputs: run again, it writes the same shards under the same names. Returns (shard names,
-    skipped, files done)."""
+    skipped, files done, the shards' verdicts)."""
     root, options = context
     if isinstance(task, _Listed):
         task = task.task()
     staged, skipped, n = _run_task(root, task, options, threads=1, cache=_kept_vocabulary())
+    verdicts = []
     for name, path, docs in staged:
         publish_shard(Path(root), name, path, docs)
-    return [name for name, _, _ in staged], skipped, n
+        verdicts.append(verdict(Path(root), name, options.num_perm))
+    return [name for name, _, _ in staged], skipped, n, verdicts
 
 
 def _task_label(task: _Task | _Listed) -> str:
@@ -289,13 +295,19 @@ def ingest(
 
     if executor is not None:
         try:
-            for written, skip, n in executor.map(read_task, (str(fs.root), options), tasks, label=_task_label):
+            for written, skip, n, verdicts in executor.map(
+                read_task, (str(fs.root), options), tasks, label=_task_label
+            ):
                 for name in written:
                     if not (fs.root / "shards" / name).is_dir():
                         raise StoreError(
                             f"{fs.root}: shard {name} was written where this machine cannot see it; "
                             "the store must be a folder every node shares"
                         )
+                for v in verdicts:  # each shard checked by the task that wrote it: the driver takes its word
+                    if v.error is not None:
+                        raise StoreError(v.error)
+                fs.vouch(verdicts)
                 publish([(name, None, None) for name in written], skip, n)
         finally:
             if work is not None:  # the walk's listings
@@ -421,7 +433,8 @@ def analyse_store(
             boilerplate_of=boilerplate_of,
             options=options,
             report=report,
-            para_offsets=fs.para_offsets(),
+            # A cluster's table has them from its tasks (the driver checks and maps no shard for them).
+            para_offsets=table.para_offsets if hasattr(table, "para_offsets") else fs.para_offsets(),
             executor=executor or (Processes(options.workers, pool) if pool is not None else None),
             evidence=found_candidates.evidence,
         )

@@ -149,8 +149,8 @@ class ScanResult:
     frame: pl.DataFrame  # one row per article, as the store holds it (a cluster's: ``StoredFrame``, read by range)
     pairs: pl.DataFrame  # document indices a, b and the measures
     clusters: Clusters
-    passages: list[np.ndarray]  # per row of ``pairs``: (a_start, a_end, b_start, b_end) rows
-    labels: np.ndarray  # label code per paragraph, global paragraph order
+    passages: Sequence[np.ndarray]  # per row of ``pairs``: (a_start, a_end, b_start, b_end) rows
+    labels: np.ndarray  # label code per paragraph, global paragraph order (a cluster's: read by range)
     para_offsets: np.ndarray  # article i's paragraphs are labels[para_offsets[i]:para_offsets[i+1]]
     boilerplate: np.ndarray  # sorted truncated fingerprints of boilerplate shingles
     boiler_bits: int  # low bits dropped from a shingle hash to compare it with ``boilerplate``
@@ -305,6 +305,9 @@ class ScanResult:
 
     def shown_ids(self, docs: np.ndarray) -> pl.Series:
         """The ids of articles ``docs`` as every output shows them."""
+        stored = getattr(self.frame, "ids_of", None)  # a cluster's frame: its compact copy of the ids
+        if stored is not None:
+            return shown_names(stored(docs))
         return shown_names(self.frame["id"].gather(np.asarray(docs, dtype=np.int64)))
 
     @cached_property
@@ -320,6 +323,9 @@ class ScanResult:
     @cached_property
     def _passage_offsets(self) -> np.ndarray:
         """CSR offsets of the passages of each row of ``pairs``."""
+        counts = getattr(self.passages, "lengths", None)  # a cluster's: kept as a vector
+        if counts is not None:
+            return csr(np.asarray(counts, dtype=np.int64))
         return csr(np.fromiter((len(p) for p in self.passages), dtype=np.int64, count=len(self.passages)))
 
     def documents_rows(self, rows: np.ndarray) -> pl.DataFrame:
@@ -384,7 +390,11 @@ class ScanResult:
 
     def passage_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The passages of pairs ``rows`` as one (m, 4) array, and the row of ``rows`` each belongs to."""
-        parts = [self.passages[r] for r in np.asarray(rows).tolist()]
+        rows = np.asarray(rows, dtype=np.int64)
+        take = getattr(self.passages, "take", None)  # a cluster's: gathered batch by batch
+        if take is not None:
+            return take(rows), np.repeat(np.arange(len(rows)), self.passages.lengths[rows])
+        parts = [self.passages[r] for r in rows.tolist()]
         counts = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
         flat = np.concatenate(parts).reshape(-1, 4) if parts else np.zeros((0, 4), dtype=np.int64)
         return flat.astype(np.int64, copy=False), np.repeat(np.arange(len(parts)), counts)
@@ -405,15 +415,19 @@ class ScanResult:
         if not hasattr(store, "bases"):  # a query's articles: read one by one
             parts = [np.asarray(store.paragraphs(i)).reshape(-1, 2) for i in range(lo, hi)]
             return np.concatenate(parts).astype(np.int64) if parts else np.zeros((0, 2), dtype=np.int64)
-        bases, parts, at = store.bases, [], lo
-        k = int(np.searchsorted(bases, lo, side="right")) - 1
-        while at < hi:
-            shard, base = store.shard(store.shard_names[k]), int(bases[k])
-            end = min(hi, int(bases[k + 1]))
-            off = shard.array("para_offsets")
-            parts.append(shard.rows("paragraphs", int(off[at - base]), int(off[end - base])).reshape(-1, 2))
-            at, k = end, k + 1
-        out = np.concatenate(parts).astype(np.int64) if parts else np.zeros((0, 2), dtype=np.int64)
+        stored = getattr(self.frame, "spans", None)  # a cluster's frame reads them without checking whole shards
+        if stored is not None:
+            out = stored(lo, hi)
+        else:
+            bases, parts, at = store.bases, [], lo
+            k = int(np.searchsorted(bases, lo, side="right")) - 1
+            while at < hi:
+                shard, base = store.shard(store.shard_names[k]), int(bases[k])
+                end = min(hi, int(bases[k + 1]))
+                off = shard.array("para_offsets")
+                parts.append(shard.rows("paragraphs", int(off[at - base]), int(off[end - base])).reshape(-1, 2))
+                at, k = end, k + 1
+            out = np.concatenate(parts).astype(np.int64) if parts else np.zeros((0, 2), dtype=np.int64)
         counts = np.diff(self.para_offsets[lo : hi + 1])
         if len(out) != int(counts.sum()):
             raise StoreError(f"{store.root}: the paragraphs of articles {lo}-{hi - 1} changed since the scan")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -190,9 +191,12 @@ def _rss() -> tuple[int, int]:
     return out["VmRSS:"], out["RssAnon:"]
 
 
-def match_steps(root: str, plain: bool = False, trace: str | None = None, budget: int | None = None) -> dict:
+def match_steps(
+    root: str, plain: bool = False, trace: str | None = None, budget: int | None = None, workers: int | None = None
+) -> dict:
     """Each step of phase 2's match over the store at ``root``: (wall, CPU) seconds, and the counts. The big
-    lists are stored by family as ``candidates.find`` stores them, or (``plain``) every list plainly."""
+    lists are stored by family as ``candidates.find`` stores them, or (``plain``) every list plainly. ``workers``:
+    the threads and worker processes match uses (default: the scan's, one a core)."""
     import numpy as np
 
     import dedup.phase2 as phase2
@@ -201,9 +205,11 @@ def match_steps(root: str, plain: bool = False, trace: str | None = None, budget
     from dedup.featurestore import FeatureStore
     from dedup.options import ScanOptions, store_params
     from dedup.verify import CLUSTERING
+    from dedup.workers import Pool, Processes
 
     budget = budget or PARTITION_ROWS  # postings sorted at once (lower: as many partitions as a larger store makes)
-    options = ScanOptions()
+    options = ScanOptions(workers=workers) if workers else ScanOptions()
+    workers = options.workers or os.cpu_count() or 1
     fs = FeatureStore(root, params=store_params(options))
     steps: dict[str, list[float]] = {}
     peak: dict[str, float] = {}  # this process's peak RSS (MB) by the end of each step
@@ -256,7 +262,9 @@ def match_steps(root: str, plain: bool = False, trace: str | None = None, budget
     with tempfile.TemporaryDirectory(dir=fs.root) as work:
         spill = Path(work)
         above = None if plain else options.verify.max_enumerate
-        lists = posting_lists(list(fs.shards()), fs.bases[:-1], n, spill, budget=budget, group_above=above)
+        lists = posting_lists(
+            list(fs.shards()), fs.bases[:-1], n, spill, budget=budget, threads=workers, group_above=above
+        )
         give_back_heap()  # as a scan does after ``candidates.find``
         tick("posting_lists")
         evidence_module.ListGrouper.add = add  # type: ignore[method-assign]
@@ -268,7 +276,9 @@ def match_steps(root: str, plain: bool = False, trace: str | None = None, budget
         phase2.pair_evidence = timed("pair_evidence", phase2.pair_evidence)
         phase2.verify = timed("verify", phase2.verify)
         try:
-            m = phase2.match(fs, table, lists, boilerplate_of, options)
+            # Verification's reads on a kept pool of workers, as in a scan (``pipeline.analyse_store``).
+            with Pool(workers) as pool:
+                m = phase2.match(fs, table, lists, boilerplate_of, options, executor=Processes(workers, pool))
         finally:
             phase2.pair_evidence, phase2.verify = saved
         tick("boilerplate")
@@ -317,13 +327,14 @@ def main(argv: list[str] | None = None) -> None:
         help="sample RSS by function (rss), and keep what is live at the peak (alloc: tracemalloc, slower)",
     )
     m.add_argument("--budget", type=int, help="postings per partition of the lists (default: find's)")
+    m.add_argument("--workers", type=int, help="threads and worker processes (default: one a core, as a scan)")
     args = ap.parse_args(argv)
     if args.mode == "store":
         if Path(args.store).exists():
             sys.exit(f"match_steps: {args.store} exists; give a new folder")
         store(args.corpus, args.store)
         return
-    out = match_steps(args.store, args.plain, args.trace, args.budget)
+    out = match_steps(args.store, args.plain, args.trace, args.budget, args.workers)
     print(json.dumps(out))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))

@@ -206,6 +206,46 @@ class Timed(Partitioned):
             self.memory.in_step(f"after {fn.__name__}")
 
 
+def _deep(x: Any, seen: set[int] | None = None) -> int:
+    """Bytes ``x`` holds: numpy arrays' buffers, polars frames' and series' estimate, lists, tuples, dicts and objects'
+    attributes followed (each object counted once)."""
+    import polars as pl
+
+    seen = set() if seen is None else seen
+    if id(x) in seen or x is None or isinstance(x, (type, Path)):
+        return 0
+    seen.add(id(x))
+    if isinstance(x, np.ndarray):  # a view: the array it views, once
+        return _deep(x.base, seen) if isinstance(x.base, np.ndarray) else x.nbytes
+    if isinstance(x, (pl.DataFrame, pl.Series)):
+        return int(x.estimated_size())
+    if isinstance(x, (int, float, bool, str, bytes)):
+        return sys.getsizeof(x)
+    if isinstance(x, (list, tuple, set)):
+        return sys.getsizeof(x) + sum(_deep(v, seen) for v in x)
+    if isinstance(x, dict):
+        return sys.getsizeof(x) + sum(_deep(v, seen) for v in x.values())
+    if hasattr(x, "__dict__"):
+        return sum(_deep(v, seen) for k, v in vars(x).items() if k not in ("store", "keep_alive", "options"))
+    return sys.getsizeof(x)
+
+
+def result_parts(result: Any) -> dict[str, int]:
+    """Bytes each part of a scan's result holds in this process (``_deep``): what the driver keeps to write it."""
+    frame, seen = result.frame, set()  # an object shared by two parts is counted in the first
+    parts = {
+        "para_offsets": result.para_offsets,
+        "pairs": result.pairs,
+        "clusters": result.clusters,
+        "passages": result.passages,
+        "labels": result.labels,
+        "boilerplate": result.boilerplate,
+        "ids": [getattr(frame, "_ids", None), getattr(frame, "_packed", None)],
+        "lengths": getattr(frame, "chars", None),
+    }
+    return {k: _deep(v, seen) for k, v in parts.items()}
+
+
 def drive(mode: str, folder: str, address: str, partitions: int, out: str) -> None:
     """One scan in this process (``--drive``): the local scan, or the scan on the cluster at ``address``; writes
     its measurements to ``out``."""
@@ -232,6 +272,7 @@ def drive(mode: str, folder: str, address: str, partitions: int, out: str) -> No
         m["phase_wall"] = {p: phases.last[p] - phases.first[p] for p in phases.first}
         # The result written (its JSON, as ``-o FILE.json`` writes it; hashed, not kept) is the driver's work too:
         # what it reads for it is in its peak, as a part of its own.
+        m["result_bytes"] = result_parts(result)
         memory.enter("the result written")
         result.timings = {}  # the JSON compared is the result's, timings aside
         t = time.perf_counter()
@@ -239,6 +280,7 @@ def drive(mode: str, folder: str, address: str, partitions: int, out: str) -> No
         for chunk in result.json_chunks():
             digest.update(chunk.encode())
         m["write_s"] = time.perf_counter() - t
+        m["result_bytes_written"] = result_parts(result)  # the ids are read once the output names articles
         m["peak_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         memory.enter("end")
         m["memory_by_part"] = memory.stop()
@@ -356,6 +398,10 @@ def costs(m: dict[str, Any]) -> dict[str, Any]:
     out["pairs_per_article"] = r["candidates"] / n
     out["driver_serial_s"] = r["serial_s"]
     out["driver_peak_gb"] = r["peak_bytes"] / 1e9
+    # Ray's object store mapped into the driver (its pages the driver wrote or read): bounded by the store's size,
+    # not by the articles; the model grows the rest of the driver's peak and adds this part as measured.
+    parts = r.get("memory_by_part") or {}
+    out["driver_shm_gb"] = max((p.get("peak_shmem", 0) for p in parts.values()), default=0) / 1e9
     out["wall_s"] = r["wall_s"]
     return out
 
@@ -419,7 +465,8 @@ def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict
     t["align + label"] = articles * (c["_align_batch_s_per_article"] + c["_label_batch_s_per_article"]) / cores
     t["driver serial"] = _fit([(x["docs"], x["driver_serial_s"]) for x in cs], articles)
     mem = {
-        "driver": _linear([(x["docs"], x["driver_peak_gb"]) for x in cs], articles),
+        "driver": _linear([(x["docs"], x["driver_peak_gb"] - x["driver_shm_gb"]) for x in cs], articles)
+        + c["driver_shm_gb"],
         # A partition task holds its partition: measured peaks at this size scale with the partition, which the
         # partition count keeps the size it is here; plus the per-article sizes (8 B an article, one copy a node).
         "walk task": max(c["_list_folder_worker_peak_gb"], c["_walk_part_worker_peak_gb"]),
@@ -494,6 +541,13 @@ def report(runs: list[dict[str, Any]]) -> str:
             say(f"| driver's CPU time (its own threads) | — | {ray['driver_cpu_s']:.1f} s |")
         if ray.get("memory_by_part"):
             say(_memory_table(ray["memory_by_part"], n))
+        if ray.get("result_bytes_written"):
+            parts = ray["result_bytes_written"]
+            say(
+                "\nWhat the driver's result holds once written (bytes an article): "
+                + ", ".join(f"{k} {v / n:.1f}" for k, v in parts.items())
+                + f"; in all {sum(parts.values()) / n:.1f}."
+            )
         say("\nPer step on Ray (seconds inside the tasks, summed; the largest peak resident memory of a worker")
         say("during one of its tasks):\n")
         say("| step | tasks | task seconds | per article | step wall | worker peak |")
@@ -524,7 +578,8 @@ def model_report(runs: list[dict[str, Any]]) -> str:
         f"filesystem or object store of {FS_GBPS} GB/s in all; {NODE_NET_GBPS} GB/s a node; bucket tasks of "
         f"{PARTITION_ROWS:,} postings; as many list and pair partitions as bucket tasks or cores; articles like "
         "the corpus's; task costs linear in the articles of a task; the driver's serial time grows as between "
-        "the two measured sizes (n^a, a ≥ 1), its peak memory linearly (a fixed part and a part an article)."
+        "the two measured sizes (n^a, a ≥ 1), its peak memory linearly (a fixed part and a part an article) but for "
+        "Ray's object store mapped into it, which its size bounds (added as measured)."
     )
     for articles in (10_000_000, 100_000_000):
         r = model(runs, articles)

@@ -84,11 +84,11 @@ def build_index(corpus: Path, index: Path, held: set[str], workers: int) -> floa
 
 
 def start_server(
-    index: Path, token_file: Path, workers: int | None = None, code: Path | None = None
+    index: Path, token_file: Path, workers: int | None = None, code: Path | None = None, log: list | None = None
 ) -> tuple[subprocess.Popen, str]:
     """``python -m dedup.serve`` on a free loopback port (``workers``: its ``--workers``; None: its default),
     logging warnings only, run from the checkout ``code`` (None: the ``dedup`` this process imports); its URL
-    once it listens."""
+    once it listens. ``log``: where the lines it writes after that go (warnings, a 500's traceback)."""
     cmd = [sys.executable, "-m", "dedup.serve", "--index", str(index), "--port", "0", "--token-file", str(token_file)]
     cmd += ["--log-level", "warning"] + (["--workers", str(workers)] if workers else [])
     env = None if code is None else {**os.environ, "PYTHONPATH": str(code)}
@@ -98,7 +98,8 @@ def start_server(
     for line in proc.stderr:
         m = re.search(r"serving on (http://127\.0\.0\.1:\d+)/", line)
         if m:
-            threading.Thread(target=proc.stderr.read, daemon=True).start()  # never let its pipe fill
+            kept = [] if log is None else log  # read to the end in any case: its pipe never fills
+            threading.Thread(target=kept.extend, args=(proc.stderr,), daemon=True).start()
             return proc, m.group(1)
     raise RuntimeError("dedup serve did not start")
 
@@ -208,9 +209,11 @@ def cli_latency(index: Path, files: list[Path]) -> dict:
     return {"n": len(times), "median_s": round(float(np.median(times)), 2), "max_s": round(max(times), 2)}
 
 
-def _server_cpu(pid: int) -> float:
+def _server_cpu_split(pid: int) -> dict[str, float]:
     """CPU seconds used so far by the server process ``pid`` and every process under it (from /proc: each
-    process's own time, and what its children that already ended used)."""
+    process's own time, and what its children that already ended used), by part: the supervisor, the workers
+    (its children with children of their own: their parse processes), those parse processes, the writer (the
+    child without any)."""
     ticks = os.sysconf("SC_CLK_TCK")
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
@@ -223,11 +226,16 @@ def _server_cpu(pid: int) -> float:
             continue
         parents[int(entry.name)] = int(fields[1])
         times[int(entry.name)] = sum(int(x) for x in fields[11:15]) / ticks  # utime stime cutime cstime
-    tree, frontier = {pid}, {pid}
-    while frontier:
-        frontier = {p for p, parent in parents.items() if parent in frontier} - tree
-        tree |= frontier
-    return sum(times.get(p, 0.0) for p in tree)
+    out = {"supervisor": times.get(pid, 0.0), "workers": 0.0, "parse": 0.0, "writer": 0.0}
+    for child in [p for p, parent in parents.items() if parent == pid]:
+        tree, frontier = {child}, {child}
+        while frontier:
+            frontier = {p for p, parent in parents.items() if parent in frontier} - tree
+            tree |= frontier
+        below = sum(times.get(p, 0.0) for p in tree - {child})
+        out["parse"] += below
+        out["workers" if len(tree) > 1 else "writer"] += times.get(child, 0.0)
+    return out
 
 
 def _ints(text: str) -> list[int]:
@@ -309,18 +317,21 @@ def main(argv: list[str] | None = None) -> None:
             if args.reference:
                 run |= {"round": rnd, "code": "reference" if code is not None else "this"}
             t = time.perf_counter()
-            proc, url = start_server(args.index, token_file, workers, code)
+            log: list[str] = []
+            proc, url = start_server(args.index, token_file, workers, code, log)
             run["server_start_seconds"] = round(time.perf_counter() - t, 1)
             try:
                 run["articles_before"] = httpx.get(url + "/api/health").json()["articles"]
                 run["loadavg_before"] = [round(x, 2) for x in os.getloadavg()]
-                server_before = _server_cpu(proc.pid)
+                split_before = _server_cpu_split(proc.pid)
+                server_before = sum(split_before.values())
                 client_before = resource.getrusage(resource.RUSAGE_SELF)
                 run |= asyncio.run(
                     load(url, token, queries[:n], adds, clients, args.max_seconds, workers or os.cpu_count() or 1)
                 )
                 client = resource.getrusage(resource.RUSAGE_SELF)
-                server = _server_cpu(proc.pid) - server_before
+                split = _server_cpu_split(proc.pid)
+                server = sum(split.values()) - server_before
                 run["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
                 # How much of the machine each side got: CPU seconds over the load's wall seconds (cores).
                 cpu = client.ru_utime + client.ru_stime - client_before.ru_utime - client_before.ru_stime
@@ -329,10 +340,16 @@ def main(argv: list[str] | None = None) -> None:
                 # The server's CPU (every process: workers, writer, parse processes) per query answered, adds
                 # and their merges included: what bounds the queries a second on free cores.
                 run["server_cpu_ms_per_query"] = round(1000 * server / max(1, run["query"].get("n", 0)), 1)
+                run["server_cpu_ms_per_query_by_part"] = {
+                    k: round(1000 * (v - split_before.get(k, 0.0)) / max(1, run["query"].get("n", 0)), 2)
+                    for k, v in split.items()
+                }
                 run["articles_after"] = httpx.get(url + "/api/health").json()["articles"]
             finally:
                 proc.terminate()
                 proc.wait(timeout=60)
+            # What the server wrote while loaded: its warnings, and the traceback of any 500 (the first lines).
+            run["server_log"] = [line.rstrip() for line in log[:60]]
             runs.append(run)
             print(json.dumps(run), file=sys.stderr, flush=True)
     if len(runs) == 1:

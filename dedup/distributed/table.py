@@ -24,14 +24,20 @@ The values are the ones ``DocTable`` gives, so the result is the local scan's, b
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..arrays import run_index
 from ..featurestore import DOC_SCHEMA, FeatureStore, StoreError
+from ..featurestore.validate import Invalid, mapped_offsets, npy_header
 
 _NUMBERS = ["n_shingles", "content_hash", "has_text", "cut", "chars", "site"]
 _ROWS = ["id", "date", "body_start", "chars"]
@@ -63,13 +69,25 @@ class _Columns:
     chars: np.ndarray
     sites: list[str]
     site: np.ndarray
+    paragraphs: np.ndarray  # each article's paragraph count
+
+
+def _paragraph_offsets(path: str, n: int) -> np.ndarray:
+    """A shard's ``para_offsets`` (mapped), its header and values checked (``validate.mapped_offsets``); a bad one is
+    one ``StoreError`` line naming the shard."""
+    try:
+        return mapped_offsets(Path(path), "para_offsets", n)
+    except Invalid as e:
+        raise StoreError(f"{path}: {e}") from None
 
 
 def _columns(_: None, paths: list[str]) -> _Columns:
-    """The numbers of the articles of the shards ``paths`` (in order), as ``DocTable`` converts them."""
+    """The numbers of the articles of the shards ``paths`` (in order), as ``DocTable`` converts them, and their
+    paragraph counts."""
     import polars as pl
 
     frames = [_read(p, _NUMBERS) for p in paths]
+    counts = [np.diff(_paragraph_offsets(p, len(f))).astype(np.int32) for p, f in zip(paths, frames)]
     docs = pl.concat(frames) if frames else pl.DataFrame({c: [] for c in _NUMBERS})
     site = docs["site"]
     sites = sorted(site.drop_nulls().unique().to_list())
@@ -85,6 +103,7 @@ def _columns(_: None, paths: list[str]) -> _Columns:
         chars=docs["chars"].to_numpy().astype(np.int64),
         sites=sites,
         site=codes,
+        paragraphs=np.concatenate(counts) if counts else np.zeros(0, dtype=np.int32),
     )
 
 
@@ -111,10 +130,13 @@ class StoredTable:
         self.has_text = joined("has_text", bool)
         self.cut = joined("cut", np.int64)
         self.chars = joined("chars", np.int64)
+        # Global CSR offsets of every article's paragraphs (``FeatureStore.para_offsets``), from the tasks' counts.
+        self.para_offsets = np.zeros(len(self.sizes) + 1, dtype=np.int64)
+        np.cumsum(joined("paragraphs", np.int64), out=self.para_offsets[1:])
         # Dense ranks of the distinct sites (as ``DocTable.site_codes``): each part's codes mapped to the union's.
         every = sorted({s for p in parts for s in p.sites})
         at = np.asarray(every, dtype=object)
-        self._site = np.zeros(len(self.sizes), dtype=np.int64)
+        self._site = np.zeros(len(self.chars), dtype=np.int64)
         start = 0
         for p in parts:
             if p.sites:
@@ -123,7 +145,7 @@ class StoredTable:
             start += len(p.site)
 
     def __len__(self) -> int:
-        return len(self.sizes)
+        return len(self.chars)
 
     def site_codes(self) -> np.ndarray:
         """An integer per distinct site (0: not known), as ``DocTable.site_codes``."""
@@ -133,6 +155,16 @@ class StoredTable:
     def frame(self) -> StoredFrame:
         """Every article's row as the result reads it: range by range from the shards (``StoredFrame``)."""
         return StoredFrame(self.paths, self.bases, self.chars)
+
+    def matched(self) -> None:
+        """Verification is done: the numbers only it computes with (distinct shingles, content hash, whether there
+        is text, the cut: 25 bytes an article) are let go; align, label and the writer need the lengths and sites."""
+        empty = np.zeros(0, dtype=np.int64)
+        self.sizes, self.content, self.has_text, self.cut = empty, empty.astype(np.uint64), empty.astype(bool), empty
+
+    def result_parts(self) -> ResultParts:
+        """Where the result's parts go: a new folder of the store for what tasks write (``ResultParts``)."""
+        return ResultParts(tempfile.mkdtemp(prefix=".result-", dir=self.store.root))
 
     def stored_rows(self, docs: np.ndarray) -> StoredRows:
         """The rows of the articles ``docs``, to be read where they are used (a batch's task)."""
@@ -151,7 +183,9 @@ class StoredFrame:
     def __init__(self, paths: list[str], bases: np.ndarray, chars: np.ndarray) -> None:
         self.paths, self.bases, self.chars = paths, bases, chars
         self._ids: Any = None
+        self._packed: tuple[bytes, np.ndarray] | None = None  # every id, compact (``ids_of``)
         self._last: tuple[int, Any] | None = None  # the shard read last: consecutive ranges share one
+        self._offsets: tuple[int, np.ndarray, int] | None = None  # its paragraph offsets (mapped), where rows start
 
     def __len__(self) -> int:
         return int(self.bases[-1])
@@ -193,6 +227,66 @@ class StoredFrame:
             mine = rows[shard == k] - self.bases[k]
             parts.append(self._shard(k)[mine])
         return pl.concat(parts)
+
+    def spans(self, lo: int, hi: int) -> np.ndarray:
+        """The paragraph spans of articles ``lo:hi``, (m, 2) int64, read a shard's range at a time from its files
+        (``paragraphs.npy`` at the rows its checked ``para_offsets`` give, its header checked) without checking the
+        whole shard here: the task that wrote it did (``validate.verdict``). ``result.ScanResult.spans`` checks
+        what is read against the scan's counts and the texts' lengths."""
+        parts, at = [], lo
+        k = int(np.searchsorted(self.bases, lo, side="right")) - 1
+        while at < hi:
+            base, end = int(self.bases[k]), min(hi, int(self.bases[k + 1]))
+            parts.append(self._paragraph_rows(k, at - base, end - base))
+            at, k = end, k + 1
+        return np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.int64)
+
+    def _paragraph_rows(self, k: int, lo: int, hi: int) -> np.ndarray:
+        """Spans of the paragraphs of articles ``lo:hi`` of shard ``k`` (rows of it)."""
+        path = self.paths[k]
+        if self._offsets is None or self._offsets[0] != k:
+            n = int(self.bases[k + 1] - self.bases[k])
+            off = _paragraph_offsets(path, n)
+            try:
+                where = Path(path) / "paragraphs.npy"
+                dtype, shape, start = npy_header(where, os.stat(where).st_size)
+            except (OSError, Invalid) as e:
+                raise StoreError(f"{path}: {e}") from None
+            if dtype.str != "<i8" or shape != (int(off[-1]), 2):
+                raise StoreError(f"{path}: paragraphs.npy has shape {shape} ({dtype.str}), not ({int(off[-1])}, 2)")
+            self._offsets = (k, off, start)
+        _, off, start = self._offsets
+        a, b = int(off[lo]), int(off[hi])
+        fd = os.open(Path(path) / "paragraphs.npy", os.O_RDONLY)
+        try:
+            data = os.pread(fd, (b - a) * 16, start + a * 16)
+        finally:
+            os.close(fd)
+        if len(data) != (b - a) * 16:
+            raise StoreError(f"{path}: paragraphs.npy is shorter than it was")
+        return np.frombuffer(data, dtype="<i8").reshape(-1, 2).astype(np.int64)
+
+    def ids_of(self, docs: np.ndarray) -> Any:
+        """The ids of articles ``docs`` (a polars Series), from a compact copy made on first use: the ids' UTF-8 bytes
+        one after the other and where each starts (~25 bytes an article of 17-byte ids, where a polars column of
+        them takes ~35 in the heap). The writer names articles by batch, so this is the one copy of every id."""
+        import polars as pl
+
+        if self._packed is None:
+            chunks, lengths = [], []
+            for path in self.paths:
+                column = _read(path, ["id"])["id"]
+                lengths.append(column.str.len_bytes().to_numpy().astype(np.int64))
+                chunks.append("".join(column.to_list()).encode("utf-8"))
+            data = b"".join(chunks)
+            del chunks
+            ends = np.cumsum(np.concatenate(lengths)) if lengths else np.zeros(0, dtype=np.int64)
+            starts = np.concatenate([[0], ends]).astype(np.uint32 if len(data) < 1 << 32 else np.int64)
+            self._packed = (data, starts)
+        data, starts = self._packed
+        docs = np.asarray(docs, dtype=np.int64)
+        ids = [data[a:b].decode("utf-8") for a, b in zip(starts[docs].tolist(), starts[docs + 1].tolist())]
+        return pl.Series("id", ids, dtype=pl.Utf8)
 
     def distinct(self, name: str) -> int:
         """How many distinct values column ``name`` holds (``Series.n_unique``: a null counts as one), shard by shard
@@ -314,3 +408,176 @@ def stored_table(store: FeatureStore, executor: Any, shards_a_task: int = 16) ->
     chunks = [paths[k : k + shards_a_task] for k in range(0, len(paths), shards_a_task)]
     parts = list(executor.map(_columns, None, chunks, label=lambda c: f"the table of {c[0]} (and {len(c) - 1} more)"))
     return StoredTable(store, parts)
+
+
+class ResultParts:
+    """The parts of a cluster's result kept out of the driver's heap: the labels as the label tasks write them
+    (``phase2.write_labels``: one file a batch of articles, in ``folder``; the driver notes each batch's first and
+    last article as it comes back, then makes the ``StoredLabels`` the result reads), arrays saved in the folder
+    (``keep``), and the passages as align's batches (``passages``)."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self._firsts: list[int] = []
+        weakref.finalize(self, shutil.rmtree, folder, True)  # the folder goes when nothing reads from it any more
+        self._lasts: list[int] = []
+
+    def add(self, first: int, last: int) -> None:
+        self._firsts.append(first)
+        self._lasts.append(last)
+
+    def passages(self, pairs: int) -> PassageParts:
+        """The passages of ``pairs`` pairs, gathered as align's batches come back."""
+        return PassageParts(pairs)
+
+    def keep(self, name: str, values: np.ndarray) -> MappedArray:
+        """``values`` saved in the folder, as a ``MappedArray``: the driver lets its own copy go."""
+        path = os.path.join(self.folder, f"{name}.npy")
+        np.save(path, np.asarray(values), allow_pickle=False)
+        return MappedArray(path, len(values), self)
+
+    def labels(self, para_offsets: np.ndarray, whole: np.ndarray) -> StoredLabels:
+        """The labels of every paragraph (``whole``: per article, whether a look-free copy, labelled 1 throughout)."""
+        labels = StoredLabels(self.folder, para_offsets, whole, np.asarray(self._firsts), np.asarray(self._lasts))
+        labels.parts = self  # keeps the folder
+        return labels
+
+
+class PassageParts(Sequence):
+    """Every pair's passages ((a_start, a_end, b_start, b_end) rows) as align's batches sent them: one array a batch,
+    and for each pair its batch, where its rows start there and how many (12 bytes a pair), instead of an array a
+    pair (~110 bytes of it overhead). ``pairs[p]`` is pair p's rows; ``take(rows)`` gathers many batch by batch."""
+
+    def __init__(self, pairs: int) -> None:
+        self._chunks: list[np.ndarray] = []
+        self._chunk = np.zeros(pairs, dtype=np.int32)
+        self._at = np.zeros(pairs, dtype=np.int32)
+        self.lengths = np.zeros(pairs, dtype=np.int32)
+
+    def add(self, rows: np.ndarray, offsets: np.ndarray, found: np.ndarray) -> None:
+        """Pairs ``rows``' passages: ``found[offsets[j]:offsets[j + 1]]`` is ``rows[j]``'s (copied: a task's result is
+        read in place from the object store)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        self._chunk[rows] = len(self._chunks)
+        self._at[rows] = offsets[:-1]
+        self.lengths[rows] = np.diff(offsets)
+        self._chunks.append(np.array(found, dtype=np.int64).reshape(-1, 4))
+
+    def done(self, keep: np.ndarray | None) -> PassageParts:
+        """These passages of the pairs ``keep`` (ascending; None: all), renumbered from 0."""
+        if keep is not None:
+            self._chunk, self._at, self.lengths = self._chunk[keep], self._at[keep], self.lengths[keep]
+        return self
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __getitem__(self, p):  # type: ignore[override]
+        if isinstance(p, slice):
+            return [self[q] for q in range(*p.indices(len(self)))]
+        at = int(self._at[p])
+        return self._chunks[int(self._chunk[p])][at : at + int(self.lengths[p])]
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """The passages of pairs ``rows`` one after the other, (m, 4) int64."""
+        rows = np.asarray(rows, dtype=np.int64)
+        counts = self.lengths[rows].astype(np.int64)
+        out = np.zeros((int(counts.sum()), 4), dtype=np.int64)
+        starts = np.cumsum(counts) - counts
+        chunk = self._chunk[rows]
+        for k in np.unique(chunk).tolist():
+            sel = np.flatnonzero(chunk == k)
+            src = run_index(self._at[rows[sel]], counts[sel])
+            out[run_index(starts[sel], counts[sel])] = self._chunks[k][src]
+        return out
+
+
+class MappedArray:
+    """An array saved in the store (``LabelParts.keep``), mapped where it is used (``np.asarray``) and pickled as its
+    path: a cluster's task maps it from the store itself, and the driver holds none of it."""
+
+    def __init__(self, path: str, n: int, parts: ResultParts | None = None) -> None:
+        self.path, self.n = path, n
+        self.parts = parts  # here, what keeps its folder; not sent to a task
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path, "n": self.n, "parts": None}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        try:
+            found = np.load(self.path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise StoreError(f"{self.path}: cannot read it ({' '.join(str(e).split())[:200]})") from None
+        return found if dtype is None else found.astype(dtype)
+
+
+class StoredLabels:
+    """Every paragraph's label code in global paragraph order (what ``phase2._label`` gives a local scan as one
+    array), read a range at a time: 2 (original) unless the article is a copy labelled without a look (``whole``, one
+    bit an article: 1), and the label tasks' codes of their batches (files of ``folder``, ascending and disjoint
+    ranges of articles) over those. The driver holds a bit an article and two numbers a batch."""
+
+    def __init__(
+        self, folder: str, para_offsets: np.ndarray, whole: np.ndarray, firsts: np.ndarray, lasts: np.ndarray
+    ) -> None:
+        firsts, lasts = np.asarray(firsts, dtype=np.int64), np.asarray(lasts, dtype=np.int64)
+        order = np.argsort(firsts, kind="stable")
+        self.folder, self.para_offsets = folder, para_offsets
+        self._whole = np.packbits(np.asarray(whole, dtype=bool))
+        self._firsts, self._lasts = firsts[order].astype(np.int64), lasts[order].astype(np.int64)
+        self._last: tuple[int, np.ndarray, np.ndarray] | None = None  # the batch read last
+        self.parts: ResultParts | None = None  # what keeps the folder (``ResultParts.labels``)
+
+    def __len__(self) -> int:
+        return int(self.para_offsets[-1])
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(np.int8)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self[0 : len(self)]
+        return out if dtype is None else out.astype(dtype)
+
+    def _batch(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._last is None or self._last[0] != j:
+            path = os.path.join(self.folder, f"labels-{int(self._firsts[j]):012d}.npz")
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    self._last = (j, z["docs"], z["codes"])
+            except (OSError, ValueError, KeyError) as e:
+                raise StoreError(f"{path}: cannot read a batch of labels ({' '.join(str(e).split())[:200]})") from None
+        return self._last[1], self._last[2]
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        """The codes of paragraphs ``key`` (a slice of global paragraph positions, step 1)."""
+        p0, p1, step = key.indices(len(self))
+        if step != 1:
+            raise ValueError("labels are read by ranges of paragraphs")
+        if p1 <= p0:
+            return np.zeros(0, dtype=np.int8)
+        off = self.para_offsets
+        a0 = int(np.searchsorted(off, p0, side="right")) - 1  # the articles whose paragraphs meet p0:p1
+        a1 = int(np.searchsorted(off, p1, side="left"))
+        base = int(off[a0])
+        out = np.full(int(off[a1]) - base, 2, dtype=np.int8)
+        lo = a0 - a0 % 8
+        whole = np.unpackbits(self._whole[lo // 8 : (a1 + 7) // 8], count=a1 - lo).astype(bool)[a0 - lo :]
+        docs = np.flatnonzero(whole) + a0
+        out[run_index(off[docs] - base, off[docs + 1] - off[docs])] = 1
+        j = int(np.searchsorted(self._lasts, a0, side="left"))
+        while j < len(self._firsts) and self._firsts[j] < a1:
+            batch, codes = self._batch(j)
+            counts = off[batch + 1] - off[batch]
+            if int(counts.sum()) != len(codes):
+                raise StoreError(f"{self.folder}: the labels of articles {int(batch[0])}-{int(batch[-1])} do not fit")
+            starts = np.cumsum(counts) - counts
+            inside = (batch >= a0) & (batch < a1)
+            if inside.any():
+                mine = batch[inside]
+                out[run_index(off[mine] - base, counts[inside])] = codes[run_index(starts[inside], counts[inside])]
+            j += 1
+        return out[p0 - base : p1 - base]

@@ -17,7 +17,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -133,14 +133,50 @@ def write_texts(path: Path, texts: Sequence[str | LongText]) -> np.ndarray:
     returns the byte offsets."""
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     piece = 1 << 22  # a long text is encoded a piece at a time (exact: each code point is encoded alone)
+    pending: list[bytes] = []  # encoded texts not written yet: written together, one system call for many
+    held = 0
     with open(path, "wb") as f:
         for i, t in enumerate(texts):
             if isinstance(t, LongText):  # already UTF-8, block by block
+                _write_all(f, pending)
+                pending, held = [], 0
                 size = t.write_utf8(f)
             else:
-                size = sum(f.write(t[j : j + piece].encode("utf-8", "surrogatepass")) for j in range(0, len(t), piece))
+                parts = [t[j : j + piece].encode("utf-8", "surrogatepass") for j in range(0, len(t), piece)]
+                size = sum(map(len, parts))
+                pending += parts
+                held += size
+                if held >= _WRITE_BYTES or len(pending) >= _WRITE_PARTS:
+                    _write_all(f, pending)
+                    pending, held = [], 0
             offsets[i + 1] = offsets[i] + size
+        _write_all(f, pending)
     return offsets
+
+
+_WRITE_BYTES = 1 << 24  # encoded text held before it is written
+_WRITE_PARTS = 1024  # at most this many pieces a ``writev`` (Linux's IOV_MAX)
+
+
+def _write_all(f, parts: list[bytes]) -> None:
+    """Write ``parts`` in order at ``f``'s end with one ``os.writev`` (where there is one) instead of a
+    ``write`` call per article (a text is smaller than the file object's buffer: a system call for each)."""
+    if not parts:
+        return
+    if not hasattr(os, "writev"):
+        for part in parts:
+            f.write(part)
+        return
+    f.flush()
+    fd = f.fileno()
+    views = [memoryview(p) for p in parts if len(p)]
+    while views:
+        done = os.writev(fd, views[:_WRITE_PARTS])
+        while views and done >= len(views[0]):  # a short write: go on from where it stopped
+            done -= len(views[0])
+            views.pop(0)
+        if views and done:
+            views[0] = views[0][done:]
 
 
 def stage_shard(root: Path, name: str, data: ShardData) -> Path:
@@ -273,6 +309,13 @@ class Shard:
 
     def _error(self, what: str) -> StoreError:
         return StoreError(f"{self.label}: {what}")
+
+    def vouch(self, bounds: np.ndarray | None) -> None:
+        """Take the bucket bounds the task that wrote and checked this shard found (``validate.verdict``): a
+        cluster's driver reads them from the verdicts instead of checking every shard itself (a process that reads
+        the shard's arrays still checks it first)."""
+        if bounds is not None:
+            self.__dict__["bucket_bounds"] = bounds
 
     def check(self) -> Shard:
         """Check the shard once (names, headers, counts, offsets, table; see ``validate``)."""
@@ -533,12 +576,13 @@ class FeatureStore:
             self._load(manifest)
         self._shards: dict[str, Shard] = {}
         self._paths: dict[str, tuple[Path, str]] = {}  # shards in another folder (``joined``): (folder, name)
+        self._vouched: dict[str, int] = {}  # articles of the shards checked by the tasks that wrote them (``vouch``)
 
     def joined(self, root: str | os.PathLike[str], names: Sequence[str], prefix: str) -> FeatureStore:
         """A read-only view of this store followed by the shards ``names`` of another folder (an index's),
         read as one store; their names get ``prefix`` so the two never clash."""
         view = FeatureStore.__new__(FeatureStore)
-        view.root, view.params, view._shards = self.root, self.params, {}
+        view.root, view.params, view._shards, view._vouched = self.root, self.params, {}, self._vouched
         view._paths = {**self._paths, **{prefix + n: (Path(root) / "shards", n) for n in names}}
         view.shard_names = [*self.shard_names, *(prefix + n for n in names)]
         return view
@@ -574,6 +618,15 @@ class FeatureStore:
             self.shard(name).check()
         return NotImplemented
 
+    def vouch(self, verdicts: Iterable[validate.Verdict]) -> None:
+        """Take the checks of the tasks that wrote these shards (``validate.verdict``, run just after writing each,
+        each a good one): ``bases`` and the shards' ``bucket_bounds`` come from them, so a cluster's driver does not
+        check every shard itself."""
+        for v in verdicts:
+            self._vouched[v.name] = v.n
+            self.shard(v.name).vouch(v.bucket_bounds)
+        self.__dict__.pop("bases", None)
+
     def shard(self, name: str) -> Shard:
         if name not in self._shards:
             folder, real = self._paths.get(name, (self.root / "shards", name))
@@ -593,7 +646,10 @@ class FeatureStore:
     @cached_property
     def bases(self) -> np.ndarray:
         """Global index of each shard's first article, plus the total at the end."""
-        counts = [len(s.array("text_offsets")) - 1 for s in self.shards()]
+        counts = [
+            self._vouched[name] if name in self._vouched else len(self.shard(name).array("text_offsets")) - 1
+            for name in self.shard_names
+        ]
         out = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=out[1:])
         return out

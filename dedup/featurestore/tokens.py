@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..hashing import KeyTable, distinct
+from ..kernels import native
 
 WIDE = 0xFF  # the low byte of a token whose span is in the wide table
 MAX_SMALL = 14  # the largest gap or length a token's low byte holds
@@ -51,8 +52,11 @@ def encode(
     token's number in the tokeniser's vocabulary (``Tokens.words``), when known: the vocabulary and each
     token's place in it then come from the few distinct numbers, not from every token's hash."""
     offsets = np.asarray(offsets, dtype=np.int64)
-    starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
     hashes = np.asarray(hashes, dtype=np.uint64)
+    kernel = native("read")
+    if kernel is not None and isinstance(starts, np.ndarray) and starts.dtype == ends.dtype == np.uint32:
+        return _packed(kernel, offsets, hashes, starts, ends, words)  # a spans array's columns, as they are
+    starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
     if words is not None and len(words) == len(hashes) and len(words):
         vocab, ids = _numbered(np.asarray(words, dtype=np.int64), hashes)
     else:
@@ -78,6 +82,31 @@ def encode(
     index[:, 0] = offsets
     index[:, 1] = np.searchsorted(wide_rows, offsets)
     return Encoded(index, words, vocab, wide)
+
+
+def _packed(
+    kernel, offsets: np.ndarray, hashes: np.ndarray, starts: np.ndarray, ends: np.ndarray, words: np.ndarray | None
+) -> Encoded | None:
+    """``encode`` of uint32 spans by the compiled kernel (``_read.pack_tokens``): the same arrays, the words
+    packed in one pass without the int64 copies and temporaries of every token."""
+    if words is not None and len(words) == len(hashes) and len(words):
+        vocab, ids = _numbered(np.asarray(words, dtype=np.int64), hashes)
+    else:
+        vocab = distinct(hashes)
+        ids = None
+    if len(vocab) > MAX_VOCAB:
+        return None
+    if ids is None:
+        ids = KeyTable(vocab).find(hashes)
+    packed = np.empty(len(hashes), dtype=np.uint32)
+    small = np.empty(len(hashes), dtype=np.uint8)
+    kernel.pack_tokens(offsets, starts, ends, np.ascontiguousarray(ids, dtype=np.int64), MAX_SMALL, WIDE, packed, small)
+    wide_rows = np.flatnonzero(small == 0)
+    wide = np.stack([starts[wide_rows], ends[wide_rows]], axis=1).astype(np.uint32)
+    index = np.zeros((len(offsets), 2), dtype=np.int64)
+    index[:, 0] = offsets
+    index[:, 1] = np.searchsorted(wide_rows, offsets)
+    return Encoded(index, packed, vocab, wide)
 
 
 def _numbered(words: np.ndarray, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

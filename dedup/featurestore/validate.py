@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -182,6 +183,52 @@ def check_shard(
         _offsets(index[:, 1], shapes["token_wide"][0], "token_index.npy")
     chars = _check_table(path / "docs.parquet", n, np.diff(np.asarray(arrays["text_offsets"])))
     return arrays, n, m, chars
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A shard's check as the task that wrote it ran it (``verdict``): its articles, postings and paragraphs, or
+    what is wrong with it (``error``: the one line the store's own check gives, naming the store and shard)."""
+
+    name: str
+    n: int = -1
+    m: int = -1
+    bucket_bounds: np.ndarray | None = None  # the shard's (257,), when it has them
+    error: str | None = None
+
+
+def verdict(root: Path, name: str, num_perm: int | None = None) -> Verdict:
+    """``check_shard`` of shard ``name`` of the store at ``root``, run where the shard was written (a cluster's
+    read task, just after writing it) so that the driver collects verdicts instead of checking every shard itself;
+    a failure is the line ``FeatureStore.shard(name).check()`` raises (``{root}: shard {name}: ...``)."""
+    label = f"{root}: shard {name}"
+    try:
+        arrays, n, m, _ = check_shard(inside(root / "shards", name), num_perm)
+    except Invalid as e:
+        return Verdict(name, error=f"{label}: {e}")
+    bounds = arrays.get("bucket_bounds")
+    return Verdict(name, n, m, None if bounds is None else np.array(bounds, dtype=np.int64))
+
+
+def mapped_offsets(path: Path, key: str, n: int, end: int | None = None) -> np.ndarray:
+    """A shard's per-article offsets array ``key`` (``para_offsets``, ``text_offsets``), memory-mapped, checked as
+    ``check_shard`` checks it: its header (dtype, shape (n + 1,), the file's size) and its values (from 0,
+    non-decreasing, ending at ``end`` when given). For a shard whose writer checked it (``verdict``): a reader of
+    one array need not check the whole shard."""
+    fname = f"{key}.npy"
+    st = _regular(path / fname, "file")
+    if st is None:
+        raise Invalid(f"incomplete (no {fname})")
+    dtypes, ndim, _ = FILES[fname]
+    dtype, shape, _ = npy_header(path / fname, st.st_size)
+    if dtype.str not in {d.str for d in dtypes} or shape != (n + 1,):
+        raise Invalid(f"{fname} has shape {shape} ({dtype.str}), not ({n + 1},)")
+    try:
+        a = np.load(path / fname, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise Invalid(f"cannot map its arrays ({e})") from None
+    _offsets(a, int(a[-1]) if end is None else end, fname)
+    return a
 
 
 def _check_table(path: Path, n: int, text_bytes: np.ndarray) -> np.ndarray:

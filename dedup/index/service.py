@@ -57,7 +57,7 @@ from ..result import ScanResult
 from ..verify import exact_pairs
 from ..workers import Executor
 from .backend import IndexBackend
-from .shards import by_position
+from .shards import by_position, mapped_on_use
 
 ADD_BATCH = INDEX_BATCH_DOCS  # articles per phase-1 batch of ``dedup index add``: eight make one merged shard
 
@@ -190,13 +190,11 @@ def add_groups(index: IndexBackend, groups: Sequence[Sequence[Article]], options
 
 def _written(path: Path, data: Any) -> Shard:
     """The shard this process has just written from ``data`` into its own fresh staging folder, taken as
-    checked (articles, postings and lengths are ``data``'s, its arrays mapped) instead of read back and checked
-    (``validate.check_shard``: ~5 ms, most of a served add's CPU after its phase 1)."""
-    from ..featurestore.store import _checked_shard
-
+    checked (articles, postings and lengths are ``data``'s, its arrays mapped when first read) instead of read
+    back and checked (``validate.check_shard``: ~5 ms, most of a served add's CPU after its phase 1)."""
     chars = np.asarray(data.docs["chars"], dtype=np.int64)
     keys = sorted(p.name[: -len(".npy")] for p in path.glob("*.npy"))
-    return _checked_shard(path, str(path), None, None, len(chars), len(data.postings), chars, keys)
+    return mapped_on_use(path, str(path), None, len(chars), len(data.postings), chars, keys)
 
 
 # ---------------------------------------------------------------------------------------------- query
@@ -523,9 +521,9 @@ def _answer_step(
     order = sorted(range(len(ids)), key=ids.__getitem__)
     at = bisect.bisect_left([ids[i] for i in order], row["id"])
     perm = np.asarray([*order[:at], len(ids), *order[at:]], dtype=np.int64)
-    if len(ids) <= FEW_ROWS:  # the frame made once from the rows as dicts (a fifth of polars' cost on a few rows)
+    if len(ids) <= FEW_ROWS:  # the rows as dicts; a frame only of the rows the answer keeps (``_RowTable``)
         dicts = [*rows.to_dicts(), row]
-        table = DocTable(pl.DataFrame([dicts[i] for i in perm.tolist()], schema=DOC_SCHEMA))
+        table: DocTable = _RowTable([dicts[i] for i in perm.tolist()])
     else:
         both = pl.concat([rows, pl.DataFrame([row], schema=DOC_SCHEMA)], how="vertical_relaxed")
         table = DocTable(both.gather(pl.Series(perm)).select(list(DOC_SCHEMA)))
@@ -557,6 +555,42 @@ def _answer_step(
         focus=[at],
         executor=_KeptChains(index, row_refs),
     ), _Step(at, row_refs, articles)
+
+
+class _RowTable(DocTable):
+    """A query's ``DocTable`` made from its rows as dicts (``DOC_SCHEMA``'s columns), the same columns as
+    ``DocTable(pl.DataFrame(rows, schema=DOC_SCHEMA))`` gives, without that frame: phase 2 reads the per-article
+    columns and, of a query's table, sites only (``site_codes``, from the dicts here); the frame is asked for by
+    the answer, of the few rows it keeps (``take``), and made then from those alone. Building the frame of
+    every candidate's row was ~1.5 ms of a query's CPU, for rows most of which the answer drops."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self._rows = rows
+        self._frame, self._source = None, None
+        self.ids = [r["id"] for r in rows]
+        self.dates = [r["date"] for r in rows]
+        self.sizes = np.asarray([r["n_shingles"] for r in rows], dtype=np.int64)
+        self.content = np.asarray([r["content_hash"] for r in rows], dtype=np.uint64)
+        self.has_text = np.asarray([r["has_text"] for r in rows], dtype=bool)
+        self.cut = np.asarray([r["cut"] for r in rows], dtype=np.int64)
+        self.body_start = np.asarray([r["body_start"] for r in rows], dtype=np.int64)
+        self.chars = np.asarray([r["chars"] for r in rows], dtype=np.int64)
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        if self._frame is None:
+            columns = {k: [r.get(k) for r in self._rows] for k in DOC_SCHEMA}
+            self._frame = pl.DataFrame(columns, schema=DOC_SCHEMA)
+        return self._frame
+
+    def take(self, rows: np.ndarray) -> DocTable:
+        return _RowTable([self._rows[r] for r in np.asarray(rows, dtype=np.int64).tolist()])
+
+    def site_codes(self) -> np.ndarray:
+        """As ``DocTable.site_codes`` gives it for a small table: an integer per distinct site in sorted order."""
+        names = [r["site"] for r in self._rows]
+        code = {s: k for k, s in enumerate(sorted({s for s in names if s is not None}), start=1)}
+        return np.asarray([0 if s is None else code[s] for s in names], dtype=np.int64)
 
 
 class _KeptChains:

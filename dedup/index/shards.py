@@ -27,13 +27,13 @@ import polars as pl
 from ..arrays import run_index
 from ..escape import stored, unname
 from ..featurestore import DOC_SCHEMA, Shard, StoreError, bloom, validate
-from ..featurestore.store import _checked_shard
 from .merge import MAX_MERGED, merge_into, merge_plan
 
 _WIDE = 1024  # a directory slot with more postings than this is searched, not gathered
 # A shard with at most this many postings is binary-searched whole (no Bloom filter, no directory): for the
 # few postings of a recent add, the filter's probes and the slots' gather cost a query more than the search.
 _DIRECT = 1 << 16
+PURGE_SECONDS = 30.0  # a handle looks through ``trash/`` at most this often (each add and merge would: ~2 ms)
 TRASH_SECONDS = 600  # how long a merged-away shard stays readable for readers of an older manifest
 
 # ``dedup serve``'s private folder of shard checks (``use_receipts``): None, every process checks every shard.
@@ -94,9 +94,43 @@ def _from_receipt(name: str, path: Path, label: str, num_perm: int | None) -> Sh
         chars = np.load(_RECEIPTS / f"{name}.npy", allow_pickle=False)
         if chars.dtype != np.int64 or len(chars) != body["n"]:
             return None
-        return _checked_shard(path, label, num_perm, None, int(body["n"]), int(body["m"]), chars, body["arrays"])
+        return mapped_on_use(path, label, num_perm, int(body["n"]), int(body["m"]), chars, body["arrays"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+class _OnUse(dict):
+    """A checked shard's arrays (``Shard._arrays``: name -> array), each memory-mapped from the shard's folder
+    as it is when first read (None until then). Opening a shard a writer has just checked (a receipt, or the
+    writer's own new shard) mapped all eleven of its arrays, ~0.2 ms of ``np.load`` each, in every worker
+    after every add; a query reads a few of a small shard's (postings, its articles, text and paragraphs),
+    and many shards are merged away before any query reads more."""
+
+    def __init__(self, shard: Shard, arrays: dict[str, np.ndarray | None]) -> None:
+        super().__init__(arrays)
+        self._shard = shard
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        got = dict.__getitem__(self, key)
+        if got is None:  # two threads may both map it: the same file, either mapping will do
+            got = np.load(self._shard.path / f"{key}.npy", mmap_mode="r", allow_pickle=False)
+            dict.__setitem__(self, key, got)
+        return got
+
+    def mapped(self) -> dict[str, np.ndarray | None]:
+        """The arrays as they are now (None: not mapped yet)."""
+        return {k: dict.__getitem__(self, k) for k in self}
+
+
+def mapped_on_use(
+    path: Path, label: str, num_perm: int | None, n: int, m: int, chars: np.ndarray, keys: Sequence[str]
+) -> Shard:
+    """A shard known checked (``n`` articles, ``m`` postings, the lengths ``chars``, the arrays ``keys``) whose
+    arrays are mapped when first read (``_OnUse``), not when opened."""
+    shard = Shard(path, label, num_perm, None)
+    shard._n, shard._m, shard._chars = n, m, chars
+    shard._arrays = _OnUse(shard, dict.fromkeys(keys))
+    return shard
 
 
 def _drop_receipts(gone: Sequence[str]) -> None:
@@ -185,6 +219,7 @@ class ShardIndex:
     shard_names: list[str]
     removed: dict[str, list[int]]
     merge_after_append = True  # dedup serve merges after answering the add instead (``merge`` under the lock)
+    purge_later = False  # dedup serve's writer deletes old trash itself, while no write waits (``purge_trash``)
 
     def _init_shards(self, root: Path, reuse: Sequence[ShardIndex] = ()) -> None:
         """``reuse``: handles on the same index whose opened shards (checked, tables read) this one takes as
@@ -206,7 +241,8 @@ class ShardIndex:
             (o._small for o in reuse if getattr(o, "root", None) == root and getattr(o, "_small", None) is not None),
             None,
         )
-        self._small_listed: tuple | None = None  # (``_DIRECT``, the shards listed) ``_small`` was made for
+        # (``_DIRECT`` and the shards listed, the table made for them), set at once: reader threads share a handle
+        self._small_made: tuple[tuple, tuple] | None = None
         self.params, self.shard_names, self.removed = {}, [], {}
         self._derived()
 
@@ -238,6 +274,8 @@ class ShardIndex:
             _ = shard.docs, shard.directory  # a small shard's directory too: not used (searched whole), but checked
             if len(shard.array("postings")) > _DIRECT:  # a small shard is searched whole (``holders``): no filter read
                 _ = shard.filter
+        # And what every look-up derives from them, made here once (a snapshot is made before its readers use it).
+        _ = self.bases, self.alive, self._small_table()
 
     def _opened(self, name: str) -> Shard:
         """Shard ``name``, written under ``root/shards`` but not yet listed, checked and kept (a shard never
@@ -278,12 +316,13 @@ class ShardIndex:
         are kept (already sorted) and the new shards' merged in, so a new snapshot after an add sorts a few
         thousand entries into the rest, never the whole table again."""
         listed = (_DIRECT, tuple(self.shard_names))
+        made = self._small_made
+        if made is not None and made[0] == listed:
+            return made[1]
         prev = self._small
-        if prev is not None and self._small_listed == listed:
-            return prev
         names = tuple(n for n in self.shard_names if len(self._shard(n).array("postings")) <= _DIRECT)
         if prev is not None and prev[0] == names:
-            self._small_listed = listed
+            self._small_made = (listed, prev)
             return prev
         old = prev[0] if prev is not None else ()
         slot = {n: j for j, n in enumerate(names)}
@@ -310,15 +349,19 @@ class ShardIndex:
             table = (names, fps[order], np.concatenate(parts_s)[order], np.concatenate(parts_d)[order])
         else:
             table = (names, np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64))
-        self._small, self._small_listed = table, listed
+        self._small = table
+        self._small_made = (listed, table)
         return table
 
     @property
     def bases(self) -> np.ndarray:
         if self._bases is None:
             counts = [self._shard(n).n for n in self.shard_names]
-            self._bases = np.zeros(len(counts) + 1, dtype=np.int64)
-            np.cumsum(counts, out=self._bases[1:])
+            bases = np.zeros(len(counts) + 1, dtype=np.int64)
+            np.cumsum(counts, out=bases[1:])
+            # Set once whole: a server's reader threads share a snapshot, and one that found it set half-made
+            # (zeros) took every article for out of range (an IndexError, a 500, seen under load).
+            self._bases = bases
         return self._bases
 
     @property
@@ -707,11 +750,21 @@ class ShardIndex:
         self._purge_trash()
 
     def _purge_trash(self) -> None:
-        """Delete what has been in ``trash/`` for more than ``TRASH_SECONDS``."""
+        """``purge_trash`` where a write calls it (under the index's lock), unless ``purge_later``."""
+        if not self.purge_later:
+            self.purge_trash()
+
+    def purge_trash(self) -> None:
+        """Delete what has been in ``trash/`` for more than ``TRASH_SECONDS`` (at most every ``PURGE_SECONDS``).
+        Safe outside the index's lock: only a write adds to the trash, what is deleted is long unlisted, and two
+        processes deleting the same folder at once each leave the other's part alone."""
+        now = time.time()
+        if now - getattr(self, "_purged", 0.0) < PURGE_SECONDS:  # nothing in it is much older than it was
+            return
+        self._purged = now
         trash = self.root / "trash"
         if not trash.is_dir():
             return
-        now = time.time()
         for p in trash.iterdir():
             try:
                 retired = int(p.name.rpartition(".")[2], 16) / 1e9
@@ -740,7 +793,9 @@ def _moved(shard: Shard, path: Path, label: str, num_perm: object) -> Shard:
     them and their mappings), so its check, mapped arrays and table are taken as they are, not done again."""
     shard.check()
     moved = Shard(path, label, num_perm if isinstance(num_perm, int) else None, None)
-    moved._n, moved._m, moved._chars, moved._arrays = shard._n, shard._m, shard._chars, dict(shard._arrays)
+    moved._n, moved._m, moved._chars = shard._n, shard._m, shard._chars
+    arrays = shard._arrays
+    moved._arrays = _OnUse(moved, arrays.mapped()) if isinstance(arrays, _OnUse) else dict(arrays)
     if "docs" in shard.__dict__:  # the table, when read (``cached_property``)
         moved.__dict__["docs"] = shard.__dict__["docs"]
     return moved

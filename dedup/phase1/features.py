@@ -22,9 +22,10 @@ import xxhash
 from .. import escape
 from ..excerpt import excerpt_cut, maybe_cut_from_tokens, phrase_docs
 from ..featurestore import ShardData, bucket_bounds
+from ..kernels import native
 from ..longtext import LongText
 from .banal import informative
-from .normalise import TokenCache, Tokens, bodies, segments, tokenise
+from .normalise import TokenCache, Tokens, segments, tokenise
 from .shingle import Shingles, _kgram_hashes, shingle
 from .sign import EMPTY, densified, raw_bins, signatures
 
@@ -185,6 +186,14 @@ def _utf8_size(text: str | LongText, piece: int = 1 << 20) -> int:
     return sum(len(text[i : i + piece].encode("utf-8", "surrogatepass")) for i in range(0, len(text), piece))
 
 
+def _utf8_sizes(texts: list) -> list[int]:
+    """``_utf8_size`` of each text, the ``str`` ones counted by the compiled kernel where there is one."""
+    kernel = native("read")
+    if kernel is None or not all(type(t) is str for t in texts):
+        return [_utf8_size(t) for t in texts]
+    return kernel.utf8_sizes(texts)
+
+
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
     """The distinct values, sorted (a sort and a mask: cheaper than ``np.unique`` on large uint64 arrays)."""
     out = np.sort(values)
@@ -228,10 +237,12 @@ def extract(
     # (never copied: a body is read from its start on).
     short = [isinstance(t, str) and len(t) <= LONG_CHARS for t in texts]
     long = [i for i, ok in enumerate(short) if not ok]
-    batch_bodies = bodies(
-        [t if ok else "" for t, ok in zip(texts, short)], [b * ok for b, ok in zip(body_starts, short)]
+    tokens = tokenise(
+        [t if ok else "" for t, ok in zip(texts, short)],
+        threads=threads,
+        cache=cache,
+        body_starts=[b * ok for b, ok in zip(body_starts, short)],
     )
-    tokens = tokenise(batch_bodies, threads=threads, cache=cache)
     sh = shingle(tokens, k)
     sig = signatures(sh.hashes, sh.offsets, num_perm, seed)
     fps, fp_docs, n_shingles = postings(sh)
@@ -274,7 +285,7 @@ def extract(
         "date": [_storable(a.date) for a in articles],
         "encoding": [_storable(a.encoding) for a in articles],
         "chars": [len(t) for t in texts],
-        "bytes": [_utf8_size(t) for t in texts],
+        "bytes": _utf8_sizes(texts),
         "body_start": body_starts,
         "content_hash": content,
         "n_shingles": n_shingles,

@@ -40,7 +40,7 @@ import xxhash
 
 from ..excerpt import ALL_MARKS, word_marks
 from ..hashing import mix64_inplace
-from ..kernels import compiled, writable_cache
+from ..kernels import compiled, native, writable_cache
 from ..kernels import forced as kernels_forced
 from ..kernels import load as load_kernels
 from .tolerant import ocr_fold
@@ -462,6 +462,11 @@ class _Vocabulary:
 
     def _find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each key's slot, and whether the key is there (else the slot is the empty one it would take)."""
+        kernel = native("read")
+        if kernel is not None:
+            slot, hit = np.empty(len(keys), dtype=np.int64), np.empty(len(keys), dtype=np.uint8)
+            kernel.probe(self.keys, self.bits, keys, slot, hit)
+            return slot, hit.view(bool)
         mask = (1 << self.bits) - 1
         slot = self._home(keys)
         held = self.keys[slot]
@@ -479,9 +484,18 @@ class _Vocabulary:
         word's marks (``Tokens.marks``); ``text_of(indices)`` gives the texts of the tokens at those indices,
         called for the first occurrence of each key not seen before."""
         with self.lock:
-            slot, hit = self._find(keys)
-            out, exact, number = self.hashes[slot], self.exact[slot], self.number[slot]
-            miss = np.flatnonzero(~hit)
+            kernel = native("read")
+            if kernel is not None:  # the probe and the gathers in one compiled pass
+                n = len(keys)
+                out, exact, number = np.empty(n, np.uint64), np.empty(n, np.uint64), np.empty(n, np.int32)
+                slot, hit = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.uint8)
+                missed = kernel.lookup(self.keys, self.bits, self.hashes, self.exact, self.number, keys, out, exact,
+                                       number, slot, hit)  # fmt: skip
+                miss = np.flatnonzero(hit == 0) if missed else np.zeros(0, dtype=np.int64)
+            else:
+                slot, hit = self._find(keys)
+                out, exact, number = self.hashes[slot], self.exact[slot], self.number[slot]
+                miss = np.flatnonzero(~hit)
             if miss.size:  # new tokens: normalise and hash the first occurrence of each
                 missed = keys[miss]
                 first = pl.Series(missed, dtype=pl.UInt64).arg_unique().to_numpy()
@@ -547,41 +561,70 @@ class TokenCache:
 TOKEN_BATCH_CHARS = 1 << 20
 
 
+NATIVE_BATCH_CHARS = 1 << 23  # characters the compiled pass tokenises at once (its buffers: ~50 MB)
+
+
 def tokenise(
     texts: Sequence[str],
     batch_chars: int = TOKEN_BATCH_CHARS,
     threads: int | None = None,
     cache: TokenCache | None = None,
+    body_starts: Sequence[int] | None = None,
 ) -> Tokens:
     """Tokenise texts, batching so memory stays bounded whatever the corpus size.
 
-    Batches run on a small thread pool (numpy releases the GIL); each distinct token
-    is normalised and hashed once for the whole call, however many batches it is in
-    (for every call given the same ``cache``).
+    Batches run on a small thread pool (numpy and the compiled kernel release the GIL); each distinct token
+    is normalised and hashed once for the whole call, however many batches it is in (for every call given the
+    same ``cache``). ``body_starts``: each text's tokens from there on (``bodies``' blanking, without the copy).
     """
     if any(len(t) > batch_chars for t in texts):
+        if body_starts is not None:
+            texts = bodies(texts, body_starts)
         return _tokenise_pieces(texts, batch_chars, threads, cache)
-    return _batched(texts, batch_chars, threads, cache)
+    return _batched(texts, batch_chars, threads, cache, body_starts)
 
 
-def _batched(texts: Sequence[str], batch_chars: int, threads: int | None, cache: TokenCache | None) -> Tokens:
-    batches: list[Sequence[str]] = []
+def _batched(
+    texts: Sequence[str],
+    batch_chars: int,
+    threads: int | None,
+    cache: TokenCache | None,
+    body_starts: Sequence[int] | None = None,
+) -> Tokens:
+    batches: list[tuple[int, int]] = []
     lo, size = 0, 0
     for i, text in enumerate(texts):
         size += len(text) + 1
         if size >= batch_chars:
-            batches.append(texts[lo : i + 1])
+            batches.append((lo, i + 1))
             lo, size = i + 1, 0
     if lo < len(texts) or not batches:
-        batches.append(texts[lo:])
+        batches.append((lo, len(texts)))
     cache = cache or TokenCache()
     vocab, scratch = cache.vocab, cache.scratch  # scratch: per-thread work buffers
+    kernel = native("read")
+
+    if kernel is not None:  # no work arrays per character: one batch a thread (fewer, larger pieces to join),
+        total = sum(map(len, texts))  # each at most NATIVE_BATCH_CHARS (its token buffers: ~6 bytes a character)
+        parts = max(min(threads or _default_threads(), total // batch_chars), -(-total // NATIVE_BATCH_CHARS), 1)
+        batches = _even(texts, parts)
+
+    def one(bounds: tuple[int, int]) -> Tokens:
+        a, b = bounds
+        starts = body_starts[a:b] if body_starts is not None else None
+        if kernel is not None:
+            return _native_batch(kernel, list(texts[a:b]), starts, vocab, scratch)
+        part = texts[a:b] if starts is None else bodies(texts[a:b], starts)
+        return _tokenise_batch(part, vocab, scratch)
+
     workers = min(threads or _default_threads(), len(batches))
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
-            parts = list(pool.map(lambda b: _tokenise_batch(b, vocab, scratch), batches))
+            parts = list(pool.map(one, batches))
     else:
-        parts = [_tokenise_batch(b, vocab, scratch) for b in batches]
+        parts = [one(b) for b in batches]
+    if len(parts) == 1:
+        return parts[0]
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(np.concatenate([np.diff(p.offsets) for p in parts]), out=offsets[1:])
     return Tokens(
@@ -593,6 +636,16 @@ def _batched(texts: Sequence[str], batch_chars: int, threads: int | None, cache:
         words=np.concatenate([p.words for p in parts]) if all(p.words is not None for p in parts) else None,
         marks=np.concatenate([p.marks for p in parts]) if all(p.marks is not None for p in parts) else None,
     )
+
+
+def _even(texts: Sequence[str], parts: int) -> list[tuple[int, int]]:
+    """``texts`` cut into at most ``parts`` runs of about equal characters, as (start, end) bounds."""
+    if parts <= 1 or len(texts) <= 1:
+        return [(0, len(texts))]
+    ends = np.cumsum([len(t) + 1 for t in texts])
+    cuts = np.searchsorted(ends, ends[-1] * np.arange(1, parts) / parts, side="right")
+    bounds = np.unique(np.concatenate([[0], cuts, [len(texts)]])).tolist()
+    return list(zip(bounds[:-1], bounds[1:]))
 
 
 _WHITESPACE = re.compile(r"\s")
@@ -696,6 +749,61 @@ def _tokenise_batch(
     return Tokens(
         offsets=offsets, starts=starts - base, ends=ends - base, hashes=hashes, exact=exact, words=words, marks=marks
     )
+
+
+def _scratch(scratch: threading.local | None, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The thread's token buffers (starts, ends, keys) for a batch of ``n`` characters: reused from batch to
+    batch, so no fresh pages are mapped and first touched each time."""
+    held = getattr(scratch, "tokens", None)
+    if held is None or len(held[0]) < n:
+        size = max(n + n // 8, 1 << 12)
+        held = (np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.uint64))
+        if scratch is not None:
+            scratch.tokens = held
+    return held
+
+
+def _native_batch(
+    kernel: ModuleType,
+    texts: list[str],
+    body_starts: Sequence[int] | None,
+    vocab: _Vocabulary,
+    scratch: threading.local | None,
+) -> Tokens:
+    """``_tokenise_batch`` by the compiled kernel (``kernels/_read.pyx``): the spans and surface keys in one
+    pass over the texts themselves (code-point offsets into each, whatever its characters), then the same
+    vocabulary; the same tokens, bit for bit."""
+    n = len(texts)
+    vocab = vocab or _Vocabulary()
+    total = sum(map(len, texts))
+    wide = np.asarray(kernel.astral(texts), dtype=np.uint32)
+    wide_packed = _packed_wide(wide) if len(wide) else np.zeros(0, dtype=np.uint32)
+    counts = np.empty(n, dtype=np.int64)
+    body = np.zeros(n, dtype=np.int64) if body_starts is None else np.asarray(body_starts, dtype=np.int64)
+    m = -1
+    for room in (total // 4 + 64, total + 1):  # a token a character at most; about one in six in prose
+        starts_buf, ends_buf, keys_buf = _scratch(scratch, room)
+        m = kernel.spans_keys(texts, body, _bmp_table(), wide, wide_packed, starts_buf, ends_buf, keys_buf, counts)
+        if m >= 0:
+            break
+    starts, ends, keys = starts_buf[:m].copy(), ends_buf[:m].copy(), keys_buf[:m].copy()
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+
+    def text_of(idx: np.ndarray) -> list[str]:
+        docs = (np.searchsorted(offsets, idx, side="right") - 1).tolist()
+        return [texts[d][s:e] for d, s, e in zip(docs, starts[idx].tolist(), ends[idx].tolist())]
+
+    hashes, exact, words, marks = vocab.lookup(keys, text_of)
+    long_tokens = np.flatnonzero(ends - starts > _MAX_FAST_TOKEN)
+    if long_tokens.size:  # hashed one by one, not by their vocabulary entry (a key of many characters)
+        surfaces = text_of(long_tokens)
+        alone = np.array([token_hash(t) for t in surfaces], dtype=np.uint64)
+        if not np.array_equal(alone, hashes[long_tokens]):  # two long tokens' keys met: no numbers to trust
+            words = marks = None
+        hashes[long_tokens] = alone
+        exact[long_tokens] = [exact_token_hash(t) for t in surfaces]
+    return Tokens(offsets=offsets, starts=starts, ends=ends, hashes=hashes, exact=exact, words=words, marks=marks)
 
 
 def prepare() -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..hashing import GOLDEN, combine, mix64, mix64_inplace
+from ..kernels import native
 from ..options import DEFAULT_K
 from .banal import banal_tokens
 from .normalise import Tokens
@@ -84,6 +85,10 @@ def _window_hashes(h: np.ndarray, k: int) -> np.ndarray:
     them), with slices, block by block so the arrays stay in cache."""
     n = len(h)
     starts = np.empty(n - k + 1, dtype=np.uint64)
+    kernel = native("read")
+    if kernel is not None:  # the same bits by the compiled loop
+        kernel.window_hashes(np.ascontiguousarray(h, dtype=np.uint64), k, starts)
+        return starts
     span_k = np.uint64(k)
     tmp = np.empty(min(_CHUNK, n - k + 1), dtype=np.uint64)
     with np.errstate(over="ignore"):

@@ -20,7 +20,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..hashing import mix64, seeded
+from ..hashing import GOLDEN, mix64, seeded
+from ..kernels import native
 from ..options import DEFAULT_NUM_PERM, DEFAULT_SEED
 
 EMPTY = np.uint32(0xFFFFFFFF)
@@ -66,6 +67,17 @@ def densified(raw: np.ndarray, seed: int = DEFAULT_SEED) -> np.ndarray:
 def _signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int, densify: bool = True) -> np.ndarray:
     n_sets = len(offsets) - 1
     sizes = np.diff(offsets)
+    kernel = native("read")
+    if kernel is not None:  # the same bins by the compiled loop (no per-hash temporaries, no ``minimum.at``)
+        sig = np.full(n_sets * num_perm, EMPTY, dtype=np.uint32)
+        salt = mix64(np.array([seed], dtype=np.uint64) + GOLDEN)[0]  # ``seeded``'s
+        shift = 64 - (num_perm.bit_length() - 1) if num_perm & (num_perm - 1) == 0 else 0
+        hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
+        kernel.raw_signatures(hashes, np.ascontiguousarray(offsets, dtype=np.int64), num_perm, int(salt), shift, sig)
+        sig = sig.reshape(n_sets, num_perm)
+        if densify:
+            _densify(sig, sizes > 0, seed)
+        return sig
     y = seeded(hashes, seed)
     if num_perm & (num_perm - 1) == 0:  # a power of two: ((y >> 32) * num_perm) >> 32 is a shift
         bins = (y >> np.uint64(64 - (num_perm.bit_length() - 1))).astype(np.int64)

@@ -33,6 +33,7 @@ import shutil
 import signal
 import socket
 import struct
+import threading
 import time
 from typing import Any
 
@@ -155,13 +156,18 @@ def run_writer(settings: dict[str, Any]) -> None:
     from ..index.service import check_params
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    from ..index.shards import use_receipts
+    from ..index.shards import PURGE_SECONDS, use_receipts
 
     options = ScanOptions(workers=1)  # as every worker's (``app.Settings``)
     use_receipts(receipts_folder(settings))  # what it checks of the shards it writes, for the workers to take
     index = open_index(settings["location"])
     check_params(index, options)
     index.merge_after_append = False  # merged after the answer, below
+    # Old trash deleted on a thread of its own while no write waits, outside the index's lock: a new writer's first
+    # purge deletes the merged-away shards of the last hours (seconds of unlinks), which every add waited for.
+    index.purge_later = True
+    purging: threading.Thread | None = None
+    purged = -PURGE_SECONDS  # when the last purge started (monotonic)
     stopping = []
     signal.signal(signal.SIGTERM, lambda sig, frame: stopping.append(sig))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor stops us (SIGTERM), once
@@ -181,6 +187,10 @@ def run_writer(settings: dict[str, Any]) -> None:
             except Exception:
                 log.exception("merging the index's shards")
             unmerged = 0
+        if not waiting and (purging is None or not purging.is_alive()) and time.monotonic() - purged >= PURGE_SECONDS:
+            purged = time.monotonic()
+            purging = threading.Thread(target=index.purge_trash, name="dedup-trash", daemon=True)
+            purging.start()
         if held is not None:  # a request read last time that could not join its group
             first, held = held, None
         else:

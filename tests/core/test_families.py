@@ -9,6 +9,7 @@ sets: equal, subsets and supersets of each other, with exceptions, or unrelated.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +24,7 @@ from dedup.evidence import (
     pair_codes,
     pair_entries,
     pair_evidence,
+    sorted_differences,
 )
 from dedup.verify import _pair_sums, _syndicated_of
 
@@ -167,3 +169,144 @@ def test_family_evidence_is_the_same_from_worker_processes(monkeypatch):
     assert isinstance(there, FamilyEvidence) and len(there.minus_pair) and len(there.family) > 16
     assert np.array_equal(there.pairs, here.pairs)
     assert np.array_equal(_entries(there.entries()), _entries(here.entries()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=st.sets(st.integers(0, 2**63 - 1)), b=st.sets(st.integers(0, 2**63 - 1)), shared=st.sets(st.integers(0, 99)))
+def test_sorted_differences_are_the_set_differences(a, b, shared):
+    # What ``ListGrouper._exceptions`` takes from a list and its family's base: the members of each the other lacks.
+    a_, b_ = (np.array(sorted(x | shared), dtype=np.uint64) for x in (a, b))
+    only_a, only_b = sorted_differences(a_, b_)
+    assert only_a.tolist() == sorted((a | shared) - (b | shared))
+    assert only_b.tolist() == sorted((b | shared) - (a | shared))
+
+
+@pytest.mark.slow
+def test_a_scan_is_the_same_on_one_thread_and_worker_or_two(tmp_path, make_kit, write_files, monkeypatch):
+    """The posting lists' partitions on two threads (each one's shared fingerprints and distinct lists, compiled
+    where built) and the steps on two workers give the scan one thread and one worker give: a recurring story's
+    holders make big lists (stored by family), the postings in several partitions and the families in several
+    chunks at this size."""
+    import dataclasses
+
+    import dedup.workers as workers
+    from dedup.options import ScanOptions, VerifyParams
+    from dedup.pipeline import scan
+    from tests.support.executors import scan_json
+
+    kit = make_kit(0)
+    story, other = kit.story(), kit.story()
+    half = " ".join(story.split()[: len(story.split()) // 2])
+    files = {f"w{i}.txt": kit.wrap(story) for i in range(8)} | {f"h{i}.txt": kit.wrap(half) for i in range(2)}
+    files |= {"o1.txt": other, "o2.txt": kit.wrap(other), "s.txt": story}
+    write_files(tmp_path / "in", files)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(evidence, "FAMILY_ROWS", 8)
+    ranges = evidence.bucket_ranges
+    parts = []
+
+    def small(shards, budget):  # partitions of 500 postings: several at this size
+        parts.append(ranges(shards, 500))
+        return parts[-1]
+
+    monkeypatch.setattr(evidence, "bucket_ranges", small)
+    verify = dataclasses.replace(VerifyParams(), max_enumerate=3)
+    lists = []
+    real = evidence.Lists.distinct_per_list
+
+    def seen(self, *args, **kwargs):  # the lists verification counts: families, in more than one chunk
+        lists.append(self)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(evidence.Lists, "distinct_per_list", seen)
+    two = scan_json(scan("in", ScanOptions(workers=2, verify=verify, batch_docs=4)))
+    assert lists and all(len(list(evidence._family_chunks(x.families))) > 1 for x in lists)
+    assert parts and all(len(p) > 1 for p in parts)
+    one_thread = workers.Threads.__init__
+
+    def single(self, threads=None, ahead=2):
+        one_thread(self, 1, ahead)
+
+    monkeypatch.setattr(workers.Threads, "__init__", single)
+    one = scan_json(scan("in", ScanOptions(workers=1, verify=verify, batch_docs=4)))
+    assert _without_workers(one) == _without_workers(two)
+
+
+def _without_workers(text: str) -> dict:
+    """A scan's JSON without the options' ``workers`` (which the meta records)."""
+    import json
+
+    data = json.loads(text)
+    assert data["meta"]["parameters"].pop("workers") in (1, 2)
+    return data
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    fps=st.lists(st.integers(0, 40), max_size=300),
+    docs=st.lists(st.integers(0, 2**31 - 1), min_size=1, max_size=300),
+    bits=st.sampled_from([6, 31, 33]),
+)
+def test_the_compiled_shared_runs_are_numpys(fps, docs, bits):
+    # A partition's sorted posting keys (fingerprint << bits | document; a document twice under one fingerprint
+    # among them) read by the compiled pass (kernels/_match.pyx) and by the numpy code: the same arrays.
+    import dedup.kernels as kernels
+
+    compiled = kernels.native("match")
+    if compiled is None:
+        pytest.skip("kernels._match is not built here (no compiler at install, or DEDUP_KERNELS=numpy)")
+    mask = (1 << bits) - 1
+    keys = np.array(sorted((f << bits) | (d & mask) for f, d in zip(fps, docs * 300)), dtype=np.uint64)
+    got = evidence._shared_runs(keys, bits)
+    try:
+        evidence.native = lambda name: None  # the numpy code
+        want = evidence._shared_runs(keys, bits)
+    finally:
+        evidence.native = kernels.native
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and np.array_equal(g, w)
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.integers(0, 30), max_size=400), spread=st.sampled_from([1, 0x9E3779B97F4A7C15, 1 << 40]))
+def test_the_compiled_distinct_lists_are_numpys(values, spread):
+    # A partition's list hashes, many repeated (one a shared fingerprint; equal low bits when ``spread`` is a
+    # power of two: every value probes the table's first slot): the distinct ones ascending, their counts and
+    # first indices, compiled (a hash table) and numpy (a stable argsort), the same arrays.
+    import dedup.kernels as kernels
+
+    if kernels.native("match") is None:
+        pytest.skip("kernels._match is not built here (no compiler at install, or DEDUP_KERNELS=numpy)")
+    h = np.array(values, dtype=np.uint64) * np.uint64(spread)
+    got = evidence._distinct_lists(h)
+    try:
+        evidence.native = lambda name: None  # the numpy code
+        want = evidence._distinct_lists(h)
+    finally:
+        evidence.native = kernels.native
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and np.array_equal(g, w)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    runs=st.lists(st.lists(st.integers(0, 2**31 - 1), min_size=1, max_size=30), min_size=1, max_size=20),
+    wide=st.booleans(),
+)
+def test_the_compiled_family_keys_are_numpys(runs, wide):
+    # The big lists of a partition, read in place by the compiled pass and gathered then hashed by numpy: the
+    # same family keys (int32 and int64 members).
+    import dedup.kernels as kernels
+
+    if kernels.native("match") is None:
+        pytest.skip("kernels._match is not built here (no compiler at install, or DEDUP_KERNELS=numpy)")
+    members = np.array([m for r in runs for m in [7, *r]], dtype=np.int64 if wide else np.int32)  # a gap between
+    sizes = np.array([len(r) for r in runs], dtype=np.int64)
+    starts = np.cumsum(sizes + 1) - sizes
+    got = evidence._big_keys(members, starts, sizes)
+    try:
+        evidence.native = lambda name: None  # the numpy code
+        want = evidence._big_keys(members, starts, sizes)
+    finally:
+        evidence.native = kernels.native
+    assert got.dtype == want.dtype and np.array_equal(got, want)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from dedup import kernels
 from dedup.phase1.normalise import tokenise
 from tests.conftest import AEB_BODIES
+from tests.support.backends import scan_with
 
 pytest.importorskip("numba")
 
@@ -64,19 +65,10 @@ def _corpus(folder) -> None:
             (folder / f"{n:03d}-copy.txt").write_text(copy, encoding="utf-8")
 
 
-def _scan(cli, folder, backend: str, monkeypatch: pytest.MonkeyPatch) -> dict:
-    monkeypatch.setenv("DEDUP_KERNELS", backend)
-    run = cli("scan", folder, "--format", "json", "--no-progress")
-    assert run.returncode == 0, run.stderr
-    result = json.loads(run.stdout)
-    result["meta"].pop("timings", None)
-    return result
-
-
 @pytest.mark.slow
 def test_a_scan_gives_the_same_result_with_and_without_the_kernels(cli, tmp_path, monkeypatch):
     _corpus(tmp_path)
-    compiled, plain = _scan(cli, tmp_path, "numba", monkeypatch), _scan(cli, tmp_path, "numpy", monkeypatch)
+    compiled, plain = scan_with(cli, tmp_path, "numba", monkeypatch), scan_with(cli, tmp_path, "numpy", monkeypatch)
     assert compiled["pairs"], "the corpus should hold copies"
     assert json.dumps(compiled, sort_keys=True) == json.dumps(plain, sort_keys=True)
 

@@ -83,3 +83,90 @@ def test_a_stored_frame_counts_distinct_paths_as_the_whole_column_does(tmp_path_
     frame = StoredFrame(paths, np.asarray(bases), np.zeros(bases[-1], dtype=np.int64))
     want = pl.Series([v for values in shards for v in values], dtype=pl.Utf8).n_unique()
     assert frame.distinct("path") == want
+
+
+def _corrupting(monkeypatch, name: str) -> None:
+    """Shard ``name`` damaged as soon as it is written (its paragraph offsets one short): what a bad disk or another
+    writer could leave, seen by the first reader."""
+    import dedup.pipeline as pipeline
+
+    publish = pipeline.publish_shard
+
+    def publish_and_damage(root, shard, staged, docs):
+        publish(root, shard, staged, docs)
+        if shard == name:
+            path = Path(root) / "shards" / shard / "para_offsets.npy"
+            np.save(path, np.load(path)[:-1], allow_pickle=False)
+
+    monkeypatch.setattr(pipeline, "publish_shard", publish_and_damage)
+
+
+def test_a_shard_damaged_as_written_is_reported_by_its_task_as_the_local_scan_reports_it(tmp_path, monkeypatch):
+    """A cluster's read task checks each shard it wrote (``validate.verdict``) and the driver raises the bad one's
+    line, the one the local scan's own check gives, without checking the shards itself."""
+    from dedup.distributed.partitioned import Partitioned
+    from tests.conftest import ROOT
+
+    class Cluster(Pickling, Partitioned):
+        partitions = 2
+
+    _corrupting(monkeypatch, "000000-0000")
+    errors = []
+    for name, executor in (("local", None), ("cluster", Cluster())):
+        with pytest.raises(StoreError) as e:
+            scan(ROOT / "seeds", ScanOptions(batch_docs=2, workers=1), store=tmp_path / name, executor=executor)
+        errors.append(str(e.value).replace(str(tmp_path / name), "STORE"))
+    assert errors[0] == errors[1] == "STORE: shard 000000-0000: para_offsets.npy has shape (2,), not (3,)"
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """The accuracy corpus's 240 articles scanned here and through a cluster's executor (pickled tasks)."""
+    from benchmarks.corpora.corpus import generate
+    from dedup.distributed.partitioned import Partitioned
+
+    class Cluster(Pickling, Partitioned):
+        partitions = 4
+
+    root = tmp_path_factory.mktemp("parts") / "corpus"
+    generate(root, 240, seed=3, layout="meta")
+    (root / "truth.json").unlink()
+    options = ScanOptions(batch_docs=30)
+    return scan(root, options), scan(root, options, executor=Cluster())
+
+
+def test_a_clusters_labels_passages_and_fingerprints_are_read_from_the_store_as_the_local_ones(results):
+    """The labels a cluster's label tasks wrote, read by ranges of paragraphs, the passages kept by align batch and
+    the boilerplate fingerprints saved in the store are the local scan's arrays; the parts' folder goes with them."""
+    import gc
+
+    from dedup.distributed.table import MappedArray, PassageParts, StoredLabels
+
+    local, cluster = results
+    assert isinstance(cluster.labels, StoredLabels) and isinstance(cluster.passages, PassageParts)
+    assert isinstance(cluster.boilerplate, MappedArray) and len(cluster.boilerplate) > 0
+    assert np.array_equal(np.asarray(cluster.boilerplate), local.boilerplate)
+    labels = local.labels
+    assert np.array_equal(np.asarray(cluster.labels), labels) and len(np.unique(labels)) > 2
+    rng = np.random.default_rng(7)
+    for lo, hi in [sorted(rng.integers(0, len(labels) + 1, 2)) for _ in range(100)]:
+        assert np.array_equal(cluster.labels[lo:hi], labels[lo:hi]), (lo, hi)
+    assert len(cluster.passages) == len(local.passages) and sum(map(len, local.passages)) > 100
+    for p in range(len(local.passages)):
+        assert np.array_equal(cluster.passages[p], local.passages[p])
+    rows = rng.permutation(len(local.passages))[:50]
+    assert np.array_equal(cluster.passages.take(rows), np.concatenate([local.passages[r] for r in rows]))
+    folder = Path(cluster.labels.folder)
+    assert folder.parent == cluster.store.root and folder.is_dir()
+    from dedup.distributed.table import ResultParts
+
+    gone = folder.with_name(".result-gone")
+    gone.mkdir()
+    parts = ResultParts(str(gone))
+    labels, kept = parts.labels(np.zeros(1, np.int64), np.zeros(0, bool)), parts.keep("x", np.arange(3))
+    del parts, labels
+    gc.collect()
+    assert gone.is_dir() and np.array_equal(np.asarray(kept), np.arange(3))  # what reads from it keeps it
+    del kept
+    gc.collect()
+    assert not gone.exists()

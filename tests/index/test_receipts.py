@@ -86,3 +86,31 @@ def test_a_reader_takes_the_writer_s_check_until_the_shard_changes(tmp_path, rec
         writer.merge()
     (merged,) = open_index(loc).shard_names
     assert sorted(p.name for p in receipts.iterdir()) == [f"{merged}.json", f"{merged}.npy"]
+
+
+def test_a_shard_taken_as_checked_maps_each_array_when_first_read_from_where_the_shard_is_then(tmp_path, receipts):
+    """Workers open a writer's new shard from its receipt with no array mapped; each array, read, is the file's
+    (as a shard checked in full maps it), also after the writer moved the shard (a merge's trash)."""
+    loc = str(tmp_path / "index")
+    writer = open_index(loc, archive.store_params(OPTIONS), create=True)
+    writer.merge_after_append = False
+    for i in range(2):
+        archive.add_articles(writer, [_article(i)], OPTIONS)
+    reader = open_index(loc)
+    reader.preload()
+    name = reader.shard_names[0]
+    lazy = reader._shard(name)
+    assert isinstance(lazy._arrays, shards._OnUse)
+    assert "signatures" in lazy._arrays and lazy._arrays.mapped()["signatures"] is None  # listed, not mapped
+    full, *_ = validate.check_shard(tmp_path / "index" / "shards" / name, reader.params["num_perm"])
+    assert sorted(lazy._arrays) == sorted(full)
+    first = sorted(full)[0]
+    assert np.array_equal(lazy.array(first), full[first])
+    text = reader.texts([0])
+    assert text[0].startswith(_article(0).text[:40])
+    moved = tmp_path / "elsewhere"
+    os.replace(lazy.path, moved)  # as ``_retire`` moves a merged-away shard, its readers following it
+    lazy.path = moved
+    for key in sorted(full):
+        assert np.array_equal(lazy.array(key), np.load(moved / f"{key}.npy")), key
+    assert reader.texts([0]) == text  # read from the moved folder
