@@ -381,7 +381,7 @@ def match(
         table.cut >= 0,
         site,
         boiler,
-        len(ev.pairs),
+        len(ev) if hasattr(ev, "parts") else len(ev.pairs),  # partitioned evidence: pairs counted, not held
     )
     if focus is None:
         return found

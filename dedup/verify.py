@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -125,51 +126,246 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     document and whose last words before the cut are in it is taken as cut from it
     (``contains``), even where its text recurs so often it reads as boilerplate: a story
     excerpted by several wrapped pages does.
+
+    Every step that looks at pairs runs on the pairs' partitions (``PairParts``): here the evidence is one
+    partition in memory; evidence kept in partitions elsewhere (``distributed.partitioned.PartitionedEvidence``)
+    runs the same steps in tasks, one a partition, so that what this function holds is a few numbers an article
+    or a list, never a vector over every candidate pair.
     """
     params = params or VerifyParams()
+    parts: PairParts = ev.parts() if hasattr(ev, "parts") else InMemoryPairs(ev)
     n_docs = len(docs.sizes)
-    pairs = ev.pairs
     sizes = docs.sizes
-    is_exact = docs.content[pairs[:, 0]] == docs.content[pairs[:, 1]]
-    is_exact &= docs.has_text[pairs[:, 0]] & docs.has_text[pairs[:, 1]]
 
     # Pass 1: every shingle counts; group documents that are copies of each other.
-    shared_all = _pair_sums(ev, lists.weight).astype(np.int64)
-    first = classify(shared_all, sizes[pairs[:, 0]], sizes[pairs[:, 1]], params)
-    held = np.maximum(first["a_in_b"], first["b_in_a"])
-    linking = is_exact | ((shared_all >= params.min_shared) & (held >= params.copy_group))
-    groups = components(n_docs, pairs[linking])
+    given = {"sizes": sizes, "content": docs.content, "has_text": docs.has_text, "weight": lists.weight}
+    groups = parts.connect(n_docs, _pass_one, {**given, "params": params})
     site = docs.site if docs.site is not None else np.zeros(n_docs, dtype=np.int64)
     known = lists.known if lists.known is not None else np.zeros(len(lists), dtype=bool)
     boiler = _boilerplate_lists(lists, groups, site, params) | known
     # Pairs that share text taken for boilerplate may be a story and its noisy copies: their chains say.
-    at_stake = _pair_sums(ev, None, boiler) > 0
-    more = _spread_copies(docs, pairs, shared_all, held, linking | ~at_stake, len(lists), params)
-    if more.any():
-        linking |= more
-        groups = components(n_docs, pairs[linking])
-        boiler = _boilerplate_lists(lists, groups, site, params) | known
+    if docs.spread is not None and sum(parts.run(_copies_todo, {"boiler": boiler, "params": params})):
+        more = sum(parts.each(_copies_read, {"docs": docs, "n_lists": len(lists), "params": params}))
+        if more:
+            groups = parts.connect(n_docs, _linking_edges, None)
+            boiler = _boilerplate_lists(lists, groups, site, params) | known
     if boiler.any():
-        boiler = _story_lists(lists, ev, pairs[linking], shared_all, groups, boiler, sizes, params) | known
+        boiler = _story_lists(lists, parts, groups, boiler, sizes, params) | known
 
     # Pass 2: boilerplate lists count for nobody.
 
-    def measure(boiler: np.ndarray):
-        boiler_weight = lists.weight_per_doc(n_docs, boiler)
-        content_sizes = sizes - boiler_weight.astype(np.int64)
-        shared = _pair_sums(ev, lists.weight, ~boiler)
-        m = classify(shared.astype(np.int64), content_sizes[pairs[:, 0]], content_sizes[pairs[:, 1]], params)
-        return m, np.where(is_exact, 0, m["relation"]), shared.astype(np.int64)
+    def measure(boiler: np.ndarray, connect: bool) -> np.ndarray | None:
+        content_sizes = sizes - lists.weight_per_doc(n_docs, boiler).astype(np.int64)
+        given = {"weight": lists.weight, "chosen": ~boiler, "content_sizes": content_sizes, "params": params}
+        if connect:
+            return parts.connect(n_docs, _measure, given)
+        parts.run(_measure, given)
+        return None
 
-    m, relation, shared = measure(boiler)
     # A site's text that recurs only within one story (an agency's versions of it) is that story, not
     # the site's template: the template recurs around different stories.
-    linked = (relation >= 0) & (relation <= 2)
-    story = components(n_docs, pairs[linked])
+    story = measure(boiler, True)
     one_story = boiler & ~known & _one_story(lists, _story_top(lists, story), params)
     if one_story.any():
         boiler &= ~one_story
-        m, relation, shared = measure(boiler)
+        measure(boiler, False)
+    # The reads (chains, excerpts' tails, short items' runs) and the kept pairs, partition by partition here.
+    frames = parts.each(_finish, {"docs": docs, "boiler": boiler, "params": params})
+    # What each document shares with its copies, boilerplate aside even for rescued excerpts: it
+    # ranks the candidates for source, and generic phrases two pages share say nothing about that.
+    # Copies of one text (identical once normalised) count as one member: what a document shares
+    # with its own duplicates says nothing about whether it is the source.
+    same_text = parts.connect(n_docs, _same_text_edges, None)
+    syndicated = parts.syndicated(lists.weight, _syndicated_mask, {"same_text": same_text}, ~boiler, n_docs)
+    # The per-pair columns are let go where they are (stored partitions: their files deleted by the tasks, side by
+    # side, rather than by this process when the partitions go).
+    parts.run(_drop_all, COLUMNS)
+    frame = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=True)
+    return Verified(pairs=frame, boilerplate=boiler, syndicated=syndicated)
+
+
+class PairPart(Protocol):
+    """One partition of the candidate pairs, as verification's per-pair steps see it: its pairs (global article
+    numbers), its evidence (``ev``: its pairs' entries, pairs numbered within the partition, lists global) and named
+    per-pair columns the steps leave for each other."""
+
+    pairs: np.ndarray
+    ev: Evidence
+
+    def col(self, name: str) -> np.ndarray: ...
+
+    def set(self, name: str, values: np.ndarray) -> None: ...
+
+    def drop(self, name: str) -> None: ...
+
+
+class PairParts(Protocol):
+    """The candidate pairs in partitions, and how verification's steps run over them: ``run`` a step on every
+    partition (where the partitions are: tasks for a cluster's), ``each`` a step on every partition in this
+    process (the steps that read articles, which send their own tasks), ``connect`` the components of the edges a
+    step gives on every partition, ``derived`` ``_derived_from`` over a per-pair column, ``syndicated``
+    ``_syndicated`` of the entries of the pairs a step picks. Results of ``run`` and ``each`` in partition order
+    (the pairs' order)."""
+
+    def run(self, step: Callable[[PairPart, Any], Any], given: Any) -> list: ...
+
+    def each(self, step: Callable[[PairPart, Any], Any], given: Any) -> list: ...
+
+    def connect(self, n: int, step: Callable[[PairPart, Any], np.ndarray], given: Any) -> np.ndarray: ...
+
+    def derived(
+        self, column: str, groups: np.ndarray, sizes: np.ndarray, own: np.ndarray, params: VerifyParams
+    ) -> np.ndarray: ...
+
+    def syndicated(
+        self,
+        weight: np.ndarray,
+        mask: Callable[[PairPart, Any], np.ndarray],
+        given: Any,
+        chosen: np.ndarray,
+        n: int,
+    ) -> np.ndarray: ...
+
+
+class _MemoryPart:
+    """The whole evidence as one ``PairPart``, its columns in memory."""
+
+    def __init__(self, ev: Evidence) -> None:
+        self.ev, self.pairs, self._cols = ev, ev.pairs, {}
+
+    def col(self, name: str) -> np.ndarray:
+        return self._cols[name]
+
+    def set(self, name: str, values: np.ndarray) -> None:
+        self._cols[name] = values
+
+    def drop(self, name: str) -> None:
+        self._cols.pop(name, None)
+
+
+class InMemoryPairs:
+    """``PairParts`` of evidence held here: one partition, every step run on it in this process."""
+
+    def __init__(self, ev: Evidence) -> None:
+        self.part = _MemoryPart(ev)
+
+    def run(self, step: Callable[[PairPart, Any], Any], given: Any) -> list:
+        return [step(self.part, given)]
+
+    each = run
+
+    def connect(self, n: int, step: Callable[[PairPart, Any], np.ndarray], given: Any) -> np.ndarray:
+        return components(n, step(self.part, given))
+
+    def derived(
+        self, column: str, groups: np.ndarray, sizes: np.ndarray, own: np.ndarray, params: VerifyParams
+    ) -> np.ndarray:
+        return _derived_from(self.part.pairs, self.part.col(column), groups, sizes, own, params)
+
+    def syndicated(
+        self,
+        weight: np.ndarray,
+        mask: Callable[[PairPart, Any], np.ndarray],
+        given: Any,
+        chosen: np.ndarray,
+        n: int,
+    ) -> np.ndarray:
+        ev = self.part.ev
+        take = mask(self.part, given)[ev.entry_pair] & chosen[ev.entry_list]
+        return _syndicated(weight, ev.pairs, ev.entry_pair[take], ev.entry_list[take], n)
+
+
+# Verification's per-pair steps: each a function of one partition and what the step is given (a few numbers an
+# article or a list), run by ``PairParts``; the columns each leaves are named in its docstring.
+
+
+def _pass_one(part: PairPart, g: dict) -> np.ndarray:
+    """Pass 1 of one partition: ``is_exact``, ``shared_all`` (every shared shingle), ``first_jaccard``,
+    ``first_a_in_b``, ``first_b_in_a`` (its measures) and ``linking`` (copies of each other); returns the linking
+    pairs."""
+    p, pairs, sizes = g["params"], part.pairs, g["sizes"]
+    content, has_text = g["content"], g["has_text"]
+    is_exact = content[pairs[:, 0]] == content[pairs[:, 1]]
+    is_exact &= has_text[pairs[:, 0]] & has_text[pairs[:, 1]]
+    shared_all = _pair_sums(part.ev, g["weight"]).astype(np.int64)
+    first = classify(shared_all, sizes[pairs[:, 0]], sizes[pairs[:, 1]], p)
+    held = np.maximum(first["a_in_b"], first["b_in_a"])
+    linking = is_exact | ((shared_all >= p.min_shared) & (held >= p.copy_group))
+    for name, values in (
+        ("is_exact", is_exact),
+        ("shared_all", shared_all),
+        ("first_jaccard", first["jaccard"]),
+        ("first_a_in_b", first["a_in_b"]),
+        ("first_b_in_a", first["b_in_a"]),
+        ("linking", linking),
+    ):
+        part.set(name, values)
+    return pairs[linking]
+
+
+def _linking_edges(part: PairPart, _: Any) -> np.ndarray:
+    return part.pairs[part.col("linking")]
+
+
+def _copies_todo(part: PairPart, g: dict) -> int:
+    """The pairs (``copies_todo``, a flag a pair) whose chains may make them copies (``_copies_read``): not
+    linking, sharing text taken for boilerplate, held ``derived`` by the counts."""
+    p = g["params"]
+    at_stake = _pair_sums(part.ev, None, g["boiler"]) > 0
+    held = np.maximum(part.col("first_a_in_b"), part.col("first_b_in_a"))
+    shared = part.col("shared_all")
+    todo = ~part.col("linking") & at_stake & (shared >= p.min_shared) & (held >= p.derived)
+    part.set("copies_todo", todo)
+    return int(todo.sum())
+
+
+def _copies_read(part: PairPart, g: dict) -> int:
+    """Of ``copies_todo``, the pairs whose chains (``DocInfo.spread``, nothing yet known as boilerplate) run through
+    ``copy_group`` of one side become ``linking``: a short story and its noisy copies are copies of each other, so
+    the story is not taken for a template. Returns how many."""
+    todo = np.flatnonzero(part.col("copies_todo"))
+    part.drop("copies_todo")
+    if not len(todo):
+        return 0
+    cover = g["docs"].spread(part.pairs[todo], np.zeros(g["n_lists"], dtype=bool))
+    more = todo[cover.max(axis=1) >= g["params"].copy_group]
+    if len(more):
+        linking = part.col("linking").copy()
+        linking[more] = True
+        part.set("linking", linking)
+    return len(more)
+
+
+def _story_shared(part: PairPart, g: dict) -> None:
+    """``story_shared``: what each pair shares but the lists ``g["chrome"]``."""
+    chrome = _pair_sums(part.ev, g["weight"], g["chrome"]).astype(np.int64)
+    part.set("story_shared", part.col("shared_all") - chrome)
+
+
+def _measure(part: PairPart, g: dict) -> np.ndarray:
+    """Pass 2 of one partition, the lists ``g["chosen"]`` alone: ``shared``, ``jaccard``, ``a_in_b``, ``b_in_a``
+    and ``relation`` (exact copies: 0); returns the pairs it links (exact, near-duplicate, contains)."""
+    pairs, sizes = part.pairs, g["content_sizes"]
+    shared = _pair_sums(part.ev, g["weight"], g["chosen"]).astype(np.int64)
+    m = classify(shared, sizes[pairs[:, 0]], sizes[pairs[:, 1]], g["params"])
+    relation = np.where(part.col("is_exact"), 0, m["relation"]).astype(np.int8)
+    for name in ("jaccard", "a_in_b", "b_in_a"):
+        part.set(name, m[name])
+    part.set("shared", shared)
+    part.set("relation", relation)
+    return pairs[(relation >= 0) & (relation <= 2)]
+
+
+def _finish(part: PairPart, g: dict) -> pl.DataFrame:
+    """The last of one partition: the relations chains make (``_spread``), excerpts cut from a document
+    (``_cut_from``) and short items derived from one (``_short_derived``), read from the articles; leaves the final
+    ``relation``; returns the kept pairs' frame (``Verified.pairs``)."""
+    docs, boiler, params = g["docs"], g["boiler"], g["params"]
+    pairs, sizes = part.pairs, docs.sizes
+    is_exact, shared, shared_all = part.col("is_exact"), part.col("shared"), part.col("shared_all")
+    # Changed in place: no later step reads these columns but ``relation``, set again below.
+    relation = part.col("relation")
+    m = {key: part.col(key) for key in ("jaccard", "a_in_b", "b_in_a")}
     # Scattered evidence on one diagonal (a noisy copy), boilerplate aside, makes a relation the counts miss.
     spread, cover = _spread(docs, pairs, shared, relation, is_exact, boiler, params)
     better = (spread >= 0) & ((relation < 0) | (relation == 3) | (spread < relation)) & ~is_exact
@@ -179,17 +375,12 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     rescued = _cut_from(docs, pairs, relation, shared_all, params)
     relation[rescued] = 2
     relation[_short_derived(docs, pairs, relation, shared, m, params)] = 2
+    part.set("relation", relation)
     shared = np.where(rescued, shared_all, shared)
+    first = {key: part.col(f"first_{key}") for key in ("jaccard", "a_in_b", "b_in_a")}
     for key in ("jaccard", "a_in_b", "b_in_a"):  # measured on everything they share
         m[key] = np.where(rescued, first[key], m[key])
     keep = relation >= 0
-    # What each document shares with its copies, boilerplate aside even for rescued excerpts: it
-    # ranks the candidates for source, and generic phrases two pages share say nothing about that.
-    # Copies of one text (identical once normalised) count as one member: what a document shares
-    # with its own duplicates says nothing about whether it is the source.
-    same_text = components(n_docs, pairs[relation == 0])
-    other = same_text[pairs[:, 0]] != same_text[pairs[:, 1]]
-    syndicated = _syndicated_of(lists, ev, ((relation >= 0) & (relation <= 2)) & other, ~boiler, n_docs)
     a, b = pairs[keep, 0], pairs[keep, 1]
     a_in_b, b_in_a = m["a_in_b"][keep], m["b_in_a"][keep]
     page_a, page_b = first["a_in_b"][keep], first["b_in_a"][keep]
@@ -199,7 +390,7 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
     a, b = np.where(swap, b, a), np.where(swap, a, b)
     a_in_b, b_in_a = np.where(swap, b_in_a, a_in_b), np.where(swap, a_in_b, b_in_a)
     page_a, page_b = np.where(swap, page_b, page_a), np.where(swap, page_a, page_b)
-    frame = pl.DataFrame(
+    return pl.DataFrame(
         {
             "a": a.astype(np.int64),
             "b": b.astype(np.int64),
@@ -215,7 +406,17 @@ def verify(lists: Lists, ev: Evidence, docs: DocInfo, params: VerifyParams | Non
             "cut_from": rescued[keep],
         }
     )
-    return Verified(pairs=frame, boilerplate=boiler, syndicated=syndicated)
+
+
+def _same_text_edges(part: PairPart, _: Any) -> np.ndarray:
+    return part.pairs[part.col("relation") == 0]
+
+
+def _syndicated_mask(part: PairPart, g: dict) -> np.ndarray:
+    """The pairs whose shared lists count for ``Verified.syndicated``: related (exact, near-duplicate, contains),
+    not two copies of one text (``g["same_text"]``)."""
+    relation, same_text, pairs = part.col("relation"), g["same_text"], part.pairs
+    return (relation >= 0) & (relation <= 2) & (same_text[pairs[:, 0]] != same_text[pairs[:, 1]])
 
 
 def _story_top(lists: Lists, story: np.ndarray) -> np.ndarray:
@@ -234,9 +435,7 @@ def _one_story(lists: Lists, top: np.ndarray, params: VerifyParams) -> np.ndarra
 
 def _story_lists(
     lists: Lists,
-    ev: Evidence,
-    copies: np.ndarray,
-    shared_all: np.ndarray,
+    parts: PairParts,
     groups: np.ndarray,
     boiler: np.ndarray,
     sizes: np.ndarray,
@@ -244,15 +443,18 @@ def _story_lists(
     rounds: int = 4,
 ) -> np.ndarray:
     """``boiler`` without the lists that recur within one story: a source and what derives from it
-    (``_derived_from``). In rounds: once part of a story is known, its members count as one partner,
-    so a document's runner-ups within that story (other rewrites that took some of the same
-    sentences) no longer hide that it derives from it."""
+    (``_derived_from``), from the groups of copies (``groups``) on. In rounds: once part of a story is known, its
+    members count as one partner, so a document's runner-ups within that story (other rewrites that took some of
+    the same sentences) no longer hide that it derives from it."""
     n_docs = len(sizes)
     # Per document, its shingles in no list: text of its own, shared with nobody.
     own = sizes - lists.weight_per_doc(n_docs).astype(np.int64)
-    edges, story, out, shared = [copies], groups, boiler, shared_all
+    # The copies' components as stars (each document to the first of its group): the same components as the
+    # linking pairs', a number a document.
+    stars = np.flatnonzero(groups != np.arange(n_docs))
+    edges, story, out, shared = [np.stack([groups[stars], stars], axis=1)], groups, boiler, "shared_all"
     for _ in range(rounds):
-        edges.append(_derived_from(ev.pairs, shared, story, sizes, own, params))
+        edges.append(parts.derived(shared, story, sizes, own, params))
         new_story = components(n_docs, np.concatenate(edges))
         top = _story_top(lists, new_story)
         out = boiler & ~_one_story(lists, top, params)
@@ -263,8 +465,38 @@ def _story_lists(
         # chrome) no longer counts in the next round: a page that is mostly template then derives
         # from what its own text was taken from.
         chrome = boiler & (2 * top < lists.sizes())
-        shared = shared_all - _pair_sums(ev, lists.weight, chrome).astype(np.int64)
+        parts.run(_story_shared, {"weight": lists.weight, "chrome": chrome})
+        shared = "story_shared"
+    if shared != "shared_all":
+        parts.run(_drop, "story_shared")
     return out
+
+
+def _drop(part: PairPart, name: str) -> None:
+    part.drop(name)
+
+
+# Every per-pair column verification's steps leave (``PairPart.set``).
+COLUMNS = (
+    "is_exact",
+    "shared_all",
+    "first_jaccard",
+    "first_a_in_b",
+    "first_b_in_a",
+    "linking",
+    "copies_todo",
+    "story_shared",
+    "jaccard",
+    "a_in_b",
+    "b_in_a",
+    "shared",
+    "relation",
+)
+
+
+def _drop_all(part: PairPart, names: tuple[str, ...]) -> None:
+    for name in names:
+        part.drop(name)
 
 
 def _derived_from(
@@ -279,16 +511,48 @@ def _derived_from(
     group (``groups``: copies of one text, or one story once known) once, best first; the document
     derives from those above the first clear gap within the top ``derived_top`` (see
     ``VerifyParams``): a source, or a story's versions. A template shared by every page of a site is
-    shared about equally with all of them: no gap, and no page derives from another."""
-    if not len(pairs):
-        return np.zeros((0, 2), dtype=np.int64)
+    shared about equally with all of them: no gap, and no page derives from another.
+
+    In three parts, so that pairs kept in partitions answer it as well (``distributed.partitioned``): the
+    (document, partner, shared) rows of each pair (``derived_rows``), ranked per document (``derived_rank``,
+    which needs every row of its documents and nothing else), and the edges taken (``derived_take``) once the
+    ranked rows that ask it know what their document's top partner shares with them (``_lookup``)."""
+    d, o, s = derived_rows(pairs, shared, groups)
+    ranked = derived_rank(d, o, s, groups, sizes, params)
+    looked = _lookup(pairs, shared, ranked.top[ranked.need], ranked.o[ranked.need])
+    return derived_take(ranked, looked, groups, sizes, own, params)
+
+
+def derived_rows(pairs: np.ndarray, shared: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each pair as two (document, partner, shared) rows, but partners in one group and pairs that share nothing."""
     d = np.concatenate([pairs[:, 0], pairs[:, 1]])
     o = np.concatenate([pairs[:, 1], pairs[:, 0]])
     s = np.concatenate([shared, shared]).astype(np.int64)
     keep = (groups[d] != groups[o]) & (s > 0)
-    d, o, s = d[keep], o[keep], s[keep]
-    if not len(d):
-        return np.zeros((0, 2), dtype=np.int64)
+    return d[keep], o[keep], s[keep]
+
+
+@dataclass
+class Ranked:
+    """``derived_rank``: the best partner of each (document, partner's group), per document best first; each row's
+    rank, its document's top partner, and which rows need what that top partner shares with them (``need``)."""
+
+    d: np.ndarray
+    o: np.ndarray
+    s: np.ndarray
+    head: np.ndarray
+    starts: np.ndarray
+    doc_row: np.ndarray
+    rank: np.ndarray
+    top: np.ndarray
+    need: np.ndarray
+
+
+def derived_rank(
+    d: np.ndarray, o: np.ndarray, s: np.ndarray, groups: np.ndarray, sizes: np.ndarray, params: VerifyParams
+) -> Ranked:
+    """The rows of ``derived_rows`` ranked per document (every row of a document must be there: the ranking of
+    one document needs its rows alone)."""
     # Per document: its partners by shared text, most first; then per (document, partner's group) the best.
     order = np.lexsort((o, -s, groups[o], d))
     d, o, s = d[order], o[order], s[order]
@@ -303,6 +567,21 @@ def _derived_from(
     starts = np.flatnonzero(head)
     doc_row = np.cumsum(head) - 1
     rank = np.arange(len(d)) - starts[doc_row]
+    top = o[starts][doc_row]
+    # What the top partner shares with a partner matters only below the top, for partners that hold ``derived``
+    # of the document (``derived_take``).
+    need = (rank > 0) & (s >= params.derived * sizes[d])
+    return Ranked(d, o, s, head, starts, doc_row, rank, top, need)
+
+
+def derived_take(
+    r: Ranked, looked: np.ndarray, groups: np.ndarray, sizes: np.ndarray, own: np.ndarray, params: VerifyParams
+) -> np.ndarray:
+    """The edges of ``_derived_from`` from ranked rows, ``looked``: what each row that needs it (``Ranked.need``)
+    shares with its document's top partner."""
+    d, o, s, head, starts, doc_row, rank = r.d, r.o, r.s, r.head, r.starts, r.doc_row, r.rank
+    if not len(d):
+        return np.zeros((0, 2), dtype=np.int64)
     following = np.zeros(len(d), dtype=np.int64)  # what the next partner down shares (0 after the last)
     following[:-1] = np.where(head[1:], 0, s[1:])
     margin = np.maximum(params.min_shared, params.derived_margin * s)
@@ -312,8 +591,8 @@ def _derived_from(
     # about: at least the document's own text, and ``derived_copy_share`` of the partner's).
     # Pages that share only a site's template share it with each other exactly as much as with the
     # document, and the site's articles are their own text.
-    top = o[starts][doc_row]
-    versions = _lookup(pairs, shared, top, o) - s >= margin
+    versions = np.zeros(len(d), dtype=bool)
+    versions[r.need] = looked - s[r.need] >= margin[r.need]
     # A copy of one text is a document of its own, mostly that text: one already in a group of copies or
     # a story has the rest of its text from there, and what it shares beside that is its wrapper.
     alone = np.bincount(groups, minlength=len(sizes))[groups] == 1
@@ -382,28 +661,6 @@ def _spread(
     code[lo >= params.near_duplicate] = 1
     out[todo] = code
     return out, cover
-
-
-def _spread_copies(
-    docs: DocInfo,
-    pairs: np.ndarray,
-    shared: np.ndarray,
-    held: np.ndarray,
-    linking: np.ndarray,
-    n_lists: int,
-    params: VerifyParams,
-) -> np.ndarray:
-    """Pairs (not ``linking``) the counts hold ``derived`` of but not ``copy_group`` whose chains
-    (``DocInfo.spread``, nothing yet known as boilerplate) run through ``copy_group`` of one side: a short story
-    and its noisy copies are copies of each other, so the story is not taken for a template."""
-    out = np.zeros(len(pairs), dtype=bool)
-    if docs.spread is None:
-        return out
-    maybe = np.flatnonzero(~linking & (shared >= params.min_shared) & (held >= params.derived))
-    if len(maybe):
-        cover = docs.spread(pairs[maybe], np.zeros(n_lists, dtype=bool))
-        out[maybe] = cover.max(axis=1) >= params.copy_group
-    return out
 
 
 def _spread_measures(m: dict, rows: np.ndarray, cover: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> None:

@@ -365,12 +365,21 @@ STEPS = {
     "_list_question": "verification's questions of the lists' members, by list partition",
     "_pair_question": "verification's sums over the pairs' entries, by pair partition",
     "_doc_question": "shared text per article (syndicated), by article partition",
+    "_step_task": "verification's per-pair steps (measures, relations, edges), by pair partition",
+    "_derived_rows_task": "story rounds: (document, partner, shared) rows, by pair partition",
+    "_derived_ask_task": "story rounds: ranking and its questions, by article partition",
+    "_derived_answer_task": "story rounds: the questions answered, by pair partition",
+    "_derived_take_task": "story rounds: derived edges, by article partition",
     "_leaf": "clusters: union-find, by edge partition",
     "_merge": "clusters: label maps merged",
     "_cluster_directions": "sources and directions, by range of clusters",
     "_align_batch": "align, by batch of pairs",
     "_label_batch": "label, by batch of articles",
 }
+
+
+# Verification's steps by pair partition (``partitioned.StoredPairs``), counted with its questions in the model.
+PAIR_STEPS = ("_step_task", "_derived_rows_task", "_derived_ask_task", "_derived_answer_task", "_derived_take_task")
 
 
 def costs(m: dict[str, Any]) -> dict[str, Any]:
@@ -445,12 +454,9 @@ def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict
         articles * c["_spilled_fingerprints_s_per_article"] / min(cores, bucket_tasks)
     )
     t["verification's reads"] = articles * c["_read_batch_s_per_article"] / cores
-    # Verification's questions: each a wave of one task a partition, the waves one after the other.
-    t["verification's questions"] = (
-        articles
-        * (c["_list_question_s_per_article"] + c["_pair_question_s_per_article"] + c["_doc_question_s_per_article"])
-        / min(cores, partitions)
-    )
+    # Verification's questions and its per-pair steps: each a wave of one task a partition, one after the other.
+    asked = ("_list_question", "_pair_question", "_doc_question", *PAIR_STEPS)
+    t["verification's questions"] = articles * sum(c[f"{s}_s_per_article"] for s in asked) / min(cores, partitions)
     t["clusters, sources, directions"] = (
         articles
         * (c["_leaf_s_per_article"] + c["_merge_s_per_article"] + c["_cluster_directions_s_per_article"])
@@ -471,7 +477,7 @@ def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict
         "read task": c["_read_batch_worker_peak_gb"],
         # A question holds its partition and what it is sent: a label and a site per article (16 B) and, for the
         # per-article sums, their dense result (8 B); a value and a flag a list (9 B), a flag a pair.
-        "question task": max(c["_list_question_worker_peak_gb"], c["_pair_question_worker_peak_gb"])
+        "question task": max(c[f"{s}_worker_peak_gb"] for s in ("_list_question", "_pair_question", *PAIR_STEPS))
         + articles * (24 + 9 * c["lists_per_article"] + c["pairs_per_article"]) / 1e9,
         "directions task": c["_cluster_directions_worker_peak_gb"],
         "align/label task": max(c["_align_batch_worker_peak_gb"], c["_label_batch_worker_peak_gb"]),

@@ -61,6 +61,14 @@ def tree_components(n: int, parts: Sequence[np.ndarray], executor: Executor, fan
     if fan_in < 2:
         raise ValueError("fan_in must be at least 2")
     maps = list(executor.map(_leaf, None, list(parts), label=lambda e: f"components of {len(e)} edges"))
+    return merge_maps(n, maps, executor, fan_in)
+
+
+def merge_maps(n: int, maps: list[LabelMap], executor: Executor, fan_in: int = 8) -> np.ndarray:
+    """The labels of ``cluster.components(n, edges)`` from the label maps of parts of the edges: merged ``fan_in``
+    maps a task (``merge``), level by level, on ``executor``."""
+    if fan_in < 2:
+        raise ValueError("fan_in must be at least 2")
     while len(maps) > 1:
         groups = [maps[k : k + fan_in] for k in range(0, len(maps), fan_in)]
         maps = list(executor.map(_merge, None, groups, label=lambda g: f"merging {len(g)} label maps"))

@@ -6,7 +6,7 @@ same functions run per partition, in three steps of tasks on an ``Executor``, wh
 node shares (the store's working folder):
 
 1. **bucket tasks**, one per range of fingerprint buckets (``evidence.partition_lists``, as locally): each
-   writes its lists split by *list hash* into ``partitions`` files;
+   writes its lists split by *list hash* into ``partitions`` slices of one file;
 2. **list tasks**, one per list-hash partition: each combines its part of every bucket range's lists
    (``evidence.combine_partitions``; a list is a set of articles, so all of one list's pieces hash to the
    one partition) and takes its pair evidence (``evidence.list_entries``: small lists' (pair, list)
@@ -23,6 +23,20 @@ verification needs of the lists' members or the pairs' entries is asked of every
 verify's own functions on it (``PartitionedLists``, ``PartitionedEvidence``): the same answers as over the
 local scan's ``Lists`` and ``Evidence`` (list by list, pair by pair; sums of integer weights, exact in any
 order).
+
+Verification itself runs by pair partition (``StoredPairs``, verify's ``PairParts``): each of its per-pair steps
+is a task on one pair partition that leaves its per-pair columns in files beside the partition; the driver holds
+what is a number an article or a list (groups, stories, boilerplate flags) and never a vector over the candidate
+pairs. Components are label maps from those tasks merged in a tree; ``_derived_from``'s ranking meets each
+article's rows in an article partition and asks the pair partitions what its top partner shares with the others;
+the steps that read articles run partition by partition in the driver (their reads are tasks of their own).
+
+Every shuffle between partitions (the lists by list hash, the entries by pair partition, the story rounds' rows,
+questions and answers, the syndicated shares' keys) writes one file a task, its rows grouped by destination behind
+a header of bounds (``_write_slices``), and each reader reads its slice of each file (``_read_slice``): a step
+makes as many files as tasks, not one a pair of partitions (P² small files, whose writing, renaming and deleting
+was most of the time at a few hundred partitions). The article partitions the story rounds and the syndicated
+shares meet in are sized by rows (``doc_parts``), not by the pair partitions' number.
 """
 
 from __future__ import annotations
@@ -33,8 +47,9 @@ import tempfile
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -78,6 +93,64 @@ def _load(path: Path) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
+def _write_slices(path: Path, columns: Sequence[np.ndarray], bounds: Sequence[int]) -> None:
+    """One file for every reader of a shuffle: ``columns`` (1-d arrays of one length, each of its own dtype) whose
+    rows ``bounds[t]:bounds[t + 1]`` are reader ``t``'s, after a header (the number of readers and of columns, the
+    bounds, each column's dtype). Written under a temporary name, then renamed, as ``_save``. A map task writes one
+    such file a wave, not one a reader: O(tasks) files a wave, not O(tasks²) (``_read_slice``)."""
+    columns = [np.ascontiguousarray(c) for c in columns]
+    dtypes = b"".join(c.dtype.str.encode().ljust(8) for c in columns)
+    header = np.array([len(bounds) - 1, len(columns), *bounds], dtype=np.int64).tobytes() + dtypes
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(header)
+        for c in columns:
+            f.write(c.tobytes())
+    os.replace(tmp, path)
+
+
+def _pread(fd: int, size: int, at: int) -> bytes:
+    out = bytearray()
+    while len(out) < size:
+        got = os.pread(fd, size - len(out), at + len(out))
+        if not got:
+            raise OSError(f"{size} bytes expected at {at}, the file ends first")
+        out += got
+    return bytes(out)
+
+
+def _read_slice(path: Path, t: int) -> list[np.ndarray]:
+    """Reader ``t``'s rows of each column of a file of ``_write_slices``, read alone (the header, then its ranges)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        parts, k = np.frombuffer(_pread(fd, 16, 0), dtype=np.int64).tolist()
+        head = 16 + 8 * (parts + 1)
+        n = int(np.frombuffer(_pread(fd, 8, head - 8), dtype=np.int64)[0])
+        lo, hi = np.frombuffer(_pread(fd, 16, 16 + 8 * t), dtype=np.int64).tolist()
+        dtypes = [np.dtype(_pread(fd, 8, head + 8 * c).strip().decode()) for c in range(k)]
+        out, at = [], head + 8 * k
+        for dt in dtypes:
+            size = dt.itemsize * (hi - lo)
+            data = _pread(fd, size, at + dt.itemsize * lo) if size else b""
+            out.append(np.frombuffer(data, dtype=dt).copy())
+            at += dt.itemsize * n
+    finally:
+        os.close(fd)
+    return out
+
+
+# The rows an article partition of verification's shuffles takes at most (``doc_parts``): its readers hold a few
+# arrays of this length (the ranking's sorts: ~100 bytes a row), so ~400 MB at most; fewer article partitions than
+# pair partitions when the rows are few, so that a wave writes one file a task and reads O(pair partitions) slices.
+DOC_ROWS = 1 << 22
+
+
+def doc_parts(rows: int, cpus: int = 1) -> int:
+    """How many article partitions a shuffle of ``rows`` rows (at most) takes: one a ``DOC_ROWS``, at least one a
+    CPU (so that the reduce tasks run side by side), never more than needed for one row each."""
+    return max(1, min(max(-(-rows // DOC_ROWS), cpus), max(rows, 1)))
+
+
 def hash_cuts(partitions: int) -> np.ndarray:
     """The first list hash of each list partition but the first: the uint64 space in equal ranges."""
     step = (1 << 64) // partitions
@@ -103,19 +176,14 @@ class _Job:
 
 
 def _bucket_task(job: _Job, buckets: tuple[int, int]) -> int:
-    """Step 1: the lists of one range of fingerprint buckets, written as one file per list partition."""
+    """Step 1: the lists of one range of fingerprint buckets, split by list partition: one file of the lists (hash,
+    weight, size) and one of their members, each with every list partition's slice (``_write_slices``)."""
     hashes, weights, offsets, members = partition_lists(job.lists, buckets)
     at = np.searchsorted(hashes, hash_cuts(job.partitions)).tolist()  # hashes are sorted
     edges = [0, *at, len(hashes)]
-    for q in range(job.partitions):
-        lo, hi = edges[q], edges[q + 1]
-        _save(
-            Path(job.work) / f"lists-{buckets[0]:03d}-{q:05d}.npz",
-            hashes=hashes[lo:hi],
-            weights=weights[lo:hi],
-            offsets=offsets[lo : hi + 1] - offsets[lo],
-            members=members[offsets[lo] : offsets[hi]],
-        )
+    work = Path(job.work)
+    _write_slices(work / f"lists-{buckets[0]:03d}.bin", [hashes, weights, np.diff(offsets)], edges)
+    _write_slices(work / f"members-{buckets[0]:03d}.bin", [members], offsets[edges].tolist())
     return len(hashes)
 
 
@@ -125,8 +193,10 @@ def _list_task(job: _Job, q: int) -> tuple[int, int]:
     work = Path(job.work)
     parts = []
     for lo, _ in job.ranges:
-        z = _load(work / f"lists-{lo:03d}-{q:05d}.npz")
-        parts.append((z["hashes"], z["weights"], z["offsets"], z["members"]))
+        hashes, weights, sizes = _read_slice(work / f"lists-{lo:03d}.bin", q)
+        offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        parts.append((hashes, weights, offsets, _read_slice(work / f"members-{lo:03d}.bin", q)[0]))
     lists = combine_partitions(parts)
     del parts
     arrays = {"hashes": lists.hashes, "weights": lists.weight, "offsets": lists.offsets, "members": lists.members}
@@ -136,16 +206,12 @@ def _list_task(job: _Job, q: int) -> tuple[int, int]:
     cuts = doc_cuts(len(job.sizes), job.partitions)
     entry_part = np.searchsorted(cuts, (e.codes >> np.uint64(32)).astype(np.int64), side="right")
     link_part = np.searchsorted(cuts, (e.links >> np.uint64(32)).astype(np.int64), side="right")
-    for r in range(job.partitions):
-        mine, linked = entry_part == r, link_part == r
-        _save(
-            work / f"entries-{q:05d}-{r:05d}.npz",
-            codes=e.codes[mine],
-            which=e.which[mine],
-            weight=e.weight[mine],
-            links=e.links[linked],
-        )
-    _save(work / f"big-{q:05d}.npz", member=e.big_member, list=e.big_list)
+    # One file of entries and one of links, each with every pair partition's slice, in the entries' order.
+    order, bounds = _split(entry_part, job.partitions)
+    _write_slices(work / f"entries-{q:05d}.bin", [e.codes[order], e.which[order], e.weight[order]], bounds)
+    order, bounds = _split(link_part, job.partitions)
+    _write_slices(work / f"links-{q:05d}.bin", [e.links[order]], bounds)
+    _write_slices(work / f"big-{q:05d}.bin", [e.big_member, e.big_list], [0, len(e.big_member)])
     return len(lists), len(lists.members)
 
 
@@ -162,11 +228,11 @@ def _pair_task(pj: _PairJob, r: int) -> tuple[int, int]:
     job, work = pj.job, Path(pj.job.work)
     codes, which, weight, links = [], [], [], []
     for q in range(job.partitions):
-        z = _load(work / f"entries-{q:05d}-{r:05d}.npz")
-        codes.append(z["codes"])
-        which.append(z["which"] + pj.list_offsets[q])
-        weight.append(z["weight"])
-        links.append(z["links"])
+        c, w, wt = _read_slice(work / f"entries-{q:05d}.bin", r)
+        codes.append(c)
+        which.append(w + pj.list_offsets[q])
+        weight.append(wt)
+        links.append(_read_slice(work / f"links-{q:05d}.bin", r)[0])
     cuts = doc_cuts(len(job.sizes), job.partitions)
     bounds = np.concatenate([[0], cuts, [len(job.sizes)]]).astype(np.uint64) << np.uint64(32)
     exact = pj.exact[np.searchsorted(pj.exact, bounds[r]) : np.searchsorted(pj.exact, bounds[r + 1])]
@@ -178,10 +244,10 @@ def _pair_task(pj: _PairJob, r: int) -> tuple[int, int]:
     involved[ev.pairs.ravel()] = True
     member, lst = [], []
     for q in range(job.partitions):
-        z = _load(work / f"big-{q:05d}.npz")
-        keep = involved[z["member"]]
-        member.append(z["member"][keep])
-        lst.append(z["list"][keep] + pj.list_offsets[q])
+        big_member, big_list = _read_slice(work / f"big-{q:05d}.bin", 0)  # every pair partition reads all of it
+        keep = involved[big_member]
+        member.append(big_member[keep])
+        lst.append(big_list[keep] + pj.list_offsets[q])
     del involved
     ev = big_entries(ev, np.concatenate(member), np.concatenate(lst), len(job.sizes))
     _save(work / f"pairs-{r:05d}.npz", pairs=ev.pairs, entry_pair=ev.entry_pair, entry_list=ev.entry_list)
@@ -398,6 +464,8 @@ class _PairQuestion:
     chosen: np.ndarray | None = None
     pair_mask: np.ndarray | None = None
     doc_parts: int = 1
+    mask: Callable | None = None  # (part, given) -> a flag per pair of the partition, in place of ``pair_mask``
+    given: Any = None
 
 
 def _pair_partition(work: Path, r: int) -> Evidence:
@@ -415,24 +483,26 @@ def _pair_question(c: _PairQuestion, r: int) -> np.ndarray | int:
     ev = _pair_partition(Path(c.work), r)
     if c.what == "sums":
         return _pair_sums(ev, c.values, c.chosen)
-    take = c.pair_mask[c.first[r] : c.first[r + 1]][ev.entry_pair] & c.chosen[ev.entry_list]
+    if c.mask is not None:
+        mask = c.mask(_StoredPart(Path(c.work), r, ev), c.given)
+    else:
+        mask = c.pair_mask[c.first[r] : c.first[r + 1]]  # type: ignore[index]
+    take = mask[ev.entry_pair] & c.chosen[ev.entry_list]
     pair, lst = ev.entry_pair[take], ev.entry_list[take]
     doc = np.concatenate([ev.pairs[pair, 0], ev.pairs[pair, 1]])
     keys = np.unique((doc.astype(np.uint64) << np.uint64(32)) | np.concatenate([lst, lst]).astype(np.uint64))
     at = np.searchsorted(keys, doc_cuts(c.n_docs, c.doc_parts).astype(np.uint64) << np.uint64(32)).tolist()
-    edges = [0, *at, len(keys)]
-    for s in range(c.doc_parts):
-        _save(Path(c.work) / f"keys-{r:05d}-{s:05d}.npz", keys=keys[edges[s] : edges[s + 1]])
+    _write_slices(Path(c.work) / f"keys-{r:05d}.bin", [keys], [0, *at, len(keys)])
     return len(keys)
 
 
 def _doc_question(c: _PairQuestion, s: int) -> tuple[np.ndarray, np.ndarray]:
     """``verify._syndicated`` of article partition ``s``: its distinct (article, list) keys from every pair
-    partition, each list's weight (``values``) summed per article; the articles with some, and their sums."""
+    partition (its slice of each one's file), each list's weight (``values``) summed per article; the articles with
+    some, and their sums."""
     work = Path(c.work)
-    keys = np.unique(
-        np.concatenate([_load(work / f"keys-{r:05d}-{s:05d}.npz")["keys"] for r in range(len(c.first) - 1)])
-    )
+    got = [_read_slice(work / f"keys-{r:05d}.bin", s)[0] for r in range(len(c.first) - 1)]
+    keys = np.unique(np.concatenate(got)) if got else np.zeros(0, dtype=np.uint64)
     docs, at = np.unique((keys >> np.uint64(32)).astype(np.int64), return_inverse=True)
     return docs, np.bincount(at, weights=c.values[(keys & np.uint64(0xFFFFFFFF)).astype(np.int64)], minlength=len(docs))
 
@@ -448,11 +518,24 @@ class PartitionedEvidence:
         self.work, self.n_docs, self.executor, self._counts = work, n_docs, executor, counts
         self.first = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum([c[0] for c in counts], out=self.first[1:])
-        self.pairs = np.zeros((int(self.first[-1]), 2), dtype=np.int64)
-        for r in range(len(counts)):
-            with np.load(work / f"pairs-{r:05d}.npz", allow_pickle=False) as z:
-                self.pairs[self.first[r] : self.first[r + 1]] = z["pairs"]
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(work), True)
+
+    def __len__(self) -> int:
+        """The number of candidate pairs."""
+        return int(self.first[-1])
+
+    @property
+    def pairs(self) -> np.ndarray:
+        """Every candidate pair, in order (what verification by partition never asks for; for tests)."""
+        out = np.zeros((len(self), 2), dtype=np.int64)
+        for r in self._parts():
+            with np.load(self.work / f"pairs-{r:05d}.npz", allow_pickle=False) as z:
+                out[self.first[r] : self.first[r + 1]] = z["pairs"]
+        return out
+
+    def parts(self) -> StoredPairs:
+        """These partitions as verification's ``verify.PairParts``: its per-pair steps in tasks, one a partition."""
+        return StoredPairs(self)
 
     def _parts(self) -> list[int]:
         return list(range(len(self.first) - 1))
@@ -465,17 +548,24 @@ class PartitionedEvidence:
 
     def syndicated(self, weight: np.ndarray, pair_mask: np.ndarray, chosen: np.ndarray, n: int) -> np.ndarray:
         """``verify._syndicated`` of the entries of the pairs in ``pair_mask`` whose list is ``chosen``: keys by
-        pair partition, then met and summed by article partition (as many as the pair partitions)."""
-        parts = max(1, len(self.first) - 1)
-        question = _PairQuestion(str(self.work), "syndicated", n, self.first, weight, chosen, pair_mask, parts)
+        pair partition (one file each), then met and summed by article partition (``_key_parts``)."""
+        question = _PairQuestion(
+            str(self.work), "syndicated", n, self.first, weight, chosen, pair_mask, self._key_parts()
+        )
+        return self._syndicated(question)
+
+    def _key_parts(self) -> int:
+        """The article partitions ``syndicated``'s keys meet in: two keys an entry at most (``doc_parts``)."""
+        return doc_parts(2 * sum(c[1] for c in self._counts), _cpus(self.executor))
+
+    def _syndicated(self, question: _PairQuestion) -> np.ndarray:
+        parts, n = question.doc_parts, question.n_docs
         for _ in self.executor.map(_pair_question, question, self._parts(), label=_pair_label):
             pass
         out = np.zeros(n, dtype=np.float64)
-        for some, w in self.executor.map(
-            _doc_question, question, list(range(parts)), label=lambda s: f"article partition {s}"
-        ):
+        for some, w in self.executor.map(_doc_question, question, list(range(parts)), label=_doc_label):
             out[some] = w
-        for path in self.work.glob("keys-*.npz"):
+        for path in self.work.glob("keys-*.bin"):
             path.unlink()
         return out.astype(np.int64)
 
@@ -484,8 +574,275 @@ class PartitionedEvidence:
         return _read_evidence(self.work, self._counts)
 
 
+# ------------------------------------------------------------------------- verification by pair partition
+
+
+class _StoredPart:
+    """Pair partition ``r`` as a ``verify.PairPart``: its pairs and entries read from its file when first asked, its
+    per-pair columns in files beside it (``col-<r>-<name>.npy``, each written whole under a temporary name)."""
+
+    def __init__(self, work: Path, r: int, ev: Evidence | None = None) -> None:
+        self.work, self.r, self._ev = work, r, ev
+        self._pairs: np.ndarray | None = None
+        self._cols: dict[str, np.ndarray] = {}
+
+    @property
+    def ev(self) -> Evidence:
+        if self._ev is None:
+            self._ev = _pair_partition(self.work, self.r)
+        return self._ev
+
+    @property
+    def pairs(self) -> np.ndarray:
+        if self._ev is not None:
+            return self._ev.pairs
+        if self._pairs is None:
+            with np.load(self.work / f"pairs-{self.r:05d}.npz", allow_pickle=False) as z:
+                self._pairs = z["pairs"]
+        return self._pairs
+
+    def _path(self, name: str) -> Path:
+        return self.work / f"col-{self.r:05d}-{name}.npy"
+
+    def col(self, name: str) -> np.ndarray:
+        if name not in self._cols:
+            self._cols[name] = np.load(self._path(name), allow_pickle=False)
+        return self._cols[name]
+
+    def set(self, name: str, values: np.ndarray) -> None:
+        path = self._path(name)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            np.save(f, np.asarray(values))
+        os.replace(tmp, path)
+        self._cols[name] = values
+
+    def drop(self, name: str) -> None:
+        self._cols.pop(name, None)
+        self._path(name).unlink(missing_ok=True)
+
+
+class _StoredGroup:
+    """Consecutive pair partitions ``rs`` as one ``verify.PairPart`` (their pairs and columns end to end; a column
+    set is written back partition by partition), for the steps run here (``StoredPairs.each``): one step's reads
+    a group of partitions, not a partition, so that small partitions do not each make a wave of tasks. No
+    entries (``ev``): those steps never ask for them."""
+
+    def __init__(self, work: Path, rs: list[int]) -> None:
+        self.parts = [_StoredPart(work, r) for r in rs]
+        self._cols: dict[str, np.ndarray] = {}
+
+    @cached_property
+    def pairs(self) -> np.ndarray:
+        return np.concatenate([p.pairs for p in self.parts]) if len(self.parts) > 1 else self.parts[0].pairs
+
+    def col(self, name: str) -> np.ndarray:
+        if name not in self._cols:
+            got = [p.col(name) for p in self.parts]
+            self._cols[name] = np.concatenate(got) if len(got) > 1 else got[0]
+        return self._cols[name]
+
+    def set(self, name: str, values: np.ndarray) -> None:
+        at = 0
+        for p in self.parts:
+            n = len(p.pairs)
+            p.set(name, values[at : at + n])
+            at += n
+        self._cols[name] = values
+
+    def drop(self, name: str) -> None:
+        self._cols.pop(name, None)
+        for p in self.parts:
+            p.drop(name)
+
+
+# The candidate pairs a group of partitions brings into the driver at most (``StoredPairs.each``), unless one
+# partition has more: about 150 bytes a pair of columns and reads while the reads run (~40 MB).
+EACH_PAIRS = 1 << 18
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One of verification's per-pair steps (``verify.PairParts.run``), for every pair partition: the step, what it
+    is given, and whether its answer is edges to be turned into a label map (``components.label_map``)."""
+
+    work: str
+    step: Callable[[Any, Any], Any]
+    given: Any
+    connect: bool = False
+
+
+def _step_task(c: _Step, r: int) -> Any:
+    """``c.step`` on pair partition ``r`` (its edges' label map for ``connect``)."""
+    out = c.step(_StoredPart(Path(c.work), r), c.given)
+    if c.connect:
+        from .components import label_map
+
+        return label_map(out)
+    return out
+
+
+@dataclass(frozen=True)
+class _Derived:
+    """``verify._derived_from`` over the pair partitions' column ``column``, with the rest it needs (a number an
+    article each), its rows met by article partition (``docs`` of them, by ``doc_cuts``; ``pairs``: the pair
+    partitions)."""
+
+    work: str
+    column: str
+    pairs: int
+    docs: int
+    groups: np.ndarray
+    sizes: np.ndarray
+    own: np.ndarray
+    params: VerifyParams
+
+
+def _split(at: np.ndarray, parts: int) -> tuple[np.ndarray, list[int]]:
+    """An order that puts rows by their part ``at`` (stably), and where each part starts in it."""
+    order = np.argsort(at, kind="stable")
+    return order, np.searchsorted(at[order], np.arange(parts + 1)).tolist()
+
+
+def _derived_rows_task(c: _Derived, r: int) -> int:
+    """Pair partition ``r``'s (document, partner, shared) rows (``verify.derived_rows``), in one file, by the article
+    partition of their document (``_write_slices``)."""
+    from ..verify import derived_rows
+
+    part = _StoredPart(Path(c.work), r)
+    d, o, s = derived_rows(part.pairs, part.col(c.column), c.groups)
+    order, bounds = _split(np.searchsorted(doc_cuts(len(c.groups), c.docs), d, side="right"), c.docs)
+    _write_slices(Path(c.work) / f"rows-{r:05d}.bin", [d[order], o[order], s[order]], bounds)
+    return len(d)
+
+
+def _ranked(c: _Derived, t: int) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """Article partition ``t``'s rows from every pair partition (its slice of each one's file), ranked
+    (``verify.derived_rank``); the rows asking what their document's top partner shares with them, split by the
+    pair partition that holds that pair."""
+    from ..verify import derived_rank
+
+    work = Path(c.work)
+    got = [_read_slice(work / f"rows-{r:05d}.bin", t) for r in range(c.pairs)]
+    d, o, s = (np.concatenate([g[k] for g in got]) for k in range(3))
+    del got
+    ranked = derived_rank(d, o, s, c.groups, c.sizes, c.params)
+    a, b = ranked.top[ranked.need], ranked.o[ranked.need]
+    at = np.searchsorted(doc_cuts(len(c.groups), c.pairs), np.minimum(a, b), side="right")
+    order, bounds = _split(at, c.pairs)
+    return ranked, a, b, order, bounds
+
+
+def _derived_ask_task(c: _Derived, t: int) -> int:
+    """Article partition ``t``: its questions (top partner, partner), in one file, by the pair partition that holds
+    them."""
+    _, a, b, order, bounds = _ranked(c, t)
+    _write_slices(Path(c.work) / f"ask-{t:05d}.bin", [a[order], b[order]], bounds)
+    return len(a)
+
+
+def _derived_answer_task(c: _Derived, r: int) -> int:
+    """Pair partition ``r``: what each pair asked of it shares (``verify._lookup`` of its column), its questions from
+    every article partition answered in one file, by article partition."""
+    from ..verify import _lookup
+
+    work = Path(c.work)
+    part = _StoredPart(work, r)
+    asked = [_read_slice(work / f"ask-{t:05d}.bin", r) for t in range(c.docs)]
+    bounds = np.zeros(c.docs + 1, dtype=np.int64)
+    np.cumsum([len(q[0]) for q in asked], out=bounds[1:])
+    a, b = (np.concatenate([q[k] for q in asked]) for k in range(2))
+    values = part.col(c.column)
+    _write_slices(work / f"answer-{r:05d}.bin", [_lookup(part.pairs, values, a, b)], bounds.tolist())
+    return len(a)
+
+
+def _derived_take_task(c: _Derived, t: int) -> np.ndarray:
+    """Article partition ``t``'s edges (``verify.derived_take``), its questions answered."""
+    from ..verify import derived_take
+
+    ranked, a, _, order, bounds = _ranked(c, t)
+    looked = np.zeros(len(a), dtype=np.int64)
+    for r in range(c.pairs):
+        looked[order[bounds[r] : bounds[r + 1]]] = _read_slice(Path(c.work) / f"answer-{r:05d}.bin", t)[0]
+    return derived_take(ranked, looked, c.groups, c.sizes, c.own, c.params)
+
+
+class StoredPairs:
+    """``verify.PairParts`` of ``PartitionedEvidence``: a step runs in tasks, one a pair partition, which leave their
+    columns in the partitions' folder; the components of the edges a step gives are label maps from those tasks,
+    merged in a tree (``components.merge_maps``); ``_derived_from`` is its rows met by article partition, and the
+    questions its ranking asks sent back to the pair partitions (``_Derived``). What this process holds is a few
+    numbers an article; ``each`` alone (the steps that read articles, which send tasks of their own) brings one
+    partition's columns here at a time."""
+
+    def __init__(self, ev: PartitionedEvidence) -> None:
+        self.ev = ev
+
+    def _map(self, fn: Callable, context: Any) -> list:
+        return list(self.ev.executor.map(fn, context, self.ev._parts(), label=_pair_label))
+
+    def run(self, step: Callable[[Any, Any], Any], given: Any) -> list:
+        return self._map(_step_task, _Step(str(self.ev.work), step, given))
+
+    def each(self, step: Callable[[Any, Any], Any], given: Any) -> list:
+        """``step`` here on groups of consecutive partitions of up to ``EACH_PAIRS`` pairs (``_StoredGroup``)."""
+        out, group, held = [], [], 0
+        for r in self.ev._parts():
+            n = self.ev._counts[r][0]
+            if group and held + n > EACH_PAIRS:
+                out.append(step(_StoredGroup(self.ev.work, group), given))
+                group, held = [], 0
+            group.append(r)
+            held += n
+        if group:
+            out.append(step(_StoredGroup(self.ev.work, group), given))
+        return out
+
+    def connect(self, n: int, step: Callable[[Any, Any], np.ndarray], given: Any) -> np.ndarray:
+        from .components import merge_maps
+
+        maps = self._map(_step_task, _Step(str(self.ev.work), step, given, True))
+        return merge_maps(n, maps, self.ev.executor)
+
+    def derived(
+        self, column: str, groups: np.ndarray, sizes: np.ndarray, own: np.ndarray, params: VerifyParams
+    ) -> np.ndarray:
+        ev, work = self.ev, self.ev.work
+        docs = doc_parts(2 * len(ev), _cpus(ev.executor))  # two rows a pair at most
+        job = _Derived(str(work), column, len(ev._parts()), docs, groups, sizes, own, params)
+        self._map(_derived_rows_task, job)
+        run = ev.executor
+        label = _doc_label
+        list(run.map(_derived_ask_task, job, list(range(docs)), label=label))
+        self._map(_derived_answer_task, job)
+        edges = list(run.map(_derived_take_task, job, list(range(docs)), label=label))
+        for pattern in ("rows-*.bin", "ask-*.bin", "answer-*.bin"):
+            for path in work.glob(pattern):
+                path.unlink()
+        return np.concatenate(edges) if edges else np.zeros((0, 2), dtype=np.int64)
+
+    def syndicated(
+        self, weight: np.ndarray, mask: Callable[[Any, Any], np.ndarray], given: Any, chosen: np.ndarray, n: int
+    ) -> np.ndarray:
+        ev = self.ev
+        question = _PairQuestion(
+            str(ev.work), "syndicated", n, ev.first, weight, chosen, None, ev._key_parts(), mask=mask, given=given
+        )
+        return ev._syndicated(question)
+
+
 def _pair_label(r: int) -> str:
     return f"pair partition {r}"
+
+
+def _doc_label(t: int) -> str:
+    return f"article partition {t}"
+
+
+def _cpus(executor: Executor) -> int:
+    cpus = getattr(executor, "cpus", None)
+    return cpus() if callable(cpus) else 1
 
 
 def _read_evidence(work: Path, counts: list[tuple[int, int]]) -> Evidence:

@@ -16,7 +16,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dedup.distributed.partitioned import Partitioned, lists_and_evidence
+from dedup.distributed import partitioned
+from dedup.distributed.partitioned import Partitioned, PartitionedEvidence, lists_and_evidence
 from dedup.distributed.table import StoredRows
 from dedup.evidence import pair_evidence, posting_lists
 from dedup.featurestore import FeatureStore
@@ -107,11 +108,30 @@ def test_lists_and_evidence_are_the_local_ones_in_1_or_16_partitions(accuracy, t
         assert sorted(p.name for p in spill.iterdir()) == sorted(p.name for p in spill.iterdir() if p.suffix == ".npy")
 
 
-def test_a_scan_in_1_or_16_partitions_is_the_local_scan(accuracy):
+def test_a_scan_in_1_or_16_partitions_is_the_local_scan(accuracy, monkeypatch):
     expected = _json(scan(accuracy))
+
+    def every_pair(_):
+        raise AssertionError("the driver read every candidate pair")
+
+    # Verification runs by pair partition: the driver never gathers the candidate pairs; its reads run on groups of
+    # a few partitions (here of ~100 pairs: several groups of several partitions).
+    monkeypatch.setattr(PartitionedEvidence, "pairs", property(every_pair))
+    monkeypatch.setattr(partitioned, "EACH_PAIRS", 100)
+    # The shuffles' article partitions by rows (here of 64 rows: several, whatever the pair partitions).
+    monkeypatch.setattr(partitioned, "DOC_ROWS", 64)
+    columns, keep = set(), partitioned._StoredPart.set
+
+    def noted(part, name, values):  # every per-pair column file verification writes
+        columns.add(part._path(name))
+        keep(part, name, values)
+
+    monkeypatch.setattr(partitioned._StoredPart, "set", noted)
     for partitions in (1, 16):
         run = Pickled(partitions)
         assert _json(scan(accuracy, executor=run)) == expected
+        # Verification's tasks delete their columns once it is done, not the driver when the partitions go.
+        assert columns and not any(path.exists() for path in columns)
         steps = {
             "_bucket_task",
             "_list_task",
@@ -124,7 +144,19 @@ def test_a_scan_in_1_or_16_partitions_is_the_local_scan(accuracy):
         steps |= {"_align_batch", "_label_batch", "_cluster_directions", "_list_question"} | (
             {"_merge"} if partitions > 1 else set()
         )
+        # Verification's per-pair steps, its story rounds and its syndicated shares, by pair partition.
+        steps |= {"_step_task", "_derived_rows_task", "_derived_ask_task", "_derived_answer_task"}
+        steps |= {"_derived_take_task", "_pair_question", "_doc_question"}
         assert steps <= set(run.calls)
+        n_docs = len(json.loads(expected)["documents"])
+        given = [c.given for step, c, _ in run.inputs if step == "_step_task" and isinstance(c.given, dict)]
+        n_lists = next(len(g["weight"]) for g in given if "weight" in g)
+        for step, context, _ in run.inputs:  # what they are sent is a few numbers an article or a list
+            if step == "_step_task" and isinstance(context.given, dict):
+                arrays = [v for v in context.given.values() if isinstance(v, np.ndarray)]
+                assert all(len(v) in (n_docs, n_lists) for v in arrays), step
+            if step.startswith("_derived_"):
+                assert len(context.groups) == len(context.sizes) == len(context.own) == n_docs
     # Verification's reads, align and label tasks are sent their batch's articles, never the per-article table or
     # every pair, and read their rows from the store's shards (``StoredRows``); clusters are a tree of union-find
     # tasks.
