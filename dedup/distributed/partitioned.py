@@ -109,14 +109,19 @@ def _write_slices(path: Path, columns: Sequence[np.ndarray], bounds: Sequence[in
     os.replace(tmp, path)
 
 
-def _pread(fd: int, size: int, at: int) -> bytes:
-    out = bytearray()
-    while len(out) < size:
-        got = os.pread(fd, size - len(out), at + len(out))
+def _pread_into(fd: int, out: np.ndarray, at: int) -> np.ndarray:
+    """``out`` filled from the file's bytes at ``at`` (read straight into it: a slice is not copied again)."""
+    view, done = memoryview(out).cast("B"), 0
+    while done < len(view):
+        got = os.preadv(fd, [view[done:]], at + done)
         if not got:
-            raise OSError(f"{size} bytes expected at {at}, the file ends first")
-        out += got
-    return bytes(out)
+            raise OSError(f"{len(view)} bytes expected at {at}, the file ends first")
+        done += got
+    return out
+
+
+def _pread(fd: int, size: int, at: int) -> bytes:
+    return _pread_into(fd, np.empty(size, dtype=np.uint8), at).tobytes()
 
 
 def _read_slice(path: Path, t: int) -> list[np.ndarray]:
@@ -130,9 +135,7 @@ def _read_slice(path: Path, t: int) -> list[np.ndarray]:
         dtypes = [np.dtype(_pread(fd, 8, head + 8 * c).strip().decode()) for c in range(k)]
         out, at = [], head + 8 * k
         for dt in dtypes:
-            size = dt.itemsize * (hi - lo)
-            data = _pread(fd, size, at + dt.itemsize * lo) if size else b""
-            out.append(np.frombuffer(data, dtype=dt).copy())
+            out.append(_pread_into(fd, np.empty(hi - lo, dtype=dt), at + dt.itemsize * lo))
             at += dt.itemsize * n
     finally:
         os.close(fd)
