@@ -18,21 +18,26 @@ cdef inline uint64_t _mix64(uint64_t z) noexcept nogil:
     return z ^ (z >> 31)
 
 
+cdef inline Py_ssize_t _run_end(const uint64_t[::1] keys, Py_ssize_t i, int bits, int64_t *size) noexcept nogil:
+    """The end of the fingerprint run of ``keys`` that starts at ``i``, and (in ``size``) its distinct keys."""
+    cdef Py_ssize_t n = keys.shape[0], j = i + 1
+    cdef uint64_t fp = keys[i] >> bits
+    size[0] = 1
+    while j < n and (keys[j] >> bits) == fp:
+        if keys[j] != keys[j - 1]:
+            size[0] += 1
+        j += 1
+    return j
+
+
 def count_shared(const uint64_t[::1] keys, int bits):
     """(runs, members) of the shared fingerprints of ``keys`` (ascending posting keys, fingerprint above the
     low ``bits``): a fingerprint's run counts when it holds two or more distinct keys."""
     cdef Py_ssize_t n = keys.shape[0], i = 0, j
     cdef int64_t runs = 0, members = 0, size
-    cdef uint64_t fp
     with nogil:
         while i < n:
-            fp = keys[i] >> bits
-            size = 1
-            j = i + 1
-            while j < n and (keys[j] >> bits) == fp:
-                if keys[j] != keys[j - 1]:
-                    size += 1
-                j += 1
+            j = _run_end(keys, i, bits, &size)
             if size >= 2:
                 runs += 1
                 members += size
@@ -57,12 +62,7 @@ def fill_shared(
     with nogil:
         while i < n:
             fp = keys[i] >> bits
-            size = 1
-            j = i + 1
-            while j < n and (keys[j] >> bits) == fp:
-                if keys[j] != keys[j - 1]:
-                    size += 1
-                j += 1
+            j = _run_end(keys, i, bits, &size)
             if size >= 2:
                 summed = 0
                 at = i
