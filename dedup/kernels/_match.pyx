@@ -5,17 +5,11 @@ threads. The numpy code in ``evidence`` is the fallback and gives the same bits 
 
 from libc.stdint cimport int32_t, int64_t, uint64_t
 
+from .mixing cimport GOLDEN, mix64
+
 ctypedef fused doc_t:
     int32_t
     int64_t
-
-cdef uint64_t GOLDEN = 0x9E3779B97F4A7C15ULL
-
-
-cdef inline uint64_t _mix64(uint64_t z) noexcept nogil:
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL
-    return z ^ (z >> 31)
 
 
 cdef inline Py_ssize_t _run_end(const uint64_t[::1] keys, Py_ssize_t i, int bits, int64_t *size) noexcept nogil:
@@ -69,12 +63,12 @@ def fill_shared(
                 while at < j:
                     if at == i or keys[at] != keys[at - 1]:
                         docs[m] = <doc_t>(keys[at] & mask)
-                        summed += _mix64((keys[at] & mask) + 1)
+                        summed += mix64((keys[at] & mask) + 1)
                         m += 1
                     at += 1
                 sizes[r] = size
                 run_fp[r] = fp
-                hashes[r] = _mix64(summed ^ (<uint64_t>size * GOLDEN))
+                hashes[r] = mix64(summed ^ (<uint64_t>size * GOLDEN))
                 r += 1
             i = j
 
@@ -129,10 +123,10 @@ def family_keys(
             second = 0xFFFFFFFFFFFFFFFFULL
             for j in range(starts[r], starts[r] + sizes[r]):
                 x = <uint64_t>members[j]
-                a = _mix64(x * 3 + 7)
-                b = _mix64(x * 5 + 11)
+                a = mix64(x * 3 + 7)
+                b = mix64(x * 5 + 11)
                 if a < first:
                     first = a
                 if b < second:
                     second = b
-            out[r] = _mix64(first ^ _mix64(second))
+            out[r] = mix64(first ^ mix64(second))

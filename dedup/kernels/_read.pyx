@@ -18,27 +18,16 @@ from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_GET_LENGT
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 
+from .mixing cimport GOLDEN, mix64
+
 cdef extern from "Python.h":
     Py_UCS4 PyUnicode_READ(int kind, void *data, Py_ssize_t index) nogil
     bint Py_UNICODE_ISSPACE(Py_UCS4 ch) nogil
     bint Py_UNICODE_ISLINEBREAK(Py_UCS4 ch) nogil
 
 cdef uint64_t POLY = 0x9E3779B97F4A7C15ULL  # normalise._POLY
-cdef uint64_t GOLDEN = 0x9E3779B97F4A7C15ULL  # hashing.GOLDEN
-cdef uint64_t M1 = 0xBF58476D1CE4E5B9ULL
-cdef uint64_t M2 = 0x94D049BB133111EBULL
 cdef uint32_t FOLD_MASK = (1 << 21) - 1
 cdef uint32_t WORD = 1, SINGLE = 2, APOS = 3
-
-
-cdef inline uint64_t mix64(uint64_t z) noexcept nogil:
-    """hashing.mix64 (SplitMix64's finaliser)."""
-    z ^= z >> 30
-    z *= M1
-    z ^= z >> 27
-    z *= M2
-    z ^= z >> 31
-    return z
 
 
 cdef inline uint32_t packed_of(
