@@ -127,25 +127,20 @@ cdef int _seeds_room(Scratch* s, int64_t need) noexcept nogil:
     """Room for ``need`` seeds of one shingle in each of the four seed arrays; -1 when out of memory."""
     cdef int64_t size
     cdef int64_t* p
+    cdef int64_t** arrays[4]
+    cdef int k
     if need <= s.seeds_cap:
         return 0
     size = need if need > 2 * s.seeds_cap else 2 * s.seeds_cap
-    p = <int64_t*>realloc(s.prev_j, size * sizeof(int64_t))
-    if p == NULL:
-        return -1
-    s.prev_j = p
-    p = <int64_t*>realloc(s.prev_run, size * sizeof(int64_t))
-    if p == NULL:
-        return -1
-    s.prev_run = p
-    p = <int64_t*>realloc(s.cur_j, size * sizeof(int64_t))
-    if p == NULL:
-        return -1
-    s.cur_j = p
-    p = <int64_t*>realloc(s.cur_run, size * sizeof(int64_t))
-    if p == NULL:
-        return -1
-    s.cur_run = p
+    arrays[0] = &s.prev_j
+    arrays[1] = &s.prev_run
+    arrays[2] = &s.cur_j
+    arrays[3] = &s.cur_run
+    for k in range(4):
+        p = <int64_t*>realloc(arrays[k][0], size * sizeof(int64_t))
+        if p == NULL:
+            return -1
+        arrays[k][0] = p
     s.seeds_cap = size
     return 0
 
