@@ -16,7 +16,9 @@ use every core:
 
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_GET_LENGTH
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport free, malloc, realloc
+
+import numpy as np
 
 from .mixing cimport GOLDEN, mix64
 
@@ -423,3 +425,219 @@ def pack_tokens(
                     n_wide += 1
                 prev = ends[j]
     return n_wide
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# One call per batch of plain text files (``ingest.batch``): open, read, sniff, decode, paragraphs.
+
+cdef extern from "<fcntl.h>" nogil:
+    int open(const char *path, int flags)
+    int O_RDONLY, O_NONBLOCK, O_CLOEXEC, O_NOCTTY, O_NOFOLLOW
+
+cdef extern from "<unistd.h>" nogil:
+    ssize_t read(int fd, void *buf, size_t count)
+    int close(int fd)
+
+cdef extern from "<sys/stat.h>" nogil:
+    ctypedef long off_t
+    struct stat:
+        unsigned int st_mode
+        off_t st_size
+    int fstat(int fd, stat *buf)
+    bint S_ISREG(unsigned int mode)
+
+cdef extern from "<stdlib.h>" nogil:
+    void qsort(void *base, size_t n, size_t size, int (*compar)(const void *, const void *))
+
+cdef extern from "<string.h>" nogil:
+    int memcmp(const void *a, const void *b, size_t n)
+
+
+cdef inline bint _starts(const char *data, Py_ssize_t size, const char *prefix, Py_ssize_t n) noexcept nogil:
+    return size >= n and memcmp(data, prefix, n) == 0
+
+
+cdef bint _plain_bytes(const char *data, Py_ssize_t size) noexcept nogil:
+    """Whether ``data`` is text every sniff of ``ingest`` passes without a second look: no C0 control byte but
+    tab, LF, VT, FF and CR (so no NUL: no UTF-16/32 reading, no binary count), no DEL, no byte-order mark, and
+    no start that one of ``sniff._SIGNATURES`` made of text bytes could match (``%PDF-``, ``GIF8``, ``RIFF``,
+    ``BZh``, ``fLaC``, ``wOF``, ``PAR1``, ``....ftyp``) nor ``MZ`` (``sniff._is_pe``). Every other signature
+    holds a control byte or a byte that is never UTF-8, which the other tests or the decode refuse. A file
+    that fails any of this is read by the Python path, which decides."""
+    cdef Py_ssize_t i
+    cdef unsigned char c
+    for i in range(size):
+        c = <unsigned char>data[i]
+        if (c < 32 and not (9 <= c <= 13)) or c == 127:
+            return False
+    if (
+        _starts(data, size, "%PDF-", 5) or _starts(data, size, "GIF8", 4) or _starts(data, size, "RIFF", 4)
+        or _starts(data, size, "BZh", 3) or _starts(data, size, "fLaC", 4) or _starts(data, size, "wOF", 3)
+        or _starts(data, size, "PAR1", 4) or _starts(data, size, "MZ", 2)
+        or _starts(data, size, "\xef\xbb\xbf", 3) or _starts(data, size, "\xff\xfe", 2)
+        or _starts(data, size, "\xfe\xff", 2)
+    ):
+        return False
+    if size >= 8 and memcmp(data + 4, "ftyp", 4) == 0:
+        return False
+    return True
+
+
+cdef int _cmp_int64(const void *a, const void *b) noexcept nogil:
+    cdef int64_t x = (<const int64_t *>a)[0], y = (<const int64_t *>b)[0]
+    return (x > y) - (x < y)
+
+
+cdef bint _mostly_even(const int64_t *spans, Py_ssize_t n, int64_t near, int64_t *work) noexcept nogil:
+    """``wrap._mostly_even`` of the lengths of ``n`` spans (``work``: room for ``n`` lengths)."""
+    cdef Py_ssize_t j, hits = 0
+    cdef int64_t top
+    if n < 3:
+        return False
+    for j in range(n):
+        work[j] = spans[2 * j + 1] - spans[2 * j]
+    qsort(work, n, sizeof(int64_t), _cmp_int64)
+    top = work[<Py_ssize_t>(0.98 * (n - 1))]
+    for j in range(n):
+        if top - near <= work[j] <= top:
+            hits += 1
+    return hits >= 2 and hits >= n / 3.0
+
+
+cdef Py_ssize_t _read_whole(const char *path, Py_ssize_t most, char **out) noexcept nogil:
+    """The bytes of the regular file ``path`` (not a symlink) into a new buffer ``*out``, with ``files._FLAGS``
+    and ``O_NOFOLLOW``; -1 (and no buffer) for anything else: not openable, not a regular file, over ``most``
+    bytes, a read error, or a size that changed while it was read (the Python path then reads it and says why)."""
+    cdef int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW)
+    cdef stat st
+    cdef Py_ssize_t size, got = 0
+    cdef ssize_t r
+    cdef char *buf
+    out[0] = NULL
+    if fd < 0:
+        return -1
+    if fstat(fd, &st) != 0 or not S_ISREG(st.st_mode) or st.st_size > most:
+        close(fd)
+        return -1
+    size = st.st_size
+    buf = <char *>malloc(size + 1)
+    if buf == NULL:
+        close(fd)
+        return -1
+    while got <= size:
+        r = read(fd, buf + got, size + 1 - got)
+        if r <= 0:
+            break
+        got += r
+    close(fd)
+    if r < 0 or got != size:
+        free(buf)
+        return -1
+    out[0] = buf
+    return size
+
+
+def read_plain(list paths, Py_ssize_t most):
+    """The common case of ``ingest.files.read_bytes``, ``sniff.binary_reason`` and ``encoding.decode`` for a batch
+    of files (``bytes`` paths), in one call: each file opened and read whole without the GIL, its bytes sniffed
+    (``_plain_bytes``) and decoded as UTF-8. Returns each file's ``str``, or None where the Python path must
+    read it: not a plain UTF-8 regular file of at most ``most`` bytes, or any error (it then says which)."""
+    cdef Py_ssize_t n = len(paths), i
+    cdef char **bufs = <char **>malloc((n + 1) * sizeof(char *))
+    cdef Py_ssize_t *sizes = <Py_ssize_t *>malloc((n + 1) * sizeof(Py_ssize_t))
+    cdef const char **names = <const char **>malloc((n + 1) * sizeof(char *))
+    cdef list texts = [None] * n
+    if bufs == NULL or sizes == NULL or names == NULL:
+        free(bufs)
+        free(sizes)
+        free(names)
+        raise MemoryError()
+    for i in range(n):
+        bufs[i] = NULL
+    try:
+        for i in range(n):
+            names[i] = <const char *>(<bytes>paths[i])
+        with nogil:
+            for i in range(n):
+                sizes[i] = _read_whole(names[i], most, &bufs[i])
+                if bufs[i] != NULL and not _plain_bytes(bufs[i], sizes[i]):
+                    free(bufs[i])
+                    bufs[i] = NULL
+        for i in range(n):
+            if bufs[i] == NULL:
+                continue
+            try:
+                texts[i] = bufs[i][: sizes[i]].decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            free(bufs[i])
+            bufs[i] = NULL
+        return texts
+    finally:
+        for i in range(n):
+            if bufs[i] != NULL:
+                free(bufs[i])
+        free(bufs)
+        free(sizes)
+        free(names)
+
+
+def paragraph_spans(list texts, const int64_t[::1] starts, Py_ssize_t sample_chars, int64_t near):
+    """``split_paragraphs(text, start)`` of each of ``texts`` at most ``sample_chars`` characters long after its
+    start, with ``wrap._mostly_even`` tested on its lines (``wrap.text_paragraphs``' first test), in one call.
+
+    Returns (spans, counts, even): ``spans`` an (m, 2) int64 array of every text's line spans in order,
+    ``counts[i]`` how many are text ``i``'s; ``even[i]`` 1 when text ``i``'s lines may be hard-wrapped, or it
+    is longer than ``sample_chars`` (its spans are then not given): ``text_paragraphs`` must decide those."""
+    cdef Py_ssize_t n = len(texts), i, size, start, k, m, cap_spans = 0, used = 0
+    cdef int64_t *spans = NULL
+    cdef int64_t *work = NULL
+    cdef int64_t *grown
+    cdef int kind
+    cdef void *data
+    cdef int64_t[:, ::1] c_out
+    counts = np.zeros(n, dtype=np.int64)
+    even = np.zeros(n, dtype=np.uint8)
+    cdef int64_t[::1] c_counts = counts
+    cdef uint8_t[::1] c_even = even
+    try:
+        for i in range(n):
+            text = texts[i]
+            size = PyUnicode_GET_LENGTH(<str>text)
+            start = min(max(starts[i], 0), size)
+            if size - start > sample_chars:
+                c_even[i] = 1
+                continue
+            if used + size - start + 2 > cap_spans:  # a line takes two characters at least
+                cap_spans = max(2 * cap_spans, used + size - start + 2, 1 << 16)
+                grown = <int64_t *>realloc(spans, cap_spans * sizeof(int64_t))
+                if grown == NULL:
+                    raise MemoryError()
+                spans = grown
+                grown = <int64_t *>realloc(work, (cap_spans // 2 + 1) * sizeof(int64_t))
+                if grown == NULL:
+                    raise MemoryError()
+                work = grown
+            kind = PyUnicode_KIND(<str>text)
+            data = PyUnicode_DATA(<str>text)
+            with nogil:
+                if kind == 1:
+                    m = _lines(<const uint8_t *>data, start, size, spans + used)
+                elif kind == 2:
+                    m = _lines(<const uint16_t *>data, start, size, spans + used)
+                else:
+                    m = _lines(<const uint32_t *>data, start, size, spans + used)
+                if _mostly_even(spans + used, m, near, work):
+                    c_even[i] = 1
+            c_counts[i] = m
+            used += 2 * m
+        out = np.empty((used // 2, 2), dtype=np.int64)
+        c_out = out
+        with nogil:
+            for k in range(used // 2):
+                c_out[k, 0] = spans[2 * k]
+                c_out[k, 1] = spans[2 * k + 1]
+        return out, counts, even
+    finally:
+        free(spans)
+        free(work)
