@@ -641,3 +641,38 @@ def paragraph_spans(list texts, const int64_t[::1] starts, Py_ssize_t sample_cha
     finally:
         free(spans)
         free(work)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# New vocabulary words hashed in C: xxHash's own XXH3 (the header the ``xxhash`` package is built from, vendored in
+# ``xxhash/``, BSD 2-clause), so every hash is ``xxhash.xxh3_64_intdigest``'s.
+
+cdef extern from *:
+    """
+    #define XXH_INLINE_ALL
+    #include "xxhash/xxhash.h"
+    """
+    uint64_t XXH3_64bits(const void *data, size_t length) nogil
+
+
+cdef extern from "<string.h>" nogil:
+    const void *memchr(const void *s, int c, size_t n)
+
+
+def nul_split_hashes(const uint8_t[::1] joined, uint64_t[::1] out):
+    """``xxh3_64_intdigest`` of each NUL-separated piece of ``joined`` into ``out`` (``normalise._token_hashes``:
+    a batch's new words, normalised and encoded as one); returns how many pieces there were (``len(out)`` is
+    filled only when it is that many)."""
+    cdef Py_ssize_t size = joined.shape[0], n = out.shape[0], at = 0, k = 0
+    cdef const uint8_t *data = &joined[0] if size else NULL
+    cdef const uint8_t *stop
+    with nogil:
+        while True:
+            stop = <const uint8_t *>memchr(data + at, 0, size - at) if size > at else NULL
+            if k < n:
+                out[k] = XXH3_64bits(data + at if size else NULL, (stop - data if stop != NULL else size) - at)
+            k += 1
+            if stop == NULL:
+                break
+            at = stop - data + 1
+    return k

@@ -148,3 +148,15 @@ def test_the_stored_token_form_equals_numpys(seed, numbered):
     for field in ("index", "words", "vocab", "wide"):
         a, b = getattr(plain, field), getattr(compiled, field)
         assert a.dtype == b.dtype and np.array_equal(a, b), field
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from([c for c in ALPHABET if c != "\0"]), min_size=1, max_size=40)))
+def test_new_words_hash_in_c_as_xxhash_does(words):
+    """A batch's new words (``_token_hashes``: normalised, folded, hashed) get xxhash's bits in the kernel."""
+    from dedup.phase1.normalise import _token_hashes
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        plain, compiled = _both(lambda: _token_hashes(words), monkeypatch)
+    assert np.array_equal(plain[0], compiled[0]) and np.array_equal(plain[1], compiled[1])
+    assert len(compiled[0]) == len(words)
