@@ -240,36 +240,39 @@ def raw_signatures(
                     sig[base + b] = v
 
 
-cdef inline bint _ascii_break(uint32_t c) noexcept nogil:
-    return c == 10 or c == 13 or c == 11 or c == 12 or 28 <= c <= 30
+# What ``_lines`` needs of a character below 256: 1 white space (``Py_UNICODE_ISSPACE``), 3 a line break too
+# (``Py_UNICODE_ISLINEBREAK``: every line break is white space); filled from those functions at import.
+cdef uint8_t LATIN[256]
+for _c in range(256):
+    LATIN[_c] = (1 if Py_UNICODE_ISSPACE(_c) else 0) | (2 if Py_UNICODE_ISLINEBREAK(_c) else 0)
 
 
-cdef inline bint _ascii_space(uint32_t c) noexcept nogil:
-    return c == 32 or 9 <= c <= 13 or 28 <= c <= 31
+cdef inline uint8_t _space_class(uint32_t c) noexcept nogil:
+    """0 for a character that is not white space, 1 for white space, 3 for a line break (``LATIN``)."""
+    if c < 256:
+        return LATIN[c]
+    if not Py_UNICODE_ISSPACE(c):
+        return 0
+    return 3 if Py_UNICODE_ISLINEBREAK(c) else 1
 
 
 cdef Py_ssize_t _lines(const chars_t *data, Py_ssize_t start, Py_ssize_t end, int64_t *out) noexcept nogil:
     """The trimmed non-blank lines of ``data[start:end]`` as (first, end) pairs into ``out``; returns how
     many (``line_spans``)."""
     cdef Py_ssize_t i = start, first, last, n = 0
-    cdef uint32_t c
-    cdef bint brk, space
+    cdef uint8_t f
     while i < end:
         first = -1
         last = -1
         while i < end:
-            c = data[i]
+            f = _space_class(data[i])
             i += 1
-            if c < 128:  # ASCII: no function calls
-                brk, space = _ascii_break(c), _ascii_space(c)
-            else:
-                brk, space = Py_UNICODE_ISLINEBREAK(c), Py_UNICODE_ISSPACE(c)
-            if brk:
-                break
-            if not space:
+            if f == 0:
                 if first < 0:
                     first = i - 1
                 last = i - 1
+            elif f == 3:
+                break
         if first >= 0:
             out[2 * n] = first
             out[2 * n + 1] = last + 1
