@@ -16,7 +16,8 @@ use every core:
 
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_GET_LENGTH
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc, realloc
+from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memcpy
 
 import numpy as np
 
@@ -679,3 +680,63 @@ def nul_split_hashes(const uint8_t[::1] joined, uint64_t[::1] out):
                 break
             at = stop - data + 1
     return k
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The postings' sort (``features.sorted_keys``): a least-significant-digit radix sort of 64-bit keys.
+
+cdef enum:
+    DIGIT_BITS = 8
+    DIGITS = 8  # 8 x 8 bits cover 64
+    RADIX = 1 << DIGIT_BITS
+
+
+def radix_sort(uint64_t[::1] keys):
+    """Sort ``keys`` in place (``np.sort``'s result: the values alone say the order). Six passes of 11 bits,
+    all their counts taken in one read; a pass whose digit is the same in every key is skipped (a batch's
+    keys hold a small document number in their low bits)."""
+    cdef Py_ssize_t n = keys.shape[0], i, d
+    cdef uint64_t *src
+    cdef uint64_t *dst
+    cdef uint64_t *tmp
+    cdef uint64_t *spare
+    cdef uint64_t v
+    cdef int64_t *counts
+    cdef int64_t total, c
+    cdef int shift
+    if n < 2:
+        return
+    spare = <uint64_t *>malloc(n * sizeof(uint64_t))
+    counts = <int64_t *>calloc(DIGITS * RADIX, sizeof(int64_t))
+    if spare == NULL or counts == NULL:
+        free(spare)
+        free(counts)
+        raise MemoryError()
+    with nogil:
+        src = &keys[0]
+        dst = spare
+        for i in range(n):
+            v = src[i]
+            for d in range(DIGITS):
+                counts[d * RADIX + ((v >> (d * DIGIT_BITS)) & (RADIX - 1))] += 1
+        for d in range(DIGITS):
+            shift = d * DIGIT_BITS
+            if counts[d * RADIX + ((src[0] >> shift) & (RADIX - 1))] == n:
+                continue  # every key has this digit: the order stands
+            total = 0
+            for i in range(RADIX):  # counts -> each digit's first place
+                c = counts[d * RADIX + i]
+                counts[d * RADIX + i] = total
+                total += c
+            for i in range(n):
+                v = src[i]
+                c = counts[d * RADIX + ((v >> shift) & (RADIX - 1))]
+                dst[c] = v
+                counts[d * RADIX + ((v >> shift) & (RADIX - 1))] = c + 1
+            tmp = src
+            src = dst
+            dst = tmp
+        if src != &keys[0]:
+            memcpy(&keys[0], src, n * sizeof(uint64_t))
+    free(spare)
+    free(counts)
