@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from itertools import islice
 from types import ModuleType
 
 import numpy as np
@@ -27,7 +26,8 @@ from .model import DEFAULT_OPTIONS, Article, Entry, IngestOptions, Skipped, fron
 from .reader import read_entry
 from .wrap import _NEAR, _SAMPLE_CHARS, text_paragraphs
 
-RUN = 256  # files a compiled call reads: their texts are held together until their articles are yielded
+RUN = 256  # files a compiled call reads at most: their texts are held together until their articles are yielded
+RUN_BYTES = 16 << 20  # and bytes (by the walk's sizes; a larger file alone): what a run holds stays bounded
 
 
 def _plain(entry: Entry, options: IngestOptions) -> bool:
@@ -47,8 +47,15 @@ def read_entries(entries: Iterable[Entry], options: IngestOptions = DEFAULT_OPTI
         for entry in entries:
             yield from read_entry(entry, options, segmented=True)
         return
-    it = iter(entries)
-    while run := list(islice(it, RUN)):
+    run: list[Entry] = []
+    size = 0
+    for entry in entries:
+        if run and (len(run) >= RUN or size + entry.size > RUN_BYTES):
+            yield from _read_run(kernel, run, options)
+            run, size = [], 0
+        run.append(entry)
+        size += entry.size
+    if run:
         yield from _read_run(kernel, run, options)
 
 

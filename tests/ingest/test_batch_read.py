@@ -144,3 +144,21 @@ def test_the_kernel_reads_plain_utf8_and_leaves_the_rest(tmp_path):
     assert {n for n, t in texts.items() if t is not None} == plain  # breaks.txt: its \x1c-\x1e are control bytes
     for name in plain:
         assert texts[name] == FILES[name].decode("utf-8")
+
+
+def test_runs_are_bounded_by_files_and_bytes(tmp_path, monkeypatch):
+    """A run of the kernel holds at most ``RUN`` files and ``RUN_BYTES`` bytes (one larger file alone), and the
+    articles come out in order whatever the runs."""
+    from dedup.ingest import batch
+
+    for n in range(7):
+        (tmp_path / f"{n}.txt").write_text(f"article {n}\n" + "x" * (100 * n), encoding="utf-8")
+    entries = sorted((e for e in walk(tmp_path) if not isinstance(e, Skipped)), key=lambda e: e.path)
+    seen: list[int] = []
+    real = batch._read_run
+    monkeypatch.setattr(batch, "_read_run", lambda k, run, o: (seen.append(len(run)), real(k, run, o))[1])
+    monkeypatch.setattr(batch, "RUN", 3)
+    monkeypatch.setattr(batch, "RUN_BYTES", 750)
+    items = list(batch.read_entries(entries))
+    assert [a.text.split("\n")[0] for a in items] == [f"article {n}" for n in range(7)]
+    assert seen == [3, 2, 1, 1]  # sizes 10, 110, 210 (three files) | 310, 410 | 510 (+ 610 > 750) | 610
