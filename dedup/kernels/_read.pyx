@@ -17,7 +17,7 @@ use every core:
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_GET_LENGTH
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
 import numpy as np
 
@@ -683,60 +683,97 @@ def nul_split_hashes(const uint8_t[::1] joined, uint64_t[::1] out):
 
 
 # ------------------------------------------------------------------------------------------------------------------
-# The postings' sort (``features.sorted_keys``): a least-significant-digit radix sort of 64-bit keys.
+# The postings' sort (``features.sorted_keys``): radix sorts of 64-bit keys.
 
 cdef enum:
-    DIGIT_BITS = 8
-    DIGITS = 8  # 8 x 8 bits cover 64
-    RADIX = 1 << DIGIT_BITS
+    RADIX = 256  # 8-bit digits
+    DIGITS = 8
+
+
+cdef uint64_t *_lsd(uint64_t *src, uint64_t *dst, Py_ssize_t n, int digits, int64_t *counts) noexcept nogil:
+    """Least-significant-digit radix sort of ``src[:n]`` by its low ``digits`` bytes, ``dst`` the other buffer
+    (``counts``: room for ``digits * RADIX``); returns the buffer that holds the sorted keys. All the counts are
+    taken in one read; a byte every key shares is skipped."""
+    cdef Py_ssize_t i
+    cdef int d, shift
+    cdef uint64_t v
+    cdef uint64_t *tmp
+    cdef int64_t total, c
+    memset(counts, 0, digits * RADIX * sizeof(int64_t))
+    for i in range(n):
+        v = src[i]
+        for d in range(digits):
+            counts[d * RADIX + ((v >> (8 * d)) & 255)] += 1
+    for d in range(digits):
+        shift = 8 * d
+        if counts[d * RADIX + ((src[0] >> shift) & 255)] == n:
+            continue  # every key has this byte: the order stands
+        total = 0
+        for i in range(RADIX):  # counts -> each byte's first place
+            c = counts[d * RADIX + i]
+            counts[d * RADIX + i] = total
+            total += c
+        for i in range(n):
+            v = src[i]
+            c = counts[d * RADIX + ((v >> shift) & 255)]
+            dst[c] = v
+            counts[d * RADIX + ((v >> shift) & 255)] = c + 1
+        tmp = src
+        src = dst
+        dst = tmp
+    return src
 
 
 def radix_sort(uint64_t[::1] keys):
-    """Sort ``keys`` in place (``np.sort``'s result: the values alone say the order). Six passes of 11 bits,
-    all their counts taken in one read; a pass whose digit is the same in every key is skipped (a batch's
-    keys hold a small document number in their low bits)."""
-    cdef Py_ssize_t n = keys.shape[0], i, d
-    cdef uint64_t *src
-    cdef uint64_t *dst
-    cdef uint64_t *tmp
+    """Sort ``keys`` in place (``np.sort``'s result: the values alone say the order). A short array: a
+    least-significant-digit sort of its eight bytes. A long one: first scattered by its top byte into 256
+    buckets (one pass over memory), then each bucket, small enough for the cache, sorted by its other seven
+    bytes; two passes over the whole array where eight were, the rest in cache."""
+    cdef Py_ssize_t n = keys.shape[0], i, lo, hi
     cdef uint64_t *spare
+    cdef uint64_t *out
     cdef uint64_t v
     cdef int64_t *counts
+    cdef int64_t starts[RADIX + 1]
     cdef int64_t total, c
-    cdef int shift
     if n < 2:
         return
     spare = <uint64_t *>malloc(n * sizeof(uint64_t))
-    counts = <int64_t *>calloc(DIGITS * RADIX, sizeof(int64_t))
+    counts = <int64_t *>malloc(DIGITS * RADIX * sizeof(int64_t))
     if spare == NULL or counts == NULL:
         free(spare)
         free(counts)
         raise MemoryError()
     with nogil:
-        src = &keys[0]
-        dst = spare
-        for i in range(n):
-            v = src[i]
-            for d in range(DIGITS):
-                counts[d * RADIX + ((v >> (d * DIGIT_BITS)) & (RADIX - 1))] += 1
-        for d in range(DIGITS):
-            shift = d * DIGIT_BITS
-            if counts[d * RADIX + ((src[0] >> shift) & (RADIX - 1))] == n:
-                continue  # every key has this digit: the order stands
-            total = 0
-            for i in range(RADIX):  # counts -> each digit's first place
-                c = counts[d * RADIX + i]
-                counts[d * RADIX + i] = total
-                total += c
+        if n < (1 << 14):
+            out = _lsd(&keys[0], spare, n, DIGITS, counts)
+            if out != &keys[0]:
+                memcpy(&keys[0], out, n * sizeof(uint64_t))
+        else:
+            memset(counts, 0, RADIX * sizeof(int64_t))
             for i in range(n):
-                v = src[i]
-                c = counts[d * RADIX + ((v >> shift) & (RADIX - 1))]
-                dst[c] = v
-                counts[d * RADIX + ((v >> shift) & (RADIX - 1))] = c + 1
-            tmp = src
-            src = dst
-            dst = tmp
-        if src != &keys[0]:
-            memcpy(&keys[0], src, n * sizeof(uint64_t))
+                counts[keys[i] >> 56] += 1
+            total = 0
+            for i in range(RADIX):
+                starts[i] = total
+                total += counts[i]
+            starts[RADIX] = total
+            for i in range(RADIX):
+                counts[i] = starts[i]
+            for i in range(n):
+                v = keys[i]
+                c = counts[v >> 56]
+                spare[c] = v
+                counts[v >> 56] = c + 1
+            for i in range(RADIX):
+                lo = starts[i]
+                hi = starts[i + 1]
+                if hi - lo < 2:
+                    if hi > lo:
+                        keys[lo] = spare[lo]
+                    continue
+                out = _lsd(spare + lo, &keys[0] + lo, hi - lo, DIGITS - 1, counts)
+                if out != &keys[0] + lo:
+                    memcpy(&keys[0] + lo, out, (hi - lo) * sizeof(uint64_t))
     free(spare)
     free(counts)
