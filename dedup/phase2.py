@@ -156,29 +156,15 @@ class Loaded:
         texts: bool = True,
     ) -> None:
         self.pos = {d: r for r, d in enumerate(docs)}
-        stored = getattr(articles, "tokens", None)
-        found = stored(list(docs)) if stored is not None else [None] * len(docs)
         read = _bulk(articles, "texts_of", "text", docs) if texts else None
-        again = [r for r, f in enumerate(found) if f is None]
-        if again:
-            body = [int(table.body_start[docs[r]]) for r in again]
-            tokenised = tokenise(
-                bodies([read[r] if read is not None else articles.text(docs[r]) for r in again], body),
-                threads=threads,
-            )
-            for j, r in enumerate(again):
-                t = tokenised.doc(j)
-                found[r] = (tokenised.hashes[t], tokenised.starts[t], tokenised.ends[t])
-        counts = [len(f[0]) for f in found]
-        offsets = np.zeros(len(docs) + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        empty_i, empty_u = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
-        self.tokens = Tokens(
-            offsets=offsets,
-            starts=np.concatenate([empty_i, *(f[1] for f in found)]).astype(np.int64),
-            ends=np.concatenate([empty_i, *(f[2] for f in found)]).astype(np.int64),
-            hashes=np.concatenate([empty_u, *(f[0] for f in found)]),
-        )
+        flat = _stored_flat(articles, docs)
+        if flat is not None:  # every article's stored tokens, end to end as they are read: no array an article
+            hashes, starts, ends, counts = flat
+            offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+            np.cumsum(counts, out=offsets[1:])
+            self.tokens = Tokens(offsets=offsets, starts=starts, ends=ends, hashes=hashes)
+        else:
+            self.tokens = _tokens_of(articles, table, docs, read, threads)
         self.shingles = shingle(self.tokens, k)
         self.corpus: Corpus | None = None
         if read is not None:
@@ -197,6 +183,52 @@ class Loaded:
                 para_ends=flat[:, 1].astype(np.int64),
                 body_starts=np.asarray([int(table.body_start[d]) for d in docs], dtype=np.int64),
             )
+
+
+def _stored_flat(
+    articles: Articles, docs: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The stored tokens of articles ``docs`` end to end (``FeatureStore.tokens_flat``), where the articles are a
+    store's, ``docs`` ascend and every one of them has stored tokens; else None (``_tokens_of`` takes them)."""
+    read = getattr(articles, "tokens_flat", None)
+    if read is None or not len(docs):
+        return None
+    asked = np.asarray(docs, dtype=np.int64)
+    if len(asked) > 1 and not bool((asked[1:] > asked[:-1]).all()):
+        return None
+    flat = read(asked)
+    if flat is None or not bool((flat[3] > 0).all()):  # an article without stored tokens is tokenised again
+        return None
+    return flat
+
+
+def _tokens_of(
+    articles: Articles, table: DocTable | Rows, docs: Sequence[int], read: list[str] | None, threads: int | None
+) -> Tokens:
+    """The tokens of articles ``docs`` one after the other: each one's stored tokens (``tokens(i)``), or its text
+    (``read``, else read here) tokenised again where it has none."""
+    stored = getattr(articles, "tokens", None)
+    found = stored(list(docs)) if stored is not None else [None] * len(docs)
+    again = [r for r, f in enumerate(found) if f is None]
+    if again:
+        body = [int(table.body_start[docs[r]]) for r in again]
+        tokenised = tokenise(
+            bodies([read[r] if read is not None else articles.text(docs[r]) for r in again], body),
+            threads=threads,
+        )
+        for j, r in enumerate(again):
+            t = tokenised.doc(j)
+            found[r] = (tokenised.hashes[t], tokenised.starts[t], tokenised.ends[t])
+    counts = [len(f[0]) for f in found]
+    offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    empty_i, empty_u = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+    return Tokens(
+        offsets=offsets,
+        starts=np.concatenate([empty_i, *(f[1] for f in found)]).astype(np.int64),
+        ends=np.concatenate([empty_i, *(f[2] for f in found)]).astype(np.int64),
+        hashes=np.concatenate([empty_u, *(f[0] for f in found)]),
+    )
 
 
 FEW_PAIRS = 4096  # pairs up to which ``relation_in`` tests in Python (a query's neighbourhood): polars' ``is_in``

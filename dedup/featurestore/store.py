@@ -432,6 +432,28 @@ class Shard:
             return [None] * len(rows)
         asked = np.asarray(rows, dtype=np.int64)
         held = np.unique(asked)
+        hashes, starts, ends, bounds = self._decoded(held)
+        out: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None] = {}
+        for r, x, y in zip(held.tolist(), bounds[:-1].tolist(), bounds[1:].tolist()):
+            out[r] = (hashes[x:y], starts[x:y], ends[x:y]) if y > x else None
+        return [out[r] for r in asked.tolist()]
+
+    def tokens_flat(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """``tokens`` of articles ``rows`` (ascending, distinct) laid end to end, as phase 2's ``Loaded`` keeps
+        them: (hashes, starts, ends, each article's number of tokens), no array an article; None when the shard
+        keeps no tokens."""
+        if "token_index" not in self.check()._arrays:
+            return None
+        held = np.asarray(rows, dtype=np.int64)
+        if not len(held):
+            empty_i = np.zeros(0, dtype=np.int64)
+            return np.zeros(0, dtype=np.uint64), empty_i, empty_i, empty_i
+        hashes, starts, ends, bounds = self._decoded(held)
+        return hashes, starts, ends, np.diff(bounds)
+
+    def _decoded(self, held: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The stored tokens of articles ``held`` (ascending, distinct), decoded and checked: (hashes, starts,
+        ends, CSR bounds per article)."""
         first = int(held[0])
         index = np.asarray(self._arrays["token_index"][first : int(held[-1]) + 2])
         lo, hi = index[held - first, 0], index[held - first + 1, 0]
@@ -466,10 +488,7 @@ class Shard:
         if outside.any():
             bad_row = int(held[int(np.searchsorted(bounds[1:], np.argmax(outside), side="right"))])
             raise self._error(f"tokens of article {bad_row} lie outside its text")
-        out: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None] = {}
-        for r, x, y in zip(held.tolist(), bounds[:-1].tolist(), bounds[1:].tolist()):
-            out[r] = (hashes[x:y], starts[x:y], ends[x:y]) if y > x else None
-        return [out[r] for r in asked.tolist()]
+        return hashes, starts, ends, bounds
 
     @cached_property
     def vocab(self) -> np.ndarray:
@@ -701,6 +720,28 @@ class FeatureStore:
     def tokens(self, docs: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
         """Stored tokens of articles ``docs`` (hashes, starts, ends), or None each (see ``Shard.tokens``)."""
         return self._by_shard(docs, Shard.tokens)
+
+    def tokens_flat(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """Stored tokens of articles ``docs`` (ascending, distinct) end to end: (hashes, starts, ends, tokens per
+        article), read shard by shard (``Shard.tokens_flat``); None when a shard among them keeps none."""
+        docs = np.asarray(docs, dtype=np.int64)
+        if len(docs) and (int(docs[0]) < 0 or int(docs[-1]) >= len(self)):
+            raise IndexError(int(docs[-1]))
+        where = np.searchsorted(self.bases, docs, side="right") - 1
+        cuts = np.flatnonzero(np.diff(where)) + 1
+        parts = []
+        for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), len(docs)]):
+            k = int(where[lo])
+            part = self.shard(self.shard_names[k]).tokens_flat(docs[lo:hi] - self.bases[k])
+            if part is None:
+                return None
+            parts.append(part)
+        if len(parts) == 1:
+            return parts[0]
+        empty_i = np.zeros(0, dtype=np.int64)
+        if not parts:
+            return np.zeros(0, dtype=np.uint64), empty_i, empty_i, empty_i
+        return tuple(np.concatenate([p[j] for p in parts]) for j in range(4))  # type: ignore[return-value]
 
     def row(self, key: str, i: int) -> np.ndarray:
         """Row ``i`` of a per-article array (``signatures``)."""
