@@ -932,27 +932,37 @@ def _align_batch(
     local_a = np.array([loaded.pos[d] for d in batch.a.tolist()], dtype=np.int64)
     local_b = np.array([loaded.pos[d] for d in batch.b.tolist()], dtype=np.int64)
     passages = align_batch(loaded.corpus, t, loaded.shingles, local_a, local_b, c.options.align)
-    # Both sides' position features, all pairs at once: side 2j is pair j's a, side 2j + 1 its b.
-    spans = [
-        np.hstack([np.full((len(found), 1), 2 * j + s, dtype=np.int64), found[:, 2 * s : 2 * s + 2]])
-        for j, found in enumerate(passages)
-        for s in (0, 1)
-    ]
+    offsets = np.zeros(len(passages) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in passages], out=offsets[1:])
+    found = (np.concatenate(passages) if passages else np.zeros((0, 4), dtype=np.int64)).reshape(-1, 4)
     sides = positions(
         t.starts,
         t.ends,
         t.hashes,
         t.offsets,
         np.stack([local_a, local_b], axis=1).reshape(-1),
-        np.concatenate(spans) if spans else np.zeros((0, 3), dtype=np.int64),
+        _side_spans(found, offsets),
     ).reshape(len(passages), 2, -1)
     template = np.zeros(len(passages), dtype=bool)
     for j in np.flatnonzero(batch.partial).tolist():
         template[j] = template_like(loaded.corpus, int(local_a[j]), int(local_b[j]), passages[j], c.options.align)
-    offsets = np.zeros(len(passages) + 1, dtype=np.int64)
-    np.cumsum([len(p) for p in passages], out=offsets[1:])
-    found = np.concatenate(passages) if passages else np.zeros((0, 4), dtype=np.int64)
-    return batch.pairs, offsets, found.reshape(-1, 4), template, sides
+    return batch.pairs, offsets, found, template, sides
+
+
+def _side_spans(found: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """(side, start, end) rows of the pairs' passages (``found`` (a_start, a_end, b_start, b_end), pair j's at
+    rows ``offsets[j]:offsets[j + 1]``) as ``positions`` takes them: pair j's a side is side 2j, its b side
+    2j + 1, each side's rows together, in passage order (a few arrays, not two a pair)."""
+    counts = np.diff(offsets)
+    pair = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    base = 2 * offsets[:-1][pair]  # pair j's rows start at 2 * offsets[j]: its a side's, then its b side's
+    within = np.arange(len(found), dtype=np.int64) - offsets[:-1][pair]
+    out = np.empty((2 * len(found), 3), dtype=np.int64)
+    for s in (0, 1):
+        at = base + within + s * counts[pair]
+        out[at, 0] = 2 * pair + s
+        out[at, 1:] = found[:, 2 * s : 2 * s + 2]
+    return out
 
 
 def _pair_batches(
