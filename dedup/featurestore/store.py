@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from ..kernels import native
 from ..longtext import LongText
 from . import tokens as token_form
 from . import validate
@@ -473,6 +474,23 @@ class Shard:
             wide = wide[_runs(wlo - np.repeat(wlo[heads] - _starts_of(span), tails - heads + 1), n_wide)]
         bounds = np.zeros(len(held) + 1, dtype=np.int64)
         np.cumsum(counts, out=bounds[1:])
+        if token_form.compiled(self.vocab, counts, len(flat)):  # decoded and checked in one pass, the same errors
+            status, at, hashes, starts, ends = native("align").decode_tokens(
+                *token_form.kernel_args(flat, counts, self.vocab, wide),
+                np.ascontiguousarray(n_wide, dtype=np.int64),
+                np.ascontiguousarray(self._chars[held], dtype=np.int64),
+            )
+            if status == 4:
+                raise self._error(f"tokens of article {int(held[at])} lie outside its text")
+            if status:
+                r0, r1 = (int(held[at]),) * 2 if status == 3 else (int(held[0]), int(held[-1]))
+                what = (
+                    "token words name a word outside the shard's vocabulary"
+                    if status == 1
+                    else "token words and wide spans do not match"
+                )
+                raise self._error(f"tokens of articles {r0}-{r1}: {what}")
+            return hashes, starts, ends, bounds
         seen = np.zeros(len(flat) + 1, dtype=np.int64)
         np.cumsum((flat & np.uint32(0xFF)) == token_form.WIDE, out=seen[1:])
         bad = np.flatnonzero(seen[bounds[1:]] - seen[bounds[:-1]] != n_wide)  # each article's wide spans its own

@@ -479,17 +479,28 @@ def minus(const int64_t[::1] a_lo, const int64_t[::1] a_hi, const int64_t[::1] b
 
 
 def decode_tokens(
-    const uint32_t[::1] words, const int64_t[::1] counts, const uint64_t[::1] vocab, const int64_t[:, ::1] wide
+    const uint32_t[::1] words,
+    const int64_t[::1] counts,
+    const uint64_t[::1] vocab,
+    const int64_t[:, ::1] wide,
+    const int64_t[::1] n_wide,
+    const int64_t[::1] limit,
 ):
     """``featurestore.tokens.decode``: (hashes, starts, ends) of consecutive articles' stored token words, one
     pass (each token's end runs on from the last one's in its article, from 0 at its start, or from a wide
-    token's stored span). Returns (status, hashes, starts, ends): status 1 when a word names a word outside
-    ``vocab``, 2 when the wide tokens and ``wide``'s rows do not match, else 0."""
+    token's stored span), with ``Shard.tokens``' checks when ``n_wide`` (each article's wide spans) and ``limit``
+    (each article's text length) have a row an article (empty: not checked). Returns (status, article, hashes,
+    starts, ends), the checks in the numpy code's order: status 3 when an article's wide tokens are not its wide
+    spans (``article``: the first such), 1 when a word names a word outside ``vocab``, 2 when the wide tokens and
+    ``wide``'s rows do not match, 4 when a token lies outside its article's text (``article``: the first token's),
+    else 0."""
     cdef Py_ssize_t n = words.shape[0], n_art = counts.shape[0], n_vocab = vocab.shape[0], a, t, end_t
-    cdef Py_ssize_t n_wide = wide.shape[0], w = 0
+    cdef Py_ssize_t total_wide = wide.shape[0], w = 0, own
+    cdef bint check_wide = n_wide.shape[0] == n_art, check_limit = limit.shape[0] == n_art, outside_vocab = False
     cdef uint32_t word, low
     cdef int64_t e
     cdef int status = 0
+    cdef Py_ssize_t article = -1
     hashes_arr = np.empty(n, dtype=np.uint64)
     starts_arr = np.empty(n, dtype=np.int64)
     ends_arr = np.empty(n, dtype=np.int64)
@@ -497,13 +508,30 @@ def decode_tokens(
     cdef int64_t[::1] starts = starts_arr
     cdef int64_t[::1] ends = ends_arr
     with nogil:
-        for t in range(n):
+        t = 0
+        for a in range(n_art):
+            own = 0
+            end_t = t + counts[a]
+            while t < end_t and t < n:
+                if <Py_ssize_t>(words[t] >> 8) >= n_vocab:
+                    outside_vocab = True
+                if (words[t] & 0xFF) == 0xFF:
+                    own += 1
+                t += 1
+            w += own
+            if check_wide and own != n_wide[a] and article < 0:
+                article = a
+        while t < n:  # words past the articles' counts (the numpy code decodes them too)
             if <Py_ssize_t>(words[t] >> 8) >= n_vocab:
-                status = 1
-                break
+                outside_vocab = True
             if (words[t] & 0xFF) == 0xFF:
                 w += 1
-        if status == 0 and w != n_wide:
+            t += 1
+        if article >= 0:
+            status = 3
+        elif outside_vocab:
+            status = 1
+        elif w != total_wide:
             status = 2
         if status == 0:
             t = 0
@@ -523,8 +551,11 @@ def decode_tokens(
                         e += (low >> 4) + (low & 15)
                         starts[t] = e - (low & 15)
                     ends[t] = e
+                    if check_limit and status == 0 and (e > limit[a] or starts[t] < 0 or starts[t] > e):
+                        status = 4
+                        article = a
                     t += 1
-    return status, hashes_arr, starts_arr, ends_arr
+    return status, article, hashes_arr, starts_arr, ends_arr
 
 
 def shingle_rows(const uint64_t[::1] h, const int64_t[::1] offsets, const uint8_t[::1] banal, int k):

@@ -152,3 +152,47 @@ def test_boilerplate_rows_name_each_flagged_shingles_article(case, data) -> None
     assert np.array_equal(rows[:, 0], doc)
     assert np.array_equal(rows[:, 1], tokens.starts[sh.first[flags]])
     assert np.array_equal(rows[:, 2], tokens.ends[sh.last[flags]])
+
+
+def _broken(words: np.ndarray, wide: np.ndarray, index: np.ndarray, how: str) -> None:
+    """Damage a shard's token files in place as ``how`` says."""
+    second = int(index[1, 0])  # article 1's first token
+    if how == "outside":  # article 1's first token ends far past its text (a wide span, or a small token made wide)
+        words[second] = (words[second] & np.uint32(0xFFFFFF00)) | np.uint32(0xFF)
+        at = int(np.count_nonzero((words[: second + 1] & np.uint32(0xFF)) == 0xFF)) - 1
+        wide[at] = (5, 1 << 30)
+    elif how == "vocabulary":
+        words[second] = np.uint32(0xFFFFFF00) | (words[second] & np.uint32(0xFF))
+    else:  # "wide": article 1 holds one wide token more than its wide spans
+        words[second] = (words[second] & np.uint32(0xFFFFFF00)) | np.uint32(0xFF)
+
+
+@pytest.mark.parametrize("how", ["outside", "vocabulary", "wide"])
+def test_damaged_token_files_give_the_numpy_codes_error(stored, tmp_path, how) -> None:
+    """The compiled decode's checks name the same article and problem as the numpy code's, whatever is damaged."""
+    import shutil
+
+    from dedup.featurestore import StoreError
+
+    store, _ = stored
+    copy = tmp_path / "s"
+    shutil.copytree(store.root, copy)
+    (shard,) = (copy / "shards").iterdir()
+    words, wide = np.load(shard / "token_words.npy"), np.load(shard / "token_wide.npy")
+    index = np.load(shard / "token_index.npy")
+    if how == "outside":
+        wide = np.insert(wide, int(index[1, 1]), (0, 0), axis=0)  # article 1's new wide span, counted in the index
+        index[2:, 1] += 1
+        np.save(shard / "token_index.npy", index)
+    _broken(words, wide, index, how)
+    np.save(shard / "token_words.npy", words)
+    np.save(shard / "token_wide.npy", wide)
+    messages = []
+    for backend in ("numpy", "auto"):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("DEDUP_KERNELS", backend)
+            with pytest.raises(StoreError) as caught:
+                FeatureStore(copy).tokens_flat(np.arange(4))
+            messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+    assert {"outside": "article 1 lie outside", "vocabulary": "vocabulary", "wide": "articles 1-1"}[how] in messages[0]
