@@ -37,6 +37,7 @@ from .direction import FEATURES, cluster_sources, compare_dates, pair_directions
 from .evidence import Evidence, Lists, give_back_heap, pair_evidence
 from .label import FingerprintSet, boiler_rows, label_batch
 from .options import AlignParams, LabelParams, Progress, ScanOptions
+from .output.kept import Groups, PairFiles, part_bounds
 from .phase1.features import fingerprints
 from .phase1.normalise import Tokens, bodies, tokenise
 from .phase1.shingle import shingle
@@ -251,7 +252,7 @@ class Found:
 
     table: DocTable
     docs: np.ndarray  # the global article of each row of ``table``
-    pairs: pl.DataFrame  # rows of ``table``: a, b and the measures
+    pairs: pl.DataFrame | PairFiles  # rows of ``table``: a, b and the measures (a cluster's: in the store, by part)
     clusters: Clusters
     passages: Sequence[np.ndarray]  # per row of ``pairs``: (a_start, a_end, b_start, b_end) rows
     labels: np.ndarray  # label code per paragraph, in ``para_offsets`` order (a cluster's: ``StoredLabels``)
@@ -474,6 +475,8 @@ def analyse_lists(
         para_offsets = np.zeros(len(table) + 1, dtype=np.int64)
         np.cumsum([len(articles.paragraphs(d)) for d in range(len(table))], out=para_offsets[1:])
     labels = _label(articles, table, pairs, passages, clusters, boiler, para_offsets, options, report, executor, parts)
+    if parts is not None:  # a cluster's: the kept pairs and the clusters' lists to the store, read there by the writer
+        pairs, clusters = _keep(parts, pairs, clusters)
     timings["label"] = time.perf_counter() - t
     return Found(table, docs, pairs, clusters, passages, labels, para_offsets, boiler, m.candidates, timings)
 
@@ -744,7 +747,8 @@ def _directions(
     if not clusters.ranked and clusters.held is not None and clusters.members:
         unranked = (np.asarray(syndicated, dtype=np.float64), clusters.held)
     sources: list[int] = []
-    versions: list[list[int]] = []
+    versions: list[np.ndarray] = []  # each batch's clusters' versions one after the other, and their counts
+    counts: list[np.ndarray] = []
     known: list[bool] = []
     run = executor or Processes(1)
     label = "deciding the sources of a range of {} clusters".format
@@ -752,7 +756,8 @@ def _directions(
         mine, copies, confidence, by, src, ver, kn = found
         d.copies[mine], d.confidence[mine], d.by[mine] = copies, confidence, by
         sources += src
-        versions += ver
+        counts.append(np.fromiter((len(v) for v in ver), dtype=np.int64, count=len(ver)))
+        versions.append(np.fromiter((m for v in ver for m in v), dtype=np.int64))
         known += kn
     pairs = with_series(
         pairs,
@@ -763,10 +768,31 @@ def _directions(
         position_a=pl.Series(features[:, 0].round(3)).cast(pl.List(pl.Float64)),
         position_b=pl.Series(features[:, 1].round(3)).cast(pl.List(pl.Float64)),
     )
-    clusters.sources, clusters.versions, clusters.known = sources, versions, known
+    offsets = np.zeros(len(sources) + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(counts) if counts else np.zeros(0, np.int64), out=offsets[1:])
+    flat = np.concatenate(versions) if versions else np.zeros(0, dtype=np.int64)
+    clusters.sources, clusters.versions, clusters.known = sources, Groups(flat, offsets), known
     clusters.role = roles(len(table), sources, clusters.members)
     clusters.held = None
     return pairs, clusters
+
+
+# Rows of a part of the kept pairs a cluster's driver leaves in the store (``output.kept.PairFiles``): what the writer
+# maps for a batch is the parts its rows are in.
+PAIR_PART_ROWS = 1 << 16
+
+
+def _keep(parts: ResultParts, pairs: pl.DataFrame, clusters: Clusters) -> tuple[PairFiles, Clusters]:
+    """A cluster's kept pairs and its clusters' member and version lists saved in the store's result folder
+    (``parts``), in parts of ``PAIR_PART_ROWS`` pairs and as CSR arrays mapped where they are read: the driver
+    holds none of them while the result is written."""
+    kept = PairFiles.write(parts.folder, pairs, part_bounds(len(pairs), PAIR_PART_ROWS), keep=parts)
+    for name in ("members", "versions"):
+        groups = getattr(clusters, name)
+        groups = groups if isinstance(groups, Groups) else Groups.of(groups)
+        setattr(clusters, name, Groups(parts.keep(name, groups.flat), parts.keep(f"{name}-offsets", groups.offsets)))
+    clusters.ranked = []
+    return kept, clusters
 
 
 @dataclass

@@ -263,7 +263,7 @@ class Groups(Sequence):
 
     def span(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         """Clusters ``lo:hi``'s articles one after the other (int64, copied out), and each one's count."""
-        offsets = np.asarray(self.offsets, dtype=np.int64)[lo : hi + 1]
+        offsets = np.asarray(self.offsets)[lo : hi + 1].astype(np.int64)  # mapped: only the range read
         if not len(offsets):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         flat = np.array(np.asarray(self.flat)[offsets[0] : offsets[-1]], dtype=np.int64)
