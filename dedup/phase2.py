@@ -37,7 +37,7 @@ from .direction import FEATURES, cluster_sources, compare_dates, pair_directions
 from .evidence import Evidence, Lists, give_back_heap, pair_evidence
 from .label import FingerprintSet, boiler_rows, label_batch
 from .options import AlignParams, LabelParams, Progress, ScanOptions
-from .output.kept import Groups, PairFiles, part_bounds
+from .output.kept import Groups, PairFiles, Roles, part_bounds
 from .phase1.features import fingerprints
 from .phase1.normalise import Tokens, bodies, tokenise
 from .phase1.shingle import shingle
@@ -474,9 +474,9 @@ def analyse_lists(
     if para_offsets is None:
         para_offsets = np.zeros(len(table) + 1, dtype=np.int64)
         np.cumsum([len(articles.paragraphs(d)) for d in range(len(table))], out=para_offsets[1:])
-    labels = _label(articles, table, pairs, passages, clusters, boiler, para_offsets, options, report, executor, parts)
-    if parts is not None:  # a cluster's: the kept pairs and the clusters' lists to the store, read there by the writer
+    if parts is not None:  # a cluster's: the kept pairs and the clusters' lists to the store, read there from now on
         pairs, clusters = _keep(parts, pairs, clusters)
+    labels = _label(articles, table, pairs, passages, clusters, boiler, para_offsets, options, report, executor, parts)
     timings["label"] = time.perf_counter() - t
     return Found(table, docs, pairs, clusters, passages, labels, para_offsets, boiler, m.candidates, timings)
 
@@ -777,6 +777,11 @@ def _directions(
     return pairs, clusters
 
 
+def _column(pairs: pl.DataFrame | PairFiles, name: str) -> pl.Series:
+    """Column ``name`` of every pair, of a frame or of the kept pairs' parts."""
+    return pairs.column(name) if isinstance(pairs, PairFiles) else pairs[name]
+
+
 # Rows of a part of the kept pairs a cluster's driver leaves in the store (``output.kept.PairFiles``): what the writer
 # maps for a batch is the parts its rows are in.
 PAIR_PART_ROWS = 1 << 16
@@ -784,14 +789,17 @@ PAIR_PART_ROWS = 1 << 16
 
 def _keep(parts: ResultParts, pairs: pl.DataFrame, clusters: Clusters) -> tuple[PairFiles, Clusters]:
     """A cluster's kept pairs and its clusters' member and version lists saved in the store's result folder
-    (``parts``), in parts of ``PAIR_PART_ROWS`` pairs and as CSR arrays mapped where they are read: the driver
-    holds none of them while the result is written."""
+    (``parts``), in parts of ``PAIR_PART_ROWS`` pairs and as CSR arrays mapped where they are read, the copies of
+    one text (``same_text``) saved, the roles as a byte an article: the driver holds none of the lists through label
+    and while the result is written."""
     kept = PairFiles.write(parts.folder, pairs, part_bounds(len(pairs), PAIR_PART_ROWS), keep=parts)
     for name in ("members", "versions"):
         groups = getattr(clusters, name)
         groups = groups if isinstance(groups, Groups) else Groups.of(groups)
         setattr(clusters, name, Groups(parts.keep(name, groups.flat), parts.keep(f"{name}-offsets", groups.offsets)))
-    clusters.ranked = []
+    if clusters.same_text is not None:
+        clusters.same_text = parts.keep("same_text", clusters.same_text)
+    clusters.ranked, clusters.role = [], Roles.of(clusters.role)
     return kept, clusters
 
 
@@ -1094,7 +1102,7 @@ def _para_index(para_offsets: np.ndarray, docs: np.ndarray) -> np.ndarray:
 def _label(
     articles: Articles,
     table: DocTable,
-    pairs: pl.DataFrame,
+    pairs: pl.DataFrame | PairFiles,
     passages: list[np.ndarray],
     clusters: Clusters,
     boiler: Boilerplate,
@@ -1110,13 +1118,14 @@ def _label(
     read from there range by range)."""
     n = len(table)
     in_cluster = clusters.cluster >= 0
-    is_copy = np.fromiter((r == "copy" for r in clusters.role), dtype=bool, count=n)
+    role = clusters.role
+    is_copy = role.is_copy() if isinstance(role, Roles) else np.fromiter((r == "copy" for r in role), bool, count=n)
     whole = in_cluster & ~boiler.holders & is_copy  # copies labelled wrapper-free without a look: 1 (copy)
     labels = np.full(int(para_offsets[-1]) if parts is None else 0, 2, dtype=np.int8)  # original
     if parts is None:
         labels[_para_index(para_offsets, np.flatnonzero(whole))] = 1
     sides = _SharedSides.of(
-        clusters.cluster, pairs["a"].to_numpy(), pairs["b"].to_numpy(), pairs["cut_from"].to_numpy(), passages
+        clusters.cluster, *(_column(pairs, name).to_numpy() for name in ("a", "b", "cut_from")), passages
     )
     todo = np.flatnonzero(boiler.holders | (in_cluster & sides.touched(n)))
     context = _LabelContext(

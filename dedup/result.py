@@ -21,7 +21,7 @@ from .featurestore import StoreError
 from .label import LABELS
 from .options import flatten
 from .output import jsontext
-from .output.kept import FramePairs, Groups, PairRows
+from .output.kept import FramePairs, Groups, PairRows, Roles
 from .output.tables import SCHEMAS, covering
 from .views.data import oriented_pair
 from .wording import phrase
@@ -52,6 +52,11 @@ def ranges(offsets: np.ndarray, rows: int) -> Iterator[tuple[int, int]]:
         hi = min(max(hi, lo + 1), n)
         yield lo, hi
         lo = hi
+
+
+def _roles(role: Sequence[str | None], rows: np.ndarray) -> list[str | None]:
+    """The roles of articles ``rows`` (a cluster's: a byte an article, ``Roles``)."""
+    return role.take(rows) if isinstance(role, Roles) else [role[i] for i in rows.tolist()]
 
 
 def csr(counts: np.ndarray) -> np.ndarray:
@@ -350,7 +355,9 @@ class ScanResult:
             "bytes": f["bytes"],
             "date": f["date"],
             "cluster": pl.Series("cluster", c, dtype=pl.Int64).scatter(np.flatnonzero(c < 0), None),
-            "role": pl.Series("role", [role[i] for i in rows.tolist()], dtype=pl.Utf8),
+            "role": pl.Series(
+                "role", role.take(rows) if isinstance(role, Roles) else [role[i] for i in rows.tolist()], dtype=pl.Utf8
+            ),
             "source": source,
             "title": f["title"],
             "url": f["url"],

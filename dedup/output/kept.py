@@ -300,3 +300,44 @@ class Groups(Sequence):
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
+
+
+ROLES = (None, "source", "copy")  # ``Roles``' codes
+
+
+class Roles(Sequence):
+    """Each article's role in its cluster ("source", "copy", None: in none; ``cluster.roles``) as a byte an article
+    (its index in ``ROLES``) instead of a Python list's pointer; indexed, the same values."""
+
+    def __init__(self, codes: np.ndarray) -> None:
+        self.codes = codes
+
+    @classmethod
+    def of(cls, roles: Sequence[str | None]) -> Roles:
+        if isinstance(roles, Roles):
+            return roles
+        code = {r: k for k, r in enumerate(ROLES)}
+        return cls(np.fromiter((code[r] for r in roles), dtype=np.int8, count=len(roles)))
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        if isinstance(k, slice):
+            return self.take(np.arange(len(self))[k])
+        return ROLES[int(self.codes[k])]
+
+    def take(self, rows: np.ndarray) -> list[str | None]:
+        """The roles of articles ``rows``."""
+        return [ROLES[c] for c in np.asarray(self.codes)[np.asarray(rows, dtype=np.int64)].tolist()]
+
+    def is_copy(self) -> np.ndarray:
+        """Per article, whether it is a copy."""
+        return np.asarray(self.codes) == ROLES.index("copy")
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(self) == len(other) and list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]

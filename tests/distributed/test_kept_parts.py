@@ -1,7 +1,7 @@
 """The kept pairs as a cluster's driver leaves them for the writer (``output.kept.PairFiles``: one Arrow file a part of
 consecutive rows, read mapped) give exactly the rows of the frame they were cut from (``FramePairs``), in order,
-whatever the parts and the batch sizes; the clusters' member lists as CSR (``Groups``) are the lists they replace,
-range by range."""
+whatever the parts and the batch sizes; the clusters' member lists as CSR (``Groups``) and the roles as a byte an
+article (``Roles``) are the lists they replace, range by range."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.output.kept import FramePairs, Groups, PairFiles
+from dedup.output.kept import ROLES, FramePairs, Groups, PairFiles, Roles
 
 SCHEMA = pl.Schema(
     {
@@ -88,3 +88,13 @@ def test_groups_are_the_lists(tmp_path_factory, lists, lo, width):
     np.save(folder / "flat.npy", groups.flat)
     mapped = Groups(np.load(folder / "flat.npy", mmap_mode="r"), groups.offsets)
     assert mapped == lists
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.sampled_from(ROLES), max_size=40), st.lists(st.integers(0, 39), max_size=10))
+def test_roles_are_the_list(roles, rows):
+    compact = Roles.of(roles)
+    rows = np.array([r for r in rows if r < len(roles)], dtype=np.int64)
+    assert compact == roles and compact[1:5] == roles[1:5]
+    assert compact.take(rows) == [roles[r] for r in rows.tolist()]
+    assert compact.is_copy().tolist() == [r == "copy" for r in roles]
