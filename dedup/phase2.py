@@ -458,6 +458,7 @@ def analyse_lists(
     pairs, clusters = _directions(
         table, pairs, features, clusters, m.excerpt, m.site, executor, options.batch_docs, m.syndicated
     )
+    del features  # in ``pairs``' position columns now: not held through label (80 bytes a pair)
     if m.answer is not None:  # a query: the focus, its partners and its cluster's source, nothing more
         para_offsets = None
         sources = [clusters.sources[c] for c in clusters.cluster[m.answer].tolist() if c >= 0]
@@ -476,6 +477,8 @@ def analyse_lists(
         np.cumsum([len(articles.paragraphs(d)) for d in range(len(table))], out=para_offsets[1:])
     if parts is not None:  # a cluster's: the kept pairs and the clusters' lists to the store, read there from now on
         pairs, clusters = _keep(parts, pairs, clusters)
+        m.pairs = m.pairs.clear()  # verification's frame, whose columns the kept pairs' shared: let go as well
+        give_back_heap()
     labels = _label(articles, table, pairs, passages, clusters, boiler, para_offsets, options, report, executor, parts)
     timings["label"] = time.perf_counter() - t
     return Found(table, docs, pairs, clusters, passages, labels, para_offsets, boiler, m.candidates, timings)
