@@ -98,3 +98,36 @@ def test_roles_are_the_list(roles, rows):
     assert compact == roles and compact[1:5] == roles[1:5]
     assert compact.take(rows) == [roles[r] for r in rows.tolist()]
     assert compact.is_copy().tolist() == [r == "copy" for r in roles]
+
+
+def test_a_result_read_from_kept_parts_writes_what_its_frame_does(tmp_path):
+    """A scan's result (50 articles of the accuracy corpus) whose pairs are parts of two rows in
+    files, and whose clusters' lists and roles are the compact forms a cluster's driver keeps (mapped from files),
+    writes the same JSON and tables in any batch size."""
+    from dataclasses import replace
+
+    from benchmarks.corpora.corpus import generate
+    from dedup import scan
+    from dedup.output.tables import TABLES
+
+    generate(tmp_path / "corpus", 50, seed=3, layout="meta")
+    (tmp_path / "corpus" / "truth.json").unlink()
+    result = scan(tmp_path / "corpus")
+    frame, c = result.pairs, result.clusters
+    assert frame.height >= 10 and len(c.members) >= 3  # pairs and clusters to read
+    stored = PairFiles.write(str(tmp_path), frame, list(range(0, frame.height, 2)) + [frame.height])
+    mapped = {}
+    for name in ("members", "versions"):
+        groups = Groups.of(getattr(c, name))
+        for part, values in (("flat", groups.flat), ("offsets", groups.offsets)):
+            np.save(tmp_path / f"{name}-{part}.npy", values)
+        flat, offsets = (np.load(tmp_path / f"{name}-{p}.npy", mmap_mode="r") for p in ("flat", "offsets"))
+        mapped[name] = Groups(flat, offsets)
+    kept = replace(result, pair_rows=stored, clusters=replace(c, **mapped, role=Roles.of(c.role)))
+    for rows in (3, 50_000):
+        assert "".join(kept.json_chunks(rows)) == "".join(result.json_chunks(rows))
+        for table in TABLES:
+            assert pl.concat(list(kept.table_batches(table, rows))).equals(
+                pl.concat(list(result.table_batches(table, rows)))
+            ), (table, rows)
+    assert kept.counts() == result.counts() and kept.pairs.equals(frame)
