@@ -25,6 +25,7 @@ import argparse
 import hashlib
 import json
 import math
+import mmap
 import os
 import resource
 import subprocess
@@ -215,7 +216,9 @@ def _deep(x: Any, seen: set[int] | None = None) -> int:
     if id(x) in seen or x is None or isinstance(x, (type, Path)):
         return 0
     seen.add(id(x))
-    if isinstance(x, np.ndarray):  # a view: the array it views, once
+    if isinstance(x, np.ndarray):  # a view: the array it views, once; a file mapped (page cache): none of the heap
+        if isinstance(x.base, mmap.mmap):
+            return 0
         return _deep(x.base, seen) if isinstance(x.base, np.ndarray) else x.nbytes
     if isinstance(x, (pl.DataFrame, pl.Series)):
         return int(x.estimated_size())
@@ -240,7 +243,7 @@ def result_parts(result: Any) -> dict[str, int]:
         "passages": result.passages,
         "labels": result.labels,
         "boilerplate": result.boilerplate,
-        "ids": [getattr(frame, "_ids", None), getattr(frame, "_packed", None)],
+        "ids": [getattr(frame, "_ids", None), getattr(frame, "_packed", None), getattr(frame, "ids", None)],
         "lengths": getattr(frame, "chars", None),
     }
     return {k: _deep(v, seen) for k, v in parts.items()}
