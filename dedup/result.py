@@ -394,7 +394,7 @@ class ScanResult:
     def passage_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The passages of pairs ``rows`` as one (m, 4) array, and the row of ``rows`` each belongs to."""
         rows = np.asarray(rows, dtype=np.int64)
-        take = getattr(self.passages, "take", None)  # a cluster's: gathered batch by batch
+        take = getattr(self.passages, "take", None)  # a cluster's: read from its file by runs
         if take is not None:
             return take(rows), np.repeat(np.arange(len(rows)), self.passages.lengths[rows])
         parts = [self.passages[r] for r in rows.tolist()]

@@ -564,7 +564,7 @@ class ResultParts:
     """The parts of a cluster's result kept out of the driver's heap: the labels as the label tasks write them
     (``phase2.write_labels``: one file a batch of articles, in ``folder``; the driver notes each batch's first and
     last article as it comes back, then makes the ``StoredLabels`` the result reads), arrays saved in the folder
-    (``keep``), and the passages as align's batches (``passages``)."""
+    (``keep``), and the passages in one file, as align's batches come back (``passages``)."""
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
@@ -577,8 +577,8 @@ class ResultParts:
         self._lasts.append(last)
 
     def passages(self, pairs: int) -> PassageParts:
-        """The passages of ``pairs`` pairs, gathered as align's batches come back."""
-        return PassageParts(pairs)
+        """The passages of ``pairs`` pairs, written to the folder as align's batches come back."""
+        return PassageParts(pairs, self.folder, self)
 
     def keep(self, name: str, values: np.ndarray) -> MappedArray:
         """``values`` saved in the folder, as a ``MappedArray``: the driver lets its own copy go."""
@@ -594,29 +594,36 @@ class ResultParts:
 
 
 class PassageParts(Sequence):
-    """Every pair's passages ((a_start, a_end, b_start, b_end) rows) as align's batches sent them: one array a batch,
-    and for each pair its batch, where its rows start there and how many (12 bytes a pair), instead of an array a
-    pair (~110 bytes of it overhead). ``pairs[p]`` is pair p's rows; ``take(rows)`` gathers many batch by batch."""
+    """Every pair's passages ((a_start, a_end, b_start, b_end) rows) as align's batches sent them, appended to one file
+    of the result's folder (``passages.i8``: int64 rows of 4, batch after batch) as each comes back; the driver keeps,
+    for each pair, where its rows start in the file and how many (12 bytes a pair), and no passage. ``pairs[p]`` is
+    pair p's rows; ``take(rows)`` reads many, a run of neighbouring ranges at a time (``read_runs``)."""
 
-    def __init__(self, pairs: int) -> None:
-        self._chunks: list[np.ndarray] = []
-        self._chunk = np.zeros(pairs, dtype=np.int32)
-        self._at = np.zeros(pairs, dtype=np.int32)
+    def __init__(self, pairs: int, folder: str, owner: Any = None) -> None:
+        self.path = os.path.join(folder, "passages.i8")
+        with open(self.path, "wb"):
+            pass
+        self._rows = 0  # rows written so far
+        self._at = np.zeros(pairs, dtype=np.int64)
         self.lengths = np.zeros(pairs, dtype=np.int32)
+        self.owner = owner  # what keeps the folder
 
     def add(self, rows: np.ndarray, offsets: np.ndarray, found: np.ndarray) -> None:
-        """Pairs ``rows``' passages: ``found[offsets[j]:offsets[j + 1]]`` is ``rows[j]``'s (copied: a task's result is
-        read in place from the object store)."""
+        """Pairs ``rows``' passages: ``found[offsets[j]:offsets[j + 1]]`` is ``rows[j]``'s (written to the file: a
+        task's result is read in place from the object store, and let go)."""
         rows = np.asarray(rows, dtype=np.int64)
-        self._chunk[rows] = len(self._chunks)
-        self._at[rows] = offsets[:-1]
+        offsets = np.asarray(offsets, dtype=np.int64)
+        self._at[rows] = self._rows + offsets[:-1]
         self.lengths[rows] = np.diff(offsets)
-        self._chunks.append(np.array(found, dtype=np.int64).reshape(-1, 4))
+        data = np.ascontiguousarray(np.asarray(found, dtype="<i8").reshape(-1, 4))
+        with open(self.path, "ab") as f:
+            f.write(data.tobytes())
+        self._rows += len(data)
 
     def done(self, keep: np.ndarray | None) -> PassageParts:
         """These passages of the pairs ``keep`` (ascending; None: all), renumbered from 0."""
         if keep is not None:
-            self._chunk, self._at, self.lengths = self._chunk[keep], self._at[keep], self.lengths[keep]
+            self._at, self.lengths = self._at[keep], self.lengths[keep]
         return self
 
     def __len__(self) -> int:
@@ -625,20 +632,30 @@ class PassageParts(Sequence):
     def __getitem__(self, p):  # type: ignore[override]
         if isinstance(p, slice):
             return [self[q] for q in range(*p.indices(len(self)))]
-        at = int(self._at[p])
-        return self._chunks[int(self._chunk[p])][at : at + int(self.lengths[p])]
+        return self.take(np.array([p]))
 
     def take(self, rows: np.ndarray) -> np.ndarray:
         """The passages of pairs ``rows`` one after the other, (m, 4) int64."""
-        rows = np.asarray(rows, dtype=np.int64)
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
         counts = self.lengths[rows].astype(np.int64)
-        out = np.zeros((int(counts.sum()), 4), dtype=np.int64)
+        total = int(counts.sum())
+        if not total:
+            return np.zeros((0, 4), dtype=np.int64)
+        has = np.flatnonzero(counts)
+        order = has[np.argsort(self._at[rows[has]], kind="stable")]  # the file's order, for runs of reads
+        begin = self._at[rows[order]] * 32
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError as e:
+            raise StoreError(f"{self.path}: cannot read the passages ({e.strerror})") from None
+        try:
+            data, where = read_runs(fd, begin, begin + counts[order] * 32, self.path)
+        finally:
+            os.close(fd)
+        raw = np.frombuffer(data, dtype="<i8")
+        out = np.zeros((total, 4), dtype=np.int64)
         starts = np.cumsum(counts) - counts
-        chunk = self._chunk[rows]
-        for k in np.unique(chunk).tolist():
-            sel = np.flatnonzero(chunk == k)
-            src = run_index(self._at[rows[sel]], counts[sel])
-            out[run_index(starts[sel], counts[sel])] = self._chunks[k][src]
+        out.reshape(-1)[run_index(starts[order] * 4, counts[order] * 4)] = raw[run_index(where // 8, counts[order] * 4)]
         return out
 
 
