@@ -217,7 +217,8 @@ def _deep(x: Any, seen: set[int] | None = None) -> int:
         return 0
     seen.add(id(x))
     if isinstance(x, np.ndarray):  # a view: the array it views, once; a file mapped (page cache): none of the heap
-        if isinstance(x.base, mmap.mmap):
+        base = x.base.obj if isinstance(x.base, memoryview) else x.base
+        if isinstance(base, mmap.mmap):
             return 0
         return _deep(x.base, seen) if isinstance(x.base, np.ndarray) else x.nbytes
     if isinstance(x, (pl.DataFrame, pl.Series)):
