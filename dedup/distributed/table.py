@@ -14,7 +14,9 @@ drives it; but it is already written by article partition, by the tasks that wro
 - the ids and dates that rank a cluster's members are read by the task that ranks its range of clusters
   (``phase2._directions``): the driver reads none;
 - the result is written from a ``StoredFrame``: every article's id (which pairs, clusters and passages name, and
-  the pairs' order) is the one column the driver keeps; the documents' rows are read range by range from the
+  the pairs' order) is in files the table's tasks wrote (``write_ids``), read a few pages at a time for the
+  articles a batch names (``StoredIds``); the lengths and paragraph offsets are vectors mapped from files of the
+  table's folder (page cache, not the driver's heap); the documents' rows are read range by range from the
   shards as each batch of the output is written, never all at once; the files the meta counts, shard by shard
   (``StoredFrame.distinct``).
 
@@ -316,9 +318,9 @@ class StoredTable:
 
 class StoredFrame:
     """The per-article frame (``FeatureStore.docs``) as much of it as ``result.ScanResult`` reads, without holding
-    it: the ids, kept once read (every output names articles by them); the lengths, from the table's vector; a
-    range of rows, or any other column, read from the shards when asked and let go. The values are the store's,
-    so what the result writes is the local scan's, byte for byte."""
+    it: the ids, read from the table tasks' files for the articles asked (``ids_of``); the lengths, from the
+    table's mapped vector; a range of rows, or any other column, read from the shards when asked and let go. The
+    values are the store's, so what the result writes is the local scan's, byte for byte."""
 
     def __init__(self, paths: list[str], bases: np.ndarray, chars: np.ndarray, ids: StoredIds | None = None) -> None:
         self.paths, self.bases, self.chars = paths, bases, chars
