@@ -488,7 +488,9 @@ def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict
     t["align + label"] = articles * (c["_align_batch_s_per_article"] + c["_label_batch_s_per_article"]) / cores
     # The shuffles' reads a slice at a time, which the per-article costs above (measured at 32 partitions or 256)
     # do not grow with: P² grows faster than the articles.
-    reads = slice_reads(partitions, bucket_tasks)
+    # Main's code before the entries were merged by groups read every list partition's files (no ``_merge_task``).
+    merged = any("_merge_task" in m["ray"]["steps"] for m in runs)
+    reads = slice_reads(partitions, bucket_tasks, 16 if merged else partitions)
     t["the shuffles' slice reads"] = reads * SLICE_READ_S / cores
     t["driver serial"] = _fit([(x["docs"], x["driver_serial_s"]) for x in cs], articles)
     mem = {
