@@ -490,7 +490,9 @@ def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict
     # do not grow with: P² grows faster than the articles.
     # Main's code before the entries were merged by groups read every list partition's files (no ``_merge_task``).
     merged = any("_merge_task" in m["ray"]["steps"] for m in runs)
-    reads = slice_reads(partitions, bucket_tasks, 16 if merged else partitions)
+    # The bucket tasks are ranges of the 256 fingerprint buckets (``evidence.bucket_ranges``): at most 256 files a
+    # list partition reads, whatever the model's bucket tasks (which time and size that step as finer buckets would).
+    reads = slice_reads(partitions, min(bucket_tasks, 256), 16 if merged else partitions)
     t["the shuffles' slice reads"] = reads * SLICE_READ_S / cores
     t["driver serial"] = _fit([(x["docs"], x["driver_serial_s"]) for x in cs], articles)
     mem = {
