@@ -349,14 +349,16 @@ def test_sigkill_during_adds_leaves_whole_shards_and_every_acknowledged_add(tmp_
 
 @pytest.mark.slow
 def test_the_load_benchmark_runs_at_a_small_size(tmp_path):
-    """benchmarks/timing/serve.py end to end, small: no error, no lost add, figures reported."""
+    """benchmarks/timing/serve.py end to end, small, closed loop and open loop: no error, no lost add, figures
+    reported; the open loop's queries all sent and answered, each latency counted from when it was due."""
     from benchmarks.corpora.synth import generate_stream
 
     corpus = tmp_path / "corpus"
     generate_stream(corpus, 300, seed=1, workers=1)
     run = subprocess.run(
         [sys.executable, "-m", "benchmarks.timing.serve", "--corpus", str(corpus), "--index", str(tmp_path / "ix")]
-        + ["--clients", "4", "--queries", "40", "--adds", "8", "--cli-runs", "1", "--workers", "1"],
+        + ["--clients", "4", "--queries", "40", "--adds", "8", "--cli-runs", "1", "--workers", "1"]
+        + ["--rates", "20", "--open-queries", "20", "--open-connections", "4", "--serve-workers", "1"],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -364,8 +366,16 @@ def test_the_load_benchmark_runs_at_a_small_size(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
-    assert out["errors"] == 0 and out["lost_adds"] == 0 and out["adds_acknowledged"] == 8
-    assert out["articles_after"] == out["articles_before"] + 8 and out["query"]["n"] == 40
+    closed, opened = out["runs"]
+    assert closed["errors"] == 0 and closed["lost_adds"] == 0 and closed["adds_acknowledged"] == 8
+    assert closed["articles_after"] == closed["articles_before"] + 8 and closed["query"]["n"] == 40
+    assert opened["mode"] == "open" and opened["rate"] == 20 and opened["connections"] == 4
+    assert opened["errors"] == 0 and opened["lost_adds"] == 0 and opened["unfinished_jobs"] == 0
+    assert opened["query"]["n"] == 20 and opened["adds_acknowledged"] == 4  # adds in proportion: 8 × 20 / 40
+    assert opened["articles_after"] == opened["articles_before"] + 4
+    # 20 queries due over one second (the last at 0.95 s): the run lasts at least that long.
+    assert opened["arrival_seconds"] == 1.0 and opened["wall_seconds"] >= 0.9
+    assert opened["send_lag"]["n"] == 24
     assert out["cli_query_per_process"]["n"] == 1
 
 
