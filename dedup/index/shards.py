@@ -243,9 +243,23 @@ def _shard_lookup_numpy(
 
 
 def by_position(pos: np.ndarray, refs: np.ndarray, n_refs: int) -> tuple[np.ndarray, np.ndarray]:
-    """(position, ref) pairs sorted by position then ref. One key, stably sorted: the pairs come as a few
-    runs already in order (one per shard, or per look-up), which a merge sort takes in near-linear time where
-    ``lexsort`` sorts from scratch (10x slower on a query's millions of holders)."""
+    """(position, ref) pairs sorted by position then ref. The pairs come as a few runs already in order (one
+    per shard, or per look-up): compiled, one counting pass by position keeps each position's refs in the
+    order they came, ascending already (``kernels/_query.pyx``); else one key, stably sorted, which a merge
+    sort takes in near-linear time where ``lexsort`` sorts from scratch (10x slower on a query's millions of
+    holders)."""
+    if not len(pos):
+        return pos, refs
+    kernel = native("query")
+    if kernel is not None and pos.dtype in (np.int32, np.int64) and refs.dtype == np.int64 and n_refs >= 1:
+        got = kernel.by_position(np.ascontiguousarray(pos), np.ascontiguousarray(refs), n_refs)
+        if got is not None:  # None: a ref out of range, positions spread wide: the sort below
+            return got
+    return _by_position_numpy(pos, refs, n_refs)
+
+
+def _by_position_numpy(pos: np.ndarray, refs: np.ndarray, n_refs: int) -> tuple[np.ndarray, np.ndarray]:
+    """``by_position`` by a stable sort of one key (the numpy code, and the compiled one's fallback)."""
     if not len(pos):
         return pos, refs
     key = pos.astype(np.int64) * max(n_refs, 1) + refs

@@ -10,6 +10,8 @@ import numpy as np
 
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint64_t
 
+from libc.stdlib cimport qsort
+
 from .mixing cimport mix64
 
 ctypedef fused slot_t:
@@ -116,3 +118,58 @@ def shard_lookup(
     if not wides:
         return pos_a, at_a, mine_a, None, None, None
     return pos_a, at_a, mine_a, w_a, wlo_a, whi_a
+
+
+ctypedef fused pos_t:
+    int32_t
+    int64_t
+
+
+cdef int _compare(const void *a, const void *b) noexcept nogil:
+    cdef int64_t x = (<const int64_t *>a)[0], y = (<const int64_t *>b)[0]
+    return (x > y) - (x < y)
+
+
+def by_position(const pos_t[::1] pos, const int64_t[::1] refs, int64_t n_refs):
+    """``shards.by_position``'s answer (the pairs sorted by position, then ref) by one counting pass over the
+    positions, each position's refs then sorted where they did not come ascending (equal pairs are the same
+    values: any order of them is the stable sort's); None where a ref is outside [0, ``n_refs``), a position
+    is negative, or the positions spread far beyond the pairs' number (the caller's stable sort then runs).
+    Linear for the look-ups' pairs (a few runs, each in order), where the sort was several passes over
+    full-size temporaries."""
+    cdef Py_ssize_t n = pos.shape[0], i, j, group = 0
+    cdef int64_t top = -1, p
+    cdef bint ok = True, unsorted = False
+    with nogil:
+        for i in range(n):
+            if pos[i] < 0 or refs[i] < 0 or refs[i] >= n_refs:
+                ok = False
+                break
+            if pos[i] > top:
+                top = pos[i]
+    if not ok or top > 4 * n + 1024:
+        return None
+    starts_a = np.zeros(top + 2, dtype=np.int64)
+    out_pos_a = np.empty(n, dtype=np.asarray(pos).dtype)
+    out_refs_a = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] starts = starts_a, out_refs = out_refs_a
+    cdef pos_t[::1] out_pos = out_pos_a
+    with nogil:
+        for i in range(n):
+            starts[pos[i] + 1] += 1
+        for i in range(1, top + 2):
+            starts[i] += starts[i - 1]
+        for i in range(n):
+            p = pos[i]
+            j = starts[p]
+            starts[p] += 1
+            out_pos[j] = pos[i]
+            out_refs[j] = refs[i]
+        for j in range(1, n + 1):
+            if j == n or out_pos[j] != out_pos[j - 1]:  # the group [group, j) ends
+                if unsorted:
+                    qsort(&out_refs[group], j - group, sizeof(int64_t), _compare)
+                group, unsorted = j, False
+            elif out_refs[j] < out_refs[j - 1]:
+                unsorted = True
+    return out_pos_a, out_refs_a

@@ -75,3 +75,34 @@ def test_the_answers_are_the_same_with_either(tmp_path, monkeypatch):
         answer["meta"].pop("timings")
         answers[backend] = answer
     assert answers["auto"]["pairs"] and answers["auto"] == answers["numpy"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    runs=st.integers(1, 5),
+    size=st.integers(0, 300),
+    n_pos=st.integers(1, 400),
+    shuffled=st.booleans(),
+    narrow=st.booleans(),
+)
+def test_by_position_is_the_stable_sort(seed, runs, size, n_pos, shuffled, narrow):
+    """(position, ref) pairs as the look-ups give them (a few runs, each by position then ref, repeats
+    included), or shuffled (a position's refs out of order: the counting pass gives way to the sort): the
+    same arrays, dtypes kept, as the stable sort of the numpy code."""
+    rng = np.random.default_rng(seed)
+    n_refs = 1000
+    parts_pos, parts_refs = [], []
+    for _ in range(runs):
+        pos = np.sort(rng.integers(0, n_pos, size=size))
+        refs = rng.integers(0, n_refs, size=size)
+        order = np.lexsort((refs, pos))
+        parts_pos.append(pos[order])
+        parts_refs.append(refs[order])
+    pos, refs = np.concatenate(parts_pos), np.concatenate(parts_refs).astype(np.int64)
+    if shuffled:
+        perm = rng.permutation(len(pos))
+        pos, refs = pos[perm], refs[perm]
+    pos = pos.astype(np.int32 if narrow else np.int64)
+    got, want = shards.by_position(pos, refs, n_refs), shards._by_position_numpy(pos, refs, n_refs)
+    _same(got, want)
