@@ -12,7 +12,7 @@ from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint64_t
 
 from libc.stdlib cimport qsort
 
-from .mixing cimport mix64
+from .mixing cimport GOLDEN, mix64
 
 ctypedef fused slot_t:
     int32_t
@@ -173,3 +173,116 @@ def by_position(const pos_t[::1] pos, const int64_t[::1] refs, int64_t n_refs):
             elif out_refs[j] < out_refs[j - 1]:
                 unsorted = True
     return out_pos_a, out_refs_a
+
+
+cdef struct _Keyed:
+    uint64_t h
+    int64_t i
+
+
+cdef int _by_hash(const void *a, const void *b) noexcept nogil:
+    cdef const _Keyed *x = <const _Keyed *>a
+    cdef const _Keyed *y = <const _Keyed *>b
+    if x.h != y.h:
+        return -1 if x.h < y.h else 1
+    return (x.i > y.i) - (x.i < y.i)
+
+
+def posting_lists(const int64_t[::1] fp, const int64_t[::1] member, int64_t n_fps, const uint8_t[::1] apart):
+    """``service._lists``' arrays from (fingerprint, member) pairs: (hashes, offsets, members, weight, known,
+    list_of), exactly as its numpy code (``_lists_numpy``) makes them: fingerprints held by two members or
+    more (one, when ``apart``) grouped by their members' set (``list_hash``), lists sorted by hash, each list's
+    members those of its first fingerprint, ascending. None when no fingerprint is listed. ``fp`` in
+    [0, ``n_fps``) and ``member`` >= 0 (the caller checks)."""
+    cdef Py_ssize_t n = fp.shape[0], i, j, k, L = 0, total = 0, u, d, s
+    cdef int64_t n_members = 0, f
+    cdef uint64_t summed, h
+    held_a = np.zeros(n_fps + 1, dtype=np.int64)
+    cdef int64_t[::1] held = held_a
+    with nogil:
+        for i in range(n):
+            held[fp[i]] += 1
+            if member[i] + 1 > n_members:
+                n_members = member[i] + 1
+        for f in range(n_fps):
+            if held[f] >= (1 if apart[f] else 2):
+                L += 1
+                total += held[f]
+    if not L:
+        return None
+    # each listed fingerprint's members, grouped by a counting pass, ascending within a group
+    start_a = np.full(n_fps + 1, -1, dtype=np.int64)  # a listed fingerprint's first member slot (-1: not listed)
+    fill_a = np.zeros(n_fps, dtype=np.int64)
+    ids_a = np.empty(L, dtype=np.int64)
+    members_a = np.empty(total, dtype=np.int64)
+    mixed_a = np.empty(n_members, dtype=np.uint64)
+    keyed_a = np.empty(L * 2, dtype=np.uint64)  # L (hash, index) records
+    cdef int64_t[::1] start = start_a, fill = fill_a, ids = ids_a, members = members_a
+    cdef uint64_t[::1] mixed = mixed_a
+    cdef _Keyed *keyed = <_Keyed *><size_t>keyed_a.ctypes.data
+    with nogil:
+        k = 0
+        s = 0
+        for f in range(n_fps):
+            if held[f] >= (1 if apart[f] else 2):
+                ids[k] = f
+                start[f] = s
+                s += held[f]
+                k += 1
+        for i in range(n):
+            f = fp[i]
+            if start[f] >= 0:
+                members[start[f] + fill[f]] = member[i]
+                fill[f] += 1
+        for i in range(n_members):
+            mixed[i] = mix64(<uint64_t>i + 1)
+        for k in range(L):
+            f = ids[k]
+            s = start[f]
+            for j in range(s + 1, s + held[f]):
+                if members[j] < members[j - 1]:
+                    qsort(&members[s], held[f], sizeof(int64_t), _compare)
+                    break
+            summed = 0
+            for j in range(s, s + held[f]):
+                summed += mixed[members[j]]
+            h = mix64(summed ^ (<uint64_t>held[f] * GOLDEN))
+            if apart[f]:
+                h = mix64(h ^ GOLDEN)
+            keyed[k].h = h
+            keyed[k].i = k
+        qsort(keyed, L, sizeof(_Keyed), _by_hash)
+        d = 0
+        for k in range(L):
+            if k == 0 or keyed[k].h != keyed[k - 1].h:
+                d += 1
+    hashes_a = np.empty(d, dtype=np.uint64)
+    weight_a = np.zeros(d, dtype=np.int64)
+    known_a = np.zeros(d, dtype=bool)
+    offsets_a = np.zeros(d + 1, dtype=np.int64)
+    list_of_a = np.full(n_fps, -1, dtype=np.int64)
+    cdef uint64_t[::1] hashes = hashes_a
+    cdef int64_t[::1] weight = weight_a, offsets = offsets_a, list_of = list_of_a
+    cdef uint8_t[::1] known = known_a.view(np.uint8)
+    with nogil:
+        u = -1
+        for k in range(L):
+            if k == 0 or keyed[k].h != keyed[k - 1].h:
+                u += 1
+                hashes[u] = keyed[k].h
+                f = ids[keyed[k].i]  # the list's first fingerprint: its members are the list's
+                offsets[u + 1] = offsets[u] + held[f]
+                known[u] = apart[f] != 0
+            weight[u] += 1
+            list_of[ids[keyed[k].i]] = u
+    out_a = np.empty(offsets_a[d], dtype=np.int64)
+    cdef int64_t[::1] out = out_a
+    with nogil:
+        u = -1
+        for k in range(L):
+            if k == 0 or keyed[k].h != keyed[k - 1].h:
+                u += 1
+                f = ids[keyed[k].i]
+                for j in range(held[f]):
+                    out[offsets[u] + j] = members[start[f] + j]
+    return hashes_a, offsets_a, out_a, weight_a, known_a, list_of_a

@@ -106,3 +106,32 @@ def test_by_position_is_the_stable_sort(seed, runs, size, n_pos, shuffled, narro
     pos = pos.astype(np.int32 if narrow else np.int64)
     got, want = shards.by_position(pos, refs, n_refs), shards._by_position_numpy(pos, refs, n_refs)
     _same(got, want)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_fps=st.integers(1, 300),
+    n_members=st.integers(1, 40),
+    pairs=st.integers(0, 2000),
+    apart_share=st.sampled_from([0.0, 0.1, 0.5]),
+    ordered=st.booleans(),
+)
+def test_posting_lists_are_the_numpy_ones(seed, n_fps, n_members, pairs, apart_share, ordered):
+    """``service._lists`` compiled and in numpy: the same lists (hashes, offsets, members, weights, known) and
+    the same list per fingerprint, from distinct (fingerprint, member) pairs in the look-ups' order (by
+    fingerprint, the query's own appended) or any order; some fingerprints held apart."""
+    from dedup.index import service
+
+    rng = np.random.default_rng(seed)
+    # few members, so that fingerprints share their members' set (one list for several of them)
+    keys = np.unique(rng.integers(0, n_fps * n_members, size=pairs)) if pairs else np.zeros(0, np.int64)
+    fp, member = (keys // n_members).astype(np.int64), (keys % n_members).astype(np.int64)
+    if not ordered:
+        perm = rng.permutation(len(fp))
+        fp, member = fp[perm], member[perm]
+    apart = rng.random(n_fps) < apart_share
+    got, want = service._lists(fp, member, n_fps, apart), service._lists_numpy(fp, member, n_fps, apart)
+    for name in ("hashes", "offsets", "members", "weight", "known"):
+        _same((getattr(got[0], name),), (getattr(want[0], name),))
+    _same((got[1],), (want[1],))
