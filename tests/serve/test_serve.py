@@ -379,6 +379,31 @@ def test_the_load_benchmark_runs_at_a_small_size(tmp_path):
     assert out["cli_query_per_process"]["n"] == 1
 
 
+@pytest.mark.slow
+def test_the_query_cost_benchmark_reports_what_drives_a_query(tmp_path):
+    """benchmarks/timing/query_cost.py, small, with ``--sizes`` and ``--steps``: every held-out article
+    queried and answered alike in both passes; each query's sizes (holders, partners, neighbourhood rows)
+    reported with their correlation to its CPU and the slowest queries."""
+    from benchmarks.corpora.synth import generate_stream
+    from benchmarks.timing import query_cost, serve
+
+    corpus = tmp_path / "corpus"
+    generate_stream(corpus, 200, seed=2, workers=1)
+    # held out of the index as ``timing/serve.py`` holds them (4 adds, 12 queries, seed 0)
+    held = random.Random(0).sample(sorted(corpus.rglob("*.txt")), 16)
+    assert query_cost.held_out(corpus, 0, 4, 12) == held[4:]
+    serve.build_index(corpus, tmp_path / "ix", {f.relative_to(corpus).as_posix() for f in held}, 1)
+    out = query_cost.main(
+        ["--corpus", str(corpus), "--index", str(tmp_path / "ix"), "--adds", "4", "--held-out-queries", "12"]
+        + ["--count", "12", "--sizes", "--steps", "--answers", str(tmp_path / "answers.jsonl")]
+    )
+    assert out["queries"] == 12 and out["answers_changed_after_first_pass"] == 0
+    sizes = out["sizes"]
+    assert sizes["neighbourhood_rows"]["max"] >= 1 and len(sizes["slowest"]) == 5
+    assert sizes["query_fingerprints"]["p50"] > 0 and "_answer_step" in out["steps_cpu_ms_per_query"]
+    assert len((tmp_path / "answers.jsonl").read_text().splitlines()) == 12
+
+
 @pytest.mark.redis
 def test_a_redis_index_is_served_the_same(tmp_path, redis_url):
     """The Redis backend behind the server: the answer is the local one's, and adds are seen at once."""
