@@ -37,6 +37,7 @@ from .direction import FEATURES, cluster_sources, compare_dates, pair_directions
 from .evidence import Evidence, Lists, give_back_heap, pair_evidence
 from .label import FingerprintSet, boiler_rows, label_batch
 from .options import AlignParams, LabelParams, Progress, ScanOptions
+from .output.kept import Groups, PairFiles, Roles, part_bounds
 from .phase1.features import fingerprints
 from .phase1.normalise import Tokens, bodies, tokenise
 from .phase1.shingle import shingle
@@ -283,7 +284,7 @@ class Found:
 
     table: DocTable
     docs: np.ndarray  # the global article of each row of ``table``
-    pairs: pl.DataFrame  # rows of ``table``: a, b and the measures
+    pairs: pl.DataFrame | PairFiles  # rows of ``table``: a, b and the measures (a cluster's: in the store, by part)
     clusters: Clusters
     passages: Sequence[np.ndarray]  # per row of ``pairs``: (a_start, a_end, b_start, b_end) rows
     labels: np.ndarray  # label code per paragraph, in ``para_offsets`` order (a cluster's: ``StoredLabels``)
@@ -489,6 +490,7 @@ def analyse_lists(
     pairs, clusters = _directions(
         table, pairs, features, clusters, m.excerpt, m.site, executor, options.batch_docs, m.syndicated
     )
+    del features  # in ``pairs``' position columns now: not held through label (80 bytes a pair)
     if m.answer is not None:  # a query: the focus, its partners and its cluster's source, nothing more
         para_offsets = None
         sources = [clusters.sources[c] for c in clusters.cluster[m.answer].tolist() if c >= 0]
@@ -505,6 +507,10 @@ def analyse_lists(
     if para_offsets is None:
         para_offsets = np.zeros(len(table) + 1, dtype=np.int64)
         np.cumsum([len(articles.paragraphs(d)) for d in range(len(table))], out=para_offsets[1:])
+    if parts is not None:  # a cluster's: the kept pairs and the clusters' lists to the store, read there from now on
+        pairs, clusters = _keep(parts, pairs, clusters)
+        m.pairs = m.pairs.clear()  # verification's frame, whose columns the kept pairs' shared: let go as well
+        give_back_heap()
     labels = _label(articles, table, pairs, passages, clusters, boiler, para_offsets, options, report, executor, parts)
     timings["label"] = time.perf_counter() - t
     return Found(table, docs, pairs, clusters, passages, labels, para_offsets, boiler, m.candidates, timings)
@@ -776,7 +782,8 @@ def _directions(
     if not clusters.ranked and clusters.held is not None and clusters.members:
         unranked = (np.asarray(syndicated, dtype=np.float64), clusters.held)
     sources: list[int] = []
-    versions: list[list[int]] = []
+    versions: list[np.ndarray] = []  # each batch's clusters' versions one after the other, and their counts
+    counts: list[np.ndarray] = []
     known: list[bool] = []
     run = executor or Processes(1)
     label = "deciding the sources of a range of {} clusters".format
@@ -784,7 +791,8 @@ def _directions(
         mine, copies, confidence, by, src, ver, kn = found
         d.copies[mine], d.confidence[mine], d.by[mine] = copies, confidence, by
         sources += src
-        versions += ver
+        counts.append(np.fromiter((len(v) for v in ver), dtype=np.int64, count=len(ver)))
+        versions.append(np.fromiter((m for v in ver for m in v), dtype=np.int64))
         known += kn
     pairs = with_series(
         pairs,
@@ -795,10 +803,40 @@ def _directions(
         position_a=pl.Series(features[:, 0].round(3)).cast(pl.List(pl.Float64)),
         position_b=pl.Series(features[:, 1].round(3)).cast(pl.List(pl.Float64)),
     )
-    clusters.sources, clusters.versions, clusters.known = sources, versions, known
+    offsets = np.zeros(len(sources) + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(counts) if counts else np.zeros(0, np.int64), out=offsets[1:])
+    flat = np.concatenate(versions) if versions else np.zeros(0, dtype=np.int64)
+    clusters.sources, clusters.versions, clusters.known = sources, Groups(flat, offsets), known
     clusters.role = roles(len(table), sources, clusters.members)
     clusters.held = None
     return pairs, clusters
+
+
+def _column(pairs: pl.DataFrame | PairFiles, name: str) -> pl.Series:
+    """Column ``name`` of every pair, of a frame or of the kept pairs' parts."""
+    return pairs.column(name) if isinstance(pairs, PairFiles) else pairs[name]
+
+
+# Rows of a part of the kept pairs a cluster's driver leaves in the store (``output.kept.PairFiles``): the writer maps,
+# for a batch in the JSON's order (the ids' order), every part its rows are in, at a cost a part (~0.4 ms), while
+# the pages it reads are only those of its rows: large parts (~160 MB of records) cost nothing in memory.
+PAIR_PART_ROWS = 1 << 20
+
+
+def _keep(parts: ResultParts, pairs: pl.DataFrame, clusters: Clusters) -> tuple[PairFiles, Clusters]:
+    """A cluster's kept pairs and its clusters' member and version lists saved in the store's result folder
+    (``parts``), in parts of ``PAIR_PART_ROWS`` pairs and as CSR arrays mapped where they are read, the copies of
+    one text (``same_text``) saved, the roles as a byte an article: the driver holds none of the lists through label
+    and while the result is written."""
+    kept = PairFiles.write(parts.folder, pairs, part_bounds(len(pairs), PAIR_PART_ROWS), keep=parts)
+    for name in ("members", "versions"):
+        groups = getattr(clusters, name)
+        groups = groups if isinstance(groups, Groups) else Groups.of(groups)
+        setattr(clusters, name, Groups(parts.keep(name, groups.flat), parts.keep(f"{name}-offsets", groups.offsets)))
+    if clusters.same_text is not None:
+        clusters.same_text = parts.keep("same_text", clusters.same_text)
+    clusters.ranked, clusters.role = [], Roles.of(clusters.role)
+    return kept, clusters
 
 
 @dataclass
@@ -1110,7 +1148,7 @@ def _para_index(para_offsets: np.ndarray, docs: np.ndarray) -> np.ndarray:
 def _label(
     articles: Articles,
     table: DocTable,
-    pairs: pl.DataFrame,
+    pairs: pl.DataFrame | PairFiles,
     passages: list[np.ndarray],
     clusters: Clusters,
     boiler: Boilerplate,
@@ -1126,13 +1164,14 @@ def _label(
     read from there range by range)."""
     n = len(table)
     in_cluster = clusters.cluster >= 0
-    is_copy = np.fromiter((r == "copy" for r in clusters.role), dtype=bool, count=n)
+    role = clusters.role
+    is_copy = role.is_copy() if isinstance(role, Roles) else np.fromiter((r == "copy" for r in role), bool, count=n)
     whole = in_cluster & ~boiler.holders & is_copy  # copies labelled wrapper-free without a look: 1 (copy)
     labels = np.full(int(para_offsets[-1]) if parts is None else 0, 2, dtype=np.int8)  # original
     if parts is None:
         labels[_para_index(para_offsets, np.flatnonzero(whole))] = 1
     sides = _SharedSides.of(
-        clusters.cluster, pairs["a"].to_numpy(), pairs["b"].to_numpy(), pairs["cut_from"].to_numpy(), passages
+        clusters.cluster, *(_column(pairs, name).to_numpy() for name in ("a", "b", "cut_from")), passages
     )
     todo = np.flatnonzero(boiler.holders | (in_cluster & sides.touched(n)))
     context = _LabelContext(
