@@ -157,29 +157,15 @@ class Loaded:
         texts: bool = True,
     ) -> None:
         self.pos = {d: r for r, d in enumerate(docs)}
-        stored = getattr(articles, "tokens", None)
-        found = stored(list(docs)) if stored is not None else [None] * len(docs)
         read = _bulk(articles, "texts_of", "text", docs) if texts else None
-        again = [r for r, f in enumerate(found) if f is None]
-        if again:
-            body = [int(table.body_start[docs[r]]) for r in again]
-            tokenised = tokenise(
-                bodies([read[r] if read is not None else articles.text(docs[r]) for r in again], body),
-                threads=threads,
-            )
-            for j, r in enumerate(again):
-                t = tokenised.doc(j)
-                found[r] = (tokenised.hashes[t], tokenised.starts[t], tokenised.ends[t])
-        counts = [len(f[0]) for f in found]
-        offsets = np.zeros(len(docs) + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        empty_i, empty_u = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
-        self.tokens = Tokens(
-            offsets=offsets,
-            starts=np.concatenate([empty_i, *(f[1] for f in found)]).astype(np.int64),
-            ends=np.concatenate([empty_i, *(f[2] for f in found)]).astype(np.int64),
-            hashes=np.concatenate([empty_u, *(f[0] for f in found)]),
-        )
+        flat = _stored_flat(articles, docs)
+        if flat is not None:  # every article's stored tokens, end to end as they are read: no array an article
+            hashes, starts, ends, counts = flat
+            offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+            np.cumsum(counts, out=offsets[1:])
+            self.tokens = Tokens(offsets=offsets, starts=starts, ends=ends, hashes=hashes)
+        else:
+            self.tokens = _tokens_of(articles, table, docs, read, threads)
         self.shingles = shingle(self.tokens, k)
         self.corpus: Corpus | None = None
         if read is not None:
@@ -198,6 +184,52 @@ class Loaded:
                 para_ends=flat[:, 1].astype(np.int64),
                 body_starts=np.asarray([int(table.body_start[d]) for d in docs], dtype=np.int64),
             )
+
+
+def _stored_flat(
+    articles: Articles, docs: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The stored tokens of articles ``docs`` end to end (``FeatureStore.tokens_flat``), where the articles are a
+    store's, ``docs`` ascend and every one of them has stored tokens; else None (``_tokens_of`` takes them)."""
+    read = getattr(articles, "tokens_flat", None)
+    if read is None or not len(docs):
+        return None
+    asked = np.asarray(docs, dtype=np.int64)
+    if len(asked) > 1 and not bool((asked[1:] > asked[:-1]).all()):
+        return None
+    flat = read(asked)
+    if flat is None or not bool((flat[3] > 0).all()):  # an article without stored tokens is tokenised again
+        return None
+    return flat
+
+
+def _tokens_of(
+    articles: Articles, table: DocTable | Rows, docs: Sequence[int], read: list[str] | None, threads: int | None
+) -> Tokens:
+    """The tokens of articles ``docs`` one after the other: each one's stored tokens (``tokens(i)``), or its text
+    (``read``, else read here) tokenised again where it has none."""
+    stored = getattr(articles, "tokens", None)
+    found = stored(list(docs)) if stored is not None else [None] * len(docs)
+    again = [r for r, f in enumerate(found) if f is None]
+    if again:
+        body = [int(table.body_start[docs[r]]) for r in again]
+        tokenised = tokenise(
+            bodies([read[r] if read is not None else articles.text(docs[r]) for r in again], body),
+            threads=threads,
+        )
+        for j, r in enumerate(again):
+            t = tokenised.doc(j)
+            found[r] = (tokenised.hashes[t], tokenised.starts[t], tokenised.ends[t])
+    counts = [len(f[0]) for f in found]
+    offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    empty_i, empty_u = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+    return Tokens(
+        offsets=offsets,
+        starts=np.concatenate([empty_i, *(f[1] for f in found)]).astype(np.int64),
+        ends=np.concatenate([empty_i, *(f[2] for f in found)]).astype(np.int64),
+        hashes=np.concatenate([empty_u, *(f[0] for f in found)]),
+    )
 
 
 FEW_PAIRS = 4096  # pairs up to which ``relation_in`` tests in Python (a query's neighbourhood): polars' ``is_in``
@@ -938,27 +970,37 @@ def _align_batch(
     local_a = np.array([loaded.pos[d] for d in batch.a.tolist()], dtype=np.int64)
     local_b = np.array([loaded.pos[d] for d in batch.b.tolist()], dtype=np.int64)
     passages = align_batch(loaded.corpus, t, loaded.shingles, local_a, local_b, c.options.align)
-    # Both sides' position features, all pairs at once: side 2j is pair j's a, side 2j + 1 its b.
-    spans = [
-        np.hstack([np.full((len(found), 1), 2 * j + s, dtype=np.int64), found[:, 2 * s : 2 * s + 2]])
-        for j, found in enumerate(passages)
-        for s in (0, 1)
-    ]
+    offsets = np.zeros(len(passages) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in passages], out=offsets[1:])
+    found = (np.concatenate(passages) if passages else np.zeros((0, 4), dtype=np.int64)).reshape(-1, 4)
     sides = positions(
         t.starts,
         t.ends,
         t.hashes,
         t.offsets,
         np.stack([local_a, local_b], axis=1).reshape(-1),
-        np.concatenate(spans) if spans else np.zeros((0, 3), dtype=np.int64),
+        _side_spans(found, offsets),
     ).reshape(len(passages), 2, -1)
     template = np.zeros(len(passages), dtype=bool)
     for j in np.flatnonzero(batch.partial).tolist():
         template[j] = template_like(loaded.corpus, int(local_a[j]), int(local_b[j]), passages[j], c.options.align)
-    offsets = np.zeros(len(passages) + 1, dtype=np.int64)
-    np.cumsum([len(p) for p in passages], out=offsets[1:])
-    found = np.concatenate(passages) if passages else np.zeros((0, 4), dtype=np.int64)
-    return batch.pairs, offsets, found.reshape(-1, 4), template, sides
+    return batch.pairs, offsets, found, template, sides
+
+
+def _side_spans(found: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """(side, start, end) rows of the pairs' passages (``found`` (a_start, a_end, b_start, b_end), pair j's at
+    rows ``offsets[j]:offsets[j + 1]``) as ``positions`` takes them: pair j's a side is side 2j, its b side
+    2j + 1, each side's rows together, in passage order (a few arrays, not two a pair)."""
+    counts = np.diff(offsets)
+    pair = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    base = 2 * offsets[:-1][pair]  # pair j's rows start at 2 * offsets[j]: its a side's, then its b side's
+    within = np.arange(len(found), dtype=np.int64) - offsets[:-1][pair]
+    out = np.empty((2 * len(found), 3), dtype=np.int64)
+    for s in (0, 1):
+        at = base + within + s * counts[pair]
+        out[at, 0] = 2 * pair + s
+        out[at, 1:] = found[:, 2 * s : 2 * s + 2]
+    return out
 
 
 def _pair_batches(
