@@ -191,17 +191,14 @@ def _run_task(
     Returns ([(shard name, staged folder, docs columns)], skipped, files done); ``publish_shard``
     completes each shard in the parent.
     """
-    from .ingest import read_entry
+    from .ingest.batch import read_entries
 
     fs_root = Path(root)
     skipped: list[Skipped] = []
     staged = []
-
-    def articles() -> Iterator[Article | Skipped]:
-        for entry in task.entries:
-            yield from read_entry(entry, options.ingest, segmented=True)  # a huge text file as a LongText
-
-    for sub, batch in enumerate(_batches(articles(), options, skipped)):
+    # read_entry(entry, segmented=True) of each (a huge text file as a LongText), plain files a batch a call
+    articles = read_entries(task.entries, options.ingest)
+    for sub, batch in enumerate(_batches(articles, options, skipped)):
         name = f"{task.number:06d}-{sub:04d}"
         data = extract_with(batch, options, threads=threads, cache=cache)
         staged.append((name, stage_shard(fs_root, name, data), data.docs))

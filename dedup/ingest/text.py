@@ -37,6 +37,21 @@ def text_article(doc_id: str, path: str, text: str, encoding: str | None = None)
     meta, body = front_matter(text)
     if not has_words(text, body):
         return None
+    return article_of(doc_id, path, text, meta, body, text_paragraphs(text, body), encoding)
+
+
+def article_of(
+    doc_id: str,
+    path: str,
+    text: str,
+    meta: dict[str, str],
+    body: int,
+    paragraphs: list[tuple[int, int]] | np.ndarray,
+    encoding: str | None = None,
+) -> Article:
+    """The article of a plain text with words, from its front matter ``meta``, where its ``body`` starts and
+    its ``paragraphs`` (``text_paragraphs(text, body)``, as a list or an (n, 2) array): ``text_article``'s
+    rules, shared with the batch reader (``ingest.batch``), which finds the paragraphs in one compiled call."""
     date = parse_any_date(next((meta[k] for k in DATE_KEYS if k in meta), None))
     title = meta.get("title") or None
     url = meta.get("url") or meta.get("link") or None
@@ -44,7 +59,7 @@ def text_article(doc_id: str, path: str, text: str, encoding: str | None = None)
         id=doc_id,
         path=path,
         text=text,
-        paragraphs=text_paragraphs(text, body),
+        paragraphs=paragraphs,  # type: ignore[arg-type]
         body_start=body,
         title=title,
         url=url,

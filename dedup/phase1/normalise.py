@@ -84,13 +84,23 @@ def _token_hashes(tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
     each token's own normal form.
     """
     normal = normalise_text("\0".join(tokens))
-    folded = ocr_fold(normal).encode("utf-8", "surrogatepass").split(b"\0")
-    exact = normal.encode("utf-8", "surrogatepass").split(b"\0")
+    folded_joined = ocr_fold(normal).encode("utf-8", "surrogatepass")
+    exact_joined = normal.encode("utf-8", "surrogatepass")
     n = len(tokens)
+    # Encoded once and split as bytes (a NUL byte is only ever a NUL): no encode call per token.
+    kernel = native("read")
+    if kernel is not None:  # each piece of the joined bytes hashed in C, no bytes object per token
+        hashes = np.empty(n, dtype=np.uint64), np.empty(n, dtype=np.uint64)
+        if all(
+            kernel.nul_split_hashes(np.frombuffer(joined, dtype=np.uint8), out) == n
+            for joined, out in zip((folded_joined, exact_joined), hashes, strict=True)
+        ):
+            return hashes
+    folded = folded_joined.split(b"\0")
+    exact = exact_joined.split(b"\0")
     if len(exact) != n or len(folded) != n:  # cannot happen; be safe
         exact = [normalise_text(t).encode("utf-8", "surrogatepass") for t in tokens]
         folded = [ocr_fold(normalise_text(t)).encode("utf-8", "surrogatepass") for t in tokens]
-    # Encoded once and split as bytes (a NUL byte is only ever a NUL): no encode call per token.
     digest = xxhash.xxh3_64_intdigest
     return (
         np.fromiter(map(digest, folded), dtype=np.uint64, count=n),

@@ -148,3 +148,29 @@ def test_the_stored_token_form_equals_numpys(seed, numbered):
     for field in ("index", "words", "vocab", "wide"):
         a, b = getattr(plain, field), getattr(compiled, field)
         assert a.dtype == b.dtype and np.array_equal(a, b), field
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from([c for c in ALPHABET if c != "\0"]), min_size=1, max_size=40)))
+def test_new_words_hash_in_c_as_xxhash_does(words):
+    """A batch's new words (``_token_hashes``: normalised, folded, hashed) get xxhash's bits in the kernel."""
+    from dedup.phase1.normalise import _token_hashes
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        plain, compiled = _both(lambda: _token_hashes(words), monkeypatch)
+    assert np.array_equal(plain[0], compiled[0]) and np.array_equal(plain[1], compiled[1])
+    assert len(compiled[0]) == len(words)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([0, 1, 2, 300, 70_000]), st.sampled_from([0, 11, 40, 64]))
+def test_the_postings_sort_is_numpys(seed, n, low_bits):
+    """``sorted_keys`` (compiled: a radix sort) gives ``np.sort``'s array, keys that share digits included."""
+    from dedup.phase1.features import sorted_keys
+
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(0, 2**64, n, dtype=np.uint64, endpoint=False) >> np.uint64(64 - max(low_bits, 1))
+    keys = np.concatenate([keys, keys[: n // 3]])  # equal keys
+    before = keys.copy()
+    assert np.array_equal(sorted_keys(keys), np.sort(before))
+    assert np.array_equal(keys, before)  # its input untouched
