@@ -196,13 +196,17 @@ class Lists:
     def distinct_per_list(self, values: np.ndarray, labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per list, how many distinct ``values[member]`` its members have, and how many members share the most
         common (``distinct_per_run``; ``values`` below 2**32). A family's base is counted once; each of its lists
-        then differs from it only in the values its exceptions touch. A chunk of families at a time (bounded
-        temporaries): each chunk's lists are its families' own. In this thread: on two, the second thread's
-        malloc arena kept ~200 MB more through verification at 100k fixed-pool articles (benchmarks/README.md)."""
+        then differs from it only in the values its exceptions touch. Compiled where built (``_family_distinct``:
+        one counting pass, no sort, two halves of the families on two threads), else numpy a chunk of families at
+        a time (bounded temporaries; each chunk's lists are its families' own), in this thread: numpy's
+        temporaries on a second thread made its malloc arena keep ~200 MB (benchmarks/README.md, match8)."""
         distinct, top = distinct_per_run(self.member_list(), values[self.members], len(self), labels)
         fam = self.families
         if fam is None or not len(fam):
             return distinct, top
+        counted = _family_distinct(fam, values, len(self))
+        if counted is not None:
+            return distinct + counted[0], np.maximum(top, counted[1])
         best = np.zeros(len(self), dtype=np.int64)
         job = _DistinctJob(self, values)
         for chunk in _family_chunks(fam):
@@ -370,6 +374,82 @@ def _distinct_in_families(job: _DistinctJob, chunk: tuple[int, int]) -> tuple[np
         free = touched[pos] != c_keys
     np.maximum.at(most, c_list[free], desc_count[rows][free])
     return in_family, more, most
+
+
+FAMILY_THREAD_WORK = 1 << 18  # base members and exceptions below which ``_family_distinct`` runs on one thread
+
+
+def _family_distinct(
+    fam: Families, values: np.ndarray, n_lists: int, threads: int | None = None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``Lists.distinct_per_list``'s family part compiled (``kernels._match.family_distinct``): per list of a
+    family (0 for the others), the distinct ``values`` of its members and the count of its most common one, the
+    numbers ``_distinct_in_families`` gives. The families in two ranges of about equal work on ``threads``
+    threads (default: two where there are two cores), each with its own scratch arrays (one counter a value,
+    allocated here: nothing is allocated on the threads, so no malloc arena of theirs keeps memory). None where
+    the kernel is not built or cannot take the arrays (values negative, or too large to count by slot)."""
+    compiled = native("match")
+    if compiled is None:
+        return None
+    kind = fam.members.dtype
+    if kind not in (np.int32, np.int64) or fam.adds.dtype != kind or fam.lacks.dtype != kind:
+        return None
+    v = np.ascontiguousarray(values, dtype=np.int64)
+    if len(v) and (int(v.min()) < 0 or int(v.max()) >= max(1 << 22, 4 * len(v))):
+        return None
+    n_values = int(v.max()) + 1 if len(v) else 1
+    in_family = np.flatnonzero(fam.of >= 0)
+    of_in = fam.of[in_family]
+    by_family = in_family[np.argsort(of_in, kind="stable")].astype(np.int64)
+    family_start = np.zeros(len(fam) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(of_in, minlength=len(fam)), out=family_start[1:])
+    base_sizes = fam.base_sizes()
+    largest = int(base_sizes.max()) if len(base_sizes) else 0
+    exceptions = np.diff(fam.add_offsets)[in_family] + np.diff(fam.lack_offsets)[in_family]
+    work = np.cumsum(base_sizes + np.bincount(of_in, weights=exceptions, minlength=len(fam)).astype(np.int64))
+    total = int(work[-1]) if len(work) else 0
+    threads = threads or min(2, os.cpu_count() or 1)
+    if threads > 1 and total >= FAMILY_THREAD_WORK:
+        half = int(np.searchsorted(work, total // 2, side="right"))
+        ranges = [(0, half), (half, len(fam))]
+    else:
+        ranges = [(0, len(fam))]
+    distinct = np.zeros(n_lists, dtype=np.int64)
+    most = np.zeros(n_lists, dtype=np.int64)
+    offsets = [np.ascontiguousarray(a, dtype=np.int64) for a in (fam.offsets, fam.add_offsets, fam.lack_offsets)]
+    base, adds, lacks = (np.ascontiguousarray(a) for a in (fam.members, fam.adds, fam.lacks))
+    calls = [
+        (
+            base,
+            offsets[0],
+            adds,
+            offsets[1],
+            lacks,
+            offsets[2],
+            v,
+            by_family,
+            family_start,
+            f0,
+            f1,
+            np.zeros(n_values, dtype=np.int32),  # the scratch arrays, one set a range, made on this thread
+            np.full(n_values, -1, dtype=np.int64),
+            np.empty(max(largest, 1), dtype=np.int64),
+            np.empty(max(largest, 1), dtype=np.int64),
+            np.empty(largest + 2, dtype=np.int64),
+            distinct,
+            most,
+        )
+        for f0, f1 in ranges
+    ]
+    if len(calls) == 1:
+        compiled.family_distinct(*calls[0])
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:  # the ranges' lists are disjoint
+            for done in [pool.submit(compiled.family_distinct, *call) for call in calls]:
+                done.result()
+    return distinct, most
 
 
 def _family_chunks(fam: Families) -> Iterator[tuple[int, int]]:

@@ -130,3 +130,108 @@ def family_keys(
                 if b < second:
                     second = b
             out[r] = mix64(first ^ mix64(second))
+
+
+def family_distinct(
+    const doc_t[::1] base,
+    const int64_t[::1] base_offsets,
+    const doc_t[::1] adds,
+    const int64_t[::1] add_offsets,
+    const doc_t[::1] lacks,
+    const int64_t[::1] lack_offsets,
+    const int64_t[::1] values,
+    const int64_t[::1] by_family,
+    const int64_t[::1] family_start,
+    int64_t f0,
+    int64_t f1,
+    int32_t[::1] counter,
+    int64_t[::1] stamp,
+    int64_t[::1] seen,
+    int64_t[::1] order,
+    int64_t[::1] bucket,
+    int64_t[::1] distinct,
+    int64_t[::1] most,
+):
+    """``evidence._distinct_in_families`` for the families ``f0`` to ``f1 - 1`` at once, without a sort: per list l
+    of these families (``by_family[family_start[f]:family_start[f + 1]]`` are family f's lists), how many distinct
+    ``values[member]`` its members (its family's base, without its lacks, with its adds) have, into
+    ``distinct[l]``, and how many members share the most common one, into ``most[l]``. A family's base is
+    counted once (``counter``, one slot a value, zero on entry and on return), its distinct values ordered by
+    count (a counting sort into ``order``; ``bucket`` holds a count's place, one more than the largest base);
+    each list then changes the counts its exceptions touch (``stamp[value] = l``) and puts them back. Scratch
+    arrays (``counter``/``stamp``: one slot a value, ``stamp`` -1 on entry; ``seen``/``order``: the largest base)
+    are the caller's, one set a thread: no allocation here, the GIL released, so two threads run two ranges
+    of families side by side."""
+    cdef int64_t f, i, k, l, v, d, c, top, pos, tmp, nd, mx
+    cdef int64_t a0, a1, x0, x1
+    with nogil:
+        for f in range(f0, f1):
+            if family_start[f] == family_start[f + 1]:
+                continue
+            d = 0
+            top = 0
+            for i in range(base_offsets[f], base_offsets[f + 1]):
+                v = values[base[i]]
+                if counter[v] == 0:
+                    seen[d] = v
+                    d += 1
+                counter[v] += 1
+                if counter[v] > top:
+                    top = counter[v]
+            # The distinct values by count, most first (a counting sort: counts are at most the base's size).
+            for c in range(top + 1):
+                bucket[c] = 0
+            for i in range(d):
+                bucket[counter[seen[i]]] += 1
+            pos = 0
+            c = top
+            while c >= 1:
+                tmp = bucket[c]
+                bucket[c] = pos
+                pos += tmp
+                c -= 1
+            for i in range(d):
+                v = seen[i]
+                c = counter[v]
+                order[bucket[c]] = v
+                bucket[c] += 1
+            for k in range(family_start[f], family_start[f + 1]):
+                l = by_family[k]
+                a0, a1 = add_offsets[l], add_offsets[l + 1]
+                x0, x1 = lack_offsets[l], lack_offsets[l + 1]
+                nd = d
+                for i in range(a0, a1):  # adds first: no count goes below zero (a lack is a base member)
+                    v = values[adds[i]]
+                    stamp[v] = l
+                    counter[v] += 1
+                    if counter[v] == 1:
+                        nd += 1
+                for i in range(x0, x1):
+                    v = values[lacks[i]]
+                    stamp[v] = l
+                    counter[v] -= 1
+                    if counter[v] == 0:
+                        nd -= 1
+                mx = 0
+                for i in range(a0, a1):
+                    v = values[adds[i]]
+                    if counter[v] > mx:
+                        mx = counter[v]
+                for i in range(x0, x1):
+                    v = values[lacks[i]]
+                    if counter[v] > mx:
+                        mx = counter[v]
+                for i in range(d):  # the most common value no exception touched: the first untouched by count
+                    v = order[i]
+                    if stamp[v] != l:
+                        if counter[v] > mx:
+                            mx = counter[v]
+                        break
+                for i in range(a0, a1):
+                    counter[values[adds[i]]] -= 1
+                for i in range(x0, x1):
+                    counter[values[lacks[i]]] += 1
+                distinct[l] = nd
+                most[l] = mx
+            for i in range(d):
+                counter[seen[i]] = 0
