@@ -231,16 +231,19 @@ class Lists:
         if not len(lists):
             return count
         # (family << 32 | rank of need) of every base member, ascending: a list's base members within its limit
-        # are those of its family below the rank of the first need above it. A chunk of families at a time.
+        # are those of its family below the rank of the first need above it. The ranks are the documents' (one
+        # sort of a number a document, where the distinct needs of each chunk's members were a sort of them all);
+        # a chunk of families at a time.
+        values, doc_rank = np.unique(need, return_inverse=True)
+        doc_rank = doc_rank.reshape(-1).astype(np.int64)
         for f0, f1 in _family_chunks(fam):
             some = lists[(fam.of[lists] >= f0) & (fam.of[lists] < f1)]
             if not len(some):
                 continue
             members, sizes = fam.bases(f0, f1)
-            values, rank = np.unique(need[members], return_inverse=True)
             owner = np.repeat(np.arange(f0, f1, dtype=np.int64), sizes)
-            keys = packed_sorted(owner, rank.astype(np.int64))
-            del rank, owner
+            keys = packed_sorted(owner, doc_rank[members])
+            del owner
             f = fam.of[some].astype(np.uint64) << np.uint64(32)
             above = np.searchsorted(values, limit[some].astype(np.float64), side="right").astype(np.uint64)
             count[some] = np.searchsorted(keys, f | above) - np.searchsorted(keys, f)
