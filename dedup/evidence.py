@@ -832,6 +832,9 @@ class ListGrouper:
         n = np.diff(offsets)[lists]
         base = [self.bases[f] for f in families.tolist()]
         base_n = np.fromiter((len(b) for b in base), dtype=np.int64, count=len(base))
+        compiled = native("match")
+        if compiled is not None and members.dtype in (np.int32, np.int64) and members.flags.c_contiguous:
+            return _merged_exceptions(compiled, members, offsets[lists], n, base, base_n)
         k = np.arange(len(lists), dtype=np.int64)
         own = packed(np.repeat(k, n), gather_runs(members, offsets[lists], n))  # ascending: lists, then members
         theirs = packed(np.repeat(k, base_n), np.concatenate(base))
@@ -886,6 +889,31 @@ class ListGrouper:
         self.bases, self.known = [], {}
         fam = Families(of, base_offsets, base, add_offsets, adds, lack_offsets, lacks)
         return Lists(hashes=unique, offsets=offsets, members=plain, weight=total, families=fam)
+
+
+def _merged_exceptions(
+    compiled: object, members: np.ndarray, starts: np.ndarray, n: np.ndarray, base: list[np.ndarray], base_n: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``ListGrouper._exceptions`` compiled (``kernels._match.list_exceptions``): each list's runs merged with its
+    family's base in place, one pass a list, where numpy packed and sorted every member of both; the same
+    counts and members."""
+    kind = members.dtype
+    bases = np.concatenate(base).astype(kind, copy=False) if base else np.zeros(0, kind)
+    base_starts = np.cumsum(base_n) - base_n
+    adds, lacks = np.empty(int(n.sum()), dtype=kind), np.empty(len(bases), dtype=kind)
+    add_n, lack_n = np.empty(len(n), dtype=np.int64), np.empty(len(n), dtype=np.int64)
+    compiled.list_exceptions(  # type: ignore[attr-defined]
+        members, starts.astype(np.int64), n.astype(np.int64), bases, base_starts, base_n, adds, add_n, lacks, lack_n
+    )
+    refused = (add_n + lack_n) * FAMILY_SLACK > n
+    keep_a, keep_l = np.where(refused, 0, add_n), np.where(refused, 0, lack_n)
+    return (
+        add_n,
+        lack_n,
+        gather_runs(adds, np.cumsum(n) - n, keep_a),
+        gather_runs(lacks, base_starts, keep_l),
+        refused,
+    )
 
 
 def sorted_differences(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

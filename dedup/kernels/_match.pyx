@@ -235,3 +235,55 @@ def family_distinct(
                 most[l] = mx
             for i in range(d):
                 counter[seen[i]] = 0
+
+
+def list_exceptions(
+    const doc_t[::1] members,
+    const int64_t[::1] starts,
+    const int64_t[::1] sizes,
+    const doc_t[::1] bases,
+    const int64_t[::1] base_starts,
+    const int64_t[::1] base_sizes,
+    doc_t[::1] adds,
+    int64_t[::1] add_n,
+    doc_t[::1] lacks,
+    int64_t[::1] lack_n,
+):
+    """Per list k (its members ``members[starts[k]:starts[k] + sizes[k]]`` and its family's base
+    ``bases[base_starts[k]:base_starts[k] + base_sizes[k]]``, each ascending and distinct): the members not in the
+    base into ``adds`` (from the sum of the sizes before k on: ``sizes[k]`` room each), their number into
+    ``add_n[k]``, and the base's members not in the list into ``lacks`` (from the sum of the base sizes before k
+    on), their number into ``lack_n[k]``: one merge of the two ascending runs a list
+    (``evidence.sorted_differences`` of every list at once, without its sort)."""
+    cdef Py_ssize_t k, n = starts.shape[0]
+    cdef int64_t i, j, ie, je, a, x, ao = 0, xo = 0
+    with nogil:
+        for k in range(n):
+            i, ie = starts[k], starts[k] + sizes[k]
+            j, je = base_starts[k], base_starts[k] + base_sizes[k]
+            a = 0
+            x = 0
+            while i < ie and j < je:
+                if members[i] < bases[j]:
+                    adds[ao + a] = members[i]
+                    a += 1
+                    i += 1
+                elif members[i] > bases[j]:
+                    lacks[xo + x] = bases[j]
+                    x += 1
+                    j += 1
+                else:
+                    i += 1
+                    j += 1
+            while i < ie:
+                adds[ao + a] = members[i]
+                a += 1
+                i += 1
+            while j < je:
+                lacks[xo + x] = bases[j]
+                x += 1
+                j += 1
+            add_n[k] = a
+            lack_n[k] = x
+            ao += sizes[k]
+            xo += base_sizes[k]

@@ -342,3 +342,31 @@ def test_the_compiled_family_counts_are_numpys(parts, above, seed, threads):
         assert np.array_equal(plain_part[0] + got[0], want[0])
         assert np.array_equal(np.maximum(plain_part[1], got[1]), want[1])
         assert np.array_equal(whole[0], want[0]) and np.array_equal(whole[1], want[1])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parts=partitions(), above=st.sampled_from([1, 3, 8]))
+def test_the_compiled_exceptions_are_numpys(parts, above):
+    # The big lists grouped into families, each list's adds and lacks against its family's base found by the
+    # compiled merge (kernels/_match.pyx) and by numpy's sort of every member: the same families, bit for bit.
+    import dedup.kernels as kernels
+
+    if kernels.native("match") is None:
+        pytest.skip("kernels._match is not built here (no compiler at install, or DEDUP_KERNELS=numpy)")
+
+    def grouped() -> evidence.Lists:
+        grouper = ListGrouper(above)
+        for part in parts:
+            grouper.add(part)
+        return grouper.lists()
+
+    got = grouped()
+    try:
+        evidence.native = lambda name: None  # the numpy code
+        want = grouped()
+    finally:
+        evidence.native = kernels.native
+    for name in ("of", "offsets", "members", "add_offsets", "adds", "lack_offsets", "lacks"):
+        g, w = getattr(got.families, name), getattr(want.families, name)
+        assert g.dtype == w.dtype and np.array_equal(g, w), name
+    assert np.array_equal(got.members, want.members) and np.array_equal(got.offsets, want.offsets)
