@@ -999,10 +999,11 @@ def _spilled_fingerprints(wanted: np.ndarray, path: str) -> np.ndarray:
 
 def list_fingerprints(spill: Path, lists: Lists, chosen: np.ndarray, executor: Executor | None = None) -> np.ndarray:
     """Sorted truncated fingerprints of the shingles of the lists flagged in ``chosen``, bucket range by bucket
-    range of the spill on ``executor`` (default: here, one after the other)."""
+    range of the spill on ``executor`` (default: two threads here, one a core: reading the files and numpy's
+    searches release the GIL; the result is sorted whatever the order)."""
     wanted = lists.hashes[chosen]
     paths = [str(p) for p in sorted(spill.glob("*-fp.npy"))]
-    run = executor or Threads(1)
+    run = executor or Threads()
     out = list(run.map(_spilled_fingerprints, wanted, paths, label=lambda p: f"boilerplate fingerprints of {p}"))
     if not out:
         return np.zeros(0, dtype=np.uint64)
