@@ -788,59 +788,55 @@ class ListGrouper:
     def add(self, part: Partition) -> None:
         hashes, weights, offsets, members = part
         seen = self._seen(hashes, weights)
-        if seen.any():  # lists an earlier partition holds: their weight is counted there, nothing else is kept
-            keep = np.flatnonzero(~seen)
-            sizes = np.diff(offsets)[keep]
-            members = gather_runs(members, offsets[keep], sizes)
-            offsets = np.zeros(len(keep) + 1, dtype=np.int64)
-            np.cumsum(sizes, out=offsets[1:])
-            hashes = hashes[keep]
         del weights
-        sizes = np.diff(offsets)
+        # Each list kept is its run of ``members`` (``starts``, ``sizes``), read in place: lists an earlier partition
+        # holds are left out by their runs (their weight is counted there, nothing else is kept), not gathered.
+        starts, sizes = offsets[:-1], np.diff(offsets)
+        if seen.any():
+            keep = np.flatnonzero(~seen)
+            starts, sizes, hashes = starts[keep], sizes[keep], hashes[keep]
         big = np.flatnonzero(sizes > self.above)
         # Per list counts and families as int32 while the partitions wait to be joined (exact: below 2**31).
         small_sizes = np.where(sizes > self.above, 0, sizes).astype(np.int32)
-        plain = gather_runs(members, offsets[:-1], small_sizes)
+        plain = gather_runs(members, starts, small_sizes)
         of = np.full(len(hashes), -1, dtype=np.int32)
         add_n = np.zeros(len(hashes), dtype=np.int32)
         lack_n = np.zeros(len(hashes), dtype=np.int32)
         adds, lacks = np.zeros(0, members.dtype), np.zeros(0, members.dtype)
         if len(big):
-            starts = offsets[big]
-            keys = _big_keys(members, starts, sizes[big])
+            keys = _big_keys(members, starts[big], sizes[big])
             joining = []
             for i, key in zip(big.tolist(), keys.tolist()):
                 f = self.known.get(key)
                 if f is None:  # the first list of its key founds the family
-                    self.known[key] = of[i] = self._new_family(members[offsets[i] : offsets[i + 1]])
+                    self.known[key] = of[i] = self._new_family(members[starts[i] : starts[i] + sizes[i]])
                 else:
                     of[i] = f
                     joining.append(i)
             if joining:
                 j = np.asarray(joining, dtype=np.int64)
-                add_n[j], lack_n[j], adds, lacks, refused = self._exceptions(members, offsets, j, of[j])
+                add_n[j], lack_n[j], adds, lacks, refused = self._exceptions(members, starts[j], sizes[j], of[j])
                 for i in j[refused].tolist():
-                    of[i] = self._new_family(members[offsets[i] : offsets[i + 1]])
+                    of[i] = self._new_family(members[starts[i] : starts[i] + sizes[i]])
                 add_n[j[refused]] = lack_n[j[refused]] = 0
         self.parts.append((hashes, small_sizes, plain, of, add_n, adds, lack_n, lacks))
 
     def _exceptions(
-        self, members: np.ndarray, offsets: np.ndarray, lists: np.ndarray, families: np.ndarray
+        self, members: np.ndarray, starts: np.ndarray, n: np.ndarray, families: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per list (of ``lists``, against its family's base): its adds and lacks counts and members (those of
-        refused lists left out), and which are refused (too many exceptions)."""
-        n = np.diff(offsets)[lists]
-        base = [self.bases[f] for f in families.tolist()]
-        base_n = np.fromiter((len(b) for b in base), dtype=np.int64, count=len(base))
+        """Per list (``members[starts[k]:starts[k] + n[k]]``, against its family's base ``families[k]``): its adds and
+        lacks counts and members (those of refused lists left out), and which are refused (too many exceptions)."""
         compiled = native("match")
         if compiled is not None and members.dtype in (np.int32, np.int64) and members.flags.c_contiguous:
-            return _merged_exceptions(compiled, members, offsets[lists], n, base, base_n)
-        k = np.arange(len(lists), dtype=np.int64)
-        own = packed(np.repeat(k, n), gather_runs(members, offsets[lists], n))  # ascending: lists, then members
+            return _merged_exceptions(compiled, members, starts, n, self.bases, families)
+        base = [self.bases[f] for f in families.tolist()]
+        base_n = np.fromiter((len(b) for b in base), dtype=np.int64, count=len(base))
+        k = np.arange(len(n), dtype=np.int64)
+        own = packed(np.repeat(k, n), gather_runs(members, starts, n))  # ascending: lists, then members
         theirs = packed(np.repeat(k, base_n), np.concatenate(base))
         added, lacked = sorted_differences(own, theirs)
-        add_n = np.bincount((added >> np.uint64(32)).astype(np.int64), minlength=len(lists))
-        lack_n = np.bincount((lacked >> np.uint64(32)).astype(np.int64), minlength=len(lists))
+        add_n = np.bincount((added >> np.uint64(32)).astype(np.int64), minlength=len(n))
+        lack_n = np.bincount((lacked >> np.uint64(32)).astype(np.int64), minlength=len(n))
         refused = (add_n + lack_n) * FAMILY_SLACK > n
         keep_a = ~refused[(added >> np.uint64(32)).astype(np.int64)]
         keep_l = ~refused[(lacked >> np.uint64(32)).astype(np.int64)]
@@ -892,18 +888,24 @@ class ListGrouper:
 
 
 def _merged_exceptions(
-    compiled: object, members: np.ndarray, starts: np.ndarray, n: np.ndarray, base: list[np.ndarray], base_n: np.ndarray
+    compiled: object, members: np.ndarray, starts: np.ndarray, n: np.ndarray, bases: list, families: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``ListGrouper._exceptions`` compiled (``kernels._match.list_exceptions``): each list's runs merged with its
-    family's base in place, one pass a list, where numpy packed and sorted every member of both; the same
-    counts and members."""
+    """``ListGrouper._exceptions`` compiled (``kernels._match.list_exceptions``): each list's run merged with its
+    family's base (``bases[families[k]]``; each family's base copied once, however many lists join it), one pass
+    a list, where numpy packed and sorted every member of both, each base once a list; the same counts and
+    members."""
     kind = members.dtype
-    bases = np.concatenate(base).astype(kind, copy=False) if base else np.zeros(0, kind)
-    base_starts = np.cumsum(base_n) - base_n
-    adds, lacks = np.empty(int(n.sum()), dtype=kind), np.empty(len(bases), dtype=kind)
+    uniq, which = np.unique(families, return_inverse=True)
+    own_bases = [bases[f] for f in uniq.tolist()]
+    sizes = np.fromiter((len(b) for b in own_bases), dtype=np.int64, count=len(own_bases))
+    joined = np.concatenate(own_bases).astype(kind, copy=False) if own_bases else np.zeros(0, kind)
+    base_n = sizes[which.reshape(-1)]
+    base_starts = (np.cumsum(sizes) - sizes)[which.reshape(-1)]
+    n = n.astype(np.int64)
+    adds, lacks = np.empty(int(n.sum()), dtype=kind), np.empty(int(base_n.sum()), dtype=kind)
     add_n, lack_n = np.empty(len(n), dtype=np.int64), np.empty(len(n), dtype=np.int64)
     compiled.list_exceptions(  # type: ignore[attr-defined]
-        members, starts.astype(np.int64), n.astype(np.int64), bases, base_starts, base_n, adds, add_n, lacks, lack_n
+        members, starts.astype(np.int64), n, joined, base_starts, base_n, adds, add_n, lacks, lack_n
     )
     refused = (add_n + lack_n) * FAMILY_SLACK > n
     keep_a, keep_l = np.where(refused, 0, add_n), np.where(refused, 0, lack_n)
@@ -911,7 +913,7 @@ def _merged_exceptions(
         add_n,
         lack_n,
         gather_runs(adds, np.cumsum(n) - n, keep_a),
-        gather_runs(lacks, base_starts, keep_l),
+        gather_runs(lacks, np.cumsum(base_n) - base_n, keep_l),
         refused,
     )
 
