@@ -44,10 +44,13 @@ def ranges(offsets: np.ndarray, rows: int) -> Iterator[tuple[int, int]]:
     """Consecutive ranges [lo, hi) of items, item i owning rows ``offsets[i]:offsets[i+1]``, of about ``rows``
     rows and items together each (at least one item)."""
     n = len(offsets) - 1
-    weight = offsets + np.arange(n + 1)  # an item counts as a row too, so items without rows are batched as well
     lo = 0
     while lo < n:
-        hi = int(np.searchsorted(weight, weight[lo] + rows, side="right")) - 1
+        # An item counts as a row too, so items without rows are batched as well; a range holds at most ``rows``
+        # items, so only the next ``rows + 1`` offsets are looked at (a mapped vector is read range by range).
+        window = np.asarray(offsets[lo : lo + max(rows, 1) + 1], dtype=np.int64)
+        weight = window - window[0] + np.arange(len(window))
+        hi = lo + int(np.searchsorted(weight, rows, side="right")) - 1
         hi = min(max(hi, lo + 1), n)
         yield lo, hi
         lo = hi
@@ -391,7 +394,7 @@ class ScanResult:
     def passage_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The passages of pairs ``rows`` as one (m, 4) array, and the row of ``rows`` each belongs to."""
         rows = np.asarray(rows, dtype=np.int64)
-        take = getattr(self.passages, "take", None)  # a cluster's: gathered batch by batch
+        take = getattr(self.passages, "take", None)  # a cluster's: read from its file by runs
         if take is not None:
             return take(rows), np.repeat(np.arange(len(rows)), self.passages.lengths[rows])
         parts = [self.passages[r] for r in rows.tolist()]
@@ -431,7 +434,9 @@ class ScanResult:
         counts = np.diff(self.para_offsets[lo : hi + 1])
         if len(out) != int(counts.sum()):
             raise StoreError(f"{store.root}: the paragraphs of articles {lo}-{hi - 1} changed since the scan")
-        chars = np.repeat(self.frame["chars"].slice(lo, hi - lo).to_numpy(), counts)
+        stored = getattr(self.frame, "lengths", None)  # a cluster's frame: its mapped vector, read by range
+        lengths = stored(lo, hi) if stored is not None else self.frame["chars"].slice(lo, hi - lo).to_numpy()
+        chars = np.repeat(lengths, counts)
         bad = (out[:, 0] < 0) | (out[:, 0] > out[:, 1]) | (out[:, 1] > chars)
         if bad.any():
             row = lo + int(np.searchsorted(np.cumsum(counts), int(np.argmax(bad)), side="right"))

@@ -25,6 +25,7 @@ import argparse
 import hashlib
 import json
 import math
+import mmap
 import os
 import resource
 import subprocess
@@ -49,6 +50,13 @@ FS_GBPS = 4.0  # aggregate bandwidth of the shared filesystem or object store, G
 NODE_NET_GBPS = 1.25  # one node's network, GB/s (10 GbE)
 TARGET_HOURS = 1.5
 TARGET_PROCESS_GB = 16.0
+# CPU seconds a reduce task spends on one slice of one map task's file of a shuffle (``partitioned._read_slice``: open,
+# three reads, close), 3 columns, 256 readers of 256 files, page cache warm: measured by ``--slice-reads 256`` (22 µs
+# at load ~10, 34 µs with the file layout before the reader's block). The model counts the shuffles' P² reads with it.
+SLICE_READ_S = 22e-6
+# The same on a networked filesystem, where an open and each read are a round trip (~0.2 ms each, an assumption, not
+# measured here): what the model says for a shared filesystem such as NFS or a FUSE mount of an object store.
+SLICE_READ_NET_S = 5 * 200e-6
 LISTS_PER_ARTICLE = 1.75  # posting lists (distinct sets of holders) an article, counted on the 5,000-article corpus
 
 
@@ -215,7 +223,10 @@ def _deep(x: Any, seen: set[int] | None = None) -> int:
     if id(x) in seen or x is None or isinstance(x, (type, Path)):
         return 0
     seen.add(id(x))
-    if isinstance(x, np.ndarray):  # a view: the array it views, once
+    if isinstance(x, np.ndarray):  # a view: the array it views, once; a file mapped (page cache): none of the heap
+        base = x.base.obj if isinstance(x.base, memoryview) else x.base
+        if isinstance(base, mmap.mmap):
+            return 0
         return _deep(x.base, seen) if isinstance(x.base, np.ndarray) else x.nbytes
     if isinstance(x, (pl.DataFrame, pl.Series)):
         return int(x.estimated_size())
@@ -240,7 +251,7 @@ def result_parts(result: Any) -> dict[str, int]:
         "passages": result.passages,
         "labels": result.labels,
         "boilerplate": result.boilerplate,
-        "ids": [getattr(frame, "_ids", None), getattr(frame, "_packed", None)],
+        "ids": [getattr(frame, "_ids", None), getattr(frame, "_packed", None), getattr(frame, "ids", None)],
         "lengths": getattr(frame, "chars", None),
     }
     return {k: _deep(v, seen) for k, v in parts.items()}
@@ -359,6 +370,7 @@ STEPS = {
     "read_task": "phase 1 (read, features, shards)",
     "_bucket_task": "posting lists, by fingerprint bucket range",
     "_list_task": "lists combined + pair evidence, by list hash",
+    "_merge_task": "list partitions' entries merged by groups, for the pair tasks",
     "_pair_task": "candidate pairs + entries, by pair range",
     "_spilled_fingerprints": "boilerplate fingerprints, by bucket range",
     "_read_batch": "verification's reads (chains, tails, runs), by batch of pairs",
@@ -402,6 +414,7 @@ def costs(m: dict[str, Any]) -> dict[str, Any]:
     # not by the articles; the model grows the rest of the driver's peak and adds this part as measured.
     parts = r.get("memory_by_part") or {}
     out["driver_shm_gb"] = max((p.get("peak_shmem", 0) for p in parts.values()), default=0) / 1e9
+    out["driver_anon_gb"] = max((p.get("peak_anon", 0) for p in parts.values()), default=0) / 1e9
     out["wall_s"] = r["wall_s"]
     return out
 
@@ -428,6 +441,16 @@ def _fit(points: list[tuple[float, float]], n: float) -> float:
     (n1, y1), (n2, y2) = points[-2], points[-1]
     a = max(1.0, math.log(y2 / y1) / math.log(n2 / n1))
     return y2 * (n / n2) ** a
+
+
+def slice_reads(partitions: int, bucket_tasks: int, fanin: int = 16) -> int:
+    """Slices read in phase 2's two P² shuffles: each list partition reads the lists' and members' slice of every
+    bucket task's files (2·B·P), each pair partition its entries', links' and big memberships' slice of every list
+    partition's files, or of every merged group's (``partitioned.MERGE_FANIN``) and the merges every file whole
+    (3·P·⌈P/fanin⌉ + 3·P). The other shuffles read P × (a few article partitions) slices."""
+    groups = math.ceil(partitions / fanin) if partitions > fanin else partitions
+    merges = 3 * partitions if partitions > fanin else 0
+    return 2 * bucket_tasks * partitions + 3 * partitions * groups + merges
 
 
 def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict[str, Any]:
@@ -463,10 +486,20 @@ def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict
         / cores
     )
     t["align + label"] = articles * (c["_align_batch_s_per_article"] + c["_label_batch_s_per_article"]) / cores
+    # The shuffles' reads a slice at a time, which the per-article costs above (measured at 32 partitions or 256)
+    # do not grow with: P² grows faster than the articles.
+    # Main's code before the entries were merged by groups read every list partition's files (no ``_merge_task``).
+    merged = any("_merge_task" in m["ray"]["steps"] for m in runs)
+    # The bucket tasks are ranges of the 256 fingerprint buckets (``evidence.bucket_ranges``): at most 256 files a
+    # list partition reads, whatever the model's bucket tasks (which time and size that step as finer buckets would).
+    reads = slice_reads(partitions, min(bucket_tasks, 256), 16 if merged else partitions)
+    t["the shuffles' slice reads"] = reads * SLICE_READ_S / cores
     t["driver serial"] = _fit([(x["docs"], x["driver_serial_s"]) for x in cs], articles)
     mem = {
         "driver": _linear([(x["docs"], x["driver_peak_gb"] - x["driver_shm_gb"]) for x in cs], articles)
         + c["driver_shm_gb"],
+        # Its anonymous memory alone (heap): what is not the pages of files it maps or of Ray's object store.
+        "driver (anonymous)": _linear([(x["docs"], x["driver_anon_gb"]) for x in cs], articles),
         # A partition task holds its partition: measured peaks at this size scale with the partition, which the
         # partition count keeps the size it is here; plus the per-article sizes (8 B an article, one copy a node).
         "walk task": max(c["_list_folder_worker_peak_gb"], c["_walk_part_worker_peak_gb"]),
@@ -492,6 +525,8 @@ def model(runs: list[dict[str, Any]], articles: int, nodes: int = NODES) -> dict
         "total_s": sum(t.values()),
         "memory_gb": mem,
         "shards_gb": shards_gb,
+        "slice_reads": reads,
+        "slice_reads_net_s": reads * SLICE_READ_NET_S / cores,
     }
 
 
@@ -601,10 +636,16 @@ def model_report(runs: list[dict[str, Any]]) -> str:
             "verification's questions": f"{mem['question task']:.2f} GB",
             "clusters, sources, directions": f"{mem['directions task']:.2f} GB",
             "align + label": f"{mem['align/label task']:.2f} GB",
-            "driver serial": f"{mem['driver']:.1f} GB (driver)",
+            "the shuffles' slice reads": "—",
+            "driver serial": f"{mem['driver']:.1f} GB (driver; of it anonymous {mem['driver (anonymous)']:.1f} GB)",
         }
         for step, secs in r["seconds"].items():
             say(f"| {step} | {secs / 60:.1f} min | {where[step]} |")
+        say(
+            f"\nThe shuffles' slices: {r['slice_reads']:,} reads at {SLICE_READ_S * 1e6:.0f} µs each (measured, page "
+            f"cache); on a networked filesystem at ~{SLICE_READ_NET_S * 1e3:.1f} ms a slice (an assumption) they would "
+            f"take {r['slice_reads_net_s'] / 60:.1f} min instead."
+        )
     return "\n".join(lines)
 
 
@@ -633,6 +674,28 @@ def _memory_table(parts: dict[str, dict[str, int]], n: int) -> str:
     return "\n".join(lines)
 
 
+def slice_read_cost(partitions: int, rows: int = 2000, readers: int = 64) -> dict[str, float]:
+    """CPU and wall seconds a slice read costs (``partitioned._read_slice``): ``partitions`` files of ``rows`` rows of
+    three columns (as the entries' shuffle), each sliced for ``partitions`` readers, ``readers`` of which read their
+    slice of every file, one after the other, in this process (the page cache warm, as on the node that wrote them)."""
+    from dedup.distributed.partitioned import _read_slice, _write_slices
+
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory(prefix="slices-") as d:
+        for q in range(partitions):
+            bounds = [0, *np.sort(rng.integers(0, rows, partitions - 1)).tolist(), rows]
+            columns = [rng.integers(0, 1 << 60, rows, dtype=np.uint64), np.arange(rows, dtype=np.int32)]
+            _write_slices(Path(d, f"e-{q:05d}.bin"), [*columns, np.ones(rows, np.float32)], bounds)
+        cpu0, t0 = os.times(), time.perf_counter()
+        for r in range(min(readers, partitions)):
+            for q in range(partitions):
+                _read_slice(Path(d, f"e-{q:05d}.bin"), r)
+        cpu1, t1 = os.times(), time.perf_counter()
+    reads = min(readers, partitions) * partitions
+    cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    return {"partitions": partitions, "reads": reads, "cpu_s": cpu / reads, "wall_s": (t1 - t0) / reads}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--docs", type=int, default=20000)
@@ -645,6 +708,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-local", action="store_true", help="the Ray scan alone (its driver measured, no comparison)")
     ap.add_argument("--render", type=Path, nargs="+", help="the report of earlier runs (no measuring)")
     ap.add_argument("--model", type=Path, nargs="+", help="the model alone, from earlier runs (no measuring)")
+    ap.add_argument("--slice-reads", type=int, metavar="P", help="what a shuffle's slice read costs at P partitions")
     ap.add_argument(
         "--drive", nargs=5, metavar=("MODE", "FOLDER", "ADDRESS", "PARTITIONS", "OUT"), help=argparse.SUPPRESS
     )
@@ -658,6 +722,13 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.model:
         print(model_report([json.loads(p.read_text()) for p in args.model]))
+        return
+    if args.slice_reads:
+        c = slice_read_cost(args.slice_reads)
+        print(
+            f"{c['reads']:,} slice reads at {c['partitions']} partitions: {c['cpu_s'] * 1e6:.1f} µs CPU, "
+            f"{c['wall_s'] * 1e6:.1f} µs wall each (load {load()})"
+        )
         return
     folder = corpus(args.workdir / f"synth-{args.docs}", args.docs)
     m = measure(folder, args.nodes, args.cpus, args.object_store_mb, args.partitions, not args.no_local)

@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..arrays import run_index
 from ..evidence import (
     PARTITION_ROWS,
     Evidence,
@@ -95,29 +96,45 @@ def _load(path: Path) -> dict[str, np.ndarray]:
 
 def _write_slices(path: Path, columns: Sequence[np.ndarray], bounds: Sequence[int]) -> None:
     """One file for every reader of a shuffle: ``columns`` (1-d arrays of one length, each of its own dtype) whose
-    rows ``bounds[t]:bounds[t + 1]`` are reader ``t``'s, after a header (the number of readers and of columns, the
-    bounds, each column's dtype). Written under a temporary name, then renamed, as ``_save``. A map task writes one
-    such file a wave, not one a reader: O(tasks) files a wave, not O(tasks²) (``_read_slice``)."""
+    rows ``bounds[t]:bounds[t + 1]`` are reader ``t``'s. A header (the number of readers and of columns, each
+    column's dtype), the bounds, then reader by reader a block of its rows of every column, one column after the
+    other: a reader finds its block from its two bounds and reads it in one ``preadv`` (``_read_slice``: three reads
+    a file, where a file of whole columns took four and two a column). Written under a temporary name, then renamed,
+    as ``_save``. A map task writes one such file a wave, not one a reader: O(tasks) files a wave, not O(tasks²)."""
     columns = [np.ascontiguousarray(c) for c in columns]
     dtypes = b"".join(c.dtype.str.encode().ljust(8) for c in columns)
-    header = np.array([len(bounds) - 1, len(columns), *bounds], dtype=np.int64).tobytes() + dtypes
+    header = np.array([len(bounds) - 1, len(columns)], dtype=np.int64).tobytes() + dtypes
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
         f.write(header)
-        for c in columns:
-            f.write(c.tobytes())
+        f.write((np.asarray(bounds, dtype=np.int64) - bounds[0]).tobytes())  # from 0: where the blocks start
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            if hi > lo:
+                f.writelines(memoryview(c[lo:hi]).cast("B") for c in columns)
     os.replace(tmp, path)
 
 
 def _pread_into(fd: int, out: np.ndarray, at: int) -> np.ndarray:
     """``out`` filled from the file's bytes at ``at`` (read straight into it: a slice is not copied again)."""
-    view, done = memoryview(out).cast("B"), 0
-    while done < len(view):
-        got = os.preadv(fd, [view[done:]], at + done)
-        if not got:
-            raise OSError(f"{len(view)} bytes expected at {at}, the file ends first")
-        done += got
+    _preadv_into(fd, [out], at)
     return out
+
+
+def _preadv_into(fd: int, arrays: Sequence[np.ndarray], at: int) -> None:
+    """``arrays`` filled one after the other from the file's bytes at ``at``, in one ``preadv`` (more if short)."""
+    views = [memoryview(a).cast("B") for a in arrays if a.nbytes]
+    size = sum(len(v) for v in views)
+    done = 0
+    while done < size:
+        got = os.preadv(fd, views, at + done)
+        if not got:
+            raise OSError(f"{size} bytes expected at {at}, the file ends first")
+        done += got
+        while views and got >= len(views[0]):  # the buffers filled; the rest of a part-filled one, then the others
+            got -= len(views[0])
+            views.pop(0)
+        if views and got:
+            views[0] = views[0][got:]
 
 
 def _pread(fd: int, size: int, at: int) -> bytes:
@@ -125,21 +142,78 @@ def _pread(fd: int, size: int, at: int) -> bytes:
 
 
 def _read_slice(path: Path, t: int) -> list[np.ndarray]:
-    """Reader ``t``'s rows of each column of a file of ``_write_slices``, read alone (the header, then its ranges)."""
+    """Reader ``t``'s rows of each column of a file of ``_write_slices``, read alone: the header with the dtypes
+    (one read of its first 16 + 8 × columns bytes: up to 8 columns in one read of 80), its two bounds, its block."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        parts, k = np.frombuffer(_pread(fd, 16, 0), dtype=np.int64).tolist()
-        head = 16 + 8 * (parts + 1)
-        n = int(np.frombuffer(_pread(fd, 8, head - 8), dtype=np.int64)[0])
-        lo, hi = np.frombuffer(_pread(fd, 16, 16 + 8 * t), dtype=np.int64).tolist()
-        dtypes = [np.dtype(_pread(fd, 8, head + 8 * c).strip().decode()) for c in range(k)]
-        out, at = [], head + 8 * k
-        for dt in dtypes:
-            out.append(_pread_into(fd, np.empty(hi - lo, dtype=dt), at + dt.itemsize * lo))
-            at += dt.itemsize * n
+        head = os.pread(fd, 80, 0)
+        if len(head) < 16:
+            raise OSError(f"a header of 16 bytes expected, the file has {len(head)}")
+        parts, k = np.frombuffer(head[:16], dtype=np.int64).tolist()
+        if len(head) < 16 + 8 * k:
+            head = _pread(fd, 16 + 8 * k, 0)
+        dtypes = [np.dtype(head[16 + 8 * c : 24 + 8 * c].strip().decode()) for c in range(k)]
+        lo, hi = np.frombuffer(_pread(fd, 16, 16 + 8 * k + 8 * t), dtype=np.int64).tolist()
+        width = sum(dt.itemsize for dt in dtypes)
+        out = [np.empty(hi - lo, dtype=dt) for dt in dtypes]
+        _preadv_into(fd, out, 16 + 8 * k + 8 * (parts + 1) + width * lo)
     finally:
         os.close(fd)
     return out
+
+
+def _read_whole(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
+    """Every row of a file of ``_write_slices``, each column in the readers' order, and the readers' bounds."""
+    with open(path, "rb") as f:
+        data = f.read()
+    parts, k = np.frombuffer(data[:16], dtype=np.int64).tolist()
+    dtypes = [np.dtype(data[16 + 8 * c : 24 + 8 * c].strip().decode()) for c in range(k)]
+    at = 16 + 8 * k
+    bounds = np.frombuffer(data[at : at + 8 * (parts + 1)], dtype=np.int64)
+    body = np.frombuffer(data, dtype=np.uint8, offset=at + 8 * (parts + 1))
+    width = sum(dt.itemsize for dt in dtypes)
+    rows = np.diff(bounds)
+    block = width * bounds[:-1]  # where each reader's block starts
+    out, before = [], 0
+    for dt in dtypes:
+        taken = body[run_index(block + before * rows, rows * dt.itemsize)]
+        out.append(taken.view(dt))
+        before += dt.itemsize
+    return out, bounds
+
+
+# List partitions merged into one file of each of their shuffle's kinds before the pair tasks read them, when there are
+# more than this many (``_merge_task``): each pair task then opens P / MERGE_FANIN files of a kind instead of P, the
+# step's reads P² / MERGE_FANIN + P instead of P² (at 256 partitions 4,096 + 256 instead of 65,536 a kind), for one
+# more write of the entries.
+MERGE_FANIN = 16
+
+
+@dataclass(frozen=True)
+class _Merge:
+    work: str
+    list_offsets: np.ndarray  # first global list number of each list partition
+
+
+def _merge_task(m: _Merge, group: tuple[int, int]) -> int:
+    """List partitions ``lo:hi``'s entries, links and big memberships, each merged into one file (``m-entries-lo``,
+    ...) with every pair partition's slice: a pair partition's rows in the order it read them from the partitions one
+    by one, their list numbers made global (``list_offsets``), so that what the pair task builds is the same."""
+    lo, hi = group
+    work = Path(m.work)
+    for name, global_col in (("entries", 1), ("links", None), ("big", 1)):
+        columns: list[list[np.ndarray]] = []
+        reader = []
+        for q in range(lo, hi):
+            cols, bounds = _read_whole(work / f"{name}-{q:05d}.bin")
+            if global_col is not None:
+                cols[global_col] = cols[global_col] + m.list_offsets[q]
+            columns.append(cols)
+            reader.append(np.repeat(np.arange(len(bounds) - 1), np.diff(bounds)))
+        order, merged_bounds = _split(np.concatenate(reader), len(bounds) - 1)  # by reader, then partition
+        merged = [np.concatenate([c[j] for c in columns])[order] for j in range(len(columns[0]))]
+        _write_slices(work / f"m-{name}-{lo:05d}.bin", merged, merged_bounds)
+    return hi - lo
 
 
 # The rows an article partition of verification's shuffles takes at most (``doc_parts``): its readers hold a few
@@ -223,6 +297,13 @@ class _PairJob:
     job: _Job
     list_offsets: np.ndarray  # first global list number of each list partition
     exact: np.ndarray  # pair codes of the exact copies, sorted
+    merged: tuple[int, ...] = ()  # the first list partition of each merged file (``_merge_task``); none: not merged
+
+    def sources(self) -> list[tuple[str, int]]:
+        """The files of each kind a pair task reads, as (the name after the kind, what to add to list numbers)."""
+        if self.merged:
+            return [(f"{lo:05d}", 0) for lo in self.merged]
+        return [(f"{q:05d}", int(self.list_offsets[q])) for q in range(self.job.partitions)]
 
 
 def _pair_task(pj: _PairJob, r: int) -> tuple[int, int]:
@@ -230,12 +311,13 @@ def _pair_task(pj: _PairJob, r: int) -> tuple[int, int]:
     to one file; returns its numbers of pairs and of entries."""
     job, work = pj.job, Path(pj.job.work)
     codes, which, weight, links = [], [], [], []
-    for q in range(job.partitions):
-        c, w, wt = _read_slice(work / f"entries-{q:05d}.bin", r)
+    prefix = "m-" if pj.merged else ""
+    for name, add in pj.sources():
+        c, w, wt = _read_slice(work / f"{prefix}entries-{name}.bin", r)
         codes.append(c)
-        which.append(w + pj.list_offsets[q])
+        which.append(w + add if add else w)
         weight.append(wt)
-        links.append(_read_slice(work / f"links-{q:05d}.bin", r)[0])
+        links.append(_read_slice(work / f"{prefix}links-{name}.bin", r)[0])
     cuts = doc_cuts(len(job.sizes), job.partitions)
     bounds = np.concatenate([[0], cuts, [len(job.sizes)]]).astype(np.uint64) << np.uint64(32)
     exact = pj.exact[np.searchsorted(pj.exact, bounds[r]) : np.searchsorted(pj.exact, bounds[r + 1])]
@@ -246,11 +328,11 @@ def _pair_task(pj: _PairJob, r: int) -> tuple[int, int]:
     involved = np.zeros(len(job.sizes), dtype=bool)
     involved[ev.pairs.ravel()] = True
     member, lst = [], []
-    for q in range(job.partitions):
-        big_member, big_list = _read_slice(work / f"big-{q:05d}.bin", 0)  # every pair partition reads all of it
+    for name, add in pj.sources():
+        big_member, big_list = _read_slice(work / f"{prefix}big-{name}.bin", 0)  # every pair partition reads it all
         keep = involved[big_member]
         member.append(big_member[keep])
-        lst.append(big_list[keep] + pj.list_offsets[q])
+        lst.append(big_list[keep] + add)
     del involved
     ev = big_entries(ev, np.concatenate(member), np.concatenate(lst), len(job.sizes))
     _save(work / f"pairs-{r:05d}.npz", pairs=ev.pairs, entry_pair=ev.entry_pair, entry_list=ev.entry_list)
@@ -305,7 +387,13 @@ def lists_and_evidence(
     offsets = np.zeros(partitions + 1, dtype=np.int64)
     np.cumsum([c[0] for c in counts], out=offsets[1:])
     codes = np.unique(pair_codes(exact[:, 0], exact[:, 1])) if len(exact) else np.zeros(0, np.uint64)
-    pair_job = _PairJob(job, offsets, codes)
+    merged: tuple[int, ...] = ()
+    if partitions > MERGE_FANIN:  # a tree of one level: the list partitions' files merged by groups first
+        groups = [(lo, min(lo + MERGE_FANIN, partitions)) for lo in range(0, partitions, MERGE_FANIN)]
+        label = lambda g: f"list partitions {g[0]}-{g[1] - 1} merged"  # noqa: E731
+        list(executor.map(_merge_task, _Merge(str(work), offsets), groups, label=label))
+        merged = tuple(g[0] for g in groups)
+    pair_job = _PairJob(job, offsets, codes, merged)
     pair_counts = []
     for c in executor.map(_pair_task, pair_job, list(range(partitions)), label=lambda r: f"pair partition {r}"):
         pair_counts.append(c)

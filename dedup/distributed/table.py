@@ -14,7 +14,9 @@ drives it; but it is already written by article partition, by the tasks that wro
 - the ids and dates that rank a cluster's members are read by the task that ranks its range of clusters
   (``phase2._directions``): the driver reads none;
 - the result is written from a ``StoredFrame``: every article's id (which pairs, clusters and passages name, and
-  the pairs' order) is the one column the driver keeps; the documents' rows are read range by range from the
+  the pairs' order) is in files the table's tasks wrote (``write_ids``), read a few pages at a time for the
+  articles a batch names (``StoredIds``); the lengths and paragraph offsets are vectors mapped from files of the
+  table's folder (page cache, not the driver's heap); the documents' rows are read range by range from the
   shards as each batch of the output is written, never all at once; the files the meta counts, shard by shard
   (``StoredFrame.distinct``).
 
@@ -72,6 +74,132 @@ class _Columns:
     paragraphs: np.ndarray  # each article's paragraph count
 
 
+def ids_path(folder: str, k: int) -> str:
+    """Where the k-th table task writes its articles' ids."""
+    return os.path.join(folder, f"ids-{k:06d}.bin")
+
+
+def write_ids(path: str, columns: Sequence[Any]) -> None:
+    """The ids of ``columns`` (polars string Series, one after the other) as one file: their count n (int64), n + 1
+    byte offsets (int64, little-endian), then their UTF-8 bytes; written whole under a temporary name, then renamed,
+    so a reader never sees half of one."""
+    lengths = [c.str.len_bytes().to_numpy().astype(np.int64) for c in columns]
+    starts = np.zeros(sum(map(len, lengths)) + 1, dtype="<i8")
+    if len(starts) > 1:
+        np.cumsum(np.concatenate(lengths), out=starts[1:])
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        f.write(np.int64(len(starts) - 1).astype("<i8").tobytes())
+        f.write(starts.tobytes())
+        for c in columns:
+            f.write("".join(c.to_list()).encode("utf-8"))
+    os.replace(tmp, path)
+
+
+def read_runs(fd: int, begin: np.ndarray, end: np.ndarray, name: str, gap: int = 4096) -> tuple[bytes, np.ndarray]:
+    """Byte ranges ``begin[i]:end[i]`` of the open file ``fd`` (``begin`` ascending, ``end`` too), read with one
+    ``pread`` a run of ranges less than ``gap`` bytes apart (a page: ranges on one page are one read), never the
+    whole file for a few ranges. Returns the runs' bytes one after the other and where each range starts in them;
+    a file shorter than a range is one ``StoreError`` naming it (``name``)."""
+    begin, end = np.asarray(begin, dtype=np.int64), np.asarray(end, dtype=np.int64)
+    if not len(begin):
+        return b"", np.zeros(0, dtype=np.int64)
+    reach = np.maximum.accumulate(end)
+    first = np.flatnonzero(np.r_[True, begin[1:] > reach[:-1] + gap])
+    last = np.r_[first[1:], len(begin)] - 1
+    lo, hi = begin[first], reach[last]
+    chunks = []
+    for a, b in zip(lo.tolist(), hi.tolist()):
+        data = os.pread(fd, b - a, a)
+        if len(data) != b - a:
+            raise StoreError(f"{name}: shorter than the table said ({a + len(data)} bytes, not {b})")
+        chunks.append(data)
+    at = np.zeros(len(first), dtype=np.int64)
+    np.cumsum(hi[:-1] - lo[:-1], out=at[1:])
+    run = np.repeat(np.arange(len(first)), last - first + 1)
+    return b"".join(chunks), at[run] + begin - lo[run]
+
+
+class StoredIds:
+    """Every article's id, in the files the table's tasks wrote (``write_ids``: one a task, its articles in order),
+    read a few pages at a time: ``take(docs)`` sorts the articles asked for and reads, file by file, only the runs of
+    offsets and bytes they fall in (``read_runs``). The driver holds a file's name and first article; what it reads
+    for a batch is let go with the batch."""
+
+    def __init__(self, files: list[str], counts: Sequence[int], owner: Any = None) -> None:
+        self.files = files
+        self.firsts = np.zeros(len(files) + 1, dtype=np.int64)
+        np.cumsum(np.asarray(counts, dtype=np.int64), out=self.firsts[1:])
+        self.owner = owner  # what keeps the files' folder
+
+    def __len__(self) -> int:
+        return int(self.firsts[-1])
+
+    def take(self, docs: np.ndarray) -> list[str]:
+        """The ids of articles ``docs`` (any order, repeats allowed), as a list."""
+        docs = np.asarray(docs, dtype=np.int64)
+        if not len(docs):
+            return []
+        unique, inverse = np.unique(docs, return_inverse=True)
+        if unique[0] < 0 or unique[-1] >= len(self):
+            raise IndexError(f"articles {int(unique[0])}-{int(unique[-1])} of {len(self)}")
+        found: list[str] = []
+        owner = np.searchsorted(self.firsts, unique, side="right") - 1
+        bounds = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1], True])
+        for s, e in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            k = int(owner[s])
+            found.extend(self._read(k, unique[s:e] - self.firsts[k]))
+        return [found[i] for i in inverse.reshape(-1).tolist()]
+
+    def _read(self, k: int, rows: np.ndarray) -> list[str]:
+        """The ids of rows ``rows`` (ascending) of file k."""
+        path, n = self.files[k], int(self.firsts[k + 1] - self.firsts[k])
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError as e:
+            raise StoreError(f"{path}: cannot read the ids ({e.strerror})") from None
+        try:
+            buf, at = read_runs(fd, 8 + 8 * rows, 8 + 8 * rows + 16, path)
+            raw = np.frombuffer(buf, dtype=np.uint8)[run_index(at, np.full(len(at), 16, dtype=np.int64))]
+            starts = raw.view("<i8").reshape(-1, 2).astype(np.int64)
+            if (starts[:, 0] > starts[:, 1]).any() or (starts < 0).any():
+                raise StoreError(f"{path}: the ids' offsets are not in order")
+            base = 8 + 8 * (n + 1)
+            data, where = read_runs(fd, base + starts[:, 0], base + starts[:, 1], path)
+        finally:
+            os.close(fd)
+        length = (starts[:, 1] - starts[:, 0]).tolist()
+        try:
+            return [data[a : a + m].decode("utf-8") for a, m in zip(where.tolist(), length)]
+        except UnicodeDecodeError:
+            raise StoreError(f"{path}: an id is not UTF-8") from None
+
+
+def mapped_vector(path: str, values_parts: Sequence[np.ndarray], dtype: Any, cumulative: bool = False) -> np.ndarray:
+    """``values_parts`` written one after the other to ``path`` as one raw vector of ``dtype`` (``cumulative``: their
+    running sum, with a 0 first, as CSR offsets) and mapped back read-only: a plain ndarray on the file's pages,
+    which the kernel may drop and read again (page cache, not the process's heap)."""
+    import mmap
+
+    dtype = np.dtype(dtype)
+    total = 0
+    with open(path, "wb") as f:
+        if cumulative:
+            f.write(np.zeros(1, dtype=dtype).tobytes())
+        for part in values_parts:
+            part = np.asarray(part).astype(dtype, copy=False)
+            if cumulative:
+                part = np.cumsum(part, dtype=dtype) + total
+                total = int(part[-1]) if len(part) else total
+            f.write(part.tobytes())
+        size = f.tell()
+    if size == 0:
+        return np.zeros(0, dtype=dtype)
+    with open(path, "rb") as f:
+        m = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
+    return np.frombuffer(m, dtype=dtype)
+
+
 def _paragraph_offsets(path: str, n: int) -> np.ndarray:
     """A shard's ``para_offsets`` (mapped), its header and values checked (``validate.mapped_offsets``); a bad one is
     one ``StoreError`` line naming the shard."""
@@ -81,12 +209,17 @@ def _paragraph_offsets(path: str, n: int) -> np.ndarray:
         raise StoreError(f"{path}: {e}") from None
 
 
-def _columns(_: None, paths: list[str]) -> _Columns:
-    """The numbers of the articles of the shards ``paths`` (in order), as ``DocTable`` converts them, and their
-    paragraph counts."""
+def _columns(folder: str | None, chunk: tuple[int, list[str]]) -> _Columns:
+    """The numbers of the articles of the shards ``paths`` (in order; ``chunk`` is (k, paths), the k-th task's), as
+    ``DocTable`` converts them, and their paragraph counts; their ids written to ``folder`` (``write_ids``) for the
+    writer to read by range, where the driver would hold them all."""
     import polars as pl
 
-    frames = [_read(p, _NUMBERS) for p in paths]
+    k, paths = chunk
+    frames = [_read(p, [*_NUMBERS, "id"]) for p in paths]
+    if folder is not None:
+        write_ids(ids_path(folder, k), [f["id"] for f in frames])
+    frames = [f.drop("id") for f in frames]
     counts = [np.diff(_paragraph_offsets(p, len(f))).astype(np.int32) for p, f in zip(paths, frames)]
     docs = pl.concat(frames) if frames else pl.DataFrame({c: [] for c in _NUMBERS})
     site = docs["site"]
@@ -116,10 +249,14 @@ class StoredTable:
     # while it writes grows with the batch (~2 KB a row of JSON at its peak), and its memory limits the corpus.
     batch_rows = 10_000
 
-    def __init__(self, store: FeatureStore, parts: Sequence[_Columns]) -> None:
+    def __init__(self, store: FeatureStore, parts: Sequence[_Columns], folder: str | None = None) -> None:
         self.store = store
         self.bases = np.asarray(store.bases, dtype=np.int64)
         self.paths = [str(store.shard(name).path) for name in store.shard_names]
+        # The folder of the tasks' ids files and the mapped vectors; it goes when nothing reads from it any more.
+        self.folder = _Folder(folder if folder is not None else tempfile.mkdtemp(prefix=".table-", dir=store.root))
+        self.ids = StoredIds([ids_path(self.folder.path, k) for k in range(len(parts))], [len(p.chars) for p in parts])
+        self.ids.owner = self.folder
 
         def joined(key: str, dtype: Any) -> np.ndarray:
             arrays = [getattr(p, key) for p in parts]
@@ -129,10 +266,15 @@ class StoredTable:
         self.content = joined("content", np.uint64)
         self.has_text = joined("has_text", bool)
         self.cut = joined("cut", np.int64)
-        self.chars = joined("chars", np.int64)
-        # Global CSR offsets of every article's paragraphs (``FeatureStore.para_offsets``), from the tasks' counts.
-        self.para_offsets = np.zeros(len(self.sizes) + 1, dtype=np.int64)
-        np.cumsum(joined("paragraphs", np.int64), out=self.para_offsets[1:])
+        # The lengths and the global CSR offsets of every article's paragraphs (``FeatureStore.para_offsets``, from
+        # the tasks' counts), mapped from the folder's files: the writer reads them range by range, and align's and
+        # label's batches a few articles at a time; the pages go back to the page cache, not the driver's heap.
+        where = self.folder.path
+        self.chars = mapped_vector(os.path.join(where, "chars.i8"), [p.chars for p in parts], np.int64)
+        offsets = [p.paragraphs for p in parts]
+        self.para_offsets = mapped_vector(os.path.join(where, "para_offsets.i8"), offsets, np.int64, cumulative=True)
+        if not len(self.para_offsets):
+            self.para_offsets = np.zeros(1, dtype=np.int64)
         # Dense ranks of the distinct sites (as ``DocTable.site_codes``): each part's codes mapped to the union's.
         every = sorted({s for p in parts for s in p.sites})
         at = np.asarray(every, dtype=object)
@@ -154,7 +296,7 @@ class StoredTable:
     @property
     def frame(self) -> StoredFrame:
         """Every article's row as the result reads it: range by range from the shards (``StoredFrame``)."""
-        return StoredFrame(self.paths, self.bases, self.chars)
+        return StoredFrame(self.paths, self.bases, self.chars, self.ids)
 
     def matched(self) -> None:
         """Verification is done: the numbers only it computes with (distinct shingles, content hash, whether there
@@ -176,14 +318,14 @@ class StoredTable:
 
 class StoredFrame:
     """The per-article frame (``FeatureStore.docs``) as much of it as ``result.ScanResult`` reads, without holding
-    it: the ids, kept once read (every output names articles by them); the lengths, from the table's vector; a
-    range of rows, or any other column, read from the shards when asked and let go. The values are the store's,
-    so what the result writes is the local scan's, byte for byte."""
+    it: the ids, read from the table tasks' files for the articles asked (``ids_of``); the lengths, from the
+    table's mapped vector; a range of rows, or any other column, read from the shards when asked and let go. The
+    values are the store's, so what the result writes is the local scan's, byte for byte."""
 
-    def __init__(self, paths: list[str], bases: np.ndarray, chars: np.ndarray) -> None:
+    def __init__(self, paths: list[str], bases: np.ndarray, chars: np.ndarray, ids: StoredIds | None = None) -> None:
         self.paths, self.bases, self.chars = paths, bases, chars
         self._ids: Any = None
-        self._packed: tuple[bytes, np.ndarray] | None = None  # every id, compact (``ids_of``)
+        self.ids = ids  # every id, in the table tasks' files (``ids_of``)
         self._last: tuple[int, Any] | None = None  # the shard read last: consecutive ranges share one
         self._offsets: tuple[int, np.ndarray, int] | None = None  # its paragraph offsets (mapped), where rows start
 
@@ -267,26 +409,18 @@ class StoredFrame:
         return np.frombuffer(data, dtype="<i8").reshape(-1, 2).astype(np.int64)
 
     def ids_of(self, docs: np.ndarray) -> Any:
-        """The ids of articles ``docs`` (a polars Series), from a compact copy made on first use: the ids' UTF-8 bytes
-        one after the other and where each starts (~25 bytes an article of 17-byte ids, where a polars column of
-        them takes ~35 in the heap). The writer names articles by batch, so this is the one copy of every id."""
+        """The ids of articles ``docs`` (a polars Series), read from the table tasks' files a few pages at a time
+        (``StoredIds``): the writer names articles batch by batch, from anywhere in the corpus, and the driver holds
+        no id between batches. Without those files (a frame made by hand), the shards' id column, kept once read."""
         import polars as pl
 
-        if self._packed is None:
-            chunks, lengths = [], []
-            for path in self.paths:
-                column = _read(path, ["id"])["id"]
-                lengths.append(column.str.len_bytes().to_numpy().astype(np.int64))
-                chunks.append("".join(column.to_list()).encode("utf-8"))
-            data = b"".join(chunks)
-            del chunks
-            ends = np.cumsum(np.concatenate(lengths)) if lengths else np.zeros(0, dtype=np.int64)
-            starts = np.concatenate([[0], ends]).astype(np.uint32 if len(data) < 1 << 32 else np.int64)
-            self._packed = (data, starts)
-        data, starts = self._packed
-        docs = np.asarray(docs, dtype=np.int64)
-        ids = [data[a:b].decode("utf-8") for a, b in zip(starts[docs].tolist(), starts[docs + 1].tolist())]
-        return pl.Series("id", ids, dtype=pl.Utf8)
+        if self.ids is None:
+            return self["id"].gather(np.asarray(docs, dtype=np.int64))
+        return pl.Series("id", self.ids.take(docs), dtype=pl.Utf8)
+
+    def lengths(self, lo: int, hi: int) -> np.ndarray:
+        """The lengths (characters) of articles ``lo:hi``."""
+        return np.asarray(self.chars[lo:hi], dtype=np.int64)
 
     def distinct(self, name: str) -> int:
         """How many distinct values column ``name`` holds (``Series.n_unique``: a null counts as one), shard by shard
@@ -403,18 +537,36 @@ class StoredRows:
 
 
 def stored_table(store: FeatureStore, executor: Any, shards_a_task: int = 16) -> StoredTable:
-    """The ``StoredTable`` of ``store``: its numbers read by tasks on ``executor``, ``shards_a_task`` shards each."""
+    """The ``StoredTable`` of ``store``: its numbers read by tasks on ``executor``, ``shards_a_task`` shards each,
+    which write their articles' ids to a new folder of the store (``write_ids``)."""
     paths = [str(store.shard(name).path) for name in store.shard_names]
-    chunks = [paths[k : k + shards_a_task] for k in range(0, len(paths), shards_a_task)]
-    parts = list(executor.map(_columns, None, chunks, label=lambda c: f"the table of {c[0]} (and {len(c) - 1} more)"))
-    return StoredTable(store, parts)
+    chunks = [(j, paths[k : k + shards_a_task]) for j, k in enumerate(range(0, len(paths), shards_a_task))]
+    folder = tempfile.mkdtemp(prefix=".table-", dir=store.root)
+    try:
+        label = lambda c: f"the table of {c[1][0]} (and {len(c[1]) - 1} more)"  # noqa: E731
+        parts = list(executor.map(_columns, folder, chunks, label=label))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return StoredTable(store, parts, folder)
+
+
+class _Folder:
+    """A folder of the store removed when the last object holding this goes (its files are read until then)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        weakref.finalize(self, shutil.rmtree, path, True)
+
+    def __getstate__(self) -> dict:
+        raise TypeError("a table's folder stays with the driver")
 
 
 class ResultParts:
     """The parts of a cluster's result kept out of the driver's heap: the labels as the label tasks write them
     (``phase2.write_labels``: one file a batch of articles, in ``folder``; the driver notes each batch's first and
     last article as it comes back, then makes the ``StoredLabels`` the result reads), arrays saved in the folder
-    (``keep``), and the passages as align's batches (``passages``)."""
+    (``keep``), and the passages in one file, as align's batches come back (``passages``)."""
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
@@ -427,8 +579,8 @@ class ResultParts:
         self._lasts.append(last)
 
     def passages(self, pairs: int) -> PassageParts:
-        """The passages of ``pairs`` pairs, gathered as align's batches come back."""
-        return PassageParts(pairs)
+        """The passages of ``pairs`` pairs, written to the folder as align's batches come back."""
+        return PassageParts(pairs, self.folder, self)
 
     def keep(self, name: str, values: np.ndarray) -> MappedArray:
         """``values`` saved in the folder, as a ``MappedArray``: the driver lets its own copy go."""
@@ -444,29 +596,36 @@ class ResultParts:
 
 
 class PassageParts(Sequence):
-    """Every pair's passages ((a_start, a_end, b_start, b_end) rows) as align's batches sent them: one array a batch,
-    and for each pair its batch, where its rows start there and how many (12 bytes a pair), instead of an array a
-    pair (~110 bytes of it overhead). ``pairs[p]`` is pair p's rows; ``take(rows)`` gathers many batch by batch."""
+    """Every pair's passages ((a_start, a_end, b_start, b_end) rows) as align's batches sent them, appended to one file
+    of the result's folder (``passages.i8``: int64 rows of 4, batch after batch) as each comes back; the driver keeps,
+    for each pair, where its rows start in the file and how many (12 bytes a pair), and no passage. ``pairs[p]`` is
+    pair p's rows; ``take(rows)`` reads many, a run of neighbouring ranges at a time (``read_runs``)."""
 
-    def __init__(self, pairs: int) -> None:
-        self._chunks: list[np.ndarray] = []
-        self._chunk = np.zeros(pairs, dtype=np.int32)
-        self._at = np.zeros(pairs, dtype=np.int32)
+    def __init__(self, pairs: int, folder: str, owner: Any = None) -> None:
+        self.path = os.path.join(folder, "passages.i8")
+        with open(self.path, "wb"):
+            pass
+        self._rows = 0  # rows written so far
+        self._at = np.zeros(pairs, dtype=np.int64)
         self.lengths = np.zeros(pairs, dtype=np.int32)
+        self.owner = owner  # what keeps the folder
 
     def add(self, rows: np.ndarray, offsets: np.ndarray, found: np.ndarray) -> None:
-        """Pairs ``rows``' passages: ``found[offsets[j]:offsets[j + 1]]`` is ``rows[j]``'s (copied: a task's result is
-        read in place from the object store)."""
+        """Pairs ``rows``' passages: ``found[offsets[j]:offsets[j + 1]]`` is ``rows[j]``'s (written to the file: a
+        task's result is read in place from the object store, and let go)."""
         rows = np.asarray(rows, dtype=np.int64)
-        self._chunk[rows] = len(self._chunks)
-        self._at[rows] = offsets[:-1]
+        offsets = np.asarray(offsets, dtype=np.int64)
+        self._at[rows] = self._rows + offsets[:-1]
         self.lengths[rows] = np.diff(offsets)
-        self._chunks.append(np.array(found, dtype=np.int64).reshape(-1, 4))
+        data = np.ascontiguousarray(np.asarray(found, dtype="<i8").reshape(-1, 4))
+        with open(self.path, "ab") as f:
+            f.write(data.tobytes())
+        self._rows += len(data)
 
     def done(self, keep: np.ndarray | None) -> PassageParts:
         """These passages of the pairs ``keep`` (ascending; None: all), renumbered from 0."""
         if keep is not None:
-            self._chunk, self._at, self.lengths = self._chunk[keep], self._at[keep], self.lengths[keep]
+            self._at, self.lengths = self._at[keep], self.lengths[keep]
         return self
 
     def __len__(self) -> int:
@@ -475,20 +634,30 @@ class PassageParts(Sequence):
     def __getitem__(self, p):  # type: ignore[override]
         if isinstance(p, slice):
             return [self[q] for q in range(*p.indices(len(self)))]
-        at = int(self._at[p])
-        return self._chunks[int(self._chunk[p])][at : at + int(self.lengths[p])]
+        return self.take(np.array([p]))
 
     def take(self, rows: np.ndarray) -> np.ndarray:
         """The passages of pairs ``rows`` one after the other, (m, 4) int64."""
-        rows = np.asarray(rows, dtype=np.int64)
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
         counts = self.lengths[rows].astype(np.int64)
-        out = np.zeros((int(counts.sum()), 4), dtype=np.int64)
+        total = int(counts.sum())
+        if not total:
+            return np.zeros((0, 4), dtype=np.int64)
+        has = np.flatnonzero(counts)
+        order = has[np.argsort(self._at[rows[has]], kind="stable")]  # the file's order, for runs of reads
+        begin = self._at[rows[order]] * 32
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError as e:
+            raise StoreError(f"{self.path}: cannot read the passages ({e.strerror})") from None
+        try:
+            data, where = read_runs(fd, begin, begin + counts[order] * 32, self.path)
+        finally:
+            os.close(fd)
+        raw = np.frombuffer(data, dtype="<i8")
+        out = np.zeros((total, 4), dtype=np.int64)
         starts = np.cumsum(counts) - counts
-        chunk = self._chunk[rows]
-        for k in np.unique(chunk).tolist():
-            sel = np.flatnonzero(chunk == k)
-            src = run_index(self._at[rows[sel]], counts[sel])
-            out[run_index(starts[sel], counts[sel])] = self._chunks[k][src]
+        out.reshape(-1)[run_index(starts[order] * 4, counts[order] * 4)] = raw[run_index(where // 8, counts[order] * 4)]
         return out
 
 

@@ -55,8 +55,9 @@ def _entries(ev) -> np.ndarray:
     return rows[np.lexsort(rows.T[::-1])]
 
 
-def test_lists_and_evidence_are_the_local_ones_in_1_or_16_partitions(accuracy, tmp_path):
-    """Several bucket ranges (a budget of 20,000 postings), then 1, 2 and 16 list and pair partitions."""
+def test_lists_and_evidence_are_the_local_ones_in_1_or_16_partitions(accuracy, tmp_path, monkeypatch):
+    """Several bucket ranges (a budget of 20,000 postings), then 1, 2 and 16 list and pair partitions, the 16's
+    entries read as they are and merged by groups of 3 list partitions first (``MERGE_FANIN``: 5 of 3, one of 1)."""
     store = tmp_path / "store"
     options = ScanOptions(batch_docs=40)
     scan(accuracy, options, store=store)
@@ -75,8 +76,9 @@ def test_lists_and_evidence_are_the_local_ones_in_1_or_16_partitions(accuracy, t
         min_shared=vp.min_shared,
     )
     assert len(local_ev.pairs) > 100 and (local.sizes() > vp.max_enumerate).any()  # big lists probed too
-    for partitions in (1, 2, 16):
-        spill = tmp_path / f"spill-{partitions}"
+    for partitions, fanin in ((1, 16), (2, 16), (16, 16), (16, 3)):
+        monkeypatch.setattr(partitioned, "MERGE_FANIN", fanin)
+        spill = tmp_path / f"spill-{partitions}-{fanin}"
         spill.mkdir()
         run = Pickled(partitions)
         kept, kept_ev = lists_and_evidence(shards, bases, table.sizes, exact, vp, spill, run, partitions, budget=20_000)
@@ -104,6 +106,7 @@ def test_lists_and_evidence_are_the_local_ones_in_1_or_16_partitions(accuracy, t
         assert np.array_equal(ev.pairs, local_ev.pairs)
         assert np.array_equal(_entries(ev), _entries(local_ev))
         assert run.calls.count("_list_task") == run.calls.count("_pair_task") == partitions
+        assert run.calls.count("_merge_task") == (0 if partitions <= fanin else -(-partitions // fanin))
         assert run.calls.count("_bucket_task") > 1
         assert sorted(p.name for p in spill.iterdir()) == sorted(p.name for p in spill.iterdir() if p.suffix == ".npy")
 
@@ -120,6 +123,7 @@ def test_a_scan_in_1_or_16_partitions_is_the_local_scan(accuracy, monkeypatch):
     monkeypatch.setattr(partitioned, "EACH_PAIRS", 100)
     # The shuffles' article partitions by rows (here of 64 rows: several, whatever the pair partitions).
     monkeypatch.setattr(partitioned, "DOC_ROWS", 64)
+    monkeypatch.setattr(partitioned, "MERGE_FANIN", 5)  # 16 partitions: their entries merged by 5 first
     columns, keep = set(), partitioned._StoredPart.set
 
     def noted(part, name, values):  # every per-pair column file verification writes
@@ -142,7 +146,7 @@ def test_a_scan_in_1_or_16_partitions_is_the_local_scan(accuracy, monkeypatch):
             "_columns",
         }
         steps |= {"_align_batch", "_label_batch", "_cluster_directions", "_list_question"} | (
-            {"_merge"} if partitions > 1 else set()
+            {"_merge", "_merge_task"} if partitions > 1 else set()
         )
         # Verification's per-pair steps, its story rounds and its syndicated shares, by pair partition.
         steps |= {"_step_task", "_derived_rows_task", "_derived_ask_task", "_derived_answer_task"}

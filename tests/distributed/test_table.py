@@ -170,3 +170,73 @@ def test_a_clusters_labels_passages_and_fingerprints_are_read_from_the_store_as_
     del kept
     gc.collect()
     assert not gone.exists()
+
+
+_IDS = st.lists(st.lists(st.text(max_size=12), max_size=40), min_size=1, max_size=4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_IDS, st.data())
+def test_ids_read_by_range_from_the_tasks_files_are_the_whole_columns(tmp_path_factory, files, data):
+    """``StoredIds.take`` (the ids the writer names articles by, read a few pages at a time from the files the
+    table's tasks wrote) gives the whole column's values for any articles asked, in any order, repeats and all;
+    the mapped lengths and paragraph offsets are the whole vectors, and ``ranges`` over them the whole array's."""
+    from dedup.distributed.table import StoredIds, ids_path, mapped_vector, write_ids
+    from dedup.result import ranges
+
+    folder = str(tmp_path_factory.mktemp("ids"))
+    for k, ids in enumerate(files):  # a file's ids in two columns, as a task of two shards writes them
+        half = len(ids) // 2
+        write_ids(ids_path(folder, k), [pl.Series(ids[:half], dtype=pl.Utf8), pl.Series(ids[half:], dtype=pl.Utf8)])
+    whole = [i for ids in files for i in ids]
+    stored = StoredIds([ids_path(folder, k) for k in range(len(files))], [len(ids) for ids in files])
+    assert len(stored) == len(whole)
+    if whole:
+        docs = data.draw(st.lists(st.integers(0, len(whole) - 1), max_size=60))
+        lo = data.draw(st.integers(0, len(whole) - 1))
+        hi = data.draw(st.integers(lo, len(whole)))
+        assert stored.take(np.array(docs)) == [whole[d] for d in docs]
+        assert stored.take(np.arange(lo, hi)) == whole[lo:hi]
+    counts = [np.array([len(i) % 5 for i in ids], dtype=np.int64) for ids in files]
+    offsets = mapped_vector(f"{folder}/offsets.i8", counts, np.int64, cumulative=True)
+    every = np.concatenate(counts)
+    assert np.array_equal(offsets, np.r_[0, np.cumsum(every)])
+    assert np.array_equal(mapped_vector(f"{folder}/counts.i8", counts, np.int64), every)
+    rows = data.draw(st.integers(0, 8))
+    weight = offsets + np.arange(len(offsets))  # ``ranges`` as it was, over the whole array at once
+    want, at = [], 0
+    while at < len(every):
+        end = min(max(int(np.searchsorted(weight, weight[at] + rows, side="right")) - 1, at + 1), len(every))
+        want.append((at, end))
+        at = end
+    assert list(ranges(offsets, rows)) == want
+
+
+def test_ids_are_read_a_few_pages_at_a_time_and_a_short_file_is_one_line(tmp_path, monkeypatch):
+    """Ids far apart are read as a few runs of bytes, never the whole file (``read_runs``); a file cut short
+    since is one ``StoreError`` line naming it."""
+    import os
+
+    from dedup.distributed import table
+    from dedup.distributed.table import StoredIds, ids_path, write_ids
+
+    ids = [f"article-{k:07d}" for k in range(50_000)]
+    write_ids(ids_path(str(tmp_path), 0), [pl.Series(ids)])
+    stored = StoredIds([ids_path(str(tmp_path), 0)], [len(ids)])
+    read, runs = [], table.read_runs
+
+    def counting(fd, begin, end, name, gap=4096):
+        out = runs(fd, begin, end, name, gap)
+        read.append(len(out[0]))
+        return out
+
+    monkeypatch.setattr(table, "read_runs", counting)
+    docs = np.array([49_999, 7, 25_000, 8, 7])
+    assert stored.take(docs) == [ids[d] for d in docs]
+    monkeypatch.setattr(table, "read_runs", runs)
+    assert sum(read) < 5 * 2 * 4096 < os.path.getsize(ids_path(str(tmp_path), 0)) // 10
+    with open(ids_path(str(tmp_path), 0), "r+b") as f:
+        f.truncate(os.path.getsize(ids_path(str(tmp_path), 0)) - 100)
+    with pytest.raises(StoreError, match=r"ids-000000\.bin: shorter than") as e:
+        stored.take(np.array([49_999]))
+    assert "\n" not in str(e.value)
