@@ -149,7 +149,7 @@ def boiler_rows(tokens: Tokens, sh: Shingles, boilerplate_shingle: np.ndarray) -
     """(document, start, end) rows: the character spans of the shingles flagged in ``boilerplate_shingle``
     (one flag per shingle), with the document (row of ``tokens``) each is in."""
     flagged = np.flatnonzero(boilerplate_shingle)
-    doc = np.repeat(np.arange(len(sh.offsets) - 1), np.diff(sh.offsets))[flagged]
+    doc = np.searchsorted(sh.offsets, flagged, side="right") - 1  # the flagged ones' only, not every shingle's
     return np.stack([doc, tokens.starts[sh.first[flagged]], tokens.ends[sh.last[flagged]]], axis=1).astype(np.int64)
 
 

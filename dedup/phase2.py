@@ -37,6 +37,7 @@ from .direction import FEATURES, cluster_sources, compare_dates, pair_directions
 from .evidence import Evidence, Lists, give_back_heap, pair_evidence
 from .label import FingerprintSet, boiler_rows, label_batch
 from .options import AlignParams, LabelParams, Progress, ScanOptions
+from .output.kept import Groups, PairFiles, Roles, part_bounds
 from .phase1.features import fingerprints
 from .phase1.normalise import Tokens, bodies, tokenise
 from .phase1.shingle import shingle
@@ -156,29 +157,15 @@ class Loaded:
         texts: bool = True,
     ) -> None:
         self.pos = {d: r for r, d in enumerate(docs)}
-        stored = getattr(articles, "tokens", None)
-        found = stored(list(docs)) if stored is not None else [None] * len(docs)
         read = _bulk(articles, "texts_of", "text", docs) if texts else None
-        again = [r for r, f in enumerate(found) if f is None]
-        if again:
-            body = [int(table.body_start[docs[r]]) for r in again]
-            tokenised = tokenise(
-                bodies([read[r] if read is not None else articles.text(docs[r]) for r in again], body),
-                threads=threads,
-            )
-            for j, r in enumerate(again):
-                t = tokenised.doc(j)
-                found[r] = (tokenised.hashes[t], tokenised.starts[t], tokenised.ends[t])
-        counts = [len(f[0]) for f in found]
-        offsets = np.zeros(len(docs) + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        empty_i, empty_u = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
-        self.tokens = Tokens(
-            offsets=offsets,
-            starts=np.concatenate([empty_i, *(f[1] for f in found)]).astype(np.int64),
-            ends=np.concatenate([empty_i, *(f[2] for f in found)]).astype(np.int64),
-            hashes=np.concatenate([empty_u, *(f[0] for f in found)]),
-        )
+        flat = _stored_flat(articles, docs)
+        if flat is not None:  # every article's stored tokens, end to end as they are read: no array an article
+            hashes, starts, ends, counts = flat
+            offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+            np.cumsum(counts, out=offsets[1:])
+            self.tokens = Tokens(offsets=offsets, starts=starts, ends=ends, hashes=hashes)
+        else:
+            self.tokens = _tokens_of(articles, table, docs, read, threads)
         self.shingles = shingle(self.tokens, k)
         self.corpus: Corpus | None = None
         if read is not None:
@@ -197,6 +184,52 @@ class Loaded:
                 para_ends=flat[:, 1].astype(np.int64),
                 body_starts=np.asarray([int(table.body_start[d]) for d in docs], dtype=np.int64),
             )
+
+
+def _stored_flat(
+    articles: Articles, docs: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The stored tokens of articles ``docs`` end to end (``FeatureStore.tokens_flat``), where the articles are a
+    store's, ``docs`` ascend and every one of them has stored tokens; else None (``_tokens_of`` takes them)."""
+    read = getattr(articles, "tokens_flat", None)
+    if read is None or not len(docs):
+        return None
+    asked = np.asarray(docs, dtype=np.int64)
+    if len(asked) > 1 and not bool((asked[1:] > asked[:-1]).all()):
+        return None
+    flat = read(asked)
+    if flat is None or not bool((flat[3] > 0).all()):  # an article without stored tokens is tokenised again
+        return None
+    return flat
+
+
+def _tokens_of(
+    articles: Articles, table: DocTable | Rows, docs: Sequence[int], read: list[str] | None, threads: int | None
+) -> Tokens:
+    """The tokens of articles ``docs`` one after the other: each one's stored tokens (``tokens(i)``), or its text
+    (``read``, else read here) tokenised again where it has none."""
+    stored = getattr(articles, "tokens", None)
+    found = stored(list(docs)) if stored is not None else [None] * len(docs)
+    again = [r for r, f in enumerate(found) if f is None]
+    if again:
+        body = [int(table.body_start[docs[r]]) for r in again]
+        tokenised = tokenise(
+            bodies([read[r] if read is not None else articles.text(docs[r]) for r in again], body),
+            threads=threads,
+        )
+        for j, r in enumerate(again):
+            t = tokenised.doc(j)
+            found[r] = (tokenised.hashes[t], tokenised.starts[t], tokenised.ends[t])
+    counts = [len(f[0]) for f in found]
+    offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    empty_i, empty_u = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+    return Tokens(
+        offsets=offsets,
+        starts=np.concatenate([empty_i, *(f[1] for f in found)]).astype(np.int64),
+        ends=np.concatenate([empty_i, *(f[2] for f in found)]).astype(np.int64),
+        hashes=np.concatenate([empty_u, *(f[0] for f in found)]),
+    )
 
 
 FEW_PAIRS = 4096  # pairs up to which ``relation_in`` tests in Python (a query's neighbourhood): polars' ``is_in``
@@ -251,7 +284,7 @@ class Found:
 
     table: DocTable
     docs: np.ndarray  # the global article of each row of ``table``
-    pairs: pl.DataFrame  # rows of ``table``: a, b and the measures
+    pairs: pl.DataFrame | PairFiles  # rows of ``table``: a, b and the measures (a cluster's: in the store, by part)
     clusters: Clusters
     passages: Sequence[np.ndarray]  # per row of ``pairs``: (a_start, a_end, b_start, b_end) rows
     labels: np.ndarray  # label code per paragraph, in ``para_offsets`` order (a cluster's: ``StoredLabels``)
@@ -457,6 +490,7 @@ def analyse_lists(
     pairs, clusters = _directions(
         table, pairs, features, clusters, m.excerpt, m.site, executor, options.batch_docs, m.syndicated
     )
+    del features  # in ``pairs``' position columns now: not held through label (80 bytes a pair)
     if m.answer is not None:  # a query: the focus, its partners and its cluster's source, nothing more
         para_offsets = None
         sources = [clusters.sources[c] for c in clusters.cluster[m.answer].tolist() if c >= 0]
@@ -473,6 +507,10 @@ def analyse_lists(
     if para_offsets is None:
         para_offsets = np.zeros(len(table) + 1, dtype=np.int64)
         np.cumsum([len(articles.paragraphs(d)) for d in range(len(table))], out=para_offsets[1:])
+    if parts is not None:  # a cluster's: the kept pairs and the clusters' lists to the store, read there from now on
+        pairs, clusters = _keep(parts, pairs, clusters)
+        m.pairs = m.pairs.clear()  # verification's frame, whose columns the kept pairs' shared: let go as well
+        give_back_heap()
     labels = _label(articles, table, pairs, passages, clusters, boiler, para_offsets, options, report, executor, parts)
     timings["label"] = time.perf_counter() - t
     return Found(table, docs, pairs, clusters, passages, labels, para_offsets, boiler, m.candidates, timings)
@@ -752,7 +790,8 @@ def _directions(
     if not clusters.ranked and clusters.held is not None and clusters.members:
         unranked = (np.asarray(syndicated, dtype=np.float64), clusters.held)
     sources: list[int] = []
-    versions: list[list[int]] = []
+    versions: list[np.ndarray] = []  # each batch's clusters' versions one after the other, and their counts
+    counts: list[np.ndarray] = []
     known: list[bool] = []
     run = executor or Processes(1)
     label = "deciding the sources of a range of {} clusters".format
@@ -760,7 +799,8 @@ def _directions(
         mine, copies, confidence, by, src, ver, kn = found
         d.copies[mine], d.confidence[mine], d.by[mine] = copies, confidence, by
         sources += src
-        versions += ver
+        counts.append(np.fromiter((len(v) for v in ver), dtype=np.int64, count=len(ver)))
+        versions.append(np.fromiter((m for v in ver for m in v), dtype=np.int64))
         known += kn
     pairs = with_series(
         pairs,
@@ -771,10 +811,40 @@ def _directions(
         position_a=pl.Series(features[:, 0].round(3)).cast(pl.List(pl.Float64)),
         position_b=pl.Series(features[:, 1].round(3)).cast(pl.List(pl.Float64)),
     )
-    clusters.sources, clusters.versions, clusters.known = sources, versions, known
+    offsets = np.zeros(len(sources) + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(counts) if counts else np.zeros(0, np.int64), out=offsets[1:])
+    flat = np.concatenate(versions) if versions else np.zeros(0, dtype=np.int64)
+    clusters.sources, clusters.versions, clusters.known = sources, Groups(flat, offsets), known
     clusters.role = roles(len(table), sources, clusters.members)
     clusters.held = None
     return pairs, clusters
+
+
+def _column(pairs: pl.DataFrame | PairFiles, name: str) -> pl.Series:
+    """Column ``name`` of every pair, of a frame or of the kept pairs' parts."""
+    return pairs.column(name) if isinstance(pairs, PairFiles) else pairs[name]
+
+
+# Rows of a part of the kept pairs a cluster's driver leaves in the store (``output.kept.PairFiles``): the writer maps,
+# for a batch in the JSON's order (the ids' order), every part its rows are in, at a cost a part (~0.4 ms), while
+# the pages it reads are only those of its rows: large parts (~160 MB of records) cost nothing in memory.
+PAIR_PART_ROWS = 1 << 20
+
+
+def _keep(parts: ResultParts, pairs: pl.DataFrame, clusters: Clusters) -> tuple[PairFiles, Clusters]:
+    """A cluster's kept pairs and its clusters' member and version lists saved in the store's result folder
+    (``parts``), in parts of ``PAIR_PART_ROWS`` pairs and as CSR arrays mapped where they are read, the copies of
+    one text (``same_text``) saved, the roles as a byte an article: the driver holds none of the lists through label
+    and while the result is written."""
+    kept = PairFiles.write(parts.folder, pairs, part_bounds(len(pairs), PAIR_PART_ROWS), keep=parts)
+    for name in ("members", "versions"):
+        groups = getattr(clusters, name)
+        groups = groups if isinstance(groups, Groups) else Groups.of(groups)
+        setattr(clusters, name, Groups(parts.keep(name, groups.flat), parts.keep(f"{name}-offsets", groups.offsets)))
+    if clusters.same_text is not None:
+        clusters.same_text = parts.keep("same_text", clusters.same_text)
+    clusters.ranked, clusters.role = [], Roles.of(clusters.role)
+    return kept, clusters
 
 
 @dataclass
@@ -908,27 +978,37 @@ def _align_batch(
     local_a = np.array([loaded.pos[d] for d in batch.a.tolist()], dtype=np.int64)
     local_b = np.array([loaded.pos[d] for d in batch.b.tolist()], dtype=np.int64)
     passages = align_batch(loaded.corpus, t, loaded.shingles, local_a, local_b, c.options.align)
-    # Both sides' position features, all pairs at once: side 2j is pair j's a, side 2j + 1 its b.
-    spans = [
-        np.hstack([np.full((len(found), 1), 2 * j + s, dtype=np.int64), found[:, 2 * s : 2 * s + 2]])
-        for j, found in enumerate(passages)
-        for s in (0, 1)
-    ]
+    offsets = np.zeros(len(passages) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in passages], out=offsets[1:])
+    found = (np.concatenate(passages) if passages else np.zeros((0, 4), dtype=np.int64)).reshape(-1, 4)
     sides = positions(
         t.starts,
         t.ends,
         t.hashes,
         t.offsets,
         np.stack([local_a, local_b], axis=1).reshape(-1),
-        np.concatenate(spans) if spans else np.zeros((0, 3), dtype=np.int64),
+        _side_spans(found, offsets),
     ).reshape(len(passages), 2, -1)
     template = np.zeros(len(passages), dtype=bool)
     for j in np.flatnonzero(batch.partial).tolist():
         template[j] = template_like(loaded.corpus, int(local_a[j]), int(local_b[j]), passages[j], c.options.align)
-    offsets = np.zeros(len(passages) + 1, dtype=np.int64)
-    np.cumsum([len(p) for p in passages], out=offsets[1:])
-    found = np.concatenate(passages) if passages else np.zeros((0, 4), dtype=np.int64)
-    return batch.pairs, offsets, found.reshape(-1, 4), template, sides
+    return batch.pairs, offsets, found, template, sides
+
+
+def _side_spans(found: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """(side, start, end) rows of the pairs' passages (``found`` (a_start, a_end, b_start, b_end), pair j's at
+    rows ``offsets[j]:offsets[j + 1]``) as ``positions`` takes them: pair j's a side is side 2j, its b side
+    2j + 1, each side's rows together, in passage order (a few arrays, not two a pair)."""
+    counts = np.diff(offsets)
+    pair = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    base = 2 * offsets[:-1][pair]  # pair j's rows start at 2 * offsets[j]: its a side's, then its b side's
+    within = np.arange(len(found), dtype=np.int64) - offsets[:-1][pair]
+    out = np.empty((2 * len(found), 3), dtype=np.int64)
+    for s in (0, 1):
+        at = base + within + s * counts[pair]
+        out[at, 0] = 2 * pair + s
+        out[at, 1:] = found[:, 2 * s : 2 * s + 2]
+    return out
 
 
 def _pair_batches(
@@ -1076,7 +1156,7 @@ def _para_index(para_offsets: np.ndarray, docs: np.ndarray) -> np.ndarray:
 def _label(
     articles: Articles,
     table: DocTable,
-    pairs: pl.DataFrame,
+    pairs: pl.DataFrame | PairFiles,
     passages: list[np.ndarray],
     clusters: Clusters,
     boiler: Boilerplate,
@@ -1092,13 +1172,14 @@ def _label(
     read from there range by range)."""
     n = len(table)
     in_cluster = clusters.cluster >= 0
-    is_copy = np.fromiter((r == "copy" for r in clusters.role), dtype=bool, count=n)
+    role = clusters.role
+    is_copy = role.is_copy() if isinstance(role, Roles) else np.fromiter((r == "copy" for r in role), bool, count=n)
     whole = in_cluster & ~boiler.holders & is_copy  # copies labelled wrapper-free without a look: 1 (copy)
     labels = np.full(int(para_offsets[-1]) if parts is None else 0, 2, dtype=np.int8)  # original
     if parts is None:
         labels[_para_index(para_offsets, np.flatnonzero(whole))] = 1
     sides = _SharedSides.of(
-        clusters.cluster, pairs["a"].to_numpy(), pairs["b"].to_numpy(), pairs["cut_from"].to_numpy(), passages
+        clusters.cluster, *(_column(pairs, name).to_numpy() for name in ("a", "b", "cut_from")), passages
     )
     todo = np.flatnonzero(boiler.holders | (in_cluster & sides.touched(n)))
     context = _LabelContext(

@@ -21,6 +21,7 @@ from .featurestore import StoreError
 from .label import LABELS
 from .options import flatten
 from .output import jsontext
+from .output.kept import FramePairs, Groups, PairRows, Roles
 from .output.tables import SCHEMAS, covering
 from .views.data import oriented_pair
 from .wording import phrase
@@ -54,6 +55,11 @@ def ranges(offsets: np.ndarray, rows: int) -> Iterator[tuple[int, int]]:
         hi = min(max(hi, lo + 1), n)
         yield lo, hi
         lo = hi
+
+
+def _roles(role: Sequence[str | None], rows: np.ndarray) -> list[str | None]:
+    """The roles of articles ``rows`` (a cluster's: a byte an article, ``Roles``)."""
+    return role.take(rows) if isinstance(role, Roles) else [role[i] for i in rows.tolist()]
 
 
 def csr(counts: np.ndarray) -> np.ndarray:
@@ -150,7 +156,7 @@ class ScanResult:
 
     store: FeatureStore
     frame: pl.DataFrame  # one row per article, as the store holds it (a cluster's: ``StoredFrame``, read by range)
-    pairs: pl.DataFrame  # document indices a, b and the measures
+    pair_rows: PairRows  # document indices a, b and the measures, read through ``PairRows`` (a cluster's: by part)
     clusters: Clusters
     passages: Sequence[np.ndarray]  # per row of ``pairs``: (a_start, a_end, b_start, b_end) rows
     labels: np.ndarray  # label code per paragraph, global paragraph order (a cluster's: read by range)
@@ -172,7 +178,7 @@ class ScanResult:
         return cls(
             store=store,
             frame=found.table.frame,
-            pairs=found.pairs,
+            pair_rows=FramePairs(found.pairs) if isinstance(found.pairs, pl.DataFrame) else found.pairs,
             clusters=found.clusters,
             passages=found.passages,
             labels=found.labels,
@@ -185,6 +191,11 @@ class ScanResult:
             skipped=list(skipped),
             batch_rows=getattr(found.table, "batch_rows", BATCH_ROWS),
         )
+
+    @property
+    def pairs(self) -> pl.DataFrame:
+        """Every kept pair as one frame: a, b (article numbers) and the measures (a cluster's: read whole)."""
+        return self.pair_rows.whole()
 
     @cached_property
     def corpus(self) -> StoredCorpus:
@@ -253,12 +264,12 @@ class ScanResult:
     @property
     def pairs_frame(self) -> pl.DataFrame:
         """One row per related pair, with document ids, in the order of ``pairs``."""
-        return self.pairs_batch(np.arange(self.pairs.height))
+        return self.pairs_batch(np.arange(len(self.pair_rows)))
 
     @property
     def passages_frame(self) -> pl.DataFrame:
         """One row per shared passage: a, b (ids, as in ``pairs_frame``) and the offsets on both sides."""
-        return self.passages_batch(0, self.pairs.height)
+        return self.passages_batch(0, len(self.pair_rows))
 
     @property
     def paragraphs_frame(self) -> pl.DataFrame:
@@ -289,7 +300,7 @@ class ScanResult:
         elif table == "paragraphs":
             parts = (self.paragraphs_batch(lo, hi) for lo, hi in ranges(self.para_offsets, rows))
         elif table == "pairs":
-            each = np.zeros(self.pairs.height + 1, dtype=np.int64)
+            each = np.zeros(len(self.pair_rows) + 1, dtype=np.int64)
             parts = (self.pairs_batch(np.arange(lo, hi)) for lo, hi in ranges(each, rows))
         elif table == "passages":
             parts = (self.passages_batch(lo, hi) for lo, hi in ranges(self._passage_offsets, rows))
@@ -347,7 +358,9 @@ class ScanResult:
             "bytes": f["bytes"],
             "date": f["date"],
             "cluster": pl.Series("cluster", c, dtype=pl.Int64).scatter(np.flatnonzero(c < 0), None),
-            "role": pl.Series("role", [role[i] for i in rows.tolist()], dtype=pl.Utf8),
+            "role": pl.Series(
+                "role", role.take(rows) if isinstance(role, Roles) else [role[i] for i in rows.tolist()], dtype=pl.Utf8
+            ),
             "source": source,
             "title": f["title"],
             "url": f["url"],
@@ -361,7 +374,7 @@ class ScanResult:
 
     def pairs_batch(self, rows: np.ndarray) -> pl.DataFrame:
         """Rows ``rows`` of ``pairs_frame``."""
-        p = self.pairs[rows] if len(rows) else self.pairs.clear()
+        p = self.pair_rows.take(rows)
         a, b = self.shown_ids(p["a"].to_numpy()), self.shown_ids(p["b"].to_numpy())
         copies = p["copies"].to_numpy() if "copies" in p.columns else np.zeros(p.height, dtype=np.int8)
         by = p["direction_by"] if "direction_by" in p.columns else pl.Series([None] * p.height, dtype=pl.Utf8)
@@ -405,7 +418,7 @@ class ScanResult:
     def passages_batch(self, lo: int, hi: int) -> pl.DataFrame:
         """The rows of ``passages_frame`` of pairs ``lo:hi``."""
         flat, owner = self.passage_rows(np.arange(lo, hi))
-        p = self.pairs.slice(lo, hi - lo)
+        p = self.pair_rows.slice(lo, hi - lo)
         a, b = p["a"].to_numpy()[owner], p["b"].to_numpy()[owner]
         columns = {"a": self.shown_ids(a), "b": self.shown_ids(b)}
         columns |= {name: flat[:, k] for k, name in enumerate(("a_start", "a_end", "b_start", "b_end"))}
@@ -446,7 +459,7 @@ class ScanResult:
     @cached_property
     def _within(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(a, b, row) of the pairs inside one cluster that have passages: what makes a paragraph shared."""
-        a, b = self.pairs["a"].to_numpy(), self.pairs["b"].to_numpy()
+        a, b = self.pair_rows.column("a").to_numpy(), self.pair_rows.column("b").to_numpy()
         cl = np.asarray(self.clusters.cluster)
         keep = (cl[a] >= 0) & (cl[a] == cl[b]) & (np.diff(self._passage_offsets) > 0)
         rows = np.flatnonzero(keep)
@@ -548,16 +561,14 @@ class ScanResult:
 
     def _json_clusters(self, rows: int) -> Iterator[pl.Series]:
         c = self.clusters
-        sizes = np.fromiter((len(m) for m in c.members), dtype=np.int64, count=len(c.members))
-        versions = c.versions or [[] for _ in c.sources]
-        for lo, hi in ranges(csr(sizes), rows):
+        members = c.members if isinstance(c.members, Groups) else Groups.of(c.members)
+        versions = c.versions if isinstance(c.versions, Groups) else Groups.of(c.versions or [[] for _ in c.sources])
+        for lo, hi in ranges(np.asarray(members.offsets), rows):  # a range of clusters' lists read at a time
             n = hi - lo
-            members = [np.asarray(m, dtype=np.int64) for m in c.members[lo:hi]]
-            owner = np.repeat(np.arange(n), [len(m) for m in members])
-            flat = np.concatenate(members) if members else np.zeros(0, dtype=np.int64)
-            vers = [np.asarray(v, dtype=np.int64) for v in versions[lo:hi]]
-            v_owner = np.repeat(np.arange(n), [len(v) for v in vers])
-            v_flat = np.concatenate(vers) if vers else np.zeros(0, dtype=np.int64)
+            flat, sizes = members.span(lo, hi)
+            owner = np.repeat(np.arange(n), sizes)
+            v_flat, v_sizes = versions.span(lo, hi)
+            v_owner = np.repeat(np.arange(n), v_sizes)
             width = len(self.frame) + 1
             source = self.cluster_sources[lo:hi]
             derived = (flat != source[owner]) & ~np.isin(owner * width + flat, v_owner * width + v_flat)
@@ -579,7 +590,7 @@ class ScanResult:
     def pair_order(self) -> np.ndarray:
         """Rows of ``pairs`` in the JSON's order: by the shown ids of a, then b. Only the articles the pairs name are
         ranked (the order among them is the same as among all)."""
-        a, b = self.pairs["a"].to_numpy(), self.pairs["b"].to_numpy()
+        a, b = self.pair_rows.column("a").to_numpy(), self.pair_rows.column("b").to_numpy()
         named = np.unique(np.concatenate([a, b]).astype(np.int64))
         rank = self.shown_ids(named).rank("dense").to_numpy().astype(np.int64)
         return np.lexsort((np.arange(len(a)), rank[np.searchsorted(named, b)], rank[np.searchsorted(named, a)]))
@@ -605,8 +616,8 @@ class ScanResult:
             "documents": len(self.frame),
             "clusters": len(self.clusters.sources),
             "in_clusters": int((np.asarray(self.clusters.cluster) >= 0).sum()),
-            "pairs": self.pairs.height,
-            "partial": int((self.pairs["relation"] == "partial").sum()),
+            "pairs": len(self.pair_rows),
+            "partial": int((self.pair_rows.column("relation") == "partial").sum()),
         }
 
     def pair_dicts(self, rows: np.ndarray) -> list[dict[str, Any]]:
@@ -668,7 +679,7 @@ class ScanResult:
         """``to_dict`` but its meta: documents (with paragraphs), clusters, pairs (with passages). A result of a
         few rows (a query's answer) is built in Python (``_few_documents``, ``_few_pairs``), where each polars
         call on a frame of a few rows costs 50-150 us: the same dicts."""
-        few = len(self.frame) <= _FEW_ROWS and self.pairs.height <= _FEW_ROWS
+        few = len(self.frame) <= _FEW_ROWS and len(self.pair_rows) <= _FEW_ROWS
         documents = self._few_documents() if few else self.documents_frame.drop("source").to_dicts()
         for i, doc in enumerate(documents):  # the cluster's entry names its source: no "source" here
             doc["paragraphs"] = self.paragraphs(i)

@@ -4,7 +4,8 @@ What ``dedup serve`` does per ``POST /api/query`` minus HTTP and parsing: a prel
 each article alone. Prints wall and CPU percentiles (first and second pass), writes every answer as JSON
 (timings dropped) so two versions of the code can be compared byte for byte, and optionally a pyinstrument
 profile of the last pass or (``--steps``) the CPU per query of each of the query's main steps in it, both
-versions' steps timed by this script's wrappers.
+versions' steps timed by this script's wrappers, and (``--sizes``) what drives each query's cost: its
+fingerprints' holders, its partners and their fingerprints, the neighbourhood phase 2 runs on.
 
 Run as a script so that the ``dedup`` imported is whichever ``PYTHONPATH`` names (a reference checkout of
 another commit, or this one)::
@@ -94,6 +95,56 @@ def _time_steps(totals: dict[str, float]) -> None:
         setattr(owner, attr, timed)
 
 
+def _track_sizes(current: dict) -> None:
+    """Wrap the query's steps to note, in ``current`` (emptied by the caller before each query), the sizes that
+    drive its cost: the query's fingerprints, their listed holders and those held too widely to list (the first
+    ``_holders`` call), the partners, their fingerprints, the later look-ups' holders, the neighbourhood phase 2
+    runs on (rows)."""
+    from dedup.index import service
+
+    def wrap(name: str, note) -> None:
+        fn = getattr(service, name)
+
+        def noted(*a, _fn=fn, **k):
+            out = _fn(*a, **k)
+            note(a, out)
+            return out
+
+        setattr(service, name, noted)
+
+    def holders(a: tuple, out: tuple) -> None:
+        current.setdefault("holders", []).append((len(a[1]), len(out[1]), int(out[2].sum())))
+
+    wrap("_holders", holders)
+    wrap("_candidates", lambda a, out: current.__setitem__("partners", len(out)))
+    wrap("_partner_fingerprints", lambda a, out: current.__setitem__("partner_fps", [len(x) for x in out]))
+    wrap("_answer_step", lambda a, out: current.__setitem__("rows", len(out[1].refs)))
+
+
+def _sizes_report(rows: list[dict], cpu: list[float]) -> dict:
+    """Percentiles of each size over the queries, its correlation with the query's CPU, the slowest queries."""
+    got = {
+        "query_fingerprints": [r["holders"][0][0] if r.get("holders") else 0 for r in rows],
+        "query_holders": [r["holders"][0][1] if r.get("holders") else 0 for r in rows],
+        "query_too_wide": [r["holders"][0][2] if r.get("holders") else 0 for r in rows],
+        "partners": [r.get("partners", 0) for r in rows],
+        "partner_fingerprints": [sum(r.get("partner_fps", [])) for r in rows],
+        "partner_holders": [sum(h[1] for h in r.get("holders", [])[1:]) for r in rows],
+        "neighbourhood_rows": [r.get("rows", 0) for r in rows],
+    }
+    c = np.asarray(cpu) * 1000
+    out: dict = {}
+    for name, values in got.items():
+        v = np.asarray(values, dtype=float)
+        out[name] = {q: round(float(np.percentile(v, int(q[1:]))), 1) for q in ("p50", "p90", "p99")}
+        out[name] |= {"mean": round(float(v.mean()), 1), "max": int(v.max())}
+        if v.std() > 0 and c.std() > 0:
+            out[name]["correlation_with_cpu"] = round(float(np.corrcoef(v, c)[0, 1]), 2)
+    slowest = np.argsort(-c, kind="stable")[:5].tolist()
+    out["slowest"] = [{"cpu_ms": round(float(c[i]), 1)} | {k: got[k][i] for k in got} for i in slowest]
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, required=True)
@@ -107,6 +158,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--profile", type=Path, help="pyinstrument text profile of the last pass")
     ap.add_argument(
         "--steps", action="store_true", help="CPU per query of each step of the query (``STEPS``), last pass"
+    )
+    ap.add_argument(
+        "--sizes",
+        action="store_true",
+        help="what drives each query's cost, last pass: its fingerprints' holders, partners, their fingerprints, "
+        "the neighbourhood's rows (percentiles, correlation with the CPU, the slowest queries)",
     )
     args = ap.parse_args(argv)
 
@@ -126,9 +183,13 @@ def main(argv: list[str] | None = None) -> dict:
     lines: list[str] = []
     changed = 0  # answers of a later pass that differ from the first pass's
     steps: dict[str, float] = {}
+    current: dict = {}
+    sizes: list[dict] = []
     for p in range(args.passes):
         if args.steps and p == args.passes - 1:
             _time_steps(steps)
+        if args.sizes and p == args.passes - 1:
+            _track_sizes(current)
         profiler = None
         if args.profile and p == args.passes - 1:
             from pyinstrument import Profiler
@@ -137,10 +198,13 @@ def main(argv: list[str] | None = None) -> dict:
             profiler.start()
         wall, cpu = [], []
         for art in articles:
+            current.clear()
             t, c = time.perf_counter(), time.process_time()
             answer = query_articles(index, [art], options).to_dict()
             cpu.append(time.process_time() - c)
             wall.append(time.perf_counter() - t)
+            if current:
+                sizes.append(dict(current))
             answer["meta"].pop("timings", None)
             line = json.dumps(answer, sort_keys=True)
             if p == 0:
@@ -151,6 +215,8 @@ def main(argv: list[str] | None = None) -> dict:
             profiler.stop()
             args.profile.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
         out[f"pass{p + 1}"] = {"wall_ms": _pct(wall), "cpu_ms": _pct(cpu)}
+    if sizes:
+        out["sizes"] = _sizes_report(sizes, cpu)
     if steps:
         out["steps_cpu_ms_per_query"] = {k: round(v * 1000 / len(articles), 2) for k, v in steps.items()}
     out["answers_changed_after_first_pass"] = changed

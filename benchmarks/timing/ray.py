@@ -246,7 +246,7 @@ def result_parts(result: Any) -> dict[str, int]:
     frame, seen = result.frame, set()  # an object shared by two parts is counted in the first
     parts = {
         "para_offsets": result.para_offsets,
-        "pairs": result.pairs,
+        "pairs": result.pair_rows if hasattr(result, "pair_rows") else result.pairs,  # not read whole to count it
         "clusters": result.clusters,
         "passages": result.passages,
         "labels": result.labels,

@@ -13,6 +13,13 @@ timed as a new process a few times (the CLI's per-article latency, opening the i
         --queries 2000 --adds 200 [--held-out-queries 2000]
     python -m benchmarks.timing.serve ... --clients 1,16 --serve-workers 1,2   # four runs, ratios to --workers 1
     python -m benchmarks.timing.serve ... --reference /tmp/main-checkout --rounds 2   # main's server alternating
+    python -m benchmarks.timing.serve ... --clients 16,1 --rates 100,150   # and an open loop at each rate
+
+Closed loop (``--clients``): each client sends its next request when its last is answered, so a slow server
+slows the arrivals and a query's latency is about clients / throughput (Little's law) whatever the server.
+Open loop (``--rates``): requests are due at a fixed rate whatever the answers, and each latency runs from
+when it was due (the wait for one of ``--open-connections`` free connections counted): what a site's readers
+see below the server's capacity, and a queue that grows without bound above it.
 
 With several client counts or ``--serve-workers``, each combination is a run of its own (a fresh server, the
 server's access log off, adds under ids of the run's own) and the JSON lists the runs and, per client count,
@@ -42,6 +49,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -119,6 +127,72 @@ async def _balanced(url: str, taken: dict, share: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=url, timeout=120)
 
 
+def _jobs(queries: list[Path], adds: list[tuple[str, Path]]) -> list[tuple[str, Any]]:
+    """The run's requests in order: the queries, one held-out add after every queries/adds of them."""
+    jobs: list[tuple[str, Any]] = []
+    every = max(1, len(queries) // max(1, len(adds)))
+    add_iter = iter(adds)
+    for k, q in enumerate(queries):
+        jobs.append(("query", q))
+        if (k + 1) % every == 0 and (a := next(add_iter, None)) is not None:
+            jobs.append(("add", a))
+    jobs.extend(("add", a) for a in add_iter)
+    return jobs
+
+
+class _Tally:
+    """What a run's requests gave: latencies by kind, errors, the adds acknowledged, the client-seconds spent
+    waiting on each kind."""
+
+    def __init__(self, token: str) -> None:
+        self.lat: dict[str, list[float]] = {"query": [], "add": []}
+        self.busy = {"query": 0.0, "add": 0.0}  # client-seconds spent waiting on each kind (Little's law)
+        self.errors: list[str] = []
+        self.added: list[str] = []
+        self.auth = {"Authorization": f"Bearer {token}"}
+
+    async def send(self, c: httpx.AsyncClient, kind: str, item: Any, since: float | None = None) -> None:
+        """One request on ``c``, its latency counted from ``since`` (a perf_counter time: an open loop's
+        scheduled send time, so the wait for a free connection is counted) or from now."""
+        t = time.perf_counter() if since is None else since
+        try:
+            if kind == "query":
+                r = await c.post("/api/query", json={"text": item.read_bytes().decode(), "id": item.name})
+            else:
+                doc_id, path = item
+                body = {"articles": [{"id": doc_id, "text": path.read_bytes().decode()}]}
+                r = await c.post("/api/articles", json=body, headers=self.auth)
+        except httpx.HTTPError as e:
+            self.errors.append(f"{kind}: {type(e).__name__}")
+            return
+        self.lat[kind].append(time.perf_counter() - t)
+        self.busy[kind] += self.lat[kind][-1]
+        if r.status_code >= 300:
+            self.errors.append(f"{kind}: {r.status_code} {r.text[:100]}")
+        elif kind == "add":
+            self.added.append(item[0])
+
+    async def report(self, url: str, wall: float, unfinished: int) -> dict:
+        """The run's figures, the acknowledged adds each looked up (lost: not found)."""
+        async with httpx.AsyncClient(base_url=url, timeout=60) as c:
+            lost = [d for d in self.added if (await c.get("/api/articles/" + quote(d, safe=""))).status_code != 200]
+        return {
+            "wall_seconds": round(wall, 1),
+            "queries_per_second": round(len(self.lat["query"]) / wall, 1),
+            # The clients' average number of queries and adds waiting for their answer: in a closed loop a
+            # query's latency is about the queries in flight over the throughput, wherever it waits.
+            "queries_in_flight": round(self.busy["query"] / wall, 1),
+            "adds_in_flight": round(self.busy["add"] / wall, 1),
+            "query": _percentiles(self.lat["query"]),
+            "add": _percentiles(self.lat["add"]),
+            "errors": len(self.errors),
+            "error_samples": self.errors[:5],
+            "adds_acknowledged": len(self.added),
+            "lost_adds": len(lost),
+            "unfinished_jobs": unfinished,
+        }
+
+
 async def load(
     url: str,
     token: str,
@@ -128,22 +202,12 @@ async def load(
     max_seconds: float,
     workers: int = 1,
 ) -> dict:
+    """Closed loop: ``clients`` clients, each sending its next request when its last is answered."""
     jobs: asyncio.Queue = asyncio.Queue()
-    every = max(1, len(queries) // max(1, len(adds)))
-    add_iter = iter(adds)
-    for k, q in enumerate(queries):
-        jobs.put_nowait(("query", q))
-        if (k + 1) % every == 0 and (a := next(add_iter, None)) is not None:
-            jobs.put_nowait(("add", a))
-    for a in add_iter:
-        jobs.put_nowait(("add", a))
-    lat: dict[str, list[float]] = {"query": [], "add": []}
-    busy = {"query": 0.0, "add": 0.0}  # client-seconds spent waiting on each kind (Little's law: in flight)
-    errors: list[str] = []
-    added: list[str] = []
+    for job in _jobs(queries, adds):
+        jobs.put_nowait(job)
+    tally = _Tally(token)
     deadline = time.monotonic() + max_seconds
-    auth = {"Authorization": f"Bearer {token}"}
-
     taken: dict = {}
     share = -(-clients // max(1, workers))  # each worker's share of the clients, rounded up
 
@@ -152,43 +216,68 @@ async def load(
         async with contextlib.aclosing(c):
             while not jobs.empty() and time.monotonic() < deadline:
                 kind, item = jobs.get_nowait()
-                t = time.perf_counter()
-                try:
-                    if kind == "query":
-                        r = await c.post("/api/query", json={"text": item.read_bytes().decode(), "id": item.name})
-                    else:
-                        doc_id, path = item
-                        body = {"articles": [{"id": doc_id, "text": path.read_bytes().decode()}]}
-                        r = await c.post("/api/articles", json=body, headers=auth)
-                except httpx.HTTPError as e:
-                    errors.append(f"{kind}: {type(e).__name__}")
-                    continue
-                lat[kind].append(time.perf_counter() - t)
-                busy[kind] += lat[kind][-1]
-                if r.status_code >= 300:
-                    errors.append(f"{kind}: {r.status_code} {r.text[:100]}")
-                elif kind == "add":
-                    added.append(item[0])
+                await tally.send(c, kind, item)
 
     t = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
-    wall = time.perf_counter() - t
-    async with httpx.AsyncClient(base_url=url, timeout=60) as c:
-        lost = [d for d in added if (await c.get("/api/articles/" + quote(d, safe=""))).status_code != 200]
-    return {
-        "wall_seconds": round(wall, 1),
-        "queries_per_second": round(len(lat["query"]) / wall, 1),
-        # The clients' average number of queries and adds waiting for their answer (of ``clients``): in a closed
-        # loop a query's latency is about the queries in flight over the throughput, wherever it waits.
-        "queries_in_flight": round(busy["query"] / wall, 1),
-        "adds_in_flight": round(busy["add"] / wall, 1),
-        "query": _percentiles(lat["query"]),
-        "add": _percentiles(lat["add"]),
-        "errors": len(errors),
-        "error_samples": errors[:5],
-        "adds_acknowledged": len(added),
-        "lost_adds": len(lost),
-        "unfinished_jobs": jobs.qsize(),
+    return await tally.report(url, time.perf_counter() - t, jobs.qsize())
+
+
+async def open_load(
+    url: str,
+    token: str,
+    queries: list[Path],
+    adds: list[tuple[str, Path]],
+    rate: float,
+    connections: int,
+    max_seconds: float,
+    workers: int = 1,
+) -> dict:
+    """Open loop: query k is due at k / ``rate`` seconds whatever the answers before it (an add is due with
+    the query it follows), sent on one of ``connections`` kept-alive connections (balanced over the server's
+    workers) as soon as one is free; its latency runs from when it was due, so the time it waited for a
+    connection, queued behind a slow server, is counted (no coordinated omission). Stops sending at
+    ``max_seconds``; what is left is ``unfinished_jobs``. Also reports how late requests went out
+    (``send_lag``: from due to sent; large when every connection is busy)."""
+    tally = _Tally(token)
+    taken: dict = {}
+    share = -(-connections // max(1, workers))
+    idle: asyncio.Queue = asyncio.Queue()
+    for c in await asyncio.gather(*(_balanced(url, taken, share) for _ in range(connections))):
+        idle.put_nowait(c)
+    lag: list[float] = []
+
+    async def one(kind: str, item: Any, due: float) -> None:
+        c = await idle.get()
+        lag.append(time.perf_counter() - due)
+        try:
+            await tally.send(c, kind, item, since=due)
+        finally:
+            idle.put_nowait(c)
+
+    jobs = _jobs(queries, adds)
+    start = time.perf_counter()
+    tasks, k, sent = [], 0, 0
+    for kind, item in jobs:
+        due = start + k / rate
+        if due - start > max_seconds:
+            break
+        k += kind == "query"
+        if (wait := due - time.perf_counter()) > 0:
+            await asyncio.sleep(wait)
+        tasks.append(asyncio.create_task(one(kind, item, due)))
+        sent += 1
+    await asyncio.gather(*tasks)
+    wall = time.perf_counter() - start
+    for _ in range(connections):
+        await (await idle.get()).aclose()
+    out = await tally.report(url, wall, len(jobs) - sent)
+    due_wall = k / rate  # the queries' arrival span: throughput over it is the offered rate when kept up
+    return out | {
+        "offered_queries_per_second": rate,
+        "connections": connections,
+        "arrival_seconds": round(due_wall, 1),
+        "send_lag": _percentiles(lag),
     }
 
 
@@ -248,6 +337,27 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--index", required=True, type=Path, help="where the index is (built there when missing)")
     ap.add_argument("--clients", type=_ints, default=[16], help="concurrent clients; a list (1,16) runs each")
     ap.add_argument(
+        "--rates",
+        type=_ints,
+        default=[],
+        metavar="Q[,Q...]",
+        help="also an open-loop run at each rate (queries due a second, whatever the answers; latency from "
+        "when each was due), after the closed-loop runs of --clients (--clients '' for open loop only)",
+    )
+    ap.add_argument(
+        "--open-connections",
+        type=int,
+        default=32,
+        help="kept-alive connections an open-loop run sends on (a request due while all are busy waits, "
+        "and its wait counts)",
+    )
+    ap.add_argument(
+        "--open-queries",
+        type=int,
+        default=0,
+        help="queries of an open-loop run (default: 8 seconds' worth at its rate, at most --queries)",
+    )
+    ap.add_argument(
         "--serve-workers",
         type=_ints,
         default=[],
@@ -293,10 +403,11 @@ def main(argv: list[str] | None = None) -> None:
     queries = [rng.choice(pool or indexed) for _ in range(args.queries)]
     out["queries_from"] = f"{len(pool)} held-out articles" if pool else "indexed articles"
     codes: list[Path | None] = [args.reference, None] if args.reference else [None]
+    loads = [("closed", c) for c in args.clients] + [("open", q) for q in args.rates]
     configs = [
-        (r, c, w, code)
+        (r, lo, w, code)
         for r in range(args.rounds)
-        for c in args.clients
+        for lo in loads
         for w in (args.serve_workers or [None])
         for code in codes
     ]
@@ -306,14 +417,20 @@ def main(argv: list[str] | None = None) -> None:
         token = secrets.token_urlsafe(24)
         token_file = Path(tmp) / "token"
         token_file.write_text(token)
-        for rnd, clients, workers, code in configs:
+        for rnd, (mode, clients), workers, code in configs:
             # Each run adds the held-out articles under ids of its own, so every run's adds write shards.
             side = "ref" if code is not None else "this"
-            tag = "added" if len(configs) == 1 else f"added-{stamp}-{rnd}r-{clients}c-{workers or 'default'}w-{side}"
-            n = args.one_client_queries if clients == 1 and args.one_client_queries else args.queries
+            what = f"{clients}c" if mode == "closed" else f"{clients}qps"
+            tag = "added" if len(configs) == 1 else f"added-{stamp}-{rnd}r-{what}-{workers or 'default'}w-{side}"
+            if mode == "open":
+                n = min(args.queries, args.open_queries or clients * 8)
+            else:
+                n = args.one_client_queries if clients == 1 and args.one_client_queries else args.queries
             share = held[: max(1, round(len(held) * n / args.queries))]  # adds in proportion to the run's queries
             adds = [(f"{tag}/{f.relative_to(args.corpus).as_posix()}", f) for f in share]
             run: dict = {"clients": clients, "server_workers": workers or os.cpu_count()}
+            if mode == "open":
+                run = {"mode": "open", "rate": clients, "server_workers": workers or os.cpu_count()}
             if args.reference:
                 run |= {"round": rnd, "code": "reference" if code is not None else "this"}
             t = time.perf_counter()
@@ -326,9 +443,15 @@ def main(argv: list[str] | None = None) -> None:
                 split_before = _server_cpu_split(proc.pid)
                 server_before = sum(split_before.values())
                 client_before = resource.getrusage(resource.RUSAGE_SELF)
-                run |= asyncio.run(
-                    load(url, token, queries[:n], adds, clients, args.max_seconds, workers or os.cpu_count() or 1)
-                )
+                n_workers = workers or os.cpu_count() or 1
+                if mode == "open":
+                    run |= asyncio.run(
+                        open_load(
+                            url, token, queries[:n], adds, clients, args.open_connections, args.max_seconds, n_workers
+                        )
+                    )
+                else:
+                    run |= asyncio.run(load(url, token, queries[:n], adds, clients, args.max_seconds, n_workers))
                 client = resource.getrusage(resource.RUSAGE_SELF)
                 split = _server_cpu_split(proc.pid)
                 server = sum(split.values()) - server_before
@@ -368,18 +491,13 @@ def _against_reference(runs: list[dict]) -> list[dict]:
     for run in runs:
         if run.get("code") != "this":
             continue
-        ref = next(
-            r
-            for r in runs
-            if r.get("code") == "reference"
-            and (r["round"], r["clients"], r["server_workers"]) == (run["round"], run["clients"], run["server_workers"])
-        )
+        ref = next(r for r in runs if r.get("code") == "reference" and _same_load(r, run))
         if not ref.get("queries_per_second") or not run["query"]:
             continue
         out.append(
             {
                 "round": run["round"],
-                "clients": run["clients"],
+                **({"rate": run["rate"]} if "rate" in run else {"clients": run["clients"]}),
                 "workers": run["server_workers"],
                 "queries_per_second": round(run["queries_per_second"] / ref["queries_per_second"], 2),
                 "p50": round(run["query"]["p50_ms"] / ref["query"]["p50_ms"], 2),
@@ -390,17 +508,28 @@ def _against_reference(runs: list[dict]) -> list[dict]:
     return out
 
 
+def _load_of(run: dict) -> tuple[str, int]:
+    """A run's load: ("closed", clients) or ("open", rate)."""
+    return ("open", run["rate"]) if run.get("mode") == "open" else ("closed", run["clients"])
+
+
+def _same_load(a: dict, b: dict) -> bool:
+    """Two runs of the same round, load and server workers."""
+    return (a.get("round"), _load_of(a), a["server_workers"]) == (b.get("round"), _load_of(b), b["server_workers"])
+
+
 def _ratios(runs: list[dict]) -> list[dict]:
     """Each run against the run with the same clients and the fewest server workers, measured in the same
     invocation: queries/s, p50 and p99 over the reference's."""
     out = []
     for run in runs:
-        ref = min((r for r in runs if r["clients"] == run["clients"]), key=lambda r: r["server_workers"])
+        same = [r for r in runs if _load_of(r) == _load_of(run)]
+        ref = min(same, key=lambda r: r["server_workers"])
         if ref is run or not ref.get("queries_per_second"):
             continue
         out.append(
             {
-                "clients": run["clients"],
+                **({"rate": run["rate"]} if "rate" in run else {"clients": run["clients"]}),
                 "workers": f"{run['server_workers']} over {ref['server_workers']}",
                 "queries_per_second": round(run["queries_per_second"] / ref["queries_per_second"], 2),
                 "p50": round(run["query"]["p50_ms"] / ref["query"]["p50_ms"], 2),

@@ -214,12 +214,16 @@ def print_whole(renderable: Any, args: argparse.Namespace | None = None) -> None
 
 @contextmanager
 def progress(args: argparse.Namespace) -> Iterator[Any]:
-    """A progress callback on stderr: a bar on a terminal unless quiet, phase lines with ``--verbose``."""
+    """A progress callback on stderr: a bar on a terminal unless quiet, phase lines with ``--verbose``; None
+    when neither (nor is rich imported: a scan piped or written with ``-o`` starts ~0.1 s sooner)."""
+    show_bar = sys.stderr.isatty() and not args.quiet and not args.no_progress
+    if not show_bar and not args.verbose:
+        yield None
+        return
     from ..views.terminal import progress_reporter
 
     err = console(args, stderr=True)
     err.soft_wrap = True
-    show_bar = sys.stderr.isatty() and not args.quiet and not args.no_progress
     with progress_reporter(err, show_bar=show_bar, verbose=args.verbose) as on_progress:
         yield on_progress
 

@@ -104,15 +104,17 @@ def put_out(result: Result, output_plan: Any, fmt: str | None, args: argparse.Na
 def scan_result(result: Any) -> Result:
     """A ``ScanResult`` as ``put_out`` takes it: written batch by batch, its table and report bounded
     (``terminal.TABLE_ROWS``, ``html.MAX_ENTRIES``)."""
-    from ..views.data import terminal_extract
-    from ..views.terminal import TABLE_ROWS, clusters_table, counts_line
+    from ..views.counts import counts_line
 
     def html() -> str:
         from ..views.html import report_html
 
         return report_html(result)
 
-    def table() -> Any:
+    def table() -> Any:  # rich and the terminal's views only when a table is printed
+        from ..views.data import terminal_extract
+        from ..views.terminal import TABLE_ROWS, clusters_table
+
         return clusters_table(terminal_extract(result, TABLE_ROWS, TABLE_ROWS))
 
     return Result(result.json_chunks, result.table_batches, table, lambda: counts_line(result.counts()), html)
@@ -124,7 +126,7 @@ def dict_result(data: dict[str, Any], extra: dict[str, Any], table: Callable[[di
 
     from ..output.jsontext import value
     from ..output.tables import tables_from_dict
-    from ..views.terminal import contract_counts, counts_line
+    from ..views.counts import contract_counts, counts_line
 
     tables = cache(lambda: tables_from_dict(data, extra))
     return Result(

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from ..kernels import native
 from ..longtext import LongText
 from . import tokens as token_form
 from . import validate
@@ -432,6 +433,28 @@ class Shard:
             return [None] * len(rows)
         asked = np.asarray(rows, dtype=np.int64)
         held = np.unique(asked)
+        hashes, starts, ends, bounds = self._decoded(held)
+        out: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None] = {}
+        for r, x, y in zip(held.tolist(), bounds[:-1].tolist(), bounds[1:].tolist()):
+            out[r] = (hashes[x:y], starts[x:y], ends[x:y]) if y > x else None
+        return [out[r] for r in asked.tolist()]
+
+    def tokens_flat(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """``tokens`` of articles ``rows`` (ascending, distinct) laid end to end, as phase 2's ``Loaded`` keeps
+        them: (hashes, starts, ends, each article's number of tokens), no array an article; None when the shard
+        keeps no tokens."""
+        if "token_index" not in self.check()._arrays:
+            return None
+        held = np.asarray(rows, dtype=np.int64)
+        if not len(held):
+            empty_i = np.zeros(0, dtype=np.int64)
+            return np.zeros(0, dtype=np.uint64), empty_i, empty_i, empty_i
+        hashes, starts, ends, bounds = self._decoded(held)
+        return hashes, starts, ends, np.diff(bounds)
+
+    def _decoded(self, held: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The stored tokens of articles ``held`` (ascending, distinct), decoded and checked: (hashes, starts,
+        ends, CSR bounds per article)."""
         first = int(held[0])
         index = np.asarray(self._arrays["token_index"][first : int(held[-1]) + 2])
         lo, hi = index[held - first, 0], index[held - first + 1, 0]
@@ -451,6 +474,23 @@ class Shard:
             wide = wide[_runs(wlo - np.repeat(wlo[heads] - _starts_of(span), tails - heads + 1), n_wide)]
         bounds = np.zeros(len(held) + 1, dtype=np.int64)
         np.cumsum(counts, out=bounds[1:])
+        if token_form.compiled(self.vocab, counts, len(flat)):  # decoded and checked in one pass, the same errors
+            status, at, hashes, starts, ends = native("align").decode_tokens(
+                *token_form.kernel_args(flat, counts, self.vocab, wide),
+                np.ascontiguousarray(n_wide, dtype=np.int64),
+                np.ascontiguousarray(self._chars[held], dtype=np.int64),
+            )
+            if status == 4:
+                raise self._error(f"tokens of article {int(held[at])} lie outside its text")
+            if status:
+                r0, r1 = (int(held[at]),) * 2 if status == 3 else (int(held[0]), int(held[-1]))
+                what = (
+                    "token words name a word outside the shard's vocabulary"
+                    if status == 1
+                    else "token words and wide spans do not match"
+                )
+                raise self._error(f"tokens of articles {r0}-{r1}: {what}")
+            return hashes, starts, ends, bounds
         seen = np.zeros(len(flat) + 1, dtype=np.int64)
         np.cumsum((flat & np.uint32(0xFF)) == token_form.WIDE, out=seen[1:])
         bad = np.flatnonzero(seen[bounds[1:]] - seen[bounds[:-1]] != n_wide)  # each article's wide spans its own
@@ -466,10 +506,7 @@ class Shard:
         if outside.any():
             bad_row = int(held[int(np.searchsorted(bounds[1:], np.argmax(outside), side="right"))])
             raise self._error(f"tokens of article {bad_row} lie outside its text")
-        out: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None] = {}
-        for r, x, y in zip(held.tolist(), bounds[:-1].tolist(), bounds[1:].tolist()):
-            out[r] = (hashes[x:y], starts[x:y], ends[x:y]) if y > x else None
-        return [out[r] for r in asked.tolist()]
+        return hashes, starts, ends, bounds
 
     @cached_property
     def vocab(self) -> np.ndarray:
@@ -701,6 +738,28 @@ class FeatureStore:
     def tokens(self, docs: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
         """Stored tokens of articles ``docs`` (hashes, starts, ends), or None each (see ``Shard.tokens``)."""
         return self._by_shard(docs, Shard.tokens)
+
+    def tokens_flat(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """Stored tokens of articles ``docs`` (ascending, distinct) end to end: (hashes, starts, ends, tokens per
+        article), read shard by shard (``Shard.tokens_flat``); None when a shard among them keeps none."""
+        docs = np.asarray(docs, dtype=np.int64)
+        if len(docs) and (int(docs[0]) < 0 or int(docs[-1]) >= len(self)):
+            raise IndexError(int(docs[-1]))
+        where = np.searchsorted(self.bases, docs, side="right") - 1
+        cuts = np.flatnonzero(np.diff(where)) + 1
+        parts = []
+        for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), len(docs)]):
+            k = int(where[lo])
+            part = self.shard(self.shard_names[k]).tokens_flat(docs[lo:hi] - self.bases[k])
+            if part is None:
+                return None
+            parts.append(part)
+        if len(parts) == 1:
+            return parts[0]
+        empty_i = np.zeros(0, dtype=np.int64)
+        if not parts:
+            return np.zeros(0, dtype=np.uint64), empty_i, empty_i, empty_i
+        return tuple(np.concatenate([p[j] for p in parts]) for j in range(4))  # type: ignore[return-value]
 
     def row(self, key: str, i: int) -> np.ndarray:
         """Row ``i`` of a per-article array (``signatures``)."""

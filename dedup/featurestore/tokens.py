@@ -129,12 +129,40 @@ class Corrupt(Exception):
     """The stored words do not decode (an index outside the vocabulary, wide spans that do not match)."""
 
 
+def compiled(vocab: np.ndarray, counts: np.ndarray, n_words: int) -> bool:
+    """Whether ``_align.decode_tokens`` decodes these words: built, and the counts cover the words exactly."""
+    return native("align") is not None and vocab.dtype == np.uint64 and int(counts.sum()) == n_words
+
+
+def kernel_args(
+    words: np.ndarray, counts: np.ndarray, vocab: np.ndarray, wide: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``decode``'s arrays as ``_align.decode_tokens`` takes them (contiguous; the wide spans as int64 rows)."""
+    return (
+        np.ascontiguousarray(words, dtype=np.uint32),
+        np.ascontiguousarray(counts, dtype=np.int64),
+        np.ascontiguousarray(vocab),
+        np.ascontiguousarray(np.asarray(wide, dtype=np.int64).reshape(-1, 2)),
+    )
+
+
 def decode(
     words: np.ndarray, counts: np.ndarray, vocab: np.ndarray, wide: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(hashes, starts, ends) of consecutive articles' tokens: ``words`` their rows, ``counts`` each one's
     number of tokens, ``wide`` their wide spans (in order). Raises ``Corrupt`` when they do not fit."""
     words = np.asarray(words, dtype=np.uint32)
+    counts = np.asarray(counts, dtype=np.int64)
+    if compiled(vocab, counts, len(words)):  # the same arrays in one pass (``_align.decode_tokens``)
+        none = np.zeros(0, dtype=np.int64)
+        status, _, hashes, starts, ends = native("align").decode_tokens(
+            *kernel_args(words, counts, vocab, wide), none, none
+        )
+        if status == 1:
+            raise Corrupt("token words name a word outside the shard's vocabulary")
+        if status == 2:
+            raise Corrupt("token words and wide spans do not match")
+        return hashes, starts, ends
     ids = words >> np.uint32(8)
     if len(ids) and int(ids.max()) >= len(vocab):
         raise Corrupt("token words name a word outside the shard's vocabulary")

@@ -49,6 +49,7 @@ from ..evidence import Lists, pair_evidence
 from ..featurestore import DOC_SCHEMA, FeatureStore, Shard, StoreError
 from ..hashing import GOLDEN, mix64
 from ..ingest.model import Article, Skipped
+from ..kernels import native
 from ..options import INDEX_BATCH_DOCS, Progress, QueryParams, ScanOptions, VerifyParams, flatten, store_params
 from ..phase1.features import LONG_CHARS, extract_with, fingerprints
 from ..phase2 import Boilerplate, DocTable, Found, Subset, analyse_lists
@@ -321,15 +322,44 @@ def _lists(fp: np.ndarray, member: np.ndarray, n_fps: int, apart: np.ndarray | N
 
     ``apart`` (a bool per fingerprint): fingerprints held by more indexed articles than were looked at, so
     only some of their holders are members. They make lists of their own (``Lists.known``), never merged
-    with the others, one member or more: the scan has them in lists of their many holders."""
-    list_of = np.full(n_fps, -1, dtype=np.int64)
+    with the others, one member or more: the scan has them in lists of their many holders.
+
+    Compiled (``kernels/_query.pyx``'s ``posting_lists``: one counting pass by fingerprint, the lists' hashes
+    and their distinct values in C) where built, else ``_lists_numpy``: the same arrays either way."""
     apart = np.zeros(n_fps, dtype=bool) if apart is None else apart
+    kernel = native("query")
+    if (
+        kernel is not None
+        and fp.dtype == np.int64
+        and member.dtype == np.int64
+        and apart.dtype == bool
+        and len(apart) == n_fps
+        and (not len(fp) or (int(fp.min()) >= 0 and int(fp.max()) < n_fps and int(member.min()) >= 0))
+    ):
+        got = kernel.posting_lists(
+            np.ascontiguousarray(fp), np.ascontiguousarray(member), n_fps, np.ascontiguousarray(apart).view(np.uint8)
+        )
+        if got is None:
+            return _no_lists(), np.full(n_fps, -1, dtype=np.int64)
+        hashes, offsets, members, weight, known, list_of = got
+        return Lists(hashes, offsets, members, weight, known), list_of
+    return _lists_numpy(fp, member, n_fps, apart)
+
+
+def _no_lists() -> Lists:
+    """No posting list (a fresh object: a ``Lists`` keeps what it derives on itself)."""
+    return Lists(np.zeros(0, np.uint64), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+
+def _lists_numpy(fp: np.ndarray, member: np.ndarray, n_fps: int, apart: np.ndarray) -> tuple[Lists, np.ndarray]:
+    """``_lists`` in numpy (and the compiled one's fallback): one stable sort of the pairs, the lists' hashes
+    summed by ``reduceat``, the distinct lists by ``np.unique``."""
+    list_of = np.full(n_fps, -1, dtype=np.int64)
     held = np.bincount(fp, minlength=n_fps)
     listed = held >= np.where(apart, 1, 2)
     keep = listed[fp]
     if not keep.any():
-        empty = Lists(np.zeros(0, np.uint64), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
-        return empty, list_of
+        return _no_lists(), list_of
     n_members = int(member.max()) + 1
     # One key, stably sorted (the pairs come as a few runs in fingerprint order: near-linear), not lexsort.
     order = np.argsort(fp[keep].astype(np.int64) * n_members + member[keep], kind="stable")

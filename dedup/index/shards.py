@@ -27,6 +27,7 @@ import polars as pl
 from ..arrays import run_index
 from ..escape import stored, unname
 from ..featurestore import DOC_SCHEMA, Shard, StoreError, bloom, validate
+from ..kernels import native
 from .merge import MAX_MERGED, merge_into, merge_plan
 
 _WIDE = 1024  # a directory slot with more postings than this is searched, not gathered
@@ -186,10 +187,79 @@ def check_manifest(body: dict, where: str) -> tuple[dict, list[str], dict[str, l
     return params, list(shards), {k: list(v) for k, v in removed.items() if v}
 
 
+def shard_lookup(
+    postings: np.ndarray, slots: np.ndarray, bits: int, packed: np.ndarray, fps: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """One big shard's look-up of sorted distinct fingerprints ``fps`` (``holders``): (pos, at) the position in
+    ``fps`` and the posting index of every posting equal to one of them, by position then posting; ``mine``, each
+    fingerprint's postings there; (w, wlo, whi) the fingerprints whose directory slot is crowded (more than
+    ``_WIDE`` postings) with their own run's bounds, counted in ``mine`` but never gathered (None: no such
+    slot). ``slots``/``bits``: the shard's directory; ``packed``: its Bloom filter. Compiled
+    (``kernels/_query.pyx``) where built, else numpy (``_shard_lookup_numpy``): the same arrays either way."""
+    kernel = native("query")
+    log_m = (len(packed) * 8).bit_length() - 1
+    if (
+        kernel is not None
+        and log_m >= 0
+        and postings.dtype == np.uint64
+        and slots.dtype in (np.int32, np.int64)
+        and len(slots) == (1 << bits) + 1
+        and packed.dtype == np.uint8
+        and postings.flags.c_contiguous
+        and slots.flags.c_contiguous
+        and packed.flags.c_contiguous
+    ):
+        f = np.ascontiguousarray(fps, dtype=np.uint64)
+        return kernel.shard_lookup(postings, slots, bits, packed, (1 << log_m) - 1, bloom.PROBES, f, _WIDE)
+    return _shard_lookup_numpy(postings, slots, bits, packed, fps)
+
+
+def _shard_lookup_numpy(
+    postings: np.ndarray, slots: np.ndarray, bits: int, packed: np.ndarray, fps: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """``shard_lookup`` in numpy: the filter's probes, the slots' postings gathered and compared at once, a
+    crowded slot narrowed to the fingerprint's run by binary search."""
+    sel = np.flatnonzero(bloom.may_hold(packed, fps))  # most are certainly not here
+    f = fps[sel]
+    b = (f >> np.uint64(64 - bits)).astype(np.int64)
+    lo, hi = slots[b].astype(np.int64), slots[b + 1].astype(np.int64)
+    wide = hi - lo > _WIDE
+    if wide.any():  # narrow a crowded slot to the fingerprint's own run
+        for i in np.flatnonzero(wide).tolist():
+            run = postings[lo[i] : hi[i]]
+            a = int(np.searchsorted(run, f[i], "left"))
+            lo[i], hi[i] = lo[i] + a, lo[i] + int(np.searchsorted(run, f[i], "right"))
+    n = hi - lo
+    n[wide] = 0  # the narrowed runs are exact: counted below without gathering them
+    idx = run_index(lo, n)
+    own = np.repeat(np.arange(len(f)), n)
+    same = np.asarray(postings[idx]) == f[own]
+    pos, at = sel[own[same]], idx[same]
+    w, wlo, whi = (sel[wide], lo[wide], hi[wide]) if wide.any() else (None, None, None)
+    mine = np.bincount(pos, minlength=len(fps))
+    if w is not None:
+        mine[w] += whi - wlo
+    return pos, at, mine, w, wlo, whi
+
+
 def by_position(pos: np.ndarray, refs: np.ndarray, n_refs: int) -> tuple[np.ndarray, np.ndarray]:
-    """(position, ref) pairs sorted by position then ref. One key, stably sorted: the pairs come as a few
-    runs already in order (one per shard, or per look-up), which a merge sort takes in near-linear time where
-    ``lexsort`` sorts from scratch (10x slower on a query's millions of holders)."""
+    """(position, ref) pairs sorted by position then ref. The pairs come as a few runs already in order (one
+    per shard, or per look-up): compiled, one counting pass by position keeps each position's refs in the
+    order they came, ascending already (``kernels/_query.pyx``); else one key, stably sorted, which a merge
+    sort takes in near-linear time where ``lexsort`` sorts from scratch (10x slower on a query's millions of
+    holders)."""
+    if not len(pos):
+        return pos, refs
+    kernel = native("query")
+    if kernel is not None and pos.dtype in (np.int32, np.int64) and refs.dtype == np.int64 and n_refs >= 1:
+        got = kernel.by_position(np.ascontiguousarray(pos), np.ascontiguousarray(refs), n_refs)
+        if got is not None:  # None: a ref out of range, positions spread wide: the sort below
+            return got
+    return _by_position_numpy(pos, refs, n_refs)
+
+
+def _by_position_numpy(pos: np.ndarray, refs: np.ndarray, n_refs: int) -> tuple[np.ndarray, np.ndarray]:
+    """``by_position`` by a stable sort of one key (the numpy code, and the compiled one's fallback)."""
     if not len(pos):
         return pos, refs
     key = pos.astype(np.int64) * max(n_refs, 1) + refs
@@ -423,27 +493,8 @@ class ShardIndex:
                 counts += mine
                 found.append((k, pos, None, docs, w, wlo, whi))
                 continue
-            sel = np.flatnonzero(bloom.may_hold(shard.filter, fps))  # most are certainly not here
-            f = fps[sel]
             slots, bits = shard.directory
-            b = (f >> np.uint64(64 - bits)).astype(np.int64)
-            lo, hi = slots[b].astype(np.int64), slots[b + 1].astype(np.int64)
-            wide = hi - lo > _WIDE
-            if wide.any():  # narrow a crowded slot to the fingerprint's own run
-                for i in np.flatnonzero(wide).tolist():
-                    run = postings[lo[i] : hi[i]]
-                    a = int(np.searchsorted(run, f[i], "left"))
-                    lo[i], hi[i] = lo[i] + a, lo[i] + int(np.searchsorted(run, f[i], "right"))
-            n = hi - lo
-            n[wide] = 0  # the narrowed runs are exact: counted below without gathering them
-            idx = run_index(lo, n)
-            own = np.repeat(np.arange(len(f)), n)
-            same = np.asarray(postings[idx]) == f[own]
-            pos, at = sel[own[same]], idx[same]
-            w, wlo, whi = (sel[wide], lo[wide], hi[wide]) if wide.any() else (None, None, None)
-            mine = np.bincount(pos, minlength=len(fps))
-            if w is not None:
-                mine[w] += whi - wlo
+            pos, at, mine, w, wlo, whi = shard_lookup(postings, slots, bits, shard.filter, fps)
             counts += mine
             if keep_it:  # kept: the rows of every holder found (whether frequent is known only below)
                 docs = shard.check_docs(np.asarray(np.asarray(shard.array("posting_docs"))[at], dtype=np.int64))

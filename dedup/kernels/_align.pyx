@@ -9,16 +9,20 @@ stands in for (``kernels.native("align")``; ``DEDUP_KERNELS=numpy`` runs the num
   the numpy code lays every side's tokens end to end in temporaries of a few words a token;
 - ``contains``: ``label.FingerprintSet.contains``, each value looked up in its slot of the directory;
 - ``union_sorted``, ``minus``: ``label._union`` of spans in order of start and ``label._minus`` of two unions,
-  one sweep each where the numpy code sorts (``_minus``: ``np.unique`` of every end point).
+  one sweep each where the numpy code sorts (``_minus``: ``np.unique`` of every end point);
+- ``decode_tokens``, ``shingle_rows``: what phase 2's ``Loaded`` makes of a batch's stored tokens
+  (``featurestore.tokens.decode``, ``shingle.shingle``), one pass each where the numpy code makes a dozen.
 
 Each runs without the GIL.
 """
 
 import numpy as np
 
-from libc.stdint cimport int64_t, uint64_t, uint8_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t, uint8_t
 from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memcpy
+
+from .mixing cimport GOLDEN, mix64
 
 
 cdef struct Run:
@@ -472,3 +476,142 @@ def minus(const int64_t[::1] a_lo, const int64_t[::1] a_hi, const int64_t[::1] b
                 else:
                     break
     return rows[:m].copy()
+
+
+def decode_tokens(
+    const uint32_t[::1] words,
+    const int64_t[::1] counts,
+    const uint64_t[::1] vocab,
+    const int64_t[:, ::1] wide,
+    const int64_t[::1] n_wide,
+    const int64_t[::1] limit,
+):
+    """``featurestore.tokens.decode``: (hashes, starts, ends) of consecutive articles' stored token words, one
+    pass (each token's end runs on from the last one's in its article, from 0 at its start, or from a wide
+    token's stored span), with ``Shard.tokens``' checks when ``n_wide`` (each article's wide spans) and ``limit``
+    (each article's text length) have a row an article (empty: not checked). Returns (status, article, hashes,
+    starts, ends), the checks in the numpy code's order: status 3 when an article's wide tokens are not its wide
+    spans (``article``: the first such), 1 when a word names a word outside ``vocab``, 2 when the wide tokens and
+    ``wide``'s rows do not match, 4 when a token lies outside its article's text (``article``: the first token's),
+    else 0."""
+    cdef Py_ssize_t n = words.shape[0], n_art = counts.shape[0], n_vocab = vocab.shape[0], a, t, end_t
+    cdef Py_ssize_t total_wide = wide.shape[0], w = 0, own
+    cdef bint check_wide = n_wide.shape[0] == n_art, check_limit = limit.shape[0] == n_art, outside_vocab = False
+    cdef uint32_t word, low
+    cdef int64_t e
+    cdef int status = 0
+    cdef Py_ssize_t article = -1
+    hashes_arr = np.empty(n, dtype=np.uint64)
+    starts_arr = np.empty(n, dtype=np.int64)
+    ends_arr = np.empty(n, dtype=np.int64)
+    cdef uint64_t[::1] hashes = hashes_arr
+    cdef int64_t[::1] starts = starts_arr
+    cdef int64_t[::1] ends = ends_arr
+    with nogil:
+        t = 0
+        for a in range(n_art):
+            own = 0
+            end_t = t + counts[a]
+            while t < end_t and t < n:
+                if <Py_ssize_t>(words[t] >> 8) >= n_vocab:
+                    outside_vocab = True
+                if (words[t] & 0xFF) == 0xFF:
+                    own += 1
+                t += 1
+            w += own
+            if check_wide and own != n_wide[a] and article < 0:
+                article = a
+        while t < n:  # words past the articles' counts (the numpy code decodes them too)
+            if <Py_ssize_t>(words[t] >> 8) >= n_vocab:
+                outside_vocab = True
+            if (words[t] & 0xFF) == 0xFF:
+                w += 1
+            t += 1
+        if article >= 0:
+            status = 3
+        elif outside_vocab:
+            status = 1
+        elif w != total_wide:
+            status = 2
+        if status == 0:
+            t = 0
+            w = 0
+            for a in range(n_art):
+                e = 0
+                end_t = t + counts[a]
+                while t < end_t and t < n:
+                    word = words[t]
+                    hashes[t] = vocab[word >> 8]
+                    low = word & 0xFF
+                    if low == 0xFF:  # WIDE: the span is stored
+                        starts[t] = wide[w, 0]
+                        e = wide[w, 1]
+                        w += 1
+                    else:
+                        e += (low >> 4) + (low & 15)
+                        starts[t] = e - (low & 15)
+                    ends[t] = e
+                    if check_limit and status == 0 and (e > limit[a] or starts[t] < 0 or starts[t] > e):
+                        status = 4
+                        article = a
+                    t += 1
+    return status, article, hashes_arr, starts_arr, ends_arr
+
+
+def shingle_rows(const uint64_t[::1] h, const int64_t[::1] offsets, const uint8_t[::1] banal, int k):
+    """``shingle.shingle`` of a batch's tokens (hashes ``h``, articles' CSR ``offsets``, ``banal`` per token):
+    each article's full k-grams that hold a word not banal, or one shingle of all its tokens when it has fewer
+    than k, in one pass. Returns (hashes, first, last, shingle offsets per article)."""
+    cdef Py_ssize_t n = h.shape[0], n_art = offsets.shape[0] - 1, d, i, e, lo, hi, size, last_nb, out_n = 0, j
+    cdef uint64_t acc
+    out_h_arr = np.empty(n, dtype=np.uint64)
+    first_arr = np.empty(n, dtype=np.int64)
+    last_arr = np.empty(n, dtype=np.int64)
+    off_arr = np.empty(n_art + 1, dtype=np.int64)
+    cdef uint64_t[::1] out_h = out_h_arr
+    cdef int64_t[::1] first = first_arr
+    cdef int64_t[::1] last = last_arr
+    cdef int64_t[::1] off = off_arr
+    with nogil:
+        for d in range(n_art):
+            off[d] = out_n
+            lo = offsets[d]
+            hi = offsets[d + 1]
+            size = hi - lo
+            if size <= 0:
+                continue
+            if size < k:  # one shingle of all its tokens, the last repeated to k, if any is not banal
+                last_nb = -1
+                for i in range(lo, hi):
+                    if not banal[i]:
+                        last_nb = i
+                        break
+                if last_nb < 0:
+                    continue
+                acc = mix64(h[lo])
+                for j in range(1, k):
+                    acc = mix64(acc * GOLDEN + h[lo + j if j < size else hi - 1])
+                out_h[out_n] = mix64(acc ^ <uint64_t>size)
+                first[out_n] = lo
+                last[out_n] = hi - 1
+                out_n += 1
+                continue
+            last_nb = lo - 1  # the last token not banal at or before the window's end
+            for e in range(lo, lo + k - 1):
+                if not banal[e]:
+                    last_nb = e
+            for e in range(lo + k - 1, hi):
+                if not banal[e]:
+                    last_nb = e
+                i = e - k + 1
+                if last_nb < i:
+                    continue
+                acc = mix64(h[i])
+                for j in range(1, k):
+                    acc = mix64(acc * GOLDEN + h[i + j])
+                out_h[out_n] = mix64(acc ^ <uint64_t>k)
+                first[out_n] = i
+                last[out_n] = e
+                out_n += 1
+        off[n_art] = out_n
+    return out_h_arr[:out_n], first_arr[:out_n], last_arr[:out_n], off_arr  # views: ~all of each is used

@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..hashing import KeyTable
-from .normalise import token_hash
+from .normalise import _token_hashes
 
 MAX_NUMBER = 9999  # numbers up to this (years, days, counts, page numbers) are banal words
 
@@ -59,7 +59,7 @@ def banal_hashes() -> np.ndarray:
     words.update(str(n) for n in range(MAX_NUMBER + 1))
     words.update(f"{n:02d}" for n in range(10))
     words.update(f"{n:03d}" for n in range(100))
-    return np.unique(np.array([token_hash(w) for w in words], dtype=np.uint64))
+    return np.unique(_token_hashes(sorted(words))[0])  # normalised in one call: ~10,000 words, every scan's start
 
 
 _FILTER_BITS = 18  # the filter is indexed by a hash's top 18 bits (256 KB: 16 let a quarter of words through)

@@ -48,6 +48,11 @@ def shingle(tokens: Tokens, k: int = DEFAULT_K) -> Shingles:
         raise ValueError("k must be at least 1")
     h = tokens.hashes
     toff = np.asarray(tokens.offsets, dtype=np.int64)
+    kernel = native("align")
+    if kernel is not None and len(toff) and toff[0] == 0 and toff[-1] == len(h):  # the same rows, one pass
+        h = np.ascontiguousarray(h, dtype=np.uint64)
+        hashes, first, last, offsets = kernel.shingle_rows(h, toff, banal_tokens(h).view(np.uint8), k)
+        return Shingles(offsets=offsets, hashes=hashes, first=first, last=last, k=k)
     n = len(h)
     n_tok = np.diff(toff)
     count = np.int32 if n < 1 << 31 else np.int64

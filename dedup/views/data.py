@@ -148,12 +148,12 @@ def terminal_extract(result: Any, clusters: int, partial: int) -> dict[str, Any]
     c = result.clusters
     shown = range(min(clusters, len(c.sources)))
     ids = {d: i for d, i in zip(*result.distinct_ids([m for k in shown for m in c.members[k]]))}
-    a, b = result.pairs["a"].to_numpy(), result.pairs["b"].to_numpy()
+    a, b = result.pair_rows.column("a").to_numpy(), result.pair_rows.column("b").to_numpy()
     cl = np.asarray(c.cluster)
     k = cl[a]
     src = result.cluster_sources[np.clip(k, 0, None)] if len(result.cluster_sources) else np.zeros_like(a)
     to_source = (k >= 0) & (k < len(shown)) & (cl[b] == k) & ((a == src) | (b == src))
-    is_partial = (result.pairs["relation"] == "partial").to_numpy()
+    is_partial = (result.pair_rows.column("relation") == "partial").to_numpy()
     first_partial = result.pair_order[is_partial[result.pair_order]][:partial]
     return {
         "clusters": [
@@ -178,7 +178,7 @@ def report_extract(result: Any, entries: int) -> tuple[dict[str, Any], np.ndarra
     ``counts`` of everything. Also the article number of each of its documents."""
     c = result.clusters
     cl = np.asarray(c.cluster, dtype=np.int64)
-    a, b = result.pairs["a"].to_numpy(), result.pairs["b"].to_numpy()
+    a, b = result.pair_rows.column("a").to_numpy(), result.pair_rows.column("b").to_numpy()
     inside = (cl[a] >= 0) & (cl[a] == cl[b])
     shown = min(entries, len(c.sources))
     lone = result.pair_order[~inside[result.pair_order]][: entries - shown]

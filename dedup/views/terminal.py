@@ -35,6 +35,7 @@ from rich.text import Text
 
 from .. import escape
 from ..wording import MEASURE_NOTE, MEASURES, pair_words
+from .counts import contract_counts, counts_line, plural
 from .data import ScanData, relation_phrase, unshared_slots
 from .diff import Piece, passage_pieces
 
@@ -119,11 +120,6 @@ def progress_reporter(console: Console, show_bar: bool, verbose: bool = False) -
         console.print(f"dedup: scanned in {time.perf_counter() - started:.2f} s")
 
 
-def plural(n: int, noun: str) -> str:
-    """``1 document``, ``2 documents``, ``1,000 documents``."""
-    return f"{n:,} {noun}{'s' * (n != 1)}"
-
-
 def _name(doc_id: str, style: str = "") -> Text:
     return Text(doc_id, style=style)  # ids arrive as the JSON contract shows them: escaped
 
@@ -192,27 +188,6 @@ def clusters_table(data: dict[str, Any]) -> Group:
         parts.append(Text(f"... and {more} more partial pairs (all of them: --format json, or -o FILE)", style="dim"))
     parts.append(Text(counts_line(counts)))
     return Group(*parts)
-
-
-def contract_counts(data: dict[str, Any]) -> dict[str, int]:
-    """The ``counts`` of a JSON contract (``ScanResult.counts``), or counted from it when it has none."""
-    return data.get("counts") or {
-        "documents": len(data["documents"]),
-        "clusters": len(data["clusters"]),
-        "in_clusters": sum(d.get("cluster") is not None for d in data["documents"]),
-        "pairs": len(data["pairs"]),
-        "partial": sum(r["relation"] == "partial" for r in data["pairs"]),
-    }
-
-
-def counts_line(counts: dict[str, int]) -> str:
-    """The last line of the clusters table, and all of ``--format summary``: how many documents, clusters,
-    documents in them and related pairs a result holds."""
-    return (
-        f"{plural(counts['documents'], 'document')}, {plural(counts['clusters'], 'cluster')} covering "
-        f"{plural(counts['in_clusters'], 'document')}, {plural(counts['pairs'], 'related pair')} "
-        f"({counts['partial']} partial)."
-    )
 
 
 def query_table(data: dict[str, Any]) -> Group:

@@ -33,3 +33,13 @@ def test_calendar_words_and_numbers_are_banal_and_words_are_not():
     words = ["monday", "2024", "07", "march", "minister", "election"]
     flags = banal_tokens(np.array([token_hash(w) for w in words], dtype=np.uint64))
     assert flags.tolist() == [True, True, True, True, False, False]
+
+
+def test_the_banal_hashes_are_each_banal_words_token_hash():
+    """Hashed in one batch (``_token_hashes``), the table is what ``token_hash`` gives word by word."""
+    from dedup.phase1.banal import CALENDAR_WORDS, MAX_NUMBER
+
+    words = {*CALENDAR_WORDS.split(), *map(str, range(MAX_NUMBER + 1))}
+    words |= {f"{n:02d}" for n in range(10)} | {f"{n:03d}" for n in range(100)}
+    expected = np.unique(np.array([token_hash(w) for w in words], dtype=np.uint64))
+    assert np.array_equal(banal_hashes(), expected)

@@ -349,14 +349,16 @@ def test_sigkill_during_adds_leaves_whole_shards_and_every_acknowledged_add(tmp_
 
 @pytest.mark.slow
 def test_the_load_benchmark_runs_at_a_small_size(tmp_path):
-    """benchmarks/timing/serve.py end to end, small: no error, no lost add, figures reported."""
+    """benchmarks/timing/serve.py end to end, small, closed loop and open loop: no error, no lost add, figures
+    reported; the open loop's queries all sent and answered, each latency counted from when it was due."""
     from benchmarks.corpora.synth import generate_stream
 
     corpus = tmp_path / "corpus"
     generate_stream(corpus, 300, seed=1, workers=1)
     run = subprocess.run(
         [sys.executable, "-m", "benchmarks.timing.serve", "--corpus", str(corpus), "--index", str(tmp_path / "ix")]
-        + ["--clients", "4", "--queries", "40", "--adds", "8", "--cli-runs", "1", "--workers", "1"],
+        + ["--clients", "4", "--queries", "40", "--adds", "8", "--cli-runs", "1", "--workers", "1"]
+        + ["--rates", "20", "--open-queries", "20", "--open-connections", "4", "--serve-workers", "1"],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -364,9 +366,42 @@ def test_the_load_benchmark_runs_at_a_small_size(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
-    assert out["errors"] == 0 and out["lost_adds"] == 0 and out["adds_acknowledged"] == 8
-    assert out["articles_after"] == out["articles_before"] + 8 and out["query"]["n"] == 40
+    closed, opened = out["runs"]
+    assert closed["errors"] == 0 and closed["lost_adds"] == 0 and closed["adds_acknowledged"] == 8
+    assert closed["articles_after"] == closed["articles_before"] + 8 and closed["query"]["n"] == 40
+    assert opened["mode"] == "open" and opened["rate"] == 20 and opened["connections"] == 4
+    assert opened["errors"] == 0 and opened["lost_adds"] == 0 and opened["unfinished_jobs"] == 0
+    assert opened["query"]["n"] == 20 and opened["adds_acknowledged"] == 4  # adds in proportion: 8 × 20 / 40
+    assert opened["articles_after"] == opened["articles_before"] + 4
+    # 20 queries due over one second (the last at 0.95 s): the run lasts at least that long.
+    assert opened["arrival_seconds"] == 1.0 and opened["wall_seconds"] >= 0.9
+    assert opened["send_lag"]["n"] == 24
     assert out["cli_query_per_process"]["n"] == 1
+
+
+@pytest.mark.slow
+def test_the_query_cost_benchmark_reports_what_drives_a_query(tmp_path):
+    """benchmarks/timing/query_cost.py, small, with ``--sizes`` and ``--steps``: every held-out article
+    queried and answered alike in both passes; each query's sizes (holders, partners, neighbourhood rows)
+    reported with their correlation to its CPU and the slowest queries."""
+    from benchmarks.corpora.synth import generate_stream
+    from benchmarks.timing import query_cost, serve
+
+    corpus = tmp_path / "corpus"
+    generate_stream(corpus, 200, seed=2, workers=1)
+    # held out of the index as ``timing/serve.py`` holds them (4 adds, 12 queries, seed 0)
+    held = random.Random(0).sample(sorted(corpus.rglob("*.txt")), 16)
+    assert query_cost.held_out(corpus, 0, 4, 12) == held[4:]
+    serve.build_index(corpus, tmp_path / "ix", {f.relative_to(corpus).as_posix() for f in held}, 1)
+    out = query_cost.main(
+        ["--corpus", str(corpus), "--index", str(tmp_path / "ix"), "--adds", "4", "--held-out-queries", "12"]
+        + ["--count", "12", "--sizes", "--steps", "--answers", str(tmp_path / "answers.jsonl")]
+    )
+    assert out["queries"] == 12 and out["answers_changed_after_first_pass"] == 0
+    sizes = out["sizes"]
+    assert sizes["neighbourhood_rows"]["max"] >= 1 and len(sizes["slowest"]) == 5
+    assert sizes["query_fingerprints"]["p50"] > 0 and "_answer_step" in out["steps_cpu_ms_per_query"]
+    assert len((tmp_path / "answers.jsonl").read_text().splitlines()) == 12
 
 
 @pytest.mark.redis
