@@ -196,13 +196,17 @@ class Lists:
     def distinct_per_list(self, values: np.ndarray, labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per list, how many distinct ``values[member]`` its members have, and how many members share the most
         common (``distinct_per_run``; ``values`` below 2**32). A family's base is counted once; each of its lists
-        then differs from it only in the values its exceptions touch. A chunk of families at a time (bounded
-        temporaries): each chunk's lists are its families' own. In this thread: on two, the second thread's
-        malloc arena kept ~200 MB more through verification at 100k fixed-pool articles (benchmarks/README.md)."""
+        then differs from it only in the values its exceptions touch. Compiled where built (``_family_distinct``:
+        one counting pass, no sort, two halves of the families on two threads), else numpy a chunk of families at
+        a time (bounded temporaries; each chunk's lists are its families' own), in this thread: numpy's
+        temporaries on a second thread made its malloc arena keep ~200 MB (benchmarks/README.md, match8)."""
         distinct, top = distinct_per_run(self.member_list(), values[self.members], len(self), labels)
         fam = self.families
         if fam is None or not len(fam):
             return distinct, top
+        counted = _family_distinct(fam, values, len(self))
+        if counted is not None:
+            return distinct + counted[0], np.maximum(top, counted[1])
         best = np.zeros(len(self), dtype=np.int64)
         job = _DistinctJob(self, values)
         for chunk in _family_chunks(fam):
@@ -227,16 +231,19 @@ class Lists:
         if not len(lists):
             return count
         # (family << 32 | rank of need) of every base member, ascending: a list's base members within its limit
-        # are those of its family below the rank of the first need above it. A chunk of families at a time.
+        # are those of its family below the rank of the first need above it. The ranks are the documents' (one
+        # sort of a number a document, where the distinct needs of each chunk's members were a sort of them all);
+        # a chunk of families at a time.
+        values, doc_rank = np.unique(need, return_inverse=True)
+        doc_rank = doc_rank.reshape(-1).astype(np.int64)
         for f0, f1 in _family_chunks(fam):
             some = lists[(fam.of[lists] >= f0) & (fam.of[lists] < f1)]
             if not len(some):
                 continue
             members, sizes = fam.bases(f0, f1)
-            values, rank = np.unique(need[members], return_inverse=True)
             owner = np.repeat(np.arange(f0, f1, dtype=np.int64), sizes)
-            keys = packed_sorted(owner, rank.astype(np.int64))
-            del rank, owner
+            keys = packed_sorted(owner, doc_rank[members])
+            del owner
             f = fam.of[some].astype(np.uint64) << np.uint64(32)
             above = np.searchsorted(values, limit[some].astype(np.float64), side="right").astype(np.uint64)
             count[some] = np.searchsorted(keys, f | above) - np.searchsorted(keys, f)
@@ -370,6 +377,82 @@ def _distinct_in_families(job: _DistinctJob, chunk: tuple[int, int]) -> tuple[np
         free = touched[pos] != c_keys
     np.maximum.at(most, c_list[free], desc_count[rows][free])
     return in_family, more, most
+
+
+FAMILY_THREAD_WORK = 1 << 18  # base members and exceptions below which ``_family_distinct`` runs on one thread
+
+
+def _family_distinct(
+    fam: Families, values: np.ndarray, n_lists: int, threads: int | None = None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``Lists.distinct_per_list``'s family part compiled (``kernels._match.family_distinct``): per list of a
+    family (0 for the others), the distinct ``values`` of its members and the count of its most common one, the
+    numbers ``_distinct_in_families`` gives. The families in two ranges of about equal work on ``threads``
+    threads (default: two where there are two cores), each with its own scratch arrays (one counter a value,
+    allocated here: nothing is allocated on the threads, so no malloc arena of theirs keeps memory). None where
+    the kernel is not built or cannot take the arrays (values negative, or too large to count by slot)."""
+    compiled = native("match")
+    if compiled is None:
+        return None
+    kind = fam.members.dtype
+    if kind not in (np.int32, np.int64) or fam.adds.dtype != kind or fam.lacks.dtype != kind:
+        return None
+    v = np.ascontiguousarray(values, dtype=np.int64)
+    if len(v) and (int(v.min()) < 0 or int(v.max()) >= max(1 << 22, 4 * len(v))):
+        return None
+    n_values = int(v.max()) + 1 if len(v) else 1
+    in_family = np.flatnonzero(fam.of >= 0)
+    of_in = fam.of[in_family]
+    by_family = in_family[np.argsort(of_in, kind="stable")].astype(np.int64)
+    family_start = np.zeros(len(fam) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(of_in, minlength=len(fam)), out=family_start[1:])
+    base_sizes = fam.base_sizes()
+    largest = int(base_sizes.max()) if len(base_sizes) else 0
+    exceptions = np.diff(fam.add_offsets)[in_family] + np.diff(fam.lack_offsets)[in_family]
+    work = np.cumsum(base_sizes + np.bincount(of_in, weights=exceptions, minlength=len(fam)).astype(np.int64))
+    total = int(work[-1]) if len(work) else 0
+    threads = threads or min(2, os.cpu_count() or 1)
+    if threads > 1 and total >= FAMILY_THREAD_WORK:
+        half = int(np.searchsorted(work, total // 2, side="right"))
+        ranges = [(0, half), (half, len(fam))]
+    else:
+        ranges = [(0, len(fam))]
+    distinct = np.zeros(n_lists, dtype=np.int64)
+    most = np.zeros(n_lists, dtype=np.int64)
+    offsets = [np.ascontiguousarray(a, dtype=np.int64) for a in (fam.offsets, fam.add_offsets, fam.lack_offsets)]
+    base, adds, lacks = (np.ascontiguousarray(a) for a in (fam.members, fam.adds, fam.lacks))
+    calls = [
+        (
+            base,
+            offsets[0],
+            adds,
+            offsets[1],
+            lacks,
+            offsets[2],
+            v,
+            by_family,
+            family_start,
+            f0,
+            f1,
+            np.zeros(n_values, dtype=np.int32),  # the scratch arrays, one set a range, made on this thread
+            np.full(n_values, -1, dtype=np.int64),
+            np.empty(max(largest, 1), dtype=np.int64),
+            np.empty(max(largest, 1), dtype=np.int64),
+            np.empty(largest + 2, dtype=np.int64),
+            distinct,
+            most,
+        )
+        for f0, f1 in ranges
+    ]
+    if len(calls) == 1:
+        compiled.family_distinct(*calls[0])
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:  # the ranges' lists are disjoint
+            for done in [pool.submit(compiled.family_distinct, *call) for call in calls]:
+                done.result()
+    return distinct, most
 
 
 def _family_chunks(fam: Families) -> Iterator[tuple[int, int]]:
@@ -705,56 +788,55 @@ class ListGrouper:
     def add(self, part: Partition) -> None:
         hashes, weights, offsets, members = part
         seen = self._seen(hashes, weights)
-        if seen.any():  # lists an earlier partition holds: their weight is counted there, nothing else is kept
-            keep = np.flatnonzero(~seen)
-            sizes = np.diff(offsets)[keep]
-            members = gather_runs(members, offsets[keep], sizes)
-            offsets = np.zeros(len(keep) + 1, dtype=np.int64)
-            np.cumsum(sizes, out=offsets[1:])
-            hashes = hashes[keep]
         del weights
-        sizes = np.diff(offsets)
+        # Each list kept is its run of ``members`` (``starts``, ``sizes``), read in place: lists an earlier partition
+        # holds are left out by their runs (their weight is counted there, nothing else is kept), not gathered.
+        starts, sizes = offsets[:-1], np.diff(offsets)
+        if seen.any():
+            keep = np.flatnonzero(~seen)
+            starts, sizes, hashes = starts[keep], sizes[keep], hashes[keep]
         big = np.flatnonzero(sizes > self.above)
         # Per list counts and families as int32 while the partitions wait to be joined (exact: below 2**31).
         small_sizes = np.where(sizes > self.above, 0, sizes).astype(np.int32)
-        plain = gather_runs(members, offsets[:-1], small_sizes)
+        plain = gather_runs(members, starts, small_sizes)
         of = np.full(len(hashes), -1, dtype=np.int32)
         add_n = np.zeros(len(hashes), dtype=np.int32)
         lack_n = np.zeros(len(hashes), dtype=np.int32)
         adds, lacks = np.zeros(0, members.dtype), np.zeros(0, members.dtype)
         if len(big):
-            starts = offsets[big]
-            keys = _big_keys(members, starts, sizes[big])
+            keys = _big_keys(members, starts[big], sizes[big])
             joining = []
             for i, key in zip(big.tolist(), keys.tolist()):
                 f = self.known.get(key)
                 if f is None:  # the first list of its key founds the family
-                    self.known[key] = of[i] = self._new_family(members[offsets[i] : offsets[i + 1]])
+                    self.known[key] = of[i] = self._new_family(members[starts[i] : starts[i] + sizes[i]])
                 else:
                     of[i] = f
                     joining.append(i)
             if joining:
                 j = np.asarray(joining, dtype=np.int64)
-                add_n[j], lack_n[j], adds, lacks, refused = self._exceptions(members, offsets, j, of[j])
+                add_n[j], lack_n[j], adds, lacks, refused = self._exceptions(members, starts[j], sizes[j], of[j])
                 for i in j[refused].tolist():
-                    of[i] = self._new_family(members[offsets[i] : offsets[i + 1]])
+                    of[i] = self._new_family(members[starts[i] : starts[i] + sizes[i]])
                 add_n[j[refused]] = lack_n[j[refused]] = 0
         self.parts.append((hashes, small_sizes, plain, of, add_n, adds, lack_n, lacks))
 
     def _exceptions(
-        self, members: np.ndarray, offsets: np.ndarray, lists: np.ndarray, families: np.ndarray
+        self, members: np.ndarray, starts: np.ndarray, n: np.ndarray, families: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per list (of ``lists``, against its family's base): its adds and lacks counts and members (those of
-        refused lists left out), and which are refused (too many exceptions)."""
-        n = np.diff(offsets)[lists]
+        """Per list (``members[starts[k]:starts[k] + n[k]]``, against its family's base ``families[k]``): its adds and
+        lacks counts and members (those of refused lists left out), and which are refused (too many exceptions)."""
+        compiled = native("match")
+        if compiled is not None and members.dtype in (np.int32, np.int64) and members.flags.c_contiguous:
+            return _merged_exceptions(compiled, members, starts, n, self.bases, families)
         base = [self.bases[f] for f in families.tolist()]
         base_n = np.fromiter((len(b) for b in base), dtype=np.int64, count=len(base))
-        k = np.arange(len(lists), dtype=np.int64)
-        own = packed(np.repeat(k, n), gather_runs(members, offsets[lists], n))  # ascending: lists, then members
+        k = np.arange(len(n), dtype=np.int64)
+        own = packed(np.repeat(k, n), gather_runs(members, starts, n))  # ascending: lists, then members
         theirs = packed(np.repeat(k, base_n), np.concatenate(base))
         added, lacked = sorted_differences(own, theirs)
-        add_n = np.bincount((added >> np.uint64(32)).astype(np.int64), minlength=len(lists))
-        lack_n = np.bincount((lacked >> np.uint64(32)).astype(np.int64), minlength=len(lists))
+        add_n = np.bincount((added >> np.uint64(32)).astype(np.int64), minlength=len(n))
+        lack_n = np.bincount((lacked >> np.uint64(32)).astype(np.int64), minlength=len(n))
         refused = (add_n + lack_n) * FAMILY_SLACK > n
         keep_a = ~refused[(added >> np.uint64(32)).astype(np.int64)]
         keep_l = ~refused[(lacked >> np.uint64(32)).astype(np.int64)]
@@ -803,6 +885,37 @@ class ListGrouper:
         self.bases, self.known = [], {}
         fam = Families(of, base_offsets, base, add_offsets, adds, lack_offsets, lacks)
         return Lists(hashes=unique, offsets=offsets, members=plain, weight=total, families=fam)
+
+
+def _merged_exceptions(
+    compiled: object, members: np.ndarray, starts: np.ndarray, n: np.ndarray, bases: list, families: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``ListGrouper._exceptions`` compiled (``kernels._match.list_exceptions``): each list's run merged with its
+    family's base (``bases[families[k]]``; each family's base copied once, however many lists join it), one pass
+    a list, where numpy packed and sorted every member of both, each base once a list; the same counts and
+    members."""
+    kind = members.dtype
+    uniq, which = np.unique(families, return_inverse=True)
+    own_bases = [bases[f] for f in uniq.tolist()]
+    sizes = np.fromiter((len(b) for b in own_bases), dtype=np.int64, count=len(own_bases))
+    joined = np.concatenate(own_bases).astype(kind, copy=False) if own_bases else np.zeros(0, kind)
+    base_n = sizes[which.reshape(-1)]
+    base_starts = (np.cumsum(sizes) - sizes)[which.reshape(-1)]
+    n = n.astype(np.int64)
+    adds, lacks = np.empty(int(n.sum()), dtype=kind), np.empty(int(base_n.sum()), dtype=kind)
+    add_n, lack_n = np.empty(len(n), dtype=np.int64), np.empty(len(n), dtype=np.int64)
+    compiled.list_exceptions(  # type: ignore[attr-defined]
+        members, starts.astype(np.int64), n, joined, base_starts, base_n, adds, add_n, lacks, lack_n
+    )
+    refused = (add_n + lack_n) * FAMILY_SLACK > n
+    keep_a, keep_l = np.where(refused, 0, add_n), np.where(refused, 0, lack_n)
+    return (
+        add_n,
+        lack_n,
+        gather_runs(adds, np.cumsum(n) - n, keep_a),
+        gather_runs(lacks, np.cumsum(base_n) - base_n, keep_l),
+        refused,
+    )
 
 
 def sorted_differences(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -888,10 +1001,11 @@ def _spilled_fingerprints(wanted: np.ndarray, path: str) -> np.ndarray:
 
 def list_fingerprints(spill: Path, lists: Lists, chosen: np.ndarray, executor: Executor | None = None) -> np.ndarray:
     """Sorted truncated fingerprints of the shingles of the lists flagged in ``chosen``, bucket range by bucket
-    range of the spill on ``executor`` (default: here, one after the other)."""
+    range of the spill on ``executor`` (default: two threads here, one a core: reading the files and numpy's
+    searches release the GIL; the result is sorted whatever the order)."""
     wanted = lists.hashes[chosen]
     paths = [str(p) for p in sorted(spill.glob("*-fp.npy"))]
-    run = executor or Threads(1)
+    run = executor or Threads()
     out = list(run.map(_spilled_fingerprints, wanted, paths, label=lambda p: f"boilerplate fingerprints of {p}"))
     if not out:
         return np.zeros(0, dtype=np.uint64)

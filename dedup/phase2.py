@@ -584,6 +584,9 @@ class _ReadBatch:
         return len(self.a)
 
 
+READ_SPLIT_PAIRS = 256  # a single batch of verification's reads of at least this many pairs runs on every worker
+
+
 def _read_pairs(
     executor: Executor, kind: str, context: _ReadContext, table: DocTable, a: np.ndarray, b: np.ndarray
 ) -> list:
@@ -598,6 +601,11 @@ def _read_pairs(
     # Batches as align's (each reads its articles once): a small corpus's reads are one batch, run here.
     order = np.arange(len(a))
     chunks = list(_pair_batches(order, a, b, table.chars, opts.batch_docs, opts.batch_chars))
+    # One batch would run here, on one core, while a scan's kept workers wait: split in one part a worker, side
+    # by side (an article two parts share is read by both). Pairs enough to be worth a task each only.
+    ways = executor.workers if isinstance(executor, Processes) and executor.pool is not None else 1
+    if len(chunks) == 1 and ways > 1 and len(a) >= READ_SPLIT_PAIRS:
+        chunks = [part for part in np.array_split(chunks[0], ways) if len(part)]
 
     def batch(rows: np.ndarray) -> _ReadBatch:
         docs = np.unique(np.concatenate([a[rows], b[rows]]))

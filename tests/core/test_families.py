@@ -310,3 +310,63 @@ def test_the_compiled_family_keys_are_numpys(runs, wide):
     finally:
         evidence.native = kernels.native
     assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parts=partitions(), above=st.sampled_from([1, 3, 8]), seed=st.integers(0, 1000), threads=st.sampled_from([1, 2]))
+def test_the_compiled_family_counts_are_numpys(parts, above, seed, threads):
+    # Each list's distinct values and its most common value's count, its family's base counted once: the
+    # compiled counting pass (kernels/_match.pyx, one thread or two ranges of families on two) and the numpy
+    # sorts give the same numbers, for few values (a site code) and many (component labels).
+    import dedup.kernels as kernels
+
+    if kernels.native("match") is None:
+        pytest.skip("kernels._match is not built here (no compiler at install, or DEDUP_KERNELS=numpy)")
+    grouper = ListGrouper(above)
+    for part in parts:
+        grouper.add(part)
+    grouped = grouper.lists()
+    rng = np.random.default_rng(seed)
+    work = evidence.FAMILY_THREAD_WORK
+    for values in (rng.integers(0, 4, size=N_DOCS), rng.integers(0, N_DOCS, size=N_DOCS)):
+        try:
+            evidence.FAMILY_THREAD_WORK = 0  # two ranges of families even for these few
+            got = evidence._family_distinct(grouped.families, values, len(grouped), threads)
+            whole = grouped.distinct_per_list(values)
+            evidence.native = lambda name: None  # the numpy code
+            want = grouped.distinct_per_list(values)
+        finally:
+            evidence.native, evidence.FAMILY_THREAD_WORK = kernels.native, work
+        assert got is not None
+        plain_part = evidence.distinct_per_run(grouped.member_list(), values[grouped.members], len(grouped))
+        assert np.array_equal(plain_part[0] + got[0], want[0])
+        assert np.array_equal(np.maximum(plain_part[1], got[1]), want[1])
+        assert np.array_equal(whole[0], want[0]) and np.array_equal(whole[1], want[1])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parts=partitions(), above=st.sampled_from([1, 3, 8]))
+def test_the_compiled_exceptions_are_numpys(parts, above):
+    # The big lists grouped into families, each list's adds and lacks against its family's base found by the
+    # compiled merge (kernels/_match.pyx) and by numpy's sort of every member: the same families, bit for bit.
+    import dedup.kernels as kernels
+
+    if kernels.native("match") is None:
+        pytest.skip("kernels._match is not built here (no compiler at install, or DEDUP_KERNELS=numpy)")
+
+    def grouped() -> evidence.Lists:
+        grouper = ListGrouper(above)
+        for part in parts:
+            grouper.add(part)
+        return grouper.lists()
+
+    got = grouped()
+    try:
+        evidence.native = lambda name: None  # the numpy code
+        want = grouped()
+    finally:
+        evidence.native = kernels.native
+    for name in ("of", "offsets", "members", "add_offsets", "adds", "lack_offsets", "lacks"):
+        g, w = getattr(got.families, name), getattr(want.families, name)
+        assert g.dtype == w.dtype and np.array_equal(g, w), name
+    assert np.array_equal(got.members, want.members) and np.array_equal(got.offsets, want.offsets)
