@@ -35,7 +35,6 @@ from pathlib import Path
 from types import ModuleType
 
 import numpy as np
-import polars as pl
 import xxhash
 
 from ..excerpt import ALL_MARKS, word_marks
@@ -508,7 +507,8 @@ class _Vocabulary:
                 miss = np.flatnonzero(~hit)
             if miss.size:  # new tokens: normalise and hash the first occurrence of each
                 missed = keys[miss]
-                first = pl.Series(missed, dtype=pl.UInt64).arg_unique().to_numpy()
+                # numpy, not polars: this runs in forked workers, where polars' thread pool does not exist
+                first = np.sort(np.unique(missed, return_index=True)[1])  # each new key's first, in order
                 surfaces = text_of(miss[first])
                 fresh, fresh_exact = _token_hashes(surfaces)
                 self._add(missed[first], fresh, fresh_exact)  # numbered count, count + 1, ... in this order
