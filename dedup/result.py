@@ -358,9 +358,7 @@ class ScanResult:
             "bytes": f["bytes"],
             "date": f["date"],
             "cluster": pl.Series("cluster", c, dtype=pl.Int64).scatter(np.flatnonzero(c < 0), None),
-            "role": pl.Series(
-                "role", role.take(rows) if isinstance(role, Roles) else [role[i] for i in rows.tolist()], dtype=pl.Utf8
-            ),
+            "role": pl.Series("role", _roles(role, rows), dtype=pl.Utf8),
             "source": source,
             "title": f["title"],
             "url": f["url"],
