@@ -468,6 +468,12 @@ def main(argv: list[str] | None = None) -> None:
                     for k, v in split.items()
                 }
                 run["articles_after"] = httpx.get(url + "/api/health").json()["articles"]
+            except BaseException:
+                proc.terminate()
+                proc.wait(timeout=60)
+                # The run failed (a connection closed without an answer, say): what the server said is the clue.
+                print("server log:", *(line.rstrip() for line in log[:60]), sep="\n  ", file=sys.stderr, flush=True)
+                raise
             finally:
                 proc.terminate()
                 proc.wait(timeout=60)
