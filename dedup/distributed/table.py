@@ -25,6 +25,7 @@ The values are the ones ``DocTable`` gives, so the result is the local scan's, b
 
 from __future__ import annotations
 
+import mmap
 import os
 import shutil
 import tempfile
@@ -179,8 +180,6 @@ def mapped_vector(path: str, values_parts: Sequence[np.ndarray], dtype: Any, cum
     """``values_parts`` written one after the other to ``path`` as one raw vector of ``dtype`` (``cumulative``: their
     running sum, with a 0 first, as CSR offsets) and mapped back read-only: a plain ndarray on the file's pages,
     which the kernel may drop and read again (page cache, not the process's heap)."""
-    import mmap
-
     dtype = np.dtype(dtype)
     total = 0
     with open(path, "wb") as f:
@@ -662,7 +661,7 @@ class PassageParts(Sequence):
 
 
 class MappedArray:
-    """An array saved in the store (``LabelParts.keep``), mapped where it is used (``np.asarray``) and pickled as its
+    """An array saved in the store (``ResultParts.keep``), mapped where it is used (``np.asarray``) and pickled as its
     path: a cluster's task maps it from the store itself, and the driver holds none of it."""
 
     def __init__(self, path: str, n: int, parts: ResultParts | None = None) -> None:
